@@ -1,0 +1,39 @@
+"""Pose, quaternion and 4x4 transform math, vectorised over leading axes.
+
+Matrix convention: column vectors, ``p' = M @ p``; a 4x4 ``a_from_b`` maps points in frame
+``b`` to frame ``a``, so ``a_from_c = a_from_b @ b_from_c``. numpy stores matrices
+row-major, so upload them to GL with ``transpose=GL_TRUE`` (or pass ``M.T``'s bytes).
+Quaternions are ``(x, y, z, w)`` as in OpenXR.
+"""
+
+from gmi_vr.geometry.transforms import (
+    matrix_from_pose,
+    pose_from_matrix,
+    pose_inverse,
+    pose_multiply,
+    quat_conjugate,
+    quat_from_axis_angle,
+    quat_from_matrix,
+    quat_multiply,
+    quat_normalize,
+    quat_rotate,
+    quat_to_matrix,
+    rotation_angle_between,
+    translation_matrix,
+)
+
+__all__ = [
+    "matrix_from_pose",
+    "pose_from_matrix",
+    "pose_inverse",
+    "pose_multiply",
+    "quat_conjugate",
+    "quat_from_axis_angle",
+    "quat_from_matrix",
+    "quat_multiply",
+    "quat_normalize",
+    "quat_rotate",
+    "quat_to_matrix",
+    "rotation_angle_between",
+    "translation_matrix",
+]

@@ -1,0 +1,109 @@
+"""The DrawList: what therapy hands to render each frame (hello_xr's list of cubes, grown up).
+
+Every transform is a 4x4 ``world_from_local`` matrix in the column-vector convention of
+``gmi_vr.geometry``; world is the OpenXR reference space (STAGE or LOCAL), metres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gmi_vr.core.types import FloatArray, Pose, ViewInfo
+
+RGBA = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class MeshItem:
+    """A mesh by name, placed in the world.
+
+    ``mesh`` names a built-in primitive ("box", "sphere", "cylinder", "plane") sized by
+    ``world_from_mesh``'s scale (unit primitives: box and plane span -0.5..0.5, sphere
+    and cylinder have radius 0.5), or a mesh the renderer loaded from ``models/``
+    ("controller_left", ...).
+    """
+
+    mesh: str
+    world_from_mesh: FloatArray
+    color: RGBA = (0.8, 0.8, 0.8, 1.0)
+    lit: bool = True
+
+
+@dataclass(frozen=True)
+class SkinnedItem:
+    """A skinned avatar: ``palette`` (n_joints, 4, 4) is ``world_from_joint @ joint_from_bind``
+    (the inverse bind matrices already applied), one per skin joint in the avatar's order."""
+
+    avatar: str
+    palette: FloatArray
+    tint: RGBA = (1.0, 1.0, 1.0, 1.0)
+    #: Draw as a translucent ghost (explicit-imagery demonstrations).
+    ghost: bool = False
+
+
+@dataclass(frozen=True)
+class TextItem:
+    """A line (or lines, split on newlines) of text on a quad facing +Z of ``world_from_text``,
+    centred on its origin; ``height_m`` is the height of one line in metres."""
+
+    text: str
+    world_from_text: FloatArray
+    height_m: float = 0.05
+    color: RGBA = (1.0, 1.0, 1.0, 1.0)
+    background: RGBA | None = (0.0, 0.0, 0.0, 0.6)
+
+
+@dataclass(frozen=True)
+class DrawList:
+    meshes: tuple[MeshItem, ...] = ()
+    skinned: tuple[SkinnedItem, ...] = ()
+    texts: tuple[TextItem, ...] = ()
+    clear_color: RGBA = (0.55, 0.65, 0.75, 1.0)
+    #: 0 = normal, 1 = fully faded to black; therapy eases it for calm transitions
+    #: (never a jump: nothing may flicker in the headset).
+    fade: float = 0.0
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A view to render: ``pose`` is world_from_eye (the eye looks along its -Z), the field of
+    view in radians with OpenXR's signs (left and down negative)."""
+
+    pose: Pose
+    fov_left: float
+    fov_right: float
+    fov_up: float
+    fov_down: float
+    near: float = 0.05
+    far: float = 100.0
+
+    @staticmethod
+    def from_view(view: ViewInfo, near: float = 0.05, far: float = 100.0) -> Camera:
+        return Camera(view.pose, view.fov_left, view.fov_right, view.fov_up, view.fov_down, near, far)
+
+    @staticmethod
+    def symmetric(pose: Pose, vertical_fov_rad: float, aspect: float) -> Camera:
+        half_v = vertical_fov_rad / 2
+        half_h = float(np.arctan(np.tan(half_v) * aspect))
+        return Camera(pose, -half_h, half_h, half_v, -half_v)
+
+    def projection(self) -> FloatArray:
+        """4x4 clip_from_eye, OpenGL clip space (z in -1..1), from asymmetric fov angles
+        (the same construction as the OpenXR SDK's XrMatrix4x4f_CreateProjectionFov)."""
+        left, right = np.tan(self.fov_left), np.tan(self.fov_right)
+        up, down = np.tan(self.fov_up), np.tan(self.fov_down)
+        width, height = right - left, up - down
+        n, f = self.near, self.far
+        return np.array(
+            [
+                [2 / width, 0, (right + left) / width, 0],
+                [0, 2 / height, (up + down) / height, 0],
+                [0, 0, -(f + n) / (f - n), -2 * f * n / (f - n)],
+                [0, 0, -1, 0],
+            ]
+        )
+
+
+EMPTY = DrawList()

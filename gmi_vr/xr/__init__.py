@@ -1,0 +1,1 @@
+"""xr layer (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""Shared fixtures. Tests marked ``xr`` run only inside tools/xr-sandbox (pytest -m xr)."""
