@@ -1,0 +1,1 @@
+"""Composition root: the only place where all layers meet (ARCHITECTURE.md)."""
