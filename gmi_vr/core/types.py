@@ -8,6 +8,7 @@ XrTime nanoseconds travel alongside for recordings. All math on these types live
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -92,6 +93,10 @@ class HandInput:
     joints_valid: NDArray[np.bool_] | None = None
     #: Interaction profile path the runtime bound for this hand, e.g. "/interaction_profiles/valve/index_controller".
     profile: str = ""
+    #: When each boolean input last changed, in seconds on the frame clock (OpenXR's
+    #: ``lastChangeTime``), keyed by field name ("trigger_click", "primary", ...). Reaction
+    #: times are measured to these, not to the frame that first saw the change.
+    changed_at_s: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
