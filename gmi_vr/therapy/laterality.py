@@ -1,0 +1,250 @@
+"""Stage 1: left/right judgement (implicit motor imagery). One block of trials.
+
+Each trial: a fixation cross for ``inter_trial_s``, then the picture until an answer or the
+time limit, then (feedback on) a calm green or red cue for ``feedback_s``. The reaction
+time runs from the predicted display time of the first frame that showed the picture to the
+answering input's own change time, so it is exact to the runtime's input timestamps, not
+rounded to frames.
+
+Presses that happened before the picture was displayed (held over from the blank, or
+changed before its display time) are not answers: the patient could not have seen it.
+
+Pause rule: if the session pauses (headset off, a pain rating, a stop) while a picture is
+up and unanswered, that trial is voided — no record, a "trial.void" event — and the same
+stimulus is shown again later in the block, so pauses never inflate reaction times and the
+block stays balanced.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gmi_vr.body.pose import BodyPose
+from gmi_vr.core.events import Event
+from gmi_vr.core.types import Side, TrackingFrame
+from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
+from gmi_vr.therapy.program import LateralitySettings, Program
+from gmi_vr.therapy.records import TrialRecord
+from gmi_vr.therapy.scenes import CORRECT_COLOR, WRONG_COLOR
+from gmi_vr.therapy.stimuli import (
+    CONTEXT_PROPS,
+    PARTS,
+    Stimulus,
+    balanced_sequence,
+    place_in_front,
+    stimulus_world_from_mesh,
+)
+from gmi_vr.therapy.task import ButtonEdges, TaskContext, TaskStep, register_task
+
+STIMULUS_COLOR: RGBA = (0.86, 0.74, 0.64, 1.0)  # a neutral skin tone
+NEUTRAL_COLOR: RGBA = (0.6, 0.62, 0.66, 1.0)  # timeout cue: no judgement
+#: Frame times are sums of float periods; compare durations with this slack.
+_EPS = 1e-9
+
+
+class LateralityTask:
+    """One balanced block of left/right judgements. Build with ``LateralityTask.build``."""
+
+    kind = "laterality"
+    involves_movement = False
+
+    def __init__(self, program: Program, context: TaskContext) -> None:
+        self.settings: LateralitySettings = program.laterality
+        self.context = context
+        self.body_part = program.body_part
+        self.queue: list[Stimulus] = balanced_sequence(
+            self.settings, program.body_part, context.seed
+        )
+        self.trial_count = len(self.queue)
+        self._completed = 0
+        self._phase = "start"  # start -> blank -> show -> (feedback) -> blank ... -> done
+        self._phase_start: float | None = None
+        self._current: Stimulus | None = None
+        self._shown_at: float | None = None
+        self._last_correct: bool | None = None
+        self._edges = ButtonEdges()
+        self._console: list[tuple[Side, float]] = []
+        answer = self.settings.answer
+        if answer.mode == "two_hands":
+            self._inputs = ((Side.LEFT, "trigger_click"), (Side.RIGHT, "trigger_click"))
+        else:
+            self._inputs = ((answer.hand, answer.left_button), (answer.hand, answer.right_button))
+
+    @staticmethod
+    def build(program: Program, context: TaskContext) -> LateralityTask:
+        return LateralityTask(program, context)
+
+    # --- inputs ----------------------------------------------------------------------------
+
+    def answer_from_console(self, side: Side, time_s: float) -> None:
+        """The therapist answers for the patient (by key) at ``time_s`` on the frame clock."""
+        self._console.append((side, time_s))
+
+    def _side_of(self, hand: Side, name: str) -> Side:
+        answer = self.settings.answer
+        if answer.mode == "two_hands":
+            return hand
+        return Side.LEFT if name == answer.left_button else Side.RIGHT
+
+    # --- the frame step --------------------------------------------------------------------
+
+    def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        now = frame.time_s
+        presses = self._edges.presses(frame, self._inputs)
+        console, self._console = self._console, []
+        events: list[Event] = []
+        records: list[TrialRecord] = []
+        if self._phase == "start":
+            events.append(Event(now, "block.start", {
+                "kind": self.kind, "block_index": self.context.block_index,
+                "seed": self.context.seed, "trials": self.trial_count,
+            }))
+            self._enter("blank", now)
+        if self._phase_start is None:
+            self._phase_start = now
+        elapsed = now - self._phase_start
+
+        if self._phase == "feedback" and elapsed + _EPS >= self.settings.feedback_s:
+            self._enter("blank", now)
+            elapsed = 0.0
+        if self._phase == "blank" and elapsed + _EPS >= self.settings.inter_trial_s:
+            if not self.queue:
+                events.append(Event(now, "block.end", {
+                    "kind": self.kind, "block_index": self.context.block_index,
+                    "trials": self._completed,
+                }))
+                return TaskStep(events=tuple(events), done=True)
+            self._current = self.queue.pop(0)
+            self._shown_at = now
+            self._enter("show", now)
+            events.append(Event(now, "trial.show", {
+                "block_index": self.context.block_index, "trial_index": self._completed,
+                **_stimulus_data(self._current),
+            }))
+        elif self._phase == "show":
+            record = self._judge(now, presses, console)
+            if record is not None:
+                records.append(record)
+                kind = "trial.timeout" if record.timed_out else "trial.answer"
+                events.append(Event(now, kind, record.to_dict()))
+                self._completed += 1
+                self._last_correct = record.correct if not record.timed_out else None
+                self._enter("feedback" if self.settings.feedback else "blank", now)
+        return TaskStep(self._draw(), tuple(events), tuple(records))
+
+    def _judge(
+        self,
+        now: float,
+        presses: list[tuple[Side, str, float, str]],
+        console: list[tuple[Side, float]],
+    ) -> TrialRecord | None:
+        """The trial's record if it ended this frame (answer or timeout), else None."""
+        assert self._current is not None and self._shown_at is not None
+        shown_at = self._shown_at
+        limit = self.settings.time_limit_s
+        candidates: list[tuple[float, Side, str, str]] = [
+            (t, self._side_of(hand, name), f"{hand.value}.{name}", source)
+            for hand, name, t, source in presses
+        ]
+        candidates += [(t, side, "console", "console") for side, t in console]
+        valid = [c for c in candidates if c[0] >= shown_at]
+        if limit is not None:
+            valid = [c for c in valid if c[0] - shown_at < limit + _EPS]
+        if valid:
+            answered_at, side, answered_by, source = min(valid, key=lambda c: c[0])
+            return self._record(side, answered_by, answered_at, source)
+        if limit is not None and now - shown_at + _EPS >= limit:
+            return self._record(None, None, None, None)
+        return None
+
+    def _record(
+        self, answer: Side | None, answered_by: str | None, answered_at: float | None,
+        source: str | None,
+    ) -> TrialRecord:
+        stimulus = self._current
+        assert stimulus is not None and self._shown_at is not None
+        mesh, reflected = PARTS[stimulus.part].mesh(stimulus.side, self.settings.mirrored_stimuli)
+        return TrialRecord(
+            block_index=self.context.block_index,
+            trial_index=self._completed,
+            seed=self.context.seed,
+            body_part=stimulus.part,
+            side=stimulus.side,
+            rotation_deg=stimulus.rotation_deg,
+            view=stimulus.view,
+            context=stimulus.context,
+            mesh=mesh,
+            reflected=reflected,
+            shown_at_s=self._shown_at,
+            answer=answer,
+            answered_by=answered_by,
+            answered_at_s=answered_at,
+            rt_s=None if answered_at is None else answered_at - self._shown_at,
+            correct=answer is stimulus.side,
+            timed_out=answer is None,
+            rt_source=source,
+        )
+
+    def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        events: list[Event] = []
+        if self._phase == "show" and self._current is not None:
+            events.append(Event(time_s, "trial.void", {
+                "block_index": self.context.block_index, "trial_index": self._completed,
+                "reason": reason, **_stimulus_data(self._current),
+            }))
+            self.queue.insert(0, self._current)
+        if self._phase != "start":
+            self._enter("blank", None)
+        self._console = []
+        return TaskStep(events=tuple(events))
+
+    def _enter(self, phase: str, time_s: float | None) -> None:
+        self._phase = phase
+        self._phase_start = time_s
+        if phase == "blank":
+            self._current = None
+            self._shown_at = None
+
+    # --- drawing ---------------------------------------------------------------------------
+
+    def _draw(self) -> DrawList:
+        anchor = self.context.anchor
+        s = self.settings
+        texts: list[TextItem] = []
+        meshes: list[MeshItem] = []
+        centre = place_in_front(anchor, s.distance_m, -s.drop_m)
+        if self._phase == "blank":
+            texts.append(TextItem("+", centre, height_m=0.06, background=None))
+        elif self._current is not None:
+            stimulus = self._current
+            mesh, reflected = PARTS[stimulus.part].mesh(stimulus.side, s.mirrored_stimuli)
+            world_from_mesh = stimulus_world_from_mesh(anchor, stimulus, s, reflected)
+            meshes.append(MeshItem(mesh, world_from_mesh, STIMULUS_COLOR))
+            prop = CONTEXT_PROPS[stimulus.context]
+            if prop is not None:
+                prop_mesh, offset = prop
+                local = np.eye(4)
+                local[:3, 3] = offset
+                meshes.append(MeshItem(prop_mesh, world_from_mesh @ local))
+        if self._phase == "feedback" and self._current is not None:
+            color = {True: CORRECT_COLOR, False: WRONG_COLOR, None: NEUTRAL_COLOR}[self._last_correct]
+            panel = place_in_front(anchor, s.distance_m + 0.05, -s.drop_m) @ np.diag(
+                [0.34, 0.34, 0.005, 1.0]
+            )
+            meshes.append(MeshItem("box", panel, color, lit=False))
+            part = self._current.part.value.replace("_", "/")
+            said = {True: "Yes", False: "Not this time", None: "No answer"}[self._last_correct]
+            message = f"{said}: a {self._current.side.value} {part}"
+            texts.append(TextItem(message, place_in_front(anchor, s.distance_m, -s.drop_m - 0.24),
+                                  height_m=0.04))
+        return DrawList(meshes=tuple(meshes), texts=tuple(texts))
+
+
+def _stimulus_data(stimulus: Stimulus) -> dict[str, object]:
+    return {
+        "body_part": stimulus.part.value, "side": stimulus.side.value,
+        "rotation_deg": stimulus.rotation_deg, "view": stimulus.view, "context": stimulus.context,
+    }
+
+
+register_task("laterality", LateralityTask.build)

@@ -1,0 +1,438 @@
+"""A patient's therapy program: what to train, how, and when to move on — plain data.
+
+A ``Program`` is stored with the patient as JSON (``to_dict()`` / ``from_dict()``, versioned
+by ``format_version``). Every default comes from ``shared/CLINICAL.md`` (or is a product
+choice, said so) and names its source next to it; ``DEFAULT_SOURCES`` collects the same
+citations by field path so a therapist view can show them. The therapist may change any
+setting with ``Program.override(...)``, which returns the new program and an
+``OverrideRecord`` (who, why, old and new values) for the audit trail.
+
+Times are seconds, distances metres, accuracies fractions 0..1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum, StrEnum
+from typing import Any
+
+from gmi_vr.core.errors import GmiError
+from gmi_vr.core.types import Side
+
+#: Version of the JSON layout written by ``Program.to_dict``. Bump when a field changes meaning;
+#: adding a field with a default keeps old documents readable.
+PROGRAM_FORMAT_VERSION = 1
+
+
+class ProgramError(GmiError):
+    """A program setting (from the store, an override or the CLI) is invalid."""
+
+    exit_code = 9
+
+
+class BodyPart(StrEnum):
+    """The affected body part, which is also the default laterality stimulus."""
+
+    HAND = "hand"  # hand / arm
+    FOOT = "foot"  # foot / leg
+    SHOULDER = "shoulder"
+    BACK_NECK = "back_neck"
+
+
+class Stage(IntEnum):
+    """The GMI stages in their order (Moseley 2005: the order matters), then graded movement."""
+
+    LATERALITY = 1  # implicit motor imagery: left/right judgement
+    EXPLICIT_IMAGERY = 2
+    MIRROR_THERAPY = 3
+    GRADED_MOVEMENT = 4
+
+
+#: Boolean controller inputs a patient may answer with (fields of ``core.types.HandInput``).
+#: The menu button is the stop and the thumbstick click asks for a pain rating, so neither
+#: may answer.
+ANSWER_BUTTONS = ("trigger_click", "primary", "secondary")
+
+
+@dataclass(frozen=True)
+class AnswerMapping:
+    """How the patient says "left" or "right" in the laterality task.
+
+    ``two_hands``: the left controller's trigger answers left, the right's answers right.
+    ``one_hand``: two buttons of the ``hand`` controller; ``left_button`` answers left,
+    ``right_button`` answers right. Either way the therapist can answer by key.
+    """
+
+    mode: str = "two_hands"
+    hand: Side = Side.RIGHT
+    left_button: str = "primary"
+    right_button: str = "secondary"
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("two_hands", "one_hand"):
+            raise ProgramError(
+                f"Answer mode '{self.mode}' is unknown; use 'two_hands' or 'one_hand'."
+            )
+        for button in (self.left_button, self.right_button):
+            if button not in ANSWER_BUTTONS:
+                raise ProgramError(
+                    f"Answer button '{button}' cannot be used; pick one of {', '.join(ANSWER_BUTTONS)}."
+                )
+        if self.mode == "one_hand" and self.left_button == self.right_button:
+            raise ProgramError("One-handed answers need two different buttons for left and right.")
+
+
+@dataclass(frozen=True)
+class LateralitySettings:
+    """Stage-1 left/right judgement blocks. Balanced design: every combination of body part,
+    side, rotation, view and context appears equally often in each block, so
+    ``trials_per_block`` must be a multiple of the number of combinations."""
+
+    #: Body parts shown; empty = the program's affected body part. CLINICAL.md: "If imagining
+    #: the hand provokes pain, start with a more distant body part (foot, shoulder)".
+    body_parts: tuple[BodyPart, ...] = ()
+    #: Picture-plane rotations, degrees counter-clockwise as the patient sees them. CLINICAL.md:
+    #: pictures "in varied rotations"; RT by angle shows whether motor imagery is used.
+    rotations_deg: tuple[int, ...] = (0, 90, 180, 270)
+    #: Views by name ("back"/"palm" for hands, "top"/"sole" for feet; see ``stimuli.PARTS``);
+    #: empty = every view the body part has. CLINICAL.md: "varied rotations and views".
+    views: tuple[str, ...] = ()
+    #: Contexts ("none" or a prop such as "cup": holding an object). Product choice: plain.
+    contexts: tuple[str, ...] = ("none",)
+    #: Product choice (not in CLINICAL.md): 2 of each of 16 hand combinations, about 2 minutes.
+    trials_per_block: int = 32
+    #: Per-trial limit; a timeout is recorded as no answer. NOI skip rule: "90 % accuracy in
+    #: 3-4 s"; 5 s leaves room above that. None = no limit.
+    time_limit_s: float | None = 5.0
+    #: Brief calm green/red cue after each answer. Product choice, therapist can turn it off.
+    feedback: bool = True
+    feedback_s: float = 0.6  # product choice: long enough to read, short enough to keep pace
+    #: Fixation / blank between trials. Product choice (common in laterality tests).
+    inter_trial_s: float = 0.8
+    #: Stimulus distance ahead of the calibrated head and drop below eye level. Product choice:
+    #: within arm's reach, slightly below the eyes for a comfortable seated gaze.
+    distance_m: float = 0.6
+    drop_m: float = 0.15
+    #: Draw right stimuli as the left mesh reflected (negative-determinant scale) instead of
+    #: the right mesh: guarantees the two sides differ only by handedness.
+    mirrored_stimuli: bool = False
+    answer: AnswerMapping = field(default_factory=AnswerMapping)
+
+    def __post_init__(self) -> None:
+        if not self.rotations_deg:
+            raise ProgramError("Give at least one stimulus rotation (for example 0).")
+        if not self.contexts:
+            raise ProgramError("Give at least one stimulus context (for example 'none').")
+        if self.trials_per_block < 1:
+            raise ProgramError("A laterality block needs at least one trial.")
+        if self.time_limit_s is not None and self.time_limit_s <= 0:
+            raise ProgramError("The trial time limit must be positive, or empty for none.")
+        if self.feedback_s < 0 or self.inter_trial_s < 0:
+            raise ProgramError("Feedback and pause durations cannot be negative.")
+        if not 0.2 <= self.distance_m <= 2.0:
+            raise ProgramError("Show the stimulus between 0.2 m and 2 m ahead of the patient.")
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """One session: a pain rating, the task blocks in order, a pain rating.
+
+    ``blocks`` names task kinds ("laterality", ...); each kind reads its settings from the
+    program. Empty = the default blocks for the program's stage (``default_blocks``).
+    """
+
+    blocks: tuple[str, ...] = ()
+    #: CLINICAL.md: pain (NRS 0-10) "before and after each session".
+    rating_at_start: bool = True
+    rating_at_end: bool = True
+
+
+@dataclass(frozen=True)
+class SafetySettings:
+    #: CLINICAL.md (European Pain Federation CRPS guidance): "Sessions of 5-10 minutes";
+    #: safety: "session time is capped". Upper bound of the guidance.
+    session_cap_s: float = 600.0
+    #: CLINICAL.md safety: "breaks are offered". Product choice: halfway through a full session.
+    break_every_s: float = 300.0
+    #: Pain-flare rule: a rating this many NRS points above the session's first. Two points is
+    #: the NRS change patients call meaningful (Farrar et al. 2001, Pain 94:149).
+    flare_rise: int = 2
+    #: Both grips squeezed beyond this for ``stop_hold_s`` stop the session (one-handed: the
+    #: menu button). Hold time is a product choice against accidental stops.
+    grip_threshold: float = 0.8
+    stop_hold_s: float = 1.0
+    #: Fade out and in when switching to the calm scene. Product choice: calm, never a jump.
+    fade_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.session_cap_s <= 0 or self.break_every_s <= 0:
+            raise ProgramError("Session cap and break interval must be positive seconds.")
+        if not 1 <= self.flare_rise <= 10:
+            raise ProgramError("The pain-flare rise must be between 1 and 10 NRS points.")
+        if not 0 < self.grip_threshold <= 1 or self.stop_hold_s <= 0 or self.fade_s <= 0:
+            raise ProgramError("Grip threshold must be in (0, 1]; hold and fade times positive.")
+
+
+@dataclass(frozen=True)
+class ProgressionRules:
+    """Defaults for ``progression.evaluate_progression``. CLINICAL.md: "There is no
+    trial-validated progression rule; GMI is 'not a preset program'" — the therapist
+    confirms every change."""
+
+    #: NOI (noinotes 2012): >= 80 % correct, required on both sides.
+    accuracy_target: float = 0.80
+    #: Smallest real change of RT 0.19-0.49 s (reliability study, CLINICAL.md). The upper
+    #: bound: a left/right gap below it cannot be told from measurement noise on any of the
+    #: studied tasks, and it must hold in each of the last ``window`` sessions, not on average.
+    rt_gap_max_s: float = 0.49
+    #: Optional speed target on both sides (CLINICAL.md, clinic guidance for hands: under about
+    #: 2 s). None = not required (the norms differ by body part and age).
+    max_median_rt_s: float | None = None
+    #: Product choice: sessions that must all meet the targets (one good session can be luck).
+    window: int = 3
+    #: A fall in performance beyond the smallest real change steps back a stage. Upper bounds
+    #: (RT 0.49 s, accuracy 14 %) so noise alone never steps a patient back.
+    rt_fall_s: float = 0.49
+    accuracy_fall: float = 0.14
+    #: Stages 2 and 3 have no measured gate yet: move on after this many days at the stage
+    #: (Moseley 2004, 2006: about 2 weeks per stage) with no flare in the window.
+    min_days_at_stage: int = 14
+    #: Stages to step back after a flare or a fall (CLINICAL.md: "go back a stage").
+    steps_back: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 < self.accuracy_target <= 1 or not 0 <= self.accuracy_fall <= 1:
+            raise ProgramError("Accuracy targets are fractions between 0 and 1.")
+        if self.window < 1 or self.steps_back < 1 or self.min_days_at_stage < 0:
+            raise ProgramError("The session window and steps back must be at least 1.")
+        if self.rt_gap_max_s <= 0 or self.rt_fall_s <= 0:
+            raise ProgramError("Reaction-time thresholds must be positive seconds.")
+
+
+def default_blocks(stage: Stage) -> tuple[str, ...]:
+    """Stage 1: two laterality blocks (about 4 minutes, inside the 5-10 minute sessions of
+    CLINICAL.md). Later stages keep one laterality block as a re-check (CLINICAL.md:
+    "re-check laterality under stress") until their own tasks are added to the plan."""
+    return ("laterality", "laterality") if stage is Stage.LATERALITY else ("laterality",)
+
+
+@dataclass(frozen=True)
+class Program:
+    """Everything the session runner and the progression engine need for one patient."""
+
+    affected_side: Side
+    body_part: BodyPart
+    #: Age in whole years, or None. CLINICAL.md: older people are slower and less accurate.
+    age_years: int | None = None
+    #: CLINICAL.md: the stages run in order, starting with laterality.
+    stage: Stage = Stage.LATERALITY
+    session: SessionPlan = field(default_factory=SessionPlan)
+    laterality: LateralitySettings = field(default_factory=LateralitySettings)
+    progression: ProgressionRules = field(default_factory=ProgressionRules)
+    safety: SafetySettings = field(default_factory=SafetySettings)
+    #: Dotted paths of settings a therapist has set (the rest are the cited defaults).
+    overridden: tuple[str, ...] = ()
+    format_version: int = PROGRAM_FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        if self.age_years is not None and not 0 < self.age_years < 130:
+            raise ProgramError(f"Age {self.age_years} is not plausible; give years (1-129).")
+        if self.format_version > PROGRAM_FORMAT_VERSION:
+            raise ProgramError(
+                f"This program was written by a newer gmi-vr (format {self.format_version}); update gmi-vr to read it."
+            )
+
+    @staticmethod
+    def default(
+        affected_side: Side, body_part: BodyPart, age_years: int | None = None
+    ) -> Program:
+        """The cited defaults for a new patient. One-handed answers, when chosen, default to
+        the healthy hand's controller."""
+        answer = AnswerMapping(hand=affected_side.other)
+        return Program(
+            affected_side=affected_side,
+            body_part=body_part,
+            age_years=age_years,
+            laterality=LateralitySettings(answer=answer),
+        )
+
+    @property
+    def blocks(self) -> tuple[str, ...]:
+        """The task blocks of this program's sessions."""
+        return self.session.blocks or default_blocks(self.stage)
+
+    @property
+    def laterality_parts(self) -> tuple[BodyPart, ...]:
+        return self.laterality.body_parts or (self.body_part,)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (enums as their values, tuples as lists)."""
+        result = _to_jsonable(self)
+        assert isinstance(result, dict)
+        return result
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Program:
+        """Read a dict written by ``to_dict`` (of this or an older format version)."""
+        program = _from_jsonable(Program, data, "program")
+        assert isinstance(program, Program)
+        return program
+
+    def override(
+        self, changed_by: str, reason: str, at: str, **changes: Any
+    ) -> tuple[Program, OverrideRecord]:
+        """Change settings by dotted path (``**{"safety.session_cap_s": 480}``) or with ``__``
+        for the dot (``safety__session_cap_s=480``); ``at`` is an ISO time the caller gives
+        (logic reads no clock). Returns the new program and the audit record."""
+        if not changed_by.strip() or not reason.strip():
+            raise ProgramError("Say who changes the program and why; both are kept for the audit trail.")
+        if not changes:
+            raise ProgramError("Name at least one setting to change.")
+        data = self.to_dict()
+        old: dict[str, Any] = {}
+        new: dict[str, Any] = {}
+        for raw_path, value in changes.items():
+            path = raw_path.replace("__", ".")
+            if path.split(".")[0] in ("overridden", "format_version"):
+                raise ProgramError(f"'{path}' is kept by gmi-vr and cannot be set by hand.")
+            parent, key = _walk(data, path)
+            old[path] = parent[key]
+            parent[key] = _to_jsonable(value)
+            new[path] = parent[key]
+        data["overridden"] = sorted(set(data["overridden"]) | set(new))
+        program = Program.from_dict(data)
+        checked = program.to_dict()  # record values as stored (480 -> 480.0 for a float)
+        for path in new:
+            parent, key = _walk(checked, path)
+            new[path] = parent[key]
+        return program, OverrideRecord(changed_by, reason, at, old, new)
+
+    @staticmethod
+    def source_of(path: str) -> str:
+        """The citation behind a default setting's value, by dotted path."""
+        return DEFAULT_SOURCES.get(path, "product choice (see the field's comment)")
+
+
+@dataclass(frozen=True)
+class OverrideRecord:
+    """Audit record of a therapist's change: old and new JSON values by dotted path."""
+
+    changed_by: str
+    reason: str
+    at: str
+    old: dict[str, Any]
+    new: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+#: Where each clinical default comes from (CLINICAL.md names the references).
+DEFAULT_SOURCES: dict[str, str] = {
+    "stage": "CLINICAL.md: GMI stages in order (Moseley 2005)",
+    "laterality.body_parts": "CLINICAL.md: start with a more distant body part if the hand provokes pain",
+    "laterality.rotations_deg": "CLINICAL.md: varied rotations; RT by rotation angle",
+    "laterality.views": "CLINICAL.md: back/palm, sole/top views",
+    "laterality.time_limit_s": "CLINICAL.md: NOI skip rule, 90 % in 3-4 s",
+    "session.rating_at_start": "CLINICAL.md: NRS 0-10 before and after each session",
+    "session.rating_at_end": "CLINICAL.md: NRS 0-10 before and after each session",
+    "safety.session_cap_s": "CLINICAL.md: European Pain Federation CRPS guidance, sessions of 5-10 minutes",
+    "safety.break_every_s": "CLINICAL.md safety: breaks are offered",
+    "safety.flare_rise": "Farrar et al. 2001: a 2-point NRS change is clinically meaningful",
+    "progression.accuracy_target": "CLINICAL.md: NOI accuracy target >= 80 %",
+    "progression.rt_gap_max_s": "CLINICAL.md: smallest real change RT 0.19-0.49 s (upper bound)",
+    "progression.max_median_rt_s": "CLINICAL.md: clinic speed target for hands under about 2 s (off by default)",
+    "progression.rt_fall_s": "CLINICAL.md: smallest real change RT 0.19-0.49 s (upper bound)",
+    "progression.accuracy_fall": "CLINICAL.md: smallest real change accuracy 5-14 % (upper bound)",
+    "progression.min_days_at_stage": "CLINICAL.md: about 2 weeks per stage (Moseley 2004, 2006)",
+    "progression.steps_back": "CLINICAL.md: go back a stage when pain flares or performance falls",
+}
+
+
+# --- JSON conversion -------------------------------------------------------------------------
+
+
+def _to_jsonable(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _from_jsonable(kind: Any, value: Any, where: str) -> Any:
+    """Convert JSON ``value`` to the annotated type ``kind``; ``where`` names the setting."""
+    origin = typing.get_origin(kind)
+    if origin is typing.Union or origin is types.UnionType:
+        options = typing.get_args(kind)
+        if value is None and type(None) in options:
+            return None
+        for option in options:
+            if option is type(None):
+                continue
+            return _from_jsonable(option, value, where)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ProgramError(f"Setting '{where}' must be a list.")
+        item_kind = typing.get_args(kind)[0]
+        return tuple(_from_jsonable(item_kind, v, where) for v in value)
+    if kind is Any or origin is dict:
+        return value
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise ProgramError(f"Setting '{where}' must be a table of settings.")
+        hints = typing.get_type_hints(kind)
+        names = {f.name for f in dataclasses.fields(kind)}
+        unknown = set(value) - names
+        if unknown:
+            raise ProgramError(
+                f"Setting '{where}.{sorted(unknown)[0]}' is unknown; check its spelling."
+            )
+        args = {k: _from_jsonable(hints[k], v, f"{where}.{k}") for k, v in value.items()}
+        try:
+            return kind(**args)
+        except TypeError as error:
+            raise ProgramError(f"Setting '{where}' is incomplete ({error}).") from None
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        try:
+            return kind(value)
+        except ValueError:
+            allowed = ", ".join(str(m.value) for m in kind)
+            raise ProgramError(f"Setting '{where}' is {value!r}; use one of {allowed}.") from None
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ProgramError(f"Setting '{where}' must be a number, not {value!r}.")
+        return float(value)
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ProgramError(f"Setting '{where}' must be a whole number, not {value!r}.")
+        return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ProgramError(f"Setting '{where}' must be true or false, not {value!r}.")
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise ProgramError(f"Setting '{where}' must be text, not {value!r}.")
+        return value
+    raise ProgramError(f"Setting '{where}' has a value gmi-vr cannot read.")
+
+
+def _walk(data: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
+    """The dict holding the last key of dotted ``path`` in ``data``, and that key."""
+    *parents, key = path.split(".")
+    node: Any = data
+    for name in parents:
+        if not isinstance(node, dict) or name not in node or not isinstance(node[name], dict):
+            raise ProgramError(f"Setting '{path}' does not exist; check its spelling.")
+        node = node[name]
+    if key not in node:
+        raise ProgramError(f"Setting '{path}' does not exist; check its spelling.")
+    return node, key

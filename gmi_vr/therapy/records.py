@@ -1,0 +1,81 @@
+"""What tasks hand to storage: one plain record per trial and per pain rating.
+
+Times are seconds on the frame clock (``TrackingFrame.time_s``), never the wall clock.
+``to_dict()`` gives JSON-able values (enums as their string values).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from gmi_vr.core.types import Side
+from gmi_vr.therapy.program import BodyPart
+
+#: NRS 0-10 pain intensity (CLINICAL.md: LOINC 72514-3).
+NRS_LOINC = "72514-3"
+
+
+def _jsonable(record: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        out[f.name] = value.value if isinstance(value, Side | BodyPart) else value
+    return out
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One laterality trial.
+
+    ``shown_at_s`` is the predicted display time of the first frame that showed the picture.
+    ``rt_s`` = ``answered_at_s - shown_at_s``; ``answered_at_s`` is the input's own change
+    time (``HandInput.changed_at_s``) when the source gives one (``rt_source`` "input"), else
+    the display time of the frame that first saw the press ("frame": up to one frame late),
+    or the therapist's key time ("console"). A timeout has no answer and no RT.
+    """
+
+    block_index: int
+    trial_index: int
+    seed: int
+    body_part: BodyPart
+    side: Side
+    rotation_deg: int
+    view: str
+    context: str
+    mesh: str
+    reflected: bool
+    shown_at_s: float
+    answer: Side | None
+    answered_by: str | None  # "left.trigger_click", "right.primary", "console", or None
+    answered_at_s: float | None
+    rt_s: float | None
+    correct: bool
+    timed_out: bool
+    rt_source: str | None  # "input", "frame", "console" or None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(self)
+
+
+@dataclass(frozen=True)
+class RatingRecord:
+    """One pain rating on the 0-10 numeric rating scale (NRS-11, LOINC 72514-3).
+
+    ``moment``: "start", "end" or "on_demand"; ``entered_by``: "patient" (in the headset)
+    or "therapist" (typed at the console).
+    """
+
+    time_s: float
+    value: int
+    moment: str
+    entered_by: str
+    scale: str = "NRS-11"
+    loinc: str = NRS_LOINC
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(self)
+
+
+Record = TrialRecord | RatingRecord

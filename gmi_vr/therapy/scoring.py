@@ -1,0 +1,301 @@
+"""Scoring laterality trials, comparing them with norms, and summarising a session.
+
+Conventions: accuracy = correct / shown trials, so a timeout counts as not correct;
+median reaction time is over correct answers only (the usual laterality measure: a wrong
+answer's time says little about motor imagery). Voided trials (paused mid-trial) never
+reach here: they have no record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from gmi_vr.core.types import Side
+from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
+from gmi_vr.therapy.records import RatingRecord, TrialRecord
+
+#: Smallest real change between sessions (CLINICAL.md: reliability study of laterality
+#: tasks): RT 0.19-0.49 s, accuracy 5-14 percentage points, depending on part and task.
+SRC_RT_S = (0.19, 0.49)
+SRC_ACCURACY = (0.05, 0.14)
+
+
+@dataclass(frozen=True)
+class GroupScore:
+    """Trials of one group (a side, a part, a rotation...)."""
+
+    n: int  # trials shown and ended (answered or timed out)
+    n_correct: int
+    n_timeouts: int
+    accuracy: float | None  # n_correct / n, None when n == 0
+    median_rt_s: float | None  # over correct answers; None when there are none
+
+
+def _group(trials: Sequence[TrialRecord]) -> GroupScore:
+    correct_rts = [t.rt_s for t in trials if t.correct and t.rt_s is not None]
+    n = len(trials)
+    n_correct = sum(t.correct for t in trials)
+    return GroupScore(
+        n=n,
+        n_correct=n_correct,
+        n_timeouts=sum(t.timed_out for t in trials),
+        accuracy=n_correct / n if n else None,
+        median_rt_s=statistics.median(correct_rts) if correct_rts else None,
+    )
+
+
+def _by(trials: Sequence[TrialRecord], key: Callable[[TrialRecord], Any]) -> dict[Any, GroupScore]:
+    groups: dict[Any, list[TrialRecord]] = {}
+    for trial in trials:
+        groups.setdefault(key(trial), []).append(trial)
+    return {k: _group(v) for k, v in sorted(groups.items(), key=lambda kv: str(kv[0]))}
+
+
+@dataclass(frozen=True)
+class LateralityScore:
+    """Accuracy and median RT overall and per side, body part, part and side, rotation, view.
+    Keys are plain strings ("left", "hand", "hand/left", "back") and ints (rotation degrees)."""
+
+    overall: GroupScore
+    by_side: dict[str, GroupScore]
+    by_part: dict[str, GroupScore]
+    by_part_side: dict[str, GroupScore]
+    by_rotation: dict[int, GroupScore]
+    by_view: dict[str, GroupScore]
+
+    @property
+    def rt_gap_s(self) -> float | None:
+        """|median RT right - median RT left|, None unless both sides have correct answers."""
+        left, right = self.by_side.get("left"), self.by_side.get("right")
+        if left is None or right is None or left.median_rt_s is None or right.median_rt_s is None:
+            return None
+        return abs(right.median_rt_s - left.median_rt_s)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def score_trials(trials: Sequence[TrialRecord]) -> LateralityScore:
+    return LateralityScore(
+        overall=_group(trials),
+        by_side=_by(trials, lambda t: t.side.value),
+        by_part=_by(trials, lambda t: t.body_part.value),
+        by_part_side=_by(trials, lambda t: f"{t.body_part.value}/{t.side.value}"),
+        by_rotation=_by(trials, lambda t: t.rotation_deg),
+        by_view=_by(trials, lambda t: t.view),
+    )
+
+
+# --- norms -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Norm:
+    """A reference for one measure: a target (pass/fail) and/or a mean and SD (z-score)."""
+
+    body_part: BodyPart | None  # None: every body part
+    measure: str  # "accuracy" or "median_rt_s"
+    target: float | None  # accuracy: at least; RT: at most
+    mean: float | None
+    sd: float | None
+    source: str
+
+
+#: From CLINICAL.md. No age-banded values exist there (only that older people are slower and
+#: less accurate, n=154), so every norm is for all ages.
+NORMS: tuple[Norm, ...] = (
+    Norm(None, "accuracy", 0.80, None, None, "NOI accuracy target >= 80 % (noinotes 2012)"),
+    Norm(BodyPart.HAND, "median_rt_s", 2.0, None, None,
+         "hand-therapy clinic guidance: under about 2 s per image"),
+    Norm(BodyPart.SHOULDER, "median_rt_s", None, 1.74, 0.74,
+         "shoulder left/right judgement validity study, n=1413"),
+    Norm(BodyPart.SHOULDER, "accuracy", None, 0.935, 0.092,
+         "shoulder left/right judgement validity study, n=1413"),
+    Norm(BodyPart.BACK_NECK, "accuracy", 0.87, None, None,
+         "Bray & Moseley 2011, trunk rotation: controls 87 % (one-sided back pain 67 %, two-sided 53 %)"),
+)
+
+AGE_NOTE = (
+    "No age-banded norms are available (CLINICAL.md: older people are slower and less "
+    "accurate, n=154, but no values per band); compared with all-age norms."
+)
+
+
+@dataclass(frozen=True)
+class NormComparison:
+    body_part: BodyPart
+    side: str
+    measure: str
+    value: float
+    norm: Norm
+    meets_target: bool | None  # None when the norm has no target
+    z: float | None  # (value - mean) / sd; None when the norm has no mean and SD
+    age_note: str
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["body_part"] = self.body_part.value
+        data["norm"]["body_part"] = self.norm.body_part.value if self.norm.body_part else None
+        return data
+
+
+def compare_with_norms(score: LateralityScore, age_years: int | None) -> list[NormComparison]:
+    """Each (body part, side) of ``score`` against every norm that applies to that part.
+    Body parts with no norm for a measure (feet have only the accuracy target) are simply
+    not compared for it. ``age_years`` only selects the note: no banded values exist."""
+    note = AGE_NOTE if age_years is not None else "Age unknown; compared with all-age norms."
+    out: list[NormComparison] = []
+    for key, group in score.by_part_side.items():
+        part_name, side = key.split("/")
+        part = BodyPart(part_name)
+        for norm in NORMS:
+            if norm.body_part not in (None, part):
+                continue
+            value = group.accuracy if norm.measure == "accuracy" else group.median_rt_s
+            if value is None:
+                continue
+            meets = None
+            if norm.target is not None:
+                meets = value >= norm.target if norm.measure == "accuracy" else value <= norm.target
+            z = (value - norm.mean) / norm.sd if norm.mean is not None and norm.sd else None
+            out.append(NormComparison(part, side, norm.measure, value, norm, meets, z, note))
+    return out
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """What progression needs from one finished session (plain, JSON-able via ``to_dict``).
+
+    ``date`` is the session's ISO date or datetime, from storage. Accuracy and median RT
+    per side come from the session's laterality trials (None without any).
+    """
+
+    date: str
+    stage: Stage
+    body_part: BodyPart
+    n_trials: int = 0
+    accuracy_left: float | None = None
+    accuracy_right: float | None = None
+    median_rt_left_s: float | None = None
+    median_rt_right_s: float | None = None
+    pain_first: int | None = None
+    pain_last: int | None = None
+    #: A rating ``flare_rise`` or more above the session's first (CLINICAL.md safety).
+    pain_flare: bool = False
+    #: The patient stopped the session (stop gesture): part of the flare rule.
+    patient_stop: bool = False
+
+    @property
+    def flare(self) -> bool:
+        return self.pain_flare or self.patient_stop
+
+    @property
+    def rt_gap_s(self) -> float | None:
+        if self.median_rt_left_s is None or self.median_rt_right_s is None:
+            return None
+        return abs(self.median_rt_right_s - self.median_rt_left_s)
+
+    @property
+    def day(self) -> date:
+        try:
+            return datetime.fromisoformat(self.date).date()
+        except ValueError:
+            raise ProgramError(f"Session date {self.date!r} is not an ISO date (YYYY-MM-DD).") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["stage"] = int(self.stage)
+        data["body_part"] = self.body_part.value
+        return data
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> SessionSummary:
+        fields = {f.name for f in dataclasses.fields(SessionSummary)}
+        unknown = set(data) - fields
+        if unknown:
+            raise ProgramError(f"Session summary field '{sorted(unknown)[0]}' is unknown.")
+        return SessionSummary(**{**data, "stage": Stage(data["stage"]),
+                                 "body_part": BodyPart(data["body_part"])})
+
+
+def pain_flare(ratings: Iterable[RatingRecord], rise: int) -> bool:
+    """True if any rating is ``rise`` or more above the session's first rating."""
+    values = [r.value for r in sorted(ratings, key=lambda r: r.time_s)]
+    return any(v >= values[0] + rise for v in values[1:])
+
+
+def summarize_session(
+    program: Program,
+    date_iso: str,
+    trials: Sequence[TrialRecord],
+    ratings: Sequence[RatingRecord],
+    patient_stop: bool = False,
+) -> SessionSummary:
+    score = score_trials(trials)
+    left, right = score.by_side.get("left"), score.by_side.get("right")
+    ordered = sorted(ratings, key=lambda r: r.time_s)
+    return SessionSummary(
+        date=date_iso,
+        stage=program.stage,
+        body_part=program.body_part,
+        n_trials=len(trials),
+        accuracy_left=left.accuracy if left else None,
+        accuracy_right=right.accuracy if right else None,
+        median_rt_left_s=left.median_rt_s if left else None,
+        median_rt_right_s=right.median_rt_s if right else None,
+        pain_first=ordered[0].value if ordered else None,
+        pain_last=ordered[-1].value if ordered else None,
+        pain_flare=pain_flare(ordered, program.safety.flare_rise),
+        patient_stop=patient_stop,
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change of one measure on one side between two sessions, judged against the smallest
+    real change range: "within noise" below its lower bound, "possibly real" inside the
+    range, "real" above its upper bound."""
+
+    side: str
+    measure: str
+    before: float
+    after: float
+    delta: float  # after - before
+    better: bool  # RT down or accuracy up
+    verdict: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _verdict(delta: float, band: tuple[float, float]) -> str:
+    if abs(delta) < band[0]:
+        return "within noise"
+    return "possibly real" if abs(delta) <= band[1] else "real"
+
+
+def change_since(previous: SessionSummary, current: SessionSummary) -> list[Change]:
+    """Per side, accuracy and median RT of ``current`` against ``previous`` (where both have them)."""
+    changes: list[Change] = []
+    for side in (Side.LEFT, Side.RIGHT):
+        pairs = (
+            ("accuracy", f"accuracy_{side.value}", SRC_ACCURACY, True),
+            ("median_rt_s", f"median_rt_{side.value}_s", SRC_RT_S, False),
+        )
+        for measure, attribute, band, up_is_better in pairs:
+            before, after = getattr(previous, attribute), getattr(current, attribute)
+            if before is None or after is None:
+                continue
+            delta = after - before
+            better = delta > 0 if up_is_better else delta < 0
+            changes.append(Change(side.value, measure, before, after, delta, better,
+                                  _verdict(delta, band)))
+    return changes

@@ -1,0 +1,393 @@
+"""The SessionRunner: runs one session of a patient's program, frame by frame, with safety.
+
+The plan: a pain rating, the program's task blocks, a pain rating (``Program.session``).
+Every frame the app calls ``update(frame, body)`` and gets a ``TaskStep``: the complete
+``DrawList`` for this frame (fade and clear colour set), events for the recorder and the
+therapist console, records for storage, ``movement_allowed`` for the avatar, ``done``.
+
+Safety, applied on every frame before the task runs:
+
+- The patient's stop (menu button or both grips held, ``safety.StopGesture``) and the
+  pain-flare rule (a rating ``flare_rise`` or more above the session's first) end the task
+  in the same frame: it is not updated again, ``movement_allowed`` is False from that
+  frame, the last picture is held still and faded out, the calm look-only scene fades in
+  (eased, ``SafetySettings.fade_s`` in all, never a jump), a "safety.alert" event for the
+  therapist carries the proposal to go back a stage. The calm scene stays until the
+  therapist calls ``end_session`` (then the closing rating) or the time cap.
+- Time cap: after ``session_cap_s`` of focused time the current task is ended (an
+  unanswered trial is voided) and the closing rating is asked.
+- Breaks: between blocks, once ``break_every_s`` of focused time has passed since the last.
+- Unfocused frames (headset off, system menu) pause the session: the task is interrupted
+  (a trial on screen is voided and repeated later), no task time passes, the session clock
+  stops; on the first focused frame the scene fades back in.
+
+Console calls (``answer_from_console``, ``rating_from_console``, ``request_rating``,
+``stop``, ``end_session``) are queued and applied at the start of the next ``update``, so all
+state changes happen on frame boundaries with frame times.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from enum import StrEnum
+
+import numpy as np
+
+from gmi_vr.body.pose import BodyPose
+from gmi_vr.core.events import Event
+from gmi_vr.core.types import Pose, Side, TrackingFrame
+from gmi_vr.scene.draw import DrawList
+from gmi_vr.therapy import laterality as _laterality  # noqa: F401  (registers "laterality")
+from gmi_vr.therapy.program import Program
+from gmi_vr.therapy.progression import evaluate_progression
+from gmi_vr.therapy.rating import PainRatingTask, validate_nrs
+from gmi_vr.therapy.records import RatingRecord, Record, TrialRecord
+from gmi_vr.therapy.safety import BreakTask, StopGesture
+from gmi_vr.therapy.scenes import CALM_CLEAR, Fade, calm_scene
+from gmi_vr.therapy.scoring import SessionSummary, summarize_session
+from gmi_vr.therapy.stimuli import level_anchor
+from gmi_vr.therapy.task import (
+    ButtonEdges,
+    ConsoleAnswerable,
+    Task,
+    TaskContext,
+    TaskStep,
+    build_task,
+)
+
+#: Where the anchor goes when the head is not tracked on the first frame: a seated eye
+#: height (product choice) facing -Z.
+DEFAULT_ANCHOR = Pose(np.array([0.0, 1.2, 0.0]))
+
+CALM_MESSAGE = "Let's pause here.\nBreathe slowly and just look around.\nYour therapist is with you."
+PAUSED_MESSAGE = "Paused"
+
+
+class RunnerState(StrEnum):
+    RUNNING = "running"  # the plan's tasks (ratings, blocks, breaks)
+    CALM = "calm"  # after a flare or stop: look only, until end_session or the time cap
+    CLOSING = "closing"  # the closing rating after calm or the time cap
+    DONE = "done"
+
+
+class SessionRunner:
+    """Runs ``program``'s session. ``seed`` is recorded in "session.start"; each block's
+    seed is drawn from it. ``anchor`` is the calibrated head pose (yaw only) to place
+    pictures and text by; None takes it from the first focused frame's head."""
+
+    def __init__(self, program: Program, seed: int, anchor: Pose | None = None,
+                 date_iso: str = "") -> None:
+        self.program = program
+        self.seed = seed
+        self.date_iso = date_iso
+        self.anchor = level_anchor(anchor) if anchor is not None else None
+        self.state = RunnerState.RUNNING
+        self.trials: list[TrialRecord] = []
+        self.ratings: list[RatingRecord] = []
+        self.patient_stop = False
+        self.active_s = 0.0  # focused session time
+        blocks = program.blocks
+        self._block_seeds = [int(s) for s in np.random.default_rng(seed).integers(0, 2**31 - 1, len(blocks))]
+        self._plan: list[tuple[str, str]] = []
+        if program.session.rating_at_start:
+            self._plan.append(("rating", "start"))
+        self._plan += [("block", kind) for kind in blocks]
+        if program.session.rating_at_end:
+            self._plan.append(("rating", "end"))
+        self._next_block = 0
+        self._task: Task | None = None
+        self._suspended: list[Task] = []  # tasks interrupted by an on-demand rating
+        self._console: list[tuple[str, tuple[object, ...]]] = []
+        self._stop = StopGesture(program.safety)
+        self._patient_buttons = ButtonEdges()
+        self._fade = Fade(program.safety.fade_s / 2)
+        self._frozen = DrawList()  # the last task picture, held still while fading to calm
+        self._calm_shown = False
+        self._started = False
+        self._paused = False
+        self._paused_at = 0.0
+        self._last_time: float | None = None
+        self._last_break_s = 0.0
+        self._end_reason = "completed"
+
+    # --- console (therapist) ---------------------------------------------------------------
+
+    def answer_from_console(self, side: Side, time_s: float) -> None:
+        """The therapist answers a laterality trial for the patient at ``time_s`` (frame clock)."""
+        self._console.append(("answer", (side, time_s)))
+
+    def rating_from_console(self, value: int, time_s: float) -> None:
+        """The therapist types an NRS 0-10 rating; it answers an open rating, or is recorded
+        as an extra ("on_demand") rating. The flare rule applies to it."""
+        self._console.append(("rating", (validate_nrs(value), time_s)))
+
+    def request_rating(self, time_s: float) -> None:
+        """Ask the patient for a pain rating now (the current trial is voided and repeated)."""
+        self._console.append(("request_rating", (time_s,)))
+
+    def stop(self, time_s: float) -> None:
+        """The therapist stops: the calm scene, as for the patient's stop (no stage-back)."""
+        self._console.append(("stop", (time_s,)))
+
+    def end_session(self, time_s: float) -> None:
+        """From the calm scene (or at any time): ask the closing rating, then finish."""
+        self._console.append(("end", (time_s,)))
+
+    # --- the frame step --------------------------------------------------------------------
+
+    def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        now = frame.time_s
+        events: list[Event] = []
+        records: list[Record] = []
+        if self.anchor is None and frame.focused:
+            self.anchor = level_anchor(frame.head) if frame.head_valid else DEFAULT_ANCHOR
+        if not self._started and self.anchor is not None:
+            self._started = True
+            events.append(Event(now, "session.start", {
+                "seed": self.seed, "block_seeds": self._block_seeds,
+                "stage": int(self.program.stage), "plan": [f"{a}:{b}" for a, b in self._plan],
+                "program": self.program.to_dict(),
+            }))
+            self._start_next(now, events)
+        if not self._started:  # unfocused from the first frame: wait, nothing has begun
+            return self._output(now, TaskStep(), events, records)
+        if self.state is RunnerState.DONE:
+            return self._output(now, TaskStep(), events, records, done=True)
+
+        if not frame.focused:
+            if not self._paused:
+                self._paused, self._paused_at = True, now
+                events.append(Event(now, "session.pause", {"state": self.state.value}))
+                if self._task is not None:
+                    self._merge(self._task.interrupt(now, "unfocused"), events, records)
+            self._last_time = now
+            return self._output(now, TaskStep(), events, records)
+        if self._paused:
+            self._paused = False
+            events.append(Event(now, "session.resume", {"paused_s": now - self._paused_at}))
+            self._fade = Fade(self.program.safety.fade_s / 2, 1.0)
+            self._fade.to(0.0, now)
+            if self.state is not RunnerState.RUNNING:
+                self._calm_shown = True  # the calm scene was up while paused: fade it back in
+        elif self._last_time is not None:
+            self.active_s += now - self._last_time
+        self._last_time = now
+
+        self._apply_console(now, events, records)
+        self._check_patient_inputs(frame, events, records)
+        if (self.active_s >= self.program.safety.session_cap_s
+                and self.state in (RunnerState.RUNNING, RunnerState.CALM)):
+            events.append(Event(now, "safety.time_cap", {"active_s": self.active_s}))
+            self._end_reason = "time_cap"
+            self._close(now, events, records)
+
+        step = TaskStep()
+        if self._task is not None and self.state is not RunnerState.DONE:
+            step = self._task.update(frame, body)
+            self._merge(step, events, records)
+            if step.done:
+                self._task_done(now, events, records)
+        return self._output(now, step, events, records, done=self.state is RunnerState.DONE)
+
+    # --- plan --------------------------------------------------------------------------------
+
+    def _start_next(self, now: float, events: list[Event]) -> None:
+        assert self.anchor is not None
+        if self._suspended:
+            self._task = self._suspended.pop()
+            return
+        if not self._plan:
+            self._task = None
+            self.state = RunnerState.DONE
+            events.append(Event(now, "session.end", {"reason": self._end_reason,
+                                                      "active_s": self.active_s}))
+            return
+        what, name = self._plan[0]
+        if what == "block" and self._next_block > 0 and (
+            self.active_s - self._last_break_s >= self.program.safety.break_every_s
+        ):
+            self._last_break_s = self.active_s
+            self._task = BreakTask(self.anchor)
+            return
+        self._plan.pop(0)
+        if what == "rating":
+            self._task = PainRatingTask(self.anchor, name)
+        else:
+            index = self._next_block
+            self._next_block += 1
+            context = TaskContext(self.anchor, self._block_seeds[index], index)
+            self._task = build_task(name, self.program, context)
+
+    def _task_done(self, now: float, events: list[Event], records: list[Record]) -> None:
+        self._task = None
+        if self.state is RunnerState.CLOSING:
+            self._plan.clear()
+            self._start_next(now, events)  # -> DONE
+        elif self.state is RunnerState.RUNNING:
+            self._start_next(now, events)
+
+    def _close(self, now: float, events: list[Event], records: list[Record]) -> None:
+        """Stop the current task and ask the closing rating (if the plan has one), then end."""
+        if self._task is not None:
+            self._merge(self._task.interrupt(now, self._end_reason), events, records)
+        self._task = None
+        self._suspended.clear()
+        self._plan.clear()
+        if self.program.session.rating_at_end and self.anchor is not None:
+            self.state = RunnerState.CLOSING
+            self._task = PainRatingTask(self.anchor, "end")
+            if not self._calm_shown:  # fade gently into the calm room behind the rating
+                self._enter_calm_look(now)
+        else:
+            self.state = RunnerState.CLOSING
+            self._start_next(now, events)
+
+    # --- safety ------------------------------------------------------------------------------
+
+    def _check_patient_inputs(self, frame: TrackingFrame, events: list[Event],
+                              records: list[Record]) -> None:
+        stop = self._stop.update(frame)
+        if stop is not None and self.state is RunnerState.RUNNING:
+            self.patient_stop = True
+            events.append(Event(frame.time_s, "safety.stop", {"by": "patient", "input": stop}))
+            self._to_calm(frame.time_s, "patient_stop", events, records)
+        asks = self._patient_buttons.presses(
+            frame, ((Side.LEFT, "thumbstick_click"), (Side.RIGHT, "thumbstick_click"))
+        )
+        if asks and self.state is RunnerState.RUNNING:
+            self._ask_rating(frame.time_s, "patient", events, records)
+
+    def _ask_rating(self, now: float, by: str, events: list[Event], records: list[Record]) -> None:
+        if isinstance(self._task, PainRatingTask) or self.anchor is None:
+            return
+        events.append(Event(now, "pain.request", {"by": by}))
+        if self._task is not None:
+            self._merge(self._task.interrupt(now, "rating"), events, records)
+            self._suspended.append(self._task)
+        self._task = PainRatingTask(self.anchor, "on_demand")
+
+    def _rating(self, record: RatingRecord, events: list[Event], records: list[Record]) -> None:
+        """Every rating passes here: the pain-flare rule."""
+        first = self.ratings[0].value if self.ratings else None
+        self.ratings.append(record)
+        rise = self.program.safety.flare_rise
+        if first is None or record.value < first + rise:
+            return
+        events.append(Event(record.time_s, "safety.flare", {
+            "first": first, "rating": record.value, "rise": rise, "moment": record.moment,
+        }))
+        if self.state is RunnerState.RUNNING and record.moment != "end":
+            self._to_calm(record.time_s, "pain_flare", events, records)
+        else:  # already calm, or the closing rating: the session ends anyway
+            self._alert(record.time_s, "pain_flare", events)
+
+    def _to_calm(self, now: float, cause: str, events: list[Event], records: list[Record]) -> None:
+        interrupted = None
+        if self._task is not None:
+            interrupted = self._task.kind
+            self._merge(self._task.interrupt(now, cause), events, records)
+        self._task = None
+        self._suspended.clear()
+        self.state = RunnerState.CALM
+        self._end_reason = "ended_after_" + cause
+        events.append(Event(now, "task.stopped", {"cause": cause, "task": interrupted}))
+        self._enter_calm_look(now)
+        if cause != "therapist_stop":
+            self._alert(now, cause, events)
+
+    def _enter_calm_look(self, now: float) -> None:
+        self._calm_shown = False
+        self._fade.to(1.0, now)
+
+    def _alert(self, now: float, cause: str, events: list[Event]) -> None:
+        proposal = evaluate_progression(self.program, [self.summary(self.date_iso)])
+        message = {
+            "pain_flare": "Pain flare: the pain rating rose by "
+                          f"{self.program.safety.flare_rise} or more. Movement stopped.",
+            "patient_stop": "The patient stopped the session. Movement stopped.",
+        }.get(cause, cause)
+        events.append(Event(now, "safety.alert", {
+            "cause": cause, "message": message, "proposal": proposal.to_dict(),
+        }))
+
+    # --- console queue -------------------------------------------------------------------------
+
+    def _apply_console(self, now: float, events: list[Event], records: list[Record]) -> None:
+        queued, self._console = self._console, []
+        for what, args in queued:
+            if what == "answer":
+                side, time_s = args
+                if isinstance(self._task, ConsoleAnswerable):
+                    assert isinstance(side, Side) and isinstance(time_s, float | int)
+                    self._task.answer_from_console(side, float(time_s))
+            elif what == "rating":
+                value, time_s = args
+                assert isinstance(value, int) and isinstance(time_s, float | int)
+                if isinstance(self._task, PainRatingTask):
+                    self._task.enter_from_console(value, float(time_s))
+                else:
+                    record = RatingRecord(float(time_s), value, "on_demand", "therapist")
+                    events.append(Event(record.time_s, "pain.rating", record.to_dict()))
+                    records.append(record)
+                    self._rating(record, events, records)
+            elif what == "request_rating" and self.state is RunnerState.RUNNING:
+                self._ask_rating(now, "therapist", events, records)
+            elif what == "stop" and self.state is RunnerState.RUNNING:
+                events.append(Event(now, "safety.stop", {"by": "therapist"}))
+                self._to_calm(now, "therapist_stop", events, records)
+            elif what == "end" and self.state in (RunnerState.RUNNING, RunnerState.CALM):
+                if self.state is RunnerState.RUNNING:
+                    self._end_reason = "ended_by_therapist"
+                events.append(Event(now, "session.end_requested", {"by": "therapist"}))
+                self._close(now, events, records)
+
+    # --- output --------------------------------------------------------------------------------
+
+    def _merge(self, step: TaskStep, events: list[Event], records: list[Record]) -> None:
+        events.extend(step.events)
+        for record in step.records:
+            records.append(record)
+            if isinstance(record, TrialRecord):
+                self.trials.append(record)
+            elif isinstance(record, RatingRecord):
+                self._rating(record, events, records)
+
+    def _output(self, now: float, step: TaskStep, events: list[Event], records: list[Record],
+                done: bool = False) -> TaskStep:
+        anchor = self.anchor or DEFAULT_ANCHOR
+        calm_look = self.state is not RunnerState.RUNNING or self._paused
+        if self._paused:
+            draw = calm_scene(anchor, PAUSED_MESSAGE)
+            fade = 1.0
+        elif calm_look and not self._calm_shown:
+            # Fading out: the task's last picture, held still.
+            fade = self._fade.value(now)
+            draw = self._frozen
+            if fade >= 1.0 - 1e-9 and self._fade.settled(now):
+                self._calm_shown = True
+                self._fade.to(0.0, now)
+                draw = calm_scene(anchor, CALM_MESSAGE if self.state is RunnerState.CALM else "")
+        else:
+            fade = self._fade.value(now)
+            draw = step.draw
+            if calm_look:
+                message = CALM_MESSAGE if self.state is RunnerState.CALM else ""
+                calm = calm_scene(anchor, message if not step.draw.texts else "")
+                draw = DrawList(
+                    meshes=calm.meshes + step.draw.meshes,
+                    skinned=step.draw.skinned,
+                    texts=(calm.texts if not step.draw.texts else ()) + step.draw.texts,
+                    clear_color=CALM_CLEAR,
+                )
+            else:
+                self._frozen = step.draw
+        draw = dataclasses.replace(draw, fade=float(fade))
+        movement = self.state is RunnerState.RUNNING and not self._paused
+        return TaskStep(draw, tuple(events), tuple(records), done, movement)
+
+    # --- results -------------------------------------------------------------------------------
+
+    def summary(self, date_iso: str) -> SessionSummary:
+        """The session so far (or finished), for ``progression.evaluate_progression``."""
+        return summarize_session(self.program, date_iso, self.trials, self.ratings,
+                                 self.patient_stop)
