@@ -1,0 +1,171 @@
+"""Progression rules, one table row per rule and boundary, and the therapist's decision."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
+from gmi_vr.core.types import Side
+from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
+from gmi_vr.therapy.progression import Decision, confirm, evaluate_progression
+from gmi_vr.therapy.scoring import SessionSummary
+
+
+def session(day: int, stage: int = 1, acc: tuple[float, float] = (0.9, 0.9),
+            rt: tuple[float | None, float | None] = (1.5, 1.6), flare: bool = False,
+            stop: bool = False) -> SessionSummary:
+    return SessionSummary(
+        date=f"2026-03-{day:02d}", stage=Stage(stage), body_part=BodyPart.HAND, n_trials=64,
+        accuracy_left=acc[0], accuracy_right=acc[1], median_rt_left_s=rt[0],
+        median_rt_right_s=rt[1], pain_first=4, pain_last=6 if flare else 4, pain_flare=flare,
+        patient_stop=stop,
+    )
+
+
+def no_laterality(day: int, stage: int, flare: bool = False) -> SessionSummary:
+    return SessionSummary(f"2026-03-{day:02d}", Stage(stage), BodyPart.HAND, pain_flare=flare)
+
+
+GOOD = [session(1), session(2), session(3)]
+
+CASES: list[tuple[str, int, dict[str, Any], list[SessionSummary], Decision, int, str, str]] = [
+    # name, stage, rule overrides, history, decision, proposed stage, rule, words in the reason
+    ("no sessions", 1, {}, [], Decision.HOLD, 1, "no_history", "No sessions"),
+    ("targets met in the window", 1, {}, GOOD, Decision.ADVANCE, 2, "laterality_targets_met",
+     "explicit motor imagery"),
+    ("too few sessions", 1, {}, GOOD[:2], Decision.HOLD, 1, "laterality_targets_not_met", "2 of 3"),
+    ("one side under 80 % once", 1, {}, [session(1), session(2, acc=(0.79, 0.95)), session(3)],
+     Decision.HOLD, 1, "laterality_targets_not_met", "left accuracy 79 %"),
+    ("exactly 80 % passes", 1, {}, [session(d, acc=(0.80, 0.80)) for d in (1, 2, 3)],
+     Decision.ADVANCE, 2, "laterality_targets_met", ""),
+    ("gap beyond the smallest real change", 1, {},
+     [session(1), session(2), session(3, rt=(1.5, 2.0))], Decision.HOLD, 1,
+     "laterality_targets_not_met", "gap 0.50 s > 0.49 s"),
+    ("gap at the bound passes", 1, {}, [session(d, rt=(1.5, 1.99)) for d in (1, 2, 3)],
+     Decision.ADVANCE, 2, "laterality_targets_met", ""),
+    ("no correct answers on one side", 1, {}, [session(1), session(2), session(3, rt=(None, 1.5))],
+     Decision.HOLD, 1, "laterality_targets_not_met", "gap none"),
+    ("optional speed target missed", 1, {"max_median_rt_s": 2.0},
+     [session(d, rt=(2.1, 2.0)) for d in (1, 2, 3)], Decision.HOLD, 1,
+     "laterality_targets_not_met", "left median RT 2.10 s > 2.00 s"),
+    ("a shorter window (therapist)", 1, {"window": 1}, GOOD[:1], Decision.ADVANCE, 2,
+     "laterality_targets_met", "last 1 sessions"),
+    ("a stricter gap (therapist)", 1, {"rt_gap_max_s": 0.05}, GOOD, Decision.HOLD, 1,
+     "laterality_targets_not_met", "gap 0.10 s > 0.05 s"),
+    ("sessions before a stage change do not count", 1, {},
+     [session(1), session(2), session(3, stage=2), session(4)], Decision.HOLD, 1,
+     "laterality_targets_not_met", "1 of 3"),
+    ("flare at stage 1 cannot go back", 1, {}, GOOD + [session(4, flare=True)], Decision.HOLD, 1,
+     "pain_flare", "more distant body part"),
+    ("flare at stage 2 goes back", 2, {}, [session(1, 2), session(2, 2, flare=True)],
+     Decision.BACK, 1, "pain_flare", "pain flare"),
+    ("patient stop at stage 3 goes back", 3, {}, [session(1, 3, stop=True)], Decision.BACK, 2,
+     "pain_flare", "patient stop"),
+    ("two steps back (therapist)", 3, {"steps_back": 2}, [session(1, 3, flare=True)],
+     Decision.BACK, 1, "pain_flare", "2 stage(s)"),
+    ("steps back stop at stage 1", 2, {"steps_back": 3}, [session(1, 2, flare=True)],
+     Decision.BACK, 1, "pain_flare", ""),
+    ("accuracy fall beyond 14 points", 2, {},
+     [session(1, 2, acc=(0.95, 0.95)), session(2, 2, acc=(0.95, 0.80))], Decision.BACK, 1,
+     "performance_fall", "right accuracy 95 % -> 80 %"),
+    ("RT rise beyond 0.49 s", 3, {},
+     [session(1, 3, rt=(1.5, 1.5)), session(2, 3, rt=(2.0, 1.5))], Decision.BACK, 2,
+     "performance_fall", "left median RT 1.50 s -> 2.00 s"),
+    ("changes within the smallest real change are not a fall", 2, {},
+     [session(1, 2, acc=(0.95, 0.95), rt=(1.5, 1.5)), session(15, 2, acc=(0.82, 0.95), rt=(1.98, 1.5))],
+     Decision.ADVANCE, 3, "time_at_stage", "14 days"),
+    ("fall at stage 1 cannot go back", 1, {},
+     [session(1, acc=(0.95, 0.95)), session(2, acc=(0.6, 0.95))], Decision.HOLD, 1,
+     "performance_fall", "first stage"),
+    ("a stricter fall threshold (therapist)", 2, {"accuracy_fall": 0.05},
+     [session(1, 2, acc=(0.95, 0.95)), session(2, 2, acc=(0.89, 0.95))], Decision.BACK, 1,
+     "performance_fall", ""),
+    ("two weeks at stage 2", 2, {}, [no_laterality(1, 2), no_laterality(15, 2)], Decision.ADVANCE,
+     3, "time_at_stage", "14 days"),
+    ("13 days at stage 2", 2, {}, [no_laterality(1, 2), no_laterality(14, 2)], Decision.HOLD, 2,
+     "time_at_stage", "13 of 14 days"),
+    ("days count from the stage's first session", 3, {},
+     [no_laterality(1, 2), no_laterality(10, 3), no_laterality(20, 3)], Decision.HOLD, 3,
+     "time_at_stage", "10 of 14"),
+    ("an earlier flare in the window holds", 2, {},
+     [no_laterality(1, 2), no_laterality(8, 2, flare=True), no_laterality(16, 2)],
+     Decision.HOLD, 2, "time_at_stage", "flare(s) on 2026-03-08"),
+    ("no session at the new stage yet", 3, {}, [no_laterality(1, 2)], Decision.HOLD, 3,
+     "time_at_stage", "No session at stage 3"),
+    ("graded movement is the last stage", 4, {}, [no_laterality(d, 4) for d in (1, 20)],
+     Decision.HOLD, 4, "final_stage", "last stage"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "stage", "rules", "history", "decision", "proposed", "rule", "words"),
+    CASES, ids=[case[0] for case in CASES],
+)
+def test_progression_rules(name: str, stage: int, rules: dict[str, Any],
+                           history: list[SessionSummary], decision: Decision, proposed: int,
+                           rule: str, words: str) -> None:
+    program = Program.default(Side.LEFT, BodyPart.HAND)
+    program = dataclasses.replace(program, stage=Stage(stage),
+                                  progression=dataclasses.replace(program.progression, **rules))
+    proposal = evaluate_progression(program, history)
+    assert (proposal.decision, int(proposal.proposed_stage), proposal.rule) == (decision, proposed, rule)
+    assert proposal.current_stage is Stage(stage)
+    assert words in proposal.reason
+    json.dumps(proposal.to_dict())
+
+
+def test_rule_parameters_are_overridden_through_the_program_audit() -> None:
+    program = Program.default(Side.LEFT, BodyPart.HAND)
+    assert evaluate_progression(program, GOOD[:1]).decision is Decision.HOLD
+    program, record = program.override("Dr A", "daily sessions, fast learner", "2026-03-02T10:00",
+                                       progression__window=1)
+    assert record.new == {"progression.window": 1}
+    assert evaluate_progression(program, GOOD[:1]).decision is Decision.ADVANCE
+
+
+def test_therapist_accepts_rejects_or_overrides_a_proposal() -> None:
+    program = Program.default(Side.LEFT, BodyPart.HAND)
+    proposal = evaluate_progression(program, GOOD)
+    accepted, record = confirm(program, proposal, "Dr A", "2026-03-03T11:00")
+    assert accepted.stage is Stage.EXPLICIT_IMAGERY
+    assert (record.outcome, record.stage_before, record.stage_after) == ("accepted", 1, 2)
+    assert record.proposal["rule"] == "laterality_targets_met"
+
+    kept, record = confirm(program, proposal, "Dr A", "2026-03-03T11:00", accept=False,
+                           note="wants one more week")
+    assert kept.stage is Stage.LATERALITY and record.outcome == "rejected"
+
+    jumped, record = confirm(program, proposal, "Dr A", "2026-03-03T11:00", override_stage=3,
+                             note="mirror box experience at home")
+    assert jumped.stage is Stage.MIRROR_THERAPY
+    assert (record.outcome, record.stage_after, record.note) == (
+        "overridden", 3, "mirror box experience at home")
+    json.dumps(record.to_dict())
+    assert jumped.affected_side is program.affected_side  # nothing else changes
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"therapist": " "}, "Name the therapist"),
+        ({"override_stage": 3}, "Say why"),
+        ({"override_stage": 5, "note": "x"}, "does not exist"),
+    ],
+)
+def test_incomplete_decisions_are_refused(kwargs: dict[str, Any], message: str) -> None:
+    program = Program.default(Side.LEFT, BodyPart.HAND)
+    proposal = evaluate_progression(program, GOOD)
+    args: dict[str, Any] = {"therapist": "Dr A", **kwargs}
+    with pytest.raises(ProgramError, match=message):
+        confirm(program, proposal, at="2026-03-03T11:00", **args)
+
+
+def test_a_stale_proposal_is_refused() -> None:
+    program = Program.default(Side.LEFT, BodyPart.HAND)
+    proposal = evaluate_progression(program, GOOD)
+    moved, _ = confirm(program, proposal, "Dr A", "2026-03-03T11:00")
+    with pytest.raises(ProgramError, match="evaluate again"):
+        confirm(moved, proposal, "Dr A", "2026-03-03T11:05")
