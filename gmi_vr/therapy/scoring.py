@@ -9,10 +9,10 @@ reach here: they have no record.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from gmi_vr.core.types import Side
@@ -204,9 +204,9 @@ class SessionSummary:
         return abs(self.median_rt_right_s - self.median_rt_left_s)
 
     @property
-    def day(self) -> date:
+    def day(self) -> dt.date:
         try:
-            return datetime.fromisoformat(self.date).date()
+            return dt.datetime.fromisoformat(self.date).date()
         except ValueError:
             raise ProgramError(f"Session date {self.date!r} is not an ISO date (YYYY-MM-DD).") from None
 
