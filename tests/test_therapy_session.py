@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -182,7 +183,7 @@ def test_a_rating_rise_given_in_the_headset_stops_movement_in_the_confirming_fra
     run.script.press(Side.RIGHT, "trigger_click")
     run.until(lambda s: any(e.kind == "safety.flare" for e in s.events), CONFIRM_HOLD_S + 0.1)
     ratings = run.records(RatingRecord)
-    assert [(r.value, r.moment, r.entered_by) for r in ratings] == [
+    assert [(r.value, r.moment, r.source) for r in ratings] == [
         (3, "start", "therapist"), (6, "on_demand", "patient")]
     assert_stopped_in_this_frame(run, reach, updates)
 
@@ -348,3 +349,26 @@ def test_tasks_satisfy_the_protocol() -> None:
     run.step()
     assert isinstance(run.runner._task, Task)  # noqa: SLF001
     assert isinstance(ReachStub(program(), None), Task)  # type: ignore[arg-type]
+
+
+def test_every_event_and_record_of_a_session_is_plain_json_for_the_recorder() -> None:
+    run = Run(program(**{"laterality.time_limit_s": 1.0}))
+    run.step()
+    run.rate_from_console(3)
+    run.until_event("trial.timeout")
+    shown = run.until_event("trial.show")
+    run.runner.answer_from_console(Side(shown.data["side"]), shown.time_s + 0.4)
+    run.until_event("trial.answer")
+    run.script.press(Side.LEFT, "menu")
+    run.step(int(RATE_HZ))
+    for event in run.events():
+        json.dumps(event.data)
+    trials = run.records(TrialRecord)
+    rows = [t.storage_fields() for t in trials]
+    json.dumps(rows)
+    assert rows[0]["answer"] is None and rows[0]["reaction_time_s"] is None
+    assert rows[1]["reaction_time_s"] == pytest.approx(0.4, abs=1e-12)
+    assert rows[1]["onset_s"] == shown.time_s and rows[1]["measures"]["rt_source"] == "console"
+    (rating,) = run.records(RatingRecord)
+    assert rating.storage_fields() == {"value": 3, "phase": "before", "source": "therapist",
+                                       "time_s": rating.time_s}
