@@ -372,3 +372,37 @@ def test_every_event_and_record_of_a_session_is_plain_json_for_the_recorder() ->
     (rating,) = run.records(RatingRecord)
     assert rating.storage_fields() == {"value": 3, "phase": "before", "source": "therapist",
                                        "time_s": rating.time_s}
+
+
+def test_a_finished_session_fades_to_the_calm_scene_with_a_closing_message() -> None:
+    run = Run(program(**{"session.blocks": ["test_reach"]}))
+    run.step()
+    run.rate_from_console(2)
+    run.step(10)
+    run.runner.end_session(run.script.next_time)
+    run.step()
+    run.rate_from_console(2)
+    assert run.steps[-1].done
+    run.step(int(RATE_HZ))
+    last = run.steps[-1]
+    assert last.done and not last.movement_allowed and last.draw.fade == 0.0
+    assert last.draw.clear_color == CALM_CLEAR
+    assert "Session complete" in last.draw.texts[0].text
+    fades = [s.draw.fade for s in run.steps[-int(RATE_HZ) - 2:]]
+    assert np.abs(np.diff(fades)).max() <= 1.5 * FRAME_S / 0.5 + 1e-6
+
+
+def test_a_flare_in_the_closing_rating_is_recorded_and_alerted_and_the_session_ends() -> None:
+    run = Run(program(2, **{"session.blocks": ["test_reach"]}))
+    run.step()
+    run.rate_from_console(2)
+    run.step(10)
+    run.runner.end_session(run.script.next_time)
+    run.step()
+    run.rate_from_console(4)
+    kinds = [e.kind for e in run.steps[-1].events]
+    assert "safety.flare" in kinds and "safety.alert" in kinds and "session.end" in kinds
+    assert run.steps[-1].done and run.runner.state is RunnerState.DONE
+    assert run.runner.summary("2026-03-01").pain_flare
+    alert = run.events("safety.alert")[0]
+    assert (alert.data["proposal"]["decision"], alert.data["proposal"]["proposed_stage"]) == ("back", 1)

@@ -61,6 +61,7 @@ DEFAULT_ANCHOR = Pose(np.array([0.0, 1.2, 0.0]))
 
 CALM_MESSAGE = "Let's pause here.\nBreathe slowly and just look around.\nYour therapist is with you."
 PAUSED_MESSAGE = "Paused"
+DONE_MESSAGE = "Session complete. Well done.\nYou can take the headset off."
 
 
 class RunnerState(StrEnum):
@@ -199,6 +200,8 @@ class SessionRunner:
         if not self._plan:
             self._task = None
             self.state = RunnerState.DONE
+            if not self._calm_shown:
+                self._enter_calm_look(now)
             events.append(Event(now, "session.end", {"reason": self._end_reason,
                                                       "active_s": self.active_s}))
             return
@@ -366,13 +369,12 @@ class SessionRunner:
             if fade >= 1.0 - 1e-9 and self._fade.settled(now):
                 self._calm_shown = True
                 self._fade.to(0.0, now)
-                draw = calm_scene(anchor, CALM_MESSAGE if self.state is RunnerState.CALM else "")
+                draw = calm_scene(anchor, self._calm_message())
         else:
             fade = self._fade.value(now)
             draw = step.draw
             if calm_look:
-                message = CALM_MESSAGE if self.state is RunnerState.CALM else ""
-                calm = calm_scene(anchor, message if not step.draw.texts else "")
+                calm = calm_scene(anchor, self._calm_message() if not step.draw.texts else "")
                 draw = DrawList(
                     meshes=calm.meshes + step.draw.meshes,
                     skinned=step.draw.skinned,
@@ -384,6 +386,9 @@ class SessionRunner:
         draw = dataclasses.replace(draw, fade=float(fade))
         movement = self.state is RunnerState.RUNNING and not self._paused
         return TaskStep(draw, tuple(events), tuple(records), done, movement)
+
+    def _calm_message(self) -> str:
+        return {RunnerState.CALM: CALM_MESSAGE, RunnerState.DONE: DONE_MESSAGE}.get(self.state, "")
 
     # --- results -------------------------------------------------------------------------------
 
