@@ -2,6 +2,26 @@
 session runner with its safety rules, and the tasks (stage 1: laterality; pain ratings).
 
 Pure logic: imports only core, geometry, body and scene; time comes from frames.
+
+How the app runs one session::
+
+    program = Program.from_dict(patient_row.program)        # or Program.default(...)
+    runner = SessionRunner(program, seed=session_seed, anchor=calibrated_head_pose,
+                           date_iso=today)
+    for frame in source.frames():
+        body = solver.solve(frame) if ... else None
+        step = runner.update(frame, body)                    # every frame, focused or not
+        renderer.draw(step.draw)                             # complete DrawList, fade set
+        body_mode = LimbMode.STILL if not step.movement_allowed else ...
+        for event in step.events: recorder.event(event)      # Event, JSON-able data
+        for record in step.records: recorder.store(record.storage_fields())
+        if step.done: break
+    history = stored_summaries + [runner.summary(today)]
+    proposal = evaluate_progression(program, history)       # shown to the therapist
+    program, decision = confirm(program, proposal, therapist, at=now_iso, accept=True)
+
+Console keys call ``runner.answer_from_console``, ``rating_from_console``,
+``request_rating``, ``stop`` and ``end_session`` with frame-clock times.
 """
 
 from gmi_vr.therapy.laterality import LateralityTask
