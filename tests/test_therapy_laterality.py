@@ -210,6 +210,12 @@ def answer_all(task: LateralityTask, script: Script, correct: bool = True) -> li
         frame = script.frame()
         step = task.update(frame, None)
         records += [r for r in step.records if isinstance(r, TrialRecord)]
+        ends = [e for e in step.events if e.kind == "block.end"]
+        if ends:  # the block's live figures for the therapist
+            by_side = ends[0].data["by_side"]
+            assert by_side["left"]["n"] + by_side["right"]["n"] == len(records)
+            assert by_side["left"]["accuracy"] == (1.0 if correct else 0.0)
+            assert by_side["right"]["median_rt_s"] == (pytest.approx(0.8) if correct else None)
         for event in step.events:
             if event.kind == "trial.show":
                 side = Side(event.data["side"])

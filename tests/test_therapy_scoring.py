@@ -14,6 +14,7 @@ from gmi_vr.therapy.scoring import (
     SessionSummary,
     change_since,
     compare_with_norms,
+    rotation_direction,
     score_trials,
     summarize_session,
 )
@@ -117,3 +118,20 @@ def test_session_summary_flags_a_flare_from_the_ratings_and_round_trips() -> Non
     calm = summarize_session(program, "2026-03-01", TRIALS, ratings[:1] + ratings[2:])
     assert not calm.pain_flare
     assert type(result).from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+@pytest.mark.parametrize(
+    ("side", "rotation", "direction"),
+    [(Side.LEFT, 0, "upright"), (Side.RIGHT, 180, "inverted"), (Side.LEFT, 90, "lateral"),
+     (Side.RIGHT, 90, "medial"), (Side.LEFT, 270, "medial"), (Side.RIGHT, 270, "lateral"),
+     (Side.LEFT, 45, "lateral"), (Side.RIGHT, -90, "lateral")],
+)
+def test_rotation_direction_relative_to_the_midline(side: Side, rotation: int, direction: str) -> None:
+    assert rotation_direction(side, rotation) == direction
+
+
+def test_scores_group_by_medial_and_lateral_rotation() -> None:
+    score = score_trials([trial(Side.LEFT, 2.5, True, 90), trial(Side.RIGHT, 1.5, True, 90),
+                          trial(Side.RIGHT, 2.7, True, 270)])
+    assert score.by_direction["lateral"].median_rt_s == pytest.approx(2.6)
+    assert score.by_direction["medial"].median_rt_s == 1.5

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from test_therapy_frames import RATE_HZ, Script
 
 from gmi_vr.body.pose import BodyPose
@@ -406,3 +408,41 @@ def test_a_flare_in_the_closing_rating_is_recorded_and_alerted_and_the_session_e
     assert run.runner.summary("2026-03-01").pain_flare
     alert = run.events("safety.alert")[0]
     assert (alert.data["proposal"]["decision"], alert.data["proposal"]["proposed_stage"]) == ("back", 1)
+
+
+@settings(max_examples=8, deadline=None)
+@example(pauses=[(100, 50), (400, 1)], delay_s=1.0)  # voids the first trial, blinks once
+@given(pauses=st.lists(st.tuples(st.integers(0, 2500), st.integers(1, 200)), max_size=6),
+       delay_s=st.floats(0.25, 1.8))
+def test_pauses_anywhere_never_change_reaction_times_or_the_balance(
+    pauses: list[tuple[int, int]], delay_s: float
+) -> None:
+    """A patient who always answers ``delay_s`` after each picture appears, with the headset
+    taken off at random moments: every recorded RT is exactly ``delay_s``, the block keeps
+    its 16 balanced trials, and voided trials are the only casualties."""
+    run = Run(program(**{"session.rating_at_start": False, "session.rating_at_end": False,
+                         "laterality.time_limit_s": None, "session.blocks": ["laterality"]}))
+    unfocused = {f for start, length in pauses for f in range(start, start + length)}
+    pending: tuple[Side, float] | None = None
+    release_at: int | None = None
+    for i in range(int(120 * RATE_HZ)):
+        run.script.focused = i not in unfocused
+        if pending is not None and run.script.next_time >= pending[1]:
+            run.script.press(pending[0], "trigger_click", at_s=pending[1])
+            pending, release_at = None, i + 5
+        if release_at == i:
+            run.script.release(Side.LEFT, "trigger_click")
+            run.script.release(Side.RIGHT, "trigger_click")
+        step = run.step()
+        for event in step.events:
+            if event.kind == "trial.show":
+                pending = (Side(event.data["side"]), event.time_s + delay_s)
+        if step.done:
+            break
+    trials = run.records(TrialRecord)
+    assert run.steps[-1].done
+    assert len(trials) == 16 and all(t.correct for t in trials)
+    assert all(t.rt_s == pytest.approx(delay_s, abs=1e-9) for t in trials)
+    assert len({(t.side, t.rotation_deg, t.view) for t in trials}) == 16
+    shown = len(run.events("trial.show"))
+    assert shown == 16 + len(run.events("trial.void"))

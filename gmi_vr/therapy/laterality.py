@@ -26,6 +26,7 @@ from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
 from gmi_vr.therapy.program import LateralitySettings, Program
 from gmi_vr.therapy.records import TrialRecord
 from gmi_vr.therapy.scenes import CORRECT_COLOR, WRONG_COLOR
+from gmi_vr.therapy.scoring import score_trials
 from gmi_vr.therapy.stimuli import (
     CONTEXT_PROPS,
     PARTS,
@@ -64,6 +65,7 @@ class LateralityTask:
         self._last_correct: bool | None = None
         self._edges = ButtonEdges()
         self._console: list[tuple[Side, float]] = []
+        self._records: list[TrialRecord] = []
         answer = self.settings.answer
         if answer.mode == "two_hands":
             self._inputs = ((Side.LEFT, "trigger_click"), (Side.RIGHT, "trigger_click"))
@@ -111,7 +113,7 @@ class LateralityTask:
             if not self.queue:
                 events.append(Event(now, "block.end", {
                     "kind": self.kind, "block_index": self.context.block_index,
-                    "trials": self._completed,
+                    "trials": self._completed, "by_side": _by_side(self._records),
                 }))
                 return TaskStep(events=tuple(events), done=True)
             self._current = self.queue.pop(0)
@@ -125,6 +127,7 @@ class LateralityTask:
             record = self._judge(now, presses, console)
             if record is not None:
                 records.append(record)
+                self._records.append(record)
                 kind = "trial.timeout" if record.timed_out else "trial.answer"
                 events.append(Event(now, kind, record.to_dict()))
                 self._completed += 1
@@ -238,6 +241,13 @@ class LateralityTask:
             texts.append(TextItem(message, place_in_front(anchor, s.distance_m, -s.drop_m - 0.24),
                                   height_m=0.04))
         return DrawList(meshes=tuple(meshes), texts=tuple(texts))
+
+
+def _by_side(records: list[TrialRecord]) -> dict[str, dict[str, float | int | None]]:
+    """Accuracy and median RT per side of one block, for the therapist's live figures."""
+    score = score_trials(records)
+    return {side: {"n": g.n, "accuracy": g.accuracy, "median_rt_s": g.median_rt_s}
+            for side, g in score.by_side.items()}
 
 
 def _stimulus_data(stimulus: Stimulus) -> dict[str, object]:

@@ -67,6 +67,8 @@ class LateralityScore:
     by_part_side: dict[str, GroupScore]
     by_rotation: dict[int, GroupScore]
     by_view: dict[str, GroupScore]
+    #: "upright", "medial", "lateral", "inverted" (see ``rotation_direction``).
+    by_direction: dict[str, GroupScore]
 
     @property
     def rt_gap_s(self) -> float | None:
@@ -88,7 +90,26 @@ def score_trials(trials: Sequence[TrialRecord]) -> LateralityScore:
         by_part_side=_by(trials, lambda t: f"{t.body_part.value}/{t.side.value}"),
         by_rotation=_by(trials, lambda t: t.rotation_deg),
         by_view=_by(trials, lambda t: t.view),
+        by_direction=_by(trials, lambda t: rotation_direction(t.side, t.rotation_deg)),
     )
+
+
+def rotation_direction(side: Side, rotation_deg: int) -> str:
+    """Where a picture-plane rotation points the part, relative to the body midline.
+
+    Counter-clockwise rotations (as the patient sees them, 0-180 degrees) point a left part
+    away from the midline (lateral) and a right part towards it (medial); clockwise the
+    reverse. Lateral rotations are the awkward ones for a real limb, so motor imagery shows
+    as slower answers for them (the biomechanical-constraint effect, Parsons 1994) — a check
+    that the patient imagines moving rather than matching pictures.
+    """
+    angle = rotation_deg % 360
+    if angle == 0:
+        return "upright"
+    if angle == 180:
+        return "inverted"
+    counter_clockwise = angle < 180
+    return "lateral" if counter_clockwise == (side is Side.LEFT) else "medial"
 
 
 # --- norms -----------------------------------------------------------------------------------
