@@ -53,7 +53,7 @@ def test_accuracy_counts_timeouts_as_wrong_and_median_rt_uses_correct_answers() 
 def test_shoulder_norms_give_z_scores_and_targets() -> None:
     trials = [trial(Side.LEFT, 2.48, True, part=BodyPart.SHOULDER)] * 9 + [
         trial(Side.LEFT, 1.0, False, part=BodyPart.SHOULDER)]
-    comparisons = compare_with_norms(score_trials(trials), age_years=80)
+    comparisons = compare_with_norms(score_trials(trials), age=80)
     by = {(c.measure, c.norm.mean): c for c in comparisons}
     rt = by[("median_rt_s", 1.74)]
     assert rt.z == pytest.approx((2.48 - 1.74) / 0.74)
@@ -67,7 +67,7 @@ def test_shoulder_norms_give_z_scores_and_targets() -> None:
 
 def test_hand_speed_target_and_parts_without_rt_norms() -> None:
     trials = [trial(Side.RIGHT, 2.3, True), trial(Side.RIGHT, 2.3, True, part=BodyPart.FOOT)]
-    comparisons = compare_with_norms(score_trials(trials), age_years=None)
+    comparisons = compare_with_norms(score_trials(trials), age=None)
     hand_rt = [c for c in comparisons if c.body_part is BodyPart.HAND and c.measure == "median_rt_s"]
     assert len(hand_rt) == 1 and hand_rt[0].meets_target is False and hand_rt[0].z is None
     foot = [c for c in comparisons if c.body_part is BodyPart.FOOT]

@@ -446,3 +446,16 @@ def test_pauses_anywhere_never_change_reaction_times_or_the_balance(
     assert len({(t.side, t.rotation_deg, t.view) for t in trials}) == 16
     shown = len(run.events("trial.show"))
     assert shown == 16 + len(run.events("trial.void"))
+
+
+def test_the_stop_during_the_closing_rating_ends_the_session_without_it() -> None:
+    run, _ = start_reach(**{"safety.session_cap_s": 2.0})
+    run.until_event("safety.time_cap", 3.0)
+    assert run.runner.state is RunnerState.CLOSING
+    run.step(5)
+    run.script.press(Side.RIGHT, "menu")
+    step = run.step()
+    assert step.done and run.runner.state is RunnerState.DONE
+    assert [e.kind for e in step.events] == ["safety.stop", "safety.alert", "session.end"]
+    assert run.events("session.end")[0].data["reason"] == "stopped_in_closing_rating"
+    assert [r.moment for r in run.records(RatingRecord)] == ["start"]

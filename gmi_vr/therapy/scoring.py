@@ -165,11 +165,12 @@ class NormComparison:
         return data
 
 
-def compare_with_norms(score: LateralityScore, age_years: int | None) -> list[NormComparison]:
+def compare_with_norms(score: LateralityScore, age: int | str | None) -> list[NormComparison]:
     """Each (body part, side) of ``score`` against every norm that applies to that part.
     Body parts with no norm for a measure (feet have only the accuracy target) are simply
-    not compared for it. ``age_years`` only selects the note: no banded values exist."""
-    note = AGE_NOTE if age_years is not None else "Age unknown; compared with all-age norms."
+    not compared for it. ``age`` (years or a band) only selects the note: no banded values
+    exist yet; when they do, they go into ``NORMS`` with the band they hold for."""
+    note = AGE_NOTE if age is not None else "Age unknown; compared with all-age norms."
     out: list[NormComparison] = []
     for key, group in score.by_part_side.items():
         part_name, side = key.split("/")
@@ -243,8 +244,11 @@ class SessionSummary:
         unknown = set(data) - fields
         if unknown:
             raise ProgramError(f"Session summary field '{sorted(unknown)[0]}' is unknown.")
-        return SessionSummary(**{**data, "stage": Stage(data["stage"]),
-                                 "body_part": BodyPart(data["body_part"])})
+        try:
+            return SessionSummary(**{**data, "stage": Stage(data["stage"]),
+                                     "body_part": BodyPart(data["body_part"])})
+        except (KeyError, TypeError, ValueError) as error:
+            raise ProgramError(f"A stored session summary cannot be read ({error}).") from None
 
 
 def pain_flare(ratings: Iterable[RatingRecord], rise: int) -> bool:

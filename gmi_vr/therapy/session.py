@@ -250,10 +250,16 @@ class SessionRunner:
     def _check_patient_inputs(self, frame: TrackingFrame, events: list[Event],
                               records: list[Record]) -> None:
         stop = self._stop.update(frame)
-        if stop is not None and self.state is RunnerState.RUNNING:
+        if stop is not None and self.state in (RunnerState.RUNNING, RunnerState.CLOSING):
             self.patient_stop = True
             events.append(Event(frame.time_s, "safety.stop", {"by": "patient", "input": stop}))
-            self._to_calm(frame.time_s, "patient_stop", events, records)
+            if self.state is RunnerState.RUNNING:
+                self._to_calm(frame.time_s, "patient_stop", events, records)
+            else:  # during the closing rating: end without it
+                self._end_reason = "stopped_in_closing_rating"
+                self._task = None
+                self._alert(frame.time_s, "patient_stop", events)
+                self._start_next(frame.time_s, events)
         asks = self._patient_buttons.presses(
             frame, ((Side.LEFT, "thumbstick_click"), (Side.RIGHT, "thumbstick_click"))
         )
