@@ -6,8 +6,9 @@ Pure logic: imports only core, geometry, body and scene; time comes from frames.
 How the app runs one session::
 
     program = Program.from_dict(patient_row.program)        # or Program.default(...)
+    installed = frozenset(n for n in stimulus_mesh_names() if model_exists(n))
     runner = SessionRunner(program, seed=session_seed, anchor=calibrated_head_pose,
-                           date_iso=today)
+                           date_iso=today, available_meshes=installed)
     for frame in source.frames():
         body = solver.solve(frame) if ... else None
         step = runner.update(frame, body)                    # every frame, focused or not
@@ -55,6 +56,7 @@ from gmi_vr.therapy.scoring import (
     summarize_session,
 )
 from gmi_vr.therapy.session import RunnerState, SessionRunner
+from gmi_vr.therapy.stimuli import stimulus_mesh_names
 from gmi_vr.therapy.task import Task, TaskContext, TaskStep, register_task
 
 __all__ = [
@@ -63,5 +65,6 @@ __all__ = [
     "ProgressionProposal", "ProgressionRules", "RatingRecord", "RunnerState", "SafetySettings",
     "SessionPlan", "SessionRunner", "SessionSummary", "Stage", "StageDecision", "Task",
     "TaskContext", "TaskStep", "TrialRecord", "change_since", "compare_with_norms", "confirm",
-    "evaluate_progression", "register_task", "score_trials", "summarize_session",
+    "evaluate_progression", "register_task", "score_trials", "stimulus_mesh_names",
+    "summarize_session",
 ]

@@ -23,6 +23,7 @@ from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side, TrackingFrame
 from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
+from gmi_vr.therapy.figures import figure
 from gmi_vr.therapy.program import LateralitySettings, Program
 from gmi_vr.therapy.records import TrialRecord
 from gmi_vr.therapy.scenes import CORRECT_COLOR, WRONG_COLOR
@@ -160,13 +161,21 @@ class LateralityTask:
             return self._record(None, None, None, None)
         return None
 
+    def _look(self, stimulus: Stimulus) -> tuple[str, bool]:
+        """(what is drawn, reflected?): the model and whether it is reflected, or
+        "figure:<part>_<side>" for the primitive stand-in when the model is not installed."""
+        mesh, reflected = PARTS[stimulus.part].mesh(stimulus.side, self.settings.mirrored_stimuli)
+        if self.context.has_mesh(mesh):
+            return mesh, reflected
+        return f"figure:{stimulus.part.value}_{stimulus.side.value}", False
+
     def _record(
         self, answer: Side | None, answered_by: str | None, answered_at: float | None,
         source: str | None,
     ) -> TrialRecord:
         stimulus = self._current
         assert stimulus is not None and self._shown_at is not None
-        mesh, reflected = PARTS[stimulus.part].mesh(stimulus.side, self.settings.mirrored_stimuli)
+        mesh, reflected = self._look(stimulus)
         return TrialRecord(
             block_index=self.context.block_index,
             trial_index=self._completed,
@@ -220,15 +229,26 @@ class LateralityTask:
             texts.append(TextItem("+", centre, height_m=0.06, background=None))
         elif self._current is not None:
             stimulus = self._current
-            mesh, reflected = PARTS[stimulus.part].mesh(stimulus.side, s.mirrored_stimuli)
+            mesh, reflected = self._look(stimulus)
             world_from_mesh = stimulus_world_from_mesh(anchor, stimulus, s, reflected)
-            meshes.append(MeshItem(mesh, world_from_mesh, STIMULUS_COLOR))
+            if mesh.startswith("figure:"):
+                meshes += [MeshItem(part.primitive, world_from_mesh @ part.figure_from_part,
+                                    part.color)
+                           for part in figure(stimulus.part, stimulus.side)]
+            else:
+                meshes.append(MeshItem(mesh, world_from_mesh, STIMULUS_COLOR))
             prop = CONTEXT_PROPS[stimulus.context]
             if prop is not None:
                 prop_mesh, offset = prop
                 local = np.eye(4)
                 local[:3, 3] = offset
-                meshes.append(MeshItem(prop_mesh, world_from_mesh @ local))
+                if self.context.has_mesh(prop_mesh):
+                    meshes.append(MeshItem(prop_mesh, world_from_mesh @ local))
+                else:  # a plain cylinder (cup) or sphere (ball) in the hand
+                    primitive = "cylinder" if stimulus.context == "cup" else "sphere"
+                    meshes.append(MeshItem(primitive, world_from_mesh @ local @ np.diag(
+                        [0.07, 0.09 if primitive == "cylinder" else 0.07, 0.07, 1.0]),
+                        (0.55, 0.7, 0.85, 1.0)))
         if self._phase == "feedback" and self._current is not None:
             color = {True: CORRECT_COLOR, False: WRONG_COLOR, None: NEUTRAL_COLOR}[self._last_correct]
             panel = place_in_front(anchor, s.distance_m + 0.05, -s.drop_m) @ np.diag(
@@ -237,8 +257,8 @@ class LateralityTask:
             meshes.append(MeshItem("box", panel, color, lit=False))
             part = self._current.part.value.replace("_", "/")
             said = {True: "Yes", False: "Not this time", None: "No answer"}[self._last_correct]
-            message = f"{said}: a {self._current.side.value} {part}"
-            texts.append(TextItem(message, place_in_front(anchor, s.distance_m, -s.drop_m - 0.24),
+            message = f"{said}: a {self._current.side.value} {part}"  # above the picture, in view
+            texts.append(TextItem(message, place_in_front(anchor, s.distance_m, -s.drop_m + 0.22),
                                   height_m=0.04))
         return DrawList(meshes=tuple(meshes), texts=tuple(texts))
 

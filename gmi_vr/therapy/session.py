@@ -74,11 +74,15 @@ class RunnerState(StrEnum):
 class SessionRunner:
     """Runs ``program``'s session. ``seed`` is recorded in "session.start"; each block's
     seed is drawn from it. ``anchor`` is the calibrated head pose (yaw only) to place
-    pictures and text by; None takes it from the first focused frame's head."""
+    pictures and text by; None takes it from the first focused frame's head.
+    ``available_meshes``: the stimulus models installed (``stimuli.stimulus_mesh_names()``
+    that exist); missing ones are drawn as primitive figures. ``date_iso``: today, for the
+    stage proposal a safety alert carries."""
 
     def __init__(self, program: Program, seed: int, anchor: Pose | None = None,
-                 date_iso: str = "") -> None:
+                 date_iso: str = "", available_meshes: frozenset[str] | None = None) -> None:
         self.program = program
+        self.available_meshes = available_meshes
         self.seed = seed
         self.date_iso = date_iso
         self.anchor = level_anchor(anchor) if anchor is not None else None
@@ -218,7 +222,8 @@ class SessionRunner:
         else:
             index = self._next_block
             self._next_block += 1
-            context = TaskContext(self.anchor, self._block_seeds[index], index)
+            context = TaskContext(self.anchor, self._block_seeds[index], index,
+                                  self.available_meshes)
             self._task = build_task(name, self.program, context)
 
     def _task_done(self, now: float, events: list[Event], records: list[Record]) -> None:
