@@ -18,7 +18,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side, TrackingFrame
 from gmi_vr.geometry import translation_matrix
 from gmi_vr.scene.draw import DrawList, MeshItem
-from gmi_vr.therapy.program import BodyPart, Program, Stage
+from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
 from gmi_vr.therapy.rating import CONFIRM_HOLD_S
 from gmi_vr.therapy.records import RatingRecord, TrialRecord
 from gmi_vr.therapy.scenes import CALM_CLEAR
@@ -459,3 +459,15 @@ def test_the_stop_during_the_closing_rating_ends_the_session_without_it() -> Non
     assert [e.kind for e in step.events] == ["safety.stop", "safety.alert", "session.end"]
     assert run.events("session.end")[0].data["reason"] == "stopped_in_closing_rating"
     assert [r.moment for r in run.records(RatingRecord)] == ["start"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [({"laterality.trials_per_block": 30}, "multiple of 16"),
+     ({"session.blocks": ["laterality", "juggling"]}, "task 'juggling'")],
+)
+def test_a_plan_that_cannot_run_is_refused_before_the_session_starts(
+    changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ProgramError, match=message):
+        SessionRunner(program(**changes), seed=1)

@@ -92,6 +92,8 @@ class SessionRunner:
         self.patient_stop = False
         self.active_s = 0.0  # focused session time
         blocks = program.blocks
+        for index, kind in enumerate(blocks):  # fail now, not halfway through the session
+            build_task(kind, program, TaskContext(DEFAULT_ANCHOR, 0, index, available_meshes))
         self._block_seeds = [int(s) for s in np.random.default_rng(seed).integers(0, 2**31 - 1, len(blocks))]
         self._plan: list[tuple[str, str]] = []
         if program.session.rating_at_start:
