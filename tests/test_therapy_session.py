@@ -276,10 +276,14 @@ def test_an_unfocused_headset_pauses_and_voids_the_open_trial() -> None:
     run.script.focused = False
     step = run.step()
     assert [e.kind for e in step.events] == ["session.pause", "trial.void"]
-    assert not step.movement_allowed and step.draw.fade == 1.0
+    assert not step.movement_allowed and step.draw.fade < 0.05
     run.step(int(3 * RATE_HZ))
-    paused = run.steps[-int(3 * RATE_HZ):]
-    assert not any(s.records or s.events for s in paused)  # nothing advances
+    paused = run.steps[-int(3 * RATE_HZ) - 1:]
+    assert not any(s.records or s.events for s in paused[1:])  # nothing advances
+    assert all(s.draw.meshes == paused[0].draw.meshes for s in paused)  # held still
+    fades = [s.draw.fade for s in paused]
+    assert fades == sorted(fades) and fades[-1] == 1.0  # eased out, no jump
+    assert np.abs(np.diff(fades)).max() <= 1.5 * FRAME_S / 0.5 + 1e-6
     active_before = run.runner.active_s
     run.script.focused = True
     resumed = run.step()
@@ -471,3 +475,18 @@ def test_a_plan_that_cannot_run_is_refused_before_the_session_starts(
 ) -> None:
     with pytest.raises(ProgramError, match=message):
         SessionRunner(program(**changes), seed=1)
+
+
+def test_a_pause_during_the_fade_to_calm_resumes_it_smoothly() -> None:
+    run, _ = start_reach()
+    run.script.press(Side.LEFT, "menu")
+    run.step(10)
+    run.script.focused = False
+    run.step(int(RATE_HZ))
+    run.script.focused = True
+    run.step(int(2 * RATE_HZ))
+    fades = [s.draw.fade for s in run.steps[-int(3 * RATE_HZ) - 10:]]
+    assert np.abs(np.diff(fades)).max() <= 1.5 * FRAME_S / 0.5 + 1e-6
+    last = run.steps[-1].draw
+    assert last.fade == 0.0 and last.clear_color == CALM_CLEAR
+    assert run.runner.state is RunnerState.CALM

@@ -19,7 +19,8 @@ Safety, applied on every frame before the task runs:
 - Breaks: between blocks, once ``break_every_s`` of focused time has passed since the last.
 - Unfocused frames (headset off, system menu) pause the session: the task is interrupted
   (a trial on screen is voided and repeated later), no task time passes, the session clock
-  stops; on the first focused frame the scene fades back in.
+  stops, and the last picture is held still and eased to black (the runtime may still
+  show it behind its menu); on the first focused frame the scene eases back in.
 
 Console calls (``answer_from_console``, ``rating_from_console``, ``request_rating``,
 ``stop``, ``end_session``) are queued and applied at the start of the next ``update``, so all
@@ -60,7 +61,6 @@ from gmi_vr.therapy.task import (
 DEFAULT_ANCHOR = Pose(np.array([0.0, 1.2, 0.0]))
 
 CALM_MESSAGE = "Let's pause here.\nBreathe slowly and just look around.\nYour therapist is with you."
-PAUSED_MESSAGE = "Paused"
 DONE_MESSAGE = "Session complete. Well done.\nYou can take the headset off."
 
 
@@ -109,6 +109,7 @@ class SessionRunner:
         self._patient_buttons = ButtonEdges()
         self._fade = Fade(program.safety.fade_s / 2)
         self._frozen = DrawList()  # the last task picture, held still while fading to calm
+        self._shown = DrawList()  # the last picture of any kind, held still while paused
         self._calm_shown = False
         self._started = False
         self._paused = False
@@ -164,6 +165,7 @@ class SessionRunner:
         if not frame.focused:
             if not self._paused:
                 self._paused, self._paused_at = True, now
+                self._fade.to(1.0, now)  # the runtime may still show us (system menu): ease out
                 events.append(Event(now, "session.pause", {"state": self.state.value}))
                 if self._task is not None:
                     self._merge(self._task.interrupt(now, "unfocused"), events, records)
@@ -172,10 +174,9 @@ class SessionRunner:
         if self._paused:
             self._paused = False
             events.append(Event(now, "session.resume", {"paused_s": now - self._paused_at}))
-            self._fade = Fade(self.program.safety.fade_s / 2, 1.0)
-            self._fade.to(0.0, now)
-            if self.state is not RunnerState.RUNNING:
-                self._calm_shown = True  # the calm scene was up while paused: fade it back in
+            calm_pending = self.state is not RunnerState.RUNNING and not self._calm_shown
+            # Ease back in; a switch to the calm scene cut short by the pause carries on.
+            self._fade.to(1.0 if calm_pending else 0.0, now)
         elif self._last_time is not None:
             self.active_s += now - self._last_time
         self._last_time = now
@@ -372,9 +373,9 @@ class SessionRunner:
                 done: bool = False) -> TaskStep:
         anchor = self.anchor or DEFAULT_ANCHOR
         calm_look = self.state is not RunnerState.RUNNING or self._paused
-        if self._paused:
-            draw = calm_scene(anchor, PAUSED_MESSAGE)
-            fade = 1.0
+        if self._paused:  # the last picture, held still, fading out
+            draw = self._shown
+            fade = self._fade.value(now)
         elif calm_look and not self._calm_shown:
             # Fading out: the task's last picture, held still.
             fade = self._fade.value(now)
@@ -396,6 +397,8 @@ class SessionRunner:
                 )
             else:
                 self._frozen = step.draw
+        if not self._paused:
+            self._shown = draw
         draw = dataclasses.replace(draw, fade=float(fade))
         movement = self.state is RunnerState.RUNNING and not self._paused
         return TaskStep(draw, tuple(events), tuple(records), done, movement)
