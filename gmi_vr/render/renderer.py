@@ -1,0 +1,230 @@
+"""The renderer: draws a DrawList from one camera into one framebuffer.
+
+``Renderer.draw(draw_list, camera, framebuffer, width, height)`` is the one call every
+output uses: the OpenXR layer per eye into its swapchain image's framebuffer, the
+therapist window per pane into an offscreen target, the demo into a PNG.
+
+Colours in a DrawList are sRGB (as picked in a colour chooser); lighting and blending run on
+linear values. When the target framebuffer stores sRGB (swapchain images usually do;
+``RenderTarget`` does) GL_FRAMEBUFFER_SRGB makes GL encode them; otherwise the shaders
+encode, so a plain RGBA8 target shows the same picture.
+
+Order within a frame: clear, opaque meshes (depth tested and written, back faces culled),
+then translucent meshes and texts together from far to near (depth tested, not written,
+blended), then the full-screen fade. SkinnedItems are not drawn yet: skinned avatars
+arrive with the body.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from OpenGL import GL
+
+from gmi_vr.assets.meshes import PRIMITIVE_NAMES, load_mesh
+from gmi_vr.core.types import FloatArray
+from gmi_vr.geometry import matrix_from_pose
+from gmi_vr.render.mesh_buffer import GpuMesh
+from gmi_vr.render.shader import ShaderProgram
+from gmi_vr.render.text import GlyphAtlas, GpuText
+from gmi_vr.scene.draw import RGBA, Camera, DrawList, MeshItem, TextItem
+
+# The room's light, linear RGB. A bright, slightly warm sky over a darker warm floor bounce
+# and one soft "window" light from above, front left: calm, no harsh contrast.
+SKY_COLOR = (0.50, 0.52, 0.56)
+GROUND_COLOR = (0.20, 0.18, 0.16)
+LIGHT_COLOR = (0.62, 0.58, 0.52)
+LIGHT_DIRECTION = tuple(np.array((-0.35, 0.85, 0.40)) / np.linalg.norm((-0.35, 0.85, 0.40)))
+
+#: Strings kept as GPU meshes between frames (a text changes rarely; evict the oldest).
+TEXT_CACHE_SIZE = 256
+
+
+def srgb_to_linear(color: RGBA) -> tuple[float, float, float, float]:
+    """An sRGB colour with straight alpha to linear RGB (alpha unchanged)."""
+    rgb = np.asarray(color[:3], dtype=np.float64)
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return (float(linear[0]), float(linear[1]), float(linear[2]), float(color[3]))
+
+
+def _view_depth(world_from_item: FloatArray, eye_from_world: FloatArray) -> float:
+    """Distance in front of the eye (metres along its -Z) of an item's origin."""
+    return float(-(eye_from_world[2, :3] @ world_from_item[:3, 3] + eye_from_world[2, 3]))
+
+
+class Renderer:
+    """Draws DrawLists with the OpenGL 4.1 core context that is current at creation.
+
+    Every call must happen with that context (or one sharing its objects) current, on the
+    thread that owns GL. ``models_root`` replaces ``models/`` for named meshes.
+    """
+
+    def __init__(self, models_root: Path | None = None) -> None:
+        self._models_root = models_root
+        self._lit = ShaderProgram("mesh.vert", "lit.frag")
+        self._unlit = ShaderProgram("mesh.vert", "unlit.frag")
+        self._text = ShaderProgram("text.vert", "text.frag")
+        self._fade = ShaderProgram("fade.vert", "fade.frag")
+        self._meshes: dict[str, GpuMesh] = {name: GpuMesh(load_mesh(name)) for name in PRIMITIVE_NAMES}
+        self._texts: dict[str, GpuText] = {}
+        self._atlas = GlyphAtlas()
+        self._empty_vao = int(GL.glGenVertexArrays(1))  # the fade triangle needs no attributes
+        self._lit.use()
+        self._lit.set_vec3("u_light_direction", LIGHT_DIRECTION)
+        self._lit.set_vec3("u_light_color", LIGHT_COLOR)
+        self._lit.set_vec3("u_sky_color", SKY_COLOR)
+        self._lit.set_vec3("u_ground_color", GROUND_COLOR)
+        self._text.use()
+        self._text.set_int("u_atlas", 0)
+        GL.glUseProgram(0)
+
+    # -- resources ---------------------------------------------------------------------
+
+    def mesh(self, name: str) -> GpuMesh:
+        """The GPU mesh for a MeshItem name, loading ``models/<name>`` on first use
+        (NotFoundError / InputFileError when it is missing or unreadable)."""
+        gpu = self._meshes.get(name)
+        if gpu is None:
+            gpu = self._meshes[name] = GpuMesh(load_mesh(name, self._models_root))
+        return gpu
+
+    def _text_mesh(self, text: str) -> GpuText:
+        """The string laid out one metre per line (scaled by height_m when drawn)."""
+        gpu = self._texts.pop(text, None)
+        if gpu is None:
+            gpu = GpuText(self._atlas.layout(text, 1.0))
+            if len(self._texts) >= TEXT_CACHE_SIZE:
+                oldest = next(iter(self._texts))
+                self._texts.pop(oldest).release()
+        self._texts[text] = gpu  # re-inserted: most recently used last
+        return gpu
+
+    # -- drawing -----------------------------------------------------------------------
+
+    def draw(self, draw_list: DrawList, camera: Camera, framebuffer: int, width: int, height: int) -> None:
+        """Draw ``draw_list`` seen from ``camera`` into all of ``framebuffer`` (width x height
+        pixels; it needs a depth attachment). Leaves the framebuffer bound to 0."""
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
+        GL.glViewport(0, 0, width, height)
+        srgb_target = _stores_srgb(framebuffer)
+        encode_in_shader = not srgb_target
+        if srgb_target:
+            GL.glEnable(GL.GL_FRAMEBUFFER_SRGB)
+            clear = srgb_to_linear(draw_list.clear_color)  # GL encodes the clear colour too
+        else:
+            GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
+            clear = draw_list.clear_color
+        GL.glClearColor(*clear)
+        GL.glDepthMask(GL.GL_TRUE)
+        GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthFunc(GL.GL_LEQUAL)
+        GL.glEnable(GL.GL_CULL_FACE)
+        GL.glCullFace(GL.GL_BACK)
+        GL.glDisable(GL.GL_BLEND)
+
+        world_from_eye = matrix_from_pose(camera.pose)
+        eye_from_world = np.linalg.inv(world_from_eye)
+        clip_from_world = camera.projection() @ eye_from_world
+        eye_position = world_from_eye[:3, 3]
+        for program in (self._lit, self._unlit, self._text):
+            program.use()
+            program.set_int("u_encode_srgb", int(encode_in_shader))
+        for program in (self._lit, self._unlit):
+            program.use()
+            program.set_mat4("u_clip_from_world", clip_from_world)
+        self._lit.use()
+        self._lit.set_vec3("u_eye_position", eye_position)
+
+        opaque = [m for m in draw_list.meshes if m.color[3] >= 1.0]
+        opaque.sort(key=lambda m: (not m.lit, m.mesh))  # fewer program and buffer switches
+        for item in opaque:
+            self._draw_mesh(item)
+
+        blended: list[tuple[float, MeshItem | TextItem]] = [
+            (_view_depth(m.world_from_mesh, eye_from_world), m) for m in draw_list.meshes if m.color[3] < 1.0
+        ]
+        blended += [(_view_depth(t.world_from_text, eye_from_world), t) for t in draw_list.texts]
+        if blended:
+            GL.glEnable(GL.GL_BLEND)
+            GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
+            GL.glDepthMask(GL.GL_FALSE)
+            for _depth, item in sorted(blended, key=lambda pair: -pair[0]):
+                if isinstance(item, TextItem):
+                    self._draw_text(item, clip_from_world)
+                else:
+                    self._draw_mesh(item)
+            GL.glDepthMask(GL.GL_TRUE)
+
+        if draw_list.fade > 0.0:
+            self._draw_fade(min(float(draw_list.fade), 1.0))
+
+        GL.glDisable(GL.GL_BLEND)
+        GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
+        GL.glFrontFace(GL.GL_CCW)
+        GL.glBindVertexArray(0)
+        GL.glUseProgram(0)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+
+    def _draw_mesh(self, item: MeshItem) -> None:
+        program = self._lit if item.lit else self._unlit
+        program.use()
+        world_from_mesh = np.asarray(item.world_from_mesh, dtype=np.float64)
+        linear = world_from_mesh[:3, :3]
+        program.set_mat4("u_world_from_mesh", world_from_mesh)
+        if item.lit:
+            program.set_mat3("u_normal_world_from_mesh", np.linalg.inv(linear).T)
+        program.set_vec4("u_color", srgb_to_linear(item.color))
+        # A mirrored transform (negative determinant) turns the winding inside out.
+        GL.glFrontFace(GL.GL_CW if np.linalg.det(linear) < 0 else GL.GL_CCW)
+        self.mesh(item.mesh).draw()
+
+    def _draw_text(self, item: TextItem, clip_from_world: FloatArray) -> None:
+        gpu = self._text_mesh(item.text)
+        scale = np.diag((item.height_m, item.height_m, item.height_m, 1.0))
+        self._text.use()
+        self._text.set_mat4("u_clip_from_text", clip_from_world @ item.world_from_text @ scale)
+        self._text.set_vec4("u_text_color", srgb_to_linear(item.color))
+        background = item.background if item.background is not None else (0.0, 0.0, 0.0, 0.0)
+        self._text.set_vec4("u_background_color", srgb_to_linear(background))
+        linear = np.asarray(item.world_from_text)[:3, :3]
+        GL.glFrontFace(GL.GL_CW if np.linalg.det(linear) < 0 else GL.GL_CCW)
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self._atlas.texture)
+        gpu.draw()
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+
+    def _draw_fade(self, fade: float) -> None:
+        GL.glDisable(GL.GL_DEPTH_TEST)
+        GL.glDisable(GL.GL_CULL_FACE)
+        GL.glEnable(GL.GL_BLEND)
+        GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ZERO, GL.GL_ONE)
+        self._fade.use()
+        self._fade.set_float("u_fade", fade)
+        GL.glBindVertexArray(self._empty_vao)
+        GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+
+    def release(self) -> None:
+        """Delete every GL object this renderer made (its context must be current)."""
+        for gpu in self._meshes.values():
+            gpu.release()
+        self._meshes.clear()
+        for text in self._texts.values():
+            text.release()
+        self._texts.clear()
+        self._atlas.release()
+        for program in (self._lit, self._unlit, self._text, self._fade):
+            program.release()
+        if self._empty_vao:
+            GL.glDeleteVertexArrays(1, [self._empty_vao])
+            self._empty_vao = 0
+
+
+def _stores_srgb(framebuffer: int) -> bool:
+    """Whether the bound framebuffer's colour buffer stores sRGB-encoded values."""
+    attachment = GL.GL_BACK_LEFT if framebuffer == 0 else GL.GL_COLOR_ATTACHMENT0
+    encoding = GL.glGetFramebufferAttachmentParameteriv(
+        GL.GL_FRAMEBUFFER, attachment, GL.GL_FRAMEBUFFER_ATTACHMENT_COLOR_ENCODING
+    )
+    return int(np.asarray(encoding).reshape(-1)[0]) == GL.GL_SRGB
