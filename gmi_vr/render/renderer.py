@@ -32,9 +32,9 @@ from gmi_vr.scene.draw import RGBA, Camera, DrawList, MeshItem, TextItem
 
 # The room's light, linear RGB. A bright, slightly warm sky over a darker warm floor bounce
 # and one soft "window" light from above, front left: calm, no harsh contrast.
-SKY_COLOR = (0.50, 0.52, 0.56)
-GROUND_COLOR = (0.20, 0.18, 0.16)
-LIGHT_COLOR = (0.62, 0.58, 0.52)
+SKY_COLOR = (0.66, 0.67, 0.70)
+GROUND_COLOR = (0.36, 0.33, 0.30)
+LIGHT_COLOR = (0.52, 0.49, 0.44)
 LIGHT_DIRECTION = tuple(np.array((-0.35, 0.85, 0.40)) / np.linalg.norm((-0.35, 0.85, 0.40)))
 
 #: Strings kept as GPU meshes between frames (a text changes rarely; evict the oldest).

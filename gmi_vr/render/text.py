@@ -65,7 +65,7 @@ def rasterise_atlas() -> tuple[NDArray[np.uint8], dict[str, Glyph], float]:
     row_height = max(b[3] - b[1] for _, b, _ in placements) + 2 * PADDING_PIXELS
     x, y = SOLID_BLOCK + PADDING_PIXELS, 0
     positions = []
-    for _char, (x0, y0, x1, y1), _advance in placements:
+    for _char, (x0, _y0, x1, _y1), _advance in placements:
         w = max(x1 - x0, 0) + 2 * PADDING_PIXELS
         if x + w > ATLAS_WIDTH:
             x, y = 0, y + row_height
