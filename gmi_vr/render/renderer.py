@@ -195,6 +195,61 @@ class Renderer:
         gpu.draw()
         GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
 
+    def draw_screen_text(
+        self,
+        text: str,
+        framebuffer: int,
+        width: int,
+        height: int,
+        x_px: float,
+        y_px: float,
+        line_px: float,
+        color: RGBA = (1.0, 1.0, 1.0, 1.0),
+        background: RGBA | None = (0.0, 0.0, 0.0, 0.6),
+    ) -> None:
+        """Overlay ``text`` on what ``framebuffer`` already holds (no clear, no depth): the
+        top-left corner of its background box at pixel (x_px, y_px) counted from the top-left,
+        each line ``line_px`` pixels tall. For status lines and help in desktop windows."""
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
+        GL.glViewport(0, 0, width, height)
+        srgb_target = _stores_srgb(framebuffer)
+        if srgb_target:
+            GL.glEnable(GL.GL_FRAMEBUFFER_SRGB)
+        else:
+            GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
+        GL.glDisable(GL.GL_DEPTH_TEST)
+        GL.glDisable(GL.GL_CULL_FACE)
+        GL.glEnable(GL.GL_BLEND)
+        GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
+        gpu = self._text_mesh(text)
+        left, top = gpu.min_x, gpu.max_y  # the block's corner in its own units (one per line)
+        s = float(line_px)
+        clip_from_text = np.array([
+            [2 * s / width, 0, 0, 2 * (x_px - left * s) / width - 1],
+            [0, 2 * s / height, 0, 1 - 2 * (y_px + top * s) / height],
+            [0, 0, 1, 0],
+            [0, 0, 0, 1],
+        ])
+        self._text.use()
+        self._text.set_int("u_encode_srgb", int(not srgb_target))
+        self._text.set_mat4("u_clip_from_text", clip_from_text)
+        self._text.set_vec4("u_text_color", srgb_to_linear(color))
+        self._text.set_vec4("u_background_color", srgb_to_linear(background or (0.0, 0.0, 0.0, 0.0)))
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self._atlas.texture)
+        gpu.draw()
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        GL.glDisable(GL.GL_BLEND)
+        GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
+        GL.glBindVertexArray(0)
+        GL.glUseProgram(0)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+
+    def screen_text_width(self, text: str, line_px: float) -> float:
+        """Width in pixels of ``text``'s background box when drawn ``line_px`` per line."""
+        gpu = self._text_mesh(text)
+        return (gpu.max_x - gpu.min_x) * line_px
+
     def _draw_fade(self, fade: float) -> None:
         GL.glDisable(GL.GL_DEPTH_TEST)
         GL.glDisable(GL.GL_CULL_FACE)

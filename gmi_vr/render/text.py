@@ -160,6 +160,9 @@ class GpuText:
     def __init__(self, vertices: NDArray[np.float32]) -> None:
         data = np.ascontiguousarray(vertices, np.float32)
         self.vertex_count = int(data.shape[0])
+        # The laid-out block's extent (background included), in the layout's units.
+        self.min_x, self.max_x = float(data[:, 0].min()), float(data[:, 0].max())
+        self.min_y, self.max_y = float(data[:, 1].min()), float(data[:, 1].max())
         self.vao = int(GL.glGenVertexArrays(1))
         self.vbo = int(GL.glGenBuffers(1))
         GL.glBindVertexArray(self.vao)
