@@ -37,10 +37,10 @@ from gmi_vr.xr.sim import (
 )
 
 DEMO_MOTION = "demo-reach.jsonl"
-#: Where instructions float for the seated patient: above the far half of the table,
-#: tilted back towards the eyes, metres.
-INSTRUCTION_POSITION = (0.0, TABLE_HEIGHT_M + 0.42, -1.25)
-INSTRUCTION_TILT_DEG = -12.0
+#: Where instructions float for the seated patient: just beyond the table, a little below
+#: eye level, tilted back towards the eyes, metres.
+INSTRUCTION_POSITION = (0.0, TABLE_HEIGHT_M + 0.28, -1.2)
+INSTRUCTION_TILT_DEG = -10.0  # negative about +X: the panel faces up towards the eyes
 INSTRUCTION_HEIGHT_M = 0.075
 
 

@@ -80,10 +80,10 @@ def _inside(rect: Rect, x: float, y: float) -> bool:
 class OrbitCamera:
     """A camera circling ``target`` (world, metres): yaw about +Y, pitch up/down, distance."""
 
-    target: FloatArray = field(default_factory=lambda: np.array([0.0, 0.85, -0.3]))
-    yaw_deg: float = 40.0
-    pitch_deg: float = -25.0
-    distance_m: float = 2.6
+    target: FloatArray = field(default_factory=lambda: np.array([0.0, 0.8, -0.35]))
+    yaw_deg: float = 50.0
+    pitch_deg: float = -24.0
+    distance_m: float = 2.3
     vertical_fov_deg: float = 55.0
 
     def orbit(self, dx_px: float, dy_px: float) -> None:

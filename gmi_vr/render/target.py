@@ -15,16 +15,19 @@ class RenderTarget:
     ``samples`` > 1 renders into multisampled buffers; ``resolve()`` then averages them into
     the colour texture (``resolved_framebuffer``), which is what is blitted or read back.
     With ``samples`` == 1 both framebuffers are the same. The colour format is
-    GL_SRGB8_ALPHA8: the renderer writes linear colours and GL encodes them.
+    GL_SRGB8_ALPHA8 (the renderer writes linear colours and GL encodes them) unless
+    ``srgb`` is False (GL_RGBA8, the renderer's shaders encode instead): both store the
+    same sRGB-encoded bytes.
     """
 
-    def __init__(self, width: int, height: int, samples: int = 1) -> None:
+    def __init__(self, width: int, height: int, samples: int = 1, srgb: bool = True) -> None:
         self.width, self.height, self.samples = int(width), int(height), int(samples)
+        color_format = GL.GL_SRGB8_ALPHA8 if srgb else GL.GL_RGBA8
         self._renderbuffers: list[int] = []
         self._framebuffers: list[int] = []
         self.color_texture = int(GL.glGenTextures(1))
         GL.glBindTexture(GL.GL_TEXTURE_2D, self.color_texture)
-        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_SRGB8_ALPHA8, self.width, self.height, 0,
+        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, color_format, self.width, self.height, 0,
                         GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, None)
         GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR)
         GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
@@ -35,7 +38,7 @@ class RenderTarget:
         if self.samples > 1:
             self._check()
             self.framebuffer = self._new_framebuffer()
-            self._attach_renderbuffer(GL.GL_SRGB8_ALPHA8, GL.GL_COLOR_ATTACHMENT0)
+            self._attach_renderbuffer(color_format, GL.GL_COLOR_ATTACHMENT0)
         else:
             self.framebuffer = self.resolved_framebuffer
         self._attach_renderbuffer(GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT)

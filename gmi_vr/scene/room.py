@@ -31,7 +31,7 @@ ROOM_FRONT_Z_M = -3.6
 ROOM_BACK_Z_M = 2.4
 ROOM_HEIGHT_M = 2.8
 
-FLOOR_COLOR: RGBA = (0.70, 0.62, 0.53, 1.0)  # light oak
+FLOOR_COLOR: RGBA = (0.66, 0.58, 0.50, 1.0)  # light oak
 RUG_COLOR: RGBA = (0.56, 0.64, 0.62, 1.0)  # muted sage
 WALL_COLOR: RGBA = (0.90, 0.88, 0.83, 1.0)  # warm off-white
 ACCENT_WALL_COLOR: RGBA = (0.74, 0.81, 0.77, 1.0)  # pale sage, the wall the patient faces
@@ -39,7 +39,7 @@ SKIRTING_COLOR: RGBA = (0.95, 0.94, 0.91, 1.0)
 CEILING_COLOR: RGBA = (0.86, 0.86, 0.84, 1.0)
 WINDOW_VIEW_COLOR: RGBA = (0.80, 0.89, 0.96, 1.0)  # a bright, hazy sky seen through glass
 WINDOW_FRAME_COLOR: RGBA = (0.97, 0.97, 0.96, 1.0)
-TABLE_COLOR: RGBA = (0.72, 0.56, 0.41, 1.0)  # warm wood
+TABLE_COLOR: RGBA = (0.80, 0.68, 0.54, 1.0)  # pale warm wood
 TABLE_LEG_COLOR: RGBA = (0.45, 0.40, 0.36, 1.0)
 CHAIR_COLOR: RGBA = (0.44, 0.54, 0.64, 1.0)  # soft blue-grey fabric
 CHAIR_FRAME_COLOR: RGBA = (0.35, 0.33, 0.32, 1.0)
@@ -124,7 +124,27 @@ def clinic_room(table_height_m: float = TABLE_HEIGHT_M) -> tuple[MeshItem, ...]:
     items += table(table_height_m)
     items += chair()
     items += plant((2.35, 0.0, -2.9))
+    # Soft contact shadows keep the furniture standing on the floor instead of floating.
+    items += contact_shadow((0.0, TABLE_NEAR_EDGE_M - TABLE_SIZE_M[1] / 2), (TABLE_SIZE_M[0] + 0.3, TABLE_SIZE_M[1] + 0.3))
+    items += contact_shadow((0.0, 0.12), (0.62, 0.62))
+    items += contact_shadow((2.35, -2.9), (0.6, 0.6))
     return tuple(items)
+
+
+#: Opacity of each of the stacked discs of a contact shadow (sRGB black).
+SHADOW_LAYER_ALPHA = 0.035
+SHADOW_LAYERS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
+
+
+def contact_shadow(centre_xz: tuple[float, float], size_xz: tuple[float, float]) -> list[MeshItem]:
+    """A soft dark ellipse on the floor: translucent discs, each smaller and stacked, so the
+    shadow darkens towards its centre (a cheap stand-in for ambient occlusion)."""
+    x, z = centre_xz
+    return [
+        placed("cylinder", (x, 0.009 + 0.0002 * i, z), (size_xz[0] * k, 0.001, size_xz[1] * k),
+               (0.0, 0.0, 0.0, SHADOW_LAYER_ALPHA), lit=False)
+        for i, k in enumerate(SHADOW_LAYERS)
+    ]
 
 
 def table(height_m: float = TABLE_HEIGHT_M) -> list[MeshItem]:
