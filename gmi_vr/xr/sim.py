@@ -284,9 +284,9 @@ def parse_motion(text: str, source: str = "<motion>") -> Motion:
             except json.JSONDecodeError as error:
                 raise _LineError(f"not a JSON object ({error.msg} at column {error.colno})") from None
             if header is None:
-                header = _object(record, "the header", _HEADER_FIELDS)
-                if header.get("format") != MOTION_FORMAT:
+                if not isinstance(record, dict) or record.get("format") != MOTION_FORMAT:
                     raise _LineError(f'the first line must be the header {{"format": "{MOTION_FORMAT}", "version": 1, ...}}')
+                header = _object(record, "the header", _HEADER_FIELDS)
                 if header.get("version") != MOTION_VERSION:
                     raise _LineError(f"version {json.dumps(header.get('version'))} is not supported (only {MOTION_VERSION})")
                 if "rate_hz" in header:
