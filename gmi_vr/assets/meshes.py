@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from gmi_vr.assets.paths import model_path
 from gmi_vr.core.errors import InputFileError
+from gmi_vr.core.types import FloatArray
 
 PRIMITIVE_NAMES = ("box", "plane", "sphere", "cylinder")
 
@@ -59,7 +60,9 @@ def _mesh(positions: object, normals: object, indices: object) -> MeshData:
 
 def box() -> MeshData:
     """The unit cube, four vertices per face so each face has its own normal."""
-    positions, normals, indices = [], [], []
+    positions: list[FloatArray] = []
+    normals: list[FloatArray] = []
+    indices: list[int] = []
     for axis in range(3):
         for sign in (1.0, -1.0):
             normal = np.zeros(3)

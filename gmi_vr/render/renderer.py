@@ -125,7 +125,7 @@ class Renderer:
         GL.glDisable(GL.GL_BLEND)
 
         world_from_eye = matrix_from_pose(camera.pose)
-        eye_from_world = np.linalg.inv(world_from_eye)
+        eye_from_world: FloatArray = np.linalg.inv(world_from_eye).astype(np.float64)
         clip_from_world = camera.projection() @ eye_from_world
         eye_position = world_from_eye[:3, 3]
         for program in (self._lit, self._unlit, self._text):
@@ -150,11 +150,11 @@ class Renderer:
             GL.glEnable(GL.GL_BLEND)
             GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
             GL.glDepthMask(GL.GL_FALSE)
-            for _depth, item in sorted(blended, key=lambda pair: -pair[0]):
-                if isinstance(item, TextItem):
-                    self._draw_text(item, clip_from_world)
+            for _depth, blended_item in sorted(blended, key=lambda pair: -pair[0]):
+                if isinstance(blended_item, TextItem):
+                    self._draw_text(blended_item, clip_from_world)
                 else:
-                    self._draw_mesh(item)
+                    self._draw_mesh(blended_item)
             GL.glDepthMask(GL.GL_TRUE)
 
         if draw_list.fade > 0.0:
@@ -171,7 +171,7 @@ class Renderer:
         program = self._lit if item.lit else self._unlit
         program.use()
         world_from_mesh = np.asarray(item.world_from_mesh, dtype=np.float64)
-        linear = world_from_mesh[:3, :3]
+        linear: FloatArray = world_from_mesh[:3, :3]
         program.set_mat4("u_world_from_mesh", world_from_mesh)
         if item.lit:
             program.set_mat3("u_normal_world_from_mesh", np.linalg.inv(linear).T)

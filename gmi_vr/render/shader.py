@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from OpenGL import GL
 
 from gmi_vr.assets.paths import shader_path
 from gmi_vr.core.errors import GraphicsUnavailable
-from gmi_vr.core.types import FloatArray
 
 
 def _compile(stage: int, file_name: str) -> int:
@@ -64,10 +64,10 @@ class ShaderProgram:
             self._locations[uniform] = int(GL.glGetUniformLocation(self.program, uniform))
         return self._locations[uniform]
 
-    def set_mat4(self, uniform: str, matrix: FloatArray) -> None:
+    def set_mat4(self, uniform: str, matrix: ArrayLike) -> None:
         GL.glUniformMatrix4fv(self.location(uniform), 1, GL.GL_TRUE, np.asarray(matrix, np.float32))
 
-    def set_mat3(self, uniform: str, matrix: FloatArray) -> None:
+    def set_mat3(self, uniform: str, matrix: ArrayLike) -> None:
         GL.glUniformMatrix3fv(self.location(uniform), 1, GL.GL_TRUE, np.asarray(matrix, np.float32))
 
     def set_vec3(self, uniform: str, value: object) -> None:

@@ -59,8 +59,8 @@ def rasterise_atlas() -> tuple[NDArray[np.uint8], dict[str, Glyph], float]:
     line_pixels = float(ascent + descent)
     placements: list[tuple[str, tuple[int, int, int, int], float]] = []
     for char in CHARSET:
-        bbox = font.getbbox(char)  # relative to the pen on the line's top edge (ascender)
-        placements.append((char, tuple(int(v) for v in bbox), float(font.getlength(char))))
+        x0, y0, x1, y1 = (int(v) for v in font.getbbox(char))  # from the pen on the line's top
+        placements.append((char, (x0, y0, x1, y1), float(font.getlength(char))))
     # Shelf packing: left to right in rows of the tallest glyph.
     row_height = max(b[3] - b[1] for _, b, _ in placements) + 2 * PADDING_PIXELS
     x, y = SOLID_BLOCK + PADDING_PIXELS, 0

@@ -254,10 +254,10 @@ def default_keyframe() -> Keyframe:
     """A seated user looking straight ahead with both hands resting over the table."""
     return Keyframe(
         0.0,
-        Pose((0.0, SEATED_EYE_HEIGHT_M, 0.0)),
+        Pose(np.array([0.0, SEATED_EYE_HEIGHT_M, 0.0])),
         True,
-        HandKey(Pose(REST_GRIP_POSITION[Side.LEFT])),
-        HandKey(Pose(REST_GRIP_POSITION[Side.RIGHT])),
+        HandKey(Pose(np.array(REST_GRIP_POSITION[Side.LEFT]))),
+        HandKey(Pose(np.array(REST_GRIP_POSITION[Side.RIGHT]))),
     )
 
 
