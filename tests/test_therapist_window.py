@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,8 +22,23 @@ from gmi_vr.core.errors import GmiError, InputFileError
 SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for a look
 
 
+def _console() -> Any:
+    """gmi_vr.console.window, imported (it imports OpenGL) after the platform choice the app
+    would make for this process, so later GL tests in this process still get theirs."""
+    import importlib
+
+    from gmi_vr.render.context import choose_gl_platform
+
+    try:
+        choose_gl_platform(offscreen=not os.environ.get("DISPLAY"))
+    except RuntimeError:
+        pass  # OpenGL is loaded already; layout functions need no context
+    return importlib.import_module("gmi_vr.console.window")
+
+
 def _layout() -> tuple[tuple[int, int, int, int], ...]:
-    from gmi_vr.console.window import WINDOW_SIZE, letterbox, pane_layout
+    console = _console()
+    WINDOW_SIZE, letterbox, pane_layout = console.WINDOW_SIZE, console.letterbox, console.pane_layout
 
     patient_area, third, status = pane_layout(*WINDOW_SIZE)
     return letterbox(patient_area, 320 / 240), third, status
@@ -53,7 +69,8 @@ def _keep(path: Path) -> Path:
 
 
 def test_pane_layout_letterboxes_the_patient_view_to_its_aspect() -> None:
-    from gmi_vr.console.window import letterbox, pane_layout
+    console = _console()
+    letterbox, pane_layout = console.letterbox, console.pane_layout
 
     assert letterbox((0, 0, 800, 300), 4 / 3) == (200, 0, 400, 300)
     assert letterbox((10, 20, 400, 600), 2.0) == (10, 220, 400, 200)
@@ -79,9 +96,8 @@ def test_window_under_xvfb_shows_the_scene_in_both_panes(tmp_path: Path) -> None
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     image = np.asarray(Image.open(_keep(shot)).convert("RGB"))
-    from gmi_vr.console.window import WINDOW_SIZE
-
-    assert image.shape == (WINDOW_SIZE[1], WINDOW_SIZE[0], 3)
+    width, height = _console().WINDOW_SIZE
+    assert image.shape == (height, width, 3)
     patient, third, status = _layout()
     _assert_shows_the_room(_crop(image, patient), "patient pane")
     _assert_shows_the_room(_crop(image, third), "third-person pane")

@@ -6,6 +6,7 @@ import ctypes
 
 import numpy as np
 from OpenGL import GL
+from OpenGL.raw.GL.VERSION.GL_1_1 import glDrawElements as raw_draw_elements
 
 from gmi_vr.assets.meshes import MeshData
 
@@ -38,7 +39,9 @@ class GpuMesh:
 
     def draw(self) -> None:
         GL.glBindVertexArray(self.vao)
-        GL.glDrawElements(GL.GL_TRIANGLES, self.index_count, GL.GL_UNSIGNED_INT, ctypes.c_void_p(0))
+        # The raw entry point: the indices live in the bound buffer, so PyOpenGL's array
+        # handling (a third of a draw's CPU time) has nothing to do.
+        raw_draw_elements(GL.GL_TRIANGLES, self.index_count, GL.GL_UNSIGNED_INT, None)
 
     def release(self) -> None:
         if self.vao:

@@ -17,6 +17,7 @@ arrive with the body.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +42,29 @@ LIGHT_DIRECTION = tuple(np.array((-0.35, 0.85, 0.40)) / np.linalg.norm((-0.35, 0
 TEXT_CACHE_SIZE = 256
 
 
+@functools.lru_cache(maxsize=1024)  # a scene uses few distinct colours, every frame
 def srgb_to_linear(color: RGBA) -> tuple[float, float, float, float]:
     """An sRGB colour with straight alpha to linear RGB (alpha unchanged)."""
-    rgb = np.asarray(color[:3], dtype=np.float64)
-    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    return (float(linear[0]), float(linear[1]), float(linear[2]), float(color[3]))
+
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    return (channel(color[0]), channel(color[1]), channel(color[2]), float(color[3]))
+
+
+def normal_matrix(world_from_mesh: FloatArray) -> tuple[FloatArray, float]:
+    """The 3x3 that carries normals into the world (the inverse transpose of the upper 3x3,
+    up to a positive scale, which the shader's normalize removes) and that 3x3's determinant
+    (negative for a mirroring transform). Written out: numpy's inv and det cost more than
+    the rest of a draw call for 3x3 matrices."""
+    (a, b, c), (d, e, f), (g, h, i) = world_from_mesh[:3, :3].tolist()
+    cofactor = np.array([
+        [e * i - f * h, f * g - d * i, d * h - e * g],
+        [c * h - b * i, a * i - c * g, b * g - a * h],
+        [b * f - c * e, c * d - a * f, a * e - b * d],
+    ])
+    determinant = a * cofactor[0, 0] + b * cofactor[0, 1] + c * cofactor[0, 2]
+    return (cofactor if determinant >= 0 else -cofactor), determinant
 
 
 def _view_depth(world_from_item: FloatArray, eye_from_world: FloatArray) -> float:
@@ -171,13 +190,13 @@ class Renderer:
         program = self._lit if item.lit else self._unlit
         program.use()
         world_from_mesh = np.asarray(item.world_from_mesh, dtype=np.float64)
-        linear: FloatArray = world_from_mesh[:3, :3]
+        normals, determinant = normal_matrix(world_from_mesh)
         program.set_mat4("u_world_from_mesh", world_from_mesh)
         if item.lit:
-            program.set_mat3("u_normal_world_from_mesh", np.linalg.inv(linear).T)
+            program.set_mat3("u_normal_world_from_mesh", normals)
         program.set_vec4("u_color", srgb_to_linear(item.color))
         # A mirrored transform (negative determinant) turns the winding inside out.
-        GL.glFrontFace(GL.GL_CW if np.linalg.det(linear) < 0 else GL.GL_CCW)
+        GL.glFrontFace(GL.GL_CW if determinant < 0 else GL.GL_CCW)
         self.mesh(item.mesh).draw()
 
     def _draw_text(self, item: TextItem, clip_from_world: FloatArray) -> None:
@@ -188,8 +207,8 @@ class Renderer:
         self._text.set_vec4("u_text_color", srgb_to_linear(item.color))
         background = item.background if item.background is not None else (0.0, 0.0, 0.0, 0.0)
         self._text.set_vec4("u_background_color", srgb_to_linear(background))
-        linear = np.asarray(item.world_from_text)[:3, :3]
-        GL.glFrontFace(GL.GL_CW if np.linalg.det(linear) < 0 else GL.GL_CCW)
+        _, determinant = normal_matrix(np.asarray(item.world_from_text, dtype=np.float64))
+        GL.glFrontFace(GL.GL_CW if determinant < 0 else GL.GL_CCW)
         GL.glActiveTexture(GL.GL_TEXTURE0)
         GL.glBindTexture(GL.GL_TEXTURE_2D, self._atlas.texture)
         gpu.draw()
