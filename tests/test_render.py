@@ -203,6 +203,22 @@ def test_srgb_and_plain_targets_store_the_same_picture(renderer: Any, gl: Any) -
     assert len(np.unique(pictures[0].reshape(-1, 3), axis=0)) > 20, "a shaded scene, not flat colour"
 
 
+def test_unorm_targets_can_hold_linear_values_for_an_xr_runtime(renderer: Any, gl: Any) -> None:
+    from gmi_vr.render.renderer import srgb_to_linear
+    from gmi_vr.render.target import RenderTarget
+
+    grey = (0.5, 0.5, 0.5, 1.0)
+    scene = DrawList(meshes=(box((0, 0, -2), 0.5, grey),), clear_color=CLEAR)
+    t = RenderTarget(W, H, srgb=False)
+    try:
+        renderer.draw(scene, camera(), t.framebuffer, W, H, unorm_holds_linear=True)
+        pixels = t.read_rgba()[:, :, :3].astype(int)
+    finally:
+        t.release()
+    assert np.abs(pixels[H // 2, W // 2] - round(srgb_to_linear(grey)[0] * 255)).max() <= 1  # 55, not 128
+    assert np.abs(pixels[0, 0] - np.round(np.array(srgb_to_linear(CLEAR)[:3]) * 255)).max() <= 1
+
+
 def test_light_comes_from_above(renderer: Any, target: Any) -> None:
     ball = MeshItem("sphere", translation_matrix((0, 0, -1.6)), (0.8, 0.8, 0.8, 1.0))
     pixels = render(renderer, target, DrawList(meshes=(ball,), clear_color=CLEAR))

@@ -5,9 +5,12 @@ output uses: the OpenXR layer per eye into its swapchain image's framebuffer, th
 therapist window per pane into an offscreen target, the demo into a PNG.
 
 Colours in a DrawList are sRGB (as picked in a colour chooser); lighting and blending run on
-linear values. When the target framebuffer stores sRGB (swapchain images usually do;
-``RenderTarget`` does) GL_FRAMEBUFFER_SRGB makes GL encode them; otherwise the shaders
-encode, so a plain RGBA8 target shows the same picture.
+linear values. When the target framebuffer stores sRGB (GL_SRGB8_ALPHA8 swapchain images;
+``RenderTarget``) GL_FRAMEBUFFER_SRGB makes GL encode them. A plain UNORM target (RGBA8)
+means one of two things: a window or a PNG shows its bytes as they are, so by default the
+shaders encode sRGB themselves; an OpenXR runtime instead reads UNORM swapchain images as
+linear light and encodes them itself, so XR views pass ``unorm_holds_linear=True`` (e.g.
+``functools.partial(renderer.draw, unorm_holds_linear=True)`` as the view renderer).
 
 Order within a frame: clear, opaque meshes (depth tested and written, back faces culled),
 then translucent meshes and texts together from far to near (depth tested, not written,
@@ -121,19 +124,24 @@ class Renderer:
 
     # -- drawing -----------------------------------------------------------------------
 
-    def draw(self, draw_list: DrawList, camera: Camera, framebuffer: int, width: int, height: int) -> None:
+    def draw(self, draw_list: DrawList, camera: Camera, framebuffer: int, width: int, height: int,
+             *, unorm_holds_linear: bool = False) -> None:
         """Draw ``draw_list`` seen from ``camera`` into all of ``framebuffer`` (width x height
-        pixels; it needs a depth attachment). Leaves the framebuffer bound to 0."""
+        pixels; it needs a depth attachment). Leaves the framebuffer bound to 0.
+
+        ``unorm_holds_linear``: a non-sRGB target receives linear values (OpenXR UNORM
+        swapchains, which the runtime encodes) instead of sRGB-encoded ones (see module)."""
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
         GL.glViewport(0, 0, width, height)
         srgb_target = _stores_srgb(framebuffer)
-        encode_in_shader = not srgb_target
+        encode_in_shader = not srgb_target and not unorm_holds_linear
         if srgb_target:
             GL.glEnable(GL.GL_FRAMEBUFFER_SRGB)
-            clear = srgb_to_linear(draw_list.clear_color)  # GL encodes the clear colour too
         else:
             GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
-            clear = draw_list.clear_color
+        # Linear unless the bytes are to be stored sRGB-encoded as they are (GL encodes the
+        # clear colour of an sRGB target with GL_FRAMEBUFFER_SRGB on).
+        clear = draw_list.clear_color if encode_in_shader else srgb_to_linear(draw_list.clear_color)
         GL.glClearColor(*clear)
         GL.glDepthMask(GL.GL_TRUE)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
