@@ -140,3 +140,69 @@ def test_demo_refuses_an_output_folder_it_cannot_write(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(GmiError, match="Cannot write into .*a file/out"):
         run_demo(blocker / "out")
+
+
+@pytest.mark.display
+@pytest.mark.gl
+def test_window_input_reaches_the_simulator_and_the_orbit_camera(tmp_path: Path) -> None:
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    console = _console()
+    import glfw
+    from OpenGL import GL
+
+    from gmi_vr.render.context import open_window_context
+    from gmi_vr.render.renderer import Renderer
+    from gmi_vr.xr.sim import InputState, KeyboardMouseFrameSource
+
+    state = InputState()
+    clock = iter(float(i) / 60 for i in range(1000))
+    with open_window_context(*console.WINDOW_SIZE, title="gmi-vr input test", visible=False) as context:
+        renderer = Renderer()
+        window = console.TherapistWindow(context, renderer, state)
+        try:
+            source = KeyboardMouseFrameSource(state, lambda: next(clock))
+            frames = source.frames()
+            handle = context.window
+            window._on_key(handle, glfw.KEY_2, 0, glfw.PRESS, 0)
+            window._on_key(handle, glfw.KEY_W, 0, glfw.PRESS, 0)
+            window._on_key(handle, glfw.KEY_F1, 0, glfw.PRESS, 0)
+            assert state.keys_down == {"2", "w", "f1"} and window.view.show_help
+            first = next(frames)
+            later = next(frames)
+            assert later.right.grip.position[2] < first.right.grip.position[2], "W moves the right hand forward"
+            window._on_key(handle, glfw.KEY_W, 0, glfw.RELEASE, 0)
+            assert "w" not in state.keys_down
+            # A drag in the third-person pane orbits its camera; the simulator sees nothing.
+            patient, third, _ = console.pane_layout(*context.framebuffer_size())
+            window._on_cursor(handle, third[0] + 50, third[1] + 50)
+            window._on_mouse_button(handle, glfw.MOUSE_BUTTON_LEFT, glfw.PRESS, 0)
+            yaw = window.view.orbit.yaw_deg
+            window._on_cursor(handle, third[0] + 90, third[1] + 50)
+            window._on_mouse_button(handle, glfw.MOUSE_BUTTON_LEFT, glfw.RELEASE, 0)
+            assert window.view.orbit.yaw_deg != yaw and state.look_dx == 0 and not state.mouse_buttons
+            # The left button over the patient's view pulls the trigger.
+            window._on_cursor(handle, patient[0] + 50, patient[1] + 50)
+            window._on_mouse_button(handle, glfw.MOUSE_BUTTON_LEFT, glfw.PRESS, 0)
+            assert next(frames).right.trigger == 1.0
+            pixels = window.show(_room(later), later,
+                                 "input test", capture=True)
+            assert pixels is not None
+            shot = tmp_path / "therapist-window-help.png"
+            Image.fromarray(pixels[:, :, :3]).save(shot)
+            _keep(shot)
+            # The help overlay covers the patient pane's top left with light text on dark.
+            help_area = pixels[patient[1] + 40 : patient[1] + 200, patient[0] + 14 : patient[0] + 300, :3]
+            assert (help_area.max(axis=-1) > 200).mean() > 0.03 and (help_area.max(axis=-1) < 110).mean() > 0.3
+            window._on_key(handle, glfw.KEY_ESCAPE, 0, glfw.PRESS, 0)
+            assert window.should_close()
+            assert GL.glGetError() == GL.GL_NO_ERROR
+        finally:
+            window.release()
+            renderer.release()
+
+
+def _room(frame: Any) -> Any:
+    from gmi_vr.scene.room import room_draw_list
+
+    return room_draw_list(frame)

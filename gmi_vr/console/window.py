@@ -182,11 +182,18 @@ class TherapistView:
                            status_area[1] + (STATUS_BAR_PX - LABEL_PX * 1.3) / 2, LABEL_PX,
                            color=(0.92, 0.93, 0.95, 1.0), background=None)
         if self.show_help:
-            width_key = max(len(k) for k, _ in KEY_HELP)
-            help_text = "\n".join(f"{k.ljust(width_key)}   {v}" for k, v in KEY_HELP)
-            r.draw_screen_text("Keys (F1 hides)\n" + help_text, framebuffer, width, height,
-                               patient_rect[0] + 12, patient_rect[1] + 34, HELP_PX,
-                               background=(0.0, 0.0, 0.0, 0.72))
+            self._draw_help(framebuffer, width, height, patient_rect[0] + 12, patient_rect[1] + 36)
+
+    def _draw_help(self, framebuffer: int, width: int, height: int, x: float, y: float) -> None:
+        """The simulator's keys (KEY_HELP) as a two-column table on a dark panel."""
+        r = self.renderer
+        keys = "Keys\n" + "\n".join(k for k, _ in KEY_HELP)
+        actions = "(F1 hides this)\n" + "\n".join(v for _, v in KEY_HELP)
+        keys_width = r.screen_text_width(keys, HELP_PX)
+        panel = (0.06, 0.07, 0.08, 0.88)
+        r.draw_screen_text(keys, framebuffer, width, height, x, y, HELP_PX,
+                           color=(1.0, 0.9, 0.6, 1.0), background=panel)
+        r.draw_screen_text(actions, framebuffer, width, height, x + keys_width, y, HELP_PX, background=panel)
 
     def release(self) -> None:
         for target in self._targets.values():
@@ -284,7 +291,8 @@ class TherapistWindow:
             self.input.mouse_buttons.discard(name)
             self._drag = None
             return
-        x, y = self._window_to_pixels(*glfw.get_cursor_pos(window))
+        # Where the cursor last moved to (the callbacks' own record; GLFW's if none yet).
+        x, y = self._window_to_pixels(*(self._cursor or glfw.get_cursor_pos(window)))
         patient, third, _ = self._areas()
         if _inside(third, x, y):
             self._drag = "orbit"
@@ -307,7 +315,7 @@ class TherapistWindow:
     def _on_scroll(self, window: Any, dx: float, dy: float) -> None:
         import glfw
 
-        x, y = self._window_to_pixels(*glfw.get_cursor_pos(window))
+        x, y = self._window_to_pixels(*(self._cursor or glfw.get_cursor_pos(window)))
         if _inside(self._areas()[1], x, y):
             self.view.orbit.zoom(dy)
 

@@ -89,7 +89,7 @@ class Renderer:
         self._text = ShaderProgram("text.vert", "text.frag")
         self._fade = ShaderProgram("fade.vert", "fade.frag")
         self._meshes: dict[str, GpuMesh] = {name: GpuMesh(load_mesh(name)) for name in PRIMITIVE_NAMES}
-        self._texts: dict[str, GpuText] = {}
+        self._texts: dict[tuple[str, bool], GpuText] = {}
         self._atlas = GlyphAtlas()
         self._empty_vao = int(GL.glGenVertexArrays(1))  # the fade triangle needs no attributes
         self._lit.use()
@@ -111,15 +111,16 @@ class Renderer:
             gpu = self._meshes[name] = GpuMesh(load_mesh(name, self._models_root))
         return gpu
 
-    def _text_mesh(self, text: str) -> GpuText:
+    def _text_mesh(self, text: str, align_left: bool = False) -> GpuText:
         """The string laid out one metre per line (scaled by height_m when drawn)."""
-        gpu = self._texts.pop(text, None)
+        key = (text, align_left)
+        gpu = self._texts.pop(key, None)
         if gpu is None:
-            gpu = GpuText(self._atlas.layout(text, 1.0))
+            gpu = GpuText(self._atlas.layout(text, 1.0, align_left))
             if len(self._texts) >= TEXT_CACHE_SIZE:
                 oldest = next(iter(self._texts))
                 self._texts.pop(oldest).release()
-        self._texts[text] = gpu  # re-inserted: most recently used last
+        self._texts[key] = gpu  # re-inserted: most recently used last
         return gpu
 
     # -- drawing -----------------------------------------------------------------------
@@ -233,10 +234,12 @@ class Renderer:
         line_px: float,
         color: RGBA = (1.0, 1.0, 1.0, 1.0),
         background: RGBA | None = (0.0, 0.0, 0.0, 0.6),
+        align_left: bool = True,
     ) -> None:
         """Overlay ``text`` on what ``framebuffer`` already holds (no clear, no depth): the
         top-left corner of its background box at pixel (x_px, y_px) counted from the top-left,
-        each line ``line_px`` pixels tall. For status lines and help in desktop windows."""
+        each line ``line_px`` pixels tall, lines left-aligned unless ``align_left`` is False.
+        For status lines and help in desktop windows."""
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
         GL.glViewport(0, 0, width, height)
         srgb_target = _stores_srgb(framebuffer)
@@ -248,7 +251,7 @@ class Renderer:
         GL.glDisable(GL.GL_CULL_FACE)
         GL.glEnable(GL.GL_BLEND)
         GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
-        gpu = self._text_mesh(text)
+        gpu = self._text_mesh(text, align_left)
         left, top = gpu.min_x, gpu.max_y  # the block's corner in its own units (one per line)
         s = float(line_px)
         clip_from_text = np.array([
@@ -274,7 +277,7 @@ class Renderer:
 
     def screen_text_width(self, text: str, line_px: float) -> float:
         """Width in pixels of ``text``'s background box when drawn ``line_px`` per line."""
-        gpu = self._text_mesh(text)
+        gpu = self._text_mesh(text, align_left=True)
         return (gpu.max_x - gpu.min_x) * line_px
 
     def _draw_fade(self, fade: float) -> None:

@@ -86,12 +86,13 @@ def rasterise_atlas() -> tuple[NDArray[np.uint8], dict[str, Glyph], float]:
 
 
 def layout_text(
-    text: str, height_m: float, glyphs: dict[str, Glyph], line_pixels: float, solid_uv: tuple[float, float]
+    text: str, height_m: float, glyphs: dict[str, Glyph], line_pixels: float, solid_uv: tuple[float, float],
+    align_left: bool = False,
 ) -> NDArray[np.float32]:
     """Triangles for one TextItem in its own frame (metres, +X right, +Y up, facing +Z).
 
-    Lines (split on newlines) are centred horizontally, the block centred vertically on the
-    origin; each line is ``height_m`` tall. The background rectangle comes first (layer 0),
+    Lines (split on newlines) are centred horizontally (or, with ``align_left``, start at the
+    block's left edge), the block centred on the origin; each line is ``height_m`` tall. The background rectangle comes first (layer 0),
     then one quad per visible glyph (layer 1). Returns (n_vertices, 5) float32: x, y, u, v,
     layer — two counter-clockwise triangles per quad.
     """
@@ -99,11 +100,10 @@ def layout_text(
     lines = text.split("\n")
     block_height = len(lines) * height_m
     quads: list[tuple[float, float, float, float, tuple[float, float, float, float], float]] = []
-    widest = 0.0
-    for row, line in enumerate(lines):
-        width = sum(glyphs.get(c, glyphs[REPLACEMENT]).advance for c in line) * scale
-        widest = max(widest, width)
-        pen_x = -width / 2
+    widths = [sum(glyphs.get(c, glyphs[REPLACEMENT]).advance for c in line) * scale for line in lines]
+    widest = max(widths)
+    for row, (line, width) in enumerate(zip(lines, widths, strict=True)):
+        pen_x = -widest / 2 if align_left else -width / 2
         line_top = block_height / 2 - row * height_m
         for char in line:
             glyph = glyphs.get(char, glyphs[REPLACEMENT])
@@ -145,8 +145,8 @@ class GlyphAtlas:
         GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)
         GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
 
-    def layout(self, text: str, height_m: float) -> NDArray[np.float32]:
-        return layout_text(text, height_m, self.glyphs, self.line_pixels, self.solid_uv)
+    def layout(self, text: str, height_m: float, align_left: bool = False) -> NDArray[np.float32]:
+        return layout_text(text, height_m, self.glyphs, self.line_pixels, self.solid_uv, align_left)
 
     def release(self) -> None:
         if self.texture:
