@@ -119,7 +119,8 @@ def run_sim(
         mode = f"sim: motion file {Path(motion.source).name}"
         rate: float | None = None
     else:
-        keyboard = KeyboardMouseFrameSource(input_state, time.monotonic)
+        started = time.monotonic()
+        keyboard = KeyboardMouseFrameSource(input_state, lambda: time.monotonic() - started)
         source = keyboard
         mode = "sim: keyboard and mouse (F1 shows the keys)"
         rate = 60.0

@@ -46,11 +46,16 @@ def test_controller_parts_sit_at_the_grip_and_turn_with_it() -> None:
 
 
 def test_trigger_and_squeeze_light_the_controller_up() -> None:
-    released = controller_items(frame(HandInput(), HandInput(Pose(), True)))
-    pulled = controller_items(frame(HandInput(), HandInput(Pose(), True, trigger=1.0, squeeze=1.0)))
-    assert CONTROLLER_ACCENT[Side.RIGHT] in [i.color for i in released]
-    assert sum(i.color == CONTROLLER_PRESSED_COLOR for i in pulled) == 2
-    assert not any(i.color == CONTROLLER_PRESSED_COLOR for i in released)
+    def lit_parts(trigger: float, squeeze: float) -> int:
+        items = controller_items(frame(HandInput(), HandInput(Pose(), True, trigger=trigger, squeeze=squeeze)))
+        assert CONTROLLER_ACCENT[Side.RIGHT] in [i.color for i in items], "the right hand's colour"
+        return sum(i.color == CONTROLLER_PRESSED_COLOR for i in items)
+
+    assert lit_parts(0.0, 0.0) == 0
+    assert lit_parts(1.0, 0.0) == 1  # the trigger
+    assert lit_parts(0.0, 1.0) == 2  # the grip buttons on both sides
+    assert lit_parts(1.0, 1.0) == 3
+    assert lit_parts(0.5, 0.0) == 0, "half pulled is on its way, not fully lit"
 
 
 def test_the_table_top_is_at_seated_working_height_in_front_of_the_user() -> None:

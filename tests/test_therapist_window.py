@@ -80,16 +80,18 @@ def test_pane_layout_letterboxes_the_patient_view_to_its_aspect() -> None:
 
 
 @pytest.mark.display
-def test_window_under_xvfb_shows_the_scene_in_both_panes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("driven_by", ["motion file", "keyboard and mouse"])
+def test_window_under_xvfb_shows_the_scene_in_both_panes(tmp_path: Path, driven_by: str) -> None:
     if not os.environ.get("DISPLAY"):
         pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    shot = tmp_path / "therapist-window-xvfb.png"
+    shot = tmp_path / f"therapist-window-xvfb-{driven_by.replace(' ', '-')}.png"
+    motion = 'data_dir() / "demo-reach.jsonl"' if driven_by == "motion file" else "None"
     script = textwrap.dedent(
         f"""
         from pathlib import Path
         from gmi_vr.app import run_sim
         from gmi_vr.assets.paths import data_dir
-        run_sim(data_dir() / "demo-reach.jsonl", max_frames=75, screenshot=Path({str(shot)!r}))
+        run_sim({motion}, max_frames=45, screenshot=Path({str(shot)!r}))
         """
     )
     env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}

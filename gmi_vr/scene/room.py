@@ -47,6 +47,7 @@ PLANT_POT_COLOR: RGBA = (0.80, 0.62, 0.50, 1.0)  # terracotta
 PLANT_COLOR: RGBA = (0.42, 0.60, 0.40, 1.0)
 
 CONTROLLER_BODY_COLOR: RGBA = (0.24, 0.26, 0.29, 1.0)
+CONTROLLER_STICK_COLOR: RGBA = (0.18, 0.19, 0.21, 1.0)
 #: Accents tell the hands apart at a glance (left cool, right warm) and light up with input.
 CONTROLLER_ACCENT: dict[Side, RGBA] = {
     Side.LEFT: (0.36, 0.62, 0.74, 1.0),
@@ -200,9 +201,10 @@ def controller_items(frame: TrackingFrame) -> tuple[MeshItem, ...]:
     """A simple controller at each hand's grip pose, only where that pose is valid.
 
     In OpenXR's grip frame the handle runs along -Z (forward out of the closed fist) and +Y
-    is roughly up out of the top of the fist. The model: a handle, a tracking ring on top
-    at the front, and a trigger under the index finger that lights up as it is pulled; the
-    ring lights up while the grip is squeezed.
+    is roughly up out of the top of the fist. The model: a handle, a head in front of the
+    fist with a thumbstick and a tracking ring in the hand's colour (left cool, right warm),
+    a trigger under the index finger that lights up as it is pulled and grip buttons on
+    the handle's sides that light up while squeezed.
     """
     items: list[MeshItem] = []
     for side in (Side.LEFT, Side.RIGHT):
@@ -215,18 +217,26 @@ def controller_items(frame: TrackingFrame) -> tuple[MeshItem, ...]:
 def _controller(hand: HandInput, side: Side) -> list[MeshItem]:
     world_from_grip = matrix_from_pose(hand.grip)
     accent = CONTROLLER_ACCENT[side]
+    body = CONTROLLER_BODY_COLOR
     along_z = _rotation((1, 0, 0), 90)  # cylinder axis Y -> Z
+    head_tilt = _rotation((1, 0, 0), 25)  # the head leans back towards the thumb
     parts = [
-        # handle, tilted forward like a real grip
-        placed("cylinder", (0.0, 0.0, 0.0), (0.036, 0.13, 0.036), CONTROLLER_BODY_COLOR,
-               _rotation((1, 0, 0), -15) @ along_z),
-        # tracking ring over the fist
-        placed("cylinder", (0.0, 0.035, -0.065), (0.07, 0.018, 0.07),
-               _mix(accent, CONTROLLER_PRESSED_COLOR, hand.squeeze), _rotation((1, 0, 0), 35)),
-        # trigger under the index finger, drawn deeper as it is pulled
-        placed("box", (0.0, -0.022, -0.06 + 0.01 * hand.trigger), (0.014, 0.028, 0.018),
-               _mix(accent, CONTROLLER_PRESSED_COLOR, hand.trigger)),
+        # the handle through the fist, rounded at its lower end
+        placed("cylinder", (0.0, 0.0, 0.0), (0.034, 0.11, 0.034), body, along_z),
+        placed("sphere", (0.0, 0.0, 0.055), (0.034, 0.034, 0.034), body),
+        # the head in front of the fist, with the thumbstick on top
+        placed("sphere", (0.0, 0.018, -0.062), (0.052, 0.036, 0.064), body, head_tilt),
+        placed("cylinder", (0.0, 0.038, -0.066), (0.012, 0.014, 0.012), CONTROLLER_STICK_COLOR, head_tilt),
+        # the tracking ring around the head, in the hand's colour
+        placed("cylinder", (0.0, 0.024, -0.062), (0.074, 0.008, 0.082), accent, head_tilt),
+        # trigger under the index finger, drawn deeper and brighter as it is pulled
+        placed("box", (0.0, -0.016, -0.062 + 0.008 * hand.trigger), (0.014, 0.026, 0.016),
+               _mix(accent, CONTROLLER_PRESSED_COLOR, hand.trigger), _rotation((1, 0, 0), -20)),
     ]
+    # grip buttons on both sides of the handle light up while squeezed
+    for x in (-0.0175, 0.0175):
+        parts.append(placed("box", (x, 0.0, -0.005), (0.006, 0.02, 0.05),
+                            _mix(body, CONTROLLER_PRESSED_COLOR, hand.squeeze)))
     return [MeshItem(p.mesh, world_from_grip @ p.world_from_mesh, p.color, p.lit) for p in parts]
 
 

@@ -430,6 +430,7 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
 )
 
 HEAD_SPEED_M_S = 0.5
+START_PITCH_DEG = -15.0
 HAND_SPEED_M_S = 0.35
 LOOK_DEG_PER_PIXEL = 0.15
 
@@ -463,7 +464,8 @@ class KeyboardMouseFrameSource:
         self._reset()
 
     def _reset(self) -> None:
-        self._head = _Controlled(np.array([0.0, SEATED_EYE_HEIGHT_M, 0.0]))
+        # Looking a little down, as a seated patient does at a table: hands in view.
+        self._head = _Controlled(np.array([0.0, SEATED_EYE_HEIGHT_M, 0.0]), pitch_deg=START_PITCH_DEG)
         self._hands = {side: _Controlled(np.array(REST_GRIP_POSITION[side], dtype=np.float64)) for side in Side}
         self._hand_valid = {side: True for side in Side}
 
