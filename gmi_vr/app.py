@@ -196,12 +196,17 @@ def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:
         stack.callback(therapist.release)
         source = stack.enter_context(ScriptedFrameSource(motion))
         last: TrackingFrame | None = None
+        final_index = motion.frame_count() - 1
         for frame in source.frames():
             draw_list = demo_draw_list(frame)
             for eye, eye_view in zip(eyes, frame.views, strict=True):
                 renderer.draw(draw_list, Camera.from_view(eye_view), eye.framebuffer, eye.width, eye.height)
-            view.compose(draw_list, frame, therapist.framebuffer, therapist.width, therapist.height,
-                         f"demo: motion file {Path(motion.source).name}")
+            # Nobody watches the hidden therapist picture: compose only the one that is saved.
+            if frame.index == final_index:
+                view.compose(draw_list, frame, therapist.framebuffer, therapist.width, therapist.height,
+                             f"demo: motion file {Path(motion.source).name}")
+            else:
+                view.observe(frame)
             last = frame
         if last is None:
             raise GmiError("The demo motion produced no frames; check the motion file.")

@@ -164,6 +164,14 @@ def test_text_item_draws_glyphs_and_its_background(renderer: Any, target: Any) -
     # Centred on the view: the text's bounding box straddles the image centre.
     assert rows.min() < 2 * H < rows.max() and columns.min() < 2 * W < columns.max()
     assert lit.mean() < 0.2, "glyphs, not a filled block"
+    # Latin-1 draws its own glyphs; characters outside the atlas fall back to "?".
+    accents = render(renderer, target, DrawList(texts=(TextItem("é±°", translation_matrix((0, 0, -1)), 0.3, background=None),),
+                                                clear_color=black))
+    unknown = render(renderer, target, DrawList(texts=(TextItem("√Ω", translation_matrix((0, 0, -1)), 0.3, background=None),),
+                                                clear_color=black))
+    question = render(renderer, target, DrawList(texts=(TextItem("??", translation_matrix((0, 0, -1)), 0.3, background=None),),
+                                                 clear_color=black))
+    assert accents.max() > 128 and np.array_equal(unknown, question)
     boxed = TextItem("Hi", translation_matrix((0, 0, -1)), height_m=0.3, background=(1.0, 1.0, 0.0, 1.0))
     pixels = render(renderer, target, DrawList(texts=(boxed,), clear_color=black))
     yellow = np.argwhere((pixels == (255, 255, 0)).all(axis=-1))

@@ -132,6 +132,11 @@ class TherapistView:
             target = self._targets[name] = RenderTarget(width, height, samples=PANE_SAMPLES)
         return target
 
+    def observe(self, frame: TrackingFrame) -> None:
+        """Count a frame towards the status line's frame rate without drawing it (compose
+        does this itself)."""
+        self._measure_rate(frame)
+
     def _measure_rate(self, frame: TrackingFrame) -> None:
         # The rate of the frames' own clock (display times): deterministic for scripted runs.
         if self._last_time_s is not None and frame.time_s > self._last_time_s:
