@@ -34,17 +34,20 @@ GREEN = (0.0, 1.0, 0.0, 1.0)
 
 def _open_context() -> Any:
     """A current GL 4.1 core context suited to this process, or skip saying why not."""
-    import importlib
+    from gmi_vr.render.context import (
+        choose_gl_platform,
+        open_offscreen_context,
+        open_window_context,
+    )
 
-    context_module = importlib.import_module("gmi_vr.render.context")
     has_display = bool(os.environ.get("DISPLAY"))
     try:
-        context_module.choose_gl_platform(offscreen=not has_display)
+        choose_gl_platform(offscreen=not has_display)
     except RuntimeError:
         pytest.skip("PyOpenGL was loaded for another platform earlier in this process")
     if has_display:
-        return context_module.open_window_context(W, H, title="gmi-vr render test", visible=False)
-    return context_module.open_offscreen_context()
+        return open_window_context(W, H, title="gmi-vr render test", visible=False)
+    return open_offscreen_context()
 
 
 @pytest.fixture(scope="module")
