@@ -58,8 +58,8 @@ def srgb_to_linear(color: RGBA) -> tuple[float, float, float, float]:
 def normal_matrix(world_from_mesh: FloatArray) -> tuple[FloatArray, float]:
     """The 3x3 that carries normals into the world (the inverse transpose of the upper 3x3,
     up to a positive scale, which the shader's normalize removes) and that 3x3's determinant
-    (negative for a mirroring transform). Written out: numpy's inv and det cost more than
-    the rest of a draw call for 3x3 matrices."""
+    (negative for a mirroring transform). Written out by hand because numpy's inv and det
+    on a 3x3 cost several times as much, for every item of every view."""
     (a, b, c), (d, e, f), (g, h, i) = world_from_mesh[:3, :3].tolist()
     cofactor = np.array([
         [e * i - f * h, f * g - d * i, d * h - e * g],
@@ -78,8 +78,10 @@ def _view_depth(world_from_item: FloatArray, eye_from_world: FloatArray) -> floa
 class Renderer:
     """Draws DrawLists with the OpenGL 4.1 core context that is current at creation.
 
-    Every call must happen with that context (or one sharing its objects) current, on the
-    thread that owns GL. ``models_root`` replaces ``models/`` for named meshes.
+    Every call must happen with that same context current, on the thread that owns GL: its
+    vertex array objects cannot be shared with another context, so the eyes and the
+    therapist window draw with one context (the therapist window's, which the OpenXR
+    session binds). ``models_root`` replaces ``models/`` for named meshes.
     """
 
     def __init__(self, models_root: Path | None = None) -> None:
