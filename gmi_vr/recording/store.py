@@ -30,7 +30,7 @@ import numpy as np
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 
@@ -84,15 +84,35 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Per-connection settings. Changes nothing in the file itself (WAL mode is switched on
+    once, after the file has been checked: see ``_finish_open``)."""
+    # Let SQLAlchemy's BEGIN (see ``_sqlite_begin``) control transactions, so that DDL is
+    # transactional too: a crash during a migration leaves the old schema, not half a new one.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout = 5000")
     cursor.execute("PRAGMA foreign_keys = ON")
-    try:
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = FULL")
-    except sqlite3.OperationalError:
-        pass  # a read-only store cannot switch journal mode; reading still works
+    cursor.execute("PRAGMA synchronous = FULL")  # a commit survives power loss, not only a crash
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _can_write(path: Path) -> bool:
+    """Whether the file (if it exists) and its folder can be written (access(2) also says no
+    on a read-only mount, even to root)."""
+    if path.exists() and not os.access(path, os.W_OK):
+        return False
+    return os.access(path.parent, os.W_OK)
 
 
 def _check_sqlite_file(path: Path) -> None:
@@ -158,9 +178,10 @@ class SessionStore:
         if location is not None and paths.is_url(location):
             url = str(location)
             engine = create_engine(url)
-            label = engine.url.render_as_string(hide_password=True)
             if engine.url.get_backend_name() == "sqlite":
-                event.listen(engine, "connect", _sqlite_pragmas)
+                engine.dispose()
+                engine = _sqlite_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
+            label = engine.url.render_as_string(hide_password=True)
             return cls._finish_open(engine, label, None)
         path = Path(location) if location is not None else paths.default_database_path()
         path = path.expanduser()
@@ -175,10 +196,17 @@ class SessionStore:
                 ) from error
         if path.exists():
             _check_sqlite_file(path)
-        engine = create_engine(
+            if not _can_write(path):
+                readonly = cls._open_readonly(path, "the file or its folder is read-only")
+                if readonly is None:
+                    raise StorageError(
+                        f"Cannot open the session store {path}: it is read-only and could not be read either; "
+                        f"check the folder's permissions or set GMI_VR_DATA to a writable folder."
+                    )
+                return readonly
+        engine = _sqlite_engine(
             f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 5}
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
         return cls._finish_open(engine, str(path), path)
 
     @classmethod
@@ -221,6 +249,18 @@ class SessionStore:
             except DatabaseError as error:
                 engine.dispose()
                 raise _damaged(label, error.orig or error) from error
+        if engine.url.get_backend_name() == "sqlite":
+            try:
+                raw = engine.raw_connection()  # outside a transaction, as SQLite requires
+                try:
+                    raw.driver_connection.execute("PRAGMA journal_mode = WAL")  # kept in the file
+                finally:
+                    raw.close()
+            except (OperationalError, sqlite3.OperationalError) as error:
+                engine.dispose()
+                raise StorageError(
+                    f"Cannot prepare the session store {label} ({error}); check that its folder is writable and not full."
+                ) from error
         store = cls(engine, label, writable=True, open_problem=None)
         store.recovered_sessions = store.recover()
         return store
@@ -246,22 +286,38 @@ class SessionStore:
     def _readonly_fallback(
         cls, path: Path | None, label: str, error: Exception
     ) -> SessionStore | None:
-        """Open a store whose folder or file cannot be written for reading only."""
-        if path is None or not path.exists() or os.access(path.parent, os.W_OK) and _writable_fs(path):
+        """After a failure to open for writing: open for reading if writing is what failed."""
+        if path is None or not path.exists() or (_can_write(path) and _writable_fs(path)):
             return None
+        return cls._open_readonly(path, str(error))
+
+    @classmethod
+    def _open_readonly(cls, path: Path, reason: str) -> SessionStore | None:
+        """Open a store that cannot be written for reading only (listing, replay, export).
+
+        ``immutable=1`` lets SQLite read a WAL-mode file without creating its shared-memory
+        file; a store closed cleanly has everything in the main file.
+        """
         engine = create_engine(
             f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true",
             connect_args={"check_same_thread": False},
         )
         try:
             with engine.connect() as conn:
-                MigrationContext.configure(conn).get_current_heads()
+                current = MigrationContext.configure(conn).get_current_heads()
         except DatabaseError:
             engine.dispose()
             return None
-        problem = f"The data folder of {label} cannot be written ({error}); sessions run without recording until it is writable."
+        known = {rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+        if any(rev not in known for rev in current) or not current:
+            engine.dispose()
+            return None
+        problem = (
+            f"The session store {path} cannot be written ({reason}); sessions run without recording "
+            f"until its folder is writable again."
+        )
         log.error(problem)
-        return cls(engine, label, writable=False, open_problem=problem)
+        return cls(engine, str(path), writable=False, open_problem=problem)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -281,11 +337,15 @@ class SessionStore:
                 yield session
                 if write:
                     session.commit()
-        except SQLAlchemyError as error:
+        except OperationalError as error:
             raise StorageError(
-                f"The session store {self.label} failed ({getattr(error, 'orig', None) or error}); "
+                f"The session store {self.label} failed ({error.orig}); "
                 f"check the disk and the folder's permissions."
             ) from error
+        except DatabaseError as error:
+            raise _damaged(self.label, error.orig or error) from error
+        except SQLAlchemyError as error:
+            raise StorageError(f"The session store {self.label} failed ({error}).") from error
 
     # ------------------------------------------------------------------ recovery
 
