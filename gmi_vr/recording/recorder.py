@@ -97,6 +97,7 @@ class SessionRecorder:
         chunk_seconds: float = 0.5,
         queue_frames: int = 1024,
         failed: str | None = None,
+        failure_reported: bool = False,
     ) -> None:
         self.engine = engine
         self.session_id = session_id
@@ -124,7 +125,8 @@ class SessionRecorder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if failed is not None:
-            log.error("Recording is off for this session: %s", failed)
+            if not failure_reported:
+                log.error("Recording is off for this session: %s", failed)
             self._failure_reported = True
             return
         self._thread = threading.Thread(
@@ -133,9 +135,10 @@ class SessionRecorder:
         self._thread.start()
 
     @classmethod
-    def failed(cls, message: str) -> SessionRecorder:
-        """A recorder for a session that cannot be stored: it counts what it could not keep."""
-        return cls(None, None, failed=message)
+    def failed(cls, message: str, *, already_reported: bool = False) -> SessionRecorder:
+        """A recorder for a session that cannot be stored: it counts what it could not keep.
+        The failure is logged here unless it ``already_reported`` (e.g. when the store opened)."""
+        return cls(None, None, failed=message, failure_reported=already_reported)
 
     @property
     def recording(self) -> bool:

@@ -172,6 +172,9 @@ class SessionStore:
     def open(cls, location: str | os.PathLike[str] | None = None) -> SessionStore:
         """Open (creating and migrating if needed) the store at a path or URL.
 
+        A path is a data folder (holding ``sessions.sqlite``) when it is a folder or does not
+        exist and has no file suffix; otherwise it is the SQLite file itself.
+
         Marks sessions left 'running' by a crashed process as 'interrupted'
         (``store.recovered_sessions`` lists them).
         """
@@ -185,8 +188,8 @@ class SessionStore:
             return cls._finish_open(engine, label, None)
         path = Path(location) if location is not None else paths.default_database_path()
         path = path.expanduser()
-        if path.is_dir():
-            path = path / paths.DATABASE_NAME
+        if path.is_dir() or (not path.exists() and not path.suffix):
+            path = path / paths.DATABASE_NAME  # a data folder, not the file itself
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -505,7 +508,9 @@ class SessionStore:
         nothing and reports the failure once in its stats and the log.
         """
         if not self.writable:
-            return SessionRecorder.failed(self.open_problem or "the session store is read-only")
+            return SessionRecorder.failed(
+                self.open_problem or "the session store is read-only", already_reported=True
+            )
         now = utcnow()
         try:
             with self._session(write=True) as s:
