@@ -240,7 +240,8 @@ def _read_only(folder: Path) -> Iterator[None]:
     """Make ``folder`` read-only: a read-only bind mount as root (root ignores permissions),
     permissions otherwise."""
     if os.geteuid() == 0:
-        subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True)
+        if subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True).returncode:
+            pytest.skip("root without mount permission cannot make a folder read-only here")
         try:
             subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True)
             yield

@@ -241,3 +241,39 @@ def test_listing_rows_and_json(store: SessionStore) -> None:
 def test_unknown_session_is_a_clear_error(store: SessionStore) -> None:
     with pytest.raises(NotFoundError, match="gmi-vr sessions"):
         store.session(42)
+
+
+def test_recovery_tells_dead_owners_from_live_ones(store: SessionStore) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    live = store.start_session("P0001", source="test")  # this process, heartbeat fresh
+    live.flush()
+    now = utcnow()
+    rows = {}
+    cases = [
+        ("other_station_fresh", "station-b", now),
+        ("other_station_stale", "station-b", now - timedelta(minutes=5)),
+        ("dead_pid_here", None, now),
+    ]
+    for name, _, _ in cases:
+        rec = store.start_session("P0001", source="test")
+        rec.finish()
+        rows[name] = rec.session_id
+    with store.engine.begin() as conn:
+        for name, host, beat in cases:
+            rec_id = rows[name]
+            conn.execute(
+                update(schema.Session).where(schema.Session.id == rec_id).values(
+                    status="running", heartbeat_at=beat, owner_host=host or store.session(live.session_id).owner_host,
+                    owner_pid=2**22 + 12345 if host is None else 1,
+                )
+            )
+    assert sorted(store.recover()) == sorted([rows["other_station_stale"], rows["dead_pid_here"]])
+    assert store.session(rows["other_station_fresh"]).status == "running"
+    assert store.session(live.session_id).status == "running"
+    stale = store.session(rows["other_station_stale"])
+    assert stale.status == "interrupted" and stale.ended_at == now - timedelta(minutes=5)
+    live.finish()
+    assert store.session(live.session_id).status == "completed"

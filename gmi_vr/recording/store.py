@@ -256,7 +256,9 @@ class SessionStore:
             try:
                 raw = engine.raw_connection()  # outside a transaction, as SQLite requires
                 try:
-                    raw.driver_connection.execute("PRAGMA journal_mode = WAL")  # kept in the file
+                    cursor = raw.cursor()
+                    cursor.execute("PRAGMA journal_mode = WAL")  # kept in the file
+                    cursor.close()
                 finally:
                     raw.close()
             except (OperationalError, sqlite3.OperationalError) as error:

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from gmi_vr.recording.schema import Base
 
@@ -16,7 +16,7 @@ config = context.config
 connection = config.attributes.get("connection")
 
 
-def _run(conn: object) -> None:
+def _run(conn: Connection) -> None:
     context.configure(
         connection=conn,
         target_metadata=Base.metadata,
@@ -30,6 +30,9 @@ def _run(conn: object) -> None:
 if connection is not None:
     _run(connection)
 else:
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise SystemExit("set sqlalchemy.url (alembic -x or alembic.ini) to the store's database URL")
+    engine = create_engine(url)
     with engine.connect() as conn:
         _run(conn)
