@@ -12,8 +12,9 @@ and commits:
 - records and the session heartbeat in one transaction as soon as there are any, and at
   least every ``HEARTBEAT_S``;
 - a motion chunk (one BLOB of all its frames) every ``chunk_seconds`` (0.5 s by default),
-  each in its own transaction, so a crash loses at most the frames of the open chunk plus
-  one poll — under a second — and a failed chunk never takes records down with it.
+  in a transaction of its own (with any other chunks that piled up), so a crash loses at
+  most the frames of the open chunk plus one poll — under a second — and a failed motion
+  write never takes records down with it.
 
 A failure (disk full, read-only folder, I/O error) is logged once, counted in ``stats()``
 and retried after ``RETRY_S``; what was committed before stays intact (SQLite rolls the
@@ -291,8 +292,8 @@ class SessionRecorder:
                 self._frames_failed_since_barrier = False
                 ok = self._write_records(records, stopping)
                 last_beat = now
-                for chunk in chunks:
-                    ok = self._write_chunk(chunk, layouts) and ok
+                if chunks:
+                    ok = self._write_chunks(chunks, layouts) and ok
                 chunks.clear()
                 self._pending_records = len(records)
                 if not ok:
@@ -373,33 +374,38 @@ class SessionRecorder:
         else:  # pragma: no cover - only the types above are ever queued
             raise TypeError(f"cannot record {type(record).__name__}")
 
-    def _write_chunk(self, chunk: _Chunk, layouts: dict[tuple[str, ...], int]) -> bool:
-        """Commit one motion chunk; on failure its frames are counted as dropped."""
+    def _write_chunks(self, chunks: list[_Chunk], layouts: dict[tuple[str, ...], int]) -> bool:
+        """Commit the sealed motion chunks in one transaction (one sync to disk however many
+        piled up while the writer was behind); on failure their frames count as dropped."""
         assert self.engine is not None
-        n = len(chunk.stamps)
+        packed = [(c, motion.encode_stamps(c.stamps), motion.encode(c.rows)) for c in chunks]
+        new_layouts: dict[tuple[str, ...], int] = {}
+        seq = self._chunk_seq
         try:
             with self.engine.begin() as conn:
-                layout_id = layouts.get(chunk.body_joints)
-                if layout_id is None:
-                    layout_id = conn.execute(
-                        insert(schema.MotionLayout).returning(schema.MotionLayout.id),
-                        {"session_id": self.session_id, "layout_version": motion.LAYOUT_VERSION, "body_joints": list(chunk.body_joints)},
-                    ).scalar_one()
-                self._chunk_seq += 1
-                seq = self._chunk_seq
-                conn.execute(insert(schema.MotionChunk), {
-                    "session_id": self.session_id, "seq": seq, "layout_id": layout_id, "frame_count": n,
-                    "first_index": int(chunk.stamps[0, 0]), "first_time_ns": int(chunk.stamps[0, 1]),
-                    "last_time_ns": int(chunk.stamps[-1, 1]), "codec": motion.CODEC,
-                    "stamps": motion.encode_stamps(chunk.stamps), "data": motion.encode(chunk.rows)})  # fmt: skip
+                for chunk, stamps, data in packed:
+                    layout_id = layouts.get(chunk.body_joints) or new_layouts.get(chunk.body_joints)
+                    if layout_id is None:
+                        layout_id = conn.execute(
+                            insert(schema.MotionLayout).returning(schema.MotionLayout.id),
+                            {"session_id": self.session_id, "layout_version": motion.LAYOUT_VERSION, "body_joints": list(chunk.body_joints)},
+                        ).scalar_one()
+                        new_layouts[chunk.body_joints] = layout_id
+                    seq += 1
+                    conn.execute(insert(schema.MotionChunk), {
+                        "session_id": self.session_id, "seq": seq, "layout_id": layout_id,
+                        "frame_count": len(chunk.stamps), "first_index": int(chunk.stamps[0, 0]),
+                        "first_time_ns": int(chunk.stamps[0, 1]), "last_time_ns": int(chunk.stamps[-1, 1]),
+                        "codec": motion.CODEC, "stamps": stamps, "data": data})  # fmt: skip
         except SQLAlchemyError as error:
             self._failed(error)
-            self._dropped_write += n
+            self._dropped_write += sum(len(c.stamps) for c in chunks)
             self._frames_failed_since_barrier = True
             return False
-        layouts[chunk.body_joints] = layout_id
-        self._frames_written += n
-        self._last_written_ns = int(chunk.stamps[-1, 1])
+        self._chunk_seq = seq
+        layouts.update(new_layouts)
+        self._frames_written += sum(len(c.stamps) for c in chunks)
+        self._last_written_ns = int(chunks[-1].stamps[-1, 1])
         return True
 
     def _close_session(self) -> None:
