@@ -29,7 +29,11 @@ def _quat(angle: float) -> np.ndarray:
     return np.array([0.0, math.sin(angle / 2), 0.0, math.cos(angle / 2)])
 
 
-def frame(i: int, *, hands: bool = True, t0_ns: int = 1_000_000_000_000) -> TrackingFrame:
+#: An interaction profile a runtime may bind (OpenXR's generic one).
+PROFILE = "/interaction_profiles/khr/simple_controller"
+
+
+def frame(i: int, *, hands: bool = True, t0_ns: int = 1_000_000_000_000, profile: str = "") -> TrackingFrame:
     """Frame ``i`` of a smooth synthetic motion at 90 Hz; hand joints when ``hands``."""
     time_ns = t0_ns + int(round(i * 1e9 / RATE_HZ))
     t = i / RATE_HZ
@@ -49,6 +53,7 @@ def frame(i: int, *, hands: bool = True, t0_ns: int = 1_000_000_000_000) -> Trac
         return HandInput(
             grip=grip, grip_valid=True, aim=grip, aim_valid=True, trigger=0.5 + 0.5 * math.sin(t),
             squeeze=0.0, thumbstick=(0.1, -0.2), primary=(i % 90) < 5, joints=joints, joints_valid=valid,
+            profile=profile,
         )  # fmt: skip
 
     return TrackingFrame(

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fhir.resources.bundle import Bundle
-from recording_synth import body, frame
+from recording_synth import PROFILE, body, frame
 
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.events import Event
@@ -22,10 +22,9 @@ from gmi_vr.recording.records import PatientInfo, TrialRecord
 from gmi_vr.recording.store import SessionStore
 
 #: Warnings about what gmi-vr cannot know (the clinic, the dataset's authors and licence,
-#: device serial numbers and model names); every other warning is a defect of the export.
+#: device serial numbers); every other warning is a defect of the export.
 UNKNOWABLE = {
     ("SIDECAR_KEY_RECOMMENDED", "DeviceSerialNumber"),
-    ("SIDECAR_KEY_RECOMMENDED", "ManufacturersModelName"),
     ("SIDECAR_KEY_RECOMMENDED", "InstitutionName"),
     ("SIDECAR_KEY_RECOMMENDED", "InstitutionAddress"),
     ("SIDECAR_KEY_RECOMMENDED", "InstitutionalDepartmentName"),
@@ -38,11 +37,13 @@ UNKNOWABLE = {
 
 
 def _record(store: SessionStore, patient: str, frames: int, hands: bool, invalid_left_from: int | None = None) -> int:
-    recorder = store.start_session(patient, source="test", runtime_name="Monado")
+    recorder = store.start_session(
+        patient, source="test", runtime_name="Monado", system_name="Monado: Simulated HMD", display_hz=90.0
+    )
     recorder.record_rating(6, "before")
     block = recorder.begin_block("laterality", frame(0).time_s)
     for i in range(frames):
-        f = frame(i, hands=hands)
+        f = frame(i, hands=hands, profile=PROFILE)
         if invalid_left_from is not None and i >= invalid_left_from:
             from dataclasses import replace
 
@@ -116,6 +117,9 @@ def test_bids_export_passes_the_official_validator(store: SessionStore, tmp_path
     sidecar = json.loads((motion / f"{stem}hmd_motion.json").read_text())
     assert sidecar["SamplingFrequency"] == pytest.approx(90.0)
     assert sidecar["MotionChannelCount"] == 8 and sidecar["Manufacturer"] == "Monado"
+    assert sidecar["ManufacturersModelName"] == "Monado: Simulated HMD"
+    controller = json.loads((motion / f"{stem}rightcontroller_motion.json").read_text())
+    assert controller["ManufacturersModelName"] == PROFILE
     assert sidecar["RecordingDuration"] == pytest.approx(269 / 90, abs=1e-6)
     with (motion / f"{stem}leftcontroller_channels.tsv").open() as f:
         channels = list(csv.DictReader(f, delimiter="\t"))

@@ -146,6 +146,29 @@ def test_kill_9_at_random_moments_loses_no_committed_record_and_at_most_one_seco
     assert checked_sessions >= KILLS // 2, "too few kills landed while recording"
 
 
+def test_kill_9_while_a_new_store_is_being_created_leaves_a_usable_store(tmp_path: Path) -> None:
+    """The schema is created in one transaction: a kill during it leaves no half schema that
+    the next open would refuse as someone else's database."""
+    start = time.monotonic()
+    with SessionStore.open(tmp_path / "timing" / "sessions.sqlite"):
+        pass
+    creation_s = time.monotonic() - start
+    for k in range(12):
+        db = tmp_path / f"new{k}" / "sessions.sqlite"
+        pid = os.fork()
+        if pid == 0:
+            try:
+                SessionStore.open(db)
+            finally:
+                os._exit(0)
+        time.sleep(creation_s * k / 10)  # spread over the creation time, and one after it
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        with SessionStore.open(db) as store:
+            store.add_patient(PatientInfo("P1", "left", "hand"))
+        assert _integrity(db) == "ok"
+
+
 # ---------------------------------------------------------------------------- disk full
 
 

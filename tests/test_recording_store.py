@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from recording_synth import BODY_JOINTS, body, frame
+from recording_synth import BODY_JOINTS, PROFILE, body, frame
 
 from gmi_vr.core.errors import NotFoundError, StorageError
 from gmi_vr.core.events import Event
@@ -186,8 +186,11 @@ def test_codec_round_trip_keeps_every_float32_bit() -> None:
 def test_replay_yields_the_recorded_frames_and_seeks(store: SessionStore) -> None:
     rec = store.start_session("P0001", source="test")
     for i in range(300):
-        rec.record_frame(frame(i, hands=i % 2 == 0))
+        rec.record_frame(frame(i, hands=i % 2 == 0, profile=PROFILE if i >= 100 else ""))
     rec.finish()
+    changes = [e for e in store.events(1) if e.kind == "xr.profile"]
+    assert [(e.time_s, e.data["side"], e.data["profile"]) for e in changes] == [
+        (frame(100).time_s, "left", PROFILE), (frame(100).time_s, "right", PROFILE)]  # fmt: skip
     with ReplaySource(store, 1) as source:
         assert source.frame_count == 300
         assert source.start_s == frame(0).time_s and source.end_s == pytest.approx(frame(299).time_s)
@@ -200,6 +203,7 @@ def test_replay_yields_the_recorded_frames_and_seeks(store: SessionStore) -> Non
         assert replayed.left.trigger == pytest.approx(original.left.trigger, abs=1e-6)
         assert replayed.left.primary == original.left.primary and replayed.left.grip_valid
         assert frames[151].left.joints is None and frames[150].left.joints_valid.all()
+        assert (frames[99].left.profile, frames[100].left.profile, frames[299].right.profile) == ("", PROFILE, PROFILE)
         source.seek(frame(200).time_s + 0.005)  # between two frames: the earlier one
         assert source.position_s == frame(200).time_s
         assert [f.index for f in source.frames()][:2] == [200, 201]

@@ -303,7 +303,9 @@ def _hand_at(row: NDArray[np.float32], at: int) -> HandInput:
 
 
 def frame_from_row(index: int, time_ns: int, row: NDArray[np.float32]) -> TrackingFrame:
-    """Rebuild the recorded TrackingFrame (views and interaction profiles are not recorded)."""
+    """Rebuild the recorded TrackingFrame. Views are not recorded; interaction profiles are
+    recorded as events (``replay.py`` puts them back); ``time_s`` is ``time_ns`` in seconds,
+    as every frame source keeps it."""
     return TrackingFrame(
         index=int(index),
         time_s=int(time_ns) / 1e9,

@@ -61,6 +61,8 @@ RETRY_S = 1.0  # pause before writing again after a failure
 #: Frames one chunk can hold per second of chunk time (covers 144 Hz displays; a chunk that
 #: fills up early is simply closed early).
 MAX_FRAME_RATE_HZ = 240
+#: Event kind the writer records when a hand's interaction profile changes (data: side, profile).
+PROFILE_EVENT = "xr.profile"
 
 
 @dataclass(frozen=True)
@@ -262,10 +264,13 @@ class SessionRecorder:
         retry_at = 0.0
         capacity = int(self.chunk_seconds * MAX_FRAME_RATE_HZ) + 1
         layouts: dict[tuple[str, ...], int] = {}
+        profiles = {"left": "", "right": ""}  # interaction profile per hand, as last recorded
         while True:
             stopping = self._stop.is_set()
             while self._frames:
                 frame, body = self._frames.popleft()
+                if frame.left.profile != profiles["left"] or frame.right.profile != profiles["right"]:
+                    records.extend(self._profile_changes(frame, profiles))
                 joints = motion.recorded_body_joints(body)
                 if body is None and batch is not None:
                     joints = batch.body_joints  # a frame without a body fits any layout
@@ -311,6 +316,17 @@ class SessionRecorder:
         self._lost_records += len(records)
         self._pending_records = 0
         self._close_session()
+
+    @staticmethod
+    def _profile_changes(frame: TrackingFrame, profiles: dict[str, str]) -> list[EventRecord]:
+        """Events for a changed interaction profile (which controller model the runtime bound),
+        so exports can name the device and replay can restore it."""
+        changes = []
+        for side, hand in (("left", frame.left), ("right", frame.right)):
+            if hand.profile != profiles[side]:
+                profiles[side] = hand.profile
+                changes.append(EventRecord(frame.time_s, PROFILE_EVENT, {"side": side, "profile": hand.profile}))
+        return changes
 
     def _seal(self, batch: motion.FrameBatch) -> _Chunk:
         stamps, rows = batch.pack()

@@ -55,6 +55,8 @@ class SessionInfo:
     dropped_frames: int
     owner_host: str | None
     settings: dict[str, Any] | None = None
+    system_name: str | None = None
+    display_hz: float | None = None
 
 
 @dataclass(frozen=True)

@@ -6,20 +6,23 @@ pace itself and owns no clock: the caller (the desktop replay window) pulls a fr
 wants one, pauses by not pulling, and jumps with ``seek(time_s)``. Only one motion chunk
 (half a second) is decoded and held at a time, so long sessions replay in little memory.
 
-Views (eye poses and fields of view) and interaction profile names are not recorded; the
-replayed frames have ``views=()``.
+Views (eye poses and fields of view) are not recorded: replayed frames have ``views=()``.
+Interaction profiles come back from the "xr.profile" events the recorder wrote when they
+changed.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 
 from gmi_vr.core.errors import NotFoundError
 from gmi_vr.core.types import TrackingFrame
 from gmi_vr.recording import motion
+from gmi_vr.recording.recorder import PROFILE_EVENT
 from gmi_vr.recording.store import ChunkMeta, SessionStore
 
 
@@ -37,6 +40,13 @@ class ReplaySource:
         if not self._chunks:
             raise NotFoundError(f"Session {session_id} has no recorded motion to replay.")
         self._starts_ns = [c.first_time_ns for c in self._chunks]
+        # Interaction profiles are recorded as events when they change; frames get them back.
+        self._profile_changes = [
+            (e.time_s, str(e.data.get("side")), str(e.data.get("profile", "")))
+            for e in store.events(session_id)
+            if e.kind == PROFILE_EVENT
+        ]
+        self._profile_changes.sort(key=lambda change: change[0])
         self._loaded: tuple[int, motion.MotionTable] | None = None
         self._chunk = 0
         self._row = 0
@@ -103,6 +113,8 @@ class ReplaySource:
             return None
         table = self._table(self._chunk)
         frame = motion.frame_from_row(table.index[self._row], table.time_ns[self._row], table.rows[self._row])
+        if self._profile_changes:
+            frame = self._with_profiles(frame)
         self._row += 1
         if self._row >= len(table.index):
             self._chunk += 1
@@ -117,6 +129,18 @@ class ReplaySource:
         self._chunk, self._row = chunk, row
         assert frame is not None
         return frame
+
+    def _with_profiles(self, frame: TrackingFrame) -> TrackingFrame:
+        profile = {"left": "", "right": ""}
+        for time_s, side, name in self._profile_changes:
+            if time_s > frame.time_s:
+                break
+            profile[side] = name
+        return replace(
+            frame,
+            left=replace(frame.left, profile=profile["left"]),
+            right=replace(frame.right, profile=profile["right"]),
+        )
 
     def _table(self, chunk: int) -> motion.MotionTable:
         if self._loaded is None or self._loaded[0] != chunk:

@@ -92,7 +92,9 @@ class Session(Base):
     owner_host: Mapped[str | None] = mapped_column(String(255))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     source: Mapped[str] = mapped_column(String(32))  # "openxr" | "sim" | "replay" | "test"
-    runtime_name: Mapped[str | None] = mapped_column(String(128))
+    runtime_name: Mapped[str | None] = mapped_column(String(128))  # XrInstanceProperties.runtimeName
+    system_name: Mapped[str | None] = mapped_column(String(256))  # XrSystemProperties.systemName
+    display_hz: Mapped[float | None] = mapped_column(Float)  # the headset's refresh rate
     app_version: Mapped[str | None] = mapped_column(String(32))
     settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: Motion frames lost before they reached the disk (full queue or write failures).

@@ -499,12 +499,19 @@ class SessionStore:
         *,
         source: str,
         runtime_name: str | None = None,
+        system_name: str | None = None,
+        display_hz: float | None = None,
         settings: dict[str, Any] | None = None,
         app_version: str | None = None,
         chunk_seconds: float = 0.5,
         queue_frames: int = 1024,
     ) -> SessionRecorder:
         """Create a running session and its recorder (whose writer thread starts now).
+
+        ``source`` names the frame source ("openxr", "sim", "replay"); ``runtime_name`` and
+        ``system_name`` are what the OpenXR runtime reports for itself and the headset, and
+        ``display_hz`` the headset's refresh rate: exports use them to describe the devices.
+        ``settings`` keeps the session's settings as JSON.
 
         When the store cannot be written the session still runs: the recorder records
         nothing and reports the failure once in its stats and the log.
@@ -526,7 +533,8 @@ class SessionStore:
                     patient_id=patient.id, program_id=program.id if program else None,
                     started_at=now, status="running", owner_pid=os.getpid(),
                     owner_host=station_name(), heartbeat_at=now, source=source,
-                    runtime_name=runtime_name, app_version=app_version, settings=settings,
+                    runtime_name=runtime_name, system_name=system_name, display_hz=display_hz,
+                    app_version=app_version, settings=settings,
                     dropped_frames=0,
                 )  # fmt: skip
                 s.add(row)
@@ -619,10 +627,14 @@ class SessionStore:
                 .where(schema.MotionChunk.session_id == session_id)
                 .order_by(schema.MotionChunk.seq)
             ).all()  # fmt: skip
-            layouts = {
-                r.id: tuple(r.body_joints)
-                for r in s.scalars(select(schema.MotionLayout).where(schema.MotionLayout.session_id == session_id))
-            }
+            layouts = {}
+            for r in s.scalars(select(schema.MotionLayout).where(schema.MotionLayout.session_id == session_id)):
+                if r.layout_version != motion.LAYOUT_VERSION:
+                    raise StorageError(
+                        f"Session {session_id} in {self.label} holds motion of layout {r.layout_version}, "
+                        f"which this gmi-vr cannot read; update gmi-vr."
+                    )
+                layouts[r.id] = tuple(r.body_joints)
         return [ChunkMeta(r[0], r[1], r[2], r[3], layouts[r[4]]) for r in rows]
 
     def load_chunk(self, meta: ChunkMeta) -> motion.MotionTable:
@@ -715,5 +727,6 @@ def _session_info(r: schema.Session) -> SessionInfo:
         id=r.id, patient_id=r.patient_id, started_at=as_utc(r.started_at),
         ended_at=as_utc(r.ended_at) if r.ended_at else None, status=r.status, source=r.source,
         runtime_name=r.runtime_name, program_id=r.program_id, dropped_frames=r.dropped_frames,
-        owner_host=r.owner_host, settings=r.settings,
+        owner_host=r.owner_host, settings=r.settings, system_name=r.system_name,
+        display_hz=r.display_hz,
     )  # fmt: skip

@@ -60,6 +60,7 @@ class _TrackingSystem:
     name: str
     points: tuple[_Point, ...]
     misc: tuple[str, ...] = ()  # recorded channels exported as MISC (analog values, buttons)
+    side: str | None = None  # the hand a controller or hand tracker belongs to
 
 
 def _systems(table: motion.MotionTable) -> list[_TrackingSystem]:
@@ -76,6 +77,7 @@ def _systems(table: motion.MotionTable) -> list[_TrackingSystem]:
                     _Point(f"{side}_aim", f"{side}.aim", f"{side}.aim.valid", f"controller held in the {side} hand (aim pose)"),
                 ),
                 tuple(f"{side}.{n}" for n in ("trigger", "squeeze", "thumbstick_x", "thumbstick_y") + motion.BUTTONS),
+                side,
             )
         )
     for side in motion.SIDES:
@@ -85,7 +87,7 @@ def _systems(table: motion.MotionTable) -> list[_TrackingSystem]:
                 _Point(f"{side}_{joint}", f"{side}.{joint}", f"{side}.{joint}.valid", f"{side} hand, {joint.replace('_', ' ')} joint")
                 for joint in motion.HAND_JOINT_NAMES
             )
-            systems.append(_TrackingSystem(f"{side}hand", f"{side.capitalize()} hand tracking", points))
+            systems.append(_TrackingSystem(f"{side}hand", f"{side.capitalize()} hand tracking", points, side=side))
     return systems
 
 
@@ -160,7 +162,9 @@ def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path) -> lis
     latency = (t_ns - t_ns[0]) / 1e9
     duration = float(latency[-1])
     dt = np.diff(t_ns) / 1e9
-    nominal_hz = round(1.0 / float(np.median(dt)), 3) if len(dt) else 0.0
+    # Nominal rate: the headset's refresh rate when the session knew it, else the typical frame interval.
+    nominal_hz = session.display_hz or (round(1.0 / float(np.median(dt)), 3) if len(dt) else 0.0)
+    profiles = _profiles(store, session.id)
     effective_hz = (len(t_ns) - 1) / duration if duration > 0 else None
     scans: list[list[Any]] = []
     acq_time = session.started_at.strftime("%Y-%m-%dT%H:%M:%S")
@@ -202,6 +206,7 @@ def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path) -> lis
                     "Instructions": "Stages and instructions follow the patient's therapy program; see the events file.",
                     "TrackingSystemName": system.name,
                     "Manufacturer": session.runtime_name or "n/a",
+                    **_model_name(system, session, profiles),
                     "SoftwareVersions": _software_version(),
                     "SamplingFrequency": nominal_hz,
                     "SamplingFrequencyEffective": effective_hz if effective_hz is not None else "n/a",
@@ -230,6 +235,27 @@ def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path) -> lis
     written.append(_write_tsv(session_dir / f"sub-{sub}_ses-{ses}_scans.tsv", ["filename", "acq_time"], scans))
     written += _sessions(out_dir / f"sub-{sub}", sub, ses, store, session, duration)
     return written
+
+
+def _profiles(store: SessionStore, session_id: int) -> dict[str, str]:
+    """The interaction profile each hand's controller had (the last one recorded)."""
+    from gmi_vr.recording.recorder import PROFILE_EVENT
+
+    found: dict[str, str] = {}
+    for event in store.events(session_id):
+        if event.kind == PROFILE_EVENT and event.data.get("profile"):
+            found[str(event.data["side"])] = str(event.data["profile"])
+    return found
+
+
+def _model_name(system: _TrackingSystem, session: SessionInfo, profiles: dict[str, str]) -> dict[str, str]:
+    """ManufacturersModelName where the runtime told it: the headset's system name for the
+    HMD and hand tracking, the bound interaction profile for a controller."""
+    if system.misc and system.side in profiles:
+        return {"ManufacturersModelName": profiles[system.side]}
+    if not system.misc and session.system_name:
+        return {"ManufacturersModelName": session.system_name}
+    return {}
 
 
 def _software_version() -> str:

@@ -1,4 +1,5 @@
-"""initial session store
+"""initial session store: patients, calibrations, programs, sessions, blocks, tasks, trials,
+repetitions, pain ratings, events, audit trail, motion layouts and motion chunks
 
 Revision ID: 0001
 Revises: 
@@ -77,6 +78,8 @@ def upgrade() -> None:
     sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('source', sa.String(length=32), nullable=False),
     sa.Column('runtime_name', sa.String(length=128), nullable=True),
+    sa.Column('system_name', sa.String(length=256), nullable=True),
+    sa.Column('display_hz', sa.Float(), nullable=True),
     sa.Column('app_version', sa.String(length=32), nullable=True),
     sa.Column('settings', sa.JSON(), nullable=True),
     sa.Column('dropped_frames', sa.Integer(), nullable=False),
