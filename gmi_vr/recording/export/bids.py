@@ -21,6 +21,7 @@ orientations are unit quaternions.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import platform
@@ -28,7 +29,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 from numpy.typing import NDArray
@@ -63,7 +64,8 @@ class _TrackingSystem:
     side: str | None = None  # the hand a controller or hand tracker belongs to
 
 
-def _systems(table: motion.MotionTable) -> list[_TrackingSystem]:
+def _systems(hands: dict[str, bool]) -> list[_TrackingSystem]:
+    """The tracking systems of a session; hand tracking only for hands the runtime delivered."""
     systems = [
         _TrackingSystem("hmd", "Head-mounted display", (_Point("head", "head", "head.valid", "head-mounted display on the head"),)),
     ]
@@ -81,8 +83,7 @@ def _systems(table: motion.MotionTable) -> list[_TrackingSystem]:
             )
         )
     for side in motion.SIDES:
-        present = table.column(f"{side}.joints.present")
-        if np.any(present > 0.5):
+        if hands[side]:
             points = tuple(
                 _Point(f"{side}_{joint}", f"{side}.{joint}", f"{side}.{joint}.valid", f"{side} hand, {joint.replace('_', ' ')} joint")
                 for joint in motion.HAND_JOINT_NAMES
@@ -99,15 +100,37 @@ def _label(text: str) -> str:
     return label
 
 
-def _write_matrix(path: Path, latency: NDArray[np.float64], data: NDArray[np.float64]) -> Path:
-    """A headerless motion TSV: latency with ns resolution, recorded values with the 7
-    significant digits float32 holds; missing values as ``MISSING``."""
+def _write_matrix(f: TextIO, latency: NDArray[np.float64], data: NDArray[np.float64]) -> None:
+    """Rows of a headerless motion TSV: latency with ns resolution, recorded values with the
+    7 significant digits float32 holds; missing values as ``MISSING``."""
     line = "%.9f" + "\t%.7g" * data.shape[1] + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as f:
-        for t, row in zip(latency, data, strict=True):
-            f.write((line % (t, *row)).replace("nan", MISSING))
-    return path
+    for t, row in zip(latency, data, strict=True):
+        f.write((line % (t, *row)).replace("nan", MISSING))
+
+
+def _channel_rows(system: _TrackingSystem) -> list[list[Any]]:
+    """The ``_channels.tsv`` rows of a tracking system, in the order of its data columns."""
+    rows: list[list[Any]] = [["latency", "n/a", "LATENCY", "n/a", "s", "n/a", "n/a"]]
+    for point in system.points:
+        for k, component in enumerate(POSE_COMPONENTS):
+            kind, units = ("POS", "m") if k < 3 else ("ORNT", "n/a")
+            rows.append([f"{point.name}_{component}", component, kind, point.name, units, point.placement, REFERENCE_FRAME])
+    for name in system.misc:
+        rows.append([name.replace(".", "_"), "n/a", "MISC", "n/a", "n/a", "n/a", "n/a"])
+    return rows
+
+
+def _values(table: motion.MotionTable, system: _TrackingSystem) -> NDArray[np.float64]:
+    """(n, channels - 1) data of one tracking system for one chunk (poses NaN where invalid)."""
+    columns: list[NDArray[np.float64]] = []
+    for point in system.points:
+        values = table.columns([f"{point.prefix}.{f}" for f in motion.POSE_FIELDS]).astype(np.float64)
+        if point.valid is not None:
+            values[table.column(point.valid) < 0.5] = np.nan
+        columns.append(values)
+    if system.misc:
+        columns.append(table.columns(list(system.misc)).astype(np.float64))
+    return np.concatenate(columns, axis=1)
 
 
 def _write_tsv(path: Path, header: Sequence[str] | None, rows: Sequence[Sequence[Any]]) -> Path:
@@ -143,9 +166,14 @@ def _merge_rows(path: Path, key: str, header: Sequence[str], row: dict[str, Any]
 
 
 def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path) -> list[Path]:
-    table = store.motion(session.id)
-    if len(table.index) == 0:
-        raise ValueError("no motion")  # export_session turns this into a clear message
+    # First pass, small: frame times, and which hands the runtime ever tracked.
+    times: list[NDArray[np.int64]] = []
+    hands = dict.fromkeys(motion.SIDES, False)
+    for table in store.iter_motion(session.id):
+        times.append(table.time_ns)
+        for side in motion.SIDES:
+            hands[side] = hands[side] or bool(np.any(table.column(f"{side}.joints.present") > 0.5))
+    t_ns = np.concatenate(times)
     patient = store.patient(session.patient_id)
     sub = _label(patient.id)
     ses = f"{session.id:03d}"
@@ -157,36 +185,20 @@ def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path) -> lis
 
     session_dir = out_dir / f"sub-{sub}" / f"ses-{ses}"
     motion_dir = session_dir / "motion"
+    motion_dir.mkdir(parents=True, exist_ok=True)
     stem = f"sub-{sub}_ses-{ses}_task-{TASK}"
-    t_ns = table.time_ns
-    latency = (t_ns - t_ns[0]) / 1e9
-    duration = float(latency[-1])
+    duration = float(t_ns[-1] - t_ns[0]) / 1e9
     dt = np.diff(t_ns) / 1e9
     # Nominal rate: the headset's refresh rate when the session knew it, else the typical frame interval.
     nominal_hz = session.display_hz or (round(1.0 / float(np.median(dt)), 3) if len(dt) else 0.0)
-    profiles = _profiles(store, session.id)
     effective_hz = (len(t_ns) - 1) / duration if duration > 0 else None
-    scans: list[list[Any]] = []
+    profiles = _profiles(store, session.id)
+    systems = _systems(hands)
     acq_time = session.started_at.strftime("%Y-%m-%dT%H:%M:%S")
-    for system in _systems(table):
+    scans: list[list[Any]] = []
+    for system in systems:
         prefix = f"{stem}_tracksys-{system.label}"
-        columns: list[NDArray[np.float64]] = []
-        channel_rows: list[list[Any]] = [["latency", "n/a", "LATENCY", "n/a", "s", "n/a", "n/a"]]
-        for point in system.points:
-            values = table.columns([f"{point.prefix}.{f}" for f in motion.POSE_FIELDS]).astype(np.float64)
-            if point.valid is not None:
-                values[table.column(point.valid) < 0.5] = np.nan
-            for k, component in enumerate(POSE_COMPONENTS):
-                columns.append(values[:, k])
-                kind, units = ("POS", "m") if k < 3 else ("ORNT", "n/a")
-                channel_rows.append(
-                    [f"{point.name}_{component}", component, kind, point.name, units, point.placement, REFERENCE_FRAME]
-                )
-        for name in system.misc:
-            columns.append(table.column(name).astype(np.float64))
-            channel_rows.append([name.replace(".", "_"), "n/a", "MISC", "n/a", "n/a", "n/a", "n/a"])
-        motion_tsv = _write_matrix(motion_dir / f"{prefix}_motion.tsv", latency, np.column_stack(columns))
-        written.append(motion_tsv)
+        channel_rows = _channel_rows(system)
         written.append(
             _write_tsv(
                 motion_dir / f"{prefix}_channels.tsv",
@@ -230,8 +242,18 @@ def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path) -> lis
                 },
             )
         )
-        scans.append([f"motion/{motion_tsv.name}", acq_time])
-    written.append(_write_tsv(motion_dir / f"{stem}_events.tsv", *_events(store, session, t_ns[0])))
+    # Second pass: the data, chunk by chunk into every tracking system's file.
+    paths = {s.label: motion_dir / f"{stem}_tracksys-{s.label}_motion.tsv" for s in systems}
+    with contextlib.ExitStack() as files:
+        out = {label: files.enter_context(path.open("w", encoding="utf-8")) for label, path in paths.items()}
+        for table in store.iter_motion(session.id):
+            latency = (table.time_ns - t_ns[0]) / 1e9
+            for system in systems:
+                _write_matrix(out[system.label], latency, _values(table, system))
+    for path in paths.values():
+        written.append(path)
+        scans.append([f"motion/{path.name}", acq_time])
+    written.append(_write_tsv(motion_dir / f"{stem}_events.tsv", *_events(store, session, int(t_ns[0]))))
     written.append(_write_tsv(session_dir / f"sub-{sub}_ses-{ses}_scans.tsv", ["filename", "acq_time"], scans))
     written += _sessions(out_dir / f"sub-{sub}", sub, ses, store, session, duration)
     return written

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from gmi_vr.recording.records import SessionInfo
 from gmi_vr.recording.store import SessionStore
 
@@ -50,14 +52,18 @@ def export_csv(store: SessionStore, session: SessionInfo, out_dir: Path) -> list
         out_dir / f"{stem}_blocks.csv", ["patient", "session", "seq", "stage", "start_s", "end_s"],
         ([pid, sid, b.seq, b.stage, b.start_s, b.end_s] for b in store.blocks(sid)),
     ))  # fmt: skip
-    table = store.motion(sid)
-    t0 = int(table.time_ns[0]) if len(table.time_ns) else 0
-
+    channels = store.motion_channels(sid)
+    lookup = {name: i for i, name in enumerate(channels)}
     path = out_dir / f"{stem}_motion.csv"
-    line = "%d,%d,%.9f" + ",%.7g" * len(table.channels) + "\n"  # float32 holds 7 digits
+    line = "%d,%d,%.9f" + ",%.7g" * len(channels) + "\n"  # float32 holds 7 digits
+    t0: int | None = None
     with path.open("w", encoding="utf-8") as f:
-        f.write(",".join(["frame", "time_ns", "time_s", *table.channels]) + "\n")
-        for index, time_ns, row in zip(table.index, table.time_ns, table.rows, strict=True):
-            f.write((line % (index, time_ns, (int(time_ns) - t0) / 1e9, *row)).replace("nan", ""))
+        f.write(",".join(["frame", "time_ns", "time_s", *channels]) + "\n")
+        for table in store.iter_motion(sid):  # chunk by chunk: long sessions stay small in memory
+            t0 = int(table.time_ns[0]) if t0 is None else t0
+            rows = np.full((len(table.index), len(channels)), np.nan, dtype=np.float32)
+            rows[:, [lookup[c] for c in table.channels]] = table.rows
+            for index, time_ns, row in zip(table.index, table.time_ns, rows, strict=True):
+                f.write((line % (index, time_ns, (int(time_ns) - t0) / 1e9, *row)).replace("nan", ""))
     written.append(path)
     return written
