@@ -281,3 +281,38 @@ def test_recovery_tells_dead_owners_from_live_ones(store: SessionStore) -> None:
     assert stale.status == "interrupted" and stale.ended_at == now - timedelta(minutes=5)
     live.finish()
     assert store.session(live.session_id).status == "completed"
+
+
+def test_a_blocked_writer_makes_the_queue_drop_frames_counted_and_reported_once(
+    store: SessionStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import time
+
+    caplog.set_level(logging.WARNING, logger="gmi_vr.recording")
+    rec = store.start_session("P0001", source="test", queue_frames=30)
+    for i in range(20):
+        rec.record_frame(frame(i))
+    assert rec.flush()
+    # Another process holds the database's write lock: the writer waits, the render side must not.
+    blocker = sqlite3.connect(store.label, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        rec.record_event(Event(1.0, "stage.change", {}))
+        time.sleep(0.2)  # the writer is now waiting for the lock
+        for i in range(20, 400):
+            rec.record_frame(frame(i))
+        stats = rec.stats()
+        assert stats.frames_received == 400 and stats.dropped_frames >= 400 - 20 - 30 - 60
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert rec.flush()
+    final = rec.finish()
+    assert final.frames_written + final.dropped_frames == 400 and final.write_errors == 0
+    table = store.motion(1)
+    assert table.index[:20].tolist() == list(range(20)) and len(table.index) == final.frames_written
+    assert store.session(1).dropped_frames == final.dropped_frames
+    assert len(store.events(1)) == 1
+    warnings = [r for r in caplog.records if r.name == "gmi_vr.recording" and "dropped frames" in r.getMessage()]
+    assert len(warnings) == 1
