@@ -376,3 +376,35 @@ def test_someone_elses_database_is_refused_and_left_unchanged(tmp_path: Path) ->
     db.close()
     _assert_refused(path, "not a gmi-vr session store")
     assert _count(path, "SELECT count(*) FROM sqlite_master") == 1
+
+
+def test_a_damaged_motion_chunk_is_a_clear_error(filled_store: Path) -> None:
+    db = sqlite3.connect(filled_store)
+    db.execute("UPDATE motion_chunks SET data = x'00112233' WHERE seq = 1")
+    db.commit()
+    db.close()
+    with SessionStore.open(filled_store) as store:
+        with pytest.raises(StorageError, match="damaged") as caught:
+            store.motion(1)
+        assert str(filled_store) in str(caught.value)
+
+
+def test_a_store_held_by_another_program_opens_and_writes_fail_clearly(filled_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = sqlite3.connect(filled_store)
+    db.execute("UPDATE sessions SET status = 'running', owner_host = 'station-b'")  # stale: recovery wants to write
+    db.commit()
+    db.isolation_level = None
+    db.execute("BEGIN IMMEDIATE")  # another program is writing and does not let go
+    try:
+        monkeypatch.setattr("gmi_vr.recording.store.STALE_HEARTBEAT", __import__("datetime").timedelta(0))
+        monkeypatch.setattr("gmi_vr.recording.store.BUSY_TIMEOUT_MS", 300)
+        with SessionStore.open(filled_store) as store:  # reading works; recovery waits for later
+            assert store.recovered_sessions == [] and store.session(1).status == "running"
+            with pytest.raises(StorageError, match="busy: another program holds it") as caught:
+                store.add_patient(PatientInfo("P2", "right", "hand"))
+            assert str(filled_store) in str(caught.value)
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    with SessionStore.open(filled_store) as store:
+        assert store.recovered_sessions == [1] and store.session(1).status == "interrupted"

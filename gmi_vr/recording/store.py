@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import sqlite3
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,8 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 #: A running session whose heartbeat is older than this is taken as dead even when its
 #: owner's pid exists (pid reuse, or a station of a shared server that vanished).
 STALE_HEARTBEAT = timedelta(seconds=30)
+#: How long a write waits for another writer (another station or program) before failing.
+BUSY_TIMEOUT_MS = 5000
 
 
 def utcnow() -> datetime:
@@ -90,14 +93,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # transactional too: a crash during a migration leaves the old schema, not half a new one.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout = 5000")
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA synchronous = FULL")  # a commit survives power loss, not only a crash
     cursor.close()
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # Writers take the write lock at BEGIN (waiting up to busy_timeout for another writer):
+    # a transaction that reads first and upgrades later would get SQLITE_BUSY at once.
+    immediate = conn.get_execution_options().get(_WRITE_OPTION)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+#: Execution option marking an engine whose transactions write (see ``_sqlite_begin``).
+_WRITE_OPTION = "gmi_vr_write"
+
+
+def writer_engine(engine: Engine) -> Engine:
+    """The same database and pool, for transactions that write."""
+    return engine.execution_options(**{_WRITE_OPTION: True})
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
@@ -147,6 +162,17 @@ def _check_sqlite_file(path: Path) -> None:
         )
 
 
+def _is_locked(error: OperationalError) -> bool:
+    return "locked" in str(error.orig) or "busy" in str(error.orig)
+
+
+def _busy(label: str, error: OperationalError) -> StorageError:
+    return StorageError(
+        f"The session store {label} is busy: another program holds it ({error.orig}); "
+        f"close other gmi-vr windows using it and try again."
+    )
+
+
 def _damaged(path: object, error: Exception) -> StorageError:
     return StorageError(
         f"The session store {path} is damaged or unreadable ({error}); restore it from a backup "
@@ -183,7 +209,7 @@ class SessionStore:
             engine = create_engine(url)
             if engine.url.get_backend_name() == "sqlite":
                 engine.dispose()
-                engine = _sqlite_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
+                engine = _sqlite_engine(url, connect_args={"check_same_thread": False})
             label = engine.url.render_as_string(hide_password=True)
             return cls._finish_open(engine, label, None)
         path = Path(location) if location is not None else paths.default_database_path()
@@ -208,7 +234,7 @@ class SessionStore:
                     )
                 return readonly
         engine = _sqlite_engine(
-            f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 5}
+            f"sqlite:///{path}", connect_args={"check_same_thread": False}
         )
         return cls._finish_open(engine, str(path), path)
 
@@ -225,6 +251,8 @@ class SessionStore:
             readonly = cls._readonly_fallback(path, label, error)
             if readonly is not None:
                 return readonly
+            if _is_locked(error):
+                raise _busy(label, error) from error
             raise _damaged(label, error.orig or error) from error
         except DatabaseError as error:
             engine.dispose()
@@ -246,6 +274,8 @@ class SessionStore:
                 engine.dispose()
                 if readonly is not None:
                     return readonly
+                if _is_locked(error):
+                    raise _busy(label, error) from error
                 raise StorageError(
                     f"Cannot prepare the session store {label} ({error.orig}); check that its folder is writable and not full."
                 ) from error
@@ -267,7 +297,11 @@ class SessionStore:
                     f"Cannot prepare the session store {label} ({error}); check that its folder is writable and not full."
                 ) from error
         store = cls(engine, label, writable=True, open_problem=None)
-        store.recovered_sessions = store.recover()
+        try:
+            store.recovered_sessions = store.recover()
+        except StorageError as error:
+            # Reading must not depend on it: the next open tries again.
+            log.warning("Crash recovery postponed: %s", error)
         return store
 
     @staticmethod
@@ -338,11 +372,14 @@ class SessionStore:
         if write and not self.writable:
             raise StorageError(self.open_problem or f"The session store {self.label} is read-only.")
         try:
-            with OrmSession(self.engine, expire_on_commit=False) as session:
+            bind = writer_engine(self.engine) if write else self.engine
+            with OrmSession(bind, expire_on_commit=False) as session:
                 yield session
                 if write:
                     session.commit()
         except OperationalError as error:
+            if _is_locked(error):
+                raise _busy(self.label, error) from error
             raise StorageError(
                 f"The session store {self.label} failed ({error.orig}); "
                 f"check the disk and the folder's permissions."
@@ -359,7 +396,8 @@ class SessionStore:
 
         A session is orphaned when its owner ran on this station and that pid no longer
         exists, or when its heartbeat is older than ``STALE_HEARTBEAT``. Everything that was
-        committed stays; the end time becomes the last motion sample or heartbeat.
+        committed stays; the end time becomes the session's last heartbeat (at most a second
+        after its last committed record).
         """
         if not self.writable:
             return []
@@ -545,7 +583,7 @@ class SessionStore:
                 raise
             return SessionRecorder.failed(str(error))
         return SessionRecorder(
-            self.engine, session_id, chunk_seconds=chunk_seconds, queue_frames=queue_frames
+            writer_engine(self.engine), session_id, chunk_seconds=chunk_seconds, queue_frames=queue_frames
         )
 
     def session(self, session_id: int) -> SessionInfo:
@@ -642,8 +680,11 @@ class SessionStore:
             row = s.get(schema.MotionChunk, meta.chunk_id)
             if row is None:
                 raise NotFoundError(f"Motion chunk {meta.chunk_id} is missing from {self.label}.")
-            stamps = motion.decode_stamps(row.stamps)
-            rows = motion.decode(row.data, row.frame_count, len(motion.channels(meta.body_joints)), row.codec)
+            try:
+                stamps = motion.decode_stamps(row.stamps)
+                rows = motion.decode(row.data, row.frame_count, len(motion.channels(meta.body_joints)), row.codec)
+            except (zlib.error, ValueError) as error:
+                raise _damaged(self.label, error) from error
         return motion.MotionTable(stamps[:, 0], stamps[:, 1], rows, motion.channels(meta.body_joints))
 
     def iter_motion(self, session_id: int) -> Iterator[motion.MotionTable]:
