@@ -316,3 +316,11 @@ def test_a_blocked_writer_makes_the_queue_drop_frames_counted_and_reported_once(
     assert len(store.events(1)) == 1
     warnings = [r for r in caplog.records if r.name == "gmi_vr.recording" and "dropped frames" in r.getMessage()]
     assert len(warnings) == 1
+
+
+def test_unusable_urls_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="install its database driver"):
+        SessionStore.open("nosuchdb+driver://user:secret@host/db")
+    with pytest.raises(StorageError, match="Cannot reach the session store") as caught:
+        SessionStore.open(f"postgresql+psycopg://user:secret@/db?host={tmp_path}&port=1")
+    assert "secret" not in str(caught.value)

@@ -31,8 +31,8 @@ import numpy as np
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, select
-from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, select
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 
 from gmi_vr.core.errors import NotFoundError, StorageError
@@ -162,6 +162,13 @@ def _check_sqlite_file(path: Path) -> None:
         )
 
 
+def _hide_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unreadable URL)"
+
+
 def _is_locked(error: OperationalError) -> bool:
     return "locked" in str(error.orig) or "busy" in str(error.orig)
 
@@ -206,7 +213,12 @@ class SessionStore:
         """
         if location is not None and paths.is_url(location):
             url = str(location)
-            engine = create_engine(url)
+            try:
+                engine = create_engine(url)
+            except (ImportError, ArgumentError) as error:
+                raise StorageError(
+                    f"Cannot use the database URL {_hide_password(url)} ({error}); check the URL and install its database driver."
+                ) from error
             if engine.url.get_backend_name() == "sqlite":
                 engine.dispose()
                 engine = _sqlite_engine(url, connect_args={"check_same_thread": False})
@@ -253,6 +265,10 @@ class SessionStore:
                 return readonly
             if _is_locked(error):
                 raise _busy(label, error) from error
+            if path is None:
+                raise StorageError(
+                    f"Cannot reach the session store {label} ({error.orig}); check the address and that the server runs."
+                ) from error
             raise _damaged(label, error.orig or error) from error
         except DatabaseError as error:
             engine.dispose()
@@ -427,6 +443,8 @@ class SessionStore:
     def add_patient(self, patient: PatientInfo) -> PatientInfo:
         if not patient.id or not patient.id.strip():
             raise ValueError("a patient needs a pseudonymous id")
+        if patient.affected_side not in ("left", "right"):
+            raise ValueError(f"the affected side is 'left' or 'right', not {patient.affected_side!r}")
         with self._session(write=True) as s:
             if s.get(schema.Patient, patient.id) is not None:
                 raise StorageError(f"Patient {patient.id} already exists; choose another pseudonymous id.")
