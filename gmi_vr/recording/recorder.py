@@ -9,8 +9,8 @@ and each matters) and are kept and retried while the disk fails.
 The writer thread wakes every ``POLL_S``, packs frames into chunks (``motion.FrameBatch``)
 and commits:
 
-- records and the session heartbeat in one transaction as soon as there are any, and at
-  least every ``HEARTBEAT_S``;
+- records and the session heartbeat in one transaction within ``RECORD_DELAY_S`` (0.1 s)
+  of the oldest pending record, and at least every ``HEARTBEAT_S``;
 - a motion chunk (one BLOB of all its frames) every ``chunk_seconds`` (0.5 s by default),
   in a transaction of its own (with any other chunks that piled up), so a crash loses at
   most the frames of the open chunk plus one poll — under a second — and a failed motion
@@ -57,6 +57,9 @@ log = logging.getLogger("gmi_vr.recording")
 
 POLL_S = 0.01  # writer wake-up period
 HEARTBEAT_S = 1.0  # session heartbeat period (crash recovery tells live from dead by it)
+#: Records wait at most this long to be committed, so a burst (an event every frame) costs a
+#: few syncs to disk per second, not one per record.
+RECORD_DELAY_S = 0.1
 RETRY_S = 1.0  # pause before writing again after a failure
 #: Frames one chunk can hold per second of chunk time (covers 144 Hz displays; a chunk that
 #: fills up early is simply closed early).
@@ -265,6 +268,7 @@ class SessionRecorder:
         capacity = int(self.chunk_seconds * MAX_FRAME_RATE_HZ) + 1
         layouts: dict[tuple[str, ...], int] = {}
         profiles = {"left": "", "right": ""}  # interaction profile per hand, as last recorded
+        oldest_record = 0.0  # when the oldest pending record was queued
         while True:
             stopping = self._stop.is_set()
             while self._frames:
@@ -286,13 +290,18 @@ class SessionRecorder:
                 if isinstance(item, threading.Event):
                     barriers.append(item)
                 else:
+                    if not records:
+                        oldest_record = time.monotonic()
                     records.append(item)
             self._pending_records = len(records)
             now = time.monotonic()
             if batch is not None and (barriers or stopping or now - batch_opened >= self.chunk_seconds):
                 chunks.append(self._seal(batch))
                 batch = None
-            due = records or chunks or barriers or stopping or now - last_beat >= HEARTBEAT_S
+            due = (
+                chunks or barriers or stopping or now - last_beat >= HEARTBEAT_S
+                or (records and now - oldest_record >= RECORD_DELAY_S)
+            )  # fmt: skip
             if due and (now >= retry_at or stopping):
                 self._frames_failed_since_barrier = False
                 ok = self._write_records(records, stopping)
