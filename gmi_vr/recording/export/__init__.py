@@ -1,0 +1,44 @@
+"""Exports of a recorded session: Motion-BIDS, tidy CSV tables, FHIR pain ratings.
+
+``export_session(store, session_id, fmt, out_dir)`` is the one entry point (the CLI's
+``gmi-vr export SESSION --format bids|csv|fhir --out DIR``); it returns the files written.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from gmi_vr.core.errors import GmiError
+from gmi_vr.recording.store import SessionStore
+
+ExportFormat = Literal["bids", "csv", "fhir"]
+FORMATS: tuple[ExportFormat, ...] = ("bids", "csv", "fhir")
+
+
+class ExportError(GmiError):
+    """An export cannot be written (unknown format, nothing to export, output not writable)."""
+
+    exit_code = 9
+
+
+def export_session(
+    store: SessionStore, session_id: int, fmt: ExportFormat, out_dir: str | os.PathLike[str]
+) -> list[Path]:
+    """Write session ``session_id`` in format ``fmt`` under ``out_dir``; returns the files."""
+    from gmi_vr.recording.export.bids import export_bids
+    from gmi_vr.recording.export.fhir import export_fhir
+    from gmi_vr.recording.export.tables import export_csv
+
+    if fmt not in FORMATS:
+        raise ExportError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    session = store.session(session_id)
+    out = Path(out_dir)
+    if fmt == "bids" and not store.motion_chunks(session_id):
+        raise ExportError(f"Session {session_id} has no recorded motion, so there is no Motion-BIDS data to export; try --format csv.")
+    writer = {"bids": export_bids, "csv": export_csv, "fhir": export_fhir}[fmt]
+    try:
+        return writer(store, session, out)
+    except OSError as error:
+        raise ExportError(f"Cannot write the export to {out} ({error.strerror}); choose a writable folder with --out.") from error

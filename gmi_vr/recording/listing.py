@@ -1,0 +1,82 @@
+"""Rows for ``gmi-vr sessions``: one plain row per session, as text or as JSON.
+
+``session_rows(store, patient=None)`` gives the rows; ``sessions_json(rows)`` the JSON the
+``--json`` option prints (a list of objects with the same fields; times ISO 8601 UTC);
+``format_sessions(rows)`` a fixed-width table for people.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from gmi_vr.recording.store import SessionStore
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One session for listing. ``duration_s`` is the recorded motion's span (None with no
+    motion); ``stages`` the stages in the order they were run; pain values the last rating
+    given before / after the session (0-10), None when none was given."""
+
+    session_id: int
+    patient: str
+    started_at: datetime
+    duration_s: float | None
+    stages: tuple[str, ...]
+    pain_before: int | None
+    pain_after: int | None
+    status: str
+    dropped_frames: int
+
+
+def session_rows(store: SessionStore, patient: str | None = None) -> list[SessionRow]:
+    """Sessions oldest first, optionally of one patient (NotFoundError if it is unknown)."""
+    if patient is not None:
+        store.patient(patient)
+    rows = []
+    for session in store.list_sessions(patient):
+        chunks = store.motion_chunks(session.id)
+        duration = (chunks[-1].last_time_ns - chunks[0].first_time_ns) / 1e9 if chunks else None
+        stages: list[str] = []
+        for block in store.blocks(session.id):
+            if not stages or stages[-1] != block.stage:
+                stages.append(block.stage)
+        ratings = store.ratings(session.id)
+        before = [r.value for r in ratings if r.phase == "before"]
+        after = [r.value for r in ratings if r.phase == "after"]
+        rows.append(
+            SessionRow(
+                session_id=session.id, patient=session.patient_id, started_at=session.started_at,
+                duration_s=duration, stages=tuple(stages), pain_before=before[-1] if before else None,
+                pain_after=after[-1] if after else None, status=session.status,
+                dropped_frames=session.dropped_frames,
+            )  # fmt: skip
+        )
+    return rows
+
+
+def sessions_json(rows: list[SessionRow]) -> str:
+    def plain(row: SessionRow) -> dict[str, object]:
+        data = asdict(row)
+        data["started_at"] = row.started_at.isoformat()
+        data["stages"] = list(row.stages)
+        return data
+
+    return json.dumps([plain(r) for r in rows], indent=2)
+
+
+def format_sessions(rows: list[SessionRow]) -> str:
+    """A table for the terminal (times in UTC)."""
+    header = ("id", "patient", "date (UTC)", "duration", "stages", "pain before", "pain after", "status")
+    lines = [header]
+    for r in rows:
+        duration = "-" if r.duration_s is None else f"{int(r.duration_s // 60)}:{int(r.duration_s % 60):02d}"
+        lines.append((
+            str(r.session_id), r.patient, r.started_at.strftime("%Y-%m-%d %H:%M"), duration,
+            " > ".join(r.stages) or "-", "-" if r.pain_before is None else str(r.pain_before),
+            "-" if r.pain_after is None else str(r.pain_after), r.status,
+        ))  # fmt: skip
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines)

@@ -1,0 +1,169 @@
+"""Plain dataclasses in and out of the session store (no ORM objects leave ``store.py``).
+
+Times of day are timezone-aware UTC datetimes; times inside a session are float seconds on
+the frame source's clock (``TrackingFrame.time_s``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Phase = Literal["before", "during", "after"]
+RatingSource = Literal["patient", "therapist"]
+#: How a session ended. "interrupted" is set by crash recovery, never by the app.
+SessionStatus = Literal["running", "completed", "stopped", "aborted", "interrupted"]
+FINISH_STATUSES = ("completed", "stopped", "aborted")
+PHASES = ("before", "during", "after")
+RATING_SOURCES = ("patient", "therapist")
+
+
+@dataclass(frozen=True)
+class PatientInfo:
+    """A patient, by pseudonymous id only (CLINICAL.md: age matters for laterality norms,
+    so a birth year or an age band may be kept; never a name or a birth date)."""
+
+    id: str
+    affected_side: str  # "left" | "right"
+    body_part: str  # "hand", "foot", "shoulder", "knee", ...
+    birth_year: int | None = None
+    age_band: str | None = None  # e.g. "60-69"
+    program: dict[str, Any] | None = None
+    settings: dict[str, Any] | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CalibrationInfo:
+    id: int
+    patient_id: str
+    created_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: int
+    patient_id: str
+    started_at: datetime
+    ended_at: datetime | None
+    status: str
+    source: str
+    runtime_name: str | None
+    program_id: int | None
+    dropped_frames: int
+    owner_host: str | None
+    settings: dict[str, Any] | None = None
+    system_name: str | None = None
+    display_hz: float | None = None
+
+
+@dataclass(frozen=True)
+class BlockInfo:
+    seq: int
+    stage: str  # "laterality" | "imagery" | "mirror" | "movement"
+    start_s: float
+    end_s: float | None = None
+    params: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    seq: int
+    kind: str
+    start_s: float
+    block_seq: int | None = None
+    end_s: float | None = None
+    params: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial. For laterality: the image's body part, side, rotation (degrees) and view,
+    the side answered (None when the patient did not answer), whether it was correct and the
+    reaction time (seconds from onset). Other task types put their figures in ``measures``."""
+
+    onset_s: float
+    kind: str = "laterality"
+    body_part: str | None = None
+    side: str | None = None
+    rotation_deg: float | None = None
+    view: str | None = None
+    answer: str | None = None
+    correct: bool | None = None
+    reaction_time_s: float | None = None
+    measures: dict[str, Any] | None = None
+    task_seq: int | None = None
+    seq: int | None = None  # assigned by the recorder
+
+
+@dataclass(frozen=True)
+class RepetitionRecord:
+    onset_s: float
+    duration_s: float | None = None
+    measures: dict[str, Any] | None = None
+    task_seq: int | None = None
+    seq: int | None = None  # assigned by the recorder
+
+
+@dataclass(frozen=True)
+class RatingRecord:
+    """A 0-10 numeric pain rating (NRS, CLINICAL.md "Outcomes")."""
+
+    value: int
+    phase: Phase
+    source: RatingSource
+    recorded_at: datetime
+    time_s: float | None = None
+    session_id: int | None = None
+    patient_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    time_s: float
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditInfo:
+    at: datetime
+    actor: str
+    action: str
+    station: str
+    patient_id: str | None = None
+    session_id: int | None = None
+    details: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class RecorderStats:
+    """What the console shows about recording health.
+
+    ``dropped_frames`` counts frames that never reached the disk (queue full, or their chunk
+    failed to write); ``write_errors`` counts failed transactions; ``last_error`` is the
+    newest failure's message (None while all is well); ``lost_records`` counts trials,
+    ratings and events that could not be written by the time the session finished.
+    """
+
+    frames_received: int
+    frames_written: int
+    dropped_frames: int
+    records_written: int
+    pending_records: int
+    lost_records: int
+    write_errors: int
+    last_error: str | None
+    last_written_time_ns: int | None
+
+
+def check_rating(value: int, phase: str, source: str) -> None:
+    """Raise ValueError unless this is a valid 0-10 rating with a known phase and source."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise ValueError(f"a pain rating is a whole number from 0 to 10, not {value!r}")
+    if phase not in PHASES:
+        raise ValueError(f"a pain rating's phase is one of {PHASES}, not {phase!r}")
+    if source not in RATING_SOURCES:
+        raise ValueError(f"a pain rating's source is one of {RATING_SOURCES}, not {source!r}")

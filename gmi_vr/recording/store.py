@@ -1,0 +1,800 @@
+"""The session store: opening (with checks and migrations), crash recovery, and queries.
+
+``SessionStore.open()`` with no argument uses ``paths.default_database_path()``
+(``$GMI_VR_DATA/sessions.sqlite`` or the per-user data folder); a path opens that SQLite
+file; a URL ("postgresql+psycopg://...") opens that database. SQLite files run in WAL mode
+with ``synchronous=FULL``: a committed transaction survives a crash or a power loss.
+
+Opening never overwrites or "repairs" a file it cannot read: a damaged file, a file that is
+not a session store, or one written by a newer gmi-vr raises ``StorageError`` naming the
+file and what to do, and the file is left byte for byte as it was.
+
+A data folder that cannot be written (read-only medium, permissions) still opens for
+reading; ``store.writable`` is then False, ``store.open_problem`` says why, and sessions
+started on it run without recording (their recorder reports the failure once).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sqlite3
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, select
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session as OrmSession
+
+from gmi_vr.core.errors import NotFoundError, StorageError
+from gmi_vr.recording import motion, paths, schema
+from gmi_vr.recording.recorder import SessionRecorder
+from gmi_vr.recording.records import (
+    AuditInfo,
+    BlockInfo,
+    CalibrationInfo,
+    EventRecord,
+    PatientInfo,
+    RatingRecord,
+    RepetitionRecord,
+    SessionInfo,
+    TaskInfo,
+    TrialRecord,
+    check_rating,
+)
+
+log = logging.getLogger("gmi_vr.recording")
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+#: A running session whose heartbeat is older than this is taken as dead even when its
+#: owner's pid exists (pid reuse, or a station of a shared server that vanished).
+STALE_HEARTBEAT = timedelta(seconds=30)
+#: How long a write waits for another writer (another station or program) before failing.
+BUSY_TIMEOUT_MS = 5000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def station_name() -> str:
+    return socket.gethostname()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Per-connection settings. Changes nothing in the file itself (WAL mode is switched on
+    once, after the file has been checked: see ``_finish_open``)."""
+    # Let SQLAlchemy's BEGIN (see ``_sqlite_begin``) control transactions, so that DDL is
+    # transactional too: a crash during a migration leaves the old schema, not half a new one.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA synchronous = FULL")  # a commit survives power loss, not only a crash
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # Writers take the write lock at BEGIN (waiting up to busy_timeout for another writer):
+    # a transaction that reads first and upgrades later would get SQLITE_BUSY at once.
+    immediate = conn.get_execution_options().get(_WRITE_OPTION)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+#: Execution option marking an engine whose transactions write (see ``_sqlite_begin``).
+_WRITE_OPTION = "gmi_vr_write"
+
+
+def writer_engine(engine: Engine) -> Engine:
+    """The same database and pool, for transactions that write."""
+    return engine.execution_options(**{_WRITE_OPTION: True})
+
+
+def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _can_write(path: Path) -> bool:
+    """Whether the file (if it exists) and its folder can be written (access(2) also says no
+    on a read-only mount, even to root)."""
+    if path.exists() and not os.access(path, os.W_OK):
+        return False
+    return os.access(path.parent, os.W_OK)
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a file that is not an SQLite database or is shorter than its header says.
+
+    Reads only; runs before SQLite touches the file so a bad file is never modified.
+    """
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return  # an empty file is a new store
+        with path.open("rb") as f:
+            header = f.read(100)
+    except OSError as error:
+        raise StorageError(
+            f"Cannot read the session store {path} ({error.strerror}); check that the file and its folder are readable."
+        ) from error
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        raise StorageError(
+            f"{path} is not a gmi-vr session store or is damaged; restore it from a backup or "
+            f"move it away (it was left unchanged) and set GMI_VR_DATA to another folder."
+        )
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    change_counter = header[24:28]
+    valid_for = header[92:96]
+    page_count = int.from_bytes(header[28:32], "big")
+    if change_counter == valid_for and page_count > 0 and size < page_count * page_size:
+        raise StorageError(
+            f"The session store {path} is truncated ({size} of {page_count * page_size} bytes); "
+            f"restore it from a backup (the file was left unchanged)."
+        )
+
+
+def _hide_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unreadable URL)"
+
+
+def _is_locked(error: OperationalError) -> bool:
+    return "locked" in str(error.orig) or "busy" in str(error.orig)
+
+
+def _busy(label: str, error: OperationalError) -> StorageError:
+    return StorageError(
+        f"The session store {label} is busy: another program holds it ({error.orig}); "
+        f"close other gmi-vr windows using it and try again."
+    )
+
+
+def _damaged(path: object, error: Exception) -> StorageError:
+    return StorageError(
+        f"The session store {path} is damaged or unreadable ({error}); restore it from a backup "
+        f"or move it away (it was left unchanged) and set GMI_VR_DATA to another folder."
+    )
+
+
+class SessionStore:
+    """An open session store. Use ``SessionStore.open(...)``; close with ``close()`` or
+    ``with``. Thread-safe for the calls below; each recorder writes on its own thread."""
+
+    def __init__(self, engine: Engine, label: str, writable: bool, open_problem: str | None):
+        self.engine = engine
+        #: The file path or URL shown in messages (passwords hidden).
+        self.label = label
+        self.writable = writable
+        self.open_problem = open_problem
+        self.recovered_sessions: list[int] = []
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, location: str | os.PathLike[str] | None = None) -> SessionStore:
+        """Open (creating and migrating if needed) the store at a path or URL.
+
+        A path is a data folder (holding ``sessions.sqlite``) when it is a folder or does not
+        exist and has no file suffix; otherwise it is the SQLite file itself.
+
+        Marks sessions left 'running' by a crashed process as 'interrupted'
+        (``store.recovered_sessions`` lists them).
+        """
+        if location is not None and paths.is_url(location):
+            url = str(location)
+            try:
+                engine = create_engine(url)
+            except (ImportError, ArgumentError) as error:
+                raise StorageError(
+                    f"Cannot use the database URL {_hide_password(url)} ({error}); check the URL and install its database driver."
+                ) from error
+            if engine.url.get_backend_name() == "sqlite":
+                engine.dispose()
+                engine = _sqlite_engine(url, connect_args={"check_same_thread": False})
+            label = engine.url.render_as_string(hide_password=True)
+            return cls._finish_open(engine, label, None)
+        path = Path(location) if location is not None else paths.default_database_path()
+        path = path.expanduser()
+        if path.is_dir() or (not path.exists() and not path.suffix):
+            path = path / paths.DATABASE_NAME  # a data folder, not the file itself
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            if not path.parent.is_dir():
+                raise StorageError(
+                    f"Cannot create the data folder {path.parent} ({error.strerror}); set GMI_VR_DATA to a writable folder."
+                ) from error
+        if path.exists():
+            _check_sqlite_file(path)
+            if not _can_write(path):
+                readonly = cls._open_readonly(path, "the file or its folder is read-only")
+                if readonly is None:
+                    raise StorageError(
+                        f"Cannot open the session store {path}: it is read-only and could not be read either; "
+                        f"check the folder's permissions or set GMI_VR_DATA to a writable folder."
+                    )
+                return readonly
+        engine = _sqlite_engine(
+            f"sqlite:///{path}", connect_args={"check_same_thread": False}
+        )
+        return cls._finish_open(engine, str(path), path)
+
+    @classmethod
+    def _finish_open(cls, engine: Engine, label: str, path: Path | None) -> SessionStore:
+        script = ScriptDirectory.from_config(_alembic_config())
+        known = {rev.revision for rev in script.walk_revisions()}
+        head = script.get_current_head()
+        try:
+            with engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_heads()
+        except OperationalError as error:
+            engine.dispose()
+            readonly = cls._readonly_fallback(path, label, error)
+            if readonly is not None:
+                return readonly
+            if _is_locked(error):
+                raise _busy(label, error) from error
+            if path is None:
+                raise StorageError(
+                    f"Cannot reach the session store {label} ({error.orig}); check the address and that the server runs."
+                ) from error
+            raise _damaged(label, error.orig or error) from error
+        except DatabaseError as error:
+            engine.dispose()
+            raise _damaged(label, error.orig or error) from error
+        unknown = [rev for rev in current if rev not in known]
+        if unknown:
+            engine.dispose()
+            raise StorageError(
+                f"The session store {label} was written by a newer gmi-vr (schema {', '.join(unknown)}); "
+                f"update gmi-vr to open it, or set GMI_VR_DATA to another folder (the store was left unchanged)."
+            )
+        if path is not None and not current:
+            cls._refuse_foreign_tables(engine, label)
+        if tuple(current) != (head,):
+            try:
+                _upgrade(engine)
+            except OperationalError as error:
+                readonly = cls._readonly_fallback(path, label, error)
+                engine.dispose()
+                if readonly is not None:
+                    return readonly
+                if _is_locked(error):
+                    raise _busy(label, error) from error
+                raise StorageError(
+                    f"Cannot prepare the session store {label} ({error.orig}); check that its folder is writable and not full."
+                ) from error
+            except DatabaseError as error:
+                engine.dispose()
+                raise _damaged(label, error.orig or error) from error
+        if engine.url.get_backend_name() == "sqlite":
+            try:
+                raw = engine.raw_connection()  # outside a transaction, as SQLite requires
+                try:
+                    cursor = raw.cursor()
+                    cursor.execute("PRAGMA journal_mode = WAL")  # kept in the file
+                    cursor.close()
+                finally:
+                    raw.close()
+            except (OperationalError, sqlite3.OperationalError) as error:
+                engine.dispose()
+                raise StorageError(
+                    f"Cannot prepare the session store {label} ({error}); check that its folder is writable and not full."
+                ) from error
+        store = cls(engine, label, writable=True, open_problem=None)
+        try:
+            store.recovered_sessions = store.recover()
+        except StorageError as error:
+            # Reading must not depend on it: the next open tries again.
+            log.warning("Crash recovery postponed: %s", error)
+        return store
+
+    @staticmethod
+    def _refuse_foreign_tables(engine: Engine, label: str) -> None:
+        """A non-empty SQLite file without our schema is someone else's: do not add tables."""
+        with engine.connect() as conn:
+            names = [
+                row[0]
+                for row in conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                )
+            ]
+        if names:
+            engine.dispose()
+            raise StorageError(
+                f"{label} is an SQLite database but not a gmi-vr session store; choose another file "
+                f"or set GMI_VR_DATA to another folder (it was left unchanged)."
+            )
+
+    @classmethod
+    def _readonly_fallback(
+        cls, path: Path | None, label: str, error: Exception
+    ) -> SessionStore | None:
+        """After a failure to open for writing: open for reading if writing is what failed."""
+        if path is None or not path.exists() or (_can_write(path) and _writable_fs(path)):
+            return None
+        return cls._open_readonly(path, str(error))
+
+    @classmethod
+    def _open_readonly(cls, path: Path, reason: str) -> SessionStore | None:
+        """Open a store that cannot be written for reading only (listing, replay, export).
+
+        ``immutable=1`` lets SQLite read a WAL-mode file without creating its shared-memory
+        file; a store closed cleanly has everything in the main file.
+        """
+        engine = create_engine(
+            f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true",
+            connect_args={"check_same_thread": False},
+        )
+        try:
+            with engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_heads()
+        except DatabaseError:
+            engine.dispose()
+            return None
+        known = {rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+        if any(rev not in known for rev in current) or not current:
+            engine.dispose()
+            return None
+        problem = (
+            f"The session store {path} cannot be written ({reason}); sessions run without recording "
+            f"until its folder is writable again."
+        )
+        log.error(problem)
+        return cls(engine, str(path), writable=False, open_problem=problem)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _session(self, write: bool = False) -> Iterator[OrmSession]:
+        if write and not self.writable:
+            raise StorageError(self.open_problem or f"The session store {self.label} is read-only.")
+        try:
+            bind = writer_engine(self.engine) if write else self.engine
+            with OrmSession(bind, expire_on_commit=False) as session:
+                yield session
+                if write:
+                    session.commit()
+        except OperationalError as error:
+            if _is_locked(error):
+                raise _busy(self.label, error) from error
+            raise StorageError(
+                f"The session store {self.label} failed ({error.orig}); "
+                f"check the disk and the folder's permissions."
+            ) from error
+        except DatabaseError as error:
+            raise _damaged(self.label, error.orig or error) from error
+        except SQLAlchemyError as error:
+            raise StorageError(f"The session store {self.label} failed ({error}).") from error
+
+    # ------------------------------------------------------------------ recovery
+
+    def recover(self) -> list[int]:
+        """Mark sessions left 'running' by a process that is gone as 'interrupted'.
+
+        A session is orphaned when its owner ran on this station and that pid no longer
+        exists, or when its heartbeat is older than ``STALE_HEARTBEAT``. Everything that was
+        committed stays; the end time becomes the session's last heartbeat (at most a second
+        after its last committed record).
+        """
+        if not self.writable:
+            return []
+        me = station_name()
+        now = utcnow()
+        recovered: list[int] = []
+        with self._session(write=True) as s:
+            running = s.scalars(select(schema.Session).where(schema.Session.status == "running"))
+            for row in running:
+                beat = as_utc(row.heartbeat_at or row.started_at)
+                same_station_dead = (
+                    row.owner_host == me and row.owner_pid is not None and not _pid_alive(row.owner_pid)
+                )
+                mine = row.owner_host == me and row.owner_pid == os.getpid()
+                if mine and not same_station_dead:
+                    continue
+                if same_station_dead or now - beat > STALE_HEARTBEAT:
+                    row.status = "interrupted"
+                    row.ended_at = beat
+                    recovered.append(row.id)
+        if recovered:
+            log.warning("Sessions %s were interrupted (the program stopped during them); their records are kept.", recovered)
+        return recovered
+
+    # ------------------------------------------------------------------ patients
+
+    def add_patient(self, patient: PatientInfo) -> PatientInfo:
+        if not patient.id or not patient.id.strip():
+            raise ValueError("a patient needs a pseudonymous id")
+        if patient.affected_side not in ("left", "right"):
+            raise ValueError(f"the affected side is 'left' or 'right', not {patient.affected_side!r}")
+        with self._session(write=True) as s:
+            if s.get(schema.Patient, patient.id) is not None:
+                raise StorageError(f"Patient {patient.id} already exists; choose another pseudonymous id.")
+            row = schema.Patient(
+                id=patient.id,
+                created_at=patient.created_at or utcnow(),
+                birth_year=patient.birth_year,
+                age_band=patient.age_band,
+                affected_side=patient.affected_side,
+                body_part=patient.body_part,
+                program=patient.program,
+                settings=patient.settings,
+            )
+            s.add(row)
+            if patient.program is not None:
+                s.add(schema.Program(patient_id=patient.id, created_at=row.created_at, data=patient.program))
+        return _patient_info(row)
+
+    def patient(self, patient_id: str) -> PatientInfo:
+        with self._session() as s:
+            row = s.get(schema.Patient, patient_id)
+            if row is None:
+                raise NotFoundError(f"No patient {patient_id} in {self.label}; list patients or check the id.")
+            return _patient_info(row)
+
+    def list_patients(self) -> list[PatientInfo]:
+        with self._session() as s:
+            return [_patient_info(r) for r in s.scalars(select(schema.Patient).order_by(schema.Patient.id))]
+
+    def update_patient_settings(self, patient_id: str, settings: dict[str, Any]) -> None:
+        with self._session(write=True) as s:
+            self._patient_row(s, patient_id).settings = settings
+
+    def set_program(self, patient_id: str, program: dict[str, Any]) -> int:
+        """Make ``program`` (therapy's program as JSON) the patient's current one; returns its id."""
+        with self._session(write=True) as s:
+            self._patient_row(s, patient_id).program = program
+            row = schema.Program(patient_id=patient_id, created_at=utcnow(), data=program)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def add_calibration(self, patient_id: str, data: dict[str, Any]) -> CalibrationInfo:
+        with self._session(write=True) as s:
+            self._patient_row(s, patient_id)
+            row = schema.Calibration(patient_id=patient_id, created_at=utcnow(), data=data)
+            s.add(row)
+            s.flush()
+            return CalibrationInfo(row.id, patient_id, as_utc(row.created_at), data)
+
+    def latest_calibration(self, patient_id: str) -> CalibrationInfo | None:
+        with self._session() as s:
+            row = s.scalars(
+                select(schema.Calibration)
+                .where(schema.Calibration.patient_id == patient_id)
+                .order_by(schema.Calibration.created_at.desc(), schema.Calibration.id.desc())
+            ).first()
+            if row is None:
+                return None
+            return CalibrationInfo(row.id, row.patient_id, as_utc(row.created_at), row.data)
+
+    def add_rating(self, patient_id: str, rating: RatingRecord) -> None:
+        """A pain rating outside a session's recorder (e.g. typed in by the therapist later)."""
+        check_rating(rating.value, rating.phase, rating.source)
+        with self._session(write=True) as s:
+            self._patient_row(s, patient_id)
+            s.add(_rating_row(patient_id, rating))
+
+    def audit(
+        self,
+        actor: str,
+        action: str,
+        *,
+        patient_id: str | None = None,
+        session_id: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Record a therapist action (who, what, when, on which station)."""
+        with self._session(write=True) as s:
+            s.add(
+                schema.AuditEntry(
+                    at=utcnow(), actor=actor, action=action, station=station_name(),
+                    patient_id=patient_id, session_id=session_id, details=details,
+                )  # fmt: skip
+            )
+
+    def audit_trail(self, patient_id: str | None = None) -> list[AuditInfo]:
+        with self._session() as s:
+            query = select(schema.AuditEntry).order_by(schema.AuditEntry.at, schema.AuditEntry.id)
+            if patient_id is not None:
+                query = query.where(schema.AuditEntry.patient_id == patient_id)
+            return [
+                AuditInfo(as_utc(r.at), r.actor, r.action, r.station, r.patient_id, r.session_id, r.details)
+                for r in s.scalars(query)
+            ]
+
+    def _patient_row(self, s: OrmSession, patient_id: str) -> schema.Patient:
+        row = s.get(schema.Patient, patient_id)
+        if row is None:
+            raise NotFoundError(f"No patient {patient_id} in {self.label}; add the patient first.")
+        return row
+
+    # ------------------------------------------------------------------ sessions
+
+    def start_session(
+        self,
+        patient_id: str,
+        *,
+        source: str,
+        runtime_name: str | None = None,
+        system_name: str | None = None,
+        display_hz: float | None = None,
+        settings: dict[str, Any] | None = None,
+        app_version: str | None = None,
+        chunk_seconds: float = 0.5,
+        queue_frames: int = 1024,
+    ) -> SessionRecorder:
+        """Create a running session and its recorder (whose writer thread starts now).
+
+        ``source`` names the frame source ("openxr", "sim", "replay"); ``runtime_name`` and
+        ``system_name`` are what the OpenXR runtime reports for itself and the headset, and
+        ``display_hz`` the headset's refresh rate: exports use them to describe the devices.
+        ``settings`` keeps the session's settings as JSON.
+
+        When the store cannot be written the session still runs: the recorder records
+        nothing and reports the failure once in its stats and the log.
+        """
+        if not self.writable:
+            return SessionRecorder.failed(
+                self.open_problem or "the session store is read-only", already_reported=True
+            )
+        now = utcnow()
+        try:
+            with self._session(write=True) as s:
+                patient = self._patient_row(s, patient_id)
+                program = s.scalars(
+                    select(schema.Program)
+                    .where(schema.Program.patient_id == patient_id)
+                    .order_by(schema.Program.id.desc())
+                ).first()
+                row = schema.Session(
+                    patient_id=patient.id, program_id=program.id if program else None,
+                    started_at=now, status="running", owner_pid=os.getpid(),
+                    owner_host=station_name(), heartbeat_at=now, source=source,
+                    runtime_name=runtime_name, system_name=system_name, display_hz=display_hz,
+                    app_version=app_version, settings=settings,
+                    dropped_frames=0,
+                )  # fmt: skip
+                s.add(row)
+                s.flush()
+                session_id = row.id
+        except StorageError as error:
+            if isinstance(error, NotFoundError):
+                raise
+            return SessionRecorder.failed(str(error))
+        return SessionRecorder(
+            writer_engine(self.engine), session_id, chunk_seconds=chunk_seconds, queue_frames=queue_frames
+        )
+
+    def session(self, session_id: int) -> SessionInfo:
+        with self._session() as s:
+            row = s.get(schema.Session, session_id)
+            if row is None:
+                raise NotFoundError(f"No session {session_id} in {self.label}; run 'gmi-vr sessions' to list them.")
+            return _session_info(row)
+
+    def list_sessions(self, patient: str | None = None) -> list[SessionInfo]:
+        """Sessions, oldest first, optionally of one patient."""
+        with self._session() as s:
+            query = select(schema.Session).order_by(schema.Session.started_at, schema.Session.id)
+            if patient is not None:
+                query = query.where(schema.Session.patient_id == patient)
+            return [_session_info(r) for r in s.scalars(query)]
+
+    def blocks(self, session_id: int) -> list[BlockInfo]:
+        with self._session() as s:
+            rows = s.scalars(select(schema.Block).where(schema.Block.session_id == session_id).order_by(schema.Block.seq))
+            return [BlockInfo(r.seq, r.stage, r.start_s, r.end_s, r.params) for r in rows]
+
+    def tasks(self, session_id: int) -> list[TaskInfo]:
+        with self._session() as s:
+            rows = s.scalars(select(schema.Task).where(schema.Task.session_id == session_id).order_by(schema.Task.seq))
+            return [TaskInfo(r.seq, r.kind, r.start_s, r.block_seq, r.end_s, r.params) for r in rows]
+
+    def trials(self, session_id: int) -> list[TrialRecord]:
+        with self._session() as s:
+            rows = s.scalars(select(schema.Trial).where(schema.Trial.session_id == session_id).order_by(schema.Trial.seq))
+            return [
+                TrialRecord(
+                    onset_s=r.onset_s, kind=r.kind, body_part=r.body_part, side=r.side,
+                    rotation_deg=r.rotation_deg, view=r.view, answer=r.answer, correct=r.correct,
+                    reaction_time_s=r.reaction_time_s, measures=r.measures, task_seq=r.task_seq,
+                    seq=r.seq,
+                )  # fmt: skip
+                for r in rows
+            ]
+
+    def repetitions(self, session_id: int) -> list[RepetitionRecord]:
+        with self._session() as s:
+            rows = s.scalars(
+                select(schema.Repetition).where(schema.Repetition.session_id == session_id).order_by(schema.Repetition.seq)
+            )
+            return [RepetitionRecord(r.onset_s, r.duration_s, r.measures, r.task_seq, r.seq) for r in rows]
+
+    def ratings(self, session_id: int | None = None, patient_id: str | None = None) -> list[RatingRecord]:
+        """Pain ratings of a session, or all of a patient, in the order they were given."""
+        with self._session() as s:
+            query = select(schema.PainRating).order_by(schema.PainRating.recorded_at, schema.PainRating.id)
+            if session_id is not None:
+                query = query.where(schema.PainRating.session_id == session_id)
+            if patient_id is not None:
+                query = query.where(schema.PainRating.patient_id == patient_id)
+            return [
+                RatingRecord(r.value, r.phase, r.source, as_utc(r.recorded_at), r.time_s, r.session_id, r.patient_id)  # type: ignore[arg-type]
+                for r in s.scalars(query)
+            ]
+
+    def events(self, session_id: int) -> list[EventRecord]:
+        with self._session() as s:
+            rows = s.scalars(
+                select(schema.EventRow).where(schema.EventRow.session_id == session_id).order_by(schema.EventRow.id)
+            )
+            return [EventRecord(r.time_s, r.kind, r.data or {}) for r in rows]
+
+    # ------------------------------------------------------------------ motion
+
+    def motion_chunks(self, session_id: int) -> list[ChunkMeta]:
+        """Where a session's motion is, without loading it (for replay)."""
+        with self._session() as s:
+            rows = s.execute(
+                select(
+                    schema.MotionChunk.id, schema.MotionChunk.frame_count,
+                    schema.MotionChunk.first_time_ns, schema.MotionChunk.last_time_ns,
+                    schema.MotionChunk.layout_id,
+                )
+                .where(schema.MotionChunk.session_id == session_id)
+                .order_by(schema.MotionChunk.seq)
+            ).all()  # fmt: skip
+            layouts = {}
+            for r in s.scalars(select(schema.MotionLayout).where(schema.MotionLayout.session_id == session_id)):
+                if r.layout_version != motion.LAYOUT_VERSION:
+                    raise StorageError(
+                        f"Session {session_id} in {self.label} holds motion of layout {r.layout_version}, "
+                        f"which this gmi-vr cannot read; update gmi-vr."
+                    )
+                layouts[r.id] = tuple(r.body_joints)
+        return [ChunkMeta(r[0], r[1], r[2], r[3], layouts[r[4]]) for r in rows]
+
+    def load_chunk(self, meta: ChunkMeta) -> motion.MotionTable:
+        with self._session() as s:
+            row = s.get(schema.MotionChunk, meta.chunk_id)
+            if row is None:
+                raise NotFoundError(f"Motion chunk {meta.chunk_id} is missing from {self.label}.")
+            try:
+                stamps = motion.decode_stamps(row.stamps)
+                rows = motion.decode(row.data, row.frame_count, len(motion.channels(meta.body_joints)), row.codec)
+            except (zlib.error, ValueError) as error:
+                raise _damaged(self.label, error) from error
+        return motion.MotionTable(stamps[:, 0], stamps[:, 1], rows, motion.channels(meta.body_joints))
+
+    def iter_motion(self, session_id: int) -> Iterator[motion.MotionTable]:
+        """A session's motion chunk by chunk, in order (each table has its chunk's channels):
+        for exports of long sessions without holding them in memory."""
+        for meta in self.motion_chunks(session_id):
+            yield self.load_chunk(meta)
+
+    def motion_channels(self, session_id: int) -> tuple[str, ...]:
+        """The union of the channels of a session's chunks, in layout order."""
+        names = dict.fromkeys(motion.channels(()))
+        for body_joints in dict.fromkeys(meta.body_joints for meta in self.motion_chunks(session_id)):
+            names.update(dict.fromkeys(motion.channels(body_joints)))
+        return tuple(names)
+
+    def motion(self, session_id: int) -> motion.MotionTable:
+        """All recorded motion of a session, frames in order; channels are the union over
+        chunks (body joints can appear once a body is known; absent values are NaN).
+        About 2.6 kB per frame in memory: for long sessions prefer ``iter_motion``."""
+        names = self.motion_channels(session_id)
+        parts = list(self.iter_motion(session_id))
+        total = sum(len(p.index) for p in parts)
+        rows = np.full((total, len(names)), np.nan, dtype=np.float32)
+        lookup = {n: i for i, n in enumerate(names)}
+        at = 0
+        for part in parts:
+            n = len(part.index)
+            rows[at : at + n, [lookup[c] for c in part.channels]] = part.rows
+            at += n
+        index = np.concatenate([p.index for p in parts]) if parts else np.zeros(0, np.int64)
+        times = np.concatenate([p.time_ns for p in parts]) if parts else np.zeros(0, np.int64)
+        return motion.MotionTable(index, times, rows, names)
+
+
+class ChunkMeta:
+    """One motion chunk's place: its id, frame count, time span (ns) and body joints."""
+
+    __slots__ = ("chunk_id", "frame_count", "first_time_ns", "last_time_ns", "body_joints")
+
+    def __init__(self, chunk_id: int, frame_count: int, first: int, last: int, body_joints: tuple[str, ...]):
+        self.chunk_id = chunk_id
+        self.frame_count = frame_count
+        self.first_time_ns = first
+        self.last_time_ns = last
+        self.body_joints = body_joints
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def _upgrade(engine: Engine) -> None:
+    from alembic import command
+
+    config = _alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def _writable_fs(path: Path) -> bool:
+    try:
+        return not (os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _rating_row(patient_id: str, rating: RatingRecord, session_id: int | None = None) -> schema.PainRating:
+    return schema.PainRating(
+        patient_id=patient_id, session_id=session_id if session_id is not None else rating.session_id,
+        recorded_at=rating.recorded_at, time_s=rating.time_s, value=rating.value,
+        phase=rating.phase, source=rating.source,
+    )  # fmt: skip
+
+
+def _patient_info(r: schema.Patient) -> PatientInfo:
+    return PatientInfo(
+        id=r.id, affected_side=r.affected_side, body_part=r.body_part, birth_year=r.birth_year,
+        age_band=r.age_band, program=r.program, settings=r.settings, created_at=as_utc(r.created_at),
+    )  # fmt: skip
+
+
+def _session_info(r: schema.Session) -> SessionInfo:
+    return SessionInfo(
+        id=r.id, patient_id=r.patient_id, started_at=as_utc(r.started_at),
+        ended_at=as_utc(r.ended_at) if r.ended_at else None, status=r.status, source=r.source,
+        runtime_name=r.runtime_name, program_id=r.program_id, dropped_frames=r.dropped_frames,
+        owner_host=r.owner_host, settings=r.settings, system_name=r.system_name,
+        display_hz=r.display_hz,
+    )  # fmt: skip
