@@ -10,8 +10,9 @@ One ``MotorTask`` runs the repetitions of one task type. Each repetition:
    the displayed affected hand stays inside the target for ``dwell_s`` (reach, touch), passes
    every checkpoint of the path in order and rests on the last (trace), or puts the object
    down in the place zone (grasp). After ``time_limit_s`` it is recorded as timed out;
-3. **settle**: ``SETTLE_S`` more samples so the movement's end is seen at rest, then the
-   ``RepetitionRecord`` with its measures (``measures.movement_measures``).
+3. **settle**: samples go on while the hand stays near the target (up to ``SETTLE_MAX_S``)
+   so the end of a slow movement is seen at rest, then the ``RepetitionRecord`` with its
+   measures (``measures.movement_measures``, from the target's appearance).
 
 What is measured is the affected hand *as displayed* (``BodyPose.displayed_*``): in mirror
 therapy the reflection of the healthy hand, in graded movement the affected hand's own (or
@@ -45,12 +46,16 @@ from gmi_vr.therapy.stage_records import RepetitionRecord
 from gmi_vr.therapy.task import TaskStep
 from gmi_vr.therapy.workspace import Workspace, reflect_across_midline
 
-#: The hand must rest this close to the home marker, this long, before a target appears.
-#: Product choice: a clear, calm start from rest for every repetition.
+#: The hand must rest (slower than ``REST_SPEED_M_S``) this close to the home marker, this
+#: long, before a target appears. Product choice: a clear, calm start from rest for every
+#: repetition, so its movement is measured from rest.
 HOME_RADIUS_M = 0.07
 HOME_DWELL_S = 0.3
-#: Samples kept after completion so the end of the movement is seen at rest. Product choice.
-SETTLE_S = 0.5
+REST_SPEED_M_S = 0.03
+#: After completion, samples are kept while the hand stays near the target (within twice
+#: its radius), up to this long, so the end of a slow movement is seen at rest; the hand's
+#: return ends it earlier. Product choice.
+SETTLE_MAX_S = 1.0
 #: Grasp: the hand closes on the object within this distance, with the grip (squeeze) past
 #: ``GRIP_CLOSE`` and opens it below ``GRIP_OPEN`` (hysteresis against flicker).
 GRASP_RADIUS_M = 0.08
@@ -239,7 +244,10 @@ class MotorTask:
         if self._phase is _Phase.SETTLE:
             if self._last_sample_s < now:
                 self._sample(now, hand, frame)
-            if self._completed_at is not None and now - self._completed_at >= SETTLE_S - 1e-9:
+            near = hand is not None and (
+                np.linalg.norm(hand - self.plan.target) <= 2 * self.setup.grading.target_radius_m)
+            assert self._completed_at is not None
+            if not near or now - self._completed_at >= SETTLE_MAX_S - 1e-9:
                 records.append(self._finish(now, events))
         done = self._phase is _Phase.DONE
         if done:
@@ -258,7 +266,7 @@ class MotorTask:
             self._phase = _Phase.HOME
             self._reset_repetition()
         elif self._phase is _Phase.HOME:
-            self._home_since = None
+            self._home_since, self._previous = None, None
         return TaskStep(events=tuple(events), records=tuple(records))  # type: ignore[arg-type]
 
     # --- repetition state ------------------------------------------------------------------
@@ -269,6 +277,7 @@ class MotorTask:
 
     def _reset_repetition(self) -> None:
         self._home_since: float | None = None
+        self._previous: tuple[float, FloatArray] | None = None
         self._shown_at = 0.0
         self._times: list[float] = []
         self._points: list[FloatArray] = []
@@ -289,6 +298,10 @@ class MotorTask:
 
     def _update_home(self, now: float, hand: FloatArray | None, events: list[Event]) -> None:
         at_home = hand is not None and np.linalg.norm(hand - self.plan.home) <= HOME_RADIUS_M
+        previous, self._previous = self._previous, (now, hand) if hand is not None else None
+        if at_home and previous is not None and now > previous[0]:
+            assert hand is not None
+            at_home = np.linalg.norm(hand - previous[1]) / (now - previous[0]) <= REST_SPEED_M_S
         if not at_home:
             self._home_since = None
             return
@@ -343,11 +356,10 @@ class MotorTask:
                 "task": self.kind, "repetition": self._index}))
         elif now - self._shown_at >= grading.time_limit_s:
             self._timed_out = True
-            self._completed_at = None
+            self._completed_at = now
             events.append(Event(now, "repetition.timeout", {
                 "task": self.kind, "repetition": self._index}))
             self._phase = _Phase.SETTLE
-            self._completed_at = now
 
     def _update_grasp(self, now: float, hand: FloatArray, frame: TrackingFrame) -> bool:
         assert self._object is not None

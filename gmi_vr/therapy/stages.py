@@ -60,10 +60,13 @@ class LookTask:
         self._looked_s = 0.0
         self._since: float | None = None
         self._first: float | None = None
+        self._done = False
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
         now = frame.time_s
         events: list[Event] = []
+        if self._done:
+            return TaskStep(done=True)
         if self._first is None:
             self._first = now
             events.append(Event(now, "task.start", {"task": self.kind, "look_s": self.planned_s}))
@@ -74,6 +77,7 @@ class LookTask:
         draw = combine(self._context, DrawList(texts=(instruction(self.anchor, self.message),)))
         if looked >= self.planned_s - 1e-9:
             record = ObservationRecord(self.block_index, self._first, now, self.planned_s, True)
+            self._done = True
             events.append(Event(now, "task.end", {"task": self.kind, "looked_s": looked}))
             return TaskStep(draw, tuple(events), (record,), True)  # type: ignore[arg-type]
         return TaskStep(draw, tuple(events))
