@@ -226,6 +226,8 @@ class MotorTask:
         now = frame.time_s
         events: list[Event] = []
         records: list[RepetitionRecord] = []
+        if self._phase is _Phase.DONE and self._started:  # finished: nothing more happens
+            return TaskStep(done=True)
         if not self._started:
             self._started = True
             events.append(Event(now, "task.start", {

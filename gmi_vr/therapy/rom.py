@@ -101,6 +101,8 @@ class RangeOfMotionTask:
         now = frame.time_s
         events: list[Event] = []
         records: list[RangeOfMotionRecord] = []
+        if self.result is not None:  # finished: the runner moves on; nothing more happens
+            return TaskStep(done=True)
         if not self._started:
             self._started = True
             events.append(Event(now, "task.start", {"task": self.kind, "side": self.side.value,
