@@ -89,13 +89,13 @@ class Movement:
 def _blend_rotation(a: FloatArray, b: FloatArray, w: float) -> FloatArray:
     """Rotation between 3x3 ``a`` and ``b`` at weight ``w`` (about the axis of a^T b)."""
     relative = a.T @ b
-    angle = float(np.arccos(np.clip((np.trace(relative) - 1) / 2, -1.0, 1.0)))
-    if angle < 1e-9:
-        return a
     axis = np.array([relative[2, 1] - relative[1, 2], relative[0, 2] - relative[2, 0],
                      relative[1, 0] - relative[0, 1]])
-    norm = np.linalg.norm(axis)
-    if norm < 1e-9:  # half a turn: any perpendicular axis of the symmetric part
+    norm = float(np.linalg.norm(axis))  # 2 sin(angle)
+    angle = float(np.arctan2(norm / 2, (np.trace(relative) - 1) / 2))  # precise at every angle
+    if angle < 1e-12:
+        return a
+    if norm < 1e-9:  # half a turn: the axis is the symmetric part's dominant eigenvector
         axis = np.linalg.eigh(relative + np.eye(3))[1][:, -1]
     else:
         axis = axis / norm
