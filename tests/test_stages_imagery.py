@@ -114,7 +114,8 @@ def test_imagery_block_demonstrates_then_records_imagined_durations_from_the_cha
     tap(script, Side.LEFT, "trigger_click", script.next_time - 0.001)
     run(task, script, 1.2, log)
     pain = [r for s in log for r in s.records if isinstance(r, RatingRecord)]
-    assert len(pain) == 1 and pain[0].value == 3 and pain[0].moment == "after_block"
+    assert len(pain) == 1 and pain[0].value == 3 and pain[0].moment == "on_demand"
+    assert pain[0].storage_fields()["phase"] == "during"
     assert log[-1].done or any(s.done for s in log[-100:])
 
 

@@ -18,7 +18,12 @@ from gmi_vr.core.types import Side
 from gmi_vr.therapy.grading import MovementSettings, next_range_fraction
 from gmi_vr.therapy.motor import HOME_DWELL_S, MotorTask
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
-from gmi_vr.therapy.rom import RangeOfMotion, RangeOfMotionTask, direction_vector, target_at_fraction
+from gmi_vr.therapy.rom import (
+    RangeOfMotion,
+    RangeOfMotionTask,
+    direction_vector,
+    target_at_fraction,
+)
 from gmi_vr.therapy.stage_records import RangeOfMotionRecord, RepetitionRecord
 from gmi_vr.therapy.stages import TaskSequence
 from gmi_vr.therapy.task import TaskContext, TaskStep, build_task

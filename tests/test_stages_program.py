@@ -139,3 +139,53 @@ def test_every_text_the_stage_tasks_show_is_readable_in_the_headset(
         assert text_angle_rad(item, ANCHOR.position) >= MIN_TEXT_ANGLE_RAD - 1e-9, item.text
     if context != "clinic":
         assert any(s.draw.clear_color == context_scene(context, ANCHOR).clear_color for s in steps)
+
+
+def test_stage_records_become_session_store_rows_with_json_measures() -> None:
+    from dataclasses import fields
+
+    from gmi_vr.therapy.stage_records import (
+        ImageryRecord,
+        ObservationRecord,
+        RangeOfMotionRecord,
+        RepetitionRecord,
+        VividnessRecord,
+    )
+
+    repetition = RepetitionRecord(
+        block_index=1, task="reach", repetition_index=2, stage=3, phase="healthy",
+        limb_mode="mirror", blend=0.0, side="left", target=(0.1, 0.8, -0.4), range_fraction=0.6,
+        pace_s=3.0, complexity=1, shown_at_s=10.0, completed_at_s=12.0, completed=True,
+        timed_out=False, onset_s=10.5, end_s=11.7, duration_s=1.2, path_length_m=0.3,
+        peak_speed_m_s=0.5, sparc=-1.5, ldlj=-5.4, target_error_m=0.01)
+    row = repetition.storage_fields()
+    assert repetition.storage_table == "repetition"
+    assert (row["onset_s"], row["duration_s"]) == (10.5, 1.2)
+    assert row["measures"]["path_length_m"] == 0.3 and row["measures"]["target"] == [0.1, 0.8, -0.4]
+    json.dumps(row)
+    imagery = ImageryRecord(0, 0, "wrist_flexion", "hand", "left", 2, 3.0, 5.0, 9.0, 12.5, 3.5,
+                            3.5 / 3.0, "right.trigger_click", "input", False)
+    others = [imagery, VividnessRecord(0, 20.0, 4, "patient"),
+              RangeOfMotionRecord(0, "right", "up", 0.2, (0.0, 0.8, -0.3), 1.0, 4.0, "time_limit"),
+              ObservationRecord(0, 1.0, 61.0, 60.0, True)]
+    for record in others:
+        row = record.storage_fields()
+        assert record.storage_table == "trial"
+        assert row["kind"] == record.record_kind and isinstance(row["onset_s"], float)
+        stored = {f.name for f in fields(record)} - {"body_part", "side"}
+        assert stored <= set(row["measures"])
+        json.dumps(row)
+    assert others[0].storage_fields()["body_part"] == "hand"
+    assert others[0].storage_fields()["measures"]["ratio"] == pytest.approx(3.5 / 3.0)
+
+
+def test_without_the_hand_model_the_ghost_is_a_translucent_primitive_figure() -> None:
+    from gmi_vr.therapy.imagery import GHOST_COLOR, ImageryTask
+
+    program, _ = Program.default(Side.RIGHT, BodyPart.HAND).override(
+        "t", "x", "2026", stage=2, **{"imagery.movements": ["reach_forward"]})
+    task = ImageryTask(program, TaskContext(ANCHOR, 1, 0, available_meshes=frozenset()))
+    motion = Motion(Side.RIGHT, LimbMode.STILL)
+    steps = [task.update(*motion.frame()) for _ in range(int(RATE_HZ))]
+    ghost = [m for s in steps for m in s.draw.meshes if m.color == GHOST_COLOR]
+    assert ghost and all(not m.mesh.startswith("stimuli/") for m in ghost)

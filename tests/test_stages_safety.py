@@ -106,7 +106,7 @@ def test_a_flare_in_the_imagery_block_rating_stops_the_session() -> None:
         motion.script.release(Side.RIGHT, "trigger_click")
         for _ in range(int(at * RATE_HZ) + 10):
             log.append(runner.update(*motion.frame()))
-    assert any(e.kind == "pain.ask" and e.data["moment"] == "after_block" for s in log for e in s.events)
+    assert any(e.kind == "imagery.pain_rating" for s in log for e in s.events)
     # The patient rates 4 in the block's own scale (5 trigger taps: 0..4, then a hold): 3
     # above the opening rating, a flare.
     for _ in range(5):
@@ -119,8 +119,8 @@ def test_a_flare_in_the_imagery_block_rating_stops_the_session() -> None:
     while not any(r for r in step.records):
         assert step.movement_allowed
         step = runner.update(*motion.frame())
-    assert step.records[0].moment == "after_block" and step.records[0].value == 4
-    assert step.records[0].entered_by == "patient"
+    assert step.records[0].moment == "on_demand" and step.records[0].value == 4
+    assert step.records[0].source == "patient"
     assert not step.movement_allowed
     assert "safety.flare" in [e.kind for e in step.events]
     assert runner.state is RunnerState.CALM

@@ -11,6 +11,7 @@ from test_therapy_frames import RATE_HZ, Script
 
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.geometry import quat_from_axis_angle
+from gmi_vr.therapy.figures import figure
 from gmi_vr.therapy.laterality import LateralityTask
 from gmi_vr.therapy.program import AnswerMapping, BodyPart, Program
 from gmi_vr.therapy.records import TrialRecord
@@ -210,6 +211,12 @@ def answer_all(task: LateralityTask, script: Script, correct: bool = True) -> li
         frame = script.frame()
         step = task.update(frame, None)
         records += [r for r in step.records if isinstance(r, TrialRecord)]
+        ends = [e for e in step.events if e.kind == "block.end"]
+        if ends:  # the block's live figures for the therapist
+            by_side = ends[0].data["by_side"]
+            assert by_side["left"]["n"] + by_side["right"]["n"] == len(records)
+            assert by_side["left"]["accuracy"] == (1.0 if correct else 0.0)
+            assert by_side["right"]["median_rt_s"] == (pytest.approx(0.8) if correct else None)
         for event in step.events:
             if event.kind == "trial.show":
                 side = Side(event.data["side"])
@@ -293,3 +300,46 @@ def test_views_turn_the_mesh_and_rotations_turn_it_in_the_picture_plane() -> Non
     # The palm view turns the mesh half a turn about Y; then 90 deg about the view axis Z.
     np.testing.assert_allclose(rotation @ [0, 1, 0], [-1, 0, 0], atol=1e-9)
     np.testing.assert_allclose(rotation @ [0, 0, 1], [0, 0, -1], atol=1e-9)
+
+
+def test_a_missing_model_is_drawn_as_a_primitive_figure_and_recorded_so() -> None:
+    script = Script()
+    program = Program.default(Side.LEFT, BodyPart.HAND)
+    task = LateralityTask(program, TaskContext(level_anchor(script.head), 7, 0, frozenset()))
+    shown_frame, shown, step = until_shown(task, script)
+    assert {m.mesh for m in step.draw.meshes} <= {"box", "sphere", "cylinder"}
+    assert len(step.draw.meshes) > 10
+    task.answer_from_console(Side.LEFT, shown_frame.time_s + 0.5)
+    _, record = until_record(task, script)
+    assert record.mesh == f"figure:hand_{shown['side']}" and not record.reflected
+
+
+@pytest.mark.parametrize("part", list(BodyPart))
+def test_primitive_figures_are_mirror_images_made_of_proper_transforms(part: BodyPart) -> None:
+    left, right = figure(part, Side.LEFT), figure(part, Side.RIGHT)
+    assert len(left) == len(right)
+    reflect = np.diag([-1.0, 1.0, 1.0])
+    for a, b in zip(left, right, strict=True):
+        assert np.linalg.det(a.figure_from_part[:3, :3]) > 0
+        assert np.linalg.det(b.figure_from_part[:3, :3]) > 0
+        np.testing.assert_allclose(b.figure_from_part[:3, 3], reflect @ a.figure_from_part[:3, 3])
+
+
+def test_the_left_hand_seen_from_the_back_has_its_thumb_on_the_patients_right() -> None:
+    def thumb_x(side: Side, view: str) -> float:
+        script = Script(head=Pose(np.array([0.0, 1.2, 0.0])))
+        task = make_task(script, views=(view,), rotations_deg=(0,), trials_per_block=2)
+        task.context = TaskContext(task.context.anchor, 1, 0, frozenset())
+        for _ in range(int(20 * RATE_HZ)):
+            step = task.update(script.frame(), None)
+            shows = [e for e in step.events if e.kind == "trial.show"]
+            if shows and shows[0].data["side"] == side.value:
+                break
+            if shows:
+                task.answer_from_console(Side.LEFT, script.next_time)
+        thumbs = [m for m in step.draw.meshes
+                  if m.mesh == "cylinder" and abs(m.world_from_mesh[0, 1]) > 0.005]
+        return float(thumbs[0].world_from_mesh[0, 3])
+
+    assert thumb_x(Side.LEFT, "back") > 0 > thumb_x(Side.RIGHT, "back")
+    assert thumb_x(Side.LEFT, "palm") < 0 < thumb_x(Side.RIGHT, "palm")

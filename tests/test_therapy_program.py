@@ -131,3 +131,19 @@ def test_documents_from_a_newer_version_or_with_unknown_fields_are_refused() -> 
 def test_one_handed_mapping_needs_two_different_buttons() -> None:
     with pytest.raises(ProgramError, match="two different buttons"):
         AnswerMapping("one_hand", Side.RIGHT, "primary", "primary")
+
+
+def test_missing_required_settings_are_named() -> None:
+    with pytest.raises(ProgramError, match=r"'program.affected_side' is missing"):
+        Program.from_dict({"body_part": "hand"})
+
+
+@pytest.mark.parametrize(("band", "ok"), [("60-69", True), ("80+", True), ("old", False), ("60", False)])
+def test_an_age_band_can_stand_in_for_the_age(band: str, ok: bool) -> None:
+    program = Program.default(Side.LEFT, BodyPart.HAND)
+    if ok:
+        changed, _ = program.override("Dr A", "band only", "2026-03-01T09:00", age_band=band)
+        assert Program.from_dict(changed.to_dict()).age_band == band
+    else:
+        with pytest.raises(ProgramError, match="like 60-69 or 80\\+"):
+            program.override("Dr A", "band only", "2026-03-01T09:00", age_band=band)

@@ -56,7 +56,7 @@ def test_thumbstick_and_hold_to_confirm_with_either_controller_alone(hand: Side)
     assert rater.task.value == 3
     rater.hold(hand, "trigger_click", CONFIRM_HOLD_S)
     (record,) = rater.records
-    assert (record.value, record.moment, record.entered_by, record.loinc) == (3, "start", "patient", "72514-3")
+    assert (record.value, record.moment, record.source, record.loinc) == (3, "start", "patient", "72514-3")
     assert rater.steps[-1].done
     assert [e.kind for s in rater.steps for e in s.events] == ["pain.ask", "pain.rating"]
 
@@ -141,7 +141,7 @@ def test_therapist_types_the_rating() -> None:
     rater.frames()
     rater.task.enter_from_console(7, rater.script.next_time - 0.1)
     step = rater.frames()
-    assert step.done and [(r.value, r.entered_by, r.moment) for r in rater.records] == [
+    assert step.done and [(r.value, r.source, r.moment) for r in rater.records] == [
         (7, "therapist", "on_demand")]
     with pytest.raises(ProgramError, match="0 to 10"):
         rater.task.enter_from_console(11, 0.0)

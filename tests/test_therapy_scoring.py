@@ -14,6 +14,7 @@ from gmi_vr.therapy.scoring import (
     SessionSummary,
     change_since,
     compare_with_norms,
+    rotation_direction,
     score_trials,
     summarize_session,
 )
@@ -52,7 +53,7 @@ def test_accuracy_counts_timeouts_as_wrong_and_median_rt_uses_correct_answers() 
 def test_shoulder_norms_give_z_scores_and_targets() -> None:
     trials = [trial(Side.LEFT, 2.48, True, part=BodyPart.SHOULDER)] * 9 + [
         trial(Side.LEFT, 1.0, False, part=BodyPart.SHOULDER)]
-    comparisons = compare_with_norms(score_trials(trials), age_years=80)
+    comparisons = compare_with_norms(score_trials(trials), age=80)
     by = {(c.measure, c.norm.mean): c for c in comparisons}
     rt = by[("median_rt_s", 1.74)]
     assert rt.z == pytest.approx((2.48 - 1.74) / 0.74)
@@ -66,7 +67,7 @@ def test_shoulder_norms_give_z_scores_and_targets() -> None:
 
 def test_hand_speed_target_and_parts_without_rt_norms() -> None:
     trials = [trial(Side.RIGHT, 2.3, True), trial(Side.RIGHT, 2.3, True, part=BodyPart.FOOT)]
-    comparisons = compare_with_norms(score_trials(trials), age_years=None)
+    comparisons = compare_with_norms(score_trials(trials), age=None)
     hand_rt = [c for c in comparisons if c.body_part is BodyPart.HAND and c.measure == "median_rt_s"]
     assert len(hand_rt) == 1 and hand_rt[0].meets_target is False and hand_rt[0].z is None
     foot = [c for c in comparisons if c.body_part is BodyPart.FOOT]
@@ -117,3 +118,20 @@ def test_session_summary_flags_a_flare_from_the_ratings_and_round_trips() -> Non
     calm = summarize_session(program, "2026-03-01", TRIALS, ratings[:1] + ratings[2:])
     assert not calm.pain_flare
     assert type(result).from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+@pytest.mark.parametrize(
+    ("side", "rotation", "direction"),
+    [(Side.LEFT, 0, "upright"), (Side.RIGHT, 180, "inverted"), (Side.LEFT, 90, "lateral"),
+     (Side.RIGHT, 90, "medial"), (Side.LEFT, 270, "medial"), (Side.RIGHT, 270, "lateral"),
+     (Side.LEFT, 45, "lateral"), (Side.RIGHT, -90, "lateral")],
+)
+def test_rotation_direction_relative_to_the_midline(side: Side, rotation: int, direction: str) -> None:
+    assert rotation_direction(side, rotation) == direction
+
+
+def test_scores_group_by_medial_and_lateral_rotation() -> None:
+    score = score_trials([trial(Side.LEFT, 2.5, True, 90), trial(Side.RIGHT, 1.5, True, 90),
+                          trial(Side.RIGHT, 2.7, True, 270)])
+    assert score.by_direction["lateral"].median_rt_s == pytest.approx(2.6)
+    assert score.by_direction["medial"].median_rt_s == 1.5

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from gmi_vr.core.types import FloatArray, Pose, Side
 
 
-class LimbMode(str, Enum):
+class LimbMode(StrEnum):
     """How the affected limb is driven."""
 
     MIRROR = "mirror"  # the reflection of the healthy limb; its own tracking ignored

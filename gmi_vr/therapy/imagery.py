@@ -15,7 +15,9 @@ movement from ``movements.LIBRARY`` in front of it. Per trial:
    the trial is recorded as timed out.
 
 After the block: a vividness rating 1-5 (``VividnessRatingTask``) and a pain rating (the
-session's NRS task, moment "after_block": its value passes the runner's pain-flare rule).
+session's NRS task; moment "on_demand", a rating during the session, preceded by an
+"imagery.pain_rating" event naming the block: its value passes the runner's pain-flare
+rule).
 
 Pause rule: a pause or stop during a trial voids it ("imagery.void") and the trial starts
 again from its demonstration; presses before a trial's imagine prompt never count.
@@ -31,6 +33,7 @@ from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.geometry import matrix_from_pose
 from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
 from gmi_vr.therapy.contexts import TITLE_HEIGHT_M, combine, context_scene, instruction
+from gmi_vr.therapy.figures import figure
 from gmi_vr.therapy.movements import Movement, movements_for
 from gmi_vr.therapy.program import Program
 from gmi_vr.therapy.rating import CONFIRM_HOLD_S, STICK_FLICK, STICK_REST, PainRatingTask
@@ -85,7 +88,7 @@ class VividnessRatingTask:
         for (hand, name), since in list(self._held.items()):
             if getattr(frame.hand(hand), name):
                 if self.value is not None and now - since >= CONFIRM_HOLD_S:
-                    record = VividnessRecord(self.block_index, now, self.value, "patient")
+                    record = VividnessRecord(self.block_index, now, self.value, source="patient")
                     events.append(Event(now, "vividness.rating", record.to_dict()))
                     return TaskStep(events=tuple(events), records=(record,), done=True)  # type: ignore[arg-type]
             else:
@@ -152,15 +155,19 @@ class ImageryTask:
         self.records: list[ImageryRecord] = []
         stimuli = PARTS[program.body_part]
         self.mesh = stimuli.left_mesh if self.side is Side.LEFT else stimuli.right_mesh
+        #: Without the model installed the ghost is the primitive figure that stands in for it.
+        self.ghost_parts = None if context.has_mesh(self.mesh) else figure(program.body_part,
+                                                                           self.side)
         self._demo_origin = matrix_from_pose(Pose(rest_position(self.anchor, self.side),
                                                   self.anchor.orientation))
         self._ratings: list[VividnessRatingTask | PainRatingTask] = []
         if self.settings.rate_vividness:
             self._ratings.append(VividnessRatingTask(self.anchor, self.block_index))
         if self.settings.rate_pain:
-            self._ratings.append(PainRatingTask(self.anchor, "after_block"))
+            self._ratings.append(PainRatingTask(self.anchor, "on_demand"))
         self._trial = 0
         self._started = False
+        self._pain_announced = False
         self._begin_trial()
 
     @staticmethod
@@ -253,7 +260,11 @@ class ImageryTask:
             events.append(Event(frame.time_s, "task.end", {"task": self.kind,
                                                            "trials": len(self.records)}))
             return TaskStep(events=tuple(events), done=True)
-        step = self._ratings[0].update(frame, body)
+        rating = self._ratings[0]
+        if isinstance(rating, PainRatingTask) and not self._pain_announced:
+            self._pain_announced = True
+            events.append(Event(frame.time_s, "imagery.pain_rating", {"block": self.block_index}))
+        step = rating.update(frame, body)
         events.extend(step.events)
         if step.done:
             self._ratings.pop(0)
@@ -281,7 +292,11 @@ class ImageryTask:
             since = self._phase_since if self._phase_since is not None else now
             fraction = (now - since) / movement.duration_s
             world = self._demo_origin @ movement.demo_from_mesh(self.side, fraction)
-            meshes.append(MeshItem(self.mesh, world, GHOST_COLOR, lit=True))
+            if self.ghost_parts is None:
+                meshes.append(MeshItem(self.mesh, world, GHOST_COLOR, lit=True))
+            else:
+                meshes += [MeshItem(part.primitive, world @ part.figure_from_part, GHOST_COLOR)
+                           for part in self.ghost_parts]
         elif self._started_at is None:
             texts.append(instruction(self.anchor, f"Now imagine: {movement.title}.\n"
                                      "Keep still. Press a trigger when you start."))

@@ -23,9 +23,11 @@ from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side, TrackingFrame
 from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
+from gmi_vr.therapy.figures import figure
 from gmi_vr.therapy.program import LateralitySettings, Program
 from gmi_vr.therapy.records import TrialRecord
 from gmi_vr.therapy.scenes import CORRECT_COLOR, WRONG_COLOR
+from gmi_vr.therapy.scoring import score_trials
 from gmi_vr.therapy.stimuli import (
     CONTEXT_PROPS,
     PARTS,
@@ -64,6 +66,7 @@ class LateralityTask:
         self._last_correct: bool | None = None
         self._edges = ButtonEdges()
         self._console: list[tuple[Side, float]] = []
+        self._records: list[TrialRecord] = []
         answer = self.settings.answer
         if answer.mode == "two_hands":
             self._inputs = ((Side.LEFT, "trigger_click"), (Side.RIGHT, "trigger_click"))
@@ -111,7 +114,7 @@ class LateralityTask:
             if not self.queue:
                 events.append(Event(now, "block.end", {
                     "kind": self.kind, "block_index": self.context.block_index,
-                    "trials": self._completed,
+                    "trials": self._completed, "by_side": _by_side(self._records),
                 }))
                 return TaskStep(events=tuple(events), done=True)
             self._current = self.queue.pop(0)
@@ -125,6 +128,7 @@ class LateralityTask:
             record = self._judge(now, presses, console)
             if record is not None:
                 records.append(record)
+                self._records.append(record)
                 kind = "trial.timeout" if record.timed_out else "trial.answer"
                 events.append(Event(now, kind, record.to_dict()))
                 self._completed += 1
@@ -157,13 +161,21 @@ class LateralityTask:
             return self._record(None, None, None, None)
         return None
 
+    def _look(self, stimulus: Stimulus) -> tuple[str, bool]:
+        """(what is drawn, reflected?): the model and whether it is reflected, or
+        "figure:<part>_<side>" for the primitive stand-in when the model is not installed."""
+        mesh, reflected = PARTS[stimulus.part].mesh(stimulus.side, self.settings.mirrored_stimuli)
+        if self.context.has_mesh(mesh):
+            return mesh, reflected
+        return f"figure:{stimulus.part.value}_{stimulus.side.value}", False
+
     def _record(
         self, answer: Side | None, answered_by: str | None, answered_at: float | None,
         source: str | None,
     ) -> TrialRecord:
         stimulus = self._current
         assert stimulus is not None and self._shown_at is not None
-        mesh, reflected = PARTS[stimulus.part].mesh(stimulus.side, self.settings.mirrored_stimuli)
+        mesh, reflected = self._look(stimulus)
         return TrialRecord(
             block_index=self.context.block_index,
             trial_index=self._completed,
@@ -217,15 +229,26 @@ class LateralityTask:
             texts.append(TextItem("+", centre, height_m=0.06, background=None))
         elif self._current is not None:
             stimulus = self._current
-            mesh, reflected = PARTS[stimulus.part].mesh(stimulus.side, s.mirrored_stimuli)
+            mesh, reflected = self._look(stimulus)
             world_from_mesh = stimulus_world_from_mesh(anchor, stimulus, s, reflected)
-            meshes.append(MeshItem(mesh, world_from_mesh, STIMULUS_COLOR))
+            if mesh.startswith("figure:"):
+                meshes += [MeshItem(part.primitive, world_from_mesh @ part.figure_from_part,
+                                    part.color)
+                           for part in figure(stimulus.part, stimulus.side)]
+            else:
+                meshes.append(MeshItem(mesh, world_from_mesh, STIMULUS_COLOR))
             prop = CONTEXT_PROPS[stimulus.context]
             if prop is not None:
                 prop_mesh, offset = prop
                 local = np.eye(4)
                 local[:3, 3] = offset
-                meshes.append(MeshItem(prop_mesh, world_from_mesh @ local))
+                if self.context.has_mesh(prop_mesh):
+                    meshes.append(MeshItem(prop_mesh, world_from_mesh @ local))
+                else:  # a plain cylinder (cup) or sphere (ball) in the hand
+                    primitive = "cylinder" if stimulus.context == "cup" else "sphere"
+                    meshes.append(MeshItem(primitive, world_from_mesh @ local @ np.diag(
+                        [0.07, 0.09 if primitive == "cylinder" else 0.07, 0.07, 1.0]),
+                        (0.55, 0.7, 0.85, 1.0)))
         if self._phase == "feedback" and self._current is not None:
             color = {True: CORRECT_COLOR, False: WRONG_COLOR, None: NEUTRAL_COLOR}[self._last_correct]
             panel = place_in_front(anchor, s.distance_m + 0.05, -s.drop_m) @ np.diag(
@@ -234,10 +257,17 @@ class LateralityTask:
             meshes.append(MeshItem("box", panel, color, lit=False))
             part = self._current.part.value.replace("_", "/")
             said = {True: "Yes", False: "Not this time", None: "No answer"}[self._last_correct]
-            message = f"{said}: a {self._current.side.value} {part}"
-            texts.append(TextItem(message, place_in_front(anchor, s.distance_m, -s.drop_m - 0.24),
+            message = f"{said}: a {self._current.side.value} {part}"  # above the picture, in view
+            texts.append(TextItem(message, place_in_front(anchor, s.distance_m, -s.drop_m + 0.22),
                                   height_m=0.04))
         return DrawList(meshes=tuple(meshes), texts=tuple(texts))
+
+
+def _by_side(records: list[TrialRecord]) -> dict[str, dict[str, float | int | None]]:
+    """Accuracy and median RT per side of one block, for the therapist's live figures."""
+    score = score_trials(records)
+    return {side: {"n": g.n, "accuracy": g.accuracy, "median_rt_s": g.median_rt_s}
+            for side, g in score.by_side.items()}
 
 
 def _stimulus_data(stimulus: Stimulus) -> dict[str, object]:

@@ -13,6 +13,7 @@ Times are seconds, distances metres, accuracies fractions 0..1.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -230,6 +231,8 @@ class Program:
     body_part: BodyPart
     #: Age in whole years, or None. CLINICAL.md: older people are slower and less accurate.
     age_years: int | None = None
+    #: An age band such as "60-69" or "80+" where the exact age is not kept.
+    age_band: str | None = None
     #: CLINICAL.md: the stages run in order, starting with laterality.
     stage: Stage = Stage.LATERALITY
     session: SessionPlan = field(default_factory=SessionPlan)
@@ -247,6 +250,8 @@ class Program:
     def __post_init__(self) -> None:
         if self.age_years is not None and not 0 < self.age_years < 130:
             raise ProgramError(f"Age {self.age_years} is not plausible; give years (1-129).")
+        if self.age_band is not None and not re.fullmatch(r"\d{1,3}(-\d{1,3}|\+)", self.age_band):
+            raise ProgramError(f"Age band '{self.age_band}' is not a band; write it like 60-69 or 80+.")
         if self.format_version > PROGRAM_FORMAT_VERSION:
             raise ProgramError(
                 f"This program was written by a newer gmi-vr (format {self.format_version}); update gmi-vr to read it."
@@ -402,11 +407,15 @@ def _from_jsonable(kind: Any, value: Any, where: str) -> Any:
             raise ProgramError(
                 f"Setting '{where}.{sorted(unknown)[0]}' is unknown; check its spelling."
             )
+        required = [
+            f.name for f in dataclasses.fields(kind)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
+        missing = [name for name in required if name not in value]
+        if missing:
+            raise ProgramError(f"Setting '{where}.{missing[0]}' is missing; give it a value.")
         args = {k: _from_jsonable(hints[k], v, f"{where}.{k}") for k, v in value.items()}
-        try:
-            return kind(**args)
-        except TypeError as error:
-            raise ProgramError(f"Setting '{where}' is incomplete ({error}).") from None
+        return kind(**args)
     if isinstance(kind, type) and issubclass(kind, Enum):
         try:
             return kind(value)

@@ -57,8 +57,9 @@ class ProgressionProposal:
 
 def _proposal(program: Program, decision: Decision, rule: str, reason: str,
               steps: int = 0, **evidence: Any) -> ProgressionProposal:
+    """A proposal ``steps`` stages from the current one (clamped to 1..4)."""
     target = Stage(min(max(int(program.stage) + steps, 1), int(max(Stage))))
-    return ProgressionProposal(program.stage, target, decision, rule, reason, evidence)
+    return ProgressionProposal(program.stage, target, decision, rule, reason, dict(evidence))
 
 
 def _pct(x: float | None) -> str:
@@ -144,17 +145,17 @@ def evaluate_progression(
             gap = s.rt_gap_s
             if gap is None or gap > rules.rt_gap_max_s:
                 missing.append(f"{s.date}: left/right RT gap {_sec(gap)} > {_sec(rules.rt_gap_max_s)}")
-        evidence = {"sessions": [s.to_dict() for s in window]}
+        sessions = [s.to_dict() for s in window]
         if missing:
             return _proposal(
                 program, Decision.HOLD, "laterality_targets_not_met",
-                "Stay at stage 1: " + "; ".join(missing) + ".", **evidence, missing=missing,
+                "Stay at stage 1: " + "; ".join(missing) + ".", sessions=sessions, missing=missing,
             )
         return _proposal(
             program, Decision.ADVANCE, "laterality_targets_met",
             f"In each of the last {rules.window} sessions both sides reached "
             f"{_pct(rules.accuracy_target)} accuracy and the left/right RT gap stayed within "
-            f"{_sec(rules.rt_gap_max_s)}: move on to explicit motor imagery.", steps=1, **evidence,
+            f"{_sec(rules.rt_gap_max_s)}: move on to explicit motor imagery.", steps=1, sessions=sessions,
         )
 
     if stage is Stage.GRADED_MOVEMENT:

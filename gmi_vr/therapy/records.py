@@ -58,24 +58,49 @@ class TrialRecord:
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(self)
 
+    def storage_fields(self) -> dict[str, Any]:
+        """The fields of the session store's trial row (``onset_s``, ``kind``, ``body_part``,
+        ``side``, ``rotation_deg``, ``view``, ``answer``, ``correct``, ``reaction_time_s``);
+        everything else of this record goes into ``measures``."""
+        data = self.to_dict()
+        row = {
+            "onset_s": self.shown_at_s, "kind": "laterality", "body_part": data["body_part"],
+            "side": data["side"], "rotation_deg": float(self.rotation_deg), "view": self.view,
+            "answer": data["answer"], "correct": self.correct, "reaction_time_s": self.rt_s,
+        }
+        measures_keys = ("block_index", "trial_index", "seed", "context", "mesh", "reflected",
+                         "answered_by", "answered_at_s", "timed_out", "rt_source")
+        row["measures"] = {key: data[key] for key in measures_keys}
+        return row
+
+
+#: Rating moments as the session store names its phases.
+STORAGE_PHASE = {"start": "before", "on_demand": "during", "end": "after"}
+
 
 @dataclass(frozen=True)
 class RatingRecord:
     """One pain rating on the 0-10 numeric rating scale (NRS-11, LOINC 72514-3).
 
-    ``moment``: "start", "end" or "on_demand"; ``entered_by``: "patient" (in the headset)
+    ``moment``: "start", "end" or "on_demand"; ``source``: "patient" (in the headset)
     or "therapist" (typed at the console).
     """
 
     time_s: float
     value: int
     moment: str
-    entered_by: str
+    source: str
     scale: str = "NRS-11"
     loinc: str = NRS_LOINC
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(self)
+
+    def storage_fields(self) -> dict[str, Any]:
+        """The session store's rating fields (``value``, ``phase`` before/during/after,
+        ``source``, ``time_s``); the store adds the wall-clock ``recorded_at``."""
+        return {"value": self.value, "phase": STORAGE_PHASE[self.moment], "source": self.source,
+                "time_s": self.time_s}
 
 
 Record = TrialRecord | RatingRecord

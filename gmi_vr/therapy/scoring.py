@@ -9,10 +9,10 @@ reach here: they have no record.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from gmi_vr.core.types import Side
@@ -67,6 +67,8 @@ class LateralityScore:
     by_part_side: dict[str, GroupScore]
     by_rotation: dict[int, GroupScore]
     by_view: dict[str, GroupScore]
+    #: "upright", "medial", "lateral", "inverted" (see ``rotation_direction``).
+    by_direction: dict[str, GroupScore]
 
     @property
     def rt_gap_s(self) -> float | None:
@@ -88,7 +90,26 @@ def score_trials(trials: Sequence[TrialRecord]) -> LateralityScore:
         by_part_side=_by(trials, lambda t: f"{t.body_part.value}/{t.side.value}"),
         by_rotation=_by(trials, lambda t: t.rotation_deg),
         by_view=_by(trials, lambda t: t.view),
+        by_direction=_by(trials, lambda t: rotation_direction(t.side, t.rotation_deg)),
     )
+
+
+def rotation_direction(side: Side, rotation_deg: int) -> str:
+    """Where a picture-plane rotation points the part, relative to the body midline.
+
+    Counter-clockwise rotations (as the patient sees them, 0-180 degrees) point a left part
+    away from the midline (lateral) and a right part towards it (medial); clockwise the
+    reverse. Lateral rotations are the awkward ones for a real limb, so motor imagery shows
+    as slower answers for them (the biomechanical-constraint effect, Parsons 1994) — a check
+    that the patient imagines moving rather than matching pictures.
+    """
+    angle = rotation_deg % 360
+    if angle == 0:
+        return "upright"
+    if angle == 180:
+        return "inverted"
+    counter_clockwise = angle < 180
+    return "lateral" if counter_clockwise == (side is Side.LEFT) else "medial"
 
 
 # --- norms -----------------------------------------------------------------------------------
@@ -144,11 +165,12 @@ class NormComparison:
         return data
 
 
-def compare_with_norms(score: LateralityScore, age_years: int | None) -> list[NormComparison]:
+def compare_with_norms(score: LateralityScore, age: int | str | None) -> list[NormComparison]:
     """Each (body part, side) of ``score`` against every norm that applies to that part.
     Body parts with no norm for a measure (feet have only the accuracy target) are simply
-    not compared for it. ``age_years`` only selects the note: no banded values exist."""
-    note = AGE_NOTE if age_years is not None else "Age unknown; compared with all-age norms."
+    not compared for it. ``age`` (years or a band) only selects the note: no banded values
+    exist yet; when they do, they go into ``NORMS`` with the band they hold for."""
+    note = AGE_NOTE if age is not None else "Age unknown; compared with all-age norms."
     out: list[NormComparison] = []
     for key, group in score.by_part_side.items():
         part_name, side = key.split("/")
@@ -204,9 +226,9 @@ class SessionSummary:
         return abs(self.median_rt_right_s - self.median_rt_left_s)
 
     @property
-    def day(self) -> date:
+    def day(self) -> dt.date:
         try:
-            return datetime.fromisoformat(self.date).date()
+            return dt.datetime.fromisoformat(self.date).date()
         except ValueError:
             raise ProgramError(f"Session date {self.date!r} is not an ISO date (YYYY-MM-DD).") from None
 
@@ -222,8 +244,11 @@ class SessionSummary:
         unknown = set(data) - fields
         if unknown:
             raise ProgramError(f"Session summary field '{sorted(unknown)[0]}' is unknown.")
-        return SessionSummary(**{**data, "stage": Stage(data["stage"]),
-                                 "body_part": BodyPart(data["body_part"])})
+        try:
+            return SessionSummary(**{**data, "stage": Stage(data["stage"]),
+                                     "body_part": BodyPart(data["body_part"])})
+        except (KeyError, TypeError, ValueError) as error:
+            raise ProgramError(f"A stored session summary cannot be read ({error}).") from None
 
 
 def pain_flare(ratings: Iterable[RatingRecord], rise: int) -> bool:

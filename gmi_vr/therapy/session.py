@@ -19,7 +19,8 @@ Safety, applied on every frame before the task runs:
 - Breaks: between blocks, once ``break_every_s`` of focused time has passed since the last.
 - Unfocused frames (headset off, system menu) pause the session: the task is interrupted
   (a trial on screen is voided and repeated later), no task time passes, the session clock
-  stops; on the first focused frame the scene fades back in.
+  stops, and the last picture is held still and eased to black (the runtime may still
+  show it behind its menu); on the first focused frame the scene eases back in.
 
 Console calls (``answer_from_console``, ``rating_from_console``, ``request_rating``,
 ``stop``, ``end_session``) are queued and applied at the start of the next ``update``, so all
@@ -60,7 +61,7 @@ from gmi_vr.therapy.task import (
 DEFAULT_ANCHOR = Pose(np.array([0.0, 1.2, 0.0]))
 
 CALM_MESSAGE = "Let's pause here.\nBreathe slowly and just look around.\nYour therapist is with you."
-PAUSED_MESSAGE = "Paused"
+DONE_MESSAGE = "Session complete. Well done.\nYou can take the headset off."
 
 
 class RunnerState(StrEnum):
@@ -73,11 +74,15 @@ class RunnerState(StrEnum):
 class SessionRunner:
     """Runs ``program``'s session. ``seed`` is recorded in "session.start"; each block's
     seed is drawn from it. ``anchor`` is the calibrated head pose (yaw only) to place
-    pictures and text by; None takes it from the first focused frame's head."""
+    pictures and text by; None takes it from the first focused frame's head.
+    ``available_meshes``: the stimulus models installed (``stimuli.stimulus_mesh_names()``
+    that exist); missing ones are drawn as primitive figures. ``date_iso``: today, for the
+    stage proposal a safety alert carries."""
 
     def __init__(self, program: Program, seed: int, anchor: Pose | None = None,
-                 date_iso: str = "") -> None:
+                 date_iso: str = "", available_meshes: frozenset[str] | None = None) -> None:
         self.program = program
+        self.available_meshes = available_meshes
         self.seed = seed
         self.date_iso = date_iso
         self.anchor = level_anchor(anchor) if anchor is not None else None
@@ -87,6 +92,8 @@ class SessionRunner:
         self.patient_stop = False
         self.active_s = 0.0  # focused session time
         blocks = program.blocks
+        for index, kind in enumerate(blocks):  # fail now, not halfway through the session
+            build_task(kind, program, TaskContext(DEFAULT_ANCHOR, 0, index, available_meshes))
         self._block_seeds = [int(s) for s in np.random.default_rng(seed).integers(0, 2**31 - 1, len(blocks))]
         self._plan: list[tuple[str, str]] = []
         if program.session.rating_at_start:
@@ -102,6 +109,7 @@ class SessionRunner:
         self._patient_buttons = ButtonEdges()
         self._fade = Fade(program.safety.fade_s / 2)
         self._frozen = DrawList()  # the last task picture, held still while fading to calm
+        self._shown = DrawList()  # the last picture of any kind, held still while paused
         self._calm_shown = False
         self._started = False
         self._paused = False
@@ -157,6 +165,7 @@ class SessionRunner:
         if not frame.focused:
             if not self._paused:
                 self._paused, self._paused_at = True, now
+                self._fade.to(1.0, now)  # the runtime may still show us (system menu): ease out
                 events.append(Event(now, "session.pause", {"state": self.state.value}))
                 if self._task is not None:
                     self._merge(self._task.interrupt(now, "unfocused"), events, records)
@@ -165,10 +174,9 @@ class SessionRunner:
         if self._paused:
             self._paused = False
             events.append(Event(now, "session.resume", {"paused_s": now - self._paused_at}))
-            self._fade = Fade(self.program.safety.fade_s / 2, 1.0)
-            self._fade.to(0.0, now)
-            if self.state is not RunnerState.RUNNING:
-                self._calm_shown = True  # the calm scene was up while paused: fade it back in
+            calm_pending = self.state is not RunnerState.RUNNING and not self._calm_shown
+            # Ease back in; a switch to the calm scene cut short by the pause carries on.
+            self._fade.to(1.0 if calm_pending else 0.0, now)
         elif self._last_time is not None:
             self.active_s += now - self._last_time
         self._last_time = now
@@ -199,6 +207,8 @@ class SessionRunner:
         if not self._plan:
             self._task = None
             self.state = RunnerState.DONE
+            if not self._calm_shown:
+                self._enter_calm_look(now)
             events.append(Event(now, "session.end", {"reason": self._end_reason,
                                                       "active_s": self.active_s}))
             return
@@ -215,7 +225,8 @@ class SessionRunner:
         else:
             index = self._next_block
             self._next_block += 1
-            context = TaskContext(self.anchor, self._block_seeds[index], index)
+            context = TaskContext(self.anchor, self._block_seeds[index], index,
+                                  self.available_meshes)
             self._task = build_task(name, self.program, context)
 
     def _task_done(self, now: float, events: list[Event], records: list[Record]) -> None:
@@ -247,10 +258,16 @@ class SessionRunner:
     def _check_patient_inputs(self, frame: TrackingFrame, events: list[Event],
                               records: list[Record]) -> None:
         stop = self._stop.update(frame)
-        if stop is not None and self.state is RunnerState.RUNNING:
+        if stop is not None and self.state in (RunnerState.RUNNING, RunnerState.CLOSING):
             self.patient_stop = True
             events.append(Event(frame.time_s, "safety.stop", {"by": "patient", "input": stop}))
-            self._to_calm(frame.time_s, "patient_stop", events, records)
+            if self.state is RunnerState.RUNNING:
+                self._to_calm(frame.time_s, "patient_stop", events, records)
+            else:  # during the closing rating: end without it
+                self._end_reason = "stopped_in_closing_rating"
+                self._task = None
+                self._alert(frame.time_s, "patient_stop", events)
+                self._start_next(frame.time_s, events)
         asks = self._patient_buttons.presses(
             frame, ((Side.LEFT, "thumbstick_click"), (Side.RIGHT, "thumbstick_click"))
         )
@@ -356,9 +373,9 @@ class SessionRunner:
                 done: bool = False) -> TaskStep:
         anchor = self.anchor or DEFAULT_ANCHOR
         calm_look = self.state is not RunnerState.RUNNING or self._paused
-        if self._paused:
-            draw = calm_scene(anchor, PAUSED_MESSAGE)
-            fade = 1.0
+        if self._paused:  # the last picture, held still, fading out
+            draw = self._shown
+            fade = self._fade.value(now)
         elif calm_look and not self._calm_shown:
             # Fading out: the task's last picture, held still.
             fade = self._fade.value(now)
@@ -366,13 +383,12 @@ class SessionRunner:
             if fade >= 1.0 - 1e-9 and self._fade.settled(now):
                 self._calm_shown = True
                 self._fade.to(0.0, now)
-                draw = calm_scene(anchor, CALM_MESSAGE if self.state is RunnerState.CALM else "")
+                draw = calm_scene(anchor, self._calm_message())
         else:
             fade = self._fade.value(now)
             draw = step.draw
             if calm_look:
-                message = CALM_MESSAGE if self.state is RunnerState.CALM else ""
-                calm = calm_scene(anchor, message if not step.draw.texts else "")
+                calm = calm_scene(anchor, self._calm_message() if not step.draw.texts else "")
                 draw = DrawList(
                     meshes=calm.meshes + step.draw.meshes,
                     skinned=step.draw.skinned,
@@ -381,9 +397,14 @@ class SessionRunner:
                 )
             else:
                 self._frozen = step.draw
+        if not self._paused:
+            self._shown = draw
         draw = dataclasses.replace(draw, fade=float(fade))
         movement = self.state is RunnerState.RUNNING and not self._paused
         return TaskStep(draw, tuple(events), tuple(records), done, movement)
+
+    def _calm_message(self) -> str:
+        return {RunnerState.CALM: CALM_MESSAGE, RunnerState.DONE: DONE_MESSAGE}.get(self.state, "")
 
     # --- results -------------------------------------------------------------------------------
 

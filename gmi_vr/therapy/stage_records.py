@@ -3,8 +3,10 @@
 their measures, range-of-motion excursions and look-only periods.
 
 Times are seconds on the frame clock; positions are world (reference space) metres as
-3-element lists so ``to_dict()`` is JSON-able as is. Each class has ``record_kind``, the
-name a store can file it under.
+3-element lists so ``to_dict()`` is JSON-able as is. Each class has ``record_kind``, its
+name, and ``storage_table``: the session store row it becomes through ``storage_fields()``
+("repetition": onset, duration, measures; "trial": onset, kind, body part, side and the
+rest as ``measures``), like ``records.TrialRecord.storage_fields``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,15 @@ import dataclasses
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+
+def _trial_row(record: Any, onset_s: float, body_part: str | None = None,
+               side: str | None = None) -> dict[str, Any]:
+    """A session-store trial row: the record's other fields go into ``measures``."""
+    data = _jsonable(record)
+    measures = {k: v for k, v in data.items() if k not in ("body_part", "side")}
+    return {"onset_s": onset_s, "kind": record.record_kind, "body_part": body_part,
+            "side": side, "measures": measures}
 
 
 def _jsonable(record: Any) -> dict[str, Any]:
@@ -56,8 +67,13 @@ class ImageryRecord:
     time_source: str | None  # "input" | "frame"
     timed_out: bool
 
+    storage_table = "trial"
+
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(self)
+
+    def storage_fields(self) -> dict[str, Any]:
+        return _trial_row(self, self.demo_shown_at_s, self.body_part, self.side)
 
 
 @dataclass(frozen=True)
@@ -70,11 +86,16 @@ class VividnessRecord:
     block_index: int
     time_s: float
     value: int
-    entered_by: str  # "patient"
+    source: str  # "patient"
     scale: str = "vividness-1-5"
+
+    storage_table = "trial"
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(self)
+
+    def storage_fields(self) -> dict[str, Any]:
+        return _trial_row(self, self.time_s)
 
 
 @dataclass(frozen=True)
@@ -122,8 +143,17 @@ class RepetitionRecord:
     #: and its displayed (mirrored) position during the repetition — how in sync the limbs were.
     sync_error_m: float | None = None
 
+    storage_table = "repetition"
+
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(self)
+
+    def storage_fields(self) -> dict[str, Any]:
+        """The session store's repetition row: onset (the target's display time when the
+        hand never moved), duration, and every other field as ``measures``."""
+        measures = {k: v for k, v in _jsonable(self).items() if k != "duration_s"}
+        onset = self.onset_s if self.onset_s is not None else self.shown_at_s
+        return {"onset_s": onset, "duration_s": self.duration_s, "measures": measures}
 
 
 @dataclass(frozen=True)
@@ -141,8 +171,13 @@ class RangeOfMotionRecord:
     ended_at_s: float
     ended_by: str  # "right.trigger_click", ... or "time_limit"
 
+    storage_table = "trial"
+
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(self)
+
+    def storage_fields(self) -> dict[str, Any]:
+        return _trial_row(self, self.started_at_s, None, self.side)
 
 
 @dataclass(frozen=True)
@@ -156,8 +191,13 @@ class ObservationRecord:
     planned_s: float
     completed: bool  # False when a pause or stop cut it short
 
+    storage_table = "trial"
+
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(self)
+
+    def storage_fields(self) -> dict[str, Any]:
+        return _trial_row(self, self.started_at_s)
 
 
 StageRecord = (ImageryRecord | VividnessRecord | RepetitionRecord | RangeOfMotionRecord

@@ -68,6 +68,14 @@ CONTEXT_PROPS: dict[str, tuple[str, tuple[float, float, float]] | None] = {
 }
 
 
+def stimulus_mesh_names() -> tuple[str, ...]:
+    """Every model name stimuli may use: the app checks which exist and passes the set as
+    ``TaskContext.available_meshes``."""
+    names = [name for p in PARTS.values() for name in (p.left_mesh, p.right_mesh)]
+    names += [prop[0] for prop in CONTEXT_PROPS.values() if prop is not None]
+    return tuple(names)
+
+
 @dataclass(frozen=True)
 class Stimulus:
     """One picture: which part, which side, how it is turned and what it holds."""

@@ -76,6 +76,12 @@ class TaskContext:
     anchor: Pose  # calibrated head position, yaw only: +Z towards the patient
     seed: int  # recorded; the task's randomisation comes only from it
     block_index: int
+    #: Model names under ``models/`` the renderer can load; None = assume every one is
+    #: there. Tasks draw a stand-in built from primitives for a model that is missing.
+    available_meshes: frozenset[str] | None = None
+
+    def has_mesh(self, name: str) -> bool:
+        return self.available_meshes is None or name in self.available_meshes
 
 
 TaskBuilder = Callable[[Program, TaskContext], Task]

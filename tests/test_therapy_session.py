@@ -1,0 +1,492 @@
+"""SessionRunner: the plan, safety within one frame, the stop gesture, pauses, caps and fades."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from test_therapy_frames import RATE_HZ, Script
+
+from gmi_vr.body.pose import BodyPose
+from gmi_vr.core.events import Event
+from gmi_vr.core.types import Side, TrackingFrame
+from gmi_vr.geometry import translation_matrix
+from gmi_vr.scene.draw import DrawList, MeshItem
+from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
+from gmi_vr.therapy.rating import CONFIRM_HOLD_S
+from gmi_vr.therapy.records import RatingRecord, TrialRecord
+from gmi_vr.therapy.scenes import CALM_CLEAR
+from gmi_vr.therapy.session import RunnerState, SessionRunner
+from gmi_vr.therapy.task import Task, TaskContext, TaskStep, register_task
+
+FRAME_S = 1 / RATE_HZ
+
+
+class ReachStub:
+    """A stand-in movement task: a target that moves every frame, counting its updates."""
+
+    kind = "test_reach"
+    involves_movement = True
+    instances: list[ReachStub] = []
+
+    def __init__(self, program: Program, context: TaskContext) -> None:
+        self.updates = 0
+        self.interrupts: list[str] = []
+        ReachStub.instances.append(self)
+
+    def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        self.updates += 1
+        target = translation_matrix(np.array([np.sin(frame.time_s), 1.0, -0.5]))
+        return TaskStep(DrawList(meshes=(MeshItem("sphere", target),)))
+
+    def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        self.interrupts.append(reason)
+        return TaskStep()
+
+
+register_task("test_reach", ReachStub)
+
+
+def program(stage: int = 1, **changes: Any) -> Program:
+    base = Program.default(Side.LEFT, BodyPart.HAND)
+    base = dataclasses.replace(base, stage=Stage(stage))
+    changes.setdefault("laterality.trials_per_block", 16)
+    new, _ = base.override("test", "short blocks for tests", "2026-03-01T09:00", **changes)
+    return new
+
+
+class Run:
+    def __init__(self, prog: Program, seed: int = 5) -> None:
+        self.script = Script()
+        self.runner = SessionRunner(prog, seed, date_iso="2026-03-01")
+        self.frames: list[TrackingFrame] = []
+        self.steps: list[TaskStep] = []
+
+    def step(self, n: int = 1) -> TaskStep:
+        for _ in range(n):
+            frame = self.script.frame()
+            self.frames.append(frame)
+            self.steps.append(self.runner.update(frame, None))
+        return self.steps[-1]
+
+    def until(self, test: Callable[[TaskStep], bool], limit_s: float = 60.0) -> TaskStep:
+        for _ in range(int(limit_s * RATE_HZ)):
+            step = self.step()
+            if test(step):
+                return step
+        raise AssertionError("condition not reached")
+
+    def until_event(self, kind: str, limit_s: float = 60.0) -> Event:
+        step = self.until(lambda s: any(e.kind == kind for e in s.events), limit_s)
+        return next(e for e in step.events if e.kind == kind)
+
+    def events(self, kind: str | None = None) -> list[Event]:
+        return [e for s in self.steps for e in s.events if kind is None or e.kind == kind]
+
+    def records(self, kind: type) -> list[Any]:
+        return [r for s in self.steps for r in s.records if isinstance(r, kind)]
+
+    def rate_from_console(self, value: int) -> None:
+        self.runner.rating_from_console(value, self.script.next_time - 0.01)
+        self.step()
+
+
+def test_a_whole_session_runs_rating_blocks_rating_and_records_everything() -> None:
+    run = Run(program())
+    assert run.step().events[0].kind == "session.start"
+    assert run.events("pain.ask")[0].data == {"moment": "start"}
+    run.rate_from_console(3)
+    for _ in range(2):
+        for _ in range(16):
+            shown = run.until_event("trial.show")
+            run.runner.answer_from_console(Side(shown.data["side"]), shown.time_s + 0.9)
+            run.until_event("trial.answer")
+    run.until_event("pain.ask")
+    run.rate_from_console(3)
+    assert run.steps[-1].done and run.runner.state is RunnerState.DONE
+    trials = run.records(TrialRecord)
+    assert len(trials) == 32 and all(t.correct for t in trials)
+    assert {t.block_index for t in trials} == {0, 1}
+    start = run.events("session.start")[0].data
+    assert [t.seed for t in trials][::16] == start["block_seeds"]
+    assert [(r.moment, r.value) for r in run.records(RatingRecord)] == [("start", 3), ("end", 3)]
+    assert run.events("session.end")[0].data["reason"] == "completed"
+    summary = run.runner.summary("2026-03-01")
+    assert (summary.accuracy_left, summary.accuracy_right, summary.pain_flare) == (1.0, 1.0, False)
+    assert summary.median_rt_left_s == pytest.approx(0.9, abs=1e-9)
+
+
+def test_reaction_time_through_the_runner_is_exact() -> None:
+    run = Run(program(**{"session.rating_at_start": False}))
+    shown = run.until_event("trial.show")
+    side = Side(shown.data["side"])
+    while run.script.next_time < shown.time_s + 0.731:
+        run.step()
+    run.script.press(side, "trigger_click", at_s=shown.time_s + 0.731)
+    run.until_event("trial.answer")
+    (trial,) = run.records(TrialRecord)
+    assert trial.rt_s == pytest.approx(0.731, abs=1e-12) and trial.answer is side
+
+
+def start_reach(stage: int = 3, **changes: Any) -> tuple[Run, ReachStub]:
+    run = Run(program(stage, **{"session.blocks": ["test_reach"], **changes}))
+    run.step()
+    run.rate_from_console(3)
+    run.step(20)
+    return run, ReachStub.instances[-1]
+
+
+def assert_stopped_in_this_frame(run: Run, reach: ReachStub, updates_before: int) -> None:
+    flare_step = run.steps[-1]
+    assert not flare_step.movement_allowed
+    assert reach.updates == updates_before  # the movement task did not run in this frame
+    # The frame shows the previous frame's picture held still, fading from 0.
+    assert flare_step.draw.meshes == run.steps[-2].draw.meshes
+    assert 0.0 <= flare_step.draw.fade < 0.05
+    run.step(3 * int(RATE_HZ))
+    assert reach.updates == updates_before  # ...nor ever after
+    assert run.runner.state is RunnerState.CALM
+    assert all(not s.movement_allowed for s in run.steps[-3 * int(RATE_HZ):])
+    assert run.steps[-1].draw.clear_color == CALM_CLEAR and run.steps[-1].draw.fade == 0.0
+
+
+def test_a_typed_rating_rise_stops_movement_within_one_frame_and_is_recorded() -> None:
+    run, reach = start_reach()
+    before = reach.updates
+    run.rate_from_console(5)  # 3 -> 5: the flare rule
+    kinds = [e.kind for e in run.steps[-1].events]
+    assert kinds[:2] == ["pain.rating", "safety.flare"] and "safety.alert" in kinds
+    alert = next(e for e in run.steps[-1].events if e.kind == "safety.alert")
+    assert alert.data["proposal"]["decision"] == "back"
+    assert alert.data["proposal"]["proposed_stage"] == 2
+    assert reach.interrupts == ["pain_flare"]
+    assert_stopped_in_this_frame(run, reach, before)
+    assert run.runner.summary("2026-03-01").pain_flare
+
+
+def test_a_rating_rise_given_in_the_headset_stops_movement_in_the_confirming_frame() -> None:
+    run, reach = start_reach()
+    run.script.press(Side.RIGHT, "thumbstick_click")  # the patient asks to rate
+    run.step()
+    assert run.events("pain.request")[0].data == {"by": "patient"}
+    assert reach.interrupts == ["rating"]
+    for _ in range(7):  # none -> 0 .. 6
+        run.script.set(Side.RIGHT, thumbstick=(1.0, 0.0))
+        run.step()
+        run.script.set(Side.RIGHT, thumbstick=(0.0, 0.0))
+        run.step()
+    updates = reach.updates
+    run.script.press(Side.RIGHT, "trigger_click")
+    run.until(lambda s: any(e.kind == "safety.flare" for e in s.events), CONFIRM_HOLD_S + 0.1)
+    ratings = run.records(RatingRecord)
+    assert [(r.value, r.moment, r.source) for r in ratings] == [
+        (3, "start", "therapist"), (6, "on_demand", "patient")]
+    assert_stopped_in_this_frame(run, reach, updates)
+
+
+def test_a_small_rise_does_not_stop() -> None:
+    run, reach = start_reach()
+    run.rate_from_console(4)
+    run.step(10)
+    assert run.runner.state is RunnerState.RUNNING and not run.events("safety.flare")
+    assert run.steps[-1].movement_allowed and reach.updates > 20
+
+
+@pytest.mark.parametrize("hand", [Side.LEFT, Side.RIGHT])
+def test_the_menu_button_on_either_controller_stops_one_handed(hand: Side) -> None:
+    run, reach = start_reach()
+    before = reach.updates
+    run.script.press(hand, "menu")
+    run.step()
+    stop = run.events("safety.stop")
+    assert stop[0].data == {"by": "patient", "input": f"{hand.value}.menu"}
+    assert "safety.alert" in [e.kind for e in run.steps[-1].events]
+    assert_stopped_in_this_frame(run, reach, before)
+    assert run.runner.summary("2026-03-01").patient_stop
+
+
+def test_both_grips_held_for_a_second_stop() -> None:
+    run, reach = start_reach()
+    run.script.set(Side.LEFT, squeeze=1.0)
+    run.script.set(Side.RIGHT, squeeze=1.0)
+    run.step(int(0.9 * RATE_HZ))  # under a second: nothing yet
+    assert not run.events("safety.stop")
+    run.script.set(Side.RIGHT, squeeze=0.2)  # let go: the hold starts again
+    run.step()
+    run.script.set(Side.RIGHT, squeeze=0.95)
+    start = run.script.next_time
+    before = reach.updates
+    run.until(lambda s: any(e.kind == "safety.stop" for e in s.events), 2.0)
+    assert run.frames[-1].time_s - start == pytest.approx(1.0, abs=FRAME_S)
+    assert run.events("safety.stop")[0].data["input"] == "both_grips"
+    updates = reach.updates
+    assert updates - before == pytest.approx(RATE_HZ, abs=2)
+    assert_stopped_in_this_frame(run, reach, updates)
+
+
+def test_the_fade_to_the_calm_scene_is_eased_and_never_jumps() -> None:
+    run, _ = start_reach(**{"safety.fade_s": 1.0})
+    run.script.press(Side.LEFT, "menu")
+    run.step(int(2 * RATE_HZ))
+    fades = [s.draw.fade for s in run.steps[-int(2 * RATE_HZ):]]
+    steps = np.abs(np.diff(fades))
+    # Eased half-second ramps: the largest step is smoothstep's top slope (1.5) x frame / 0.5 s.
+    assert steps.max() <= 1.5 * FRAME_S / 0.5 + 1e-6
+    assert max(fades) == pytest.approx(1.0, abs=1e-6) and fades[-1] == 0.0
+    peak = int(np.argmax(fades))
+    assert peak == pytest.approx(0.5 * RATE_HZ, abs=2)
+    assert run.steps[-int(2 * RATE_HZ) + peak + 2].draw.clear_color == CALM_CLEAR
+
+
+def test_the_therapist_ends_the_session_from_the_calm_scene_with_a_closing_rating() -> None:
+    run, _ = start_reach()
+    run.rate_from_console(6)
+    run.step(int(RATE_HZ))
+    assert not run.steps[-1].done
+    run.runner.end_session(run.script.next_time)
+    run.step()
+    assert run.runner.state is RunnerState.CLOSING
+    assert run.events("pain.ask")[-1].data == {"moment": "end"}
+    run.rate_from_console(4)
+    assert run.steps[-1].done
+    assert run.events("session.end")[0].data["reason"] == "ended_after_pain_flare"
+    assert [r.moment for r in run.records(RatingRecord)] == ["start", "on_demand", "end"]
+
+
+def test_the_therapist_stop_goes_calm_without_a_stage_back_proposal() -> None:
+    run, reach = start_reach()
+    run.runner.stop(run.script.next_time)
+    run.step()
+    assert run.runner.state is RunnerState.CALM and not run.steps[-1].movement_allowed
+    assert run.events("safety.stop")[0].data == {"by": "therapist"}
+    assert not run.events("safety.alert")
+    assert not run.runner.summary("2026-03-01").flare
+
+
+def test_an_unfocused_headset_pauses_and_voids_the_open_trial() -> None:
+    run = Run(program(**{"session.rating_at_start": False}))
+    shown = run.until_event("trial.show")
+    run.step(20)
+    run.script.focused = False
+    step = run.step()
+    assert [e.kind for e in step.events] == ["session.pause", "trial.void"]
+    assert not step.movement_allowed and step.draw.fade < 0.05
+    run.step(int(3 * RATE_HZ))
+    paused = run.steps[-int(3 * RATE_HZ) - 1:]
+    assert not any(s.records or s.events for s in paused[1:])  # nothing advances
+    assert all(s.draw.meshes == paused[0].draw.meshes for s in paused)  # held still
+    fades = [s.draw.fade for s in paused]
+    assert fades == sorted(fades) and fades[-1] == 1.0  # eased out, no jump
+    assert np.abs(np.diff(fades)).max() <= 1.5 * FRAME_S / 0.5 + 1e-6
+    active_before = run.runner.active_s
+    run.script.focused = True
+    resumed = run.step()
+    assert resumed.events[0].kind == "session.resume"
+    assert resumed.events[0].data["paused_s"] == pytest.approx(3.0 + FRAME_S, abs=1e-9)
+    assert run.runner.active_s == active_before  # the session clock stopped
+    again = run.until_event("trial.show")
+    for key in ("side", "rotation_deg", "view"):
+        assert again.data[key] == shown.data[key]
+    run.runner.answer_from_console(Side(again.data["side"]), again.time_s + 0.65)
+    run.until_event("trial.answer")
+    (trial,) = run.records(TrialRecord)
+    assert trial.rt_s == pytest.approx(0.65, abs=1e-12)  # not inflated by the pause
+    fades = [s.draw.fade for s in run.steps[-int(RATE_HZ):]]
+    assert fades[-1] == 0.0
+
+
+def test_the_session_cap_counts_focused_time_then_asks_the_closing_rating() -> None:
+    run = Run(program(**{"safety.session_cap_s": 5.0, "laterality.time_limit_s": None}))
+    run.step()
+    run.rate_from_console(2)
+    run.step(int(2 * RATE_HZ))
+    run.script.focused = False
+    run.step(int(10 * RATE_HZ))  # paused time does not count
+    run.script.focused = True
+    run.step(int(2 * RATE_HZ))
+    assert not run.events("safety.time_cap")
+    cap = run.until_event("safety.time_cap", 2.0)
+    assert cap.data["active_s"] == pytest.approx(5.0, abs=FRAME_S)
+    assert run.events("pain.ask")[-1].data == {"moment": "end"}
+    assert run.runner.state is RunnerState.CLOSING
+    run.rate_from_console(2)
+    assert run.steps[-1].done
+    assert run.events("session.end")[0].data["reason"] == "time_cap"
+
+
+def test_a_break_is_offered_between_blocks_and_the_patient_goes_on_with_a_trigger() -> None:
+    run = Run(program(**{"safety.break_every_s": 10.0, "session.rating_at_start": False}))
+    for _ in range(16):
+        shown = run.until_event("trial.show")
+        run.runner.answer_from_console(Side(shown.data["side"]), shown.time_s + 0.5)
+    offered = run.until_event("safety.break")
+    assert offered.data == {"state": "offered"}
+    run.step(int(5 * RATE_HZ))
+    assert not run.events("block.start")[1:]  # waiting for the patient
+    assert run.steps[-1].draw.clear_color == CALM_CLEAR  # the calm scene
+    assert "break" in run.steps[-1].draw.texts[0].text
+    run.script.press(Side.LEFT, "trigger_click")
+    run.step()
+    assert run.events("safety.break")[-1].data == {"state": "over"}
+    run.until_event("block.start")
+    assert run.events("block.start")[-1].data["block_index"] == 1
+
+
+def test_the_therapist_asks_for_a_rating_mid_block_and_the_block_goes_on() -> None:
+    run = Run(program(**{"session.rating_at_start": False}))
+    shown = run.until_event("trial.show")
+    run.runner.request_rating(run.script.next_time)
+    step = run.step()
+    assert [e.kind for e in step.events][:2] == ["pain.request", "trial.void"]
+    run.rate_from_console(2)
+    again = run.until_event("trial.show")
+    assert again.data["side"] == shown.data["side"]
+    assert run.runner.state is RunnerState.RUNNING
+
+
+def test_tasks_satisfy_the_protocol() -> None:
+    run = Run(program())
+    run.step()
+    assert isinstance(run.runner._task, Task)  # noqa: SLF001
+    assert isinstance(ReachStub(program(), None), Task)  # type: ignore[arg-type]
+
+
+def test_every_event_and_record_of_a_session_is_plain_json_for_the_recorder() -> None:
+    run = Run(program(**{"laterality.time_limit_s": 1.0}))
+    run.step()
+    run.rate_from_console(3)
+    run.until_event("trial.timeout")
+    shown = run.until_event("trial.show")
+    run.runner.answer_from_console(Side(shown.data["side"]), shown.time_s + 0.4)
+    run.until_event("trial.answer")
+    run.script.press(Side.LEFT, "menu")
+    run.step(int(RATE_HZ))
+    for event in run.events():
+        json.dumps(event.data)
+    trials = run.records(TrialRecord)
+    rows = [t.storage_fields() for t in trials]
+    json.dumps(rows)
+    assert rows[0]["answer"] is None and rows[0]["reaction_time_s"] is None
+    assert rows[1]["reaction_time_s"] == pytest.approx(0.4, abs=1e-12)
+    assert rows[1]["onset_s"] == shown.time_s and rows[1]["measures"]["rt_source"] == "console"
+    (rating,) = run.records(RatingRecord)
+    assert rating.storage_fields() == {"value": 3, "phase": "before", "source": "therapist",
+                                       "time_s": rating.time_s}
+
+
+def test_a_finished_session_fades_to_the_calm_scene_with_a_closing_message() -> None:
+    run = Run(program(**{"session.blocks": ["test_reach"]}))
+    run.step()
+    run.rate_from_console(2)
+    run.step(10)
+    run.runner.end_session(run.script.next_time)
+    run.step()
+    run.rate_from_console(2)
+    assert run.steps[-1].done
+    run.step(int(RATE_HZ))
+    last = run.steps[-1]
+    assert last.done and not last.movement_allowed and last.draw.fade == 0.0
+    assert last.draw.clear_color == CALM_CLEAR
+    assert "Session complete" in last.draw.texts[0].text
+    fades = [s.draw.fade for s in run.steps[-int(RATE_HZ) - 2:]]
+    assert np.abs(np.diff(fades)).max() <= 1.5 * FRAME_S / 0.5 + 1e-6
+
+
+def test_a_flare_in_the_closing_rating_is_recorded_and_alerted_and_the_session_ends() -> None:
+    run = Run(program(2, **{"session.blocks": ["test_reach"]}))
+    run.step()
+    run.rate_from_console(2)
+    run.step(10)
+    run.runner.end_session(run.script.next_time)
+    run.step()
+    run.rate_from_console(4)
+    kinds = [e.kind for e in run.steps[-1].events]
+    assert "safety.flare" in kinds and "safety.alert" in kinds and "session.end" in kinds
+    assert run.steps[-1].done and run.runner.state is RunnerState.DONE
+    assert run.runner.summary("2026-03-01").pain_flare
+    alert = run.events("safety.alert")[0]
+    assert (alert.data["proposal"]["decision"], alert.data["proposal"]["proposed_stage"]) == ("back", 1)
+
+
+@settings(max_examples=8, deadline=None)
+@example(pauses=[(100, 50), (400, 1)], delay_s=1.0)  # voids the first trial, blinks once
+@given(pauses=st.lists(st.tuples(st.integers(0, 2500), st.integers(1, 200)), max_size=6),
+       delay_s=st.floats(0.25, 1.8))
+def test_pauses_anywhere_never_change_reaction_times_or_the_balance(
+    pauses: list[tuple[int, int]], delay_s: float
+) -> None:
+    """A patient who always answers ``delay_s`` after each picture appears, with the headset
+    taken off at random moments: every recorded RT is exactly ``delay_s``, the block keeps
+    its 16 balanced trials, and voided trials are the only casualties."""
+    run = Run(program(**{"session.rating_at_start": False, "session.rating_at_end": False,
+                         "laterality.time_limit_s": None, "session.blocks": ["laterality"]}))
+    unfocused = {f for start, length in pauses for f in range(start, start + length)}
+    pending: tuple[Side, float] | None = None
+    release_at: int | None = None
+    for i in range(int(120 * RATE_HZ)):
+        run.script.focused = i not in unfocused
+        if pending is not None and run.script.next_time >= pending[1]:
+            run.script.press(pending[0], "trigger_click", at_s=pending[1])
+            pending, release_at = None, i + 5
+        if release_at == i:
+            run.script.release(Side.LEFT, "trigger_click")
+            run.script.release(Side.RIGHT, "trigger_click")
+        step = run.step()
+        for event in step.events:
+            if event.kind == "trial.show":
+                pending = (Side(event.data["side"]), event.time_s + delay_s)
+        if step.done:
+            break
+    trials = run.records(TrialRecord)
+    assert run.steps[-1].done
+    assert len(trials) == 16 and all(t.correct for t in trials)
+    assert all(t.rt_s == pytest.approx(delay_s, abs=1e-9) for t in trials)
+    assert len({(t.side, t.rotation_deg, t.view) for t in trials}) == 16
+    shown = len(run.events("trial.show"))
+    assert shown == 16 + len(run.events("trial.void"))
+
+
+def test_the_stop_during_the_closing_rating_ends_the_session_without_it() -> None:
+    run, _ = start_reach(**{"safety.session_cap_s": 2.0})
+    run.until_event("safety.time_cap", 3.0)
+    assert run.runner.state is RunnerState.CLOSING
+    run.step(5)
+    run.script.press(Side.RIGHT, "menu")
+    step = run.step()
+    assert step.done and run.runner.state is RunnerState.DONE
+    assert [e.kind for e in step.events] == ["safety.stop", "safety.alert", "session.end"]
+    assert run.events("session.end")[0].data["reason"] == "stopped_in_closing_rating"
+    assert [r.moment for r in run.records(RatingRecord)] == ["start"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [({"laterality.trials_per_block": 30}, "multiple of 16"),
+     ({"session.blocks": ["laterality", "juggling"]}, "task 'juggling'")],
+)
+def test_a_plan_that_cannot_run_is_refused_before_the_session_starts(
+    changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ProgramError, match=message):
+        SessionRunner(program(**changes), seed=1)
+
+
+def test_a_pause_during_the_fade_to_calm_resumes_it_smoothly() -> None:
+    run, _ = start_reach()
+    run.script.press(Side.LEFT, "menu")
+    run.step(10)
+    run.script.focused = False
+    run.step(int(RATE_HZ))
+    run.script.focused = True
+    run.step(int(2 * RATE_HZ))
+    fades = [s.draw.fade for s in run.steps[-int(3 * RATE_HZ) - 10:]]
+    assert np.abs(np.diff(fades)).max() <= 1.5 * FRAME_S / 0.5 + 1e-6
+    last = run.steps[-1].draw
+    assert last.fade == 0.0 and last.clear_color == CALM_CLEAR
+    assert run.runner.state is RunnerState.CALM
