@@ -104,24 +104,25 @@ class TaskSequence:
 
     @property
     def limb_mode(self) -> LimbMode:
-        return getattr(self._part(), "limb_mode", LimbMode.REAL)
+        return getattr(self.part(), "limb_mode", LimbMode.REAL)
 
     @property
     def blend(self) -> float:
-        return float(getattr(self._part(), "blend", 1.0))
+        return float(getattr(self.part(), "blend", 1.0))
 
     @property
     def scene_context(self) -> str:
-        return str(getattr(self._part(), "scene_context", "clinic"))
+        return str(getattr(self.part(), "scene_context", "clinic"))
 
-    def _part(self) -> Task | None:
+    def part(self) -> Task | None:
+        """The part running now (built if it has not started), else the last one finished."""
         if self.current is None and self._parts:
             self.current = self._parts.pop(0)()
         return self.current if self.current is not None else (
             self.finished[-1] if self.finished else None)
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
-        part = self._part()
+        part = self.part()
         if part is None:
             return TaskStep(done=True)
         step = part.update(frame, body)
