@@ -168,6 +168,7 @@ class ImageryTask:
         self._trial = 0
         self._started = False
         self._pain_announced = False
+        self._finished = False
         self._begin_trial()
 
     @staticmethod
@@ -256,7 +257,10 @@ class ImageryTask:
 
     def _update_ratings(self, frame: TrackingFrame, body: BodyPose | None,
                         events: list[Event]) -> TaskStep:
+        if self._finished:
+            return TaskStep(done=True)
         if not self._ratings:
+            self._finished = True
             events.append(Event(frame.time_s, "task.end", {"task": self.kind,
                                                            "trials": len(self.records)}))
             return TaskStep(events=tuple(events), done=True)
@@ -269,6 +273,7 @@ class ImageryTask:
         if step.done:
             self._ratings.pop(0)
             if not self._ratings:
+                self._finished = True
                 events.append(Event(frame.time_s, "task.end", {"task": self.kind,
                                                                "trials": len(self.records)}))
                 return TaskStep(step.draw, tuple(events), step.records, True)

@@ -205,6 +205,20 @@ class MotorTask:
     """The repetitions of one movement task type (see the module docstring)."""
 
     involves_movement = True
+    # Per-repetition state (``_reset_repetition``).
+    _home_since: float | None
+    _previous: tuple[float, FloatArray] | None  # last displayed hand sample while at home
+    _shown_at: float
+    _times: list[float]
+    _points: list[FloatArray]
+    _last_sample_s: float
+    _sync: list[float]
+    _inside_since: float | None
+    _checkpoint: int
+    _completed_at: float | None
+    _timed_out: bool
+    _object: FloatArray | None
+    _held_offset: FloatArray | None
 
     def __init__(self, setup: MotorSetup, plans: list[RepetitionPlan]) -> None:
         self.setup = setup
@@ -278,19 +292,19 @@ class MotorTask:
         return self.plans[min(self._index, len(self.plans) - 1)]
 
     def _reset_repetition(self) -> None:
-        self._home_since: float | None = None
-        self._previous: tuple[float, FloatArray] | None = None
+        self._home_since = None
+        self._previous = None
         self._shown_at = 0.0
-        self._times: list[float] = []
-        self._points: list[FloatArray] = []
+        self._times = []
+        self._points = []
         self._last_sample_s = -np.inf
-        self._sync: list[float] = []
-        self._inside_since: float | None = None
+        self._sync = []
+        self._inside_since = None
         self._checkpoint = 0
-        self._completed_at: float | None = None
+        self._completed_at = None
         self._timed_out = False
         self._object = None if not self.plans or self.plan.pick is None else self.plan.pick.copy()
-        self._held_offset: FloatArray | None = None
+        self._held_offset = None
 
     def _displayed(self, body: BodyPose | None) -> FloatArray | None:
         if body is None:

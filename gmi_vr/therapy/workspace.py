@@ -101,8 +101,8 @@ class Workspace:
         f, u, o = offset @ self.forward, offset @ self.up, offset @ self.outward
         distance = float(np.hypot(f, o))
         azimuth = float(np.arctan2(o, f))
-        return (distance <= self.horizontal_reach(azimuth) + slack_m
-                and -slack_m <= u <= self.reach("up") + slack_m)
+        return bool(distance <= self.horizontal_reach(azimuth) + slack_m
+                    and -slack_m <= u <= self.reach("up") + slack_m)
 
 
 def workspace_at(anchor: Pose, side: Side, rest: FloatArray, excursion_m: dict[str, float]) -> Workspace:
