@@ -178,3 +178,41 @@ def test_invalid_movement_settings_say_what_to_do() -> None:
         movement_program(**{"movement.grading.range_fraction": 0.0})
     with pytest.raises(ProgramError, match="directions"):
         movement_program(**{"movement.rom_directions": ["sideways"]})
+
+
+def test_touch_trace_and_grasp_run_on_the_affected_hand_own_tracking() -> None:
+    program = movement_program(Side.LEFT, **{"movement.tasks": ["touch", "trace", "grasp"],
+                                             "movement.grading.repetitions": 1,
+                                             "movement.grading.complexity": 3})
+    motion = Motion(Side.LEFT, LimbMode.REAL)
+    task = build_task("graded_movement", program, TaskContext(ANCHOR, 9, 0))
+    assert isinstance(task, TaskSequence)
+    log: list[TaskStep] = [task.update(*motion.frame())]
+    measure_rom(task, motion, log)
+    seen = []
+    while not log[-1].done:
+        motor = task.current
+        assert isinstance(motor, MotorTask)
+        seen.append(motor.setup.kind.value)
+        plan = motor.plans[0]
+        motion.place(Side.LEFT, plan.home)
+        run_for(motion, task.update, HOME_DWELL_S + 0.1, log)
+        if plan.pick is not None:  # grasp with the affected hand's own grip
+            move(motion, Side.LEFT, plan.pick, 1.0, task.update, log)
+            motion.script.set(Side.LEFT, squeeze=1.0)
+            run_for(motion, task.update, 0.2, log)
+            move(motion, Side.LEFT, plan.target, 1.0, task.update, log)
+            motion.script.set(Side.LEFT, squeeze=0.0)
+        else:
+            for point in plan.path:
+                move(motion, Side.LEFT, point, 0.6, task.update, log)
+        run_for(motion, task.update, 1.2, log)
+    assert seen == ["touch", "trace", "grasp"]
+    records = records_of(log, RepetitionRecord)
+    assert [r.task for r in records] == seen and all(r.completed for r in records)
+    assert all(r.stage == 4 and r.limb_mode == "real" for r in records)
+    # Every target (and grasp pick-up) lies within the measured range.
+    rom = task.finished[0]
+    assert isinstance(rom, RangeOfMotionTask) and rom.result is not None
+    reach = rom.result.workspace(ANCHOR)
+    assert all(reach.contains(np.array(r.target)) for r in records)
