@@ -160,3 +160,25 @@ def test_each_body_part_has_a_library_and_foot_imagery_shows_the_foot() -> None:
     task = ImageryTask(program, TaskContext(ANCHOR, 1, 0))
     assert task.mesh == "stimuli/foot_left"
     assert {m.level for m in task.queue} == {1, 2, 3}
+
+
+def test_without_input_change_times_the_marks_are_the_frames_that_saw_the_presses() -> None:
+    program = imagery_program(**{"imagery.movements": ["wrist_flexion"],
+                                 "imagery.rate_vividness": False, "imagery.rate_pain": False})
+    task = ImageryTask(program, TaskContext(ANCHOR, 1, 0))
+    script = Script(HEAD)
+    log: list[TaskStep] = []
+    until(task, script, "cue.audio", log)
+    until(task, script, "cue.audio", log)
+    run(task, script, 0.3, log)
+    script.set(Side.RIGHT, trigger_click=True)  # a source without lastChangeTime
+    start_s = script.next_time
+    run(task, script, 0.2, log)
+    script.set(Side.RIGHT, trigger_click=False)
+    run(task, script, 1.0, log)
+    script.set(Side.RIGHT, trigger_click=True)
+    end_s = script.next_time
+    log.append(task.update(script.frame(), None))
+    record = [r for r in log[-1].records if isinstance(r, ImageryRecord)][0]
+    assert (record.started_at_s, record.ended_at_s) == (start_s, end_s)
+    assert record.time_source == "frame"

@@ -225,10 +225,11 @@ class ImageryTask:
                 else:
                     records.append(self._record(at, source, False, now, events))
                     break
-            limit = self.settings.time_limit_factor * movement.duration_s
-            since = self._started_at[0] if self._started_at is not None else self._phase_since
-            if self._phase == "imagine" and self._trial < len(self.queue) and now - since >= limit:
-                records.append(self._record(None, None, True, now, events))
+            if not records:  # still imagining (or not yet started): the time limit
+                limit = self.settings.time_limit_factor * movement.duration_s
+                since = self._started_at[0] if self._started_at is not None else self._phase_since
+                if now - since >= limit:
+                    records.append(self._record(None, None, True, now, events))
         step_records = tuple(records)
         return TaskStep(self._draw(now), tuple(events), step_records)  # type: ignore[arg-type]
 
