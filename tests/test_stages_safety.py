@@ -125,3 +125,14 @@ def test_a_flare_in_the_imagery_block_rating_stops_the_session() -> None:
     assert "safety.flare" in [e.kind for e in step.events]
     assert runner.state is RunnerState.CALM
     assert np.isclose(runner.ratings[-1].value, 4)
+
+
+def test_a_plan_naming_an_unknown_context_fails_when_the_session_is_set_up() -> None:
+    import pytest
+
+    from gmi_vr.therapy.program import ProgramError
+
+    program = program_at(Stage.MIRROR_THERAPY, **{"mirror.phase": "healthy",
+                                                 "mirror.context": "beach"})
+    with pytest.raises(ProgramError, match="Scene context 'beach' is unknown"):
+        SessionRunner(program, seed=1, anchor=ANCHOR)

@@ -149,6 +149,7 @@ def build_mirror(program: Program, context: TaskContext) -> Task:
     if settings.phase is MirrorPhase.LOOK:
         return LookTask(program, context)
     affected = program.affected_side
+    context_scene(settings.context, context.anchor)  # an unknown context fails now, not later
     healthy_workspace = typical_workspace(context.anchor, affected.other)
 
     def make(kind: MotorKind, seed: int) -> MotorTask:
