@@ -221,3 +221,21 @@ def test_touch_trace_and_grasp_run_end_to_end_in_mirror_therapy() -> None:
     assert by_task["trace"].target_error_m < 0.02  # hand stays on the path
     assert by_task["grasp"].target_error_m < 1e-3  # cup set down on the ring's centre
     assert len(events_of(log, "trace.checkpoint")) == checkpoints == 10
+
+
+@pytest.mark.parametrize("yaw_deg", [0.0, 30.0, -75.0, 180.0])
+def test_an_anchor_on_the_calibrated_midline_mirrors_exactly_like_that_plane(yaw_deg: float) -> None:
+    from gmi_vr.core.types import Pose
+    from gmi_vr.geometry import quat_from_axis_angle, quat_rotate
+    from gmi_vr.therapy.workspace import anchor_on_midline
+
+    turn = quat_from_axis_angle(np.array([0.0, 1.0, 0.0]), np.radians(yaw_deg))
+    normal = quat_rotate(turn, np.array([1.0, 0.0, 0.0]))  # the patient's right
+    plane_point = np.array([0.3, 0.0, -0.2])  # floor point under the pelvis
+    head = Pose(plane_point + np.array([0.0, 1.2, 0.0]) + 0.05 * normal, turn)  # head 5 cm off
+    anchor = anchor_on_midline(head, plane_point, normal)
+    points = np.random.default_rng(3).normal(size=(20, 3))
+    by_plane = points - 2 * ((points - plane_point) @ normal)[:, None] * normal
+    np.testing.assert_allclose(reflect_across_midline(anchor, points), by_plane, atol=1e-12)
+    np.testing.assert_allclose(anchor_axes(anchor)[0], normal, atol=1e-12)
+    assert anchor.position[1] == pytest.approx(1.2)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gmi_vr.core.types import FloatArray, Pose, Side
-from gmi_vr.geometry import quat_rotate
+from gmi_vr.geometry import quat_from_axis_angle, quat_rotate
 
 #: Work surface (table top) below the seated patient's eyes, and the hand's rest position on
 #: it: about a forearm ahead and a shoulder's half-width to the side. From anthropometric
@@ -52,6 +52,20 @@ def reflect_across_midline(anchor: Pose, points: FloatArray) -> FloatArray:
     normal = anchor_axes(anchor)[0]
     distance = (points - anchor.position) @ normal
     return points - 2.0 * distance[..., None] * normal
+
+
+def anchor_on_midline(head: Pose, plane_point: FloatArray, plane_normal: FloatArray) -> Pose:
+    """The session anchor that makes ``reflect_across_midline`` the body's own mirror: the
+    calibrated head position moved onto the midline plane (through ``plane_point`` (3,),
+    unit ``plane_normal`` (3,) pointing to the patient's right, as the body calibration's
+    ``midline_plane()``), turned to face along the plane (yaw only, -Z forward)."""
+    normal = np.asarray(plane_normal, dtype=np.float64)
+    normal = normal - normal[1] * np.array([0.0, 1.0, 0.0])
+    normal = normal / np.linalg.norm(normal)
+    position = np.asarray(head.position, dtype=np.float64)
+    position = position - ((position - np.asarray(plane_point)) @ normal) * normal
+    yaw = float(np.arctan2(-normal[2], normal[0]))  # +X of the anchor along the normal
+    return Pose(position, quat_from_axis_angle(np.array([0.0, 1.0, 0.0]), yaw))
 
 
 @dataclass(frozen=True)
