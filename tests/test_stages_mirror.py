@@ -95,6 +95,8 @@ def test_mirror_reach_repetitions_complete_with_the_mirrored_hand_and_measure_th
     task, motor, log = start(program, motion)
     assert task.limb_mode is LimbMode.MIRROR and task.involves_movement
     assert events_of(log, "body.mode")[0].data == {"mode": "mirror", "blend": 0.0}
+    cue = events_of(log, "cue.audio")[0].data["text"]
+    assert "Move your right hand" in cue and "left hand reach" in cue
     times = drive_reaches(task, motor, motion, duration_s, log)
     records = records_of(log, RepetitionRecord)
     assert [r.repetition_index for r in records] == [0, 1, 2]

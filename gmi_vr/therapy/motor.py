@@ -251,6 +251,7 @@ class MotorTask:
             }))
             events.append(Event(now, "body.mode", {"mode": self.limb_mode.value,
                                                    "blend": self.blend}))
+            events.append(Event(now, "cue.audio", {"text": self._instruction().replace("\n", " ")}))
         hand = self._displayed(body)
         if self._phase is _Phase.HOME:
             self._update_home(now, hand, events)
@@ -452,9 +453,8 @@ class MotorTask:
         setup = self.setup
         meshes: list[MeshItem] = []
         texts: list[TextItem] = []
-        affected, healthy = setup.side.value, setup.side.other.value
-        message = INSTRUCTIONS[setup.phase].format(
-            healthy=healthy, affected=affected, verb=VERBS[setup.kind])
+        affected = setup.side.value
+        message = self._instruction()
         if self._phase is _Phase.DONE:
             texts.append(instruction(setup.anchor, "Well done."))
             return combine(self._context, DrawList(texts=tuple(texts)))
@@ -489,6 +489,11 @@ class MotorTask:
             if self._phase is _Phase.ACTIVE and kind is not MotorKind.GRASP:
                 meshes.append(_sphere(self._guide(now), 0.02, GUIDE_COLOR))
         return combine(self._context, DrawList(meshes=tuple(meshes), texts=tuple(texts)))
+
+    def _instruction(self) -> str:
+        setup = self.setup
+        return INSTRUCTIONS[setup.phase].format(
+            healthy=setup.side.other.value, affected=setup.side.value, verb=VERBS[setup.kind])
 
     def _guide(self, now: float) -> FloatArray:
         """The pacing guide: along home -> path at a minimum-jerk pace over ``pace_s``."""

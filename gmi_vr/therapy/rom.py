@@ -114,10 +114,12 @@ class RangeOfMotionTask:
         if self._rest is None:
             self._update_rest(now, hand, events)
         else:
+            direction = self.directions[self._direction]
             if self._direction_started is None:
                 self._direction_started = now
                 self._best = 0.0
-            direction = self.directions[self._direction]
+                prompt = PROMPTS[direction].format(side=self.side.value).replace("\n", " ")
+                events.append(Event(now, "cue.audio", {"text": prompt + " Then press a trigger."}))
             if hand is not None:
                 unit = direction_vector(self.anchor, self.side, direction)
                 self._best = max(self._best, float((hand - self._rest) @ unit))

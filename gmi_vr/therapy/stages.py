@@ -71,6 +71,7 @@ class LookTask:
             self._first = now
             events.append(Event(now, "task.start", {"task": self.kind, "look_s": self.planned_s}))
             events.append(Event(now, "body.mode", {"mode": self.limb_mode.value, "blend": 0.0}))
+            events.append(Event(now, "cue.audio", {"text": self.message.replace("\n", " ")}))
         if self._since is None:
             self._since = now
         looked = self._looked_s + now - self._since
