@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stages_motion import ANCHOR, Motion, events_of, move, move_through, records_of, run_for
 from test_therapy_frames import RATE_HZ
 
@@ -56,7 +58,7 @@ def test_mirror_reach_targets_lie_on_the_affected_side_where_the_mirrored_hand_r
     healthy_reach = typical_workspace(ANCHOR, affected.other)
     for plan in motor.plans:
         side_sign = np.sign((plan.target - ANCHOR.position) @ right)
-        assert side_sign == (1 if affected is Side.RIGHT else -1) or complexity == 3
+        assert side_sign == (1 if affected is Side.RIGHT else -1)
         # The healthy hand reaches the point the target is reflected from...
         source = reflect_across_midline(ANCHOR, plan.target)
         assert healthy_reach.contains(source)
@@ -241,3 +243,31 @@ def test_an_anchor_on_the_calibrated_midline_mirrors_exactly_like_that_plane(yaw
     np.testing.assert_allclose(reflect_across_midline(anchor, points), by_plane, atol=1e-12)
     np.testing.assert_allclose(anchor_axes(anchor)[0], normal, atol=1e-12)
     assert anchor.position[1] == pytest.approx(1.2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(yaw_deg=st.floats(-180, 180), fraction=st.floats(0.1, 1.0), height=st.floats(0.0, 0.6),
+       complexity=st.sampled_from([1, 2, 3]), kind=st.sampled_from(list(MotorKind)),
+       affected=st.sampled_from(list(Side)), seed=st.integers(0, 2**31 - 2))
+def test_every_mirror_target_is_the_image_of_a_point_the_healthy_hand_reaches(
+        yaw_deg: float, fraction: float, height: float, complexity: int, kind: MotorKind,
+        affected: Side, seed: int) -> None:
+    from gmi_vr.core.types import Pose
+    from gmi_vr.geometry import quat_from_axis_angle
+    from gmi_vr.therapy.grading import MotorGrading
+    from gmi_vr.therapy.motor import plan_repetitions, reflect_plans
+
+    anchor = Pose(np.array([0.4, 1.15, -0.2]),
+                  quat_from_axis_angle(np.array([0.0, 1.0, 0.0]), np.radians(yaw_deg)))
+    grading = MotorGrading(range_fraction=fraction, height_m=height, complexity=complexity,
+                           repetitions=6)
+    healthy = typical_workspace(anchor, affected.other)
+    plans = reflect_plans(anchor, plan_repetitions(kind, grading, healthy, seed, max_across_m=0.13))
+    right = anchor_axes(anchor)[0]
+    for plan in plans:
+        points = [plan.target, *plan.path] + ([plan.pick] if plan.pick is not None else [])
+        for point in points:
+            assert healthy.contains(reflect_across_midline(anchor, point))
+            # On the affected side, at least 5 cm from the midline (the rest is 18 cm off it).
+            side = (point - anchor.position) @ right * (-1 if affected is Side.LEFT else 1)
+            assert side >= 0.05 - 1e-9

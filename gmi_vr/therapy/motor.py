@@ -94,9 +94,10 @@ class RepetitionPlan:
 
 
 def plan_repetitions(kind: MotorKind, grading: MotorGrading, workspace: Workspace,
-                     seed: int) -> list[RepetitionPlan]:
+                     seed: int, max_across_m: float | None = None) -> list[RepetitionPlan]:
     """``grading.repetitions`` plans in ``workspace``; directions cycle through the
-    complexity's fan in an order drawn from ``seed``."""
+    complexity's fan in an order drawn from ``seed``. ``max_across_m``: no point lies
+    further than this across (towards the midline) from the rest position."""
     rng = np.random.default_rng(seed)
     fan = np.radians(AZIMUTHS_DEG[grading.complexity])
     order: list[float] = []
@@ -123,8 +124,18 @@ def plan_repetitions(kind: MotorKind, grading: MotorGrading, workspace: Workspac
             lift = 0.12 if grading.complexity == 3 else 0.0
             target = workspace.point(place_azimuth, f, lift)
             path = target[None]
+        if max_across_m is not None:
+            target, path = _within(workspace, target, max_across_m), _within(workspace, path, max_across_m)
+            pick = None if pick is None else _within(workspace, pick, max_across_m)
         plans.append(RepetitionPlan(index, home, target, path, pick))
     return plans
+
+
+def _within(workspace: Workspace, points: FloatArray, max_across_m: float) -> FloatArray:
+    """``points`` (..., 3) moved outward where they lie more than ``max_across_m`` across."""
+    outward = (np.asarray(points) - workspace.rest) @ workspace.outward
+    shift = np.maximum(0.0, -max_across_m - outward)
+    return np.asarray(points) + shift[..., None] * workspace.outward
 
 
 def _trace_path(workspace: Workspace, complexity: int, fraction: float, index: int) -> FloatArray:

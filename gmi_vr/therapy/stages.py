@@ -34,7 +34,13 @@ from gmi_vr.therapy.program import Program, Stage
 from gmi_vr.therapy.rom import RangeOfMotionTask
 from gmi_vr.therapy.stage_records import ObservationRecord
 from gmi_vr.therapy.task import Task, TaskContext, TaskStep, register_task
-from gmi_vr.therapy.workspace import typical_workspace
+from gmi_vr.therapy.workspace import REST_SIDE_M, typical_workspace
+
+#: Mirror therapy keeps every target this far from the midline on the affected side, so the
+#: healthy hand never crosses over to meet its own mirror image (which would break the
+#: illusion that the affected limb moves; a mirror box also keeps each hand on its side).
+#: Product choice. Graded real movement may cross the midline (grading complexity 3).
+MIRROR_MIDLINE_MARGIN_M = 0.05
 
 LOOK_MESSAGE = ("Look at your {affected} hand.\nKeep still and just watch it.\n"
                 "Breathe slowly.")
@@ -154,7 +160,8 @@ def build_mirror(program: Program, context: TaskContext) -> Task:
     healthy_workspace = typical_workspace(context.anchor, affected.other)
 
     def make(kind: MotorKind, seed: int) -> MotorTask:
-        plans = plan_repetitions(kind, settings.grading, healthy_workspace, seed)
+        plans = plan_repetitions(kind, settings.grading, healthy_workspace, seed,
+                                 max_across_m=REST_SIDE_M - MIRROR_MIDLINE_MARGIN_M)
         setup = MotorSetup(kind, f"mirror_{kind.value}", int(Stage.MIRROR_THERAPY),
                            settings.phase.value, LimbMode.MIRROR, 0.0, affected, affected.other,
                            context.anchor, context.block_index, settings.grading, settings.context)
