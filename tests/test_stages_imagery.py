@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stages_motion import ANCHOR, HEAD
 from test_therapy_frames import RATE_HZ, Script
 
@@ -182,3 +184,30 @@ def test_without_input_change_times_the_marks_are_the_frames_that_saw_the_presse
     record = [r for r in log[-1].records if isinstance(r, ImageryRecord)][0]
     assert (record.started_at_s, record.ended_at_s) == (start_s, end_s)
     assert record.time_source == "frame"
+
+
+@settings(max_examples=20, deadline=None)
+@given(delay_s=st.floats(0.05, 2.0), imagined_s=st.floats(0.2, 5.0),
+       start_button=st.sampled_from([(Side.LEFT, "trigger_click"), (Side.RIGHT, "primary")]),
+       end_button=st.sampled_from([(Side.RIGHT, "trigger_click"), (Side.LEFT, "primary")]))
+def test_any_imagined_duration_is_recorded_exactly_from_the_change_times(
+        delay_s: float, imagined_s: float, start_button: tuple[Side, str],
+        end_button: tuple[Side, str]) -> None:
+    program = imagery_program(**{"imagery.movements": ["wrist_flexion"],
+                                 "imagery.rate_vividness": False, "imagery.rate_pain": False})
+    task = ImageryTask(program, TaskContext(ANCHOR, 1, 0))
+    script = Script(HEAD)
+    log: list[TaskStep] = []
+    until(task, script, "cue.audio", log)
+    until(task, script, "cue.audio", log)
+    start_s = log[-1].events[-1].time_s + delay_s
+    end_s = start_s + imagined_s
+    for at, (side, name) in ((start_s, start_button), (end_s, end_button)):
+        while script.next_time < at:
+            log.append(task.update(script.frame(), None))
+        script.press(side, name, at_s=at)
+        log.append(task.update(script.frame(), None))
+        script.release(side, name, at_s=script.next_time - 0.001)
+    record = [r for s in log for r in s.records if isinstance(r, ImageryRecord)][0]
+    assert record.imagined_s == end_s - start_s
+    assert record.ratio == (end_s - start_s) / 3.0
