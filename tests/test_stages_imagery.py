@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from stages_motion import ANCHOR, HEAD
+from test_stages_frames import ANCHOR, HEAD
 from test_therapy_frames import RATE_HZ, Script
 
 from gmi_vr.body.pose import LimbMode

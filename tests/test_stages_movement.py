@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from stages_motion import ANCHOR, Motion, events_of, move, records_of, run_for
+from test_stages_frames import ANCHOR, Motion, events_of, move, records_of, run_for
 from test_therapy_frames import RATE_HZ
 
 from gmi_vr.body.pose import LimbMode

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from stages_motion import ANCHOR, Motion
+from test_stages_frames import ANCHOR, Motion
 from test_therapy_frames import RATE_HZ
 
 from gmi_vr.body.pose import LimbMode

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from stages_motion import Motion, run_for
 from test_render import gl, gl_context, project, render, renderer, target  # noqa: F401  (fixtures)
+from test_stages_frames import Motion, run_for
 
 from gmi_vr.body.pose import LimbMode
 from gmi_vr.core.types import Pose, Side

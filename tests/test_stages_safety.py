@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from stages_motion import ANCHOR, Motion, move, run_for
+from test_stages_frames import ANCHOR, Motion, move, run_for
 from test_therapy_frames import RATE_HZ
 
 from gmi_vr.body.pose import LimbMode

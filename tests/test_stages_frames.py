@@ -1,4 +1,4 @@
-"""Scripted hand motion and solved bodies for the stage-2/3/4 task tests.
+"""Scripted hand motion and solved bodies for the stage-2/3/4 task tests, and a check of them.
 
 ``Motion`` keeps each controller's grip position, moves it along minimum-jerk paths frame
 by frame (90 Hz, ``test_therapy_frames.Script``), and returns each frame with the
@@ -118,3 +118,19 @@ def records_of(log: list[TaskStep], kind: type) -> list:
 
 def events_of(log: list[TaskStep], kind: str) -> list:
     return [e for s in log for e in s.events if e.kind == kind]
+
+
+def test_mirrored_bodies_show_the_affected_hand_at_the_reflected_healthy_grip() -> None:
+    motion = Motion(Side.LEFT, LimbMode.MIRROR)
+    healthy = ANCHOR.position + np.array([0.2, -0.4, -0.35])
+    motion.place(Side.RIGHT, healthy)
+    motion.place(Side.LEFT, ANCHOR.position + np.array([-0.5, -0.6, 0.0]))  # ignored in mirror
+    frame, body = motion.frame()
+    shown, valid = body.displayed(Side.LEFT)
+    assert valid and np.allclose(shown.position, ANCHOR.position + np.array([-0.2, -0.4, -0.35]))
+    assert frame.right.grip_valid and np.allclose(frame.right.grip.position, healthy)
+    log: list[TaskStep] = []
+    start, end = move(motion, Side.RIGHT, healthy + np.array([0.0, 0.0, -0.3]), 1.0,
+                      lambda f, b: TaskStep(), log)
+    assert len(log) == RATE_HZ and abs(end - start - 1.0) < 1e-9
+    assert np.allclose(motion.grip[Side.RIGHT], healthy + np.array([0.0, 0.0, -0.3]))
