@@ -25,6 +25,15 @@ Console keys call ``runner.answer_from_console``, ``rating_from_console``,
 ``request_rating``, ``stop`` and ``end_session`` with frame-clock times.
 """
 
+from gmi_vr.therapy.grading import (
+    ImagerySettings,
+    MirrorPhase,
+    MirrorSettings,
+    MotorGrading,
+    MotorKind,
+    MovementSettings,
+    next_range_fraction,
+)
 from gmi_vr.therapy.laterality import LateralityTask
 from gmi_vr.therapy.program import (
     AnswerMapping,
@@ -56,6 +65,14 @@ from gmi_vr.therapy.scoring import (
     summarize_session,
 )
 from gmi_vr.therapy.session import RunnerState, SessionRunner
+from gmi_vr.therapy.stage_records import (
+    ImageryRecord,
+    ObservationRecord,
+    RangeOfMotionRecord,
+    RepetitionRecord,
+    VividnessRecord,
+)
+from gmi_vr.therapy.stages import LookTask, TaskSequence, build_graded_movement, build_mirror
 from gmi_vr.therapy.stimuli import stimulus_mesh_names
 from gmi_vr.therapy.task import Task, TaskContext, TaskStep, register_task
 
@@ -67,4 +84,7 @@ __all__ = [
     "TaskContext", "TaskStep", "TrialRecord", "change_since", "compare_with_norms", "confirm",
     "evaluate_progression", "register_task", "score_trials", "stimulus_mesh_names",
     "summarize_session",
+    "ImagerySettings", "MirrorPhase", "MirrorSettings", "MotorGrading", "MotorKind", "MovementSettings", "next_range_fraction",
+    "ImageryRecord", "ObservationRecord", "RangeOfMotionRecord", "RepetitionRecord", "VividnessRecord",
+    "LookTask", "TaskSequence", "build_graded_movement", "build_mirror",
 ]

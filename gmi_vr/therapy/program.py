@@ -22,6 +22,7 @@ from typing import Any
 
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.types import Side
+from gmi_vr.therapy.grading import STAGE_BLOCKS, ImagerySettings, MirrorSettings, MovementSettings
 
 #: Version of the JSON layout written by ``Program.to_dict``. Bump when a field changes meaning;
 #: adding a field with a default keeps old documents readable.
@@ -217,7 +218,9 @@ def default_blocks(stage: Stage) -> tuple[str, ...]:
     """Stage 1: two laterality blocks (about 4 minutes, inside the 5-10 minute sessions of
     CLINICAL.md). Later stages keep one laterality block as a re-check (CLINICAL.md:
     "re-check laterality under stress") until their own tasks are added to the plan."""
-    return ("laterality", "laterality") if stage is Stage.LATERALITY else ("laterality",)
+    if stage is Stage.LATERALITY:
+        return ("laterality", "laterality")
+    return STAGE_BLOCKS[int(stage)]  # stages 2-4: their own blocks (grading.STAGE_BLOCKS)
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,10 @@ class Program:
     stage: Stage = Stage.LATERALITY
     session: SessionPlan = field(default_factory=SessionPlan)
     laterality: LateralitySettings = field(default_factory=LateralitySettings)
+    #: Stages 2-4 (``grading``: explicit imagery, mirror therapy, graded movement).
+    imagery: ImagerySettings = field(default_factory=ImagerySettings)
+    mirror: MirrorSettings = field(default_factory=MirrorSettings)
+    movement: MovementSettings = field(default_factory=MovementSettings)
     progression: ProgressionRules = field(default_factory=ProgressionRules)
     safety: SafetySettings = field(default_factory=SafetySettings)
     #: Dotted paths of settings a therapist has set (the rest are the cited defaults).

@@ -1,0 +1,204 @@
+"""Records of the later stages, for storage next to ``records.TrialRecord`` and
+``records.RatingRecord``: imagined movements, vividness ratings, movement repetitions with
+their measures, range-of-motion excursions and look-only periods.
+
+Times are seconds on the frame clock; positions are world (reference space) metres as
+3-element lists so ``to_dict()`` is JSON-able as is. Each class has ``record_kind``, its
+name, and ``storage_table``: the session store row it becomes through ``storage_fields()``
+("repetition": onset, duration, measures; "trial": onset, kind, body part, side and the
+rest as ``measures``), like ``records.TrialRecord.storage_fields``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+
+def _trial_row(record: Any, onset_s: float, body_part: str | None = None,
+               side: str | None = None) -> dict[str, Any]:
+    """A session-store trial row: the record's other fields go into ``measures``."""
+    data = _jsonable(record)
+    measures = {k: v for k, v in data.items() if k not in ("body_part", "side")}
+    return {"onset_s": onset_s, "kind": record.record_kind, "body_part": body_part,
+            "side": side, "measures": measures}
+
+
+def _jsonable(record: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"record_kind": record.record_kind}
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        if isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return out
+
+
+@dataclass(frozen=True)
+class ImageryRecord:
+    """One imagined movement (stage 2).
+
+    The patient marks start and end with a button; both times are the input's own change
+    times (``HandInput.changed_at_s``) when the source gives them (``time_source``
+    "input"), else the display times of the frames that saw the presses ("frame").
+    ``ratio`` = imagined / demonstrated duration: mental chronometry (imagined and executed
+    movements take about as long in health, Decety & Jeannerod 1995; imagined movements of
+    the affected hand take longer in CRPS, Moseley 2004, Neurology 62:1644).
+    """
+
+    record_kind = "imagery"
+    block_index: int
+    trial_index: int
+    movement: str
+    body_part: str
+    side: str
+    level: int
+    demo_duration_s: float
+    demo_shown_at_s: float
+    started_at_s: float | None
+    ended_at_s: float | None
+    imagined_s: float | None
+    ratio: float | None
+    marked_by: str | None  # "right.trigger_click" ... (the start press)
+    time_source: str | None  # "input" | "frame"
+    timed_out: bool
+
+    storage_table = "trial"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(self)
+
+    def storage_fields(self) -> dict[str, Any]:
+        return _trial_row(self, self.demo_shown_at_s, self.body_part, self.side)
+
+
+@dataclass(frozen=True)
+class VividnessRecord:
+    """How vivid the imagined movements of a block were, 1 (no image) to 5 (as clear as
+    doing it). 5-point scale as in the Kinesthetic and Visual Imagery Questionnaire
+    (Malouin et al. 2007)."""
+
+    record_kind = "vividness"
+    block_index: int
+    time_s: float
+    value: int
+    source: str  # "patient"
+    scale: str = "vividness-1-5"
+
+    storage_table = "trial"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(self)
+
+    def storage_fields(self) -> dict[str, Any]:
+        return _trial_row(self, self.time_s)
+
+
+@dataclass(frozen=True)
+class RepetitionRecord:
+    """One repetition of a movement task (stages 3 and 4), measured on the affected hand as
+    displayed to the patient (``BodyPose.displayed_*``: the mirrored healthy hand in mirror
+    therapy, its own tracking in real movement).
+
+    ``onset_s`` / ``end_s`` bound the movement (speed minima around the movement, see
+    ``measures.movement_measures``); ``duration_s`` = ``end_s - onset_s``; ``path_length_m``
+    is the hand's path between them; ``sparc`` (spectral arc length) and ``ldlj`` (log
+    dimensionless jerk) measure smoothness, both negative, closer to 0 = smoother
+    (Balasubramanian et al. 2015, J NeuroEng Rehabil 12:112). ``target_error_m``: reach and
+    touch: hand to target centre at the movement's end; trace: mean distance of the hand from
+    the path; grasp: object to place centre at release. Measures are None when the hand did
+    not move (a timeout with no movement).
+    """
+
+    record_kind = "repetition"
+    block_index: int
+    task: str  # MotorKind value
+    repetition_index: int
+    stage: int
+    phase: str  # "healthy" | "both" (mirror) | "real" | "blend"
+    limb_mode: str  # LimbMode value the task asked for
+    blend: float
+    side: str  # the side whose displayed hand is measured (the affected side)
+    target: tuple[float, float, float]
+    range_fraction: float
+    pace_s: float
+    complexity: int
+    shown_at_s: float
+    completed_at_s: float | None
+    completed: bool
+    timed_out: bool
+    onset_s: float | None
+    end_s: float | None
+    duration_s: float | None
+    path_length_m: float | None
+    peak_speed_m_s: float | None
+    sparc: float | None
+    ldlj: float | None
+    target_error_m: float | None
+    #: Both-limbs phase only: mean distance between the affected hand's own tracked position
+    #: and its displayed (mirrored) position during the repetition — how in sync the limbs were.
+    sync_error_m: float | None = None
+
+    storage_table = "repetition"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(self)
+
+    def storage_fields(self) -> dict[str, Any]:
+        """The session store's repetition row: onset (the target's display time when the
+        hand never moved), duration, and every other field as ``measures``."""
+        measures = {k: v for k, v in _jsonable(self).items() if k != "duration_s"}
+        onset = self.onset_s if self.onset_s is not None else self.shown_at_s
+        return {"onset_s": onset, "duration_s": self.duration_s, "measures": measures}
+
+
+@dataclass(frozen=True)
+class RangeOfMotionRecord:
+    """The largest comfortable excursion of the affected hand in one direction, from its rest
+    position, measured on its own tracking at the start of a graded-movement block."""
+
+    record_kind = "range_of_motion"
+    block_index: int
+    side: str
+    direction: str  # grading.ROM_DIRECTIONS
+    excursion_m: float
+    rest_position: tuple[float, float, float]
+    started_at_s: float
+    ended_at_s: float
+    ended_by: str  # "right.trigger_click", ... or "time_limit"
+
+    storage_table = "trial"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(self)
+
+    def storage_fields(self) -> dict[str, Any]:
+        return _trial_row(self, self.started_at_s, None, self.side)
+
+
+@dataclass(frozen=True)
+class ObservationRecord:
+    """A look-only period of mirror therapy (CLINICAL.md: "look at the reflection only")."""
+
+    record_kind = "observation"
+    block_index: int
+    started_at_s: float
+    ended_at_s: float
+    planned_s: float
+    completed: bool  # False when a pause or stop cut it short
+
+    storage_table = "trial"
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(self)
+
+    def storage_fields(self) -> dict[str, Any]:
+        return _trial_row(self, self.started_at_s)
+
+
+StageRecord = (ImageryRecord | VividnessRecord | RepetitionRecord | RangeOfMotionRecord
+               | ObservationRecord)
