@@ -9,11 +9,17 @@ without a traceback, exit code from the error class.
 from __future__ import annotations
 
 import argparse
+import getpass
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gmi_vr.core.errors import GmiError
+
+if TYPE_CHECKING:
+    from gmi_vr.recording.store import SessionStore
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -28,9 +34,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
     if args.sim or args.motion:
-        app.run_sim(args.motion)
+        app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames)
     else:
-        app.run_openxr(max_frames=args.max_frames)
+        app.run_openxr(patient_id=args.patient, max_frames=args.max_frames)
     return 0
 
 
@@ -40,6 +46,123 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     written = run_demo(Path(args.out), args.motion)
     for path in written:
         print(path)
+    return 0
+
+
+def _open_store() -> SessionStore:
+    from gmi_vr.core.settings import load_settings
+    from gmi_vr.recording.store import SessionStore
+
+    settings = load_settings()
+    return SessionStore.open(settings.database_url or None)
+
+
+def _therapist(args: argparse.Namespace) -> str:
+    """Who acts, for the audit trail: --by, else the logged-in user."""
+    return args.by or getpass.getuser()
+
+
+def _cmd_patients(args: argparse.Namespace) -> int:
+    from gmi_vr import app
+
+    store = _open_store()
+    try:
+        if args.action == "add":
+            patient = app.add_patient(
+                store, args.id, args.side, args.part,
+                age_years=args.age, age_band=args.age_band, therapist=_therapist(args),
+            )  # fmt: skip
+            print(f"added patient {patient.id} ({patient.affected_side} {patient.body_part}, stage 1)")
+        elif args.action == "list":
+            patients = store.list_patients()
+            if args.json:
+                print(json.dumps([_patient_summary(store, p.id) for p in patients], indent=2))
+            elif not patients:
+                print("no patients yet: add one with  gmi-vr patients add ID --side left|right --part hand")
+            for patient in patients if not args.json else ():
+                summary = _patient_summary(store, patient.id)
+                print(f"{summary['id']:<16} {summary['affected_side']:<6} {summary['body_part']:<10} stage {summary['stage']}")
+        elif args.action == "show":
+            summary = _patient_summary(store, args.id)
+            program = app.patient_program(store, args.id)
+            if args.json:
+                print(json.dumps({**summary, "program": program.to_dict()}, indent=2))
+            else:
+                for key, value in summary.items():
+                    print(f"{key:>14}: {value}")
+                print(f"{'blocks':>14}: {', '.join(program.blocks)}")
+                for path in program.overridden:
+                    print(f"{'overridden':>14}: {path}")
+        elif args.action == "edit":
+            changes = dict(_parse_assignment(item) for item in args.set)
+            program = app.edit_patient_program(
+                store, args.id, changes, therapist=_therapist(args), reason=args.reason
+            )
+            print(f"patient {args.id}: changed {', '.join(changes)} (stage {int(program.stage)})")
+    finally:
+        store.close()
+    return 0
+
+
+def _patient_summary(store: SessionStore, patient_id: str) -> dict[str, object]:
+    from gmi_vr.app import patient_program
+
+    patient = store.patient(patient_id)
+    program = patient_program(store, patient_id)
+    return {
+        "id": patient.id,
+        "affected_side": patient.affected_side,
+        "body_part": patient.body_part,
+        "age_band": program.age_band or (f"born {patient.birth_year}" if patient.birth_year else "unknown"),
+        "stage": int(program.stage),
+        "sessions": len(store.list_sessions(patient.id)),
+    }
+
+
+def _parse_assignment(text: str) -> tuple[str, object]:
+    """``path=value`` with a JSON value (numbers, true/false, quoted strings) or a bare word."""
+    path, sep, raw = text.partition("=")
+    if not sep or not path.strip():
+        raise GmiError(f"'{text}' is not a setting: write it as path=value, e.g. safety.session_cap_s=480.")
+    try:
+        value: object = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return path.strip(), value
+
+
+def _cmd_sessions(args: argparse.Namespace) -> int:
+    from gmi_vr.recording.listing import format_sessions, session_rows, sessions_json
+
+    store = _open_store()
+    try:
+        rows = session_rows(store, args.patient)
+        print(sessions_json(rows) if args.json else format_sessions(rows))
+    finally:
+        store.close()
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from gmi_vr.recording.export import export_session
+
+    store = _open_store()
+    try:
+        for path in export_session(store, args.session, args.format, Path(args.out)):
+            print(path)
+    finally:
+        store.close()
+    return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from gmi_vr.app import run_replay
+
+    store = _open_store()
+    try:
+        run_replay(store, args.session)
+    finally:
+        store.close()
     return 0
 
 
@@ -58,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--motion", type=Path, help="drive the simulator from a scripted motion file (implies --sim)"
     )
+    run.add_argument("--patient", help="run this patient's session plan (see gmi-vr patients)")
     run.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     run.set_defaults(func=_cmd_run)
 
@@ -67,6 +191,45 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="gmi-vr-demo", help="folder for the pictures (default: %(default)s)")
     demo.add_argument("--motion", type=Path, help="a scripted motion file instead of the built-in one")
     demo.set_defaults(func=_cmd_demo)
+
+    patients = sub.add_parser("patients", help="add, list, show and edit patients (pseudonymous ids only)")
+    patients_sub = patients.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = patients_sub.add_parser("add", help="add a patient with the default program")
+    add.add_argument("id", help="pseudonymous id (never a name)")
+    add.add_argument("--side", required=True, choices=["left", "right"], help="the affected (painful) side")
+    add.add_argument("--part", default="hand", choices=["hand", "foot", "shoulder", "back_neck"],
+                     help="the affected body part (default: %(default)s)")  # fmt: skip
+    age = add.add_mutually_exclusive_group()
+    age.add_argument("--age", type=int, help="age in years (laterality norms depend on age)")
+    age.add_argument("--age-band", help="age band instead of an age, e.g. 60-69 or 80+")
+    add.add_argument("--by", help="who adds the patient (default: the logged-in user)")
+    listing = patients_sub.add_parser("list", help="list patients")
+    listing.add_argument("--json", action="store_true")
+    show = patients_sub.add_parser("show", help="a patient's program and progress")
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true")
+    edit = patients_sub.add_parser("edit", help="override program settings (recorded in the audit trail)")
+    edit.add_argument("id")
+    edit.add_argument("--set", action="append", required=True, metavar="PATH=VALUE",
+                      help="e.g. --set stage=2 --set safety.session_cap_s=480")  # fmt: skip
+    edit.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+    edit.add_argument("--by", help="who changes it (default: the logged-in user)")
+    patients.set_defaults(func=_cmd_patients)
+
+    sessions = sub.add_parser("sessions", help="list recorded sessions")
+    sessions.add_argument("--patient", help="only this patient's sessions")
+    sessions.add_argument("--json", action="store_true", help="print JSON for scripts")
+    sessions.set_defaults(func=_cmd_sessions)
+
+    export = sub.add_parser("export", help="export a session for research (BIDS), spreadsheets (CSV) or records (FHIR)")
+    export.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
+    export.add_argument("--format", required=True, choices=["bids", "csv", "fhir"])
+    export.add_argument("--out", required=True, help="output folder")
+    export.set_defaults(func=_cmd_export)
+
+    replay = sub.add_parser("replay", help="watch a recorded session in the desktop window")
+    replay.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
+    replay.set_defaults(func=_cmd_replay)
     return parser
 
 
