@@ -9,7 +9,9 @@ XR_EXT_hand_tracking — the 26 hand joints. ``tracking.hand_input`` then decide
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xr
@@ -257,18 +259,19 @@ class HandActions:
         self._profiles = {}
 
     def destroy(self) -> None:
+        """Destroy the hand spaces, hand trackers and the action set (with its actions).
+        Failures are ignored: after a runtime crash every call fails, and all must be tried."""
         for hand in self._hands:
-            for release in (
-                lambda: xr.destroy_space(hand.grip_space),
-                lambda: xr.destroy_space(hand.aim_space),
-                lambda: hand.tracker is not None and xr.destroy_hand_tracker_ext(hand.tracker),
-            ):
-                try:
-                    release()
-                except xr.XrException:
-                    pass  # the runtime is gone
+            _quietly(xr.destroy_space, hand.grip_space)
+            _quietly(xr.destroy_space, hand.aim_space)
+            if hand.tracker is not None:
+                _quietly(xr.destroy_hand_tracker_ext, hand.tracker)
         self._hands = []
-        try:
-            xr.destroy_action_set(self.action_set)  # destroys its actions too
-        except xr.XrException:
-            pass
+        _quietly(xr.destroy_action_set, self.action_set)
+
+
+def _quietly(release: Callable[[Any], object], handle: Any) -> None:
+    try:
+        release(handle)
+    except xr.XrException:
+        pass
