@@ -164,11 +164,14 @@ def pack(state: RemoteState) -> bytes:
 
 
 def unpack(packet: bytes) -> RemoteState:
-    """The state in one 376-byte packet; ``ValueError`` if it is not an mndrmt3 packet."""
+    """The state in one 376-byte packet; ``ValueError`` if it is not an mndrmt3 packet.
+
+    Monado 25.0 leaves the header of the packets it sends zeroed (observed); packets this
+    client sends always carry the magic."""
     if len(packet) != PACKET_SIZE:
         raise ValueError(f"a remote-driver packet has {PACKET_SIZE} bytes, not {len(packet)}")
     values = _PACKET.unpack(packet)
-    if values[0] != MAGIC:
+    if values[0] not in (MAGIC, bytes(8)):
         raise ValueError(f"not an mndrmt3 packet (header {values[0]!r})")
     at = 1
     views = []
