@@ -139,12 +139,15 @@ class OpenXrSource:
         self._close()
 
     def _open(self) -> None:
-        self._instance, self.info, self._system = create_instance(self.app_name, self.api_layers)
-        enabled = self.info.enabled_extensions
+        # The GL context exists before the instance: initialising GLFW after a Python API
+        # layer (pyopenxr's xr.api_layer, used by the fault-injection tests) was set up made
+        # the loader crash in the next xrGetInstanceProcAddr.
         if self._gl_context is None:
             self._own_gl_context = open_window_context(64, 64, title="gmi-vr OpenXR", visible=False)
             self._gl_context = self._own_gl_context
         self._gl_context.make_current()
+        self._instance, self.info, self._system = create_instance(self.app_name, self.api_layers)
+        enabled = self.info.enabled_extensions
         check_opengl_requirements(self._instance, self._system)
         self._actions = HandActions(self._instance, enabled)
         binding = glx_binding(self._gl_context)
