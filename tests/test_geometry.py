@@ -16,11 +16,9 @@ from gmi_vr.geometry import (
 )
 
 finite = st.floats(-10, 10, allow_nan=False)
-unit_quat = (
-    st.tuples(finite, finite, finite, finite)
-    .filter(lambda q: np.linalg.norm(q) > 1e-3)
-    .map(lambda q: np.array(q) / np.linalg.norm(q))
-)
+unit_quat = st.tuples(finite, finite, finite, finite).filter(
+    lambda q: np.linalg.norm(q) > 1e-3
+).map(lambda q: np.array(q) / np.linalg.norm(q))
 poses = st.builds(lambda p, q: Pose(np.array(p), q), st.tuples(finite, finite, finite), unit_quat)
 
 

@@ -81,9 +81,7 @@ class Camera:
 
     @staticmethod
     def from_view(view: ViewInfo, near: float = 0.05, far: float = 100.0) -> Camera:
-        return Camera(
-            view.pose, view.fov_left, view.fov_right, view.fov_up, view.fov_down, near, far
-        )
+        return Camera(view.pose, view.fov_left, view.fov_right, view.fov_up, view.fov_down, near, far)
 
     @staticmethod
     def symmetric(pose: Pose, vertical_fov_rad: float, aspect: float) -> Camera:
