@@ -181,3 +181,58 @@ def test_runtime_killed_mid_run_ends_the_loop_with_a_clear_message(tmp_path: Pat
     assert ended_after_s < 30
     # The sandbox brings the service back for whatever runs next.
     assert control("restart") > 0
+
+
+_DOCTOR = """
+import dataclasses, json, sys
+from gmi_vr.core.errors import GmiError
+from gmi_vr.xr.doctor import doctor_report
+try:
+    print(json.dumps(dataclasses.asdict(doctor_report())))
+except GmiError as error:
+    print(json.dumps({"error_type": type(error).__name__, "error": str(error)}))
+    sys.exit(error.exit_code)
+"""
+
+
+def run_doctor(env_changes: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    env = dict(os.environ, **env_changes)
+    process = subprocess.run(
+        [sys.executable, "-c", _DOCTOR], env=env, capture_output=True, text=True, timeout=90
+    )
+    return process.returncode, json.loads(process.stdout.strip().splitlines()[-1])
+
+
+def test_doctor_reports_the_runtime_the_system_and_the_bound_profile() -> None:
+    status, report = run_doctor({})
+    assert status == 0, report
+    assert report["runtime_name"].startswith("Monado")
+    assert report["system_name"] == "Monado: Remote HMD"
+    assert "llvmpipe" in report["gl_renderer"]
+    assert "XR_KHR_opengl_enable" in report["enabled_extensions"]
+    assert report["focused"] is True
+    assert report["interaction_profiles"] == {
+        "left": "/interaction_profiles/valve/index_controller",
+        "right": "/interaction_profiles/valve/index_controller",
+    }
+
+
+@pytest.mark.parametrize(
+    "env_changes",
+    [
+        {"XR_RUNTIME_JSON": "/nonexistent/openxr_runtime.json"},  # no runtime installed
+        {"XDG_RUNTIME_DIR": "/tmp/no-service-here"},  # runtime installed, service not running
+    ],
+    ids=["no-runtime", "service-not-running"],
+)
+def test_doctor_without_a_reachable_runtime_says_so_in_one_sentence(
+    env_changes: dict[str, str],
+) -> None:
+    os.makedirs("/tmp/no-service-here", mode=0o700, exist_ok=True)
+    status, report = run_doctor(env_changes)
+    assert status == 3
+    assert report == {
+        "error_type": "XrRuntimeUnavailable",
+        "error": "No OpenXR runtime is running: start your headset's runtime (or Monado) and try "
+        "again, or use --sim.",
+    }
