@@ -120,6 +120,8 @@ def test_driven_poses_and_values_come_out_of_every_frame(tmp_path: Path) -> None
             assert error_deg <= ANGLE_TOLERANCE_DEG, (index, side, error_deg)
             assert got["trigger"] == pytest.approx(want["trigger"], abs=1e-3), (index, side)
             assert got["squeeze"] == pytest.approx(want["squeeze"], abs=1e-3), (index, side)
+            # XR_EXT_hand_tracking: the remote driver synthesises all 26 joints.
+            assert got["joints_valid"] == 26, (index, side)
             checked_poses += 1
     assert checked_poses >= 150  # both hands over most of the 100 focused frames
     assert checked_off >= 15  # the left controller was switched off for 20 frames

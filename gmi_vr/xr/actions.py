@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 import xr
+from numpy.typing import NDArray
 
-from gmi_vr.core.types import HAND_JOINT_COUNT
+from gmi_vr.core.types import HAND_JOINT_COUNT, FloatArray
 from gmi_vr.xr.bindings import (
     ACTION_SET_LOCALIZED_NAME,
     ACTION_SET_NAME,
@@ -35,6 +36,13 @@ _ACTION_TYPES = {
     ActionKind.BOOLEAN: xr.ActionType.BOOLEAN_INPUT,
     ActionKind.VECTOR2F: xr.ActionType.VECTOR2F_INPUT,
 }
+
+
+#: Memory layout of XrHandJointLocationEXT: flags u64, pose (orientation xyzw, position xyz) f32, radius f32.
+_JOINT_LOCATION = np.dtype(
+    [("flags", "<u8"), ("orientation", "<f4", (4,)), ("position", "<f4", (3,)), ("radius", "<f4")]
+)
+assert _JOINT_LOCATION.itemsize == ctypes.sizeof(xr.HandJointLocationEXT)
 
 
 def _location(location: xr.SpaceLocation) -> RawLocation:
@@ -222,7 +230,10 @@ class HandActions:
             profile=self.current_profile(session, index),
         )
 
-    def _locate_hand_joints(self, index: int, base_space: xr.Space, time_ns: int):  # type: ignore[no-untyped-def]
+    def _locate_hand_joints(
+        self, index: int, base_space: xr.Space, time_ns: int
+    ) -> tuple[FloatArray, NDArray[np.uint64], bool]:
+        """(26, 7) joint poses (px py pz qx qy qz qw), (26,) location flags, isActive."""
         buffer = self._joint_buffer[index]
         locations = xr.HandJointLocationsEXT(joint_count=HAND_JOINT_COUNT, joint_locations=buffer)
         info = xr.HandJointsLocateInfoEXT(base_space=base_space, time=time_ns)
@@ -236,14 +247,11 @@ class HandActions:
         )
         if result.is_exception():
             raise result
-        poses = np.array(
-            [
-                (j.pose.position.x, j.pose.position.y, j.pose.position.z,
-                 j.pose.orientation.x, j.pose.orientation.y, j.pose.orientation.z, j.pose.orientation.w)
-                for j in buffer
-            ]
-        )  # fmt: skip
-        flags = np.array([int(j.location_flags) for j in buffer], dtype=np.uint64)
+        joints = np.frombuffer(buffer, dtype=_JOINT_LOCATION)  # a view, no per-joint Python
+        poses = np.concatenate([joints["position"], joints["orientation"]], axis=1).astype(
+            np.float64
+        )
+        flags = joints["flags"].copy()
         return poses, flags, bool(locations.is_active)
 
     def current_profile(self, session: xr.Session, index: int) -> str:
