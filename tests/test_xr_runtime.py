@@ -37,12 +37,12 @@ def _service_running() -> None:
 
 
 def run_app(
-    tmp_path: Path, *args: str, timeout_s: float = RUN_TIMEOUT_S
+    tmp_path: Path, *args: str, timeout_s: float = RUN_TIMEOUT_S, env: dict[str, str] | None = None
 ) -> tuple[int, dict[str, Any], str]:
     out = tmp_path / "result.json"
     process = subprocess.run(
         [sys.executable, str(APP), "--out", str(out), *args],
-        capture_output=True, text=True, timeout=timeout_s,
+        capture_output=True, text=True, timeout=timeout_s, env=env,
     )  # fmt: skip
     result = json.loads(out.read_text()) if out.exists() else {}
     return process.returncode, result, process.stdout + process.stderr
@@ -92,6 +92,17 @@ def test_quit_request_ends_through_stopping_and_exiting_and_exits_zero(
     tail = history[focused_at:]
     assert tail.index("STOPPING") < tail.index("EXITING"), history
     assert history[-1] == "EXITING"
+
+
+def test_egl_offscreen_session_renders_without_any_display(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    status, result, output = run_app(tmp_path, "--frames", "50", "--egl", env=env)
+    assert status == 0, output[-3000:]
+    assert "XR_MNDX_egl_enable" in result["enabled_extensions"]
+    assert result["focused_frames"] >= 50
+    assert result["views_drawn"] >= 100
+    assert result["views_correct"] == result["views_drawn"], result["first_pixel_failure"]
+    assert result["history"][-1] == "EXITING"
 
 
 def test_driven_poses_and_values_come_out_of_every_frame(tmp_path: Path) -> None:

@@ -34,15 +34,17 @@ import xr
 
 from gmi_vr.core.errors import GraphicsUnavailable, XrRuntimeUnavailable, XrSessionLost
 from gmi_vr.core.types import Pose, TrackingFrame, ViewInfo
-from gmi_vr.render.context import WindowContext, open_window_context
+from gmi_vr.render.context import OffscreenContext, WindowContext, open_window_context
 from gmi_vr.scene.draw import Camera, DrawList
 from gmi_vr.xr.actions import HandActions
 from gmi_vr.xr.runtime import (
     DEPTH_LAYER_EXTENSION,
+    EGL_EXTENSION,
     HAND_TRACKING_EXTENSION,
     RuntimeInfo,
     check_opengl_requirements,
     create_instance,
+    egl_binding,
     glx_binding,
     xr_errors,
 )
@@ -79,8 +81,12 @@ class OpenXrSource:
     """The ``openxr`` frame source (see the module docstring for one frame's path).
 
     ``view_renderer`` draws one eye; without it frames end with no layers (input only).
-    ``gl_context`` is the GLFW/GLX window context the session renders with (the therapist
-    window, for example); without it a small hidden window is opened for the purpose.
+    ``gl_context`` is the GL context the session renders with: a GLFW/GLX window context
+    (the therapist window, for example) bound through XR_KHR_opengl_enable's Xlib binding,
+    or a surfaceless EGL ``OffscreenContext`` bound through XR_MNDX_egl_enable where the
+    runtime offers it (Monado does; create that context before this module is imported:
+    importing pyopenxr switches PyOpenGL to its GLX platform). Without it a small hidden
+    window is opened.
     ``api_layers`` names OpenXR API layers to enable (e.g. core validation).
     ``on_event`` receives one line per lifecycle event (state changes, profile changes).
     ``ready_timeout_s`` bounds the wait for the runtime to make the session READY (None:
@@ -91,7 +97,7 @@ class OpenXrSource:
         self,
         view_renderer: ViewRenderer | None = None,
         *,
-        gl_context: WindowContext | None = None,
+        gl_context: WindowContext | OffscreenContext | None = None,
         api_layers: Sequence[str] = (),
         app_name: str = "gmi-vr",
         near_m: float = 0.05,
@@ -109,7 +115,7 @@ class OpenXrSource:
         self.info: RuntimeInfo | None = None
         self.reference_space_type: xr.ReferenceSpaceType | None = None
         self.hand_tracking = False
-        self._gl_context = gl_context
+        self._gl_context: WindowContext | OffscreenContext | None = gl_context
         self._own_gl_context: WindowContext | None = None
         self._instance: xr.Instance | None = None
         self._system: xr.SystemId | None = None
@@ -150,11 +156,22 @@ class OpenXrSource:
             self._own_gl_context = open_window_context(64, 64, title="gmi-vr OpenXR", visible=False)
             self._gl_context = self._own_gl_context
         self._gl_context.make_current()
-        self._instance, self.info, self._system = create_instance(self.app_name, self.api_layers)
+        use_egl = isinstance(self._gl_context, OffscreenContext)
+        self._instance, self.info, self._system = create_instance(
+            self.app_name, self.api_layers, want_egl=use_egl
+        )
+        if use_egl and EGL_EXTENSION not in self.info.enabled_extensions:
+            raise GraphicsUnavailable(
+                "The OpenXR runtime cannot use an offscreen (EGL) OpenGL context: run with a display instead."
+            )
         enabled = self.info.enabled_extensions
         check_opengl_requirements(self._instance, self._system)
         self._actions = HandActions(self._instance, enabled)
-        binding = glx_binding(self._gl_context)
+        binding = (
+            egl_binding(self._gl_context)
+            if isinstance(self._gl_context, OffscreenContext)
+            else glx_binding(self._gl_context)
+        )
         try:
             self._session = xr.create_session(
                 self._instance,

@@ -16,7 +16,9 @@ loop against the running runtime, with measurements written as JSON.
 - ``--drive-remote``: play the controllers through Monado's remote driver, a new state
   before every frame (poses, trigger, squeeze, the left controller switched off for a
   while), recording what was sent and what the frame reported;
-- ``--announce-focus``: print "FOCUSED" on stdout (flushed) at the first focused frame.
+- ``--announce-focus``: print "FOCUSED" on stdout (flushed) at the first focused frame;
+- ``--egl``: render with a surfaceless EGL context (XR_MNDX_egl_enable) instead of a
+  hidden GLX window; works with no X display at all.
 
 Exit status: 0 after a clean end, else the ``GmiError``'s exit code with its one-sentence
 message on stderr (as the real CLI does).
@@ -35,7 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for support.*
 
 from gmi_vr.render.context import choose_gl_platform  # noqa: E402
 
-choose_gl_platform(offscreen=False)
+# PyOpenGL's platform is fixed at its first import, so --egl is looked at before argparse.
+USE_EGL = "--egl" in sys.argv
+choose_gl_platform(offscreen=USE_EGL)
 
 import numpy as np  # noqa: E402
 from OpenGL import GL  # noqa: E402
@@ -185,16 +189,24 @@ def main() -> int:
     parser.add_argument("--drive-remote", action="store_true")
     parser.add_argument("--announce-focus", action="store_true")
     parser.add_argument("--max-seconds", type=float, default=60.0)
+    parser.add_argument("--egl", action="store_true")
     args = parser.parse_args()
 
-    import xr
-
-    from gmi_vr.render.context import open_window_context
-    from gmi_vr.xr.openxr_source import OpenXrSource
+    from gmi_vr.render.context import open_offscreen_context, open_window_context
 
     # The GL context comes first: GLFW initialised after a Python API layer was registered
-    # made the loader crash in the next xrGetInstanceProcAddr (pyopenxr 1.1.6501).
-    gl_context = open_window_context(64, 64, title="gmi-vr test", visible=False)
+    # made the loader crash in the next xrGetInstanceProcAddr (pyopenxr 1.1.6501), and an
+    # EGL context must exist before pyopenxr is imported (importing it switches PyOpenGL to
+    # its GLX platform).
+    gl_context = (
+        open_offscreen_context()
+        if args.egl
+        else open_window_context(64, 64, title="gmi-vr test", visible=False)
+    )
+    import xr
+
+    from gmi_vr.xr.openxr_source import OpenXrSource
+
     layers: list[str] = []
     loss_layer = None
     if args.validation:
@@ -223,6 +235,9 @@ def main() -> int:
                 source.reference_space_type.name if source.reference_space_type else ""
             )
             result["hand_tracking"] = source.hand_tracking
+            result["enabled_extensions"] = (
+                list(source.info.enabled_extensions) if source.info else []
+            )
             stop_requested = False
             for frame in source.frames():
                 result["frames"] = frame.index + 1
