@@ -192,7 +192,7 @@ class HandActions:
     ) -> RawHand:
         hand = self._hands[index]
 
-        def state(name: str, getter):  # type: ignore[no-untyped-def]
+        def state(name: str, getter: Callable[[xr.Session, xr.ActionStateGetInfo], Any]) -> Any:
             return getter(session, self._get_info[(name, index)])
 
         grip_state = state("grip_pose", xr.get_action_state_pose)

@@ -24,6 +24,7 @@ A lost session or a runtime that dies mid-run ends ``frames()`` with ``XrSession
 from __future__ import annotations
 
 import ctypes
+import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -264,7 +265,7 @@ class OpenXrSource:
             steps.append(self._actions.destroy)
         for space in (self._view_space, self._space):
             if space is not None:
-                steps.append(lambda space=space: xr.destroy_space(space))
+                steps.append(functools.partial(xr.destroy_space, space))
         if self._session is not None:
             steps.append(lambda: xr.destroy_session(self._session))
         if self._instance is not None:
@@ -387,12 +388,7 @@ class OpenXrSource:
                 view.fov.angle_left, view.fov.angle_right, view.fov.angle_up, view.fov.angle_down,
             )  # fmt: skip
             camera = Camera.from_view(info, self.near_m, self.far_m)
-            self._swapchains.render_view(
-                index,
-                lambda fbo, width, height, camera=camera: renderer(
-                    draw_list, camera, fbo, width, height
-                ),
-            )
+            self._swapchains.render_view(index, functools.partial(renderer, draw_list, camera))
             chain = self._swapchains.views[index]
             rect = xr.Rect2Di(
                 offset=xr.Offset2Di(0, 0), extent=xr.Extent2Di(chain.width, chain.height)
