@@ -82,6 +82,15 @@ def test_swapchain_images_hold_what_the_renderer_drew(
     assert result["view_sizes"] == [[320, 240]]  # the null compositor's recommendation
 
 
+def test_the_room_drawn_by_the_renderer_fills_the_swapchain_images(tmp_path: Path) -> None:
+    status, result, output = run_app(tmp_path, "--frames", "30", "--room", "--drive-remote")
+    assert status == 0, output[-3000:]
+    assert result["room_views_drawn"] >= 60
+    # Every view shows the scene: a lit room with many shades, not one flat clear colour.
+    assert result["room_min_distinct_colours"] >= 50, result["room_min_distinct_colours"]
+    assert result["room_min_scene_share"] >= 0.3, result["room_min_scene_share"]
+
+
 def test_quit_request_ends_through_stopping_and_exiting_and_exits_zero(
     plain_run: tuple[int, dict[str, Any], str],
 ) -> None:

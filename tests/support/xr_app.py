@@ -90,6 +90,35 @@ class RectangleRenderer:
             self.first_failure = f"centre {centre}, corner {corner}"
 
 
+class RoomRenderer:
+    """The product's Renderer drawing the room and the controllers; after each view it reads
+    the whole swapchain image back and keeps the smallest share of pixels that are not the
+    clear colour, and the fewest distinct colours, seen in any view."""
+
+    def __init__(self) -> None:
+        from gmi_vr.render.renderer import Renderer
+
+        self.renderer = Renderer()
+        self.views_drawn = 0
+        self.min_scene_share = 1.0
+        self.min_distinct_colours = 1 << 24
+
+    def __call__(
+        self, draw_list: DrawList, camera: Camera, framebuffer: int, width: int, height: int
+    ) -> None:
+        self.renderer.draw(draw_list, camera, framebuffer, width, height, unorm_holds_linear=True)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
+        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
+        data = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        pixels = np.frombuffer(bytes(data), dtype=np.uint32)
+        colours, counts = np.unique(pixels, return_counts=True)
+        self.views_drawn += 1
+        # The most common colour stands for the clear colour (or the largest wall).
+        self.min_scene_share = min(self.min_scene_share, 1.0 - counts.max() / pixels.size)
+        self.min_distinct_colours = min(self.min_distinct_colours, len(colours))
+
+
 def _close(pixel: tuple[int, ...], expected: tuple[int, ...]) -> bool:
     return all(abs(a - b) <= 1 for a, b in zip(pixel, expected, strict=True))
 
@@ -190,6 +219,9 @@ def main() -> int:
     parser.add_argument("--announce-focus", action="store_true")
     parser.add_argument("--max-seconds", type=float, default=60.0)
     parser.add_argument("--egl", action="store_true")
+    parser.add_argument(
+        "--room", action="store_true", help="draw the room with the product's renderer"
+    )
     args = parser.parse_args()
 
     from gmi_vr.render.context import open_offscreen_context, open_window_context
@@ -219,6 +251,9 @@ def main() -> int:
         layers.append(loss_layer.name)
 
     renderer = RectangleRenderer()
+    room = RoomRenderer() if args.room else None
+    if room is not None:
+        from gmi_vr.scene.room import room_draw_list
     events: list[str] = []
     result: dict[str, object] = {"frames": 0, "focused_frames": 0, "events": events}
     driver = RemoteDriver() if args.drive_remote else None
@@ -227,7 +262,7 @@ def main() -> int:
     started = time.monotonic()
     try:
         with OpenXrSource(
-            renderer, gl_context=gl_context, api_layers=layers, on_event=events.append
+            room or renderer, gl_context=gl_context, api_layers=layers, on_event=events.append
         ) as source:
             result["runtime"] = source.info.runtime_name if source.info else ""
             result["system"] = source.info.system_name if source.info else ""
@@ -255,7 +290,7 @@ def main() -> int:
                         }
                     )
                     driver.send(frame.index)
-                source.present(DrawList())
+                source.present(room_draw_list(frame) if room is not None else DrawList())
                 if not stop_requested and (
                     int(result["focused_frames"]) >= args.frames  # type: ignore[call-overload]
                     or time.monotonic() - started > args.max_seconds
@@ -269,6 +304,11 @@ def main() -> int:
         result["error"] = str(error)
         result["error_type"] = type(error).__name__
         status = error.exit_code
+    if room is not None:
+        result["room_views_drawn"] = room.views_drawn
+        result["room_min_scene_share"] = room.min_scene_share
+        result["room_min_distinct_colours"] = room.min_distinct_colours
+        room.renderer.release()
     gl_context.release()
     result["views_drawn"] = renderer.views_drawn
     result["views_correct"] = renderer.views_correct
