@@ -178,6 +178,15 @@ def test_injected_session_loss_ends_the_loop_with_a_clear_message(tmp_path: Path
     assert time.monotonic() - started < 60
 
 
+def test_a_runtime_that_binds_no_supported_controller_is_one_clear_sentence(tmp_path: Path) -> None:
+    status, result, output = run_app(tmp_path, "--reject-bindings", timeout_s=60)
+    assert result["bindings_rejected"] == 6  # one suggestion per supported profile
+    assert status == 3, output[-3000:]
+    assert result["error_type"] == "XrRuntimeUnavailable"
+    assert result["error"].startswith("The OpenXR runtime accepts none of the controller types")
+    assert "Traceback" not in output
+
+
 def test_runtime_killed_mid_run_ends_the_loop_with_a_clear_message(tmp_path: Path) -> None:
     out = tmp_path / "result.json"
     app = subprocess.Popen(

@@ -17,6 +17,7 @@ import numpy as np
 import xr
 from numpy.typing import NDArray
 
+from gmi_vr.core.errors import XrRuntimeUnavailable
 from gmi_vr.core.types import HAND_JOINT_COUNT, FloatArray
 from gmi_vr.xr.bindings import (
     ACTION_SET_LOCALIZED_NAME,
@@ -85,6 +86,12 @@ class HandActions:
                 ),
             )
         self.suggested_profiles = self._suggest_bindings(enabled_extensions)
+        if not self.suggested_profiles:
+            raise XrRuntimeUnavailable(
+                "The OpenXR runtime accepts none of the controller types gmi-vr supports "
+                "(Index, Touch, Vive, Windows Mixed Reality, HP Reverb G2, simple controller): "
+                "connect one of those, or use --sim."
+            )
         self._hands: list[_Hand] = []
         self._sync_info = xr.ActionsSyncInfo(
             count_active_action_sets=1,

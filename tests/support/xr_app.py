@@ -11,8 +11,10 @@ loop against the running runtime, with measurements written as JSON.
   whether the rectangle's centre and a corner hold the expected colours;
 - ``--validation``: enable ``XR_APILAYER_LUNARG_core_validation`` (its report goes to
   stdout, which the test captures);
-- ``--lose-session-after N``: install ``session_loss_layer`` (a Python API layer) that
-  makes the session look lost after N frames;
+- ``--lose-session-after N``: install ``fault_layers.SessionLossLayer`` (a Python API
+  layer) that makes the session look lost after N frames;
+- ``--reject-bindings``: install ``fault_layers.RejectBindingsLayer``: the runtime then
+  accepts no controller profile;
 - ``--drive-remote``: play the controllers through Monado's remote driver, a new state
   before every frame (poses, trigger, squeeze, the left controller switched off for a
   while), recording what was sent and what the frame reported;
@@ -219,6 +221,7 @@ def main() -> int:
     parser.add_argument("--announce-focus", action="store_true")
     parser.add_argument("--max-seconds", type=float, default=60.0)
     parser.add_argument("--egl", action="store_true")
+    parser.add_argument("--reject-bindings", action="store_true")
     parser.add_argument(
         "--room", action="store_true", help="draw the room with the product's renderer"
     )
@@ -245,10 +248,16 @@ def main() -> int:
         xr.expose_packaged_api_layers()
         layers.append("XR_APILAYER_LUNARG_core_validation")
     if args.lose_session_after:
-        from support.session_loss_layer import SessionLossLayer
+        from support.fault_layers import SessionLossLayer
 
         loss_layer = SessionLossLayer(args.lose_session_after)
         layers.append(loss_layer.name)
+    reject_layer = None
+    if args.reject_bindings:
+        from support.fault_layers import RejectBindingsLayer
+
+        reject_layer = RejectBindingsLayer()
+        layers.append(reject_layer.name)
 
     renderer = RectangleRenderer()
     room = RoomRenderer() if args.room else None
@@ -320,6 +329,8 @@ def main() -> int:
         result["observed"] = observed
     if loss_layer is not None:
         result["loss_layer_armed"] = loss_layer.armed
+    if reject_layer is not None:
+        result["bindings_rejected"] = reject_layer.rejected
     args.out.write_text(json.dumps(result))
     return status
 
