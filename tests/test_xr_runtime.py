@@ -126,6 +126,10 @@ def test_driven_poses_and_values_come_out_of_every_frame(tmp_path: Path) -> None
         # The state written right after frame index-1 reached the runtime before frame
         # index was predicted (xrWaitFrame paces at 20 Hz): frame index must show it.
         expected = sent[index - 1]
+        assert frame["head_valid"], index
+        want_head, got_head = np.array(expected["head"]), np.array(frame["head"])
+        assert float(np.linalg.norm(got_head[:3] - want_head[:3])) <= POSITION_TOLERANCE_M, index
+        assert angle_deg(got_head[3:], want_head[3:]) <= ANGLE_TOLERANCE_DEG, index
         for side in ("left", "right"):
             want, got = expected[side], frame[side]
             if not want["active"]:

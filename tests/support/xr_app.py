@@ -48,6 +48,7 @@ from OpenGL import GL  # noqa: E402
 
 from gmi_vr.core.errors import GmiError  # noqa: E402
 from gmi_vr.core.types import HandInput, Pose  # noqa: E402
+from gmi_vr.geometry.transforms import quat_from_axis_angle, quat_multiply  # noqa: E402
 from gmi_vr.scene.draw import Camera, DrawList  # noqa: E402
 
 BACKGROUND = (0.0, 0.0, 1.0, 1.0)  # blue
@@ -145,6 +146,20 @@ def _controller_pose(side: str, step: int) -> Pose:
     return Pose(position, orientation)
 
 
+def _head_pose(step: int) -> Pose:
+    """A seated patient's head: swaying a few centimetres and turning about +-20 degrees."""
+    angle = 0.11 * step
+    yaw = math.radians(20.0) * math.sin(angle)
+    pitch = math.radians(-10.0) + math.radians(5.0) * math.cos(angle)
+    # yaw about +Y, then pitch about the turned X axis
+    orientation = quat_multiply(
+        quat_from_axis_angle(np.array([0.0, 1.0, 0.0]), yaw),
+        quat_from_axis_angle(np.array([1.0, 0.0, 0.0]), pitch),
+    )
+    position = (0.03 * math.sin(angle), 1.25 + 0.02 * math.cos(angle), 0.05 * math.sin(0.5 * angle))
+    return Pose(position, orientation)
+
+
 def _hand_record(hand: HandInput) -> dict[str, object]:
     return {
         "grip_valid": hand.grip_valid,
@@ -189,9 +204,11 @@ class RemoteDriver:
             trigger=squeeze,
             squeeze=trigger,
         )
-        self.remote.set_all(state.head, left, right)
+        head = _head_pose(step)
+        self.remote.set_all(head, left, right)
         self.sent.append(
             {
+                "head": head.as_array().tolist(),
                 "left": {
                     "pose": left.pose.as_array().tolist(),
                     "active": left_active,
@@ -294,6 +311,8 @@ def main() -> int:
                         {
                             "index": frame.index,
                             "focused": frame.focused,
+                            "head": frame.head.as_array().tolist(),
+                            "head_valid": frame.head_valid,
                             "left": _hand_record(frame.left),
                             "right": _hand_record(frame.right),
                         }
