@@ -136,8 +136,9 @@ class ViewSwapchains:
         The images are released even when ``draw`` raises (the frame must still end)."""
         view = self.views[index]
         color_index = _acquire(view.color)
-        depth_index = _acquire(view.depth) if view.depth is not None else None
+        depth_index = None
         try:
+            depth_index = _acquire(view.depth) if view.depth is not None else None
             GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.framebuffer)
             GL.glFramebufferTexture2D(
                 GL.GL_FRAMEBUFFER,
@@ -160,7 +161,7 @@ class ViewSwapchains:
         finally:
             GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
             xr.release_swapchain_image(view.color, xr.SwapchainImageReleaseInfo())
-            if view.depth is not None:
+            if view.depth is not None and depth_index is not None:
                 xr.release_swapchain_image(view.depth, xr.SwapchainImageReleaseInfo())
 
     def destroy(self) -> None:
