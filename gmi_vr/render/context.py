@@ -13,8 +13,10 @@ Two providers behind one small surface (``make_current`` / ``release``):
 PyOpenGL picks its platform (GLX or EGL) once, when ``OpenGL`` is first imported, from the
 ``PYOPENGL_PLATFORM`` environment variable. The application therefore calls
 ``choose_gl_platform(offscreen=...)`` before anything imports ``OpenGL`` (this module imports
-it lazily for that reason). Importing pyopenxr (module ``xr``) on Linux forces the GLX
-platform, so an offscreen (EGL) process must not import it.
+it lazily for that reason). Importing pyopenxr (module ``xr``) on Linux switches PyOpenGL
+to its GLX platform: an offscreen (EGL) process that also opens an OpenXR session creates
+its ``OffscreenContext`` before importing pyopenxr (OpenGL calls keep working afterwards
+through Mesa's shared dispatch, verified on Monado).
 """
 
 from __future__ import annotations
