@@ -23,7 +23,7 @@ from support.sandbox import control, require_sandbox, service_log_tail
 
 pytestmark = pytest.mark.xr
 
-APP = Path(__file__).parent / "support" / "xr_app.py"
+APP = Path(__file__).parent.parent / "support" / "xr_app.py"
 RUN_TIMEOUT_S = 120
 POSITION_TOLERANCE_M = 0.001
 ANGLE_TOLERANCE_DEG = 0.5
