@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,7 @@ class CalibrationError(GmiError):
     exit_code = 6
 
 
-class Posture(str, Enum):
+class Posture(StrEnum):
     SEATED = "seated"
     STANDING = "standing"
 
@@ -259,7 +259,7 @@ def _check(what: str, value: float, bounds: tuple[float, float]) -> None:
         )
 
 
-class CalibrationStep(str, Enum):
+class CalibrationStep(StrEnum):
     NEUTRAL = "neutral"
     SIDE = "side"
     FORWARD = "forward"

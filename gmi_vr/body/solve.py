@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
@@ -91,7 +91,7 @@ class BodySettings:
     return_max_turn_deg: float = 4.0
 
 
-class HandTracking(str, Enum):
+class HandTracking(StrEnum):
     LIVE = "live"  # the controller (or tracked hand) is valid this frame
     FROZEN = "frozen"  # lost: holding the last live pose
     EASING = "easing"  # lost: easing towards rest
