@@ -1,0 +1,260 @@
+"""The body solve: same-frame mirroring, modes, side switching, tracking loss, amputation."""
+
+import math
+
+import numpy as np
+import pytest
+
+from body_helpers import calibration, frame, grip_in_front, held, upright_head
+from gmi_vr.body import BodyPose, LimbMode
+from gmi_vr.body.skeleton import JOINT_INDEX, JOINT_NAMES, side_joint
+from gmi_vr.body.solve import BodySettings, BodyState, LimbPresence, solve_body
+from gmi_vr.core.types import HandInput, Pose, Side
+from gmi_vr.geometry import rotation_angle_between
+from gmi_vr.geometry.reflect import reflect_frames, reflect_pose
+
+MM = 1e-3
+DEG = math.radians(1)
+
+
+def assert_pose_close(a: Pose, b: Pose, position_m: float, angle_rad: float) -> None:
+    distance = float(np.linalg.norm(a.position - b.position))
+    angle = float(rotation_angle_between(a.orientation, b.orientation))
+    assert distance <= position_m, f"{distance * 1000:.2f} mm apart"
+    assert angle <= angle_rad, f"{math.degrees(angle):.2f} degrees apart"
+
+
+def _same(a: Pose, b: Pose) -> bool:
+    """Caught up: within a micrometre and a millidegree (the limiter hands over exactly)."""
+    return bool(np.linalg.norm(a.position - b.position) < 1e-6
+                and rotation_angle_between(a.orientation, b.orientation) < 1e-3 * DEG)
+
+
+def test_affected_hand_is_the_same_frame_reflection_of_the_healthy_one_on_every_frame():
+    cal = calibration()
+    plane = cal.midline_plane()
+    state, settings = BodyState(), BodySettings(mode=LimbMode.MIRROR)
+    for i in range(270):  # 3 s of a moving healthy hand, head turning left and right
+        t = i / 90
+        grip = grip_in_front(cal, Side.RIGHT, t)
+        head = upright_head(cal, extra_yaw=0.5 * math.sin(2.0 * t))
+        # The affected (left) controller is tracked too, somewhere else: mirror mode ignores it.
+        decoy = held(Pose(np.array([5.0, 0.0, 5.0]), np.array([0, 0, 0, 1.0])))
+        body = solve_body(frame(i, head, left=decoy, right=held(grip)), cal, settings, state)
+        assert body.displayed_right_valid and body.displayed_left_valid
+        # The healthy hand is where its controller is (zero lag, reachable path)...
+        assert_pose_close(body.displayed_right, grip, 1 * MM, 0.1 * DEG)
+        # ...and the affected hand is its reflection from this very frame.
+        assert_pose_close(body.displayed_left, reflect_pose(body.displayed_right, plane), 5 * MM, 2 * DEG)
+        assert_pose_close(body.displayed_left, reflect_pose(grip, plane), 5 * MM, 2 * DEG)
+        # The drawn arm agrees: every left-arm joint mirrors its right counterpart.
+        for bone in ("LowerArm", "Hand", "IndexDistal", "ThumbDistal"):
+            left = body.world_from_joint[side_joint(Side.LEFT, bone)]
+            right = body.world_from_joint[side_joint(Side.RIGHT, bone)]
+            mirrored = reflect_frames(right, plane)
+            np.testing.assert_allclose(left[:3, 3], mirrored[:3, 3], atol=5 * MM)
+            np.testing.assert_allclose(left[:3, :3], mirrored[:3, :3], atol=0.03)
+
+
+def test_joint_frames_are_proper_rotations_and_elbows_bend_forwards():
+    cal = calibration()
+    state = BodyState()
+    for i in range(60):
+        body = solve_body(frame(i, upright_head(cal), right=held(grip_in_front(cal, Side.RIGHT, i / 30))),
+                          cal, BodySettings(), state)  # fmt: skip
+        rotations = body.world_from_joint[:, :3, :3]
+        np.testing.assert_allclose(np.linalg.det(rotations), 1.0, atol=1e-6)
+        for side in (Side.LEFT, Side.RIGHT):
+            upper = body.world_from_joint[side_joint(side, "UpperArm")]
+            lower = body.world_from_joint[side_joint(side, "LowerArm")]
+            relative = upper[:3, :3].T @ lower[:3, :3]
+            # The elbow is a hinge about the arm's local Y; flexion has one sign per side.
+            hinge = np.array([0, -1.0, 0]) if side is Side.LEFT else np.array([0, 1.0, 0])
+            sin_angle = (relative - relative.T)[[2, 0, 1], [1, 2, 0]] / 2
+            assert sin_angle @ hinge >= -1e-9
+            np.testing.assert_allclose(relative @ hinge, hinge, atol=1e-9)
+
+
+def test_switching_the_affected_side_makes_the_other_hand_follow():
+    cal = calibration()
+    plane = cal.midline_plane()
+    state = BodyState()
+    settings = BodySettings(mode=LimbMode.MIRROR, affected_side=Side.LEFT)
+    previous: BodyPose | None = None
+    caught_up_at = None
+    for i in range(200):
+        t = i / 90
+        left, right = grip_in_front(cal, Side.LEFT, t + 1.0), grip_in_front(cal, Side.RIGHT, t)
+        if i == 100:
+            settings = BodySettings(mode=LimbMode.MIRROR, affected_side=Side.RIGHT)
+        body = solve_body(frame(i, upright_head(cal), held(left), held(right)), cal, settings, state)
+        if i < 100:
+            assert_pose_close(body.displayed_left, reflect_pose(body.displayed_right, plane), 5 * MM, 2 * DEG)
+        else:
+            assert body.affected_side is Side.RIGHT
+            assert previous is not None
+            for side in (Side.LEFT, Side.RIGHT):  # both hands glide to their new sources
+                step = np.linalg.norm(body.displayed(side)[0].position - previous.displayed(side)[0].position)
+                assert step <= settings.return_max_step_m + 1e-6
+            mirrored = reflect_pose(body.displayed_left, plane)
+            if caught_up_at is None and _same(body.displayed_right, mirrored) and _same(body.displayed_left, left):
+                caught_up_at = i
+            if caught_up_at is not None:
+                assert_pose_close(body.displayed_left, left, 1 * MM, 0.1 * DEG)
+                assert_pose_close(body.displayed_right, mirrored, 5 * MM, 2 * DEG)
+        previous = body
+    assert caught_up_at is not None and caught_up_at < 130
+
+
+def test_tracking_loss_freezes_then_eases_to_rest_and_blends_back_within_the_bound():
+    cal = calibration()
+    plane = cal.midline_plane()
+    state, settings = BodyState(), BodySettings(mode=LimbMode.MIRROR)
+    lost_from, back_at = 60, 60 + 3 * 90
+    previous = None
+    frozen_pose = None
+    caught_up = None
+    for i in range(back_at + 120):
+        t = i / 90
+        live = not (lost_from <= i < back_at)
+        # On return the hand reappears far from where it was lost.
+        grip = grip_in_front(cal, Side.RIGHT, t if i < lost_from else t + 2.0)
+        right = held(grip) if live else HandInput(grip=grip, grip_valid=False)
+        body = solve_body(frame(i, upright_head(cal), right=right), cal, settings, state)
+        shown = body.displayed_left
+        if previous is not None:
+            step = float(np.linalg.norm(shown.position - previous.position))
+            turn = float(rotation_angle_between(shown.orientation, previous.orientation))
+            if i >= back_at:  # the stated bound while blending back
+                assert step <= settings.return_max_step_m + 1e-6
+                assert turn <= math.radians(settings.return_max_turn_deg) + 1e-6
+            else:  # freezing and easing are smooth too (smoothstep peak speed)
+                assert step <= 1.5 * 0.6 / (settings.loss_ease_s * 90) + 1e-6
+        if i == lost_from - 1:
+            frozen_pose = shown
+        if lost_from <= i < lost_from + 45:
+            assert not body.displayed_left_valid
+            assert_pose_close(shown, frozen_pose, 1e-9, 1e-6)  # frozen
+        if i == back_at - 1:
+            rest = state.model.rest_grips[Side.LEFT]
+            assert np.linalg.norm(shown.position - rest[:3]) < 5 * MM  # at rest by now
+        if i >= back_at and caught_up is None:
+            if _same(shown, reflect_pose(grip, plane)):
+                caught_up = i
+        if caught_up is not None:
+            assert_pose_close(shown, reflect_pose(grip, plane), 5 * MM, 2 * DEG)
+        previous = shown
+    assert caught_up is not None and caught_up - back_at < 60
+
+
+def test_a_head_turn_does_not_swing_the_mirrored_limb():
+    cal = calibration()
+    grip = grip_in_front(cal, Side.RIGHT, 0.3)
+    shown = []
+    for extra_yaw in (-0.8, 0.0, 0.8):
+        body = solve_body(frame(0, upright_head(cal, extra_yaw), right=held(grip)), cal,
+                          BodySettings(), BodyState())
+        shown.append(body.displayed_left.position)
+    np.testing.assert_allclose(shown[0], shown[1], atol=1e-9)
+    np.testing.assert_allclose(shown[2], shown[1], atol=1e-9)
+
+
+def test_modes_real_blend_and_still():
+    cal = calibration()
+    plane = cal.midline_plane()
+    left, right = grip_in_front(cal, Side.LEFT, 2.0), grip_in_front(cal, Side.RIGHT, 0.0)
+    f = frame(0, upright_head(cal), held(left), held(right))
+    real = solve_body(f, cal, BodySettings(mode=LimbMode.REAL), BodyState())
+    assert_pose_close(real.displayed_left, left, 1 * MM, 0.1 * DEG)
+    assert_pose_close(real.displayed_right, right, 1 * MM, 0.1 * DEG)
+    blend = solve_body(f, cal, BodySettings(mode=LimbMode.BLEND, blend=0.5), BodyState())
+    halfway = (reflect_pose(right, plane).position + left.position) / 2
+    np.testing.assert_allclose(blend.displayed_left.position, halfway, atol=1 * MM)
+    assert blend.blend == 0.5 and blend.mode is LimbMode.BLEND
+    state = BodyState()
+    still = solve_body(f, cal, BodySettings(mode=LimbMode.STILL), state)
+    np.testing.assert_allclose(still.displayed_left.position, state.model.rest_grips[Side.LEFT][:3], atol=1 * MM)
+    assert_pose_close(still.displayed_right, right, 1 * MM, 0.1 * DEG)
+
+
+def test_hidden_and_shortened_limbs():
+    cal = calibration()
+    f = frame(0, upright_head(cal), right=held(grip_in_front(cal, Side.RIGHT, 0.0)))
+    hidden = solve_body(f, cal, BodySettings(limbs=LimbPresence(left_arm=0.0)), BodyState())
+    left_hand = hidden.world_from_joint[side_joint(Side.LEFT, "Hand")]
+    assert np.allclose(left_hand[:3, :3], 0.0)
+    upper = hidden.world_from_joint[side_joint(Side.LEFT, "UpperArm")]
+    assert abs(np.linalg.det(upper[:3, :3])) < 1e-9  # squashed to nothing along the bone
+    assert not hidden.displayed_left_valid and hidden.displayed_right_valid
+    short = solve_body(f, cal, BodySettings(limbs=LimbPresence(left_arm=0.5)), BodyState())
+    upper = short.world_from_joint[side_joint(Side.LEFT, "UpperArm")]
+    np.testing.assert_allclose(np.linalg.det(upper[:3, :3]), 1.0, atol=1e-9)  # kept whole
+    lower = short.world_from_joint[side_joint(Side.LEFT, "LowerArm")]
+    assert 0.0 < np.linalg.det(lower[:3, :3]) < 1.0  # the forearm is shortened
+    assert np.allclose(short.world_from_joint[side_joint(Side.LEFT, "IndexDistal")][:3, :3], 0.0)
+    # The other limbs are untouched.
+    np.testing.assert_allclose(short.world_from_joint[side_joint(Side.RIGHT, "Hand")],
+                               hidden.world_from_joint[side_joint(Side.RIGHT, "Hand")], atol=1e-12)
+
+
+def test_fingers_follow_trigger_and_squeeze_and_are_mirrored():
+    cal = calibration()
+    plane = cal.midline_plane()
+    grip = grip_in_front(cal, Side.RIGHT, 0.0)
+    open_body = solve_body(frame(0, upright_head(cal), right=held(grip)), cal, BodySettings(), BodyState())
+    fist = solve_body(frame(0, upright_head(cal), right=held(grip, trigger=1.0, squeeze=1.0)), cal,
+                      BodySettings(), BodyState())  # fmt: skip
+
+    def tip_to_wrist(body, side, finger):
+        tip = body.world_from_joint[side_joint(side, f"{finger}Distal")][:3, 3]
+        return np.linalg.norm(tip - body.world_from_joint[side_joint(side, "Hand")][:3, 3])
+
+    for finger in ("Index", "Middle", "Little"):
+        assert tip_to_wrist(fist, Side.RIGHT, finger) < tip_to_wrist(open_body, Side.RIGHT, finger) - 0.005
+    for name in JOINT_NAMES:
+        if name.startswith("right") and any(f in name for f in ("Thumb", "Index", "Little")):
+            right = fist.world_from_joint[JOINT_INDEX[name]]
+            left = fist.world_from_joint[JOINT_INDEX["left" + name[5:]]]
+            mirrored = reflect_frames(right, plane)
+            np.testing.assert_allclose(left[:3, 3], mirrored[:3, 3], atol=5 * MM)
+            np.testing.assert_allclose(left[:3, :3], mirrored[:3, :3], atol=1e-6)
+
+
+def test_hand_tracking_joints_drive_wrist_and_fingers():
+    from gmi_vr.body.hands import XR_FINGER_JOINTS, XR_WRIST
+
+    cal = calibration()
+    grip = grip_in_front(cal, Side.RIGHT, 0.0)
+    reference = solve_body(frame(0, upright_head(cal), right=held(grip)), cal, BodySettings(), BodyState())
+    hand = reference.world_from_joint[side_joint(Side.RIGHT, "Hand")]
+    # XR joint frames: -Z along the finger, +Y out of the back of the hand.
+    xr_from_skeleton = np.array([[0, 1.0, 0], [0, 0, 1.0], [-1.0, 0, 0]]).T  # right hand
+    from gmi_vr.geometry import quat_from_matrix
+
+    wrist_q = quat_from_matrix(hand[:3, :3] @ np.linalg.inv(xr_from_skeleton).T @ np.eye(3))
+    # Build joints: a flat hand (every joint oriented like the wrist), then bend the index.
+    joints = np.zeros((26, 7))
+    joints[:, :3] = hand[:3, 3]
+    joints[:, 3:] = wrist_q
+    curled_q = quat_from_matrix(
+        hand[:3, :3] @ np.array([[0, 1.0, 0], [-1.0, 0, 0], [0, 0, 1.0]]).T @ np.linalg.inv(xr_from_skeleton).T
+    )
+    for j in XR_FINGER_JOINTS[1][1:]:
+        joints[j, 3:] = curled_q
+    tracked = HandInput(joints=joints, joints_valid=np.ones(26, bool))
+    body = solve_body(frame(0, upright_head(cal), right=tracked), cal, BodySettings(), BodyState())
+    assert body.displayed_right_valid
+    wrist = body.world_from_joint[side_joint(Side.RIGHT, "Hand")]
+    np.testing.assert_allclose(wrist[:3, 3], joints[XR_WRIST, :3], atol=1 * MM)
+    middle = body.world_from_joint[side_joint(Side.RIGHT, "MiddleIntermediate")]
+    np.testing.assert_allclose(middle[:3, :3], wrist[:3, :3], atol=1e-6)  # straight finger
+    index = body.world_from_joint[side_joint(Side.RIGHT, "IndexDistal")]
+    assert not np.allclose(index[:3, :3], wrist[:3, :3], atol=1e-3)  # bent finger
+
+
+@pytest.mark.parametrize("affected", [Side.LEFT, Side.RIGHT])
+def test_lost_controllers_from_the_start_rest_without_nan(affected):
+    cal = calibration(affected=affected)
+    body = solve_body(frame(0, upright_head(cal)), cal, BodySettings(), BodyState())
+    assert np.all(np.isfinite(body.world_from_joint))
+    assert not body.displayed_left_valid and not body.displayed_right_valid
