@@ -1,0 +1,277 @@
+"""The input action set: created from ``bindings``, attached to the session, read each frame.
+
+``HandActions.read`` syncs the action set (every running frame, as the specification asks)
+and returns one ``RawHand`` per hand: the grip and aim poses located in the reference space
+at the frame's predicted display time, the buttons and analog values, and — with
+XR_EXT_hand_tracking — the 26 hand joints. ``tracking.hand_input`` then decides validity.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xr
+
+from gmi_vr.core.types import HAND_JOINT_COUNT
+from gmi_vr.xr.bindings import (
+    ACTION_SET_LOCALIZED_NAME,
+    ACTION_SET_NAME,
+    ACTIONS,
+    HANDS,
+    PROFILE_EXTENSIONS,
+    SUGGESTED_BINDINGS,
+    ActionKind,
+    binding_paths,
+)
+from gmi_vr.xr.tracking import RawHand, RawLocation
+
+_ACTION_TYPES = {
+    ActionKind.POSE: xr.ActionType.POSE_INPUT,
+    ActionKind.FLOAT: xr.ActionType.FLOAT_INPUT,
+    ActionKind.BOOLEAN: xr.ActionType.BOOLEAN_INPUT,
+    ActionKind.VECTOR2F: xr.ActionType.VECTOR2F_INPUT,
+}
+
+
+def _location(location: xr.SpaceLocation) -> RawLocation:
+    p, q = location.pose.position, location.pose.orientation
+    return RawLocation((p.x, p.y, p.z, q.x, q.y, q.z, q.w), int(location.location_flags))
+
+
+@dataclass
+class _Hand:
+    path: int
+    grip_space: xr.Space
+    aim_space: xr.Space
+    tracker: xr.HandTrackerEXT | None = None
+
+
+class HandActions:
+    """One action set with every action of ``bindings.ACTIONS`` for both hands."""
+
+    def __init__(self, instance: xr.Instance, enabled_extensions: tuple[str, ...]) -> None:
+        self.instance = instance
+        self.hand_paths = [xr.string_to_path(instance, hand) for hand in HANDS]
+        self.action_set = xr.create_action_set(
+            instance,
+            xr.ActionSetCreateInfo(
+                action_set_name=ACTION_SET_NAME,
+                localized_action_set_name=ACTION_SET_LOCALIZED_NAME,
+                priority=0,
+            ),
+        )
+        self.actions: dict[str, xr.Action] = {}
+        for spec in ACTIONS:
+            self.actions[spec.name] = xr.create_action(
+                self.action_set,
+                xr.ActionCreateInfo(
+                    action_type=_ACTION_TYPES[spec.kind],
+                    action_name=spec.name,
+                    localized_action_name=spec.localized_name,
+                    count_subaction_paths=len(self.hand_paths),
+                    subaction_paths=self.hand_paths,
+                ),
+            )
+        self.suggested_profiles = self._suggest_bindings(enabled_extensions)
+        self._hands: list[_Hand] = []
+        self._sync_info = xr.ActionsSyncInfo(
+            count_active_action_sets=1,
+            active_action_sets=[
+                xr.ActiveActionSet(action_set=self.action_set, subaction_path=xr.NULL_PATH)
+            ],
+        )
+        self._get_info = {
+            (name, hand): xr.ActionStateGetInfo(action=action, subaction_path=path)
+            for name, action in self.actions.items()
+            for hand, path in enumerate(self.hand_paths)
+        }
+        self._profiles: dict[int, str] = {}
+        self._locate_joints = None
+        self._joint_buffer: list[ctypes.Array[xr.HandJointLocationEXT]] = []
+
+    def _suggest_bindings(self, enabled_extensions: tuple[str, ...]) -> list[str]:
+        """Suggest every profile's bindings; returns the profiles the runtime accepted."""
+        accepted = []
+        for profile in SUGGESTED_BINDINGS:
+            needs = PROFILE_EXTENSIONS.get(profile)
+            if needs is not None and needs not in enabled_extensions:
+                continue
+            bindings = [
+                xr.ActionSuggestedBinding(
+                    self.actions[action], xr.string_to_path(self.instance, path)
+                )
+                for action, path in binding_paths(profile)
+            ]
+            try:
+                xr.suggest_interaction_profile_bindings(
+                    self.instance,
+                    xr.InteractionProfileSuggestedBinding(
+                        interaction_profile=xr.string_to_path(self.instance, profile),
+                        count_suggested_bindings=len(bindings),
+                        suggested_bindings=(xr.ActionSuggestedBinding * len(bindings))(*bindings),
+                    ),
+                )
+            except (xr.PathUnsupportedError, xr.PathInvalidError):
+                continue  # this runtime does not know the profile; the others still bind
+            accepted.append(profile)
+        return accepted
+
+    def attach(self, session: xr.Session, hand_tracking: bool) -> None:
+        """Attach the action set to ``session`` and create the per-hand spaces (and hand
+        trackers when ``hand_tracking``)."""
+        xr.attach_session_action_sets(
+            session,
+            xr.SessionActionSetsAttachInfo(count_action_sets=1, action_sets=[self.action_set]),
+        )
+        for index, path in enumerate(self.hand_paths):
+            grip = xr.create_action_space(
+                session,
+                xr.ActionSpaceCreateInfo(action=self.actions["grip_pose"], subaction_path=path),
+            )
+            aim = xr.create_action_space(
+                session,
+                xr.ActionSpaceCreateInfo(action=self.actions["aim_pose"], subaction_path=path),
+            )
+            tracker = None
+            if hand_tracking:
+                tracker = xr.create_hand_tracker_ext(
+                    session,
+                    xr.HandTrackerCreateInfoEXT(
+                        hand=xr.HandEXT.LEFT if index == 0 else xr.HandEXT.RIGHT,
+                        hand_joint_set=xr.HandJointSetEXT.DEFAULT,
+                    ),
+                )
+            self._hands.append(_Hand(path, grip, aim, tracker))
+        if hand_tracking:
+            self._locate_joints = ctypes.cast(
+                xr.get_instance_proc_addr(self.instance, "xrLocateHandJointsEXT"),
+                xr.PFN_xrLocateHandJointsEXT,
+            )
+            self._joint_buffer = [
+                (xr.HandJointLocationEXT * HAND_JOINT_COUNT)() for _ in self._hands
+            ]
+
+    def sync(self, session: xr.Session) -> bool:
+        """xrSyncActions; returns False while the session is not focused (input then reads
+        as inactive: XR_SESSION_NOT_FOCUSED is a success, not an error)."""
+        try:
+            xr.sync_actions(session, self._sync_info)
+        except xr.SessionNotFocused:
+            return False
+        return True
+
+    def read(
+        self, session: xr.Session, base_space: xr.Space, time_ns: int
+    ) -> tuple[RawHand, RawHand]:
+        """Both hands' raw input at ``time_ns``, located in ``base_space``."""
+        left, right = (
+            self._read_hand(session, base_space, time_ns, i) for i in range(len(self._hands))
+        )
+        return left, right
+
+    def _read_hand(
+        self, session: xr.Session, base_space: xr.Space, time_ns: int, index: int
+    ) -> RawHand:
+        hand = self._hands[index]
+
+        def state(name: str, getter):  # type: ignore[no-untyped-def]
+            return getter(session, self._get_info[(name, index)])
+
+        grip_state = state("grip_pose", xr.get_action_state_pose)
+        aim_state = state("aim_pose", xr.get_action_state_pose)
+        trigger = state("trigger", xr.get_action_state_float)
+        squeeze = state("squeeze", xr.get_action_state_float)
+        stick = state("thumbstick", xr.get_action_state_vector2f)
+        joints = joint_flags = None
+        joints_active = False
+        if hand.tracker is not None:
+            joints, joint_flags, joints_active = self._locate_hand_joints(
+                index, base_space, time_ns
+            )
+        return RawHand(
+            grip=_location(xr.locate_space(hand.grip_space, base_space, time_ns)),
+            grip_active=bool(grip_state.is_active),
+            aim=_location(xr.locate_space(hand.aim_space, base_space, time_ns)),
+            aim_active=bool(aim_state.is_active),
+            trigger=float(trigger.current_state),
+            trigger_active=bool(trigger.is_active),
+            squeeze=float(squeeze.current_state),
+            squeeze_active=bool(squeeze.is_active),
+            thumbstick=(float(stick.current_state.x), float(stick.current_state.y)),
+            thumbstick_active=bool(stick.is_active),
+            trigger_click=bool(state("trigger_click", xr.get_action_state_boolean).current_state),
+            primary=bool(state("primary", xr.get_action_state_boolean).current_state),
+            secondary=bool(state("secondary", xr.get_action_state_boolean).current_state),
+            menu=bool(state("menu", xr.get_action_state_boolean).current_state),
+            thumbstick_click=bool(
+                state("thumbstick_click", xr.get_action_state_boolean).current_state
+            ),
+            joints=joints,
+            joint_flags=joint_flags,
+            joints_active=joints_active,
+            profile=self.current_profile(session, index),
+        )
+
+    def _locate_hand_joints(self, index: int, base_space: xr.Space, time_ns: int):  # type: ignore[no-untyped-def]
+        buffer = self._joint_buffer[index]
+        locations = xr.HandJointLocationsEXT(joint_count=HAND_JOINT_COUNT, joint_locations=buffer)
+        info = xr.HandJointsLocateInfoEXT(base_space=base_space, time=time_ns)
+        assert self._locate_joints is not None
+        result = xr.check_result(
+            xr.Result(
+                self._locate_joints(
+                    self._hands[index].tracker, ctypes.byref(info), ctypes.byref(locations)
+                )
+            )
+        )
+        if result.is_exception():
+            raise result
+        poses = np.array(
+            [
+                (j.pose.position.x, j.pose.position.y, j.pose.position.z,
+                 j.pose.orientation.x, j.pose.orientation.y, j.pose.orientation.z, j.pose.orientation.w)
+                for j in buffer
+            ]
+        )  # fmt: skip
+        flags = np.array([int(j.location_flags) for j in buffer], dtype=np.uint64)
+        return poses, flags, bool(locations.is_active)
+
+    def current_profile(self, session: xr.Session, index: int) -> str:
+        """The interaction profile the runtime bound for hand ``index`` ("" when none)."""
+        cached = self._profiles.get(index)
+        if cached is not None:
+            return cached
+        state = xr.get_current_interaction_profile(session, self.hand_paths[index])
+        profile = (
+            xr.path_to_string(self.instance, state.interaction_profile)
+            if state.interaction_profile
+            else ""
+        )
+        self._profiles[index] = profile
+        return profile
+
+    def forget_profiles(self) -> None:
+        """The runtime announced XrEventDataInteractionProfileChanged: read them again."""
+        self._profiles = {}
+
+    def destroy(self) -> None:
+        """Destroy the hand spaces, hand trackers and the action set (with its actions).
+        Failures are ignored: after a runtime crash every call fails, and all must be tried."""
+        for hand in self._hands:
+            _quietly(xr.destroy_space, hand.grip_space)
+            _quietly(xr.destroy_space, hand.aim_space)
+            if hand.tracker is not None:
+                _quietly(xr.destroy_hand_tracker_ext, hand.tracker)
+        self._hands = []
+        _quietly(xr.destroy_action_set, self.action_set)
+
+
+def _quietly(release: Callable[[Any], object], handle: Any) -> None:
+    try:
+        release(handle)
+    except xr.XrException:
+        pass

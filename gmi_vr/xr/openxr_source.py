@@ -1,0 +1,483 @@
+"""The OpenXR frame source: one ``TrackingFrame`` per display frame from a real runtime.
+
+One frame, in order (OpenXR specification "Frame Submission"; hello_xr's ``RenderFrame``):
+
+1. ``_poll_events``: drain every pending event; session state changes go through
+   ``SessionLifecycle`` (READY → xrBeginSession, STOPPING → xrEndSession, EXITING → leave,
+   LOSS_PENDING → ``XrSessionLost``).
+2. While the session runs: ``xrWaitFrame`` (paces us to the display), ``xrBeginFrame``
+   (``XR_FRAME_DISCARDED`` is a normal success), then ``_track``: locate the views and the
+   head at the predicted display time, ``xrSyncActions``, read both hands.
+3. ``frames()`` yields the ``TrackingFrame``; the application runs its logic and calls
+   ``present(draw_list)``, which renders each view through the injected ``view_renderer``
+   into that view's swapchain images and calls ``xrEndFrame`` with one projection layer.
+   If ``present`` is not called (or ``shouldRender`` is false, or the views are not
+   valid) the frame still ends, with no layers: wait/begin/end always come in pairs.
+
+``request_stop()`` asks the runtime to end the session (``xrRequestExitSession``); the
+runtime then walks it through STOPPING and EXITING and ``frames()`` returns.
+
+A lost session or a runtime that dies mid-run ends ``frames()`` with ``XrSessionLost``
+(one sentence); leaving the ``with`` block then releases everything that is left.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import xr
+
+from gmi_vr.core.errors import GraphicsUnavailable, XrRuntimeUnavailable, XrSessionLost
+from gmi_vr.core.types import Pose, TrackingFrame, ViewInfo
+from gmi_vr.render.context import WindowContext, open_window_context
+from gmi_vr.scene.draw import Camera, DrawList
+from gmi_vr.xr.actions import HandActions
+from gmi_vr.xr.runtime import (
+    DEPTH_LAYER_EXTENSION,
+    HAND_TRACKING_EXTENSION,
+    RuntimeInfo,
+    check_opengl_requirements,
+    create_instance,
+    glx_binding,
+    xr_errors,
+)
+from gmi_vr.xr.session_state import Action, SessionLifecycle, SessionState
+from gmi_vr.xr.swapchains import ViewSwapchains
+from gmi_vr.xr.tracking import RawLocation, RawView, tracking_frame
+
+#: Draws one view: (draw_list, camera, framebuffer, width, height) -> None. The framebuffer
+#: is bound with the view's colour and depth images attached and the viewport set.
+ViewRenderer = Callable[[DrawList, Camera, int, int, int], None]
+
+VIEW_CONFIGURATION = xr.ViewConfigurationType.PRIMARY_STEREO
+#: While the session is not running (IDLE, after STOPPING), events are polled this often.
+IDLE_POLL_S = 0.02
+
+
+@dataclass
+class _OpenFrame:
+    """A frame between xrBeginFrame and xrEndFrame."""
+
+    display_time: int
+    should_render: bool
+    views: Sequence[xr.View]
+    views_valid: bool
+    keep_alive: list[Any] = field(default_factory=list)
+
+
+def _pose(pose: xr.Posef) -> tuple[float, ...]:
+    p, q = pose.position, pose.orientation
+    return (p.x, p.y, p.z, q.x, q.y, q.z, q.w)
+
+
+class OpenXrSource:
+    """The ``openxr`` frame source (see the module docstring for one frame's path).
+
+    ``view_renderer`` draws one eye; without it frames end with no layers (input only).
+    ``gl_context`` is the GLFW/GLX window context the session renders with (the therapist
+    window, for example); without it a small hidden window is opened for the purpose.
+    ``api_layers`` names OpenXR API layers to enable (e.g. core validation).
+    ``on_event`` receives one line per lifecycle event (state changes, profile changes).
+    """
+
+    def __init__(
+        self,
+        view_renderer: ViewRenderer | None = None,
+        *,
+        gl_context: WindowContext | None = None,
+        api_layers: Sequence[str] = (),
+        app_name: str = "gmi-vr",
+        near_m: float = 0.05,
+        far_m: float = 100.0,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        self.view_renderer = view_renderer
+        self.api_layers = tuple(api_layers)
+        self.app_name = app_name
+        self.near_m, self.far_m = near_m, far_m
+        self.on_event = on_event or (lambda _line: None)
+        self.lifecycle = SessionLifecycle()
+        self.info: RuntimeInfo | None = None
+        self.reference_space_type: xr.ReferenceSpaceType | None = None
+        self.hand_tracking = False
+        self._gl_context = gl_context
+        self._own_gl_context: WindowContext | None = None
+        self._instance: xr.Instance | None = None
+        self._system: xr.SystemId | None = None
+        self._session: xr.Session | None = None
+        self._space: xr.Space | None = None
+        self._view_space: xr.Space | None = None
+        self._actions: HandActions | None = None
+        self._swapchains: ViewSwapchains | None = None
+        self._depth_layers = False
+        self._blend_mode = xr.EnvironmentBlendMode.OPAQUE
+        self._frame: _OpenFrame | None = None
+        self._exit = False
+        self._lost = False
+
+    # ------------------------------------------------------------------ lifetime
+
+    def __enter__(self) -> OpenXrSource:
+        try:
+            self._open()
+        except BaseException:
+            self._close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._close()
+
+    def _open(self) -> None:
+        self._instance, self.info, self._system = create_instance(self.app_name, self.api_layers)
+        enabled = self.info.enabled_extensions
+        if self._gl_context is None:
+            self._own_gl_context = open_window_context(64, 64, title="gmi-vr OpenXR", visible=False)
+            self._gl_context = self._own_gl_context
+        self._gl_context.make_current()
+        check_opengl_requirements(self._instance, self._system)
+        self._actions = HandActions(self._instance, enabled)
+        binding = glx_binding(self._gl_context)
+        try:
+            self._session = xr.create_session(
+                self._instance,
+                xr.SessionCreateInfo(
+                    next=ctypes.cast(ctypes.pointer(binding), ctypes.c_void_p),
+                    system_id=self._system,
+                ),
+            )
+        except (
+            xr.GraphicsDeviceInvalidError,
+            xr.GraphicsRequirementsCallMissingError,
+            xr.ValidationFailureError,
+        ) as error:
+            raise GraphicsUnavailable(
+                f"The OpenXR runtime refused this machine's OpenGL context ({type(error).__name__}): "
+                "check the graphics driver, or use --sim."
+            ) from None
+        except (xr.RuntimeFailureError, xr.InstanceLostError) as error:
+            raise XrRuntimeUnavailable(
+                f"The OpenXR runtime could not start a session ({type(error).__name__}): restart the "
+                "runtime and try again, or use --sim."
+            ) from None
+        self.hand_tracking = (
+            HAND_TRACKING_EXTENSION in enabled and self._system_supports_hand_tracking()
+        )
+        self._actions.attach(self._session, self.hand_tracking)
+        self.reference_space_type = self._choose_reference_space()
+        self._space = xr.create_reference_space(
+            self._session,
+            xr.ReferenceSpaceCreateInfo(
+                reference_space_type=self.reference_space_type, pose_in_reference_space=xr.Posef()
+            ),
+        )
+        self._view_space = xr.create_reference_space(
+            self._session,
+            xr.ReferenceSpaceCreateInfo(
+                reference_space_type=xr.ReferenceSpaceType.VIEW, pose_in_reference_space=xr.Posef()
+            ),
+        )
+        view_configs = xr.enumerate_view_configuration_views(
+            self._instance, self._system, VIEW_CONFIGURATION
+        )
+        self._depth_layers = DEPTH_LAYER_EXTENSION in enabled
+        self._swapchains = ViewSwapchains(self._session, view_configs, with_depth=True)
+        blend_modes = list(
+            xr.enumerate_environment_blend_modes(self._instance, self._system, VIEW_CONFIGURATION)
+        )
+        self._blend_mode = (
+            xr.EnvironmentBlendMode.OPAQUE
+            if xr.EnvironmentBlendMode.OPAQUE in blend_modes
+            else xr.EnvironmentBlendMode(blend_modes[0])
+        )
+
+    def _system_supports_hand_tracking(self) -> bool:
+        hand_tracking = xr.SystemHandTrackingPropertiesEXT()
+        properties = xr.SystemProperties(
+            next=ctypes.cast(ctypes.pointer(hand_tracking), ctypes.c_void_p)
+        )
+        result = xr.check_result(
+            xr.Result(
+                xr.raw_functions.xrGetSystemProperties(
+                    self._instance, self._system, ctypes.byref(properties)
+                )
+            )
+        )
+        if result.is_exception():
+            raise result
+        return bool(hand_tracking.supports_hand_tracking)
+
+    def _choose_reference_space(self) -> xr.ReferenceSpaceType:
+        """STAGE (floor-level, room-fixed) when the runtime has one, LOCAL otherwise."""
+        offered = [xr.ReferenceSpaceType(s) for s in xr.enumerate_reference_spaces(self._session)]
+        return (
+            xr.ReferenceSpaceType.STAGE
+            if xr.ReferenceSpaceType.STAGE in offered
+            else xr.ReferenceSpaceType.LOCAL
+        )
+
+    def _close(self) -> None:
+        """Release everything, in reverse order of creation. After a runtime crash the calls
+        fail; each failure is ignored so the rest is still released and nothing hangs."""
+        if self._gl_context is not None:
+            self._gl_context.make_current()
+        if self._frame is not None:
+            self._end_frame_quietly()
+        steps: list[Callable[[], object]] = []
+        if self._swapchains is not None:
+            steps.append(self._swapchains.destroy)
+        if self._actions is not None:
+            steps.append(self._actions.destroy)
+        for space in (self._view_space, self._space):
+            if space is not None:
+                steps.append(lambda space=space: xr.destroy_space(space))
+        if self._session is not None:
+            steps.append(lambda: xr.destroy_session(self._session))
+        if self._instance is not None:
+            steps.append(lambda: xr.destroy_instance(self._instance))
+        for step in steps:
+            try:
+                step()
+            except xr.XrException:
+                pass
+        self._swapchains = self._actions = self._space = self._view_space = None
+        self._session = self._instance = None
+        if self._own_gl_context is not None:
+            self._own_gl_context.release()
+            self._own_gl_context = self._gl_context = None
+
+    # ------------------------------------------------------------------ the frame loop
+
+    def frames(self) -> Iterator[TrackingFrame]:
+        """Yield one frame per display frame until the runtime ends the session (EXITING).
+
+        After each yield call ``present(draw_list)`` once (or not at all for a frame with
+        nothing to show). Raises ``XrSessionLost`` when the session is lost."""
+        if self._session is None:
+            raise RuntimeError("use OpenXrSource as a context manager before calling frames()")
+        index = 0
+        while True:
+            with xr_errors("reading runtime events"):
+                self._poll_events()
+            if self._exit:
+                return
+            if not self.lifecycle.should_run_frames:
+                time.sleep(IDLE_POLL_S)  # no xrWaitFrame to pace us while the session is idle
+                continue
+            with xr_errors("waiting for the next frame"):
+                frame_state = xr.wait_frame(self._session, xr.FrameWaitInfo())
+                try:
+                    xr.begin_frame(self._session, xr.FrameBeginInfo())
+                except xr.FrameDiscarded:
+                    pass  # the previous frame was dropped; this one goes ahead
+            self._frame = _OpenFrame(
+                int(frame_state.predicted_display_time), bool(frame_state.should_render), (), False
+            )
+            try:
+                with xr_errors("reading tracking"):
+                    frame = self._track(index)
+                yield frame
+            finally:
+                if self._frame is not None:  # present() was not called, or the loop was left
+                    self._end_frame_quietly()
+            index += 1
+
+    def _track(self, index: int) -> TrackingFrame:
+        assert self._frame is not None and self._session is not None and self._actions is not None
+        display_time = self._frame.display_time
+        view_state, views = xr.locate_views(
+            self._session,
+            xr.ViewLocateInfo(
+                view_configuration_type=VIEW_CONFIGURATION,
+                display_time=display_time,
+                space=self._space,
+            ),
+        )
+        valid_bits = xr.VIEW_STATE_ORIENTATION_VALID_BIT | xr.VIEW_STATE_POSITION_VALID_BIT
+        self._frame.views = views
+        self._frame.views_valid = (int(view_state.view_state_flags) & valid_bits) == valid_bits
+        head = xr.locate_space(self._view_space, self._space, display_time)
+        focused = self._actions.sync(self._session) and self.lifecycle.focused
+        left, right = self._actions.read(self._session, self._space, display_time)
+        return tracking_frame(
+            index=index,
+            predicted_display_time_ns=display_time,
+            head=RawLocation(_pose(head.pose), int(head.location_flags)),
+            views=tuple(
+                RawView(
+                    _pose(v.pose),
+                    (v.fov.angle_left, v.fov.angle_right, v.fov.angle_up, v.fov.angle_down),
+                )
+                for v in views
+            ),
+            views_valid=self._frame.views_valid,
+            left=left,
+            right=right,
+            focused=focused,
+        )
+
+    def present(self, draw_list: DrawList) -> None:
+        """Render ``draw_list`` into every view and end the frame (xrEndFrame)."""
+        frame = self._frame
+        if frame is None:
+            raise RuntimeError("present() is called once per frame, after frames() yielded it")
+        layers: list[Any] = []
+        try:
+            if frame.should_render and frame.views_valid and self.view_renderer is not None:
+                with xr_errors("rendering a frame"):
+                    layers = [ctypes.byref(self._render(draw_list, frame))]
+        except BaseException:
+            self._end_frame_quietly()
+            raise
+        self._frame = None
+        with xr_errors("submitting a frame"):
+            self._end_frame(frame, layers)
+
+    def _render(self, draw_list: DrawList, frame: _OpenFrame) -> xr.CompositionLayerProjection:
+        assert self._swapchains is not None and self.view_renderer is not None
+        renderer = self.view_renderer
+        projection_views = []
+        for index, view in enumerate(frame.views):
+            info = ViewInfo(
+                Pose.from_array(_pose(view.pose)),
+                view.fov.angle_left, view.fov.angle_right, view.fov.angle_up, view.fov.angle_down,
+            )  # fmt: skip
+            camera = Camera.from_view(info, self.near_m, self.far_m)
+            self._swapchains.render_view(
+                index,
+                lambda fbo, width, height, camera=camera: renderer(
+                    draw_list, camera, fbo, width, height
+                ),
+            )
+            chain = self._swapchains.views[index]
+            rect = xr.Rect2Di(
+                offset=xr.Offset2Di(0, 0), extent=xr.Extent2Di(chain.width, chain.height)
+            )
+            depth_info = None
+            if self._depth_layers and chain.depth is not None:
+                depth_info = xr.CompositionLayerDepthInfoKHR(
+                    sub_image=xr.SwapchainSubImage(swapchain=chain.depth, image_rect=rect, image_array_index=0),
+                    min_depth=0.0, max_depth=1.0, near_z=self.near_m, far_z=self.far_m,
+                )  # fmt: skip
+                frame.keep_alive.append(depth_info)
+            projection_views.append(
+                xr.CompositionLayerProjectionView(
+                    pose=view.pose,
+                    fov=view.fov,
+                    sub_image=xr.SwapchainSubImage(
+                        swapchain=chain.color, image_rect=rect, image_array_index=0
+                    ),
+                    next=ctypes.cast(ctypes.pointer(depth_info), ctypes.c_void_p)
+                    if depth_info is not None
+                    else None,
+                )
+            )
+        layer = xr.CompositionLayerProjection(space=self._space, views=projection_views)
+        frame.keep_alive += [projection_views, layer]
+        return layer
+
+    def _end_frame(self, frame: _OpenFrame, layers: list[Any]) -> None:
+        xr.end_frame(
+            self._session,
+            xr.FrameEndInfo(
+                display_time=frame.display_time,
+                environment_blend_mode=self._blend_mode,
+                layers=layers or None,
+            ),
+        )
+
+    def _end_frame_quietly(self) -> None:
+        """End the open frame with no layers; errors are ignored (the session may be gone)."""
+        frame, self._frame = self._frame, None
+        if frame is None or self._session is None or self._lost:
+            return
+        try:
+            self._end_frame(frame, [])
+        except xr.XrException:
+            pass
+
+    def _poll_events(self) -> None:
+        assert self._instance is not None and self._actions is not None
+        while True:
+            try:
+                event = xr.poll_event(self._instance)
+            except xr.EventUnavailable:
+                return
+            kind = xr.StructureType(event.type)
+            if kind == xr.StructureType.EVENT_DATA_SESSION_STATE_CHANGED:
+                changed = ctypes.cast(
+                    ctypes.byref(event), ctypes.POINTER(xr.EventDataSessionStateChanged)
+                ).contents
+                self._on_session_state(int(changed.state))
+            elif kind == xr.StructureType.EVENT_DATA_INSTANCE_LOSS_PENDING:
+                self._lost = True
+                raise XrSessionLost(
+                    "The OpenXR runtime is shutting down: restart it (or reconnect the headset) and start the run again."
+                )
+            elif kind == xr.StructureType.EVENT_DATA_INTERACTION_PROFILE_CHANGED:
+                self._actions.forget_profiles()
+                self.on_event("interaction profile changed")
+            elif kind == xr.StructureType.EVENT_DATA_EVENTS_LOST:
+                self.on_event("the runtime dropped events")
+
+    def _on_session_state(self, state: int) -> None:
+        action = self.lifecycle.on_state_changed(state)
+        self.on_event(f"session state {SessionState(state).name}")
+        if action is Action.BEGIN_SESSION:
+            xr.begin_session(
+                self._session,
+                xr.SessionBeginInfo(primary_view_configuration_type=VIEW_CONFIGURATION),
+            )
+            self.lifecycle.began()
+        elif action is Action.END_SESSION:
+            xr.end_session(self._session)
+            self.lifecycle.ended()
+        elif action is Action.EXIT_LOOP:
+            self._exit = True
+        elif action is Action.SESSION_LOST:
+            self._lost = True
+            self.lifecycle.ended()
+            raise XrSessionLost(
+                "The OpenXR runtime lost the session (the headset was disconnected or its runtime "
+                "restarted): check the headset and start the run again."
+            )
+
+    def request_stop(self) -> None:
+        """Ask the runtime to end the session (xrRequestExitSession): it moves the session to
+        STOPPING and then EXITING, after which ``frames()`` returns."""
+        if self._session is None or self._exit:
+            return
+        if not self.lifecycle.running:
+            self._exit = True  # nothing is running: there is nothing for the runtime to stop
+            return
+        try:
+            xr.request_exit_session(self._session)
+        except xr.SessionNotRunningError:
+            self._exit = True
+        except (xr.SessionLostError, xr.InstanceLostError, xr.RuntimeFailureError):
+            self._exit = True
+
+    # ------------------------------------------------------------------ for tools and tests
+
+    def interaction_profiles(self) -> dict[str, str]:
+        """The profile bound per hand right now, e.g. {"left": "/interaction_profiles/valve/index_controller"}."""
+        if self._session is None or self._actions is None:
+            return {}
+        return {
+            side: self._actions.current_profile(self._session, i)
+            for i, side in enumerate(("left", "right"))
+        }
+
+    @property
+    def suggested_profiles(self) -> list[str]:
+        return list(self._actions.suggested_profiles) if self._actions else []
