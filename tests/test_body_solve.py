@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 import pytest
-
 from body_helpers import calibration, frame, grip_in_front, held, upright_head
+
 from gmi_vr.body import BodyPose, LimbMode
 from gmi_vr.body.skeleton import JOINT_INDEX, JOINT_NAMES, side_joint
 from gmi_vr.body.solve import BodySettings, BodyState, LimbPresence, solve_body

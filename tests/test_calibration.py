@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 import pytest
-
 from body_helpers import RATE_HZ
+
 from gmi_vr.body.calibration import (
     Calibration,
     CalibrationError,

@@ -36,6 +36,7 @@ from gmi_vr.body.skeleton import (
 ROOT = Path(__file__).resolve().parent.parent
 FACING_PLUS_Z = np.diag([-1.0, 1.0, -1.0])  # body frame (faces -Z) -> glTF model frame (faces +Z)
 RING_SIDES = 10
+Z_AXIS = np.array([0.0, 0.0, 1.0])
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def _basis(direction: np.ndarray, hint: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def tube(mesh: MeshBuilder, p0: np.ndarray, p1: np.ndarray, radii0: tuple[float, float],
          radii1: tuple[float, float], joint: int, parent: int, child: int,
-         hint: np.ndarray = np.array([0.0, 0.0, 1.0]), rings: int = 6, blend: bool = True) -> None:
+         hint: np.ndarray = Z_AXIS, rings: int = 6, blend: bool = True) -> None:
     """A capped elliptical tube from p0 to p1; radii (along ``hint``, across it). Vertices near
     p0 share weight with ``parent`` and near p1 with ``child`` (-1: none) so joints bend smoothly."""
     direction = p1 - p0

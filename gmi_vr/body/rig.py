@@ -26,7 +26,14 @@ from typing import Protocol
 
 import numpy as np
 
-from gmi_vr.body.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS, BodyMeasures, rest_offsets, rest_positions
+from gmi_vr.body.skeleton import (
+    JOINT_INDEX,
+    JOINT_NAMES,
+    PARENTS,
+    BodyMeasures,
+    rest_offsets,
+    rest_positions,
+)
 from gmi_vr.core.errors import InputFileError
 from gmi_vr.core.types import FloatArray
 
