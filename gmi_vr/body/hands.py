@@ -12,18 +12,20 @@ the hand +Y in the flat, palm-down T-pose).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from gmi_vr.core.types import HAND_JOINT_COUNT, FloatArray, HandInput, Side
-from gmi_vr.geometry.reflect import Plane, mirror_local_quaternions, reflect_poses
+from gmi_vr.geometry.reflect import Plane, reflect_poses
 from gmi_vr.geometry.transforms import (
     quat_conjugate,
     quat_from_axis_angle,
     quat_from_matrix,
     quat_multiply,
     quat_normalize,
+    quat_to_matrix,
 )
 
 _GRIP_MIRROR = Plane(np.zeros(3), np.array([1.0, 0.0, 0.0]))  # the grip frame's own YZ plane
@@ -82,13 +84,22 @@ def grip_offset(profile: str) -> GripOffset:
 
 
 def compose(a: FloatArray, b: FloatArray) -> FloatArray:
-    """(7,) ``a_from_c`` from (7,) ``a_from_b`` and ``b_from_c``."""
-    q = a[3:]
-    u = q[:3]
-    v = b[:3]
-    t = 2.0 * np.cross(u, v)
-    rotated = v + q[3] * t + np.cross(u, t)
-    return np.concatenate([a[:3] + rotated, quat_normalize(quat_multiply(q, b[3:]))])
+    """(7,) ``a_from_c`` from (7,) ``a_from_b`` and ``b_from_c`` (scalar arithmetic: this runs
+    several times per frame on single poses, where numpy's per-call cost would dominate)."""
+    ax, ay, az, qx, qy, qz, qw = a.tolist()
+    bx, by, bz, rx, ry, rz, rw = b.tolist()
+    tx, ty, tz = 2.0 * (qy * bz - qz * by), 2.0 * (qz * bx - qx * bz), 2.0 * (qx * by - qy * bx)
+    x = qw * rx + qx * rw + qy * rz - qz * ry
+    y = qw * ry - qx * rz + qy * rw + qz * rx
+    z = qw * rz + qx * ry - qy * rx + qz * rw
+    w = qw * rw - qx * rx - qy * ry - qz * rz
+    n = math.sqrt(x * x + y * y + z * z + w * w)
+    return np.array([
+        ax + bx + qw * tx + (qy * tz - qz * ty),
+        ay + by + qw * ty + (qz * tx - qx * tz),
+        az + bz + qw * tz + (qx * ty - qy * tx),
+        x / n, y / n, z / n, w / n,
+    ])  # fmt: skip
 
 
 def invert(a: FloatArray) -> FloatArray:
@@ -149,27 +160,35 @@ def _finger_axes(rest_offsets: FloatArray, hand_index: int, first_finger_joint: 
     return axes
 
 
+#: Conjugation by the local X flip, elementwise: S R S for S = diag(-1, 1, 1).
+_MIRROR_SIGNS = np.array([[1.0, -1.0, -1.0], [-1.0, 1.0, 1.0], [-1.0, 1.0, 1.0]])
+
+
 class FingerModel:
-    """Turns curls or tracked joints into (15, 4) local rotations of the finger joints of one
-    side (thumb, index, middle, ring, little; three segments each, skeleton order), each
-    relative to its parent joint frame."""
+    """Turns curls or tracked joints into (15, 3, 3) local rotation matrices of the finger
+    joints of one side (thumb, index, middle, ring, little; three segments each, skeleton
+    order), each relative to its parent joint frame."""
 
     def __init__(self, rest_offsets: FloatArray, first_finger_joint: dict[Side, int]) -> None:
-        self._axes = {
-            side: _finger_axes(rest_offsets, -1, first_finger_joint[side], side)
-            for side in (Side.LEFT, Side.RIGHT)
-        }
+        self._cross: dict[Side, FloatArray] = {}
+        self._cross_sq: dict[Side, FloatArray] = {}
+        for side in (Side.LEFT, Side.RIGHT):
+            axes = np.repeat(_finger_axes(rest_offsets, -1, first_finger_joint[side], side), 3, axis=0)
+            cross = np.zeros((15, 3, 3))
+            cross[:, 0, 1], cross[:, 0, 2], cross[:, 1, 2] = -axes[:, 2], axes[:, 1], -axes[:, 0]
+            cross -= cross.transpose(0, 2, 1)
+            self._cross[side], self._cross_sq[side] = cross, cross @ cross
         self._angles = np.radians(np.array([THUMB_CURL_DEG] + [FINGER_CURL_DEG] * 4))  # (5, 3)
 
     def from_curls(self, side: Side, curls: FingerCurls) -> FloatArray:
-        angles = self._angles * np.asarray(curls.values)[:, None]  # (5, 3)
-        axes = np.repeat(self._axes[side], 3, axis=0)  # (15, 3)
-        return quat_from_axis_angle(axes, angles.reshape(15))
+        """Rodrigues' formula per joint, ``I + sin(a) K + (1 - cos(a)) K²``, batched."""
+        angles = (self._angles * np.asarray(curls.values)[:, None]).reshape(15, 1, 1)
+        return np.eye(3) + np.sin(angles) * self._cross[side] + (1.0 - np.cos(angles)) * self._cross_sq[side]
 
     @staticmethod
     def mirrored(local: FloatArray) -> FloatArray:
         """The same finger pose for the other hand (see ``mirror_local_quaternions``)."""
-        return mirror_local_quaternions(local)
+        return local * _MIRROR_SIGNS
 
 
 # --- XR_EXT_hand_tracking --------------------------------------------------------------------
@@ -210,7 +229,7 @@ def wrist_from_tracked(hand: HandInput, side: Side) -> FloatArray:
 
 
 def finger_locals_from_tracked(hand: HandInput, side: Side) -> FloatArray:
-    """(15, 4) finger joint rotations relative to their parents from tracked joint orientations
+    """(15, 3, 3) finger joint rotations relative to their parents from tracked joint orientations
     (positions are ignored: the avatar keeps its own bone lengths)."""
     assert hand.joints is not None
     joints = np.asarray(hand.joints, dtype=np.float64)
@@ -223,4 +242,4 @@ def finger_locals_from_tracked(hand: HandInput, side: Side) -> FloatArray:
             q = quat_multiply(joints[joint_index, 3:], to_skeleton)
             locals_[3 * f + s] = quat_multiply(quat_conjugate(parent_q), q)
             parent_q = q
-    return quat_normalize(locals_)
+    return quat_to_matrix(quat_normalize(locals_))

@@ -94,10 +94,9 @@ def frame_from_axes(bone_axis_local: FloatArray, bone_dir: FloatArray,
                     hinge_axis_local: FloatArray, hinge_dir: FloatArray) -> FloatArray:
     """(3, 3) rotation taking the local bone axis to ``bone_dir`` and the local hinge axis to
     ``hinge_dir`` (world unit vectors, perpendicular; the local axes are too)."""
-    local = np.empty((3, 3))
-    world = np.empty((3, 3))
-    local[:, 0], local[:, 1] = bone_axis_local, hinge_axis_local
-    local[:, 2] = _cross(tuple(bone_axis_local), tuple(hinge_axis_local))
-    world[:, 0], world[:, 1] = bone_dir, hinge_dir
-    world[:, 2] = _cross(tuple(bone_dir), tuple(hinge_dir))
-    return world @ local.T
+    bl, hl = bone_axis_local.tolist(), hinge_axis_local.tolist()
+    bw, hw = bone_dir.tolist(), hinge_dir.tolist()
+    cl, cw = _cross(bl, hl), _cross(bw, hw)
+    world = np.array([[bw[0], hw[0], cw[0]], [bw[1], hw[1], cw[1]], [bw[2], hw[2], cw[2]]])
+    local_t = np.array([bl, hl, cl])
+    return world @ local_t

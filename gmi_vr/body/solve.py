@@ -50,8 +50,8 @@ from gmi_vr.body.skeleton import (
     side_joint,
 )
 from gmi_vr.core.types import FloatArray, HandInput, Pose, Side, TrackingFrame
-from gmi_vr.geometry.reflect import reflect_poses
-from gmi_vr.geometry.transforms import quat_from_matrix, quat_to_matrix
+from gmi_vr.geometry.reflect import reflect_pose7
+from gmi_vr.geometry.transforms import quat_from_matrix
 
 SIDES = (Side.LEFT, Side.RIGHT)
 
@@ -103,7 +103,7 @@ class _HandTrack:
     last_live: FloatArray | None = None  # (7,) grip pose, world
     lost_since_s: float | None = None
     status: HandTracking = HandTracking.REST
-    finger_locals: FloatArray | None = None  # (15, 4) last live finger pose
+    finger_locals: FloatArray | None = None  # (15, 3, 3) last live finger pose
 
 
 class _Limiter:
@@ -172,6 +172,18 @@ def _rodrigues(axis: FloatArray, angle: float) -> FloatArray:
     )
 
 
+def _qmul(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Hamilton product of two (4,) xyzw quaternions, scalar arithmetic."""
+    ax, ay, az, aw = a.tolist()
+    bx, by, bz, bw = b.tolist()
+    return np.array([
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+        aw * bw - ax * bx - ay * by - az * bz,
+    ])  # fmt: skip
+
+
 def _quat_matrix(q: FloatArray) -> FloatArray:
     x, y, z, w = (float(v) for v in q)
     return np.array(
@@ -196,8 +208,16 @@ class _BodyModel:
         self.eye_in_head = eye_in_head(m)
         i = JOINT_INDEX
         self.neck_above_hips = self.rest[i["neck"]] - self.rest[i["hips"]]
-        self.head_offset = self.offsets[i["head"]]
+        self.head_length = float(np.linalg.norm(self.offsets[i["head"]]))
+        self.rest_chain = self.world_from_body @ self.neck_above_hips
+        self.rest_chain_unit = tuple((self.rest_chain / np.linalg.norm(self.rest_chain)).tolist())
+        self.hips = calibration.hips_position()
+        self.body_quat = quat_from_matrix(self.world_from_body)
         self.hand_length = m.hand_length_m
+        self._wrist_in_grip: dict[tuple[Side, str], FloatArray] = {}
+        self._grip_in_wrist: dict[tuple[Side, str], FloatArray] = {}
+        self._legs_for_hips: tuple[float, ...] | None = None
+        self._legs: tuple[FloatArray, FloatArray] | None = None
         self.arm_lengths = {
             s: (float(np.linalg.norm(self.offsets[side_joint(s, "LowerArm")])),
                 float(np.linalg.norm(self.offsets[side_joint(s, "Hand")])))
@@ -216,6 +236,12 @@ class _BodyModel:
             s: self.offsets[self.finger_first[s]:self.finger_first[s] + 15].reshape(5, 3, 3)
             for s in SIDES
         }  # fmt: skip
+        self.finger_hands = np.repeat([side_joint(s, "Hand") for s in SIDES], 5)
+        self.finger_offsets_both = np.concatenate([self.finger_offsets[s] for s in SIDES])  # (10, 3, 3)
+        self.finger_levels = [
+            np.array([self.finger_first[side] + 3 * f + level for side in SIDES for f in range(5)])
+            for level in range(3)
+        ]
         self.relaxed = {s: self.fingers.from_curls(s, FingerCurls.relaxed()) for s in SIDES}
         self.rest_grips = {s: self._rest_grip(s) for s in SIDES}
         self.feet = {s: self._foot_target(s) for s in SIDES}
@@ -223,11 +249,19 @@ class _BodyModel:
             (s, limb): self._limb_chain(s, limb) for s in SIDES for limb in ("arm", "leg")
         }
 
-    def grip_from_wrist(self, side: Side, profile: str) -> FloatArray:
-        return invert(grip_offset(profile).wrist_in_grip_pose(side, self.hand_length))
-
     def wrist_in_grip(self, side: Side, profile: str) -> FloatArray:
-        return grip_offset(profile).wrist_in_grip_pose(side, self.hand_length)
+        """(7,) ``grip_from_wrist`` for this hand size and profile (cached: fixed per session)."""
+        key = (side, profile)
+        if key not in self._wrist_in_grip:
+            self._wrist_in_grip[key] = grip_offset(profile).wrist_in_grip_pose(side, self.hand_length)
+        return self._wrist_in_grip[key]
+
+    def grip_from_wrist(self, side: Side, profile: str) -> FloatArray:
+        """(7,) ``wrist_from_grip``: where the grip sits in the wrist frame (cached)."""
+        key = (side, profile)
+        if key not in self._grip_in_wrist:
+            self._grip_in_wrist[key] = invert(self.wrist_in_grip(side, profile))
+        return self._grip_in_wrist[key]
 
     def _rest_grip(self, side: Side) -> FloatArray:
         """Hand at rest: seated on the thigh, palm down; standing hanging beside the thigh."""
@@ -293,8 +327,7 @@ def solve_body(
 
     head = _head_pose(frame, model, state)
     _solve_torso(head, model, rotations, positions)
-    for side in SIDES:
-        _solve_leg(side, model, rotations, positions)
+    _solve_legs(model, rotations, positions)
 
     # Hand targets in grip space, per side, with tracking-loss handling.
     tracked: dict[Side, FloatArray] = {}
@@ -302,7 +335,7 @@ def solve_body(
     for side in SIDES:
         tracked[side], fingers[side] = _track_hand(frame, side, model, settings, state)
 
-    mirrored = reflect_poses(tracked[healthy], model.plane)
+    mirrored = reflect_pose7(tracked[healthy], model.plane)
     mirrored_fingers = FingerModel.mirrored(fingers[healthy])
     mode = settings.mode
     blend = float(min(1.0, max(0.0, settings.blend)))
@@ -336,11 +369,11 @@ def solve_body(
         profile = frame.hand(healthy).profile if side is affected and mode is LimbMode.MIRROR else profile
         wrist = compose(grip, model.wrist_in_grip(side, profile))
         wrist_reached = _solve_arm(side, wrist, model, rotations, positions)
-        _solve_fingers(side, finger_targets[side], model, rotations, positions)
         displayed[side] = compose(
             np.concatenate([wrist_reached, wrist[3:]]), model.grip_from_wrist(side, profile)
         )
 
+    _solve_fingers(finger_targets, model, rotations, positions)
     world_from_joint = np.zeros((n, 4, 4))
     world_from_joint[:, :3, :3] = rotations
     world_from_joint[:, :3, 3] = positions
@@ -385,21 +418,21 @@ def _solve_torso(head: Pose, model: _BodyModel, rotations: FloatArray, positions
     head_joint = head.position - head_rotation @ model.eye_in_head
     # The neck leans half as much as the head: average of the head's up and the world's up.
     up = head_rotation[:, 1] + np.array([0.0, 1.0, 0.0])
-    up /= np.linalg.norm(up)
-    neck_target = head_joint - up * float(np.linalg.norm(model.head_offset))
-    rest_chain = body @ model.neck_above_hips
+    up *= model.head_length / math.sqrt(float(up @ up))
+    neck_target = head_joint - up
     if model.calibration.posture is Posture.SEATED:
-        hips = model.calibration.hips_position()
-        to_neck = neck_target - hips
-        a = rest_chain / np.linalg.norm(rest_chain)
-        b = to_neck / np.linalg.norm(to_neck)
-        axis = np.cross(a, b)
-        sin_angle = float(np.linalg.norm(axis))
-        angle = min(math.atan2(sin_angle, float(a @ b)), math.radians(60))  # a plausible lean
-        axis = axis / sin_angle if sin_angle > 1e-9 else np.array([1.0, 0.0, 0.0])
+        hips = model.hips
+        ax, ay, az = model.rest_chain_unit
+        bx, by, bz = (neck_target - hips).tolist()
+        b_len = math.sqrt(bx * bx + by * by + bz * bz)
+        bx, by, bz = bx / b_len, by / b_len, bz / b_len
+        cx, cy, cz = ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx
+        sin_angle = math.sqrt(cx * cx + cy * cy + cz * cz)
+        angle = min(math.atan2(sin_angle, ax * bx + ay * by + az * bz), math.radians(60))  # a plausible lean
+        axis = (cx / sin_angle, cy / sin_angle, cz / sin_angle) if sin_angle > 1e-9 else (1.0, 0.0, 0.0)
     else:
-        hips = neck_target - rest_chain
-        axis, angle = np.array([1.0, 0.0, 0.0]), 0.0
+        hips = neck_target - model.rest_chain
+        axis, angle = (1.0, 0.0, 0.0), 0.0
     rotations[i["hips"]] = body
     positions[i["hips"]] = hips
     parent_rotation = body
@@ -411,7 +444,9 @@ def _solve_torso(head: Pose, model: _BodyModel, rotations: FloatArray, positions
     upper_chest = rotations[i["upperChest"]]
     neck = i["neck"]
     positions[neck] = positions[i["upperChest"]] + upper_chest @ model.offsets[neck]
-    q_chest = quat_from_matrix(upper_chest)
+    half = 0.5 * angle
+    bend = np.array([axis[0] * math.sin(half), axis[1] * math.sin(half), axis[2] * math.sin(half), math.cos(half)])
+    q_chest = _qmul(bend, model.body_quat)
     q_head = np.asarray(head.orientation)
     rotations[neck] = _quat_matrix(_slerp(q_chest, q_head, 0.5))
     positions[i["head"]] = positions[neck] + rotations[neck] @ model.offsets[i["head"]]
@@ -429,6 +464,7 @@ _ARM_HINGE = {Side.LEFT: np.array([0.0, -1.0, 0.0]), Side.RIGHT: np.array([0.0, 
 #: flare slightly when reaching; mirror-symmetric so mirrored elbows match).
 _ELBOW_POLE = {Side.LEFT: np.array([-0.3, -1.0, 0.3]), Side.RIGHT: np.array([0.3, -1.0, 0.3])}
 _LEG_AXIS = np.array([0.0, -1.0, 0.0])
+_LEG_JOINTS = np.array([side_joint(s, b) for s in SIDES for b in ("UpperLeg", "LowerLeg", "Foot", "Toes")])
 _LEG_HINGE = np.array([-1.0, 0.0, 0.0])
 
 
@@ -452,6 +488,18 @@ def _solve_arm(side: Side, wrist: FloatArray, model: _BodyModel, rotations: Floa
     return solution.end
 
 
+def _solve_legs(model: _BodyModel, rotations: FloatArray, positions: FloatArray) -> None:
+    """Both legs; reused while the pelvis stays put (always, when seated)."""
+    hips = tuple(positions[JOINT_INDEX["hips"]].tolist())
+    if model._legs_for_hips != hips or model._legs is None:
+        for side in SIDES:
+            _solve_leg(side, model, rotations, positions)
+        model._legs_for_hips = hips
+        model._legs = (rotations[_LEG_JOINTS].copy(), positions[_LEG_JOINTS].copy())
+    else:
+        rotations[_LEG_JOINTS], positions[_LEG_JOINTS] = model._legs
+
+
 def _solve_leg(side: Side, model: _BodyModel, rotations: FloatArray, positions: FloatArray) -> None:
     upper_j, lower_j, foot_j, toes_j = (
         side_joint(side, b) for b in ("UpperLeg", "LowerLeg", "Foot", "Toes")
@@ -473,26 +521,24 @@ def _solve_leg(side: Side, model: _BodyModel, rotations: FloatArray, positions: 
     positions[toes_j] = solution.end + body @ model.offsets[toes_j]
 
 
-def _solve_fingers(side: Side, locals_: FloatArray, model: _BodyModel, rotations: FloatArray,
-                   positions: FloatArray) -> None:
-    """Forward kinematics of the 15 finger joints, batched over the five fingers."""
-    first = model.finger_first[side]
-    hand_j = side_joint(side, "Hand")
-    local_r = quat_to_matrix(locals_).reshape(5, 3, 3, 3)  # finger, segment, 3x3
-    offsets = model.finger_offsets[side]
-    parent_r = np.broadcast_to(rotations[hand_j], (5, 3, 3))
-    parent_p = np.broadcast_to(positions[hand_j], (5, 3))
+def _solve_fingers(locals_by_side: dict[Side, FloatArray], model: _BodyModel,
+                   rotations: FloatArray, positions: FloatArray) -> None:
+    """Forward kinematics of all 30 finger joints, batched over the ten fingers."""
+    local_r = np.concatenate([locals_by_side[Side.LEFT], locals_by_side[Side.RIGHT]]).reshape(10, 3, 3, 3)
+    parent_r = rotations[model.finger_hands]
+    parent_p = positions[model.finger_hands]
+    offsets = model.finger_offsets_both
     for s in range(3):
-        joint_p = parent_p + np.einsum("fij,fj->fi", parent_r, offsets[:, s])
+        joint_p = parent_p + (parent_r @ offsets[:, s, :, None])[..., 0]
         joint_r = parent_r @ local_r[:, s]
-        rotations[first + s:first + 15:3] = joint_r
-        positions[first + s:first + 15:3] = joint_p
+        rotations[model.finger_levels[s]] = joint_r
+        positions[model.finger_levels[s]] = joint_p
         parent_r, parent_p = joint_r, joint_p
 
 
 def _track_hand(frame: TrackingFrame, side: Side, model: _BodyModel, settings: BodySettings,
                 state: BodyState) -> tuple[FloatArray, FloatArray]:
-    """This side's grip target (7,) and finger rotations (15, 4), with loss handling."""
+    """This side's grip target (7,) and finger rotations (15, 3, 3), with loss handling."""
     hand: HandInput = frame.hand(side)
     track = state.tracks[side]
     grip: FloatArray | None = None
