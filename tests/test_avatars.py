@@ -198,3 +198,34 @@ def _json_chunk(path: Path) -> bytes:
     data = path.read_bytes()
     length = struct.unpack_from("<I", data, 12)[0]
     return data[20:20 + length]
+
+
+def test_palette_lands_every_avatar_joint_on_the_solved_posed_body():
+    from body_helpers import calibration as make_calibration
+    from body_helpers import frame, grip_in_front, held, upright_head
+
+    from gmi_vr.body.solve import BodySettings, BodyState, solve_body
+
+    cal = make_calibration()
+    body = solve_body(frame(0, upright_head(cal), right=held(grip_in_front(cal, Side.RIGHT, 0.7))), cal,
+                      BodySettings(), BodyState())  # fmt: skip
+    for path in AVATARS:
+        avatar = load_skinned_gltf(path)
+        palette = AvatarRig(avatar, cal.measures).palette(body.world_from_joint)
+        bind = np.linalg.inv(avatar.inverse_bind_matrices)
+        landed = np.einsum("nij,nj->ni", palette, bind[:, :, 3])[:, :3]
+        order = [JOINT_NAMES.index(b) for b in avatar.joint_humanoid]
+        np.testing.assert_allclose(landed, body.world_from_joint[order, :3, 3], atol=1e-6)
+
+
+def test_appearance_round_trips_and_names_real_models():
+    from gmi_vr.body.appearance import AVATAR_BUILDS, SKIN_TONES, Appearance
+
+    for model in AVATAR_BUILDS.values():
+        assert (MODELS / f"{model}.glb").is_file()
+    assert len(SKIN_TONES) >= 4
+    choice = Appearance("broad", "dark")
+    assert Appearance.from_dict(choice.to_dict()) == choice
+    assert choice.avatar_model == "avatars/avatar_broad" and choice.tint == SKIN_TONES["dark"]
+    with pytest.raises(InputFileError, match="skin tone"):
+        Appearance.from_dict({"skin_tone": "green"})

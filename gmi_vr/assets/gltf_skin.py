@@ -103,9 +103,10 @@ def _read_accessor(gltf: pygltflib.GLTF2, blob: bytes, index: int, path: Path) -
     if start + stride * (count - 1) + dtype.itemsize * width > len(blob):
         raise _refuse(path, "its binary data is shorter than its accessors claim")
     raw = np.ndarray((count, width), dtype=dtype, buffer=blob, offset=start, strides=(stride, dtype.itemsize))
-    data = np.array(raw)
+    data: np.ndarray = np.array(raw)
     if accessor.normalized:
-        data = data.astype(np.float32) / np.float32(np.iinfo(dtype).max)
+        largest = float(np.iinfo(dtype.type).max)
+        data = data.astype(np.float32) / np.float32(largest)
     return data
 
 
@@ -238,7 +239,11 @@ def _humanoid_skin(gltf: pygltflib.GLTF2, humanoid: dict[int, str]) -> int:
     return int(np.argmax(counts))
 
 
-def _merge_primitives(gltf: pygltflib.GLTF2, blob: bytes, skin_index: int, path: Path):  # type: ignore[no-untyped-def]
+def _merge_primitives(
+    gltf: pygltflib.GLTF2, blob: bytes, skin_index: int, path: Path
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Positions, normals, joints, weights and indices of every triangle primitive of the
+    nodes bound to the skin, concatenated (indices offset accordingly)."""
     positions, normals, joints, weights, indices = [], [], [], [], []
     offset = 0
     for node in gltf.nodes:

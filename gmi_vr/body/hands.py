@@ -21,7 +21,6 @@ from gmi_vr.core.types import HAND_JOINT_COUNT, FloatArray, HandInput, Side
 from gmi_vr.geometry.reflect import Plane, reflect_poses
 from gmi_vr.geometry.transforms import (
     quat_conjugate,
-    quat_from_axis_angle,
     quat_from_matrix,
     quat_multiply,
     quat_normalize,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from gmi_vr.core.types import FloatArray, Side
 
@@ -188,7 +189,7 @@ def rest_offsets(m: BodyMeasures) -> FloatArray:
 
 #: For each joint, the joint whose position defines its bone direction (first child on the
 #: limb chain); -1 for leaves. Used for shortening limbs along their bones.
-def _bone_child() -> FloatArray:
+def _bone_child() -> NDArray[np.int64]:
     child = np.full(len(JOINT_NAMES), -1, dtype=np.int64)
     preferred = {"hips": "spine", "upperChest": "neck"}
     for i, name in enumerate(JOINT_NAMES):

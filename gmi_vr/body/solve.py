@@ -159,7 +159,7 @@ def _lerp_pose(a: FloatArray, b: FloatArray, t: float) -> FloatArray:
     return np.concatenate([a[:3] + t * (b[:3] - a[:3]), _slerp(a[3:], b[3:], t)])
 
 
-def _rodrigues(axis: FloatArray, angle: float) -> FloatArray:
+def _rodrigues(axis: FloatArray | tuple[float, float, float], angle: float) -> FloatArray:
     x, y, z = axis
     c, s = math.cos(angle), math.sin(angle)
     t = 1.0 - c
