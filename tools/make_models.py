@@ -258,8 +258,8 @@ def _foot(mesh: MeshBuilder, build: Build, rest: np.ndarray, side: str, sign: fl
     # midline) and larger: that is what makes a left foot look left.
     for k in range(5):
         across = -sign * (0.028 - 0.014 * k)  # k = 0: big toe, medial side
-        size = 0.013 if k == 0 else 0.0085 - 0.0006 * k
-        length = 0.045 if k == 0 else 0.035 - 0.003 * k
+        size = 0.015 if k == 0 else 0.0105 - 0.0007 * k
+        length = 0.05 if k == 0 else 0.04 - 0.003 * k
         start = ball + np.array([across, -0.005, 0.0])
         end = start + np.array([0.0, -0.006, -length])
         tube(mesh, start, end, (size, size), (size * 0.85, size * 0.85), toes, foot, -1,
