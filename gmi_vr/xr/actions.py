@@ -91,6 +91,7 @@ class HandActions:
         }
         self._profiles: dict[int, str] = {}
         self._locate_joints = None
+        self._destroy_tracker = None
         self._joint_buffer: list[ctypes.Array[xr.HandJointLocationEXT]] = []
 
     def _suggest_bindings(self, enabled_extensions: tuple[str, ...]) -> list[str]:
@@ -147,9 +148,14 @@ class HandActions:
                 )
             self._hands.append(_Hand(path, grip, aim, tracker))
         if hand_tracking:
+            # Looked up once: pyopenxr's wrappers query the function on every call.
             self._locate_joints = ctypes.cast(
                 xr.get_instance_proc_addr(self.instance, "xrLocateHandJointsEXT"),
                 xr.PFN_xrLocateHandJointsEXT,
+            )
+            self._destroy_tracker = ctypes.cast(
+                xr.get_instance_proc_addr(self.instance, "xrDestroyHandTrackerEXT"),
+                xr.PFN_xrDestroyHandTrackerEXT,
             )
             self._joint_buffer = [
                 (xr.HandJointLocationEXT * HAND_JOINT_COUNT)() for _ in self._hands
@@ -264,8 +270,10 @@ class HandActions:
         for hand in self._hands:
             _quietly(xr.destroy_space, hand.grip_space)
             _quietly(xr.destroy_space, hand.aim_space)
-            if hand.tracker is not None:
-                _quietly(xr.destroy_hand_tracker_ext, hand.tracker)
+            if hand.tracker is not None and self._destroy_tracker is not None:
+                self._destroy_tracker(
+                    hand.tracker
+                )  # returns a result code; nothing to do on failure
         self._hands = []
         _quietly(xr.destroy_action_set, self.action_set)
 

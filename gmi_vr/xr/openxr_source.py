@@ -83,6 +83,8 @@ class OpenXrSource:
     window, for example); without it a small hidden window is opened for the purpose.
     ``api_layers`` names OpenXR API layers to enable (e.g. core validation).
     ``on_event`` receives one line per lifecycle event (state changes, profile changes).
+    ``ready_timeout_s`` bounds the wait for the runtime to make the session READY (None:
+    wait as long as it takes, as a headset app should).
     """
 
     def __init__(
@@ -95,12 +97,14 @@ class OpenXrSource:
         near_m: float = 0.05,
         far_m: float = 100.0,
         on_event: Callable[[str], None] | None = None,
+        ready_timeout_s: float | None = None,
     ) -> None:
         self.view_renderer = view_renderer
         self.api_layers = tuple(api_layers)
         self.app_name = app_name
         self.near_m, self.far_m = near_m, far_m
         self.on_event = on_event or (lambda _line: None)
+        self.ready_timeout_s = ready_timeout_s
         self.lifecycle = SessionLifecycle()
         self.info: RuntimeInfo | None = None
         self.reference_space_type: xr.ReferenceSpaceType | None = None
@@ -139,12 +143,15 @@ class OpenXrSource:
         self._close()
 
     def _open(self) -> None:
-        self._instance, self.info, self._system = create_instance(self.app_name, self.api_layers)
-        enabled = self.info.enabled_extensions
+        # The GL context exists before the instance: initialising GLFW after a Python API
+        # layer (pyopenxr's xr.api_layer, used by the fault-injection tests) was set up made
+        # the loader crash in the next xrGetInstanceProcAddr.
         if self._gl_context is None:
             self._own_gl_context = open_window_context(64, 64, title="gmi-vr OpenXR", visible=False)
             self._gl_context = self._own_gl_context
         self._gl_context.make_current()
+        self._instance, self.info, self._system = create_instance(self.app_name, self.api_layers)
+        enabled = self.info.enabled_extensions
         check_opengl_requirements(self._instance, self._system)
         self._actions = HandActions(self._instance, enabled)
         binding = glx_binding(self._gl_context)
@@ -266,12 +273,22 @@ class OpenXrSource:
         if self._session is None:
             raise RuntimeError("use OpenXrSource as a context manager before calling frames()")
         index = 0
+        started = time.monotonic()
         while True:
             with xr_errors("reading runtime events"):
                 self._poll_events()
             if self._exit:
                 return
             if not self.lifecycle.should_run_frames:
+                if (
+                    self.ready_timeout_s is not None
+                    and index == 0
+                    and time.monotonic() - started > self.ready_timeout_s
+                ):
+                    raise XrRuntimeUnavailable(
+                        f"The OpenXR runtime did not start the session within {self.ready_timeout_s:.0f} s: "
+                        "wake the headset (put it on) and try again."
+                    )
                 time.sleep(IDLE_POLL_S)  # no xrWaitFrame to pace us while the session is idle
                 continue
             with xr_errors("waiting for the next frame"):

@@ -85,7 +85,9 @@ class SessionLossLayer(xr.DynamicApiLayerBase):
         if self.armed and not self.loss_event_sent and self.session is not None:
             self.loss_event_sent = True
             ctypes.memset(event_buffer, 0, ctypes.sizeof(xr.EventDataBuffer))
-            event = ctypes.cast(event_buffer, ctypes.POINTER(xr.EventDataSessionStateChanged)).contents
+            event = ctypes.cast(
+                event_buffer, ctypes.POINTER(xr.EventDataSessionStateChanged)
+            ).contents
             event.type = xr.StructureType.EVENT_DATA_SESSION_STATE_CHANGED
             event.session = self.session
             event.state = xr.SessionState.LOSS_PENDING

@@ -60,7 +60,9 @@ class RectangleRenderer:
         self.sizes: set[tuple[int, int]] = set()
         self.first_failure: str | None = None
 
-    def __call__(self, draw_list: DrawList, camera: Camera, framebuffer: int, width: int, height: int) -> None:
+    def __call__(
+        self, draw_list: DrawList, camera: Camera, framebuffer: int, width: int, height: int
+    ) -> None:
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
         GL.glDisable(GL.GL_SCISSOR_TEST)
         GL.glClearColor(*BACKGROUND)
@@ -72,7 +74,9 @@ class RectangleRenderer:
         GL.glClear(GL.GL_COLOR_BUFFER_BIT)
         GL.glDisable(GL.GL_SCISSOR_TEST)
         GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
-        centre = tuple(bytes(GL.glReadPixels(width // 2, height // 2, 1, 1, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)))
+        centre = tuple(
+            bytes(GL.glReadPixels(width // 2, height // 2, 1, 1, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE))
+        )
         corner = tuple(bytes(GL.glReadPixels(2, 2, 1, 1, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)))
         self.views_drawn += 1
         self.sizes.add((width, height))
@@ -94,7 +98,11 @@ def _controller_pose(side: str, step: int) -> Pose:
     the body, orientation turning about a tilted axis (all in the tracking space)."""
     sign = -1.0 if side == "left" else 1.0
     angle = 0.13 * step
-    position = (sign * 0.25 + 0.1 * math.cos(angle), 1.2 + 0.1 * math.sin(angle), -0.4 - 0.05 * sign * math.sin(angle))
+    position = (
+        sign * 0.25 + 0.1 * math.cos(angle),
+        1.2 + 0.1 * math.sin(angle),
+        -0.4 - 0.05 * sign * math.sin(angle),
+    )
     axis = np.array([0.3, 1.0, sign * 0.2])
     axis /= np.linalg.norm(axis)
     half = 0.5 * (0.4 * math.sin(angle * 0.7) + sign * 0.3)
@@ -132,13 +140,35 @@ class RemoteDriver:
         left_active = step not in self.LEFT_OFF
         trigger = (step % 20) / 19.0
         squeeze = 1.0 - (step % 10) / 9.0
-        left = replace(state.left, pose=_controller_pose("left", step), active=left_active, trigger=trigger, squeeze=squeeze)
-        right = replace(state.right, pose=_controller_pose("right", step), active=True, trigger=squeeze, squeeze=trigger)
+        left = replace(
+            state.left,
+            pose=_controller_pose("left", step),
+            active=left_active,
+            trigger=trigger,
+            squeeze=squeeze,
+        )
+        right = replace(
+            state.right,
+            pose=_controller_pose("right", step),
+            active=True,
+            trigger=squeeze,
+            squeeze=trigger,
+        )
         self.remote.set_all(state.head, left, right)
         self.sent.append(
             {
-                "left": {"pose": left.pose.as_array().tolist(), "active": left_active, "trigger": trigger, "squeeze": squeeze},
-                "right": {"pose": right.pose.as_array().tolist(), "active": True, "trigger": squeeze, "squeeze": trigger},
+                "left": {
+                    "pose": left.pose.as_array().tolist(),
+                    "active": left_active,
+                    "trigger": trigger,
+                    "squeeze": squeeze,
+                },
+                "right": {
+                    "pose": right.pose.as_array().tolist(),
+                    "active": True,
+                    "trigger": squeeze,
+                    "squeeze": trigger,
+                },
             }
         )
 
@@ -159,8 +189,12 @@ def main() -> int:
 
     import xr
 
+    from gmi_vr.render.context import open_window_context
     from gmi_vr.xr.openxr_source import OpenXrSource
 
+    # The GL context comes first: GLFW initialised after a Python API layer was registered
+    # made the loader crash in the next xrGetInstanceProcAddr (pyopenxr 1.1.6501).
+    gl_context = open_window_context(64, 64, title="gmi-vr test", visible=False)
     layers: list[str] = []
     loss_layer = None
     if args.validation:
@@ -180,10 +214,14 @@ def main() -> int:
     status = 0
     started = time.monotonic()
     try:
-        with OpenXrSource(renderer, api_layers=layers, on_event=events.append) as source:
+        with OpenXrSource(
+            renderer, gl_context=gl_context, api_layers=layers, on_event=events.append
+        ) as source:
             result["runtime"] = source.info.runtime_name if source.info else ""
             result["system"] = source.info.system_name if source.info else ""
-            result["reference_space"] = source.reference_space_type.name if source.reference_space_type else ""
+            result["reference_space"] = (
+                source.reference_space_type.name if source.reference_space_type else ""
+            )
             result["hand_tracking"] = source.hand_tracking
             stop_requested = False
             for frame in source.frames():
@@ -194,7 +232,12 @@ def main() -> int:
                         print("FOCUSED", flush=True)
                 if driver is not None:
                     observed.append(
-                        {"index": frame.index, "focused": frame.focused, "left": _hand_record(frame.left), "right": _hand_record(frame.right)}
+                        {
+                            "index": frame.index,
+                            "focused": frame.focused,
+                            "left": _hand_record(frame.left),
+                            "right": _hand_record(frame.right),
+                        }
                     )
                     driver.send(frame.index)
                 source.present(DrawList())
@@ -211,6 +254,7 @@ def main() -> int:
         result["error"] = str(error)
         result["error_type"] = type(error).__name__
         status = error.exit_code
+    gl_context.release()
     result["views_drawn"] = renderer.views_drawn
     result["views_correct"] = renderer.views_correct
     result["view_sizes"] = sorted(renderer.sizes)

@@ -1,0 +1,238 @@
+"""The OpenXR platform layer against the real Monado runtime (inside tools/xr-sandbox).
+
+Each scenario runs the real frame loop in a subprocess (tests/support/xr_app.py) so a
+runtime crash or a hang cannot take the test run with it; every run is bounded by a
+timeout, and the app writes what it measured as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from support.sandbox import control, require_sandbox, service_log_tail
+
+pytestmark = pytest.mark.xr
+
+APP = Path(__file__).parent / "support" / "xr_app.py"
+RUN_TIMEOUT_S = 120
+POSITION_TOLERANCE_M = 0.001
+ANGLE_TOLERANCE_DEG = 0.5
+
+
+@pytest.fixture(autouse=True)
+def _service_running() -> None:
+    """Every scenario starts with a running service (a crash test may have killed it)."""
+    require_sandbox()
+    control("ensure")
+
+
+def run_app(
+    tmp_path: Path, *args: str, timeout_s: float = RUN_TIMEOUT_S
+) -> tuple[int, dict[str, Any], str]:
+    out = tmp_path / "result.json"
+    process = subprocess.run(
+        [sys.executable, str(APP), "--out", str(out), *args],
+        capture_output=True, text=True, timeout=timeout_s,
+    )  # fmt: skip
+    result = json.loads(out.read_text()) if out.exists() else {}
+    return process.returncode, result, process.stdout + process.stderr
+
+
+def angle_deg(q1: np.ndarray, q2: np.ndarray) -> float:
+    dot = abs(float(np.dot(q1 / np.linalg.norm(q1), q2 / np.linalg.norm(q2))))
+    return float(np.degrees(2 * np.arccos(min(1.0, dot))))
+
+
+@pytest.fixture(scope="module")
+def plain_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], str]:
+    require_sandbox()
+    control("ensure")
+    return run_app(tmp_path_factory.mktemp("plain"), "--frames", "110")
+
+
+def test_session_reaches_focused_and_runs_at_least_100_frames(
+    plain_run: tuple[int, dict[str, Any], str],
+) -> None:
+    status, result, output = plain_run
+    assert status == 0, output[-3000:]
+    assert "FOCUSED" in result["history"]
+    assert result["focused_frames"] >= 100
+    assert result["system"] == "Monado: Remote HMD"
+    assert result["reference_space"] in ("STAGE", "LOCAL")
+    assert result["profiles"]["left"] == "/interaction_profiles/valve/index_controller"
+
+
+def test_swapchain_images_hold_what_the_renderer_drew(
+    plain_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, result, _ = plain_run
+    # Two views per rendered frame, each read back from its swapchain image after drawing.
+    assert result["views_drawn"] >= 200
+    assert result["views_correct"] == result["views_drawn"], result["first_pixel_failure"]
+    assert result["view_sizes"] == [[320, 240]]  # the null compositor's recommendation
+
+
+def test_quit_request_ends_through_stopping_and_exiting_and_exits_zero(
+    plain_run: tuple[int, dict[str, Any], str],
+) -> None:
+    status, result, output = plain_run
+    assert status == 0 and "error" not in result, output[-3000:]
+    history = result["history"]
+    focused_at = history.index("FOCUSED")
+    tail = history[focused_at:]
+    assert tail.index("STOPPING") < tail.index("EXITING"), history
+    assert history[-1] == "EXITING"
+
+
+def test_driven_poses_and_values_come_out_of_every_frame(tmp_path: Path) -> None:
+    status, result, output = run_app(tmp_path, "--frames", "100", "--drive-remote")
+    assert status == 0, output[-3000:]
+    sent, observed = result["sent"], result["observed"]
+    checked_poses = checked_off = 0
+    for frame in observed:
+        index = frame["index"]
+        if not frame["focused"] or index == 0:
+            continue
+        # The state written right after frame index-1 reached the runtime before frame
+        # index was predicted (xrWaitFrame paces at 20 Hz): frame index must show it.
+        expected = sent[index - 1]
+        for side in ("left", "right"):
+            want, got = expected[side], frame[side]
+            if not want["active"]:
+                assert not got["grip_valid"] and not got["aim_valid"], (index, side, got)
+                checked_off += 1
+                continue
+            assert got["grip_valid"] and got["aim_valid"], (index, side)
+            want_pose, got_pose = np.array(want["pose"]), np.array(got["grip"])
+            error_m = float(np.linalg.norm(got_pose[:3] - want_pose[:3]))
+            error_deg = angle_deg(got_pose[3:], want_pose[3:])
+            assert error_m <= POSITION_TOLERANCE_M, (index, side, error_m)
+            assert error_deg <= ANGLE_TOLERANCE_DEG, (index, side, error_deg)
+            assert got["trigger"] == pytest.approx(want["trigger"], abs=1e-3), (index, side)
+            assert got["squeeze"] == pytest.approx(want["squeeze"], abs=1e-3), (index, side)
+            checked_poses += 1
+    assert checked_poses >= 150  # both hands over most of the 100 focused frames
+    assert checked_off >= 15  # the left controller was switched off for 20 frames
+
+
+def validation_findings(output: str) -> list[str]:
+    """The core validation layer's reports above debug level. Its lines look like
+    ``[time][VALID_<SEVERITY>|<VUID>|<function>]: message``."""
+    return [line for line in output.splitlines() if re.search(r"\]\[VALID_(ERROR|WARNING)\|", line)]
+
+
+def test_core_validation_layer_reports_no_errors(tmp_path: Path) -> None:
+    sample = "[2026-01-01 00:00:00][VALID_ERROR|VUID-xrEndFrame-session-parameter|xrEndFrame]: bad"
+    assert validation_findings(sample) == [sample]  # the check recognises the layer's errors
+    status, result, output = run_app(tmp_path, "--frames", "40", "--validation", "--drive-remote")
+    assert status == 0, output[-3000:]
+    assert result["focused_frames"] >= 40
+    assert "Core Validation Layer is initialized" in output, "the validation layer did not load"
+    assert "Core Validation Layer will be destroyed" in output, "the instance was not destroyed"
+    assert validation_findings(output) == [], "\n".join(validation_findings(output)[:20])
+
+
+def test_injected_session_loss_ends_the_loop_with_a_clear_message(tmp_path: Path) -> None:
+    started = time.monotonic()
+    status, result, output = run_app(
+        tmp_path, "--frames", "200", "--lose-session-after", "40", timeout_s=60
+    )
+    assert result["loss_layer_armed"]
+    assert status == 4, output[-3000:]  # XrSessionLost
+    assert result["error_type"] == "XrSessionLost"
+    assert "lost the session" in result["error"] and result["error"].endswith(".")
+    assert "Traceback" not in output
+    assert 30 <= result["frames"] <= 45
+    assert time.monotonic() - started < 60
+
+
+def test_runtime_killed_mid_run_ends_the_loop_with_a_clear_message(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    app = subprocess.Popen(
+        [sys.executable, str(APP), "--out", str(out), "--frames", "100000", "--announce-focus", "--max-seconds", "90"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert app.stdout is not None
+        assert app.stdout.readline().strip() == "FOCUSED"
+        time.sleep(1.0)
+        os.kill(control("pid"), signal.SIGKILL)  # a real crash of the runtime service
+        killed_at = time.monotonic()
+        _, errors = app.communicate(timeout=30)
+        ended_after_s = time.monotonic() - killed_at
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()
+    result = json.loads(out.read_text())
+    assert app.returncode == 4, errors[-3000:] + service_log_tail()
+    assert result["error_type"] == "XrSessionLost"
+    assert "OpenXR runtime" in result["error"] and "Traceback" not in errors
+    assert ended_after_s < 30
+    # The sandbox brings the service back for whatever runs next.
+    assert control("restart") > 0
+
+
+_DOCTOR = """
+import dataclasses, json, sys
+from gmi_vr.core.errors import GmiError
+from gmi_vr.xr.doctor import doctor_report
+try:
+    print(json.dumps(dataclasses.asdict(doctor_report())))
+except GmiError as error:
+    print(json.dumps({"error_type": type(error).__name__, "error": str(error)}))
+    sys.exit(error.exit_code)
+"""
+
+
+def run_doctor(env_changes: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    env = dict(os.environ, **env_changes)
+    process = subprocess.run(
+        [sys.executable, "-c", _DOCTOR], env=env, capture_output=True, text=True, timeout=90
+    )
+    return process.returncode, json.loads(process.stdout.strip().splitlines()[-1])
+
+
+def test_doctor_reports_the_runtime_the_system_and_the_bound_profile() -> None:
+    status, report = run_doctor({})
+    assert status == 0, report
+    assert report["runtime_name"].startswith("Monado")
+    assert report["system_name"] == "Monado: Remote HMD"
+    assert "llvmpipe" in report["gl_renderer"]
+    assert "XR_KHR_opengl_enable" in report["enabled_extensions"]
+    assert report["focused"] is True
+    assert report["interaction_profiles"] == {
+        "left": "/interaction_profiles/valve/index_controller",
+        "right": "/interaction_profiles/valve/index_controller",
+    }
+
+
+@pytest.mark.parametrize(
+    "env_changes",
+    [
+        {"XR_RUNTIME_JSON": "/nonexistent/openxr_runtime.json"},  # no runtime installed
+        {"XDG_RUNTIME_DIR": "/tmp/no-service-here"},  # runtime installed, service not running
+    ],
+    ids=["no-runtime", "service-not-running"],
+)
+def test_doctor_without_a_reachable_runtime_says_so_in_one_sentence(
+    env_changes: dict[str, str],
+) -> None:
+    os.makedirs("/tmp/no-service-here", mode=0o700, exist_ok=True)
+    status, report = run_doctor(env_changes)
+    assert status == 3
+    assert report == {
+        "error_type": "XrRuntimeUnavailable",
+        "error": "No OpenXR runtime is running: start your headset's runtime (or Monado) and try "
+        "again, or use --sim.",
+    }
