@@ -94,11 +94,21 @@ class AvatarRig:
             self.body_joint[k] = JOINT_INDEX[bone]
             self.palette_from_world[k] = a4 @ canonical_from_model
         self.joint_count = n_skin
+        #: Skin joints that move with the head (the head and e.g. hair, eyes, jaw).
+        self.head_joints = np.nonzero(self.body_joint == JOINT_INDEX["head"])[0]
 
-    def palette(self, world_from_joint: FloatArray) -> FloatArray:
+    def palette(self, world_from_joint: FloatArray, first_person: bool = False) -> FloatArray:
         """(n_skin, 4, 4) skinning matrices ``world_from_bind_model`` for ``SkinnedItem``,
-        from a ``BodyPose.world_from_joint`` (n_body, 4, 4)."""
-        return np.matmul(world_from_joint[self.body_joint], self.palette_from_world)
+        from a ``BodyPose.world_from_joint`` (n_body, 4, 4).
+
+        ``first_person``: collapse the head onto the top of the neck, for the patient's own
+        eyes (the cameras sit inside the head; its nose would hang in the view)."""
+        palette = np.matmul(world_from_joint[self.body_joint], self.palette_from_world)
+        if first_person:
+            neck_top = world_from_joint[JOINT_INDEX["head"], :3, 3]
+            palette[self.head_joints, :3, :3] = 0.0
+            palette[self.head_joints, :3, 3] = neck_top
+        return palette
 
 
 def _height(positions: FloatArray) -> float:
