@@ -128,9 +128,8 @@ def main() -> int:
     parser.add_argument("--images", type=Path, help="save one eye image per affected side here")
     args = parser.parse_args()
 
-    from support.monado_remote import MonadoRemote
-
     from gmi_vr.xr.openxr_source import OpenXrSource
+    from support.monado_remote import MonadoRemote
 
     rig = AvatarRig(AVATAR, CALIBRATION.measures)
     eyes = AvatarEyes()
