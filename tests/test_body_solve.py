@@ -258,3 +258,62 @@ def test_lost_controllers_from_the_start_rest_without_nan(affected):
     body = solve_body(frame(0, upright_head(cal)), cal, BodySettings(), BodyState())
     assert np.all(np.isfinite(body.world_from_joint))
     assert not body.displayed_left_valid and not body.displayed_right_valid
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+coordinate = st.floats(-1.5, 1.5, allow_nan=False)
+unit_quat = st.tuples(*[st.floats(-1, 1, allow_nan=False)] * 4).filter(
+    lambda q: np.linalg.norm(q) > 0.1
+).map(lambda q: np.array(q) / np.linalg.norm(q))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.tuples(coordinate, coordinate, coordinate), unit_quat, st.sampled_from([Side.LEFT, Side.RIGHT]))
+def test_any_controller_pose_gives_a_finite_proper_mirrored_body(offset, orientation, affected):
+    """Reachable or not, anywhere around the patient: no NaN, proper joint rotations, and the
+    displayed affected hand is the mirror image of the displayed healthy hand."""
+    cal = calibration(affected=affected)
+    grip = Pose(cal.hips_position() + np.array(offset), orientation)
+    healthy = affected.other
+    hands = {healthy: held(grip), affected: HandInput()}
+    body = solve_body(frame(0, upright_head(cal), hands[Side.LEFT], hands[Side.RIGHT]), cal,
+                      BodySettings(), BodyState())  # fmt: skip
+    assert np.all(np.isfinite(body.world_from_joint))
+    np.testing.assert_allclose(np.linalg.det(body.world_from_joint[:, :3, :3]), 1.0, atol=1e-6)
+    shown_healthy, _ = body.displayed(healthy)
+    shown_affected, _ = body.displayed(affected)
+    assert_pose_close(shown_affected, reflect_pose(shown_healthy, cal.midline_plane()), 5 * MM, 2 * DEG)
+
+
+def test_standing_body_follows_the_head_down_and_keeps_its_feet():
+    from gmi_vr.body.calibration import Posture
+
+    cal = calibration(posture=Posture.STANDING)
+    upright = solve_body(frame(0, upright_head(cal)), cal, BodySettings(), BodyState())
+    head = upright_head(cal)
+    lowered = Pose(head.position - np.array([0.0, 0.15, 0.0]), head.orientation)
+    crouched = solve_body(frame(0, lowered), cal, BodySettings(), BodyState())
+    hips = JOINT_INDEX["hips"]
+    assert crouched.world_from_joint[hips, 1, 3] == pytest.approx(upright.world_from_joint[hips, 1, 3] - 0.15)
+    for side in (Side.LEFT, Side.RIGHT):
+        foot = side_joint(side, "Foot")
+        # Planted (within the IK's 0.1 mm straight-leg margin when standing fully upright).
+        np.testing.assert_allclose(crouched.world_from_joint[foot, :3, 3], upright.world_from_joint[foot, :3, 3],
+                                   atol=1e-3)  # fmt: skip
+        knee = side_joint(side, "LowerLeg")
+        forward = cal.body_rotation() @ np.array([0, 0, -1.0])
+        hip_to_foot = crouched.world_from_joint[foot, :3, 3] - crouched.world_from_joint[side_joint(side, "UpperLeg"), :3, 3]
+        knee_offset = crouched.world_from_joint[knee, :3, 3] - crouched.world_from_joint[side_joint(side, "UpperLeg"), :3, 3]
+        assert (knee_offset - hip_to_foot * 0.5) @ forward > 0.01  # knees bend forwards
+
+
+def test_a_lost_head_keeps_the_last_head_pose():
+    cal = calibration()
+    state = BodyState()
+    first = solve_body(frame(0, upright_head(cal, 0.3)), cal, BodySettings(), state)
+    lost = frame(1, Pose(np.array([9.0, 9.0, 9.0]), np.array([0, 0, 0, 1.0])))
+    lost = type(lost)(lost.index, lost.time_s, lost.time_ns, lost.head, False, lost.left, lost.right)
+    second = solve_body(lost, cal, BodySettings(), state)
+    np.testing.assert_allclose(second.world_from_joint, first.world_from_joint, atol=1e-12)
