@@ -131,6 +131,62 @@ def tube(mesh: MeshBuilder, p0: np.ndarray, p1: np.ndarray, radii0: tuple[float,
              np.array(triangles))  # fmt: skip
 
 
+def loft(mesh: MeshBuilder, points: list[np.ndarray], radii: list[tuple[float, float]],
+         joints: list[int], before: int, after: int, hint: np.ndarray = Z_AXIS,
+         rings_per_segment: int = 4) -> None:
+    """One continuous capped elliptical tube through ``points`` (a limb or the trunk): segment
+    k runs points[k] -> points[k+1] and is bound to joints[k]. Rings near a joint are shared
+    half and half with the neighbouring segment's joint (``before`` / ``after`` at the ends,
+    -1: none), so the skin bends smoothly with no seam or gap at the joints."""
+    directions = [(b - a) / np.linalg.norm(b - a) for a, b in zip(points[:-1], points[1:], strict=True)]
+    angles = np.linspace(0.0, 2 * math.pi, RING_SIDES, endpoint=False)
+    positions, normals, ring_joints, ring_weights = [], [], [], []
+    segments = len(joints)
+    for k in range(segments):
+        last = k == segments - 1
+        for r in range(rings_per_segment + (1 if last else 0)):
+            t = r / rings_per_segment
+            # At a joint the ring faces the mean of both segments' directions (no pinching).
+            direction = directions[k] if (r > 0 or k == 0) else directions[k - 1] + directions[k]
+            if last and r == rings_per_segment:
+                direction = directions[k]
+            a, b = _basis(direction, hint)
+            ra = radii[k][0] + t * (radii[k + 1][0] - radii[k][0])
+            rb = radii[k][1] + t * (radii[k + 1][1] - radii[k][1])
+            centre = points[k] + t * (points[k + 1] - points[k])
+            previous = joints[k - 1] if k > 0 else before
+            following = joints[k + 1] if k + 1 < segments else after
+            w_prev = 0.5 * max(0.0, 1.0 - t / 0.25) if previous >= 0 else 0.0
+            w_next = 0.5 * max(0.0, (t - 0.75) / 0.25) if following >= 0 else 0.0
+            for angle in angles:
+                c, sn = math.cos(angle), math.sin(angle)
+                positions.append(centre + ra * c * a + rb * sn * b)
+                normals.append(rb * c * a + ra * sn * b)
+                ring_joints.append([joints[k], max(previous, 0), max(following, 0), 0])
+                ring_weights.append([1.0 - w_prev - w_next, w_prev, w_next, 0.0])
+    rings = len(positions) // RING_SIDES
+    triangles = []
+    for k in range(rings - 1):
+        for i in range(RING_SIDES):
+            j = (i + 1) % RING_SIDES
+            a0, a1 = k * RING_SIDES + i, k * RING_SIDES + j
+            b0, b1 = a0 + RING_SIDES, a1 + RING_SIDES
+            triangles += [[a0, b0, a1], [a1, b0, b1]]
+    for ring, tip, outward in ((0, points[0], -directions[0]), (rings - 1, points[-1], directions[-1])):
+        centre_index = len(positions)
+        size = min(radii[0] if ring == 0 else radii[-1])
+        positions.append(tip + 0.5 * size * outward)
+        normals.append(outward)
+        ring_joints.append(ring_joints[ring * RING_SIDES])
+        ring_weights.append(ring_weights[ring * RING_SIDES])
+        for i in range(RING_SIDES):
+            j = (i + 1) % RING_SIDES
+            a0, a1 = ring * RING_SIDES + i, ring * RING_SIDES + j
+            triangles.append([centre_index, a1, a0] if ring == 0 else [centre_index, a0, a1])
+    mesh.add(np.array(positions), np.array(normals), np.array(ring_joints), np.array(ring_weights),
+             np.array(triangles))  # fmt: skip
+
+
 def ellipsoid(mesh: MeshBuilder, centre: np.ndarray, radii: tuple[float, float, float],
               joint: int, stacks: int = 10, slices: int = 14) -> None:
     positions, normals, triangles = [], [], []
@@ -167,18 +223,13 @@ def build_body(build: Build) -> tuple[MeshBuilder, np.ndarray]:
     def p(name: str) -> np.ndarray:
         return rest[i[name]]
 
-    # Torso: elliptical tubes, wider than deep.
-    torso = [("hips", "spine", 0.16, 0.11), ("spine", "chest", 0.14, 0.10),
-             ("chest", "upperChest", 0.15, 0.105), ("upperChest", "neck", 0.165, 0.10)]  # fmt: skip
-    for k, (a, b, wx, dz) in enumerate(torso):
-        nxt = torso[k + 1] if k + 1 < len(torso) else None
-        end_w = (nxt[2], nxt[3]) if nxt else (0.06, 0.05)
-        start = p(a) - (np.array([0.0, 0.05 * h, 0.0]) if a == "hips" else 0.0)
-        tube(mesh, start, p(b), (dz * g * h / 1.7, wx * g * h / 1.7),
-             (end_w[1] * g * h / 1.7, end_w[0] * g * h / 1.7), i[a], PARENTS[i[a]], i[b],
-             hint=z_hint)  # fmt: skip
-    tube(mesh, p("neck"), p("head"), (0.05 * g, 0.05 * g), (0.05 * g, 0.05 * g), i["neck"],
-         i["upperChest"], i["head"])
+    # Trunk: one lofted tube, elliptical (wider than deep), from below the pelvis to the head.
+    k = g * h / 1.7
+    trunk = ["hips", "spine", "chest", "upperChest", "neck", "head"]
+    trunk_points = [p("hips") - np.array([0.0, 0.05 * h, 0.0])] + [p(n) for n in trunk[1:]]
+    trunk_radii = [(0.11 * k, 0.16 * k), (0.10 * k, 0.14 * k), (0.105 * k, 0.15 * k),
+                   (0.10 * k, 0.165 * k), (0.05 * g, 0.055 * g), (0.05 * g, 0.05 * g)]  # fmt: skip
+    loft(mesh, trunk_points, trunk_radii, [i[n] for n in trunk[:-1]], -1, i["head"], hint=z_hint)
     head_centre = p("head") + np.array([0.0, 0.10, -0.01]) * h / 1.7
     ellipsoid(mesh, head_centre, (0.08 * h / 1.7, 0.115 * h / 1.7, 0.095 * h / 1.7), i["head"])
     ellipsoid(mesh, head_centre + np.array([0.0, -0.01, -0.095]) * h / 1.7,
@@ -193,18 +244,15 @@ def build_body(build: Build) -> tuple[MeshBuilder, np.ndarray]:
             return i[f"{side}{bone}"]
 
         r_arm = 0.048 * g * h / 1.7
-        tube(mesh, q("Shoulder"), q("UpperArm"), (0.055 * g, 0.05 * g), (r_arm, r_arm),
-             j("Shoulder"), i["upperChest"], j("UpperArm"))
-        tube(mesh, q("UpperArm"), q("LowerArm"), (r_arm, r_arm), (0.038 * g, 0.036 * g),
-             j("UpperArm"), j("Shoulder"), j("LowerArm"))
-        tube(mesh, q("LowerArm"), q("Hand"), (0.037 * g, 0.035 * g), (0.024 * g, 0.030 * g),
-             j("LowerArm"), j("UpperArm"), j("Hand"), hint=np.array([0.0, 1.0, 0.0]))
+        loft(mesh, [q("Shoulder"), q("UpperArm"), q("LowerArm"), q("Hand")],
+             [(0.055 * g, 0.05 * g), (r_arm, r_arm), (0.037 * g, 0.036 * g), (0.024 * g, 0.030 * g)],
+             [j("Shoulder"), j("UpperArm"), j("LowerArm")], i["upperChest"], j("Hand"),
+             hint=np.array([0.0, 1.0, 0.0]))  # fmt: skip
         _hand(mesh, build, rest, side, sign)
         # Legs and feet.
-        tube(mesh, q("UpperLeg") + np.array([0, 0.03, 0]), q("LowerLeg"),
-             (0.085 * g, 0.08 * g), (0.055 * g, 0.055 * g), j("UpperLeg"), i["hips"], j("LowerLeg"))
-        tube(mesh, q("LowerLeg"), q("Foot"), (0.052 * g, 0.05 * g), (0.034 * g, 0.032 * g),
-             j("LowerLeg"), j("UpperLeg"), j("Foot"))
+        loft(mesh, [q("UpperLeg") + np.array([0, 0.03, 0]), q("LowerLeg"), q("Foot")],
+             [(0.085 * g, 0.08 * g), (0.053 * g, 0.053 * g), (0.034 * g, 0.032 * g)],
+             [j("UpperLeg"), j("LowerLeg")], i["hips"], j("Foot"))
         _foot(mesh, build, rest, side, sign)
     return mesh, rest
 
