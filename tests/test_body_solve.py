@@ -317,3 +317,26 @@ def test_a_lost_head_keeps_the_last_head_pose():
     lost = type(lost)(lost.index, lost.time_s, lost.time_ns, lost.head, False, lost.left, lost.right)
     second = solve_body(lost, cal, BodySettings(), state)
     np.testing.assert_allclose(second.world_from_joint, first.world_from_joint, atol=1e-12)
+
+
+def test_seated_pelvis_stays_on_the_chair_while_the_spine_follows_a_lean():
+    cal = calibration()
+    head = upright_head(cal)
+    forward = cal.body_rotation() @ np.array([0, 0, -1.0])
+    upright = solve_body(frame(0, head), cal, BodySettings(), BodyState())
+    leaning = solve_body(frame(0, Pose(head.position + 0.12 * forward - [0, 0.03, 0], head.orientation)), cal,
+                         BodySettings(), BodyState())  # fmt: skip
+    hips, neck = JOINT_INDEX["hips"], JOINT_INDEX["neck"]
+    np.testing.assert_allclose(leaning.world_from_joint[hips], upright.world_from_joint[hips], atol=1e-12)
+    moved = leaning.world_from_joint[neck, :3, 3] - upright.world_from_joint[neck, :3, 3]
+    assert moved @ forward > 0.05  # the chest leans forwards with the head
+
+
+def test_a_shortened_leg_hides_the_foot():
+    cal = calibration()
+    f = frame(0, upright_head(cal))
+    body = solve_body(f, cal, BodySettings(limbs=LimbPresence(right_leg=0.45)), BodyState())
+    for bone in ("Foot", "Toes"):
+        assert np.allclose(body.world_from_joint[side_joint(Side.RIGHT, bone)][:3, :3], 0.0)
+        np.testing.assert_allclose(np.linalg.det(body.world_from_joint[side_joint(Side.LEFT, bone)][:3, :3]), 1.0)
+    assert body.displayed_left_valid is False and body.displayed_right_valid is False  # no controllers
