@@ -136,7 +136,7 @@ def test_tracking_loss_freezes_then_eases_to_rest_and_blends_back_within_the_bou
             assert not body.displayed_left_valid
             assert_pose_close(shown, frozen_pose, 1e-9, 1e-6)  # frozen
         if i == back_at - 1:
-            rest = state.model.rest_grips[Side.LEFT]
+            rest = state.model.rest_grip(Side.LEFT, held(Pose()).profile)
             assert np.linalg.norm(shown.position - rest[:3]) < 5 * MM  # at rest by now
         if i >= back_at and caught_up is None:
             if _same(shown, reflect_pose(grip, plane)):
@@ -173,7 +173,7 @@ def test_modes_real_blend_and_still():
     assert blend.blend == 0.5 and blend.mode is LimbMode.BLEND
     state = BodyState()
     still = solve_body(f, cal, BodySettings(mode=LimbMode.STILL), state)
-    np.testing.assert_allclose(still.displayed_left.position, state.model.rest_grips[Side.LEFT][:3], atol=1 * MM)
+    np.testing.assert_allclose(still.displayed_left.position, state.model.rest_grip(Side.LEFT, held(Pose()).profile)[:3], atol=1 * MM)
     assert_pose_close(still.displayed_right, right, 1 * MM, 0.1 * DEG)
 
 

@@ -77,7 +77,7 @@ def eye_above_hips(measures: BodyMeasures) -> float:
     return float(head[1] + eye_in_head(measures)[1])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Calibration:
     """A patient's calibrated body, plain data; ``to_dict``/``from_dict`` for storage.
 

@@ -243,7 +243,8 @@ class _BodyModel:
             for level in range(3)
         ]
         self.relaxed = {s: self.fingers.from_curls(s, FingerCurls.relaxed()) for s in SIDES}
-        self.rest_grips = {s: self._rest_grip(s) for s in SIDES}
+        self._rest_wrists = {s: self._rest_wrist(s) for s in SIDES}
+        self._rest_grips: dict[tuple[Side, str], FloatArray] = {}
         self.feet = {s: self._foot_target(s) for s in SIDES}
         self.limb_cuts = {
             (s, limb): self._limb_chain(s, limb) for s in SIDES for limb in ("arm", "leg")
@@ -263,7 +264,14 @@ class _BodyModel:
             self._grip_in_wrist[key] = invert(self.wrist_in_grip(side, profile))
         return self._grip_in_wrist[key]
 
-    def _rest_grip(self, side: Side) -> FloatArray:
+    def rest_grip(self, side: Side, profile: str = "") -> FloatArray:
+        """(7,) the grip pose of a hand at rest, read with ``profile``'s offset (cached)."""
+        key = (side, profile)
+        if key not in self._rest_grips:
+            self._rest_grips[key] = compose(self._rest_wrists[side], self.grip_from_wrist(side, profile))
+        return self._rest_grips[key]
+
+    def _rest_wrist(self, side: Side) -> FloatArray:
         """Hand at rest: seated on the thigh, palm down; standing hanging beside the thigh."""
         c = self.calibration
         sign = 1.0 if side is Side.RIGHT else -1.0
@@ -278,10 +286,9 @@ class _BodyModel:
             wrist_body = shoulder + np.array([sign * 0.03, -0.96 * c.measures.arm_length_m, -0.03])
             rotation = _rodrigues(np.array([0.0, 0.0, 1.0]), -sign * math.pi / 2)
         world_rotation = self.world_from_body @ rotation
-        wrist = np.concatenate(
+        return np.concatenate(
             [c.origin + self.world_from_body @ wrist_body, quat_from_matrix(world_rotation)]
         )
-        return compose(wrist, self.grip_from_wrist(side, ""))
 
     def _foot_target(self, side: Side) -> FloatArray:
         c = self.calibration
@@ -330,14 +337,20 @@ def solve_body(
     _solve_legs(model, rotations, positions)
 
     # Hand targets in grip space, per side, with tracking-loss handling.
+    # The grip <-> wrist offset of the profile each hand's pose is read with: a mirrored (or
+    # blended, or resting) affected hand uses the healthy hand's, so the mirror is exact.
+    mode = settings.mode
+    profiles = {
+        healthy: frame.hand(healthy).profile,
+        affected: frame.hand(affected if mode is LimbMode.REAL else healthy).profile,
+    }
     tracked: dict[Side, FloatArray] = {}
     fingers: dict[Side, FloatArray] = {}
     for side in SIDES:
-        tracked[side], fingers[side] = _track_hand(frame, side, model, settings, state)
+        tracked[side], fingers[side] = _track_hand(frame, side, profiles[side], model, settings, state)
 
     mirrored = reflect_pose7(tracked[healthy], model.plane)
     mirrored_fingers = FingerModel.mirrored(fingers[healthy])
-    mode = settings.mode
     blend = float(min(1.0, max(0.0, settings.blend)))
     targets = {healthy: tracked[healthy]}
     finger_targets = {healthy: fingers[healthy]}
@@ -349,7 +362,8 @@ def solve_body(
         targets[affected] = _lerp_pose(mirrored, tracked[affected], blend)
         finger_targets[affected] = mirrored_fingers if blend < 0.5 else fingers[affected]
     else:  # STILL: the affected limb rests for imagery
-        targets[affected], finger_targets[affected] = model.rest_grips[affected], model.relaxed[affected]
+        targets[affected] = model.rest_grip(affected, profiles[affected])
+        finger_targets[affected] = model.relaxed[affected]
 
     live = {s: state.tracks[s].status is HandTracking.LIVE for s in SIDES}
     valid = {
@@ -365,8 +379,7 @@ def solve_body(
     displayed: dict[Side, FloatArray] = {}
     for side in SIDES:
         grip = state.limiters[side].step(targets[side], settings.return_max_step_m, max_turn)
-        profile = frame.hand(side).profile if mode is not LimbMode.MIRROR or side is healthy else ""
-        profile = frame.hand(healthy).profile if side is affected and mode is LimbMode.MIRROR else profile
+        profile = profiles[side]
         wrist = compose(grip, model.wrist_in_grip(side, profile))
         wrist_reached = _solve_arm(side, wrist, model, rotations, positions)
         displayed[side] = compose(
@@ -536,8 +549,8 @@ def _solve_fingers(locals_by_side: dict[Side, FloatArray], model: _BodyModel,
         parent_r, parent_p = joint_r, joint_p
 
 
-def _track_hand(frame: TrackingFrame, side: Side, model: _BodyModel, settings: BodySettings,
-                state: BodyState) -> tuple[FloatArray, FloatArray]:
+def _track_hand(frame: TrackingFrame, side: Side, profile: str, model: _BodyModel,
+                settings: BodySettings, state: BodyState) -> tuple[FloatArray, FloatArray]:
     """This side's grip target (7,) and finger rotations (15, 3, 3), with loss handling."""
     hand: HandInput = frame.hand(side)
     track = state.tracks[side]
@@ -545,7 +558,7 @@ def _track_hand(frame: TrackingFrame, side: Side, model: _BodyModel, settings: B
     finger_locals: FloatArray | None = None
     if tracked_joints_usable(hand):
         wrist = wrist_from_tracked(hand, side)
-        grip = compose(wrist, model.grip_from_wrist(side, hand.profile))
+        grip = compose(wrist, model.grip_from_wrist(side, profile))
         finger_locals = finger_locals_from_tracked(hand, side)
     elif hand.grip_valid:
         grip = hand.grip.as_array()
@@ -558,7 +571,7 @@ def _track_hand(frame: TrackingFrame, side: Side, model: _BodyModel, settings: B
         track.status, track.finger_locals = HandTracking.LIVE, finger_locals
         assert finger_locals is not None
         return grip, finger_locals
-    rest = model.rest_grips[side]
+    rest = model.rest_grip(side, profile)
     if track.last_live is None:
         track.status = HandTracking.REST
         return rest, model.relaxed[side]
