@@ -229,3 +229,27 @@ def test_appearance_round_trips_and_names_real_models():
     assert choice.avatar_model == "avatars/avatar_broad" and choice.tint == SKIN_TONES["dark"]
     with pytest.raises(InputFileError, match="skin tone"):
         Appearance.from_dict({"skin_tone": "green"})
+
+
+@pytest.mark.parametrize("path", AVATARS + STIMULI, ids=lambda p: p.stem)
+def test_triangles_face_outwards(path):
+    """Counter-clockwise winding seen from outside (glTF's front face): each triangle's
+    winding normal agrees with its vertices' normals, so back-face culling keeps the skin."""
+    document = pygltflib.GLTF2().load_binary(str(path))
+    primitive = document.meshes[0].primitives[0]
+    blob = document.binary_blob()
+
+    def read(index, dtype, components):
+        accessor = document.accessors[index]
+        view = document.bufferViews[accessor.bufferView]
+        return np.frombuffer(blob, dtype, accessor.count * components, view.byteOffset)
+
+    positions = read(primitive.attributes.POSITION, np.float32, 3).reshape(-1, 3)
+    normals = read(primitive.attributes.NORMAL, np.float32, 3).reshape(-1, 3)
+    triangles = read(primitive.indices, np.uint16, 1).reshape(-1, 3)
+    a, b, c = (positions[triangles[:, k]] for k in range(3))
+    winding = np.cross(b - a, c - a)
+    area = np.linalg.norm(winding, axis=1)
+    assert np.all(area > 0), "degenerate triangles"
+    agree = np.einsum("ij,ij->i", winding, normals[triangles].sum(axis=1)) > 0
+    assert agree.mean() > 0.99

@@ -115,7 +115,7 @@ def tube(mesh: MeshBuilder, p0: np.ndarray, p1: np.ndarray, radii0: tuple[float,
             j = (i + 1) % RING_SIDES
             a0, a1 = k * RING_SIDES + i, k * RING_SIDES + j
             b0, b1 = a0 + RING_SIDES, a1 + RING_SIDES
-            triangles += [[a0, b0, a1], [a1, b0, b1]]
+            triangles += [[a0, a1, b0], [a1, b1, b0]]  # counter-clockwise seen from outside
     # Caps: a centre vertex at each end.
     for end, k, sign in ((p0, 0, -1.0), (p1, rings, 1.0)):
         centre_index = len(positions)
@@ -171,7 +171,7 @@ def loft(mesh: MeshBuilder, points: list[np.ndarray], radii: list[tuple[float, f
             j = (i + 1) % RING_SIDES
             a0, a1 = k * RING_SIDES + i, k * RING_SIDES + j
             b0, b1 = a0 + RING_SIDES, a1 + RING_SIDES
-            triangles += [[a0, b0, a1], [a1, b0, b1]]
+            triangles += [[a0, a1, b0], [a1, b1, b0]]  # counter-clockwise seen from outside
     for ring, tip, outward in ((0, points[0], -directions[0]), (rings - 1, points[-1], directions[-1])):
         centre_index = len(positions)
         size = min(radii[0] if ring == 0 else radii[-1])
@@ -203,7 +203,10 @@ def ellipsoid(mesh: MeshBuilder, centre: np.ndarray, radii: tuple[float, float, 
             k = (j + 1) % slices
             a0, a1 = i * slices + j, i * slices + k
             b0, b1 = a0 + slices, a1 + slices
-            triangles += [[a0, a1, b0], [a1, b1, b0]]
+            if i > 0:  # the top row's other triangle would collapse onto the pole
+                triangles.append([a0, a1, b0])
+            if i < stacks - 1:
+                triangles.append([a1, b1, b0])
     n = len(positions)
     mesh.add(np.array(positions), np.array(normals), np.tile([joint, 0, 0, 0], (n, 1)),
              np.tile([1.0, 0.0, 0.0, 0.0], (n, 1)), np.array(triangles))
