@@ -67,12 +67,17 @@ def test_joint_frames_are_proper_rotations_and_elbows_bend_forwards():
         for side in (Side.LEFT, Side.RIGHT):
             upper = body.world_from_joint[side_joint(side, "UpperArm")]
             lower = body.world_from_joint[side_joint(side, "LowerArm")]
-            relative = upper[:3, :3].T @ lower[:3, :3]
-            # The elbow is a hinge about the arm's local Y; flexion has one sign per side.
+            # The forearm bends about the elbow hinge (the upper arm's local Y), one way only:
+            # its direction, seen from the upper arm, stays in the hinge plane with a
+            # non-negative flexion angle (never bends backwards)...
+            bone = np.array([-1.0, 0, 0]) if side is Side.LEFT else np.array([1.0, 0, 0])
             hinge = np.array([0, -1.0, 0]) if side is Side.LEFT else np.array([0, 1.0, 0])
-            sin_angle = (relative - relative.T)[[2, 0, 1], [1, 2, 0]] / 2
-            assert sin_angle @ hinge >= -1e-9
-            np.testing.assert_allclose(relative @ hinge, hinge, atol=1e-9)
+            forearm = upper[:3, :3].T @ (lower[:3, :3] @ bone)
+            assert abs(forearm @ hinge) < 1e-9
+            assert np.cross(bone, forearm) @ hinge >= -1e-9
+            # ...and its frame differs from the hinged one only by a twist about the forearm.
+            twist_free = upper[:3, :3].T @ lower[:3, :3]
+            np.testing.assert_allclose(twist_free @ bone, forearm, atol=1e-9)
 
 
 def test_switching_the_affected_side_makes_the_other_hand_follow():
@@ -340,3 +345,34 @@ def test_a_shortened_leg_hides_the_foot():
         assert np.allclose(body.world_from_joint[side_joint(Side.RIGHT, bone)][:3, :3], 0.0)
         np.testing.assert_allclose(np.linalg.det(body.world_from_joint[side_joint(Side.LEFT, bone)][:3, :3]), 1.0)
     assert body.displayed_left_valid is False and body.displayed_right_valid is False  # no controllers
+
+
+def _twist_about_x(r: np.ndarray) -> float:
+    return 2.0 * math.atan2(r[2, 1] - r[1, 2], 1.0 + np.trace(r))
+
+
+@pytest.mark.parametrize("roll_deg", [-80.0, 40.0, 80.0])
+def test_forearm_takes_half_of_a_wrist_roll(roll_deg):
+    """Pronation/supination turns the forearm: half the hand's roll lands on the lower arm."""
+    from gmi_vr.geometry import quat_from_axis_angle, quat_multiply
+
+    cal = calibration()
+    body_r = cal.body_rotation()
+    # Arm held straight out forwards; the controller rolled about the forearm's axis.
+    grip_position = cal.origin + body_r @ (np.array([0.22, 1.04, -0.62]))
+    roll = quat_from_axis_angle(body_r @ np.array([0, 0, 1.0]), math.radians(roll_deg))
+    grip = Pose(grip_position, quat_multiply(roll, yaw_quat_of(cal)))
+    body = solve_body(frame(0, upright_head(cal), right=held(grip)), cal, BodySettings(), BodyState())
+    upper = body.world_from_joint[side_joint(Side.RIGHT, "UpperArm"), :3, :3]
+    lower = body.world_from_joint[side_joint(Side.RIGHT, "LowerArm"), :3, :3]
+    hand = body.world_from_joint[side_joint(Side.RIGHT, "Hand"), :3, :3]
+    forearm_twist = _twist_about_x(upper.T @ lower)
+    hand_twist = _twist_about_x(lower.T @ hand)
+    assert abs(forearm_twist) > math.radians(abs(roll_deg) / 4)  # the forearm does turn
+    assert abs(forearm_twist - hand_twist) < math.radians(3)  # shared about equally
+
+
+def yaw_quat_of(cal):
+    from body_helpers import yaw_quat
+
+    return yaw_quat(cal.yaw_rad)

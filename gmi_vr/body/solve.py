@@ -494,7 +494,15 @@ def _solve_arm(side: Side, wrist: FloatArray, model: _BodyModel, rotations: Floa
     u1 = (solution.middle - solution.root) / upper_m
     u2 = (solution.end - solution.middle) / lower_m
     rotations[upper_j] = frame_from_axes(_ARM_AXIS[side], u1, _ARM_HINGE[side], solution.hinge_axis)
-    rotations[lower_j] = frame_from_axes(_ARM_AXIS[side], u2, _ARM_HINGE[side], solution.hinge_axis)
+    forearm = frame_from_axes(_ARM_AXIS[side], u2, _ARM_HINGE[side], solution.hinge_axis)
+    # Pronation and supination happen along the forearm (the radius turns about the ulna),
+    # not at the wrist: the forearm frame takes half of the hand's twist about the bone, so
+    # the skin twists over the forearm's length instead of pinching at the wrist.
+    # Twist about local X of R (swing-twist): 2 atan2(R21 - R12, 1 + trace R).
+    relative = forearm.T @ hand_rotation
+    twist = 2.0 * math.atan2(relative[2, 1] - relative[1, 2], 1.0 + relative[0, 0] + relative[1, 1] + relative[2, 2])
+    c, s = math.cos(0.5 * twist), math.sin(0.5 * twist)
+    rotations[lower_j] = forearm @ np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
     positions[lower_j] = solution.middle
     positions[hand_j] = solution.end
     rotations[hand_j] = hand_rotation
