@@ -376,3 +376,21 @@ def yaw_quat_of(cal):
     from body_helpers import yaw_quat
 
     return yaw_quat(cal.yaw_rad)
+
+
+def test_body_settings_round_trip_as_plain_data():
+    import json
+
+    from gmi_vr.core.errors import InputFileError
+
+    settings = BodySettings(mode=LimbMode.BLEND, blend=0.3, affected_side=Side.RIGHT,
+                            limbs=LimbPresence(left_arm=0.6))  # fmt: skip
+    again = BodySettings.from_dict(json.loads(json.dumps(settings.to_dict())))
+    assert again == settings
+    assert BodySettings.from_dict({}) == BodySettings()
+    with pytest.raises(InputFileError):
+        BodySettings.from_dict({"mode": "sideways"})
+    with pytest.raises(InputFileError):
+        BodySettings.from_dict({"blend": 3.0})
+    with pytest.raises(InputFileError):
+        BodySettings.from_dict({"limbs": {"tail": 1.0}})

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 from enum import StrEnum
 
 import numpy as np
@@ -49,6 +50,7 @@ from gmi_vr.body.skeleton import (
     rest_positions,
     side_joint,
 )
+from gmi_vr.core.errors import InputFileError
 from gmi_vr.core.types import FloatArray, HandInput, Pose, Side, TrackingFrame
 from gmi_vr.geometry.reflect import reflect_pose7
 from gmi_vr.geometry.transforms import quat_from_matrix
@@ -89,6 +91,39 @@ class BodySettings:
     #: 90 Hz: about a brisk reach, so catching up takes a few frames but never jumps).
     return_max_step_m: float = 0.02
     return_max_turn_deg: float = 4.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for storing a patient's settings (JSON-safe)."""
+        return {
+            "mode": self.mode.value,
+            "blend": self.blend,
+            "affected_side": None if self.affected_side is None else self.affected_side.value,
+            "limbs": dict(vars(self.limbs)),
+            "loss_hold_s": self.loss_hold_s,
+            "loss_ease_s": self.loss_ease_s,
+            "return_max_step_m": self.return_max_step_m,
+            "return_max_turn_deg": self.return_max_turn_deg,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> BodySettings:
+        try:
+            side = data.get("affected_side")
+            settings = BodySettings(
+                mode=LimbMode(data.get("mode", LimbMode.MIRROR.value)),
+                blend=float(data.get("blend", 0.0)),
+                affected_side=None if side is None else Side(side),
+                limbs=LimbPresence(**{k: float(v) for k, v in dict(data.get("limbs", {})).items()}),
+                loss_hold_s=float(data.get("loss_hold_s", 0.5)),
+                loss_ease_s=float(data.get("loss_ease_s", 1.5)),
+                return_max_step_m=float(data.get("return_max_step_m", 0.02)),
+                return_max_turn_deg=float(data.get("return_max_turn_deg", 4.0)),
+            )
+        except (TypeError, ValueError) as error:
+            raise InputFileError(f"The stored body settings are unreadable ({error}); set them again.") from None
+        if not (0.0 <= settings.blend <= 1.0) or settings.return_max_step_m <= 0 or settings.loss_ease_s < 0:
+            raise InputFileError("The stored body settings are out of range; set them again.")
+        return settings
 
 
 class HandTracking(StrEnum):
