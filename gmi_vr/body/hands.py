@@ -53,14 +53,16 @@ class GripOffset:
         return pose if side is Side.RIGHT else reflect_poses(pose, _GRIP_MIRROR)
 
 
-#: Anatomical offset implied by the spec's grip definition: the fist's centroid lies about 40 %
-#: of a hand length from the wrist along the metacarpals, on the palm side of them (the wrist
-#: centre is ~8 % of a hand length towards the back of the hand). A fist's rod crosses the
-#: metacarpals at roughly a right angle, leaning ~15° (hand anthropometry; estimate).
+#: Anatomical offset implied by the spec's grip definition. In a power grip the rod crosses
+#: the palm obliquely, from the index knuckle to the heel of the hand (the distal palmar
+#: crease), at about 60° to the hand's long axis, thumb end forwards: so the metacarpals lean
+#: ~30° from grip +Y towards -Z. The fist's centroid lies ~40 % of a hand length from the wrist
+#: along that axis, on the palm side of the metacarpals (the wrist centre is ~8 % of a hand
+#: length towards the back of the hand). Hand anthropometry; an estimate, not a measurement.
 ANATOMICAL_GRIP = GripOffset(
-    wrist_in_grip=(0.08, -0.40, 0.10),
-    hand_axis_tilt_deg=15.0,
-    source="OpenXR 1.0 grip pose definition (fist centroid, rod axis) + hand proportions; estimate",
+    wrist_in_grip=(0.08, -0.40 * math.cos(math.radians(30)), 0.40 * math.sin(math.radians(30))),
+    hand_axis_tilt_deg=30.0,
+    source="OpenXR 1.0 grip pose definition (fist centroid, rod axis) + power-grip hand geometry; estimate",
 )
 
 #: Per interaction profile. The grip pose is defined by the hand holding the device, not by
