@@ -142,9 +142,9 @@ class FingerCurls:
         return FingerCurls((0.2, 0.15, 0.2, 0.25, 0.3))
 
 
-def _finger_axes(rest_offsets: FloatArray, hand_index: int, first_finger_joint: int,
-                 side: Side) -> FloatArray:
-    """(5, 3) flexion axis per finger in the hand's rest frame (the body frame)."""
+def _finger_axes(rest_offsets: FloatArray, first_finger_joint: int) -> FloatArray:
+    """(5, 3) flexion axis per finger of one hand in its rest frame (the body frame): the
+    finger bends towards the palm (down in the palm-down T-pose), the thumb across it."""
     palm_normal = np.array([0.0, -1.0, 0.0])  # palm down in the T-pose
     axes = np.zeros((5, 3))
     for f in range(5):
@@ -157,7 +157,6 @@ def _finger_axes(rest_offsets: FloatArray, hand_index: int, first_finger_joint: 
             toward = palm_normal
         axis = np.cross(direction, toward)
         axes[f] = axis / np.linalg.norm(axis)
-    del hand_index, side
     return axes
 
 
@@ -174,7 +173,7 @@ class FingerModel:
         self._cross: dict[Side, FloatArray] = {}
         self._cross_sq: dict[Side, FloatArray] = {}
         for side in (Side.LEFT, Side.RIGHT):
-            axes = np.repeat(_finger_axes(rest_offsets, -1, first_finger_joint[side], side), 3, axis=0)
+            axes = np.repeat(_finger_axes(rest_offsets, first_finger_joint[side]), 3, axis=0)
             cross = np.zeros((15, 3, 3))
             cross[:, 0, 1], cross[:, 0, 2], cross[:, 1, 2] = -axes[:, 2], axes[:, 1], -axes[:, 0]
             cross -= cross.transpose(0, 2, 1)
