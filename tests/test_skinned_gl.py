@@ -98,6 +98,11 @@ _SCRIPT = textwrap.dedent(
         rest_body, raised_body = body_for(None), body_for(raised)
         rest_image = draw(rest_body, "rest")
         raised_image = draw(raised_body, "raised")
+        assert gpu.uploads == 2
+        same = rig.palette(raised_body.world_from_joint)
+        gpu.upload_palette(same)
+        gpu.upload_palette(same)  # the second eye of one frame: no second upload
+        assert gpu.uploads == 3
         for side in (Side.LEFT, Side.RIGHT):
             hand = side_joint(side, "Hand")
             assert covered(raised_image, raised_body.world_from_joint[hand, :3, 3]), side

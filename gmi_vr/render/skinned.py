@@ -130,17 +130,25 @@ class GpuSkinnedMesh:
         identity = np.tile(np.eye(4, dtype=np.float32), (self.joint_count, 1, 1))
         GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_RGBA32F, 4, self.joint_count, 0, GL.GL_RGBA, GL.GL_FLOAT, identity)
         GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        self._uploaded: FloatArray | None = None
+        self.uploads = 0  # palette uploads so far (one per frame is the budget)
         del vertex_count
 
     def upload_palette(self, palette: FloatArray) -> None:
-        """(n_joints, 4, 4) world_from_bind matrices (column-vector); one upload per frame.
-        Row r of joint j lands in texel (r, j), so the rows are uploaded as they are."""
-        palette = np.ascontiguousarray(palette, dtype=np.float32)
-        if palette.shape != (self.joint_count, 4, 4):
-            raise ValueError(f"palette shape {palette.shape}, expected ({self.joint_count}, 4, 4)")
+        """(n_joints, 4, 4) world_from_bind matrices (column-vector). Row r of joint j lands in
+        texel (r, j), so the rows are uploaded as they are. Handing the very array uploaded
+        last time again (the second eye of the same frame) uploads nothing: one upload per
+        frame however many views draw it."""
+        if palette is self._uploaded:
+            return
+        data = np.ascontiguousarray(palette, dtype=np.float32)
+        if data.shape != (self.joint_count, 4, 4):
+            raise ValueError(f"palette shape {data.shape}, expected ({self.joint_count}, 4, 4)")
         GL.glBindTexture(GL.GL_TEXTURE_2D, self.palette_texture)
-        GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, 0, 0, 4, self.joint_count, GL.GL_RGBA, GL.GL_FLOAT, palette)
+        GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, 0, 0, 4, self.joint_count, GL.GL_RGBA, GL.GL_FLOAT, data)
         GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        self._uploaded = palette
+        self.uploads += 1
 
     def draw(self) -> None:
         """Draw with ``SkinnedProgram`` in use (binds the palette to ``PALETTE_UNIT``)."""
