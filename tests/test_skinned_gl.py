@@ -110,6 +110,36 @@ _SCRIPT = textwrap.dedent(
             assert covered(rest_image, rest_body.world_from_joint[hand, :3, 3]), side
         assert not covered(raised_image, np.array([1.2, 2.2, 0.0]))  # empty space stays empty
         gpu.release(); program.release()
+
+        # The DrawList path: SkinnedItems by avatar name, tinted, opaque and ghost.
+        from pathlib import Path
+        from gmi_vr.render.skinned import SkinnedRenderer
+        from gmi_vr.scene.draw import SkinnedItem
+        models = Path(sys.argv[1]).parent.parent
+        renderer = SkinnedRenderer(lambda name: models / f"{name}.glb")
+        palette = rig.palette(raised_body.world_from_joint)
+        hand = raised_body.world_from_joint[side_joint(Side.LEFT, "MiddleProximal"), :3, 3]
+        x, y = pixel(hand)
+
+        def draw_items(items):
+            GL.glViewport(0, 0, W, H)
+            GL.glClearColor(0.0, 0.0, 1.0, 1.0)
+            GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
+            GL.glEnable(GL.GL_DEPTH_TEST)
+            GL.glEnable(GL.GL_CULL_FACE)
+            renderer.draw(items, clip_from_world, camera.pose.position, True, LIGHT)
+            assert GL.glGetError() == GL.GL_NO_ERROR
+            pixels = np.frombuffer(GL.glReadPixels(0, 0, W, H, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE), np.uint8)
+            return pixels.reshape(H, W, 4)[y - 1:y + 2, x - 1:x + 2, :3].reshape(-1, 3).astype(int)
+
+        red = draw_items([SkinnedItem("avatars/avatar_slim", palette, tint=(1.0, 0.1, 0.1, 1.0))])
+        assert np.all(red[:, 0] > red[:, 1] + 40) and np.all(red[:, 2] < 100), red  # tinted red
+        pale = draw_items([SkinnedItem("avatars/avatar_slim", palette, tint=(0.9, 0.8, 0.7, 1.0))])
+        assert np.all(pale[:, 1] > red[:, 1] + 40), (pale, red)
+        ghost = draw_items([SkinnedItem("avatars/avatar_slim", palette, tint=(1.0, 0.1, 0.1, 1.0), ghost=True)])
+        # Translucent: the blue background shows through, the red skin too.
+        assert np.all(ghost[:, 2] > 60) and np.all(ghost[:, 0] > 30), ghost
+        renderer.release()
         print("SKINNED OK")
     """
 )

@@ -10,6 +10,7 @@ thread that owns the GL context.
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from OpenGL import GL
 from gmi_vr.assets.gltf_skin import SkinnedMeshData
 from gmi_vr.core.errors import GraphicsUnavailable
 from gmi_vr.core.types import FloatArray
+from gmi_vr.scene.draw import SkinnedItem
 
 #: Vertex layout shared with shaders/skinned.vert.
 POSITION_LOCATION, NORMAL_LOCATION, JOINTS_LOCATION, WEIGHTS_LOCATION = 0, 1, 2, 3
@@ -166,3 +168,64 @@ class GpuSkinnedMesh:
             GL.glDeleteBuffers(3, [self.vbo, self.joint_vbo, self.ibo])
             GL.glDeleteTextures(1, [self.palette_texture])
             self.vao = self.vbo = self.joint_vbo = self.ibo = self.palette_texture = 0
+
+
+def _srgb_to_linear(color: tuple[float, ...]) -> tuple[float, float, float, float]:
+    rgb = np.asarray(color[:3], dtype=np.float64)
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return (float(linear[0]), float(linear[1]), float(linear[2]), float(color[3]))
+
+
+class SkinnedRenderer:
+    """Draws a DrawList's ``SkinnedItem``s: loads each avatar on first use (``resolve`` maps
+    an avatar name such as "avatars/avatar_slim" to its file), uploads its palette once per
+    frame and draws it with the room's light. Opaque avatars write depth; ghosts blend over
+    what is there without writing depth."""
+
+    def __init__(self, resolve: Callable[[str], Path]) -> None:
+        self._resolve = resolve
+        self._program = SkinnedProgram()
+        self._avatars: dict[str, tuple[GpuSkinnedMesh, tuple[float, float, float, float]]] = {}
+
+    def avatar(self, name: str) -> GpuSkinnedMesh:
+        """The GPU mesh for an avatar name (NotFoundError / InputFileError from loading)."""
+        if name not in self._avatars:
+            from gmi_vr.assets.gltf_skin import load_skinned_gltf
+
+            mesh = load_skinned_gltf(self._resolve(name))
+            self._avatars[name] = (GpuSkinnedMesh(mesh), mesh.base_color)
+        return self._avatars[name][0]
+
+    def draw(self, items: Sequence[SkinnedItem], clip_from_world: FloatArray, eye_position: FloatArray,
+             encode_srgb: bool, light: dict[str, tuple[float, float, float]]) -> None:
+        """Draw ``items`` into the bound framebuffer (depth test on, back faces culled)."""
+        if not items:
+            return
+        self._program.use(clip_from_world, eye_position, encode_srgb, light)
+        GL.glFrontFace(GL.GL_CCW)
+        for ghosts in (False, True):
+            batch = [item for item in items if item.ghost is ghosts]
+            if not batch:
+                continue
+            if ghosts:
+                GL.glEnable(GL.GL_BLEND)
+                GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
+                GL.glDepthMask(GL.GL_FALSE)
+            for item in batch:
+                gpu = self.avatar(item.avatar)
+                base = self._avatars[item.avatar][1]
+                tint = _srgb_to_linear(item.tint)
+                color = (base[0] * tint[0], base[1] * tint[1], base[2] * tint[2], base[3] * tint[3])
+                self._program.set_material(color, ghosts)
+                gpu.upload_palette(item.palette)
+                gpu.draw()
+            if ghosts:
+                GL.glDepthMask(GL.GL_TRUE)
+                GL.glDisable(GL.GL_BLEND)
+        GL.glUseProgram(0)
+
+    def release(self) -> None:
+        for gpu, _ in self._avatars.values():
+            gpu.release()
+        self._avatars.clear()
+        self._program.release()
