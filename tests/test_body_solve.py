@@ -394,3 +394,40 @@ def test_body_settings_round_trip_as_plain_data():
         BodySettings.from_dict({"blend": 3.0})
     with pytest.raises(InputFileError):
         BodySettings.from_dict({"limbs": {"tail": 1.0}})
+
+
+@pytest.mark.parametrize("side", [Side.LEFT, Side.RIGHT])
+def test_tracked_hand_joints_reproduce_the_hand_they_were_read_from(side):
+    """Joints written from a solved hand (XR_EXT_hand_tracking frames: -Z to the fingertip,
+    +Y out of the back of the hand) and read back give the same wrist and finger frames."""
+    from gmi_vr.body.hands import _SKELETON_FROM_XR_MATRIX, XR_FINGER_JOINTS, XR_WRIST
+    from gmi_vr.geometry import quat_from_matrix
+
+    cal = calibration(affected=side.other)
+    grip = grip_in_front(cal, side, 0.4)
+    hands = {side: held(grip, trigger=0.7, squeeze=0.4), side.other: HandInput()}
+    source = solve_body(frame(0, upright_head(cal), hands[Side.LEFT], hands[Side.RIGHT]), cal,
+                        BodySettings(mode=LimbMode.REAL), BodyState())  # fmt: skip
+    xr_from_skeleton = _SKELETON_FROM_XR_MATRIX[side].T
+    joints = np.zeros((26, 7))
+    joints[:, 6] = 1.0
+    skeleton_joints = [side_joint(side, "Hand")] + [
+        side_joint(side, f"{finger}{segment}")
+        for finger, segments in (("Thumb", ("Metacarpal", "Proximal", "Distal")),
+                                 ("Index", ("Proximal", "Intermediate", "Distal")),
+                                 ("Middle", ("Proximal", "Intermediate", "Distal")),
+                                 ("Ring", ("Proximal", "Intermediate", "Distal")),
+                                 ("Little", ("Proximal", "Intermediate", "Distal")))
+        for segment in segments
+    ]  # fmt: skip
+    xr_joints = [XR_WRIST] + [j for chain in XR_FINGER_JOINTS for j in chain]
+    for skeleton_index, xr_index in zip(skeleton_joints, xr_joints, strict=True):
+        world = source.world_from_joint[skeleton_index]
+        joints[xr_index, :3] = world[:3, 3]
+        joints[xr_index, 3:] = quat_from_matrix(world[:3, :3] @ xr_from_skeleton)
+    tracked = HandInput(joints=joints, joints_valid=np.ones(26, bool))
+    hands = {side: tracked, side.other: HandInput()}
+    again = solve_body(frame(0, upright_head(cal), hands[Side.LEFT], hands[Side.RIGHT]), cal,
+                       BodySettings(mode=LimbMode.REAL), BodyState())  # fmt: skip
+    for index in skeleton_joints:
+        np.testing.assert_allclose(again.world_from_joint[index], source.world_from_joint[index], atol=1e-6)

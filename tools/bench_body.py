@@ -29,14 +29,21 @@ from gmi_vr.geometry import quat_from_axis_angle
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def frames(count: int, calibration: Calibration) -> list[TrackingFrame]:
+def frames(count: int, calibration: Calibration, hand_tracking: bool) -> list[TrackingFrame]:
     head = Pose(calibration.origin + [0.0, 1.25, 0.0], [0, 0, 0, 1.0])
+    rng = np.random.default_rng(2)
     out = []
     for i in range(count):
         t = i / 90
         grip = Pose([0.22 + 0.08 * math.sin(1.3 * t), 1.05 + 0.1 * math.sin(2.1 * t), -0.3],
                     quat_from_axis_angle(np.array([0, 0, 1.0]), 0.5 * math.sin(0.9 * t)))  # fmt: skip
-        right = HandInput(grip=grip, grip_valid=True, trigger=0.5 + 0.5 * math.sin(t), squeeze=0.3)
+        joints = valid = None
+        if hand_tracking:  # 26 joints near the grip, each turned a little: the costlier path
+            q = rng.normal(size=(26, 4)) * 0.1 + [0, 0, 0, 1.0]
+            joints = np.hstack([grip.position + rng.normal(size=(26, 3)) * 0.05, q / np.linalg.norm(q, axis=1, keepdims=True)])
+            valid = np.ones(26, dtype=bool)
+        right = HandInput(grip=grip, grip_valid=True, trigger=0.5 + 0.5 * math.sin(t), squeeze=0.3,
+                          joints=joints, joints_valid=valid)  # fmt: skip
         out.append(TrackingFrame(i, t, int(t * 1e9), head, True, HandInput(), right))
     return out
 
@@ -49,12 +56,13 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=3000)
+    parser.add_argument("--hand-tracking", action="store_true", help="feed XR_EXT_hand_tracking joints too")
     args = parser.parse_args()
     calibration = Calibration.uncalibrated(Posture.SEATED, 1.7, Side.LEFT)
     avatar = load_skinned_gltf(ROOT / "models" / "avatars" / "avatar_slim.glb")
     rig = AvatarRig(avatar, calibration.measures)
     settings, state = BodySettings(), BodyState()
-    sequence = frames(args.frames, calibration)
+    sequence = frames(args.frames, calibration, args.hand_tracking)
     for frame in sequence[:200]:  # warm up caches and the allocator
         rig.palette(solve_body(frame, calibration, settings, state).world_from_joint)
 
@@ -77,7 +85,8 @@ def main() -> int:
     def row(name: str, values: list[float]) -> str:
         return f"{name:<28} median {statistics.median(values):7.4f} ms   p99 {percentile(values, 0.99):7.4f} ms"
 
-    print(f"{args.frames} frames, {rig.joint_count} joints, Python {sys.version.split()[0]}, numpy {np.__version__}")
+    source = "controller + hand-tracking joints" if args.hand_tracking else "controller"
+    print(f"{args.frames} frames ({source}), {rig.joint_count} joints, Python {sys.version.split()[0]}, numpy {np.__version__}")
     print(row("body solve", solve_times))
     print(row("body solve + palette", total_times))
     print(row("baseline: one 4x4 matmul batch", baseline_times))

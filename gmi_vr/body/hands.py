@@ -22,8 +22,6 @@ from gmi_vr.geometry.reflect import Plane, reflect_poses
 from gmi_vr.geometry.transforms import (
     quat_conjugate,
     quat_from_matrix,
-    quat_multiply,
-    quat_normalize,
     quat_to_matrix,
 )
 
@@ -211,35 +209,62 @@ _SKELETON_FROM_XR_JOINT = {
     Side.RIGHT: quat_from_matrix(np.stack([[0, 0, -1.0], [0, 1.0, 0], [1.0, 0, 0]], axis=1)),
     Side.LEFT: quat_from_matrix(np.stack([[0, 0, 1.0], [0, 1.0, 0], [-1.0, 0, 0]], axis=1)),
 }
+_WRIST_FROM_XR = {side: np.concatenate([np.zeros(3), q]) for side, q in _SKELETON_FROM_XR_JOINT.items()}
+
+
+_NEEDED_JOINTS = np.array([XR_WRIST] + [j for finger in XR_FINGER_JOINTS for j in finger])
 
 
 def tracked_joints_usable(hand: HandInput) -> bool:
+    """True when the wrist and every finger joint the skeleton reads are tracked."""
     if hand.joints is None or hand.joints_valid is None:
         return False
-    needed = [XR_WRIST] + [j for finger in XR_FINGER_JOINTS for j in finger]
-    return bool(np.all(np.asarray(hand.joints_valid)[needed]))
+    return bool(np.asarray(hand.joints_valid)[_NEEDED_JOINTS].all())
 
 
 def wrist_from_tracked(hand: HandInput, side: Side) -> FloatArray:
     """(7,) the skeleton's wrist pose (world) from a tracked hand's wrist joint."""
     assert hand.joints is not None
     wrist = np.asarray(hand.joints[XR_WRIST], dtype=np.float64)
-    q = quat_multiply(wrist[3:], _SKELETON_FROM_XR_JOINT[side])
-    return np.concatenate([wrist[:3], quat_normalize(q)])
+    return compose(np.concatenate([wrist[:3], wrist[3:] / np.linalg.norm(wrist[3:])]),
+                   _WRIST_FROM_XR[side])  # fmt: skip
+
+
+#: For the 15 finger joints (skeleton order), the XR joint each one reads and its parent's.
+_XR_CHILDREN = np.array([j for chain in XR_FINGER_JOINTS for j in chain])
+_XR_PARENTS = np.array([p for chain in XR_FINGER_JOINTS for p in (XR_WRIST, chain[0], chain[1])])
+_SKELETON_FROM_XR_MATRIX = {side: quat_to_matrix(q) for side, q in _SKELETON_FROM_XR_JOINT.items()}
+
+
+_XR_USED = np.array([XR_WRIST] + [j for chain in XR_FINGER_JOINTS for j in chain])
+#: Positions in the _XR_USED list of each finger joint and of its parent.
+_USED_CHILDREN = np.searchsorted(_XR_USED, _XR_CHILDREN)
+_USED_PARENTS = np.searchsorted(_XR_USED, _XR_PARENTS)
+_DIAGONAL = (np.arange(3), np.arange(3))
+
+
+def _rotation_matrices(q: FloatArray) -> FloatArray:
+    """(n, 4) xyzw quaternions (normalised here) -> (n, 3, 3): R = (w² - v·v) I + 2 v vᵀ + 2 w [v]×.
+    The few array operations keep numpy's per-call cost low for the 16 joints of a hand."""
+    q = q / np.sqrt((q * q).sum(axis=1))[:, None]
+    v, w = q[:, :3], q[:, 3]
+    out = 2.0 * v[:, :, None] * v[:, None, :]
+    out[:, _DIAGONAL[0], _DIAGONAL[1]] += (w * w - (v * v).sum(axis=1))[:, None]
+    wv = 2.0 * w[:, None] * v
+    out[:, 0, 1] -= wv[:, 2]
+    out[:, 1, 0] += wv[:, 2]
+    out[:, 0, 2] += wv[:, 1]
+    out[:, 2, 0] -= wv[:, 1]
+    out[:, 1, 2] -= wv[:, 0]
+    out[:, 2, 1] += wv[:, 0]
+    return out
 
 
 def finger_locals_from_tracked(hand: HandInput, side: Side) -> FloatArray:
-    """(15, 3, 3) finger joint rotations relative to their parents from tracked joint orientations
-    (positions are ignored: the avatar keeps its own bone lengths)."""
+    """(15, 3, 3) finger joint rotations relative to their parents from tracked joint
+    orientations, batched (positions are ignored: the avatar keeps its own bone lengths)."""
     assert hand.joints is not None
     joints = np.asarray(hand.joints, dtype=np.float64)
-    to_skeleton = _SKELETON_FROM_XR_JOINT[side]
-    wrist_q = quat_multiply(joints[XR_WRIST, 3:], to_skeleton)
-    locals_ = np.zeros((15, 4))
-    for f, chain in enumerate(XR_FINGER_JOINTS):
-        parent_q = wrist_q
-        for s, joint_index in enumerate(chain):
-            q = quat_multiply(joints[joint_index, 3:], to_skeleton)
-            locals_[3 * f + s] = quat_multiply(quat_conjugate(parent_q), q)
-            parent_q = q
-    return quat_to_matrix(quat_normalize(locals_))
+    # Each joint's frame in the skeleton's convention: world_from_xr @ xr_from_skeleton.
+    frames = _rotation_matrices(joints[_XR_USED, 3:]) @ _SKELETON_FROM_XR_MATRIX[side]
+    return frames[_USED_PARENTS].transpose(0, 2, 1) @ frames[_USED_CHILDREN]
