@@ -201,8 +201,8 @@ def _json_chunk(path: Path) -> bytes:
 
 
 def test_palette_lands_every_avatar_joint_on_the_solved_posed_body():
-    from body_helpers import calibration as make_calibration
-    from body_helpers import frame, grip_in_front, held, upright_head
+    from body_frames import calibration as make_calibration
+    from body_frames import frame, grip_in_front, held, upright_head
 
     from gmi_vr.body.solve import BodySettings, BodyState, solve_body
 
@@ -253,3 +253,27 @@ def test_triangles_face_outwards(path):
     assert np.all(area > 0), "degenerate triangles"
     agree = np.einsum("ij,ij->i", winding, normals[triangles].sum(axis=1)) > 0
     assert agree.mean() > 0.99
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(height=st.floats(1.4, 2.05), shoulders=st.floats(0.3, 0.55), arm=st.floats(0.45, 0.7),
+       hips=st.floats(0.25, 0.42), hand=st.floats(0.15, 0.22))  # fmt: skip
+def test_every_generated_avatar_fits_any_patient_exactly(height, shoulders, arm, hips, hand):
+    from gmi_vr.body.skeleton import BodyMeasures
+
+    measures = BodyMeasures(height, shoulders, arm, hips, hand)
+    rest = rest_positions(rest_offsets(measures))
+    world = np.tile(np.eye(4), (len(rest), 1, 1))
+    world[:, :3, 3] = rest
+    for avatar in _LOADED_AVATARS:
+        palette = AvatarRig(avatar, measures).palette(world)
+        bind = np.linalg.inv(avatar.inverse_bind_matrices)
+        landed = np.einsum("nij,nj->ni", palette, bind[:, :, 3])[:, :3]
+        np.testing.assert_allclose(landed, rest, atol=1e-6)
+
+
+_LOADED_AVATARS = [load_skinned_gltf(path) for path in AVATARS]

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from body_helpers import calibration, frame, grip_in_front, held, upright_head
+from body_frames import calibration, frame, grip_in_front, held, upright_head
 
 from gmi_vr.body import BodyPose, LimbMode
 from gmi_vr.body.skeleton import JOINT_INDEX, JOINT_NAMES, side_joint
@@ -373,7 +373,7 @@ def test_forearm_takes_half_of_a_wrist_roll(roll_deg):
 
 
 def yaw_quat_of(cal):
-    from body_helpers import yaw_quat
+    from body_frames import yaw_quat
 
     return yaw_quat(cal.yaw_rad)
 

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from body_helpers import RATE_HZ
+from body_frames import RATE_HZ
 
 from gmi_vr.body.calibration import (
     Calibration,
@@ -124,3 +124,32 @@ def test_head_pose_quaternion_helper_consistency():
     # yaw_rotation turns the body's forward (-Z) to (-sin, 0, -cos).
     q = quat_from_matrix(yaw_rotation(0.3))
     np.testing.assert_allclose(quat_rotate(q, [0, 0, -1.0]), [-math.sin(0.3), 0, -math.cos(0.3)], atol=1e-12)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    height=st.floats(1.45, 2.0),
+    shoulder_ratio=st.floats(0.22, 0.29),
+    arm_ratio=st.floats(0.30, 0.36),
+    yaw=st.floats(-math.pi, math.pi),
+    x=st.floats(-2, 2),
+    z=st.floats(-2, 2),
+    side=st.sampled_from([Side.LEFT, Side.RIGHT]),
+)
+def test_calibration_recovers_any_plausible_body_from_one_arm(height, shoulder_ratio, arm_ratio, yaw, x, z, side):
+    from gmi_vr.body.calibration import CalibrationSamples, calibrate
+
+    truth = BodyMeasures(height, shoulder_ratio * height, arm_ratio * height, 0.191 * height, 0.108 * height)
+    hips = np.array([x, rest_positions(rest_offsets(truth))[JOINT_INDEX["hips"]][1], z])
+    head, side_grip, forward_grip = _patient_poses(truth, yaw, hips, side)
+    result = calibrate(CalibrationSamples(head, side_grip, forward_grip, side, PROFILE), Posture.STANDING,
+                       known_height_m=height)  # fmt: skip
+    assert abs(result.measures.shoulder_width_m - truth.shoulder_width_m) < 1e-6
+    assert abs(result.measures.arm_length_m - truth.arm_length_m) < 1e-6
+    assert abs(math.remainder(result.yaw_rad - yaw, 2 * math.pi)) < 1e-6
+    assert abs(result.midline_plane().signed_distance(hips)) < 1e-6
+    assert result.affected_side is side.other

@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for support.*, body_helpers
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for support.*, body_frames
 
 from gmi_vr.render.context import choose_gl_platform  # noqa: E402
 
