@@ -120,7 +120,7 @@ def test_calibration_round_trips_through_plain_data_and_rejects_damage():
         Calibration.from_dict(missing)
 
 
-def test_head_pose_quaternion_helper_consistency():
+def test_yaw_rotation_turns_forward_as_documented():
     # yaw_rotation turns the body's forward (-Z) to (-sin, 0, -cos).
     q = quat_from_matrix(yaw_rotation(0.3))
     np.testing.assert_allclose(quat_rotate(q, [0, 0, -1.0]), [-math.sin(0.3), 0, -math.cos(0.3)], atol=1e-12)

@@ -80,3 +80,11 @@ def test_frame_from_axes_is_a_rotation(bone, hint):
     np.testing.assert_allclose(r @ r.T, np.eye(3), atol=1e-9)
     np.testing.assert_allclose(np.linalg.det(r), 1.0, atol=1e-9)
     np.testing.assert_allclose(r @ [1.0, 0, 0], bone, atol=1e-9)
+
+
+def test_target_on_the_root_with_a_pole_along_x_stays_finite():
+    # Found by the property test above: a non-unit pole along X with the target on the root.
+    root = np.array([0.5, 0.0, 0.0])
+    solution = solve_two_bone(root, root, 0.5, 0.5, np.array([0.5, 0.0, 0.0]))
+    assert np.all(np.isfinite(solution.middle)) and np.all(np.isfinite(solution.end))
+    np.testing.assert_allclose(np.linalg.norm(solution.middle - root), 0.5, atol=1e-9)

@@ -43,7 +43,8 @@ def _norm(a: tuple[float, ...]) -> float:
 
 
 def _perpendicular(u: tuple[float, ...]) -> tuple[float, float, float]:
-    other = (1.0, 0.0, 0.0) if abs(u[0]) < 0.9 else (0.0, 1.0, 0.0)
+    """A unit vector perpendicular to the non-zero vector ``u`` (any length)."""
+    other = (1.0, 0.0, 0.0) if abs(u[0]) < 0.9 * _norm(u) else (0.0, 1.0, 0.0)
     c = _cross(u, other)
     n = _norm(c)
     return (c[0] / n, c[1] / n, c[2] / n)
