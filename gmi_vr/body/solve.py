@@ -61,8 +61,9 @@ SIDES = (Side.LEFT, Side.RIGHT)
 @dataclass(frozen=True)
 class LimbPresence:
     """How much of each limb is drawn, measured from the shoulder or hip along the limb:
-    1 = whole, 0 = hidden, in between shortened (arm: ~0.35 at the elbow, ~0.75 at the wrist;
-    leg: ~0.45 at the knee). For amputees who should see their residual limb."""
+    1 = whole, 0 = hidden, in between shortened (with average proportions, arm: ~0.42 at the
+    elbow, ~0.75 at the wrist; leg: ~0.38 at the knee, ~0.77 at the ankle). For amputees who
+    should see their residual limb."""
 
     left_arm: float = 1.0
     right_arm: float = 1.0
