@@ -153,3 +153,19 @@ def test_calibration_recovers_any_plausible_body_from_one_arm(height, shoulder_r
     assert abs(math.remainder(result.yaw_rad - yaw, 2 * math.pi)) < 1e-6
     assert abs(result.midline_plane().signed_distance(hips)) < 1e-6
     assert result.affected_side is side.other
+
+
+def test_guide_waits_for_the_forward_pose_and_can_restart():
+    truth = BodyMeasures.from_height(1.7)
+    hips = np.array([0.0, rest_positions(rest_offsets(truth))[JOINT_INDEX["hips"]][1], 0.0])
+    head, side_grip, forward_grip = _patient_poses(truth, 0.0, hips, Side.RIGHT)
+    guide = CalibrationGuide(Posture.STANDING, floor_y=0.0)
+    rng = np.random.default_rng(3)
+    # The arm stays out to the side through the "forward" step: nothing is measured.
+    _run_guide(guide, head, side_grip, side_grip, Side.RIGHT, rng)
+    assert guide.step is CalibrationStep.FORWARD and guide.result is None
+    guide.restart()
+    assert guide.step is CalibrationStep.NEUTRAL
+    _run_guide(guide, head, side_grip, forward_grip, Side.RIGHT, rng)
+    assert guide.step is CalibrationStep.DONE
+    assert guide.result is not None and abs(guide.result.measures.arm_length_m - truth.arm_length_m) < 0.01

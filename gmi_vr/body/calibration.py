@@ -301,7 +301,13 @@ class CalibrationGuide:
     def instruction(self) -> str:
         return INSTRUCTIONS[self.step]
 
+    def restart(self) -> None:
+        """Start again from the first step (after a CalibrationError, say)."""
+        self.__init__(self.posture, self.hold_s, self.still_m, self.known_height_m, self.floor_y)  # type: ignore[misc]
+
     def add(self, frame: TrackingFrame) -> CalibrationStep:
+        """Feed one frame; returns the current step. Raises CalibrationError (one sentence
+        to show the patient) when the finished pose gives implausible measures."""
         if self.step is CalibrationStep.DONE:
             return self.step
         if self.step is CalibrationStep.NEUTRAL:
@@ -321,7 +327,12 @@ class CalibrationGuide:
             offset = hand.grip.position - self._head.position
             sign = 1.0 if side is Side.RIGHT else -1.0
             lateral = sign * float(offset @ right)
+            forward = float(offset @ np.cross([0.0, 1.0, 0.0], right))  # along the body's -Z
+            # Wait for the pose asked for: far out to the side, then well in front and no
+            # longer far out (an arm still held to the side must not count as "forward").
             if self.step is CalibrationStep.SIDE and lateral < 0.35:
+                continue
+            if self.step is CalibrationStep.FORWARD and (forward < 0.3 or lateral > 0.3):
                 continue
             self._side = side
             self._profile = hand.profile
@@ -330,9 +341,9 @@ class CalibrationGuide:
                     self._side_grip = Pose.from_array(self._mean())
                     self._advance(CalibrationStep.FORWARD)
                 else:
-                    forward = Pose.from_array(self._mean())
+                    forward_grip = Pose.from_array(self._mean())
                     assert self._side_grip is not None
-                    samples = CalibrationSamples(self._head, self._side_grip, forward, side, self._profile)
+                    samples = CalibrationSamples(self._head, self._side_grip, forward_grip, side, self._profile)
                     self.result = calibrate(samples, self.posture, self.known_height_m, self.floor_y)
                     self._advance(CalibrationStep.DONE)
             break
