@@ -289,13 +289,7 @@ class CalibrationGuide:
         self.still_m = still_m
         self.known_height_m = known_height_m
         self.floor_y = floor_y
-        self.step = CalibrationStep.NEUTRAL
-        self._held: list[tuple[float, FloatArray]] = []
-        self._head: Pose | None = None
-        self._side_grip: Pose | None = None
-        self._side: Side | None = None
-        self._profile = ""
-        self.result: Calibration | None = None
+        self.restart()
 
     @property
     def instruction(self) -> str:
@@ -303,7 +297,13 @@ class CalibrationGuide:
 
     def restart(self) -> None:
         """Start again from the first step (after a CalibrationError, say)."""
-        self.__init__(self.posture, self.hold_s, self.still_m, self.known_height_m, self.floor_y)  # type: ignore[misc]
+        self.step = CalibrationStep.NEUTRAL
+        self._held: list[tuple[float, FloatArray]] = []
+        self._head: Pose | None = None
+        self._side_grip: Pose | None = None
+        self._side: Side | None = None
+        self._profile = ""
+        self.result: Calibration | None = None
 
     def add(self, frame: TrackingFrame) -> CalibrationStep:
         """Feed one frame; returns the current step. Raises CalibrationError (one sentence
