@@ -277,3 +277,26 @@ def test_every_generated_avatar_fits_any_patient_exactly(height, shoulders, arm,
 
 
 _LOADED_AVATARS = [load_skinned_gltf(path) for path in AVATARS]
+
+
+def test_a_vrm0_avatar_maps_bones_from_its_extension(tmp_path):
+    """VRM 0.x (what many avatar makers export): humanoid bones come from extensions.VRM,
+    whatever the nodes are called, and its thumb names shift to VRM 1.0's."""
+    vrm1_to_vrm0 = {"ThumbMetacarpal": "ThumbProximal", "ThumbProximal": "ThumbIntermediate"}
+    names = {bone: f"J_{i:03d}" for i, bone in enumerate(JOINT_NAMES)}  # meaningless node names
+    path = _user_avatar(tmp_path, names)
+    gltf = pygltflib.GLTF2().load_binary(str(path))
+    bones = []
+    for i, bone in enumerate(JOINT_NAMES):
+        vrm0 = bone
+        for new, old in vrm1_to_vrm0.items():
+            if bone.endswith(new):
+                vrm0 = bone[: -len(new)] + old
+        bones.append({"bone": vrm0, "node": 2 + i})
+    gltf.extensions = {"VRM": {"humanoid": {"humanBones": bones}}}
+    gltf.extensionsUsed = ["VRM"]
+    vrm = tmp_path / "clinic_avatar.vrm"
+    gltf.save_binary(str(vrm))
+    avatar = load_skinned_gltf(vrm)
+    assert avatar.joint_humanoid == JOINT_NAMES
+    assert avatar.joint_names[JOINT_NAMES.index("leftThumbMetacarpal")] == names["leftThumbMetacarpal"]
