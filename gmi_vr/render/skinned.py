@@ -1,0 +1,231 @@
+"""Skinned avatars on the GPU: one vertex array per avatar, its bone palette in a float
+texture updated once per frame, drawn by ``shaders/skinned.vert`` + ``skinned.frag``.
+
+A texture (4 RGBA32F texels per joint) rather than a uniform array, so avatars with many
+joints (VRM files with hair and clothing bones) fit without hitting uniform limits.
+Lifetimes are explicit: ``release()`` frees the GL objects; everything must run on the
+thread that owns the GL context.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from OpenGL import GL
+
+from gmi_vr.assets.gltf_skin import SkinnedMeshData
+from gmi_vr.core.errors import GraphicsUnavailable
+from gmi_vr.core.types import FloatArray
+from gmi_vr.scene.draw import SkinnedItem
+
+#: Vertex layout shared with shaders/skinned.vert.
+POSITION_LOCATION, NORMAL_LOCATION, JOINTS_LOCATION, WEIGHTS_LOCATION = 0, 1, 2, 3
+#: Texture unit the palette is bound to while drawing.
+PALETTE_UNIT = 1
+
+_SHADERS = Path(__file__).resolve().parents[2] / "shaders"
+
+
+def _shader_source(file_name: str) -> str:
+    for folder in (Path(__file__).resolve().parents[1] / "shaders", _SHADERS):
+        if (folder / file_name).is_file():
+            return (folder / file_name).read_text(encoding="utf-8")
+    raise GraphicsUnavailable(f"The shader {file_name} is missing; reinstall gmi-vr.")
+
+
+def _compile(stage: int, file_name: str) -> int:
+    shader = GL.glCreateShader(stage)
+    GL.glShaderSource(shader, _shader_source(file_name))
+    GL.glCompileShader(shader)
+    if not GL.glGetShaderiv(shader, GL.GL_COMPILE_STATUS):
+        log = GL.glGetShaderInfoLog(shader).decode(errors="replace").strip()
+        GL.glDeleteShader(shader)
+        raise GraphicsUnavailable(
+            f"The OpenGL driver could not compile shaders/{file_name} ({log}); an OpenGL 4.1 core driver is needed."
+        )
+    return int(shader)
+
+
+class SkinnedProgram:
+    """The linked skinning program and its uniform locations."""
+
+    def __init__(self) -> None:
+        stages = [_compile(GL.GL_VERTEX_SHADER, "skinned.vert"), _compile(GL.GL_FRAGMENT_SHADER, "skinned.frag")]
+        program = GL.glCreateProgram()
+        for shader in stages:
+            GL.glAttachShader(program, shader)
+        GL.glLinkProgram(program)
+        for shader in stages:
+            GL.glDetachShader(program, shader)
+            GL.glDeleteShader(shader)
+        if not GL.glGetProgramiv(program, GL.GL_LINK_STATUS):
+            log = GL.glGetProgramInfoLog(program).decode(errors="replace").strip()
+            GL.glDeleteProgram(program)
+            raise GraphicsUnavailable(f"The OpenGL driver could not link the skinning shaders ({log}).")
+        self.program = int(program)
+        self._locations: dict[str, int] = {}
+
+    def location(self, name: str) -> int:
+        if name not in self._locations:
+            self._locations[name] = int(GL.glGetUniformLocation(self.program, name))
+        return self._locations[name]
+
+    def use(self, clip_from_world: FloatArray, eye_position: FloatArray, encode_srgb: bool,
+            light: dict[str, tuple[float, float, float]]) -> None:
+        """Bind the program and the per-view uniforms (matrices uploaded transposed: numpy is
+        row-major, the matrices are column-vector)."""
+        GL.glUseProgram(self.program)
+        GL.glUniformMatrix4fv(self.location("u_clip_from_world"), 1, GL.GL_TRUE,
+                              np.asarray(clip_from_world, np.float32))  # fmt: skip
+        GL.glUniform3f(self.location("u_eye_position"), *(float(v) for v in eye_position))
+        GL.glUniform1i(self.location("u_encode_srgb"), int(encode_srgb))
+        GL.glUniform1i(self.location("u_palette"), PALETTE_UNIT)
+        for name, value in light.items():
+            GL.glUniform3f(self.location(name), *value)
+
+    def set_material(self, color_linear: tuple[float, float, float, float], ghost: bool) -> None:
+        GL.glUniform4f(self.location("u_color"), *color_linear)
+        GL.glUniform1i(self.location("u_ghost"), int(ghost))
+
+    def release(self) -> None:
+        if self.program:
+            GL.glDeleteProgram(self.program)
+            self.program = 0
+
+
+class GpuSkinnedMesh:
+    """One avatar's vertices in GL buffers plus its palette texture (n_joints x 4 texels)."""
+
+    def __init__(self, mesh: SkinnedMeshData) -> None:
+        vertex_count = len(mesh.positions)
+        floats = np.ascontiguousarray(
+            np.hstack([mesh.positions, mesh.normals, mesh.weights]).astype(np.float32)
+        )  # 10 floats per vertex
+        joints = np.ascontiguousarray(mesh.joints.astype(np.uint16))
+        indices = np.ascontiguousarray(mesh.indices.reshape(-1).astype(np.uint32))
+        self.joint_count = len(mesh.joint_names)
+        self.index_count = int(indices.size)
+        self.vao = int(GL.glGenVertexArrays(1))
+        self.vbo, self.joint_vbo, self.ibo = (int(b) for b in GL.glGenBuffers(3))
+        GL.glBindVertexArray(self.vao)
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self.vbo)
+        GL.glBufferData(GL.GL_ARRAY_BUFFER, floats.nbytes, floats, GL.GL_STATIC_DRAW)
+        stride = 10 * 4
+        for location, size, offset in ((POSITION_LOCATION, 3, 0), (NORMAL_LOCATION, 3, 12), (WEIGHTS_LOCATION, 4, 24)):
+            GL.glEnableVertexAttribArray(location)
+            GL.glVertexAttribPointer(location, size, GL.GL_FLOAT, GL.GL_FALSE, stride, ctypes.c_void_p(offset))
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self.joint_vbo)
+        GL.glBufferData(GL.GL_ARRAY_BUFFER, joints.nbytes, joints, GL.GL_STATIC_DRAW)
+        GL.glEnableVertexAttribArray(JOINTS_LOCATION)
+        GL.glVertexAttribIPointer(JOINTS_LOCATION, 4, GL.GL_UNSIGNED_SHORT, 8, ctypes.c_void_p(0))
+        GL.glBindBuffer(GL.GL_ELEMENT_ARRAY_BUFFER, self.ibo)
+        GL.glBufferData(GL.GL_ELEMENT_ARRAY_BUFFER, indices.nbytes, indices, GL.GL_STATIC_DRAW)
+        GL.glBindVertexArray(0)
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, 0)
+        self.palette_texture = int(GL.glGenTextures(1))
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self.palette_texture)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_NEAREST)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_NEAREST)
+        identity = np.tile(np.eye(4, dtype=np.float32), (self.joint_count, 1, 1))
+        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_RGBA32F, 4, self.joint_count, 0, GL.GL_RGBA, GL.GL_FLOAT, identity)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        self._uploaded: FloatArray | None = None
+        self.uploads = 0  # palette uploads so far (one per frame is the budget)
+        del vertex_count
+
+    def upload_palette(self, palette: FloatArray) -> None:
+        """(n_joints, 4, 4) world_from_bind matrices (column-vector). Row r of joint j lands in
+        texel (r, j), so the rows are uploaded as they are. Handing the very array uploaded
+        last time again (the second eye of the same frame) uploads nothing: one upload per
+        frame however many views draw it."""
+        if palette is self._uploaded:
+            return
+        data = np.ascontiguousarray(palette, dtype=np.float32)
+        if data.shape != (self.joint_count, 4, 4):
+            raise ValueError(f"palette shape {data.shape}, expected ({self.joint_count}, 4, 4)")
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self.palette_texture)
+        GL.glTexSubImage2D(GL.GL_TEXTURE_2D, 0, 0, 0, 4, self.joint_count, GL.GL_RGBA, GL.GL_FLOAT, data)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        self._uploaded = palette
+        self.uploads += 1
+
+    def draw(self) -> None:
+        """Draw with ``SkinnedProgram`` in use (binds the palette to ``PALETTE_UNIT``)."""
+        GL.glActiveTexture(GL.GL_TEXTURE0 + PALETTE_UNIT)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self.palette_texture)
+        GL.glBindVertexArray(self.vao)
+        GL.glDrawElements(GL.GL_TRIANGLES, self.index_count, GL.GL_UNSIGNED_INT, ctypes.c_void_p(0))
+        GL.glBindVertexArray(0)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+
+    def release(self) -> None:
+        if self.vao:
+            GL.glDeleteVertexArrays(1, [self.vao])
+            GL.glDeleteBuffers(3, [self.vbo, self.joint_vbo, self.ibo])
+            GL.glDeleteTextures(1, [self.palette_texture])
+            self.vao = self.vbo = self.joint_vbo = self.ibo = self.palette_texture = 0
+
+
+def _srgb_to_linear(color: tuple[float, ...]) -> tuple[float, float, float, float]:
+    rgb = np.asarray(color[:3], dtype=np.float64)
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return (float(linear[0]), float(linear[1]), float(linear[2]), float(color[3]))
+
+
+class SkinnedRenderer:
+    """Draws a DrawList's ``SkinnedItem``s: loads each avatar on first use (``resolve`` maps
+    an avatar name such as "avatars/avatar_slim" to its file), uploads its palette once per
+    frame and draws it with the room's light. Opaque avatars write depth; ghosts blend over
+    what is there without writing depth."""
+
+    def __init__(self, resolve: Callable[[str], Path]) -> None:
+        self._resolve = resolve
+        self._program = SkinnedProgram()
+        self._avatars: dict[str, tuple[GpuSkinnedMesh, tuple[float, float, float, float]]] = {}
+
+    def avatar(self, name: str) -> GpuSkinnedMesh:
+        """The GPU mesh for an avatar name (NotFoundError / InputFileError from loading)."""
+        if name not in self._avatars:
+            from gmi_vr.assets.gltf_skin import load_skinned_gltf
+
+            mesh = load_skinned_gltf(self._resolve(name))
+            self._avatars[name] = (GpuSkinnedMesh(mesh), mesh.base_color)
+        return self._avatars[name][0]
+
+    def draw(self, items: Sequence[SkinnedItem], clip_from_world: FloatArray, eye_position: FloatArray,
+             encode_srgb: bool, light: dict[str, tuple[float, float, float]]) -> None:
+        """Draw ``items`` into the bound framebuffer (depth test on, back faces culled)."""
+        if not items:
+            return
+        self._program.use(clip_from_world, eye_position, encode_srgb, light)
+        GL.glFrontFace(GL.GL_CCW)
+        for ghosts in (False, True):
+            batch = [item for item in items if item.ghost is ghosts]
+            if not batch:
+                continue
+            if ghosts:
+                GL.glEnable(GL.GL_BLEND)
+                GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
+                GL.glDepthMask(GL.GL_FALSE)
+            for item in batch:
+                gpu = self.avatar(item.avatar)
+                base = self._avatars[item.avatar][1]
+                tint = _srgb_to_linear(item.tint)
+                color = (base[0] * tint[0], base[1] * tint[1], base[2] * tint[2], base[3] * tint[3])
+                self._program.set_material(color, ghosts)
+                gpu.upload_palette(item.palette)
+                gpu.draw()
+            if ghosts:
+                GL.glDepthMask(GL.GL_TRUE)
+                GL.glDisable(GL.GL_BLEND)
+        GL.glUseProgram(0)
+
+    def release(self) -> None:
+        for gpu, _ in self._avatars.values():
+            gpu.release()
+        self._avatars.clear()
+        self._program.release()
