@@ -23,7 +23,7 @@ from gmi_vr.geometry.reflect import Plane, reflect_pose
 
 pytestmark = pytest.mark.xr
 
-APP = Path(__file__).parent / "support" / "xr_body_app.py"
+APP = Path(__file__).parent.parent / "support" / "xr_body_app.py"
 
 
 @pytest.fixture(scope="module")
