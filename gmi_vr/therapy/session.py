@@ -118,6 +118,19 @@ class SessionRunner:
         self._last_break_s = 0.0
         self._end_reason = "completed"
 
+    # --- what the app needs to compose the picture -----------------------------------------
+
+    @property
+    def calm_scene_shown(self) -> bool:
+        """True once the calm look-only scene has replaced the task picture (it brings its
+        own floor: the app stops drawing the room, unseen, while the picture is faded out)."""
+        return self._calm_shown
+
+    @property
+    def scene_context(self) -> str:
+        """The current task's scene context ("clinic", "kitchen", ...; ``contexts.CONTEXTS``)."""
+        return str(getattr(self._task, "scene_context", "clinic"))
+
     # --- console (therapist) ---------------------------------------------------------------
 
     def answer_from_console(self, side: Side, time_s: float) -> None:

@@ -1,10 +1,8 @@
-"""Composition root: the only place where all layers meet (ARCHITECTURE.md).
-
-The simulator runs here: ``run_sim`` (a desktop window driven by keyboard and mouse or by a
+"""The built-in simulator, no headset needed: ``run_sim`` (a desktop window driven by keyboard and mouse or by a
 motion file) and ``run_demo`` (a short scripted run written to PNG files, offscreen when
 there is no display). Both follow one frame the same way:
 
-    FrameSource.frames() -> TrackingFrame -> sim_draw_list(frame) -> DrawList
+    sim FrameSource.frames() -> TrackingFrame -> SessionPipeline.step(frame) -> DrawList
         -> Renderer.draw(...) per eye, TherapistView.compose(...) for the therapist.
 
 OpenGL is imported only after ``choose_gl_platform`` (PyOpenGL binds GLX or EGL at its
@@ -17,19 +15,19 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gmi_vr.app.headset import status_line
+from gmi_vr.app.pipeline import SessionPipeline
+from gmi_vr.app.session import session_pipeline
 from gmi_vr.assets.paths import data_dir
+from gmi_vr.body import BodySettings
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.frame_source import FrameSource
-from gmi_vr.core.types import TrackingFrame
+from gmi_vr.core.types import Side, TrackingFrame
 from gmi_vr.geometry import quat_from_axis_angle, quat_to_matrix
-from gmi_vr.recording.records import PatientInfo
 from gmi_vr.scene.draw import DrawList, TextItem
 from gmi_vr.scene.room import TABLE_HEIGHT_M, room_draw_list
 from gmi_vr.xr.sim import (
@@ -39,10 +37,6 @@ from gmi_vr.xr.sim import (
     ScriptedFrameSource,
     load_motion,
 )
-
-if TYPE_CHECKING:
-    from gmi_vr.recording.store import SessionStore
-    from gmi_vr.therapy.program import Program
 
 DEMO_MOTION = "demo-reach.jsonl"
 #: Where instructions float for the seated patient: just beyond the table, a little below
@@ -62,19 +56,19 @@ def instruction_text(message: str) -> TextItem:
                     background=(0.20, 0.27, 0.30, 0.72))
 
 
-def demo_draw_list(frame: TrackingFrame) -> DrawList:
-    """The demo's scene for one frame: the room, the controllers and an instruction that
-    answers when the right trigger is pulled."""
+def demo_instruction(frame: TrackingFrame) -> DrawList:
+    """The demo's instruction, which answers when the right trigger is pulled."""
     if frame.right.trigger_click:
         message = "Well done.\nRelease the trigger when you are ready."
     else:
-        message = "Reach forward with your right hand\nand pull the trigger."
-    return room_draw_list(frame, texts=(instruction_text(message),))
+        message = "Reach forward with your right hand:\nyour left hand follows, mirrored."
+    return DrawList(texts=(instruction_text(message),))
 
 
-def sim_draw_list(frame: TrackingFrame) -> DrawList:
-    """The free simulator's scene: the room and the controllers."""
-    return room_draw_list(frame)
+def demo_draw_list(frame: TrackingFrame) -> DrawList:
+    """The demo's scene without the body: the room, the controllers and the instruction
+    (the renderer benchmark's scene)."""
+    return room_draw_list(frame, texts=demo_instruction(frame).texts)
 
 
 def _paced(frames: Iterator[TrackingFrame], rate_hz: float | None) -> Iterator[TrackingFrame]:
@@ -97,6 +91,7 @@ def _paced(frames: Iterator[TrackingFrame], rate_hz: float | None) -> Iterator[T
 def run_sim(
     motion_file: Path | None = None,
     *,
+    patient_id: str | None = None,
     max_frames: int | None = None,
     screenshot: Path | None = None,
     visible: bool = True,
@@ -105,7 +100,8 @@ def run_sim(
     ``motion_file``, until the motion ends; ``max_frames`` stops earlier.
 
     Without a motion file the keyboard and mouse drive the head and hands (F1 shows the
-    keys). ``screenshot`` saves the last frame the window showed as a PNG. Raises
+    keys). With ``patient_id`` the patient's session plan runs and is recorded, as in the
+    headset; without, free play in mirror mode (affected side left), not recorded. ``screenshot`` saves the last frame the window showed as a PNG. Raises
     GraphicsUnavailable with no display, InputFileError for a malformed motion file.
     """
     from gmi_vr.render.context import choose_gl_platform
@@ -139,11 +135,15 @@ def run_sim(
         window = TherapistWindow(context, renderer, input_state)
         stack.callback(window.release)
         stack.enter_context(source)
+        pipeline = stack.enter_context(session_pipeline(patient_id, source="sim"))
         last_pixels = None
         for frame in _paced(source.frames(), rate):
             status = mode if motion is not None else f"{mode}: {keyboard.status()}"
+            status = status_line(status, pipeline.recorder_stats())
             last = max_frames is not None and frame.index + 1 >= max_frames
-            pixels = window.show(sim_draw_list(frame), frame, status, capture=screenshot is not None)
+            output = pipeline.step(frame)
+            last = last or output.done
+            pixels = window.show(output.draw, frame, status, capture=screenshot is not None)
             last_pixels = pixels if pixels is not None else last_pixels
             if last or window.should_close():
                 source.request_stop()
@@ -203,10 +203,11 @@ def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:
         therapist = RenderTarget(*WINDOW_SIZE)
         stack.callback(therapist.release)
         source = stack.enter_context(ScriptedFrameSource(motion))
+        pipeline = SessionPipeline(BodySettings(affected_side=Side.LEFT), overlay=demo_instruction)
         last: TrackingFrame | None = None
         final_index = motion.frame_count() - 1
         for frame in source.frames():
-            draw_list = demo_draw_list(frame)
+            draw_list = pipeline.step(frame).draw
             for eye, eye_view in zip(eyes, frame.views, strict=True):
                 renderer.draw(draw_list, Camera.from_view(eye_view), eye.framebuffer, eye.width, eye.height)
             # Nobody watches the hidden therapist picture: compose only the one that is saved.
@@ -224,63 +225,3 @@ def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:
         Image.fromarray(patient[:, :, :3]).save(patient_path)
         Image.fromarray(therapist.read_rgba()[:, :, :3]).save(therapist_path)
     return [patient_path, therapist_path]
-
-
-# --------------------------------------------------------------------------- patients
-# Patients live in the session store by pseudonymous id; their program (therapy.Program as
-# JSON) starts from the cited defaults and changes only through audited overrides.
-
-
-def add_patient(
-    store: SessionStore,
-    patient_id: str,
-    affected_side: str,
-    body_part: str,
-    *,
-    age_years: int | None = None,
-    age_band: str | None = None,
-    therapist: str,
-) -> PatientInfo:
-    """Create a patient with the default program for their affected side and body part."""
-    from gmi_vr.core.types import Side
-    from gmi_vr.therapy.program import BodyPart, Program
-
-    program = Program.default(Side(affected_side), BodyPart(body_part), age_years)
-    if age_band is not None:
-        program = replace(program, age_band=age_band)
-    birth_year = None if age_years is None else datetime.now(UTC).year - age_years
-    patient = store.add_patient(
-        PatientInfo(
-            id=patient_id.strip(),
-            affected_side=affected_side,
-            body_part=body_part,
-            birth_year=birth_year,
-            age_band=age_band,
-            program=program.to_dict(),
-        )
-    )
-    store.audit(therapist, "patient.add", patient_id=patient.id, details={"program": program.to_dict()})
-    return patient
-
-
-def patient_program(store: SessionStore, patient_id: str) -> Program:
-    """The patient's current program (the cited defaults if none was stored)."""
-    from gmi_vr.core.types import Side
-    from gmi_vr.therapy.program import BodyPart, Program
-
-    patient = store.patient(patient_id)
-    if patient.program:
-        return Program.from_dict(patient.program)
-    return Program.default(Side(patient.affected_side), BodyPart(patient.body_part))
-
-
-def edit_patient_program(
-    store: SessionStore, patient_id: str, changes: dict[str, Any], *, therapist: str, reason: str
-) -> Program:
-    """Override program settings by dotted path; the change and its reason go to the audit trail."""
-    program, record = patient_program(store, patient_id).override(
-        therapist, reason, datetime.now(UTC).isoformat(timespec="seconds"), **changes
-    )
-    store.set_program(patient_id, program.to_dict())
-    store.audit(therapist, "program.override", patient_id=patient_id, details=record.to_dict())
-    return program

@@ -1,0 +1,26 @@
+"""Composition root: the only place where all layers meet (ARCHITECTURE.md).
+
+- ``pipeline``: one frame, TrackingFrame -> body -> therapy -> DrawList (+ recording);
+- ``session``: a session's parts from the patient's stored program, calibration and avatar;
+- ``headset``: ``run_openxr`` (the real headset) and ``doctor``;
+- ``sim``: ``run_sim`` (desktop simulator) and ``run_demo`` (a scripted run saved as PNGs);
+- ``patients``: adding patients and changing their programs, audited.
+
+GL-using modules are imported inside the run functions, after ``choose_gl_platform`` (PyOpenGL
+binds GLX or EGL at its first import), so importing this package needs no display.
+"""
+
+from gmi_vr.app.headset import doctor, run_openxr
+from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
+from gmi_vr.app.sim import demo_draw_list, run_demo, run_sim
+
+__all__ = [
+    "add_patient",
+    "demo_draw_list",
+    "doctor",
+    "edit_patient_program",
+    "patient_program",
+    "run_demo",
+    "run_openxr",
+    "run_sim",
+]

@@ -1,0 +1,107 @@
+"""The headset: ``gmi-vr run`` on the active OpenXR runtime, and ``gmi-vr doctor``.
+
+One frame (see pipeline.py for the middle part):
+
+    OpenXrSource.frames()      xrWaitFrame, xrBeginFrame, sync actions, locate views/spaces
+      -> TrackingFrame
+    SessionPipeline.step()     body solve, therapy, recording
+      -> DrawList
+    OpenXrSource.present()     Renderer.draw per eye into the swapchain images, xrEndFrame
+    TherapistWindow.show()     the same DrawList: the patient's view + a third-person view
+
+Both the eyes and the therapist window draw with one GL context (the window's): vertex
+arrays cannot be shared between contexts, and one thread owns GL.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+
+from gmi_vr.app.session import session_pipeline
+from gmi_vr.recording.records import RecorderStats
+
+#: Software OpenGL pays for every pixel of the therapist window; the headset must not wait
+#: for it. The window is redrawn at most this often (the eyes every frame).
+CONSOLE_MAX_HZ = 15.0
+
+
+def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
+               visible: bool = True) -> int:
+    """Run a session in the headset until the runtime ends it, the therapist closes the
+    window (Esc), or ``max_frames`` frames were shown. Returns the number of frames."""
+    from gmi_vr.render.context import choose_gl_platform
+
+    choose_gl_platform(offscreen=False)
+    import glfw
+
+    from gmi_vr.console.window import WINDOW_SIZE, TherapistWindow
+    from gmi_vr.render.context import open_window_context
+    from gmi_vr.render.renderer import Renderer
+    from gmi_vr.xr.openxr_source import OpenXrSource
+
+    frames_shown = 0
+    with ExitStack() as stack:
+        context = stack.enter_context(
+            open_window_context(*WINDOW_SIZE, title="gmi-vr: therapist", visible=visible)
+        )
+        glfw.swap_interval(0)  # the runtime paces frames (xrWaitFrame), never the desktop's vsync
+        renderer = Renderer()
+        stack.callback(renderer.release)
+        window = TherapistWindow(context, renderer)
+        stack.callback(window.release)
+        # Swapchain images are linear RGBA8 unless sRGB: the renderer encodes accordingly.
+        eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
+        source = stack.enter_context(OpenXrSource(eyes, gl_context=context))
+        info = source.info
+        pipeline = stack.enter_context(session_pipeline(
+            patient_id, source="openxr",
+            runtime_name=info.runtime_name if info else None,
+            system_name=info.system_name if info else None,
+        ))  # fmt: skip
+        mode = f"headset: {info.system_name if info else 'OpenXR'}"
+        if patient_id is None:
+            mode += " (free play, not recorded: choose a patient with --patient)"
+        next_console = 0.0
+        stop_requested = False
+        for frame in source.frames():
+            output = pipeline.step(frame)
+            source.present(output.draw)
+            frames_shown += 1
+            now = time.monotonic()
+            if now >= next_console:
+                next_console = now + 1.0 / CONSOLE_MAX_HZ
+                window.show(output.draw, frame, status_line(mode, pipeline.recorder_stats()))
+            finished = output.done or (max_frames is not None and frames_shown >= max_frames)
+            if not stop_requested and (finished or window.should_close()):
+                source.request_stop()  # the runtime walks the session to EXITING
+                stop_requested = True
+    return frames_shown
+
+
+def status_line(mode: str, stats: RecorderStats | None) -> str:
+    """The therapist window's status: the mode, and whether recording is healthy (losses are
+    shown, never hidden)."""
+    if stats is None:
+        return mode
+    text = f"{mode}  |  recording"
+    if stats.dropped_frames:
+        text += f", {stats.dropped_frames} frames lost"
+    if stats.last_error:
+        text += f": {stats.last_error}"
+    return text
+
+
+def doctor(print_line: Callable[[str], None]) -> int:
+    """Print what the headset needs, from a real session on the active runtime. Exit code 0
+    only when a session could be created; otherwise the GmiError says what is missing."""
+    from gmi_vr.render.context import choose_gl_platform
+
+    choose_gl_platform(offscreen=False)
+    from gmi_vr.xr.doctor import doctor_report
+
+    for line in doctor_report().lines():
+        print_line(line)
+    return 0

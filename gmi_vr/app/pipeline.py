@@ -1,0 +1,176 @@
+"""One frame, from tracking to what is drawn and recorded (ARCHITECTURE.md, "Data flow of
+one frame"):
+
+    TrackingFrame ──▶ solve_body ──BodyPose──▶ SessionRunner.update ──TaskStep──▶ DrawList
+                                   └──────────────▶ SessionRecorder (non-blocking) ◀──┘
+
+Every frame source (openxr, sim, replay) goes through ``SessionPipeline.step``; the caller
+then hands ``FrameOutput.draw`` to the eyes and to the therapist window. Nothing here
+touches GL, OpenXR or the wall clock: time is the frame's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from gmi_vr.assets.gltf_skin import load_skinned_gltf
+from gmi_vr.assets.paths import model_path
+from gmi_vr.body import (
+    Appearance,
+    AvatarRig,
+    BodyPose,
+    BodySettings,
+    BodyState,
+    Calibration,
+    LimbMode,
+    Posture,
+    solve_body,
+)
+from gmi_vr.core.events import Event
+from gmi_vr.core.types import Pose, Side, TrackingFrame
+from gmi_vr.recording.recorder import SessionRecorder
+from gmi_vr.recording.records import RecorderStats
+from gmi_vr.recording.records import RepetitionRecord as StoredRepetition
+from gmi_vr.recording.records import TrialRecord as StoredTrial
+from gmi_vr.scene.draw import DrawList, SkinnedItem
+from gmi_vr.scene.room import room_draw_list
+from gmi_vr.therapy.records import RatingRecord
+from gmi_vr.therapy.session import SessionRunner
+from gmi_vr.therapy.stimuli import level_anchor
+
+
+@dataclass(frozen=True)
+class FrameOutput:
+    """What one frame produced: the picture, the solved body, what happened, and whether
+    the session plan has finished."""
+
+    draw: DrawList
+    body: BodyPose
+    events: tuple[Event, ...] = ()
+    done: bool = False
+
+
+@dataclass
+class SessionPipeline:
+    """Per-frame composition of body, therapy and recording for one session.
+
+    ``calibration`` None takes a quick seated calibration from the first tracked head (the
+    midline plane is then fixed for the session: a later head turn never swings the
+    mirrored limb). ``runner`` None is free play (mirror mode, nothing but the room);
+    ``recorder`` None records nothing (demos).
+    """
+
+    body_settings: BodySettings
+    appearance: Appearance = field(default_factory=Appearance)
+    calibration: Calibration | None = None
+    runner: SessionRunner | None = None
+    recorder: SessionRecorder | None = None
+    #: Extra items for free play (the demo's instruction panel), called with each frame.
+    overlay: Any = None
+    _state: BodyState = field(default_factory=BodyState)
+    _rig: AvatarRig | None = None
+    _task_mode: tuple[LimbMode, float] | None = None
+
+    def step(self, frame: TrackingFrame) -> FrameOutput:
+        calibration = self._calibration_for(frame)
+        settings = self._settings_now()
+        body = solve_body(frame, calibration, settings, self._state)
+        if self.runner is not None:
+            step = self.runner.update(frame, body)
+            events, done = step.events, step.done
+            self._follow_body_mode(events)
+            if not step.movement_allowed:
+                self._task_mode = (LimbMode.STILL, 0.0)
+            task_draw = step.draw
+            show_room = not self.runner.calm_scene_shown and self.runner.scene_context == "clinic"
+            self._record(frame, body, events, step.records)
+        else:
+            events, done = (), False
+            task_draw = self.overlay(frame) if self.overlay is not None else DrawList()
+            show_room = True
+            self._record(frame, body, (), ())
+        return FrameOutput(self._compose(task_draw, body, show_room), body, tuple(events), done)
+
+    def recorder_stats(self) -> RecorderStats | None:
+        return self.recorder.stats() if self.recorder is not None else None
+
+    # --- body -------------------------------------------------------------------------------
+
+    def _calibration_for(self, frame: TrackingFrame) -> Calibration:
+        if self.calibration is None:
+            side = self.body_settings.affected_side or Side.LEFT
+            anchor = level_anchor(frame.head) if frame.head_valid else None
+            default = Calibration.uncalibrated(Posture.SEATED, affected_side=side)
+            if anchor is None:
+                return default  # no head yet: do not fix the midline on a guess
+            # Seated, eyes about above the pelvis: the floor point below the head, the head's
+            # heading. Fixed from now on; a guided calibration replaces it when stored.
+            x, _, z = anchor.position
+            forward_yaw = _yaw_of(anchor)
+            self.calibration = replace(default, origin=(x, 0.0, z), yaw_rad=forward_yaw)
+        return self.calibration
+
+    def _settings_now(self) -> BodySettings:
+        if self._task_mode is None:
+            return self.body_settings
+        mode, blend = self._task_mode
+        return replace(self.body_settings, mode=mode, blend=blend)
+
+    def _follow_body_mode(self, events: tuple[Event, ...]) -> None:
+        """Tasks announce the limb mode they need ("body.mode" events); the body follows."""
+        for event in events:
+            if event.kind == "body.mode":
+                self._task_mode = (LimbMode(event.data["mode"]), float(event.data.get("blend", 0.0)))
+
+    def _avatar(self, body: BodyPose) -> SkinnedItem:
+        if self._rig is None:  # loaded once, on the first frame, before anything is shown
+            measures = (self.calibration or Calibration.uncalibrated()).measures
+            skin = load_skinned_gltf(model_path(self.appearance.avatar_model))
+            self._rig = AvatarRig(skin, measures)
+        palette = self._rig.palette(body.world_from_joint, first_person=True)
+        return SkinnedItem(self.appearance.avatar_model, palette, self.appearance.tint)
+
+    # --- picture and records ---------------------------------------------------------------
+
+    def _compose(self, task: DrawList, body: BodyPose, show_room: bool) -> DrawList:
+        # The controllers are not drawn: the patient sees the avatar's hands, and the
+        # affected side's real controller must never show in mirror mode.
+        room = room_draw_list(None) if show_room else DrawList()
+        return DrawList(
+            meshes=room.meshes + task.meshes,
+            skinned=(self._avatar(body),) + task.skinned,
+            texts=task.texts,
+            clear_color=room.clear_color if show_room else task.clear_color,
+            fade=task.fade,
+        )
+
+    def _record(self, frame: TrackingFrame, body: BodyPose, events: tuple[Event, ...],
+                records: tuple[Any, ...]) -> None:
+        if self.recorder is None:
+            return
+        self.recorder.record_frame(frame, body)
+        for event in events:
+            self.recorder.record_event(event)
+        for record in records:
+            store_record(self.recorder, record)
+
+
+def store_record(recorder: SessionRecorder, record: Any) -> None:
+    """Hand a therapy record (trial, repetition, rating) to the session store's recorder."""
+    if isinstance(record, RatingRecord):
+        recorder.record_rating(**record.storage_fields())
+        return
+    fields = record.storage_fields()
+    if getattr(record, "storage_table", "trial") == "repetition":
+        recorder.record_repetition(StoredRepetition(**fields))
+    else:
+        recorder.record_trial(StoredTrial(**fields))
+
+
+def _yaw_of(anchor: Pose) -> float:
+    """Heading of a level (yaw-only) anchor pose, as the body calibration measures it
+    (radians about +Y)."""
+    _, y, _, w = anchor.orientation
+    return 2.0 * math.atan2(y, w)

@@ -1,0 +1,70 @@
+"""Setting up one session: the patient's program, calibration and avatar from the store, a
+session runner for the plan, and a recorder. Free play (no patient) records nothing."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from gmi_vr import __version__
+from gmi_vr.app.patients import patient_program
+from gmi_vr.app.pipeline import SessionPipeline
+from gmi_vr.assets.paths import model_path
+from gmi_vr.body import Appearance, BodySettings, Calibration
+from gmi_vr.core.settings import load_settings
+from gmi_vr.core.types import Side
+from gmi_vr.recording.store import SessionStore
+from gmi_vr.therapy.session import SessionRunner
+from gmi_vr.therapy.stimuli import stimulus_mesh_names
+
+
+@contextmanager
+def session_pipeline(
+    patient_id: str | None,
+    *,
+    source: str,
+    runtime_name: str | None = None,
+    system_name: str | None = None,
+    display_hz: float | None = None,
+) -> Iterator[SessionPipeline]:
+    """The pipeline for one session of ``patient_id`` (free play when None).
+
+    The recorder is finished when the block ends: "completed" when the plan ran to its end,
+    "stopped" otherwise (the therapist or patient quit early), "aborted" on an error. A crash
+    leaves the session "running", which the next start marks "interrupted".
+    """
+    if patient_id is None:
+        yield SessionPipeline(BodySettings(affected_side=Side.LEFT))
+        return
+    store = SessionStore.open(load_settings().database_url or None)
+    try:
+        patient = store.patient(patient_id)
+        program = patient_program(store, patient_id)
+        stored = store.latest_calibration(patient_id)
+        calibration = Calibration.from_dict(stored.data) if stored is not None else None
+        settings = patient.settings or {}
+        body_settings = BodySettings.from_dict(settings["body"]) if "body" in settings else BodySettings()
+        body_settings = replace(body_settings, affected_side=program.affected_side)
+        appearance = Appearance.from_dict(settings.get("appearance", {}))
+        installed = frozenset(name for name in stimulus_mesh_names() if model_path(name).exists())
+        seed = secrets.randbits(31)  # recorded in the "session.start" event
+        runner = SessionRunner(program, seed, anchor=None, date_iso=datetime.now(UTC).date().isoformat(),
+                               available_meshes=installed)  # fmt: skip
+        recorder = store.start_session(
+            patient_id, source=source, runtime_name=runtime_name, system_name=system_name,
+            display_hz=display_hz, app_version=__version__,
+            settings={"program": program.to_dict(), "body": body_settings.to_dict(),
+                      "appearance": appearance.to_dict(), "seed": seed},
+        )  # fmt: skip
+        pipeline = SessionPipeline(body_settings, appearance, calibration, runner, recorder)
+        status = "aborted"
+        try:
+            yield pipeline
+            status = "completed" if runner.state.value == "done" else "stopped"
+        finally:
+            recorder.finish(status)
+    finally:
+        store.close()
