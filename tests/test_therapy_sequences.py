@@ -70,10 +70,14 @@ def test_unbalanceable_blocks_are_refused(block: LateralitySettings, message: st
         balanced_sequence(block, BodyPart.HAND, 1)
 
 
-def test_registry_names_a_left_and_right_mesh_for_every_part() -> None:
+def test_registry_names_a_shipped_left_and_right_mesh_for_every_part() -> None:
+    from gmi_vr.assets.paths import model_path
+
     for part in BodyPart:
         stimuli = PARTS[part]
-        assert stimuli.mesh(Side.LEFT, False) == (f"stimuli/{part.value}_left", False)
-        assert stimuli.mesh(Side.RIGHT, False) == (f"stimuli/{part.value}_right", False)
-        assert stimuli.mesh(Side.RIGHT, True) == (f"stimuli/{part.value}_left", True)
+        left, right = stimuli.mesh(Side.LEFT, False)[0], stimuli.mesh(Side.RIGHT, False)[0]
+        assert left.startswith("stimuli/") and left.endswith("_left")
+        assert right == left.removesuffix("_left") + "_right"
+        assert stimuli.mesh(Side.RIGHT, True) == (left, True)
         assert len(stimuli.views) == 2
+        assert model_path(left).is_file() and model_path(right).is_file()

@@ -14,11 +14,21 @@ from gmi_vr.app.patients import patient_program
 from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.assets.paths import model_path
 from gmi_vr.body import Appearance, BodySettings, Calibration
+from gmi_vr.core.errors import NotFoundError
 from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import Side
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.therapy.session import SessionRunner
 from gmi_vr.therapy.stimuli import stimulus_mesh_names
+
+
+def _installed(model: str) -> bool:
+    """Is this stimulus model shipped? (Missing ones are drawn as primitive stand-ins.)"""
+    try:
+        model_path(model)
+    except NotFoundError:
+        return False
+    return True
 
 
 @contextmanager
@@ -49,7 +59,7 @@ def session_pipeline(
         body_settings = BodySettings.from_dict(settings["body"]) if "body" in settings else BodySettings()
         body_settings = replace(body_settings, affected_side=program.affected_side)
         appearance = Appearance.from_dict(settings.get("appearance", {}))
-        installed = frozenset(name for name in stimulus_mesh_names() if model_path(name).exists())
+        installed = frozenset(name for name in stimulus_mesh_names() if _installed(name))
         seed = secrets.randbits(31)  # recorded in the "session.start" event
         runner = SessionRunner(program, seed, anchor=None, date_iso=datetime.now(UTC).date().isoformat(),
                                available_meshes=installed)  # fmt: skip

@@ -55,7 +55,9 @@ PARTS: dict[BodyPart, PartStimuli] = {
         BodyPart.SHOULDER, "stimuli/shoulder_left", "stimuli/shoulder_right", ("back", "front")
     ),
     BodyPart.BACK_NECK: PartStimuli(
-        BodyPart.BACK_NECK, "stimuli/back_neck_left", "stimuli/back_neck_right", ("back", "front")
+        # The neck models face the patient (a head turned to its left or right, seen from
+        # the front), so this part's first view is "front".
+        BodyPart.BACK_NECK, "stimuli/neck_left", "stimuli/neck_right", ("front", "back")
     ),
 }
 
