@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from gmi_vr.assets.gltf_skin import load_skinned_gltf
 from gmi_vr.assets.paths import model_path
 from gmi_vr.body import (
@@ -30,6 +32,7 @@ from gmi_vr.body import (
 )
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, Side, TrackingFrame
+from gmi_vr.geometry import quat_rotate, translation_matrix
 from gmi_vr.recording.recorder import SessionRecorder
 from gmi_vr.recording.records import RecorderStats
 from gmi_vr.recording.records import RepetitionRecord as StoredRepetition
@@ -39,6 +42,10 @@ from gmi_vr.scene.room import room_draw_list
 from gmi_vr.therapy.records import RatingRecord
 from gmi_vr.therapy.session import SessionRunner
 from gmi_vr.therapy.stimuli import level_anchor
+
+#: Seated, the eyes are about this far in front of the pelvis (the head leans forward of the
+#: hips); the room's chair is placed the same way (scene/room.py). Metres.
+SEATED_PELVIS_BEHIND_EYES_M = 0.10
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ class SessionPipeline:
     _state: BodyState = field(default_factory=BodyState)
     _rig: AvatarRig | None = None
     _task_mode: tuple[LimbMode, float] | None = None
+    _placed_room: DrawList | None = None
 
     def step(self, frame: TrackingFrame) -> FrameOutput:
         calibration = self._calibration_for(frame)
@@ -107,9 +115,10 @@ class SessionPipeline:
                 return default  # no head yet: do not fix the midline on a guess
             # Seated, eyes about above the pelvis: the floor point below the head, the head's
             # heading. Fixed from now on; a guided calibration replaces it when stored.
-            x, _, z = anchor.position
-            forward_yaw = _yaw_of(anchor)
-            self.calibration = replace(default, origin=(x, 0.0, z), yaw_rad=forward_yaw)
+            yaw = _yaw_of(anchor)
+            behind = quat_rotate(anchor.orientation, np.array([0.0, 0.0, SEATED_PELVIS_BEHIND_EYES_M]))
+            origin = anchor.position + behind
+            self.calibration = replace(default, origin=(origin[0], 0.0, origin[2]), yaw_rad=yaw)
         return self.calibration
 
     def _settings_now(self) -> BodySettings:
@@ -134,10 +143,27 @@ class SessionPipeline:
 
     # --- picture and records ---------------------------------------------------------------
 
+    def _room(self) -> DrawList:
+        """The clinic room placed around the calibrated patient: its chair under the pelvis,
+        its table in front (room coordinates have the eyes above the origin, facing -Z)."""
+        if self._placed_room is None:
+            calibration = self.calibration or Calibration.uncalibrated()
+            world_from_room = np.eye(4)
+            world_from_room[:3, :3] = calibration.body_rotation()
+            world_from_room[:3, 3] = calibration.origin
+            world_from_room = world_from_room @ translation_matrix([0.0, 0.0, -SEATED_PELVIS_BEHIND_EYES_M])
+            room = room_draw_list(None)
+            meshes = tuple(replace(m, world_from_mesh=world_from_room @ m.world_from_mesh) for m in room.meshes)
+            placed = replace(room, meshes=meshes)
+            if self.calibration is None:
+                return placed  # not fixed yet: place it again once calibrated
+            self._placed_room = placed
+        return self._placed_room
+
     def _compose(self, task: DrawList, body: BodyPose, show_room: bool) -> DrawList:
         # The controllers are not drawn: the patient sees the avatar's hands, and the
         # affected side's real controller must never show in mirror mode.
-        room = room_draw_list(None) if show_room else DrawList()
+        room = self._room() if show_room else DrawList()
         return DrawList(
             meshes=room.meshes + task.meshes,
             skinned=(self._avatar(body),) + task.skinned,

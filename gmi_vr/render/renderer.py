@@ -13,9 +13,9 @@ linear light and encodes them itself, so XR views pass ``unorm_holds_linear=True
 ``functools.partial(renderer.draw, unorm_holds_linear=True)`` as the view renderer).
 
 Order within a frame: clear, opaque meshes (depth tested and written, back faces culled),
-then translucent meshes and texts together from far to near (depth tested, not written,
-blended), then the full-screen fade. SkinnedItems are not drawn yet: skinned avatars
-arrive with the body.
+then skinned avatars (opaque ones, then translucent ghosts; ``render/skinned.py``), then
+translucent meshes and texts together from far to near (depth tested, not written,
+blended), then the full-screen fade.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ import numpy as np
 from OpenGL import GL
 
 from gmi_vr.assets.meshes import PRIMITIVE_NAMES, load_mesh
+from gmi_vr.assets.paths import model_path
 from gmi_vr.core.types import FloatArray
 from gmi_vr.geometry import matrix_from_pose
 from gmi_vr.render.mesh_buffer import GpuMesh
 from gmi_vr.render.shader import ShaderProgram
+from gmi_vr.render.skinned import SkinnedRenderer
 from gmi_vr.render.text import GlyphAtlas, GpuText
 from gmi_vr.scene.draw import RGBA, Camera, DrawList, MeshItem, TextItem
 
@@ -40,6 +42,9 @@ SKY_COLOR = (0.66, 0.67, 0.70)
 GROUND_COLOR = (0.36, 0.33, 0.30)
 LIGHT_COLOR = (0.52, 0.49, 0.44)
 LIGHT_DIRECTION = tuple(np.array((-0.35, 0.85, 0.40)) / np.linalg.norm((-0.35, 0.85, 0.40)))
+#: The same light as uniforms, for the skinned avatar's program.
+ROOM_LIGHT = {"u_light_direction": LIGHT_DIRECTION, "u_light_color": LIGHT_COLOR,
+              "u_sky_color": SKY_COLOR, "u_ground_color": GROUND_COLOR}
 
 #: Strings kept as GPU meshes between frames (a text changes rarely; evict the oldest).
 TEXT_CACHE_SIZE = 256
@@ -91,6 +96,7 @@ class Renderer:
         self._text = ShaderProgram("text.vert", "text.frag")
         self._fade = ShaderProgram("fade.vert", "fade.frag")
         self._meshes: dict[str, GpuMesh] = {name: GpuMesh(load_mesh(name)) for name in PRIMITIVE_NAMES}
+        self._skinned = SkinnedRenderer(functools.partial(model_path, root=models_root))
         self._texts: dict[tuple[str, bool], GpuText] = {}
         self._atlas = GlyphAtlas()
         self._empty_vao = int(GL.glGenVertexArrays(1))  # the fade triangle needs no attributes
@@ -171,6 +177,7 @@ class Renderer:
         opaque.sort(key=lambda m: (not m.lit, m.mesh))  # fewer program and buffer switches
         for item in opaque:
             self._draw_mesh(item)
+        self._skinned.draw(draw_list.skinned, clip_from_world, eye_position, encode_in_shader, ROOM_LIGHT)
 
         blended: list[tuple[float, MeshItem | TextItem]] = [
             (_view_depth(m.world_from_mesh, eye_from_world), m) for m in draw_list.meshes if m.color[3] < 1.0
@@ -294,6 +301,7 @@ class Renderer:
 
     def release(self) -> None:
         """Delete every GL object this renderer made (its context must be current)."""
+        self._skinned.release()
         for gpu in self._meshes.values():
             gpu.release()
         self._meshes.clear()
