@@ -1,0 +1,90 @@
+"""The app's per-frame pipeline end to end on the sim source: a scripted motion file goes
+through the real body solver, session runner and session store (a real SQLite file)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gmi_vr.app.pipeline import SessionPipeline
+from gmi_vr.app.session import session_pipeline
+from gmi_vr.body import BodySettings
+from gmi_vr.core.types import Side
+from gmi_vr.geometry import rotation_angle_between
+from gmi_vr.geometry.reflect import reflect_pose
+from gmi_vr.recording.store import SessionStore
+from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+
+# The healthy right hand sweeps out, up and back over 2 s while the head turns 25 degrees:
+# the mirrored left hand must follow the hand, never the head.
+MOTION = "\n".join([
+    '{"format": "gmi-vr-motion", "version": 1, "rate_hz": 30}',
+    '{"t": 0.0, "head": {"position": [0.0, 1.2, 0.0], "yaw_pitch_roll_deg": [0, -15, 0]},'
+    ' "right": {"position": [0.18, 0.86, -0.38], "yaw_pitch_roll_deg": [0, -10, 0]}}',
+    '{"t": 1.0, "head": {"yaw_pitch_roll_deg": [25, -15, 0]},'
+    ' "right": {"position": [0.26, 0.95, -0.44], "yaw_pitch_roll_deg": [-30, 20, 10]}}',
+    '{"t": 2.0, "right": {"position": [0.12, 0.90, -0.30]}}',
+])  # fmt: skip
+
+
+def test_mirrored_hand_is_the_same_frames_reflection_and_ignores_head_turns() -> None:
+    pipeline = SessionPipeline(BodySettings(affected_side=Side.LEFT))
+    frames = 0
+    with ScriptedFrameSource(parse_motion(MOTION)) as source:
+        for frame in source.frames():
+            output = pipeline.step(frame)
+            frames += 1
+            plane = pipeline.calibration.midline_plane()
+            expected = reflect_pose(output.body.displayed_right, plane)
+            shown, valid = output.body.displayed(Side.LEFT)
+            assert valid
+            assert np.linalg.norm(shown.position - expected.position) < 0.005
+            assert np.degrees(rotation_angle_between(shown.orientation, expected.orientation)) < 2.0
+            # The healthy hand shows where it is tracked (within the grip-to-wrist model).
+            assert np.linalg.norm(output.body.displayed_right.position - frame.right.grip.position) < 0.2
+            assert len(output.draw.skinned) == 1 and output.draw.skinned[0].palette.ndim == 3
+    assert frames == 61
+    # The midline was fixed from the first head pose: x = 0 and facing -Z, despite the turn.
+    np.testing.assert_allclose(pipeline.calibration.midline_plane().normal, [1.0, 0.0, 0.0], atol=1e-9)
+
+
+def test_patient_session_on_the_sim_is_recorded_in_the_store(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    from gmi_vr.app.patients import add_patient
+
+    store = SessionStore.open()
+    add_patient(store, "P-100", "left", "hand", age_years=61, therapist="t.one")
+    store.close()
+
+    frames = 0
+    with session_pipeline("P-100", source="sim") as pipeline, \
+            ScriptedFrameSource(parse_motion(MOTION)) as source:  # fmt: skip
+        for frame in source.frames():
+            output = pipeline.step(frame)
+            frames += 1
+            if frame.index == 10:  # the therapist types the opening rating for the patient
+                pipeline.runner.rating_from_console(3, frame.time_s)
+            assert output.draw.skinned, "the body is drawn every frame"
+
+    store = SessionStore.open()
+    try:
+        (session,) = store.list_sessions("P-100")
+        assert session.status == "stopped"  # the plan had not ended when the motion did
+        ratings = store.ratings(session.id)
+        assert [(r.value, r.phase, r.source) for r in ratings] == [(3, "before", "therapist")]
+        kinds = [e.kind for e in store.events(session.id)]
+        assert kinds.count("session.start") == 1 and "pain.ask" in kinds
+        assert len(store.motion(session.id).time_ns) == frames
+    finally:
+        store.close()
+
+
+def test_unknown_patient_is_one_clear_sentence(tmp_path, monkeypatch) -> None:
+    from gmi_vr.core.errors import NotFoundError
+
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    with pytest.raises(NotFoundError, match="No patient P-404"):
+        with session_pipeline("P-404", source="sim"):
+            pass
