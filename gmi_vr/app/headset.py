@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 
+from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.session import session_pipeline
 from gmi_vr.recording.records import RecorderStats
 
@@ -47,11 +48,12 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
         context = stack.enter_context(
             open_window_context(*WINDOW_SIZE, title="gmi-vr: therapist", visible=visible)
         )
-        glfw.swap_interval(0)  # the runtime paces frames (xrWaitFrame), never the desktop's vsync
         renderer = Renderer()
         stack.callback(renderer.release)
         window = TherapistWindow(context, renderer)
         stack.callback(window.release)
+        glfw.swap_interval(0)  # the runtime paces frames (xrWaitFrame), never the desktop's vsync
+        window.view.help_rows = THERAPIST_KEYS + (("F1", "show or hide this help"), ("escape", "quit"))
         # Swapchain images are linear RGBA8 unless sRGB: the renderer encodes accordingly.
         eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
         source = stack.enter_context(OpenXrSource(eyes, gl_context=context))
@@ -64,16 +66,22 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
         mode = f"headset: {info.system_name if info else 'OpenXR'}"
         if patient_id is None:
             mode += " (free play, not recorded: choose a patient with --patient)"
+        controls = TherapistControls(pipeline.runner) if pipeline.runner is not None else None
         next_console = 0.0
         stop_requested = False
         for frame in source.frames():
+            if controls is not None:
+                controls.handle(window.take_console_keys(), frame.time_s)
             output = pipeline.step(frame)
             source.present(output.draw)
             frames_shown += 1
             now = time.monotonic()
             if now >= next_console:
                 next_console = now + 1.0 / CONSOLE_MAX_HZ
-                window.show(output.draw, frame, status_line(mode, pipeline.recorder_stats()))
+                status = status_line(mode, pipeline.recorder_stats())
+                if controls is not None and controls.message:
+                    status += f"  |  {controls.message}"
+                window.show(output.draw, frame, status)
             finished = output.done or (max_frames is not None and frames_shown >= max_frames)
             if not stop_requested and (finished or window.should_close()):
                 source.request_stop()  # the runtime walks the session to EXITING

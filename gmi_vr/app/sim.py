@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.headset import status_line
 from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.app.session import session_pipeline
@@ -136,10 +137,16 @@ def run_sim(
         stack.callback(window.release)
         stack.enter_context(source)
         pipeline = stack.enter_context(session_pipeline(patient_id, source="sim"))
+        controls = TherapistControls(pipeline.runner) if pipeline.runner is not None else None
+        if controls is not None:
+            window.view.help_rows = window.view.help_rows + THERAPIST_KEYS
         last_pixels = None
         for frame in _paced(source.frames(), rate):
             status = mode if motion is not None else f"{mode}: {keyboard.status()}"
             status = status_line(status, pipeline.recorder_stats())
+            if controls is not None:
+                controls.handle(window.take_console_keys(), frame.time_s)
+                status += f"  |  {controls.message}" if controls.message else ""
             last = max_frames is not None and frame.index + 1 >= max_frames
             output = pipeline.step(frame)
             last = last or output.done

@@ -126,6 +126,8 @@ class TherapistView:
         self.samples = samples
         self.orbit = OrbitCamera()
         self.show_help = False
+        #: (keys, what they do) rows of the F1 help; the app adds the therapist's session keys.
+        self.help_rows: tuple[tuple[str, str], ...] = KEY_HELP
         self._targets: dict[str, RenderTarget] = {}
         self._frame_rate_hz = 0.0
         self._last_time_s: float | None = None
@@ -196,10 +198,10 @@ class TherapistView:
             self._draw_help(framebuffer, width, height, patient_rect[0] + 12, patient_rect[1] + 36)
 
     def _draw_help(self, framebuffer: int, width: int, height: int, x: float, y: float) -> None:
-        """The simulator's keys (KEY_HELP) as a two-column table on a dark panel."""
+        """The keys (``help_rows``) as a two-column table on a dark panel."""
         r = self.renderer
-        keys = "Keys\n" + "\n".join(k for k, _ in KEY_HELP)
-        actions = "(F1 hides this)\n" + "\n".join(v for _, v in KEY_HELP)
+        keys = "Keys\n" + "\n".join(k for k, _ in self.help_rows)
+        actions = "(F1 hides this)\n" + "\n".join(v for _, v in self.help_rows)
         keys_width = r.screen_text_width(keys, HELP_PX)
         panel = (0.06, 0.07, 0.08, 0.88)
         r.draw_screen_text(keys, framebuffer, width, height, x, y, HELP_PX,
@@ -226,6 +228,8 @@ def _blit(target: RenderTarget, framebuffer: int, rect: Rect, framebuffer_height
 _KEY_NAMES: dict[str, str] = {
     "KEY_SPACE": "space", "KEY_TAB": "tab", "KEY_BACKSPACE": "backspace",
     "KEY_ESCAPE": "escape", "KEY_F1": "f1", "KEY_LEFT_SHIFT": "shift", "KEY_RIGHT_SHIFT": "shift",
+    "KEY_ENTER": "enter", "KEY_KP_ENTER": "enter",
+    **{f"KEY_F{n}": f"f{n}" for n in range(2, 13)},  # the therapist's session keys
 }
 
 
@@ -256,6 +260,9 @@ class TherapistWindow:
         self.context = context
         self.view = TherapistView(renderer, samples)
         self.input = input_state if input_state is not None else InputState()
+        #: Keys pressed since the app last took them (``take_console_keys``): the therapist's
+        #: session controls, kept apart from the simulator's own reading of the keyboard.
+        self.console_pressed: list[str] = []
         self._drag: str | None = None  # "look" or "orbit" while a mouse drag is under way
         self._cursor: tuple[float, float] | None = None
         window = context.window
@@ -286,6 +293,7 @@ class TherapistWindow:
         if action == glfw.PRESS:
             self.input.keys_down.add(name)
             self.input.pressed.append(name)
+            self.console_pressed.append(name)
             if name == "escape":
                 glfw.set_window_should_close(window, True)
             elif name == "f1":
@@ -348,6 +356,10 @@ class TherapistWindow:
         self.context.swap()
         self.context.poll()
         return pixels
+
+    def take_console_keys(self) -> list[str]:
+        pressed, self.console_pressed = self.console_pressed, []
+        return pressed
 
     def should_close(self) -> bool:
         return self.context.should_close()
