@@ -1,0 +1,64 @@
+"""The gmi-vr command on the real runtime (Monado in tools/xr-sandbox): doctor, a free-play
+run, and a patient's session recorded into a real store — as a clinic would run them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support.sandbox import control, require_sandbox
+
+pytestmark = pytest.mark.xr
+
+
+def gmi_vr(args: list[str], data: Path, timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(data / "absent.toml"))
+    return subprocess.run([sys.executable, "-m", "gmi_vr.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout_s)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def runtime() -> None:
+    require_sandbox()
+    control("ensure")
+
+
+def test_doctor_exits_zero_and_names_the_runtime(tmp_path: Path) -> None:
+    result = gmi_vr(["doctor"], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Monado" in result.stdout and "Remote HMD" in result.stdout
+    assert "index_controller" in result.stdout
+
+
+def test_free_play_run_ends_cleanly_and_records_nothing(tmp_path: Path) -> None:
+    result = gmi_vr(["run", "--max-frames", "60"], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    sessions = gmi_vr(["sessions", "--json"], tmp_path)
+    assert sessions.returncode == 0 and sessions.stdout.strip() == "[]"
+
+
+def test_a_patients_headset_session_is_recorded_and_exports(tmp_path: Path) -> None:
+    added = gmi_vr(["patients", "add", "XR-1", "--side", "left", "--part", "hand", "--by", "t"], tmp_path)
+    assert added.returncode == 0, added.stderr
+    result = gmi_vr(["run", "--patient", "XR-1", "--max-frames", "120"], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+    from gmi_vr.recording.store import SessionStore
+
+    store = SessionStore.open(tmp_path / "sessions.sqlite")
+    try:
+        (session,) = store.list_sessions("XR-1")
+        assert session.status == "stopped"
+        frames = store.motion(session.id)
+        assert len(frames.time_ns) >= 100  # every shown frame (a few may be unfocused at the start)
+        kinds = [e.kind for e in store.events(session.id)]
+        assert "session.start" in kinds and "xr.profile" in kinds
+    finally:
+        store.close()
+    csv = gmi_vr(["export", str(session.id), "--format", "csv", "--out", str(tmp_path / "csv")], tmp_path)
+    assert csv.returncode == 0, csv.stderr
+    assert (tmp_path / "csv" / f"session-{session.id:03d}_motion.csv").is_file()
