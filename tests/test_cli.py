@@ -1,0 +1,71 @@
+"""The gmi-vr command's failures: one sentence, a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def gmi_vr(args: list[str], tmp_path: Path, **env_changes: str | None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, GMI_VR_DATA=str(tmp_path / "data"), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
+    for key, value in env_changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return subprocess.run([sys.executable, "-m", "gmi_vr.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+
+
+def one_sentence(result: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("gmi-vr: ")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.display
+def test_run_without_a_runtime_suggests_the_simulator(tmp_path: Path) -> None:
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display: tools/test runs this suite under Xvfb")
+    result = gmi_vr(["run", "--max-frames", "5"], tmp_path, XR_RUNTIME_JSON="/nonexistent/runtime.json")
+    assert result.returncode == 3
+    assert "--sim" in one_sentence(result)
+
+
+def test_run_without_a_display_says_so(tmp_path: Path) -> None:
+    result = gmi_vr(["run", "--sim"], tmp_path, DISPLAY=None, WAYLAND_DISPLAY=None)
+    assert result.returncode == 5
+    assert "display" in one_sentence(result).lower()
+
+
+def test_malformed_motion_file_names_file_and_line(tmp_path: Path) -> None:
+    motion = tmp_path / "bad.jsonl"
+    motion.write_text('{"format": "gmi-vr-motion", "version": 1, "rate_hz": 30}\n{"t": "soon"}\n')
+    result = gmi_vr(["demo", "--motion", str(motion), "--out", str(tmp_path / "out")], tmp_path, DISPLAY=None)
+    assert result.returncode == 6
+    sentence = one_sentence(result)
+    assert "bad.jsonl" in sentence and "line 2" in sentence
+
+
+def test_demo_into_an_unwritable_folder_fails_before_rendering(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = gmi_vr(["demo", "--out", str(blocker / "out")], tmp_path, DISPLAY=None)
+    assert result.returncode != 0
+    assert "choose another output folder" in one_sentence(result)
+
+
+def test_patients_and_sessions_need_no_display_and_no_runtime(tmp_path: Path) -> None:
+    env = {"DISPLAY": None, "XR_RUNTIME_JSON": "/nonexistent/runtime.json"}
+    assert gmi_vr(["patients", "add", "P-1", "--side", "right", "--age-band", "60-69"], tmp_path, **env).returncode == 0
+    shown = gmi_vr(["patients", "show", "P-1"], tmp_path, **env)
+    assert shown.returncode == 0 and "60-69" in shown.stdout
+    listed = gmi_vr(["sessions", "--json"], tmp_path, **env)
+    assert listed.returncode == 0 and listed.stdout.strip() == "[]"
+    missing = gmi_vr(["export", "9", "--format", "csv", "--out", str(tmp_path / "x")], tmp_path, **env)
+    assert missing.returncode == 8 and "No session 9" in one_sentence(missing)
