@@ -126,6 +126,9 @@ class TherapistView:
         self.samples = samples
         self.orbit = OrbitCamera()
         self.show_help = False
+        #: (keys, what they do) rows of the F1 help overlay; the simulator's by default,
+        #: replaced by windows whose keys do other things (replay).
+        self.help_rows: tuple[tuple[str, str], ...] = KEY_HELP
         self._targets: dict[str, RenderTarget] = {}
         self._frame_rate_hz = 0.0
         self._last_time_s: float | None = None
@@ -196,10 +199,10 @@ class TherapistView:
             self._draw_help(framebuffer, width, height, patient_rect[0] + 12, patient_rect[1] + 36)
 
     def _draw_help(self, framebuffer: int, width: int, height: int, x: float, y: float) -> None:
-        """The simulator's keys (KEY_HELP) as a two-column table on a dark panel."""
+        """The keys (``help_rows``) as a two-column table on a dark panel."""
         r = self.renderer
-        keys = "Keys\n" + "\n".join(k for k, _ in KEY_HELP)
-        actions = "(F1 hides this)\n" + "\n".join(v for _, v in KEY_HELP)
+        keys = "Keys\n" + "\n".join(k for k, _ in self.help_rows)
+        actions = "(F1 hides this)\n" + "\n".join(v for _, v in self.help_rows)
         keys_width = r.screen_text_width(keys, HELP_PX)
         panel = (0.06, 0.07, 0.08, 0.88)
         r.draw_screen_text(keys, framebuffer, width, height, x, y, HELP_PX,
@@ -226,6 +229,8 @@ def _blit(target: RenderTarget, framebuffer: int, rect: Rect, framebuffer_height
 _KEY_NAMES: dict[str, str] = {
     "KEY_SPACE": "space", "KEY_TAB": "tab", "KEY_BACKSPACE": "backspace",
     "KEY_ESCAPE": "escape", "KEY_F1": "f1", "KEY_LEFT_SHIFT": "shift", "KEY_RIGHT_SHIFT": "shift",
+    # Replay's seek keys; named apart from the mouse buttons "left" and "right".
+    "KEY_LEFT": "left_arrow", "KEY_RIGHT": "right_arrow", "KEY_HOME": "home",
 }
 
 
