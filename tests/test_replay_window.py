@@ -207,6 +207,23 @@ def test_player_puts_the_avatar_in_the_draw_list(store: SessionStore) -> None:
         assert avatar.palette.shape == (player.rig.joint_count, 4, 4) and np.isfinite(avatar.palette).all()
 
 
+def test_the_body_uses_the_patients_latest_calibration_and_affected_side(tmp_path: Path) -> None:
+    from gmi_vr.body import CalibrationError
+
+    with SessionStore.open(tmp_path / "data") as store:
+        patient = store.add_patient(PatientInfo("P0002", affected_side="right", body_part="hand"))
+        calibration, settings = patient_body_setup(store, patient)
+        assert calibration.measures.height_m == pytest.approx(1.70), "average proportions until calibrated"
+        assert settings.affected_side is Side.RIGHT
+        store.add_calibration("P0002", Calibration.uncalibrated(height_m=1.60).to_dict())
+        store.add_calibration("P0002", Calibration.uncalibrated(height_m=1.85).to_dict())
+        calibration, settings = patient_body_setup(store, patient)
+        assert calibration.measures.height_m == pytest.approx(1.85) and settings.affected_side is Side.RIGHT
+        store.add_calibration("P0002", {"version": 1, "posture": "seated"})
+        with pytest.raises(CalibrationError, match="calibrate the patient again"):
+            patient_body_setup(store, patient)
+
+
 def test_a_missing_session_and_one_without_motion_are_one_sentence_each(store: SessionStore) -> None:
     with pytest.raises(NotFoundError, match=r"^No session 42 in .*; run 'gmi-vr sessions' to list them\.$"):
         run_replay(store, 42, visible=False)

@@ -22,7 +22,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,6 +40,7 @@ from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, SkinnedItem
 from gmi_vr.scene.room import room_draw_list
 
 if TYPE_CHECKING:
+    from gmi_vr.body.rig import SkinSkeleton
     from gmi_vr.console.window import TherapistWindow
 
 #: How far the arrow keys jump, seconds of recording.
@@ -328,7 +329,10 @@ def run_replay(
     source = ReplaySource(store, session_id)
     patient = store.patient(source.session.patient_id)
     calibration, settings = patient_body_setup(store, patient)
-    rig = AvatarRig(load_skinned_gltf(model_path(AVATAR)), calibration.measures)
+    # SkinnedMeshData is what AvatarRig's SkinSkeleton protocol describes, but the protocol
+    # declares settable attributes (the loaded skin is frozen) and float joint parents.
+    skin = cast("SkinSkeleton", load_skinned_gltf(model_path(AVATAR)))
+    rig = AvatarRig(skin, calibration.measures)
     if screenshot is not None:
         _check_writable(Path(screenshot).parent)
     choose_gl_platform(offscreen=False)
