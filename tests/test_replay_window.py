@@ -20,17 +20,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gmi_vr.body import BodySettings, BodyState, Calibration, solve_body
+from gmi_vr.body import SKIN_TONES, BodySettings, BodyState, Calibration, LimbMode, solve_body
 from gmi_vr.body.skeleton import JOINT_INDEX
 from gmi_vr.console.replay import (
     FIGURE_BONES,
     SEEK_STEP_S,
     PlaybackClock,
     ReplayPlayer,
-    patient_body_setup,
+    replay_body,
     run_replay,
 )
 from gmi_vr.core.errors import NotFoundError
+from gmi_vr.core.events import Event
 from gmi_vr.core.types import HandInput, Pose, Side, TrackingFrame
 from gmi_vr.geometry import matrix_from_pose
 from gmi_vr.recording.records import PatientInfo
@@ -43,6 +44,7 @@ RATE_HZ = 90.0
 SECONDS = 12.0
 T0_NS = 1_000_000_000_000
 FRAMES = int(SECONDS * RATE_HZ)
+STILL_FROM_FRAME = round(10.5 * RATE_HZ)
 HEAD = Pose((0.0, 1.2, 0.0), (0.0, 0.0, 0.0, 1.0))  # seated eyes, looking along -Z
 LEFT_REST = (-0.2, 0.75, -0.2)
 #: The right (healthy) hand reaches from near the body to out in front over the first 10 s.
@@ -70,15 +72,21 @@ def reach_frame(i: int) -> TrackingFrame:
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store with session 1 (12 s of reaching, patient P0001, left hand affected) and
-    session 2 (started and finished with no frame)."""
+    """A store with session 1 (12 s of reaching, patient P0001, left hand affected, the
+    broad avatar in a dark skin tone, the affected limb still from 10.5 s) and session 2
+    (started and finished with no frame)."""
     folder = tmp_path_factory.mktemp("replay") / "data"
     with SessionStore.open(folder) as store:
         store.add_patient(PatientInfo("P0001", affected_side="left", body_part="hand"))
         # The whole session queued at once (faster than real time): a queue that holds it.
-        recorder = store.start_session("P0001", source="test", queue_frames=2 * FRAMES)
+        recorder = store.start_session(
+            "P0001", source="test", queue_frames=2 * FRAMES,
+            settings={"appearance": {"avatar": "broad", "skin_tone": "dark"}},
+        )  # fmt: skip
         for i in range(FRAMES):
             recorder.record_frame(reach_frame(i))
+            if i == STILL_FROM_FRAME:  # a task asks for the resting affected limb (imagery)
+                recorder.record_event(Event(reach_frame(i).time_s, "body.mode", {"mode": "still", "blend": 0.0}))
         stats = recorder.finish()
         assert stats.dropped_frames == 0
         store.start_session("P0001", source="test").finish()
@@ -137,9 +145,8 @@ def test_clock_pauses_at_the_end_and_plays_again_from_the_start() -> None:
 
 
 def _player(store: SessionStore, source: ReplaySource, playing: bool = False) -> ReplayPlayer:
-    calibration, settings = patient_body_setup(store, store.patient("P0001"))
     clock = PlaybackClock(source.start_s, source.end_s, now_s=0.0, playing=playing)
-    return ReplayPlayer(source, clock, calibration, settings)
+    return ReplayPlayer(source, clock, replay_body(store, 1))
 
 
 def test_player_follows_the_clock_through_the_recording_and_seeks(store: SessionStore) -> None:
@@ -195,33 +202,57 @@ def test_player_puts_the_avatar_in_the_draw_list(store: SessionStore) -> None:
     from gmi_vr.assets.gltf_skin import load_skinned_gltf
     from gmi_vr.assets.paths import model_path
     from gmi_vr.body import AvatarRig
-    from gmi_vr.console.replay import AVATAR
-
     with ReplaySource(store, 1) as source:
         player = _player(store, source)
-        calibration = player.calibration
-        player.rig = AvatarRig(load_skinned_gltf(model_path(AVATAR)), calibration.measures)
+        skin = load_skinned_gltf(model_path("avatars/avatar_broad"))
+        player.rig = AvatarRig(skin, player.body.calibration.measures)  # type: ignore[arg-type]
         player.update(0.0)
         (avatar,) = player.draw_list().skinned
-        assert isinstance(avatar, SkinnedItem) and avatar.avatar == AVATAR
+        assert isinstance(avatar, SkinnedItem), "the avatar the session was recorded with"
+        assert avatar.avatar == "avatars/avatar_broad" and avatar.tint == SKIN_TONES["dark"]
         assert avatar.palette.shape == (player.rig.joint_count, 4, 4) and np.isfinite(avatar.palette).all()
 
 
-def test_the_body_uses_the_patients_latest_calibration_and_affected_side(tmp_path: Path) -> None:
+def test_the_body_uses_the_patients_calibration_and_the_sessions_settings(tmp_path: Path) -> None:
     from gmi_vr.body import CalibrationError
 
     with SessionStore.open(tmp_path / "data") as store:
-        patient = store.add_patient(PatientInfo("P0002", affected_side="right", body_part="hand"))
-        calibration, settings = patient_body_setup(store, patient)
-        assert calibration.measures.height_m == pytest.approx(1.70), "average proportions until calibrated"
-        assert settings.affected_side is Side.RIGHT
+        store.add_patient(PatientInfo("P0002", affected_side="right", body_part="hand"))
+        store.start_session("P0002", source="test").finish()
+        body = replay_body(store, 1)
+        assert body.calibration.measures.height_m == pytest.approx(1.70), "average proportions until calibrated"
+        assert body.settings.affected_side is Side.RIGHT and body.settings.mode is LimbMode.MIRROR
+        assert body.appearance.avatar_model == "avatars/avatar_slim" and body.mode_changes == ()
         store.add_calibration("P0002", Calibration.uncalibrated(height_m=1.60).to_dict())
         store.add_calibration("P0002", Calibration.uncalibrated(height_m=1.85).to_dict())
-        calibration, settings = patient_body_setup(store, patient)
-        assert calibration.measures.height_m == pytest.approx(1.85) and settings.affected_side is Side.RIGHT
+        store.update_patient_settings("P0002", {"body": BodySettings(mode=LimbMode.REAL).to_dict()})
+        body = replay_body(store, 1)
+        assert body.calibration.measures.height_m == pytest.approx(1.85)
+        assert body.settings.mode is LimbMode.REAL and body.settings.affected_side is Side.RIGHT
+        # What the session itself ran with comes first.
+        ran_with = BodySettings(mode=LimbMode.BLEND, blend=0.25, affected_side=Side.RIGHT)
+        store.start_session("P0002", source="test", settings={"body": ran_with.to_dict()}).finish()
+        assert replay_body(store, 2).settings == ran_with
         store.add_calibration("P0002", {"version": 1, "posture": "seated"})
         with pytest.raises(CalibrationError, match="calibrate the patient again"):
-            patient_body_setup(store, patient)
+            replay_body(store, 1)
+
+
+def test_the_replayed_body_follows_the_recorded_limb_mode(store: SessionStore) -> None:
+    body = replay_body(store, 1)
+    still_from = reach_frame(STILL_FROM_FRAME).time_s
+    assert [(t, mode) for t, mode, _ in body.mode_changes] == [(pytest.approx(still_from), LimbMode.STILL)]
+    assert body.settings_at(still_from - 0.01).mode is LimbMode.MIRROR
+    assert body.settings_at(still_from).mode is LimbMode.STILL
+    with ReplaySource(store, 1) as source:
+        player = _player(store, source)
+        player.handle_key("space", 0.0)
+        player.clock.seek(source.start_s + 10.0, 0.0)
+        mirrored = player.update(0.0).body
+        resting = player.update(1.0).body  # played on through the change at 10.5 s
+        assert (mirrored.mode, resting.mode) == (LimbMode.MIRROR, LimbMode.STILL)
+        right, left = resting.displayed_right.position, resting.displayed_left.position
+        assert np.linalg.norm(left - right * np.array([-1.0, 1.0, 1.0])) > 0.1, "no longer the mirror"
 
 
 def test_a_missing_session_and_one_without_motion_are_one_sentence_each(store: SessionStore) -> None:

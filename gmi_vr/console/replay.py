@@ -18,9 +18,10 @@ This module imports no OpenGL at import time: ``run_replay`` chooses the GL plat
 
 from __future__ import annotations
 
+import bisect
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -29,11 +30,19 @@ from numpy.typing import NDArray
 
 from gmi_vr.assets.gltf_skin import load_skinned_gltf
 from gmi_vr.assets.paths import model_path
-from gmi_vr.body import AvatarRig, BodyPose, BodySettings, BodyState, Calibration, solve_body
+from gmi_vr.body import (
+    Appearance,
+    AvatarRig,
+    BodyPose,
+    BodySettings,
+    BodyState,
+    Calibration,
+    LimbMode,
+    solve_body,
+)
 from gmi_vr.body.skeleton import JOINT_INDEX, PARENTS
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.types import FloatArray, Side, TrackingFrame
-from gmi_vr.recording.records import PatientInfo
 from gmi_vr.recording.replay import ReplaySource
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, SkinnedItem
@@ -50,7 +59,6 @@ SEEK_STEP_S = 5.0
 MAX_CATCH_UP_S = 1.0
 #: Pictures per second at most: replay needs no more, and a hidden window has no vsync.
 MAX_DISPLAY_HZ = 60.0
-AVATAR = "avatars/avatar_slim"
 
 #: The replay window's keys, shown by F1 (window names: "space", "left_arrow", ...).
 REPLAY_KEY_HELP: tuple[tuple[str, str], ...] = (
@@ -140,16 +148,63 @@ class PlaybackClock:
 # --------------------------------------------------------------------------- the body
 
 
-def patient_body_setup(store: SessionStore, patient: PatientInfo) -> tuple[Calibration, BodySettings]:
-    """The patient's latest stored calibration (average proportions if none) and body
-    settings with their affected side. Raises CalibrationError for an unreadable one."""
+#: The event tasks send when they need another limb mode (gmi_vr.therapy.stages); a live
+#: session's body follows it, so the replayed body follows the recorded ones.
+BODY_MODE_EVENT = "body.mode"
+
+
+@dataclass(frozen=True)
+class ReplayBody:
+    """How to solve and show the body of one recorded session.
+
+    ``settings`` are those the session ran with (its stored settings' "body", else the
+    patient's, else the defaults) with the patient's affected side; ``mode_changes`` are
+    the recorded (time_s, mode, blend) changes, in time order, that override their mode.
+    """
+
+    calibration: Calibration
+    settings: BodySettings
+    appearance: Appearance
+    mode_changes: tuple[tuple[float, LimbMode, float], ...] = ()
+
+    def settings_at(self, time_s: float) -> BodySettings:
+        """The body settings in force at ``time_s`` (recording clock, seconds)."""
+        times = [change[0] for change in self.mode_changes]
+        k = bisect.bisect_right(times, time_s) - 1
+        if k < 0:
+            return self.settings
+        _, mode, blend = self.mode_changes[k]
+        return replace(self.settings, mode=mode, blend=blend)
+
+
+def replay_body(store: SessionStore, session_id: int) -> ReplayBody:
+    """The body setup of recorded session ``session_id``: the patient's latest stored
+    calibration (average seated proportions if none), the session's body settings and
+    appearance, and its recorded limb-mode changes. Raises NotFoundError for an unknown
+    session, CalibrationError / InputFileError for unreadable stored settings."""
+    session = store.session(session_id)
+    patient = store.patient(session.patient_id)
     side = Side(patient.affected_side)
     stored = store.latest_calibration(patient.id)
     if stored is None:
         calibration = Calibration.uncalibrated(affected_side=side)
     else:
         calibration = Calibration.from_dict(stored.data)
-    return calibration, BodySettings(affected_side=side)
+    ran_with, own = session.settings or {}, patient.settings or {}
+    body_data = ran_with.get("body", own.get("body"))
+    settings = BodySettings() if body_data is None else BodySettings.from_dict(body_data)
+    if settings.affected_side is None:
+        settings = replace(settings, affected_side=side)
+    appearance = Appearance.from_dict(ran_with.get("appearance", own.get("appearance", {})))
+    changes = []
+    for event in store.events(session_id):
+        if event.kind == BODY_MODE_EVENT:
+            try:
+                changes.append((event.time_s, LimbMode(event.data["mode"]), float(event.data.get("blend", 0.0))))
+            except (KeyError, TypeError, ValueError):
+                continue  # a malformed event changes nothing, as it did live
+    changes.sort(key=lambda change: change[0])
+    return ReplayBody(calibration, settings, appearance, tuple(changes))
 
 
 def _rod(start: FloatArray, end: FloatArray, radius_m: float, color: RGBA) -> MeshItem | None:
@@ -208,12 +263,11 @@ class ReplayPlayer:
     afresh at the new place.
     """
 
-    def __init__(self, source: ReplaySource, clock: PlaybackClock, calibration: Calibration,
-                 settings: BodySettings, rig: AvatarRig | None = None) -> None:
+    def __init__(self, source: ReplaySource, clock: PlaybackClock, body: ReplayBody,
+                 rig: AvatarRig | None = None) -> None:
         self.source = source
         self.clock = clock
-        self.calibration = calibration
-        self.settings = settings
+        self.body = body
         self.rig = rig
         self.patient_id = source.session.patient_id
         self.session_id = source.session.id
@@ -222,7 +276,8 @@ class ReplayPlayer:
         self._jump_pending = True  # the first update goes to wherever the clock starts
 
     def _solve(self, frame: TrackingFrame) -> ShownFrame:
-        return ShownFrame(frame, solve_body(frame, self.calibration, self.settings, self._state))
+        settings = self.body.settings_at(frame.time_s)
+        return ShownFrame(frame, solve_body(frame, self.body.calibration, settings, self._state))
 
     def _jump(self, time_s: float) -> ShownFrame:
         self.source.seek(time_s)
@@ -268,7 +323,8 @@ class ReplayPlayer:
         skinned: tuple[SkinnedItem, ...] = ()
         if self.rig is not None:
             palette = self.rig.palette(self.shown.body.world_from_joint, first_person=True)
-            skinned = (SkinnedItem(AVATAR, palette),)
+            appearance = self.body.appearance
+            skinned = (SkinnedItem(appearance.avatar_model, palette, appearance.tint),)
         return DrawList(room.meshes + body_figure_items(self.shown.body), skinned, room.texts,
                         room.clear_color, room.fade)
 
@@ -327,12 +383,11 @@ def run_replay(
     from gmi_vr.render.context import choose_gl_platform
 
     source = ReplaySource(store, session_id)
-    patient = store.patient(source.session.patient_id)
-    calibration, settings = patient_body_setup(store, patient)
+    body = replay_body(store, session_id)
     # SkinnedMeshData is what AvatarRig's SkinSkeleton protocol describes, but the protocol
     # declares settable attributes (the loaded skin is frozen) and float joint parents.
-    skin = cast("SkinSkeleton", load_skinned_gltf(model_path(AVATAR)))
-    rig = AvatarRig(skin, calibration.measures)
+    skin = cast("SkinSkeleton", load_skinned_gltf(model_path(body.appearance.avatar_model)))
+    rig = AvatarRig(skin, body.calibration.measures)
     if screenshot is not None:
         _check_writable(Path(screenshot).parent)
     choose_gl_platform(offscreen=False)
@@ -344,7 +399,7 @@ def run_replay(
 
     at_s = None if start_at_s is None else source.start_s + start_at_s
     clock = PlaybackClock(source.start_s, source.end_s, time.monotonic(), playing=not start_paused, at_s=at_s)
-    player = ReplayPlayer(source, clock, calibration, settings, rig)
+    player = ReplayPlayer(source, clock, body, rig)
     with ExitStack() as stack:
         stack.enter_context(source)
         context = stack.enter_context(
