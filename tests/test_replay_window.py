@@ -23,10 +23,13 @@ from PIL import Image
 from gmi_vr.body import SKIN_TONES, BodySettings, BodyState, Calibration, LimbMode, solve_body
 from gmi_vr.body.skeleton import JOINT_INDEX
 from gmi_vr.console.replay import (
+    AFFECTED_COLOR,
     FIGURE_BONES,
+    FIGURE_COLOR,
     SEEK_STEP_S,
     PlaybackClock,
     ReplayPlayer,
+    body_figure_items,
     replay_body,
     run_replay,
 )
@@ -196,6 +199,14 @@ def test_player_shows_the_mirrored_body_solved_from_the_recording(store: Session
         assert min(np.linalg.norm(e - wrist) for e in ends) < 1e-9, "a rod ends at the mirrored wrist"
         assert len(cylinders) >= len(FIGURE_BONES)  # the room may hold cylinders of its own
         assert draw_list.skinned == (), "no avatar without a rig"
+        # The rods of the affected arm (the mirror's work) stand out; the healthy arm's do not.
+        figure = body_figure_items(body)
+        assert len(figure) == len(FIGURE_BONES)
+        by_bone = dict(zip(FIGURE_BONES, figure, strict=True))
+        assert by_bone["leftLowerArm"].color == by_bone["leftHand"].color == AFFECTED_COLOR
+        assert by_bone["rightLowerArm"].color == by_bone["leftUpperLeg"].color == FIGURE_COLOR
+        player.body_as_rods = False
+        assert len(player.draw_list().meshes) == len(draw_list.meshes) - len(figure)
 
 
 def test_player_puts_the_avatar_in_the_draw_list(store: SessionStore) -> None:
@@ -320,10 +331,10 @@ def _patch(image: np.ndarray, xy: tuple[int, int], radius: int) -> np.ndarray:
     return image[y - radius : y + radius + 1, x - radius : x + radius + 1].reshape(-1, 3).astype(int)
 
 
-def _violet(pixels: np.ndarray) -> np.ndarray:
-    """The affected limb's colour, lit: blue well above green, red above green."""
-    r, g, b = pixels[:, 0], pixels[:, 1], pixels[:, 2]
-    return (b > g + 30) & (r > g + 5)
+def _changed(first: np.ndarray, second: np.ndarray, xy: tuple[int, int], radius: int) -> float:
+    """Fraction of the pixels around ``xy`` that differ clearly between two pictures."""
+    change = np.abs(_patch(first, xy, radius) - _patch(second, xy, radius)).max(axis=1)
+    return float((change > 40).mean())
 
 
 def _replay_shot(data_dir: Path, shot: Path, at_s: float) -> np.ndarray:
@@ -359,21 +370,21 @@ def test_replay_window_shows_the_recorded_hands_where_they_were(data_dir: Path, 
             colours = image[y : y + h, x : x + w].reshape(-1, 3)
             assert len(np.unique(colours // 8, axis=0)) > 30, "a lit room, not a clear colour"
 
-    # The patient's view: at 9 s the reaching right controller is in sight and the mirrored
-    # left forearm (violet) ends at its reflection; at 1 s both hands are below the view.
+    # The patient's view: at 9 s the reaching right hand and, mirrored, the left one are in
+    # sight where the recorded grip and the solved wrist project; at 1 s both are below it
+    # and the wall shows there. (Drawn as the controller and rods, or as the avatar.)
     view = Camera.symmetric(HEAD, math.radians(74), 4 / 3)
-    hand = _pixel(view, right_at(9.0), patient)
-    dark = (_patch(late, hand, 6).max(axis=1) < 110).mean()
-    assert dark > 0.3, "the controller's dark body where the right grip was at 9 s"
-    assert (_patch(early, hand, 6).max(axis=1) < 110).mean() < 0.05, "only wall there at 1 s"
     calibration = Calibration.uncalibrated(affected_side=Side.LEFT)
     with SessionStore.open(data_dir) as store, ReplaySource(store, 1) as source:
         frame = source.frame_at(source.start_s + 9.0)
     body = solve_body(frame, calibration, BodySettings(affected_side=Side.LEFT), BodyState())
+    hand = _pixel(view, right_at(9.0), patient)
     wrist = _pixel(view, body.world_from_joint[JOINT_INDEX["leftHand"], :3, 3], patient)
-    assert wrist[0] < patient[0] + patient[2] / 2, "the mirrored wrist is on the left"
-    assert _violet(_patch(late, wrist, 10)).mean() > 0.2, "the affected forearm at the mirrored wrist"
-    assert _violet(_patch(early, wrist, 10)).mean() == 0.0
+    assert wrist[0] < patient[0] + patient[2] / 2 < hand[0], "the mirrored wrist is on the left"
+    for where, what in ((hand, "the right controller"), (wrist, "the mirrored left wrist")):
+        assert _changed(early, late, where, 6) > 0.3, f"{what} at 9 s"
+        wall = _patch(early, where, 6)
+        assert (wall.max(axis=1) > 110).all(), f"only the bright wall where {what} is at 9 s, at 1 s"
     # What does not move stays: the ceiling and the window above the table.
     x, y, w, _ = patient
     np.testing.assert_array_equal(early[y + 40 : y + 120, x : x + w], late[y + 40 : y + 120, x : x + w])
@@ -382,8 +393,7 @@ def test_replay_window_shows_the_recorded_hands_where_they_were(data_dir: Path, 
     orbit = console.OrbitCamera().camera(third[2] / third[3])
     for t in (1.0, 9.0):
         where = _pixel(orbit, right_at(t), third)
-        change = np.abs(_patch(early, where, 4) - _patch(late, where, 4)).max(axis=1)
-        assert (change > 40).mean() > 0.3, f"the right controller's place at {t} s changed"
+        assert _changed(early, late, where, 4) > 0.3, f"the right controller's place at {t} s changed"
     # The status lines differ (t = 1.0 against t = 9.0).
     bar = slice(status[1], status[1] + status[3])
     assert (early[bar] != late[bar]).any()

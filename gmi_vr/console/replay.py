@@ -5,7 +5,7 @@ One loop iteration per displayed picture:
 
     PlaybackClock.position(now) -> the recording time to show
     ReplaySource (recorded TrackingFrames) -> solve_body(...) -> BodyPose
-    room + controllers + body figure (+ avatar) -> DrawList -> TherapistWindow.show(...)
+    room + controllers + avatar (+ the body as rods) -> DrawList -> TherapistWindow.show(...)
 
 The body is solved again from the recorded frames with the patient's calibration and
 affected side, so the therapist sees the mirrored limb as the patient saw it. Playback runs
@@ -69,6 +69,11 @@ REPLAY_KEY_HELP: tuple[tuple[str, str], ...] = (
     ("F1", "show or hide this help"),
     ("escape", "quit"),
 )
+
+#: Draw the solved body as rods (``body_figure_items``): the renderer of this version does
+#: not draw SkinnedItems (see gmi_vr/render/renderer.py), so without them the replay would
+#: show no body. Once it draws them the avatar shows the body, and this becomes False.
+BODY_AS_RODS = True
 
 #: The body figure: bones drawn as thin rods from parent to child joint (trunk, arms, legs;
 #: not the fingers, too small to read at this distance, nor the neck and head, which sit at
@@ -264,11 +269,12 @@ class ReplayPlayer:
     """
 
     def __init__(self, source: ReplaySource, clock: PlaybackClock, body: ReplayBody,
-                 rig: AvatarRig | None = None) -> None:
+                 rig: AvatarRig | None = None, body_as_rods: bool = BODY_AS_RODS) -> None:
         self.source = source
         self.clock = clock
         self.body = body
         self.rig = rig
+        self.body_as_rods = body_as_rods
         self.patient_id = source.session.patient_id
         self.session_id = source.session.id
         self._state = BodyState()
@@ -317,16 +323,16 @@ class ReplayPlayer:
         return self.shown
 
     def draw_list(self) -> DrawList:
-        """The room with the recorded controllers, the body figure and, for a renderer that
-        draws skinned items, the avatar (its head folded away for the patient's eye view)."""
+        """The room with the recorded controllers, the body as rods (``body_as_rods``) and,
+        with a rig, the avatar (its head folded away for the patient's eye view)."""
         room = room_draw_list(self.shown.frame)
         skinned: tuple[SkinnedItem, ...] = ()
         if self.rig is not None:
             palette = self.rig.palette(self.shown.body.world_from_joint, first_person=True)
             appearance = self.body.appearance
             skinned = (SkinnedItem(appearance.avatar_model, palette, appearance.tint),)
-        return DrawList(room.meshes + body_figure_items(self.shown.body), skinned, room.texts,
-                        room.clear_color, room.fade)
+        figure = body_figure_items(self.shown.body) if self.body_as_rods else ()
+        return DrawList(room.meshes + figure, skinned, room.texts, room.clear_color, room.fade)
 
     def status(self, now_s: float) -> str:
         position = self.clock.position(now_s) - self.clock.start_s
