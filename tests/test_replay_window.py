@@ -147,9 +147,9 @@ def test_clock_pauses_at_the_end_and_plays_again_from_the_start() -> None:
 # --------------------------------------------------------------------------- the player
 
 
-def _player(store: SessionStore, source: ReplaySource, playing: bool = False) -> ReplayPlayer:
-    clock = PlaybackClock(source.start_s, source.end_s, now_s=0.0, playing=playing)
-    return ReplayPlayer(source, clock, replay_body(store, 1))
+def _player(store: SessionStore, source: ReplaySource, rods: bool = True) -> ReplayPlayer:
+    clock = PlaybackClock(source.start_s, source.end_s, now_s=0.0, playing=False)
+    return ReplayPlayer(source, clock, replay_body(store, 1), body_as_rods=rods)
 
 
 def test_player_follows_the_clock_through_the_recording_and_seeks(store: SessionStore) -> None:
