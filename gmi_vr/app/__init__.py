@@ -4,7 +4,8 @@
 - ``session``: a session's parts from the patient's stored program, calibration and avatar;
 - ``headset``: ``run_openxr`` (the real headset) and ``doctor``;
 - ``sim``: ``run_sim`` (desktop simulator) and ``run_demo`` (a scripted run saved as PNGs);
-- ``patients``: adding patients and changing their programs, audited.
+- ``patients``: adding patients and changing their programs, audited;
+- ``run_replay`` (from ``console.replay``): a recorded session in the desktop window.
 
 GL-using modules are imported inside the run functions, after ``choose_gl_platform`` (PyOpenGL
 binds GLX or EGL at its first import), so importing this package needs no display.
@@ -13,6 +14,7 @@ binds GLX or EGL at its first import), so importing this package needs no displa
 from gmi_vr.app.headset import doctor, run_openxr
 from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
 from gmi_vr.app.sim import demo_draw_list, run_demo, run_sim
+from gmi_vr.console.replay import run_replay
 
 __all__ = [
     "add_patient",
@@ -22,5 +24,6 @@ __all__ = [
     "patient_program",
     "run_demo",
     "run_openxr",
+    "run_replay",
     "run_sim",
 ]

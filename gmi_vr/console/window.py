@@ -126,7 +126,8 @@ class TherapistView:
         self.samples = samples
         self.orbit = OrbitCamera()
         self.show_help = False
-        #: (keys, what they do) rows of the F1 help; the app adds the therapist's session keys.
+        #: (keys, what they do) rows of the F1 help overlay; the simulator's by default,
+        #: extended with the therapist's session keys, replaced where keys differ (replay).
         self.help_rows: tuple[tuple[str, str], ...] = KEY_HELP
         self._targets: dict[str, RenderTarget] = {}
         self._frame_rate_hz = 0.0
@@ -230,6 +231,8 @@ _KEY_NAMES: dict[str, str] = {
     "KEY_ESCAPE": "escape", "KEY_F1": "f1", "KEY_LEFT_SHIFT": "shift", "KEY_RIGHT_SHIFT": "shift",
     "KEY_ENTER": "enter", "KEY_KP_ENTER": "enter",
     **{f"KEY_F{n}": f"f{n}" for n in range(2, 13)},  # the therapist's session keys
+    # Replay's seek keys; named apart from the mouse buttons "left" and "right".
+    "KEY_LEFT": "left_arrow", "KEY_RIGHT": "right_arrow", "KEY_HOME": "home",
 }
 
 

@@ -1,0 +1,435 @@
+"""``gmi-vr replay SESSION``: a recorded session in the therapist window, with play, pause
+and seek.
+
+One loop iteration per displayed picture:
+
+    PlaybackClock.position(now) -> the recording time to show
+    ReplaySource (recorded TrackingFrames) -> solve_body(...) -> BodyPose
+    room + controllers + avatar (+ the body as rods) -> DrawList -> TherapistWindow.show(...)
+
+The body is solved again from the recorded frames with the patient's calibration and
+affected side, so the therapist sees the mirrored limb as the patient saw it. Playback runs
+in real time by the recorded frames' own times against the wall clock (the app layer: the
+logic below takes the time as an argument and never reads a clock itself).
+
+This module imports no OpenGL at import time: ``run_replay`` chooses the GL platform first
+(PyOpenGL binds GLX or EGL at its first import) and imports the window afterwards.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gmi_vr.assets.gltf_skin import load_skinned_gltf
+from gmi_vr.assets.paths import model_path
+from gmi_vr.body import (
+    Appearance,
+    AvatarRig,
+    BodyPose,
+    BodySettings,
+    BodyState,
+    Calibration,
+    LimbMode,
+    solve_body,
+)
+from gmi_vr.body.skeleton import JOINT_INDEX, PARENTS
+from gmi_vr.core.errors import GmiError
+from gmi_vr.core.types import FloatArray, Side, TrackingFrame
+from gmi_vr.recording.replay import ReplaySource
+from gmi_vr.recording.store import SessionStore
+from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, SkinnedItem
+from gmi_vr.scene.room import room_draw_list
+
+if TYPE_CHECKING:
+    from gmi_vr.body.rig import SkinSkeleton
+    from gmi_vr.console.window import TherapistWindow
+
+#: How far the arrow keys jump, seconds of recording.
+SEEK_STEP_S = 5.0
+#: A forward gap larger than this (the window stalled, e.g. while dragged) is jumped over
+#: with a seek instead of solving every frame in between.
+MAX_CATCH_UP_S = 1.0
+#: Pictures per second at most: replay needs no more, and a hidden window has no vsync.
+MAX_DISPLAY_HZ = 60.0
+
+#: The replay window's keys, shown by F1 (window names: "space", "left_arrow", ...).
+REPLAY_KEY_HELP: tuple[tuple[str, str], ...] = (
+    ("space", "play / pause (at the end: play from the start)"),
+    ("left / right arrow", f"back / forward {SEEK_STEP_S:g} s"),
+    ("Home", "back to the start"),
+    ("drag / wheel (right pane)", "orbit / zoom the third-person view"),
+    ("F1", "show or hide this help"),
+    ("escape", "quit"),
+)
+
+#: Draw the solved body's bones as rods (``body_figure_items``) instead of the skinned
+#: avatar: a plainer picture of the joints for reviewers who want to see the skeleton.
+BODY_AS_RODS = False
+
+#: The body figure: bones drawn as thin rods from parent to child joint (trunk, arms, legs;
+#: not the fingers, too small to read at this distance, nor the neck and head, which sit at
+#: the patient view's camera).
+FIGURE_BONES: tuple[str, ...] = ("spine", "chest", "upperChest") + tuple(
+    f"{side}{bone}"
+    for side in ("left", "right")
+    for bone in ("Shoulder", "UpperArm", "LowerArm", "Hand", "UpperLeg", "LowerLeg", "Foot")
+)
+FIGURE_RADIUS_M = 0.022
+FIGURE_COLOR: RGBA = (0.93, 0.80, 0.68, 1.0)  # the head marker's skin tone (console.window)
+#: The affected limb, driven by the mirror (or blend): a distinct, calm violet, so the
+#: therapist sees at a glance which arm is the reflection.
+AFFECTED_COLOR: RGBA = (0.62, 0.50, 0.80, 1.0)
+
+
+# --------------------------------------------------------------------------- playback clock
+
+
+class PlaybackClock:
+    """Which recording time (seconds, the recording's clock) to show at a wall-clock time
+    ``now_s`` (seconds, any monotonic clock): real-time play, pause, seek.
+
+    Every method takes ``now_s``; the clock never reads one. Positions stay within
+    ``start_s``..``end_s``. Reaching the end pauses there (call ``update``); playing from
+    the end starts again from the start.
+    """
+
+    def __init__(self, start_s: float, end_s: float, now_s: float, *, playing: bool = True,
+                 at_s: float | None = None) -> None:
+        if end_s < start_s:
+            raise ValueError(f"end {end_s} before start {start_s}")
+        self.start_s = start_s
+        self.end_s = end_s
+        self.playing = playing
+        self._anchor_s = self._clamp(start_s if at_s is None else at_s)  # recording time ...
+        self._anchor_now_s = now_s  # ... at this wall-clock time
+
+    def _clamp(self, time_s: float) -> float:
+        return min(self.end_s, max(self.start_s, time_s))
+
+    def position(self, now_s: float) -> float:
+        """The recording time to show at ``now_s``."""
+        if not self.playing:
+            return self._anchor_s
+        return self._clamp(self._anchor_s + (now_s - self._anchor_now_s))
+
+    def update(self, now_s: float) -> None:
+        """Pause at the end once it is reached (so the status says so and space replays)."""
+        if self.playing and self.position(now_s) >= self.end_s:
+            self.pause(now_s)
+
+    def pause(self, now_s: float) -> None:
+        self._anchor_s, self._anchor_now_s = self.position(now_s), now_s
+        self.playing = False
+
+    def play(self, now_s: float) -> None:
+        position = self.position(now_s)
+        self._anchor_s = self.start_s if position >= self.end_s else position
+        self._anchor_now_s = now_s
+        self.playing = True
+
+    def toggle(self, now_s: float) -> None:
+        if self.playing:
+            self.pause(now_s)
+        else:
+            self.play(now_s)
+
+    def seek(self, time_s: float, now_s: float) -> None:
+        """Show ``time_s`` (clamped) now; playing or paused as before."""
+        self._anchor_s, self._anchor_now_s = self._clamp(time_s), now_s
+
+    def seek_by(self, delta_s: float, now_s: float) -> None:
+        self.seek(self.position(now_s) + delta_s, now_s)
+
+
+# --------------------------------------------------------------------------- the body
+
+
+#: The event tasks send when they need another limb mode (gmi_vr.therapy.stages); a live
+#: session's body follows it, so the replayed body follows the recorded ones.
+BODY_MODE_EVENT = "body.mode"
+
+
+@dataclass(frozen=True)
+class ReplayBody:
+    """How to solve and show the body of one recorded session.
+
+    ``settings`` are those the session ran with (its stored settings' "body", else the
+    patient's, else the defaults) with the patient's affected side; ``mode_changes`` are
+    the recorded (time_s, mode, blend) changes, in time order, that override their mode.
+    """
+
+    calibration: Calibration
+    settings: BodySettings
+    appearance: Appearance
+    mode_changes: tuple[tuple[float, LimbMode, float], ...] = ()
+
+    def settings_at(self, time_s: float) -> BodySettings:
+        """The body settings in force at ``time_s`` (recording clock, seconds)."""
+        times = [change[0] for change in self.mode_changes]
+        k = bisect.bisect_right(times, time_s) - 1
+        if k < 0:
+            return self.settings
+        _, mode, blend = self.mode_changes[k]
+        return replace(self.settings, mode=mode, blend=blend)
+
+
+def replay_body(store: SessionStore, session_id: int) -> ReplayBody:
+    """The body setup of recorded session ``session_id``: the patient's latest stored
+    calibration (average seated proportions if none), the session's body settings and
+    appearance, and its recorded limb-mode changes. Raises NotFoundError for an unknown
+    session, CalibrationError / InputFileError for unreadable stored settings."""
+    session = store.session(session_id)
+    patient = store.patient(session.patient_id)
+    side = Side(patient.affected_side)
+    stored = store.latest_calibration(patient.id)
+    if stored is None:
+        calibration = Calibration.uncalibrated(affected_side=side)
+    else:
+        calibration = Calibration.from_dict(stored.data)
+    ran_with, own = session.settings or {}, patient.settings or {}
+    body_data = ran_with.get("body", own.get("body"))
+    settings = BodySettings() if body_data is None else BodySettings.from_dict(body_data)
+    if settings.affected_side is None:
+        settings = replace(settings, affected_side=side)
+    appearance = Appearance.from_dict(ran_with.get("appearance", own.get("appearance", {})))
+    changes = []
+    for event in store.events(session_id):
+        if event.kind == BODY_MODE_EVENT:
+            try:
+                changes.append((event.time_s, LimbMode(event.data["mode"]), float(event.data.get("blend", 0.0))))
+            except (KeyError, TypeError, ValueError):
+                continue  # a malformed event changes nothing, as it did live
+    changes.sort(key=lambda change: change[0])
+    return ReplayBody(calibration, settings, appearance, tuple(changes))
+
+
+def _rod(start: FloatArray, end: FloatArray, radius_m: float, color: RGBA) -> MeshItem | None:
+    """A cylinder of ``radius_m`` from ``start`` to ``end`` (world, metres); None when the two
+    points (nearly) coincide."""
+    axis = end - start
+    length = float(np.linalg.norm(axis))
+    if length < 1e-4:
+        return None
+    y = axis / length
+    helper = np.array([1.0, 0.0, 0.0]) if abs(y[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
+    x = np.cross(y, helper)
+    x /= np.linalg.norm(x)
+    z = np.cross(x, y)
+    world_from_mesh = np.eye(4)
+    # The unit cylinder runs along its Y from -0.5 to 0.5 with radius 0.5.
+    world_from_mesh[:3, :3] = np.column_stack([x * 2 * radius_m, y * length, z * 2 * radius_m])
+    world_from_mesh[:3, 3] = (start + end) / 2
+    return MeshItem("cylinder", world_from_mesh, color)
+
+
+def body_figure_items(body: BodyPose) -> tuple[MeshItem, ...]:
+    """The solved body as rods from each FIGURE_BONES joint to its parent, the affected
+    side's arm and hand in AFFECTED_COLOR (they show what the mirror made of them)."""
+    affected_prefix = body.affected_side.value  # "left" | "right", the joint names' prefix
+    positions = body.world_from_joint[:, :3, 3]
+    items = []
+    for name in FIGURE_BONES:
+        joint = JOINT_INDEX[name]
+        parent = int(PARENTS[joint])
+        is_arm = any(part in name for part in ("Shoulder", "Arm", "Hand"))
+        color = AFFECTED_COLOR if is_arm and name.startswith(affected_prefix) else FIGURE_COLOR
+        rod = _rod(positions[parent], positions[joint], FIGURE_RADIUS_M, color)
+        if rod is not None:
+            items.append(rod)
+    return tuple(items)
+
+
+# --------------------------------------------------------------------------- the player
+
+
+@dataclass(frozen=True)
+class ShownFrame:
+    """What the window shows: the recorded frame and the body solved from it."""
+
+    frame: TrackingFrame
+    body: BodyPose
+
+
+class ReplayPlayer:
+    """Follows a PlaybackClock through a ReplaySource and solves the body on the way.
+
+    No GL and no clock: ``handle_key(name, now_s)`` and ``update(now_s)`` take the time.
+    While playing, every recorded frame between two pictures goes through the body solver
+    (its tracking-loss and smoothing memory needs them in order); a seek starts the solver
+    afresh at the new place.
+    """
+
+    def __init__(self, source: ReplaySource, clock: PlaybackClock, body: ReplayBody,
+                 rig: AvatarRig | None = None, body_as_rods: bool = BODY_AS_RODS) -> None:
+        self.source = source
+        self.clock = clock
+        self.body = body
+        self.rig = rig
+        self.body_as_rods = body_as_rods
+        self.patient_id = source.session.patient_id
+        self.session_id = source.session.id
+        self._state = BodyState()
+        self.shown = self._jump(clock.start_s)
+        self._jump_pending = True  # the first update goes to wherever the clock starts
+
+    def _solve(self, frame: TrackingFrame) -> ShownFrame:
+        settings = self.body.settings_at(frame.time_s)
+        return ShownFrame(frame, solve_body(frame, self.body.calibration, settings, self._state))
+
+    def _jump(self, time_s: float) -> ShownFrame:
+        self.source.seek(time_s)
+        frame = self.source.next_frame()
+        assert frame is not None  # a ReplaySource has at least one frame
+        self._state = BodyState()
+        self.shown = self._solve(frame)
+        return self.shown
+
+    def handle_key(self, name: str, now_s: float) -> bool:
+        """Apply a key pressed in the window (REPLAY_KEY_HELP); False when it is not ours."""
+        if name == "space":
+            self.clock.toggle(now_s)
+            return True
+        if name in ("left_arrow", "right_arrow", "home"):
+            if name == "home":
+                self.clock.seek(self.clock.start_s, now_s)
+            else:
+                self.clock.seek_by(SEEK_STEP_S if name == "right_arrow" else -SEEK_STEP_S, now_s)
+            self._jump_pending = True
+            return True
+        return False
+
+    def update(self, now_s: float) -> ShownFrame:
+        """Bring the shown frame to the clock's position at ``now_s``."""
+        self.clock.update(now_s)
+        target = self.clock.position(now_s)
+        current = self.shown.frame.time_s
+        if self._jump_pending or target < current or target - current > MAX_CATCH_UP_S:
+            self._jump_pending = False
+            return self._jump(target)
+        while self.source.position_s <= target:
+            frame = self.source.next_frame()
+            if frame is None:
+                break
+            self.shown = self._solve(frame)
+        return self.shown
+
+    def draw_list(self) -> DrawList:
+        """The room with the recorded controllers, the body as rods (``body_as_rods``) and,
+        with a rig, the avatar (its head folded away for the patient's eye view)."""
+        room = room_draw_list(self.shown.frame)
+        skinned: tuple[SkinnedItem, ...] = ()
+        if self.rig is not None:
+            palette = self.rig.palette(self.shown.body.world_from_joint, first_person=True)
+            appearance = self.body.appearance
+            skinned = (SkinnedItem(appearance.avatar_model, palette, appearance.tint),)
+        figure = body_figure_items(self.shown.body) if self.body_as_rods else ()
+        return DrawList(room.meshes + figure, skinned, room.texts, room.clear_color, room.fade)
+
+    def status(self, now_s: float) -> str:
+        position = self.clock.position(now_s) - self.clock.start_s
+        duration = self.clock.end_s - self.clock.start_s
+        state = "playing" if self.clock.playing else "paused"
+        return (f"replay: session {self.session_id}, patient {self.patient_id}, "
+                f"t = {position:.1f} / {duration:.1f} s, {state}   (F1: keys)")
+
+
+# --------------------------------------------------------------------------- the window
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".gmi-vr-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise GmiError(f"Cannot write into {folder} ({error.strerror}); choose another output folder.") from None
+
+
+def show_replay_picture(window: TherapistWindow, player: ReplayPlayer, now_s: float,
+                        capture: bool = False) -> NDArray[np.uint8] | None:
+    """One picture: the keys pressed since the last one go to the player, the player moves
+    to ``now_s``, the window draws it (and with ``capture`` returns its pixels, see
+    TherapistWindow.show)."""
+    for key in window.input.take_pressed():
+        player.handle_key(key, now_s)
+    shown = player.update(now_s)
+    return window.show(player.draw_list(), shown.frame, player.status(now_s), capture=capture)
+
+
+def run_replay(
+    store: SessionStore,
+    session_id: int,
+    *,
+    max_frames: int | None = None,
+    screenshot: Path | None = None,
+    visible: bool = True,
+    start_paused: bool = False,
+    start_at_s: float | None = None,
+) -> None:
+    """Show recorded session ``session_id`` in the therapist window until escape or the
+    window is closed (REPLAY_KEY_HELP: space plays and pauses, the arrows seek 5 s, Home
+    goes back to the start).
+
+    ``max_frames`` stops after that many pictures; ``screenshot`` saves the last one as a
+    PNG; ``start_paused`` opens paused; ``start_at_s`` opens that many seconds into the
+    recording. Raises NotFoundError for an unknown session or one with no recorded motion,
+    CalibrationError for an unreadable stored calibration, GraphicsUnavailable with no
+    display; all before any window opens.
+    """
+    from gmi_vr.render.context import choose_gl_platform
+
+    source = ReplaySource(store, session_id)
+    body = replay_body(store, session_id)
+    # SkinnedMeshData is what AvatarRig's SkinSkeleton protocol describes, but the protocol
+    # declares settable attributes (the loaded skin is frozen) and float joint parents.
+    skin = cast("SkinSkeleton", load_skinned_gltf(model_path(body.appearance.avatar_model)))
+    rig = AvatarRig(skin, body.calibration.measures)
+    if screenshot is not None:
+        _check_writable(Path(screenshot).parent)
+    choose_gl_platform(offscreen=False)
+    from PIL import Image
+
+    from gmi_vr.console.window import WINDOW_SIZE, TherapistWindow
+    from gmi_vr.render.context import open_window_context
+    from gmi_vr.render.renderer import Renderer
+
+    at_s = None if start_at_s is None else source.start_s + start_at_s
+    clock = PlaybackClock(source.start_s, source.end_s, time.monotonic(), playing=not start_paused, at_s=at_s)
+    player = ReplayPlayer(source, clock, body, rig)
+    with ExitStack() as stack:
+        stack.enter_context(source)
+        context = stack.enter_context(
+            open_window_context(*WINDOW_SIZE, title=f"gmi-vr: replay of session {session_id}", visible=visible)
+        )
+        renderer = Renderer()
+        stack.callback(renderer.release)
+        window = TherapistWindow(context, renderer)
+        stack.callback(window.release)
+        window.view.help_rows = REPLAY_KEY_HELP
+        pictures = 0
+        last_pixels = None
+        while not window.should_close():
+            started = time.monotonic()
+            pictures += 1
+            last = max_frames is not None and pictures >= max_frames
+            # Reading pixels back is slow: only the picture that may be saved.
+            capture = screenshot is not None and (last or max_frames is None)
+            pixels = show_replay_picture(window, player, started, capture)
+            last_pixels = pixels if pixels is not None else last_pixels
+            if last:
+                break
+            spare = 1.0 / MAX_DISPLAY_HZ - (time.monotonic() - started)
+            if spare > 0:
+                time.sleep(spare)
+        source.request_stop()
+        if screenshot is not None and last_pixels is not None:
+            Image.fromarray(last_pixels[:, :, :3]).save(screenshot)
