@@ -273,19 +273,24 @@ def run_calibration_openxr(
                     next_console = now + 1.0 / CONSOLE_MAX_HZ
                     window.show(draw, frame, status)
 
+            stop_requested = False
+
+            def stop() -> None:
+                nonlocal stop_requested
+                if not stop_requested:  # asked once; the runtime walks the session to EXITING
+                    source.request_stop()
+                    stop_requested = True
+
             def frames() -> Iterator[TrackingFrame]:
-                stop_requested = False
                 for count, frame in enumerate(source.frames(), start=1):
                     yield frame
-                    over = max_frames is not None and count >= max_frames
-                    if not stop_requested and (over or window.should_close()):
-                        source.request_stop()  # the runtime walks the session to EXITING
-                        stop_requested = True
+                    if (max_frames is not None and count >= max_frames) or window.should_close():
+                        stop()
 
             all_frames = frames()
             calibration = calibrate_patient(store, patient_id, all_frames, present, posture=posture,
                                             therapist=therapist, floor_y=0.0 if stage else None)  # fmt: skip
-            source.request_stop()
+            stop()
             for frame in all_frames:  # every frame begun is ended until the runtime lets go
                 present(last_draw, frame)
             return calibration
