@@ -1,5 +1,6 @@
-"""The guided body calibration as a step of the app, one-handed (issue: the affected arm may
-not hold a controller or rise; body/calibration.py infers that side by symmetry).
+"""The guided body calibration as a step of the app, one-handed: the affected arm may not hold
+a controller or rise, so only the healthy arm is measured and body/calibration.py infers the
+other side by symmetry.
 
 One frame:
 
@@ -57,8 +58,8 @@ INSTRUCTION_COLOR: RGBA = (1.0, 1.0, 1.0, 1.0)
 INSTRUCTION_BACKGROUND: RGBA = (0.20, 0.27, 0.30, 0.86)
 #: A repeat request is shown in warm sand, not alarm red: nothing here is the patient's fault.
 RETRY_BACKGROUND: RGBA = (0.46, 0.36, 0.24, 0.82)
-#: How long a "repeat the pose" sentence stays up before the guide starts again (frame time),
-#: long enough to read two lines twice, and how long "Calibration finished." is shown.
+#: How long a "repeat the pose" sentence stays up before the guide starts again (frame time:
+#: time to read it calmly and lower the arm), and how long "Calibration finished." is shown.
 RETRY_SHOW_S = 4.0
 FINISHED_SHOW_S = 2.0
 #: The "hold still" cue: a slim bar under the instruction that fills while the pose is held.
