@@ -40,6 +40,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from gmi_vr import app
+
+    posture = "standing" if args.standing else "seated"
+    if args.sim or args.motion:
+        result = app.run_calibration_sim(args.patient, posture, args.motion, therapist=_therapist(args))
+    else:
+        result = app.run_calibration_openxr(args.patient, posture, therapist=_therapist(args))
+    m = result.measures
+    print(f"calibrated {args.patient} ({posture}): height {m.height_m:.2f} m, shoulder width "
+          f"{m.shoulder_width_m:.2f} m, arm length {m.arm_length_m:.2f} m (measured on the "
+          f"{result.measured_side.value} arm)")  # fmt: skip
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from gmi_vr.app import run_demo
 
@@ -184,6 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--patient", help="run this patient's session plan (see gmi-vr patients)")
     run.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     run.set_defaults(func=_cmd_run)
+
+    calibrate = sub.add_parser(
+        "calibrate", help="measure the patient's body with a short guided pose, one-handed"
+    )
+    calibrate.add_argument("patient", help="the patient's pseudonymous id")
+    calibrate.add_argument("--standing", action="store_true", help="standing instead of seated")
+    calibrate.add_argument("--sim", action="store_true", help="on the desktop simulator")
+    calibrate.add_argument("--motion", type=Path, help="the simulator driven by a motion file (implies --sim)")
+    calibrate.add_argument("--by", help="who calibrates (default: the logged-in user)")
+    calibrate.set_defaults(func=_cmd_calibrate)
 
     demo = sub.add_parser(
         "demo", help="a short scripted run on the simulator, saved as pictures (no headset needed)"

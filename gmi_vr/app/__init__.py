@@ -5,12 +5,15 @@
 - ``headset``: ``run_openxr`` (the real headset) and ``doctor``;
 - ``sim``: ``run_sim`` (desktop simulator) and ``run_demo`` (a scripted run saved as PNGs);
 - ``patients``: adding patients and changing their programs, audited;
+- ``calibrate``: the guided one-handed body calibration, stored per patient
+  (``run_calibration_openxr``, ``run_calibration_sim``);
 - ``run_replay`` (from ``console.replay``): a recorded session in the desktop window.
 
 GL-using modules are imported inside the run functions, after ``choose_gl_platform`` (PyOpenGL
 binds GLX or EGL at its first import), so importing this package needs no display.
 """
 
+from gmi_vr.app.calibrate import calibrate_patient, run_calibration_openxr, run_calibration_sim
 from gmi_vr.app.headset import doctor, run_openxr
 from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
 from gmi_vr.app.sim import demo_draw_list, run_demo, run_sim
@@ -18,10 +21,13 @@ from gmi_vr.console.replay import run_replay
 
 __all__ = [
     "add_patient",
+    "calibrate_patient",
     "demo_draw_list",
     "doctor",
     "edit_patient_program",
     "patient_program",
+    "run_calibration_openxr",
+    "run_calibration_sim",
     "run_demo",
     "run_openxr",
     "run_replay",
