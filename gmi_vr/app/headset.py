@@ -22,6 +22,7 @@ from contextlib import ExitStack
 
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.session import session_pipeline
+from gmi_vr.body import BodyPose, LimbMode
 from gmi_vr.recording.records import RecorderStats
 
 #: Software OpenGL pays for every pixel of the therapist window; the headset must not wait
@@ -78,7 +79,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
             now = time.monotonic()
             if now >= next_console:
                 next_console = now + 1.0 / CONSOLE_MAX_HZ
-                status = status_line(mode, pipeline.recorder_stats())
+                status = status_line(mode, pipeline.recorder_stats(), output.body)
                 if controls is not None and controls.message:
                     status += f"  |  {controls.message}"
                 window.show(output.draw, frame, status)
@@ -89,12 +90,17 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
     return frames_shown
 
 
-def status_line(mode: str, stats: RecorderStats | None) -> str:
-    """The therapist window's status: the mode, and whether recording is healthy (losses are
-    shown, never hidden)."""
+def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = None) -> str:
+    """The therapist window's status: the source, how the affected limb is driven, and
+    whether recording is healthy (losses are shown, never hidden)."""
+    text = mode
+    if body is not None:
+        text += f"  |  {body.mode.value}, affected {body.affected_side.value}"
+        if body.mode is LimbMode.BLEND:
+            text += f" (blend {body.blend:.0%} real)"
     if stats is None:
-        return mode
-    text = f"{mode}  |  recording"
+        return text
+    text += "  |  recording"
     if stats.dropped_frames:
         text += f", {stats.dropped_frames} frames lost"
     if stats.last_error:

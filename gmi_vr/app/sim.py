@@ -142,13 +142,14 @@ def run_sim(
             window.view.help_rows = window.view.help_rows + THERAPIST_KEYS
         last_pixels = None
         for frame in _paced(source.frames(), rate):
-            status = mode if motion is not None else f"{mode}: {keyboard.status()}"
-            status = status_line(status, pipeline.recorder_stats())
             if controls is not None:
                 controls.handle(window.take_console_keys(), frame.time_s)
-                status += f"  |  {controls.message}" if controls.message else ""
-            last = max_frames is not None and frame.index + 1 >= max_frames
             output = pipeline.step(frame)
+            status = mode if motion is not None else f"{mode}: {keyboard.status()}"
+            status = status_line(status, pipeline.recorder_stats(), output.body)
+            if controls is not None and controls.message:
+                status += f"  |  {controls.message}"
+            last = max_frames is not None and frame.index + 1 >= max_frames
             last = last or output.done
             pixels = window.show(output.draw, frame, status, capture=screenshot is not None)
             last_pixels = pixels if pixels is not None else last_pixels
@@ -214,13 +215,14 @@ def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:
         last: TrackingFrame | None = None
         final_index = motion.frame_count() - 1
         for frame in source.frames():
-            draw_list = pipeline.step(frame).draw
+            output = pipeline.step(frame)
+            draw_list = output.draw
             for eye, eye_view in zip(eyes, frame.views, strict=True):
                 renderer.draw(draw_list, Camera.from_view(eye_view), eye.framebuffer, eye.width, eye.height)
             # Nobody watches the hidden therapist picture: compose only the one that is saved.
             if frame.index == final_index:
                 view.compose(draw_list, frame, therapist.framebuffer, therapist.width, therapist.height,
-                             f"demo: motion file {Path(motion.source).name}")
+                             status_line(f"demo: motion file {Path(motion.source).name}", None, output.body))
             else:
                 view.observe(frame)
             last = frame
