@@ -316,10 +316,9 @@ def run_calibration_sim(
     CalibrationError when the window is closed, the motion ends or ``max_frames`` pass before
     the pose is finished (nothing stored), NotFoundError for an unknown patient,
     InputFileError for a malformed motion file, GraphicsUnavailable without a display."""
-    from gmi_vr.app.sim import _check_writable, _paced
-    from gmi_vr.core.frame_source import FrameSource
+    from gmi_vr.app.sim import _check_writable, _paced, sim_source
     from gmi_vr.render.context import choose_gl_platform
-    from gmi_vr.xr.sim import InputState, KeyboardMouseFrameSource, ScriptedFrameSource, load_motion
+    from gmi_vr.xr.sim import InputState, load_motion
 
     motion = load_motion(motion_file) if motion_file is not None else None  # fail before any window
     if screenshot is not None:
@@ -335,16 +334,7 @@ def run_calibration_sim(
         from gmi_vr.render.renderer import Renderer
 
         input_state = InputState()
-        source: FrameSource
-        if motion is not None:
-            source = ScriptedFrameSource(motion)
-            mode = f"sim: motion file {Path(motion.source).name}"
-            rate: float | None = None
-        else:
-            started = time.monotonic()
-            source = KeyboardMouseFrameSource(input_state, lambda: time.monotonic() - started)
-            mode = "sim: keyboard and mouse (F1 shows the keys)"
-            rate = 60.0
+        source, mode, rate = sim_source(motion, input_state)
         status = f"calibration of {patient_id} ({Posture(posture).value})  |  {mode}"
         last_pixels = None
         with ExitStack() as stack:

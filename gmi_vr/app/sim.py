@@ -35,6 +35,7 @@ from gmi_vr.xr.sim import (
     SIM_VIEW_SIZE,
     InputState,
     KeyboardMouseFrameSource,
+    Motion,
     ScriptedFrameSource,
     load_motion,
 )
@@ -89,6 +90,17 @@ def _paced(frames: Iterator[TrackingFrame], rate_hz: float | None) -> Iterator[T
         yield frame
 
 
+def sim_source(motion: Motion | None, input_state: InputState) -> tuple[FrameSource, str, float | None]:
+    """The simulator's frame source, a line naming it for the status bar, and its pacing:
+    the motion file's frames at their own times, or the window's keyboard and mouse at most
+    60 frames per second (their clock is real time)."""
+    if motion is not None:
+        return ScriptedFrameSource(motion), f"sim: motion file {Path(motion.source).name}", None
+    started = time.monotonic()
+    keyboard = KeyboardMouseFrameSource(input_state, lambda: time.monotonic() - started)
+    return keyboard, "sim: keyboard and mouse (F1 shows the keys)", 60.0
+
+
 def run_sim(
     motion_file: Path | None = None,
     *,
@@ -118,17 +130,7 @@ def run_sim(
     from gmi_vr.render.renderer import Renderer
 
     input_state = InputState()
-    source: FrameSource
-    if motion is not None:
-        source = ScriptedFrameSource(motion)
-        mode = f"sim: motion file {Path(motion.source).name}"
-        rate: float | None = None
-    else:
-        started = time.monotonic()
-        keyboard = KeyboardMouseFrameSource(input_state, lambda: time.monotonic() - started)
-        source = keyboard
-        mode = "sim: keyboard and mouse (F1 shows the keys)"
-        rate = 60.0
+    source, mode, rate = sim_source(motion, input_state)
     with ExitStack() as stack:
         context = stack.enter_context(open_window_context(*WINDOW_SIZE, title="gmi-vr: therapist", visible=visible))
         renderer = Renderer()
@@ -145,7 +147,7 @@ def run_sim(
             if controls is not None:
                 controls.handle(window.take_console_keys(), frame.time_s)
             output = pipeline.step(frame)
-            status = mode if motion is not None else f"{mode}: {keyboard.status()}"
+            status = f"{mode}: {source.status()}" if isinstance(source, KeyboardMouseFrameSource) else mode
             status = status_line(status, pipeline.recorder_stats(), output.body)
             if controls is not None and controls.message:
                 status += f"  |  {controls.message}"
