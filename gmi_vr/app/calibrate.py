@@ -316,13 +316,14 @@ def run_calibration_sim(
     CalibrationError when the window is closed, the motion ends or ``max_frames`` pass before
     the pose is finished (nothing stored), NotFoundError for an unknown patient,
     InputFileError for a malformed motion file, GraphicsUnavailable without a display."""
-    from gmi_vr.app.sim import _check_writable, _paced, sim_source
+    from gmi_vr.app.sim import _paced, sim_source
+    from gmi_vr.core.folders import ensure_writable_folder
     from gmi_vr.render.context import choose_gl_platform
     from gmi_vr.xr.sim import InputState, load_motion
 
     motion = load_motion(motion_file) if motion_file is not None else None  # fail before any window
     if screenshot is not None:
-        _check_writable(screenshot.parent)
+        ensure_writable_folder(screenshot.parent)
     store = _open_store()
     try:
         store.patient(patient_id)  # an unknown patient fails before any window opens

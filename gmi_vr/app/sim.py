@@ -26,6 +26,7 @@ from gmi_vr.app.session import session_pipeline
 from gmi_vr.assets.paths import data_dir
 from gmi_vr.body import BodySettings
 from gmi_vr.core.errors import GmiError
+from gmi_vr.core.folders import ensure_writable_folder
 from gmi_vr.core.frame_source import FrameSource
 from gmi_vr.core.types import Side, TrackingFrame
 from gmi_vr.geometry import quat_from_axis_angle, quat_to_matrix
@@ -121,7 +122,7 @@ def run_sim(
 
     motion = load_motion(motion_file) if motion_file is not None else None  # fail before any window
     if screenshot is not None:
-        _check_writable(screenshot.parent)
+        ensure_writable_folder(screenshot.parent)
     choose_gl_platform(offscreen=False)
     from PIL import Image
 
@@ -162,15 +163,6 @@ def run_sim(
             Image.fromarray(last_pixels[:, :, :3]).save(screenshot)
 
 
-def _check_writable(folder: Path) -> None:
-    """Fail now, before any rendering, if ``folder`` cannot take the output files."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".gmi-vr-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        raise GmiError(f"Cannot write into {folder} ({error.strerror}); choose another output folder.") from None
 
 
 def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:
@@ -187,7 +179,7 @@ def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:
 
     out_dir = Path(out_dir)
     motion = load_motion(motion_file if motion_file is not None else data_dir() / DEMO_MOTION)
-    _check_writable(out_dir)
+    ensure_writable_folder(out_dir)
     offscreen = not os.environ.get("DISPLAY")
     choose_gl_platform(offscreen=offscreen)
     from PIL import Image

@@ -41,7 +41,7 @@ from gmi_vr.body import (
     solve_body,
 )
 from gmi_vr.body.skeleton import JOINT_INDEX, PARENTS
-from gmi_vr.core.errors import GmiError
+from gmi_vr.core.folders import ensure_writable_folder
 from gmi_vr.core.types import FloatArray, Side, TrackingFrame
 from gmi_vr.recording.replay import ReplaySource
 from gmi_vr.recording.store import SessionStore
@@ -344,14 +344,6 @@ class ReplayPlayer:
 # --------------------------------------------------------------------------- the window
 
 
-def _check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".gmi-vr-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        raise GmiError(f"Cannot write into {folder} ({error.strerror}); choose another output folder.") from None
 
 
 def show_replay_picture(window: TherapistWindow, player: ReplayPlayer, now_s: float,
@@ -394,7 +386,7 @@ def run_replay(
     skin = cast("SkinSkeleton", load_skinned_gltf(model_path(body.appearance.avatar_model)))
     rig = AvatarRig(skin, body.calibration.measures)
     if screenshot is not None:
-        _check_writable(Path(screenshot).parent)
+        ensure_writable_folder(Path(screenshot).parent)
     choose_gl_platform(offscreen=False)
     from PIL import Image
 
