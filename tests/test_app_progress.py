@@ -161,6 +161,7 @@ def test_accepting_stores_the_new_stage_and_audits_proposal_and_decision(store: 
     assert decision["outcome"] == "accepted" and decision["therapist"] == "t.two"
     assert (decision["stage_before"], decision["stage_after"]) == (1, 2)
     assert decision["note"] == "targets met twice over" and trail[1].actor == "t.two"
+    assert trail[0].actor == "gmi-vr" and decision["proposal"] == proposal
 
 
 def test_an_override_sets_the_therapists_stage_and_needs_a_reason(store: SessionStore) -> None:

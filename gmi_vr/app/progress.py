@@ -55,10 +55,14 @@ def _session_program(store: SessionStore, session: SessionInfo) -> Program:
     return Program.from_dict(data)
 
 
-def _therapy_trial(row: StoredTrial) -> TrialRecord:
+def _therapy_trial(session_id: int, row: StoredTrial) -> TrialRecord:
     """A stored laterality trial row back as the record the task produced."""
     m = row.measures or {}
-    assert row.body_part is not None and row.side is not None and row.rotation_deg is not None
+    if row.body_part is None or row.side is None or row.rotation_deg is None:
+        raise ProgramError(
+            f"Trial {row.seq} of session {session_id} has no stimulus (body part, side, rotation), "
+            "so the session cannot be scored; export it to check the record."
+        )
     return TrialRecord(
         block_index=int(m.get("block_index", 0)), trial_index=int(m.get("trial_index", 0)),
         seed=int(m.get("seed", 0)), body_part=BodyPart(row.body_part), side=Side(row.side),
@@ -79,7 +83,7 @@ def session_summary(store: SessionStore, session_id: int) -> SessionSummary:
     """
     session = store.session(session_id)
     program = _session_program(store, session)
-    trials = [_therapy_trial(t) for t in store.trials(session_id) if t.kind == "laterality"]
+    trials = [_therapy_trial(session_id, t) for t in store.trials(session_id) if t.kind == "laterality"]
     stored = store.ratings(session_id=session_id)
     timed = sorted((r for r in stored if r.time_s is not None), key=lambda r: float(r.time_s or 0.0))
     late = [r for r in stored if r.time_s is None]
@@ -153,7 +157,9 @@ def decide(store: SessionStore, patient_id: str, therapist: str, accept: bool,
     at = datetime.now(UTC).isoformat(timespec="seconds")
     new_program, decision = confirm(program, proposal, therapist, at, accept=accept,
                                     override_stage=override_stage, note=reason)  # fmt: skip
-    store.audit(therapist, "progression.proposal", patient_id=patient_id, details=proposal.to_dict())
+    # The proposal decided on, as the engine made it (it may differ from the one audited at
+    # the end of the last session when sessions or the program changed since).
+    store.audit(ENGINE_ACTOR, "progression.proposal", patient_id=patient_id, details=proposal.to_dict())
     store.set_program(patient_id, new_program.to_dict())
     details: dict[str, Any] = decision.to_dict()
     store.audit(therapist, "progression.decision", patient_id=patient_id, details=details)
