@@ -114,9 +114,36 @@ def _cmd_patients(args: argparse.Namespace) -> int:
                 store, args.id, changes, therapist=_therapist(args), reason=args.reason
             )
             print(f"patient {args.id}: changed {', '.join(changes)} (stage {int(program.stage)})")
+        elif args.action == "progress":
+            _patients_progress(store, args)
     finally:
         store.close()
     return 0
+
+
+def _patients_progress(store: SessionStore, args: argparse.Namespace) -> None:
+    """Print the progression proposal with its reason and evidence, or record the decision."""
+    from gmi_vr.app.progress import decide, propose
+
+    deciding = args.accept or args.reject or args.stage is not None
+    if not deciding:
+        proposal = propose(store, args.id)
+        if args.json:
+            print(json.dumps(proposal.to_dict(), indent=2))
+            return
+        print(f"patient {args.id}: stage {int(proposal.current_stage)} -> proposed "
+              f"{int(proposal.proposed_stage)} ({proposal.decision.value}, rule {proposal.rule})")
+        print(f"reason: {proposal.reason}")
+        for key, value in proposal.evidence.items():
+            print(f"evidence {key}: {json.dumps(value)}")
+        print("decide with --accept, --reject or --stage N, and --reason TEXT")
+        return
+    if not args.reason or not args.reason.strip():
+        raise GmiError("Say why with --reason TEXT; the decision is kept in the audit trail.")
+    program = decide(store, args.id, _therapist(args), accept=args.accept,
+                     override_stage=args.stage, reason=args.reason)  # fmt: skip
+    outcome = "overridden" if args.stage is not None else "accepted" if args.accept else "rejected"
+    print(f"patient {args.id}: proposal {outcome}, now at stage {int(program.stage)}")
 
 
 def _patient_summary(store: SessionStore, patient_id: str) -> dict[str, object]:
@@ -239,6 +266,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help="e.g. --set stage=2 --set safety.session_cap_s=480")  # fmt: skip
     edit.add_argument("--reason", required=True, help="why (kept in the audit trail)")
     edit.add_argument("--by", help="who changes it (default: the logged-in user)")
+    progress = patients_sub.add_parser(
+        "progress", help="the stage proposal after the last sessions; accept, reject or override it"
+    )
+    progress.add_argument("id")
+    choice = progress.add_mutually_exclusive_group()
+    choice.add_argument("--accept", action="store_true", help="accept the proposed stage")
+    choice.add_argument("--reject", action="store_true", help="keep the current stage")
+    choice.add_argument("--stage", type=int, help="set this stage (1-4) instead of the proposal")
+    progress.add_argument("--reason", help="why (required with a decision; kept in the audit trail)")
+    progress.add_argument("--by", help="who decides (default: the logged-in user)")
+    progress.add_argument("--json", action="store_true", help="print the proposal as JSON")
     patients.set_defaults(func=_cmd_patients)
 
     sessions = sub.add_parser("sessions", help="list recorded sessions")

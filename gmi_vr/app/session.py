@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from gmi_vr import __version__
 from gmi_vr.app.patients import patient_program
 from gmi_vr.app.pipeline import SessionPipeline
+from gmi_vr.app.progress import propose_after_session
 from gmi_vr.assets.paths import model_path
 from gmi_vr.body import Appearance, BodySettings, Calibration
 from gmi_vr.core.errors import NotFoundError
@@ -39,12 +40,18 @@ def session_pipeline(
     runtime_name: str | None = None,
     system_name: str | None = None,
     display_hz: float | None = None,
+    seed: int | None = None,
 ) -> Iterator[SessionPipeline]:
     """The pipeline for one session of ``patient_id`` (free play when None).
 
     The recorder is finished when the block ends: "completed" when the plan ran to its end,
     "stopped" otherwise (the therapist or patient quit early), "aborted" on an error. A crash
-    leaves the session "running", which the next start marks "interrupted".
+    leaves the session "running", which the next start marks "interrupted". Once the recorder
+    is finished, the progression proposal over the patient's sessions is audited
+    ("progression.proposal", ``progress.propose_after_session``) for the therapist.
+
+    ``seed`` fixes the session's random sequences (tests); None draws one. Either way it is
+    recorded in the "session.start" event.
     """
     if patient_id is None:
         yield SessionPipeline(BodySettings(affected_side=Side.LEFT))
@@ -60,7 +67,8 @@ def session_pipeline(
         body_settings = replace(body_settings, affected_side=program.affected_side)
         appearance = Appearance.from_dict(settings.get("appearance", {}))
         installed = frozenset(name for name in stimulus_mesh_names() if _installed(name))
-        seed = secrets.randbits(31)  # recorded in the "session.start" event
+        if seed is None:
+            seed = secrets.randbits(31)  # recorded in the "session.start" event
         runner = SessionRunner(program, seed, anchor=None, date_iso=datetime.now(UTC).date().isoformat(),
                                available_meshes=installed)  # fmt: skip
         recorder = store.start_session(
@@ -76,5 +84,6 @@ def session_pipeline(
             status = "completed" if runner.state.value == "done" else "stopped"
         finally:
             recorder.finish(status)
+            propose_after_session(store, patient_id, recorder.session_id)
     finally:
         store.close()

@@ -1,0 +1,166 @@
+"""Progression between sessions, from what the store holds: the engine proposes
+(``therapy.progression``), the therapist decides, and both go to the audit trail.
+
+Which sessions count (``history_sessions``):
+
+- "completed" and "stopped" sessions: the session ran and ended in order (a stop is a real
+  outcome: a patient's stop is part of the flare rule, a therapist's stop ends a short
+  session whose trials still say something);
+- "interrupted" (the app crashed) and "aborted" (an error ended it) sessions count only when
+  they recorded a pain flare or a patient stop: their partial trials are no fair measure of
+  performance, but a flare must never be forgotten because the program crashed after it;
+- a "running" session (the one in progress, or a live one on another station) never counts.
+
+A summary is rebuilt from the stored trials, ratings and events of the session and the
+program it ran with (kept in its settings), exactly as ``SessionRunner.summary`` computes it
+live, so a proposal can be made again for any past session.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from gmi_vr.app.patients import patient_program
+from gmi_vr.core.errors import GmiError
+from gmi_vr.core.types import Side
+from gmi_vr.recording.records import SessionInfo
+from gmi_vr.recording.records import TrialRecord as StoredTrial
+from gmi_vr.recording.store import SessionStore
+from gmi_vr.therapy.program import BodyPart, Program, ProgramError
+from gmi_vr.therapy.progression import ProgressionProposal, confirm, evaluate_progression
+from gmi_vr.therapy.records import RatingRecord, TrialRecord
+from gmi_vr.therapy.scoring import SessionSummary, summarize_session
+
+log = logging.getLogger("gmi_vr.app")
+
+#: Who the automatic proposal at the end of a session is audited as (no person decided it).
+ENGINE_ACTOR = "gmi-vr"
+FINISHED = ("completed", "stopped")
+#: Sessions that ended badly: kept only for the safety events they hold (module docstring).
+BROKEN = ("interrupted", "aborted")
+#: The store's rating phases back to the runner's moments (``therapy.records.STORAGE_PHASE``).
+_MOMENT = {"before": "start", "during": "on_demand", "after": "end"}
+
+
+def _session_program(store: SessionStore, session: SessionInfo) -> Program:
+    """The program the session ran with (kept in its settings by ``session_pipeline``)."""
+    data = (session.settings or {}).get("program")
+    if not data:
+        raise ProgramError(
+            f"Session {session.id} kept no program in its settings, so it cannot be scored; "
+            "it was not recorded by a patient's session run."
+        )
+    return Program.from_dict(data)
+
+
+def _therapy_trial(session_id: int, row: StoredTrial) -> TrialRecord:
+    """A stored laterality trial row back as the record the task produced."""
+    m = row.measures or {}
+    if row.body_part is None or row.side is None or row.rotation_deg is None:
+        raise ProgramError(
+            f"Trial {row.seq} of session {session_id} has no stimulus (body part, side, rotation), "
+            "so the session cannot be scored; export it to check the record."
+        )
+    return TrialRecord(
+        block_index=int(m.get("block_index", 0)), trial_index=int(m.get("trial_index", 0)),
+        seed=int(m.get("seed", 0)), body_part=BodyPart(row.body_part), side=Side(row.side),
+        rotation_deg=int(row.rotation_deg), view=row.view or "", context=str(m.get("context", "none")),
+        mesh=str(m.get("mesh", "")), reflected=bool(m.get("reflected", False)), shown_at_s=row.onset_s,
+        answer=Side(row.answer) if row.answer else None, answered_by=m.get("answered_by"),
+        answered_at_s=m.get("answered_at_s"), rt_s=row.reaction_time_s, correct=bool(row.correct),
+        timed_out=bool(m.get("timed_out", row.answer is None)), rt_source=m.get("rt_source"),
+    )  # fmt: skip
+
+
+def session_summary(store: SessionStore, session_id: int) -> SessionSummary:
+    """What progression needs from one stored session (any past one, not only the live run).
+
+    Trials: the laterality trial rows. Ratings: in frame-clock order; a rating typed in later
+    for the session (no frame time) comes after them. Patient stop: a "safety.stop" event by
+    the patient. Date: the session's start (UTC), as the runner is given it.
+    """
+    session = store.session(session_id)
+    program = _session_program(store, session)
+    trials = [_therapy_trial(session_id, t) for t in store.trials(session_id) if t.kind == "laterality"]
+    stored = store.ratings(session_id=session_id)
+    timed = sorted((r for r in stored if r.time_s is not None), key=lambda r: float(r.time_s or 0.0))
+    late = [r for r in stored if r.time_s is None]
+    last_time = float(timed[-1].time_s or 0.0) if timed else 0.0
+    ratings = [
+        RatingRecord(float(r.time_s) if r.time_s is not None else last_time + 1.0 + i,
+                     r.value, _MOMENT[r.phase], r.source)
+        for i, r in enumerate(timed + late)
+    ]  # fmt: skip
+    patient_stop = any(e.kind == "safety.stop" and e.data.get("by") == "patient"
+                       for e in store.events(session_id))  # fmt: skip
+    return summarize_session(program, session.started_at.astimezone(UTC).date().isoformat(),
+                             trials, ratings, patient_stop)  # fmt: skip
+
+
+def history_sessions(store: SessionStore, patient_id: str) -> list[tuple[SessionInfo, SessionSummary]]:
+    """The patient's sessions that count for progression, oldest first, with their summaries
+    (which sessions count: module docstring)."""
+    store.patient(patient_id)  # NotFoundError for an unknown patient, in one sentence
+    out: list[tuple[SessionInfo, SessionSummary]] = []
+    for session in store.list_sessions(patient_id):
+        if session.status not in FINISHED + BROKEN:
+            continue
+        if not (session.settings or {}).get("program"):
+            continue  # not a therapy session (nothing to score)
+        summary = session_summary(store, session.id)
+        if session.status in BROKEN and not summary.flare:
+            continue
+        out.append((session, summary))
+    return out
+
+
+def propose(store: SessionStore, patient_id: str) -> ProgressionProposal:
+    """The engine's proposal for the patient's current program over their finished sessions."""
+    program = patient_program(store, patient_id)
+    history = history_sessions(store, patient_id)
+    proposal = evaluate_progression(program, [summary for _, summary in history])
+    evidence = {**proposal.evidence, "session_ids": [s.id for s, _ in history],
+                "latest": history[-1][1].to_dict() if history else None}  # fmt: skip
+    return ProgressionProposal(proposal.current_stage, proposal.proposed_stage, proposal.decision,
+                               proposal.rule, proposal.reason, evidence)  # fmt: skip
+
+
+def audit_proposal(store: SessionStore, patient_id: str, actor: str = ENGINE_ACTOR,
+                   session_id: int | None = None) -> ProgressionProposal:
+    """Make the proposal and keep it in the audit trail (``progression.proposal``)."""
+    proposal = propose(store, patient_id)
+    store.audit(actor, "progression.proposal", patient_id=patient_id, session_id=session_id,
+                details=proposal.to_dict())  # fmt: skip
+    return proposal
+
+
+def propose_after_session(store: SessionStore, patient_id: str, session_id: int | None) -> None:
+    """At the end of a session: audit the proposal so the therapist finds it next time. A
+    failure here is logged, never raised: the session itself is already safely recorded."""
+    if not store.writable:
+        return
+    try:
+        audit_proposal(store, patient_id, session_id=session_id)
+    except GmiError as error:
+        log.warning("No progression proposal after session %s: %s", session_id, error)
+
+
+def decide(store: SessionStore, patient_id: str, therapist: str, accept: bool,
+           override_stage: int | None, reason: str) -> Program:
+    """The therapist's decision on the current proposal: accept it (``accept=True``), reject
+    it (the stage stays), or set ``override_stage`` (a reason is then required). The new
+    program is stored; the proposal decided on and the decision are both audited."""
+    program = patient_program(store, patient_id)
+    proposal = propose(store, patient_id)
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    new_program, decision = confirm(program, proposal, therapist, at, accept=accept,
+                                    override_stage=override_stage, note=reason)  # fmt: skip
+    # The proposal decided on, as the engine made it (it may differ from the one audited at
+    # the end of the last session when sessions or the program changed since).
+    store.audit(ENGINE_ACTOR, "progression.proposal", patient_id=patient_id, details=proposal.to_dict())
+    store.set_program(patient_id, new_program.to_dict())
+    details: dict[str, Any] = decision.to_dict()
+    store.audit(therapist, "progression.decision", patient_id=patient_id, details=details)
+    return new_program

@@ -1,0 +1,132 @@
+"""A patient's laterality block in the headset, answered through Monado's remote driver; run
+in a subprocess by tests/xr/test_laterality_xr.py.
+
+    python tests/support/xr_laterality_app.py PATIENT --out RESULT.json [--delay S] [--max-seconds S]
+
+The real ``OpenXrSource`` frame loop drives the real ``session_pipeline`` (body, therapy,
+recording into the store at $GMI_VR_DATA) and the product's renderer draws the eyes, as
+``gmi-vr run --patient`` does, without the therapist window. When a frame's events show a
+stimulus ("trial.show"), a timer presses that side's controller trigger through the remote
+driver ``--delay`` seconds later (wall clock) and releases it 0.2 s after that.
+
+RESULT.json: the session id, and per stimulus its side, the frame's predicted display time
+(s), and the wall-clock (monotonic) times it was seen by the loop and the press was sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for support.*
+
+from gmi_vr.render.context import choose_gl_platform  # noqa: E402
+
+choose_gl_platform(offscreen=False)
+
+HOLD_S = 0.2  # how long a trigger stays pulled
+
+
+class TriggerPresser:
+    """Presses and releases controller triggers through the remote driver from timer threads
+    (one lock: a press and a release never interleave their packets)."""
+
+    def __init__(self) -> None:
+        from support.monado_remote import MonadoRemote
+
+        self.remote = MonadoRemote()
+        self.lock = threading.Lock()
+        self.timers: list[threading.Timer] = []
+        self.sent: list[dict[str, object]] = []
+
+    def _set(self, side: str, pulled: bool) -> None:
+        with self.lock:
+            controller = getattr(self.remote.state, side)
+            self.remote.send(replace(self.remote.state, **{side: replace(
+                controller, trigger=1.0 if pulled else 0.0, trigger_click=pulled, trigger_touch=pulled)}))
+            self.sent.append({"side": side, "pulled": pulled, "monotonic_s": time.monotonic()})
+
+    def press_after(self, side: str, delay_s: float) -> None:
+        for after, pulled in ((delay_s, True), (delay_s + HOLD_S, False)):
+            timer = threading.Timer(after, self._set, (side, pulled))
+            timer.start()
+            self.timers.append(timer)
+
+    def close(self) -> None:
+        for timer in self.timers:
+            timer.cancel()
+        self.remote.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("patient")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--delay", type=float, default=0.5)
+    parser.add_argument("--max-seconds", type=float, default=90.0)
+    args = parser.parse_args()
+
+    import functools
+
+    from gmi_vr.app.session import session_pipeline
+    from gmi_vr.core.errors import GmiError
+    from gmi_vr.render.context import open_window_context
+    from gmi_vr.render.renderer import Renderer
+
+    context = open_window_context(64, 64, title="gmi-vr laterality test", visible=False)
+    import xr  # noqa: F401  (after the GL context: see tests/support/xr_app.py)
+
+    from gmi_vr.xr.openxr_source import OpenXrSource
+
+    renderer = Renderer()
+    presser = TriggerPresser()
+    shows: list[dict[str, object]] = []
+    result: dict[str, object] = {"shows": shows, "frames": 0}
+    status = 0
+    started = time.monotonic()
+    try:
+        eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
+        with OpenXrSource(eyes, gl_context=context) as source:
+            info = source.info
+            with session_pipeline(args.patient, source="openxr",
+                                  runtime_name=info.runtime_name if info else None,
+                                  system_name=info.system_name if info else None) as pipeline:  # fmt: skip
+                assert pipeline.recorder is not None
+                result["session_id"] = pipeline.recorder.session_id
+                stop_requested = False
+                for frame in source.frames():
+                    output = pipeline.step(frame)
+                    seen = time.monotonic()
+                    for event in output.events:
+                        if event.kind == "trial.show":
+                            side = str(event.data["side"])
+                            presser.press_after(side, args.delay)
+                            shows.append({"side": side, "display_time_s": event.time_s,
+                                          "seen_monotonic_s": seen})  # fmt: skip
+                    source.present(output.draw)
+                    result["frames"] = frame.index + 1
+                    too_long = time.monotonic() - started > args.max_seconds
+                    if not stop_requested and (output.done or too_long):
+                        result["done"] = output.done
+                        source.request_stop()
+                        stop_requested = True
+    except GmiError as error:
+        print(f"gmi-vr: {error}", file=sys.stderr)
+        result["error"] = str(error)
+        status = error.exit_code
+    finally:
+        presser.close()
+        renderer.release()
+        context.release()
+    result["sent"] = presser.sent
+    args.out.write_text(json.dumps(result))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

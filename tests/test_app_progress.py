@@ -1,0 +1,290 @@
+"""Progression from stored sessions on a real SQLite store: the proposal after each session,
+the therapist's decision, both in the audit trail; the same through the gmi-vr command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
+from gmi_vr.app.pipeline import store_record
+from gmi_vr.app.progress import decide, history_sessions, propose, session_summary
+from gmi_vr.app.session import session_pipeline
+from gmi_vr.core.errors import NotFoundError
+from gmi_vr.core.events import Event
+from gmi_vr.core.types import Side
+from gmi_vr.recording.store import SessionStore
+from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
+from gmi_vr.therapy.progression import Decision
+from gmi_vr.therapy.records import RatingRecord, TrialRecord
+from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    opened = SessionStore.open()
+    add_patient(opened, "P-1", "left", "hand", age_years=50, therapist="t.one")
+    yield opened
+    opened.close()
+
+
+def trials(side: Side, n: int, n_correct: int, rt_s: float, start_s: float = 0.0) -> list[TrialRecord]:
+    """``n`` trials of one side, the first ``n_correct`` answered correctly after ``rt_s``."""
+    out = []
+    for i in range(n):
+        correct = i < n_correct
+        shown = start_s + 3.0 * i
+        answer = side if correct else side.other
+        out.append(TrialRecord(
+            block_index=0, trial_index=i, seed=7, body_part=BodyPart.HAND, side=side,
+            rotation_deg=90 * (i % 4), view="back", context="none", mesh="stimuli/hand_left",
+            reflected=False, shown_at_s=shown, answer=answer, answered_by=f"{answer.value}.trigger_click",
+            answered_at_s=shown + rt_s, rt_s=rt_s, correct=correct, timed_out=False, rt_source="input",
+        ))  # fmt: skip
+    return out
+
+
+def record(store: SessionStore, program: Program, *, left: tuple[int, int, float],
+           right: tuple[int, int, float], pain: tuple[int, ...] = (3, 3), patient_stop: bool = False,
+           status: str = "completed") -> int:
+    """A session recorded through the real recorder: laterality trials per side given as
+    (n, n correct, RT s), pain ratings in order (first at the start, last at the end)."""
+    recorder = store.start_session("P-1", source="sim", settings={"program": program.to_dict(), "seed": 7})
+    recorder.record_event(Event(0.0, "session.start", {"seed": 7}))
+    for record_ in trials(Side.LEFT, *left) + trials(Side.RIGHT, *right, start_s=100.0):
+        store_record(recorder, record_)
+    moments = ["start"] + ["on_demand"] * (len(pain) - 2) + ["end"] if len(pain) > 1 else ["start"]
+    for i, (value, moment) in enumerate(zip(pain, moments, strict=True)):
+        store_record(recorder, RatingRecord(1.0 + 200.0 * i, value, moment, "patient"))
+    if patient_stop:
+        recorder.record_event(Event(150.0, "safety.stop", {"by": "patient", "input": "menu"}))
+    recorder.finish(status)
+    assert recorder.session_id is not None
+    return recorder.session_id
+
+
+GOOD = {"left": (10, 9, 1.1), "right": (10, 9, 1.3)}  # 90 % both sides, gap 0.2 s
+
+
+def test_three_sessions_meeting_the_targets_propose_stage_2(store: SessionStore) -> None:
+    program = patient_program(store, "P-1")
+    ids = [record(store, program, **GOOD) for _ in range(3)]
+    summary = session_summary(store, ids[-1])
+    assert (summary.accuracy_left, summary.accuracy_right) == (0.9, 0.9)
+    assert summary.rt_gap_s == pytest.approx(0.2)
+    assert summary.stage is Stage.LATERALITY and summary.n_trials == 20
+
+    proposal = propose(store, "P-1")
+    assert proposal.decision is Decision.ADVANCE and proposal.rule == "laterality_targets_met"
+    assert int(proposal.proposed_stage) == 2
+    assert proposal.evidence["session_ids"] == ids
+
+
+def test_fewer_sessions_than_the_window_hold(store: SessionStore) -> None:
+    program = patient_program(store, "P-1")
+    record(store, program, **GOOD)
+    record(store, program, **GOOD)
+    proposal = propose(store, "P-1")
+    assert proposal.decision is Decision.HOLD
+    assert "2 of 3 sessions at stage 1" in proposal.reason
+
+
+def test_accuracy_under_80_percent_holds_and_says_which_side(store: SessionStore) -> None:
+    program = patient_program(store, "P-1")
+    for _ in range(3):
+        record(store, program, left=(10, 7, 1.1), right=(10, 9, 1.2))
+    proposal = propose(store, "P-1")
+    assert proposal.decision is Decision.HOLD and proposal.rule == "laterality_targets_not_met"
+    assert "left accuracy 70 % < 80 %" in proposal.reason
+    assert "right accuracy" not in proposal.reason
+
+
+def test_a_left_right_rt_gap_beyond_the_smallest_real_change_holds(store: SessionStore) -> None:
+    program = patient_program(store, "P-1")
+    for _ in range(3):
+        record(store, program, left=(10, 10, 1.0), right=(10, 10, 1.8))  # gap 0.8 s > 0.49 s
+    proposal = propose(store, "P-1")
+    assert proposal.decision is Decision.HOLD and proposal.rule == "laterality_targets_not_met"
+    assert "left/right RT gap 0.80 s > 0.49 s" in proposal.reason
+
+
+def test_a_pain_flare_proposes_one_stage_back(store: SessionStore) -> None:
+    edit_patient_program(store, "P-1", {"stage": 2}, therapist="t.one", reason="skipped stage 1")
+    program = patient_program(store, "P-1")
+    record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0), pain=(3, 3))
+    record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0), pain=(3, 6, 6))  # +3: a flare
+    summary = session_summary(store, history_sessions(store, "P-1")[-1][0].id)
+    assert summary.pain_flare and (summary.pain_first, summary.pain_last) == (3, 6)
+    proposal = propose(store, "P-1")
+    assert proposal.decision is Decision.BACK and proposal.rule == "pain_flare"
+    assert int(proposal.proposed_stage) == 1
+
+
+def test_a_patient_stop_is_a_flare_too(store: SessionStore) -> None:
+    edit_patient_program(store, "P-1", {"stage": 3}, therapist="t.one", reason="skipped")
+    program = patient_program(store, "P-1")
+    record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0), patient_stop=True, status="stopped")
+    proposal = propose(store, "P-1")
+    assert proposal.decision is Decision.BACK and "a patient stop" in proposal.reason
+    assert int(proposal.proposed_stage) == 2
+
+
+def test_an_aborted_session_counts_only_for_its_flare(store: SessionStore) -> None:
+    edit_patient_program(store, "P-1", {"stage": 2}, therapist="t.one", reason="skipped")
+    program = patient_program(store, "P-1")
+    good = record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0))
+    record(store, program, left=(1, 0, 1.0), right=(1, 0, 1.0), status="aborted")  # no flare
+    assert [s.id for s, _ in history_sessions(store, "P-1")] == [good]
+    assert propose(store, "P-1").decision is Decision.HOLD
+    flared = record(store, program, left=(1, 1, 1.0), right=(1, 1, 1.0), pain=(2, 5), status="aborted")
+    assert [s.id for s, _ in history_sessions(store, "P-1")] == [good, flared]
+    assert propose(store, "P-1").decision is Decision.BACK
+
+
+def test_accepting_stores_the_new_stage_and_audits_proposal_and_decision(store: SessionStore) -> None:
+    program = patient_program(store, "P-1")
+    for _ in range(3):
+        record(store, program, **GOOD)
+    new = decide(store, "P-1", "t.two", accept=True, override_stage=None, reason="targets met twice over")
+    assert int(new.stage) == 2 and int(patient_program(store, "P-1").stage) == 2
+    trail = [a for a in store.audit_trail("P-1") if a.action.startswith("progression.")]
+    assert [a.action for a in trail] == ["progression.proposal", "progression.decision"]
+    proposal, decision = (a.details or {} for a in trail)
+    assert proposal["decision"] == "advance" and proposal["proposed_stage"] == 2
+    assert decision["outcome"] == "accepted" and decision["therapist"] == "t.two"
+    assert (decision["stage_before"], decision["stage_after"]) == (1, 2)
+    assert decision["note"] == "targets met twice over" and trail[1].actor == "t.two"
+    assert trail[0].actor == "gmi-vr" and decision["proposal"] == proposal
+
+
+def test_an_override_sets_the_therapists_stage_and_needs_a_reason(store: SessionStore) -> None:
+    program = patient_program(store, "P-1")
+    record(store, program, **GOOD)  # one session: the engine says hold
+    assert propose(store, "P-1").decision is Decision.HOLD
+    with pytest.raises(ProgramError, match="Say why"):
+        decide(store, "P-1", "t.two", accept=False, override_stage=3, reason=" ")
+    assert int(patient_program(store, "P-1").stage) == 1  # nothing stored
+    assert not [a for a in store.audit_trail("P-1") if a.action == "progression.decision"]
+
+    new = decide(store, "P-1", "t.two", accept=False, override_stage=3, reason="did stage 2 elsewhere")
+    assert int(new.stage) == 3 and int(patient_program(store, "P-1").stage) == 3
+    (decision,) = [a.details for a in store.audit_trail("P-1") if a.action == "progression.decision"]
+    assert decision is not None and decision["outcome"] == "overridden"
+    assert decision["proposal"]["decision"] == "hold" and decision["stage_after"] == 3
+
+
+def test_rejecting_keeps_the_stage_and_is_audited(store: SessionStore) -> None:
+    program = patient_program(store, "P-1")
+    for _ in range(3):
+        record(store, program, **GOOD)
+    new = decide(store, "P-1", "t.two", accept=False, override_stage=None, reason="wants one more week")
+    assert int(new.stage) == 1
+    (decision,) = [a.details for a in store.audit_trail("P-1") if a.action == "progression.decision"]
+    assert decision is not None and decision["outcome"] == "rejected"
+
+
+def test_an_unknown_patient_is_one_sentence(store: SessionStore) -> None:
+    with pytest.raises(NotFoundError, match=r"^No patient P-404 in .*; list patients or check the id\.$"):
+        propose(store, "P-404")
+    with pytest.raises(NotFoundError, match="No patient P-404"):
+        decide(store, "P-404", "t.one", accept=True, override_stage=None, reason="x")
+
+
+# --- a session run through the pipeline ----------------------------------------------------
+
+#: 12 s of a seated patient holding still; the answers come from the therapist's keys.
+STILL = '{"format": "gmi-vr-motion", "version": 1, "rate_hz": 30}\n{"t": 0.0}\n{"t": 12.0}\n'
+
+
+def test_the_stored_summary_matches_the_live_one_and_a_proposal_is_audited(store: SessionStore) -> None:
+    edit_patient_program(store, "P-1", {
+        "session.blocks": ["laterality"], "laterality.trials_per_block": 4,
+        "laterality.rotations_deg": [0, 180], "laterality.views": ["back"],
+        "laterality.inter_trial_s": 0.5, "laterality.feedback": False,
+    }, therapist="t.one", reason="short test block")  # fmt: skip
+    answered = 0
+    with session_pipeline("P-1", source="sim", seed=11) as pipeline, \
+            ScriptedFrameSource(parse_motion(STILL)) as source:  # fmt: skip
+        runner = pipeline.runner
+        assert runner is not None
+        for frame in source.frames():
+            output = pipeline.step(frame)
+            if frame.index == 3:
+                runner.rating_from_console(2, frame.time_s)
+            for event in output.events:
+                if event.kind == "pain.ask" and event.data.get("moment") == "end":
+                    runner.rating_from_console(5, frame.time_s + 0.3)  # +3: a flare at the end
+                if event.kind == "trial.show":
+                    side = Side(event.data["side"])
+                    # Three right answers, then a wrong one, each 0.4 s + 0.1 s per trial late.
+                    answer = side if answered < 3 else side.other
+                    runner.answer_from_console(answer, frame.time_s + 0.4 + 0.1 * answered)
+                    answered += 1
+            if output.done:
+                break
+    assert answered == 4 and runner.state.value == "done"
+
+    (session,) = store.list_sessions("P-1")
+    assert session.status == "completed"
+    live = runner.summary(runner.date_iso)
+    stored = session_summary(store, session.id)
+    assert stored == live
+    assert stored.n_trials == 4 and stored.pain_flare and (stored.pain_first, stored.pain_last) == (2, 5)
+
+    proposals = [a for a in store.audit_trail("P-1") if a.action == "progression.proposal"]
+    assert len(proposals) == 1 and proposals[0].actor == "gmi-vr"
+    assert proposals[0].session_id == session.id
+    assert proposals[0].details == propose(store, "P-1").to_dict()
+    assert proposals[0].details["rule"] == "pain_flare"
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def gmi_vr(args: list[str], data: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(data / "absent.toml"))
+    return subprocess.run([sys.executable, "-m", "gmi_vr.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+
+
+def test_the_command_prints_the_proposal_and_records_the_decision(store: SessionStore, tmp_path: Path) -> None:
+    program = patient_program(store, "P-1")
+    for _ in range(3):
+        record(store, program, **GOOD)
+    data = tmp_path / "data"
+
+    shown = gmi_vr(["patients", "progress", "P-1"], data)
+    assert shown.returncode == 0, shown.stderr
+    assert "stage 1 -> proposed 2 (advance, rule laterality_targets_met)" in shown.stdout
+    assert "reason: In each of the last 3 sessions both sides reached 80 % accuracy" in shown.stdout
+    assert "evidence sessions:" in shown.stdout and "evidence session_ids:" in shown.stdout
+    as_json = json.loads(gmi_vr(["patients", "progress", "P-1", "--json"], data).stdout)
+    assert as_json["proposed_stage"] == 2
+
+    missing_reason = gmi_vr(["patients", "progress", "P-1", "--accept"], data)
+    assert missing_reason.returncode != 0 and "Traceback" not in missing_reason.stderr
+    assert missing_reason.stderr.strip() == \
+        "gmi-vr: Say why with --reason TEXT; the decision is kept in the audit trail."  # fmt: skip
+
+    accepted = gmi_vr(["patients", "progress", "P-1", "--accept", "--reason", "targets met", "--by", "t.two"], data)
+    assert accepted.returncode == 0, accepted.stderr
+    assert "proposal accepted, now at stage 2" in accepted.stdout
+    overridden = gmi_vr(["patients", "progress", "P-1", "--stage", "1", "--reason", "pain at home"], data)
+    assert overridden.returncode == 0, overridden.stderr
+    assert "proposal overridden, now at stage 1" in overridden.stdout
+
+    assert int(patient_program(store, "P-1").stage) == 1
+    decisions = [a.details for a in store.audit_trail("P-1") if a.action == "progression.decision"]
+    assert [(d or {})["outcome"] for d in decisions] == ["accepted", "overridden"]
+
+    unknown = gmi_vr(["patients", "progress", "P-404"], data)
+    assert unknown.returncode != 0 and "Traceback" not in unknown.stderr
+    (line,) = unknown.stderr.strip().splitlines()
+    assert line.startswith("gmi-vr: No patient P-404 in ") and line.endswith("check the id.")

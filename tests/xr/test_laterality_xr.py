@@ -1,0 +1,75 @@
+"""Laterality in the headset against the real Monado runtime (inside tools/xr-sandbox): a
+trigger pulled through the remote driver after a stimulus is shown is taken as the answer of
+that side, with a plausible reaction time, and lands in a real SQLite store.
+
+The OpenXR source reports no input change times either, so the answer's time is the
+predicted display time of the first frame whose action sync saw the pull. The app pulls the
+trigger DELAY_S of wall-clock time after its frame loop saw the stimulus's frame (whose
+display time lies a little ahead, the runtime's prediction), so the recorded RT is above
+zero and below DELAY_S plus two frames of the null compositor's 20 Hz.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support.sandbox import control, require_sandbox
+
+from gmi_vr.app.patients import add_patient, edit_patient_program
+from gmi_vr.recording.store import SessionStore
+
+pytestmark = pytest.mark.xr
+
+APP = Path(__file__).resolve().parent.parent / "support" / "xr_laterality_app.py"
+DELAY_S = 0.5
+RUNTIME_FRAME_S = 1.0 / 20.0  # Monado's null compositor paces at 20 Hz (XR_RUNTIME.md)
+
+
+def test_a_right_trigger_pull_answers_a_right_hand_stimulus(tmp_path: Path) -> None:
+    require_sandbox()
+    control("ensure")
+    data = tmp_path / "data"
+    with SessionStore.open(data) as store:
+        add_patient(store, "XR-LAT", "left", "hand", therapist="t.one")
+        edit_patient_program(store, "XR-LAT", {
+            "session.blocks": ["laterality"], "session.rating_at_start": False,
+            "session.rating_at_end": False, "laterality.trials_per_block": 4,
+            "laterality.rotations_deg": [0, 90], "laterality.views": ["back"],
+            "laterality.feedback": False, "laterality.inter_trial_s": 0.5,
+        }, therapist="t.one", reason="a short block for the headset check")  # fmt: skip
+
+    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
+    out = tmp_path / "result.json"
+    run = subprocess.run([sys.executable, str(APP), "XR-LAT", "--out", str(out), "--delay", str(DELAY_S)],
+                         env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    result = json.loads(out.read_text())
+    assert result.get("done") is True, result
+
+    with SessionStore.open(data) as store:
+        session = store.session(result["session_id"])
+        trials = store.trials(session.id)
+        actions = [a.action for a in store.audit_trail("XR-LAT")]
+    assert session.status == "completed" and session.source == "openxr"
+    assert session.runtime_name and "Monado" in session.runtime_name
+    shows = result["shows"]
+    assert len(trials) == len(shows) == 4
+    assert [t.onset_s for t in trials] == [s["display_time_s"] for s in shows]
+
+    right = [t for t in trials if t.side == "right"]
+    assert len(right) == 2
+    for trial in right:
+        assert (trial.answer, trial.correct) == ("right", True)
+        assert trial.measures is not None and trial.measures["answered_by"] == "right.trigger_click"
+        assert trial.measures["rt_source"] == "frame"
+        assert trial.reaction_time_s is not None
+        assert 0.0 < trial.reaction_time_s < DELAY_S + 2 * RUNTIME_FRAME_S, trial.reaction_time_s
+    for trial in trials:  # the left ones are answered with the left trigger the same way
+        assert trial.answer == trial.side and trial.reaction_time_s is not None
+        assert 0.0 < trial.reaction_time_s < DELAY_S + 2 * RUNTIME_FRAME_S, trial.reaction_time_s
+    assert "progression.proposal" in actions  # audited when the session ended
