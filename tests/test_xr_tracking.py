@@ -119,3 +119,12 @@ def test_tracking_frame_carries_time_head_and_views() -> None:
         left=RawHand(), right=RawHand(), focused=False,
     )  # fmt: skip
     assert invalid.views == () and not invalid.head_valid and not invalid.focused
+
+
+def test_button_change_times_travel_on_the_frame_clock() -> None:
+    # XrTime nanoseconds become seconds on the same clock as TrackingFrame.time_s, so a
+    # reaction time is the press's own time minus the stimulus's display time.
+    hand = hand_input(RawHand(trigger_click=True, changed_at_ns={"trigger_click": 1_234_567_890_123}))
+    assert hand.trigger_click
+    assert hand.changed_at_s == {"trigger_click": pytest.approx(1234.567890123, abs=1e-9)}
+    assert hand_input(RawHand()).changed_at_s == {}

@@ -59,6 +59,10 @@ class _Hand:
     tracker: xr.HandTrackerEXT | None = None
 
 
+#: The boolean actions, named as HandInput's fields.
+BUTTON_ACTIONS = ("trigger_click", "primary", "secondary", "menu", "thumbstick_click")
+
+
 class HandActions:
     """One action set with every action of ``bindings.ACTIONS`` for both hands."""
 
@@ -207,6 +211,7 @@ class HandActions:
         trigger = state("trigger", xr.get_action_state_float)
         squeeze = state("squeeze", xr.get_action_state_float)
         stick = state("thumbstick", xr.get_action_state_vector2f)
+        buttons = {name: state(name, xr.get_action_state_boolean) for name in BUTTON_ACTIONS}
         joints = joint_flags = None
         joints_active = False
         if hand.tracker is not None:
@@ -224,13 +229,18 @@ class HandActions:
             squeeze_active=bool(squeeze.is_active),
             thumbstick=(float(stick.current_state.x), float(stick.current_state.y)),
             thumbstick_active=bool(stick.is_active),
-            trigger_click=bool(state("trigger_click", xr.get_action_state_boolean).current_state),
-            primary=bool(state("primary", xr.get_action_state_boolean).current_state),
-            secondary=bool(state("secondary", xr.get_action_state_boolean).current_state),
-            menu=bool(state("menu", xr.get_action_state_boolean).current_state),
-            thumbstick_click=bool(
-                state("thumbstick_click", xr.get_action_state_boolean).current_state
-            ),
+            trigger_click=bool(buttons["trigger_click"].current_state),
+            primary=bool(buttons["primary"].current_state),
+            secondary=bool(buttons["secondary"].current_state),
+            menu=bool(buttons["menu"].current_state),
+            thumbstick_click=bool(buttons["thumbstick_click"].current_state),
+            # XrTime of each button's last change: reaction times are measured to the press
+            # itself, not to the frame that first saw it.
+            changed_at_ns={
+                name: int(button.last_change_time)
+                for name, button in buttons.items()
+                if button.is_active and button.last_change_time > 0
+            },
             joints=joints,
             joint_flags=joint_flags,
             joints_active=joints_active,

@@ -65,6 +65,8 @@ class RawHand:
     joint_flags: NDArray[np.uint64] | None = None
     joints_active: bool = False
     profile: str = ""
+    #: XrTime (ns) of each active button's last change, by HandInput field name.
+    changed_at_ns: dict[str, int] = field(default_factory=dict)
 
 
 def _pose(location: RawLocation, usable: bool) -> tuple[Pose, bool]:
@@ -108,6 +110,7 @@ def hand_input(raw: RawHand) -> HandInput:
         joints=joints,
         joints_valid=joints_valid,
         profile=raw.profile,
+        changed_at_s={name: ns / 1e9 for name, ns in raw.changed_at_ns.items()},
     )
 
 

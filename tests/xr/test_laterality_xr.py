@@ -2,8 +2,8 @@
 trigger pulled through the remote driver after a stimulus is shown is taken as the answer of
 that side, with a plausible reaction time, and lands in a real SQLite store.
 
-The OpenXR source reports no input change times either, so the answer's time is the
-predicted display time of the first frame whose action sync saw the pull. The app pulls the
+The answer's time is the runtime's own change time of the trigger's boolean action
+(``lastChangeTime``), so the reaction time is measured to the pull itself. The app pulls the
 trigger DELAY_S of wall-clock time after its frame loop saw the stimulus's frame (whose
 display time lies a little ahead, the runtime's prediction), so the recorded RT is above
 zero and below DELAY_S plus two frames of the null compositor's 20 Hz.
@@ -66,7 +66,7 @@ def test_a_right_trigger_pull_answers_a_right_hand_stimulus(tmp_path: Path) -> N
     for trial in right:
         assert (trial.answer, trial.correct) == ("right", True)
         assert trial.measures is not None and trial.measures["answered_by"] == "right.trigger_click"
-        assert trial.measures["rt_source"] == "frame"
+        assert trial.measures["rt_source"] == "input"  # XrActionStateBoolean.lastChangeTime
         assert trial.reaction_time_s is not None
         assert 0.0 < trial.reaction_time_s < DELAY_S + 2 * RUNTIME_FRAME_S, trial.reaction_time_s
     for trial in trials:  # the left ones are answered with the left trigger the same way
