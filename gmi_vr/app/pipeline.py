@@ -42,6 +42,7 @@ from gmi_vr.scene.room import room_draw_list
 from gmi_vr.therapy.records import RatingRecord
 from gmi_vr.therapy.session import SessionRunner
 from gmi_vr.therapy.stimuli import level_anchor
+from gmi_vr.therapy.workspace import anchor_on_midline
 
 #: Seated, the eyes are about this far in front of the pelvis (the head leans forward of the
 #: hips); the room's chair is placed the same way (scene/room.py). Metres.
@@ -86,6 +87,11 @@ class SessionPipeline:
         settings = self._settings_now()
         body = solve_body(frame, calibration, settings, self._state)
         if self.runner is not None:
+            if self.runner.anchor is None and frame.focused and frame.head_valid:
+                # Tasks place and mirror targets across the same midline the body mirrors
+                # across: the calibrated one, not wherever the head happens to be.
+                plane = calibration.midline_plane()
+                self.runner.anchor = anchor_on_midline(frame.head, plane.point, plane.normal)
             step = self.runner.update(frame, body)
             events, done = step.events, step.done
             self._follow_body_mode(events)
