@@ -7,7 +7,7 @@ The real ``OpenXrSource`` frame loop drives the real ``session_pipeline`` (body,
 recording into the store at $GMI_VR_DATA) and the product's renderer draws the eyes, as
 ``gmi-vr run --patient`` does, without the therapist window. When a frame's events show a
 stimulus ("trial.show"), a timer presses that side's controller trigger through the remote
-driver ``--delay`` seconds later (wall clock) and releases it 0.2 s after that.
+driver ``--delay`` seconds later (wall clock) and releases it HOLD_S after that.
 
 RESULT.json: the session id, and per stimulus its side, the frame's predicted display time
 (s), and the wall-clock (monotonic) times it was seen by the loop and the press was sent.
@@ -29,7 +29,7 @@ from gmi_vr.render.context import choose_gl_platform  # noqa: E402
 
 choose_gl_platform(offscreen=False)
 
-HOLD_S = 0.2  # how long a trigger stays pulled
+HOLD_S = 0.5  # how long a trigger stays pulled: several 20 Hz frames even on a loaded machine
 
 
 class TriggerPresser:
