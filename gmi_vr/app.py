@@ -1,1 +1,218 @@
-"""Composition root: the only place where all layers meet (ARCHITECTURE.md)."""
+"""Composition root: the only place where all layers meet (ARCHITECTURE.md).
+
+The simulator runs here: ``run_sim`` (a desktop window driven by keyboard and mouse or by a
+motion file) and ``run_demo`` (a short scripted run written to PNG files, offscreen when
+there is no display). Both follow one frame the same way:
+
+    FrameSource.frames() -> TrackingFrame -> sim_draw_list(frame) -> DrawList
+        -> Renderer.draw(...) per eye, TherapistView.compose(...) for the therapist.
+
+OpenGL is imported only after ``choose_gl_platform`` (PyOpenGL binds GLX or EGL at its
+first import), which is why the GL-using modules are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import numpy as np
+
+from gmi_vr.assets.paths import data_dir
+from gmi_vr.core.errors import GmiError
+from gmi_vr.core.frame_source import FrameSource
+from gmi_vr.core.types import TrackingFrame
+from gmi_vr.geometry import quat_from_axis_angle, quat_to_matrix
+from gmi_vr.scene.draw import DrawList, TextItem
+from gmi_vr.scene.room import TABLE_HEIGHT_M, room_draw_list
+from gmi_vr.xr.sim import (
+    SIM_VIEW_SIZE,
+    InputState,
+    KeyboardMouseFrameSource,
+    ScriptedFrameSource,
+    load_motion,
+)
+
+DEMO_MOTION = "demo-reach.jsonl"
+#: Where instructions float for the seated patient: just beyond the table, a little below
+#: eye level, tilted back towards the eyes, metres.
+INSTRUCTION_POSITION = (0.0, TABLE_HEIGHT_M + 0.28, -1.2)
+INSTRUCTION_TILT_DEG = -10.0  # negative about +X: the panel faces up towards the eyes
+INSTRUCTION_HEIGHT_M = 0.075
+
+
+def instruction_text(message: str) -> TextItem:
+    """A calm instruction panel above the table, facing the seated patient."""
+    world_from_text = np.eye(4)
+    tilt = quat_to_matrix(quat_from_axis_angle(np.array([1.0, 0.0, 0.0]), np.radians(INSTRUCTION_TILT_DEG)))
+    world_from_text[:3, :3] = tilt
+    world_from_text[:3, 3] = INSTRUCTION_POSITION
+    return TextItem(message, world_from_text, INSTRUCTION_HEIGHT_M, color=(1.0, 1.0, 1.0, 1.0),
+                    background=(0.20, 0.27, 0.30, 0.72))
+
+
+def demo_draw_list(frame: TrackingFrame) -> DrawList:
+    """The demo's scene for one frame: the room, the controllers and an instruction that
+    answers when the right trigger is pulled."""
+    if frame.right.trigger_click:
+        message = "Well done.\nRelease the trigger when you are ready."
+    else:
+        message = "Reach forward with your right hand\nand pull the trigger."
+    return room_draw_list(frame, texts=(instruction_text(message),))
+
+
+def sim_draw_list(frame: TrackingFrame) -> DrawList:
+    """The free simulator's scene: the room and the controllers."""
+    return room_draw_list(frame)
+
+
+def _paced(frames: Iterator[TrackingFrame], rate_hz: float | None) -> Iterator[TrackingFrame]:
+    """Frames no faster than real time: each one waits until its own time_s has come
+    (scripted runs), or at most ``rate_hz`` per second (keyboard runs, whose clock is real)."""
+    start = time.monotonic()
+    first_time: float | None = None
+    for frame in frames:
+        if rate_hz is None:
+            first_time = frame.time_s if first_time is None else first_time
+            due = start + (frame.time_s - first_time)
+        else:
+            due = start + frame.index / rate_hz
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        yield frame
+
+
+def run_sim(
+    motion_file: Path | None = None,
+    *,
+    max_frames: int | None = None,
+    screenshot: Path | None = None,
+    visible: bool = True,
+) -> None:
+    """Run the simulator in the therapist window until it is closed (escape) or, with a
+    ``motion_file``, until the motion ends; ``max_frames`` stops earlier.
+
+    Without a motion file the keyboard and mouse drive the head and hands (F1 shows the
+    keys). ``screenshot`` saves the last frame the window showed as a PNG. Raises
+    GraphicsUnavailable with no display, InputFileError for a malformed motion file.
+    """
+    from gmi_vr.render.context import choose_gl_platform
+
+    motion = load_motion(motion_file) if motion_file is not None else None  # fail before any window
+    if screenshot is not None:
+        _check_writable(screenshot.parent)
+    choose_gl_platform(offscreen=False)
+    from PIL import Image
+
+    from gmi_vr.console.window import WINDOW_SIZE, TherapistWindow
+    from gmi_vr.render.context import open_window_context
+    from gmi_vr.render.renderer import Renderer
+
+    input_state = InputState()
+    source: FrameSource
+    if motion is not None:
+        source = ScriptedFrameSource(motion)
+        mode = f"sim: motion file {Path(motion.source).name}"
+        rate: float | None = None
+    else:
+        started = time.monotonic()
+        keyboard = KeyboardMouseFrameSource(input_state, lambda: time.monotonic() - started)
+        source = keyboard
+        mode = "sim: keyboard and mouse (F1 shows the keys)"
+        rate = 60.0
+    with ExitStack() as stack:
+        context = stack.enter_context(open_window_context(*WINDOW_SIZE, title="gmi-vr: therapist", visible=visible))
+        renderer = Renderer()
+        stack.callback(renderer.release)
+        window = TherapistWindow(context, renderer, input_state)
+        stack.callback(window.release)
+        stack.enter_context(source)
+        last_pixels = None
+        for frame in _paced(source.frames(), rate):
+            status = mode if motion is not None else f"{mode}: {keyboard.status()}"
+            last = max_frames is not None and frame.index + 1 >= max_frames
+            pixels = window.show(sim_draw_list(frame), frame, status, capture=screenshot is not None)
+            last_pixels = pixels if pixels is not None else last_pixels
+            if last or window.should_close():
+                source.request_stop()
+                break
+        if screenshot is not None and last_pixels is not None:
+            Image.fromarray(last_pixels[:, :, :3]).save(screenshot)
+
+
+def _check_writable(folder: Path) -> None:
+    """Fail now, before any rendering, if ``folder`` cannot take the output files."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".gmi-vr-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise GmiError(f"Cannot write into {folder} ({error.strerror}); choose another output folder.") from None
+
+
+def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:
+    """Play a short scripted run on the sim source (by default the built-in reach-and-pull
+    demo) and write what the patient saw in its last frame (both eyes side by side,
+    ``patient-view.png``) and what the therapist window showed (``therapist-window.png``)
+    into ``out_dir``; returns those two paths.
+
+    With a DISPLAY it renders in a hidden window's context (GLX), without one offscreen
+    through EGL. Raises GmiError when ``out_dir`` is not writable, InputFileError for a
+    malformed motion file, GraphicsUnavailable when no OpenGL 4.1 is available.
+    """
+    from gmi_vr.render.context import choose_gl_platform
+
+    out_dir = Path(out_dir)
+    motion = load_motion(motion_file if motion_file is not None else data_dir() / DEMO_MOTION)
+    _check_writable(out_dir)
+    offscreen = not os.environ.get("DISPLAY")
+    choose_gl_platform(offscreen=offscreen)
+    from PIL import Image
+
+    from gmi_vr.console.window import WINDOW_SIZE, TherapistView
+    from gmi_vr.render.context import open_offscreen_context, open_window_context
+    from gmi_vr.render.renderer import Renderer
+    from gmi_vr.render.target import RenderTarget
+    from gmi_vr.scene.draw import Camera
+
+    with ExitStack() as stack:
+        if offscreen:
+            stack.enter_context(open_offscreen_context())
+        else:
+            stack.enter_context(open_window_context(*WINDOW_SIZE, title="gmi-vr demo", visible=False))
+        renderer = Renderer()
+        stack.callback(renderer.release)
+        view = TherapistView(renderer)
+        stack.callback(view.release)
+        eyes = [RenderTarget(*SIM_VIEW_SIZE, samples=4) for _ in range(2)]
+        for eye in eyes:
+            stack.callback(eye.release)
+        therapist = RenderTarget(*WINDOW_SIZE)
+        stack.callback(therapist.release)
+        source = stack.enter_context(ScriptedFrameSource(motion))
+        last: TrackingFrame | None = None
+        final_index = motion.frame_count() - 1
+        for frame in source.frames():
+            draw_list = demo_draw_list(frame)
+            for eye, eye_view in zip(eyes, frame.views, strict=True):
+                renderer.draw(draw_list, Camera.from_view(eye_view), eye.framebuffer, eye.width, eye.height)
+            # Nobody watches the hidden therapist picture: compose only the one that is saved.
+            if frame.index == final_index:
+                view.compose(draw_list, frame, therapist.framebuffer, therapist.width, therapist.height,
+                             f"demo: motion file {Path(motion.source).name}")
+            else:
+                view.observe(frame)
+            last = frame
+        if last is None:
+            raise GmiError("The demo motion produced no frames; check the motion file.")
+        patient = np.hstack([eye.read_rgba() for eye in eyes])
+        patient_path = out_dir / "patient-view.png"
+        therapist_path = out_dir / "therapist-window.png"
+        Image.fromarray(patient[:, :, :3]).save(patient_path)
+        Image.fromarray(therapist.read_rgba()[:, :, :3]).save(therapist_path)
+    return [patient_path, therapist_path]

@@ -1,0 +1,317 @@
+"""The renderer: draws a DrawList from one camera into one framebuffer.
+
+``Renderer.draw(draw_list, camera, framebuffer, width, height)`` is the one call every
+output uses: the OpenXR layer per eye into its swapchain image's framebuffer, the
+therapist window per pane into an offscreen target, the demo into a PNG.
+
+Colours in a DrawList are sRGB (as picked in a colour chooser); lighting and blending run on
+linear values. When the target framebuffer stores sRGB (GL_SRGB8_ALPHA8 swapchain images;
+``RenderTarget``) GL_FRAMEBUFFER_SRGB makes GL encode them. A plain UNORM target (RGBA8)
+means one of two things: a window or a PNG shows its bytes as they are, so by default the
+shaders encode sRGB themselves; an OpenXR runtime instead reads UNORM swapchain images as
+linear light and encodes them itself, so XR views pass ``unorm_holds_linear=True`` (e.g.
+``functools.partial(renderer.draw, unorm_holds_linear=True)`` as the view renderer).
+
+Order within a frame: clear, opaque meshes (depth tested and written, back faces culled),
+then translucent meshes and texts together from far to near (depth tested, not written,
+blended), then the full-screen fade. SkinnedItems are not drawn yet: skinned avatars
+arrive with the body.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+from OpenGL import GL
+
+from gmi_vr.assets.meshes import PRIMITIVE_NAMES, load_mesh
+from gmi_vr.core.types import FloatArray
+from gmi_vr.geometry import matrix_from_pose
+from gmi_vr.render.mesh_buffer import GpuMesh
+from gmi_vr.render.shader import ShaderProgram
+from gmi_vr.render.text import GlyphAtlas, GpuText
+from gmi_vr.scene.draw import RGBA, Camera, DrawList, MeshItem, TextItem
+
+# The room's light, linear RGB. A bright, slightly warm sky over a darker warm floor bounce
+# and one soft "window" light from above, front left: calm, no harsh contrast.
+SKY_COLOR = (0.66, 0.67, 0.70)
+GROUND_COLOR = (0.36, 0.33, 0.30)
+LIGHT_COLOR = (0.52, 0.49, 0.44)
+LIGHT_DIRECTION = tuple(np.array((-0.35, 0.85, 0.40)) / np.linalg.norm((-0.35, 0.85, 0.40)))
+
+#: Strings kept as GPU meshes between frames (a text changes rarely; evict the oldest).
+TEXT_CACHE_SIZE = 256
+
+
+@functools.lru_cache(maxsize=1024)  # a scene uses few distinct colours, every frame
+def srgb_to_linear(color: RGBA) -> tuple[float, float, float, float]:
+    """An sRGB colour with straight alpha to linear RGB (alpha unchanged)."""
+
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    return (channel(color[0]), channel(color[1]), channel(color[2]), float(color[3]))
+
+
+def normal_matrix(world_from_mesh: FloatArray) -> tuple[FloatArray, float]:
+    """The 3x3 that carries normals into the world (the inverse transpose of the upper 3x3,
+    up to a positive scale, which the shader's normalize removes) and that 3x3's determinant
+    (negative for a mirroring transform). Written out by hand because numpy's inv and det
+    on a 3x3 cost several times as much, for every item of every view."""
+    (a, b, c), (d, e, f), (g, h, i) = world_from_mesh[:3, :3].tolist()
+    cofactor = np.array([
+        [e * i - f * h, f * g - d * i, d * h - e * g],
+        [c * h - b * i, a * i - c * g, b * g - a * h],
+        [b * f - c * e, c * d - a * f, a * e - b * d],
+    ])
+    determinant = a * cofactor[0, 0] + b * cofactor[0, 1] + c * cofactor[0, 2]
+    return (cofactor if determinant >= 0 else -cofactor), determinant
+
+
+def _view_depth(world_from_item: FloatArray, eye_from_world: FloatArray) -> float:
+    """Distance in front of the eye (metres along its -Z) of an item's origin."""
+    return float(-(eye_from_world[2, :3] @ world_from_item[:3, 3] + eye_from_world[2, 3]))
+
+
+class Renderer:
+    """Draws DrawLists with the OpenGL 4.1 core context that is current at creation.
+
+    Every call must happen with that same context current, on the thread that owns GL: its
+    vertex array objects cannot be shared with another context, so the eyes and the
+    therapist window draw with one context (the therapist window's, which the OpenXR
+    session binds). ``models_root`` replaces ``models/`` for named meshes.
+    """
+
+    def __init__(self, models_root: Path | None = None) -> None:
+        self._models_root = models_root
+        self._lit = ShaderProgram("mesh.vert", "lit.frag")
+        self._unlit = ShaderProgram("mesh.vert", "unlit.frag")
+        self._text = ShaderProgram("text.vert", "text.frag")
+        self._fade = ShaderProgram("fade.vert", "fade.frag")
+        self._meshes: dict[str, GpuMesh] = {name: GpuMesh(load_mesh(name)) for name in PRIMITIVE_NAMES}
+        self._texts: dict[tuple[str, bool], GpuText] = {}
+        self._atlas = GlyphAtlas()
+        self._empty_vao = int(GL.glGenVertexArrays(1))  # the fade triangle needs no attributes
+        self._lit.use()
+        self._lit.set_vec3("u_light_direction", LIGHT_DIRECTION)
+        self._lit.set_vec3("u_light_color", LIGHT_COLOR)
+        self._lit.set_vec3("u_sky_color", SKY_COLOR)
+        self._lit.set_vec3("u_ground_color", GROUND_COLOR)
+        self._text.use()
+        self._text.set_int("u_atlas", 0)
+        GL.glUseProgram(0)
+
+    # -- resources ---------------------------------------------------------------------
+
+    def mesh(self, name: str) -> GpuMesh:
+        """The GPU mesh for a MeshItem name, loading ``models/<name>`` on first use
+        (NotFoundError / InputFileError when it is missing or unreadable)."""
+        gpu = self._meshes.get(name)
+        if gpu is None:
+            gpu = self._meshes[name] = GpuMesh(load_mesh(name, self._models_root))
+        return gpu
+
+    def _text_mesh(self, text: str, align_left: bool = False) -> GpuText:
+        """The string laid out one metre per line (scaled by height_m when drawn)."""
+        key = (text, align_left)
+        gpu = self._texts.pop(key, None)
+        if gpu is None:
+            gpu = GpuText(self._atlas.layout(text, 1.0, align_left))
+            if len(self._texts) >= TEXT_CACHE_SIZE:
+                oldest = next(iter(self._texts))
+                self._texts.pop(oldest).release()
+        self._texts[key] = gpu  # re-inserted: most recently used last
+        return gpu
+
+    # -- drawing -----------------------------------------------------------------------
+
+    def draw(self, draw_list: DrawList, camera: Camera, framebuffer: int, width: int, height: int,
+             *, unorm_holds_linear: bool = False) -> None:
+        """Draw ``draw_list`` seen from ``camera`` into all of ``framebuffer`` (width x height
+        pixels; it needs a depth attachment). Leaves the framebuffer bound to 0.
+
+        ``unorm_holds_linear``: a non-sRGB target receives linear values (OpenXR UNORM
+        swapchains, which the runtime encodes) instead of sRGB-encoded ones (see module)."""
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
+        GL.glViewport(0, 0, width, height)
+        srgb_target = _stores_srgb(framebuffer)
+        encode_in_shader = not srgb_target and not unorm_holds_linear
+        if srgb_target:
+            GL.glEnable(GL.GL_FRAMEBUFFER_SRGB)
+        else:
+            GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
+        # Linear unless the bytes are to be stored sRGB-encoded as they are (GL encodes the
+        # clear colour of an sRGB target with GL_FRAMEBUFFER_SRGB on).
+        clear = draw_list.clear_color if encode_in_shader else srgb_to_linear(draw_list.clear_color)
+        GL.glClearColor(*clear)
+        GL.glDepthMask(GL.GL_TRUE)
+        GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthFunc(GL.GL_LEQUAL)
+        GL.glEnable(GL.GL_CULL_FACE)
+        GL.glCullFace(GL.GL_BACK)
+        GL.glDisable(GL.GL_BLEND)
+
+        world_from_eye = matrix_from_pose(camera.pose)
+        eye_from_world: FloatArray = np.linalg.inv(world_from_eye).astype(np.float64)
+        clip_from_world = camera.projection() @ eye_from_world
+        eye_position = world_from_eye[:3, 3]
+        for program in (self._lit, self._unlit, self._text):
+            program.use()
+            program.set_int("u_encode_srgb", int(encode_in_shader))
+        for program in (self._lit, self._unlit):
+            program.use()
+            program.set_mat4("u_clip_from_world", clip_from_world)
+        self._lit.use()
+        self._lit.set_vec3("u_eye_position", eye_position)
+
+        opaque = [m for m in draw_list.meshes if m.color[3] >= 1.0]
+        opaque.sort(key=lambda m: (not m.lit, m.mesh))  # fewer program and buffer switches
+        for item in opaque:
+            self._draw_mesh(item)
+
+        blended: list[tuple[float, MeshItem | TextItem]] = [
+            (_view_depth(m.world_from_mesh, eye_from_world), m) for m in draw_list.meshes if m.color[3] < 1.0
+        ]
+        blended += [(_view_depth(t.world_from_text, eye_from_world), t) for t in draw_list.texts]
+        if blended:
+            GL.glEnable(GL.GL_BLEND)
+            GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
+            GL.glDepthMask(GL.GL_FALSE)
+            for _depth, blended_item in sorted(blended, key=lambda pair: -pair[0]):
+                if isinstance(blended_item, TextItem):
+                    self._draw_text(blended_item, clip_from_world)
+                else:
+                    self._draw_mesh(blended_item)
+            GL.glDepthMask(GL.GL_TRUE)
+
+        if draw_list.fade > 0.0:
+            self._draw_fade(min(float(draw_list.fade), 1.0))
+
+        GL.glDisable(GL.GL_BLEND)
+        GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
+        GL.glFrontFace(GL.GL_CCW)
+        GL.glBindVertexArray(0)
+        GL.glUseProgram(0)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+
+    def _draw_mesh(self, item: MeshItem) -> None:
+        program = self._lit if item.lit else self._unlit
+        program.use()
+        world_from_mesh = np.asarray(item.world_from_mesh, dtype=np.float64)
+        normals, determinant = normal_matrix(world_from_mesh)
+        program.set_mat4("u_world_from_mesh", world_from_mesh)
+        if item.lit:
+            program.set_mat3("u_normal_world_from_mesh", normals)
+        program.set_vec4("u_color", srgb_to_linear(item.color))
+        # A mirrored transform (negative determinant) turns the winding inside out.
+        GL.glFrontFace(GL.GL_CW if determinant < 0 else GL.GL_CCW)
+        self.mesh(item.mesh).draw()
+
+    def _draw_text(self, item: TextItem, clip_from_world: FloatArray) -> None:
+        gpu = self._text_mesh(item.text)
+        scale = np.diag((item.height_m, item.height_m, item.height_m, 1.0))
+        self._text.use()
+        self._text.set_mat4("u_clip_from_text", clip_from_world @ item.world_from_text @ scale)
+        self._text.set_vec4("u_text_color", srgb_to_linear(item.color))
+        background = item.background if item.background is not None else (0.0, 0.0, 0.0, 0.0)
+        self._text.set_vec4("u_background_color", srgb_to_linear(background))
+        _, determinant = normal_matrix(np.asarray(item.world_from_text, dtype=np.float64))
+        GL.glFrontFace(GL.GL_CW if determinant < 0 else GL.GL_CCW)
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self._atlas.texture)
+        gpu.draw()
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+
+    def draw_screen_text(
+        self,
+        text: str,
+        framebuffer: int,
+        width: int,
+        height: int,
+        x_px: float,
+        y_px: float,
+        line_px: float,
+        color: RGBA = (1.0, 1.0, 1.0, 1.0),
+        background: RGBA | None = (0.0, 0.0, 0.0, 0.6),
+        align_left: bool = True,
+    ) -> None:
+        """Overlay ``text`` on what ``framebuffer`` already holds (no clear, no depth): the
+        top-left corner of its background box at pixel (x_px, y_px) counted from the top-left,
+        each line ``line_px`` pixels tall, lines left-aligned unless ``align_left`` is False.
+        For status lines and help in desktop windows."""
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
+        GL.glViewport(0, 0, width, height)
+        srgb_target = _stores_srgb(framebuffer)
+        if srgb_target:
+            GL.glEnable(GL.GL_FRAMEBUFFER_SRGB)
+        else:
+            GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
+        GL.glDisable(GL.GL_DEPTH_TEST)
+        GL.glDisable(GL.GL_CULL_FACE)
+        GL.glEnable(GL.GL_BLEND)
+        GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
+        gpu = self._text_mesh(text, align_left)
+        left, top = gpu.min_x, gpu.max_y  # the block's corner in its own units (one per line)
+        s = float(line_px)
+        clip_from_text = np.array([
+            [2 * s / width, 0, 0, 2 * (x_px - left * s) / width - 1],
+            [0, 2 * s / height, 0, 1 - 2 * (y_px + top * s) / height],
+            [0, 0, 1, 0],
+            [0, 0, 0, 1],
+        ])
+        self._text.use()
+        self._text.set_int("u_encode_srgb", int(not srgb_target))
+        self._text.set_mat4("u_clip_from_text", clip_from_text)
+        self._text.set_vec4("u_text_color", srgb_to_linear(color))
+        self._text.set_vec4("u_background_color", srgb_to_linear(background or (0.0, 0.0, 0.0, 0.0)))
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self._atlas.texture)
+        gpu.draw()
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        GL.glDisable(GL.GL_BLEND)
+        GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
+        GL.glBindVertexArray(0)
+        GL.glUseProgram(0)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+
+    def screen_text_width(self, text: str, line_px: float) -> float:
+        """Width in pixels of ``text``'s background box when drawn ``line_px`` per line."""
+        gpu = self._text_mesh(text, align_left=True)
+        return (gpu.max_x - gpu.min_x) * line_px
+
+    def _draw_fade(self, fade: float) -> None:
+        GL.glDisable(GL.GL_DEPTH_TEST)
+        GL.glDisable(GL.GL_CULL_FACE)
+        GL.glEnable(GL.GL_BLEND)
+        GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ZERO, GL.GL_ONE)
+        self._fade.use()
+        self._fade.set_float("u_fade", fade)
+        GL.glBindVertexArray(self._empty_vao)
+        GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+
+    def release(self) -> None:
+        """Delete every GL object this renderer made (its context must be current)."""
+        for gpu in self._meshes.values():
+            gpu.release()
+        self._meshes.clear()
+        for text in self._texts.values():
+            text.release()
+        self._texts.clear()
+        self._atlas.release()
+        for program in (self._lit, self._unlit, self._text, self._fade):
+            program.release()
+        if self._empty_vao:
+            GL.glDeleteVertexArrays(1, [self._empty_vao])
+            self._empty_vao = 0
+
+
+def _stores_srgb(framebuffer: int) -> bool:
+    """Whether the bound framebuffer's colour buffer stores sRGB-encoded values."""
+    attachment = GL.GL_BACK_LEFT if framebuffer == 0 else GL.GL_COLOR_ATTACHMENT0
+    encoding = GL.glGetFramebufferAttachmentParameteriv(
+        GL.GL_FRAMEBUFFER, attachment, GL.GL_FRAMEBUFFER_ATTACHMENT_COLOR_ENCODING
+    )
+    return int(np.asarray(encoding).reshape(-1)[0]) == GL.GL_SRGB

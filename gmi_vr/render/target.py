@@ -1,0 +1,116 @@
+"""Offscreen render targets (framebuffer objects) and reading pixels back."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from OpenGL import GL
+
+from gmi_vr.core.errors import GraphicsUnavailable
+
+
+class RenderTarget:
+    """A framebuffer object with an sRGB colour texture and a depth buffer.
+
+    ``samples`` > 1 renders into multisampled buffers; ``resolve()`` then averages them into
+    the colour texture (``resolved_framebuffer``), which is what is blitted or read back.
+    With ``samples`` == 1 both framebuffers are the same. The colour format is
+    GL_SRGB8_ALPHA8 (the renderer writes linear colours and GL encodes them) unless
+    ``srgb`` is False (GL_RGBA8, the renderer's shaders encode instead): both store the
+    same sRGB-encoded bytes.
+    """
+
+    def __init__(self, width: int, height: int, samples: int = 1, srgb: bool = True) -> None:
+        self.width, self.height, self.samples = int(width), int(height), int(samples)
+        color_format = GL.GL_SRGB8_ALPHA8 if srgb else GL.GL_RGBA8
+        self._renderbuffers: list[int] = []
+        self._framebuffers: list[int] = []
+        self.color_texture = int(GL.glGenTextures(1))
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self.color_texture)
+        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, color_format, self.width, self.height, 0,
+                        GL.GL_RGBA, GL.GL_UNSIGNED_BYTE, None)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        self.resolved_framebuffer = self._new_framebuffer()
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D,
+                                  self.color_texture, 0)
+        if self.samples > 1:
+            self._check()
+            self.framebuffer = self._new_framebuffer()
+            self._attach_renderbuffer(color_format, GL.GL_COLOR_ATTACHMENT0)
+        else:
+            self.framebuffer = self.resolved_framebuffer
+        self._attach_renderbuffer(GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT)
+        self._check()
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+
+    def _new_framebuffer(self) -> int:
+        framebuffer = int(GL.glGenFramebuffers(1))
+        self._framebuffers.append(framebuffer)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
+        return framebuffer
+
+    def _attach_renderbuffer(self, internal_format: int, attachment: int) -> None:
+        renderbuffer = int(GL.glGenRenderbuffers(1))
+        self._renderbuffers.append(renderbuffer)
+        GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, renderbuffer)
+        if self.samples > 1:
+            GL.glRenderbufferStorageMultisample(GL.GL_RENDERBUFFER, self.samples, internal_format,
+                                                self.width, self.height)
+        else:
+            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, internal_format, self.width, self.height)
+        GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, 0)
+        GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, attachment, GL.GL_RENDERBUFFER, renderbuffer)
+
+    def _check(self) -> None:
+        status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
+        if status != GL.GL_FRAMEBUFFER_COMPLETE:
+            self.release()
+            raise GraphicsUnavailable(
+                f"The OpenGL driver cannot render offscreen at {self.width}x{self.height} "
+                f"(framebuffer status 0x{int(status):x}); update the graphics driver."
+            )
+
+    def resolve(self) -> None:
+        """Average the multisampled buffer into the colour texture (no-op with one sample)."""
+        if self.framebuffer == self.resolved_framebuffer:
+            return
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self.framebuffer)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self.resolved_framebuffer)
+        GL.glBlitFramebuffer(0, 0, self.width, self.height, 0, 0, self.width, self.height,
+                             GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+
+    def read_rgba(self) -> NDArray[np.uint8]:
+        """(height, width, 4) uint8 sRGB-encoded pixels, row 0 at the top (image order)."""
+        self.resolve()
+        return read_pixels(self.resolved_framebuffer, 0, 0, self.width, self.height)
+
+    def release(self) -> None:
+        if self._framebuffers:
+            GL.glDeleteFramebuffers(len(self._framebuffers), self._framebuffers)
+            self._framebuffers = []
+        if self._renderbuffers:
+            GL.glDeleteRenderbuffers(len(self._renderbuffers), self._renderbuffers)
+            self._renderbuffers = []
+        if self.color_texture:
+            GL.glDeleteTextures(1, [self.color_texture])
+            self.color_texture = 0
+
+
+def read_pixels(framebuffer: int, x: int, y: int, width: int, height: int,
+                buffer: int | None = None) -> NDArray[np.uint8]:
+    """Pixels of a framebuffer rectangle as (height, width, 4) uint8, row 0 at the top.
+
+    ``buffer`` picks the window buffer for framebuffer 0 (GL_BACK by default: a window's
+    back buffer holds the frame until the swap; read it before swapping).
+    """
+    GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, framebuffer)
+    GL.glReadBuffer(buffer if buffer is not None else (GL.GL_BACK if framebuffer == 0 else GL.GL_COLOR_ATTACHMENT0))
+    GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+    data = GL.glReadPixels(x, y, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
+    GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 4)
+    GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, 0)
+    pixels = np.frombuffer(data, dtype=np.uint8).reshape(height, width, 4)
+    return np.ascontiguousarray(pixels[::-1])

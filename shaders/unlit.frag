@@ -1,0 +1,23 @@
+// unlit.frag — a flat colour, for markers and helpers that must not change with lighting.
+// Inputs:   v_world_position, v_world_normal (unused; shared vertex stage mesh.vert).
+// Uniforms: u_color (vec4, linear RGB + alpha), u_encode_srgb (bool: true when the target
+//           does not encode sRGB itself).
+// Output:   o_color (vec4).
+#version 410 core
+
+in vec3 v_world_position;
+in vec3 v_world_normal;
+
+uniform vec4 u_color;
+uniform bool u_encode_srgb;
+
+out vec4 o_color;
+
+vec3 linear_to_srgb(vec3 c) {
+    c = clamp(c, 0.0, 1.0);
+    return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, c));
+}
+
+void main() {
+    o_color = vec4(u_encode_srgb ? linear_to_srgb(u_color.rgb) : u_color.rgb, u_color.a);
+}

@@ -1,0 +1,105 @@
+"""Benchmark: the CPU cost of one Renderer.draw of the clinic room, offscreen at 320x240.
+
+Runs on a surfaceless EGL context (no display needed). Each sample is one call followed by
+glFinish, timed two ways: the calling thread's CPU time (what the render thread spends;
+llvmpipe's own worker threads are not in it) and wall time. The baseline, measured in the
+same process and on the same target, is a bare glClear + glFinish: the cost of a frame
+that draws nothing. Prints median and p99 of both and the ratios to the baseline.
+
+Usage: .venv/bin/python tools/bench_render.py [--frames 400] [--width 320] [--height 240]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from gmi_vr.render.context import choose_gl_platform
+
+choose_gl_platform(offscreen=True)
+
+from OpenGL import GL  # noqa: E402  (after the platform choice, on purpose)
+
+from gmi_vr.app import demo_draw_list  # noqa: E402
+from gmi_vr.assets.paths import data_dir  # noqa: E402
+from gmi_vr.render.context import open_offscreen_context  # noqa: E402
+from gmi_vr.render.renderer import Renderer  # noqa: E402
+from gmi_vr.render.target import RenderTarget  # noqa: E402
+from gmi_vr.scene.draw import Camera  # noqa: E402
+from gmi_vr.xr.sim import ScriptedFrameSource  # noqa: E402
+
+
+def measure(action: Callable[[], None], frames: int, warmup: int = 30) -> tuple[list[float], list[float]]:
+    """Per-call (thread CPU ms, wall ms) of ``action`` followed by glFinish."""
+    for _ in range(warmup):
+        action()
+        GL.glFinish()
+    cpu, wall = [], []
+    for _ in range(frames):
+        c0, w0 = time.thread_time_ns(), time.perf_counter_ns()
+        action()
+        GL.glFinish()
+        cpu.append((time.thread_time_ns() - c0) / 1e6)
+        wall.append((time.perf_counter_ns() - w0) / 1e6)
+    return cpu, wall
+
+
+def p99(values: list[float]) -> float:
+    return float(np.percentile(values, 99))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=400)
+    parser.add_argument("--width", type=int, default=320)
+    parser.add_argument("--height", type=int, default=240)
+    args = parser.parse_args()
+
+    with open_offscreen_context():
+        renderer = Renderer()
+        target = RenderTarget(args.width, args.height)
+        frames = list(ScriptedFrameSource.from_file(data_dir() / "demo-reach.jsonl").frames())
+        frame = frames[-1]  # both controllers, trigger pulled, the instruction text shown
+        draw_list = demo_draw_list(frame)
+        camera = Camera.from_view(frame.views[0])
+
+        def bare() -> None:
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target.framebuffer)
+            GL.glViewport(0, 0, target.width, target.height)
+            GL.glClearColor(0.8, 0.88, 0.96, 1.0)
+            GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
+
+        def draw() -> None:
+            renderer.draw(draw_list, camera, target.framebuffer, target.width, target.height)
+
+        # Interleave so both see the same machine state; two rounds each.
+        results: dict[str, tuple[list[float], list[float]]] = {"baseline": ([], []), "draw": ([], [])}
+        for _ in range(2):
+            for name, action in (("baseline", bare), ("draw", draw)):
+                cpu, wall = measure(action, args.frames // 2)
+                results[name][0].extend(cpu)
+                results[name][1].extend(wall)
+        renderer_info = GL.glGetString(GL.GL_RENDERER).decode()
+        target.release()
+        renderer.release()
+
+    print(f"Renderer.draw of the clinic room ({len(draw_list.meshes)} meshes, {len(draw_list.texts)} text) "
+          f"at {args.width}x{args.height}, {args.frames} samples each, on {renderer_info}")
+    print(f"{'':28s}{'median ms':>10s}{'p99 ms':>10s}")
+    base_cpu, base_wall = results["baseline"]
+    draw_cpu, draw_wall = results["draw"]
+    for label, values in (("baseline thread CPU", base_cpu), ("draw thread CPU", draw_cpu),
+                          ("baseline wall", base_wall), ("draw wall", draw_wall)):
+        print(f"{label:28s}{statistics.median(values):10.3f}{p99(values):10.3f}")
+    print(f"ratio draw/baseline, thread CPU: median {statistics.median(draw_cpu) / statistics.median(base_cpu):.1f}x, "
+          f"p99 {p99(draw_cpu) / p99(base_cpu):.1f}x")
+    print(f"ratio draw/baseline, wall:       median {statistics.median(draw_wall) / statistics.median(base_wall):.1f}x, "
+          f"p99 {p99(draw_wall) / p99(base_wall):.1f}x")
+
+
+if __name__ == "__main__":
+    main()
