@@ -13,9 +13,9 @@ linear light and encodes them itself, so XR views pass ``unorm_holds_linear=True
 ``functools.partial(renderer.draw, unorm_holds_linear=True)`` as the view renderer).
 
 Order within a frame: clear, opaque meshes (depth tested and written, back faces culled),
-then translucent meshes and texts together from far to near (depth tested, not written,
-blended), then the full-screen fade. SkinnedItems are not drawn yet: skinned avatars
-arrive with the body.
+then skinned avatars (``gmi_vr.render.skinned``: opaque ones like opaque meshes, ghosts
+blended over them), then translucent meshes and texts together from far to near (depth
+tested, not written, blended), then the full-screen fade.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ import numpy as np
 from OpenGL import GL
 
 from gmi_vr.assets.meshes import PRIMITIVE_NAMES, load_mesh
+from gmi_vr.assets.paths import model_path
 from gmi_vr.core.types import FloatArray
 from gmi_vr.geometry import matrix_from_pose
 from gmi_vr.render.mesh_buffer import GpuMesh
 from gmi_vr.render.shader import ShaderProgram
+from gmi_vr.render.skinned import SkinnedRenderer
 from gmi_vr.render.text import GlyphAtlas, GpuText
 from gmi_vr.scene.draw import RGBA, Camera, DrawList, MeshItem, TextItem
 
@@ -40,6 +42,14 @@ SKY_COLOR = (0.66, 0.67, 0.70)
 GROUND_COLOR = (0.36, 0.33, 0.30)
 LIGHT_COLOR = (0.52, 0.49, 0.44)
 LIGHT_DIRECTION = tuple(np.array((-0.35, 0.85, 0.40)) / np.linalg.norm((-0.35, 0.85, 0.40)))
+
+#: The same room light for skinned avatars (shaders/skinned.frag's uniforms).
+_SKIN_LIGHT = {
+    "u_light_direction": (float(LIGHT_DIRECTION[0]), float(LIGHT_DIRECTION[1]), float(LIGHT_DIRECTION[2])),
+    "u_light_color": LIGHT_COLOR,
+    "u_sky_color": SKY_COLOR,
+    "u_ground_color": GROUND_COLOR,
+}
 
 #: Strings kept as GPU meshes between frames (a text changes rarely; evict the oldest).
 TEXT_CACHE_SIZE = 256
@@ -94,6 +104,7 @@ class Renderer:
         self._texts: dict[tuple[str, bool], GpuText] = {}
         self._atlas = GlyphAtlas()
         self._empty_vao = int(GL.glGenVertexArrays(1))  # the fade triangle needs no attributes
+        self._skinned = SkinnedRenderer(lambda name: model_path(name, models_root))
         self._lit.use()
         self._lit.set_vec3("u_light_direction", LIGHT_DIRECTION)
         self._lit.set_vec3("u_light_color", LIGHT_COLOR)
@@ -171,6 +182,7 @@ class Renderer:
         opaque.sort(key=lambda m: (not m.lit, m.mesh))  # fewer program and buffer switches
         for item in opaque:
             self._draw_mesh(item)
+        self._skinned.draw(draw_list.skinned, clip_from_world, eye_position, encode_in_shader, _SKIN_LIGHT)
 
         blended: list[tuple[float, MeshItem | TextItem]] = [
             (_view_depth(m.world_from_mesh, eye_from_world), m) for m in draw_list.meshes if m.color[3] < 1.0
@@ -303,6 +315,7 @@ class Renderer:
         self._atlas.release()
         for program in (self._lit, self._unlit, self._text, self._fade):
             program.release()
+        self._skinned.release()
         if self._empty_vao:
             GL.glDeleteVertexArrays(1, [self._empty_vao])
             self._empty_vao = 0

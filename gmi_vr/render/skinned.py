@@ -17,8 +17,8 @@ import numpy as np
 from OpenGL import GL
 
 from gmi_vr.assets.gltf_skin import SkinnedMeshData
-from gmi_vr.core.errors import GraphicsUnavailable
 from gmi_vr.core.types import FloatArray
+from gmi_vr.render.shader import ShaderProgram
 from gmi_vr.scene.draw import SkinnedItem
 
 #: Vertex layout shared with shaders/skinned.vert.
@@ -26,74 +26,31 @@ POSITION_LOCATION, NORMAL_LOCATION, JOINTS_LOCATION, WEIGHTS_LOCATION = 0, 1, 2,
 #: Texture unit the palette is bound to while drawing.
 PALETTE_UNIT = 1
 
-_SHADERS = Path(__file__).resolve().parents[2] / "shaders"
-
-
-def _shader_source(file_name: str) -> str:
-    for folder in (Path(__file__).resolve().parents[1] / "shaders", _SHADERS):
-        if (folder / file_name).is_file():
-            return (folder / file_name).read_text(encoding="utf-8")
-    raise GraphicsUnavailable(f"The shader {file_name} is missing; reinstall gmi-vr.")
-
-
-def _compile(stage: int, file_name: str) -> int:
-    shader = GL.glCreateShader(stage)
-    GL.glShaderSource(shader, _shader_source(file_name))
-    GL.glCompileShader(shader)
-    if not GL.glGetShaderiv(shader, GL.GL_COMPILE_STATUS):
-        log = GL.glGetShaderInfoLog(shader).decode(errors="replace").strip()
-        GL.glDeleteShader(shader)
-        raise GraphicsUnavailable(
-            f"The OpenGL driver could not compile shaders/{file_name} ({log}); an OpenGL 4.1 core driver is needed."
-        )
-    return int(shader)
-
-
 class SkinnedProgram:
-    """The linked skinning program and its uniform locations."""
+    """The skinning program (``shaders/skinned.vert`` + ``skinned.frag``) and its uniforms."""
 
     def __init__(self) -> None:
-        stages = [_compile(GL.GL_VERTEX_SHADER, "skinned.vert"), _compile(GL.GL_FRAGMENT_SHADER, "skinned.frag")]
-        program = GL.glCreateProgram()
-        for shader in stages:
-            GL.glAttachShader(program, shader)
-        GL.glLinkProgram(program)
-        for shader in stages:
-            GL.glDetachShader(program, shader)
-            GL.glDeleteShader(shader)
-        if not GL.glGetProgramiv(program, GL.GL_LINK_STATUS):
-            log = GL.glGetProgramInfoLog(program).decode(errors="replace").strip()
-            GL.glDeleteProgram(program)
-            raise GraphicsUnavailable(f"The OpenGL driver could not link the skinning shaders ({log}).")
-        self.program = int(program)
-        self._locations: dict[str, int] = {}
-
-    def location(self, name: str) -> int:
-        if name not in self._locations:
-            self._locations[name] = int(GL.glGetUniformLocation(self.program, name))
-        return self._locations[name]
+        self._program = ShaderProgram("skinned.vert", "skinned.frag")
 
     def use(self, clip_from_world: FloatArray, eye_position: FloatArray, encode_srgb: bool,
             light: dict[str, tuple[float, float, float]]) -> None:
-        """Bind the program and the per-view uniforms (matrices uploaded transposed: numpy is
-        row-major, the matrices are column-vector)."""
-        GL.glUseProgram(self.program)
-        GL.glUniformMatrix4fv(self.location("u_clip_from_world"), 1, GL.GL_TRUE,
-                              np.asarray(clip_from_world, np.float32))  # fmt: skip
-        GL.glUniform3f(self.location("u_eye_position"), *(float(v) for v in eye_position))
-        GL.glUniform1i(self.location("u_encode_srgb"), int(encode_srgb))
-        GL.glUniform1i(self.location("u_palette"), PALETTE_UNIT)
+        """Bind the program and the per-view uniforms (light: uniform name -> linear RGB or
+        unit direction, as the renderer's room light)."""
+        program = self._program
+        program.use()
+        program.set_mat4("u_clip_from_world", clip_from_world)
+        program.set_vec3("u_eye_position", eye_position)
+        program.set_int("u_encode_srgb", int(encode_srgb))
+        program.set_int("u_palette", PALETTE_UNIT)
         for name, value in light.items():
-            GL.glUniform3f(self.location(name), *value)
+            program.set_vec3(name, value)
 
     def set_material(self, color_linear: tuple[float, float, float, float], ghost: bool) -> None:
-        GL.glUniform4f(self.location("u_color"), *color_linear)
-        GL.glUniform1i(self.location("u_ghost"), int(ghost))
+        self._program.set_vec4("u_color", color_linear)
+        self._program.set_int("u_ghost", int(ghost))
 
     def release(self) -> None:
-        if self.program:
-            GL.glDeleteProgram(self.program)
-            self.program = 0
+        self._program.release()
 
 
 class GpuSkinnedMesh:
