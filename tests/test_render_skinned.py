@@ -153,3 +153,28 @@ def test_skinned_avatar_is_depth_tested_against_meshes_and_ghosts_blend(renderer
     see_through = _draw(renderer, target, DrawList(meshes=(behind,), skinned=(ghost,), clear_color=CLEAR), camera)
     r, g, b = see_through[row, column]
     assert r > 150 and 0 < g < shown[row, column][1]  # the red box shows through the skin
+
+
+@pytest.mark.parametrize("eye_offset_m", [-0.032, 0.0, 0.032])
+def test_the_patients_own_eyes_see_nothing_of_the_head(renderer: Any, target: Any, eye_offset_m: float) -> None:
+    """From either eye (half an IPD to the side) looking ahead, with the usual 5 cm near
+    plane, the avatar's head does not show: the eyes sit inside it and nothing of it sticks
+    out in front of them."""
+    from gmi_vr.assets.gltf_skin import load_skinned_gltf
+    from gmi_vr.assets.paths import model_path
+    from gmi_vr.body.calibration import eye_above_hips, eye_in_head
+
+    for avatar_name in ("avatars/avatar_slim", "avatars/avatar_broad"):
+        for height in (1.5, 1.75, 2.0):
+            cal = Calibration.uncalibrated(Posture.STANDING, height, Side.LEFT)
+            m = cal.measures
+            head_joint = cal.hips_position() + np.array([0.0, eye_above_hips(m) - eye_in_head(m)[1], 0.0])
+            eye = Pose(head_joint + eye_in_head(m), [0, 0, 0, 1.0])
+            frame = TrackingFrame(0, 0.0, 0, eye, True, HandInput(), HandInput())
+            body = solve_body(frame, cal, BodySettings(), BodyState())
+            rig = AvatarRig(load_skinned_gltf(model_path(avatar_name)), m)
+            item = SkinnedItem(avatar_name, rig.palette(body.world_from_joint))
+            view = Pose(eye.position + [eye_offset_m, 0.0, 0.0], [0, 0, 0, 1.0])
+            camera = Camera(view, -math.radians(50), math.radians(50), math.radians(50), -math.radians(50), near=0.05)
+            pixels = _draw(renderer, target, DrawList(skinned=(item,), clear_color=CLEAR), camera)
+            assert np.all(pixels == (0, 0, 255)), (avatar_name, height, np.argwhere(np.any(pixels != (0, 0, 255), axis=2))[:3])
