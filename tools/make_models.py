@@ -212,7 +212,7 @@ def ellipsoid(mesh: MeshBuilder, centre: np.ndarray, radii: tuple[float, float, 
              np.tile([1.0, 0.0, 0.0, 0.0], (n, 1)), np.array(triangles))
 
 
-def build_body(build: Build) -> tuple[MeshBuilder, np.ndarray]:
+def build_body(build: Build, prominent_nose: bool = False) -> tuple[MeshBuilder, np.ndarray]:
     """The avatar mesh in the body frame (T-pose facing -Z) and the joint rest positions."""
     m = build.measures
     g = build.girth
@@ -235,8 +235,13 @@ def build_body(build: Build) -> tuple[MeshBuilder, np.ndarray]:
     loft(mesh, trunk_points, trunk_radii, [i[n] for n in trunk[:-1]], -1, i["head"], hint=z_hint)
     head_centre = p("head") + np.array([0.0, 0.10, -0.01]) * h / 1.7
     ellipsoid(mesh, head_centre, (0.08 * h / 1.7, 0.115 * h / 1.7, 0.095 * h / 1.7), i["head"])
-    ellipsoid(mesh, head_centre + np.array([0.0, -0.01, -0.095]) * h / 1.7,
-              (0.015, 0.03, 0.02), i["head"], 6, 8)  # the nose shows which way the avatar faces
+    # Stimuli, seen from outside, get a nose: it is what shows a head's turn. Avatars do not:
+    # the patient's eyes (either eye, 0.066 H above and 0.045 H in front of the head joint,
+    # half an IPD to the side) sit inside the head, whose inside faces are culled, but a nose
+    # lies outside it, in view, a few centimetres from the eyes.
+    if prominent_nose:
+        ellipsoid(mesh, head_centre + np.array([0.0, -0.01, -0.095]) * h / 1.7,
+                  (0.015 * h / 1.7, 0.03 * h / 1.7, 0.02 * h / 1.7), i["head"], 6, 8)
     for side in ("left", "right"):
         sign = -1.0 if side == "left" else 1.0
 
@@ -501,7 +506,7 @@ STIMULUS_TONE = (0.87, 0.70, 0.58)
 
 def write_stimuli(out: Path) -> list[tuple[str, str]]:
     build = BUILDS[0]
-    mesh, rest = build_body(build)
+    mesh, rest = build_body(build, prominent_nose=True)
     written = []
     hand_parts = lambda side: {n for n in JOINT_NAMES if n.startswith(side) and  # noqa: E731
                                (n.endswith("Hand") or any(f in n for f in FINGERS))}

@@ -177,11 +177,23 @@ class FingerModel:
             cross -= cross.transpose(0, 2, 1)
             self._cross[side], self._cross_sq[side] = cross, cross @ cross
         self._angles = np.radians(np.array([THUMB_CURL_DEG] + [FINGER_CURL_DEG] * 4))  # (5, 3)
+        self._cache: dict[tuple[Side, tuple[int, ...]], FloatArray] = {}
 
     def from_curls(self, side: Side, curls: FingerCurls) -> FloatArray:
-        """Rodrigues' formula per joint, ``I + sin(a) K + (1 - cos(a)) K²``, batched."""
-        angles = (self._angles * np.asarray(curls.values)[:, None]).reshape(15, 1, 1)
-        return np.eye(3) + np.sin(angles) * self._cross[side] + (1.0 - np.cos(angles)) * self._cross_sq[side]
+        """Rodrigues' formula per joint, ``I + sin(a) K + (1 - cos(a)) K²``, batched. Curls are
+        taken to 1/200 (0.4° of a knuckle: invisible) and the poses reused from a small cache,
+        since controllers rest at a few values (released, fully pressed) most of the time."""
+        key = (side, tuple(round(v * 200) for v in curls.values))
+        cached = self._cache.get(key)
+        if cached is None:
+            values = np.array(key[1], dtype=np.float64) / 200.0
+            angles = (self._angles * values[:, None]).reshape(15, 1, 1)
+            cached = np.eye(3) + np.sin(angles) * self._cross[side] + (1.0 - np.cos(angles)) * self._cross_sq[side]
+            cached.flags.writeable = False  # shared between frames
+            if len(self._cache) >= 4096:
+                self._cache.clear()
+            self._cache[key] = cached
+        return cached
 
     @staticmethod
     def mirrored(local: FloatArray) -> FloatArray:

@@ -221,7 +221,8 @@ def _qmul(a: FloatArray, b: FloatArray) -> FloatArray:
 
 
 def _quat_matrix(q: FloatArray) -> FloatArray:
-    x, y, z, w = (float(v) for v in q)
+    """(4,) xyzw unit quaternion -> (3, 3) rotation, scalar arithmetic."""
+    x, y, z, w = q.tolist()
     return np.array(
         [
             [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
@@ -500,11 +501,15 @@ def _solve_torso(head: Pose, model: _BodyModel, rotations: FloatArray, positions
     rotations[neck] = _quat_matrix(_slerp(q_chest, q_head, 0.5))
     positions[i["head"]] = positions[neck] + rotations[neck] @ model.offsets[i["head"]]
     rotations[i["head"]] = head_rotation
-    for side in SIDES:
-        for bone in ("Shoulder", "UpperArm"):
-            j = side_joint(side, bone)
-            positions[j] = positions[PARENTS[j]] + upper_chest @ model.offsets[j]
-            rotations[j] = upper_chest
+    for shoulder, upper_arm in _SHOULDER_JOINTS:  # the shoulder girdle moves with the chest
+        positions[shoulder] = positions[PARENTS[shoulder]] + upper_chest @ model.offsets[shoulder]
+        positions[upper_arm] = positions[shoulder] + upper_chest @ model.offsets[upper_arm]
+        rotations[shoulder] = rotations[upper_arm] = upper_chest
+
+
+_SHOULDER_JOINTS = tuple((side_joint(s, "Shoulder"), side_joint(s, "UpperArm")) for s in SIDES)
+_ARM_JOINTS = {s: (side_joint(s, "UpperArm"), side_joint(s, "LowerArm"), side_joint(s, "Hand")) for s in SIDES}
+_LEG_CHAIN = {s: tuple(side_joint(s, b) for b in ("UpperLeg", "LowerLeg", "Foot", "Toes")) for s in SIDES}
 
 
 _ARM_AXIS = {Side.LEFT: np.array([-1.0, 0.0, 0.0]), Side.RIGHT: np.array([1.0, 0.0, 0.0])}
@@ -520,7 +525,7 @@ _LEG_HINGE = np.array([-1.0, 0.0, 0.0])
 def _solve_arm(side: Side, wrist: FloatArray, model: _BodyModel, rotations: FloatArray,
                positions: FloatArray) -> FloatArray:
     """Two-bone IK to the wrist pose (7,); returns the wrist position reached (3,)."""
-    upper_j, lower_j, hand_j = (side_joint(side, b) for b in ("UpperArm", "LowerArm", "Hand"))
+    upper_j, lower_j, hand_j = _ARM_JOINTS[side]
     upper_m, lower_m = model.arm_lengths[side]
     hand_rotation = _quat_matrix(wrist[3:])
     chest = rotations[JOINT_INDEX["upperChest"]]
@@ -558,9 +563,7 @@ def _solve_legs(model: _BodyModel, rotations: FloatArray, positions: FloatArray)
 
 
 def _solve_leg(side: Side, model: _BodyModel, rotations: FloatArray, positions: FloatArray) -> None:
-    upper_j, lower_j, foot_j, toes_j = (
-        side_joint(side, b) for b in ("UpperLeg", "LowerLeg", "Foot", "Toes")
-    )
+    upper_j, lower_j, foot_j, toes_j = _LEG_CHAIN[side]
     body = model.world_from_body
     positions[upper_j] = positions[JOINT_INDEX["hips"]] + body @ model.offsets[upper_j]
     upper_m, lower_m = model.leg_lengths[side]

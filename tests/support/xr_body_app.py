@@ -153,7 +153,7 @@ def main() -> int:
                 body = solve_body(frame, CALIBRATION, settings, state)
                 hand = body.world_from_joint[side_joint(affected, "MiddleProximal"), :3, 3]
                 eyes.frame_index = frame.index
-                eyes.palette = rig.palette(body.world_from_joint, first_person=True)
+                eyes.palette = rig.palette(body.world_from_joint)
                 eyes.probe = {"affected_hand": hand, "parked_controller": PARKED[affected]}
                 if args.images is not None and focused in (switch_at - 5, args.frames - 5):
                     eyes.save_as = args.images / f"eye_affected_{affected.value}.png"
