@@ -92,3 +92,17 @@ def test_an_installed_wheel_carries_shaders_and_data(tmp_path: Path) -> None:
 
 def test_the_demo_motion_ships_in_the_package() -> None:
     assert (data_dir() / "demo-reach.jsonl").is_file()
+
+
+def test_vertex_normals_point_out_of_a_closed_mesh_without_scipy() -> None:
+    import numpy as np
+
+    import trimesh
+
+    from gmi_vr.assets.meshes import vertex_normals
+
+    sphere = trimesh.creation.icosphere(subdivisions=2)  # shared vertices, outward winding
+    normals = vertex_normals(sphere.vertices, sphere.faces)
+    outward = sphere.vertices / np.linalg.norm(sphere.vertices, axis=1, keepdims=True)
+    assert np.all(np.einsum("ij,ij->i", normals, outward) > 0.99)
+    np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-9)

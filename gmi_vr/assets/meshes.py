@@ -148,7 +148,22 @@ def load_mesh_file(path: Path) -> MeshData:
         raise InputFileError(f"Cannot read the mesh file {path} ({error}); replace the file.") from error
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
         raise InputFileError(f"The mesh file {path} holds no triangles; replace the file.")
-    return _mesh(loaded.vertices, loaded.vertex_normals, loaded.faces)
+    return _mesh(loaded.vertices, vertex_normals(loaded.vertices, loaded.faces), loaded.faces)
+
+
+def vertex_normals(vertices: object, faces: object) -> FloatArray:
+    """(n, 3) unit vertex normals, each the area-weighted mean of its faces' normals.
+
+    Computed here rather than by trimesh, whose fast path needs scipy and which otherwise
+    logs a traceback on every load. Counter-clockwise faces (glTF's front) give outward
+    normals; a vertex of no face gets a zero normal."""
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    face_normals = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])  # length: twice the area
+    summed = np.zeros_like(v)
+    np.add.at(summed, f.ravel(), np.repeat(face_normals, 3, axis=0))
+    length = np.linalg.norm(summed, axis=1, keepdims=True)
+    return summed / np.where(length > 0, length, 1.0)
 
 
 def load_mesh(name: str, models_root: Path | None = None) -> MeshData:
