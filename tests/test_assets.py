@@ -96,7 +96,6 @@ def test_the_demo_motion_ships_in_the_package() -> None:
 
 def test_vertex_normals_point_out_of_a_closed_mesh_without_scipy() -> None:
     import numpy as np
-
     import trimesh
 
     from gmi_vr.assets.meshes import vertex_normals
