@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 
+from gmi_vr.app.audio import CueSpeaker
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.session import session_pipeline
 from gmi_vr.body import BodyPose, LimbMode
@@ -68,6 +69,8 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
         if patient_id is None:
             mode += " (free play, not recorded: choose a patient with --patient)"
         controls = TherapistControls(pipeline.runner) if pipeline.runner is not None else None
+        speaker = CueSpeaker()
+        stack.callback(speaker.close)
         next_console = 0.0
         stop_requested = False
         for frame in source.frames():
@@ -75,6 +78,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                 controls.handle(window.take_console_keys(), frame.time_s)
             output = pipeline.step(frame)
             source.present(output.draw)
+            speaker.handle(output.events)
             frames_shown += 1
             now = time.monotonic()
             if now >= next_console:

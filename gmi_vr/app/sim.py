@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gmi_vr.app.audio import CueSpeaker
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.headset import status_line
 from gmi_vr.app.pipeline import SessionPipeline
@@ -141,6 +142,8 @@ def run_sim(
         stack.enter_context(source)
         pipeline = stack.enter_context(session_pipeline(patient_id, source="sim"))
         controls = TherapistControls(pipeline.runner) if pipeline.runner is not None else None
+        speaker = CueSpeaker()
+        stack.callback(speaker.close)
         if controls is not None:
             window.view.help_rows = window.view.help_rows + THERAPIST_KEYS
         last_pixels = None
@@ -148,6 +151,7 @@ def run_sim(
             if controls is not None:
                 controls.handle(window.take_console_keys(), frame.time_s)
             output = pipeline.step(frame)
+            speaker.handle(output.events)
             status = f"{mode}: {source.status()}" if isinstance(source, KeyboardMouseFrameSource) else mode
             status = status_line(status, pipeline.recorder_stats(), output.body)
             if controls is not None and controls.message:
