@@ -59,7 +59,7 @@ def test_model_names_map_to_files_under_models(tmp_path: Path) -> None:
         load_mesh_file(broken)
 
 
-def test_an_installed_wheel_carries_shaders_and_data(tmp_path: Path) -> None:
+def test_an_installed_wheel_carries_shaders_models_and_data(tmp_path: Path) -> None:
     """Build the wheel, install it (not editable) into a fresh virtual environment and look
     the resources up from there, away from the checkout."""
     wheel_dir, venv = tmp_path / "wheel", tmp_path / "venv"
@@ -75,10 +75,12 @@ def test_an_installed_wheel_carries_shaders_and_data(tmp_path: Path) -> None:
     probe = textwrap.dedent(
         f"""
         import gmi_vr
-        from gmi_vr.assets.paths import data_dir, shader_path
+        from gmi_vr.assets.paths import data_dir, model_path, shader_path
         print(gmi_vr.__file__)
         for name in {SHADERS!r}:
             print(shader_path(name))
+        for name in ("avatars/avatar_slim", "avatars/avatar_broad", "stimuli/hand_left", "stimuli/neck_right"):
+            print(model_path(name))
         print(data_dir() / "demo-reach.jsonl", (data_dir() / "demo-reach.jsonl").is_file())
         """
     )
