@@ -19,7 +19,7 @@ from gmi_vr.core.errors import NotFoundError
 from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import Side
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.therapy.session import SessionRunner
+from gmi_vr.therapy.session import RunnerState, SessionRunner
 from gmi_vr.therapy.stimuli import stimulus_mesh_names
 
 
@@ -81,7 +81,7 @@ def session_pipeline(
         status = "aborted"
         try:
             yield pipeline
-            status = "completed" if runner.state.value == "done" else "stopped"
+            status = "completed" if runner.state is RunnerState.DONE else "stopped"
         finally:
             recorder.finish(status)
             propose_after_session(store, patient_id, recorder.session_id)
