@@ -8,8 +8,6 @@ line names the mode and the affected side).
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,23 +36,6 @@ from gmi_vr.xr.sim import ScriptedFrameSource, load_motion
 
 pytestmark = pytest.mark.gl
 
-
-@pytest.fixture(scope="module")
-def gl_context() -> Iterator[Any]:
-    from gmi_vr.render.context import (
-        choose_gl_platform,
-        open_offscreen_context,
-        open_window_context,
-    )
-
-    has_display = bool(os.environ.get("DISPLAY"))
-    try:
-        choose_gl_platform(offscreen=not has_display)
-    except RuntimeError:
-        pytest.skip("PyOpenGL was loaded for another platform earlier in this process")
-    context = open_window_context(64, 64, title="body scene", visible=False) if has_display else open_offscreen_context()
-    yield context
-    context.release()
 
 
 def test_demo_motion_mirrored_on_every_frame_and_drawn_in_the_room(gl_context: Any, tmp_path: Path) -> None:

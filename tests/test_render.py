@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,61 +30,6 @@ CLEAR_BYTES = np.array([51, 102, 153])  # DrawList colours are sRGB already
 RED = (1.0, 0.0, 0.0, 1.0)
 GREEN = (0.0, 1.0, 0.0, 1.0)
 
-
-def _open_context() -> Any:
-    """A current GL 4.1 core context suited to this process, or skip saying why not."""
-    from gmi_vr.render.context import (
-        choose_gl_platform,
-        open_offscreen_context,
-        open_window_context,
-    )
-
-    has_display = bool(os.environ.get("DISPLAY"))
-    try:
-        choose_gl_platform(offscreen=not has_display)
-    except RuntimeError:
-        pytest.skip("PyOpenGL was loaded for another platform earlier in this process")
-    if has_display:
-        return open_window_context(W, H, title="gmi-vr render test", visible=False)
-    return open_offscreen_context()
-
-
-@pytest.fixture(scope="module")
-def gl_context() -> Iterator[Any]:
-    context = _open_context()
-    yield context
-    context.release()
-
-
-@pytest.fixture
-def gl(gl_context: Any) -> Iterator[Any]:
-    """The GL module with a current context; fails the test if GL reports an error after it."""
-    from OpenGL import GL
-
-    gl_context.make_current()
-    while GL.glGetError() != GL.GL_NO_ERROR:  # start clean
-        pass
-    yield GL
-    error = GL.glGetError()
-    assert error == GL.GL_NO_ERROR, f"the test left GL error 0x{int(error):x} behind"
-
-
-@pytest.fixture
-def renderer(gl: Any) -> Iterator[Any]:
-    from gmi_vr.render.renderer import Renderer
-
-    r = Renderer()
-    yield r
-    r.release()
-
-
-@pytest.fixture
-def target(gl: Any) -> Iterator[Any]:
-    from gmi_vr.render.target import RenderTarget
-
-    t = RenderTarget(W, H)
-    yield t
-    t.release()
 
 
 def camera() -> Camera:

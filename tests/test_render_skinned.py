@@ -9,8 +9,6 @@ the other renderer tests; every test fails if it leaves a GL error behind.
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -32,52 +30,8 @@ CLEAR = (0.0, 0.0, 1.0, 1.0)
 AVATAR = "avatars/avatar_slim"
 
 
-@pytest.fixture(scope="module")
-def gl_context() -> Iterator[Any]:
-    from gmi_vr.render.context import (
-        choose_gl_platform,
-        open_offscreen_context,
-        open_window_context,
-    )
-
-    has_display = bool(os.environ.get("DISPLAY"))
-    try:
-        choose_gl_platform(offscreen=not has_display)
-    except RuntimeError:
-        pytest.skip("PyOpenGL was loaded for another platform earlier in this process")
-    context = open_window_context(W, H, title="skinned test", visible=False) if has_display else open_offscreen_context()
-    yield context
-    context.release()
 
 
-@pytest.fixture
-def gl(gl_context: Any) -> Iterator[Any]:
-    from OpenGL import GL
-
-    gl_context.make_current()
-    while GL.glGetError() != GL.GL_NO_ERROR:
-        pass
-    yield GL
-    error = GL.glGetError()
-    assert error == GL.GL_NO_ERROR, f"the test left GL error 0x{int(error):x} behind"
-
-
-@pytest.fixture
-def renderer(gl: Any) -> Iterator[Any]:
-    from gmi_vr.render.renderer import Renderer
-
-    r = Renderer()
-    yield r
-    r.release()
-
-
-@pytest.fixture
-def target(gl: Any) -> Iterator[Any]:
-    from gmi_vr.render.target import RenderTarget
-
-    t = RenderTarget(W, H)
-    yield t
-    t.release()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_render import gl, gl_context, project, render, renderer, target  # noqa: F401  (fixtures)
+from test_render import H, W, project, render  # noqa: F401  (W, H size the shared target fixture)
 from test_stages_frames import Motion, run_for
 
 from gmi_vr.body.pose import LimbMode
