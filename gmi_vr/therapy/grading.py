@@ -52,7 +52,7 @@ MOTOR_ORDER: tuple[MotorKind, ...] = (MotorKind.REACH, MotorKind.TOUCH, MotorKin
 @dataclass(frozen=True)
 class MotorGrading:
     """How hard one movement block is: range, height, speed, repetitions and complexity
-    (the issue's grading axes; CLINICAL.md: "large, slow, pain-free movements first").
+    (CLINICAL.md's grading: "large, slow, pain-free movements first", then more).
 
     ``range_fraction`` scales every target's distance from the hand's start position: in
     mirror therapy a fraction of the healthy arm's typical reach, in graded movement a
