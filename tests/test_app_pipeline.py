@@ -42,7 +42,11 @@ def test_mirrored_hand_is_the_same_frames_reflection_and_ignores_head_turns() ->
             assert np.degrees(rotation_angle_between(shown.orientation, expected.orientation)) < 2.0
             # The healthy hand shows where it is tracked (within the grip-to-wrist model).
             assert np.linalg.norm(output.body.displayed_right.position - frame.right.grip.position) < 0.2
-            assert len(output.draw.skinned) == 1 and output.draw.skinned[0].palette.ndim == 3
+            (avatar,) = output.draw.skinned
+            assert avatar.palette.ndim == 3
+            # The patient's eyes get the head folded away; the therapist's outside view keeps it.
+            outside = avatar.seen_from_outside().palette
+            assert outside.shape == avatar.palette.shape and not np.allclose(outside, avatar.palette)
     assert frames == 61
     # The midline was fixed from the first head pose: x = 0 and facing -Z, despite the turn.
     np.testing.assert_allclose(pipeline.calibration.midline_plane().normal, [1.0, 0.0, 0.0], atol=1e-9)

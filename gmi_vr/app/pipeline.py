@@ -145,7 +145,9 @@ class SessionPipeline:
             skin = load_skinned_gltf(model_path(self.appearance.avatar_model))
             self._rig = AvatarRig(skin, measures)
         palette = self._rig.palette(body.world_from_joint, first_person=True)
-        return SkinnedItem(self.appearance.avatar_model, palette, self.appearance.tint)
+        outside = self._rig.palette(body.world_from_joint)  # the therapist's view shows the head
+        return SkinnedItem(self.appearance.avatar_model, palette, self.appearance.tint,
+                           third_person_palette=outside)
 
     # --- picture and records ---------------------------------------------------------------
 

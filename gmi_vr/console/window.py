@@ -101,7 +101,7 @@ class OrbitCamera:
 
 
 def head_marker_items(frame: TrackingFrame) -> tuple[MeshItem, ...]:
-    """The patient's head for the third-person view (until the body is drawn): a head-sized
+    """The patient's head for the third-person view when no avatar shows it: a head-sized
     ellipsoid with a nose pointing where the patient looks. Nothing when the head is lost."""
     if not frame.head_valid:
         return ()
@@ -172,8 +172,11 @@ class TherapistView:
         patient = self._target("patient", patient_rect[2], patient_rect[3])
         self.renderer.draw(draw_list, patient_camera, patient.framebuffer, patient.width, patient.height)
         third = self._target("third", third_area[2], third_area[3])
-        third_list = DrawList(draw_list.meshes + head_marker_items(frame), draw_list.skinned,
-                              draw_list.texts, draw_list.clear_color, 0.0)
+        # From outside, the avatar shows its head; without a body drawn, a head marker does.
+        skinned = tuple(item.seen_from_outside() for item in draw_list.skinned)
+        has_head = any(item.third_person_palette is not None for item in draw_list.skinned)
+        markers = () if has_head else head_marker_items(frame)
+        third_list = DrawList(draw_list.meshes + markers, skinned, draw_list.texts, draw_list.clear_color, 0.0)
         self.renderer.draw(third_list, self.orbit.camera(third_area[2] / third_area[3]),
                            third.framebuffer, third.width, third.height)
 

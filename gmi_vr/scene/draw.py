@@ -41,6 +41,15 @@ class SkinnedItem:
     tint: RGBA = (1.0, 1.0, 1.0, 1.0)
     #: Draw as a translucent ghost (explicit-imagery demonstrations).
     ghost: bool = False
+    #: The same pose for cameras outside the patient's eyes (the therapist's third-person
+    #: view): ``palette`` may fold the head away so it never hangs in the patient's view.
+    third_person_palette: FloatArray | None = None
+
+    def seen_from_outside(self) -> SkinnedItem:
+        """This item as a third-person camera should draw it."""
+        if self.third_person_palette is None:
+            return self
+        return SkinnedItem(self.avatar, self.third_person_palette, self.tint, self.ghost)
 
 
 @dataclass(frozen=True)
