@@ -323,13 +323,15 @@ class ReplayPlayer:
 
     def draw_list(self) -> DrawList:
         """The room with the recorded controllers, the body as rods (``body_as_rods``) and,
-        with a rig, the avatar (its head folded away for the patient's eye view)."""
+        with a rig, the avatar (its head folded away for the patient's eye view, shown in the
+        third-person view)."""
         room = room_draw_list(self.shown.frame)
         skinned: tuple[SkinnedItem, ...] = ()
         if self.rig is not None:
-            palette = self.rig.palette(self.shown.body.world_from_joint, first_person=True)
+            joints = self.shown.body.world_from_joint
             appearance = self.body.appearance
-            skinned = (SkinnedItem(appearance.avatar_model, palette, appearance.tint),)
+            skinned = (SkinnedItem(appearance.avatar_model, self.rig.palette(joints, first_person=True),
+                                   appearance.tint, third_person_palette=self.rig.palette(joints)),)
         figure = body_figure_items(self.shown.body) if self.body_as_rods else ()
         return DrawList(room.meshes + figure, skinned, room.texts, room.clear_color, room.fade)
 
