@@ -20,10 +20,8 @@ headset and the simulator window the way ``headset.run_openxr`` and ``sim.run_si
 
 from __future__ import annotations
 
-import functools
 import getpass
 import textwrap
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import replace
@@ -235,43 +233,23 @@ def run_calibration_openxr(
     with the therapist window showing what the patient sees. Stops early when the therapist
     closes the window (escape) or after ``max_frames`` (then nothing is stored: a
     CalibrationError says so). Returns the stored calibration."""
-    from gmi_vr.render.context import choose_gl_platform
 
     store = _open_store()
     try:
         store.patient(patient_id)  # an unknown patient fails before the headset starts
-        choose_gl_platform(offscreen=False)
-        import glfw
+        from gmi_vr.app.headset import ConsolePacer, headset_with_console
 
-        from gmi_vr.app.headset import CONSOLE_MAX_HZ
-        from gmi_vr.console.window import WINDOW_SIZE, TherapistWindow
-        from gmi_vr.render.context import open_window_context
-        from gmi_vr.render.renderer import Renderer
-        from gmi_vr.xr.openxr_source import OpenXrSource
-
-        with ExitStack() as stack:
-            context = stack.enter_context(
-                open_window_context(*WINDOW_SIZE, title="gmi-vr: calibration", visible=visible)
-            )
-            renderer = Renderer()
-            stack.callback(renderer.release)
-            window = TherapistWindow(context, renderer)
-            stack.callback(window.release)
-            glfw.swap_interval(0)  # the runtime paces frames (xrWaitFrame), never the desktop's vsync
-            eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
-            source = stack.enter_context(OpenXrSource(eyes, gl_context=context))
+        with headset_with_console("gmi-vr: calibration", visible) as (source, window):
             stage = source.reference_space_type is not None and source.reference_space_type.name == "STAGE"
             status = f"calibration of {patient_id} ({Posture(posture).value}), in the headset"
-            next_console = 0.0
+            console = ConsolePacer()
             last_draw = DrawList()
 
             def present(draw: DrawList, frame: TrackingFrame) -> None:
-                nonlocal next_console, last_draw
+                nonlocal last_draw
                 source.present(draw)
                 last_draw = draw
-                now = time.monotonic()
-                if now >= next_console:
-                    next_console = now + 1.0 / CONSOLE_MAX_HZ
+                if console.due():
                     window.show(draw, frame, status)
 
             stop_requested = False

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
 
 from gmi_vr.app.audio import CueSpeaker
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
@@ -31,10 +32,11 @@ from gmi_vr.recording.records import RecorderStats
 CONSOLE_MAX_HZ = 15.0
 
 
-def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
-               visible: bool = True) -> int:
-    """Run a session in the headset until the runtime ends it, the therapist closes the
-    window (Esc), or ``max_frames`` frames were shown. Returns the number of frames."""
+@contextmanager
+def headset_with_console(title: str, visible: bool = True) -> Iterator[tuple[Any, Any]]:
+    """The therapist window, a renderer on its GL context, and an OpenXR session whose eyes
+    that renderer draws: ``(OpenXrSource, TherapistWindow)``, released in reverse order.
+    Raises the source's GmiErrors (no runtime, no display, session refused)."""
     from gmi_vr.render.context import choose_gl_platform
 
     choose_gl_platform(offscreen=False)
@@ -45,20 +47,42 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
     from gmi_vr.render.renderer import Renderer
     from gmi_vr.xr.openxr_source import OpenXrSource
 
-    frames_shown = 0
     with ExitStack() as stack:
-        context = stack.enter_context(
-            open_window_context(*WINDOW_SIZE, title="gmi-vr: therapist", visible=visible)
-        )
+        context = stack.enter_context(open_window_context(*WINDOW_SIZE, title=title, visible=visible))
         renderer = Renderer()
         stack.callback(renderer.release)
         window = TherapistWindow(context, renderer)
         stack.callback(window.release)
         glfw.swap_interval(0)  # the runtime paces frames (xrWaitFrame), never the desktop's vsync
-        window.view.help_rows = THERAPIST_KEYS + (("F1", "show or hide this help"), ("escape", "quit"))
         # Swapchain images are linear RGBA8 unless sRGB: the renderer encodes accordingly.
         eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
         source = stack.enter_context(OpenXrSource(eyes, gl_context=context))
+        yield source, window
+
+
+class ConsolePacer:
+    """Says when the therapist window is due again: at most ``CONSOLE_MAX_HZ`` (wall clock:
+    this paces a desktop window, not logic)."""
+
+    def __init__(self) -> None:
+        self._next = 0.0
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + 1.0 / CONSOLE_MAX_HZ
+        return True
+
+
+def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
+               visible: bool = True) -> int:
+    """Run a session in the headset until the runtime ends it, the therapist closes the
+    window (Esc), or ``max_frames`` frames were shown. Returns the number of frames."""
+    frames_shown = 0
+    with ExitStack() as stack:
+        source, window = stack.enter_context(headset_with_console("gmi-vr: therapist", visible))
+        window.view.help_rows = THERAPIST_KEYS + (("F1", "show or hide this help"), ("escape", "quit"))
         info = source.info
         pipeline = stack.enter_context(session_pipeline(
             patient_id, source="openxr",
@@ -71,7 +95,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
         controls = TherapistControls(pipeline.runner) if pipeline.runner is not None else None
         speaker = CueSpeaker()
         stack.callback(speaker.close)
-        next_console = 0.0
+        console = ConsolePacer()
         stop_requested = False
         for frame in source.frames():
             if controls is not None:
@@ -80,9 +104,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
             source.present(output.draw)
             speaker.handle(output.events)
             frames_shown += 1
-            now = time.monotonic()
-            if now >= next_console:
-                next_console = now + 1.0 / CONSOLE_MAX_HZ
+            if console.due():
                 status = status_line(mode, pipeline.recorder_stats(), output.body)
                 if controls is not None and controls.message:
                     status += f"  |  {controls.message}"
