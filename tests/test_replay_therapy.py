@@ -393,12 +393,15 @@ def test_the_replay_window_shows_the_stimulus_the_scale_and_the_timeline(recorde
     settings = LateralitySettings()
     centre = anchor.position + np.array([0.0, -settings.drop_m, -settings.distance_m])
     where = _pixel(view, centre, patient)
-    # The hand picture where it projects at 0.2 s after it appeared; the fixation cross's
-    # thin lines and the room behind it 0.2 s before.
-    skin = np.array([0.86, 0.74, 0.64]) * 255
-    near_skin = lambda patch: (np.abs(patch - skin).max(axis=1) < 60).mean()  # noqa: E731
-    assert near_skin(_patch(stimulus, where, 8)) > 0.5, "the stimulus (skin tone) at the centre"
-    assert near_skin(_patch(cross, where, 8)) < 0.1, "no stimulus before it appeared"
+    # The hand picture where it projects 0.2 s after it appeared: skin tones (red over green
+    # over blue, lit); 0.2 s before, the fixation cross's thin lines on the green-grey wall.
+    def skin(patch: np.ndarray) -> float:
+        return float(((patch[:, 0] > patch[:, 1] + 10) & (patch[:, 1] > patch[:, 2])).mean())
+
+    # The hand fills over half of a 61-pixel square around its centre (the floor's edge
+    # at the square's bottom is brown in both pictures).
+    assert skin(_patch(stimulus, where, 30)) > skin(_patch(cross, where, 30)) + 0.4, "the stimulus"
+    assert (np.abs(_patch(stimulus, where, 30) - _patch(cross, where, 30)).max(axis=1) > 30).mean() > 0.4
 
     # The scale: the chosen value 3 in the highlight's amber, two boxes left of the centre.
     box = anchor.position + np.array([(3 - 5) * 0.075, -0.02, -1.0])
@@ -437,3 +440,68 @@ def test_the_replay_window_shows_the_stimulus_the_scale_and_the_timeline(recorde
     legend = scale[bar[1] + bar[3] + 4 : bar[1] + bar[3] + 20, bar[0] : bar[0] + 600]
     rating_colour = np.array(MARK_COLORS["rating"][:3]) * 255
     assert (np.abs(legend.reshape(-1, 3).astype(int) - rating_colour).max(axis=1) < 30).sum() > 20, "the legend"
+
+
+@pytest.mark.display
+@pytest.mark.gl
+def test_in_the_window_page_down_goes_to_the_next_event_and_a_click_on_the_bar_seeks(
+        recorded: Recorded) -> None:
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    from gmi_vr.render.context import choose_gl_platform
+
+    try:
+        choose_gl_platform(offscreen=False)
+    except RuntimeError:
+        pass  # chosen already in this process
+    import glfw
+    from OpenGL import GL
+
+    from gmi_vr.console import window as console
+    from gmi_vr.console.replay import REPLAY_KEY_HELP, show_replay_picture
+    from gmi_vr.render.context import open_window_context
+    from gmi_vr.render.renderer import Renderer
+
+    live = recorded.whole
+    marks = timeline_marks(live.events)
+    times = sorted({t for t, _ in marks})
+    assert any("Page Down" in keys for keys, _ in REPLAY_KEY_HELP), "the help says the keys"
+    with (
+        SessionStore.open(recorded.data_dir) as store,
+        ReplaySource(store, live.session_id) as source,
+        open_window_context(*console.WINDOW_SIZE, title="gmi-vr replay events", visible=False) as context,
+    ):
+        renderer = Renderer()
+        window = console.TherapistWindow(context, renderer, samples=1)
+        try:
+            window.view.timeline_px = console.TIMELINE_PX
+            clock = PlaybackClock(source.start_s, source.end_s, now_s=0.0, playing=False)
+            player = ReplayPlayer(source, clock, replay_body(store, live.session_id), marks=marks)
+            handle = context.window
+
+            def press(key: int) -> float:
+                window._on_key(handle, key, 0, glfw.PRESS, 0)
+                window._on_key(handle, key, 0, glfw.RELEASE, 0)
+                show_replay_picture(window, player, 0.0)
+                return player.shown.frame.time_s
+
+            assert press(glfw.KEY_PAGE_DOWN) == pytest.approx(times[0], abs=1e-6)
+            assert press(glfw.KEY_PAGE_DOWN) == pytest.approx(times[1], abs=1e-6)
+            assert press(glfw.KEY_N) == pytest.approx(times[2], abs=1e-6)
+            assert press(glfw.KEY_PAGE_UP) == pytest.approx(times[1], abs=1e-6)
+            assert press(glfw.KEY_P) == pytest.approx(times[0], abs=1e-6)
+            # A click on the bar three quarters along shows that time (to a pixel's worth).
+            width, height = context.framebuffer_size()
+            bar = console.timeline_area(width, height)
+            x, y = bar[0] + 0.75 * (bar[2] - 1), bar[1] + bar[3] / 2
+            window._on_cursor(handle, x, y)  # the window is unscaled: its pixels are the framebuffer's
+            window._on_mouse_button(handle, glfw.MOUSE_BUTTON_LEFT, glfw.PRESS, 0)
+            window._on_mouse_button(handle, glfw.MOUSE_BUTTON_LEFT, glfw.RELEASE, 0)
+            show_replay_picture(window, player, 0.0)
+            expected = source.start_s + 0.75 * (source.end_s - source.start_s)
+            assert clock.position(0.0) == pytest.approx(expected, abs=1e-9)
+            assert abs(player.shown.frame.time_s - expected) <= 1 / RATE_HZ
+            assert GL.glGetError() == GL.GL_NO_ERROR
+        finally:
+            window.release()
+            renderer.release()
