@@ -8,7 +8,8 @@ Session 1 runs the whole plan: the patient chooses 3 on the opening scale with t
 flicks and confirms by holding the trigger; a laterality block of 4 trials with feedback,
 answered by the therapist's keys (the first one wrongly); the therapist types the closing
 rating. Session 2 is stopped by the therapist during the block's second picture, rests in
-the calm scene, and is ended with a typed closing rating.
+the calm scene, and is ended with a typed closing rating. In session 3 the headset is off
+for two seconds during the second picture and again during the closing rating.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -92,11 +93,14 @@ class Live:
 
 
 Act = Callable[[SessionRunner, float, Live], None]
+#: Whether the headset is on (the session focused) at a frame time.
+Focus = Callable[[float, Live], bool]
 
 
-def run_session(patient: str, text: str, act: Act) -> Live:
+def run_session(patient: str, text: str, act: Act, focus: Focus = lambda now, live: True) -> Live:
     """One session of ``patient`` through the real pipeline and recorder; ``act`` makes the
-    therapist's console calls before each frame's step (with that frame's time)."""
+    therapist's console calls before each frame's step (with that frame's time); frames are
+    unfocused where ``focus`` says so."""
     live = Live()
     with session_pipeline(patient, source="sim", seed=SEED) as pipeline, \
             ScriptedFrameSource(parse_motion(text, "replay.jsonl")) as source:  # fmt: skip
@@ -104,6 +108,8 @@ def run_session(patient: str, text: str, act: Act) -> Live:
         live.session_id = pipeline.recorder.session_id
         for frame in source.frames():
             act(pipeline.runner, frame.time_s, live)
+            if not focus(frame.time_s, live):
+                frame = replace(frame, focused=False)
             output = pipeline.step(frame)
             live.drawn.append((frame.time_s, output.draw))
             live.events += output.events
@@ -158,11 +164,29 @@ def stopped(runner: SessionRunner, now: float, live: Live) -> None:
     closing_rating(runner, now, live, 5)
 
 
+def headset_off(now: float, live: Live) -> bool:
+    """Off for 2 s from 0.2 s into the second picture, and from 0.5 s into the closing rating."""
+    shows = [e.time_s for e in live.events if e.kind == "trial.show"]
+    closing = [e.time_s for e in live.events if e.kind == "pain.ask" and e.data["moment"] == "end"]
+    starts = shows[1:2] + [t + 0.3 for t in closing]
+    return not any(start + 0.2 <= now < start + 2.2 for start in starts)
+
+
+def paused_plan(runner: SessionRunner, now: float, live: Live) -> None:
+    if now >= 0.5 and once(live, "opening rating"):
+        runner.rating_from_console(4, now)
+    answer_by_key(runner, now, live, wrong_first=False)
+    asks = [e for e in live.events if e.kind == "pain.ask" and e.data["moment"] == "end"]
+    if asks and now >= asks[0].time_s + 4.0 and once(live, "closing rating"):
+        runner.rating_from_console(3, now)
+
+
 @dataclass(frozen=True)
 class Recorded:
     data_dir: Path
     whole: Live
     stopped: Live
+    paused: Live
 
 
 @pytest.fixture(scope="module")
@@ -173,15 +197,16 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     patch.setenv("GMI_VR_CONFIG", str(folder / "absent.toml"))
     try:
         with SessionStore.open() as store:
-            for patient in ("RP-1", "RP-2"):
+            for patient in ("RP-1", "RP-2", "RP-3"):
                 add_patient(store, patient, "left", "hand", therapist="t.one")
                 edit_patient_program(store, patient, PROGRAM_EDITS, therapist="t.one",
                                      reason="a short session to replay")  # fmt: skip
         whole = run_session("RP-1", motion(40.0, start_rating=True), whole_plan)
         stop = run_session("RP-2", motion(40.0, start_rating=False), stopped)
+        paused = run_session("RP-3", motion(40.0, start_rating=False), paused_plan, headset_off)
     finally:
         patch.undo()
-    return Recorded(folder / "data", whole, stop)
+    return Recorded(folder / "data", whole, stop, paused)
 
 
 def _items_match(live: DrawList, rebuilt: DrawList, room_meshes: int) -> None:
@@ -234,6 +259,23 @@ def test_a_stop_and_the_calm_scene_are_rebuilt_too(recorded: Recorded) -> None:
     seen = _rebuild_every_frame(recorded.data_dir, recorded.stopped)
     assert {"stimulus", "scale", "calm"} <= set(seen)
     assert seen.count("calm") >= 2 * RATE_HZ, "the calm message until the therapist ended"
+
+
+def test_while_the_headset_was_off_the_last_picture_is_held_and_eased_to_black(recorded: Recorded) -> None:
+    live = recorded.paused
+    assert [e.kind for e in live.events].count("session.pause") == 2
+    assert any(e.kind == "trial.void" for e in live.events), "the picture on screen was voided"
+    seen = _rebuild_every_frame(recorded.data_dir, live)
+    assert {"stimulus", "scale", "cross"} <= set(seen)
+    with SessionStore.open(recorded.data_dir) as store, ReplaySource(store, live.session_id) as frames:
+        pictures = session_pictures(store, live.session_id, frames)
+        paused_s, resumed_s = pictures.pauses[0]
+        held = pictures.at(paused_s + 1.9)
+        assert held.draw.meshes and held.draw.meshes[0].mesh.startswith("stimuli/hand_"), "the picture held"
+        assert held.draw.fade == 1.0, "faded out"
+        back = pictures.at(resumed_s)
+        assert [t.text for t in back.draw.texts] == ["+"] and back.draw.fade == 1.0
+        assert pictures.at(resumed_s + 1.0).draw.fade == 0.0
 
 
 def test_the_patients_choice_on_the_scale_is_replayed_from_the_controllers(recorded: Recorded) -> None:

@@ -14,11 +14,13 @@ picture at any recorded time again, with the drawing code the live session used:
 - the break message between "safety.break" offered and over; after a stop, a flare, the
   therapist's end or the time cap, the task picture held and eased to black, then the calm
   look-only scene (its message, the closing rating in front of it, or "Session complete"),
-  with the runner's own eased fade (``scenes.Fade``).
+  with the runner's own eased fade (``scenes.Fade``);
+- while the headset was off ("session.pause" to "session.resume"), the last picture held
+  and eased to black, then eased back in.
 
 Not rebuilt (yet): the pictures of imagery, mirror and movement tasks (the body and room
-show), and the dimming while the headset was off. ``timeline_marks`` picks the events a
-therapist seeks to on replay's timeline.
+show), and a pause after the calm scene began (its picture shows undimmed).
+``timeline_marks`` picks the events a therapist seeks to on replay's timeline.
 
 Pure logic: events and frames come in as plain data; nothing here reads a clock or a store.
 """
@@ -37,7 +39,7 @@ from gmi_vr.therapy.laterality import trial_picture
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError
 from gmi_vr.therapy.rating import PainRatingTask, rating_picture
 from gmi_vr.therapy.safety import BREAK_MESSAGE
-from gmi_vr.therapy.scenes import CALM_CLEAR, calm_scene, smoothstep
+from gmi_vr.therapy.scenes import CALM_CLEAR, Fade, calm_scene, smoothstep
 from gmi_vr.therapy.session import CALM_MESSAGE, DEFAULT_ANCHOR, DONE_MESSAGE
 from gmi_vr.therapy.stimuli import PARTS, Stimulus
 
@@ -124,6 +126,7 @@ class SessionPictures:
         self.phases: list[_TrialPhase] = []
         self.ratings: list[tuple[float, float, str]] = []  # (ask, end, moment)
         self.breaks: list[tuple[float, float]] = []
+        self.pauses: list[tuple[float, float]] = []  # headset off: (pause, resume)
         self.calm_from_s = float("inf")  # the runner leaves RUNNING: stop, flare, end, time cap
         self.calm_message_until_s = float("inf")  # CALM (its message) until the closing starts
         self.done_from_s = float("inf")  # "session.end": "Session complete"
@@ -137,6 +140,7 @@ class SessionPictures:
         open_phase: _TrialPhase | None = None
         open_rating: tuple[float, str] | None = None
         open_break: float | None = None
+        open_pause: float | None = None
 
         def close_phase(at: float) -> None:
             nonlocal open_phase
@@ -174,6 +178,11 @@ class SessionPictures:
                 elif kind == "pain.rating" and open_rating is not None and data.get("moment") == open_rating[1]:
                     self.ratings.append((open_rating[0], t, open_rating[1]))
                     open_rating = None
+                elif kind == "session.pause" and open_pause is None:
+                    open_pause = t
+                elif kind == "session.resume" and open_pause is not None:
+                    self.pauses.append((open_pause, t))
+                    open_pause = None
                 elif kind == "safety.break":
                     if data.get("state") == "offered":
                         open_break = t
@@ -203,6 +212,8 @@ class SessionPictures:
             self.ratings.append((open_rating[0], end, open_rating[1]))
         if open_break is not None:
             self.breaks.append((open_break, end))
+        if open_pause is not None:
+            self.pauses.append((open_pause, end))
 
     def _start(self, data: dict[str, object]) -> None:
         program = data.get("program")
@@ -234,7 +245,7 @@ class SessionPictures:
         time_s += _SAME_FRAME_S
         half_s = self._fade_half_s()
         if time_s < self.calm_from_s:
-            return ShownPicture(self._task_picture(time_s))
+            return self._running_picture(time_s, half_s)
         into = time_s - _SAME_FRAME_S - self.calm_from_s
         if into < half_s:  # the last task picture (the frame before), held still, easing to black
             held = self._task_picture(self.calm_from_s - _SAME_FRAME_S)
@@ -253,6 +264,22 @@ class SessionPictures:
                 message = ""
             draw = calm_scene(self.anchor, message)
         return ShownPicture(replace(draw, fade=fade), room=False)
+
+    def _running_picture(self, time_s: float, half_s: float) -> ShownPicture:
+        """Before the calm look: the task picture, or while the headset was off the one
+        before it, held; the fade as the runner eased it out at the pause and in at resume."""
+        pause = next(((p0, p1) for p0, p1 in reversed(self.pauses) if p0 <= time_s), None)
+        if pause is None:
+            return ShownPicture(self._task_picture(time_s))
+        paused_s, resumed_s = pause
+        fade = Fade(half_s)
+        fade.to(1.0, paused_s)
+        exact_s = time_s - _SAME_FRAME_S
+        if time_s >= resumed_s:
+            fade.to(0.0, resumed_s)
+            return ShownPicture(replace(self._task_picture(time_s), fade=fade.value(exact_s)))
+        held = self._task_picture(paused_s - _SAME_FRAME_S)
+        return ShownPicture(replace(held, fade=fade.value(exact_s)))
 
     def _fade_half_s(self) -> float:
         program = self.program or Program.default(Side.LEFT, BodyPart.HAND)
