@@ -105,6 +105,7 @@ def run_session(patient: str, text: str, act: Act, focus: Focus = lambda now, li
     with session_pipeline(patient, source="sim", seed=SEED) as pipeline, \
             ScriptedFrameSource(parse_motion(text, "replay.jsonl")) as source:  # fmt: skip
         assert pipeline.runner is not None and pipeline.recorder is not None
+        assert pipeline.recorder.session_id is not None, "the session is recorded"
         live.session_id = pipeline.recorder.session_id
         for frame in source.frames():
             act(pipeline.runner, frame.time_s, live)
@@ -213,13 +214,13 @@ def _items_match(live: DrawList, rebuilt: DrawList, room_meshes: int) -> None:
     """``rebuilt`` (therapy's picture) is what ``live`` drew after its first ``room_meshes``
     meshes (the room), item for item; texts and fade the same."""
     assert len(live.meshes) == room_meshes + len(rebuilt.meshes)
-    for a, b in zip(live.meshes[room_meshes:], rebuilt.meshes, strict=True):
-        assert (a.mesh, a.color, a.lit) == (b.mesh, b.color, b.lit)
-        np.testing.assert_allclose(a.world_from_mesh, b.world_from_mesh, atol=1e-9)
+    for mesh, again in zip(live.meshes[room_meshes:], rebuilt.meshes, strict=True):
+        assert (mesh.mesh, mesh.color, mesh.lit) == (again.mesh, again.color, again.lit)
+        np.testing.assert_allclose(mesh.world_from_mesh, again.world_from_mesh, atol=1e-9)
     assert [t.text for t in live.texts] == [t.text for t in rebuilt.texts]
-    for a, b in zip(live.texts, rebuilt.texts, strict=True):
-        assert (a.height_m, a.color, a.background) == (b.height_m, b.color, b.background)
-        np.testing.assert_allclose(a.world_from_text, b.world_from_text, atol=1e-9)
+    for text, same in zip(live.texts, rebuilt.texts, strict=True):
+        assert (text.height_m, text.color, text.background) == (same.height_m, same.color, same.background)
+        np.testing.assert_allclose(text.world_from_text, same.world_from_text, atol=1e-9)
 
 
 def _rebuild_every_frame(data_dir: Path, live: Live) -> list[str]:
