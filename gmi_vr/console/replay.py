@@ -451,15 +451,16 @@ def run_replay(
     legend: tuple[tuple[str, str], ...] = (),
 ) -> None:
     """Show recorded session ``session_id`` in the therapist window until escape or the
-    window is closed (REPLAY_KEY_HELP: space plays and pauses, the arrows seek 5 s, Home
-    goes back to the start).
+    window is closed (REPLAY_KEY_HELP: space plays and pauses, the arrows seek 5 s, Page
+    Down / Page Up go to the next / previous marked event, a click on the timeline goes
+    there, Home goes back to the start).
 
     ``max_frames`` stops after that many pictures; ``screenshot`` saves the last one as a
     PNG; ``start_paused`` opens paused; ``start_at_s`` opens that many seconds into the
     recording. ``pictures``, ``marks`` and ``legend`` (group, words) are what therapy showed
     and the events marked on the timeline (``gmi_vr.app.replay`` rebuilds them from the
-    store; without them the body and room show). Raises NotFoundError for an unknown session or one with no recorded motion,
-    CalibrationError for an unreadable stored calibration, GraphicsUnavailable with no
+    store; without them the body and room show). Raises NotFoundError for an unknown
+    session or one with no recorded motion, CalibrationError for an unreadable stored calibration, GraphicsUnavailable with no
     display; all before any window opens.
     """
     from gmi_vr.render.context import choose_gl_platform
