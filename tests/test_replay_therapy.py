@@ -40,7 +40,7 @@ from gmi_vr.recording.replay import ReplaySource
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.scene.draw import Camera, DrawList
 from gmi_vr.scene.room import room_draw_list
-from gmi_vr.therapy.program import LateralitySettings
+from gmi_vr.therapy.program import BodyPart, LateralitySettings, Program
 from gmi_vr.therapy.replayed import MARK_GROUPS, MARKED_EVENTS, SessionPictures, timeline_marks
 from gmi_vr.therapy.session import CALM_MESSAGE, SessionRunner
 from gmi_vr.therapy.stimuli import level_anchor
@@ -548,3 +548,52 @@ def test_in_the_window_page_down_goes_to_the_next_event_and_a_click_on_the_bar_s
         finally:
             window.release()
             renderer.release()
+
+
+# --------------------------------------------------------------------------- damaged events
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_KINDS = sorted({"session.start", "pain.ask", "pain.rating", "safety.break", "session.pause", "session.resume",
+                 "block.start", "block.end", "trial.void", *MARKED_EVENTS, "task.stopped", "session.end",
+                 "session.end_requested"})  # fmt: skip
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                 max_size=4),
+                     max_leaves=12)  # fmt: skip
+_KEYS = st.sampled_from(["program", "anchor", "kind", "body_part", "side", "rotation_deg", "view", "context",
+                         "mesh", "reflected", "moment", "state", "timed_out", "correct", "position",
+                         "orientation"])  # fmt: skip
+_RANDOM_EVENT = st.builds(Event, st.floats(-10, 100), st.sampled_from(_KINDS),
+                          st.dictionaries(_KEYS, _JSON, max_size=5))
+#: Nearly right: a real program and anchor, stimuli with each field sometimes out of range.
+_START = st.builds(Event, st.just(0.0), st.just("session.start"), st.fixed_dictionaries({
+    "program": st.just(Program.default(Side.LEFT, BodyPart.HAND).to_dict()),
+    "anchor": st.fixed_dictionaries({"position": st.lists(st.floats(-2, 2), min_size=3, max_size=3),
+                                     "orientation": st.sampled_from([[0, 0, 0, 1], [0, 0, 0, 0], [1, 2]])}),
+}))  # fmt: skip
+_SHOW = st.builds(Event, st.floats(0, 100), st.sampled_from(["trial.show", "trial.answer", "trial.timeout"]),
+                  st.fixed_dictionaries({
+                      "body_part": st.sampled_from(["hand", "foot", "back_neck", "tail"]),
+                      "side": st.sampled_from(["left", "right", "up"]),
+                      "rotation_deg": st.integers(-1000, 1000) | st.floats() | st.text(max_size=3),
+                      "view": st.sampled_from(["back", "palm", "sole", "front"]),
+                      "context": st.sampled_from(["none", "cup", "ball", "chair"]),
+                      "mesh": st.sampled_from(["stimuli/hand_left", "figure:foot_right", "x"]),
+                      "timed_out": st.booleans(), "correct": st.booleans() | st.none(),
+                  }))  # fmt: skip
+_EVENT = _RANDOM_EVENT | _START | _SHOW | st.builds(Event, st.floats(0, 100), st.just("block.start"),
+                                                   st.just({"kind": "laterality"}))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_EVENT, max_size=12), st.lists(st.floats(-20, 120), min_size=1, max_size=4))
+def test_damaged_recorded_events_never_break_the_replay(events: list[Event], times: list[float]) -> None:
+    """Whatever a damaged store holds in its events' data, the replay draws what it can:
+    no exception, only DrawLists (300 random event lists per run)."""
+    pictures = SessionPictures(sorted(events, key=lambda e: e.time_s), None)
+    for time_s in times:
+        shown = pictures.at(time_s)
+        assert isinstance(shown.draw, DrawList) and 0.0 <= shown.draw.fade <= 1.0
+    assert all(group in MARK_COLORS for _, group in timeline_marks(events))

@@ -27,6 +27,7 @@ Pure logic: events and frames come in as plain data; nothing here reads a clock 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -41,7 +42,7 @@ from gmi_vr.therapy.rating import PainRatingTask, rating_picture
 from gmi_vr.therapy.safety import BREAK_MESSAGE
 from gmi_vr.therapy.scenes import CALM_CLEAR, Fade, calm_scene, smoothstep
 from gmi_vr.therapy.session import CALM_MESSAGE, DEFAULT_ANCHOR, DONE_MESSAGE
-from gmi_vr.therapy.stimuli import PARTS, Stimulus
+from gmi_vr.therapy.stimuli import CONTEXT_PROPS, PARTS, Stimulus
 
 #: The recorded events marked on replay's timeline, by the group each is marked in.
 MARKED_EVENTS: dict[str, str] = {
@@ -69,6 +70,18 @@ def timeline_marks(events: Sequence[Event]) -> tuple[tuple[float, str], ...]:
     """(time_s, group) of every event in ``MARKED_EVENTS``, in time order."""
     marks = [(e.time_s, MARKED_EVENTS[e.kind]) for e in events if e.kind in MARKED_EVENTS]
     return tuple(sorted(marks, key=lambda mark: mark[0]))
+
+
+def _stimulus(data: dict[str, object]) -> Stimulus:
+    """The stimulus a "trial.show" event names; ValueError for one no task could show."""
+    part = BodyPart(data["body_part"])
+    view, context = str(data["view"]), str(data.get("context", "none"))
+    if view not in PARTS[part].views or context not in CONTEXT_PROPS:
+        raise ValueError(f"no {view} view of a {part.value} holding {context}")
+    rotation = data["rotation_deg"]
+    if not isinstance(rotation, int | float) or not math.isfinite(rotation):
+        raise ValueError(f"rotation {rotation!r}")
+    return Stimulus(part, Side(data["side"]), int(rotation) % 360, view, context)
 
 
 @dataclass(frozen=True)
@@ -157,9 +170,7 @@ class SessionPictures:
                     open_phase = _TrialPhase(t, end, "blank")
                 elif kind == "trial.show" and open_phase is not None:
                     close_phase(t)
-                    stimulus = Stimulus(BodyPart(data["body_part"]), Side(data["side"]),
-                                        int(data["rotation_deg"]), str(data["view"]),
-                                        str(data.get("context", "none")))
+                    stimulus = _stimulus(data)
                     open_phase = _TrialPhase(t, end, "show", stimulus, self._look(stimulus, data))
                 elif kind in ("trial.answer", "trial.timeout", "trial.void") and open_phase is not None:
                     shown = open_phase
@@ -189,7 +200,7 @@ class SessionPictures:
                     elif open_break is not None:
                         self.breaks.append((open_break, t))
                         open_break = None
-            except (KeyError, TypeError, ValueError, ProgramError):
+            except (AttributeError, KeyError, TypeError, ValueError, ProgramError):
                 continue  # a malformed event shows nothing new; the replay goes on
             if kind in _CALM_EVENTS:
                 close_phase(t)
@@ -221,7 +232,10 @@ class SessionPictures:
             self.program = Program.from_dict(program)
         anchor = data.get("anchor")
         if isinstance(anchor, dict):
-            self.anchor = Pose(np.asarray(anchor["position"], float), np.asarray(anchor["orientation"], float))
+            pose = Pose(np.asarray(anchor["position"], float), np.asarray(anchor["orientation"], float))
+            if not (np.isfinite(pose.as_array()).all() and abs(np.linalg.norm(pose.orientation) - 1.0) < 1e-3):
+                raise ValueError("not a pose")
+            self.anchor = pose
 
     def _laterality_feedback_s(self) -> float:
         if self.program is None or not self.program.laterality.feedback:
