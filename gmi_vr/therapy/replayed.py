@@ -74,14 +74,14 @@ def timeline_marks(events: Sequence[Event]) -> tuple[tuple[float, str], ...]:
 
 def _stimulus(data: dict[str, object]) -> Stimulus:
     """The stimulus a "trial.show" event names; ValueError for one no task could show."""
-    part = BodyPart(data["body_part"])
+    part = BodyPart(str(data["body_part"]))
     view, context = str(data["view"]), str(data.get("context", "none"))
     if view not in PARTS[part].views or context not in CONTEXT_PROPS:
         raise ValueError(f"no {view} view of a {part.value} holding {context}")
     rotation = data["rotation_deg"]
     if not isinstance(rotation, int | float) or not math.isfinite(rotation):
         raise ValueError(f"rotation {rotation!r}")
-    return Stimulus(part, Side(data["side"]), int(rotation) % 360, view, context)
+    return Stimulus(part, Side(str(data["side"])), int(rotation) % 360, view, context)
 
 
 @dataclass(frozen=True)
