@@ -31,12 +31,13 @@ import numpy as np
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, select
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, select, text, update
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 
 from gmi_vr.core.errors import NotFoundError, StorageError
 from gmi_vr.recording import motion, paths, schema
+from gmi_vr.recording.identity import PatientIdError
 from gmi_vr.recording.recorder import SessionRecorder
 from gmi_vr.recording.records import (
     AuditInfo,
@@ -462,6 +463,48 @@ class SessionStore:
             if patient.program is not None:
                 s.add(schema.Program(patient_id=patient.id, created_at=row.created_at, data=patient.program))
         return _patient_info(row)
+
+    def rename_patient(self, old_id: str, new_id: str, *, actor: str, details: dict[str, Any]) -> dict[str, int]:
+        """Give patient ``old_id`` the id ``new_id`` everywhere, in one transaction: the patient
+        row, the rows that refer to it (calibrations, programs, sessions, pain ratings) and the
+        audit trail's earlier entries, so the old id is left nowhere; a ``patient.rename``
+        audit entry by ``actor`` with ``details`` is recorded in the same transaction. Returns
+        the rows moved per table. Refuses, changing nothing, when ``old_id`` is missing
+        (``NotFoundError``) or ``new_id`` exists (``PatientIdError``).
+        """
+        children = (schema.Calibration, schema.Program, schema.Session, schema.PainRating, schema.AuditEntry)
+        with self._session(write=True) as s:
+            if self.engine.url.get_backend_name() == "sqlite":
+                # The old id may be a name typed by mistake: zero the bytes it leaves behind in
+                # freed space, instead of keeping them in the file until the space is reused.
+                s.execute(text("PRAGMA secure_delete = ON"))
+            old = self._patient_row(s, old_id)
+            if s.get(schema.Patient, new_id) is not None:
+                raise PatientIdError(f"Patient {new_id} already exists; choose another id for {old_id}.")
+            # Foreign keys are enforced: the new row first, then the children, then the old row.
+            s.add(
+                schema.Patient(
+                    id=new_id, created_at=old.created_at, birth_year=old.birth_year, age_band=old.age_band,
+                    affected_side=old.affected_side, body_part=old.body_part, program=old.program,
+                    settings=old.settings,
+                )  # fmt: skip
+            )
+            s.flush()
+            moved: dict[str, int] = {}
+            for table in children:
+                result = s.execute(
+                    update(table).where(table.patient_id == old_id).values(patient_id=new_id),
+                    execution_options={"synchronize_session": False},
+                )
+                moved[table.__tablename__] = result.rowcount  # type: ignore[attr-defined]
+            s.delete(old)
+            s.add(
+                schema.AuditEntry(
+                    at=utcnow(), actor=actor, action="patient.rename", station=station_name(),
+                    patient_id=new_id, details={**details, "rows_moved": moved},
+                )  # fmt: skip
+            )
+        return moved
 
     def patient(self, patient_id: str) -> PatientInfo:
         with self._session() as s:
