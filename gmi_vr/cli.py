@@ -264,8 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--part", default="hand", choices=["hand", "foot", "shoulder", "back_neck"],
                      help="the affected body part (default: %(default)s)")  # fmt: skip
     age = add.add_mutually_exclusive_group()
-    age.add_argument("--age", type=int, help="age in years (laterality norms depend on age)")
-    age.add_argument("--age-band", help="age band instead of an age, e.g. 60-69 or 80+")
+    age.add_argument("--age", type=int, help="age in years, kept only as its ten-year band (laterality norms depend on age)")
+    age.add_argument("--age-band", help="age band instead of an age, e.g. 60-69 or 90+")
     add.add_argument("--by", help="who adds the patient (default: the logged-in user)")
     listing = patients_sub.add_parser("list", help="list patients")
     listing.add_argument("--json", action="store_true")

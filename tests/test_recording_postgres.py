@@ -112,3 +112,20 @@ def test_the_store_is_portable_to_postgresql(postgres_url: str, tmp_path: Path) 
         assert store.recovered_sessions == [other.session_id]
         assert [s.status for s in store.list_sessions()] == ["completed", "interrupted"]
         assert len(store.motion(other.session_id).index) == 1
+
+
+def test_a_patient_is_renamed_in_one_transaction_on_postgresql(postgres_url: str) -> None:
+    """PostgreSQL checks foreign keys at once too: the new row, the children, then the old row."""
+    with SessionStore.open(postgres_url) as store:
+        store.add_patient(PatientInfo("PG0O1", "left", "hand", program={"stages": ["mirror"]}))
+        store.add_calibration("PG0O1", {"height_m": 1.7})
+        recorder = store.start_session("PG0O1", source="test")
+        recorder.record_rating(5, "before")
+        recorder.record_frame(frame(0))
+        recorder.finish()
+        store.audit("t.one", "patient.add", patient_id="PG0O1")
+        moved = store.rename_patient("PG0O1", "PG001", actor="t.two", details={"reason": "O for zero"})
+        assert moved == {"calibrations": 1, "programs": 1, "sessions": 1, "pain_ratings": 1, "audit": 1}
+        assert [p.id for p in store.list_patients()] == ["PG001"]
+        assert [s.patient_id for s in store.list_sessions()] == ["PG001"]
+        assert [a.action for a in store.audit_trail("PG001")] == ["patient.add", "patient.rename"]
