@@ -154,8 +154,9 @@ def _patients_rename(store: SessionStore, args: argparse.Namespace) -> None:
 
     moved = rename_patient(store, args.old, args.new, therapist=_therapist(args), reason=args.reason,
                            forget_old=args.forget_old)  # fmt: skip
-    counts = ", ".join(f"{n} {table}" for table, n in moved.items() if n)
-    print(f"patient {args.old} is now {args.new} ({counts or 'no records'} moved; recorded in the audit trail)")
+    words = {"pain_ratings": "pain ratings", "audit": "audit entries"}
+    counts = ", ".join(f"{words.get(table, table)} {n}" for table, n in moved.items() if n)
+    print(f"patient {args.old} is now {args.new} (records moved: {counts or 'none'}; the rename is in the audit trail)")
 
 
 def _patient_summary(store: SessionStore, patient_id: str) -> dict[str, object]:

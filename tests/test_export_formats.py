@@ -303,7 +303,7 @@ def test_a_folder_holding_something_else_is_refused(store: SessionStore, tmp_pat
             export_session(store, session, "bids", folder)
         assert _snapshot(folder) == before
     empty = tmp_path / "empty"
-    empty.mkdir()
+    (empty / ".git").mkdir(parents=True)
     assert export_session(store, session, "bids", empty)
 
 
@@ -314,12 +314,13 @@ def test_a_renamed_patient_does_not_become_a_second_subject(store: SessionStore,
     rename_patient(store, "P-0007", "P_0007", therapist="t.one", reason="the clinic writes ids with _")
     export_session(store, _record(store, "P_0007", 30, hands=False), "bids", root)
     assert [r["session_id"] for r in _rows(root / "sub-P0007" / "sub-P0007_sessions.tsv")] == ["ses-001", "ses-002"]
-    # Another label: refused in this folder, exported in a new one.
-    rename_patient(store, "P_0007", "Q0007", therapist="t.one", reason="the wrong prefix")
+    # Another label, even one differing in case only: refused in this folder, exported in a new one.
     before = _snapshot(root)
-    with pytest.raises(ExportError, match="already holds this patient as sub-P0007"):
-        export_session(store, 1, "bids", root)
-    assert _snapshot(root) == before
+    for old_id, new_id in (("P_0007", "p0007"), ("p0007", "Q0007")):
+        rename_patient(store, old_id, new_id, therapist="t.one", reason="the wrong prefix")
+        with pytest.raises(ExportError, match="already holds this patient as sub-P0007"):
+            export_session(store, 1, "bids", root)
+        assert _snapshot(root) == before
     assert (tmp_path / "new" / "sub-Q0007").exists() is False
     export_session(store, 1, "bids", tmp_path / "new")
     assert (tmp_path / "new" / "sub-Q0007" / "ses-001").is_dir()
@@ -339,6 +340,17 @@ def test_an_export_by_an_older_gmi_vr_is_merged_by_band_or_refused(store: Sessio
     assert [(r["participant_id"], r["age_band"]) for r in rows] == [
         ("sub-P0007", band_of_birth_year(1968)), ("sub-P0008", "60-69")]  # fmt: skip
     assert "birth_year" not in rows[0]
+
+
+def test_a_subject_folder_that_participants_tsv_does_not_describe_is_refused(
+    store: SessionStore, tmp_path: Path
+) -> None:
+    root = tmp_path / "bids"
+    export_session(store, _record(store, "P-0008", 30, hands=False), "bids", root)
+    (root / "sub-p0007" / "ses-001").mkdir(parents=True)  # sub-P0007 on a case-insensitive disk
+    with pytest.raises(ExportError, match="does not describe"):
+        export_session(store, _record(store, "P-0007", 30, hands=False), "bids", root)
+    assert [r["participant_id"] for r in _rows(root / "participants.tsv")] == ["sub-P0008"]
 
 
 def test_what_a_researcher_adds_to_the_description_stays(store: SessionStore, tmp_path: Path) -> None:

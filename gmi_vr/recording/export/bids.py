@@ -334,8 +334,8 @@ def _record_key(patient: PatientInfo) -> str:
 def _check_target(out_dir: Path, sub: str, record_key: str) -> None:
     """Refuse, before anything is written, a folder where this export would merge two people
     or mix with another dataset (see the module docstring)."""
-    if not out_dir.is_dir() or not any(out_dir.iterdir()):
-        return
+    if not out_dir.is_dir() or all(p.name.startswith(".") for p in out_dir.iterdir()):
+        return  # new, or empty but for hidden files (BIDS ignores them too: .git, .DS_Store)
     description = out_dir / "dataset_description.json"
     try:
         generated_by = json.loads(description.read_text(encoding="utf-8")).get("GeneratedBy", [])
@@ -348,22 +348,21 @@ def _check_target(out_dir: Path, sub: str, record_key: str) -> None:
             f"export into a new folder or one gmi-vr exported to before."
         )
     subject = f"sub-{sub}"
+    described = False
     for row in _read_tsv(out_dir / "participants.tsv"):
-        same_label = row.get("participant_id", "").casefold() == subject.casefold()
-        same_record = row.get("record_key") == record_key
-        if same_label and not same_record:
+        label, same_record = row.get("participant_id", ""), row.get("record_key") == record_key
+        if label.casefold() == subject.casefold() and not same_record:
             raise ExportError(
-                f"{out_dir} already holds {row.get('participant_id')} from another patient record (or from an "
-                f"older gmi-vr that could merge patients), so {subject} cannot be added; export into a new folder."
+                f"{out_dir} already holds {label} from another patient record (or from an older gmi-vr "
+                f"that could merge patients), so {subject} cannot be added; export into a new folder."
             )
-        if same_record and not same_label:
+        if same_record and label != subject:
             raise ExportError(
-                f"{out_dir} already holds this patient as {row.get('participant_id')} (the id was changed since); "
+                f"{out_dir} already holds this patient as {label} (the id was changed since); "
                 f"export into a new folder so that one person is not two subjects."
             )
-        if same_label:
-            return
-    if any(p.name.casefold() == subject.casefold() for p in out_dir.iterdir()):
+        described = described or label == subject
+    if not described and any(p.name.casefold() == subject.casefold() for p in out_dir.iterdir()):
         raise ExportError(
             f"{out_dir} holds a folder {subject} that participants.tsv does not describe; "
             f"export into a new folder."
