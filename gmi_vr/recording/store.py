@@ -466,13 +466,14 @@ class SessionStore:
 
     def rename_patient(self, old_id: str, new_id: str, *, actor: str, details: dict[str, Any]) -> dict[str, int]:
         """Give patient ``old_id`` the id ``new_id`` everywhere, in one transaction: the patient
-        row, the rows that refer to it (calibrations, programs, sessions, pain ratings) and the
-        audit trail's earlier entries, so the old id is left nowhere; a ``patient.rename``
+        row and every row of every table with a ``patient_id`` column (calibrations, programs,
+        sessions, pain ratings, the audit trail's earlier entries), so the old id is left
+        nowhere; a ``patient.rename``
         audit entry by ``actor`` with ``details`` is recorded in the same transaction. Returns
         the rows moved per table. Refuses, changing nothing, when ``old_id`` is missing
         (``NotFoundError``) or ``new_id`` exists (``PatientIdError``).
         """
-        children = (schema.Calibration, schema.Program, schema.Session, schema.PainRating, schema.AuditEntry)
+        children = [t for t in schema.Base.metadata.sorted_tables if "patient_id" in t.c]
         with self._session(write=True) as s:
             if self.engine.url.get_backend_name() == "sqlite":
                 # The old id may be a name typed by mistake: zero the bytes it leaves behind in
@@ -492,11 +493,8 @@ class SessionStore:
             s.flush()
             moved: dict[str, int] = {}
             for table in children:
-                result = s.execute(
-                    update(table).where(table.patient_id == old_id).values(patient_id=new_id),
-                    execution_options={"synchronize_session": False},
-                )
-                moved[table.__tablename__] = result.rowcount  # type: ignore[attr-defined]
+                result = s.execute(update(table).where(table.c.patient_id == old_id).values(patient_id=new_id))
+                moved[table.name] = result.rowcount  # type: ignore[attr-defined]
             s.delete(old)
             s.add(
                 schema.AuditEntry(
