@@ -410,7 +410,7 @@ def _participants(out_dir: Path, sub: str, patient: PatientInfo) -> list[Path]:
             row["age_band"] = band_of_birth_year(int(row["birth_year"]))
     rows.append({
         "participant_id": f"sub-{sub}", "affected_side": patient.affected_side, "body_part": patient.body_part,
-        "age_band": patient.age_band or (band_of_birth_year(patient.birth_year) if patient.birth_year else None),
+        "age_band": patient.age_band or (band_of_birth_year(patient.birth_year) if patient.birth_year else MISSING),
         "record_key": _record_key(patient),
     })  # fmt: skip
     rows.sort(key=lambda r: r["participant_id"])
