@@ -223,6 +223,17 @@ def test_a_refused_rename_changes_nothing(tmp_path: Path) -> None:
     assert _store_text(db_file) == before
 
 
+def test_a_patient_is_not_renamed_during_a_session(store: SessionStore) -> None:
+    store.add_patient(PatientInfo("P0O1", "left", "hand"))
+    running = store.start_session("P0O1", source="test")
+    with pytest.raises(GmiError, match="session 1 running; rename the patient after it ends"):
+        rename_patient(store, "P0O1", "P001", therapist="t.one", reason="typo")
+    assert store.session(1).patient_id == "P0O1"
+    running.finish()
+    rename_patient(store, "P0O1", "P001", therapist="t.one", reason="typo")
+    assert store.session(1).patient_id == "P001"
+
+
 def test_the_rename_command_is_audited_and_refuses_in_one_sentence(tmp_path: Path) -> None:
     assert gmi_vr(["patients", "add", "P0O1", "--side", "left", "--age", "61"], tmp_path).returncode == 0
     assert gmi_vr(["patients", "add", "P002", "--side", "right"], tmp_path).returncode == 0

@@ -35,7 +35,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url, selec
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 
-from gmi_vr.core.errors import NotFoundError, StorageError
+from gmi_vr.core.errors import GmiError, NotFoundError, StorageError
 from gmi_vr.recording import motion, paths, schema
 from gmi_vr.recording.identity import PatientIdError
 from gmi_vr.recording.recorder import SessionRecorder
@@ -471,7 +471,8 @@ class SessionStore:
         nowhere; a ``patient.rename``
         audit entry by ``actor`` with ``details`` is recorded in the same transaction. Returns
         the rows moved per table. Refuses, changing nothing, when ``old_id`` is missing
-        (``NotFoundError``) or ``new_id`` exists (``PatientIdError``).
+        (``NotFoundError``), ``new_id`` exists (``PatientIdError``) or a session of the patient
+        is running (``GmiError``).
         """
         children = [t for t in schema.Base.metadata.sorted_tables if "patient_id" in t.c]
         with self._session(write=True) as s:
@@ -482,6 +483,12 @@ class SessionStore:
             old = self._patient_row(s, old_id)
             if s.get(schema.Patient, new_id) is not None:
                 raise PatientIdError(f"Patient {new_id} already exists; choose another id for {old_id}.")
+            running = s.scalars(
+                select(schema.Session.id).where(schema.Session.patient_id == old_id, schema.Session.status == "running")
+            ).first()
+            if running is not None:
+                # That session's program still knows the old id and would fail at its end.
+                raise GmiError(f"Patient {old_id} has session {running} running; rename the patient after it ends.")
             # Foreign keys are enforced: the new row first, then the children, then the old row.
             s.add(
                 schema.Patient(
