@@ -70,11 +70,21 @@ def test_patient_session_on_the_sim_is_recorded_in_the_store(tmp_path, monkeypat
             if frame.index == 10:  # the therapist types the opening rating for the patient
                 pipeline.runner.rating_from_console(3, frame.time_s)
             assert output.draw.skinned, "the body is drawn every frame"
+        pipeline.ended_by = "motion_ended"  # as run_sim says when a motion file runs out
+        last_time = frame.time_s
 
     store = SessionStore.open()
     try:
         (session,) = store.list_sessions("P-100")
-        assert session.status == "stopped"  # the plan had not ended when the motion did
+        # The plan had not ended when the motion did, and no trial was answered in it.
+        assert (session.status, session.end_reason) == ("not_started", "motion_ended")
+        # The opening rating ran to its end; the first block had begun and ended with the session.
+        (block,) = store.blocks(session.id)
+        rating_task, block_task = store.tasks(session.id)
+        assert (rating_task.kind, rating_task.block_seq, rating_task.params) == ("pain_rating", None, {"moment": "start"})
+        assert rating_task.end_s == block_task.start_s == block.start_s
+        assert (block.stage, block.end_s, block.params["block_index"]) == ("laterality", last_time, 0)
+        assert (block_task.kind, block_task.block_seq, block_task.end_s) == ("laterality", block.seq, last_time)
         ratings = store.ratings(session.id)
         assert [(r.value, r.phase, r.source) for r in ratings] == [(3, "before", "therapist")]
         kinds = [e.kind for e in store.events(session.id)]
