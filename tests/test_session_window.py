@@ -2,7 +2,12 @@
 pressed on the display (XTEST), reach the window through GLFW's own event queue, and the
 run goes the way a therapist sees it — Escape asks, Escape again goes to the closing rating,
 "Session complete" stays until the therapist closes the window, and the terminal says what
-was saved. The product runs in a fresh interpreter (PyOpenGL binds GLX once per process)."""
+was saved. The product runs in a fresh interpreter (PyOpenGL binds GLX once per process).
+
+The simulator runs as ``gmi-vr run --sim`` does. The headset's loop (``run_openxr``) runs
+with its OpenXR source replaced by a stand-in that yields the simulator's frames and counts
+what is presented to the eyes (no runtime here; tests/xr run the real one): the same window,
+keys and store, and proof that the headset's frames keep flowing while the window waits."""
 
 from __future__ import annotations
 
@@ -25,7 +30,8 @@ TESTS = Path(__file__).parent
 # show() wrapped so a driver sees each frame's status line and presses real keys.
 SCRIPT = textwrap.dedent(
     """
-    import json, sys
+    import json, sys, time
+    from contextlib import contextmanager
     sys.path.insert(0, {tests!r})
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
@@ -36,7 +42,59 @@ SCRIPT = textwrap.dedent(
 
     PROMPT = {prompt!r}
     keyboard = XKeyboard()
-    log = {{"statuses": [], "marks": {{}}, "open_after_prompt": [], "after_saved": []}}
+    log = {{"statuses": [], "marks": {{}}, "open_after_prompt": [], "after_saved": [], "presented": []}}
+
+
+    class StandInHeadset:
+        # The headset's frame source for run_openxr: the simulator's frames at 60 Hz; it
+        # counts the pictures presented and stops a few frames after it is asked to.
+
+        info = None
+
+        def __init__(self):
+            from gmi_vr.xr.sim import InputState, KeyboardMouseFrameSource
+
+            started = time.monotonic()
+            self.frames_source = KeyboardMouseFrameSource(InputState(), lambda: time.monotonic() - started)
+            self.presented = 0
+            self.stop_requests = 0
+
+        def frames(self):
+            left = None
+            for frame in self.frames_source.frames():
+                if left is not None:
+                    if left == 0:
+                        return
+                    left -= 1
+                elif self.stop_requests:
+                    left = 5  # the runtime walks the session to its end over a few frames
+                time.sleep(1 / 60)
+                yield frame
+
+        def present(self, draw_list):
+            self.presented += 1
+
+        def request_stop(self):
+            self.stop_requests += 1
+            log["stop_requested_after"] = len(log["statuses"])
+
+
+    headset = StandInHeadset()
+
+
+    @contextmanager
+    def stand_in_headset_with_console(title, visible=True):
+        from gmi_vr.render.context import open_window_context
+        from gmi_vr.render.renderer import Renderer
+
+        with open_window_context(*console.WINDOW_SIZE, title=title, visible=visible) as context:
+            renderer = Renderer()
+            window = console.TherapistWindow(context, renderer)
+            try:
+                yield headset, window
+            finally:
+                window.release()
+                renderer.release()
 
     def until(test, what):
         for _ in range(600):
@@ -62,9 +120,12 @@ SCRIPT = textwrap.dedent(
         window, status = yield from until(lambda s: "ending: closing rating" in s, "closing rating")
         keyboard.press("F5", "2", "Return")  # the closing rating
         window, status = yield from until(lambda s: " saved" in s, "saved")
+        log["presented"].append(headset.presented)
         for _ in range(10):  # "Session complete" stays on screen
             window, status = yield
             log["after_saved"].append((status, window.should_close()))
+        log["presented"].append(headset.presented)
+        log["stop_requests"] = headset.stop_requests
         keyboard.press("Escape")  # one Escape closes it now
         while True:
             yield
@@ -80,7 +141,15 @@ SCRIPT = textwrap.dedent(
         return pixels
 
     console.TherapistWindow.show = show
-    run_sim(None, patient_id="W-1", max_frames=4000, report=lambda line: print("REPORT", line))
+    report = lambda line: print("REPORT", line)
+    if {where!r} == "simulator":
+        run_sim(None, patient_id="W-1", max_frames=4000, report=report)
+    else:
+        import gmi_vr.app.headset as app_headset
+
+        app_headset.headset_with_console = stand_in_headset_with_console
+        app_headset.run_openxr("W-1", max_frames=20000, report=report)
+        log["stop_requests"] = [log["stop_requests"], headset.stop_requests]
     keyboard.close()
     print("LOG", json.dumps(log))
     """
@@ -88,15 +157,16 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.display
+@pytest.mark.parametrize("where", ["simulator", "headset"])
 def test_escape_asks_then_the_closing_rating_and_session_complete_stay_until_closed(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
     if not os.environ.get("DISPLAY"):
         pytest.skip("needs an X display (run under tools/with-xvfb.py)")
     monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
     with SessionStore.open() as store:
         add_patient(store, "W-1", "left", "hand", therapist="t.one")
-    script = SCRIPT.format(tests=str(TESTS), prompt=ESCAPE_PROMPT)
+    script = SCRIPT.format(tests=str(TESTS), prompt=ESCAPE_PROMPT, where=where)
     env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
                             timeout=300)  # fmt: skip
@@ -117,9 +187,20 @@ def test_escape_asks_then_the_closing_rating_and_session_complete_stay_until_clo
     assert ratings == [("before", 3), ("after", 2)]
     assert "session.end_requested" in events and "session.end" in events
     assert (session.status, session.end_reason) == ("not_started", "therapist_end")
+    assert session.source == ("sim" if where == "simulator" else "openxr")
     saved = f"session {session.id} saved (not_started: therapist_end): 0 trials, pain 3 -> 2"
     assert reports == [saved], "the terminal is told once, when the session has ended"
     # "Session complete" stayed with the saved line until the therapist's Escape closed it.
     assert log["after_saved"] == [[f"{saved}  |  Escape closes the window", False]] * 10
     pressed_after = marks["saved"] + 1 + 10  # frames shown when that Escape was pressed
-    assert pressed_after < len(log["statuses"]) <= pressed_after + 3, "the run ended at that Escape"
+    # The run ended at that Escape (the headset's once the runtime has walked the session to
+    # its end: the stand-in takes six more frames).
+    ended_after = len(log["statuses"]) if where == "simulator" else log["stop_requested_after"]
+    assert pressed_after < ended_after <= pressed_after + 3, "the run ended at that Escape"
+    if where == "headset":
+        # The headset's picture never froze while the window waited (the window is redrawn
+        # at most 15 times a second, the eyes every frame), and the runtime was asked to end
+        # the session only after that Escape.
+        waiting_start, waiting_end = log["presented"]
+        assert waiting_end - waiting_start >= 10
+        assert log["stop_requests"] == [0, 1]
