@@ -108,3 +108,24 @@ def test_escape_drops_a_rating_being_typed() -> None:
     controls.handle(["f5", "7", "escape", "enter"], run.script.next_time)
     run.step(3)
     assert run.records(RatingRecord) == [] and controls.typing is None
+
+
+def test_a_session_not_begun_or_paused_ends_at_the_first_confirmation() -> None:
+    """No closing rating can be asked before the first focused frame or with the headset
+    off: a confirmed Escape ends the session rather than waiting for a rating forever."""
+    run = Run(program())
+    run.script.focused = False
+    run.step(5)
+    controls = TherapistControls(run.runner)
+    controls.handle(["escape", "escape"], run.script.next_time)
+    assert controls.quit_requested and not run.runner.started
+    assert run.runner.outcome("window_closed").status == "not_started"
+
+    run = Run(program())
+    run.step()
+    run.rate_from_console(3)
+    run.script.focused = False
+    run.step(5)
+    controls = TherapistControls(run.runner)
+    controls.handle(["escape", "escape"], run.script.next_time)
+    assert controls.quit_requested and run.runner.paused

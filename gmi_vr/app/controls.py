@@ -6,8 +6,9 @@ no clock; a console answer is then at most one frame late, which the trial recor
 
 Escape in a patient's session asks before it acts: pressed once, the status line asks for
 it again; pressed again within ``ESCAPE_CONFIRM_S`` the session goes to its closing rating
-(as F9 does), and confirmed once more there it ends without the rating. Once the session is
-complete, one Escape closes the window. (The window's close button is handled the same way
+(as F9 does), and confirmed once more it ends without the rating. A session that has not
+begun, or is paused (the headset is off: no rating can be given in it), ends at the first
+confirmation. Once the session is complete, one Escape closes the window. (The window's close button is handled the same way
 by the app.) In free play there is no session: Escape quits at once.
 """
 
@@ -50,6 +51,7 @@ class TherapistControls:
     #: confirmed during the closing rating): the app stops the run.
     quit_requested: bool = False
     _escape_at: float | None = None  # frame time of an Escape awaiting its confirmation
+    _end_asked: bool = False  # a confirmed Escape has asked for the closing rating
 
     def handle(self, pressed: list[str], time_s: float) -> None:
         for key in pressed:
@@ -71,11 +73,15 @@ class TherapistControls:
             self._escape_at, self.message = time_s, ESCAPE_PROMPT
             return
         self._escape_at = None
-        if self.runner.state is RunnerState.CLOSING:
+        if not self.runner.started or self.runner.paused:
+            self.quit_requested = True
+            self.message = "ended (no closing rating can be asked now)"
+        elif self._end_asked or self.runner.state is RunnerState.CLOSING:
             self.quit_requested = True
             self.message = "ended without the closing rating"
         else:
             self.runner.end_session(time_s)
+            self._end_asked = True
             self.message = "ending: closing rating (Escape twice more ends without it)"
 
     def _key(self, key: str, time_s: float) -> None:

@@ -56,8 +56,10 @@ def session_pipeline(
     an error ends the block (Ctrl-C is the therapist's end, not an error). A crash leaves the
     session "running", which the next start marks "interrupted". Then what the store holds
     of it is read back (``pipeline.saved``) and ``report`` is given one line saying so
-    ("session 12 saved: 64 trials, pain 3 -> 2"), and the progression proposal over the
-    patient's sessions is audited ("progression.proposal", ``progress.propose_after_session``).
+    ("session 12 saved: 64 trials, pain 3 -> 2"). Finishing is kept short (the final
+    writes and a few reads): the headset's frames wait for it. The progression proposal over
+    the patient's sessions, which reads them all, is audited when the block ends
+    ("progression.proposal", ``progress.propose_after_session``).
 
     ``seed`` fixes the session's random sequences (tests); None draws one. Either way it is
     recorded in the "session.start" event.
@@ -97,7 +99,6 @@ def session_pipeline(
             saved = _read_back(store, recorder)
             if report is not None:
                 report(saved_line(saved) if saved is not None else _unsaved_line(recorder))
-            propose_after_session(store, patient_id, recorder.session_id)
             return saved
 
         pipeline.finisher = finish
@@ -110,7 +111,10 @@ def session_pipeline(
         except BaseException as error:
             pipeline.finish(error)
             raise
-        pipeline.finish()
+        else:
+            pipeline.finish()
+        finally:
+            propose_after_session(store, patient_id, recorder.session_id)
     finally:
         store.close()
 

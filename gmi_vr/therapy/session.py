@@ -171,6 +171,16 @@ class SessionRunner:
         return self._calm_shown
 
     @property
+    def started(self) -> bool:
+        """True once the session has begun (its first focused frame)."""
+        return self._started
+
+    @property
+    def paused(self) -> bool:
+        """True while the headset is unfocused (taken off, system menu): nothing advances."""
+        return self._paused
+
+    @property
     def scene_context(self) -> str:
         """The current task's scene context ("clinic", "kitchen", ...; ``contexts.CONTEXTS``)."""
         return str(getattr(self._task, "scene_context", "clinic"))
@@ -493,11 +503,6 @@ class SessionRunner:
         return {RunnerState.CALM: CALM_MESSAGE, RunnerState.DONE: DONE_MESSAGE}.get(self.state, "")
 
     # --- results -------------------------------------------------------------------------------
-
-    @property
-    def closing(self) -> bool:
-        """True once the plan was left for the closing rating (or has ended)."""
-        return self.state in (RunnerState.CLOSING, RunnerState.DONE)
 
     def outcome(self, ended_by: str | None = None) -> SessionOutcome:
         """How the session ended (module docstring). ``ended_by``: why the app stopped
