@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from test_therapy_session import Run, program
 
-from gmi_vr.app.controls import ESCAPE_CONFIRM_S, ESCAPE_PROMPT, TherapistControls
+from gmi_vr.app.controls import (
+    ESCAPE_CONFIRM_S,
+    ESCAPE_PROMPT,
+    ESCAPE_SKIP_PROMPT,
+    TherapistControls,
+)
 from gmi_vr.therapy.records import RatingRecord, TrialRecord
 from gmi_vr.therapy.session import RunnerState
 
@@ -97,6 +102,7 @@ def test_escape_confirmed_again_in_the_closing_rating_ends_without_it() -> None:
     controls.handle(["escape"], run.script.next_time)
     run.step()
     assert run.runner.state is RunnerState.CLOSING and not controls.quit_requested
+    assert controls.message == ESCAPE_SKIP_PROMPT
     controls.handle(["escape"], run.script.next_time)
     assert controls.quit_requested and controls.message == "ended without the closing rating"
 

@@ -102,3 +102,30 @@ def test_unknown_patient_is_one_clear_sentence(tmp_path, monkeypatch) -> None:
     with pytest.raises(NotFoundError, match="No patient P-404"):
         with session_pipeline("P-404", source="sim"):
             pass
+
+
+@pytest.mark.parametrize(("error", "status", "reason"), [
+    (RuntimeError("a bug"), "aborted", "error: RuntimeError"),
+    (KeyboardInterrupt(), "not_started", "keyboard_interrupt"),  # Ctrl-C: the therapist's end
+])
+def test_a_session_ended_by_an_error_or_ctrl_c_is_stored_and_said_as_such(
+        tmp_path, monkeypatch, error: BaseException, status: str, reason: str) -> None:
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    from gmi_vr.app.patients import add_patient
+
+    with SessionStore.open() as store:
+        add_patient(store, "P-101", "left", "hand", therapist="t.one")
+    said: list[str] = []
+    with pytest.raises(type(error)):
+        with session_pipeline("P-101", source="sim", report=said.append) as pipeline, \
+                ScriptedFrameSource(parse_motion(MOTION)) as source:  # fmt: skip
+            for frame in source.frames():
+                pipeline.step(frame)
+                if frame.index == 5:
+                    raise error
+    with SessionStore.open() as store:
+        (session,) = store.list_sessions("P-101")
+        assert (session.status, session.end_reason) == (status, reason)
+        assert store.session(session.id).ended_at is not None
+    assert said == [f"session {session.id} saved ({status}: {reason}): 0 trials, pain - -> -"]

@@ -26,6 +26,8 @@ from gmi_vr.therapy.session import RunnerState, SessionRunner
 #: must never end a patient's session, and a prompt that waited longer would surprise.
 ESCAPE_CONFIRM_S = 3.0
 ESCAPE_PROMPT = f"press Escape again within {ESCAPE_CONFIRM_S:.0f} s to end the session"
+#: The prompt once the closing rating has been asked for.
+ESCAPE_SKIP_PROMPT = f"press Escape again within {ESCAPE_CONFIRM_S:.0f} s to end without the closing rating"
 
 THERAPIST_KEYS: tuple[tuple[str, str], ...] = (
     ("F2 / F3", "answer left / right for the patient"),
@@ -70,7 +72,8 @@ class TherapistControls:
             self.quit_requested = True
             return
         if self._escape_at is None or time_s - self._escape_at > ESCAPE_CONFIRM_S:
-            self._escape_at, self.message = time_s, ESCAPE_PROMPT
+            closing = self._end_asked or self.runner.state is RunnerState.CLOSING
+            self._escape_at, self.message = time_s, ESCAPE_SKIP_PROMPT if closing else ESCAPE_PROMPT
             return
         self._escape_at = None
         if not self.runner.started or self.runner.paused:
