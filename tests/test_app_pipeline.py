@@ -129,3 +129,62 @@ def test_a_session_ended_by_an_error_or_ctrl_c_is_stored_and_said_as_such(
         assert (session.status, session.end_reason) == (status, reason)
         assert store.session(session.id).ended_at is not None
     assert said == [f"session {session.id} saved ({status}: {reason}): 0 trials, pain - -> -"]
+
+
+STILL_30_S = "\n".join([
+    '{"format": "gmi-vr-motion", "version": 1, "rate_hz": 30}',
+    '{"t": 0.0, "head": {"position": [0.0, 1.2, 0.0], "yaw_pitch_roll_deg": [0, -15, 0]}}',
+    '{"t": 30.0}',
+])  # fmt: skip
+
+
+@pytest.mark.parametrize(("how", "status"), [("therapist_end", "ended_early"), ("patient_stop", "safety_stop")])
+def test_a_session_cut_short_after_a_few_trials_is_stored_as_it_ended(
+        tmp_path, monkeypatch, how: str, status: str) -> None:
+    """Three trials answered (by the therapist's keys), then the therapist ends the session
+    or the patient presses the stop (menu) button; the therapist then ends it from the calm
+    scene and the closing rating is given: never "completed"."""
+    from dataclasses import replace
+
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    from gmi_vr.app.patients import add_patient
+
+    with SessionStore.open() as store:
+        add_patient(store, "P-102", "left", "hand", therapist="t.one")
+    said: list[str] = []
+    answered = 0
+    stop_next = False
+    with session_pipeline("P-102", source="sim", seed=4, report=said.append) as pipeline, \
+            ScriptedFrameSource(parse_motion(STILL_30_S)) as source:  # fmt: skip
+        runner = pipeline.runner
+        for frame in source.frames():
+            if stop_next:
+                frame = replace(frame, right=replace(frame.right, menu=True))
+                stop_next = False
+            output = pipeline.step(frame)
+            kinds = {e.kind: e for e in output.events}
+            if frame.index == 3:
+                runner.rating_from_console(3, frame.time_s)
+            if "trial.show" in kinds:
+                runner.answer_from_console(Side(kinds["trial.show"].data["side"]), frame.time_s + 0.5)
+            if "trial.answer" in kinds:
+                answered += 1
+                if answered == 3 and how == "therapist_end":
+                    runner.end_session(frame.time_s)
+                elif answered == 3:
+                    stop_next = True
+            if "safety.stop" in kinds:
+                runner.end_session(frame.time_s)
+            if "pain.ask" in kinds and kinds["pain.ask"].data == {"moment": "end"}:
+                runner.rating_from_console(2, frame.time_s)
+            if output.done:
+                break
+    assert output.done
+    with SessionStore.open() as store:
+        (session,) = store.list_sessions("P-102")
+        assert (session.status, session.end_reason) == (status, how)
+        assert len(store.trials(session.id)) == 3
+        (block,) = store.blocks(session.id)
+        assert block.end_s is not None and block.end_s <= store.trials(session.id)[-1].onset_s + 2.0
+    assert said == [f"session {session.id} saved ({status}: {how}): 3 trials, pain 3 -> 2"]
