@@ -8,8 +8,9 @@ Escape in a patient's session asks before it acts: pressed once, the status line
 it again; pressed again within ``ESCAPE_CONFIRM_S`` the session goes to its closing rating
 (as F9 does), and confirmed once more it ends without the rating. A session that has not
 begun, or is paused (the headset is off: no rating can be given in it), ends at the first
-confirmation. Once the session is complete, one Escape closes the window. (The window's close button is handled the same way
-by the app.) In free play there is no session: Escape quits at once.
+confirmation. Once the session is complete, one Escape closes the window. The window's
+close button counts as an Escape (``console_keys``). In free play there is no session:
+Escape quits at once.
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ class TherapistControls:
     typing: str | None = None
     #: One-line feedback for the status line ("rating 7 entered", "type a rating: 1_").
     message: str = ""
-    #: The therapist asked to close the window (the session is complete, or its end was
-    #: confirmed during the closing rating): the app stops the run.
+    #: The therapist asked to close the window (the session is complete, its end was
+    #: confirmed again after the closing rating was asked, or no rating can be asked): the
+    #: app stops the run.
     quit_requested: bool = False
     _escape_at: float | None = None  # frame time of an Escape awaiting its confirmation
     _end_asked: bool = False  # a confirmed Escape has asked for the closing rating
