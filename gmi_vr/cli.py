@@ -33,10 +33,11 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
+    # A patient's session ends with one line on stdout saying what the store holds of it.
     if args.sim or args.motion:
-        app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames)
+        app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames, report=print)
     else:
-        app.run_openxr(patient_id=args.patient, max_frames=args.max_frames)
+        app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print)
     return 0
 
 

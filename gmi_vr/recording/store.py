@@ -433,6 +433,7 @@ class SessionStore:
                     continue
                 if same_station_dead or now - beat > STALE_HEARTBEAT:
                     row.status = "interrupted"
+                    row.end_reason = "process_gone" if same_station_dead else "heartbeat_stopped"
                     row.ended_at = beat
                     recovered.append(row.id)
         if recovered:
@@ -844,5 +845,5 @@ def _session_info(r: schema.Session) -> SessionInfo:
         ended_at=as_utc(r.ended_at) if r.ended_at else None, status=r.status, source=r.source,
         runtime_name=r.runtime_name, program_id=r.program_id, dropped_frames=r.dropped_frames,
         owner_host=r.owner_host, settings=r.settings, system_name=r.system_name,
-        display_hz=r.display_hz,
+        display_hz=r.display_hz, end_reason=r.end_reason,
     )  # fmt: skip
