@@ -4,7 +4,7 @@
 - ``session``: a session's parts from the patient's stored program, calibration and avatar;
 - ``headset``: ``run_openxr`` (the real headset) and ``doctor``;
 - ``sim``: ``run_sim`` (desktop simulator) and ``run_demo`` (a scripted run saved as PNGs);
-- ``patients``: adding patients and changing their programs, audited;
+- ``patients``: adding patients, correcting their ids and changing their programs, audited;
 - ``calibrate``: the guided one-handed body calibration, stored per patient
   (``run_calibration_openxr``, ``run_calibration_sim``);
 - ``replay``: ``run_replay``, a recorded session in the desktop window with what the patient
@@ -16,7 +16,13 @@ binds GLX or EGL at its first import), so importing this package needs no displa
 
 from gmi_vr.app.calibrate import calibrate_patient, run_calibration_openxr, run_calibration_sim
 from gmi_vr.app.headset import doctor, run_openxr
-from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
+from gmi_vr.app.patients import (
+    add_patient,
+    edit_patient_program,
+    patient_age_band,
+    patient_program,
+    rename_patient,
+)
 from gmi_vr.app.replay import run_replay
 from gmi_vr.app.sim import demo_draw_list, run_demo, run_sim
 
@@ -26,7 +32,9 @@ __all__ = [
     "demo_draw_list",
     "doctor",
     "edit_patient_program",
+    "patient_age_band",
     "patient_program",
+    "rename_patient",
     "run_calibration_openxr",
     "run_calibration_sim",
     "run_demo",
