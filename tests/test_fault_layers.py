@@ -33,7 +33,9 @@ def test_layer_keeps_the_next_get_proc_address_after_the_loader_frees_its_struct
     c_next_get_proc = xr.PFN_xrGetInstanceProcAddr(next_get_proc)
     c_impostor = xr.PFN_xrGetInstanceProcAddr(impostor_get_proc)
     next_info = _NextInfo(next_get_instance_proc_addr=c_next_get_proc)
-    next_info.next_create_api_layer_instance = type(next_info.next_create_api_layer_instance)(next_create)
+    next_info.next_create_api_layer_instance = type(next_info.next_create_api_layer_instance)(
+        next_create
+    )
     create_info = xr.ApiLayerCreateInfo(next_info=ctypes.pointer(next_info))
     instance_slot = ctypes.c_void_p(0x1234)
 

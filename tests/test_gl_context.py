@@ -122,8 +122,12 @@ def test_window_context_keeps_its_fbconfig_by_value() -> None:
             assert ctypes.cast(context.glx_fbconfig(), ctypes.c_void_p).value == kept
             display = context.glx_display()
             wanted_id, named_id = ctypes.c_int(0), ctypes.c_int(0)
-            GLX.glXQueryContext(display, context.glx_context(), GLX.GLX_FBCONFIG_ID, ctypes.byref(wanted_id))
-            GLX.glXGetFBConfigAttrib(display, context.glx_fbconfig(), GLX.GLX_FBCONFIG_ID, ctypes.byref(named_id))
+            GLX.glXQueryContext(
+                display, context.glx_context(), GLX.GLX_FBCONFIG_ID, ctypes.byref(wanted_id)
+            )
+            GLX.glXGetFBConfigAttrib(
+                display, context.glx_fbconfig(), GLX.GLX_FBCONFIG_ID, ctypes.byref(named_id)
+            )
             assert (named_id.value, wanted_id.value > 0) == (wanted_id.value, True)
         finally:
             for block in blocks:
