@@ -145,10 +145,17 @@ def load_mesh_file(path: Path) -> MeshData:
     try:
         loaded = trimesh.load(path, force="mesh", process=False)
     except Exception as error:  # trimesh raises many unrelated types for bad files
-        raise InputFileError(f"Cannot read the mesh file {path} ({error}); replace the file.") from error
+        # Its messages can span lines or quote the file's bytes: name only the kind.
+        raise InputFileError(f"Cannot read the mesh file {path} ({type(error).__name__}); replace the file.") from None
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
         raise InputFileError(f"The mesh file {path} holds no triangles; replace the file.")
-    return _mesh(loaded.vertices, vertex_normals(loaded.vertices, loaded.faces), loaded.faces)
+    vertices = np.asarray(loaded.vertices, dtype=np.float64)
+    faces = np.asarray(loaded.faces)
+    if not np.all(np.isfinite(vertices)):
+        raise InputFileError(f"The mesh file {path} holds vertices that are not finite numbers; replace the file.")
+    if faces.ndim != 2 or faces.shape[1] != 3 or faces.min() < 0 or faces.max() >= len(vertices):
+        raise InputFileError(f"The mesh file {path} has triangles naming vertices it does not have; replace the file.")
+    return _mesh(vertices, vertex_normals(vertices, faces), faces)
 
 
 def vertex_normals(vertices: object, faces: object) -> FloatArray:
