@@ -681,3 +681,12 @@ def test_cli_names_an_unreadable_file_in_one_sentence(tmp_path: Path, what: str)
     assert result.returncode == 6
     assert "(Permission denied)" in one_sentence(result)
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_readme_states_how_many_cases_each_reader_survives() -> None:
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    total = {reader: sum(n for name, n in CASES.items() if name.startswith(reader))
+             for reader in ("motion", "settings", "avatar", "mesh")}  # fmt: skip
+    assert f"motion files (calibration scripts included) survive {total['motion']} cases" in readme
+    assert f"the settings file {total['settings']}," in readme
+    assert f"avatars (glTF/VRM) {total['avatar']} and mesh files {total['mesh']}:" in readme

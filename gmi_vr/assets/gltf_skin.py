@@ -127,7 +127,8 @@ def _read_accessor(
     if accessor.sparse is not None or accessor.bufferView is None:
         raise _refuse(path, "it uses sparse or empty accessors, which are not supported; re-export it without them")
     if accessor.type != kind or accessor.componentType not in components:
-        raise _refuse(path, f"an accessor holds {_shown(accessor.type)} of component type {_shown(accessor.componentType)} where {kind} data was expected")
+        held = f"{_shown(accessor.type)} of component type {_shown(accessor.componentType)}"
+        raise _refuse(path, f"an accessor holds {held} where {kind} data was expected")
     view = gltf.bufferViews[_index(accessor.bufferView, len(gltf.bufferViews))]
     dtype = np.dtype(_COMPONENTS[accessor.componentType])
     width = _WIDTH[accessor.type]
