@@ -343,7 +343,8 @@ _SETTINGS = (
 def check_settings(loaded: Settings) -> None:
     assert isinstance(loaded.data_dir, Path) and str(loaded.data_dir) and "\0" not in str(loaded.data_dir)
     assert isinstance(loaded.station, str) and (loaded.station.isprintable() or not loaded.station)
-    assert isinstance(loaded.database_url, str) and loaded.database_url.isprintable() or not loaded.database_url
+    assert isinstance(loaded.database_url, str)
+    assert not loaded.database_url or (loaded.database_url.isprintable() and "://" in loaded.database_url)
     low, high = CONSOLE_SIZE_RANGE
     for size in (loaded.console_width, loaded.console_height):
         assert type(size) is int and low <= size <= high
@@ -387,7 +388,7 @@ def _toml_maybe(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 def settings_texts(draw: st.DrawFn) -> str:
     values = draw(st.fixed_dictionaries({}, optional={
         "data_dir": _toml_maybe(st.sampled_from(["/srv/gmi-vr", "relative/data", "D:/gmi"])),
-        "database_url": _toml_maybe(st.sampled_from(["", "sqlite:////tmp/x.sqlite"])),
+        "database_url": _toml_maybe(st.sampled_from(["", "sqlite:////tmp/x.sqlite", "records"])),
         "station": _toml_maybe(st.sampled_from(["room-2", "Salle é", ""])),
         "console_width": _toml_maybe(st.integers(320, 4000)),
         "console_height": _toml_maybe(st.integers(320, 4000)),
@@ -437,6 +438,7 @@ def test_damaged_or_reencoded_settings_load_or_are_refused_in_one_sentence(
         ('station = "two\\nlines"', r"station = 'two\nlines'"),
         ("station = [1, 2]", "station = [1, 2]"),
         ('database_url = {a = 1}', "database_url = {'a': 1}"),
+        ('database_url = "garbage"', "database_url = 'garbage', but it must be a database URL"),
         ("x = " + "[" * 3000 + "]" * 3000, "not valid TOML"),
         ("x = " + "9" * 5000, "not valid TOML"),
         ('"\\u001b[2J" = 1', r"unknown keys '\x1b[2J'"),

@@ -97,6 +97,9 @@ def load_settings(path: Path | None = None) -> Settings:
             raise wrong(key, "a line of text")
     if "data_dir" in values and not values["data_dir"]:
         raise wrong("data_dir", "a folder path")
+    if values.get("database_url") and "://" not in str(values["database_url"]):
+        # The store would take anything else for a folder and create it where gmi-vr runs.
+        raise wrong("database_url", "a database URL such as postgresql+psycopg://host/gmi (or left out)")
     if len(str(values.get("station", ""))) > MAX_STATION_LENGTH:
         raise wrong("station", f"at most {MAX_STATION_LENGTH} characters")
     low, high = CONSOLE_SIZE_RANGE
