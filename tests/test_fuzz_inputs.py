@@ -544,6 +544,7 @@ def check_avatar(avatar: SkinnedMeshData) -> None:
     assert avatar.indices.ndim == 1 and len(avatar.indices) % 3 == 0 and int(avatar.indices.max()) < n
     assert int(avatar.joints.max()) < joints
     assert _finite(avatar.positions, avatar.normals, avatar.weights, avatar.inverse_bind_matrices)
+    assert np.abs(avatar.positions).max() <= 1000.0
     np.testing.assert_allclose(avatar.weights.sum(axis=1), 1.0, atol=1e-4)
     assert avatar.inverse_bind_matrices.shape == (joints, 4, 4)
     assert all(isinstance(name, str) for name in avatar.joint_names)
@@ -563,6 +564,7 @@ def check_avatar(avatar: SkinnedMeshData) -> None:
 
 def check_mesh(mesh: MeshData) -> None:
     assert len(mesh.indices) > 0 and _finite(mesh.positions, mesh.normals)
+    assert np.abs(mesh.positions).max() <= 1000.0
 
 
 @fuzz("avatar_fields")
@@ -599,6 +601,35 @@ def test_damaged_meshes_load_or_are_refused_in_one_sentence(data: bytes) -> None
         mesh = read_or_refuse(load_mesh_file, path)
         if mesh is not None:
             check_mesh(mesh)
+
+
+def _far_vertex(good: bytes, drop_normals: bool) -> bytes:
+    """``good`` with its first vertex moved 1e30 m out (finite in float32, but its normals
+    overflow), optionally without stored normals so the reader computes them."""
+    document, blob = glb_parts(good)
+    primitive = document["meshes"][0]["primitives"][0]
+    accessor = document["accessors"][primitive["attributes"]["POSITION"]]
+    at = document["bufferViews"][accessor["bufferView"]].get("byteOffset", 0) + accessor.get("byteOffset", 0)
+    blob = blob[:at] + struct.pack("<f", 1e30) + blob[at + 4 :]
+    if drop_normals:
+        del primitive["attributes"]["NORMAL"]
+    return glb(document, blob)
+
+
+@pytest.mark.parametrize(
+    ("reader", "good", "drop_normals"),
+    [(load_skinned_gltf, _AVATAR_BYTES, True), (load_skinned_gltf, _AVATAR_BYTES, False),
+     (load_mesh_file, _STIMULUS_BYTES, False)],
+    ids=["avatar computing normals", "avatar", "mesh"],
+)  # fmt: skip
+def test_a_vertex_far_out_is_refused_rather_than_giving_nan_normals(
+    tmp_path: Path, reader: Callable[[Path], Any], good: bytes, drop_normals: bool
+) -> None:
+    path = tmp_path / "far.glb"
+    path.write_bytes(_far_vertex(good, drop_normals))
+    with pytest.raises(InputFileError, match="more than 1000 m from its origin; export it in metres") as caught:
+        reader(path)
+    assert_one_sentence(caught.value)
 
 
 # ----------------------------------------------------------------------------- not a file at all

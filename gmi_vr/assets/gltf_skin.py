@@ -94,6 +94,9 @@ _FLOAT = (5126,)
 _UNSIGNED = (5121, 5123, 5125)
 _WEIGHT_TYPES = (5126, 5121, 5123)
 _JOINT_TYPES = (5121, 5123)
+#: How far from its origin an avatar's vertex may lie, metres (a body is 2 m tall; this keeps
+#: normals and skinning finite).
+MAX_EXTENT_M = 1000.0
 #: The malformed-structure errors a glTF whose JSON holds a wrong type raises on reading.
 _STRUCTURE_ERRORS = (IndexError, KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
 
@@ -347,6 +350,8 @@ def _merge_primitives(
             if attributes.POSITION is None or attributes.JOINTS_0 is None or attributes.WEIGHTS_0 is None:
                 raise _refuse(path, "a skinned mesh lacks POSITION, JOINTS_0 or WEIGHTS_0")
             p = _read_accessor(gltf, blob, attributes.POSITION, path, "VEC3", _FLOAT).astype(np.float32)
+            if np.abs(p).max() > MAX_EXTENT_M:
+                raise _refuse(path, f"its vertices lie more than {MAX_EXTENT_M:.0f} m from its origin; export it in metres")
             count = len(p)
             if primitive.indices is not None:
                 idx = _read_accessor(gltf, blob, primitive.indices, path, "SCALAR", _UNSIGNED).reshape(-1).astype(np.uint32)
