@@ -603,6 +603,56 @@ def test_damaged_meshes_load_or_are_refused_in_one_sentence(data: bytes) -> None
             check_mesh(mesh)
 
 
+def _edited_avatar(edit: Callable[[dict[str, Any], bytearray], None]) -> bytes:
+    document, blob = glb_parts(_AVATAR_BYTES)
+    data = bytearray(blob)
+    edit(document, data)
+    return glb(document, bytes(data))
+
+
+def _at(document: dict[str, Any], accessor: int) -> int:
+    """Where accessor ``accessor``'s first element starts in the binary chunk."""
+    return int(document["bufferViews"][document["accessors"][accessor]["bufferView"]]["byteOffset"])
+
+
+def _loop_without_bind_matrices(document: dict[str, Any], blob: bytearray) -> None:
+    del document["skins"][0]["inverseBindMatrices"]
+    document["nodes"][1]["children"] = [0]  # the root's child "body" holds the root
+
+
+# Accessors of the generated avatars: 0 POSITION, 2 JOINTS_0 (u8), 3 WEIGHTS_0, 4 indices (u16).
+_AVATAR_CASES: dict[str, tuple[Callable[[dict[str, Any], bytearray], None], str]] = {
+    # Each was accepted (and read out of bounds on the GPU, or drew NaN) or ended in a traceback.
+    "triangle past the vertices": (
+        lambda d, b: struct.pack_into("<H", b, _at(d, 4), 65000), "its triangles name vertices it does not have"),
+    "joint past the skin": (
+        lambda d, b: struct.pack_into("<B", b, _at(d, 2), 200), "bound to a joint its skin does not have"),
+    "NaN weight": (lambda d, b: struct.pack_into("<f", b, _at(d, 3), math.nan), "not finite"),
+    "unknown component type": (
+        lambda d, b: d["accessors"][0].update(componentType=9999), "where VEC3 data was expected"),
+    "positions of two numbers": (
+        lambda d, b: d["accessors"][0].update(type="VEC2"), "where VEC3 data was expected"),
+    "negative offset": (lambda d, b: d["bufferViews"][0].update(byteOffset=-12), "malformed (ValueError)"),
+    "skin joint past the nodes": (
+        lambda d, b: d["skins"][0]["joints"].__setitem__(0, 999), "malformed (IndexError)"),
+    "VRM 0 bone node as text": (
+        lambda d, b: d.update(extensions={"VRM": {"humanoid": {"humanBones": [{"bone": "hips", "node": "2"}]}}}),
+        "malformed (IndexError)"),
+    "node tree loop": (_loop_without_bind_matrices, "its node hierarchy loops back on itself"),  # used to hang
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(_AVATAR_CASES))
+def test_avatar_cases_found_by_fuzzing_are_refused_in_one_sentence(tmp_path: Path, case: str) -> None:
+    edit, says = _AVATAR_CASES[case]
+    path = tmp_path / "clinic_avatar.glb"
+    path.write_bytes(_edited_avatar(edit))
+    with pytest.raises(InputFileError) as caught:
+        load_skinned_gltf(path)
+    assert_one_sentence(caught.value)
+    assert says in str(caught.value)
+
+
 def _far_vertex(good: bytes, drop_normals: bool) -> bytes:
     """``good`` with its first vertex moved 1e30 m out (finite in float32, but its normals
     overflow), optionally without stored normals so the reader computes them."""
