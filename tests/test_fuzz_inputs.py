@@ -41,7 +41,14 @@ from gmi_vr.body.rig import AvatarRig
 from gmi_vr.body.skeleton import BodyMeasures, rest_offsets, rest_positions
 from gmi_vr.core.errors import GmiError, InputFileError
 from gmi_vr.core.settings import CONSOLE_SIZE_RANGE, Settings, load_settings
-from gmi_vr.xr.sim import MAX_MOTION_S, MAX_POSITION_M, Motion, frame_from_keyframe, load_motion
+from gmi_vr.xr.sim import (
+    MAX_MOTION_S,
+    MAX_POSITION_M,
+    Motion,
+    frame_from_keyframe,
+    load_motion,
+    parse_motion,
+)
 from tests.test_cli import gmi_vr, one_sentence
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -320,6 +327,16 @@ def test_motion_cases_found_by_fuzzing_are_refused_in_one_sentence(tmp_path: Pat
             load_motion(path)
         assert_one_sentence(caught.value)
         assert "line 2" in str(caught.value) or "line 3" in str(caught.value), name
+
+
+def test_motion_value_nested_just_below_the_parsers_limit_is_refused_in_one_sentence() -> None:
+    """Nesting the parser just accepts is one level too deep to be quoted in the message:
+    somewhere in this range quoting it used to raise RecursionError."""
+    for depth in range(800, 1001):
+        text = '{"format": "gmi-vr-motion", "version": 1}\n{"t": ' + "[" * depth + "]" * depth + "}\n"
+        with pytest.raises(InputFileError) as caught:
+            parse_motion(text, "nested.jsonl")
+        assert_one_sentence(caught.value)
 
 
 def test_motion_file_in_another_encoding_says_so(tmp_path: Path) -> None:

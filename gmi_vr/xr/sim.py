@@ -183,7 +183,10 @@ class _LineError(Exception):
 def _shown(value: Any, limit: int = 40) -> str:
     """``value`` as JSON for a message: ASCII only (no control characters or stray
     surrogates reach the terminal) and cut short (a file may hold a huge array)."""
-    text = json.dumps(value, ensure_ascii=True)
+    try:
+        text = json.dumps(value, ensure_ascii=True)
+    except RecursionError:  # nested almost as deep as the parser allows
+        text = "a value nested far too deeply"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
