@@ -134,6 +134,39 @@ def test_window_context_keeps_its_fbconfig_by_value() -> None:
                 libc.free(block)
 
 
+_ATOM_PROBE = textwrap.dedent(
+    """
+    import ctypes, sys
+    x11 = ctypes.CDLL("libX11.so.6")
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    display = x11.XOpenDisplay(None)
+    assert display, "cannot open the display"
+    atom = x11.XInternAtom(display, b"GMI_VR_NO_RESET_PROBE", sys.argv[1] == "look")
+    x11.XCloseDisplay(display)
+    print(atom)
+    """
+)
+
+
+@pytest.mark.display
+def test_the_display_keeps_its_state_when_its_last_client_leaves() -> None:
+    """The test display must not reset between clients: a window test that connects while the
+    server resets (after the previous test's window closed) fails to open the display. A reset
+    forgets every atom, so an atom made by one client must still exist for the next."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    probe = [sys.executable, "-c", _ATOM_PROBE]
+    made = subprocess.run([*probe, "make"], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0 and int(made.stdout) != 0, made.stderr
+    looked = subprocess.run([*probe, "look"], capture_output=True, text=True, timeout=60)
+    assert looked.returncode == 0, looked.stderr
+    assert int(looked.stdout) == int(made.stdout)
+
+
 def test_window_context_without_display_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     from gmi_vr.render.context import open_window_context
 
