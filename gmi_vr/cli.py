@@ -212,10 +212,10 @@ class StderrProgress:
     """A one-line progress bar on stderr, shown only once the work has taken a second (a
     quick report prints nothing but its path)."""
 
-    def __init__(self, delay_s: float = 1.0) -> None:
+    def __init__(self, delay_s: float = 1.0, clock: Callable[[], float] | None = None) -> None:
         import time
 
-        self._clock = time.monotonic
+        self._clock = clock or time.monotonic
         self._start = self._clock()
         self._delay_s = delay_s
         self.shown = False

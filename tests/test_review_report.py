@@ -308,3 +308,18 @@ def test_a_session_run_on_the_simulator_reports_its_stored_numbers(store: Sessio
     assert point.duration_s == pytest.approx((chunks[-1].last_time_ns - chunks[0].first_time_ns) / 1e9)
     html = write_patient_report(store, "P-1", tmp_path / "sim.html").read_text()
     assert tuple(figures_in(html)) == PATIENT_FIGURES[:5] + ("pain",)
+
+
+def test_the_report_reads_no_motion_frames(store: SessionStore, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Durations come from the motion chunks' first and last times, never their frames."""
+    record_many(store, [0, 1])
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("a report loaded motion frames")
+
+    monkeypatch.setattr(store, "load_chunk", refuse)
+    monkeypatch.setattr(store, "motion", refuse)
+    review = patient_review(store, "P-1")
+    assert [p.duration_s for p in review.sessions] == [pytest.approx(90.0)] * 2
+    write_session_report(store, review.sessions[0].session_id, tmp_path / "s.html")

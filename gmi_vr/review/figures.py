@@ -142,12 +142,13 @@ def rotation(by_rotation: dict[str, tuple[tuple[int, float | None, int], ...]], 
             ax.plot(xs, ys, marker="o", markersize=3, linewidth=1.2, color=SIDE_COLOURS[side],
                     label=_side_label(side, affected))  # fmt: skip
     ax.set_xticks(sorted({angle for rows in by_rotation.values() for angle, _, _ in rows}))
+    top = max([rt for rows in by_rotation.values() for _, rt, _ in rows if rt is not None] + [1.0])
     ax.set_xlabel("rotation of the picture (degrees)", fontsize=8)
     ax.set_ylabel("median RT (s)", fontsize=8)
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, top * 1.15)
     ax.grid(True, color="#dddddd", linewidth=0.5)
     ax.tick_params(labelsize=7)
-    ax.legend(fontsize=6, loc="best")
+    ax.legend(fontsize=6, loc="lower right")
     return fig
 
 
@@ -159,10 +160,15 @@ def dose(data: DoseFigure, target: FigureBase | None) -> FigureBase:
     bottom = [0.0] * len(weeks)
     stages = [s for s in BLOCK_STAGES if any(s in w.minutes_by_stage for w in data.weeks)]
     stages += sorted({s for w in data.weeks for s in w.minutes_by_stage} - set(stages))
-    for stage in stages:
-        values = [w.minutes_by_stage.get(stage, 0.0) for w in data.weeks]
-        ax.bar(weeks, values, width=5, bottom=bottom, align="edge", color=STAGE_COLOURS.get(stage, "#999999"),
-               label=STAGE_NAMES.get(stage, stage))  # fmt: skip
+    columns = [(STAGE_NAMES.get(stage, stage), STAGE_COLOURS.get(stage, "#999999"),
+                [w.minutes_by_stage.get(stage, 0.0) for w in data.weeks]) for stage in stages]
+    # Session time outside the stages' tasks (ratings, breaks, setting up), or all of it when
+    # the session kept no task times.
+    rest = [max(0.0, w.minutes - sum(w.minutes_by_stage.values())) for w in data.weeks]
+    if any(v > 0.05 for v in rest):
+        columns.append(("ratings, breaks, other", "#c7c7c7", rest))
+    for label, colour, values in columns:
+        ax.bar(weeks, values, width=5, bottom=bottom, align="edge", color=colour, label=label)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     for x, week, top in zip(weeks, data.weeks, bottom, strict=True):
         ax.annotate(f"{week.sessions} session{'s' if week.sessions != 1 else ''}",
@@ -257,7 +263,8 @@ def block_scores(review: SessionReview, target: FigureBase | None) -> FigureBase
                 ax.plot(xs, ys, marker="o", markersize=3, color=SIDE_COLOURS[side], label=label)
     acc_ax.set_ylim(0, 105)
     acc_ax.set_ylabel("accuracy (%)", fontsize=8)
-    rt_ax.set_ylim(bottom=0)
+    rt_ax.set_ylim(0, max([v for b in review.blocks for sc in b.sides.values()
+                           if (v := sc.median_rt_s) is not None] + [1.0]) * 1.15)
     rt_ax.set_ylabel("median RT (s)", fontsize=8)
     for ax in (acc_ax, rt_ax):
         ax.set_xlabel("block", fontsize=8)
@@ -287,7 +294,7 @@ def patient_figures(review: PatientReview) -> list[FigureSpec]:
                         "(2 points or 30 %); ▲ flare, × stopped.")  # fmt: skip
     return [
         _spec("dose", "Dose", "Minutes of therapy per week by stage; the number on each bar is the "
-              "sessions that week.", review.dose.empty, none.format("sessions"),
+              f"sessions that week. {review.dose.prescribed_note}", review.dose.empty, none.format("sessions"),
               lambda t: dose(review.dose, t)),  # fmt: skip
         _spec("accuracy", "Left/right judgement: accuracy",
               f"Share of {part} pictures judged correctly, per side and session; green: the norm; "

@@ -603,6 +603,18 @@ def _history(trail: Sequence[AuditInfo]) -> tuple[HistoryLine, ...]:
     return tuple(out)
 
 
+def _age_band(patient: PatientInfo, program: Program | None) -> str | None:
+    """The age band shown (never an exact age): the program's or patient's band, else the
+    decade of the age in years, else the birth year."""
+    band = (program.age_band if program else None) or patient.age_band
+    if band is None and program is not None and program.age_years is not None:
+        decade = program.age_years // 10 * 10
+        band = f"{decade}-{decade + 9}"
+    if band is None and patient.birth_year is not None:
+        band = f"born {patient.birth_year}"
+    return band
+
+
 def parse_day(text: str | None, option: str) -> date | None:
     """A ``--from``/``--to`` date (YYYY-MM-DD), or ReportError in one sentence."""
     from gmi_vr.review.errors import ReportError
@@ -645,11 +657,7 @@ def patient_review(store: SessionStore, patient_id: str, since: date | None = No
         events += _event_lines(point, session_events)
     progress("reading sessions", len(sessions), len(sessions))
     counted = [p for p in points if p.has_work]
-    age = (program.age_band if program else None) or patient.age_band
-    if age is None and program is not None and program.age_years is not None:
-        age = f"{program.age_years // 10 * 10}-{program.age_years // 10 * 10 + 9}"
-    if age is None and patient.birth_year is not None:
-        age = f"born {patient.birth_year}"
+    age = _age_band(patient, program)
     summary = PatientSummary(patient.id, patient.affected_side, patient.body_part, age or "unknown",
                              int(program.stage) if program else 1, patient.created_at)  # fmt: skip
     gap_max = program.progression.rt_gap_max_s if program else SRC_RT_S[1]
@@ -761,7 +769,7 @@ def session_review(store: SessionStore, session_id: int) -> SessionReview:
                                              or e.kind in ("body.mode", "session.pause", "session.resume")):
             detail = ", ".join(f"{k} {v}" for k, v in e.data.items())
             live.append(EventLine(session_id, session.started_at, e.time_s - t0, e.kind, detail))
-    age = (program.age_band if program else None) or patient.age_band or "unknown"
+    age = _age_band(patient, program) or "unknown"
     summary = PatientSummary(patient.id, patient.affected_side, patient.body_part, age,
                              point.stage or 1, patient.created_at)  # fmt: skip
     reps = tuple({k: v for k, v in (r.measures or {}).items()

@@ -389,12 +389,12 @@ def render_pdf(doc: Document, out: Path, progress: Progress = _no_progress) -> i
     with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(out, metadata={"Title": doc.title, "Creator": f"gmi-vr {__version__}"}) as pdf:  # fmt: skip
         for number, blocks in enumerate(pages, start=1):
             progress("drawing pages", number - 1, len(pages))
-            page = Figure(figsize=PAGE_IN)
+            # Constrained layout keeps each figure's labels inside its own part of the page.
+            page = Figure(figsize=PAGE_IN, layout="constrained")
+            page.get_layout_engine().set(w_pad=MARGIN_IN, h_pad=0.02, hspace=0.0, wspace=0.0)
             heights = [b.height for b in blocks]
             rest = max(0.01, usable - sum(heights))
-            frame = page.add_gridspec(len(blocks) + 2, 1, height_ratios=[MARGIN_IN, *heights, rest + MARGIN_IN],
-                                      left=MARGIN_IN / PAGE_IN[0], right=1 - MARGIN_IN / PAGE_IN[0],
-                                      top=1.0, bottom=0.0, hspace=0.0)  # fmt: skip
+            frame = page.add_gridspec(len(blocks) + 2, 1, height_ratios=[MARGIN_IN, *heights, rest + MARGIN_IN])
             for i, block in enumerate(blocks):
                 block.draw(page.add_subfigure(frame[i + 1, 0]))
             page.text(0.5, 0.4 / PAGE_IN[1], f"{doc.title} — page {number} of {len(pages)}", ha="center", fontsize=7, color="#666666")
@@ -423,9 +423,10 @@ def check_output(out: Path) -> str:
 
 
 def _write(out: Path, kind: str, doc: Document, progress: Progress) -> None:
-    handle, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    os.close(handle)
+    temp = ""
     try:
+        handle, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+        os.close(handle)
         if kind == "html":
             Path(temp).write_text(render_html(doc, progress), encoding="utf-8")
         else:
@@ -435,7 +436,7 @@ def _write(out: Path, kind: str, doc: Document, progress: Progress) -> None:
     except OSError as error:
         raise ReportError(f"Cannot write {out} ({error.strerror}); choose another output path.") from None
     finally:
-        if os.path.exists(temp):
+        if temp and os.path.exists(temp):
             os.unlink(temp)
 
 
