@@ -323,3 +323,13 @@ def test_the_report_reads_no_motion_frames(store: SessionStore, tmp_path: Path,
     review = patient_review(store, "P-1")
     assert [p.duration_s for p in review.sessions] == [pytest.approx(90.0)] * 2
     write_session_report(store, review.sessions[0].session_id, tmp_path / "s.html")
+
+
+def test_the_motion_span_is_the_first_and_last_chunk_times(store: SessionStore) -> None:
+    (sid,) = record_many(store, [0])
+    chunks = store.motion_chunks(sid)
+    assert len(chunks) > 100  # chunked as in real time: 45 frames each
+    assert store.motion_span(sid) == (chunks[0].first_time_ns, chunks[-1].last_time_ns)
+    recorder = store.start_session("P-1", source="test")
+    recorder.finish("aborted")
+    assert recorder.session_id is not None and store.motion_span(recorder.session_id) is None

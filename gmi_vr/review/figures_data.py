@@ -3,8 +3,8 @@ one place: the HTML and PDF reports draw them (``review.figures``), and a therap
 can draw the same plain dataclasses. No plotting library is imported here.
 
 What is read: the patient, their audit trail, and per session in the period its trials,
-repetitions, ratings, events, blocks and the motion chunks' metadata (first and last frame
-times give the session's duration). Motion frames themselves are never loaded.
+repetitions, ratings, events, blocks and its motion's first and last frame times (the
+session's duration, ``store.motion_span``). Motion frames themselves are never loaded.
 
 Which sessions count for performance: every session in the period is listed with its
 ``status`` as an opaque label (the store's names may change), but a session that recorded
@@ -422,8 +422,8 @@ def session_point(store: SessionStore, session: SessionInfo,
     ratings = list(store.ratings(session_id=sid) if ratings is None else ratings)
     events = store.events(sid)
     blocks = store.blocks(sid)
-    chunks = store.motion_chunks(sid)
-    motion_span = (chunks[0].first_time_ns / 1e9, chunks[-1].last_time_ns / 1e9) if chunks else None
+    span_ns = store.motion_span(sid)
+    motion_span = (span_ns[0] / 1e9, span_ns[1] / 1e9) if span_ns else None
 
     spans = [(b.stage, b.start_s, b.end_s) for b in blocks] or stage_spans(events)
     ends = [end for _, _, end in spans if end is not None]
@@ -496,7 +496,8 @@ def norm_bands(body_part: str) -> tuple[NormBand, ...]:
     return tuple(bands)
 
 
-SRC_SOURCE = ("smallest real change between sessions: RT 0.19-0.49 s, accuracy 5-14 points "
+SRC_SOURCE = (f"day-to-day change in healthy people: RT {SRC_RT_S[0]:g}-{SRC_RT_S[1]:g} s, accuracy "
+              f"{SRC_ACCURACY[0] * 100:g}-{SRC_ACCURACY[1] * 100:g} points; the lower bound is marked "
               "(reliability study of laterality tasks, CLINICAL.md)")  # fmt: skip
 
 

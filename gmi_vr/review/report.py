@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from gmi_vr import __version__
 from gmi_vr.recording.store import SessionStore
@@ -38,7 +38,7 @@ from gmi_vr.review.figures_data import (
 )
 
 if TYPE_CHECKING:
-    from matplotlib.figure import FigureBase
+    from matplotlib.figure import Figure, FigureBase
 
     from gmi_vr.review.figures import FigureSpec
 
@@ -210,7 +210,8 @@ def session_document(review: SessionReview) -> Document:
     events = TableSection("events", "Stops, flares and recording losses", ("at (s)", "what", "detail"),
                           _event_rows(review.events, False),
                           "" if review.events else "No stops, flares or recording losses.")  # fmt: skip
-    sections = (summary, *_figure_sections(session_figures(review)), trials, ratings, reps, live, events)
+    sections: tuple[Section, ...] = (summary, *_figure_sections(session_figures(review)), trials, ratings,
+                                     reps, live, events)  # fmt: skip
     return Document(title, subtitle, review.patient, sections)
 
 
@@ -238,7 +239,7 @@ def render_html(doc: Document, progress: Progress = _no_progress) -> str:
         progress("drawing figures", done, len(figures))
         drawn = section.spec.draw(None) if section.spec.draw is not None else None
         sections.append({"key": section.key, "title": section.title, "caption": section.caption,
-                         "svg": svg(drawn) if drawn is not None else ""})  # fmt: skip
+                         "svg": svg(cast("Figure", drawn)) if drawn is not None else ""})  # fmt: skip
         done += 1
     progress("drawing figures", done, len(figures))
     context: dict[str, object] = {
@@ -362,7 +363,7 @@ def _figure_block(section: FigureSection) -> _Block:
 
     def draw(sub: FigureBase) -> None:
         parts = [title.height] + ([FIGURE_IN] if draw_figure is not None else []) + [caption.height]
-        subs = sub.subfigures(len(parts), 1, height_ratios=parts)
+        subs = [row[0] for row in sub.subfigures(len(parts), 1, squeeze=False, height_ratios=parts)]
         title.draw(subs[0])
         if draw_figure is not None:
             draw_figure(subs[1])
@@ -389,12 +390,12 @@ def render_pdf(doc: Document, out: Path, progress: Progress = _no_progress) -> i
     with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(out, metadata={"Title": doc.title, "Creator": f"gmi-vr {__version__}"}) as pdf:  # fmt: skip
         for number, blocks in enumerate(pages, start=1):
             progress("drawing pages", number - 1, len(pages))
-            # Constrained layout keeps each figure's labels inside its own part of the page.
-            page = Figure(figsize=PAGE_IN, layout="constrained")
-            page.get_layout_engine().set(w_pad=MARGIN_IN, h_pad=0.02, hspace=0.0, wspace=0.0)
+            page = Figure(figsize=PAGE_IN)
             heights = [b.height for b in blocks]
             rest = max(0.01, usable - sum(heights))
-            frame = page.add_gridspec(len(blocks) + 2, 1, height_ratios=[MARGIN_IN, *heights, rest + MARGIN_IN])
+            frame = page.add_gridspec(len(blocks) + 2, 1, height_ratios=[MARGIN_IN, *heights, rest + MARGIN_IN],
+                                      left=MARGIN_IN / PAGE_IN[0], right=1 - MARGIN_IN / PAGE_IN[0],
+                                      top=1.0, bottom=0.0, hspace=0.0)  # fmt: skip
             for i, block in enumerate(blocks):
                 block.draw(page.add_subfigure(frame[i + 1, 0]))
             page.text(0.5, 0.4 / PAGE_IN[1], f"{doc.title} — page {number} of {len(pages)}", ha="center", fontsize=7, color="#666666")
