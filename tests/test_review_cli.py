@@ -62,7 +62,7 @@ def test_html_by_default_and_pdf_by_suffix(data: Path, capsys: pytest.CaptureFix
     (["report", "P-1", "--session", "1"], 2, "gmi-vr: Name a patient"),
     (["report", "P-1", "--out", "report.docx"], 2, "gmi-vr: Cannot tell the report's format from 'report.docx'; end the name in .html or .pdf."),
     (["report", "P-1", "--out", "missing/folder/r.html"], 2, "gmi-vr: The folder missing/folder does not exist"),
-    (["report", "P-1", "--out", "data"], 2, "gmi-vr: Cannot tell the report's format"),
+    (["report", "P-1", "--out", "data"], 2, "gmi-vr: data is a folder; give a file name ending in .html or .pdf."),
 ])  # fmt: skip
 def test_mistakes_are_one_sentence_with_an_exit_code(data: Path, capsys: pytest.CaptureFixture[str],
                                                      args: list[str], exit_code: int, message: str) -> None:

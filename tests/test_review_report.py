@@ -259,7 +259,11 @@ def test_one_session_in_detail(store: SessionStore, tmp_path: Path) -> None:
     assert [r.time_s for r in review.ratings] == [1.0, 21.0, 41.0]
     assert [e.what for e in review.live_changes] == ["pain.request", "safety.stop"]
     html = write_session_report(store, sid, tmp_path / "s.html").read_text()
-    assert tuple(figures_in(html)) == ("blocks", "rotation")
+    figures = figures_in(html)
+    assert tuple(figures) == ("blocks", "rotation")
+    for key, svg in figures.items():
+        assert len([g for g in svg.iter(f"{SVG}g") if g.get("id", "").startswith("axes_")]) >= 1, key
+        assert data_lines(svg), key
     trial_rows = re.search(r'<h2 id="trials">.*?</table>', html, re.S)
     assert trial_rows is not None and trial_rows.group(0).count("<tr>") == 1 + 32
     reader = pypdf.PdfReader(write_session_report(store, sid, tmp_path / "s.pdf"))

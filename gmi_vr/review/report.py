@@ -410,11 +410,11 @@ def render_pdf(doc: Document, out: Path, progress: Progress = _no_progress) -> i
 def check_output(out: Path) -> str:
     """The format for ``out`` ("html" or "pdf"), after checking that it can be written;
     ReportError in one sentence otherwise. Runs before the store is read (fail early)."""
+    if out.is_dir():
+        raise ReportError(f"{out} is a folder; give a file name ending in .html or .pdf.")
     kind = FORMATS.get(out.suffix.lower())
     if kind is None:
         raise ReportError(f"Cannot tell the report's format from '{out.name}'; end the name in .html or .pdf.")
-    if out.is_dir():
-        raise ReportError(f"{out} is a folder; give a file name ending in .html or .pdf.")
     folder = out.parent
     if not folder.is_dir():
         raise ReportError(f"The folder {folder} does not exist; create it or choose another output path.")
