@@ -4,7 +4,9 @@ can draw the same plain dataclasses. No plotting library is imported here.
 
 What is read: the patient, their audit trail, and per session in the period its trials,
 repetitions, ratings, events, blocks and its motion's first and last frame times (the
-session's duration, ``store.motion_span``). Motion frames themselves are never loaded.
+session's duration, ``store.motion_span``). Motion frames themselves are never loaded. Time
+per stage comes from block rows where a session has them, else from the task events the
+session runner records ("block.start"/"task.start" to their ends: ``stage_spans``).
 
 Which sessions count for performance: every session in the period is listed with its
 ``status`` as an opaque label (the store's names may change), but a session that recorded
@@ -69,7 +71,7 @@ Progress = Callable[[str, int, int], None]
 """``progress(step, done, total)``: called while a report is computed and drawn."""
 
 
-def _no_progress(step: str, done: int, total: int) -> None:
+def no_progress(step: str, done: int, total: int) -> None:
     return None
 
 
@@ -501,16 +503,22 @@ SRC_SOURCE = (f"day-to-day change in healthy people: RT {SRC_RT_S[0]:g}-{SRC_RT_
               "(reliability study of laterality tasks, CLINICAL.md)")  # fmt: skip
 
 
+def rt_by_rotation(trials: Sequence[TherapyTrial]) -> dict[str, tuple[tuple[int, float | None, int], ...]]:
+    """Per side shown: (rotation degrees, median RT of correct answers s, correct answers),
+    by increasing rotation (``therapy.scoring`` per side and rotation)."""
+    out: dict[str, tuple[tuple[int, float | None, int], ...]] = {}
+    for side in ("left", "right"):
+        own = [t for t in trials if t.side.value == side]
+        if own:
+            rotations = score_trials(own).by_rotation
+            out[side] = tuple((int(k), g.median_rt_s, g.n_correct) for k, g in sorted(rotations.items()))
+    return out
+
+
 def _laterality(points: Sequence[SessionPoint], trials: Sequence[TherapyTrial], body_part: str,
                 gap_max_s: float, age: str | None) -> LateralityFigure:
     shown = [p for p in points if p.sides]
     sides = ("left", "right")
-    by_rotation: dict[str, tuple[tuple[int, float | None, int], ...]] = {}
-    for side in sides:
-        own = [t for t in trials if t.side.value == side]
-        if own:
-            rot = score_trials(own).by_rotation
-            by_rotation[side] = tuple((int(k), g.median_rt_s, g.n_correct) for k, g in sorted(rot.items()))
     return LateralityFigure(
         body_part=body_part, dates=tuple(p.started_at for p in shown),
         session_ids=tuple(p.session_id for p in shown),
@@ -520,7 +528,7 @@ def _laterality(points: Sequence[SessionPoint], trials: Sequence[TherapyTrial], 
         rt_gap_s=tuple(p.rt_gap_s for p in shown), bands=norm_bands(body_part),
         src_accuracy=SRC_ACCURACY, src_rt_s=SRC_RT_S, src_source=SRC_SOURCE, rt_gap_max_s=gap_max_s,
         age_note=AGE_NOTE if age else "Age unknown; compared with all-age norms.",
-        rt_by_rotation=by_rotation,
+        rt_by_rotation=rt_by_rotation(trials),
     )  # fmt: skip
 
 
@@ -629,7 +637,7 @@ def parse_day(text: str | None, option: str) -> date | None:
 
 
 def patient_review(store: SessionStore, patient_id: str, since: date | None = None,
-                   until: date | None = None, progress: Progress = _no_progress) -> PatientReview:
+                   until: date | None = None, progress: Progress = no_progress) -> PatientReview:
     """Everything the patient's report shows, for sessions started (UTC date) from ``since``
     to ``until`` inclusive. NotFoundError for an unknown patient; ReportError when
     ``since`` is after ``until``."""
@@ -703,7 +711,6 @@ def _movement(points: Sequence[SessionPoint]) -> MovementFigure:
 
 @dataclass(frozen=True)
 class TrialLine:
-    seq: int | None
     block: int
     side: str
     rotation_deg: int
@@ -750,18 +757,12 @@ def session_review(store: SessionStore, session_id: int) -> SessionReview:
     point, trials, events = session_point(store, session)
     program = session_program(session)
     t0 = events[0].time_s if events else 0.0
-    lines = tuple(TrialLine(None, t.block_index, t.side.value, t.rotation_deg, t.view,
+    lines = tuple(TrialLine(t.block_index, t.side.value, t.rotation_deg, t.view,
                             t.answer.value if t.answer else None, t.correct, t.rt_s, t.answered_by)
                   for t in trials)  # fmt: skip
     blocks: dict[int, list[TherapyTrial]] = {}
     for t in trials:
         blocks.setdefault(t.block_index, []).append(t)
-    rot: dict[str, tuple[tuple[int, float | None, int], ...]] = {}
-    for side in ("left", "right"):
-        own = [t for t in trials if t.side.value == side]
-        if own:
-            rot[side] = tuple((int(k), g.median_rt_s, g.n_correct)
-                              for k, g in sorted(score_trials(own).by_rotation.items()))  # fmt: skip
     ratings = tuple(RatingLine(None if r.time_s is None else float(r.time_s) - t0, r.value, r.phase, r.source)
                     for r in _ordered_ratings(store.ratings(session_id=session_id)))  # fmt: skip
     live = []
@@ -779,6 +780,6 @@ def session_review(store: SessionStore, session_id: int) -> SessionReview:
     return SessionReview(
         patient=summary, point=point, trials=lines,
         blocks=tuple(BlockScore(b, _side_scores(ts)) for b, ts in sorted(blocks.items())),
-        rt_by_rotation=rot, ratings=ratings, live_changes=tuple(live),
+        rt_by_rotation=rt_by_rotation(trials), ratings=ratings, live_changes=tuple(live),
         events=tuple(_event_lines(point, events)), repetitions=reps,
     )

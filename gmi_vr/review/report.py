@@ -32,7 +32,7 @@ from gmi_vr.review.figures_data import (
     Progress,
     SessionPoint,
     SessionReview,
-    _no_progress,
+    no_progress,
     patient_review,
     session_review,
 )
@@ -218,7 +218,7 @@ def session_document(review: SessionReview) -> Document:
 # --- HTML ------------------------------------------------------------------------------------
 
 
-def render_html(doc: Document, progress: Progress = _no_progress) -> str:
+def render_html(doc: Document, progress: Progress = no_progress) -> str:
     """The document as one HTML page; figures inline as SVG."""
     from importlib import resources
 
@@ -372,7 +372,7 @@ def _figure_block(section: FigureSection) -> _Block:
     return _Block(height, draw)
 
 
-def render_pdf(doc: Document, out: Path, progress: Progress = _no_progress) -> int:
+def render_pdf(doc: Document, out: Path, progress: Progress = no_progress) -> int:
     """Draw the document on A4 pages into ``out`` (a PDF); returns the number of pages."""
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
@@ -442,7 +442,7 @@ def _write(out: Path, kind: str, doc: Document, progress: Progress) -> None:
 
 
 def write_patient_report(store: SessionStore, patient_id: str, out: Path, since: date | None = None,
-                         until: date | None = None, progress: Progress = _no_progress) -> Path:
+                         until: date | None = None, progress: Progress = no_progress) -> Path:
     """The patient's progress report over the period, written to ``out`` (.html or .pdf)."""
     kind = check_output(out)
     review = patient_review(store, patient_id, since, until, progress)
@@ -451,7 +451,7 @@ def write_patient_report(store: SessionStore, patient_id: str, out: Path, since:
 
 
 def write_session_report(store: SessionStore, session_id: int, out: Path,
-                         progress: Progress = _no_progress) -> Path:
+                         progress: Progress = no_progress) -> Path:
     """One session's report, written to ``out`` (.html or .pdf)."""
     kind = check_output(out)
     progress("reading the session", 0, 1)
