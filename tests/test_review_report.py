@@ -234,7 +234,8 @@ def test_stops_flares_losses_and_decisions_are_shown(store: SessionStore, tmp_pa
     record_session(store, "P-1", program, full_plan(0))
     stopped = record_session(store, "P-1", program, full_plan(
         2, pain=(4, 7, 7), status="stopped",
-        events=((40.0, "safety.flare", {"first": 4, "rating": 7, "rise": 2, "moment": "on_demand"}),
+        events=((20.0, "session.pause", {"reason": "unfocused"}),
+                (40.0, "safety.flare", {"first": 4, "rating": 7, "rise": 2, "moment": "on_demand"}),
                 (40.0, "safety.stop", {"by": "patient", "input": "menu"}))))  # fmt: skip
     audit_proposal(store, "P-1")
     decide(store, "P-1", "t.one", accept=False, override_stage=None, reason="wait for the flare to settle")
@@ -242,6 +243,8 @@ def test_stops_flares_losses_and_decisions_are_shown(store: SessionStore, tmp_pa
     assert review.pain.flare == (False, True) and review.pain.stopped == (False, True)
     kinds = [(e.session_id, e.what) for e in review.events]
     assert (stopped, "safety.flare") in kinds and (stopped, "safety.stop") in kinds
+    assert (stopped, "session.pause") in kinds
+    assert [e.time_s for e in review.events if e.session_id == stopped][:3] == [20.0, 40.0, 40.0]
     assert [h.what for h in review.history] == ["patient added", "proposal", "proposal", "decision"]
     assert review.history[-1].reason == "wait for the flare to settle" and review.history[-1].actor == "t.one"
     html = write_patient_report(store, "P-1", tmp_path / "r.html").read_text()

@@ -60,9 +60,10 @@ MEANINGFUL_PAIN_FRACTION = 0.30
 
 #: Stages of the blocks a session runs, in the order reports show them.
 BLOCK_STAGES = ("laterality", "imagery", "mirror", "graded_movement")
-#: Events that end or cut a session short, shown in the events table with their reason.
+#: Events that end, cut short or pause a session, shown in the events table with their
+#: reason ("session.pause": the headset lost focus, e.g. taken off or its system menu open).
 STOP_EVENTS = ("safety.stop", "task.stopped", "safety.time_cap", "safety.flare",
-               "session.end_requested", "error")  # fmt: skip
+               "session.end_requested", "session.pause", "error")  # fmt: skip
 #: Events that are the therapist's changes during a session (the session report lists them).
 LIVE_CHANGE_EVENTS = ("safety.stop", "session.end_requested", "pain.request", "session.pause",
                       "session.resume", "body.mode", "pain.rating")  # fmt: skip
