@@ -430,7 +430,10 @@ def session_point(store: SessionStore, session: SessionInfo,
 
     spans = [(b.stage, b.start_s, b.end_s) for b in blocks] or stage_spans(events)
     ends = [end for _, _, end in spans if end is not None]
-    session_end_s = motion_span[1] if motion_span else (max(ends) if ends else None)
+    # An unfinished block ends with the session's last event (the frame clock of the blocks,
+    # which need not be the motion's runtime clock).
+    last_times = [*ends, *(e.time_s for e in events[-1:])]
+    session_end_s = max(last_times) if last_times else None
     minutes: dict[str, float] = {}
     stages: list[str] = []
     for stage, start, end in spans:
