@@ -20,8 +20,9 @@ from review_synth import Plan, SideTrials, record_session
 
 from gmi_vr.app.patients import add_patient, patient_program
 from gmi_vr.app.session import session_pipeline
+from gmi_vr.recording.records import EventRecord
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.review.figures_data import patient_review, session_point, session_review
+from gmi_vr.review.figures_data import patient_review, session_point, session_review, stage_spans
 from gmi_vr.review.report import write_patient_report, write_session_report
 from gmi_vr.therapy.scoring import NORMS, SRC_RT_S
 from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
@@ -311,6 +312,10 @@ def test_a_session_run_on_the_simulator_reports_its_stored_numbers(store: Sessio
         assert point.sides[side].accuracy == pytest.approx(accuracy)
         assert point.sides[side].median_rt_s == pytest.approx(median_rt)
     assert (point.pain_before, point.pain_after) == (5, 3)
+    # The pipeline keeps no block rows: the laterality block's time comes from its events.
+    events = {e.kind: e.time_s for e in store.events(session.id) if e.kind in ("block.start", "block.end")}
+    assert store.blocks(session.id) == [] and point.stages == ("laterality",)
+    assert point.minutes_by_stage["laterality"] == pytest.approx((events["block.end"] - events["block.start"]) / 60)
     chunks = store.motion_chunks(session.id)
     assert point.duration_s == pytest.approx((chunks[-1].last_time_ns - chunks[0].first_time_ns) / 1e9)
     html = write_patient_report(store, "P-1", tmp_path / "sim.html").read_text()
@@ -340,3 +345,13 @@ def test_the_motion_span_is_the_first_and_last_chunk_times(store: SessionStore) 
     recorder = store.start_session("P-1", source="test")
     recorder.finish("aborted")
     assert recorder.session_id is not None and store.motion_span(recorder.session_id) is None
+
+
+def test_stage_time_from_the_task_events() -> None:
+    events = [EventRecord(0.0, "session.start"), EventRecord(5.0, "task.start", {"task": "pain_rating"}),
+              EventRecord(10.0, "block.start", {"kind": "laterality"}), EventRecord(70.0, "block.end", {"kind": "laterality"}),
+              EventRecord(75.0, "task.start", {"task": "mirror_look"}), EventRecord(135.0, "task.start", {"task": "mirror_reach"}),
+              EventRecord(160.0, "task.stopped", {"cause": "pain_flare"}), EventRecord(170.0, "task.start", {"task": "movement_touch"}),
+              EventRecord(180.0, "session.end")]  # fmt: skip
+    assert stage_spans(events) == [("laterality", 10.0, 70.0), ("mirror", 75.0, 135.0), ("mirror", 135.0, 160.0),
+                                   ("graded_movement", 170.0, 180.0)]  # fmt: skip
