@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 Command = Callable[[argparse.Namespace], int]
 
+#: Exit status of a patient session run unsaved on purpose (``run --no-record``): it ran as
+#: asked, but a script must never take it for a recorded one (0).
+EXIT_NOT_RECORDED = 10
+
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from gmi_vr.app import doctor
@@ -33,10 +37,22 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
+    record = not args.no_record
+    if not record:
+        if args.patient is None:
+            raise GmiError("--no-record is for a patient session (--patient ID); free play is never recorded.")
+        print(f"gmi-vr: the session of {args.patient} runs WITHOUT RECORDING (--no-record): nothing of it "
+              f"will be saved, and the choice goes to the audit trail where the store can hold it.",
+              file=sys.stderr)  # fmt: skip
     if args.sim or args.motion:
-        app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames)
+        app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames, record=record,
+                    therapist=_therapist(args))  # fmt: skip
     else:
-        app.run_openxr(patient_id=args.patient, max_frames=args.max_frames)
+        app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, record=record, therapist=_therapist(args))
+    if not record:
+        print(f"gmi-vr: the session of {args.patient} was not saved (--no-record); "
+              f"exit status {EXIT_NOT_RECORDED} says so.", file=sys.stderr)  # fmt: skip
+        return EXIT_NOT_RECORDED
     return 0
 
 
@@ -64,12 +80,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_store() -> SessionStore:
+def _open_store(create: bool = False) -> SessionStore:
+    """The configured store; only ``create`` (adding a patient) makes a missing data folder,
+    and says so."""
     from gmi_vr.core.settings import load_settings
     from gmi_vr.recording.store import SessionStore
 
     settings = load_settings()
-    return SessionStore.open(settings.database_url or None)
+    store = SessionStore.open(settings.database_url or None, create=create)
+    if store.created_folder is not None:
+        print(f"created the data folder {store.created_folder}")
+    return store
 
 
 def _therapist(args: argparse.Namespace) -> str:
@@ -80,7 +101,7 @@ def _therapist(args: argparse.Namespace) -> str:
 def _cmd_patients(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
-    store = _open_store()
+    store = _open_store(create=args.action == "add")
     try:
         if args.action == "add":
             patient = app.add_patient(
@@ -208,6 +229,48 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store_file() -> Path:
+    """The SQLite file of the configured store (``store check`` and ``repair`` read files)."""
+    from gmi_vr.core.settings import load_settings
+    from gmi_vr.recording import paths
+
+    url = load_settings().database_url
+    if url:
+        raise GmiError(f"'gmi-vr store' checks SQLite files; the configured store is {url.split('://')[0]}: "
+                       f"use its server's own tools, or name a file with --file.")  # fmt: skip
+    return paths.default_database_path()
+
+
+def _cmd_store(args: argparse.Namespace) -> int:
+    from gmi_vr.core.errors import StorageError
+    from gmi_vr.recording import health
+
+    path = Path(args.file).expanduser() if args.file else _store_file()
+    if args.action == "check":
+        report = health.check_store(path)
+        for table, count in report.rows.items():
+            print(f"{table:>16}: {count} rows")
+        if report.ok:
+            print(f"ok: {path} (SQLite's integrity_check found no problem)")
+            return 0
+        for problem in report.problems:
+            print(f"problem: {problem}")
+        raise StorageError(
+            f"The session store {path} is damaged ({len(report.problems)} problems found by SQLite's "
+            f"integrity_check, listed above); recover what can be read with 'gmi-vr store repair --out NEWFILE'."
+        )
+    repaired = health.repair_store(path, Path(args.out).expanduser())
+    for table in repaired.tables:
+        print(table.describe())
+    if repaired.out_problems:
+        raise StorageError(f"The recovered store {repaired.out} still fails SQLite's integrity_check "
+                           f"({repaired.out_problems[0]}); restore from a backup instead.")  # fmt: skip
+    outcome = "everything was recovered" if repaired.complete else "the rows listed as lost could not be read"
+    print(f"recovered into {repaired.out} ({outcome}; {path} was left unchanged); to use it, "
+          f"name it sessions.sqlite in a folder of its own and point GMI_VR_DATA at that folder")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gmi-vr",
@@ -224,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--motion", type=Path, help="drive the simulator from a scripted motion file (implies --sim)"
     )
     run.add_argument("--patient", help="run this patient's session plan (see gmi-vr patients)")
+    run.add_argument("--no-record", action="store_true",
+                     help=f"run the patient's session WITHOUT saving it (audited; exit status {EXIT_NOT_RECORDED})")
+    run.add_argument("--by", help="who runs the session (default: the logged-in user)")
     run.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     run.set_defaults(func=_cmd_run)
 
@@ -293,6 +359,15 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="watch a recorded session in the desktop window")
     replay.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
     replay.set_defaults(func=_cmd_replay)
+
+    store = sub.add_parser("store", help="check the session store, or recover a damaged one into a new file")
+    store_sub = store.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = store_sub.add_parser("check", help="SQLite's integrity_check of the store; exit 0 only when healthy")
+    check.add_argument("--file", help="a store file instead of the data folder's sessions.sqlite")
+    repair = store_sub.add_parser("repair", help="copy what can be read into a NEW file (the damaged one is left unchanged)")
+    repair.add_argument("--out", required=True, help="the new file (must not exist)")
+    repair.add_argument("--file", help="a store file instead of the data folder's sessions.sqlite")
+    store.set_defaults(func=_cmd_store)
     return parser
 
 

@@ -76,9 +76,10 @@ class ConsolePacer:
 
 
 def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
-               visible: bool = True) -> int:
+               visible: bool = True, record: bool = True, therapist: str | None = None) -> int:
     """Run a session in the headset until the runtime ends it, the therapist closes the
-    window (Esc), or ``max_frames`` frames were shown. Returns the number of frames."""
+    window (Esc), or ``max_frames`` frames were shown. Returns the number of frames.
+    ``record`` False runs the patient's session unsaved on purpose (``session_pipeline``)."""
     frames_shown = 0
     with ExitStack() as stack:
         source, window = stack.enter_context(headset_with_console("gmi-vr: therapist", visible))
@@ -87,11 +88,13 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
         pipeline = stack.enter_context(session_pipeline(
             patient_id, source="openxr",
             runtime_name=info.runtime_name if info else None,
-            system_name=info.system_name if info else None,
+            system_name=info.system_name if info else None, record=record, therapist=therapist,
         ))  # fmt: skip
         mode = f"headset: {info.system_name if info else 'OpenXR'}"
         if patient_id is None:
             mode += " (free play, not recorded: choose a patient with --patient)"
+        elif not record:
+            mode += f"  |  {NOT_RECORDED}"
         controls = TherapistControls(pipeline.runner) if pipeline.runner is not None else None
         speaker = CueSpeaker()
         stack.callback(speaker.close)
@@ -116,6 +119,10 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
     return frames_shown
 
 
+#: The status line's note for a patient session run unsaved on purpose (``--no-record``).
+NOT_RECORDED = "NOT RECORDED (--no-record): nothing of this session is saved"
+
+
 def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = None) -> str:
     """The therapist window's status: the source, how the affected limb is driven, and
     whether recording is healthy (losses are shown, never hidden)."""
@@ -126,7 +133,11 @@ def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = 
             text += f" (blend {body.blend:.0%} real)"
     if stats is None:
         return text
-    text += "  |  recording"
+    if stats.write_errors or stats.lost_records:
+        # Said at once and kept on screen: the therapist decides whether to go on.
+        text += f"  |  RECORDING FAILED ({stats.write_errors} writes, {stats.lost_records} records lost)"
+    else:
+        text += "  |  recording"
     if stats.dropped_frames:
         text += f", {stats.dropped_frames} frames lost"
     if stats.last_error:

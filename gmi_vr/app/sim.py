@@ -21,7 +21,7 @@ import numpy as np
 
 from gmi_vr.app.audio import CueSpeaker
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
-from gmi_vr.app.headset import status_line
+from gmi_vr.app.headset import NOT_RECORDED, status_line
 from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.app.session import session_pipeline
 from gmi_vr.assets.paths import data_dir
@@ -110,13 +110,16 @@ def run_sim(
     max_frames: int | None = None,
     screenshot: Path | None = None,
     visible: bool = True,
+    record: bool = True,
+    therapist: str | None = None,
 ) -> None:
     """Run the simulator in the therapist window until it is closed (escape) or, with a
     ``motion_file``, until the motion ends; ``max_frames`` stops earlier.
 
     Without a motion file the keyboard and mouse drive the head and hands (F1 shows the
     keys). With ``patient_id`` the patient's session plan runs and is recorded, as in the
-    headset; without, free play in mirror mode (affected side left), not recorded. ``screenshot`` saves the last frame the window showed as a PNG. Raises
+    headset; without, free play in mirror mode (affected side left), not recorded. ``record``
+    False runs the patient's session unsaved on purpose (``session_pipeline``). ``screenshot`` saves the last frame the window showed as a PNG. Raises
     GraphicsUnavailable with no display, InputFileError for a malformed motion file.
     """
     from gmi_vr.render.context import choose_gl_platform
@@ -140,7 +143,9 @@ def run_sim(
         window = TherapistWindow(context, renderer, input_state)
         stack.callback(window.release)
         stack.enter_context(source)
-        pipeline = stack.enter_context(session_pipeline(patient_id, source="sim"))
+        pipeline = stack.enter_context(session_pipeline(patient_id, source="sim", record=record, therapist=therapist))
+        if patient_id is not None and not record:
+            mode += f"  |  {NOT_RECORDED}"
         controls = TherapistControls(pipeline.runner) if pipeline.runner is not None else None
         speaker = CueSpeaker()
         stack.callback(speaker.close)
