@@ -23,7 +23,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from gmi_vr.core.errors import StorageError
@@ -248,63 +248,78 @@ def _copy_sequence(source: sqlite3.Connection, target: sqlite3.Connection, schem
 
 
 def _copy_table(source: sqlite3.Connection, target: sqlite3.Connection, table: str) -> TableRecovery:
-    """Rows of ``table`` in rowid order, stepping over what cannot be read."""
+    """Rows of ``table`` in rowid order, stepping over what cannot be read.
+
+    Rows are read in one scan while it works; after a failure, one row at a time (``LIMIT 1``:
+    SQLite reads a row ahead, so a scan fails on the last good row before a damaged page)
+    until ``_next_readable`` has stepped over the damage."""
     try:
         columns = [row[1] for row in source.execute(f'PRAGMA table_info("{table}")')]
     except sqlite3.DatabaseError as error:
         return TableRecovery(table, 0, problem=str(error))
     names = ", ".join(f'"{c}"' for c in columns)
-    select = f'SELECT rowid, {names} FROM "{table}" WHERE rowid > ? ORDER BY rowid'
+    scan = f'SELECT rowid, {names} FROM "{table}" WHERE rowid >= ? ORDER BY rowid'
+    one = f"{scan} LIMIT 1"
     insert = f'INSERT INTO "{table}" (rowid, {names}) VALUES ({", ".join("?" * (len(columns) + 1))})'
     recovered = 0
     unreadable: list[tuple[int, int | None]] = []
     after = 0  # the last rowid copied or stepped over (every gmi-vr table's rowids start at 1)
     while True:
         try:
-            for row in source.execute(select, (after,)):
+            for row in source.execute(scan, (after + 1,)):
                 target.execute(insert, row)
                 recovered += 1
                 after = row[0]
             break
         except sqlite3.DatabaseError:
-            resume = _next_readable(source, select, after)
-            unreadable.append((after, resume))
-            if resume is None:
-                break
-            after = resume - 1
+            pass
+        row = _row_from(source, one, after + 1)
+        if row is None:
+            break
+        if row is not False:
+            target.execute(insert, row)
+            recovered += 1
+            after = row[0]
+            continue
+        resume = _next_readable(source, one, after)
+        unreadable.append((after, resume))
+        if resume is None:
+            break
+        after = resume - 1
     return TableRecovery(table, recovered, tuple(unreadable))
 
 
-def _readable_from(source: sqlite3.Connection, select: str, after: int) -> int | None | Literal[False]:
-    """The first rowid after ``after`` when reading it works, None when there is none, False
-    when reading fails."""
+def _row_from(source: sqlite3.Connection, one: str, start: int) -> tuple[Any, ...] | None | Literal[False]:
+    """The first row from rowid ``start`` on (``one`` is a ``LIMIT 1`` query), None when
+    there is none, False when reading it fails."""
     try:
-        row = source.execute(select, (after,)).fetchone()
+        row = source.execute(one, (start,)).fetchone()
     except sqlite3.DatabaseError:
         return False
-    return None if row is None else int(row[0])
+    return None if row is None else tuple(row)
 
 
-def _next_readable(source: sqlite3.Connection, select: str, bad_after: int) -> int | None:
-    """The first row past a failed read (reading after ``bad_after`` fails) from which reading
-    works again, or None when nothing past it can be read.
+def _next_readable(source: sqlite3.Connection, one: str, bad_after: int) -> int | None:
+    """The first rowid past a failed read (reading from ``bad_after + 1`` fails) from which
+    reading works again, or None when nothing past it can be read.
 
-    Reading after a rowid inside a damaged page fails, after one past it works: doubling
-    steps find a rowid that works, bisection the smallest one."""
-    low, step = bad_after, 1  # reading after ``low`` fails
+    Reading from a rowid that falls in a damaged page fails (SQLite's seek lands on that page),
+    from one past the page works: doubling steps find a start that works, bisection the
+    smallest one, whose first row is the first readable one after the damage."""
+    low, step = bad_after + 1, 1  # reading from ``low`` fails
     while True:
-        probe = min(bad_after + step, _MAX_ROWID)
-        if _readable_from(source, select, probe) is not False:
+        probe = min(bad_after + 1 + step, _MAX_ROWID)
+        if _row_from(source, one, probe) is not False:
             break
         if probe == _MAX_ROWID:
             return None
         low, step = probe, step * 2
-    high = probe  # reading after ``high`` works
+    high = probe  # reading from ``high`` works
     while high - low > 1:
         middle = (low + high) // 2
-        if _readable_from(source, select, middle) is False:
+        if _row_from(source, one, middle) is False:
             low = middle
         else:
             high = middle
-    first = _readable_from(source, select, high)
-    return first if first is not False else None
+    row = _row_from(source, one, high)
+    return int(row[0]) if row else None
