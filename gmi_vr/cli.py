@@ -260,8 +260,8 @@ def _cmd_store(args: argparse.Namespace) -> int:
             f"integrity_check, listed above); recover what can be read with 'gmi-vr store repair --out NEWFILE'."
         )
     repaired = health.repair_store(path, Path(args.out).expanduser())
-    for table in repaired.tables:
-        print(table.describe())
+    for recovery in repaired.tables:
+        print(recovery.describe())
     if repaired.out_problems:
         raise StorageError(f"The recovered store {repaired.out} still fails SQLite's integrity_check "
                            f"({repaired.out_problems[0]}); restore from a backup instead.")  # fmt: skip

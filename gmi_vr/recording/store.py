@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from gmi_vr.core.errors import NotFoundError, StorageError
 from gmi_vr.recording import health, motion, paths, schema
-from gmi_vr.recording.recorder import SessionRecorder
+from gmi_vr.recording.recorder import RESERVE_BYTES, SessionRecorder, hold_reserve
 from gmi_vr.recording.records import (
     AuditInfo,
     BlockInfo,
@@ -61,6 +61,8 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 #: A running session whose heartbeat is older than this is taken as dead even when its
 #: owner's pid exists (pid reuse, or a station of a shared server that vanished).
 STALE_HEARTBEAT = timedelta(seconds=30)
+#: Suffix of the file next to an SQLite store that holds disk space while a session records.
+RESERVE_SUFFIX = "-reserve"
 #: How long a write waits for another writer (another station or program) before failing.
 BUSY_TIMEOUT_MS = 5000
 
@@ -227,6 +229,8 @@ class SessionStore:
         self.writable = writable
         self.open_problem = open_problem
         self.recovered_sessions: list[int] = []
+        #: The SQLite file (None for a database server).
+        self.path: Path | None = None
         #: The data folder this open created (None when it existed): commands say so.
         self.created_folder: Path | None = None
 
@@ -366,6 +370,7 @@ class SessionStore:
                     f"Cannot prepare the session store {label} ({error}); check that its folder is writable and not full."
                 ) from error
         store = cls(engine, label, writable=True, open_problem=None)
+        store.path = path
         try:
             store.recovered_sessions = store.recover()
         except StorageError as error:
@@ -632,8 +637,9 @@ class SessionStore:
         is the app's choice: it then starts no recorder).
         """
         self.require_writable()
+        reserve = self._hold_reserve()
         now = utcnow()
-        with self._session(write=True) as s:
+        with _given_back_on_error(reserve), self._session(write=True) as s:
             patient = self._patient_row(s, patient_id)
             program = s.scalars(
                 select(schema.Program)
@@ -652,8 +658,21 @@ class SessionStore:
             s.flush()
             session_id = row.id
         return SessionRecorder(
-            writer_engine(self.engine), session_id, chunk_seconds=chunk_seconds, queue_frames=queue_frames
+            writer_engine(self.engine), session_id, chunk_seconds=chunk_seconds, queue_frames=queue_frames,
+            reserve=reserve,
         )
+
+    def _hold_reserve(self) -> Path | None:
+        """Disk space held next to an SQLite store for a session's records (see recorder.py)."""
+        if self.path is None:
+            return None
+        reserve = self.path.with_name(self.path.name + RESERVE_SUFFIX)
+        if not hold_reserve(reserve):
+            raise StorageError(
+                f"The data folder {self.path.parent} has less than {RESERVE_BYTES // 1024} KiB free, too little "
+                f"to keep a session's records should the disk fill up; free some space and start again."
+            )
+        return reserve
 
     def session(self, session_id: int) -> SessionInfo:
         with self._session() as s:
@@ -824,6 +843,17 @@ def _writable_fs(path: Path) -> bool:
         return not (os.statvfs(path.parent).f_flag & os.ST_RDONLY)
     except OSError:
         return False
+
+
+@contextmanager
+def _given_back_on_error(reserve: Path | None) -> Iterator[None]:
+    """Remove the reserve file when the session it was held for could not be started."""
+    try:
+        yield
+    except BaseException:
+        if reserve is not None:
+            reserve.unlink(missing_ok=True)
+        raise
 
 
 def _rating_row(patient_id: str, rating: RatingRecord, session_id: int | None = None) -> schema.PainRating:
