@@ -69,8 +69,8 @@ def session_pipeline(
     store = SessionStore.open(load_settings().database_url or None, create=False)
     try:
         patient = store.patient(patient_id)
-        if record:
-            store.require_writable()  # before anything runs: nothing could be saved
+        if record and not store.writable:  # refused before anything runs: nothing could be saved
+            raise StorageError(f"{store.open_problem}, or run the session unsaved on purpose with --no-record.")
         program = patient_program(store, patient_id)
         stored = store.latest_calibration(patient_id)
         calibration = Calibration.from_dict(stored.data) if stored is not None else None
