@@ -500,7 +500,7 @@ class SessionRecorder:
         if not self._failure_reported:
             self._failure_reported = True
             log.error(
-                "Recording of session %s cannot write (%s); the session goes on, losses are counted.",
+                "Recording of session %s cannot write (%s); the session goes on, and its end says what was kept.",
                 self.session_id, self._last_error,
             )
 
