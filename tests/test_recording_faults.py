@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from recording_synth import RATE_HZ, body, frame
 
+from gmi_vr.app.headset import status_line
 from gmi_vr.core.errors import StorageError
 from gmi_vr.core.events import Event
 from gmi_vr.recording.recorder import RESERVE_BYTES
@@ -245,6 +246,8 @@ def test_disk_full_keeps_every_record_closes_the_session_and_the_store_opens_onc
         assert "full" in (during.last_error or "") and "motion is no longer recorded" in (during.last_error or "")
         assert during.lost_records == 0 and during.dropped_frames > 0 and during.frames_received == i
         assert len(_recording_errors(caplog)) == 1, "a failure must be reported once, not per write"
+        line = status_line("sim", during)
+        assert "RECORDING FAILED" in line and "full; motion is no longer recorded" in line
         assert not reserve.exists(), "the held space goes to the records once the disk is full"
 
         # Still full (all that is left is what the reserve gave back): the closing rating and

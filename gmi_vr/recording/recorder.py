@@ -518,7 +518,12 @@ def hold_reserve(path: Path, size: int = RESERVE_BYTES) -> bool:
     left it there); False when the disk has not that much free."""
     try:
         with path.open("wb") as f:
-            os.posix_fallocate(f.fileno(), 0, size)
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(f.fileno(), 0, size)
+            else:  # macOS, Windows: written zeros hold the space as well
+                f.write(bytes(size))
+                f.flush()
+                os.fsync(f.fileno())
     except OSError:
         path.unlink(missing_ok=True)
         return False
