@@ -87,6 +87,7 @@ def test_every_command_refuses_a_damaged_store_and_nothing_is_written(data_dir: 
         ["patients", "list"],
         ["sessions"],
         ["export", "1", "--format", "csv", "--out", str(tmp_path / "export")],
+        ["calibrate", "P1", "--sim"],  # refused before any window opens
     ]
     for command in commands:
         result = gmi_vr(command, tmp_path, DISPLAY=None)

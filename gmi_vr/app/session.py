@@ -101,13 +101,13 @@ def session_pipeline(
         finally:
             stats = recorder.finish(status)
             propose_after_session(store, patient_id, recorder.session_id)
-        if recording_failed(stats):
+        if _recording_failed(stats):
             raise _not_saved(store, patient_id, recorder.session_id, stats)
     finally:
         store.close()
 
 
-def recording_failed(stats: RecorderStats) -> bool:
+def _recording_failed(stats: RecorderStats) -> bool:
     """Whether any of a session failed to reach the store (a write failed or a record was lost)."""
     return bool(stats.write_errors or stats.lost_records)
 
