@@ -255,9 +255,11 @@ def _cmd_store(args: argparse.Namespace) -> int:
             return 0
         for problem in report.problems:
             print(f"problem: {problem}")
+        count = len(report.problems)
         raise StorageError(
-            f"The session store {path} is damaged ({len(report.problems)} problems found by SQLite's "
-            f"integrity_check, listed above); recover what can be read with 'gmi-vr store repair --out NEWFILE'."
+            f"The session store {path} is damaged (SQLite's integrity_check found {count} "
+            f"problem{'s' if count != 1 else ''}, listed above); recover what can be read with "
+            f"'gmi-vr store repair --out NEWFILE'."
         )
     repaired = health.repair_store(path, Path(args.out).expanduser())
     for recovery in repaired.tables:
