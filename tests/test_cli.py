@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 
-def gmi_vr(args: list[str], tmp_path: Path, **env_changes: str | None) -> subprocess.CompletedProcess[str]:
+def gmi_vr(args: list[str], tmp_path: Path, timeout_s: float = 120.0,
+           **env_changes: str | None) -> subprocess.CompletedProcess[str]:  # fmt: skip
     env = dict(os.environ, GMI_VR_DATA=str(tmp_path / "data"), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
     for key, value in env_changes.items():
         if value is None:
@@ -18,7 +19,7 @@ def gmi_vr(args: list[str], tmp_path: Path, **env_changes: str | None) -> subpro
         else:
             env[key] = value
     return subprocess.run([sys.executable, "-m", "gmi_vr.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+                          text=True, timeout=timeout_s)  # fmt: skip
 
 
 def one_sentence(result: subprocess.CompletedProcess[str]) -> str:

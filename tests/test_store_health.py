@@ -105,7 +105,7 @@ def test_a_patient_session_on_a_damaged_store_is_refused_and_nothing_is_written(
     db = data_dir / "sessions.sqlite"
     _garbage_in_the_middle(db)
     digest = _sha(db)
-    result = gmi_vr(["run", "--motion", str(DATA_DIR / "demo-reach.jsonl"), "--patient", "P1"], tmp_path)
+    result = gmi_vr(["run", "--motion", str(DATA_DIR / "demo-reach.jsonl"), "--patient", "P1"], tmp_path, 400.0)
     assert result.returncode == 7, result.stderr
     assert "is damaged" in one_sentence(result)
     assert _sha(db) == digest
