@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,7 +32,24 @@ EXIT_NOT_RECORDED = 10
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from gmi_vr.app import doctor
 
+    _check_privacy(print)
     return doctor(print_line=print)
+
+
+def _check_privacy(print_line: Callable[[str], None]) -> bool:
+    """The doctor's check that the data folder is private: a warning with the fix, or ok.
+    True when nothing is exposed."""
+    from gmi_vr.core.settings import load_settings
+    from gmi_vr.recording.privacy import folder_exposure
+
+    folder = load_settings().data_dir
+    problem = folder_exposure(folder)
+    if problem is None:
+        print_line(f"data folder: {folder} (private to this account)" if folder.is_dir() else
+                   f"data folder: {folder} (not created yet; it will be private)")  # fmt: skip
+        return True
+    print_line(f"WARNING: {problem}")
+    return False
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -85,11 +103,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _open_store(create: bool = False) -> SessionStore:
     """The configured store; only ``create`` (adding a patient) makes a missing data folder,
     and says so."""
-    from gmi_vr.core.settings import load_settings
     from gmi_vr.recording.store import SessionStore
 
-    settings = load_settings()
-    store = SessionStore.open(settings.database_url or None, create=create)
+    store = SessionStore.open(create=create)
     if store.created_folder is not None:
         print(f"created the data folder {store.created_folder}")
     return store
@@ -141,6 +157,8 @@ def _cmd_patients(args: argparse.Namespace) -> int:
             _patients_progress(store, args)
         elif args.action == "rename":
             _patients_rename(store, args)
+        elif args.action == "erase":
+            _patients_erase(store, args)
     finally:
         store.close()
     return 0
@@ -180,6 +198,61 @@ def _patients_rename(store: SessionStore, args: argparse.Namespace) -> None:
     words = {"pain_ratings": "pain ratings", "audit": "audit entries"}
     counts = ", ".join(f"{words.get(table, table)} {n}" for table, n in moved.items() if n)
     print(f"patient {args.old} is now {args.new} (records moved: {counts or 'none'}; the rename is in the audit trail)")
+
+
+def _patients_erase(store: SessionStore, args: argparse.Namespace) -> None:
+    """Erase a patient who withdrew consent: every record of them, audited without naming them."""
+    if not args.reason.strip():
+        raise GmiError("Say why with --reason TEXT (e.g. 'consent withdrawn'); it is kept in the audit trail.")
+    erased = store.erase_patient(args.id, actor=_therapist(args), reason=args.reason.strip())
+    rows = sum(erased.rows_removed.values())
+    print(f"erased patient {args.id}: {erased.sessions} sessions and {rows} records removed from {store.label}; "
+          f"the audit trail keeps that an erasure happened, not whom it was of")  # fmt: skip
+    if not erased.checkpointed:
+        print("gmi-vr: another program had the store open, so the freed space is zeroed only once it closes; "
+              "run the erase again after closing other gmi-vr windows to be sure.", file=sys.stderr)  # fmt: skip
+    print("not reached: files already exported (BIDS, CSV, FHIR, reports), backups and copies elsewhere; "
+          "delete those where they are kept.")  # fmt: skip
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from gmi_vr.core.settings import load_settings
+    from gmi_vr.recording.backup import backup_postgres, backup_sqlite
+
+    settings = load_settings()
+    out = Path(args.out).expanduser()
+    if settings.database_url and not settings.database_url.startswith("sqlite"):
+        backup_postgres(settings.database_url, out)
+        print(f"backed up {settings.database_url.split('://')[0]} store into {out} (restore with pg_restore)")
+        return 0
+    source = settings.database_file
+    if settings.database_url:
+        from sqlalchemy import make_url
+
+        source = Path(make_url(settings.database_url).database or "")
+    info = backup_sqlite(source, out)
+    print(f"backed up {source} into {out}: {info.patients} patients, {info.sessions} sessions, schema {info.revision} "
+          f"(only this account can read it; keep it as safe as the store)")  # fmt: skip
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from gmi_vr.core.settings import load_settings
+    from gmi_vr.recording.backup import restore_sqlite
+    from gmi_vr.recording.store import SessionStore, known_revisions
+
+    settings = load_settings()
+    if settings.database_url:
+        raise GmiError("The configured store is a database URL; restore a PostgreSQL backup with pg_restore "
+                       "into an empty database, or leave database_url out to restore into a data folder.")  # fmt: skip
+    target = restore_sqlite(Path(args.file).expanduser(), settings.data_dir, known_revisions())
+    with SessionStore.open(target, create=False) as store:  # upgrades an older schema, recovers
+        patients, sessions = len(store.list_patients()), len(store.list_sessions())
+        interrupted = store.recovered_sessions
+    print(f"restored {args.file} into {target}: {patients} patients, {sessions} sessions"
+          + (f" (sessions {', '.join(map(str, interrupted))} were recording at the backup: marked interrupted)"
+             if interrupted else ""))  # fmt: skip
+    return 0
 
 
 def _patient_summary(store: SessionStore, patient_id: str) -> dict[str, object]:
@@ -226,7 +299,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     store = _open_store()
     try:
-        for path in export_session(store, args.session, args.format, Path(args.out)):
+        for path in export_session(store, args.session, args.format, Path(args.out), shift_days=args.shift_dates):
             print(path)
     finally:
         store.close()
@@ -422,6 +495,12 @@ def build_parser() -> argparse.ArgumentParser:
     rename.add_argument("--forget-old", action="store_true",
                         help="keep the old id nowhere, not even in the rename's audit entry (it was personal data)")  # fmt: skip
     rename.add_argument("--by", help="who renames (default: the logged-in user)")
+    erase = patients_sub.add_parser(
+        "erase", help="remove every record of a patient who withdrew consent (audited without naming them)"
+    )
+    erase.add_argument("id", help="the patient's pseudonymous id")
+    erase.add_argument("--reason", required=True, help="why, without naming the patient (kept in the audit trail)")
+    erase.add_argument("--by", help="who erases (default: the logged-in user)")
     patients.set_defaults(func=_cmd_patients)
 
     sessions = sub.add_parser("sessions", help="list recorded sessions")
@@ -433,6 +512,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
     export.add_argument("--format", required=True, choices=["bids", "csv", "fhir"])
     export.add_argument("--out", required=True, help="output folder")
+    export.add_argument("--shift-dates", type=int, default=0, metavar="DAYS",
+                        help="BIDS: move every date by DAYS days (the same for a whole dataset) to de-identify it")  # fmt: skip
     export.set_defaults(func=_cmd_export)
 
     report = sub.add_parser(
@@ -458,12 +539,23 @@ def build_parser() -> argparse.ArgumentParser:
     repair.add_argument("--out", required=True, help="the new file (must not exist)")
     repair.add_argument("--file", help="a store file instead of the data folder's sessions.sqlite")
     store.set_defaults(func=_cmd_store)
+
+    backup = sub.add_parser("backup", help="copy the session store into a new file, also while a session records")
+    backup.add_argument("--out", required=True, help="the new backup file (must not exist)")
+    backup.set_defaults(func=_cmd_backup)
+    restore = sub.add_parser("restore", help="bring a backup back into an empty data folder")
+    restore.add_argument("file", help="the backup file")
+    restore.set_defaults(func=_cmd_restore)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command: Command = args.func
+    # Everything this command writes (exports, reports, backups, logs) is for this account only:
+    # health data must not become readable by others through a permissive umask.
+    previous_umask = os.umask(0o077)
+    os.umask(previous_umask | 0o077)
     try:
         return command(args)
     except GmiError as error:
@@ -472,6 +564,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gmi-vr: stopped.", file=sys.stderr)
         return 130
+    finally:
+        os.umask(previous_umask)
 
 
 if __name__ == "__main__":

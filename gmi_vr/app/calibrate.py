@@ -219,7 +219,7 @@ def _store(store: SessionStore, patient_id: str, calibration: Calibration, thera
 
 def _open_store() -> SessionStore:
     """The store of an existing patient: a missing data folder is named, never created."""
-    return SessionStore.open(load_settings().database_url or None, create=False)
+    return SessionStore.open(create=False)
 
 
 def run_calibration_openxr(
@@ -311,7 +311,7 @@ def run_calibration_sim(
         choose_gl_platform(offscreen=False)
         from PIL import Image
 
-        from gmi_vr.console.window import WINDOW_SIZE, TherapistWindow
+        from gmi_vr.console.window import TherapistWindow
         from gmi_vr.render.context import open_window_context
         from gmi_vr.render.renderer import Renderer
 
@@ -321,7 +321,7 @@ def run_calibration_sim(
         last_pixels = None
         with ExitStack() as stack:
             context = stack.enter_context(
-                open_window_context(*WINDOW_SIZE, title="gmi-vr: calibration", visible=visible)
+                open_window_context(*load_settings().console_size, title="gmi-vr: calibration", visible=visible)
             )
             renderer = Renderer()
             stack.callback(renderer.release)

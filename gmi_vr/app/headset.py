@@ -42,13 +42,14 @@ def headset_with_console(title: str, visible: bool = True) -> Iterator[tuple[Any
     choose_gl_platform(offscreen=False)
     import glfw
 
-    from gmi_vr.console.window import WINDOW_SIZE, TherapistWindow
+    from gmi_vr.console.window import TherapistWindow
+    from gmi_vr.core.settings import load_settings
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
     from gmi_vr.xr.openxr_source import OpenXrSource
 
     with ExitStack() as stack:
-        context = stack.enter_context(open_window_context(*WINDOW_SIZE, title=title, visible=visible))
+        context = stack.enter_context(open_window_context(*load_settings().console_size, title=title, visible=visible))
         renderer = Renderer()
         stack.callback(renderer.release)
         window = TherapistWindow(context, renderer)

@@ -140,14 +140,15 @@ def run_sim(
     choose_gl_platform(offscreen=False)
     from PIL import Image
 
-    from gmi_vr.console.window import WINDOW_SIZE, TherapistWindow
+    from gmi_vr.console.window import TherapistWindow
+    from gmi_vr.core.settings import load_settings
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
 
     input_state = InputState()
     source, mode, rate = sim_source(motion, input_state)
     with ExitStack() as stack:
-        context = stack.enter_context(open_window_context(*WINDOW_SIZE, title="gmi-vr: therapist", visible=visible))
+        context = stack.enter_context(open_window_context(*load_settings().console_size, title="gmi-vr: therapist", visible=visible))
         renderer = Renderer()
         stack.callback(renderer.release)
         window = TherapistWindow(context, renderer, input_state)

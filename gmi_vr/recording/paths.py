@@ -1,41 +1,26 @@
-"""Where the session store lives.
-
-The default is a per-user data folder: ``$GMI_VR_DATA`` when set, otherwise the XDG data
-directory (``$XDG_DATA_HOME/gmi-vr``, by default ``~/.local/share/gmi-vr``) on Linux,
-``~/Library/Application Support/gmi-vr`` on macOS and ``%LOCALAPPDATA%\\gmi-vr`` on Windows.
-The database inside it is ``sessions.sqlite``. A full SQLAlchemy URL (for example a clinic's
-PostgreSQL server) can be given instead of a path wherever a store is opened.
+"""Where the session store lives: decided once, by ``gmi_vr.core.settings`` (``$GMI_VR_DATA``,
+else the settings file's ``data_dir``, else the per-user data folder; the database inside it
+is ``sessions.sqlite``; a ``database_url`` names a database server instead). This module
+only hands that decision to the recording layer.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-#: Environment variable that overrides the data folder.
-DATA_ENV = "GMI_VR_DATA"
-#: File name of the SQLite session store inside the data folder.
-DATABASE_NAME = "sessions.sqlite"
+from gmi_vr.core.settings import DATA_ENV, DATABASE_NAME, load_settings
+
+__all__ = ["DATA_ENV", "DATABASE_NAME", "data_dir", "default_database_path", "is_url"]
 
 
 def data_dir() -> Path:
     """The folder that holds the session store (not created here)."""
-    override = os.environ.get(DATA_ENV)
-    if override:
-        return Path(override).expanduser()
-    home = Path.home()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
-    return base / "gmi-vr"
+    return load_settings().data_dir
 
 
 def default_database_path() -> Path:
-    return data_dir() / DATABASE_NAME
+    return load_settings().database_file
 
 
 def is_url(location: str | os.PathLike[str]) -> bool:
