@@ -105,7 +105,7 @@ def _open_store(create: bool = False) -> SessionStore:
     and says so."""
     from gmi_vr.recording.store import SessionStore
 
-    store = SessionStore.open(create=create)
+    store = SessionStore.open(create=create, on_wait=lambda message: print(f"gmi-vr: {message}", file=sys.stderr))
     if store.created_folder is not None:
         print(f"created the data folder {store.created_folder}")
     return store

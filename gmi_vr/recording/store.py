@@ -28,7 +28,7 @@ import os
 import socket
 import sqlite3
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -259,8 +259,9 @@ class SessionStore:
 
     @classmethod
     def open(
-        cls, location: str | os.PathLike[str] | None = None, *, create: bool = True, station: str | None = None
-    ) -> SessionStore:
+        cls, location: str | os.PathLike[str] | None = None, *, create: bool = True, station: str | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> SessionStore:  # fmt: skip
         """Open (creating and migrating if needed) the store at a path or URL; with no
         ``location``, the configured one (``Settings.store_location``), and the settings'
         station names this station in the audit trail unless ``station`` is given.
@@ -276,6 +277,10 @@ class SessionStore:
 
         Marks sessions left 'running' by a crashed process as 'interrupted'
         (``store.recovered_sessions`` lists them).
+
+        On a database server one station at a time creates or upgrades the schema (an
+        advisory lock); another station opening meanwhile waits, and ``on_wait`` (default: the
+        log) gets one sentence saying so.
         """
         if location is None:
             from gmi_vr.core.settings import load_settings
@@ -283,13 +288,15 @@ class SessionStore:
             settings = load_settings()
             location = settings.store_location()
             station = station or settings.station
-        store = cls._open_location(location, create)
+        store = cls._open_location(location, create, on_wait or log.warning)
         if station:
             store.station = station
         return store
 
     @classmethod
-    def _open_location(cls, location: str | os.PathLike[str], create: bool) -> SessionStore:
+    def _open_location(
+        cls, location: str | os.PathLike[str], create: bool, on_wait: Callable[[str], None]
+    ) -> SessionStore:
         if paths.is_url(location):
             url = str(location)
             try:
@@ -305,7 +312,7 @@ class SessionStore:
                     _check_sqlite_file(Path(database))
                 engine = _sqlite_engine(url, connect_args={"check_same_thread": False})
             label = engine.url.render_as_string(hide_password=True)
-            return cls._finish_open(engine, label, None)
+            return cls._finish_open(engine, label, None, on_wait)
         path = Path(location).expanduser()
         if path.is_dir() or (not path.exists() and not path.suffix):
             path = path / paths.DATABASE_NAME  # a data folder, not the file itself
@@ -348,12 +355,14 @@ class SessionStore:
         engine = _sqlite_engine(
             f"sqlite:///{path}", connect_args={"check_same_thread": False}
         )
-        store = cls._finish_open(engine, str(path), path)
+        store = cls._finish_open(engine, str(path), path, on_wait)
         store.created_folder = created_folder
         return store
 
     @classmethod
-    def _finish_open(cls, engine: Engine, label: str, path: Path | None) -> SessionStore:
+    def _finish_open(
+        cls, engine: Engine, label: str, path: Path | None, on_wait: Callable[[str], None]
+    ) -> SessionStore:
         script = ScriptDirectory.from_config(_alembic_config())
         known = {rev.revision for rev in script.walk_revisions()}
         head = script.get_current_head()
@@ -386,7 +395,7 @@ class SessionStore:
             cls._refuse_foreign_tables(engine, label)
         if tuple(current) != (head,):
             try:
-                _upgrade(engine)
+                _upgrade(engine, label, on_wait)
             except OperationalError as error:
                 readonly = cls._readonly_fallback(path, label, error)
                 engine.dispose()
@@ -1013,7 +1022,34 @@ def known_revisions() -> set[str]:
     return {rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
 
 
-def _upgrade(engine: Engine) -> None:
+#: The PostgreSQL advisory lock held by the one station creating or upgrading the schema
+#: (any fixed 64-bit number; this one spells "gmi-vr" in ASCII).
+UPGRADE_LOCK_KEY = 0x676D692D7672
+
+
+def _upgrade(engine: Engine, label: str, on_wait: Callable[[str], None]) -> None:
+    """Bring the schema to the head revision. On PostgreSQL, stations of one clinic do it
+    one at a time: the first takes an advisory lock, the others wait for it (told so through
+    ``on_wait``) and then find the schema already upgraded (upgrading to head is then a no-op)."""
+    if engine.url.get_backend_name() != "postgresql":
+        _alembic_upgrade(engine)
+        return
+    with engine.connect() as lock:
+        if not lock.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": UPGRADE_LOCK_KEY}).scalar():
+            on_wait(
+                f"Another station is creating or upgrading the session store {label}; "
+                f"waiting for it to finish (this takes seconds; sessions start after it)."
+            )
+            lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
+        lock.commit()  # a session-level lock: held across transactions until unlocked
+        try:
+            _alembic_upgrade(engine)
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": UPGRADE_LOCK_KEY})
+            lock.commit()
+
+
+def _alembic_upgrade(engine: Engine) -> None:
     from alembic import command
 
     config = _alembic_config()
