@@ -772,6 +772,55 @@ class SessionStore:
                 for r in s.scalars(query)
             ]
 
+    # ------------------------------------------------------------------ accounts
+
+    def count_users(self) -> int:
+        """How many accounts the store has (0: nobody is asked to sign in yet)."""
+        with self._session() as s:
+            return int(s.scalar(select(func.count()).select_from(schema.UserAccount)) or 0)
+
+    def add_user(self, name: str, role: str, password_hash: str, *, actor: str, first: bool = False) -> None:
+        """Add an account (audited as ``user.add`` by ``actor``). With ``first``, refuses (in
+        the same transaction) when the store already has an account, so two first starts
+        cannot both create an admin."""
+        with self._session(write=True) as s:
+            if first and s.scalar(select(func.count()).select_from(schema.UserAccount)):
+                raise GmiError("This store already has accounts; sign in as an admin to add another.")
+            if s.get(schema.UserAccount, name) is not None:
+                raise GmiError(f"There is already an account {name}; choose another name.")
+            s.add(schema.UserAccount(name=name, role=role, password_hash=password_hash, created_at=utcnow()))
+            s.add(
+                schema.AuditEntry(
+                    at=utcnow(), actor=actor, action="user.add", station=self.station, details={"user": name, "role": role},
+                )  # fmt: skip
+            )
+
+    def user(self, name: str) -> tuple[str, str] | None:
+        """An account's (role, password hash), None when there is no such account."""
+        with self._session() as s:
+            row = s.get(schema.UserAccount, name)
+            return None if row is None else (row.role, row.password_hash)
+
+    def list_users(self) -> list[tuple[str, str]]:
+        """Every account's (name, role), by name."""
+        with self._session() as s:
+            return [(r.name, r.role) for r in s.scalars(select(schema.UserAccount).order_by(schema.UserAccount.name))]
+
+    def add_sign_in(self, name: str, token_hash: str, expires_at: datetime) -> None:
+        with self._session(write=True) as s:
+            s.add(schema.SignIn(token_hash=token_hash, user_name=name, created_at=utcnow(), expires_at=expires_at))
+            s.add(schema.AuditEntry(at=utcnow(), actor=name, action="user.sign_in", station=self.station))
+
+    def signed_in(self, token_hash: str) -> tuple[str, str] | None:
+        """The (name, role) of the account a sign-in token belongs to, None when it is
+        unknown or expired."""
+        with self._session() as s:
+            row = s.get(schema.SignIn, token_hash)
+            if row is None or as_utc(row.expires_at) <= utcnow():
+                return None
+            account = s.get(schema.UserAccount, row.user_name)
+            return None if account is None else (account.name, account.role)
+
     def _patient_row(self, s: OrmSession, patient_id: str) -> schema.Patient:
         row = s.get(schema.Patient, patient_id)
         if row is None:
