@@ -117,14 +117,14 @@ def _therapist(args: argparse.Namespace, store: SessionStore | None = None, perm
     (``$GMI_VR_TOKEN``, else a name and password asked at the terminal), refused when its role
     may not (``app.accounts``); on a store without accounts: --by, else the logged-in user."""
     from gmi_vr.app.accounts import TOKEN_ENV, acting_account
+    from gmi_vr.core.settings import load_settings
     from gmi_vr.recording.store import SessionStore
 
     opened = None
-    if store is None:
-        try:
-            opened = store = SessionStore.open(create=False)
-        except GmiError:
-            store = None  # no store yet (so no accounts), or one the command itself will refuse
+    settings = load_settings()
+    if store is None and (settings.database_url or settings.database_file.exists()):
+        # Any failure to open is the command's failure: never a way round the sign-in.
+        opened = store = SessionStore.open(create=False)
     try:
         ask = _ask_sign_in if sys.stdin.isatty() else None
         account = acting_account(store, permission, os.environ.get(TOKEN_ENV), ask) if store else None  # type: ignore[arg-type]
