@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gmi_vr import __version__  # also the package's version (pyproject.toml reads it)
 from gmi_vr.core.errors import GmiError
 
 if TYPE_CHECKING:
@@ -213,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gmi-vr",
         description="Virtual-reality Graded Motor Imagery and mirror therapy.",
     )
+    parser.add_argument("--version", action="version", version=f"gmi-vr {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     doctor = sub.add_parser("doctor", help="check Python, OpenGL and the OpenXR runtime")

@@ -69,3 +69,14 @@ def test_patients_and_sessions_need_no_display_and_no_runtime(tmp_path: Path) ->
     assert listed.returncode == 0 and listed.stdout.strip() == "[]"
     missing = gmi_vr(["export", "9", "--format", "csv", "--out", str(tmp_path / "x")], tmp_path, **env)
     assert missing.returncode == 8 and "No session 9" in one_sentence(missing)
+
+
+def test_version_prints_the_package_version(tmp_path: Path) -> None:
+    from importlib import metadata
+
+    from gmi_vr import __version__
+
+    result = gmi_vr(["--version"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"gmi-vr {__version__}"
+    assert metadata.version("gmi-vr") == __version__  # the installed package says the same
