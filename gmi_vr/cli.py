@@ -28,7 +28,7 @@ Command = Callable[[argparse.Namespace], int]
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from gmi_vr.app import doctor
 
-    return doctor(print_line=print)
+    return doctor(print_line=print, verbose=args.verbose)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -217,7 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gmi-vr {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    doctor = sub.add_parser("doctor", help="check Python, OpenGL and the OpenXR runtime")
+    doctor = sub.add_parser(
+        "doctor", help="check Python, OpenGL, the OpenXR loader and runtime, the headset and controllers"
+    )
+    doctor.add_argument("--verbose", action="store_true",
+                        help="also the session's details and the OpenXR loader's own messages")  # fmt: skip
     doctor.set_defaults(func=_cmd_doctor)
 
     run = sub.add_parser("run", help="run a session in the headset (or the simulator with --sim)")
