@@ -59,10 +59,30 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from gmi_vr.app import run_demo
 
+    if args.patient is not None:
+        return _demo_patient_session(args)
     written = run_demo(Path(args.out), args.motion)
     for path in written:
         print(path)
     return 0
+
+
+def _demo_patient_session(args: argparse.Namespace) -> int:
+    """``demo --patient``: a whole recorded session from the sample motion, then what was saved."""
+    from gmi_vr.app.demo import run_patient_demo
+
+    demo = run_patient_demo(args.patient, Path(args.out), args.motion)
+    for path in demo.pictures:
+        print(path)
+    row = demo.session
+    pain = f"pain {_rating(row.pain_before)} -> {_rating(row.pain_after)}"
+    print(f"session {row.session_id} saved ({row.status}): {demo.trials} trials, {demo.correct} "
+          f"correct, {pain}; see gmi-vr sessions --patient {row.patient}")  # fmt: skip
+    return 0
+
+
+def _rating(value: int | None) -> str:
+    return "-" if value is None else str(value)
 
 
 def _open_store() -> SessionStore:
@@ -248,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="gmi-vr-demo", help="folder for the pictures (default: %(default)s)")
     demo.add_argument("--motion", type=Path, help="a scripted motion file instead of the built-in one")
+    demo.add_argument("--patient", help="play and record a whole session of this patient "
+                      "(the sample answers a new patient's stage-1 session)")  # fmt: skip
     demo.set_defaults(func=_cmd_demo)
 
     patients = sub.add_parser("patients", help="add, list, show and edit patients (pseudonymous ids only)")
