@@ -223,7 +223,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     store = _open_store()
     try:
-        run_replay(store, args.session)
+        run_replay(store, args.session, max_frames=args.max_frames)
     finally:
         store.close()
     return 0
@@ -320,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="watch a recorded session in the desktop window")
     replay.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
+    replay.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     replay.set_defaults(func=_cmd_replay)
     return parser
 
