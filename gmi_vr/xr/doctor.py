@@ -235,11 +235,11 @@ def _probe_runtime() -> tuple[Check, Check]:
             system = xr.get_system(instance, xr.SystemGetInfo(form_factor=xr.FormFactor.HEAD_MOUNTED_DISPLAY))
             system_name = xr.get_system_properties(instance, system).system_name
         except (xr.FormFactorUnavailableError, xr.FormFactorUnsupportedError):
-            error = XrRuntimeUnavailable(
+            no_headset = XrRuntimeUnavailable(
                 "The OpenXR runtime is running but no headset is connected: connect and switch on "
                 "the headset, then try again, or use --sim."
             )
-            return runtime, Check("headset", False, "none connected: connect and switch it on", error)
+            return runtime, Check("headset", False, "none connected: connect and switch it on", no_headset)
         system_name = system_name.decode() if isinstance(system_name, bytes) else str(system_name)
         return runtime, Check("headset", True, system_name)
     finally:
