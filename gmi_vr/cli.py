@@ -34,10 +34,11 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
+    # A patient's session ends with one line on stdout saying what the store holds of it.
     if args.sim or args.motion:
-        app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames)
+        app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames, report=print)
     else:
-        app.run_openxr(patient_id=args.patient, max_frames=args.max_frames)
+        app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print)
     return 0
 
 
@@ -137,6 +138,8 @@ def _cmd_patients(args: argparse.Namespace) -> int:
             print(f"patient {args.id}: changed {', '.join(changes)} (stage {int(program.stage)})")
         elif args.action == "progress":
             _patients_progress(store, args)
+        elif args.action == "rename":
+            _patients_rename(store, args)
     finally:
         store.close()
     return 0
@@ -167,8 +170,19 @@ def _patients_progress(store: SessionStore, args: argparse.Namespace) -> None:
     print(f"patient {args.id}: proposal {outcome}, now at stage {int(program.stage)}")
 
 
+def _patients_rename(store: SessionStore, args: argparse.Namespace) -> None:
+    """Correct a mistyped patient id everywhere, audited."""
+    from gmi_vr.app import rename_patient
+
+    moved = rename_patient(store, args.old, args.new, therapist=_therapist(args), reason=args.reason,
+                           forget_old=args.forget_old)  # fmt: skip
+    words = {"pain_ratings": "pain ratings", "audit": "audit entries"}
+    counts = ", ".join(f"{words.get(table, table)} {n}" for table, n in moved.items() if n)
+    print(f"patient {args.old} is now {args.new} (records moved: {counts or 'none'}; the rename is in the audit trail)")
+
+
 def _patient_summary(store: SessionStore, patient_id: str) -> dict[str, object]:
-    from gmi_vr.app import patient_program
+    from gmi_vr.app import patient_age_band, patient_program
 
     patient = store.patient(patient_id)
     program = patient_program(store, patient_id)
@@ -176,7 +190,7 @@ def _patient_summary(store: SessionStore, patient_id: str) -> dict[str, object]:
         "id": patient.id,
         "affected_side": patient.affected_side,
         "body_part": patient.body_part,
-        "age_band": program.age_band or (f"born {patient.birth_year}" if patient.birth_year else "unknown"),
+        "age_band": patient_age_band(patient, program),
         "stage": int(program.stage),
         "sessions": len(store.list_sessions(patient.id)),
     }
@@ -272,16 +286,16 @@ def build_parser() -> argparse.ArgumentParser:
                       "(the sample answers a new patient's stage-1 session)")  # fmt: skip
     demo.set_defaults(func=_cmd_demo)
 
-    patients = sub.add_parser("patients", help="add, list, show and edit patients (pseudonymous ids only)")
+    patients = sub.add_parser("patients", help="add, list, show, edit and rename patients (pseudonymous ids only)")
     patients_sub = patients.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = patients_sub.add_parser("add", help="add a patient with the default program")
-    add.add_argument("id", help="pseudonymous id (never a name)")
+    add.add_argument("id", help="pseudonymous id: letters, digits, '-', '_' (never a name, e-mail or date)")
     add.add_argument("--side", required=True, choices=["left", "right"], help="the affected (painful) side")
     add.add_argument("--part", default="hand", choices=["hand", "foot", "shoulder", "back_neck"],
                      help="the affected body part (default: %(default)s)")  # fmt: skip
     age = add.add_mutually_exclusive_group()
-    age.add_argument("--age", type=int, help="age in years (laterality norms depend on age)")
-    age.add_argument("--age-band", help="age band instead of an age, e.g. 60-69 or 80+")
+    age.add_argument("--age", type=int, help="age in years, kept only as its ten-year band (laterality norms depend on age)")
+    age.add_argument("--age-band", help="age band instead of an age, e.g. 60-69 or 90+")
     add.add_argument("--by", help="who adds the patient (default: the logged-in user)")
     listing = patients_sub.add_parser("list", help="list patients")
     listing.add_argument("--json", action="store_true")
@@ -305,6 +319,15 @@ def build_parser() -> argparse.ArgumentParser:
     progress.add_argument("--reason", help="why (required with a decision; kept in the audit trail)")
     progress.add_argument("--by", help="who decides (default: the logged-in user)")
     progress.add_argument("--json", action="store_true", help="print the proposal as JSON")
+    rename = patients_sub.add_parser(
+        "rename", help="correct a mistyped id in every record (recorded in the audit trail)"
+    )
+    rename.add_argument("old", help="the id as it was entered")
+    rename.add_argument("new", help="the correct pseudonymous id")
+    rename.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+    rename.add_argument("--forget-old", action="store_true",
+                        help="keep the old id nowhere, not even in the rename's audit entry (it was personal data)")  # fmt: skip
+    rename.add_argument("--by", help="who renames (default: the logged-in user)")
     patients.set_defaults(func=_cmd_patients)
 
     sessions = sub.add_parser("sessions", help="list recorded sessions")

@@ -134,3 +134,30 @@ def test_doctor_without_a_display_or_a_runtime_fails_both_checks(tmp_path: Path)
     assert checks["OpenGL"][1].startswith("no display")
     assert "desktop session" in one_sentence(result)
     assert_no_loader_lines(result)
+
+
+@pytest.mark.display
+def test_a_patients_run_says_what_was_saved_and_sessions_lists_its_true_status(tmp_path: Path) -> None:
+    """The built-in reach motion (3 s, one trigger pull) on a plan that starts with its
+    laterality block: one trial answered, then the motion ends long before the plan."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display: tools/test runs this suite under Xvfb")
+    from gmi_vr.assets.paths import data_dir
+
+    assert gmi_vr(["patients", "add", "P-7", "--side", "left", "--by", "t"], tmp_path).returncode == 0
+    edited = gmi_vr(["patients", "edit", "P-7", "--set", "session.rating_at_start=false", "--reason",
+                     "straight to the block", "--by", "t"], tmp_path)  # fmt: skip
+    assert edited.returncode == 0, edited.stderr
+    run = gmi_vr(["run", "--motion", str(data_dir() / "demo-reach.jsonl"), "--patient", "P-7"], tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.splitlines() == ["session 1 saved (ended_early: motion_ended): 1 trial, pain - -> -"]
+    listed = gmi_vr(["sessions"], tmp_path)
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["id", "patient", "date", "(UTC)", "duration", "stages", "trials", "pain", "before",
+                              "pain", "after", "status", "reason"]  # fmt: skip
+    cells = row.split()
+    assert (cells[5], cells[6], cells[-2], cells[-1]) == ("laterality", "1", "ended_early", "motion_ended")
+    out = tmp_path / "csv"
+    assert gmi_vr(["export", "1", "--format", "csv", "--out", str(out)], tmp_path).returncode == 0
+    blocks = (out / "session-001_blocks.csv").read_text().splitlines()
+    assert len(blocks) == 2 and blocks[1].startswith("P-7,1,1,laterality,0.0,")

@@ -15,9 +15,11 @@ import pytest
 from fhir.resources.bundle import Bundle
 from recording_synth import PROFILE, body, frame
 
+from gmi_vr.app.patients import rename_patient
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.events import Event
-from gmi_vr.recording.export import export_session
+from gmi_vr.recording.export import ExportError, export_session
+from gmi_vr.recording.identity import band_of_birth_year
 from gmi_vr.recording.records import PatientInfo, TrialRecord
 from gmi_vr.recording.store import SessionStore
 
@@ -137,7 +139,12 @@ def test_bids_export_passes_the_official_validator(store: SessionStore, tmp_path
     assert laterality[0]["response_time"] == "n/a" and laterality[1]["response_time"] == "1.3"
     assert {e["trial_type"] for e in events} >= {"stage", "laterality", "pain_rating", "safety_flare"}
     with (root / "participants.tsv").open() as f:
-        assert [r["participant_id"] for r in csv.DictReader(f, delimiter="\t")] == ["sub-P0007", "sub-P0008"]
+        participants = list(csv.DictReader(f, delimiter="\t"))
+    assert [r["participant_id"] for r in participants] == ["sub-P0007", "sub-P0008"]
+    assert list(participants[0]) == ["participant_id", "age_band", "affected_side", "body_part", "record_key"]
+    # Ages are exported as bands only: the birth year an older gmi-vr kept becomes its band.
+    assert [r["age_band"] for r in participants] == [band_of_birth_year(1968), "60-69"]
+    assert "1968" not in (root / "participants.tsv").read_text()
     with (root / "sub-P0007" / "sub-P0007_sessions.tsv").open() as f:
         (row,) = list(csv.DictReader(f, delimiter="\t"))
     assert (row["session_id"], row["pain_before"], row["pain_after"], row["status"]) == ("ses-001", "6", "4", "completed")
@@ -203,3 +210,157 @@ def test_export_errors_are_one_sentence(store: SessionStore, tmp_path: Path) -> 
     blocker.write_text("")
     with pytest.raises(GmiError, match="Cannot write the export"):
         export_session(store, empty.session_id, "fhir", blocker / "sub")  # type: ignore[arg-type]
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` with its bytes."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def _assert_valid(root: Path) -> None:
+    issues = _validate(root)
+    assert [i for i in issues if i["severity"] == "error"] == []
+    warnings = {(i["code"], i.get("subCode")) for i in issues if i["severity"] == "warning"}
+    assert warnings <= UNKNOWABLE, warnings - UNKNOWABLE
+
+
+def test_patients_of_one_store_sharing_a_label_are_refused_not_merged(store: SessionStore, tmp_path: Path) -> None:
+    store.add_patient(PatientInfo("P0007", "right", "foot"))  # as an older gmi-vr accepted it next to P-0007
+    theirs = _record(store, "P0007", 30, hands=False)
+    mine = _record(store, "P-0007", 30, hands=False)
+    root = tmp_path / "bids"
+    for session in (theirs, mine):
+        with pytest.raises(ExportError, match="would both be sub-P0007") as refused:
+            export_session(store, session, "bids", root)
+        assert "gmi-vr patients rename" in str(refused.value)
+    assert not root.exists()
+
+
+def test_another_patient_under_the_same_label_is_refused_and_the_folder_left_as_it_was(
+    store: SessionStore, tmp_path: Path
+) -> None:
+    root = tmp_path / "bids"
+    export_session(store, _record(store, "P-0007", 60, hands=False), "bids", root)
+    before = _snapshot(root)
+    # Other stations' stores: their own P0007 (the same label, another person) and p0007 (one
+    # folder with sub-P0007 on a case-insensitive disk), and P0009 (a subject of its own).
+    for station, patient in (("two", "P0007"), ("three", "p0007")):
+        with SessionStore.open(tmp_path / station) as other:
+            other.add_patient(PatientInfo(patient, "right", "foot", age_band="30-39"))
+            session = _record(other, patient, 60, hands=False)
+            with pytest.raises(ExportError, match="another patient record"):
+                export_session(other, session, "bids", root)
+        assert _snapshot(root) == before
+    with SessionStore.open(tmp_path / "two") as other:
+        other.add_patient(PatientInfo("P0009", "right", "shoulder", age_band="70-79"))
+        export_session(other, _record(other, "P0009", 60, hands=False), "bids", root)
+    participants = {r["participant_id"]: r for r in _rows(root / "participants.tsv")}
+    assert set(participants) == {"sub-P0007", "sub-P0009"}
+    assert (participants["sub-P0007"]["affected_side"], participants["sub-P0007"]["body_part"]) == ("left", "hand")
+    assert (participants["sub-P0009"]["affected_side"], participants["sub-P0009"]["age_band"]) == ("right", "70-79")
+    assert participants["sub-P0007"]["record_key"] != participants["sub-P0009"]["record_key"]
+    assert [r["session_id"] for r in _rows(root / "sub-P0007" / "sub-P0007_sessions.tsv")] == ["ses-001"]
+    assert sorted(p.name for p in (root / "sub-P0007").iterdir()) == ["ses-001", "sub-P0007_sessions.json", "sub-P0007_sessions.tsv"]
+    _assert_valid(root)
+
+
+def test_exporting_a_session_again_changes_nothing(store: SessionStore, tmp_path: Path) -> None:
+    root = tmp_path / "bids"
+    first = _record(store, "P-0007", 90, hands=True)
+    second = _record(store, "P-0007", 60, hands=False)
+    export_session(store, first, "bids", root)
+    export_session(store, second, "bids", root)
+    before = _snapshot(root)
+    again = export_session(store, first, "bids", root)
+    assert _snapshot(root) == before
+    assert all(p.exists() for p in again)
+    assert [r["participant_id"] for r in _rows(root / "participants.tsv")] == ["sub-P0007"]
+    assert [r["session_id"] for r in _rows(root / "sub-P0007" / "sub-P0007_sessions.tsv")] == ["ses-001", "ses-002"]
+    scans = _rows(root / "sub-P0007" / "ses-001" / "sub-P0007_ses-001_scans.tsv")
+    assert len(scans) == 5 and all((root / "sub-P0007" / "ses-001" / r["filename"]).exists() for r in scans)
+    _assert_valid(root)
+
+
+def test_a_folder_holding_something_else_is_refused(store: SessionStore, tmp_path: Path) -> None:
+    session = _record(store, "P-0007", 30, hands=False)
+    other_dataset = tmp_path / "eeg"
+    other_dataset.mkdir()
+    (other_dataset / "dataset_description.json").write_text(
+        json.dumps({"Name": "An EEG study", "BIDSVersion": "1.8.0", "GeneratedBy": [{"Name": "MNE-BIDS"}]})
+    )
+    (other_dataset / "participants.tsv").write_text("participant_id\tage\nsub-P0007\t54\n")
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    (papers / "notes.txt").write_text("not a dataset")
+    for folder in (other_dataset, papers):
+        before = _snapshot(folder)
+        with pytest.raises(ExportError, match="not a gmi-vr research export"):
+            export_session(store, session, "bids", folder)
+        assert _snapshot(folder) == before
+    empty = tmp_path / "empty"
+    (empty / ".git").mkdir(parents=True)
+    assert export_session(store, session, "bids", empty)
+
+
+def test_a_renamed_patient_does_not_become_a_second_subject(store: SessionStore, tmp_path: Path) -> None:
+    root = tmp_path / "bids"
+    export_session(store, _record(store, "P-0007", 30, hands=False), "bids", root)
+    # The same label after the rename: the same subject, its rows kept.
+    rename_patient(store, "P-0007", "P_0007", therapist="t.one", reason="the clinic writes ids with _")
+    export_session(store, _record(store, "P_0007", 30, hands=False), "bids", root)
+    assert [r["session_id"] for r in _rows(root / "sub-P0007" / "sub-P0007_sessions.tsv")] == ["ses-001", "ses-002"]
+    # Another label, even one differing in case only: refused in this folder, exported in a new one.
+    before = _snapshot(root)
+    for old_id, new_id in (("P_0007", "p0007"), ("p0007", "Q0007")):
+        rename_patient(store, old_id, new_id, therapist="t.one", reason="the wrong prefix")
+        with pytest.raises(ExportError, match="already holds this patient as sub-P0007"):
+            export_session(store, 1, "bids", root)
+        assert _snapshot(root) == before
+    assert (tmp_path / "new" / "sub-Q0007").exists() is False
+    export_session(store, 1, "bids", tmp_path / "new")
+    assert (tmp_path / "new" / "sub-Q0007" / "ses-001").is_dir()
+
+
+def test_an_export_by_an_older_gmi_vr_is_merged_by_band_or_refused(store: SessionStore, tmp_path: Path) -> None:
+    root = tmp_path / "bids"
+    export_session(store, _record(store, "P-0007", 30, hands=False), "bids", root)
+    # Rewrite participants.tsv as an older gmi-vr wrote it: birth years and no record keys.
+    (root / "participants.tsv").write_text(
+        "participant_id\tbirth_year\tage_band\taffected_side\tbody_part\nsub-P0007\t1968\tn/a\tleft\thand\n"
+    )
+    with pytest.raises(ExportError, match="older gmi-vr"):
+        export_session(store, 1, "bids", root)
+    export_session(store, _record(store, "P-0008", 30, hands=False), "bids", root)
+    rows = _rows(root / "participants.tsv")
+    assert [(r["participant_id"], r["age_band"]) for r in rows] == [
+        ("sub-P0007", band_of_birth_year(1968)), ("sub-P0008", "60-69")]  # fmt: skip
+    assert "birth_year" not in rows[0]
+
+
+def test_a_subject_folder_that_participants_tsv_does_not_describe_is_refused(
+    store: SessionStore, tmp_path: Path
+) -> None:
+    root = tmp_path / "bids"
+    export_session(store, _record(store, "P-0008", 30, hands=False), "bids", root)
+    (root / "sub-p0007" / "ses-001").mkdir(parents=True)  # sub-P0007 on a case-insensitive disk
+    with pytest.raises(ExportError, match="does not describe"):
+        export_session(store, _record(store, "P-0007", 30, hands=False), "bids", root)
+    assert [r["participant_id"] for r in _rows(root / "participants.tsv")] == ["sub-P0008"]
+
+
+def test_what_a_researcher_adds_to_the_description_stays(store: SessionStore, tmp_path: Path) -> None:
+    root = tmp_path / "bids"
+    export_session(store, _record(store, "P-0007", 30, hands=False), "bids", root)
+    description = root / "dataset_description.json"
+    data = json.loads(description.read_text())
+    data.update(Authors=["A. Researcher"], License="CC0")
+    description.write_text(json.dumps(data))
+    (root / "README").write_text("Our pilot study.\n")
+    export_session(store, _record(store, "P-0008", 30, hands=False), "bids", root)
+    assert json.loads(description.read_text())["Authors"] == ["A. Researcher"]
+    assert (root / "README").read_text() == "Our pilot study.\n"

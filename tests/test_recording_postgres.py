@@ -75,7 +75,7 @@ def test_the_store_is_portable_to_postgresql(postgres_url: str, tmp_path: Path) 
         assert "postgresql" in store.label
         with store.engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_heads() == ("0001",)
+            assert context.get_current_heads() == ("0002",)
             assert compare_metadata(context, schema.Base.metadata) == []
         store.add_patient(PatientInfo("PG1", "left", "hand", birth_year=1960, program={"stages": ["mirror"]}))
         recorder = store.start_session("PG1", source="test", runtime_name="Monado", display_hz=90.0)
@@ -88,10 +88,11 @@ def test_the_store_is_portable_to_postgresql(postgres_url: str, tmp_path: Path) 
         recorder.record_event(Event(frame(10).time_s, "safety.flare", {"rating": 8}))
         recorder.end_block(block, frame(199).time_s)
         recorder.record_rating(3, "after")
-        stats = recorder.finish()
+        stats = recorder.finish("completed", "plan_done")
         assert (stats.frames_written, stats.write_errors, stats.lost_records) == (200, 0, 0)
         (row,) = session_rows(store)
         assert (row.stages, row.pain_before, row.pain_after, row.status) == (("mirror",), 5, 3, "completed")
+        assert (row.end_reason, row.trials) == ("plan_done", 4)
         with ReplaySource(store, 1) as source:
             frames = list(source.frames())
         assert [f.index for f in frames] == list(range(200)) and frames[7].time_ns == frame(7).time_ns
@@ -110,5 +111,23 @@ def test_the_store_is_portable_to_postgresql(postgres_url: str, tmp_path: Path) 
             )
     with SessionStore.open(postgres_url) as store:
         assert store.recovered_sessions == [other.session_id]
-        assert [s.status for s in store.list_sessions()] == ["completed", "interrupted"]
+        assert [(s.status, s.end_reason) for s in store.list_sessions()] == [
+            ("completed", "plan_done"), ("interrupted", "heartbeat_stopped")]
         assert len(store.motion(other.session_id).index) == 1
+
+
+def test_a_patient_is_renamed_in_one_transaction_on_postgresql(postgres_url: str) -> None:
+    """PostgreSQL checks foreign keys at once too: the new row, the children, then the old row."""
+    with SessionStore.open(postgres_url) as store:
+        store.add_patient(PatientInfo("PG0O1", "left", "hand", program={"stages": ["mirror"]}))
+        store.add_calibration("PG0O1", {"height_m": 1.7})
+        recorder = store.start_session("PG0O1", source="test")
+        recorder.record_rating(5, "before")
+        recorder.record_frame(frame(0))
+        recorder.finish()
+        store.audit("t.one", "patient.add", patient_id="PG0O1")
+        moved = store.rename_patient("PG0O1", "PG001", actor="t.two", details={"reason": "O for zero"})
+        assert moved == {"calibrations": 1, "programs": 1, "sessions": 1, "pain_ratings": 1, "audit": 1}
+        assert [p.id for p in store.list_patients()] == ["PG001"]
+        assert [s.patient_id for s in store.list_sessions()] == ["PG001"]
+        assert [a.action for a in store.audit_trail("PG001")] == ["patient.add", "patient.rename"]

@@ -6,7 +6,7 @@
 - ``sim``: ``run_sim`` (desktop simulator) and ``run_demo`` (a scripted run saved as PNGs);
 - ``demo``: ``run_patient_demo``, a whole patient session from the shipped sample motion,
   recorded (``gmi-vr demo --patient``);
-- ``patients``: adding patients and changing their programs, audited;
+- ``patients``: adding patients, correcting their ids and changing their programs, audited;
 - ``calibrate``: the guided one-handed body calibration, stored per patient
   (``run_calibration_openxr``, ``run_calibration_sim``);
 - ``run_replay`` (from ``console.replay``): a recorded session in the desktop window.
@@ -17,7 +17,13 @@ binds GLX or EGL at its first import), so importing this package needs no displa
 
 from gmi_vr.app.calibrate import calibrate_patient, run_calibration_openxr, run_calibration_sim
 from gmi_vr.app.headset import doctor, run_openxr
-from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
+from gmi_vr.app.patients import (
+    add_patient,
+    edit_patient_program,
+    patient_age_band,
+    patient_program,
+    rename_patient,
+)
 from gmi_vr.app.sim import demo_draw_list, run_demo, run_sim
 from gmi_vr.console.replay import run_replay
 
@@ -27,7 +33,9 @@ __all__ = [
     "demo_draw_list",
     "doctor",
     "edit_patient_program",
+    "patient_age_band",
     "patient_program",
+    "rename_patient",
     "run_calibration_openxr",
     "run_calibration_sim",
     "run_demo",

@@ -1,5 +1,7 @@
-"""Patients: kept in the session store by pseudonymous id; their program (therapy.Program as
-JSON) starts from the cited defaults and changes only through audited overrides."""
+"""Patients: kept in the session store by pseudonymous id (``recording.identity``: the id
+rule, checked here when a patient is added or renamed, and the age band kept instead of an
+age); their program (therapy.Program as JSON) starts from the cited defaults and changes
+only through audited overrides."""
 
 from __future__ import annotations
 
@@ -7,7 +9,15 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from gmi_vr.core.errors import GmiError
 from gmi_vr.core.types import Side
+from gmi_vr.recording.identity import (
+    band_of_age,
+    band_of_birth_year,
+    check_label_free,
+    check_patient_id,
+    id_problem,
+)
 from gmi_vr.recording.records import PatientInfo
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.therapy.program import BodyPart, Program
@@ -23,17 +33,23 @@ def add_patient(
     age_band: str | None = None,
     therapist: str,
 ) -> PatientInfo:
-    """Create a patient with the default program for their affected side and body part."""
-    program = Program.default(Side(affected_side), BodyPart(body_part), age_years)
+    """Create a patient with the default program for their affected side and body part.
+
+    The id must keep the id rule and differ from every other patient's in its research-export
+    label (``PatientIdError`` otherwise). An age is kept only as its band (``"50-59"``).
+    """
+    patient_id = check_patient_id(patient_id.strip())
+    check_label_free(patient_id, (p.id for p in store.list_patients()))
+    if age_years is not None:
+        age_band = band_of_age(age_years)
+    program = Program.default(Side(affected_side), BodyPart(body_part))
     if age_band is not None:
         program = replace(program, age_band=age_band)
-    birth_year = None if age_years is None else datetime.now(UTC).year - age_years
     patient = store.add_patient(
         PatientInfo(
-            id=patient_id.strip(),
+            id=patient_id,
             affected_side=affected_side,
             body_part=body_part,
-            birth_year=birth_year,
             age_band=age_band,
             program=program.to_dict(),
         )
@@ -60,3 +76,39 @@ def edit_patient_program(
     store.set_program(patient_id, program.to_dict())
     store.audit(therapist, "program.override", patient_id=patient_id, details=record.to_dict())
     return program
+
+
+def patient_age_band(patient: PatientInfo, program: Program) -> str:
+    """The band to show: the program's (a therapist may override it), else the one stored
+    with the patient, else one from a birth year kept by an older gmi-vr; "unknown" if none."""
+    if program.age_band or patient.age_band:
+        return str(program.age_band or patient.age_band)
+    if patient.birth_year is not None:
+        return band_of_birth_year(patient.birth_year)
+    return "unknown"
+
+
+def rename_patient(
+    store: SessionStore, old_id: str, new_id: str, *, therapist: str, reason: str, forget_old: bool = False
+) -> dict[str, int]:
+    """Correct a mistyped id: ``new_id`` (which must keep the id rule, be free and have its
+    own research-export label) replaces ``old_id`` in every table, the audit trail's earlier
+    entries included, in one transaction. Returns the rows moved per table.
+
+    The rename's own audit entry keeps who, when, why and the new id. It keeps the old id
+    too (a mistyped pseudonym stays traceable to paper notes) unless the old id breaks the id
+    rule (a name with a space, an e-mail address, a date: the usual reason for a rename) or
+    ``forget_old`` says it was personal data in another shape (``JohnSmith``): then the old
+    id is left nowhere in the store.
+    """
+    if not reason or not reason.strip():
+        raise GmiError("Say why with --reason TEXT; the rename is kept in the audit trail.")
+    new_id = check_patient_id(new_id.strip())
+    store.patient(old_id)  # NotFoundError for an unknown patient, before the checks of the new id
+    check_label_free(new_id, (p.id for p in store.list_patients() if p.id != old_id))
+    problem = id_problem(old_id)
+    kept = not forget_old and problem is None
+    details: dict[str, Any] = {"reason": reason.strip(), "new_id": new_id, "old_id": old_id if kept else None}
+    if not kept:
+        details["old_id_not_kept"] = "asked by the therapist" if forget_old else f"the old id broke the id rule: {problem}"
+    return store.rename_patient(old_id, new_id, actor=therapist, details=details)

@@ -3,8 +3,9 @@ session runner for the plan, and a recorder. Free play (no patient) records noth
 
 from __future__ import annotations
 
+import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,12 +16,16 @@ from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.app.progress import propose_after_session
 from gmi_vr.assets.paths import model_path
 from gmi_vr.body import Appearance, BodySettings, Calibration
-from gmi_vr.core.errors import NotFoundError
+from gmi_vr.core.errors import GmiError, NotFoundError
 from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import Side
+from gmi_vr.recording.listing import SessionRow, saved_line, session_row
+from gmi_vr.recording.recorder import SessionRecorder
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.therapy.session import RunnerState, SessionRunner
+from gmi_vr.therapy.session import SessionRunner
 from gmi_vr.therapy.stimuli import stimulus_mesh_names
+
+log = logging.getLogger("gmi_vr.app")
 
 
 def _installed(model: str) -> bool:
@@ -41,14 +46,20 @@ def session_pipeline(
     system_name: str | None = None,
     display_hz: float | None = None,
     seed: int | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> Iterator[SessionPipeline]:
     """The pipeline for one session of ``patient_id`` (free play when None).
 
-    The recorder is finished when the block ends: "completed" when the plan ran to its end,
-    "stopped" otherwise (the therapist or patient quit early), "aborted" on an error. A crash
-    leaves the session "running", which the next start marks "interrupted". Once the recorder
-    is finished, the progression proposal over the patient's sessions is audited
-    ("progression.proposal", ``progress.propose_after_session``) for the therapist.
+    The session is finished by ``SessionPipeline.finish()``, or when the block ends if the
+    app has not: the recorder closes it with the runner's outcome (``SessionRunner.outcome``:
+    completed, ended_early, safety_stop or not_started, with its reason) or "aborted" when
+    an error ends the block (Ctrl-C is the therapist's end, not an error). A crash leaves the
+    session "running", which the next start marks "interrupted". Then what the store holds
+    of it is read back (``pipeline.saved``) and ``report`` is given one line saying so
+    ("session 12 saved: 64 trials, pain 3 -> 2"). Finishing is kept short (the final
+    writes and a few reads): the headset's frames wait for it. The progression proposal over
+    the patient's sessions, which reads them all, is audited when the block ends
+    ("progression.proposal", ``progress.propose_after_session``).
 
     ``seed`` fixes the session's random sequences (tests); None draws one. Either way it is
     recorded in the "session.start" event.
@@ -78,12 +89,50 @@ def session_pipeline(
                       "appearance": appearance.to_dict(), "seed": seed},
         )  # fmt: skip
         pipeline = SessionPipeline(body_settings, appearance, calibration, runner, recorder)
-        status = "aborted"
+
+        def finish(error: BaseException | None) -> SessionRow | None:
+            if error is None:
+                outcome = runner.outcome(pipeline.ended_by)
+                recorder.finish(outcome.status.value, outcome.reason)
+            else:
+                recorder.finish("aborted", f"error: {type(error).__name__}")
+            saved = _read_back(store, recorder)
+            if report is not None:
+                report(saved_line(saved) if saved is not None else _unsaved_line(recorder))
+            return saved
+
+        pipeline.finisher = finish
         try:
             yield pipeline
-            status = "completed" if runner.state is RunnerState.DONE else "stopped"
+        except KeyboardInterrupt:
+            pipeline.ended_by = pipeline.ended_by or "keyboard_interrupt"
+            pipeline.finish()
+            raise
+        except BaseException as error:
+            pipeline.finish(error)
+            raise
+        else:
+            pipeline.finish()
         finally:
-            recorder.finish(status)
             propose_after_session(store, patient_id, recorder.session_id)
     finally:
         store.close()
+
+
+def _read_back(store: SessionStore, recorder: SessionRecorder) -> SessionRow | None:
+    """The finished session as the store holds it (None when nothing of it could be stored
+    or read)."""
+    if recorder.session_id is None:
+        return None
+    try:
+        return session_row(store, recorder.session_id)
+    except GmiError as error:
+        log.error("Session %s could not be read back after it ended: %s", recorder.session_id, error)
+        return None
+
+
+def _unsaved_line(recorder: SessionRecorder) -> str:
+    stats = recorder.stats()
+    if recorder.session_id is None:
+        return f"session not saved: {stats.last_error or 'the session store could not be written'}"
+    return f"session {recorder.session_id}: what was saved could not be read back ({stats.last_error or 'see the log'})"

@@ -255,8 +255,10 @@ class TherapistWindow:
 
     Mouse in the right pane: drag (either button) orbits, the wheel zooms. Keyboard and the
     mouse in the left pane go to ``input_state`` for the simulator (gmi_vr.xr.sim.KEY_HELP);
-    F1 toggles that help, escape or closing the window ends the run. ``samples``: see
-    TherapistView.
+    F1 toggles that help, escape or closing the window ends the run. With ``escape_closes``
+    False (a patient's session, where Escape must be confirmed: ``app.controls``) Escape is
+    only handed on like the other keys, and the app may take back a close request
+    (``cancel_close``). ``samples``: see TherapistView.
     """
 
     def __init__(self, context: WindowContext, renderer: Renderer, input_state: InputState | None = None,
@@ -269,6 +271,7 @@ class TherapistWindow:
         #: Keys pressed since the app last took them (``take_console_keys``): the therapist's
         #: session controls, kept apart from the simulator's own reading of the keyboard.
         self.console_pressed: list[str] = []
+        self.escape_closes = True
         self._drag: str | None = None  # "look" or "orbit" while a mouse drag is under way
         self._cursor: tuple[float, float] | None = None
         window = context.window
@@ -300,7 +303,7 @@ class TherapistWindow:
             self.input.keys_down.add(name)
             self.input.pressed.append(name)
             self.console_pressed.append(name)
-            if name == "escape":
+            if name == "escape" and self.escape_closes:
                 glfw.set_window_should_close(window, True)
             elif name == "f1":
                 self.view.show_help = not self.view.show_help
@@ -369,6 +372,12 @@ class TherapistWindow:
 
     def should_close(self) -> bool:
         return self.context.should_close()
+
+    def cancel_close(self) -> None:
+        """Keep the window open after a close request (the app asks first)."""
+        import glfw
+
+        glfw.set_window_should_close(self.context.window, False)
 
     def release(self) -> None:
         """Release the view's GL objects (the context and renderer belong to the caller)."""

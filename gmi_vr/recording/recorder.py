@@ -91,7 +91,7 @@ class SessionRecorder:
     """Records one running session. Create with ``SessionStore.start_session``.
 
     ``record_frame`` is for the render thread (non-blocking); the other ``record_*`` calls
-    are non-blocking too and may come from the render or logic thread. ``finish(status)``
+    are non-blocking too and may come from the render or logic thread. ``finish(status, reason)``
     ends the session; ``with recorder:`` finishes it as "aborted" if an exception escapes.
     """
 
@@ -126,6 +126,7 @@ class SessionRecorder:
         self._failure_reported = False
         self._drops_reported = False
         self._finish_status: str | None = None
+        self._finish_reason: str | None = None
         self._chunk_seq = 0
         self._frames_failed_since_barrier = False
         self._stop = threading.Event()
@@ -237,13 +238,16 @@ class SessionRecorder:
             return False
         return self._pending_records == 0 and not self._frames_failed_since_barrier
 
-    def finish(self, status: str = "completed", timeout: float = 30.0) -> RecorderStats:
-        """Write what is queued, mark the session ``status`` (completed, stopped or aborted)
-        and stop the writer thread. Waits on the disk: call it when the session is over."""
+    def finish(self, status: str = "completed", reason: str | None = None,
+               timeout: float = 30.0) -> RecorderStats:
+        """Write what is queued, mark the session ``status`` (one of ``FINISH_STATUSES``) with
+        its ``reason`` (why it ended; at most 64 characters are kept) and stop the writer
+        thread. Waits on the disk: call it when the session is over."""
         if status not in FINISH_STATUSES:
             raise ValueError(f"a session finishes as one of {FINISH_STATUSES}, not {status!r}")
         if self._thread is not None and not self._stop.is_set():
             self._finish_status = status
+            self._finish_reason = reason[:64] if reason is not None else None
             self._stop.set()
             self._thread.join(timeout)
         return self.stats()
@@ -252,7 +256,10 @@ class SessionRecorder:
         return self
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        self.finish("aborted" if exc_type is not None else "completed")
+        if exc_type is not None:
+            self.finish("aborted", f"error: {getattr(exc_type, '__name__', exc_type)}")
+        else:
+            self.finish("completed")
 
     # ------------------------------------------------------------- writer thread
 
@@ -442,6 +449,7 @@ class SessionRecorder:
                     .where(schema.Session.id == self.session_id)
                     .values(
                         status=self._finish_status or "completed",
+                        end_reason=self._finish_reason,
                         ended_at=datetime.now(UTC),
                         heartbeat_at=datetime.now(UTC),
                         dropped_frames=self._dropped_queue + self._dropped_write,

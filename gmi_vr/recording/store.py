@@ -31,12 +31,13 @@ import numpy as np
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, select
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, select, text, update
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 
-from gmi_vr.core.errors import NotFoundError, StorageError
+from gmi_vr.core.errors import GmiError, NotFoundError, StorageError
 from gmi_vr.recording import motion, paths, schema
+from gmi_vr.recording.identity import PatientIdError
 from gmi_vr.recording.recorder import SessionRecorder
 from gmi_vr.recording.records import (
     AuditInfo,
@@ -432,6 +433,7 @@ class SessionStore:
                     continue
                 if same_station_dead or now - beat > STALE_HEARTBEAT:
                     row.status = "interrupted"
+                    row.end_reason = "process_gone" if same_station_dead else "heartbeat_stopped"
                     row.ended_at = beat
                     recovered.append(row.id)
         if recovered:
@@ -462,6 +464,53 @@ class SessionStore:
             if patient.program is not None:
                 s.add(schema.Program(patient_id=patient.id, created_at=row.created_at, data=patient.program))
         return _patient_info(row)
+
+    def rename_patient(self, old_id: str, new_id: str, *, actor: str, details: dict[str, Any]) -> dict[str, int]:
+        """Give patient ``old_id`` the id ``new_id`` everywhere, in one transaction: the patient
+        row and every row of every table with a ``patient_id`` column (calibrations, programs,
+        sessions, pain ratings, the audit trail's earlier entries), so the old id is left
+        nowhere; a ``patient.rename``
+        audit entry by ``actor`` with ``details`` is recorded in the same transaction. Returns
+        the rows moved per table. Refuses, changing nothing, when ``old_id`` is missing
+        (``NotFoundError``), ``new_id`` exists (``PatientIdError``) or a session of the patient
+        is running (``GmiError``).
+        """
+        children = [t for t in schema.Base.metadata.sorted_tables if "patient_id" in t.c]
+        with self._session(write=True) as s:
+            if self.engine.url.get_backend_name() == "sqlite":
+                # The old id may be a name typed by mistake: zero the bytes it leaves behind in
+                # freed space, instead of keeping them in the file until the space is reused.
+                s.execute(text("PRAGMA secure_delete = ON"))
+            old = self._patient_row(s, old_id)
+            if s.get(schema.Patient, new_id) is not None:
+                raise PatientIdError(f"Patient {new_id} already exists; choose another id for {old_id}.")
+            running = s.scalars(
+                select(schema.Session.id).where(schema.Session.patient_id == old_id, schema.Session.status == "running")
+            ).first()
+            if running is not None:
+                # That session's program still knows the old id and would fail at its end.
+                raise GmiError(f"Patient {old_id} has session {running} running; rename the patient after it ends.")
+            # Foreign keys are enforced: the new row first, then the children, then the old row.
+            s.add(
+                schema.Patient(
+                    id=new_id, created_at=old.created_at, birth_year=old.birth_year, age_band=old.age_band,
+                    affected_side=old.affected_side, body_part=old.body_part, program=old.program,
+                    settings=old.settings,
+                )  # fmt: skip
+            )
+            s.flush()
+            moved: dict[str, int] = {}
+            for table in children:
+                result = s.execute(update(table).where(table.c.patient_id == old_id).values(patient_id=new_id))
+                moved[table.name] = result.rowcount  # type: ignore[attr-defined]
+            s.delete(old)
+            s.add(
+                schema.AuditEntry(
+                    at=utcnow(), actor=actor, action="patient.rename", station=station_name(),
+                    patient_id=new_id, details={**details, "rows_moved": moved},
+                )  # fmt: skip
+            )
+        return moved
 
     def patient(self, patient_id: str) -> PatientInfo:
         with self._session() as s:
@@ -796,5 +845,5 @@ def _session_info(r: schema.Session) -> SessionInfo:
         ended_at=as_utc(r.ended_at) if r.ended_at else None, status=r.status, source=r.source,
         runtime_name=r.runtime_name, program_id=r.program_id, dropped_frames=r.dropped_frames,
         owner_host=r.owner_host, settings=r.settings, system_name=r.system_name,
-        display_hz=r.display_hz,
+        display_hz=r.display_hz, end_reason=r.end_reason,
     )  # fmt: skip

@@ -1,7 +1,7 @@
 """Motion-BIDS export of one session (BIDS 1.11, motion modality).
 
 Layout written under ``out_dir`` (a BIDS dataset root; several sessions can be exported
-into the same root, the shared files are rewritten to include them all)::
+into the same root, the shared tables are rewritten to include them all)::
 
     dataset_description.json  README  participants.tsv/.json  task-gmi_events.json
     sub-<P>/sub-<P>_sessions.tsv/.json
@@ -17,15 +17,25 @@ each). Every tracking system has a LATENCY channel (seconds from the first sampl
 VR frames are not sampled at an exact rate. Samples whose pose the runtime marked invalid
 are ``n/a``. Coordinates are OpenXR's stage space: X right, Y up, Z backwards, metres;
 orientations are unit quaternions.
+
+Subjects are never merged. The subject label is the patient id's letters and digits
+(``identity.bids_label``); a store where two patients share a label refuses to export them.
+``participants.tsv`` keeps each patient's ``record_key`` (a one-way hash of when the patient
+was added to the store, kept across renames), and a folder is written into only when it is
+new, empty or a gmi-vr export whose row for this label has the same key: another patient
+under the same label, this patient under an older label, an export by an older gmi-vr (no
+key) or another BIDS dataset are refused before anything is written. Exporting a session
+again rewrites its own files and rows with the same content. ``dataset_description.json``
+and ``README`` are written once, so what a researcher adds to them (authors, licence) stays.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import json
 import platform
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +45,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gmi_vr.recording import motion
-from gmi_vr.recording.records import SessionInfo
-from gmi_vr.recording.store import SessionStore
+from gmi_vr.recording.export import ExportError
+from gmi_vr.recording.identity import band_of_birth_year, bids_label, label_clashes
+from gmi_vr.recording.records import PatientInfo, SessionInfo
+from gmi_vr.recording.store import SessionStore, as_utc
 
 BIDS_VERSION = "1.11.1"
 TASK = "gmi"
@@ -90,14 +102,6 @@ def _systems(hands: dict[str, bool]) -> list[_TrackingSystem]:
             )
             systems.append(_TrackingSystem(f"{side}hand", f"{side.capitalize()} hand tracking", points, side=side))
     return systems
-
-
-def _label(text: str) -> str:
-    """A BIDS label (letters and digits only)."""
-    label = re.sub(r"[^0-9A-Za-z]", "", text)
-    if not label:
-        raise ValueError(f"{text!r} has no letters or digits to name it in BIDS")
-    return label
 
 
 def _write_matrix(f: TextIO, latency: NDArray[np.float64], data: NDArray[np.float64]) -> None:
@@ -175,11 +179,12 @@ def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path) -> lis
             hands[side] = hands[side] or bool(np.any(table.column(f"{side}.joints.present") > 0.5))
     t_ns = np.concatenate(times)
     patient = store.patient(session.patient_id)
-    sub = _label(patient.id)
+    sub = _subject_label(store, patient)
+    _check_target(out_dir, sub, _record_key(patient))
     ses = f"{session.id:03d}"
     written: list[Path] = []
-    written.append(_dataset_description(out_dir))
-    written.append(_readme(out_dir))
+    written += _dataset_description(out_dir)
+    written += _readme(out_dir)
     written += _participants(out_dir, sub, patient)
     written.append(_events_sidecar(out_dir))
 
@@ -307,8 +312,67 @@ def _channels_sidecar() -> dict[str, Any]:
     }
 
 
-def _dataset_description(out_dir: Path) -> Path:
-    return _write_json(
+def _subject_label(store: SessionStore, patient: PatientInfo) -> str:
+    """The patient's BIDS label, refused when another patient in the store has the same one."""
+    label = bids_label(patient.id)
+    clashes = label_clashes(patient.id, (p.id for p in store.list_patients()))
+    if clashes:
+        raise ExportError(
+            f"Patients {patient.id} and {clashes[0]} would both be sub-{label} in a research export; "
+            f"give one of them another id with gmi-vr patients rename before exporting."
+        )
+    return label
+
+
+def _record_key(patient: PatientInfo) -> str:
+    """A key of the patient's record: a one-way hash of when it was added to the store (the
+    time survives a rename and differs between two stores' patients of the same id)."""
+    added = as_utc(patient.created_at).isoformat() if patient.created_at else patient.id
+    return hashlib.sha256(f"gmi-vr patient record {added}".encode()).hexdigest()[:16]
+
+
+def _check_target(out_dir: Path, sub: str, record_key: str) -> None:
+    """Refuse, before anything is written, a folder where this export would merge two people
+    or mix with another dataset (see the module docstring)."""
+    if not out_dir.is_dir() or all(p.name.startswith(".") for p in out_dir.iterdir()):
+        return  # new, or empty but for hidden files (BIDS ignores them too: .git, .DS_Store)
+    description = out_dir / "dataset_description.json"
+    try:
+        generated_by = json.loads(description.read_text(encoding="utf-8")).get("GeneratedBy", [])
+        ours = any(isinstance(g, dict) and g.get("Name") == "gmi-vr" for g in generated_by)
+    except (OSError, ValueError, AttributeError, TypeError):
+        ours = False
+    if not ours:
+        raise ExportError(
+            f"{out_dir} already holds files that are not a gmi-vr research export; "
+            f"export into a new folder or one gmi-vr exported to before."
+        )
+    subject = f"sub-{sub}"
+    described = False
+    for row in _read_tsv(out_dir / "participants.tsv"):
+        label, same_record = row.get("participant_id", ""), row.get("record_key") == record_key
+        if label.casefold() == subject.casefold() and not same_record:
+            raise ExportError(
+                f"{out_dir} already holds {label} from another patient record (or from an older gmi-vr "
+                f"that could merge patients), so {subject} cannot be added; export into a new folder."
+            )
+        if same_record and label != subject:
+            raise ExportError(
+                f"{out_dir} already holds this patient as {label} (the id was changed since); "
+                f"export into a new folder so that one person is not two subjects."
+            )
+        described = described or label == subject
+    if not described and any(p.name.casefold() == subject.casefold() for p in out_dir.iterdir()):
+        raise ExportError(
+            f"{out_dir} holds a folder {subject} that participants.tsv does not describe; "
+            f"export into a new folder."
+        )
+
+
+def _dataset_description(out_dir: Path) -> list[Path]:
+    if (out_dir / "dataset_description.json").exists():
+        return []  # checked as gmi-vr's by _check_target; keep what a researcher added
+    return [_write_json(
         out_dir / "dataset_description.json",
         {
             "Name": "gmi-vr session recordings",
@@ -317,11 +381,13 @@ def _dataset_description(out_dir: Path) -> Path:
             "GeneratedBy": [{"Name": "gmi-vr", "Version": _software_version().removeprefix("gmi-vr ") or "n/a",
                              "Description": "Virtual-reality Graded Motor Imagery and mirror therapy"}],
         },
-    )  # fmt: skip
+    )]  # fmt: skip
 
 
-def _readme(out_dir: Path) -> Path:
+def _readme(out_dir: Path) -> list[Path]:
     path = out_dir / "README"
+    if path.exists():
+        return []
     path.write_text(
         "Session recordings exported by gmi-vr, a virtual-reality Graded Motor Imagery and mirror\n"
         "therapy application. Each session holds the head-mounted display, both controllers and, when\n"
@@ -330,27 +396,40 @@ def _readme(out_dir: Path) -> Path:
         "(0-10) and stage changes. Participants are known by pseudonymous ids only.\n",
         encoding="utf-8",
     )
-    return path
+    return [path]
 
 
-_PARTICIPANT_COLUMNS = ["participant_id", "birth_year", "age_band", "affected_side", "body_part"]
+_PARTICIPANT_COLUMNS = ["participant_id", "age_band", "affected_side", "body_part", "record_key"]
 
 
-def _participants(out_dir: Path, sub: str, patient: Any) -> list[Path]:
-    tsv = _merge_rows(
-        out_dir / "participants.tsv", "participant_id", _PARTICIPANT_COLUMNS,
-        {"participant_id": f"sub-{sub}", "birth_year": patient.birth_year, "age_band": patient.age_band,
-         "affected_side": patient.affected_side, "body_part": patient.body_part},
-    )  # fmt: skip
+def _participants(out_dir: Path, sub: str, patient: PatientInfo) -> list[Path]:
+    rows = [r for r in _read_tsv(out_dir / "participants.tsv") if r.get("participant_id") != f"sub-{sub}"]
+    for row in rows:
+        # Rows written by an older gmi-vr kept a birth year: only its band is exported now.
+        if row.get("age_band", MISSING) == MISSING and (row.get("birth_year") or "").isdigit():
+            row["age_band"] = band_of_birth_year(int(row["birth_year"]))
+    rows.append({
+        "participant_id": f"sub-{sub}", "affected_side": patient.affected_side, "body_part": patient.body_part,
+        "age_band": patient.age_band or (band_of_birth_year(patient.birth_year) if patient.birth_year else MISSING),
+        "record_key": _record_key(patient),
+    })  # fmt: skip
+    rows.sort(key=lambda r: r["participant_id"])
+    tsv = _write_tsv(
+        out_dir / "participants.tsv", _PARTICIPANT_COLUMNS, [[r.get(k, MISSING) for k in _PARTICIPANT_COLUMNS] for r in rows]
+    )
     sidecar = _write_json(
         out_dir / "participants.json",
         {
-            "participant_id": {"Description": "Pseudonymous participant id (letters and digits of the clinic's id)."},
-            "birth_year": {"Description": "Year of birth, when recorded.", "Units": "year"},
-            "age_band": {"Description": "Age band in years, when recorded instead of the birth year."},
+            "participant_id": {"Description": "Pseudonymous participant id (the letters and digits of the clinic's "
+                               "id; no two patients of a store share one)."},
+            "age_band": {"Description": "Age band in years when the patient was added (ten-year bands, 90+ above), "
+                         "kept instead of an age or a birth date."},
             "affected_side": {"Description": "Side of the painful (affected) limb.",
                               "Levels": {"left": "left side", "right": "right side"}},
             "body_part": {"Description": "Body part the therapy addresses (hand, foot, shoulder, ...)."},
+            "record_key": {"Description": "A one-way key of the patient's record in the gmi-vr store that exported "
+                           "it: gmi-vr adds a session to a subject only when the keys match, so two people are "
+                           "never merged under one subject."},
         },
     )  # fmt: skip
     return [tsv, sidecar]
@@ -375,7 +454,11 @@ def _sessions(sub_dir: Path, sub: str, ses: str, store: SessionStore, session: S
             "acq_time": {"Description": "When the session started (UTC)."},
             "duration": {"Description": "Recorded motion duration.", "Units": "s"},
             "status": {"Description": "How the session ended.", "Levels": {
-                "completed": "ran to its end", "stopped": "stopped early by the therapist or patient",
+                "completed": "the session plan ran to its end",
+                "ended_early": "cut short before the plan's end (by the therapist, the time cap or the program)",
+                "safety_stop": "stopped for safety: a pain flare, the patient's stop or the therapist's stop",
+                "not_started": "ended before any trial or repetition was recorded",
+                "stopped": "stopped early by the therapist or patient (written before the statuses above)",
                 "aborted": "ended by an error", "interrupted": "the program stopped during it (crash or power loss)",
                 "running": "still running when exported"}},
             "pain_before": {"Description": "Pain rating before the session, 0-10 numeric rating scale (LOINC 72514-3)."},
