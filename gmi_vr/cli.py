@@ -69,21 +69,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _demo_patient_session(args: argparse.Namespace) -> int:
-    """``demo --patient``: a whole recorded session from the sample motion, then what was saved."""
+    """``demo --patient``: a whole recorded session from the sample motion; the pictures, and
+    one line on stdout saying what the store holds of the session."""
     from gmi_vr.app.demo import run_patient_demo
 
-    demo = run_patient_demo(args.patient, Path(args.out), args.motion)
+    demo = run_patient_demo(args.patient, Path(args.out), args.motion, report=print)
     for path in demo.pictures:
         print(path)
-    row = demo.session
-    pain = f"pain {_rating(row.pain_before)} -> {_rating(row.pain_after)}"
-    print(f"session {row.session_id} saved ({row.status}): {demo.trials} trials, {demo.correct} "
-          f"correct, {pain}; see gmi-vr sessions --patient {row.patient}")  # fmt: skip
     return 0
-
-
-def _rating(value: int | None) -> str:
-    return "-" if value is None else str(value)
 
 
 def _open_store() -> SessionStore:

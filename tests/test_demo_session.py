@@ -38,11 +38,11 @@ def test_demo_patient_leaves_a_recorded_session_with_ratings_and_trials(tmp_path
     demo = gmi_vr(["demo", "--patient", "DEMO-1", "--out", str(out)], data, DISPLAY=None, WAYLAND_DISPLAY=None)
     assert demo.returncode == 0, demo.stderr[-3000:]
     assert (out / "patient-view.png").stat().st_size > 0 and (out / "therapist-window.png").stat().st_size > 0
-    assert "session 1 saved" in demo.stdout and "64 trials, 60 correct, pain 4 -> 3" in demo.stdout
+    assert "session 1 saved: 64 trials, pain 4 -> 3" in demo.stdout.splitlines()
 
     with SessionStore.open(data / "sessions.sqlite") as store:
         (session,) = store.list_sessions("DEMO-1")
-        assert session.status not in ("running", "interrupted", "aborted")
+        assert session.status == "completed"  # the plan ran to its end
         assert session.settings["seed"] == DEMO_SEED
         trials = store.trials(session.id)
         ratings = store.ratings(session.id)

@@ -8,7 +8,8 @@ bracketed part, ``a|b`` each alternative. Placeholders become real values (``PLA
 
 Each command must be known to ``ORDER`` (where it runs in the sequence); one that is not fails
 the test, naming the document and line, so a command added to the docs cannot go unrun.
-Commands that wait for a person get what a person would do (``for_a_person``). Commands that
+Commands that wait for a person get what a person would do (``for_a_person``); an example
+that needs a state of its own runs on a data folder of its own (``own_folder_setup``). Commands that
 need a headset are run here too, with no runtime (they must fail in one sentence, exit 3), and
 each must name the real-runtime test in tests/xr that runs it with a headset
 (``HEADSET_RUNS``).
@@ -54,7 +55,7 @@ ORDER: list[tuple[str, ...]] = [
     ("replay",),
     ("store", "check"),
     ("store", "repair"),
-    ("patients", "rename"),  # last: the documented patient gets another id
+    ("patients", "rename"),  # on a data folder of its own (own_folder_setup)
 ]
 
 #: Headset commands (their shape: the subcommand and the options used) and the real-runtime
@@ -167,6 +168,14 @@ def for_a_person(argv: list[str]) -> list[str]:
     return argv
 
 
+def own_folder_setup(argv: list[str]) -> list[list[str]] | None:
+    """Commands whose example needs a state the sequence does not have run on a fresh data
+    folder of their own, after these set-up commands; None: in the shared sequence."""
+    if argv[:2] == ["patients", "rename"]:  # the mistyped id must exist, the right one not yet
+        return [["patients", "add", argv[2], "--side", "left"]]
+    return None
+
+
 @dataclass(frozen=True)
 class Step:
     argv: list[str]
@@ -254,9 +263,17 @@ def test_every_shown_command_runs(tmp_path: Path) -> None:
                XR_RUNTIME_JSON="/nonexistent/runtime.json")  # fmt: skip
     problems = []
     ran = []
-    for step in planned_steps(tmp_path / "scratch"):
+    for index, step in enumerate(planned_steps(tmp_path / "scratch")):
         argv = for_a_person(step.argv)
-        result = subprocess.run([sys.executable, "-m", "gmi_vr.cli", *argv], env=env, cwd=tmp_path,
+        step_env = env
+        setup = own_folder_setup(argv)
+        if setup is not None:
+            step_env = dict(env, GMI_VR_DATA=str(tmp_path / f"own-data-{index}"))
+            for command in setup:
+                prepared = subprocess.run([sys.executable, "-m", "gmi_vr.cli", *command], env=step_env,
+                                          capture_output=True, text=True, timeout=120)  # fmt: skip
+                assert prepared.returncode == 0, prepared.stderr
+        result = subprocess.run([sys.executable, "-m", "gmi_vr.cli", *argv], env=step_env, cwd=tmp_path,
                                 capture_output=True, text=True, timeout=300)  # fmt: skip
         expected = NO_RUNTIME_EXIT if step.headset else 0
         ran.append(" ".join(argv))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ from gmi_vr.core.errors import StorageError
 from gmi_vr.core.folders import ensure_writable_folder
 from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import TrackingFrame
-from gmi_vr.recording.listing import SessionRow, session_rows
+from gmi_vr.recording.listing import SessionRow
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.xr.sim import SIM_VIEW_SIZE, ScriptedFrameSource, load_motion
 
@@ -52,12 +53,10 @@ RECORDER_BACKLOG_FRAMES = 256
 
 @dataclass(frozen=True)
 class PatientDemo:
-    """What ``run_patient_demo`` left behind: the stored session's row (as ``gmi-vr
-    sessions`` lists it), its trial count, and the pictures written."""
+    """What ``run_patient_demo`` left behind: the stored session (as ``gmi-vr sessions``
+    lists it) and the pictures written."""
 
     session: SessionRow
-    trials: int
-    correct: int
     pictures: tuple[Path, ...]
 
 
@@ -73,15 +72,18 @@ def _wait_for_recorder(pipeline: SessionPipeline) -> None:
         time.sleep(0.002)
 
 
-def run_patient_demo(patient_id: str, out_dir: Path, motion_file: Path | None = None) -> PatientDemo:
+def run_patient_demo(patient_id: str, out_dir: Path, motion_file: Path | None = None, *,
+                     report: Callable[[str], None] | None = None) -> PatientDemo:
     """Run ``patient_id``'s session from the sample motion (or ``motion_file``), recorded in
-    the store like any session (source "sim"), and save what the patient and the therapist
-    saw at the third stimulus (``patient-view.png``, ``therapist-window.png``; at the last
-    frame when fewer stimuli came) into ``out_dir``.
+    the store like any session (source "sim"; "motion_ended" when the motion ends before the
+    plan), and save what the patient and the therapist saw at the third stimulus
+    (``patient-view.png``, ``therapist-window.png``; at the last frame when fewer stimuli
+    came) into ``out_dir``. ``report`` is given the line saying what was saved.
 
     Renders offscreen through EGL without a DISPLAY, in a hidden window with one. Raises
     NotFoundError for an unknown patient, InputFileError for a malformed motion file, GmiError
-    when ``out_dir`` is not writable, GraphicsUnavailable without OpenGL 4.1.
+    when ``out_dir`` is not writable, GraphicsUnavailable without OpenGL 4.1, StorageError
+    when the session could not be saved.
     """
     from gmi_vr.render.context import choose_gl_platform
 
@@ -130,8 +132,7 @@ def run_patient_demo(patient_id: str, out_dir: Path, motion_file: Path | None = 
         shown = 0
         saved = False
         last: tuple[FrameOutput, TrackingFrame] | None = None
-        with session_pipeline(patient_id, source="sim", seed=DEMO_SEED) as pipeline:
-            session_id = pipeline.recorder.session_id if pipeline.recorder is not None else None
+        with session_pipeline(patient_id, source="sim", seed=DEMO_SEED, report=report) as pipeline:
             for frame in source.frames():
                 _wait_for_recorder(pipeline)
                 output = pipeline.step(frame)
@@ -144,13 +145,10 @@ def run_patient_demo(patient_id: str, out_dir: Path, motion_file: Path | None = 
                 last = (output, frame)
                 if output.done:
                     break
+            pipeline.ended_by = pipeline.ended_by or "motion_ended"  # kept only if the plan had not ended
             if not saved and last is not None:
                 save_pictures(*last, status_line(mode, pipeline.recorder_stats(), last[0].body))
-    with SessionStore.open(load_settings().database_url or None) as store:
-        rows = [row for row in session_rows(store, patient_id) if row.session_id == session_id]
-        if not rows:
-            raise StorageError(f"The demo session of {patient_id} was not saved; check the data "
-                               "folder with gmi-vr sessions and try again.")  # fmt: skip
-        trials = store.trials(rows[0].session_id)
-    return PatientDemo(rows[0], len(trials), sum(1 for trial in trials if trial.correct),
-                       (patient_path, therapist_path))  # fmt: skip
+    if pipeline.saved is None:
+        raise StorageError(f"The demo session of {patient_id} was not saved (see the line above); "
+                           "check the data folder and try again.")  # fmt: skip
+    return PatientDemo(pipeline.saved, (patient_path, therapist_path))
