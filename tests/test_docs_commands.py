@@ -263,6 +263,7 @@ def test_every_shown_command_runs(tmp_path: Path) -> None:
                XR_RUNTIME_JSON="/nonexistent/runtime.json")  # fmt: skip
     problems = []
     ran = []
+    (tmp_path / "scratch").mkdir()  # where DIR and output FILE placeholders point
     for index, step in enumerate(planned_steps(tmp_path / "scratch")):
         argv = for_a_person(step.argv)
         step_env = env
@@ -273,8 +274,9 @@ def test_every_shown_command_runs(tmp_path: Path) -> None:
                 prepared = subprocess.run([sys.executable, "-m", "gmi_vr.cli", *command], env=step_env,
                                           capture_output=True, text=True, timeout=120)  # fmt: skip
                 assert prepared.returncode == 0, prepared.stderr
+        # No one answers a question on stdin: a command that asks must not wait for ever.
         result = subprocess.run([sys.executable, "-m", "gmi_vr.cli", *argv], env=step_env, cwd=tmp_path,
-                                capture_output=True, text=True, timeout=300)  # fmt: skip
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)  # fmt: skip
         expected = NO_RUNTIME_EXIT if step.headset else 0
         ran.append(" ".join(argv))
         if result.returncode != expected or "Traceback" in result.stderr:

@@ -130,23 +130,23 @@ def run_patient_demo(patient_id: str, out_dir: Path, motion_file: Path | None = 
         source = stack.enter_context(ScriptedFrameSource(motion))
         mode = f"demo: patient {patient_id}, motion file {Path(motion.source).name}"
         shown = 0
-        saved = False
+        pictured = False
         last: tuple[FrameOutput, TrackingFrame] | None = None
         with session_pipeline(patient_id, source="sim", seed=DEMO_SEED, report=report) as pipeline:
             for frame in source.frames():
                 _wait_for_recorder(pipeline)
                 output = pipeline.step(frame)
                 shown += sum(1 for event in output.events if event.kind == "trial.show")
-                if not saved and shown >= PICTURE_AT_TRIAL:
+                if not pictured and shown >= PICTURE_AT_TRIAL:
                     save_pictures(output, frame, status_line(mode, pipeline.recorder_stats(), output.body))
-                    saved = True
+                    pictured = True
                 else:
                     view.observe(frame)
                 last = (output, frame)
                 if output.done:
                     break
             pipeline.ended_by = pipeline.ended_by or "motion_ended"  # kept only if the plan had not ended
-            if not saved and last is not None:
+            if not pictured and last is not None:
                 save_pictures(*last, status_line(mode, pipeline.recorder_stats(), last[0].body))
     if pipeline.saved is None:
         raise StorageError(f"The demo session of {patient_id} was not saved (see the line above); "
