@@ -1,10 +1,13 @@
 """Every ``gmi-vr ...`` command shown in README.md and docs/*.md is run, in an order that makes
 sense, on a fresh data folder under the suite's X display.
 
-Commands are found in the documents themselves: lines of code blocks and inline code spans
-that start with ``gmi-vr `` (so a new command in the docs is picked up without touching this
-file). A shown form expands into what it stands for: ``[--opt]`` both without and with every
-bracketed part, ``a|b`` each alternative. Placeholders become real values (``PLACEHOLDERS``).
+Commands are found in the documents themselves (so a new command in the docs is picked up
+without touching this file): lines of code blocks and code spans in a table's first column
+that start with ``gmi-vr `` are whole commands; other code spans that start with ``gmi-vr ``
+are mentions in the text, run too when they are whole, and otherwise only checked to name a
+real command with real options (``gmi-vr store repair`` for a command that needs ``--out``).
+A shown form expands into what it stands for: ``[--opt]`` both without and with every
+bracketed part, ``a|b`` each alternative. Placeholders become real values (``substitute``).
 
 Each command must be known to ``ORDER`` (where it runs in the sequence); one that is not fails
 the test, naming the document and line, so a command added to the docs cannot go unrun.
@@ -77,6 +80,7 @@ NO_RUNTIME_EXIT = 3
 class Shown:
     text: str  # as the reader sees it, e.g. "gmi-vr calibrate P001 [--standing] [--sim]"
     where: str  # "README.md:52"
+    whole: bool = True  # a code block's line or the command table's; False: a mention in the text
 
 
 def shown_commands() -> list[Shown]:
@@ -89,14 +93,21 @@ def shown_commands() -> list[Shown]:
             if line.lstrip().startswith("```"):
                 in_block = not in_block
                 continue
+            candidates: list[tuple[str, bool]] = []
             if in_block:
                 text = line.strip().removeprefix("$ ")
-                candidates = [text.split("  #")[0].strip()] if text.startswith("gmi-vr ") else []
+                if text.startswith("gmi-vr "):
+                    candidates.append((text.split("  #")[0], True))
             else:
-                spans = re.findall(r"`([^`]+)`", line)
-                candidates = [span.replace("\\|", "|").strip() for span in spans if span.startswith("gmi-vr ")]
-            for text in candidates:
-                found.setdefault(" ".join(text.split()), Shown(" ".join(text.split()), where))
+                # A table row's first cell holds whole commands (its `|` are escaped as `\|`).
+                first_cell = re.split(r"(?<!\\)\|", line)[1] if line.lstrip().startswith("|") else ""
+                for span in re.findall(r"`([^`]+)`", line):
+                    if span.startswith("gmi-vr "):
+                        candidates.append((span.replace("\\|", "|"), f"`{span}`" in first_cell))
+            for text, whole in candidates:
+                text = " ".join(text.split())
+                if text not in found or (whole and not found[text].whole):
+                    found[text] = Shown(text, where, whole)
     return list(found.values())
 
 
@@ -138,8 +149,9 @@ def headset_shape(argv: list[str]) -> tuple[str, ...]:
 
 def substitute(argv: list[str], scratch: Path, counter: list[int]) -> list[str]:
     """Placeholders to real values: P001 and the other ids stay (they are real ids); SESSION is
-    the first recorded session; DIR and an output FILE fresh paths in ``scratch``; a motion
-    FILE the shipped reach demo."""
+    the first recorded session; DIR, NEWFILE and an output FILE fresh paths in ``scratch``; a
+    motion FILE the shipped reach demo; a store file F the sequence's own store (in the data
+    folder next to ``scratch``)."""
     out: list[str] = []
     for i, word in enumerate(argv):
         previous = argv[i - 1] if i else ""
@@ -150,6 +162,10 @@ def substitute(argv: list[str], scratch: Path, counter: list[int]) -> list[str]:
             word = str(scratch / f"dir-{counter[0]}")
         elif word in ("FILE", "MOTION"):
             word = str(DEMO_REACH) if previous == "--motion" or word == "MOTION" else str(scratch / f"file-{counter[0]}")
+        elif word == "NEWFILE":
+            word = str(scratch / f"file-{counter[0]}")
+        elif word == "F" and previous == "--file":
+            word = str(scratch.parent / "data" / "sessions.sqlite")
         elif word in ("ID", "OLD"):
             word = "P001"
         elif word == "NEW":
@@ -184,8 +200,28 @@ class Step:
     headset: bool
 
 
+def cli_refusal(argv: list[str]) -> str | None:
+    """gmi-vr's own complaint about these arguments (argparse's last line), None if it
+    takes them."""
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            build_parser().parse_args(argv)
+    except SystemExit as exit_:
+        if exit_.code != 0:
+            return (stderr.getvalue().strip().splitlines() or ["?"])[-1]
+    return None
+
+
+def is_a_mention(shown: Shown, argv: list[str]) -> bool:
+    """A mention in the text that names a real command but leaves out what it needs."""
+    refusal = cli_refusal(argv)
+    return not shown.whole and refusal is not None and "arguments are required" in refusal
+
+
 def planned_steps(scratch: Path) -> list[Step]:
-    """Every variant of every shown command, substituted, in ORDER (ties: as shown)."""
+    """Every variant of every shown command but mere mentions, substituted, in ORDER (ties:
+    as shown)."""
     counter = [0]
     steps: list[Step] = []
     seen: set[tuple[str, ...]] = set()
@@ -194,6 +230,8 @@ def planned_steps(scratch: Path) -> list[Step]:
             if tuple(argv) in seen:
                 continue
             seen.add(tuple(argv))
+            if is_a_mention(shown, argv):
+                continue
             steps.append(Step(substitute(argv, scratch, counter), shown, rank(argv, shown), needs_headset(argv)))
     return sorted(steps, key=lambda step: step.rank)  # stable: ties keep the documents' order
 
@@ -214,15 +252,10 @@ def test_the_documents_show_commands() -> None:
 def test_every_shown_command_is_one_gmi_vr_accepts(tmp_path: Path) -> None:
     problems = []
     for step in planned_steps(tmp_path):
-        stderr = io.StringIO()
-        try:
-            with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
-                build_parser().parse_args(step.argv)
-        except SystemExit as exit_:
-            if exit_.code != 0 or step.argv != ["--version"]:
-                message = stderr.getvalue().strip().splitlines()[-1:] or ["?"]
-                problems.append(f"{step.shown.where} shows `{step.shown.text}`, which gmi-vr does "
-                                f"not accept: {message[0]}")  # fmt: skip
+        refusal = cli_refusal(step.argv)
+        if refusal is not None:
+            problems.append(f"{step.shown.where} shows `{step.shown.text}`, which gmi-vr does not "
+                            f"accept: {refusal}")  # fmt: skip
     assert not problems, "\n".join(problems)
 
 
@@ -242,11 +275,16 @@ def test_every_headset_command_is_run_by_a_real_runtime_test(tmp_path: Path) -> 
     assert not problems, "\n".join(problems)
 
 
-def test_a_command_that_nothing_runs_fails_with_what_to_do() -> None:
+def test_how_shown_commands_are_read_and_checked() -> None:
     shown = Shown("gmi-vr frobnicate P001", "README.md:99")
     (argv,) = variants(shown.text)
     with pytest.raises(LookupError, match=r"README.md:99 shows `gmi-vr frobnicate P001`, which no test runs"):
         rank(argv, shown)
+    # A mention in the text may leave out what the command needs; a whole command may not,
+    # and no form may use what gmi-vr does not take (the motion file page once showed this).
+    assert is_a_mention(Shown("gmi-vr export", "README.md:9", whole=False), ["export"])
+    assert not is_a_mention(Shown("gmi-vr export", "README.md:9", whole=True), ["export"])
+    assert "unrecognized arguments: MOTION" in (cli_refusal(["run", "--sim", "MOTION"]) or "")
     assert variants("gmi-vr export SESSION --format bids|csv --out DIR [--json]") == [
         ["export", "SESSION", "--format", "bids", "--out", "DIR"],
         ["export", "SESSION", "--format", "csv", "--out", "DIR"],
