@@ -236,6 +236,59 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+class StderrProgress:
+    """A one-line progress bar on stderr, shown only once the work has taken a second (a
+    quick report prints nothing but its path)."""
+
+    def __init__(self, delay_s: float = 1.0, clock: Callable[[], float] | None = None) -> None:
+        import time
+
+        self._clock = clock or time.monotonic
+        self._start = self._clock()
+        self._delay_s = delay_s
+        self.shown = False
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if not self.shown and self._clock() - self._start < self._delay_s:
+            return
+        self.shown = True
+        width = 30
+        filled = width * done // total if total else width
+        sys.stderr.write(f"\r{step:<20} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from gmi_vr.review.errors import ReportError
+    from gmi_vr.review.figures_data import parse_day
+    from gmi_vr.review.report import write_patient_report, write_session_report
+
+    if (args.patient is None) == (args.session is None):
+        raise ReportError("Name a patient (gmi-vr report P001) or one session (gmi-vr report --session 12), not both.")
+    since, until = parse_day(args.date_from, "--from"), parse_day(args.date_to, "--to")
+    if args.session is not None and (since or until):
+        raise ReportError("--from and --to choose a patient's sessions; leave them out with --session.")
+    default = f"gmi-vr-report-{args.patient}.html" if args.session is None else f"gmi-vr-session-{args.session}.html"
+    out = Path(args.out or default).expanduser()
+    store = _open_store()
+    progress = StderrProgress()
+    try:
+        if args.session is not None:
+            written = write_session_report(store, args.session, out, progress)
+        else:
+            written = write_patient_report(store, args.patient, out, since, until, progress)
+    finally:
+        progress.close()
+        store.close()
+    print(written)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gmi-vr",
@@ -333,6 +386,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, choices=["bids", "csv", "fhir"])
     export.add_argument("--out", required=True, help="output folder")
     export.set_defaults(func=_cmd_export)
+
+    report = sub.add_parser(
+        "report", help="a patient's progress report (HTML, or PDF with --out FILE.pdf), or one session's"
+    )
+    report.add_argument("patient", nargs="?", help="the patient's pseudonymous id")
+    report.add_argument("--session", type=int, help="one session in detail instead (see gmi-vr sessions)")
+    report.add_argument("--from", dest="date_from", metavar="DATE", help="first day (YYYY-MM-DD, UTC) of the period")
+    report.add_argument("--to", dest="date_to", metavar="DATE", help="last day (YYYY-MM-DD, UTC) of the period")
+    report.add_argument("--out", metavar="FILE",
+                        help="the report file: .html (default gmi-vr-report-ID.html) or .pdf")  # fmt: skip
+    report.set_defaults(func=_cmd_report)
 
     replay = sub.add_parser("replay", help="watch a recorded session in the desktop window")
     replay.add_argument("session", type=int, help="session number (see gmi-vr sessions)")

@@ -31,7 +31,17 @@ import numpy as np
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    event,
+    func,
+    make_url,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 
@@ -741,6 +751,16 @@ class SessionStore:
                     )
                 layouts[r.id] = tuple(r.body_joints)
         return [ChunkMeta(r[0], r[1], r[2], r[3], layouts[r[4]]) for r in rows]
+
+    def motion_span(self, session_id: int) -> tuple[int, int] | None:
+        """The first and last recorded frame times (runtime nanoseconds) of a session, None
+        without motion: one aggregate query, for durations without listing every chunk."""
+        with self._session() as s:
+            first, last = s.execute(
+                select(func.min(schema.MotionChunk.first_time_ns), func.max(schema.MotionChunk.last_time_ns))
+                .where(schema.MotionChunk.session_id == session_id)
+            ).one()
+        return None if first is None else (int(first), int(last))
 
     def load_chunk(self, meta: ChunkMeta) -> motion.MotionTable:
         with self._session() as s:

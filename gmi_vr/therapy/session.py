@@ -222,6 +222,9 @@ class SessionRunner:
                 "seed": self.seed, "block_seeds": self._block_seeds,
                 "stage": int(self.program.stage), "plan": [f"{a}:{b}" for a, b in self._plan],
                 "program": self.program.to_dict(),
+                # Where pictures and text were placed (a replay draws them there again).
+                "anchor": {"position": [float(v) for v in self.anchor.position],
+                           "orientation": [float(v) for v in self.anchor.orientation]},
             }))
             self._start_next(now, events, records)
         if not self._started:  # unfocused from the first frame: wait, nothing has begun
