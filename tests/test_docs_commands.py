@@ -3,9 +3,9 @@ sense, on a fresh data folder under the suite's X display.
 
 Commands are found in the documents themselves (so a new command in the docs is picked up
 without touching this file): lines of code blocks and code spans in a table's first column
-that start with ``gmi-vr `` are whole commands; other code spans that start with ``gmi-vr ``
-are mentions in the text, run too when they are whole, and otherwise only checked to name a
-real command with real options (``gmi-vr store repair`` for a command that needs ``--out``).
+that start with ``gmi-vr `` are whole commands, and run; other code spans that start with
+``gmi-vr `` are mentions in the text, only checked to name a real command with real options
+(``gmi-vr store repair`` may leave out the ``--out`` it needs).
 A shown form expands into what it stands for: ``[--opt]`` both without and with every
 bracketed part, ``a|b`` each alternative. Placeholders become real values (``substitute``).
 
@@ -55,6 +55,7 @@ ORDER: list[tuple[str, ...]] = [
     ("patients", "progress"),  # after the sessions it proposes from
     ("sessions",),
     ("export",),
+    ("report",),
     ("replay",),
     ("store", "check"),
     ("store", "repair"),
@@ -134,7 +135,7 @@ def rank(argv: list[str], shown: Shown) -> int:
     if not matches:
         raise LookupError(
             f"{shown.where} shows `{shown.text}`, which no test runs: add where it runs to ORDER "
-            "in tests/test_docs_commands.py (and what it needs to PLACEHOLDERS or for_a_person)"
+            "in tests/test_docs_commands.py (and what it needs to substitute or for_a_person)"
         )
     return max(matches, key=lambda i: len(ORDER[i]))
 
@@ -149,21 +150,24 @@ def headset_shape(argv: list[str]) -> tuple[str, ...]:
 
 def substitute(argv: list[str], scratch: Path, counter: list[int]) -> list[str]:
     """Placeholders to real values: P001 and the other ids stay (they are real ids); SESSION is
-    the first recorded session; DIR, NEWFILE and an output FILE fresh paths in ``scratch``; a
+    the first recorded session (so is an example's ``--session 12``); DIR, NEWFILE, FILE.ext
+    and an output FILE fresh paths in ``scratch``; a
     motion FILE the shipped reach demo; a store file F the sequence's own store (in the data
     folder next to ``scratch``)."""
     out: list[str] = []
     for i, word in enumerate(argv):
         previous = argv[i - 1] if i else ""
         counter[0] += 1
-        if word == "SESSION":
-            word = "1"
+        if word == "SESSION" or (previous == "--session" and word.isdigit()):
+            word = "1"  # an example's session number: the sequence has its own
         elif word == "DIR":
             word = str(scratch / f"dir-{counter[0]}")
+        elif word == "FILE" and argv[0] == "report":  # a report's type comes from its name
+            word = str(scratch / f"file-{counter[0]}.html")
         elif word in ("FILE", "MOTION"):
             word = str(DEMO_REACH) if previous == "--motion" or word == "MOTION" else str(scratch / f"file-{counter[0]}")
-        elif word == "NEWFILE":
-            word = str(scratch / f"file-{counter[0]}")
+        elif word == "NEWFILE" or word.startswith("FILE."):  # FILE.pdf: an output file of that type
+            word = str(scratch / f"file-{counter[0]}{word.removeprefix('FILE').removeprefix('NEWFILE')}")
         elif word == "F" and previous == "--file":
             word = str(scratch.parent / "data" / "sessions.sqlite")
         elif word in ("ID", "OLD"):
@@ -213,25 +217,24 @@ def cli_refusal(argv: list[str]) -> str | None:
     return None
 
 
-def is_a_mention(shown: Shown, argv: list[str]) -> bool:
-    """A mention in the text that names a real command but leaves out what it needs."""
+def mention_refusal(shown: Shown, argv: list[str]) -> str | None:
+    """What is wrong with a mention in the text: gmi-vr's complaint, unless it only says
+    that arguments the mention leaves out are required (it names a real command)."""
     refusal = cli_refusal(argv)
-    return not shown.whole and refusal is not None and "arguments are required" in refusal
+    return None if refusal is None or "arguments are required" in refusal else refusal
 
 
 def planned_steps(scratch: Path) -> list[Step]:
-    """Every variant of every shown command but mere mentions, substituted, in ORDER (ties:
-    as shown)."""
+    """Every variant of every whole command shown (code blocks, the command table),
+    substituted, in ORDER (ties: as shown)."""
     counter = [0]
     steps: list[Step] = []
     seen: set[tuple[str, ...]] = set()
     for shown in shown_commands():
-        for argv in variants(shown.text):
+        for argv in variants(shown.text) if shown.whole else []:
             if tuple(argv) in seen:
                 continue
             seen.add(tuple(argv))
-            if is_a_mention(shown, argv):
-                continue
             steps.append(Step(substitute(argv, scratch, counter), shown, rank(argv, shown), needs_headset(argv)))
     return sorted(steps, key=lambda step: step.rank)  # stable: ties keep the documents' order
 
@@ -256,6 +259,12 @@ def test_every_shown_command_is_one_gmi_vr_accepts(tmp_path: Path) -> None:
         if refusal is not None:
             problems.append(f"{step.shown.where} shows `{step.shown.text}`, which gmi-vr does not "
                             f"accept: {refusal}")  # fmt: skip
+    for shown in shown_commands():
+        for argv in variants(shown.text) if not shown.whole else []:
+            refusal = mention_refusal(shown, substitute(argv, tmp_path, [0]))
+            if refusal is not None:
+                problems.append(f"{shown.where} mentions `{shown.text}`, which gmi-vr does not "
+                                f"accept: {refusal}")  # fmt: skip
     assert not problems, "\n".join(problems)
 
 
@@ -280,11 +289,13 @@ def test_how_shown_commands_are_read_and_checked() -> None:
     (argv,) = variants(shown.text)
     with pytest.raises(LookupError, match=r"README.md:99 shows `gmi-vr frobnicate P001`, which no test runs"):
         rank(argv, shown)
-    # A mention in the text may leave out what the command needs; a whole command may not,
-    # and no form may use what gmi-vr does not take (the motion file page once showed this).
-    assert is_a_mention(Shown("gmi-vr export", "README.md:9", whole=False), ["export"])
-    assert not is_a_mention(Shown("gmi-vr export", "README.md:9", whole=True), ["export"])
-    assert "unrecognized arguments: MOTION" in (cli_refusal(["run", "--sim", "MOTION"]) or "")
+    # A mention in the text may leave out what the command needs, but may not use what
+    # gmi-vr does not take (the motion file page once showed this); a whole command may do
+    # neither.
+    mention = Shown("gmi-vr export", "README.md:9", whole=False)
+    assert mention_refusal(mention, ["export"]) is None
+    assert "required" in (cli_refusal(["export"]) or "")
+    assert "unrecognized arguments: MOTION" in (mention_refusal(mention, ["run", "--sim", "MOTION"]) or "")
     assert variants("gmi-vr export SESSION --format bids|csv --out DIR [--json]") == [
         ["export", "SESSION", "--format", "bids", "--out", "DIR"],
         ["export", "SESSION", "--format", "csv", "--out", "DIR"],
