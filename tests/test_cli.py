@@ -122,6 +122,20 @@ def test_doctor_without_a_runtime_prints_every_check_and_hides_the_loader(tmp_pa
     assert doctor_checklist(verbose) == checks
 
 
+@pytest.mark.display
+def test_doctor_names_a_runtime_manifest_whose_runtime_does_not_load(tmp_path: Path) -> None:
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display: tools/test runs this suite under Xvfb")
+    manifest = tmp_path / "runtime.json"
+    manifest.write_text('{"file_format_version": "1.0.0", "runtime": {"name": "Gone", "library_path": "/nonexistent/libgone.so"}}')
+    result = gmi_vr(["doctor"], tmp_path, XR_RUNTIME_JSON=str(manifest))
+    assert result.returncode == 3
+    verdict, reason = doctor_checklist(result)["OpenXR runtime"]
+    assert verdict == "FAIL"
+    assert reason.startswith(f"the runtime in {manifest} (XR_RUNTIME_JSON) could not be loaded or did not answer")
+    assert_no_loader_lines(result)
+
+
 def test_doctor_without_a_display_or_a_runtime_fails_both_checks(tmp_path: Path) -> None:
     result = gmi_vr(["doctor"], tmp_path, DISPLAY=None, WAYLAND_DISPLAY=None,
                     XR_RUNTIME_JSON="/nonexistent/runtime.json")  # fmt: skip

@@ -206,7 +206,8 @@ def _runtime_failure_reason() -> str:
     if manifest == "none found":
         return ("no runtime is installed as the active one (no openxr/1/active_runtime.json): "
                 "install and start your headset's runtime (SteamVR, Monado)")  # fmt: skip
-    return f"the runtime in {manifest} did not answer: start it (or its service) and try again"
+    return (f"the runtime in {manifest} could not be loaded or did not answer: start it (or its "
+            "service) and try again, or reinstall it")  # fmt: skip
 
 
 def _probe_runtime() -> tuple[Check, Check]:
