@@ -68,6 +68,8 @@ HEADSET_RUNS: dict[tuple[str, ...], str] = {
     ("doctor",): "tests/xr/test_cli_headset.py::test_doctor_exits_zero_and_names_the_runtime",
     ("run",): "tests/xr/test_cli_headset.py::test_free_play_run_ends_cleanly_and_records_nothing",
     ("run", "--patient"): "tests/xr/test_cli_headset.py::test_a_patients_headset_session_is_recorded_and_exports",
+    ("run", "--no-record", "--patient"):
+        "tests/xr/test_cli_unsaved_headset.py::test_a_headset_session_chosen_unsaved_stores_nothing_and_exits_10",
     ("calibrate",): "tests/xr/test_calibration_xr.py::test_one_handed_calibration_in_the_headset_is_stored",
 }
 
