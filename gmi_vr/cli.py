@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gmi_vr import __version__  # also the package's version (pyproject.toml reads it)
 from gmi_vr.core.errors import GmiError
 
 if TYPE_CHECKING:
@@ -33,11 +34,12 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     from gmi_vr.app import doctor
 
     _check_privacy(print)
-    return doctor(print_line=print)
+    return doctor(print_line=print, verbose=args.verbose)
 
 
 def _check_privacy(print_line: Callable[[str], None]) -> bool:
-    """The doctor's check that the data folder is private: a warning with the fix, or ok.
+    """The doctor's check that the data folder is private, as a line of its checklist: a
+    warning with the fix (a warning: it does not keep a session from starting), or a pass.
     True when nothing is exposed."""
     from gmi_vr.core.settings import load_settings
     from gmi_vr.recording.privacy import folder_exposure
@@ -45,10 +47,10 @@ def _check_privacy(print_line: Callable[[str], None]) -> bool:
     folder = load_settings().data_dir
     problem = folder_exposure(folder)
     if problem is None:
-        print_line(f"data folder: {folder} (private to this account)" if folder.is_dir() else
-                   f"data folder: {folder} (not created yet; it will be private)")  # fmt: skip
+        print_line(f"pass  data folder  {folder} (private to this account)" if folder.is_dir() else
+                   f"pass  data folder  {folder} (not created yet; it will be private)")  # fmt: skip
         return True
-    print_line(f"WARNING: {problem}")
+    print_line(f"WARN  data folder  {problem}")
     return False
 
 
@@ -95,8 +97,21 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from gmi_vr.app import run_demo
 
+    if args.patient is not None:
+        return _demo_patient_session(args)
     written = run_demo(Path(args.out), args.motion)
     for path in written:
+        print(path)
+    return 0
+
+
+def _demo_patient_session(args: argparse.Namespace) -> int:
+    """``demo --patient``: a whole recorded session from the sample motion; the pictures, and
+    one line on stdout saying what the store holds of the session."""
+    from gmi_vr.app.demo import run_patient_demo
+
+    demo = run_patient_demo(args.patient, Path(args.out), args.motion, report=print)
+    for path in demo.pictures:
         print(path)
     return 0
 
@@ -394,7 +409,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     store = _open_store()
     try:
-        run_replay(store, args.session)
+        run_replay(store, args.session, max_frames=args.max_frames)
     finally:
         store.close()
     return 0
@@ -502,9 +517,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gmi-vr",
         description="Virtual-reality Graded Motor Imagery and mirror therapy.",
     )
+    parser.add_argument("--version", action="version", version=f"gmi-vr {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    doctor = sub.add_parser("doctor", help="check Python, OpenGL and the OpenXR runtime")
+    doctor = sub.add_parser(
+        "doctor", help="check Python, OpenGL, the OpenXR loader and runtime, the headset and controllers"
+    )
+    doctor.add_argument("--verbose", action="store_true",
+                        help="also the session's details and the OpenXR loader's own messages")  # fmt: skip
     doctor.set_defaults(func=_cmd_doctor)
 
     run = sub.add_parser("run", help="run a session in the headset (or the simulator with --sim)")
@@ -534,6 +554,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="gmi-vr-demo", help="folder for the pictures (default: %(default)s)")
     demo.add_argument("--motion", type=Path, help="a scripted motion file instead of the built-in one")
+    demo.add_argument("--patient", help="play and record a whole session of this patient "
+                      "(the sample answers a new patient's stage-1 session)")  # fmt: skip
     demo.set_defaults(func=_cmd_demo)
 
     patients = sub.add_parser("patients", help="add, list, show, edit and rename patients (pseudonymous ids only)")
@@ -612,6 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="watch a recorded session in the desktop window")
     replay.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
+    replay.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     replay.set_defaults(func=_cmd_replay)
 
     store = sub.add_parser("store", help="check the session store, or recover a damaged one into a new file")

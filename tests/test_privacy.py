@@ -190,7 +190,7 @@ def test_doctor_warns_about_a_folder_others_can_read_and_says_how_to_fix_it(
     assert problem is not None and "chmod -R go-rwx" in problem and "sessions.sqlite (-rw-r--r--)" in problem
     capsys.readouterr()
     cli.main(["doctor"])  # the headset part may fail here (no runtime); the data folder check comes first
-    assert f"WARNING: The data folder {station_env} can be read by other accounts" in capsys.readouterr().out
+    assert f"WARN  data folder  The data folder {station_env} can be read by other accounts" in capsys.readouterr().out
     os.system(f"chmod -R go-rwx '{station_env}'")  # the fix the warning gives
     assert privacy.folder_exposure(station_env) is None
 
