@@ -33,25 +33,7 @@ EXIT_NOT_RECORDED = 10
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from gmi_vr.app import doctor
 
-    _check_privacy(print)
     return doctor(print_line=print, verbose=args.verbose)
-
-
-def _check_privacy(print_line: Callable[[str], None]) -> bool:
-    """The doctor's check that the data folder is private, as a line of its checklist: a
-    warning with the fix (a warning: it does not keep a session from starting), or a pass.
-    True when nothing is exposed."""
-    from gmi_vr.core.settings import load_settings
-    from gmi_vr.recording.privacy import folder_exposure
-
-    folder = load_settings().data_dir
-    problem = folder_exposure(folder)
-    if problem is None:
-        print_line(f"pass  data folder  {folder} (private to this account)" if folder.is_dir() else
-                   f"pass  data folder  {folder} (not created yet; it will be private)")  # fmt: skip
-        return True
-    print_line(f"WARN  data folder  {problem}")
-    return False
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
