@@ -522,7 +522,7 @@ class SessionStore:
             raise ValueError(f"the affected side is 'left' or 'right', not {patient.affected_side!r}")
         with self._session(write=True) as s:
             if s.get(schema.Patient, patient.id) is not None:
-                raise StorageError(f"Patient {patient.id} already exists; choose another pseudonymous id.")
+                raise PatientIdError(f"Patient {patient.id} already exists; choose another pseudonymous id.")
             row = schema.Patient(
                 id=patient.id,
                 created_at=patient.created_at or utcnow(),
