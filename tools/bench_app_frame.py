@@ -44,6 +44,7 @@ hello_xr's (sampled figures, compared with the run's sampled ones).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -259,7 +260,7 @@ def child_app(patient: str, frames: int, console: bool, split: bool, out: Path) 
 def drive(stop: threading.Event) -> None:
     """Move the head and both controllers like a seated patient reaching, until ``stop``."""
     import numpy as np
-    from monado_remote import ControllerState, MonadoRemote
+    from support.monado_remote import ControllerState, MonadoRemote
 
     from gmi_vr.core.types import Pose
     from gmi_vr.geometry import quat_from_axis_angle
@@ -307,17 +308,25 @@ def run_child(args: list[str], data: Path, log: Path, out: Path) -> tuple[dict[s
     return json.loads(out.read_text()), sampler
 
 
-def run_hello_xr(seconds: float, log: Path) -> ThreadSampler:
-    """hello_xr (OpenGL) for ``seconds`` after its session starts; it quits when its stdin
-    closes (it waits for a key on stdin)."""
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(["hello_xr", "-g", "OpenGL"], stdin=subprocess.PIPE,
+def run_hello_xr(seconds: float, work: Path) -> ThreadSampler:
+    """hello_xr (OpenGL) for ``seconds``; it quits at a key on its stdin. Its OpenGL window
+    needs display modes Xvfb does not have: tools/hello_xr_vidmode.c stands in for them."""
+    shim = work / "hello_xr_vidmode.so"
+    subprocess.run(["tcc", "-shared", "-nostdlib", "-o", str(shim), str(REPO / "tools" / "hello_xr_vidmode.c")],
+                   check=True)  # fmt: skip
+    env = dict(os.environ, LD_PRELOAD=str(shim))
+    with open(work / "hello_xr.log", "wb") as log_file:
+        process = subprocess.Popen(["hello_xr", "-g", "OpenGL"], stdin=subprocess.PIPE, env=env,
                                    stdout=log_file, stderr=subprocess.STDOUT)  # fmt: skip
         sampler = ThreadSampler(process.pid)
         time.sleep(seconds)
+        if process.poll() is not None:
+            tail = (work / "hello_xr.log").read_text(errors="replace")[-3000:]
+            raise SystemExit(f"hello_xr ended early with status {process.returncode}:\n{tail}")
         assert process.stdin is not None
-        process.stdin.write(b"\n")
-        process.stdin.close()
+        with contextlib.suppress(BrokenPipeError):  # it may have ended already
+            process.stdin.write(b"\n")
+            process.stdin.close()
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -367,7 +376,7 @@ def main() -> int:
     seconds = (args.frames + 2 * WARMUP_FRAMES) / 20.0
     results: dict[str, dict[str, Any]] = {}
     try:
-        hello = run_hello_xr(seconds + 5.0, work / "hello_xr.log")
+        hello = run_hello_xr(seconds + 5.0, work)
         costs, window = hello.frames(skip_s=5.0)
         results["hello_xr"] = {"sampled": sampled_summary(costs, window, 50.0)}
         runs: list[tuple[str, list[str]]] = [("bare pyopenxr loop", ["bare"])]
