@@ -43,7 +43,16 @@ def demo_frame():  # type: ignore[no-untyped-def]
 def avatar(frame) -> SkinnedItem:  # type: ignore[no-untyped-def]
     from gmi_vr.assets.gltf_skin import load_skinned_gltf
     from gmi_vr.assets.paths import model_path
-    from gmi_vr.body import Appearance, AvatarRig, BodySettings, BodyState, Calibration, LimbMode, Posture, solve_body
+    from gmi_vr.body import (
+        Appearance,
+        AvatarRig,
+        BodySettings,
+        BodyState,
+        Calibration,
+        LimbMode,
+        Posture,
+        solve_body,
+    )
     from gmi_vr.core.types import Side
 
     calibration = Calibration.uncalibrated(Posture.SEATED, 1.70, Side.LEFT, origin=(0.0, 0.0, 0.0))
@@ -99,7 +108,11 @@ def main() -> None:
 
     from PIL import Image
 
-    from gmi_vr.render.context import choose_gl_platform, open_offscreen_context, open_window_context
+    from gmi_vr.render.context import (
+        choose_gl_platform,
+        open_offscreen_context,
+        open_window_context,
+    )
 
     has_display = bool(os.environ.get("DISPLAY"))
     choose_gl_platform(offscreen=not has_display)
