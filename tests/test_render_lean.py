@@ -10,8 +10,9 @@ may be merged into a few groups.
 Tolerances, in 8-bit levels of any channel: items drawn one by one through the uniform
 buffers match to 1 level everywhere (the same float32 maths in a different order). The
 merged room places its vertices in float64 before the GPU adds the room's own placement,
-so an edge pixel or two may change coverage: at most 8 levels anywhere and at most 0.1 %
-of the pixels more than 2 levels off (measured here: 4 levels, 2 pixels).
+so an edge pixel may change coverage, and then its colour completely: at most 0.1 % of the
+pixels more than 2 levels off (measured with Mesa 22.3 llvmpipe: 2 pixels of 76,800, 4
+levels at most; with Mesa 25 in the XR sandbox: 1 pixel).
 """
 
 from __future__ import annotations
@@ -61,7 +62,6 @@ def test_the_merged_room_matches_the_stored_picture(renderer: Any, name: str, ki
     grouped = with_room_grouped(draw_list)
     assert len(grouped.meshes) < len(draw_list.meshes) - 50  # the room is a few groups now
     diff = difference(render(renderer, grouped, camera, kind), reference(name, kind))
-    assert diff.max() <= 8
     assert (diff > 2).mean() <= 0.001
 
 
@@ -83,7 +83,7 @@ def test_mirrored_parts_keep_their_front_faces_inside_a_group(renderer: Any) -> 
     alone = DrawList(meshes=(sphere,), clear_color=draw_list.clear_color)
     merged = DrawList(meshes=group_static((sphere,)), clear_color=draw_list.clear_color)
     diff = difference(render(renderer, merged, camera, "srgb"), render(renderer, alone, camera, "srgb"))
-    assert diff.max() <= 8 and (diff > 2).mean() <= 0.001
+    assert (diff > 2).mean() <= 0.001
 
 
 def test_more_items_than_one_uniform_block_holds_are_all_drawn(renderer: Any) -> None:

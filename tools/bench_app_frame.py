@@ -222,6 +222,42 @@ class CallTimer:
                 setattr(xr, name, self.wrap(value, "xr"))
 
 
+#: Parts of the app's frame timed in every app run (main-thread CPU, inclusive of the GL
+#: and OpenXR calls they make): (label, module, attribute path).
+COMPONENTS = (
+    ("tracking", "gmi_vr.xr.openxr_source", "OpenXrSource._track"),
+    ("body", "gmi_vr.app.pipeline", "solve_body"),
+    ("therapy", "gmi_vr.therapy.session", "SessionRunner.update"),
+    ("recording", "gmi_vr.app.pipeline", "SessionPipeline._record"),
+    ("compose", "gmi_vr.app.pipeline", "SessionPipeline._compose"),
+    ("eyes", "gmi_vr.xr.openxr_source", "OpenXrSource.present"),
+    ("window", "gmi_vr.console.window", "TherapistWindow.show"),
+)
+
+
+def time_components() -> dict[str, int]:
+    """Wrap each of COMPONENTS with a main-thread CPU timer; returns the running totals."""
+    import importlib
+
+    totals = dict.fromkeys((label for label, _, _ in COMPONENTS), 0)
+    for label, module_name, path in COMPONENTS:
+        owner: Any = importlib.import_module(module_name)
+        *parents, name = path.split(".")
+        for parent in parents:
+            owner = getattr(owner, parent)
+        function = getattr(owner, name)
+
+        def timed(*args: Any, _function: Any = function, _label: str = label, **kwargs: Any) -> Any:
+            start = time.thread_time_ns()
+            try:
+                return _function(*args, **kwargs)
+            finally:
+                totals[_label] += time.thread_time_ns() - start
+
+        setattr(owner, name, timed)
+    return totals
+
+
 def child_app(patient: str, frames: int, console: bool, split: bool, out: Path) -> None:
     """``gmi-vr run --patient`` in this process, its frame loop timed per frame."""
     from gmi_vr import cli
@@ -231,28 +267,31 @@ def child_app(patient: str, frames: int, console: bool, split: bool, out: Path) 
     timer = CallTimer()
     if split:
         timer.install()
+    totals = time_components()
     if not console:
         headset.ConsolePacer.due = lambda self: False  # type: ignore[method-assign]
-    records: list[tuple[int, int, bool, int, int, int]] = []
+    records: list[tuple[Any, ...]] = []
     original = OpenXrSource.frames
 
     def timed_frames(self: OpenXrSource) -> Iterator[Any]:
         for frame in original(self):
             records.append((time.thread_time_ns(), frame.time_ns, frame.focused,
-                            timer.ns["gl"], timer.ns["xr"], timer.calls["gl"]))
+                            timer.ns["gl"], timer.ns["xr"], timer.calls["gl"], *totals.values()))
             yield frame
 
     OpenXrSource.frames = timed_frames  # type: ignore[method-assign]
     status = cli.main(["run", "--patient", patient, "--max-frames", str(frames + WARMUP_FRAMES + 10)])
     focused = [r for r in records if r[2]][WARMUP_FRAMES:]
     pairs = list(zip(focused, focused[1:], strict=False))[:frames]
-    result = {
+    result: dict[str, Any] = {
         "status": status,
         "costs": [b[0] - a[0] for a, b in pairs],
         "gl": [b[3] - a[3] for a, b in pairs],
         "xr": [b[4] - a[4] for a, b in pairs],
         "gl_calls": [b[5] - a[5] for a, b in pairs],
     }
+    for k, label in enumerate(totals, start=6):
+        result[f"part:{label}"] = [b[k] - a[k] for a, b in pairs]
     result["missed"], result["period_ms"] = missed_frames([r[1] for r in focused[: frames + 1]])
     out.write_text(json.dumps(result))
 
@@ -397,6 +436,7 @@ def main() -> int:
             entry = {"inside": summary(result["costs"]), "missed": result["missed"],
                      "period_ms": result["period_ms"]}  # fmt: skip
             entry["sampled"] = sampled_summary(costs, window, result["period_ms"])
+            entry["parts"] = {key[5:]: summary(values) for key, values in result.items() if key.startswith("part:")}
             if "gl" in result and any(result["gl"]):
                 outside = [c - g for c, g in zip(result["costs"], result["gl"], strict=True)]
                 entry["gl"] = summary(result["gl"])
@@ -430,6 +470,13 @@ def report(results: dict[str, dict[str, Any]]) -> None:
         print(f"{label:34s}{f['frames']:7d}{f['median_ms']:8.2f}{f['p99_ms']:8.2f}{f['max_ms']:8.2f}"
               f"{entry['missed']:7d}{s['median_ms']:12.2f}{f['median_ms'] / bare['median_ms']:11.2f}"
               f"{f['p99_ms'] / bare['p99_ms']:11.2f}{f['median_ms'] / hello['median_ms']:8.2f}")  # fmt: skip
+    print()
+    labels = [label for label, _, _ in COMPONENTS]
+    print("Where the app's frame goes: main-thread CPU per part, ms median (inclusive of its GL calls)")
+    print(f"{'run':34s}" + "".join(f"{label:>10s}" for label in labels))
+    for label, entry in results.items():
+        if entry.get("parts"):
+            print(f"{label:34s}" + "".join(f"{entry['parts'][part]['median_ms']:10.2f}" for part in labels))
     splits = {k: v for k, v in results.items() if "outside_gl" in v}
     if not splits:
         return
