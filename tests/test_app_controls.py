@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from test_therapy_session import Run, program
 
-from gmi_vr.app.controls import TherapistControls
+from gmi_vr.app.controls import (
+    ESCAPE_CONFIRM_S,
+    ESCAPE_PROMPT,
+    ESCAPE_SKIP_PROMPT,
+    TherapistControls,
+)
 from gmi_vr.therapy.records import RatingRecord, TrialRecord
+from gmi_vr.therapy.session import RunnerState
 
 
 def test_typed_rating_is_recorded_as_the_therapists() -> None:
@@ -43,3 +49,89 @@ def test_function_keys_answer_trials_and_stop() -> None:
     assert trial.correct and trial.answered_by == "console"
     controls.handle(["f8"], run.script.next_time)
     run.until_event("safety.stop")
+
+
+def test_one_escape_only_asks_and_the_session_goes_on() -> None:
+    run = Run(program())
+    run.step()
+    run.rate_from_console(3)
+    controls = TherapistControls(run.runner)
+    pressed_at = run.script.next_time
+    controls.handle(["escape"], pressed_at)
+    assert controls.message == ESCAPE_PROMPT == "press Escape again within 3 s to end the session"
+    run.until_event("trial.show")
+    assert run.runner.state is RunnerState.RUNNING and not controls.quit_requested
+    assert not run.events("session.end_requested")
+    # Unconfirmed, the prompt is withdrawn; a later Escape asks again rather than ending.
+    late = pressed_at + ESCAPE_CONFIRM_S + 0.1
+    assert controls.status(late) == "not ended (Escape was not pressed again)"
+    controls.handle(["escape"], late + 0.5)
+    run.step()
+    assert controls.message == ESCAPE_PROMPT and run.runner.state is RunnerState.RUNNING
+
+
+def test_a_confirmed_escape_goes_to_the_closing_rating_and_then_completes() -> None:
+    run = Run(program())
+    run.step()
+    run.rate_from_console(3)
+    controls = TherapistControls(run.runner)
+    now = run.script.next_time
+    controls.handle(["escape"], now)
+    controls.handle(["escape"], now + ESCAPE_CONFIRM_S - 0.01)
+    run.step()
+    assert run.runner.state is RunnerState.CLOSING and not controls.quit_requested
+    assert run.events("pain.ask")[-1].data == {"moment": "end"}
+    controls.handle(["f5", "2", "enter"], run.script.next_time)
+    run.step()
+    assert run.steps[-1].done and [r.moment for r in run.records(RatingRecord)] == ["start", "end"]
+    assert run.runner.outcome().status == "not_started"  # no trial was answered
+    # "Session complete" stays until the therapist closes the window: one Escape does.
+    run.step(30)
+    assert not controls.quit_requested
+    controls.handle(["escape"], run.script.next_time)
+    assert controls.quit_requested
+
+
+def test_escape_confirmed_again_in_the_closing_rating_ends_without_it() -> None:
+    run = Run(program())
+    run.step()
+    run.rate_from_console(3)
+    controls = TherapistControls(run.runner)
+    controls.handle(["escape", "escape"], run.script.next_time)
+    run.step()
+    controls.handle(["escape"], run.script.next_time)
+    run.step()
+    assert run.runner.state is RunnerState.CLOSING and not controls.quit_requested
+    assert controls.message == ESCAPE_SKIP_PROMPT
+    controls.handle(["escape"], run.script.next_time)
+    assert controls.quit_requested and controls.message == "ended without the closing rating"
+
+
+def test_escape_drops_a_rating_being_typed() -> None:
+    run = Run(program())
+    run.step()
+    controls = TherapistControls(run.runner)
+    controls.handle(["f5", "7", "escape", "enter"], run.script.next_time)
+    run.step(3)
+    assert run.records(RatingRecord) == [] and controls.typing is None
+
+
+def test_a_session_not_begun_or_paused_ends_at_the_first_confirmation() -> None:
+    """No closing rating can be asked before the first focused frame or with the headset
+    off: a confirmed Escape ends the session rather than waiting for a rating forever."""
+    run = Run(program())
+    run.script.focused = False
+    run.step(5)
+    controls = TherapistControls(run.runner)
+    controls.handle(["escape", "escape"], run.script.next_time)
+    assert controls.quit_requested and not run.runner.started
+    assert run.runner.outcome("window_closed").status == "not_started"
+
+    run = Run(program())
+    run.step()
+    run.rate_from_console(3)
+    run.script.focused = False
+    run.step(5)
+    controls = TherapistControls(run.runner)
+    controls.handle(["escape", "escape"], run.script.next_time)
+    assert controls.quit_requested and run.runner.paused

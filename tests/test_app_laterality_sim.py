@@ -24,6 +24,8 @@ import pytest
 from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
 from gmi_vr.app.session import session_pipeline
 from gmi_vr.core.types import Side
+from gmi_vr.recording.export.tables import export_csv
+from gmi_vr.recording.listing import session_rows
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.therapy.session import SessionRunner
 from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
@@ -89,7 +91,8 @@ def test_a_scripted_trigger_press_is_recorded_as_its_delay_to_one_frame(tmp_path
 
     first_stimulus_frames: list[float] = []
     showing = False
-    with session_pipeline("RT-1", source="sim", seed=SEED) as pipeline, \
+    said: list[str] = []
+    with session_pipeline("RT-1", source="sim", seed=SEED, report=said.append) as pipeline, \
             ScriptedFrameSource(parse_motion(text, "rt.jsonl")) as source:  # fmt: skip
         for frame in source.frames():
             output = pipeline.step(frame)
@@ -104,8 +107,22 @@ def test_a_scripted_trigger_press_is_recorded_as_its_delay_to_one_frame(tmp_path
     with SessionStore.open() as store:
         (session,) = store.list_sessions("RT-1")
         assert session.status == "completed" and session.settings["seed"] == SEED
+        assert session.end_reason == "plan_done"
         stored = store.trials(session.id)
+        (block,) = store.blocks(session.id)
+        (task,) = store.tasks(session.id)
+        (row,) = session_rows(store)
+        written = export_csv(store, session, tmp_path / "csv")
     assert len(stored) == len(DELAYS)
+    # The block and its task span the trials, and every trial is filed under its task.
+    assert (block.stage, task.kind, task.block_seq) == ("laterality", "laterality", block.seq)
+    assert (task.start_s, task.end_s) == (block.start_s, block.end_s)
+    assert block.start_s < stored[0].onset_s and block.end_s > stored[-1].onset_s
+    assert {t.task_seq for t in stored} == {task.seq}
+    assert (row.stages, row.trials, row.status, row.end_reason) == (("laterality",), 4, "completed", "plan_done")
+    assert said == [f"session {session.id} saved: 4 trials, pain - -> -"]
+    blocks_csv = next(p for p in written if p.name.endswith("_blocks.csv")).read_text().splitlines()
+    assert blocks_csv[1:] == [f"RT-1,{session.id},{block.seq},laterality,{block.start_s},{block.end_s}"]
     # The display time recorded is that of the first frame that drew the picture.
     assert [t.onset_s for t in stored] == first_stimulus_frames == [p[0] for p in planned]
     frame_s = 1.0 / RATE_HZ

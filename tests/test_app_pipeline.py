@@ -70,11 +70,21 @@ def test_patient_session_on_the_sim_is_recorded_in_the_store(tmp_path, monkeypat
             if frame.index == 10:  # the therapist types the opening rating for the patient
                 pipeline.runner.rating_from_console(3, frame.time_s)
             assert output.draw.skinned, "the body is drawn every frame"
+        pipeline.ended_by = "motion_ended"  # as run_sim says when a motion file runs out
+        last_time = frame.time_s
 
     store = SessionStore.open()
     try:
         (session,) = store.list_sessions("P-100")
-        assert session.status == "stopped"  # the plan had not ended when the motion did
+        # The plan had not ended when the motion did, and no trial was answered in it.
+        assert (session.status, session.end_reason) == ("not_started", "motion_ended")
+        # The opening rating ran to its end; the first block had begun and ended with the session.
+        (block,) = store.blocks(session.id)
+        rating_task, block_task = store.tasks(session.id)
+        assert (rating_task.kind, rating_task.block_seq, rating_task.params) == ("pain_rating", None, {"moment": "start"})
+        assert rating_task.end_s == block_task.start_s == block.start_s
+        assert (block.stage, block.end_s, block.params["block_index"]) == ("laterality", last_time, 0)
+        assert (block_task.kind, block_task.block_seq, block_task.end_s) == ("laterality", block.seq, last_time)
         ratings = store.ratings(session.id)
         assert [(r.value, r.phase, r.source) for r in ratings] == [(3, "before", "therapist")]
         kinds = [e.kind for e in store.events(session.id)]
@@ -89,6 +99,93 @@ def test_unknown_patient_is_one_clear_sentence(tmp_path, monkeypatch) -> None:
 
     monkeypatch.setenv("GMI_VR_DATA", str(tmp_path))
     monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    SessionStore.open().close()  # a store without that patient (no store at all is named as such)
     with pytest.raises(NotFoundError, match="No patient P-404"):
         with session_pipeline("P-404", source="sim"):
             pass
+
+
+@pytest.mark.parametrize(("error", "status", "reason"), [
+    (RuntimeError("a bug"), "aborted", "error: RuntimeError"),
+    (KeyboardInterrupt(), "not_started", "keyboard_interrupt"),  # Ctrl-C: the therapist's end
+])
+def test_a_session_ended_by_an_error_or_ctrl_c_is_stored_and_said_as_such(
+        tmp_path, monkeypatch, error: BaseException, status: str, reason: str) -> None:
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    from gmi_vr.app.patients import add_patient
+
+    with SessionStore.open() as store:
+        add_patient(store, "P-101", "left", "hand", therapist="t.one")
+    said: list[str] = []
+    with pytest.raises(type(error)):
+        with session_pipeline("P-101", source="sim", report=said.append) as pipeline, \
+                ScriptedFrameSource(parse_motion(MOTION)) as source:  # fmt: skip
+            for frame in source.frames():
+                pipeline.step(frame)
+                if frame.index == 5:
+                    raise error
+    with SessionStore.open() as store:
+        (session,) = store.list_sessions("P-101")
+        assert (session.status, session.end_reason) == (status, reason)
+        assert store.session(session.id).ended_at is not None
+    assert said == [f"session {session.id} saved ({status}: {reason}): 0 trials, pain - -> -"]
+
+
+STILL_30_S = "\n".join([
+    '{"format": "gmi-vr-motion", "version": 1, "rate_hz": 30}',
+    '{"t": 0.0, "head": {"position": [0.0, 1.2, 0.0], "yaw_pitch_roll_deg": [0, -15, 0]}}',
+    '{"t": 30.0}',
+])  # fmt: skip
+
+
+@pytest.mark.parametrize(("how", "status"), [("therapist_end", "ended_early"), ("patient_stop", "safety_stop")])
+def test_a_session_cut_short_after_a_few_trials_is_stored_as_it_ended(
+        tmp_path, monkeypatch, how: str, status: str) -> None:
+    """Three trials answered (by the therapist's keys), then the therapist ends the session
+    or the patient presses the stop (menu) button; the therapist then ends it from the calm
+    scene and the closing rating is given: never "completed"."""
+    from dataclasses import replace
+
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    from gmi_vr.app.patients import add_patient
+
+    with SessionStore.open() as store:
+        add_patient(store, "P-102", "left", "hand", therapist="t.one")
+    said: list[str] = []
+    answered = 0
+    stop_next = False
+    with session_pipeline("P-102", source="sim", seed=4, report=said.append) as pipeline, \
+            ScriptedFrameSource(parse_motion(STILL_30_S)) as source:  # fmt: skip
+        runner = pipeline.runner
+        for frame in source.frames():
+            if stop_next:
+                frame = replace(frame, right=replace(frame.right, menu=True))
+                stop_next = False
+            output = pipeline.step(frame)
+            kinds = {e.kind: e for e in output.events}
+            if frame.index == 3:
+                runner.rating_from_console(3, frame.time_s)
+            if "trial.show" in kinds:
+                runner.answer_from_console(Side(kinds["trial.show"].data["side"]), frame.time_s + 0.5)
+            if "trial.answer" in kinds:
+                answered += 1
+                if answered == 3 and how == "therapist_end":
+                    runner.end_session(frame.time_s)
+                elif answered == 3:
+                    stop_next = True
+            if "safety.stop" in kinds:
+                runner.end_session(frame.time_s)
+            if "pain.ask" in kinds and kinds["pain.ask"].data == {"moment": "end"}:
+                runner.rating_from_console(2, frame.time_s)
+            if output.done:
+                break
+    assert output.done
+    with SessionStore.open() as store:
+        (session,) = store.list_sessions("P-102")
+        assert (session.status, session.end_reason) == (status, how)
+        assert len(store.trials(session.id)) == 3
+        (block,) = store.blocks(session.id)
+        assert block.end_s is not None and block.end_s <= store.trials(session.id)[-1].onset_s + 2.0
+    assert said == [f"session {session.id} saved ({status}: {how}): 3 trials, pain 3 -> 2"]

@@ -130,7 +130,7 @@ def test_a_pain_flare_proposes_one_stage_back(store: SessionStore) -> None:
 def test_a_patient_stop_is_a_flare_too(store: SessionStore) -> None:
     edit_patient_program(store, "P-1", {"stage": 3}, therapist="t.one", reason="skipped")
     program = patient_program(store, "P-1")
-    record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0), patient_stop=True, status="stopped")
+    record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0), patient_stop=True, status="safety_stop")
     proposal = propose(store, "P-1")
     assert proposal.decision is Decision.BACK and "a patient stop" in proposal.reason
     assert int(proposal.proposed_stage) == 2
@@ -145,6 +145,30 @@ def test_an_aborted_session_counts_only_for_its_flare(store: SessionStore) -> No
     assert propose(store, "P-1").decision is Decision.HOLD
     flared = record(store, program, left=(1, 1, 1.0), right=(1, 1, 1.0), pain=(2, 5), status="aborted")
     assert [s.id for s, _ in history_sessions(store, "P-1")] == [good, flared]
+    assert propose(store, "P-1").decision is Decision.BACK
+
+
+@pytest.mark.parametrize("status", ["not_started", "completed", "ended_early"])
+def test_a_session_with_no_work_in_it_is_not_one_of_the_sessions_that_count(
+        store: SessionStore, status: str) -> None:
+    """Two good sessions and a three-second one with no trial (as "completed" was written
+    for it before statuses were true): the window still holds two sessions, not three."""
+    program = patient_program(store, "P-1")
+    good = [record(store, program, **GOOD) for _ in range(2)]
+    record(store, program, left=(0, 0, 1.0), right=(0, 0, 1.0), pain=(3,), status=status)
+    assert [s.id for s, _ in history_sessions(store, "P-1")] == good
+    proposal = propose(store, "P-1")
+    assert proposal.decision is Decision.HOLD and "2 of 3 sessions at stage 1" in proposal.reason
+    assert proposal.evidence["session_ids"] == good
+
+
+def test_a_session_stopped_for_safety_before_any_trial_still_counts_for_its_flare(store: SessionStore) -> None:
+    edit_patient_program(store, "P-1", {"stage": 3}, therapist="t.one", reason="skipped")
+    program = patient_program(store, "P-1")
+    record(store, program, **GOOD)
+    stopped = record(store, program, left=(0, 0, 1.0), right=(0, 0, 1.0), pain=(3,), patient_stop=True,
+                     status="safety_stop")  # fmt: skip
+    assert history_sessions(store, "P-1")[-1][0].id == stopped
     assert propose(store, "P-1").decision is Decision.BACK
 
 

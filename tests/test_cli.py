@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 
-def gmi_vr(args: list[str], tmp_path: Path, **env_changes: str | None) -> subprocess.CompletedProcess[str]:
+def gmi_vr(args: list[str], tmp_path: Path, timeout_s: float = 120.0,
+           **env_changes: str | None) -> subprocess.CompletedProcess[str]:  # fmt: skip
     env = dict(os.environ, GMI_VR_DATA=str(tmp_path / "data"), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
     for key, value in env_changes.items():
         if value is None:
@@ -18,7 +19,7 @@ def gmi_vr(args: list[str], tmp_path: Path, **env_changes: str | None) -> subpro
         else:
             env[key] = value
     return subprocess.run([sys.executable, "-m", "gmi_vr.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+                          text=True, timeout=timeout_s)  # fmt: skip
 
 
 def one_sentence(result: subprocess.CompletedProcess[str]) -> str:
@@ -69,3 +70,71 @@ def test_patients_and_sessions_need_no_display_and_no_runtime(tmp_path: Path) ->
     assert listed.returncode == 0 and listed.stdout.strip() == "[]"
     missing = gmi_vr(["export", "9", "--format", "csv", "--out", str(tmp_path / "x")], tmp_path, **env)
     assert missing.returncode == 8 and "No session 9" in one_sentence(missing)
+
+
+@pytest.mark.display
+def test_a_patients_run_says_what_was_saved_and_sessions_lists_its_true_status(tmp_path: Path) -> None:
+    """The built-in reach motion (3 s, one trigger pull) on a plan that starts with its
+    laterality block: one trial answered, then the motion ends long before the plan."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display: tools/test runs this suite under Xvfb")
+    from gmi_vr.assets.paths import data_dir
+
+    assert gmi_vr(["patients", "add", "P-7", "--side", "left", "--by", "t"], tmp_path).returncode == 0
+    edited = gmi_vr(["patients", "edit", "P-7", "--set", "session.rating_at_start=false", "--reason",
+                     "straight to the block", "--by", "t"], tmp_path)  # fmt: skip
+    assert edited.returncode == 0, edited.stderr
+    run = gmi_vr(["run", "--motion", str(data_dir() / "demo-reach.jsonl"), "--patient", "P-7"], tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.splitlines() == ["session 1 saved (ended_early: motion_ended): 1 trial, pain - -> -"]
+    listed = gmi_vr(["sessions"], tmp_path)
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["id", "patient", "date", "(UTC)", "duration", "stages", "trials", "pain", "before",
+                              "pain", "after", "status", "reason"]  # fmt: skip
+    cells = row.split()
+    assert (cells[5], cells[6], cells[-2], cells[-1]) == ("laterality", "1", "ended_early", "motion_ended")
+    out = tmp_path / "csv"
+    assert gmi_vr(["export", "1", "--format", "csv", "--out", str(out)], tmp_path).returncode == 0
+    blocks = (out / "session-001_blocks.csv").read_text().splitlines()
+    assert len(blocks) == 2 and blocks[1].startswith("P-7,1,1,laterality,0.0,")
+
+
+# ---------------------------------------------------------------------------- the data folder
+
+
+@pytest.mark.parametrize("command", [
+    ["sessions"], ["patients", "list"], ["patients", "show", "P1"],
+    ["export", "1", "--format", "csv", "--out", "OUT"], ["replay", "1"], ["calibrate", "P1", "--sim"],
+    ["patients", "edit", "P1", "--set", "stage=2", "--reason", "r"],
+])  # fmt: skip
+def test_a_missing_data_folder_is_named_and_never_created_by_reading(tmp_path: Path, command: list[str]) -> None:
+    mistyped = tmp_path / "dta"
+    command = [str(tmp_path / "out") if part == "OUT" else part for part in command]
+    result = gmi_vr(command, tmp_path, GMI_VR_DATA=str(mistyped), DISPLAY=None)
+    assert result.returncode == 7, result.stderr
+    sentence = one_sentence(result)
+    assert f"The data folder {mistyped} does not exist" in sentence and "GMI_VR_DATA" in sentence
+    assert not mistyped.exists()
+
+
+def test_the_default_data_folder_is_named_when_missing(tmp_path: Path) -> None:
+    result = gmi_vr(["sessions"], tmp_path, GMI_VR_DATA=None, HOME=str(tmp_path / "home"), XDG_DATA_HOME=None)
+    assert result.returncode == 7
+    assert f"The data folder {tmp_path / 'home' / '.local' / 'share' / 'gmi-vr'} does not exist" in one_sentence(result)
+
+
+def test_a_folder_without_a_store_is_named_and_left_empty(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    result = gmi_vr(["patients", "list"], tmp_path)
+    assert result.returncode == 7
+    assert f"There is no session store in {tmp_path / 'data'}" in one_sentence(result)
+    assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_adding_the_first_patient_creates_the_data_folder_and_says_so(tmp_path: Path) -> None:
+    result = gmi_vr(["patients", "add", "P1", "--side", "left"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"created the data folder {tmp_path / 'data'}"
+    again = gmi_vr(["patients", "add", "P2", "--side", "left"], tmp_path)
+    assert again.returncode == 0 and "created" not in again.stdout
+    assert (tmp_path / "data" / "sessions.sqlite").is_file()

@@ -75,7 +75,7 @@ def test_the_store_is_portable_to_postgresql(postgres_url: str, tmp_path: Path) 
         assert "postgresql" in store.label
         with store.engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_heads() == ("0001",)
+            assert context.get_current_heads() == ("0002",)
             assert compare_metadata(context, schema.Base.metadata) == []
         store.add_patient(PatientInfo("PG1", "left", "hand", birth_year=1960, program={"stages": ["mirror"]}))
         recorder = store.start_session("PG1", source="test", runtime_name="Monado", display_hz=90.0)
@@ -88,10 +88,11 @@ def test_the_store_is_portable_to_postgresql(postgres_url: str, tmp_path: Path) 
         recorder.record_event(Event(frame(10).time_s, "safety.flare", {"rating": 8}))
         recorder.end_block(block, frame(199).time_s)
         recorder.record_rating(3, "after")
-        stats = recorder.finish()
+        stats = recorder.finish("completed", "plan_done")
         assert (stats.frames_written, stats.write_errors, stats.lost_records) == (200, 0, 0)
         (row,) = session_rows(store)
         assert (row.stages, row.pain_before, row.pain_after, row.status) == (("mirror",), 5, 3, "completed")
+        assert (row.end_reason, row.trials) == ("plan_done", 4)
         with ReplaySource(store, 1) as source:
             frames = list(source.frames())
         assert [f.index for f in frames] == list(range(200)) and frames[7].time_ns == frame(7).time_ns
@@ -110,7 +111,8 @@ def test_the_store_is_portable_to_postgresql(postgres_url: str, tmp_path: Path) 
             )
     with SessionStore.open(postgres_url) as store:
         assert store.recovered_sessions == [other.session_id]
-        assert [s.status for s in store.list_sessions()] == ["completed", "interrupted"]
+        assert [(s.status, s.end_reason) for s in store.list_sessions()] == [
+            ("completed", "plan_done"), ("interrupted", "heartbeat_stopped")]
         assert len(store.motion(other.session_id).index) == 1
 
 

@@ -11,13 +11,20 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from recording_synth import BODY_JOINTS, PROFILE, body, frame
+from sqlalchemy import create_engine
 
 from gmi_vr.core.errors import NotFoundError, StorageError
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side
 from gmi_vr.geometry.transforms import quat_from_matrix
 from gmi_vr.recording import motion, paths, schema
-from gmi_vr.recording.listing import format_sessions, session_rows, sessions_json
+from gmi_vr.recording.listing import (
+    format_sessions,
+    saved_line,
+    session_row,
+    session_rows,
+    sessions_json,
+)
 from gmi_vr.recording.records import PatientInfo, RatingRecord, RepetitionRecord, TrialRecord
 from gmi_vr.recording.replay import ReplaySource
 from gmi_vr.recording.store import SessionStore, utcnow
@@ -45,7 +52,7 @@ def test_data_folder_follows_the_environment(tmp_path: Path, monkeypatch: pytest
 def test_new_store_is_migrated_to_head_and_matches_the_models(store: SessionStore) -> None:
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn)
-        assert context.get_current_heads() == ("0001",)
+        assert context.get_current_heads() == ("0002",)
         # The shipped revision creates exactly what the ORM classes describe.
         assert compare_metadata(context, schema.Base.metadata) == []
     db = sqlite3.connect(store.label)
@@ -223,12 +230,14 @@ def test_listing_rows_and_json(store: SessionStore) -> None:
     for i in range(181):
         rec.record_frame(frame(i))
     rec.record_rating(5, "after")
-    rec.finish("stopped")
-    store.start_session("P0002", source="test").finish()
+    rec.record_trial(TrialRecord(0.5, side="left", answer="left", correct=True))
+    rec.finish("ended_early", "therapist_end")
+    store.start_session("P0002", source="test").finish("not_started", "window_closed")
     rows = session_rows(store)
-    assert [(r.patient, r.status) for r in rows] == [("P0001", "stopped"), ("P0002", "completed")]
+    assert [(r.patient, r.status, r.end_reason) for r in rows] == [
+        ("P0001", "ended_early", "therapist_end"), ("P0002", "not_started", "window_closed")]
     first = rows[0]
-    assert first.stages == ("laterality", "imagery", "mirror")
+    assert first.stages == ("laterality", "imagery", "mirror") and (first.trials, rows[1].trials) == (1, 0)
     assert (first.pain_before, first.pain_after) == (7, 5)
     assert first.duration_s == pytest.approx(2.0)
     assert rows[1].duration_s is None and rows[1].pain_before is None
@@ -238,8 +247,48 @@ def test_listing_rows_and_json(store: SessionStore) -> None:
     data = json.loads(sessions_json(rows))
     assert data[0]["stages"] == ["laterality", "imagery", "mirror"] and data[0]["pain_before"] == 7
     assert data[0]["started_at"].endswith("+00:00")
+    assert (data[0]["status"], data[0]["end_reason"], data[0]["trials"]) == ("ended_early", "therapist_end", 1)
     text = format_sessions(rows)
-    assert "laterality > imagery > mirror" in text and "stopped" in text
+    header, first_line, second_line = text.splitlines()
+    assert header.split()[-2:] == ["status", "reason"] and "trials" in header
+    assert "laterality > imagery > mirror" in first_line
+    assert first_line.split()[-2:] == ["ended_early", "therapist_end"]
+    assert second_line.split()[-2:] == ["not_started", "window_closed"]
+    assert saved_line(session_row(store, first.session_id)) == (
+        f"session {first.session_id} saved (ended_early: therapist_end): 1 trial, pain 7 -> 5")
+
+
+def test_a_finished_session_cannot_claim_a_status_outside_the_list(store: SessionStore) -> None:
+    rec = store.start_session("P0001", source="test")
+    with pytest.raises(ValueError, match="completed"):
+        rec.finish("stopped")  # the old catch-all: no longer written
+    rec.finish("completed", "plan_done")
+    assert (store.session(rec.session_id).status, store.session(rec.session_id).end_reason) == (
+        "completed", "plan_done")
+    row = session_row(store, rec.session_id)
+    assert saved_line(row) == f"session {rec.session_id} saved: 0 trials, pain - -> -"
+
+
+def test_a_store_written_before_end_reasons_opens_with_its_statuses_kept(tmp_path: Path) -> None:
+    from alembic import command
+
+    from gmi_vr.recording.store import _alembic_config
+
+    path = tmp_path / "old.sqlite"
+    engine = create_engine(f"sqlite:///{path}")
+    config = _alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.exec_driver_sql("INSERT INTO patients (id, created_at, affected_side, body_part) "
+                             "VALUES ('P1', '2026-01-01 10:00:00', 'left', 'hand')")
+        conn.exec_driver_sql("INSERT INTO sessions (patient_id, started_at, status, source, dropped_frames) "
+                             "VALUES ('P1', '2026-01-01 10:00:00', 'stopped', 'sim', 0)")
+    engine.dispose()
+    with SessionStore.open(path) as s:
+        (row,) = session_rows(s)
+        assert (row.status, row.end_reason) == ("stopped", None)
+        assert format_sessions([row]).splitlines()[1].split()[-2:] == ["stopped", "-"]
 
 
 def test_unknown_session_is_a_clear_error(store: SessionStore) -> None:
@@ -279,6 +328,8 @@ def test_recovery_tells_dead_owners_from_live_ones(store: SessionStore) -> None:
     assert store.session(live.session_id).status == "running"
     stale = store.session(rows["other_station_stale"])
     assert stale.status == "interrupted" and stale.ended_at == now - timedelta(minutes=5)
+    assert stale.end_reason == "heartbeat_stopped"
+    assert store.session(rows["dead_pid_here"]).end_reason == "process_gone"
     live.finish()
     assert store.session(live.session_id).status == "completed"
 

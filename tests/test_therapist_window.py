@@ -208,3 +208,48 @@ def _room(frame: Any) -> Any:
     from gmi_vr.scene.room import room_draw_list
 
     return room_draw_list(frame)
+
+
+@pytest.mark.display
+@pytest.mark.gl
+def test_in_a_patients_session_escape_and_the_close_button_ask_instead_of_closing() -> None:
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    console = _console()
+    import glfw
+
+    from gmi_vr.app.controls import ESCAPE_PROMPT, TherapistControls, console_keys
+    from gmi_vr.core.types import Side
+    from gmi_vr.render.context import open_window_context
+    from gmi_vr.render.renderer import Renderer
+    from gmi_vr.therapy.program import BodyPart, Program
+    from gmi_vr.therapy.session import SessionRunner
+
+    controls = TherapistControls(SessionRunner(Program.default(Side.LEFT, BodyPart.HAND), 3))
+    with open_window_context(*console.WINDOW_SIZE, title="gmi-vr escape test", visible=False) as context:
+        renderer = Renderer()
+        window = console.TherapistWindow(context, renderer)
+        try:
+            handle = context.window
+            # Free play (the default): Escape quits at once.
+            window._on_key(handle, glfw.KEY_ESCAPE, 0, glfw.PRESS, 0)
+            assert window.should_close()
+            window.cancel_close()
+            window.take_console_keys()
+            # A patient's session: Escape is handed to the controls, the window stays open.
+            window.escape_closes = False
+            window._on_key(handle, glfw.KEY_ESCAPE, 0, glfw.PRESS, 0)
+            assert not window.should_close()
+            assert console_keys(window, controls) == ["escape"]
+            # The close button (GLFW sets the close flag): taken back and asked like Escape.
+            glfw.set_window_should_close(handle, True)
+            assert console_keys(window, controls) == ["escape"] and not window.should_close()
+            controls.handle(["escape"], 1.0)
+            assert controls.message == ESCAPE_PROMPT
+            # Once the therapist has asked to quit, a close request is left alone.
+            controls.quit_requested = True
+            glfw.set_window_should_close(handle, True)
+            assert console_keys(window, controls) == [] and window.should_close()
+        finally:
+            window.release()
+            renderer.release()

@@ -20,9 +20,9 @@ from gmi_vr.geometry import translation_matrix
 from gmi_vr.scene.draw import DrawList, MeshItem
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
 from gmi_vr.therapy.rating import CONFIRM_HOLD_S
-from gmi_vr.therapy.records import RatingRecord, TrialRecord
+from gmi_vr.therapy.records import RatingRecord, TaskEnded, TaskStarted, TrialRecord
 from gmi_vr.therapy.scenes import CALM_CLEAR
-from gmi_vr.therapy.session import RunnerState, SessionRunner
+from gmi_vr.therapy.session import RunnerState, SessionOutcome, SessionRunner, SessionStatus
 from gmi_vr.therapy.task import Task, TaskContext, TaskStep, register_task
 
 FRAME_S = 1 / RATE_HZ
@@ -116,7 +116,9 @@ def test_a_whole_session_runs_rating_blocks_rating_and_records_everything() -> N
     start = run.events("session.start")[0].data
     assert [t.seed for t in trials][::16] == start["block_seeds"]
     assert [(r.moment, r.value) for r in run.records(RatingRecord)] == [("start", 3), ("end", 3)]
-    assert run.events("session.end")[0].data["reason"] == "completed"
+    end = run.events("session.end")[0].data
+    assert (end["status"], end["reason"]) == ("completed", "plan_done")
+    assert run.runner.outcome("window_closed") == SessionOutcome(SessionStatus.COMPLETED, "plan_done")
     summary = run.runner.summary("2026-03-01")
     assert (summary.accuracy_left, summary.accuracy_right, summary.pain_flare) == (1.0, 1.0, False)
     assert summary.median_rt_left_s == pytest.approx(0.9, abs=1e-9)
@@ -255,7 +257,8 @@ def test_the_therapist_ends_the_session_from_the_calm_scene_with_a_closing_ratin
     assert run.events("pain.ask")[-1].data == {"moment": "end"}
     run.rate_from_console(4)
     assert run.steps[-1].done
-    assert run.events("session.end")[0].data["reason"] == "ended_after_pain_flare"
+    end = run.events("session.end")[0].data
+    assert (end["status"], end["reason"]) == ("safety_stop", "pain_flare")
     assert [r.moment for r in run.records(RatingRecord)] == ["start", "on_demand", "end"]
 
 
@@ -317,7 +320,9 @@ def test_the_session_cap_counts_focused_time_then_asks_the_closing_rating() -> N
     assert run.runner.state is RunnerState.CLOSING
     run.rate_from_console(2)
     assert run.steps[-1].done
-    assert run.events("session.end")[0].data["reason"] == "time_cap"
+    end = run.events("session.end")[0].data
+    # No time limit and no answer: nothing of the patient's work was recorded.
+    assert (end["status"], end["reason"]) == ("not_started", "time_cap")
 
 
 def test_a_break_is_offered_between_blocks_and_the_patient_goes_on_with_a_trigger() -> None:
@@ -461,7 +466,8 @@ def test_the_stop_during_the_closing_rating_ends_the_session_without_it() -> Non
     step = run.step()
     assert step.done and run.runner.state is RunnerState.DONE
     assert [e.kind for e in step.events] == ["safety.stop", "safety.alert", "session.end"]
-    assert run.events("session.end")[0].data["reason"] == "stopped_in_closing_rating"
+    end = run.events("session.end")[0].data
+    assert (end["status"], end["reason"]) == ("safety_stop", "patient_stop")
     assert [r.moment for r in run.records(RatingRecord)] == ["start"]
 
 
@@ -490,3 +496,122 @@ def test_a_pause_during_the_fade_to_calm_resumes_it_smoothly() -> None:
     last = run.steps[-1].draw
     assert last.fade == 0.0 and last.clear_color == CALM_CLEAR
     assert run.runner.state is RunnerState.CALM
+
+
+# --- how the session ended, and its tasks -----------------------------------------------------
+
+
+def answer_trials(run: Run, count: int) -> None:
+    for _ in range(count):
+        shown = run.until_event("trial.show")
+        run.runner.answer_from_console(Side(shown.data["side"]), shown.time_s + 0.5)
+        run.until_event("trial.answer")
+
+
+def test_the_therapist_ending_after_a_few_trials_is_ended_early_never_completed() -> None:
+    run = Run(program())
+    run.step()
+    run.rate_from_console(3)
+    answer_trials(run, 5)
+    run.runner.end_session(run.script.next_time)
+    run.step()
+    run.rate_from_console(3)  # the closing rating is given: the session has ended in order
+    assert run.steps[-1].done and len(run.records(TrialRecord)) == 5
+    end = run.events("session.end")[0].data
+    assert (end["status"], end["reason"]) == ("ended_early", "therapist_end")
+    assert run.runner.outcome() == SessionOutcome(SessionStatus.ENDED_EARLY, "therapist_end")
+
+
+@pytest.mark.parametrize(("stop", "reason"), [("menu", "patient_stop"), ("therapist", "therapist_stop"),
+                                              ("flare", "pain_flare")])
+def test_a_stop_for_safety_is_a_safety_stop_whether_or_not_the_session_is_then_ended(
+        stop: str, reason: str) -> None:
+    run = Run(program())
+    run.step()
+    run.rate_from_console(3)
+    answer_trials(run, 2)
+    if stop == "menu":
+        run.script.press(Side.LEFT, "menu")
+        run.step()
+    elif stop == "therapist":
+        run.runner.stop(run.script.next_time)
+        run.step()
+    else:
+        run.rate_from_console(6)
+    run.step(int(RATE_HZ))
+    # The app quits from the calm scene (window closed): the stop is what ended the session.
+    assert run.runner.outcome("window_closed") == SessionOutcome(SessionStatus.SAFETY_STOP, reason)
+    run.runner.end_session(run.script.next_time)
+    run.step()
+    run.rate_from_console(2)
+    end = run.events("session.end")[0].data
+    assert (end["status"], end["reason"]) == ("safety_stop", reason)
+
+
+def test_a_session_ended_before_any_trial_is_not_started() -> None:
+    run = Run(program())
+    run.step()
+    assert run.runner.outcome("window_closed") == SessionOutcome(SessionStatus.NOT_STARTED, "window_closed")
+    run.rate_from_console(4)
+    run.until_event("trial.show")  # a picture shown, never answered: no trial recorded yet
+    run.runner.end_session(run.script.next_time)
+    run.step()
+    run.rate_from_console(4)
+    end = run.events("session.end")[0].data
+    assert (end["status"], end["reason"]) == ("not_started", "therapist_end")
+
+
+def test_the_apps_reason_names_a_session_it_stopped_stepping_mid_plan() -> None:
+    run = Run(program())
+    run.step()
+    run.rate_from_console(3)
+    answer_trials(run, 3)
+    assert run.runner.outcome("motion_ended") == SessionOutcome(SessionStatus.ENDED_EARLY, "motion_ended")
+    assert run.runner.outcome() == SessionOutcome(SessionStatus.ENDED_EARLY, "unfinished")
+
+
+def test_every_task_of_the_plan_is_marked_started_and_ended_in_order() -> None:
+    run = Run(program())
+    run.step()
+    run.rate_from_console(3)
+    answer_trials(run, 3)
+    run.runner.request_rating(run.script.next_time)  # an on-demand rating over the block
+    run.step()
+    run.rate_from_console(3)
+    answer_trials(run, 13 + 16)
+    run.until_event("pain.ask")
+    run.rate_from_console(3)
+    assert run.steps[-1].done
+    started = run.records(TaskStarted)
+    ended = run.records(TaskEnded)
+    assert [(t.number, t.kind, t.block_index) for t in started] == [
+        (1, "pain_rating", None), (2, "laterality", 0), (3, "pain_rating", None),
+        (4, "laterality", 1), (5, "pain_rating", None)]
+    assert [t.params.get("moment") for t in started] == ["start", None, "on_demand", None, "end"]
+    assert started[1].params == {"seed": run.events("session.start")[0].data["block_seeds"][0], "stage": 1}
+    # The on-demand rating ends inside the block, which ends after its last trial.
+    assert [t.number for t in ended] == [1, 3, 2, 4, 5] and {t.outcome for t in ended} == {"done"}
+    trials = [r for s in run.steps for r in s.records if isinstance(r, TrialRecord | TaskEnded)]
+    last_of_block_0 = max(i for i, r in enumerate(trials) if isinstance(r, TrialRecord) and r.block_index == 0)
+    assert trials[last_of_block_0 + 1] == next(t for t in ended if t.number == 2)
+    assert run.runner.end_open_tasks() == ()
+
+
+def test_tasks_cut_short_end_with_their_cause_and_open_ones_end_with_the_session() -> None:
+    run = Run(program())
+    run.step()
+    run.rate_from_console(3)
+    answer_trials(run, 2)
+    run.runner.request_rating(run.script.next_time)
+    run.step()
+    run.script.press(Side.RIGHT, "menu")  # the patient stops during the on-demand rating
+    run.step()
+    ended = {t.number: t.outcome for t in run.records(TaskEnded)}
+    assert ended == {1: "done", 2: "patient_stop", 3: "patient_stop"}
+    run.runner.end_session(run.script.next_time)
+    run.step()
+    (closing,) = [t for t in run.records(TaskStarted) if t.number == 4]
+    assert closing.params == {"moment": "end"}
+    # The app quits before the closing rating is given: it is ended with the session.
+    (open_end,) = run.runner.end_open_tasks()
+    assert (open_end.number, open_end.outcome, open_end.time_s) == (4, "session_ended", run.frames[-1].time_s)

@@ -3,14 +3,32 @@
 Function keys, so they never collide with the simulator's letters and digits. Each key
 press reaches the session runner with the frame time of the frame that saw it (logic reads
 no clock; a console answer is then at most one frame late, which the trial records say).
+
+Escape in a patient's session asks before it acts: pressed once, the status line asks for
+it again; pressed again within ``ESCAPE_CONFIRM_S`` the session goes to its closing rating
+(as F9 does), and confirmed once more it ends without the rating. A session that has not
+begun, or is paused (the headset is off: no rating can be given in it), ends at the first
+confirmation. Once the session is complete, one Escape closes the window. The window's
+close button counts as an Escape (``console_keys``). In free play there is no session:
+Escape quits at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.core.types import Side
-from gmi_vr.therapy.session import SessionRunner
+from gmi_vr.recording.listing import saved_line
+from gmi_vr.therapy.session import RunnerState, SessionRunner
+
+#: A second Escape within this many seconds (frame clock) confirms it: a stray key press
+#: must never end a patient's session, and a prompt that waited longer would surprise.
+ESCAPE_CONFIRM_S = 3.0
+ESCAPE_PROMPT = f"press Escape again within {ESCAPE_CONFIRM_S:.0f} s to end the session"
+#: The prompt once the closing rating has been asked for.
+ESCAPE_SKIP_PROMPT = f"press Escape again within {ESCAPE_CONFIRM_S:.0f} s to end without the closing rating"
 
 THERAPIST_KEYS: tuple[tuple[str, str], ...] = (
     ("F2 / F3", "answer left / right for the patient"),
@@ -18,6 +36,8 @@ THERAPIST_KEYS: tuple[tuple[str, str], ...] = (
     ("F5, digits, enter", "type the patient's pain rating (0-10)"),
     ("F8", "stop: fade to the calm scene"),
     ("F9", "end the session (closing rating)"),
+    ("escape twice", "end the session (closing rating); twice more: without it"),
+    ("escape", "close the window once the session is complete"),
 )
 
 
@@ -30,12 +50,50 @@ class TherapistControls:
     typing: str | None = None
     #: One-line feedback for the status line ("rating 7 entered", "type a rating: 1_").
     message: str = ""
+    #: The therapist asked to close the window (the session is complete, its end was
+    #: confirmed again after the closing rating was asked, or no rating can be asked): the
+    #: app stops the run.
+    quit_requested: bool = False
+    _escape_at: float | None = None  # frame time of an Escape awaiting its confirmation
+    _end_asked: bool = False  # a confirmed Escape has asked for the closing rating
 
     def handle(self, pressed: list[str], time_s: float) -> None:
         for key in pressed:
             self._key(key, time_s)
 
+    def status(self, time_s: float) -> str:
+        """The feedback line at ``time_s``: an Escape prompt that was not confirmed in time
+        is withdrawn."""
+        if self._escape_at is not None and time_s - self._escape_at > ESCAPE_CONFIRM_S:
+            self._escape_at = None
+            self.message = "not ended (Escape was not pressed again)"
+        return self.message
+
+    def _escape(self, time_s: float) -> None:
+        if self.runner.state is RunnerState.DONE:
+            self.quit_requested = True
+            return
+        if self._escape_at is None or time_s - self._escape_at > ESCAPE_CONFIRM_S:
+            closing = self._end_asked or self.runner.state is RunnerState.CLOSING
+            self._escape_at, self.message = time_s, ESCAPE_SKIP_PROMPT if closing else ESCAPE_PROMPT
+            return
+        self._escape_at = None
+        if not self.runner.started or self.runner.paused:
+            self.quit_requested = True
+            self.message = "ended (no closing rating can be asked now)"
+        elif self._end_asked or self.runner.state is RunnerState.CLOSING:
+            self.quit_requested = True
+            self.message = "ended without the closing rating"
+        else:
+            self.runner.end_session(time_s)
+            self._end_asked = True
+            self.message = "ending: closing rating (Escape twice more ends without it)"
+
     def _key(self, key: str, time_s: float) -> None:
+        if key == "escape":
+            self.typing = None  # a rating being typed is dropped, never entered by Escape
+            self._escape(time_s)
+            return
         if self.typing is not None:
             if key.isdigit() and len(self.typing) < 2:
                 self.typing += key
@@ -68,3 +126,26 @@ class TherapistControls:
         elif key == "f9":
             self.runner.end_session(time_s)
             self.message = "ending: closing rating"
+
+
+def console_keys(window: Any, controls: TherapistControls | None) -> list[str]:
+    """The keys the therapist pressed in ``window`` (a ``console.window.TherapistWindow``)
+    since the last frame. In a patient's session the window's close button asks like Escape
+    does: the close request is taken back and counted as an Escape."""
+    keys: list[str] = window.take_console_keys()
+    if controls is not None and window.should_close() and not controls.quit_requested:
+        window.cancel_close()
+        keys.append("escape")
+    return keys
+
+
+def session_status(status: str, pipeline: SessionPipeline, controls: TherapistControls | None,
+                   time_s: float) -> str:
+    """The window's status line in a session: the run's ``status`` with the controls'
+    feedback while it runs; once the session is finished, what the store holds of it."""
+    if pipeline.finished and pipeline.runner is not None:
+        saved = saved_line(pipeline.saved) if pipeline.saved is not None else "session not saved (see the terminal)"
+        return f"{saved}  |  Escape closes the window"
+    if controls is not None and controls.status(time_s):
+        return f"{status}  |  {controls.message}"
+    return status

@@ -22,7 +22,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from gmi_vr.app.audio import CueSpeaker
-from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
+from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls, console_keys, session_status
 from gmi_vr.app.session import session_pipeline
 from gmi_vr.body import BodyPose, LimbMode
 from gmi_vr.recording.records import RecorderStats
@@ -76,44 +76,73 @@ class ConsolePacer:
 
 
 def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
-               visible: bool = True) -> int:
+               visible: bool = True, report: Callable[[str], None] | None = None,
+               record: bool = True, therapist: str | None = None) -> int:
     """Run a session in the headset until the runtime ends it, the therapist closes the
-    window (Esc), or ``max_frames`` frames were shown. Returns the number of frames."""
+    window, or ``max_frames`` frames were shown. Returns the number of frames.
+
+    In a patient's session Escape (or the close button) asks before it ends the session,
+    which then goes to its closing rating (``app.controls``). When the session has ended,
+    ``report`` is given the line saying what was saved, the status line shows it too, and
+    the headset keeps showing "Session complete" (frames keep flowing: its picture never
+    freezes) until the therapist closes the window. In free play Escape quits at once.
+    ``record`` False runs the patient's session unsaved on purpose (``session_pipeline``)."""
     frames_shown = 0
     with ExitStack() as stack:
         source, window = stack.enter_context(headset_with_console("gmi-vr: therapist", visible))
-        window.view.help_rows = THERAPIST_KEYS + (("F1", "show or hide this help"), ("escape", "quit"))
         info = source.info
         pipeline = stack.enter_context(session_pipeline(
             patient_id, source="openxr",
             runtime_name=info.runtime_name if info else None,
             system_name=info.system_name if info else None,
+            report=report, record=record, therapist=therapist,
         ))  # fmt: skip
         mode = f"headset: {info.system_name if info else 'OpenXR'}"
         if patient_id is None:
             mode += " (free play, not recorded: choose a patient with --patient)"
+        elif not record:
+            mode += f"  |  {NOT_RECORDED}"
         controls = TherapistControls(pipeline.runner) if pipeline.runner is not None else None
+        if controls is not None:
+            window.escape_closes = False  # Escape asks first (app.controls)
+            window.view.help_rows = THERAPIST_KEYS + (("F1", "show or hide this help"),)
+        else:
+            window.view.help_rows = (("F1", "show or hide this help"), ("escape", "quit"))
         speaker = CueSpeaker()
         stack.callback(speaker.close)
         console = ConsolePacer()
         stop_requested = False
+        ended_by = "runtime_ended"  # unless the app asks the runtime to end (below)
         for frame in source.frames():
             if controls is not None:
-                controls.handle(window.take_console_keys(), frame.time_s)
+                controls.handle(console_keys(window, controls), frame.time_s)
             output = pipeline.step(frame)
             source.present(output.draw)
             speaker.handle(output.events)
             frames_shown += 1
-            if console.due():
-                status = status_line(mode, pipeline.recorder_stats(), output.body)
-                if controls is not None and controls.message:
-                    status += f"  |  {controls.message}"
+            just_finished = output.done and not pipeline.finished
+            if output.done:
+                pipeline.finish()  # said and shown now, while "Session complete" is on screen
+            if console.due() or just_finished:
+                status = session_status(status_line(mode, pipeline.recorder_stats(), output.body),
+                                        pipeline, controls, frame.time_s)  # fmt: skip
                 window.show(output.draw, frame, status)
-            finished = output.done or (max_frames is not None and frames_shown >= max_frames)
-            if not stop_requested and (finished or window.should_close()):
+            stop = None
+            if max_frames is not None and frames_shown >= max_frames:
+                stop = "frame_limit"
+            elif controls is not None and controls.quit_requested:
+                stop = "window_closed"
+            elif controls is None and window.should_close():
+                stop = "window_closed"
+            if not stop_requested and stop is not None:
                 source.request_stop()  # the runtime walks the session to EXITING
-                stop_requested = True
+                stop_requested, ended_by = True, stop
+        pipeline.ended_by = pipeline.ended_by or ended_by
     return frames_shown
+
+
+#: The status line's note for a patient session run unsaved on purpose (``--no-record``).
+NOT_RECORDED = "NOT RECORDED (--no-record): nothing of this session is saved"
 
 
 def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = None) -> str:
@@ -126,7 +155,11 @@ def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = 
             text += f" (blend {body.blend:.0%} real)"
     if stats is None:
         return text
-    text += "  |  recording"
+    if stats.write_errors or stats.lost_records:
+        # Said at once and kept on screen: the therapist decides whether to go on.
+        text += f"  |  RECORDING FAILED ({stats.write_errors} writes, {stats.lost_records} records lost)"
+    else:
+        text += "  |  recording"
     if stats.dropped_frames:
         text += f", {stats.dropped_frames} frames lost"
     if stats.last_error:

@@ -12,6 +12,7 @@ touches GL, OpenXR or the wall clock: time is the frame's.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,13 +34,14 @@ from gmi_vr.body import (
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.geometry import quat_rotate, translation_matrix
+from gmi_vr.recording.listing import SessionRow
 from gmi_vr.recording.recorder import SessionRecorder
 from gmi_vr.recording.records import RecorderStats
 from gmi_vr.recording.records import RepetitionRecord as StoredRepetition
 from gmi_vr.recording.records import TrialRecord as StoredTrial
 from gmi_vr.scene.draw import DrawList, SkinnedItem
 from gmi_vr.scene.room import clinic_room_groups, room_draw_list
-from gmi_vr.therapy.records import RatingRecord
+from gmi_vr.therapy.records import RatingRecord, TaskEnded, TaskStarted
 from gmi_vr.therapy.session import SessionRunner
 from gmi_vr.therapy.stimuli import level_anchor
 from gmi_vr.therapy.workspace import anchor_on_midline
@@ -68,6 +70,11 @@ class SessionPipeline:
     midline plane is then fixed for the session: a later head turn never swings the
     mirrored limb). ``runner`` None is free play (mirror mode, nothing but the room);
     ``recorder`` None records nothing (demos).
+
+    A patient's session ends with ``finish()`` (``app.session.session_pipeline`` does it
+    when its block ends, if the app has not): the recording is closed and ``saved`` holds
+    what the store has of the session. ``ended_by`` is the app's reason for no longer
+    stepping a plan that has not ended (``SessionRunner.outcome``).
     """
 
     body_settings: BodySettings
@@ -77,6 +84,22 @@ class SessionPipeline:
     recorder: SessionRecorder | None = None
     #: Extra items for free play (the demo's instruction panel), called with each frame.
     overlay: Any = None
+    #: Why the app stopped stepping before the plan ended: "motion_ended", "window_closed",
+    #: "frame_limit", "runtime_ended", ... (None: it did not, or not yet).
+    ended_by: str | None = None
+    #: The session as the store holds it once finished (None before, in free play, or when
+    #: nothing could be saved).
+    saved: SessionRow | None = None
+    #: Closes the recording and reads the session back (set by ``session_pipeline``); called
+    #: with the error that ended the session, if one did.
+    finisher: Callable[[BaseException | None], SessionRow | None] | None = None
+    _finished: bool = False
+    #: Recorder sequence numbers of the runner's tasks and blocks, and the open tasks (the
+    #: last is the one whose trials are arriving: a suspended block resumes under a rating).
+    _task_seqs: dict[int, int] = field(default_factory=dict)
+    _block_seqs: dict[int, int] = field(default_factory=dict)
+    _task_blocks: dict[int, int] = field(default_factory=dict)
+    _open_tasks: list[int] = field(default_factory=list)
     _state: BodyState = field(default_factory=BodyState)
     _rig: AvatarRig | None = None
     _task_mode: tuple[LimbMode, float] | None = None
@@ -109,6 +132,24 @@ class SessionPipeline:
 
     def recorder_stats(self) -> RecorderStats | None:
         return self.recorder.stats() if self.recorder is not None else None
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def finish(self, error: BaseException | None = None) -> SessionRow | None:
+        """End the session's recording now (once: later calls return the same ``saved``):
+        the tasks still open end with it, the recorder is finished with the session's status
+        and reason, and ``saved`` is read back from the store. Later frames are not recorded."""
+        if self._finished:
+            return self.saved
+        self._finished = True
+        if self.runner is not None and self.recorder is not None:
+            for record in self.runner.end_open_tasks():
+                self._store(record)
+        if self.finisher is not None:
+            self.saved = self.finisher(error)
+        return self.saved
 
     # --- body -------------------------------------------------------------------------------
 
@@ -183,25 +224,55 @@ class SessionPipeline:
 
     def _record(self, frame: TrackingFrame, body: BodyPose, events: tuple[Event, ...],
                 records: tuple[Any, ...]) -> None:
-        if self.recorder is None:
+        if self.recorder is None or self._finished:
             return
         self.recorder.record_frame(frame, body)
         for event in events:
             self.recorder.record_event(event)
         for record in records:
-            store_record(self.recorder, record)
+            self._store(record)
+
+    def _store(self, record: Any) -> None:
+        """Hand one therapy record to the recorder: a task's start or end becomes a task row
+        (and a block row for a block's task), a trial or repetition is stored under the task
+        that produced it (the last open one)."""
+        recorder = self.recorder
+        assert recorder is not None
+        if isinstance(record, TaskStarted):
+            block_seq = None
+            if record.block_index is not None:
+                block_seq = recorder.begin_block(record.kind, record.time_s,
+                                                 {"block_index": record.block_index, **record.params})
+                self._block_seqs[record.block_index] = block_seq
+                self._task_blocks[record.number] = record.block_index
+            seq = recorder.begin_task(record.kind, record.time_s, block_seq, dict(record.params))
+            self._task_seqs[record.number] = seq
+            self._open_tasks.append(record.number)
+        elif isinstance(record, TaskEnded):
+            if record.number not in self._task_seqs:
+                return
+            recorder.end_task(self._task_seqs[record.number], record.time_s)
+            block_index = self._task_blocks.get(record.number)
+            if block_index is not None:
+                recorder.end_block(self._block_seqs[block_index], record.time_s)
+            if record.number in self._open_tasks:
+                self._open_tasks.remove(record.number)
+        else:
+            task_seq = self._task_seqs[self._open_tasks[-1]] if self._open_tasks else None
+            store_record(recorder, record, task_seq)
 
 
-def store_record(recorder: SessionRecorder, record: Any) -> None:
-    """Hand a therapy record (trial, repetition, rating) to the session store's recorder."""
+def store_record(recorder: SessionRecorder, record: Any, task_seq: int | None = None) -> None:
+    """Hand a therapy record (trial, repetition, rating) to the session store's recorder;
+    ``task_seq`` is the recorder's number of the task it belongs to."""
     if isinstance(record, RatingRecord):
         recorder.record_rating(**record.storage_fields())
         return
     fields = record.storage_fields()
     if getattr(record, "storage_table", "trial") == "repetition":
-        recorder.record_repetition(StoredRepetition(**fields))
+        recorder.record_repetition(StoredRepetition(**fields, task_seq=task_seq))
     else:
-        recorder.record_trial(StoredTrial(**fields))
+        recorder.record_trial(StoredTrial(**fields, task_seq=task_seq))
 
 
 def _yaw_of(anchor: Pose) -> float:

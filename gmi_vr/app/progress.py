@@ -3,12 +3,16 @@
 
 Which sessions count (``history_sessions``):
 
-- "completed" and "stopped" sessions: the session ran and ended in order (a stop is a real
+- "completed", "ended_early" and "safety_stop" sessions (and "stopped" ones, from stores
+  written before these names): the session ran and ended in order (a stop is a real
   outcome: a patient's stop is part of the flare rule, a therapist's stop ends a short
   session whose trials still say something);
 - "interrupted" (the app crashed) and "aborted" (an error ended it) sessions count only when
   they recorded a pain flare or a patient stop: their partial trials are no fair measure of
   performance, but a flare must never be forgotten because the program crashed after it;
+- a session with no work in it (no trial and no repetition stored: "not_started", or one
+  written before that status existed) counts only for a flare in it, like a broken one: a
+  three-second session is not one of the "sessions at this stage" the rules count;
 - a "running" session (the one in progress, or a live one on another station) never counts.
 
 A summary is rebuilt from the stored trials, ratings and events of the session and the
@@ -37,9 +41,10 @@ log = logging.getLogger("gmi_vr.app")
 
 #: Who the automatic proposal at the end of a session is audited as (no person decided it).
 ENGINE_ACTOR = "gmi-vr"
-FINISHED = ("completed", "stopped")
-#: Sessions that ended badly: kept only for the safety events they hold (module docstring).
-BROKEN = ("interrupted", "aborted")
+FINISHED = ("completed", "ended_early", "safety_stop", "stopped")
+#: Sessions that ended badly or never began: kept only for the safety events they hold
+#: (module docstring).
+BROKEN = ("interrupted", "aborted", "not_started")
 #: The store's rating phases back to the runner's moments (``therapy.records.STORAGE_PHASE``).
 _MOMENT = {"before": "start", "during": "on_demand", "after": "end"}
 
@@ -110,10 +115,15 @@ def history_sessions(store: SessionStore, patient_id: str) -> list[tuple[Session
         if not (session.settings or {}).get("program"):
             continue  # not a therapy session (nothing to score)
         summary = session_summary(store, session.id)
-        if session.status in BROKEN and not summary.flare:
+        if (session.status in BROKEN or not has_work(store, session.id)) and not summary.flare:
             continue
         out.append((session, summary))
     return out
+
+
+def has_work(store: SessionStore, session_id: int) -> bool:
+    """Did the patient do any of the session's work (a trial or a repetition is stored)?"""
+    return bool(store.trials(session_id)) or bool(store.repetitions(session_id))
 
 
 def propose(store: SessionStore, patient_id: str) -> ProgressionProposal:

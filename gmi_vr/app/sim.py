@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 
 from gmi_vr.app.audio import CueSpeaker
-from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
-from gmi_vr.app.headset import status_line
+from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls, console_keys, session_status
+from gmi_vr.app.headset import NOT_RECORDED, status_line
 from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.app.session import session_pipeline
 from gmi_vr.assets.paths import data_dir
@@ -110,13 +110,26 @@ def run_sim(
     max_frames: int | None = None,
     screenshot: Path | None = None,
     visible: bool = True,
+    report: Callable[[str], None] | None = None,
+    record: bool = True,
+    therapist: str | None = None,
 ) -> None:
     """Run the simulator in the therapist window until it is closed (escape) or, with a
     ``motion_file``, until the motion ends; ``max_frames`` stops earlier.
 
     Without a motion file the keyboard and mouse drive the head and hands (F1 shows the
     keys). With ``patient_id`` the patient's session plan runs and is recorded, as in the
-    headset; without, free play in mirror mode (affected side left), not recorded. ``screenshot`` saves the last frame the window showed as a PNG. Raises
+    headset; without, free play in mirror mode (affected side left), not recorded.
+
+    In a patient's session Escape (or the close button) asks before it ends the session,
+    which then goes to its closing rating (``app.controls``). When the session has ended,
+    ``report`` is given the line saying what was saved, the status line shows it too, and
+    the window stays open on "Session complete" until the therapist closes it. A motion
+    file's run ends with the motion or with the session plan, whichever is first.
+
+    ``record`` False runs the patient's session unsaved on purpose (``session_pipeline``).
+
+    ``screenshot`` saves the last frame the window showed as a PNG. Raises
     GraphicsUnavailable with no display, InputFileError for a malformed motion file.
     """
     from gmi_vr.render.context import choose_gl_platform
@@ -140,29 +153,45 @@ def run_sim(
         window = TherapistWindow(context, renderer, input_state)
         stack.callback(window.release)
         stack.enter_context(source)
-        pipeline = stack.enter_context(session_pipeline(patient_id, source="sim"))
+        pipeline = stack.enter_context(session_pipeline(patient_id, source="sim", report=report,
+                                                        record=record, therapist=therapist))
+        if patient_id is not None and not record:
+            mode += f"  |  {NOT_RECORDED}"
         controls = TherapistControls(pipeline.runner) if pipeline.runner is not None else None
         speaker = CueSpeaker()
         stack.callback(speaker.close)
         if controls is not None:
-            window.view.help_rows = window.view.help_rows + THERAPIST_KEYS
+            window.escape_closes = False  # Escape asks first (app.controls)
+            sim_keys = tuple(row for row in window.view.help_rows if row[0] != "escape")
+            window.view.help_rows = sim_keys + THERAPIST_KEYS
         last_pixels = None
+        ended_by = "motion_ended" if motion is not None else "window_closed"  # unless set below
         for frame in _paced(source.frames(), rate):
             if controls is not None:
-                controls.handle(window.take_console_keys(), frame.time_s)
+                controls.handle(console_keys(window, controls), frame.time_s)
             output = pipeline.step(frame)
             speaker.handle(output.events)
+            if output.done:
+                pipeline.finish()  # said and shown now, while "Session complete" is on screen
             status = f"{mode}: {source.status()}" if isinstance(source, KeyboardMouseFrameSource) else mode
-            status = status_line(status, pipeline.recorder_stats(), output.body)
-            if controls is not None and controls.message:
-                status += f"  |  {controls.message}"
-            last = max_frames is not None and frame.index + 1 >= max_frames
-            last = last or output.done
+            status = session_status(status_line(status, pipeline.recorder_stats(), output.body),
+                                    pipeline, controls, frame.time_s)  # fmt: skip
             pixels = window.show(output.draw, frame, status, capture=screenshot is not None)
             last_pixels = pixels if pixels is not None else last_pixels
-            if last or window.should_close():
+            stop = None
+            if max_frames is not None and frame.index + 1 >= max_frames:
+                stop = "frame_limit"
+            elif motion is not None and output.done:
+                stop = "motion_ended"  # scripted: the plan's end ends the run
+            elif controls is not None and controls.quit_requested:
+                stop = "window_closed"
+            elif controls is None and window.should_close():
+                stop = "window_closed"
+            if stop is not None:
+                ended_by = stop
                 source.request_stop()
                 break
+        pipeline.ended_by = pipeline.ended_by or ended_by
         if screenshot is not None and last_pixels is not None:
             Image.fromarray(last_pixels[:, :, :3]).save(screenshot)
 

@@ -2,7 +2,8 @@
 
 ``session_rows(store, patient=None)`` gives the rows; ``sessions_json(rows)`` the JSON the
 ``--json`` option prints (a list of objects with the same fields; times ISO 8601 UTC);
-``format_sessions(rows)`` a fixed-width table for people.
+``format_sessions(rows)`` a fixed-width table for people; ``saved_line(row)`` the one line
+said at the end of a session about what the store holds of it.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from gmi_vr.recording.records import SessionInfo
 from gmi_vr.recording.store import SessionStore
 
 
 @dataclass(frozen=True)
 class SessionRow:
     """One session for listing. ``duration_s`` is the recorded motion's span (None with no
-    motion); ``stages`` the stages in the order they were run; pain values the last rating
-    given before / after the session (0-10), None when none was given."""
+    motion); ``stages`` the stages in the order they were run; ``trials`` and
+    ``repetitions`` the stored counts; pain values the last rating given before / after the
+    session (0-10), None when none was given; ``status`` how it ended and ``end_reason`` why
+    (``records.SessionStatus``; None in stores written before reasons were kept)."""
 
     session_id: int
     patient: str
@@ -29,32 +33,40 @@ class SessionRow:
     pain_after: int | None
     status: str
     dropped_frames: int
+    trials: int = 0
+    repetitions: int = 0
+    end_reason: str | None = None
 
 
 def session_rows(store: SessionStore, patient: str | None = None) -> list[SessionRow]:
     """Sessions oldest first, optionally of one patient (NotFoundError if it is unknown)."""
     if patient is not None:
         store.patient(patient)
-    rows = []
-    for session in store.list_sessions(patient):
-        chunks = store.motion_chunks(session.id)
-        duration = (chunks[-1].last_time_ns - chunks[0].first_time_ns) / 1e9 if chunks else None
-        stages: list[str] = []
-        for block in store.blocks(session.id):
-            if not stages or stages[-1] != block.stage:
-                stages.append(block.stage)
-        ratings = store.ratings(session.id)
-        before = [r.value for r in ratings if r.phase == "before"]
-        after = [r.value for r in ratings if r.phase == "after"]
-        rows.append(
-            SessionRow(
-                session_id=session.id, patient=session.patient_id, started_at=session.started_at,
-                duration_s=duration, stages=tuple(stages), pain_before=before[-1] if before else None,
-                pain_after=after[-1] if after else None, status=session.status,
-                dropped_frames=session.dropped_frames,
-            )  # fmt: skip
-        )
-    return rows
+    return [_row(store, session) for session in store.list_sessions(patient)]
+
+
+def session_row(store: SessionStore, session_id: int) -> SessionRow:
+    """One session's row, read from the store (NotFoundError if it is unknown)."""
+    return _row(store, store.session(session_id))
+
+
+def _row(store: SessionStore, session: SessionInfo) -> SessionRow:
+    chunks = store.motion_chunks(session.id)
+    duration = (chunks[-1].last_time_ns - chunks[0].first_time_ns) / 1e9 if chunks else None
+    stages: list[str] = []
+    for block in store.blocks(session.id):
+        if not stages or stages[-1] != block.stage:
+            stages.append(block.stage)
+    ratings = store.ratings(session.id)
+    before = [r.value for r in ratings if r.phase == "before"]
+    after = [r.value for r in ratings if r.phase == "after"]
+    return SessionRow(
+        session_id=session.id, patient=session.patient_id, started_at=session.started_at,
+        duration_s=duration, stages=tuple(stages), pain_before=before[-1] if before else None,
+        pain_after=after[-1] if after else None, status=session.status,
+        dropped_frames=session.dropped_frames, trials=len(store.trials(session.id)),
+        repetitions=len(store.repetitions(session.id)), end_reason=session.end_reason,
+    )  # fmt: skip
 
 
 def sessions_json(rows: list[SessionRow]) -> str:
@@ -69,14 +81,35 @@ def sessions_json(rows: list[SessionRow]) -> str:
 
 def format_sessions(rows: list[SessionRow]) -> str:
     """A table for the terminal (times in UTC)."""
-    header = ("id", "patient", "date (UTC)", "duration", "stages", "pain before", "pain after", "status")
+    header = ("id", "patient", "date (UTC)", "duration", "stages", "trials", "pain before", "pain after",
+              "status", "reason")  # fmt: skip
     lines = [header]
     for r in rows:
         duration = "-" if r.duration_s is None else f"{int(r.duration_s // 60)}:{int(r.duration_s % 60):02d}"
         lines.append((
             str(r.session_id), r.patient, r.started_at.strftime("%Y-%m-%d %H:%M"), duration,
-            " > ".join(r.stages) or "-", "-" if r.pain_before is None else str(r.pain_before),
-            "-" if r.pain_after is None else str(r.pain_after), r.status,
+            " > ".join(r.stages) or "-", str(r.trials), "-" if r.pain_before is None else str(r.pain_before),
+            "-" if r.pain_after is None else str(r.pain_after), r.status, r.end_reason or "-",
         ))  # fmt: skip
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines)
+
+
+def saved_line(row: SessionRow) -> str:
+    """What the store holds of a session that just ended, in one line for the terminal and
+    the window: "session 12 saved: 64 trials, pain 3 -> 2" (plain ASCII: the window's font
+    has no arrow), with how it ended unless it completed, and any lost motion frames."""
+    counts = [f"{row.trials} trial{'' if row.trials == 1 else 's'}"]
+    if row.repetitions:
+        counts.append(f"{row.repetitions} repetition{'' if row.repetitions == 1 else 's'}")
+
+    def pain(value: int | None) -> str:
+        return "-" if value is None else str(value)
+
+    counts.append(f"pain {pain(row.pain_before)} -> {pain(row.pain_after)}")
+    if row.dropped_frames:
+        counts.append(f"{row.dropped_frames} motion frames lost")
+    if row.status == "running":  # the writer could not close it in time: say so, not "saved"
+        return f"session {row.session_id} is not closed yet (still being written): {', '.join(counts)}"
+    how = "" if row.status == "completed" else f" ({row.status}: {row.end_reason or 'no reason kept'})"
+    return f"session {row.session_id} saved{how}: {', '.join(counts)}"

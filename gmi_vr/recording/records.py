@@ -12,9 +12,14 @@ from typing import Any, Literal
 
 Phase = Literal["before", "during", "after"]
 RatingSource = Literal["patient", "therapist"]
-#: How a session ended. "interrupted" is set by crash recovery, never by the app.
-SessionStatus = Literal["running", "completed", "stopped", "aborted", "interrupted"]
-FINISH_STATUSES = ("completed", "stopped", "aborted")
+#: How a session ended: "completed" (the plan ran to its end), "ended_early" (cut short:
+#: the therapist, the time cap, the app), "safety_stop" (pain flare, the patient's or the
+#: therapist's stop), "not_started" (no trial or repetition was recorded), "aborted" (an
+#: error ended it). "interrupted" is set by crash recovery, never by the app; "stopped" is
+#: only in stores written before these names. ``SessionInfo.end_reason`` says why.
+SessionStatus = Literal["running", "completed", "ended_early", "safety_stop", "not_started", "aborted",
+                        "interrupted", "stopped"]
+FINISH_STATUSES = ("completed", "ended_early", "safety_stop", "not_started", "aborted")
 PHASES = ("before", "during", "after")
 RATING_SOURCES = ("patient", "therapist")
 
@@ -57,6 +62,7 @@ class SessionInfo:
     settings: dict[str, Any] | None = None
     system_name: str | None = None
     display_hz: float | None = None
+    end_reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,10 @@ class Program(Base):
 
 
 class Session(Base):
-    """One therapy session. ``status``: running, completed, stopped, aborted, interrupted.
+    """One therapy session. ``status`` (``records.SessionStatus``): running while it runs,
+    then completed, ended_early, safety_stop, not_started, aborted (an error ended it) or
+    interrupted (crash recovery); "stopped" in stores written before ``end_reason`` existed.
+    ``end_reason`` says why ("plan_done", "therapist_end", "pain_flare", ...).
 
     While running, the recording process keeps ``owner_pid``/``owner_host`` and refreshes
     ``heartbeat_at``; a running session whose owner is gone is found at the next open and
@@ -88,6 +91,7 @@ class Session(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16), index=True)
+    end_reason: Mapped[str | None] = mapped_column(String(64))
     owner_pid: Mapped[int | None] = mapped_column(Integer)
     owner_host: Mapped[str | None] = mapped_column(String(255))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,4 +1,5 @@
-"""What tasks hand to storage: one plain record per trial and per pain rating.
+"""What tasks hand to storage: one plain record per trial and per pain rating, and the
+session runner's marks of where each block and task of the plan began and ended.
 
 Times are seconds on the frame clock (``TrackingFrame.time_s``), never the wall clock.
 ``to_dict()`` gives JSON-able values (enums as their string values).
@@ -103,4 +104,33 @@ class RatingRecord:
                 "time_s": self.time_s}
 
 
-Record = TrialRecord | RatingRecord
+@dataclass(frozen=True)
+class TaskStarted:
+    """The runner started a task of the plan: a block's task (``block_index`` >= 0, the
+    block's position in ``Program.blocks``), a pain rating or a break (``block_index`` None).
+
+    ``number`` counts the session's tasks from 1 in the order they started; the records the
+    task produces until its ``TaskEnded`` (or until another task starts on top of it, as an
+    on-demand rating does over a suspended block) belong to it. ``kind`` is the task's kind
+    ("laterality", "pain_rating", "break", ...). A block starts with its task.
+    """
+
+    number: int
+    kind: str
+    time_s: float
+    block_index: int | None = None
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskEnded:
+    """The task ``number`` ended at ``time_s``: ``outcome`` "done" when it ran to its end,
+    else why it was cut short ("pain_flare", "therapist_end", "session_ended", ...). When
+    the task is a block's, the block ends with it."""
+
+    number: int
+    time_s: float
+    outcome: str = "done"
+
+
+Record = TrialRecord | RatingRecord | TaskStarted | TaskEnded

@@ -25,11 +25,25 @@ Safety, applied on every frame before the task runs:
 Console calls (``answer_from_console``, ``rating_from_console``, ``request_rating``,
 ``stop``, ``end_session``) are queued and applied at the start of the next ``update``, so all
 state changes happen on frame boundaries with frame times.
+
+How the session ended (``outcome``), in the store's words (``SessionStatus``):
+
+- ``completed``: the plan ran to its end (closing rating included);
+- ``safety_stop``: a pain flare, the patient's stop or the therapist's stop (F8: sickness,
+  distress) ended the tasks; the reason names which;
+- ``not_started``: it ended before any task of a block recorded anything (no trial, no
+  repetition): nothing in it measures the patient's work;
+- ``ended_early``: otherwise cut short: the therapist ended it, the time cap, or the app
+  stopped stepping it (the reason the app gives: the motion file ended, the window closed).
+
+Every task the runner starts and ends is marked in the records (``TaskStarted`` and
+``TaskEnded``), so the store holds the session's blocks and tasks as they ran.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
@@ -42,7 +56,7 @@ from gmi_vr.therapy import laterality as _laterality  # noqa: F401  (registers "
 from gmi_vr.therapy.program import Program
 from gmi_vr.therapy.progression import evaluate_progression
 from gmi_vr.therapy.rating import PainRatingTask, validate_nrs
-from gmi_vr.therapy.records import RatingRecord, Record, TrialRecord
+from gmi_vr.therapy.records import RatingRecord, Record, TaskEnded, TaskStarted, TrialRecord
 from gmi_vr.therapy.safety import BreakTask, StopGesture
 from gmi_vr.therapy.scenes import CALM_CLEAR, Fade, calm_scene
 from gmi_vr.therapy.scoring import SessionSummary, summarize_session
@@ -62,6 +76,29 @@ DEFAULT_ANCHOR = Pose(np.array([0.0, 1.2, 0.0]))
 
 CALM_MESSAGE = "Let's pause here.\nBreathe slowly and just look around.\nYour therapist is with you."
 DONE_MESSAGE = "Session complete. Well done.\nYou can take the headset off."
+
+
+#: Causes that end the tasks for safety (``_to_calm``): the session is a "safety_stop".
+SAFETY_CAUSES = ("pain_flare", "patient_stop", "therapist_stop")
+
+
+class SessionStatus(StrEnum):
+    """How a session ended (module docstring); the store keeps these names."""
+
+    COMPLETED = "completed"
+    ENDED_EARLY = "ended_early"
+    SAFETY_STOP = "safety_stop"
+    NOT_STARTED = "not_started"
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    """A session's status and why: "plan_done" for a completed one, else the first cause
+    that cut the plan ("therapist_end", "time_cap", a ``SAFETY_CAUSES`` one) or the app's
+    reason for no longer stepping the runner ("motion_ended", "window_closed", ...)."""
+
+    status: SessionStatus
+    reason: str
 
 
 class RunnerState(StrEnum):
@@ -91,6 +128,8 @@ class SessionRunner:
         self.ratings: list[RatingRecord] = []
         self.patient_stop = False
         self.active_s = 0.0  # focused session time
+        #: Records of the patient's work the blocks produced (trials, repetitions, ...).
+        self.work_records = 0
         blocks = program.blocks
         for index, kind in enumerate(blocks):  # fail now, not halfway through the session
             build_task(kind, program, TaskContext(DEFAULT_ANCHOR, 0, index, available_meshes))
@@ -116,7 +155,12 @@ class SessionRunner:
         self._paused_at = 0.0
         self._last_time: float | None = None
         self._last_break_s = 0.0
-        self._end_reason = "completed"
+        #: The first cause that cut the plan short (None while it runs as planned).
+        self._cut_by: str | None = None
+        self._task_count = 0
+        #: Tasks started and not ended: (task, number, block index or None), the current one
+        #: and those suspended under an on-demand rating.
+        self._open: list[tuple[Task, int, int | None]] = []
 
     # --- what the app needs to compose the picture -----------------------------------------
 
@@ -125,6 +169,16 @@ class SessionRunner:
         """True once the calm look-only scene has replaced the task picture (it brings its
         own floor: the app stops drawing the room, unseen, while the picture is faded out)."""
         return self._calm_shown
+
+    @property
+    def started(self) -> bool:
+        """True once the session has begun (its first focused frame)."""
+        return self._started
+
+    @property
+    def paused(self) -> bool:
+        """True while the headset is unfocused (taken off, system menu): nothing advances."""
+        return self._paused
 
     @property
     def scene_context(self) -> str:
@@ -168,8 +222,11 @@ class SessionRunner:
                 "seed": self.seed, "block_seeds": self._block_seeds,
                 "stage": int(self.program.stage), "plan": [f"{a}:{b}" for a, b in self._plan],
                 "program": self.program.to_dict(),
+                # Where pictures and text were placed (a replay draws them there again).
+                "anchor": {"position": [float(v) for v in self.anchor.position],
+                           "orientation": [float(v) for v in self.anchor.orientation]},
             }))
-            self._start_next(now, events)
+            self._start_next(now, events, records)
         if not self._started:  # unfocused from the first frame: wait, nothing has begun
             return self._output(now, TaskStep(), events, records)
         if self.state is RunnerState.DONE:
@@ -199,8 +256,8 @@ class SessionRunner:
         if (self.active_s >= self.program.safety.session_cap_s
                 and self.state in (RunnerState.RUNNING, RunnerState.CALM)):
             events.append(Event(now, "safety.time_cap", {"active_s": self.active_s}))
-            self._end_reason = "time_cap"
-            self._close(now, events, records)
+            self._cut_by = self._cut_by or "time_cap"
+            self._close(now, "time_cap", events, records)
 
         step = TaskStep()
         if self._task is not None and self.state is not RunnerState.DONE:
@@ -212,7 +269,7 @@ class SessionRunner:
 
     # --- plan --------------------------------------------------------------------------------
 
-    def _start_next(self, now: float, events: list[Event]) -> None:
+    def _start_next(self, now: float, events: list[Event], records: list[Record]) -> None:
         assert self.anchor is not None
         if self._suspended:
             self._task = self._suspended.pop()
@@ -222,49 +279,74 @@ class SessionRunner:
             self.state = RunnerState.DONE
             if not self._calm_shown:
                 self._enter_calm_look(now)
-            events.append(Event(now, "session.end", {"reason": self._end_reason,
-                                                      "active_s": self.active_s}))
+            outcome = self.outcome()
+            events.append(Event(now, "session.end", {"status": outcome.status.value, "reason": outcome.reason,
+                                                      "active_s": self.active_s}))  # fmt: skip
             return
         what, name = self._plan[0]
         if what == "block" and self._next_block > 0 and (
             self.active_s - self._last_break_s >= self.program.safety.break_every_s
         ):
             self._last_break_s = self.active_s
-            self._task = BreakTask(self.anchor)
+            self._task = self._begin(BreakTask(self.anchor), now, records)
             return
         self._plan.pop(0)
         if what == "rating":
-            self._task = PainRatingTask(self.anchor, name)
+            self._task = self._begin(PainRatingTask(self.anchor, name), now, records, moment=name)
         else:
             index = self._next_block
             self._next_block += 1
-            context = TaskContext(self.anchor, self._block_seeds[index], index,
-                                  self.available_meshes)
-            self._task = build_task(name, self.program, context)
+            seed = self._block_seeds[index]
+            context = TaskContext(self.anchor, seed, index, self.available_meshes)
+            self._task = self._begin(build_task(name, self.program, context), now, records,
+                                     block_index=index, seed=seed, stage=int(self.program.stage))
+
+    def _begin(self, task: Task, now: float, records: list[Record], block_index: int | None = None,
+               **params: object) -> Task:
+        """Mark ``task`` started (a ``TaskStarted`` record) and return it."""
+        self._task_count += 1
+        self._open.append((task, self._task_count, block_index))
+        records.append(TaskStarted(self._task_count, task.kind, now, block_index, dict(params)))
+        return task
+
+    def _end(self, task: Task | None, now: float, records: list[Record], outcome: str) -> None:
+        """Mark ``task`` ended (a ``TaskEnded`` record), if it was started and is still open."""
+        for i, (open_task, number, _) in enumerate(self._open):
+            if open_task is task:
+                del self._open[i]
+                records.append(TaskEnded(number, now, outcome))
+                return
+
+    def _end_all(self, now: float, records: list[Record], outcome: str) -> None:
+        """End the current task and every suspended one."""
+        for task in (self._task, *self._suspended):
+            self._end(task, now, records, outcome)
 
     def _task_done(self, now: float, events: list[Event], records: list[Record]) -> None:
+        self._end(self._task, now, records, "done")
         self._task = None
         if self.state is RunnerState.CLOSING:
             self._plan.clear()
-            self._start_next(now, events)  # -> DONE
+            self._start_next(now, events, records)  # -> DONE
         elif self.state is RunnerState.RUNNING:
-            self._start_next(now, events)
+            self._start_next(now, events, records)
 
-    def _close(self, now: float, events: list[Event], records: list[Record]) -> None:
+    def _close(self, now: float, cause: str, events: list[Event], records: list[Record]) -> None:
         """Stop the current task and ask the closing rating (if the plan has one), then end."""
         if self._task is not None:
-            self._merge(self._task.interrupt(now, self._end_reason), events, records)
+            self._merge(self._task.interrupt(now, cause), events, records)
+        self._end_all(now, records, cause)
         self._task = None
         self._suspended.clear()
         self._plan.clear()
         if self.program.session.rating_at_end and self.anchor is not None:
             self.state = RunnerState.CLOSING
-            self._task = PainRatingTask(self.anchor, "end")
+            self._task = self._begin(PainRatingTask(self.anchor, "end"), now, records, moment="end")
             if not self._calm_shown:  # fade gently into the calm room behind the rating
                 self._enter_calm_look(now)
         else:
             self.state = RunnerState.CLOSING
-            self._start_next(now, events)
+            self._start_next(now, events, records)
 
     # --- safety ------------------------------------------------------------------------------
 
@@ -277,10 +359,12 @@ class SessionRunner:
             if self.state is RunnerState.RUNNING:
                 self._to_calm(frame.time_s, "patient_stop", events, records)
             else:  # during the closing rating: end without it
-                self._end_reason = "stopped_in_closing_rating"
+                if self._cut_by not in SAFETY_CAUSES:
+                    self._cut_by = "patient_stop"
+                self._end(self._task, frame.time_s, records, "patient_stop")
                 self._task = None
                 self._alert(frame.time_s, "patient_stop", events)
-                self._start_next(frame.time_s, events)
+                self._start_next(frame.time_s, events, records)
         asks = self._patient_buttons.presses(
             frame, ((Side.LEFT, "thumbstick_click"), (Side.RIGHT, "thumbstick_click"))
         )
@@ -294,7 +378,7 @@ class SessionRunner:
         if self._task is not None:
             self._merge(self._task.interrupt(now, "rating"), events, records)
             self._suspended.append(self._task)
-        self._task = PainRatingTask(self.anchor, "on_demand")
+        self._task = self._begin(PainRatingTask(self.anchor, "on_demand"), now, records, moment="on_demand")
 
     def _rating(self, record: RatingRecord, events: list[Event], records: list[Record]) -> None:
         """Every rating passes here: the pain-flare rule."""
@@ -316,10 +400,11 @@ class SessionRunner:
         if self._task is not None:
             interrupted = self._task.kind
             self._merge(self._task.interrupt(now, cause), events, records)
+        self._end_all(now, records, cause)
         self._task = None
         self._suspended.clear()
         self.state = RunnerState.CALM
-        self._end_reason = "ended_after_" + cause
+        self._cut_by = cause
         events.append(Event(now, "task.stopped", {"cause": cause, "task": interrupted}))
         self._enter_calm_look(now)
         if cause != "therapist_stop":
@@ -366,10 +451,9 @@ class SessionRunner:
                 events.append(Event(now, "safety.stop", {"by": "therapist"}))
                 self._to_calm(now, "therapist_stop", events, records)
             elif what == "end" and self.state in (RunnerState.RUNNING, RunnerState.CALM):
-                if self.state is RunnerState.RUNNING:
-                    self._end_reason = "ended_by_therapist"
+                self._cut_by = self._cut_by or "therapist_end"
                 events.append(Event(now, "session.end_requested", {"by": "therapist"}))
-                self._close(now, events, records)
+                self._close(now, self._cut_by, events, records)
 
     # --- output --------------------------------------------------------------------------------
 
@@ -381,6 +465,8 @@ class SessionRunner:
                 self.trials.append(record)
             elif isinstance(record, RatingRecord):
                 self._rating(record, events, records)
+            if not isinstance(record, RatingRecord):
+                self.work_records += 1
 
     def _output(self, now: float, step: TaskStep, events: list[Event], records: list[Record],
                 done: bool = False) -> TaskStep:
@@ -420,6 +506,29 @@ class SessionRunner:
         return {RunnerState.CALM: CALM_MESSAGE, RunnerState.DONE: DONE_MESSAGE}.get(self.state, "")
 
     # --- results -------------------------------------------------------------------------------
+
+    def outcome(self, ended_by: str | None = None) -> SessionOutcome:
+        """How the session ended (module docstring). ``ended_by``: why the app stopped
+        stepping the runner before the plan had ended ("motion_ended", "window_closed",
+        "frame_limit", ...); a cause the runner saw itself comes first."""
+        if self._cut_by in SAFETY_CAUSES:
+            return SessionOutcome(SessionStatus.SAFETY_STOP, self._cut_by)
+        if self.state is RunnerState.DONE and self._cut_by is None:
+            return SessionOutcome(SessionStatus.COMPLETED, "plan_done")
+        reason = self._cut_by or ended_by or "unfinished"
+        if self.work_records == 0:
+            return SessionOutcome(SessionStatus.NOT_STARTED, reason)
+        return SessionOutcome(SessionStatus.ENDED_EARLY, reason)
+
+    def end_open_tasks(self, outcome: str = "session_ended") -> tuple[Record, ...]:
+        """``TaskEnded`` records, at the last frame's time, for the tasks still open when the
+        app stops stepping the runner (their blocks end with them)."""
+        records: list[Record] = []
+        now = self._last_time if self._last_time is not None else 0.0
+        for _, number, _ in self._open:
+            records.append(TaskEnded(number, now, outcome))
+        self._open.clear()
+        return tuple(records)
 
     def summary(self, date_iso: str) -> SessionSummary:
         """The session so far (or finished), for ``progression.evaluate_progression``."""

@@ -454,7 +454,11 @@ def _sessions(sub_dir: Path, sub: str, ses: str, store: SessionStore, session: S
             "acq_time": {"Description": "When the session started (UTC)."},
             "duration": {"Description": "Recorded motion duration.", "Units": "s"},
             "status": {"Description": "How the session ended.", "Levels": {
-                "completed": "ran to its end", "stopped": "stopped early by the therapist or patient",
+                "completed": "the session plan ran to its end",
+                "ended_early": "cut short before the plan's end (by the therapist, the time cap or the program)",
+                "safety_stop": "stopped for safety: a pain flare, the patient's stop or the therapist's stop",
+                "not_started": "ended before any trial or repetition was recorded",
+                "stopped": "stopped early by the therapist or patient (written before the statuses above)",
                 "aborted": "ended by an error", "interrupted": "the program stopped during it (crash or power loss)",
                 "running": "still running when exported"}},
             "pain_before": {"Description": "Pain rating before the session, 0-10 numeric rating scale (LOINC 72514-3)."},

@@ -1,0 +1,54 @@
+"""Real key presses on an X display, through the XTEST extension (Xvfb has it).
+
+The X server turns each fake press into the same KeyPress event a keyboard makes, so a GLFW
+window receives it through its own event queue and key callback: nothing of the app's input
+path is bypassed. Uses libX11 and libXtst through ctypes (no extra package).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+from typing import Any
+
+
+def _library(name: str, soname: str) -> Any:
+    return ctypes.CDLL(ctypes.util.find_library(name) or soname)
+
+
+class XKeyboard:
+    """Presses keys on the display named by $DISPLAY. Key names are X keysym names:
+    "Escape", "F5", "Return", "2", ..."""
+
+    def __init__(self) -> None:
+        self._x11 = _library("X11", "libX11.so.6")
+        self._xtst = _library("Xtst", "libXtst.so.6")
+        self._x11.XOpenDisplay.restype = ctypes.c_void_p
+        self._x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        self._x11.XStringToKeysym.restype = ctypes.c_ulong
+        self._x11.XStringToKeysym.argtypes = [ctypes.c_char_p]
+        self._x11.XKeysymToKeycode.restype = ctypes.c_ubyte
+        self._x11.XKeysymToKeycode.argtypes = [ctypes.c_void_p, ctypes.c_ulong]
+        self._x11.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        self._x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        self._xtst.XTestFakeKeyEvent.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_int, ctypes.c_ulong]
+        display = self._x11.XOpenDisplay(None)
+        if not display:
+            raise RuntimeError("cannot open the X display named by $DISPLAY")
+        self._display = display
+
+    def press(self, *names: str) -> None:
+        """Press and release each key in turn; returns once the server has handled them."""
+        for name in names:
+            keysym = self._x11.XStringToKeysym(name.encode())
+            keycode = self._x11.XKeysymToKeycode(self._display, keysym)
+            if not keysym or not keycode:
+                raise ValueError(f"no key {name!r} on this display")
+            self._xtst.XTestFakeKeyEvent(self._display, keycode, 1, 0)
+            self._xtst.XTestFakeKeyEvent(self._display, keycode, 0, 0)
+        self._x11.XSync(self._display, 0)
+
+    def close(self) -> None:
+        if self._display:
+            self._x11.XCloseDisplay(self._display)
+            self._display = None

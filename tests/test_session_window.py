@@ -1,0 +1,206 @@
+"""Ending a patient's session in the therapist window under a real X server (Xvfb): keys are
+pressed on the display (XTEST), reach the window through GLFW's own event queue, and the
+run goes the way a therapist sees it — Escape asks, Escape again goes to the closing rating,
+"Session complete" stays until the therapist closes the window, and the terminal says what
+was saved. The product runs in a fresh interpreter (PyOpenGL binds GLX once per process).
+
+The simulator runs as ``gmi-vr run --sim`` does. The headset's loop (``run_openxr``) runs
+with its OpenXR source replaced by a stand-in that yields the simulator's frames and counts
+what is presented to the eyes (no runtime here; tests/xr run the real one): the same window,
+keys and store, and proof that the headset's frames keep flowing while the window waits."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from gmi_vr.app.controls import ESCAPE_PROMPT
+from gmi_vr.app.patients import add_patient
+from gmi_vr.recording.store import SessionStore
+
+TESTS = Path(__file__).parent
+
+# Runs in the child: the simulator's keyboard session for patient W-1, with the window's
+# show() wrapped so a driver sees each frame's status line and presses real keys.
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time
+    from contextlib import contextmanager
+    sys.path.insert(0, {tests!r})
+    from gmi_vr.render.context import choose_gl_platform
+    choose_gl_platform(offscreen=False)
+    import glfw
+    import gmi_vr.console.window as console
+    from gmi_vr.app import run_sim
+    from support.xkeys import XKeyboard
+
+    PROMPT = {prompt!r}
+    keyboard = XKeyboard()
+    log = {{"statuses": [], "marks": {{}}, "open_after_prompt": [], "after_saved": [], "presented": []}}
+
+
+    class StandInHeadset:
+        # The headset's frame source for run_openxr: the simulator's frames at 60 Hz; it
+        # counts the pictures presented and stops a few frames after it is asked to.
+
+        info = None
+
+        def __init__(self):
+            from gmi_vr.xr.sim import InputState, KeyboardMouseFrameSource
+
+            started = time.monotonic()
+            self.frames_source = KeyboardMouseFrameSource(InputState(), lambda: time.monotonic() - started)
+            self.presented = 0
+            self.stop_requests = 0
+
+        def frames(self):
+            left = None
+            for frame in self.frames_source.frames():
+                if left is not None:
+                    if left == 0:
+                        return
+                    left -= 1
+                elif self.stop_requests:
+                    left = 5  # the runtime walks the session to its end over a few frames
+                time.sleep(1 / 60)
+                yield frame
+
+        def present(self, draw_list):
+            self.presented += 1
+
+        def request_stop(self):
+            self.stop_requests += 1
+            log["stop_requested_after"] = len(log["statuses"])
+
+
+    headset = StandInHeadset()
+
+
+    @contextmanager
+    def stand_in_headset_with_console(title, visible=True):
+        from gmi_vr.render.context import open_window_context
+        from gmi_vr.render.renderer import Renderer
+
+        with open_window_context(*console.WINDOW_SIZE, title=title, visible=visible) as context:
+            renderer = Renderer()
+            window = console.TherapistWindow(context, renderer)
+            try:
+                yield headset, window
+            finally:
+                window.release()
+                renderer.release()
+
+    def until(test, what):
+        for _ in range(600):
+            window, status = yield
+            if test(status):
+                log["marks"][what] = len(log["statuses"]) - 1
+                return window, status
+        raise AssertionError(f"never saw {{what}}; last status: {{status}}")
+
+    def drive():
+        window, status = yield
+        glfw.focus_window(window.context.window)
+        for _ in range(3):
+            window, status = yield
+        keyboard.press("F5", "3", "Return")  # the therapist types the opening rating
+        window, status = yield from until(lambda s: "pain rating 3 recorded" in s, "opening rating")
+        keyboard.press("Escape")
+        window, status = yield from until(lambda s: PROMPT in s, "prompt")
+        for _ in range(2):  # asked, not ended: the session and the window go on
+            window, status = yield
+            log["open_after_prompt"].append((PROMPT in status, window.should_close()))
+        keyboard.press("Escape")
+        window, status = yield from until(lambda s: "ending: closing rating" in s, "closing rating")
+        keyboard.press("F5", "2", "Return")  # the closing rating
+        window, status = yield from until(lambda s: " saved" in s, "saved")
+        log["presented"].append(headset.presented)
+        for _ in range(10):  # "Session complete" stays on screen
+            window, status = yield
+            log["after_saved"].append((status, window.should_close()))
+        log["presented"].append(headset.presented)
+        log["stop_requests"] = headset.stop_requests
+        keyboard.press("Escape")  # one Escape closes it now
+        while True:
+            yield
+
+    driver = drive()
+    next(driver)
+    original = console.TherapistWindow.show
+
+    def show(self, draw_list, frame, status, capture=False):
+        pixels = original(self, draw_list, frame, status, capture)
+        log["statuses"].append(status)
+        driver.send((self, status))
+        return pixels
+
+    console.TherapistWindow.show = show
+    report = lambda line: print("REPORT", line)
+    if {where!r} == "simulator":
+        run_sim(None, patient_id="W-1", max_frames=4000, report=report)
+    else:
+        import gmi_vr.app.headset as app_headset
+
+        app_headset.headset_with_console = stand_in_headset_with_console
+        app_headset.run_openxr("W-1", max_frames=20000, report=report)
+        log["stop_requests"] = [log["stop_requests"], headset.stop_requests]
+    keyboard.close()
+    print("LOG", json.dumps(log))
+    """
+)
+
+
+@pytest.mark.display
+@pytest.mark.parametrize("where", ["simulator", "headset"])
+def test_escape_asks_then_the_closing_rating_and_session_complete_stay_until_closed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    with SessionStore.open() as store:
+        add_patient(store, "W-1", "left", "hand", therapist="t.one")
+    script = SCRIPT.format(tests=str(TESTS), prompt=ESCAPE_PROMPT, where=where)
+    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    lines = result.stdout.splitlines()
+    log = json.loads(next(line for line in lines if line.startswith("LOG "))[4:])
+    reports = [line[7:] for line in lines if line.startswith("REPORT ")]
+
+    # One Escape only asked: the window stayed open and the session ran on.
+    assert log["open_after_prompt"] == [[True, False]] * 2
+    marks = log["marks"]
+    assert marks["opening rating"] < marks["prompt"] < marks["closing rating"] < marks["saved"]
+    with SessionStore.open() as store:
+        (session,) = store.list_sessions("W-1")
+        ratings = [(r.phase, r.value) for r in store.ratings(session.id)]
+        events = [e.kind for e in store.events(session.id)]
+    # Confirmed, the session went to its closing rating (no trial was answered in it).
+    assert ratings == [("before", 3), ("after", 2)]
+    assert "session.end_requested" in events and "session.end" in events
+    assert (session.status, session.end_reason) == ("not_started", "therapist_end")
+    assert session.source == ("sim" if where == "simulator" else "openxr")
+    saved = f"session {session.id} saved (not_started: therapist_end): 0 trials, pain 3 -> 2"
+    assert reports == [saved], "the terminal is told once, when the session has ended"
+    # "Session complete" stayed with the saved line until the therapist's Escape closed it.
+    assert log["after_saved"] == [[f"{saved}  |  Escape closes the window", False]] * 10
+    pressed_after = marks["saved"] + 1 + 10  # frames shown when that Escape was pressed
+    # The run ended at that Escape (the headset's once the runtime has walked the session to
+    # its end: the stand-in takes six more frames).
+    ended_after = len(log["statuses"]) if where == "simulator" else log["stop_requested_after"]
+    assert pressed_after < ended_after <= pressed_after + 3, "the run ended at that Escape"
+    if where == "headset":
+        # The headset's picture never froze while the window waited (the window is redrawn
+        # at most 15 times a second, the eyes every frame), and the runtime was asked to end
+        # the session only after that Escape.
+        waiting_start, waiting_end = log["presented"]
+        assert waiting_end - waiting_start >= 10
+        assert log["stop_requests"] == [0, 1]
