@@ -45,8 +45,7 @@ from gmi_vr.xr.runtime import (
     RuntimeInfo,
     check_opengl_requirements,
     create_instance,
-    egl_binding,
-    glx_binding,
+    graphics_binding,
     xr_errors,
 )
 from gmi_vr.xr.session_state import Action, SessionLifecycle, SessionState
@@ -82,8 +81,9 @@ class OpenXrSource:
     """The ``openxr`` frame source (see the module docstring for one frame's path).
 
     ``view_renderer`` draws one eye; without it frames end with no layers (input only).
-    ``gl_context`` is the GL context the session renders with: a GLFW/GLX window context
-    (the therapist window, for example) bound through XR_KHR_opengl_enable's Xlib binding,
+    ``gl_context`` is the GL context the session renders with: a GLFW window context
+    (the therapist window, for example) bound through XR_KHR_opengl_enable's Xlib binding
+    (Win32 binding on Windows),
     or a surfaceless EGL ``OffscreenContext`` bound through XR_MNDX_egl_enable where the
     runtime offers it (Monado does; create that context before this module is imported:
     importing pyopenxr switches PyOpenGL to its GLX platform). Without it a small hidden
@@ -168,11 +168,7 @@ class OpenXrSource:
         enabled = self.info.enabled_extensions
         check_opengl_requirements(self._instance, self._system)
         self._actions = HandActions(self._instance, enabled)
-        binding = (
-            egl_binding(self._gl_context)
-            if isinstance(self._gl_context, OffscreenContext)
-            else glx_binding(self._gl_context)
-        )
+        binding = graphics_binding(self._gl_context)
         try:
             self._session = xr.create_session(
                 self._instance,
