@@ -256,3 +256,37 @@ def test_an_x11_window_still_binds_through_xlib_with_every_field(gl_context: Any
     assert isinstance(binding, xr.GraphicsBindingOpenGLXlibKHR)
     assert binding.visualid == gl_context.visual_id() > 0
     assert binding.glx_drawable == gl_context.glx_drawable() != 0
+
+
+def test_doctor_names_the_windows_registrys_active_runtime(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gmi_vr.xr.doctor import active_runtime_manifest
+
+    monkeypatch.delenv("XR_RUNTIME_JSON", raising=False)
+    steamvr = r"C:\Program Files (x86)\Steam\steamapps\common\SteamVR\steamxr_win64.json"
+    assert active_runtime_manifest(lambda: steamvr) == (
+        steamvr + r" (registry HKLM\SOFTWARE\Khronos\OpenXR\1)"
+    )
+    assert active_runtime_manifest(lambda: None) == "none found"
+    monkeypatch.setenv("XR_RUNTIME_JSON", "C:/runtime.json")  # the override wins, as in the loader
+    assert active_runtime_manifest(lambda: steamvr) == "C:/runtime.json (XR_RUNTIME_JSON)"
+
+
+def test_on_windows_records_go_to_local_appdata_and_settings_to_roaming_appdata(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from gmi_vr.core.settings import default_config_file, default_data_dir, load_settings
+    from gmi_vr.recording.paths import default_database_path
+
+    for name in ("GMI_VR_DATA", "GMI_VR_CONFIG", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "Local"))
+    monkeypatch.setenv("APPDATA", str(tmp_path / "Roaming"))
+    assert default_data_dir() == tmp_path / "Local" / "gmi-vr"
+    assert default_database_path() == tmp_path / "Local" / "gmi-vr" / "sessions.sqlite"
+    assert default_config_file() == tmp_path / "Roaming" / "gmi-vr" / "settings.toml"
+    # What the commands use: the settings, read from that file, with the data folder default.
+    (tmp_path / "Roaming" / "gmi-vr").mkdir(parents=True)
+    default_config_file().write_text('station = "vr-pc-2"\n')
+    settings = load_settings()
+    assert (settings.station, settings.data_dir) == ("vr-pc-2", tmp_path / "Local" / "gmi-vr")

@@ -13,9 +13,12 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+
+from gmi_vr.render.context import WINDOW_SYSTEM
 
 #: How long the doctor waits for the session to become focused (seconds).
 FOCUS_TIMEOUT_S = 10.0
@@ -59,12 +62,24 @@ class DoctorReport:
         ]
 
 
-def active_runtime_manifest() -> str:
-    """The manifest the loader will use: XR_RUNTIME_JSON, else the first active_runtime.json
-    on the XDG configuration paths (OpenXR loader specification, Linux)."""
+#: Where the OpenXR loader reads the active runtime on Windows (OpenXR loader
+#: specification, "Runtime Discovery": HKEY_LOCAL_MACHINE, value ``ActiveRuntime``).
+WINDOWS_RUNTIME_KEY = r"SOFTWARE\Khronos\OpenXR\1"
+
+
+def active_runtime_manifest(read_windows_registry: Callable[[], str | None] | None = None) -> str:
+    """The manifest the loader will use: XR_RUNTIME_JSON, else on Windows the registry's
+    ``ActiveRuntime`` (SteamVR, Meta Quest Link and others set it when made the active
+    runtime), else the first active_runtime.json on the XDG configuration paths (OpenXR
+    loader specification, Linux). ``read_windows_registry`` stands in for the registry."""
     override = os.environ.get("XR_RUNTIME_JSON")
     if override:
         return f"{override} (XR_RUNTIME_JSON)"
+    if read_windows_registry is None and WINDOW_SYSTEM == "win32":
+        read_windows_registry = _windows_active_runtime
+    if read_windows_registry is not None:
+        active = read_windows_registry()
+        return f"{active} (registry HKLM\\{WINDOWS_RUNTIME_KEY})" if active else "none found"
     config_home = os.environ.get("XDG_CONFIG_HOME", str(Path.home() / ".config"))
     config_dirs = os.environ.get("XDG_CONFIG_DIRS", "/etc/xdg").split(":")
     for base in (config_home, *config_dirs, "/etc"):
@@ -72,6 +87,17 @@ def active_runtime_manifest() -> str:
         if candidate.exists():
             return str(candidate)
     return "none found"
+
+
+def _windows_active_runtime() -> str | None:
+    import winreg  # type: ignore[import-not-found,unused-ignore]  # Windows only
+
+    try:
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, WINDOWS_RUNTIME_KEY) as key:
+            value, _kind = winreg.QueryValueEx(key, "ActiveRuntime")
+    except OSError:
+        return None
+    return str(value)
 
 
 def doctor_report(api_layers: tuple[str, ...] = ()) -> DoctorReport:
