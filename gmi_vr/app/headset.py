@@ -7,6 +7,7 @@ One frame (see pipeline.py for the middle part):
     SessionPipeline.step()     body solve, therapy, recording
       -> DrawList
     OpenXrSource.present()     Renderer.draw per eye into the swapchain images, xrEndFrame
+    OpenXrSource.vibrate()     therapy's haptic pulses, xrApplyHapticFeedback
     TherapistWindow.show()     the same DrawList: the patient's view + a third-person view
 
 Both the eyes and the therapist window draw with one GL context (the window's): vertex
@@ -118,6 +119,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                 controls.handle(console_keys(window, controls), frame.time_s)
             output = pipeline.step(frame)
             source.present(output.draw)
+            source.vibrate(output.haptics)
             speaker.handle(output.events)
             frames_shown += 1
             just_finished = output.done and not pipeline.finished

@@ -34,6 +34,7 @@ from typing import Any
 import xr
 
 from gmi_vr.core.errors import GraphicsUnavailable, XrRuntimeUnavailable, XrSessionLost
+from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import Pose, TrackingFrame, ViewInfo
 from gmi_vr.render.context import OffscreenContext, WindowContext, open_window_context
 from gmi_vr.scene.draw import Camera, DrawList
@@ -477,6 +478,19 @@ class OpenXrSource:
                 "The OpenXR runtime lost the session (the headset was disconnected or its runtime "
                 "restarted): check the headset and start the run again."
             )
+
+    def vibrate(self, pulses: Sequence[HapticPulse]) -> None:
+        """Play therapy's haptic requests on the controllers (xrApplyHapticFeedback). While
+        the session is not running or not focused there is no hand to vibrate: nothing
+        happens, as the specification has it."""
+        if self._session is None or self._actions is None or not self.lifecycle.running:
+            return
+        for pulse in pulses:
+            try:
+                with xr_errors("vibrating a controller"):
+                    self._actions.vibrate(self._session, pulse)
+            except (xr.SessionNotFocused, xr.SessionNotRunningError):
+                return
 
     def request_stop(self) -> None:
         """Ask the runtime to end the session (xrRequestExitSession): it moves the session to
