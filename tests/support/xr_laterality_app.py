@@ -2,6 +2,7 @@
 in a subprocess by tests/xr/test_laterality_xr.py.
 
     python tests/support/xr_laterality_app.py PATIENT --out RESULT.json [--delay S] [--max-seconds S]
+        [--record-haptics]
 
 The real ``OpenXrSource`` frame loop drives the real ``session_pipeline`` (body, therapy,
 recording into the store at $GMI_VR_DATA) and the product's renderer draws the eyes, as
@@ -11,6 +12,11 @@ driver ``--delay`` seconds later (wall clock) and releases it HOLD_S after that.
 
 RESULT.json: the session id, and per stimulus its side, the frame's predicted display time
 (s), and the wall-clock (monotonic) times it was seen by the loop and the press was sent.
+Like ``gmi-vr run``, each frame's haptic pulses go to ``OpenXrSource.vibrate``. With
+``--record-haptics`` a Python API layer (``fault_layers.HapticRecordingLayer``) records every
+``xrApplyHapticFeedback`` on its way to Monado; RESULT.json then has the calls, the hands'
+XrPaths, and per frame with an answer or a pulse the answers, the pulses asked for and how
+many calls the runtime had received before and after that frame's ``vibrate``.
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--delay", type=float, default=0.5)
     parser.add_argument("--max-seconds", type=float, default=90.0)
+    parser.add_argument("--record-haptics", action="store_true")
     args = parser.parse_args()
 
     import functools
@@ -83,6 +90,12 @@ def main() -> int:
 
     from gmi_vr.xr.openxr_source import OpenXrSource
 
+    haptic_layer = None
+    if args.record_haptics:
+        from support.fault_layers import HapticRecordingLayer
+
+        haptic_layer = HapticRecordingLayer()
+    haptic_frames: list[dict[str, object]] = []
     renderer = Renderer()
     presser = TriggerPresser()
     shows: list[dict[str, object]] = []
@@ -91,8 +104,13 @@ def main() -> int:
     started = time.monotonic()
     try:
         eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
-        with OpenXrSource(eyes, gl_context=context) as source:
+        layers = [haptic_layer.name] if haptic_layer is not None else []
+        with OpenXrSource(eyes, gl_context=context, api_layers=layers) as source:
             info = source.info
+            import xr as openxr
+
+            result["hand_paths"] = {side: openxr.string_to_path(source._instance, f"/user/hand/{side}").value
+                                    for side in ("left", "right")}  # fmt: skip
             with session_pipeline(args.patient, source="openxr",
                                   runtime_name=info.runtime_name if info else None,
                                   system_name=info.system_name if info else None) as pipeline:  # fmt: skip
@@ -109,6 +127,14 @@ def main() -> int:
                             shows.append({"side": side, "display_time_s": event.time_s,
                                           "seen_monotonic_s": seen})  # fmt: skip
                     source.present(output.draw)
+                    before = len(haptic_layer.calls) if haptic_layer is not None else 0
+                    source.vibrate(output.haptics)
+                    answers = [e.data["answered_by"] for e in output.events if e.kind == "trial.answer"]
+                    if haptic_layer is not None and (answers or output.haptics):
+                        haptic_frames.append({
+                            "frame": frame.index, "answers": answers,
+                            "pulses": [[p.side.value, p.duration_s, p.amplitude] for p in output.haptics],
+                            "calls_before": before, "calls_after": len(haptic_layer.calls)})  # fmt: skip
                     result["frames"] = frame.index + 1
                     too_long = time.monotonic() - started > args.max_seconds
                     if not stop_requested and (output.done or too_long):
@@ -124,6 +150,9 @@ def main() -> int:
         renderer.release()
         context.release()
     result["sent"] = presser.sent
+    if haptic_layer is not None:
+        result["haptic_calls"] = haptic_layer.calls
+        result["haptic_frames"] = haptic_frames
     args.out.write_text(json.dumps(result))
     return status
 
