@@ -24,6 +24,7 @@ A lost session or a runtime that dies mid-run ends ``frames()`` with ``XrSession
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -35,10 +36,11 @@ import xr
 
 from gmi_vr.core.errors import GraphicsUnavailable, XrRuntimeUnavailable, XrSessionLost
 from gmi_vr.core.haptics import HapticPulse
-from gmi_vr.core.types import Pose, TrackingFrame, ViewInfo
+from gmi_vr.core.types import Pose, Side, TrackingFrame, ViewInfo
 from gmi_vr.render.context import OffscreenContext, WindowContext, open_window_context
 from gmi_vr.scene.draw import Camera, DrawList
 from gmi_vr.xr.actions import HandActions
+from gmi_vr.xr.hands_only import HandsOnly
 from gmi_vr.xr.runtime import (
     DEPTH_LAYER_EXTENSION,
     EGL_EXTENSION,
@@ -129,6 +131,7 @@ class OpenXrSource:
         self._depth_layers = False
         self._blend_mode = xr.EnvironmentBlendMode.OPAQUE
         self._frame: _OpenFrame | None = None
+        self._hands_only = HandsOnly()
         self._exit = False
         self._lost = False
 
@@ -341,7 +344,7 @@ class OpenXrSource:
         head = xr.locate_space(self._view_space, self._space, display_time)
         focused = self._actions.sync(self._session) and self.lifecycle.focused
         left, right = self._actions.read(self._session, self._space, display_time)
-        return tracking_frame(
+        frame = tracking_frame(
             index=index,
             predicted_display_time_ns=display_time,
             head=RawLocation(_pose(head.pose), int(head.location_flags)),
@@ -356,6 +359,13 @@ class OpenXrSource:
             left=left,
             right=right,
             focused=focused,
+        )
+        # A hand with no active controller but tracked joints is read from its joints.
+        head = frame.head if frame.head_valid else None
+        return dataclasses.replace(
+            frame,
+            left=self._hands_only.apply(Side.LEFT, frame.left, frame.time_s, head),
+            right=self._hands_only.apply(Side.RIGHT, frame.right, frame.time_s, head),
         )
 
     def present(self, draw_list: DrawList) -> None:

@@ -2,7 +2,7 @@
 in a subprocess by tests/xr/test_laterality_xr.py.
 
     python tests/support/xr_laterality_app.py PATIENT --out RESULT.json [--delay S] [--max-seconds S]
-        [--record-haptics]
+        [--record-haptics] [--hands]
 
 The real ``OpenXrSource`` frame loop drives the real ``session_pipeline`` (body, therapy,
 recording into the store at $GMI_VR_DATA) and the product's renderer draws the eyes, as
@@ -12,6 +12,9 @@ driver ``--delay`` seconds later (wall clock) and releases it HOLD_S after that.
 
 RESULT.json: the session id, and per stimulus its side, the frame's predicted display time
 (s), and the wall-clock (monotonic) times it was seen by the loop and the press was sent.
+With ``--hands`` both controllers are switched off and their hands tracked instead (the
+remote driver synthesises the joints from finger curls): a "press" curls thumb and index
+(a pinch), a release opens the hand.
 Like ``gmi-vr run``, each frame's haptic pulses go to ``OpenXrSource.vibrate``. With
 ``--record-haptics`` a Python API layer (``fault_layers.HapticRecordingLayer``) records every
 ``xrApplyHapticFeedback`` on its way to Monado; RESULT.json then has the calls, the hands'
@@ -36,21 +39,35 @@ from gmi_vr.render.context import choose_gl_platform  # noqa: E402
 choose_gl_platform(offscreen=False)
 
 HOLD_S = 0.5  # how long a trigger stays pulled: several 20 Hz frames even on a loaded machine
+#: Finger curls (little, ring, middle, index, thumb; 0 open .. 1 curled) for --hands: an open
+#: hand, and thumb and index curled together (their tips then touch: a pinch).
+OPEN = (0.0, 0.0, 0.0, 0.0, 0.0)
+PINCH = (0.0, 0.0, 0.0, 1.0, 1.0)
 
 
 class TriggerPresser:
     """Presses and releases controller triggers through the remote driver from timer threads
     (one lock: a press and a release never interleave their packets)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hands: bool = False) -> None:
         from support.monado_remote import MonadoRemote
 
         self.remote = MonadoRemote()
+        self.hands = hands
+        if hands:  # no controller, a tracked open hand on each side
+            for side in ("left", "right"):
+                self.remote.set_controller(side, active=False, hand_tracking_active=True,
+                                           hand_curl=OPEN)  # fmt: skip
         self.lock = threading.Lock()
         self.timers: list[threading.Timer] = []
         self.sent: list[dict[str, object]] = []
 
     def _set(self, side: str, pulled: bool) -> None:
+        if self.hands:
+            with self.lock:
+                self.remote.set_controller(side, hand_curl=PINCH if pulled else OPEN)  # type: ignore[arg-type]
+                self.sent.append({"side": side, "pulled": pulled, "monotonic_s": time.monotonic()})
+            return
         with self.lock:
             controller = getattr(self.remote.state, side)
             self.remote.send(replace(self.remote.state, **{side: replace(
@@ -66,6 +83,11 @@ class TriggerPresser:
     def close(self) -> None:
         for timer in self.timers:
             timer.cancel()
+        if self.hands:  # the driver keeps its state across clients: give the controllers back
+            with self.lock:
+                for side in ("left", "right"):
+                    self.remote.set_controller(side, active=True, hand_tracking_active=False,
+                                               hand_curl=OPEN)  # fmt: skip
         self.remote.close()
 
 
@@ -76,6 +98,7 @@ def main() -> int:
     parser.add_argument("--delay", type=float, default=0.5)
     parser.add_argument("--max-seconds", type=float, default=90.0)
     parser.add_argument("--record-haptics", action="store_true")
+    parser.add_argument("--hands", action="store_true")
     args = parser.parse_args()
 
     import functools
@@ -97,7 +120,7 @@ def main() -> int:
         haptic_layer = HapticRecordingLayer()
     haptic_frames: list[dict[str, object]] = []
     renderer = Renderer()
-    presser = TriggerPresser()
+    presser = TriggerPresser(hands=args.hands)
     shows: list[dict[str, object]] = []
     result: dict[str, object] = {"shows": shows, "frames": 0}
     status = 0
@@ -130,6 +153,8 @@ def main() -> int:
                     before = len(haptic_layer.calls) if haptic_layer is not None else 0
                     source.vibrate(output.haptics)
                     answers = [e.data["answered_by"] for e in output.events if e.kind == "trial.answer"]
+                    result.setdefault("profiles", []).append(
+                        [frame.left.profile, frame.right.profile, frame.left.grip_valid, frame.right.grip_valid])
                     if haptic_layer is not None and (answers or output.haptics):
                         haptic_frames.append({
                             "frame": frame.index, "answers": answers,
