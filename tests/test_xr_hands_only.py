@@ -113,3 +113,14 @@ def test_lowering_the_palm_restarts_the_hold() -> None:
         menu.append(hands.apply(Side.RIGHT, tracked_hand(), t, HEAD).menu)
         t += FRAME_S
     assert menu.index(True) == hold
+
+
+def test_the_therapists_status_says_which_hand_is_tracked_without_a_controller() -> None:
+    from gmi_vr.app.headset import status_line
+
+    hand = HandsOnly().apply(Side.RIGHT, tracked_hand(), 1.0, HEAD)
+    controller = HandInput(grip=Pose(np.ones(3)), grip_valid=True, profile="/interaction_profiles/valve/index_controller")
+    line = status_line("headset: Monado", None, None, (controller, hand))
+    assert line == ("headset: Monado  |  hand tracking, no controller: right "
+                    "(pinch answers, open palm stops)")  # fmt: skip
+    assert status_line("headset: Monado", None, None, (controller, controller)) == "headset: Monado"
