@@ -8,7 +8,7 @@
 - ``swapchains``: one colour and one depth swapchain per view;
 - ``tracking``: raw runtime results to ``TrackingFrame`` (pure);
 - ``hands_only``: a tracked hand with no controller read as one: pinch, open-palm stop (pure);
-- ``doctor``: ``doctor_report()`` for ``gmi-vr doctor``;
+- ``doctor``: ``doctor_checks()`` (the checklist) and ``doctor_report()`` for ``gmi-vr doctor``;
 - ``sim``: the built-in simulator source.
 
 Importing this package imports no OpenXR binding: pyopenxr switches PyOpenGL to its GLX
