@@ -334,6 +334,7 @@ def doctor_checks(capture_loader_output: bool = True) -> DoctorResult:
                 detail = ", ".join(f"{hand} {profile or 'none bound'}" for hand, profile in profiles.items())
                 checks.append(Check("controllers", True, detail))
             else:
-                checks.append(Check("controllers", False, "none bound: switch the controllers on "
+                hands = ", or use tracked hands (pinch answers)" if report.hand_tracking else ""
+                checks.append(Check("controllers", False, f"none bound: switch the controllers on{hands} "
                                     "(meanwhile the therapist's keys answer for the patient)"))  # fmt: skip
     return DoctorResult(tuple(checks), report, "".join(loader_output))
