@@ -2,7 +2,7 @@
 in a subprocess by tests/xr/test_laterality_xr.py.
 
     python tests/support/xr_laterality_app.py PATIENT --out RESULT.json [--delay S] [--max-seconds S]
-        [--record-haptics] [--hands]
+        [--record-haptics] [--hands] [--hold S]
 
 The real ``OpenXrSource`` frame loop drives the real ``session_pipeline`` (body, therapy,
 recording into the store at $GMI_VR_DATA) and the product's renderer draws the eyes, as
@@ -74,8 +74,8 @@ class TriggerPresser:
                 controller, trigger=1.0 if pulled else 0.0, trigger_click=pulled, trigger_touch=pulled)}))
             self.sent.append({"side": side, "pulled": pulled, "monotonic_s": time.monotonic()})
 
-    def press_after(self, side: str, delay_s: float) -> None:
-        for after, pulled in ((delay_s, True), (delay_s + HOLD_S, False)):
+    def press_after(self, side: str, delay_s: float, hold_s: float = HOLD_S) -> None:
+        for after, pulled in ((delay_s, True), (delay_s + hold_s, False)):
             timer = threading.Timer(after, self._set, (side, pulled))
             timer.start()
             self.timers.append(timer)
@@ -99,6 +99,7 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=90.0)
     parser.add_argument("--record-haptics", action="store_true")
     parser.add_argument("--hands", action="store_true")
+    parser.add_argument("--hold", type=float, default=HOLD_S, help="how long each press lasts (s)")
     args = parser.parse_args()
 
     import functools
@@ -146,7 +147,7 @@ def main() -> int:
                     for event in output.events:
                         if event.kind == "trial.show":
                             side = str(event.data["side"])
-                            presser.press_after(side, args.delay)
+                            presser.press_after(side, args.delay, args.hold)
                             shows.append({"side": side, "display_time_s": event.time_s,
                                           "seen_monotonic_s": seen})  # fmt: skip
                     source.present(output.draw)

@@ -34,7 +34,9 @@ pytestmark = pytest.mark.xr
 
 APP = Path(__file__).resolve().parent.parent / "support" / "xr_laterality_app.py"
 DELAY_S = 0.5
-HOLD_S = 0.5  # xr_laterality_app.HOLD_S: how long each pinch is held
+#: How long each pinch is held: joints are sampled once per frame, so a pinch shorter than
+#: a stalled frame on a loaded machine could fall between two frames; a second spans many.
+HOLD_S = 1.0
 RUNTIME_FRAME_S = 1.0 / 20.0  # Monado's null compositor paces at 20 Hz (XR_RUNTIME.md)
 
 
@@ -48,13 +50,14 @@ def test_pinches_of_tracked_hands_answer_a_laterality_block(tmp_path: Path) -> N
             "session.blocks": ["laterality"], "session.rating_at_start": False,
             "session.rating_at_end": False, "laterality.trials_per_block": 4,
             "laterality.rotations_deg": [0, 90], "laterality.views": ["back"],
-            "laterality.feedback": False, "laterality.inter_trial_s": 0.5,
+            # The next pinch (DELAY_S after the next stimulus) comes after this one's release.
+            "laterality.feedback": False, "laterality.inter_trial_s": 1.0,
         }, therapist="t.one", reason="a short block answered by pinches")  # fmt: skip
 
     env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
     out = tmp_path / "result.json"
     run = subprocess.run([sys.executable, str(APP), "XR-HANDS", "--out", str(out), "--delay", str(DELAY_S),
-                          "--hands"], env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
+                          "--hands", "--hold", str(HOLD_S)], env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     result = json.loads(out.read_text())
     assert result.get("done") is True, result
