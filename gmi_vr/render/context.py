@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from gmi_vr.core.errors import GraphicsUnavailable
+from gmi_vr.render import configure_pyopengl
 
 if TYPE_CHECKING:
     from gmi_vr.render.win32 import WglHandles
@@ -70,6 +71,7 @@ def choose_gl_platform(offscreen: bool) -> None:
         os.environ["PYOPENGL_PLATFORM"] = wanted
         return
     os.environ["PYOPENGL_PLATFORM"] = wanted
+    configure_pyopengl(wanted)
 
 
 def _loaded_platform_name() -> str:
