@@ -2,7 +2,7 @@
 in a subprocess by tests/xr/test_laterality_xr.py.
 
     python tests/support/xr_laterality_app.py PATIENT --out RESULT.json [--delay S] [--max-seconds S]
-        [--record-haptics] [--hands] [--hold S]
+        [--record-haptics] [--hands] [--hold S] [--palm-stop]
 
 The real ``OpenXrSource`` frame loop drives the real ``session_pipeline`` (body, therapy,
 recording into the store at $GMI_VR_DATA) and the product's renderer draws the eyes, as
@@ -15,6 +15,9 @@ RESULT.json: the session id, and per stimulus its side, the frame's predicted di
 With ``--hands`` both controllers are switched off and their hands tracked instead (the
 remote driver synthesises the joints from finger curls): a "press" curls thumb and index
 (a pinch), a release opens the hand.
+With ``--palm-stop`` (and ``--hands``), after the first answer the right hand turns its open
+palm to the face and holds it; the run ends at the patient's stop ("safety.stop"), and
+RESULT.json has that event and when the palm was turned.
 Like ``gmi-vr run``, each frame's haptic pulses go to ``OpenXrSource.vibrate``. With
 ``--record-haptics`` a Python API layer (``fault_layers.HapticRecordingLayer``) records every
 ``xrApplyHapticFeedback`` on its way to Monado; RESULT.json then has the calls, the hands'
@@ -74,6 +77,22 @@ class TriggerPresser:
                 controller, trigger=1.0 if pulled else 0.0, trigger_click=pulled, trigger_touch=pulled)}))
             self.sent.append({"side": side, "pulled": pulled, "monotonic_s": time.monotonic()})
 
+    def show_palm(self, side: str) -> None:
+        """Turn ``side``'s open hand 35 cm ahead of the face, a little low and outward, palm
+        towards the face (the hand's -Y is the palm's way; rotated -90° about X it points
+        back at the patient)."""
+        import numpy as np
+
+        from gmi_vr.core.types import Pose
+
+        head = self.remote.state.head.position
+        offset = (0.15 if side == "right" else -0.15, -0.2, -0.35)
+        s = 0.5 ** 0.5
+        with self.lock:
+            self.remote.set_controller(side, hand_curl=OPEN, pose=Pose(  # type: ignore[arg-type]
+                np.asarray(head) + np.array(offset), np.array([-s, 0.0, 0.0, s])))
+            self.sent.append({"side": side, "palm": True, "monotonic_s": time.monotonic()})
+
     def press_after(self, side: str, delay_s: float, hold_s: float = HOLD_S) -> None:
         for after, pulled in ((delay_s, True), (delay_s + hold_s, False)):
             timer = threading.Timer(after, self._set, (side, pulled))
@@ -100,6 +119,7 @@ def main() -> int:
     parser.add_argument("--record-haptics", action="store_true")
     parser.add_argument("--hands", action="store_true")
     parser.add_argument("--hold", type=float, default=HOLD_S, help="how long each press lasts (s)")
+    parser.add_argument("--palm-stop", action="store_true")
     args = parser.parse_args()
 
     import functools
@@ -154,6 +174,13 @@ def main() -> int:
                     before = len(haptic_layer.calls) if haptic_layer is not None else 0
                     source.vibrate(output.haptics)
                     answers = [e.data["answered_by"] for e in output.events if e.kind == "trial.answer"]
+                    if args.palm_stop and answers and "palm_shown" not in result:
+                        result["palm_shown"] = True
+                        presser.show_palm("right")
+                    for event in output.events:
+                        if event.kind == "safety.stop":
+                            result["stop"] = {"time_s": event.time_s, "data": event.data,
+                                              "seen_monotonic_s": time.monotonic()}  # fmt: skip
                     result.setdefault("profiles", []).append(
                         [frame.left.profile, frame.right.profile, frame.left.grip_valid, frame.right.grip_valid])
                     if haptic_layer is not None and (answers or output.haptics):
@@ -163,7 +190,7 @@ def main() -> int:
                             "calls_before": before, "calls_after": len(haptic_layer.calls)})  # fmt: skip
                     result["frames"] = frame.index + 1
                     too_long = time.monotonic() - started > args.max_seconds
-                    if not stop_requested and (output.done or too_long):
+                    if not stop_requested and (output.done or too_long or "stop" in result):
                         result["done"] = output.done
                         source.request_stop()
                         stop_requested = True

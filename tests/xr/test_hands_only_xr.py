@@ -28,7 +28,7 @@ from support.sandbox import control, require_sandbox
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.xr.hands_only import HAND_TRACKING_PROFILE
+from gmi_vr.xr.hands_only import HAND_TRACKING_PROFILE, OPEN_PALM_HOLD_S
 
 pytestmark = pytest.mark.xr
 
@@ -40,10 +40,7 @@ HOLD_S = 1.0
 RUNTIME_FRAME_S = 1.0 / 20.0  # Monado's null compositor paces at 20 Hz (XR_RUNTIME.md)
 
 
-def test_pinches_of_tracked_hands_answer_a_laterality_block(tmp_path: Path) -> None:
-    require_sandbox()
-    control("ensure")
-    data = tmp_path / "data"
+def hands_patient(data: Path) -> None:
     with SessionStore.open(data) as store:
         add_patient(store, "XR-HANDS", "left", "hand", therapist="t.one")
         edit_patient_program(store, "XR-HANDS", {
@@ -54,6 +51,12 @@ def test_pinches_of_tracked_hands_answer_a_laterality_block(tmp_path: Path) -> N
             "laterality.feedback": False, "laterality.inter_trial_s": 1.0,
         }, therapist="t.one", reason="a short block answered by pinches")  # fmt: skip
 
+
+def test_pinches_of_tracked_hands_answer_a_laterality_block(tmp_path: Path) -> None:
+    require_sandbox()
+    control("ensure")
+    data = tmp_path / "data"
+    hands_patient(data)
     env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
     out = tmp_path / "result.json"
     run = subprocess.run([sys.executable, str(APP), "XR-HANDS", "--out", str(out), "--delay", str(DELAY_S),
@@ -79,3 +82,29 @@ def test_pinches_of_tracked_hands_answer_a_laterality_block(tmp_path: Path) -> N
         assert trial.reaction_time_s is not None
         rt = trial.reaction_time_s
         assert DELAY_S - RUNTIME_FRAME_S <= rt < DELAY_S + HOLD_S, rt
+
+
+def test_an_open_palm_shown_to_the_face_and_held_stops_the_session(tmp_path: Path) -> None:
+    require_sandbox()
+    control("ensure")
+    data = tmp_path / "data"
+    hands_patient(data)
+    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
+    out = tmp_path / "result.json"
+    run = subprocess.run([sys.executable, str(APP), "XR-HANDS", "--out", str(out), "--delay", str(DELAY_S),
+                          "--hands", "--hold", str(HOLD_S), "--palm-stop"],
+                         env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    result = json.loads(out.read_text())
+    stop = result.get("stop")
+    assert stop is not None, result
+    assert stop["data"] == {"by": "patient", "input": "right.menu"}
+    palm = next(s for s in result["sent"] if s.get("palm"))
+    # Not before the hold has passed (less the frame the palm may land in), nor long after.
+    held_s = stop["seen_monotonic_s"] - palm["monotonic_s"]
+    assert OPEN_PALM_HOLD_S - RUNTIME_FRAME_S <= held_s < OPEN_PALM_HOLD_S + HOLD_S, held_s
+    # The pinches before it never stopped anything: the stop is the palm's.
+    assert not any("stop" in s for s in result["sent"])
+    with SessionStore.open(data) as store:
+        session = store.session(result["session_id"])
+    assert (session.status, session.end_reason) == ("safety_stop", "patient_stop")
