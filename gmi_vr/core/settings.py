@@ -48,10 +48,16 @@ def resolve_data_dir(configured: str | None) -> Path:
 
 
 def default_config_file() -> Path:
+    """``$GMI_VR_CONFIG``, else ``settings.toml`` in the per-user configuration folder:
+    ``$XDG_CONFIG_HOME/gmi-vr`` (``~/.config/gmi-vr``) on Linux and macOS,
+    ``%APPDATA%\\gmi-vr`` on Windows (settings roam with the user; records stay local)."""
     if env := os.environ.get("GMI_VR_CONFIG"):
         return Path(env)
-    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(base) / "gmi-vr" / "settings.toml"
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "gmi-vr" / "settings.toml"
 
 
 @dataclass(frozen=True)
