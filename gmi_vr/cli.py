@@ -53,7 +53,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                     record=record, therapist=therapist)  # fmt: skip
     else:
         app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print, record=record,
-                       therapist=therapist)  # fmt: skip
+                       therapist=therapist, hands_only=args.hands)  # fmt: skip
     if not record:
         print(f"gmi-vr: the session of {args.patient} was not saved (--no-record); "
               f"exit status {EXIT_NOT_RECORDED} says so.", file=sys.stderr)  # fmt: skip
@@ -521,6 +521,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--motion", type=Path, help="drive the simulator from a scripted motion file (implies --sim)"
     )
     run.add_argument("--patient", help="run this patient's session plan (see gmi-vr patients)")
+    run.add_argument("--hands", action="store_true",
+                     help="a hand without a controller is read from hand tracking: pinch to answer, "
+                          "an open palm shown for a second stops (headset only)")  # fmt: skip
     run.add_argument("--no-record", action="store_true",
                      help=f"run the patient's session WITHOUT saving it (audited; exit status {EXIT_NOT_RECORDED})")
     run.add_argument("--by", help="who runs the session (default: the logged-in user)")

@@ -68,3 +68,10 @@ def target(gl: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     t = RenderTarget(request.module.W, request.module.H)
     yield t
     t.release()
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_file_of_the_machine(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every test starts without the machine's own settings file (a developer's data_dir or
+    database_url must never leak into a test); a test that wants one sets GMI_VR_CONFIG."""
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path_factory.getbasetemp() / "no-settings-file.toml"))

@@ -39,6 +39,7 @@ def tracked_hand(pinch_m: float = 0.12, open_hand: bool = True,
         joints[tip, :3] = PALM_AT + np.array([0.02 * (i - 2), reach, 0.0])
     joints[INDEX_TIP, :3] = joints[THUMB_TIP, :3] + np.array([pinch_m, 0.0, 0.0])
     return HandInput(joints=joints, joints_valid=np.ones(HAND_JOINT_COUNT, dtype=bool),
+                     joints_tracked=np.ones(HAND_JOINT_COUNT, dtype=bool),
                      profile="/interaction_profiles/valve/index_controller")  # fmt: skip
 
 
@@ -53,8 +54,11 @@ def test_without_joints_or_with_a_fingertip_untracked_nothing_is_made_up() -> No
     hand = tracked_hand(pinch_m=0.005)
     valid = np.ones(HAND_JOINT_COUNT, dtype=bool)
     valid[INDEX_TIP] = False
-    partial = dataclasses.replace(hand, joints_valid=valid)
+    partial = dataclasses.replace(hand, joints_valid=valid, joints_tracked=valid)
     assert HandsOnly().apply(Side.LEFT, partial, 1.0, HEAD) is partial
+    # Valid but no longer tracked (a switched-off controller's last hand pose): not a hand.
+    stale = dataclasses.replace(hand, joints_tracked=np.zeros(HAND_JOINT_COUNT, dtype=bool))
+    assert HandsOnly().apply(Side.LEFT, stale, 1.0, HEAD) is stale
 
 
 def test_the_palm_joint_becomes_the_grip_and_the_profile_says_hand_tracking() -> None:

@@ -36,7 +36,7 @@ CONSOLE_MAX_HZ = 15.0
 
 
 @contextmanager
-def headset_with_console(title: str, visible: bool = True) -> Iterator[tuple[Any, Any]]:
+def headset_with_console(title: str, visible: bool = True, hands_only: bool = False) -> Iterator[tuple[Any, Any]]:
     """The therapist window, a renderer on its GL context, and an OpenXR session whose eyes
     that renderer draws: ``(OpenXrSource, TherapistWindow)``, released in reverse order.
     Raises the source's GmiErrors (no runtime, no display, session refused)."""
@@ -60,7 +60,7 @@ def headset_with_console(title: str, visible: bool = True) -> Iterator[tuple[Any
         glfw.swap_interval(0)  # the runtime paces frames (xrWaitFrame), never the desktop's vsync
         # Swapchain images are linear RGBA8 unless sRGB: the renderer encodes accordingly.
         eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
-        source = stack.enter_context(OpenXrSource(eyes, gl_context=context))
+        source = stack.enter_context(OpenXrSource(eyes, gl_context=context, hands_only=hands_only))
         yield source, window
 
 
@@ -81,7 +81,7 @@ class ConsolePacer:
 
 def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                visible: bool = True, report: Callable[[str], None] | None = None,
-               record: bool = True, therapist: str | None = None) -> int:
+               record: bool = True, therapist: str | None = None, hands_only: bool = False) -> int:
     """Run a session in the headset until the runtime ends it, the therapist closes the
     window, or ``max_frames`` frames were shown. Returns the number of frames.
 
@@ -90,10 +90,11 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
     ``report`` is given the line saying what was saved, the status line shows it too, and
     the headset keeps showing "Session complete" (frames keep flowing: its picture never
     freezes) until the therapist closes the window. In free play Escape quits at once.
-    ``record`` False runs the patient's session unsaved on purpose (``session_pipeline``)."""
+    ``record`` False runs the patient's session unsaved on purpose (``session_pipeline``).
+    ``hands_only``: a hand without an active controller is read from its tracked joints."""
     frames_shown = 0
     with ExitStack() as stack:
-        source, window = stack.enter_context(headset_with_console("gmi-vr: therapist", visible))
+        source, window = stack.enter_context(headset_with_console("gmi-vr: therapist", visible, hands_only))
         info = source.info
         pipeline = stack.enter_context(session_pipeline(
             patient_id, source="openxr",

@@ -91,6 +91,9 @@ class HandInput:
     joints: FloatArray | None = None
     #: (26,) bool validity per joint, or None with ``joints``.
     joints_valid: NDArray[np.bool_] | None = None
+    #: (26,) bool per joint: tracked now (OpenXR's TRACKED bits), not only valid. A runtime may
+    #: keep reporting a switched-off controller's hand joints as valid from its last pose.
+    joints_tracked: NDArray[np.bool_] | None = None
     #: Interaction profile path the runtime bound for this hand, e.g. "/interaction_profiles/valve/index_controller".
     profile: str = ""
     #: When each boolean input last changed, in seconds on the frame clock (OpenXR's

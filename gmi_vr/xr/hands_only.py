@@ -74,9 +74,11 @@ class HandsOnly:
         """``hand`` as read, or read from its joints when its controller pose is inactive
         (see the module docstring). ``time_s``: the frame's predicted display time;
         ``head``: the head pose, None when untracked (then no stop sign is seen)."""
-        joints, valid = hand.joints, hand.joints_valid
+        # Tracked, not only valid: a runtime may go on reporting a switched-off controller's
+        # hand joints from its last pose (Monado does), and a stale hand must never be shown.
+        joints, tracked = hand.joints, hand.joints_tracked
         needed = (PALM, *FINGERTIPS)
-        if hand.grip_valid or joints is None or valid is None or not bool(np.all(valid[list(needed)])):
+        if hand.grip_valid or joints is None or tracked is None or not bool(np.all(tracked[list(needed)])):
             self._state[side] = _HandState()  # a controller (or nothing): start fresh next time
             return hand
         state = self._state[side]

@@ -94,7 +94,8 @@ class OpenXrSource:
     ``api_layers`` names OpenXR API layers to enable (e.g. core validation).
     ``on_event`` receives one line per lifecycle event (state changes, profile changes).
     ``ready_timeout_s`` bounds the wait for the runtime to make the session READY (None:
-    wait as long as it takes, as a headset app should).
+    wait as long as it takes, as a headset app should). ``hands_only``: a hand whose controller
+    is not active is read from its tracked joints (``xr.hands_only``: pinch, open-palm stop).
     """
 
     def __init__(
@@ -108,6 +109,7 @@ class OpenXrSource:
         far_m: float = 100.0,
         on_event: Callable[[str], None] | None = None,
         ready_timeout_s: float | None = None,
+        hands_only: bool = False,
     ) -> None:
         self.view_renderer = view_renderer
         self.api_layers = tuple(api_layers)
@@ -131,7 +133,10 @@ class OpenXrSource:
         self._depth_layers = False
         self._blend_mode = xr.EnvironmentBlendMode.OPAQUE
         self._frame: _OpenFrame | None = None
-        self._hands_only = HandsOnly()
+        # Chosen by the therapist, never automatic: a runtime may go on reporting a switched-off
+        # controller's hand joints as tracked from its last pose (Monado's remote driver does),
+        # and a stale hand must never be shown as the patient's.
+        self._hands_only = HandsOnly() if hands_only else None
         self._exit = False
         self._lost = False
 
@@ -360,7 +365,9 @@ class OpenXrSource:
             right=right,
             focused=focused,
         )
-        # A hand with no active controller but tracked joints is read from its joints.
+        # With hands_only, a hand with no active controller but tracked joints is read from its joints.
+        if self._hands_only is None:
+            return frame
         head = frame.head if frame.head_valid else None
         return dataclasses.replace(
             frame,

@@ -27,6 +27,7 @@ POSITION_VALID = 0x2
 ORIENTATION_TRACKED = 0x4
 POSITION_TRACKED = 0x8
 POSE_VALID = ORIENTATION_VALID | POSITION_VALID
+POSE_TRACKED = ORIENTATION_TRACKED | POSITION_TRACKED
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,12 @@ def hand_input(raw: RawHand) -> HandInput:
     """A ``HandInput`` from one hand's raw results (validity rules in the module docstring)."""
     grip, grip_valid = _pose(raw.grip, raw.grip_active)
     aim, aim_valid = _pose(raw.aim, raw.aim_active)
-    joints = joints_valid = None
+    joints = joints_valid = joints_tracked = None
     if raw.joints_active and raw.joints is not None and raw.joint_flags is not None:
         flags = np.asarray(raw.joint_flags, dtype=np.uint64).reshape(HAND_JOINT_COUNT)
         joints_valid = (flags & np.uint64(POSE_VALID)) == np.uint64(POSE_VALID)
+        joints_tracked = joints_valid & ((flags & np.uint64(POSE_TRACKED)) == np.uint64(POSE_TRACKED))
+        joints_tracked.flags.writeable = False
         joints = np.where(
             joints_valid[:, None],
             np.asarray(raw.joints, dtype=np.float64).reshape(HAND_JOINT_COUNT, 7),
@@ -109,6 +112,7 @@ def hand_input(raw: RawHand) -> HandInput:
         thumbstick_click=raw.thumbstick_click,
         joints=joints,
         joints_valid=joints_valid,
+        joints_tracked=joints_tracked,
         profile=raw.profile,
         changed_at_s={name: ns / 1e9 for name, ns in raw.changed_at_ns.items()},
     )

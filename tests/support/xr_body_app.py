@@ -146,7 +146,7 @@ def main() -> int:
     remote = MonadoRemote()
     switch_at = args.frames // 2
     try:
-        with OpenXrSource(eyes) as source:
+        with OpenXrSource(eyes, hands_only=args.hands) as source:
             result["reference_space"] = source.reference_space_type.name if source.reference_space_type else ""
             focused = 0
             stop_requested = False

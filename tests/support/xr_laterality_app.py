@@ -149,7 +149,7 @@ def main() -> int:
     try:
         eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
         layers = [haptic_layer.name] if haptic_layer is not None else []
-        with OpenXrSource(eyes, gl_context=context, api_layers=layers) as source:
+        with OpenXrSource(eyes, gl_context=context, api_layers=layers, hands_only=args.hands) as source:
             info = source.info
             import xr as openxr
 
