@@ -101,14 +101,19 @@ def _cmd_patients(args: argparse.Namespace) -> int:
         elif args.action == "show":
             summary = _patient_summary(store, args.id)
             program = app.patient_program(store, args.id)
+            rows = program.settings_with_sources()
             if args.json:
-                print(json.dumps({**summary, "program": program.to_dict()}, indent=2))
+                sources = {path: source for path, _, source in rows}
+                print(json.dumps({**summary, "program": program.to_dict(), "sources": sources}, indent=2))
             else:
                 for key, value in summary.items():
                     print(f"{key:>14}: {value}")
                 print(f"{'blocks':>14}: {', '.join(program.blocks)}")
                 for path in program.overridden:
                     print(f"{'overridden':>14}: {path}")
+                print("program (setting = value  [source]):")
+                for path, value, source in rows:
+                    print(f"  {path} = {json.dumps(value)}  [{source}]")
         elif args.action == "edit":
             changes = dict(_parse_assignment(item) for item in args.set)
             program = app.edit_patient_program(

@@ -4,15 +4,16 @@
 Which sessions count (``history_sessions``):
 
 - "completed", "ended_early" and "safety_stop" sessions (and "stopped" ones, from stores
-  written before these names): the session ran and ended in order (a stop is a real
-  outcome: a patient's stop is part of the flare rule, a therapist's stop ends a short
-  session whose trials still say something);
+  written before these names): the session ran and ended in order. Its status and reason
+  say why it ended, and only a safety event in it (a pain flare, sickness, much more pain
+  and swelling since the session before) steps back; a patient's or therapist's stop, a
+  break, the time cap or the headset taken off are not failures (``therapy.progression``);
 - "interrupted" (the app crashed) and "aborted" (an error ended it) sessions count only when
-  they recorded a pain flare or a patient stop: their partial trials are no fair measure of
+  they recorded such a safety event: their partial trials are no fair measure of
   performance, but a flare must never be forgotten because the program crashed after it;
 - a session with no work in it (no trial and no repetition stored: "not_started", or one
-  written before that status existed) counts only for a flare in it, like a broken one: a
-  three-second session is not one of the "sessions at this stage" the rules count;
+  written before that status existed) counts only for a safety event in it, like a broken
+  one: a three-second session is not one of the "sessions at this stage" the rules count;
 - a "running" session (the one in progress, or a live one on another station) never counts.
 
 A summary is rebuilt from the stored trials, ratings and events of the session and the

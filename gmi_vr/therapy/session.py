@@ -7,12 +7,14 @@ therapist console, records for storage, ``movement_allowed`` for the avatar, ``d
 
 Safety, applied on every frame before the task runs:
 
-- The patient's stop (menu button or both grips held, ``safety.StopGesture``) and the
-  pain-flare rule (a rating ``flare_rise`` or more above the session's first) end the task
+- The patient's stop (``safety.StopGesture``) and the pain-flare rule (``scoring.is_flare``:
+  ``flare_rise`` points or ``flare_rise_fraction`` above the session's first rating, or the
+  ``pain_ceiling``) end the task
   in the same frame: it is not updated again, ``movement_allowed`` is False from that
   frame, the last picture is held still and faded out, the calm look-only scene fades in
   (eased, ``SafetySettings.fade_s`` in all, never a jump), a "safety.alert" event for the
-  therapist carries the proposal to go back a stage. The calm scene stays until the
+  therapist carries the progression proposal (back a stage for a flare; a stop is not a
+  failure). The calm scene stays until the
   therapist calls ``end_session`` (then the closing rating) or the time cap.
 - Time cap: after ``session_cap_s`` of focused time the current task is ended (an
   unanswered trial is voided) and the closing rating is asked.
@@ -59,7 +61,7 @@ from gmi_vr.therapy.rating import PainRatingTask, validate_nrs
 from gmi_vr.therapy.records import RatingRecord, Record, TaskEnded, TaskStarted, TrialRecord
 from gmi_vr.therapy.safety import BreakTask, StopGesture
 from gmi_vr.therapy.scenes import CALM_CLEAR, Fade, calm_scene
-from gmi_vr.therapy.scoring import SessionSummary, summarize_session
+from gmi_vr.therapy.scoring import SessionSummary, is_flare, summarize_session
 from gmi_vr.therapy.stimuli import level_anchor
 from gmi_vr.therapy.task import (
     ButtonEdges,
@@ -379,13 +381,18 @@ class SessionRunner:
 
     def _rating(self, record: RatingRecord, events: list[Event], records: list[Record]) -> None:
         """Every rating passes here: the pain-flare rule."""
-        first = self.ratings[0].value if self.ratings else None
+        safety = self.program.safety
+        first = self.ratings[0].value if self.ratings else record.value
         self.ratings.append(record)
-        rise = self.program.safety.flare_rise
-        if first is None or record.value < first + rise:
+        if len(self.ratings) == 1 and record.value < safety.pain_ceiling:
+            return  # the first rating is the reference; it flares only at the ceiling
+        if not is_flare(first, record.value, safety.flare_rise, safety.flare_rise_fraction,
+                        safety.pain_ceiling):
             return
         events.append(Event(record.time_s, "safety.flare", {
-            "first": first, "rating": record.value, "rise": rise, "moment": record.moment,
+            "first": first, "rating": record.value, "rise": safety.flare_rise,
+            "rise_fraction": safety.flare_rise_fraction, "ceiling": safety.pain_ceiling,
+            "moment": record.moment,
         }))
         if self.state is RunnerState.RUNNING and record.moment != "end":
             self._to_calm(record.time_s, "pain_flare", events, records)
@@ -415,8 +422,11 @@ class SessionRunner:
         proposal = evaluate_progression(self.program, [self.summary(self.date_iso)])
         message = {
             "pain_flare": "Pain flare: the pain rating rose by "
-                          f"{self.program.safety.flare_rise} or more. Movement stopped.",
-            "patient_stop": "The patient stopped the session. Movement stopped.",
+                          f"{self.program.safety.flare_rise} or more, or "
+                          f"{self.program.safety.flare_rise_fraction:.0%} or more, or reached "
+                          f"the ceiling {self.program.safety.pain_ceiling}. Movement stopped.",
+            "patient_stop": "The patient stopped the session. Movement stopped; a stop is "
+                            "not a failure and does not step back a stage.",
         }.get(cause, cause)
         events.append(Event(now, "safety.alert", {
             "cause": cause, "message": message, "proposal": proposal.to_dict(),
