@@ -57,6 +57,8 @@ def program(stage: int = 1, **changes: Any) -> Program:
     base = Program.default(Side.LEFT, BodyPart.HAND)
     base = dataclasses.replace(base, stage=Stage(stage))
     changes.setdefault("laterality.trials_per_block", 16)
+    # The sickness question every minute has its own tests (test_protocol_safety.py).
+    changes.setdefault("safety.fms_every_s", 0)
     new, _ = base.override("test", "short blocks for tests", "2026-03-01T09:00", **changes)
     return new
 
@@ -98,7 +100,7 @@ class Run:
 
 
 def test_a_whole_session_runs_rating_blocks_rating_and_records_everything() -> None:
-    run = Run(program())
+    run = Run(program(**{"session.blocks": ["laterality", "laterality"]}))
     assert run.step().events[0].kind == "session.start"
     assert run.events("pain.ask")[0].data == {"moment": "start"}
     run.rate_from_console(3)
@@ -603,7 +605,7 @@ def test_the_apps_reason_names_a_session_it_stopped_stepping_mid_plan() -> None:
 
 
 def test_every_task_of_the_plan_is_marked_started_and_ended_in_order() -> None:
-    run = Run(program())
+    run = Run(program(**{"session.blocks": ["laterality", "laterality"]}))
     run.step()
     run.rate_from_console(3)
     answer_trials(run, 3)

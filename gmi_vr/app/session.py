@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from gmi_vr import __version__
 from gmi_vr.app.patients import patient_program
 from gmi_vr.app.pipeline import SessionPipeline
-from gmi_vr.app.progress import propose_after_session
+from gmi_vr.app.progress import has_work, propose_after_session
 from gmi_vr.assets.paths import model_path
 from gmi_vr.body import Appearance, BodySettings, Calibration
 from gmi_vr.core.errors import GmiError, NotFoundError
@@ -80,8 +80,10 @@ def session_pipeline(
         installed = frozenset(name for name in stimulus_mesh_names() if _installed(name))
         if seed is None:
             seed = secrets.randbits(31)  # recorded in the "session.start" event
+        # "Pain and swelling since last time" needs a last time: a session with work in it.
+        had_session = any(has_work(store, s.id) for s in store.list_sessions(patient_id))
         runner = SessionRunner(program, seed, anchor=None, date_iso=datetime.now(UTC).date().isoformat(),
-                               available_meshes=installed)  # fmt: skip
+                               available_meshes=installed, ask_since_last=had_session)  # fmt: skip
         recorder = store.start_session(
             patient_id, source=source, runtime_name=runtime_name, system_name=system_name,
             display_hz=display_hz, app_version=__version__,
