@@ -230,3 +230,55 @@ def test_the_second_session_asks_since_last_time_and_the_store_keeps_the_answer(
     assert session_summary(store, session.id).since_last == "worse"
     proposal = propose(store, "P-1")
     assert (proposal.decision, proposal.rule) == (Decision.HOLD, "worse_since_last")
+
+
+# --- the stop with the healthy hand alone -----------------------------------------------------
+
+
+@pytest.mark.parametrize("healthy", [Side.RIGHT, Side.LEFT])
+def test_one_hands_grip_and_trigger_held_stop_with_the_other_hand_idle(healthy: Side) -> None:
+    run, script, log = runner(**{"safety.fms_every_s": 0})
+    step(run, script, log, 0.1)
+    run.rating_from_console(3, script.next_time)
+    step(run, script, log, 0.5)
+    sway = Sway.instances[-1]
+    script.set(healthy, squeeze=1.0, trigger=1.0)  # a fist; the other controller lies idle
+    script.press(healthy, "trigger_click")
+    step(run, script, log, 0.9)
+    assert not events(log, "safety.stop")  # a hold, not a touch: 1 s
+    step(run, script, log, 0.15)
+    (stop,) = events(log, "safety.stop")
+    assert stop.data == {"by": "patient", "input": f"{healthy.value}.fist"}
+    stopped_at = next(i for i, s in enumerate(log) if any(e.kind == "safety.stop" for e in s.events))
+    assert not log[stopped_at].movement_allowed
+    updates = sway.updates
+    step(run, script, log, 1.0)
+    assert sway.updates == updates and run.state is RunnerState.CALM
+    assert run.outcome() == SessionOutcome(SessionStatus.SAFETY_STOP, "patient_stop")
+
+
+@pytest.mark.parametrize("held", [{"squeeze": 1.0}, {"trigger": 1.0}])
+def test_a_grip_alone_or_a_trigger_alone_does_not_stop(held: dict[str, float]) -> None:
+    """A grasp holds the grip, a rating's confirmation the trigger: neither alone stops."""
+    run, script, log = runner(**{"safety.fms_every_s": 0})
+    step(run, script, log, 0.1)
+    run.rating_from_console(3, script.next_time)
+    script.set(Side.RIGHT, **held)
+    if "trigger" in held:
+        script.press(Side.RIGHT, "trigger_click")
+    step(run, script, log, 3.0)
+    assert not events(log, "safety.stop") and run.state is RunnerState.RUNNING
+
+
+def test_every_session_opens_by_telling_the_patient_how_to_stop() -> None:
+    run, script, log = runner(**{"safety.fms_every_s": 0})
+    step(run, script, log, 0.1)
+    kinds = [e.kind for e in log[0].events]
+    assert kinds[:2] == ["session.start", "safety.stop_hint"]
+    hint = events(log, "safety.stop_hint")[0].data["text"]
+    assert "grip and trigger" in hint
+    assert hint in [e.data["text"] for e in events(log, "cue.audio")]  # spoken too
+    assert hint in [t.text for t in log[-1].draw.texts]  # over the first rating
+    run.rating_from_console(3, script.next_time)
+    step(run, script, log, 12.5)
+    assert hint not in [t.text for t in log[-1].draw.texts]  # gone after stop_hint_s

@@ -16,6 +16,7 @@ from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.app.progress import has_work, propose_after_session
 from gmi_vr.assets.paths import model_path
 from gmi_vr.body import Appearance, BodySettings, Calibration
+from gmi_vr.body.calibration import arm_reach
 from gmi_vr.core.errors import GmiError, NotFoundError
 from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import Side
@@ -75,15 +76,17 @@ def session_pipeline(
         calibration = Calibration.from_dict(stored.data) if stored is not None else None
         settings = patient.settings or {}
         body_settings = BodySettings.from_dict(settings["body"]) if "body" in settings else BodySettings()
-        body_settings = replace(body_settings, affected_side=program.affected_side)
+        body_settings = replace(body_settings, affected_side=program.affected_side,
+                                affected_hand_scale=program.mirror.displayed_hand_scale)
         appearance = Appearance.from_dict(settings.get("appearance", {}))
         installed = frozenset(name for name in stimulus_mesh_names() if _installed(name))
         if seed is None:
             seed = secrets.randbits(31)  # recorded in the "session.start" event
         # "Pain and swelling since last time" needs a last time: a session with work in it.
         had_session = any(has_work(store, s.id) for s in store.list_sessions(patient_id))
+        arm = arm_reach(calibration.measures) if calibration is not None else None
         runner = SessionRunner(program, seed, anchor=None, date_iso=datetime.now(UTC).date().isoformat(),
-                               available_meshes=installed, ask_since_last=had_session)  # fmt: skip
+                               available_meshes=installed, ask_since_last=had_session, arm=arm)  # fmt: skip
         recorder = store.start_session(
             patient_id, source=source, runtime_name=runtime_name, system_name=system_name,
             display_hz=display_hz, app_version=__version__,

@@ -453,6 +453,8 @@ DEFAULT_SOURCES: dict[str, str] = {
     "safety.grip_threshold": "CLINICAL.md safety: stop with the healthy hand alone; threshold a product choice",
     "imagery.max_level": "CLINICAL.md: pain-free first; a more distant body part if imagining provokes pain",
     "imagery.context": "CLINICAL.md: varying the context is a later grading step",
+    "mirror.phase": "CLINICAL.md: EPF grading, look at the reflection only first, then both limbs in sync",
+    "mirror.displayed_hand_scale": "CLINICAL.md: Moseley, Parsons & Spence 2008, minified least pain; never enlarged by default",
     "mirror.look_s": "CLINICAL.md: EPF grading starts with looking only; 1 minute a product choice",
     "mirror.tasks": "CLINICAL.md: large, slow, pain-free movements first; objects and tools later",
     "mirror.grading.pace_s": "CLINICAL.md: slow movements first; 3 s a product choice",

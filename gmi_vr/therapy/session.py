@@ -7,7 +7,9 @@ therapist console, records for storage, ``movement_allowed`` for the avatar, ``d
 
 Safety, applied on every frame before the task runs:
 
-- The patient's stop (``safety.StopGesture``) and the pain-flare rule (``scoring.is_flare``:
+- The patient's stop (``safety.StopGesture``: one hand's grip and trigger held together,
+  both grips, or a menu button; ``safety.STOP_HINT`` shows how for the first
+  ``stop_hint_s`` of every session and is spoken once) and the pain-flare rule (``scoring.is_flare``:
   ``flare_rise`` points or ``flare_rise_fraction`` above the session's first rating, or the
   ``pain_ceiling``) end the task
   in the same frame: it is not updated again, ``movement_allowed`` is False from that
@@ -56,6 +58,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from gmi_vr.body.calibration import ArmReach
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, Side, TrackingFrame
@@ -66,8 +69,8 @@ from gmi_vr.therapy.program import Program
 from gmi_vr.therapy.progression import evaluate_progression
 from gmi_vr.therapy.rating import PainRatingTask, validate_nrs
 from gmi_vr.therapy.records import RatingRecord, Record, TaskEnded, TaskStarted, TrialRecord
-from gmi_vr.therapy.safety import BreakTask, StopGesture
-from gmi_vr.therapy.scenes import CALM_CLEAR, Fade, calm_scene
+from gmi_vr.therapy.safety import STOP_HINT, BreakTask, StopGesture
+from gmi_vr.therapy.scenes import CALM_CLEAR, Fade, calm_scene, text
 from gmi_vr.therapy.scoring import SessionSummary, is_flare, summarize_session
 from gmi_vr.therapy.stimuli import level_anchor
 from gmi_vr.therapy.task import (
@@ -131,9 +134,10 @@ class SessionRunner:
 
     def __init__(self, program: Program, seed: int, anchor: Pose | None = None,
                  date_iso: str = "", available_meshes: frozenset[str] | None = None,
-                 ask_since_last: bool = False) -> None:
+                 ask_since_last: bool = False, arm: ArmReach | None = None) -> None:
         self.program = program
         self.available_meshes = available_meshes
+        self.arm = arm
         self.seed = seed
         self.date_iso = date_iso
         self.anchor = level_anchor(anchor) if anchor is not None else None
@@ -254,6 +258,9 @@ class SessionRunner:
                 "stage": int(self.program.stage), "plan": [f"{a}:{b}" for a, b in self._plan],
                 "program": self.program.to_dict(),
             }))
+            # The patient is told how to stop at the start of every session (CLINICAL.md safety).
+            events.append(Event(now, "safety.stop_hint", {"text": STOP_HINT}))
+            events.append(Event(now, "cue.audio", {"text": STOP_HINT}))
             self._start_next(now, events, records)
         if not self._started:  # unfocused from the first frame: wait, nothing has begun
             return self._output(now, TaskStep(), events, records)
@@ -333,7 +340,7 @@ class SessionRunner:
             index = self._next_block
             self._next_block += 1
             seed = self._block_seeds[index]
-            context = TaskContext(self.anchor, seed, index, self.available_meshes)
+            context = TaskContext(self.anchor, seed, index, self.available_meshes, self.arm)
             self._task = self._begin(build_task(name, self.program, context), now, records,
                                      block_index=index, seed=seed, stage=int(self.program.stage))
 
@@ -602,6 +609,10 @@ class SessionRunner:
                 )
             else:
                 self._frozen = step.draw
+        if (self.state is RunnerState.RUNNING and not self._paused
+                and self.active_s < self.program.safety.stop_hint_s):
+            hint = text(anchor, STOP_HINT, up_m=-0.32, height_m=0.035)
+            draw = dataclasses.replace(draw, texts=draw.texts + (hint,))
         if not self._paused:
             self._shown = draw
         draw = dataclasses.replace(draw, fade=float(fade))
