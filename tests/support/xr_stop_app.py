@@ -90,7 +90,7 @@ def main() -> int:
                     for event in output.events:
                         if event.kind == "safety.stop":
                             result["stop"] = {"time_s": event.time_s, **event.data}
-                            result["movement_allowed"] = output.movement_allowed
+                            result["state_after_stop"] = runner.state.value  # "calm": look only
                         if event.kind == "safety.stop_hint":
                             result["hint"] = event.data["text"]
                     if "stop" in result and not end_requested:

@@ -52,7 +52,7 @@ def test_the_healthy_hands_grip_and_trigger_stop_with_the_affected_controller_id
     assert result["left_idle"] == [0.0, 0.0, False]  # the affected controller did nothing
     stop = result["stop"]
     assert (stop["by"], stop["input"]) == ("patient", "right.fist")
-    assert result["movement_allowed"] is False
+    assert result["state_after_stop"] == "calm"  # movement stopped in the frame of the stop
     held = stop["time_s"] - result["fist_seen_s"]
     assert HOLD_S - 1e-6 <= held <= HOLD_S + 2 * RUNTIME_FRAME_S, held
 
