@@ -112,6 +112,15 @@ def test_outcomes_are_kept_with_time_and_who_and_audited(store: SessionStore) ->
     assert ssq_changes(store, "P-0007") == {sid: round(1 * 2 * 3.74, 2)}  # nausea loads N and D
 
 
+def test_an_ssq_entered_before_the_session_exists_pairs_with_the_session_that_follows(store: SessionStore) -> None:
+    ssq = {k: "0" for k in SSQ_SYMPTOMS}
+    add_outcome(store, "P-0007", "ssq", ssq, therapist="t.one", phase="before")  # no session yet
+    recorder = store.start_session("P-0007", source="test")
+    recorder.finish("completed")
+    add_outcome(store, "P-0007", "ssq", {**ssq, "headache": "2"}, therapist="t.one", phase="after")
+    assert ssq_changes(store, "P-0007") == {recorder.session_id: round(2 * 3.74, 2)}
+
+
 def test_the_fhir_export_carries_the_sessions_outcomes(store: SessionStore, tmp_path: Path) -> None:
     recorder = store.start_session("P-0007", source="test")
     recorder.record_rating(4, "before")

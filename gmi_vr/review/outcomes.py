@@ -24,14 +24,23 @@ def outcome_series(store: SessionStore, patient_id: str) -> dict[str, list[dict[
 
 
 def ssq_changes(store: SessionStore, patient_id: str) -> dict[int, float]:
-    """Session id -> SSQ total after minus before, for sessions with both (the last of each)."""
+    """Session id -> SSQ total after minus before, for sessions with both (the last of each).
+
+    An SSQ entered without a session belongs to the session it was asked around, that day:
+    one "before" to the next session to start, one "after" to the last one started."""
+    sessions = [(s.id, s.started_at) for s in store.list_sessions(patient_id)]
     before: dict[int, float] = {}
     after: dict[int, float] = {}
     for o in store.outcomes(patient_id, instrument="ssq"):
-        if o.session_id is None or o.score is None:
+        if o.score is None or o.phase not in ("before", "after"):
             continue
-        if o.phase == "before":
-            before[o.session_id] = o.score
-        elif o.phase == "after":
-            after[o.session_id] = o.score
+        session_id = o.session_id
+        if session_id is None:
+            same_day = [(sid, at) for sid, at in sessions if at.date() == o.recorded_at.date()]
+            if o.phase == "before":
+                session_id = next((sid for sid, at in same_day if at >= o.recorded_at), None)
+            else:
+                session_id = next((sid for sid, at in reversed(same_day) if at <= o.recorded_at), None)
+        if session_id is not None:
+            (before if o.phase == "before" else after)[session_id] = o.score
     return {s: round(after[s] - before[s], 2) for s in sorted(before) if s in after}
