@@ -64,7 +64,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import DrawList
 from gmi_vr.therapy import laterality as _laterality  # noqa: F401  (registers "laterality")
-from gmi_vr.therapy.checks import FMS, SINCE_LAST, QuestionTask
+from gmi_vr.therapy.checks import FMS, SINCE_LAST, Question, QuestionTask
 from gmi_vr.therapy.program import Program
 from gmi_vr.therapy.progression import evaluate_progression
 from gmi_vr.therapy.rating import PainRatingTask, validate_nrs
@@ -209,6 +209,11 @@ class SessionRunner:
     def paused(self) -> bool:
         """True while the headset is unfocused (taken off, system menu): nothing advances."""
         return self._paused
+
+    @property
+    def open_question(self) -> Question | None:
+        """The question on screen (``checks.FMS`` or ``checks.SINCE_LAST``), if one is."""
+        return self._task.question if isinstance(self._task, QuestionTask) else None
 
     @property
     def scene_context(self) -> str:
