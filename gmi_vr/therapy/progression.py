@@ -199,7 +199,7 @@ def evaluate_progression(
     rule = _safety_rule(latest)
     if rule is not None:
         cause = _SAFETY_WORDS[rule]
-        figures = {"pain_first": latest.pain_first, "pain_last": latest.pain_last,
+        figures: dict[str, Any] = {"pain_first": latest.pain_first, "pain_last": latest.pain_last,
                    "sickness": latest.sickness, "since_last": latest.since_last}  # fmt: skip
         if stage is Stage.LATERALITY:
             return _proposal(
