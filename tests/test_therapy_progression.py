@@ -185,6 +185,14 @@ def test_progression_rules(name: str, stage: int, rules: dict[str, Any],
     json.dumps(proposal.to_dict())
 
 
+def test_blocks_too_short_for_the_trial_count_are_named() -> None:
+    program = Program.default(Side.LEFT, BodyPart.HAND)
+    assert "the program's blocks give" not in evaluate_progression(program, GOOD[:1]).reason  # 48 per side
+    short, _ = program.override("Dr A", "short session", "2026-03-01T10:00", session__blocks=["laterality"])
+    proposal = evaluate_progression(short, [session(1, n=(16, 16))])
+    assert "the program's blocks give 16 trials per side" in proposal.reason
+
+
 def test_rule_parameters_are_overridden_through_the_program_audit() -> None:
     program = Program.default(Side.LEFT, BodyPart.HAND)
     assert evaluate_progression(program, GOOD[:1]).decision is Decision.HOLD

@@ -126,6 +126,11 @@ def gap_allowed_s(rules: ProgressionRules, rt_left_s: float, rt_right_s: float) 
     return max(rules.rt_gap_max_s, rules.rt_gap_max_fraction * max(rt_left_s, rt_right_s))
 
 
+def planned_trials_per_side(program: Program) -> int:
+    """Laterality trials per side a whole session of ``program`` shows (balanced blocks)."""
+    return program.blocks.count("laterality") * program.laterality.trials_per_block // 2
+
+
 def _laterality_misses(program: Program, s: SessionSummary) -> list[str]:
     """What one counted stage-1 session misses of the targets (rule 5); [] if it meets them."""
     rules = program.progression
@@ -174,6 +179,10 @@ def _laterality_proposal(program: Program, run: Sequence[SessionSummary]) -> Pro
                            f"{span} of {rules.min_span_days} days")
         if too_short:
             missing.append(f"{too_short} session(s) had fewer than {enough} trials per side and do not count")
+        planned = planned_trials_per_side(program)
+        if planned < enough:
+            missing.append(f"the program's blocks give {planned} trials per side: add a laterality block "
+                           "or raise laterality.trials_per_block")
         return _proposal(
             program, Decision.HOLD, "laterality_targets_not_met",
             "Stay at stage 1: " + "; ".join(missing) + ".", sessions=sessions, missing=missing,
