@@ -8,16 +8,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_stages_frames import ANCHOR as FRAMES_ANCHOR
+from test_stages_frames import Motion, records_of, run_for
+from test_therapy_frames import RATE_HZ
 
 from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
 from gmi_vr.app.session import session_pipeline
 from gmi_vr.body.calibration import Calibration, arm_reach
+from gmi_vr.body.pose import LimbMode
 from gmi_vr.body.skeleton import BodyMeasures
 from gmi_vr.core.types import Pose, Side
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.therapy.grading import MIRROR_GRADING, MirrorPhase
-from gmi_vr.therapy.motor import MotorTask
+from gmi_vr.therapy.measures import minimum_jerk
+from gmi_vr.therapy.motor import HOME_DWELL_S, MotorTask
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
+from gmi_vr.therapy.stage_records import RepetitionRecord
 from gmi_vr.therapy.stages import TaskSequence
 from gmi_vr.therapy.stimuli import level_anchor
 from gmi_vr.therapy.task import TaskContext, build_task
@@ -121,3 +127,42 @@ def test_the_session_shows_the_hand_at_the_programs_size_and_places_targets_from
         assert pipeline.runner is not None
         assert pipeline.runner.arm == arm_reach(calibration.measures)
         pipeline.ended_by = "test"
+
+
+def test_both_hands_sync_error_comes_from_hand_tracking_when_the_affected_hand_holds_no_controller() -> None:
+    """A CRPS hand may not hold a controller: hand tracking's palm stands in for its grip."""
+    program = reach_program(**{"mirror.grading.repetitions": 1, "mirror.grading.complexity": 1})
+    motion = Motion(Side.LEFT, LimbMode.MIRROR)
+    task = build_task("mirror", program, TaskContext(FRAMES_ANCHOR, 11, 0))
+    assert isinstance(task, TaskSequence)
+    log = [task.update(*motion.frame())]
+    motor = task.current
+    assert isinstance(motor, MotorTask)
+    plan = motor.plans[0]
+    offset = np.array([0.0, 0.0, 0.04])  # the real left hand 4 cm behind its mirror image
+    joints = np.zeros((26, 7))
+    joints[:, 6] = 1.0
+    seen = np.zeros(26, dtype=bool)
+    seen[0] = True  # only the palm is needed
+
+    def track_left(position: np.ndarray) -> None:
+        joints[0, :3] = position
+        motion.script.set(Side.LEFT, joints=joints.copy(), joints_valid=seen.copy())
+
+    motion.place(Side.LEFT, None)  # no controller in the affected hand
+    motion.place(Side.RIGHT, reflect_across_midline(FRAMES_ANCHOR, plan.home))
+    track_left(plan.home + offset)
+    run_for(motion, task.update, HOME_DWELL_S + 0.1, log)
+    source = reflect_across_midline(FRAMES_ANCHOR, plan.home)
+    goal = reflect_across_midline(FRAMES_ANCHOR, plan.target)
+    for i in range(1, int(1.2 * RATE_HZ) + 1):
+        motion.place(Side.RIGHT, minimum_jerk(source, goal, np.array([i / (1.2 * RATE_HZ)]))[0])
+        shown = motion.displayed()
+        assert shown is not None
+        track_left(shown + offset)
+        log.append(task.update(*motion.frame()))
+    track_left(plan.target + offset)
+    run_for(motion, task.update, 1.0, log)
+    (record,) = records_of(log, RepetitionRecord)
+    assert record.phase == "both" and record.completed
+    assert record.sync_error_m == pytest.approx(0.04)
