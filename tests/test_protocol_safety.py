@@ -150,7 +150,7 @@ def test_the_fms_is_asked_every_interval_and_a_low_answer_is_one_hold() -> None:
     assert not events(log, "sickness.request")  # 4 s of focused time not yet reached
     step(run, script, log, 1.0)
     assert [e.data for e in events(log, "sickness.request")] == [{"by": "schedule"}]
-    assert [e.data for e in events(log, "question.ask")] == [{"question": "sickness.fms"}]
+    assert [e.data for e in events(log, "question.ask")] == [{"question": "sickness.fms", "preselect": 0}]
     waiting = Sway.instances[-1].updates
     step(run, script, log, 0.2)
     assert Sway.instances[-1].updates == waiting  # the block waits under the question
@@ -192,7 +192,7 @@ def test_the_since_last_check_follows_the_first_rating_when_there_was_a_last_tim
     assert plan == ["rating:start", "check:since_last", "block:test_sway", "rating:end"]
     run.rating_from_console(3, script.next_time)
     step(run, script, log, 0.2)
-    assert [e.data for e in events(log, "question.ask")] == [{"question": "check.since_last"}]
+    assert [e.data for e in events(log, "question.ask")] == [{"question": "check.since_last", "preselect": None}]
     flick(run, script, log, 3)  # none -> better/same -> a bit worse -> much worse
     hold_trigger(run, script, log)
     assert events(log, "check.since_last")[0].data["answer"] == "much_worse"
@@ -282,3 +282,6 @@ def test_every_session_opens_by_telling_the_patient_how_to_stop() -> None:
     run.rating_from_console(3, script.next_time)
     step(run, script, log, 12.5)
     assert hint not in [t.text for t in log[-1].draw.texts]  # gone after stop_hint_s
+    (end,) = events(log, "safety.stop_hint_end")  # marked, for a replay to draw it as shown
+    last_with = max(i for i, s in enumerate(log) if hint in [t.text for t in s.draw.texts])
+    assert log[last_with + 1].events and end in log[last_with + 1].events

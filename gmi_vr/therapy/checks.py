@@ -76,6 +76,7 @@ class QuestionTask:
         self.anchor = anchor
         self.question = question
         self.index = preselect
+        self.preselect = preselect
         self._edges = ButtonEdges()
         self._stick_armed = {Side.LEFT: True, Side.RIGHT: True}
         self._held_since: dict[tuple[Side, str], float] = {}
@@ -99,7 +100,8 @@ class QuestionTask:
         events: list[Event] = []
         if not self._asked:
             self._asked = True
-            events.append(Event(now, "question.ask", {"question": self.question.event_kind}))
+            events.append(Event(now, "question.ask", {"question": self.question.event_kind,
+                                                      "preselect": self.preselect}))
         if self._console is not None:
             index, at = self._console
             return self._finish(at, index, "therapist", events)

@@ -151,6 +151,8 @@ class SessionRunner:
         #: The start-of-session answer on pain and swelling since last time, if asked.
         self.since_last: str | None = None
         self._fms_asked_at_s = 0.0
+        #: The stop hint is over the picture (from the first frame for ``stop_hint_s``).
+        self._hint_shown = False
         self.active_s = 0.0  # focused session time
         #: Records of the patient's work the blocks produced (trials, repetitions, ...).
         self.work_records = 0
@@ -264,7 +266,9 @@ class SessionRunner:
                 "program": self.program.to_dict(),
             }))
             # The patient is told how to stop at the start of every session (CLINICAL.md safety).
-            events.append(Event(now, "safety.stop_hint", {"text": STOP_HINT}))
+            self._hint_shown = self.program.safety.stop_hint_s > 0
+            events.append(Event(now, "safety.stop_hint", {"text": STOP_HINT,
+                                                          "shown_s": self.program.safety.stop_hint_s}))
             events.append(Event(now, "cue.audio", {"text": STOP_HINT}))
             self._start_next(now, events, records)
         if not self._started:  # unfocused from the first frame: wait, nothing has begun
@@ -291,6 +295,9 @@ class SessionRunner:
             self.active_s += now - self._last_time
         self._last_time = now
 
+        if self._hint_shown and self.active_s >= self.program.safety.stop_hint_s:
+            self._hint_shown = False  # read long enough; marked so a replay draws it as shown
+            events.append(Event(now, "safety.stop_hint_end", {"active_s": self.active_s}))
         self._apply_console(now, events, records)
         self._check_patient_inputs(frame, events, records)
         if (self.active_s >= self.program.safety.session_cap_s
@@ -614,8 +621,7 @@ class SessionRunner:
                 )
             else:
                 self._frozen = step.draw
-        if (self.state is RunnerState.RUNNING and not self._paused
-                and self.active_s < self.program.safety.stop_hint_s):
+        if self._hint_shown and self.state is RunnerState.RUNNING and not self._paused:
             hint = text(anchor, STOP_HINT, up_m=-0.32, height_m=0.035)
             draw = dataclasses.replace(draw, texts=draw.texts + (hint,))
         if not self._paused:
