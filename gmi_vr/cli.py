@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 Command = Callable[[argparse.Namespace], int]
 
+#: Exit status of a patient session run unsaved on purpose (``run --no-record``): it ran as
+#: asked, but a script must never take it for a recorded one (0).
+EXIT_NOT_RECORDED = 10
+
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from gmi_vr.app import doctor
@@ -33,11 +37,24 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
-    # A patient's session ends with one line on stdout saying what the store holds of it.
+    record = not args.no_record
+    if not record:
+        if args.patient is None:
+            raise GmiError("--no-record is for a patient session (--patient ID); free play is never recorded.")
+        print(f"gmi-vr: the session of {args.patient} runs WITHOUT RECORDING (--no-record): nothing of it "
+              f"will be saved, and the choice goes to the audit trail where the store can hold it.",
+              file=sys.stderr)  # fmt: skip
+    # A patient's recorded session ends with one line on stdout saying what the store holds of it.
     if args.sim or args.motion:
-        app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames, report=print)
+        app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames, report=print,
+                    record=record, therapist=_therapist(args))  # fmt: skip
     else:
-        app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print)
+        app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print, record=record,
+                       therapist=_therapist(args))  # fmt: skip
+    if not record:
+        print(f"gmi-vr: the session of {args.patient} was not saved (--no-record); "
+              f"exit status {EXIT_NOT_RECORDED} says so.", file=sys.stderr)  # fmt: skip
+        return EXIT_NOT_RECORDED
     return 0
 
 
@@ -65,12 +82,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_store() -> SessionStore:
+def _open_store(create: bool = False) -> SessionStore:
+    """The configured store; only ``create`` (adding a patient) makes a missing data folder,
+    and says so."""
     from gmi_vr.core.settings import load_settings
     from gmi_vr.recording.store import SessionStore
 
     settings = load_settings()
-    return SessionStore.open(settings.database_url or None)
+    store = SessionStore.open(settings.database_url or None, create=create)
+    if store.created_folder is not None:
+        print(f"created the data folder {store.created_folder}")
+    return store
 
 
 def _therapist(args: argparse.Namespace) -> str:
@@ -81,7 +103,7 @@ def _therapist(args: argparse.Namespace) -> str:
 def _cmd_patients(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
-    store = _open_store()
+    store = _open_store(create=args.action == "add")
     try:
         if args.action == "add":
             patient = app.add_patient(
@@ -276,6 +298,103 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+class StderrProgress:
+    """A one-line progress bar on stderr, shown only once the work has taken a second (a
+    quick report prints nothing but its path)."""
+
+    def __init__(self, delay_s: float = 1.0, clock: Callable[[], float] | None = None) -> None:
+        import time
+
+        self._clock = clock or time.monotonic
+        self._start = self._clock()
+        self._delay_s = delay_s
+        self.shown = False
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if not self.shown and self._clock() - self._start < self._delay_s:
+            return
+        self.shown = True
+        width = 30
+        filled = width * done // total if total else width
+        sys.stderr.write(f"\r{step:<20} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from gmi_vr.review.errors import ReportError
+    from gmi_vr.review.figures_data import parse_day
+    from gmi_vr.review.report import write_patient_report, write_session_report
+
+    if (args.patient is None) == (args.session is None):
+        raise ReportError("Name a patient (gmi-vr report P001) or one session (gmi-vr report --session 12), not both.")
+    since, until = parse_day(args.date_from, "--from"), parse_day(args.date_to, "--to")
+    if args.session is not None and (since or until):
+        raise ReportError("--from and --to choose a patient's sessions; leave them out with --session.")
+    default = f"gmi-vr-report-{args.patient}.html" if args.session is None else f"gmi-vr-session-{args.session}.html"
+    out = Path(args.out or default).expanduser()
+    store = _open_store()
+    progress = StderrProgress()
+    try:
+        if args.session is not None:
+            written = write_session_report(store, args.session, out, progress)
+        else:
+            written = write_patient_report(store, args.patient, out, since, until, progress)
+    finally:
+        progress.close()
+        store.close()
+    print(written)
+    return 0
+
+
+def _store_file() -> Path:
+    """The SQLite file of the configured store (``store check`` and ``repair`` read files)."""
+    from gmi_vr.core.settings import load_settings
+    from gmi_vr.recording import paths
+
+    url = load_settings().database_url
+    if url:
+        raise GmiError(f"'gmi-vr store' checks SQLite files; the configured store is {url.split('://')[0]}: "
+                       f"use its server's own tools, or name a file with --file.")  # fmt: skip
+    return paths.default_database_path()
+
+
+def _cmd_store(args: argparse.Namespace) -> int:
+    from gmi_vr.core.errors import StorageError
+    from gmi_vr.recording import health
+
+    path = Path(args.file).expanduser() if args.file else _store_file()
+    if args.action == "check":
+        report = health.check_store(path)
+        for table, count in report.rows.items():
+            print(f"{table:>16}: {count} rows")
+        if report.ok:
+            print(f"ok: {path} (SQLite's integrity_check found no problem)")
+            return 0
+        for problem in report.problems:
+            print(f"problem: {problem}")
+        count = len(report.problems)
+        raise StorageError(
+            f"The session store {path} is damaged (SQLite's integrity_check found {count} "
+            f"problem{'s' if count != 1 else ''}, listed above); recover what can be read with "
+            f"'gmi-vr store repair --out NEWFILE'."
+        )
+    repaired = health.repair_store(path, Path(args.out).expanduser())
+    for recovery in repaired.tables:
+        print(recovery.describe())
+    if repaired.out_problems:
+        raise StorageError(f"The recovered store {repaired.out} still fails SQLite's integrity_check "
+                           f"({repaired.out_problems[0]}); restore from a backup instead.")  # fmt: skip
+    outcome = "everything was recovered" if repaired.complete else "the rows listed as lost could not be read"
+    print(f"recovered into {repaired.out} ({outcome}; {path} was left unchanged); to use it, "
+          f"name it sessions.sqlite in a folder of its own and point GMI_VR_DATA at that folder")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gmi-vr",
@@ -292,6 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--motion", type=Path, help="drive the simulator from a scripted motion file (implies --sim)"
     )
     run.add_argument("--patient", help="run this patient's session plan (see gmi-vr patients)")
+    run.add_argument("--no-record", action="store_true",
+                     help=f"run the patient's session WITHOUT saving it (audited; exit status {EXIT_NOT_RECORDED})")
+    run.add_argument("--by", help="who runs the session (default: the logged-in user)")
     run.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     run.set_defaults(func=_cmd_run)
 
@@ -384,9 +506,29 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="output folder")
     export.set_defaults(func=_cmd_export)
 
+    report = sub.add_parser(
+        "report", help="a patient's progress report (HTML, or PDF with --out FILE.pdf), or one session's"
+    )
+    report.add_argument("patient", nargs="?", help="the patient's pseudonymous id")
+    report.add_argument("--session", type=int, help="one session in detail instead (see gmi-vr sessions)")
+    report.add_argument("--from", dest="date_from", metavar="DATE", help="first day (YYYY-MM-DD, UTC) of the period")
+    report.add_argument("--to", dest="date_to", metavar="DATE", help="last day (YYYY-MM-DD, UTC) of the period")
+    report.add_argument("--out", metavar="FILE",
+                        help="the report file: .html (default gmi-vr-report-ID.html) or .pdf")  # fmt: skip
+    report.set_defaults(func=_cmd_report)
+
     replay = sub.add_parser("replay", help="watch a recorded session in the desktop window")
     replay.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
     replay.set_defaults(func=_cmd_replay)
+
+    store = sub.add_parser("store", help="check the session store, or recover a damaged one into a new file")
+    store_sub = store.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = store_sub.add_parser("check", help="SQLite's integrity_check of the store; exit 0 only when healthy")
+    check.add_argument("--file", help="a store file instead of the data folder's sessions.sqlite")
+    repair = store_sub.add_parser("repair", help="copy what can be read into a NEW file (the damaged one is left unchanged)")
+    repair.add_argument("--out", required=True, help="the new file (must not exist)")
+    repair.add_argument("--file", help="a store file instead of the data folder's sessions.sqlite")
+    store.set_defaults(func=_cmd_store)
     return parser
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 
-def gmi_vr(args: list[str], tmp_path: Path, **env_changes: str | None) -> subprocess.CompletedProcess[str]:
+def gmi_vr(args: list[str], tmp_path: Path, timeout_s: float = 120.0,
+           **env_changes: str | None) -> subprocess.CompletedProcess[str]:  # fmt: skip
     env = dict(os.environ, GMI_VR_DATA=str(tmp_path / "data"), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
     for key, value in env_changes.items():
         if value is None:
@@ -19,7 +20,7 @@ def gmi_vr(args: list[str], tmp_path: Path, **env_changes: str | None) -> subpro
         else:
             env[key] = value
     return subprocess.run([sys.executable, "-m", "gmi_vr.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+                          text=True, timeout=timeout_s)  # fmt: skip
 
 
 def one_sentence(result: subprocess.CompletedProcess[str]) -> str:
@@ -102,3 +103,44 @@ def test_a_patients_run_says_what_was_saved_and_sessions_lists_its_true_status(t
     assert gmi_vr(["export", "1", "--format", "csv", "--out", str(out)], tmp_path).returncode == 0
     blocks = (out / "session-001_blocks.csv").read_text().splitlines()
     assert len(blocks) == 2 and blocks[1].startswith("P-7,1,1,laterality,0.0,")
+
+
+# ---------------------------------------------------------------------------- the data folder
+
+
+@pytest.mark.parametrize("command", [
+    ["sessions"], ["patients", "list"], ["patients", "show", "P1"],
+    ["export", "1", "--format", "csv", "--out", "OUT"], ["replay", "1"], ["calibrate", "P1", "--sim"],
+    ["patients", "edit", "P1", "--set", "stage=2", "--reason", "r"],
+])  # fmt: skip
+def test_a_missing_data_folder_is_named_and_never_created_by_reading(tmp_path: Path, command: list[str]) -> None:
+    mistyped = tmp_path / "dta"
+    command = [str(tmp_path / "out") if part == "OUT" else part for part in command]
+    result = gmi_vr(command, tmp_path, GMI_VR_DATA=str(mistyped), DISPLAY=None)
+    assert result.returncode == 7, result.stderr
+    sentence = one_sentence(result)
+    assert f"The data folder {mistyped} does not exist" in sentence and "GMI_VR_DATA" in sentence
+    assert not mistyped.exists()
+
+
+def test_the_default_data_folder_is_named_when_missing(tmp_path: Path) -> None:
+    result = gmi_vr(["sessions"], tmp_path, GMI_VR_DATA=None, HOME=str(tmp_path / "home"), XDG_DATA_HOME=None)
+    assert result.returncode == 7
+    assert f"The data folder {tmp_path / 'home' / '.local' / 'share' / 'gmi-vr'} does not exist" in one_sentence(result)
+
+
+def test_a_folder_without_a_store_is_named_and_left_empty(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    result = gmi_vr(["patients", "list"], tmp_path)
+    assert result.returncode == 7
+    assert f"There is no session store in {tmp_path / 'data'}" in one_sentence(result)
+    assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_adding_the_first_patient_creates_the_data_folder_and_says_so(tmp_path: Path) -> None:
+    result = gmi_vr(["patients", "add", "P1", "--side", "left"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"created the data folder {tmp_path / 'data'}"
+    again = gmi_vr(["patients", "add", "P2", "--side", "left"], tmp_path)
+    assert again.returncode == 0 and "created" not in again.stdout
+    assert (tmp_path / "data" / "sessions.sqlite").is_file()

@@ -7,6 +7,7 @@ its platform (GLX or EGL) at first import, once per process.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import sys
@@ -91,6 +92,79 @@ def test_window_context_clears_and_reads_back_under_x() -> None:
         assert context.glx_drawable() != 0
         assert context.glx_fbconfig()
         assert context.visual_id() > 0
+
+
+@pytest.mark.display
+def test_window_context_keeps_its_fbconfig_by_value() -> None:
+    """The GLXFBConfig handle is a copy of the pointer glXChooseFBConfig returned, not a view
+    into the array Xlib allocated for it (freed with XFree straight after): memory reused
+    since must leave the handle unchanged, and it must still name the context's own config."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    from gmi_vr.render.context import choose_gl_platform, open_window_context
+
+    choose_gl_platform(offscreen=False)
+    from OpenGL import GLX
+
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    with open_window_context(32, 32, title="gmi-vr test", visible=False) as context:
+        fbconfig = context.glx_fbconfig()
+        assert fbconfig._b_base_ is None  # owns its memory: shares no freed buffer
+        kept = ctypes.cast(fbconfig, ctypes.c_void_p).value
+        # Reuse freed small blocks (the array was one pointer) and scribble over them.
+        blocks = [libc.malloc(8) for _ in range(256)]
+        for block in blocks:
+            ctypes.memset(block, 0xA5, 8)
+        try:
+            assert ctypes.cast(context.glx_fbconfig(), ctypes.c_void_p).value == kept
+            display = context.glx_display()
+            wanted_id, named_id = ctypes.c_int(0), ctypes.c_int(0)
+            GLX.glXQueryContext(
+                display, context.glx_context(), GLX.GLX_FBCONFIG_ID, ctypes.byref(wanted_id)
+            )
+            GLX.glXGetFBConfigAttrib(
+                display, context.glx_fbconfig(), GLX.GLX_FBCONFIG_ID, ctypes.byref(named_id)
+            )
+            assert (named_id.value, wanted_id.value > 0) == (wanted_id.value, True)
+        finally:
+            for block in blocks:
+                libc.free(block)
+
+
+_ATOM_PROBE = textwrap.dedent(
+    """
+    import ctypes, sys
+    x11 = ctypes.CDLL("libX11.so.6")
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    display = x11.XOpenDisplay(None)
+    assert display, "cannot open the display"
+    atom = x11.XInternAtom(display, b"GMI_VR_NO_RESET_PROBE", sys.argv[1] == "look")
+    x11.XCloseDisplay(display)
+    print(atom)
+    """
+)
+
+
+@pytest.mark.display
+def test_the_display_keeps_its_state_when_its_last_client_leaves() -> None:
+    """The test display must not reset between clients: a window test that connects while the
+    server resets (after the previous test's window closed) fails to open the display. A reset
+    forgets every atom, so an atom made by one client must still exist for the next."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    probe = [sys.executable, "-c", _ATOM_PROBE]
+    made = subprocess.run([*probe, "make"], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0 and int(made.stdout) != 0, made.stderr
+    looked = subprocess.run([*probe, "look"], capture_output=True, text=True, timeout=60)
+    assert looked.returncode == 0, looked.stderr
+    assert int(looked.stdout) == int(made.stdout)
 
 
 def test_window_context_without_display_says_so(monkeypatch: pytest.MonkeyPatch) -> None:

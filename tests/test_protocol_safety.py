@@ -25,6 +25,8 @@ from gmi_vr.scene.draw import DrawList, MeshItem
 from gmi_vr.therapy.program import BodyPart, Program, Stage
 from gmi_vr.therapy.progression import Decision
 from gmi_vr.therapy.rating import CONFIRM_HOLD_S
+from gmi_vr.therapy.replayed import SessionPictures
+from gmi_vr.therapy.safety import STOP_HINT
 from gmi_vr.therapy.scenes import CALM_CLEAR
 from gmi_vr.therapy.session import RunnerState, SessionOutcome, SessionRunner, SessionStatus
 from gmi_vr.therapy.task import TaskContext, TaskStep, register_task
@@ -285,3 +287,43 @@ def test_every_session_opens_by_telling_the_patient_how_to_stop() -> None:
     (end,) = events(log, "safety.stop_hint_end")  # marked, for a replay to draw it as shown
     last_with = max(i for i, s in enumerate(log) if hint in [t.text for t in s.draw.texts])
     assert log[last_with + 1].events and end in log[last_with + 1].events
+
+
+def test_a_replay_draws_the_questions_and_the_stop_hint_as_they_were_shown() -> None:
+    run, script, log = runner(**{"safety.fms_every_s": 4.0, "safety.stop_hint_s": 6.0})
+    frames: list[TrackingFrame] = []
+
+    def advance(seconds: float) -> None:
+        for _ in range(int(round(seconds * RATE_HZ))):
+            frame = script.frame()
+            frames.append(frame)
+            log.append(run.update(frame, None))
+
+    advance(0.1)
+    run.rating_from_console(2, script.next_time)
+    advance(4.5)  # the sickness question, with the stop hint still under it
+    for _ in range(3):  # 0 -> 3
+        script.set(Side.RIGHT, thumbstick=(1.0, 0.0))
+        advance(1 / RATE_HZ)
+        script.set(Side.RIGHT, thumbstick=(0.0, 0.0))
+        advance(1 / RATE_HZ)
+    script.press(Side.RIGHT, "trigger_click")
+    advance(CONFIRM_HOLD_S + 0.1)
+    script.release(Side.RIGHT, "trigger_click")
+    advance(2.0)  # the hint ends at 6 s of focused time
+    assert [e.data["value"] for e in events(log, "sickness.fms")] == [3]
+    recorded = [e for s in log for e in s.events]
+    pictures = SessionPictures(recorded, lambda t: iter([f for f in frames if f.time_s >= t - 1e-9]))
+    asked = events(log, "question.ask")[0].time_s
+    answered = events(log, "sickness.fms")[0].time_s
+    compared = 0
+    for frame, live in zip(frames, log, strict=True):  # the question (the block's own is not rebuilt)
+        if not asked <= frame.time_s < answered:
+            continue
+        shown = pictures.at(frame.time_s).draw
+        assert [t.text for t in shown.texts] == [t.text for t in live.draw.texts], frame.time_s
+        assert [m.color for m in shown.meshes] == [m.color for m in live.draw.meshes], frame.time_s
+        compared += 1
+    assert compared > CONFIRM_HOLD_S * RATE_HZ
+    hint_texts = [STOP_HINT in [t.text for t in pictures.at(f.time_s).draw.texts] for f in frames]
+    assert hint_texts[0] and not hint_texts[-1]

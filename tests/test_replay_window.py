@@ -363,7 +363,7 @@ def test_replay_window_shows_the_recorded_hands_where_they_were(data_dir: Path, 
     late = _replay_shot(data_dir, tmp_path / "replay-at-9s.png", 9.0)
     width, height = console.WINDOW_SIZE
     assert early.shape == late.shape == (height, width, 3)
-    patient_area, third, status = console.pane_layout(width, height)
+    patient_area, third, status = console.pane_layout(width, height, console.TIMELINE_PX)
     patient = console.letterbox(patient_area, 4 / 3)  # replayed frames keep no eye views
     for image in (early, late):
         for x, y, w, h in (patient, third):
@@ -423,6 +423,7 @@ def test_window_keys_play_pause_and_seek_and_f1_lists_them(data_dir: Path, tmp_p
             from gmi_vr.console.replay import REPLAY_KEY_HELP
 
             window.view.help_rows = REPLAY_KEY_HELP
+            window.view.timeline_px = console.TIMELINE_PX  # as run_replay has it
             player = _player(store, source)
             handle = context.window
 
@@ -449,7 +450,7 @@ def test_window_keys_play_pause_and_seek_and_f1_lists_them(data_dir: Path, tmp_p
             shot = tmp_path / "replay-window-help.png"
             Image.fromarray(pixels[:, :, :3]).save(shot)
             _keep(shot)
-            patient = console.letterbox(console.pane_layout(*context.framebuffer_size())[0], 4 / 3)
+            patient = console.letterbox(console.pane_layout(*context.framebuffer_size(), console.TIMELINE_PX)[0], 4 / 3)
             help_area = pixels[patient[1] + 40 : patient[1] + 130, patient[0] + 14 : patient[0] + 300, :3]
             assert (help_area.max(axis=-1) > 200).mean() > 0.03 and (help_area.max(axis=-1) < 110).mean() > 0.3
             window._on_key(handle, glfw.KEY_ESCAPE, 0, glfw.PRESS, 0)

@@ -16,8 +16,11 @@ def main() -> int:
         print(__doc__, file=sys.stderr)
         return 2
     read_fd, write_fd = os.pipe()
+    # -noreset: by default Xvfb resets when its last client leaves, and a client connecting
+    # during that reset fails to open the display (a window test run right after another).
     server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24", "-nolisten", "tcp",
+         "-noreset"],
         pass_fds=(write_fd,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

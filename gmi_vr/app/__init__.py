@@ -7,7 +7,8 @@
 - ``patients``: adding patients, correcting their ids and changing their programs, audited;
 - ``calibrate``: the guided one-handed body calibration, stored per patient
   (``run_calibration_openxr``, ``run_calibration_sim``);
-- ``run_replay`` (from ``console.replay``): a recorded session in the desktop window.
+- ``replay``: ``run_replay``, a recorded session in the desktop window with what the patient
+  was shown and its events on a timeline.
 
 GL-using modules are imported inside the run functions, after ``choose_gl_platform`` (PyOpenGL
 binds GLX or EGL at its first import), so importing this package needs no display.
@@ -22,8 +23,8 @@ from gmi_vr.app.patients import (
     patient_program,
     rename_patient,
 )
+from gmi_vr.app.replay import run_replay
 from gmi_vr.app.sim import demo_draw_list, run_demo, run_sim
-from gmi_vr.console.replay import run_replay
 
 __all__ = [
     "add_patient",

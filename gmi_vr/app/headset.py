@@ -76,7 +76,8 @@ class ConsolePacer:
 
 
 def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
-               visible: bool = True, report: Callable[[str], None] | None = None) -> int:
+               visible: bool = True, report: Callable[[str], None] | None = None,
+               record: bool = True, therapist: str | None = None) -> int:
     """Run a session in the headset until the runtime ends it, the therapist closes the
     window, or ``max_frames`` frames were shown. Returns the number of frames.
 
@@ -84,7 +85,8 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
     which then goes to its closing rating (``app.controls``). When the session has ended,
     ``report`` is given the line saying what was saved, the status line shows it too, and
     the headset keeps showing "Session complete" (frames keep flowing: its picture never
-    freezes) until the therapist closes the window. In free play Escape quits at once."""
+    freezes) until the therapist closes the window. In free play Escape quits at once.
+    ``record`` False runs the patient's session unsaved on purpose (``session_pipeline``)."""
     frames_shown = 0
     with ExitStack() as stack:
         source, window = stack.enter_context(headset_with_console("gmi-vr: therapist", visible))
@@ -93,11 +95,13 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
             patient_id, source="openxr",
             runtime_name=info.runtime_name if info else None,
             system_name=info.system_name if info else None,
-            report=report,
+            report=report, record=record, therapist=therapist,
         ))  # fmt: skip
         mode = f"headset: {info.system_name if info else 'OpenXR'}"
         if patient_id is None:
             mode += " (free play, not recorded: choose a patient with --patient)"
+        elif not record:
+            mode += f"  |  {NOT_RECORDED}"
         controls = TherapistControls(pipeline.runner) if pipeline.runner is not None else None
         if controls is not None:
             window.escape_closes = False  # Escape asks first (app.controls)
@@ -137,6 +141,10 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
     return frames_shown
 
 
+#: The status line's note for a patient session run unsaved on purpose (``--no-record``).
+NOT_RECORDED = "NOT RECORDED (--no-record): nothing of this session is saved"
+
+
 def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = None) -> str:
     """The therapist window's status: the source, how the affected limb is driven, and
     whether recording is healthy (losses are shown, never hidden)."""
@@ -147,7 +155,11 @@ def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = 
             text += f" (blend {body.blend:.0%} real)"
     if stats is None:
         return text
-    text += "  |  recording"
+    if stats.write_errors or stats.lost_records:
+        # Said at once and kept on screen: the therapist decides whether to go on.
+        text += f"  |  RECORDING FAILED ({stats.write_errors} writes, {stats.lost_records} records lost)"
+    else:
+        text += "  |  recording"
     if stats.dropped_frames:
         text += f", {stats.dropped_frames} frames lost"
     if stats.last_error:

@@ -21,7 +21,7 @@ import numpy as np
 
 from gmi_vr.app.audio import CueSpeaker
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls, console_keys, session_status
-from gmi_vr.app.headset import status_line
+from gmi_vr.app.headset import NOT_RECORDED, status_line
 from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.app.session import session_pipeline
 from gmi_vr.assets.paths import data_dir
@@ -111,6 +111,8 @@ def run_sim(
     screenshot: Path | None = None,
     visible: bool = True,
     report: Callable[[str], None] | None = None,
+    record: bool = True,
+    therapist: str | None = None,
 ) -> None:
     """Run the simulator in the therapist window until it is closed (escape) or, with a
     ``motion_file``, until the motion ends; ``max_frames`` stops earlier.
@@ -124,6 +126,8 @@ def run_sim(
     ``report`` is given the line saying what was saved, the status line shows it too, and
     the window stays open on "Session complete" until the therapist closes it. A motion
     file's run ends with the motion or with the session plan, whichever is first.
+
+    ``record`` False runs the patient's session unsaved on purpose (``session_pipeline``).
 
     ``screenshot`` saves the last frame the window showed as a PNG. Raises
     GraphicsUnavailable with no display, InputFileError for a malformed motion file.
@@ -149,7 +153,10 @@ def run_sim(
         window = TherapistWindow(context, renderer, input_state)
         stack.callback(window.release)
         stack.enter_context(source)
-        pipeline = stack.enter_context(session_pipeline(patient_id, source="sim", report=report))
+        pipeline = stack.enter_context(session_pipeline(patient_id, source="sim", report=report,
+                                                        record=record, therapist=therapist))
+        if patient_id is not None and not record:
+            mode += f"  |  {NOT_RECORDED}"
         controls = TherapistControls(pipeline.runner) if pipeline.runner is not None else None
         speaker = CueSpeaker()
         stack.callback(speaker.close)

@@ -15,6 +15,7 @@ like the rest of the product); its materials are ignored, ``MeshItem.color`` col
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,9 @@ from gmi_vr.core.errors import InputFileError
 from gmi_vr.core.types import FloatArray
 
 PRIMITIVE_NAMES = ("box", "plane", "sphere", "cylinder")
+#: How far from its origin a mesh file's vertex may lie, metres (room props are a few metres;
+#: this keeps normals finite).
+MAX_EXTENT_M = 1000.0
 
 
 @dataclass(frozen=True)
@@ -143,12 +147,25 @@ def load_mesh_file(path: Path) -> MeshData:
     import trimesh  # imported here: only needed when a model file is actually used
 
     try:
-        loaded = trimesh.load(path, force="mesh", process=False)
+        with warnings.catch_warnings():  # trimesh warns about parts it ignores (colours)
+            warnings.simplefilter("ignore")
+            loaded = trimesh.load(path, force="mesh", process=False)
     except Exception as error:  # trimesh raises many unrelated types for bad files
-        raise InputFileError(f"Cannot read the mesh file {path} ({error}); replace the file.") from error
+        # Its messages can span lines or quote the file's bytes: name only the kind.
+        raise InputFileError(f"Cannot read the mesh file {path} ({type(error).__name__}); replace the file.") from None
     if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
         raise InputFileError(f"The mesh file {path} holds no triangles; replace the file.")
-    return _mesh(loaded.vertices, vertex_normals(loaded.vertices, loaded.faces), loaded.faces)
+    vertices = np.asarray(loaded.vertices, dtype=np.float64)
+    faces = np.asarray(loaded.faces)
+    if not np.all(np.isfinite(vertices)):
+        raise InputFileError(f"The mesh file {path} holds vertices that are not finite numbers; replace the file.")
+    if faces.ndim != 2 or faces.shape[1] != 3 or faces.min() < 0 or faces.max() >= len(vertices):
+        raise InputFileError(f"The mesh file {path} has triangles naming vertices it does not have; replace the file.")
+    if np.abs(vertices).max() > MAX_EXTENT_M:
+        raise InputFileError(
+            f"The mesh file {path} has vertices more than {MAX_EXTENT_M:.0f} m from its origin; export it in metres."
+        )
+    return _mesh(vertices, vertex_normals(vertices, faces), faces)
 
 
 def vertex_normals(vertices: object, faces: object) -> FloatArray:

@@ -5,10 +5,14 @@ One loop iteration per displayed picture:
 
     PlaybackClock.position(now) -> the recording time to show
     ReplaySource (recorded TrackingFrames) -> solve_body(...) -> BodyPose
-    room + controllers + avatar (+ the body as rods) -> DrawList -> TherapistWindow.show(...)
+    pictures(time) -> what therapy showed (stimulus, rating scale, messages) and whether the room was
+    room + controllers + avatar (+ the body as rods) + that picture -> DrawList
+        -> TherapistWindow.show(..., TimelineBar: the recorded events marked)
 
 The body is solved again from the recorded frames with the patient's calibration and
-affected side, so the therapist sees the mirrored limb as the patient saw it. Playback runs
+affected side, so the therapist sees the mirrored limb as the patient saw it. The therapy
+picture and the timeline's marks are handed in as plain data by the app
+(``gmi_vr.app.replay``, which rebuilds them from the recorded events). Playback runs
 in real time by the recorded frames' own times against the wall clock (the app layer: the
 logic below takes the time as an argument and never reads a clock itself).
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -50,7 +55,13 @@ from gmi_vr.scene.room import room_draw_list
 
 if TYPE_CHECKING:
     from gmi_vr.body.rig import SkinSkeleton
-    from gmi_vr.console.window import TherapistWindow
+    from gmi_vr.console.window import TherapistWindow, TimelineBar
+
+#: What therapy showed at a recording time (seconds): its DrawList (fade set) and whether
+#: the clinic room was drawn around it (the calm scene brings its own floor).
+TherapyPictures = Callable[[float], tuple[DrawList, bool]]
+#: A mark on the timeline: (time_s, group); the groups are MARK_COLORS' keys.
+Mark = tuple[float, str]
 
 #: How far the arrow keys jump, seconds of recording.
 SEEK_STEP_S = 5.0
@@ -64,6 +75,9 @@ MAX_DISPLAY_HZ = 60.0
 REPLAY_KEY_HELP: tuple[tuple[str, str], ...] = (
     ("space", "play / pause (at the end: play from the start)"),
     ("left / right arrow", f"back / forward {SEEK_STEP_S:g} s"),
+    ("Page Down or N", "to the next event marked on the timeline"),
+    ("Page Up or P", "to the previous event marked on the timeline"),
+    ("click the timeline", "to that time"),
     ("Home", "back to the start"),
     ("drag / wheel (right pane)", "orbit / zoom the third-person view"),
     ("F1", "show or hide this help"),
@@ -87,6 +101,19 @@ FIGURE_COLOR: RGBA = (0.93, 0.80, 0.68, 1.0)  # the head marker's skin tone (con
 #: The affected limb, driven by the mirror (or blend): a distinct, calm violet, so the
 #: therapist sees at a glance which arm is the reflection.
 AFFECTED_COLOR: RGBA = (0.62, 0.50, 0.80, 1.0)
+
+
+#: The timeline's mark colours (sRGB) by event group, soft enough to read the ticks apart.
+MARK_COLORS: dict[str, RGBA] = {
+    "trial": (0.45, 0.70, 0.95, 1.0),  # blue: a stimulus or repetition shown
+    "answer": (0.55, 0.85, 0.50, 1.0),  # green: answered or timed out
+    "rating": (0.98, 0.82, 0.35, 1.0),  # amber: a pain rating (the scale's highlight)
+    "safety": (0.95, 0.40, 0.35, 1.0),  # red: stop, pain flare, time cap
+    "block": (0.80, 0.62, 0.95, 1.0),  # violet: a block or task starts or ends
+}
+OTHER_MARK_COLOR: RGBA = (0.75, 0.75, 0.75, 1.0)
+#: "Previous event" from just after a mark goes to the one before it, not to the same one.
+PREVIOUS_SLACK_S = 0.25
 
 
 # --------------------------------------------------------------------------- playback clock
@@ -268,12 +295,17 @@ class ReplayPlayer:
     """
 
     def __init__(self, source: ReplaySource, clock: PlaybackClock, body: ReplayBody,
-                 rig: AvatarRig | None = None, body_as_rods: bool = BODY_AS_RODS) -> None:
+                 rig: AvatarRig | None = None, body_as_rods: bool = BODY_AS_RODS,
+                 pictures: TherapyPictures | None = None, marks: tuple[Mark, ...] = (),
+                 legend: tuple[tuple[str, str], ...] = ()) -> None:
         self.source = source
         self.clock = clock
         self.body = body
         self.rig = rig
         self.body_as_rods = body_as_rods
+        self.pictures = pictures
+        self.marks = tuple(sorted(marks, key=lambda mark: mark[0]))
+        self.legend = legend  # (group, words), in the order the legend lists them
         self.patient_id = source.session.patient_id
         self.session_id = source.session.id
         self._state = BodyState()
@@ -304,7 +336,37 @@ class ReplayPlayer:
                 self.clock.seek_by(SEEK_STEP_S if name == "right_arrow" else -SEEK_STEP_S, now_s)
             self._jump_pending = True
             return True
+        if name in ("page_down", "n", "page_up", "p"):
+            target = self.next_mark_s(now_s) if name in ("page_down", "n") else self.previous_mark_s(now_s)
+            if target is not None:
+                self.seek(target, now_s)
+            return True
         return False
+
+    def seek(self, time_s: float, now_s: float) -> None:
+        """Show recording time ``time_s`` (clamped) from the next update on."""
+        self.clock.seek(time_s, now_s)
+        self._jump_pending = True
+
+    def seek_fraction(self, fraction: float, now_s: float) -> None:
+        """Show the time ``fraction`` (0..1) of the way through the recording (a timeline click)."""
+        self.seek(self.clock.start_s + fraction * (self.clock.end_s - self.clock.start_s), now_s)
+
+    def next_mark_s(self, now_s: float) -> float | None:
+        """The time of the first mark after the shown position; None after the last."""
+        position = self.clock.position(now_s)
+        times = [mark[0] for mark in self.marks]
+        k = bisect.bisect_right(times, position + 1e-9)
+        return times[k] if k < len(times) else None
+
+    def previous_mark_s(self, now_s: float) -> float | None:
+        """The time of the last mark before the shown position (more than PREVIOUS_SLACK_S
+        before it while playing, so that a press just after a mark goes past it)."""
+        position = self.clock.position(now_s)
+        slack = PREVIOUS_SLACK_S if self.clock.playing else 1e-9
+        times = [mark[0] for mark in self.marks]
+        k = bisect.bisect_left(times, position - slack) - 1
+        return times[k] if k >= 0 else None
 
     def update(self, now_s: float) -> ShownFrame:
         """Bring the shown frame to the clock's position at ``now_s``."""
@@ -322,10 +384,14 @@ class ReplayPlayer:
         return self.shown
 
     def draw_list(self) -> DrawList:
-        """The room with the recorded controllers, the body as rods (``body_as_rods``) and,
-        with a rig, the avatar (its head folded away for the patient's eye view, shown in the
-        third-person view)."""
-        room = room_draw_list(self.shown.frame)
+        """The room with the recorded controllers (unless therapy's picture replaced it),
+        therapy's picture (``pictures``: stimulus, rating scale, messages; its fade), the body
+        as rods (``body_as_rods``) and, with a rig, the avatar (its head folded away for the
+        patient's eye view, shown in the third-person view)."""
+        therapy, show_room = DrawList(), True
+        if self.pictures is not None:
+            therapy, show_room = self.pictures(self.shown.frame.time_s)
+        room = room_draw_list(self.shown.frame) if show_room else DrawList(clear_color=therapy.clear_color)
         skinned: tuple[SkinnedItem, ...] = ()
         if self.rig is not None:
             joints = self.shown.body.world_from_joint
@@ -333,7 +399,16 @@ class ReplayPlayer:
             skinned = (SkinnedItem(appearance.avatar_model, self.rig.palette(joints, first_person=True),
                                    appearance.tint, third_person_palette=self.rig.palette(joints)),)
         figure = body_figure_items(self.shown.body) if self.body_as_rods else ()
-        return DrawList(room.meshes + figure, skinned, room.texts, room.clear_color, room.fade)
+        return DrawList(room.meshes + therapy.meshes + figure, skinned + therapy.skinned,
+                        room.texts + therapy.texts, room.clear_color, therapy.fade)
+
+    def timeline(self, now_s: float) -> TimelineBar:
+        """The timeline at ``now_s``: the marks in their group's colour, the legend, the position."""
+        from gmi_vr.console.window import TimelineBar
+
+        marks = tuple((time_s, MARK_COLORS.get(group, OTHER_MARK_COLOR)) for time_s, group in self.marks)
+        legend = tuple((words, MARK_COLORS.get(group, OTHER_MARK_COLOR)) for group, words in self.legend)
+        return TimelineBar(self.clock.start_s, self.clock.end_s, self.clock.position(now_s), marks, legend)
 
     def status(self, now_s: float) -> str:
         position = self.clock.position(now_s) - self.clock.start_s
@@ -355,8 +430,11 @@ def show_replay_picture(window: TherapistWindow, player: ReplayPlayer, now_s: fl
     TherapistWindow.show)."""
     for key in window.input.take_pressed():
         player.handle_key(key, now_s)
+    for fraction in window.take_timeline_clicks():
+        player.seek_fraction(fraction, now_s)
     shown = player.update(now_s)
-    return window.show(player.draw_list(), shown.frame, player.status(now_s), capture=capture)
+    return window.show(player.draw_list(), shown.frame, player.status(now_s), capture=capture,
+                       timeline=player.timeline(now_s))
 
 
 def run_replay(
@@ -368,15 +446,21 @@ def run_replay(
     visible: bool = True,
     start_paused: bool = False,
     start_at_s: float | None = None,
+    pictures: TherapyPictures | None = None,
+    marks: tuple[Mark, ...] = (),
+    legend: tuple[tuple[str, str], ...] = (),
 ) -> None:
     """Show recorded session ``session_id`` in the therapist window until escape or the
-    window is closed (REPLAY_KEY_HELP: space plays and pauses, the arrows seek 5 s, Home
-    goes back to the start).
+    window is closed (REPLAY_KEY_HELP: space plays and pauses, the arrows seek 5 s, Page
+    Down / Page Up go to the next / previous marked event, a click on the timeline goes
+    there, Home goes back to the start).
 
     ``max_frames`` stops after that many pictures; ``screenshot`` saves the last one as a
     PNG; ``start_paused`` opens paused; ``start_at_s`` opens that many seconds into the
-    recording. Raises NotFoundError for an unknown session or one with no recorded motion,
-    CalibrationError for an unreadable stored calibration, GraphicsUnavailable with no
+    recording. ``pictures``, ``marks`` and ``legend`` (group, words) are what therapy showed
+    and the events marked on the timeline (``gmi_vr.app.replay`` rebuilds them from the
+    store; without them the body and room show). Raises NotFoundError for an unknown
+    session or one with no recorded motion, CalibrationError for an unreadable stored calibration, GraphicsUnavailable with no
     display; all before any window opens.
     """
     from gmi_vr.render.context import choose_gl_platform
@@ -392,13 +476,13 @@ def run_replay(
     choose_gl_platform(offscreen=False)
     from PIL import Image
 
-    from gmi_vr.console.window import WINDOW_SIZE, TherapistWindow
+    from gmi_vr.console.window import TIMELINE_PX, WINDOW_SIZE, TherapistWindow
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
 
     at_s = None if start_at_s is None else source.start_s + start_at_s
     clock = PlaybackClock(source.start_s, source.end_s, time.monotonic(), playing=not start_paused, at_s=at_s)
-    player = ReplayPlayer(source, clock, body, rig)
+    player = ReplayPlayer(source, clock, body, rig, pictures=pictures, marks=marks, legend=legend)
     with ExitStack() as stack:
         stack.enter_context(source)
         context = stack.enter_context(
@@ -409,12 +493,13 @@ def run_replay(
         window = TherapistWindow(context, renderer)
         stack.callback(window.release)
         window.view.help_rows = REPLAY_KEY_HELP
-        pictures = 0
+        window.view.timeline_px = TIMELINE_PX
+        shown_count = 0
         last_pixels = None
         while not window.should_close():
             started = time.monotonic()
-            pictures += 1
-            last = max_frames is not None and pictures >= max_frames
+            shown_count += 1
+            last = max_frames is not None and shown_count >= max_frames
             # Reading pixels back is slow: only the picture that may be saved.
             capture = screenshot is not None and (last or max_frames is None)
             pixels = show_replay_picture(window, player, started, capture)

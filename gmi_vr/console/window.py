@@ -28,7 +28,7 @@ from gmi_vr.geometry import matrix_from_pose, quat_rotate
 from gmi_vr.render.context import WindowContext
 from gmi_vr.render.renderer import Renderer
 from gmi_vr.render.target import RenderTarget, read_pixels
-from gmi_vr.scene.draw import Camera, DrawList, MeshItem
+from gmi_vr.scene.draw import RGBA, Camera, DrawList, MeshItem
 from gmi_vr.scene.room import placed
 from gmi_vr.xr.sim import KEY_HELP, InputState, yaw_pitch_roll_quat
 
@@ -43,6 +43,27 @@ BACKGROUND = (0.13, 0.14, 0.16, 1.0)  # sRGB, the window around the panes
 #: Multisampling of the panes: smooth edges are worth it on a desktop screen.
 PANE_SAMPLES = 4
 HEAD_MARKER_COLOR = (0.93, 0.80, 0.68, 1.0)
+#: Replay's timeline strip above the status bar: the bar with its marks, then the legend.
+TIMELINE_PX = 44
+TIMELINE_BAR_PX = 16  # the bar's height; it starts TIMELINE_TOP_PX into the strip
+TIMELINE_TOP_PX = 4
+TIMELINE_LABEL_PX = 15
+TIMELINE_BAR_COLOR: RGBA = (0.24, 0.26, 0.30, 1.0)  # sRGB, the part not yet played
+TIMELINE_PLAYED_COLOR: RGBA = (0.36, 0.39, 0.45, 1.0)
+TIMELINE_CURSOR_COLOR: RGBA = (1.0, 1.0, 1.0, 1.0)
+TIMELINE_MARK_PX = 2  # a mark's width
+
+
+@dataclass(frozen=True)
+class TimelineBar:
+    """Replay's timeline (plain data): the recording from ``start_s`` to ``end_s``, the shown
+    ``position_s``, the marks as (time_s, sRGB colour), and the legend's (words, colour)."""
+
+    start_s: float
+    end_s: float
+    position_s: float
+    marks: tuple[tuple[float, RGBA], ...] = ()
+    legend: tuple[tuple[str, RGBA], ...] = ()
 
 
 def letterbox(area: Rect, aspect: float) -> Rect:
@@ -62,14 +83,27 @@ def view_aspect(view: ViewInfo) -> float:
     return width / height
 
 
-def pane_layout(width: int, height: int) -> tuple[Rect, Rect, Rect]:
-    """Patient pane, third-person pane and status bar for a window of width x height."""
-    pane_h = max(1, height - STATUS_BAR_PX - GAP_PX)
+def pane_layout(width: int, height: int, timeline_px: int = 0) -> tuple[Rect, Rect, Rect]:
+    """Patient pane, third-person pane and status bar for a window of width x height, with
+    ``timeline_px`` left between the panes and the status bar (``timeline_area``)."""
+    pane_h = max(1, height - STATUS_BAR_PX - GAP_PX - timeline_px)
     pane_w = max(1, (width - 3 * GAP_PX) // 2)
     patient = (GAP_PX, GAP_PX, pane_w, pane_h)
     third = (2 * GAP_PX + pane_w, GAP_PX, pane_w, pane_h)
     status = (0, height - STATUS_BAR_PX, width, STATUS_BAR_PX)
     return patient, third, status
+
+
+def timeline_area(width: int, height: int) -> Rect:
+    """The bar of replay's timeline strip (its marks and cursor span the bar's height)."""
+    top = height - STATUS_BAR_PX - TIMELINE_PX + TIMELINE_TOP_PX
+    return (GAP_PX, top, max(1, width - 2 * GAP_PX), TIMELINE_BAR_PX)
+
+
+def timeline_x(bar: Rect, start_s: float, end_s: float, time_s: float) -> int:
+    """The pixel column of ``time_s`` on ``bar`` (clamped to it)."""
+    fraction = 0.0 if end_s <= start_s else min(1.0, max(0.0, (time_s - start_s) / (end_s - start_s)))
+    return bar[0] + round(fraction * (bar[2] - 1))
 
 
 def _inside(rect: Rect, x: float, y: float) -> bool:
@@ -129,6 +163,8 @@ class TherapistView:
         #: (keys, what they do) rows of the F1 help overlay; the simulator's by default,
         #: extended with the therapist's session keys, replaced where keys differ (replay).
         self.help_rows: tuple[tuple[str, str], ...] = KEY_HELP
+        #: Height of the timeline strip above the status bar (replay: TIMELINE_PX; 0: none).
+        self.timeline_px = 0
         self._targets: dict[str, RenderTarget] = {}
         self._frame_rate_hz = 0.0
         self._last_time_s: float | None = None
@@ -161,10 +197,11 @@ class TherapistView:
         return Camera.symmetric(frame.head, math.radians(74), 4 / 3)
 
     def compose(self, draw_list: DrawList, frame: TrackingFrame, framebuffer: int, width: int,
-                height: int, status: str) -> None:
-        """Draw the whole window picture into ``framebuffer`` (width x height pixels)."""
+                height: int, status: str, timeline: TimelineBar | None = None) -> None:
+        """Draw the whole window picture into ``framebuffer`` (width x height pixels), with
+        ``timeline`` in its strip when the view has one (``timeline_px``)."""
         self._measure_rate(frame)
-        patient_area, third_area, status_area = pane_layout(width, height)
+        patient_area, third_area, status_area = pane_layout(width, height, self.timeline_px)
         patient_camera = self.patient_camera(frame)
         left_eye = frame.views[0] if frame.views else None
         aspect = view_aspect(left_eye) if left_eye is not None else 4 / 3
@@ -198,8 +235,29 @@ class TherapistView:
         r.draw_screen_text(line, framebuffer, width, height, status_area[0] + GAP_PX,
                            status_area[1] + (STATUS_BAR_PX - LABEL_PX * 1.3) / 2, LABEL_PX,
                            color=(0.92, 0.93, 0.95, 1.0), background=None)
+        if timeline is not None and self.timeline_px > 0:
+            self._draw_timeline(timeline, framebuffer, width, height)
         if self.show_help:
             self._draw_help(framebuffer, width, height, patient_rect[0] + 12, patient_rect[1] + 36)
+
+    def _draw_timeline(self, timeline: TimelineBar, framebuffer: int, width: int, height: int) -> None:
+        """The bar (the played part lighter), a tick per mark across its height, the
+        position as a white line standing out above and below, and the legend under it."""
+        bar = timeline_area(width, height)
+        x, y, w, h = bar
+        at = timeline_x(bar, timeline.start_s, timeline.end_s, timeline.position_s)
+        _fill(framebuffer, height, bar, TIMELINE_BAR_COLOR)
+        _fill(framebuffer, height, (x, y, at - x, h), TIMELINE_PLAYED_COLOR)
+        for time_s, color in timeline.marks:
+            mark = timeline_x(bar, timeline.start_s, timeline.end_s, time_s)
+            _fill(framebuffer, height, (mark, y, TIMELINE_MARK_PX, h), color)
+        _fill(framebuffer, height, (at - 1, y - 3, 3, h + 6), TIMELINE_CURSOR_COLOR)
+        r = self.renderer
+        left = float(x)
+        for words, color in timeline.legend:
+            r.draw_screen_text(words, framebuffer, width, height, left, y + h + 4, TIMELINE_LABEL_PX,
+                               color=color, background=None)
+            left += r.screen_text_width(words, TIMELINE_LABEL_PX) + 3 * GAP_PX
 
     def _draw_help(self, framebuffer: int, width: int, height: int, x: float, y: float) -> None:
         """The keys (``help_rows``) as a two-column table on a dark panel."""
@@ -216,6 +274,19 @@ class TherapistView:
         for target in self._targets.values():
             target.release()
         self._targets.clear()
+
+
+def _fill(framebuffer: int, framebuffer_height: int, rect: Rect, color: RGBA) -> None:
+    """Fill ``rect`` (top-left origin) of ``framebuffer`` with ``color`` (sRGB, as stored)."""
+    x, y, w, h = rect
+    if w <= 0 or h <= 0:
+        return
+    GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
+    GL.glEnable(GL.GL_SCISSOR_TEST)
+    GL.glScissor(x, framebuffer_height - (y + h), w, h)
+    GL.glClearColor(*color)
+    GL.glClear(GL.GL_COLOR_BUFFER_BIT)
+    GL.glDisable(GL.GL_SCISSOR_TEST)
 
 
 def _blit(target: RenderTarget, framebuffer: int, rect: Rect, framebuffer_height: int) -> None:
@@ -236,6 +307,7 @@ _KEY_NAMES: dict[str, str] = {
     **{f"KEY_F{n}": f"f{n}" for n in range(2, 13)},  # the therapist's session keys
     # Replay's seek keys; named apart from the mouse buttons "left" and "right".
     "KEY_LEFT": "left_arrow", "KEY_RIGHT": "right_arrow", "KEY_HOME": "home",
+    "KEY_PAGE_UP": "page_up", "KEY_PAGE_DOWN": "page_down",
 }
 
 
@@ -271,6 +343,8 @@ class TherapistWindow:
         #: Keys pressed since the app last took them (``take_console_keys``): the therapist's
         #: session controls, kept apart from the simulator's own reading of the keyboard.
         self.console_pressed: list[str] = []
+        #: Clicks on the timeline bar since the app last took them, as fractions 0..1 of it.
+        self.timeline_clicks: list[float] = []
         self.escape_closes = True
         self._drag: str | None = None  # "look" or "orbit" while a mouse drag is under way
         self._cursor: tuple[float, float] | None = None
@@ -291,7 +365,7 @@ class TherapistWindow:
         return x * fb_w / max(window_w, 1), y * fb_h / max(window_h, 1)
 
     def _areas(self) -> tuple[Rect, Rect, Rect]:
-        return pane_layout(*self.context.framebuffer_size())
+        return pane_layout(*self.context.framebuffer_size(), self.view.timeline_px)
 
     def _on_key(self, window: Any, key: int, scancode: int, action: int, mods: int) -> None:
         import glfw
@@ -324,7 +398,10 @@ class TherapistWindow:
         # Where the cursor last moved to (the callbacks' own record; GLFW's if none yet).
         x, y = self._window_to_pixels(*(self._cursor or glfw.get_cursor_pos(window)))
         patient, third, _ = self._areas()
-        if _inside(third, x, y):
+        bar = timeline_area(*self.context.framebuffer_size())
+        if self.view.timeline_px > 0 and _inside((bar[0], bar[1] - 3, bar[2], bar[3] + 6), x, y):
+            self.timeline_clicks.append(min(1.0, max(0.0, (x - bar[0]) / max(bar[2] - 1, 1))))
+        elif _inside(third, x, y):
             self._drag = "orbit"
         elif _inside(patient, x, y):
             if name == "right":
@@ -352,19 +429,24 @@ class TherapistWindow:
     # -- per frame
 
     def show(self, draw_list: DrawList, frame: TrackingFrame, status: str,
-             capture: bool = False) -> NDArray[np.uint8] | None:
+             capture: bool = False, timeline: TimelineBar | None = None) -> NDArray[np.uint8] | None:
         """Draw one frame, poll input and swap. With ``capture`` returns the picture as
-        (height, width, 4) uint8 (read from the back buffer before the swap)."""
+        (height, width, 4) uint8 (read from the back buffer before the swap); ``timeline``
+        goes in the timeline strip (TherapistView.timeline_px)."""
         self.context.make_current()
         width, height = self.context.framebuffer_size()
         pixels = None
         if width > 0 and height > 0:  # zero while minimised
-            self.view.compose(draw_list, frame, 0, width, height, status)
+            self.view.compose(draw_list, frame, 0, width, height, status, timeline)
             if capture:
                 pixels = read_pixels(0, 0, 0, width, height)
         self.context.swap()
         self.context.poll()
         return pixels
+
+    def take_timeline_clicks(self) -> list[float]:
+        clicks, self.timeline_clicks = self.timeline_clicks, []
+        return clicks
 
     def take_console_keys(self) -> list[str]:
         pressed, self.console_pressed = self.console_pressed, []

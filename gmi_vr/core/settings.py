@@ -47,24 +47,77 @@ class Settings:
         return self.database_url or f"sqlite:///{self.data_dir / 'gmi-vr.sqlite'}"
 
 
+#: The therapist window's size limits, screen pixels (a small laptop screen up to 16K).
+CONSOLE_SIZE_RANGE = (320, 16384)
+#: The longest station name kept in the audit trail, characters.
+MAX_STATION_LENGTH = 200
+
+
 def load_settings(path: Path | None = None) -> Settings:
-    """Read settings; a missing file gives the defaults, a malformed one an InputFileError."""
+    """Read settings; a missing file gives the defaults, an unreadable or malformed one an
+    InputFileError (one sentence naming the file and the problem)."""
     path = path or default_config_file()
     values: dict[str, object] = {}
-    if path.exists():
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (FileNotFoundError, NotADirectoryError):
+        text = None  # no settings file: every default holds
+    except UnicodeDecodeError as error:
+        raise InputFileError(
+            f"The settings file {path} is not UTF-8 text (byte {error.start} cannot be read); save it as UTF-8."
+        ) from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise InputFileError(f"Cannot read the settings file {path} ({reason}); fix its permissions or delete it.") from None
+    if text is not None:
         try:
-            values = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            raise InputFileError(f"The settings file {path} is not valid TOML ({error}); fix or delete it.") from error
+            values = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise InputFileError(f"The settings file {path} is not valid TOML ({error}); fix or delete it.") from None
+        except RecursionError:
+            raise InputFileError(f"The settings file {path} is not valid TOML (nested far too deeply); fix or delete it.") from None
+        except ValueError:  # tomllib passes on Python's refusal of an overlong integer
+            raise InputFileError(f"The settings file {path} is not valid TOML (a number is far too long); fix or delete it.") from None
     known = {f.name for f in fields(Settings)}
     unknown = sorted(set(values) - known)
     if unknown:
+        shown = ", ".join(_shown(key, bare=True) for key in unknown[:3]) + (" ..." if len(unknown) > 3 else "")
         raise InputFileError(
-            f"The settings file {path} has unknown keys {', '.join(unknown)}; known keys are {', '.join(sorted(known))}."
+            f"The settings file {path} has unknown keys {shown}; known keys are {', '.join(sorted(known))}."
         )
+
+    def wrong(key: str, expected: str) -> InputFileError:
+        return InputFileError(
+            f"The settings file {path} gives {key} = {_shown(values[key])}, but it must be {expected}."
+        )
+
+    for key in ("data_dir", "database_url", "station"):
+        value = values.get(key, "")
+        if not isinstance(value, str) or not value.isprintable():  # no NUL, no line break
+            raise wrong(key, "a line of text")
+    if "data_dir" in values and not values["data_dir"]:
+        raise wrong("data_dir", "a folder path")
+    if values.get("database_url") and "://" not in str(values["database_url"]):
+        # The store would take anything else for a folder and create it where gmi-vr runs.
+        raise wrong("database_url", "a database URL such as postgresql+psycopg://host/gmi (or left out)")
+    if len(str(values.get("station", ""))) > MAX_STATION_LENGTH:
+        raise wrong("station", f"at most {MAX_STATION_LENGTH} characters")
+    low, high = CONSOLE_SIZE_RANGE
+    for key in ("console_width", "console_height"):
+        value = values.get(key, low)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise wrong(key, f"a whole number of pixels from {low} to {high}")
     data_dir = Path(str(values.pop("data_dir"))) if "data_dir" in values else default_data_dir()
     values.setdefault("station", socket.gethostname())
-    try:
-        return Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]
-    except TypeError as error:
-        raise InputFileError(f"The settings file {path} has a value of the wrong kind ({error}).") from error
+    return Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]
+
+
+def _shown(value: object, limit: int = 40, bare: bool = False) -> str:
+    """A key (``bare``: unquoted when it is short printable ASCII) or a value from the file
+    for a message: escaped (no control characters reach the terminal) and cut short."""
+    if bare and isinstance(value, str) and value.isascii() and value.isprintable() and len(value) <= limit:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value).bit_length() > 64:
+        return "a number beyond 64 bits"
+    text = ascii(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

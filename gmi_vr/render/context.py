@@ -73,7 +73,8 @@ class WindowContext:
 
     def __init__(self, window: Any) -> None:
         self.window = window
-        self._fbconfig: Any = None
+        # The GLXFBConfig as a plain address (copied out of Xlib's array before it is freed).
+        self._fbconfig_address: int | None = None
         self._visual_id: int | None = None
 
     # -- everyday use
@@ -155,11 +156,14 @@ class WindowContext:
         """The ``GLXFBConfig`` the context was created with.
 
         Looked up once from the context's own ``GLX_FBCONFIG_ID`` (not guessed), so the
-        runtime sees exactly the configuration GLFW chose.
+        runtime sees exactly the configuration GLFW chose. Each call returns a new pointer
+        object holding the kept address, owning its own memory.
         """
-        if self._fbconfig is None:
+        from OpenGL import GLX
+
+        if self._fbconfig_address is None:
             self._describe_framebuffer_config()
-        return self._fbconfig
+        return ctypes.cast(ctypes.c_void_p(self._fbconfig_address), GLX.GLXFBConfig)
 
     def visual_id(self) -> int:
         """The X visual id of the context's framebuffer configuration."""
@@ -191,11 +195,18 @@ class WindowContext:
             raise GraphicsUnavailable(
                 "The X server has no framebuffer configuration matching the OpenGL context; check the display's GLX support."
             )
-        config = configs[0]
+        # ``configs[0]`` would be a view into Xlib's array, which XFree releases below and
+        # the allocator then reuses: copy the handle's address out first and keep only that.
+        address = ctypes.cast(configs, ctypes.POINTER(ctypes.c_void_p))[0]
+        _x_free(configs)
+        if not address:
+            raise GraphicsUnavailable(
+                "The X server has no framebuffer configuration matching the OpenGL context; check the display's GLX support."
+            )
+        config = ctypes.cast(ctypes.c_void_p(address), GLX.GLXFBConfig)
         visual = ctypes.c_int(0)
         GLX.glXGetFBConfigAttrib(display, config, GLX.GLX_VISUAL_ID, ctypes.byref(visual))
-        _x_free(configs)
-        self._fbconfig, self._visual_id = config, int(visual.value)
+        self._fbconfig_address, self._visual_id = int(address), int(visual.value)
 
 
 def _default_screen(display: Any) -> int:

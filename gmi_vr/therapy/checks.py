@@ -130,6 +130,10 @@ class QuestionTask:
                     self._step(1, wrap=True)
         return TaskStep(self._draw(), tuple(events))
 
+    def picture(self) -> DrawList:
+        """The question as drawn now (the choice and the confirm bar as they stand)."""
+        return self._draw()
+
     def _step(self, direction: int, wrap: bool) -> None:
         last = len(self.question.answers) - 1
         if self.index is None:

@@ -17,11 +17,13 @@ block stays balanced.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
-from gmi_vr.core.types import Side, TrackingFrame
+from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
 from gmi_vr.therapy.figures import figure
 from gmi_vr.therapy.program import LateralitySettings, Program
@@ -120,9 +122,10 @@ class LateralityTask:
             self._current = self.queue.pop(0)
             self._shown_at = now
             self._enter("show", now)
+            mesh, reflected = self._look(self._current)
             events.append(Event(now, "trial.show", {
                 "block_index": self.context.block_index, "trial_index": self._completed,
-                **_stimulus_data(self._current),
+                **_stimulus_data(self._current), "mesh": mesh, "reflected": reflected,
             }))
         elif self._phase == "show":
             record = self._judge(now, presses, console)
@@ -220,47 +223,58 @@ class LateralityTask:
     # --- drawing ---------------------------------------------------------------------------
 
     def _draw(self) -> DrawList:
-        anchor = self.context.anchor
-        s = self.settings
-        texts: list[TextItem] = []
-        meshes: list[MeshItem] = []
-        centre = place_in_front(anchor, s.distance_m, -s.drop_m)
-        if self._phase == "blank":
-            texts.append(TextItem("+", centre, height_m=0.06, background=None))
-        elif self._current is not None:
-            stimulus = self._current
-            mesh, reflected = self._look(stimulus)
-            world_from_mesh = stimulus_world_from_mesh(anchor, stimulus, s, reflected)
-            if mesh.startswith("figure:"):
-                meshes += [MeshItem(part.primitive, world_from_mesh @ part.figure_from_part,
-                                    part.color)
-                           for part in figure(stimulus.part, stimulus.side)]
-            else:
-                meshes.append(MeshItem(mesh, world_from_mesh, STIMULUS_COLOR))
-            prop = CONTEXT_PROPS[stimulus.context]
-            if prop is not None:
-                prop_mesh, offset = prop
-                local = np.eye(4)
-                local[:3, 3] = offset
-                if self.context.has_mesh(prop_mesh):
-                    meshes.append(MeshItem(prop_mesh, world_from_mesh @ local))
-                else:  # a plain cylinder (cup) or sphere (ball) in the hand
-                    primitive = "cylinder" if stimulus.context == "cup" else "sphere"
-                    meshes.append(MeshItem(primitive, world_from_mesh @ local @ np.diag(
-                        [0.07, 0.09 if primitive == "cylinder" else 0.07, 0.07, 1.0]),
-                        (0.55, 0.7, 0.85, 1.0)))
-        if self._phase == "feedback" and self._current is not None:
-            color = {True: CORRECT_COLOR, False: WRONG_COLOR, None: NEUTRAL_COLOR}[self._last_correct]
-            panel = place_in_front(anchor, s.distance_m + 0.05, -s.drop_m) @ np.diag(
-                [0.34, 0.34, 0.005, 1.0]
-            )
-            meshes.append(MeshItem("box", panel, color, lit=False))
-            part = self._current.part.value.replace("_", "/")
-            said = {True: "Yes", False: "Not this time", None: "No answer"}[self._last_correct]
-            message = f"{said}: a {self._current.side.value} {part}"  # above the picture, in view
-            texts.append(TextItem(message, place_in_front(anchor, s.distance_m, -s.drop_m + 0.22),
-                                  height_m=0.04))
-        return DrawList(meshes=tuple(meshes), texts=tuple(texts))
+        look = self._look(self._current) if self._current is not None else None
+        return trial_picture(self.context.anchor, self.settings, self._phase, self._current, look,
+                             self._last_correct, self.context.has_mesh)
+
+
+def trial_picture(anchor: Pose, settings: LateralitySettings, phase: str, stimulus: Stimulus | None,
+                  look: tuple[str, bool] | None, last_correct: bool | None,
+                  has_mesh: Callable[[str], bool]) -> DrawList:
+    """What one trial shows in ``phase`` ("blank": the fixation cross; "show": the stimulus;
+    "feedback": the stimulus on a green, red or grey panel with a line saying what it was).
+
+    ``look`` is (mesh drawn, reflected?) as ``LateralityTask._look`` chose it (recorded in
+    "trial.show"); ``last_correct`` the feedback's verdict (None: timed out); ``has_mesh``
+    says which prop models are installed. The live task and the replay of a recorded
+    session both draw with this, so a replay shows what the patient saw.
+    """
+    s = settings
+    texts: list[TextItem] = []
+    meshes: list[MeshItem] = []
+    centre = place_in_front(anchor, s.distance_m, -s.drop_m)
+    if phase == "blank":
+        texts.append(TextItem("+", centre, height_m=0.06, background=None))
+    elif stimulus is not None and look is not None:
+        mesh, reflected = look
+        world_from_mesh = stimulus_world_from_mesh(anchor, stimulus, s, reflected)
+        if mesh.startswith("figure:"):
+            meshes += [MeshItem(part.primitive, world_from_mesh @ part.figure_from_part, part.color)
+                       for part in figure(stimulus.part, stimulus.side)]
+        else:
+            meshes.append(MeshItem(mesh, world_from_mesh, STIMULUS_COLOR))
+        prop = CONTEXT_PROPS[stimulus.context]
+        if prop is not None:
+            prop_mesh, offset = prop
+            local = np.eye(4)
+            local[:3, 3] = offset
+            if has_mesh(prop_mesh):
+                meshes.append(MeshItem(prop_mesh, world_from_mesh @ local))
+            else:  # a plain cylinder (cup) or sphere (ball) in the hand
+                primitive = "cylinder" if stimulus.context == "cup" else "sphere"
+                meshes.append(MeshItem(primitive, world_from_mesh @ local @ np.diag(
+                    [0.07, 0.09 if primitive == "cylinder" else 0.07, 0.07, 1.0]),
+                    (0.55, 0.7, 0.85, 1.0)))
+    if phase == "feedback" and stimulus is not None:
+        color = {True: CORRECT_COLOR, False: WRONG_COLOR, None: NEUTRAL_COLOR}[last_correct]
+        panel = place_in_front(anchor, s.distance_m + 0.05, -s.drop_m) @ np.diag([0.34, 0.34, 0.005, 1.0])
+        meshes.append(MeshItem("box", panel, color, lit=False))
+        part = stimulus.part.value.replace("_", "/")
+        said = {True: "Yes", False: "Not this time", None: "No answer"}[last_correct]
+        message = f"{said}: a {stimulus.side.value} {part}"  # above the picture, in view
+        texts.append(TextItem(message, place_in_front(anchor, s.distance_m, -s.drop_m + 0.22),
+                              height_m=0.04))
+    return DrawList(meshes=tuple(meshes), texts=tuple(texts))
 
 
 def _by_side(records: list[TrialRecord]) -> dict[str, dict[str, float | int | None]]:

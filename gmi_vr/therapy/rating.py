@@ -125,30 +125,33 @@ class PainRatingTask:
         return TaskStep(events=tuple(events), records=(record,), done=True)
 
     def _draw(self) -> DrawList:
-        anchor = self.anchor
-        meshes: list[MeshItem] = []
-        texts: list[TextItem] = [
-            text(anchor, "How much pain do you feel right now?", up_m=0.18, height_m=TITLE_HEIGHT_M),
-            text(anchor, "0 = no pain        10 = worst pain imaginable", up_m=0.09),
-        ]
-        for value in range(11):
-            right = (value - 5) * _BOX_PITCH_M
-            where = place_in_front(anchor, _SCALE_AHEAD_M + 0.01, -0.02, right)
-            selected = value == self.value
-            size = 0.07 if selected else 0.06
-            meshes.append(MeshItem("box", where @ np.diag([size, size, 0.01, 1.0]),
-                                   _SELECTED_COLOR if selected else _BOX_COLOR, lit=False))
-            texts.append(TextItem(str(value), place_in_front(anchor, _SCALE_AHEAD_M, -0.02, right),
-                                  height_m=BODY_HEIGHT_M, color=(0.1, 0.1, 0.1, 1.0),
-                                  background=None))
-        if self.value is None:
-            hint = "Thumbstick or trigger tap to choose"
-        else:
-            hint = f"Your answer: {self.value}. Hold the trigger or A/X to confirm"
-        texts.append(text(anchor, hint, up_m=-0.13, height_m=0.04))
-        if self._hold_progress > 0.0:
-            width = 0.8 * self._hold_progress
-            bar = place_in_front(anchor, _SCALE_AHEAD_M, -0.2, -0.4 + width / 2)
-            meshes.append(MeshItem("box", bar @ np.diag([width, 0.02, 0.01, 1.0]), _BAR_COLOR,
-                                   lit=False))
-        return DrawList(meshes=tuple(meshes), texts=tuple(texts))
+        return rating_picture(self.anchor, self.value, self._hold_progress)
+
+
+def rating_picture(anchor: Pose, value: int | None, hold_progress: float) -> DrawList:
+    """The NRS scale: the question, 11 boxes with ``value`` (None: not chosen yet) raised
+    and highlighted, a hint, and the confirm bar filled to ``hold_progress`` (0..1)."""
+    meshes: list[MeshItem] = []
+    texts: list[TextItem] = [
+        text(anchor, "How much pain do you feel right now?", up_m=0.18, height_m=TITLE_HEIGHT_M),
+        text(anchor, "0 = no pain        10 = worst pain imaginable", up_m=0.09),
+    ]
+    for box in range(11):
+        right = (box - 5) * _BOX_PITCH_M
+        where = place_in_front(anchor, _SCALE_AHEAD_M + 0.01, -0.02, right)
+        selected = box == value
+        size = 0.07 if selected else 0.06
+        meshes.append(MeshItem("box", where @ np.diag([size, size, 0.01, 1.0]),
+                               _SELECTED_COLOR if selected else _BOX_COLOR, lit=False))
+        texts.append(TextItem(str(box), place_in_front(anchor, _SCALE_AHEAD_M, -0.02, right),
+                              height_m=BODY_HEIGHT_M, color=(0.1, 0.1, 0.1, 1.0), background=None))
+    if value is None:
+        hint = "Thumbstick or trigger tap to choose"
+    else:
+        hint = f"Your answer: {value}. Hold the trigger or A/X to confirm"
+    texts.append(text(anchor, hint, up_m=-0.13, height_m=0.04))
+    if hold_progress > 0.0:
+        width = 0.8 * hold_progress
+        bar = place_in_front(anchor, _SCALE_AHEAD_M, -0.2, -0.4 + width / 2)
+        meshes.append(MeshItem("box", bar @ np.diag([width, 0.02, 0.01, 1.0]), _BAR_COLOR, lit=False))
+    return DrawList(meshes=tuple(meshes), texts=tuple(texts))

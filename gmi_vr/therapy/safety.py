@@ -20,12 +20,18 @@ from __future__ import annotations
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, Side, TrackingFrame
+from gmi_vr.scene.draw import TextItem
 from gmi_vr.therapy.program import SafetySettings
-from gmi_vr.therapy.scenes import calm_scene
+from gmi_vr.therapy.scenes import calm_scene, text
 from gmi_vr.therapy.task import ButtonEdges, TaskStep
 
 #: What the patient is told at the start of every session (CLINICAL.md safety).
 STOP_HINT = "To stop at any time: squeeze one hand's grip and trigger together for a second."
+
+
+def stop_hint_item(anchor: Pose) -> TextItem:
+    """The stop hint as drawn under the picture, low in the view."""
+    return text(anchor, STOP_HINT, up_m=-0.32, height_m=0.035)
 
 
 class _Hold:

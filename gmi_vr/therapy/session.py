@@ -69,8 +69,8 @@ from gmi_vr.therapy.program import Program
 from gmi_vr.therapy.progression import evaluate_progression
 from gmi_vr.therapy.rating import PainRatingTask, validate_nrs
 from gmi_vr.therapy.records import RatingRecord, Record, TaskEnded, TaskStarted, TrialRecord
-from gmi_vr.therapy.safety import STOP_HINT, BreakTask, StopGesture
-from gmi_vr.therapy.scenes import CALM_CLEAR, Fade, calm_scene, text
+from gmi_vr.therapy.safety import STOP_HINT, BreakTask, StopGesture, stop_hint_item
+from gmi_vr.therapy.scenes import CALM_CLEAR, Fade, calm_scene
 from gmi_vr.therapy.scoring import SessionSummary, is_flare, summarize_session
 from gmi_vr.therapy.stimuli import level_anchor
 from gmi_vr.therapy.task import (
@@ -264,6 +264,9 @@ class SessionRunner:
                 "seed": self.seed, "block_seeds": self._block_seeds,
                 "stage": int(self.program.stage), "plan": [f"{a}:{b}" for a, b in self._plan],
                 "program": self.program.to_dict(),
+                # Where pictures and text were placed (a replay draws them there again).
+                "anchor": {"position": [float(v) for v in self.anchor.position],
+                           "orientation": [float(v) for v in self.anchor.orientation]},
             }))
             # The patient is told how to stop at the start of every session (CLINICAL.md safety).
             self._hint_shown = self.program.safety.stop_hint_s > 0
@@ -622,8 +625,7 @@ class SessionRunner:
             else:
                 self._frozen = step.draw
         if self._hint_shown and self.state is RunnerState.RUNNING and not self._paused:
-            hint = text(anchor, STOP_HINT, up_m=-0.32, height_m=0.035)
-            draw = dataclasses.replace(draw, texts=draw.texts + (hint,))
+            draw = dataclasses.replace(draw, texts=draw.texts + (stop_hint_item(anchor),))
         if not self._paused:
             self._shown = draw
         draw = dataclasses.replace(draw, fade=float(fade))

@@ -46,6 +46,12 @@ REST_GRIP_POSITION = {Side.LEFT: (-0.18, 0.86, -0.38), Side.RIGHT: (0.18, 0.86, 
 
 MOTION_FORMAT = "gmi-vr-motion"
 MOTION_VERSION = 1
+#: The longest a motion file may run, seconds (a day: far beyond any session, and it keeps
+#: the frame count and every time finite).
+MAX_MOTION_S = 86_400.0
+#: How far from the origin a position may lie, metres per coordinate (far beyond any room:
+#: it keeps interpolation and rendering finite).
+MAX_POSITION_M = 100.0
 
 
 def sim_views(head: Pose, ipd_m: float = IPD_M, horizontal_fov_deg: float = SIM_HORIZONTAL_FOV_DEG,
@@ -174,32 +180,53 @@ class _LineError(Exception):
     """What is wrong on one line; turned into an InputFileError naming file and line."""
 
 
+def _shown(value: Any, limit: int = 40) -> str:
+    """``value`` as JSON for a message: ASCII only (no control characters or stray
+    surrogates reach the terminal) and cut short (a file may hold a huge array)."""
+    try:
+        text = json.dumps(value, ensure_ascii=True)
+    except RecursionError:  # nested almost as deep as the parser allows
+        text = "a value nested far too deeply"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _field_name(name: str) -> str:
+    """A field name from the file, quoted; escaped unless it is short printable ASCII."""
+    return f"'{name}'" if name.isascii() and name.isprintable() and len(name) <= 40 else _shown(name)
+
+
 def _number(value: Any, what: str, low: float | None = None, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _LineError(f"{what} must be a number, not {json.dumps(value)}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise _LineError(f"{what} must lie between {low} and {high}, not {value}")
-    return float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _LineError(f"{what} must be a number, not {_shown(value)}")
+    try:
+        number = float(value)  # an integer beyond a float's range overflows here
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise _LineError(f"{what} must be a finite number, not {_shown(value)}")
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise _LineError(f"{what} must lie between {low} and {high}, not {_shown(value)}")
+    return number
 
 
-def _vector(value: Any, length: int, what: str) -> list[float]:
+def _vector(value: Any, length: int, what: str, low: float | None = None, high: float | None = None) -> list[float]:
     if not isinstance(value, list) or len(value) != length:
-        raise _LineError(f"{what} must be a list of {length} numbers, not {json.dumps(value)}")
-    return [_number(v, what) for v in value]
+        raise _LineError(f"{what} must be a list of {length} numbers, not {_shown(value)}")
+    return [_number(v, what, low, high) for v in value]
 
 
 def _flag(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
-        raise _LineError(f"{what} must be true or false, not {json.dumps(value)}")
+        raise _LineError(f"{what} must be true or false, not {_shown(value)}")
     return value
 
 
 def _object(value: Any, what: str, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise _LineError(f"{what} must be an object, not {json.dumps(value)}")
+        raise _LineError(f"{what} must be an object, not {_shown(value)}")
     unknown = sorted(set(value) - allowed)
     if unknown:
-        raise _LineError(f"{what} has unknown field '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})")
+        raise _LineError(f"{what} has unknown field {_field_name(unknown[0])} (allowed: {', '.join(sorted(allowed))})")
     return value
 
 
@@ -217,7 +244,7 @@ def _pose(fields: dict[str, Any], previous: Pose, what: str) -> Pose:
     position = previous.position
     orientation = previous.orientation
     if "position" in fields:
-        position = np.array(_vector(fields["position"], 3, f"{what}.position"))
+        position = np.array(_vector(fields["position"], 3, f"{what}.position", -MAX_POSITION_M, MAX_POSITION_M))
     if "orientation" in fields and "yaw_pitch_roll_deg" in fields:
         raise _LineError(f"{what} gives both orientation and yaw_pitch_roll_deg; keep one")
     if "orientation" in fields:
@@ -283,19 +310,23 @@ def parse_motion(text: str, source: str = "<motion>") -> Motion:
                 record = json.loads(line)
             except json.JSONDecodeError as error:
                 raise _LineError(f"not a JSON object ({error.msg} at column {error.colno})") from None
+            except ValueError:  # an integer literal longer than Python converts
+                raise _LineError("not a JSON object (a number is far too long)") from None
+            except RecursionError:
+                raise _LineError("not a JSON object (nested far too deeply)") from None
             if header is None:
                 if not isinstance(record, dict) or record.get("format") != MOTION_FORMAT:
                     raise _LineError(f'the first line must be the header {{"format": "{MOTION_FORMAT}", "version": 1, ...}}')
                 header = _object(record, "the header", _HEADER_FIELDS)
                 if header.get("version") != MOTION_VERSION:
-                    raise _LineError(f"version {json.dumps(header.get('version'))} is not supported (only {MOTION_VERSION})")
+                    raise _LineError(f"version {_shown(header.get('version'))} is not supported (only {MOTION_VERSION})")
                 if "rate_hz" in header:
                     _number(header["rate_hz"], "rate_hz", 1.0, 1000.0)
                 continue
             record = _object(record, "a keyframe", _KEY_FIELDS)
             if "t" not in record:
                 raise _LineError("a keyframe needs a time t in seconds")
-            time_s = _number(record["t"], "t", 0.0)
+            time_s = _number(record["t"], "t", 0.0, MAX_MOTION_S)
             if keyframes and time_s <= keyframes[-1].time_s:
                 raise _LineError(f"t = {time_s} does not come after the previous keyframe's t = {keyframes[-1].time_s}")
             head_fields = _object(record.get("head", {}), "head", _HEAD_FIELDS)
@@ -315,11 +346,18 @@ def parse_motion(text: str, source: str = "<motion>") -> Motion:
 
 
 def load_motion(path: Path) -> Motion:
-    """Read and parse a motion file; InputFileError when it is missing, unreadable or malformed."""
+    """Read and parse a motion file; InputFileError when it is missing, unreadable or malformed.
+
+    UTF-8 with or without a byte-order mark (some Windows editors write one)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputFileError(f"Cannot read the motion file {path} ({error}); check the path.") from None
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputFileError(
+            f"The motion file {path} is not UTF-8 text (byte {error.start} cannot be read); save it as UTF-8."
+        ) from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise InputFileError(f"Cannot read the motion file {path} ({reason}); check the path.") from None
     return parse_motion(text, str(path))
 
 

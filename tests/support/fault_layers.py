@@ -50,7 +50,11 @@ class InterceptingLayer(xr.DynamicApiLayerBase):
 
     def _create_api_layer_instance(self, info, api_layer_info, instance):  # type: ignore[no-untyped-def]
         next_info = api_layer_info.contents.next_info.contents
-        self._next_get_proc = next_info.next_get_instance_proc_addr
+        # A field read from the loader's struct is a view into that struct, which the loader
+        # frees once the instance exists: keep a copy of the function pointer instead.
+        self._next_get_proc = ctypes.cast(
+            next_info.next_get_instance_proc_addr, xr.PFN_xrGetInstanceProcAddr
+        )
         result = next_info.next_create_api_layer_instance(info, api_layer_info, instance)
         if xr.failed(result):
             return result
