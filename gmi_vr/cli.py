@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gmi_vr import __version__  # also the package's version (pyproject.toml reads it)
 from gmi_vr.core.errors import GmiError
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ EXIT_NOT_RECORDED = 10
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from gmi_vr.app import doctor
 
-    return doctor(print_line=print)
+    return doctor(print_line=print, verbose=args.verbose)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -76,8 +77,21 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from gmi_vr.app import run_demo
 
+    if args.patient is not None:
+        return _demo_patient_session(args)
     written = run_demo(Path(args.out), args.motion)
     for path in written:
+        print(path)
+    return 0
+
+
+def _demo_patient_session(args: argparse.Namespace) -> int:
+    """``demo --patient``: a whole recorded session from the sample motion; the pictures, and
+    one line on stdout saying what the store holds of the session."""
+    from gmi_vr.app.demo import run_patient_demo
+
+    demo = run_patient_demo(args.patient, Path(args.out), args.motion, report=print)
+    for path in demo.pictures:
         print(path)
     return 0
 
@@ -103,6 +117,12 @@ def _therapist(args: argparse.Namespace) -> str:
 def _cmd_patients(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
+    if args.action == "add":  # checked before the store opens: a refused id creates no data folder
+        from gmi_vr.recording.identity import band_of_age, check_patient_id
+
+        check_patient_id(args.id.strip())
+        if args.age is not None:
+            band_of_age(args.age)
     store = _open_store(create=args.action == "add")
     try:
         if args.action == "add":
@@ -292,7 +312,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     store = _open_store()
     try:
-        run_replay(store, args.session)
+        run_replay(store, args.session, max_frames=args.max_frames)
     finally:
         store.close()
     return 0
@@ -400,9 +420,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gmi-vr",
         description="Virtual-reality Graded Motor Imagery and mirror therapy.",
     )
+    parser.add_argument("--version", action="version", version=f"gmi-vr {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    doctor = sub.add_parser("doctor", help="check Python, OpenGL and the OpenXR runtime")
+    doctor = sub.add_parser(
+        "doctor", help="check Python, OpenGL, the OpenXR loader and runtime, the headset and controllers"
+    )
+    doctor.add_argument("--verbose", action="store_true",
+                        help="also the session's details and the OpenXR loader's own messages")  # fmt: skip
     doctor.set_defaults(func=_cmd_doctor)
 
     run = sub.add_parser("run", help="run a session in the headset (or the simulator with --sim)")
@@ -432,6 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="gmi-vr-demo", help="folder for the pictures (default: %(default)s)")
     demo.add_argument("--motion", type=Path, help="a scripted motion file instead of the built-in one")
+    demo.add_argument("--patient", help="play and record a whole session of this patient "
+                      "(the sample answers a new patient's stage-1 session)")  # fmt: skip
     demo.set_defaults(func=_cmd_demo)
 
     patients = sub.add_parser("patients", help="add, list, show, edit and rename patients (pseudonymous ids only)")
@@ -519,6 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="watch a recorded session in the desktop window")
     replay.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
+    replay.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     replay.set_defaults(func=_cmd_replay)
 
     store = sub.add_parser("store", help="check the session store, or recover a damaged one into a new file")

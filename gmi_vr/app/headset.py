@@ -167,14 +167,24 @@ def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = 
     return text
 
 
-def doctor(print_line: Callable[[str], None]) -> int:
-    """Print what the headset needs, from a real session on the active runtime. Exit code 0
-    only when a session could be created; otherwise the GmiError says what is missing."""
-    from gmi_vr.render.context import choose_gl_platform
+def doctor(print_line: Callable[[str], None], verbose: bool = False) -> int:
+    """Print the checklist (``xr.doctor.doctor_checks``): each check passed or failed with a
+    short reason; with ``verbose`` the session's details and what the OpenXR loader wrote
+    too. Exit code 0 only when a session can start; otherwise the first failure's GmiError
+    says what to do."""
+    from gmi_vr.xr.doctor import doctor_checks
 
-    choose_gl_platform(offscreen=False)
-    from gmi_vr.xr.doctor import doctor_report
-
-    for line in doctor_report().lines():
-        print_line(line)
-    return 0
+    result = doctor_checks(capture_loader_output=not verbose)
+    width = max(len(check.name) for check in result.checks)
+    for check in result.checks:
+        print_line(f"{'pass' if check.passed else 'FAIL'}  {check.name:<{width}}  {check.detail}")
+    if verbose and result.report is not None:
+        for line in result.report.lines():
+            print_line(f"      {line}")
+    if result.session_can_start:
+        return 0
+    if not verbose and result.loader_output.strip():
+        print_line("(the OpenXR loader's own messages: gmi-vr doctor --verbose)")
+    error = result.first_error()
+    assert error is not None, "a failed check carries its error"
+    raise error

@@ -40,7 +40,7 @@ from gmi_vr.recording.records import RecorderStats
 from gmi_vr.recording.records import RepetitionRecord as StoredRepetition
 from gmi_vr.recording.records import TrialRecord as StoredTrial
 from gmi_vr.scene.draw import DrawList, SkinnedItem
-from gmi_vr.scene.room import room_draw_list
+from gmi_vr.scene.room import clinic_room_groups, room_draw_list
 from gmi_vr.therapy.records import RatingRecord, TaskEnded, TaskStarted
 from gmi_vr.therapy.session import SessionRunner
 from gmi_vr.therapy.stimuli import level_anchor
@@ -194,7 +194,8 @@ class SessionPipeline:
 
     def _room(self) -> DrawList:
         """The clinic room placed around the calibrated patient: its chair under the pelvis,
-        its table in front (room coordinates have the eyes above the origin, facing -Z)."""
+        its table in front (room coordinates have the eyes above the origin, facing -Z).
+        Drawn as the few merged groups of ``clinic_room_groups`` (a call or two per view)."""
         if self._placed_room is None:
             calibration = self.calibration or Calibration.uncalibrated()
             world_from_room = np.eye(4)
@@ -202,7 +203,7 @@ class SessionPipeline:
             world_from_room[:3, 3] = calibration.origin
             world_from_room = world_from_room @ translation_matrix([0.0, 0.0, -SEATED_PELVIS_BEHIND_EYES_M])
             room = room_draw_list(None)
-            meshes = tuple(replace(m, world_from_mesh=world_from_room @ m.world_from_mesh) for m in room.meshes)
+            meshes = tuple(replace(m, world_from_mesh=world_from_room @ m.world_from_mesh) for m in clinic_room_groups())
             placed = replace(room, meshes=meshes)
             if self.calibration is None:
                 return placed  # not fixed yet: place it again once calibrated

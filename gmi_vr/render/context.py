@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any
 
 from gmi_vr.core.errors import GraphicsUnavailable
+from gmi_vr.render import configure_pyopengl
 
 #: The OpenGL version every context provides (the renderer's shaders are GLSL 4.10 core).
 GL_MAJOR, GL_MINOR = 4, 1
@@ -50,6 +51,7 @@ def choose_gl_platform(offscreen: bool) -> None:
         os.environ["PYOPENGL_PLATFORM"] = wanted
         return
     os.environ["PYOPENGL_PLATFORM"] = wanted
+    configure_pyopengl(wanted)
 
 
 def _loaded_platform_name() -> str:
