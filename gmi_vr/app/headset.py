@@ -7,6 +7,7 @@ One frame (see pipeline.py for the middle part):
     SessionPipeline.step()     body solve, therapy, recording
       -> DrawList
     OpenXrSource.present()     Renderer.draw per eye into the swapchain images, xrEndFrame
+    OpenXrSource.vibrate()     therapy's haptic pulses, xrApplyHapticFeedback
     TherapistWindow.show()     the same DrawList: the patient's view + a third-person view
 
 Both the eyes and the therapist window draw with one GL context (the window's): vertex
@@ -25,7 +26,9 @@ from gmi_vr.app.audio import CueSpeaker
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls, console_keys, session_status
 from gmi_vr.app.session import session_pipeline
 from gmi_vr.body import BodyPose, LimbMode
+from gmi_vr.core.types import HandInput
 from gmi_vr.recording.records import RecorderStats
+from gmi_vr.xr.hands_only import HAND_TRACKING_PROFILE
 
 #: Software OpenGL pays for every pixel of the therapist window; the headset must not wait
 #: for it. The window is redrawn at most this often (the eyes every frame).
@@ -118,13 +121,15 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                 controls.handle(console_keys(window, controls), frame.time_s)
             output = pipeline.step(frame)
             source.present(output.draw)
+            source.vibrate(output.haptics)
             speaker.handle(output.events)
             frames_shown += 1
             just_finished = output.done and not pipeline.finished
             if output.done:
                 pipeline.finish()  # said and shown now, while "Session complete" is on screen
             if console.due() or just_finished:
-                status = session_status(status_line(mode, pipeline.recorder_stats(), output.body),
+                status = session_status(status_line(mode, pipeline.recorder_stats(), output.body,
+                                                    (frame.left, frame.right)),
                                         pipeline, controls, frame.time_s)  # fmt: skip
                 window.show(output.draw, frame, status)
             stop = None
@@ -145,10 +150,18 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
 NOT_RECORDED = "NOT RECORDED (--no-record): nothing of this session is saved"
 
 
-def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = None) -> str:
-    """The therapist window's status: the source, how the affected limb is driven, and
-    whether recording is healthy (losses are shown, never hidden)."""
+def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = None,
+                hands: tuple[HandInput, HandInput] | None = None) -> str:
+    """The therapist window's status: the source, how the affected limb is driven, which
+    hand is tracked without a controller (``hands``: left, right; the patient then pinches
+    to answer and shows an open palm to stop), and whether recording is healthy (losses are
+    shown, never hidden)."""
     text = mode
+    if hands is not None:
+        by_hand = [side for side, hand in zip(("left", "right"), hands, strict=True)
+                   if hand.profile == HAND_TRACKING_PROFILE]  # fmt: skip
+        if by_hand:
+            text += f"  |  hand tracking, no controller: {' and '.join(by_hand)} (pinch answers, open palm stops)"
     if body is not None:
         text += f"  |  {body.mode.value}, affected {body.affected_side.value}"
         if body.mode is LimbMode.BLEND:

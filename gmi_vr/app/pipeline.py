@@ -32,6 +32,7 @@ from gmi_vr.body import (
     solve_body,
 )
 from gmi_vr.core.events import Event
+from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.geometry import quat_rotate, translation_matrix
 from gmi_vr.recording.listing import SessionRow
@@ -53,13 +54,14 @@ SEATED_PELVIS_BEHIND_EYES_M = 0.10
 
 @dataclass(frozen=True)
 class FrameOutput:
-    """What one frame produced: the picture, the solved body, what happened, and whether
-    the session plan has finished."""
+    """What one frame produced: the picture, the solved body, what happened, whether the
+    session plan has finished, and the controllers' vibrations (``haptics``)."""
 
     draw: DrawList
     body: BodyPose
     events: tuple[Event, ...] = ()
     done: bool = False
+    haptics: tuple[HapticPulse, ...] = ()
 
 
 @dataclass
@@ -116,7 +118,7 @@ class SessionPipeline:
                 plane = calibration.midline_plane()
                 self.runner.anchor = anchor_on_midline(frame.head, plane.point, plane.normal)
             step = self.runner.update(frame, body)
-            events, done = step.events, step.done
+            events, done, haptics = step.events, step.done, step.haptics
             self._follow_body_mode(events)
             if not step.movement_allowed:
                 self._task_mode = (LimbMode.STILL, 0.0)
@@ -124,11 +126,13 @@ class SessionPipeline:
             show_room = not self.runner.calm_scene_shown and self.runner.scene_context == "clinic"
             self._record(frame, body, events, step.records)
         else:
-            events, done = (), False
+            events, done, haptics = (), False, ()
             task_draw = self.overlay(frame) if self.overlay is not None else DrawList()
             show_room = True
             self._record(frame, body, (), ())
-        return FrameOutput(self._compose(task_draw, body, show_room), body, tuple(events), done)
+        return FrameOutput(
+            self._compose(task_draw, body, show_room), body, tuple(events), done, haptics
+        )
 
     def recorder_stats(self) -> RecorderStats | None:
         return self.recorder.stats() if self.recorder is not None else None
