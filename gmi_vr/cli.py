@@ -222,14 +222,19 @@ def _cmd_patients(args: argparse.Namespace) -> int:
         elif args.action == "show":
             summary = _patient_summary(store, args.id)
             program = app.patient_program(store, args.id)
+            rows = program.settings_with_sources()
             if args.json:
-                print(json.dumps({**summary, "program": program.to_dict()}, indent=2))
+                sources = {path: source for path, _, source in rows}
+                print(json.dumps({**summary, "program": program.to_dict(), "sources": sources}, indent=2))
             else:
                 for key, value in summary.items():
                     print(f"{key:>14}: {value}")
                 print(f"{'blocks':>14}: {', '.join(program.blocks)}")
                 for path in program.overridden:
                     print(f"{'overridden':>14}: {path}")
+                print("program (setting = value  [source]):")
+                for path, value, source in rows:
+                    print(f"  {path} = {json.dumps(value)}  [{source}]")
         elif args.action == "edit":
             changes = dict(_parse_assignment(item) for item in args.set)
             program = app.edit_patient_program(
@@ -363,6 +368,55 @@ def _parse_assignment(text: str) -> tuple[str, object]:
     except json.JSONDecodeError:
         value = raw
     return path.strip(), value
+
+
+def _cmd_outcomes(args: argparse.Namespace) -> int:
+    """Enter, list or describe outcome measures."""
+    from gmi_vr.therapy.outcomes import INSTRUMENTS, instrument
+
+    if args.action == "items":
+        for inst in [instrument(args.instrument)] if args.instrument else INSTRUMENTS.values():
+            print(f"{inst.name}: {inst.title} ({inst.source}; {inst.when})")
+            for item in inst.items:
+                print(f"  {item.name}={item.low}..{item.high}  {item.text}")
+        return 0
+    store = _open_store()
+    try:
+        if args.action == "add":
+            from gmi_vr.app.outcomes import add_outcome
+
+            items = dict(_parse_item(text) for text in args.items)
+            info = add_outcome(store, args.id, args.instrument, items, therapist=_therapist(args),
+                               phase=args.phase, session_id=args.session)  # fmt: skip
+            total = "no total" if info.score is None else f"score {info.score:g}"
+            extra = ", ".join(f"{k} {v}" for k, v in info.details.items() if not isinstance(v, list))
+            print(f"patient {info.patient_id}: {info.instrument} {total}" + (f" ({extra})" if extra else "")
+                  + f", entered by {info.entered_by} (outcome {info.id})")
+        else:
+            store.patient(args.id)
+            outcomes = store.outcomes(args.id, instrument=args.instrument)
+            if args.json:
+                print(json.dumps([{"id": o.id, "recorded_at": o.recorded_at.isoformat(), "instrument": o.instrument,
+                                   "phase": o.phase, "session_id": o.session_id, "score": o.score,
+                                   "items": o.items, "details": o.details, "entered_by": o.entered_by}
+                                  for o in outcomes], indent=2))  # fmt: skip
+            elif not outcomes:
+                print(f"no outcomes for {args.id} yet: enter one with  gmi-vr outcomes add {args.id} pgic value=4")
+            for o in outcomes if not args.json else ():
+                total = "-" if o.score is None else f"{o.score:g}"
+                print(f"{o.recorded_at:%Y-%m-%d %H:%M}  {o.instrument:<9} {total:>7}  {o.phase or '':<7} "
+                      f"session {o.session_id or '-'}  by {o.entered_by}")
+    finally:
+        store.close()
+    return 0
+
+
+def _parse_item(text: str) -> tuple[str, str]:
+    """``name=value`` of an outcome item (a PSFS activity may contain spaces)."""
+    name, sep, value = text.rpartition("=")
+    if not sep or not name.strip():
+        raise GmiError(f"'{text}' is not an item: write it as name=value, e.g. value=3 (see gmi-vr outcomes items).")
+    return name.strip(), value.strip()
 
 
 def _cmd_sessions(args: argparse.Namespace) -> int:
@@ -598,6 +652,23 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--reason", required=True, help="why, without naming the patient (kept in the audit trail)")
     erase.add_argument("--by", help="who erases (default: the logged-in user)")
     patients.set_defaults(func=_cmd_patients)
+
+    outcomes = sub.add_parser("outcomes", help="enter and list outcome measures (Budapest, CSS, PGIC, BPD, PSFS, SSQ)")
+    outcomes_sub = outcomes.add_subparsers(dest="action", required=True, metavar="ACTION")
+    o_add = outcomes_sub.add_parser("add", help="enter one outcome measure (kept with the time and who)")
+    o_add.add_argument("id", help="the patient")
+    o_add.add_argument("instrument", help="budapest, css, pgic, bpd, psfs or ssq (see: outcomes items)")
+    o_add.add_argument("items", nargs="+", metavar="NAME=VALUE", help="the item values, e.g. value=3")
+    o_add.add_argument("--phase", help="intake, visit, before or after (a session)")
+    o_add.add_argument("--session", type=int, help="the session it belongs to (the SSQ before or after it)")
+    o_add.add_argument("--by", help="who enters it (default: the logged-in user)")
+    o_list = outcomes_sub.add_parser("list", help="a patient's outcome measures, oldest first")
+    o_list.add_argument("id")
+    o_list.add_argument("--instrument", help="only this instrument")
+    o_list.add_argument("--json", action="store_true")
+    o_items = outcomes_sub.add_parser("items", help="the instruments and their items")
+    o_items.add_argument("instrument", nargs="?")
+    outcomes.set_defaults(func=_cmd_outcomes)
 
     sessions = sub.add_parser("sessions", help="list recorded sessions")
     sessions.add_argument("--patient", help="only this patient's sessions")

@@ -135,3 +135,23 @@ def test_a_session_not_begun_or_paused_ends_at_the_first_confirmation() -> None:
     controls = TherapistControls(run.runner)
     controls.handle(["escape", "escape"], run.script.next_time)
     assert controls.quit_requested and run.runner.paused
+
+
+def test_f6_answers_the_question_on_screen_for_the_patient() -> None:
+    run = Run(program(**{"session.blocks": ["laterality"], "safety.fms_every_s": 2.0,
+                         "session.rating_at_start": False}))
+    run.step()
+    controls = TherapistControls(run.runner)
+    controls.handle(["f6"], run.script.next_time)
+    assert controls.message == "no question on screen" and controls.answering is None
+    run.until_event("question.ask")  # the sickness scale after 2 s
+    controls.handle(["f6", "2", "5", "enter"], run.script.next_time)
+    assert controls.message == "25 is not an answer: type 0 to 20"
+    run.step()
+    assert run.events("sickness.fms") == []  # nothing recorded
+    controls.handle(["f6", "4", "enter"], run.script.next_time)
+    assert controls.message == "answer 4 recorded"
+    run.step()
+    (answer,) = run.events("sickness.fms")
+    assert answer.data == {"value": 4, "answer": "4", "source": "therapist"}
+    assert run.runner.fms == [4] and run.runner.state is RunnerState.RUNNING

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -66,6 +67,11 @@ def test_patients_and_sessions_need_no_display_and_no_runtime(tmp_path: Path) ->
     assert gmi_vr(["patients", "add", "P-1", "--side", "right", "--age-band", "60-69"], tmp_path, **env).returncode == 0
     shown = gmi_vr(["patients", "show", "P-1"], tmp_path, **env)
     assert shown.returncode == 0 and "60-69" in shown.stdout
+    # The program, every setting with where its value comes from.
+    assert "  progression.min_span_days = 7  [CLINICAL.md: targets met on sessions spread over" in shown.stdout
+    assert "  safety.pain_ceiling = 10  [CLINICAL.md: any rating at the patient's own ceiling" in shown.stdout
+    as_json = json.loads(gmi_vr(["patients", "show", "P-1", "--json"], tmp_path, **env).stdout)
+    assert as_json["sources"]["progression.rt_gap_max_s"].startswith("CLINICAL.md: gap within 0.19 s")
     listed = gmi_vr(["sessions", "--json"], tmp_path, **env)
     assert listed.returncode == 0 and listed.stdout.strip() == "[]"
     missing = gmi_vr(["export", "9", "--format", "csv", "--out", str(tmp_path / "x")], tmp_path, **env)

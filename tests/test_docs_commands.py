@@ -54,6 +54,9 @@ ORDER: list[tuple[str, ...]] = [
     ("run",),
     ("patients", "progress"),  # after the sessions it proposes from
     ("sessions",),
+    ("outcomes", "items"),
+    ("outcomes", "add"),  # after a session, which an example names with --session
+    ("outcomes", "list"),
     ("export",),
     ("report",),
     ("replay",),

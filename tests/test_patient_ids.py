@@ -146,6 +146,7 @@ def _patient_with_history(store: SessionStore, patient_id: str) -> int:
     recorder.record_rating(3, "after")
     recorder.finish()
     store.add_rating(patient_id, RatingRecord(2, "after", "therapist", utcnow()))
+    store.add_outcome(patient_id, "pgic", {"value": 3}, 3.0, {}, "t.one", "visit", recorder.session_id)
     return recorder.session_id  # type: ignore[return-value]
 
 
@@ -160,7 +161,9 @@ def test_a_rename_moves_every_record_in_one_audited_change(tmp_path: Path) -> No
     with SessionStore.open(tmp_path / "data") as store:
         session_id = _patient_with_history(store, "P0O1")
         moved = rename_patient(store, "P0O1", "P001", therapist="t.two", reason="letter O typed for zero")
-        assert moved == {"calibrations": 1, "programs": 1, "sessions": 1, "pain_ratings": 3, "audit": 2}
+        assert moved == {"calibrations": 1, "programs": 1, "sessions": 1, "pain_ratings": 3, "outcomes": 1,
+                         "audit": 2}  # fmt: skip
+        assert [o.instrument for o in store.outcomes("P001")] == ["pgic"]
         assert [p.id for p in store.list_patients()] == ["P001"]
         assert store.session(session_id).patient_id == "P001"
         assert [r.value for r in store.ratings(patient_id="P001")] == [4, 3, 2]

@@ -130,9 +130,13 @@ def test_a_patient_is_renamed_in_one_transaction_on_postgresql(postgres_url: str
         recorder.record_rating(5, "before")
         recorder.record_frame(frame(0))
         recorder.finish()
+        store.add_outcome("PG0O1", "pgic", {"value": 3}, 3.0, {"label": "minimally improved"}, "t.one",
+                          "visit", recorder.session_id)  # fmt: skip
         store.audit("t.one", "patient.add", patient_id="PG0O1")
         moved = store.rename_patient("PG0O1", "PG001", actor="t.two", details={"reason": "O for zero"})
-        assert moved == {"calibrations": 1, "programs": 1, "sessions": 1, "pain_ratings": 1, "audit": 1}
+        assert moved == {"calibrations": 1, "programs": 1, "sessions": 1, "pain_ratings": 1, "outcomes": 1,
+                         "audit": 1}  # fmt: skip
+        assert [(o.patient_id, o.items) for o in store.outcomes("PG001")] == [("PG001", {"value": 3})]
         assert [p.id for p in store.list_patients()] == ["PG001"]
         assert [s.patient_id for s in store.list_sessions()] == ["PG001"]
         assert [a.action for a in store.audit_trail("PG001")] == ["patient.add", "patient.rename"]

@@ -42,6 +42,7 @@ from gmi_vr.scene.draw import Camera, DrawList
 from gmi_vr.scene.room import clinic_room_groups
 from gmi_vr.therapy.program import BodyPart, LateralitySettings, Program
 from gmi_vr.therapy.replayed import MARK_GROUPS, MARKED_EVENTS, SessionPictures, timeline_marks
+from gmi_vr.therapy.safety import STOP_HINT
 from gmi_vr.therapy.session import CALM_MESSAGE, SessionRunner
 from gmi_vr.therapy.stimuli import level_anchor
 from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
@@ -240,7 +241,7 @@ def _rebuild_every_frame(data_dir: Path, live: Live) -> list[str]:
             assert abs(drawn.fade - shown.draw.fade) <= fade_slack + 1e-9, time_s
             if not shown.room:
                 assert drawn.clear_color == shown.draw.clear_color
-            texts = " ".join(t.text for t in shown.draw.texts)
+            texts = " ".join(t.text for t in shown.draw.texts if t.text != STOP_HINT)  # under any picture
             kinds = [m.mesh for m in shown.draw.meshes]
             seen.append("feedback" if "Not this time" in texts or "Yes:" in texts
                         else "stimulus" if any(k.startswith("stimuli/") for k in kinds)
@@ -275,7 +276,7 @@ def test_while_the_headset_was_off_the_last_picture_is_held_and_eased_to_black(r
         assert held.draw.meshes and held.draw.meshes[0].mesh.startswith("stimuli/hand_"), "the picture held"
         assert held.draw.fade == 1.0, "faded out"
         back = pictures.at(resumed_s)
-        assert [t.text for t in back.draw.texts] == ["+"] and back.draw.fade == 1.0
+        assert [t.text for t in back.draw.texts if t.text != STOP_HINT] == ["+"] and back.draw.fade == 1.0
         assert pictures.at(resumed_s + 1.0).draw.fade == 0.0
 
 

@@ -30,7 +30,7 @@ def test_each_stage_runs_its_own_blocks() -> None:
     assert program_at(Stage.EXPLICIT_IMAGERY).blocks == ("laterality", "imagery")
     assert program_at(Stage.MIRROR_THERAPY).blocks == ("laterality", "mirror")
     assert program_at(Stage.GRADED_MOVEMENT).blocks == ("graded_movement",)
-    assert program_at(Stage.LATERALITY).blocks == ("laterality", "laterality")
+    assert program_at(Stage.LATERALITY).blocks == ("laterality", "laterality", "laterality")
 
 
 def start_session(motion: Motion, **changes: Any) -> tuple[SessionRunner, list[TaskStep]]:

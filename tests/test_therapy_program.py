@@ -30,7 +30,7 @@ def test_defaults_come_from_clinical_md() -> None:
     assert program.stage is Stage.LATERALITY
     assert program.session.rating_at_start and program.session.rating_at_end
     assert program.laterality.answer.hand is Side.RIGHT  # one-handed: the healthy hand
-    assert program.blocks == ("laterality", "laterality")
+    assert program.blocks == ("laterality", "laterality", "laterality")  # 48 trials per side
     # Every cited path exists and names where it comes from.
     data = program.to_dict()
     for path, source in DEFAULT_SOURCES.items():
@@ -38,6 +38,21 @@ def test_defaults_come_from_clinical_md() -> None:
         for key in path.split("."):
             node = node[key]
         assert source and Program.source_of(path) == source
+
+
+def test_every_setting_shows_its_source_and_overrides_say_so() -> None:
+    program = Program.default(Side.LEFT, BodyPart.BACK_NECK)
+    program, _ = program.override("Dr A", "lower ceiling", "2026-03-01T10:00", safety__pain_ceiling=8)
+    rows = {path: (value, source) for path, value, source in program.settings_with_sources()}
+    assert rows["safety.pain_ceiling"] == (8, "set by the therapist")
+    assert rows["progression.rt_gap_max_s"][0] == 0.19 and "0.19 s" in rows["progression.rt_gap_max_s"][1]
+    assert rows["progression.min_span_days"][0] == 7 and "7 days" in rows["progression.min_span_days"][1]
+    assert rows["progression.min_trials_per_side"][0] == 40
+    assert rows["safety.flare_rise_fraction"] == (0.3, DEFAULT_SOURCES["safety.flare_rise_fraction"])
+    assert "extrapolat" in rows["safety.flare_rise"][1]  # Farrar 2001 studied improvement
+    assert "product choice" in rows["safety.fms_threshold"][1]
+    assert rows["affected_side"][1].startswith("the patient's record")
+    assert "overridden" not in rows and "format_version" not in rows
 
 
 def test_json_round_trip_is_exact() -> None:
@@ -48,6 +63,19 @@ def test_json_round_trip_is_exact() -> None:
     text = json.dumps(program.to_dict())
     assert Program.from_dict(json.loads(text)) == program
     assert json.loads(text)["format_version"] == PROGRAM_FORMAT_VERSION
+
+
+def test_a_version_1_program_takes_the_corrected_gap_unless_the_therapist_set_it() -> None:
+    old = Program.default(Side.LEFT, BodyPart.HAND).to_dict()
+    old["format_version"] = 1
+    old["progression"]["rt_gap_max_s"] = 0.49
+    for name in ("rt_gap_max_fraction", "min_trials_per_side", "min_span_days", "fall_sessions"):
+        del old["progression"][name]  # fields version 1 did not have
+    upgraded = Program.from_dict(old)
+    assert upgraded.progression.rt_gap_max_s == 0.19 and upgraded.format_version == 2
+    assert upgraded.progression.min_span_days == 7
+    old["overridden"] = ["progression.rt_gap_max_s"]
+    assert Program.from_dict(old).progression.rt_gap_max_s == 0.49  # the therapist's choice stays
 
 
 def test_older_documents_missing_new_fields_read_with_defaults() -> None:

@@ -15,6 +15,7 @@ from gmi_vr.therapy.scoring import (
     change_since,
     compare_with_norms,
     rotation_direction,
+    rt_norm,
     score_trials,
     summarize_session,
 )
@@ -65,20 +66,26 @@ def test_shoulder_norms_give_z_scores_and_targets() -> None:
     json.dumps([c.to_dict() for c in comparisons])
 
 
-def test_hand_speed_target_and_parts_without_rt_norms() -> None:
-    trials = [trial(Side.RIGHT, 2.3, True), trial(Side.RIGHT, 2.3, True, part=BodyPart.FOOT)]
+def test_hand_and_foot_speed_targets_are_about_two_seconds() -> None:
+    trials = [trial(Side.RIGHT, 2.3, True), trial(Side.RIGHT, 1.9, True, part=BodyPart.FOOT)]
     comparisons = compare_with_norms(score_trials(trials), age=None)
-    hand_rt = [c for c in comparisons if c.body_part is BodyPart.HAND and c.measure == "median_rt_s"]
-    assert len(hand_rt) == 1 and hand_rt[0].meets_target is False and hand_rt[0].z is None
-    foot = [c for c in comparisons if c.body_part is BodyPart.FOOT]
-    assert [c.measure for c in foot] == ["accuracy"]  # no RT norm exists for feet
+    rt = {c.body_part: c for c in comparisons if c.measure == "median_rt_s"}
+    assert rt[BodyPart.HAND].meets_target is False and rt[BodyPart.HAND].z is None
+    assert rt[BodyPart.FOOT].meets_target is True and "feet about 2 s" in rt[BodyPart.FOOT].norm.source
 
 
-def test_back_neck_is_compared_with_trunk_rotation_controls() -> None:
-    trials = [trial(Side.LEFT, 1.5, True, part=BodyPart.BACK_NECK)] * 4 + [
+def test_the_neck_has_its_own_norms_not_trunk_figures() -> None:
+    trials = [trial(Side.LEFT, 2.122, True, part=BodyPart.BACK_NECK)] * 9 + [
         trial(Side.LEFT, 1.5, False, part=BodyPart.BACK_NECK)]
-    trunk = [c for c in compare_with_norms(score_trials(trials), 40) if "Bray" in c.norm.source]
-    assert len(trunk) == 1 and trunk[0].value == 0.8 and trunk[0].meets_target is False
+    comparisons = compare_with_norms(score_trials(trials), 40)
+    assert all("Bray" not in c.norm.source for c in comparisons)
+    neck = {c.measure: c for c in comparisons if "Wallwork" in c.norm.source}
+    assert neck["median_rt_s"].z == pytest.approx((2.122 - 1.621) / 0.501)
+    assert neck["accuracy"].value == 0.9 and neck["accuracy"].meets_target is False  # < 92.5 %
+    # The progression gate: within mean + 1 SD.
+    assert rt_norm(BodyPart.BACK_NECK).limit_s == pytest.approx(2.122)
+    assert rt_norm(BodyPart.SHOULDER).limit_s == pytest.approx(2.48)
+    assert rt_norm(BodyPart.HAND).limit_s == rt_norm(BodyPart.FOOT).limit_s == 2.0
 
 
 def summary(date: str, left: tuple[float, float], right: tuple[float, float]) -> SessionSummary:
@@ -115,9 +122,41 @@ def test_session_summary_flags_a_flare_from_the_ratings_and_round_trips() -> Non
                RatingRecord(90.0, 4, "end", "patient")]
     result = summarize_session(program, "2026-03-01", TRIALS, ratings)
     assert (result.pain_first, result.pain_last, result.pain_flare, result.flare) == (3, 4, True, True)
-    calm = summarize_session(program, "2026-03-01", TRIALS, ratings[:1] + ratings[2:])
-    assert not calm.pain_flare
+    calm = summarize_session(program, "2026-03-01", TRIALS, [RatingRecord(1.0, 5, "start", "patient"),
+                                                              RatingRecord(90.0, 6, "end", "patient")])
+    assert not calm.pain_flare  # +1 from 5 is 20 %
     assert type(result).from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+@pytest.mark.parametrize(
+    ("ratings", "flare"),
+    [
+        ((4, 5), False),  # +1, 25 %
+        ((4, 6), True),  # +2 points
+        ((3, 4), True),  # +1 is 33 %: the 30 % form
+        ((6, 7), False),  # +1, 17 %
+        ((7, 9), True),  # +2
+        ((0, 1), False),  # from 0 a percentage means nothing: only points count
+        ((0, 2), True),
+        ((9, 10), True),  # at the ceiling: a patient who starts at 9 cannot rise 2
+        ((9, 9, 9), False),
+        ((10,), True),  # the first rating at the ceiling
+        ((5, 3, 4), False),  # falls do not flare; the first rating is the reference
+    ],
+)
+def test_the_flare_rule_has_points_percent_and_ceiling(ratings: tuple[int, ...], flare: bool) -> None:
+    program = Program.default(Side.LEFT, BodyPart.HAND)
+    records = [RatingRecord(float(i), v, "on_demand", "patient") for i, v in enumerate(ratings)]
+    assert summarize_session(program, "2026-03-01", [], records).pain_flare is flare
+    assert summarize_session(program, "2026-03-01", [], records).flare is flare
+
+
+def test_a_lower_ceiling_is_the_patients_own() -> None:
+    program = Program.default(Side.LEFT, BodyPart.HAND)
+    program, _ = program.override("Dr A", "patient says 8 is unbearable", "2026-03-01T10:00",
+                                  safety__pain_ceiling=8)
+    records = [RatingRecord(0.0, 7, "start", "patient"), RatingRecord(1.0, 8, "on_demand", "patient")]
+    assert summarize_session(program, "2026-03-01", [], records).pain_flare
 
 
 @pytest.mark.parametrize(

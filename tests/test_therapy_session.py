@@ -57,6 +57,8 @@ def program(stage: int = 1, **changes: Any) -> Program:
     base = Program.default(Side.LEFT, BodyPart.HAND)
     base = dataclasses.replace(base, stage=Stage(stage))
     changes.setdefault("laterality.trials_per_block", 16)
+    # The sickness question every minute has its own tests (test_protocol_safety.py).
+    changes.setdefault("safety.fms_every_s", 0)
     new, _ = base.override("test", "short blocks for tests", "2026-03-01T09:00", **changes)
     return new
 
@@ -98,7 +100,7 @@ class Run:
 
 
 def test_a_whole_session_runs_rating_blocks_rating_and_records_everything() -> None:
-    run = Run(program())
+    run = Run(program(**{"session.blocks": ["laterality", "laterality"]}))
     assert run.step().events[0].kind == "session.start"
     assert run.events("pain.ask")[0].data == {"moment": "start"}
     run.rate_from_console(3)
@@ -193,11 +195,43 @@ def test_a_rating_rise_given_in_the_headset_stops_movement_in_the_confirming_fra
 
 
 def test_a_small_rise_does_not_stop() -> None:
-    run, reach = start_reach()
-    run.rate_from_console(4)
+    run = Run(program(3, **{"session.blocks": ["test_reach"]}))
+    run.step()
+    run.rate_from_console(6)
+    run.step(20)
+    reach = ReachStub.instances[-1]
+    run.rate_from_console(7)  # +1 from 6: 17 %, under both forms of the rule
     run.step(10)
     assert run.runner.state is RunnerState.RUNNING and not run.events("safety.flare")
     assert run.steps[-1].movement_allowed and reach.updates > 20
+
+
+def test_a_patient_starting_at_9_flares_at_10_the_ceiling() -> None:
+    """A patient who starts at 9 cannot rise 2 points: a rating at the ceiling is a flare."""
+    run = Run(program(3, **{"session.blocks": ["test_reach"]}))
+    run.step()
+    run.rate_from_console(9)
+    run.step(20)
+    reach = ReachStub.instances[-1]
+    assert run.runner.state is RunnerState.RUNNING  # 9 at the start is below the ceiling
+    before = reach.updates
+    run.rate_from_console(10)
+    flare = run.events("safety.flare")
+    assert len(flare) == 1 and (flare[0].data["first"], flare[0].data["rating"]) == (9, 10)
+    assert flare[0].data["ceiling"] == 10
+    assert_stopped_in_this_frame(run, reach, before)
+    assert run.runner.summary("2026-03-01").pain_flare
+    assert run.runner.outcome() == SessionOutcome(SessionStatus.SAFETY_STOP, "pain_flare")
+
+
+def test_a_patients_stop_alerts_without_proposing_a_step_back() -> None:
+    run, reach = start_reach()
+    run.script.press(Side.LEFT, "menu")
+    run.step()
+    alert = run.events("safety.alert")[0]
+    assert alert.data["cause"] == "patient_stop" and "not a failure" in alert.data["message"]
+    assert alert.data["proposal"]["decision"] != "back"
+    assert run.runner.outcome() == SessionOutcome(SessionStatus.SAFETY_STOP, "patient_stop")
 
 
 @pytest.mark.parametrize("hand", [Side.LEFT, Side.RIGHT])
@@ -571,7 +605,7 @@ def test_the_apps_reason_names_a_session_it_stopped_stepping_mid_plan() -> None:
 
 
 def test_every_task_of_the_plan_is_marked_started_and_ended_in_order() -> None:
-    run = Run(program())
+    run = Run(program(**{"session.blocks": ["laterality", "laterality"]}))
     run.step()
     run.rate_from_console(3)
     answer_trials(run, 3)

@@ -1,8 +1,8 @@
 """Write gmi_vr/data/demo-session.jsonl: the sample motion of a whole patient session that
 ``gmi-vr demo --patient ID`` plays (see gmi_vr/app/demo.py).
 
-The session is a new patient's default stage-1 plan (a pain rating, two laterality blocks, a
-pain rating) run with the demo's seed. The stimuli's sides and times depend on the seed and on
+The session is a new patient's default stage-1 plan (a pain rating, three laterality blocks, a
+pain rating; the sickness scale once a minute) run with the demo's seed. The stimuli's sides and times depend on the seed and on
 the answers given so far, so the motion is built answer by answer: a rehearsal session runner
 is fed the frames of the motion written so far, a copy of it looks ahead (the last keyframe
 held) to the next thing to answer, and the answer's keyframes are appended. Deterministic: the
@@ -10,7 +10,10 @@ same code writes the same file.
 
 The scripted patient: rates pain 4 before and 3 after (trigger taps step the scale, a held
 trigger confirms), answers with the trigger of the side shown (two-handed answers), a little
-slower for pictures of the affected (left) side, and is wrong on a few trials.
+slower for pictures of the affected (left) side, and is wrong on a few trials; answers the
+sickness scale with the preselected "0" (one held trigger; "1" when a tap meant for the
+trial the question interrupted stepped the scale first) and goes on after a break
+with a tap.
 
 Usage: .venv/bin/python tools/make_demo_session.py [OUT]   (default: the shipped file)
 """
@@ -48,7 +51,7 @@ RNG_SEED = 7  # the reaction times' own sequence
 
 HEADER = [
     "# A whole patient session for gmi-vr demo --patient (docs/motion-file.md): pain rating 4,",
-    "# two laterality blocks answered with the triggers, pain rating 3. Written by",
+    "# three laterality blocks answered with the triggers, sickness 0 each minute, pain rating 3. Written by",
     "# tools/make_demo_session.py for the default stage-1 program and the demo's seed; do not",
     "# edit by hand.",
 ]
@@ -144,7 +147,18 @@ def build() -> str:
     script.rate(PAIN_BEFORE)
     trial = 0
     while True:
-        event = script.next_event({"trial.show", "pain.ask"})
+        event = script.next_event({"trial.show", "pain.ask", "question.ask", "safety.break"})
+        if event.kind == "question.ask":  # the sickness scale: confirm the preselected 0
+            script.add(max(event.time_s, script.last_s) + 0.8, Side.RIGHT, pulled=True)
+            answered = script.next_event({"sickness.fms"})
+            # 0, or 1 when an answer's tap meant for the trial it interrupted stepped the scale.
+            assert answered.data["value"] < program.safety.fms_threshold, answered.data
+            script.add(answered.time_s + 0.3, Side.RIGHT, pulled=False)
+            continue
+        if event.kind == "safety.break":
+            if event.data.get("state") == "offered":
+                script.tap(max(event.time_s, script.last_s) + 2.0)
+            continue
         if event.kind == "pain.ask":
             script.returned.discard((event.time_s, event.kind))  # Script.rate takes it
             script.pending.insert(0, event)

@@ -34,6 +34,7 @@ THERAPIST_KEYS: tuple[tuple[str, str], ...] = (
     ("F2 / F3", "answer left / right for the patient"),
     ("F4", "ask the patient for a pain rating"),
     ("F5, digits, enter", "type the patient's pain rating (0-10)"),
+    ("F6, digits, enter", "answer the question on screen: sickness 0-20, or since last time 0 better/same, 1 a bit worse, 2 much worse"),
     ("F8", "stop: fade to the calm scene"),
     ("F9", "end the session (closing rating)"),
     ("escape twice", "end the session (closing rating); twice more: without it"),
@@ -48,6 +49,8 @@ class TherapistControls:
 
     runner: SessionRunner
     typing: str | None = None
+    #: The digits of a question's answer being typed after F6 (None when not typing).
+    answering: str | None = None
     #: One-line feedback for the status line ("rating 7 entered", "type a rating: 1_").
     message: str = ""
     #: The therapist asked to close the window (the session is complete, its end was
@@ -94,6 +97,9 @@ class TherapistControls:
             self.typing = None  # a rating being typed is dropped, never entered by Escape
             self._escape(time_s)
             return
+        if self.answering is not None:
+            self._answer_key(key, time_s)
+            return
         if self.typing is not None:
             if key.isdigit() and len(self.typing) < 2:
                 self.typing += key
@@ -120,12 +126,37 @@ class TherapistControls:
             self.message = "pain rating asked"
         elif key == "f5":
             self.typing, self.message = "", "pain rating: _  (digits, then enter)"
+        elif key == "f6":
+            if self.runner.open_question is None:
+                self.message = "no question on screen"
+            else:
+                self.answering, self.message = "", "answer: _  (digits, then enter)"
         elif key == "f8":
             self.runner.stop(time_s)
             self.message = "stopped: calm scene"
         elif key == "f9":
             self.runner.end_session(time_s)
             self.message = "ending: closing rating"
+
+
+    def _answer_key(self, key: str, time_s: float) -> None:
+        """Digits and enter after F6: the answer's number on the question's scale."""
+        assert self.answering is not None
+        if key.isdigit() and len(self.answering) < 2:
+            self.answering += key
+            self.message = f"answer: {self.answering}_  (enter to record, F6 to cancel)"
+        elif key == "f6":
+            self.answering, self.message = None, "answer not recorded"
+        elif key == "enter" and self.answering:
+            index, self.answering = int(self.answering), None
+            question = self.runner.open_question
+            if question is None:
+                self.message = "the question is gone: answer not recorded"
+            elif index >= len(question.answers):
+                self.message = f"{index} is not an answer: type 0 to {len(question.answers) - 1}"
+            else:
+                self.runner.answer_question_from_console(question.answers[index], time_s)
+                self.message = f"answer {question.labels[index]} recorded"
 
 
 def console_keys(window: Any, controls: TherapistControls | None) -> list[str]:

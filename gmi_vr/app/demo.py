@@ -3,8 +3,8 @@ motion file and recorded, so that a new user sees a real record (pain before and
 laterality trial, the motion) without a headset, a display or writing a motion file.
 
 The sample (``gmi_vr/data/demo-session.jsonl``, made by ``tools/make_demo_session.py``)
-answers the default stage-1 session of a new patient (a start rating, two laterality blocks,
-a closing rating) in the order the stimuli come with ``DEMO_SEED``; the demo runs the session
+answers the default stage-1 session of a new patient (a start rating, three laterality blocks
+with the sickness scale each minute, a closing rating) in the order the stimuli come with ``DEMO_SEED``; the demo runs the session
 with that seed (recorded with the session, as every session's seed is). With another program
 the same motion still plays and is recorded as it went: answers may be wrong or missing, and a
 plan longer than the motion ends early.

@@ -4,15 +4,16 @@
 Which sessions count (``history_sessions``):
 
 - "completed", "ended_early" and "safety_stop" sessions (and "stopped" ones, from stores
-  written before these names): the session ran and ended in order (a stop is a real
-  outcome: a patient's stop is part of the flare rule, a therapist's stop ends a short
-  session whose trials still say something);
+  written before these names): the session ran and ended in order. Its status and reason
+  say why it ended, and only a safety event in it (a pain flare, sickness, much more pain
+  and swelling since the session before) steps back; a patient's or therapist's stop, a
+  break, the time cap or the headset taken off are not failures (``therapy.progression``);
 - "interrupted" (the app crashed) and "aborted" (an error ended it) sessions count only when
-  they recorded a pain flare or a patient stop: their partial trials are no fair measure of
+  they recorded such a safety event: their partial trials are no fair measure of
   performance, but a flare must never be forgotten because the program crashed after it;
 - a session with no work in it (no trial and no repetition stored: "not_started", or one
-  written before that status existed) counts only for a flare in it, like a broken one: a
-  three-second session is not one of the "sessions at this stage" the rules count;
+  written before that status existed) counts only for a safety event in it, like a broken
+  one: a three-second session is not one of the "sessions at this stage" the rules count;
 - a "running" session (the one in progress, or a live one on another station) never counts.
 
 A summary is rebuilt from the stored trials, ratings and events of the session and the
@@ -32,6 +33,7 @@ from gmi_vr.core.types import Side
 from gmi_vr.recording.records import SessionInfo
 from gmi_vr.recording.records import TrialRecord as StoredTrial
 from gmi_vr.recording.store import SessionStore
+from gmi_vr.therapy.checks import FMS, SINCE_LAST
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError
 from gmi_vr.therapy.progression import ProgressionProposal, confirm, evaluate_progression
 from gmi_vr.therapy.records import RatingRecord, TrialRecord
@@ -84,7 +86,8 @@ def session_summary(store: SessionStore, session_id: int) -> SessionSummary:
 
     Trials: the laterality trial rows. Ratings: in frame-clock order; a rating typed in later
     for the session (no frame time) comes after them. Patient stop: a "safety.stop" event by
-    the patient. Date: the session's start (UTC), as the runner is given it.
+    the patient. Sickness: an FMS answer at the program's threshold. Since last time: the
+    start-of-session check's answer. Date: the session's start (UTC), as the runner is given it.
     """
     session = store.session(session_id)
     program = _session_program(store, session)
@@ -98,10 +101,13 @@ def session_summary(store: SessionStore, session_id: int) -> SessionSummary:
                      r.value, _MOMENT[r.phase], r.source)
         for i, r in enumerate(timed + late)
     ]  # fmt: skip
-    patient_stop = any(e.kind == "safety.stop" and e.data.get("by") == "patient"
-                       for e in store.events(session_id))  # fmt: skip
+    events = store.events(session_id)
+    patient_stop = any(e.kind == "safety.stop" and e.data.get("by") == "patient" for e in events)
+    sickness = any(e.kind == FMS.event_kind and int(e.data.get("value", 0)) >= program.safety.fms_threshold
+                   for e in events)  # fmt: skip
+    since_last = next((str(e.data["answer"]) for e in events if e.kind == SINCE_LAST.event_kind), None)
     return summarize_session(program, session.started_at.astimezone(UTC).date().isoformat(),
-                             trials, ratings, patient_stop)  # fmt: skip
+                             trials, ratings, patient_stop, sickness, since_last)  # fmt: skip
 
 
 def history_sessions(store: SessionStore, patient_id: str) -> list[tuple[SessionInfo, SessionSummary]]:

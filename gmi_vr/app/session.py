@@ -15,9 +15,10 @@ from typing import Any
 from gmi_vr import __version__
 from gmi_vr.app.patients import patient_program
 from gmi_vr.app.pipeline import SessionPipeline
-from gmi_vr.app.progress import propose_after_session
+from gmi_vr.app.progress import has_work, propose_after_session
 from gmi_vr.assets.paths import model_path
 from gmi_vr.body import Appearance, BodySettings, Calibration
+from gmi_vr.body.calibration import arm_reach
 from gmi_vr.core.errors import GmiError, NotFoundError, StorageError
 from gmi_vr.core.types import Side
 from gmi_vr.recording.listing import SessionRow, saved_line, session_row
@@ -86,13 +87,17 @@ def session_pipeline(
         calibration = Calibration.from_dict(stored.data) if stored is not None else None
         settings = patient.settings or {}
         body_settings = BodySettings.from_dict(settings["body"]) if "body" in settings else BodySettings()
-        body_settings = replace(body_settings, affected_side=program.affected_side)
+        body_settings = replace(body_settings, affected_side=program.affected_side,
+                                affected_hand_scale=program.mirror.displayed_hand_scale)
         appearance = Appearance.from_dict(settings.get("appearance", {}))
         installed = frozenset(name for name in stimulus_mesh_names() if _installed(name))
         if seed is None:
             seed = secrets.randbits(31)  # recorded in the "session.start" event
+        # "Pain and swelling since last time" needs a last time: a session with work in it.
+        had_session = any(has_work(store, s.id) for s in store.list_sessions(patient_id))
+        arm = arm_reach(calibration.measures) if calibration is not None else None
         runner = SessionRunner(program, seed, anchor=None, date_iso=datetime.now(UTC).date().isoformat(),
-                               available_meshes=installed)  # fmt: skip
+                               available_meshes=installed, ask_since_last=had_session, arm=arm)  # fmt: skip
         session_settings = {"program": program.to_dict(), "body": body_settings.to_dict(),
                             "appearance": appearance.to_dict(), "seed": seed}  # fmt: skip
         if not record:

@@ -77,6 +77,24 @@ def eye_above_hips(measures: BodyMeasures) -> float:
     return float(head[1] + eye_in_head(measures)[1])
 
 
+@dataclass(frozen=True)
+class ArmReach:
+    """A body's arm for placing reach targets, plain data: the right shoulder joint relative to
+    the eyes in the body frame (metres; +X right, +Y up, -Z forward; the left one mirrors X)
+    and the arm's length, shoulder joint to wrist."""
+
+    shoulder_from_eye_m: tuple[float, float, float]
+    arm_length_m: float
+
+
+def arm_reach(measures: BodyMeasures) -> ArmReach:
+    """The calibrated (or average) arm of ``measures``, from the skeleton's rest proportions."""
+    positions = rest_positions(rest_offsets(measures))
+    eye = positions[JOINT_INDEX["head"]] + eye_in_head(measures)
+    shoulder = positions[JOINT_INDEX["rightUpperArm"]] - eye
+    return ArmReach((float(shoulder[0]), float(shoulder[1]), float(shoulder[2])), float(measures.arm_length_m))
+
+
 @dataclass(frozen=True, eq=False)
 class Calibration:
     """A patient's calibrated body, plain data; ``to_dict``/``from_dict`` for storage.

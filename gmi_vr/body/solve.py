@@ -56,6 +56,8 @@ from gmi_vr.geometry.reflect import reflect_pose7
 from gmi_vr.geometry.transforms import quat_from_matrix
 
 SIDES = (Side.LEFT, Side.RIGHT)
+#: The smallest displayed affected hand (``BodySettings.affected_hand_scale``).
+MIN_HAND_SCALE = 0.7
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,19 @@ class BodySettings:
     #: 90 Hz: about a brisk reach, so catching up takes a few frames but never jumps).
     return_max_step_m: float = 0.02
     return_max_turn_deg: float = 4.0
+    #: Size of the displayed affected hand, scaled about its wrist: 0.7 (minified) to 1.0,
+    #: never larger. CLINICAL.md: in chronic hand pain, watching the limb magnified while
+    #: moving raised movement-evoked pain and swelling most and minified least (Moseley,
+    #: Parsons & Spence 2008, Curr Biol 18:R1047); "never enlarge it". The lower bound is a
+    #: product choice: small enough to be seen as smaller, large enough to stay one's own hand.
+    affected_hand_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not MIN_HAND_SCALE <= self.affected_hand_scale <= 1.0:
+            raise InputFileError(
+                f"The displayed hand size must be between {MIN_HAND_SCALE} and 1.0 (never enlarged), "
+                f"not {self.affected_hand_scale}."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for storing a patient's settings (JSON-safe)."""
@@ -104,6 +119,7 @@ class BodySettings:
             "loss_ease_s": self.loss_ease_s,
             "return_max_step_m": self.return_max_step_m,
             "return_max_turn_deg": self.return_max_turn_deg,
+            "affected_hand_scale": self.affected_hand_scale,
         }
 
     @staticmethod
@@ -119,6 +135,7 @@ class BodySettings:
                 loss_ease_s=float(data.get("loss_ease_s", 1.5)),
                 return_max_step_m=float(data.get("return_max_step_m", 0.02)),
                 return_max_turn_deg=float(data.get("return_max_turn_deg", 4.0)),
+                affected_hand_scale=float(data.get("affected_hand_scale", 1.0)),
             )
         except (TypeError, ValueError) as error:
             raise InputFileError(f"The stored body settings are unreadable ({error}); set them again.") from None
@@ -428,6 +445,8 @@ def solve_body(
     world_from_joint[:, :3, :3] = rotations
     world_from_joint[:, :3, 3] = positions
     world_from_joint[:, 3, 3] = 1.0
+    if settings.affected_hand_scale < 1.0:
+        _scale_hand(world_from_joint, affected, settings.affected_hand_scale)
     for side in SIDES:
         for limb in ("arm", "leg"):
             fraction = settings.limbs.fraction(side, limb)
@@ -667,6 +686,17 @@ def _cut_limb(world_from_joint: FloatArray, cut: tuple[list[int], list[float], l
         if joint_index != cut_joint and _is_descendant(joint_index, cut_joint):
             world_from_joint[joint_index, :3, :3] = 0.0
             world_from_joint[joint_index, :3, 3] = cut_point
+
+
+def _scale_hand(world_from_joint: FloatArray, side: Side, scale: float) -> None:
+    """Shrink one hand in place about its wrist: the hand joint and every finger joint keep
+    their rotations and scale by ``scale`` about the wrist's position, so the skin follows."""
+    hand = side_joint(side, "Hand")
+    wrist = world_from_joint[hand, :3, 3].copy()
+    for joint_index in range(len(JOINT_NAMES)):
+        if joint_index == hand or _is_descendant(joint_index, hand):
+            world_from_joint[joint_index, :3, :3] *= scale
+            world_from_joint[joint_index, :3, 3] = wrist + scale * (world_from_joint[joint_index, :3, 3] - wrist)
 
 
 def _bone_axis(joint_index: int, child: int) -> FloatArray:

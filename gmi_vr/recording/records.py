@@ -127,6 +127,23 @@ class RatingRecord:
 
 
 @dataclass(frozen=True)
+class OutcomeInfo:
+    """An outcome measure as stored: the instrument's typed items, its total (None where it
+    has none), the figures explaining it, when and by whom it was entered."""
+
+    id: int
+    patient_id: str
+    session_id: int | None
+    recorded_at: datetime
+    entered_by: str
+    instrument: str
+    phase: str | None
+    items: dict[str, Any]
+    score: float | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class EventRecord:
     time_s: float
     kind: str

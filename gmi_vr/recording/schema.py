@@ -194,6 +194,25 @@ class PainRating(Base):
     source: Mapped[str] = mapped_column(String(16))
 
 
+class Outcome(Base):
+    """An outcome measure entered on the desktop (``therapy.outcomes``: Budapest criteria,
+    CRPS Severity Score, PGIC, Bath body perception, PSFS, SSQ), with when and who."""
+
+    __tablename__ = "outcomes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    entered_by: Mapped[str] = mapped_column(String(64))
+    instrument: Mapped[str] = mapped_column(String(32))
+    #: When it was asked: "intake", "visit", "before" or "after" a session, or None.
+    phase: Mapped[str | None] = mapped_column(String(16))
+    items: Mapped[dict[str, Any]] = mapped_column(JSON)
+    score: Mapped[float | None] = mapped_column(Float)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
 class EventRow(Base):
     """A ``core.events.Event`` of a session."""
 

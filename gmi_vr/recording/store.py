@@ -63,6 +63,7 @@ from gmi_vr.recording.records import (
     BlockInfo,
     CalibrationInfo,
     EventRecord,
+    OutcomeInfo,
     PatientInfo,
     RatingRecord,
     RepetitionRecord,
@@ -949,6 +950,37 @@ class SessionStore:
                 for r in s.scalars(query)
             ]
 
+    def add_outcome(self, patient_id: str, instrument: str, items: dict[str, Any], score: float | None,
+                    details: dict[str, Any], entered_by: str, phase: str | None = None,
+                    session_id: int | None = None) -> OutcomeInfo:
+        """Keep an outcome measure scored by ``therapy.outcomes`` (the app checks it first),
+        stamped with the time now and who entered it."""
+        with self._session(write=True) as s:
+            self._patient_row(s, patient_id)
+            if session_id is not None:
+                row_session = s.get(schema.Session, session_id)
+                if row_session is None or row_session.patient_id != patient_id:
+                    raise NotFoundError(f"Patient {patient_id} has no session {session_id}; list their sessions.")
+            row = schema.Outcome(patient_id=patient_id, session_id=session_id, recorded_at=utcnow(),
+                                 entered_by=entered_by, instrument=instrument, phase=phase, items=items,
+                                 score=score, details=details)  # fmt: skip
+            s.add(row)
+            s.flush()
+            return _outcome_info(row)
+
+    def outcomes(self, patient_id: str | None = None, session_id: int | None = None,
+                 instrument: str | None = None) -> list[OutcomeInfo]:
+        """Outcome measures of a patient (or a session), oldest first."""
+        with self._session() as s:
+            query = select(schema.Outcome).order_by(schema.Outcome.recorded_at, schema.Outcome.id)
+            if patient_id is not None:
+                query = query.where(schema.Outcome.patient_id == patient_id)
+            if session_id is not None:
+                query = query.where(schema.Outcome.session_id == session_id)
+            if instrument is not None:
+                query = query.where(schema.Outcome.instrument == instrument)
+            return [_outcome_info(r) for r in s.scalars(query)]
+
     def events(self, session_id: int) -> list[EventRecord]:
         with self._session() as s:
             rows = s.scalars(
@@ -1182,3 +1214,8 @@ def _session_info(r: schema.Session) -> SessionInfo:
         owner_host=r.owner_host, settings=r.settings, system_name=r.system_name,
         display_hz=r.display_hz, end_reason=r.end_reason,
     )  # fmt: skip
+
+
+def _outcome_info(row: schema.Outcome) -> OutcomeInfo:
+    return OutcomeInfo(row.id, row.patient_id, row.session_id, as_utc(row.recorded_at), row.entered_by,
+                       row.instrument, row.phase, dict(row.items), row.score, dict(row.details or {}))

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import NoReturn
 
 from gmi_vr.body.pose import LimbMode
+from gmi_vr.body.solve import MIN_HAND_SCALE
 
 
 def _invalid(message: str) -> NoReturn:
@@ -36,11 +37,31 @@ class MotorKind(StrEnum):
 
 class MirrorPhase(StrEnum):
     """CLINICAL.md, mirror therapy grading (European Pain Federation CRPS guidance): look at
-    the reflection only -> move the healthy limb -> move both limbs in sync."""
+    the reflection only -> move **both** limbs in sync (the hidden affected limb as far as it
+    comfortably can; tracked when the patient holds its controller or hand tracking sees it,
+    its distance from the mirror image recorded as the sync error) -> then provocative
+    movements, objects and tools, and other contexts (``MIRROR_GRADING``). ``HEALTHY``, the
+    healthy limb moving alone while the affected one rests, is the classic mirror-box form
+    (Ramachandran) for patients who cannot move the affected limb at all: an option, not the
+    EPF's step (the EPF advises against one-limb movement early on)."""
 
     LOOK = "look"
-    HEALTHY = "healthy"
     BOTH = "both"
+    HEALTHY = "healthy"
+
+
+#: The EPF grading of mirror therapy as program settings, gentlest first (CLINICAL.md): each
+#: step names the changes a therapist confirms to move on (``Program.override``). The later
+#: steps keep both limbs in sync and grade the movements (complexity 3: across the midline
+#: and higher), then objects and tools (trace, grasp), then the context.
+MIRROR_GRADING: tuple[tuple[str, dict[str, object]], ...] = (
+    ("look at the reflection only", {"mirror.phase": "look"}),
+    ("both limbs in sync: large, slow, pain-free", {"mirror.phase": "both", "mirror.grading.complexity": 1,
+                                                    "mirror.tasks": ["reach", "touch"]}),
+    ("provocative movements", {"mirror.phase": "both", "mirror.grading.complexity": 3}),
+    ("objects and tools", {"mirror.phase": "both", "mirror.tasks": ["reach", "touch", "trace", "grasp"]}),
+    ("another context", {"mirror.phase": "both", "mirror.context": "kitchen"}),
+)
 
 
 #: Task order from simple to demanding. CLINICAL.md: "large, slow, pain-free movements
@@ -137,7 +158,8 @@ class ImagerySettings:
 class MirrorSettings:
     """Stage 3, mirror therapy: the affected limb shown as the reflection of the healthy one."""
 
-    #: CLINICAL.md: grade "look at the reflection only -> move the healthy limb -> move both".
+    #: CLINICAL.md (EPF): "look at the reflection only" first, then both limbs in sync
+    #: (``MIRROR_GRADING``); "healthy" only for patients who cannot move the affected limb.
     phase: MirrorPhase = MirrorPhase.LOOK
     #: Look-only block length. CLINICAL.md: sessions of 5-10 minutes; product choice: 1 minute.
     look_s: float = 60.0
@@ -146,8 +168,15 @@ class MirrorSettings:
     grading: MotorGrading = field(default_factory=MotorGrading)
     #: Scene context. CLINICAL.md: "then vary the context (place, posture, ...)".
     context: str = "clinic"
+    #: Size of the displayed affected hand, 0.7-1.0, never larger (``body.BodySettings.
+    #: affected_hand_scale``). CLINICAL.md: minified views reduced movement-evoked pain and
+    #: swelling, magnified ones raised them most (Moseley, Parsons & Spence 2008); "never
+    #: enlarge it by default": the real size until the therapist chooses smaller.
+    displayed_hand_scale: float = 1.0
 
     def __post_init__(self) -> None:
+        if not MIN_HAND_SCALE <= self.displayed_hand_scale <= 1.0:
+            _invalid(f"The displayed hand size is between {MIN_HAND_SCALE} and 1.0 (never enlarged).")
         if self.look_s <= 0:
             _invalid("The look-only time must be positive seconds.")
         if self.phase is not MirrorPhase.LOOK and not self.tasks:

@@ -168,6 +168,11 @@ def reflect_plans(anchor: Pose, plans: list[RepetitionPlan]) -> list[RepetitionP
                            reflect_across_midline(anchor, p.path), mirror(p.pick)) for p in plans]
 
 
+
+#: XR_EXT_hand_tracking's palm joint (index 0 of the 26), the tracked hand's stand-in for a
+#: controller's grip when the affected hand holds none.
+PALM_JOINT = 0
+
 class _Phase(StrEnum):
     HOME = "home"
     ACTIVE = "active"
@@ -349,9 +354,16 @@ class MotorTask:
         self._points.append(hand)
         self._last_sample_s = now
         if self.setup.phase == "both":
+            # The real affected hand, where it is tracked: its controller's grip, or, for a
+            # hand that cannot hold one, the palm as hand tracking sees it.
             own = frame.hand(self.setup.side)
+            real: FloatArray | None = None
             if own.grip_valid:
-                self._sync.append(float(np.linalg.norm(np.array(own.grip.position) - hand)))
+                real = np.array(own.grip.position)
+            elif own.joints is not None and own.joints_valid is not None and own.joints_valid[PALM_JOINT]:
+                real = np.array(own.joints[PALM_JOINT, :3])
+            if real is not None:
+                self._sync.append(float(np.linalg.norm(real - hand)))
 
     def _update_active(self, now: float, hand: FloatArray | None, frame: TrackingFrame,
                        events: list[Event]) -> None:

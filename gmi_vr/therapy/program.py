@@ -26,7 +26,13 @@ from gmi_vr.therapy.grading import STAGE_BLOCKS, ImagerySettings, MirrorSettings
 
 #: Version of the JSON layout written by ``Program.to_dict``. Bump when a field changes meaning;
 #: adding a field with a default keeps old documents readable.
-PROGRAM_FORMAT_VERSION = 1
+PROGRAM_FORMAT_VERSION = 2
+
+#: Defaults corrected in a format version: a document of an older version that still holds
+#: the old default (not set by the therapist) takes the new one when read. Version 2: the
+#: left/right gap gate 0.49 s -> 0.19 s or 10 % (CLINICAL.md: 0.49 s is too loose to call two
+#: sides equal).
+CORRECTED_DEFAULTS: dict[int, tuple[str, ...]] = {2: ("progression.rt_gap_max_s",)}
 
 
 class ProgramError(GmiError):
@@ -104,7 +110,9 @@ class LateralitySettings:
     views: tuple[str, ...] = ()
     #: Contexts ("none" or a prop such as "cup": holding an object). Product choice: plain.
     contexts: tuple[str, ...] = ("none",)
-    #: Product choice (not in CLINICAL.md): 2 of each of 16 hand combinations, about 2 minutes.
+    #: Product choice: 2 of each of 16 hand combinations (a multiple of 32 as well, for two
+    #: body parts), about 2 minutes; stage 1's three blocks give 48 per side
+    #: (``default_blocks``; CLINICAL.md: the norm studies used 40 images per side or more).
     trials_per_block: int = 32
     #: Per-trial limit; a timeout is recorded as no answer. NOI skip rule: "90 % accuracy in
     #: 3-4 s"; 5 s leaves room above that. None = no limit.
@@ -159,13 +167,39 @@ class SafetySettings:
     session_cap_s: float = 600.0
     #: CLINICAL.md safety: "breaks are offered". Product choice: halfway through a full session.
     break_every_s: float = 300.0
-    #: Pain-flare rule: a rating this many NRS points above the session's first. Two points is
-    #: the NRS change patients call meaningful (Farrar et al. 2001, Pain 94:149).
+    #: Pain-flare rule (CLINICAL.md "Pain ratings and flares"): a rating ``flare_rise`` points
+    #: or ``flare_rise_fraction`` or more above the session's first, or at ``pain_ceiling``.
+    #: 2 points or 30 % is the change patients call meaningful (Farrar et al. 2001, Pain
+    #: 94:149): a study of improvement; using it for worsening is our extrapolation.
     flare_rise: int = 2
-    #: Both grips squeezed beyond this for ``stop_hold_s`` stop the session (one-handed: the
-    #: menu button). Hold time is a product choice against accidental stops.
+    flare_rise_fraction: float = 0.30
+    #: The patient's own ceiling: any rating at or above it is a flare (a patient who starts
+    #: at 9 cannot rise 2). CLINICAL.md; default the scale's top, 10, for the therapist to lower.
+    pain_ceiling: int = 10
+    #: During mirror and movement blocks a pain rating is asked this often (focused time).
+    #: CLINICAL.md: "ask for a rating at set intervals (for example every 2-3 minutes)";
+    #: the upper end, so a 5-10 minute session is not mostly ratings. 0 = never.
+    rating_every_s: float = 180.0
+    #: Start of each session: "pain and swelling since last time" (CLINICAL.md: movement can
+    #: provoke pain and swelling that show the next day, Moseley, Parsons & Spence 2008).
+    ask_since_last: bool = True
+    #: Cybersickness: the Fast Motion Sickness Scale (0-20) asked this often in the headset
+    #: (CLINICAL.md: every minute, Keshavarz & Hecht 2011). 0 = never.
+    fms_every_s: float = 60.0
+    #: An FMS rating at or above this stops movement like a pain flare. Product choice:
+    #: CLINICAL.md gives no cut-off; the scale runs from 0 (no sickness) to 20 (frank
+    #: sickness), and halfway there is where a patient in therapy (not an experiment) should
+    #: stop, as mirror therapy alone made 19 of 33 amputees dizzy (Casale 2009).
+    fms_threshold: int = 10
+    #: One-handed stop: one controller's grip and trigger squeezed together (a fist) past
+    #: ``grip_threshold`` for ``stop_hold_s``, the healthy hand alone (CLINICAL.md safety: "the
+    #: healthy hand alone (a CRPS hand may not grip)"); also both grips, or a menu button
+    #: where the controller has one. Hold time is a product choice against accidental stops.
     grip_threshold: float = 0.8
     stop_hold_s: float = 1.0
+    #: How long the session's opening line says how to stop. Product choice: long enough to
+    #: read twice; the patient is told at the start of every session (CLINICAL.md safety).
+    stop_hint_s: float = 12.0
     #: Fade out and in when switching to the calm scene. Product choice: calm, never a jump.
     fade_s: float = 1.0
 
@@ -174,8 +208,18 @@ class SafetySettings:
             raise ProgramError("Session cap and break interval must be positive seconds.")
         if not 1 <= self.flare_rise <= 10:
             raise ProgramError("The pain-flare rise must be between 1 and 10 NRS points.")
+        if not 0 < self.flare_rise_fraction <= 1:
+            raise ProgramError("The pain-flare rise fraction must be between 0 and 1 (0.30 is 30 %).")
+        if not 1 <= self.pain_ceiling <= 10:
+            raise ProgramError("The pain ceiling is an NRS value from 1 to 10.")
+        if self.rating_every_s < 0 or self.fms_every_s < 0:
+            raise ProgramError("Rating intervals must be positive seconds, or 0 for never.")
+        if not 1 <= self.fms_threshold <= 20:
+            raise ProgramError("The sickness threshold is an FMS value from 1 to 20.")
         if not 0 < self.grip_threshold <= 1 or self.stop_hold_s <= 0 or self.fade_s <= 0:
             raise ProgramError("Grip threshold must be in (0, 1]; hold and fade times positive.")
+        if self.stop_hint_s < 0:
+            raise ProgramError("The stop hint's time cannot be negative.")
 
 
 @dataclass(frozen=True)
@@ -212,44 +256,61 @@ class HapticSettings:
 class ProgressionRules:
     """Defaults for ``progression.evaluate_progression``. CLINICAL.md: "There is no
     trial-validated progression rule; GMI is 'not a preset program'" — the therapist
-    confirms every change."""
+    confirms every change. The defaults follow CLINICAL.md "Laterality norms and progression"."""
 
     #: NOI (noinotes 2012): >= 80 % correct, required on both sides.
     accuracy_target: float = 0.80
-    #: Smallest real change of RT 0.19-0.49 s (reliability study, CLINICAL.md). The upper
-    #: bound: a left/right gap below it cannot be told from measurement noise on any of the
-    #: studied tasks, and it must hold in each of the last ``window`` sessions, not on average.
-    rt_gap_max_s: float = 0.49
-    #: Optional speed target on both sides (CLINICAL.md, clinic guidance for hands: under about
-    #: 2 s). None = not required (the norms differ by body part and age).
+    #: Left/right gap of median RT: within 0.19 s or 10 % of the RT, whichever is larger.
+    #: CLINICAL.md: 0.19 s is the smallest real change's lower end; its 0.49 s upper end (the
+    #: least reliable part/task) "is too loose to call two sides equal".
+    rt_gap_max_s: float = 0.19
+    rt_gap_max_fraction: float = 0.10
+    #: Speed target on both sides: each side's median RT at most this. None = the body part's
+    #: norm (``scoring.rt_norm``: hands and feet about 2 s, neck Wallwork 2013, shoulder
+    #: validity study; age-banded where data exist).
     max_median_rt_s: float | None = None
-    #: Product choice: sessions that must all meet the targets (one good session can be luck).
+    #: CLINICAL.md: the norm studies used 40 images per side or more; a session with fewer
+    #: trials on a side does not count towards the targets (too noisy a median).
+    min_trials_per_side: int = 40
+    #: Product choice: sessions, all meeting the targets in a row, that an advance needs (one
+    #: good session can be luck) ...
     window: int = 3
-    #: A fall in performance beyond the smallest real change steps back a stage. Upper bounds
-    #: (RT 0.49 s, accuracy 14 %) so noise alone never steps a patient back.
+    #: ... spread over at least this many days, first to last. CLINICAL.md: "Time, not
+    #: sessions" (Moseley 2004/2006 gave each stage about 2 weeks).
+    min_span_days: int = 7
+    #: A fall in performance beyond the smallest real change (CLINICAL.md: RT 0.19-0.49 s,
+    #: accuracy 5-14 %) in ``fall_sessions`` sessions running steps back a stage. The upper
+    #: bounds, as the part/task-specific value is unknown: noise alone never steps back.
     rt_fall_s: float = 0.49
     accuracy_fall: float = 0.14
+    #: CLINICAL.md: "a change beyond the smallest real change, twice".
+    fall_sessions: int = 2
     #: Stages 2 and 3 have no measured gate yet: move on after this many days at the stage
     #: (Moseley 2004, 2006: about 2 weeks per stage) with no flare in the window.
     min_days_at_stage: int = 14
-    #: Stages to step back after a flare or a fall (CLINICAL.md: "go back a stage").
+    #: Stages to step back after a flare or a fall (CLINICAL.md: "Back a stage").
     steps_back: int = 1
 
     def __post_init__(self) -> None:
         if not 0 < self.accuracy_target <= 1 or not 0 <= self.accuracy_fall <= 1:
             raise ProgramError("Accuracy targets are fractions between 0 and 1.")
-        if self.window < 1 or self.steps_back < 1 or self.min_days_at_stage < 0:
-            raise ProgramError("The session window and steps back must be at least 1.")
-        if self.rt_gap_max_s <= 0 or self.rt_fall_s <= 0:
-            raise ProgramError("Reaction-time thresholds must be positive seconds.")
+        if self.window < 1 or self.steps_back < 1 or self.min_days_at_stage < 0 or self.fall_sessions < 1:
+            raise ProgramError("The session window, falls and steps back must be at least 1.")
+        if self.rt_gap_max_s <= 0 or self.rt_fall_s <= 0 or not 0 <= self.rt_gap_max_fraction < 1:
+            raise ProgramError("Reaction-time thresholds must be positive seconds (the gap fraction 0-1).")
+        if self.min_trials_per_side < 1 or self.min_span_days < 0:
+            raise ProgramError("Trials per side must be at least 1 and the span in days not negative.")
+        if self.max_median_rt_s is not None and self.max_median_rt_s <= 0:
+            raise ProgramError("The speed target must be positive seconds, or empty for the norm.")
 
 
 def default_blocks(stage: Stage) -> tuple[str, ...]:
-    """Stage 1: two laterality blocks (about 4 minutes, inside the 5-10 minute sessions of
-    CLINICAL.md). Later stages keep one laterality block as a re-check (CLINICAL.md:
+    """Stage 1: three laterality blocks, 48 trials per side with the default 32-trial blocks
+    (CLINICAL.md: the norm studies used 40 images per side or more; fewer give too noisy a
+    median to gate on), about 5-6 minutes at 3-4 s a trial, inside the 5-10 minute sessions. Later stages keep one laterality block as a re-check (CLINICAL.md:
     "re-check laterality under stress") until their own tasks are added to the plan."""
     if stage is Stage.LATERALITY:
-        return ("laterality", "laterality")
+        return ("laterality", "laterality", "laterality")
     return STAGE_BLOCKS[int(stage)]  # stages 2-4: their own blocks (grading.STAGE_BLOCKS)
 
 
@@ -319,7 +380,11 @@ class Program:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Program:
-        """Read a dict written by ``to_dict`` (of this or an older format version)."""
+        """Read a dict written by ``to_dict`` (of this or an older format version; defaults
+        corrected since then apply where the therapist had not set them: ``CORRECTED_DEFAULTS``)."""
+        version = data.get("format_version", 1)
+        if isinstance(version, int) and version < PROGRAM_FORMAT_VERSION:
+            data = _upgrade(data, version)
         program = _from_jsonable(Program, data, "program")
         assert isinstance(program, Program)
         return program
@@ -353,6 +418,25 @@ class Program:
             new[path] = parent[key]
         return program, OverrideRecord(changed_by, reason, at, old, new)
 
+    def settings_with_sources(self) -> list[tuple[str, Any, str]]:
+        """Every setting as (dotted path, JSON value, source): what ``source_of`` cites for a
+        default, or "set by the therapist" for an overridden one (audited with its reason)."""
+        rows: list[tuple[str, Any, str]] = []
+
+        def walk(node: dict[str, Any], prefix: str) -> None:
+            for key, value in node.items():
+                path = f"{prefix}{key}"
+                if path in ("overridden", "format_version"):
+                    continue
+                if isinstance(value, dict):
+                    walk(value, f"{path}.")
+                    continue
+                overridden = any(path == p or path.startswith(f"{p}.") for p in self.overridden)
+                rows.append((path, value, "set by the therapist" if overridden else Program.source_of(path)))
+
+        walk(self.to_dict(), "")
+        return rows
+
     @staticmethod
     def source_of(path: str) -> str:
         """The citation behind a default setting's value, by dotted path."""
@@ -375,23 +459,51 @@ class OverrideRecord:
 
 #: Where each clinical default comes from (CLINICAL.md names the references).
 DEFAULT_SOURCES: dict[str, str] = {
+    "affected_side": "the patient's record (entered by the therapist)",
+    "body_part": "the patient's record (entered by the therapist)",
+    "age_years": "the patient's record (entered by the therapist)",
+    "age_band": "the patient's record (entered by the therapist)",
+    "session.blocks": "empty = the stage's blocks: CLINICAL.md 40+ images per side, sessions of 5-10 minutes, re-check laterality",
     "stage": "CLINICAL.md: GMI stages in order (Moseley 2005)",
     "laterality.body_parts": "CLINICAL.md: start with a more distant body part if the hand provokes pain",
     "laterality.rotations_deg": "CLINICAL.md: varied rotations; RT by rotation angle",
     "laterality.views": "CLINICAL.md: back/palm, sole/top views",
     "laterality.time_limit_s": "CLINICAL.md: NOI skip rule, 90 % in 3-4 s",
+    "laterality.trials_per_block": "product choice: 2 minutes a block; stage 1's three blocks give 48 per side (CLINICAL.md: 40 or more)",
     "session.rating_at_start": "CLINICAL.md: NRS 0-10 before and after each session",
     "session.rating_at_end": "CLINICAL.md: NRS 0-10 before and after each session",
     "safety.session_cap_s": "CLINICAL.md: European Pain Federation CRPS guidance, sessions of 5-10 minutes",
     "safety.break_every_s": "CLINICAL.md safety: breaks are offered",
-    "safety.flare_rise": "Farrar et al. 2001: a 2-point NRS change is clinically meaningful",
+    "safety.flare_rise": "CLINICAL.md: Farrar et al. 2001, 2 points meaningful (improvement study; extrapolated to worsening)",
+    "safety.flare_rise_fraction": "CLINICAL.md: Farrar et al. 2001, 30 % meaningful (improvement study; extrapolated to worsening)",
+    "safety.pain_ceiling": "CLINICAL.md: any rating at the patient's own ceiling is a flare (default the scale's top)",
+    "safety.rating_every_s": "CLINICAL.md: ratings at set intervals in mirror and movement stages, every 2-3 minutes",
+    "safety.ask_since_last": "CLINICAL.md: ask about pain and swelling since the last session (Moseley, Parsons & Spence 2008)",
+    "safety.fms_every_s": "CLINICAL.md: Fast Motion Sickness Scale every minute (Keshavarz & Hecht 2011)",
+    "safety.fms_threshold": "product choice: half the FMS scale; CLINICAL.md gives no cut-off (see the field's comment)",
+    "safety.grip_threshold": "CLINICAL.md safety: stop with the healthy hand alone; threshold a product choice",
+    "imagery.max_level": "CLINICAL.md: pain-free first; a more distant body part if imagining provokes pain",
+    "imagery.context": "CLINICAL.md: varying the context is a later grading step",
+    "mirror.phase": "CLINICAL.md: EPF grading, look at the reflection only first, then both limbs in sync",
+    "mirror.displayed_hand_scale": "CLINICAL.md: Moseley, Parsons & Spence 2008, minified least pain; never enlarged by default",
+    "mirror.look_s": "CLINICAL.md: EPF grading starts with looking only; 1 minute a product choice",
+    "mirror.tasks": "CLINICAL.md: large, slow, pain-free movements first; objects and tools later",
+    "mirror.grading.pace_s": "CLINICAL.md: slow movements first; 3 s a product choice",
+    "mirror.grading.complexity": "CLINICAL.md: simple first, then provocative movements, objects and tools",
+    "mirror.context": "CLINICAL.md: vary the context (place, posture, ...) as a later step",
+    "movement.grading.range_fraction": "CLINICAL.md: pain-free movements first; half the measured range a product choice",
+    "movement.context": "CLINICAL.md: vary the context as a later step",
     "progression.accuracy_target": "CLINICAL.md: NOI accuracy target >= 80 %",
-    "progression.rt_gap_max_s": "CLINICAL.md: smallest real change RT 0.19-0.49 s (upper bound)",
-    "progression.max_median_rt_s": "CLINICAL.md: clinic speed target for hands under about 2 s (off by default)",
+    "progression.rt_gap_max_s": "CLINICAL.md: gap within 0.19 s (smallest real change, lower end) or 10 % of RT",
+    "progression.rt_gap_max_fraction": "CLINICAL.md: gap within 0.19 s or 10 % of RT",
+    "progression.max_median_rt_s": "CLINICAL.md: per-part norm when empty (hands/feet about 2 s; neck Wallwork 2013; shoulder n=1413)",
+    "progression.min_trials_per_side": "CLINICAL.md: the norm studies used 40 images per side or more",
+    "progression.min_span_days": "CLINICAL.md: targets met on sessions spread over at least 7 days (Moseley 2004, 2006)",
     "progression.rt_fall_s": "CLINICAL.md: smallest real change RT 0.19-0.49 s (upper bound)",
     "progression.accuracy_fall": "CLINICAL.md: smallest real change accuracy 5-14 % (upper bound)",
+    "progression.fall_sessions": "CLINICAL.md: a change beyond the smallest real change, twice",
     "progression.min_days_at_stage": "CLINICAL.md: about 2 weeks per stage (Moseley 2004, 2006)",
-    "progression.steps_back": "CLINICAL.md: go back a stage when pain flares or performance falls",
+    "progression.steps_back": "CLINICAL.md: back a stage on a pain flare or a real fall in performance",
     "haptics.answer_pulse": "off: CRPS often brings allodynia; the therapist turns it on after asking (product choice)",
     "haptics.target_pulse": "CLINICAL.md: touch feedback on the intact hand during reaching (Sano 2016, JNER 13:61)",
     "haptics.affected_side_allowed": "off: never vibrate the painful hand unless the therapist enables it (allodynia)",
@@ -473,6 +585,27 @@ def _from_jsonable(kind: Any, value: Any, where: str) -> Any:
             raise ProgramError(f"Setting '{where}' must be text, not {value!r}.")
         return value
     raise ProgramError(f"Setting '{where}' has a value gmi-vr cannot read.")
+
+
+def _upgrade(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """``data`` of format ``version`` with the defaults corrected since then dropped (so the
+    current ones apply) where the therapist had not set them, marked as the current format."""
+    upgraded: dict[str, Any] = _to_jsonable(data)  # a deep copy
+    overridden = set(upgraded.get("overridden", ()))
+    for later, paths in CORRECTED_DEFAULTS.items():
+        if later <= version:
+            continue
+        for path in paths:
+            if path in overridden:
+                continue
+            *parents, key = path.split(".")
+            node: Any = upgraded
+            for name in parents:
+                node = node.get(name) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node.pop(key, None)
+    upgraded["format_version"] = PROGRAM_FORMAT_VERSION
+    return upgraded
 
 
 def _walk(data: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:

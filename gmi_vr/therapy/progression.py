@@ -1,21 +1,31 @@
 """Progression between the GMI stages: the engine proposes, the therapist decides.
 
 Rules, checked in this order on the history of finished sessions (oldest first); the first
-that applies gives the proposal (parameters from ``Program.progression``):
+that applies gives the proposal (parameters from ``Program.progression``; the defaults and
+their sources: CLINICAL.md "Laterality norms and progression"):
 
 1. ``no_history``: no sessions yet -> hold.
-2. ``pain_flare``: the latest session had a pain flare or a patient stop -> back
-   ``steps_back`` stages (at stage 1: hold, and suggest a more distant body part).
-3. ``performance_fall``: on either side, accuracy fell by more than ``accuracy_fall`` or
-   median RT rose by more than ``rt_fall_s`` from the previous session with laterality data
-   to the latest -> back (at stage 1: hold).
-4. Stage 1, ``laterality_targets_met``: each of the last ``window`` sessions at stage 1 has
-   accuracy >= ``accuracy_target`` on both sides and a left/right median-RT gap
-   <= ``rt_gap_max_s`` (and both medians <= ``max_median_rt_s`` when set) -> advance to 2;
-   otherwise ``laterality_targets_not_met`` -> hold, naming what is missing.
-5. Stages 2 and 3, ``time_at_stage``: at least ``min_days_at_stage`` days at the stage and
+2. Safety in the latest session -> back ``steps_back`` stages (at stage 1: hold, and
+   suggest a more distant body part): ``pain_flare`` (the flare rule of
+   ``scoring.is_flare``), ``sickness`` (the Fast Motion Sickness Scale at its threshold),
+   ``worse_since_last`` (the start-of-session answer "much worse" on pain and swelling since
+   the last session). A stop for any other reason — the patient's stop gesture, a break,
+   the headset taken off, the therapist ending early — is not a failure and never steps back.
+3. ``performance_fall``: on one side and measure, accuracy fell by more than
+   ``accuracy_fall`` or median RT rose by more than ``rt_fall_s`` in each of the last
+   ``fall_sessions`` sessions with laterality data, against the session before them ->
+   back (at stage 1: hold). One bad session is not a fall.
+4. ``worse_since_last`` (hold): the latest start-of-session answer was "worse": no advance.
+5. Stage 1, ``laterality_targets_met``: the latest sessions at stage 1 that count (at least
+   ``min_trials_per_side`` trials on each side) meet every target, ``window`` or more of
+   them in a row, spread over at least ``min_span_days`` days: each side's accuracy >=
+   ``accuracy_target``, each side's median RT within the body part's norm
+   (``max_median_rt_s``, or ``scoring.rt_norm`` when empty), and the left/right gap within
+   ``rt_gap_max_s`` or ``rt_gap_max_fraction`` of the slower side's RT, whichever is larger
+   -> advance to 2; otherwise ``laterality_targets_not_met`` -> hold, naming what is missing.
+6. Stages 2 and 3, ``time_at_stage``: at least ``min_days_at_stage`` days at the stage and
    no flare in the last ``window`` sessions -> advance; otherwise hold.
-6. Stage 4, ``final_stage``: hold.
+7. Stage 4, ``final_stage``: hold.
 
 ``confirm`` applies the therapist's decision and returns the audit record.
 """
@@ -28,8 +38,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from gmi_vr.therapy.program import Program, ProgramError, Stage
-from gmi_vr.therapy.scoring import SessionSummary
+from gmi_vr.therapy.program import Program, ProgramError, ProgressionRules, Stage
+from gmi_vr.therapy.scoring import SessionSummary, rt_norm
 
 
 class Decision(StrEnum):
@@ -70,6 +80,122 @@ def _sec(x: float | None) -> str:
     return "none" if x is None else f"{x:.2f} s"
 
 
+#: What each safety rule says, by rule name (``_safety_rule``).
+_SAFETY_WORDS = {
+    "pain_flare": "a pain flare",
+    "sickness": "cybersickness at the threshold",
+    "worse_since_last": "much more pain and swelling since the session before",
+}
+
+
+def _safety_rule(session: SessionSummary) -> str | None:
+    """The safety rule a session triggers (module docstring, rule 2), or None."""
+    if session.pain_flare:
+        return "pain_flare"
+    if session.sickness:
+        return "sickness"
+    if session.since_last == "much_worse":
+        return "worse_since_last"
+    return None
+
+
+def _falls(rules: ProgressionRules, history: Sequence[SessionSummary]) -> list[str]:
+    """Falls beyond the smallest real change held in each of the last ``fall_sessions``
+    sessions with laterality data against the session before them (rule 3); [] if none."""
+    measured = [s for s in history if s.accuracy_left is not None and s.accuracy_right is not None]
+    count = rules.fall_sessions
+    if len(measured) < count + 1 or measured[-1] is not history[-1]:
+        return []
+    reference, recent = measured[-count - 1], measured[-count:]
+    falls: list[str] = []
+    for side in ("left", "right"):
+        acc_before = getattr(reference, f"accuracy_{side}")
+        if all(acc_before - getattr(s, f"accuracy_{side}") > rules.accuracy_fall for s in recent):
+            after = ", ".join(_pct(getattr(s, f"accuracy_{side}")) for s in recent)
+            falls.append(f"{side} accuracy {_pct(acc_before)} -> {after}")
+        rt_before = getattr(reference, f"median_rt_{side}_s")
+        rts = [getattr(s, f"median_rt_{side}_s") for s in recent]
+        if rt_before is not None and all(rt is not None and rt - rt_before > rules.rt_fall_s for rt in rts):
+            falls.append(f"{side} median RT {_sec(rt_before)} -> {', '.join(_sec(rt) for rt in rts)}")
+    return falls
+
+
+def gap_allowed_s(rules: ProgressionRules, rt_left_s: float, rt_right_s: float) -> float:
+    """The left/right gap still called equal: ``rt_gap_max_s`` or ``rt_gap_max_fraction``
+    of the slower side's median RT, whichever is larger (CLINICAL.md: 0.19 s or 10 % of RT)."""
+    return max(rules.rt_gap_max_s, rules.rt_gap_max_fraction * max(rt_left_s, rt_right_s))
+
+
+def planned_trials_per_side(program: Program) -> int:
+    """Laterality trials per side a whole session of ``program`` shows (balanced blocks)."""
+    return program.blocks.count("laterality") * program.laterality.trials_per_block // 2
+
+
+def _laterality_misses(program: Program, s: SessionSummary) -> list[str]:
+    """What one counted stage-1 session misses of the targets (rule 5); [] if it meets them."""
+    rules = program.progression
+    limit = rules.max_median_rt_s
+    if limit is None:
+        limit = rt_norm(s.body_part, program.age_years or program.age_band).limit_s
+    missing: list[str] = []
+    for side in ("left", "right"):
+        accuracy = getattr(s, f"accuracy_{side}")
+        if accuracy is None or accuracy < rules.accuracy_target:
+            missing.append(f"{s.date}: {side} accuracy {_pct(accuracy)} < {_pct(rules.accuracy_target)}")
+        rt = getattr(s, f"median_rt_{side}_s")
+        if rt is None or rt > limit:
+            missing.append(f"{s.date}: {side} median RT {_sec(rt)} > {_sec(limit)} (the {s.body_part.value} norm)")
+    if s.median_rt_left_s is None or s.median_rt_right_s is None:
+        missing.append(f"{s.date}: left/right RT gap none")
+    else:
+        allowed = gap_allowed_s(rules, s.median_rt_left_s, s.median_rt_right_s)
+        gap = abs(s.median_rt_right_s - s.median_rt_left_s)
+        if gap > allowed + 1e-9:
+            missing.append(f"{s.date}: left/right RT gap {_sec(gap)} > {_sec(allowed)}")
+    return missing
+
+
+def _laterality_proposal(program: Program, run: Sequence[SessionSummary]) -> ProgressionProposal:
+    """Rule 5 over the latest unbroken run of sessions at stage 1."""
+    rules = program.progression
+    enough = rules.min_trials_per_side
+    counted = [s for s in run if min(s.n_left, s.n_right) >= enough]
+    too_short = len(run) - len(counted)
+    met: list[SessionSummary] = []
+    latest_misses: list[str] = []
+    for s in reversed(counted):
+        misses = _laterality_misses(program, s)
+        if misses:
+            if not met:
+                latest_misses = misses
+            break
+        met.insert(0, s)
+    span = (met[-1].day - met[0].day).days if met else 0
+    sessions = [s.to_dict() for s in met or counted[-1:]]
+    if latest_misses or len(met) < rules.window or span < rules.min_span_days:
+        missing = list(latest_misses)
+        if not latest_misses:
+            missing.append(f"targets met in {len(met)} of {rules.window} sessions in a row, over "
+                           f"{span} of {rules.min_span_days} days")
+        if too_short:
+            missing.append(f"{too_short} session(s) had fewer than {enough} trials per side and do not count")
+        planned = planned_trials_per_side(program)
+        if planned < enough:
+            missing.append(f"the program's blocks give {planned} trials per side: add a laterality block "
+                           "or raise laterality.trials_per_block")
+        return _proposal(
+            program, Decision.HOLD, "laterality_targets_not_met",
+            "Stay at stage 1: " + "; ".join(missing) + ".", sessions=sessions, missing=missing,
+        )
+    return _proposal(
+        program, Decision.ADVANCE, "laterality_targets_met",
+        f"In the last {len(met)} sessions, over {span} days, both sides reached "
+        f"{_pct(rules.accuracy_target)} accuracy and the norm's speed with at least {enough} "
+        "trials per side, and the two sides were equally fast: move on to explicit motor imagery.",
+        steps=1, sessions=sessions,
+    )
+
+
 def evaluate_progression(
     program: Program, history: Sequence[SessionSummary]
 ) -> ProgressionProposal:
@@ -79,47 +205,45 @@ def evaluate_progression(
         return _proposal(program, Decision.HOLD, "no_history", "No sessions yet: stay at this stage.")
     latest = history[-1]
 
-    if latest.flare:
-        cause = "a patient stop" if latest.patient_stop and not latest.pain_flare else "a pain flare"
+    rule = _safety_rule(latest)
+    if rule is not None:
+        cause = _SAFETY_WORDS[rule]
+        figures: dict[str, Any] = {"pain_first": latest.pain_first, "pain_last": latest.pain_last,
+                   "sickness": latest.sickness, "since_last": latest.since_last}  # fmt: skip
         if stage is Stage.LATERALITY:
             return _proposal(
-                program, Decision.HOLD, "pain_flare",
+                program, Decision.HOLD, rule,
                 f"The last session ({latest.date}) had {cause}; stage 1 is the first stage, so "
-                "stay, and consider a more distant body part (foot, shoulder).",
-                pain_first=latest.pain_first, pain_last=latest.pain_last,
+                "stay, and consider a more distant body part (foot, shoulder).", **figures,
             )
         return _proposal(
-            program, Decision.BACK, "pain_flare",
+            program, Decision.BACK, rule,
             f"The last session ({latest.date}) had {cause}: go back {rules.steps_back} stage(s).",
-            steps=-rules.steps_back, pain_first=latest.pain_first, pain_last=latest.pain_last,
+            steps=-rules.steps_back, **figures,
         )
 
-    measured = [s for s in history if s.accuracy_left is not None and s.accuracy_right is not None]
-    if len(measured) >= 2 and measured[-1] is latest:
-        previous = measured[-2]
-        falls: list[str] = []
-        for side in ("left", "right"):
-            acc_before = getattr(previous, f"accuracy_{side}")
-            acc_now = getattr(latest, f"accuracy_{side}")
-            if acc_before - acc_now > rules.accuracy_fall:
-                falls.append(f"{side} accuracy {_pct(acc_before)} -> {_pct(acc_now)}")
-            rt_before = getattr(previous, f"median_rt_{side}_s")
-            rt_now = getattr(latest, f"median_rt_{side}_s")
-            if rt_before is not None and rt_now is not None and rt_now - rt_before > rules.rt_fall_s:
-                falls.append(f"{side} median RT {_sec(rt_before)} -> {_sec(rt_now)}")
-        if falls:
-            what = "; ".join(falls)
-            if stage is Stage.LATERALITY:
-                return _proposal(
-                    program, Decision.HOLD, "performance_fall",
-                    f"Performance fell beyond the smallest real change ({what}); stage 1 is "
-                    "the first stage, so stay.", falls=falls,
-                )
+    falls = _falls(rules, history)
+    if falls:
+        what = "; ".join(falls)
+        if stage is Stage.LATERALITY:
             return _proposal(
-                program, Decision.BACK, "performance_fall",
-                f"Performance fell beyond the smallest real change ({what}): go back "
-                f"{rules.steps_back} stage(s).", steps=-rules.steps_back, falls=falls,
+                program, Decision.HOLD, "performance_fall",
+                f"Performance fell beyond the smallest real change in {rules.fall_sessions} "
+                f"sessions running ({what}); stage 1 is the first stage, so stay.", falls=falls,
             )
+        return _proposal(
+            program, Decision.BACK, "performance_fall",
+            f"Performance fell beyond the smallest real change in {rules.fall_sessions} sessions "
+            f"running ({what}): go back {rules.steps_back} stage(s).", steps=-rules.steps_back,
+            falls=falls,
+        )
+
+    if latest.since_last == "worse":
+        return _proposal(
+            program, Decision.HOLD, "worse_since_last",
+            f"At the start of the last session ({latest.date}) pain and swelling were worse than "
+            "after the session before: stay at this stage.", since_last=latest.since_last,
+        )
 
     # The latest unbroken run of sessions at the current stage (a stage change restarts it).
     run: list[SessionSummary] = []
@@ -129,34 +253,7 @@ def evaluate_progression(
         run.insert(0, s)
 
     if stage is Stage.LATERALITY:
-        window = run[-rules.window:]
-        missing: list[str] = []
-        if len(window) < rules.window:
-            missing.append(f"{len(window)} of {rules.window} sessions at stage 1 so far")
-        for s in window:
-            for side in ("left", "right"):
-                accuracy = getattr(s, f"accuracy_{side}")
-                if accuracy is None or accuracy < rules.accuracy_target:
-                    missing.append(f"{s.date}: {side} accuracy {_pct(accuracy)} "
-                                   f"< {_pct(rules.accuracy_target)}")
-                rt = getattr(s, f"median_rt_{side}_s")
-                if rules.max_median_rt_s is not None and (rt is None or rt > rules.max_median_rt_s):
-                    missing.append(f"{s.date}: {side} median RT {_sec(rt)} > {_sec(rules.max_median_rt_s)}")
-            gap = s.rt_gap_s
-            if gap is None or gap > rules.rt_gap_max_s:
-                missing.append(f"{s.date}: left/right RT gap {_sec(gap)} > {_sec(rules.rt_gap_max_s)}")
-        sessions = [s.to_dict() for s in window]
-        if missing:
-            return _proposal(
-                program, Decision.HOLD, "laterality_targets_not_met",
-                "Stay at stage 1: " + "; ".join(missing) + ".", sessions=sessions, missing=missing,
-            )
-        return _proposal(
-            program, Decision.ADVANCE, "laterality_targets_met",
-            f"In each of the last {rules.window} sessions both sides reached "
-            f"{_pct(rules.accuracy_target)} accuracy and the left/right RT gap stayed within "
-            f"{_sec(rules.rt_gap_max_s)}: move on to explicit motor imagery.", steps=1, sessions=sessions,
-        )
+        return _laterality_proposal(program, run)
 
     if stage is Stage.GRADED_MOVEMENT:
         return _proposal(program, Decision.HOLD, "final_stage",

@@ -11,6 +11,10 @@ picture at any recorded time again, with the drawing code the live session used:
 - pain ratings: from "pain.ask" to its "pain.rating" the 0-10 scale. The patient chooses
   and confirms with the controllers, which are recorded, so a ``PainRatingTask`` fed the
   recorded frames from the ask on shows the choice and the confirm bar as they were;
+- the questions (the sickness scale, "pain and swelling since last time") from
+  "question.ask" to their answer, a ``QuestionTask`` fed the recorded frames like the pain
+  rating's, starting at the answer the event says was preselected;
+- the stop hint under the picture from "safety.stop_hint" to "safety.stop_hint_end";
 - the break message between "safety.break" offered and over; after a stop, a flare, the
   therapist's end or the time cap, the task picture held and eased to black, then the calm
   look-only scene (its message, the closing rating in front of it, or "Session complete"),
@@ -36,10 +40,11 @@ import numpy as np
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import DrawList
+from gmi_vr.therapy.checks import FMS, SINCE_LAST, QuestionTask
 from gmi_vr.therapy.laterality import trial_picture
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError
 from gmi_vr.therapy.rating import PainRatingTask, rating_picture
-from gmi_vr.therapy.safety import BREAK_MESSAGE
+from gmi_vr.therapy.safety import BREAK_MESSAGE, stop_hint_item
 from gmi_vr.therapy.scenes import CALM_CLEAR, Fade, calm_scene, smoothstep
 from gmi_vr.therapy.session import CALM_MESSAGE, DEFAULT_ANCHOR, DONE_MESSAGE
 from gmi_vr.therapy.stimuli import CONTEXT_PROPS, PARTS, Stimulus
@@ -64,6 +69,10 @@ _CALM_EVENTS = ("task.stopped", "session.end_requested", "safety.time_cap", "ses
 #: A recorded frame's time (stored in nanoseconds) may differ from its events' (float
 #: seconds) by rounding; frames are milliseconds apart, so times this close are one frame.
 _SAME_FRAME_S = 1e-6
+
+
+#: The questions a "question.ask" event may name, by their answer's event kind.
+QUESTIONS = {q.event_kind: q for q in (FMS, SINCE_LAST)}
 
 
 def timeline_marks(events: Sequence[Event]) -> tuple[tuple[float, str], ...]:
@@ -105,10 +114,10 @@ class _TrialPhase:
 
 @dataclass
 class _RatingRun:
-    """A PainRatingTask fed the recorded frames from its ask up to ``time_s``."""
+    """A PainRatingTask (or a QuestionTask) fed the recorded frames from its ask up to ``time_s``."""
 
     ask_s: float
-    task: PainRatingTask
+    task: PainRatingTask | QuestionTask
     frames: Iterator[TrackingFrame]
     pending: TrackingFrame | None
     time_s: float
@@ -139,6 +148,9 @@ class SessionPictures:
         self.phases: list[_TrialPhase] = []
         self.ratings: list[tuple[float, float, str]] = []  # (ask, end, moment)
         self.breaks: list[tuple[float, float]] = []
+        #: (ask, end, question event kind, preselected answer index or None)
+        self.questions: list[tuple[float, float, str, int | None]] = []
+        self.hints: list[tuple[float, float]] = []  # the stop hint: (shown, ended)
         self.pauses: list[tuple[float, float]] = []  # headset off: (pause, resume)
         self.calm_from_s = float("inf")  # the runner leaves RUNNING: stop, flare, end, time cap
         self.calm_message_until_s = float("inf")  # CALM (its message) until the closing starts
@@ -154,6 +166,8 @@ class SessionPictures:
         open_rating: tuple[float, str] | None = None
         open_break: float | None = None
         open_pause: float | None = None
+        open_question: tuple[float, str, int | None] | None = None
+        open_hint: float | None = None
 
         def close_phase(at: float) -> None:
             nonlocal open_phase
@@ -189,6 +203,17 @@ class SessionPictures:
                 elif kind == "pain.rating" and open_rating is not None and data.get("moment") == open_rating[1]:
                     self.ratings.append((open_rating[0], t, open_rating[1]))
                     open_rating = None
+                elif kind == "question.ask" and open_question is None:
+                    preselect = data.get("preselect")
+                    open_question = (t, str(data["question"]), int(preselect) if preselect is not None else None)
+                elif open_question is not None and kind == open_question[1]:
+                    self.questions.append((open_question[0], t, open_question[1], open_question[2]))
+                    open_question = None
+                elif kind == "safety.stop_hint" and open_hint is None:
+                    open_hint = t
+                elif kind == "safety.stop_hint_end" and open_hint is not None:
+                    self.hints.append((open_hint, t))
+                    open_hint = None
                 elif kind == "session.pause" and open_pause is None:
                     open_pause = t
                 elif kind == "session.resume" and open_pause is not None:
@@ -210,6 +235,9 @@ class SessionPictures:
                 if open_break is not None:
                     self.breaks.append((open_break, t))
                     open_break = None
+                if open_question is not None:
+                    self.questions.append((open_question[0], t, open_question[1], open_question[2]))
+                    open_question = None
                 if kind == "session.end":
                     self.done_from_s = min(self.done_from_s, t)
                     if open_rating is not None:  # stopped during the closing rating
@@ -225,6 +253,10 @@ class SessionPictures:
             self.breaks.append((open_break, end))
         if open_pause is not None:
             self.pauses.append((open_pause, end))
+        if open_question is not None:
+            self.questions.append((open_question[0], end, open_question[1], open_question[2]))
+        if open_hint is not None:
+            self.hints.append((open_hint, end))
 
     def _start(self, data: dict[str, object]) -> None:
         program = data.get("program")
@@ -284,16 +316,23 @@ class SessionPictures:
         before it, held; the fade as the runner eased it out at the pause and in at resume."""
         pause = next(((p0, p1) for p0, p1 in reversed(self.pauses) if p0 <= time_s), None)
         if pause is None:
-            return ShownPicture(self._task_picture(time_s))
+            return ShownPicture(self._with_hint(self._task_picture(time_s), time_s))
         paused_s, resumed_s = pause
         fade = Fade(half_s)
         fade.to(1.0, paused_s)
         exact_s = time_s - _SAME_FRAME_S
         if time_s >= resumed_s:
             fade.to(0.0, resumed_s)
-            return ShownPicture(replace(self._task_picture(time_s), fade=fade.value(exact_s)))
-        held = self._task_picture(paused_s - _SAME_FRAME_S)
+            shown = self._with_hint(self._task_picture(time_s), time_s)
+            return ShownPicture(replace(shown, fade=fade.value(exact_s)))
+        held = self._with_hint(self._task_picture(paused_s - _SAME_FRAME_S), paused_s - _SAME_FRAME_S)
         return ShownPicture(replace(held, fade=fade.value(exact_s)))
+
+    def _with_hint(self, draw: DrawList, time_s: float) -> DrawList:
+        """``draw`` with the stop hint under it while the runner showed it."""
+        if any(start <= time_s < stop for start, stop in self.hints):
+            return replace(draw, texts=draw.texts + (stop_hint_item(self.anchor),))
+        return draw
 
     def _fade_half_s(self) -> float:
         program = self.program or Program.default(Side.LEFT, BodyPart.HAND)
@@ -303,6 +342,9 @@ class SessionPictures:
         rating = self._rating_at(time_s)
         if rating is not None:
             return rating
+        for ask_s, end_s, kind, preselect in self.questions:
+            if ask_s <= time_s < end_s:
+                return self._question_picture(ask_s, kind, preselect, time_s)
         if any(start <= time_s < stop for start, stop in self.breaks):
             return calm_scene(self.anchor, BREAK_MESSAGE)
         for phase in self.phases:
@@ -323,11 +365,29 @@ class SessionPictures:
         if self.frames_from is None:
             return rating_picture(self.anchor, None, 0.0)
         run = self._run
-        if run is None or run.ask_s != ask_s or time_s < run.time_s:
+        if run is None or run.ask_s != ask_s or time_s < run.time_s or not isinstance(run.task, PainRatingTask):
             frames = self.frames_from(ask_s)
             task = PainRatingTask(self.anchor, moment)
             run = self._run = _RatingRun(ask_s, task, frames, next(frames, None), ask_s,
                                          rating_picture(self.anchor, None, 0.0))
+        return self._feed(run, time_s)
+
+    def _question_picture(self, ask_s: float, kind: str, preselect: int | None, time_s: float) -> DrawList:
+        """A question as the QuestionTask drew it at ``time_s`` (as ``_rating_picture``)."""
+        question = QUESTIONS.get(kind)
+        if question is None:
+            return DrawList()
+        if self.frames_from is None:
+            return QuestionTask(self.anchor, question, preselect).picture()
+        run = self._run
+        if run is None or run.ask_s != ask_s or time_s < run.time_s or not isinstance(run.task, QuestionTask):
+            frames = self.frames_from(ask_s)
+            task = QuestionTask(self.anchor, question, preselect)
+            run = self._run = _RatingRun(ask_s, task, frames, next(frames, None), ask_s, task.picture())
+        return self._feed(run, time_s)
+
+    def _feed(self, run: _RatingRun, time_s: float) -> DrawList:
+        """Feed ``run``'s task the recorded frames up to ``time_s``; its picture then."""
         while run.pending is not None and run.pending.time_s <= time_s:
             frame, run.pending = run.pending, next(run.frames, None)
             if not frame.focused:  # as the runner does: the task is interrupted, not updated

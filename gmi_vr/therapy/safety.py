@@ -1,12 +1,18 @@
 """Safety inputs the patient always has: the stop gesture, and the break between blocks.
 
-Stop (CLINICAL.md safety: "the patient must always be able to stop"), one-handed or
-two-handed:
+Stop (CLINICAL.md safety: "the patient must always be able to stop, with the healthy hand
+alone (a CRPS hand may not grip)"), any of:
 
-- the menu button on either controller (where the runtime gives it to applications; some
-  reserve one controller's menu button for the system), or
-- both grips squeezed past ``SafetySettings.grip_threshold`` together for
-  ``SafetySettings.stop_hold_s`` (a hold, so a grasp during a task does not stop by chance).
+- one hand's grip and trigger squeezed together (a fist) past
+  ``SafetySettings.grip_threshold`` for ``SafetySettings.stop_hold_s``, on either
+  controller: the healthy hand alone stops, and every controller has a grip and a trigger
+  (Valve Index controllers, those Monado's remote driver presents, have no menu button bound
+  for applications, and the Quest's right menu button is the system's);
+- both grips squeezed together for ``stop_hold_s``;
+- the menu button on either controller, where the runtime gives it to applications.
+
+The holds keep a grasp (grip alone) or a rating's confirming hold (trigger alone) from
+stopping by chance. ``STOP_HINT`` tells the patient how, at the start of every session.
 """
 
 from __future__ import annotations
@@ -14,9 +20,37 @@ from __future__ import annotations
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, Side, TrackingFrame
+from gmi_vr.scene.draw import TextItem
 from gmi_vr.therapy.program import SafetySettings
-from gmi_vr.therapy.scenes import calm_scene
+from gmi_vr.therapy.scenes import calm_scene, text
 from gmi_vr.therapy.task import ButtonEdges, TaskStep
+
+#: What the patient is told at the start of every session (CLINICAL.md safety).
+STOP_HINT = "To stop at any time: squeeze one hand's grip and trigger together for a second."
+
+
+def stop_hint_item(anchor: Pose) -> TextItem:
+    """The stop hint as drawn under the picture, low in the view."""
+    return text(anchor, STOP_HINT, up_m=-0.32, height_m=0.035)
+
+
+class _Hold:
+    """A condition that must hold ``hold_s`` to fire, once per hold."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.fired = False
+
+    def update(self, active: bool, time_s: float, hold_s: float) -> bool:
+        if not active:
+            self.since, self.fired = None, False
+            return False
+        if self.since is None:
+            self.since = time_s
+        if not self.fired and time_s - self.since + 1e-9 >= hold_s:
+            self.fired = True
+            return True
+        return False
 
 
 class StopGesture:
@@ -25,25 +59,30 @@ class StopGesture:
     def __init__(self, settings: SafetySettings) -> None:
         self.settings = settings
         self._edges = ButtonEdges()
-        self._grips_since: float | None = None
-        self._grips_fired = False
+        self._both_grips = _Hold()
+        self._fists = {Side.LEFT: _Hold(), Side.RIGHT: _Hold()}
 
     def update(self, frame: TrackingFrame) -> str | None:
-        """"left.menu" / "right.menu" / "both_grips" when a stop is given this frame, else None."""
+        """"left.fist" / "right.fist" / "both_grips" / "left.menu" / "right.menu" when a stop
+        is given this frame, else None."""
         presses = self._edges.presses(frame, ((Side.LEFT, "menu"), (Side.RIGHT, "menu")))
-        threshold = self.settings.grip_threshold
+        threshold, hold_s = self.settings.grip_threshold, self.settings.stop_hold_s
         both = frame.left.squeeze >= threshold and frame.right.squeeze >= threshold
-        if not both:
-            self._grips_since, self._grips_fired = None, False
-        elif self._grips_since is None:
-            self._grips_since = frame.time_s
+        fired = [side for side in (Side.LEFT, Side.RIGHT) if self._fists[side].update(
+            not both and self._fist(frame, side), frame.time_s, hold_s)]  # fmt: skip
+        both_fired = self._both_grips.update(both, frame.time_s, hold_s)
         if presses:
             return f"{presses[0][0].value}.menu"
-        if (both and not self._grips_fired and self._grips_since is not None
-                and frame.time_s - self._grips_since + 1e-9 >= self.settings.stop_hold_s):
-            self._grips_fired = True
+        if fired:
+            return f"{fired[0].value}.fist"
+        if both_fired:
             return "both_grips"
         return None
+
+    def _fist(self, frame: TrackingFrame, side: Side) -> bool:
+        hand = frame.hand(side)
+        threshold = self.settings.grip_threshold
+        return hand.squeeze >= threshold and (hand.trigger >= threshold or hand.trigger_click)
 
 
 BREAK_MESSAGE = (

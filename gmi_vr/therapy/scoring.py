@@ -127,24 +127,52 @@ class Norm:
     source: str
 
 
-#: From CLINICAL.md. No age-banded values exist there (only that older people are slower and
-#: less accurate, n=154), so every norm is for all ages.
+#: From CLINICAL.md "Laterality norms and progression". The BACK_NECK stimuli are necks (a
+#: head turned left or right), so that part takes the neck norms of Wallwork et al. 2013 (n=1361,
+#: 40 images), not trunk-rotation figures. CLINICAL.md gives no values per age band (older people
+#: are slower and less accurate, n=154; neck RT rises with age), so every norm is for all ages.
 NORMS: tuple[Norm, ...] = (
     Norm(None, "accuracy", 0.80, None, None, "NOI accuracy target >= 80 % (noinotes 2012)"),
     Norm(BodyPart.HAND, "median_rt_s", 2.0, None, None,
          "hand-therapy clinic guidance: under about 2 s per image"),
+    Norm(BodyPart.FOOT, "median_rt_s", 2.0, None, None,
+         "CLINICAL.md progression defaults: hands and feet about 2 s"),
     Norm(BodyPart.SHOULDER, "median_rt_s", None, 1.74, 0.74,
          "shoulder left/right judgement validity study, n=1413"),
     Norm(BodyPart.SHOULDER, "accuracy", None, 0.935, 0.092,
          "shoulder left/right judgement validity study, n=1413"),
-    Norm(BodyPart.BACK_NECK, "accuracy", 0.87, None, None,
-         "Bray & Moseley 2011, trunk rotation: controls 87 % (one-sided back pain 67 %, two-sided 53 %)"),
+    Norm(BodyPart.BACK_NECK, "median_rt_s", None, 1.621, 0.501,
+         "Wallwork et al. 2013, Manual Therapy 18:225: neck, n=1361"),
+    Norm(BodyPart.BACK_NECK, "accuracy", 0.925, None, None,
+         "Wallwork et al. 2013, Manual Therapy 18:225: neck median accuracy 92.5 %, n=1361"),
 )
 
 AGE_NOTE = (
     "No age-banded norms are available (CLINICAL.md: older people are slower and less "
     "accurate, n=154, but no values per band); compared with all-age norms."
 )
+
+
+@dataclass(frozen=True)
+class RtNorm:
+    """The progression gate on one side's median RT for a body part: at most ``limit_s``."""
+
+    limit_s: float
+    source: str
+
+
+def rt_norm(part: BodyPart, age: int | str | None = None) -> RtNorm:
+    """The slowest median RT still within the norm for ``part``: the target where the norm
+    gives one (hands and feet about 2 s), else mean + 1 SD (product choice: slower than about
+    five healthy people in six is outside the norm; neck 2.12 s, shoulder 2.48 s). ``age``
+    would pick an age band's values; CLINICAL.md has none yet (``AGE_NOTE``)."""
+    for norm in NORMS:
+        if norm.body_part is part and norm.measure == "median_rt_s":
+            if norm.target is not None:
+                return RtNorm(norm.target, norm.source)
+            assert norm.mean is not None and norm.sd is not None
+            return RtNorm(round(norm.mean + norm.sd, 3), f"{norm.source}: mean + 1 SD")
+    raise ProgramError(f"No reaction-time norm is known for a {part.value}; set progression.max_median_rt_s.")
 
 
 @dataclass(frozen=True)
@@ -204,20 +232,32 @@ class SessionSummary:
     stage: Stage
     body_part: BodyPart
     n_trials: int = 0
+    #: Laterality trials shown per side (CLINICAL.md: the norms used 40 per side or more).
+    n_left: int = 0
+    n_right: int = 0
     accuracy_left: float | None = None
     accuracy_right: float | None = None
     median_rt_left_s: float | None = None
     median_rt_right_s: float | None = None
     pain_first: int | None = None
     pain_last: int | None = None
-    #: A rating ``flare_rise`` or more above the session's first (CLINICAL.md safety).
+    #: A pain flare (``pain_flare``: the rise or the ceiling rule, CLINICAL.md "Pain ratings
+    #: and flares").
     pain_flare: bool = False
-    #: The patient stopped the session (stop gesture): part of the flare rule.
+    #: The patient stopped the session (stop gesture). Recorded, but not a failure: CLINICAL.md,
+    #: "a stop for another reason (fatigue, a break, the headset taken off) is not a failure".
     patient_stop: bool = False
+    #: Cybersickness at or above the program's threshold (Fast Motion Sickness Scale).
+    sickness: bool = False
+    #: The start-of-session answer on pain and swelling since the last session: "no_worse",
+    #: "worse", "much_worse", or None when not asked (``SINCE_LAST_ANSWERS``).
+    since_last: str | None = None
 
     @property
     def flare(self) -> bool:
-        return self.pain_flare or self.patient_stop
+        """A safety event that steps back a stage: a pain flare, sickness, or much more pain
+        and swelling since the last session (CLINICAL.md: movement-evoked swelling shows later)."""
+        return self.pain_flare or self.sickness or self.since_last == "much_worse"
 
     @property
     def rt_gap_s(self) -> float | None:
@@ -251,10 +291,30 @@ class SessionSummary:
             raise ProgramError(f"A stored session summary cannot be read ({error}).") from None
 
 
-def pain_flare(ratings: Iterable[RatingRecord], rise: int) -> bool:
-    """True if any rating is ``rise`` or more above the session's first rating."""
+#: Answers of the start-of-session check "pain and swelling since last time", mildest first.
+SINCE_LAST_ANSWERS = ("no_worse", "worse", "much_worse")
+
+
+def is_flare(first: int, value: int, rise: int, rise_fraction: float, ceiling: int) -> bool:
+    """The flare rule for one rating against the session's first (CLINICAL.md "Pain ratings
+    and flares"): ``rise`` points or more above it, or ``rise_fraction`` of it or more (a rise
+    of at least one point; from a first rating of 0 a percentage means nothing, so only the
+    points count), or at the patient's ``ceiling`` (a patient who starts at 9 cannot rise 2)."""
+    if value >= ceiling:
+        return True
+    gain = value - first
+    return gain >= rise or (first > 0 and gain >= 1 and gain >= rise_fraction * first - 1e-9)
+
+
+def pain_flare(ratings: Iterable[RatingRecord], rise: int, rise_fraction: float = 0.0,
+               ceiling: int = 11) -> bool:
+    """True if any rating flares against the session's first (``is_flare``); the first
+    rating itself flares only at the ceiling."""
     values = [r.value for r in sorted(ratings, key=lambda r: r.time_s)]
-    return any(v >= values[0] + rise for v in values[1:])
+    if not values:
+        return False
+    return values[0] >= ceiling or any(
+        is_flare(values[0], v, rise, rise_fraction, ceiling) for v in values[1:])
 
 
 def summarize_session(
@@ -263,6 +323,8 @@ def summarize_session(
     trials: Sequence[TrialRecord],
     ratings: Sequence[RatingRecord],
     patient_stop: bool = False,
+    sickness: bool = False,
+    since_last: str | None = None,
 ) -> SessionSummary:
     score = score_trials(trials)
     left, right = score.by_side.get("left"), score.by_side.get("right")
@@ -272,14 +334,19 @@ def summarize_session(
         stage=program.stage,
         body_part=program.body_part,
         n_trials=len(trials),
+        n_left=left.n if left else 0,
+        n_right=right.n if right else 0,
         accuracy_left=left.accuracy if left else None,
         accuracy_right=right.accuracy if right else None,
         median_rt_left_s=left.median_rt_s if left else None,
         median_rt_right_s=right.median_rt_s if right else None,
         pain_first=ordered[0].value if ordered else None,
         pain_last=ordered[-1].value if ordered else None,
-        pain_flare=pain_flare(ordered, program.safety.flare_rise),
+        pain_flare=pain_flare(ordered, program.safety.flare_rise, program.safety.flare_rise_fraction,
+                              program.safety.pain_ceiling),
         patient_stop=patient_stop,
+        sickness=sickness,
+        since_last=since_last,
     )
 
 

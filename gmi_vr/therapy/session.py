@@ -7,16 +7,26 @@ therapist console, records for storage, ``movement_allowed`` for the avatar, ``d
 
 Safety, applied on every frame before the task runs:
 
-- The patient's stop (menu button or both grips held, ``safety.StopGesture``) and the
-  pain-flare rule (a rating ``flare_rise`` or more above the session's first) end the task
+- The patient's stop (``safety.StopGesture``: one hand's grip and trigger held together,
+  both grips, or a menu button; ``safety.STOP_HINT`` shows how for the first
+  ``stop_hint_s`` of every session and is spoken once) and the pain-flare rule (``scoring.is_flare``:
+  ``flare_rise`` points or ``flare_rise_fraction`` above the session's first rating, or the
+  ``pain_ceiling``) end the task
   in the same frame: it is not updated again, ``movement_allowed`` is False from that
   frame, the last picture is held still and faded out, the calm look-only scene fades in
   (eased, ``SafetySettings.fade_s`` in all, never a jump), a "safety.alert" event for the
-  therapist carries the proposal to go back a stage. The calm scene stays until the
+  therapist carries the progression proposal (back a stage for a flare; a stop is not a
+  failure). The calm scene stays until the
   therapist calls ``end_session`` (then the closing rating) or the time cap.
 - Time cap: after ``session_cap_s`` of focused time the current task is ended (an
   unanswered trial is voided) and the closing rating is asked.
 - Breaks: between blocks, once ``break_every_s`` of focused time has passed since the last.
+- Sickness: the Fast Motion Sickness Scale (``checks.FMS``) is asked every ``fms_every_s``
+  of focused time; an answer at ``fms_threshold`` or above ends the task like a pain flare.
+- Start-of-session check (``ask_since_last``, when the patient has had a session before):
+  "pain and swelling since last time", after the first rating (``checks.SINCE_LAST``).
+- Scheduled ratings: in mirror and movement blocks (``SCHEDULED_RATING_BLOCKS``) a pain
+  rating is asked every ``rating_every_s`` of focused time (the block waits under it).
 - Unfocused frames (headset off, system menu) pause the session: the task is interrupted
   (a trial on screen is voided and repeated later), no task time passes, the session clock
   stops, and the last picture is held still and eased to black (the runtime may still
@@ -29,8 +39,8 @@ state changes happen on frame boundaries with frame times.
 How the session ended (``outcome``), in the store's words (``SessionStatus``):
 
 - ``completed``: the plan ran to its end (closing rating included);
-- ``safety_stop``: a pain flare, the patient's stop or the therapist's stop (F8: sickness,
-  distress) ended the tasks; the reason names which;
+- ``safety_stop``: a pain flare, sickness (the FMS at its threshold), the patient's stop or
+  the therapist's stop (F8: sickness, distress) ended the tasks; the reason names which;
 - ``not_started``: it ended before any task of a block recorded anything (no trial, no
   repetition): nothing in it measures the patient's work;
 - ``ended_early``: otherwise cut short: the therapist ended it, the time cap, or the app
@@ -48,21 +58,23 @@ from enum import StrEnum
 
 import numpy as np
 
+from gmi_vr.body.calibration import ArmReach
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import DrawList
 from gmi_vr.therapy import laterality as _laterality  # noqa: F401  (registers "laterality")
+from gmi_vr.therapy.checks import FMS, SINCE_LAST, Question, QuestionTask
 from gmi_vr.therapy.haptics import haptic_pulses
 from gmi_vr.therapy.motor import MotorTask
 from gmi_vr.therapy.program import Program
 from gmi_vr.therapy.progression import evaluate_progression
 from gmi_vr.therapy.rating import PainRatingTask, validate_nrs
 from gmi_vr.therapy.records import RatingRecord, Record, TaskEnded, TaskStarted, TrialRecord
-from gmi_vr.therapy.safety import BreakTask, StopGesture
+from gmi_vr.therapy.safety import STOP_HINT, BreakTask, StopGesture, stop_hint_item
 from gmi_vr.therapy.scenes import CALM_CLEAR, Fade, calm_scene
-from gmi_vr.therapy.scoring import SessionSummary, summarize_session
+from gmi_vr.therapy.scoring import SessionSummary, is_flare, summarize_session
 from gmi_vr.therapy.stages import TaskSequence
 from gmi_vr.therapy.stimuli import level_anchor
 from gmi_vr.therapy.task import (
@@ -90,8 +102,12 @@ CALM_MESSAGE = "Let's pause here.\nBreathe slowly and just look around.\nYour th
 DONE_MESSAGE = "Session complete. Well done.\nYou can take the headset off."
 
 
+#: Blocks during which a pain rating is asked every ``SafetySettings.rating_every_s``
+#: (CLINICAL.md: "In mirror and movement stages ask for a rating at set intervals").
+SCHEDULED_RATING_BLOCKS = ("mirror", "graded_movement", "range_of_motion")
+
 #: Causes that end the tasks for safety (``_to_calm``): the session is a "safety_stop".
-SAFETY_CAUSES = ("pain_flare", "patient_stop", "therapist_stop")
+SAFETY_CAUSES = ("pain_flare", "sickness", "patient_stop", "therapist_stop")
 
 
 class SessionStatus(StrEnum):
@@ -129,9 +145,11 @@ class SessionRunner:
     stage proposal a safety alert carries."""
 
     def __init__(self, program: Program, seed: int, anchor: Pose | None = None,
-                 date_iso: str = "", available_meshes: frozenset[str] | None = None) -> None:
+                 date_iso: str = "", available_meshes: frozenset[str] | None = None,
+                 ask_since_last: bool = False, arm: ArmReach | None = None) -> None:
         self.program = program
         self.available_meshes = available_meshes
+        self.arm = arm
         self.seed = seed
         self.date_iso = date_iso
         self.anchor = level_anchor(anchor) if anchor is not None else None
@@ -139,6 +157,14 @@ class SessionRunner:
         self.trials: list[TrialRecord] = []
         self.ratings: list[RatingRecord] = []
         self.patient_stop = False
+        #: Fast Motion Sickness Scale answers (0-20) and whether one reached the threshold.
+        self.fms: list[int] = []
+        self.sickness = False
+        #: The start-of-session answer on pain and swelling since last time, if asked.
+        self.since_last: str | None = None
+        self._fms_asked_at_s = 0.0
+        #: The stop hint is over the picture (from the first frame for ``stop_hint_s``).
+        self._hint_shown = False
         self.active_s = 0.0  # focused session time
         #: Records of the patient's work the blocks produced (trials, repetitions, ...).
         self.work_records = 0
@@ -149,6 +175,8 @@ class SessionRunner:
         self._plan: list[tuple[str, str]] = []
         if program.session.rating_at_start:
             self._plan.append(("rating", "start"))
+        if ask_since_last and program.safety.ask_since_last:
+            self._plan.append(("check", "since_last"))
         self._plan += [("block", kind) for kind in blocks]
         if program.session.rating_at_end:
             self._plan.append(("rating", "end"))
@@ -167,6 +195,10 @@ class SessionRunner:
         self._paused_at = 0.0
         self._last_time: float | None = None
         self._last_break_s = 0.0
+        #: The kind of the block running (or suspended under a rating), None between blocks.
+        self._block_kind: str | None = None
+        #: Focused time of the last rating, or of the start of a block that asks ratings.
+        self._rated_at_s = 0.0
         #: The first cause that cut the plan short (None while it runs as planned).
         self._cut_by: str | None = None
         self._task_count = 0
@@ -193,6 +225,11 @@ class SessionRunner:
         return self._paused
 
     @property
+    def open_question(self) -> Question | None:
+        """The question on screen (``checks.FMS`` or ``checks.SINCE_LAST``), if one is."""
+        return self._task.question if isinstance(self._task, QuestionTask) else None
+
+    @property
     def scene_context(self) -> str:
         """The current task's scene context ("clinic", "kitchen", ...; ``contexts.CONTEXTS``)."""
         return str(getattr(self._task, "scene_context", "clinic"))
@@ -207,6 +244,11 @@ class SessionRunner:
         """The therapist types an NRS 0-10 rating; it answers an open rating, or is recorded
         as an extra ("on_demand") rating. The flare rule applies to it."""
         self._console.append(("rating", (validate_nrs(value), time_s)))
+
+    def answer_question_from_console(self, answer: str, time_s: float) -> None:
+        """The therapist gives the patient's answer to the question on screen (the FMS as
+        "0".."20", the start-of-session check as "no_worse" / "worse" / "much_worse")."""
+        self._console.append(("question", (answer, time_s)))
 
     def request_rating(self, time_s: float) -> None:
         """Ask the patient for a pain rating now (the current trial is voided and repeated)."""
@@ -238,6 +280,11 @@ class SessionRunner:
                 "anchor": {"position": [float(v) for v in self.anchor.position],
                            "orientation": [float(v) for v in self.anchor.orientation]},
             }))
+            # The patient is told how to stop at the start of every session (CLINICAL.md safety).
+            self._hint_shown = self.program.safety.stop_hint_s > 0
+            events.append(Event(now, "safety.stop_hint", {"text": STOP_HINT,
+                                                          "shown_s": self.program.safety.stop_hint_s}))
+            events.append(Event(now, "cue.audio", {"text": STOP_HINT}))
             self._start_next(now, events, records)
         if not self._started:  # unfocused from the first frame: wait, nothing has begun
             return self._output(now, TaskStep(), events, records)
@@ -263,6 +310,9 @@ class SessionRunner:
             self.active_s += now - self._last_time
         self._last_time = now
 
+        if self._hint_shown and self.active_s >= self.program.safety.stop_hint_s:
+            self._hint_shown = False  # read long enough; marked so a replay draws it as shown
+            events.append(Event(now, "safety.stop_hint_end", {"active_s": self.active_s}))
         self._apply_console(now, events, records)
         self._check_patient_inputs(frame, events, records)
         if (self.active_s >= self.program.safety.session_cap_s
@@ -271,6 +321,8 @@ class SessionRunner:
             self._cut_by = self._cut_by or "time_cap"
             self._close(now, "time_cap", events, records)
 
+        self._check_scheduled_rating(now, events, records)
+        self._check_scheduled_fms(now, events, records)
         step = TaskStep()
         haptics: tuple[HapticPulse, ...] = ()
         if self._task is not None and self.state is not RunnerState.DONE:
@@ -304,16 +356,22 @@ class SessionRunner:
             self.active_s - self._last_break_s >= self.program.safety.break_every_s
         ):
             self._last_break_s = self.active_s
+            self._block_kind = None
             self._task = self._begin(BreakTask(self.anchor), now, records)
             return
         self._plan.pop(0)
+        self._block_kind = name if what == "block" else None
+        self._rated_at_s = self.active_s
         if what == "rating":
             self._task = self._begin(PainRatingTask(self.anchor, name), now, records, moment=name)
+        elif what == "check":
+            self._task = self._begin(QuestionTask(self.anchor, SINCE_LAST), now, records,
+                                     question=SINCE_LAST.event_kind)
         else:
             index = self._next_block
             self._next_block += 1
             seed = self._block_seeds[index]
-            context = TaskContext(self.anchor, seed, index, self.available_meshes)
+            context = TaskContext(self.anchor, seed, index, self.available_meshes, self.arm)
             self._task = self._begin(build_task(name, self.program, context), now, records,
                                      block_index=index, seed=seed, stage=int(self.program.stage))
 
@@ -387,8 +445,57 @@ class SessionRunner:
         if asks and self.state is RunnerState.RUNNING:
             self._ask_rating(frame.time_s, "patient", events, records)
 
+    def _check_scheduled_rating(self, now: float, events: list[Event], records: list[Record]) -> None:
+        """Ask a pain rating when ``rating_every_s`` of focused time has passed in a mirror or
+        movement block since it began or since the last rating (the block is suspended and
+        resumes after it, as for the patient's own request)."""
+        every = self.program.safety.rating_every_s
+        if (every > 0 and self.state is RunnerState.RUNNING and self._block_kind in SCHEDULED_RATING_BLOCKS
+                and self.active_s - self._rated_at_s >= every):
+            self._rated_at_s = self.active_s
+            self._ask_rating(now, "schedule", events, records)
+
+    def _check_scheduled_fms(self, now: float, events: list[Event], records: list[Record]) -> None:
+        """Every ``fms_every_s`` of focused time, ask the Fast Motion Sickness Scale over the
+        current task (suspended, as under a pain rating), never over another question or a break."""
+        every = self.program.safety.fms_every_s
+        if (every <= 0 or self.state is not RunnerState.RUNNING or self.anchor is None
+                or self.active_s - self._fms_asked_at_s < every
+                or isinstance(self._task, PainRatingTask | QuestionTask | BreakTask)):
+            return
+        self._fms_asked_at_s = self.active_s
+        events.append(Event(now, "sickness.request", {"by": "schedule"}))
+        if self._task is not None:
+            self._merge(self._task.interrupt(now, "rating"), events, records)
+            self._suspended.append(self._task)
+        preselect = self.fms[-1] if self.fms else 0
+        self._task = self._begin(QuestionTask(self.anchor, FMS, preselect), now, records,
+                                 question=FMS.event_kind)
+
+    def _answer(self, event: Event, events: list[Event], records: list[Record]) -> None:
+        """A question's answer: the sickness rule for the FMS (a rating at or above
+        ``fms_threshold`` stops movement like a pain flare, CLINICAL.md safety), and the
+        start-of-session check (much worse since last time alerts the therapist; the
+        proposal steps back, ``progression``)."""
+        if event.kind == FMS.event_kind:
+            value = int(event.data["value"])
+            self.fms.append(value)
+            threshold = self.program.safety.fms_threshold
+            if value < threshold:
+                return
+            self.sickness = True
+            events.append(Event(event.time_s, "safety.sickness", {"fms": value, "threshold": threshold}))
+            if self.state is RunnerState.RUNNING:
+                self._to_calm(event.time_s, "sickness", events, records)
+            else:
+                self._alert(event.time_s, "sickness", events)
+        elif event.kind == SINCE_LAST.event_kind:
+            self.since_last = str(event.data["answer"])
+            if self.since_last == "much_worse":
+                self._alert(event.time_s, "worse_since_last", events)
+
     def _ask_rating(self, now: float, by: str, events: list[Event], records: list[Record]) -> None:
-        if isinstance(self._task, PainRatingTask) or self.anchor is None:
+        if isinstance(self._task, PainRatingTask | QuestionTask) or self.anchor is None:
             return
         events.append(Event(now, "pain.request", {"by": by}))
         if self._task is not None:
@@ -398,13 +505,19 @@ class SessionRunner:
 
     def _rating(self, record: RatingRecord, events: list[Event], records: list[Record]) -> None:
         """Every rating passes here: the pain-flare rule."""
-        first = self.ratings[0].value if self.ratings else None
+        safety = self.program.safety
+        first = self.ratings[0].value if self.ratings else record.value
         self.ratings.append(record)
-        rise = self.program.safety.flare_rise
-        if first is None or record.value < first + rise:
+        self._rated_at_s = self.active_s
+        if len(self.ratings) == 1 and record.value < safety.pain_ceiling:
+            return  # the first rating is the reference; it flares only at the ceiling
+        if not is_flare(first, record.value, safety.flare_rise, safety.flare_rise_fraction,
+                        safety.pain_ceiling):
             return
         events.append(Event(record.time_s, "safety.flare", {
-            "first": first, "rating": record.value, "rise": rise, "moment": record.moment,
+            "first": first, "rating": record.value, "rise": safety.flare_rise,
+            "rise_fraction": safety.flare_rise_fraction, "ceiling": safety.pain_ceiling,
+            "moment": record.moment,
         }))
         if self.state is RunnerState.RUNNING and record.moment != "end":
             self._to_calm(record.time_s, "pain_flare", events, records)
@@ -434,8 +547,15 @@ class SessionRunner:
         proposal = evaluate_progression(self.program, [self.summary(self.date_iso)])
         message = {
             "pain_flare": "Pain flare: the pain rating rose by "
-                          f"{self.program.safety.flare_rise} or more. Movement stopped.",
-            "patient_stop": "The patient stopped the session. Movement stopped.",
+                          f"{self.program.safety.flare_rise} or more, or "
+                          f"{self.program.safety.flare_rise_fraction:.0%} or more, or reached "
+                          f"the ceiling {self.program.safety.pain_ceiling}. Movement stopped.",
+            "patient_stop": "The patient stopped the session. Movement stopped; a stop is "
+                            "not a failure and does not step back a stage.",
+            "sickness": f"Sickness: FMS {self.fms[-1] if self.fms else '-'} reached the threshold "
+                        f"{self.program.safety.fms_threshold}. Movement stopped.",
+            "worse_since_last": "The patient reports much more pain and swelling since the last "
+                                "session: consider a gentler session; the proposal steps back.",
         }.get(cause, cause)
         events.append(Event(now, "safety.alert", {
             "cause": cause, "message": message, "proposal": proposal.to_dict(),
@@ -461,6 +581,11 @@ class SessionRunner:
                     events.append(Event(record.time_s, "pain.rating", record.to_dict()))
                     records.append(record)
                     self._rating(record, events, records)
+            elif what == "question":
+                answer, time_s = args
+                if isinstance(self._task, QuestionTask) and answer in self._task.question.answers:
+                    assert isinstance(answer, str) and isinstance(time_s, float | int)
+                    self._task.enter_from_console(answer, float(time_s))
             elif what == "request_rating" and self.state is RunnerState.RUNNING:
                 self._ask_rating(now, "therapist", events, records)
             elif what == "stop" and self.state is RunnerState.RUNNING:
@@ -475,6 +600,9 @@ class SessionRunner:
 
     def _merge(self, step: TaskStep, events: list[Event], records: list[Record]) -> None:
         events.extend(step.events)
+        for event in step.events:
+            if event.kind in (FMS.event_kind, SINCE_LAST.event_kind):
+                self._answer(event, events, records)
         for record in step.records:
             records.append(record)
             if isinstance(record, TrialRecord):
@@ -512,6 +640,8 @@ class SessionRunner:
                 )
             else:
                 self._frozen = step.draw
+        if self._hint_shown and self.state is RunnerState.RUNNING and not self._paused:
+            draw = dataclasses.replace(draw, texts=draw.texts + (stop_hint_item(anchor),))
         if not self._paused:
             self._shown = draw
         draw = dataclasses.replace(draw, fade=float(fade))
@@ -549,4 +679,4 @@ class SessionRunner:
     def summary(self, date_iso: str) -> SessionSummary:
         """The session so far (or finished), for ``progression.evaluate_progression``."""
         return summarize_session(self.program, date_iso, self.trials, self.ratings,
-                                 self.patient_stop)
+                                 self.patient_stop, self.sickness, self.since_last)

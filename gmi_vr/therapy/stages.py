@@ -34,7 +34,7 @@ from gmi_vr.therapy.program import Program, Stage
 from gmi_vr.therapy.rom import RangeOfMotionTask
 from gmi_vr.therapy.stage_records import ObservationRecord
 from gmi_vr.therapy.task import Task, TaskContext, TaskStep, register_task
-from gmi_vr.therapy.workspace import REST_SIDE_M, typical_workspace
+from gmi_vr.therapy.workspace import anchor_axes, calibrated_workspace, typical_workspace
 
 #: Mirror therapy keeps every target this far from the midline on the affected side, so the
 #: healthy hand never crosses over to meet its own mirror image (which would break the
@@ -157,11 +157,15 @@ def build_mirror(program: Program, context: TaskContext) -> Task:
         return LookTask(program, context)
     affected = program.affected_side
     context_scene(settings.context, context.anchor)  # an unknown context fails now, not later
-    healthy_workspace = typical_workspace(context.anchor, affected.other)
+    # Targets from the calibrated shoulder and arm length when the patient is calibrated.
+    healthy_workspace = (calibrated_workspace(context.anchor, affected.other, context.arm)
+                         if context.arm is not None else typical_workspace(context.anchor, affected.other))
+    right, _, _ = anchor_axes(context.anchor)
+    rest_side_m = abs(float((healthy_workspace.rest - context.anchor.position) @ right))
 
     def make(kind: MotorKind, seed: int) -> MotorTask:
         plans = plan_repetitions(kind, settings.grading, healthy_workspace, seed,
-                                 max_across_m=REST_SIDE_M - MIRROR_MIDLINE_MARGIN_M)
+                                 max_across_m=rest_side_m - MIRROR_MIDLINE_MARGIN_M)
         setup = MotorSetup(kind, f"mirror_{kind.value}", int(Stage.MIRROR_THERAPY),
                            settings.phase.value, LimbMode.MIRROR, 0.0, affected, affected.other,
                            context.anchor, context.block_index, settings.grading, settings.context)

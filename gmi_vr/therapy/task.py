@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from gmi_vr.body.calibration import ArmReach
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.haptics import HapticPulse
@@ -82,6 +83,9 @@ class TaskContext:
     #: Model names under ``models/`` the renderer can load; None = assume every one is
     #: there. Tasks draw a stand-in built from primitives for a model that is missing.
     available_meshes: frozenset[str] | None = None
+    #: The patient's calibrated arm (shoulder and arm length) to place reach targets from;
+    #: None = no calibration stored: typical adult proportions.
+    arm: ArmReach | None = None
 
     def has_mesh(self, name: str) -> bool:
         return self.available_meshes is None or name in self.available_meshes

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gmi_vr.body.calibration import ArmReach, arm_reach
+from gmi_vr.body.skeleton import BodyMeasures
 from gmi_vr.core.types import FloatArray, Pose, Side
 from gmi_vr.geometry import quat_from_axis_angle, quat_rotate
 
@@ -136,6 +138,28 @@ def rest_position(anchor: Pose, side: Side) -> FloatArray:
 def typical_workspace(anchor: Pose, side: Side) -> Workspace:
     """A typical adult hand's workspace on ``side`` (``TYPICAL_EXCURSION_M``)."""
     return workspace_at(anchor, side, rest_position(anchor, side), TYPICAL_EXCURSION_M)
+
+
+#: The average arm the typical workspace was drawn for (a 1.70 m adult).
+TYPICAL_ARM = arm_reach(BodyMeasures())
+
+
+def shoulder_position(anchor: Pose, side: Side, arm: ArmReach) -> FloatArray:
+    """(3,) world position of ``side``'s shoulder joint for ``arm`` below the anchor's eyes."""
+    right, up, forward = anchor_axes(anchor)
+    x, y, z = arm.shoulder_from_eye_m
+    outward = right if side is Side.RIGHT else -right
+    return anchor.position + abs(x) * outward + y * up - z * forward
+
+
+def calibrated_workspace(anchor: Pose, side: Side, arm: ArmReach) -> Workspace:
+    """The typical workspace moved to the calibrated shoulder and scaled by the calibrated
+    arm length: the rest position keeps its place relative to the shoulder, scaled by
+    arm / typical arm, and so does every excursion. An average arm gives the typical one."""
+    scale = arm.arm_length_m / TYPICAL_ARM.arm_length_m
+    typical_shoulder = shoulder_position(anchor, side, TYPICAL_ARM)
+    rest = shoulder_position(anchor, side, arm) + scale * (rest_position(anchor, side) - typical_shoulder)
+    return workspace_at(anchor, side, rest, {d: scale * v for d, v in TYPICAL_EXCURSION_M.items()})
 
 
 #: Smallest excursion used for placing targets: below it a measured direction is treated as

@@ -184,6 +184,7 @@ def prepare_patient(repetitions: int) -> None:
             "session.rating_at_end": False, "mirror.phase": "healthy", "mirror.tasks": ["reach"],
             "mirror.grading.repetitions": repetitions, "mirror.grading.complexity": 2,
             "mirror.grading.range_fraction": RANGE_FRACTION,
+            "safety.fms_every_s": 0,  # nobody answers the sickness scale here either
         }, therapist="t.xr", reason="a short mirrored-reach block for the headset test")  # fmt: skip
 
 

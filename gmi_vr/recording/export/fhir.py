@@ -1,10 +1,18 @@
-"""FHIR export: the session's pain ratings as a Bundle (type "collection") of Observations.
+"""FHIR export: the session's pain ratings and outcome measures as a Bundle ("collection").
 
 Each rating is an Observation with code LOINC 72514-3 (pain severity, 0-10 verbal numeric
 rating, reported; CLINICAL.md "Outcomes"), ``valueInteger`` 0-10, the patient's pseudonymous
 id as the subject's identifier (no Patient resource: the store holds no identifying data),
 ``effectiveDateTime`` when it was given, and the phase (before, during, after the session)
 and who entered it as a note. Resources follow FHIR R5 (as validated by ``fhir.resources``).
+
+Outcome measures (``therapy.outcomes``) of the session — entered for it, or entered that
+day without a session (the PGIC at the visit) — follow: each a QuestionnaireResponse with
+its items (``linkId`` the item's name, the entered whole number as the answer, the therapist
+who entered it as the author's display) and an Observation of its total (``valueQuantity``;
+the Budapest criteria, which have no total, as ``valueBoolean``: clinical criteria met),
+derived from that response. The instruments have no codes here: the Observation's code names
+the instrument in the ``urn:gmi-vr:outcome`` system and in text.
 """
 
 from __future__ import annotations
@@ -13,11 +21,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gmi_vr.recording.records import SessionInfo
+from gmi_vr.recording.records import OutcomeInfo, SessionInfo
 from gmi_vr.recording.store import SessionStore
 
 PSEUDONYM_SYSTEM = "urn:gmi-vr:patient-pseudonym"
 RATING_SYSTEM = "urn:gmi-vr:pain-rating"
+OUTCOME_SYSTEM = "urn:gmi-vr:outcome"
+QUESTIONNAIRE = "urn:gmi-vr:questionnaire:"
 LOINC = "http://loinc.org"
 PAIN_NRS_CODE = "72514-3"
 
@@ -43,7 +53,50 @@ def pain_bundle(store: SessionStore, session: SessionInfo) -> dict[str, Any]:
                 "note": [{"text": f"{rating.phase} the gmi-vr session {session.id}; entered by the {rating.source}"}],
             },
         })  # fmt: skip
+    entries += outcome_entries(store, session)
     return {"resourceType": "Bundle", "type": "collection", "timestamp": _now(), "entry": entries}
+
+
+def session_outcomes(store: SessionStore, session: SessionInfo) -> list[OutcomeInfo]:
+    """The session's outcome measures: entered for it, or that day without a session."""
+    day = session.started_at.date()
+    return [o for o in store.outcomes(session.patient_id)
+            if o.session_id == session.id or (o.session_id is None and o.recorded_at.date() == day)]
+
+
+def outcome_entries(store: SessionStore, session: SessionInfo) -> list[dict[str, Any]]:
+    """A QuestionnaireResponse and an Observation of its total per outcome (module docstring)."""
+    subject = {"identifier": {"system": PSEUDONYM_SYSTEM, "value": session.patient_id}}
+    entries: list[dict[str, Any]] = []
+    for o in session_outcomes(store, session):
+        response_url = f"urn:gmi-vr:outcome-{o.id}:response"
+        when = o.recorded_at.isoformat()
+        entries.append({"fullUrl": response_url, "resource": {
+            "resourceType": "QuestionnaireResponse",
+            "identifier": [{"system": OUTCOME_SYSTEM, "value": f"outcome-{o.id}"}],
+            "questionnaire": QUESTIONNAIRE + o.instrument,
+            "status": "completed", "subject": subject, "authored": when,
+            "author": {"display": o.entered_by},
+            "item": [{"linkId": name, "answer": [{"valueInteger": int(value)}]} for name, value in o.items.items()],
+        }})  # fmt: skip
+        observation: dict[str, Any] = {
+            "resourceType": "Observation",
+            "identifier": [{"system": OUTCOME_SYSTEM, "value": f"outcome-{o.id}-total"}],
+            "status": "final",
+            "category": [{"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                "code": "survey", "display": "Survey"}]}],
+            "code": {"coding": [{"system": OUTCOME_SYSTEM, "code": o.instrument}], "text": o.instrument},
+            "subject": subject, "effectiveDateTime": when,
+            "derivedFrom": [{"reference": response_url}],
+            "note": [{"text": f"{o.phase or 'outcome'}; entered by {o.entered_by}; {json.dumps(o.details)}"}],
+        }  # fmt: skip
+        if o.score is not None:
+            observation["valueQuantity"] = {"value": o.score}
+        else:
+            observation["valueBoolean"] = bool(o.details.get("clinical_criteria_met"))
+        entries.append({"fullUrl": f"urn:gmi-vr:outcome-{o.id}:total", "resource": observation})
+    return entries
 
 
 def _now() -> str:

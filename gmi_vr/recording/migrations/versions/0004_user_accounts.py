@@ -4,7 +4,7 @@ A store without accounts works as before (the audit trail names the logged-in us
 first account added is an admin, and from then on commands that change records ask for one.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-05
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,329 @@
+"""Safety of the protocol: ratings asked at set intervals during mirror blocks (CLINICAL.md:
+"In mirror and movement stages ask for a rating at set intervals"), on the simulator through
+the whole session pipeline and a real SQLite store; the Fast Motion Sickness Scale every
+minute, whose answer at the threshold stops movement like a pain flare; the start-of-session
+check "pain and swelling since last time"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from test_therapy_frames import RATE_HZ, Script
+
+from gmi_vr.app.patients import add_patient, edit_patient_program
+from gmi_vr.app.progress import propose, session_summary
+from gmi_vr.app.session import session_pipeline
+from gmi_vr.body.pose import BodyPose
+from gmi_vr.core.events import Event
+from gmi_vr.core.types import Side, TrackingFrame
+from gmi_vr.geometry import translation_matrix
+from gmi_vr.recording.store import SessionStore
+from gmi_vr.scene.draw import DrawList, MeshItem
+from gmi_vr.therapy.program import BodyPart, Program, Stage
+from gmi_vr.therapy.progression import Decision
+from gmi_vr.therapy.rating import CONFIRM_HOLD_S
+from gmi_vr.therapy.replayed import SessionPictures
+from gmi_vr.therapy.safety import STOP_HINT
+from gmi_vr.therapy.scenes import CALM_CLEAR
+from gmi_vr.therapy.session import RunnerState, SessionOutcome, SessionRunner, SessionStatus
+from gmi_vr.therapy.task import TaskContext, TaskStep, register_task
+from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+
+#: 30 s of a seated patient holding still.
+STILL = '{"format": "gmi-vr-motion", "version": 1, "rate_hz": 30}\n{"t": 0.0}\n{"t": 30.0}\n'
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    opened = SessionStore.open()
+    add_patient(opened, "P-1", "left", "hand", age_years=50, therapist="t.one")
+    yield opened
+    opened.close()
+
+
+def run_sim(answers: dict[str, int]) -> list[Event]:
+    """Run the patient's session on the simulator; every
+    pain question of a moment in ``answers`` is answered from the console 0.3 s later."""
+    events: list[Event] = []
+    with session_pipeline("P-1", source="sim", seed=3) as pipeline, \
+            ScriptedFrameSource(parse_motion(STILL)) as source:  # fmt: skip
+        runner = pipeline.runner
+        assert runner is not None
+        for frame in source.frames():
+            output = pipeline.step(frame)
+            events += output.events
+            for event in output.events:
+                if event.kind == "pain.ask" and event.data["moment"] in answers:
+                    runner.rating_from_console(answers[event.data["moment"]], frame.time_s + 0.3)
+            if output.done:
+                break
+    return events
+
+
+def test_a_scheduled_rating_is_asked_during_a_mirror_block(store: SessionStore) -> None:
+    edit_patient_program(store, "P-1", {
+        "stage": 3, "session.blocks": ["mirror"], "mirror.look_s": 12.0,
+        "safety.rating_every_s": 5.0, "safety.fms_every_s": 0,
+    }, therapist="t.one", reason="short mirror block")  # fmt: skip
+    events = run_sim({"start": 3, "on_demand": 3, "end": 3})
+    kinds = [(e.kind, e.data.get("by") or e.data.get("moment")) for e in events]
+    block = [i for i, e in enumerate(events) if e.kind == "task.start" and e.data.get("task") == "mirror_look"]
+    scheduled = [i for i, (kind, by) in enumerate(kinds) if kind == "pain.request" and by == "schedule"]
+    assert scheduled, "no scheduled rating was asked"
+    assert block and scheduled[0] > block[0]
+    # The first comes 5 s of focused time after the block began; the block waits under it
+    # and goes on after (12 s looked in all, so a second one falls due at 10 s).
+    ratings = [e for e in events if e.kind == "pain.rating"]
+    assert [r.data["moment"] for r in ratings] == ["start", "on_demand", "on_demand", "end"]
+    assert len(scheduled) == 2
+    end = next(e for e in events if e.kind == "session.end")
+    assert end.data["status"] == "completed"
+
+
+# --- the runner: sickness and the start-of-session check ----------------------------------
+
+
+class Sway:
+    """A stand-in movement block: a target that moves every frame, counting its updates."""
+
+    kind = "test_sway"
+    involves_movement = True
+    instances: list[Sway] = []
+
+    def __init__(self, program: Program, context: TaskContext) -> None:
+        self.updates = 0
+        Sway.instances.append(self)
+
+    def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        self.updates += 1
+        target = translation_matrix(np.array([np.sin(frame.time_s), 1.0, -0.5]))
+        return TaskStep(DrawList(meshes=(MeshItem("sphere", target),)))
+
+    def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        return TaskStep()
+
+
+register_task("test_sway", Sway)
+
+
+def runner(ask_since_last: bool = False, **changes: Any) -> tuple[SessionRunner, Script, list[TaskStep]]:
+    base = Program.default(Side.LEFT, BodyPart.HAND)
+    program, _ = base.override("t", "test", "2026-03-01T09:00", stage=Stage.MIRROR_THERAPY.value,
+                               **{"session.blocks": ["test_sway"], "safety.fms_every_s": 4.0,
+                                  "safety.rating_every_s": 0, **changes})  # fmt: skip
+    return SessionRunner(program, 1, date_iso="2026-03-01", ask_since_last=ask_since_last), Script(), []
+
+
+def step(run: SessionRunner, script: Script, log: list[TaskStep], seconds: float) -> None:
+    for _ in range(int(round(seconds * RATE_HZ))):
+        log.append(run.update(script.frame(), None))
+
+
+def events(log: list[TaskStep], kind: str) -> list[Event]:
+    return [e for s in log for e in s.events if e.kind == kind]
+
+
+def hold_trigger(run: SessionRunner, script: Script, log: list[TaskStep], side: Side = Side.RIGHT) -> None:
+    """Hold one trigger until the question in front confirms (the healthy hand alone)."""
+    script.press(side, "trigger_click")
+    step(run, script, log, CONFIRM_HOLD_S + 2 / RATE_HZ)
+    script.release(side, "trigger_click")
+    step(run, script, log, 1 / RATE_HZ)
+
+
+def flick(run: SessionRunner, script: Script, log: list[TaskStep], n: int) -> None:
+    for _ in range(n):
+        script.set(Side.RIGHT, thumbstick=(1.0, 0.0))
+        step(run, script, log, 1 / RATE_HZ)
+        script.set(Side.RIGHT, thumbstick=(0.0, 0.0))
+        step(run, script, log, 1 / RATE_HZ)
+
+
+def test_the_fms_is_asked_every_interval_and_a_low_answer_is_one_hold() -> None:
+    run, script, log = runner()
+    step(run, script, log, 0.1)
+    run.rating_from_console(2, script.next_time)
+    step(run, script, log, 3.5)
+    assert not events(log, "sickness.request")  # 4 s of focused time not yet reached
+    step(run, script, log, 1.0)
+    assert [e.data for e in events(log, "sickness.request")] == [{"by": "schedule"}]
+    assert [e.data for e in events(log, "question.ask")] == [{"question": "sickness.fms", "preselect": 0}]
+    waiting = Sway.instances[-1].updates
+    step(run, script, log, 0.2)
+    assert Sway.instances[-1].updates == waiting  # the block waits under the question
+    hold_trigger(run, script, log)  # preselected at 0: one hold answers "no sickness"
+    (answer,) = events(log, "sickness.fms")
+    assert answer.data == {"value": 0, "answer": "0", "source": "patient"}
+    assert run.state is RunnerState.RUNNING and log[-1].movement_allowed
+    assert run.fms == [0] and not run.sickness
+
+
+def test_an_fms_at_the_threshold_fades_to_the_calm_scene_within_one_frame() -> None:
+    run, script, log = runner(**{"safety.fms_threshold": 6})
+    step(run, script, log, 0.1)
+    run.rating_from_console(2, script.next_time)
+    step(run, script, log, 4.5)
+    sway = Sway.instances[-1]
+    flick(run, script, log, 6)  # 0 -> 6
+    updates = sway.updates
+    hold_trigger(run, script, log)
+    stopped = next(i for i, s in enumerate(log) if any(e.kind == "safety.sickness" for e in s.events))
+    frame = log[stopped]
+    assert [e.data for e in frame.events if e.kind == "safety.sickness"] == [{"fms": 6, "threshold": 6}]
+    assert not frame.movement_allowed  # the very frame of the answer
+    assert 0.0 <= frame.draw.fade < 0.05  # the eased fade has begun, never a jump
+    alert = next(e for e in frame.events if e.kind == "safety.alert")
+    assert alert.data["cause"] == "sickness" and "FMS 6" in alert.data["message"]
+    step(run, script, log, 2.0)
+    assert sway.updates == updates  # the movement block never ran again
+    assert run.state is RunnerState.CALM and log[-1].draw.clear_color == CALM_CLEAR
+    assert run.outcome() == SessionOutcome(SessionStatus.SAFETY_STOP, "sickness")
+    summary = run.summary("2026-03-01")
+    assert summary.sickness and summary.flare and not summary.pain_flare
+
+
+def test_the_since_last_check_follows_the_first_rating_when_there_was_a_last_time() -> None:
+    run, script, log = runner(ask_since_last=True, **{"safety.fms_every_s": 0})
+    step(run, script, log, 0.1)
+    plan = events(log, "session.start")[0].data["plan"]
+    assert plan == ["rating:start", "check:since_last", "block:test_sway", "rating:end"]
+    run.rating_from_console(3, script.next_time)
+    step(run, script, log, 0.2)
+    assert [e.data for e in events(log, "question.ask")] == [{"question": "check.since_last", "preselect": None}]
+    flick(run, script, log, 3)  # none -> better/same -> a bit worse -> much worse
+    hold_trigger(run, script, log)
+    assert events(log, "check.since_last")[0].data["answer"] == "much_worse"
+    alert = events(log, "safety.alert")[-1]
+    assert alert.data["cause"] == "worse_since_last"
+    assert alert.data["proposal"]["decision"] == "back"
+    assert run.state is RunnerState.RUNNING  # the session goes on; the therapist decides
+    assert run.summary("2026-03-01").since_last == "much_worse"
+    without, _, _ = runner(ask_since_last=False)
+    assert "check:since_last" not in [f"{a}:{b}" for a, b in without._plan]
+
+
+def test_the_second_session_asks_since_last_time_and_the_store_keeps_the_answer(store: SessionStore) -> None:
+    edit_patient_program(store, "P-1", {
+        "stage": 3, "session.blocks": ["mirror"], "mirror.look_s": 2.0, "safety.fms_every_s": 0,
+    }, therapist="t.one", reason="short mirror block")  # fmt: skip
+    first = run_sim({"start": 3, "end": 3})
+    assert not [e for e in first if e.kind == "question.ask"]  # no last time yet
+    events_: list[Event] = []
+    with session_pipeline("P-1", source="sim", seed=4) as pipeline, \
+            ScriptedFrameSource(parse_motion(STILL)) as source:  # fmt: skip
+        live = pipeline.runner
+        assert live is not None
+        for frame in source.frames():
+            output = pipeline.step(frame)
+            events_ += output.events
+            for event in output.events:
+                if event.kind == "pain.ask":
+                    live.rating_from_console(3, frame.time_s + 0.3)
+                if event.kind == "question.ask":
+                    live.answer_question_from_console("worse", frame.time_s + 0.3)
+            if output.done:
+                break
+    (session,) = [s for s in store.list_sessions("P-1")][-1:]
+    assert session_summary(store, session.id).since_last == "worse"
+    proposal = propose(store, "P-1")
+    assert (proposal.decision, proposal.rule) == (Decision.HOLD, "worse_since_last")
+
+
+# --- the stop with the healthy hand alone -----------------------------------------------------
+
+
+@pytest.mark.parametrize("healthy", [Side.RIGHT, Side.LEFT])
+def test_one_hands_grip_and_trigger_held_stop_with_the_other_hand_idle(healthy: Side) -> None:
+    run, script, log = runner(**{"safety.fms_every_s": 0})
+    step(run, script, log, 0.1)
+    run.rating_from_console(3, script.next_time)
+    step(run, script, log, 0.5)
+    sway = Sway.instances[-1]
+    script.set(healthy, squeeze=1.0, trigger=1.0)  # a fist; the other controller lies idle
+    script.press(healthy, "trigger_click")
+    step(run, script, log, 0.9)
+    assert not events(log, "safety.stop")  # a hold, not a touch: 1 s
+    step(run, script, log, 0.15)
+    (stop,) = events(log, "safety.stop")
+    assert stop.data == {"by": "patient", "input": f"{healthy.value}.fist"}
+    stopped_at = next(i for i, s in enumerate(log) if any(e.kind == "safety.stop" for e in s.events))
+    assert not log[stopped_at].movement_allowed
+    updates = sway.updates
+    step(run, script, log, 1.0)
+    assert sway.updates == updates and run.state is RunnerState.CALM
+    assert run.outcome() == SessionOutcome(SessionStatus.SAFETY_STOP, "patient_stop")
+
+
+@pytest.mark.parametrize("held", [{"squeeze": 1.0}, {"trigger": 1.0}])
+def test_a_grip_alone_or_a_trigger_alone_does_not_stop(held: dict[str, float]) -> None:
+    """A grasp holds the grip, a rating's confirmation the trigger: neither alone stops."""
+    run, script, log = runner(**{"safety.fms_every_s": 0})
+    step(run, script, log, 0.1)
+    run.rating_from_console(3, script.next_time)
+    script.set(Side.RIGHT, **held)
+    if "trigger" in held:
+        script.press(Side.RIGHT, "trigger_click")
+    step(run, script, log, 3.0)
+    assert not events(log, "safety.stop") and run.state is RunnerState.RUNNING
+
+
+def test_every_session_opens_by_telling_the_patient_how_to_stop() -> None:
+    run, script, log = runner(**{"safety.fms_every_s": 0})
+    step(run, script, log, 0.1)
+    kinds = [e.kind for e in log[0].events]
+    assert kinds[:2] == ["session.start", "safety.stop_hint"]
+    hint = events(log, "safety.stop_hint")[0].data["text"]
+    assert "grip and trigger" in hint
+    assert hint in [e.data["text"] for e in events(log, "cue.audio")]  # spoken too
+    assert hint in [t.text for t in log[-1].draw.texts]  # over the first rating
+    run.rating_from_console(3, script.next_time)
+    step(run, script, log, 12.5)
+    assert hint not in [t.text for t in log[-1].draw.texts]  # gone after stop_hint_s
+    (end,) = events(log, "safety.stop_hint_end")  # marked, for a replay to draw it as shown
+    last_with = max(i for i, s in enumerate(log) if hint in [t.text for t in s.draw.texts])
+    assert log[last_with + 1].events and end in log[last_with + 1].events
+
+
+def test_a_replay_draws_the_questions_and_the_stop_hint_as_they_were_shown() -> None:
+    run, script, log = runner(**{"safety.fms_every_s": 4.0, "safety.stop_hint_s": 6.0})
+    frames: list[TrackingFrame] = []
+
+    def advance(seconds: float) -> None:
+        for _ in range(int(round(seconds * RATE_HZ))):
+            frame = script.frame()
+            frames.append(frame)
+            log.append(run.update(frame, None))
+
+    advance(0.1)
+    run.rating_from_console(2, script.next_time)
+    advance(4.5)  # the sickness question, with the stop hint still under it
+    for _ in range(3):  # 0 -> 3
+        script.set(Side.RIGHT, thumbstick=(1.0, 0.0))
+        advance(1 / RATE_HZ)
+        script.set(Side.RIGHT, thumbstick=(0.0, 0.0))
+        advance(1 / RATE_HZ)
+    script.press(Side.RIGHT, "trigger_click")
+    advance(CONFIRM_HOLD_S + 0.1)
+    script.release(Side.RIGHT, "trigger_click")
+    advance(2.0)  # the hint ends at 6 s of focused time
+    assert [e.data["value"] for e in events(log, "sickness.fms")] == [3]
+    recorded = [e for s in log for e in s.events]
+    pictures = SessionPictures(recorded, lambda t: iter([f for f in frames if f.time_s >= t - 1e-9]))
+    asked = events(log, "question.ask")[0].time_s
+    answered = events(log, "sickness.fms")[0].time_s
+    compared = 0
+    for frame, live in zip(frames, log, strict=True):  # the question (the block's own is not rebuilt)
+        if not asked <= frame.time_s < answered:
+            continue
+        shown = pictures.at(frame.time_s).draw
+        assert [t.text for t in shown.texts] == [t.text for t in live.draw.texts], frame.time_s
+        assert [m.color for m in shown.meshes] == [m.color for m in live.draw.meshes], frame.time_s
+        compared += 1
+    assert compared > CONFIRM_HOLD_S * RATE_HZ
+    hint_texts = [STOP_HINT in [t.text for t in pictures.at(f.time_s).draw.texts] for f in frames]
+    assert hint_texts[0] and not hint_texts[-1]
