@@ -93,6 +93,9 @@ class SessionPipeline:
     #: Closes the recording and reads the session back (set by ``session_pipeline``); called
     #: with the error that ended the session, if one did.
     finisher: Callable[[BaseException | None], SessionRow | None] | None = None
+    #: Writes one therapist action to the audit trail: (action, details) for this session
+    #: (set by ``session_pipeline``; None in free play and demos, where nothing is stored).
+    audit: Callable[[str, dict[str, Any]], None] | None = None
     _finished: bool = False
     #: Recorder sequence numbers of the runner's tasks and blocks, and the open tasks (the
     #: last is the one whose trials are arriving: a suspended block resumes under a rating).
@@ -104,8 +107,29 @@ class SessionPipeline:
     _rig: AvatarRig | None = None
     _task_mode: tuple[LimbMode, float] | None = None
     _placed_room: DrawList | None = None
+    #: Events of the therapist's live changes (``set_limb_mode``), recorded with the next frame.
+    _pending: list[Event] = field(default_factory=list)
+
+    def set_limb_mode(self, mode: LimbMode, blend: float, time_s: float) -> None:
+        """The therapist's choice of how the affected limb is shown, from the next step on
+        (``time_s``: the frame time that saw it). Recorded as a "body.mode" event (by
+        "therapist"), so a replay and an export show when it changed; a task that later
+        announces its own mode, or a safety stop that holds the limb still, takes over."""
+        blend = min(1.0, max(0.0, float(blend)))
+        self._pending.append(Event(time_s, "body.mode", {"mode": mode.value, "blend": blend, "by": "therapist"}))
+
+    @property
+    def limb_mode(self) -> tuple[LimbMode, float]:
+        """The limb mode and blend the body is solved with now."""
+        settings = self._settings_now()
+        return settings.mode, settings.blend
 
     def step(self, frame: TrackingFrame) -> FrameOutput:
+        if self._pending:
+            chosen, self._pending = tuple(self._pending), []
+            self._follow_body_mode(chosen)  # before the solve: shown in this very frame
+        else:
+            chosen = ()
         calibration = self._calibration_for(frame)
         settings = self._settings_now()
         body = solve_body(frame, calibration, settings, self._state)
@@ -116,7 +140,7 @@ class SessionPipeline:
                 plane = calibration.midline_plane()
                 self.runner.anchor = anchor_on_midline(frame.head, plane.point, plane.normal)
             step = self.runner.update(frame, body)
-            events, done = step.events, step.done
+            events, done = chosen + tuple(step.events), step.done
             self._follow_body_mode(events)
             if not step.movement_allowed:
                 self._task_mode = (LimbMode.STILL, 0.0)
@@ -124,7 +148,7 @@ class SessionPipeline:
             show_room = not self.runner.calm_scene_shown and self.runner.scene_context == "clinic"
             self._record(frame, body, events, step.records)
         else:
-            events, done = (), False
+            events, done = chosen, False
             task_draw = self.overlay(frame) if self.overlay is not None else DrawList()
             show_room = True
             self._record(frame, body, (), ())

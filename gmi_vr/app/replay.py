@@ -17,6 +17,7 @@ from pathlib import Path
 from gmi_vr.app.session import _installed
 from gmi_vr.console.replay import run_replay as run_replay_window
 from gmi_vr.core.events import Event
+from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import TrackingFrame
 from gmi_vr.recording.replay import ReplaySource
 from gmi_vr.recording.store import SessionStore
@@ -45,6 +46,7 @@ def run_replay(store: SessionStore, session_id: int, *, max_frames: int | None =
                start_at_s: float | None = None) -> None:
     """``console.replay.run_replay`` with the session's therapy pictures and timeline marks
     (its arguments and errors; NotFoundError for an unknown session or one with no motion)."""
+    settings = load_settings()
     with ReplaySource(store, session_id) as frames:
         pictures = session_pictures(store, session_id, frames)
         marks = timeline_marks(pictures.events)
@@ -55,4 +57,5 @@ def run_replay(store: SessionStore, session_id: int, *, max_frames: int | None =
 
         run_replay_window(store, session_id, max_frames=max_frames, screenshot=screenshot, visible=visible,
                           start_paused=start_paused, start_at_s=start_at_s, pictures=picture_at,
-                          marks=marks, legend=MARK_GROUPS)  # fmt: skip
+                          marks=marks, legend=MARK_GROUPS, window_size=(settings.console_width,
+                                                                          settings.console_height))  # fmt: skip

@@ -3,12 +3,14 @@ session runner for the plan, and a recorder. Free play (no patient) records noth
 
 from __future__ import annotations
 
+import getpass
 import logging
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from gmi_vr import __version__
 from gmi_vr.app.patients import patient_program
@@ -47,6 +49,7 @@ def session_pipeline(
     display_hz: float | None = None,
     seed: int | None = None,
     report: Callable[[str], None] | None = None,
+    therapist: str | None = None,
 ) -> Iterator[SessionPipeline]:
     """The pipeline for one session of ``patient_id`` (free play when None).
 
@@ -62,7 +65,8 @@ def session_pipeline(
     ("progression.proposal", ``progress.propose_after_session``).
 
     ``seed`` fixes the session's random sequences (tests); None draws one. Either way it is
-    recorded in the "session.start" event.
+    recorded in the "session.start" event. The therapist's actions during the session are
+    audited as ``therapist`` (default: the logged-in user) through ``pipeline.audit``.
     """
     if patient_id is None:
         yield SessionPipeline(BodySettings(affected_side=Side.LEFT))
@@ -102,6 +106,12 @@ def session_pipeline(
             return saved
 
         pipeline.finisher = finish
+        who = therapist or getpass.getuser()
+
+        def audit(action: str, details: dict[str, Any]) -> None:
+            store.audit(who, action, patient_id=patient_id, session_id=recorder.session_id, details=details)
+
+        pipeline.audit = audit
         try:
             yield pipeline
         except KeyboardInterrupt:

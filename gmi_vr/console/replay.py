@@ -449,6 +449,7 @@ def run_replay(
     pictures: TherapyPictures | None = None,
     marks: tuple[Mark, ...] = (),
     legend: tuple[tuple[str, str], ...] = (),
+    window_size: tuple[int, int] | None = None,
 ) -> None:
     """Show recorded session ``session_id`` in the therapist window until escape or the
     window is closed (REPLAY_KEY_HELP: space plays and pauses, the arrows seek 5 s, Page
@@ -459,7 +460,9 @@ def run_replay(
     PNG; ``start_paused`` opens paused; ``start_at_s`` opens that many seconds into the
     recording. ``pictures``, ``marks`` and ``legend`` (group, words) are what therapy showed
     and the events marked on the timeline (``gmi_vr.app.replay`` rebuilds them from the
-    store; without them the body and room show). Raises NotFoundError for an unknown
+    store; without them the body and room show). ``window_size``: the window's (width,
+    height) in pixels (the settings' console size, handed in by the app; default
+    ``WINDOW_SIZE``). Raises NotFoundError for an unknown
     session or one with no recorded motion, CalibrationError for an unreadable stored calibration, GraphicsUnavailable with no
     display; all before any window opens.
     """
@@ -486,7 +489,8 @@ def run_replay(
     with ExitStack() as stack:
         stack.enter_context(source)
         context = stack.enter_context(
-            open_window_context(*WINDOW_SIZE, title=f"gmi-vr: replay of session {session_id}", visible=visible)
+            open_window_context(*(window_size or WINDOW_SIZE), title=f"gmi-vr: replay of session {session_id}",
+                                visible=visible)
         )
         renderer = Renderer()
         stack.callback(renderer.release)

@@ -1,0 +1,132 @@
+"""The console's side of a running session: what its panels show (``SessionPanel``, built
+from the pipeline, the runner and the frames seen) and what its buttons do (handed to
+``TherapistControls.act``, the path the function keys take too: one place that acts, audits
+and records).
+
+    each frame:  SessionConsole.observe(frame, output)      events, frame intervals
+    each draw:   window.panel = SessionConsole.panel(...)   plain data for console.panels
+                 SessionConsole.apply(window.take_console_actions(), time_s)
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from gmi_vr.app.controls import TherapistControls
+from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
+from gmi_vr.console.panels import FRAME_HISTORY, ConsoleAction, SessionPanel
+from gmi_vr.core.events import Event
+from gmi_vr.core.types import TrackingFrame
+
+#: The events the log lists (pain ratings, flares, stops, tracking and recording losses,
+#: the session's course and the therapist's changes), with the words it lists them by.
+LOGGED_EVENTS: dict[str, str] = {
+    "session.start": "session started", "session.pause": "paused (headset off)",
+    "session.resume": "resumed", "session.end_requested": "end asked", "session.end": "session ended",
+    "task.start": "task started", "task.end": "task ended", "task.stopped": "task stopped",
+    "pain.ask": "pain rating asked", "pain.request": "pain rating asked by the therapist",
+    "pain.rating": "pain rating", "safety.flare": "pain flare", "safety.stop": "stop: calm scene",
+    "safety.break": "break", "safety.time_cap": "time limit reached", "safety.alert": "safety alert",
+    "body.mode": "limb mode", "tracking.lost": "tracking lost", "recording.loss": "recording loss",
+}
+#: Events kept in the log (the newest).
+EVENT_LOG_LENGTH = 500
+
+
+def event_words(event: Event) -> str:
+    """One line of the event log for ``event``."""
+    words = LOGGED_EVENTS.get(event.kind, event.kind)
+    data = event.data or {}
+    if event.kind == "pain.rating" and "value" in data:
+        words += f" {data['value']}"
+    elif event.kind == "body.mode":
+        words += f": {data.get('mode')}"
+        if data.get("mode") == "blend":
+            words += f" ({float(data.get('blend', 0.0)):.0%} real)"
+        if data.get("by") == "therapist":
+            words += " (therapist)"
+    elif event.kind in ("task.start", "task.end") and "kind" in data:
+        words += f": {data['kind']}"
+    return words
+
+
+@dataclass
+class SessionConsole:
+    """Collects what the panels show over a session and applies their actions."""
+
+    pipeline: SessionPipeline
+    controls: TherapistControls | None
+    title: str
+    events: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=EVENT_LOG_LENGTH))
+    frame_ms: deque[float] = field(default_factory=lambda: deque(maxlen=FRAME_HISTORY))
+    plan: tuple[str, ...] = ()
+    current: str = ""
+    _last_time_s: float | None = None
+    _time_s: float = 0.0
+    _start_s: float | None = None
+    _tracked: bool = True
+
+    def observe(self, frame: TrackingFrame, output: FrameOutput) -> None:
+        """Every frame (not only those drawn): its events into the log, its interval into
+        the frame-time figure, tracking losses of the healthy hand."""
+        if self._last_time_s is not None and frame.time_s > self._last_time_s:
+            self.frame_ms.append(1000.0 * (frame.time_s - self._last_time_s))
+        self._last_time_s = frame.time_s
+        self._start_s = frame.time_s if self._start_s is None else self._start_s
+        self._time_s = frame.time_s
+        tracked = frame.left.grip_valid and frame.right.grip_valid
+        if tracked != self._tracked:
+            self.events.append((self._session_s(frame.time_s), "tracking found" if tracked else "tracking lost"))
+            self._tracked = tracked
+        for event in output.events:
+            if event.kind == "session.start":
+                self.plan = tuple(str(step) for step in (event.data or {}).get("plan", ()))
+            if event.kind == "task.start":
+                self.current = str((event.data or {}).get("kind", ""))
+            if event.kind in LOGGED_EVENTS:
+                self.events.append((self._session_s(event.time_s), event_words(event)))
+
+    def _session_s(self, time_s: float) -> float:
+        return time_s - (self._start_s if self._start_s is not None else time_s)
+
+    def apply(self, actions: list[ConsoleAction], time_s: float) -> None:
+        """The console's clicks, at the frame time that saw them."""
+        if self.controls is None:
+            return
+        for action in actions:
+            self.controls.act(action.name, action.value, time_s)
+
+    def panel(self, message: str = "") -> SessionPanel:
+        runner = self.pipeline.runner
+        mode, blend = self.pipeline.limb_mode
+        rt: dict[str, list[float]] = {"left": [], "right": []}
+        accuracy: dict[str, list[float]] = {"left": [], "right": []}
+        pain: tuple[tuple[float, int], ...] = ()
+        progress = ""
+        if runner is not None:
+            block = max((t.block_index for t in runner.trials), default=None)
+            trials = [t for t in runner.trials if t.block_index == block]
+            counts = {"left": [0, 0], "right": [0, 0]}
+            for trial in trials:
+                side = trial.side.value
+                if trial.rt_s is not None:
+                    rt[side].append(1000.0 * trial.rt_s)
+                counts[side][0] += int(trial.correct)
+                counts[side][1] += 1
+                accuracy[side].append(counts[side][0] / counts[side][1])
+            if trials:
+                progress = f"this block: {len(trials)} trials answered or timed out"
+            pain = tuple((self._session_s(r.time_s), r.value) for r in runner.ratings)
+        stats = self.pipeline.recorder_stats()
+        return SessionPanel(
+            title=self.title, plan=self.plan, current=self.current, progress=progress,
+            limb_mode=mode.value, blend=blend, session_time_s=self._session_s(self._time_s),
+            events=tuple(self.events), rt_ms={k: tuple(v) for k, v in rt.items()},
+            accuracy={k: tuple(v) for k, v in accuracy.items()}, pain=pain,
+            frame_ms=tuple(self.frame_ms),
+            dropped_frames=stats.dropped_frames if stats is not None else 0,
+            recorder_queue=stats.pending_records if stats is not None else 0,
+            recorder_lost=stats.lost_records if stats is not None else 0,
+            message=message, read_only=self.controls is None,
+        )  # fmt: skip
