@@ -35,9 +35,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     # A patient's session ends with one line on stdout saying what the store holds of it.
     if args.sim or args.motion:
-        app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames, report=print)
+        app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames, report=print,
+                    therapist=args.by)
     else:
-        app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print)
+        app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print, therapist=args.by)
     return 0
 
 
@@ -291,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--motion", type=Path, help="drive the simulator from a scripted motion file (implies --sim)"
     )
     run.add_argument("--patient", help="run this patient's session plan (see gmi-vr patients)")
+    run.add_argument("--by", help="who runs the session: the console's actions are audited as this "
+                                  "therapist (default: the logged-in user)")
     run.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     run.set_defaults(func=_cmd_run)
 

@@ -135,3 +135,19 @@ def test_a_session_not_begun_or_paused_ends_at_the_first_confirmation() -> None:
     controls = TherapistControls(run.runner)
     controls.handle(["escape", "escape"], run.script.next_time)
     assert controls.quit_requested and run.runner.paused
+
+
+def test_every_key_and_console_action_is_audited_with_its_session_time() -> None:
+    run = Run(program())
+    run.step()
+    audited: list[tuple[str, dict]] = []
+    controls = TherapistControls(run.runner, audit=lambda action, details: audited.append((action, details)))
+    at = run.script.next_time
+    controls.handle(["f5", "4", "enter"], at)  # typed: one action, when entered
+    controls.handle(["f4"], at + 1.0)
+    controls.act("rating", 11, at + 2.0)  # refused: not a rating, so not audited
+    controls.act("stop", None, at + 3.0)
+    assert [(action, d["via"], d["session_time_s"]) for action, d in audited] == [
+        ("console.rating", "key", round(at, 3)), ("console.ask_pain", "key", round(at + 1.0, 3)),
+        ("console.stop", "console", round(at + 3.0, 3))]
+    assert audited[0][1]["value"] == 4 and "11 is not a rating" not in controls.message

@@ -10,8 +10,11 @@ and records).
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from gmi_vr.app.controls import TherapistControls
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
@@ -130,3 +133,45 @@ class SessionConsole:
             recorder_lost=stats.lost_records if stats is not None else 0,
             message=message, read_only=self.controls is None,
         )  # fmt: skip
+
+
+def replay_panels(title: str, start_s: float, events: list[Event], trials: list[Any],
+                  ratings: list[Any]) -> Callable[[float], SessionPanel]:
+    """The read-only panels of a recorded session at recording time ``time_s`` (the
+    recording's clock; session times count from ``start_s``): what the live console showed
+    then, rebuilt from the stored events, trials (``recording.records.TrialRecord``) and
+    ratings. Limb mode and blend are the replay's own (it solves the body)."""
+    ordered = sorted(events, key=lambda event: event.time_s)
+    times = [event.time_s for event in ordered]
+    plan: tuple[str, ...] = ()
+    for event in ordered:
+        if event.kind == "session.start":
+            plan = tuple(str(step) for step in (event.data or {}).get("plan", ()))
+            break
+
+    def panel_at(time_s: float) -> SessionPanel:
+        seen = ordered[: bisect.bisect_right(times, time_s)]
+        logged = tuple((e.time_s - start_s, event_words(e)) for e in seen if e.kind in LOGGED_EVENTS)
+        current = next((str((e.data or {}).get("kind", "")) for e in reversed(seen) if e.kind == "task.start"), "")
+        shown = [t for t in trials if t.onset_s <= time_s and t.side in ("left", "right")]
+        blocks = [(t.measures or {}).get("block_index") for t in shown]
+        block = blocks[-1] if blocks else None
+        rt: dict[str, list[float]] = {"left": [], "right": []}
+        accuracy: dict[str, list[float]] = {"left": [], "right": []}
+        counts = {"left": [0, 0], "right": [0, 0]}
+        for trial, index in zip(shown, blocks, strict=True):
+            if index != block:
+                continue
+            if trial.reaction_time_s is not None:
+                rt[trial.side].append(1000.0 * trial.reaction_time_s)
+            counts[trial.side][0] += int(bool(trial.correct))
+            counts[trial.side][1] += 1
+            accuracy[trial.side].append(counts[trial.side][0] / counts[trial.side][1])
+        pain = tuple((r.time_s - start_s, r.value) for r in ratings if r.time_s is not None and r.time_s <= time_s)
+        return SessionPanel(
+            title=title, plan=plan, current=current, session_time_s=time_s - start_s, events=logged,
+            rt_ms={k: tuple(v) for k, v in rt.items()}, accuracy={k: tuple(v) for k, v in accuracy.items()},
+            pain=pain, read_only=True,
+        )  # fmt: skip
+
+    return panel_at

@@ -87,8 +87,8 @@ class TherapistControls:
         """Apply one action at ``time_s`` (frame clock): "answer" ("left" / "right"),
         "ask_pain", "rating" (0-10), "stop", "end", "limb_mode" (a LimbMode value), "blend"
         (0..1: the blend mode with that share of the real limb). ``via``: "console" (a
-        button) or "key". Audited when taken; a value out of range is refused with a
-        message and is not."""
+        button) or "key". Audited when taken; a value out of range, or a limb mode while
+        the session holds the limb still, is refused with a message and is not."""
         details: dict[str, Any] = {"session_time_s": round(time_s, 3), "via": via}
         if name == "answer":
             side = Side(value)
@@ -114,6 +114,9 @@ class TherapistControls:
             self.message = "ending: closing rating"
         elif name in ("limb_mode", "blend"):
             if self.pipeline is None:
+                return
+            if self.pipeline.limb_held_still:
+                self.message = "the limb is held still now (rating, calm scene or break): choose again when the task goes on"
                 return
             mode = LimbMode.BLEND if name == "blend" else LimbMode(value)
             current_mode, current_blend = self.pipeline.limb_mode

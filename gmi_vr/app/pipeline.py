@@ -109,6 +109,7 @@ class SessionPipeline:
     _placed_room: DrawList | None = None
     #: Events of the therapist's live changes (``set_limb_mode``), recorded with the next frame.
     _pending: list[Event] = field(default_factory=list)
+    _held_still: bool = False
 
     def set_limb_mode(self, mode: LimbMode, blend: float, time_s: float) -> None:
         """The therapist's choice of how the affected limb is shown, from the next step on
@@ -117,6 +118,12 @@ class SessionPipeline:
         announces its own mode, or a safety stop that holds the limb still, takes over."""
         blend = min(1.0, max(0.0, float(blend)))
         self._pending.append(Event(time_s, "body.mode", {"mode": mode.value, "blend": blend, "by": "therapist"}))
+
+    @property
+    def limb_held_still(self) -> bool:
+        """The session holds the affected limb still now (a rating, the calm scene, a
+        break): no limb mode can be chosen until its task resumes."""
+        return self._held_still
 
     @property
     def limb_mode(self) -> tuple[LimbMode, float]:
@@ -142,6 +149,7 @@ class SessionPipeline:
             step = self.runner.update(frame, body)
             events, done = chosen + tuple(step.events), step.done
             self._follow_body_mode(events)
+            self._held_still = not step.movement_allowed
             if not step.movement_allowed:
                 self._task_mode = (LimbMode.STILL, 0.0)
             task_draw = step.draw

@@ -197,7 +197,7 @@ class Console:
             if panel.events:
                 imgui.set_scroll_here_y(1.0)
             imgui.end_child()
-        if imgui.collapsing_header("Frames and recording", imgui.TreeNodeFlags_.default_open):
+        if not panel.read_only and imgui.collapsing_header("Frames and recording", imgui.TreeNodeFlags_.default_open):
             frames = panel.frame_ms
             if frames:
                 ordered = sorted(frames)

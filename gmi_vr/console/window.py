@@ -433,7 +433,8 @@ class TherapistWindow:
         # Where the cursor last moved to (the callbacks' own record; GLFW's if none yet).
         x, y = self._window_to_pixels(*(self._cursor or glfw.get_cursor_pos(window)))
         patient, third, _ = self._areas()
-        bar = timeline_area(*self.context.framebuffer_size())
+        fb_width, fb_height = self.context.framebuffer_size()
+        bar = timeline_area(max(1, fb_width - self.view.panel_px), fb_height)
         if self.view.timeline_px > 0 and _inside((bar[0], bar[1] - 3, bar[2], bar[3] + 6), x, y):
             self.timeline_clicks.append(min(1.0, max(0.0, (x - bar[0]) / max(bar[2] - 1, 1))))
         elif _inside(third, x, y):
