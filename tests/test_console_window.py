@@ -237,3 +237,116 @@ def _keep(path: Path) -> Path:
         Path(folder).mkdir(parents=True, exist_ok=True)
         (Path(folder) / path.name).write_bytes(path.read_bytes())
     return path
+
+
+# The simulator's keyboard session of patient K-2: ended at once from the console, rated,
+# then the stage is decided in the console's "after the session" section, first without a
+# reason (refused), then with one typed on the keyboard.
+AFTER_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    sys.path.insert(0, {tests!r})
+    from gmi_vr.render.context import choose_gl_platform
+    choose_gl_platform(offscreen=False)
+    import glfw
+    import gmi_vr.console.window as console
+    from gmi_vr.app import run_sim
+    from support.xkeys import XKeyboard, XMouse
+
+    mouse, keyboard = XMouse(), XKeyboard()
+    log = {{"after": []}}
+
+    def click(window, label):
+        x, y, w, h = window.console.button_rects[label]
+        left, top = glfw.get_window_pos(window.context.window)
+        mouse.move(left + x + w // 2, top + y + h // 2)
+        window, status = yield
+        mouse.button(True)
+        window, status = yield
+        mouse.button(False)
+        for _ in range(3):
+            window, status = yield
+        return window, status
+
+    def until(test, what, limit=900):
+        for _ in range(limit):
+            window, status = yield
+            if test(window, status):
+                return window, status
+        raise AssertionError(f"never saw {{what}}; {{after(window)}}")
+
+    def after(window):
+        panel = window.panel
+        return None if panel is None or panel.after is None else panel.after
+
+    def drive():
+        window, status = yield
+        for _ in range(5):
+            window, status = yield
+        window, status = yield from click(window, "end session")
+        window, status = yield from until(lambda w, s: "ending" in s, "closing rating asked")
+        window, status = yield from click(window, "record rating")
+        window, status = yield from until(lambda w, s: "keep the stage" in w.console.button_rects, "after panel")
+        log["after"].append(after(window).proposal)
+        window, status = yield from click(window, "keep the stage")  # no reason yet: refused
+        log["after"].append(after(window).problem)
+        x, y, w, h = window.console.button_rects["reason"]
+        left, top = glfw.get_window_pos(window.context.window)
+        mouse.move(left + x + w // 2, top + y + h // 2)
+        window, status = yield
+        mouse.button(True)
+        window, status = yield
+        mouse.button(False)
+        window, status = yield
+        keyboard.press("o", "n", "e", "space", "m", "o", "r", "e", "space", "w", "e", "e", "k")
+        for _ in range(3):
+            window, status = yield
+        window, status = yield from click(window, "keep the stage")
+        window, status = yield from until(lambda w, s: after(w).decided, "decided", limit=60)
+        log["after"].append(after(window).decided)
+        keyboard.press("Escape")  # the session is complete: one Escape closes the window
+        while True:
+            yield
+
+    driver = drive()
+    next(driver)
+    original_show = console.TherapistWindow.show
+
+    def show(self, draw_list, frame, status, capture=False, timeline=None):
+        pixels = original_show(self, draw_list, frame, status, capture, timeline)
+        driver.send((self, status))
+        return pixels
+
+    console.TherapistWindow.show = show
+    run_sim(None, patient_id="K-2", max_frames=4000, therapist="dr.k", report=print)
+    mouse.close()
+    keyboard.close()
+    print("LOG", json.dumps(log))
+    """
+)
+
+
+@pytest.mark.display
+def test_after_the_session_the_stage_is_decided_in_the_console_with_a_reason(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    with SessionStore.open() as store:
+        add_patient(store, "K-2", "left", "hand", therapist="t.one")
+    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
+    result = subprocess.run([sys.executable, "-c", AFTER_SCRIPT.format(tests=str(TESTS))], env=env,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    proposal, refused, decided = log["after"]
+    assert proposal[0].startswith("stage 1 -> proposed 1")
+    from gmi_vr.app.progress import REASON_NEEDED
+
+    assert refused == REASON_NEEDED
+    assert decided == "proposal rejected, now at stage 1"  # the words of `gmi-vr patients progress`
+    with SessionStore.open() as store:
+        decisions = [a for a in store.audit_trail("K-2") if a.action == "progression.decision"]
+    # One decision (the refused click left no trace), by the therapist, with the typed reason.
+    assert [(a.actor, a.details["note"]) for a in decisions] == [("dr.k", "one more week")], decisions

@@ -13,14 +13,16 @@ from __future__ import annotations
 import bisect
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gmi_vr.app.controls import TherapistControls
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.console.panels import FRAME_HISTORY, ConsoleAction, SessionPanel
+from gmi_vr.console.panels import FRAME_HISTORY, AfterSession, ConsoleAction, SessionPanel
+from gmi_vr.core.errors import GmiError
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import TrackingFrame
+from gmi_vr.recording.listing import saved_line
 
 #: The events the log lists (pain ratings, flares, stops, tracking and recording losses,
 #: the session's course and the therapist's changes), with the words it lists them by.
@@ -69,6 +71,7 @@ class SessionConsole:
     _time_s: float = 0.0
     _start_s: float | None = None
     _tracked: bool = True
+    _after: AfterSession | None = None
 
     def observe(self, frame: TrackingFrame, output: FrameOutput) -> None:
         """Every frame (not only those drawn): its events into the log, its interval into
@@ -95,10 +98,46 @@ class SessionConsole:
 
     def apply(self, actions: list[ConsoleAction], time_s: float) -> None:
         """The console's clicks, at the frame time that saw them."""
-        if self.controls is None:
-            return
         for action in actions:
-            self.controls.act(action.name, action.value, time_s)
+            if action.name == "progress":
+                self._decide(*action.value)
+            elif self.controls is not None:
+                self.controls.act(action.name, action.value, time_s)
+
+    def after_session(self) -> AfterSession | None:
+        """Once the session has ended: what was saved and the progression proposal over the
+        patient's sessions (read once, when first shown: it reads them all, and the session
+        is over, so no task waits for it)."""
+        pipeline = self.pipeline
+        if not pipeline.finished or pipeline.runner is None:
+            return None
+        if self._after is None:
+            saved = saved_line(pipeline.saved) if pipeline.saved is not None else "session not saved (see the terminal)"
+            after = AfterSession(saved)
+            if pipeline.stage_decision is not None and pipeline.saved is not None:
+                try:
+                    proposal = pipeline.stage_decision.proposal()
+                except GmiError as error:
+                    after = AfterSession(saved, problem=f"No stage proposal: {error}")
+                else:
+                    lines = (f"stage {int(proposal.current_stage)} -> proposed {int(proposal.proposed_stage)} "
+                             f"({proposal.decision.value}, rule {proposal.rule})", proposal.reason)
+                    after = AfterSession(saved, int(proposal.current_stage), int(proposal.proposed_stage), lines)
+            self._after = after
+        return self._after
+
+    def _decide(self, what: str, stage: int | None, reason: str) -> None:
+        """The therapist's stage decision, through ``patients progress``'s own operation."""
+        after = self.after_session()
+        if after is None or self.pipeline.stage_decision is None:
+            return
+        try:
+            program = self.pipeline.stage_decision.decide(what, stage, reason)
+        except GmiError as error:
+            self._after = replace(after, problem=str(error))
+            return
+        outcome = {"stage": "overridden", "accept": "accepted", "reject": "rejected"}[what]
+        self._after = replace(after, problem="", decided=f"proposal {outcome}, now at stage {int(program.stage)}")
 
     def panel(self, message: str = "") -> SessionPanel:
         runner = self.pipeline.runner
@@ -131,7 +170,7 @@ class SessionConsole:
             dropped_frames=stats.dropped_frames if stats is not None else 0,
             recorder_queue=stats.pending_records if stats is not None else 0,
             recorder_lost=stats.lost_records if stats is not None else 0,
-            message=message, read_only=self.controls is None,
+            message=message, read_only=self.controls is None, after=self.after_session(),
         )  # fmt: skip
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from gmi_vr import __version__
 from gmi_vr.app.patients import patient_program
 from gmi_vr.app.pipeline import SessionPipeline
-from gmi_vr.app.progress import propose_after_session
+from gmi_vr.app.progress import StageDecider, propose_after_session
 from gmi_vr.assets.paths import model_path
 from gmi_vr.body import Appearance, BodySettings, Calibration
 from gmi_vr.core.errors import GmiError, NotFoundError
@@ -112,6 +112,7 @@ def session_pipeline(
             store.audit(who, action, patient_id=patient_id, session_id=recorder.session_id, details=details)
 
         pipeline.audit = audit
+        pipeline.stage_decision = StageDecider(store, patient_id, who)
         try:
             yield pipeline
         except KeyboardInterrupt:

@@ -34,11 +34,26 @@ FRAME_HISTORY = 900
 @dataclass(frozen=True)
 class ConsoleAction:
     """One thing the therapist asked for at the console: ``name`` ("limb_mode", "blend",
-    "ask_pain", "rating", "stop", "end", "answer") and its ``value``
-    (a mode name, a blend 0..1, a rating 0..10, "left"/"right"; None when it takes none)."""
+    "ask_pain", "rating", "stop", "end", "answer", "progress") and its ``value`` (a mode
+    name, a blend 0..1, a rating 0..10, "left"/"right", for "progress" (what: "accept",
+    "reject" or "stage"; the stage or None; the reason); None when it takes none)."""
 
     name: str
     value: Any = None
+
+
+@dataclass(frozen=True)
+class AfterSession:
+    """The console's "after the session" section (plain data): what was saved, the
+    progression proposal (``proposal`` lines: stages, rule, reason, evidence; empty when none
+    could be made, ``problem`` then says why), and the decision once taken (``decided``)."""
+
+    saved: str
+    current_stage: int = 0
+    proposed_stage: int = 0
+    proposal: tuple[str, ...] = ()
+    problem: str = ""
+    decided: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,8 @@ class SessionPanel:
     recorder_lost: int = 0
     message: str = ""
     read_only: bool = False
+    #: Set once the session has ended: its summary and the stage decision.
+    after: AfterSession | None = None
 
 
 #: The function key of each action (app.controls.THERAPIST_KEYS), shown beside its button.
@@ -78,9 +95,9 @@ class Console:
     """ImGui and ImPlot contexts plus the OpenGL 3 renderer on the current GL context.
 
     ``draw(panel, x, width, height)`` lays the panels out in the column from ``x`` to the
-    right edge and returns the actions clicked in it. ``button_rects`` keeps, for tests and
-    for nothing else, where each button of the last draw was ((x, y, w, h) pixels) by its
-    label. Release with ``release()`` while the context is current.
+    right edge; ``take_actions`` returns what was clicked. ``button_rects`` keeps, for tests
+    and for nothing else, where each button (and the reason field, "reason") of the last
+    draw was ((x, y, w, h) pixels) by its label. Release with ``release()`` while the context is current.
     """
 
     def __init__(self) -> None:
@@ -98,6 +115,8 @@ class Console:
         self._actions: list[ConsoleAction] = []
         self._typed_rating = 0
         self._blend = 0.0
+        self._reason = ""
+        self._chosen_stage = 0
         self._last_time_s: float | None = None
 
     # -- input, from the window's GLFW callbacks (framebuffer pixels)
@@ -166,23 +185,30 @@ class Console:
         imgui = self._imgui
         if imgui.button(label):
             self._actions.append(action)
-        low, high = imgui.get_item_rect_min(), imgui.get_item_rect_max()
-        self.button_rects[label] = (int(low.x), int(low.y), int(high.x - low.x), int(high.y - low.y))
+        self._record_rect(label)
         if key:
             imgui.same_line()
             imgui.text_disabled(f"[{key}]")
+
+    def _record_rect(self, label: str) -> None:
+        """Where the last item was drawn (``button_rects``)."""
+        low, high = self._imgui.get_item_rect_min(), self._imgui.get_item_rect_max()
+        self.button_rects[label] = (int(low.x), int(low.y), int(high.x - low.x), int(high.y - low.y))
 
     def _session(self, panel: SessionPanel) -> None:
         imgui = self._imgui
         imgui.text_wrapped(panel.title)
         imgui.text(f"session time {panel.session_time_s:7.1f} s")
+        if panel.after is not None:
+            self._after(panel.after)
         if imgui.collapsing_header("Plan", imgui.TreeNodeFlags_.default_open):
             for step in panel.plan:
                 marker = ">" if panel.current and step.endswith(panel.current) else " "
                 imgui.text(f"{marker} {step}")
             if panel.progress:
                 imgui.text_wrapped(panel.progress)
-        if not panel.read_only and imgui.collapsing_header("Controls", imgui.TreeNodeFlags_.default_open):
+        if panel.after is None and not panel.read_only and imgui.collapsing_header(
+                "Controls", imgui.TreeNodeFlags_.default_open):
             self._controls(panel)
         elif panel.read_only:
             imgui.text(f"limb: {panel.limb_mode}" + (f" ({panel.blend:.0%} real)" if panel.limb_mode == "blend" else ""))
@@ -205,6 +231,37 @@ class Console:
                            f"{ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]:.1f} ms p99")
             imgui.text(f"dropped frames {panel.dropped_frames}")
             imgui.text(f"recorder queue {panel.recorder_queue}, lost {panel.recorder_lost}")
+
+    def _after(self, after: AfterSession) -> None:
+        """The saved session and the stage decision: accept the proposal, keep the stage, or
+        choose another, always with a reason (the same operation as ``patients progress``)."""
+        imgui = self._imgui
+        if not imgui.collapsing_header("After the session", imgui.TreeNodeFlags_.default_open):
+            return
+        imgui.text_wrapped(after.saved)
+        for line in after.proposal:
+            imgui.text_wrapped(line)
+        if after.problem:
+            imgui.text_wrapped(after.problem)
+        if after.decided:
+            imgui.text_wrapped(after.decided)
+            return
+        if not after.proposal:
+            return
+        imgui.set_next_item_width(-1.0)
+        _, self._reason = imgui.input_text_with_hint("##reason", "why (kept in the audit trail)", self._reason)
+        self._record_rect("reason")
+        self._button("accept the proposal", ConsoleAction("progress", ("accept", None, self._reason)))
+        imgui.same_line()
+        self._button("keep the stage", ConsoleAction("progress", ("reject", None, self._reason)))
+        if self._chosen_stage == 0:
+            self._chosen_stage = after.current_stage
+        imgui.set_next_item_width(90)
+        changed, value = imgui.input_int("##stage", self._chosen_stage)
+        if changed:
+            self._chosen_stage = min(4, max(1, value))
+        imgui.same_line()
+        self._button("set this stage", ConsoleAction("progress", ("stage", self._chosen_stage, self._reason)))
 
     def _controls(self, panel: SessionPanel) -> None:
         imgui = self._imgui
