@@ -34,6 +34,7 @@ import numpy as np  # noqa: E402
 import gmi_vr.app.pipeline as app_pipeline  # noqa: E402
 import gmi_vr.console.panels as panels  # noqa: E402
 import gmi_vr.console.window as console_window  # noqa: E402
+from gmi_vr.body.skeleton import side_joint  # noqa: E402
 from gmi_vr.core.types import Pose, Side  # noqa: E402
 from gmi_vr.geometry import quat_from_axis_angle  # noqa: E402
 
@@ -86,9 +87,16 @@ def main() -> int:
         if frame.focused:
             state["focused"] += 1
         shown, shown_valid = output.body.displayed(Side.LEFT)
+        hand = frame.left
+        # With XR_EXT_hand_tracking (Monado's remote driver reports it) the hand is drawn at
+        # the tracked wrist joint, otherwise at the controller's grip.
+        wrist = (hand.joints[1].tolist() if hand.joints is not None and hand.joints_valid is not None
+                 and hand.joints_valid[1] else None)  # fmt: skip
         steps.append({
             "focused": frame.focused, "mode": output.body.mode.value, "shown_valid": bool(shown_valid),
             "shown_left": shown.position.tolist(),
+            "shown_left_wrist": output.body.world_from_joint[side_joint(Side.LEFT, "Hand"), :3, 3].tolist(),
+            "left_wrist_joint": wrist[:3] if wrist is not None else None,
             "left_grip": frame.left.grip.position.tolist(), "left_valid": frame.left.grip_valid,
             "right_grip": frame.right.grip.position.tolist(), "right_valid": frame.right.grip_valid,
         })  # fmt: skip
