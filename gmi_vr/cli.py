@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gmi_vr import __version__  # also the package's version (pyproject.toml reads it)
 from gmi_vr.core.errors import GmiError
 
 if TYPE_CHECKING:
@@ -23,22 +24,38 @@ if TYPE_CHECKING:
 
 Command = Callable[[argparse.Namespace], int]
 
+#: Exit status of a patient session run unsaved on purpose (``run --no-record``): it ran as
+#: asked, but a script must never take it for a recorded one (0).
+EXIT_NOT_RECORDED = 10
+
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from gmi_vr.app import doctor
 
-    return doctor(print_line=print)
+    return doctor(print_line=print, verbose=args.verbose)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
-    # A patient's session ends with one line on stdout saying what the store holds of it.
+    record = not args.no_record
+    if not record:
+        if args.patient is None:
+            raise GmiError("--no-record is for a patient session (--patient ID); free play is never recorded.")
+        print(f"gmi-vr: the session of {args.patient} runs WITHOUT RECORDING (--no-record): nothing of it "
+              f"will be saved, and the choice goes to the audit trail where the store can hold it.",
+              file=sys.stderr)  # fmt: skip
+    # A patient's recorded session ends with one line on stdout saying what the store holds of it.
     if args.sim or args.motion:
         app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames, report=print,
-                    therapist=args.by)
+                    record=record, therapist=_therapist(args))  # fmt: skip
     else:
-        app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print, therapist=args.by)
+        app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print, record=record,
+                       therapist=_therapist(args))  # fmt: skip
+    if not record:
+        print(f"gmi-vr: the session of {args.patient} was not saved (--no-record); "
+              f"exit status {EXIT_NOT_RECORDED} says so.", file=sys.stderr)  # fmt: skip
+        return EXIT_NOT_RECORDED
     return 0
 
 
@@ -60,18 +77,36 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from gmi_vr.app import run_demo
 
+    if args.patient is not None:
+        return _demo_patient_session(args)
     written = run_demo(Path(args.out), args.motion)
     for path in written:
         print(path)
     return 0
 
 
-def _open_store() -> SessionStore:
+def _demo_patient_session(args: argparse.Namespace) -> int:
+    """``demo --patient``: a whole recorded session from the sample motion; the pictures, and
+    one line on stdout saying what the store holds of the session."""
+    from gmi_vr.app.demo import run_patient_demo
+
+    demo = run_patient_demo(args.patient, Path(args.out), args.motion, report=print)
+    for path in demo.pictures:
+        print(path)
+    return 0
+
+
+def _open_store(create: bool = False) -> SessionStore:
+    """The configured store; only ``create`` (adding a patient) makes a missing data folder,
+    and says so."""
     from gmi_vr.core.settings import load_settings
     from gmi_vr.recording.store import SessionStore
 
     settings = load_settings()
-    return SessionStore.open(settings.database_url or None)
+    store = SessionStore.open(settings.database_url or None, create=create)
+    if store.created_folder is not None:
+        print(f"created the data folder {store.created_folder}")
+    return store
 
 
 def _therapist(args: argparse.Namespace) -> str:
@@ -82,7 +117,7 @@ def _therapist(args: argparse.Namespace) -> str:
 def _cmd_patients(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
-    store = _open_store()
+    store = _open_store(create=args.action == "add")
     try:
         if args.action == "add":
             patient = app.add_patient(
@@ -217,7 +252,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     store = _open_store()
     try:
-        run_replay(store, args.session)
+        run_replay(store, args.session, max_frames=args.max_frames)
     finally:
         store.close()
     return 0
@@ -276,14 +311,63 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store_file() -> Path:
+    """The SQLite file of the configured store (``store check`` and ``repair`` read files)."""
+    from gmi_vr.core.settings import load_settings
+    from gmi_vr.recording import paths
+
+    url = load_settings().database_url
+    if url:
+        raise GmiError(f"'gmi-vr store' checks SQLite files; the configured store is {url.split('://')[0]}: "
+                       f"use its server's own tools, or name a file with --file.")  # fmt: skip
+    return paths.default_database_path()
+
+
+def _cmd_store(args: argparse.Namespace) -> int:
+    from gmi_vr.core.errors import StorageError
+    from gmi_vr.recording import health
+
+    path = Path(args.file).expanduser() if args.file else _store_file()
+    if args.action == "check":
+        report = health.check_store(path)
+        for table, count in report.rows.items():
+            print(f"{table:>16}: {count} rows")
+        if report.ok:
+            print(f"ok: {path} (SQLite's integrity_check found no problem)")
+            return 0
+        for problem in report.problems:
+            print(f"problem: {problem}")
+        count = len(report.problems)
+        raise StorageError(
+            f"The session store {path} is damaged (SQLite's integrity_check found {count} "
+            f"problem{'s' if count != 1 else ''}, listed above); recover what can be read with "
+            f"'gmi-vr store repair --out NEWFILE'."
+        )
+    repaired = health.repair_store(path, Path(args.out).expanduser())
+    for recovery in repaired.tables:
+        print(recovery.describe())
+    if repaired.out_problems:
+        raise StorageError(f"The recovered store {repaired.out} still fails SQLite's integrity_check "
+                           f"({repaired.out_problems[0]}); restore from a backup instead.")  # fmt: skip
+    outcome = "everything was recovered" if repaired.complete else "the rows listed as lost could not be read"
+    print(f"recovered into {repaired.out} ({outcome}; {path} was left unchanged); to use it, "
+          f"name it sessions.sqlite in a folder of its own and point GMI_VR_DATA at that folder")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gmi-vr",
         description="Virtual-reality Graded Motor Imagery and mirror therapy.",
     )
+    parser.add_argument("--version", action="version", version=f"gmi-vr {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    doctor = sub.add_parser("doctor", help="check Python, OpenGL and the OpenXR runtime")
+    doctor = sub.add_parser(
+        "doctor", help="check Python, OpenGL, the OpenXR loader and runtime, the headset and controllers"
+    )
+    doctor.add_argument("--verbose", action="store_true",
+                        help="also the session's details and the OpenXR loader's own messages")  # fmt: skip
     doctor.set_defaults(func=_cmd_doctor)
 
     run = sub.add_parser("run", help="run a session in the headset (or the simulator with --sim)")
@@ -292,6 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--motion", type=Path, help="drive the simulator from a scripted motion file (implies --sim)"
     )
     run.add_argument("--patient", help="run this patient's session plan (see gmi-vr patients)")
+    run.add_argument("--no-record", action="store_true",
+                     help=f"run the patient's session WITHOUT saving it (audited; exit status {EXIT_NOT_RECORDED})")
     run.add_argument("--by", help="who runs the session: the console's actions are audited as this "
                                   "therapist (default: the logged-in user)")
     run.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
@@ -312,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="gmi-vr-demo", help="folder for the pictures (default: %(default)s)")
     demo.add_argument("--motion", type=Path, help="a scripted motion file instead of the built-in one")
+    demo.add_argument("--patient", help="play and record a whole session of this patient "
+                      "(the sample answers a new patient's stage-1 session)")  # fmt: skip
     demo.set_defaults(func=_cmd_demo)
 
     patients = sub.add_parser("patients", help="add, list, show, edit and rename patients (pseudonymous ids only)")
@@ -382,7 +470,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="watch a recorded session in the desktop window")
     replay.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
+    replay.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     replay.set_defaults(func=_cmd_replay)
+
+    store = sub.add_parser("store", help="check the session store, or recover a damaged one into a new file")
+    store_sub = store.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = store_sub.add_parser("check", help="SQLite's integrity_check of the store; exit 0 only when healthy")
+    check.add_argument("--file", help="a store file instead of the data folder's sessions.sqlite")
+    repair = store_sub.add_parser("repair", help="copy what can be read into a NEW file (the damaged one is left unchanged)")
+    repair.add_argument("--out", required=True, help="the new file (must not exist)")
+    repair.add_argument("--file", help="a store file instead of the data folder's sessions.sqlite")
+    store.set_defaults(func=_cmd_store)
     return parser
 
 

@@ -99,6 +99,7 @@ def test_unknown_patient_is_one_clear_sentence(tmp_path, monkeypatch) -> None:
 
     monkeypatch.setenv("GMI_VR_DATA", str(tmp_path))
     monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    SessionStore.open().close()  # a store without that patient (no store at all is named as such)
     with pytest.raises(NotFoundError, match="No patient P-404"):
         with session_pipeline("P-404", source="sim"):
             pass

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 
-def gmi_vr(args: list[str], tmp_path: Path, **env_changes: str | None) -> subprocess.CompletedProcess[str]:
+def gmi_vr(args: list[str], tmp_path: Path, timeout_s: float = 120.0,
+           **env_changes: str | None) -> subprocess.CompletedProcess[str]:  # fmt: skip
     env = dict(os.environ, GMI_VR_DATA=str(tmp_path / "data"), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
     for key, value in env_changes.items():
         if value is None:
@@ -18,7 +19,7 @@ def gmi_vr(args: list[str], tmp_path: Path, **env_changes: str | None) -> subpro
         else:
             env[key] = value
     return subprocess.run([sys.executable, "-m", "gmi_vr.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+                          text=True, timeout=timeout_s)  # fmt: skip
 
 
 def one_sentence(result: subprocess.CompletedProcess[str]) -> str:
@@ -71,6 +72,85 @@ def test_patients_and_sessions_need_no_display_and_no_runtime(tmp_path: Path) ->
     assert missing.returncode == 8 and "No session 9" in one_sentence(missing)
 
 
+def test_version_prints_the_package_version(tmp_path: Path) -> None:
+    from importlib import metadata
+
+    from gmi_vr import __version__
+
+    result = gmi_vr(["--version"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"gmi-vr {__version__}"
+    assert metadata.version("gmi-vr") == __version__  # the installed package says the same
+
+
+DOCTOR_CHECKS = ["Python", "OpenGL", "OpenXR loader", "OpenXR runtime", "headset", "session", "controllers"]
+
+
+def doctor_checklist(result: subprocess.CompletedProcess[str]) -> dict[str, tuple[str, str]]:
+    """{check name: ("pass" | "FAIL", reason)} from ``gmi-vr doctor``'s output, in order."""
+    rows: dict[str, tuple[str, str]] = {}
+    for line in result.stdout.splitlines():
+        verdict, _, rest = line.partition("  ")
+        if verdict in ("pass", "FAIL"):
+            name = next(n for n in sorted(DOCTOR_CHECKS, key=len, reverse=True) if rest.strip().startswith(n))
+            rows[name] = (verdict, rest.strip()[len(name):].strip())
+    return rows
+
+
+def assert_no_loader_lines(result: subprocess.CompletedProcess[str]) -> None:
+    assert "OpenXR-Loader" not in result.stdout + result.stderr
+    assert "Error [" not in result.stdout + result.stderr
+
+
+@pytest.mark.display
+def test_doctor_without_a_runtime_prints_every_check_and_hides_the_loader(tmp_path: Path) -> None:
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display: tools/test runs this suite under Xvfb")
+    result = gmi_vr(["doctor"], tmp_path, XR_RUNTIME_JSON="/nonexistent/runtime.json")
+    assert result.returncode == 3
+    checks = doctor_checklist(result)
+    assert list(checks) == DOCTOR_CHECKS
+    assert [checks[name][0] for name in DOCTOR_CHECKS] == ["pass"] * 3 + ["FAIL"] * 4
+    assert checks["OpenGL"][1].startswith("4.")  # the context's version, then its renderer
+    assert checks["OpenXR runtime"][1] == "XR_RUNTIME_JSON names /nonexistent/runtime.json, which does not exist"
+    assert checks["headset"][1] == "not checked: needs a runtime"
+    assert "--sim" in one_sentence(result)
+    assert_no_loader_lines(result)
+
+    verbose = gmi_vr(["doctor", "--verbose"], tmp_path, XR_RUNTIME_JSON="/nonexistent/runtime.json")
+    assert verbose.returncode == 3
+    assert "OpenXR-Loader" in verbose.stderr  # the loader's own lines, on request
+    assert doctor_checklist(verbose) == checks
+
+
+@pytest.mark.display
+def test_doctor_names_a_runtime_manifest_whose_runtime_does_not_load(tmp_path: Path) -> None:
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display: tools/test runs this suite under Xvfb")
+    manifest = tmp_path / "runtime.json"
+    manifest.write_text('{"file_format_version": "1.0.0", "runtime": {"name": "Gone", "library_path": "/nonexistent/libgone.so"}}')
+    result = gmi_vr(["doctor"], tmp_path, XR_RUNTIME_JSON=str(manifest))
+    assert result.returncode == 3
+    verdict, reason = doctor_checklist(result)["OpenXR runtime"]
+    assert verdict == "FAIL"
+    assert reason.startswith(f"the runtime in {manifest} (XR_RUNTIME_JSON) could not be loaded or did not answer")
+    assert_no_loader_lines(result)
+
+
+def test_doctor_without_a_display_or_a_runtime_fails_both_checks(tmp_path: Path) -> None:
+    result = gmi_vr(["doctor"], tmp_path, DISPLAY=None, WAYLAND_DISPLAY=None,
+                    XR_RUNTIME_JSON="/nonexistent/runtime.json")  # fmt: skip
+    assert result.returncode == 5  # the first failure: no display
+    checks = doctor_checklist(result)
+    assert list(checks) == DOCTOR_CHECKS
+    verdicts = {name: verdict for name, (verdict, _) in checks.items()}
+    assert verdicts == {"Python": "pass", "OpenGL": "FAIL", "OpenXR loader": "pass", "OpenXR runtime": "FAIL",
+                        "headset": "FAIL", "session": "FAIL", "controllers": "FAIL"}  # fmt: skip
+    assert checks["OpenGL"][1].startswith("no display")
+    assert "desktop session" in one_sentence(result)
+    assert_no_loader_lines(result)
+
+
 @pytest.mark.display
 def test_a_patients_run_says_what_was_saved_and_sessions_lists_its_true_status(tmp_path: Path) -> None:
     """The built-in reach motion (3 s, one trigger pull) on a plan that starts with its
@@ -96,3 +176,44 @@ def test_a_patients_run_says_what_was_saved_and_sessions_lists_its_true_status(t
     assert gmi_vr(["export", "1", "--format", "csv", "--out", str(out)], tmp_path).returncode == 0
     blocks = (out / "session-001_blocks.csv").read_text().splitlines()
     assert len(blocks) == 2 and blocks[1].startswith("P-7,1,1,laterality,0.0,")
+
+
+# ---------------------------------------------------------------------------- the data folder
+
+
+@pytest.mark.parametrize("command", [
+    ["sessions"], ["patients", "list"], ["patients", "show", "P1"],
+    ["export", "1", "--format", "csv", "--out", "OUT"], ["replay", "1"], ["calibrate", "P1", "--sim"],
+    ["patients", "edit", "P1", "--set", "stage=2", "--reason", "r"],
+])  # fmt: skip
+def test_a_missing_data_folder_is_named_and_never_created_by_reading(tmp_path: Path, command: list[str]) -> None:
+    mistyped = tmp_path / "dta"
+    command = [str(tmp_path / "out") if part == "OUT" else part for part in command]
+    result = gmi_vr(command, tmp_path, GMI_VR_DATA=str(mistyped), DISPLAY=None)
+    assert result.returncode == 7, result.stderr
+    sentence = one_sentence(result)
+    assert f"The data folder {mistyped} does not exist" in sentence and "GMI_VR_DATA" in sentence
+    assert not mistyped.exists()
+
+
+def test_the_default_data_folder_is_named_when_missing(tmp_path: Path) -> None:
+    result = gmi_vr(["sessions"], tmp_path, GMI_VR_DATA=None, HOME=str(tmp_path / "home"), XDG_DATA_HOME=None)
+    assert result.returncode == 7
+    assert f"The data folder {tmp_path / 'home' / '.local' / 'share' / 'gmi-vr'} does not exist" in one_sentence(result)
+
+
+def test_a_folder_without_a_store_is_named_and_left_empty(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    result = gmi_vr(["patients", "list"], tmp_path)
+    assert result.returncode == 7
+    assert f"There is no session store in {tmp_path / 'data'}" in one_sentence(result)
+    assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_adding_the_first_patient_creates_the_data_folder_and_says_so(tmp_path: Path) -> None:
+    result = gmi_vr(["patients", "add", "P1", "--side", "left"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"created the data folder {tmp_path / 'data'}"
+    again = gmi_vr(["patients", "add", "P2", "--side", "left"], tmp_path)
+    assert again.returncode == 0 and "created" not in again.stdout
+    assert (tmp_path / "data" / "sessions.sqlite").is_file()

@@ -12,15 +12,16 @@ import signal
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from recording_synth import RATE_HZ, body, frame
-from sqlalchemy import event
 
+from gmi_vr.app.headset import status_line
 from gmi_vr.core.errors import StorageError
 from gmi_vr.core.events import Event
+from gmi_vr.recording.recorder import RESERVE_BYTES
 from gmi_vr.recording.records import PatientInfo, TrialRecord
 from gmi_vr.recording.store import SessionStore
 
@@ -193,28 +194,38 @@ def _recording_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecor
     return [r for r in caplog.records if r.name == "gmi_vr.recording" and r.levelno >= logging.ERROR]
 
 
-def test_disk_full_the_session_goes_on_and_nothing_earlier_is_lost(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def _wait_for(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_disk_full_keeps_every_record_closes_the_session_and_the_store_opens_once_space_is_freed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, logger="gmi_vr.recording")
     mount = tmp_path / "small"
     with _tmpfs(mount, "3m") as mounted:
+        if not mounted:
+            pytest.skip("needs root to mount a small tmpfs: a real full disk, not a simulated one")
         db = mount / "sessions.sqlite"
+        reserve = mount / "sessions.sqlite-reserve"
         store = SessionStore.open(db)
         store.add_patient(PatientInfo("P1", "left", "hand"))
-        if not mounted:
-            # No tmpfs here: cap the file size inside SQLite instead, so writes still fail with
-            # SQLITE_FULL through the real SQLite path.
-            event.listen(store.engine, "connect", lambda c, _r: c.execute("PRAGMA max_page_count = 700"))
-            store.engine.dispose()
         recorder = store.start_session("P1", source="test")
+        assert reserve.stat().st_size == RESERVE_BYTES
+        recorder.record_rating(6, "before")
         for i in range(90):
             recorder.record_frame(frame(i), body(i))
         for n in range(5):
             recorder.record_trial(TrialRecord(onset_s=float(n), body_part="hand", side="left"))
         assert recorder.flush()
-        before = recorder.stats()
-        assert before.write_errors == 0 and before.frames_written == 90
+        assert recorder.stats().write_errors == 0
 
-        # Fill the disk at ten times real time until writes fail, then go on a while longer.
+        # Motion fills the disk at ten times real time while trials go on being given.
         i, trials, failed_at = 90, 5, None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -226,33 +237,75 @@ def test_disk_full_the_session_goes_on_and_nothing_earlier_is_lost(tmp_path: Pat
             time.sleep(0.05)
             if failed_at is None and recorder.stats().write_errors:
                 failed_at = time.monotonic()
-            if failed_at is not None and time.monotonic() - failed_at > 2.5:
+            if failed_at is not None and time.monotonic() - failed_at > 1.5:
                 break
+        assert failed_at is not None, "the disk never filled up"
+        assert _wait_for(lambda: recorder.stats().pending_records == 0, 5), "records wait while the disk is full"
         during = recorder.stats()
-        assert during.write_errors >= 2, "the disk never filled up, or failures were not retried"
-        assert "full" in (during.last_error or "")
-        assert during.dropped_frames > 0 and during.frames_received == i
+        # The therapist is told at once (the window's status line shows last_error), once in the log.
+        assert "full" in (during.last_error or "") and "motion is no longer recorded" in (during.last_error or "")
+        assert during.lost_records == 0 and during.dropped_frames > 0 and during.frames_received == i
         assert len(_recording_errors(caplog)) == 1, "a failure must be reported once, not per write"
+        line = status_line("sim", during)
+        assert "RECORDING FAILED" in line and "full; motion is no longer recorded" in line
+        assert not reserve.exists(), "the held space goes to the records once the disk is full"
 
-        # Space comes back: queued trials are written, the session ends normally.
-        if mounted:
-            subprocess.run(["mount", "-o", "remount,size=64m", str(mount)], check=True)
-        else:
-            event.listen(store.engine, "connect", lambda c, _r: c.execute("PRAGMA max_page_count = 1073741823"))
-            store.engine.dispose()
-        assert recorder.flush(timeout=15)
+        # Still full (all that is left is what the reserve gave back): the closing rating and
+        # the session's end are written all the same.
+        assert os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize <= RESERVE_BYTES
+        recorder.record_rating(3, "after")
         after = recorder.finish("completed")
         assert after.lost_records == 0
         store.close()
+        with SessionStore.open(db) as full:
+            assert full.session(1).status == "completed"
+            assert len(full.trials(1)) == trials
+            assert [r.value for r in full.ratings(1)] == [6, 3]
 
+        # Space comes back: the store opens and writes again, SQLite finds it healthy.
+        subprocess.run(["mount", "-o", "remount,size=64m", str(mount)], check=True)
         assert _integrity(db) == "ok"
         with SessionStore.open(db) as reopened:
-            assert reopened.session(1).status == "completed"
-            assert len(reopened.trials(1)) == trials  # every trial, also those queued while full
+            assert reopened.writable
+            reopened.add_patient(PatientInfo("P2", "right", "hand"))
             motion = reopened.motion(1)
             assert motion.index[:90].tolist() == list(range(90))  # what was written before is intact
             assert len(motion.index) == after.frames_written
             assert reopened.session(1).dropped_frames == after.dropped_frames
+            assert len(reopened.trials(1)) == trials
+
+
+def test_a_store_whose_pages_still_live_in_its_write_ahead_log_opens(tmp_path: Path) -> None:
+    """After a checkpoint that could not finish (a full disk), the main file is shorter than
+    its header says while the missing pages are in the WAL: SQLite reads them from there, and
+    so must gmi-vr (no guess from the file size)."""
+    live = tmp_path / "live" / "sessions.sqlite"
+    with SessionStore.open(live) as store:
+        store.add_patient(PatientInfo("P1", "left", "hand"))
+    short_size = live.stat().st_size
+    writer = sqlite3.connect(live)
+    try:
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        writer.execute("CREATE TEMP TABLE t (x)")
+        for n in range(200):
+            writer.execute("INSERT INTO audit (at, actor, action, station, details) VALUES (?, ?, ?, ?, ?)",
+                           ("2026-01-01 00:00:00", "t", f"note.{n}", "s", '{"pad": "' + "x" * 500 + '"}'))  # fmt: skip
+        writer.commit()
+        writer.execute("PRAGMA wal_checkpoint(PASSIVE)")  # every page copied, the WAL kept
+        copy = tmp_path / "copy"
+        copy.mkdir()
+        for suffix in ("", "-wal"):
+            (copy / f"sessions.sqlite{suffix}").write_bytes(Path(f"{live}{suffix}").read_bytes())
+    finally:
+        writer.close()
+    db = copy / "sessions.sqlite"
+    header_pages = int.from_bytes(db.read_bytes()[28:32], "big")
+    with db.open("r+b") as f:
+        f.truncate(short_size)  # the pages the checkpoint added are only in the WAL now
+    assert db.stat().st_size < header_pages * 4096
+    with SessionStore.open(db) as store:
+        assert len(store.audit_trail()) == 200
+    assert _integrity(db) == "ok"
 
 
 # ---------------------------------------------------------------------------- read-only folder
@@ -281,7 +334,7 @@ def _read_only(folder: Path) -> Iterator[None]:
             os.chmod(folder / "sessions.sqlite", 0o644)
 
 
-def test_read_only_data_folder_the_session_goes_on_and_nothing_is_lost(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_read_only_data_folder_reads_and_refuses_every_write_and_nothing_is_lost(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="gmi_vr.recording")
     folder = tmp_path / "data"
     with SessionStore.open(folder) as store:
@@ -294,23 +347,25 @@ def test_read_only_data_folder_the_session_goes_on_and_nothing_is_lost(tmp_path:
     db = folder / "sessions.sqlite"
     digest = _sha(db)
     with _read_only(folder):
-        caplog.clear()
         with SessionStore.open(folder) as store:
             assert not store.writable and "cannot be written" in (store.open_problem or "")
             assert [s.status for s in store.list_sessions()] == ["completed"]
             assert len(store.trials(1)) == 1 and len(store.motion(1).index) == 120
-            recorder = store.start_session("P1", source="test")
-            assert not recorder.recording
-            for i in range(200):
-                recorder.record_frame(frame(i))
-            recorder.record_trial(TrialRecord(onset_s=1.0))
-            recorder.record_rating(3, "after")
-            stats = recorder.finish()
-            assert stats.dropped_frames == 200 and stats.lost_records == 2 and stats.last_error
-        assert len(_recording_errors(caplog)) == 1
+            # A session is refused before it runs: it would not be saved.
+            with pytest.raises(StorageError, match="cannot be written.*read-only.*writable folder") as caught:
+                store.start_session("P1", source="test")
+            assert str(db) in str(caught.value)
+            with pytest.raises(StorageError, match="cannot be written"):
+                store.add_patient(PatientInfo("P2", "right", "hand"))
+            with pytest.raises(StorageError, match="cannot be written"):
+                store.audit("t", "note")
+        # A read-only folder is named as read-only, never as a damaged store.
+        with pytest.raises(StorageError, match=f"The data folder {folder} is read-only"):
+            SessionStore.open(folder / "other.sqlite")
     assert _sha(db) == digest
+    assert not (folder / "sessions.sqlite-reserve").exists()
     with SessionStore.open(folder) as store:
-        assert store.writable and len(store.motion(1).index) == 120
+        assert store.writable and len(store.motion(1).index) == 120 and len(store.list_sessions()) == 1
 
 
 # ---------------------------------------------------------------------------- damaged files
@@ -348,7 +403,7 @@ def test_truncated_file_is_refused_and_left_unchanged(filled_store: Path) -> Non
     size = filled_store.stat().st_size
     with filled_store.open("r+b") as f:
         f.truncate(size // 2)
-    _assert_refused(filled_store, "truncated")
+    _assert_refused(filled_store, r"is damaged \(SQLite: ")
 
 
 def test_damaged_pages_are_refused_and_left_unchanged(filled_store: Path) -> None:
@@ -357,7 +412,7 @@ def test_damaged_pages_are_refused_and_left_unchanged(filled_store: Path) -> Non
     noise = random.Random(1).randbytes(len(data) - page)
     data[page:] = noise
     filled_store.write_bytes(bytes(data))
-    _assert_refused(filled_store, "damaged")
+    _assert_refused(filled_store, r"is damaged \(SQLite: ")
 
 
 def test_newer_schema_is_refused_and_left_unchanged(filled_store: Path) -> None:

@@ -221,7 +221,7 @@ def test_a_status_is_shown_as_its_label_whatever_it_is(store: SessionStore) -> N
     """Status names may change (e.g. "ended_early", "safety_stop"): the report shows the label
     and decides what counts by what was recorded, not by the name."""
     program = patient_program(store, "P-1")
-    sid = record_session(store, "P-1", program, full_plan(0, status="stopped"))
+    sid = record_session(store, "P-1", program, full_plan(0, status="ended_early"))
     for label in ("ended_early", "safety_stop", "not_started", "running"):
         session = dataclasses.replace(store.session(sid), status=label)
         point, _, _ = session_point(store, session)
@@ -234,7 +234,7 @@ def test_stops_flares_losses_and_decisions_are_shown(store: SessionStore, tmp_pa
     program = patient_program(store, "P-1")
     record_session(store, "P-1", program, full_plan(0))
     stopped = record_session(store, "P-1", program, full_plan(
-        2, pain=(4, 7, 7), status="stopped",
+        2, pain=(4, 7, 7), status="safety_stop",
         events=((20.0, "session.pause", {"reason": "unfocused"}),
                 (40.0, "safety.flare", {"first": 4, "rating": 7, "rise": 2, "moment": "on_demand"}),
                 (40.0, "safety.stop", {"by": "patient", "input": "menu"}))))  # fmt: skip
@@ -312,10 +312,10 @@ def test_a_session_run_on_the_simulator_reports_its_stored_numbers(store: Sessio
         assert point.sides[side].accuracy == pytest.approx(accuracy)
         assert point.sides[side].median_rt_s == pytest.approx(median_rt)
     assert (point.pain_before, point.pain_after) == (5, 3)
-    # The pipeline keeps no block rows: the laterality block's time comes from its events.
-    events = {e.kind: e.time_s for e in store.events(session.id) if e.kind in ("block.start", "block.end")}
-    assert store.blocks(session.id) == [] and point.stages == ("laterality",)
-    assert point.minutes_by_stage["laterality"] == pytest.approx((events["block.end"] - events["block.start"]) / 60)
+    # The pipeline keeps block rows: the laterality block's time is its row's span.
+    (block,) = [b for b in store.blocks(session.id) if b.stage == "laterality"]
+    assert point.stages == ("laterality",) and block.end_s is not None
+    assert point.minutes_by_stage["laterality"] == pytest.approx((block.end_s - block.start_s) / 60)
     chunks = store.motion_chunks(session.id)
     assert point.duration_s == pytest.approx((chunks[-1].last_time_ns - chunks[0].first_time_ns) / 1e9)
     html = write_patient_report(store, "P-1", tmp_path / "sim.html").read_text()

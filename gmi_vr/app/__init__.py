@@ -4,6 +4,8 @@
 - ``session``: a session's parts from the patient's stored program, calibration and avatar;
 - ``headset``: ``run_openxr`` (the real headset) and ``doctor``;
 - ``sim``: ``run_sim`` (desktop simulator) and ``run_demo`` (a scripted run saved as PNGs);
+- ``demo``: ``run_patient_demo``, a whole patient session from the shipped sample motion,
+  recorded (``gmi-vr demo --patient``);
 - ``patients``: adding patients, correcting their ids and changing their programs, audited;
 - ``calibrate``: the guided one-handed body calibration, stored per patient
   (``run_calibration_openxr``, ``run_calibration_sim``);

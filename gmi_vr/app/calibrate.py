@@ -218,7 +218,8 @@ def _store(store: SessionStore, patient_id: str, calibration: Calibration, thera
 
 
 def _open_store() -> SessionStore:
-    return SessionStore.open(load_settings().database_url or None)
+    """The store of an existing patient: a missing data folder is named, never created."""
+    return SessionStore.open(load_settings().database_url or None, create=False)
 
 
 def run_calibration_openxr(
@@ -237,6 +238,7 @@ def run_calibration_openxr(
     store = _open_store()
     try:
         store.patient(patient_id)  # an unknown patient fails before the headset starts
+        store.require_writable()  # so does a store that could not keep the result
         from gmi_vr.app.headset import ConsolePacer, headset_with_console
 
         with headset_with_console("gmi-vr: calibration", visible, console=False) as (source, window):
@@ -306,6 +308,7 @@ def run_calibration_sim(
     store = _open_store()
     try:
         store.patient(patient_id)  # an unknown patient fails before any window opens
+        store.require_writable()  # so does a store that could not keep the result
         from PIL import Image
 
         input_state = InputState()

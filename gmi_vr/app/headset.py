@@ -53,7 +53,7 @@ def headset_with_console(title: str, visible: bool = True, console: bool = True)
 
 def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                visible: bool = True, report: Callable[[str], None] | None = None,
-               therapist: str | None = None) -> int:
+               record: bool = True, therapist: str | None = None) -> int:
     """Run a session in the headset until the runtime ends it, the therapist closes the
     window, or ``max_frames`` frames were shown. Returns the number of frames.
 
@@ -64,7 +64,8 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
     session has ended, ``report`` is given the line saying what was saved, the status line
     shows it too, and the headset keeps showing "Session complete" (frames keep flowing: its
     picture never freezes) until the therapist closes the window. In free play Escape quits
-    at once."""
+    at once. ``record`` False runs the patient's session unsaved on purpose
+    (``session_pipeline``)."""
     with ExitStack() as stack:
         source, window = stack.enter_context(headset_with_console("gmi-vr: therapist", visible))
         info = source.info
@@ -72,11 +73,13 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
             patient_id, source="openxr",
             runtime_name=info.runtime_name if info else None,
             system_name=info.system_name if info else None,
-            report=report, therapist=therapist,
+            report=report, record=record, therapist=therapist,
         ))  # fmt: skip
         mode = f"headset: {info.system_name if info else 'OpenXR'}"
         if patient_id is None:
             mode += " (free play, not recorded: choose a patient with --patient)"
+        elif not record:
+            mode += f"  |  {NOT_RECORDED}"
         controls = session_controls(pipeline)
         if controls is not None:
             window.escape_closes = False  # Escape asks first (app.controls)
@@ -105,6 +108,10 @@ def console_title(patient_id: str | None, mode: str) -> str:
     return f"patient {patient_id}  |  {mode}" if patient_id is not None else f"free play  |  {mode}"
 
 
+#: The status line's note for a patient session run unsaved on purpose (``--no-record``).
+NOT_RECORDED = "NOT RECORDED (--no-record): nothing of this session is saved"
+
+
 def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = None) -> str:
     """The therapist window's status: the source, how the affected limb is driven, and
     whether recording is healthy (losses are shown, never hidden)."""
@@ -115,7 +122,11 @@ def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = 
             text += f" (blend {body.blend:.0%} real)"
     if stats is None:
         return text
-    text += "  |  recording"
+    if stats.write_errors or stats.lost_records:
+        # Said at once and kept on screen: the therapist decides whether to go on.
+        text += f"  |  RECORDING FAILED ({stats.write_errors} writes, {stats.lost_records} records lost)"
+    else:
+        text += "  |  recording"
     if stats.dropped_frames:
         text += f", {stats.dropped_frames} frames lost"
     if stats.last_error:
@@ -123,14 +134,24 @@ def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = 
     return text
 
 
-def doctor(print_line: Callable[[str], None]) -> int:
-    """Print what the headset needs, from a real session on the active runtime. Exit code 0
-    only when a session could be created; otherwise the GmiError says what is missing."""
-    from gmi_vr.render.context import choose_gl_platform
+def doctor(print_line: Callable[[str], None], verbose: bool = False) -> int:
+    """Print the checklist (``xr.doctor.doctor_checks``): each check passed or failed with a
+    short reason; with ``verbose`` the session's details and what the OpenXR loader wrote
+    too. Exit code 0 only when a session can start; otherwise the first failure's GmiError
+    says what to do."""
+    from gmi_vr.xr.doctor import doctor_checks
 
-    choose_gl_platform(offscreen=False)
-    from gmi_vr.xr.doctor import doctor_report
-
-    for line in doctor_report().lines():
-        print_line(line)
-    return 0
+    result = doctor_checks(capture_loader_output=not verbose)
+    width = max(len(check.name) for check in result.checks)
+    for check in result.checks:
+        print_line(f"{'pass' if check.passed else 'FAIL'}  {check.name:<{width}}  {check.detail}")
+    if verbose and result.report is not None:
+        for line in result.report.lines():
+            print_line(f"      {line}")
+    if result.session_can_start:
+        return 0
+    if not verbose and result.loader_output.strip():
+        print_line("(the OpenXR loader's own messages: gmi-vr doctor --verbose)")
+    error = result.first_error()
+    assert error is not None, "a failed check carries its error"
+    raise error

@@ -18,11 +18,12 @@ from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.app.progress import StageDecider, propose_after_session
 from gmi_vr.assets.paths import model_path
 from gmi_vr.body import Appearance, BodySettings, Calibration
-from gmi_vr.core.errors import GmiError, NotFoundError
+from gmi_vr.core.errors import GmiError, NotFoundError, StorageError
 from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import Side
 from gmi_vr.recording.listing import SessionRow, saved_line, session_row
 from gmi_vr.recording.recorder import SessionRecorder
+from gmi_vr.recording.records import RecorderStats
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.therapy.session import SessionRunner
 from gmi_vr.therapy.stimuli import stimulus_mesh_names
@@ -49,6 +50,7 @@ def session_pipeline(
     display_hz: float | None = None,
     seed: int | None = None,
     report: Callable[[str], None] | None = None,
+    record: bool = True,
     therapist: str | None = None,
 ) -> Iterator[SessionPipeline]:
     """The pipeline for one session of ``patient_id`` (free play when None).
@@ -67,13 +69,20 @@ def session_pipeline(
     ``seed`` fixes the session's random sequences (tests); None draws one. Either way it is
     recorded in the "session.start" event. The therapist's actions during the session are
     audited as ``therapist`` (default: the logged-in user) through ``pipeline.audit``.
+
+    A store that cannot be written refuses the session (StorageError, before it runs) unless
+    ``record`` is False: the therapist chose to run it unsaved, which goes to the audit trail
+    (by ``therapist``) when the store can hold it. A session whose recorder failed at any
+    point (write errors, lost records) raises StorageError when it ends, saying what was kept.
     """
     if patient_id is None:
         yield SessionPipeline(BodySettings(affected_side=Side.LEFT))
         return
-    store = SessionStore.open(load_settings().database_url or None)
+    store = SessionStore.open(load_settings().database_url or None, create=False)
     try:
         patient = store.patient(patient_id)
+        if record and not store.writable:  # refused before anything runs: nothing could be saved
+            raise StorageError(f"{store.open_problem}, or run the session unsaved on purpose with --no-record.")
         program = patient_program(store, patient_id)
         stored = store.latest_calibration(patient_id)
         calibration = Calibration.from_dict(stored.data) if stored is not None else None
@@ -86,11 +95,23 @@ def session_pipeline(
             seed = secrets.randbits(31)  # recorded in the "session.start" event
         runner = SessionRunner(program, seed, anchor=None, date_iso=datetime.now(UTC).date().isoformat(),
                                available_meshes=installed)  # fmt: skip
+        session_settings = {"program": program.to_dict(), "body": body_settings.to_dict(),
+                            "appearance": appearance.to_dict(), "seed": seed}  # fmt: skip
+        who = therapist or getpass.getuser()
+        if not record:
+            _audit_unrecorded(store, patient_id, therapist, session_settings)
+            unsaved = SessionPipeline(body_settings, appearance, calibration, runner, None)
+            if store.writable:  # the console's actions are audited even when the session is not saved
+
+                def audit_unsaved(action: str, details: dict[str, Any]) -> None:
+                    store.audit(who, action, patient_id=patient_id, details=details)
+
+                unsaved.audit = audit_unsaved
+            yield unsaved
+            return
         recorder = store.start_session(
             patient_id, source=source, runtime_name=runtime_name, system_name=system_name,
-            display_hz=display_hz, app_version=__version__,
-            settings={"program": program.to_dict(), "body": body_settings.to_dict(),
-                      "appearance": appearance.to_dict(), "seed": seed},
+            display_hz=display_hz, app_version=__version__, settings=session_settings,
         )  # fmt: skip
         pipeline = SessionPipeline(body_settings, appearance, calibration, runner, recorder)
 
@@ -101,12 +122,13 @@ def session_pipeline(
             else:
                 recorder.finish("aborted", f"error: {type(error).__name__}")
             saved = _read_back(store, recorder)
-            if report is not None:
+            # A session that did not fully reach the store is not called saved: the
+            # StorageError raised when the block ends says what was kept.
+            if report is not None and not _recording_failed(recorder.stats()):
                 report(saved_line(saved) if saved is not None else _unsaved_line(recorder))
             return saved
 
         pipeline.finisher = finish
-        who = therapist or getpass.getuser()
 
         def audit(action: str, details: dict[str, Any]) -> None:
             store.audit(who, action, patient_id=patient_id, session_id=recorder.session_id, details=details)
@@ -126,6 +148,9 @@ def session_pipeline(
             pipeline.finish()
         finally:
             propose_after_session(store, patient_id, recorder.session_id)
+        stats = recorder.stats()
+        if _recording_failed(stats):
+            raise _not_saved(store, patient_id, recorder.session_id, stats)
     finally:
         store.close()
 
@@ -147,3 +172,32 @@ def _unsaved_line(recorder: SessionRecorder) -> str:
     if recorder.session_id is None:
         return f"session not saved: {stats.last_error or 'the session store could not be written'}"
     return f"session {recorder.session_id}: what was saved could not be read back ({stats.last_error or 'see the log'})"
+
+
+def _recording_failed(stats: RecorderStats) -> bool:
+    """Whether any of a session failed to reach the store (a write failed or a record was lost)."""
+    return bool(stats.write_errors or stats.lost_records)
+
+
+def _not_saved(store: SessionStore, patient_id: str, session_id: int | None, stats: RecorderStats) -> StorageError:
+    """What a session whose recording failed kept, in one sentence."""
+    try:
+        kept = (f"kept {len(store.trials(session_id))} trials, {len(store.ratings(session_id))} pain ratings, "
+                f"{len(store.events(session_id))} events and {stats.frames_written} of "
+                f"{stats.frames_received} motion frames") if session_id is not None else "kept nothing"  # fmt: skip
+    except GmiError as error:
+        kept = f"what was kept cannot be read back ({error})"
+    return StorageError(
+        f"Session {session_id} of {patient_id} was not fully saved ({stats.write_errors} failed writes, "
+        f"{stats.lost_records} records lost; last error: {stats.last_error}): {kept}; free space or fix the "
+        f"data folder, then check the store with 'gmi-vr store check'."
+    )
+
+
+def _audit_unrecorded(store: SessionStore, patient_id: str, therapist: str | None, settings: dict[str, Any]) -> None:
+    """The therapist's choice to run a session unsaved, in the audit trail when the store can
+    hold it (on a read-only store the choice is only in the exit status and the terminal)."""
+    if not store.writable:
+        return
+    store.audit(therapist or getpass.getuser(), "session.not_recorded", patient_id=patient_id,
+                details={"program_stage": settings["program"].get("stage"), "seed": settings["seed"]})  # fmt: skip

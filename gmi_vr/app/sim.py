@@ -21,7 +21,7 @@ import numpy as np
 
 from gmi_vr.app.console import SessionConsole
 from gmi_vr.app.controls import THERAPIST_KEYS
-from gmi_vr.app.headset import console_title, session_controls, status_line
+from gmi_vr.app.headset import NOT_RECORDED, console_title, session_controls, status_line
 from gmi_vr.app.loop import ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.session import session_pipeline
@@ -114,6 +114,7 @@ def run_sim(
     screenshot: Path | None = None,
     visible: bool = True,
     report: Callable[[str], None] | None = None,
+    record: bool = True,
     therapist: str | None = None,
 ) -> None:
     """Run the simulator in the therapist window until it is closed (escape) or, with a
@@ -131,6 +132,8 @@ def run_sim(
     the window stays open on "Session complete" until the therapist closes it. A motion
     file's run ends with the motion or with the session plan, whichever is first.
 
+    ``record`` False runs the patient's session unsaved on purpose (``session_pipeline``).
+
     ``screenshot`` saves the last frame the window showed as a PNG. Raises
     GraphicsUnavailable with no display, InputFileError for a malformed motion file.
     """
@@ -146,7 +149,9 @@ def run_sim(
                                                            help_rows=KEY_HELP))  # fmt: skip
         stack.enter_context(source)
         pipeline = stack.enter_context(session_pipeline(patient_id, source="sim", report=report,
-                                                        therapist=therapist))  # fmt: skip
+                                                        record=record, therapist=therapist))  # fmt: skip
+        if patient_id is not None and not record:
+            mode += f"  |  {NOT_RECORDED}"
         controls = session_controls(pipeline)
         if controls is not None:
             window.escape_closes = False  # Escape asks first (app.controls)

@@ -4,11 +4,14 @@ libraries; never therapy, scene, assets or render.
 
 Entry points:
 
-- ``store.SessionStore.open(path_or_url=None)``: the store (default: ``paths.data_dir()``);
+- ``store.SessionStore.open(path_or_url=None, create=True)``: the store (default:
+  ``paths.data_dir()``), checked by SQLite's ``quick_check`` first;
   ``store.start_session(patient_id, source=...)`` returns a ``recorder.SessionRecorder``
   whose ``record_frame`` / ``record_event`` / ``record_trial`` / ``record_rating`` never
   block, ``stats()`` reports losses and ``finish(status)`` ends the session;
 - ``replay.ReplaySource(store, session_id)``: a recorded session as a frame source;
 - ``export.export_session(store, session_id, "bids" | "csv" | "fhir", out_dir)``;
+- ``health.check_store(path)`` / ``health.repair_store(damaged, out)``: SQLite's
+  ``integrity_check``, and what can be read copied into a new file;
 - ``listing.session_rows(store, patient=None)``, ``sessions_json``, ``format_sessions``.
 """

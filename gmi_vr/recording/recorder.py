@@ -19,17 +19,25 @@ and commits:
 A failure (disk full, read-only folder, I/O error) is logged once, counted in ``stats()``
 and retried after ``RETRY_S``; what was committed before stays intact (SQLite rolls the
 failed transaction back). The console shows ``stats()``.
+
+A full disk: records are committed before motion in every round, and a session holds
+``RESERVE_BYTES`` in a file next to the store (``reserve``) from its start. The first failed
+write gives that space back and stops motion for the rest of the session, so the trials,
+ratings and events still to come and the session's end (small and precious) are written
+into it; the heartbeat then slows to ``FULL_HEARTBEAT_S`` to make it last.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -64,6 +72,14 @@ RETRY_S = 1.0  # pause before writing again after a failure
 #: Frames one chunk can hold per second of chunk time (covers 144 Hz displays; a chunk that
 #: fills up early is simply closed early).
 MAX_FRAME_RATE_HZ = 240
+#: Space held for a session's records once the disk is full (bytes). In WAL mode a commit
+#: appends its pages (4 KiB each) to the write-ahead log, which cannot be checkpointed back
+#: into a store that cannot grow: a heartbeat costs about 5 KiB, a trial or rating commit
+#: about 20 KiB, so 1 MiB holds a 30-minute session's heartbeats (``FULL_HEARTBEAT_S``), a
+#: few dozen record commits and the session's end.
+RESERVE_BYTES = 1 << 20
+#: Heartbeat period once the reserve is in use; below the store's STALE_HEARTBEAT (30 s).
+FULL_HEARTBEAT_S = 10.0
 #: Event kind the writer records when a hand's interaction profile changes (data: side, profile).
 PROFILE_EVENT = "xr.profile"
 
@@ -104,7 +120,10 @@ class SessionRecorder:
         queue_frames: int = 1024,
         failed: str | None = None,
         failure_reported: bool = False,
+        reserve: Path | None = None,
     ) -> None:
+        """``reserve``: a file holding disk space for the session's records (``hold_reserve``),
+        owned by the recorder from now on; None on a database server."""
         self.engine = engine
         self.session_id = session_id
         self.chunk_seconds = chunk_seconds
@@ -129,6 +148,8 @@ class SessionRecorder:
         self._finish_reason: str | None = None
         self._chunk_seq = 0
         self._frames_failed_since_barrier = False
+        self._reserve: Path | None = None
+        self._motion_stopped = False  # once the disk was full: records only
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if failed is not None:
@@ -136,6 +157,7 @@ class SessionRecorder:
                 log.error("Recording is off for this session: %s", failed)
             self._failure_reported = True
             return
+        self._reserve = reserve
         self._thread = threading.Thread(
             target=self._run, name=f"gmi-vr-recorder-{session_id}", daemon=True
         )
@@ -306,14 +328,18 @@ class SessionRecorder:
                 chunks.append(self._seal(batch))
                 batch = None
             due = (
-                chunks or barriers or stopping or now - last_beat >= HEARTBEAT_S
+                chunks or barriers or stopping
+                or now - last_beat >= (FULL_HEARTBEAT_S if self._motion_stopped else HEARTBEAT_S)
                 or (records and now - oldest_record >= RECORD_DELAY_S)
             )  # fmt: skip
             if due and (now >= retry_at or stopping):
                 self._frames_failed_since_barrier = False
                 ok = self._write_records(records, stopping)
                 last_beat = now
-                if chunks:
+                if chunks and self._motion_stopped:
+                    self._dropped_write += sum(len(c.stamps) for c in chunks)
+                    self._frames_failed_since_barrier = True
+                elif chunks:
                     ok = self._write_chunks(chunks, layouts) and ok
                 chunks.clear()
                 self._pending_records = len(records)
@@ -332,6 +358,7 @@ class SessionRecorder:
         self._lost_records += len(records)
         self._pending_records = 0
         self._close_session()
+        self._release_reserve()
 
     @staticmethod
     def _profile_changes(frame: TrackingFrame, profiles: dict[str, str]) -> list[EventRecord]:
@@ -459,13 +486,29 @@ class SessionRecorder:
             # The session stays 'running'; the next open marks it interrupted. Nothing is lost.
             self._failed(error)
 
+    def _release_reserve(self) -> bool:
+        """Give the held space back; True when there was some."""
+        if self._reserve is None:
+            return False
+        try:
+            self._reserve.unlink(missing_ok=True)
+        except OSError as error:
+            log.warning("Cannot give back the space held in %s (%s).", self._reserve, error.strerror)
+        self._reserve = None
+        return True
+
     def _failed(self, error: SQLAlchemyError) -> None:
         self._write_errors += 1
         self._last_error = str(getattr(error, "orig", None) or error)
+        if self._release_reserve():
+            # Whatever failed, the records and the session's end come first from now on.
+            self._motion_stopped = True
+        if self._motion_stopped:
+            self._last_error += "; motion is no longer recorded, trials, ratings and events still are"
         if not self._failure_reported:
             self._failure_reported = True
             log.error(
-                "Recording of session %s cannot write (%s); the session goes on, losses are counted.",
+                "Recording of session %s cannot write (%s); the session goes on, and its end says what was kept.",
                 self.session_id, self._last_error,
             )
 
@@ -476,6 +519,23 @@ class SessionRecorder:
                 "Recording of session %s fell behind and dropped frames; the session goes on, losses are counted.",
                 self.session_id,
             )
+
+
+def hold_reserve(path: Path, size: int = RESERVE_BYTES) -> bool:
+    """Hold ``size`` bytes of disk space in the file ``path`` (reused when a crashed session
+    left it there); False when the disk has not that much free."""
+    try:
+        with path.open("wb") as f:
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(f.fileno(), 0, size)
+            else:  # macOS, Windows: written zeros hold the space as well
+                f.write(bytes(size))
+                f.flush()
+                os.fsync(f.fileno())
+    except OSError:
+        path.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def _jsonable(value: Any) -> Any:

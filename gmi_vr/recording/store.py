@@ -5,13 +5,15 @@
 file; a URL ("postgresql+psycopg://...") opens that database. SQLite files run in WAL mode
 with ``synchronous=FULL``: a committed transaction survives a crash or a power loss.
 
-Opening never overwrites or "repairs" a file it cannot read: a damaged file, a file that is
-not a session store, or one written by a newer gmi-vr raises ``StorageError`` naming the
-file and what to do, and the file is left byte for byte as it was.
+Opening never overwrites or "repairs" a file it cannot read: a damaged file (SQLite's
+``quick_check`` fails: ``health.py``), a file that is not a session store, or one written by
+a newer gmi-vr raises ``StorageError`` naming the file and what to do, and the file is left
+byte for byte as it was. ``gmi-vr store check`` and ``store repair`` (``health.py``) say
+what is wrong and recover what can be read into a new file.
 
 A data folder that cannot be written (read-only medium, permissions) still opens for
-reading; ``store.writable`` is then False, ``store.open_problem`` says why, and sessions
-started on it run without recording (their recorder reports the failure once).
+reading; ``store.writable`` is then False, ``store.open_problem`` says why, and every write,
+a session's start included, raises StorageError with it.
 """
 
 from __future__ import annotations
@@ -46,9 +48,9 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAl
 from sqlalchemy.orm import Session as OrmSession
 
 from gmi_vr.core.errors import GmiError, NotFoundError, StorageError
-from gmi_vr.recording import motion, paths, schema
+from gmi_vr.recording import health, motion, paths, schema
 from gmi_vr.recording.identity import PatientIdError
-from gmi_vr.recording.recorder import SessionRecorder
+from gmi_vr.recording.recorder import RESERVE_BYTES, SessionRecorder, hold_reserve
 from gmi_vr.recording.records import (
     AuditInfo,
     BlockInfo,
@@ -70,6 +72,8 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 #: A running session whose heartbeat is older than this is taken as dead even when its
 #: owner's pid exists (pid reuse, or a station of a shared server that vanished).
 STALE_HEARTBEAT = timedelta(seconds=30)
+#: Suffix of the file next to an SQLite store that holds disk space while a session records.
+RESERVE_SUFFIX = "-reserve"
 #: How long a write waits for another writer (another station or program) before failing.
 BUSY_TIMEOUT_MS = 5000
 
@@ -142,13 +146,13 @@ def _can_write(path: Path) -> bool:
 
 
 def _check_sqlite_file(path: Path) -> None:
-    """Refuse a file that is not an SQLite database or is shorter than its header says.
+    """Refuse a file that is not an SQLite database, then one SQLite's ``quick_check`` finds
+    damaged (``health.quick_check``: a read-only connection, the WAL included).
 
-    Reads only; runs before SQLite touches the file so a bad file is never modified.
+    Reads only; runs before the store is opened for writing, so a bad file is never modified.
     """
     try:
-        size = path.stat().st_size
-        if size == 0:
+        if path.stat().st_size == 0:
             return  # an empty file is a new store
         with path.open("rb") as f:
             header = f.read(100)
@@ -161,16 +165,43 @@ def _check_sqlite_file(path: Path) -> None:
             f"{path} is not a gmi-vr session store or is damaged; restore it from a backup or "
             f"move it away (it was left unchanged) and set GMI_VR_DATA to another folder."
         )
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    change_counter = header[24:28]
-    valid_for = header[92:96]
-    page_count = int.from_bytes(header[28:32], "big")
-    if change_counter == valid_for and page_count > 0 and size < page_count * page_size:
+    try:
+        problems = health.quick_check(path)
+    except sqlite3.OperationalError as error:
         raise StorageError(
-            f"The session store {path} is truncated ({size} of {page_count * page_size} bytes); "
-            f"restore it from a backup (the file was left unchanged)."
+            f"The session store {path} is busy: another program holds it ({error}); "
+            f"close other gmi-vr windows using it and try again."
+        ) from error
+    if problems:
+        raise damaged_store_error(path, problems[0])
+
+
+def damaged_store_error(path: object, problem: str) -> StorageError:
+    """The one sentence for a store SQLite finds damaged: nothing is written to it."""
+    return StorageError(
+        f"The session store {path} is damaged (SQLite: {problem}) and nothing was written to it; "
+        f"run 'gmi-vr store check' for details and 'gmi-vr store repair --out NEWFILE' to recover "
+        f"what can be read into a new file."
+    )
+
+
+def _missing_store_error(path: Path) -> StorageError:
+    """A data folder or store that is not there: never created by a command that only reads
+    (a mistyped GMI_VR_DATA must not look like an empty clinic)."""
+    where = (
+        f"GMI_VR_DATA is {os.environ[paths.DATA_ENV]}"
+        if os.environ.get(paths.DATA_ENV)
+        else f"the default data folder; set {paths.DATA_ENV} to use another"
+    )
+    if not path.parent.is_dir():
+        return StorageError(
+            f"The data folder {path.parent} does not exist ({where}); point {paths.DATA_ENV} at the "
+            f"folder that holds sessions.sqlite, or add a first patient with 'gmi-vr patients add' to create it."
         )
+    return StorageError(
+        f"There is no session store in {path.parent} (no {path.name}; {where}); point {paths.DATA_ENV} at the "
+        f"folder that holds it, or add a first patient with 'gmi-vr patients add' to create it."
+    )
 
 
 def _hide_password(url: str) -> str:
@@ -209,15 +240,25 @@ class SessionStore:
         self.writable = writable
         self.open_problem = open_problem
         self.recovered_sessions: list[int] = []
+        #: The SQLite file (None for a database server).
+        self.path: Path | None = None
+        #: The data folder this open created (None when it existed): commands say so.
+        self.created_folder: Path | None = None
 
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, location: str | os.PathLike[str] | None = None) -> SessionStore:
+    def open(cls, location: str | os.PathLike[str] | None = None, *, create: bool = True) -> SessionStore:
         """Open (creating and migrating if needed) the store at a path or URL.
 
         A path is a data folder (holding ``sessions.sqlite``) when it is a folder or does not
         exist and has no file suffix; otherwise it is the SQLite file itself.
+
+        An existing file is checked first (``_check_sqlite_file``: SQLite's ``quick_check``)
+        and refused with a StorageError when damaged. ``create=False`` (commands that only
+        read) refuses a missing data folder or store with a StorageError naming it instead of
+        creating an empty store; otherwise a missing folder is made and
+        ``store.created_folder`` names it.
 
         Marks sessions left 'running' by a crashed process as 'interrupted'
         (``store.recovered_sessions`` lists them).
@@ -232,6 +273,9 @@ class SessionStore:
                 ) from error
             if engine.url.get_backend_name() == "sqlite":
                 engine.dispose()
+                database = engine.url.database
+                if database and database != ":memory:" and Path(database).is_file():
+                    _check_sqlite_file(Path(database))
                 engine = _sqlite_engine(url, connect_args={"check_same_thread": False})
             label = engine.url.render_as_string(hide_password=True)
             return cls._finish_open(engine, label, None)
@@ -239,13 +283,7 @@ class SessionStore:
         path = path.expanduser()
         if path.is_dir() or (not path.exists() and not path.suffix):
             path = path / paths.DATABASE_NAME  # a data folder, not the file itself
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            if not path.parent.is_dir():
-                raise StorageError(
-                    f"Cannot create the data folder {path.parent} ({error.strerror}); set GMI_VR_DATA to a writable folder."
-                ) from error
+        created_folder: Path | None = None
         if path.exists():
             _check_sqlite_file(path)
             if not _can_write(path):
@@ -256,10 +294,29 @@ class SessionStore:
                         f"check the folder's permissions or set GMI_VR_DATA to a writable folder."
                     )
                 return readonly
+        else:
+            if not create:
+                raise _missing_store_error(path)
+            if not path.parent.is_dir():
+                try:
+                    path.parent.mkdir(parents=True)
+                    created_folder = path.parent
+                except OSError as error:
+                    if not path.parent.is_dir():
+                        raise StorageError(
+                            f"Cannot create the data folder {path.parent} ({error.strerror}); set GMI_VR_DATA to a writable folder."
+                        ) from error
+            if not (_can_write(path) and _writable_fs(path)):
+                raise StorageError(
+                    f"The data folder {path.parent} is read-only, so no session store can be created in it; "
+                    f"make it writable or set GMI_VR_DATA to a writable folder."
+                )
         engine = _sqlite_engine(
             f"sqlite:///{path}", connect_args={"check_same_thread": False}
         )
-        return cls._finish_open(engine, str(path), path)
+        store = cls._finish_open(engine, str(path), path)
+        store.created_folder = created_folder
+        return store
 
     @classmethod
     def _finish_open(cls, engine: Engine, label: str, path: Path | None) -> SessionStore:
@@ -324,6 +381,7 @@ class SessionStore:
                     f"Cannot prepare the session store {label} ({error}); check that its folder is writable and not full."
                 ) from error
         store = cls(engine, label, writable=True, open_problem=None)
+        store.path = path
         try:
             store.recovered_sessions = store.recover()
         except StorageError as error:
@@ -379,11 +437,16 @@ class SessionStore:
             engine.dispose()
             return None
         problem = (
-            f"The session store {path} cannot be written ({reason}); sessions run without recording "
-            f"until its folder is writable again."
+            f"The session store {path} cannot be written ({reason}); make its folder writable "
+            f"or set GMI_VR_DATA to a writable folder"
         )
         log.error(problem)
         return cls(engine, str(path), writable=False, open_problem=problem)
+
+    def require_writable(self) -> None:
+        """Fail now (before a session or calibration starts) when nothing could be saved."""
+        if not self.writable:
+            raise StorageError(f"{self.open_problem}.")
 
     def close(self) -> None:
         self.engine.dispose()
@@ -397,7 +460,7 @@ class SessionStore:
     @contextmanager
     def _session(self, write: bool = False) -> Iterator[OrmSession]:
         if write and not self.writable:
-            raise StorageError(self.open_problem or f"The session store {self.label} is read-only.")
+            raise StorageError(f"{self.open_problem or f'The session store {self.label} is read-only'}.")
         try:
             bind = writer_engine(self.engine) if write else self.engine
             with OrmSession(bind, expire_on_commit=False) as session:
@@ -628,40 +691,47 @@ class SessionStore:
         ``display_hz`` the headset's refresh rate: exports use them to describe the devices.
         ``settings`` keeps the session's settings as JSON.
 
-        When the store cannot be written the session still runs: the recorder records
-        nothing and reports the failure once in its stats and the log.
+        A store that cannot be written raises StorageError here, before the session runs: a
+        patient session is never run unrecorded by accident (running one unsaved on purpose
+        is the app's choice: it then starts no recorder).
         """
-        if not self.writable:
-            return SessionRecorder.failed(
-                self.open_problem or "the session store is read-only", already_reported=True
-            )
+        self.require_writable()
+        reserve = self._hold_reserve()
         now = utcnow()
-        try:
-            with self._session(write=True) as s:
-                patient = self._patient_row(s, patient_id)
-                program = s.scalars(
-                    select(schema.Program)
-                    .where(schema.Program.patient_id == patient_id)
-                    .order_by(schema.Program.id.desc())
-                ).first()
-                row = schema.Session(
-                    patient_id=patient.id, program_id=program.id if program else None,
-                    started_at=now, status="running", owner_pid=os.getpid(),
-                    owner_host=station_name(), heartbeat_at=now, source=source,
-                    runtime_name=runtime_name, system_name=system_name, display_hz=display_hz,
-                    app_version=app_version, settings=settings,
-                    dropped_frames=0,
-                )  # fmt: skip
-                s.add(row)
-                s.flush()
-                session_id = row.id
-        except StorageError as error:
-            if isinstance(error, NotFoundError):
-                raise
-            return SessionRecorder.failed(str(error))
+        with _given_back_on_error(reserve), self._session(write=True) as s:
+            patient = self._patient_row(s, patient_id)
+            program = s.scalars(
+                select(schema.Program)
+                .where(schema.Program.patient_id == patient_id)
+                .order_by(schema.Program.id.desc())
+            ).first()
+            row = schema.Session(
+                patient_id=patient.id, program_id=program.id if program else None,
+                started_at=now, status="running", owner_pid=os.getpid(),
+                owner_host=station_name(), heartbeat_at=now, source=source,
+                runtime_name=runtime_name, system_name=system_name, display_hz=display_hz,
+                app_version=app_version, settings=settings,
+                dropped_frames=0,
+            )  # fmt: skip
+            s.add(row)
+            s.flush()
+            session_id = row.id
         return SessionRecorder(
-            writer_engine(self.engine), session_id, chunk_seconds=chunk_seconds, queue_frames=queue_frames
+            writer_engine(self.engine), session_id, chunk_seconds=chunk_seconds, queue_frames=queue_frames,
+            reserve=reserve,
         )
+
+    def _hold_reserve(self) -> Path | None:
+        """Disk space held next to an SQLite store for a session's records (see recorder.py)."""
+        if self.path is None:
+            return None
+        reserve = self.path.with_name(self.path.name + RESERVE_SUFFIX)
+        if not hold_reserve(reserve):
+            raise StorageError(
+                f"The data folder {self.path.parent} has less than {RESERVE_BYTES // 1024} KiB free, too little "
+                f"to keep a session's records should the disk fill up; free some space and start again."
+            )
+        return reserve
 
     def session(self, session_id: int) -> SessionInfo:
         with self._session() as s:
@@ -842,6 +912,17 @@ def _writable_fs(path: Path) -> bool:
         return not (os.statvfs(path.parent).f_flag & os.ST_RDONLY)
     except OSError:
         return False
+
+
+@contextmanager
+def _given_back_on_error(reserve: Path | None) -> Iterator[None]:
+    """Remove the reserve file when the session it was held for could not be started."""
+    try:
+        yield
+    except BaseException:
+        if reserve is not None:
+            reserve.unlink(missing_ok=True)
+        raise
 
 
 def _rating_row(patient_id: str, rating: RatingRecord, session_id: int | None = None) -> schema.PainRating:

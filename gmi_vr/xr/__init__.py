@@ -7,7 +7,7 @@
 - ``actions`` and ``bindings``: the input action set and its suggested bindings (plain data);
 - ``swapchains``: one colour and one depth swapchain per view;
 - ``tracking``: raw runtime results to ``TrackingFrame`` (pure);
-- ``doctor``: ``doctor_report()`` for ``gmi-vr doctor``;
+- ``doctor``: ``doctor_checks()`` (the checklist) and ``doctor_report()`` for ``gmi-vr doctor``;
 - ``sim``: the built-in simulator source.
 
 Importing this package imports no OpenXR binding: pyopenxr switches PyOpenGL to its GLX

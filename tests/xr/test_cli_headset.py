@@ -37,8 +37,9 @@ def test_free_play_run_ends_cleanly_and_records_nothing(tmp_path: Path) -> None:
     result = gmi_vr(["run", "--max-frames", "60"], tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "sessions.sqlite").exists(), "free play must not create a store"
     sessions = gmi_vr(["sessions", "--json"], tmp_path)
-    assert sessions.returncode == 0 and sessions.stdout.strip() == "[]"
+    assert sessions.returncode == 7 and f"There is no session store in {tmp_path}" in sessions.stderr
 
 
 def test_a_patients_headset_session_is_recorded_and_exports(tmp_path: Path) -> None:
