@@ -350,3 +350,111 @@ def test_after_the_session_the_stage_is_decided_in_the_console_with_a_reason(
         decisions = [a for a in store.audit_trail("K-2") if a.action == "progression.decision"]
     # One decision (the refused click left no trace), by the therapist, with the typed reason.
     assert [(a.actor, a.details["note"]) for a in decisions] == [("dr.k", "one more week")], decisions
+
+
+# Free play in the simulator (no --patient): the console lists the patients; the therapist
+# searches, picks K-4 and starts their session in the same window, then ends it.
+BEFORE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    sys.path.insert(0, {tests!r})
+    from gmi_vr.render.context import choose_gl_platform
+    choose_gl_platform(offscreen=False)
+    import glfw
+    import gmi_vr.console.window as console
+    from gmi_vr.app import run_sim
+    from support.xkeys import XKeyboard, XMouse
+
+    mouse, keyboard = XMouse(), XKeyboard()
+    log = {{}}
+
+    def click(window, label):
+        x, y, w, h = window.console.button_rects[label]
+        left, top = glfw.get_window_pos(window.context.window)
+        mouse.move(left + x + w // 2, top + y + h // 2)
+        window, status = yield
+        mouse.button(True)
+        window, status = yield
+        mouse.button(False)
+        for _ in range(3):
+            window, status = yield
+        return window, status
+
+    def until(test, what, limit=900):
+        for _ in range(limit):
+            window, status = yield
+            if test(window, status):
+                return window, status
+        raise AssertionError(f"never saw {{what}}; {{status}}")
+
+    def drive():
+        window, status = yield
+        for _ in range(5):
+            window, status = yield
+        before = window.panel.before
+        log["listed"] = [[row.id, row.summary, row.last_session, row.calibration] for row in before.patients]
+        log["free play"] = window.panel.title
+        window, status = yield from click(window, "search")
+        keyboard.press("k", "minus", "4")
+        for _ in range(3):
+            window, status = yield
+        log["search shows"] = sorted(k[8:] for k in window.console.button_rects if k.startswith("patient "))
+        window, status = yield from click(window, "patient K-4")
+        window, status = yield from click(window, "start")
+        window, status = yield from until(lambda w, s: "patient K-4" in w.panel.title, "the session")
+        log["session"] = [window.panel.title, window.panel.before is None]
+        window, status = yield from click(window, "end session")
+        window, status = yield from until(lambda w, s: "ending" in s, "closing rating asked")
+        window, status = yield from click(window, "record rating")
+        window, status = yield from until(lambda w, s: " saved" in s, "saved")
+        keyboard.press("Escape")
+        while True:
+            yield
+
+    driver = drive()
+    next(driver)
+    original_show = console.TherapistWindow.show
+
+    def show(self, draw_list, frame, status, capture=False, timeline=None):
+        pixels = original_show(self, draw_list, frame, status, capture, timeline)
+        driver.send((self, status))
+        return pixels
+
+    console.TherapistWindow.show = show
+    run_sim(None, max_frames=4000, therapist="dr.k", report=print)
+    mouse.close()
+    keyboard.close()
+    print("LOG", json.dumps(log))
+    """
+)
+
+
+@pytest.mark.display
+def test_before_a_session_the_console_lists_the_patients_and_starts_the_chosen_ones_session(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    with SessionStore.open() as store:
+        add_patient(store, "K-3", "right", "hand", therapist="t.one")
+        add_patient(store, "K-4", "left", "hand", age_years=54, therapist="t.one")
+    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
+    result = subprocess.run([sys.executable, "-c", BEFORE_SCRIPT.format(tests=str(TESTS))], env=env,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    assert [row[0] for row in log["listed"]] == ["K-3", "K-4"]
+    assert log["listed"][1][1] == "left hand, age 50-59, stage 1"
+    assert log["listed"][1][2] == "no session yet" and log["listed"][1][3].startswith("not calibrated")
+    assert log["free play"].startswith("free play")
+    assert log["search shows"] == ["K-4"], "the search keeps the patients whose id matches"
+    title, no_list = log["session"]
+    assert no_list and title.startswith("patient K-4")
+    reports = [line for line in result.stdout.splitlines() if " saved " in line]
+    with SessionStore.open() as store:
+        (session,) = store.list_sessions("K-4")
+        assert store.list_sessions("K-3") == [], "free play recorded nothing"
+        started = [(a.actor, a.session_id) for a in store.audit_trail("K-4") if a.action == "console.start"]
+    assert started == [("dr.k", session.id)]
+    assert (session.status, session.end_reason) == ("not_started", "therapist_end") and reports

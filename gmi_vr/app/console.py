@@ -17,12 +17,22 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gmi_vr.app.controls import TherapistControls
+from gmi_vr.app.patients import patient_age_band, patient_program
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.console.panels import FRAME_HISTORY, AfterSession, ConsoleAction, SessionPanel
+from gmi_vr.console.panels import (
+    FRAME_HISTORY,
+    AfterSession,
+    BeforeSession,
+    ConsoleAction,
+    PatientRow,
+    SessionPanel,
+)
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.events import Event
+from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import TrackingFrame
-from gmi_vr.recording.listing import saved_line
+from gmi_vr.recording.listing import saved_line, session_row
+from gmi_vr.recording.store import SessionStore
 
 #: The events the log lists (pain ratings, flares, stops, tracking and recording losses,
 #: the session's course and the therapist's changes), with the words it lists them by.
@@ -72,6 +82,10 @@ class SessionConsole:
     _start_s: float | None = None
     _tracked: bool = True
     _after: AfterSession | None = None
+    #: The patients to choose from while no patient's session runs (free play).
+    before: BeforeSession | None = None
+    #: The patient whose session the therapist asked to start (the app starts it).
+    start_requested: str | None = None
 
     def observe(self, frame: TrackingFrame, output: FrameOutput) -> None:
         """Every frame (not only those drawn): its events into the log, its interval into
@@ -101,6 +115,8 @@ class SessionConsole:
         for action in actions:
             if action.name == "progress":
                 self._decide(*action.value)
+            elif action.name == "start":
+                self.start_requested = str(action.value)
             elif self.controls is not None:
                 self.controls.act(action.name, action.value, time_s)
 
@@ -170,7 +186,8 @@ class SessionConsole:
             dropped_frames=stats.dropped_frames if stats is not None else 0,
             recorder_queue=stats.pending_records if stats is not None else 0,
             recorder_lost=stats.lost_records if stats is not None else 0,
-            message=message, read_only=self.controls is None, after=self.after_session(),
+            message=message, read_only=self.controls is None,
+            after=self.after_session(), before=self.before if runner is None else None,
         )  # fmt: skip
 
 
@@ -214,3 +231,57 @@ def replay_panels(title: str, start_s: float, events: list[Event], trials: list[
         )  # fmt: skip
 
     return panel_at
+
+
+def before_session() -> BeforeSession:
+    """The patients to start a session with, read once from the store (its location from
+    the settings). A store that cannot be read is named in ``problem``, never created."""
+    try:
+        store = SessionStore.open(load_settings().database_url or None, create=False)
+    except GmiError as error:
+        return BeforeSession(problem=f"No patients can be listed: {error}")
+    try:
+        return BeforeSession(tuple(patient_row(store, patient) for patient in store.list_patients()))
+    except GmiError as error:
+        return BeforeSession(problem=f"No patients can be listed: {error}")
+    finally:
+        store.close()
+
+
+def patient_row(store: SessionStore, patient: Any) -> PatientRow:
+    """One patient as the console lists them: side, part, age band and stage; the last
+    session's saved line; a stage proposal not decided yet; the calibration's status."""
+    program = patient_program(store, patient.id)
+    summary = (f"{patient.affected_side} {program.body_part.value}, age {patient_age_band(patient, program)}, "
+               f"stage {int(program.stage)}")  # fmt: skip
+    sessions = store.list_sessions(patient.id)
+    last = saved_line(session_row(store, sessions[-1].id)) if sessions else "no session yet"
+    proposal = ""
+    for entry in reversed(store.audit_trail(patient.id)):
+        if entry.action == "progression.decision":
+            break  # decided since
+        if entry.action == "progression.proposal" and entry.details:
+            details = entry.details
+            if details.get("proposed_stage") != details.get("current_stage"):
+                proposal = (f"pending: stage {details.get('current_stage')} -> {details.get('proposed_stage')} "
+                            f"({details.get('reason', '')}); decide with gmi-vr patients progress")  # fmt: skip
+            break
+    calibration = store.latest_calibration(patient.id)
+    calibrated = (f"calibrated {calibration.created_at:%Y-%m-%d}" if calibration is not None
+                  else "not calibrated: a quick seated calibration is taken when the session starts "
+                       "(gmi-vr calibrate for a measured one)")  # fmt: skip
+    return PatientRow(patient.id, summary, last, proposal, calibrated)
+
+
+def session_console(pipeline: SessionPipeline, controls: TherapistControls | None, patient_id: str | None,
+                    mode: str, started_here: bool = False) -> SessionConsole:
+    """The console of one run: a patient's session (``started_here``: started from the
+    console's patient list, which is audited as "console.start"), or free play, which lists
+    the patients to start one with."""
+    title = f"patient {patient_id}  |  {mode}" if patient_id is not None else f"free play  |  {mode}"
+    console = SessionConsole(pipeline, controls, title)
+    if patient_id is None:
+        console.before = before_session()
+    elif started_here and pipeline.audit is not None:
+        pipeline.audit("console.start", {"via": "console"})
+    return console

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from gmi_vr.app.console import SessionConsole
+from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import SessionPipeline
@@ -69,30 +69,42 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
     with ExitStack() as stack:
         source, window = stack.enter_context(headset_with_console("gmi-vr: therapist", visible))
         info = source.info
-        pipeline = stack.enter_context(session_pipeline(
-            patient_id, source="openxr",
-            runtime_name=info.runtime_name if info else None,
-            system_name=info.system_name if info else None,
-            report=report, record=record, therapist=therapist,
-        ))  # fmt: skip
-        mode = f"headset: {info.system_name if info else 'OpenXR'}"
-        if patient_id is None:
-            mode += " (free play, not recorded: choose a patient with --patient)"
-        elif not record:
-            mode += f"  |  {NOT_RECORDED}"
-        controls = session_controls(pipeline)
-        if controls is not None:
-            window.escape_closes = False  # Escape asks first (app.controls)
-            window.view.help_rows = THERAPIST_KEYS + (("F1", "show or hide this help"),)
-        else:
-            window.view.help_rows = (("F1", "show or hide this help"), ("escape", "quit"))
-        loop = SessionLoop(pipeline, window, lambda frame, output: status_line(mode, pipeline.recorder_stats(), output.body),
-                           present=source.present, pacer=ConsolePacer(), controls=controls,
-                           console=SessionConsole(pipeline, controls, console_title(patient_id, mode)))  # fmt: skip
-        stopped = loop.run(source.frames(), source.request_stop, max_frames=max_frames, drain=True)
-        # The runtime ended the session unless the app asked it to.
-        pipeline.ended_by = pipeline.ended_by or stopped or "runtime_ended"
-    return loop.frames_shown
+        frames = source.frames()
+        patient, frames_shown = patient_id, 0
+        while True:  # free play, until the therapist starts a patient's session from the console
+            with session_pipeline(
+                patient, source="openxr",
+                runtime_name=info.runtime_name if info else None,
+                system_name=info.system_name if info else None,
+                report=report, record=record, therapist=therapist,
+            ) as pipeline:  # fmt: skip
+                mode = f"headset: {info.system_name if info else 'OpenXR'}"
+                if patient is None:
+                    mode += " (free play, not recorded: choose a patient in the console or with --patient)"
+                elif not record:
+                    mode += f"  |  {NOT_RECORDED}"
+                controls = session_controls(pipeline)
+                window.escape_closes = controls is None  # in a session Escape asks first (app.controls)
+                if controls is not None:
+                    window.view.help_rows = THERAPIST_KEYS + (("F1", "show or hide this help"),)
+                else:
+                    window.view.help_rows = (("F1", "show or hide this help"), ("escape", "quit"))
+
+                def status(frame: Any, output: Any, mode: str = mode, pipeline: SessionPipeline = pipeline) -> str:
+                    return status_line(mode, pipeline.recorder_stats(), output.body)
+
+                console = session_console(pipeline, controls, patient, mode, started_here=patient != patient_id)
+                loop = SessionLoop(pipeline, window, status, present=source.present, pacer=ConsolePacer(),
+                                   controls=controls, console=console, frames_shown=frames_shown)  # fmt: skip
+                stopped = loop.run(frames, source.request_stop, max_frames=max_frames, drain=True)
+                frames_shown = loop.frames_shown
+                if stopped == "start":
+                    patient = console.start_requested
+                    continue  # free play ends (nothing of it is recorded); the session begins
+                # The runtime ended the session unless the app asked it to.
+                pipeline.ended_by = pipeline.ended_by or stopped or "runtime_ended"
+            break
+    return frames_shown
 
 
 def session_controls(pipeline: SessionPipeline) -> TherapistControls | None:
@@ -101,11 +113,6 @@ def session_controls(pipeline: SessionPipeline) -> TherapistControls | None:
     if pipeline.runner is None:
         return None
     return TherapistControls(pipeline.runner, pipeline, pipeline.audit)
-
-
-def console_title(patient_id: str | None, mode: str) -> str:
-    """The console's heading: whose session, on what."""
-    return f"patient {patient_id}  |  {mode}" if patient_id is not None else f"free play  |  {mode}"
 
 
 #: The status line's note for a patient session run unsaved on purpose (``--no-record``).

@@ -78,12 +78,17 @@ class SessionLoop:
         """Step every frame until the source ends (``drain``) or a stop was asked; returns
         why the app stopped (``SessionPipeline.ended_by``'s words) or None when the source
         ended by itself. ``plan_end_reason``: the end of the session plan stops the run, for
-        that reason (a motion file's run); None: the window stays on "Session complete"."""
+        that reason (a motion file's run); None: the window stays on "Session complete".
+        Returns "start" without asking the source to stop when the therapist started a
+        patient's session from the console (``console.start_requested``): the app goes on
+        with the same frames in a new pipeline."""
         speaker = CueSpeaker()
         stopped: str | None = None
         try:
             for frame in frames:
                 self._frame(frame, speaker)
+                if stopped is None and self.console is not None and self.console.start_requested:
+                    return "start"
                 if stopped is None:
                     stopped = self._stop_reason(plan_end_reason, max_frames)
                     if stopped is not None:

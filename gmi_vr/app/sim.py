@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gmi_vr.app.console import SessionConsole
+from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS
-from gmi_vr.app.headset import NOT_RECORDED, console_title, session_controls, status_line
+from gmi_vr.app.headset import NOT_RECORDED, session_controls, status_line
 from gmi_vr.app.loop import ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.session import session_pipeline
@@ -148,31 +148,39 @@ def run_sim(
                                                            input_state=input_state, console=True,
                                                            help_rows=KEY_HELP))  # fmt: skip
         stack.enter_context(source)
-        pipeline = stack.enter_context(session_pipeline(patient_id, source="sim", report=report,
-                                                        record=record, therapist=therapist))  # fmt: skip
-        if patient_id is not None and not record:
-            mode += f"  |  {NOT_RECORDED}"
-        controls = session_controls(pipeline)
-        if controls is not None:
-            window.escape_closes = False  # Escape asks first (app.controls)
-            sim_keys = tuple(row for row in window.view.help_rows if row[0] != "escape")
-            window.view.help_rows = sim_keys + THERAPIST_KEYS
+        frames = _paced(source.frames(), rate)
+        patient, frames_shown, last_pixels = patient_id, 0, None
+        while True:  # free play, until the therapist starts a patient's session from the console
+            with session_pipeline(patient, source="sim", report=report, record=record,
+                                  therapist=therapist) as pipeline:  # fmt: skip
+                line = mode + (f"  |  {NOT_RECORDED}" if patient is not None and not record else "")
+                controls = session_controls(pipeline)
+                window.escape_closes = controls is None  # in a session Escape asks first (app.controls)
+                sim_keys = tuple(row for row in KEY_HELP if row[0] != "escape")
+                window.view.help_rows = sim_keys + THERAPIST_KEYS if controls is not None else KEY_HELP
+                console = session_console(pipeline, controls, patient, line, started_here=patient != patient_id)
 
-        def status(frame: TrackingFrame, output: FrameOutput) -> str:
-            line = f"{mode}: {source.status()}" if isinstance(source, KeyboardMouseFrameSource) else mode
-            return status_line(line, pipeline.recorder_stats(), output.body)
+                def status(frame: TrackingFrame, output: FrameOutput, line: str = line,
+                           pipeline: SessionPipeline = pipeline) -> str:
+                    shown = f"{line}: {source.status()}" if isinstance(source, KeyboardMouseFrameSource) else line
+                    return status_line(shown, pipeline.recorder_stats(), output.body)
 
-        loop = SessionLoop(pipeline, window, status, pacer=ConsolePacer(None), controls=controls,
-                           console=SessionConsole(pipeline, controls, console_title(patient_id, mode)),
-                           capture=screenshot is not None)  # fmt: skip
-        stopped = loop.run(_paced(source.frames(), rate), source.request_stop, max_frames=max_frames,
-                           plan_end_reason="motion_ended" if motion is not None else None)  # fmt: skip
-        ended_by = "motion_ended" if motion is not None else "window_closed"  # the source ran out
-        pipeline.ended_by = pipeline.ended_by or stopped or ended_by
-        if screenshot is not None and loop.last_pixels is not None:
+                loop = SessionLoop(pipeline, window, status, pacer=ConsolePacer(None), controls=controls,
+                                   console=console, capture=screenshot is not None, frames_shown=frames_shown,
+                                   last_pixels=last_pixels)  # fmt: skip
+                stopped = loop.run(frames, source.request_stop, max_frames=max_frames,
+                                   plan_end_reason="motion_ended" if motion is not None else None)  # fmt: skip
+                frames_shown, last_pixels = loop.frames_shown, loop.last_pixels
+                if stopped == "start":
+                    patient = console.start_requested
+                    continue  # free play ends (nothing of it is recorded); the session begins
+                ended_by = "motion_ended" if motion is not None else "window_closed"  # the source ran out
+                pipeline.ended_by = pipeline.ended_by or stopped or ended_by
+            break
+        if screenshot is not None and last_pixels is not None:
             from PIL import Image
 
-            Image.fromarray(loop.last_pixels[:, :, :3]).save(screenshot)
+            Image.fromarray(last_pixels[:, :, :3]).save(screenshot)
 
 
 def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:

@@ -34,12 +34,35 @@ FRAME_HISTORY = 900
 @dataclass(frozen=True)
 class ConsoleAction:
     """One thing the therapist asked for at the console: ``name`` ("limb_mode", "blend",
-    "ask_pain", "rating", "stop", "end", "answer", "progress") and its ``value`` (a mode
+    "ask_pain", "rating", "stop", "end", "answer", "progress", "start") and its ``value`` (a mode
     name, a blend 0..1, a rating 0..10, "left"/"right", for "progress" (what: "accept",
-    "reject" or "stage"; the stage or None; the reason); None when it takes none)."""
+    "reject" or "stage"; the stage or None; the reason), a patient id for "start"; None when
+    it takes none)."""
 
     name: str
     value: Any = None
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    """One patient in the console's "before a session" list (plain data, pseudonymous id
+    only): ``summary`` (side, part, age band, stage), ``last_session`` (its saved line),
+    ``proposal`` (a stage proposal not decided yet, or ""), ``calibration`` (its status)."""
+
+    id: str
+    summary: str
+    last_session: str
+    proposal: str
+    calibration: str
+
+
+@dataclass(frozen=True)
+class BeforeSession:
+    """The console's "before a session" section: the patients to choose from, or ``problem``
+    (why they cannot be listed, and what to do)."""
+
+    patients: tuple[PatientRow, ...] = ()
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +107,8 @@ class SessionPanel:
     read_only: bool = False
     #: Set once the session has ended: its summary and the stage decision.
     after: AfterSession | None = None
+    #: Set while no patient's session runs (free play): the patients, to start one.
+    before: BeforeSession | None = None
 
 
 #: The function key of each action (app.controls.THERAPIST_KEYS), shown beside its button.
@@ -117,6 +142,8 @@ class Console:
         self._blend = 0.0
         self._reason = ""
         self._chosen_stage = 0
+        self._search = ""
+        self._selected = ""
         self._last_time_s: float | None = None
 
     # -- input, from the window's GLFW callbacks (framebuffer pixels)
@@ -201,16 +228,18 @@ class Console:
         imgui.text(f"session time {panel.session_time_s:7.1f} s")
         if panel.after is not None:
             self._after(panel.after)
+        if panel.before is not None:
+            self._before(panel.before)
         if imgui.collapsing_header("Plan", imgui.TreeNodeFlags_.default_open):
             for step in panel.plan:
                 marker = ">" if panel.current and step.endswith(panel.current) else " "
                 imgui.text(f"{marker} {step}")
             if panel.progress:
                 imgui.text_wrapped(panel.progress)
-        if panel.after is None and not panel.read_only and imgui.collapsing_header(
+        if panel.after is None and panel.before is None and not panel.read_only and imgui.collapsing_header(
                 "Controls", imgui.TreeNodeFlags_.default_open):
             self._controls(panel)
-        elif panel.read_only:
+        elif panel.read_only and panel.before is None:
             imgui.text(f"limb: {panel.limb_mode}" + (f" ({panel.blend:.0%} real)" if panel.limb_mode == "blend" else ""))
         if panel.message:
             imgui.text_wrapped(panel.message)
@@ -231,6 +260,37 @@ class Console:
                            f"{ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]:.1f} ms p99")
             imgui.text(f"dropped frames {panel.dropped_frames}")
             imgui.text(f"recorder queue {panel.recorder_queue}, lost {panel.recorder_lost}")
+
+    def _before(self, before: BeforeSession) -> None:
+        """The patients (search by id), the chosen one's stage, last session, pending
+        proposal and calibration, and the button that starts their session."""
+        imgui = self._imgui
+        if not imgui.collapsing_header("Before a session", imgui.TreeNodeFlags_.default_open):
+            return
+        if before.problem:
+            imgui.text_wrapped(before.problem)
+            return
+        imgui.set_next_item_width(-1.0)
+        _, self._search = imgui.input_text_with_hint("##search", "search by patient id", self._search)
+        self._record_rect("search")
+        wanted = self._search.strip().upper()
+        shown = [row for row in before.patients if wanted in row.id.upper()]
+        imgui.begin_child("patients", imgui.ImVec2(0.0, 110.0))
+        for row in shown:
+            if imgui.selectable(f"{row.id}   {row.summary}", row.id == self._selected)[0]:
+                self._selected = row.id
+            self._record_rect(f"patient {row.id}")
+        if not shown:
+            imgui.text_disabled("no patient with that id" if before.patients else "no patients yet: gmi-vr patients add")
+        imgui.end_child()
+        chosen = next((row for row in shown if row.id == self._selected), None)
+        if chosen is None:
+            return
+        for line in (chosen.summary, chosen.last_session, chosen.calibration, chosen.proposal):
+            if line:
+                imgui.text_wrapped(line)
+        self._button(f"start the session of {chosen.id}", ConsoleAction("start", chosen.id))
+        self.button_rects["start"] = self.button_rects[f"start the session of {chosen.id}"]
 
     def _after(self, after: AfterSession) -> None:
         """The saved session and the stage decision: accept the proposal, keep the stage, or
