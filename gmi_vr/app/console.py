@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -191,7 +191,7 @@ class SessionConsole:
         )  # fmt: skip
 
 
-def replay_panels(title: str, start_s: float, events: list[Event], trials: list[Any],
+def replay_panels(title: str, start_s: float, events: Sequence[Event], trials: list[Any],
                   ratings: list[Any]) -> Callable[[float], SessionPanel]:
     """The read-only panels of a recorded session at recording time ``time_s`` (the
     recording's clock; session times count from ``start_s``): what the live console showed

@@ -374,9 +374,9 @@ class Console:
         if implot.begin_plot("pain (0-10)", size):
             if panel.pain:
                 times = np.asarray([t for t, _ in panel.pain], dtype=np.float64)
-                values = np.asarray([v for _, v in panel.pain], dtype=np.float64)
-                implot.plot_line("pain", times, values)
-                implot.plot_scatter("rating", times, values)
+                ratings = np.asarray([v for _, v in panel.pain], dtype=np.float64)
+                implot.plot_line("pain", times, ratings)
+                implot.plot_scatter("rating", times, ratings)
             implot.end_plot()
 
     def release(self) -> None:
