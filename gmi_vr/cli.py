@@ -117,6 +117,12 @@ def _therapist(args: argparse.Namespace) -> str:
 def _cmd_patients(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
+    if args.action == "add":  # checked before the store opens: a refused id creates no data folder
+        from gmi_vr.recording.identity import band_of_age, check_patient_id
+
+        check_patient_id(args.id.strip())
+        if args.age is not None:
+            band_of_age(args.age)
     store = _open_store(create=args.action == "add")
     try:
         if args.action == "add":

@@ -1,15 +1,19 @@
 // unlit.frag — a flat colour, for markers and helpers that must not change with lighting.
-// Inputs:   v_world_position, v_world_normal (unused; shared vertex stage mesh.vert).
-// Uniforms: u_color (vec4, linear RGB + alpha), u_encode_srgb (bool: true when the target
-//           does not encode sRGB itself).
+// Inputs:   v_world_position, v_world_normal (unused; shared vertex stage mesh.vert),
+//           v_color (vec4, linear RGB + alpha).
+// Uniform blocks: View (binding 0, see mesh.vert): u_encode_srgb.
 // Output:   o_color (vec4).
 #version 410 core
 
 in vec3 v_world_position;
 in vec3 v_world_normal;
+in vec4 v_color;
 
-uniform vec4 u_color;
-uniform bool u_encode_srgb;
+layout(std140) uniform View {
+    mat4 u_clip_from_world;
+    vec4 u_eye_position;
+    int u_encode_srgb;
+};
 
 out vec4 o_color;
 
@@ -19,5 +23,5 @@ vec3 linear_to_srgb(vec3 c) {
 }
 
 void main() {
-    o_color = vec4(u_encode_srgb ? linear_to_srgb(u_color.rgb) : u_color.rgb, u_color.a);
+    o_color = vec4(u_encode_srgb != 0 ? linear_to_srgb(v_color.rgb) : v_color.rgb, v_color.a);
 }

@@ -14,6 +14,10 @@ from typing import Any
 
 import pytest
 
+# PyOpenGL's check after every GL call stays on in tests (the app turns it off, see
+# gmi_vr/render/__init__.py): a failing call raises where it happens, in child processes too.
+os.environ.setdefault("PYOPENGL_ERROR_CHECKING", "1")
+
 
 @pytest.fixture(scope="module")
 def gl_context(request: pytest.FixtureRequest) -> Iterator[Any]:

@@ -119,8 +119,7 @@ def test_the_command_refuses_names_emails_and_dates_in_one_sentence(tmp_path: Pa
         assert result.returncode == 2
         sentence = one_sentence(result)
         assert rule in sentence and "P001" in sentence
-    listed = gmi_vr(["patients", "list", "--json"], tmp_path)
-    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+    assert not (tmp_path / "data").exists(), "a refused id stored something"
 
 
 def test_the_command_shows_the_age_band_not_a_birth_year(tmp_path: Path) -> None:
@@ -258,3 +257,22 @@ def test_the_rename_command_is_audited_and_refuses_in_one_sentence(tmp_path: Pat
     actor, patient_id, details = rows[0]
     assert (actor, patient_id) == ("t.two", "P001")
     assert json.loads(details)["reason"] == "O for zero"
+
+
+def test_a_refused_first_patient_creates_no_data_folder(tmp_path: Path) -> None:
+    """The id (and the age) are checked before the store opens: a name typed as the first
+    patient's id leaves nothing behind, not even an empty data folder."""
+    for args in (["John Smith"], ["P001", "--age", "400"]):
+        refused = gmi_vr(["patients", "add", *args, "--side", "left"], tmp_path)
+        assert refused.returncode == 2 if args == ["John Smith"] else refused.returncode != 0
+        one_sentence(refused)
+        assert "created the data folder" not in refused.stdout
+        assert not (tmp_path / "data").exists()
+
+
+def test_adding_a_patient_twice_is_one_sentence_and_keeps_the_first(tmp_path: Path) -> None:
+    assert gmi_vr(["patients", "add", "P001", "--side", "left", "--age", "54"], tmp_path).returncode == 0
+    again = gmi_vr(["patients", "add", "P001", "--side", "right"], tmp_path)
+    assert again.returncode == 2 and "Patient P001 already exists" in one_sentence(again)
+    shown = gmi_vr(["patients", "show", "P001"], tmp_path)
+    assert "affected_side: left" in shown.stdout and "50-59" in shown.stdout

@@ -18,6 +18,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side
 from gmi_vr.geometry.transforms import quat_from_matrix
 from gmi_vr.recording import motion, paths, schema
+from gmi_vr.recording.identity import PatientIdError
 from gmi_vr.recording.listing import (
     format_sessions,
     saved_line,
@@ -76,7 +77,7 @@ def test_sqlite_url_opens_the_same_store(tmp_path: Path) -> None:
 
 
 def test_patients_programs_calibrations_and_audit(store: SessionStore) -> None:
-    with pytest.raises(StorageError, match="already exists"):
+    with pytest.raises(PatientIdError, match="already exists"):
         store.add_patient(PatientInfo("P0001", "left", "hand"))
     with pytest.raises(NotFoundError, match="P9"):
         store.patient("P9")

@@ -39,7 +39,7 @@ from gmi_vr.geometry import matrix_from_pose
 from gmi_vr.recording.replay import ReplaySource
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.scene.draw import Camera, DrawList
-from gmi_vr.scene.room import room_draw_list
+from gmi_vr.scene.room import clinic_room_groups
 from gmi_vr.therapy.program import BodyPart, LateralitySettings, Program
 from gmi_vr.therapy.replayed import MARK_GROUPS, MARKED_EVENTS, SessionPictures, timeline_marks
 from gmi_vr.therapy.session import CALM_MESSAGE, SessionRunner
@@ -226,7 +226,7 @@ def _items_match(live: DrawList, rebuilt: DrawList, room_meshes: int) -> None:
 def _rebuild_every_frame(data_dir: Path, live: Live) -> list[str]:
     """Compare the rebuilt picture with the live one at every frame the session drew;
     returns which kinds of picture were seen (to know the comparison covered them)."""
-    room_meshes = len(room_draw_list(None).meshes)
+    room_meshes = len(clinic_room_groups())  # a live session draws the room merged
     seen = []
     with SessionStore.open(data_dir) as store, ReplaySource(store, live.session_id) as frames:
         pictures = session_pictures(store, live.session_id, frames)

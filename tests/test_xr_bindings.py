@@ -51,15 +51,19 @@ def test_pose_actions_bind_to_pose_components_and_values_to_inputs(profile: str)
                 continue
             is_pose = component.endswith("/pose")
             assert is_pose == (kinds[action] is ActionKind.POSE), (profile, action, component)
-            assert component.startswith("input/"), (profile, action, component)
+            # Inputs read input components; the vibration output plays on output/haptic.
+            if kinds[action] is ActionKind.VIBRATION:
+                assert component == "output/haptic", (profile, action, component)
+            else:
+                assert component.startswith("input/"), (profile, action, component)
             if kinds[action] is ActionKind.VECTOR2F:
                 assert component.rsplit("/", 1)[-1] in ("thumbstick", "trackpad"), component
 
 
 @pytest.mark.parametrize("profile", sorted(SUGGESTED_BINDINGS))
-def test_both_hands_get_grip_aim_and_trigger_on_every_profile(profile: str) -> None:
+def test_both_hands_get_grip_aim_trigger_and_vibration_on_every_profile(profile: str) -> None:
     bindings = SUGGESTED_BINDINGS[profile]
-    for action in ("grip_pose", "aim_pose", "trigger"):
+    for action in ("grip_pose", "aim_pose", "trigger", "haptic"):
         assert None not in bindings[action], (profile, action)
 
 

@@ -1,4 +1,5 @@
-"""Benchmark: the CPU cost of one Renderer.draw of the clinic room, offscreen at 320x240.
+"""Benchmark: the CPU cost of one Renderer.draw of the clinic room, offscreen at 320x240,
+item by item and with the room merged into groups (as sessions draw it).
 
 Runs on a surfaceless EGL context (no display needed). Each sample is one call followed by
 glFinish, timed two ways: the calling thread's CPU time (what the render thread spends;
@@ -15,6 +16,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -30,6 +32,7 @@ from gmi_vr.render.context import open_offscreen_context  # noqa: E402
 from gmi_vr.render.renderer import Renderer  # noqa: E402
 from gmi_vr.render.target import RenderTarget  # noqa: E402
 from gmi_vr.scene.draw import Camera  # noqa: E402
+from gmi_vr.scene.room import clinic_room, clinic_room_groups  # noqa: E402
 from gmi_vr.xr.sim import ScriptedFrameSource  # noqa: E402
 
 
@@ -76,10 +79,17 @@ def main() -> None:
         def draw() -> None:
             renderer.draw(draw_list, camera, target.framebuffer, target.width, target.height)
 
-        # Interleave so both see the same machine state; two rounds each.
-        results: dict[str, tuple[list[float], list[float]]] = {"baseline": ([], []), "draw": ([], [])}
+        # The same picture with the room merged into groups, as a session draws it.
+        merged_list = replace(draw_list, meshes=clinic_room_groups() + draw_list.meshes[len(clinic_room()):])
+
+        def merged() -> None:
+            renderer.draw(merged_list, camera, target.framebuffer, target.width, target.height)
+
+        # Interleave so all see the same machine state; two rounds each.
+        results: dict[str, tuple[list[float], list[float]]] = {"baseline": ([], []), "draw": ([], []),
+                                                               "merged": ([], [])}  # fmt: skip
         for _ in range(2):
-            for name, action in (("baseline", bare), ("draw", draw)):
+            for name, action in (("baseline", bare), ("draw", draw), ("merged", merged)):
                 cpu, wall = measure(action, args.frames // 2)
                 results[name][0].extend(cpu)
                 results[name][1].extend(wall)
@@ -91,14 +101,15 @@ def main() -> None:
           f"at {args.width}x{args.height}, {args.frames} samples each, on {renderer_info}")
     print(f"{'':28s}{'median ms':>10s}{'p99 ms':>10s}")
     base_cpu, base_wall = results["baseline"]
-    draw_cpu, draw_wall = results["draw"]
-    for label, values in (("baseline thread CPU", base_cpu), ("draw thread CPU", draw_cpu),
-                          ("baseline wall", base_wall), ("draw wall", draw_wall)):
+    for label, values in (("baseline thread CPU", base_cpu), ("draw thread CPU", results["draw"][0]),
+                          ("merged room thread CPU", results["merged"][0]), ("baseline wall", base_wall),
+                          ("draw wall", results["draw"][1]), ("merged room wall", results["merged"][1])):
         print(f"{label:28s}{statistics.median(values):10.3f}{p99(values):10.3f}")
-    print(f"ratio draw/baseline, thread CPU: median {statistics.median(draw_cpu) / statistics.median(base_cpu):.1f}x, "
-          f"p99 {p99(draw_cpu) / p99(base_cpu):.1f}x")
-    print(f"ratio draw/baseline, wall:       median {statistics.median(draw_wall) / statistics.median(base_wall):.1f}x, "
-          f"p99 {p99(draw_wall) / p99(base_wall):.1f}x")
+    for name in ("draw", "merged"):
+        cpu, wall = results[name]
+        print(f"ratio {name}/baseline, thread CPU: median {statistics.median(cpu) / statistics.median(base_cpu):.1f}x, "
+              f"p99 {p99(cpu) / p99(base_cpu):.1f}x; wall: median "
+              f"{statistics.median(wall) / statistics.median(base_wall):.1f}x, p99 {p99(wall) / p99(base_wall):.1f}x")
 
 
 if __name__ == "__main__":

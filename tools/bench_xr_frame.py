@@ -43,8 +43,9 @@ def clear_view() -> None:
     GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
 
 
-def baseline_frames(frames: int) -> list[int]:
-    """Per-frame main-thread CPU ns of pyopenxr's helper loop."""
+def baseline_frames(frames: int, display_times: list[int] | None = None) -> list[int]:
+    """Per-frame main-thread CPU ns of pyopenxr's helper loop; the predicted display time of
+    every focused frame goes to ``display_times`` when given."""
     import xr
     from xr.utils.gl.context_object import ContextObject
     from xr.utils.gl.glfw_util import GLFWOffscreenContextProvider
@@ -69,6 +70,8 @@ def baseline_frames(frames: int) -> list[int]:
                 focused += 1
                 if last is not None and focused > WARMUP_FRAMES:
                     costs.append(now - last)
+                if display_times is not None:
+                    display_times.append(int(frame_state.predicted_display_time))
             last = now
             for _view in context.view_loop(frame_state):
                 clear_view()

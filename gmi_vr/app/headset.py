@@ -7,6 +7,7 @@ One frame (the loop is loop.py's, the middle part pipeline.py's):
     SessionPipeline.step()     body solve, therapy, recording
       -> DrawList
     OpenXrSource.present()     Renderer.draw per eye into the swapchain images, xrEndFrame
+    OpenXrSource.vibrate()     therapy's haptic pulses, xrApplyHapticFeedback
     TherapistWindow.show()     the same DrawList: the patient's view + a third-person view,
                                and the console's panels (at most CONSOLE_MAX_HZ)
 
@@ -28,7 +29,9 @@ from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.app.session import session_pipeline
 from gmi_vr.app.window import open_therapist_window
 from gmi_vr.body import BodyPose, LimbMode
+from gmi_vr.core.types import HandInput
 from gmi_vr.recording.records import RecorderStats
+from gmi_vr.xr.hands_only import HAND_TRACKING_PROFILE
 
 __all__ = ["CONSOLE_MAX_HZ", "ConsolePacer", "doctor", "headset_with_console", "run_openxr", "status_line"]
 
@@ -91,11 +94,12 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                     window.view.help_rows = (("F1", "show or hide this help"), ("escape", "quit"))
 
                 def status(frame: Any, output: Any, mode: str = mode, pipeline: SessionPipeline = pipeline) -> str:
-                    return status_line(mode, pipeline.recorder_stats(), output.body)
+                    return status_line(mode, pipeline.recorder_stats(), output.body, (frame.left, frame.right))
 
                 console = session_console(pipeline, controls, patient, mode, started_here=patient != patient_id)
-                loop = SessionLoop(pipeline, window, status, present=source.present, pacer=ConsolePacer(),
-                                   controls=controls, console=console, frames_shown=frames_shown)  # fmt: skip
+                loop = SessionLoop(pipeline, window, status, present=source.present, vibrate=source.vibrate,
+                                   pacer=ConsolePacer(), controls=controls, console=console,
+                                   frames_shown=frames_shown)  # fmt: skip
                 stopped = loop.run(frames, source.request_stop, max_frames=max_frames, drain=True)
                 frames_shown = loop.frames_shown
                 if stopped == "start":
@@ -119,10 +123,18 @@ def session_controls(pipeline: SessionPipeline) -> TherapistControls | None:
 NOT_RECORDED = "NOT RECORDED (--no-record): nothing of this session is saved"
 
 
-def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = None) -> str:
-    """The therapist window's status: the source, how the affected limb is driven, and
-    whether recording is healthy (losses are shown, never hidden)."""
+def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = None,
+                hands: tuple[HandInput, HandInput] | None = None) -> str:
+    """The therapist window's status: the source, how the affected limb is driven, which
+    hand is tracked without a controller (``hands``: left, right; the patient then pinches
+    to answer and shows an open palm to stop), and whether recording is healthy (losses are
+    shown, never hidden)."""
     text = mode
+    if hands is not None:
+        by_hand = [side for side, hand in zip(("left", "right"), hands, strict=True)
+                   if hand.profile == HAND_TRACKING_PROFILE]  # fmt: skip
+        if by_hand:
+            text += f"  |  hand tracking, no controller: {' and '.join(by_hand)} (pinch answers, open palm stops)"
     if body is not None:
         text += f"  |  {body.mode.value}, affected {body.affected_side.value}"
         if body.mode is LimbMode.BLEND:

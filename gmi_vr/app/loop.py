@@ -2,6 +2,7 @@
 
     frames ──TrackingFrame──▶ controls (keys + console clicks) ──▶ SessionPipeline.step
         ──▶ present(DrawList)            the eyes (headset); nothing for the simulator
+        ──▶ vibrate(haptic pulses)       the controllers (headset); nothing for the simulator
         ──▶ TherapistWindow.show(...)    when the pacer says the window is due
 
 The window draws at its own pace (``ConsolePacer``): the headset's frames never wait for
@@ -24,6 +25,7 @@ from gmi_vr.app.audio import CueSpeaker
 from gmi_vr.app.console import SessionConsole
 from gmi_vr.app.controls import TherapistControls, console_keys, session_status
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
+from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import TrackingFrame
 from gmi_vr.scene.draw import DrawList
 
@@ -64,6 +66,8 @@ class SessionLoop:
     window: Any
     status: Callable[[TrackingFrame, FrameOutput], str]
     present: Callable[[DrawList], None] = lambda draw: None
+    #: Hands therapy's haptic pulses to the controllers (a no-op for the simulator).
+    vibrate: Callable[[tuple[HapticPulse, ...]], None] = lambda pulses: None
     pacer: ConsolePacer = field(default_factory=ConsolePacer)
     controls: TherapistControls | None = None
     console: SessionConsole | None = None
@@ -107,6 +111,7 @@ class SessionLoop:
             self.console.apply(window.take_console_actions(), frame.time_s)
         output = pipeline.step(frame)
         self.present(output.draw)
+        self.vibrate(output.haptics)
         speaker.handle(output.events)
         self.frames_shown += 1
         self._last_output = output

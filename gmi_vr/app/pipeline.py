@@ -32,6 +32,7 @@ from gmi_vr.body import (
     solve_body,
 )
 from gmi_vr.core.events import Event
+from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.geometry import quat_rotate, translation_matrix
 from gmi_vr.recording.listing import SessionRow
@@ -40,7 +41,7 @@ from gmi_vr.recording.records import RecorderStats
 from gmi_vr.recording.records import RepetitionRecord as StoredRepetition
 from gmi_vr.recording.records import TrialRecord as StoredTrial
 from gmi_vr.scene.draw import DrawList, SkinnedItem
-from gmi_vr.scene.room import room_draw_list
+from gmi_vr.scene.room import clinic_room_groups, room_draw_list
 from gmi_vr.therapy.records import RatingRecord, TaskEnded, TaskStarted
 from gmi_vr.therapy.session import SessionRunner
 from gmi_vr.therapy.stimuli import level_anchor
@@ -53,13 +54,14 @@ SEATED_PELVIS_BEHIND_EYES_M = 0.10
 
 @dataclass(frozen=True)
 class FrameOutput:
-    """What one frame produced: the picture, the solved body, what happened, and whether
-    the session plan has finished."""
+    """What one frame produced: the picture, the solved body, what happened, whether the
+    session plan has finished, and the controllers' vibrations (``haptics``)."""
 
     draw: DrawList
     body: BodyPose
     events: tuple[Event, ...] = ()
     done: bool = False
+    haptics: tuple[HapticPulse, ...] = ()
 
 
 @dataclass
@@ -149,7 +151,7 @@ class SessionPipeline:
                 plane = calibration.midline_plane()
                 self.runner.anchor = anchor_on_midline(frame.head, plane.point, plane.normal)
             step = self.runner.update(frame, body)
-            events, done = chosen + tuple(step.events), step.done
+            events, done, haptics = chosen + tuple(step.events), step.done, step.haptics
             self._follow_body_mode(events)
             self._held_still = not step.movement_allowed
             if not step.movement_allowed:
@@ -158,11 +160,13 @@ class SessionPipeline:
             show_room = not self.runner.calm_scene_shown and self.runner.scene_context == "clinic"
             self._record(frame, body, events, step.records)
         else:
-            events, done = chosen, False
+            events, done, haptics = chosen, False, ()
             task_draw = self.overlay(frame) if self.overlay is not None else DrawList()
             show_room = True
             self._record(frame, body, (), ())
-        return FrameOutput(self._compose(task_draw, body, show_room), body, tuple(events), done)
+        return FrameOutput(
+            self._compose(task_draw, body, show_room), body, tuple(events), done, haptics
+        )
 
     def recorder_stats(self) -> RecorderStats | None:
         return self.recorder.stats() if self.recorder is not None else None
@@ -228,7 +232,8 @@ class SessionPipeline:
 
     def _room(self) -> DrawList:
         """The clinic room placed around the calibrated patient: its chair under the pelvis,
-        its table in front (room coordinates have the eyes above the origin, facing -Z)."""
+        its table in front (room coordinates have the eyes above the origin, facing -Z).
+        Drawn as the few merged groups of ``clinic_room_groups`` (a call or two per view)."""
         if self._placed_room is None:
             calibration = self.calibration or Calibration.uncalibrated()
             world_from_room = np.eye(4)
@@ -236,7 +241,7 @@ class SessionPipeline:
             world_from_room[:3, 3] = calibration.origin
             world_from_room = world_from_room @ translation_matrix([0.0, 0.0, -SEATED_PELVIS_BEHIND_EYES_M])
             room = room_draw_list(None)
-            meshes = tuple(replace(m, world_from_mesh=world_from_room @ m.world_from_mesh) for m in room.meshes)
+            meshes = tuple(replace(m, world_from_mesh=world_from_room @ m.world_from_mesh) for m in clinic_room_groups())
             placed = replace(room, meshes=meshes)
             if self.calibration is None:
                 return placed  # not fixed yet: place it again once calibrated

@@ -11,7 +11,6 @@ first import), which is why the GL-using modules are imported inside the functio
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -189,16 +188,16 @@ def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:
     ``patient-view.png``) and what the therapist window showed (``therapist-window.png``)
     into ``out_dir``; returns those two paths.
 
-    With a DISPLAY it renders in a hidden window's context (GLX), without one offscreen
+    With a display it renders in a hidden window's context (GLX or WGL), without one offscreen
     through EGL. Raises GmiError when ``out_dir`` is not writable, InputFileError for a
     malformed motion file, GraphicsUnavailable when no OpenGL 4.1 is available.
     """
-    from gmi_vr.render.context import choose_gl_platform
+    from gmi_vr.render.context import choose_gl_platform, display_available
 
     out_dir = Path(out_dir)
     motion = load_motion(motion_file if motion_file is not None else data_dir() / DEMO_MOTION)
     ensure_writable_folder(out_dir)
-    offscreen = not os.environ.get("DISPLAY")
+    offscreen = not display_available()
     choose_gl_platform(offscreen=offscreen)
     from PIL import Image
 

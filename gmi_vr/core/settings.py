@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -17,18 +18,32 @@ from gmi_vr.core.errors import InputFileError
 
 
 def default_data_dir() -> Path:
-    """Where records live: ``$GMI_VR_DATA``, else the XDG data folder (~/.local/share/gmi-vr)."""
+    """Where records live: ``$GMI_VR_DATA``, else the per-user data folder of the platform:
+    ``$XDG_DATA_HOME/gmi-vr`` (by default ``~/.local/share/gmi-vr``) on Linux,
+    ``%LOCALAPPDATA%\\gmi-vr`` on Windows, ``~/Library/Application Support/gmi-vr`` on macOS."""
     if env := os.environ.get("GMI_VR_DATA"):
-        return Path(env)
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "gmi-vr"
+        return Path(env).expanduser()
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return base / "gmi-vr"
 
 
 def default_config_file() -> Path:
+    """``$GMI_VR_CONFIG``, else ``settings.toml`` in the per-user configuration folder:
+    ``$XDG_CONFIG_HOME/gmi-vr`` (``~/.config/gmi-vr``) on Linux and macOS,
+    ``%APPDATA%\\gmi-vr`` on Windows (settings roam with the user; records stay local)."""
     if env := os.environ.get("GMI_VR_CONFIG"):
         return Path(env)
-    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(base) / "gmi-vr" / "settings.toml"
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "gmi-vr" / "settings.toml"
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ PostgreSQL server) can be given instead of a path wherever a store is opened.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
+
+from gmi_vr.core.settings import default_data_dir
 
 #: Environment variable that overrides the data folder.
 DATA_ENV = "GMI_VR_DATA"
@@ -21,17 +22,7 @@ DATABASE_NAME = "sessions.sqlite"
 
 def data_dir() -> Path:
     """The folder that holds the session store (not created here)."""
-    override = os.environ.get(DATA_ENV)
-    if override:
-        return Path(override).expanduser()
-    home = Path.home()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
-    return base / "gmi-vr"
+    return default_data_dir()
 
 
 def default_database_path() -> Path:

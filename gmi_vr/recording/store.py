@@ -18,6 +18,8 @@ a session's start included, raises StorageError with it.
 
 from __future__ import annotations
 
+import ast
+import functools
 import logging
 import os
 import socket
@@ -27,12 +29,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Connection,
     Engine,
@@ -64,6 +63,9 @@ from gmi_vr.recording.records import (
     TrialRecord,
     check_rating,
 )
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger("gmi_vr.recording")
 
@@ -320,12 +322,10 @@ class SessionStore:
 
     @classmethod
     def _finish_open(cls, engine: Engine, label: str, path: Path | None) -> SessionStore:
-        script = ScriptDirectory.from_config(_alembic_config())
-        known = {rev.revision for rev in script.walk_revisions()}
-        head = script.get_current_head()
+        known, head = _known_revisions()
         try:
             with engine.connect() as conn:
-                current = MigrationContext.configure(conn).get_current_heads()
+                current = _stored_revisions(conn)
         except OperationalError as error:
             engine.dispose()
             readonly = cls._readonly_fallback(path, label, error)
@@ -428,11 +428,11 @@ class SessionStore:
         )
         try:
             with engine.connect() as conn:
-                current = MigrationContext.configure(conn).get_current_heads()
+                current = _stored_revisions(conn)
         except DatabaseError:
             engine.dispose()
             return None
-        known = {rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+        known, _head = _known_revisions()
         if any(rev not in known for rev in current) or not current:
             engine.dispose()
             return None
@@ -522,7 +522,7 @@ class SessionStore:
             raise ValueError(f"the affected side is 'left' or 'right', not {patient.affected_side!r}")
         with self._session(write=True) as s:
             if s.get(schema.Patient, patient.id) is not None:
-                raise StorageError(f"Patient {patient.id} already exists; choose another pseudonymous id.")
+                raise PatientIdError(f"Patient {patient.id} already exists; choose another pseudonymous id.")
             row = schema.Patient(
                 id=patient.id,
                 created_at=patient.created_at or utcnow(),
@@ -892,7 +892,41 @@ class ChunkMeta:
 # ---------------------------------------------------------------------- helpers
 
 
+@functools.cache
+def _known_revisions() -> tuple[frozenset[str], str | None]:
+    """Every migration revision this gmi-vr knows and the newest one (None unless exactly one
+    is newest), read from the ``revision`` / ``down_revision`` lines of the migration files
+    without importing them or alembic: opening a store that is already up to date (every
+    open but the first after an update) then never loads the migration machinery, which
+    costs about a second of start-up."""
+    revisions: dict[str, set[str]] = {}
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        names: dict[str, Any] = {}
+        for node in ast.parse(script.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                if node.targets[0].id in ("revision", "down_revision"):
+                    names[node.targets[0].id] = ast.literal_eval(node.value)
+        if isinstance(names.get("revision"), str):
+            down = names.get("down_revision")
+            revisions[names["revision"]] = {down} if isinstance(down, str) else set(down or ())
+    replaced = set().union(*revisions.values()) if revisions else set()
+    heads = [revision for revision in revisions if revision not in replaced]
+    return frozenset(revisions), heads[0] if len(heads) == 1 else None
+
+
+def _stored_revisions(conn: Connection) -> tuple[str, ...]:
+    """The schema revisions a store records in ``alembic_version`` (none for a new store),
+    read with plain SQL (see ``_known_revisions``)."""
+    from sqlalchemy import inspect
+
+    if not inspect(conn).has_table("alembic_version"):
+        return ()
+    return tuple(row[0] for row in conn.exec_driver_sql("SELECT version_num FROM alembic_version"))
+
+
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config

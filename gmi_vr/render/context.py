@@ -1,11 +1,14 @@
-"""OpenGL contexts: a GLFW window (GLX) and a surfaceless EGL context for offscreen work.
+"""OpenGL contexts: a GLFW window (GLX or WGL) and a surfaceless EGL context for offscreen work.
 
 Two providers behind one small surface (``make_current`` / ``release``):
 
-- ``open_window_context``: a GLFW window on X11 with an OpenGL 4.1 core, forward-compatible
-  context created through GLX. It serves the therapist window and the (hidden) window whose
-  context an OpenXR session renders with; for the latter it exposes the GLX handles the
-  ``XrGraphicsBindingOpenGLXlibKHR`` structure needs, every field filled.
+- ``open_window_context``: a GLFW window with an OpenGL 4.1 core, forward-compatible
+  context, created through GLX on X11 or WGL on Windows (``WINDOW_SYSTEM``, the one place
+  the window system is chosen; Windows' own lines live in ``render/win32.py``). It serves
+  the therapist window and the (hidden) window whose context an OpenXR session renders
+  with; for the latter it exposes the handles the OpenXR graphics binding needs:
+  ``XrGraphicsBindingOpenGLXlibKHR`` with every field filled, or the WGL handles of
+  ``XrGraphicsBindingOpenGLWin32KHR``.
 - ``open_offscreen_context``: EGL on the default display, an OpenGL 4.1 core context made
   current with no surface at all (``EGL_KHR_surfaceless_context``); render into framebuffer
   objects. Needs no X server.
@@ -25,22 +28,40 @@ import ctypes
 import os
 import sys
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from gmi_vr.core.errors import GraphicsUnavailable
+from gmi_vr.render import configure_pyopengl
+
+if TYPE_CHECKING:
+    from gmi_vr.render.win32 import WglHandles
 
 #: The OpenGL version every context provides (the renderer's shaders are GLSL 4.10 core).
 GL_MAJOR, GL_MINOR = 4, 1
 
+WindowSystem = Literal["x11", "win32"]
+#: The window system GLFW windows and their OpenGL contexts use on this machine: the one
+#: place the platform is chosen (PyOpenGL's platform, the window hints and the OpenXR
+#: graphics binding follow from it).
+WINDOW_SYSTEM: WindowSystem = "win32" if sys.platform == "win32" else "x11"
+
+#: PyOpenGL's platform name for a window context, per window system.
+_PYOPENGL_WINDOW_PLATFORM: dict[WindowSystem, str] = {"x11": "glx", "win32": "nt"}
+
+
+def display_available() -> bool:
+    """Whether windows can be opened: always on Windows, with a ``DISPLAY`` on X11."""
+    return WINDOW_SYSTEM == "win32" or bool(os.environ.get("DISPLAY"))
+
 
 def choose_gl_platform(offscreen: bool) -> None:
-    """Select PyOpenGL's platform: EGL for ``offscreen``, GLX for windows.
+    """Select PyOpenGL's platform: EGL for ``offscreen``, GLX (WGL on Windows) for windows.
 
     Must run before the first ``import OpenGL`` in the process. Calling it again with the
     same choice is harmless; asking for the other platform after OpenGL was loaded raises
     ``RuntimeError`` (a programming error: the choice can no longer take effect).
     """
-    wanted = "egl" if offscreen else "glx"
+    wanted = "egl" if offscreen else _PYOPENGL_WINDOW_PLATFORM[WINDOW_SYSTEM]
     if "OpenGL.platform" in sys.modules:
         if _loaded_platform_name() != wanted:
             raise RuntimeError(
@@ -50,29 +71,34 @@ def choose_gl_platform(offscreen: bool) -> None:
         os.environ["PYOPENGL_PLATFORM"] = wanted
         return
     os.environ["PYOPENGL_PLATFORM"] = wanted
+    configure_pyopengl(wanted)
 
 
 def _loaded_platform_name() -> str:
     import OpenGL.platform as gl_platform
 
-    name = type(gl_platform.PLATFORM).__name__.lower()
-    return "egl" if "egl" in name else "glx" if "glx" in name else name
+    name = type(gl_platform.PLATFORM).__name__.lower()  # EGLPlatform, GLXPlatform, Win32Platform
+    if "egl" in name:
+        return "egl"
+    return "glx" if "glx" in name else "nt" if "win32" in name else name
 
 
-# --------------------------------------------------------------------------- window (GLFW/GLX)
+# --------------------------------------------------------------------------- window (GLFW)
 
 _glfw_windows_open = 0  # GLFW is initialised while at least one window context exists
 
 
 class WindowContext:
-    """A GLFW window with a current-able OpenGL 4.1 core context (GLX on X11).
+    """A GLFW window with a current-able OpenGL 4.1 core context (GLX on X11, WGL on Windows).
 
     Use as a context manager or call ``release()``. All methods must be called from the
     thread that created the window (GLFW and GL are single-threaded here).
+    ``window_system`` says which handles the context has (``glx_*`` or ``wgl_handles``).
     """
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: Any, window_system: WindowSystem = WINDOW_SYSTEM) -> None:
         self.window = window
+        self.window_system: WindowSystem = window_system
         # The GLXFBConfig as a plain address (copied out of Xlib's array before it is freed).
         self._fbconfig_address: int | None = None
         self._visual_id: int | None = None
@@ -129,7 +155,14 @@ class WindowContext:
     ) -> None:
         self.release()
 
-    # -- the handles an XrGraphicsBindingOpenGLXlibKHR needs
+    # -- the handles an XrGraphicsBindingOpenGLWin32KHR needs (Windows)
+    def wgl_handles(self) -> WglHandles:
+        """The window's device context and WGL context (see ``render/win32.py``)."""
+        from gmi_vr.render.win32 import wgl_handles
+
+        return wgl_handles(self.window)
+
+    # -- the handles an XrGraphicsBindingOpenGLXlibKHR needs (X11)
     def glx_display(self) -> Any:
         """The X ``Display*`` GLFW uses, as a PyOpenGL ``POINTER(GLX.Display)``."""
         import glfw
@@ -244,7 +277,7 @@ def open_window_context(
     global _glfw_windows_open
     import glfw
 
-    if not os.environ.get("DISPLAY"):
+    if not display_available():
         raise GraphicsUnavailable(
             "No display is available for a window: run on a desktop (or under Xvfb), or use the offscreen mode."
         )
@@ -252,7 +285,7 @@ def open_window_context(
     glfw.ERROR_REPORTING = "exception"
     try:
         if _glfw_windows_open == 0:
-            if hasattr(glfw, "PLATFORM") and hasattr(glfw, "PLATFORM_X11"):
+            if WINDOW_SYSTEM == "x11" and hasattr(glfw, "PLATFORM_X11"):
                 glfw.init_hint(glfw.PLATFORM, glfw.PLATFORM_X11)
             glfw.init()
         try:
@@ -286,7 +319,8 @@ def open_window_context(
     _glfw_windows_open += 1
     context = WindowContext(window)
     context.make_current()
-    context._describe_framebuffer_config()  # while nothing else has touched the display
+    if context.window_system == "x11":
+        context._describe_framebuffer_config()  # while nothing else has touched the display
     return context
 
 

@@ -16,6 +16,13 @@ Order within a frame: clear, opaque meshes (depth tested and written, back faces
 then skinned avatars (opaque ones, then translucent ghosts; ``render/skinned.py``), then
 translucent meshes and texts together from far to near (depth tested, not written,
 blended), then the full-screen fade.
+
+What a view costs the CPU (Python and PyOpenGL calls, at 90 Hz twice per frame): the
+camera goes into a uniform buffer once per view (block ``View``); every mesh item's
+transform, normal matrix and colour go into another once per draw list, shared by both
+eyes (block ``Objects``), so drawing an item is an index uniform, its winding and one
+draw call; merged groups (``MeshItem.parts``, the room) are one draw for many items, built
+the first time a group is seen.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from gmi_vr.assets.meshes import PRIMITIVE_NAMES, load_mesh
 from gmi_vr.assets.paths import model_path
 from gmi_vr.core.types import FloatArray
 from gmi_vr.geometry import matrix_from_pose
-from gmi_vr.render.mesh_buffer import GpuMesh
+from gmi_vr.render.mesh_buffer import COLOR_LOCATION, GpuMesh, merge_parts
 from gmi_vr.render.shader import ShaderProgram
 from gmi_vr.render.skinned import SkinnedRenderer
 from gmi_vr.render.text import GlyphAtlas, GpuText
@@ -48,6 +55,16 @@ ROOM_LIGHT = {"u_light_direction": LIGHT_DIRECTION, "u_light_color": LIGHT_COLOR
 
 #: Strings kept as GPU meshes between frames (a text changes rarely; evict the oldest).
 TEXT_CACHE_SIZE = 256
+#: Merged groups kept between frames (a session shows one room; evict the oldest).
+GROUP_CACHE_SIZE = 16
+#: Uniform block binding points and layouts (std140), shared with shaders/mesh.vert.
+VIEW_BINDING, OBJECTS_BINDING = 0, 1
+VIEW_BLOCK_BYTES = 96  # mat4 clip_from_world, vec4 eye_position, int encode_srgb (padded)
+OBJECT_FLOATS = 32  # mat4 world_from_mesh, mat3 as 3 padded columns, vec4 colour
+#: Objects visible to one draw: shaders/mesh.vert's MAX_OBJECTS; 128 x 128 bytes is the
+#: 16 KiB every OpenGL 4.1 driver allows a uniform block. Longer lists bind 16 KiB windows.
+MAX_OBJECTS = 128
+OBJECT_WINDOW_BYTES = MAX_OBJECTS * OBJECT_FLOATS * 4
 
 
 @functools.lru_cache(maxsize=1024)  # a scene uses few distinct colours, every frame
@@ -80,6 +97,28 @@ def _view_depth(world_from_item: FloatArray, eye_from_world: FloatArray) -> floa
     return float(-(eye_from_world[2, :3] @ world_from_item[:3, 3] + eye_from_world[2, 3]))
 
 
+def object_block(world_from_mesh: FloatArray, colors_linear: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The ``Objects`` block's data for n items and each item's determinant.
+
+    ``world_from_mesh`` (n, 4, 4) column-vector matrices, ``colors_linear`` (n, 4). Returns
+    (n, OBJECT_FLOATS) float32 in std140 order (matrices column by column: the transpose of
+    numpy's rows) and (n,) determinants of the upper 3x3 (negative: a mirroring transform).
+    The normal matrix is the cofactor of the upper 3x3 (the inverse transpose up to the
+    determinant's magnitude, which the shaders' normalize removes), negated when mirroring.
+    """
+    n = len(world_from_mesh)
+    rows = world_from_mesh[:, :3, :3]
+    cofactor = np.stack([np.cross(rows[:, 1], rows[:, 2]), np.cross(rows[:, 2], rows[:, 0]),
+                         np.cross(rows[:, 0], rows[:, 1])], axis=1)  # fmt: skip
+    determinant = np.einsum("ij,ij->i", rows[:, 0], cofactor[:, 0])
+    cofactor[determinant < 0] *= -1.0
+    block = np.zeros((n, OBJECT_FLOATS), np.float32)
+    block[:, :16] = world_from_mesh.transpose(0, 2, 1).reshape(n, 16)
+    block[:, 16:28] = np.pad(cofactor.transpose(0, 2, 1), ((0, 0), (0, 0), (0, 1))).reshape(n, 12)
+    block[:, 28:32] = colors_linear
+    return block, determinant
+
+
 class Renderer:
     """Draws DrawLists with the OpenGL 4.1 core context that is current at creation.
 
@@ -100,6 +139,20 @@ class Renderer:
         self._texts: dict[tuple[str, bool], GpuText] = {}
         self._atlas = GlyphAtlas()
         self._empty_vao = int(GL.glGenVertexArrays(1))  # the fade triangle needs no attributes
+        self._groups: dict[int, tuple[tuple[MeshItem, ...], GpuMesh]] = {}
+        self._view_ubo, self._objects_ubo = (int(b) for b in GL.glGenBuffers(2))
+        GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._view_ubo)
+        GL.glBufferData(GL.GL_UNIFORM_BUFFER, VIEW_BLOCK_BYTES, None, GL.GL_DYNAMIC_DRAW)
+        GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, 0)
+        self._objects_capacity = 0
+        #: The mesh list whose Objects block is in the buffer (kept, so identity is safe).
+        self._objects_for: tuple[MeshItem, ...] | None = None
+        self._determinants: FloatArray = np.zeros(0)
+        for program in (self._lit, self._unlit):
+            GL.glUniformBlockBinding(program.program, GL.glGetUniformBlockIndex(program.program, "View"), VIEW_BINDING)
+            GL.glUniformBlockBinding(program.program, GL.glGetUniformBlockIndex(program.program, "Objects"),
+                                     OBJECTS_BINDING)  # fmt: skip
+        self._object_locations = {id(p): p.location("u_object") for p in (self._lit, self._unlit)}
         self._lit.use()
         self._lit.set_vec3("u_light_direction", LIGHT_DIRECTION)
         self._lit.set_vec3("u_light_color", LIGHT_COLOR)
@@ -118,6 +171,30 @@ class Renderer:
         if gpu is None:
             gpu = self._meshes[name] = GpuMesh(load_mesh(name, self._models_root))
         return gpu
+
+    def _group_mesh(self, item: MeshItem) -> GpuMesh:
+        """The merged GPU mesh of a group, built the first time its ``parts`` tuple is seen
+        (kept by identity: the same tuple every frame costs nothing after the first)."""
+        key = id(item.parts)
+        cached = self._groups.pop(key, None)
+        if cached is None or cached[0] is not item.parts:
+            if cached is not None:
+                cached[1].release()
+            parts = []
+            for part in item.parts:
+                if part.parts:
+                    raise ValueError("a group's parts cannot be groups themselves")
+                world = np.asarray(part.world_from_mesh, dtype=np.float64)
+                parts.append((self.mesh(part.mesh).data, world, srgb_to_linear(part.color)))
+            merged, colors = merge_parts(parts)
+            cached = (item.parts, GpuMesh(merged, colors))
+            if len(self._groups) >= GROUP_CACHE_SIZE:
+                self._groups.pop(next(iter(self._groups)))[1].release()
+        self._groups[key] = cached  # re-inserted: most recently used last
+        return cached[1]
+
+    def _gpu_mesh(self, item: MeshItem) -> GpuMesh:
+        return self._group_mesh(item) if item.parts else self.mesh(item.mesh)
 
     def _text_mesh(self, text: str, align_left: bool = False) -> GpuText:
         """The string laid out one metre per line (scaled by height_m when drawn)."""
@@ -164,34 +241,39 @@ class Renderer:
         eye_from_world: FloatArray = np.linalg.inv(world_from_eye).astype(np.float64)
         clip_from_world = camera.projection() @ eye_from_world
         eye_position = world_from_eye[:3, 3]
-        for program in (self._lit, self._unlit, self._text):
-            program.use()
-            program.set_int("u_encode_srgb", int(encode_in_shader))
-        for program in (self._lit, self._unlit):
-            program.use()
-            program.set_mat4("u_clip_from_world", clip_from_world)
-        self._lit.use()
-        self._lit.set_vec3("u_eye_position", eye_position)
+        self._upload_view(clip_from_world, eye_position, encode_in_shader)
+        self._text.use()
+        self._text.set_int("u_encode_srgb", int(encode_in_shader))
 
-        opaque = [m for m in draw_list.meshes if m.color[3] >= 1.0]
-        opaque.sort(key=lambda m: (not m.lit, m.mesh))  # fewer program and buffer switches
-        for item in opaque:
-            self._draw_mesh(item)
+        meshes = draw_list.meshes
+        self._upload_objects(meshes)
+        translucent = [item.translucent for item in meshes]
+        opaque = [i for i, see_through in enumerate(translucent) if not see_through]
+        # Fewer program and buffer switches; groups (no name to sort by) first.
+        opaque.sort(key=lambda i: (not meshes[i].lit, not meshes[i].parts, meshes[i].mesh))
+        self._draw_meshes(meshes, opaque)
         self._skinned.draw(draw_list.skinned, clip_from_world, eye_position, encode_in_shader, ROOM_LIGHT)
 
-        blended: list[tuple[float, MeshItem | TextItem]] = [
-            (_view_depth(m.world_from_mesh, eye_from_world), m) for m in draw_list.meshes if m.color[3] < 1.0
-        ]
-        blended += [(_view_depth(t.world_from_text, eye_from_world), t) for t in draw_list.texts]
+        blended: list[tuple[float, int, MeshItem | TextItem]] = []
+        see_through = [i for i, flag in enumerate(translucent) if flag]
+        if see_through:
+            origins = np.array([meshes[i].world_from_mesh[:3, 3] for i in see_through], dtype=np.float64)
+            depths = -(origins @ eye_from_world[2, :3] + eye_from_world[2, 3])
+            blended += [(float(d), i, meshes[i]) for d, i in zip(depths, see_through, strict=True)]
+        blended += [(_view_depth(t.world_from_text, eye_from_world), -1, t) for t in draw_list.texts]
         if blended:
             GL.glEnable(GL.GL_BLEND)
             GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
             GL.glDepthMask(GL.GL_FALSE)
-            for _depth, blended_item in sorted(blended, key=lambda pair: -pair[0]):
+            run: list[int] = []  # consecutive meshes, drawn together
+            for _depth, index, blended_item in sorted(blended, key=lambda entry: -entry[0]):
                 if isinstance(blended_item, TextItem):
+                    self._draw_meshes(meshes, run)
+                    run = []
                     self._draw_text(blended_item, clip_from_world)
                 else:
-                    self._draw_mesh(blended_item)
+                    run.append(index)
+            self._draw_meshes(meshes, run)
             GL.glDepthMask(GL.GL_TRUE)
 
         if draw_list.fade > 0.0:
@@ -204,18 +286,65 @@ class Renderer:
         GL.glUseProgram(0)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
 
-    def _draw_mesh(self, item: MeshItem) -> None:
-        program = self._lit if item.lit else self._unlit
-        program.use()
-        world_from_mesh = np.asarray(item.world_from_mesh, dtype=np.float64)
-        normals, determinant = normal_matrix(world_from_mesh)
-        program.set_mat4("u_world_from_mesh", world_from_mesh)
-        if item.lit:
-            program.set_mat3("u_normal_world_from_mesh", normals)
-        program.set_vec4("u_color", srgb_to_linear(item.color))
-        # A mirrored transform (negative determinant) turns the winding inside out.
-        GL.glFrontFace(GL.GL_CW if determinant < 0 else GL.GL_CCW)
-        self.mesh(item.mesh).draw()
+    def _upload_view(self, clip_from_world: FloatArray, eye_position: FloatArray, encode_srgb: bool) -> None:
+        """The ``View`` block: once per view, for every mesh program."""
+        view = np.zeros(VIEW_BLOCK_BYTES // 4, np.float32)
+        view[:16] = clip_from_world.T.reshape(16)  # std140 matrices are column by column
+        view[16:19] = eye_position
+        view[20:21].view(np.int32)[0] = int(encode_srgb)
+        GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._view_ubo)
+        GL.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, view.nbytes, view)
+        GL.glBindBufferBase(GL.GL_UNIFORM_BUFFER, VIEW_BINDING, self._view_ubo)
+
+    def _upload_objects(self, meshes: tuple[MeshItem, ...]) -> None:
+        """The ``Objects`` block for ``meshes``; nothing to do for the list already there
+        (both eyes, the therapist's view of the patient's eyes draw the same list)."""
+        if meshes is self._objects_for or not meshes:
+            return
+        world = np.array([m.world_from_mesh for m in meshes], dtype=np.float64).reshape(-1, 4, 4)
+        colors = np.array([srgb_to_linear(m.color) for m in meshes], dtype=np.float64)
+        block, self._determinants = object_block(world, colors)
+        GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._objects_ubo)
+        windows = -(-len(meshes) // MAX_OBJECTS)
+        if windows * OBJECT_WINDOW_BYTES > self._objects_capacity:
+            self._objects_capacity = windows * OBJECT_WINDOW_BYTES
+            GL.glBufferData(GL.GL_UNIFORM_BUFFER, self._objects_capacity, None, GL.GL_DYNAMIC_DRAW)
+        GL.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, block.nbytes, block)
+        GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, 0)
+        self._objects_for = meshes
+
+    def _draw_meshes(self, meshes: tuple[MeshItem, ...], indices: list[int]) -> None:
+        """Draw ``meshes[i]`` for each i in ``indices``, in that order (the Objects block for
+        ``meshes`` uploaded). Program, winding, vertex array and block window are changed
+        only when they differ from the previous item's."""
+        if not indices:
+            return
+        GL.glVertexAttrib4f(COLOR_LOCATION, 1.0, 1.0, 1.0, 1.0)  # for meshes without colours
+        program: ShaderProgram | None = None
+        location = -1
+        front_face = window = vao = -1
+        for index in indices:
+            item = meshes[index]
+            wanted = self._lit if item.lit else self._unlit
+            if wanted is not program:
+                program = wanted
+                program.use()
+                location = self._object_locations[id(program)]
+            if index // MAX_OBJECTS != window:
+                window = index // MAX_OBJECTS
+                GL.glBindBufferRange(GL.GL_UNIFORM_BUFFER, OBJECTS_BINDING, self._objects_ubo,
+                                     window * OBJECT_WINDOW_BYTES, OBJECT_WINDOW_BYTES)  # fmt: skip
+            GL.glUniform1i(location, index % MAX_OBJECTS)
+            # A mirrored transform (negative determinant) turns the winding inside out.
+            face = GL.GL_CW if self._determinants[index] < 0 else GL.GL_CCW
+            if face != front_face:
+                front_face = face
+                GL.glFrontFace(face)
+            gpu = self._gpu_mesh(item)
+            if gpu.vao != vao:
+                vao = gpu.vao
+                GL.glBindVertexArray(vao)
+            gpu.draw_bound()
 
     def _draw_text(self, item: TextItem, clip_from_world: FloatArray) -> None:
         gpu = self._text_mesh(item.text)
@@ -308,6 +437,13 @@ class Renderer:
         for text in self._texts.values():
             text.release()
         self._texts.clear()
+        for _parts, group in self._groups.values():
+            group.release()
+        self._groups.clear()
+        if self._view_ubo:
+            GL.glDeleteBuffers(2, [self._view_ubo, self._objects_ubo])
+            self._view_ubo = self._objects_ubo = 0
+        self._objects_for = None
         self._atlas.release()
         for program in (self._lit, self._unlit, self._text, self._fade):
             program.release()

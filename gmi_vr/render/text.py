@@ -15,7 +15,10 @@ from numpy.typing import NDArray
 from OpenGL import GL
 from PIL import Image, ImageDraw, ImageFont
 
-#: Debian's fonts-dejavu-core; Pillow's built-in font is the fallback when it is missing.
+from gmi_vr.render.context import WINDOW_SYSTEM
+
+#: Debian's fonts-dejavu-core; on Windows the system's own sans-serif fonts follow it, and
+#: Pillow's built-in font is the last fallback.
 DEJAVU_SANS = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 #: Printable ASCII and Latin-1 (accents for clinic languages, °, ±, ·).
 CHARSET = "".join(chr(c) for c in range(32, 127)) + "".join(chr(c) for c in range(160, 256))
@@ -46,9 +49,20 @@ class Glyph:
     uv: tuple[float, float, float, float]
 
 
+def font_candidates() -> list[Path]:
+    """Font files to try, in order: DejaVu Sans (what the app was designed with), then on
+    Windows the fonts every Windows installation has (``render/win32.py``)."""
+    if WINDOW_SYSTEM == "win32":
+        from gmi_vr.render.win32 import system_font_paths
+
+        return [DEJAVU_SANS, *system_font_paths()]
+    return [DEJAVU_SANS]
+
+
 def _load_font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    if DEJAVU_SANS.is_file():
-        return ImageFont.truetype(str(DEJAVU_SANS), GLYPH_PIXELS)
+    for path in font_candidates():
+        if path.is_file():
+            return ImageFont.truetype(str(path), GLYPH_PIXELS)
     return ImageFont.load_default(size=GLYPH_PIXELS)
 
 

@@ -23,12 +23,41 @@ class MeshItem:
     ``world_from_mesh``'s scale (unit primitives: box and plane span -0.5..0.5, sphere
     and cylinder have radius 0.5), or a mesh the renderer loaded from ``models/``
     ("controller_left", ...).
+
+    A *group* (``parts`` not empty; ``mesh`` is then only a label) draws its parts, each
+    placed in the group's frame by its own ``world_from_mesh`` and coloured by its own
+    colour, moved together by the group's ``world_from_mesh`` and tinted by its ``color``.
+    The renderer merges a group into one buffer the first time it sees that ``parts``
+    tuple and draws it with one call from then on, so build a group once and hand the
+    very same tuple every frame (``dataclasses.replace`` keeps it). All parts share the
+    group's ``lit``; parts that are all opaque or all translucent (see ``group_static``).
     """
 
     mesh: str
     world_from_mesh: FloatArray
     color: RGBA = (0.8, 0.8, 0.8, 1.0)
     lit: bool = True
+    parts: tuple[MeshItem, ...] = ()
+
+    @property
+    def translucent(self) -> bool:
+        """Drawn blended (after the opaque items, far to near) rather than opaque."""
+        return self.color[3] < 1.0 or (bool(self.parts) and self.parts[0].color[3] < 1.0)
+
+
+def group_static(items: tuple[MeshItem, ...]) -> tuple[MeshItem, ...]:
+    """Items that never move relative to each other (a room's walls and furniture) as a few
+    groups at the identity: one per (lit, translucent) kind, in the kinds' first-seen order.
+    ``items`` must not hold groups themselves."""
+    kinds: dict[tuple[bool, bool], list[MeshItem]] = {}
+    for item in items:
+        if item.parts:
+            raise ValueError("group_static takes plain items, not groups")
+        kinds.setdefault((item.lit, item.color[3] < 1.0), []).append(item)
+    return tuple(
+        MeshItem(f"group of {len(parts)}", np.eye(4), (1.0, 1.0, 1.0, 1.0), lit, tuple(parts))
+        for (lit, _translucent), parts in kinds.items()
+    )
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,13 @@ glare or flicker.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from gmi_vr.core.types import FloatArray, HandInput, Side, TrackingFrame
 from gmi_vr.geometry import matrix_from_pose, quat_from_axis_angle, quat_to_matrix
-from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
+from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem, group_static
 
 #: Table top height above the floor, metres: a common fixed table height at which a seated
 #: adult rests forearms with the elbows near 90 degrees.
@@ -130,6 +132,14 @@ def clinic_room(table_height_m: float = TABLE_HEIGHT_M) -> tuple[MeshItem, ...]:
     items += contact_shadow((0.0, 0.12), (0.62, 0.62))
     items += contact_shadow((2.35, -2.9), (0.6, 0.6))
     return tuple(items)
+
+
+@functools.cache
+def clinic_room_groups(table_height_m: float = TABLE_HEIGHT_M) -> tuple[MeshItem, ...]:
+    """``clinic_room`` as a few merged groups (``scene.draw.group_static``), built once per
+    table height and the same objects ever after, so the renderer merges the room once and
+    draws it with a call or two per view instead of one per item. Sessions draw this."""
+    return group_static(clinic_room(table_height_m))
 
 
 #: Opacity of each of the stacked discs of a contact shadow (sRGB black).

@@ -179,6 +179,36 @@ class SafetySettings:
 
 
 @dataclass(frozen=True)
+class HapticSettings:
+    """Short vibrations in the hand (``therapy/haptics.py`` decides when, the headset's
+    controllers play them). Never on the affected side's controller unless
+    ``affected_side_allowed``."""
+
+    #: A pulse on the answering hand after each laterality answer. Off by default: CRPS
+    #: often brings allodynia (touch, and vibration, felt as pain), and gmi-vr cannot know
+    #: whether this patient has it; the therapist turns it on after asking. Product choice.
+    answer_pulse: bool = False
+    #: A pulse on the moving hand when the displayed hand reaches a mirror or movement
+    #: target. CLINICAL.md: touch feedback on the intact hand during reaching lowered
+    #: phantom pain more than none (Sano 2016, JNER 13:61). In mirror therapy the moving
+    #: hand is the healthy one, so the default never touches the painful limb.
+    target_pulse: bool = True
+    #: Pulses may go to the affected side's controller (graded real movement, both hands in
+    #: mirror therapy). Off: a vibration on the painful hand can hurt (allodynia).
+    affected_side_allowed: bool = False
+    #: Product choice: a tick felt without startling, well under a reaction time.
+    duration_s: float = 0.05
+    #: Product choice: half the controller's strongest vibration.
+    amplitude: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.duration_s <= 1.0:
+            raise ProgramError("A haptic pulse lasts more than 0 s and at most 1 s.")
+        if not 0.0 < self.amplitude <= 1.0:
+            raise ProgramError("Haptic amplitude is a fraction of full strength, above 0 and at most 1.")
+
+
+@dataclass(frozen=True)
 class ProgressionRules:
     """Defaults for ``progression.evaluate_progression``. CLINICAL.md: "There is no
     trial-validated progression rule; GMI is 'not a preset program'" — the therapist
@@ -243,6 +273,7 @@ class Program:
     movement: MovementSettings = field(default_factory=MovementSettings)
     progression: ProgressionRules = field(default_factory=ProgressionRules)
     safety: SafetySettings = field(default_factory=SafetySettings)
+    haptics: HapticSettings = field(default_factory=HapticSettings)
     #: Dotted paths of settings a therapist has set (the rest are the cited defaults).
     overridden: tuple[str, ...] = ()
     format_version: int = PROGRAM_FORMAT_VERSION
@@ -361,6 +392,9 @@ DEFAULT_SOURCES: dict[str, str] = {
     "progression.accuracy_fall": "CLINICAL.md: smallest real change accuracy 5-14 % (upper bound)",
     "progression.min_days_at_stage": "CLINICAL.md: about 2 weeks per stage (Moseley 2004, 2006)",
     "progression.steps_back": "CLINICAL.md: go back a stage when pain flares or performance falls",
+    "haptics.answer_pulse": "off: CRPS often brings allodynia; the therapist turns it on after asking (product choice)",
+    "haptics.target_pulse": "CLINICAL.md: touch feedback on the intact hand during reaching (Sano 2016, JNER 13:61)",
+    "haptics.affected_side_allowed": "off: never vibrate the painful hand unless the therapist enables it (allodynia)",
 }
 
 

@@ -50,9 +50,12 @@ import numpy as np
 
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
+from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import DrawList
 from gmi_vr.therapy import laterality as _laterality  # noqa: F401  (registers "laterality")
+from gmi_vr.therapy.haptics import haptic_pulses
+from gmi_vr.therapy.motor import MotorTask
 from gmi_vr.therapy.program import Program
 from gmi_vr.therapy.progression import evaluate_progression
 from gmi_vr.therapy.rating import PainRatingTask, validate_nrs
@@ -60,6 +63,7 @@ from gmi_vr.therapy.records import RatingRecord, Record, TaskEnded, TaskStarted,
 from gmi_vr.therapy.safety import BreakTask, StopGesture
 from gmi_vr.therapy.scenes import CALM_CLEAR, Fade, calm_scene
 from gmi_vr.therapy.scoring import SessionSummary, summarize_session
+from gmi_vr.therapy.stages import TaskSequence
 from gmi_vr.therapy.stimuli import level_anchor
 from gmi_vr.therapy.task import (
     ButtonEdges,
@@ -69,6 +73,14 @@ from gmi_vr.therapy.task import (
     TaskStep,
     build_task,
 )
+
+
+def _motor_phase(task: Task) -> str | None:
+    """The phase of the movement task running in ``task`` ("healthy", "both", "real",
+    "blend"), None when no movement task runs (a block's movement tasks run in sequence)."""
+    current = task.current if isinstance(task, TaskSequence) else task
+    return current.setup.phase if isinstance(current, MotorTask) else None
+
 
 #: Where the anchor goes when the head is not tracked on the first frame: a seated eye
 #: height (product choice) facing -Z.
@@ -260,12 +272,16 @@ class SessionRunner:
             self._close(now, "time_cap", events, records)
 
         step = TaskStep()
+        haptics: tuple[HapticPulse, ...] = ()
         if self._task is not None and self.state is not RunnerState.DONE:
             step = self._task.update(frame, body)
+            haptics = haptic_pulses(step.events, self.program.haptics,
+                                    self.program.affected_side, _motor_phase(self._task))
             self._merge(step, events, records)
             if step.done:
                 self._task_done(now, events, records)
-        return self._output(now, step, events, records, done=self.state is RunnerState.DONE)
+        return self._output(now, step, events, records, done=self.state is RunnerState.DONE,
+                            haptics=haptics)
 
     # --- plan --------------------------------------------------------------------------------
 
@@ -469,7 +485,7 @@ class SessionRunner:
                 self.work_records += 1
 
     def _output(self, now: float, step: TaskStep, events: list[Event], records: list[Record],
-                done: bool = False) -> TaskStep:
+                done: bool = False, haptics: tuple[HapticPulse, ...] = ()) -> TaskStep:
         anchor = self.anchor or DEFAULT_ANCHOR
         calm_look = self.state is not RunnerState.RUNNING or self._paused
         if self._paused:  # the last picture, held still, fading out
@@ -500,7 +516,7 @@ class SessionRunner:
             self._shown = draw
         draw = dataclasses.replace(draw, fade=float(fade))
         movement = self.state is RunnerState.RUNNING and not self._paused
-        return TaskStep(draw, tuple(events), tuple(records), done, movement)
+        return TaskStep(draw, tuple(events), tuple(records), done, movement, haptics)
 
     def _calm_message(self) -> str:
         return {RunnerState.CALM: CALM_MESSAGE, RunnerState.DONE: DONE_MESSAGE}.get(self.state, "")

@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
+from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import DrawList
 from gmi_vr.therapy.program import Program, ProgramError
@@ -29,6 +30,7 @@ class TaskStep:
     colour); ``records`` go to storage (``TrialRecord``, ``RatingRecord``); ``events`` to the
     recorder and the therapist console. ``movement_allowed`` False tells the app to hold the
     avatar still (look only): set by the runner from the frame a pain flare or stop happens.
+    ``haptics``: vibrations for the controllers, set by the runner (``therapy/haptics.py``).
     """
 
     draw: DrawList = field(default_factory=DrawList)
@@ -36,6 +38,7 @@ class TaskStep:
     records: tuple[Record, ...] = ()
     done: bool = False
     movement_allowed: bool = True
+    haptics: tuple[HapticPulse, ...] = ()
 
 
 @runtime_checkable

@@ -18,6 +18,7 @@ import xr
 from numpy.typing import NDArray
 
 from gmi_vr.core.errors import XrRuntimeUnavailable
+from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import HAND_JOINT_COUNT, FloatArray
 from gmi_vr.xr.bindings import (
     ACTION_SET_LOCALIZED_NAME,
@@ -36,6 +37,7 @@ _ACTION_TYPES = {
     ActionKind.FLOAT: xr.ActionType.FLOAT_INPUT,
     ActionKind.BOOLEAN: xr.ActionType.BOOLEAN_INPUT,
     ActionKind.VECTOR2F: xr.ActionType.VECTOR2F_INPUT,
+    ActionKind.VIBRATION: xr.ActionType.VIBRATION_OUTPUT,
 }
 
 
@@ -188,6 +190,21 @@ class HandActions:
         except xr.SessionNotFocused:
             return False
         return True
+
+    def vibrate(self, session: xr.Session, pulse: HapticPulse) -> None:
+        """xrApplyHapticFeedback: ``pulse`` on its hand's vibration output (``haptic``
+        bound to ``output/haptic``), at the runtime's own frequency. A hand whose controller
+        has no vibration, or is not focused, feels nothing: the runtime ignores it."""
+        hand = HANDS.index(f"/user/hand/{pulse.side.value}")
+        xr.apply_haptic_feedback(
+            session,
+            xr.HapticActionInfo(action=self.actions["haptic"], subaction_path=self.hand_paths[hand]),
+            xr.HapticVibration(
+                duration=int(round(pulse.duration_s * 1e9)),  # XrDuration, nanoseconds
+                frequency=xr.FREQUENCY_UNSPECIFIED,
+                amplitude=float(pulse.amplitude),
+            ),
+        )
 
     def read(
         self, session: xr.Session, base_space: xr.Space, time_ns: int

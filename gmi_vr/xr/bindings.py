@@ -25,6 +25,7 @@ class ActionKind(Enum):
     FLOAT = "float"
     BOOLEAN = "boolean"
     VECTOR2F = "vector2f"
+    VIBRATION = "vibration"  # an output: xrApplyHapticFeedback
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("primary", "Primary button (A / X)", ActionKind.BOOLEAN),
     ActionSpec("secondary", "Secondary button (B / Y)", ActionKind.BOOLEAN),
     ActionSpec("menu", "Menu button", ActionKind.BOOLEAN),
+    ActionSpec("haptic", "Hand vibration", ActionKind.VIBRATION),
 )
 ACTION_NAMES = tuple(a.name for a in ACTIONS)
 
@@ -72,6 +74,7 @@ PROFILE_EXTENSIONS: dict[str, str] = {HP_MIXED_REALITY: "XR_EXT_hp_mixed_reality
 SUGGESTED_BINDINGS: dict[str, dict[str, PerHand]] = {
     SIMPLE: {
         "grip_pose": both("input/grip/pose"),
+        "haptic": both("output/haptic"),
         "aim_pose": both("input/aim/pose"),
         "trigger": both("input/select/click"),
         "trigger_click": both("input/select/click"),
@@ -79,6 +82,7 @@ SUGGESTED_BINDINGS: dict[str, dict[str, PerHand]] = {
     },
     INDEX: {
         "grip_pose": both("input/grip/pose"),
+        "haptic": both("output/haptic"),
         "aim_pose": both("input/aim/pose"),
         "trigger": both("input/trigger/value"),
         "trigger_click": both("input/trigger/click"),
@@ -91,6 +95,7 @@ SUGGESTED_BINDINGS: dict[str, dict[str, PerHand]] = {
     },
     TOUCH: {
         "grip_pose": both("input/grip/pose"),
+        "haptic": both("output/haptic"),
         "aim_pose": both("input/aim/pose"),
         "trigger": both("input/trigger/value"),
         "trigger_click": both("input/trigger/value"),
@@ -103,6 +108,7 @@ SUGGESTED_BINDINGS: dict[str, dict[str, PerHand]] = {
     },
     VIVE: {
         "grip_pose": both("input/grip/pose"),
+        "haptic": both("output/haptic"),
         "aim_pose": both("input/aim/pose"),
         "trigger": both("input/trigger/value"),
         "trigger_click": both("input/trigger/click"),
@@ -114,6 +120,7 @@ SUGGESTED_BINDINGS: dict[str, dict[str, PerHand]] = {
     },
     MOTION: {
         "grip_pose": both("input/grip/pose"),
+        "haptic": both("output/haptic"),
         "aim_pose": both("input/aim/pose"),
         "trigger": both("input/trigger/value"),
         "trigger_click": both("input/trigger/value"),
@@ -125,6 +132,7 @@ SUGGESTED_BINDINGS: dict[str, dict[str, PerHand]] = {
     },
     HP_MIXED_REALITY: {
         "grip_pose": both("input/grip/pose"),
+        "haptic": both("output/haptic"),
         "aim_pose": both("input/aim/pose"),
         "trigger": both("input/trigger/value"),
         "trigger_click": both("input/trigger/value"),

@@ -21,12 +21,13 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 from gmi_vr.core.errors import GmiError, GraphicsUnavailable, XrRuntimeUnavailable
+from gmi_vr.render.context import WINDOW_SYSTEM
 
 #: How long the doctor waits for the session to become focused (seconds).
 FOCUS_TIMEOUT_S = 10.0
@@ -70,12 +71,24 @@ class DoctorReport:
         ]
 
 
-def active_runtime_manifest() -> str:
-    """The manifest the loader will use: XR_RUNTIME_JSON, else the first active_runtime.json
-    on the XDG configuration paths (OpenXR loader specification, Linux)."""
+#: Where the OpenXR loader reads the active runtime on Windows (OpenXR loader
+#: specification, "Runtime Discovery": HKEY_LOCAL_MACHINE, value ``ActiveRuntime``).
+WINDOWS_RUNTIME_KEY = r"SOFTWARE\Khronos\OpenXR\1"
+
+
+def active_runtime_manifest(read_windows_registry: Callable[[], str | None] | None = None) -> str:
+    """The manifest the loader will use: XR_RUNTIME_JSON, else on Windows the registry's
+    ``ActiveRuntime`` (SteamVR, Meta Quest Link and others set it when made the active
+    runtime), else the first active_runtime.json on the XDG configuration paths (OpenXR
+    loader specification, Linux). ``read_windows_registry`` stands in for the registry."""
     override = os.environ.get("XR_RUNTIME_JSON")
     if override:
         return f"{override} (XR_RUNTIME_JSON)"
+    if read_windows_registry is None and WINDOW_SYSTEM == "win32":
+        read_windows_registry = _windows_active_runtime
+    if read_windows_registry is not None:
+        active = read_windows_registry()
+        return f"{active} (registry HKLM\\{WINDOWS_RUNTIME_KEY})" if active else "none found"
     config_home = os.environ.get("XDG_CONFIG_HOME", str(Path.home() / ".config"))
     config_dirs = os.environ.get("XDG_CONFIG_DIRS", "/etc/xdg").split(":")
     for base in (config_home, *config_dirs, "/etc"):
@@ -83,6 +96,17 @@ def active_runtime_manifest() -> str:
         if candidate.exists():
             return str(candidate)
     return "none found"
+
+
+def _windows_active_runtime() -> str | None:
+    import winreg  # type: ignore[import-not-found,unused-ignore]  # Windows only
+
+    try:
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, WINDOWS_RUNTIME_KEY) as key:
+            value, _kind = winreg.QueryValueEx(key, "ActiveRuntime")
+    except OSError:
+        return None
+    return str(value)
 
 
 def doctor_report(api_layers: tuple[str, ...] = ()) -> DoctorReport:
@@ -204,7 +228,9 @@ def _runtime_failure_reason() -> str:
         return f"XR_RUNTIME_JSON names {override}, which does not exist"
     manifest = active_runtime_manifest()
     if manifest == "none found":
-        return ("no runtime is installed as the active one (no openxr/1/active_runtime.json): "
+        where = ("no ActiveRuntime in the registry" if WINDOW_SYSTEM == "win32"
+                 else "no openxr/1/active_runtime.json")  # fmt: skip
+        return (f"no runtime is installed as the active one ({where}): "
                 "install and start your headset's runtime (SteamVR, Monado)")  # fmt: skip
     return (f"the runtime in {manifest} could not be loaded or did not answer: start it (or its "
             "service) and try again, or reinstall it")  # fmt: skip
@@ -258,7 +284,7 @@ def doctor_checks(capture_loader_output: bool = True) -> DoctorResult:
                         f"{version} is too old: gmi-vr needs Python {minimum} or newer",
                         None if python_ok else GmiError(f"gmi-vr needs Python {minimum} or newer; this is {version}.")))  # fmt: skip
 
-    from gmi_vr.render.context import choose_gl_platform, open_window_context
+    from gmi_vr.render.context import choose_gl_platform, display_available, open_window_context
 
     choose_gl_platform(offscreen=False)
     report: DoctorReport | None = None
@@ -272,7 +298,7 @@ def doctor_checks(capture_loader_output: bool = True) -> DoctorResult:
             gl = f"{GL.glGetString(GL.GL_VERSION).decode()} ({GL.glGetString(GL.GL_RENDERER).decode()})"
             checks.append(Check("OpenGL", True, gl))
         except GraphicsUnavailable as error:
-            if os.environ.get("DISPLAY"):
+            if display_available():
                 checks.append(Check("OpenGL", False, str(error), error))
             else:
                 checks.append(Check("OpenGL", False, "no display: the headset and the therapist window "
@@ -308,6 +334,7 @@ def doctor_checks(capture_loader_output: bool = True) -> DoctorResult:
                 detail = ", ".join(f"{hand} {profile or 'none bound'}" for hand, profile in profiles.items())
                 checks.append(Check("controllers", True, detail))
             else:
-                checks.append(Check("controllers", False, "none bound: switch the controllers on "
+                hands = ", or use tracked hands (pinch answers)" if report.hand_tracking else ""
+                checks.append(Check("controllers", False, f"none bound: switch the controllers on{hands} "
                                     "(meanwhile the therapist's keys answer for the patient)"))  # fmt: skip
     return DoctorResult(tuple(checks), report, "".join(loader_output))

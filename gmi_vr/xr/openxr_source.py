@@ -24,6 +24,7 @@ A lost session or a runtime that dies mid-run ends ``frames()`` with ``XrSession
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,10 +35,12 @@ from typing import Any
 import xr
 
 from gmi_vr.core.errors import GraphicsUnavailable, XrRuntimeUnavailable, XrSessionLost
-from gmi_vr.core.types import Pose, TrackingFrame, ViewInfo
+from gmi_vr.core.haptics import HapticPulse
+from gmi_vr.core.types import Pose, Side, TrackingFrame, ViewInfo
 from gmi_vr.render.context import OffscreenContext, WindowContext, open_window_context
 from gmi_vr.scene.draw import Camera, DrawList
 from gmi_vr.xr.actions import HandActions
+from gmi_vr.xr.hands_only import HandsOnly
 from gmi_vr.xr.runtime import (
     DEPTH_LAYER_EXTENSION,
     EGL_EXTENSION,
@@ -45,8 +48,7 @@ from gmi_vr.xr.runtime import (
     RuntimeInfo,
     check_opengl_requirements,
     create_instance,
-    egl_binding,
-    glx_binding,
+    graphics_binding,
     xr_errors,
 )
 from gmi_vr.xr.session_state import Action, SessionLifecycle, SessionState
@@ -82,8 +84,9 @@ class OpenXrSource:
     """The ``openxr`` frame source (see the module docstring for one frame's path).
 
     ``view_renderer`` draws one eye; without it frames end with no layers (input only).
-    ``gl_context`` is the GL context the session renders with: a GLFW/GLX window context
-    (the therapist window, for example) bound through XR_KHR_opengl_enable's Xlib binding,
+    ``gl_context`` is the GL context the session renders with: a GLFW window context
+    (the therapist window, for example) bound through XR_KHR_opengl_enable's Xlib binding
+    (Win32 binding on Windows),
     or a surfaceless EGL ``OffscreenContext`` bound through XR_MNDX_egl_enable where the
     runtime offers it (Monado does; create that context before this module is imported:
     importing pyopenxr switches PyOpenGL to its GLX platform). Without it a small hidden
@@ -128,6 +131,7 @@ class OpenXrSource:
         self._depth_layers = False
         self._blend_mode = xr.EnvironmentBlendMode.OPAQUE
         self._frame: _OpenFrame | None = None
+        self._hands_only = HandsOnly()
         self._exit = False
         self._lost = False
 
@@ -168,11 +172,7 @@ class OpenXrSource:
         enabled = self.info.enabled_extensions
         check_opengl_requirements(self._instance, self._system)
         self._actions = HandActions(self._instance, enabled)
-        binding = (
-            egl_binding(self._gl_context)
-            if isinstance(self._gl_context, OffscreenContext)
-            else glx_binding(self._gl_context)
-        )
+        binding = graphics_binding(self._gl_context)
         try:
             self._session = xr.create_session(
                 self._instance,
@@ -344,7 +344,7 @@ class OpenXrSource:
         head = xr.locate_space(self._view_space, self._space, display_time)
         focused = self._actions.sync(self._session) and self.lifecycle.focused
         left, right = self._actions.read(self._session, self._space, display_time)
-        return tracking_frame(
+        frame = tracking_frame(
             index=index,
             predicted_display_time_ns=display_time,
             head=RawLocation(_pose(head.pose), int(head.location_flags)),
@@ -359,6 +359,13 @@ class OpenXrSource:
             left=left,
             right=right,
             focused=focused,
+        )
+        # A hand with no active controller but tracked joints is read from its joints.
+        head = frame.head if frame.head_valid else None
+        return dataclasses.replace(
+            frame,
+            left=self._hands_only.apply(Side.LEFT, frame.left, frame.time_s, head),
+            right=self._hands_only.apply(Side.RIGHT, frame.right, frame.time_s, head),
         )
 
     def present(self, draw_list: DrawList) -> None:
@@ -481,6 +488,19 @@ class OpenXrSource:
                 "The OpenXR runtime lost the session (the headset was disconnected or its runtime "
                 "restarted): check the headset and start the run again."
             )
+
+    def vibrate(self, pulses: Sequence[HapticPulse]) -> None:
+        """Play therapy's haptic requests on the controllers (xrApplyHapticFeedback). While
+        the session is not running or not focused there is no hand to vibrate: nothing
+        happens, as the specification has it."""
+        if self._session is None or self._actions is None or not self.lifecycle.running:
+            return
+        for pulse in pulses:
+            try:
+                with xr_errors("vibrating a controller"):
+                    self._actions.vibrate(self._session, pulse)
+            except (xr.SessionNotFocused, xr.SessionNotRunningError):
+                return
 
     def request_stop(self) -> None:
         """Ask the runtime to end the session (xrRequestExitSession): it moves the session to

@@ -174,6 +174,53 @@ def check_opengl_requirements(instance: xr.Instance, system: xr.SystemId) -> tup
     return major, minor
 
 
+class GraphicsBindingOpenGLWin32(ctypes.Structure):
+    """``XrGraphicsBindingOpenGLWin32KHR`` (XR_KHR_opengl_enable, Windows).
+
+    Defined here rather than taken from pyopenxr, which defines it only when running on
+    Windows (its module needs PyOpenGL's WGL platform): the structure the Linux tests fill
+    and check is then the very one a Windows session passes to ``xrCreateSession``.
+    Layout per the specification: ``type``, ``next``, ``hDC``, ``hGLRC``.
+    """
+
+    _fields_ = [
+        ("type", ctypes.c_int32),  # XrStructureType
+        ("next", ctypes.c_void_p),
+        ("h_dc", ctypes.c_void_p),  # HDC
+        ("h_glrc", ctypes.c_void_p),  # HGLRC
+    ]
+
+
+#: A structure to chain into ``XrSessionCreateInfo.next``.
+GraphicsBinding = (
+    xr.GraphicsBindingOpenGLXlibKHR | xr.GraphicsBindingEGLMNDX | GraphicsBindingOpenGLWin32
+)
+
+
+def graphics_binding(context: WindowContext | OffscreenContext) -> GraphicsBinding:
+    """The OpenGL graphics binding for ``context``: the one place it is chosen.
+
+    A surfaceless EGL context binds through XR_MNDX_egl_enable; a window context through
+    XR_KHR_opengl_enable's binding for its window system (Xlib on X11, Win32 on Windows).
+    """
+    if isinstance(context, OffscreenContext):
+        return egl_binding(context)
+    if context.window_system == "win32":
+        return win32_binding(context)
+    return glx_binding(context)
+
+
+def win32_binding(context: WindowContext) -> GraphicsBindingOpenGLWin32:
+    """The Win32 binding: the window's device context and its WGL context."""
+    handles = context.wgl_handles()
+    return GraphicsBindingOpenGLWin32(
+        type=int(xr.StructureType.GRAPHICS_BINDING_OPENGL_WIN32_KHR),
+        next=None,
+        h_dc=handles.device_context,
+        h_glrc=handles.gl_context,
+    )
+
+
 def glx_binding(context: WindowContext) -> xr.GraphicsBindingOpenGLXlibKHR:
     """The Xlib/GLX binding with every field filled from the window's own context (Monado
     25.1 and later check the visual id and framebuffer configuration)."""

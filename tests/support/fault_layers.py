@@ -12,7 +12,9 @@ object before the instance (and after the GL context: see xr_app.py) and enable 
   ``xrPollEvent`` and answers ``xrWaitFrame`` with ``XR_ERROR_SESSION_LOST``, as a runtime
   does after a loss;
 - ``RejectBindingsLayer``: answers every ``xrSuggestInteractionProfileBindings`` with
-  ``XR_ERROR_PATH_UNSUPPORTED``, like a runtime that knows none of the app's controllers.
+  ``XR_ERROR_PATH_UNSUPPORTED``, like a runtime that knows none of the app's controllers;
+- ``HapticRecordingLayer`` injects nothing: it records each ``xrApplyHapticFeedback`` on
+  its way to the runtime.
 """
 
 from __future__ import annotations
@@ -134,3 +136,32 @@ class RejectBindingsLayer(InterceptingLayer):
     def _suggest(self, instance, suggested_bindings):  # type: ignore[no-untyped-def]
         self.rejected += 1
         return xr.Result.ERROR_PATH_UNSUPPORTED.value
+
+
+class HapticRecordingLayer(InterceptingLayer):
+    """Records every ``xrApplyHapticFeedback`` call (hand path, vibration duration,
+    frequency, amplitude and the runtime's result) and passes it on to the runtime."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        super().__init__(
+            "XR_APILAYER_GMIVR_haptic_recorder", "gmi-vr test layer: records haptic feedback"
+        )
+
+    def intercepted(self) -> dict[bytes, tuple[Any, Any]]:
+        return {b"xrApplyHapticFeedback": (xr.PFN_xrApplyHapticFeedback, self._apply)}
+
+    def _apply(self, session, action_info, feedback):  # type: ignore[no-untyped-def]
+        result = self.next[b"xrApplyHapticFeedback"](session, action_info, feedback)
+        header = feedback.contents
+        call: dict[str, Any] = {
+            "subaction_path": int(action_info.contents.subaction_path),
+            "type": int(header.type),
+            "result": int(result),
+        }
+        if header.type == xr.StructureType.HAPTIC_VIBRATION:
+            vibration = ctypes.cast(feedback, ctypes.POINTER(xr.HapticVibration)).contents
+            call.update(duration_ns=int(vibration.duration), frequency=float(vibration.frequency),
+                        amplitude=float(vibration.amplitude))  # fmt: skip
+        self.calls.append(call)
+        return result

@@ -4,7 +4,10 @@ TrackingFrame from the real OpenXR frame loop goes through ``solve_body``, the a
 skinned into both eyes' swapchain images, and each image is read back where the affected
 hand's solved pose projects. Halfway the affected side switches. Writes JSON.
 
-    python tests/support/xr_body_app.py --out RESULT.json [--frames N]
+    python tests/support/xr_body_app.py --out RESULT.json [--frames N] [--hands]
+
+With ``--hands`` the controllers are switched off and their hands tracked instead (the
+remote driver synthesises the joints around the same poses): the body follows the joints.
 """
 
 from __future__ import annotations
@@ -126,6 +129,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=160)
     parser.add_argument("--max-seconds", type=float, default=90.0)
     parser.add_argument("--images", type=Path, help="save one eye image per affected side here")
+    parser.add_argument("--hands", action="store_true", help="tracked hands, no controllers")
     args = parser.parse_args()
 
     from gmi_vr.xr.openxr_source import OpenXrSource
@@ -161,6 +165,7 @@ def main() -> int:
                 frames.append({
                     "index": frame.index, "focused": frame.focused, "affected": affected.value,
                     "healthy_valid": healthy_input.grip_valid,
+                    "healthy_profile": healthy_input.profile,
                     "healthy_grip": healthy_input.grip.as_array().tolist(),
                     # With XR_EXT_hand_tracking the wrist comes from the tracked wrist joint.
                     "healthy_wrist_joint": None if healthy_input.joints is None or healthy_input.joints_valid is None
@@ -183,8 +188,9 @@ def main() -> int:
                 parked = Pose(PARKED[affected], np.array([0, 0, 0, 1.0]))
                 state_now = remote.state
                 controllers = {healthy: moving, affected: parked}
-                left = replace(state_now.left, pose=controllers[Side.LEFT], active=True)
-                right = replace(state_now.right, pose=controllers[Side.RIGHT], active=True)
+                hands = {"active": not args.hands, "hand_tracking_active": args.hands}
+                left = replace(state_now.left, pose=controllers[Side.LEFT], **hands)
+                right = replace(state_now.right, pose=controllers[Side.RIGHT], **hands)
                 remote.set_all(head_pose(), left, right)
                 if not stop_requested and (focused >= args.frames or time.monotonic() - started > args.max_seconds):
                     source.request_stop()
@@ -194,6 +200,9 @@ def main() -> int:
         result["error"] = str(error)
         status = error.exit_code
     finally:
+        if args.hands:  # the driver keeps its state across clients: give the controllers back
+            for side in ("left", "right"):
+                remote.set_controller(side, active=True, hand_tracking_active=False)
         remote.close()
     result["views"] = eyes.records
     args.out.write_text(json.dumps(result))

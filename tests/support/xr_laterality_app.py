@@ -2,6 +2,7 @@
 in a subprocess by tests/xr/test_laterality_xr.py.
 
     python tests/support/xr_laterality_app.py PATIENT --out RESULT.json [--delay S] [--max-seconds S]
+        [--record-haptics] [--hands] [--hold S] [--palm-stop]
 
 The real ``OpenXrSource`` frame loop drives the real ``session_pipeline`` (body, therapy,
 recording into the store at $GMI_VR_DATA) and the product's renderer draws the eyes, as
@@ -11,6 +12,17 @@ driver ``--delay`` seconds later (wall clock) and releases it HOLD_S after that.
 
 RESULT.json: the session id, and per stimulus its side, the frame's predicted display time
 (s), and the wall-clock (monotonic) times it was seen by the loop and the press was sent.
+With ``--hands`` both controllers are switched off and their hands tracked instead (the
+remote driver synthesises the joints from finger curls): a "press" curls thumb and index
+(a pinch), a release opens the hand.
+With ``--palm-stop`` (and ``--hands``), after the first answer the right hand turns its open
+palm to the face and holds it; the run ends at the patient's stop ("safety.stop"), and
+RESULT.json has that event and when the palm was turned.
+Like ``gmi-vr run``, each frame's haptic pulses go to ``OpenXrSource.vibrate``. With
+``--record-haptics`` a Python API layer (``fault_layers.HapticRecordingLayer``) records every
+``xrApplyHapticFeedback`` on its way to Monado; RESULT.json then has the calls, the hands'
+XrPaths, and per frame with an answer or a pulse the answers, the pulses asked for and how
+many calls the runtime had received before and after that frame's ``vibrate``.
 """
 
 from __future__ import annotations
@@ -30,29 +42,59 @@ from gmi_vr.render.context import choose_gl_platform  # noqa: E402
 choose_gl_platform(offscreen=False)
 
 HOLD_S = 0.5  # how long a trigger stays pulled: several 20 Hz frames even on a loaded machine
+#: Finger curls (little, ring, middle, index, thumb; 0 open .. 1 curled) for --hands: an open
+#: hand, and thumb and index curled together (their tips then touch: a pinch).
+OPEN = (0.0, 0.0, 0.0, 0.0, 0.0)
+PINCH = (0.0, 0.0, 0.0, 1.0, 1.0)
 
 
 class TriggerPresser:
     """Presses and releases controller triggers through the remote driver from timer threads
     (one lock: a press and a release never interleave their packets)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hands: bool = False) -> None:
         from support.monado_remote import MonadoRemote
 
         self.remote = MonadoRemote()
+        self.hands = hands
+        if hands:  # no controller, a tracked open hand on each side
+            for side in ("left", "right"):
+                self.remote.set_controller(side, active=False, hand_tracking_active=True,
+                                           hand_curl=OPEN)  # fmt: skip
         self.lock = threading.Lock()
         self.timers: list[threading.Timer] = []
         self.sent: list[dict[str, object]] = []
 
     def _set(self, side: str, pulled: bool) -> None:
+        if self.hands:
+            with self.lock:
+                self.remote.set_controller(side, hand_curl=PINCH if pulled else OPEN)  # type: ignore[arg-type]
+                self.sent.append({"side": side, "pulled": pulled, "monotonic_s": time.monotonic()})
+            return
         with self.lock:
             controller = getattr(self.remote.state, side)
             self.remote.send(replace(self.remote.state, **{side: replace(
                 controller, trigger=1.0 if pulled else 0.0, trigger_click=pulled, trigger_touch=pulled)}))
             self.sent.append({"side": side, "pulled": pulled, "monotonic_s": time.monotonic()})
 
-    def press_after(self, side: str, delay_s: float) -> None:
-        for after, pulled in ((delay_s, True), (delay_s + HOLD_S, False)):
+    def show_palm(self, side: str) -> None:
+        """Turn ``side``'s open hand 35 cm ahead of the face, a little low and outward, palm
+        towards the face (the hand's -Y is the palm's way; rotated -90° about X it points
+        back at the patient)."""
+        import numpy as np
+
+        from gmi_vr.core.types import Pose
+
+        head = self.remote.state.head.position
+        offset = (0.15 if side == "right" else -0.15, -0.2, -0.35)
+        s = 0.5 ** 0.5
+        with self.lock:
+            self.remote.set_controller(side, hand_curl=OPEN, pose=Pose(  # type: ignore[arg-type]
+                np.asarray(head) + np.array(offset), np.array([-s, 0.0, 0.0, s])))
+            self.sent.append({"side": side, "palm": True, "monotonic_s": time.monotonic()})
+
+    def press_after(self, side: str, delay_s: float, hold_s: float = HOLD_S) -> None:
+        for after, pulled in ((delay_s, True), (delay_s + hold_s, False)):
             timer = threading.Timer(after, self._set, (side, pulled))
             timer.start()
             self.timers.append(timer)
@@ -60,6 +102,11 @@ class TriggerPresser:
     def close(self) -> None:
         for timer in self.timers:
             timer.cancel()
+        if self.hands:  # the driver keeps its state across clients: give the controllers back
+            with self.lock:
+                for side in ("left", "right"):
+                    self.remote.set_controller(side, active=True, hand_tracking_active=False,
+                                               hand_curl=OPEN)  # fmt: skip
         self.remote.close()
 
 
@@ -69,6 +116,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--delay", type=float, default=0.5)
     parser.add_argument("--max-seconds", type=float, default=90.0)
+    parser.add_argument("--record-haptics", action="store_true")
+    parser.add_argument("--hands", action="store_true")
+    parser.add_argument("--hold", type=float, default=HOLD_S, help="how long each press lasts (s)")
+    parser.add_argument("--palm-stop", action="store_true")
     args = parser.parse_args()
 
     import functools
@@ -83,16 +134,27 @@ def main() -> int:
 
     from gmi_vr.xr.openxr_source import OpenXrSource
 
+    haptic_layer = None
+    if args.record_haptics:
+        from support.fault_layers import HapticRecordingLayer
+
+        haptic_layer = HapticRecordingLayer()
+    haptic_frames: list[dict[str, object]] = []
     renderer = Renderer()
-    presser = TriggerPresser()
+    presser = TriggerPresser(hands=args.hands)
     shows: list[dict[str, object]] = []
     result: dict[str, object] = {"shows": shows, "frames": 0}
     status = 0
     started = time.monotonic()
     try:
         eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
-        with OpenXrSource(eyes, gl_context=context) as source:
+        layers = [haptic_layer.name] if haptic_layer is not None else []
+        with OpenXrSource(eyes, gl_context=context, api_layers=layers) as source:
             info = source.info
+            import xr as openxr
+
+            result["hand_paths"] = {side: openxr.string_to_path(source._instance, f"/user/hand/{side}").value
+                                    for side in ("left", "right")}  # fmt: skip
             with session_pipeline(args.patient, source="openxr",
                                   runtime_name=info.runtime_name if info else None,
                                   system_name=info.system_name if info else None) as pipeline:  # fmt: skip
@@ -105,13 +167,30 @@ def main() -> int:
                     for event in output.events:
                         if event.kind == "trial.show":
                             side = str(event.data["side"])
-                            presser.press_after(side, args.delay)
+                            presser.press_after(side, args.delay, args.hold)
                             shows.append({"side": side, "display_time_s": event.time_s,
                                           "seen_monotonic_s": seen})  # fmt: skip
                     source.present(output.draw)
+                    before = len(haptic_layer.calls) if haptic_layer is not None else 0
+                    source.vibrate(output.haptics)
+                    answers = [e.data["answered_by"] for e in output.events if e.kind == "trial.answer"]
+                    if args.palm_stop and answers and "palm_shown" not in result:
+                        result["palm_shown"] = True
+                        presser.show_palm("right")
+                    for event in output.events:
+                        if event.kind == "safety.stop":
+                            result["stop"] = {"time_s": event.time_s, "data": event.data,
+                                              "seen_monotonic_s": time.monotonic()}  # fmt: skip
+                    result.setdefault("profiles", []).append(
+                        [frame.left.profile, frame.right.profile, frame.left.grip_valid, frame.right.grip_valid])
+                    if haptic_layer is not None and (answers or output.haptics):
+                        haptic_frames.append({
+                            "frame": frame.index, "answers": answers,
+                            "pulses": [[p.side.value, p.duration_s, p.amplitude] for p in output.haptics],
+                            "calls_before": before, "calls_after": len(haptic_layer.calls)})  # fmt: skip
                     result["frames"] = frame.index + 1
                     too_long = time.monotonic() - started > args.max_seconds
-                    if not stop_requested and (output.done or too_long):
+                    if not stop_requested and (output.done or too_long or "stop" in result):
                         result["done"] = output.done
                         source.request_stop()
                         stop_requested = True
@@ -124,6 +203,9 @@ def main() -> int:
         renderer.release()
         context.release()
     result["sent"] = presser.sent
+    if haptic_layer is not None:
+        result["haptic_calls"] = haptic_layer.calls
+        result["haptic_frames"] = haptic_frames
     args.out.write_text(json.dumps(result))
     return status
 

@@ -91,6 +91,18 @@ def test_the_room_drawn_by_the_renderer_fills_the_swapchain_images(tmp_path: Pat
     assert result["room_min_scene_share"] >= 0.3, result["room_min_scene_share"]
 
 
+def test_the_merged_room_puts_the_same_pixels_in_the_swapchain_images(tmp_path: Path) -> None:
+    """The room merged into groups (what a session draws) against the same room drawn item by
+    item, read back from Monado's swapchain images for every view, with the tolerance of
+    tests/test_render_lean.py: at most 0.1 % of the pixels more than 2 levels off (an edge
+    pixel whose coverage flips may change completely; measured here: 1 pixel in 76,800)."""
+    status, result, output = run_app(tmp_path, "--frames", "30", "--room", "--drive-remote")
+    assert status == 0, output[-3000:]
+    assert result["room_views_drawn"] >= 60
+    figures = {k: v for k, v in result.items() if k.startswith("room_grouped")}
+    assert result["room_grouped_share_over_2"] <= 0.001, figures
+
+
 def test_quit_request_ends_through_stopping_and_exiting_and_exits_zero(
     plain_run: tuple[int, dict[str, Any], str],
 ) -> None:

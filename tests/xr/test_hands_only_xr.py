@@ -1,0 +1,102 @@
+"""A laterality block answered with tracked hands alone, against the real Monado runtime
+(inside tools/xr-sandbox): both controllers are switched off and the remote driver
+synthesises each hand's XR_EXT_hand_tracking joints from finger curls; curling thumb and
+index (a pinch) answers for that side.
+
+Each answer is the stimulus's side and correct. Its time differs from a trigger's: a
+trigger's boolean action carries the runtime's own change time (``lastChangeTime``), while
+joints come once per frame, so a pinch is timed by the display time of the first frame
+whose joints show it. The stimulus's onset is a display time too, and the app pinches
+DELAY_S of wall-clock time after its loop saw the stimulus's frame, so the reaction time is
+DELAY_S plus however many frames the loop took to see the pinch: at least DELAY_S less one
+frame (the loop sees a frame a little after its wait returns), and less than DELAY_S plus
+HOLD_S (the pinch is held that long; an answer seen later would be someone else's).
+Observed here: 0.50-0.65 s for a 0.5 s delay. Every frame reads both hands as tracked
+hands (no controller pose), the grip taken from the palm joint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support.sandbox import control, require_sandbox
+
+from gmi_vr.app.patients import add_patient, edit_patient_program
+from gmi_vr.recording.store import SessionStore
+from gmi_vr.xr.hands_only import HAND_TRACKING_PROFILE, OPEN_PALM_HOLD_S
+
+pytestmark = pytest.mark.xr
+
+APP = Path(__file__).resolve().parent.parent / "support" / "xr_laterality_app.py"
+DELAY_S = 0.5
+#: How long each pinch is held: joints are sampled once per frame, so a pinch shorter than
+#: a stalled frame on a loaded machine could fall between two frames; a second spans many.
+HOLD_S = 1.0
+RUNTIME_FRAME_S = 1.0 / 20.0  # Monado's null compositor paces at 20 Hz (XR_RUNTIME.md)
+
+
+def run_hands_block(tmp_path: Path, *options: str) -> tuple[Path, dict]:
+    """The patient's short block run by the app with tracked hands; the data folder and the
+    app's result."""
+    require_sandbox()
+    control("ensure")
+    data = tmp_path / "data"
+    with SessionStore.open(data) as store:
+        add_patient(store, "XR-HANDS", "left", "hand", therapist="t.one")
+        edit_patient_program(store, "XR-HANDS", {
+            "session.blocks": ["laterality"], "session.rating_at_start": False,
+            "session.rating_at_end": False, "laterality.trials_per_block": 4,
+            "laterality.rotations_deg": [0, 90], "laterality.views": ["back"],
+            # The next pinch (DELAY_S after the next stimulus) comes after this one's release.
+            "laterality.feedback": False, "laterality.inter_trial_s": 1.0,
+        }, therapist="t.one", reason="a short block answered by pinches")  # fmt: skip
+    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
+    out = tmp_path / "result.json"
+    run = subprocess.run([sys.executable, str(APP), "XR-HANDS", "--out", str(out), "--delay", str(DELAY_S),
+                          "--hands", "--hold", str(HOLD_S), *options],
+                         env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    return data, json.loads(out.read_text())
+
+
+def test_pinches_of_tracked_hands_answer_a_laterality_block(tmp_path: Path) -> None:
+    data, result = run_hands_block(tmp_path)
+    assert result.get("done") is True, result
+    tracked = [p for p in result["profiles"] if p[2] and p[3]]
+    assert len(tracked) >= 0.9 * len(result["profiles"]) > 40
+    assert {(p[0], p[1]) for p in tracked} == {(HAND_TRACKING_PROFILE, HAND_TRACKING_PROFILE)}
+
+    with SessionStore.open(data) as store:
+        session = store.session(result["session_id"])
+        trials = store.trials(session.id)
+    assert session.status == "completed" and session.source == "openxr"
+    assert len(trials) == len(result["shows"]) == 4
+    assert {t.side for t in trials} == {"left", "right"}
+    for trial in trials:
+        assert (trial.answer, trial.correct) == (trial.side, True)
+        assert trial.measures is not None
+        assert trial.measures["answered_by"] == f"{trial.side}.trigger_click"  # the pinch
+        assert trial.measures["rt_source"] == "input"
+        assert trial.reaction_time_s is not None
+        rt = trial.reaction_time_s
+        assert DELAY_S - RUNTIME_FRAME_S <= rt < DELAY_S + HOLD_S, rt
+
+
+def test_an_open_palm_shown_to_the_face_and_held_stops_the_session(tmp_path: Path) -> None:
+    data, result = run_hands_block(tmp_path, "--palm-stop")
+    stop = result.get("stop")
+    assert stop is not None, result
+    assert stop["data"] == {"by": "patient", "input": "right.menu"}
+    palm = next(s for s in result["sent"] if s.get("palm"))
+    # Not before the hold has passed (less the frame the palm may land in), nor long after;
+    # so also not from the pinch that answered before the palm was shown.
+    held_s = stop["seen_monotonic_s"] - palm["monotonic_s"]
+    assert OPEN_PALM_HOLD_S - RUNTIME_FRAME_S <= held_s < OPEN_PALM_HOLD_S + HOLD_S, held_s
+    with SessionStore.open(data) as store:
+        session = store.session(result["session_id"])
+    assert (session.status, session.end_reason) == ("safety_stop", "patient_stop")

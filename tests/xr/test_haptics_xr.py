@@ -1,0 +1,70 @@
+"""Haptics against the real Monado runtime (inside tools/xr-sandbox): a laterality block
+answered with both triggers through the remote driver, with answer pulses turned on for a
+patient whose left hand is affected. A Python API layer records every
+``xrApplyHapticFeedback`` on its way to Monado.
+
+The bounds: exactly one call per answer given with the healthy (right) hand, made in the
+very frame whose events carry that answer (the layer's call count before and after that
+frame's ``vibrate``), none for answers with the affected (left) hand; each call on
+``/user/hand/right``'s path, 50 ms (50 000 000 ns, XrDuration) at amplitude 0.5 and the
+runtime's own frequency (XR_FREQUENCY_UNSPECIFIED, 0), and accepted by Monado
+(XR_SUCCESS). The program's values are exact in the call: nothing rounds them on the way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xr
+from support.sandbox import control, require_sandbox
+
+from gmi_vr.app.patients import add_patient, edit_patient_program
+from gmi_vr.recording.store import SessionStore
+
+pytestmark = pytest.mark.xr
+
+APP = Path(__file__).resolve().parent.parent / "support" / "xr_laterality_app.py"
+HAPTIC_VIBRATION = int(xr.StructureType.HAPTIC_VIBRATION)  # XrHapticVibration's type
+
+
+def test_answer_pulses_reach_the_runtime_on_the_healthy_hand_only(tmp_path: Path) -> None:
+    require_sandbox()
+    control("ensure")
+    data = tmp_path / "data"
+    with SessionStore.open(data) as store:
+        add_patient(store, "XR-HAP", "left", "hand", therapist="t.one")
+        edit_patient_program(store, "XR-HAP", {
+            "session.blocks": ["laterality"], "session.rating_at_start": False,
+            "session.rating_at_end": False, "laterality.trials_per_block": 4,
+            "laterality.rotations_deg": [0, 90], "laterality.views": ["back"],
+            "laterality.feedback": False, "laterality.inter_trial_s": 0.5,
+            "haptics.answer_pulse": True,
+        }, therapist="t.one", reason="answer pulses: no allodynia")  # fmt: skip
+
+    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
+    out = tmp_path / "result.json"
+    run = subprocess.run([sys.executable, str(APP), "XR-HAP", "--out", str(out), "--delay", "0.4",
+                          "--record-haptics"], env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    result = json.loads(out.read_text())
+    assert result.get("done") is True, result
+
+    frames = result["haptic_frames"]
+    calls = result["haptic_calls"]
+    answers = [a for f in frames for a in f["answers"]]
+    assert sorted(answers) == ["left.trigger_click"] * 2 + ["right.trigger_click"] * 2
+    for frame in frames:
+        right_answers = frame["answers"].count("right.trigger_click")
+        assert frame["pulses"] == [["right", 0.05, 0.5]] * right_answers, frame
+        assert frame["calls_after"] - frame["calls_before"] == right_answers, frame
+    assert len(calls) == 2
+    right_path = result["hand_paths"]["right"]
+    assert right_path != result["hand_paths"]["left"]
+    for call in calls:
+        assert call == {"subaction_path": right_path, "type": HAPTIC_VIBRATION, "result": 0,
+                        "duration_ns": 50_000_000, "frequency": 0.0, "amplitude": 0.5}  # fmt: skip
