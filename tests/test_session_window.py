@@ -74,6 +74,9 @@ SCRIPT = textwrap.dedent(
         def present(self, draw_list):
             self.presented += 1
 
+        def vibrate(self, pulses):
+            pass  # no controllers to vibrate here (tests/xr check the real haptics)
+
         def request_stop(self):
             self.stop_requests += 1
             log["stop_requested_after"] = len(log["statuses"])
