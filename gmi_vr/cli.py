@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,6 +40,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
     record = not args.no_record
+    therapist = _therapist(args) if args.patient is not None else (args.by or getpass.getuser())
     if not record:
         if args.patient is None:
             raise GmiError("--no-record is for a patient session (--patient ID); free play is never recorded.")
@@ -48,10 +50,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # A patient's recorded session ends with one line on stdout saying what the store holds of it.
     if args.sim or args.motion:
         app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames, report=print,
-                    record=record, therapist=_therapist(args))  # fmt: skip
+                    record=record, therapist=therapist)  # fmt: skip
     else:
         app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print, record=record,
-                       therapist=_therapist(args))  # fmt: skip
+                       therapist=therapist)  # fmt: skip
     if not record:
         print(f"gmi-vr: the session of {args.patient} was not saved (--no-record); "
               f"exit status {EXIT_NOT_RECORDED} says so.", file=sys.stderr)  # fmt: skip
@@ -99,19 +101,96 @@ def _demo_patient_session(args: argparse.Namespace) -> int:
 def _open_store(create: bool = False) -> SessionStore:
     """The configured store; only ``create`` (adding a patient) makes a missing data folder,
     and says so."""
-    from gmi_vr.core.settings import load_settings
     from gmi_vr.recording.store import SessionStore
 
-    settings = load_settings()
-    store = SessionStore.open(settings.database_url or None, create=create)
+    store = SessionStore.open(create=create, on_wait=lambda message: print(f"gmi-vr: {message}", file=sys.stderr))
     if store.created_folder is not None:
         print(f"created the data folder {store.created_folder}")
     return store
 
 
-def _therapist(args: argparse.Namespace) -> str:
-    """Who acts, for the audit trail: --by, else the logged-in user."""
-    return args.by or getpass.getuser()
+def _therapist(args: argparse.Namespace, store: SessionStore | None = None, permission: str = "change_records") -> str:
+    """Who acts, for the audit trail. On a store with accounts: the signed-in account
+    (``$GMI_VR_TOKEN``, else a name and password asked at the terminal), refused when its role
+    may not (``app.accounts``); on a store without accounts: --by, else the logged-in user."""
+    from gmi_vr.app.accounts import TOKEN_ENV, acting_account
+    from gmi_vr.core.settings import load_settings
+    from gmi_vr.recording.store import SessionStore
+
+    opened = None
+    settings = load_settings()
+    if store is None and (settings.database_url or settings.database_file.exists()):
+        # Any failure to open is the command's failure: never a way round the sign-in.
+        opened = store = SessionStore.open(create=False)
+    try:
+        ask = _ask_sign_in if sys.stdin.isatty() else None
+        account = acting_account(store, permission, os.environ.get(TOKEN_ENV), ask) if store else None  # type: ignore[arg-type]
+    finally:
+        if opened is not None:
+            opened.close()
+    by = getattr(args, "by", None)
+    if account is None:
+        return by or getpass.getuser()
+    if by and by != account.name:
+        from gmi_vr.core.errors import AccessError
+
+        raise AccessError(f"--by {by} is not the signed-in account {account.name}; leave --by out: the audit trail names the account.")
+    return account.name
+
+
+def _ask_sign_in() -> tuple[str, str]:
+    """A name and password typed at the terminal (the password is not echoed)."""
+    print("This store has accounts: sign in.", file=sys.stderr)
+    name = input("account: ").strip()
+    return name, getpass.getpass("password: ")
+
+
+def _read_password(args: argparse.Namespace, confirm: bool) -> str:
+    """The password from the first line of standard input (--password-stdin, for scripts),
+    else typed at the terminal (twice for a new one)."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("password: ")
+    if confirm and getpass.getpass("the same password again: ") != password:
+        raise GmiError("The two passwords differ; nothing was changed: try again.")
+    return password
+
+
+def _cmd_users(args: argparse.Namespace) -> int:
+    from gmi_vr.app import accounts
+
+    store = _open_store(create=args.action == "add")
+    try:
+        if args.action == "list":
+            for name, role in store.list_users():
+                print(f"{name:<24} {role}")
+            if not store.count_users():
+                print("no accounts: add the first (an admin) with  gmi-vr users add NAME --role admin")
+            return 0
+        by = None
+        if store.count_users():
+            by = accounts.Account(_therapist(args, store, "manage_users"), "admin")
+        first = accounts.add_user(store, args.name, args.role, _read_password(args, confirm=True), by)
+    finally:
+        store.close()
+    print(f"added account {args.name} ({args.role})" + (
+        "; from now on commands that change records ask for an account" if first else ""))  # fmt: skip
+    return 0
+
+
+def _cmd_signin(args: argparse.Namespace) -> int:
+    from gmi_vr.app import accounts
+
+    store = _open_store()
+    try:
+        account = accounts.sign_in(store, args.name, _read_password(args, confirm=False))
+        token = accounts.issue_token(store, account)
+    finally:
+        store.close()
+    print(f"export {accounts.TOKEN_ENV}={token}")
+    print(f"gmi-vr: signed in as {account.name} ({account.role}) for {accounts.TOKEN_HOURS} hours; "
+          f"keep the token secret, like the password.", file=sys.stderr)  # fmt: skip
+    return 0
 
 
 def _cmd_patients(args: argparse.Namespace) -> int:
@@ -128,7 +207,7 @@ def _cmd_patients(args: argparse.Namespace) -> int:
         if args.action == "add":
             patient = app.add_patient(
                 store, args.id, args.side, args.part,
-                age_years=args.age, age_band=args.age_band, therapist=_therapist(args),
+                age_years=args.age, age_band=args.age_band, therapist=_therapist(args, store),
             )  # fmt: skip
             print(f"added patient {patient.id} ({patient.affected_side} {patient.body_part}, stage 1)")
         elif args.action == "list":
@@ -154,13 +233,15 @@ def _cmd_patients(args: argparse.Namespace) -> int:
         elif args.action == "edit":
             changes = dict(_parse_assignment(item) for item in args.set)
             program = app.edit_patient_program(
-                store, args.id, changes, therapist=_therapist(args), reason=args.reason
+                store, args.id, changes, therapist=_therapist(args, store), reason=args.reason
             )
             print(f"patient {args.id}: changed {', '.join(changes)} (stage {int(program.stage)})")
         elif args.action == "progress":
             _patients_progress(store, args)
         elif args.action == "rename":
             _patients_rename(store, args)
+        elif args.action == "erase":
+            _patients_erase(store, args)
     finally:
         store.close()
     return 0
@@ -185,7 +266,7 @@ def _patients_progress(store: SessionStore, args: argparse.Namespace) -> None:
         return
     if not args.reason or not args.reason.strip():
         raise GmiError("Say why with --reason TEXT; the decision is kept in the audit trail.")
-    program = decide(store, args.id, _therapist(args), accept=args.accept,
+    program = decide(store, args.id, _therapist(args, store), accept=args.accept,
                      override_stage=args.stage, reason=args.reason)  # fmt: skip
     outcome = "overridden" if args.stage is not None else "accepted" if args.accept else "rejected"
     print(f"patient {args.id}: proposal {outcome}, now at stage {int(program.stage)}")
@@ -195,11 +276,66 @@ def _patients_rename(store: SessionStore, args: argparse.Namespace) -> None:
     """Correct a mistyped patient id everywhere, audited."""
     from gmi_vr.app import rename_patient
 
-    moved = rename_patient(store, args.old, args.new, therapist=_therapist(args), reason=args.reason,
+    moved = rename_patient(store, args.old, args.new, therapist=_therapist(args, store), reason=args.reason,
                            forget_old=args.forget_old)  # fmt: skip
     words = {"pain_ratings": "pain ratings", "audit": "audit entries"}
     counts = ", ".join(f"{words.get(table, table)} {n}" for table, n in moved.items() if n)
     print(f"patient {args.old} is now {args.new} (records moved: {counts or 'none'}; the rename is in the audit trail)")
+
+
+def _patients_erase(store: SessionStore, args: argparse.Namespace) -> None:
+    """Erase a patient who withdrew consent: every record of them, audited without naming them."""
+    if not args.reason.strip():
+        raise GmiError("Say why with --reason TEXT (e.g. 'consent withdrawn'); it is kept in the audit trail.")
+    erased = store.erase_patient(args.id, actor=_therapist(args, store), reason=args.reason.strip())
+    rows = sum(erased.rows_removed.values())
+    print(f"erased patient {args.id}: {erased.sessions} sessions and {rows} records removed from {store.label}; "
+          f"the audit trail keeps that an erasure happened, not whom it was of")  # fmt: skip
+    if not erased.checkpointed:
+        print("gmi-vr: another program had the store open, so the freed space is zeroed only once it closes; "
+              "run the erase again after closing other gmi-vr windows to be sure.", file=sys.stderr)  # fmt: skip
+    print("not reached: files already exported (BIDS, CSV, FHIR, reports), backups and copies elsewhere; "
+          "delete those where they are kept.")  # fmt: skip
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from gmi_vr.core.settings import load_settings
+    from gmi_vr.recording.backup import backup_postgres, backup_sqlite
+
+    settings = load_settings()
+    out = Path(args.out).expanduser()
+    if settings.database_url and not settings.database_url.startswith("sqlite"):
+        backup_postgres(settings.database_url, out)
+        print(f"backed up {settings.database_url.split('://')[0]} store into {out} (restore with pg_restore)")
+        return 0
+    source = settings.database_file
+    if settings.database_url:
+        from sqlalchemy import make_url
+
+        source = Path(make_url(settings.database_url).database or "")
+    info = backup_sqlite(source, out)
+    print(f"backed up {source} into {out}: {info.patients} patients, {info.sessions} sessions, schema {info.revision} "
+          f"(only this account can read it; keep it as safe as the store)")  # fmt: skip
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from gmi_vr.core.settings import load_settings
+    from gmi_vr.recording.backup import restore_sqlite
+    from gmi_vr.recording.store import SessionStore, known_revisions
+
+    settings = load_settings()
+    if settings.database_url:
+        raise GmiError("The configured store is a database URL; restore a PostgreSQL backup with pg_restore "
+                       "into an empty database, or leave database_url out to restore into a data folder.")  # fmt: skip
+    target = restore_sqlite(Path(args.file).expanduser(), settings.data_dir, known_revisions())
+    with SessionStore.open(target, create=False) as store:  # upgrades an older schema, recovers
+        patients, sessions = len(store.list_patients()), len(store.list_sessions())
+        interrupted = store.recovered_sessions
+    print(f"restored {args.file} into {target}: {patients} patients, {sessions} sessions"
+          + (f" (sessions {', '.join(map(str, interrupted))} were recording at the backup: marked interrupted)"
+             if interrupted else ""))  # fmt: skip
+    return 0
 
 
 def _patient_summary(store: SessionStore, patient_id: str) -> dict[str, object]:
@@ -246,7 +382,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     store = _open_store()
     try:
-        for path in export_session(store, args.session, args.format, Path(args.out)):
+        actor = _therapist(args, store, "export")
+        if store.writable:
+            store.audit(actor, "session.export", session_id=args.session, details={"format": args.format})
+        for path in export_session(store, args.session, args.format, Path(args.out), shift_days=args.shift_dates):
             print(path)
     finally:
         store.close()
@@ -450,6 +589,12 @@ def build_parser() -> argparse.ArgumentParser:
     rename.add_argument("--forget-old", action="store_true",
                         help="keep the old id nowhere, not even in the rename's audit entry (it was personal data)")  # fmt: skip
     rename.add_argument("--by", help="who renames (default: the logged-in user)")
+    erase = patients_sub.add_parser(
+        "erase", help="remove every record of a patient who withdrew consent (audited without naming them)"
+    )
+    erase.add_argument("id", help="the patient's pseudonymous id")
+    erase.add_argument("--reason", required=True, help="why, without naming the patient (kept in the audit trail)")
+    erase.add_argument("--by", help="who erases (default: the logged-in user)")
     patients.set_defaults(func=_cmd_patients)
 
     sessions = sub.add_parser("sessions", help="list recorded sessions")
@@ -461,6 +606,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
     export.add_argument("--format", required=True, choices=["bids", "csv", "fhir"])
     export.add_argument("--out", required=True, help="output folder")
+    export.add_argument("--shift-dates", type=int, default=0, metavar="DAYS",
+                        help="BIDS: move every date by DAYS days (the same for a whole dataset) to de-identify it")  # fmt: skip
     export.set_defaults(func=_cmd_export)
 
     report = sub.add_parser(
@@ -487,12 +634,37 @@ def build_parser() -> argparse.ArgumentParser:
     repair.add_argument("--out", required=True, help="the new file (must not exist)")
     repair.add_argument("--file", help="a store file instead of the data folder's sessions.sqlite")
     store.set_defaults(func=_cmd_store)
+
+    backup = sub.add_parser("backup", help="copy the session store into a new file, also while a session records")
+    backup.add_argument("--out", required=True, help="the new backup file (must not exist)")
+    backup.set_defaults(func=_cmd_backup)
+    restore = sub.add_parser("restore", help="bring a backup back into an empty data folder")
+    restore.add_argument("file", help="the backup file")
+    restore.set_defaults(func=_cmd_restore)
+
+    users = sub.add_parser("users", help="accounts: one per person, with a role (admin, therapist, researcher)")
+    users_sub = users.add_subparsers(dest="action", required=True, metavar="ACTION")
+    user_add = users_sub.add_parser("add", help="add an account (the first one, an admin, needs no sign-in)")
+    user_add.add_argument("name", help="the person's account name, as the audit trail will show it")
+    user_add.add_argument("--role", required=True, choices=["admin", "therapist", "researcher"],
+                          help="admin: everything and accounts; therapist: records; researcher: exports only")  # fmt: skip
+    user_add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    users_sub.add_parser("list", help="the accounts and their roles")
+    users.set_defaults(func=_cmd_users)
+    signin = sub.add_parser("signin", help="sign in once for scripts: prints a token to put in GMI_VR_TOKEN")
+    signin.add_argument("name", help="the account name")
+    signin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    signin.set_defaults(func=_cmd_signin)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command: Command = args.func
+    # Everything this command writes (exports, reports, backups, logs) is for this account only:
+    # health data must not become readable by others through a permissive umask.
+    previous_umask = os.umask(0o077)
+    os.umask(previous_umask | 0o077)
     try:
         return command(args)
     except GmiError as error:
@@ -501,6 +673,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gmi-vr: stopped.", file=sys.stderr)
         return 130
+    finally:
+        os.umask(previous_umask)
 
 
 if __name__ == "__main__":

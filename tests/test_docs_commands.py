@@ -59,7 +59,13 @@ ORDER: list[tuple[str, ...]] = [
     ("replay",),
     ("store", "check"),
     ("store", "repair"),
+    ("backup",),  # its BACKUP.sqlite is what restore brings back
+    ("restore",),  # into an empty data folder of its own (own_folder_setup)
+    ("users", "list"),
+    ("users", "add"),  # on a data folder of its own: accounts would ask every later command for one
+    ("signin",),  # on a data folder of its own, with its account
     ("patients", "rename"),  # on a data folder of its own (own_folder_setup)
+    ("patients", "erase"),  # on a data folder of its own
 ]
 
 #: Headset commands (their shape: the subcommand and the options used) and the real-runtime
@@ -176,6 +182,10 @@ def substitute(argv: list[str], scratch: Path, counter: list[int]) -> list[str]:
             word = "P001"
         elif word == "NEW":
             word = "P001-B"
+        elif word == "BACKUP.sqlite":  # the backup the sequence takes, for restore to bring back
+            word = str(scratch / "backup.sqlite")
+        elif word == "DAYS":
+            word = "-365"
         out.append(word)
     return out
 
@@ -187,7 +197,14 @@ def for_a_person(argv: list[str]) -> list[str]:
         return [*argv, "--max-frames", "30"]
     if argv[0] == "calibrate" and "--sim" in argv and "--motion" not in argv:
         return [*argv, "--motion", str(CALIBRATION_MOTION)]
+    if argv[:2] == ["users", "add"] or argv[0] == "signin":  # the password, typed (see typed_by_a_person)
+        return [*argv, "--password-stdin"]
     return argv
+
+
+def typed_by_a_person(argv: list[str]) -> str | None:
+    """What a person types when a command asks for it: an account's password."""
+    return "a long password\n" if "--password-stdin" in argv else None
 
 
 def own_folder_setup(argv: list[str]) -> list[list[str]] | None:
@@ -195,6 +212,12 @@ def own_folder_setup(argv: list[str]) -> list[list[str]] | None:
     folder of their own, after these set-up commands; None: in the shared sequence."""
     if argv[:2] == ["patients", "rename"]:  # the mistyped id must exist, the right one not yet
         return [["patients", "add", argv[2], "--side", "left"]]
+    if argv[:2] == ["patients", "erase"]:  # the erased patient is gone for the commands after it
+        return [["patients", "add", argv[2], "--side", "left"]]
+    if argv[0] == "restore" or argv[:2] == ["users", "add"]:  # an empty data folder; the first account
+        return []
+    if argv[0] == "signin":
+        return [["users", "add", argv[1], "--role", "admin", "--password-stdin"]]
     return None
 
 
@@ -323,11 +346,13 @@ def test_every_shown_command_runs(tmp_path: Path) -> None:
             step_env = dict(env, GMI_VR_DATA=str(tmp_path / f"own-data-{index}"))
             for command in setup:
                 prepared = subprocess.run([sys.executable, "-m", "gmi_vr.cli", *command], env=step_env,
+                                          input=typed_by_a_person(command) or "",
                                           capture_output=True, text=True, timeout=120)  # fmt: skip
                 assert prepared.returncode == 0, prepared.stderr
         # No one answers a question on stdin: a command that asks must not wait for ever.
+        typed = typed_by_a_person(argv)
         result = subprocess.run([sys.executable, "-m", "gmi_vr.cli", *argv], env=step_env, cwd=tmp_path,
-                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)  # fmt: skip
+                                input=typed or "", capture_output=True, text=True, timeout=300)  # fmt: skip
         expected = NO_RUNTIME_EXIT if step.headset else 0
         ran.append(" ".join(argv))
         if result.returncode != expected or "Traceback" in result.stderr:

@@ -10,10 +10,15 @@ installed (Debian: ``apt-get install postgresql``).
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -75,7 +80,7 @@ def test_the_store_is_portable_to_postgresql(postgres_url: str, tmp_path: Path) 
         assert "postgresql" in store.label
         with store.engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_heads() == ("0002",)
+            assert context.get_current_heads() == ("0004",)
             assert compare_metadata(context, schema.Base.metadata) == []
         store.add_patient(PatientInfo("PG1", "left", "hand", birth_year=1960, program={"stages": ["mirror"]}))
         recorder = store.start_session("PG1", source="test", runtime_name="Monado", display_hz=90.0)
@@ -131,3 +136,156 @@ def test_a_patient_is_renamed_in_one_transaction_on_postgresql(postgres_url: str
         assert [p.id for p in store.list_patients()] == ["PG001"]
         assert [s.patient_id for s in store.list_sessions()] == ["PG001"]
         assert [a.action for a in store.audit_trail("PG001")] == ["patient.add", "patient.rename"]
+
+
+# ---------------------------------------------------------------------- a clinic's stations on one server
+
+TESTS = str(Path(__file__).parent)
+
+#: One station recording a session: frames in 30-frame bursts, one pain rating per burst,
+#: then a flush; each line printed says what the server has committed by then.
+STATION = """
+import json, sys, time
+sys.path.insert(0, {tests!r})
+from recording_synth import body, frame
+from gmi_vr.recording.store import SessionStore
+
+url, patient, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+store = SessionStore.open(url, station=patient)
+recorder = store.start_session(patient, source="test", chunk_seconds=0.2)
+print(json.dumps({{"session": recorder.session_id}}), flush=True)
+frames = ratings = 0
+end = time.monotonic() + seconds
+while time.monotonic() < end:
+    for _ in range(30):
+        recorder.record_frame(frame(frames), body(frames))
+        frames += 1
+    recorder.record_rating(ratings % 11, "during", time_s=frame(frames).time_s)
+    ratings += 1
+    assert recorder.flush(), recorder.stats()
+    print(json.dumps({{"frames": frames, "ratings": ratings}}), flush=True)
+    time.sleep(0.05)
+stats = recorder.finish("completed", "plan_done")
+print(json.dumps({{"finished": frames, "written": stats.frames_written, "ratings": ratings}}), flush=True)
+"""
+
+#: A third station reading what the two record: session list, motion spans, ratings, motion.
+READER = """
+import json, sys, time
+sys.path.insert(0, {tests!r})
+from gmi_vr.recording.listing import session_rows
+from gmi_vr.recording.store import SessionStore
+
+url, seconds = sys.argv[1], float(sys.argv[2])
+store = SessionStore.open(url, station="front-desk")
+reads = frames = 0
+end = time.monotonic() + seconds
+while time.monotonic() < end:
+    for row in session_rows(store):
+        store.motion_span(row.session_id)
+        store.ratings(row.session_id)
+    sessions = store.list_sessions()
+    if sessions:
+        frames = max(frames, sum(len(t.index) for t in store.iter_motion(sessions[0].id)))
+    reads += 1
+print(json.dumps({{"reads": reads, "frames_seen": frames}}), flush=True)
+"""
+
+
+def _lines(process: subprocess.Popen[str], into: list[dict[str, int]]) -> threading.Thread:
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            into.append(json.loads(line))
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_two_stations_record_while_a_third_reads_and_a_killed_one_loses_nothing_committed(postgres_url: str) -> None:
+    with SessionStore.open(postgres_url) as store:
+        store.add_patient(PatientInfo("ROOM-A", "left", "hand"))
+        store.add_patient(PatientInfo("ROOM-B", "right", "hand"))
+    python = sys.executable
+    station, reader = STATION.format(tests=TESTS), READER.format(tests=TESTS)
+    a = subprocess.Popen([python, "-c", station, postgres_url, "ROOM-A", "120"], stdout=subprocess.PIPE, text=True)
+    b = subprocess.Popen([python, "-c", station, postgres_url, "ROOM-B", "30"], stdout=subprocess.PIPE, text=True)
+    r = subprocess.Popen([python, "-c", reader, postgres_url, "30"], stdout=subprocess.PIPE, text=True)
+    lines_a: list[dict[str, int]] = []
+    lines_b: list[dict[str, int]] = []
+    lines_r: list[dict[str, int]] = []
+    readers = [_lines(a, lines_a), _lines(b, lines_b), _lines(r, lines_r)]
+    try:
+        time.sleep(15)
+        a.send_signal(signal.SIGKILL)  # the station's power cable, in the middle of its session
+        assert a.wait(10) == -signal.SIGKILL
+        assert b.wait(120) == 0 and r.wait(120) == 0
+    finally:
+        for process in (a, b, r):
+            if process.poll() is None:
+                process.kill()
+    for thread in readers:
+        thread.join(10)
+    session_a, session_b = lines_a[0]["session"], lines_b[0]["session"]
+    committed_a = [line for line in lines_a if "frames" in line][-1]
+    finished_b = lines_b[-1]
+    assert committed_a["frames"] > 300 and finished_b["finished"] > 300
+    assert finished_b["written"] == finished_b["finished"]
+    assert lines_r[-1]["reads"] > 5 and lines_r[-1]["frames_seen"] > 0
+
+    with SessionStore.open(postgres_url) as store:
+        # The killed station's session: recovered as interrupted, everything it committed kept.
+        assert session_a in store.recovered_sessions
+        info_a, info_b = store.session(session_a), store.session(session_b)
+        assert (info_a.status, info_a.end_reason) == ("interrupted", "process_gone")
+        assert len(store.motion(session_a).index) >= committed_a["frames"]
+        assert len(store.ratings(session_a)) >= committed_a["ratings"]
+        # The other station's session is untouched: completed, every frame and rating there.
+        assert (info_b.status, info_b.end_reason) == ("completed", "plan_done")
+        motion_b = store.motion(session_b)
+        assert list(motion_b.index) == list(range(finished_b["finished"]))
+        assert len(store.ratings(session_b)) == finished_b["ratings"]
+
+
+def test_stations_upgrade_the_schema_one_at_a_time_and_say_so(postgres_url: str, tmp_path: Path) -> None:
+    import psycopg
+    from sqlalchemy import make_url
+
+    from gmi_vr.recording.store import UPGRADE_LOCK_KEY
+
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f'database_url = "{postgres_url}"\nstation = "room-1"\n')
+    env = {**os.environ, "GMI_VR_CONFIG": str(settings)}
+    env.pop("GMI_VR_DATA", None)
+    plain = make_url(postgres_url)
+    # Another station holds the upgrade: it has just begun creating the schema.
+    holder = psycopg.connect(host=plain.query["host"], port=int(plain.query["port"]), user="postgres",
+                             dbname="postgres", autocommit=True)  # fmt: skip
+    holder.execute("SELECT pg_advisory_lock(%s)", (UPGRADE_LOCK_KEY,))
+    gmi_vr = [sys.executable, "-m", "gmi_vr.cli", "patients", "list"]
+    stations = [subprocess.Popen(gmi_vr, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(2)]  # fmt: skip
+    try:
+        for station in stations:  # each says why it waits, at once, and then waits
+            assert station.stderr is not None
+            told = station.stderr.readline()
+            assert "Another station is creating or upgrading the session store" in told
+            assert "waiting for it to finish" in told
+        time.sleep(1)
+        assert [s.poll() for s in stations] == [None, None]  # neither touches the schema meanwhile
+        holder.execute("SELECT pg_advisory_unlock(%s)", (UPGRADE_LOCK_KEY,))
+        results = [s.communicate(timeout=60) for s in stations]
+    finally:
+        holder.close()
+        for s in stations:
+            if s.poll() is None:
+                s.kill()
+    for station, (out, err) in zip(stations, results, strict=True):
+        assert station.returncode == 0, err
+        assert "no patients yet" in out
+    heads = []
+    for location in (postgres_url, tmp_path / "sqlite-station"):  # the same head as a new SQLite store
+        with SessionStore.open(location) as store, store.engine.connect() as conn:
+            heads.append(MigrationContext.configure(conn).get_current_heads())
+    assert heads[0] == heads[1] and len(heads[0]) == 1

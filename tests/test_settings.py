@@ -10,7 +10,7 @@ def test_missing_file_gives_working_defaults(tmp_path, monkeypatch):
     monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
     settings = load_settings(tmp_path / "absent.toml")
     assert settings.data_dir == tmp_path / "data"
-    assert settings.resolved_database_url() == f"sqlite:///{tmp_path / 'data' / 'gmi-vr.sqlite'}"
+    assert settings.resolved_database_url() == f"sqlite:///{tmp_path / 'data' / 'sessions.sqlite'}"
     assert settings.station
 
 

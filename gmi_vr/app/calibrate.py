@@ -31,7 +31,6 @@ import numpy as np
 
 from gmi_vr.body import Calibration, Posture
 from gmi_vr.body.calibration import CalibrationError, CalibrationGuide
-from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.geometry import matrix_from_pose
 from gmi_vr.recording.store import SessionStore
@@ -219,7 +218,7 @@ def _store(store: SessionStore, patient_id: str, calibration: Calibration, thera
 
 def _open_store() -> SessionStore:
     """The store of an existing patient: a missing data folder is named, never created."""
-    return SessionStore.open(load_settings().database_url or None, create=False)
+    return SessionStore.open(create=False)
 
 
 def run_calibration_openxr(

@@ -153,6 +153,21 @@ def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = 
     return text
 
 
+def data_folder_check() -> tuple[str, str, str]:
+    """The doctor's row for the data folder: "WARN" with the fix when other accounts can read
+    it (``recording.privacy.folder_exposure``; a warning, since sessions still start), else
+    "pass". (verdict, name, detail)."""
+    from gmi_vr.core.settings import load_settings
+    from gmi_vr.recording.privacy import folder_exposure
+
+    folder = load_settings().data_dir
+    problem = folder_exposure(folder)
+    if problem is not None:
+        return ("WARN", "data folder", problem)
+    state = "private to this account" if folder.is_dir() else "not created yet; it will be private"
+    return ("pass", "data folder", f"{folder} ({state})")
+
+
 def doctor(print_line: Callable[[str], None], verbose: bool = False) -> int:
     """Print the checklist (``xr.doctor.doctor_checks``): each check passed or failed with a
     short reason; with ``verbose`` the session's details and what the OpenXR loader wrote
@@ -161,9 +176,11 @@ def doctor(print_line: Callable[[str], None], verbose: bool = False) -> int:
     from gmi_vr.xr.doctor import doctor_checks
 
     result = doctor_checks(capture_loader_output=not verbose)
-    width = max(len(check.name) for check in result.checks)
-    for check in result.checks:
-        print_line(f"{'pass' if check.passed else 'FAIL'}  {check.name:<{width}}  {check.detail}")
+    rows = [("pass" if check.passed else "FAIL", check.name, check.detail) for check in result.checks]
+    rows.append(data_folder_check())
+    width = max(len(name) for _, name, _ in rows)
+    for verdict, name, detail in rows:
+        print_line(f"{verdict}  {name:<{width}}  {detail}")
     if verbose and result.report is not None:
         for line in result.report.lines():
             print_line(f"      {line}")

@@ -64,6 +64,5 @@ def run_replay(store: SessionStore, session_id: int, *, max_frames: int | None =
 
         run_replay_window(store, session_id, max_frames=max_frames, screenshot=screenshot, visible=visible,
                           start_paused=start_paused, start_at_s=start_at_s, pictures=picture_at,
-                          marks=marks, legend=MARK_GROUPS, window_size=(settings.console_width,
-                                                                          settings.console_height),
+                          marks=marks, legend=MARK_GROUPS, window_size=settings.console_size,
                           panels=panels)  # fmt: skip

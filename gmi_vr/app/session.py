@@ -19,7 +19,6 @@ from gmi_vr.app.progress import StageDecider, propose_after_session
 from gmi_vr.assets.paths import model_path
 from gmi_vr.body import Appearance, BodySettings, Calibration
 from gmi_vr.core.errors import GmiError, NotFoundError, StorageError
-from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import Side
 from gmi_vr.recording.listing import SessionRow, saved_line, session_row
 from gmi_vr.recording.recorder import SessionRecorder
@@ -78,7 +77,7 @@ def session_pipeline(
     if patient_id is None:
         yield SessionPipeline(BodySettings(affected_side=Side.LEFT))
         return
-    store = SessionStore.open(load_settings().database_url or None, create=False)
+    store = SessionStore.open(create=False)
     try:
         patient = store.patient(patient_id)
         if record and not store.writable:  # refused before anything runs: nothing could be saved

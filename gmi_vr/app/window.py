@@ -37,8 +37,8 @@ def open_therapist_window(title: str, *, visible: bool = True, input_state: Inpu
     from gmi_vr.render.renderer import Renderer
 
     with ExitStack() as stack:
-        context = stack.enter_context(open_window_context(settings.console_width, settings.console_height,
-                                                          title=title, visible=visible))  # fmt: skip
+        context = stack.enter_context(open_window_context(*settings.console_size, title=title,
+                                                          visible=visible))  # fmt: skip
         renderer = Renderer()
         stack.callback(renderer.release)
         window = TherapistWindow(context, renderer, input_state, console=console)

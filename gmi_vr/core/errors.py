@@ -48,3 +48,9 @@ class NotFoundError(GmiError):
     """A named patient, session or asset does not exist."""
 
     exit_code = 8
+
+
+class AccessError(GmiError):
+    """No signed-in account, a wrong password, or an account whose role may not do this."""
+
+    exit_code = 11

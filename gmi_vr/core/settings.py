@@ -16,13 +16,17 @@ from pathlib import Path
 
 from gmi_vr.core.errors import InputFileError
 
+#: Environment variable that chooses the data folder, before the settings file's ``data_dir``.
+DATA_ENV = "GMI_VR_DATA"
+#: File name of the SQLite session store inside the data folder.
+DATABASE_NAME = "sessions.sqlite"
+
 
 def default_data_dir() -> Path:
-    """Where records live: ``$GMI_VR_DATA``, else the per-user data folder of the platform:
-    ``$XDG_DATA_HOME/gmi-vr`` (by default ``~/.local/share/gmi-vr``) on Linux,
-    ``%LOCALAPPDATA%\\gmi-vr`` on Windows, ``~/Library/Application Support/gmi-vr`` on macOS."""
-    if env := os.environ.get("GMI_VR_DATA"):
-        return Path(env).expanduser()
+    """The per-user data folder when neither ``$GMI_VR_DATA`` nor ``data_dir`` chooses one:
+    the XDG data folder (``$XDG_DATA_HOME/gmi-vr``, by default ``~/.local/share/gmi-vr``) on
+    Linux, ``~/Library/Application Support/gmi-vr`` on macOS, ``%LOCALAPPDATA%\\gmi-vr`` on
+    Windows."""
     home = Path.home()
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
@@ -31,6 +35,16 @@ def default_data_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
     return base / "gmi-vr"
+
+
+def resolve_data_dir(configured: str | None) -> Path:
+    """The one rule for the data folder: ``$GMI_VR_DATA`` (a one-off choice for this shell),
+    else the settings file's ``data_dir``, else ``default_data_dir()``. ``~`` is expanded."""
+    if env := os.environ.get(DATA_ENV):
+        return Path(env).expanduser()
+    if configured:
+        return Path(configured).expanduser()
+    return default_data_dir()
 
 
 def default_config_file() -> Path:
@@ -48,18 +62,32 @@ def default_config_file() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    #: Folder for the session database and exports.
+    #: Folder for the session database (``sessions.sqlite``); see ``resolve_data_dir``.
     data_dir: Path
-    #: SQLAlchemy URL; empty means SQLite at ``data_dir / "gmi-vr.sqlite"``.
+    #: SQLAlchemy URL of a database server; empty means SQLite at ``database_file``.
     database_url: str = ""
-    #: Name of this PC in the audit trail.
+    #: Name of this PC in the audit trail (default: the host name).
     station: str = ""
     #: Therapist window size in screen pixels.
-    console_width: int = 1600
-    console_height: int = 900
+    console_width: int = 1280
+    console_height: int = 600
+
+    @property
+    def database_file(self) -> Path:
+        """The SQLite store inside the data folder (used when ``database_url`` is empty)."""
+        return self.data_dir / DATABASE_NAME
+
+    def store_location(self) -> str | Path:
+        """Where the session store is: the server's URL, else the SQLite file."""
+        return self.database_url or self.database_file
 
     def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'gmi-vr.sqlite'}"
+        return self.database_url or f"sqlite:///{self.database_file}"
+
+    @property
+    def console_size(self) -> tuple[int, int]:
+        """The therapist window's (width, height) in screen pixels."""
+        return (self.console_width, self.console_height)
 
 
 #: The therapist window's size limits, screen pixels (a small laptop screen up to 16K).
@@ -122,8 +150,9 @@ def load_settings(path: Path | None = None) -> Settings:
         value = values.get(key, low)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise wrong(key, f"a whole number of pixels from {low} to {high}")
-    data_dir = Path(str(values.pop("data_dir"))) if "data_dir" in values else default_data_dir()
-    values.setdefault("station", socket.gethostname())
+    data_dir = resolve_data_dir(str(values.pop("data_dir")) if "data_dir" in values else None)
+    if not values.get("station"):
+        values["station"] = socket.gethostname()
     return Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]
 
 

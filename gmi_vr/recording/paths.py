@@ -1,10 +1,7 @@
-"""Where the session store lives.
-
-The default is a per-user data folder: ``$GMI_VR_DATA`` when set, otherwise the XDG data
-directory (``$XDG_DATA_HOME/gmi-vr``, by default ``~/.local/share/gmi-vr``) on Linux,
-``~/Library/Application Support/gmi-vr`` on macOS and ``%LOCALAPPDATA%\\gmi-vr`` on Windows.
-The database inside it is ``sessions.sqlite``. A full SQLAlchemy URL (for example a clinic's
-PostgreSQL server) can be given instead of a path wherever a store is opened.
+"""Where the session store lives: decided once, by ``gmi_vr.core.settings`` (``$GMI_VR_DATA``,
+else the settings file's ``data_dir``, else the per-user data folder; the database inside it
+is ``sessions.sqlite``; a ``database_url`` names a database server instead). This module
+only hands that decision to the recording layer.
 """
 
 from __future__ import annotations
@@ -12,21 +9,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gmi_vr.core.settings import default_data_dir
+from gmi_vr.core.settings import DATA_ENV, DATABASE_NAME, load_settings
 
-#: Environment variable that overrides the data folder.
-DATA_ENV = "GMI_VR_DATA"
-#: File name of the SQLite session store inside the data folder.
-DATABASE_NAME = "sessions.sqlite"
+__all__ = ["DATA_ENV", "DATABASE_NAME", "data_dir", "default_database_path", "is_url"]
 
 
 def data_dir() -> Path:
     """The folder that holds the session store (not created here)."""
-    return default_data_dir()
+    return load_settings().data_dir
 
 
 def default_database_path() -> Path:
-    return data_dir() / DATABASE_NAME
+    return load_settings().database_file
 
 
 def is_url(location: str | os.PathLike[str]) -> bool:

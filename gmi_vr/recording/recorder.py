@@ -47,6 +47,7 @@ from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import TrackingFrame
 from gmi_vr.recording import motion, schema
+from gmi_vr.recording.privacy import private_opener
 from gmi_vr.recording.records import (
     FINISH_STATUSES,
     BlockInfo,
@@ -525,7 +526,7 @@ def hold_reserve(path: Path, size: int = RESERVE_BYTES) -> bool:
     """Hold ``size`` bytes of disk space in the file ``path`` (reused when a crashed session
     left it there); False when the disk has not that much free."""
     try:
-        with path.open("wb") as f:
+        with open(path, "wb", opener=private_opener) as f:
             if hasattr(os, "posix_fallocate"):
                 os.posix_fallocate(f.fileno(), 0, size)
             else:  # macOS, Windows: written zeros hold the space as well

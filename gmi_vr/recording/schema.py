@@ -221,6 +221,29 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class UserAccount(Base):
+    """A person who uses gmi-vr: the name in the audit trail, a role (``admin``,
+    ``therapist`` or ``researcher``) and an Argon2 hash of the password (never the password)."""
+
+    __tablename__ = "users"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignIn(Base):
+    """A sign-in that scripts use through ``$GMI_VR_TOKEN``: only the token's SHA-256 is kept."""
+
+    __tablename__ = "sign_ins"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(ForeignKey("users.name"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class MotionLayout(Base):
     """The channel list of motion chunks (see ``motion.py``): the tracking part is fixed by
     ``layout_version``; the displayed-body part names the recorded body joints."""

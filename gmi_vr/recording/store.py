@@ -1,8 +1,13 @@
 """The session store: opening (with checks and migrations), crash recovery, and queries.
 
-``SessionStore.open()`` with no argument uses ``paths.default_database_path()``
-(``$GMI_VR_DATA/sessions.sqlite`` or the per-user data folder); a path opens that SQLite
-file; a URL ("postgresql+psycopg://...") opens that database. SQLite files run in WAL mode
+``SessionStore.open()`` with no argument opens the configured store (``core.settings``:
+``database_url``, else ``sessions.sqlite`` in the data folder) and names this station in the
+audit trail as the settings say; a path opens that SQLite file; a URL
+("postgresql+psycopg://...") opens that database.
+
+The store is private (``privacy.py``): a data folder it creates is ``0700`` and the
+database, its WAL and shared-memory files and the disk reserve are ``0600``, whatever the
+umask. SQLite files run in WAL mode
 with ``synchronous=FULL``: a committed transaction survives a crash or a power loss.
 
 Opening never overwrites or "repairs" a file it cannot read: a damaged file (SQLite's
@@ -25,8 +30,9 @@ import os
 import socket
 import sqlite3
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,9 +42,11 @@ from sqlalchemy import (
     Connection,
     Engine,
     create_engine,
+    delete,
     event,
     func,
     make_url,
+    or_,
     select,
     text,
     update,
@@ -47,7 +55,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAl
 from sqlalchemy.orm import Session as OrmSession
 
 from gmi_vr.core.errors import GmiError, NotFoundError, StorageError
-from gmi_vr.recording import health, motion, paths, schema
+from gmi_vr.recording import health, motion, paths, privacy, schema
 from gmi_vr.recording.identity import PatientIdError
 from gmi_vr.recording.recorder import RESERVE_BYTES, SessionRecorder, hold_reserve
 from gmi_vr.recording.records import (
@@ -193,7 +201,7 @@ def _missing_store_error(path: Path) -> StorageError:
     where = (
         f"GMI_VR_DATA is {os.environ[paths.DATA_ENV]}"
         if os.environ.get(paths.DATA_ENV)
-        else f"the default data folder; set {paths.DATA_ENV} to use another"
+        else f"the data folder of the settings or the default one; set {paths.DATA_ENV} to use another"
     )
     if not path.parent.is_dir():
         return StorageError(
@@ -246,12 +254,19 @@ class SessionStore:
         self.path: Path | None = None
         #: The data folder this open created (None when it existed): commands say so.
         self.created_folder: Path | None = None
+        #: This station's name in the audit trail (the settings' ``station``, else the host name).
+        self.station = station_name()
 
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, location: str | os.PathLike[str] | None = None, *, create: bool = True) -> SessionStore:
-        """Open (creating and migrating if needed) the store at a path or URL.
+    def open(
+        cls, location: str | os.PathLike[str] | None = None, *, create: bool = True, station: str | None = None,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> SessionStore:  # fmt: skip
+        """Open (creating and migrating if needed) the store at a path or URL; with no
+        ``location``, the configured one (``Settings.store_location``), and the settings'
+        station names this station in the audit trail unless ``station`` is given.
 
         A path is a data folder (holding ``sessions.sqlite``) when it is a folder or does not
         exist and has no file suffix; otherwise it is the SQLite file itself.
@@ -264,8 +279,27 @@ class SessionStore:
 
         Marks sessions left 'running' by a crashed process as 'interrupted'
         (``store.recovered_sessions`` lists them).
+
+        On a database server one station at a time creates or upgrades the schema (an
+        advisory lock); another station opening meanwhile waits, and ``on_wait`` (default: the
+        log) gets one sentence saying so.
         """
-        if location is not None and paths.is_url(location):
+        if location is None:
+            from gmi_vr.core.settings import load_settings
+
+            settings = load_settings()
+            location = settings.store_location()
+            station = station or settings.station
+        store = cls._open_location(location, create, on_wait or log.warning)
+        if station:
+            store.station = station
+        return store
+
+    @classmethod
+    def _open_location(
+        cls, location: str | os.PathLike[str], create: bool, on_wait: Callable[[str], None]
+    ) -> SessionStore:
+        if paths.is_url(location):
             url = str(location)
             try:
                 engine = create_engine(url)
@@ -280,9 +314,8 @@ class SessionStore:
                     _check_sqlite_file(Path(database))
                 engine = _sqlite_engine(url, connect_args={"check_same_thread": False})
             label = engine.url.render_as_string(hide_password=True)
-            return cls._finish_open(engine, label, None)
-        path = Path(location) if location is not None else paths.default_database_path()
-        path = path.expanduser()
+            return cls._finish_open(engine, label, None, on_wait)
+        path = Path(location).expanduser()
         if path.is_dir() or (not path.exists() and not path.suffix):
             path = path / paths.DATABASE_NAME  # a data folder, not the file itself
         created_folder: Path | None = None
@@ -301,7 +334,7 @@ class SessionStore:
                 raise _missing_store_error(path)
             if not path.parent.is_dir():
                 try:
-                    path.parent.mkdir(parents=True)
+                    privacy.make_private_folder(path.parent)
                     created_folder = path.parent
                 except OSError as error:
                     if not path.parent.is_dir():
@@ -313,15 +346,25 @@ class SessionStore:
                     f"The data folder {path.parent} is read-only, so no session store can be created in it; "
                     f"make it writable or set GMI_VR_DATA to a writable folder."
                 )
+            try:
+                # Created here, 0600, before SQLite creates it with the umask's mode: SQLite
+                # gives the WAL and shared-memory files the database file's permissions.
+                privacy.create_private_file(path)
+            except OSError as error:
+                raise StorageError(
+                    f"Cannot create the session store {path} ({error.strerror}); set GMI_VR_DATA to a writable folder."
+                ) from error
         engine = _sqlite_engine(
             f"sqlite:///{path}", connect_args={"check_same_thread": False}
         )
-        store = cls._finish_open(engine, str(path), path)
+        store = cls._finish_open(engine, str(path), path, on_wait)
         store.created_folder = created_folder
         return store
 
     @classmethod
-    def _finish_open(cls, engine: Engine, label: str, path: Path | None) -> SessionStore:
+    def _finish_open(
+        cls, engine: Engine, label: str, path: Path | None, on_wait: Callable[[str], None]
+    ) -> SessionStore:
         known, head = _known_revisions()
         try:
             with engine.connect() as conn:
@@ -352,7 +395,7 @@ class SessionStore:
             cls._refuse_foreign_tables(engine, label)
         if tuple(current) != (head,):
             try:
-                _upgrade(engine)
+                _upgrade(engine, label, on_wait)
             except OperationalError as error:
                 readonly = cls._readonly_fallback(path, label, error)
                 engine.dispose()
@@ -579,11 +622,77 @@ class SessionStore:
             s.delete(old)
             s.add(
                 schema.AuditEntry(
-                    at=utcnow(), actor=actor, action="patient.rename", station=station_name(),
+                    at=utcnow(), actor=actor, action="patient.rename", station=self.station,
                     patient_id=new_id, details={**details, "rows_moved": moved},
                 )  # fmt: skip
             )
         return moved
+
+    def erase_patient(self, patient_id: str, *, actor: str, reason: str) -> ErasureInfo:
+        """Remove patient ``patient_id`` and every row naming the patient or one of the
+        patient's sessions, in one transaction: every table with a ``patient_id`` or a
+        ``session_id`` column (found from the schema, so a table added later is covered),
+        the audit trail's entries about them included. One ``patient.erase`` audit entry by
+        ``actor`` stays, naming neither the patient nor the sessions: the ``reason`` and the
+        number of rows removed per table.
+
+        On SQLite, ``secure_delete`` zeroes the freed bytes and a WAL checkpoint then writes
+        them into the database file and empties the WAL; ``ErasureInfo.checkpointed`` is
+        False when another program held the store so that the checkpoint could not finish
+        (the next erasure or a later close finishes it). Refuses, changing nothing, when the
+        patient is missing (``NotFoundError``) or has a session running (``GmiError``).
+        """
+        tables = [t for t in reversed(schema.Base.metadata.sorted_tables) if {"patient_id", "session_id"} & set(t.c.keys())]
+        sqlite = self.engine.url.get_backend_name() == "sqlite"
+        with self._session(write=True) as s:
+            if sqlite:
+                s.execute(text("PRAGMA secure_delete = ON"))
+            self._patient_row(s, patient_id)
+            running = s.scalars(
+                select(schema.Session.id).where(schema.Session.patient_id == patient_id, schema.Session.status == "running")
+            ).first()
+            if running is not None:
+                raise GmiError(f"Patient {patient_id} has session {running} running; erase the patient after it ends.")
+            session_ids = list(s.scalars(select(schema.Session.id).where(schema.Session.patient_id == patient_id)))
+            removed: dict[str, int] = {}
+            # Children before parents (reverse dependency order), as the foreign keys require.
+            for table in tables:
+                naming = []
+                if "patient_id" in table.c:
+                    naming.append(table.c.patient_id == patient_id)
+                if "session_id" in table.c and session_ids:
+                    naming.append(table.c.session_id.in_(session_ids))
+                result = s.execute(delete(table).where(or_(*naming)))
+                removed[table.name] = result.rowcount  # type: ignore[attr-defined]
+            patients = schema.Patient.__table__
+            removed[patients.name] = s.execute(delete(patients).where(patients.c.id == patient_id)).rowcount  # type: ignore[attr-defined]
+            s.add(
+                schema.AuditEntry(
+                    at=utcnow(), actor=actor, action="patient.erase", station=self.station,
+                    details={"reason": reason, "rows_removed": {k: v for k, v in removed.items() if v}},
+                )  # fmt: skip
+            )
+        checkpointed = True
+        if sqlite:
+            checkpointed = self.checkpoint()
+        return ErasureInfo(removed, len(session_ids), checkpointed)
+
+    def checkpoint(self) -> bool:
+        """SQLite: copy the WAL into the database file and truncate it (so bytes freed by a
+        secure delete are zeroed in the file and gone from the WAL); False when a reader
+        or writer elsewhere kept it from finishing."""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA secure_delete = ON")
+            busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            cursor.close()
+        except sqlite3.Error as error:
+            log.warning("WAL checkpoint failed: %s", error)
+            return False
+        finally:
+            raw.close()
+        return busy == 0
 
     def patient(self, patient_id: str) -> PatientInfo:
         with self._session() as s:
@@ -648,7 +757,7 @@ class SessionStore:
         with self._session(write=True) as s:
             s.add(
                 schema.AuditEntry(
-                    at=utcnow(), actor=actor, action=action, station=station_name(),
+                    at=utcnow(), actor=actor, action=action, station=self.station,
                     patient_id=patient_id, session_id=session_id, details=details,
                 )  # fmt: skip
             )
@@ -662,6 +771,55 @@ class SessionStore:
                 AuditInfo(as_utc(r.at), r.actor, r.action, r.station, r.patient_id, r.session_id, r.details)
                 for r in s.scalars(query)
             ]
+
+    # ------------------------------------------------------------------ accounts
+
+    def count_users(self) -> int:
+        """How many accounts the store has (0: nobody is asked to sign in yet)."""
+        with self._session() as s:
+            return int(s.scalar(select(func.count()).select_from(schema.UserAccount)) or 0)
+
+    def add_user(self, name: str, role: str, password_hash: str, *, actor: str, first: bool = False) -> None:
+        """Add an account (audited as ``user.add`` by ``actor``). With ``first``, refuses (in
+        the same transaction) when the store already has an account, so two first starts
+        cannot both create an admin."""
+        with self._session(write=True) as s:
+            if first and s.scalar(select(func.count()).select_from(schema.UserAccount)):
+                raise GmiError("This store already has accounts; sign in as an admin to add another.")
+            if s.get(schema.UserAccount, name) is not None:
+                raise GmiError(f"There is already an account {name}; choose another name.")
+            s.add(schema.UserAccount(name=name, role=role, password_hash=password_hash, created_at=utcnow()))
+            s.add(
+                schema.AuditEntry(
+                    at=utcnow(), actor=actor, action="user.add", station=self.station, details={"user": name, "role": role},
+                )  # fmt: skip
+            )
+
+    def user(self, name: str) -> tuple[str, str] | None:
+        """An account's (role, password hash), None when there is no such account."""
+        with self._session() as s:
+            row = s.get(schema.UserAccount, name)
+            return None if row is None else (row.role, row.password_hash)
+
+    def list_users(self) -> list[tuple[str, str]]:
+        """Every account's (name, role), by name."""
+        with self._session() as s:
+            return [(r.name, r.role) for r in s.scalars(select(schema.UserAccount).order_by(schema.UserAccount.name))]
+
+    def add_sign_in(self, name: str, token_hash: str, expires_at: datetime) -> None:
+        with self._session(write=True) as s:
+            s.add(schema.SignIn(token_hash=token_hash, user_name=name, created_at=utcnow(), expires_at=expires_at))
+            s.add(schema.AuditEntry(at=utcnow(), actor=name, action="user.sign_in", station=self.station))
+
+    def signed_in(self, token_hash: str) -> tuple[str, str] | None:
+        """The (name, role) of the account a sign-in token belongs to, None when it is
+        unknown or expired."""
+        with self._session() as s:
+            row = s.get(schema.SignIn, token_hash)
+            if row is None or as_utc(row.expires_at) <= utcnow():
+                return None
+            account = s.get(schema.UserAccount, row.user_name)
+            return None if account is None else (account.name, account.role)
 
     def _patient_row(self, s: OrmSession, patient_id: str) -> schema.Patient:
         row = s.get(schema.Patient, patient_id)
@@ -876,6 +1034,16 @@ class SessionStore:
         return motion.MotionTable(index, times, rows, names)
 
 
+@dataclass(frozen=True)
+class ErasureInfo:
+    """What ``erase_patient`` removed: rows per table, the number of sessions, and whether
+    the WAL checkpoint that writes the zeroed pages into the database file finished."""
+
+    rows_removed: dict[str, int]
+    sessions: int
+    checkpointed: bool
+
+
 class ChunkMeta:
     """One motion chunk's place: its id, frame count, time span (ns) and body joints."""
 
@@ -932,7 +1100,39 @@ def _alembic_config() -> Config:
     return config
 
 
-def _upgrade(engine: Engine) -> None:
+def known_revisions() -> set[str]:
+    """The schema revisions this gmi-vr can read (a store or backup at another is newer)."""
+    return set(_known_revisions()[0])
+
+
+#: The PostgreSQL advisory lock held by the one station creating or upgrading the schema
+#: (any fixed 64-bit number; this one spells "gmi-vr" in ASCII).
+UPGRADE_LOCK_KEY = 0x676D692D7672
+
+
+def _upgrade(engine: Engine, label: str, on_wait: Callable[[str], None]) -> None:
+    """Bring the schema to the head revision. On PostgreSQL, stations of one clinic do it
+    one at a time: the first takes an advisory lock, the others wait for it (told so through
+    ``on_wait``) and then find the schema already upgraded (upgrading to head is then a no-op)."""
+    if engine.url.get_backend_name() != "postgresql":
+        _alembic_upgrade(engine)
+        return
+    with engine.connect() as lock:
+        if not lock.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": UPGRADE_LOCK_KEY}).scalar():
+            on_wait(
+                f"Another station is creating or upgrading the session store {label}; "
+                f"waiting for it to finish (this takes seconds; sessions start after it)."
+            )
+            lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
+        lock.commit()  # a session-level lock: held across transactions until unlocked
+        try:
+            _alembic_upgrade(engine)
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": UPGRADE_LOCK_KEY})
+            lock.commit()
+
+
+def _alembic_upgrade(engine: Engine) -> None:
     from alembic import command
 
     config = _alembic_config()

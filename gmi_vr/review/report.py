@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from gmi_vr import __version__
+from gmi_vr.recording.privacy import FILE_MODE
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.review.errors import ReportError
 from gmi_vr.review.figures_data import (
@@ -432,7 +433,7 @@ def _write(out: Path, kind: str, doc: Document, progress: Progress) -> None:
             Path(temp).write_text(render_html(doc, progress), encoding="utf-8")
         else:
             render_pdf(doc, Path(temp), progress)
-        os.chmod(temp, 0o644)
+        os.chmod(temp, FILE_MODE)  # health data: this account only (recording/privacy.py)
         os.replace(temp, out)
     except OSError as error:
         raise ReportError(f"Cannot write {out} ({error.strerror}); choose another output path.") from None

@@ -24,9 +24,10 @@ class ExportError(GmiError):
 
 
 def export_session(
-    store: SessionStore, session_id: int, fmt: ExportFormat, out_dir: str | os.PathLike[str]
+    store: SessionStore, session_id: int, fmt: ExportFormat, out_dir: str | os.PathLike[str], shift_days: int = 0
 ) -> list[Path]:
-    """Write session ``session_id`` in format ``fmt`` under ``out_dir``; returns the files."""
+    """Write session ``session_id`` in format ``fmt`` under ``out_dir``; returns the files.
+    ``shift_days`` (BIDS only) moves every date of the export by that many days."""
     from gmi_vr.recording.export.bids import export_bids
     from gmi_vr.recording.export.fhir import export_fhir
     from gmi_vr.recording.export.tables import export_csv
@@ -37,8 +38,12 @@ def export_session(
     out = Path(out_dir)
     if fmt == "bids" and not store.motion_chunks(session_id):
         raise ExportError(f"Session {session_id} has no recorded motion, so there is no Motion-BIDS data to export; try --format csv.")
-    writer = {"bids": export_bids, "csv": export_csv, "fhir": export_fhir}[fmt]
+    if shift_days and fmt != "bids":
+        raise ExportError("--shift-dates is for research exports (--format bids); CSV and FHIR keep the true dates.")
     try:
+        if fmt == "bids":
+            return export_bids(store, session, out, shift_days)
+        writer = {"csv": export_csv, "fhir": export_fhir}[fmt]
         return writer(store, session, out)
     except OSError as error:
         raise ExportError(f"Cannot write the export to {out} ({error.strerror}); choose a writable folder with --out.") from error

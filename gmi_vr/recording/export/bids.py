@@ -38,6 +38,7 @@ import json
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -169,7 +170,10 @@ def _merge_rows(path: Path, key: str, header: Sequence[str], row: dict[str, Any]
     return _write_tsv(path, header, [[r.get(k, MISSING) for k in header] for r in rows])
 
 
-def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path) -> list[Path]:
+def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path, shift_days: int = 0) -> list[Path]:
+    """Write one session as Motion-BIDS under ``out_dir``. ``shift_days`` moves every date
+    written (``acq_time``) by that many days, as BIDS allows for de-identified data: use the
+    same shift for every session of one dataset so intervals between sessions stay true."""
     # First pass, small: frame times, and which hands the runtime ever tracked.
     times: list[NDArray[np.int64]] = []
     hands = dict.fromkeys(motion.SIDES, False)
@@ -199,7 +203,7 @@ def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path) -> lis
     effective_hz = (len(t_ns) - 1) / duration if duration > 0 else None
     profiles = _profiles(store, session.id)
     systems = _systems(hands)
-    acq_time = session.started_at.strftime("%Y-%m-%dT%H:%M:%S")
+    acq_time = _acq_time(session, shift_days)
     scans: list[list[Any]] = []
     for system in systems:
         prefix = f"{stem}_tracksys-{system.label}"
@@ -260,7 +264,7 @@ def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path) -> lis
         scans.append([f"motion/{path.name}", acq_time])
     written.append(_write_tsv(motion_dir / f"{stem}_events.tsv", *_events(store, session, int(t_ns[0]))))
     written.append(_write_tsv(session_dir / f"sub-{sub}_ses-{ses}_scans.tsv", ["filename", "acq_time"], scans))
-    written += _sessions(out_dir / f"sub-{sub}", sub, ses, store, session, duration)
+    written += _sessions(out_dir / f"sub-{sub}", sub, ses, store, session, duration, shift_days)
     return written
 
 
@@ -438,20 +442,28 @@ def _participants(out_dir: Path, sub: str, patient: PatientInfo) -> list[Path]:
 _SESSION_COLUMNS = ["session_id", "acq_time", "duration", "status", "pain_before", "pain_after"]
 
 
-def _sessions(sub_dir: Path, sub: str, ses: str, store: SessionStore, session: SessionInfo, duration: float) -> list[Path]:
+def _acq_time(session: SessionInfo, shift_days: int) -> str:
+    """When the session started (UTC, to the second), moved by ``shift_days`` days."""
+    return (session.started_at + timedelta(days=shift_days)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _sessions(sub_dir: Path, sub: str, ses: str, store: SessionStore, session: SessionInfo, duration: float,
+              shift_days: int = 0) -> list[Path]:  # fmt: skip
     ratings = store.ratings(session.id)
     before = [r.value for r in ratings if r.phase == "before"]
     after = [r.value for r in ratings if r.phase == "after"]
     tsv = _merge_rows(
         sub_dir / f"sub-{sub}_sessions.tsv", "session_id", _SESSION_COLUMNS,
-        {"session_id": f"ses-{ses}", "acq_time": session.started_at.strftime("%Y-%m-%dT%H:%M:%S"),
+        {"session_id": f"ses-{ses}", "acq_time": _acq_time(session, shift_days),
          "duration": round(duration, 3), "status": session.status,
          "pain_before": before[-1] if before else None, "pain_after": after[-1] if after else None},
     )  # fmt: skip
     sidecar = _write_json(
         sub_dir / f"sub-{sub}_sessions.json",
         {
-            "acq_time": {"Description": "When the session started (UTC)."},
+            "acq_time": {"Description": "When the session started (UTC)" + (
+                ", with every date of this export shifted by a fixed number of days to de-identify it." if shift_days
+                else ".")},
             "duration": {"Description": "Recorded motion duration.", "Units": "s"},
             "status": {"Description": "How the session ended.", "Levels": {
                 "completed": "the session plan ran to its end",
