@@ -451,10 +451,12 @@ def test_the_replay_window_shows_the_stimulus_the_scale_and_the_timeline(recorde
     def skin(patch: np.ndarray) -> float:
         return float(((patch[:, 0] > patch[:, 1] + 10) & (patch[:, 1] > patch[:, 2])).mean())
 
-    # The hand fills over half of a 61-pixel square around its centre (the floor's edge
+    # The hand fills over half of a square around its centre, 61 pixels in a 628-pixel-wide
+    # view and as much smaller as the view is beside the console's panels (the floor's edge
     # at the square's bottom is brown in both pictures).
-    assert skin(_patch(stimulus, where, 30)) > skin(_patch(cross, where, 30)) + 0.4, "the stimulus"
-    assert (np.abs(_patch(stimulus, where, 30) - _patch(cross, where, 30)).max(axis=1) > 30).mean() > 0.4
+    radius = round(30 * patient[2] / 628)
+    assert skin(_patch(stimulus, where, radius)) > skin(_patch(cross, where, radius)) + 0.4, "the stimulus"
+    assert (np.abs(_patch(stimulus, where, radius) - _patch(cross, where, radius)).max(axis=1) > 30).mean() > 0.4
 
     # The scale: the chosen value 3 in the highlight's amber, two boxes left of the centre.
     box = anchor.position + np.array([(3 - 5) * 0.075, -0.02, -1.0])
