@@ -580,7 +580,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "an open palm shown for a second stops (headset only)")  # fmt: skip
     run.add_argument("--no-record", action="store_true",
                      help=f"run the patient's session WITHOUT saving it (audited; exit status {EXIT_NOT_RECORDED})")
-    run.add_argument("--by", help="who runs the session (default: the logged-in user)")
+    run.add_argument("--by", help="who runs the session: the console's actions are audited as this "
+                                  "therapist (default: the logged-in user)")
     run.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     run.set_defaults(func=_cmd_run)
 

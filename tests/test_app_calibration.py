@@ -220,10 +220,12 @@ def test_calibration_in_the_simulator_window_under_xvfb(tmp_path: Path) -> None:
         Path(keep).mkdir(parents=True, exist_ok=True)
         (Path(keep) / shot.name).write_bytes(shot.read_bytes())
     image = np.asarray(Image.open(shot).convert("RGB")).astype(int)
-    from gmi_vr.console.window import WINDOW_SIZE, letterbox, pane_layout
+    from gmi_vr.console.window import letterbox, pane_layout
+    from gmi_vr.core.settings import Settings
 
-    assert image.shape == (WINDOW_SIZE[1], WINDOW_SIZE[0], 3)
-    patient_area, _, _ = pane_layout(*WINDOW_SIZE)
+    defaults = Settings(data_dir=tmp_path)  # the window has the settings' size (their defaults here)
+    assert image.shape == (defaults.console_height, defaults.console_width, 3)
+    patient_area, _, _ = pane_layout(defaults.console_width, defaults.console_height)
     x, y, w, h = letterbox(patient_area, 320 / 240)
     # The panel straight ahead at eye level sits at the middle of the patient's view (the left
     # eye is 32 mm off the panel's centre: about 1% of the width at 1.4 m): its dark panel

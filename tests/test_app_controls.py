@@ -155,3 +155,19 @@ def test_f6_answers_the_question_on_screen_for_the_patient() -> None:
     (answer,) = run.events("sickness.fms")
     assert answer.data == {"value": 4, "answer": "4", "source": "therapist"}
     assert run.runner.fms == [4] and run.runner.state is RunnerState.RUNNING
+
+
+def test_every_key_and_console_action_is_audited_with_its_session_time() -> None:
+    run = Run(program())
+    run.step()
+    audited: list[tuple[str, dict]] = []
+    controls = TherapistControls(run.runner, audit=lambda action, details: audited.append((action, details)))
+    at = run.script.next_time
+    controls.handle(["f5", "4", "enter"], at)  # typed: one action, when entered
+    controls.handle(["f4"], at + 1.0)
+    controls.act("rating", 11, at + 2.0)  # refused: not a rating, so not audited
+    controls.act("stop", None, at + 3.0)
+    assert [(action, d["via"], d["session_time_s"]) for action, d in audited] == [
+        ("console.rating", "key", round(at, 3)), ("console.ask_pain", "key", round(at + 1.0, 3)),
+        ("console.stop", "console", round(at + 3.0, 3))]
+    assert audited[0][1]["value"] == 4 and "11 is not a rating" not in controls.message

@@ -430,7 +430,17 @@ def test_the_replay_window_shows_the_stimulus_the_scale_and_the_timeline(recorde
     cross = _shot(recorded.data_dir, live.session_id, tmp_path / "replay-cross.png", show.time_s - 0.2 - start)
     scale = _shot(recorded.data_dir, live.session_id, tmp_path / "replay-scale.png", rating.time_s - 0.5 - start)
 
-    width, height = console.WINDOW_SIZE
+    from gmi_vr.console.panels import PANEL_PX
+    from gmi_vr.core.settings import Settings
+
+    # The settings' window size (their defaults here), the console's read-only panels at the
+    # right: drawn (many shades and light text), the views and the timeline beside them.
+    defaults = Settings(data_dir=tmp_path)
+    full_width, height = defaults.console_width, defaults.console_height
+    assert scale.shape == (height, full_width, 3)
+    panels = scale[:, full_width - PANEL_PX :]
+    assert len(np.unique(panels.reshape(-1, 3) // 8, axis=0)) > 20 and (panels.max(axis=-1) > 180).sum() > 2000
+    width = full_width - PANEL_PX
     patient = console.letterbox(console.pane_layout(width, height, console.TIMELINE_PX)[0], 4 / 3)
     view = Camera.symmetric(Pose(np.array(HEAD)), math.radians(74), 4 / 3)
     anchor = level_anchor(Pose(np.array(HEAD)))
@@ -442,10 +452,12 @@ def test_the_replay_window_shows_the_stimulus_the_scale_and_the_timeline(recorde
     def skin(patch: np.ndarray) -> float:
         return float(((patch[:, 0] > patch[:, 1] + 10) & (patch[:, 1] > patch[:, 2])).mean())
 
-    # The hand fills over half of a 61-pixel square around its centre (the floor's edge
+    # The hand fills over half of a square around its centre, 61 pixels in a 628-pixel-wide
+    # view and as much smaller as the view is beside the console's panels (the floor's edge
     # at the square's bottom is brown in both pictures).
-    assert skin(_patch(stimulus, where, 30)) > skin(_patch(cross, where, 30)) + 0.4, "the stimulus"
-    assert (np.abs(_patch(stimulus, where, 30) - _patch(cross, where, 30)).max(axis=1) > 30).mean() > 0.4
+    radius = round(30 * patient[2] / 628)
+    assert skin(_patch(stimulus, where, radius)) > skin(_patch(cross, where, radius)) + 0.4, "the stimulus"
+    assert (np.abs(_patch(stimulus, where, radius) - _patch(cross, where, radius)).max(axis=1) > 30).mean() > 0.4
 
     # The scale: the chosen value 3 in the highlight's amber, two boxes left of the centre.
     box = anchor.position + np.array([(3 - 5) * 0.075, -0.02, -1.0])

@@ -75,7 +75,7 @@ SCRIPT = textwrap.dedent(
             self.presented += 1
 
         def vibrate(self, pulses):
-            pass  # no controllers to pulse
+            pass  # no controllers to vibrate here (tests/xr check the real haptics)
 
         def request_stop(self):
             self.stop_requests += 1

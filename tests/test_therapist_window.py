@@ -36,12 +36,13 @@ def _console() -> Any:
     return importlib.import_module("gmi_vr.console.window")
 
 
-def _layout() -> tuple[tuple[int, int, int, int], ...]:
+def _layout(size: tuple[int, int] | None = None, panel_px: int = 0) -> tuple[tuple[int, int, int, int], ...]:
+    """Patient view, third-person pane and status bar of a window of ``size`` (default
+    WINDOW_SIZE) whose right ``panel_px`` hold the console."""
     console = _console()
-    WINDOW_SIZE, letterbox, pane_layout = console.WINDOW_SIZE, console.letterbox, console.pane_layout
-
-    patient_area, third, status = pane_layout(*WINDOW_SIZE)
-    return letterbox(patient_area, 320 / 240), third, status
+    width, height = size or console.WINDOW_SIZE
+    patient_area, third, status = console.pane_layout(width - panel_px, height)
+    return console.letterbox(patient_area, 320 / 240), third, status
 
 
 def _crop(image: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
@@ -95,16 +96,41 @@ def test_window_under_xvfb_shows_the_scene_in_both_panes(tmp_path: Path, driven_
         """
     )
     env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
+    env.update(GMI_VR_CONFIG=str(tmp_path / "absent.toml"), GMI_VR_DATA=str(tmp_path / "data"))
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     image = np.asarray(Image.open(_keep(shot)).convert("RGB"))
-    width, height = _console().WINDOW_SIZE
+    from gmi_vr.console.panels import PANEL_PX
+    from gmi_vr.core.settings import Settings
+
+    # The settings' window size (their defaults here: no settings file), panels at the right.
+    defaults = Settings(data_dir=tmp_path)
+    width, height = defaults.console_width, defaults.console_height
     assert image.shape == (height, width, 3)
-    patient, third, status = _layout()
+    patient, third, status = _layout((width, height), PANEL_PX)
     _assert_shows_the_room(_crop(image, patient), "patient pane")
     _assert_shows_the_room(_crop(image, third), "third-person pane")
     bar = _crop(image, status)
     assert (bar.max(axis=-1) > 180).sum() > 300, "the status line's text"
+    panels = _crop(image, (width - PANEL_PX, 0, PANEL_PX, height))
+    assert len(np.unique(panels.reshape(-1, 3) // 8, axis=0)) > 20, "the console's panels are drawn"
+    assert (panels.max(axis=-1) > 180).sum() > 2000, "the panels' text"
+
+
+@pytest.mark.display
+def test_the_settings_size_the_therapist_window(tmp_path: Path) -> None:
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    shot = tmp_path / "therapist-window-sized.png"
+    settings = tmp_path / "settings.toml"
+    settings.write_text("console_width = 1100\nconsole_height = 640\n")
+    script = ("from pathlib import Path\nfrom gmi_vr.app import run_sim\n"
+              f"run_sim(None, max_frames=3, visible=False, screenshot=Path({str(shot)!r}))")
+    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
+    env.update(GMI_VR_CONFIG=str(settings), GMI_VR_DATA=str(tmp_path / "data"))
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert np.asarray(Image.open(shot)).shape[:2] == (640, 1100)
 
 
 def test_demo_without_a_display_writes_what_patient_and_therapist_saw(tmp_path: Path) -> None:
@@ -155,13 +181,14 @@ def test_window_input_reaches_the_simulator_and_the_orbit_camera(tmp_path: Path)
 
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
-    from gmi_vr.xr.sim import InputState, KeyboardMouseFrameSource
+    from gmi_vr.xr.sim import KEY_HELP, InputState, KeyboardMouseFrameSource
 
     state = InputState()
     clock = iter(float(i) / 60 for i in range(1000))
     with open_window_context(*console.WINDOW_SIZE, title="gmi-vr input test", visible=False) as context:
         renderer = Renderer()
         window = console.TherapistWindow(context, renderer, state)
+        window.view.help_rows = KEY_HELP  # the app hands the simulator's keys to the window
         try:
             source = KeyboardMouseFrameSource(state, lambda: next(clock))
             frames = source.frames()

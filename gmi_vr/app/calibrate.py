@@ -31,7 +31,6 @@ import numpy as np
 
 from gmi_vr.body import Calibration, Posture
 from gmi_vr.body.calibration import CalibrationError, CalibrationGuide
-from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.geometry import matrix_from_pose
 from gmi_vr.recording.store import SessionStore
@@ -241,7 +240,7 @@ def run_calibration_openxr(
         store.require_writable()  # so does a store that could not keep the result
         from gmi_vr.app.headset import ConsolePacer, headset_with_console
 
-        with headset_with_console("gmi-vr: calibration", visible) as (source, window):
+        with headset_with_console("gmi-vr: calibration", visible, console=False) as (source, window):
             stage = source.reference_space_type is not None and source.reference_space_type.name == "STAGE"
             status = f"calibration of {patient_id} ({Posture(posture).value}), in the headset"
             console = ConsolePacer()
@@ -297,9 +296,10 @@ def run_calibration_sim(
     the pose is finished (nothing stored), NotFoundError for an unknown patient,
     InputFileError for a malformed motion file, GraphicsUnavailable without a display."""
     from gmi_vr.app.sim import _paced, sim_source
+    from gmi_vr.app.window import open_therapist_window
     from gmi_vr.core.folders import ensure_writable_folder
-    from gmi_vr.render.context import choose_gl_platform
-    from gmi_vr.xr.sim import InputState, load_motion
+    from gmi_vr.core.input import InputState
+    from gmi_vr.xr.sim import KEY_HELP, load_motion
 
     motion = load_motion(motion_file) if motion_file is not None else None  # fail before any window
     if screenshot is not None:
@@ -308,25 +308,15 @@ def run_calibration_sim(
     try:
         store.patient(patient_id)  # an unknown patient fails before any window opens
         store.require_writable()  # so does a store that could not keep the result
-        choose_gl_platform(offscreen=False)
         from PIL import Image
-
-        from gmi_vr.console.window import TherapistWindow
-        from gmi_vr.render.context import open_window_context
-        from gmi_vr.render.renderer import Renderer
 
         input_state = InputState()
         source, mode, rate = sim_source(motion, input_state)
         status = f"calibration of {patient_id} ({Posture(posture).value})  |  {mode}"
         last_pixels = None
         with ExitStack() as stack:
-            context = stack.enter_context(
-                open_window_context(*load_settings().console_size, title="gmi-vr: calibration", visible=visible)
-            )
-            renderer = Renderer()
-            stack.callback(renderer.release)
-            window = TherapistWindow(context, renderer, input_state)
-            stack.callback(window.release)
+            window = stack.enter_context(open_therapist_window(
+                "gmi-vr: calibration", visible=visible, input_state=input_state, help_rows=KEY_HELP))
             stack.enter_context(source)
 
             def present(draw: DrawList, frame: TrackingFrame) -> None:

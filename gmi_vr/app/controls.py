@@ -15,10 +15,12 @@ Escape quits at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from gmi_vr.app.pipeline import SessionPipeline
+from gmi_vr.body import LimbMode
 from gmi_vr.core.types import Side
 from gmi_vr.recording.listing import saved_line
 from gmi_vr.therapy.session import RunnerState, SessionRunner
@@ -42,12 +44,32 @@ THERAPIST_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: What an audit row calls each therapist action (``TherapistControls.act``).
+AUDIT_ACTIONS: dict[str, str] = {
+    "answer": "console.answer", "ask_pain": "console.ask_pain", "rating": "console.rating",
+    "stop": "console.stop", "end": "console.end", "limb_mode": "console.limb_mode",
+    "blend": "console.blend",
+}
+
+
+#: The function keys that are shortcuts for a console action: key -> (action, value).
+KEY_ACTIONS: dict[str, tuple[str, Any]] = {
+    "f2": ("answer", "left"), "f3": ("answer", "right"), "f4": ("ask_pain", None),
+    "f8": ("stop", None), "f9": ("end", None),
+}
+
+
 @dataclass
 class TherapistControls:
-    """Turns the window's key presses into session-runner calls. ``typing`` holds the
-    digits of a rating being typed after F5 (None when not typing)."""
+    """Turns the window's key presses and the console's buttons into session calls, one
+    path for both (``act``). ``typing`` holds the digits of a rating being typed after F5
+    (None when not typing). ``pipeline`` takes the limb-mode changes (none without it);
+    ``audit(action, details)`` is given every action taken (the app writes the audit row:
+    who, what, session time)."""
 
     runner: SessionRunner
+    pipeline: SessionPipeline | None = None
+    audit: Callable[[str, dict[str, Any]], None] | None = None
     typing: str | None = None
     #: The digits of a question's answer being typed after F6 (None when not typing).
     answering: str | None = None
@@ -63,6 +85,52 @@ class TherapistControls:
     def handle(self, pressed: list[str], time_s: float) -> None:
         for key in pressed:
             self._key(key, time_s)
+
+    def act(self, name: str, value: Any, time_s: float, via: str = "console") -> None:
+        """Apply one action at ``time_s`` (frame clock): "answer" ("left" / "right"),
+        "ask_pain", "rating" (0-10), "stop", "end", "limb_mode" (a LimbMode value), "blend"
+        (0..1: the blend mode with that share of the real limb). ``via``: "console" (a
+        button) or "key". Audited when taken; a value out of range, or a limb mode while
+        the session holds the limb still, is refused with a message and is not."""
+        details: dict[str, Any] = {"session_time_s": round(time_s, 3), "via": via}
+        if name == "answer":
+            side = Side(value)
+            self.runner.answer_from_console(side, time_s)
+            self.message = f"answered {side.value}"
+            details["side"] = side.value
+        elif name == "ask_pain":
+            self.runner.request_rating(time_s)
+            self.message = "pain rating asked"
+        elif name == "rating":
+            rating = int(value)
+            if not 0 <= rating <= 10:
+                self.message = f"{rating} is not a rating: type 0 to 10"
+                return
+            self.runner.rating_from_console(rating, time_s)
+            self.message = f"pain rating {rating} recorded"
+            details["value"] = rating
+        elif name == "stop":
+            self.runner.stop(time_s)
+            self.message = "stopped: calm scene"
+        elif name == "end":
+            self.runner.end_session(time_s)
+            self.message = "ending: closing rating"
+        elif name in ("limb_mode", "blend"):
+            if self.pipeline is None:
+                return
+            if self.pipeline.limb_held_still:
+                self.message = "the limb is held still now (rating, calm scene or break): choose again when the task goes on"
+                return
+            mode = LimbMode.BLEND if name == "blend" else LimbMode(value)
+            current_mode, current_blend = self.pipeline.limb_mode
+            blend = float(value) if name == "blend" else current_blend
+            self.pipeline.set_limb_mode(mode, blend, time_s)
+            self.message = f"limb: {mode.value}" + (f" ({blend:.0%} real)" if mode is LimbMode.BLEND else "")
+            details.update(mode=mode.value, blend=round(blend, 3), was=current_mode.value)
+        else:
+            raise ValueError(f"no console action {name!r}")
+        if self.audit is not None:
+            self.audit(AUDIT_ACTIONS[name], details)
 
     def status(self, time_s: float) -> str:
         """The feedback line at ``time_s``: an Escape prompt that was not confirmed in time
@@ -88,7 +156,7 @@ class TherapistControls:
             self.quit_requested = True
             self.message = "ended without the closing rating"
         else:
-            self.runner.end_session(time_s)
+            self.act("end", None, time_s, via="key")
             self._end_asked = True
             self.message = "ending: closing rating (Escape twice more ends without it)"
 
@@ -107,36 +175,20 @@ class TherapistControls:
             elif key == "enter" and self.typing:
                 value = int(self.typing)
                 self.typing = None
-                if 0 <= value <= 10:
-                    self.runner.rating_from_console(value, time_s)
-                    self.message = f"pain rating {value} recorded"
-                else:
-                    self.message = f"{value} is not a rating: type 0 to 10"
+                self.act("rating", value, time_s, via="key")
             elif key == "f5":
                 self.typing, self.message = None, "rating not recorded"
             return
-        if key == "f2":
-            self.runner.answer_from_console(Side.LEFT, time_s)
-            self.message = "answered left"
-        elif key == "f3":
-            self.runner.answer_from_console(Side.RIGHT, time_s)
-            self.message = "answered right"
-        elif key == "f4":
-            self.runner.request_rating(time_s)
-            self.message = "pain rating asked"
-        elif key == "f5":
+        if key == "f5":
             self.typing, self.message = "", "pain rating: _  (digits, then enter)"
         elif key == "f6":
             if self.runner.open_question is None:
                 self.message = "no question on screen"
             else:
                 self.answering, self.message = "", "answer: _  (digits, then enter)"
-        elif key == "f8":
-            self.runner.stop(time_s)
-            self.message = "stopped: calm scene"
-        elif key == "f9":
-            self.runner.end_session(time_s)
-            self.message = "ending: closing rating"
+        elif key in KEY_ACTIONS:
+            name, value = KEY_ACTIONS[key]
+            self.act(name, value, time_s, via="key")
 
 
     def _answer_key(self, key: str, time_s: float) -> None:

@@ -1,6 +1,6 @@
 """The headset: ``gmi-vr run`` on the active OpenXR runtime, and ``gmi-vr doctor``.
 
-One frame (see pipeline.py for the middle part):
+One frame (the loop is loop.py's, the middle part pipeline.py's):
 
     OpenXrSource.frames()      xrWaitFrame, xrBeginFrame, sync actions, locate views/spaces
       -> TrackingFrame
@@ -8,7 +8,8 @@ One frame (see pipeline.py for the middle part):
       -> DrawList
     OpenXrSource.present()     Renderer.draw per eye into the swapchain images, xrEndFrame
     OpenXrSource.vibrate()     therapy's haptic pulses, xrApplyHapticFeedback
-    TherapistWindow.show()     the same DrawList: the patient's view + a third-person view
+    TherapistWindow.show()     the same DrawList: the patient's view + a third-person view,
+                               and the console's panels (at most CONSOLE_MAX_HZ)
 
 Both the eyes and the therapist window draw with one GL context (the window's): vertex
 arrays cannot be shared between contexts, and one thread owns GL.
@@ -17,66 +18,42 @@ arrays cannot be shared between contexts, and one thread owns GL.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from gmi_vr.app.audio import CueSpeaker
-from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls, console_keys, session_status
+from gmi_vr.app.console import session_console
+from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
+from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
+from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.window import open_therapist_window
 from gmi_vr.body import BodyPose, LimbMode
 from gmi_vr.core.types import HandInput
 from gmi_vr.recording.records import RecorderStats
 from gmi_vr.xr.hands_only import HAND_TRACKING_PROFILE
 
-#: Software OpenGL pays for every pixel of the therapist window; the headset must not wait
-#: for it. The window is redrawn at most this often (the eyes every frame).
-CONSOLE_MAX_HZ = 15.0
+__all__ = ["CONSOLE_MAX_HZ", "ConsolePacer", "doctor", "headset_with_console", "run_openxr", "status_line"]
 
 
 @contextmanager
-def headset_with_console(title: str, visible: bool = True, hands_only: bool = False) -> Iterator[tuple[Any, Any]]:
-    """The therapist window, a renderer on its GL context, and an OpenXR session whose eyes
-    that renderer draws: ``(OpenXrSource, TherapistWindow)``, released in reverse order.
-    Raises the source's GmiErrors (no runtime, no display, session refused)."""
-    from gmi_vr.render.context import choose_gl_platform
-
-    choose_gl_platform(offscreen=False)
-    import glfw
-
-    from gmi_vr.console.window import TherapistWindow
-    from gmi_vr.core.settings import load_settings
-    from gmi_vr.render.context import open_window_context
-    from gmi_vr.render.renderer import Renderer
-    from gmi_vr.xr.openxr_source import OpenXrSource
-
+def headset_with_console(title: str, visible: bool = True, console: bool = True,
+                         hands_only: bool = False) -> Iterator[tuple[Any, Any]]:
+    """The therapist window (``app.window``), a renderer on its GL context, and an OpenXR
+    session whose eyes that renderer draws: ``(OpenXrSource, TherapistWindow)``, released in
+    reverse order. Raises the source's GmiErrors (no runtime, no display, session refused). ``hands_only``:
+    a hand without an active controller is read from its tracked joints (``OpenXrSource``)."""
     with ExitStack() as stack:
-        context = stack.enter_context(open_window_context(*load_settings().console_size, title=title, visible=visible))
-        renderer = Renderer()
-        stack.callback(renderer.release)
-        window = TherapistWindow(context, renderer)
-        stack.callback(window.release)
+        window = stack.enter_context(open_therapist_window(title, visible=visible, console=console))
+        import glfw
+
+        from gmi_vr.xr.openxr_source import OpenXrSource
+
         glfw.swap_interval(0)  # the runtime paces frames (xrWaitFrame), never the desktop's vsync
         # Swapchain images are linear RGBA8 unless sRGB: the renderer encodes accordingly.
-        eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
-        source = stack.enter_context(OpenXrSource(eyes, gl_context=context, hands_only=hands_only))
+        eyes = functools.partial(window.view.renderer.draw, unorm_holds_linear=True)
+        source = stack.enter_context(OpenXrSource(eyes, gl_context=window.context, hands_only=hands_only))
         yield source, window
-
-
-class ConsolePacer:
-    """Says when the therapist window is due again: at most ``CONSOLE_MAX_HZ`` (wall clock:
-    this paces a desktop window, not logic)."""
-
-    def __init__(self) -> None:
-        self._next = 0.0
-
-    def due(self) -> bool:
-        now = time.monotonic()
-        if now < self._next:
-            return False
-        self._next = now + 1.0 / CONSOLE_MAX_HZ
-        return True
 
 
 def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
@@ -85,67 +62,64 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
     """Run a session in the headset until the runtime ends it, the therapist closes the
     window, or ``max_frames`` frames were shown. Returns the number of frames.
 
-    In a patient's session Escape (or the close button) asks before it ends the session,
-    which then goes to its closing rating (``app.controls``). When the session has ended,
-    ``report`` is given the line saying what was saved, the status line shows it too, and
-    the headset keeps showing "Session complete" (frames keep flowing: its picture never
-    freezes) until the therapist closes the window. In free play Escape quits at once.
-    ``record`` False runs the patient's session unsaved on purpose (``session_pipeline``).
-    ``hands_only``: a hand without an active controller is read from its tracked joints."""
-    frames_shown = 0
+    The therapist window shows the console's panels beside the views (``app.console``):
+    every action there, and every function key, is audited as ``therapist`` (default: the
+    logged-in user). In a patient's session Escape (or the close button) asks before it
+    ends the session, which then goes to its closing rating (``app.controls``). When the
+    session has ended, ``report`` is given the line saying what was saved, the status line
+    shows it too, and the headset keeps showing "Session complete" (frames keep flowing: its
+    picture never freezes) until the therapist closes the window. In free play Escape quits
+    at once. ``record`` False runs the patient's session unsaved on purpose
+    (``session_pipeline``). ``hands_only``: a hand without an active controller is read from
+    its tracked joints."""
     with ExitStack() as stack:
-        source, window = stack.enter_context(headset_with_console("gmi-vr: therapist", visible, hands_only))
+        source, window = stack.enter_context(headset_with_console("gmi-vr: therapist", visible, hands_only=hands_only))
         info = source.info
-        pipeline = stack.enter_context(session_pipeline(
-            patient_id, source="openxr",
-            runtime_name=info.runtime_name if info else None,
-            system_name=info.system_name if info else None,
-            report=report, record=record, therapist=therapist,
-        ))  # fmt: skip
-        mode = f"headset: {info.system_name if info else 'OpenXR'}"
-        if patient_id is None:
-            mode += " (free play, not recorded: choose a patient with --patient)"
-        elif not record:
-            mode += f"  |  {NOT_RECORDED}"
-        controls = TherapistControls(pipeline.runner) if pipeline.runner is not None else None
-        if controls is not None:
-            window.escape_closes = False  # Escape asks first (app.controls)
-            window.view.help_rows = THERAPIST_KEYS + (("F1", "show or hide this help"),)
-        else:
-            window.view.help_rows = (("F1", "show or hide this help"), ("escape", "quit"))
-        speaker = CueSpeaker()
-        stack.callback(speaker.close)
-        console = ConsolePacer()
-        stop_requested = False
-        ended_by = "runtime_ended"  # unless the app asks the runtime to end (below)
-        for frame in source.frames():
-            if controls is not None:
-                controls.handle(console_keys(window, controls), frame.time_s)
-            output = pipeline.step(frame)
-            source.present(output.draw)
-            source.vibrate(output.haptics)
-            speaker.handle(output.events)
-            frames_shown += 1
-            just_finished = output.done and not pipeline.finished
-            if output.done:
-                pipeline.finish()  # said and shown now, while "Session complete" is on screen
-            if console.due() or just_finished:
-                status = session_status(status_line(mode, pipeline.recorder_stats(), output.body,
-                                                    (frame.left, frame.right)),
-                                        pipeline, controls, frame.time_s)  # fmt: skip
-                window.show(output.draw, frame, status)
-            stop = None
-            if max_frames is not None and frames_shown >= max_frames:
-                stop = "frame_limit"
-            elif controls is not None and controls.quit_requested:
-                stop = "window_closed"
-            elif controls is None and window.should_close():
-                stop = "window_closed"
-            if not stop_requested and stop is not None:
-                source.request_stop()  # the runtime walks the session to EXITING
-                stop_requested, ended_by = True, stop
-        pipeline.ended_by = pipeline.ended_by or ended_by
+        frames = source.frames()
+        patient, frames_shown = patient_id, 0
+        while True:  # free play, until the therapist starts a patient's session from the console
+            with session_pipeline(
+                patient, source="openxr",
+                runtime_name=info.runtime_name if info else None,
+                system_name=info.system_name if info else None,
+                report=report, record=record, therapist=therapist,
+            ) as pipeline:  # fmt: skip
+                mode = f"headset: {info.system_name if info else 'OpenXR'}"
+                if patient is None:
+                    mode += " (free play, not recorded: choose a patient in the console or with --patient)"
+                elif not record:
+                    mode += f"  |  {NOT_RECORDED}"
+                controls = session_controls(pipeline)
+                window.escape_closes = controls is None  # in a session Escape asks first (app.controls)
+                if controls is not None:
+                    window.view.help_rows = THERAPIST_KEYS + (("F1", "show or hide this help"),)
+                else:
+                    window.view.help_rows = (("F1", "show or hide this help"), ("escape", "quit"))
+
+                def status(frame: Any, output: Any, mode: str = mode, pipeline: SessionPipeline = pipeline) -> str:
+                    return status_line(mode, pipeline.recorder_stats(), output.body, (frame.left, frame.right))
+
+                console = session_console(pipeline, controls, patient, mode, started_here=patient != patient_id)
+                loop = SessionLoop(pipeline, window, status, present=source.present, vibrate=source.vibrate,
+                                   pacer=ConsolePacer(), controls=controls, console=console,
+                                   frames_shown=frames_shown)  # fmt: skip
+                stopped = loop.run(frames, source.request_stop, max_frames=max_frames, drain=True)
+                frames_shown = loop.frames_shown
+                if stopped == "start":
+                    patient = console.start_requested
+                    continue  # free play ends (nothing of it is recorded); the session begins
+                # The runtime ended the session unless the app asked it to.
+                pipeline.ended_by = pipeline.ended_by or stopped or "runtime_ended"
+            break
     return frames_shown
+
+
+def session_controls(pipeline: SessionPipeline) -> TherapistControls | None:
+    """The therapist's controls of a patient's session (None in free play), acting on its
+    runner and pipeline and audited through the pipeline (``SessionPipeline.audit``)."""
+    if pipeline.runner is None:
+        return None
+    return TherapistControls(pipeline.runner, pipeline, pipeline.audit)
 
 
 #: The status line's note for a patient session run unsaved on purpose (``--no-record``).

@@ -95,6 +95,11 @@ class SessionPipeline:
     #: Closes the recording and reads the session back (set by ``session_pipeline``); called
     #: with the error that ended the session, if one did.
     finisher: Callable[[BaseException | None], SessionRow | None] | None = None
+    #: Writes one therapist action to the audit trail: (action, details) for this session
+    #: (set by ``session_pipeline``; None in free play and demos, where nothing is stored).
+    audit: Callable[[str, dict[str, Any]], None] | None = None
+    #: The stage decision after the session (``app.progress.StageDecider``; None in free play).
+    stage_decision: Any = None
     _finished: bool = False
     #: Recorder sequence numbers of the runner's tasks and blocks, and the open tasks (the
     #: last is the one whose trials are arriving: a suspended block resumes under a rating).
@@ -106,8 +111,36 @@ class SessionPipeline:
     _rig: AvatarRig | None = None
     _task_mode: tuple[LimbMode, float] | None = None
     _placed_room: DrawList | None = None
+    #: Events of the therapist's live changes (``set_limb_mode``), recorded with the next frame.
+    _pending: list[Event] = field(default_factory=list)
+    _held_still: bool = False
+
+    def set_limb_mode(self, mode: LimbMode, blend: float, time_s: float) -> None:
+        """The therapist's choice of how the affected limb is shown, from the next step on
+        (``time_s``: the frame time that saw it). Recorded as a "body.mode" event (by
+        "therapist"), so a replay and an export show when it changed; a task that later
+        announces its own mode, or a safety stop that holds the limb still, takes over."""
+        blend = min(1.0, max(0.0, float(blend)))
+        self._pending.append(Event(time_s, "body.mode", {"mode": mode.value, "blend": blend, "by": "therapist"}))
+
+    @property
+    def limb_held_still(self) -> bool:
+        """The session holds the affected limb still now (a rating, the calm scene, a
+        break): no limb mode can be chosen until its task resumes."""
+        return self._held_still
+
+    @property
+    def limb_mode(self) -> tuple[LimbMode, float]:
+        """The limb mode and blend the body is solved with now."""
+        settings = self._settings_now()
+        return settings.mode, settings.blend
 
     def step(self, frame: TrackingFrame) -> FrameOutput:
+        if self._pending:
+            chosen, self._pending = tuple(self._pending), []
+            self._follow_body_mode(chosen)  # before the solve: shown in this very frame
+        else:
+            chosen = ()
         calibration = self._calibration_for(frame)
         settings = self._settings_now()
         body = solve_body(frame, calibration, settings, self._state)
@@ -118,15 +151,16 @@ class SessionPipeline:
                 plane = calibration.midline_plane()
                 self.runner.anchor = anchor_on_midline(frame.head, plane.point, plane.normal)
             step = self.runner.update(frame, body)
-            events, done, haptics = step.events, step.done, step.haptics
+            events, done, haptics = chosen + tuple(step.events), step.done, step.haptics
             self._follow_body_mode(events)
+            self._held_still = not step.movement_allowed
             if not step.movement_allowed:
                 self._task_mode = (LimbMode.STILL, 0.0)
             task_draw = step.draw
             show_room = not self.runner.calm_scene_shown and self.runner.scene_context == "clinic"
             self._record(frame, body, events, step.records)
         else:
-            events, done, haptics = (), False, ()
+            events, done, haptics = chosen, False, ()
             task_draw = self.overlay(frame) if self.overlay is not None else DrawList()
             show_room = True
             self._record(frame, body, (), ())

@@ -24,6 +24,7 @@ live, so a proposal can be made again for any past session.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -180,3 +181,28 @@ def decide(store: SessionStore, patient_id: str, therapist: str, accept: bool,
     details: dict[str, Any] = decision.to_dict()
     store.audit(therapist, "progression.decision", patient_id=patient_id, details=details)
     return new_program
+
+
+#: What the therapist is told when a stage decision comes without a reason.
+REASON_NEEDED = "Say why the stage is decided (a reason); the decision is kept in the audit trail."
+
+
+@dataclass
+class StageDecider:
+    """The stage decision after a session as the console takes it: the same ``propose`` and
+    ``decide`` as ``gmi-vr patients progress``, for ``patient_id``, decided by ``therapist``."""
+
+    store: SessionStore
+    patient_id: str
+    therapist: str
+
+    def proposal(self) -> ProgressionProposal:
+        return propose(self.store, self.patient_id)
+
+    def decide(self, what: str, stage: int | None, reason: str) -> Program:
+        """``what``: "accept" the proposal, "reject" it (the stage stays), or "stage" (set
+        ``stage``). Raises GmiError without a reason, ProgramError for a stage out of range."""
+        if not reason.strip():
+            raise GmiError(REASON_NEEDED)
+        return decide(self.store, self.patient_id, self.therapist, accept=what == "accept",
+                      override_stage=stage if what == "stage" else None, reason=reason)  # fmt: skip

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from gmi_vr.app.console import replay_panels
 from gmi_vr.app.session import _installed
 from gmi_vr.console.replay import run_replay as run_replay_window
 from gmi_vr.core.events import Event
@@ -44,11 +45,18 @@ def session_pictures(store: SessionStore, session_id: int, frames: ReplaySource)
 def run_replay(store: SessionStore, session_id: int, *, max_frames: int | None = None,
                screenshot: Path | None = None, visible: bool = True, start_paused: bool = False,
                start_at_s: float | None = None) -> None:
-    """``console.replay.run_replay`` with the session's therapy pictures and timeline marks
-    (its arguments and errors; NotFoundError for an unknown session or one with no motion)."""
+    """``console.replay.run_replay`` with the session's therapy pictures, timeline marks and
+    the console's panels, read-only (its arguments and errors; NotFoundError for an unknown
+    session or one with no motion)."""
+    settings = load_settings()
     with ReplaySource(store, session_id) as frames:
         pictures = session_pictures(store, session_id, frames)
         marks = timeline_marks(pictures.events)
+
+        session = store.session(session_id)
+        panels = replay_panels(f"replay: session {session_id}, patient {session.patient_id}", frames.start_s,
+                               pictures.events, store.trials(session_id),
+                               store.ratings(session_id))  # fmt: skip
 
         def picture_at(time_s: float) -> tuple[DrawList, bool]:
             shown = pictures.at(time_s)
@@ -56,4 +64,5 @@ def run_replay(store: SessionStore, session_id: int, *, max_frames: int | None =
 
         run_replay_window(store, session_id, max_frames=max_frames, screenshot=screenshot, visible=visible,
                           start_paused=start_paused, start_at_s=start_at_s, pictures=picture_at,
-                          marks=marks, legend=MARK_GROUPS, window_size=load_settings().console_size)  # fmt: skip
+                          marks=marks, legend=MARK_GROUPS, window_size=settings.console_size,
+                          panels=panels)  # fmt: skip

@@ -15,7 +15,7 @@ from typing import Any
 from gmi_vr import __version__
 from gmi_vr.app.patients import patient_program
 from gmi_vr.app.pipeline import SessionPipeline
-from gmi_vr.app.progress import has_work, propose_after_session
+from gmi_vr.app.progress import StageDecider, has_work, propose_after_session
 from gmi_vr.assets.paths import model_path
 from gmi_vr.body import Appearance, BodySettings, Calibration
 from gmi_vr.body.calibration import arm_reach
@@ -67,7 +67,8 @@ def session_pipeline(
     ("progression.proposal", ``progress.propose_after_session``).
 
     ``seed`` fixes the session's random sequences (tests); None draws one. Either way it is
-    recorded in the "session.start" event.
+    recorded in the "session.start" event. The therapist's actions during the session are
+    audited as ``therapist`` (default: the logged-in user) through ``pipeline.audit``.
 
     A store that cannot be written refuses the session (StorageError, before it runs) unless
     ``record`` is False: the therapist chose to run it unsaved, which goes to the audit trail
@@ -100,9 +101,17 @@ def session_pipeline(
                                available_meshes=installed, ask_since_last=had_session, arm=arm)  # fmt: skip
         session_settings = {"program": program.to_dict(), "body": body_settings.to_dict(),
                             "appearance": appearance.to_dict(), "seed": seed}  # fmt: skip
+        who = therapist or getpass.getuser()
         if not record:
             _audit_unrecorded(store, patient_id, therapist, session_settings)
-            yield SessionPipeline(body_settings, appearance, calibration, runner, None)
+            unsaved = SessionPipeline(body_settings, appearance, calibration, runner, None)
+            if store.writable:  # the console's actions are audited even when the session is not saved
+
+                def audit_unsaved(action: str, details: dict[str, Any]) -> None:
+                    store.audit(who, action, patient_id=patient_id, details=details)
+
+                unsaved.audit = audit_unsaved
+            yield unsaved
             return
         recorder = store.start_session(
             patient_id, source=source, runtime_name=runtime_name, system_name=system_name,
@@ -124,6 +133,12 @@ def session_pipeline(
             return saved
 
         pipeline.finisher = finish
+
+        def audit(action: str, details: dict[str, Any]) -> None:
+            store.audit(who, action, patient_id=patient_id, session_id=recorder.session_id, details=details)
+
+        pipeline.audit = audit
+        pipeline.stage_decision = StageDecider(store, patient_id, who)
         try:
             yield pipeline
         except KeyboardInterrupt:

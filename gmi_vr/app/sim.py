@@ -18,11 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from gmi_vr.app.audio import CueSpeaker
-from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls, console_keys, session_status
-from gmi_vr.app.headset import NOT_RECORDED, status_line
-from gmi_vr.app.pipeline import SessionPipeline
+from gmi_vr.app.console import session_console
+from gmi_vr.app.controls import THERAPIST_KEYS
+from gmi_vr.app.headset import NOT_RECORDED, session_controls, status_line
+from gmi_vr.app.loop import ConsolePacer, SessionLoop
+from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.window import open_therapist_window
 from gmi_vr.assets.paths import data_dir
 from gmi_vr.body import BodySettings
 from gmi_vr.core.errors import GmiError
@@ -33,6 +35,7 @@ from gmi_vr.geometry import quat_from_axis_angle, quat_to_matrix
 from gmi_vr.scene.draw import DrawList, TextItem
 from gmi_vr.scene.room import TABLE_HEIGHT_M, room_draw_list
 from gmi_vr.xr.sim import (
+    KEY_HELP,
     SIM_VIEW_SIZE,
     InputState,
     KeyboardMouseFrameSource,
@@ -118,7 +121,9 @@ def run_sim(
 
     Without a motion file the keyboard and mouse drive the head and hands (F1 shows the
     keys). With ``patient_id`` the patient's session plan runs and is recorded, as in the
-    headset; without, free play in mirror mode (affected side left), not recorded.
+    headset; without, free play in mirror mode (affected side left), not recorded. The loop,
+    the console's panels and their audit (as ``therapist``) are the headset's
+    (``app.loop``); the simulator presents nothing to eyes and draws the window every frame.
 
     In a patient's session Escape (or the close button) asks before it ends the session,
     which then goes to its closing rating (``app.controls``). When the session has ended,
@@ -131,71 +136,50 @@ def run_sim(
     ``screenshot`` saves the last frame the window showed as a PNG. Raises
     GraphicsUnavailable with no display, InputFileError for a malformed motion file.
     """
-    from gmi_vr.render.context import choose_gl_platform
-
     motion = load_motion(motion_file) if motion_file is not None else None  # fail before any window
     if screenshot is not None:
         ensure_writable_folder(screenshot.parent)
-    choose_gl_platform(offscreen=False)
-    from PIL import Image
-
-    from gmi_vr.console.window import TherapistWindow
-    from gmi_vr.core.settings import load_settings
-    from gmi_vr.render.context import open_window_context
-    from gmi_vr.render.renderer import Renderer
 
     input_state = InputState()
     source, mode, rate = sim_source(motion, input_state)
     with ExitStack() as stack:
-        context = stack.enter_context(open_window_context(*load_settings().console_size, title="gmi-vr: therapist", visible=visible))
-        renderer = Renderer()
-        stack.callback(renderer.release)
-        window = TherapistWindow(context, renderer, input_state)
-        stack.callback(window.release)
+        window = stack.enter_context(open_therapist_window("gmi-vr: therapist", visible=visible,
+                                                           input_state=input_state, console=True,
+                                                           help_rows=KEY_HELP))  # fmt: skip
         stack.enter_context(source)
-        pipeline = stack.enter_context(session_pipeline(patient_id, source="sim", report=report,
-                                                        record=record, therapist=therapist))
-        if patient_id is not None and not record:
-            mode += f"  |  {NOT_RECORDED}"
-        controls = TherapistControls(pipeline.runner) if pipeline.runner is not None else None
-        speaker = CueSpeaker()
-        stack.callback(speaker.close)
-        if controls is not None:
-            window.escape_closes = False  # Escape asks first (app.controls)
-            sim_keys = tuple(row for row in window.view.help_rows if row[0] != "escape")
-            window.view.help_rows = sim_keys + THERAPIST_KEYS
-        last_pixels = None
-        ended_by = "motion_ended" if motion is not None else "window_closed"  # unless set below
-        for frame in _paced(source.frames(), rate):
-            if controls is not None:
-                controls.handle(console_keys(window, controls), frame.time_s)
-            output = pipeline.step(frame)
-            speaker.handle(output.events)
-            if output.done:
-                pipeline.finish()  # said and shown now, while "Session complete" is on screen
-            status = f"{mode}: {source.status()}" if isinstance(source, KeyboardMouseFrameSource) else mode
-            status = session_status(status_line(status, pipeline.recorder_stats(), output.body),
-                                    pipeline, controls, frame.time_s)  # fmt: skip
-            pixels = window.show(output.draw, frame, status, capture=screenshot is not None)
-            last_pixels = pixels if pixels is not None else last_pixels
-            stop = None
-            if max_frames is not None and frame.index + 1 >= max_frames:
-                stop = "frame_limit"
-            elif motion is not None and output.done:
-                stop = "motion_ended"  # scripted: the plan's end ends the run
-            elif controls is not None and controls.quit_requested:
-                stop = "window_closed"
-            elif controls is None and window.should_close():
-                stop = "window_closed"
-            if stop is not None:
-                ended_by = stop
-                source.request_stop()
-                break
-        pipeline.ended_by = pipeline.ended_by or ended_by
+        frames = _paced(source.frames(), rate)
+        patient, frames_shown, last_pixels = patient_id, 0, None
+        while True:  # free play, until the therapist starts a patient's session from the console
+            with session_pipeline(patient, source="sim", report=report, record=record,
+                                  therapist=therapist) as pipeline:  # fmt: skip
+                line = mode + (f"  |  {NOT_RECORDED}" if patient is not None and not record else "")
+                controls = session_controls(pipeline)
+                window.escape_closes = controls is None  # in a session Escape asks first (app.controls)
+                sim_keys = tuple(row for row in KEY_HELP if row[0] != "escape")
+                window.view.help_rows = sim_keys + THERAPIST_KEYS if controls is not None else KEY_HELP
+                console = session_console(pipeline, controls, patient, line, started_here=patient != patient_id)
+
+                def status(frame: TrackingFrame, output: FrameOutput, line: str = line,
+                           pipeline: SessionPipeline = pipeline) -> str:
+                    shown = f"{line}: {source.status()}" if isinstance(source, KeyboardMouseFrameSource) else line
+                    return status_line(shown, pipeline.recorder_stats(), output.body)
+
+                loop = SessionLoop(pipeline, window, status, pacer=ConsolePacer(None), controls=controls,
+                                   console=console, capture=screenshot is not None, frames_shown=frames_shown,
+                                   last_pixels=last_pixels)  # fmt: skip
+                stopped = loop.run(frames, source.request_stop, max_frames=max_frames,
+                                   plan_end_reason="motion_ended" if motion is not None else None)  # fmt: skip
+                frames_shown, last_pixels = loop.frames_shown, loop.last_pixels
+                if stopped == "start":
+                    patient = console.start_requested
+                    continue  # free play ends (nothing of it is recorded); the session begins
+                ended_by = "motion_ended" if motion is not None else "window_closed"  # the source ran out
+                pipeline.ended_by = pipeline.ended_by or stopped or ended_by
+            break
         if screenshot is not None and last_pixels is not None:
+            from PIL import Image
+
             Image.fromarray(last_pixels[:, :, :3]).save(screenshot)
-
-
 
 
 def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:

@@ -55,11 +55,14 @@ from gmi_vr.scene.room import room_draw_list
 
 if TYPE_CHECKING:
     from gmi_vr.body.rig import SkinSkeleton
+    from gmi_vr.console.panels import SessionPanel
     from gmi_vr.console.window import TherapistWindow, TimelineBar
 
 #: What therapy showed at a recording time (seconds): its DrawList (fade set) and whether
 #: the clinic room was drawn around it (the calm scene brings its own floor).
 TherapyPictures = Callable[[float], tuple[DrawList, bool]]
+#: The console's read-only panels at a recording time (seconds).
+ReplayPanels = Callable[[float], "SessionPanel"]
 #: A mark on the timeline: (time_s, group); the groups are MARK_COLORS' keys.
 Mark = tuple[float, str]
 
@@ -424,15 +427,19 @@ class ReplayPlayer:
 
 
 def show_replay_picture(window: TherapistWindow, player: ReplayPlayer, now_s: float,
-                        capture: bool = False) -> NDArray[np.uint8] | None:
+                        capture: bool = False, panels: ReplayPanels | None = None) -> NDArray[np.uint8] | None:
     """One picture: the keys pressed since the last one go to the player, the player moves
     to ``now_s``, the window draws it (and with ``capture`` returns its pixels, see
-    TherapistWindow.show)."""
+    TherapistWindow.show). With ``panels`` and a console in the window, its read-only panels
+    show the session as it stood at the shown time, with the limb mode the body is solved in."""
     for key in window.input.take_pressed():
         player.handle_key(key, now_s)
     for fraction in window.take_timeline_clicks():
         player.seek_fraction(fraction, now_s)
     shown = player.update(now_s)
+    if panels is not None and window.console is not None:
+        settings = player.body.settings_at(shown.frame.time_s)
+        window.panel = replace(panels(shown.frame.time_s), limb_mode=settings.mode.value, blend=settings.blend)
     return window.show(player.draw_list(), shown.frame, player.status(now_s), capture=capture,
                        timeline=player.timeline(now_s))
 
@@ -450,6 +457,7 @@ def run_replay(
     marks: tuple[Mark, ...] = (),
     legend: tuple[tuple[str, str], ...] = (),
     window_size: tuple[int, int] | None = None,
+    panels: ReplayPanels | None = None,
 ) -> None:
     """Show recorded session ``session_id`` in the therapist window until escape or the
     window is closed (REPLAY_KEY_HELP: space plays and pauses, the arrows seek 5 s, Page
@@ -460,8 +468,10 @@ def run_replay(
     PNG; ``start_paused`` opens paused; ``start_at_s`` opens that many seconds into the
     recording. ``pictures``, ``marks`` and ``legend`` (group, words) are what therapy showed
     and the events marked on the timeline (``gmi_vr.app.replay`` rebuilds them from the
-    store; without them the body and room show). ``window_size`` is the window's (width,
-    height) in screen pixels (the settings' console size; default ``WINDOW_SIZE``). Raises NotFoundError for an unknown
+    store; without them the body and room show). ``window_size``: the window's (width,
+    height) in pixels (the settings' console size, handed in by the app; default
+    ``WINDOW_SIZE``). ``panels``: the console's read-only panels at a recording time (the
+app rebuilds them from the store); without, the window has no console. Raises NotFoundError for an unknown
     session or one with no recorded motion, CalibrationError for an unreadable stored calibration, GraphicsUnavailable with no
     display; all before any window opens.
     """
@@ -488,11 +498,12 @@ def run_replay(
     with ExitStack() as stack:
         stack.enter_context(source)
         context = stack.enter_context(
-            open_window_context(*(window_size or WINDOW_SIZE), title=f"gmi-vr: replay of session {session_id}", visible=visible)
+            open_window_context(*(window_size or WINDOW_SIZE), title=f"gmi-vr: replay of session {session_id}",
+                                visible=visible)
         )
         renderer = Renderer()
         stack.callback(renderer.release)
-        window = TherapistWindow(context, renderer)
+        window = TherapistWindow(context, renderer, console=panels is not None)
         stack.callback(window.release)
         window.view.help_rows = REPLAY_KEY_HELP
         window.view.timeline_px = TIMELINE_PX
@@ -504,7 +515,7 @@ def run_replay(
             last = max_frames is not None and shown_count >= max_frames
             # Reading pixels back is slow: only the picture that may be saved.
             capture = screenshot is not None and (last or max_frames is None)
-            pixels = show_replay_picture(window, player, started, capture)
+            pixels = show_replay_picture(window, player, started, capture, panels)
             last_pixels = pixels if pixels is not None else last_pixels
             if last:
                 break

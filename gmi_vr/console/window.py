@@ -8,7 +8,7 @@ Two layers here:
   status line along the bottom. It draws with the one ``Renderer`` of the GL context,
   so meshes, programs and the glyph atlas are shared with the eyes' rendering.
 - ``TherapistWindow`` is the GLFW window around it: mouse orbit and zoom in the right pane,
-  and the simulator's keyboard and mouse (``gmi_vr.xr.sim.InputState``) in the left one.
+  and the simulator's keyboard and mouse (``gmi_vr.core.input.InputState``) in the left one.
 
 Pixel rectangles are (x, y, width, height) from the window's top-left corner.
 """
@@ -16,21 +16,25 @@ Pixel rectangles are (x, y, width, height) from the window's top-left corner.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 from OpenGL import GL
 
+from gmi_vr.core.input import InputState
 from gmi_vr.core.types import FloatArray, Pose, TrackingFrame, ViewInfo
-from gmi_vr.geometry import matrix_from_pose, quat_rotate
+from gmi_vr.geometry import matrix_from_pose, quat_rotate, yaw_pitch_roll_quat
 from gmi_vr.render.context import WindowContext
 from gmi_vr.render.renderer import Renderer
 from gmi_vr.render.target import RenderTarget, read_pixels
 from gmi_vr.scene.draw import RGBA, Camera, DrawList, MeshItem
 from gmi_vr.scene.room import placed
-from gmi_vr.xr.sim import KEY_HELP, InputState, yaw_pitch_roll_quat
+
+if TYPE_CHECKING:
+    from gmi_vr.console.panels import Console, ConsoleAction, SessionPanel
 
 Rect = tuple[int, int, int, int]
 
@@ -160,11 +164,14 @@ class TherapistView:
         self.samples = samples
         self.orbit = OrbitCamera()
         self.show_help = False
-        #: (keys, what they do) rows of the F1 help overlay; the simulator's by default,
-        #: extended with the therapist's session keys, replaced where keys differ (replay).
-        self.help_rows: tuple[tuple[str, str], ...] = KEY_HELP
+        #: (keys, what they do) rows of the F1 help overlay, handed in by the app (the
+        #: simulator's keys, the therapist's session keys, replay's keys).
+        self.help_rows: tuple[tuple[str, str], ...] = ()
         #: Height of the timeline strip above the status bar (replay: TIMELINE_PX; 0: none).
         self.timeline_px = 0
+        #: Width of the console's panel column at the right edge (0: no console); the
+        #: views, status line and timeline keep the rest.
+        self.panel_px = 0
         self._targets: dict[str, RenderTarget] = {}
         self._frame_rate_hz = 0.0
         self._last_time_s: float | None = None
@@ -201,6 +208,7 @@ class TherapistView:
         """Draw the whole window picture into ``framebuffer`` (width x height pixels), with
         ``timeline`` in its strip when the view has one (``timeline_px``)."""
         self._measure_rate(frame)
+        full_width, width = width, max(1, width - self.panel_px)
         patient_area, third_area, status_area = pane_layout(width, height, self.timeline_px)
         patient_camera = self.patient_camera(frame)
         left_eye = frame.views[0] if frame.views else None
@@ -218,7 +226,7 @@ class TherapistView:
                            third.framebuffer, third.width, third.height)
 
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
-        GL.glViewport(0, 0, width, height)
+        GL.glViewport(0, 0, full_width, height)
         GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
         GL.glClearColor(*BACKGROUND)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
@@ -326,7 +334,7 @@ class TherapistWindow:
     """The desktop window around a TherapistView, on an open ``WindowContext``.
 
     Mouse in the right pane: drag (either button) orbits, the wheel zooms. Keyboard and the
-    mouse in the left pane go to ``input_state`` for the simulator (gmi_vr.xr.sim.KEY_HELP);
+    mouse in the left pane go to ``input_state`` for the simulator (its keys: ``view.help_rows``);
     F1 toggles that help, escape or closing the window ends the run. With ``escape_closes``
     False (a patient's session, where Escape must be confirmed: ``app.controls``) Escape is
     only handed on like the other keys, and the app may take back a close request
@@ -334,7 +342,7 @@ class TherapistWindow:
     """
 
     def __init__(self, context: WindowContext, renderer: Renderer, input_state: InputState | None = None,
-                 samples: int = PANE_SAMPLES) -> None:
+                 samples: int = PANE_SAMPLES, console: bool = False) -> None:
         import glfw
 
         self.context = context
@@ -353,7 +361,19 @@ class TherapistWindow:
         glfw.set_mouse_button_callback(window, self._on_mouse_button)
         glfw.set_cursor_pos_callback(window, self._on_cursor)
         glfw.set_scroll_callback(window, self._on_scroll)
+        glfw.set_char_callback(window, self._on_char)
         glfw.swap_interval(1)
+        #: The console's panels (``console.panels``) beside the views, with what they show
+        #: (``panel``, set by the app before each ``show``); None: the views alone.
+        self.console: Console | None = None
+        self.panel: SessionPanel | None = None
+        self._last_draw_s: float | None = None
+        if console:
+            from gmi_vr.console.panels import PANEL_PX, Console
+
+            context.make_current()
+            self.console = Console()
+            self.view.panel_px = PANEL_PX
 
     # -- input callbacks (GLFW calls them from poll(), on this thread)
 
@@ -365,7 +385,12 @@ class TherapistWindow:
         return x * fb_w / max(window_w, 1), y * fb_h / max(window_h, 1)
 
     def _areas(self) -> tuple[Rect, Rect, Rect]:
-        return pane_layout(*self.context.framebuffer_size(), self.view.timeline_px)
+        width, height = self.context.framebuffer_size()
+        return pane_layout(max(1, width - self.view.panel_px), height, self.view.timeline_px)
+
+    def _on_char(self, window: Any, codepoint: int) -> None:
+        if self.console is not None:
+            self.console.char(codepoint)
 
     def _on_key(self, window: Any, key: int, scancode: int, action: int, mods: int) -> None:
         import glfw
@@ -373,6 +398,10 @@ class TherapistWindow:
         name = _key_name(glfw, key)
         if name is None:
             return
+        if self.console is not None:
+            self.console.key(name, action != glfw.RELEASE)
+            if self.console.wants_keyboard and action != glfw.RELEASE and name not in ("escape", "enter"):
+                return  # typed into a panel's field (a rating), not meant for the simulator
         if action == glfw.PRESS:
             self.input.keys_down.add(name)
             self.input.pressed.append(name)
@@ -391,14 +420,21 @@ class TherapistWindow:
         name = names.get(button)
         if name is None:
             return
+        if self.console is not None:
+            if self._cursor is not None:
+                self.console.mouse_pos(*self._window_to_pixels(*self._cursor))
+            self.console.mouse_button(button, action == glfw.PRESS)
         if action == glfw.RELEASE:
             self.input.mouse_buttons.discard(name)
             self._drag = None
             return
+        if self.console is not None and self.console.wants_mouse:
+            return  # a click on the panels
         # Where the cursor last moved to (the callbacks' own record; GLFW's if none yet).
         x, y = self._window_to_pixels(*(self._cursor or glfw.get_cursor_pos(window)))
         patient, third, _ = self._areas()
-        bar = timeline_area(*self.context.framebuffer_size())
+        fb_width, fb_height = self.context.framebuffer_size()
+        bar = timeline_area(max(1, fb_width - self.view.panel_px), fb_height)
         if self.view.timeline_px > 0 and _inside((bar[0], bar[1] - 3, bar[2], bar[3] + 6), x, y):
             self.timeline_clicks.append(min(1.0, max(0.0, (x - bar[0]) / max(bar[2] - 1, 1))))
         elif _inside(third, x, y):
@@ -410,6 +446,8 @@ class TherapistWindow:
                 self.input.mouse_buttons.add(name)
 
     def _on_cursor(self, window: Any, x: float, y: float) -> None:
+        if self.console is not None:
+            self.console.mouse_pos(*self._window_to_pixels(x, y))
         if self._cursor is not None and self._drag is not None:
             dx, dy = x - self._cursor[0], y - self._cursor[1]
             if self._drag == "orbit":
@@ -423,6 +461,8 @@ class TherapistWindow:
         import glfw
 
         x, y = self._window_to_pixels(*(self._cursor or glfw.get_cursor_pos(window)))
+        if self.console is not None:
+            self.console.scroll(dx, dy)
         if _inside(self._areas()[1], x, y):
             self.view.orbit.zoom(dy)
 
@@ -438,6 +478,13 @@ class TherapistWindow:
         pixels = None
         if width > 0 and height > 0:  # zero while minimised
             self.view.compose(draw_list, frame, 0, width, height, status, timeline)
+            if self.console is not None:
+                now = time.monotonic()  # the panels' animation step: a desktop window's pace
+                delta = 1 / 60 if self._last_draw_s is None else now - self._last_draw_s
+                self._last_draw_s = now
+                GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+                GL.glViewport(0, 0, width, height)
+                self.console.draw(self.panel, width - self.view.panel_px, width, height, delta)
             if capture:
                 pixels = read_pixels(0, 0, 0, width, height)
         self.context.swap()
@@ -447,6 +494,10 @@ class TherapistWindow:
     def take_timeline_clicks(self) -> list[float]:
         clicks, self.timeline_clicks = self.timeline_clicks, []
         return clicks
+
+    def take_console_actions(self) -> list[ConsoleAction]:
+        """What the therapist clicked in the console's panels since the last call."""
+        return self.console.take_actions() if self.console is not None else []
 
     def take_console_keys(self) -> list[str]:
         pressed, self.console_pressed = self.console_pressed, []
@@ -465,3 +516,6 @@ class TherapistWindow:
         """Release the view's GL objects (the context and renderer belong to the caller)."""
         self.context.make_current()
         self.view.release()
+        if self.console is not None:
+            self.console.release()
+            self.console = None

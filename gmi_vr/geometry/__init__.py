@@ -20,6 +20,7 @@ from gmi_vr.geometry.transforms import (
     quat_to_matrix,
     rotation_angle_between,
     translation_matrix,
+    yaw_pitch_roll_quat,
 )
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "quat_to_matrix",
     "rotation_angle_between",
     "translation_matrix",
+    "yaw_pitch_roll_quat",
 ]

@@ -3,6 +3,8 @@ matrices (..., 4, 4) column-vector convention (see package docstring)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from gmi_vr.core.types import FloatArray, Pose
@@ -121,3 +123,13 @@ def rotation_angle_between(a: FloatArray, b: FloatArray) -> FloatArray:
     """Angle in radians of the rotation taking unit quaternion ``a`` to ``b`` (sign-agnostic)."""
     d = np.abs(np.sum(np.asarray(a) * np.asarray(b), axis=-1))
     return 2.0 * np.arccos(np.clip(d, -1.0, 1.0))
+
+
+def yaw_pitch_roll_quat(yaw_deg: float, pitch_deg: float, roll_deg: float = 0.0) -> FloatArray:
+    """An xyzw orientation from angles in degrees, applied as yaw about +Y (positive turns
+    left), then pitch about the yawed +X (positive looks up), then roll about the resulting
+    forward axis (positive tilts the top to the left)."""
+    yaw = quat_from_axis_angle(np.array([0.0, 1.0, 0.0]), math.radians(yaw_deg))
+    pitch = quat_from_axis_angle(np.array([1.0, 0.0, 0.0]), math.radians(pitch_deg))
+    roll = quat_from_axis_angle(np.array([0.0, 0.0, 1.0]), math.radians(roll_deg))
+    return quat_normalize(quat_multiply(yaw, quat_multiply(pitch, roll)))

@@ -16,15 +16,22 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from gmi_vr.core.errors import InputFileError
+from gmi_vr.core.input import InputState
 from gmi_vr.core.types import FloatArray, HandInput, Pose, Side, TrackingFrame, ViewInfo
-from gmi_vr.geometry import quat_from_axis_angle, quat_multiply, quat_normalize, quat_rotate
+from gmi_vr.geometry import (
+    quat_normalize,
+    quat_rotate,
+    yaw_pitch_roll_quat,
+)
+
+__all__ = ["InputState", "yaw_pitch_roll_quat"]  # the window fills InputState; this source reads it
 
 #: Eye height of a seated adult above the floor, metres: a ~0.46 m chair seat plus a
 #: median adult's seated eye height of roughly 0.75-0.8 m (anthropometric tables).
@@ -78,16 +85,6 @@ def quat_slerp(a: FloatArray, b: FloatArray, t: float) -> FloatArray:
         return quat_normalize(a + (b - a) * t)
     theta = math.acos(dot)
     return (math.sin((1 - t) * theta) * a + math.sin(t * theta) * b) / math.sin(theta)
-
-
-def yaw_pitch_roll_quat(yaw_deg: float, pitch_deg: float, roll_deg: float = 0.0) -> FloatArray:
-    """An xyzw orientation from angles in degrees, applied as yaw about +Y (positive turns
-    left), then pitch about the yawed +X (positive looks up), then roll about the resulting
-    forward axis (positive tilts the top to the left)."""
-    yaw = quat_from_axis_angle(np.array([0.0, 1.0, 0.0]), math.radians(yaw_deg))
-    pitch = quat_from_axis_angle(np.array([1.0, 0.0, 0.0]), math.radians(pitch_deg))
-    roll = quat_from_axis_angle(np.array([0.0, 0.0, 1.0]), math.radians(roll_deg))
-    return quat_normalize(quat_multiply(yaw, quat_multiply(pitch, roll)))
 
 
 # ----------------------------------------------------------------------------- motion files
@@ -423,33 +420,6 @@ class ScriptedFrameSource:
 
 
 # ----------------------------------------------------------------------------- keyboard + mouse
-
-
-@dataclass
-class InputState:
-    """Keyboard and mouse as the desktop window saw them; the window's callbacks fill it.
-
-    Key names are lower-case: letters and digits as themselves, plus "space", "tab",
-    "backspace", "escape", "f1", "shift". ``mouse_buttons`` holds "left", "middle",
-    "right". ``look_dx``/``look_dy`` accumulate mouse motion (pixels) meant for looking
-    or turning a hand until the source takes them; ``pressed`` lists keys pressed since
-    the source last looked (for toggles).
-    """
-
-    keys_down: set[str] = field(default_factory=set)
-    mouse_buttons: set[str] = field(default_factory=set)
-    look_dx: float = 0.0
-    look_dy: float = 0.0
-    pressed: list[str] = field(default_factory=list)
-
-    def take_pressed(self) -> list[str]:
-        pressed, self.pressed = self.pressed, []
-        return pressed
-
-    def take_look(self) -> tuple[float, float]:
-        delta = (self.look_dx, self.look_dy)
-        self.look_dx = self.look_dy = 0.0
-        return delta
 
 
 #: What each key does, in the order the window's help overlay lists it (one place only).

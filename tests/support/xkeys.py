@@ -1,4 +1,4 @@
-"""Real key presses on an X display, through the XTEST extension (Xvfb has it).
+"""Real key presses and mouse clicks on an X display, through the XTEST extension (Xvfb has it).
 
 The X server turns each fake press into the same KeyPress event a keyboard makes, so a GLFW
 window receives it through its own event queue and key callback: nothing of the app's input
@@ -46,6 +46,41 @@ class XKeyboard:
                 raise ValueError(f"no key {name!r} on this display")
             self._xtst.XTestFakeKeyEvent(self._display, keycode, 1, 0)
             self._xtst.XTestFakeKeyEvent(self._display, keycode, 0, 0)
+        self._x11.XSync(self._display, 0)
+
+    def close(self) -> None:
+        if self._display:
+            self._x11.XCloseDisplay(self._display)
+            self._display = None
+
+
+class XMouse:
+    """Moves the pointer and clicks on the display named by $DISPLAY through XTEST, so a GLFW
+    window gets real motion and button events in its own event queue. Positions are the
+    screen's pixels (a window's origin: ``glfw.get_window_pos``)."""
+
+    def __init__(self) -> None:
+        self._x11 = _library("X11", "libX11.so.6")
+        self._xtst = _library("Xtst", "libXtst.so.6")
+        self._x11.XOpenDisplay.restype = ctypes.c_void_p
+        self._x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        self._x11.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        self._x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        self._xtst.XTestFakeMotionEvent.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                                                    ctypes.c_ulong]
+        self._xtst.XTestFakeButtonEvent.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_int, ctypes.c_ulong]
+        display = self._x11.XOpenDisplay(None)
+        if not display:
+            raise RuntimeError("cannot open the X display named by $DISPLAY")
+        self._display = display
+
+    def move(self, x: int, y: int) -> None:
+        self._xtst.XTestFakeMotionEvent(self._display, -1, int(x), int(y), 0)
+        self._x11.XSync(self._display, 0)
+
+    def button(self, down: bool, button: int = 1) -> None:
+        """Press (``down``) or release a button (1 left, 2 middle, 3 right)."""
+        self._xtst.XTestFakeButtonEvent(self._display, button, 1 if down else 0, 0)
         self._x11.XSync(self._display, 0)
 
     def close(self) -> None:

@@ -1,0 +1,287 @@
+"""The console's side of a running session: what its panels show (``SessionPanel``, built
+from the pipeline, the runner and the frames seen) and what its buttons do (handed to
+``TherapistControls.act``, the path the function keys take too: one place that acts, audits
+and records).
+
+    each frame:  SessionConsole.observe(frame, output)      events, frame intervals
+    each draw:   window.panel = SessionConsole.panel(...)   plain data for console.panels
+                 SessionConsole.apply(window.take_console_actions(), time_s)
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from gmi_vr.app.controls import TherapistControls
+from gmi_vr.app.patients import patient_age_band, patient_program
+from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
+from gmi_vr.console.panels import (
+    FRAME_HISTORY,
+    AfterSession,
+    BeforeSession,
+    ConsoleAction,
+    PatientRow,
+    SessionPanel,
+)
+from gmi_vr.core.errors import GmiError
+from gmi_vr.core.events import Event
+from gmi_vr.core.settings import load_settings
+from gmi_vr.core.types import TrackingFrame
+from gmi_vr.recording.listing import saved_line, session_row
+from gmi_vr.recording.store import SessionStore
+
+#: The events the log lists (pain ratings, flares, stops, tracking and recording losses,
+#: the session's course and the therapist's changes), with the words it lists them by.
+LOGGED_EVENTS: dict[str, str] = {
+    "session.start": "session started", "session.pause": "paused (headset off)",
+    "session.resume": "resumed", "session.end_requested": "end asked", "session.end": "session ended",
+    "task.start": "task started", "task.end": "task ended", "task.stopped": "task stopped",
+    "pain.ask": "pain rating asked", "pain.request": "pain rating asked by the therapist",
+    "pain.rating": "pain rating", "safety.flare": "pain flare", "safety.stop": "stop: calm scene",
+    "safety.break": "break", "safety.time_cap": "time limit reached", "safety.alert": "safety alert",
+    "body.mode": "limb mode", "tracking.lost": "tracking lost", "recording.loss": "recording loss",
+}
+#: Events kept in the log (the newest).
+EVENT_LOG_LENGTH = 500
+
+
+def event_words(event: Event) -> str:
+    """One line of the event log for ``event``."""
+    words = LOGGED_EVENTS.get(event.kind, event.kind)
+    data = event.data or {}
+    if event.kind == "pain.rating" and "value" in data:
+        words += f" {data['value']}"
+    elif event.kind == "body.mode":
+        words += f": {data.get('mode')}"
+        if data.get("mode") == "blend":
+            words += f" ({float(data.get('blend', 0.0)):.0%} real)"
+        if data.get("by") == "therapist":
+            words += " (therapist)"
+    elif event.kind in ("task.start", "task.end") and "kind" in data:
+        words += f": {data['kind']}"
+    return words
+
+
+@dataclass
+class SessionConsole:
+    """Collects what the panels show over a session and applies their actions."""
+
+    pipeline: SessionPipeline
+    controls: TherapistControls | None
+    title: str
+    events: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=EVENT_LOG_LENGTH))
+    frame_ms: deque[float] = field(default_factory=lambda: deque(maxlen=FRAME_HISTORY))
+    plan: tuple[str, ...] = ()
+    current: str = ""
+    _last_time_s: float | None = None
+    _time_s: float = 0.0
+    _start_s: float | None = None
+    _tracked: bool = True
+    _after: AfterSession | None = None
+    #: The patients to choose from while no patient's session runs (free play).
+    before: BeforeSession | None = None
+    #: The patient whose session the therapist asked to start (the app starts it).
+    start_requested: str | None = None
+
+    def observe(self, frame: TrackingFrame, output: FrameOutput) -> None:
+        """Every frame (not only those drawn): its events into the log, its interval into
+        the frame-time figure, tracking losses of the healthy hand."""
+        if self._last_time_s is not None and frame.time_s > self._last_time_s:
+            self.frame_ms.append(1000.0 * (frame.time_s - self._last_time_s))
+        self._last_time_s = frame.time_s
+        self._start_s = frame.time_s if self._start_s is None else self._start_s
+        self._time_s = frame.time_s
+        tracked = frame.left.grip_valid and frame.right.grip_valid
+        if tracked != self._tracked:
+            self.events.append((self._session_s(frame.time_s), "tracking found" if tracked else "tracking lost"))
+            self._tracked = tracked
+        for event in output.events:
+            if event.kind == "session.start":
+                self.plan = tuple(str(step) for step in (event.data or {}).get("plan", ()))
+            if event.kind == "task.start":
+                self.current = str((event.data or {}).get("kind", ""))
+            if event.kind in LOGGED_EVENTS:
+                self.events.append((self._session_s(event.time_s), event_words(event)))
+
+    def _session_s(self, time_s: float) -> float:
+        return time_s - (self._start_s if self._start_s is not None else time_s)
+
+    def apply(self, actions: list[ConsoleAction], time_s: float) -> None:
+        """The console's clicks, at the frame time that saw them."""
+        for action in actions:
+            if action.name == "progress":
+                self._decide(*action.value)
+            elif action.name == "start":
+                self.start_requested = str(action.value)
+            elif self.controls is not None:
+                self.controls.act(action.name, action.value, time_s)
+
+    def after_session(self) -> AfterSession | None:
+        """Once the session has ended: what was saved and the progression proposal over the
+        patient's sessions (read once, when first shown: it reads them all, and the session
+        is over, so no task waits for it)."""
+        pipeline = self.pipeline
+        if not pipeline.finished or pipeline.runner is None:
+            return None
+        if self._after is None:
+            saved = saved_line(pipeline.saved) if pipeline.saved is not None else "session not saved (see the terminal)"
+            after = AfterSession(saved)
+            if pipeline.stage_decision is not None and pipeline.saved is not None:
+                try:
+                    proposal = pipeline.stage_decision.proposal()
+                except GmiError as error:
+                    after = AfterSession(saved, problem=f"No stage proposal: {error}")
+                else:
+                    lines = (f"stage {int(proposal.current_stage)} -> proposed {int(proposal.proposed_stage)} "
+                             f"({proposal.decision.value}, rule {proposal.rule})", proposal.reason)
+                    after = AfterSession(saved, int(proposal.current_stage), int(proposal.proposed_stage), lines)
+            self._after = after
+        return self._after
+
+    def _decide(self, what: str, stage: int | None, reason: str) -> None:
+        """The therapist's stage decision, through ``patients progress``'s own operation."""
+        after = self.after_session()
+        if after is None or self.pipeline.stage_decision is None:
+            return
+        try:
+            program = self.pipeline.stage_decision.decide(what, stage, reason)
+        except GmiError as error:
+            self._after = replace(after, problem=str(error))
+            return
+        outcome = {"stage": "overridden", "accept": "accepted", "reject": "rejected"}[what]
+        self._after = replace(after, problem="", decided=f"proposal {outcome}, now at stage {int(program.stage)}")
+
+    def panel(self, message: str = "") -> SessionPanel:
+        runner = self.pipeline.runner
+        mode, blend = self.pipeline.limb_mode
+        rt: dict[str, list[float]] = {"left": [], "right": []}
+        accuracy: dict[str, list[float]] = {"left": [], "right": []}
+        pain: tuple[tuple[float, int], ...] = ()
+        progress = ""
+        if runner is not None:
+            block = max((t.block_index for t in runner.trials), default=None)
+            trials = [t for t in runner.trials if t.block_index == block]
+            counts = {"left": [0, 0], "right": [0, 0]}
+            for trial in trials:
+                side = trial.side.value
+                if trial.rt_s is not None:
+                    rt[side].append(1000.0 * trial.rt_s)
+                counts[side][0] += int(trial.correct)
+                counts[side][1] += 1
+                accuracy[side].append(counts[side][0] / counts[side][1])
+            if trials:
+                progress = f"this block: {len(trials)} trials answered or timed out"
+            pain = tuple((self._session_s(r.time_s), r.value) for r in runner.ratings)
+        stats = self.pipeline.recorder_stats()
+        return SessionPanel(
+            title=self.title, plan=self.plan, current=self.current, progress=progress,
+            limb_mode=mode.value, blend=blend, session_time_s=self._session_s(self._time_s),
+            events=tuple(self.events), rt_ms={k: tuple(v) for k, v in rt.items()},
+            accuracy={k: tuple(v) for k, v in accuracy.items()}, pain=pain,
+            frame_ms=tuple(self.frame_ms),
+            dropped_frames=stats.dropped_frames if stats is not None else 0,
+            recorder_queue=stats.pending_records if stats is not None else 0,
+            recorder_lost=stats.lost_records if stats is not None else 0,
+            message=message, read_only=self.controls is None,
+            after=self.after_session(), before=self.before if runner is None else None,
+        )  # fmt: skip
+
+
+def replay_panels(title: str, start_s: float, events: Sequence[Event], trials: list[Any],
+                  ratings: list[Any]) -> Callable[[float], SessionPanel]:
+    """The read-only panels of a recorded session at recording time ``time_s`` (the
+    recording's clock; session times count from ``start_s``): what the live console showed
+    then, rebuilt from the stored events, trials (``recording.records.TrialRecord``) and
+    ratings. Limb mode and blend are the replay's own (it solves the body)."""
+    ordered = sorted(events, key=lambda event: event.time_s)
+    times = [event.time_s for event in ordered]
+    plan: tuple[str, ...] = ()
+    for event in ordered:
+        if event.kind == "session.start":
+            plan = tuple(str(step) for step in (event.data or {}).get("plan", ()))
+            break
+
+    def panel_at(time_s: float) -> SessionPanel:
+        seen = ordered[: bisect.bisect_right(times, time_s)]
+        logged = tuple((e.time_s - start_s, event_words(e)) for e in seen if e.kind in LOGGED_EVENTS)
+        current = next((str((e.data or {}).get("kind", "")) for e in reversed(seen) if e.kind == "task.start"), "")
+        shown = [t for t in trials if t.onset_s <= time_s and t.side in ("left", "right")]
+        blocks = [(t.measures or {}).get("block_index") for t in shown]
+        block = blocks[-1] if blocks else None
+        rt: dict[str, list[float]] = {"left": [], "right": []}
+        accuracy: dict[str, list[float]] = {"left": [], "right": []}
+        counts = {"left": [0, 0], "right": [0, 0]}
+        for trial, index in zip(shown, blocks, strict=True):
+            if index != block:
+                continue
+            if trial.reaction_time_s is not None:
+                rt[trial.side].append(1000.0 * trial.reaction_time_s)
+            counts[trial.side][0] += int(bool(trial.correct))
+            counts[trial.side][1] += 1
+            accuracy[trial.side].append(counts[trial.side][0] / counts[trial.side][1])
+        pain = tuple((r.time_s - start_s, r.value) for r in ratings if r.time_s is not None and r.time_s <= time_s)
+        return SessionPanel(
+            title=title, plan=plan, current=current, session_time_s=time_s - start_s, events=logged,
+            rt_ms={k: tuple(v) for k, v in rt.items()}, accuracy={k: tuple(v) for k, v in accuracy.items()},
+            pain=pain, read_only=True,
+        )  # fmt: skip
+
+    return panel_at
+
+
+def before_session() -> BeforeSession:
+    """The patients to start a session with, read once from the store (its location from
+    the settings). A store that cannot be read is named in ``problem``, never created."""
+    try:
+        store = SessionStore.open(load_settings().database_url or None, create=False)
+    except GmiError as error:
+        return BeforeSession(problem=f"No patients can be listed: {error}")
+    try:
+        return BeforeSession(tuple(patient_row(store, patient) for patient in store.list_patients()))
+    except GmiError as error:
+        return BeforeSession(problem=f"No patients can be listed: {error}")
+    finally:
+        store.close()
+
+
+def patient_row(store: SessionStore, patient: Any) -> PatientRow:
+    """One patient as the console lists them: side, part, age band and stage; the last
+    session's saved line; a stage proposal not decided yet; the calibration's status."""
+    program = patient_program(store, patient.id)
+    summary = (f"{patient.affected_side} {program.body_part.value}, age {patient_age_band(patient, program)}, "
+               f"stage {int(program.stage)}")  # fmt: skip
+    sessions = store.list_sessions(patient.id)
+    last = saved_line(session_row(store, sessions[-1].id)) if sessions else "no session yet"
+    proposal = ""
+    for entry in reversed(store.audit_trail(patient.id)):
+        if entry.action == "progression.decision":
+            break  # decided since
+        if entry.action == "progression.proposal" and entry.details:
+            details = entry.details
+            if details.get("proposed_stage") != details.get("current_stage"):
+                proposal = (f"pending: stage {details.get('current_stage')} -> {details.get('proposed_stage')} "
+                            f"({details.get('reason', '')}); decide with gmi-vr patients progress")  # fmt: skip
+            break
+    calibration = store.latest_calibration(patient.id)
+    calibrated = (f"calibrated {calibration.created_at:%Y-%m-%d}" if calibration is not None
+                  else "not calibrated: a quick seated calibration is taken when the session starts "
+                       "(gmi-vr calibrate for a measured one)")  # fmt: skip
+    return PatientRow(patient.id, summary, last, proposal, calibrated)
+
+
+def session_console(pipeline: SessionPipeline, controls: TherapistControls | None, patient_id: str | None,
+                    mode: str, started_here: bool = False) -> SessionConsole:
+    """The console of one run: a patient's session (``started_here``: started from the
+    console's patient list, which is audited as "console.start"), or free play, which lists
+    the patients to start one with."""
+    title = f"patient {patient_id}  |  {mode}" if patient_id is not None else f"free play  |  {mode}"
+    console = SessionConsole(pipeline, controls, title)
+    if patient_id is None:
+        console.before = before_session()
+    elif started_here and pipeline.audit is not None:
+        pipeline.audit("console.start", {"via": "console"})
+    return console

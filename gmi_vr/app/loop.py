@@ -1,0 +1,139 @@
+"""The session loop: one for every frame source (the headset, the simulator, a motion file).
+
+    frames ──TrackingFrame──▶ controls (keys + console clicks) ──▶ SessionPipeline.step
+        ──▶ present(DrawList)            the eyes (headset); nothing for the simulator
+        ──▶ vibrate(haptic pulses)       the controllers (headset); nothing for the simulator
+        ──▶ TherapistWindow.show(...)    when the pacer says the window is due
+
+The window draws at its own pace (``ConsolePacer``): the headset's frames never wait for
+it. A stop (frame limit, the therapist closing the window, the end of a motion file) is
+asked of the source once; a headset source keeps yielding frames until the runtime lets go
+(``drain``), which are still stepped and presented so the patient's picture never freezes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gmi_vr.app.audio import CueSpeaker
+from gmi_vr.app.console import SessionConsole
+from gmi_vr.app.controls import TherapistControls, console_keys, session_status
+from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
+from gmi_vr.core.haptics import HapticPulse
+from gmi_vr.core.types import TrackingFrame
+from gmi_vr.scene.draw import DrawList
+
+#: Software OpenGL pays for every pixel of the therapist window; the headset must not wait
+#: for it. The window is redrawn at most this often (the eyes every frame).
+CONSOLE_MAX_HZ = 15.0
+
+
+class ConsolePacer:
+    """Says when the therapist window is due again: at most ``max_hz`` (wall clock: this
+    paces a desktop window, not logic); ``max_hz`` None: every frame."""
+
+    def __init__(self, max_hz: float | None = CONSOLE_MAX_HZ) -> None:
+        self.max_hz = max_hz
+        self._next = 0.0
+
+    def due(self) -> bool:
+        if self.max_hz is None:
+            return True
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + 1.0 / self.max_hz
+        return True
+
+
+@dataclass
+class SessionLoop:
+    """One session's frame loop around ``pipeline`` and ``window`` (a TherapistWindow).
+
+    ``present`` hands each frame's DrawList to the eyes (a no-op for the simulator);
+    ``status`` makes the status line's first part from the frame and its output; ``pacer``
+    says when the window is drawn; ``capture`` keeps the last picture shown (``last_pixels``,
+    (height, width, 4) uint8) for a screenshot.
+    """
+
+    pipeline: SessionPipeline
+    window: Any
+    status: Callable[[TrackingFrame, FrameOutput], str]
+    present: Callable[[DrawList], None] = lambda draw: None
+    #: Hands therapy's haptic pulses to the controllers (a no-op for the simulator).
+    vibrate: Callable[[tuple[HapticPulse, ...]], None] = lambda pulses: None
+    pacer: ConsolePacer = field(default_factory=ConsolePacer)
+    controls: TherapistControls | None = None
+    console: SessionConsole | None = None
+    capture: bool = False
+    last_pixels: NDArray[np.uint8] | None = None
+    frames_shown: int = 0
+    _last_output: FrameOutput | None = None
+
+    def run(self, frames: Iterable[TrackingFrame], request_stop: Callable[[], None], *,
+            max_frames: int | None = None, plan_end_reason: str | None = None,
+            drain: bool = False) -> str | None:
+        """Step every frame until the source ends (``drain``) or a stop was asked; returns
+        why the app stopped (``SessionPipeline.ended_by``'s words) or None when the source
+        ended by itself. ``plan_end_reason``: the end of the session plan stops the run, for
+        that reason (a motion file's run); None: the window stays on "Session complete".
+        Returns "start" without asking the source to stop when the therapist started a
+        patient's session from the console (``console.start_requested``): the app goes on
+        with the same frames in a new pipeline."""
+        speaker = CueSpeaker()
+        stopped: str | None = None
+        try:
+            for frame in frames:
+                self._frame(frame, speaker)
+                if stopped is None and self.console is not None and self.console.start_requested:
+                    return "start"
+                if stopped is None:
+                    stopped = self._stop_reason(plan_end_reason, max_frames)
+                    if stopped is not None:
+                        request_stop()
+                        if not drain:
+                            break
+        finally:
+            speaker.close()
+        return stopped
+
+    def _frame(self, frame: TrackingFrame, speaker: CueSpeaker) -> None:
+        pipeline, window, controls = self.pipeline, self.window, self.controls
+        if controls is not None:
+            controls.handle(console_keys(window, controls), frame.time_s)
+        if self.console is not None:
+            self.console.apply(window.take_console_actions(), frame.time_s)
+        output = pipeline.step(frame)
+        self.present(output.draw)
+        self.vibrate(output.haptics)
+        speaker.handle(output.events)
+        self.frames_shown += 1
+        self._last_output = output
+        if self.console is not None:
+            self.console.observe(frame, output)
+        just_finished = output.done and not pipeline.finished
+        if output.done:
+            pipeline.finish()  # said and shown now, while "Session complete" is on screen
+        if self.pacer.due() or just_finished:
+            status = session_status(self.status(frame, output), pipeline, controls, frame.time_s)
+            if self.console is not None:
+                window.panel = self.console.panel(controls.message if controls is not None else "")
+            pixels = window.show(output.draw, frame, status, capture=self.capture)
+            self.last_pixels = pixels if pixels is not None else self.last_pixels
+
+    def _stop_reason(self, plan_end_reason: str | None, max_frames: int | None) -> str | None:
+        if max_frames is not None and self.frames_shown >= max_frames:
+            return "frame_limit"
+        if plan_end_reason is not None and self._last_output is not None and self._last_output.done:
+            return plan_end_reason
+        if self.controls is not None and self.controls.quit_requested:
+            return "window_closed"
+        if self.controls is None and self.window.should_close():
+            return "window_closed"
+        return None

@@ -1,0 +1,387 @@
+"""The therapist's console: Dear ImGui panels (imgui-bundle, ImPlot for the live plots) drawn
+beside the two views in the therapist window's own GL context.
+
+    app ──SessionPanel (plain data)──▶ Console.draw(width, height) ──▶ GL (the window's back buffer)
+        ◀──ConsoleAction (what the therapist clicked or typed)──┘
+
+The console decides nothing: a button press becomes a ``ConsoleAction`` that the app applies
+to the session (the same path as the function keys, which are shown beside their buttons),
+audits and records. With ``SessionPanel.read_only`` (replay) the same panels show without
+their controls.
+
+Input: the window's GLFW callbacks hand the mouse, wheel, keys and typed characters on
+(``mouse_pos``, ``mouse_button``, ...); only ImGui's OpenGL 3 renderer backend is used, so
+no second copy of GLFW meets the window's. ImGui is imported when a Console is made, never
+at import time (reviewing and exporting need no window toolkit).
+
+Pixel coordinates are the framebuffer's, from its top-left corner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: The panels' column at the window's right edge, framebuffer pixels; the views keep the
+#: rest (and their aspect, letterboxed).
+PANEL_PX = 420
+#: Limb modes offered, in the order of the buttons (gmi_vr.body.LimbMode values).
+LIMB_MODES: tuple[str, ...] = ("mirror", "real", "blend", "still")
+#: Points kept in the frame-time plot (about a minute at the console's 15 draws a second).
+FRAME_HISTORY = 900
+
+
+@dataclass(frozen=True)
+class ConsoleAction:
+    """One thing the therapist asked for at the console: ``name`` ("limb_mode", "blend",
+    "ask_pain", "rating", "stop", "end", "answer", "progress", "start") and its ``value`` (a mode
+    name, a blend 0..1, a rating 0..10, "left"/"right", for "progress" (what: "accept",
+    "reject" or "stage"; the stage or None; the reason), a patient id for "start"; None when
+    it takes none)."""
+
+    name: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    """One patient in the console's "before a session" list (plain data, pseudonymous id
+    only): ``summary`` (side, part, age band, stage), ``last_session`` (its saved line),
+    ``proposal`` (a stage proposal not decided yet, or ""), ``calibration`` (its status)."""
+
+    id: str
+    summary: str
+    last_session: str
+    proposal: str
+    calibration: str
+
+
+@dataclass(frozen=True)
+class BeforeSession:
+    """The console's "before a session" section: the patients to choose from, or ``problem``
+    (why they cannot be listed, and what to do)."""
+
+    patients: tuple[PatientRow, ...] = ()
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class AfterSession:
+    """The console's "after the session" section (plain data): what was saved, the
+    progression proposal (``proposal`` lines: stages, rule, reason, evidence; empty when none
+    could be made, ``problem`` then says why), and the decision once taken (``decided``)."""
+
+    saved: str
+    current_stage: int = 0
+    proposed_stage: int = 0
+    proposal: tuple[str, ...] = ()
+    problem: str = ""
+    decided: str = ""
+
+
+@dataclass(frozen=True)
+class SessionPanel:
+    """Everything the console shows about the running (or replayed) session, as plain data.
+
+    Times are session seconds (the frame clock). ``events``: (time_s, words) newest last;
+    ``rt_ms`` / ``accuracy``: per side ("left", "right") the block's trials in order (RT in
+    milliseconds of answered trials; running accuracy 0..1); ``pain``: (time_s, NRS 0-10);
+    ``frame_ms``: recent frame intervals of the headset's loop."""
+
+    title: str
+    plan: tuple[str, ...] = ()
+    current: str = ""
+    progress: str = ""
+    limb_mode: str = "mirror"
+    blend: float = 0.0
+    session_time_s: float = 0.0
+    events: tuple[tuple[float, str], ...] = ()
+    rt_ms: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    accuracy: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    pain: tuple[tuple[float, int], ...] = ()
+    frame_ms: tuple[float, ...] = ()
+    dropped_frames: int = 0
+    recorder_queue: int = 0
+    recorder_lost: int = 0
+    message: str = ""
+    read_only: bool = False
+    #: Set once the session has ended: its summary and the stage decision.
+    after: AfterSession | None = None
+    #: Set while no patient's session runs (free play): the patients, to start one.
+    before: BeforeSession | None = None
+
+
+#: The function key of each action (app.controls.THERAPIST_KEYS), shown beside its button.
+ACTION_KEYS: dict[str, str] = {"ask_pain": "F4", "rating": "F5", "stop": "F8", "end": "F9",
+                               "answer_left": "F2", "answer_right": "F3"}
+
+
+class Console:
+    """ImGui and ImPlot contexts plus the OpenGL 3 renderer on the current GL context.
+
+    ``draw(panel, x, width, height)`` lays the panels out in the column from ``x`` to the
+    right edge; ``take_actions`` returns what was clicked. ``button_rects`` keeps, for tests
+    and for nothing else, where each button (and the reason field, "reason") of the last
+    draw was ((x, y, w, h) pixels) by its label. Release with ``release()`` while the context is current.
+    """
+
+    def __init__(self) -> None:
+        from imgui_bundle import imgui, implot
+
+        self._imgui = imgui
+        self._implot = implot
+        self._context = imgui.create_context()
+        self._plot_context = implot.create_context()
+        io = imgui.get_io()
+        io.set_ini_filename("")  # no imgui.ini next to wherever gmi-vr runs
+        imgui.style_colors_dark()
+        imgui.backends.opengl3_init("#version 410")
+        self.button_rects: dict[str, tuple[int, int, int, int]] = {}
+        self._actions: list[ConsoleAction] = []
+        self._typed_rating = 0
+        self._blend = 0.0
+        self._reason = ""
+        self._chosen_stage = 0
+        self._search = ""
+        self._selected = ""
+        self._last_time_s: float | None = None
+
+    # -- input, from the window's GLFW callbacks (framebuffer pixels)
+
+    def mouse_pos(self, x: float, y: float) -> None:
+        self._imgui.get_io().add_mouse_pos_event(x, y)
+
+    def mouse_button(self, button: int, down: bool) -> None:
+        self._imgui.get_io().add_mouse_button_event(button, down)
+
+    def scroll(self, dx: float, dy: float) -> None:
+        self._imgui.get_io().add_mouse_wheel_event(dx, dy)
+
+    def char(self, codepoint: int) -> None:
+        self._imgui.get_io().add_input_character(codepoint)
+
+    def key(self, name: str, down: bool) -> None:
+        """A named key (the window's names: "backspace", "enter", "tab", "left_arrow", ...)."""
+        imgui = self._imgui
+        keys = {"backspace": imgui.Key.backspace, "enter": imgui.Key.enter, "tab": imgui.Key.tab,
+                "left_arrow": imgui.Key.left_arrow, "right_arrow": imgui.Key.right_arrow,
+                "escape": imgui.Key.escape}  # fmt: skip
+        if name in keys:
+            imgui.get_io().add_key_event(keys[name], down)
+
+    @property
+    def wants_mouse(self) -> bool:
+        """The mouse is over a panel (the views must not orbit or look)."""
+        return bool(self._imgui.get_io().want_capture_mouse)
+
+    @property
+    def wants_keyboard(self) -> bool:
+        """A panel's text field has the keyboard (typed digits are not the simulator's)."""
+        return bool(self._imgui.get_io().want_text_input)
+
+    # -- per draw
+
+    def draw(self, panel: SessionPanel | None, x: int, width: int, height: int, delta_s: float) -> None:
+        """Draw the panels into the column ``x``..``width`` of the bound framebuffer
+        (``width`` x ``height`` pixels); ``delta_s`` is the wall time since the last draw."""
+        imgui = self._imgui
+        io = imgui.get_io()
+        io.display_size = imgui.ImVec2(float(width), float(height))
+        io.delta_time = max(delta_s, 1e-4)
+        imgui.backends.opengl3_new_frame()
+        imgui.new_frame()
+        self.button_rects = {}
+        imgui.set_next_window_pos(imgui.ImVec2(float(x), 0.0))
+        imgui.set_next_window_size(imgui.ImVec2(float(width - x), float(height)))
+        flags = (imgui.WindowFlags_.no_move | imgui.WindowFlags_.no_resize | imgui.WindowFlags_.no_collapse
+                 | imgui.WindowFlags_.no_saved_settings)  # fmt: skip
+        imgui.begin("Therapist console", None, flags)
+        if panel is None:
+            imgui.text_wrapped("No session.")
+        else:
+            self._session(panel)
+        imgui.end()
+        imgui.render()
+        imgui.backends.opengl3_render_draw_data(imgui.get_draw_data())
+
+    def take_actions(self) -> list[ConsoleAction]:
+        actions, self._actions = self._actions, []
+        return actions
+
+    def _button(self, label: str, action: ConsoleAction, key: str | None = None) -> None:
+        imgui = self._imgui
+        if imgui.button(label):
+            self._actions.append(action)
+        self._record_rect(label)
+        if key:
+            imgui.same_line()
+            imgui.text_disabled(f"[{key}]")
+
+    def _record_rect(self, label: str) -> None:
+        """Where the last item was drawn (``button_rects``)."""
+        low, high = self._imgui.get_item_rect_min(), self._imgui.get_item_rect_max()
+        self.button_rects[label] = (int(low.x), int(low.y), int(high.x - low.x), int(high.y - low.y))
+
+    def _session(self, panel: SessionPanel) -> None:
+        imgui = self._imgui
+        imgui.text_wrapped(panel.title)
+        imgui.text(f"session time {panel.session_time_s:7.1f} s")
+        if panel.after is not None:
+            self._after(panel.after)
+        if panel.before is not None:
+            self._before(panel.before)
+        if imgui.collapsing_header("Plan", imgui.TreeNodeFlags_.default_open):
+            for step in panel.plan:
+                marker = ">" if panel.current and step.endswith(panel.current) else " "
+                imgui.text(f"{marker} {step}")
+            if panel.progress:
+                imgui.text_wrapped(panel.progress)
+        if panel.after is None and panel.before is None and not panel.read_only and imgui.collapsing_header(
+                "Controls", imgui.TreeNodeFlags_.default_open):
+            self._controls(panel)
+        elif panel.read_only and panel.before is None:
+            imgui.text(f"limb: {panel.limb_mode}" + (f" ({panel.blend:.0%} real)" if panel.limb_mode == "blend" else ""))
+        if panel.message:
+            imgui.text_wrapped(panel.message)
+        if imgui.collapsing_header("Figures", imgui.TreeNodeFlags_.default_open):
+            self._plots(panel)
+        if imgui.collapsing_header("Events", imgui.TreeNodeFlags_.default_open):
+            imgui.begin_child("events", imgui.ImVec2(0.0, 140.0))
+            for time_s, words in panel.events[-200:]:
+                imgui.text(f"{time_s:7.1f} s  {words}")
+            if panel.events:
+                imgui.set_scroll_here_y(1.0)
+            imgui.end_child()
+        if not panel.read_only and imgui.collapsing_header("Frames and recording", imgui.TreeNodeFlags_.default_open):
+            frames = panel.frame_ms
+            if frames:
+                ordered = sorted(frames)
+                imgui.text(f"frame time {ordered[len(ordered) // 2]:.1f} ms median, "
+                           f"{ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]:.1f} ms p99")
+            imgui.text(f"dropped frames {panel.dropped_frames}")
+            imgui.text(f"recorder queue {panel.recorder_queue}, lost {panel.recorder_lost}")
+
+    def _before(self, before: BeforeSession) -> None:
+        """The patients (search by id), the chosen one's stage, last session, pending
+        proposal and calibration, and the button that starts their session."""
+        imgui = self._imgui
+        if not imgui.collapsing_header("Before a session", imgui.TreeNodeFlags_.default_open):
+            return
+        if before.problem:
+            imgui.text_wrapped(before.problem)
+            return
+        imgui.set_next_item_width(-1.0)
+        _, self._search = imgui.input_text_with_hint("##search", "search by patient id", self._search)
+        self._record_rect("search")
+        wanted = self._search.strip().upper()
+        shown = [row for row in before.patients if wanted in row.id.upper()]
+        imgui.begin_child("patients", imgui.ImVec2(0.0, 110.0))
+        for row in shown:
+            if imgui.selectable(f"{row.id}   {row.summary}", row.id == self._selected)[0]:
+                self._selected = row.id
+            self._record_rect(f"patient {row.id}")
+        if not shown:
+            imgui.text_disabled("no patient with that id" if before.patients else "no patients yet: gmi-vr patients add")
+        imgui.end_child()
+        chosen = next((row for row in shown if row.id == self._selected), None)
+        if chosen is None:
+            return
+        for line in (chosen.summary, chosen.last_session, chosen.calibration, chosen.proposal):
+            if line:
+                imgui.text_wrapped(line)
+        self._button(f"start the session of {chosen.id}", ConsoleAction("start", chosen.id))
+        self.button_rects["start"] = self.button_rects[f"start the session of {chosen.id}"]
+
+    def _after(self, after: AfterSession) -> None:
+        """The saved session and the stage decision: accept the proposal, keep the stage, or
+        choose another, always with a reason (the same operation as ``patients progress``)."""
+        imgui = self._imgui
+        if not imgui.collapsing_header("After the session", imgui.TreeNodeFlags_.default_open):
+            return
+        imgui.text_wrapped(after.saved)
+        for line in after.proposal:
+            imgui.text_wrapped(line)
+        if after.problem:
+            imgui.text_wrapped(after.problem)
+        if after.decided:
+            imgui.text_wrapped(after.decided)
+            return
+        if not after.proposal:
+            return
+        imgui.set_next_item_width(-1.0)
+        _, self._reason = imgui.input_text_with_hint("##reason", "why (kept in the audit trail)", self._reason)
+        self._record_rect("reason")
+        self._button("accept the proposal", ConsoleAction("progress", ("accept", None, self._reason)))
+        imgui.same_line()
+        self._button("keep the stage", ConsoleAction("progress", ("reject", None, self._reason)))
+        if self._chosen_stage == 0:
+            self._chosen_stage = after.current_stage
+        imgui.set_next_item_width(90)
+        changed, value = imgui.input_int("##stage", self._chosen_stage)
+        if changed:
+            self._chosen_stage = min(4, max(1, value))
+        imgui.same_line()
+        self._button("set this stage", ConsoleAction("progress", ("stage", self._chosen_stage, self._reason)))
+
+    def _controls(self, panel: SessionPanel) -> None:
+        imgui = self._imgui
+        imgui.text("Limb shown for the affected side:")
+        for k, mode in enumerate(LIMB_MODES):
+            if k:
+                imgui.same_line()
+            chosen = panel.limb_mode == mode
+            if chosen:
+                imgui.push_style_color(imgui.Col_.button, imgui.ImVec4(0.26, 0.55, 0.45, 1.0))
+            self._button(mode, ConsoleAction("limb_mode", mode))
+            if chosen:
+                imgui.pop_style_color()
+        if panel.limb_mode != "blend":
+            self._blend = panel.blend
+        imgui.set_next_item_width(200)
+        changed, value = imgui.slider_float("blend (real share)", self._blend, 0.0, 1.0, "%.2f")
+        if changed:
+            self._blend = value
+        if imgui.is_item_deactivated_after_edit():  # one action per drag, when it is let go
+            self._actions.append(ConsoleAction("blend", round(self._blend, 2)))
+        self._button("stop (calm scene)", ConsoleAction("stop"), ACTION_KEYS["stop"])
+        self._button("ask pain rating", ConsoleAction("ask_pain"), ACTION_KEYS["ask_pain"])
+        imgui.set_next_item_width(90)
+        changed, value = imgui.input_int("##rating", self._typed_rating)
+        if changed:
+            self._typed_rating = min(10, max(0, value))
+        imgui.same_line()
+        self._button("record rating", ConsoleAction("rating", self._typed_rating), ACTION_KEYS["rating"])
+        self._button("answer left", ConsoleAction("answer", "left"), ACTION_KEYS["answer_left"])
+        imgui.same_line()
+        self._button("answer right", ConsoleAction("answer", "right"), ACTION_KEYS["answer_right"])
+        self._button("end session", ConsoleAction("end"), ACTION_KEYS["end"])
+
+    def _plots(self, panel: SessionPanel) -> None:
+        import numpy as np
+
+        implot = self._implot
+        size = self._imgui.ImVec2(-1.0, 120.0)
+        if implot.begin_plot("reaction time (ms) by side", size):
+            for side, values in panel.rt_ms.items():
+                if values:
+                    implot.plot_line(side, np.asarray(values, dtype=np.float64))
+            implot.end_plot()
+        if implot.begin_plot("accuracy by side", size):
+            for side, values in panel.accuracy.items():
+                if values:
+                    implot.plot_line(side, np.asarray(values, dtype=np.float64))
+            implot.end_plot()
+        if implot.begin_plot("pain (0-10)", size):
+            if panel.pain:
+                times = np.asarray([t for t, _ in panel.pain], dtype=np.float64)
+                ratings = np.asarray([v for _, v in panel.pain], dtype=np.float64)
+                implot.plot_line("pain", times, ratings)
+                implot.plot_scatter("rating", times, ratings)
+            implot.end_plot()
+
+    def release(self) -> None:
+        imgui = self._imgui
+        imgui.set_current_context(self._context)
+        imgui.backends.opengl3_shutdown()
+        self._implot.destroy_context(self._plot_context)
+        imgui.destroy_context(self._context)

@@ -1,0 +1,152 @@
+"""A patient's headset session steered from the console against the real runtime (run by
+tests/xr/test_console_xr.py inside tools/xr-sandbox): ``run_openxr`` as ``gmi-vr run
+--patient`` runs it (the real OpenXR frame loop, the therapist window with the console's
+panels), while Monado's remote driver moves both controllers: the healthy (right) one along
+a loop, the affected (left) one along a loop of its own, away from the right one's mirror
+image. After the mirror has shown for a while, the console's "real" button is clicked: the
+pointer's move, press and release are handed to the window's GLFW callbacks as GLFW calls
+them (the sandbox's root has no XTEST client library), so the click takes the window's and
+the panels' own input path. Writes JSON: per stepped frame the limb
+mode and the displayed and tracked grips; the frame count at which the console handed the
+click on.
+
+    python tests/support/xr_console_app.py --out RESULT.json --data DIR [--frames N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for support.*
+
+from gmi_vr.render.context import choose_gl_platform  # noqa: E402
+
+choose_gl_platform(offscreen=False)
+
+import glfw  # noqa: E402
+import numpy as np  # noqa: E402
+
+import gmi_vr.app.pipeline as app_pipeline  # noqa: E402
+import gmi_vr.console.panels as panels  # noqa: E402
+import gmi_vr.console.window as console_window  # noqa: E402
+from gmi_vr.body.skeleton import side_joint  # noqa: E402
+from gmi_vr.core.types import Pose, Side  # noqa: E402
+from gmi_vr.geometry import quat_from_axis_angle  # noqa: E402
+
+PATIENT = "XR-C1"
+#: Seated eyes; the hands loop in front of the shoulders, within reach (metres, the
+#: runtime's space as the remote driver takes it).
+HEAD = Pose(np.array([0.0, 1.2, 0.0]), quat_from_axis_angle(np.array([1.0, 0.0, 0.0]), math.radians(-15)))
+#: Mirror frames shown before the click.
+MIRROR_FRAMES = 90
+
+
+def hand_path(side: Side, t: float) -> Pose:
+    """The right hand loops forward and to the right; the left one, low and close to the
+    body: never near the right one's reflection, so which one the left arm follows shows."""
+    if side is Side.RIGHT:
+        position = np.array([0.20 + 0.05 * math.sin(1.3 * t), 1.02 + 0.06 * math.sin(2.1 * t),
+                             -0.45 - 0.05 * math.cos(1.7 * t)])  # fmt: skip
+    else:
+        position = np.array([-0.22 + 0.04 * math.sin(1.1 * t), 0.82 + 0.04 * math.cos(1.5 * t),
+                             -0.22 - 0.03 * math.sin(1.9 * t)])  # fmt: skip
+    return Pose(position, np.array([0.0, 0.0, 0.0, 1.0]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--frames", type=int, default=360)
+    args = parser.parse_args()
+
+    from gmi_vr.app.headset import run_openxr
+    from support.monado_remote import MonadoRemote
+
+    remote = MonadoRemote()
+    steps: list[dict[str, object]] = []
+    actions: list[list[object]] = []
+    reports: list[str] = []
+    state = {"focused": 0}
+
+    def drive_controllers() -> None:
+        t = state["focused"] / 60.0
+        now = remote.state
+        left = replace(now.left, pose=hand_path(Side.LEFT, t), active=True)
+        right = replace(now.right, pose=hand_path(Side.RIGHT, t), active=True)
+        remote.set_all(HEAD, left, right)
+
+    original_step = app_pipeline.SessionPipeline.step
+
+    def step(self, frame):  # type: ignore[no-untyped-def]
+        output = original_step(self, frame)
+        if frame.focused:
+            state["focused"] += 1
+        shown, shown_valid = output.body.displayed(Side.LEFT)
+        hand = frame.left
+        # With XR_EXT_hand_tracking (Monado's remote driver reports it) the hand is drawn at
+        # the tracked wrist joint, otherwise at the controller's grip.
+        wrist = (hand.joints[1].tolist() if hand.joints is not None and hand.joints_valid is not None
+                 and hand.joints_valid[1] else None)  # fmt: skip
+        steps.append({
+            "focused": frame.focused, "mode": output.body.mode.value, "shown_valid": bool(shown_valid),
+            "shown_left": shown.position.tolist(),
+            "shown_left_wrist": output.body.world_from_joint[side_joint(Side.LEFT, "Hand"), :3, 3].tolist(),
+            "left_wrist_joint": wrist[:3] if wrist is not None else None,
+            "left_grip": frame.left.grip.position.tolist(), "left_valid": frame.left.grip_valid,
+            "right_grip": frame.right.grip.position.tolist(), "right_valid": frame.right.grip_valid,
+        })  # fmt: skip
+        drive_controllers()
+        return output
+
+    app_pipeline.SessionPipeline.step = step  # type: ignore[method-assign]
+
+    original_take = panels.Console.take_actions
+
+    def take_actions(self):  # type: ignore[no-untyped-def]
+        taken = original_take(self)
+        for action in taken:
+            actions.append([len(steps), action.name, action.value])
+        return taken
+
+    panels.Console.take_actions = take_actions  # type: ignore[method-assign]
+
+    def driver():  # type: ignore[no-untyped-def]
+        window = yield
+        while state["focused"] < MIRROR_FRAMES:
+            window = yield
+        x, y, w, h = window.console.button_rects["real"]
+        handle = window.context.window
+        window._on_cursor(handle, float(x + w // 2), float(y + h // 2))  # window = framebuffer pixels here
+        window = yield
+        window._on_mouse_button(handle, glfw.MOUSE_BUTTON_LEFT, glfw.PRESS, 0)
+        window = yield
+        window._on_mouse_button(handle, glfw.MOUSE_BUTTON_LEFT, glfw.RELEASE, 0)
+        while True:
+            yield
+
+    drive = driver()
+    next(drive)
+    original_show = console_window.TherapistWindow.show
+
+    def show(self, draw_list, frame, status, capture=False, timeline=None):  # type: ignore[no-untyped-def]
+        pixels = original_show(self, draw_list, frame, status, capture, timeline)
+        drive.send(self)
+        return pixels
+
+    console_window.TherapistWindow.show = show  # type: ignore[method-assign]
+    try:
+        drive_controllers()
+        run_openxr(PATIENT, max_frames=args.frames, therapist="dr.xr", report=reports.append)
+    finally:
+        remote.close()
+    args.out.write_text(json.dumps({"steps": steps, "actions": actions, "reports": reports}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""The console steers a headset session on the real runtime (Monado in tools/xr-sandbox): a
+patient's session runs as ``gmi-vr run --patient`` runs it while the remote driver moves
+both controllers; a click on the console's "real" button (through the window's GLFW
+callbacks and the panels) switches the affected (left)
+arm from the mirror of the right controller to its own controller.
+
+Bounds: the switch shows in the first frame stepped after the console hands the click on
+(one frame: the click is applied before that frame's body solve); from then the displayed
+hand heads for its own controller every frame, at the body's return speed (a displayed hand
+never jumps: at most ``BodySettings.return_max_step_m`` = 2 cm a frame), and once caught up
+it is drawn where that hand is tracked (the wrist joint: Monado's remote driver reports hand
+tracking) within 5 mm (the solver's reach tolerance; the tracked pose arrives exact)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from support.sandbox import control, require_sandbox
+
+pytestmark = pytest.mark.xr
+
+APP = Path(__file__).parent.parent / "support" / "xr_console_app.py"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    require_sandbox()
+    control("ensure")
+    folder = tmp_path_factory.mktemp("console")
+    env = dict(os.environ, GMI_VR_DATA=str(folder / "data"), GMI_VR_CONFIG=str(folder / "absent.toml"))
+    added = subprocess.run([sys.executable, "-m", "gmi_vr.cli", "patients", "add", "XR-C1", "--side", "left",
+                            "--part", "hand", "--by", "t"], env=env, capture_output=True, text=True,
+                           timeout=60)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    out = folder / "result.json"
+    process = subprocess.run([sys.executable, str(APP), "--out", str(out), "--frames", "360"], env=env,
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert process.returncode == 0, (process.stdout + process.stderr)[-3000:]
+    result = json.loads(out.read_text())
+    result["data"] = folder / "data"
+    return result
+
+
+def _distance(a: list[float], b: list[float]) -> float:
+    return float(np.linalg.norm(np.array(a) - np.array(b)))
+
+
+def _to_own(step: dict) -> float:
+    """How far the displayed left hand is from where the left hand is tracked: its wrist at
+    the tracked wrist joint when the runtime reports hand tracking (it does here), else its
+    grip at the controller's grip."""
+    if step["left_wrist_joint"] is not None:
+        return _distance(step["shown_left_wrist"], step["left_wrist_joint"])
+    return _distance(step["shown_left"], step["left_grip"])
+
+
+def test_real_from_the_console_makes_the_affected_arm_follow_its_own_controller(run: dict) -> None:
+    steps, actions = run["steps"], run["actions"]
+    assert [name for _, name, _ in actions] == ["limb_mode"] and actions[0][2] == "real", actions
+    at = actions[0][0]  # steps[at] is the first frame stepped after the click was handed on
+    before, after = steps[at - 1], steps[at]
+    assert (before["mode"], after["mode"]) == ("mirror", "real")
+    assert {s["mode"] for s in steps[at:]} == {"real"}, "it stays real for the rest of the session"
+    # Mirrored, the left arm ignored its own controller (the two are far apart here).
+    mirrored = [s for s in steps[at - 20 : at] if s["left_valid"] and s["right_valid"]]
+    assert mirrored and all(_to_own(s) > 0.2 for s in mirrored)
+    # From the next frame it heads for its own controller, every frame until it is there ...
+    to_own = [_to_own(s) for s in steps[at - 1 :]]
+    arrived = next((k for k, d in enumerate(to_own) if d <= 0.005), None)
+    assert arrived is not None and 1 <= arrived <= 40, " ".join(f"{d:.3f}" for d in to_own[:80])
+    assert all(b < a for a, b in zip(to_own[:arrived], to_own[1 : arrived + 1], strict=True))
+    # ... and then follows it as it moves: drawn at its grip on every later frame.
+    following = [s for s in steps[at - 1 + arrived :] if s["left_valid"]]
+    assert len(following) >= 60
+    assert max(_to_own(s) for s in following) <= 0.005
+    travelled = _distance(following[0]["left_grip"], following[-1]["left_grip"])
+    assert travelled > 0.01, "the controller moved while the arm followed it"
+
+
+def test_the_switch_is_audited_and_recorded_in_the_session(run: dict) -> None:
+    from gmi_vr.recording.store import SessionStore
+
+    with SessionStore.open(run["data"]) as store:
+        (session,) = store.list_sessions("XR-C1")
+        rows = [a for a in store.audit_trail("XR-C1") if a.action.startswith("console.")]
+        changes = [e for e in store.events(session.id) if e.kind == "body.mode" and e.data.get("by") == "therapist"]
+    assert [(a.actor, a.action, a.session_id) for a in rows] == [("dr.xr", "console.limb_mode", session.id)]
+    assert rows[0].details["mode"] == "real" and rows[0].details["was"] == "mirror"
+    assert [c.data["mode"] for c in changes] == ["real"]
+    assert session.source == "openxr" and run["reports"], "the session was saved and reported"
