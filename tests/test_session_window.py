@@ -86,7 +86,7 @@ SCRIPT = textwrap.dedent(
 
 
     @contextmanager
-    def stand_in_headset_with_console(title, visible=True):
+    def stand_in_headset_with_console(title, visible=True, **_options):  # hands_only, console: unused here
         from gmi_vr.render.context import open_window_context
         from gmi_vr.render.renderer import Renderer
 
