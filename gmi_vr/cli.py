@@ -254,7 +254,7 @@ def _cmd_patients(args: argparse.Namespace) -> int:
 
 def _patients_progress(store: SessionStore, args: argparse.Namespace) -> None:
     """Print the progression proposal with its reason and evidence, or record the decision."""
-    from gmi_vr.app.progress import decide, propose
+    from gmi_vr.review.progress import decide, propose
 
     deciding = args.accept or args.reject or args.stage is not None
     if not deciding:

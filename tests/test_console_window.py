@@ -342,7 +342,7 @@ def test_after_the_session_the_stage_is_decided_in_the_console_with_a_reason(
     log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
     proposal, refused, decided = log["after"]
     assert proposal[0].startswith("stage 1 -> proposed 1")
-    from gmi_vr.app.progress import REASON_NEEDED
+    from gmi_vr.review.progress import REASON_NEEDED
 
     assert refused == REASON_NEEDED
     assert decided == "proposal rejected, now at stage 1"  # the words of `gmi-vr patients progress`

@@ -14,13 +14,13 @@ import pytest
 from test_therapy_frames import RATE_HZ, Script
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
-from gmi_vr.app.progress import propose, session_summary
 from gmi_vr.app.session import session_pipeline
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side, TrackingFrame
 from gmi_vr.geometry import translation_matrix
 from gmi_vr.recording.store import SessionStore
+from gmi_vr.review.progress import propose, session_summary
 from gmi_vr.scene.draw import DrawList, MeshItem
 from gmi_vr.therapy.program import BodyPart, Program, Stage
 from gmi_vr.therapy.progression import Decision

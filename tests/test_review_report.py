@@ -229,7 +229,7 @@ def test_a_status_is_shown_as_its_label_whatever_it_is(store: SessionStore) -> N
 
 
 def test_stops_flares_losses_and_decisions_are_shown(store: SessionStore, tmp_path: Path) -> None:
-    from gmi_vr.app.progress import audit_proposal, decide
+    from gmi_vr.review.progress import audit_proposal, decide
 
     program = patient_program(store, "P-1")
     record_session(store, "P-1", program, full_plan(0))

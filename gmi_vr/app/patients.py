@@ -20,6 +20,7 @@ from gmi_vr.recording.identity import (
 )
 from gmi_vr.recording.records import PatientInfo
 from gmi_vr.recording.store import SessionStore
+from gmi_vr.review.progress import patient_program
 from gmi_vr.therapy.program import BodyPart, Program
 
 
@@ -56,14 +57,6 @@ def add_patient(
     )
     store.audit(therapist, "patient.add", patient_id=patient.id, details={"program": program.to_dict()})
     return patient
-
-
-def patient_program(store: SessionStore, patient_id: str) -> Program:
-    """The patient's current program (the cited defaults if none was stored)."""
-    patient = store.patient(patient_id)
-    if patient.program:
-        return Program.from_dict(patient.program)
-    return Program.default(Side(patient.affected_side), BodyPart(patient.body_part))
 
 
 def edit_patient_program(

@@ -98,7 +98,7 @@ class SessionPipeline:
     #: Writes one therapist action to the audit trail: (action, details) for this session
     #: (set by ``session_pipeline``; None in free play and demos, where nothing is stored).
     audit: Callable[[str, dict[str, Any]], None] | None = None
-    #: The stage decision after the session (``app.progress.StageDecider``; None in free play).
+    #: The stage decision after the session (``review.progress.StageDecider``; None in free play).
     stage_decision: Any = None
     _finished: bool = False
     #: Recorder sequence numbers of the runner's tasks and blocks, and the open tasks (the

@@ -15,7 +15,6 @@ from typing import Any
 from gmi_vr import __version__
 from gmi_vr.app.patients import patient_program
 from gmi_vr.app.pipeline import SessionPipeline
-from gmi_vr.app.progress import StageDecider, has_work, propose_after_session
 from gmi_vr.assets.paths import model_path
 from gmi_vr.body import Appearance, BodySettings, Calibration
 from gmi_vr.body.calibration import arm_reach
@@ -25,6 +24,7 @@ from gmi_vr.recording.listing import SessionRow, saved_line, session_row
 from gmi_vr.recording.recorder import SessionRecorder
 from gmi_vr.recording.records import RecorderStats
 from gmi_vr.recording.store import SessionStore
+from gmi_vr.review.progress import StageDecider, has_work, propose_after_session
 from gmi_vr.therapy.session import SessionRunner
 from gmi_vr.therapy.stimuli import stimulus_mesh_names
 
@@ -64,7 +64,7 @@ def session_pipeline(
     ("session 12 saved: 64 trials, pain 3 -> 2"). Finishing is kept short (the final
     writes and a few reads): the headset's frames wait for it. The progression proposal over
     the patient's sessions, which reads them all, is audited when the block ends
-    ("progression.proposal", ``progress.propose_after_session``).
+    ("progression.proposal", ``review.progress.propose_after_session``).
 
     ``seed`` fixes the session's random sequences (tests); None draws one. Either way it is
     recorded in the "session.start" event. The therapist's actions during the session are

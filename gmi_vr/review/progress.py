@@ -28,19 +28,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gmi_vr.app.patients import patient_program
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.types import Side
 from gmi_vr.recording.records import SessionInfo
 from gmi_vr.recording.records import TrialRecord as StoredTrial
 from gmi_vr.recording.store import SessionStore
+from gmi_vr.review.figures_data import therapy_trial
 from gmi_vr.therapy.checks import FMS, SINCE_LAST
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError
 from gmi_vr.therapy.progression import ProgressionProposal, confirm, evaluate_progression
 from gmi_vr.therapy.records import RatingRecord, TrialRecord
 from gmi_vr.therapy.scoring import SessionSummary, summarize_session
 
-log = logging.getLogger("gmi_vr.app")
+log = logging.getLogger("gmi_vr.review")
 
 #: Who the automatic proposal at the end of a session is audited as (no person decided it).
 ENGINE_ACTOR = "gmi-vr"
@@ -64,22 +64,23 @@ def _session_program(store: SessionStore, session: SessionInfo) -> Program:
 
 
 def _therapy_trial(session_id: int, row: StoredTrial) -> TrialRecord:
-    """A stored laterality trial row back as the record the task produced."""
-    m = row.measures or {}
-    if row.body_part is None or row.side is None or row.rotation_deg is None:
+    """A stored laterality trial row back as the record the task produced; a row without
+    its stimulus makes the session unscorable (one sentence, not a guess)."""
+    trial = therapy_trial(row)
+    if trial is None:
         raise ProgramError(
             f"Trial {row.seq} of session {session_id} has no stimulus (body part, side, rotation), "
             "so the session cannot be scored; export it to check the record."
         )
-    return TrialRecord(
-        block_index=int(m.get("block_index", 0)), trial_index=int(m.get("trial_index", 0)),
-        seed=int(m.get("seed", 0)), body_part=BodyPart(row.body_part), side=Side(row.side),
-        rotation_deg=int(row.rotation_deg), view=row.view or "", context=str(m.get("context", "none")),
-        mesh=str(m.get("mesh", "")), reflected=bool(m.get("reflected", False)), shown_at_s=row.onset_s,
-        answer=Side(row.answer) if row.answer else None, answered_by=m.get("answered_by"),
-        answered_at_s=m.get("answered_at_s"), rt_s=row.reaction_time_s, correct=bool(row.correct),
-        timed_out=bool(m.get("timed_out", row.answer is None)), rt_source=m.get("rt_source"),
-    )  # fmt: skip
+    return trial
+
+
+def patient_program(store: SessionStore, patient_id: str) -> Program:
+    """The patient's current program (the cited defaults if none was stored)."""
+    patient = store.patient(patient_id)
+    if patient.program:
+        return Program.from_dict(patient.program)
+    return Program.default(Side(patient.affected_side), BodyPart(patient.body_part))
 
 
 def session_summary(store: SessionStore, session_id: int) -> SessionSummary:
