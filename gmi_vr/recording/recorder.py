@@ -119,8 +119,6 @@ class SessionRecorder:
         *,
         chunk_seconds: float = 0.5,
         queue_frames: int = 1024,
-        failed: str | None = None,
-        failure_reported: bool = False,
         reserve: Path | None = None,
     ) -> None:
         """``reserve``: a file holding disk space for the session's records (``hold_reserve``),
@@ -140,7 +138,7 @@ class SessionRecorder:
         self._records_written = 0
         self._lost_records = 0
         self._write_errors = 0
-        self._last_error: str | None = failed
+        self._last_error: str | None = None
         self._last_written_ns: int | None = None
         self._pending_records = 0
         self._failure_reported = False
@@ -153,22 +151,11 @@ class SessionRecorder:
         self._motion_stopped = False  # once the disk was full: records only
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if failed is not None:
-            if not failure_reported:
-                log.error("Recording is off for this session: %s", failed)
-            self._failure_reported = True
-            return
         self._reserve = reserve
         self._thread = threading.Thread(
             target=self._run, name=f"gmi-vr-recorder-{session_id}", daemon=True
         )
         self._thread.start()
-
-    @classmethod
-    def failed(cls, message: str, *, already_reported: bool = False) -> SessionRecorder:
-        """A recorder for a session that cannot be stored: it counts what it could not keep.
-        The failure is logged here unless it ``already_reported`` (e.g. when the store opened)."""
-        return cls(None, None, failed=message, failure_reported=already_reported)
 
     @property
     def recording(self) -> bool:
