@@ -2,6 +2,7 @@
 // Inputs:   v_world_position, v_world_normal (unused; shared vertex stage mesh.vert),
 //           v_color (vec4, linear RGB + alpha).
 // Uniform blocks: View (binding 0, see mesh.vert): u_encode_srgb.
+// Uniforms: none of its own (the View block holds all it reads).
 // Output:   o_color (vec4).
 #version 410 core
 
