@@ -19,7 +19,6 @@ them: every frame of the motion is kept.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -31,6 +30,7 @@ import numpy as np
 from gmi_vr.app.headset import status_line
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.sim import open_demo_renderer
 from gmi_vr.assets.paths import data_dir
 from gmi_vr.core.errors import StorageError
 from gmi_vr.core.folders import ensure_writable_folder
@@ -85,34 +85,20 @@ def run_patient_demo(patient_id: str, out_dir: Path, motion_file: Path | None = 
     when ``out_dir`` is not writable, GraphicsUnavailable without OpenGL 4.1, StorageError
     when the session could not be saved.
     """
-    from gmi_vr.render.context import choose_gl_platform
-
     out_dir = Path(out_dir)
     motion = load_motion(motion_file if motion_file is not None else data_dir() / DEMO_SESSION_MOTION)
     with SessionStore.open(load_settings().database_url or None) as store:
         store.patient(patient_id)  # an unknown id fails before any folder or window
     ensure_writable_folder(out_dir)
-    offscreen = not os.environ.get("DISPLAY")
-    choose_gl_platform(offscreen=offscreen)
-    from PIL import Image
-
-    from gmi_vr.console.window import WINDOW_SIZE, TherapistView
-    from gmi_vr.render.context import open_offscreen_context, open_window_context
-    from gmi_vr.render.renderer import Renderer
-    from gmi_vr.render.target import RenderTarget
-    from gmi_vr.scene.draw import Camera
-
     patient_path = out_dir / "patient-view.png"
     therapist_path = out_dir / "therapist-window.png"
     with ExitStack() as stack:
-        if offscreen:
-            stack.enter_context(open_offscreen_context())
-        else:
-            stack.enter_context(open_window_context(*WINDOW_SIZE, title="gmi-vr demo", visible=False))
-        renderer = Renderer()
-        stack.callback(renderer.release)
-        view = TherapistView(renderer)
-        stack.callback(view.release)
+        renderer, view = open_demo_renderer(stack)  # the same GL set-up as the plain demo
+        from PIL import Image
+
+        from gmi_vr.console.window import WINDOW_SIZE
+        from gmi_vr.render.target import RenderTarget
+        from gmi_vr.scene.draw import Camera
 
         def save_pictures(output: FrameOutput, frame: TrackingFrame, status: str) -> None:
             eyes = []

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -182,6 +183,29 @@ def run_sim(
             Image.fromarray(last_pixels[:, :, :3]).save(screenshot)
 
 
+
+def open_demo_renderer(stack: ExitStack) -> tuple[Any, Any]:
+    """The demo's OpenGL: a hidden window's context with a display (GLX or WGL), offscreen
+    through EGL without one; a renderer and a therapist view on it, released by ``stack``.
+    Returns ``(Renderer, TherapistView)``; GL modules may be imported after this call."""
+    from gmi_vr.render.context import choose_gl_platform, display_available
+
+    offscreen = not display_available()
+    choose_gl_platform(offscreen=offscreen)
+    from gmi_vr.console.window import WINDOW_SIZE, TherapistView
+    from gmi_vr.render.context import open_offscreen_context, open_window_context
+    from gmi_vr.render.renderer import Renderer
+
+    if offscreen:
+        stack.enter_context(open_offscreen_context())
+    else:
+        stack.enter_context(open_window_context(*WINDOW_SIZE, title="gmi-vr demo", visible=False))
+    renderer = Renderer()
+    stack.callback(renderer.release)
+    view = TherapistView(renderer)
+    stack.callback(view.release)
+    return renderer, view
+
 def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:
     """Play a short scripted run on the sim source (by default the built-in reach-and-pull
     demo) and write what the patient saw in its last frame (both eyes side by side,
@@ -192,30 +216,17 @@ def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:
     through EGL. Raises GmiError when ``out_dir`` is not writable, InputFileError for a
     malformed motion file, GraphicsUnavailable when no OpenGL 4.1 is available.
     """
-    from gmi_vr.render.context import choose_gl_platform, display_available
-
     out_dir = Path(out_dir)
     motion = load_motion(motion_file if motion_file is not None else data_dir() / DEMO_MOTION)
     ensure_writable_folder(out_dir)
-    offscreen = not display_available()
-    choose_gl_platform(offscreen=offscreen)
-    from PIL import Image
-
-    from gmi_vr.console.window import WINDOW_SIZE, TherapistView
-    from gmi_vr.render.context import open_offscreen_context, open_window_context
-    from gmi_vr.render.renderer import Renderer
-    from gmi_vr.render.target import RenderTarget
-    from gmi_vr.scene.draw import Camera
-
     with ExitStack() as stack:
-        if offscreen:
-            stack.enter_context(open_offscreen_context())
-        else:
-            stack.enter_context(open_window_context(*WINDOW_SIZE, title="gmi-vr demo", visible=False))
-        renderer = Renderer()
-        stack.callback(renderer.release)
-        view = TherapistView(renderer)
-        stack.callback(view.release)
+        renderer, view = open_demo_renderer(stack)
+        from PIL import Image
+
+        from gmi_vr.console.window import WINDOW_SIZE
+        from gmi_vr.render.target import RenderTarget
+        from gmi_vr.scene.draw import Camera
+
         eyes = [RenderTarget(*SIM_VIEW_SIZE, samples=4) for _ in range(2)]
         for eye in eyes:
             stack.callback(eye.release)
