@@ -75,6 +75,20 @@ def test_garbage_in_the_middle_is_found_by_sqlite_and_the_store_is_refused_uncha
     assert _sha(db) == digest
 
 
+def test_a_table_name_that_is_not_text_is_damage_not_a_crash(data_dir: Path) -> None:
+    """SQLite's message then carries bytes that are not UTF-8, which Python cannot decode."""
+    db = data_dir / "sessions.sqlite"
+    with sqlite3.connect(db) as connection:
+        connection.execute("PRAGMA writable_schema=ON")
+        connection.execute("UPDATE sqlite_master SET name = CAST(X'74b1' AS TEXT) WHERE name = 'patients'")
+    connection.close()
+    digest = _sha(db)
+    assert health.quick_check(db) == ["the file's table list holds bytes that are not text (damaged schema)"]
+    with pytest.raises(StorageError, match=r"is damaged"):
+        SessionStore.open(data_dir)
+    assert _sha(db) == digest
+
+
 def test_every_command_refuses_a_damaged_store_and_nothing_is_written(data_dir: Path, tmp_path: Path) -> None:
     db = data_dir / "sessions.sqlite"
     _garbage_in_the_middle(db)

@@ -35,6 +35,9 @@ MAX_PROBLEMS = 100
 CHECK_BUSY_TIMEOUT_MS = 5000
 #: Rowids are 64-bit: the search for the next readable row never goes past this.
 _MAX_ROWID = 2**63 - 1
+#: Python's sqlite3 decodes SQLite's messages and names as UTF-8: a damaged schema whose
+#: names are not UTF-8 raises UnicodeDecodeError instead of a DatabaseError.
+_NOT_UTF8 = "the file's table list holds bytes that are not text (damaged schema)"
 
 
 def read_only_connection(path: Path) -> sqlite3.Connection:
@@ -61,12 +64,16 @@ def _pragma_lines(path: Path, pragma: str) -> list[str]:
         if "locked" in str(error) or "busy" in str(error):
             raise
         return [str(error)]
+    except UnicodeDecodeError:
+        return [_NOT_UTF8]
     try:
         lines = [str(row[0]) for row in connection.execute(f"PRAGMA {pragma}({MAX_PROBLEMS})")]
     except sqlite3.DatabaseError as error:
         if "locked" in str(error) or "busy" in str(error):
             raise
         return [str(error)]
+    except UnicodeDecodeError:
+        return [_NOT_UTF8]
     finally:
         connection.close()
     # SQLite answers one row per problem, or several problems joined by newlines in a row.
