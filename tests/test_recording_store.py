@@ -53,7 +53,7 @@ def test_data_folder_follows_the_environment(tmp_path: Path, monkeypatch: pytest
 def test_new_store_is_migrated_to_head_and_matches_the_models(store: SessionStore) -> None:
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn)
-        assert context.get_current_heads() == ("0004",)
+        assert context.get_current_heads() == ("0005",)
         # The shipped revision creates exactly what the ORM classes describe.
         assert compare_metadata(context, schema.Base.metadata) == []
     db = sqlite3.connect(store.label)
@@ -290,6 +290,32 @@ def test_a_store_written_before_end_reasons_opens_with_its_statuses_kept(tmp_pat
         (row,) = session_rows(s)
         assert (row.status, row.end_reason) == ("stopped", None)
         assert format_sessions([row]).splitlines()[1].split()[-2:] == ["stopped", "-"]
+
+
+def test_sessions_written_before_uids_each_get_their_own_and_are_headset_sessions_at_the_clinic(tmp_path: Path) -> None:
+    from alembic import command
+
+    from gmi_vr.recording.store import _alembic_config
+
+    path = tmp_path / "old.sqlite"
+    engine = create_engine(f"sqlite:///{path}")
+    config = _alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0004")
+        conn.exec_driver_sql("INSERT INTO patients (id, created_at, affected_side, body_part) "
+                             "VALUES ('P1', '2026-01-01 10:00:00', 'left', 'hand')")
+        for _ in range(3):
+            conn.exec_driver_sql("INSERT INTO sessions (patient_id, started_at, status, source, dropped_frames) "
+                                 "VALUES ('P1', '2026-01-01 10:00:00', 'completed', 'sim', 0)")
+    engine.dispose()
+    with SessionStore.open(path) as s:
+        old = [s.session(i) for i in (1, 2, 3)]
+        new = s.session(s.start_session("P1", source="test", mode="desktop", station="home").session_id)
+    assert {(info.mode, info.station) for info in old} == {("headset", "clinic")}
+    assert (new.mode, new.station) == ("desktop", "home")
+    uids = [info.uid for info in [*old, new]]
+    assert len(set(uids)) == 4 and all(len(uid) == 36 for uid in uids)
 
 
 def test_unknown_session_is_a_clear_error(store: SessionStore) -> None:

@@ -63,6 +63,11 @@ class SessionInfo:
     system_name: str | None = None
     display_hz: float | None = None
     end_reason: str | None = None
+    #: The session's UUID, the same in every store it is carried to (``schema.Session.uid``).
+    uid: str = ""
+    #: "headset" or "desktop"; "clinic" or "home" (``schema.Session.mode``/``station``).
+    mode: str = "headset"
+    station: str = "clinic"
 
 
 @dataclass(frozen=True)

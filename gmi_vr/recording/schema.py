@@ -86,8 +86,14 @@ class Session(Base):
     __tablename__ = "sessions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: A random UUID given at start: the same session in every store it is carried to.
+    uid: Mapped[str] = mapped_column(String(36), unique=True, index=True)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
     program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"))
+    #: How it was run: "headset" (VR) or "desktop" (practice on a screen, no headset).
+    mode: Mapped[str] = mapped_column(String(16), default="headset", server_default="headset")
+    #: Where it was run: "clinic" or "home".
+    station: Mapped[str] = mapped_column(String(16), default="clinic", server_default="clinic")
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16), index=True)

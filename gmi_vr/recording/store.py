@@ -29,6 +29,7 @@ import logging
 import os
 import socket
 import sqlite3
+import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -840,6 +841,8 @@ class SessionStore:
         display_hz: float | None = None,
         settings: dict[str, Any] | None = None,
         app_version: str | None = None,
+        mode: str = "headset",
+        station: str = "clinic",
         chunk_seconds: float = 0.5,
         queue_frames: int = 1024,
     ) -> SessionRecorder:
@@ -848,7 +851,8 @@ class SessionStore:
         ``source`` names the frame source ("openxr", "sim", "replay"); ``runtime_name`` and
         ``system_name`` are what the OpenXR runtime reports for itself and the headset, and
         ``display_hz`` the headset's refresh rate: exports use them to describe the devices.
-        ``settings`` keeps the session's settings as JSON.
+        ``settings`` keeps the session's settings as JSON. ``mode`` is "headset" or "desktop",
+        ``station`` "clinic" or "home"; the session gets a new random ``uid``.
 
         A store that cannot be written raises StorageError here, before the session runs: a
         patient session is never run unrecorded by accident (running one unsaved on purpose
@@ -870,7 +874,7 @@ class SessionStore:
                 owner_host=station_name(), heartbeat_at=now, source=source,
                 runtime_name=runtime_name, system_name=system_name, display_hz=display_hz,
                 app_version=app_version, settings=settings,
-                dropped_frames=0,
+                dropped_frames=0, uid=str(uuid.uuid4()), mode=mode, station=station,
             )  # fmt: skip
             s.add(row)
             s.flush()
@@ -1212,7 +1216,7 @@ def _session_info(r: schema.Session) -> SessionInfo:
         ended_at=as_utc(r.ended_at) if r.ended_at else None, status=r.status, source=r.source,
         runtime_name=r.runtime_name, program_id=r.program_id, dropped_frames=r.dropped_frames,
         owner_host=r.owner_host, settings=r.settings, system_name=r.system_name,
-        display_hz=r.display_hz, end_reason=r.end_reason,
+        display_hz=r.display_hz, end_reason=r.end_reason, uid=r.uid, mode=r.mode, station=r.station,
     )  # fmt: skip
 
 
