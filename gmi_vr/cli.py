@@ -48,17 +48,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
               f"will be saved, and the choice goes to the audit trail where the store can hold it.",
               file=sys.stderr)  # fmt: skip
     # A patient's recorded session ends with one line on stdout saying what the store holds of it.
+    streaming = _lsl_streaming(args)
     if args.sim or args.motion:
         app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames, report=print,
-                    record=record, therapist=therapist)  # fmt: skip
+                    record=record, therapist=therapist, **streaming)  # fmt: skip
     else:
         app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print, record=record,
-                       therapist=therapist, hands_only=args.hands)  # fmt: skip
+                       therapist=therapist, hands_only=args.hands, **streaming)  # fmt: skip
     if not record:
         print(f"gmi-vr: the session of {args.patient} was not saved (--no-record); "
               f"exit status {EXIT_NOT_RECORDED} says so.", file=sys.stderr)  # fmt: skip
         return EXIT_NOT_RECORDED
     return 0
+
+
+def _lsl_streaming(args: argparse.Namespace) -> dict[str, object]:
+    """The run's Lab Streaming Layer options: on with --lsl, --lsl-wait or the ``lsl`` setting;
+    notices go to stderr (stdout says what was saved)."""
+    from gmi_vr.core.settings import load_settings
+
+    wait = args.lsl_wait or 0.0
+    if wait < 0:
+        raise GmiError(f"--lsl-wait takes the seconds to wait for a recorder, 0 or more, not {wait:g}.")
+    on = args.lsl or args.lsl_wait is not None or load_settings().lsl
+    return {"lsl": on, "lsl_wait_s": wait, "notice": lambda line: print(f"gmi-vr: {line}", file=sys.stderr)}
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
@@ -582,6 +595,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"run the patient's session WITHOUT saving it (audited; exit status {EXIT_NOT_RECORDED})")
     run.add_argument("--by", help="who runs the session: the console's actions are audited as this "
                                   "therapist (default: the logged-in user)")
+    run.add_argument("--lsl", action="store_true",
+                     help="stream motion, events and pain ratings live over the Lab Streaming Layer "
+                          "(for a lab's LabRecorder; see docs/research.md)")
+    run.add_argument("--lsl-wait", type=float, default=None, metavar="SECONDS",
+                     help="with --lsl: wait up to SECONDS for a recorder to connect before the run starts")
     run.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     run.set_defaults(func=_cmd_run)
 

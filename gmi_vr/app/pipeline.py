@@ -5,8 +5,12 @@ one frame"):
                                    └──────────────▶ SessionRecorder (non-blocking) ◀──┘
 
 Every frame source (openxr, sim, replay) goes through ``SessionPipeline.step``; the caller
-then hands ``FrameOutput.draw`` to the eyes and to the therapist window. Nothing here
-touches GL, OpenXR or the wall clock: time is the frame's.
+then hands ``FrameOutput.draw`` to the eyes and to the therapist window. A caller that knows
+when the frame was submitted (the session loop) steps with ``presented_later`` and then says
+so with ``presented(submit_ns)``: the frame is recorded with its display timing
+(``FrameTiming``) then. The live Lab Streaming Layer streams (``streams``, optional) get the
+same frames, events and ratings as the recorder. Nothing here touches GL, OpenXR or the wall
+clock: time is the frame's.
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ from gmi_vr.body import (
 )
 from gmi_vr.core.events import Event
 from gmi_vr.core.haptics import HapticPulse
-from gmi_vr.core.types import Pose, Side, TrackingFrame
+from gmi_vr.core.types import ClockLink, FrameTiming, Pose, Side, TrackingFrame
 from gmi_vr.geometry import quat_rotate, translation_matrix
 from gmi_vr.recording.listing import SessionRow
+from gmi_vr.recording.lsl import CLOCK_EVENT, LslStreams
 from gmi_vr.recording.recorder import SessionRecorder
 from gmi_vr.recording.records import RecorderStats
 from gmi_vr.recording.records import RepetitionRecord as StoredRepetition
@@ -100,6 +105,13 @@ class SessionPipeline:
     audit: Callable[[str, dict[str, Any]], None] | None = None
     #: The stage decision after the session (``review.progress.StageDecider``; None in free play).
     stage_decision: Any = None
+    #: The run's live Lab Streaming Layer outlets (``run --lsl``), None without.
+    streams: LslStreams | None = None
+    #: How the frame source's clock is tied to the monotonic clock (``use_clock``), if known.
+    clock: ClockLink | None = None
+    #: A frame stepped with ``presented_later``, recorded when ``presented`` says when it was
+    #: submitted (or without a submit time at the next step or at ``finish``).
+    _unpresented: tuple[TrackingFrame, BodyPose] | None = None
     _finished: bool = False
     #: Recorder sequence numbers of the runner's tasks and blocks, and the open tasks (the
     #: last is the one whose trials are arriving: a suspended block resumes under a rating).
@@ -114,6 +126,8 @@ class SessionPipeline:
     #: Events of the therapist's live changes (``set_limb_mode``), recorded with the next frame.
     _pending: list[Event] = field(default_factory=list)
     _held_still: bool = False
+    #: The "lsl.clock" event's data, recorded with the next frame (``use_clock``).
+    _clock_event: dict[str, Any] | None = None
 
     def set_limb_mode(self, mode: LimbMode, blend: float, time_s: float) -> None:
         """The therapist's choice of how the affected limb is shown, from the next step on
@@ -135,7 +149,29 @@ class SessionPipeline:
         settings = self._settings_now()
         return settings.mode, settings.blend
 
-    def step(self, frame: TrackingFrame) -> FrameOutput:
+    def use_clock(self, link: ClockLink) -> None:
+        """The frame source's clock is tied to the monotonic clock by ``link`` from now on:
+        the streams convert display times with it, and the session records how
+        (a "lsl.clock" event with the next frame, when streaming)."""
+        self.clock = link
+        if self.streams is not None:
+            self._clock_event = self.streams.use_clock(link)
+
+    def presented(self, submit_ns: int | None) -> None:
+        """The frame last stepped with ``presented_later`` was submitted at ``submit_ns`` (on
+        the frame source's clock; None: not known): record it with its timing now."""
+        if self._unpresented is not None:
+            frame, body = self._unpresented
+            self._unpresented = None
+            self._record_frame(frame, body, submit_ns)
+
+    def step(self, frame: TrackingFrame, presented_later: bool = False) -> FrameOutput:
+        """One frame: solve the body, advance therapy, record. ``presented_later``: the
+        frame is recorded when ``presented`` is called (with its submit time), not now."""
+        self.presented(None)  # a frame whose submission was never reported: recorded without it
+        if self._clock_event is not None:
+            self._pending.append(Event(frame.time_s, CLOCK_EVENT, self._clock_event))
+            self._clock_event = None
         if self._pending:
             chosen, self._pending = tuple(self._pending), []
             self._follow_body_mode(chosen)  # before the solve: shown in this very frame
@@ -158,12 +194,12 @@ class SessionPipeline:
                 self._task_mode = (LimbMode.STILL, 0.0)
             task_draw = step.draw
             show_room = not self.runner.calm_scene_shown and self.runner.scene_context == "clinic"
-            self._record(frame, body, events, step.records)
+            self._record(frame, body, events, step.records, presented_later)
         else:
             events, done, haptics = chosen, False, ()
             task_draw = self.overlay(frame) if self.overlay is not None else DrawList()
             show_room = True
-            self._record(frame, body, (), ())
+            self._record(frame, body, (), (), presented_later)
         return FrameOutput(
             self._compose(task_draw, body, show_room), body, tuple(events), done, haptics
         )
@@ -181,6 +217,7 @@ class SessionPipeline:
         and reason, and ``saved`` is read back from the store. Later frames are not recorded."""
         if self._finished:
             return self.saved
+        self.presented(None)
         self._finished = True
         if self.runner is not None and self.recorder is not None:
             for record in self.runner.end_open_tasks():
@@ -261,14 +298,37 @@ class SessionPipeline:
         )
 
     def _record(self, frame: TrackingFrame, body: BodyPose, events: tuple[Event, ...],
-                records: tuple[Any, ...]) -> None:
-        if self.recorder is None or self._finished:
+                records: tuple[Any, ...], presented_later: bool = False) -> None:
+        if presented_later:
+            self._unpresented = (frame, body)
+        else:
+            self._record_frame(frame, body, None)
+        if self._finished:
             return
-        self.recorder.record_frame(frame, body)
+        if self.streams is not None:
+            for event in events:
+                self.streams.event(event)
+            for record in records:
+                if isinstance(record, RatingRecord):
+                    self.streams.rating(record.value, record.time_s)
+        if self.recorder is None:
+            return
         for event in events:
             self.recorder.record_event(event)
         for record in records:
             self._store(record)
+
+    def _record_frame(self, frame: TrackingFrame, body: BodyPose, submit_ns: int | None) -> None:
+        """Hand one displayed frame, its body and its timing to the recorder and the streams.
+        Every source locates the healthy limb's pose at the predicted display time, and the
+        mirrored limb is solved from that same pose in the same frame: its delay is 0 frames
+        whenever the limb is mirrored (mirror or blend mode), and not a number otherwise."""
+        mirrored = body.mode in (LimbMode.MIRROR, LimbMode.BLEND)
+        timing = FrameTiming(frame.time_ns, frame.time_ns, submit_ns, 0.0 if mirrored else math.nan)
+        if self.recorder is not None and not self._finished:
+            self.recorder.record_frame(frame, body, timing)
+        if self.streams is not None:
+            self.streams.frame(frame, body, timing)
 
     def _store(self, record: Any) -> None:
         """Hand one therapy record to the recorder: a task's start or end becomes a task row

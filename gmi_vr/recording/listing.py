@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from gmi_vr.recording.records import SessionInfo
 from gmi_vr.recording.store import SessionStore
@@ -22,7 +23,10 @@ class SessionRow:
     motion); ``stages`` the stages in the order they were run; ``trials`` and
     ``repetitions`` the stored counts; pain values the last rating given before / after the
     session (0-10), None when none was given; ``status`` how it ended and ``end_reason`` why
-    (``records.SessionStatus``; None in stores written before reasons were kept)."""
+    (``records.SessionStatus``; None in stores written before reasons were kept).
+    ``frame_timing`` summarises the displayed frames' timing (``motion.timing_summary``:
+    frames, then median and p99 of ``pose_to_display_s``, ``submit_to_display_s`` and
+    ``mirror_delay_frames``); None for sessions not closed or recorded before it was kept."""
 
     session_id: int
     patient: str
@@ -36,6 +40,7 @@ class SessionRow:
     trials: int = 0
     repetitions: int = 0
     end_reason: str | None = None
+    frame_timing: dict[str, Any] | None = None
 
 
 def session_rows(store: SessionStore, patient: str | None = None) -> list[SessionRow]:
@@ -66,6 +71,7 @@ def _row(store: SessionStore, session: SessionInfo) -> SessionRow:
         pain_after=after[-1] if after else None, status=session.status,
         dropped_frames=session.dropped_frames, trials=len(store.trials(session.id)),
         repetitions=len(store.repetitions(session.id)), end_reason=session.end_reason,
+        frame_timing=session.frame_timing,
     )  # fmt: skip
 
 
