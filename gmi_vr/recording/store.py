@@ -1047,7 +1047,7 @@ class SessionStore:
 
     def motion_channels(self, session_id: int) -> tuple[str, ...]:
         """The union of the channels of a session's chunks, in layout order."""
-        names = dict.fromkeys(motion.channels(()))
+        names = dict.fromkeys(motion.channels((), 1))  # the channels every layout has
         for layout in dict.fromkeys((m.body_joints, m.layout_version) for m in self.motion_chunks(session_id)):
             names.update(dict.fromkeys(motion.channels(*layout)))
         return tuple(names)
