@@ -48,13 +48,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
               f"will be saved, and the choice goes to the audit trail where the store can hold it.",
               file=sys.stderr)  # fmt: skip
     # A patient's recorded session ends with one line on stdout saying what the store holds of it.
-    streaming = _lsl_streaming(args)
+    lsl, lsl_wait_s = _lsl_options(args)
     if args.sim or args.motion:
         app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames, report=print,
-                    record=record, therapist=therapist, **streaming)  # fmt: skip
+                    record=record, therapist=therapist, lsl=lsl, lsl_wait_s=lsl_wait_s, notice=_notice)  # fmt: skip
     else:
         app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print, record=record,
-                       therapist=therapist, hands_only=args.hands, **streaming)  # fmt: skip
+                       therapist=therapist, hands_only=args.hands, lsl=lsl, lsl_wait_s=lsl_wait_s,
+                       notice=_notice)  # fmt: skip
     if not record:
         print(f"gmi-vr: the session of {args.patient} was not saved (--no-record); "
               f"exit status {EXIT_NOT_RECORDED} says so.", file=sys.stderr)  # fmt: skip
@@ -62,16 +63,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lsl_streaming(args: argparse.Namespace) -> dict[str, object]:
-    """The run's Lab Streaming Layer options: on with --lsl, --lsl-wait or the ``lsl`` setting;
-    notices go to stderr (stdout says what was saved)."""
+def _lsl_options(args: argparse.Namespace) -> tuple[bool, float]:
+    """Whether the run opens the Lab Streaming Layer streams (--lsl, --lsl-wait or the ``lsl``
+    setting) and how long it waits for a recorder first (seconds)."""
     from gmi_vr.core.settings import load_settings
 
-    wait = args.lsl_wait or 0.0
-    if wait < 0:
-        raise GmiError(f"--lsl-wait takes the seconds to wait for a recorder, 0 or more, not {wait:g}.")
-    on = args.lsl or args.lsl_wait is not None or load_settings().lsl
-    return {"lsl": on, "lsl_wait_s": wait, "notice": lambda line: print(f"gmi-vr: {line}", file=sys.stderr)}
+    wait = float(args.lsl_wait or 0.0)
+    if not 0.0 <= wait <= 86_400.0:  # NaN fails both
+        raise GmiError(f"--lsl-wait takes the seconds to wait for a recorder, from 0 to 86400, not {args.lsl_wait:g}.")
+    return bool(args.lsl or args.lsl_wait is not None or load_settings().lsl), wait
+
+
+def _notice(line: str) -> None:
+    """A run's notice on stderr (stdout says what was saved)."""
+    print(f"gmi-vr: {line}", file=sys.stderr)
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -117,6 +118,10 @@ def test_a_simulated_sessions_streams_carry_every_event_rating_and_frame_on_the_
     assert app.returncode == 0, err[-3000:]
     assert "a recorder is connected to every stream" in err
     assert "none dropped" in err, err[-2000:]
+    sent = re.search(r"Lab Streaming Layer: (\d+) motion samples, (\d+) event markers and (\d+) pain ratings", err)
+    assert sent is not None, err[-2000:]
+    counts = tuple(len(capture.received[name].samples) for name in ("motion", "events", "pain"))
+    assert counts == tuple(map(int, sent.groups())), "every sample the app sent arrived"
 
     with SessionStore.open() as store:
         (session,) = store.list_sessions("LSL-1")
@@ -165,3 +170,32 @@ def test_a_simulated_sessions_streams_carry_every_event_rating_and_frame_on_the_
             written += [(r["name"], r["units"]) for r in csv.DictReader(f, delimiter="\t") if r["type"] != "LATENCY"]
     hand_joints = tuple(f"{side}_{joint}_" for side in SIDES for joint in HAND_JOINT_NAMES)
     assert [label for label in labels if not label[0].startswith(hand_joints)] == written
+
+
+def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gmi_vr.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+
+
+def test_the_lsl_setting_streams_every_run_and_wrong_values_are_refused_in_one_sentence(
+        lab: dict[str, object], tmp_path: Path) -> None:  # fmt: skip
+    config = tmp_path / "settings.toml"
+    reach = str(Path(__file__).resolve().parents[1] / "gmi_vr" / "data" / "demo-reach.jsonl")
+
+    config.write_text(f'station = "{lab["station"]}"\nlsl = true\n')
+    free_play = cli(["run", "--motion", reach], dict(os.environ))
+    assert free_play.returncode == 0, free_play.stderr[-2000:]
+    said = [line for line in free_play.stderr.splitlines() if line.startswith("gmi-vr: ")]
+    assert said[0].startswith("gmi-vr: Lab Streaming Layer streams open: 420 motion channels")
+    assert said[-1].startswith("gmi-vr: Lab Streaming Layer: 91 motion samples")  # every frame of the motion
+
+    config.write_text('lsl = "yes"\n')
+    wrong = cli(["run", "--motion", reach], dict(os.environ))
+    assert wrong.returncode == 6 and "gives lsl = " in wrong.stderr and "true or false" in wrong.stderr
+
+    config.write_text("")
+    for value in ("-1", "nan"):
+        refused = cli(["run", "--motion", reach, "--lsl-wait", value], dict(os.environ))
+        assert refused.returncode == 1, refused.stderr
+        assert refused.stderr.strip().splitlines() == [
+            f"gmi-vr: --lsl-wait takes the seconds to wait for a recorder, from 0 to 86400, not {value}."]

@@ -322,8 +322,9 @@ class SessionPipeline:
         """Hand one displayed frame, its body and its timing to the recorder and the streams.
         Every source locates the healthy limb's pose at the predicted display time, and the
         mirrored limb is solved from that same pose in the same frame: its delay is 0 frames
-        whenever the limb is mirrored (mirror or blend mode), and not a number otherwise."""
-        mirrored = body.mode in (LimbMode.MIRROR, LimbMode.BLEND)
+        whenever the limb is mirrored (mirror mode, or a blend not wholly real), and not a
+        number otherwise."""
+        mirrored = body.mode is LimbMode.MIRROR or (body.mode is LimbMode.BLEND and body.blend < 1.0)
         timing = FrameTiming(frame.time_ns, frame.time_ns, submit_ns, 0.0 if mirrored else math.nan)
         if self.recorder is not None and not self._finished:
             self.recorder.record_frame(frame, body, timing)

@@ -64,6 +64,9 @@ QUEUE_ITEMS = 2048
 #: Seconds of motion liblsl keeps per consumer that is slower than us (a stalled consumer
 #: costs at most this much memory: 100 samples per "second" on an irregular stream).
 MOTION_BUFFER = 60
+#: Seconds a consumer is given to take the last samples before the outlets close (destroying
+#: an outlet drops what its sending threads have not sent yet).
+CLOSE_GRACE_S = 0.5
 #: The motion stream's capacity per packing (frames per worker round; more wait for the next).
 FRAMES_PER_PUSH = 256
 #: Event kind recorded when the session's display times are tied to the LSL clock (data:
@@ -94,13 +97,18 @@ class _Frame:
 @dataclass(frozen=True)
 class _Marker:
     stamp: float | None
-    text: str
+    event: Event  # formatted by the worker: the render thread only queues it
 
 
 @dataclass(frozen=True)
 class _Rating:
     stamp: float | None
     value: float
+
+
+def marker_text(event: Event) -> str:
+    """An event as its marker: the kind, then its data as JSON when it has any."""
+    return event.kind if not event.data else f"{event.kind} {json.dumps(event.data, default=str)}"
 
 
 def monotonic_to_lsl_s(local_clock: Any, tries: int = 5) -> float:
@@ -198,8 +206,7 @@ class LslStreams:
         self._put(_Frame(self.lsl_time(frame.time_s), frame, body, timing))
 
     def event(self, event: Event) -> None:
-        text = event.kind if not event.data else f"{event.kind} {json.dumps(event.data, default=str)}"
-        self._put(_Marker(self.lsl_time(event.time_s), text))
+        self._put(_Marker(self.lsl_time(event.time_s), event))
 
     def rating(self, value: float, time_s: float) -> None:
         self._put(_Rating(self.lsl_time(time_s), float(value)))
@@ -231,6 +238,9 @@ class LslStreams:
         if not self._stop.is_set():
             self._stop.set()
             self._thread.join(timeout)
+            outlets = (self.motion_outlet, self.event_outlet, self.pain_outlet)
+            if any(outlet.have_consumers() for outlet in outlets):
+                time.sleep(CLOSE_GRACE_S)  # liblsl sends from its own threads: let the last samples go
             # Dropping the last reference destroys an outlet: its consumers see the stream end.
             self.motion_outlet = self.event_outlet = self.pain_outlet = None
         return self.stats()
@@ -268,7 +278,7 @@ class LslStreams:
                     frames = []
                 frames.append(item)
             elif isinstance(item, _Marker):
-                self.event_outlet.push_sample([item.text], item.stamp or 0.0)
+                self.event_outlet.push_sample([marker_text(item.event)], item.stamp or 0.0)
                 self._counts["markers"] += 1
             else:
                 self.pain_outlet.push_sample([item.value], item.stamp or 0.0)
