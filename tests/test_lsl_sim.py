@@ -5,7 +5,7 @@ a real window (Xvfb).
 
 What is checked, against the session the store then holds:
 - every recorded event arrives as a marker, in order, with its kind and data, stamped with
-  its display time converted to the LSL clock (the session's "lsl.clock" event says how)
+  its display time converted to the LSL clock (the session's "clock.link" event says how)
   within 1 ms; the rating arrives on the pain stream the same way;
 - every recorded frame arrives as a motion sample holding exactly the values the store has
   (through the export's channel selection), stamped with its display time on the LSL clock;
@@ -32,9 +32,9 @@ import pytest
 from support.lsl import StreamCapture, machine_only_config
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
+from gmi_vr.app.pipeline import CLOCK_EVENT
 from gmi_vr.recording.export import export_session
 from gmi_vr.recording.export.bids import stream_channels, stream_values
-from gmi_vr.recording.lsl import CLOCK_EVENT
 from gmi_vr.recording.motion import HAND_JOINT_NAMES, SIDES
 from gmi_vr.recording.recorder import PROFILE_EVENT
 from gmi_vr.recording.store import SessionStore

@@ -40,7 +40,7 @@ from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import ClockLink, FrameTiming, Pose, Side, TrackingFrame
 from gmi_vr.geometry import quat_rotate, translation_matrix
 from gmi_vr.recording.listing import SessionRow
-from gmi_vr.recording.lsl import CLOCK_EVENT, LslStreams
+from gmi_vr.recording.lsl import LslStreams
 from gmi_vr.recording.recorder import SessionRecorder
 from gmi_vr.recording.records import RecorderStats
 from gmi_vr.recording.records import RepetitionRecord as StoredRepetition
@@ -55,6 +55,11 @@ from gmi_vr.therapy.workspace import anchor_on_midline
 #: Seated, the eyes are about this far in front of the pelvis (the head leans forward of the
 #: hips); the room's chair is placed the same way (scene/room.py). Metres.
 SEATED_PELVIS_BEHIND_EYES_M = 0.10
+#: Event kind recorded with a session's first frame: how its display times are tied to the
+#: monotonic clock (``ClockLink``: ``method``, ``exact``, ``monotonic_minus_display_s``) and,
+#: when streaming, to the Lab Streaming Layer clock (``lsl_minus_display_s``). Where the
+#: runtime cannot convert its times, ``exact`` is false and no submit times are recorded.
+CLOCK_EVENT = "clock.link"
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,7 @@ class SessionPipeline:
     #: Events of the therapist's live changes (``set_limb_mode``), recorded with the next frame.
     _pending: list[Event] = field(default_factory=list)
     _held_still: bool = False
-    #: The "lsl.clock" event's data, recorded with the next frame (``use_clock``).
+    #: The ``CLOCK_EVENT``'s data, recorded with the next frame (``use_clock``).
     _clock_event: dict[str, Any] | None = None
 
     def set_limb_mode(self, mode: LimbMode, blend: float, time_s: float) -> None:
@@ -151,11 +156,13 @@ class SessionPipeline:
 
     def use_clock(self, link: ClockLink) -> None:
         """The frame source's clock is tied to the monotonic clock by ``link`` from now on:
-        the streams convert display times with it, and the session records how
-        (a "lsl.clock" event with the next frame, when streaming)."""
+        the streams convert display times with it, and the session records how (a
+        ``CLOCK_EVENT`` with the next frame)."""
         self.clock = link
+        self._clock_event = {"method": link.method, "exact": link.exact,
+                             "monotonic_minus_display_s": link.offset_ns / 1e9}  # fmt: skip
         if self.streams is not None:
-            self._clock_event = self.streams.use_clock(link)
+            self._clock_event["lsl_minus_display_s"] = self.streams.use_clock(link)
 
     def presented(self, submit_ns: int | None) -> None:
         """The frame last stepped with ``presented_later`` was submitted at ``submit_ns`` (on

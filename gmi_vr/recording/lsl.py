@@ -69,10 +69,6 @@ MOTION_BUFFER = 60
 CLOSE_GRACE_S = 0.5
 #: The motion stream's capacity per packing (frames per worker round; more wait for the next).
 FRAMES_PER_PUSH = 256
-#: Event kind recorded when the session's display times are tied to the LSL clock (data:
-#: ``lsl_minus_display_s``, ``method``, ``exact``): the session record says how its times
-#: map to a lab's recording.
-CLOCK_EVENT = "lsl.clock"
 
 
 @dataclass(frozen=True)
@@ -192,11 +188,11 @@ class LslStreams:
 
     # ------------------------------------------------------------- render-thread side
 
-    def use_clock(self, link: ClockLink) -> dict[str, Any]:
-        """Tie the frame source's clock to the LSL clock from now on; returns the data of the
-        session's ``CLOCK_EVENT`` (how the times were converted)."""
+    def use_clock(self, link: ClockLink) -> float:
+        """Tie the frame source's clock to the LSL clock from now on; returns the LSL clock
+        minus the frame source's (s), for the session's record."""
         self._display_to_lsl_s = link.offset_ns / 1e9 + self._mono_to_lsl_s
-        return {"lsl_minus_display_s": self._display_to_lsl_s, "method": link.method, "exact": link.exact}
+        return self._display_to_lsl_s
 
     def lsl_time(self, time_s: float) -> float | None:
         """A time on the frame source's clock (s) on the LSL clock; None before ``use_clock``."""

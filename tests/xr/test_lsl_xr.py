@@ -37,8 +37,8 @@ from support.lsl import StreamCapture, machine_only_config
 from support.sandbox import control, require_sandbox
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
+from gmi_vr.app.pipeline import CLOCK_EVENT
 from gmi_vr.recording.export.bids import stream_values
-from gmi_vr.recording.lsl import CLOCK_EVENT
 from gmi_vr.recording.recorder import PROFILE_EVENT
 from gmi_vr.recording.store import SessionStore
 
