@@ -22,6 +22,7 @@ from gmi_vr.core.errors import GmiError
 
 if TYPE_CHECKING:
     from gmi_vr.recording.store import SessionStore
+    from gmi_vr.therapy.program import Program
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -202,6 +203,10 @@ def _cmd_patients(args: argparse.Namespace) -> int:
         check_patient_id(args.id.strip())
         if args.age is not None:
             band_of_age(args.age)
+    if args.action == "show" and args.handout is not None:
+        from gmi_vr.review.report import check_output
+
+        check_output(Path(args.handout).expanduser(), "handout")  # before the store opens: fail early
     store = _open_store(create=args.action == "add")
     try:
         if args.action == "add":
@@ -219,6 +224,10 @@ def _cmd_patients(args: argparse.Namespace) -> int:
             for patient in patients if not args.json else ():
                 summary = _patient_summary(store, patient.id)
                 print(f"{summary['id']:<16} {summary['affected_side']:<6} {summary['body_part']:<10} stage {summary['stage']}")
+        elif args.action == "show" and args.handout is not None:
+            from gmi_vr.review.handout import write_handout
+
+            print(write_handout(store, args.id, Path(args.handout).expanduser()))
         elif args.action == "show":
             summary = _patient_summary(store, args.id)
             program = app.patient_program(store, args.id)
@@ -230,6 +239,7 @@ def _cmd_patients(args: argparse.Namespace) -> int:
                 for key, value in summary.items():
                     print(f"{key:>14}: {value}")
                 print(f"{'blocks':>14}: {', '.join(program.blocks)}")
+                print(f"{'practice':>14}: {_practice_line(program)}")
                 for path in program.overridden:
                     print(f"{'overridden':>14}: {path}")
                 print("program (setting = value  [source]):")
@@ -241,6 +251,16 @@ def _cmd_patients(args: argparse.Namespace) -> int:
                 store, args.id, changes, therapist=_therapist(args, store), reason=args.reason
             )
             print(f"patient {args.id}: changed {', '.join(changes)} (stage {int(program.stage)})")
+        elif args.action == "prescribe":
+            from gmi_vr.app.patients import parse_dose
+
+            doses = {task: parse_dose(task, getattr(args, task))
+                     for task in ("laterality", "imagery", "mirror") if getattr(args, task) is not None}  # fmt: skip
+            program = app.prescribe_practice(store, args.id, doses, stage=args.stage, next_step=args.next_step,
+                                             therapist=_therapist(args, store), reason=args.reason)  # fmt: skip
+            stage = args.stage or int(program.stage)
+            print(f"patient {args.id}: practice between visits at stage {stage}: "
+                  f"{_practice_line(program, stage)} (in the audit trail)")  # fmt: skip
         elif args.action == "progress":
             _patients_progress(store, args)
         elif args.action == "rename":
@@ -250,6 +270,13 @@ def _cmd_patients(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _practice_line(program: Program, stage: int | None = None) -> str:
+    """The stage's practice between visits in one line: "laterality 2 min x 8 a day"."""
+    practice = program.practice.for_stage(program.stage if stage is None else stage)
+    doses = [f"{task} {m:g} min x {t} a day" for task in practice.tasks for m, t in [practice.dose(task)]]
+    return ", ".join(doses) or "none prescribed"
 
 
 def _patients_progress(store: SessionStore, args: argparse.Namespace) -> None:
@@ -620,12 +647,26 @@ def build_parser() -> argparse.ArgumentParser:
     show = patients_sub.add_parser("show", help="a patient's program and progress")
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
+    show.add_argument("--handout", metavar="FILE",
+                      help="write the patient's one-page practice handout instead (.html or .pdf)")  # fmt: skip
     edit = patients_sub.add_parser("edit", help="override program settings (recorded in the audit trail)")
     edit.add_argument("id")
     edit.add_argument("--set", action="append", required=True, metavar="PATH=VALUE",
                       help="e.g. --set stage=2 --set safety.session_cap_s=480")  # fmt: skip
     edit.add_argument("--reason", required=True, help="why (kept in the audit trail)")
     edit.add_argument("--by", help="who changes it (default: the logged-in user)")
+    prescribe = patients_sub.add_parser(
+        "prescribe", help="what to practise between visits, per stage (recorded in the audit trail)"
+    )
+    prescribe.add_argument("id")
+    prescribe.add_argument("--stage", type=int, choices=[1, 2, 3, 4], help="the stage (default: the current one)")
+    for task, words in (("laterality", "left/right judgement"), ("imagery", "explicit motor imagery"),
+                        ("mirror", "mirror-box practice")):  # fmt: skip
+        prescribe.add_argument(f"--{task}", metavar="MINxTIMES",
+                               help=f"{words}: minutes each time x times a day, e.g. 2x8; 0 for none")  # fmt: skip
+    prescribe.add_argument("--next-step", help="the clinic's next step, printed on the handout (e.g. the next visit)")
+    prescribe.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+    prescribe.add_argument("--by", help="who prescribes (default: the logged-in user)")
     progress = patients_sub.add_parser(
         "progress", help="the stage proposal after the last sessions; accept, reject or override it"
     )
