@@ -200,9 +200,13 @@ def write_handout(store: SessionStore, patient_id: str, out: Path) -> Path:
     The path is checked before the store is read; NotFoundError for an unknown patient."""
     kind = check_output(out, "handout")
     doc = handout(patient_id, patient_program(store, patient_id))
-    if kind == "html":
-        write_atomically(out, lambda temp: temp.write_text(handout_html(doc), encoding="utf-8"))
-    else:
-        page_lines(doc)  # fails before a file is begun
-        write_atomically(out, lambda temp: handout_pdf(doc, temp))
+    page_lines(doc)  # a handout that cannot fit one page fails before a file is begun
+
+    def draw(temp: Path) -> None:
+        if kind == "html":
+            temp.write_text(handout_html(doc), encoding="utf-8")
+        else:
+            handout_pdf(doc, temp)
+
+    write_atomically(out, draw)
     return out
