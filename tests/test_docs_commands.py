@@ -49,6 +49,7 @@ ORDER: list[tuple[str, ...]] = [
     ("patients", "list"),
     ("patients", "show"),
     ("patients", "edit"),
+    ("patients", "prescribe"),
     ("calibrate",),
     ("demo",),  # demo --patient records session 1
     ("run",),
