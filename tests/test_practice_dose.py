@@ -143,6 +143,17 @@ def test_the_dose_is_minutes_a_day_against_the_prescription_each_task_up_to_its_
     assert dose.too_little(ProgressionRules()) is True
 
 
+def test_the_first_day_at_a_stage_is_never_too_little_practice(store: SessionStore) -> None:
+    """Right after the first visit at a stage there has been no time to practise between visits."""
+    program = patient_program(store, "P-1")
+    record(store, program, left=(50, 35, 1.1), right=(50, 45, 1.2), day=0)
+    proposal = propose(store, "P-1")
+    assert proposal.rule == "laterality_targets_not_met"
+    assert "Practice between visits over 1 day (2026-01-05 to 2026-01-05)" in proposal.reason
+    record(store, program, left=(50, 35, 1.1), right=(50, 45, 1.2), day=1)
+    assert propose(store, "P-1").rule == "too_little_practice"
+
+
 def test_the_window_is_the_last_days_but_never_before_the_stage_began() -> None:
     rules = ProgressionRules()
     assert dose_window(rules, date(2026, 1, 12), None) == (date(2026, 1, 6), date(2026, 1, 12))

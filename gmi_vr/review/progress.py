@@ -144,11 +144,15 @@ def _day(session: SessionInfo) -> date:
     return session.started_at.astimezone(UTC).date()
 
 
-def practice_records(store: SessionStore, patient_id: str) -> list[tuple[SessionInfo, PracticeRecord]]:
-    """The patient's practice sessions with time in a task block, oldest first."""
+def practice_records(store: SessionStore, patient_id: str, first_day: date | None = None,
+                     last_day: date | None = None) -> list[tuple[SessionInfo, PracticeRecord]]:
+    """The patient's practice sessions with time in a task block, oldest first; only those
+    started (UTC day) from ``first_day`` to ``last_day`` when given (the others are not read)."""
     out: list[tuple[SessionInfo, PracticeRecord]] = []
     for session in store.list_sessions(patient_id):
         if session.status == "running" or not is_practice(session):
+            continue
+        if (first_day is not None and _day(session) < first_day) or (last_day is not None and _day(session) > last_day):
             continue
         record = practice_record(session_point(store, session)[0])
         if record is not None:
@@ -173,7 +177,7 @@ def patient_dose(store: SessionStore, patient_id: str, program: Program,
         run_began = _day(session)
     first, last = dose_window(program.progression, max(_day(s) for s in sessions), run_began)
     visits = sum(1 for s in sessions if not is_practice(s) and first <= _day(s) <= last)
-    practice = [record for _, record in practice_records(store, patient_id)]
+    practice = [record for _, record in practice_records(store, patient_id, first, last)]
     return count_dose(program.practice.for_stage(program.stage), practice, first, last, visits)
 
 

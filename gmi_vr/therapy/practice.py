@@ -82,8 +82,10 @@ class DoseSummary:
     fraction: float | None
 
     def too_little(self, rules: ProgressionRules) -> bool:
-        """Less practice than ``rules.min_practice_fraction`` of the prescription."""
-        return self.fraction is not None and self.fraction < rules.min_practice_fraction
+        """Less practice than ``rules.min_practice_fraction`` of the prescription, over more
+        than one day: a window of one day is the day the stage began (the first visit at it),
+        with no time between visits yet, so it is shown but never called too little."""
+        return self.days > 1 and self.fraction is not None and self.fraction < rules.min_practice_fraction
 
     def describe(self) -> str:
         """One sentence's worth, e.g. "over 7 days (2026-01-06 to 2026-01-12): left/right

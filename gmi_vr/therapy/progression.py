@@ -30,7 +30,8 @@ their sources: CLINICAL.md "Laterality norms and progression"):
 Practice between visits (``practice.DoseSummary``, when the caller counted it) goes with
 every proposal from rules 5 and 6 (evidence ``practice``): an advance says how much practice
 stands behind it, and when stage 1's targets are not met with less practice than
-``min_practice_fraction`` of the prescription, the rule is ``too_little_practice`` (hold),
+``min_practice_fraction`` of the prescription (over more than the stage's first day:
+``DoseSummary.too_little``), the rule is ``too_little_practice`` (hold),
 its reason the practice figures before what the targets miss.
 
 ``confirm`` applies the therapist's decision and returns the audit record.
