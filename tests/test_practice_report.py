@@ -117,7 +117,7 @@ def test_the_report_shows_practice_against_the_prescription_and_marks_home_sessi
     assert "Practice between visits against the prescription" in html
     assert "<td>home, desktop</td>" in html
     # 16 minutes over 3 days against 2 min x 8 a day: 5.3 of 16 minutes a day, 33 %.
-    assert "left/right judgement 1.3 of 8 times and 5.3 of 16 minutes a day" in html
+    assert "<td>laterality 1.3/8 times, 5.3/16 min</td>" in html
     assert ">33 %<" in html
     code, _, _ = run(["report", "P-1", "--out", str(tmp_path / "r.pdf")], capsys)
     text = " ".join(page.extract_text() for page in pypdf.PdfReader(tmp_path / "r.pdf").pages)
@@ -132,4 +132,4 @@ def test_a_week_with_no_practice_is_shown_as_none_done(store: SessionStore, tmp_
     html = (tmp_path / "r.html").read_text()
     monday = (datetime(2026, 1, 5, tzinfo=UTC) + timedelta(days=7)).date().isoformat()
     row = html[html.index(f"<td>{monday}</td>"):].split("</tr>")[0]
-    assert code == 0 and "0.0 of 8 times and 0.0 of 16 minutes a day" in row and ">0 %<" in row
+    assert code == 0 and "<td>laterality 0.0/8 times, 0.0/16 min</td>" in row and ">0 %<" in row

@@ -174,7 +174,7 @@ def patient_document(review: PatientReview) -> Document:
 
 
 PRACTICE_HEADER = ("week of", "stage", "days", "clinic visits", "practice sessions", "done a day",
-                   "prescribed a day", "of prescription", "by task (a day)")  # fmt: skip
+                   "prescribed a day", "of prescription", "by task: done/prescribed a day")  # fmt: skip
 
 
 def _practice_section(review: PatientReview) -> TableSection:
@@ -189,7 +189,7 @@ def _practice_section(review: PatientReview) -> TableSection:
             Cell(f"{d.practice_sessions / d.days:.1f} sessions, {d.practice_minutes / d.days:.1f} min"),
             Cell(f"{prescribed:g} min" if d.tasks else "none"),
             Cell("–" if d.fraction is None else f"{d.fraction * 100:.0f} %", True),
-            Cell("; ".join(t.describe() for t in d.tasks) or "–"),
+            Cell("; ".join(t.short() for t in d.tasks) or "–"),
         )))  # fmt: skip
     note = ("Practice: sessions at home or on a desktop (minutes of their task blocks); clinic visits: the "
             "other sessions. Prescribed: the program's practice for the week's stage, as set now "

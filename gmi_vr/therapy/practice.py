@@ -59,6 +59,10 @@ class TaskDose:
         """Minutes done a day over minutes prescribed a day (may exceed 1)."""
         return self.minutes_per_day / self.prescribed_per_day
 
+    def short(self) -> str:
+        """For a table cell: "laterality 1.0/8 times, 4.0/16 min"."""
+        return f"{self.task} {self.sessions_per_day:.1f}/{self.times} times, {self.minutes_per_day:.1f}/{self.prescribed_per_day:g} min"
+
     def describe(self) -> str:
         return (f"{TASK_NAMES.get(self.task, self.task)} {self.sessions_per_day:.1f} of {self.times} times "
                 f"and {self.minutes_per_day:.1f} of {self.prescribed_per_day:g} minutes a day")
