@@ -646,8 +646,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
     show = patients_sub.add_parser("show", help="a patient's program and progress")
     show.add_argument("id")
-    show.add_argument("--json", action="store_true")
-    show.add_argument("--handout", metavar="FILE",
+    show_as = show.add_mutually_exclusive_group()
+    show_as.add_argument("--json", action="store_true")
+    show_as.add_argument("--handout", metavar="FILE",
                       help="write the patient's one-page practice handout instead (.html or .pdf)")  # fmt: skip
     edit = patients_sub.add_parser("edit", help="override program settings (recorded in the audit trail)")
     edit.add_argument("id")
