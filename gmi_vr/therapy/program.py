@@ -619,8 +619,10 @@ DEFAULT_SOURCES: dict[str, str] = {
        for n in (2, 3) for what in ("minutes", "times_per_day")},
     **{f"practice.stage_2.imagery_{what}": "CLINICAL.md: frequent short home practice, every waking 1-2 hours (Moseley 2004, 2006)"
        for what in ("minutes", "times_per_day")},
-    **{f"practice.stage_{n}.mirror_{what}": "CLINICAL.md: EPF CRPS guidance, 5-10 minutes, 3-10 short sessions a day (lower ends)"
-       for n in (3, 4) for what in ("minutes", "times_per_day")},
+    **{f"practice.stage_3.mirror_{what}": "CLINICAL.md: EPF CRPS guidance, 5-10 minutes, 3-10 short sessions a day (lower ends)"
+       for what in ("minutes", "times_per_day")},
+    **{f"practice.stage_4.mirror_{what}": "product choice: stage 3's mirror practice goes on (CLINICAL.md gives no home dose for graded movement)"
+       for what in ("minutes", "times_per_day")},
     "practice.next_step": "empty = a sentence from the stage; the therapist may write the next visit or call",
 }
 
