@@ -137,11 +137,12 @@ def test_bids_export_passes_the_official_validator(store: SessionStore, tmp_path
     laterality = [e for e in events if e["trial_type"] == "laterality"]
     assert len(laterality) == 9
     assert laterality[0]["response_time"] == "n/a" and laterality[1]["response_time"] == "1.3"
-    assert {e["trial_type"] for e in events} >= {"stage", "laterality", "pain_rating", "safety_flare"}
+    assert {e["trial_type"] for e in events} >= {"block", "laterality", "pain_rating", "safety_flare"}
     with (root / "participants.tsv").open() as f:
         participants = list(csv.DictReader(f, delimiter="\t"))
     assert [r["participant_id"] for r in participants] == ["sub-P0007", "sub-P0008"]
-    assert list(participants[0]) == ["participant_id", "age_band", "affected_side", "body_part", "record_key"]
+    assert list(participants[0]) == ["participant_id", "age_band", "affected_side", "body_part",
+                                     "stage_at_first_session", "record_key"]
     # Ages are exported as bands only: the birth year an older gmi-vr kept becomes its band.
     assert [r["age_band"] for r in participants] == [band_of_birth_year(1968), "60-69"]
     assert "1968" not in (root / "participants.tsv").read_text()
