@@ -50,6 +50,7 @@ import io
 import json
 import os
 import platform
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -221,16 +222,28 @@ def _read_tsv(path: Path) -> list[dict[str, str]]:
 
 
 @dataclass(frozen=True)
+class StudyPlan:
+    """What a whole-study export will write: each patient with their sessions to export, and
+    the sessions it leaves out with why (a clause: "is still running ...")."""
+
+    patients: tuple[tuple[PatientInfo, tuple[SessionInfo, ...]], ...]
+    left_out: tuple[tuple[SessionInfo, str], ...]
+
+    @property
+    def sessions(self) -> tuple[SessionInfo, ...]:
+        return tuple(session for _, sessions in self.patients for session in sessions)
+
+
+@dataclass(frozen=True)
 class StudyExport:
-    """What a whole-study export did: the dataset's root, the subject labels (``P0007``) and
-    session ids it holds from this store, the files this run created or changed (none when
-    nothing was new), and the sessions it left out with why (a clause: "is still running")."""
+    """What a whole-study export did: the dataset's root, its subject labels (``P0007``) and
+    sessions from this store, and the files this run created or changed (none when nothing
+    was new)."""
 
     root: Path
     subjects: tuple[str, ...]
     sessions: tuple[int, ...]
     changed: tuple[Path, ...]
-    left_out: tuple[tuple[int, str], ...]
 
 
 def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path, shift_days: int = 0) -> list[Path]:
@@ -241,13 +254,10 @@ def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path, shift_
     return _export(store, [(store.patient(session.patient_id), [session])], out_dir, shift_days).written
 
 
-def export_study(
-    store: SessionStore, patient_ids: Sequence[str] | None, out_dir: Path, shift_days: int = 0
-) -> StudyExport:
-    """Write every finished session with recorded motion of ``patient_ids`` (every patient of
-    the store when None) as one dataset under ``out_dir``, or bring a dataset gmi-vr exported
-    there before up to date. Unknown ids, or a named patient with nothing to export, are
-    refused in one sentence before anything is written."""
+def plan_study(store: SessionStore, patient_ids: Sequence[str] | None) -> StudyPlan:
+    """Every finished session with recorded motion of ``patient_ids`` (of every patient of the
+    store when None). Unknown ids, a named patient with nothing to export, or a store with
+    nothing to export are refused in one sentence."""
     known = {p.id: p for p in store.list_patients()}
     if patient_ids is None:
         patients = list(known.values())
@@ -260,32 +270,38 @@ def export_study(
                 f"check the ids with gmi-vr patients list."
             )
         patients = [known[pid] for pid in wanted]
-    plan: list[tuple[PatientInfo, list[SessionInfo]]] = []
-    left_out: list[tuple[int, str]] = []
+    chosen: list[tuple[PatientInfo, tuple[SessionInfo, ...]]] = []
+    left_out: list[tuple[SessionInfo, str]] = []
     for patient in patients:
-        chosen: list[SessionInfo] = []
+        sessions: list[SessionInfo] = []
         for session in store.list_sessions(patient.id):
             why = _why_left_out(store, session)
             if why is None:
-                chosen.append(session)
+                sessions.append(session)
             else:
-                left_out.append((session.id, why))
-        if chosen:
-            plan.append((patient, chosen))
+                left_out.append((session, why))
+        if sessions:
+            chosen.append((patient, tuple(sessions)))
         elif patient_ids is not None:
             raise ExportError(
                 f"{patient.id} has no finished session with recorded motion to export; "
                 f"leave it out of --patients or record a session first."
             )
-    if not plan:
+    if not chosen:
         raise ExportError(f"{store.label} holds no finished session with recorded motion, so there is no study to export.")
-    files = _export(store, plan, out_dir, shift_days)
+    return StudyPlan(tuple(chosen), tuple(left_out))
+
+
+def export_study(store: SessionStore, plan: StudyPlan, out_dir: Path, shift_days: int = 0) -> StudyExport:
+    """Write ``plan`` as one BIDS dataset under ``out_dir``, or bring a dataset gmi-vr exported
+    there before up to date (see the module docstring); refused in one sentence, before
+    anything is written, where the folder holds something else."""
+    files = _export(store, plan.patients, out_dir, shift_days)
     return StudyExport(
         root=out_dir,
-        subjects=tuple(bids_label(patient.id) for patient, _ in plan),
-        sessions=tuple(session.id for _, sessions in plan for session in sessions),
+        subjects=tuple(bids_label(patient.id) for patient, _ in plan.patients),
+        sessions=tuple(session.id for session in plan.sessions),
         changed=tuple(files.changed),
-        left_out=tuple(left_out),
     )
 
 
@@ -667,6 +683,10 @@ _EVENT_TYPES = {
 _EVENT_GROUPS = {"safety.": "safety_other", "stage.": "stage_change", "session.": "session_other", "error": "error"}
 
 
+#: Characters a ``kind`` value may not hold: HED reads it as a label (letters, digits, - and _).
+_NOT_NAME_LIKE = re.compile(r"[^A-Za-z0-9_-]")
+
+
 def _event_type(kind: str) -> str | None:
     """The ``trial_type`` of a recorded event, None for events the file leaves out."""
     if kind in _EVENT_TYPES:
@@ -679,8 +699,9 @@ def _events(store: SessionStore, session: SessionInfo, t0_ns: int) -> tuple[list
     t0 = t0_ns / 1e9
     rows: list[list[Any]] = []
 
-    def row(onset: float, duration: float | None, trial_type: str, **extra: Any) -> None:
-        values = {"onset": round(onset - t0, 6), "duration": duration, "trial_type": trial_type, **extra}
+    def row(onset: float, duration: float | None, trial_type: str, kind: str, **extra: Any) -> None:
+        values = {"onset": round(onset - t0, 6), "duration": duration, "trial_type": trial_type,
+                  "kind": _NOT_NAME_LIKE.sub("_", kind), **extra}  # fmt: skip
         rows.append([values.get(c) for c in _EVENT_COLUMNS])
 
     blocks = {b.seq: b for b in store.blocks(session.id)}
@@ -715,13 +736,15 @@ def _events(store: SessionStore, session: SessionInfo, t0_ns: int) -> tuple[list
         row(repetition.onset_s, repetition.duration_s, "repetition", kind="repetition", **condition(repetition.task_seq))
     for rating in store.ratings(session.id):
         if rating.time_s is not None:
-            row(rating.time_s, 0, "pain_rating", kind=f"pain_rating.{rating.phase}", value=rating.value)
+            row(rating.time_s, 0, "pain_rating", kind=f"pain_rating_{rating.phase}", value=rating.value)
     for event in store.events(session.id):
         trial_type = _event_type(event.kind)
         if trial_type is not None:
             row(event.time_s, 0, trial_type, kind=event.kind)
     rows.sort(key=lambda r: float(r[0]))
-    return _EVENT_COLUMNS, rows
+    # The same record twice at one moment says nothing more, and HED reads it as an error.
+    unique = [r for i, r in enumerate(rows) if i == 0 or r != rows[i - 1]]
+    return _EVENT_COLUMNS, unique
 
 
 #: ``trial_type`` levels: what each is, and its HED annotation (HED ``HED_VERSION``).
@@ -765,9 +788,11 @@ def _events_sidecar(files: _Files, out_dir: Path) -> None:
                          "measured period, a repetition's movement; 0 for a moment; n/a when unknown.", "Units": "s"},
             "trial_type": {"Description": "What happened.",
                            "Levels": {k: d for k, (d, _) in _TRIAL_TYPE_LEVELS.items()},
-                           "HED": {k: h for k, (_, h) in _TRIAL_TYPE_LEVELS.items()}},
-            "kind": {"Description": "The record's name in the gmi-vr store: a block's task, a trial's kind, "
-                     "pain_rating.<before|during|after>, or an event's kind (for example safety.time_cap)."},
+                           # One group per row with its kind, so that two rows at one onset stay two events.
+                           "HED": {k: f"({h}, {{kind}})" for k, (_, h) in _TRIAL_TYPE_LEVELS.items()}},
+            "kind": {"Description": "The record's name in the gmi-vr store, with '.' written as '_': a block's "
+                     "task, a trial's kind, pain_rating_<before|during|after>, or an event's kind (for example "
+                     "safety_time_cap for safety.time_cap).", "HED": "Label/#"},
             "task": {"Description": "The program task the row belongs to (laterality, imagery, mirror_reach, ...)."},
             "program_stage": {"Description": "The program's stage when the block ran.", "Levels": _PROGRAM_STAGES},
             "feedback": {"Description": "The visual-feedback condition a research program set for the block (for "
