@@ -531,6 +531,18 @@ def test_a_study_export_refuses_unknown_ids_and_other_folders_in_one_sentence(
     with pytest.raises(ExportError, match=r"^\S+ already holds files that are not a gmi-vr research export; [^.]*\.$"):
         export_study(study, plan_study(study, None), eeg)
     assert [p.name for p in eeg.iterdir()] == ["dataset_description.json"]
+    # A session label the dataset gives to another session (its uid differs: another station's
+    # session 1 of the same patient record) is refused, not overwritten.
+    root = tmp_path / "study"
+    export_study(study, plan_study(study, ["P-0008"]), root)
+    table = root / "sub-P0008" / "sub-P0008_sessions.tsv"
+    (row,) = _rows(table)
+    assert row["session_uid"] == study.session(3).uid
+    table.write_text(table.read_text().replace(row["session_uid"], "0f4c1d3e-another-station"))
+    before = _snapshot(root)
+    with pytest.raises(ExportError, match=r"already holds sub-P0008/ses-003 from another session"):
+        export_study(study, plan_study(study, None), root)
+    assert _snapshot(root) == before
 
 
 def test_the_study_export_command(study: SessionStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -325,8 +325,9 @@ def _export(
     """Write the sessions of ``plan`` (each patient with sessions of theirs) into the dataset
     at ``out_dir``: every subject's folder is checked before anything is written."""
     subjects = [(patient, _subject_label(store, patient), sessions) for patient, sessions in plan]
-    for patient, sub, _ in subjects:
+    for patient, sub, sessions in subjects:
         _check_target(out_dir, sub, _record_key(patient))
+        _check_sessions(out_dir, sub, sessions)
     files = _Files()
     _dataset_description(files, out_dir)
     _readme(files, out_dir)
@@ -529,6 +530,19 @@ LAB_FIELDS = ("Name", "Authors", "License", "Acknowledgements", "HowToAcknowledg
               "EthicsApprovals", "ReferencesAndLinks", "DatasetDOI")  # fmt: skip
 
 
+def _check_sessions(out_dir: Path, sub: str, sessions: Sequence[SessionInfo]) -> None:
+    """Refuse a session whose label the folder already gives to another session (another
+    station's store numbers its sessions from 1 too): its ``session_uid`` differs."""
+    exported = {r.get("session_id"): r.get("session_uid") for r in _read_tsv(out_dir / f"sub-{sub}" / f"sub-{sub}_sessions.tsv")}
+    for session in sessions:
+        uid = exported.get(f"ses-{session.id:03d}")
+        if uid not in (None, MISSING, session.uid):
+            raise ExportError(
+                f"{out_dir} already holds sub-{sub}/ses-{session.id:03d} from another session (another station's "
+                f"store?), so session {session.id} cannot be added; export into a new folder."
+            )
+
+
 def _dataset_description(files: _Files, out_dir: Path) -> None:
     """Written once, then kept as a lab filled it (checked as gmi-vr's by ``_check_target``);
     only the keys gmi-vr's own files need are added when missing."""
@@ -623,7 +637,8 @@ _PROGRAM_STAGES = {
     "3": "mirror therapy", "4": "graded real movement",
 }  # fmt: skip
 
-_SESSION_COLUMNS = ["session_id", "acq_time", "duration", "status", "mode", "station", "pain_before", "pain_after"]
+_SESSION_COLUMNS = ["session_id", "acq_time", "duration", "status", "mode", "station", "pain_before", "pain_after",
+                    "session_uid"]  # fmt: skip
 
 
 def _acq_time(session: SessionInfo, shift_days: int) -> str:
@@ -637,7 +652,8 @@ def _session_row(store: SessionStore, session: SessionInfo, ses: str, duration: 
     after = [r.value for r in ratings if r.phase == "after"]
     return {"session_id": f"ses-{ses}", "acq_time": _acq_time(session, shift_days), "duration": round(duration, 3),
             "status": session.status, "mode": session.mode, "station": session.station,
-            "pain_before": before[-1] if before else None, "pain_after": after[-1] if after else None}  # fmt: skip
+            "pain_before": before[-1] if before else None, "pain_after": after[-1] if after else None,
+            "session_uid": session.uid or None}  # fmt: skip
 
 
 def _sessions(files: _Files, sub_dir: Path, sub: str, rows: Sequence[dict[str, Any]], shift_days: int) -> None:
@@ -663,6 +679,8 @@ def _sessions(files: _Files, sub_dir: Path, sub: str, rows: Sequence[dict[str, A
                 "clinic": "at the clinic", "home": "at the patient's home"}},
             "pain_before": {"Description": "Pain rating before the session, 0-10 numeric rating scale (LOINC 72514-3)."},
             "pain_after": {"Description": "Pain rating after the session, 0-10 numeric rating scale (LOINC 72514-3)."},
+            "session_uid": {"Description": "The session's random id in gmi-vr, the same in every store it is carried "
+                            "to: gmi-vr refuses to put another session under a label already taken."},
         },
     )  # fmt: skip
 
