@@ -470,6 +470,20 @@ def test_a_whole_study_is_one_valid_dataset_that_grows_in_place(study: SessionSt
     assert [r["session_id"] for r in _rows(root / "sub-P0008" / "sub-P0008_sessions.tsv")] == ["ses-003", f"ses-{new:03d}"]
     _assert_valid(root)
 
+    # What the lab fills in (docs/research.md) stays, and answers the validator's wishes.
+    description = root / "dataset_description.json"
+    description.write_text(json.dumps({**json.loads(description.read_text()), "Name": "Delayed mirror pilot",
+                                       "Authors": ["A. Researcher", "B. Researcher"], "License": "CC0"}))  # fmt: skip
+    (root / "task-gmi_motion.json").write_text(json.dumps({
+        "InstitutionName": "Pain lab", "InstitutionAddress": "1 Road, Town", "InstitutionalDepartmentName": "Neurology",
+        "DeviceSerialNumber": "HMD-01"}))  # fmt: skip
+    filled = _snapshot(root)
+    assert export_study(study, plan_study(study, None), root).changed == ()
+    assert _snapshot(root) == filled
+    issues = _validate(root)
+    assert [i for i in issues if i["severity"] == "error"] == []
+    assert {(i["code"], i.get("subCode")) for i in issues} == {("JSON_KEY_RECOMMENDED", "SourceDatasets")}
+
 
 def test_events_rows_match_the_stored_trials(study: SessionStore, tmp_path: Path) -> None:
     root = tmp_path / "study"
