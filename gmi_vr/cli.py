@@ -461,6 +461,10 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from gmi_vr.recording.export import export_session
 
+    if args.patients is not None or args.all:
+        return _export_study(args)
+    if args.session is None:
+        raise GmiError("Name a session to export, or --patients P1,P2 or --all for a whole study (--format bids).")
     store = _open_store()
     try:
         actor = _therapist(args, store, "export")
@@ -470,6 +474,38 @@ def _cmd_export(args: argparse.Namespace) -> int:
             print(path)
     finally:
         store.close()
+    return 0
+
+
+def _export_study(args: argparse.Namespace) -> int:
+    """``gmi-vr export --format bids --patients P1,P2 | --all --out DIR``: the changed files on
+    stdout (none when the dataset was up to date), a summary and what was left out on stderr."""
+    from gmi_vr.recording.export import ExportError, export_study, plan_study
+
+    if args.session is not None:
+        raise GmiError(f"Give either session {args.session} or {'--all' if args.all else '--patients'}, not both.")
+    if args.format != "bids":
+        raise ExportError("--patients and --all export a whole study as BIDS (--format bids); CSV and FHIR export one session.")
+    ids = None if args.all else [p.strip() for p in args.patients.split(",") if p.strip()]
+    if ids == []:
+        raise GmiError("--patients needs patient ids separated by commas, for example --patients P001,P002.")
+    store = _open_store()
+    try:
+        actor = _therapist(args, store, "export")
+        plan = plan_study(store, ids)
+        if store.writable:
+            for session in plan.sessions:
+                store.audit(actor, "session.export", patient_id=session.patient_id, session_id=session.id,
+                            details={"format": "bids", "study": True})  # fmt: skip
+        done = export_study(store, plan, Path(args.out), shift_days=args.shift_dates)
+    finally:
+        store.close()
+    for path in done.changed:
+        print(path)
+    for session, why in plan.left_out:
+        print(f"gmi-vr: session {session.id} of {session.patient_id} {why}, so it is not in the dataset.", file=sys.stderr)
+    print(f"gmi-vr: {done.root} holds {len(done.subjects)} subject(s) and {len(done.sessions)} session(s) from this "
+          f"store; {len(done.changed)} file(s) written or updated.", file=sys.stderr)  # fmt: skip
     return 0
 
 
@@ -718,8 +754,13 @@ def build_parser() -> argparse.ArgumentParser:
     sessions.add_argument("--json", action="store_true", help="print JSON for scripts")
     sessions.set_defaults(func=_cmd_sessions)
 
-    export = sub.add_parser("export", help="export a session for research (BIDS), spreadsheets (CSV) or records (FHIR)")
-    export.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
+    export = sub.add_parser("export", help="export a session for research (BIDS), spreadsheets (CSV) or records (FHIR), "
+                            "or a whole study as one BIDS dataset")  # fmt: skip
+    export.add_argument("session", type=int, nargs="?", help="session number (see gmi-vr sessions)")
+    study = export.add_mutually_exclusive_group()
+    study.add_argument("--patients", metavar="P1,P2",
+                       help="BIDS: every session of these patients as one dataset (again later: adds new sessions)")  # fmt: skip
+    study.add_argument("--all", action="store_true", help="BIDS: every session of every patient as one dataset")
     export.add_argument("--format", required=True, choices=["bids", "csv", "fhir"])
     export.add_argument("--out", required=True, help="output folder")
     export.add_argument("--shift-dates", type=int, default=0, metavar="DAYS",
