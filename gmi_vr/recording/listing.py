@@ -22,7 +22,9 @@ class SessionRow:
     motion); ``stages`` the stages in the order they were run; ``trials`` and
     ``repetitions`` the stored counts; pain values the last rating given before / after the
     session (0-10), None when none was given; ``status`` how it ended and ``end_reason`` why
-    (``records.SessionStatus``; None in stores written before reasons were kept)."""
+    (``records.SessionStatus``; None in stores written before reasons were kept); ``station``
+    where it was run ("clinic", or "home": practice carried in by a bundle) and ``mode`` how
+    ("headset" or "desktop")."""
 
     session_id: int
     patient: str
@@ -36,6 +38,8 @@ class SessionRow:
     trials: int = 0
     repetitions: int = 0
     end_reason: str | None = None
+    station: str = "clinic"
+    mode: str = "headset"
 
 
 def session_rows(store: SessionStore, patient: str | None = None) -> list[SessionRow]:
@@ -66,6 +70,7 @@ def _row(store: SessionStore, session: SessionInfo) -> SessionRow:
         pain_after=after[-1] if after else None, status=session.status,
         dropped_frames=session.dropped_frames, trials=len(store.trials(session.id)),
         repetitions=len(store.repetitions(session.id)), end_reason=session.end_reason,
+        station=session.station, mode=session.mode,
     )  # fmt: skip
 
 
@@ -81,13 +86,13 @@ def sessions_json(rows: list[SessionRow]) -> str:
 
 def format_sessions(rows: list[SessionRow]) -> str:
     """A table for the terminal (times in UTC)."""
-    header = ("id", "patient", "date (UTC)", "duration", "stages", "trials", "pain before", "pain after",
-              "status", "reason")  # fmt: skip
+    header = ("id", "patient", "date (UTC)", "station", "duration", "stages", "trials", "pain before",
+              "pain after", "status", "reason")  # fmt: skip
     lines = [header]
     for r in rows:
         duration = "-" if r.duration_s is None else f"{int(r.duration_s // 60)}:{int(r.duration_s % 60):02d}"
         lines.append((
-            str(r.session_id), r.patient, r.started_at.strftime("%Y-%m-%d %H:%M"), duration,
+            str(r.session_id), r.patient, r.started_at.strftime("%Y-%m-%d %H:%M"), r.station, duration,
             " > ".join(r.stages) or "-", str(r.trials), "-" if r.pain_before is None else str(r.pain_before),
             "-" if r.pain_after is None else str(r.pain_after), r.status, r.end_reason or "-",
         ))  # fmt: skip
