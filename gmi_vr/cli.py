@@ -449,55 +449,67 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_bundle(args: argparse.Namespace) -> int:
     """Home practice to the clinic (``export --patient``, ``import`` there), the program home
     (``export --program``, ``import`` there): ``recording.bundle``."""
+    if args.action == "export":
+        _bundle_export(args)
+    else:
+        _bundle_import(args)
+    return 0
+
+
+def _bundle_export(args: argparse.Namespace) -> None:
     from gmi_vr.recording import bundle
 
-    if args.action == "export":
-        if args.all and args.program:
-            raise GmiError("--all is for home practice (--patient ID); a program bundle always holds the current program.")
-        out = Path(args.out).expanduser()
-        store = _open_store()
-        try:
-            actor = _therapist(args, store, "export")
-            if args.patient:
-                done = bundle.export_practice(store, args.patient, out, actor=actor, app_version=__version__,
-                                              everything=args.all)  # fmt: skip
-                n = done.counts.sessions
-                print(f"bundled {n} home practice session{'' if n == 1 else 's'} of {args.patient} "
-                      f"({done.counts.describe()}) into {out}; at the clinic: gmi-vr bundle import {out}")  # fmt: skip
-            else:
-                bundle.export_program(store, args.program, out, actor=actor, app_version=__version__)
-                print(f"wrote the program of {args.program} into {out}; on the home machine: gmi-vr bundle import {out}")
-        finally:
-            store.close()
-        return 0
+    if args.all and args.program:
+        raise GmiError("--all is for home practice (--patient ID); a program bundle always holds the current program.")
+    out = Path(args.out).expanduser()
+    store = _open_store()
+    try:
+        actor = _therapist(args, store, "export")
+        if args.program:
+            bundle.export_program(store, args.program, out, actor=actor, app_version=__version__)
+            print(f"wrote the program of {args.program} into {out}; on the home machine: gmi-vr bundle import {out}")
+            return
+        done = bundle.export_practice(store, args.patient, out, actor=actor, app_version=__version__,
+                                      everything=args.all)  # fmt: skip
+    finally:
+        store.close()
+    n = done.counts.sessions
+    print(f"bundled {n} home practice session{'' if n == 1 else 's'} of {args.patient} "
+          f"({done.counts.describe()}) into {out}; at the clinic: gmi-vr bundle import {out}")  # fmt: skip
+
+
+def _bundle_import(args: argparse.Namespace) -> None:
+    from gmi_vr.recording import bundle
+
     path = Path(args.file).expanduser()
     with bundle.open_bundle(path) as (manifest, contents):
-        # A program bundle sets up a home machine, which may have no store yet; practice
-        # goes into a clinic's existing store only (a mistyped GMI_VR_DATA must not look empty).
+        # A program bundle sets up a home machine, which may have no store yet; practice goes
+        # into a clinic's existing store only (a mistyped GMI_VR_DATA must not look empty).
         store = _open_store(create=manifest.kind == "program")
         try:
             actor = _therapist(args, store)
             if manifest.kind == "program":
-                done_program = bundle.import_program(store, manifest, contents, path, actor=actor)
-                if done_program.created:
-                    print(f"added patient {manifest.patient_id} to this machine with "
-                          f"{', '.join(done_program.changes) or 'no program'} from {path}")  # fmt: skip
-                elif done_program.changes:
-                    print(f"updated patient {manifest.patient_id} from {path}: {', '.join(done_program.changes)}")
-                else:
-                    print(f"patient {manifest.patient_id} is already as {path} has it; nothing changed")
-                return 0
-            done = bundle.import_practice(store, manifest, contents, path, actor=actor)
+                program = bundle.import_program(store, manifest, contents, path, actor=actor)
+            else:
+                practice = bundle.import_practice(store, manifest, contents, path, actor=actor)
         finally:
             store.close()
-    n, here = len(done.added), len(done.already_here)
+    if manifest.kind == "program":
+        if program.created:
+            print(f"added patient {program.patient_id} to this machine with "
+                  f"{', '.join(program.changes) or 'no program'} from {path}")  # fmt: skip
+        elif program.changes:
+            print(f"updated patient {program.patient_id} from {path}: {', '.join(program.changes)}")
+        else:
+            print(f"patient {program.patient_id} is already as {path} has it; nothing changed")
+        return
+    n, here = len(practice.added), len(practice.already_here)
     if not n:
-        print(f"nothing new: the {here} home practice session{'' if here == 1 else 's'} of {done.patient_id} "
+        print(f"nothing new: the {here} home practice session{'' if here == 1 else 's'} of {practice.patient_id} "
               f"in {path} {'is' if here == 1 else 'are'} already here; nothing changed")  # fmt: skip
-        return 0
-    print(f"added {n} home practice session{'' if n == 1 else 's'} of {done.patient_id} ({done.counts.describe()})"
-          + (f"; {here} already here" if here else ""))  # fmt: skip
-    return 0
+        return
+    print(f"added {n} home practice session{'' if n == 1 else 's'} of {practice.patient_id} "
+          f"({practice.counts.describe()})" + (f"; {here} already here" if here else ""))  # fmt: skip
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
