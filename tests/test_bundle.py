@@ -164,21 +164,33 @@ def test_only_practice_since_the_last_bundle_is_exported(cli: Cli, clinic: Path,
         newest = record_home_practice(store, PATIENT, trials=3)
         newest_uid = store.session(newest).uid
         all_uids = [s.uid for s in store.list_sessions(PATIENT)]
+        running = store.start_session(PATIENT, source="desktop", mode="desktop", station="home")
     assert export(cli, home, again)[0] == 0
     with bundle.open_bundle(again) as (manifest, _):
+        # A session still running waits for the next bundle.
         assert manifest.session_uids == (newest_uid,) and manifest.kind == "practice"
+    running.finish("ended_early", "window_closed")
+    with SessionStore.open(home) as store:
+        running_uid = store.session(running.session_id or 0).uid
 
     everything = tmp_path / "everything.gmi"
     code, said, _ = export(cli, home, everything, "--all")
-    assert code == 0 and said.startswith("bundled 3 home practice sessions")
+    assert code == 0 and said.startswith("bundled 4 home practice sessions")
     with bundle.open_bundle(everything) as (manifest, _):
-        assert list(manifest.session_uids) == all_uids
+        assert list(manifest.session_uids) == [*all_uids, running_uid]
 
     assert cli(clinic, "bundle", "import", str(first))[0] == 0
     code, said, _ = cli(clinic, "bundle", "import", str(everything))
-    assert (code, said.strip()) == (0, f"added 1 home practice session of {PATIENT} (3 trials, 2 pain ratings); 2 already here")
+    assert (code, said.strip()) == (0, f"added 2 home practice sessions of {PATIENT} (3 trials, 2 pain ratings); 2 already here")
     code, _, err = export(cli, home, first, "--all")  # a bundle never overwrites a file
     assert code == 7 and "already exists" in one_sentence(err)
+    code, _, err = export(cli, home, tmp_path, "--all")
+    assert code == 7 and "is a folder" in one_sentence(err)
+    code, _, err = cli(home, "bundle", "export", "--patient", "P0013", "--out", str(tmp_path / "x.gmi"))
+    assert code == 8 and "No patient P0013" in one_sentence(err)
+    code, _, err = cli(home, "bundle", "export", "--program", PATIENT, "--all", "--out", str(tmp_path / "x.gmi"))
+    assert code == 1 and "--all is for home practice" in one_sentence(err)
+    assert not (tmp_path / "x.gmi").exists()
 
 
 def _change_a_trial_answer(path: Path) -> None:

@@ -232,6 +232,8 @@ def _counts(s: OrmSession, session_ids: Sequence[int]) -> Counts:
 def _new_bundle(out: Path) -> Iterator[tuple[SessionStore, Path]]:
     """A new store of this gmi-vr's schema in ``out.partial`` (``0600``), given the name
     ``out`` when the block ends well, removed otherwise; ``out`` must not exist."""
+    if out.is_dir():
+        raise StorageError(f"{out} is a folder; name the bundle file to write, e.g. {out / 'practice.gmi'}.")
     if out.exists():
         raise StorageError(f"{out} already exists; a bundle never overwrites a file: choose a new name.")
     if not out.parent.is_dir():
