@@ -232,9 +232,17 @@ def _edit_the_manifests_uids(path: Path) -> None:
     connection.close()
 
 
+def _add_a_trigger(path: Path) -> None:
+    """No record changes, but the schema does: a trigger that would empty the trials."""
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TRIGGER wipe AFTER UPDATE ON sessions BEGIN DELETE FROM trials; END")
+    connection.close()
+
+
 @pytest.mark.parametrize(("tamper", "said"), [
     (_change_a_trial_answer, "was altered or damaged after it was written (its checksum does not match)"),
     (_flip_bytes_in_motion, "was altered or damaged after it was written (its checksum does not match)"),
+    (_add_a_trigger, "was altered or damaged after it was written (its checksum does not match)"),
     (_edit_the_manifests_uids, "was altered or damaged after it was written (its checksum does not match)"),
     (_flip_bytes_in_a_page_header, "is damaged and was not imported"),
     (_truncate, "is damaged and was not imported"),

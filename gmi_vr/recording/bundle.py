@@ -25,11 +25,15 @@ The manifest (``Manifest``): format name and version, kind, schema revision, app
 patient id, session uids, creation time and ``sha256``, the checksum ``content_sha256``
 computes over
   1. the manifest without its ``sha256`` key, as JSON (sorted keys, no spaces, UTF-8);
-  2. every table of the file but ``bundle_manifest`` and SQLite's own (``sqlite_*``), in order
+  2. the schema: every entry of ``sqlite_master`` (type, name, table, SQL) but SQLite's own
+     and the manifest's, in order of type and name (so no table, index, view or trigger can
+     be added, dropped or changed);
+  3. every table of the file but ``bundle_manifest`` and SQLite's own (``sqlite_*``), in order
      of name: the table's name and column names, then every row in primary-key order, each
      value as a token of its type (NULL; integer in decimal; real as ``float.hex``, exact;
      text as its UTF-8 bytes and blob as its bytes, each prefixed by its length).
-A changed, added or removed value, row, column or table, or a changed manifest, changes it.
+A changed, added or removed value, row, column, table or schema entry, or a changed manifest,
+changes it.
 It finds damage and editing; it is not a signature (someone who edits the file and computes
 the checksum again is not stopped).
 
@@ -298,6 +302,11 @@ def content_sha256(connection: sqlite3.Connection, manifest: dict[str, Any]) -> 
     digest = hashlib.sha256()
     unsigned = {key: value for key, value in manifest.items() if key != "sha256"}
     digest.update(json.dumps(unsigned, sort_keys=True, separators=(",", ":")).encode())
+    for entry in connection.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name != ? "
+        "ORDER BY type, name", (MANIFEST_TABLE,),
+    ):  # fmt: skip
+        digest.update(b"schema" + b"".join(_token(value) for value in entry))
     tables = [row[0] for row in connection.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != ? ORDER BY name",
         (MANIFEST_TABLE,),
