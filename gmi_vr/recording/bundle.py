@@ -173,8 +173,9 @@ def export_practice(store: SessionStore, patient_id: str, out: Path, *, actor: s
             program_ids = [s.program_id for s in chosen if s.program_id is not None]
             _copy_rows(src, dst, _table(schema.Program), schema.Program.id.in_(program_ids))
             _copy_rows(src, dst, _table(schema.Session), schema.Session.id.in_(session_ids))
-            for table in session_tables():
-                _copy_rows(src, dst, table, table.c.session_id.in_(session_ids))
+            for session_id in session_ids:  # one session's rows in memory at a time
+                for table in session_tables():
+                    _copy_rows(src, dst, table, table.c.session_id == session_id)
             counts = _counts(dst, session_ids)
         manifest = _seal(partial, bundle_store, "practice", patient_id, tuple(s.uid for s in chosen), app_version)
     _remember(store, out, manifest, actor)
@@ -380,16 +381,20 @@ def _checked_manifest(copy: Path, shown: Path) -> Manifest:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise not_a_bundle
         version = data.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
+        if not isinstance(version, int):
+            raise not_a_bundle
+        if version > FORMAT_VERSION:
             raise InputFileError(f"The bundle {shown} is of a newer format (version {version}) than this gmi-vr reads "
                                  f"({FORMAT_VERSION}); update gmi-vr, then import it again.")  # fmt: skip
         try:
             revisions = [row[0] for row in connection.execute("SELECT version_num FROM alembic_version")]
         except sqlite3.Error:
             raise not_a_bundle from None
+        if not revisions:
+            raise not_a_bundle
         newer = [revision for revision in revisions if revision not in known_revisions()]
-        if newer or not revisions:
-            raise InputFileError(f"The bundle {shown} was written by a newer gmi-vr (schema {', '.join(newer) or 'none'}); "
+        if newer:
+            raise InputFileError(f"The bundle {shown} was written by a newer gmi-vr (schema {', '.join(newer)}); "
                                  f"update gmi-vr, then import it again.")  # fmt: skip
         try:
             manifest = Manifest(**{**data, "session_uids": tuple(data["session_uids"])})
@@ -429,16 +434,17 @@ def import_practice(store: SessionStore, manifest: Manifest, bundle_store: Sessi
             return PracticeImport(patient_id, {}, already, Counts(0, 0, 0, 0))
         new_ids: dict[str, dict[Any, Any]] = {"programs": _matching_programs(src, dst, patient_id)}
         new_ids["sessions"] = {}
-        for row in new_rows:
-            new_ids["sessions"][row["id"]] = _insert_new(dst, sessions, row, new_ids)
-        old_ids = list(new_ids["sessions"])
         referenced = {fk.column.table.name for t in session_tables() for fk in t.foreign_keys}
-        for table in session_tables():
-            rows = list(src.execute(select(table).where(table.c.session_id.in_(old_ids)).order_by(table.c.id)).mappings())
-            if table.name in referenced:  # other rows point at these: learn each new id
-                new_ids[table.name] = {row["id"]: _insert_new(dst, table, row, new_ids) for row in rows}
-            elif rows:
-                dst.execute(insert(table), [_renumbered(table, row, new_ids) for row in rows])
+        for session in new_rows:  # one session's rows in memory at a time
+            new_ids["sessions"][session["id"]] = _insert_new(dst, sessions, session, new_ids)
+            for table in session_tables():
+                query = select(table).where(table.c.session_id == session["id"]).order_by(table.c.id)
+                rows = list(src.execute(query).mappings())
+                if table.name in referenced:  # other rows point at these: learn each new id
+                    new_ids.setdefault(table.name, {}).update(
+                        {row["id"]: _insert_new(dst, table, row, new_ids) for row in rows})
+                elif rows:
+                    dst.execute(insert(table), [_renumbered(table, row, new_ids) for row in rows])
         added = {uid: new_ids["sessions"][row["id"]] for row in new_rows for uid in [row["uid"]]}
         counts = _counts(dst, list(added.values()))
         dst.add(schema.AuditEntry(
