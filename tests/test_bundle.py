@@ -315,6 +315,8 @@ def test_a_file_that_is_not_a_bundle_is_refused(cli: Cli, clinic: Path, tmp_path
         assert code == 6 and f"{wrong} is not a gmi-vr bundle" in one_sentence(err)
     code, _, err = cli(clinic, "bundle", "import", str(tmp_path / "missing.gmi"))
     assert code == 8 and "There is no file" in one_sentence(err)
+    code, _, err = cli(clinic, "bundle", "import", str(tmp_path))
+    assert code == 6 and "is a folder" in one_sentence(err)
     assert digest(clinic) == before
 
 

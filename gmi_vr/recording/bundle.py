@@ -161,8 +161,8 @@ def export_practice(store: SessionStore, patient_id: str, out: Path, *, actor: s
     bundled = bundled_uids(store, patient_id)
     chosen = home if everything else [s for s in home if s.uid not in bundled]
     if not home:
-        raise GmiError(f"Patient {patient_id} has no finished home practice session in {store.label}; "
-                       f"nothing was written.")  # fmt: skip
+        raise GmiError(f"Patient {patient_id} has no finished home practice session in {store.label}; nothing was "
+                       f"written: practice bundles are made on the home machine, where the practice is recorded.")  # fmt: skip
     if not chosen:
         raise GmiError(f"All {_plural(len(home), 'home practice session')} of {patient_id} were bundled before; "
                        f"nothing was written: practise first, or add --all to bundle them all again.")  # fmt: skip
@@ -344,6 +344,8 @@ def open_bundle(path: Path) -> Iterator[tuple[Manifest, SessionStore]]:
     private copy (the file is never changed), after refusing (InputFileError, one sentence)
     a file that is not a bundle, is damaged or altered, or is of a newer gmi-vr. A bundle of
     an older schema is upgraded in the copy, after its checksum was checked."""
+    if path.is_dir():
+        raise InputFileError(f"{path} is a folder; name the bundle file in it.")
     if not path.is_file():
         raise NotFoundError(f"There is no file {path}; check the name of the bundle.")
     with tempfile.TemporaryDirectory(prefix="gmi-vr-bundle-") as folder:  # 0700
@@ -529,8 +531,8 @@ def import_program(store: SessionStore, manifest: Manifest, bundle_store: Sessio
                              .order_by(schema.Program.id.desc())).first()  # fmt: skip
         if program is not None and (newest is None or newest.data != program.data):
             if newest is not None and as_utc(newest.created_at) > as_utc(program.created_at):
-                raise InputFileError(f"{shown} holds a program of {patient_id} of {as_utc(program.created_at):%Y-%m-%d %H:%M} UTC, "
-                                     f"older than the one this machine has ({as_utc(newest.created_at):%Y-%m-%d %H:%M} UTC); "
+                raise InputFileError(f"{shown} holds a program of {patient_id} of {as_utc(program.created_at):%Y-%m-%d %H:%M:%S} UTC, "
+                                     f"older than the one this machine has ({as_utc(newest.created_at):%Y-%m-%d %H:%M:%S} UTC); "
                                      f"nothing was changed: ask the clinic for a new one.")  # fmt: skip
             dst.add(schema.Program(patient_id=patient_id, created_at=program.created_at, data=program.data))
             stage = program.data.get("stage") if isinstance(program.data, dict) else None
