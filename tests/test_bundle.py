@@ -8,15 +8,20 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from home_practice import record_home_practice
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from gmi_vr.cli import main
+from gmi_vr.core.errors import InputFileError
 from gmi_vr.recording import bundle, schema
+from gmi_vr.recording.records import PatientInfo
 from gmi_vr.recording.store import SessionStore
 
 PATIENT = "P0012"
@@ -393,3 +398,65 @@ def _another(value: object) -> object:
         return value + "x"
     assert isinstance(value, bytes)
     return value + b"x"
+
+
+# ---------------------------------------------------------------------- damage, fuzzed
+
+#: Damaged bundles tried per run (derandomised: the same cases every run).
+FUZZ_CASES = 60
+
+
+@pytest.fixture(scope="module")
+def fuzz_material(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes, dict[str, object]]:
+    """A practice bundle's bytes, a clinic store's bytes, and what the bundle holds."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    with SessionStore.open(folder / "clinic") as clinic, SessionStore.open(folder / "home") as home:
+        for store in (clinic, home):
+            store.add_patient(PatientInfo(PATIENT, "left", "hand", program={"stage": 1}))
+        session = record_home_practice(home, PATIENT, trials=5, frames=120)
+        bundle.export_practice(home, PATIENT, folder / "practice.gmi", actor="fuzz", app_version="test")
+        held = {"trials": home.trials(session), "events": home.events(session),
+                "motion": home.motion(session).rows.tobytes()}  # fmt: skip
+    return (folder / "practice.gmi").read_bytes(), (folder / "clinic" / "sessions.sqlite").read_bytes(), held
+
+
+def _damaged(draw: st.DrawFn, good: bytes) -> bytes:
+    raw = bytearray(good)
+    anywhere = draw(st.randoms(use_true_random=False))  # uniform over the file, not drawn to its start
+    how = draw(st.sampled_from(["flip", "overwrite", "truncate"]))
+    if how == "truncate":
+        return bytes(raw[: anywhere.randrange(len(raw))])
+    for _ in range(draw(st.integers(1, 8))):
+        at = anywhere.randrange(len(raw))
+        if how == "flip":
+            raw[at] ^= 1 << draw(st.integers(0, 7))
+        else:
+            chunk = draw(st.binary(min_size=1, max_size=64))
+            raw[at : at + len(chunk)] = chunk
+    return bytes(raw[: len(good)])
+
+
+@settings(max_examples=FUZZ_CASES, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@given(data=st.data())
+def test_a_damaged_bundle_is_refused_in_one_sentence_or_imported_whole(
+    fuzz_material: tuple[bytes, bytes, dict[str, object]], tmp_path: Path, data: st.DataObject
+) -> None:
+    good, clinic_bytes, held = fuzz_material
+    damaged = data.draw(st.composite(lambda draw: _damaged(draw, good))())
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    (folder / "clinic").mkdir()
+    (folder / "clinic" / "sessions.sqlite").write_bytes(clinic_bytes)
+    path = folder / "practice.gmi"
+    path.write_bytes(damaged)
+    try:
+        with bundle.open_bundle(path) as (manifest, contents), SessionStore.open(folder / "clinic") as clinic:
+            done = bundle.import_practice(clinic, manifest, contents, path, actor="fuzz")
+            (session_id,) = done.added.values()
+            # Accepted only where the damage touched no record: everything arrived as it was.
+            assert clinic.trials(session_id) == held["trials"] and clinic.events(session_id) == held["events"]
+            assert clinic.motion(session_id).rows.tobytes() == held["motion"]
+    except InputFileError as error:
+        assert "\n" not in str(error) and str(error).endswith(".")
+        assert (folder / "clinic" / "sessions.sqlite").read_bytes() == clinic_bytes
+    assert path.read_bytes() == damaged

@@ -376,24 +376,29 @@ def _checked_manifest(copy: Path, shown: Path) -> Manifest:
     connection = health.read_only_connection(copy)
     try:
         try:
-            (text,) = connection.execute(f"SELECT manifest FROM {MANIFEST_TABLE}").fetchone()
-            data = json.loads(text)
-        except (sqlite3.Error, TypeError, ValueError):
-            raise not_a_bundle from None
+            row = connection.execute(f"SELECT manifest FROM {MANIFEST_TABLE}").fetchone()
+        except sqlite3.OperationalError:
+            raise not_a_bundle from None  # no manifest: another SQLite file (a session store?)
+        except sqlite3.Error:
+            raise damaged from None
+        try:
+            data = json.loads(row[0])
+        except (TypeError, ValueError):
+            raise damaged from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise not_a_bundle
+            raise damaged
         version = data.get("format_version")
         if not isinstance(version, int):
-            raise not_a_bundle
+            raise damaged
         if version > FORMAT_VERSION:
             raise InputFileError(f"The bundle {shown} is of a newer format (version {version}) than this gmi-vr reads "
                                  f"({FORMAT_VERSION}); update gmi-vr, then import it again.")  # fmt: skip
         try:
             revisions = [row[0] for row in connection.execute("SELECT version_num FROM alembic_version")]
         except sqlite3.Error:
-            raise not_a_bundle from None
+            raise damaged from None
         if not revisions:
-            raise not_a_bundle
+            raise damaged
         newer = [revision for revision in revisions if revision not in known_revisions()]
         if newer:
             raise InputFileError(f"The bundle {shown} was written by a newer gmi-vr (schema {', '.join(newer)}); "
