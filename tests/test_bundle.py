@@ -460,3 +460,24 @@ def test_a_damaged_bundle_is_refused_in_one_sentence_or_imported_whole(
         assert "\n" not in str(error) and str(error).endswith(".")
         assert (folder / "clinic" / "sessions.sqlite").read_bytes() == clinic_bytes
     assert path.read_bytes() == damaged
+
+
+def test_a_bundle_edited_with_its_checksum_recomputed_must_still_hold_home_practice(
+    cli: Cli, clinic: Path, home: Path, tmp_path: Path
+) -> None:
+    """The checksum is no signature; what the file holds is checked against its manifest too:
+    a clinic session slipped into a practice bundle is refused."""
+    out = tmp_path / "practice.gmi"
+    assert export(cli, home, out)[0] == 0
+    connection = sqlite3.connect(out)
+    connection.execute("UPDATE sessions SET station = 'clinic' WHERE id = 1")
+    manifest = json.loads(connection.execute("SELECT manifest FROM bundle_manifest").fetchone()[0])
+    manifest["sha256"] = bundle.content_sha256(connection, manifest)
+    connection.execute("UPDATE bundle_manifest SET manifest = ?", (json.dumps(manifest),))
+    connection.commit()
+    connection.close()
+    before = digest(clinic)
+    code, _, err = cli(clinic, "bundle", "import", str(out))
+    assert code == 6
+    assert f"{out} does not hold what its manifest says (home practice of {PATIENT})" in one_sentence(err)
+    assert digest(clinic) == before

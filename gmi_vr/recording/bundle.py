@@ -442,17 +442,20 @@ def import_practice(store: SessionStore, manifest: Manifest, bundle_store: Sessi
         new_ids: dict[str, dict[Any, Any]] = {"programs": _matching_programs(src, dst, patient_id)}
         new_ids["sessions"] = {}
         referenced = {fk.column.table.name for t in session_tables() for fk in t.foreign_keys}
-        for session in new_rows:  # one session's rows in memory at a time
-            new_ids["sessions"][session["id"]] = _insert_new(dst, sessions, session, new_ids)
-            for table in session_tables():
-                query = select(table).where(table.c.session_id == session["id"]).order_by(table.c.id)
-                rows = list(src.execute(query).mappings())
-                if table.name in referenced:  # other rows point at these: learn each new id
-                    new_ids.setdefault(table.name, {}).update(
-                        {row["id"]: _insert_new(dst, table, row, new_ids) for row in rows})
-                elif rows:
-                    dst.execute(insert(table), [_renumbered(table, row, new_ids) for row in rows])
-        added = {uid: new_ids["sessions"][row["id"]] for row in new_rows for uid in [row["uid"]]}
+        try:
+            for session in new_rows:  # one session's rows in memory at a time
+                new_ids["sessions"][session["id"]] = _insert_new(dst, sessions, session, new_ids)
+                for table in session_tables():
+                    query = select(table).where(table.c.session_id == session["id"]).order_by(table.c.id)
+                    rows = list(src.execute(query).mappings())
+                    if table.name in referenced:  # other rows point at these: learn each new id
+                        new_ids.setdefault(table.name, {}).update(
+                            {row["id"]: _insert_new(dst, table, row, new_ids) for row in rows})
+                    elif rows:
+                        dst.execute(insert(table), [_renumbered(table, row, new_ids) for row in rows])
+        except KeyError:  # a row pointing at one the bundle does not hold
+            raise _not_as_manifest(shown, manifest) from None
+        added = {row["uid"]: new_ids["sessions"][row["id"]] for row in new_rows}
         counts = _counts(dst, list(added.values()))
         dst.add(schema.AuditEntry(
             at=utcnow(), actor=actor, action=IMPORT_ACTION, station=store.station, patient_id=patient_id,
@@ -469,8 +472,12 @@ def _check_practice_contents(src: OrmSession, manifest: Manifest, shown: Path) -
     patients = list(src.scalars(select(schema.Patient.id)))
     if (sorted(uid for uid, _, _ in rows) != sorted(manifest.session_uids) or patients != [manifest.patient_id]
             or any(pid != manifest.patient_id or station != HOME for _, pid, station in rows)):  # fmt: skip
-        raise InputFileError(f"{shown} does not hold what its manifest says (home practice of {manifest.patient_id}); "
-                             f"it was not imported: export it again from the home machine.")  # fmt: skip
+        raise _not_as_manifest(shown, manifest)
+
+
+def _not_as_manifest(shown: Path, manifest: Manifest) -> InputFileError:
+    return InputFileError(f"{shown} does not hold what its manifest says (home practice of {manifest.patient_id}); "
+                          f"it was not imported: export it again from the home machine.")  # fmt: skip
 
 
 def _matching_programs(src: OrmSession, dst: OrmSession, patient_id: str) -> dict[int, int | None]:
