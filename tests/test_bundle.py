@@ -166,6 +166,10 @@ def test_only_practice_since_the_last_bundle_is_exported(cli: Cli, clinic: Path,
     assert not again.exists()
 
     with SessionStore.open(home) as store:
+        (entry,) = [a for a in store.audit_trail(PATIENT) if a.action == "bundle.export" and a.details
+                    and a.details["kind"] == "practice"]  # fmt: skip
+        assert entry.details is not None and entry.details["file"] == str(first)
+        assert sorted(entry.details["session_uids"]) == sorted(s.uid for s in store.list_sessions(PATIENT))
         newest = record_home_practice(store, PATIENT, trials=3)
         newest_uid = store.session(newest).uid
         all_uids = [s.uid for s in store.list_sessions(PATIENT)]
