@@ -509,6 +509,72 @@ def _export_study(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bundle(args: argparse.Namespace) -> int:
+    """Home practice to the clinic (``export --patient``, ``import`` there), the program home
+    (``export --program``, ``import`` there): ``recording.bundle``."""
+    if args.action == "export":
+        _bundle_export(args)
+    else:
+        _bundle_import(args)
+    return 0
+
+
+def _bundle_export(args: argparse.Namespace) -> None:
+    from gmi_vr.recording import bundle
+
+    if args.all and args.program:
+        raise GmiError("--all is for home practice (--patient ID); a program bundle always holds the current program.")
+    out = Path(args.out).expanduser()
+    store = _open_store()
+    try:
+        actor = _therapist(args, store, "export")
+        if args.program:
+            bundle.export_program(store, args.program, out, actor=actor, app_version=__version__)
+            print(f"wrote the program of {args.program} into {out}; on the home machine: gmi-vr bundle import {out}")
+            return
+        done = bundle.export_practice(store, args.patient, out, actor=actor, app_version=__version__,
+                                      everything=args.all)  # fmt: skip
+    finally:
+        store.close()
+    n = done.counts.sessions
+    print(f"bundled {n} home practice session{'' if n == 1 else 's'} of {args.patient} "
+          f"({done.counts.describe()}) into {out}; at the clinic: gmi-vr bundle import {out}")  # fmt: skip
+
+
+def _bundle_import(args: argparse.Namespace) -> None:
+    from gmi_vr.recording import bundle
+
+    path = Path(args.file).expanduser()
+    with bundle.open_bundle(path) as (manifest, contents):
+        # A program bundle sets up a home machine, which may have no store yet; practice goes
+        # into a clinic's existing store only (a mistyped GMI_VR_DATA must not look empty).
+        store = _open_store(create=manifest.kind == "program")
+        try:
+            actor = _therapist(args, store)
+            if manifest.kind == "program":
+                program = bundle.import_program(store, manifest, contents, path, actor=actor)
+            else:
+                practice = bundle.import_practice(store, manifest, contents, path, actor=actor)
+        finally:
+            store.close()
+    if manifest.kind == "program":
+        if program.created:
+            print(f"added patient {program.patient_id} to this machine with "
+                  f"{', '.join(program.changes) or 'no program'} from {path}")  # fmt: skip
+        elif program.changes:
+            print(f"updated patient {program.patient_id} from {path}: {', '.join(program.changes)}")
+        else:
+            print(f"patient {program.patient_id} is already as {path} has it; nothing changed")
+        return
+    n, here = len(practice.added), len(practice.already_here)
+    if not n:
+        print(f"nothing new: the {here} home practice session{'' if here == 1 else 's'} of {practice.patient_id} "
+              f"in {path} {'is' if here == 1 else 'are'} already here; nothing changed")  # fmt: skip
+        return
+    print(f"added {n} home practice session{'' if n == 1 else 's'} of {practice.patient_id} "
+          f"({practice.counts.describe()})" + (f"; {here} already here" if here else ""))  # fmt: skip
+
+
 def _cmd_replay(args: argparse.Namespace) -> int:
     from gmi_vr.app import run_replay
 
@@ -782,6 +848,20 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
     replay.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     replay.set_defaults(func=_cmd_replay)
+
+    bundle = sub.add_parser("bundle", help="carry home practice to the clinic, and the patient's program home")
+    bundle_sub = bundle.add_subparsers(dest="action", required=True, metavar="ACTION")
+    b_export = bundle_sub.add_parser("export", help="write a bundle file: home practice (--patient) or the program (--program)")
+    what = b_export.add_mutually_exclusive_group(required=True)
+    what.add_argument("--patient", metavar="ID", help="at home: the patient's practice sessions since the last bundle")
+    what.add_argument("--program", metavar="ID", help="at the clinic: the patient, current program and calibration, for home")
+    b_export.add_argument("--out", required=True, metavar="FILE", help="the new bundle file (must not exist)")
+    b_export.add_argument("--all", action="store_true", help="every home practice session, bundled before or not")
+    b_export.add_argument("--by", help="who exports (default: the logged-in user)")
+    b_import = bundle_sub.add_parser("import", help="merge a bundle: practice at the clinic, the program at home")
+    b_import.add_argument("file", help="the bundle file")
+    b_import.add_argument("--by", help="who imports (default: the logged-in user)")
+    bundle.set_defaults(func=_cmd_bundle)
 
     store = sub.add_parser("store", help="check the session store, or recover a damaged one into a new file")
     store_sub = store.add_subparsers(dest="action", required=True, metavar="ACTION")
