@@ -10,14 +10,14 @@ EMG or fNIRS recorder (LabRecorder) records our frames and events on one clock w
 Three streams, each with the source id ``gmi-vr@<station>/<stream>`` (stable across
 restarts, so a recorder reconnects to a restarted app):
 
-- ``gmi-vr motion`` (type ``MoCap``, float32, irregular rate): one sample per displayed frame
+- ``gmi-vr-motion`` (type ``MoCap``, float32, irregular rate): one sample per displayed frame
   with the Motion-BIDS export's channels, names, units and order (``bids.stream_channels``:
   head, both controllers, both hands' 26 joints, the frame's display timing; NaN where a pose
   is invalid or a hand is not tracked).
-- ``gmi-vr events`` (type ``Markers``, one string channel): every event the session records,
+- ``gmi-vr-events`` (type ``Markers``, one string channel): every event the session records,
   as ``"<kind> <JSON data>"`` (e.g. ``trial.show {"side": "left", ...}``): trials shown and
   answered, ratings asked and given, stops, flares, limb-mode changes, task starts and ends.
-- ``gmi-vr pain`` (type ``Rating``, one float32 channel ``nrs``): each 0-10 pain rating.
+- ``gmi-vr-pain`` (type ``Rating``, one float32 channel ``nrs``): each 0-10 pain rating.
 
 Timestamps are display times converted to the LSL clock (``pylsl.local_clock``): the frame
 source's clock is tied to the operating system's monotonic clock by a ``ClockLink`` (OpenXR's
@@ -52,9 +52,9 @@ from gmi_vr.recording.export.bids import stream_channels, stream_values
 
 log = logging.getLogger("gmi_vr.recording")
 
-MOTION_STREAM = "gmi-vr motion"
-EVENT_STREAM = "gmi-vr events"
-PAIN_STREAM = "gmi-vr pain"
+MOTION_STREAM = "gmi-vr-motion"
+EVENT_STREAM = "gmi-vr-events"
+PAIN_STREAM = "gmi-vr-pain"
 #: Worker wake-up period, seconds: samples reach the network at most this late (their
 #: timestamps are exact either way).
 POLL_S = 0.005
