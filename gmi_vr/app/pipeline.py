@@ -203,7 +203,7 @@ class SessionPipeline:
             yaw = _yaw_of(anchor)
             behind = quat_rotate(anchor.orientation, np.array([0.0, 0.0, SEATED_PELVIS_BEHIND_EYES_M]))
             origin = anchor.position + behind
-            self.calibration = replace(default, origin=(origin[0], 0.0, origin[2]), yaw_rad=yaw)
+            self.calibration = replace(default, origin=np.array([origin[0], 0.0, origin[2]]), yaw_rad=yaw)
         return self.calibration
 
     def _settings_now(self) -> BodySettings:
@@ -239,7 +239,7 @@ class SessionPipeline:
             world_from_room = np.eye(4)
             world_from_room[:3, :3] = calibration.body_rotation()
             world_from_room[:3, 3] = calibration.origin
-            world_from_room = world_from_room @ translation_matrix([0.0, 0.0, -SEATED_PELVIS_BEHIND_EYES_M])
+            world_from_room = world_from_room @ translation_matrix(np.array([0.0, 0.0, -SEATED_PELVIS_BEHIND_EYES_M]))
             room = room_draw_list(None)
             meshes = tuple(replace(m, world_from_mesh=world_from_room @ m.world_from_mesh) for m in clinic_room_groups())
             placed = replace(room, meshes=meshes)

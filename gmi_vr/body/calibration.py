@@ -130,7 +130,8 @@ class Calibration:
         return self._plane
 
     def hips_position(self) -> FloatArray:
-        return self.origin + np.array([0.0, self.hips_height_m, 0.0])
+        hips: FloatArray = self.origin + np.array([0.0, self.hips_height_m, 0.0])
+        return hips
 
     @staticmethod
     def uncalibrated(

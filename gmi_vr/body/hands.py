@@ -198,7 +198,8 @@ class FingerModel:
     @staticmethod
     def mirrored(local: FloatArray) -> FloatArray:
         """The same finger pose for the other hand (see ``mirror_local_quaternions``)."""
-        return local * _MIRROR_SIGNS
+        mirrored: FloatArray = local * _MIRROR_SIGNS
+        return mirrored
 
 
 # --- XR_EXT_hand_tracking --------------------------------------------------------------------

@@ -352,7 +352,8 @@ class _BodyModel:
         if c.posture is Posture.SEATED:
             forward = -0.9 * float(np.linalg.norm(self.offsets[side_joint(side, "LowerLeg")]))
         local = np.array([sign * c.measures.hip_width_m / 2, ankle, forward])
-        return c.origin + self.world_from_body @ local
+        ankle_world: FloatArray = c.origin + self.world_from_body @ local
+        return ankle_world
 
     def _limb_chain(self, side: Side, limb: str) -> tuple[list[int], list[float], list[int]]:
         """Main chain joints, their segment lengths, and every joint of the limb."""

@@ -153,7 +153,7 @@ def load_settings(path: Path | None = None) -> Settings:
     data_dir = resolve_data_dir(str(values.pop("data_dir")) if "data_dir" in values else None)
     if not values.get("station"):
         values["station"] = socket.gethostname()
-    return Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]
+    return Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]  # TOML values, each checked against its field's type above
 
 
 def _shown(value: object, limit: int = 40, bare: bool = False) -> str:

@@ -12,7 +12,8 @@ from gmi_vr.core.types import FloatArray, Pose
 
 def quat_normalize(q: FloatArray) -> FloatArray:
     q = np.asarray(q, dtype=np.float64)
-    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+    unit: FloatArray = q / np.linalg.norm(q, axis=-1, keepdims=True)
+    return unit
 
 
 def quat_conjugate(q: FloatArray) -> FloatArray:
@@ -122,7 +123,8 @@ def pose_inverse(p: Pose) -> Pose:
 def rotation_angle_between(a: FloatArray, b: FloatArray) -> FloatArray:
     """Angle in radians of the rotation taking unit quaternion ``a`` to ``b`` (sign-agnostic)."""
     d = np.abs(np.sum(np.asarray(a) * np.asarray(b), axis=-1))
-    return 2.0 * np.arccos(np.clip(d, -1.0, 1.0))
+    angle: FloatArray = 2.0 * np.arccos(np.clip(d, -1.0, 1.0))
+    return angle
 
 
 def yaw_pitch_roll_quat(yaw_deg: float, pitch_deg: float, roll_deg: float = 0.0) -> FloatArray:

@@ -620,7 +620,7 @@ class SessionStore:
             moved: dict[str, int] = {}
             for table in children:
                 result = s.execute(update(table).where(table.c.patient_id == old_id).values(patient_id=new_id))
-                moved[table.name] = result.rowcount  # type: ignore[attr-defined]
+                moved[table.name] = result.rowcount  # type: ignore[attr-defined]  # Session.execute is typed Result; a DELETE or UPDATE gives a CursorResult, which has rowcount
             s.delete(old)
             s.add(
                 schema.AuditEntry(
@@ -665,9 +665,9 @@ class SessionStore:
                 if "session_id" in table.c and session_ids:
                     naming.append(table.c.session_id.in_(session_ids))
                 result = s.execute(delete(table).where(or_(*naming)))
-                removed[table.name] = result.rowcount  # type: ignore[attr-defined]
-            patients = schema.Patient.__table__
-            removed[patients.name] = s.execute(delete(patients).where(patients.c.id == patient_id)).rowcount  # type: ignore[attr-defined]
+                removed[table.name] = result.rowcount  # type: ignore[attr-defined]  # Session.execute is typed Result; a DELETE or UPDATE gives a CursorResult, which has rowcount
+            patients = schema.Base.metadata.tables[schema.Patient.__tablename__]
+            removed[patients.name] = s.execute(delete(patients).where(patients.c.id == patient_id)).rowcount  # type: ignore[attr-defined]  # as above
             s.add(
                 schema.AuditEntry(
                     at=utcnow(), actor=actor, action="patient.erase", station=self.station,
@@ -694,7 +694,7 @@ class SessionStore:
             return False
         finally:
             raw.close()
-        return busy == 0
+        return bool(busy == 0)
 
     def patient(self, patient_id: str) -> PatientInfo:
         with self._session() as s:
@@ -950,7 +950,7 @@ class SessionStore:
             if patient_id is not None:
                 query = query.where(schema.PainRating.patient_id == patient_id)
             return [
-                RatingRecord(r.value, r.phase, r.source, as_utc(r.recorded_at), r.time_s, r.session_id, r.patient_id)  # type: ignore[arg-type]
+                RatingRecord(r.value, r.phase, r.source, as_utc(r.recorded_at), r.time_s, r.session_id, r.patient_id)  # type: ignore[arg-type]  # phase and source: text columns held to the Literal names by CHECK constraints
                 for r in s.scalars(query)
             ]
 

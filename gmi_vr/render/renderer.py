@@ -31,6 +31,7 @@ import functools
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 from OpenGL import GL
 
 from gmi_vr.assets.meshes import PRIMITIVE_NAMES, load_mesh
@@ -97,7 +98,7 @@ def _view_depth(world_from_item: FloatArray, eye_from_world: FloatArray) -> floa
     return float(-(eye_from_world[2, :3] @ world_from_item[:3, 3] + eye_from_world[2, 3]))
 
 
-def object_block(world_from_mesh: FloatArray, colors_linear: FloatArray) -> tuple[FloatArray, FloatArray]:
+def object_block(world_from_mesh: FloatArray, colors_linear: FloatArray) -> tuple[NDArray[np.float32], FloatArray]:
     """The ``Objects`` block's data for n items and each item's determinant.
 
     ``world_from_mesh`` (n, 4, 4) column-vector matrices, ``colors_linear`` (n, 4). Returns

@@ -90,7 +90,7 @@ class VividnessRatingTask:
                 if self.value is not None and now - since >= CONFIRM_HOLD_S:
                     record = VividnessRecord(self.block_index, now, self.value, source="patient")
                     events.append(Event(now, "vividness.rating", record.to_dict()))
-                    return TaskStep(events=tuple(events), records=(record,), done=True)  # type: ignore[arg-type]
+                    return TaskStep(events=tuple(events), records=(record,), done=True)
             else:
                 del self._held[(hand, name)]
                 if name == "trigger_click" and now - since < CONFIRM_HOLD_S:
@@ -189,7 +189,7 @@ class ImageryTask:
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
         now = frame.time_s
         events: list[Event] = []
-        records: list[object] = []
+        records: list[ImageryRecord] = []
         if not self._started:
             self._started = True
             events.append(Event(now, "task.start", {
@@ -231,7 +231,7 @@ class ImageryTask:
                 if now - since >= limit:
                     records.append(self._record(None, None, True, now, events))
         step_records = tuple(records)
-        return TaskStep(self._draw(now), tuple(events), step_records)  # type: ignore[arg-type]
+        return TaskStep(self._draw(now), tuple(events), step_records)
 
     def _record(self, ended_at: float | None, source: str | None, timed_out: bool, now: float,
                 events: list[Event]) -> ImageryRecord:

@@ -50,7 +50,8 @@ class MovementMeasures:
 def segment_speeds(times: FloatArray, positions: FloatArray) -> FloatArray:
     """(n-1,) speed in m/s of each segment between consecutive samples."""
     dt = np.diff(times)
-    return np.linalg.norm(np.diff(positions, axis=0), axis=1) / np.maximum(dt, 1e-9)
+    speeds: FloatArray = np.linalg.norm(np.diff(positions, axis=0), axis=1) / np.maximum(dt, 1e-9)
+    return speeds
 
 
 def movement_bounds(times: FloatArray, positions: FloatArray, end_before_s: float | None = None,
@@ -163,14 +164,17 @@ def distance_to_polyline(points: FloatArray, polyline: FloatArray) -> FloatArray
     """(n,) distance of each of ``points`` (n, 3) to the polyline through ``polyline`` (k, 3)."""
     points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     polyline = np.asarray(polyline, dtype=np.float64).reshape(-1, 3)
+    distances: FloatArray
     if len(polyline) == 1:
-        return np.linalg.norm(points - polyline[0], axis=1)
+        distances = np.linalg.norm(points - polyline[0], axis=1)
+        return distances
     a, b = polyline[:-1], polyline[1:]
     ab = b - a
     length2 = np.maximum(np.sum(ab * ab, axis=1), 1e-12)
     t = np.clip(np.einsum("nkd,kd->nk", points[:, None, :] - a[None], ab) / length2, 0.0, 1.0)
     closest = a[None] + t[..., None] * ab[None]
-    return np.linalg.norm(points[:, None, :] - closest, axis=2).min(axis=1)
+    distances = np.linalg.norm(points[:, None, :] - closest, axis=2).min(axis=1)
+    return distances
 
 
 def minimum_jerk(start: FloatArray, end: FloatArray, fraction: FloatArray) -> FloatArray:

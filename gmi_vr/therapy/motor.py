@@ -286,7 +286,7 @@ class MotorTask:
         if done:
             events.append(Event(now, "task.end", {"task": self.kind,
                                                   "repetitions": len(self.records)}))
-        return TaskStep(self._draw(now, hand), tuple(events), tuple(records), done)  # type: ignore[arg-type]
+        return TaskStep(self._draw(now, hand), tuple(events), tuple(records), done)
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
         events: list[Event] = []
@@ -300,7 +300,7 @@ class MotorTask:
             self._reset_repetition()
         elif self._phase is _Phase.HOME:
             self._home_since, self._previous = None, None
-        return TaskStep(events=tuple(events), records=tuple(records))  # type: ignore[arg-type]
+        return TaskStep(events=tuple(events), records=tuple(records))
 
     # --- repetition state ------------------------------------------------------------------
 
@@ -529,14 +529,16 @@ class MotorTask:
 def _along(polyline: FloatArray, fraction: float) -> FloatArray:
     lengths = np.linalg.norm(np.diff(polyline, axis=0), axis=1)
     total = float(lengths.sum())
+    last: FloatArray = polyline[-1]
     if total <= 0:
-        return polyline[-1]
+        return last
     distance = min(1.0, max(0.0, fraction)) * total
     for start, length, end in zip(polyline[:-1], lengths, polyline[1:], strict=True):
         if distance <= length and length > 0:
-            return start + (end - start) * (distance / length)
+            point: FloatArray = start + (end - start) * (distance / length)
+            return point
         distance -= length
-    return polyline[-1]
+    return last
 
 
 def _dots(polyline: FloatArray, spacing_m: float) -> list[FloatArray]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from gmi_vr.core.types import Side
 from gmi_vr.therapy.program import BodyPart
+from gmi_vr.therapy.stage_records import StageRecord
 
 #: NRS 0-10 pain intensity (CLINICAL.md: LOINC 72514-3).
 NRS_LOINC = "72514-3"
@@ -133,4 +134,5 @@ class TaskEnded:
     outcome: str = "done"
 
 
-Record = TrialRecord | RatingRecord | TaskStarted | TaskEnded
+#: Everything a task step hands to storage (the later stages' records included).
+Record = TrialRecord | RatingRecord | TaskStarted | TaskEnded | StageRecord

@@ -134,7 +134,7 @@ class RangeOfMotionTask:
         if done:
             events.append(Event(now, "task.end", {"task": self.kind,
                                                   "excursion_m": dict(self._excursions)}))
-        return TaskStep(self._draw(), tuple(events), tuple(records), done)  # type: ignore[arg-type]
+        return TaskStep(self._draw(), tuple(events), tuple(records), done)
 
     def _update_rest(self, now: float, hand: FloatArray | None, events: list[Event]) -> None:
         if hand is None:

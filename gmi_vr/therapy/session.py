@@ -325,15 +325,20 @@ class SessionRunner:
         self._check_scheduled_fms(now, events, records)
         step = TaskStep()
         haptics: tuple[HapticPulse, ...] = ()
-        if self._task is not None and self.state is not RunnerState.DONE:
+        if self._task is not None and not self._finished():
             step = self._task.update(frame, body)
             haptics = haptic_pulses(step.events, self.program.haptics,
                                     self.program.affected_side, _motor_phase(self._task))
             self._merge(step, events, records)
             if step.done:
                 self._task_done(now, events, records)
-        return self._output(now, step, events, records, done=self.state is RunnerState.DONE,
+        return self._output(now, step, events, records, done=self._finished(),
                             haptics=haptics)
+
+    def _finished(self) -> bool:
+        # A call, not an inline test: the checks above may close the session, which a type
+        # checker narrowing ``self.state`` on the earlier test cannot see.
+        return self.state is RunnerState.DONE
 
     # --- plan --------------------------------------------------------------------------------
 

@@ -86,7 +86,7 @@ class LookTask:
             record = ObservationRecord(self.block_index, self._first, now, self.planned_s, True)
             self._done = True
             events.append(Event(now, "task.end", {"task": self.kind, "looked_s": looked}))
-            return TaskStep(draw, tuple(events), (record,), True)  # type: ignore[arg-type]
+            return TaskStep(draw, tuple(events), (record,), True)
         return TaskStep(draw, tuple(events))
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:

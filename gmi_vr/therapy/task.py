@@ -28,7 +28,7 @@ class TaskStep:
     """One frame of a task (or of the whole session, from ``SessionRunner.update``).
 
     ``draw`` holds the items to add this frame (the runner sets ``fade`` and the clear
-    colour); ``records`` go to storage (``TrialRecord``, ``RatingRecord``); ``events`` to the
+    colour); ``records`` go to storage (``therapy.records.Record``); ``events`` to the
     recorder and the therapist console. ``movement_allowed`` False tells the app to hold the
     avatar still (look only): set by the runner from the frame a pain flare or stop happens.
     ``haptics``: vibrations for the controllers, set by the runner (``therapy/haptics.py``).
