@@ -22,7 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gmi_vr.scene.draw import Camera, DrawList, MeshItem, SkinnedItem, TextItem  # noqa: E402
+from gmi_vr.geometry.camera import Camera  # noqa: E402
+from gmi_vr.scene.draw import DrawList, MeshItem, SkinnedItem, TextItem  # noqa: E402
 
 REFERENCE_DIR = Path(__file__).with_name("data") / "render"
 #: The swapchain size Monado's null compositor recommends (XR_RUNTIME.md).

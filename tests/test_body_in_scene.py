@@ -29,8 +29,9 @@ from gmi_vr.body import (
 from gmi_vr.body.skeleton import side_joint
 from gmi_vr.core.types import Side
 from gmi_vr.geometry import matrix_from_pose, rotation_angle_between
+from gmi_vr.geometry.camera import Camera
 from gmi_vr.geometry.reflect import reflect_pose
-from gmi_vr.scene.draw import Camera, DrawList, SkinnedItem
+from gmi_vr.scene.draw import DrawList, SkinnedItem
 from gmi_vr.scene.room import room_draw_list
 from gmi_vr.xr.sim import ScriptedFrameSource, load_motion
 

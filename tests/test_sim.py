@@ -10,18 +10,22 @@ import pytest
 
 from gmi_vr.assets.paths import data_dir
 from gmi_vr.core.errors import InputFileError
+from gmi_vr.core.input import InputState
 from gmi_vr.core.types import Side
-from gmi_vr.geometry import quat_from_axis_angle, quat_rotate, rotation_angle_between
+from gmi_vr.geometry import (
+    quat_from_axis_angle,
+    quat_rotate,
+    rotation_angle_between,
+    yaw_pitch_roll_quat,
+)
 from gmi_vr.xr.sim import (
     IPD_M,
     SEATED_EYE_HEIGHT_M,
-    InputState,
     KeyboardMouseFrameSource,
     ScriptedFrameSource,
     load_motion,
     parse_motion,
     quat_slerp,
-    yaw_pitch_roll_quat,
 )
 
 HEADER = '{"format": "gmi-vr-motion", "version": 1, "rate_hz": 10}'

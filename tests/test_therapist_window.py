@@ -179,9 +179,10 @@ def test_window_input_reaches_the_simulator_and_the_orbit_camera(tmp_path: Path)
     import glfw
     from OpenGL import GL
 
+    from gmi_vr.core.input import InputState
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
-    from gmi_vr.xr.sim import KEY_HELP, InputState, KeyboardMouseFrameSource
+    from gmi_vr.xr.sim import KEY_HELP, KeyboardMouseFrameSource
 
     state = InputState()
     clock = iter(float(i) / 60 for i in range(1000))

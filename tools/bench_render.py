@@ -28,10 +28,10 @@ from OpenGL import GL  # noqa: E402  (after the platform choice, on purpose)
 
 from gmi_vr.app import demo_draw_list  # noqa: E402
 from gmi_vr.assets.paths import data_dir  # noqa: E402
+from gmi_vr.geometry.camera import Camera  # noqa: E402
 from gmi_vr.render.context import open_offscreen_context  # noqa: E402
 from gmi_vr.render.renderer import Renderer  # noqa: E402
 from gmi_vr.render.target import RenderTarget  # noqa: E402
-from gmi_vr.scene.draw import Camera  # noqa: E402
 from gmi_vr.scene.room import clinic_room, clinic_room_groups  # noqa: E402
 from gmi_vr.xr.sim import ScriptedFrameSource  # noqa: E402
 

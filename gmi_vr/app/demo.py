@@ -97,8 +97,8 @@ def run_patient_demo(patient_id: str, out_dir: Path, motion_file: Path | None = 
         from PIL import Image
 
         from gmi_vr.console.window import WINDOW_SIZE
+        from gmi_vr.geometry.camera import Camera
         from gmi_vr.render.target import RenderTarget
-        from gmi_vr.scene.draw import Camera
 
         def save_pictures(output: FrameOutput, frame: TrackingFrame, status: str) -> None:
             eyes = []

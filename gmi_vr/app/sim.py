@@ -31,6 +31,7 @@ from gmi_vr.body import BodySettings
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.folders import ensure_writable_folder
 from gmi_vr.core.frame_source import FrameSource
+from gmi_vr.core.input import InputState
 from gmi_vr.core.types import Side, TrackingFrame
 from gmi_vr.geometry import quat_from_axis_angle, quat_to_matrix
 from gmi_vr.scene.draw import DrawList, TextItem
@@ -38,7 +39,6 @@ from gmi_vr.scene.room import TABLE_HEIGHT_M, room_draw_list
 from gmi_vr.xr.sim import (
     KEY_HELP,
     SIM_VIEW_SIZE,
-    InputState,
     KeyboardMouseFrameSource,
     Motion,
     ScriptedFrameSource,
@@ -224,8 +224,8 @@ def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:
         from PIL import Image
 
         from gmi_vr.console.window import WINDOW_SIZE
+        from gmi_vr.geometry.camera import Camera
         from gmi_vr.render.target import RenderTarget
-        from gmi_vr.scene.draw import Camera
 
         eyes = [RenderTarget(*SIM_VIEW_SIZE, samples=4) for _ in range(2)]
         for eye in eyes:

@@ -1,4 +1,5 @@
-"""Pose, quaternion and 4x4 transform math, vectorised over leading axes.
+"""Pose, quaternion and 4x4 transform math, vectorised over leading axes; the mirror plane
+(``reflect``) and the camera a view is drawn with (``camera``).
 
 Matrix convention: column vectors, ``p' = M @ p``; a 4x4 ``a_from_b`` maps points in frame
 ``b`` to frame ``a``, so ``a_from_c = a_from_b @ b_from_c``. numpy stores matrices

@@ -38,11 +38,12 @@ from gmi_vr.assets.meshes import PRIMITIVE_NAMES, load_mesh
 from gmi_vr.assets.paths import model_path
 from gmi_vr.core.types import FloatArray
 from gmi_vr.geometry import matrix_from_pose
+from gmi_vr.geometry.camera import Camera
 from gmi_vr.render.mesh_buffer import COLOR_LOCATION, GpuMesh, merge_parts
 from gmi_vr.render.shader import ShaderProgram
 from gmi_vr.render.skinned import SkinnedRenderer
 from gmi_vr.render.text import GlyphAtlas, GpuText
-from gmi_vr.scene.draw import RGBA, Camera, DrawList, MeshItem, TextItem
+from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
 
 # The room's light, linear RGB. A bright, slightly warm sky over a darker warm floor bounce
 # and one soft "window" light from above, front left: calm, no harsh contrast.

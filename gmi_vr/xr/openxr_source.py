@@ -30,15 +30,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import xr
 
 from gmi_vr.core.errors import GraphicsUnavailable, XrRuntimeUnavailable, XrSessionLost
 from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import Pose, Side, TrackingFrame, ViewInfo
+from gmi_vr.geometry.camera import Camera
 from gmi_vr.render.context import OffscreenContext, WindowContext, open_window_context
-from gmi_vr.scene.draw import Camera, DrawList
 from gmi_vr.xr.actions import HandActions
 from gmi_vr.xr.hands_only import HandsOnly
 from gmi_vr.xr.runtime import (
@@ -55,9 +55,11 @@ from gmi_vr.xr.session_state import Action, SessionLifecycle, SessionState
 from gmi_vr.xr.swapchains import ViewSwapchains
 from gmi_vr.xr.tracking import RawLocation, RawView, tracking_frame
 
-#: Draws one view: (draw_list, camera, framebuffer, width, height) -> None. The framebuffer
+#: What ``present`` is given to draw (the app's ``DrawList``): this layer only passes it on.
+Scene = TypeVar("Scene")
+#: Draws one view: (scene, camera, framebuffer, width, height) -> None. The framebuffer
 #: is bound with the view's colour and depth images attached and the viewport set.
-ViewRenderer = Callable[[DrawList, Camera, int, int, int], None]
+ViewRenderer = Callable[[Scene, Camera, int, int, int], None]
 
 VIEW_CONFIGURATION = xr.ViewConfigurationType.PRIMARY_STEREO
 #: While the session is not running (IDLE, after STOPPING), events are polled this often.
@@ -80,10 +82,10 @@ def _pose(pose: xr.Posef) -> tuple[float, ...]:
     return (p.x, p.y, p.z, q.x, q.y, q.z, q.w)
 
 
-class OpenXrSource:
+class OpenXrSource(Generic[Scene]):
     """The ``openxr`` frame source (see the module docstring for one frame's path).
 
-    ``view_renderer`` draws one eye; without it frames end with no layers (input only).
+    ``view_renderer`` draws one eye of what ``present`` is given; without it frames end with no layers (input only).
     ``gl_context`` is the GL context the session renders with: a GLFW window context
     (the therapist window, for example) bound through XR_KHR_opengl_enable's Xlib binding
     (Win32 binding on Windows),
@@ -100,7 +102,7 @@ class OpenXrSource:
 
     def __init__(
         self,
-        view_renderer: ViewRenderer | None = None,
+        view_renderer: ViewRenderer[Scene] | None = None,
         *,
         gl_context: WindowContext | OffscreenContext | None = None,
         api_layers: Sequence[str] = (),
@@ -375,8 +377,8 @@ class OpenXrSource:
             right=self._hands_only.apply(Side.RIGHT, frame.right, frame.time_s, head),
         )
 
-    def present(self, draw_list: DrawList) -> None:
-        """Render ``draw_list`` into every view and end the frame (xrEndFrame)."""
+    def present(self, draw_list: Scene) -> None:
+        """Render ``draw_list`` (through ``view_renderer``) into every view and end the frame (xrEndFrame)."""
         frame = self._frame
         if frame is None:
             raise RuntimeError("present() is called once per frame, after frames() yielded it")
@@ -392,7 +394,7 @@ class OpenXrSource:
         with xr_errors("submitting a frame"):
             self._end_frame(frame, layers)
 
-    def _render(self, draw_list: DrawList, frame: _OpenFrame) -> xr.CompositionLayerProjection:
+    def _render(self, draw_list: Scene, frame: _OpenFrame) -> xr.CompositionLayerProjection:
         assert self._swapchains is not None and self.view_renderer is not None
         renderer = self.view_renderer
         projection_views = []

@@ -31,8 +31,6 @@ from gmi_vr.geometry import (
     yaw_pitch_roll_quat,
 )
 
-__all__ = ["InputState", "yaw_pitch_roll_quat"]  # the window fills InputState; this source reads it
-
 #: Eye height of a seated adult above the floor, metres: a ~0.46 m chair seat plus a
 #: median adult's seated eye height of roughly 0.75-0.8 m (anthropometric tables).
 SEATED_EYE_HEIGHT_M = 1.2
