@@ -34,10 +34,10 @@ TARGETS = ("srgb", "unorm_linear")
 
 
 def demo_frame():  # type: ignore[no-untyped-def]
-    from gmi_vr.assets.paths import data_dir
+    from gmi_vr.assets.paths import shipped_data_dir
     from gmi_vr.xr.sim import ScriptedFrameSource, load_motion
 
-    with ScriptedFrameSource(load_motion(data_dir() / "demo-reach.jsonl")) as source:
+    with ScriptedFrameSource(load_motion(shipped_data_dir() / "demo-reach.jsonl")) as source:
         return list(source.frames())[-1]
 
 

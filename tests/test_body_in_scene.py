@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from gmi_vr.assets.gltf_skin import load_skinned_gltf
-from gmi_vr.assets.paths import data_dir, model_path
+from gmi_vr.assets.paths import model_path, shipped_data_dir
 from gmi_vr.body import (
     Appearance,
     AvatarRig,
@@ -54,7 +54,7 @@ def test_demo_motion_mirrored_on_every_frame_and_drawn_in_the_room(gl_context: A
     settings, state = BodySettings(mode=LimbMode.MIRROR), BodyState()
     rig = AvatarRig(load_skinned_gltf(model_path(appearance.avatar_model)), calibration.measures)
     plane = calibration.midline_plane()
-    with ScriptedFrameSource(load_motion(data_dir() / "demo-reach.jsonl")) as source:
+    with ScriptedFrameSource(load_motion(shipped_data_dir() / "demo-reach.jsonl")) as source:
         frames = list(source.frames())
     assert len(frames) > 30
     for frame in frames:

@@ -26,7 +26,7 @@ from gmi_vr.app.loop import ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.session import session_pipeline
 from gmi_vr.app.window import open_therapist_window
-from gmi_vr.assets.paths import data_dir
+from gmi_vr.assets.paths import shipped_data_dir
 from gmi_vr.body import BodySettings
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.folders import ensure_writable_folder
@@ -217,7 +217,7 @@ def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:
     malformed motion file, GraphicsUnavailable when no OpenGL 4.1 is available.
     """
     out_dir = Path(out_dir)
-    motion = load_motion(motion_file if motion_file is not None else data_dir() / DEMO_MOTION)
+    motion = load_motion(motion_file if motion_file is not None else shipped_data_dir() / DEMO_MOTION)
     ensure_writable_folder(out_dir)
     with ExitStack() as stack:
         renderer, view = open_demo_renderer(stack)

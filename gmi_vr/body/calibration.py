@@ -25,12 +25,19 @@ from typing import Any
 
 import numpy as np
 
-from gmi_vr.body.hands import compose, grip_offset
+from gmi_vr.body.hands import grip_offset
 from gmi_vr.body.skeleton import JOINT_INDEX, BodyMeasures, rest_offsets, rest_positions
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.types import FloatArray, Pose, Side, TrackingFrame
 from gmi_vr.geometry.reflect import Plane
-from gmi_vr.geometry.transforms import quat_rotate, rotation_angle_between
+from gmi_vr.geometry.transforms import (
+    compose_pose7,
+    quat_mean,
+    quat_rotate,
+    rotation_angle_between,
+    yaw_of,
+    yaw_rotation,
+)
 
 
 class CalibrationError(GmiError):
@@ -59,12 +66,6 @@ HIP_ABOVE_SEAT_FRACTION = 0.055
 _PLAUSIBLE_ARM_M = (0.35, 1.0)
 _PLAUSIBLE_SHOULDERS_M = (0.22, 0.65)
 _PLAUSIBLE_HEIGHT_M = (1.0, 2.3)
-
-
-def yaw_rotation(yaw_rad: float) -> FloatArray:
-    """(3, 3) rotation about +Y; the body's forward (-Z) becomes (-sin yaw, 0, -cos yaw)."""
-    c, s = math.cos(yaw_rad), math.sin(yaw_rad)
-    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
 def eye_in_head(measures: BodyMeasures) -> FloatArray:
@@ -225,7 +226,7 @@ def calibrate(
 
     def wrist_local(grip: Pose, hand_length: float) -> FloatArray:
         offset = grip_offset(samples.profile).wrist_in_grip_pose(side, hand_length)
-        wrist = compose(grip.as_array(), offset)[:3]
+        wrist = compose_pose7(grip.as_array(), offset)[:3]
         return world_from_body.T @ (wrist - head.position)
 
     height = known_height_m if known_height_m is not None else 1.70
@@ -336,7 +337,7 @@ class CalibrationGuide:
                     self._advance(CalibrationStep.SIDE)
             return self.step
         assert self._head is not None
-        right = yaw_rotation(_yaw_of(self._head))[:, 0]
+        right = yaw_rotation(yaw_of(self._head.orientation))[:, 0]
         candidates = [self._side] if self._side is not None else [Side.RIGHT, Side.LEFT]
         for side in candidates:
             assert side is not None
@@ -385,11 +386,4 @@ class CalibrationGuide:
 
     def _mean(self) -> FloatArray:
         poses = np.array([p for _, p in self._held])
-        q = poses[:, 3:] * np.sign(poses[:, 3:] @ poses[0, 3:])[:, None]
-        mean_q = q.mean(axis=0)
-        return np.concatenate([poses[:, :3].mean(axis=0), mean_q / np.linalg.norm(mean_q)])
-
-
-def _yaw_of(head: Pose) -> float:
-    look = quat_rotate(head.orientation, np.array([0.0, 0.0, -1.0]))
-    return math.atan2(-look[0], -look[2])
+        return np.concatenate([poses[:, :3].mean(axis=0), quat_mean(poses[:, 3:])])

@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 
 from gmi_vr.body.pose import BodyPose, LimbMode
 from gmi_vr.core.types import HAND_JOINT_COUNT, HandInput, Pose, TrackingFrame
+from gmi_vr.geometry.transforms import quat_from_matrix
 
 LAYOUT_VERSION = 1
 #: Chunk packing: float32 matrix stored channel-major, byte-shuffled, then zlib level 1.
@@ -118,33 +119,6 @@ def recorded_body_joints(body: BodyPose | None) -> tuple[str, ...]:
     return _affected_joint_indices(tuple(body.joint_names), body.affected_side.value)[0]
 
 
-def quats_from_matrices(m: NDArray[np.float64]) -> NDArray[np.float64]:
-    """(..., 3+, 3+) proper rotation matrices -> (..., 4) unit quaternions xyzw, w >= 0.
-
-    Vectorised Shepperd's method: each matrix uses the branch with the largest pivot.
-    """
-    r = np.asarray(m, dtype=np.float64)[..., :3, :3]
-    m00, m11, m22 = r[..., 0, 0], r[..., 1, 1], r[..., 2, 2]
-    trace = m00 + m11 + m22
-    pivots = np.stack([trace, m00, m11, m22], axis=-1)
-    best = np.argmax(pivots, axis=-1)
-    q = np.empty(r.shape[:-2] + (4,))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = np.sqrt(np.maximum(1.0 + 2.0 * np.take_along_axis(pivots, best[..., None], -1)[..., 0] - trace, 1e-300)) * 2.0
-        d21, d02, d10 = r[..., 2, 1] - r[..., 1, 2], r[..., 0, 2] - r[..., 2, 0], r[..., 1, 0] - r[..., 0, 1]
-        s01, s02, s12 = r[..., 0, 1] + r[..., 1, 0], r[..., 0, 2] + r[..., 2, 0], r[..., 1, 2] + r[..., 2, 1]
-        cases = [
-            np.stack([d21 / s, d02 / s, d10 / s, 0.25 * s], -1),
-            np.stack([0.25 * s, s01 / s, s02 / s, d21 / s], -1),
-            np.stack([s01 / s, 0.25 * s, s12 / s, d02 / s], -1),
-            np.stack([s02 / s, s12 / s, 0.25 * s, d10 / s], -1),
-        ]
-    for k, case in enumerate(cases):
-        q[best == k] = case[best == k]
-    q /= np.linalg.norm(q, axis=-1, keepdims=True)
-    return np.where(q[..., 3:4] < 0, -q, q)
-
-
 class FrameBatch:
     """Frames collected for one chunk; ``pack()`` turns them into stamps and a float32 matrix.
 
@@ -194,7 +168,7 @@ class FrameBatch:
         rows = self.rows[:n]
         if self.body_joints:
             m = self.body_matrices[:n]
-            poses = np.concatenate([m[..., :3, 3], quats_from_matrices(m)], axis=-1)
+            poses = np.concatenate([m[..., :3, 3], quat_from_matrix(m)], axis=-1)
             rows[:, _BODY_JOINTS:] = poses.reshape(n, -1)
         return self.stamps[:n], rows
 

@@ -26,8 +26,8 @@ from gmi_vr.core.errors import InputFileError
 from gmi_vr.core.input import InputState
 from gmi_vr.core.types import FloatArray, HandInput, Pose, Side, TrackingFrame, ViewInfo
 from gmi_vr.geometry import (
-    quat_normalize,
     quat_rotate,
+    quat_slerp,
     yaw_pitch_roll_quat,
 )
 
@@ -70,19 +70,6 @@ def sim_views(head: Pose, ipd_m: float = IPD_M, horizontal_fov_deg: float = SIM_
         offset = quat_rotate(head.orientation, np.array([sign * ipd_m / 2, 0.0, 0.0]))
         views.append(ViewInfo(Pose(head.position + offset, head.orientation), -half_h, half_h, half_v, -half_v))
     return views[0], views[1]
-
-
-def quat_slerp(a: FloatArray, b: FloatArray, t: float) -> FloatArray:
-    """Spherical linear interpolation between unit quaternions (xyzw), the short way round."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    dot = float(np.dot(a, b))
-    if dot < 0.0:
-        b, dot = -b, -dot
-    if dot > 0.9995:  # nearly equal: linear is exact enough and avoids dividing by ~0
-        return quat_normalize(a + (b - a) * t)
-    theta = math.acos(dot)
-    return (math.sin((1 - t) * theta) * a + math.sin(t * theta) * b) / math.sin(theta)
 
 
 # ----------------------------------------------------------------------------- motion files
