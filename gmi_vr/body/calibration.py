@@ -47,6 +47,7 @@ class CalibrationError(GmiError):
 
 
 class Posture(StrEnum):
+    """How the patient does the session: seated or standing."""
     SEATED = "seated"
     STANDING = "standing"
 
@@ -69,10 +70,13 @@ _PLAUSIBLE_HEIGHT_M = (1.0, 2.3)
 
 
 def eye_in_head(measures: BodyMeasures) -> FloatArray:
+    """(3,) offset in metres of the eyes' midpoint from the head joint, in the body frame, for
+    these measures."""
     return np.array(EYE_IN_HEAD) * measures.height_m
 
 
 def eye_above_hips(measures: BodyMeasures) -> float:
+    """Height in metres of the eyes above the hips joint when upright, for these measures."""
     positions = rest_positions(rest_offsets(measures))
     head = positions[JOINT_INDEX["head"]] - positions[JOINT_INDEX["hips"]]
     return float(head[1] + eye_in_head(measures)[1])
@@ -131,6 +135,7 @@ class Calibration:
         return self._plane
 
     def hips_position(self) -> FloatArray:
+        """(3,) world position in metres of the hips joint while upright."""
         hips: FloatArray = self.origin + np.array([0.0, self.hips_height_m, 0.0])
         return hips
 
@@ -150,6 +155,7 @@ class Calibration:
                            affected_side, affected_side.other)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able form for the store (``from_dict`` reads it back); lengths in metres, yaw in radians."""
         m = self.measures
         return {
             "version": self.version,
@@ -168,6 +174,8 @@ class Calibration:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Calibration:
+        """The calibration stored by ``to_dict``; GmiError naming what is wrong when a field is
+        missing or not a number."""
         try:
             if int(data["version"]) != 1:
                 raise ValueError("version")
@@ -280,6 +288,7 @@ def _check(what: str, value: float, bounds: tuple[float, float]) -> None:
 
 
 class CalibrationStep(StrEnum):
+    """The guided calibration's steps, in order."""
     NEUTRAL = "neutral"
     SIDE = "side"
     FORWARD = "forward"
@@ -313,6 +322,7 @@ class CalibrationGuide:
 
     @property
     def instruction(self) -> str:
+        """What to tell the patient now (one line, for the headset and the console)."""
         return INSTRUCTIONS[self.step]
 
     def restart(self) -> None:

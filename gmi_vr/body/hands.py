@@ -79,6 +79,8 @@ GRIP_OFFSETS: dict[str, GripOffset] = {
 
 
 def grip_offset(profile: str) -> GripOffset:
+    """The hand-from-grip offset for an OpenXR interaction profile path; the anatomical default
+    for a profile not listed."""
     return GRIP_OFFSETS.get(profile, ANATOMICAL_GRIP)
 
 
@@ -109,6 +111,7 @@ class FingerCurls:
 
     @staticmethod
     def relaxed() -> FingerCurls:
+        """A resting hand: each finger slightly curled (thumb first)."""
         return FingerCurls((0.2, 0.15, 0.2, 0.25, 0.3))
 
 

@@ -79,6 +79,7 @@ class LimbPresence:
     right_leg: float = 1.0
 
     def fraction(self, side: Side, limb: str) -> float:
+        """How much of ``limb`` ("arm" or "leg") on ``side`` is shown, 0..1 (clamped)."""
         value = getattr(self, f"{side.value}_{limb}")
         return float(min(1.0, max(0.0, value)))
 
@@ -130,6 +131,7 @@ class BodySettings:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> BodySettings:
+        """The settings stored by ``to_dict``; InputFileError naming the bad value otherwise."""
         try:
             side = data.get("affected_side")
             settings = BodySettings(
@@ -151,6 +153,8 @@ class BodySettings:
 
 
 class HandTracking(StrEnum):
+    """Where a hand's displayed pose comes from this frame: live tracking, or held or eased
+    towards rest after tracking was lost."""
     LIVE = "live"  # the controller (or tracked hand) is valid this frame
     FROZEN = "frozen"  # lost: holding the last live pose
     EASING = "easing"  # lost: easing towards rest

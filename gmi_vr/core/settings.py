@@ -62,6 +62,8 @@ def default_config_file() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
+    """The app's settings, read once from the settings file (``load_settings``): where records
+    live, this station's name, the therapist window's size. Frozen; every field is checked."""
     #: Folder for the session database (``sessions.sqlite``); see ``resolve_data_dir``.
     data_dir: Path
     #: SQLAlchemy URL of a database server; empty means SQLite at ``database_file``.
@@ -82,6 +84,7 @@ class Settings:
         return self.database_url or self.database_file
 
     def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL of the store: ``database_url`` when set, else SQLite at ``database_file``."""
         return self.database_url or f"sqlite:///{self.database_file}"
 
     @property

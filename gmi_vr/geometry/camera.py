@@ -28,10 +28,14 @@ class Camera:
 
     @staticmethod
     def from_view(view: ViewInfo, near: float = 0.05, far: float = 100.0) -> Camera:
+        """The camera of one runtime view: its pose and asymmetric field of view, with the given
+        near and far clip distances in metres."""
         return Camera(view.pose, view.fov_left, view.fov_right, view.fov_up, view.fov_down, near, far)
 
     @staticmethod
     def symmetric(pose: Pose, vertical_fov_rad: float, aspect: float) -> Camera:
+        """A camera at ``pose`` with a symmetric field of view: ``vertical_fov_rad`` in radians, the
+        horizontal one from ``aspect`` (width / height)."""
         half_v = vertical_fov_rad / 2
         half_h = float(np.arctan(np.tan(half_v) * aspect))
         return Camera(pose, -half_h, half_h, half_v, -half_v)

@@ -19,12 +19,14 @@ _DIAGONAL = np.arange(3)
 
 
 def quat_normalize(q: FloatArray) -> FloatArray:
+    """(..., 4) quaternions scaled to unit length; returns (..., 4)."""
     q = np.asarray(q, dtype=np.float64)
     unit: FloatArray = q / np.linalg.norm(q, axis=-1, keepdims=True)
     return unit
 
 
 def quat_conjugate(q: FloatArray) -> FloatArray:
+    """(..., 4) xyzw -> (..., 4) conjugates (the inverse rotation of a unit quaternion)."""
     q = np.asarray(q, dtype=np.float64)
     return np.concatenate([-q[..., :3], q[..., 3:]], axis=-1)
 
@@ -67,6 +69,8 @@ def quat_rotate(q: FloatArray, v: FloatArray) -> FloatArray:
 
 
 def quat_from_axis_angle(axis: FloatArray, angle_rad: float | FloatArray) -> FloatArray:
+    """(..., 4) unit quaternion xyzw of a right-handed turn by ``angle_rad`` (radians; a number or
+    (...,)) about ``axis`` (..., 3), which is normalised here."""
     axis = np.asarray(axis, dtype=np.float64)
     axis = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
     half = np.asarray(angle_rad, dtype=np.float64)[..., None] * 0.5
@@ -278,6 +282,7 @@ def invert_pose7(a: FloatArray) -> FloatArray:
 
 
 def translation_matrix(t: FloatArray) -> FloatArray:
+    """4x4 transform that moves points by ``t`` (3,) metres."""
     m = np.eye(4)
     m[:3, 3] = t
     return m
@@ -292,6 +297,7 @@ def matrix_from_pose(pose: Pose) -> FloatArray:
 
 
 def pose_from_matrix(m: FloatArray) -> Pose:
+    """The Pose of a 4x4 rigid ``parent_from_local`` transform (column-vector convention)."""
     m = np.asarray(m, dtype=np.float64)
     return Pose(m[:3, 3].copy(), quat_from_matrix(m[:3, :3]))
 
@@ -305,6 +311,7 @@ def pose_multiply(a: Pose, b: Pose) -> Pose:
 
 
 def pose_inverse(p: Pose) -> Pose:
+    """``b_from_a`` of a Pose ``a_from_b`` (unit orientation expected)."""
     inv = quat_conjugate(p.orientation)
     return Pose(-quat_rotate(inv, p.position), inv)
 

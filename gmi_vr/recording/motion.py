@@ -101,6 +101,7 @@ def channels(body_joints: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def channel_index(body_joints: tuple[str, ...]) -> dict[str, int]:
+    """Column index of each channel name of a frame row keeping ``body_joints``."""
     return {name: i for i, name in enumerate(channels(body_joints))}
 
 
@@ -135,9 +136,11 @@ class FrameBatch:
 
     @property
     def full(self) -> bool:
+        """True when the batch holds as many frames as its capacity."""
         return self.count >= len(self.rows)
 
     def add(self, frame: TrackingFrame, body: BodyPose | None) -> None:
+        """Append one frame (and its body pose, if any) as the next row."""
         i = self.count
         row = self.rows[i]
         self.stamps[i] = (frame.index, frame.time_ns)
@@ -215,10 +218,12 @@ def decode(blob: bytes, n: int, width: int, codec: str = CODEC) -> NDArray[np.fl
 
 
 def encode_stamps(stamps: NDArray[np.int64]) -> bytes:
+    """(n, 2) int64 frame indices and XrTime nanoseconds -> little-endian bytes for the store."""
     return np.ascontiguousarray(stamps, dtype="<i8").tobytes()
 
 
 def decode_stamps(blob: bytes) -> NDArray[np.int64]:
+    """The (n, 2) int64 stamps ``encode_stamps`` wrote (a writable copy)."""
     return np.frombuffer(blob, dtype="<i8").reshape(-1, 2).copy()
 
 
@@ -234,9 +239,11 @@ class MotionTable:
     channels: tuple[str, ...]
 
     def column(self, name: str) -> NDArray[np.float32]:
+        """(n,) float32 values of the channel ``name``, one per frame."""
         return self.rows[:, self.channels.index(name)]
 
     def columns(self, names: Sequence[str]) -> NDArray[np.float32]:
+        """(n, k) float32 values of the channels ``names``, in that order."""
         lookup = {n: i for i, n in enumerate(self.channels)}
         return self.rows[:, [lookup[n] for n in names]]
 

@@ -173,6 +173,7 @@ class SessionRecorder:
         self._frames.append((frame, body))
 
     def record_event(self, event: Event) -> None:
+        """Queue an event (never blocks; the writer thread stores it)."""
         self._put(EventRecord(event.time_s, event.kind, dict(event.data)))
 
     def record_trial(self, trial: TrialRecord) -> int:
@@ -182,6 +183,7 @@ class SessionRecorder:
         return seq
 
     def record_repetition(self, repetition: RepetitionRecord) -> int:
+        """Queue a repetition; returns its sequence number within the session."""
         seq = self._next("repetition")
         self._put(replace(repetition, seq=seq))
         return seq
@@ -200,16 +202,20 @@ class SessionRecorder:
         return seq
 
     def end_block(self, seq: int, end_s: float) -> None:
+        """Queue the end of block ``seq`` at ``end_s`` (seconds, frame clock)."""
         self._put(_BlockEnd(seq, end_s))
 
     def begin_task(
         self, kind: str, start_s: float, block_seq: int | None = None, params: dict[str, Any] | None = None
     ) -> int:
+        """Queue the start of a task of ``kind`` at ``start_s`` (seconds, frame clock), in block
+        ``block_seq`` if any; returns the task's sequence number within the session."""
         seq = self._next("task")
         self._put(TaskInfo(seq, kind, start_s, block_seq, None, params))
         return seq
 
     def end_task(self, seq: int, end_s: float) -> None:
+        """Queue the end of task ``seq`` at ``end_s`` (seconds, frame clock)."""
         self._put(_TaskEnd(seq, end_s))
 
     def _next(self, kind: str) -> int:
@@ -225,6 +231,7 @@ class SessionRecorder:
     # ------------------------------------------------------------- control
 
     def stats(self) -> RecorderStats:
+        """What the recorder has received, written, dropped and still holds, now."""
         return RecorderStats(
             frames_received=self._received,
             frames_written=self._frames_written,

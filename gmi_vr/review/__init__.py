@@ -7,6 +7,6 @@ end of every session and the console's after-session panel use.
 ``figures_data`` computes every figure's and table's data as plain dataclasses (the one
 code path a report or a therapist console draws from); ``figures`` draws them with
 matplotlib; ``report`` writes the self-contained HTML (Jinja2 template, inline SVG) or the
-PDF. matplotlib and Jinja2 are imported only when a report is drawn, so other commands do
-not pay for them.
+PDF. ``outcomes`` gives each outcome questionnaire's scores over time. matplotlib and Jinja2
+are imported only when a report is drawn, so other commands do not pay for them.
 """

@@ -126,6 +126,9 @@ def laterality_measure(data: LateralityFigure, measure: str, affected: str, targ
 
 
 def laterality_gap(data: LateralityFigure, target: FigureBase | None) -> FigureBase:
+    """Draw the laterality gap (|right - left| median reaction time in seconds per session, with the
+    progression gate and the smallest real change) figure into ``target`` (a subfigure of a report page), or on a figure of
+    its own when ``target`` is None; returns the figure drawn on."""
     fig, (ax,) = _new(target)
     _plot_series(ax, data.dates, list(data.rt_gap_s), color="#444444", label="|right − left| median RT")
     ax.axhline(data.rt_gap_max_s, color="#d62728", linestyle="--", linewidth=1,
@@ -141,6 +144,9 @@ def laterality_gap(data: LateralityFigure, target: FigureBase | None) -> FigureB
 
 def rotation(by_rotation: dict[str, tuple[tuple[int, float | None, int], ...]], affected: str,
              target: FigureBase | None) -> FigureBase:
+    """Draw the reaction time by stimulus rotation (degrees) per side,
+    ``affected`` marked figure into ``target`` (a subfigure of a report page), or on a figure of
+    its own when ``target`` is None; returns the figure drawn on."""
     fig, (ax,) = _new(target, bottom=0.18)  # the x axis's label
     for side, rows in by_rotation.items():
         kept = [(angle, rt) for angle, rt, _ in rows if rt is not None]
@@ -160,6 +166,8 @@ def rotation(by_rotation: dict[str, tuple[tuple[int, float | None, int], ...]], 
 
 
 def dose(data: DoseFigure, target: FigureBase | None) -> FigureBase:
+    """Draw the weekly dose (minutes per week by block stage, sessions per week) figure into ``target`` (a subfigure of a report page), or on a figure of
+    its own when ``target`` is None; returns the figure drawn on."""
     import matplotlib.dates as mdates
 
     fig, (ax,) = _new(target, right=0.78)  # the legend beside the bars
@@ -189,6 +197,8 @@ def dose(data: DoseFigure, target: FigureBase | None) -> FigureBase:
 
 
 def imagery(data: ImageryFigure, target: FigureBase | None) -> FigureBase:
+    """Draw the motor imagery (imagined / demonstrated time and vividness per session) figure into ``target`` (a subfigure of a report page), or on a figure of
+    its own when ``target`` is None; returns the figure drawn on."""
     fig, (ax,) = _new(target, right=0.91)  # the vividness axis on the right
     _plot_series(ax, data.dates, list(data.ratio), color="#55a868", label="imagined / demonstrated time")
     ax.axhline(1.0, color="#555555", linestyle=":", linewidth=1, label="as long as the demonstration")
@@ -207,6 +217,9 @@ def imagery(data: ImageryFigure, target: FigureBase | None) -> FigureBase:
 
 
 def movement(data: MovementFigure, target: FigureBase | None) -> FigureBase:
+    """Draw the movement (range of motion in cm, smoothness, target and sync errors per
+    session) figure into ``target`` (a subfigure of a report page), or on a figure of
+    its own when ``target`` is None; returns the figure drawn on."""
     fig, axes = _new(target, 1, 3, height=2.4, left=0.07, top=0.88, wspace=0.35)
     rom_ax, smooth_ax, error_ax = axes
     for direction, values in data.rom_m.items():
@@ -227,6 +240,8 @@ def movement(data: MovementFigure, target: FigureBase | None) -> FigureBase:
 
 
 def pain(data: PainFigure, target: FigureBase | None) -> FigureBase:
+    """Draw the pain (NRS 0-10 before and after each session, flares and stops marked) figure into ``target`` (a subfigure of a report page), or on a figure of
+    its own when ``target`` is None; returns the figure drawn on."""
     fig, (ax,) = _new(target)
     _plot_series(ax, data.dates, [None if v is None else float(v) for v in data.before], color="#444444",
                  label="before the session")  # fmt: skip

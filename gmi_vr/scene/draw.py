@@ -95,6 +95,8 @@ class TextItem:
 
 @dataclass(frozen=True)
 class DrawList:
+    """Everything to draw in one frame, as plain data: meshes, skinned avatars and texts, all in
+    world coordinates (metres), the background colour and the fade to black (0..1)."""
     meshes: tuple[MeshItem, ...] = ()
     skinned: tuple[SkinnedItem, ...] = ()
     texts: tuple[TextItem, ...] = ()

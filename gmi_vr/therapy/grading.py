@@ -234,6 +234,7 @@ class MovementSettings:
 
     @property
     def limb_mode(self) -> LimbMode:
+        """REAL when the blend is complete (1.0), else BLEND of the mirrored and real limb."""
         return LimbMode.REAL if self.blend >= 1.0 else LimbMode.BLEND
 
 

@@ -37,6 +37,9 @@ SPARC_PADDING_LEVEL = 4
 
 @dataclass(frozen=True)
 class MovementMeasures:
+    """The measures of one repetition (``measure_repetition``): onset, end and duration in
+    seconds on the frame clock, path length in metres, peak speed in m/s and smoothness (SPARC,
+    unitless, closer to 0 is smoother)."""
     onset_s: float
     end_s: float
     duration_s: float

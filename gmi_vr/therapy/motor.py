@@ -253,6 +253,7 @@ class MotorTask:
     # --- the Task protocol ---------------------------------------------------------------
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """One focused frame of the task (``Task.update``): what to draw, what happened, what to store."""
         now = frame.time_s
         events: list[Event] = []
         records: list[RepetitionRecord] = []
@@ -289,6 +290,7 @@ class MotorTask:
         return TaskStep(self._draw(now, hand), tuple(events), tuple(records), done)
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        """Pause or stop at ``time_s`` on the frame clock (``Task.interrupt``): a repetition settling is finished and stored, one in motion is voided."""
         events: list[Event] = []
         records: list[RepetitionRecord] = []
         if self._phase is _Phase.SETTLE:
@@ -306,6 +308,7 @@ class MotorTask:
 
     @property
     def plan(self) -> RepetitionPlan:
+        """The plan of the current repetition (the last one once all are done)."""
         return self.plans[min(self._index, len(self.plans) - 1)]
 
     def _reset_repetition(self) -> None:

@@ -40,6 +40,8 @@ _O: Vec3 = (0.0, 0.0, 0.0)
 
 @dataclass(frozen=True)
 class Movement:
+    """One movement of the imagery library: what it is called and shows, its body part and
+    level, and how its demonstration moves the mesh (degrees, metres, seconds)."""
     name: str
     body_part: BodyPart
     level: int  # 1 easy .. 3 provocative
@@ -185,6 +187,7 @@ LIBRARY: dict[BodyPart, tuple[Movement, ...]] = {
 
 
 def movement_by_name(name: str) -> Movement:
+    """The library's movement called ``name``; ProgramError naming the known ones otherwise."""
     for movements in LIBRARY.values():
         for movement in movements:
             if movement.name == name:

@@ -162,6 +162,9 @@ class SessionPlan:
 
 @dataclass(frozen=True)
 class SafetySettings:
+    """The session's safety rules: the time cap, breaks and rating intervals in seconds, the
+    pain-flare rule in NRS points (and as a fraction), the pain ceiling, and which questions
+    are asked (each default cites CLINICAL.md)."""
     #: CLINICAL.md (European Pain Federation CRPS guidance): "Sessions of 5-10 minutes";
     #: safety: "session time is capped". Upper bound of the guidance.
     session_cap_s: float = 600.0
@@ -370,6 +373,7 @@ class Program:
 
     @property
     def laterality_parts(self) -> tuple[BodyPart, ...]:
+        """The body parts laterality trials show: the ones set for laterality, else the program's own."""
         return self.laterality.body_parts or (self.body_part,)
 
     def to_dict(self) -> dict[str, Any]:
@@ -454,6 +458,7 @@ class OverrideRecord:
     new: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the override (who, why, when, the old and new values)."""
         return dataclasses.asdict(self)
 
 

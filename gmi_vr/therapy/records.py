@@ -58,6 +58,7 @@ class TrialRecord:
     rt_source: str | None  # "input", "frame", "console" or None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
 
     def storage_fields(self) -> dict[str, Any]:
@@ -96,6 +97,7 @@ class RatingRecord:
     loinc: str = NRS_LOINC
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
 
     def storage_fields(self) -> dict[str, Any]:

@@ -79,10 +79,13 @@ class LateralityScore:
         return abs(right.median_rt_s - left.median_rt_s)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the score and its groups."""
         return dataclasses.asdict(self)
 
 
 def score_trials(trials: Sequence[TrialRecord]) -> LateralityScore:
+    """Accuracy and reaction times of laterality ``trials``: overall, and grouped by side, body
+    part, part and side, rotation, view and rotation direction."""
     return LateralityScore(
         overall=_group(trials),
         by_side=_by(trials, lambda t: t.side.value),
@@ -177,6 +180,8 @@ def rt_norm(part: BodyPart, age: int | str | None = None) -> RtNorm:
 
 @dataclass(frozen=True)
 class NormComparison:
+    """One measure of one side compared with a published norm (``Norm``), and whether it
+    meets the norm's target (None when the norm has none)."""
     body_part: BodyPart
     side: str
     measure: str
@@ -187,6 +192,7 @@ class NormComparison:
     age_note: str
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (body parts as their values)."""
         data = dataclasses.asdict(self)
         data["body_part"] = self.body_part.value
         data["norm"]["body_part"] = self.norm.body_part.value if self.norm.body_part else None
@@ -261,18 +267,22 @@ class SessionSummary:
 
     @property
     def rt_gap_s(self) -> float | None:
+        """Absolute difference in seconds between the right and left median reaction times; None
+        when a side has none."""
         if self.median_rt_left_s is None or self.median_rt_right_s is None:
             return None
         return abs(self.median_rt_right_s - self.median_rt_left_s)
 
     @property
     def day(self) -> dt.date:
+        """The session's date; ProgramError when ``date`` is not an ISO date."""
         try:
             return dt.datetime.fromisoformat(self.date).date()
         except ValueError:
             raise ProgramError(f"Session date {self.date!r} is not an ISO date (YYYY-MM-DD).") from None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (stage as its number, body part as its value); ``from_dict`` reads it."""
         data = dataclasses.asdict(self)
         data["stage"] = int(self.stage)
         data["body_part"] = self.body_part.value
@@ -280,6 +290,7 @@ class SessionSummary:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> SessionSummary:
+        """The summary stored by ``to_dict``; ProgramError naming an unknown or bad field."""
         fields = {f.name for f in dataclasses.fields(SessionSummary)}
         unknown = set(data) - fields
         if unknown:
@@ -326,6 +337,10 @@ def summarize_session(
     sickness: bool = False,
     since_last: str | None = None,
 ) -> SessionSummary:
+    """The ``SessionSummary`` of one session for progression and reports, from its trials and
+    ratings: trial counts, accuracy and median reaction time (s) per side, the first and last
+    pain rating, whether pain flared, the patient stopped or felt sick, and the answer to
+    "since last time"."""
     score = score_trials(trials)
     left, right = score.by_side.get("left"), score.by_side.get("right")
     ordered = sorted(ratings, key=lambda r: r.time_s)
@@ -365,6 +380,7 @@ class Change:
     verdict: str
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the change."""
         return dataclasses.asdict(self)
 
 

@@ -130,6 +130,7 @@ class SessionOutcome:
 
 
 class RunnerState(StrEnum):
+    """Where the session runner is: running the plan, calm (look only), closing, or done."""
     RUNNING = "running"  # the plan's tasks (ratings, blocks, breaks)
     CALM = "calm"  # after a flare or stop: look only, until end_session or the time cap
     CLOSING = "closing"  # the closing rating after calm or the time cap
@@ -265,6 +266,9 @@ class SessionRunner:
     # --- the frame step --------------------------------------------------------------------
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """Advance the session to ``frame`` (every frame, focused or not): safety rules, console
+        inputs, scheduled ratings, then the current task; returns the whole frame's ``TaskStep``
+        (complete DrawList with the fade set, events, records, ``done``)."""
         now = frame.time_s
         events: list[Event] = []
         records: list[Record] = []
