@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum, StrEnum
 from typing import Any
 
-from gmi_vr.core.errors import GmiError
+# ProgramError lives with the other user-facing errors; it is re-exported here, where its
+# settings are, for the modules that import it from the program.
+from gmi_vr.core.errors import ProgramError as ProgramError
 from gmi_vr.core.types import Side
 from gmi_vr.therapy.grading import STAGE_BLOCKS, ImagerySettings, MirrorSettings, MovementSettings
 
@@ -33,12 +35,6 @@ PROGRAM_FORMAT_VERSION = 2
 #: left/right gap gate 0.49 s -> 0.19 s or 10 % (CLINICAL.md: 0.49 s is too loose to call two
 #: sides equal).
 CORRECTED_DEFAULTS: dict[int, tuple[str, ...]] = {2: ("progression.rt_gap_max_s",)}
-
-
-class ProgramError(GmiError):
-    """A program setting (from the store, an override or the CLI) is invalid."""
-
-    exit_code = 9
 
 
 class BodyPart(StrEnum):

@@ -122,9 +122,10 @@ def doctor_report(api_layers: tuple[str, ...] = ()) -> DoctorReport:
     from gmi_vr.xr.openxr_source import OpenXrSource
 
     loader = f"pyopenxr {metadata.version('pyopenxr')} (bundled Khronos loader)"
-    with OpenXrSource(
+    checked: OpenXrSource[None] = OpenXrSource(  # no view renderer: it presents nothing
         None, api_layers=api_layers, app_name="gmi-vr doctor", ready_timeout_s=FOCUS_TIMEOUT_S
-    ) as source:
+    )
+    with checked as source:
         gl_renderer = GL.glGetString(GL.GL_RENDERER).decode()
         gl_version = GL.glGetString(GL.GL_VERSION).decode()
         focused = False

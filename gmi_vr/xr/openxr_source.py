@@ -29,13 +29,13 @@ import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import xr
 
 from gmi_vr.core.errors import GraphicsUnavailable, XrRuntimeUnavailable, XrSessionLost
 from gmi_vr.core.haptics import HapticPulse
+from gmi_vr.core.lifetime import ReleasedOnExit
 from gmi_vr.core.types import Pose, Side, TrackingFrame, ViewInfo
 from gmi_vr.geometry.camera import Camera
 from gmi_vr.render.context import OffscreenContext, WindowContext, open_window_context
@@ -82,7 +82,7 @@ def _pose(pose: xr.Posef) -> tuple[float, ...]:
     return (p.x, p.y, p.z, q.x, q.y, q.z, q.w)
 
 
-class OpenXrSource(Generic[Scene]):
+class OpenXrSource(ReleasedOnExit, Generic[Scene]):
     """The ``openxr`` frame source (see the module docstring for one frame's path).
 
     ``view_renderer`` draws one eye of what ``present`` is given; without it frames end with no layers (input only).
@@ -144,21 +144,13 @@ class OpenXrSource(Generic[Scene]):
 
     # ------------------------------------------------------------------ lifetime
 
-    def __enter__(self) -> OpenXrSource:
+    def __enter__(self) -> Self:
         try:
             self._open()
         except BaseException:
-            self._close()
+            self.release()
             raise
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._close()
 
     def _open(self) -> None:
         # The GL context exists before the instance: initialising GLFW after a Python API
@@ -258,9 +250,10 @@ class OpenXrSource(Generic[Scene]):
             else xr.ReferenceSpaceType.LOCAL
         )
 
-    def _close(self) -> None:
-        """Release everything, in reverse order of creation. After a runtime crash the calls
-        fail; each failure is ignored so the rest is still released and nothing hangs."""
+    def release(self) -> None:
+        """Release everything, in reverse order of creation (leaving the ``with`` block does).
+        After a runtime crash the calls fail; each failure is ignored so the rest is still
+        released and nothing hangs. A second call releases nothing more."""
         if self._gl_context is not None:
             self._gl_context.make_current()
         if self._frame is not None:
