@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,6 +44,10 @@ from gmi_vr.xr.sim import (
     ScriptedFrameSource,
     load_motion,
 )
+
+if TYPE_CHECKING:
+    from gmi_vr.console.window import TherapistView
+    from gmi_vr.render.renderer import Renderer
 
 DEMO_MOTION = "demo-reach.jsonl"
 #: Where instructions float for the seated patient: just beyond the table, a little below
@@ -184,7 +188,7 @@ def run_sim(
 
 
 
-def open_demo_renderer(stack: ExitStack) -> tuple[Any, Any]:
+def open_demo_renderer(stack: ExitStack) -> tuple[Renderer, TherapistView]:
     """The demo's OpenGL: a hidden window's context with a display (GLX or WGL), offscreen
     through EGL without one; a renderer and a therapist view on it, released by ``stack``.
     Returns ``(Renderer, TherapistView)``; GL modules may be imported after this call."""

@@ -38,7 +38,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -61,6 +61,10 @@ from gmi_vr.recording.records import (
     TrialRecord,
     check_rating,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 log = logging.getLogger("gmi_vr.recording")
 
@@ -100,8 +104,8 @@ class _TaskEnd:
 @dataclass
 class _Chunk:
     body_joints: tuple[str, ...]
-    stamps: Any
-    rows: Any
+    stamps: NDArray[np.int64]  # (n, 2) frame index and XrTime ns
+    rows: NDArray[np.float32]  # (n, channels)
 
 
 class SessionRecorder:

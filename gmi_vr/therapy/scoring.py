@@ -13,7 +13,7 @@ import datetime as dt
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from gmi_vr.core.types import Side
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
@@ -49,8 +49,12 @@ def _group(trials: Sequence[TrialRecord]) -> GroupScore:
     )
 
 
-def _by(trials: Sequence[TrialRecord], key: Callable[[TrialRecord], Any]) -> dict[Any, GroupScore]:
-    groups: dict[Any, list[TrialRecord]] = {}
+#: What trials are grouped by: a side or part name, or a rotation in degrees.
+_Key = TypeVar("_Key", str, int)
+
+
+def _by(trials: Sequence[TrialRecord], key: Callable[[TrialRecord], _Key]) -> dict[_Key, GroupScore]:
+    groups: dict[_Key, list[TrialRecord]] = {}
     for trial in trials:
         groups.setdefault(key(trial), []).append(trial)
     return {k: _group(v) for k, v in sorted(groups.items(), key=lambda kv: str(kv[0]))}

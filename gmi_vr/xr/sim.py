@@ -162,7 +162,7 @@ class _LineError(Exception):
     """What is wrong on one line; turned into an InputFileError naming file and line."""
 
 
-def _shown(value: Any, limit: int = 40) -> str:
+def _shown(value: object, limit: int = 40) -> str:
     """``value`` as JSON for a message: ASCII only (no control characters or stray
     surrogates reach the terminal) and cut short (a file may hold a huge array)."""
     try:
@@ -177,7 +177,7 @@ def _field_name(name: str) -> str:
     return f"'{name}'" if name.isascii() and name.isprintable() and len(name) <= 40 else _shown(name)
 
 
-def _number(value: Any, what: str, low: float | None = None, high: float | None = None) -> float:
+def _number(value: object, what: str, low: float | None = None, high: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _LineError(f"{what} must be a number, not {_shown(value)}")
     try:
@@ -191,19 +191,19 @@ def _number(value: Any, what: str, low: float | None = None, high: float | None 
     return number
 
 
-def _vector(value: Any, length: int, what: str, low: float | None = None, high: float | None = None) -> list[float]:
+def _vector(value: object, length: int, what: str, low: float | None = None, high: float | None = None) -> list[float]:
     if not isinstance(value, list) or len(value) != length:
         raise _LineError(f"{what} must be a list of {length} numbers, not {_shown(value)}")
     return [_number(v, what, low, high) for v in value]
 
 
-def _flag(value: Any, what: str) -> bool:
+def _flag(value: object, what: str) -> bool:
     if not isinstance(value, bool):
         raise _LineError(f"{what} must be true or false, not {_shown(value)}")
     return value
 
 
-def _object(value: Any, what: str, allowed: set[str]) -> dict[str, Any]:
+def _object(value: object, what: str, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _LineError(f"{what} must be an object, not {_shown(value)}")
     unknown = sorted(set(value) - allowed)
