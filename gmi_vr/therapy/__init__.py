@@ -11,7 +11,8 @@ Modules, by role:
 
 - the plan: ``program`` (``Program``: stages, blocks, settings, overrides), ``grading``
   (the later stages' grading settings), ``progression`` (the engine proposes a stage change,
-  the therapist confirms), ``scoring`` (laterality scores, norms, ``SessionSummary``);
+  the therapist confirms), ``scoring`` (laterality scores, norms, ``SessionSummary``),
+  ``practice`` (practice between visits counted against the prescription);
 - the session: ``session`` (``SessionRunner``: runs the plan frame by frame with the safety
   rules of ``safety``), ``task`` (the ``Task`` protocol, ``TaskStep``, the task registry),
   ``stages`` (stage 2-4 blocks as task kinds);
@@ -36,7 +37,10 @@ How the app runs one session (``gmi_vr.app.session`` and ``gmi_vr.app.pipeline``
         if step.done:
             break
     records = runner.end_open_tasks()            # tasks cut short end with the session
-    summary = runner.summary(today)              # then progression: see gmi_vr.review.progress
+    summary = runner.summary(today)
+    # then, in gmi_vr.review.progress, with the stored sessions and the practice dose:
+    proposal = evaluate_progression(program, history + [summary], dose)
+    program, decision = confirm(program, proposal, therapist, at=now_iso, accept=True)
 
 Console keys call ``runner.answer_from_console``, ``rating_from_console``,
 ``request_rating``, ``stop`` and ``end_session`` with frame-clock times.
