@@ -199,12 +199,15 @@ class LslStreams:
         return None if self._display_to_lsl_s is None else time_s + self._display_to_lsl_s
 
     def frame(self, frame: TrackingFrame, body: BodyPose | None, timing: FrameTiming | None) -> None:
+        """Queue one displayed frame (its body and timing) for the motion stream."""
         self._put(_Frame(self.lsl_time(frame.time_s), frame, body, timing))
 
     def event(self, event: Event) -> None:
+        """Queue one recorded event for the marker stream."""
         self._put(_Marker(self.lsl_time(event.time_s), event))
 
     def rating(self, value: float, time_s: float) -> None:
+        """Queue one 0-10 pain rating given at ``time_s`` (frame clock) for the pain stream."""
         self._put(_Rating(self.lsl_time(time_s), float(value)))
 
     def _put(self, item: _Frame | _Marker | _Rating) -> None:
@@ -216,6 +219,7 @@ class LslStreams:
     # ------------------------------------------------------------- control
 
     def stats(self) -> StreamStats:
+        """What was pushed and dropped so far."""
         c = self._counts
         return StreamStats(c["motion"], c["markers"], c["ratings"], self._dropped)
 
