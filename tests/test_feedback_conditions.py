@@ -24,8 +24,9 @@ from gmi_vr.app.headset import status_line
 from gmi_vr.app.patients import add_patient
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.session import session_pipeline
-from gmi_vr.body import BodySettings
+from gmi_vr.body import BodySettings, FeedbackCondition, FeedbackKind
 from gmi_vr.body.skeleton import side_joint
+from gmi_vr.console.replay import replay_body
 from gmi_vr.core.types import Side, TrackingFrame
 from gmi_vr.geometry.reflect import reflect_pose7
 from gmi_vr.recording.store import SessionStore
@@ -351,9 +352,15 @@ def test_a_recorded_session_keeps_each_blocks_condition_in_its_params_events_and
         blocks = store.blocks(session.id)
         assert [(b.stage, b.params["feedback"], b.params["feedback_delay_ms"]) for b in blocks] == [
             ("mirror_look", "mirror", 0.0), ("mirror_look", "delayed", 250.0), ("mirror_look", "hidden", 0.0)]
-        recorded = [e.data for e in store.events(session.id) if e.kind == "body.feedback"]
-        assert [(d["feedback"], d["block_index"]) for d in recorded] == [
+        recorded = [e for e in store.events(session.id) if e.kind == "body.feedback"]
+        assert [(e.data["feedback"], e.data["block_index"]) for e in recorded] == [
             ("mirror", 0), ("mirror", None), ("delayed", 1), ("mirror", None), ("hidden", 2), ("mirror", None)]
+        # A replay of the session shows each block's condition again.
+        replayed = replay_body(store, session.id)
+        delayed_at, hidden_at = recorded[2].time_s, recorded[4].time_s
+        assert replayed.settings_at(delayed_at - 0.01).feedback.kind is FeedbackKind.MIRROR
+        assert replayed.settings_at(delayed_at + 0.01).feedback == FeedbackCondition(FeedbackKind.DELAYED, 250.0, delayed_at)
+        assert replayed.settings_at(hidden_at + 0.01).feedback.kind is FeedbackKind.HIDDEN
     finally:
         store.close()
     assert cli.main(["export", str(session.id), "--format", "csv", "--out", str(tmp_path / "csv")]) == 0

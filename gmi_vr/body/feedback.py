@@ -171,9 +171,9 @@ class FeedbackState:
         movement to replay (the limb then rests)."""
         if self.sham_for != condition:  # a new sham: take the movement before it as its source
             self.sham_for = condition
-            source = self.mirrored.since(condition.since_s - SHAM_SOURCE_S, condition.since_s)
-            moved = len(source.times) >= 2 and any(s.valid for s in source.samples)
-            self.sham_source = source if moved else None
+            earlier = self.mirrored.since(condition.since_s - SHAM_SOURCE_S, condition.since_s)
+            moved = len(earlier.times) >= 2 and any(s.valid for s in earlier.samples)
+            self.sham_source = earlier if moved else None
         source = self.sham_source
         if source is None:
             return None
