@@ -16,6 +16,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import body_frames
 import numpy as np
 import pytest
 
@@ -24,7 +25,14 @@ from gmi_vr.app.headset import status_line
 from gmi_vr.app.patients import add_patient
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.session import session_pipeline
-from gmi_vr.body import BodySettings, FeedbackCondition, FeedbackKind
+from gmi_vr.body import (
+    BodySettings,
+    BodyState,
+    FeedbackCondition,
+    FeedbackKind,
+    LimbMode,
+    solve_body,
+)
 from gmi_vr.body.skeleton import side_joint
 from gmi_vr.console.replay import replay_body
 from gmi_vr.core.types import Side, TrackingFrame
@@ -128,6 +136,31 @@ def test_a_live_mirror_block_of_a_research_program_shows_the_same_frames_reflect
     assert "feedback" not in status_line("simulator", None, steps[-1][1].body)
 
 
+def test_in_real_movement_a_delayed_condition_shows_the_affected_limbs_own_tracking_the_delay_earlier() -> None:
+    # Graded movement: the affected limb moves by its own tracking; a delay shows that late.
+    cal = body_frames.calibration()
+    condition = FeedbackCondition(FeedbackKind.DELAYED, 200.0, since_s=0.0)
+    settings, state = BodySettings(mode=LimbMode.REAL, feedback=condition), BodyState()
+    poses, from_live = [], []
+    for index in range(180):
+        t = index / body_frames.RATE_HZ
+        grips = {side: body_frames.grip_in_front(cal, side, 2.0 * t) for side in (Side.LEFT, Side.RIGHT)}
+        frame = body_frames.frame(index, body_frames.upright_head(cal), body_frames.held(grips[Side.LEFT]),
+                                  body_frames.held(grips[Side.RIGHT]))  # fmt: skip
+        body = solve_body(frame, cal, settings, state)
+        poses.append(grips[Side.LEFT].position)
+        if t < 0.5:
+            continue
+        shown, _ = body.displayed(Side.LEFT)
+        earlier = np.array([np.interp(t - 0.2, np.arange(len(poses)) / body_frames.RATE_HZ,
+                                      np.array(poses)[:, axis]) for axis in range(3)])  # fmt: skip
+        assert np.linalg.norm(shown.position - earlier) < 0.001
+        from_live.append(float(np.linalg.norm(shown.position - grips[Side.LEFT].position)))
+        assert np.linalg.norm(body.measured(Side.LEFT)[0].position - grips[Side.LEFT].position) < 0.001
+        assert np.linalg.norm(body.displayed_right.position - grips[Side.RIGHT].position) < 0.001
+    assert len(from_live) > 100 and np.median(from_live) > 0.02  # not the live limb
+
+
 def test_sham_block_replays_the_sessions_earlier_healthy_movement_reflected() -> None:
     # A live block of 2 s, then a sham block: it replays the first block's movement from its start.
     program = research_program(["mirror", "mirror"], [{"block": 2, "feedback": "sham"}])
@@ -176,6 +209,16 @@ def test_hidden_block_draws_no_affected_arm_and_the_task_still_measures_the_live
     measured, valid = body.measured(Side.LEFT)
     assert valid and np.linalg.norm(measured.position - reflected(pipeline, np.asarray(frame.right.grip.position))) < 0.001
     assert "feedback: hidden" in status_line("simulator", None, body)
+
+    def collapsed_bones(output: FrameOutput) -> int:
+        """Bones of the drawn avatar with no extent (their skin drawn at a point)."""
+        palette = output.draw.skinned[0].palette
+        return int(np.all(np.abs(palette[:, :3, :3]) < 1e-12, axis=(1, 2)).sum())
+
+    # The patient's own head is folded away in either; under "hidden" the forearm, hand and
+    # fingers of the draw list's avatar too.
+    live = collapsed_bones(run(research_program(["mirror"], []), 1.0)[1][-1][1])
+    assert collapsed_bones(output) >= live + 15
 
 
 def test_the_patients_view_never_announces_the_condition() -> None:
