@@ -244,10 +244,9 @@ def _cmd_patients(args: argparse.Namespace) -> int:
 
             changes = dict(_parse_assignment(item) for item in args.set)
             # A program's research settings are a researcher's or an admin's to change.
-            research = [p for p in changes if p.replace("__", ".").split(".")[0] in RESEARCH_SETTINGS]
-            permission, also = ("research", None) if research else ("change_records", None)
-            if research and len(research) < len(changes):
-                also = "change_records"
+            research = sum(p.replace("__", ".").split(".")[0] in RESEARCH_SETTINGS for p in changes)
+            permission = "research" if research else "change_records"
+            also = "change_records" if 0 < research < len(changes) else None
             program = app.edit_patient_program(
                 store, args.id, changes, therapist=_therapist(args, store, permission, also), reason=args.reason
             )

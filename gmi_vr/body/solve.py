@@ -468,6 +468,8 @@ def solve_body(
                 _cut_limb(world_from_joint, model.limb_cuts[(side, limb)], fraction)
                 if limb == "arm" and fraction < 0.999:
                     valid[side] = False
+    if settings.limbs.fraction(affected, "arm") < 0.999:
+        measured_valid = False  # a shortened arm's hand is not there to measure, as live
     if condition.kind is FeedbackKind.HIDDEN:
         _cut_limb(world_from_joint, model.limb_cuts[(affected, "arm")], 0.0)
         valid[affected] = False
