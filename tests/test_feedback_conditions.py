@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from gmi_vr import cli
+from gmi_vr.app.console import event_words
 from gmi_vr.app.headset import status_line
 from gmi_vr.app.patients import add_patient
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
@@ -123,7 +124,8 @@ def test_delayed_block_shows_the_affected_hand_where_the_reflection_was_the_dela
         checked += 1
     assert checked > 100
     line = status_line("simulator", None, steps[-1][1].body)
-    assert "feedback: delayed 300 ms" in line  # the therapist's window says so
+    assert "feedback: delayed 300 ms" in line  # the therapist's window says so, and its event log
+    assert event_words(start) == "visual feedback: delayed 300 ms"
 
 
 def test_a_live_mirror_block_of_a_research_program_shows_the_same_frames_reflection() -> None:
