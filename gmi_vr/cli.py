@@ -21,6 +21,7 @@ from gmi_vr import __version__  # also the package's version (pyproject.toml rea
 from gmi_vr.core.errors import GmiError
 
 if TYPE_CHECKING:
+    from gmi_vr.app.accounts import Permission
     from gmi_vr.recording.store import SessionStore
     from gmi_vr.therapy.program import Program
 
@@ -110,8 +111,8 @@ def _open_store(create: bool = False) -> SessionStore:
     return store
 
 
-def _therapist(args: argparse.Namespace, store: SessionStore | None = None, permission: str = "change_records",
-               also: str | None = None) -> str:
+def _therapist(args: argparse.Namespace, store: SessionStore | None = None,
+               permission: Permission = "change_records", also: Permission | None = None) -> str:
     """Who acts, for the audit trail. On a store with accounts: the signed-in account
     (``$GMI_VR_TOKEN``, else a name and password asked at the terminal), refused when its role
     may not (``app.accounts``: ``permission``, and ``also`` when given); on a store without
@@ -127,9 +128,9 @@ def _therapist(args: argparse.Namespace, store: SessionStore | None = None, perm
         opened = store = SessionStore.open(create=False)
     try:
         ask = _ask_sign_in if sys.stdin.isatty() else None
-        account = acting_account(store, permission, os.environ.get(TOKEN_ENV), ask) if store else None  # type: ignore[arg-type]
+        account = acting_account(store, permission, os.environ.get(TOKEN_ENV), ask) if store else None
         if account is not None and also is not None:
-            require(account, also)  # type: ignore[arg-type]
+            require(account, also)
     finally:
         if opened is not None:
             opened.close()
@@ -255,8 +256,8 @@ def _cmd_patients(args: argparse.Namespace) -> int:
             changes = dict(_parse_assignment(item) for item in args.set)
             # A program's research settings are a researcher's or an admin's to change.
             research = sum(p.replace("__", ".").split(".")[0] in RESEARCH_SETTINGS for p in changes)
-            permission = "research" if research else "change_records"
-            also = "change_records" if 0 < research < len(changes) else None
+            permission: Permission = "research" if research else "change_records"
+            also: Permission | None = "change_records" if 0 < research < len(changes) else None
             program = app.edit_patient_program(
                 store, args.id, changes, therapist=_therapist(args, store, permission, also), reason=args.reason
             )

@@ -32,6 +32,7 @@ import numpy as np
 
 from gmi_vr.core.errors import InputFileError
 from gmi_vr.core.types import FloatArray
+from gmi_vr.geometry.transforms import quat_slerp
 
 #: The longest added delay a study may set. 1000 ms covers the delays of the delayed
 #: virtual-hand studies (ownership held below about 190 ms and was lost by 590 ms).
@@ -110,6 +111,8 @@ class PoseHistory:
     samples: list[LimbSample] = field(default_factory=list)
 
     def add(self, time_s: float, sample: LimbSample) -> None:
+        """Keep ``sample`` as the pose at ``time_s`` (seconds, after every kept one), and
+        forget what is older than ``keep_s`` (in batches)."""
         if self.times and time_s < self.times[-1]:
             self.clear()  # time went back: another timeline (a new source), not this one's past
         elif self.times and time_s == self.times[-1]:
@@ -123,6 +126,7 @@ class PoseHistory:
             del self.samples[:old]
 
     def clear(self) -> None:
+        """Forget every kept pose."""
         self.times.clear()
         self.samples.clear()
 
@@ -139,7 +143,7 @@ class PoseHistory:
         t0, t1 = self.times[after - 1], self.times[after]
         a, b = self.samples[after - 1], self.samples[after]
         u = (time_s - t0) / (t1 - t0)
-        grip = np.concatenate([a.grip[:3] + u * (b.grip[:3] - a.grip[:3]), slerp(a.grip[3:], b.grip[3:], u)])
+        grip = np.concatenate([a.grip[:3] + u * (b.grip[:3] - a.grip[:3]), quat_slerp(a.grip[3:], b.grip[3:], u)])
         return LimbSample(grip, a.fingers if u < 0.5 else b.fingers, a.valid and b.valid)
 
     def since(self, start_s: float, end_s: float) -> PoseHistory:
@@ -160,10 +164,12 @@ class FeedbackState:
     sham_for: FeedbackCondition | None = None
 
     def record(self, time_s: float, shown: LimbSample, mirrored: LimbSample) -> None:
+        """Keep one frame's live affected-limb target and healthy-limb reflection."""
         self.shown.add(time_s, shown)
         self.mirrored.add(time_s, mirrored)
 
     def delayed(self, time_s: float, delay_ms: float) -> LimbSample | None:
+        """The live target ``delay_ms`` before ``time_s``; None before the first frame."""
         return self.shown.at(time_s - delay_ms / 1000.0)
 
     def sham(self, time_s: float, condition: FeedbackCondition) -> LimbSample | None:
@@ -180,15 +186,3 @@ class FeedbackState:
         start, span = source.times[0], source.times[-1] - source.times[0]
         return source.at(start + (time_s - condition.since_s) % span)
 
-
-def slerp(a: FloatArray, b: FloatArray, t: float) -> FloatArray:
-    """Spherical interpolation of two (4,) xyzw unit quaternions, the shorter way."""
-    dot = float(a @ b)
-    if dot < 0.0:
-        b, dot = -b, -dot
-    if dot > 0.9995:
-        q = a + t * (b - a)
-        return np.asarray(q / np.linalg.norm(q))
-    theta = float(np.arccos(dot))
-    s = float(np.sin(theta))
-    return np.asarray((np.sin((1.0 - t) * theta) / s) * a + (np.sin(t * theta) / s) * b)

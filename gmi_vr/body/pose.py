@@ -41,7 +41,8 @@ class BodyPose:
     measured_affected_valid: bool = False
 
     def displayed(self, side: Side) -> tuple[Pose, bool]:
-        """The hand as drawn for the patient (after mirroring and any feedback condition)."""
+        """The hand pose drawn for ``side`` (world metres, xyzw; after mirroring and any
+        visual-feedback condition) and whether it is valid this frame."""
         if side is Side.LEFT:
             return self.displayed_left, self.displayed_left_valid
         return self.displayed_right, self.displayed_right_valid
