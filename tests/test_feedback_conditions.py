@@ -421,9 +421,10 @@ def test_a_hidden_limb_is_not_drawn_in_the_patients_view(gl_context: Any, tmp_pa
     from PIL import Image
 
     from gmi_vr.geometry import matrix_from_pose
+    from gmi_vr.geometry.camera import Camera
     from gmi_vr.render.renderer import Renderer
     from gmi_vr.render.target import RenderTarget
-    from gmi_vr.scene.draw import Camera, DrawList
+    from gmi_vr.scene.draw import DrawList
 
     gl_context.make_current()
     _, live = run(research_program(["mirror"], []), 1.0)
