@@ -20,6 +20,7 @@ from sqlalchemy import insert
 
 from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.body import BodySettings, LimbMode
+from gmi_vr.body.feedback import FeedbackCondition, FeedbackKind
 from gmi_vr.core.types import FrameTiming, Side
 from gmi_vr.recording import motion, schema
 from gmi_vr.recording.export import export_session
@@ -131,3 +132,27 @@ def test_the_mirrored_limb_shows_the_healthy_limbs_pose_of_the_same_frame(store:
     assert (delay[:25] == 0).all() and np.isnan(delay[26:]).all()
     np.testing.assert_allclose(table.column("timing.submit_to_display_s"), 0.007, atol=1e-9)
     assert math.isclose(session.frame_timing["submit_to_display_s"]["median"], 0.007, abs_tol=1e-9)
+
+
+def test_a_delayed_feedback_condition_is_recorded_as_its_delay_in_frames(store: SessionStore) -> None:
+    """A research block's delayed feedback (here 100 ms at 30 Hz: 3 frames) shows the mirror
+    that much later: the recorded delay says so, and the displayed hand is indeed the
+    reflection of the healthy grip three frames earlier."""
+    delayed = FeedbackCondition(FeedbackKind.DELAYED, 100.0, 0.0)
+    recorder = store.start_session("T-1", source="test")
+    pipeline = SessionPipeline(BodySettings(affected_side=Side.LEFT, feedback=delayed), recorder=recorder)
+    with ScriptedFrameSource(parse_motion(sweep_motion())) as source:
+        for f in source.frames():
+            pipeline.step(f, presented_later=True)
+            pipeline.presented(None)
+    recorder.finish()
+    (session,) = store.list_sessions("T-1")
+    table = store.motion(session.id)
+    delay = table.column("timing.mirror_delay_frames")
+    assert math.isnan(delay[0]) and np.allclose(delay[1:], 3.0, atol=1e-4)
+    assert pipeline.calibration is not None
+    plane = pipeline.calibration.midline_plane()
+    grip = table.columns([f"right.grip.{c}" for c in ("px", "py", "pz")]).astype(np.float64)
+    reflected = grip - 2.0 * ((grip - plane.point) @ plane.normal)[:, None] * plane.normal
+    shown = table.columns([f"shown_left.{c}" for c in ("px", "py", "pz")]).astype(np.float64)
+    assert np.linalg.norm(shown[6:28] - reflected[3:25], axis=1).max() < 1e-3

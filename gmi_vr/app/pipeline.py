@@ -31,6 +31,8 @@ from gmi_vr.body import (
     BodySettings,
     BodyState,
     Calibration,
+    FeedbackCondition,
+    FeedbackKind,
     LimbMode,
     Posture,
     solve_body,
@@ -137,6 +139,11 @@ class SessionPipeline:
     _held_still: bool = False
     #: The ``CLOCK_EVENT``'s data, recorded with the next frame (``use_clock``).
     _clock_event: dict[str, Any] | None = None
+    #: The last recorded frame's display time (ns): the frame interval for a delay in frames.
+    _last_display_ns: int | None = None
+    #: The running research block's visual-feedback condition, and its task's number.
+    _feedback: FeedbackCondition = field(default_factory=FeedbackCondition)
+    _feedback_task: int | None = None
 
     def set_limb_mode(self, mode: LimbMode, blend: float, time_s: float) -> None:
         """The therapist's choice of how the affected limb is shown, from the next step on
@@ -198,7 +205,8 @@ class SessionPipeline:
                 plane = calibration.midline_plane()
                 self.runner.anchor = anchor_on_midline(frame.head, plane.point, plane.normal)
             step = self.runner.update(frame, body)
-            events, done, haptics = chosen + tuple(step.events), step.done, step.haptics
+            feedback = self._follow_feedback(step.records)
+            events, done, haptics = chosen + tuple(step.events) + feedback, step.done, step.haptics
             self._follow_body_mode(events)
             self._held_still = not step.movement_allowed
             if not step.movement_allowed:
@@ -255,10 +263,33 @@ class SessionPipeline:
         return self.calibration
 
     def _settings_now(self) -> BodySettings:
+        settings = self.body_settings
+        if not self._feedback.live:
+            settings = replace(settings, feedback=self._feedback)
         if self._task_mode is None:
-            return self.body_settings
+            return settings
         mode, blend = self._task_mode
-        return replace(self.body_settings, mode=mode, blend=blend)
+        return replace(settings, mode=mode, blend=blend)
+
+    def _follow_feedback(self, records: tuple[Any, ...]) -> tuple[Event, ...]:
+        """A research block's visual-feedback condition (its params' "feedback" and
+        "feedback_delay_ms", ``Program.feedback_for``) shows the affected limb from the next
+        frame until the block's task ends. Each change is a "body.feedback" event: recorded,
+        listed in the therapist's console; the patient's view never announces it."""
+        changes: list[Event] = []
+        for record in records:
+            if isinstance(record, TaskStarted) and "feedback" in record.params:
+                delay_ms = float(record.params.get("feedback_delay_ms", 0.0))
+                self._feedback = FeedbackCondition(FeedbackKind(record.params["feedback"]), delay_ms, record.time_s)
+                self._feedback_task = record.number
+                changes.append(Event(record.time_s, "body.feedback", {
+                    "feedback": self._feedback.kind.value, "feedback_delay_ms": delay_ms,
+                    "block_index": record.block_index}))
+            elif isinstance(record, TaskEnded) and record.number == self._feedback_task:
+                self._feedback, self._feedback_task = FeedbackCondition(since_s=record.time_s), None
+                changes.append(Event(record.time_s, "body.feedback", {
+                    "feedback": FeedbackKind.MIRROR.value, "feedback_delay_ms": 0.0, "block_index": None}))
+        return tuple(changes)
 
     def _follow_body_mode(self, events: tuple[Event, ...]) -> None:
         """Tasks announce the limb mode they need ("body.mode" events); the body follows."""
@@ -333,10 +364,17 @@ class SessionPipeline:
         """Hand one displayed frame, its body and its timing to the recorder and the streams.
         Every source locates the healthy limb's pose at the predicted display time, and the
         mirrored limb is solved from that same pose in the same frame: its delay is 0 frames
-        whenever the limb is mirrored (mirror mode, or a blend not wholly real), and not a
-        number otherwise."""
+        whenever the limb is mirrored (mirror mode, or a blend not wholly real). A research
+        block's delayed-feedback condition shows it its delay later: that delay over the
+        frame interval (fractional frames; unknown on the first frame). Not a number when the
+        limb is not mirrored, or a sham or hidden condition shows no live mirror."""
         mirrored = body.mode is LimbMode.MIRROR or (body.mode is LimbMode.BLEND and body.blend < 1.0)
-        timing = FrameTiming(frame.time_ns, frame.time_ns, submit_ns, 0.0 if mirrored else math.nan)
+        delay = 0.0 if mirrored and body.feedback in ("mirror", "delayed") else math.nan
+        if body.feedback == "delayed" and not math.isnan(delay):
+            interval_ns = frame.time_ns - self._last_display_ns if self._last_display_ns is not None else 0
+            delay = body.feedback_delay_ms * 1e6 / interval_ns if interval_ns > 0 else math.nan
+        self._last_display_ns = frame.time_ns
+        timing = FrameTiming(frame.time_ns, frame.time_ns, submit_ns, delay)
         if self.recorder is not None and not self._finished:
             self.recorder.record_frame(frame, body, timing)
         if self.streams is not None:
