@@ -86,6 +86,9 @@ class TaskContext:
     #: The patient's calibrated arm (shoulder and arm length) to place reach targets from;
     #: None = no calibration stored: typical adult proportions.
     arm: ArmReach | None = None
+    #: False once a report of pain or tingling in a dysynchiria screen has stopped mirrored
+    #: touch for the session (``touch_task``): later touch blocks run without it.
+    mirrored_touch_allowed: bool = True
 
     def has_mesh(self, name: str) -> bool:
         return self.available_meshes is None or name in self.available_meshes
