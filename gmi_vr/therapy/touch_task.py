@@ -45,7 +45,16 @@ from gmi_vr.therapy.program import Program
 from gmi_vr.therapy.scenes import CORRECT_COLOR, WRONG_COLOR
 from gmi_vr.therapy.stimuli import place_in_front
 from gmi_vr.therapy.task import ButtonEdges, TaskContext, TaskStep, register_task
-from gmi_vr.therapy.touch import PROBES, SITE_BONES, SITE_MAP, Touch, TouchScore, TouchView, score_touches, touch_sequence
+from gmi_vr.therapy.touch import (
+    PROBES,
+    SITE_BONES,
+    SITE_MAP,
+    Touch,
+    TouchScore,
+    TouchView,
+    score_touches,
+    touch_sequence,
+)
 
 #: Frame times are sums of float periods; compare durations with this slack.
 _EPS = 1e-9
