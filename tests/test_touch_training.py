@@ -28,7 +28,7 @@ from gmi_vr.recording.store import SessionStore
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError
 from gmi_vr.therapy.session import SessionRunner
 from gmi_vr.therapy.touch import PROBES, touch_sequence
-from gmi_vr.therapy.touch_task import TouchTask
+from gmi_vr.therapy.touch_task import COVER_COLOR, TouchTask
 from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
 
 RATE_HZ = 60.0
@@ -168,10 +168,14 @@ def test_a_scripted_training_on_the_simulator_is_scored_right_and_stored(
     text = motion_text(keyframes, 60.0)
     with session_pipeline("T-1", source="sim", seed=SEED, report=said.append) as pipeline, \
             ScriptedFrameSource(parse_motion(text, "touch.jsonl")) as source:  # fmt: skip
-        modes = []
+        modes, covered, mapped, times = [], [], [], []
         for frame in source.frames():
+            times.append(frame.time_s)
             output = pipeline.step(frame)
             modes.append(output.body.mode.value)
+            covered.append(any(m.mesh == "box" and m.color == COVER_COLOR for m in output.draw.meshes))
+            texts = {t.text for t in output.draw.texts}
+            mapped.append(all(site.replace("_", " ") in texts for site in sites))
             if output.done:
                 break
         assert output.done, "the training ran to its end"
@@ -202,6 +206,13 @@ def test_a_scripted_training_on_the_simulator_is_scored_right_and_stored(
     assert said == [f"session {session.id} saved: 8 trials, touch: site 6/8, probe 6/8, pain - -> -"]
     # The hidden and the virtual limb both rest still: the healthy hand's answers never move it.
     assert set(modes[10:]) == {"still"}
+    # The hidden block covers the affected limb, the virtual one shows it; the site map is in
+    # view while touches run (not in the rest).
+    at_cue = [times.index(c.time_s) for c in cues]
+    assert all(covered[i] for i in at_cue[:4]) and not any(covered[i] for i in at_cue[4:])
+    assert all(mapped[i] for i in at_cue)
+    rest = times.index(min(times, key=lambda t: abs(t - (cues[3].time_s + 2.5))))
+    assert not mapped[rest] and not covered[rest]
 
 
 def screen_program(**changes: Any) -> Program:

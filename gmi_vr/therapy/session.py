@@ -65,7 +65,7 @@ from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import DrawList
 from gmi_vr.therapy import laterality as _laterality  # noqa: F401  (registers "laterality")
-from gmi_vr.therapy import touch_task as _touch_task  # noqa: F401  (registers "touch")
+from gmi_vr.therapy.touch_task import TherapistCue, TouchTask  # (importing registers "touch")
 from gmi_vr.therapy.checks import FMS, SINCE_LAST, Question, QuestionTask
 from gmi_vr.therapy.haptics import haptic_pulses
 from gmi_vr.therapy.motor import MotorTask
@@ -232,6 +232,14 @@ class SessionRunner:
     def open_question(self) -> Question | None:
         """The question on screen (``checks.FMS`` or ``checks.SINCE_LAST``), if one is."""
         return self._task.question if isinstance(self._task, QuestionTask) else None
+
+    def therapist_cue(self, time_s: float) -> TherapistCue | None:
+        """The touch training's cue for the therapist at ``time_s`` (``touch_task.TouchTask``):
+        also while a rating or question is asked over the block (it waits), else None."""
+        for task in (self._task, *reversed(self._suspended)):
+            if isinstance(task, TouchTask):
+                return task.therapist_cue(time_s)
+        return None
 
     @property
     def scene_context(self) -> str:
