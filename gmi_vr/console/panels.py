@@ -278,11 +278,9 @@ class Console:
         imgui.push_style_color(imgui.Col_.button, colour)
         imgui.push_style_color(imgui.Col_.button_hovered, colour)
         imgui.push_style_color(imgui.Col_.button_active, colour)
-        imgui.push_text_wrap_pos(0.0)
         width = imgui.get_content_region_avail().x
-        imgui.button(panel.cue, imgui.ImVec2(width, 64.0))
+        imgui.button(panel.cue, imgui.ImVec2(width, 64.0))  # three lines: what, how, where
         self._record_rect("touch cue")
-        imgui.pop_text_wrap_pos()
         imgui.pop_style_color(3)
         for line in panel.cue_lines:
             imgui.text_wrapped(line)

@@ -65,7 +65,6 @@ from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import DrawList
 from gmi_vr.therapy import laterality as _laterality  # noqa: F401  (registers "laterality")
-from gmi_vr.therapy.touch_task import TherapistCue, TouchTask  # (importing registers "touch")
 from gmi_vr.therapy.checks import FMS, SINCE_LAST, Question, QuestionTask
 from gmi_vr.therapy.haptics import haptic_pulses
 from gmi_vr.therapy.motor import MotorTask
@@ -86,6 +85,7 @@ from gmi_vr.therapy.task import (
     TaskStep,
     build_task,
 )
+from gmi_vr.therapy.touch_task import TherapistCue, TouchTask  # (importing registers "touch")
 
 
 def _motor_phase(task: Task) -> str | None:

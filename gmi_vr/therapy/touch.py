@@ -61,8 +61,8 @@ SITE_BONES: dict[str, str] = {
 #: Where each default site sits on the patient's small site map: (right, up) in map units
 #: (-1..1), a right hand's back seen from above; a left hand's map is its mirror image.
 SITE_MAP: dict[str, tuple[float, float]] = {
-    "thumb": (-0.8, 0.15), "index_finger": (-0.3, 0.85), "little_finger": (0.55, 0.7),
-    "back_of_hand": (0.0, 0.1), "forearm": (0.05, -0.8),
+    "thumb": (-1.0, 0.3), "index_finger": (-0.5, 1.0), "little_finger": (0.6, 0.7),
+    "back_of_hand": (0.0, 0.0), "forearm": (0.0, -1.0),
 }  # fmt: skip
 
 

@@ -71,12 +71,13 @@ MARK_S = 1.0
 #: The screening question comes this long after its touch's cue: the touch is seen first.
 #: Product choice.
 ASK_AFTER_S = 1.5
-#: The site map: this far ahead, below eye level, towards the healthy side (metres), each
-#: site's label this far from the map's centre per map unit.
+#: The site map: this far ahead and below eye level, straight ahead (metres); each site's
+#: label this far from the map's centre per map unit, across and up (labels never overlap).
 MAP_AHEAD_M = 0.7
-MAP_DROP_M = 0.12
-MAP_SIDE_M = 0.22
-MAP_UNIT_M = 0.11
+MAP_DROP_M = 0.1
+MAP_SIDE_M = 0.0
+MAP_UNIT_X_M = 0.26
+MAP_UNIT_Y_M = 0.09
 SELECTED_BACKGROUND: RGBA = (0.2, 0.45, 0.75, 0.9)
 
 
@@ -457,22 +458,21 @@ class TouchTask:
         healthy, affected = self.affected.other.value, self.affected.value
         part = _words(self.body_part.value)
         if self._phase in ("screen_lead", "screen_touch"):
-            where = f"{_words(self._screen_site)} of the HEALTHY {healthy} {part}"
+            where = f"{_words(self._screen_site)}\nHEALTHY {healthy} {part}"
             if self._phase == "screen_lead":
-                headline = f"next in {max(0.0, s.lead_s - elapsed):.0f} s: {where} (screen)"
+                headline = f"next in {max(0.0, s.lead_s - elapsed):.0f} s (screen):\n{where}"
             else:
-                headline, now = f"TOUCH NOW: {where} (screen)", elapsed < ASK_AFTER_S
+                headline, now = f"TOUCH NOW (screen):\n{where}", elapsed < ASK_AFTER_S
                 if elapsed >= ASK_AFTER_S:
-                    headline = f"asking: pain or tingling in the {affected} {part}?"
+                    headline = f"asking the patient:\npain or tingling in the {affected} {part}?"
         elif self._phase in ("lead", "touch") and self._queue:
             touch = self._queue[0]
             limb = f"HEALTHY {healthy}" if self.mirrored_touch_now else f"affected {affected}"
-            what = (f"{_words(touch.site)}, {touch.probe} probe ({s.probe_mm(touch.probe):g} mm), "
-                    f"{limb} {part}")
+            what = f"{_words(touch.site)}, {touch.probe} probe ({s.probe_mm(touch.probe):g} mm)\n{limb} {part}"
             if self._phase == "lead":
-                headline = f"next in {max(0.0, s.lead_s - elapsed):.0f} s: {what}"
+                headline = f"next in {max(0.0, s.lead_s - elapsed):.0f} s:\n{what}"
             else:
-                headline, now = f"TOUCH NOW: {what}", self._answered is None
+                headline, now = f"TOUCH NOW:\n{what}", self._answered is None
             lines.append(f"touch {self._done_in_block + 1} of {s.touches_per_block}")
         elif self._phase == "rest":
             left = max(0.0, s.rest_s - self._rest_done_s - elapsed)
@@ -522,7 +522,7 @@ class TouchTask:
                 right = record.site_correct and record.probe_correct
                 said = "Yes" if right else "It was"
                 texts.append(TextItem(f"{said}: {_words(record.site)}, {record.probe} probe",
-                                      place_in_front(anchor, MAP_AHEAD_M, -MAP_DROP_M + 0.2 + 0.05, self._map_right()),
+                                      place_in_front(anchor, MAP_AHEAD_M, -MAP_DROP_M + 2.0 * MAP_UNIT_Y_M, self._map_right()),
                                       height_m=readable_height(MAP_AHEAD_M) * 1.2,
                                       background=CORRECT_COLOR if right else WRONG_COLOR))  # fmt: skip
         return DrawList(meshes=tuple(meshes), texts=tuple(texts))
@@ -541,13 +541,13 @@ class TouchTask:
         for index, site in enumerate(s.sites):
             x, y = SITE_MAP.get(site, (-0.9 + 1.8 * index / max(1, len(s.sites) - 1), -1.0))
             chosen = self._phase == "touch" and self._answered is None and index == self._choice
-            items.append(TextItem(_words(site), place_in_front(anchor, MAP_AHEAD_M, -MAP_DROP_M + y * MAP_UNIT_M,
-                                                               self._map_right() + flip * x * MAP_UNIT_M),
+            items.append(TextItem(_words(site), place_in_front(anchor, MAP_AHEAD_M, -MAP_DROP_M + y * MAP_UNIT_Y_M,
+                                                               self._map_right() + flip * x * MAP_UNIT_X_M),
                                   height_m=height,
                                   background=SELECTED_BACKGROUND if chosen else (0.0, 0.0, 0.0, 0.6)))  # fmt: skip
         small, large = BUTTON_LABELS.get(s.small_button, s.small_button), BUTTON_LABELS.get(s.large_button, s.large_button)
         items.append(TextItem(f"stick: where   {small}: small probe   {large}: large probe",
-                              place_in_front(anchor, MAP_AHEAD_M, -MAP_DROP_M - 1.35 * MAP_UNIT_M, self._map_right()),
+                              place_in_front(anchor, MAP_AHEAD_M, -MAP_DROP_M - 1.8 * MAP_UNIT_Y_M, self._map_right()),
                               height_m=height))  # fmt: skip
         return items
 
