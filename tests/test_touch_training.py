@@ -89,6 +89,9 @@ def test_the_defaults_are_the_published_protocol_and_never_magnify() -> None:
     touch_program, _ = program.override("t", "touch", "2026-01-01", **{"session.blocks": ["touch"]})
     assert touch_program.session_cap_s == 3 * 6 * 60 + 2 * 180 + 60
     assert program.session_cap_s == program.safety.session_cap_s
+    # Minified is allowed, and a touch session shows the hand at the touch setting's size.
+    smaller, _ = touch_program.override("t", "minified", "2026-01-01", **{"touch.limb_scale": 0.8})
+    assert (smaller.affected_hand_scale, program.affected_hand_scale) == (0.8, 1.0)
 
 
 # --- scripted runs -------------------------------------------------------------------------------

@@ -383,6 +383,14 @@ class Program:
         return cap
 
     @property
+    def affected_hand_scale(self) -> float:
+        """The displayed affected hand's size for this program's sessions (1 = life size):
+        the mirror setting, and no larger than the touch setting when the plan holds touch
+        training. Both are capped at 1 (CLINICAL.md: never magnify the limb)."""
+        scale = self.mirror.displayed_hand_scale
+        return min(scale, self.touch.limb_scale) if "touch" in self.blocks else scale
+
+    @property
     def laterality_parts(self) -> tuple[BodyPart, ...]:
         return self.laterality.body_parts or (self.body_part,)
 
