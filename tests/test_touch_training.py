@@ -106,13 +106,20 @@ def motion_text(keyframes: list[dict[str, Any]], end_s: float) -> str:
     return "\n".join(json.dumps(line) for line in lines) + "\n"
 
 
+#: The console's cue lines after each frame of the last ``run_runner`` call.
+CUE_LINES: list[tuple[str, ...]] = []
+
+
 def run_runner(program: Program, keyframes: list[dict[str, Any]], end_s: float) -> tuple[SessionRunner, list[Event]]:
     runner = SessionRunner(program, SEED)
     events: list[Event] = []
+    CUE_LINES.clear()
     with ScriptedFrameSource(parse_motion(motion_text(keyframes, end_s))) as source:
         for frame in source.frames():
             step = runner.update(frame, None)
             events += step.events
+            cue = runner.therapist_cue(frame.time_s)
+            CUE_LINES.append(cue.lines if cue is not None else ())
             if step.done:
                 break
     return runner, events
@@ -262,6 +269,13 @@ def test_a_report_in_the_screen_stops_mirrored_touch_for_the_session_and_alerts_
     (alert,) = [e for e in events if e.kind == "safety.alert"]
     assert alert.data["cause"] == "dysynchiria" and "Mirrored touch is stopped" in alert.data["message"]
     assert alert.time_s == report.time_s and runner.dysynchiria
+    # The console says so beside the cue, and its log names it.
+    from gmi_vr.app.console import event_words
+
+    assert event_words(report).startswith("dysynchiria: pain or tingling on the affected side")
+    stopped = [any(line.startswith("MIRRORED TOUCH STOPPED") for line in lines) for lines in CUE_LINES]
+    first, last = stopped.index(True), max(i for i, lines in enumerate(CUE_LINES) if lines)
+    assert not stopped[0] and all(stopped[first : last + 1]) and last - first > 20 * RATE_HZ
     # The training goes on (not a stop of the session), with the limb hidden and the affected
     # limb touched, in both blocks; no third screening touch was given.
     assert "task.stopped" not in kinds and runner.outcome().status.value == "completed"
