@@ -320,3 +320,33 @@ def test_a_pause_voids_the_cued_touch_and_gives_it_again() -> None:
     assert again.time_s == pytest.approx(2.5 + program.touch.lead_s, abs=FRAME_S)
     assert (again.data["site"], again.data["probe"], again.data["touch_index"]) == (void["site"], void["probe"], 0)
     assert not [e for e in events if e.kind in ("touch.timeout", "touch.answer") and e.time_s < again.time_s]
+
+
+@pytest.mark.parametrize(("part", "near", "far"), [("hand", "LowerArm", "Hand"), ("foot", "LowerLeg", "Foot")])
+def test_the_hidden_view_covers_the_affected_limb_of_the_patients_body_part(part: str, near: str, far: str) -> None:
+    import numpy as np
+    from body_frames import calibration, frame, held, upright_head
+
+    from gmi_vr.body.pose import LimbMode
+    from gmi_vr.body.skeleton import JOINT_INDEX
+    from gmi_vr.body.solve import BodySettings, BodyState, solve_body
+    from gmi_vr.therapy.task import TaskContext
+    from gmi_vr.therapy.touch_task import COVER_COLOR
+
+    cal = calibration(affected=Side.LEFT)
+    head = upright_head(cal)
+    body = solve_body(frame(0, head, None, held(head)), cal, BodySettings(mode=LimbMode.STILL), BodyState())
+    program = Program.default(Side.LEFT, BodyPart(part))
+    task = TouchTask(program, TaskContext(head, SEED, 0))
+    drawn = task.update(frame(0, head), body).draw
+    (cover,) = [m for m in drawn.meshes if m.mesh == "box" and m.color == COVER_COLOR]
+    centre = cover.world_from_mesh[:3, 3]
+
+    def middle(side: str) -> np.ndarray:
+        joints = body.world_from_joint
+        return (joints[JOINT_INDEX[f"{side}{near}"], :3, 3] + joints[JOINT_INDEX[f"{side}{far}"], :3, 3]) / 2
+
+    # Over the affected limb's segment (within its half-length and the cloth's lift), far
+    # from the healthy one.
+    assert np.linalg.norm(centre - middle("left")) < 0.2
+    assert np.linalg.norm(centre - middle("right")) > np.linalg.norm(centre - middle("left")) + 0.15

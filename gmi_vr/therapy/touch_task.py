@@ -41,7 +41,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side, TrackingFrame
 from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
 from gmi_vr.therapy.contexts import instruction, readable_height
-from gmi_vr.therapy.program import Program
+from gmi_vr.therapy.program import BodyPart, Program
 from gmi_vr.therapy.scenes import CORRECT_COLOR, WRONG_COLOR
 from gmi_vr.therapy.stimuli import place_in_front
 from gmi_vr.therapy.task import ButtonEdges, TaskContext, TaskStep, register_task
@@ -552,10 +552,12 @@ class TouchTask:
         return items
 
     def _cover(self, body: BodyPose) -> MeshItem:
-        """A cloth over the affected forearm and hand, as a screen hides the limb in the clinic."""
+        """A cloth over the affected forearm and hand (a foot patient's lower leg and foot),
+        as a screen hides the limb in the clinic."""
         prefix = self.affected.value
-        elbow = body.world_from_joint[JOINT_INDEX[f"{prefix}LowerArm"], :3, 3]
-        wrist = body.world_from_joint[JOINT_INDEX[f"{prefix}Hand"], :3, 3]
+        near, far = ("LowerLeg", "Foot") if self.body_part is BodyPart.FOOT else ("LowerArm", "Hand")
+        elbow = body.world_from_joint[JOINT_INDEX[f"{prefix}{near}"], :3, 3]
+        wrist = body.world_from_joint[JOINT_INDEX[f"{prefix}{far}"], :3, 3]
         along = wrist - elbow
         length = float(np.linalg.norm(along))
         axis = along / length if length > 1e-6 else np.array([0.0, 0.0, -1.0])
