@@ -23,6 +23,7 @@ from gmi_vr.app.patients import (
     edit_patient_program,
     patient_age_band,
     patient_program,
+    prescribe_practice,
     rename_patient,
 )
 from gmi_vr.app.replay import run_replay
@@ -36,6 +37,7 @@ __all__ = [
     "edit_patient_program",
     "patient_age_band",
     "patient_program",
+    "prescribe_practice",
     "rename_patient",
     "run_calibration_openxr",
     "run_calibration_sim",
