@@ -152,6 +152,7 @@ class TouchSettings:
         return self.views[min(block, len(self.views) - 1)]
 
     def probe_mm(self, probe: str) -> float:
+        """The diameter of ``probe`` ("small" or "large"), millimetres."""
         return self.probe_small_mm if probe == PROBES[0] else self.probe_large_mm
 
     @property
@@ -229,13 +230,16 @@ class TouchScore:
 
     @property
     def site_accuracy(self) -> float | None:
+        """Fraction of the touches with the site named right (None with no touches)."""
         return self.site_correct / self.n if self.n else None
 
     @property
     def probe_accuracy(self) -> float | None:
+        """Fraction of the touches with the probe named right (None with no touches)."""
         return self.probe_correct / self.n if self.n else None
 
     def to_dict(self) -> dict[str, float | int | None]:
+        """JSON-able figures, the accuracies included."""
         return {"n": self.n, "site_correct": self.site_correct, "probe_correct": self.probe_correct,
                 "both_correct": self.both_correct, "answered": self.answered,
                 "site_accuracy": self.site_accuracy, "probe_accuracy": self.probe_accuracy,

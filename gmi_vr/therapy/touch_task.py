@@ -120,6 +120,7 @@ class TouchRecord:
     timed_out: bool
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able fields, with the record kind."""
         return {"record_kind": self.record_kind, **dataclasses.asdict(self)}
 
     def storage_fields(self) -> dict[str, Any]:
@@ -152,9 +153,11 @@ class ScreenRecord:
     report: bool
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able fields, with the record kind."""
         return {"record_kind": self.record_kind, **dataclasses.asdict(self)}
 
     def storage_fields(self) -> dict[str, Any]:
+        """A session-store trial row (kind "touch_screen"): the healthy side, "report" or "none"."""
         data = self.to_dict()
         return {"onset_s": self.cue_at_s, "kind": "touch_screen", "side": self.side,
                 "answer": "report" if self.report else "none", "reaction_time_s": None,
@@ -212,6 +215,7 @@ class TouchTask:
 
     @staticmethod
     def build(program: Program, context: TaskContext) -> TouchTask:
+        """The task for one plan block (``register_task``)."""
         return TouchTask(program, context)
 
     # --- what the block shows and how the limb is driven --------------------------------------
@@ -229,10 +233,12 @@ class TouchTask:
 
     @property
     def limb_mode(self) -> LimbMode:
+        """How the body shows the affected limb: the mirror in a mirrored block, else still."""
         return LimbMode.MIRROR if self._view is TouchView.MIRRORED and self._phase != "rest" else LimbMode.STILL
 
     @property
     def blend(self) -> float:
+        """Always mirrored or still: 0 (no blend)."""
         return 0.0
 
     def block_scores(self) -> list[TouchScore]:
@@ -241,11 +247,13 @@ class TouchTask:
                                if r.touch_block == b]) for b in range(self.settings.blocks)]  # fmt: skip
 
     def session_score(self) -> TouchScore:
+        """Accuracy of every touch of the training so far."""
         return score_touches([(r.site_correct, r.probe_correct, r.rt_s) for r in self.records])
 
     # --- the frame step ---------------------------------------------------------------------
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """Advance to ``frame``: the lead, the cue, the answer, the rests (module docstring)."""
         now = frame.time_s
         self._last_now = now
         events: list[Event] = []
@@ -305,6 +313,7 @@ class TouchTask:
         return TaskStep(self._draw(now, body), tuple(events), tuple(records), self._phase == "done")  # type: ignore[arg-type]
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        """A pause voids the touch on cue (given again), restarts a screening touch, holds a rest."""
         events: list[Event] = []
         if self._phase == "touch" and self._answered is None and self._current is not None:
             events.append(Event(time_s, "touch.void", {
