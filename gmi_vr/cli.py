@@ -61,6 +61,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_practice(args: argparse.Namespace) -> int:
+    from gmi_vr import app
+
+    # Ends with one line on stdout saying what the store holds of the sitting; a sitting that
+    # could not be stored raises StorageError (never exit 0), as for ``run``.
+    screenshot = Path(args.screenshot) if args.screenshot is not None else None
+    app.run_practice(args.patient, max_frames=args.max_frames, screenshot=screenshot, report=print)
+    return 0
+
+
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
@@ -584,6 +594,14 @@ def build_parser() -> argparse.ArgumentParser:
                                   "therapist (default: the logged-in user)")
     run.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     run.set_defaults(func=_cmd_run)
+
+    practice = sub.add_parser(
+        "practice", help="practise at home without a headset: the patient's program in a desktop window"
+    )
+    practice.add_argument("--patient", required=True, help="the patient's pseudonymous id")
+    practice.add_argument("--screenshot", help="save the window's last picture as a PNG")
+    practice.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
+    practice.set_defaults(func=_cmd_practice)
 
     calibrate = sub.add_parser(
         "calibrate", help="measure the patient's body with a short guided pose, one-handed"

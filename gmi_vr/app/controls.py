@@ -73,6 +73,9 @@ class TherapistControls:
     typing: str | None = None
     #: The digits of a question's answer being typed after F6 (None when not typing).
     answering: str | None = None
+    #: Who an "end" comes from, for the session's reason: "therapist" at the clinic's
+    #: console, "patient" practising alone at home (``app.practice``).
+    ends_as: str = "therapist"
     #: One-line feedback for the status line ("rating 7 entered", "type a rating: 1_").
     message: str = ""
     #: The therapist asked to close the window (the session is complete, its end was
@@ -113,7 +116,7 @@ class TherapistControls:
             self.runner.stop(time_s)
             self.message = "stopped: calm scene"
         elif name == "end":
-            self.runner.end_session(time_s)
+            self.runner.end_session(time_s, by=self.ends_as)
             self.message = "ending: closing rating"
         elif name in ("limb_mode", "blend"):
             if self.pipeline is None:
