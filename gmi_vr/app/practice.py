@@ -166,8 +166,9 @@ def practice_frames(window: PracticeWindow, pipeline: SessionPipeline,
     inputs = DesktopInputs(runner.program.laterality.answer)
     index = 0
     while not stop[0]:
+        events = window.take_inputs()  # stamped before ``now``: they happened before this frame
         now = clock()
-        inputs.take(window.take_inputs(), _task_kind(runner))
+        inputs.take(events, _task_kind(runner))
         head = runner.anchor if runner.anchor is not None else DEFAULT_ANCHOR
         yield inputs.frame(index, now, head, focused=not window.minimised)
         index += 1

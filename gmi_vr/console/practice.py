@@ -116,7 +116,10 @@ class PracticeWindow:
     # -- what the app takes each frame
 
     def take_inputs(self) -> list[InputEvent]:
-        """The inputs since the last call, oldest first."""
+        """Deliver what the window system holds now (GLFW calls the callbacks, which stamp each
+        input with its time) and return the inputs since the last call, oldest first. Called
+        at the start of a frame, so an input is stamped before the frame that reads it."""
+        self.context.poll()
         events, self._events = self._events, []
         return events
 
