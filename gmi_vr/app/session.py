@@ -87,6 +87,8 @@ def session_pipeline(
     try:
         patient = store.patient(patient_id)
         if record and not store.writable:  # refused before anything runs: nothing could be saved
+            if home:  # practice at home is always recorded: there is no unsaved choice to offer
+                raise StorageError(f"{store.open_problem}.")
             raise StorageError(f"{store.open_problem}, or run the session unsaved on purpose with --no-record.")
         program = patient_program(store, patient_id)
         calm_message, done_message = CALM_MESSAGE, DONE_MESSAGE

@@ -15,6 +15,7 @@ it stopped.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,11 @@ GUIDE_MESSAGE = ("Move your {healthy} {part} slowly and gently.\n"
 
 @dataclass(frozen=True)
 class MirrorBoxRecord:
-    """One guided mirror-box practice: times on the frame clock, seconds."""
+    """One stretch of guided mirror-box practice, from when it began (or resumed) to when it
+    ended: ``ended_by`` "done" (the planned time was practised) or the reason it was cut
+    ("rating": a pain rating over it, after which it resumes; "unfocused"; a stop or flare
+    such as "pain_flare"). ``practised_s`` is the block's practice so far, this stretch
+    included, so a block's last record holds its total. Times on the frame clock, seconds."""
 
     record_kind = "mirror_box"
     block_index: int
@@ -48,7 +53,7 @@ class MirrorBoxRecord:
     ended_at_s: float
     planned_s: float
     practised_s: float
-    completed: bool  # False when a pause, a stop or a flare cut it short
+    ended_by: str
 
     storage_table = "trial"
 
@@ -58,9 +63,8 @@ class MirrorBoxRecord:
         return data
 
     def storage_fields(self) -> dict[str, Any]:
-        measures = self.to_dict()
         return {"onset_s": self.started_at_s, "kind": self.record_kind, "body_part": None,
-                "side": None, "measures": measures}
+                "side": None, "measures": self.to_dict()}
 
 
 class MirrorBoxTask:
@@ -79,9 +83,9 @@ class MirrorBoxTask:
                  "part": program.body_part.value.replace("_", "/")}  # fmt: skip
         self.setup = SETUP_MESSAGE.format(**words)
         self.guide = GUIDE_MESSAGE.format(**words)
-        self._practised_s = 0.0
-        self._since: float | None = None
-        self._first: float | None = None
+        self._practised_s = 0.0  # before the stretch under way
+        self._since: float | None = None  # the stretch under way began (None: none is)
+        self._started = False
         self._done = False
 
     @staticmethod
@@ -93,8 +97,8 @@ class MirrorBoxTask:
         if self._done:
             return TaskStep(done=True)
         events: list[Event] = []
-        if self._first is None:
-            self._first = now
+        if not self._started:
+            self._started = True
             events.append(Event(now, "task.start", {"task": self.kind, "planned_s": self.planned_s}))
             events.append(Event(now, "cue.audio", {"text": self.setup.replace("\n", " ")}))
         if self._since is None:
@@ -102,27 +106,28 @@ class MirrorBoxTask:
         practised = self._practised_s + now - self._since
         if practised >= self.planned_s - 1e-9:
             self._done = True
-            record = MirrorBoxRecord(self.block_index, self._first, now, self.planned_s, practised, True)
+            record = self._stretch(now, "done")
             events.append(Event(now, "task.end", {"task": self.kind, "practised_s": practised}))
             return TaskStep(DrawList(), tuple(events), (record,), True)  # type: ignore[arg-type]
-        left = max(0.0, self.planned_s - practised)
-        minutes, seconds = divmod(int(left + 0.999), 60)
+        minutes, seconds = divmod(math.ceil(self.planned_s - practised - 1e-9), 60)
         texts = (instruction(self.anchor, self.setup, up_m=0.16),
                  instruction(self.anchor, self.guide, up_m=-0.02),
                  instruction(self.anchor, f"{minutes}:{seconds:02d} left", up_m=-0.16))
         return TaskStep(DrawList(texts=texts), tuple(events))
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
-        if self._since is not None:
-            self._practised_s += time_s - self._since
-            self._since = None
-        if reason == "rating" or reason == "unfocused" or self._done or self._first is None:
+        # Paused time does not count; the stretch so far is recorded (a rating or a pause
+        # resumes the practice where it stopped, a stop or a flare ends it).
+        if self._since is None or self._done:
             return TaskStep()
-        # A stop or a flare ends the practice here: what was done is kept.
-        self._done = True
-        record = MirrorBoxRecord(self.block_index, self._first, time_s, self.planned_s,
-                                 self._practised_s, False)
+        record = self._stretch(time_s, reason)
         return TaskStep(records=(record,))  # type: ignore[arg-type]
+
+    def _stretch(self, now: float, ended_by: str) -> MirrorBoxRecord:
+        assert self._since is not None
+        began, self._since = self._since, None
+        self._practised_s += now - began
+        return MirrorBoxRecord(self.block_index, began, now, self.planned_s, self._practised_s, ended_by)
 
 
 register_task("mirror_box", MirrorBoxTask.build)
