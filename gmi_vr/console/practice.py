@@ -24,7 +24,8 @@ import numpy as np
 from numpy.typing import NDArray
 from OpenGL import GL
 
-from gmi_vr.core.types import TrackingFrame
+from gmi_vr.core.types import Pose, TrackingFrame
+from gmi_vr.geometry import quat_from_axis_angle, quat_multiply, quat_rotate
 from gmi_vr.render.context import WindowContext
 from gmi_vr.render.renderer import Renderer
 from gmi_vr.render.target import RenderTarget
@@ -32,9 +33,12 @@ from gmi_vr.scene.draw import Camera, DrawList
 
 #: The window's size in screen units: a laptop screen's comfortable window.
 PRACTICE_WINDOW_SIZE = (1024, 640)
-#: Vertical field of view of the patient's picture. Product choice: close to what a laptop
-#: screen at arm's length covers of the eye, so the pictures keep about the size they have
-#: in the headset without filling the screen.
+#: The picture is seen from a little behind the patient's eyes, looking a little down, with
+#: a field of view a laptop screen can show undistorted: from there one screen holds what the
+#: headset spreads over the eyes' wider view — the instructions ahead, a stimulus below eye
+#: level and the ghost demonstration at the hand's rest on the table. Product choice.
+VIEW_BEHIND_M = 0.3
+VIEW_PITCH_DEG = -16.0
 VERTICAL_FOV_DEG = 55.0
 STATUS_PX = 22  # the keys line's line height
 SAMPLES = 4  # smooth edges on a desktop screen
@@ -64,6 +68,14 @@ def _key_name(glfw: Any, key: int) -> str | None:
         if key == getattr(glfw, constant):
             return name
     return None
+
+
+def view_pose(head: Pose) -> Pose:
+    """Where the picture is seen from: ``VIEW_BEHIND_M`` behind ``head``, pitched by
+    ``VIEW_PITCH_DEG`` (head: level, +Z towards the back of the patient)."""
+    position = head.position + quat_rotate(head.orientation, np.array([0.0, 0.0, VIEW_BEHIND_M]))
+    pitch = quat_from_axis_angle(np.array([1.0, 0.0, 0.0]), math.radians(VIEW_PITCH_DEG))
+    return Pose(position, quat_multiply(head.orientation, pitch))
 
 
 class PracticeWindow:
@@ -160,7 +172,7 @@ class PracticeWindow:
         pixels = None
         if width > 0 and height > 0:  # zero while minimised
             target = self._target_for(width, height)
-            camera = Camera.symmetric(frame.head, math.radians(VERTICAL_FOV_DEG), width / height)
+            camera = Camera.symmetric(view_pose(frame.head), math.radians(VERTICAL_FOV_DEG), width / height)
             scene = DrawList(meshes=draw_list.meshes, texts=draw_list.texts,
                              clear_color=draw_list.clear_color, fade=draw_list.fade)
             self.renderer.draw(scene, camera, target.framebuffer, width, height)

@@ -110,9 +110,8 @@ class MirrorBoxTask:
             events.append(Event(now, "task.end", {"task": self.kind, "practised_s": practised}))
             return TaskStep(DrawList(), tuple(events), (record,), True)  # type: ignore[arg-type]
         minutes, seconds = divmod(math.ceil(self.planned_s - practised - 1e-9), 60)
-        texts = (instruction(self.anchor, self.setup, up_m=0.16),
-                 instruction(self.anchor, self.guide, up_m=-0.02),
-                 instruction(self.anchor, f"{minutes}:{seconds:02d} left", up_m=-0.16))
+        texts = (instruction(self.anchor, f"{self.setup}\n\n{self.guide}", up_m=-0.04),
+                 instruction(self.anchor, f"{minutes}:{seconds:02d} left", up_m=-0.3))
         return TaskStep(DrawList(texts=texts), tuple(events))
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
