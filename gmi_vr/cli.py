@@ -67,7 +67,9 @@ def _cmd_practice(args: argparse.Namespace) -> int:
     # Ends with one line on stdout saying what the store holds of the sitting; a sitting that
     # could not be stored raises StorageError (never exit 0), as for ``run``.
     screenshot = Path(args.screenshot) if args.screenshot is not None else None
-    app.run_practice(args.patient, max_frames=args.max_frames, screenshot=screenshot, report=print)
+    who = _therapist(args)  # a store with accounts (a clinic's) asks for one, as run does
+    app.run_practice(args.patient, max_frames=args.max_frames, screenshot=screenshot, report=print,
+                     by=who)  # fmt: skip
     return 0
 
 
@@ -600,6 +602,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     practice.add_argument("--patient", required=True, help="the patient's pseudonymous id")
     practice.add_argument("--screenshot", help="save the window's last picture as a PNG")
+    practice.add_argument("--by", help="who practises, for the records (default: the logged-in user)")
     practice.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     practice.set_defaults(func=_cmd_practice)
 

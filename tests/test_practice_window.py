@@ -220,11 +220,18 @@ def test_a_sitting_records_answers_by_key_and_mouse_exact_to_a_frame(
     # The first answered by the arrow key, the second by the mouse button of that side.
     assert [t.measures["answered_by"] for t in trials] == [  # type: ignore[index]
         f"{a['side']}.trigger_click" for a in log["answers"]]
-    # The window's last picture, saved: the closing words on the room, not a blank screen.
-    picture = np.asarray(Image.open(tmp_path / "practice.png").convert("RGB"))
+    # The window's last picture, saved (and kept where the run keeps artefacts): the closing
+    # words on the room, not a blank screen.
+    shot = tmp_path / "practice.png"
+    keep = os.environ.get("GMI_VR_TEST_ARTIFACTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        (Path(keep) / "practice-window.png").write_bytes(shot.read_bytes())
+    picture = np.asarray(Image.open(shot).convert("RGB"))
     assert picture.shape[0] > 100 and picture.shape[1] > 100
     assert picture.std() > 20, "the screenshot is blank"
     assert len(np.unique(picture.reshape(-1, 3), axis=0)) > 50
+    assert any("Practice complete" in text and "Next sitting" in text for text in log["texts"])
 
 
 @pytest.mark.display

@@ -197,7 +197,7 @@ def practice_status(runner: SessionRunner) -> str:
 
 def run_practice(patient_id: str, *, max_frames: int | None = None, screenshot: Path | None = None,
                  visible: bool = True, report: Callable[[str], None] | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, by: str | None = None) -> None:
     """Run one home practice sitting of ``patient_id`` in a desktop window (module docstring)
     until it is complete and the patient closes the window, or Escape ends it; ``max_frames``
     stops earlier (tests).
@@ -206,7 +206,8 @@ def run_practice(patient_id: str, *, max_frames: int | None = None, screenshot: 
     True)``), with the same rules as ``gmi-vr run``: a store that cannot be written refuses
     the sitting before it starts and a recording that failed raises StorageError when it
     ends (never reported as saved); ``report`` is given the line saying what was saved.
-    ``screenshot`` saves the last picture shown as a PNG. Raises GraphicsUnavailable with no
+    ``screenshot`` saves the last picture shown as a PNG; ``by`` is who the records name
+    (``session_pipeline``'s therapist: default the logged-in user). Raises GraphicsUnavailable with no
     display, NotFoundError for an unknown patient."""
     from gmi_vr.render.context import choose_gl_platform
 
@@ -226,7 +227,8 @@ def run_practice(patient_id: str, *, max_frames: int | None = None, screenshot: 
         stack.callback(renderer.release)
         window = PracticeWindow(context, renderer)
         stack.callback(window.release)
-        with session_pipeline(patient_id, source="desktop", report=report, seed=seed, home=True) as pipeline:
+        with session_pipeline(patient_id, source="desktop", report=report, seed=seed, home=True,
+                              therapist=by) as pipeline:
             runner = pipeline.runner
             assert runner is not None
             # The patient's own Escape: the headset window's confirmation, ended as the patient.
