@@ -22,6 +22,7 @@ from gmi_vr.core.errors import GmiError
 
 if TYPE_CHECKING:
     from gmi_vr.recording.store import SessionStore
+    from gmi_vr.therapy.program import Program
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -214,6 +215,10 @@ def _cmd_patients(args: argparse.Namespace) -> int:
         check_patient_id(args.id.strip())
         if args.age is not None:
             band_of_age(args.age)
+    if args.action == "show" and args.handout is not None:
+        from gmi_vr.review.report import check_output
+
+        check_output(Path(args.handout).expanduser(), "handout")  # before the store opens: fail early
     store = _open_store(create=args.action == "add")
     try:
         if args.action == "add":
@@ -231,6 +236,10 @@ def _cmd_patients(args: argparse.Namespace) -> int:
             for patient in patients if not args.json else ():
                 summary = _patient_summary(store, patient.id)
                 print(f"{summary['id']:<16} {summary['affected_side']:<6} {summary['body_part']:<10} stage {summary['stage']}")
+        elif args.action == "show" and args.handout is not None:
+            from gmi_vr.review.handout import write_handout
+
+            print(write_handout(store, args.id, Path(args.handout).expanduser()))
         elif args.action == "show":
             summary = _patient_summary(store, args.id)
             program = app.patient_program(store, args.id)
@@ -242,6 +251,7 @@ def _cmd_patients(args: argparse.Namespace) -> int:
                 for key, value in summary.items():
                     print(f"{key:>14}: {value}")
                 print(f"{'blocks':>14}: {', '.join(program.blocks)}")
+                print(f"{'practice':>14}: {_practice_line(program)}")
                 for path in program.overridden:
                     print(f"{'overridden':>14}: {path}")
                 print("program (setting = value  [source]):")
@@ -253,6 +263,16 @@ def _cmd_patients(args: argparse.Namespace) -> int:
                 store, args.id, changes, therapist=_therapist(args, store), reason=args.reason
             )
             print(f"patient {args.id}: changed {', '.join(changes)} (stage {int(program.stage)})")
+        elif args.action == "prescribe":
+            from gmi_vr.app.patients import parse_dose
+
+            doses = {task: parse_dose(task, getattr(args, task))
+                     for task in ("laterality", "imagery", "mirror") if getattr(args, task) is not None}  # fmt: skip
+            program = app.prescribe_practice(store, args.id, doses, stage=args.stage, next_step=args.next_step,
+                                             therapist=_therapist(args, store), reason=args.reason)  # fmt: skip
+            stage = args.stage or int(program.stage)
+            print(f"patient {args.id}: practice between visits at stage {stage}: "
+                  f"{_practice_line(program, stage)} (in the audit trail)")  # fmt: skip
         elif args.action == "progress":
             _patients_progress(store, args)
         elif args.action == "rename":
@@ -262,6 +282,13 @@ def _cmd_patients(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _practice_line(program: Program, stage: int | None = None) -> str:
+    """The stage's practice between visits in one line: "laterality 2 min x 8 a day"."""
+    practice = program.practice.for_stage(program.stage if stage is None else stage)
+    doses = [f"{task} {m:g} min x {t} a day" for task in practice.tasks for m, t in [practice.dose(task)]]
+    return ", ".join(doses) or "none prescribed"
 
 
 def _patients_progress(store: SessionStore, args: argparse.Namespace) -> None:
@@ -446,6 +473,10 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from gmi_vr.recording.export import export_session
 
+    if args.patients is not None or args.all:
+        return _export_study(args)
+    if args.session is None:
+        raise GmiError("Name a session to export, or --patients P1,P2 or --all for a whole study (--format bids).")
     store = _open_store()
     try:
         actor = _therapist(args, store, "export")
@@ -456,6 +487,104 @@ def _cmd_export(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _export_study(args: argparse.Namespace) -> int:
+    """``gmi-vr export --format bids --patients P1,P2 | --all --out DIR``: the changed files on
+    stdout (none when the dataset was up to date), a summary and what was left out on stderr."""
+    from gmi_vr.recording.export import ExportError, export_study, plan_study
+
+    if args.session is not None:
+        raise GmiError(f"Give either session {args.session} or {'--all' if args.all else '--patients'}, not both.")
+    if args.format != "bids":
+        raise ExportError("--patients and --all export a whole study as BIDS (--format bids); CSV and FHIR export one session.")
+    ids = None if args.all else [p.strip() for p in args.patients.split(",") if p.strip()]
+    if ids == []:
+        raise GmiError("--patients needs patient ids separated by commas, for example --patients P001,P002.")
+    store = _open_store()
+    try:
+        actor = _therapist(args, store, "export")
+        plan = plan_study(store, ids)
+        if store.writable:
+            for session in plan.sessions:
+                store.audit(actor, "session.export", patient_id=session.patient_id, session_id=session.id,
+                            details={"format": "bids", "study": True})  # fmt: skip
+        done = export_study(store, plan, Path(args.out), shift_days=args.shift_dates)
+    finally:
+        store.close()
+    for path in done.changed:
+        print(path)
+    for session, why in plan.left_out:
+        print(f"gmi-vr: session {session.id} of {session.patient_id} {why}, so it is not in the dataset.", file=sys.stderr)
+    print(f"gmi-vr: {done.root} holds {len(done.subjects)} subject(s) and {len(done.sessions)} session(s) from this "
+          f"store; {len(done.changed)} file(s) written or updated.", file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def _cmd_bundle(args: argparse.Namespace) -> int:
+    """Home practice to the clinic (``export --patient``, ``import`` there), the program home
+    (``export --program``, ``import`` there): ``recording.bundle``."""
+    if args.action == "export":
+        _bundle_export(args)
+    else:
+        _bundle_import(args)
+    return 0
+
+
+def _bundle_export(args: argparse.Namespace) -> None:
+    from gmi_vr.recording import bundle
+
+    if args.all and args.program:
+        raise GmiError("--all is for home practice (--patient ID); a program bundle always holds the current program.")
+    out = Path(args.out).expanduser()
+    store = _open_store()
+    try:
+        actor = _therapist(args, store, "export")
+        if args.program:
+            bundle.export_program(store, args.program, out, actor=actor, app_version=__version__)
+            print(f"wrote the program of {args.program} into {out}; on the home machine: gmi-vr bundle import {out}")
+            return
+        done = bundle.export_practice(store, args.patient, out, actor=actor, app_version=__version__,
+                                      everything=args.all)  # fmt: skip
+    finally:
+        store.close()
+    n = done.counts.sessions
+    print(f"bundled {n} home practice session{'' if n == 1 else 's'} of {args.patient} "
+          f"({done.counts.describe()}) into {out}; at the clinic: gmi-vr bundle import {out}")  # fmt: skip
+
+
+def _bundle_import(args: argparse.Namespace) -> None:
+    from gmi_vr.recording import bundle
+
+    path = Path(args.file).expanduser()
+    with bundle.open_bundle(path) as (manifest, contents):
+        # A program bundle sets up a home machine, which may have no store yet; practice goes
+        # into a clinic's existing store only (a mistyped GMI_VR_DATA must not look empty).
+        store = _open_store(create=manifest.kind == "program")
+        try:
+            actor = _therapist(args, store)
+            if manifest.kind == "program":
+                program = bundle.import_program(store, manifest, contents, path, actor=actor)
+            else:
+                practice = bundle.import_practice(store, manifest, contents, path, actor=actor)
+        finally:
+            store.close()
+    if manifest.kind == "program":
+        if program.created:
+            print(f"added patient {program.patient_id} to this machine with "
+                  f"{', '.join(program.changes) or 'no program'} from {path}")  # fmt: skip
+        elif program.changes:
+            print(f"updated patient {program.patient_id} from {path}: {', '.join(program.changes)}")
+        else:
+            print(f"patient {program.patient_id} is already as {path} has it; nothing changed")
+        return
+    n, here = len(practice.added), len(practice.already_here)
+    if not n:
+        print(f"nothing new: the {here} home practice session{'' if here == 1 else 's'} of {practice.patient_id} "
+              f"in {path} {'is' if here == 1 else 'are'} already here; nothing changed")  # fmt: skip
+        return
+    print(f"added {n} home practice session{'' if n == 1 else 's'} of {practice.patient_id} "
+          f"({practice.counts.describe()})" + (f"; {here} already here" if here else ""))  # fmt: skip
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -640,13 +769,28 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
     show = patients_sub.add_parser("show", help="a patient's program and progress")
     show.add_argument("id")
-    show.add_argument("--json", action="store_true")
+    show_as = show.add_mutually_exclusive_group()
+    show_as.add_argument("--json", action="store_true")
+    show_as.add_argument("--handout", metavar="FILE",
+                      help="write the patient's one-page practice handout instead (.html or .pdf)")  # fmt: skip
     edit = patients_sub.add_parser("edit", help="override program settings (recorded in the audit trail)")
     edit.add_argument("id")
     edit.add_argument("--set", action="append", required=True, metavar="PATH=VALUE",
                       help="e.g. --set stage=2 --set safety.session_cap_s=480")  # fmt: skip
     edit.add_argument("--reason", required=True, help="why (kept in the audit trail)")
     edit.add_argument("--by", help="who changes it (default: the logged-in user)")
+    prescribe = patients_sub.add_parser(
+        "prescribe", help="what to practise between visits, per stage (recorded in the audit trail)"
+    )
+    prescribe.add_argument("id")
+    prescribe.add_argument("--stage", type=int, choices=[1, 2, 3, 4], help="the stage (default: the current one)")
+    for task, words in (("laterality", "left/right judgement"), ("imagery", "explicit motor imagery"),
+                        ("mirror", "mirror-box practice")):  # fmt: skip
+        prescribe.add_argument(f"--{task}", metavar="MINxTIMES",
+                               help=f"{words}: minutes each time x times a day, e.g. 2x8; 0 for none")  # fmt: skip
+    prescribe.add_argument("--next-step", help="the clinic's next step, printed on the handout (e.g. the next visit)")
+    prescribe.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+    prescribe.add_argument("--by", help="who prescribes (default: the logged-in user)")
     progress = patients_sub.add_parser(
         "progress", help="the stage proposal after the last sessions; accept, reject or override it"
     )
@@ -697,8 +841,13 @@ def build_parser() -> argparse.ArgumentParser:
     sessions.add_argument("--json", action="store_true", help="print JSON for scripts")
     sessions.set_defaults(func=_cmd_sessions)
 
-    export = sub.add_parser("export", help="export a session for research (BIDS), spreadsheets (CSV) or records (FHIR)")
-    export.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
+    export = sub.add_parser("export", help="export a session for research (BIDS), spreadsheets (CSV) or records (FHIR), "
+                            "or a whole study as one BIDS dataset")  # fmt: skip
+    export.add_argument("session", type=int, nargs="?", help="session number (see gmi-vr sessions)")
+    study = export.add_mutually_exclusive_group()
+    study.add_argument("--patients", metavar="P1,P2",
+                       help="BIDS: every session of these patients as one dataset (again later: adds new sessions)")  # fmt: skip
+    study.add_argument("--all", action="store_true", help="BIDS: every session of every patient as one dataset")
     export.add_argument("--format", required=True, choices=["bids", "csv", "fhir"])
     export.add_argument("--out", required=True, help="output folder")
     export.add_argument("--shift-dates", type=int, default=0, metavar="DAYS",
@@ -720,6 +869,20 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
     replay.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     replay.set_defaults(func=_cmd_replay)
+
+    bundle = sub.add_parser("bundle", help="carry home practice to the clinic, and the patient's program home")
+    bundle_sub = bundle.add_subparsers(dest="action", required=True, metavar="ACTION")
+    b_export = bundle_sub.add_parser("export", help="write a bundle file: home practice (--patient) or the program (--program)")
+    what = b_export.add_mutually_exclusive_group(required=True)
+    what.add_argument("--patient", metavar="ID", help="at home: the patient's practice sessions since the last bundle")
+    what.add_argument("--program", metavar="ID", help="at the clinic: the patient, current program and calibration, for home")
+    b_export.add_argument("--out", required=True, metavar="FILE", help="the new bundle file (must not exist)")
+    b_export.add_argument("--all", action="store_true", help="every home practice session, bundled before or not")
+    b_export.add_argument("--by", help="who exports (default: the logged-in user)")
+    b_import = bundle_sub.add_parser("import", help="merge a bundle: practice at the clinic, the program at home")
+    b_import.add_argument("file", help="the bundle file")
+    b_import.add_argument("--by", help="who imports (default: the logged-in user)")
+    bundle.set_defaults(func=_cmd_bundle)
 
     store = sub.add_parser("store", help="check the session store, or recover a damaged one into a new file")
     store_sub = store.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -49,6 +49,7 @@ ORDER: list[tuple[str, ...]] = [
     ("patients", "list"),
     ("patients", "show"),
     ("patients", "edit"),
+    ("patients", "prescribe"),
     ("calibrate",),
     ("demo",),  # demo --patient records session 1
     ("run",),
@@ -61,6 +62,8 @@ ORDER: list[tuple[str, ...]] = [
     ("export",),
     ("report",),
     ("replay",),
+    ("bundle", "export"),  # home practice on a data folder of its own (own_folder_setup)
+    ("bundle", "import"),  # into the sequence's store, which knows the patient
     ("store", "check"),
     ("store", "repair"),
     ("backup",),  # its BACKUP.sqlite is what restore brings back
@@ -213,7 +216,8 @@ def typed_by_a_person(argv: list[str]) -> str | None:
 
 def own_folder_setup(argv: list[str]) -> list[list[str]] | None:
     """Commands whose example needs a state the sequence does not have run on a fresh data
-    folder of their own, after these set-up commands; None: in the shared sequence."""
+    folder of their own, after these set-up commands (``setup_command``); None: in the shared
+    sequence."""
     if argv[:2] == ["patients", "rename"]:  # the mistyped id must exist, the right one not yet
         return [["patients", "add", argv[2], "--side", "left"]]
     if argv[:2] == ["patients", "erase"]:  # the erased patient is gone for the commands after it
@@ -222,7 +226,22 @@ def own_folder_setup(argv: list[str]) -> list[list[str]] | None:
         return []
     if argv[0] == "signin":
         return [["users", "add", argv[1], "--role", "admin", "--password-stdin"]]
+    if argv[:2] == ["bundle", "export"] and "--patient" in argv:  # a home machine with practice on it
+        patient = argv[argv.index("--patient") + 1]
+        return [["patients", "add", patient, "--side", "left"], [*HOME_PRACTICE, patient]]
     return None
+
+
+#: A set-up step that is not a gmi-vr command: a home practice session recorded as the desktop
+#: practice records it (tests/home_practice.py), into the step's data folder.
+HOME_PRACTICE = ["python", str(REPO / "tests" / "home_practice.py")]
+
+
+def setup_command(command: list[str]) -> list[str]:
+    """How a set-up step runs: a gmi-vr command, or a script of the tests (``HOME_PRACTICE``)."""
+    if command[0] == "python":
+        return [sys.executable, *command[1:]]
+    return [sys.executable, "-m", "gmi_vr.cli", *command]
 
 
 @dataclass(frozen=True)
@@ -349,7 +368,7 @@ def test_every_shown_command_runs(tmp_path: Path) -> None:
         if setup is not None:
             step_env = dict(env, GMI_VR_DATA=str(tmp_path / f"own-data-{index}"))
             for command in setup:
-                prepared = subprocess.run([sys.executable, "-m", "gmi_vr.cli", *command], env=step_env,
+                prepared = subprocess.run(setup_command(command), env=step_env,
                                           input=typed_by_a_person(command) or "",
                                           capture_output=True, text=True, timeout=120)  # fmt: skip
                 assert prepared.returncode == 0, prepared.stderr

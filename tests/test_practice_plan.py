@@ -15,11 +15,11 @@ from gmi_vr.console.practice import InputEvent
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.therapy.grading import ImagerySettings
-from gmi_vr.therapy.mirror_box import MIRROR_BOX_S, MirrorBoxRecord
-from gmi_vr.therapy.practice import HOME_BLOCKS, HOME_CALM_MESSAGE, home_done_message, home_program
+from gmi_vr.therapy.mirror_box import MirrorBoxRecord, mirror_box_seconds
 from gmi_vr.therapy.program import BodyPart, Program, SessionPlan, Stage
 from gmi_vr.therapy.records import RatingRecord, TrialRecord
 from gmi_vr.therapy.session import SessionRunner, SessionStatus
+from gmi_vr.therapy.sitting import HOME_BLOCKS, HOME_CALM_MESSAGE, home_done_message, home_program
 from gmi_vr.therapy.stage_records import ImageryRecord
 
 HEAD = Pose([0.0, 1.2, 0.0])
@@ -30,21 +30,44 @@ def _program(stage: Stage) -> Program:
     return dataclasses.replace(Program.default(Side.LEFT, BodyPart.HAND), stage=stage)
 
 
+EXPECTED_BLOCKS = {  # the prescription's defaults (Program.practice), one block per task
+    Stage.LATERALITY: ("laterality",),
+    Stage.EXPLICIT_IMAGERY: ("laterality", "imagery"),
+    Stage.MIRROR_THERAPY: ("laterality", "mirror_box"),
+    Stage.GRADED_MOVEMENT: ("mirror_box",),
+}
+
+
 @pytest.mark.parametrize("stage", list(Stage))
-def test_a_home_sitting_runs_only_what_the_stage_allows_with_the_headset_only_checks_off(stage: Stage) -> None:
+def test_a_home_sitting_runs_the_stage_s_prescription_with_the_headset_only_checks_off(stage: Stage) -> None:
     program = _program(stage)
     home = home_program(program)
-    assert home.blocks == HOME_BLOCKS[stage]
-    # Nothing beyond the stage: imagery from stage 2, the mirror box from stage 3.
-    assert ("imagery" in home.blocks) == (stage is Stage.EXPLICIT_IMAGERY)
-    assert ("mirror_box" in home.blocks) == (stage >= Stage.MIRROR_THERAPY)
+    assert home.blocks == EXPECTED_BLOCKS[stage]
+    assert tuple(HOME_BLOCKS[t] for t in program.practice.for_stage(stage).tasks) == home.blocks
     assert home.safety.fms_every_s == 0.0 and home.safety.stop_hint_s == 0.0
     # The rest is the patient's program: the flare rule and the ratings as set.
     assert home.safety.flare_rise == program.safety.flare_rise
     assert (home.session.rating_at_start, home.session.rating_at_end) == (True, True)
     assert home.laterality == program.laterality
     SessionRunner(home, seed=1)  # every block can be built
-    assert "Next sitting" in home_done_message(home)
+
+
+def test_a_task_done_as_often_as_prescribed_today_is_left_out_until_all_are() -> None:
+    program = _program(Stage.EXPLICIT_IMAGERY)  # laterality once a day, imagery 8 times
+    assert home_program(program, {"laterality": 1}).blocks == ("imagery",)
+    assert home_program(program, {"laterality": 1, "imagery": 7}).blocks == ("imagery",)
+    assert home_program(program, {"laterality": 2, "imagery": 8}).blocks == ("laterality", "imagery")
+    assert home_done_message(program, {"laterality": 1, "imagery": 6}).endswith(
+        "Still today: imagined movements 1 more times.")
+    assert home_done_message(program, {"laterality": 1, "imagery": 7}).endswith("Today's practice is done.")
+
+
+def test_the_mirror_box_lasts_the_prescribed_minutes() -> None:
+    program = _program(Stage.MIRROR_THERAPY)
+    assert mirror_box_seconds(program) == 60 * program.practice.stage_3.dose("mirror")[0] == 300
+    longer, _ = program.override("t.one", "tolerates more", "2026-01-01T00:00:00",
+                                 **{"practice.stage_3.mirror_minutes": 8})
+    assert mirror_box_seconds(longer) == 480
 
 
 class Driver:
@@ -186,13 +209,14 @@ def test_the_mirror_box_counts_its_practice_time_and_records_it() -> None:
     runner = SessionRunner(program, seed=5, anchor=HEAD)
     drive = Driver(runner, program)
     drive.rate(1)
-    started = next(e for e in drive.events if e.kind == "task.start" and e.data.get("task") == "mirror_box")
-    assert runner.task_kind == "mirror_box"
+    started = next(e for e in drive.events if e.kind == "task.start" and e.data.get("task") == "mirror")
+    assert runner.task_kind == "mirror"  # stored as the mirror practice the dose counts
     assert any(t.text.endswith(" left") for t in drive.last.draw.texts)  # the timer
-    ended = drive.until(lambda e: e.kind == "task.end", limit_s=MIRROR_BOX_S + 5)
-    assert ended.time_s - started.time_s == pytest.approx(MIRROR_BOX_S, abs=PERIOD)
+    planned = mirror_box_seconds(program)
+    ended = drive.until(lambda e: e.kind == "task.end", limit_s=planned + 5)
+    assert ended.time_s - started.time_s == pytest.approx(planned, abs=PERIOD)
     (record,) = [r for r in drive.records if isinstance(r, MirrorBoxRecord)]
-    assert record.ended_by == "done" and record.practised_s == pytest.approx(MIRROR_BOX_S, abs=PERIOD)
+    assert record.ended_by == "done" and record.practised_s == pytest.approx(planned, abs=PERIOD)
     drive.run(0.1)
     assert runner.outcome().status is SessionStatus.COMPLETED
 

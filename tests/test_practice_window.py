@@ -27,6 +27,7 @@ from PIL import Image
 from gmi_vr.app.controls import ESCAPE_PROMPT
 from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
+from gmi_vr.review.progress import practice_records
 
 TESTS = Path(__file__).parent
 #: A window sitting on a shared, loaded machine: the window's start alone can take a minute.
@@ -202,7 +203,10 @@ def test_a_sitting_records_answers_by_key_and_mouse_exact_to_a_frame(
         (session,) = store.list_sessions("H-1")
         trials = store.trials(session.id)
         ratings = [(r.phase, r.value) for r in store.ratings(session.id)]
+        practice = practice_records(store, "H-1")
     assert (session.mode, session.station, session.source) == ("desktop", "home", "desktop")
+    # The sitting counts as practice between visits: its laterality block's minutes.
+    assert [(s.id, sorted(r.minutes)) for s, r in practice] == [(session.id, ["laterality"])]
     assert (session.status, session.end_reason) == ("completed", "plan_done")
     assert ratings == [("before", 1), ("after", 2)]
     assert reports == [f"session {session.id} saved: 2 trials, pain 1 -> 2"]
@@ -231,7 +235,7 @@ def test_a_sitting_records_answers_by_key_and_mouse_exact_to_a_frame(
     assert picture.shape[0] > 100 and picture.shape[1] > 100
     assert picture.std() > 20, "the screenshot is blank"
     assert len(np.unique(picture.reshape(-1, 3), axis=0)) > 50
-    assert any("Practice complete" in text and "Next sitting" in text for text in log["texts"])
+    assert any("Practice complete" in text and "Still today: left/right pictures 7 more times" in text for text in log["texts"])
 
 
 @pytest.mark.display

@@ -24,6 +24,7 @@ from gmi_vr.app.patients import (
     edit_patient_program,
     patient_age_band,
     patient_program,
+    prescribe_practice,
     rename_patient,
 )
 from gmi_vr.app.practice import run_practice
@@ -38,6 +39,7 @@ __all__ = [
     "edit_patient_program",
     "patient_age_band",
     "patient_program",
+    "prescribe_practice",
     "rename_patient",
     "run_calibration_openxr",
     "run_calibration_sim",

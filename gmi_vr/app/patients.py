@@ -71,6 +71,41 @@ def edit_patient_program(
     return program
 
 
+def parse_dose(task: str, text: str) -> tuple[float, int]:
+    """``MINUTESxTIMES`` ("2x8": 2 minutes, 8 times a day) or "0"/"none" (not prescribed)."""
+    cleaned = text.strip().lower().replace("×", "x")
+    if cleaned in ("0", "none"):
+        return 0.0, 0
+    minutes, sep, times = cleaned.partition("x")
+    try:
+        if not sep:
+            raise ValueError(cleaned)
+        return float(minutes), int(times)
+    except ValueError:
+        raise GmiError(
+            f"--{task} {text!r} is not a dose: write minutes x times a day, e.g. --{task} 2x8, or 0 for none."
+        ) from None
+
+
+def prescribe_practice(
+    store: SessionStore, patient_id: str, doses: dict[str, tuple[float, int]], *, stage: int | None = None,
+    next_step: str | None = None, therapist: str, reason: str,
+) -> Program:
+    """Set what the patient practises between visits at ``stage`` (default: their current
+    one): ``doses`` by task ("laterality", "imagery", "mirror") as (minutes each time, times a
+    day), and the handout's ``next_step``. An audited program override like any other."""
+    if not doses and next_step is None:
+        raise GmiError("Say what to prescribe: --laterality, --imagery or --mirror MINUTESxTIMES, or --next-step TEXT.")
+    at = int(patient_program(store, patient_id).stage) if stage is None else stage
+    changes: dict[str, Any] = {}
+    for task, (minutes, times) in doses.items():
+        changes[f"practice.stage_{at}.{task}_minutes"] = minutes
+        changes[f"practice.stage_{at}.{task}_times_per_day"] = times
+    if next_step is not None:
+        changes["practice.next_step"] = next_step.strip()
+    return edit_patient_program(store, patient_id, changes, therapist=therapist, reason=reason)
+
+
 def patient_age_band(patient: PatientInfo, program: Program) -> str:
     """The band to show: the program's (a therapist may override it), else the one stored
     with the patient, else one from a birth year kept by an older gmi-vr; "unknown" if none."""

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from gmi_vr import __version__
@@ -24,9 +24,9 @@ from gmi_vr.recording.listing import SessionRow, saved_line, session_row
 from gmi_vr.recording.recorder import SessionRecorder
 from gmi_vr.recording.records import RecorderStats
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.review.progress import StageDecider, has_work, propose_after_session
-from gmi_vr.therapy.practice import HOME_CALM_MESSAGE, home_done_message, home_program
+from gmi_vr.review.progress import StageDecider, has_work, practice_records, propose_after_session
 from gmi_vr.therapy.session import CALM_MESSAGE, DONE_MESSAGE, SessionRunner
+from gmi_vr.therapy.sitting import HOME_CALM_MESSAGE, home_done_message, home_program
 from gmi_vr.therapy.stimuli import stimulus_mesh_names
 
 log = logging.getLogger("gmi_vr.app")
@@ -93,8 +93,9 @@ def session_pipeline(
         program = patient_program(store, patient_id)
         calm_message, done_message = CALM_MESSAGE, DONE_MESSAGE
         if home:
-            program = home_program(program)
-            calm_message, done_message = HOME_CALM_MESSAGE, home_done_message(program)
+            done_today = practised_today(store, patient_id, datetime.now(UTC).date())
+            calm_message, done_message = HOME_CALM_MESSAGE, home_done_message(program, done_today)
+            program = home_program(program, done_today)
         stored = store.latest_calibration(patient_id)
         calibration = Calibration.from_dict(stored.data) if stored is not None else None
         settings = patient.settings or {}
@@ -170,6 +171,17 @@ def session_pipeline(
             raise _not_saved(store, patient_id, recorder.session_id, stats)
     finally:
         store.close()
+
+
+def practised_today(store: SessionStore, patient_id: str, today: date) -> dict[str, int]:
+    """Practice sittings of the patient on ``today`` (UTC) with each task ("laterality",
+    "imagery", "mirror"), as the practice dose counts them (``review.progress``)."""
+    done: dict[str, int] = {}
+    for _, record in practice_records(store, patient_id, today, today):
+        for task, minutes in record.minutes.items():
+            if minutes > 0:
+                done[task] = done.get(task, 0) + 1
+    return done
 
 
 def _read_back(store: SessionStore, recorder: SessionRecorder) -> SessionRow | None:

@@ -22,7 +22,9 @@ class SessionRow:
     motion); ``stages`` the stages in the order they were run; ``trials`` and
     ``repetitions`` the stored counts; pain values the last rating given before / after the
     session (0-10), None when none was given; ``status`` how it ended and ``end_reason`` why
-    (``records.SessionStatus``; None in stores written before reasons were kept)."""
+    (``records.SessionStatus``; None in stores written before reasons were kept); ``uid``
+    the session's UUID, ``mode`` how it ran ("headset" or "desktop") and ``station`` where
+    ("clinic" or "home": practice between visits)."""
 
     session_id: int
     patient: str
@@ -36,6 +38,14 @@ class SessionRow:
     trials: int = 0
     repetitions: int = 0
     end_reason: str | None = None
+    uid: str = ""
+    mode: str = "headset"
+    station: str = "clinic"
+
+    @property
+    def where(self) -> str:
+        """Where and how it ran, for people: "clinic, headset", "home, desktop"."""
+        return f"{self.station}, {self.mode}"
 
 
 def session_rows(store: SessionStore, patient: str | None = None) -> list[SessionRow]:
@@ -66,6 +76,7 @@ def _row(store: SessionStore, session: SessionInfo) -> SessionRow:
         pain_after=after[-1] if after else None, status=session.status,
         dropped_frames=session.dropped_frames, trials=len(store.trials(session.id)),
         repetitions=len(store.repetitions(session.id)), end_reason=session.end_reason,
+        uid=session.uid, mode=session.mode, station=session.station,
     )  # fmt: skip
 
 
@@ -81,13 +92,13 @@ def sessions_json(rows: list[SessionRow]) -> str:
 
 def format_sessions(rows: list[SessionRow]) -> str:
     """A table for the terminal (times in UTC)."""
-    header = ("id", "patient", "date (UTC)", "duration", "stages", "trials", "pain before", "pain after",
-              "status", "reason")  # fmt: skip
+    header = ("id", "patient", "date (UTC)", "where", "duration", "stages", "trials", "pain before",
+              "pain after", "status", "reason")  # fmt: skip
     lines = [header]
     for r in rows:
         duration = "-" if r.duration_s is None else f"{int(r.duration_s // 60)}:{int(r.duration_s % 60):02d}"
         lines.append((
-            str(r.session_id), r.patient, r.started_at.strftime("%Y-%m-%d %H:%M"), duration,
+            str(r.session_id), r.patient, r.started_at.strftime("%Y-%m-%d %H:%M"), r.where, duration,
             " > ".join(r.stages) or "-", str(r.trials), "-" if r.pain_before is None else str(r.pain_before),
             "-" if r.pain_after is None else str(r.pain_after), r.status, r.end_reason or "-",
         ))  # fmt: skip

@@ -32,7 +32,7 @@ import sqlite3
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -523,6 +523,12 @@ class SessionStore:
             raise _damaged(self.label, error.orig or error) from error
         except SQLAlchemyError as error:
             raise StorageError(f"The session store {self.label} failed ({error}).") from error
+
+    def transaction(self, write: bool = False) -> AbstractContextManager[OrmSession]:
+        """One transaction for a module of this package that copies whole rows between stores
+        (``bundle.py``): failures as StorageError; with ``write``, committed at the end, and
+        refused on a store that cannot be written."""
+        return self._session(write=write)
 
     # ------------------------------------------------------------------ recovery
 

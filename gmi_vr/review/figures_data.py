@@ -38,6 +38,7 @@ from gmi_vr.recording.records import (
 )
 from gmi_vr.recording.records import TrialRecord as StoredTrial
 from gmi_vr.recording.store import SessionStore
+from gmi_vr.therapy.practice import DoseSummary, PracticeRecord, count_dose
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError, SafetySettings
 from gmi_vr.therapy.records import RatingRecord as TherapyRating
 from gmi_vr.therapy.records import TrialRecord as TherapyTrial
@@ -112,6 +113,13 @@ class SessionPoint:
     sparc: float | None  # median over repetitions (closer to 0 is smoother)
     target_error_m: float | None  # median over repetitions
     sync_error_m: float | None  # median over both-limb repetitions
+    station: str = "clinic"  # "clinic" or "home" (``SessionInfo.station``)
+    mode: str = "headset"  # "headset" or "desktop"
+
+    @property
+    def where(self) -> str:
+        """"clinic, headset", "home, desktop", ..."""
+        return f"{self.station}, {self.mode}"
 
     @property
     def day(self) -> date:
@@ -188,6 +196,16 @@ class DoseFigure:
     @property
     def empty(self) -> bool:
         return not self.weeks
+
+
+@dataclass(frozen=True)
+class PracticeWeek:
+    """Practice between visits in one week of the period (its days inside the period only),
+    against the prescription of the stage the patient was at (``stage``)."""
+
+    monday: date
+    stage: int
+    dose: DoseSummary
 
 
 @dataclass(frozen=True)
@@ -282,6 +300,7 @@ class PatientReview:
     pain: PainFigure
     events: tuple[EventLine, ...]
     norms_used: tuple[tuple[str, str], ...]  # (what, source) named on the page
+    practice: tuple[PracticeWeek, ...] = ()  # every week of the period, oldest first
 
     @property
     def counted(self) -> tuple[SessionPoint, ...]:
@@ -468,8 +487,22 @@ def session_point(store: SessionStore, session: SessionInfo,
         rom_m=rom, sparc=_median(m.get("sparc") for m in measures),
         target_error_m=_median(m.get("target_error_m") for m in measures),
         sync_error_m=_median(m.get("sync_error_m") for m in measures),
+        station=session.station, mode=session.mode,
     )  # fmt: skip
     return point, lateral, events
+
+
+def is_practice(session: SessionInfo | SessionPoint) -> bool:
+    """Practice between visits: a session at home, or on a desktop without a headset; any
+    other session is a clinic visit."""
+    return session.station == "home" or session.mode == "desktop"
+
+
+def practice_record(point: SessionPoint) -> PracticeRecord | None:
+    """A practice session as the dose counts it: the minutes of its task blocks (the same
+    minutes the report's dose figure shows); None when it spent no time in a block."""
+    minutes = {stage: m for stage, m in point.minutes_by_stage.items() if m > 0}
+    return PracticeRecord(point.session_id, point.day, minutes) if minutes else None
 
 
 # --- the figures -------------------------------------------------------------------------
@@ -553,8 +586,8 @@ def _dose(points: Sequence[SessionPoint], program: Program | None) -> DoseFigure
         total = sum((p.duration_s or 0.0) for p in group) / 60.0
         out.append(DoseWeek(monday, len(group), total, by_stage, by_program))
     cap = program.safety.session_cap_s / 60.0 if program else None
-    note = ("The program prescribes sessions of up to "
-            f"{cap:g} minutes (its session cap); it sets no number of sessions per week yet."
+    note = ("The program prescribes clinic sessions of up to "
+            f"{cap:g} minutes (its session cap); practice between visits: see its own table."
             if cap is not None else "No program is stored, so no dose is prescribed.")  # fmt: skip
     return DoseFigure(tuple(out), cap, note)
 
@@ -690,7 +723,33 @@ def patient_review(store: SessionStore, patient_id: str, since: date | None = No
         imagery=ImageryFigure(*_series(counted, lambda p: p.imagery_ratio is not None or p.vividness is not None,
                                        lambda p: p.imagery_ratio, lambda p: p.vividness)),
         movement=_movement(counted), pain=_pain(counted), events=tuple(events), norms_used=norms_used,
+        practice=_practice_weeks(points, program, since, until),
     )  # fmt: skip
+
+
+def _practice_weeks(points: Sequence[SessionPoint], program: Program | None, since: date | None,
+                    until: date | None) -> tuple[PracticeWeek, ...]:
+    """Each week from the period's first day (``since``, else the first session's) to its
+    last: practice sessions' minutes against the prescription of the stage of the week's
+    last therapy session (or the one before it; the program's stage before any)."""
+    if program is None or not points:
+        return ()
+    first, last = since or min(p.day for p in points), until or max(p.day for p in points)
+    records = [r for r in (practice_record(p) for p in points if is_practice(p)) if r is not None]
+    staged = sorted(((p.day, p.stage) for p in points if p.stage is not None), key=lambda x: x[0])
+    weeks: list[PracticeWeek] = []
+    monday = first - timedelta(days=first.weekday())
+    stage = staged[0][1] if staged else int(program.stage)
+    while monday <= last:
+        week_first, week_last = max(monday, first), min(monday + timedelta(days=6), last)
+        for day, at in staged:
+            if day <= week_last:
+                stage = at
+        visits = sum(1 for p in points if not is_practice(p) and week_first <= p.day <= week_last)
+        dose = count_dose(program.practice.for_stage(stage), records, week_first, week_last, visits)
+        weeks.append(PracticeWeek(monday, stage, dose))
+        monday += timedelta(days=7)
+    return tuple(weeks)
 
 
 def _series(points: Sequence[SessionPoint], keep: Callable[[SessionPoint], bool],

@@ -16,6 +16,11 @@ Which sessions count (``history_sessions``):
   one: a three-second session is not one of the "sessions at this stage" the rules count;
 - a "running" session (the one in progress, or a live one on another station) never counts.
 
+Practice between visits (``practice_records``, ``patient_dose``): a session at station
+"home" or in mode "desktop" is practice; any other is a clinic visit. A practice session
+counts for the dose with the minutes of its task blocks whatever its status (minutes done are
+done), except a "running" one; the dose goes to the engine with the history.
+
 A summary is rebuilt from the stored trials, ratings and events of the session and the
 program it ran with (kept in its settings), exactly as ``SessionRunner.summary`` computes it
 live, so a proposal can be made again for any past session.
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from gmi_vr.core.errors import GmiError
@@ -33,8 +38,9 @@ from gmi_vr.core.types import Side
 from gmi_vr.recording.records import SessionInfo
 from gmi_vr.recording.records import TrialRecord as StoredTrial
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.review.figures_data import therapy_trial
+from gmi_vr.review.figures_data import is_practice, practice_record, session_point, therapy_trial
 from gmi_vr.therapy.checks import FMS, SINCE_LAST
+from gmi_vr.therapy.practice import DoseSummary, PracticeRecord, count_dose, dose_window
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError
 from gmi_vr.therapy.progression import ProgressionProposal, confirm, evaluate_progression
 from gmi_vr.therapy.records import RatingRecord, TrialRecord
@@ -134,12 +140,56 @@ def has_work(store: SessionStore, session_id: int) -> bool:
     return bool(store.trials(session_id)) or bool(store.repetitions(session_id))
 
 
+def _day(session: SessionInfo) -> date:
+    return session.started_at.astimezone(UTC).date()
+
+
+def practice_records(store: SessionStore, patient_id: str, first_day: date | None = None,
+                     last_day: date | None = None) -> list[tuple[SessionInfo, PracticeRecord]]:
+    """The patient's practice sessions with time in a task block, oldest first; only those
+    started (UTC day) from ``first_day`` to ``last_day`` when given (the others are not read)."""
+    out: list[tuple[SessionInfo, PracticeRecord]] = []
+    for session in store.list_sessions(patient_id):
+        if session.status == "running" or not is_practice(session):
+            continue
+        if (first_day is not None and _day(session) < first_day) or (last_day is not None and _day(session) > last_day):
+            continue
+        record = practice_record(session_point(store, session)[0])
+        if record is not None:
+            out.append((session, record))
+    return out
+
+
+def patient_dose(store: SessionStore, patient_id: str, program: Program,
+                 history: list[tuple[SessionInfo, SessionSummary]] | None = None) -> DoseSummary | None:
+    """Practice at the program's stage against its prescription over the last
+    ``progression.practice_days`` days to the latest session (clinic or home), from the day
+    the latest run of sessions at the stage began; None before any session."""
+    sessions = [s for s in store.list_sessions(patient_id) if s.status != "running"]
+    if not sessions:
+        return None
+    if history is None:
+        history = history_sessions(store, patient_id)
+    run_began: date | None = None
+    for session, summary in reversed(history):
+        if summary.stage is not program.stage:
+            break
+        run_began = _day(session)
+    first, last = dose_window(program.progression, max(_day(s) for s in sessions), run_began)
+    visits = sum(1 for s in sessions if not is_practice(s) and first <= _day(s) <= last)
+    practice = [record for _, record in practice_records(store, patient_id, first, last)]
+    return count_dose(program.practice.for_stage(program.stage), practice, first, last, visits)
+
+
 def propose(store: SessionStore, patient_id: str) -> ProgressionProposal:
-    """The engine's proposal for the patient's current program over their finished sessions."""
+    """The engine's proposal for the patient's current program over their finished sessions,
+    with the practice between visits that stands behind it."""
     program = patient_program(store, patient_id)
     history = history_sessions(store, patient_id)
-    proposal = evaluate_progression(program, [summary for _, summary in history])
+    dose = patient_dose(store, patient_id, program, history)
+    proposal = evaluate_progression(program, [summary for _, summary in history], dose)
     evidence = {**proposal.evidence, "session_ids": [s.id for s, _ in history],
+                "practice_session_ids": [s.id for s, _ in history if is_practice(s)],
                 "latest": history[-1][1].to_dict() if history else None}  # fmt: skip
     return ProgressionProposal(proposal.current_stage, proposal.proposed_stage, proposal.decision,
                                proposal.rule, proposal.reason, evidence)  # fmt: skip

@@ -127,7 +127,7 @@ def _session_row(p: SessionPoint) -> Row:
     if p.dropped_frames:
         notes.append(f"{p.dropped_frames} frames lost")
     return Row((
-        Cell(str(p.session_id), True), Cell(p.started_at.strftime("%Y-%m-%d %H:%M")), Cell(p.status),
+        Cell(str(p.session_id), True), Cell(p.started_at.strftime("%Y-%m-%d %H:%M")), Cell(p.where), Cell(p.status),
         Cell(_opt(p.stage), True), Cell(_minutes(p.duration_s), True), Cell(" > ".join(p.stages) or "–"),
         Cell(_pct(left.accuracy if left else None), True), Cell(_sec(left.median_rt_s if left else None), True),
         Cell(_pct(right.accuracy if right else None), True), Cell(_sec(right.median_rt_s if right else None), True),
@@ -135,7 +135,7 @@ def _session_row(p: SessionPoint) -> Row:
     ), "" if p.has_work else "nowork")  # fmt: skip
 
 
-SESSION_HEADER = ("id", "started (UTC)", "status", "stage", "min", "blocks", "left acc.", "left RT",
+SESSION_HEADER = ("id", "started (UTC)", "where", "status", "stage", "min", "blocks", "left acc.", "left RT",
                   "right acc.", "right RT", "pain", "notes")  # fmt: skip
 
 
@@ -169,8 +169,34 @@ def patient_document(review: PatientReview) -> Document:
     events = TableSection("events", "Stops, flares and recording losses",
                           ("session", "date", "at (s)", "what", "detail"), _event_rows(review.events, True),
                           "" if review.events else "No stops, flares or recording losses in this period.")  # fmt: skip
-    return Document(title, subtitle, p, (sessions, *_figure_sections(patient_figures(review)), events),
-                    review.history, review.norms_used)  # fmt: skip
+    return Document(title, subtitle, p, (sessions, _practice_section(review), *_figure_sections(patient_figures(review)),
+                                         events), review.history, review.norms_used)  # fmt: skip
+
+
+PRACTICE_HEADER = ("week of", "stage", "days", "clinic visits", "practice sessions", "done a day",
+                   "prescribed a day", "of prescription", "by task: done/prescribed a day")  # fmt: skip
+
+
+def _practice_section(review: PatientReview) -> TableSection:
+    """Practice between visits, week by week, against the prescription (``Program.practice``)."""
+    rows = []
+    for week in review.practice:
+        d = week.dose
+        prescribed = sum(t.prescribed_per_day for t in d.tasks)
+        rows.append(Row((
+            Cell(f"{week.monday}"), Cell(str(week.stage), True), Cell(str(d.days), True), Cell(str(d.visits), True),
+            Cell(str(d.practice_sessions), True),
+            Cell(f"{d.practice_sessions / d.days:.1f} sessions, {d.practice_minutes / d.days:.1f} min"),
+            Cell(f"{prescribed:g} min" if d.tasks else "none"),
+            Cell("–" if d.fraction is None else f"{d.fraction * 100:.0f} %", True),
+            Cell("; ".join(t.short() for t in d.tasks) or "–"),
+        )))  # fmt: skip
+    note = ("Practice: sessions at home or on a desktop (minutes of their task blocks); clinic visits: the "
+            "other sessions. Prescribed: the program's practice for the week's stage, as set now "
+            "(CLINICAL.md \"Practice between visits\": laterality every waking 1-2 hours, mirror 3-10 short "
+            "sessions a day). Each task counts up to its own prescription.")  # fmt: skip
+    return TableSection("practice", "Practice between visits against the prescription", PRACTICE_HEADER,
+                        tuple(rows), note)
 
 
 def session_document(review: SessionReview) -> Document:
@@ -408,14 +434,14 @@ def render_pdf(doc: Document, out: Path, progress: Progress = no_progress) -> in
 # --- writing ---------------------------------------------------------------------------------
 
 
-def check_output(out: Path) -> str:
+def check_output(out: Path, what: str = "report") -> str:
     """The format for ``out`` ("html" or "pdf"), after checking that it can be written;
     ReportError in one sentence otherwise. Runs before the store is read (fail early)."""
     if out.is_dir():
         raise ReportError(f"{out} is a folder; give a file name ending in .html or .pdf.")
     kind = FORMATS.get(out.suffix.lower())
     if kind is None:
-        raise ReportError(f"Cannot tell the report's format from '{out.name}'; end the name in .html or .pdf.")
+        raise ReportError(f"Cannot tell the {what}'s format from '{out.name}'; end the name in .html or .pdf.")
     folder = out.parent
     if not folder.is_dir():
         raise ReportError(f"The folder {folder} does not exist; create it or choose another output path.")
@@ -425,14 +451,23 @@ def check_output(out: Path) -> str:
 
 
 def _write(out: Path, kind: str, doc: Document, progress: Progress) -> None:
+    def draw(temp: Path) -> None:
+        if kind == "html":
+            temp.write_text(render_html(doc, progress), encoding="utf-8")
+        else:
+            render_pdf(doc, temp, progress)
+
+    write_atomically(out, draw)
+
+
+def write_atomically(out: Path, draw: Callable[[Path], None]) -> None:
+    """``draw`` writes the file at a temporary path beside ``out``, which then replaces
+    ``out``: a failure leaves neither half a file nor an older file changed."""
     temp = ""
     try:
         handle, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
         os.close(handle)
-        if kind == "html":
-            Path(temp).write_text(render_html(doc, progress), encoding="utf-8")
-        else:
-            render_pdf(doc, Path(temp), progress)
+        draw(Path(temp))
         os.chmod(temp, FILE_MODE)  # health data: this account only (recording/privacy.py)
         os.replace(temp, out)
     except OSError as error:

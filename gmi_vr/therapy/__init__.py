@@ -18,7 +18,7 @@ How the app runs one session::
         for record in step.records: recorder.store(record.storage_fields())
         if step.done: break
     history = stored_summaries + [runner.summary(today)]
-    proposal = evaluate_progression(program, history)       # shown to the therapist
+    proposal = evaluate_progression(program, history, dose)  # dose: practice.count_dose, or None
     program, decision = confirm(program, proposal, therapist, at=now_iso, accept=True)
 
 Console keys call ``runner.answer_from_console``, ``rating_from_console``,

@@ -3,7 +3,7 @@ box (the affected limb hidden behind the mirror, the healthy limb in front of it
 screen guides them: what to set up, what to do, and a timer.
 
 The screen cannot see the limbs, so the task measures nothing but time: it shows the
-instructions, counts down ``planned_s`` of focused practice and records one
+instructions, counts down the prescribed minutes of focused practice (``mirror_box_seconds``) and records one
 ``MirrorBoxRecord`` (when it began and ended, planned and done seconds). The session runner
 around it asks the pain ratings before and after and at its interval in the block
 (``session.SCHEDULED_RATING_BLOCKS``), so the pain-flare rule applies as in the headset.
@@ -26,11 +26,6 @@ from gmi_vr.scene.draw import DrawList
 from gmi_vr.therapy.contexts import instruction
 from gmi_vr.therapy.program import Program
 from gmi_vr.therapy.task import TaskContext, TaskStep, register_task
-
-#: One sitting's practice time, seconds. CLINICAL.md "Mirror therapy grading": sessions of
-#: 5-10 minutes, 3-10 short sessions a day (EPF guidance); the lower end for a sitting done
-#: alone at home (product choice).
-MIRROR_BOX_S = 300.0
 
 SETUP_MESSAGE = ("Mirror box: put your {affected} {part} behind the mirror\n"
                  "and your {healthy} {part} in front of it.\nLook only at the reflection.")
@@ -67,15 +62,27 @@ class MirrorBoxRecord:
                 "side": None, "measures": self.to_dict()}
 
 
-class MirrorBoxTask:
-    """The guide and timer of one mirror-box practice (module docstring)."""
+def mirror_box_seconds(program: Program) -> float:
+    """How long one mirror-box practice lasts: the stage's prescribed mirror minutes
+    (``Program.practice``; CLINICAL.md: EPF CRPS guidance, sessions of 5-10 minutes), else
+    stage 3's (a plan that names the mirror box at a stage with no mirror practice)."""
+    minutes, _ = program.practice.for_stage(program.stage).dose("mirror")
+    if minutes <= 0:
+        minutes, _ = program.practice.stage_3.dose("mirror")
+    return minutes * 60.0
 
-    kind = "mirror_box"
+
+class MirrorBoxTask:
+    """The guide and timer of one mirror-box practice (module docstring). Its kind is the
+    stage it practises, "mirror", as the store's blocks and the practice dose name it (its
+    records say "mirror_box": how it was practised)."""
+
+    kind = "mirror"
     #: The patient moves (the healthy limb, behind which the hidden one may follow): a flare
     #: stops it at once, as in the headset's mirror block.
     involves_movement = True
 
-    def __init__(self, program: Program, context: TaskContext, planned_s: float = MIRROR_BOX_S) -> None:
+    def __init__(self, program: Program, context: TaskContext, planned_s: float) -> None:
         self.anchor = context.anchor
         self.block_index = context.block_index
         self.planned_s = planned_s
@@ -90,7 +97,7 @@ class MirrorBoxTask:
 
     @staticmethod
     def build(program: Program, context: TaskContext) -> MirrorBoxTask:
-        return MirrorBoxTask(program, context)
+        return MirrorBoxTask(program, context, mirror_box_seconds(program))
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
         now = frame.time_s

@@ -290,6 +290,14 @@ class ProgressionRules:
     min_days_at_stage: int = 14
     #: Stages to step back after a flare or a fall (CLINICAL.md: "Back a stage").
     steps_back: int = 1
+    #: Practice between visits is counted over the last this many days (to the latest
+    #: session, clinic or home), never before the stage began. CLINICAL.md: targets over at
+    #: least 7 days; the same span.
+    practice_days: int = 7
+    #: Practice below this fraction of the prescribed minutes a day is named as the reason
+    #: when performance stalls. Product choice: half the dose; CLINICAL.md: a real-world audit
+    #: with far less practice than the trials found no pain change (Johnson 2012).
+    min_practice_fraction: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0 < self.accuracy_target <= 1 or not 0 <= self.accuracy_fall <= 1:
@@ -302,6 +310,99 @@ class ProgressionRules:
             raise ProgramError("Trials per side must be at least 1 and the span in days not negative.")
         if self.max_median_rt_s is not None and self.max_median_rt_s <= 0:
             raise ProgramError("The speed target must be positive seconds, or empty for the norm.")
+        if self.practice_days < 1 or not 0 <= self.min_practice_fraction <= 1:
+            raise ProgramError("Practice is counted over at least 1 day, against a fraction 0-1 of the prescription.")
+
+
+@dataclass(frozen=True)
+class StagePractice:
+    """What to practise between clinic visits at one stage: per task, minutes each time and
+    times a day (0 times = not prescribed). Tasks are the practice a patient can do without a
+    headset: left/right judgement (any screen), explicit motor imagery, and mirror-box
+    practice (a mirror box at home, or the mirror task on a desktop)."""
+
+    laterality_minutes: float = 0.0
+    laterality_times_per_day: int = 0
+    imagery_minutes: float = 0.0
+    imagery_times_per_day: int = 0
+    mirror_minutes: float = 0.0
+    mirror_times_per_day: int = 0
+
+    def __post_init__(self) -> None:
+        for task in PRACTICE_TASKS:
+            minutes, times = self.dose(task)
+            if not 0 <= minutes <= 60:
+                raise ProgramError(f"Practice of {task} is 0 to 60 minutes at a time, not {minutes:g}.")
+            if not 0 <= times <= 24:
+                raise ProgramError(f"Practice of {task} is 0 to 24 times a day, not {times}.")
+            if (minutes > 0) != (times > 0):
+                raise ProgramError(
+                    f"Give {task} practice both minutes and times a day (or 0 for both to prescribe none)."
+                )
+
+    def dose(self, task: str) -> tuple[float, int]:
+        """(minutes each time, times a day) prescribed for ``task`` (one of ``PRACTICE_TASKS``)."""
+        return float(getattr(self, f"{task}_minutes")), int(getattr(self, f"{task}_times_per_day"))
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The tasks prescribed (times a day above 0), in ``PRACTICE_TASKS`` order."""
+        return tuple(task for task in PRACTICE_TASKS if self.dose(task)[1] > 0)
+
+    @property
+    def minutes_per_day(self) -> float:
+        """Prescribed practice a day over every task, minutes."""
+        return sum(m * t for m, t in (self.dose(task) for task in PRACTICE_TASKS))
+
+
+#: Practice tasks, as their blocks are named in the store (``BlockInfo.stage``).
+PRACTICE_TASKS = ("laterality", "imagery", "mirror")
+
+#: Laterality and imagery at home: a short set (one laterality block of the defaults is about
+#: 2 minutes: product choice) every 2 hours of a 16-hour waking day. CLINICAL.md "Practice
+#: between visits": "laterality every waking 1-2 hours" (clinic guidance; Moseley 2004, 2006
+#: trials: frequent short home practice); the less frequent end, for a patient in pain.
+_SHORT_SET_MIN, _EVERY_2_HOURS_AWAKE = 2.0, 8
+#: Mirror-box practice: CLINICAL.md (European Pain Federation CRPS guidance): "Sessions of
+#: 5-10 minutes, several times a day (3-10 short sessions a day)"; the lower ends to start.
+_MIRROR_MIN, _MIRROR_TIMES = 5.0, 3
+#: Later stages keep one laterality set a day as a re-check (CLINICAL.md: "re-check
+#: laterality under stress"; the clinic sessions do the same, ``default_blocks``).
+_RECHECK_TIMES = 1
+
+
+@dataclass(frozen=True)
+class PracticePrescription:
+    """Practice between visits for each stage (``for_stage``), and the clinic's next step
+    for the patient's handout (empty = a sentence from the stage)."""
+
+    stage_1: StagePractice = field(default_factory=lambda: StagePractice(
+        laterality_minutes=_SHORT_SET_MIN, laterality_times_per_day=_EVERY_2_HOURS_AWAKE))  # fmt: skip
+    stage_2: StagePractice = field(default_factory=lambda: StagePractice(
+        laterality_minutes=_SHORT_SET_MIN, laterality_times_per_day=_RECHECK_TIMES,
+        imagery_minutes=_SHORT_SET_MIN, imagery_times_per_day=_EVERY_2_HOURS_AWAKE))  # fmt: skip
+    stage_3: StagePractice = field(default_factory=lambda: StagePractice(
+        laterality_minutes=_SHORT_SET_MIN, laterality_times_per_day=_RECHECK_TIMES,
+        mirror_minutes=_MIRROR_MIN, mirror_times_per_day=_MIRROR_TIMES))  # fmt: skip
+    #: Product choice: CLINICAL.md gives no home dose for graded movement; mirror practice
+    #: goes on as at stage 3 until the therapist sets the functional tasks.
+    stage_4: StagePractice = field(default_factory=lambda: StagePractice(
+        mirror_minutes=_MIRROR_MIN, mirror_times_per_day=_MIRROR_TIMES))  # fmt: skip
+    #: The therapist's words for the handout's "next step" (a visit, a call); kept short so the
+    #: handout stays one page.
+    next_step: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.next_step) > NEXT_STEP_MAX_CHARS:
+            raise ProgramError(f"Keep the next step under {NEXT_STEP_MAX_CHARS} characters so the handout fits one page.")
+
+    def for_stage(self, stage: Stage | int) -> StagePractice:
+        practice: StagePractice = getattr(self, f"stage_{int(stage)}")
+        return practice
+
+
+#: The longest next step a handout shows on its one page.
+NEXT_STEP_MAX_CHARS = 240
 
 
 def default_blocks(stage: Stage) -> tuple[str, ...]:
@@ -335,6 +436,9 @@ class Program:
     progression: ProgressionRules = field(default_factory=ProgressionRules)
     safety: SafetySettings = field(default_factory=SafetySettings)
     haptics: HapticSettings = field(default_factory=HapticSettings)
+    #: What to practise between visits, per stage (CLINICAL.md "Practice between visits"). A
+    #: program stored before it existed reads with these defaults.
+    practice: PracticePrescription = field(default_factory=PracticePrescription)
     #: Dotted paths of settings a therapist has set (the rest are the cited defaults).
     overridden: tuple[str, ...] = ()
     format_version: int = PROGRAM_FORMAT_VERSION
@@ -504,9 +608,22 @@ DEFAULT_SOURCES: dict[str, str] = {
     "progression.fall_sessions": "CLINICAL.md: a change beyond the smallest real change, twice",
     "progression.min_days_at_stage": "CLINICAL.md: about 2 weeks per stage (Moseley 2004, 2006)",
     "progression.steps_back": "CLINICAL.md: back a stage on a pain flare or a real fall in performance",
+    "progression.practice_days": "CLINICAL.md: targets met over at least 7 days; practice counted over the same span",
+    "progression.min_practice_fraction": "product choice: half the prescription; CLINICAL.md: far less practice, no pain change (Johnson 2012)",
     "haptics.answer_pulse": "off: CRPS often brings allodynia; the therapist turns it on after asking (product choice)",
     "haptics.target_pulse": "CLINICAL.md: touch feedback on the intact hand during reaching (Sano 2016, JNER 13:61)",
     "haptics.affected_side_allowed": "off: never vibrate the painful hand unless the therapist enables it (allodynia)",
+    **{f"practice.stage_{n}.laterality_{what}": "CLINICAL.md: laterality every waking 1-2 hours (less often end: every 2 h of 16 waking h; a 2-minute set, product choice)"
+       for n in (1,) for what in ("minutes", "times_per_day")},
+    **{f"practice.stage_{n}.laterality_{what}": "CLINICAL.md: re-check laterality under stress (once a day, 2 minutes: product choice)"
+       for n in (2, 3) for what in ("minutes", "times_per_day")},
+    **{f"practice.stage_2.imagery_{what}": "CLINICAL.md: frequent short home practice, every waking 1-2 hours (Moseley 2004, 2006)"
+       for what in ("minutes", "times_per_day")},
+    **{f"practice.stage_3.mirror_{what}": "CLINICAL.md: EPF CRPS guidance, 5-10 minutes, 3-10 short sessions a day (lower ends)"
+       for what in ("minutes", "times_per_day")},
+    **{f"practice.stage_4.mirror_{what}": "product choice: stage 3's mirror practice goes on (CLINICAL.md gives no home dose for graded movement)"
+       for what in ("minutes", "times_per_day")},
+    "practice.next_step": "empty = a sentence from the stage; the therapist may write the next visit or call",
 }
 
 

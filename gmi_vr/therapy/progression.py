@@ -27,6 +27,13 @@ their sources: CLINICAL.md "Laterality norms and progression"):
    no flare in the last ``window`` sessions -> advance; otherwise hold.
 7. Stage 4, ``final_stage``: hold.
 
+Practice between visits (``practice.DoseSummary``, when the caller counted it) goes with
+every proposal from rules 5 and 6 (evidence ``practice``): an advance says how much practice
+stands behind it, and when stage 1's targets are not met with less practice than
+``min_practice_fraction`` of the prescription (over more than the stage's first day:
+``DoseSummary.too_little``), the rule is ``too_little_practice`` (hold),
+its reason the practice figures before what the targets miss.
+
 ``confirm`` applies the therapist's decision and returns the audit record.
 """
 
@@ -38,6 +45,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from gmi_vr.therapy.practice import DoseSummary
 from gmi_vr.therapy.program import Program, ProgramError, ProgressionRules, Stage
 from gmi_vr.therapy.scoring import SessionSummary, rt_norm
 
@@ -155,7 +163,17 @@ def _laterality_misses(program: Program, s: SessionSummary) -> list[str]:
     return missing
 
 
-def _laterality_proposal(program: Program, run: Sequence[SessionSummary]) -> ProgressionProposal:
+def _practice_words(dose: DoseSummary | None) -> str:
+    """The practice sentence a proposal's reason ends with, or "" with no count."""
+    return "" if dose is None else f" Practice between visits {dose.describe()}."
+
+
+def _practice_evidence(dose: DoseSummary | None) -> dict[str, Any]:
+    return {} if dose is None else {"practice": dose.to_dict()}
+
+
+def _laterality_proposal(program: Program, run: Sequence[SessionSummary],
+                         dose: DoseSummary | None = None) -> ProgressionProposal:
     """Rule 5 over the latest unbroken run of sessions at stage 1."""
     rules = program.progression
     enough = rules.min_trials_per_side
@@ -183,22 +201,32 @@ def _laterality_proposal(program: Program, run: Sequence[SessionSummary]) -> Pro
         if planned < enough:
             missing.append(f"the program's blocks give {planned} trials per side: add a laterality block "
                            "or raise laterality.trials_per_block")
+        if dose is not None and dose.too_little(rules):
+            return _proposal(
+                program, Decision.HOLD, "too_little_practice",
+                f"Stay at stage 1: too little practice between visits to expect progress ({dose.describe()}; "
+                f"under {_pct(rules.min_practice_fraction)} of the prescription); the targets are not met: "
+                + "; ".join(missing) + ".", sessions=sessions, missing=missing, **_practice_evidence(dose),
+            )  # fmt: skip
         return _proposal(
             program, Decision.HOLD, "laterality_targets_not_met",
-            "Stay at stage 1: " + "; ".join(missing) + ".", sessions=sessions, missing=missing,
+            "Stay at stage 1: " + "; ".join(missing) + "." + _practice_words(dose), sessions=sessions,
+            missing=missing, **_practice_evidence(dose),
         )
     return _proposal(
         program, Decision.ADVANCE, "laterality_targets_met",
         f"In the last {len(met)} sessions, over {span} days, both sides reached "
         f"{_pct(rules.accuracy_target)} accuracy and the norm's speed with at least {enough} "
-        "trials per side, and the two sides were equally fast: move on to explicit motor imagery.",
-        steps=1, sessions=sessions,
+        "trials per side, and the two sides were equally fast: move on to explicit motor imagery."
+        + _practice_words(dose), steps=1, sessions=sessions, **_practice_evidence(dose),
     )
 
 
 def evaluate_progression(
-    program: Program, history: Sequence[SessionSummary]
+    program: Program, history: Sequence[SessionSummary], dose: DoseSummary | None = None
 ) -> ProgressionProposal:
+    """The proposal for ``program`` after ``history`` (finished sessions, oldest first);
+    ``dose``: the practice between visits at the current stage (module docstring)."""
     rules = program.progression
     stage = program.stage
     if not history:
@@ -253,7 +281,7 @@ def evaluate_progression(
         run.insert(0, s)
 
     if stage is Stage.LATERALITY:
-        return _laterality_proposal(program, run)
+        return _laterality_proposal(program, run, dose)
 
     if stage is Stage.GRADED_MOVEMENT:
         return _proposal(program, Decision.HOLD, "final_stage",
@@ -268,12 +296,14 @@ def evaluate_progression(
         return _proposal(
             program, Decision.ADVANCE, "time_at_stage",
             f"{days} days at stage {int(stage)} (at least {rules.min_days_at_stage}) with no "
-            f"flare in the last {rules.window} sessions: move on.", steps=1, days=days,
+            f"flare in the last {rules.window} sessions: move on." + _practice_words(dose), steps=1,
+            days=days, **_practice_evidence(dose),
         )
     reason = f"{days} of {rules.min_days_at_stage} days at stage {int(stage)}"
     if flares:
         reason += f"; flare(s) on {', '.join(flares)}"
-    return _proposal(program, Decision.HOLD, "time_at_stage", f"Stay: {reason}.", days=days)
+    return _proposal(program, Decision.HOLD, "time_at_stage", f"Stay: {reason}." + _practice_words(dose),
+                     days=days, **_practice_evidence(dose))  # fmt: skip
 
 
 @dataclass(frozen=True)
