@@ -46,8 +46,7 @@ SCRIPT = textwrap.dedent(
     from support.xkeys import XKeyboard, XMouse
 
     keyboard, mouse = XKeyboard(), XMouse()
-    log = {{"answers": [], "shown": [], "texts": [], "statuses": [], "marks": {{}}}}
-    frames = []  # (frame time, texts, stimulus mesh or None, status)
+    log = {{"answers": [], "onsets": [], "had_picture": False, "texts": [], "statuses": [], "marks": {{}}}}
 
     def stimulus(draw_list):
         for item in draw_list.meshes:
@@ -92,7 +91,6 @@ SCRIPT = textwrap.dedent(
         window, draw_list, frame, status = yield from until(lambda d, s: stimulus(d), "picture")
         mesh = stimulus(draw_list)
         side = "left" if mesh.endswith("_left") else "right"
-        log["shown"].append(frame.time_s)
         sent = glfw.get_time()
         if how == "keys":
             keyboard.press("Left" if side == "left" else "Right")
@@ -153,6 +151,9 @@ SCRIPT = textwrap.dedent(
     original = practice_window.PracticeWindow.show
 
     def show(self, draw_list, frame, status, capture=False):
+        if stimulus(draw_list) and not log["had_picture"]:
+            log["onsets"].append(frame.time_s)  # the first frame that drew this picture
+        log["had_picture"] = bool(stimulus(draw_list))
         pixels = original(self, draw_list, frame, status, capture)
         log["texts"].append(texts(draw_list))
         log["statuses"].append(status)
@@ -210,8 +211,8 @@ def test_a_sitting_records_answers_by_key_and_mouse_exact_to_a_frame(
     assert (session.status, session.end_reason) == ("completed", "plan_done")
     assert ratings == [("before", 1), ("after", 2)]
     assert reports == [f"session {session.id} saved: 2 trials, pain 1 -> 2"]
-    assert len(trials) == 2
-    for trial, shown, sent in zip(trials, log["shown"], log["answers"], strict=True):
+    assert len(trials) == 2 and len(log["onsets"]) == 2  # each picture drawn once, unbroken
+    for trial, shown, sent in zip(trials, log["onsets"], log["answers"], strict=True):
         measures = trial.measures or {}
         # The picture's onset is the time of the first frame that drew it ...
         assert trial.onset_s == shown
