@@ -21,6 +21,7 @@ from gmi_vr import __version__  # also the package's version (pyproject.toml rea
 from gmi_vr.core.errors import GmiError
 
 if TYPE_CHECKING:
+    from gmi_vr.app.accounts import Permission
     from gmi_vr.recording.store import SessionStore
     from gmi_vr.therapy.program import Program
 
@@ -122,7 +123,8 @@ def _open_store(create: bool = False) -> SessionStore:
     return store
 
 
-def _therapist(args: argparse.Namespace, store: SessionStore | None = None, permission: str = "change_records") -> str:
+def _therapist(args: argparse.Namespace, store: SessionStore | None = None,
+               permission: Permission = "change_records") -> str:
     """Who acts, for the audit trail. On a store with accounts: the signed-in account
     (``$GMI_VR_TOKEN``, else a name and password asked at the terminal), refused when its role
     may not (``app.accounts``); on a store without accounts: --by, else the logged-in user."""
@@ -137,7 +139,7 @@ def _therapist(args: argparse.Namespace, store: SessionStore | None = None, perm
         opened = store = SessionStore.open(create=False)
     try:
         ask = _ask_sign_in if sys.stdin.isatty() else None
-        account = acting_account(store, permission, os.environ.get(TOKEN_ENV), ask) if store else None  # type: ignore[arg-type]
+        account = acting_account(store, permission, os.environ.get(TOKEN_ENV), ask) if store else None
     finally:
         if opened is not None:
             opened.close()

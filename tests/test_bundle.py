@@ -151,7 +151,7 @@ def test_home_practice_reaches_the_clinic_once_with_every_record(cli: Cli, clini
     code, listed, _ = cli(clinic, "sessions", "--patient", PATIENT)
     assert code == 0
     rows = [line.split() for line in listed.splitlines()[1:]]
-    assert [row[4] for row in rows] == ["clinic", "home", "home"]  # id, patient, date, time, station
+    assert [row[4:6] for row in rows] == [["clinic,", "headset"], ["home,", "desktop"], ["home,", "desktop"]]  # id, patient, date, time, where
     as_json = json.loads(cli(clinic, "sessions", "--json")[1])
     assert [(r["station"], r["mode"]) for r in as_json] == [("clinic", "headset")] * 2 + [("home", "desktop")] * 2
 

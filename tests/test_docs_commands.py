@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from gmi_vr.assets.paths import data_dir
+from gmi_vr.assets.paths import shipped_data_dir
 from gmi_vr.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,7 +86,7 @@ HEADSET_RUNS: dict[tuple[str, ...], str] = {
     ("calibrate",): "tests/xr/test_calibration_xr.py::test_one_handed_calibration_in_the_headset_is_stored",
 }
 
-DEMO_REACH = data_dir() / "demo-reach.jsonl"
+DEMO_REACH = shipped_data_dir() / "demo-reach.jsonl"
 CALIBRATION_MOTION = REPO / "tests" / "data" / "calibration-seated-left-affected.jsonl"
 #: Exit status of a headset command with no OpenXR runtime (core.errors.XrRuntimeUnavailable).
 NO_RUNTIME_EXIT = 3

@@ -107,7 +107,7 @@ def sign_in(store: SessionStore, name: str, password: str) -> Account:
     known_hash = found[1] if found else hash_password("not an account")
     if not password_matches(known_hash, password) or found is None:
         raise AccessError("The account name or the password is wrong; try again (names are case-sensitive).")
-    return Account(name, found[0])  # type: ignore[arg-type]
+    return Account(name, found[0])  # type: ignore[arg-type]  # the store's role is text; add_user writes only ROLES
 
 
 def issue_token(store: SessionStore, account: Account) -> str:
@@ -121,7 +121,7 @@ def from_token(store: SessionStore, token: str) -> Account:
     found = store.signed_in(_token_hash(token.strip()))
     if found is None:
         raise AccessError(f"The sign-in in ${TOKEN_ENV} is unknown or has expired; sign in again with 'gmi-vr signin NAME'.")
-    return Account(found[0], found[1])  # type: ignore[arg-type]
+    return Account(found[0], found[1])  # type: ignore[arg-type]  # as in sign_in: a role from ROLES
 
 
 def require(account: Account, permission: Permission) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,10 +42,14 @@ from gmi_vr.recording.records import RepetitionRecord as StoredRepetition
 from gmi_vr.recording.records import TrialRecord as StoredTrial
 from gmi_vr.scene.draw import DrawList, SkinnedItem
 from gmi_vr.scene.room import clinic_room_groups, room_draw_list
-from gmi_vr.therapy.records import RatingRecord, TaskEnded, TaskStarted
+from gmi_vr.therapy.records import RatingRecord, Record, TaskEnded, TaskStarted, TrialRecord
 from gmi_vr.therapy.session import SessionRunner
+from gmi_vr.therapy.stage_records import StageRecord
 from gmi_vr.therapy.stimuli import level_anchor
 from gmi_vr.therapy.workspace import anchor_on_midline
+
+if TYPE_CHECKING:
+    from gmi_vr.review.progress import StageDecider
 
 #: Seated, the eyes are about this far in front of the pelvis (the head leans forward of the
 #: hips); the room's chair is placed the same way (scene/room.py). Metres.
@@ -85,7 +89,7 @@ class SessionPipeline:
     runner: SessionRunner | None = None
     recorder: SessionRecorder | None = None
     #: Extra items for free play (the demo's instruction panel), called with each frame.
-    overlay: Any = None
+    overlay: Callable[[TrackingFrame], DrawList] | None = None
     #: Why the app stopped stepping before the plan ended: "motion_ended", "window_closed",
     #: "frame_limit", "runtime_ended", ... (None: it did not, or not yet).
     ended_by: str | None = None
@@ -99,7 +103,7 @@ class SessionPipeline:
     #: (set by ``session_pipeline``; None in free play and demos, where nothing is stored).
     audit: Callable[[str, dict[str, Any]], None] | None = None
     #: The stage decision after the session (``review.progress.StageDecider``; None in free play).
-    stage_decision: Any = None
+    stage_decision: StageDecider | None = None
     _finished: bool = False
     #: Recorder sequence numbers of the runner's tasks and blocks, and the open tasks (the
     #: last is the one whose trials are arriving: a suspended block resumes under a rating).
@@ -203,7 +207,7 @@ class SessionPipeline:
             yaw = _yaw_of(anchor)
             behind = quat_rotate(anchor.orientation, np.array([0.0, 0.0, SEATED_PELVIS_BEHIND_EYES_M]))
             origin = anchor.position + behind
-            self.calibration = replace(default, origin=(origin[0], 0.0, origin[2]), yaw_rad=yaw)
+            self.calibration = replace(default, origin=np.array([origin[0], 0.0, origin[2]]), yaw_rad=yaw)
         return self.calibration
 
     def _settings_now(self) -> BodySettings:
@@ -239,7 +243,7 @@ class SessionPipeline:
             world_from_room = np.eye(4)
             world_from_room[:3, :3] = calibration.body_rotation()
             world_from_room[:3, 3] = calibration.origin
-            world_from_room = world_from_room @ translation_matrix([0.0, 0.0, -SEATED_PELVIS_BEHIND_EYES_M])
+            world_from_room = world_from_room @ translation_matrix(np.array([0.0, 0.0, -SEATED_PELVIS_BEHIND_EYES_M]))
             room = room_draw_list(None)
             meshes = tuple(replace(m, world_from_mesh=world_from_room @ m.world_from_mesh) for m in clinic_room_groups())
             placed = replace(room, meshes=meshes)
@@ -261,7 +265,7 @@ class SessionPipeline:
         )
 
     def _record(self, frame: TrackingFrame, body: BodyPose, events: tuple[Event, ...],
-                records: tuple[Any, ...]) -> None:
+                records: tuple[Record, ...]) -> None:
         if self.recorder is None or self._finished:
             return
         self.recorder.record_frame(frame, body)
@@ -270,7 +274,7 @@ class SessionPipeline:
         for record in records:
             self._store(record)
 
-    def _store(self, record: Any) -> None:
+    def _store(self, record: Record) -> None:
         """Hand one therapy record to the recorder: a task's start or end becomes a task row
         (and a block row for a block's task), a trial or repetition is stored under the task
         that produced it (the last open one)."""
@@ -300,7 +304,8 @@ class SessionPipeline:
             store_record(recorder, record, task_seq)
 
 
-def store_record(recorder: SessionRecorder, record: Any, task_seq: int | None = None) -> None:
+def store_record(recorder: SessionRecorder, record: TrialRecord | RatingRecord | StageRecord,
+                 task_seq: int | None = None) -> None:
     """Hand a therapy record (trial, repetition, rating) to the session store's recorder;
     ``task_seq`` is the recorder's number of the task it belongs to."""
     if isinstance(record, RatingRecord):

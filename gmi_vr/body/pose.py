@@ -33,6 +33,7 @@ class BodyPose:
     blend: float = 0.0  # 0 = mirrored, 1 = real (BLEND mode)
 
     def displayed(self, side: Side) -> tuple[Pose, bool]:
+        """The hand pose shown for ``side`` (world metres, xyzw) and whether it is valid this frame."""
         if side is Side.LEFT:
             return self.displayed_left, self.displayed_left_valid
         return self.displayed_right, self.displayed_right_valid

@@ -92,6 +92,7 @@ class Manifest:
     sha256: str = ""
 
     def to_json(self) -> dict[str, Any]:
+        """JSON-able dict of the manifest (session uids as a list), as the bundle stores it."""
         data = asdict(self)
         data["session_uids"] = list(self.session_uids)
         return data
@@ -117,6 +118,7 @@ class Counts:
 
 @dataclass(frozen=True)
 class ExportResult:
+    """What an export wrote: the bundle's path, its manifest and the rows it holds."""
     path: Path
     manifest: Manifest
     counts: Counts

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum, StrEnum
 from typing import Any
 
-from gmi_vr.core.errors import GmiError
+# ProgramError lives with the other user-facing errors; it is re-exported here, where its
+# settings are, for the modules that import it from the program.
+from gmi_vr.core.errors import ProgramError as ProgramError
 from gmi_vr.core.types import Side
 from gmi_vr.therapy.grading import STAGE_BLOCKS, ImagerySettings, MirrorSettings, MovementSettings
 
@@ -33,12 +35,6 @@ PROGRAM_FORMAT_VERSION = 2
 #: left/right gap gate 0.49 s -> 0.19 s or 10 % (CLINICAL.md: 0.49 s is too loose to call two
 #: sides equal).
 CORRECTED_DEFAULTS: dict[int, tuple[str, ...]] = {2: ("progression.rt_gap_max_s",)}
-
-
-class ProgramError(GmiError):
-    """A program setting (from the store, an override or the CLI) is invalid."""
-
-    exit_code = 9
 
 
 class BodyPart(StrEnum):
@@ -162,6 +158,9 @@ class SessionPlan:
 
 @dataclass(frozen=True)
 class SafetySettings:
+    """The session's safety rules: the time cap, breaks and rating intervals in seconds, the
+    pain-flare rule in NRS points (and as a fraction), the pain ceiling, and which questions
+    are asked (each default cites CLINICAL.md)."""
     #: CLINICAL.md (European Pain Federation CRPS guidance): "Sessions of 5-10 minutes";
     #: safety: "session time is capped". Upper bound of the guidance.
     session_cap_s: float = 600.0
@@ -397,6 +396,7 @@ class PracticePrescription:
             raise ProgramError(f"Keep the next step under {NEXT_STEP_MAX_CHARS} characters so the handout fits one page.")
 
     def for_stage(self, stage: Stage | int) -> StagePractice:
+        """The practice prescribed for ``stage`` (1-4, the Stage or its number)."""
         practice: StagePractice = getattr(self, f"stage_{int(stage)}")
         return practice
 
@@ -474,6 +474,7 @@ class Program:
 
     @property
     def laterality_parts(self) -> tuple[BodyPart, ...]:
+        """The body parts laterality trials show: the ones set for laterality, else the program's own."""
         return self.laterality.body_parts or (self.body_part,)
 
     def to_dict(self) -> dict[str, Any]:
@@ -558,6 +559,7 @@ class OverrideRecord:
     new: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the override (who, why, when, the old and new values)."""
         return dataclasses.asdict(self)
 
 

@@ -131,6 +131,7 @@ class SessionOutcome:
 
 
 class RunnerState(StrEnum):
+    """Where the session runner is: running the plan, calm (look only), closing, or done."""
     RUNNING = "running"  # the plan's tasks (ratings, blocks, breaks)
     CALM = "calm"  # after a flare or stop: look only, until end_session or the time cap
     CLOSING = "closing"  # the closing rating after calm or the time cap
@@ -279,6 +280,9 @@ class SessionRunner:
     # --- the frame step --------------------------------------------------------------------
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """Advance the session to ``frame`` (every frame, focused or not): safety rules, console
+        inputs, scheduled ratings, then the current task; returns the whole frame's ``TaskStep``
+        (complete DrawList with the fade set, events, records, ``done``)."""
         now = frame.time_s
         events: list[Event] = []
         records: list[Record] = []
@@ -339,15 +343,20 @@ class SessionRunner:
         self._check_scheduled_fms(now, events, records)
         step = TaskStep()
         haptics: tuple[HapticPulse, ...] = ()
-        if self._task is not None and self.state is not RunnerState.DONE:
+        if self._task is not None and not self._finished():
             step = self._task.update(frame, body)
             haptics = haptic_pulses(step.events, self.program.haptics,
                                     self.program.affected_side, _motor_phase(self._task))
             self._merge(step, events, records)
             if step.done:
                 self._task_done(now, events, records)
-        return self._output(now, step, events, records, done=self.state is RunnerState.DONE,
+        return self._output(now, step, events, records, done=self._finished(),
                             haptics=haptics)
+
+    def _finished(self) -> bool:
+        # A call, not an inline test: the checks above may close the session, which a type
+        # checker narrowing ``self.state`` on the earlier test cannot see.
+        return self.state is RunnerState.DONE
 
     # --- plan --------------------------------------------------------------------------------
 

@@ -30,6 +30,9 @@ def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
 
 
 def export_csv(store: SessionStore, session: SessionInfo, out_dir: Path) -> list[Path]:
+    """Write the session's trials, repetitions, ratings, blocks, tasks and events as CSV files
+    into ``out_dir`` (created if missing; times in seconds on the frame clock); returns the
+    files written."""
     sid, pid = session.id, session.patient_id
     stem = f"session-{sid:03d}"
     written = []
