@@ -26,6 +26,7 @@ from gmi_vr.recording.listing import saved_line
 from gmi_vr.therapy.session import RunnerState, SessionRunner
 
 if TYPE_CHECKING:
+    from gmi_vr.console.practice import PracticeWindow
     from gmi_vr.console.window import TherapistWindow
 
 #: A second Escape within this many seconds (frame clock) confirms it: a stray key press
@@ -217,7 +218,7 @@ class TherapistControls:
                 self.message = f"answer {question.labels[index]} recorded"
 
 
-def console_keys(window: TherapistWindow, controls: TherapistControls | None) -> list[str]:
+def console_keys(window: TherapistWindow | PracticeWindow, controls: TherapistControls | None) -> list[str]:
     """The keys the therapist pressed in ``window`` (a ``console.window.TherapistWindow``)
     since the last frame. In a patient's session the window's close button asks like Escape
     does: the close request is taken back and counted as an Escape."""

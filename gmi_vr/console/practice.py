@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,10 +26,14 @@ from OpenGL import GL
 
 from gmi_vr.core.types import Pose, TrackingFrame
 from gmi_vr.geometry import quat_from_axis_angle, quat_multiply, quat_rotate
+from gmi_vr.geometry.camera import Camera
 from gmi_vr.render.context import WindowContext
 from gmi_vr.render.renderer import Renderer
 from gmi_vr.render.target import RenderTarget
-from gmi_vr.scene.draw import Camera, DrawList
+from gmi_vr.scene.draw import DrawList
+
+if TYPE_CHECKING:
+    from gmi_vr.console.panels import ConsoleAction, SessionPanel
 
 #: The window's size in screen units: a laptop screen's comfortable window.
 PRACTICE_WINDOW_SIZE = (1024, 640)
@@ -89,6 +93,9 @@ class PracticeWindow:
         self._events: list[InputEvent] = []
         self._escapes: list[str] = []
         self._target: RenderTarget | None = None
+        #: The therapist's console panels: none in the patient's window (the session loop
+        #: sets this only where a console runs).
+        self.panel: SessionPanel | None = None
         window = context.window
         glfw.set_key_callback(window, self._on_key)
         glfw.set_mouse_button_callback(window, self._on_mouse_button)
@@ -140,7 +147,7 @@ class PracticeWindow:
         escapes, self._escapes = self._escapes, []
         return escapes
 
-    def take_console_actions(self) -> list[Any]:
+    def take_console_actions(self) -> list[ConsoleAction]:
         return []  # no console panels in the patient's window
 
     def should_close(self) -> bool:

@@ -53,11 +53,13 @@ class MirrorBoxRecord:
     storage_table = "trial"
 
     def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-able data, its kind included."""
         data: dict[str, Any] = {"record_kind": self.record_kind}
         data.update(dataclasses.asdict(self))
         return data
 
     def storage_fields(self) -> dict[str, Any]:
+        """The session store's trial row: onset and kind; the rest in ``measures``."""
         return {"onset_s": self.started_at_s, "kind": self.record_kind, "body_part": None,
                 "side": None, "measures": self.to_dict()}
 
@@ -97,9 +99,12 @@ class MirrorBoxTask:
 
     @staticmethod
     def build(program: Program, context: TaskContext) -> MirrorBoxTask:
+        """The task for one block of ``program`` (its prescribed minutes)."""
         return MirrorBoxTask(program, context, mirror_box_seconds(program))
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """Advance the timer to ``frame``: the guide and the time left, or the record once
+        the planned time has been practised."""
         now = frame.time_s
         if self._done:
             return TaskStep(done=True)
@@ -122,8 +127,8 @@ class MirrorBoxTask:
         return TaskStep(DrawList(texts=texts), tuple(events))
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
-        # Paused time does not count; the stretch so far is recorded (a rating or a pause
-        # resumes the practice where it stopped, a stop or a flare ends it).
+        """Record the stretch so far, ended by ``reason``; paused time does not count (a
+        rating or a pause resumes the practice where it stopped, a stop or a flare ends it)."""
         if self._since is None or self._done:
             return TaskStep()
         record = self._stretch(time_s, reason)
