@@ -81,6 +81,18 @@ def _notice(line: str) -> None:
     print(f"gmi-vr: {line}", file=sys.stderr)
 
 
+def _cmd_practice(args: argparse.Namespace) -> int:
+    from gmi_vr import app
+
+    # Ends with one line on stdout saying what the store holds of the sitting; a sitting that
+    # could not be stored raises StorageError (never exit 0), as for ``run``.
+    screenshot = Path(args.screenshot) if args.screenshot is not None else None
+    who = _therapist(args)  # a store with accounts (a clinic's) asks for one, as run does
+    app.run_practice(args.patient, max_frames=args.max_frames, screenshot=screenshot, report=print,
+                     by=who)  # fmt: skip
+    return 0
+
+
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
@@ -783,6 +795,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --lsl: wait up to SECONDS for a recorder to connect before the run starts")
     run.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     run.set_defaults(func=_cmd_run)
+
+    practice = sub.add_parser(
+        "practice", help="practise at home without a headset: the patient's program in a desktop window"
+    )
+    practice.add_argument("--patient", required=True, help="the patient's pseudonymous id")
+    practice.add_argument("--screenshot", help="save the window's last picture as a PNG")
+    practice.add_argument("--by", help="who practises, for the records (default: the logged-in user)")
+    practice.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
+    practice.set_defaults(func=_cmd_practice)
 
     calibrate = sub.add_parser(
         "calibrate", help="measure the patient's body with a short guided pose, one-handed"

@@ -56,6 +56,7 @@ ORDER: list[tuple[str, ...]] = [
     ("calibrate",),
     ("demo",),  # demo --patient records session 1
     ("run",),
+    ("practice",),  # a sitting at home: a desktop session of the patient
     ("patients", "progress"),  # after the sessions it proposes from
     ("sessions",),
     ("outcomes", "items"),
@@ -206,7 +207,7 @@ def substitute(argv: list[str], scratch: Path, counter: list[int]) -> list[str]:
 def for_a_person(argv: list[str]) -> list[str]:
     """What a person at the keyboard would add: a window they would close after a moment,
     a calibration pose they would hold (scripted by a motion file)."""
-    if argv[0] in ("run", "replay") and "--motion" not in argv:
+    if argv[0] in ("run", "replay", "practice") and "--motion" not in argv:
         return [*argv, "--max-frames", "30"]
     if argv[0] == "calibrate" and "--sim" in argv and "--motion" not in argv:
         return [*argv, "--motion", str(CALIBRATION_MOTION)]

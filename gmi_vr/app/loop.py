@@ -31,6 +31,7 @@ from gmi_vr.core.types import ClockLink, TrackingFrame
 from gmi_vr.scene.draw import DrawList
 
 if TYPE_CHECKING:
+    from gmi_vr.console.practice import PracticeWindow
     from gmi_vr.console.window import TherapistWindow
 
 #: Software OpenGL pays for every pixel of the therapist window; the headset must not wait
@@ -67,7 +68,7 @@ class SessionLoop:
     """
 
     pipeline: SessionPipeline
-    window: TherapistWindow
+    window: TherapistWindow | PracticeWindow  # the therapist's, or the patient's at home
     status: Callable[[TrackingFrame, FrameOutput], str]
     present: Callable[[DrawList], None] = lambda draw: None
     #: Hands therapy's haptic pulses to the controllers (a no-op for the simulator).
