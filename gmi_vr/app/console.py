@@ -46,6 +46,7 @@ LOGGED_EVENTS: dict[str, str] = {
     "pain.rating": "pain rating", "safety.flare": "pain flare", "safety.stop": "stop: calm scene",
     "safety.break": "break", "safety.time_cap": "time limit reached", "safety.alert": "safety alert",
     "body.mode": "limb mode", "tracking.lost": "tracking lost", "recording.loss": "recording loss",
+    "haptic.pulse": "haptic pulse",
 }
 #: Events kept in the log (the newest).
 EVENT_LOG_LENGTH = 500
@@ -63,6 +64,11 @@ def event_words(event: Event) -> str:
             words += f" ({float(data.get('blend', 0.0)):.0%} real)"
         if data.get("by") == "therapist":
             words += " (therapist)"
+    elif event.kind == "haptic.pulse" and "side" in data:
+        words += (f": {data['side']} hand, {float(data.get('duration_s', 0.0)) * 1000:.0f} ms at "
+                  f"{float(data.get('amplitude', 0.0)):.0%} ({data.get('cause')})")
+        if data.get("controller") is False:
+            words += ", no controller: not felt"
     elif event.kind in ("task.start", "task.end") and "kind" in data:
         words += f": {data['kind']}"
     return words

@@ -652,6 +652,8 @@ DEFAULT_SOURCES: dict[str, str] = {
     "haptics.answer_pulse": "off: CRPS often brings allodynia; the therapist turns it on after asking (product choice)",
     "haptics.target_pulse": "CLINICAL.md: touch feedback on the intact hand during reaching (Sano 2016, JNER 13:61)",
     "haptics.affected_side_allowed": "off: never vibrate the painful hand unless the therapist enables it (allodynia)",
+    "hands.confirm": "pinch: quick and never by chance at rest; dwell for a patient who cannot pinch (stiff or painful fingers in CRPS) (product choice)",
+    "hands.dwell_s": "longer than a glance over a target, about the controllers' one-second confirming hold (product choice)",
     **{f"practice.stage_{n}.laterality_{what}": "CLINICAL.md: laterality every waking 1-2 hours (less often end: every 2 h of 16 waking h; a 2-minute set, product choice)"
        for n in (1,) for what in ("minutes", "times_per_day")},
     **{f"practice.stage_{n}.laterality_{what}": "CLINICAL.md: re-check laterality under stress (once a day, 2 minutes: product choice)"
