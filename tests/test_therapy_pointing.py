@@ -25,7 +25,13 @@ from gmi_vr.therapy.pointing import (
     pointed_choice,
     pointer_on_panel,
 )
-from gmi_vr.therapy.program import AnswerMapping, BodyPart, HandAnswerSettings, Program, ProgramError
+from gmi_vr.therapy.program import (
+    AnswerMapping,
+    BodyPart,
+    HandAnswerSettings,
+    Program,
+    ProgramError,
+)
 from gmi_vr.therapy.rating import CONFIRM_HOLD_S, PainRatingTask, scale_choices
 from gmi_vr.therapy.records import RatingRecord
 from gmi_vr.therapy.stimuli import level_anchor, place_in_front

@@ -85,6 +85,7 @@ class LateralityTask:
         self._dwell = DwellTimer(self._hand_dwell)
         self._aim = DwellTimer(None)  # where the pointer rests, with hysteresis, no dwell
         self._pointer: tuple[FloatArray, DwellState] | None = None  # this frame's, to draw
+        self._inputs: tuple[tuple[Side, str], ...]  # (hand, HandInput field) that answer
         if answer.mode == "two_hands":
             self._inputs = ((Side.LEFT, "trigger_click"), (Side.RIGHT, "trigger_click"))
         elif answer.mode == "point":
