@@ -20,9 +20,9 @@ palm to the face and holds it; the run ends at the patient's stop ("safety.stop"
 RESULT.json has that event and when the palm was turned.
 With ``--point`` (and ``--hands``; the patient's program answers laterality by pointing with
 the right hand) only the right hand is tracked; the left is neither a controller nor a
-hand. The app first learns where the synthesised palm joint lies from the pose it sends
-(the offset of the palm from the driver's controller pose, kept by holding the orientation
-fixed), then for each stimulus moves the palm ``--delay`` seconds later onto the line from
+hand. The app learns where the synthesised palm joint lies from the pose it sends when the
+first stimulus appears (the offset of the palm from the driver's controller pose, kept by
+holding the orientation fixed; the hand has rested since the start), then for each stimulus moves the palm ``--delay`` seconds later onto the line from
 the eye to that side's target, and with ``pinch`` pinches POINT_SETTLE_S after that (held
 ``--hold``); with ``dwell`` it only rests there. After each answer the hand goes back to
 the middle, pointing between the targets.
@@ -217,7 +217,9 @@ def main() -> int:
                 for frame in source.frames():
                     output = pipeline.step(frame)
                     seen = time.monotonic()
-                    if args.point and palm_offset is None and frame.index >= 10 and frame.right.grip_valid:
+                    shown = any(e.kind == "trial.show" for e in output.events)
+                    if args.point and palm_offset is None and shown and frame.right.grip_valid:
+                        # The hand has rested at ``rest`` since before the first frame.
                         palm_offset = np.asarray(frame.right.grip.position) - rest
                         result["palm_offset"] = palm_offset.tolist()
                     for event in output.events:
