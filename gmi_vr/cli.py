@@ -112,11 +112,12 @@ def _open_store(create: bool = False) -> SessionStore:
 
 
 def _therapist(args: argparse.Namespace, store: SessionStore | None = None,
-               permission: Permission = "change_records") -> str:
+               permission: Permission = "change_records", also: Permission | None = None) -> str:
     """Who acts, for the audit trail. On a store with accounts: the signed-in account
     (``$GMI_VR_TOKEN``, else a name and password asked at the terminal), refused when its role
-    may not (``app.accounts``); on a store without accounts: --by, else the logged-in user."""
-    from gmi_vr.app.accounts import TOKEN_ENV, acting_account
+    may not (``app.accounts``: ``permission``, and ``also`` when given); on a store without
+    accounts: --by, else the logged-in user."""
+    from gmi_vr.app.accounts import TOKEN_ENV, acting_account, require
     from gmi_vr.core.settings import load_settings
     from gmi_vr.recording.store import SessionStore
 
@@ -128,6 +129,8 @@ def _therapist(args: argparse.Namespace, store: SessionStore | None = None,
     try:
         ask = _ask_sign_in if sys.stdin.isatty() else None
         account = acting_account(store, permission, os.environ.get(TOKEN_ENV), ask) if store else None
+        if account is not None and also is not None:
+            require(account, also)
     finally:
         if opened is not None:
             opened.close()
@@ -248,9 +251,15 @@ def _cmd_patients(args: argparse.Namespace) -> int:
                 for path, value, source in rows:
                     print(f"  {path} = {json.dumps(value)}  [{source}]")
         elif args.action == "edit":
+            from gmi_vr.therapy.program import RESEARCH_SETTINGS
+
             changes = dict(_parse_assignment(item) for item in args.set)
+            # A program's research settings are a researcher's or an admin's to change.
+            research = sum(p.replace("__", ".").split(".")[0] in RESEARCH_SETTINGS for p in changes)
+            permission: Permission = "research" if research else "change_records"
+            also: Permission | None = "change_records" if 0 < research < len(changes) else None
             program = app.edit_patient_program(
-                store, args.id, changes, therapist=_therapist(args, store), reason=args.reason
+                store, args.id, changes, therapist=_therapist(args, store, permission, also), reason=args.reason
             )
             print(f"patient {args.id}: changed {', '.join(changes)} (stage {int(program.stage)})")
         elif args.action == "prescribe":

@@ -128,10 +128,12 @@ def shown_commands() -> list[Shown]:
 
 def variants(text: str) -> list[list[str]]:
     """The argument lists a shown form stands for (without the leading "gmi-vr")."""
-    optional = re.findall(r"\[([^\]]*)\]", text)
-    forms = [re.sub(r"\s*\[[^\]]*\]", "", text)]
+    # An optional part opens after a space: "[--json]"; a bracket after "=" is a value's
+    # (a JSON list: 'session.blocks=["mirror"]').
+    optional = re.findall(r"(?<=\s)\[([^\]]*)\]", text)
+    forms = [re.sub(r"\s+\[[^\]]*\]", "", text)]
     if optional:
-        forms.append(re.sub(r"\[([^\]]*)\]", r"\1", text))
+        forms.append(re.sub(r"(?<=\s)\[([^\]]*)\]", r"\1", text))
     result: list[list[str]] = []
     for form in forms:
         words = shlex.split(form)[1:]
@@ -220,6 +222,8 @@ def own_folder_setup(argv: list[str]) -> list[list[str]] | None:
     if argv[:2] == ["patients", "rename"]:  # the mistyped id must exist, the right one not yet
         return [["patients", "add", argv[2], "--side", "left"]]
     if argv[:2] == ["patients", "erase"]:  # the erased patient is gone for the commands after it
+        return [["patients", "add", argv[2], "--side", "left"]]
+    if argv[:3] == ["patients", "edit", "S001"]:  # a study's patient: its research plan changes no later example
         return [["patients", "add", argv[2], "--side", "left"]]
     if argv[0] == "restore" or argv[:2] == ["users", "add"]:  # an empty data folder; the first account
         return []
@@ -343,6 +347,10 @@ def test_how_shown_commands_are_read_and_checked() -> None:
     assert mention_refusal(mention, ["export"]) is None
     assert "required" in (cli_refusal(["export"]) or "")
     assert "unrecognized arguments: MOTION" in (mention_refusal(mention, ["run", "--sim", "MOTION"]) or "")
+    assert variants("gmi-vr patients edit P1 --set 'feedback=[{\"block\": 2}]' [--by B]") == [
+        ["patients", "edit", "P1", "--set", 'feedback=[{"block": 2}]'],
+        ["patients", "edit", "P1", "--set", 'feedback=[{"block": 2}]', "--by", "B"],
+    ]
     assert variants("gmi-vr export SESSION --format bids|csv --out DIR [--json]") == [
         ["export", "SESSION", "--format", "bids", "--out", "DIR"],
         ["export", "SESSION", "--format", "csv", "--out", "DIR"],

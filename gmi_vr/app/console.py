@@ -45,7 +45,7 @@ LOGGED_EVENTS: dict[str, str] = {
     "pain.ask": "pain rating asked", "pain.request": "pain rating asked by the therapist",
     "pain.rating": "pain rating", "safety.flare": "pain flare", "safety.stop": "stop: calm scene",
     "safety.break": "break", "safety.time_cap": "time limit reached", "safety.alert": "safety alert",
-    "body.mode": "limb mode", "tracking.lost": "tracking lost", "recording.loss": "recording loss",
+    "body.mode": "limb mode", "body.feedback": "visual feedback", "tracking.lost": "tracking lost", "recording.loss": "recording loss",
     "haptic.pulse": "haptic pulse",
 }
 #: Events kept in the log (the newest).
@@ -69,6 +69,10 @@ def event_words(event: Event) -> str:
                   f"{float(data.get('amplitude', 0.0)):.0%} ({data.get('cause')})")
         if data.get("controller") is False:
             words += ", no controller: not felt"
+    elif event.kind == "body.feedback":
+        words += f": {data.get('feedback')}"
+        if data.get("feedback") == "delayed":
+            words += f" {float(data.get('feedback_delay_ms', 0.0)):g} ms"
     elif event.kind in ("task.start", "task.end") and "kind" in data:
         words += f": {data['kind']}"
     return words

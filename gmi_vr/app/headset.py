@@ -164,6 +164,9 @@ def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = 
         text += f"  |  {body.mode.value}, affected {body.affected_side.value}"
         if body.mode is LimbMode.BLEND:
             text += f" (blend {body.blend:.0%} real)"
+        if body.feedback != "mirror":  # a study's condition: the therapist's window only
+            delay = f" {body.feedback_delay_ms:g} ms" if body.feedback == "delayed" else ""
+            text += f"  |  feedback: {body.feedback}{delay}"
     if stats is None:
         return text
     if stats.write_errors or stats.lost_records:

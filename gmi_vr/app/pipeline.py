@@ -27,6 +27,8 @@ from gmi_vr.body import (
     BodySettings,
     BodyState,
     Calibration,
+    FeedbackCondition,
+    FeedbackKind,
     LimbMode,
     Posture,
     solve_body,
@@ -118,6 +120,9 @@ class SessionPipeline:
     #: Events of the therapist's live changes (``set_limb_mode``), recorded with the next frame.
     _pending: list[Event] = field(default_factory=list)
     _held_still: bool = False
+    #: The running research block's visual-feedback condition, and its task's number.
+    _feedback: FeedbackCondition = field(default_factory=FeedbackCondition)
+    _feedback_task: int | None = None
 
     def set_limb_mode(self, mode: LimbMode, blend: float, time_s: float) -> None:
         """The therapist's choice of how the affected limb is shown, from the next step on
@@ -155,7 +160,8 @@ class SessionPipeline:
                 plane = calibration.midline_plane()
                 self.runner.anchor = anchor_on_midline(frame.head, plane.point, plane.normal)
             step = self.runner.update(frame, body)
-            events, done, haptics = chosen + tuple(step.events), step.done, step.haptics
+            feedback = self._follow_feedback(step.records)
+            events, done, haptics = chosen + tuple(step.events) + feedback, step.done, step.haptics
             self._follow_body_mode(events)
             self._held_still = not step.movement_allowed
             if not step.movement_allowed:
@@ -211,10 +217,33 @@ class SessionPipeline:
         return self.calibration
 
     def _settings_now(self) -> BodySettings:
+        settings = self.body_settings
+        if not self._feedback.live:
+            settings = replace(settings, feedback=self._feedback)
         if self._task_mode is None:
-            return self.body_settings
+            return settings
         mode, blend = self._task_mode
-        return replace(self.body_settings, mode=mode, blend=blend)
+        return replace(settings, mode=mode, blend=blend)
+
+    def _follow_feedback(self, records: tuple[Any, ...]) -> tuple[Event, ...]:
+        """A research block's visual-feedback condition (its params' "feedback" and
+        "feedback_delay_ms", ``Program.feedback_for``) shows the affected limb from the next
+        frame until the block's task ends. Each change is a "body.feedback" event: recorded,
+        listed in the therapist's console; the patient's view never announces it."""
+        changes: list[Event] = []
+        for record in records:
+            if isinstance(record, TaskStarted) and "feedback" in record.params:
+                delay_ms = float(record.params.get("feedback_delay_ms", 0.0))
+                self._feedback = FeedbackCondition(FeedbackKind(record.params["feedback"]), delay_ms, record.time_s)
+                self._feedback_task = record.number
+                changes.append(Event(record.time_s, "body.feedback", {
+                    "feedback": self._feedback.kind.value, "feedback_delay_ms": delay_ms,
+                    "block_index": record.block_index}))
+            elif isinstance(record, TaskEnded) and record.number == self._feedback_task:
+                self._feedback, self._feedback_task = FeedbackCondition(since_s=record.time_s), None
+                changes.append(Event(record.time_s, "body.feedback", {
+                    "feedback": FeedbackKind.MIRROR.value, "feedback_delay_ms": 0.0, "block_index": None}))
+        return tuple(changes)
 
     def _follow_body_mode(self, events: tuple[Event, ...]) -> None:
         """Tasks announce the limb mode they need ("body.mode" events); the body follows."""

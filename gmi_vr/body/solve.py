@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from gmi_vr.body.calibration import Calibration, Posture, eye_in_head
+from gmi_vr.body.feedback import FeedbackCondition, FeedbackKind, FeedbackState, LimbSample
 from gmi_vr.body.hands import (
     FingerCurls,
     FingerModel,
@@ -107,6 +108,9 @@ class BodySettings:
     #: Parsons & Spence 2008, Curr Biol 18:R1047); "never enlarge it". The lower bound is a
     #: product choice: small enough to be seen as smaller, large enough to stay one's own hand.
     affected_hand_scale: float = 1.0
+    #: The visual-feedback condition of the running block (``feedback``; studies only): set
+    #: per block by the app, never stored with the patient's settings.
+    feedback: FeedbackCondition = field(default_factory=FeedbackCondition)
 
     def __post_init__(self) -> None:
         if not MIN_HAND_SCALE <= self.affected_hand_scale <= 1.0:
@@ -204,6 +208,7 @@ class BodyState:
     last_head: Pose | None = None
     last_key: tuple[object, ...] | None = None
     model: _BodyModel | None = None
+    feedback: FeedbackState = field(default_factory=FeedbackState)
 
 
 def _lerp_pose(a: FloatArray, b: FloatArray, t: float) -> FloatArray:
@@ -338,7 +343,8 @@ def solve_body(
     model = state.model
     affected = settings.affected_side or calibration.affected_side
     healthy = affected.other
-    key = (settings.mode, round(settings.blend, 6), affected, id(calibration))
+    condition = settings.feedback
+    key = (settings.mode, round(settings.blend, 6), affected, id(calibration), condition)
     if state.last_key is not None and key != state.last_key:
         for limiter in state.limiters.values():
             limiter.catching_up = True
@@ -391,6 +397,25 @@ def solve_body(
             LimbMode.STILL: True,
         }[mode],
     }
+    # The visual-feedback condition replaces what the affected limb shows (``feedback``);
+    # the live limb stays what tasks measure.
+    state.feedback.record(frame.time_s, LimbSample(targets[affected], finger_targets[affected], valid[affected]),
+                          LimbSample(mirrored, mirrored_fingers, live[healthy]))
+    measured: FloatArray | None = None
+    measured_valid = valid[affected]
+    if not condition.live:
+        profile = profiles[affected]
+        wrist = compose_pose7(targets[affected], model.wrist_in_grip(affected, profile))
+        reached = _solve_arm(affected, wrist, model, rotations, positions)  # solved again below
+        measured = compose_pose7(np.concatenate([reached, wrist[3:]]), model.grip_from_wrist(affected, profile))
+    if mode is not LimbMode.STILL and condition.kind in (FeedbackKind.DELAYED, FeedbackKind.SHAM):
+        if condition.kind is FeedbackKind.DELAYED:
+            sample = state.feedback.delayed(frame.time_s, condition.delay_ms)
+        else:
+            sample = state.feedback.sham(frame.time_s, condition)
+        if sample is None:  # a sham with no earlier movement to replay: the limb rests
+            sample = LimbSample(model.rest_grip(affected, profiles[affected]), model.relaxed[affected], True)
+        targets[affected], finger_targets[affected], valid[affected] = sample.grip, sample.fingers, sample.valid
     max_turn = math.radians(settings.return_max_turn_deg)
     displayed: dict[Side, FloatArray] = {}
     for side in SIDES:
@@ -416,6 +441,11 @@ def solve_body(
                 _cut_limb(world_from_joint, model.limb_cuts[(side, limb)], fraction)
                 if limb == "arm" and fraction < 0.999:
                     valid[side] = False
+    if settings.limbs.fraction(affected, "arm") < 0.999:
+        measured_valid = False  # a shortened arm's hand is not there to measure, as live
+    if condition.kind is FeedbackKind.HIDDEN:
+        _cut_limb(world_from_joint, model.limb_cuts[(affected, "arm")], 0.0)
+        valid[affected] = False
 
     return BodyPose(
         joint_names=JOINT_NAMES,
@@ -427,6 +457,10 @@ def solve_body(
         affected_side=affected,
         mode=mode,
         blend=blend,
+        feedback=condition.kind.value,
+        feedback_delay_ms=condition.delay_ms,
+        measured_affected=None if measured is None else Pose.from_array(measured),
+        measured_affected_valid=bool(measured_valid),
     )
 
 

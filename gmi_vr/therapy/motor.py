@@ -14,9 +14,11 @@ One ``MotorTask`` runs the repetitions of one task type. Each repetition:
    so the end of a slow movement is seen at rest, then the ``RepetitionRecord`` with its
    measures (``measures.movement_measures``, from the target's appearance).
 
-What is measured is the affected hand *as displayed* (``BodyPose.displayed_*``): in mirror
-therapy the reflection of the healthy hand, in graded movement the affected hand's own (or
-blended) tracking — the movement the patient sees their affected limb make. Targets are
+What is measured is the affected hand *as the live mode displays it* (``BodyPose.measured``):
+in mirror therapy the reflection of the healthy hand, in graded movement the affected hand's
+own (or blended) tracking — the movement the patient sees their affected limb make, and the
+same under a study's visual-feedback condition (delayed, sham, hidden: ``body.feedback``),
+which changes only the picture. Targets are
 placed by ``plan_repetitions`` in a ``workspace.Workspace``; for mirror therapy the plan is
 made in the healthy side's workspace and reflected across the midline
 (``reflect_plans``), so every target is reachable by the mirrored hand.
@@ -329,7 +331,7 @@ class MotorTask:
     def _displayed(self, body: BodyPose | None) -> FloatArray | None:
         if body is None:
             return None
-        pose, valid = body.displayed(self.setup.side)
+        pose, valid = body.measured(self.setup.side)  # the live hand, whatever a study shows
         return np.array(pose.position) if valid else None
 
     def _update_home(self, now: float, hand: FloatArray | None, events: list[Event]) -> None:

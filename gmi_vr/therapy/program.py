@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum, StrEnum
 from typing import Any
 
+from gmi_vr.body.feedback import FeedbackKind, feedback_problem
+
 # ProgramError lives with the other user-facing errors; it is re-exported here, where its
 # settings are, for the modules that import it from the program.
 from gmi_vr.core.errors import ProgramError as ProgramError
@@ -161,6 +163,37 @@ class SessionPlan:
     #: CLINICAL.md: pain (NRS 0-10) "before and after each session".
     rating_at_start: bool = True
     rating_at_end: bool = True
+
+
+#: The blocks a visual-feedback condition may be set for: mirror and movement practice.
+FEEDBACK_BLOCKS = ("mirror", "graded_movement")
+#: The program's research settings (top-level names): only a researcher or an admin changes
+#: them where the store has accounts (``app.accounts``).
+RESEARCH_SETTINGS = ("research", "feedback")
+
+
+@dataclass(frozen=True)
+class BlockFeedback:
+    """A study's visual-feedback condition for one block (research programs only; what each
+    does: ``body.feedback``). ``block`` counts the session's blocks from 1, as
+    ``gmi-vr patients show`` lists them; ``feedback`` is "mirror" (the live picture),
+    "delayed", "sham" or "hidden"; ``feedback_delay_ms`` the added delay, 0-1000 ms, for
+    "delayed" only. The block's recorded params carry the same two keys."""
+
+    block: int
+    feedback: str = FeedbackKind.MIRROR.value
+    feedback_delay_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.block < 1:
+            raise ProgramError(f"Block {self.block} does not exist; count blocks from 1, as 'gmi-vr patients show' lists them.")
+        problem = feedback_problem(self.feedback, self.feedback_delay_ms)
+        if problem is not None:
+            raise ProgramError(problem)
+
+    def params(self) -> dict[str, object]:
+        """The block params' keys for this condition."""
+        return {"feedback": self.feedback, "feedback_delay_ms": self.feedback_delay_ms}
 
 
 @dataclass(frozen=True)
@@ -473,6 +506,13 @@ class Program:
     haptics: HapticSettings = field(default_factory=HapticSettings)
     #: How a hand tracked without a controller takes what it points at (pinch or dwell).
     hands: HandAnswerSettings = field(default_factory=HandAnswerSettings)
+    #: A research program: only it may set visual-feedback conditions (``feedback``). Set by
+    #: an account with the researcher or admin role where the store has accounts (the CLI
+    #: checks); clinical (False) by default.
+    research: bool = False
+    #: Visual-feedback conditions of a study, per block (``BlockFeedback``); a block not named
+    #: shows the live picture. Empty by default: clinical therapy never manipulates it.
+    feedback: tuple[BlockFeedback, ...] = ()
     #: What to practise between visits, per stage (CLINICAL.md "Practice between visits"). A
     #: program stored before it existed reads with these defaults.
     practice: PracticePrescription = field(default_factory=PracticePrescription)
@@ -489,6 +529,41 @@ class Program:
             raise ProgramError(
                 f"This program was written by a newer gmi-vr (format {self.format_version}); update gmi-vr to read it."
             )
+        self._check_feedback()
+
+    def _check_feedback(self) -> None:
+        """Visual-feedback conditions only in a research program, one per block, each on a
+        mirror or movement block of the session plan."""
+        if self.feedback and not self.research:
+            raise ProgramError(
+                "Visual-feedback conditions are for research programs only; a researcher or admin "
+                "marks the program research=true first, or clear 'feedback'."
+            )
+        blocks = self.blocks
+        seen: set[int] = set()
+        for condition in self.feedback:
+            number = condition.block
+            if number in seen:
+                raise ProgramError(f"Block {number} has two feedback conditions; give each block one.")
+            seen.add(number)
+            if number > len(blocks):
+                raise ProgramError(f"Block {number} does not exist; the sessions have {len(blocks)} blocks ({', '.join(blocks)}).")
+            if blocks[number - 1] not in FEEDBACK_BLOCKS:
+                raise ProgramError(
+                    f"Block {number} is a {blocks[number - 1]} block; visual-feedback conditions apply "
+                    f"to {' and '.join(FEEDBACK_BLOCKS)} blocks only."
+                )
+
+    def feedback_for(self, block_index: int) -> BlockFeedback | None:
+        """The research condition of the block at ``block_index`` (0-based, as recorded):
+        None for a clinical program or a block that is not mirror or movement practice;
+        the live "mirror" condition for such a block of a research program that names none."""
+        if not self.research or self.blocks[block_index] not in FEEDBACK_BLOCKS:
+            return None
+        for condition in self.feedback:
+            if condition.block == block_index + 1:
+                return condition
+        return BlockFeedback(block_index + 1)
 
     @staticmethod
     def default(
@@ -654,6 +729,8 @@ DEFAULT_SOURCES: dict[str, str] = {
     "haptics.affected_side_allowed": "off: never vibrate the painful hand unless the therapist enables it (allodynia)",
     "hands.confirm": "pinch: quick and never by chance at rest; dwell for a patient who cannot pinch (stiff or painful fingers in CRPS) (product choice)",
     "hands.dwell_s": "longer than a glance over a target, about the controllers' one-second confirming hold (product choice)",
+    "research": "clinical: only a researcher or admin marks a program for research",
+    "feedback": "none: the live mirror; visual-feedback conditions are a study's controls, not therapy",
     **{f"practice.stage_{n}.laterality_{what}": "CLINICAL.md: laterality every waking 1-2 hours (less often end: every 2 h of 16 waking h; a 2-minute set, product choice)"
        for n in (1,) for what in ("minutes", "times_per_day")},
     **{f"practice.stage_{n}.laterality_{what}": "CLINICAL.md: re-check laterality under stress (once a day, 2 minutes: product choice)"

@@ -384,8 +384,12 @@ class SessionRunner:
             self._next_block += 1
             seed = self._block_seeds[index]
             context = TaskContext(self.anchor, seed, index, self.available_meshes, self.arm)
+            # A research program's mirror and movement blocks carry their visual-feedback
+            # condition ("feedback", "feedback_delay_ms"); the app shows the limb by it.
+            condition = self.program.feedback_for(index)
             self._task = self._begin(build_task(name, self.program, context), now, records,
-                                     block_index=index, seed=seed, stage=int(self.program.stage))
+                                     block_index=index, seed=seed, stage=int(self.program.stage),
+                                     **(condition.params() if condition is not None else {}))
 
     def _begin(self, task: Task, now: float, records: list[Record], block_index: int | None = None,
                **params: object) -> Task:
