@@ -161,3 +161,13 @@ def test_a_pulse_for_a_hand_tracked_without_a_controller_is_recorded_as_not_felt
     assert pulses and all(e.data["side"] == "right" and e.data["controller"] is False for e in pulses)
     assert all(e.data["answered_by"] in ("right.pinch", "left.trigger_click") for e in run.events("trial.answer"))
     assert event_words(pulses[0]) == "haptic pulse: right hand, 50 ms at 50% (trial.answer), no controller: not felt"
+
+
+def test_a_replay_marks_each_pulse_on_its_timeline() -> None:
+    from gmi_vr.therapy.replayed import MARK_GROUPS, timeline_marks
+
+    run = Run(program(**{"session.rating_at_start": False, "haptics.answer_pulse": True}))
+    answer_trials(run, 8)
+    marks = [t for t, group in timeline_marks(run.events()) if group == "haptic"]
+    assert marks == [e.time_s for e in run.events("haptic.pulse")] and marks
+    assert ("haptic", "haptic pulse") in MARK_GROUPS
