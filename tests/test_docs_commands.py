@@ -49,6 +49,8 @@ ORDER: list[tuple[str, ...]] = [
     ("patients", "list"),
     ("patients", "show"),
     ("patients", "edit"),
+    ("patients", "desensitization", "add"),
+    ("patients", "desensitization", "list"),
     ("patients", "prescribe"),
     ("calibrate",),
     ("demo",),  # demo --patient records session 1

@@ -142,6 +142,24 @@ class RatingRecord:
 
 
 @dataclass(frozen=True)
+class ExposureInfo:
+    """A graded desensitization exposure as stored (``schema.DesensitizationExposure``):
+    ``exposed_on`` the day (ISO), ``station`` "home" or "clinic", ``texture`` tolerated at
+    ``level`` of the ``levels`` of the patient's hierarchy then (1 = least provoking)."""
+
+    id: int
+    patient_id: str
+    recorded_at: datetime
+    entered_by: str
+    exposed_on: str
+    station: str
+    minutes: float
+    texture: str
+    level: int
+    levels: int
+
+
+@dataclass(frozen=True)
 class OutcomeInfo:
     """An outcome measure as stored: the instrument's typed items, its total (None where it
     has none), the figures explaining it, when and by whom it was entered."""

@@ -64,6 +64,7 @@ from gmi_vr.recording.records import (
     BlockInfo,
     CalibrationInfo,
     EventRecord,
+    ExposureInfo,
     OutcomeInfo,
     PatientInfo,
     RatingRecord,
@@ -1008,6 +1009,27 @@ class SessionStore:
                 query = query.where(schema.Outcome.instrument == instrument)
             return [_outcome_info(r) for r in s.scalars(query)]
 
+    def add_exposure(self, patient_id: str, *, exposed_on: str, station: str, minutes: float, texture: str,
+                     level: int, levels: int, entered_by: str) -> ExposureInfo:
+        """Keep a desensitization exposure checked by the app (``app.desensitization``),
+        stamped with the time now and who entered it."""
+        with self._session(write=True) as s:
+            self._patient_row(s, patient_id)
+            row = schema.DesensitizationExposure(
+                patient_id=patient_id, recorded_at=utcnow(), entered_by=entered_by, exposed_on=exposed_on,
+                station=station, minutes=minutes, texture=texture, level=level, levels=levels,
+            )  # fmt: skip
+            s.add(row)
+            s.flush()
+            return _exposure_info(row)
+
+    def exposures(self, patient_id: str) -> list[ExposureInfo]:
+        """A patient's desensitization exposures by the day they were done, then as entered."""
+        with self._session() as s:
+            table = schema.DesensitizationExposure
+            query = select(table).where(table.patient_id == patient_id).order_by(table.exposed_on, table.id)
+            return [_exposure_info(r) for r in s.scalars(query)]
+
     def events(self, session_id: int) -> list[EventRecord]:
         """The session's events, in the order they were stored."""
         with self._session() as s:
@@ -1244,6 +1266,11 @@ def _session_info(r: schema.Session) -> SessionInfo:
         owner_host=r.owner_host, settings=r.settings, system_name=r.system_name,
         display_hz=r.display_hz, end_reason=r.end_reason, uid=r.uid, mode=r.mode, station=r.station,
     )  # fmt: skip
+
+
+def _exposure_info(row: schema.DesensitizationExposure) -> ExposureInfo:
+    return ExposureInfo(row.id, row.patient_id, as_utc(row.recorded_at), row.entered_by, row.exposed_on,
+                        row.station, row.minutes, row.texture, row.level, row.levels)
 
 
 def _outcome_info(row: schema.Outcome) -> OutcomeInfo:
