@@ -25,7 +25,8 @@ first stimulus appears (the offset of the palm from the driver's controller pose
 holding the orientation fixed; the hand has rested since the start), then for each stimulus moves the palm ``--delay`` seconds later onto the line from
 the eye to that side's target, and with ``pinch`` pinches POINT_SETTLE_S after that (held
 ``--hold``); with ``dwell`` it only rests there. After each answer the hand goes back to
-the middle, pointing between the targets.
+the middle, pointing between the targets. RESULT.json's "answers_seen" says when the loop
+saw each answer (monotonic), to compare with when the hand was moved and pinched ("sent").
 Like ``gmi-vr run``, each frame's haptic pulses go to ``OpenXrSource.vibrate``. With
 ``--record-haptics`` a Python API layer (``fault_layers.HapticRecordingLayer``) records every
 ``xrApplyHapticFeedback`` on its way to Monado; RESULT.json then has the calls, the hands'
@@ -239,6 +240,8 @@ def main() -> int:
                     before = len(haptic_layer.calls) if haptic_layer is not None else 0
                     source.vibrate(output.haptics)
                     answers = [e.data["answered_by"] for e in output.events if e.kind == "trial.answer"]
+                    result.setdefault("answers_seen", []).extend(
+                        {"answered_by": a, "seen_monotonic_s": seen} for a in answers)
                     if args.palm_stop and answers and "palm_shown" not in result:
                         result["palm_shown"] = True
                         presser.show_palm("right")

@@ -8,11 +8,12 @@ right hand, which has no controller to feel it: each is stored as a "haptic.puls
 saying so.
 
 Timing (see test_hands_only_xr.py): the app moves the hand DELAY_S of wall-clock time after
-its loop saw the stimulus's frame. A pinch comes POINT_SETTLE_S later and is timed by the
-first frame whose joints show it (POINT_SETTLE_S, in the app's result); a dwell is taken on the first frame DWELL_S after the
-pointer came to rest on the target, so its reaction time is at least DELAY_S + DWELL_S less
-a frame, and less than that plus a second (the loop's and the driver's lag on a loaded
-machine).
+its loop saw the stimulus's frame. A pinch comes POINT_SETTLE_S later (in the app's result)
+and is timed by the first frame whose joints show it; a dwell is taken on the first frame
+DWELL_S after the pointer came to rest on the target. Reaction times are on the runtime's
+display clock, which may run ahead of the wall clock while Monado starts (its first frames
+come late), so the order of things is checked on the wall clock: each answer was seen by the
+app's loop only after the hand was sent to its target and, by pinch, after the pinch.
 """
 
 from __future__ import annotations
@@ -75,18 +76,29 @@ def test_one_pointing_hand_answers_a_laterality_block_and_each_answer_says_how(t
     assert len(trials) == len(result["shows"]) == 4
     assert {t.side for t in trials} == {"left", "right"}  # both sides answered by the right hand
     settle = result["point_settle_s"]  # the pinch comes this long after the hand moved
-    for trial in trials:
+    moves = [s["monotonic_s"] for s in result["sent"] if "moved_to" in s][1:]  # after the first rest
+    pinches = [s["monotonic_s"] for s in result["sent"] if s.get("pulled") is True]
+    seen = [a["seen_monotonic_s"] for a in result["answers_seen"]]
+    assert len(seen) == 4 and len(pinches) == (4 if confirm == "pinch" else 0)
+    for i, trial in enumerate(trials):
         assert (trial.answer, trial.correct) == (trial.side, True)
         assert trial.measures is not None
         assert (trial.measures["answered_by"], trial.measures["answered_with"]) == (f"right.{confirm}", confirm)
         rt = trial.reaction_time_s
         assert rt is not None
+        # Each answer came after the hand went to its target (moves alternate: to the
+        # target, back to the middle) and, by pinch, after the pinch: never by pointing alone.
+        assert moves[2 * i] < seen[i]
         if confirm == "pinch":
+            assert pinches[i] < seen[i]
             assert trial.measures["rt_source"] == "input"
-            assert DELAY_S + settle - RUNTIME_FRAME_S <= rt < DELAY_S + settle + HOLD_S, rt
+            assert rt < DELAY_S + settle + HOLD_S, rt
         else:
+            # Timed on the display clock, from the frame the pointer came to rest: never
+            # less than the dwell (the display clock may run ahead of the wall clock the
+            # app's delays use while Monado starts, so DELAY_S is not added here).
             assert trial.measures["rt_source"] == "frame"
-            assert DELAY_S + DWELL_S - RUNTIME_FRAME_S <= rt < DELAY_S + DWELL_S + 1.0, rt
+            assert DWELL_S - 1e-6 <= rt < DELAY_S + DWELL_S + 1.0, rt
     pulses = [e for e in events if e.kind == "haptic.pulse"]
     answers = [e for e in events if e.kind == "trial.answer"]
     assert len(pulses) == len(answers) == 4
