@@ -74,11 +74,11 @@ def encrypt_store(path: Path, secret: str) -> EncryptInfo:
     (see the module docstring). The caller has opened it once (checks, migrations, crash
     recovery) and made sure no session is running. StorageError, with the store unchanged,
     when a step fails."""
+    finish_interrupted(path)
     if not cipher.header_is_plaintext(path):
         raise StorageError(f"{path} is not a plaintext session store; nothing was changed.")
-    partial = path.with_name(path.name + ".encrypting")
-    old = path.with_name(path.name + ".plaintext-old")
-    partial.unlink(missing_ok=True)  # left by an interrupted earlier try: never the store
+    partial = _partial(path)
+    old = _old(path)
     try:
         # 1. Everything into the main file.
         plain = cipher.dbapi.connect(str(path), isolation_level=None)
@@ -143,6 +143,31 @@ def encrypt_store(path: Path, secret: str) -> EncryptInfo:
     for suffix in ("-wal", "-shm"):  # the plaintext store's, left only when a program still holds them
         scrub(path.with_name(path.name + suffix))
     return EncryptInfo(path, source_rows, source_revision)
+
+
+def _partial(path: Path) -> Path:
+    return path.with_name(path.name + ".encrypting")
+
+
+def _old(path: Path) -> Path:
+    return path.with_name(path.name + ".plaintext-old")
+
+
+def finish_interrupted(path: Path) -> None:
+    """Clear what a conversion stopped by a crash left beside the store ``path``: before the
+    swap, the unfinished encrypted copy, the second name of the (unchanged) plaintext store
+    and a marker that does not apply to it; after the swap, the old plaintext file, which is
+    scrubbed then. Cheap (a few ``stat`` calls) when there is nothing to clear."""
+    _partial(path).unlink(missing_ok=True)
+    old = _old(path)
+    if not old.exists():
+        return
+    if path.exists() and os.path.samefile(old, path):
+        old.unlink()  # the store itself under its second name: only the name goes
+        if cipher.header_is_plaintext(path):
+            cipher.marker_path(path).unlink(missing_ok=True)
+    else:
+        scrub(old)
 
 
 def scrub(path: Path) -> None:

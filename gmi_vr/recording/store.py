@@ -56,7 +56,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAl
 from sqlalchemy.orm import Session as OrmSession
 
 from gmi_vr.core.errors import GmiError, NotFoundError, StorageError
-from gmi_vr.recording import cipher, health, motion, paths, privacy, schema
+from gmi_vr.recording import cipher, encrypt, health, motion, paths, privacy, schema
 from gmi_vr.recording.identity import PatientIdError
 from gmi_vr.recording.recorder import RESERVE_BYTES, SessionRecorder, hold_reserve
 from gmi_vr.recording.records import (
@@ -349,6 +349,8 @@ class SessionStore:
         created_folder: Path | None = None
         key = None
         if path.exists():
+            if _can_write(path):
+                encrypt.finish_interrupted(path)  # a 'store encrypt' stopped by a crash
             key = _check_sqlite_file(path)
             if not _can_write(path):
                 readonly = cls._open_readonly(path, "the file or its folder is read-only", key)
