@@ -328,3 +328,20 @@ def test_kill_9_during_encryption_leaves_a_whole_store_plaintext_or_encrypted(tm
             for path in db.parent.iterdir():
                 assert PATIENT.encode() not in path.read_bytes(), f"kill {k}: plaintext left in {path.name}"
     assert outcomes == {"plaintext", "encrypted"}, outcomes
+
+
+def test_a_changed_byte_in_an_encrypted_store_is_refused_as_damaged_and_left_unchanged(
+    encrypted: tuple[Path, dict[str, list[tuple[Any, ...]]]], tmp_path: Path
+) -> None:
+    """Every SQLCipher page carries an HMAC: a flipped byte is found by the check on opening."""
+    db, _before = encrypted
+    page = 4096
+    data = bytearray(db.read_bytes())
+    data[3 * page + 100] ^= 0x01  # inside the fourth page, past the salt and the header
+    db.write_bytes(bytes(data))
+    sha = _sha(db)
+    opened = _gmi(["patients", "list"], db.parent, tmp_path, passphrase=SECRET)
+    assert opened.returncode == 7 and "is damaged" in opened.stderr and "store repair" in opened.stderr, opened.stderr
+    checked = _gmi(["store", "check"], db.parent, tmp_path, passphrase=SECRET)
+    assert checked.returncode == 7 and "problem" in checked.stdout
+    assert _sha(db) == sha

@@ -132,16 +132,14 @@ def encrypt_store(path: Path, secret: str) -> EncryptInfo:
         _fsync(path.parent)
     except _FAILURES as error:
         partial.unlink(missing_ok=True)
-        if cipher.header_is_plaintext(path):
-            cipher.marker_path(path).unlink(missing_ok=True)
         raise StorageError(f"Cannot encrypt the session store {path} ({error}); nothing was changed.") from error
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    # 5. The old plaintext bytes overwritten, then unlinked.
+    # 5. The old plaintext bytes overwritten, then unlinked. Its WAL was empty (checked with
+    # the signature) and its shared-memory file holds no rows, only the WAL's index: both are
+    # left to SQLite, which starts them anew for the encrypted file.
     scrub(old)
-    for suffix in ("-wal", "-shm"):  # the plaintext store's, left only when a program still holds them
-        scrub(path.with_name(path.name + suffix))
     return EncryptInfo(path, source_rows, source_revision)
 
 
@@ -155,17 +153,17 @@ def _old(path: Path) -> Path:
 
 def finish_interrupted(path: Path) -> None:
     """Clear what a conversion stopped by a crash left beside the store ``path``: before the
-    swap, the unfinished encrypted copy, the second name of the (unchanged) plaintext store
-    and a marker that does not apply to it; after the swap, the old plaintext file, which is
-    scrubbed then. Cheap (a few ``stat`` calls) when there is nothing to clear."""
+    swap, the unfinished encrypted copy and the second name of the (unchanged) plaintext
+    store; after the swap, the old plaintext file, which is scrubbed then. Cheap (a few
+    ``stat`` calls) when there is nothing to clear. A marker left beside a plaintext store
+    stays: the header decides (``cipher.is_encrypted_store``), so it is harmless, and an
+    encrypted store never loses its marker even when this runs during a conversion."""
     _partial(path).unlink(missing_ok=True)
     old = _old(path)
     if not old.exists():
         return
     if path.exists() and os.path.samefile(old, path):
         old.unlink()  # the store itself under its second name: only the name goes
-        if cipher.header_is_plaintext(path):
-            cipher.marker_path(path).unlink(missing_ok=True)
     else:
         scrub(old)
 
