@@ -96,7 +96,9 @@ def encrypt_store(path: Path, secret: str) -> EncryptInfo:
         # 2. The encrypted copy.
         privacy.create_private_file(partial)
         salt = cipher.new_salt()
-        plain = cipher.dbapi.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        # Reads only; a read-write connection so that, as the last one to close, it takes the
+        # (empty) WAL and shared-memory files away with it, leaving no plaintext-era file behind.
+        plain = cipher.dbapi.connect(str(path), isolation_level=None)
         try:
             key = cipher.key_pragma(secret, salt).split("= ", 1)[1]
             plain.execute(f"ATTACH DATABASE ? AS encrypted KEY {key}", (str(partial),))
