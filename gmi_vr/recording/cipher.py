@@ -80,6 +80,7 @@ def set_asker(asker: Callable[[], str | None] | None) -> None:
 
 
 def marker_path(store: Path) -> Path:
+    """The marker file beside the store file ``store``."""
     return store.with_name(store.name + MARKER_SUFFIX)
 
 
@@ -172,6 +173,7 @@ def file_salt(path: Path) -> bytes:
 
 
 def new_salt() -> bytes:
+    """A random salt for a new SQLCipher file."""
     return secrets.token_bytes(SALT_BYTES)
 
 

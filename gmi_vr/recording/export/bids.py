@@ -231,6 +231,7 @@ class StudyPlan:
 
     @property
     def sessions(self) -> tuple[SessionInfo, ...]:
+        """Every session to export, patient by patient."""
         return tuple(session for _, sessions in self.patients for session in sessions)
 
 
