@@ -8,7 +8,10 @@ audit trail as the settings say; a path opens that SQLite file; a URL
 The store is private (``privacy.py``): a data folder it creates is ``0700`` and the
 database, its WAL and shared-memory files and the disk reserve are ``0600``, whatever the
 umask. SQLite files run in WAL mode
-with ``synchronous=FULL``: a committed transaction survives a crash or a power loss.
+with ``synchronous=FULL``: a committed transaction survives a crash or a power loss. A store
+encrypted by ``gmi-vr store encrypt`` (SQLCipher, ``cipher.py`` and ``encrypt.py``) opens
+through the same path, every connection keyed with its passphrase; without the passphrase,
+or with a wrong one, StorageError says so and the file is not touched.
 
 Opening never overwrites or "repairs" a file it cannot read: a damaged file (SQLite's
 ``quick_check`` fails: ``health.py``), a file that is not a session store, or one written by
