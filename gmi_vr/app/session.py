@@ -89,7 +89,7 @@ def session_pipeline(
         settings = patient.settings or {}
         body_settings = BodySettings.from_dict(settings["body"]) if "body" in settings else BodySettings()
         body_settings = replace(body_settings, affected_side=program.affected_side,
-                                affected_hand_scale=program.mirror.displayed_hand_scale)
+                                affected_hand_scale=program.affected_hand_scale)
         appearance = Appearance.from_dict(settings.get("appearance", {}))
         installed = frozenset(name for name in stimulus_mesh_names() if _installed(name))
         if seed is None:

@@ -18,7 +18,7 @@ Safety, applied on every frame before the task runs:
   therapist carries the progression proposal (back a stage for a flare; a stop is not a
   failure). The calm scene stays until the
   therapist calls ``end_session`` (then the closing rating) or the time cap.
-- Time cap: after ``session_cap_s`` of focused time the current task is ended (an
+- Time cap: after ``Program.session_cap_s`` of focused time the current task is ended (an
   unanswered trial is voided) and the closing rating is asked.
 - Breaks: between blocks, once ``break_every_s`` of focused time has passed since the last.
 - Sickness: the Fast Motion Sickness Scale (``checks.FMS``) is asked every ``fms_every_s``
@@ -85,6 +85,7 @@ from gmi_vr.therapy.task import (
     TaskStep,
     build_task,
 )
+from gmi_vr.therapy.touch_task import TherapistCue, TouchTask  # (importing registers "touch")
 
 
 def _motor_phase(task: Task) -> str | None:
@@ -161,6 +162,9 @@ class SessionRunner:
         #: Fast Motion Sickness Scale answers (0-20) and whether one reached the threshold.
         self.fms: list[int] = []
         self.sickness = False
+        #: A report of pain or tingling on the affected side in a dysynchiria screen: mirrored
+        #: touch is stopped for the rest of the session (``touch_task``).
+        self.dysynchiria = False
         #: The start-of-session answer on pain and swelling since last time, if asked.
         self.since_last: str | None = None
         self._fms_asked_at_s = 0.0
@@ -229,6 +233,14 @@ class SessionRunner:
     def open_question(self) -> Question | None:
         """The question on screen (``checks.FMS`` or ``checks.SINCE_LAST``), if one is."""
         return self._task.question if isinstance(self._task, QuestionTask) else None
+
+    def therapist_cue(self, time_s: float) -> TherapistCue | None:
+        """The touch training's cue for the therapist at ``time_s`` (``touch_task.TouchTask``):
+        also while a rating or question is asked over the block (it waits), else None."""
+        for task in (self._task, *reversed(self._suspended)):
+            if isinstance(task, TouchTask):
+                return task.therapist_cue(time_s)
+        return None
 
     @property
     def scene_context(self) -> str:
@@ -319,7 +331,7 @@ class SessionRunner:
             events.append(Event(now, "safety.stop_hint_end", {"active_s": self.active_s}))
         self._apply_console(now, events, records)
         self._check_patient_inputs(frame, events, records)
-        if (self.active_s >= self.program.safety.session_cap_s
+        if (self.active_s >= self.program.session_cap_s
                 and self.state in (RunnerState.RUNNING, RunnerState.CALM)):
             events.append(Event(now, "safety.time_cap", {"active_s": self.active_s}))
             self._cut_by = self._cut_by or "time_cap"
@@ -380,7 +392,8 @@ class SessionRunner:
             index = self._next_block
             self._next_block += 1
             seed = self._block_seeds[index]
-            context = TaskContext(self.anchor, seed, index, self.available_meshes, self.arm)
+            context = TaskContext(self.anchor, seed, index, self.available_meshes, self.arm,
+                                  mirrored_touch_allowed=not self.dysynchiria)
             # A research program's mirror and movement blocks carry their visual-feedback
             # condition ("feedback", "feedback_delay_ms"); the app shows the limb by it.
             condition = self.program.feedback_for(index)
@@ -567,6 +580,9 @@ class SessionRunner:
                             "not a failure and does not step back a stage.",
             "sickness": f"Sickness: FMS {self.fms[-1] if self.fms else '-'} reached the threshold "
                         f"{self.program.safety.fms_threshold}. Movement stopped.",
+            "dysynchiria": "Dysynchiria: the patient felt pain or tingling on the affected side "
+                           "while seeing the healthy limb touched. Mirrored touch is stopped for "
+                           "this session; touch training goes on with the limb hidden.",
             "worse_since_last": "The patient reports much more pain and swelling since the last "
                                 "session: consider a gentler session; the proposal steps back.",
         }.get(cause, cause)
@@ -616,6 +632,11 @@ class SessionRunner:
         for event in step.events:
             if event.kind in (FMS.event_kind, SINCE_LAST.event_kind):
                 self._answer(event, events, records)
+            elif event.kind == "safety.dysynchiria":
+                # Recorded like a flare and shown to the therapist; the touch task carries
+                # on without mirrored touch (its own rule), so the session is not stopped.
+                self.dysynchiria = True
+                self._alert(event.time_s, "dysynchiria", events)
         for record in step.records:
             records.append(record)
             if isinstance(record, TrialRecord):
