@@ -6,6 +6,11 @@ and records).
     each frame:  SessionConsole.observe(frame, output)      events, frame intervals
     each draw:   window.panel = SessionConsole.panel(...)   plain data for console.panels
                  SessionConsole.apply(window.take_console_actions(), time_s)
+    each frame:  SessionConsole.watch(last_input_s, now_s)  sign-in and the idle lock (``gate``)
+
+While the gate (``app.signin.ConsoleGate``) is closed (nobody signed in, or locked when
+idle) the console shows only its prompt and takes no action but the gate's own; the
+session itself runs on.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from gmi_vr.app.controls import TherapistControls
 from gmi_vr.app.patients import patient_age_band, patient_program
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
+from gmi_vr.app.signin import GATE_ACTIONS, ConsoleGate
 from gmi_vr.console.panels import (
     FRAME_HISTORY,
     AfterSession,
@@ -86,6 +92,20 @@ class SessionConsole:
     before: BeforeSession | None = None
     #: The patient whose session the therapist asked to start (the app starts it).
     start_requested: str | None = None
+    #: Sign-in and the idle lock (None: the console is always open, e.g. replay).
+    gate: ConsoleGate | None = None
+    #: The patient whose session starts once someone signs in (``run --patient``).
+    waiting: str | None = None
+
+    @property
+    def gate_open(self) -> bool:
+        return self.gate is None or self.gate.open
+
+    def watch(self, last_input_s: float | None, now_s: float) -> None:
+        """Every frame: the gate's idle lock and finished sign-in checks; a sign-in lets the
+        waiting patient's session start."""
+        if self.gate is not None and self.gate.watch(last_input_s, now_s) and self.waiting is not None:
+            self.start_requested, self.waiting = self.waiting, None
 
     def observe(self, frame: TrackingFrame, output: FrameOutput) -> None:
         """Every frame (not only those drawn): its events into the log, its interval into
@@ -113,7 +133,11 @@ class SessionConsole:
     def apply(self, actions: list[ConsoleAction], time_s: float) -> None:
         """The console's clicks, at the frame time that saw them."""
         for action in actions:
-            if action.name == "progress":
+            if self.gate is not None and action.name in GATE_ACTIONS:
+                self.gate.act(action)
+            elif not self.gate_open:
+                continue  # signed out or locked: a click that slipped through does nothing
+            elif action.name == "progress":
                 self._decide(*action.value)
             elif action.name == "start":
                 self.start_requested = str(action.value)
@@ -188,6 +212,8 @@ class SessionConsole:
             recorder_lost=stats.lost_records if stats is not None else 0,
             message=message, read_only=self.controls is None,
             after=self.after_session(), before=self.before if runner is None else None,
+            gate=self.gate.prompt() if self.gate is not None else None,
+            signed_in=self.gate.signed_in_line() if self.gate is not None else "",
         )  # fmt: skip
 
 
@@ -274,12 +300,14 @@ def patient_row(store: SessionStore, patient: Any) -> PatientRow:
 
 
 def session_console(pipeline: SessionPipeline, controls: TherapistControls | None, patient_id: str | None,
-                    mode: str, started_here: bool = False) -> SessionConsole:
+                    mode: str, started_here: bool = False, gate: ConsoleGate | None = None,
+                    waiting: str | None = None) -> SessionConsole:
     """The console of one run: a patient's session (``started_here``: started from the
     console's patient list, which is audited as "console.start"), or free play, which lists
-    the patients to start one with."""
+    the patients to start one with. ``gate``: sign-in and the idle lock, kept over the run;
+    ``waiting``: the patient whose session starts once someone signs in."""
     title = f"patient {patient_id}  |  {mode}" if patient_id is not None else f"free play  |  {mode}"
-    console = SessionConsole(pipeline, controls, title)
+    console = SessionConsole(pipeline, controls, title, gate=gate, waiting=waiting)
     if patient_id is None:
         console.before = before_session()
     elif started_here and pipeline.audit is not None:

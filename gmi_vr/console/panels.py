@@ -34,13 +34,18 @@ FRAME_HISTORY = 900
 @dataclass(frozen=True)
 class ConsoleAction:
     """One thing the therapist asked for at the console: ``name`` ("limb_mode", "blend",
-    "ask_pain", "rating", "stop", "end", "answer", "progress", "start") and its ``value`` (a mode
+    "ask_pain", "rating", "stop", "end", "answer", "progress", "start", "sign_in", "create_admin", "no_accounts", "lock") and its ``value`` (a mode
     name, a blend 0..1, a rating 0..10, "left"/"right", for "progress" (what: "accept",
-    "reject" or "stage"; the stage or None; the reason), a patient id for "start"; None when
+    "reject" or "stage"; the stage or None; the reason), a patient id for "start", (name, password) for "sign_in", (name, password,
+    password again) for "create_admin"; None when
     it takes none)."""
 
     name: str
     value: Any = None
+
+    def __repr__(self) -> str:  # a typed password never reaches a log or a traceback
+        shown = "(hidden)" if self.name in ("sign_in", "create_admin") else repr(self.value)
+        return f"ConsoleAction({self.name!r}, {shown})"
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,19 @@ class AfterSession:
 
 
 @dataclass(frozen=True)
+class SignInPrompt:
+    """Who may use the console (plain data from ``app.signin``): ``kind`` "sign_in" (a store
+    with accounts, nobody signed in yet), "unlock" (locked when idle, for account ``name``)
+    or "first_admin" (a store with no accounts: create the first admin, or go on without);
+    ``problem``: the last refusal, one sentence; ``busy``: a password is being checked."""
+
+    kind: str
+    name: str = ""
+    problem: str = ""
+    busy: bool = False
+
+
+@dataclass(frozen=True)
 class SessionPanel:
     """Everything the console shows about the running (or replayed) session, as plain data.
 
@@ -109,6 +127,11 @@ class SessionPanel:
     after: AfterSession | None = None
     #: Set while no patient's session runs (free play): the patients, to start one.
     before: BeforeSession | None = None
+    #: Sign-in, unlock or the first-admin offer (``SignInPrompt``); a sign-in or unlock
+    #: prompt is all the console shows.
+    gate: SignInPrompt | None = None
+    #: Who is signed in ("" on a store without accounts).
+    signed_in: str = ""
 
 
 #: The function key of each action (app.controls.THERAPIST_KEYS), shown beside its button.
@@ -145,6 +168,10 @@ class Console:
         self._search = ""
         self._selected = ""
         self._last_time_s: float | None = None
+        self._account = ""
+        self._password = ""
+        self._password_again = ""
+        self._making_admin = False
 
     # -- input, from the window's GLFW callbacks (framebuffer pixels)
 
@@ -224,6 +251,14 @@ class Console:
 
     def _session(self, panel: SessionPanel) -> None:
         imgui = self._imgui
+        if panel.gate is not None and panel.gate.kind in ("sign_in", "unlock"):
+            self._sign_in(panel.gate)  # nothing else: no patient, no control, no figure
+            return
+        if panel.gate is not None:
+            self._first_admin(panel.gate)
+        if panel.signed_in:
+            imgui.text_disabled(panel.signed_in)
+            self._button("lock now", ConsoleAction("lock"))
         imgui.text_wrapped(panel.title)
         imgui.text(f"session time {panel.session_time_s:7.1f} s")
         if panel.after is not None:
@@ -260,6 +295,71 @@ class Console:
                            f"{ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]:.1f} ms p99")
             imgui.text(f"dropped frames {panel.dropped_frames}")
             imgui.text(f"recorder queue {panel.recorder_queue}, lost {panel.recorder_lost}")
+
+    def _account_fields(self, name_fixed: str = "", again: bool = False) -> bool:
+        """The account name (fixed when unlocking) and password fields; True when enter was
+        pressed in the (last) password field."""
+        imgui = self._imgui
+        if name_fixed:
+            self._account = name_fixed
+            imgui.text(f"account: {name_fixed}")
+        else:
+            imgui.set_next_item_width(-1.0)
+            _, self._account = imgui.input_text_with_hint("##account", "account name", self._account)
+            self._record_rect("account")
+        flags = imgui.InputTextFlags_.password | imgui.InputTextFlags_.enter_returns_true
+        imgui.set_next_item_width(-1.0)
+        entered, self._password = imgui.input_text_with_hint("##password", "password", self._password, flags)
+        self._record_rect("password")
+        if again:
+            imgui.set_next_item_width(-1.0)
+            entered, self._password_again = imgui.input_text_with_hint(
+                "##again", "the same password again", self._password_again, flags)
+            self._record_rect("password again")
+        return bool(entered)
+
+    def _submit(self, action: ConsoleAction) -> None:
+        """Hand a sign-in on and forget the typed password at once."""
+        self._actions.append(action)
+        self._password = self._password_again = ""
+
+    def _sign_in(self, prompt: SignInPrompt) -> None:
+        """Sign-in (a store with accounts) or unlock (locked when idle): the only thing shown."""
+        imgui = self._imgui
+        if prompt.kind == "unlock":
+            imgui.text_wrapped("The console is locked. The session goes on: the patient's stop and "
+                               "flare work, and recording continues.")
+        else:
+            imgui.text_wrapped("Sign in to use the console.")
+        entered = self._account_fields(prompt.name)
+        pressed = imgui.button("unlock" if prompt.kind == "unlock" else "sign in")
+        self._record_rect("sign in")
+        if (pressed or entered) and not prompt.busy:
+            self._submit(ConsoleAction("sign_in", (self._account, self._password)))
+        if prompt.busy:
+            imgui.text_disabled("checking ...")
+        elif prompt.problem:
+            imgui.text_wrapped(prompt.problem)
+
+    def _first_admin(self, prompt: SignInPrompt) -> None:
+        """A store without accounts: create the first admin in one step, or go on without."""
+        imgui = self._imgui
+        imgui.text_wrapped("No accounts yet: the first (an admin) makes every action name a person.")
+        if self._making_admin:
+            entered = self._account_fields(again=True)
+            pressed = imgui.button("create the first admin")
+            self._record_rect("create the first admin")
+            if (pressed or entered) and not prompt.busy:
+                self._submit(ConsoleAction("create_admin", (self._account, self._password, self._password_again)))
+        else:  # two lines until asked for: the panels below stay where they were
+            self._making_admin = imgui.button("add the first admin")
+            self._record_rect("add the first admin")
+        imgui.same_line()
+        self._button("continue without accounts", ConsoleAction("no_accounts"))
+        if prompt.busy:
+            imgui.text_disabled("saving ...")
+        elif prompt.problem:
+            imgui.text_wrapped(prompt.problem)
 
     def _before(self, before: BeforeSession) -> None:
         """The patients (search by id), the chosen one's stage, last session, pending

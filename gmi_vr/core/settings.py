@@ -71,6 +71,12 @@ class Settings:
     #: Therapist window size in screen pixels.
     console_width: int = 1280
     console_height: int = 600
+    #: Minutes without a mouse or key event before the console locks (on a store with
+    #: accounts). HIPAA 164.312(a)(2)(iv) asks for an automatic logoff without naming a
+    #: time, and NIST SP 800-53 AC-11 leaves it to the organisation; 10 minutes is this
+    #: product's default: long enough for a therapist watching a session without touching
+    #: the console, short enough that an unattended console does not stay open for long.
+    console_lock_minutes: float = 10.0
 
     @property
     def database_file(self) -> Path:
@@ -92,6 +98,8 @@ class Settings:
 
 #: The therapist window's size limits, screen pixels (a small laptop screen up to 16K).
 CONSOLE_SIZE_RANGE = (320, 16384)
+#: The idle lock's limits, minutes (a few seconds, for a demonstration, to a working day).
+CONSOLE_LOCK_RANGE = (0.05, 720.0)
 #: The longest station name kept in the audit trail, characters.
 MAX_STATION_LENGTH = 200
 
@@ -150,6 +158,12 @@ def load_settings(path: Path | None = None) -> Settings:
         value = values.get(key, low)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise wrong(key, f"a whole number of pixels from {low} to {high}")
+    lock_low, lock_high = CONSOLE_LOCK_RANGE
+    lock = values.get("console_lock_minutes", lock_low)
+    if isinstance(lock, bool) or not isinstance(lock, int | float) or not lock_low <= lock <= lock_high:
+        raise wrong("console_lock_minutes", f"a number of minutes from {lock_low} to {lock_high:.0f}")
+    if "console_lock_minutes" in values:
+        values["console_lock_minutes"] = float(lock)
     data_dir = resolve_data_dir(str(values.pop("data_dir")) if "data_dir" in values else None)
     if not values.get("station"):
         values["station"] = socket.gethostname()
