@@ -7,7 +7,8 @@ refuses a wrong password with one sentence, then locks itself after the (shorten
 while the simulated session goes on (its motion keeps reaching the store, the patient's own
 stop still works, the therapist's keys do nothing), and unlocks with the password. A store
 with no accounts: the console offers to create the first admin, or to go on without accounts
-with one click. The product runs in a fresh interpreter (PyOpenGL binds GLX once per process).
+with one click. A start the store refuses is one sentence in the console, and the run goes
+on. The product runs in a fresh interpreter (PyOpenGL binds GLX once per process).
 """
 
 from __future__ import annotations
@@ -233,6 +234,29 @@ run(drive, patient_id="K-4", max_frames=3000, therapist="t.four")
 """
 
 
+REFUSED_SCRIPT = PRELUDE + """
+def drive():
+    window = yield
+    window = yield from until(lambda w: "patient K-5" in w.console.button_rects, "listed")
+    window = yield from click(window, "patient K-5")
+    window = yield from until(lambda w: "start" in w.console.button_rects, "chosen")
+    with SessionStore.open(create=False) as store:  # meanwhile another station erases the patient
+        store.erase_patient("K-5", actor="t.other", reason="consent withdrawn")
+    window = yield from click(window, "start")
+    window = yield from until(lambda w: w.panel.message.startswith("The session of K-5"), "refused")
+    log["problems"].append(window.panel.message)
+    for _ in range(10):  # the run goes on in free play
+        window = yield
+    log["went_on"] = state["steps"] - log["marks"]["refused"]
+    keyboard.press("Escape")  # free play: Escape quits
+    while True:
+        yield
+
+state["shot"] = {shot!r}
+run(drive, max_frames=3000)
+"""
+
+
 def _child(script: str, tmp_path: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
@@ -336,3 +360,18 @@ def test_going_on_without_accounts_is_one_click_and_nothing_waits_for_it(station
         (session,) = store.list_sessions("K-4")
         rows = [(a.actor, a.action) for a in store.audit_trail("K-4") if a.action.startswith("console.")]
     assert ("t.four", "console.ask_pain") in rows
+
+
+@pytest.mark.display
+def test_a_start_the_store_refuses_is_one_sentence_in_the_console_and_the_run_goes_on(station: Path) -> None:
+    with SessionStore.open() as store:
+        add_patient(store, "K-5", "left", "hand", therapist="t.five")
+    script = REFUSED_SCRIPT.format(tests=str(TESTS), motion=str(station / "still.jsonl"), shot="",
+                                   password=PASSWORD)  # fmt: skip
+    log = _child(script, station)
+    (problem,) = log["problems"]
+    assert problem.startswith("The session of K-5 did not start: ") and problem.count(". ") == 0, problem
+    assert log["went_on"] >= 10
+    with SessionStore.open(create=False) as store:
+        assert store.list_sessions("K-5") == []
+        assert not [a for a in store.audit_trail() if a.action == "console.start"]

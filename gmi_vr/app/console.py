@@ -96,6 +96,8 @@ class SessionConsole:
     gate: ConsoleGate | None = None
     #: The patient whose session starts once someone signs in (``run --patient``).
     waiting: str | None = None
+    #: One sentence shown until the next action (a start the store refused).
+    notice: str = ""
 
     @property
     def gate_open(self) -> bool:
@@ -210,7 +212,7 @@ class SessionConsole:
             dropped_frames=stats.dropped_frames if stats is not None else 0,
             recorder_queue=stats.pending_records if stats is not None else 0,
             recorder_lost=stats.lost_records if stats is not None else 0,
-            message=message, read_only=self.controls is None,
+            message=message or self.notice, read_only=self.controls is None,
             after=self.after_session(), before=self.before if runner is None else None,
             gate=self.gate.prompt() if self.gate is not None else None,
             signed_in=self.gate.signed_in_line() if self.gate is not None else "",

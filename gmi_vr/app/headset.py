@@ -27,7 +27,7 @@ from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import SessionPipeline
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.session import console_session
 from gmi_vr.app.signin import ConsoleGate
 from gmi_vr.app.window import open_therapist_window
 from gmi_vr.body import BodyPose, LimbMode
@@ -89,12 +89,13 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
         frames = source.frames()
         patient, frames_shown = (None if waiting else patient_id), 0
         while True:  # free play, until the therapist starts a patient's session from the console
-            with session_pipeline(
-                patient, source="openxr",
+            with console_session(
+                patient, refusable=patient != patient_id, source="openxr",
                 runtime_name=info.runtime_name if info else None,
                 system_name=info.system_name if info else None,
                 report=report, record=record, therapist=gate.actor(),
-            ) as pipeline:  # fmt: skip
+            ) as (pipeline, refused):  # fmt: skip
+                patient = None if refused else patient  # refused: free play again, the sentence in the panel
                 mode = f"headset: {info.system_name if info else 'OpenXR'}"
                 if patient is None:
                     mode += " (free play, not recorded: choose a patient in the console or with --patient)"
@@ -112,6 +113,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
 
                 console = session_console(pipeline, controls, patient, mode, started_here=patient != patient_id,
                                           gate=gate, waiting=None if patient is not None else waiting)  # fmt: skip
+                console.notice = refused
                 loop = SessionLoop(pipeline, window, status, present=source.present, vibrate=source.vibrate,
                                    pacer=ConsolePacer(), controls=controls, console=console,
                                    frames_shown=frames_shown)  # fmt: skip

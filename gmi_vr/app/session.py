@@ -7,7 +7,7 @@ import getpass
 import logging
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -157,6 +157,26 @@ def session_pipeline(
             raise _not_saved(store, patient_id, recorder.session_id, stats)
     finally:
         store.close()
+
+
+@contextmanager
+def console_session(patient_id: str | None, *, refusable: bool,
+                    **options: Any) -> Iterator[tuple[SessionPipeline, str]]:
+    """``session_pipeline(patient_id, **options)`` and "", or, when the start is
+    ``refusable`` (asked for in the console, not on the command line) and the store refuses
+    it (a GmiError: it cannot be written, the patient is gone), free play and the one
+    sentence saying why: the console shows it and the run goes on."""
+    with ExitStack() as stack:
+        try:
+            pipeline = stack.enter_context(session_pipeline(patient_id, **options))
+        except GmiError as error:
+            if not refusable or patient_id is None:
+                raise
+            log.warning("The session of %s did not start: %s", patient_id, error)
+            pipeline = stack.enter_context(session_pipeline(None, **options))
+            yield pipeline, f"The session of {patient_id} did not start: {error}"
+            return
+        yield pipeline, ""
 
 
 def _read_back(store: SessionStore, recorder: SessionRecorder) -> SessionRow | None:

@@ -25,7 +25,7 @@ from gmi_vr.app.controls import THERAPIST_KEYS
 from gmi_vr.app.headset import NOT_RECORDED, session_controls, status_line
 from gmi_vr.app.loop import ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.session import console_session
 from gmi_vr.app.signin import ConsoleGate
 from gmi_vr.app.window import open_therapist_window
 from gmi_vr.assets.paths import data_dir
@@ -162,8 +162,9 @@ def run_sim(
         waiting = None if gate.open else patient_id  # its session starts once someone signs in
         patient, frames_shown, last_pixels = (None if waiting else patient_id), 0, None
         while True:  # free play, until the therapist starts a patient's session from the console
-            with session_pipeline(patient, source="sim", report=report, record=record,
-                                  therapist=gate.actor()) as pipeline:  # fmt: skip
+            with console_session(patient, refusable=patient != patient_id, source="sim", report=report,
+                                 record=record, therapist=gate.actor()) as (pipeline, refused):  # fmt: skip
+                patient = None if refused else patient  # refused: free play again, the sentence in the panel
                 line = mode + (f"  |  {NOT_RECORDED}" if patient is not None and not record else "")
                 controls = session_controls(pipeline)
                 window.escape_closes = controls is None  # in a session Escape asks first (app.controls)
@@ -171,6 +172,7 @@ def run_sim(
                 window.view.help_rows = sim_keys + THERAPIST_KEYS if controls is not None else KEY_HELP
                 console = session_console(pipeline, controls, patient, line, started_here=patient != patient_id,
                                           gate=gate, waiting=None if patient is not None else waiting)  # fmt: skip
+                console.notice = refused
 
                 def status(frame: TrackingFrame, output: FrameOutput, line: str = line,
                            pipeline: SessionPipeline = pipeline) -> str:
