@@ -44,7 +44,7 @@ from gmi_vr.recording.store import SessionStore
 #: the session's course and the therapist's changes), with the words it lists them by.
 LOGGED_EVENTS: dict[str, str] = {
     "session.start": "session started", "session.pause": "paused (headset off)",
-    "session.resume": "resumed", "session.end_requested": "end asked", "session.end": "session ended",
+    "session.resume": "resumed", "task.repeat": "block repeated", "task.skipped": "skipped", "session.end_requested": "end asked", "session.end": "session ended",
     "task.start": "task started", "task.end": "task ended", "task.stopped": "task stopped",
     "pain.ask": "pain rating asked", "pain.request": "pain rating asked by the therapist",
     "pain.rating": "pain rating", "safety.flare": "pain flare", "safety.stop": "stop: calm scene",
@@ -67,8 +67,10 @@ def event_words(event: Event) -> str:
             words += f" ({float(data.get('blend', 0.0)):.0%} real)"
         if data.get("by") == "therapist":
             words += " (therapist)"
-    elif event.kind in ("task.start", "task.end") and "kind" in data:
+    elif event.kind in ("task.start", "task.end", "task.repeat", "task.skipped") and "kind" in data:
         words += f": {data['kind']}"
+    if event.kind in ("session.pause", "session.resume") and data.get("by") == "therapist":
+        words = "paused by the therapist" if event.kind == "session.pause" else "resumed by the therapist"
     return words
 
 
@@ -216,6 +218,8 @@ class SessionConsole:
             after=self.after_session(), before=self.before if runner is None else None,
             gate=self.gate.prompt() if self.gate is not None else None,
             signed_in=self.gate.signed_in_line() if self.gate is not None else "",
+            paused=runner.held if runner is not None else False,
+            break_in_s=runner.time_to_break_s if runner is not None else None,
         )  # fmt: skip
 
 

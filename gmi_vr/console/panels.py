@@ -132,11 +132,16 @@ class SessionPanel:
     gate: SignInPrompt | None = None
     #: Who is signed in ("" on a store without accounts).
     signed_in: str = ""
+    #: The therapist has paused the session (the button resumes it).
+    paused: bool = False
+    #: Focused seconds to the next break (None: no block left to break before).
+    break_in_s: float | None = None
 
 
 #: The function key of each action (app.controls.THERAPIST_KEYS), shown beside its button.
 ACTION_KEYS: dict[str, str] = {"ask_pain": "F4", "rating": "F5", "stop": "F8", "end": "F9",
-                               "answer_left": "F2", "answer_right": "F3"}
+                               "answer_left": "F2", "answer_right": "F3", "pause": "F7",
+                               "repeat": "F10", "skip": "F11"}
 
 
 class Console:
@@ -271,6 +276,10 @@ class Console:
                 imgui.text(f"{marker} {step}")
             if panel.progress:
                 imgui.text_wrapped(panel.progress)
+            if panel.break_in_s is not None:
+                minutes, seconds = divmod(int(round(panel.break_in_s)), 60)
+                imgui.text(f"next break in {minutes}:{seconds:02d} (after the running block)"
+                           if panel.break_in_s > 0 else "break after the running block")
         if panel.after is None and panel.before is None and not panel.read_only and imgui.collapsing_header(
                 "Controls", imgui.TreeNodeFlags_.default_open):
             self._controls(panel)
@@ -443,6 +452,14 @@ class Console:
             self._blend = value
         if imgui.is_item_deactivated_after_edit():  # one action per drag, when it is let go
             self._actions.append(ConsoleAction("blend", round(self._blend, 2)))
+        if panel.paused:
+            self._button("resume", ConsoleAction("resume"), ACTION_KEYS["pause"])
+        else:
+            self._button("pause", ConsoleAction("pause"), ACTION_KEYS["pause"])
+        imgui.same_line()
+        self._button("repeat block", ConsoleAction("repeat"), ACTION_KEYS["repeat"])
+        imgui.same_line()
+        self._button("skip", ConsoleAction("skip"), ACTION_KEYS["skip"])
         self._button("stop (calm scene)", ConsoleAction("stop"), ACTION_KEYS["stop"])
         self._button("ask pain rating", ConsoleAction("ask_pain"), ACTION_KEYS["ask_pain"])
         imgui.set_next_item_width(90)
