@@ -6,6 +6,8 @@ into a real SQLite store."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +146,45 @@ def test_pause_repeat_and_skip_are_recorded_in_the_session_and_audited(tmp_path:
     assert ("session.pause", "therapist") in kinds and ("session.resume", "therapist") in kinds
     assert ("task.skipped", "therapist") in kinds
     assert rows == ["console.pause", "console.resume", "console.skip"]
+
+
+def test_a_failed_audit_write_is_shown_in_the_console_and_the_run_ends_with_the_storage_status(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console's rows are written on a thread of their own (the render thread only
+    queues); one the store refuses (here a real SQLite trigger aborts every audit insert
+    made after the session started) is named in the console's panel and the session's end
+    raises StorageError (exit 7), while the session itself is saved."""
+    from recording_synth import frame
+
+    from gmi_vr.app.console import session_console
+    from gmi_vr.core.errors import StorageError
+
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    with SessionStore.open() as store:
+        add_patient(store, "S-2", "left", "hand", therapist="t.one")
+    database = tmp_path / "data" / "sessions.sqlite"
+    with pytest.raises(StorageError, match=r"was saved, but 1 audit row could not be written \(.*audit refused"):
+        with session_pipeline("S-2", source="sim", therapist="dr.s", seed=3) as pipeline:
+            assert pipeline.runner is not None and pipeline.audit is not None
+            with sqlite3.connect(database) as raw:
+                raw.execute("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit "
+                            "BEGIN SELECT RAISE(ABORT, 'audit refused'); END")
+            controls = TherapistControls(pipeline.runner, pipeline, pipeline.audit)
+            console = session_console(pipeline, controls, "S-2", "sim")
+            for index in range(10):
+                pipeline.step(frame(index))
+            controls.act("ask_pain", None, frame(10).time_s)
+            for _ in range(200):  # the writer thread takes the row; the frames never wait for it
+                if pipeline.audit_problem():
+                    break
+                pipeline.step(frame(11))
+                time.sleep(0.01)
+            assert console.panel().message.startswith("1 audit row could not be written (")
+            pipeline.ended_by = "window_closed"
+    with sqlite3.connect(database) as raw:
+        raw.execute("DROP TRIGGER refuse_audit")
+    with SessionStore.open(create=False) as store:
+        (session,) = store.list_sessions("S-2")
+        assert session.status in ("not_started", "ended_early")
+        assert not [a for a in store.audit_trail("S-2") if a.action == "console.ask_pain"]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gmi_vr import __version__
+from gmi_vr.app.audit import AuditWriter
 from gmi_vr.app.patients import patient_program
 from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.assets.paths import model_path
@@ -70,6 +71,10 @@ def session_pipeline(
     recorded in the "session.start" event. The therapist's actions during the session are
     audited as ``therapist`` (default: the logged-in user) through ``pipeline.audit``.
 
+    The console's audit rows are written by an ``AuditWriter`` thread; a row that could not
+    be written is shown in the console (``pipeline.audit_problem``) and raises StorageError
+    when the block ends, like a recording failure.
+
     A store that cannot be written refuses the session (StorageError, before it runs) unless
     ``record`` is False: the therapist chose to run it unsaved, which goes to the audit trail
     (by ``therapist``) when the store can hold it. A session whose recorder failed at any
@@ -105,13 +110,22 @@ def session_pipeline(
         if not record:
             _audit_unrecorded(store, patient_id, therapist, session_settings)
             unsaved = SessionPipeline(body_settings, appearance, calibration, runner, None)
-            if store.writable:  # the console's actions are audited even when the session is not saved
+            if not store.writable:
+                yield unsaved
+                return
+            # The console's actions are audited even when the session is not saved.
+            unsaved_writer = AuditWriter(store)
 
-                def audit_unsaved(action: str, details: dict[str, Any]) -> None:
-                    store.audit(who, action, patient_id=patient_id, details=details)
+            def audit_unsaved(action: str, details: dict[str, Any]) -> None:
+                unsaved_writer.write(who, action, patient_id=patient_id, details=details)
 
-                unsaved.audit = audit_unsaved
-            yield unsaved
+            unsaved.audit, unsaved.audit_problem = audit_unsaved, lambda: unsaved_writer.problem
+            try:
+                yield unsaved
+            finally:
+                unsaved_writer.close()
+            if unsaved_writer.failed:
+                raise StorageError(f"The unsaved session of {patient_id}: {unsaved_writer.problem}")
             return
         recorder = store.start_session(
             patient_id, source=source, runtime_name=runtime_name, system_name=system_name,
@@ -134,10 +148,12 @@ def session_pipeline(
 
         pipeline.finisher = finish
 
-        def audit(action: str, details: dict[str, Any]) -> None:
-            store.audit(who, action, patient_id=patient_id, session_id=recorder.session_id, details=details)
+        writer = AuditWriter(store)  # the render thread only queues the console's rows
 
-        pipeline.audit = audit
+        def audit(action: str, details: dict[str, Any]) -> None:
+            writer.write(who, action, patient_id=patient_id, session_id=recorder.session_id, details=details)
+
+        pipeline.audit, pipeline.audit_problem = audit, lambda: writer.problem
         pipeline.stage_decision = StageDecider(store, patient_id, who)
         try:
             yield pipeline
@@ -151,10 +167,13 @@ def session_pipeline(
         else:
             pipeline.finish()
         finally:
+            writer.close()
             propose_after_session(store, patient_id, recorder.session_id)
         stats = recorder.stats()
         if _recording_failed(stats):
             raise _not_saved(store, patient_id, recorder.session_id, stats)
+        if writer.failed:  # the session is saved, but not every action in it has its audit row
+            raise StorageError(f"Session {recorder.session_id} of {patient_id} was saved, but {writer.problem}")
     finally:
         store.close()
 

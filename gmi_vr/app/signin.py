@@ -31,15 +31,22 @@ from typing import Any
 from gmi_vr.app.accounts import Account, add_user, require, sign_in
 from gmi_vr.console.panels import ConsoleAction, SignInPrompt
 from gmi_vr.core.errors import GmiError
-from gmi_vr.core.settings import load_settings
+from gmi_vr.core.settings import Settings, load_settings
 from gmi_vr.recording.store import SessionStore
 
 #: The console's actions that the gate takes (everything else waits for it to open).
 GATE_ACTIONS = frozenset({"sign_in", "create_admin", "no_accounts", "lock"})
 
 
-def _open_store(create: bool = False) -> SessionStore:
-    return SessionStore.open(load_settings().database_url or None, create=create)
+def store_opener(settings: Settings) -> Callable[[bool], SessionStore]:
+    """Opens the store of ``settings`` (bound once: a run's checks and rows go to the store it
+    started with, whatever the environment says later); the argument is ``create``."""
+    location, station = settings.store_location(), settings.station
+    return lambda create: SessionStore.open(location, create=create, station=station)
+
+
+def _open_configured(create: bool) -> SessionStore:
+    return store_opener(load_settings())(create)
 
 
 @dataclass
@@ -59,7 +66,7 @@ class ConsoleGate:
     problem: str = ""
     #: Who acts on a store without accounts (``--by``, else the logged-in user).
     fallback: str = field(default_factory=getpass.getuser)
-    opener: Callable[[bool], SessionStore] = _open_store
+    opener: Callable[[bool], SessionStore] = _open_configured
     _busy: threading.Thread | None = None
     #: What the worker found: ("account", Account), ("problem", str), or ("accounts", str):
     #: the first admin was refused because the store has accounts now.
@@ -77,19 +84,21 @@ class ConsoleGate:
         lock = 60.0 * settings.console_lock_minutes if lock_after_s is None else lock_after_s
         who = fallback or getpass.getuser()
         exists = bool(settings.database_url) or settings.database_file.exists()
+        opener = store_opener(settings)
         count = 0
         if exists:
             try:
-                store = _open_store()
+                store = opener(False)
             except GmiError:
-                return cls(False, lock, fallback=who)
+                return cls(False, lock, fallback=who, opener=opener)
             try:
                 count = store.count_users()
             except GmiError:
-                return cls(False, lock, fallback=who)
+                return cls(False, lock, fallback=who, opener=opener)
             finally:
                 store.close()
-        return cls(count > 0, lock, account=account if count else None, offer_admin=count == 0, fallback=who)
+        return cls(count > 0, lock, account=account if count else None, offer_admin=count == 0, fallback=who,
+                   opener=opener)  # fmt: skip
 
     # -- what the console and the app ask
 
