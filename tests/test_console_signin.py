@@ -218,10 +218,19 @@ def drive():
     log["session_running"] = "K-4" in window.panel.title
     window = yield from click(window, "continue without accounts")
     window = yield from until(lambda w: gate(w) is None, "continued")
-    log["clicks"] = 1
     keyboard.press("F4")
     for _ in range(3):
         window = yield
+    window = yield from click(window, "record rating")  # the opening rating, 0
+    window = yield from until(lambda w: w.panel.progress, "a block runs")
+    window = yield from click(window, "pause")
+    window = yield from until(lambda w: w.panel.paused, "paused")
+    for _ in range(40):  # the patient's picture fades to the calm pause
+        window = yield
+    state["capture"] = True
+    window = yield
+    window = yield from click(window, "resume")
+    window = yield from until(lambda w: not w.panel.paused, "resumed")
     for key in ("Escape", "Escape", "Escape", "Escape"):
         keyboard.press(key)
         for _ in range(3):
@@ -359,7 +368,12 @@ def test_going_on_without_accounts_is_one_click_and_nothing_waits_for_it(station
         assert store.count_users() == 0
         (session,) = store.list_sessions("K-4")
         rows = [(a.actor, a.action) for a in store.audit_trail("K-4") if a.action.startswith("console.")]
+        events = [(e.kind, (e.data or {}).get("by")) for e in store.events(session.id)]
     assert ("t.four", "console.ask_pain") in rows
+    # The pause and resume buttons: audited, and marked in the session.
+    assert ("t.four", "console.pause") in rows and ("t.four", "console.resume") in rows
+    assert ("session.pause", "therapist") in events and ("session.resume", "therapist") in events
+    _panels_drawn(shot)
 
 
 @pytest.mark.display
