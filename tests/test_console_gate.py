@@ -136,3 +136,50 @@ def test_the_lock_setting_is_a_number_of_minutes(station: Path, value: str) -> N
     settings.write_text("console_lock_minutes = 2.5\n")
     assert load_settings(settings).console_lock_minutes == 2.5
     assert load_settings(station / "absent.toml").console_lock_minutes == 10.0
+
+
+def test_the_consoles_patient_progress_is_the_reports_numbers_read_off_the_render_thread(station: Path) -> None:
+    """Choosing a patient in free play reads their progress on a worker thread ("reading"
+    until then) from the report's own figures (``patient_review``), read-only."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from review_synth import Plan, SideTrials, record_session
+
+    from gmi_vr.app.console import SessionConsole
+    from gmi_vr.app.patients import add_patient, patient_program
+    from gmi_vr.app.pipeline import SessionPipeline
+    from gmi_vr.body import BodySettings
+    from gmi_vr.console.panels import BeforeSession
+    from gmi_vr.review.figures_data import patient_review
+
+    monday = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with SessionStore.open() as store:
+        add_patient(store, "P-1", "left", "hand", age_years=54, therapist="t.one")
+        program = patient_program(store, "P-1")
+        for day, (correct, pain) in enumerate(((10, (5, 4)), (14, (4, 3)))):
+            record_session(store, "P-1", program, Plan(
+                monday + timedelta(days=day), left=SideTrials(16, correct, 1.2), right=SideTrials(16, 15, 0.9),
+                pain=pain))  # fmt: skip
+        expected = patient_review(store, "P-1")
+    console = SessionConsole(SessionPipeline(BodySettings()), None, "free play", before=BeforeSession())
+    console.apply([ConsoleAction("review", "P-1")], 0.0)
+    assert console.panel().before.progress.reading
+    for _ in range(500):
+        progress = console.panel().before.progress
+        if not progress.reading:
+            break
+        time.sleep(0.01)
+    assert progress.patient_id == "P-1" and progress.problem == ""
+    assert progress.accuracy["left"] == pytest.approx((10 / 16, 14 / 16))
+    assert progress.accuracy == {k: tuple(v) for k, v in expected.laterality.accuracy.items()}
+    assert progress.median_rt_ms["left"] == pytest.approx((1200.0, 1200.0))
+    assert (progress.pain_before, progress.pain_after) == ((5.0, 4.0), (4.0, 3.0))
+    assert progress.lines[0] == "2 sessions (2 with work), now at stage 1"
+    console.apply([ConsoleAction("review", "NOBODY")], 0.0)
+    for _ in range(500):
+        progress = console.panel().before.progress
+        if not progress.reading:
+            break
+        time.sleep(0.01)
+    assert progress.problem.startswith("The progress of NOBODY cannot be read: No patient NOBODY")

@@ -249,6 +249,9 @@ def drive():
     window = yield from until(lambda w: "patient K-5" in w.console.button_rects, "listed")
     window = yield from click(window, "patient K-5")
     window = yield from until(lambda w: "start" in w.console.button_rects, "chosen")
+    window = yield from until(lambda w: w.panel.before.progress is not None
+                              and not w.panel.before.progress.reading, "progress read")
+    log["progress"] = list(window.panel.before.progress.lines)
     with SessionStore.open(create=False) as store:  # meanwhile another station erases the patient
         store.erase_patient("K-5", actor="t.other", reason="consent withdrawn")
     window = yield from click(window, "start")
@@ -386,6 +389,7 @@ def test_a_start_the_store_refuses_is_one_sentence_in_the_console_and_the_run_go
     (problem,) = log["problems"]
     assert problem.startswith("The session of K-5 did not start: ") and problem.count(". ") == 0, problem
     assert log["went_on"] >= 10
+    assert log["progress"][0] == "0 sessions (0 with work), now at stage 1", "the chosen patient's progress"
     with SessionStore.open(create=False) as store:
         assert store.list_sessions("K-5") == []
         assert not [a for a in store.audit_trail() if a.action == "console.start"]

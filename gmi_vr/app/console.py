@@ -16,6 +16,7 @@ session itself runs on.
 from __future__ import annotations
 
 import bisect
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,7 @@ from gmi_vr.console.panels import (
     AfterSession,
     BeforeSession,
     ConsoleAction,
+    PatientProgress,
     PatientRow,
     SessionPanel,
 )
@@ -100,6 +102,8 @@ class SessionConsole:
     waiting: str | None = None
     #: One sentence shown until the next action (a start the store refused).
     notice: str = ""
+    #: The chosen patient's progress (free play's patient list), read on a worker thread.
+    progress: PatientProgress | None = None
 
     @property
     def gate_open(self) -> bool:
@@ -145,8 +149,22 @@ class SessionConsole:
                 self._decide(*action.value)
             elif action.name == "start":
                 self.start_requested = str(action.value)
+            elif action.name == "review":
+                self._read_progress(str(action.value))
             elif self.controls is not None:
                 self.controls.act(action.name, action.value, time_s)
+
+    def _read_progress(self, patient_id: str) -> None:
+        """Read the patient's progress off the render thread (it reads all their sessions);
+        "reading" until then, and a later choice wins over an earlier one still reading."""
+        self.progress = PatientProgress(patient_id, reading=True)
+
+        def read() -> None:
+            progress = patient_progress(patient_id)
+            if self.progress is not None and self.progress.patient_id == patient_id:
+                self.progress = progress
+
+        threading.Thread(target=read, name="gmi-vr patient progress", daemon=True).start()
 
     def after_session(self) -> AfterSession | None:
         """Once the session has ended: what was saved and the progression proposal over the
@@ -216,7 +234,8 @@ class SessionConsole:
             recorder_lost=stats.lost_records if stats is not None else 0,
             message="  ".join(m for m in (self.pipeline.audit_problem(), message or self.notice) if m),
             read_only=self.controls is None,
-            after=self.after_session(), before=self.before if runner is None else None,
+            after=self.after_session(),
+            before=replace(self.before, progress=self.progress) if runner is None and self.before else None,
             gate=self.gate.prompt() if self.gate is not None else None,
             signed_in=self.gate.signed_in_line() if self.gate is not None else "",
             paused=runner.held if runner is not None else False,
@@ -279,6 +298,39 @@ def before_session() -> BeforeSession:
         return BeforeSession(problem=f"No patients can be listed: {error}")
     finally:
         store.close()
+
+
+def patient_progress(patient_id: str) -> PatientProgress:
+    """The patient's progress as the console shows it, from the numbers of their progress
+    report (``review.figures_data.patient_review``: one code path for both); a store or
+    patient that cannot be read is one sentence in ``problem``."""
+    from gmi_vr.review.figures_data import patient_review
+
+    try:
+        store = SessionStore.open(load_settings().database_url or None, create=False)
+        try:
+            review = patient_review(store, patient_id)
+        finally:
+            store.close()
+    except GmiError as error:
+        return PatientProgress(patient_id, problem=f"The progress of {patient_id} cannot be read: {error}")
+    nan = float("nan")
+    laterality, pain = review.laterality, review.pain
+    accuracy = {side: tuple(nan if v is None else v for v in values) for side, values in laterality.accuracy.items()}
+    rt_ms = {side: tuple(nan if v is None else 1000.0 * v for v in values)
+             for side, values in laterality.median_rt_s.items()}  # fmt: skip
+    lines = [f"{len(review.sessions)} sessions ({len(review.counted)} with work), now at stage {review.patient.stage}"]
+    if review.sessions:
+        last = review.sessions[-1]
+        lines.append(f"last: {last.started_at:%Y-%m-%d}, {last.status}")
+    if pain.trend_per_week is not None:
+        lines.append(f"pain before sessions: {pain.trend_per_week:+.1f} points a week")
+    lines.append(f"the same figures as 'gmi-vr report {patient_id}'")
+    return PatientProgress(
+        patient_id, tuple(lines), accuracy, rt_ms,
+        tuple(nan if v is None else float(v) for v in pain.before),
+        tuple(nan if v is None else float(v) for v in pain.after),
+    )  # fmt: skip
 
 
 def patient_row(store: SessionStore, patient: Any) -> PatientRow:

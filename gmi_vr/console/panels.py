@@ -34,9 +34,9 @@ FRAME_HISTORY = 900
 @dataclass(frozen=True)
 class ConsoleAction:
     """One thing the therapist asked for at the console: ``name`` ("limb_mode", "blend",
-    "ask_pain", "rating", "stop", "end", "answer", "progress", "start", "sign_in", "create_admin", "no_accounts", "lock") and its ``value`` (a mode
+    "ask_pain", "rating", "stop", "end", "answer", "progress", "start", "review", "sign_in", "create_admin", "no_accounts", "lock") and its ``value`` (a mode
     name, a blend 0..1, a rating 0..10, "left"/"right", for "progress" (what: "accept",
-    "reject" or "stage"; the stage or None; the reason), a patient id for "start", (name, password) for "sign_in", (name, password,
+    "reject" or "stage"; the stage or None; the reason), a patient id for "start" and "review" (read their progress), (name, password) for "sign_in", (name, password,
     password again) for "create_admin"; None when
     it takes none)."""
 
@@ -62,12 +62,31 @@ class PatientRow:
 
 
 @dataclass(frozen=True)
+class PatientProgress:
+    """The chosen patient's progress over their sessions, read-only (plain data computed by
+    the reports' own code, ``review.figures_data``): ``lines`` to read, and per session
+    (oldest first) laterality accuracy 0..1 and median reaction time in milliseconds per
+    side ("left", "right"; NaN where a session had none) and pain NRS before and after (NaN
+    where not rated). ``problem``: why it could not be read; ``reading``: not read yet."""
+
+    patient_id: str
+    lines: tuple[str, ...] = ()
+    accuracy: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    median_rt_ms: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    pain_before: tuple[float, ...] = ()
+    pain_after: tuple[float, ...] = ()
+    problem: str = ""
+    reading: bool = False
+
+
+@dataclass(frozen=True)
 class BeforeSession:
     """The console's "before a session" section: the patients to choose from, or ``problem``
-    (why they cannot be listed, and what to do)."""
+    (why they cannot be listed, and what to do); ``progress``: the chosen patient's."""
 
     patients: tuple[PatientRow, ...] = ()
     problem: str = ""
+    progress: PatientProgress | None = None
 
 
 @dataclass(frozen=True)
@@ -387,6 +406,8 @@ class Console:
         imgui.begin_child("patients", imgui.ImVec2(0.0, 110.0))
         for row in shown:
             if imgui.selectable(f"{row.id}   {row.summary}", row.id == self._selected)[0]:
+                if row.id != self._selected:
+                    self._actions.append(ConsoleAction("review", row.id))  # the app reads their progress
                 self._selected = row.id
             self._record_rect(f"patient {row.id}")
         if not shown:
@@ -400,6 +421,38 @@ class Console:
                 imgui.text_wrapped(line)
         self._button(f"start the session of {chosen.id}", ConsoleAction("start", chosen.id))
         self.button_rects["start"] = self.button_rects[f"start the session of {chosen.id}"]
+        progress = before.progress
+        if progress is not None and progress.patient_id == chosen.id:
+            self._progress(progress)
+
+    def _progress(self, progress: PatientProgress) -> None:
+        """The chosen patient's progress (read-only): the report's numbers, drawn here."""
+        import numpy as np
+
+        imgui, implot = self._imgui, self._implot
+        if not imgui.collapsing_header("Progress", imgui.TreeNodeFlags_.default_open):
+            return
+        if progress.reading:
+            imgui.text_disabled("reading the sessions ...")
+            return
+        if progress.problem:
+            imgui.text_wrapped(progress.problem)
+            return
+        for line in progress.lines:
+            imgui.text_wrapped(line)
+        size = imgui.ImVec2(-1.0, 110.0)
+        for title, series, scale in (("accuracy by session", progress.accuracy, 1.0),
+                                     ("median reaction time (ms) by session", progress.median_rt_ms, 1.0)):
+            if any(series.values()) and implot.begin_plot(title, size):
+                for side, values in series.items():
+                    if values:
+                        implot.plot_line(side, scale * np.asarray(values, dtype=np.float64))
+                implot.end_plot()
+        if (progress.pain_before or progress.pain_after) and implot.begin_plot("pain before / after (0-10)", size):
+            for label, values in (("before", progress.pain_before), ("after", progress.pain_after)):
+                if values:
+                    implot.plot_line(label, np.asarray(values, dtype=np.float64))
+            implot.end_plot()
 
     def _after(self, after: AfterSession) -> None:
         """The saved session and the stage decision: accept the proposal, keep the stage, or
