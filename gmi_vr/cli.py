@@ -21,7 +21,7 @@ from gmi_vr import __version__  # also the package's version (pyproject.toml rea
 from gmi_vr.core.errors import GmiError
 
 if TYPE_CHECKING:
-    from gmi_vr.app.accounts import Account
+    from gmi_vr.app.accounts import Account, Permission
     from gmi_vr.recording.store import SessionStore
     from gmi_vr.therapy.program import Program
 
@@ -144,11 +144,13 @@ def _open_store(create: bool = False) -> SessionStore:
     return store
 
 
-def _therapist(args: argparse.Namespace, store: SessionStore | None = None, permission: str = "change_records") -> str:
+def _therapist(args: argparse.Namespace, store: SessionStore | None = None,
+               permission: Permission = "change_records", also: Permission | None = None) -> str:
     """Who acts, for the audit trail. On a store with accounts: the signed-in account
     (``$GMI_VR_TOKEN``, else a name and password asked at the terminal), refused when its role
-    may not (``app.accounts``); on a store without accounts: --by, else the logged-in user."""
-    from gmi_vr.app.accounts import TOKEN_ENV, acting_account
+    may not (``app.accounts``: ``permission``, and ``also`` when given); on a store without
+    accounts: --by, else the logged-in user."""
+    from gmi_vr.app.accounts import TOKEN_ENV, acting_account, require
     from gmi_vr.core.settings import load_settings
     from gmi_vr.recording.store import SessionStore
 
@@ -159,7 +161,9 @@ def _therapist(args: argparse.Namespace, store: SessionStore | None = None, perm
         opened = store = SessionStore.open(create=False)
     try:
         ask = _ask_sign_in if sys.stdin.isatty() else None
-        account = acting_account(store, permission, os.environ.get(TOKEN_ENV), ask) if store else None  # type: ignore[arg-type]
+        account = acting_account(store, permission, os.environ.get(TOKEN_ENV), ask) if store else None
+        if account is not None and also is not None:
+            require(account, also)
     finally:
         if opened is not None:
             opened.close()
@@ -280,9 +284,15 @@ def _cmd_patients(args: argparse.Namespace) -> int:
                 for path, value, source in rows:
                     print(f"  {path} = {json.dumps(value)}  [{source}]")
         elif args.action == "edit":
+            from gmi_vr.therapy.program import RESEARCH_SETTINGS
+
             changes = dict(_parse_assignment(item) for item in args.set)
+            # A program's research settings are a researcher's or an admin's to change.
+            research = sum(p.replace("__", ".").split(".")[0] in RESEARCH_SETTINGS for p in changes)
+            permission: Permission = "research" if research else "change_records"
+            also: Permission | None = "change_records" if 0 < research < len(changes) else None
             program = app.edit_patient_program(
-                store, args.id, changes, therapist=_therapist(args, store), reason=args.reason
+                store, args.id, changes, therapist=_therapist(args, store, permission, also), reason=args.reason
             )
             print(f"patient {args.id}: changed {', '.join(changes)} (stage {int(program.stage)})")
         elif args.action == "prescribe":
@@ -495,6 +505,10 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from gmi_vr.recording.export import export_session
 
+    if args.patients is not None or args.all:
+        return _export_study(args)
+    if args.session is None:
+        raise GmiError("Name a session to export, or --patients P1,P2 or --all for a whole study (--format bids).")
     store = _open_store()
     try:
         actor = _therapist(args, store, "export")
@@ -505,6 +519,104 @@ def _cmd_export(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _export_study(args: argparse.Namespace) -> int:
+    """``gmi-vr export --format bids --patients P1,P2 | --all --out DIR``: the changed files on
+    stdout (none when the dataset was up to date), a summary and what was left out on stderr."""
+    from gmi_vr.recording.export import ExportError, export_study, plan_study
+
+    if args.session is not None:
+        raise GmiError(f"Give either session {args.session} or {'--all' if args.all else '--patients'}, not both.")
+    if args.format != "bids":
+        raise ExportError("--patients and --all export a whole study as BIDS (--format bids); CSV and FHIR export one session.")
+    ids = None if args.all else [p.strip() for p in args.patients.split(",") if p.strip()]
+    if ids == []:
+        raise GmiError("--patients needs patient ids separated by commas, for example --patients P001,P002.")
+    store = _open_store()
+    try:
+        actor = _therapist(args, store, "export")
+        plan = plan_study(store, ids)
+        if store.writable:
+            for session in plan.sessions:
+                store.audit(actor, "session.export", patient_id=session.patient_id, session_id=session.id,
+                            details={"format": "bids", "study": True})  # fmt: skip
+        done = export_study(store, plan, Path(args.out), shift_days=args.shift_dates)
+    finally:
+        store.close()
+    for path in done.changed:
+        print(path)
+    for session, why in plan.left_out:
+        print(f"gmi-vr: session {session.id} of {session.patient_id} {why}, so it is not in the dataset.", file=sys.stderr)
+    print(f"gmi-vr: {done.root} holds {len(done.subjects)} subject(s) and {len(done.sessions)} session(s) from this "
+          f"store; {len(done.changed)} file(s) written or updated.", file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def _cmd_bundle(args: argparse.Namespace) -> int:
+    """Home practice to the clinic (``export --patient``, ``import`` there), the program home
+    (``export --program``, ``import`` there): ``recording.bundle``."""
+    if args.action == "export":
+        _bundle_export(args)
+    else:
+        _bundle_import(args)
+    return 0
+
+
+def _bundle_export(args: argparse.Namespace) -> None:
+    from gmi_vr.recording import bundle
+
+    if args.all and args.program:
+        raise GmiError("--all is for home practice (--patient ID); a program bundle always holds the current program.")
+    out = Path(args.out).expanduser()
+    store = _open_store()
+    try:
+        actor = _therapist(args, store, "export")
+        if args.program:
+            bundle.export_program(store, args.program, out, actor=actor, app_version=__version__)
+            print(f"wrote the program of {args.program} into {out}; on the home machine: gmi-vr bundle import {out}")
+            return
+        done = bundle.export_practice(store, args.patient, out, actor=actor, app_version=__version__,
+                                      everything=args.all)  # fmt: skip
+    finally:
+        store.close()
+    n = done.counts.sessions
+    print(f"bundled {n} home practice session{'' if n == 1 else 's'} of {args.patient} "
+          f"({done.counts.describe()}) into {out}; at the clinic: gmi-vr bundle import {out}")  # fmt: skip
+
+
+def _bundle_import(args: argparse.Namespace) -> None:
+    from gmi_vr.recording import bundle
+
+    path = Path(args.file).expanduser()
+    with bundle.open_bundle(path) as (manifest, contents):
+        # A program bundle sets up a home machine, which may have no store yet; practice goes
+        # into a clinic's existing store only (a mistyped GMI_VR_DATA must not look empty).
+        store = _open_store(create=manifest.kind == "program")
+        try:
+            actor = _therapist(args, store)
+            if manifest.kind == "program":
+                program = bundle.import_program(store, manifest, contents, path, actor=actor)
+            else:
+                practice = bundle.import_practice(store, manifest, contents, path, actor=actor)
+        finally:
+            store.close()
+    if manifest.kind == "program":
+        if program.created:
+            print(f"added patient {program.patient_id} to this machine with "
+                  f"{', '.join(program.changes) or 'no program'} from {path}")  # fmt: skip
+        elif program.changes:
+            print(f"updated patient {program.patient_id} from {path}: {', '.join(program.changes)}")
+        else:
+            print(f"patient {program.patient_id} is already as {path} has it; nothing changed")
+        return
+    n, here = len(practice.added), len(practice.already_here)
+    if not n:
+        print(f"nothing new: the {here} home practice session{'' if here == 1 else 's'} of {practice.patient_id} "
+              f"in {path} {'is' if here == 1 else 'are'} already here; nothing changed")  # fmt: skip
+        return
+    print(f"added {n} home practice session{'' if n == 1 else 's'} of {practice.patient_id} "
+          f"({practice.counts.describe()})" + (f"; {here} already here" if here else ""))  # fmt: skip
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -752,8 +864,13 @@ def build_parser() -> argparse.ArgumentParser:
     sessions.add_argument("--json", action="store_true", help="print JSON for scripts")
     sessions.set_defaults(func=_cmd_sessions)
 
-    export = sub.add_parser("export", help="export a session for research (BIDS), spreadsheets (CSV) or records (FHIR)")
-    export.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
+    export = sub.add_parser("export", help="export a session for research (BIDS), spreadsheets (CSV) or records (FHIR), "
+                            "or a whole study as one BIDS dataset")  # fmt: skip
+    export.add_argument("session", type=int, nargs="?", help="session number (see gmi-vr sessions)")
+    study = export.add_mutually_exclusive_group()
+    study.add_argument("--patients", metavar="P1,P2",
+                       help="BIDS: every session of these patients as one dataset (again later: adds new sessions)")  # fmt: skip
+    study.add_argument("--all", action="store_true", help="BIDS: every session of every patient as one dataset")
     export.add_argument("--format", required=True, choices=["bids", "csv", "fhir"])
     export.add_argument("--out", required=True, help="output folder")
     export.add_argument("--shift-dates", type=int, default=0, metavar="DAYS",
@@ -775,6 +892,20 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("session", type=int, help="session number (see gmi-vr sessions)")
     replay.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     replay.set_defaults(func=_cmd_replay)
+
+    bundle = sub.add_parser("bundle", help="carry home practice to the clinic, and the patient's program home")
+    bundle_sub = bundle.add_subparsers(dest="action", required=True, metavar="ACTION")
+    b_export = bundle_sub.add_parser("export", help="write a bundle file: home practice (--patient) or the program (--program)")
+    what = b_export.add_mutually_exclusive_group(required=True)
+    what.add_argument("--patient", metavar="ID", help="at home: the patient's practice sessions since the last bundle")
+    what.add_argument("--program", metavar="ID", help="at the clinic: the patient, current program and calibration, for home")
+    b_export.add_argument("--out", required=True, metavar="FILE", help="the new bundle file (must not exist)")
+    b_export.add_argument("--all", action="store_true", help="every home practice session, bundled before or not")
+    b_export.add_argument("--by", help="who exports (default: the logged-in user)")
+    b_import = bundle_sub.add_parser("import", help="merge a bundle: practice at the clinic, the program at home")
+    b_import.add_argument("file", help="the bundle file")
+    b_import.add_argument("--by", help="who imports (default: the logged-in user)")
+    bundle.set_defaults(func=_cmd_bundle)
 
     store = sub.add_parser("store", help="check the session store, or recover a damaged one into a new file")
     store_sub = store.add_subparsers(dest="action", required=True, metavar="ACTION")

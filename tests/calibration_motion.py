@@ -19,10 +19,10 @@ import json
 import numpy as np
 
 from gmi_vr.body.calibration import eye_in_head
-from gmi_vr.body.hands import compose, grip_offset, invert
+from gmi_vr.body.hands import grip_offset
 from gmi_vr.body.skeleton import JOINT_INDEX, BodyMeasures, rest_offsets, rest_positions, side_joint
 from gmi_vr.core.types import Side
-from gmi_vr.geometry import quat_from_matrix
+from gmi_vr.geometry import compose_pose7, invert_pose7, quat_from_matrix
 from gmi_vr.xr.sim import REST_GRIP_POSITION, SEATED_EYE_HEIGHT_M
 
 SIM_PROFILE = "/interaction_profiles/gmi_vr/sim"
@@ -44,13 +44,13 @@ def right_arm_grips(measures: BodyMeasures = BODY, side_reach_m: float | None = 
     (an impossible arm, for the refusal test)."""
     rest = rest_positions(rest_offsets(measures))
     shoulder = hips_position(measures) + rest[side_joint(Side.RIGHT, "UpperArm")] - rest[JOINT_INDEX["hips"]]
-    grip_from_wrist = invert(grip_offset(SIM_PROFILE).wrist_in_grip_pose(Side.RIGHT, measures.hand_length_m))
+    grip_from_wrist = invert_pose7(grip_offset(SIM_PROFILE).wrist_in_grip_pose(Side.RIGHT, measures.hand_length_m))
     reach = measures.arm_length_m if side_reach_m is None else side_reach_m
     side_wrist = np.concatenate([shoulder + [reach, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
     fingers_forward = np.array([[0, 0, 1.0], [0, 1.0, 0], [-1.0, 0, 0]])  # wrist X (fingers) -> -Z
     forward_wrist = np.concatenate([shoulder + [0.0, 0.0, -measures.arm_length_m],
                                     quat_from_matrix(fingers_forward)])  # fmt: skip
-    return compose(side_wrist, grip_from_wrist), compose(forward_wrist, grip_from_wrist)
+    return compose_pose7(side_wrist, grip_from_wrist), compose_pose7(forward_wrist, grip_from_wrist)
 
 
 def _right(grip: np.ndarray, tremor_m: float = 0.0) -> dict[str, object]:

@@ -22,7 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gmi_vr.scene.draw import Camera, DrawList, MeshItem, SkinnedItem, TextItem  # noqa: E402
+from gmi_vr.geometry.camera import Camera  # noqa: E402
+from gmi_vr.scene.draw import DrawList, MeshItem, SkinnedItem, TextItem  # noqa: E402
 
 REFERENCE_DIR = Path(__file__).with_name("data") / "render"
 #: The swapchain size Monado's null compositor recommends (XR_RUNTIME.md).
@@ -33,10 +34,10 @@ TARGETS = ("srgb", "unorm_linear")
 
 
 def demo_frame():  # type: ignore[no-untyped-def]
-    from gmi_vr.assets.paths import data_dir
+    from gmi_vr.assets.paths import shipped_data_dir
     from gmi_vr.xr.sim import ScriptedFrameSource, load_motion
 
-    with ScriptedFrameSource(load_motion(data_dir() / "demo-reach.jsonl")) as source:
+    with ScriptedFrameSource(load_motion(shipped_data_dir() / "demo-reach.jsonl")) as source:
         return list(source.frames())[-1]
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gmi_vr.assets.meshes import PRIMITIVE_NAMES, load_mesh, load_mesh_file, primitive
-from gmi_vr.assets.paths import data_dir, model_path, shader_path, shaders_dir
+from gmi_vr.assets.paths import model_path, shader_path, shaders_dir, shipped_data_dir
 from gmi_vr.core.errors import InputFileError, NotFoundError
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -75,13 +75,13 @@ def test_an_installed_wheel_carries_shaders_models_and_data(tmp_path: Path) -> N
     probe = textwrap.dedent(
         f"""
         import gmi_vr
-        from gmi_vr.assets.paths import data_dir, model_path, shader_path
+        from gmi_vr.assets.paths import shipped_data_dir, model_path, shader_path
         print(gmi_vr.__file__)
         for name in {SHADERS!r}:
             print(shader_path(name))
         for name in ("avatars/avatar_slim", "avatars/avatar_broad", "stimuli/hand_left", "stimuli/neck_right"):
             print(model_path(name))
-        print(data_dir() / "demo-reach.jsonl", (data_dir() / "demo-reach.jsonl").is_file())
+        print(shipped_data_dir() / "demo-reach.jsonl", (shipped_data_dir() / "demo-reach.jsonl").is_file())
         """
     )
     result = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120)
@@ -93,7 +93,7 @@ def test_an_installed_wheel_carries_shaders_models_and_data(tmp_path: Path) -> N
 
 
 def test_the_demo_motion_ships_in_the_package() -> None:
-    assert (data_dir() / "demo-reach.jsonl").is_file()
+    assert (shipped_data_dir() / "demo-reach.jsonl").is_file()
 
 
 def test_vertex_normals_point_out_of_a_closed_mesh_without_scipy() -> None:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from gmi_vr.assets.gltf_skin import load_skinned_gltf
-from gmi_vr.assets.paths import data_dir, model_path
+from gmi_vr.assets.paths import model_path, shipped_data_dir
 from gmi_vr.body import (
     Appearance,
     AvatarRig,
@@ -29,8 +29,9 @@ from gmi_vr.body import (
 from gmi_vr.body.skeleton import side_joint
 from gmi_vr.core.types import Side
 from gmi_vr.geometry import matrix_from_pose, rotation_angle_between
+from gmi_vr.geometry.camera import Camera
 from gmi_vr.geometry.reflect import reflect_pose
-from gmi_vr.scene.draw import Camera, DrawList, SkinnedItem
+from gmi_vr.scene.draw import DrawList, SkinnedItem
 from gmi_vr.scene.room import room_draw_list
 from gmi_vr.xr.sim import ScriptedFrameSource, load_motion
 
@@ -53,7 +54,7 @@ def test_demo_motion_mirrored_on_every_frame_and_drawn_in_the_room(gl_context: A
     settings, state = BodySettings(mode=LimbMode.MIRROR), BodyState()
     rig = AvatarRig(load_skinned_gltf(model_path(appearance.avatar_model)), calibration.measures)
     plane = calibration.midline_plane()
-    with ScriptedFrameSource(load_motion(data_dir() / "demo-reach.jsonl")) as source:
+    with ScriptedFrameSource(load_motion(shipped_data_dir() / "demo-reach.jsonl")) as source:
         frames = list(source.frames())
     assert len(frames) > 30
     for frame in frames:

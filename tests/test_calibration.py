@@ -13,13 +13,11 @@ from gmi_vr.body.calibration import (
     CalibrationStep,
     Posture,
     eye_in_head,
-    yaw_rotation,
 )
-from gmi_vr.body.hands import compose, invert
 from gmi_vr.body.hands import grip_offset as offset_for
 from gmi_vr.body.skeleton import JOINT_INDEX, BodyMeasures, rest_offsets, rest_positions, side_joint
 from gmi_vr.core.types import HandInput, Pose, Side, TrackingFrame
-from gmi_vr.geometry import quat_from_matrix, quat_rotate
+from gmi_vr.geometry import compose_pose7, invert_pose7, quat_from_matrix, quat_rotate, yaw_rotation
 
 PROFILE = "/interaction_profiles/oculus/touch_controller"
 
@@ -36,14 +34,14 @@ def _patient_poses(measures: BodyMeasures, yaw: float, hips: np.ndarray, side: S
     eye = world(rest[JOINT_INDEX["head"]] - rest[JOINT_INDEX["hips"]] + eye_in_head(measures))
     shoulder = world(rest[side_joint(side, "UpperArm")] - rest[JOINT_INDEX["hips"]])
     sign = 1.0 if side is Side.RIGHT else -1.0
-    grip_from_wrist = invert(offset_for(PROFILE).wrist_in_grip_pose(side, measures.hand_length_m))
+    grip_from_wrist = invert_pose7(offset_for(PROFILE).wrist_in_grip_pose(side, measures.hand_length_m))
     side_wrist = np.concatenate([shoulder + body @ [sign * measures.arm_length_m, 0, 0], head_q])
     forward_rotation = body @ np.array([[0, 0, sign], [0, 1.0, 0], [-sign, 0, 0]])  # fingers forward
     forward_wrist = np.concatenate(
         [shoulder + body @ [0, 0, -measures.arm_length_m], quat_from_matrix(forward_rotation)]
     )
-    return (Pose(eye, head_q), Pose.from_array(compose(side_wrist, grip_from_wrist)),
-            Pose.from_array(compose(forward_wrist, grip_from_wrist)))  # fmt: skip
+    return (Pose(eye, head_q), Pose.from_array(compose_pose7(side_wrist, grip_from_wrist)),
+            Pose.from_array(compose_pose7(forward_wrist, grip_from_wrist)))  # fmt: skip
 
 
 def _run_guide(guide, head, side_grip, forward_grip, side, rng):

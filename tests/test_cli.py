@@ -163,13 +163,13 @@ def test_a_patients_run_says_what_was_saved_and_sessions_lists_its_true_status(t
     laterality block: one trial answered, then the motion ends long before the plan."""
     if not os.environ.get("DISPLAY"):
         pytest.skip("needs an X display: tools/test runs this suite under Xvfb")
-    from gmi_vr.assets.paths import data_dir
+    from gmi_vr.assets.paths import shipped_data_dir
 
     assert gmi_vr(["patients", "add", "P-7", "--side", "left", "--by", "t"], tmp_path).returncode == 0
     edited = gmi_vr(["patients", "edit", "P-7", "--set", "session.rating_at_start=false", "--reason",
                      "straight to the block", "--by", "t"], tmp_path)  # fmt: skip
     assert edited.returncode == 0, edited.stderr
-    run = gmi_vr(["run", "--motion", str(data_dir() / "demo-reach.jsonl"), "--patient", "P-7"], tmp_path)
+    run = gmi_vr(["run", "--motion", str(shipped_data_dir() / "demo-reach.jsonl"), "--patient", "P-7"], tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.splitlines() == ["session 1 saved (ended_early: motion_ended): 1 trial, pain - -> -"]
     listed = gmi_vr(["sessions"], tmp_path)

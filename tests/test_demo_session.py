@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from gmi_vr.app.demo import DEMO_SEED, DEMO_SESSION_MOTION
-from gmi_vr.assets.paths import data_dir
+from gmi_vr.assets.paths import shipped_data_dir
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.xr.sim import load_motion
 
@@ -78,7 +78,7 @@ def test_the_shipped_sample_is_what_its_generator_writes(tmp_path: Path) -> None
     result = subprocess.run([sys.executable, str(REPO / "tools" / "make_demo_session.py"), str(written)],
                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr
-    shipped = data_dir() / DEMO_SESSION_MOTION
+    shipped = shipped_data_dir() / DEMO_SESSION_MOTION
     assert written.read_text() == shipped.read_text(), (
         "the session plan changed: regenerate the sample with tools/make_demo_session.py"
     )

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from gmi_vr.assets.paths import data_dir
+from gmi_vr.assets.paths import shipped_data_dir
 from gmi_vr.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,6 +61,8 @@ ORDER: list[tuple[str, ...]] = [
     ("export",),
     ("report",),
     ("replay",),
+    ("bundle", "export"),  # home practice on a data folder of its own (own_folder_setup)
+    ("bundle", "import"),  # into the sequence's store, which knows the patient
     ("store", "check"),
     ("store", "repair"),
     ("backup",),  # its BACKUP.sqlite is what restore brings back
@@ -83,7 +85,7 @@ HEADSET_RUNS: dict[tuple[str, ...], str] = {
     ("calibrate",): "tests/xr/test_calibration_xr.py::test_one_handed_calibration_in_the_headset_is_stored",
 }
 
-DEMO_REACH = data_dir() / "demo-reach.jsonl"
+DEMO_REACH = shipped_data_dir() / "demo-reach.jsonl"
 CALIBRATION_MOTION = REPO / "tests" / "data" / "calibration-seated-left-affected.jsonl"
 #: Exit status of a headset command with no OpenXR runtime (core.errors.XrRuntimeUnavailable).
 NO_RUNTIME_EXIT = 3
@@ -126,10 +128,12 @@ def shown_commands() -> list[Shown]:
 
 def variants(text: str) -> list[list[str]]:
     """The argument lists a shown form stands for (without the leading "gmi-vr")."""
-    optional = re.findall(r"\[([^\]]*)\]", text)
-    forms = [re.sub(r"\s*\[[^\]]*\]", "", text)]
+    # An optional part opens after a space: "[--json]"; a bracket after "=" is a value's
+    # (a JSON list: 'session.blocks=["mirror"]').
+    optional = re.findall(r"(?<=\s)\[([^\]]*)\]", text)
+    forms = [re.sub(r"\s+\[[^\]]*\]", "", text)]
     if optional:
-        forms.append(re.sub(r"\[([^\]]*)\]", r"\1", text))
+        forms.append(re.sub(r"(?<=\s)\[([^\]]*)\]", r"\1", text))
     result: list[list[str]] = []
     for form in forms:
         words = shlex.split(form)[1:]
@@ -213,16 +217,34 @@ def typed_by_a_person(argv: list[str]) -> str | None:
 
 def own_folder_setup(argv: list[str]) -> list[list[str]] | None:
     """Commands whose example needs a state the sequence does not have run on a fresh data
-    folder of their own, after these set-up commands; None: in the shared sequence."""
+    folder of their own, after these set-up commands (``setup_command``); None: in the shared
+    sequence."""
     if argv[:2] == ["patients", "rename"]:  # the mistyped id must exist, the right one not yet
         return [["patients", "add", argv[2], "--side", "left"]]
     if argv[:2] == ["patients", "erase"]:  # the erased patient is gone for the commands after it
+        return [["patients", "add", argv[2], "--side", "left"]]
+    if argv[:3] == ["patients", "edit", "S001"]:  # a study's patient: its research plan changes no later example
         return [["patients", "add", argv[2], "--side", "left"]]
     if argv[0] == "restore" or argv[:2] == ["users", "add"]:  # an empty data folder; the first account
         return []
     if argv[0] == "signin":
         return [["users", "add", argv[1], "--role", "admin", "--password-stdin"]]
+    if argv[:2] == ["bundle", "export"] and "--patient" in argv:  # a home machine with practice on it
+        patient = argv[argv.index("--patient") + 1]
+        return [["patients", "add", patient, "--side", "left"], [*HOME_PRACTICE, patient]]
     return None
+
+
+#: A set-up step that is not a gmi-vr command: a home practice session recorded as the desktop
+#: practice records it (tests/home_practice.py), into the step's data folder.
+HOME_PRACTICE = ["python", str(REPO / "tests" / "home_practice.py")]
+
+
+def setup_command(command: list[str]) -> list[str]:
+    """How a set-up step runs: a gmi-vr command, or a script of the tests (``HOME_PRACTICE``)."""
+    if command[0] == "python":
+        return [sys.executable, *command[1:]]
+    return [sys.executable, "-m", "gmi_vr.cli", *command]
 
 
 @dataclass(frozen=True)
@@ -325,6 +347,10 @@ def test_how_shown_commands_are_read_and_checked() -> None:
     assert mention_refusal(mention, ["export"]) is None
     assert "required" in (cli_refusal(["export"]) or "")
     assert "unrecognized arguments: MOTION" in (mention_refusal(mention, ["run", "--sim", "MOTION"]) or "")
+    assert variants("gmi-vr patients edit P1 --set 'feedback=[{\"block\": 2}]' [--by B]") == [
+        ["patients", "edit", "P1", "--set", 'feedback=[{"block": 2}]'],
+        ["patients", "edit", "P1", "--set", 'feedback=[{"block": 2}]', "--by", "B"],
+    ]
     assert variants("gmi-vr export SESSION --format bids|csv --out DIR [--json]") == [
         ["export", "SESSION", "--format", "bids", "--out", "DIR"],
         ["export", "SESSION", "--format", "csv", "--out", "DIR"],
@@ -349,7 +375,7 @@ def test_every_shown_command_runs(tmp_path: Path) -> None:
         if setup is not None:
             step_env = dict(env, GMI_VR_DATA=str(tmp_path / f"own-data-{index}"))
             for command in setup:
-                prepared = subprocess.run([sys.executable, "-m", "gmi_vr.cli", *command], env=step_env,
+                prepared = subprocess.run(setup_command(command), env=step_env,
                                           input=typed_by_a_person(command) or "",
                                           capture_output=True, text=True, timeout=120)  # fmt: skip
                 assert prepared.returncode == 0, prepared.stderr

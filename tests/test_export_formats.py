@@ -18,9 +18,9 @@ from recording_synth import PROFILE, body, frame
 from gmi_vr.app.patients import rename_patient
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.events import Event
-from gmi_vr.recording.export import ExportError, export_session
+from gmi_vr.recording.export import ExportError, export_session, export_study, plan_study
 from gmi_vr.recording.identity import band_of_birth_year
-from gmi_vr.recording.records import PatientInfo, TrialRecord
+from gmi_vr.recording.records import PatientInfo, RepetitionRecord, TrialRecord
 from gmi_vr.recording.store import SessionStore
 
 #: Warnings about what gmi-vr cannot know (the clinic, the dataset's authors and licence,
@@ -137,11 +137,12 @@ def test_bids_export_passes_the_official_validator(store: SessionStore, tmp_path
     laterality = [e for e in events if e["trial_type"] == "laterality"]
     assert len(laterality) == 9
     assert laterality[0]["response_time"] == "n/a" and laterality[1]["response_time"] == "1.3"
-    assert {e["trial_type"] for e in events} >= {"stage", "laterality", "pain_rating", "safety_flare"}
+    assert {e["trial_type"] for e in events} >= {"block", "laterality", "pain_rating", "safety_flare"}
     with (root / "participants.tsv").open() as f:
         participants = list(csv.DictReader(f, delimiter="\t"))
     assert [r["participant_id"] for r in participants] == ["sub-P0007", "sub-P0008"]
-    assert list(participants[0]) == ["participant_id", "age_band", "affected_side", "body_part", "record_key"]
+    assert list(participants[0]) == ["participant_id", "age_band", "affected_side", "body_part",
+                                     "stage_at_first_session", "record_key"]
     # Ages are exported as bands only: the birth year an older gmi-vr kept becomes its band.
     assert [r["age_band"] for r in participants] == [band_of_birth_year(1968), "60-69"]
     assert "1968" not in (root / "participants.tsv").read_text()
@@ -364,3 +365,220 @@ def test_what_a_researcher_adds_to_the_description_stays(store: SessionStore, tm
     export_session(store, _record(store, "P-0008", 30, hands=False), "bids", root)
     assert json.loads(description.read_text())["Authors"] == ["A. Researcher"]
     assert (root / "README").read_text() == "Our pilot study.\n"
+
+
+# ---------------------------------------------------------------------- whole-study datasets
+
+
+def _study_session(store: SessionStore, patient: str, frames: int, stage: int, feedback: dict[str, object]) -> int:
+    """A session as the app records one: the program's stage in its settings, a block (with the
+    visual-feedback condition ``feedback`` in its params) and its task, laterality trials with
+    their pictures, a repetition, ratings and a safety event."""
+    recorder = store.start_session(
+        patient, source="test", runtime_name="Monado", system_name="Monado: Simulated HMD", display_hz=90.0,
+        settings={"program": {"stage": stage}},
+    )  # fmt: skip
+    recorder.record_rating(6, "before")
+    block = recorder.begin_block("laterality", frame(5).time_s, {"block_index": 0, "stage": stage, **feedback})
+    task = recorder.begin_task("laterality", frame(5).time_s, block, {"stage": stage})
+    for i in range(frames):
+        f = frame(i, hands=False, profile=PROFILE)
+        recorder.record_frame(f, body(i))
+        if i % 20 == 10:
+            answered = i % 40 != 10
+            recorder.record_trial(TrialRecord(
+                onset_s=f.time_s, body_part="hand", side="left" if i % 60 else "right", rotation_deg=float(i % 360),
+                view="palm", answer="right" if answered else None, correct=(i % 60 != 30) if answered else None,
+                reaction_time_s=0.9 + i / 1000 if answered else None, measures={"mesh": f"hand_palm_{i}"},
+                task_seq=task,
+            ))  # fmt: skip
+    recorder.record_repetition(RepetitionRecord(onset_s=frame(15).time_s, duration_s=0.75, task_seq=task))
+    recorder.record_event(Event(frame(frames // 2).time_s, "safety.time_cap", {}))
+    recorder.record_rating(3, "during", time_s=frame(frames // 2).time_s)
+    recorder.end_task(task, frame(frames - 1).time_s)
+    recorder.end_block(block, frame(frames - 1).time_s)
+    # Two events of one moment (HED would read two equal annotations there as an error).
+    recorder.record_event(Event(frame(frames - 1).time_s, "safety.stop", {"by": "patient"}))
+    recorder.record_event(Event(frame(frames - 1).time_s, "session.end", {}))
+    recorder.record_rating(2, "after")
+    recorder.finish()
+    return recorder.session_id  # type: ignore[return-value]
+
+
+@pytest.fixture
+def study(store: SessionStore) -> SessionStore:
+    """Three patients: P-0007 with three sessions (stage 1, a delayed-feedback block, stage 2),
+    P-0008 with one, P-0009 with one; and two sessions a study export leaves out."""
+    store.add_patient(PatientInfo("P-0009", "left", "foot", age_band="30-39"))
+    _study_session(store, "P-0007", 60, 1, {})
+    _study_session(store, "P-0007", 45, 1, {"feedback": "delayed", "feedback_delay_ms": 250})
+    _study_session(store, "P-0008", 50, 3, {"feedback": "sham"})
+    _study_session(store, "P-0007", 40, 2, {})
+    store.start_session("P-0009", source="test").finish()  # no motion: not in the dataset
+    _study_session(store, "P-0009", 40, 4, {"feedback": "hidden"})
+    return store
+
+
+def _mtimes(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_whole_study_is_one_valid_dataset_that_grows_in_place(study: SessionStore, tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    plan = plan_study(study, None)
+    assert [(p.id, [s.id for s in sessions]) for p, sessions in plan.patients] == [
+        ("P-0007", [1, 2, 4]), ("P-0008", [3]), ("P-0009", [6])]  # fmt: skip
+    assert [(s.id, why) for s, why in plan.left_out] == [(5, "has no recorded motion")]
+    done = export_study(study, plan, root)
+    assert (done.subjects, done.sessions) == (("P0007", "P0008", "P0009"), (1, 2, 4, 3, 6))
+    assert set(done.changed) == {p for p in root.rglob("*") if p.is_file()}
+    _assert_valid(root)
+
+    participants = _rows(root / "participants.tsv")
+    assert [(r["participant_id"], r["affected_side"], r["body_part"], r["age_band"], r["stage_at_first_session"])
+            for r in participants] == [("sub-P0007", "left", "hand", band_of_birth_year(1968), "1"),
+                                       ("sub-P0008", "right", "foot", "60-69", "3"),
+                                       ("sub-P0009", "left", "foot", "30-39", "4")]  # fmt: skip
+    assert "stage_at_first_session" in json.loads((root / "participants.json").read_text())
+    sessions = _rows(root / "sub-P0007" / "sub-P0007_sessions.tsv")
+    assert [(r["session_id"], r["status"], r["mode"], r["station"], r["pain_before"], r["pain_after"])
+            for r in sessions] == [(f"ses-00{n}", "completed", "headset", "clinic", "6", "2") for n in (1, 2, 4)]  # fmt: skip
+    for sub, ses in (("P0007", "001"), ("P0007", "002"), ("P0007", "004"), ("P0008", "003"), ("P0009", "006")):
+        folder = root / f"sub-{sub}" / f"ses-{ses}"
+        scans = _rows(folder / f"sub-{sub}_ses-{ses}_scans.tsv")
+        assert len(scans) == 3 and all((folder / r["filename"]).is_file() for r in scans)
+        assert (folder / "motion" / f"sub-{sub}_ses-{ses}_task-gmi_events.tsv").is_file()
+    assert not (root / "sub-P0009" / "ses-005").exists()
+    description = json.loads((root / "dataset_description.json").read_text())
+    assert description["HEDVersion"] and description["GeneratedBy"][0]["Name"] == "gmi-vr"
+
+    # Again with nothing new: no file changes, not even its modification time.
+    before, times = _snapshot(root), _mtimes(root)
+    again = export_study(study, plan_study(study, None), root)
+    assert again.changed == ()
+    assert _snapshot(root) == before and _mtimes(root) == times
+
+    # One new session: its own files and its row in the subject's sessions.tsv, nothing else.
+    new = _study_session(study, "P-0008", 30, 3, {})
+    grown = export_study(study, plan_study(study, ["P-0008"]), root)
+    assert grown.sessions == (3, new)
+    changed = {str(p.relative_to(root)) for p in grown.changed}
+    assert changed == {"sub-P0008/sub-P0008_sessions.tsv"} | {
+        str(p.relative_to(root)) for p in (root / "sub-P0008" / f"ses-{new:03d}").rglob("*") if p.is_file()}  # fmt: skip
+    after = _snapshot(root)
+    assert {k: v for k, v in after.items() if k not in changed} == {k: v for k, v in before.items() if k not in changed}
+    assert [r["session_id"] for r in _rows(root / "sub-P0008" / "sub-P0008_sessions.tsv")] == ["ses-003", f"ses-{new:03d}"]
+    _assert_valid(root)
+
+    # What the lab fills in (docs/research.md) stays, and answers the validator's wishes.
+    description = root / "dataset_description.json"
+    description.write_text(json.dumps({**json.loads(description.read_text()), "Name": "Delayed mirror pilot",
+                                       "Authors": ["A. Researcher", "B. Researcher"], "License": "CC0"}))  # fmt: skip
+    (root / "task-gmi_motion.json").write_text(json.dumps({
+        "InstitutionName": "Pain lab", "InstitutionAddress": "1 Road, Town", "InstitutionalDepartmentName": "Neurology",
+        "DeviceSerialNumber": "HMD-01"}))  # fmt: skip
+    filled = _snapshot(root)
+    assert export_study(study, plan_study(study, None), root).changed == ()
+    assert _snapshot(root) == filled
+    issues = _validate(root)
+    assert [i for i in issues if i["severity"] == "error"] == []
+    assert {(i["code"], i.get("subCode")) for i in issues} == {("JSON_KEY_RECOMMENDED", "SourceDatasets")}
+
+
+def test_events_rows_match_the_stored_trials(study: SessionStore, tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    export_study(study, plan_study(study, ["P-0007"]), root)
+    session = 2  # the delayed-feedback block
+    events = _rows(root / "sub-P0007" / "ses-002" / "motion" / "sub-P0007_ses-002_task-gmi_events.tsv")
+    t0 = frame(0).time_s
+
+    def number(text: str) -> float | None:
+        return None if text == "n/a" else float(text)
+
+    (block,) = [e for e in events if e["trial_type"] == "block"]
+    assert (block["task"], block["program_stage"], block["feedback"], block["feedback_delay_ms"]) == (
+        "laterality", "1", "delayed", "250")  # fmt: skip
+    assert number(block["onset"]) == pytest.approx(frame(5).time_s - t0, abs=1e-6)
+    assert number(block["duration"]) == pytest.approx(frame(44).time_s - frame(5).time_s, abs=1e-6)
+    trials = study.trials(session)
+    rows = [e for e in events if e["trial_type"] == "laterality"]
+    assert len(rows) == len(trials) == 2
+    for trial, row in zip(trials, rows, strict=True):
+        assert number(row["onset"]) == pytest.approx(trial.onset_s - t0, abs=1e-6)
+        assert row["stimulus"] == (trial.measures or {})["mesh"]
+        assert (row["body_part"], row["side"], number(row["rotation"]), row["view"]) == (
+            trial.body_part, trial.side, trial.rotation_deg, trial.view)  # fmt: skip
+        assert row["answer"] == (trial.answer or "n/a")
+        assert row["correct"] == ("n/a" if trial.correct is None else str(int(trial.correct)))
+        assert number(row["response_time"]) == (None if trial.reaction_time_s is None else pytest.approx(trial.reaction_time_s))
+        # Every trial carries its block's condition, so a trial table needs no join.
+        assert (row["task"], row["feedback"], row["feedback_delay_ms"], row["program_stage"]) == (
+            "laterality", "delayed", "250", "1")  # fmt: skip
+    assert [r["correct"] for r in rows] == ["n/a", "0"] and rows[1]["answer"] == "right"
+    (repetition,) = [e for e in events if e["trial_type"] == "repetition"]
+    assert (number(repetition["duration"]), repetition["feedback"]) == (0.75, "delayed")
+    (rating,) = [e for e in events if e["trial_type"] == "pain_rating"]
+    assert (rating["value"], rating["kind"]) == ("3", "pain_rating_during")
+    (cap,) = [e for e in events if e["trial_type"] == "safety_other"]
+    assert cap["kind"] == "safety_time_cap"
+    assert [number(e["onset"]) for e in events] == sorted(number(e["onset"]) for e in events)  # type: ignore[type-var]
+    first = _rows(root / "sub-P0007" / "ses-001" / "motion" / "sub-P0007_ses-001_task-gmi_events.tsv")
+    assert {e["feedback"] for e in first} == {"n/a"}  # no condition set: the live mirror
+    sidecar = json.loads((root / "task-gmi_events.json").read_text())
+    assert set(_rows(root / "sub-P0007" / "ses-002" / "motion" / "sub-P0007_ses-002_task-gmi_events.tsv")[0]) - {
+        "onset"} <= set(sidecar)  # fmt: skip
+    assert {e["trial_type"] for e in events} <= set(sidecar["trial_type"]["Levels"]) == set(sidecar["trial_type"]["HED"])
+
+
+def test_a_study_export_refuses_unknown_ids_and_other_folders_in_one_sentence(
+    study: SessionStore, tmp_path: Path
+) -> None:
+    with pytest.raises(GmiError, match=r"^No patients P-0404 and Q1 in .*; check the ids with gmi-vr patients list\.$"):
+        plan_study(study, ["P-0007", "P-0404", "Q1"])
+    study.add_patient(PatientInfo("P-0010", "right", "hand"))
+    with pytest.raises(ExportError, match="P-0010 has no finished session with recorded motion"):
+        plan_study(study, ["P-0007", "P-0010"])
+    assert [p.id for p, _ in plan_study(study, None).patients] == ["P-0007", "P-0008", "P-0009"]  # --all skips P-0010
+    eeg = tmp_path / "eeg"
+    eeg.mkdir()
+    (eeg / "dataset_description.json").write_text(json.dumps({"Name": "EEG", "BIDSVersion": "1.8.0"}))
+    with pytest.raises(ExportError, match=r"^\S+ already holds files that are not a gmi-vr research export; [^.]*\.$"):
+        export_study(study, plan_study(study, None), eeg)
+    assert [p.name for p in eeg.iterdir()] == ["dataset_description.json"]
+    # A session label the dataset gives to another session (its uid differs: another station's
+    # session 1 of the same patient record) is refused, not overwritten.
+    root = tmp_path / "study"
+    export_study(study, plan_study(study, ["P-0008"]), root)
+    table = root / "sub-P0008" / "sub-P0008_sessions.tsv"
+    (row,) = _rows(table)
+    assert row["session_uid"] == study.session(3).uid
+    table.write_text(table.read_text().replace(row["session_uid"], "0f4c1d3e-another-station"))
+    before = _snapshot(root)
+    with pytest.raises(ExportError, match=r"already holds sub-P0008/ses-003 from another session"):
+        export_study(study, plan_study(study, None), root)
+    assert _snapshot(root) == before
+
+
+def test_the_study_export_command(study: SessionStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    from gmi_vr import cli
+
+    running = study.start_session("P-0008", source="test")  # still running: left out, and said so
+    running.record_frame(frame(0, hands=False), body(0))
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    out = tmp_path / "study"
+    assert cli.main(["export", "--format", "bids", "--patients", "P-0007,P-0404", "--out", str(out)]) == 8
+    assert capsys.readouterr().err == (f"gmi-vr: No patient P-0404 in {tmp_path / 'data' / 'sessions.sqlite'}; "
+                                       "check the ids with gmi-vr patients list.\n")  # fmt: skip
+    assert not out.exists()
+    assert cli.main(["export", "--format", "csv", "--all", "--out", str(out)]) == 9
+    assert cli.main(["export", "--format", "bids", "--all", "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert sorted(printed.out.split()) == sorted(str(p) for p in out.rglob("*") if p.is_file())
+    assert f"session {running.session_id} of P-0008 is still running" in printed.err
+    assert "3 subject(s) and 5 session(s)" in printed.err
+    assert cli.main(["export", "--format", "bids", "--all", "--out", str(out)]) == 0
+    assert capsys.readouterr().out == ""  # nothing new, nothing written
+    assert {(a.action, a.session_id) for a in study.audit_trail("P-0009")} >= {("session.export", 6)}
+    running.finish()

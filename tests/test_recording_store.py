@@ -15,6 +15,7 @@ from sqlalchemy import create_engine
 
 from gmi_vr.core.errors import NotFoundError, StorageError
 from gmi_vr.core.events import Event
+from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import Side
 from gmi_vr.geometry.transforms import quat_from_matrix
 from gmi_vr.recording import motion, paths, schema
@@ -43,7 +44,7 @@ def test_data_folder_follows_the_environment(tmp_path: Path, monkeypatch: pytest
     assert paths.default_database_path() == tmp_path / "clinic" / "sessions.sqlite"
     monkeypatch.delenv(paths.DATA_ENV)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    assert paths.data_dir() == tmp_path / "xdg" / "gmi-vr"
+    assert load_settings().data_dir == tmp_path / "xdg" / "gmi-vr"
     monkeypatch.setenv(paths.DATA_ENV, str(tmp_path / "env"))
     with SessionStore.open() as s:
         assert Path(s.label) == tmp_path / "env" / "sessions.sqlite"
@@ -170,17 +171,6 @@ def test_bad_ratings_are_refused_where_they_are_given(store: SessionStore) -> No
         db.execute(
             "INSERT INTO pain_ratings (patient_id, recorded_at, value, phase, source) VALUES ('P0001', '2026-01-01', 11, 'after', 'patient')"
         )
-
-
-def test_rotation_matrices_to_quaternions_match_the_geometry_module() -> None:
-    rng = np.random.default_rng(3)
-    q = rng.normal(size=(200, 4))
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    from gmi_vr.geometry.transforms import quat_to_matrix
-
-    m = quat_to_matrix(q)
-    expected = np.array([quat_from_matrix(x) for x in m])
-    np.testing.assert_allclose(motion.quats_from_matrices(m), expected, atol=1e-12)
 
 
 def test_codec_round_trip_keeps_every_float32_bit() -> None:

@@ -20,7 +20,8 @@ import pytest
 from gmi_vr.core.errors import NotFoundError
 from gmi_vr.core.types import HandInput, Pose, TrackingFrame
 from gmi_vr.geometry import quat_from_axis_angle, translation_matrix
-from gmi_vr.scene.draw import Camera, DrawList, MeshItem, TextItem
+from gmi_vr.geometry.camera import Camera
+from gmi_vr.scene.draw import DrawList, MeshItem, TextItem
 
 pytestmark = pytest.mark.gl
 

@@ -21,7 +21,8 @@ from gmi_vr.body.skeleton import JOINT_INDEX, side_joint
 from gmi_vr.body.solve import BodySettings, BodyState, solve_body
 from gmi_vr.core.types import HandInput, Pose, Side, TrackingFrame
 from gmi_vr.geometry import matrix_from_pose, quat_from_axis_angle, translation_matrix
-from gmi_vr.scene.draw import Camera, DrawList, MeshItem, SkinnedItem
+from gmi_vr.geometry.camera import Camera
+from gmi_vr.scene.draw import DrawList, MeshItem, SkinnedItem
 
 pytestmark = pytest.mark.gl
 

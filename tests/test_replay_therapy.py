@@ -36,9 +36,10 @@ from gmi_vr.console.replay import MARK_COLORS, PlaybackClock, ReplayPlayer, repl
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, Side
 from gmi_vr.geometry import matrix_from_pose
+from gmi_vr.geometry.camera import Camera
 from gmi_vr.recording.replay import ReplaySource
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.scene.draw import Camera, DrawList
+from gmi_vr.scene.draw import DrawList
 from gmi_vr.scene.room import clinic_room_groups
 from gmi_vr.therapy.program import BodyPart, LateralitySettings, Program
 from gmi_vr.therapy.replayed import MARK_GROUPS, MARKED_EVENTS, SessionPictures, timeline_marks

@@ -37,10 +37,11 @@ from gmi_vr.core.errors import NotFoundError
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import HandInput, Pose, Side, TrackingFrame
 from gmi_vr.geometry import matrix_from_pose
+from gmi_vr.geometry.camera import Camera
 from gmi_vr.recording.records import PatientInfo
 from gmi_vr.recording.replay import ReplaySource
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.scene.draw import Camera, SkinnedItem
+from gmi_vr.scene.draw import SkinnedItem
 
 SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for a look
 RATE_HZ = 90.0

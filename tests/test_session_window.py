@@ -52,7 +52,8 @@ SCRIPT = textwrap.dedent(
         info = None
 
         def __init__(self):
-            from gmi_vr.xr.sim import InputState, KeyboardMouseFrameSource
+            from gmi_vr.core.input import InputState
+            from gmi_vr.xr.sim import KeyboardMouseFrameSource
 
             started = time.monotonic()
             self.frames_source = KeyboardMouseFrameSource(InputState(), lambda: time.monotonic() - started)

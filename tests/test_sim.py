@@ -8,20 +8,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gmi_vr.assets.paths import data_dir
+from gmi_vr.assets.paths import shipped_data_dir
 from gmi_vr.core.errors import InputFileError
+from gmi_vr.core.input import InputState
 from gmi_vr.core.types import Side
-from gmi_vr.geometry import quat_from_axis_angle, quat_rotate, rotation_angle_between
+from gmi_vr.geometry import (
+    quat_from_axis_angle,
+    quat_rotate,
+    rotation_angle_between,
+    yaw_pitch_roll_quat,
+)
 from gmi_vr.xr.sim import (
     IPD_M,
     SEATED_EYE_HEIGHT_M,
-    InputState,
     KeyboardMouseFrameSource,
     ScriptedFrameSource,
     load_motion,
     parse_motion,
-    quat_slerp,
-    yaw_pitch_roll_quat,
 )
 
 HEADER = '{"format": "gmi-vr-motion", "version": 1, "rate_hz": 10}'
@@ -93,14 +96,6 @@ def test_validity_switches_at_keyframes_and_omitted_values_carry_over(tmp_path: 
     assert frames[8].left.grip.position[2] == pytest.approx(-1.1)
 
 
-def test_slerp_takes_the_short_way_and_stays_unit() -> None:
-    a = quat_from_axis_angle(np.array([0.0, 1.0, 0.0]), math.radians(170))
-    b = -quat_from_axis_angle(np.array([0.0, 1.0, 0.0]), math.radians(-170))  # 20 degrees away
-    middle = quat_slerp(a, b, 0.5)
-    assert np.linalg.norm(middle) == pytest.approx(1.0)
-    assert rotation_angle_between(middle, quat_from_axis_angle(np.array([0.0, 1.0, 0.0]), math.pi)) < 1e-6
-
-
 def test_yaw_pitch_roll_turns_the_forward_axis_as_documented() -> None:
     forward = np.array([0.0, 0.0, -1.0])
     np.testing.assert_allclose(quat_rotate(yaw_pitch_roll_quat(90, 0, 0), forward), [-1, 0, 0], atol=1e-12)
@@ -109,7 +104,7 @@ def test_yaw_pitch_roll_turns_the_forward_axis_as_documented() -> None:
 
 
 def test_the_same_file_gives_the_same_frames_every_run() -> None:
-    path = data_dir() / "demo-reach.jsonl"
+    path = shipped_data_dir() / "demo-reach.jsonl"
     runs = [[(f.time_s, f.right.grip.as_array().tolist(), f.right.trigger) for f in ScriptedFrameSource.from_file(path).frames()]
             for _ in range(2)]
     assert runs[0] == runs[1]

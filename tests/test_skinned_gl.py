@@ -34,7 +34,7 @@ _SCRIPT = textwrap.dedent(
     from gmi_vr.core.types import HandInput, Pose, Side, TrackingFrame
     from gmi_vr.geometry import matrix_from_pose, quat_from_axis_angle
     from gmi_vr.render.skinned import GpuSkinnedMesh, SkinnedProgram
-    from gmi_vr.scene.draw import Camera
+    from gmi_vr.geometry.camera import Camera
 
     W, H = 320, 320
     LIGHT = {"u_light_direction": (0.0, 0.6, 0.8), "u_light_color": (0.5, 0.5, 0.5),

@@ -14,7 +14,7 @@ from test_stages_frames import Motion, run_for
 from gmi_vr.body.pose import LimbMode
 from gmi_vr.core.types import Pose, Side
 from gmi_vr.geometry import quat_from_axis_angle
-from gmi_vr.scene.draw import Camera
+from gmi_vr.geometry.camera import Camera
 from gmi_vr.therapy.motor import HOME_DWELL_S, MotorTask
 from gmi_vr.therapy.program import BodyPart, Program
 from gmi_vr.therapy.stages import TaskSequence

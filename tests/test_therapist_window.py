@@ -86,12 +86,12 @@ def test_window_under_xvfb_shows_the_scene_in_both_panes(tmp_path: Path, driven_
     if not os.environ.get("DISPLAY"):
         pytest.skip("needs an X display (run under tools/with-xvfb.py)")
     shot = tmp_path / f"therapist-window-xvfb-{driven_by.replace(' ', '-')}.png"
-    motion = 'data_dir() / "demo-reach.jsonl"' if driven_by == "motion file" else "None"
+    motion = 'shipped_data_dir() / "demo-reach.jsonl"' if driven_by == "motion file" else "None"
     script = textwrap.dedent(
         f"""
         from pathlib import Path
         from gmi_vr.app import run_sim
-        from gmi_vr.assets.paths import data_dir
+        from gmi_vr.assets.paths import shipped_data_dir
         run_sim({motion}, max_frames=45, screenshot=Path({str(shot)!r}))
         """
     )
@@ -179,9 +179,10 @@ def test_window_input_reaches_the_simulator_and_the_orbit_camera(tmp_path: Path)
     import glfw
     from OpenGL import GL
 
+    from gmi_vr.core.input import InputState
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
-    from gmi_vr.xr.sim import KEY_HELP, InputState, KeyboardMouseFrameSource
+    from gmi_vr.xr.sim import KEY_HELP, KeyboardMouseFrameSource
 
     state = InputState()
     clock = iter(float(i) / 60 for i in range(1000))

@@ -30,7 +30,7 @@ from OpenGL import GL  # noqa: E402  (after the platform choice, on purpose)
 
 from gmi_vr.app import demo_draw_list  # noqa: E402
 from gmi_vr.app.window import open_therapist_window  # noqa: E402
-from gmi_vr.assets.paths import data_dir  # noqa: E402
+from gmi_vr.assets.paths import shipped_data_dir  # noqa: E402
 from gmi_vr.console.panels import SessionPanel  # noqa: E402
 from gmi_vr.xr.sim import ScriptedFrameSource  # noqa: E402
 
@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=200)
     args = parser.parse_args()
 
-    frames = list(ScriptedFrameSource.from_file(data_dir() / "demo-reach.jsonl").frames())
+    frames = list(ScriptedFrameSource.from_file(shipped_data_dir() / "demo-reach.jsonl").frames())
     frame = frames[-1]
     draw_list = demo_draw_list(frame)
     with open_therapist_window("gmi-vr console benchmark", visible=False, console=True) as window:

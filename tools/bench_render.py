@@ -27,11 +27,11 @@ choose_gl_platform(offscreen=True)
 from OpenGL import GL  # noqa: E402  (after the platform choice, on purpose)
 
 from gmi_vr.app import demo_draw_list  # noqa: E402
-from gmi_vr.assets.paths import data_dir  # noqa: E402
+from gmi_vr.assets.paths import shipped_data_dir  # noqa: E402
+from gmi_vr.geometry.camera import Camera  # noqa: E402
 from gmi_vr.render.context import open_offscreen_context  # noqa: E402
 from gmi_vr.render.renderer import Renderer  # noqa: E402
 from gmi_vr.render.target import RenderTarget  # noqa: E402
-from gmi_vr.scene.draw import Camera  # noqa: E402
 from gmi_vr.scene.room import clinic_room, clinic_room_groups  # noqa: E402
 from gmi_vr.xr.sim import ScriptedFrameSource  # noqa: E402
 
@@ -65,7 +65,7 @@ def main() -> None:
     with open_offscreen_context():
         renderer = Renderer()
         target = RenderTarget(args.width, args.height)
-        frames = list(ScriptedFrameSource.from_file(data_dir() / "demo-reach.jsonl").frames())
+        frames = list(ScriptedFrameSource.from_file(shipped_data_dir() / "demo-reach.jsonl").frames())
         frame = frames[-1]  # both controllers, trigger pulled, the instruction text shown
         draw_list = demo_draw_list(frame)
         camera = Camera.from_view(frame.views[0])

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from gmi_vr.app.demo import DEMO_SEED, DEMO_SESSION_MOTION
-from gmi_vr.assets.paths import data_dir
+from gmi_vr.assets.paths import shipped_data_dir
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side
 from gmi_vr.therapy.program import BodyPart, Program
@@ -177,7 +177,7 @@ def build() -> str:
 
 
 def main() -> int:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else data_dir() / DEMO_SESSION_MOTION
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else shipped_data_dir() / DEMO_SESSION_MOTION
     out.write_text(build(), encoding="utf-8")
     print(out)
     return 0

@@ -7,7 +7,9 @@ acts as a signed-in account, and the audit trail names it:
 
 - ``admin``: everything, and the only role that manages accounts;
 - ``therapist``: patients, programs, calibrations, sessions, reports and exports;
-- ``researcher``: exports (pseudonymised) and reading, no change to any record.
+- ``researcher``: exports (pseudonymised) and reading, no change to any record but a
+  program's research settings (``research``, ``feedback``: a study's visual-feedback
+  conditions), which only a researcher or an admin may change.
 
 Passwords are hashed with Argon2id (argon2-cffi's defaults, RFC 9106's second recommended
 parameter set); the password itself is never stored. A script signs in once with
@@ -29,19 +31,20 @@ from gmi_vr.core.errors import AccessError, GmiError
 from gmi_vr.recording.store import SessionStore, utcnow
 
 Role = Literal["admin", "therapist", "researcher"]
-Permission = Literal["manage_users", "change_records", "export"]
+Permission = Literal["manage_users", "change_records", "export", "research"]
 
 ROLES: tuple[Role, ...] = ("admin", "therapist", "researcher")
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    "admin": frozenset({"manage_users", "change_records", "export"}),
+    "admin": frozenset({"manage_users", "change_records", "export", "research"}),
     "therapist": frozenset({"change_records", "export"}),
-    "researcher": frozenset({"export"}),
+    "researcher": frozenset({"export", "research"}),
 }
 #: What each permission lets an account do, for the refusal's sentence.
 DOING: dict[Permission, str] = {
     "manage_users": "manage accounts",
     "change_records": "change records",
     "export": "export records",
+    "research": "change a program's research settings",
 }
 #: The environment variable a script puts its sign-in token in.
 TOKEN_ENV = "GMI_VR_TOKEN"
@@ -107,7 +110,7 @@ def sign_in(store: SessionStore, name: str, password: str) -> Account:
     known_hash = found[1] if found else hash_password("not an account")
     if not password_matches(known_hash, password) or found is None:
         raise AccessError("The account name or the password is wrong; try again (names are case-sensitive).")
-    return Account(name, found[0])  # type: ignore[arg-type]
+    return Account(name, found[0])  # type: ignore[arg-type]  # the store's role is text; add_user writes only ROLES
 
 
 def issue_token(store: SessionStore, account: Account) -> str:
@@ -121,7 +124,7 @@ def from_token(store: SessionStore, token: str) -> Account:
     found = store.signed_in(_token_hash(token.strip()))
     if found is None:
         raise AccessError(f"The sign-in in ${TOKEN_ENV} is unknown or has expired; sign in again with 'gmi-vr signin NAME'.")
-    return Account(found[0], found[1])  # type: ignore[arg-type]
+    return Account(found[0], found[1])  # type: ignore[arg-type]  # as in sign_in: a role from ROLES
 
 
 def require(account: Account, permission: Permission) -> None:

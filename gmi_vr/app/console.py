@@ -20,7 +20,6 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from gmi_vr.app.controls import TherapistControls
 from gmi_vr.app.patients import patient_age_band, patient_program
@@ -40,6 +39,9 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import TrackingFrame
 from gmi_vr.recording.listing import saved_line, session_row
+from gmi_vr.recording.records import PatientInfo
+from gmi_vr.recording.records import RatingRecord as StoredRating
+from gmi_vr.recording.records import TrialRecord as StoredTrial
 from gmi_vr.recording.store import SessionStore
 
 #: The events the log lists (pain ratings, flares, stops, tracking and recording losses,
@@ -51,7 +53,7 @@ LOGGED_EVENTS: dict[str, str] = {
     "pain.ask": "pain rating asked", "pain.request": "pain rating asked by the therapist",
     "pain.rating": "pain rating", "safety.flare": "pain flare", "safety.stop": "stop: calm scene",
     "safety.break": "break", "safety.time_cap": "time limit reached", "safety.alert": "safety alert",
-    "body.mode": "limb mode", "tracking.lost": "tracking lost", "recording.loss": "recording loss",
+    "body.mode": "limb mode", "body.feedback": "visual feedback", "tracking.lost": "tracking lost", "recording.loss": "recording loss",
 }
 #: Events kept in the log (the newest).
 EVENT_LOG_LENGTH = 500
@@ -69,6 +71,10 @@ def event_words(event: Event) -> str:
             words += f" ({float(data.get('blend', 0.0)):.0%} real)"
         if data.get("by") == "therapist":
             words += " (therapist)"
+    elif event.kind == "body.feedback":
+        words += f": {data.get('feedback')}"
+        if data.get("feedback") == "delayed":
+            words += f" {float(data.get('feedback_delay_ms', 0.0)):g} ms"
     elif event.kind in ("task.start", "task.end", "task.repeat", "task.skipped") and "kind" in data:
         words += f": {data['kind']}"
     if event.kind in ("session.pause", "session.resume") and data.get("by") == "therapist":
@@ -243,8 +249,8 @@ class SessionConsole:
         )  # fmt: skip
 
 
-def replay_panels(title: str, start_s: float, events: Sequence[Event], trials: list[Any],
-                  ratings: list[Any]) -> Callable[[float], SessionPanel]:
+def replay_panels(title: str, start_s: float, events: Sequence[Event], trials: list[StoredTrial],
+                  ratings: list[StoredRating]) -> Callable[[float], SessionPanel]:
     """The read-only panels of a recorded session at recording time ``time_s`` (the
     recording's clock; session times count from ``start_s``): what the live console showed
     then, rebuilt from the stored events, trials (``recording.records.TrialRecord``) and
@@ -270,11 +276,13 @@ def replay_panels(title: str, start_s: float, events: Sequence[Event], trials: l
         for trial, index in zip(shown, blocks, strict=True):
             if index != block:
                 continue
+            side = trial.side
+            assert side is not None  # shown holds left and right trials only
             if trial.reaction_time_s is not None:
-                rt[trial.side].append(1000.0 * trial.reaction_time_s)
-            counts[trial.side][0] += int(bool(trial.correct))
-            counts[trial.side][1] += 1
-            accuracy[trial.side].append(counts[trial.side][0] / counts[trial.side][1])
+                rt[side].append(1000.0 * trial.reaction_time_s)
+            counts[side][0] += int(bool(trial.correct))
+            counts[side][1] += 1
+            accuracy[side].append(counts[side][0] / counts[side][1])
         pain = tuple((r.time_s - start_s, r.value) for r in ratings if r.time_s is not None and r.time_s <= time_s)
         return SessionPanel(
             title=title, plan=plan, current=current, session_time_s=time_s - start_s, events=logged,
@@ -333,7 +341,7 @@ def patient_progress(patient_id: str) -> PatientProgress:
     )  # fmt: skip
 
 
-def patient_row(store: SessionStore, patient: Any) -> PatientRow:
+def patient_row(store: SessionStore, patient: PatientInfo) -> PatientRow:
     """One patient as the console lists them: side, part, age band and stage; the last
     session's saved line; a stage proposal not decided yet; the calibration's status."""
     program = patient_program(store, patient.id)

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.body import LimbMode
 from gmi_vr.core.types import Side
 from gmi_vr.recording.listing import saved_line
 from gmi_vr.therapy.session import RunnerState, SessionRunner
+
+if TYPE_CHECKING:
+    from gmi_vr.console.window import TherapistWindow
 
 #: A second Escape within this many seconds (frame clock) confirms it: a stray key press
 #: must never end a patient's session, and a prompt that waited longer would surprise.
@@ -233,7 +236,7 @@ class TherapistControls:
                 self.message = f"answer {question.labels[index]} recorded"
 
 
-def console_keys(window: Any, controls: TherapistControls | None) -> list[str]:
+def console_keys(window: TherapistWindow, controls: TherapistControls | None) -> list[str]:
     """The keys the therapist pressed in ``window`` (a ``console.window.TherapistWindow``)
     since the last frame. In a patient's session the window's close button asks like Escape
     does: the close request is taken back and counted as an Escape."""

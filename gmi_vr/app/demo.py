@@ -31,7 +31,7 @@ from gmi_vr.app.headset import status_line
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.session import session_pipeline
 from gmi_vr.app.sim import open_demo_renderer
-from gmi_vr.assets.paths import data_dir
+from gmi_vr.assets.paths import shipped_data_dir
 from gmi_vr.core.errors import StorageError
 from gmi_vr.core.folders import ensure_writable_folder
 from gmi_vr.core.settings import load_settings
@@ -86,7 +86,7 @@ def run_patient_demo(patient_id: str, out_dir: Path, motion_file: Path | None = 
     when the session could not be saved.
     """
     out_dir = Path(out_dir)
-    motion = load_motion(motion_file if motion_file is not None else data_dir() / DEMO_SESSION_MOTION)
+    motion = load_motion(motion_file if motion_file is not None else shipped_data_dir() / DEMO_SESSION_MOTION)
     with SessionStore.open(load_settings().database_url or None) as store:
         store.patient(patient_id)  # an unknown id fails before any folder or window
     ensure_writable_folder(out_dir)
@@ -97,8 +97,8 @@ def run_patient_demo(patient_id: str, out_dir: Path, motion_file: Path | None = 
         from PIL import Image
 
         from gmi_vr.console.window import WINDOW_SIZE
+        from gmi_vr.geometry.camera import Camera
         from gmi_vr.render.target import RenderTarget
-        from gmi_vr.scene.draw import Camera
 
         def save_pictures(output: FrameOutput, frame: TrackingFrame, status: str) -> None:
             eyes = []

@@ -20,27 +20,32 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gmi_vr.app.accounts import Account
 from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
-from gmi_vr.app.pipeline import SessionPipeline
+from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.session import console_session
 from gmi_vr.app.signin import ConsoleGate
 from gmi_vr.app.window import open_therapist_window
 from gmi_vr.body import BodyPose, LimbMode
-from gmi_vr.core.types import HandInput
+from gmi_vr.core.types import HandInput, TrackingFrame
 from gmi_vr.recording.records import RecorderStats
 from gmi_vr.xr.hands_only import HAND_TRACKING_PROFILE
+
+if TYPE_CHECKING:
+    from gmi_vr.console.window import TherapistWindow
+    from gmi_vr.scene.draw import DrawList
+    from gmi_vr.xr.openxr_source import OpenXrSource
 
 __all__ = ["CONSOLE_MAX_HZ", "ConsolePacer", "doctor", "headset_with_console", "run_openxr", "status_line"]
 
 
 @contextmanager
 def headset_with_console(title: str, visible: bool = True, console: bool = True,
-                         hands_only: bool = False) -> Iterator[tuple[Any, Any]]:
+                         hands_only: bool = False) -> Iterator[tuple[OpenXrSource[DrawList], TherapistWindow]]:
     """The therapist window (``app.window``), a renderer on its GL context, and an OpenXR
     session whose eyes that renderer draws: ``(OpenXrSource, TherapistWindow)``, released in
     reverse order. Raises the source's GmiErrors (no runtime, no display, session refused). ``hands_only``:
@@ -108,7 +113,8 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                 else:
                     window.view.help_rows = (("F1", "show or hide this help"), ("escape", "quit"))
 
-                def status(frame: Any, output: Any, mode: str = mode, pipeline: SessionPipeline = pipeline) -> str:
+                def status(frame: TrackingFrame, output: FrameOutput, mode: str = mode,
+                           pipeline: SessionPipeline = pipeline) -> str:
                     return status_line(mode, pipeline.recorder_stats(), output.body, (frame.left, frame.right))
 
                 console = session_console(pipeline, controls, patient, mode, started_here=patient != patient_id,
@@ -156,6 +162,9 @@ def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = 
         text += f"  |  {body.mode.value}, affected {body.affected_side.value}"
         if body.mode is LimbMode.BLEND:
             text += f" (blend {body.blend:.0%} real)"
+        if body.feedback != "mirror":  # a study's condition: the therapist's window only
+            delay = f" {body.feedback_delay_ms:g} ms" if body.feedback == "delayed" else ""
+            text += f"  |  feedback: {body.feedback}{delay}"
     if stats is None:
         return text
     if stats.write_errors or stats.lost_records:

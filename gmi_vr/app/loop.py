@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +32,9 @@ from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import TrackingFrame
 from gmi_vr.scene.draw import DrawList
+
+if TYPE_CHECKING:
+    from gmi_vr.console.window import TherapistWindow
 
 #: Software OpenGL pays for every pixel of the therapist window; the headset must not wait
 #: for it. The window is redrawn at most this often (the eyes every frame).
@@ -67,7 +70,7 @@ class SessionLoop:
     """
 
     pipeline: SessionPipeline
-    window: Any
+    window: TherapistWindow
     status: Callable[[TrackingFrame, FrameOutput], str]
     present: Callable[[DrawList], None] = lambda draw: None
     #: Hands therapy's haptic pulses to the controllers (a no-op for the simulator).

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,8 @@ from gmi_vr.body import (
     BodySettings,
     BodyState,
     Calibration,
+    FeedbackCondition,
+    FeedbackKind,
     LimbMode,
     Posture,
     solve_body,
@@ -42,10 +44,14 @@ from gmi_vr.recording.records import RepetitionRecord as StoredRepetition
 from gmi_vr.recording.records import TrialRecord as StoredTrial
 from gmi_vr.scene.draw import DrawList, SkinnedItem
 from gmi_vr.scene.room import clinic_room_groups, room_draw_list
-from gmi_vr.therapy.records import RatingRecord, TaskEnded, TaskStarted
+from gmi_vr.therapy.records import RatingRecord, Record, TaskEnded, TaskStarted, TrialRecord
 from gmi_vr.therapy.session import SessionRunner
+from gmi_vr.therapy.stage_records import StageRecord
 from gmi_vr.therapy.stimuli import level_anchor
 from gmi_vr.therapy.workspace import anchor_on_midline
+
+if TYPE_CHECKING:
+    from gmi_vr.review.progress import StageDecider
 
 #: Seated, the eyes are about this far in front of the pelvis (the head leans forward of the
 #: hips); the room's chair is placed the same way (scene/room.py). Metres.
@@ -85,7 +91,7 @@ class SessionPipeline:
     runner: SessionRunner | None = None
     recorder: SessionRecorder | None = None
     #: Extra items for free play (the demo's instruction panel), called with each frame.
-    overlay: Any = None
+    overlay: Callable[[TrackingFrame], DrawList] | None = None
     #: Why the app stopped stepping before the plan ended: "motion_ended", "window_closed",
     #: "frame_limit", "runtime_ended", ... (None: it did not, or not yet).
     ended_by: str | None = None
@@ -101,7 +107,7 @@ class SessionPipeline:
     #: One sentence while an audit row could not be written ("" while all were).
     audit_problem: Callable[[], str] = lambda: ""
     #: The stage decision after the session (``review.progress.StageDecider``; None in free play).
-    stage_decision: Any = None
+    stage_decision: StageDecider | None = None
     _finished: bool = False
     #: Recorder sequence numbers of the runner's tasks and blocks, and the open tasks (the
     #: last is the one whose trials are arriving: a suspended block resumes under a rating).
@@ -116,6 +122,9 @@ class SessionPipeline:
     #: Events of the therapist's live changes (``set_limb_mode``), recorded with the next frame.
     _pending: list[Event] = field(default_factory=list)
     _held_still: bool = False
+    #: The running research block's visual-feedback condition, and its task's number.
+    _feedback: FeedbackCondition = field(default_factory=FeedbackCondition)
+    _feedback_task: int | None = None
 
     def set_limb_mode(self, mode: LimbMode, blend: float, time_s: float) -> None:
         """The therapist's choice of how the affected limb is shown, from the next step on
@@ -153,7 +162,8 @@ class SessionPipeline:
                 plane = calibration.midline_plane()
                 self.runner.anchor = anchor_on_midline(frame.head, plane.point, plane.normal)
             step = self.runner.update(frame, body)
-            events, done, haptics = chosen + tuple(step.events), step.done, step.haptics
+            feedback = self._follow_feedback(step.records)
+            events, done, haptics = chosen + tuple(step.events) + feedback, step.done, step.haptics
             self._follow_body_mode(events)
             self._held_still = not step.movement_allowed
             if not step.movement_allowed:
@@ -205,14 +215,37 @@ class SessionPipeline:
             yaw = _yaw_of(anchor)
             behind = quat_rotate(anchor.orientation, np.array([0.0, 0.0, SEATED_PELVIS_BEHIND_EYES_M]))
             origin = anchor.position + behind
-            self.calibration = replace(default, origin=(origin[0], 0.0, origin[2]), yaw_rad=yaw)
+            self.calibration = replace(default, origin=np.array([origin[0], 0.0, origin[2]]), yaw_rad=yaw)
         return self.calibration
 
     def _settings_now(self) -> BodySettings:
+        settings = self.body_settings
+        if not self._feedback.live:
+            settings = replace(settings, feedback=self._feedback)
         if self._task_mode is None:
-            return self.body_settings
+            return settings
         mode, blend = self._task_mode
-        return replace(self.body_settings, mode=mode, blend=blend)
+        return replace(settings, mode=mode, blend=blend)
+
+    def _follow_feedback(self, records: tuple[Any, ...]) -> tuple[Event, ...]:
+        """A research block's visual-feedback condition (its params' "feedback" and
+        "feedback_delay_ms", ``Program.feedback_for``) shows the affected limb from the next
+        frame until the block's task ends. Each change is a "body.feedback" event: recorded,
+        listed in the therapist's console; the patient's view never announces it."""
+        changes: list[Event] = []
+        for record in records:
+            if isinstance(record, TaskStarted) and "feedback" in record.params:
+                delay_ms = float(record.params.get("feedback_delay_ms", 0.0))
+                self._feedback = FeedbackCondition(FeedbackKind(record.params["feedback"]), delay_ms, record.time_s)
+                self._feedback_task = record.number
+                changes.append(Event(record.time_s, "body.feedback", {
+                    "feedback": self._feedback.kind.value, "feedback_delay_ms": delay_ms,
+                    "block_index": record.block_index}))
+            elif isinstance(record, TaskEnded) and record.number == self._feedback_task:
+                self._feedback, self._feedback_task = FeedbackCondition(since_s=record.time_s), None
+                changes.append(Event(record.time_s, "body.feedback", {
+                    "feedback": FeedbackKind.MIRROR.value, "feedback_delay_ms": 0.0, "block_index": None}))
+        return tuple(changes)
 
     def _follow_body_mode(self, events: tuple[Event, ...]) -> None:
         """Tasks announce the limb mode they need ("body.mode" events); the body follows."""
@@ -241,7 +274,7 @@ class SessionPipeline:
             world_from_room = np.eye(4)
             world_from_room[:3, :3] = calibration.body_rotation()
             world_from_room[:3, 3] = calibration.origin
-            world_from_room = world_from_room @ translation_matrix([0.0, 0.0, -SEATED_PELVIS_BEHIND_EYES_M])
+            world_from_room = world_from_room @ translation_matrix(np.array([0.0, 0.0, -SEATED_PELVIS_BEHIND_EYES_M]))
             room = room_draw_list(None)
             meshes = tuple(replace(m, world_from_mesh=world_from_room @ m.world_from_mesh) for m in clinic_room_groups())
             placed = replace(room, meshes=meshes)
@@ -263,7 +296,7 @@ class SessionPipeline:
         )
 
     def _record(self, frame: TrackingFrame, body: BodyPose, events: tuple[Event, ...],
-                records: tuple[Any, ...]) -> None:
+                records: tuple[Record, ...]) -> None:
         if self.recorder is None or self._finished:
             return
         self.recorder.record_frame(frame, body)
@@ -272,7 +305,7 @@ class SessionPipeline:
         for record in records:
             self._store(record)
 
-    def _store(self, record: Any) -> None:
+    def _store(self, record: Record) -> None:
         """Hand one therapy record to the recorder: a task's start or end becomes a task row
         (and a block row for a block's task), a trial or repetition is stored under the task
         that produced it (the last open one)."""
@@ -302,7 +335,8 @@ class SessionPipeline:
             store_record(recorder, record, task_seq)
 
 
-def store_record(recorder: SessionRecorder, record: Any, task_seq: int | None = None) -> None:
+def store_record(recorder: SessionRecorder, record: TrialRecord | RatingRecord | StageRecord,
+                 task_seq: int | None = None) -> None:
     """Hand a therapy record (trial, repetition, rating) to the session store's recorder;
     ``task_seq`` is the recorder's number of the task it belongs to."""
     if isinstance(record, RatingRecord):

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,11 +28,12 @@ from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.session import console_session
 from gmi_vr.app.signin import ConsoleGate
 from gmi_vr.app.window import open_therapist_window
-from gmi_vr.assets.paths import data_dir
+from gmi_vr.assets.paths import shipped_data_dir
 from gmi_vr.body import BodySettings
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.folders import ensure_writable_folder
 from gmi_vr.core.frame_source import FrameSource
+from gmi_vr.core.input import InputState
 from gmi_vr.core.types import Side, TrackingFrame
 from gmi_vr.geometry import quat_from_axis_angle, quat_to_matrix
 from gmi_vr.scene.draw import DrawList, TextItem
@@ -40,12 +41,15 @@ from gmi_vr.scene.room import TABLE_HEIGHT_M, room_draw_list
 from gmi_vr.xr.sim import (
     KEY_HELP,
     SIM_VIEW_SIZE,
-    InputState,
     KeyboardMouseFrameSource,
     Motion,
     ScriptedFrameSource,
     load_motion,
 )
+
+if TYPE_CHECKING:
+    from gmi_vr.console.window import TherapistView
+    from gmi_vr.render.renderer import Renderer
 
 DEMO_MOTION = "demo-reach.jsonl"
 #: Where instructions float for the seated patient: just beyond the table, a little below
@@ -198,7 +202,7 @@ def run_sim(
 
 
 
-def open_demo_renderer(stack: ExitStack) -> tuple[Any, Any]:
+def open_demo_renderer(stack: ExitStack) -> tuple[Renderer, TherapistView]:
     """The demo's OpenGL: a hidden window's context with a display (GLX or WGL), offscreen
     through EGL without one; a renderer and a therapist view on it, released by ``stack``.
     Returns ``(Renderer, TherapistView)``; GL modules may be imported after this call."""
@@ -231,15 +235,15 @@ def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:
     malformed motion file, GraphicsUnavailable when no OpenGL 4.1 is available.
     """
     out_dir = Path(out_dir)
-    motion = load_motion(motion_file if motion_file is not None else data_dir() / DEMO_MOTION)
+    motion = load_motion(motion_file if motion_file is not None else shipped_data_dir() / DEMO_MOTION)
     ensure_writable_folder(out_dir)
     with ExitStack() as stack:
         renderer, view = open_demo_renderer(stack)
         from PIL import Image
 
         from gmi_vr.console.window import WINDOW_SIZE
+        from gmi_vr.geometry.camera import Camera
         from gmi_vr.render.target import RenderTarget
-        from gmi_vr.scene.draw import Camera
 
         eyes = [RenderTarget(*SIM_VIEW_SIZE, samples=4) for _ in range(2)]
         for eye in eyes:

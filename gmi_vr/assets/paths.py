@@ -43,8 +43,9 @@ def models_dir() -> Path:
     return _resource_dir("models")
 
 
-def data_dir() -> Path:
-    """Small data files shipped inside the package (built-in motion files)."""
+def shipped_data_dir() -> Path:
+    """The folder of small data files shipped inside the package (the built-in motion files);
+    not the user's data folder, which is ``Settings.data_dir``."""
     return _PACKAGE_DIR / "data"
 
 

@@ -22,6 +22,7 @@ from gmi_vr.body.calibration import (
     Posture,
     calibrate,
 )
+from gmi_vr.body.feedback import MAX_DELAY_MS, FeedbackCondition, FeedbackKind
 from gmi_vr.body.pose import BodyPose, LimbMode
 from gmi_vr.body.rig import AvatarRig
 from gmi_vr.body.skeleton import JOINT_NAMES, BodyMeasures
@@ -40,10 +41,13 @@ __all__ = [
     "CalibrationGuide",
     "CalibrationSamples",
     "CalibrationStep",
+    "FeedbackCondition",
+    "FeedbackKind",
     "HandTracking",
     "JOINT_NAMES",
     "LimbMode",
     "LimbPresence",
+    "MAX_DELAY_MS",
     "Posture",
     "SKIN_TONES",
     "calibrate",

@@ -48,13 +48,16 @@ class Appearance:
 
     @property
     def tint(self) -> RGBA:
+        """The avatar's skin colour: linear RGBA, each 0..1."""
         return SKIN_TONES[self.skin_tone]
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able form for the patient's settings (``from_dict`` reads it back)."""
         return {"avatar": self.avatar, "skin_tone": self.skin_tone}
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Appearance:
+        """The appearance stored by ``to_dict``; InputFileError for an unknown skin tone."""
         tone = str(data.get("skin_tone", "medium_light"))
         if tone not in SKIN_TONES:
             raise InputFileError(

@@ -25,12 +25,19 @@ from typing import Any
 
 import numpy as np
 
-from gmi_vr.body.hands import compose, grip_offset
+from gmi_vr.body.hands import grip_offset
 from gmi_vr.body.skeleton import JOINT_INDEX, BodyMeasures, rest_offsets, rest_positions
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.types import FloatArray, Pose, Side, TrackingFrame
 from gmi_vr.geometry.reflect import Plane
-from gmi_vr.geometry.transforms import quat_rotate, rotation_angle_between
+from gmi_vr.geometry.transforms import (
+    compose_pose7,
+    quat_mean,
+    quat_rotate,
+    rotation_angle_between,
+    yaw_of,
+    yaw_rotation,
+)
 
 
 class CalibrationError(GmiError):
@@ -40,6 +47,7 @@ class CalibrationError(GmiError):
 
 
 class Posture(StrEnum):
+    """How the patient does the session: seated or standing."""
     SEATED = "seated"
     STANDING = "standing"
 
@@ -61,17 +69,14 @@ _PLAUSIBLE_SHOULDERS_M = (0.22, 0.65)
 _PLAUSIBLE_HEIGHT_M = (1.0, 2.3)
 
 
-def yaw_rotation(yaw_rad: float) -> FloatArray:
-    """(3, 3) rotation about +Y; the body's forward (-Z) becomes (-sin yaw, 0, -cos yaw)."""
-    c, s = math.cos(yaw_rad), math.sin(yaw_rad)
-    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
-
-
 def eye_in_head(measures: BodyMeasures) -> FloatArray:
+    """(3,) offset in metres of the eyes' midpoint from the head joint, in the body frame, for
+    these measures."""
     return np.array(EYE_IN_HEAD) * measures.height_m
 
 
 def eye_above_hips(measures: BodyMeasures) -> float:
+    """Height in metres of the eyes above the hips joint when upright, for these measures."""
     positions = rest_positions(rest_offsets(measures))
     head = positions[JOINT_INDEX["head"]] - positions[JOINT_INDEX["hips"]]
     return float(head[1] + eye_in_head(measures)[1])
@@ -130,7 +135,9 @@ class Calibration:
         return self._plane
 
     def hips_position(self) -> FloatArray:
-        return self.origin + np.array([0.0, self.hips_height_m, 0.0])
+        """(3,) world position in metres of the hips joint while upright."""
+        hips: FloatArray = self.origin + np.array([0.0, self.hips_height_m, 0.0])
+        return hips
 
     @staticmethod
     def uncalibrated(
@@ -148,6 +155,7 @@ class Calibration:
                            affected_side, affected_side.other)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able form for the store (``from_dict`` reads it back); lengths in metres, yaw in radians."""
         m = self.measures
         return {
             "version": self.version,
@@ -166,6 +174,8 @@ class Calibration:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Calibration:
+        """The calibration stored by ``to_dict``; GmiError naming what is wrong when a field is
+        missing or not a number."""
         try:
             if int(data["version"]) != 1:
                 raise ValueError("version")
@@ -224,7 +234,7 @@ def calibrate(
 
     def wrist_local(grip: Pose, hand_length: float) -> FloatArray:
         offset = grip_offset(samples.profile).wrist_in_grip_pose(side, hand_length)
-        wrist = compose(grip.as_array(), offset)[:3]
+        wrist = compose_pose7(grip.as_array(), offset)[:3]
         return world_from_body.T @ (wrist - head.position)
 
     height = known_height_m if known_height_m is not None else 1.70
@@ -278,6 +288,7 @@ def _check(what: str, value: float, bounds: tuple[float, float]) -> None:
 
 
 class CalibrationStep(StrEnum):
+    """The guided calibration's steps, in order."""
     NEUTRAL = "neutral"
     SIDE = "side"
     FORWARD = "forward"
@@ -311,6 +322,7 @@ class CalibrationGuide:
 
     @property
     def instruction(self) -> str:
+        """What to tell the patient now (one line, for the headset and the console)."""
         return INSTRUCTIONS[self.step]
 
     def restart(self) -> None:
@@ -335,7 +347,7 @@ class CalibrationGuide:
                     self._advance(CalibrationStep.SIDE)
             return self.step
         assert self._head is not None
-        right = yaw_rotation(_yaw_of(self._head))[:, 0]
+        right = yaw_rotation(yaw_of(self._head.orientation))[:, 0]
         candidates = [self._side] if self._side is not None else [Side.RIGHT, Side.LEFT]
         for side in candidates:
             assert side is not None
@@ -384,11 +396,4 @@ class CalibrationGuide:
 
     def _mean(self) -> FloatArray:
         poses = np.array([p for _, p in self._held])
-        q = poses[:, 3:] * np.sign(poses[:, 3:] @ poses[0, 3:])[:, None]
-        mean_q = q.mean(axis=0)
-        return np.concatenate([poses[:, :3].mean(axis=0), mean_q / np.linalg.norm(mean_q)])
-
-
-def _yaw_of(head: Pose) -> float:
-    look = quat_rotate(head.orientation, np.array([0.0, 0.0, -1.0]))
-    return math.atan2(-look[0], -look[2])
+        return np.concatenate([poses[:, :3].mean(axis=0), quat_mean(poses[:, 3:])])

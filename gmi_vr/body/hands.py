@@ -20,7 +20,7 @@ import numpy as np
 from gmi_vr.core.types import HAND_JOINT_COUNT, FloatArray, HandInput, Side
 from gmi_vr.geometry.reflect import Plane, reflect_poses
 from gmi_vr.geometry.transforms import (
-    quat_conjugate,
+    compose_pose7,
     quat_from_matrix,
     quat_to_matrix,
 )
@@ -79,35 +79,9 @@ GRIP_OFFSETS: dict[str, GripOffset] = {
 
 
 def grip_offset(profile: str) -> GripOffset:
+    """The hand-from-grip offset for an OpenXR interaction profile path; the anatomical default
+    for a profile not listed."""
     return GRIP_OFFSETS.get(profile, ANATOMICAL_GRIP)
-
-
-def compose(a: FloatArray, b: FloatArray) -> FloatArray:
-    """(7,) ``a_from_c`` from (7,) ``a_from_b`` and ``b_from_c`` (scalar arithmetic: this runs
-    several times per frame on single poses, where numpy's per-call cost would dominate)."""
-    ax, ay, az, qx, qy, qz, qw = a.tolist()
-    bx, by, bz, rx, ry, rz, rw = b.tolist()
-    tx, ty, tz = 2.0 * (qy * bz - qz * by), 2.0 * (qz * bx - qx * bz), 2.0 * (qx * by - qy * bx)
-    x = qw * rx + qx * rw + qy * rz - qz * ry
-    y = qw * ry - qx * rz + qy * rw + qz * rx
-    z = qw * rz + qx * ry - qy * rx + qz * rw
-    w = qw * rw - qx * rx - qy * ry - qz * rz
-    n = math.sqrt(x * x + y * y + z * z + w * w)
-    return np.array([
-        ax + bx + qw * tx + (qy * tz - qz * ty),
-        ay + by + qw * ty + (qz * tx - qx * tz),
-        az + bz + qw * tz + (qx * ty - qy * tx),
-        x / n, y / n, z / n, w / n,
-    ])  # fmt: skip
-
-
-def invert(a: FloatArray) -> FloatArray:
-    """(7,) inverse of a pose."""
-    inv = quat_conjugate(a[3:])
-    u = inv[:3]
-    t = 2.0 * np.cross(u, a[:3])
-    rotated = a[:3] + inv[3] * t + np.cross(u, t)
-    return np.concatenate([-rotated, inv])
 
 
 # --- fingers -------------------------------------------------------------------------------
@@ -137,6 +111,7 @@ class FingerCurls:
 
     @staticmethod
     def relaxed() -> FingerCurls:
+        """A resting hand: each finger slightly curled (thumb first)."""
         return FingerCurls((0.2, 0.15, 0.2, 0.25, 0.3))
 
 
@@ -198,7 +173,8 @@ class FingerModel:
     @staticmethod
     def mirrored(local: FloatArray) -> FloatArray:
         """The same finger pose for the other hand (see ``mirror_local_quaternions``)."""
-        return local * _MIRROR_SIGNS
+        mirrored: FloatArray = local * _MIRROR_SIGNS
+        return mirrored
 
 
 # --- XR_EXT_hand_tracking --------------------------------------------------------------------
@@ -238,7 +214,7 @@ def wrist_from_tracked(hand: HandInput, side: Side) -> FloatArray:
     """(7,) the skeleton's wrist pose (world) from a tracked hand's wrist joint."""
     assert hand.joints is not None
     wrist = np.asarray(hand.joints[XR_WRIST], dtype=np.float64)
-    return compose(np.concatenate([wrist[:3], wrist[3:] / np.linalg.norm(wrist[3:])]),
+    return compose_pose7(np.concatenate([wrist[:3], wrist[3:] / np.linalg.norm(wrist[3:])]),
                    _WRIST_FROM_XR[side])  # fmt: skip
 
 
@@ -255,28 +231,13 @@ _USED_PARENTS = np.searchsorted(_XR_USED, _XR_PARENTS)
 _DIAGONAL = (np.arange(3), np.arange(3))
 
 
-def _rotation_matrices(q: FloatArray) -> FloatArray:
-    """(n, 4) xyzw quaternions (normalised here) -> (n, 3, 3): R = (w² - v·v) I + 2 v vᵀ + 2 w [v]×.
-    The few array operations keep numpy's per-call cost low for the 16 joints of a hand."""
-    q = q / np.sqrt((q * q).sum(axis=1))[:, None]
-    v, w = q[:, :3], q[:, 3]
-    out = 2.0 * v[:, :, None] * v[:, None, :]
-    out[:, _DIAGONAL[0], _DIAGONAL[1]] += (w * w - (v * v).sum(axis=1))[:, None]
-    wv = 2.0 * w[:, None] * v
-    out[:, 0, 1] -= wv[:, 2]
-    out[:, 1, 0] += wv[:, 2]
-    out[:, 0, 2] += wv[:, 1]
-    out[:, 2, 0] -= wv[:, 1]
-    out[:, 1, 2] -= wv[:, 0]
-    out[:, 2, 1] += wv[:, 0]
-    return out
-
-
 def finger_locals_from_tracked(hand: HandInput, side: Side) -> FloatArray:
     """(15, 3, 3) finger joint rotations relative to their parents from tracked joint
     orientations, batched (positions are ignored: the avatar keeps its own bone lengths)."""
     assert hand.joints is not None
     joints = np.asarray(hand.joints, dtype=np.float64)
     # Each joint's frame in the skeleton's convention: world_from_xr @ xr_from_skeleton.
-    frames = _rotation_matrices(joints[_XR_USED, 3:]) @ _SKELETON_FROM_XR_MATRIX[side]
+    q = joints[_XR_USED, 3:]
+    q = q / np.sqrt((q * q).sum(axis=1))[:, None]  # tracked orientations, normalised here
+    frames = quat_to_matrix(q) @ _SKELETON_FROM_XR_MATRIX[side]
     return frames[_USED_PARENTS].transpose(0, 2, 1) @ frames[_USED_CHILDREN]

@@ -100,4 +100,5 @@ def frame_from_axes(bone_axis_local: FloatArray, bone_dir: FloatArray,
     cl, cw = _cross(bl, hl), _cross(bw, hw)
     world = np.array([[bw[0], hw[0], cw[0]], [bw[1], hw[1], cw[1]], [bw[2], hw[2], cw[2]]])
     local_t = np.array([bl, hl, cl])
-    return world @ local_t
+    rotation: FloatArray = world @ local_t
+    return rotation

@@ -31,8 +31,25 @@ class BodyPose:
     affected_side: Side
     mode: LimbMode
     blend: float = 0.0  # 0 = mirrored, 1 = real (BLEND mode)
+    #: The block's visual-feedback condition ("mirror", "delayed", "sham", "hidden";
+    #: ``body.feedback``) and its added delay in milliseconds.
+    feedback: str = "mirror"
+    feedback_delay_ms: float = 0.0
+    #: The affected hand as the live mode shows it, when a condition shows something else
+    #: (None under "mirror": then the displayed hand is the live one).
+    measured_affected: Pose | None = None
+    measured_affected_valid: bool = False
 
     def displayed(self, side: Side) -> tuple[Pose, bool]:
+        """The hand pose drawn for ``side`` (world metres, xyzw; after mirroring and any
+        visual-feedback condition) and whether it is valid this frame."""
         if side is Side.LEFT:
             return self.displayed_left, self.displayed_left_valid
         return self.displayed_right, self.displayed_right_valid
+
+    def measured(self, side: Side) -> tuple[Pose, bool]:
+        """The hand tasks measure: the live one, whatever the block's visual-feedback
+        condition shows, so every condition's block has the same targets and measures."""
+        if side is self.affected_side and self.measured_affected is not None:
+            return self.measured_affected, self.measured_affected_valid
+        return self.displayed(side)

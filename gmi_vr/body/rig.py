@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from gmi_vr.body.skeleton import (
     JOINT_INDEX,
@@ -46,9 +47,17 @@ _REGULARISE_M2 = 1e-6
 class SkinSkeleton(Protocol):
     """What the rig needs from a loaded skin (``gmi_vr.assets.gltf_skin.SkinnedMeshData``)."""
 
-    joint_humanoid: Sequence[str | None]
-    joint_parents: FloatArray
-    inverse_bind_matrices: FloatArray
+    @property
+    def joint_humanoid(self) -> Sequence[str | None]:
+        """(n,) humanoid bone name of each skin joint, or None."""
+
+    @property
+    def joint_parents(self) -> NDArray[np.int64]:
+        """(n,) index of each skin joint's parent skin joint, -1 at the top."""
+
+    @property
+    def inverse_bind_matrices(self) -> FloatArray:
+        """(n, 4, 4) ``joint_from_model`` at bind time."""
 
 
 class AvatarRig:
@@ -103,7 +112,7 @@ class AvatarRig:
 
         ``first_person``: collapse the head onto the top of the neck, for the patient's own
         eyes (the cameras sit inside the head; its nose would hang in the view)."""
-        palette = np.matmul(world_from_joint[self.body_joint], self.palette_from_world)
+        palette: FloatArray = np.matmul(world_from_joint[self.body_joint], self.palette_from_world)
         if first_person:
             neck_top = world_from_joint[JOINT_INDEX["head"], :3, 3]
             palette[self.head_joints, :3, :3] = 0.0
@@ -134,11 +143,11 @@ def _present_children(bone: str, avatar: dict[str, FloatArray]) -> list[str]:
 
 
 def _present_ancestor(bone: str, avatar: dict[str, FloatArray]) -> str | None:
-    parent = PARENTS[JOINT_INDEX[bone]]
+    parent = int(PARENTS[JOINT_INDEX[bone]])
     while parent >= 0:
         if JOINT_NAMES[parent] in avatar:
             return JOINT_NAMES[parent]
-        parent = PARENTS[parent]
+        parent = int(PARENTS[parent])
     return None
 
 

@@ -88,6 +88,7 @@ REQUIRED_BONES: tuple[str, ...] = (
 
 
 def joint(name: str) -> int:
+    """Index of the humanoid joint ``name`` (e.g. "leftUpperArm") in ``JOINT_NAMES``."""
     return JOINT_INDEX[name]
 
 

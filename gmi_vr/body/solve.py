@@ -28,13 +28,12 @@ from typing import Any
 import numpy as np
 
 from gmi_vr.body.calibration import Calibration, Posture, eye_in_head
+from gmi_vr.body.feedback import FeedbackCondition, FeedbackKind, FeedbackState, LimbSample
 from gmi_vr.body.hands import (
     FingerCurls,
     FingerModel,
-    compose,
     finger_locals_from_tracked,
     grip_offset,
-    invert,
     tracked_joints_usable,
     wrist_from_tracked,
 )
@@ -53,7 +52,15 @@ from gmi_vr.body.skeleton import (
 from gmi_vr.core.errors import InputFileError
 from gmi_vr.core.types import FloatArray, HandInput, Pose, Side, TrackingFrame
 from gmi_vr.geometry.reflect import reflect_pose7
-from gmi_vr.geometry.transforms import quat_from_matrix
+from gmi_vr.geometry.transforms import (
+    compose_pose7,
+    invert_pose7,
+    quat_from_matrix,
+    quat_multiply,
+    quat_slerp,
+    quat_to_matrix,
+    rotation_from_axis_angle,
+)
 
 SIDES = (Side.LEFT, Side.RIGHT)
 #: The smallest displayed affected hand (``BodySettings.affected_hand_scale``).
@@ -73,6 +80,7 @@ class LimbPresence:
     right_leg: float = 1.0
 
     def fraction(self, side: Side, limb: str) -> float:
+        """How much of ``limb`` ("arm" or "leg") on ``side`` is shown, 0..1 (clamped)."""
         value = getattr(self, f"{side.value}_{limb}")
         return float(min(1.0, max(0.0, value)))
 
@@ -100,6 +108,9 @@ class BodySettings:
     #: Parsons & Spence 2008, Curr Biol 18:R1047); "never enlarge it". The lower bound is a
     #: product choice: small enough to be seen as smaller, large enough to stay one's own hand.
     affected_hand_scale: float = 1.0
+    #: The visual-feedback condition of the running block (``feedback``; studies only): set
+    #: per block by the app, never stored with the patient's settings.
+    feedback: FeedbackCondition = field(default_factory=FeedbackCondition)
 
     def __post_init__(self) -> None:
         if not MIN_HAND_SCALE <= self.affected_hand_scale <= 1.0:
@@ -124,6 +135,7 @@ class BodySettings:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> BodySettings:
+        """The settings stored by ``to_dict``; InputFileError naming the bad value otherwise."""
         try:
             side = data.get("affected_side")
             settings = BodySettings(
@@ -145,6 +157,8 @@ class BodySettings:
 
 
 class HandTracking(StrEnum):
+    """Where a hand's displayed pose comes from this frame: live tracking, or held or eased
+    towards rest after tracking was lost."""
     LIVE = "live"  # the controller (or tracked hand) is valid this frame
     FROZEN = "frozen"  # lost: holding the last live pose
     EASING = "easing"  # lost: easing towards rest
@@ -180,7 +194,7 @@ class _Limiter:
             self.last = target
             return target
         position = last[:3] + delta * min(1.0, max_step_m / max(distance, 1e-12))
-        orientation = _slerp(last[3:], target[3:], min(1.0, max_turn_rad / max(angle, 1e-12)))
+        orientation = quat_slerp(last[3:], target[3:], min(1.0, max_turn_rad / max(angle, 1e-12)))
         self.last = np.concatenate([position, orientation])
         return self.last
 
@@ -194,59 +208,11 @@ class BodyState:
     last_head: Pose | None = None
     last_key: tuple[object, ...] | None = None
     model: _BodyModel | None = None
-
-
-def _slerp(a: FloatArray, b: FloatArray, t: float) -> FloatArray:
-    dot = float(a @ b)
-    if dot < 0.0:
-        b, dot = -b, -dot
-    if dot > 0.9995:
-        q = a + t * (b - a)
-        return q / np.linalg.norm(q)
-    theta = math.acos(dot)
-    s = math.sin(theta)
-    return (math.sin((1.0 - t) * theta) / s) * a + (math.sin(t * theta) / s) * b
+    feedback: FeedbackState = field(default_factory=FeedbackState)
 
 
 def _lerp_pose(a: FloatArray, b: FloatArray, t: float) -> FloatArray:
-    return np.concatenate([a[:3] + t * (b[:3] - a[:3]), _slerp(a[3:], b[3:], t)])
-
-
-def _rodrigues(axis: FloatArray | tuple[float, float, float], angle: float) -> FloatArray:
-    x, y, z = axis
-    c, s = math.cos(angle), math.sin(angle)
-    t = 1.0 - c
-    return np.array(
-        [
-            [c + x * x * t, x * y * t - z * s, x * z * t + y * s],
-            [y * x * t + z * s, c + y * y * t, y * z * t - x * s],
-            [z * x * t - y * s, z * y * t + x * s, c + z * z * t],
-        ]
-    )
-
-
-def _qmul(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Hamilton product of two (4,) xyzw quaternions, scalar arithmetic."""
-    ax, ay, az, aw = a.tolist()
-    bx, by, bz, bw = b.tolist()
-    return np.array([
-        aw * bx + ax * bw + ay * bz - az * by,
-        aw * by - ax * bz + ay * bw + az * bx,
-        aw * bz + ax * by - ay * bx + az * bw,
-        aw * bw - ax * bx - ay * by - az * bz,
-    ])  # fmt: skip
-
-
-def _quat_matrix(q: FloatArray) -> FloatArray:
-    """(4,) xyzw unit quaternion -> (3, 3) rotation, scalar arithmetic."""
-    x, y, z, w = q.tolist()
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )
+    return np.concatenate([a[:3] + t * (b[:3] - a[:3]), quat_slerp(a[3:], b[3:], t)])
 
 
 class _BodyModel:
@@ -315,14 +281,14 @@ class _BodyModel:
         """(7,) ``wrist_from_grip``: where the grip sits in the wrist frame (cached)."""
         key = (side, profile)
         if key not in self._grip_in_wrist:
-            self._grip_in_wrist[key] = invert(self.wrist_in_grip(side, profile))
+            self._grip_in_wrist[key] = invert_pose7(self.wrist_in_grip(side, profile))
         return self._grip_in_wrist[key]
 
     def rest_grip(self, side: Side, profile: str = "") -> FloatArray:
         """(7,) the grip pose of a hand at rest, read with ``profile``'s offset (cached)."""
         key = (side, profile)
         if key not in self._rest_grips:
-            self._rest_grips[key] = compose(self._rest_wrists[side], self.grip_from_wrist(side, profile))
+            self._rest_grips[key] = compose_pose7(self._rest_wrists[side], self.grip_from_wrist(side, profile))
         return self._rest_grips[key]
 
     def _rest_wrist(self, side: Side) -> FloatArray:
@@ -334,11 +300,11 @@ class _BodyModel:
             wrist_body = np.array(
                 [sign * (c.measures.hip_width_m / 2 + 0.02), hips_y + 0.10, -0.20 * c.measures.height_m / 1.7]
             )
-            rotation = _rodrigues(np.array([0.0, 1.0, 0.0]), sign * math.pi / 2)
+            rotation = rotation_from_axis_angle(np.array([0.0, 1.0, 0.0]), sign * math.pi / 2)
         else:
             shoulder = self.rest[side_joint(side, "UpperArm")]
             wrist_body = shoulder + np.array([sign * 0.03, -0.96 * c.measures.arm_length_m, -0.03])
-            rotation = _rodrigues(np.array([0.0, 0.0, 1.0]), -sign * math.pi / 2)
+            rotation = rotation_from_axis_angle(np.array([0.0, 0.0, 1.0]), -sign * math.pi / 2)
         world_rotation = self.world_from_body @ rotation
         return np.concatenate(
             [c.origin + self.world_from_body @ wrist_body, quat_from_matrix(world_rotation)]
@@ -352,7 +318,8 @@ class _BodyModel:
         if c.posture is Posture.SEATED:
             forward = -0.9 * float(np.linalg.norm(self.offsets[side_joint(side, "LowerLeg")]))
         local = np.array([sign * c.measures.hip_width_m / 2, ankle, forward])
-        return c.origin + self.world_from_body @ local
+        ankle_world: FloatArray = c.origin + self.world_from_body @ local
+        return ankle_world
 
     def _limb_chain(self, side: Side, limb: str) -> tuple[list[int], list[float], list[int]]:
         """Main chain joints, their segment lengths, and every joint of the limb."""
@@ -376,7 +343,8 @@ def solve_body(
     model = state.model
     affected = settings.affected_side or calibration.affected_side
     healthy = affected.other
-    key = (settings.mode, round(settings.blend, 6), affected, id(calibration))
+    condition = settings.feedback
+    key = (settings.mode, round(settings.blend, 6), affected, id(calibration), condition)
     if state.last_key is not None and key != state.last_key:
         for limiter in state.limiters.values():
             limiter.catching_up = True
@@ -429,14 +397,33 @@ def solve_body(
             LimbMode.STILL: True,
         }[mode],
     }
+    # The visual-feedback condition replaces what the affected limb shows (``feedback``);
+    # the live limb stays what tasks measure.
+    state.feedback.record(frame.time_s, LimbSample(targets[affected], finger_targets[affected], valid[affected]),
+                          LimbSample(mirrored, mirrored_fingers, live[healthy]))
+    measured: FloatArray | None = None
+    measured_valid = valid[affected]
+    if not condition.live:
+        profile = profiles[affected]
+        wrist = compose_pose7(targets[affected], model.wrist_in_grip(affected, profile))
+        reached = _solve_arm(affected, wrist, model, rotations, positions)  # solved again below
+        measured = compose_pose7(np.concatenate([reached, wrist[3:]]), model.grip_from_wrist(affected, profile))
+    if mode is not LimbMode.STILL and condition.kind in (FeedbackKind.DELAYED, FeedbackKind.SHAM):
+        if condition.kind is FeedbackKind.DELAYED:
+            sample = state.feedback.delayed(frame.time_s, condition.delay_ms)
+        else:
+            sample = state.feedback.sham(frame.time_s, condition)
+        if sample is None:  # a sham with no earlier movement to replay: the limb rests
+            sample = LimbSample(model.rest_grip(affected, profiles[affected]), model.relaxed[affected], True)
+        targets[affected], finger_targets[affected], valid[affected] = sample.grip, sample.fingers, sample.valid
     max_turn = math.radians(settings.return_max_turn_deg)
     displayed: dict[Side, FloatArray] = {}
     for side in SIDES:
         grip = state.limiters[side].step(targets[side], settings.return_max_step_m, max_turn)
         profile = profiles[side]
-        wrist = compose(grip, model.wrist_in_grip(side, profile))
+        wrist = compose_pose7(grip, model.wrist_in_grip(side, profile))
         wrist_reached = _solve_arm(side, wrist, model, rotations, positions)
-        displayed[side] = compose(
+        displayed[side] = compose_pose7(
             np.concatenate([wrist_reached, wrist[3:]]), model.grip_from_wrist(side, profile)
         )
 
@@ -454,6 +441,11 @@ def solve_body(
                 _cut_limb(world_from_joint, model.limb_cuts[(side, limb)], fraction)
                 if limb == "arm" and fraction < 0.999:
                     valid[side] = False
+    if settings.limbs.fraction(affected, "arm") < 0.999:
+        measured_valid = False  # a shortened arm's hand is not there to measure, as live
+    if condition.kind is FeedbackKind.HIDDEN:
+        _cut_limb(world_from_joint, model.limb_cuts[(affected, "arm")], 0.0)
+        valid[affected] = False
 
     return BodyPose(
         joint_names=JOINT_NAMES,
@@ -465,6 +457,10 @@ def solve_body(
         affected_side=affected,
         mode=mode,
         blend=blend,
+        feedback=condition.kind.value,
+        feedback_delay_ms=condition.delay_ms,
+        measured_affected=None if measured is None else Pose.from_array(measured),
+        measured_affected_valid=bool(measured_valid),
     )
 
 
@@ -483,7 +479,7 @@ def _head_pose(frame: TrackingFrame, model: _BodyModel, state: BodyState) -> Pos
 def _solve_torso(head: Pose, model: _BodyModel, rotations: FloatArray, positions: FloatArray) -> None:
     i = JOINT_INDEX
     body = model.world_from_body
-    head_rotation = _quat_matrix(head.orientation)
+    head_rotation = quat_to_matrix(head.orientation)
     head_joint = head.position - head_rotation @ model.eye_in_head
     # The neck leans half as much as the head: average of the head's up and the world's up.
     up = head_rotation[:, 1] + np.array([0.0, 1.0, 0.0])
@@ -508,16 +504,16 @@ def _solve_torso(head: Pose, model: _BodyModel, rotations: FloatArray, positions
     for k, name in enumerate(("spine", "chest", "upperChest"), start=1):
         j = i[name]
         positions[j] = positions[PARENTS[j]] + parent_rotation @ model.offsets[j]
-        rotations[j] = _rodrigues(axis, angle * k / 3.0) @ body
+        rotations[j] = rotation_from_axis_angle(axis, angle * k / 3.0) @ body
         parent_rotation = rotations[j]
     upper_chest = rotations[i["upperChest"]]
     neck = i["neck"]
     positions[neck] = positions[i["upperChest"]] + upper_chest @ model.offsets[neck]
     half = 0.5 * angle
     bend = np.array([axis[0] * math.sin(half), axis[1] * math.sin(half), axis[2] * math.sin(half), math.cos(half)])
-    q_chest = _qmul(bend, model.body_quat)
+    q_chest = quat_multiply(bend, model.body_quat)
     q_head = np.asarray(head.orientation)
-    rotations[neck] = _quat_matrix(_slerp(q_chest, q_head, 0.5))
+    rotations[neck] = quat_to_matrix(quat_slerp(q_chest, q_head, 0.5))
     positions[i["head"]] = positions[neck] + rotations[neck] @ model.offsets[i["head"]]
     rotations[i["head"]] = head_rotation
     for shoulder, upper_arm in _SHOULDER_JOINTS:  # the shoulder girdle moves with the chest
@@ -546,7 +542,7 @@ def _solve_arm(side: Side, wrist: FloatArray, model: _BodyModel, rotations: Floa
     """Two-bone IK to the wrist pose (7,); returns the wrist position reached (3,)."""
     upper_j, lower_j, hand_j = _ARM_JOINTS[side]
     upper_m, lower_m = model.arm_lengths[side]
-    hand_rotation = _quat_matrix(wrist[3:])
+    hand_rotation = quat_to_matrix(wrist[3:])
     chest = rotations[JOINT_INDEX["upperChest"]]
     # The elbow also follows the hand's roll: palm down lifts it back, palm up drops it.
     pole = chest @ _ELBOW_POLE[side] + hand_rotation[:, 2]
@@ -624,7 +620,7 @@ def _track_hand(frame: TrackingFrame, side: Side, profile: str, model: _BodyMode
     finger_locals: FloatArray | None = None
     if tracked_joints_usable(hand):
         wrist = wrist_from_tracked(hand, side)
-        grip = compose(wrist, model.grip_from_wrist(side, profile))
+        grip = compose_pose7(wrist, model.grip_from_wrist(side, profile))
         finger_locals = finger_locals_from_tracked(hand, side)
     elif hand.grip_valid:
         grip = hand.grip.as_array()

@@ -42,10 +42,13 @@ from gmi_vr.body import (
     BodySettings,
     BodyState,
     Calibration,
+    FeedbackCondition,
+    FeedbackKind,
     LimbMode,
     solve_body,
 )
 from gmi_vr.body.skeleton import JOINT_INDEX, PARENTS
+from gmi_vr.core.errors import GmiError
 from gmi_vr.core.folders import ensure_writable_folder
 from gmi_vr.core.types import FloatArray, Side, TrackingFrame
 from gmi_vr.recording.replay import ReplaySource
@@ -185,6 +188,9 @@ class PlaybackClock:
 #: The event tasks send when they need another limb mode (gmi_vr.therapy.stages); a live
 #: session's body follows it, so the replayed body follows the recorded ones.
 BODY_MODE_EVENT = "body.mode"
+#: A research block's visual-feedback condition (``app.pipeline``); the replayed body shows it
+#: too (a sham replays what was played since the last seek, resting until there is some).
+BODY_FEEDBACK_EVENT = "body.feedback"
 
 
 @dataclass(frozen=True)
@@ -193,22 +199,28 @@ class ReplayBody:
 
     ``settings`` are those the session ran with (its stored settings' "body", else the
     patient's, else the defaults) with the patient's affected side; ``mode_changes`` are
-    the recorded (time_s, mode, blend) changes, in time order, that override their mode.
+    the recorded (time_s, mode, blend) changes, in time order, that override their mode;
+    ``feedback_changes`` the recorded visual-feedback conditions, in time order.
     """
 
     calibration: Calibration
     settings: BodySettings
     appearance: Appearance
     mode_changes: tuple[tuple[float, LimbMode, float], ...] = ()
+    feedback_changes: tuple[FeedbackCondition, ...] = ()
 
     def settings_at(self, time_s: float) -> BodySettings:
         """The body settings in force at ``time_s`` (recording clock, seconds)."""
+        settings = self.settings
+        f = bisect.bisect_right([c.since_s for c in self.feedback_changes], time_s) - 1
+        if f >= 0:
+            settings = replace(settings, feedback=self.feedback_changes[f])
         times = [change[0] for change in self.mode_changes]
         k = bisect.bisect_right(times, time_s) - 1
         if k < 0:
-            return self.settings
+            return settings
         _, mode, blend = self.mode_changes[k]
-        return replace(self.settings, mode=mode, blend=blend)
+        return replace(settings, mode=mode, blend=blend)
 
 
 def replay_body(store: SessionStore, session_id: int) -> ReplayBody:
@@ -231,14 +243,19 @@ def replay_body(store: SessionStore, session_id: int) -> ReplayBody:
         settings = replace(settings, affected_side=side)
     appearance = Appearance.from_dict(ran_with.get("appearance", own.get("appearance", {})))
     changes = []
+    conditions = []
     for event in store.events(session_id):
-        if event.kind == BODY_MODE_EVENT:
-            try:
+        try:
+            if event.kind == BODY_MODE_EVENT:
                 changes.append((event.time_s, LimbMode(event.data["mode"]), float(event.data.get("blend", 0.0))))
-            except (KeyError, TypeError, ValueError):
-                continue  # a malformed event changes nothing, as it did live
+            elif event.kind == BODY_FEEDBACK_EVENT:
+                conditions.append(FeedbackCondition(FeedbackKind(event.data["feedback"]),
+                                                    float(event.data.get("feedback_delay_ms", 0.0)), event.time_s))
+        except (KeyError, TypeError, ValueError, GmiError):
+            continue  # a malformed event changes nothing, as it did live
     changes.sort(key=lambda change: change[0])
-    return ReplayBody(calibration, settings, appearance, tuple(changes))
+    conditions.sort(key=lambda condition: condition.since_s)
+    return ReplayBody(calibration, settings, appearance, tuple(changes), tuple(conditions))
 
 
 def _rod(start: FloatArray, end: FloatArray, radius_m: float, color: RGBA) -> MeshItem | None:

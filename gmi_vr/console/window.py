@@ -27,10 +27,11 @@ from OpenGL import GL
 from gmi_vr.core.input import InputState
 from gmi_vr.core.types import FloatArray, Pose, TrackingFrame, ViewInfo
 from gmi_vr.geometry import matrix_from_pose, quat_rotate, yaw_pitch_roll_quat
+from gmi_vr.geometry.camera import Camera
 from gmi_vr.render.context import WindowContext
 from gmi_vr.render.renderer import Renderer
 from gmi_vr.render.target import RenderTarget, read_pixels
-from gmi_vr.scene.draw import RGBA, Camera, DrawList, MeshItem
+from gmi_vr.scene.draw import RGBA, DrawList, MeshItem
 from gmi_vr.scene.room import placed
 
 if TYPE_CHECKING:

@@ -50,6 +50,12 @@ class NotFoundError(GmiError):
     exit_code = 8
 
 
+class ProgramError(GmiError):
+    """A program setting (from the store, an override or the CLI) is invalid."""
+
+    exit_code = 9
+
+
 class AccessError(GmiError):
     """No signed-in account, a wrong password, or an account whose role may not do this."""
 

@@ -19,7 +19,9 @@ class FrameSource(Protocol):
 
     def __exit__(self, *exc: object) -> None: ...
 
-    def frames(self) -> Iterator[TrackingFrame]: ...
+    def frames(self) -> Iterator[TrackingFrame]:
+        """Yield one ``TrackingFrame`` per display frame until the source ends or is asked to stop."""
+        ...
 
     def request_stop(self) -> None:
         """Ask the source to end gracefully (OpenXR: xrRequestExitSession)."""

@@ -25,10 +25,12 @@ class InputState:
     pressed: list[str] = field(default_factory=list)
 
     def take_pressed(self) -> list[str]:
+        """The keys pressed since the last call (lower-case names, in order); clears them."""
         pressed, self.pressed = self.pressed, []
         return pressed
 
     def take_look(self) -> tuple[float, float]:
+        """The (dx, dy) mouse motion in pixels accumulated since the last call; resets it to zero."""
         delta = (self.look_dx, self.look_dy)
         self.look_dx = self.look_dy = 0.0
         return delta

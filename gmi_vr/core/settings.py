@@ -62,6 +62,8 @@ def default_config_file() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
+    """The app's settings, read once from the settings file (``load_settings``): where records
+    live, this station's name, the therapist window's size. Frozen; every field is checked."""
     #: Folder for the session database (``sessions.sqlite``); see ``resolve_data_dir``.
     data_dir: Path
     #: SQLAlchemy URL of a database server; empty means SQLite at ``database_file``.
@@ -88,6 +90,7 @@ class Settings:
         return self.database_url or self.database_file
 
     def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL of the store: ``database_url`` when set, else SQLite at ``database_file``."""
         return self.database_url or f"sqlite:///{self.database_file}"
 
     @property
@@ -167,7 +170,7 @@ def load_settings(path: Path | None = None) -> Settings:
     data_dir = resolve_data_dir(str(values.pop("data_dir")) if "data_dir" in values else None)
     if not values.get("station"):
         values["station"] = socket.gethostname()
-    return Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]
+    return Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]  # TOML values, each checked against its field's type above
 
 
 def _shown(value: object, limit: int = 40, bare: bool = False) -> str:

@@ -22,11 +22,13 @@ HAND_JOINT_COUNT = 26
 
 
 class Side(StrEnum):
+    """A body side, from the patient's point of view ("left", "right")."""
     LEFT = "left"
     RIGHT = "right"
 
     @property
     def other(self) -> Side:
+        """The opposite side."""
         return Side.RIGHT if self is Side.LEFT else Side.LEFT
 
 
@@ -55,6 +57,7 @@ class Pose:
 
     @staticmethod
     def identity() -> Pose:
+        """The identity transform: origin, no rotation."""
         return Pose()
 
     def as_array(self) -> FloatArray:
@@ -63,6 +66,7 @@ class Pose:
 
     @staticmethod
     def from_array(values: object) -> Pose:
+        """A Pose from 7 numbers: px, py, pz (metres), qx, qy, qz, qw (the ``as_array`` layout)."""
         array = np.asarray(values, dtype=np.float64).reshape(7)
         return Pose(array[:3], array[3:])
 
@@ -136,4 +140,5 @@ class TrackingFrame:
     focused: bool = True
 
     def hand(self, side: Side) -> HandInput:
+        """The ``HandInput`` of ``side``."""
         return self.left if side is Side.LEFT else self.right

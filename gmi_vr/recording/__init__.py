@@ -5,7 +5,7 @@ libraries; never therapy, scene, assets or render.
 Entry points:
 
 - ``store.SessionStore.open(path_or_url=None, create=True)``: the store (default:
-  ``paths.data_dir()``), checked by SQLite's ``quick_check`` first;
+  ``paths.default_database_path()``, in ``Settings.data_dir``), checked by SQLite's ``quick_check`` first;
   ``store.start_session(patient_id, source=...)`` returns a ``recorder.SessionRecorder``
   whose ``record_frame`` / ``record_event`` / ``record_trial`` / ``record_rating`` never
   block, ``stats()`` reports losses and ``finish(status)`` ends the session;

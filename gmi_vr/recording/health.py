@@ -97,6 +97,7 @@ class StoreHealth:
 
     @property
     def ok(self) -> bool:
+        """True when the check found no problem."""
         return not self.problems
 
 
@@ -153,9 +154,11 @@ class TableRecovery:
 
     @property
     def complete(self) -> bool:
+        """True when every row of the table was recovered."""
         return not self.unreadable and self.problem is None
 
     def describe(self) -> str:
+        """One line for the therapist: how many rows were recovered and which were lost."""
         if self.problem is not None:
             return f"{self.table}: nothing recovered ({self.problem})"
         text = f"{self.table}: {self.recovered} rows recovered"
@@ -173,6 +176,8 @@ def _span(after: int, before: int | None) -> str:
 
 @dataclass(frozen=True)
 class RepairReport:
+    """What ``repair_store`` did: the damaged file, the new one, what each table recovered, and
+    the new file's own integrity check (empty when healthy)."""
     damaged: Path
     out: Path
     tables: tuple[TableRecovery, ...]
@@ -181,6 +186,7 @@ class RepairReport:
 
     @property
     def complete(self) -> bool:
+        """True when every table was recovered whole."""
         return all(t.complete for t in self.tables)
 
 

@@ -81,6 +81,7 @@ def _row(store: SessionStore, session: SessionInfo) -> SessionRow:
 
 
 def sessions_json(rows: list[SessionRow]) -> str:
+    """The session rows as a JSON array (times in ISO 8601), as ``gmi-vr sessions --json`` prints."""
     def plain(row: SessionRow) -> dict[str, object]:
         data = asdict(row)
         data["started_at"] = row.started_at.isoformat()

@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 
 from gmi_vr.body.pose import BodyPose, LimbMode
 from gmi_vr.core.types import HAND_JOINT_COUNT, HandInput, Pose, TrackingFrame
+from gmi_vr.geometry.transforms import quat_from_matrix
 
 LAYOUT_VERSION = 1
 #: Chunk packing: float32 matrix stored channel-major, byte-shuffled, then zlib level 1.
@@ -100,6 +101,7 @@ def channels(body_joints: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def channel_index(body_joints: tuple[str, ...]) -> dict[str, int]:
+    """Column index of each channel name of a frame row keeping ``body_joints``."""
     return {name: i for i, name in enumerate(channels(body_joints))}
 
 
@@ -118,33 +120,6 @@ def recorded_body_joints(body: BodyPose | None) -> tuple[str, ...]:
     return _affected_joint_indices(tuple(body.joint_names), body.affected_side.value)[0]
 
 
-def quats_from_matrices(m: NDArray[np.float64]) -> NDArray[np.float64]:
-    """(..., 3+, 3+) proper rotation matrices -> (..., 4) unit quaternions xyzw, w >= 0.
-
-    Vectorised Shepperd's method: each matrix uses the branch with the largest pivot.
-    """
-    r = np.asarray(m, dtype=np.float64)[..., :3, :3]
-    m00, m11, m22 = r[..., 0, 0], r[..., 1, 1], r[..., 2, 2]
-    trace = m00 + m11 + m22
-    pivots = np.stack([trace, m00, m11, m22], axis=-1)
-    best = np.argmax(pivots, axis=-1)
-    q = np.empty(r.shape[:-2] + (4,))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = np.sqrt(np.maximum(1.0 + 2.0 * np.take_along_axis(pivots, best[..., None], -1)[..., 0] - trace, 1e-300)) * 2.0
-        d21, d02, d10 = r[..., 2, 1] - r[..., 1, 2], r[..., 0, 2] - r[..., 2, 0], r[..., 1, 0] - r[..., 0, 1]
-        s01, s02, s12 = r[..., 0, 1] + r[..., 1, 0], r[..., 0, 2] + r[..., 2, 0], r[..., 1, 2] + r[..., 2, 1]
-        cases = [
-            np.stack([d21 / s, d02 / s, d10 / s, 0.25 * s], -1),
-            np.stack([0.25 * s, s01 / s, s02 / s, d21 / s], -1),
-            np.stack([s01 / s, 0.25 * s, s12 / s, d02 / s], -1),
-            np.stack([s02 / s, s12 / s, 0.25 * s, d10 / s], -1),
-        ]
-    for k, case in enumerate(cases):
-        q[best == k] = case[best == k]
-    q /= np.linalg.norm(q, axis=-1, keepdims=True)
-    return np.where(q[..., 3:4] < 0, -q, q)
-
-
 class FrameBatch:
     """Frames collected for one chunk; ``pack()`` turns them into stamps and a float32 matrix.
 
@@ -161,9 +136,11 @@ class FrameBatch:
 
     @property
     def full(self) -> bool:
+        """True when the batch holds as many frames as its capacity."""
         return self.count >= len(self.rows)
 
     def add(self, frame: TrackingFrame, body: BodyPose | None) -> None:
+        """Append one frame (and its body pose, if any) as the next row."""
         i = self.count
         row = self.rows[i]
         self.stamps[i] = (frame.index, frame.time_ns)
@@ -194,7 +171,7 @@ class FrameBatch:
         rows = self.rows[:n]
         if self.body_joints:
             m = self.body_matrices[:n]
-            poses = np.concatenate([m[..., :3, 3], quats_from_matrices(m)], axis=-1)
+            poses = np.concatenate([m[..., :3, 3], quat_from_matrix(m)], axis=-1)
             rows[:, _BODY_JOINTS:] = poses.reshape(n, -1)
         return self.stamps[:n], rows
 
@@ -241,10 +218,12 @@ def decode(blob: bytes, n: int, width: int, codec: str = CODEC) -> NDArray[np.fl
 
 
 def encode_stamps(stamps: NDArray[np.int64]) -> bytes:
+    """(n, 2) int64 frame indices and XrTime nanoseconds -> little-endian bytes for the store."""
     return np.ascontiguousarray(stamps, dtype="<i8").tobytes()
 
 
 def decode_stamps(blob: bytes) -> NDArray[np.int64]:
+    """The (n, 2) int64 stamps ``encode_stamps`` wrote (a writable copy)."""
     return np.frombuffer(blob, dtype="<i8").reshape(-1, 2).copy()
 
 
@@ -260,9 +239,11 @@ class MotionTable:
     channels: tuple[str, ...]
 
     def column(self, name: str) -> NDArray[np.float32]:
+        """(n,) float32 values of the channel ``name``, one per frame."""
         return self.rows[:, self.channels.index(name)]
 
     def columns(self, names: Sequence[str]) -> NDArray[np.float32]:
+        """(n, k) float32 values of the channels ``names``, in that order."""
         lookup = {n: i for i, n in enumerate(self.channels)}
         return self.rows[:, [lookup[n] for n in names]]
 

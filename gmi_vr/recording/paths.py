@@ -11,15 +11,11 @@ from pathlib import Path
 
 from gmi_vr.core.settings import DATA_ENV, DATABASE_NAME, load_settings
 
-__all__ = ["DATA_ENV", "DATABASE_NAME", "data_dir", "default_database_path", "is_url"]
-
-
-def data_dir() -> Path:
-    """The folder that holds the session store (not created here)."""
-    return load_settings().data_dir
+__all__ = ["DATA_ENV", "DATABASE_NAME", "default_database_path", "is_url"]
 
 
 def default_database_path() -> Path:
+    """The SQLite file of the session store in the data folder (``Settings.database_file``)."""
     return load_settings().database_file
 
 

@@ -38,7 +38,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -61,6 +61,10 @@ from gmi_vr.recording.records import (
     TrialRecord,
     check_rating,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 log = logging.getLogger("gmi_vr.recording")
 
@@ -100,8 +104,8 @@ class _TaskEnd:
 @dataclass
 class _Chunk:
     body_joints: tuple[str, ...]
-    stamps: Any
-    rows: Any
+    stamps: NDArray[np.int64]  # (n, 2) frame index and XrTime ns
+    rows: NDArray[np.float32]  # (n, channels)
 
 
 class SessionRecorder:
@@ -173,6 +177,7 @@ class SessionRecorder:
         self._frames.append((frame, body))
 
     def record_event(self, event: Event) -> None:
+        """Queue an event (never blocks; the writer thread stores it)."""
         self._put(EventRecord(event.time_s, event.kind, dict(event.data)))
 
     def record_trial(self, trial: TrialRecord) -> int:
@@ -182,6 +187,7 @@ class SessionRecorder:
         return seq
 
     def record_repetition(self, repetition: RepetitionRecord) -> int:
+        """Queue a repetition; returns its sequence number within the session."""
         seq = self._next("repetition")
         self._put(replace(repetition, seq=seq))
         return seq
@@ -200,16 +206,20 @@ class SessionRecorder:
         return seq
 
     def end_block(self, seq: int, end_s: float) -> None:
+        """Queue the end of block ``seq`` at ``end_s`` (seconds, frame clock)."""
         self._put(_BlockEnd(seq, end_s))
 
     def begin_task(
         self, kind: str, start_s: float, block_seq: int | None = None, params: dict[str, Any] | None = None
     ) -> int:
+        """Queue the start of a task of ``kind`` at ``start_s`` (seconds, frame clock), in block
+        ``block_seq`` if any; returns the task's sequence number within the session."""
         seq = self._next("task")
         self._put(TaskInfo(seq, kind, start_s, block_seq, None, params))
         return seq
 
     def end_task(self, seq: int, end_s: float) -> None:
+        """Queue the end of task ``seq`` at ``end_s`` (seconds, frame clock)."""
         self._put(_TaskEnd(seq, end_s))
 
     def _next(self, kind: str) -> int:
@@ -225,6 +235,7 @@ class SessionRecorder:
     # ------------------------------------------------------------- control
 
     def stats(self) -> RecorderStats:
+        """What the recorder has received, written, dropped and still holds, now."""
         return RecorderStats(
             frames_received=self._received,
             frames_written=self._frames_written,

@@ -41,6 +41,8 @@ class PatientInfo:
 
 @dataclass(frozen=True)
 class CalibrationInfo:
+    """A stored body calibration: its id, patient, when it was made (UTC) and its data
+    (``Calibration.to_dict``)."""
     id: int
     patient_id: str
     created_at: datetime
@@ -49,6 +51,8 @@ class CalibrationInfo:
 
 @dataclass(frozen=True)
 class SessionInfo:
+    """A stored session as the store hands it out: ids, start and end (UTC), status, frame
+    source, and what the session ran with."""
     id: int
     patient_id: str
     started_at: datetime
@@ -72,6 +76,8 @@ class SessionInfo:
 
 @dataclass(frozen=True)
 class BlockInfo:
+    """A block of a session: its sequence number, stage, start and end (seconds, frame clock)
+    and parameters."""
     seq: int
     stage: str  # "laterality" | "imagery" | "mirror" | "movement"
     start_s: float
@@ -81,6 +87,8 @@ class BlockInfo:
 
 @dataclass(frozen=True)
 class TaskInfo:
+    """A task of a session: its sequence number, kind, start and end (seconds, frame clock), the
+    block it belongs to and its parameters."""
     seq: int
     kind: str
     start_s: float
@@ -111,6 +119,8 @@ class TrialRecord:
 
 @dataclass(frozen=True)
 class RepetitionRecord:
+    """A stored repetition of a movement task: onset and duration (seconds, frame clock) and
+    its measures."""
     onset_s: float
     duration_s: float | None = None
     measures: dict[str, Any] | None = None
@@ -150,6 +160,7 @@ class OutcomeInfo:
 
 @dataclass(frozen=True)
 class EventRecord:
+    """A stored event: when (seconds, frame clock), its kind and its JSON data."""
     time_s: float
     kind: str
     data: dict[str, Any] = field(default_factory=dict)
@@ -157,6 +168,8 @@ class EventRecord:
 
 @dataclass(frozen=True)
 class AuditInfo:
+    """One entry of the audit trail: when (UTC), who, what, on which station, about which
+    patient or session, and its details."""
     at: datetime
     actor: str
     action: str

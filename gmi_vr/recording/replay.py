@@ -61,6 +61,7 @@ class ReplaySource:
         self._loaded = None
 
     def request_stop(self) -> None:
+        """End ``frames()`` after the frame it is on."""
         self._stop = True
 
     def frames(self) -> Iterator[TrackingFrame]:
@@ -76,18 +77,22 @@ class ReplaySource:
 
     @property
     def start_s(self) -> float:
+        """Time of the first recorded frame, seconds on the frame clock."""
         return self._chunks[0].first_time_ns / 1e9
 
     @property
     def end_s(self) -> float:
+        """Time of the last recorded frame, seconds on the frame clock."""
         return self._chunks[-1].last_time_ns / 1e9
 
     @property
     def duration_s(self) -> float:
+        """Seconds from the first recorded frame to the last."""
         return self.end_s - self.start_s
 
     @property
     def frame_count(self) -> int:
+        """Number of recorded frames."""
         return sum(c.frame_count for c in self._chunks)
 
     @property

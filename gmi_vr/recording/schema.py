@@ -32,10 +32,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
+    """The declarative base of every table of the session store."""
     pass
 
 
 class Patient(Base):
+    """A patient: a pseudonymous id, never a name, with the clinical facts the therapy needs."""
     __tablename__ = "patients"
 
     #: Pseudonymous id chosen by the clinic (e.g. "P0012"); never a name.

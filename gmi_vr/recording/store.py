@@ -32,7 +32,7 @@ import sqlite3
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -91,6 +91,7 @@ BUSY_TIMEOUT_MS = 5000
 
 
 def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (everything stored is UTC)."""
     return datetime.now(UTC)
 
 
@@ -100,6 +101,7 @@ def as_utc(value: datetime) -> datetime:
 
 
 def station_name() -> str:
+    """This PC's name for the audit trail (its host name)."""
     return socket.gethostname()
 
 
@@ -494,6 +496,7 @@ class SessionStore:
             raise StorageError(f"{self.open_problem}.")
 
     def close(self) -> None:
+        """Release the store's connections (the store cannot be used after)."""
         self.engine.dispose()
 
     def __enter__(self) -> SessionStore:
@@ -523,6 +526,12 @@ class SessionStore:
             raise _damaged(self.label, error.orig or error) from error
         except SQLAlchemyError as error:
             raise StorageError(f"The session store {self.label} failed ({error}).") from error
+
+    def transaction(self, write: bool = False) -> AbstractContextManager[OrmSession]:
+        """One transaction for a module of this package that copies whole rows between stores
+        (``bundle.py``): failures as StorageError; with ``write``, committed at the end, and
+        refused on a store that cannot be written."""
+        return self._session(write=write)
 
     # ------------------------------------------------------------------ recovery
 
@@ -561,6 +570,8 @@ class SessionStore:
     # ------------------------------------------------------------------ patients
 
     def add_patient(self, patient: PatientInfo) -> PatientInfo:
+        """Store a new patient; returns it as stored. PatientIdError when the id exists;
+        ValueError for an empty id or a side other than left or right."""
         if not patient.id or not patient.id.strip():
             raise ValueError("a patient needs a pseudonymous id")
         if patient.affected_side not in ("left", "right"):
@@ -620,7 +631,7 @@ class SessionStore:
             moved: dict[str, int] = {}
             for table in children:
                 result = s.execute(update(table).where(table.c.patient_id == old_id).values(patient_id=new_id))
-                moved[table.name] = result.rowcount  # type: ignore[attr-defined]
+                moved[table.name] = result.rowcount  # type: ignore[attr-defined]  # Session.execute is typed Result; a DELETE or UPDATE gives a CursorResult, which has rowcount
             s.delete(old)
             s.add(
                 schema.AuditEntry(
@@ -665,9 +676,9 @@ class SessionStore:
                 if "session_id" in table.c and session_ids:
                     naming.append(table.c.session_id.in_(session_ids))
                 result = s.execute(delete(table).where(or_(*naming)))
-                removed[table.name] = result.rowcount  # type: ignore[attr-defined]
-            patients = schema.Patient.__table__
-            removed[patients.name] = s.execute(delete(patients).where(patients.c.id == patient_id)).rowcount  # type: ignore[attr-defined]
+                removed[table.name] = result.rowcount  # type: ignore[attr-defined]  # Session.execute is typed Result; a DELETE or UPDATE gives a CursorResult, which has rowcount
+            patients = schema.Base.metadata.tables[schema.Patient.__tablename__]
+            removed[patients.name] = s.execute(delete(patients).where(patients.c.id == patient_id)).rowcount  # type: ignore[attr-defined]  # as above
             s.add(
                 schema.AuditEntry(
                     at=utcnow(), actor=actor, action="patient.erase", station=self.station,
@@ -694,9 +705,10 @@ class SessionStore:
             return False
         finally:
             raw.close()
-        return busy == 0
+        return bool(busy == 0)
 
     def patient(self, patient_id: str) -> PatientInfo:
+        """The patient ``patient_id``; NotFoundError when there is none."""
         with self._session() as s:
             row = s.get(schema.Patient, patient_id)
             if row is None:
@@ -704,10 +716,12 @@ class SessionStore:
             return _patient_info(row)
 
     def list_patients(self) -> list[PatientInfo]:
+        """Every patient, by id."""
         with self._session() as s:
             return [_patient_info(r) for r in s.scalars(select(schema.Patient).order_by(schema.Patient.id))]
 
     def update_patient_settings(self, patient_id: str, settings: dict[str, Any]) -> None:
+        """Replace the patient's stored settings (JSON); NotFoundError for an unknown patient."""
         with self._session(write=True) as s:
             self._patient_row(s, patient_id).settings = settings
 
@@ -721,6 +735,7 @@ class SessionStore:
             return row.id
 
     def add_calibration(self, patient_id: str, data: dict[str, Any]) -> CalibrationInfo:
+        """Store a body calibration (``Calibration.to_dict``) for the patient; returns it."""
         with self._session(write=True) as s:
             self._patient_row(s, patient_id)
             row = schema.Calibration(patient_id=patient_id, created_at=utcnow(), data=data)
@@ -729,6 +744,7 @@ class SessionStore:
             return CalibrationInfo(row.id, patient_id, as_utc(row.created_at), data)
 
     def latest_calibration(self, patient_id: str) -> CalibrationInfo | None:
+        """The patient's most recent calibration, None when there is none."""
         with self._session() as s:
             row = s.scalars(
                 select(schema.Calibration)
@@ -765,6 +781,7 @@ class SessionStore:
             )
 
     def audit_trail(self, patient_id: str | None = None) -> list[AuditInfo]:
+        """The audit trail, oldest first: the patient's entries, or every entry."""
         with self._session() as s:
             query = select(schema.AuditEntry).order_by(schema.AuditEntry.at, schema.AuditEntry.id)
             if patient_id is not None:
@@ -809,6 +826,7 @@ class SessionStore:
             return [(r.name, r.role) for r in s.scalars(select(schema.UserAccount).order_by(schema.UserAccount.name))]
 
     def add_sign_in(self, name: str, token_hash: str, expires_at: datetime) -> None:
+        """Store a sign-in token's hash for account ``name`` until ``expires_at`` (UTC), audited."""
         with self._session(write=True) as s:
             s.add(schema.SignIn(token_hash=token_hash, user_name=name, created_at=utcnow(), expires_at=expires_at))
             s.add(schema.AuditEntry(at=utcnow(), actor=name, action="user.sign_in", station=self.station))
@@ -897,6 +915,7 @@ class SessionStore:
         return reserve
 
     def session(self, session_id: int) -> SessionInfo:
+        """The session ``session_id``; NotFoundError when there is none."""
         with self._session() as s:
             row = s.get(schema.Session, session_id)
             if row is None:
@@ -912,16 +931,19 @@ class SessionStore:
             return [_session_info(r) for r in s.scalars(query)]
 
     def blocks(self, session_id: int) -> list[BlockInfo]:
+        """The session's blocks, in order."""
         with self._session() as s:
             rows = s.scalars(select(schema.Block).where(schema.Block.session_id == session_id).order_by(schema.Block.seq))
             return [BlockInfo(r.seq, r.stage, r.start_s, r.end_s, r.params) for r in rows]
 
     def tasks(self, session_id: int) -> list[TaskInfo]:
+        """The session's tasks, in order."""
         with self._session() as s:
             rows = s.scalars(select(schema.Task).where(schema.Task.session_id == session_id).order_by(schema.Task.seq))
             return [TaskInfo(r.seq, r.kind, r.start_s, r.block_seq, r.end_s, r.params) for r in rows]
 
     def trials(self, session_id: int) -> list[TrialRecord]:
+        """The session's trials, in order (times in seconds on the frame clock)."""
         with self._session() as s:
             rows = s.scalars(select(schema.Trial).where(schema.Trial.session_id == session_id).order_by(schema.Trial.seq))
             return [
@@ -935,6 +957,7 @@ class SessionStore:
             ]
 
     def repetitions(self, session_id: int) -> list[RepetitionRecord]:
+        """The session's movement repetitions, in order."""
         with self._session() as s:
             rows = s.scalars(
                 select(schema.Repetition).where(schema.Repetition.session_id == session_id).order_by(schema.Repetition.seq)
@@ -950,7 +973,7 @@ class SessionStore:
             if patient_id is not None:
                 query = query.where(schema.PainRating.patient_id == patient_id)
             return [
-                RatingRecord(r.value, r.phase, r.source, as_utc(r.recorded_at), r.time_s, r.session_id, r.patient_id)  # type: ignore[arg-type]
+                RatingRecord(r.value, r.phase, r.source, as_utc(r.recorded_at), r.time_s, r.session_id, r.patient_id)  # type: ignore[arg-type]  # phase and source: text columns held to the Literal names by CHECK constraints
                 for r in s.scalars(query)
             ]
 
@@ -986,6 +1009,7 @@ class SessionStore:
             return [_outcome_info(r) for r in s.scalars(query)]
 
     def events(self, session_id: int) -> list[EventRecord]:
+        """The session's events, in the order they were stored."""
         with self._session() as s:
             rows = s.scalars(
                 select(schema.EventRow).where(schema.EventRow.session_id == session_id).order_by(schema.EventRow.id)
@@ -1027,6 +1051,8 @@ class SessionStore:
         return None if first is None else (int(first), int(last))
 
     def load_chunk(self, meta: ChunkMeta) -> motion.MotionTable:
+        """The decoded frames of one motion chunk; NotFoundError when it is gone, StorageError
+        when it cannot be decoded."""
         with self._session() as s:
             row = s.get(schema.MotionChunk, meta.chunk_id)
             if row is None:

@@ -1,4 +1,11 @@
-"""render layer (see ARCHITECTURE.md)."""
+"""render layer (see ARCHITECTURE.md): OpenGL 4.1 core drawing of a ``DrawList``.
+
+- ``context``: GL contexts (a GLFW window, GLX, or EGL offscreen) and choosing the platform;
+- ``renderer``: ``Renderer.draw(draw_list, camera, framebuffer, width, height)``, one view;
+- ``mesh_buffer``, ``skinned``, ``text``, ``shader``: GPU meshes, skinned avatars, glyph text,
+  shader programs; ``target``: offscreen framebuffers and reading pixels back;
+- ``win32``: the Windows handles an OpenXR Win32 graphics binding needs.
+"""
 
 import os
 

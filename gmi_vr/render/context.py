@@ -27,10 +27,10 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from gmi_vr.core.errors import GraphicsUnavailable
+from gmi_vr.core.lifetime import ReleasedOnExit
 from gmi_vr.render import configure_pyopengl
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def _loaded_platform_name() -> str:
 _glfw_windows_open = 0  # GLFW is initialised while at least one window context exists
 
 
-class WindowContext:
+class WindowContext(ReleasedOnExit):
     """A GLFW window with a current-able OpenGL 4.1 core context (GLX on X11, WGL on Windows).
 
     Use as a context manager or call ``release()``. All methods must be called from the
@@ -144,16 +144,6 @@ class WindowContext:
         if _glfw_windows_open == 0:
             glfw.terminate()
 
-    def __enter__(self) -> WindowContext:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
 
     # -- the handles an XrGraphicsBindingOpenGLWin32KHR needs (Windows)
     def wgl_handles(self) -> WglHandles:
@@ -327,7 +317,7 @@ def open_window_context(
 # --------------------------------------------------------------------------- offscreen (EGL)
 
 
-class OffscreenContext:
+class OffscreenContext(ReleasedOnExit):
     """An OpenGL 4.1 core context on EGL with no surface: render into framebuffer objects.
 
     ``egl_display``, ``egl_config`` and ``egl_context`` are the EGL handles (an OpenXR EGL
@@ -362,16 +352,6 @@ class OffscreenContext:
         EGL.eglTerminate(self.egl_display)
         self.egl_context = None
 
-    def __enter__(self) -> OffscreenContext:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
 
 
 # EGL_KHR_create_context / EGL 1.5 attribute names (not all PyOpenGL versions export them).

@@ -31,17 +31,19 @@ import functools
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 from OpenGL import GL
 
 from gmi_vr.assets.meshes import PRIMITIVE_NAMES, load_mesh
 from gmi_vr.assets.paths import model_path
 from gmi_vr.core.types import FloatArray
 from gmi_vr.geometry import matrix_from_pose
+from gmi_vr.geometry.camera import Camera
 from gmi_vr.render.mesh_buffer import COLOR_LOCATION, GpuMesh, merge_parts
 from gmi_vr.render.shader import ShaderProgram
 from gmi_vr.render.skinned import SkinnedRenderer
 from gmi_vr.render.text import GlyphAtlas, GpuText
-from gmi_vr.scene.draw import RGBA, Camera, DrawList, MeshItem, TextItem
+from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
 
 # The room's light, linear RGB. A bright, slightly warm sky over a darker warm floor bounce
 # and one soft "window" light from above, front left: calm, no harsh contrast.
@@ -97,7 +99,7 @@ def _view_depth(world_from_item: FloatArray, eye_from_world: FloatArray) -> floa
     return float(-(eye_from_world[2, :3] @ world_from_item[:3, 3] + eye_from_world[2, 3]))
 
 
-def object_block(world_from_mesh: FloatArray, colors_linear: FloatArray) -> tuple[FloatArray, FloatArray]:
+def object_block(world_from_mesh: FloatArray, colors_linear: FloatArray) -> tuple[NDArray[np.float32], FloatArray]:
     """The ``Objects`` block's data for n items and each item's determinant.
 
     ``world_from_mesh`` (n, 4, 4) column-vector matrices, ``colors_linear`` (n, 4). Returns

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 from numpy.typing import ArrayLike
 from OpenGL import GL
@@ -70,12 +72,12 @@ class ShaderProgram:
     def set_mat3(self, uniform: str, matrix: ArrayLike) -> None:
         GL.glUniformMatrix3fv(self.location(uniform), 1, GL.GL_TRUE, np.asarray(matrix, np.float32))
 
-    def set_vec3(self, uniform: str, value: object) -> None:
-        x, y, z = (float(v) for v in value)  # type: ignore[attr-defined]
+    def set_vec3(self, uniform: str, value: Iterable[float]) -> None:
+        x, y, z = (float(v) for v in value)
         GL.glUniform3f(self.location(uniform), x, y, z)
 
-    def set_vec4(self, uniform: str, value: object) -> None:
-        x, y, z, w = (float(v) for v in value)  # type: ignore[attr-defined]
+    def set_vec4(self, uniform: str, value: Iterable[float]) -> None:
+        x, y, z, w = (float(v) for v in value)
         GL.glUniform4f(self.location(uniform), x, y, z, w)
 
     def set_float(self, uniform: str, value: float) -> None:

@@ -70,9 +70,9 @@ def _new(target: FigureBase | None, rows: int = 1, cols: int = 1, height: float 
 def _dates_axis(ax: Axes) -> None:
     import matplotlib.dates as mdates
 
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)  # type: ignore[no-untyped-call]  # matplotlib.dates is unannotated
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]  # matplotlib.dates is unannotated
     ax.grid(True, color="#dddddd", linewidth=0.5)
     ax.tick_params(labelsize=7)
 
@@ -86,7 +86,7 @@ def _plot_series(ax: Axes, dates: Sequence[datetime], values: Sequence[float | N
     kept = [(d, v) for d, v in zip(dates, values, strict=True) if v is not None]
     if kept:
         xs, ys = zip(*kept, strict=True)
-        ax.plot(xs, ys, marker="o", markersize=3, linewidth=1.2, **style)  # type: ignore[arg-type]
+        ax.plot(xs, ys, marker="o", markersize=3, linewidth=1.2, **style)  # type: ignore[arg-type]  # matplotlib's stubs cannot check keyword arguments passed as **style
 
 
 def _first(values: Sequence[float | None]) -> float | None:
@@ -126,6 +126,9 @@ def laterality_measure(data: LateralityFigure, measure: str, affected: str, targ
 
 
 def laterality_gap(data: LateralityFigure, target: FigureBase | None) -> FigureBase:
+    """Draw the laterality gap (|right - left| median reaction time in seconds per session, with the
+    progression gate and the smallest real change) figure into ``target`` (a subfigure of a report page), or on a figure of
+    its own when ``target`` is None; returns the figure drawn on."""
     fig, (ax,) = _new(target)
     _plot_series(ax, data.dates, list(data.rt_gap_s), color="#444444", label="|right − left| median RT")
     ax.axhline(data.rt_gap_max_s, color="#d62728", linestyle="--", linewidth=1,
@@ -141,6 +144,9 @@ def laterality_gap(data: LateralityFigure, target: FigureBase | None) -> FigureB
 
 def rotation(by_rotation: dict[str, tuple[tuple[int, float | None, int], ...]], affected: str,
              target: FigureBase | None) -> FigureBase:
+    """Draw the reaction time by stimulus rotation (degrees) per side,
+    ``affected`` marked figure into ``target`` (a subfigure of a report page), or on a figure of
+    its own when ``target`` is None; returns the figure drawn on."""
     fig, (ax,) = _new(target, bottom=0.18)  # the x axis's label
     for side, rows in by_rotation.items():
         kept = [(angle, rt) for angle, rt, _ in rows if rt is not None]
@@ -160,6 +166,8 @@ def rotation(by_rotation: dict[str, tuple[tuple[int, float | None, int], ...]], 
 
 
 def dose(data: DoseFigure, target: FigureBase | None) -> FigureBase:
+    """Draw the weekly dose (minutes per week by block stage, sessions per week) figure into ``target`` (a subfigure of a report page), or on a figure of
+    its own when ``target`` is None; returns the figure drawn on."""
     import matplotlib.dates as mdates
 
     fig, (ax,) = _new(target, right=0.78)  # the legend beside the bars
@@ -175,11 +183,12 @@ def dose(data: DoseFigure, target: FigureBase | None) -> FigureBase:
     if any(v > 0.05 for v in rest):
         columns.append(("ratings, breaks, other", "#c7c7c7", rest))
     for label, colour, values in columns:
-        ax.bar(weeks, values, width=5, bottom=bottom, align="edge", color=colour, label=label)  # type: ignore[arg-type]
+        ax.bar(weeks, values, width=5, bottom=bottom, align="edge", color=colour, label=label)  # type: ignore[arg-type]  # datetimes: matplotlib converts them (its date units), its stubs take numbers only
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     for x, week, top in zip(weeks, data.weeks, bottom, strict=True):
         ax.annotate(f"{week.sessions} session{'s' if week.sessions != 1 else ''}",
-                    (mdates.date2num(x) + 2.5, max(top, week.minutes)), ha="center", va="bottom", fontsize=6)  # fmt: skip
+                    (mdates.date2num(x) + 2.5,  # type: ignore[no-untyped-call]  # matplotlib.dates is unannotated
+                     max(top, week.minutes)), ha="center", va="bottom", fontsize=6)
     ax.set_ylabel("minutes per week", fontsize=8)
     ax.set_ylim(0, max([*bottom, *(w.minutes for w in data.weeks), 1.0]) * 1.25)
     _dates_axis(ax)
@@ -188,6 +197,8 @@ def dose(data: DoseFigure, target: FigureBase | None) -> FigureBase:
 
 
 def imagery(data: ImageryFigure, target: FigureBase | None) -> FigureBase:
+    """Draw the motor imagery (imagined / demonstrated time and vividness per session) figure into ``target`` (a subfigure of a report page), or on a figure of
+    its own when ``target`` is None; returns the figure drawn on."""
     fig, (ax,) = _new(target, right=0.91)  # the vividness axis on the right
     _plot_series(ax, data.dates, list(data.ratio), color="#55a868", label="imagined / demonstrated time")
     ax.axhline(1.0, color="#555555", linestyle=":", linewidth=1, label="as long as the demonstration")
@@ -206,6 +217,9 @@ def imagery(data: ImageryFigure, target: FigureBase | None) -> FigureBase:
 
 
 def movement(data: MovementFigure, target: FigureBase | None) -> FigureBase:
+    """Draw the movement (range of motion in cm, smoothness, target and sync errors per
+    session) figure into ``target`` (a subfigure of a report page), or on a figure of
+    its own when ``target`` is None; returns the figure drawn on."""
     fig, axes = _new(target, 1, 3, height=2.4, left=0.07, top=0.88, wspace=0.35)
     rom_ax, smooth_ax, error_ax = axes
     for direction, values in data.rom_m.items():
@@ -226,6 +240,8 @@ def movement(data: MovementFigure, target: FigureBase | None) -> FigureBase:
 
 
 def pain(data: PainFigure, target: FigureBase | None) -> FigureBase:
+    """Draw the pain (NRS 0-10 before and after each session, flares and stops marked) figure into ``target`` (a subfigure of a report page), or on a figure of
+    its own when ``target`` is None; returns the figure drawn on."""
     fig, (ax,) = _new(target)
     _plot_series(ax, data.dates, [None if v is None else float(v) for v in data.before], color="#444444",
                  label="before the session")  # fmt: skip
@@ -233,7 +249,7 @@ def pain(data: PainFigure, target: FigureBase | None) -> FigureBase:
                  linestyle="--", label="after the session")  # fmt: skip
     if data.trend_line is not None:
         (x0, y0), (x1, y1) = data.trend_line
-        ax.plot([x0, x1], [y0, y1], color="#2ca02c", linewidth=1,  # type: ignore[arg-type]
+        ax.plot([x0, x1], [y0, y1], color="#2ca02c", linewidth=1,  # type: ignore[arg-type]  # datetimes: matplotlib converts them (its date units), its stubs take numbers only
                 label=f"trend {data.trend_per_week:+.2f} points/week")  # fmt: skip
     if data.baseline is not None:
         ax.axhline(data.baseline - data.meaningful_points, color="#d62728", linestyle=":", linewidth=1,
@@ -246,7 +262,7 @@ def pain(data: PainFigure, target: FigureBase | None) -> FigureBase:
                   for d, b, a, f in zip(data.dates, data.before, data.after, flags, strict=True) if f]  # fmt: skip
         if points:
             xs, ys = zip(*points, strict=True)
-            ax.scatter(xs, [y + lift for y in ys], label=mark, zorder=3, **style)  # type: ignore[arg-type]
+            ax.scatter(xs, [y + lift for y in ys], label=mark, zorder=3, **style)  # type: ignore[arg-type]  # matplotlib's stubs cannot check keyword arguments passed as **style
     ax.set_ylabel("pain NRS (0-10)", fontsize=8)
     ax.set_ylim(-0.3, 11.5)
     _dates_axis(ax)

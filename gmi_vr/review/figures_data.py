@@ -74,6 +74,7 @@ Progress = Callable[[str, int, int], None]
 
 
 def no_progress(step: str, done: int, total: int) -> None:
+    """The default progress callback: reports nothing."""
     return None
 
 
@@ -123,6 +124,7 @@ class SessionPoint:
 
     @property
     def day(self) -> date:
+        """The session's start date (UTC)."""
         return self.started_at.astimezone(UTC).date()
 
     @property
@@ -132,6 +134,8 @@ class SessionPoint:
 
     @property
     def rt_gap_s(self) -> float | None:
+        """Absolute difference in seconds between the right and left median reaction times; None
+        when a side has none."""
         left, right = self.sides.get("left"), self.sides.get("right")
         if left is None or right is None or left.median_rt_s is None or right.median_rt_s is None:
             return None
@@ -174,11 +178,14 @@ class LateralityFigure:
 
     @property
     def empty(self) -> bool:
+        """True when there is nothing to draw."""
         return not self.dates
 
 
 @dataclass(frozen=True)
 class DoseWeek:
+    """One ISO week of dose: its Monday, the sessions, minutes in all and by block stage, and
+    sessions by program stage."""
     week: date  # Monday
     sessions: int
     minutes: float  # all counted sessions' durations
@@ -188,6 +195,7 @@ class DoseWeek:
 
 @dataclass(frozen=True)
 class DoseFigure:
+    """The dose figure's data: one entry per week, and the prescribed dose to compare with."""
     weeks: tuple[DoseWeek, ...]
     #: The prescribed dose the program holds: the cap of one session, minutes.
     session_cap_min: float | None
@@ -195,6 +203,7 @@ class DoseFigure:
 
     @property
     def empty(self) -> bool:
+        """True when there is nothing to draw."""
         return not self.weeks
 
 
@@ -210,17 +219,22 @@ class PracticeWeek:
 
 @dataclass(frozen=True)
 class ImageryFigure:
+    """The imagery figure's data, per session: the imagined / demonstrated time ratio and the
+    mean vividness (1-5), None where a session had none."""
     dates: tuple[datetime, ...]
     ratio: tuple[float | None, ...]
     vividness: tuple[float | None, ...]
 
     @property
     def empty(self) -> bool:
+        """True when there is nothing to draw."""
         return not self.dates
 
 
 @dataclass(frozen=True)
 class MovementFigure:
+    """The movement figure's data, per session: range of motion per direction, SPARC, and the
+    mean target and sync errors, in metres (None where a session had none)."""
     dates: tuple[datetime, ...]
     rom_m: dict[str, tuple[float | None, ...]]  # direction -> per session
     sparc: tuple[float | None, ...]
@@ -229,11 +243,14 @@ class MovementFigure:
 
     @property
     def empty(self) -> bool:
+        """True when there is nothing to draw."""
         return not self.dates
 
 
 @dataclass(frozen=True)
 class PainFigure:
+    """The pain figure's data, per session: NRS 0-10 before and after, flare and stop marks,
+    and the trend line when there are enough sessions."""
     dates: tuple[datetime, ...]
     session_ids: tuple[int, ...]
     before: tuple[int | None, ...]
@@ -250,11 +267,14 @@ class PainFigure:
 
     @property
     def empty(self) -> bool:
+        """True when no session has a pain rating."""
         return not any(v is not None for v in self.before + self.after)
 
 
 @dataclass(frozen=True)
 class EventLine:
+    """One line of a report's event list: the session, when it started (UTC), seconds into it,
+    what happened and its detail."""
     session_id: int
     started_at: datetime
     time_s: float | None  # seconds into the session (frame clock from its first event)
@@ -276,6 +296,7 @@ class HistoryLine:
 
 @dataclass(frozen=True)
 class PatientSummary:
+    """The patient facts a report's header shows (pseudonymous id, never a name)."""
     id: str
     affected_side: str
     body_part: str
@@ -304,6 +325,7 @@ class PatientReview:
 
     @property
     def counted(self) -> tuple[SessionPoint, ...]:
+        """The sessions that did work (the ones every figure and total counts)."""
         return tuple(s for s in self.sessions if s.has_work)
 
 
@@ -774,6 +796,8 @@ def _movement(points: Sequence[SessionPoint]) -> MovementFigure:
 
 @dataclass(frozen=True)
 class TrialLine:
+    """One laterality trial in a session report: block, stimulus side, rotation (degrees), view,
+    answer, whether it was right and the reaction time (s)."""
     block: int
     side: str
     rotation_deg: int
@@ -786,12 +810,15 @@ class TrialLine:
 
 @dataclass(frozen=True)
 class BlockScore:
+    """Accuracy and reaction time per side of one block."""
     block: int
     sides: dict[str, SideScore]
 
 
 @dataclass(frozen=True)
 class RatingLine:
+    """One pain rating in a session report: seconds into the session, value (0-10), phase and
+    source."""
     time_s: float | None  # seconds into the session
     value: int
     phase: str

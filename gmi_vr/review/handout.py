@@ -45,6 +45,8 @@ class Part:
 
 @dataclass(frozen=True)
 class Handout:
+    """A patient's practice handout as plain data: title, subtitle, one part per task and the
+    footer, drawn by ``handout_html`` or ``handout_pdf``."""
     title: str
     subtitle: str
     parts: tuple[Part, ...]
@@ -122,6 +124,7 @@ def handout(patient_id: str, program: Program) -> Handout:
 
 
 def handout_html(doc: Handout) -> str:
+    """The handout as a self-contained HTML page (the Jinja2 template, autoescaped)."""
     from importlib import resources
 
     import jinja2
@@ -176,6 +179,7 @@ def page_lines(doc: Handout) -> tuple[float, list[tuple[str, float, str]]]:
 
 
 def handout_pdf(doc: Handout, out: Path) -> None:
+    """Write the handout as a one-page PDF to ``out`` (matplotlib's PDF backend, fonts embedded)."""
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
     from matplotlib.figure import Figure

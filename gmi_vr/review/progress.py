@@ -248,6 +248,7 @@ class StageDecider:
     therapist: str
 
     def proposal(self) -> ProgressionProposal:
+        """The engine's proposal for the patient now, from the stored sessions."""
         return propose(self.store, self.patient_id)
 
     def decide(self, what: str, stage: int | None, reason: str) -> Program:

@@ -53,18 +53,21 @@ STAGE_NAMES = {1: "left/right judgement", 2: "explicit motor imagery", 3: "mirro
 
 @dataclass(frozen=True)
 class Cell:
+    """One table cell: its text, and whether it is a number (right-aligned)."""
     text: str
     num: bool = False
 
 
 @dataclass(frozen=True)
 class Row:
+    """One table row; ``css`` marks a session that did no work."""
     cells: tuple[Cell, ...]
     css: str = ""  # "nowork": a session that did no work (shown, not counted)
 
 
 @dataclass(frozen=True)
 class TableSection:
+    """A report section holding a table: its key, title, header, rows and a note."""
     key: str
     title: str
     header: tuple[str, ...]
@@ -74,6 +77,7 @@ class TableSection:
 
 @dataclass(frozen=True)
 class FigureSection:
+    """A report section holding one figure: its key, title, caption and what to draw."""
     key: str
     title: str
     caption: str
@@ -85,6 +89,7 @@ Section = TableSection | FigureSection
 
 @dataclass(frozen=True)
 class Document:
+    """A whole report as plain data, drawn by the HTML template or the PDF writer."""
     title: str
     subtitle: str
     patient: PatientSummary
@@ -151,6 +156,8 @@ def _figure_sections(specs: Sequence[FigureSpec]) -> tuple[FigureSection, ...]:
 
 
 def patient_document(review: PatientReview) -> Document:
+    """The patient report of ``review``: its sessions, the figures, stops, flares and recording
+    losses, and the program history."""
     from gmi_vr.review.figures import patient_figures
 
     p = review.patient
@@ -200,6 +207,8 @@ def _practice_section(review: PatientReview) -> TableSection:
 
 
 def session_document(review: SessionReview) -> Document:
+    """The report of one session: its summary row, figures, judgements, pain ratings, movement
+    repetitions, changes made during it, and stops, flares and recording losses."""
     from gmi_vr.review.figures import session_figures
 
     pt = review.point

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gmi_vr.core.types import FloatArray, Pose, ViewInfo
+from gmi_vr.core.types import FloatArray
 
 RGBA = tuple[float, float, float, float]
 
@@ -95,6 +95,8 @@ class TextItem:
 
 @dataclass(frozen=True)
 class DrawList:
+    """Everything to draw in one frame, as plain data: meshes, skinned avatars and texts, all in
+    world coordinates (metres), the background colour and the fade to black (0..1)."""
     meshes: tuple[MeshItem, ...] = ()
     skinned: tuple[SkinnedItem, ...] = ()
     texts: tuple[TextItem, ...] = ()
@@ -102,46 +104,6 @@ class DrawList:
     #: 0 = normal, 1 = fully faded to black; therapy eases it for calm transitions
     #: (never a jump: nothing may flicker in the headset).
     fade: float = 0.0
-
-
-@dataclass(frozen=True)
-class Camera:
-    """A view to render: ``pose`` is world_from_eye (the eye looks along its -Z), the field of
-    view in radians with OpenXR's signs (left and down negative)."""
-
-    pose: Pose
-    fov_left: float
-    fov_right: float
-    fov_up: float
-    fov_down: float
-    near: float = 0.05
-    far: float = 100.0
-
-    @staticmethod
-    def from_view(view: ViewInfo, near: float = 0.05, far: float = 100.0) -> Camera:
-        return Camera(view.pose, view.fov_left, view.fov_right, view.fov_up, view.fov_down, near, far)
-
-    @staticmethod
-    def symmetric(pose: Pose, vertical_fov_rad: float, aspect: float) -> Camera:
-        half_v = vertical_fov_rad / 2
-        half_h = float(np.arctan(np.tan(half_v) * aspect))
-        return Camera(pose, -half_h, half_h, half_v, -half_v)
-
-    def projection(self) -> FloatArray:
-        """4x4 clip_from_eye, OpenGL clip space (z in -1..1), from asymmetric fov angles
-        (the same construction as the OpenXR SDK's XrMatrix4x4f_CreateProjectionFov)."""
-        left, right = np.tan(self.fov_left), np.tan(self.fov_right)
-        up, down = np.tan(self.fov_up), np.tan(self.fov_down)
-        width, height = right - left, up - down
-        n, f = self.near, self.far
-        return np.array(
-            [
-                [2 / width, 0, (right + left) / width, 0],
-                [0, 2 / height, (up + down) / height, 0],
-                [0, 0, -(f + n) / (f - n), -2 * f * n / (f - n)],
-                [0, 0, -1, 0],
-            ]
-        )
 
 
 EMPTY = DrawList()

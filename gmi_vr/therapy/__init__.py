@@ -1,24 +1,45 @@
 """therapy layer (see ARCHITECTURE.md): the patient's program and its progression, the
-session runner with its safety rules, and the tasks (stage 1: laterality; pain ratings).
+session runner with its safety rules, and the tasks of all four stages: laterality
+judgement (stage 1), explicit motor imagery (stage 2), mirror therapy (stage 3) and graded
+real movement (stage 4), with pain ratings and the short checks in between.
 
-Pure logic: imports only core, geometry, body and scene; time comes from frames.
+Pure logic: imports only core, geometry, body and scene; time comes from frames (float
+seconds on the frame clock), positions are world metres, and what a task produces is plain
+data: a ``DrawList`` to show, ``Event``s, and records for storage.
 
-How the app runs one session::
+Modules, by role:
 
-    program = Program.from_dict(patient_row.program)        # or Program.default(...)
-    installed = frozenset(n for n in stimulus_mesh_names() if model_exists(n))
-    runner = SessionRunner(program, seed=session_seed, anchor=calibrated_head_pose,
-                           date_iso=today, available_meshes=installed)
+- the plan: ``program`` (``Program``: stages, blocks, settings, overrides), ``grading``
+  (the later stages' grading settings), ``progression`` (the engine proposes a stage change,
+  the therapist confirms), ``scoring`` (laterality scores, norms, ``SessionSummary``),
+  ``practice`` (practice between visits counted against the prescription);
+- the session: ``session`` (``SessionRunner``: runs the plan frame by frame with the safety
+  rules of ``safety``), ``task`` (the ``Task`` protocol, ``TaskStep``, the task registry),
+  ``stages`` (stage 2-4 blocks as task kinds);
+- the tasks: ``laterality`` and ``stimuli`` (stage 1), ``imagery`` and ``movements``
+  (stage 2), ``motor``, ``measures``, ``rom`` and ``workspace`` (stages 3 and 4), ``rating``
+  and ``checks`` (pain and the short questions), ``scenes``, ``contexts`` and ``figures``
+  (what they look like), ``haptics`` (which events pulse a controller);
+- what is stored: ``records`` (trials, ratings, task start and end) and ``stage_records``
+  (the later stages' records), ``outcomes`` (questionnaires entered on the desktop);
+- ``replayed``: what the patient was shown, rebuilt from a recorded session.
+
+How the app runs one session (``gmi_vr.app.session`` and ``gmi_vr.app.pipeline``)::
+
+    runner = SessionRunner(program, seed=session_seed, date_iso=today,
+                           available_meshes=installed, arm=arm_reach(calibration.measures))
     for frame in source.frames():
-        body = solver.solve(frame) if ... else None
-        step = runner.update(frame, body)                    # every frame, focused or not
-        renderer.draw(step.draw)                             # complete DrawList, fade set
-        body_mode = LimbMode.STILL if not step.movement_allowed else ...
-        for event in step.events: recorder.event(event)      # Event, JSON-able data
-        for record in step.records: recorder.store(record.storage_fields())
-        if step.done: break
-    history = stored_summaries + [runner.summary(today)]
-    proposal = evaluate_progression(program, history, dose)  # dose: practice.count_dose, or None
+        body = solve_body(frame, calibration, body_settings, body_state)
+        runner.anchor = runner.anchor or anchor_on_midline(frame.head, ...)  # once
+        step = runner.update(frame, body)        # every frame, focused or not
+        # step.draw -> render; step.events and step.records -> recorder;
+        # step.movement_allowed False -> hold the avatar still; step.haptics -> controllers
+        if step.done:
+            break
+    records = runner.end_open_tasks()            # tasks cut short end with the session
+    summary = runner.summary(today)
+    # then, in gmi_vr.review.progress, with the stored sessions and the practice dose:
+    proposal = evaluate_progression(program, history + [summary], dose)
     program, decision = confirm(program, proposal, therapist, at=now_iso, accept=True)
 
 Console keys call ``runner.answer_from_console``, ``rating_from_console``,

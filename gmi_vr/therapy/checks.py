@@ -91,11 +91,13 @@ class QuestionTask:
         self._console = (self.question.answers.index(answer), time_s)
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        """Pause or stop at ``time_s`` on the frame clock (``Task.interrupt``): holds in progress are dropped; the question stays open."""
         self._held_since.clear()
         self._edges = ButtonEdges()
         return TaskStep()
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """One focused frame of the task (``Task.update``): what to draw, what happened, what to store."""
         now = frame.time_s
         events: list[Event] = []
         if not self._asked:

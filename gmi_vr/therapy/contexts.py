@@ -130,6 +130,8 @@ CONTEXTS: dict[str, Callable[[Pose], DrawList]] = {
 
 
 def context_scene(name: str, anchor: Pose) -> DrawList:
+    """The DrawList of the scene context ``name`` placed around ``anchor`` (world metres);
+    ProgramError naming the known contexts for an unknown one."""
     try:
         builder = CONTEXTS[name]
     except KeyError:

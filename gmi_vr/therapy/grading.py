@@ -14,16 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NoReturn
 
 from gmi_vr.body.pose import LimbMode
 from gmi_vr.body.solve import MIN_HAND_SCALE
-
-
-def _invalid(message: str) -> NoReturn:
-    from gmi_vr.therapy.program import ProgramError  # program imports this module
-
-    raise ProgramError(message)
+from gmi_vr.core.errors import ProgramError
 
 
 class MotorKind(StrEnum):
@@ -106,19 +100,19 @@ class MotorGrading:
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.range_fraction <= 1.0:
-            _invalid("The range fraction must be between 0.1 and 1 of the reachable range.")
+            raise ProgramError("The range fraction must be between 0.1 and 1 of the reachable range.")
         if not 0.0 <= self.height_m <= 0.6:
-            _invalid("Target height must be between 0 and 0.6 m above the work surface.")
+            raise ProgramError("Target height must be between 0 and 0.6 m above the work surface.")
         if not 0.5 <= self.pace_s <= 20.0:
-            _invalid("The movement pace must be between 0.5 s and 20 s.")
+            raise ProgramError("The movement pace must be between 0.5 s and 20 s.")
         if not 1 <= self.repetitions <= 100:
-            _invalid("A movement task needs 1 to 100 repetitions.")
+            raise ProgramError("A movement task needs 1 to 100 repetitions.")
         if self.complexity not in (1, 2, 3):
-            _invalid("Complexity is 1, 2 or 3.")
+            raise ProgramError("Complexity is 1, 2 or 3.")
         if not 0.02 <= self.target_radius_m <= 0.2:
-            _invalid("The target radius must be between 0.02 m and 0.2 m.")
+            raise ProgramError("The target radius must be between 0.02 m and 0.2 m.")
         if not 0.0 <= self.dwell_s <= 3.0 or self.time_limit_s <= 0:
-            _invalid("Dwell must be 0-3 s and the repetition time limit positive.")
+            raise ProgramError("Dwell must be 0-3 s and the repetition time limit positive.")
 
 
 @dataclass(frozen=True)
@@ -147,11 +141,11 @@ class ImagerySettings:
 
     def __post_init__(self) -> None:
         if self.max_level not in (1, 2, 3):
-            _invalid("The imagery level is 1 (easy), 2 or 3 (provocative).")
+            raise ProgramError("The imagery level is 1 (easy), 2 or 3 (provocative).")
         if not 1 <= self.repetitions <= 50:
-            _invalid("Imagery needs 1 to 50 repetitions per movement.")
+            raise ProgramError("Imagery needs 1 to 50 repetitions per movement.")
         if self.time_limit_factor < 1.5:
-            _invalid("The imagery time limit must be at least 1.5 times the demonstration.")
+            raise ProgramError("The imagery time limit must be at least 1.5 times the demonstration.")
 
 
 @dataclass(frozen=True)
@@ -176,11 +170,11 @@ class MirrorSettings:
 
     def __post_init__(self) -> None:
         if not MIN_HAND_SCALE <= self.displayed_hand_scale <= 1.0:
-            _invalid(f"The displayed hand size is between {MIN_HAND_SCALE} and 1.0 (never enlarged).")
+            raise ProgramError(f"The displayed hand size is between {MIN_HAND_SCALE} and 1.0 (never enlarged).")
         if self.look_s <= 0:
-            _invalid("The look-only time must be positive seconds.")
+            raise ProgramError("The look-only time must be positive seconds.")
         if self.phase is not MirrorPhase.LOOK and not self.tasks:
-            _invalid("Name at least one mirror task (reach, touch, trace or grasp).")
+            raise ProgramError("Name at least one mirror task (reach, touch, trace or grasp).")
 
 
 #: The blocks of a session by stage number (``program.Stage``: 2 explicit imagery, 3 mirror
@@ -221,19 +215,20 @@ class MovementSettings:
 
     def __post_init__(self) -> None:
         if not self.tasks:
-            _invalid("Name at least one movement task (reach, touch, trace or grasp).")
+            raise ProgramError("Name at least one movement task (reach, touch, trace or grasp).")
         if not 0.0 <= self.range_step <= 0.3:
-            _invalid("The range step must be between 0 and 0.3 of the range per session.")
+            raise ProgramError("The range step must be between 0 and 0.3 of the range per session.")
         if not 0.0 <= self.blend <= 1.0:
-            _invalid("The blend is between 0 (mirrored) and 1 (real movement).")
+            raise ProgramError("The blend is between 0 (mirrored) and 1 (real movement).")
         unknown = set(self.rom_directions) - set(ROM_DIRECTIONS)
         if unknown or not self.rom_directions:
-            _invalid(f"Range-of-motion directions are some of {', '.join(ROM_DIRECTIONS)}.")
+            raise ProgramError(f"Range-of-motion directions are some of {', '.join(ROM_DIRECTIONS)}.")
         if self.rom_time_limit_s <= 0:
-            _invalid("The range-of-motion time limit must be positive seconds.")
+            raise ProgramError("The range-of-motion time limit must be positive seconds.")
 
     @property
     def limb_mode(self) -> LimbMode:
+        """REAL when the blend is complete (1.0), else BLEND of the mirrored and real limb."""
         return LimbMode.REAL if self.blend >= 1.0 else LimbMode.BLEND
 
 

@@ -71,6 +71,7 @@ class VividnessRatingTask:
         self._asked = False
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """One focused frame of the task (``Task.update``): what to draw, what happened, what to store."""
         now = frame.time_s
         events: list[Event] = []
         if not self._asked:
@@ -90,7 +91,7 @@ class VividnessRatingTask:
                 if self.value is not None and now - since >= CONFIRM_HOLD_S:
                     record = VividnessRecord(self.block_index, now, self.value, source="patient")
                     events.append(Event(now, "vividness.rating", record.to_dict()))
-                    return TaskStep(events=tuple(events), records=(record,), done=True)  # type: ignore[arg-type]
+                    return TaskStep(events=tuple(events), records=(record,), done=True)
             else:
                 del self._held[(hand, name)]
                 if name == "trigger_click" and now - since < CONFIRM_HOLD_S:
@@ -98,6 +99,7 @@ class VividnessRatingTask:
         return TaskStep(self._draw(), tuple(events))
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        """Pause or stop at ``time_s`` on the frame clock (``Task.interrupt``): holds in progress are dropped; the chosen value stays."""
         self._held.clear()
         self._edges = ButtonEdges()
         return TaskStep()
@@ -173,6 +175,7 @@ class ImageryTask:
 
     @staticmethod
     def build(program: Program, context: TaskContext) -> ImageryTask:
+        """The task builder registered for this task kind: one block from the program (``TaskBuilder``)."""
         return ImageryTask(program, context)
 
     def _begin_trial(self) -> None:
@@ -184,12 +187,14 @@ class ImageryTask:
 
     @property
     def movement(self) -> Movement:
+        """The movement of the current trial (the last one once the trials are done)."""
         return self.queue[min(self._trial, len(self.queue) - 1)]
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """One focused frame of the task (``Task.update``): what to draw, what happened, what to store."""
         now = frame.time_s
         events: list[Event] = []
-        records: list[object] = []
+        records: list[ImageryRecord] = []
         if not self._started:
             self._started = True
             events.append(Event(now, "task.start", {
@@ -231,7 +236,7 @@ class ImageryTask:
                 if now - since >= limit:
                     records.append(self._record(None, None, True, now, events))
         step_records = tuple(records)
-        return TaskStep(self._draw(now), tuple(events), step_records)  # type: ignore[arg-type]
+        return TaskStep(self._draw(now), tuple(events), step_records)
 
     def _record(self, ended_at: float | None, source: str | None, timed_out: bool, now: float,
                 events: list[Event]) -> ImageryRecord:
@@ -281,6 +286,7 @@ class ImageryTask:
         return TaskStep(combine(self._context, step.draw), tuple(events), step.records)
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        """Pause or stop at ``time_s`` on the frame clock (``Task.interrupt``): the trial in progress is voided (an ``imagery.void`` event) and starts over."""
         if self._trial >= len(self.queue):
             return self._ratings[0].interrupt(time_s, reason) if self._ratings else TaskStep()
         event = Event(time_s, "imagery.void", {"trial": self._trial, "reason": reason,

@@ -77,6 +77,7 @@ class LateralityTask:
 
     @staticmethod
     def build(program: Program, context: TaskContext) -> LateralityTask:
+        """The task builder registered for this task kind: one block from the program (``TaskBuilder``)."""
         return LateralityTask(program, context)
 
     # --- inputs ----------------------------------------------------------------------------
@@ -94,6 +95,7 @@ class LateralityTask:
     # --- the frame step --------------------------------------------------------------------
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """One focused frame of the task (``Task.update``): what to draw, what happened, what to store."""
         now = frame.time_s
         presses = self._edges.presses(frame, self._inputs)
         console, self._console = self._console, []
@@ -201,6 +203,7 @@ class LateralityTask:
         )
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        """Pause or stop at ``time_s`` on the frame clock (``Task.interrupt``): the stimulus on show is voided (a ``trial.void`` event) and shown again."""
         events: list[Event] = []
         if self._phase == "show" and self._current is not None:
             events.append(Event(time_s, "trial.void", {

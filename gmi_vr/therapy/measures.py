@@ -37,6 +37,9 @@ SPARC_PADDING_LEVEL = 4
 
 @dataclass(frozen=True)
 class MovementMeasures:
+    """The measures of one repetition (``measure_repetition``): onset, end and duration in
+    seconds on the frame clock, path length in metres, peak speed in m/s and smoothness (SPARC,
+    unitless, closer to 0 is smoother)."""
     onset_s: float
     end_s: float
     duration_s: float
@@ -50,7 +53,8 @@ class MovementMeasures:
 def segment_speeds(times: FloatArray, positions: FloatArray) -> FloatArray:
     """(n-1,) speed in m/s of each segment between consecutive samples."""
     dt = np.diff(times)
-    return np.linalg.norm(np.diff(positions, axis=0), axis=1) / np.maximum(dt, 1e-9)
+    speeds: FloatArray = np.linalg.norm(np.diff(positions, axis=0), axis=1) / np.maximum(dt, 1e-9)
+    return speeds
 
 
 def movement_bounds(times: FloatArray, positions: FloatArray, end_before_s: float | None = None,
@@ -163,14 +167,17 @@ def distance_to_polyline(points: FloatArray, polyline: FloatArray) -> FloatArray
     """(n,) distance of each of ``points`` (n, 3) to the polyline through ``polyline`` (k, 3)."""
     points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     polyline = np.asarray(polyline, dtype=np.float64).reshape(-1, 3)
+    distances: FloatArray
     if len(polyline) == 1:
-        return np.linalg.norm(points - polyline[0], axis=1)
+        distances = np.linalg.norm(points - polyline[0], axis=1)
+        return distances
     a, b = polyline[:-1], polyline[1:]
     ab = b - a
     length2 = np.maximum(np.sum(ab * ab, axis=1), 1e-12)
     t = np.clip(np.einsum("nkd,kd->nk", points[:, None, :] - a[None], ab) / length2, 0.0, 1.0)
     closest = a[None] + t[..., None] * ab[None]
-    return np.linalg.norm(points[:, None, :] - closest, axis=2).min(axis=1)
+    distances = np.linalg.norm(points[:, None, :] - closest, axis=2).min(axis=1)
+    return distances
 
 
 def minimum_jerk(start: FloatArray, end: FloatArray, fraction: FloatArray) -> FloatArray:

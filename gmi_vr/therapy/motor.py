@@ -14,9 +14,11 @@ One ``MotorTask`` runs the repetitions of one task type. Each repetition:
    so the end of a slow movement is seen at rest, then the ``RepetitionRecord`` with its
    measures (``measures.movement_measures``, from the target's appearance).
 
-What is measured is the affected hand *as displayed* (``BodyPose.displayed_*``): in mirror
-therapy the reflection of the healthy hand, in graded movement the affected hand's own (or
-blended) tracking — the movement the patient sees their affected limb make. Targets are
+What is measured is the affected hand *as the live mode displays it* (``BodyPose.measured``):
+in mirror therapy the reflection of the healthy hand, in graded movement the affected hand's
+own (or blended) tracking — the movement the patient sees their affected limb make, and the
+same under a study's visual-feedback condition (delayed, sham, hidden: ``body.feedback``),
+which changes only the picture. Targets are
 placed by ``plan_repetitions`` in a ``workspace.Workspace``; for mirror therapy the plan is
 made in the healthy side's workspace and reflected across the midline
 (``reflect_plans``), so every target is reachable by the mirrored hand.
@@ -253,6 +255,7 @@ class MotorTask:
     # --- the Task protocol ---------------------------------------------------------------
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """One focused frame of the task (``Task.update``): what to draw, what happened, what to store."""
         now = frame.time_s
         events: list[Event] = []
         records: list[RepetitionRecord] = []
@@ -286,9 +289,10 @@ class MotorTask:
         if done:
             events.append(Event(now, "task.end", {"task": self.kind,
                                                   "repetitions": len(self.records)}))
-        return TaskStep(self._draw(now, hand), tuple(events), tuple(records), done)  # type: ignore[arg-type]
+        return TaskStep(self._draw(now, hand), tuple(events), tuple(records), done)
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        """Pause or stop at ``time_s`` on the frame clock (``Task.interrupt``): a repetition settling is finished and stored, one in motion is voided."""
         events: list[Event] = []
         records: list[RepetitionRecord] = []
         if self._phase is _Phase.SETTLE:
@@ -300,12 +304,13 @@ class MotorTask:
             self._reset_repetition()
         elif self._phase is _Phase.HOME:
             self._home_since, self._previous = None, None
-        return TaskStep(events=tuple(events), records=tuple(records))  # type: ignore[arg-type]
+        return TaskStep(events=tuple(events), records=tuple(records))
 
     # --- repetition state ------------------------------------------------------------------
 
     @property
     def plan(self) -> RepetitionPlan:
+        """The plan of the current repetition (the last one once all are done)."""
         return self.plans[min(self._index, len(self.plans) - 1)]
 
     def _reset_repetition(self) -> None:
@@ -326,7 +331,7 @@ class MotorTask:
     def _displayed(self, body: BodyPose | None) -> FloatArray | None:
         if body is None:
             return None
-        pose, valid = body.displayed(self.setup.side)
+        pose, valid = body.measured(self.setup.side)  # the live hand, whatever a study shows
         return np.array(pose.position) if valid else None
 
     def _update_home(self, now: float, hand: FloatArray | None, events: list[Event]) -> None:
@@ -529,14 +534,16 @@ class MotorTask:
 def _along(polyline: FloatArray, fraction: float) -> FloatArray:
     lengths = np.linalg.norm(np.diff(polyline, axis=0), axis=1)
     total = float(lengths.sum())
+    last: FloatArray = polyline[-1]
     if total <= 0:
-        return polyline[-1]
+        return last
     distance = min(1.0, max(0.0, fraction)) * total
     for start, length, end in zip(polyline[:-1], lengths, polyline[1:], strict=True):
         if distance <= length and length > 0:
-            return start + (end - start) * (distance / length)
+            point: FloatArray = start + (end - start) * (distance / length)
+            return point
         distance -= length
-    return polyline[-1]
+    return last
 
 
 def _dots(polyline: FloatArray, spacing_m: float) -> list[FloatArray]:

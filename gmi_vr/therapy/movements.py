@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gmi_vr.core.types import FloatArray, Side
-from gmi_vr.geometry import quat_from_axis_angle, quat_to_matrix
+from gmi_vr.geometry import quat_from_axis_angle, quat_to_matrix, rotation_blend
 from gmi_vr.therapy.program import BodyPart, ProgramError
 
 Vec3 = tuple[float, float, float]
@@ -40,6 +40,8 @@ _O: Vec3 = (0.0, 0.0, 0.0)
 
 @dataclass(frozen=True)
 class Movement:
+    """One movement of the imagery library: what it is called and shows, its body part and
+    level, and how its demonstration moves the mesh (degrees, metres, seconds)."""
     name: str
     body_part: BodyPart
     level: int  # 1 easy .. 3 provocative
@@ -73,7 +75,7 @@ class Movement:
         w = w * w * (3 - 2 * w)  # eased between keyframes: no jerk at the poses
         turn0 = quat_to_matrix(quat_from_axis_angle(np.array(a0), np.radians(g0)))
         turn1 = quat_to_matrix(quat_from_axis_angle(np.array(a1), np.radians(g1)))
-        turn = _blend_rotation(turn0, turn1, w)
+        turn = rotation_blend(turn0, turn1, w)
         offset = (1 - w) * np.array(o0) + w * np.array(o1)
         pivot = np.array(self.pivot) * (np.array([-1.0, 1.0, 1.0]) if side is Side.RIGHT else 1.0)
         rest_axis = np.array(self.rest_axis)
@@ -84,22 +86,6 @@ class Movement:
         m[:3, :3] = turn @ rest
         m[:3, 3] = pivot - turn @ pivot + offset
         return m
-
-
-def _blend_rotation(a: FloatArray, b: FloatArray, w: float) -> FloatArray:
-    """Rotation between 3x3 ``a`` and ``b`` at weight ``w`` (about the axis of a^T b)."""
-    relative = a.T @ b
-    axis = np.array([relative[2, 1] - relative[1, 2], relative[0, 2] - relative[2, 0],
-                     relative[1, 0] - relative[0, 1]])
-    norm = float(np.linalg.norm(axis))  # 2 sin(angle)
-    angle = float(np.arctan2(norm / 2, (np.trace(relative) - 1) / 2))  # precise at every angle
-    if angle < 1e-12:
-        return a
-    if norm < 1e-9:  # half a turn: the axis is the symmetric part's dominant eigenvector
-        axis = np.linalg.eigh(relative + np.eye(3))[1][:, -1]
-    else:
-        axis = axis / norm
-    return a @ quat_to_matrix(quat_from_axis_angle(axis, angle * w))
 
 
 _HAND_REST = ((1.0, 0.0, 0.0), -90.0)  # palm down, fingers away from the patient
@@ -201,6 +187,7 @@ LIBRARY: dict[BodyPart, tuple[Movement, ...]] = {
 
 
 def movement_by_name(name: str) -> Movement:
+    """The library's movement called ``name``; ProgramError naming the known ones otherwise."""
     for movements in LIBRARY.values():
         for movement in movements:
             if movement.name == name:

@@ -51,6 +51,8 @@ class OutcomeScore:
 
 @dataclass(frozen=True)
 class Instrument:
+    """An outcome questionnaire: its name, title, source, when it is asked, its items and the
+    function that scores a full set of answers."""
     name: str
     title: str
     source: str
@@ -174,6 +176,7 @@ INSTRUMENTS: dict[str, Instrument] = {i.name: i for i in (
 
 
 def instrument(name: str) -> Instrument:
+    """The instrument called ``name``; OutcomeError naming the known ones otherwise."""
     try:
         return INSTRUMENTS[name]
     except KeyError:

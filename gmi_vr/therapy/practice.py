@@ -36,6 +36,7 @@ class PracticeRecord:
 
     @property
     def total_minutes(self) -> float:
+        """Minutes the session spent on all its blocks."""
         return sum(self.minutes.values())
 
 
@@ -52,6 +53,7 @@ class TaskDose:
 
     @property
     def prescribed_per_day(self) -> float:
+        """Minutes prescribed a day: ``minutes`` each time, ``times`` a day."""
         return self.minutes * self.times
 
     @property
@@ -64,6 +66,7 @@ class TaskDose:
         return f"{self.task} {self.sessions_per_day:.1f}/{self.times} times, {self.minutes_per_day:.1f}/{self.prescribed_per_day:g} min"
 
     def describe(self) -> str:
+        """One plain sentence for the therapist: times and minutes a day done of those prescribed."""
         return (f"{TASK_NAMES.get(self.task, self.task)} {self.sessions_per_day:.1f} of {self.times} times "
                 f"and {self.minutes_per_day:.1f} of {self.prescribed_per_day:g} minutes a day")
 

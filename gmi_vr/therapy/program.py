@@ -20,7 +20,11 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum, StrEnum
 from typing import Any
 
-from gmi_vr.core.errors import GmiError
+from gmi_vr.body.feedback import FeedbackKind, feedback_problem
+
+# ProgramError lives with the other user-facing errors; it is re-exported here, where its
+# settings are, for the modules that import it from the program.
+from gmi_vr.core.errors import ProgramError as ProgramError
 from gmi_vr.core.types import Side
 from gmi_vr.therapy.grading import STAGE_BLOCKS, ImagerySettings, MirrorSettings, MovementSettings
 
@@ -33,12 +37,6 @@ PROGRAM_FORMAT_VERSION = 2
 #: left/right gap gate 0.49 s -> 0.19 s or 10 % (CLINICAL.md: 0.49 s is too loose to call two
 #: sides equal).
 CORRECTED_DEFAULTS: dict[int, tuple[str, ...]] = {2: ("progression.rt_gap_max_s",)}
-
-
-class ProgramError(GmiError):
-    """A program setting (from the store, an override or the CLI) is invalid."""
-
-    exit_code = 9
 
 
 class BodyPart(StrEnum):
@@ -160,8 +158,42 @@ class SessionPlan:
     rating_at_end: bool = True
 
 
+#: The blocks a visual-feedback condition may be set for: mirror and movement practice.
+FEEDBACK_BLOCKS = ("mirror", "graded_movement")
+#: The program's research settings (top-level names): only a researcher or an admin changes
+#: them where the store has accounts (``app.accounts``).
+RESEARCH_SETTINGS = ("research", "feedback")
+
+
+@dataclass(frozen=True)
+class BlockFeedback:
+    """A study's visual-feedback condition for one block (research programs only; what each
+    does: ``body.feedback``). ``block`` counts the session's blocks from 1, as
+    ``gmi-vr patients show`` lists them; ``feedback`` is "mirror" (the live picture),
+    "delayed", "sham" or "hidden"; ``feedback_delay_ms`` the added delay, 0-1000 ms, for
+    "delayed" only. The block's recorded params carry the same two keys."""
+
+    block: int
+    feedback: str = FeedbackKind.MIRROR.value
+    feedback_delay_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.block < 1:
+            raise ProgramError(f"Block {self.block} does not exist; count blocks from 1, as 'gmi-vr patients show' lists them.")
+        problem = feedback_problem(self.feedback, self.feedback_delay_ms)
+        if problem is not None:
+            raise ProgramError(problem)
+
+    def params(self) -> dict[str, object]:
+        """The block params' keys for this condition."""
+        return {"feedback": self.feedback, "feedback_delay_ms": self.feedback_delay_ms}
+
+
 @dataclass(frozen=True)
 class SafetySettings:
+    """The session's safety rules: the time cap, breaks and rating intervals in seconds, the
+    pain-flare rule in NRS points (and as a fraction), the pain ceiling, and which questions
+    are asked (each default cites CLINICAL.md)."""
     #: CLINICAL.md (European Pain Federation CRPS guidance): "Sessions of 5-10 minutes";
     #: safety: "session time is capped". Upper bound of the guidance.
     session_cap_s: float = 600.0
@@ -397,6 +429,7 @@ class PracticePrescription:
             raise ProgramError(f"Keep the next step under {NEXT_STEP_MAX_CHARS} characters so the handout fits one page.")
 
     def for_stage(self, stage: Stage | int) -> StagePractice:
+        """The practice prescribed for ``stage`` (1-4, the Stage or its number)."""
         practice: StagePractice = getattr(self, f"stage_{int(stage)}")
         return practice
 
@@ -436,6 +469,13 @@ class Program:
     progression: ProgressionRules = field(default_factory=ProgressionRules)
     safety: SafetySettings = field(default_factory=SafetySettings)
     haptics: HapticSettings = field(default_factory=HapticSettings)
+    #: A research program: only it may set visual-feedback conditions (``feedback``). Set by
+    #: an account with the researcher or admin role where the store has accounts (the CLI
+    #: checks); clinical (False) by default.
+    research: bool = False
+    #: Visual-feedback conditions of a study, per block (``BlockFeedback``); a block not named
+    #: shows the live picture. Empty by default: clinical therapy never manipulates it.
+    feedback: tuple[BlockFeedback, ...] = ()
     #: What to practise between visits, per stage (CLINICAL.md "Practice between visits"). A
     #: program stored before it existed reads with these defaults.
     practice: PracticePrescription = field(default_factory=PracticePrescription)
@@ -452,6 +492,41 @@ class Program:
             raise ProgramError(
                 f"This program was written by a newer gmi-vr (format {self.format_version}); update gmi-vr to read it."
             )
+        self._check_feedback()
+
+    def _check_feedback(self) -> None:
+        """Visual-feedback conditions only in a research program, one per block, each on a
+        mirror or movement block of the session plan."""
+        if self.feedback and not self.research:
+            raise ProgramError(
+                "Visual-feedback conditions are for research programs only; a researcher or admin "
+                "marks the program research=true first, or clear 'feedback'."
+            )
+        blocks = self.blocks
+        seen: set[int] = set()
+        for condition in self.feedback:
+            number = condition.block
+            if number in seen:
+                raise ProgramError(f"Block {number} has two feedback conditions; give each block one.")
+            seen.add(number)
+            if number > len(blocks):
+                raise ProgramError(f"Block {number} does not exist; the sessions have {len(blocks)} blocks ({', '.join(blocks)}).")
+            if blocks[number - 1] not in FEEDBACK_BLOCKS:
+                raise ProgramError(
+                    f"Block {number} is a {blocks[number - 1]} block; visual-feedback conditions apply "
+                    f"to {' and '.join(FEEDBACK_BLOCKS)} blocks only."
+                )
+
+    def feedback_for(self, block_index: int) -> BlockFeedback | None:
+        """The research condition of the block at ``block_index`` (0-based, as recorded):
+        None for a clinical program or a block that is not mirror or movement practice;
+        the live "mirror" condition for such a block of a research program that names none."""
+        if not self.research or self.blocks[block_index] not in FEEDBACK_BLOCKS:
+            return None
+        for condition in self.feedback:
+            if condition.block == block_index + 1:
+                return condition
+        return BlockFeedback(block_index + 1)
 
     @staticmethod
     def default(
@@ -474,6 +549,7 @@ class Program:
 
     @property
     def laterality_parts(self) -> tuple[BodyPart, ...]:
+        """The body parts laterality trials show: the ones set for laterality, else the program's own."""
         return self.laterality.body_parts or (self.body_part,)
 
     def to_dict(self) -> dict[str, Any]:
@@ -558,6 +634,7 @@ class OverrideRecord:
     new: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the override (who, why, when, the old and new values)."""
         return dataclasses.asdict(self)
 
 
@@ -613,6 +690,8 @@ DEFAULT_SOURCES: dict[str, str] = {
     "haptics.answer_pulse": "off: CRPS often brings allodynia; the therapist turns it on after asking (product choice)",
     "haptics.target_pulse": "CLINICAL.md: touch feedback on the intact hand during reaching (Sano 2016, JNER 13:61)",
     "haptics.affected_side_allowed": "off: never vibrate the painful hand unless the therapist enables it (allodynia)",
+    "research": "clinical: only a researcher or admin marks a program for research",
+    "feedback": "none: the live mirror; visual-feedback conditions are a study's controls, not therapy",
     **{f"practice.stage_{n}.laterality_{what}": "CLINICAL.md: laterality every waking 1-2 hours (less often end: every 2 h of 16 waking h; a 2-minute set, product choice)"
        for n in (1,) for what in ("minutes", "times_per_day")},
     **{f"practice.stage_{n}.laterality_{what}": "CLINICAL.md: re-check laterality under stress (once a day, 2 minutes: product choice)"

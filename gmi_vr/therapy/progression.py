@@ -51,6 +51,7 @@ from gmi_vr.therapy.scoring import SessionSummary, rt_norm
 
 
 class Decision(StrEnum):
+    """What a progression proposal or decision does: advance a stage, go back one, or hold."""
     ADVANCE = "advance"
     BACK = "back"
     HOLD = "hold"
@@ -58,6 +59,8 @@ class Decision(StrEnum):
 
 @dataclass(frozen=True)
 class ProgressionProposal:
+    """The engine's proposal after a session: the stage now and proposed, the decision, the
+    rule that made it, a plain reason for the therapist and the figures behind it."""
     current_stage: Stage
     proposed_stage: Stage
     decision: Decision
@@ -66,6 +69,7 @@ class ProgressionProposal:
     evidence: dict[str, Any] = dataclasses.field(default_factory=dict)  # JSON-able figures
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (stages as numbers, the decision as its value), as the audit stores it."""
         return {
             "current_stage": int(self.current_stage), "proposed_stage": int(self.proposed_stage),
             "decision": self.decision.value, "rule": self.rule, "reason": self.reason,
@@ -225,8 +229,9 @@ def _laterality_proposal(program: Program, run: Sequence[SessionSummary],
 def evaluate_progression(
     program: Program, history: Sequence[SessionSummary], dose: DoseSummary | None = None
 ) -> ProgressionProposal:
-    """The proposal for ``program`` after ``history`` (finished sessions, oldest first);
-    ``dose``: the practice between visits at the current stage (module docstring)."""
+    """The progression proposal for ``program`` after ``history`` (finished sessions, oldest
+    first): the rules of the module docstring applied to the current stage; ``dose``: the
+    practice between visits at the current stage, None when not counted."""
     rules = program.progression
     stage = program.stage
     if not history:
@@ -319,6 +324,7 @@ class StageDecision:
     proposal: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the decision, as the audit stores it."""
         return dataclasses.asdict(self)
 
 

@@ -70,12 +70,14 @@ class PainRatingTask:
         self._console = (validate_nrs(value), time_s)
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        """Pause or stop at ``time_s`` on the frame clock (``Task.interrupt``): holds in progress are dropped; the chosen value stays on the scale."""
         # Holds in progress do not survive a pause; the chosen value stays on the scale.
         self._held_since.clear()
         self._edges = ButtonEdges()
         return TaskStep()
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """One focused frame of the task (``Task.update``): what to draw, what happened, what to store."""
         now = frame.time_s
         events: list[Event] = []
         if not self._asked:

@@ -13,6 +13,7 @@ from typing import Any
 
 from gmi_vr.core.types import Side
 from gmi_vr.therapy.program import BodyPart
+from gmi_vr.therapy.stage_records import StageRecord
 
 #: NRS 0-10 pain intensity (CLINICAL.md: LOINC 72514-3).
 NRS_LOINC = "72514-3"
@@ -57,6 +58,7 @@ class TrialRecord:
     rt_source: str | None  # "input", "frame", "console" or None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
 
     def storage_fields(self) -> dict[str, Any]:
@@ -95,6 +97,7 @@ class RatingRecord:
     loinc: str = NRS_LOINC
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
 
     def storage_fields(self) -> dict[str, Any]:
@@ -133,4 +136,5 @@ class TaskEnded:
     outcome: str = "done"
 
 
-Record = TrialRecord | RatingRecord | TaskStarted | TaskEnded
+#: Everything a task step hands to storage (the later stages' records included).
+Record = TrialRecord | RatingRecord | TaskStarted | TaskEnded | StageRecord

@@ -48,6 +48,7 @@ class RangeOfMotion:
     excursion_m: dict[str, float]
 
     def workspace(self, anchor: Pose) -> Workspace:
+        """The reach workspace these measured excursions give around ``anchor`` (world metres)."""
         return measured_workspace(anchor, self.side, np.array(self.rest), self.excursion_m)
 
 
@@ -98,6 +99,7 @@ class RangeOfMotionTask:
         self._still_points: list[FloatArray] = []
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """One focused frame of the task (``Task.update``): what to draw, what happened, what to store."""
         now = frame.time_s
         events: list[Event] = []
         records: list[RangeOfMotionRecord] = []
@@ -134,7 +136,7 @@ class RangeOfMotionTask:
         if done:
             events.append(Event(now, "task.end", {"task": self.kind,
                                                   "excursion_m": dict(self._excursions)}))
-        return TaskStep(self._draw(), tuple(events), tuple(records), done)  # type: ignore[arg-type]
+        return TaskStep(self._draw(), tuple(events), tuple(records), done)
 
     def _update_rest(self, now: float, hand: FloatArray | None, events: list[Event]) -> None:
         if hand is None:
@@ -168,6 +170,7 @@ class RangeOfMotionTask:
         return record
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        """Pause or stop at ``time_s`` on the frame clock (``Task.interrupt``): the direction in progress starts over; those measured are kept."""
         # The direction in progress starts over; directions already measured are kept.
         self._direction_started = None
         self._edges = ButtonEdges()

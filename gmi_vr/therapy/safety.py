@@ -104,6 +104,7 @@ class BreakTask:
         self._started = False
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """One focused frame of the task (``Task.update``): what to draw, what happened, what to store."""
         events: tuple[Event, ...] = ()
         if not self._started:
             self._started = True
@@ -117,5 +118,6 @@ class BreakTask:
         return TaskStep(calm_scene(self.anchor, BREAK_MESSAGE), events)
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        """Pause or stop at ``time_s`` on the frame clock (``Task.interrupt``): only the button edges are reset."""
         self._edges = ButtonEdges()
         return TaskStep()

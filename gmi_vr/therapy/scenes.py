@@ -65,19 +65,23 @@ class Fade:
         self._duration_s = 0.0
 
     def to(self, target: float, time_s: float) -> None:
+        """Ease from the value at ``time_s`` (s, frame clock) towards ``target`` (0 clear .. 1 black)."""
         current = self.value(time_s)
         self._from, self._to, self._start_s = current, target, time_s
         self._duration_s = abs(target - current) * self.full_s
 
     def value(self, time_s: float) -> float:
+        """The fade at ``time_s``: 0 clear .. 1 black, eased (smoothstep), never a jump."""
         if self._duration_s <= 0.0:
             return self._to
         progress = smoothstep((time_s - self._start_s) / self._duration_s)
         return self._from + (self._to - self._from) * progress
 
     def settled(self, time_s: float) -> bool:
+        """True once the fade has reached its target at ``time_s``."""
         return time_s - self._start_s >= self._duration_s
 
     @property
     def target(self) -> float:
+        """The value the fade is heading to (0 clear .. 1 black)."""
         return self._to

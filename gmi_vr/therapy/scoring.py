@@ -13,7 +13,7 @@ import datetime as dt
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from gmi_vr.core.types import Side
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
@@ -49,8 +49,12 @@ def _group(trials: Sequence[TrialRecord]) -> GroupScore:
     )
 
 
-def _by(trials: Sequence[TrialRecord], key: Callable[[TrialRecord], Any]) -> dict[Any, GroupScore]:
-    groups: dict[Any, list[TrialRecord]] = {}
+#: What trials are grouped by: a side or part name, or a rotation in degrees.
+_Key = TypeVar("_Key", str, int)
+
+
+def _by(trials: Sequence[TrialRecord], key: Callable[[TrialRecord], _Key]) -> dict[_Key, GroupScore]:
+    groups: dict[_Key, list[TrialRecord]] = {}
     for trial in trials:
         groups.setdefault(key(trial), []).append(trial)
     return {k: _group(v) for k, v in sorted(groups.items(), key=lambda kv: str(kv[0]))}
@@ -79,10 +83,13 @@ class LateralityScore:
         return abs(right.median_rt_s - left.median_rt_s)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the score and its groups."""
         return dataclasses.asdict(self)
 
 
 def score_trials(trials: Sequence[TrialRecord]) -> LateralityScore:
+    """Accuracy and reaction times of laterality ``trials``: overall, and grouped by side, body
+    part, part and side, rotation, view and rotation direction."""
     return LateralityScore(
         overall=_group(trials),
         by_side=_by(trials, lambda t: t.side.value),
@@ -177,6 +184,8 @@ def rt_norm(part: BodyPart, age: int | str | None = None) -> RtNorm:
 
 @dataclass(frozen=True)
 class NormComparison:
+    """One measure of one side compared with a published norm (``Norm``), and whether it
+    meets the norm's target (None when the norm has none)."""
     body_part: BodyPart
     side: str
     measure: str
@@ -187,6 +196,7 @@ class NormComparison:
     age_note: str
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (body parts as their values)."""
         data = dataclasses.asdict(self)
         data["body_part"] = self.body_part.value
         data["norm"]["body_part"] = self.norm.body_part.value if self.norm.body_part else None
@@ -261,18 +271,22 @@ class SessionSummary:
 
     @property
     def rt_gap_s(self) -> float | None:
+        """Absolute difference in seconds between the right and left median reaction times; None
+        when a side has none."""
         if self.median_rt_left_s is None or self.median_rt_right_s is None:
             return None
         return abs(self.median_rt_right_s - self.median_rt_left_s)
 
     @property
     def day(self) -> dt.date:
+        """The session's date; ProgramError when ``date`` is not an ISO date."""
         try:
             return dt.datetime.fromisoformat(self.date).date()
         except ValueError:
             raise ProgramError(f"Session date {self.date!r} is not an ISO date (YYYY-MM-DD).") from None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (stage as its number, body part as its value); ``from_dict`` reads it."""
         data = dataclasses.asdict(self)
         data["stage"] = int(self.stage)
         data["body_part"] = self.body_part.value
@@ -280,6 +294,7 @@ class SessionSummary:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> SessionSummary:
+        """The summary stored by ``to_dict``; ProgramError naming an unknown or bad field."""
         fields = {f.name for f in dataclasses.fields(SessionSummary)}
         unknown = set(data) - fields
         if unknown:
@@ -326,6 +341,10 @@ def summarize_session(
     sickness: bool = False,
     since_last: str | None = None,
 ) -> SessionSummary:
+    """The ``SessionSummary`` of one session for progression and reports, from its trials and
+    ratings: trial counts, accuracy and median reaction time (s) per side, the first and last
+    pain rating, whether pain flared, the patient stopped or felt sick, and the answer to
+    "since last time"."""
     score = score_trials(trials)
     left, right = score.by_side.get("left"), score.by_side.get("right")
     ordered = sorted(ratings, key=lambda r: r.time_s)
@@ -365,6 +384,7 @@ class Change:
     verdict: str
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the change."""
         return dataclasses.asdict(self)
 
 

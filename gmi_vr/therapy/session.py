@@ -132,6 +132,7 @@ class SessionOutcome:
 
 
 class RunnerState(StrEnum):
+    """Where the session runner is: running the plan, calm (look only), closing, or done."""
     RUNNING = "running"  # the plan's tasks (ratings, blocks, breaks)
     CALM = "calm"  # after a flare or stop: look only, until end_session or the time cap
     CLOSING = "closing"  # the closing rating after calm or the time cap
@@ -303,6 +304,9 @@ class SessionRunner:
     # --- the frame step --------------------------------------------------------------------
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """Advance the session to ``frame`` (every frame, focused or not): safety rules, console
+        inputs, scheduled ratings, then the current task; returns the whole frame's ``TaskStep``
+        (complete DrawList with the fade set, events, records, ``done``)."""
         now = frame.time_s
         events: list[Event] = []
         records: list[Record] = []
@@ -371,15 +375,20 @@ class SessionRunner:
         self._check_scheduled_fms(now, events, records)
         step = TaskStep()
         haptics: tuple[HapticPulse, ...] = ()
-        if self._task is not None and self.state is not RunnerState.DONE:
+        if self._task is not None and not self._finished():
             step = self._task.update(frame, body)
             haptics = haptic_pulses(step.events, self.program.haptics,
                                     self.program.affected_side, _motor_phase(self._task))
             self._merge(step, events, records)
             if step.done:
                 self._task_done(now, events, records)
-        return self._output(now, step, events, records, done=self.state is RunnerState.DONE,
+        return self._output(now, step, events, records, done=self._finished(),
                             haptics=haptics)
+
+    def _finished(self) -> bool:
+        # A call, not an inline test: the checks above may close the session, which a type
+        # checker narrowing ``self.state`` on the earlier test cannot see.
+        return self.state is RunnerState.DONE
 
     # --- plan --------------------------------------------------------------------------------
 
@@ -418,8 +427,12 @@ class SessionRunner:
             self._next_block += 1
             seed = self._block_seeds[index]
             context = TaskContext(self.anchor, seed, index, self.available_meshes, self.arm)
+            # A research program's mirror and movement blocks carry their visual-feedback
+            # condition ("feedback", "feedback_delay_ms"); the app shows the limb by it.
+            condition = self.program.feedback_for(index)
             self._task = self._begin(build_task(name, self.program, context), now, records,
-                                     block_index=index, seed=seed, stage=int(self.program.stage))
+                                     block_index=index, seed=seed, stage=int(self.program.stage),
+                                     **(condition.params() if condition is not None else {}))
 
     def _begin(self, task: Task, now: float, records: list[Record], block_index: int | None = None,
                **params: object) -> Task:

@@ -70,9 +70,11 @@ class ImageryRecord:
     storage_table = "trial"
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
 
     def storage_fields(self) -> dict[str, Any]:
+        """The session store's trial row: onset on the frame clock (s), kind, body part and side, the rest as ``measures``."""
         return _trial_row(self, self.demo_shown_at_s, self.body_part, self.side)
 
 
@@ -92,9 +94,11 @@ class VividnessRecord:
     storage_table = "trial"
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
 
     def storage_fields(self) -> dict[str, Any]:
+        """The session store's trial row: onset on the frame clock (s), kind, no body part or side, the rest as ``measures``."""
         return _trial_row(self, self.time_s)
 
 
@@ -146,6 +150,7 @@ class RepetitionRecord:
     storage_table = "repetition"
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
 
     def storage_fields(self) -> dict[str, Any]:
@@ -174,9 +179,11 @@ class RangeOfMotionRecord:
     storage_table = "trial"
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
 
     def storage_fields(self) -> dict[str, Any]:
+        """The session store's trial row: onset on the frame clock (s), kind, the side, the rest as ``measures``."""
         return _trial_row(self, self.started_at_s, None, self.side)
 
 
@@ -194,9 +201,11 @@ class ObservationRecord:
     storage_table = "trial"
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
 
     def storage_fields(self) -> dict[str, Any]:
+        """The session store's trial row: onset on the frame clock (s), kind, no body part or side, the rest as ``measures``."""
         return _trial_row(self, self.started_at_s)
 
 

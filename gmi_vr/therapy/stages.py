@@ -69,6 +69,7 @@ class LookTask:
         self._done = False
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """One focused frame of the task (``Task.update``): what to draw, what happened, what to store."""
         now = frame.time_s
         events: list[Event] = []
         if self._done:
@@ -86,10 +87,11 @@ class LookTask:
             record = ObservationRecord(self.block_index, self._first, now, self.planned_s, True)
             self._done = True
             events.append(Event(now, "task.end", {"task": self.kind, "looked_s": looked}))
-            return TaskStep(draw, tuple(events), (record,), True)  # type: ignore[arg-type]
+            return TaskStep(draw, tuple(events), (record,), True)
         return TaskStep(draw, tuple(events))
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        """Pause or stop at ``time_s`` on the frame clock (``Task.interrupt``): paused time does not count as looking."""
         # Paused time does not count as looking; the block goes on where it stopped.
         if self._since is not None:
             self._looked_s += time_s - self._since
@@ -111,14 +113,17 @@ class TaskSequence:
 
     @property
     def limb_mode(self) -> LimbMode:
+        """The limb mode of the part running now (REAL when it names none)."""
         return getattr(self.part(), "limb_mode", LimbMode.REAL)
 
     @property
     def blend(self) -> float:
+        """The mirror-to-real blend of the part running now, 0..1 (1.0 when it names none)."""
         return float(getattr(self.part(), "blend", 1.0))
 
     @property
     def scene_context(self) -> str:
+        """The scene context of the part running now ("clinic" when it names none)."""
         return str(getattr(self.part(), "scene_context", "clinic"))
 
     def part(self) -> Task | None:
@@ -129,6 +134,7 @@ class TaskSequence:
             self.finished[-1] if self.finished else None)
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """One focused frame of the task (``Task.update``): what to draw, what happened, what to store. Moves on to the next part when one is done."""
         part = self.part()
         if part is None:
             return TaskStep(done=True)
@@ -141,6 +147,7 @@ class TaskSequence:
         return TaskStep(step.draw, step.events, step.records, done)
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        """Pause or stop at ``time_s`` on the frame clock (``Task.interrupt``): passed to the part running now."""
         return self.current.interrupt(time_s, reason) if self.current is not None else TaskStep()
 
 
@@ -152,6 +159,8 @@ def _motor_parts(context: TaskContext, kinds: tuple[MotorKind, ...],
 
 
 def build_mirror(program: Program, context: TaskContext) -> Task:
+    """One mirror-therapy block (stage 3) from the program: look-only, or the movement tasks
+    of the program's phase around the calibrated shoulder."""
     settings = program.mirror
     if settings.phase is MirrorPhase.LOOK:
         return LookTask(program, context)
@@ -176,6 +185,8 @@ def build_mirror(program: Program, context: TaskContext) -> Task:
 
 
 def build_graded_movement(program: Program, context: TaskContext) -> Task:
+    """One graded-movement block (stage 4): a range-of-motion measurement, then the program's
+    movement tasks scaled to it."""
     settings = program.movement
     affected = program.affected_side
     rom = RangeOfMotionTask(context.anchor, affected, settings.rom_directions,
@@ -197,6 +208,7 @@ def build_graded_movement(program: Program, context: TaskContext) -> Task:
 
 
 def build_range_of_motion(program: Program, context: TaskContext) -> Task:
+    """A block that only measures the affected hand's range of motion."""
     settings = program.movement
     return RangeOfMotionTask(context.anchor, program.affected_side, settings.rom_directions,
                              settings.rom_time_limit_s, context.block_index, settings.context)

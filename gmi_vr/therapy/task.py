@@ -28,7 +28,7 @@ class TaskStep:
     """One frame of a task (or of the whole session, from ``SessionRunner.update``).
 
     ``draw`` holds the items to add this frame (the runner sets ``fade`` and the clear
-    colour); ``records`` go to storage (``TrialRecord``, ``RatingRecord``); ``events`` to the
+    colour); ``records`` go to storage (``therapy.records.Record``); ``events`` to the
     recorder and the therapist console. ``movement_allowed`` False tells the app to hold the
     avatar still (look only): set by the runner from the frame a pain flare or stop happens.
     ``haptics``: vibrations for the controllers, set by the runner (``therapy/haptics.py``).
@@ -70,7 +70,9 @@ class Task(Protocol):
 class ConsoleAnswerable(Protocol):
     """A task the therapist can answer for by key (laterality)."""
 
-    def answer_from_console(self, side: Side, time_s: float) -> None: ...
+    def answer_from_console(self, side: Side, time_s: float) -> None:
+        """The therapist answers ``side`` for the patient at ``time_s`` on the frame clock."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class TaskContext:
     arm: ArmReach | None = None
 
     def has_mesh(self, name: str) -> bool:
+        """True when the mesh ``name`` is installed (or when nothing is known about meshes)."""
         return self.available_meshes is None or name in self.available_meshes
 
 
@@ -99,10 +102,12 @@ TASK_BUILDERS: dict[str, TaskBuilder] = {}
 
 
 def register_task(kind: str, builder: TaskBuilder) -> None:
+    """Register ``builder`` for the session-plan task kind ``kind`` (replacing any before it)."""
     TASK_BUILDERS[kind] = builder
 
 
 def build_task(kind: str, program: Program, context: TaskContext) -> Task:
+    """One block of task ``kind`` from the program; ProgramError naming the known kinds otherwise."""
     try:
         builder = TASK_BUILDERS[kind]
     except KeyError:

@@ -91,6 +91,7 @@ class Workspace:
         return self.rest + forward_m * self.forward + up_m * self.up + outward_m * self.outward
 
     def reach(self, direction: str) -> float:
+        """The measured reach in metres in ``direction`` (0 when not measured)."""
         return self.excursion_m.get(direction, 0.0)
 
     def horizontal_reach(self, azimuth_rad: float) -> float:
@@ -122,6 +123,8 @@ class Workspace:
 
 
 def workspace_at(anchor: Pose, side: Side, rest: FloatArray, excursion_m: dict[str, float]) -> Workspace:
+    """The workspace of ``side``'s hand with rest position ``rest`` (3,) world metres and the
+    measured excursions (metres per direction), oriented by ``anchor``."""
     right, up, forward = anchor_axes(anchor)
     outward = right if side is Side.RIGHT else -right
     return Workspace(side, np.asarray(rest, dtype=np.float64), forward, up, outward,

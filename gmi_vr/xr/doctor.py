@@ -99,11 +99,11 @@ def active_runtime_manifest(read_windows_registry: Callable[[], str | None] | No
 
 
 def _windows_active_runtime() -> str | None:
-    import winreg  # type: ignore[import-not-found,unused-ignore]  # Windows only
+    import winreg  # type: ignore[import-not-found,unused-ignore]  # the module exists on Windows only
 
     try:
-        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, WINDOWS_RUNTIME_KEY) as key:
-            value, _kind = winreg.QueryValueEx(key, "ActiveRuntime")
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, WINDOWS_RUNTIME_KEY) as key:  # type: ignore[attr-defined,unused-ignore]  # winreg's stubs exist on Windows only
+            value, _kind = winreg.QueryValueEx(key, "ActiveRuntime")  # type: ignore[attr-defined,unused-ignore]  # as above
     except OSError:
         return None
     return str(value)
@@ -122,9 +122,10 @@ def doctor_report(api_layers: tuple[str, ...] = ()) -> DoctorReport:
     from gmi_vr.xr.openxr_source import OpenXrSource
 
     loader = f"pyopenxr {metadata.version('pyopenxr')} (bundled Khronos loader)"
-    with OpenXrSource(
+    checked: OpenXrSource[None] = OpenXrSource(  # no view renderer: it presents nothing
         None, api_layers=api_layers, app_name="gmi-vr doctor", ready_timeout_s=FOCUS_TIMEOUT_S
-    ) as source:
+    )
+    with checked as source:
         gl_renderer = GL.glGetString(GL.GL_RENDERER).decode()
         gl_version = GL.glGetString(GL.GL_VERSION).decode()
         focused = False

@@ -29,16 +29,16 @@ import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 
 import xr
 
 from gmi_vr.core.errors import GraphicsUnavailable, XrRuntimeUnavailable, XrSessionLost
 from gmi_vr.core.haptics import HapticPulse
+from gmi_vr.core.lifetime import ReleasedOnExit
 from gmi_vr.core.types import Pose, Side, TrackingFrame, ViewInfo
+from gmi_vr.geometry.camera import Camera
 from gmi_vr.render.context import OffscreenContext, WindowContext, open_window_context
-from gmi_vr.scene.draw import Camera, DrawList
 from gmi_vr.xr.actions import HandActions
 from gmi_vr.xr.hands_only import HandsOnly
 from gmi_vr.xr.runtime import (
@@ -55,9 +55,11 @@ from gmi_vr.xr.session_state import Action, SessionLifecycle, SessionState
 from gmi_vr.xr.swapchains import ViewSwapchains
 from gmi_vr.xr.tracking import RawLocation, RawView, tracking_frame
 
-#: Draws one view: (draw_list, camera, framebuffer, width, height) -> None. The framebuffer
+#: What ``present`` is given to draw (the app's ``DrawList``): this layer only passes it on.
+Scene = TypeVar("Scene")
+#: Draws one view: (scene, camera, framebuffer, width, height) -> None. The framebuffer
 #: is bound with the view's colour and depth images attached and the viewport set.
-ViewRenderer = Callable[[DrawList, Camera, int, int, int], None]
+ViewRenderer = Callable[[Scene, Camera, int, int, int], None]
 
 VIEW_CONFIGURATION = xr.ViewConfigurationType.PRIMARY_STEREO
 #: While the session is not running (IDLE, after STOPPING), events are polled this often.
@@ -80,10 +82,10 @@ def _pose(pose: xr.Posef) -> tuple[float, ...]:
     return (p.x, p.y, p.z, q.x, q.y, q.z, q.w)
 
 
-class OpenXrSource:
+class OpenXrSource(ReleasedOnExit, Generic[Scene]):
     """The ``openxr`` frame source (see the module docstring for one frame's path).
 
-    ``view_renderer`` draws one eye; without it frames end with no layers (input only).
+    ``view_renderer`` draws one eye of what ``present`` is given; without it frames end with no layers (input only).
     ``gl_context`` is the GL context the session renders with: a GLFW window context
     (the therapist window, for example) bound through XR_KHR_opengl_enable's Xlib binding
     (Win32 binding on Windows),
@@ -100,7 +102,7 @@ class OpenXrSource:
 
     def __init__(
         self,
-        view_renderer: ViewRenderer | None = None,
+        view_renderer: ViewRenderer[Scene] | None = None,
         *,
         gl_context: WindowContext | OffscreenContext | None = None,
         api_layers: Sequence[str] = (),
@@ -142,21 +144,13 @@ class OpenXrSource:
 
     # ------------------------------------------------------------------ lifetime
 
-    def __enter__(self) -> OpenXrSource:
+    def __enter__(self) -> Self:
         try:
             self._open()
         except BaseException:
-            self._close()
+            self.release()
             raise
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._close()
 
     def _open(self) -> None:
         # The GL context exists before the instance: initialising GLFW after a Python API
@@ -256,9 +250,10 @@ class OpenXrSource:
             else xr.ReferenceSpaceType.LOCAL
         )
 
-    def _close(self) -> None:
-        """Release everything, in reverse order of creation. After a runtime crash the calls
-        fail; each failure is ignored so the rest is still released and nothing hangs."""
+    def release(self) -> None:
+        """Release everything, in reverse order of creation (leaving the ``with`` block does).
+        After a runtime crash the calls fail; each failure is ignored so the rest is still
+        released and nothing hangs. A second call releases nothing more."""
         if self._gl_context is not None:
             self._gl_context.make_current()
         if self._frame is not None:
@@ -375,8 +370,8 @@ class OpenXrSource:
             right=self._hands_only.apply(Side.RIGHT, frame.right, frame.time_s, head),
         )
 
-    def present(self, draw_list: DrawList) -> None:
-        """Render ``draw_list`` into every view and end the frame (xrEndFrame)."""
+    def present(self, draw_list: Scene) -> None:
+        """Render ``draw_list`` (through ``view_renderer``) into every view and end the frame (xrEndFrame)."""
         frame = self._frame
         if frame is None:
             raise RuntimeError("present() is called once per frame, after frames() yielded it")
@@ -392,7 +387,7 @@ class OpenXrSource:
         with xr_errors("submitting a frame"):
             self._end_frame(frame, layers)
 
-    def _render(self, draw_list: DrawList, frame: _OpenFrame) -> xr.CompositionLayerProjection:
+    def _render(self, draw_list: Scene, frame: _OpenFrame) -> xr.CompositionLayerProjection:
         assert self._swapchains is not None and self.view_renderer is not None
         renderer = self.view_renderer
         projection_views = []

@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import xr
 
@@ -192,7 +193,7 @@ class GraphicsBindingOpenGLWin32(ctypes.Structure):
 
 
 #: A structure to chain into ``XrSessionCreateInfo.next``.
-GraphicsBinding = (
+GraphicsBinding: TypeAlias = (
     xr.GraphicsBindingOpenGLXlibKHR | xr.GraphicsBindingEGLMNDX | GraphicsBindingOpenGLWin32
 )
 

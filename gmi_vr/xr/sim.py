@@ -26,12 +26,10 @@ from gmi_vr.core.errors import InputFileError
 from gmi_vr.core.input import InputState
 from gmi_vr.core.types import FloatArray, HandInput, Pose, Side, TrackingFrame, ViewInfo
 from gmi_vr.geometry import (
-    quat_normalize,
     quat_rotate,
+    quat_slerp,
     yaw_pitch_roll_quat,
 )
-
-__all__ = ["InputState", "yaw_pitch_roll_quat"]  # the window fills InputState; this source reads it
 
 #: Eye height of a seated adult above the floor, metres: a ~0.46 m chair seat plus a
 #: median adult's seated eye height of roughly 0.75-0.8 m (anthropometric tables).
@@ -72,19 +70,6 @@ def sim_views(head: Pose, ipd_m: float = IPD_M, horizontal_fov_deg: float = SIM_
         offset = quat_rotate(head.orientation, np.array([sign * ipd_m / 2, 0.0, 0.0]))
         views.append(ViewInfo(Pose(head.position + offset, head.orientation), -half_h, half_h, half_v, -half_v))
     return views[0], views[1]
-
-
-def quat_slerp(a: FloatArray, b: FloatArray, t: float) -> FloatArray:
-    """Spherical linear interpolation between unit quaternions (xyzw), the short way round."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    dot = float(np.dot(a, b))
-    if dot < 0.0:
-        b, dot = -b, -dot
-    if dot > 0.9995:  # nearly equal: linear is exact enough and avoids dividing by ~0
-        return quat_normalize(a + (b - a) * t)
-    theta = math.acos(dot)
-    return (math.sin((1 - t) * theta) * a + math.sin(t * theta) * b) / math.sin(theta)
 
 
 # ----------------------------------------------------------------------------- motion files
@@ -177,7 +162,7 @@ class _LineError(Exception):
     """What is wrong on one line; turned into an InputFileError naming file and line."""
 
 
-def _shown(value: Any, limit: int = 40) -> str:
+def _shown(value: object, limit: int = 40) -> str:
     """``value`` as JSON for a message: ASCII only (no control characters or stray
     surrogates reach the terminal) and cut short (a file may hold a huge array)."""
     try:
@@ -192,7 +177,7 @@ def _field_name(name: str) -> str:
     return f"'{name}'" if name.isascii() and name.isprintable() and len(name) <= 40 else _shown(name)
 
 
-def _number(value: Any, what: str, low: float | None = None, high: float | None = None) -> float:
+def _number(value: object, what: str, low: float | None = None, high: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _LineError(f"{what} must be a number, not {_shown(value)}")
     try:
@@ -206,19 +191,19 @@ def _number(value: Any, what: str, low: float | None = None, high: float | None 
     return number
 
 
-def _vector(value: Any, length: int, what: str, low: float | None = None, high: float | None = None) -> list[float]:
+def _vector(value: object, length: int, what: str, low: float | None = None, high: float | None = None) -> list[float]:
     if not isinstance(value, list) or len(value) != length:
         raise _LineError(f"{what} must be a list of {length} numbers, not {_shown(value)}")
     return [_number(v, what, low, high) for v in value]
 
 
-def _flag(value: Any, what: str) -> bool:
+def _flag(value: object, what: str) -> bool:
     if not isinstance(value, bool):
         raise _LineError(f"{what} must be true or false, not {_shown(value)}")
     return value
 
 
-def _object(value: Any, what: str, allowed: set[str]) -> dict[str, Any]:
+def _object(value: object, what: str, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _LineError(f"{what} must be an object, not {_shown(value)}")
     unknown = sorted(set(value) - allowed)

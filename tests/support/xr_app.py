@@ -48,8 +48,9 @@ from OpenGL import GL  # noqa: E402
 
 from gmi_vr.core.errors import GmiError  # noqa: E402
 from gmi_vr.core.types import HandInput, Pose  # noqa: E402
+from gmi_vr.geometry.camera import Camera  # noqa: E402
 from gmi_vr.geometry.transforms import quat_from_axis_angle, quat_multiply  # noqa: E402
-from gmi_vr.scene.draw import Camera, DrawList  # noqa: E402
+from gmi_vr.scene.draw import DrawList  # noqa: E402
 
 BACKGROUND = (0.0, 0.0, 1.0, 1.0)  # blue
 RECTANGLE = (1.0, 0.5, 0.0, 1.0)  # orange

@@ -37,7 +37,8 @@ from gmi_vr.body.solve import BodySettings, BodyState, solve_body  # noqa: E402
 from gmi_vr.core.errors import GmiError  # noqa: E402
 from gmi_vr.core.types import Pose, Side  # noqa: E402
 from gmi_vr.geometry import matrix_from_pose, quat_from_axis_angle, quat_multiply, quat_rotate  # noqa: E402
-from gmi_vr.scene.draw import Camera, DrawList  # noqa: E402
+from gmi_vr.geometry.camera import Camera  # noqa: E402
+from gmi_vr.scene.draw import DrawList  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 LIGHT = {"u_light_direction": (0.0, 0.6, 0.8), "u_light_color": (0.5, 0.5, 0.5),

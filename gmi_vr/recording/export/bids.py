@@ -1,7 +1,6 @@
-"""Motion-BIDS export of one session (BIDS 1.11, motion modality).
+"""Motion-BIDS export (BIDS 1.11, motion modality): one session, or a whole study.
 
-Layout written under ``out_dir`` (a BIDS dataset root; several sessions can be exported
-into the same root, the shared tables are rewritten to include them all)::
+Layout written under ``out_dir`` (a BIDS dataset root)::
 
     dataset_description.json  README  participants.tsv/.json  task-gmi_events.json
     sub-<P>/sub-<P>_sessions.tsv/.json
@@ -11,12 +10,20 @@ into the same root, the shared tables are rewritten to include them all)::
                                                        ..._tracksys-<sys>_channels.tsv/.json
                           motion/sub-<P>_ses-<S>_task-gmi_events.tsv
 
+``export_bids`` writes one session; ``export_study`` every session with recorded motion of
+the patients named (every patient of the store when none are): both go through ``_export``,
+so a session is written the same way whichever way it was asked for. The shared tables
+(participants, sessions, scans) are merged, so several exports can fill one dataset.
+
 One tracking system per tracked device: ``hmd``, ``leftcontroller``, ``rightcontroller``
 and, when the runtime delivered hand joints, ``lefthand`` and ``righthand`` (26 joints
 each). Every tracking system has a LATENCY channel (seconds from the first sample) because
 VR frames are not sampled at an exact rate. Samples whose pose the runtime marked invalid
 are ``n/a``. Coordinates are OpenXR's stage space: X right, Y up, Z backwards, metres;
-orientations are unit quaternions.
+orientations are unit quaternions. Each session's ``events.tsv`` holds its blocks (with
+their visual-feedback condition where a research program set one), trials (stimulus,
+answer, correctness, response time), repetitions, pain ratings and safety and session
+events; ``task-gmi_events.json`` describes every column, with HED tags.
 
 Subjects are never merged. The subject label is the patient id's letters and digits
 (``identity.bids_label``); a store where two patients share a label refuses to export them.
@@ -24,19 +31,27 @@ Subjects are never merged. The subject label is the patient id's letters and dig
 was added to the store, kept across renames), and a folder is written into only when it is
 new, empty or a gmi-vr export whose row for this label has the same key: another patient
 under the same label, this patient under an older label, an export by an older gmi-vr (no
-key) or another BIDS dataset are refused before anything is written. Exporting a session
-again rewrites its own files and rows with the same content. ``dataset_description.json``
-and ``README`` are written once, so what a researcher adds to them (authors, licence) stays.
+key) or another BIDS dataset are refused before anything is written.
+
+Updating in place: every file is written only when its content changes, so exporting again
+with nothing new changes no file (not even its modification time), and a new session adds
+its own files and its rows in the shared tables. ``dataset_description.json`` and
+``README`` are written once, so what a lab adds to them (authors, licence) stays; gmi-vr only
+adds the description keys its files need when they are missing (``HEDVersion``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import filecmp
 import hashlib
+import io
 import json
+import os
 import platform
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -45,6 +60,7 @@ from typing import Any, TextIO
 import numpy as np
 from numpy.typing import NDArray
 
+from gmi_vr.core.errors import NotFoundError
 from gmi_vr.recording import motion
 from gmi_vr.recording.export import ExportError
 from gmi_vr.recording.identity import band_of_birth_year, bids_label, label_clashes
@@ -56,6 +72,8 @@ TASK = "gmi"
 MISSING = "n/a"
 POSE_COMPONENTS = ("x", "y", "z", "quat_x", "quat_y", "quat_z", "quat_w")
 REFERENCE_FRAME = "stage"
+#: The HED schema the tags of ``task-gmi_events.json`` are written in (bundled by the validators).
+HED_VERSION = "8.3.0"
 
 
 @dataclass(frozen=True)
@@ -138,21 +156,62 @@ def _values(table: motion.MotionTable, system: _TrackingSystem) -> NDArray[np.fl
     return np.concatenate(columns, axis=1)
 
 
-def _write_tsv(path: Path, header: Sequence[str] | None, rows: Sequence[Sequence[Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+class _Files:
+    """The files of one export, each written only when its content differs from what the
+    folder holds, so an export with nothing new changes no file (nor its modification time)."""
+
+    def __init__(self) -> None:
+        self.written: list[Path] = []  # every file of the export, changed or not
+        self.changed: list[Path] = []  # the files this export created or whose content it changed
+
+    def text(self, path: Path, content: str) -> Path:
+        data = content.encode("utf-8")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not (path.is_file() and path.read_bytes() == data):
+            path.write_bytes(data)
+            self.changed.append(path)
+        self.written.append(path)
+        return path
+
+    @contextlib.contextmanager
+    def stream(self, path: Path) -> Iterator[TextIO]:
+        """A large file written through a hidden part file beside it, which replaces ``path``
+        only when the content differs (BIDS ignores dot files: a part file left behind by a
+        crash harms no dataset)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(f".{path.name}.part")
+        try:
+            with part.open("w", encoding="utf-8", newline="") as f:
+                yield f
+            if path.is_file() and filecmp.cmp(part, path, shallow=False):
+                part.unlink()
+            else:
+                os.replace(part, path)
+                self.changed.append(path)
+        finally:
+            part.unlink(missing_ok=True)
+        self.written.append(path)
+
+    def tsv(self, path: Path, header: Sequence[str] | None, rows: Sequence[Sequence[Any]]) -> Path:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
         if header is not None:
             writer.writerow(header)
         for row in rows:
             writer.writerow([MISSING if v is None else v for v in row])
-    return path
+        return self.text(path, buffer.getvalue())
 
+    def json(self, path: Path, data: dict[str, Any]) -> Path:
+        return self.text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
-def _write_json(path: Path, data: dict[str, Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    def merge_rows(self, path: Path, key: str, header: Sequence[str], new: Sequence[dict[str, Any]]) -> Path:
+        """Rewrite a shared TSV (a subject's sessions) with the ``new`` rows added or replaced,
+        sorted by ``key``; rows of other exports are kept (a column they lack is ``n/a``)."""
+        keys = {row[key] for row in new}
+        rows = [r for r in _read_tsv(path) if r.get(key) not in keys]
+        rows += [{k: (MISSING if row.get(k) is None else row[k]) for k in header} for row in new]
+        rows.sort(key=lambda r: r[key])
+        return self.tsv(path, header, [[r.get(k, MISSING) for k in header] for r in rows])
 
 
 def _read_tsv(path: Path) -> list[dict[str, str]]:
@@ -162,18 +221,129 @@ def _read_tsv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
-def _merge_rows(path: Path, key: str, header: Sequence[str], row: dict[str, Any]) -> Path:
-    """Rewrite a shared TSV (participants, sessions) with ``row`` added or replaced."""
-    rows = [r for r in _read_tsv(path) if r.get(key) != row[key]]
-    rows.append({k: (MISSING if row.get(k) is None else row[k]) for k in header})
-    rows.sort(key=lambda r: r[key])
-    return _write_tsv(path, header, [[r.get(k, MISSING) for k in header] for r in rows])
+@dataclass(frozen=True)
+class StudyPlan:
+    """What a whole-study export will write: each patient with their sessions to export, and
+    the sessions it leaves out with why (a clause: "is still running ...")."""
+
+    patients: tuple[tuple[PatientInfo, tuple[SessionInfo, ...]], ...]
+    left_out: tuple[tuple[SessionInfo, str], ...]
+
+    @property
+    def sessions(self) -> tuple[SessionInfo, ...]:
+        """Every session to export, patient by patient."""
+        return tuple(session for _, sessions in self.patients for session in sessions)
+
+
+@dataclass(frozen=True)
+class StudyExport:
+    """What a whole-study export did: the dataset's root, its subject labels (``P0007``) and
+    sessions from this store, and the files this run created or changed (none when nothing
+    was new)."""
+
+    root: Path
+    subjects: tuple[str, ...]
+    sessions: tuple[int, ...]
+    changed: tuple[Path, ...]
 
 
 def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path, shift_days: int = 0) -> list[Path]:
-    """Write one session as Motion-BIDS under ``out_dir``. ``shift_days`` moves every date
-    written (``acq_time``) by that many days, as BIDS allows for de-identified data: use the
-    same shift for every session of one dataset so intervals between sessions stay true."""
+    """Write one session as Motion-BIDS under ``out_dir``; returns every file of it and of
+    the dataset it joined. ``shift_days`` moves every date written (``acq_time``) by that many
+    days, as BIDS allows for de-identified data: use the same shift for every session of one
+    dataset so intervals between sessions stay true."""
+    return _export(store, [(store.patient(session.patient_id), [session])], out_dir, shift_days).written
+
+
+def plan_study(store: SessionStore, patient_ids: Sequence[str] | None) -> StudyPlan:
+    """Every finished session with recorded motion of ``patient_ids`` (of every patient of the
+    store when None). Unknown ids, a named patient with nothing to export, or a store with
+    nothing to export are refused in one sentence."""
+    known = {p.id: p for p in store.list_patients()}
+    if patient_ids is None:
+        patients = list(known.values())
+    else:
+        wanted = list(dict.fromkeys(patient_ids))
+        unknown = [pid for pid in wanted if pid not in known]
+        if unknown:
+            raise NotFoundError(
+                f"No patient{'s' if len(unknown) > 1 else ''} {_and(unknown)} in {store.label}; "
+                f"check the ids with gmi-vr patients list."
+            )
+        patients = [known[pid] for pid in wanted]
+    chosen: list[tuple[PatientInfo, tuple[SessionInfo, ...]]] = []
+    left_out: list[tuple[SessionInfo, str]] = []
+    for patient in patients:
+        sessions: list[SessionInfo] = []
+        for session in store.list_sessions(patient.id):
+            why = _why_left_out(store, session)
+            if why is None:
+                sessions.append(session)
+            else:
+                left_out.append((session, why))
+        if sessions:
+            chosen.append((patient, tuple(sessions)))
+        elif patient_ids is not None:
+            raise ExportError(
+                f"{patient.id} has no finished session with recorded motion to export; "
+                f"leave it out of --patients or record a session first."
+            )
+    if not chosen:
+        raise ExportError(f"{store.label} holds no finished session with recorded motion, so there is no study to export.")
+    return StudyPlan(tuple(chosen), tuple(left_out))
+
+
+def export_study(store: SessionStore, plan: StudyPlan, out_dir: Path, shift_days: int = 0) -> StudyExport:
+    """Write ``plan`` as one BIDS dataset under ``out_dir``, or bring a dataset gmi-vr exported
+    there before up to date (see the module docstring); refused in one sentence, before
+    anything is written, where the folder holds something else."""
+    files = _export(store, plan.patients, out_dir, shift_days)
+    return StudyExport(
+        root=out_dir,
+        subjects=tuple(bids_label(patient.id) for patient, _ in plan.patients),
+        sessions=tuple(session.id for session in plan.sessions),
+        changed=tuple(files.changed),
+    )
+
+
+def _and(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _why_left_out(store: SessionStore, session: SessionInfo) -> str | None:
+    """Why a whole-study export leaves a session out (a clause), None when it exports it."""
+    if session.status == "running":
+        return "is still running (export again when it has ended)"
+    if not store.motion_chunks(session.id):
+        return "has no recorded motion"
+    return None
+
+
+def _export(
+    store: SessionStore, plan: Sequence[tuple[PatientInfo, Sequence[SessionInfo]]], out_dir: Path, shift_days: int
+) -> _Files:
+    """Write the sessions of ``plan`` (each patient with sessions of theirs) into the dataset
+    at ``out_dir``: every subject's folder is checked before anything is written."""
+    subjects = [(patient, _subject_label(store, patient), sessions) for patient, sessions in plan]
+    for patient, sub, sessions in subjects:
+        _check_target(out_dir, sub, _record_key(patient))
+        _check_sessions(out_dir, sub, sessions)
+    files = _Files()
+    _dataset_description(files, out_dir)
+    _readme(files, out_dir)
+    _participants(files, out_dir, [(sub, patient, _first_stage(store, patient.id)) for patient, sub, _ in subjects])
+    _events_sidecar(files, out_dir)
+    for _, sub, sessions in subjects:
+        rows = [_session_files(files, store, session, out_dir, sub, shift_days) for session in sessions]
+        _sessions(files, out_dir / f"sub-{sub}", sub, rows, shift_days)
+    return files
+
+
+def _session_files(
+    files: _Files, store: SessionStore, session: SessionInfo, out_dir: Path, sub: str, shift_days: int
+) -> dict[str, Any]:
+    """Write one session's folder; returns its ``sessions.tsv`` row."""
     # First pass, small: frame times, and which hands the runtime ever tracked.
     times: list[NDArray[np.int64]] = []
     hands = dict.fromkeys(motion.SIDES, False)
@@ -182,19 +352,9 @@ def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path, shift_
         for side in motion.SIDES:
             hands[side] = hands[side] or bool(np.any(table.column(f"{side}.joints.present") > 0.5))
     t_ns = np.concatenate(times)
-    patient = store.patient(session.patient_id)
-    sub = _subject_label(store, patient)
-    _check_target(out_dir, sub, _record_key(patient))
     ses = f"{session.id:03d}"
-    written: list[Path] = []
-    written += _dataset_description(out_dir)
-    written += _readme(out_dir)
-    written += _participants(out_dir, sub, patient)
-    written.append(_events_sidecar(out_dir))
-
     session_dir = out_dir / f"sub-{sub}" / f"ses-{ses}"
     motion_dir = session_dir / "motion"
-    motion_dir.mkdir(parents=True, exist_ok=True)
     stem = f"sub-{sub}_ses-{ses}_task-{TASK}"
     duration = float(t_ns[-1] - t_ns[0]) / 1e9
     dt = np.diff(t_ns) / 1e9
@@ -204,68 +364,60 @@ def export_bids(store: SessionStore, session: SessionInfo, out_dir: Path, shift_
     profiles = _profiles(store, session.id)
     systems = _systems(hands)
     acq_time = _acq_time(session, shift_days)
-    scans: list[list[Any]] = []
     for system in systems:
         prefix = f"{stem}_tracksys-{system.label}"
         channel_rows = _channel_rows(system)
-        written.append(
-            _write_tsv(
-                motion_dir / f"{prefix}_channels.tsv",
-                ["name", "component", "type", "tracked_point", "units", "placement", "reference_frame"],
-                channel_rows,
-            )
+        files.tsv(
+            motion_dir / f"{prefix}_channels.tsv",
+            ["name", "component", "type", "tracked_point", "units", "placement", "reference_frame"],
+            channel_rows,
         )
-        written.append(_write_json(motion_dir / f"{prefix}_channels.json", _channels_sidecar()))
+        files.json(motion_dir / f"{prefix}_channels.json", _channels_sidecar())
         types = [r[2] for r in channel_rows]
-        written.append(
-            _write_json(
-                motion_dir / f"{prefix}_motion.json",
-                {
-                    "TaskName": TASK,
-                    "TaskDescription": "A Graded Motor Imagery or mirror therapy session in virtual reality "
-                    "(left/right judgement, explicit motor imagery, mirror therapy, graded movement).",
-                    "Instructions": "Stages and instructions follow the patient's therapy program; see the events file.",
-                    "TrackingSystemName": system.name,
-                    "Manufacturer": session.runtime_name or "n/a",
-                    **_model_name(system, session, profiles),
-                    "SoftwareVersions": _software_version(),
-                    "SamplingFrequency": nominal_hz,
-                    "SamplingFrequencyEffective": effective_hz if effective_hz is not None else "n/a",
-                    "RecordingDuration": duration,
-                    "RecordingType": "continuous",
-                    "MotionChannelCount": len(channel_rows),
-                    "POSChannelCount": types.count("POS"),
-                    "ORNTChannelCount": types.count("ORNT"),
-                    "LATENCYChannelCount": types.count("LATENCY"),
-                    "MISCChannelCount": types.count("MISC"),
-                    "ACCELChannelCount": 0,
-                    "ANGACCELChannelCount": 0,
-                    "GYROChannelCount": 0,
-                    "JNTANGChannelCount": 0,
-                    "MAGNChannelCount": 0,
-                    "VELChannelCount": 0,
-                    "TrackedPointsCount": len(system.points),
-                    "MissingValues": MISSING,
-                    "SubjectArtefactDescription": f"{session.dropped_frames} frames were not recorded "
-                    "(the recorder could not keep up or could not write); the latency channel shows the gaps.",
-                },
-            )
+        files.json(
+            motion_dir / f"{prefix}_motion.json",
+            {
+                "TaskName": TASK,
+                "TaskDescription": "A Graded Motor Imagery or mirror therapy session in virtual reality "
+                "(left/right judgement, explicit motor imagery, mirror therapy, graded movement).",
+                "Instructions": "Stages and instructions follow the patient's therapy program; see the events file.",
+                "TrackingSystemName": system.name,
+                "Manufacturer": session.runtime_name or "n/a",
+                **_model_name(system, session, profiles),
+                "SoftwareVersions": _software_version(),
+                "SamplingFrequency": nominal_hz,
+                "SamplingFrequencyEffective": effective_hz if effective_hz is not None else "n/a",
+                "RecordingDuration": duration,
+                "RecordingType": "continuous",
+                "MotionChannelCount": len(channel_rows),
+                "POSChannelCount": types.count("POS"),
+                "ORNTChannelCount": types.count("ORNT"),
+                "LATENCYChannelCount": types.count("LATENCY"),
+                "MISCChannelCount": types.count("MISC"),
+                "ACCELChannelCount": 0,
+                "ANGACCELChannelCount": 0,
+                "GYROChannelCount": 0,
+                "JNTANGChannelCount": 0,
+                "MAGNChannelCount": 0,
+                "VELChannelCount": 0,
+                "TrackedPointsCount": len(system.points),
+                "MissingValues": MISSING,
+                "SubjectArtefactDescription": f"{session.dropped_frames} frames were not recorded "
+                "(the recorder could not keep up or could not write); the latency channel shows the gaps.",
+            },
         )
     # Second pass: the data, chunk by chunk into every tracking system's file.
     paths = {s.label: motion_dir / f"{stem}_tracksys-{s.label}_motion.tsv" for s in systems}
-    with contextlib.ExitStack() as files:
-        out = {label: files.enter_context(path.open("w", encoding="utf-8")) for label, path in paths.items()}
+    with contextlib.ExitStack() as stack:
+        out = {label: stack.enter_context(files.stream(path)) for label, path in paths.items()}
         for table in store.iter_motion(session.id):
             latency = (table.time_ns - t_ns[0]) / 1e9
             for system in systems:
                 _write_matrix(out[system.label], latency, _values(table, system))
-    for path in paths.values():
-        written.append(path)
-        scans.append([f"motion/{path.name}", acq_time])
-    written.append(_write_tsv(motion_dir / f"{stem}_events.tsv", *_events(store, session, int(t_ns[0]))))
-    written.append(_write_tsv(session_dir / f"sub-{sub}_ses-{ses}_scans.tsv", ["filename", "acq_time"], scans))
-    written += _sessions(out_dir / f"sub-{sub}", sub, ses, store, session, duration, shift_days)
-    return written
+    files.tsv(motion_dir / f"{stem}_events.tsv", *_events(store, session, int(t_ns[0])))
+    scans = [[f"motion/{path.name}", acq_time] for path in paths.values()]
+    files.tsv(session_dir / f"sub-{sub}_ses-{ses}_scans.tsv", ["filename", "acq_time"], scans)
+    return _session_row(store, session, ses, duration, shift_days)
 
 
 def _profiles(store: SessionStore, session_id: int) -> dict[str, str]:
@@ -373,55 +525,94 @@ def _check_target(out_dir: Path, sub: str, record_key: str) -> None:
         )
 
 
-def _dataset_description(out_dir: Path) -> list[Path]:
-    if (out_dir / "dataset_description.json").exists():
-        return []  # checked as gmi-vr's by _check_target; keep what a researcher added
-    return [_write_json(
-        out_dir / "dataset_description.json",
-        {
-            "Name": "gmi-vr session recordings",
-            "BIDSVersion": BIDS_VERSION,
-            "DatasetType": "raw",
-            "GeneratedBy": [{"Name": "gmi-vr", "Version": _software_version().removeprefix("gmi-vr ") or "n/a",
-                             "Description": "Virtual-reality Graded Motor Imagery and mirror therapy"}],
-        },
-    )]  # fmt: skip
+#: What gmi-vr cannot know and a lab fills in ``dataset_description.json`` (BIDS names):
+#: named in the dataset's README and in docs/research.md.
+LAB_FIELDS = ("Name", "Authors", "License", "Acknowledgements", "HowToAcknowledge", "Funding",
+              "EthicsApprovals", "ReferencesAndLinks", "DatasetDOI")  # fmt: skip
 
 
-def _readme(out_dir: Path) -> list[Path]:
-    path = out_dir / "README"
-    if path.exists():
-        return []
-    path.write_text(
+def _check_sessions(out_dir: Path, sub: str, sessions: Sequence[SessionInfo]) -> None:
+    """Refuse a session whose label the folder already gives to another session (another
+    station's store numbers its sessions from 1 too): its ``session_uid`` differs."""
+    exported = {r.get("session_id"): r.get("session_uid") for r in _read_tsv(out_dir / f"sub-{sub}" / f"sub-{sub}_sessions.tsv")}
+    for session in sessions:
+        uid = exported.get(f"ses-{session.id:03d}")
+        if uid not in (None, MISSING, session.uid):
+            raise ExportError(
+                f"{out_dir} already holds sub-{sub}/ses-{session.id:03d} from another session (another station's "
+                f"store?), so session {session.id} cannot be added; export into a new folder."
+            )
+
+
+def _dataset_description(files: _Files, out_dir: Path) -> None:
+    """Written once, then kept as a lab filled it (checked as gmi-vr's by ``_check_target``);
+    only the keys gmi-vr's own files need are added when missing."""
+    path = out_dir / "dataset_description.json"
+    ours = {
+        "Name": "gmi-vr session recordings",
+        "BIDSVersion": BIDS_VERSION,
+        "HEDVersion": HED_VERSION,
+        "DatasetType": "raw",
+        "GeneratedBy": [{"Name": "gmi-vr", "Version": _software_version().removeprefix("gmi-vr ") or "n/a",
+                         "Description": "Virtual-reality Graded Motor Imagery and mirror therapy"}],
+    }  # fmt: skip
+    if not path.exists():
+        files.json(path, ours)
+        return
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    if "HEDVersion" not in kept:  # a dataset exported before events carried HED tags
+        files.json(path, {**kept, "HEDVersion": HED_VERSION})
+
+
+def _readme(files: _Files, out_dir: Path) -> None:
+    if (out_dir / "README").exists():
+        return
+    files.text(
+        out_dir / "README",
         "Session recordings exported by gmi-vr, a virtual-reality Graded Motor Imagery and mirror\n"
         "therapy application. Each session holds the head-mounted display, both controllers and, when\n"
         "the headset tracked them, both hands (26 joints each), one tracking system per device, plus\n"
-        "the session's events: laterality trials with their answers and response times, pain ratings\n"
-        "(0-10) and stage changes. Participants are known by pseudonymous ids only.\n",
-        encoding="utf-8",
+        "the session's events: blocks with their visual-feedback conditions, laterality trials with\n"
+        "their answers and response times, pain ratings (0-10) and safety events (task-gmi_events.json\n"
+        "describes every column). Participants are known by pseudonymous ids only.\n"
+        "\n"
+        "gmi-vr cannot know who made this dataset: fill in dataset_description.json's "
+        + ", ".join(LAB_FIELDS[:-1]) + f" and {LAB_FIELDS[-1]},\n"
+        "and replace this README with the study's own. gmi-vr keeps both files as you leave them when\n"
+        "it adds new sessions to the dataset.\n",
     )
-    return [path]
 
 
-_PARTICIPANT_COLUMNS = ["participant_id", "age_band", "affected_side", "body_part", "record_key"]
+_PARTICIPANT_COLUMNS = ["participant_id", "age_band", "affected_side", "body_part", "stage_at_first_session",
+                        "record_key"]  # fmt: skip
 
 
-def _participants(out_dir: Path, sub: str, patient: PatientInfo) -> list[Path]:
-    rows = [r for r in _read_tsv(out_dir / "participants.tsv") if r.get("participant_id") != f"sub-{sub}"]
+def _first_stage(store: SessionStore, patient_id: str) -> int | None:
+    """The program stage (1-4) of the patient's first session that ran a program."""
+    for session in store.list_sessions(patient_id):
+        stage = ((session.settings or {}).get("program") or {}).get("stage")
+        if isinstance(stage, int) and not isinstance(stage, bool):
+            return stage
+    return None
+
+
+def _participants(files: _Files, out_dir: Path, subjects: Sequence[tuple[str, PatientInfo, int | None]]) -> None:
+    """Add or replace the rows of ``subjects`` (label, patient, stage at the first session);
+    the rows of other subjects stay."""
+    new = [{
+        "participant_id": f"sub-{sub}", "affected_side": patient.affected_side, "body_part": patient.body_part,
+        "age_band": patient.age_band or (band_of_birth_year(patient.birth_year) if patient.birth_year else None),
+        "stage_at_first_session": stage, "record_key": _record_key(patient),
+    } for sub, patient, stage in subjects]  # fmt: skip
+    path = out_dir / "participants.tsv"
+    rows: list[dict[str, Any]] = [r for r in _read_tsv(path) if r.get("participant_id") not in {n["participant_id"] for n in new}]
     for row in rows:
         # Rows written by an older gmi-vr kept a birth year: only its band is exported now.
         if row.get("age_band", MISSING) == MISSING and (row.get("birth_year") or "").isdigit():
             row["age_band"] = band_of_birth_year(int(row["birth_year"]))
-    rows.append({
-        "participant_id": f"sub-{sub}", "affected_side": patient.affected_side, "body_part": patient.body_part,
-        "age_band": patient.age_band or (band_of_birth_year(patient.birth_year) if patient.birth_year else MISSING),
-        "record_key": _record_key(patient),
-    })  # fmt: skip
-    rows.sort(key=lambda r: r["participant_id"])
-    tsv = _write_tsv(
-        out_dir / "participants.tsv", _PARTICIPANT_COLUMNS, [[r.get(k, MISSING) for k in _PARTICIPANT_COLUMNS] for r in rows]
-    )
-    sidecar = _write_json(
+    rows = sorted([*rows, *new], key=lambda r: str(r["participant_id"]))
+    files.tsv(path, _PARTICIPANT_COLUMNS, [[r.get(k, MISSING) for k in _PARTICIPANT_COLUMNS] for r in rows])
+    files.json(
         out_dir / "participants.json",
         {
             "participant_id": {"Description": "Pseudonymous participant id (the letters and digits of the clinic's "
@@ -431,15 +622,24 @@ def _participants(out_dir: Path, sub: str, patient: PatientInfo) -> list[Path]:
             "affected_side": {"Description": "Side of the painful (affected) limb.",
                               "Levels": {"left": "left side", "right": "right side"}},
             "body_part": {"Description": "Body part the therapy addresses (hand, foot, shoulder, ...)."},
+            "stage_at_first_session": {
+                "Description": "The therapy program's stage at the patient's first session that ran a program.",
+                "Levels": _PROGRAM_STAGES},
             "record_key": {"Description": "A one-way key of the patient's record in the gmi-vr store that exported "
                            "it: gmi-vr adds a session to a subject only when the keys match, so two people are "
                            "never merged under one subject."},
         },
     )  # fmt: skip
-    return [tsv, sidecar]
 
 
-_SESSION_COLUMNS = ["session_id", "acq_time", "duration", "status", "pain_before", "pain_after"]
+#: The program stages (``therapy.program.Stage``), as participants.tsv and events.tsv give them.
+_PROGRAM_STAGES = {
+    "1": "laterality recognition (implicit motor imagery)", "2": "explicit motor imagery",
+    "3": "mirror therapy", "4": "graded real movement",
+}  # fmt: skip
+
+_SESSION_COLUMNS = ["session_id", "acq_time", "duration", "status", "mode", "station", "pain_before", "pain_after",
+                    "session_uid"]  # fmt: skip
 
 
 def _acq_time(session: SessionInfo, shift_days: int) -> str:
@@ -447,18 +647,19 @@ def _acq_time(session: SessionInfo, shift_days: int) -> str:
     return (session.started_at + timedelta(days=shift_days)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _sessions(sub_dir: Path, sub: str, ses: str, store: SessionStore, session: SessionInfo, duration: float,
-              shift_days: int = 0) -> list[Path]:  # fmt: skip
+def _session_row(store: SessionStore, session: SessionInfo, ses: str, duration: float, shift_days: int) -> dict[str, Any]:
     ratings = store.ratings(session.id)
     before = [r.value for r in ratings if r.phase == "before"]
     after = [r.value for r in ratings if r.phase == "after"]
-    tsv = _merge_rows(
-        sub_dir / f"sub-{sub}_sessions.tsv", "session_id", _SESSION_COLUMNS,
-        {"session_id": f"ses-{ses}", "acq_time": _acq_time(session, shift_days),
-         "duration": round(duration, 3), "status": session.status,
-         "pain_before": before[-1] if before else None, "pain_after": after[-1] if after else None},
-    )  # fmt: skip
-    sidecar = _write_json(
+    return {"session_id": f"ses-{ses}", "acq_time": _acq_time(session, shift_days), "duration": round(duration, 3),
+            "status": session.status, "mode": session.mode, "station": session.station,
+            "pain_before": before[-1] if before else None, "pain_after": after[-1] if after else None,
+            "session_uid": session.uid or None}  # fmt: skip
+
+
+def _sessions(files: _Files, sub_dir: Path, sub: str, rows: Sequence[dict[str, Any]], shift_days: int) -> None:
+    files.merge_rows(sub_dir / f"sub-{sub}_sessions.tsv", "session_id", _SESSION_COLUMNS, rows)
+    files.json(
         sub_dir / f"sub-{sub}_sessions.json",
         {
             "acq_time": {"Description": "When the session started (UTC)" + (
@@ -473,68 +674,166 @@ def _sessions(sub_dir: Path, sub: str, ses: str, store: SessionStore, session: S
                 "stopped": "stopped early by the therapist or patient (written before the statuses above)",
                 "aborted": "ended by an error", "interrupted": "the program stopped during it (crash or power loss)",
                 "running": "still running when exported"}},
+            "mode": {"Description": "How the session was run.", "Levels": {
+                "headset": "in the virtual-reality headset", "desktop": "on a desktop screen, without a headset"}},
+            "station": {"Description": "Where the session was run.", "Levels": {
+                "clinic": "at the clinic", "home": "at the patient's home"}},
             "pain_before": {"Description": "Pain rating before the session, 0-10 numeric rating scale (LOINC 72514-3)."},
             "pain_after": {"Description": "Pain rating after the session, 0-10 numeric rating scale (LOINC 72514-3)."},
+            "session_uid": {"Description": "The session's random id in gmi-vr, the same in every store it is carried "
+                            "to: gmi-vr refuses to put another session under a label already taken."},
         },
     )  # fmt: skip
-    return [tsv, sidecar]
 
 
-_EVENT_COLUMNS = ["onset", "duration", "trial_type", "response_time", "stage", "body_part", "side",
-                  "rotation", "view", "answer", "correct", "value"]  # fmt: skip
+_EVENT_COLUMNS = ["onset", "duration", "trial_type", "kind", "task", "program_stage", "feedback", "feedback_delay_ms",
+                  "stimulus", "body_part", "side", "rotation", "view", "answer", "correct", "response_time",
+                  "value"]  # fmt: skip
+
+#: Trial kinds of the store that are a ``trial_type`` of their own; other kinds are "other_trial".
+_TRIAL_TYPES = ("laterality", "imagery", "vividness", "range_of_motion", "observation")
+#: Recorded events exported, by kind, with their ``trial_type``; other events of these
+#: groups are "safety_other", "session_other" and "error" (the ``kind`` column names them).
+_EVENT_TYPES = {
+    "safety.flare": "safety_flare", "safety.stop": "safety_stop", "stage.change": "stage_change",
+    "session.start": "session_start", "session.pause": "session_pause", "session.resume": "session_resume",
+    "session.end": "session_end",
+}  # fmt: skip
+_EVENT_GROUPS = {"safety.": "safety_other", "stage.": "stage_change", "session.": "session_other", "error": "error"}
+
+
+#: Characters a ``kind`` value may not hold: HED reads it as a label (letters, digits, - and _).
+_NOT_NAME_LIKE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def _event_type(kind: str) -> str | None:
+    """The ``trial_type`` of a recorded event, None for events the file leaves out."""
+    if kind in _EVENT_TYPES:
+        return _EVENT_TYPES[kind]
+    return next((group for prefix, group in _EVENT_GROUPS.items() if kind.startswith(prefix)), None)
 
 
 def _events(store: SessionStore, session: SessionInfo, t0_ns: int) -> tuple[list[str], list[list[Any]]]:
+    """The rows of a session's ``events.tsv``: onsets in seconds from the first motion sample."""
     t0 = t0_ns / 1e9
     rows: list[list[Any]] = []
 
-    def row(onset: float, duration: float | None, trial_type: str, **extra: Any) -> None:
-        values = {"onset": round(onset - t0, 6), "duration": duration if duration is not None else 0, "trial_type": trial_type, **extra}
+    def row(onset: float, duration: float | None, trial_type: str, kind: str, **extra: Any) -> None:
+        values = {"onset": round(onset - t0, 6), "duration": duration, "trial_type": trial_type,
+                  "kind": _NOT_NAME_LIKE.sub("_", kind), **extra}  # fmt: skip
         rows.append([values.get(c) for c in _EVENT_COLUMNS])
 
-    for block in store.blocks(session.id):
+    blocks = {b.seq: b for b in store.blocks(session.id)}
+    tasks = {t.seq: t for t in store.tasks(session.id)}
+
+    def condition(task_seq: int | None) -> dict[str, Any]:
+        """The task and the block condition a trial or repetition ran under."""
+        task = tasks.get(task_seq) if task_seq is not None else None
+        block = blocks.get(task.block_seq) if task is not None and task.block_seq is not None else None
+        params = (block.params if block is not None else None) or {}
+        return {"task": task.kind if task is not None else None, "program_stage": params.get("stage"),
+                "feedback": params.get("feedback"), "feedback_delay_ms": params.get("feedback_delay_ms")}  # fmt: skip
+
+    for block in blocks.values():
+        params = block.params or {}
         length = round(block.end_s - block.start_s, 6) if block.end_s is not None else None
-        row(block.start_s, length, "stage", stage=block.stage)
+        row(block.start_s, length, "block", kind=block.stage, task=block.stage, program_stage=params.get("stage"),
+            feedback=params.get("feedback"), feedback_delay_ms=params.get("feedback_delay_ms"))  # fmt: skip
     for trial in store.trials(session.id):
+        m = trial.measures or {}
+        ended, started = m.get("ended_at_s"), m.get("started_at_s")
+        length = trial.reaction_time_s if trial.reaction_time_s is not None else (
+            round(ended - started, 6) if isinstance(ended, float | int) and isinstance(started, float | int) else None)
         row(
-            trial.onset_s, trial.reaction_time_s, trial.kind, response_time=trial.reaction_time_s,
-            body_part=trial.body_part, side=trial.side, rotation=trial.rotation_deg, view=trial.view,
-            answer=trial.answer, correct=None if trial.correct is None else int(trial.correct),
+            trial.onset_s, length, trial.kind if trial.kind in _TRIAL_TYPES else "other_trial", kind=trial.kind,
+            **condition(trial.task_seq), stimulus=m.get("mesh") or m.get("movement"), body_part=trial.body_part,
+            side=trial.side, rotation=trial.rotation_deg, view=trial.view, answer=trial.answer,
+            correct=None if trial.correct is None else int(trial.correct), response_time=trial.reaction_time_s,
+            value=m.get("value") if trial.kind == "vividness" else None,
         )  # fmt: skip
+    for repetition in store.repetitions(session.id):
+        row(repetition.onset_s, repetition.duration_s, "repetition", kind="repetition", **condition(repetition.task_seq))
     for rating in store.ratings(session.id):
         if rating.time_s is not None:
-            row(rating.time_s, 0, "pain_rating", value=rating.value)
+            row(rating.time_s, 0, "pain_rating", kind=f"pain_rating_{rating.phase}", value=rating.value)
     for event in store.events(session.id):
-        if event.kind.startswith(("safety.", "stage.", "session.", "error")):
-            row(event.time_s, 0, event.kind.replace(".", "_"))
+        trial_type = _event_type(event.kind)
+        if trial_type is not None:
+            row(event.time_s, 0, trial_type, kind=event.kind)
     rows.sort(key=lambda r: float(r[0]))
-    return _EVENT_COLUMNS, rows
+    # The same record twice at one moment says nothing more, and HED reads it as an error.
+    unique = [r for i, r in enumerate(rows) if i == 0 or r != rows[i - 1]]
+    return _EVENT_COLUMNS, unique
 
 
-def _events_sidecar(out_dir: Path) -> Path:
-    return _write_json(
+#: ``trial_type`` levels: what each is, and its HED annotation (HED ``HED_VERSION``).
+_TRIAL_TYPE_LEVELS: dict[str, tuple[str, str]] = {
+    "block": ("a block of one task of the program (task column), with its visual-feedback condition",
+              "Experiment-structure"),
+    "laterality": ("a left/right judgement trial: a picture of a body part was shown and the patient answered "
+                   "which side it is", "Sensory-event, Experimental-stimulus, Visual-presentation, (Image, Body-part)"),
+    "imagery": ("an explicit motor imagery trial: a movement was demonstrated, then imagined",
+                "Sensory-event, Experimental-stimulus, Visual-presentation, (Experiment-participant, Imagine, Move)"),
+    "vividness": ("the patient rated how vivid the imagined movements were, 1-5 (value column)",
+                  "Agent-action, Participant-response, (Experiment-participant, Judge)"),
+    "range_of_motion": ("the affected hand's largest comfortable excursion in one direction was measured",
+                        "Agent-action, Measurement-event, (Experiment-participant, Move)"),
+    "observation": ("a look-only period of mirror therapy: the patient watched the reflection",
+                    "Sensory-event, Visual-presentation, (Experiment-participant, Attend-to)"),
+    "other_trial": ("a trial of another kind (kind column)", "Experimental-trial"),
+    "repetition": ("one repetition of a movement task (mirror therapy or graded movement)",
+                   "Agent-action, (Experiment-participant, Move)"),
+    "pain_rating": ("a 0-10 pain rating (value column)", "Agent-action, Participant-response, (Experiment-participant, Judge)"),
+    "safety_flare": ("a pain flare: the rating rose past the program's limit, movement stopped", "Experiment-control"),
+    "safety_stop": ("the patient or the therapist stopped the session", "Experiment-control"),
+    "safety_other": ("another safety event (kind column: time cap, break, alert)", "Experiment-control"),
+    "stage_change": ("the therapy stage changed", "Experiment-structure"),
+    "session_start": ("the session started", "Experiment-control"),
+    "session_pause": ("the session was paused", "Experiment-control"),
+    "session_resume": ("the session resumed", "Experiment-control"),
+    "session_end": ("the session ended", "Experiment-control"),
+    "session_other": ("another session event (kind column)", "Experiment-control"),
+    "error": ("an error occurred", "Experiment-control"),
+}  # fmt: skip
+
+
+def _events_sidecar(files: _Files, out_dir: Path) -> None:
+    files.json(
         out_dir / f"task-{TASK}_events.json",
         {
-            "trial_type": {"Description": "What happened.", "Levels": {
-                "stage": "a stretch of one therapy stage (see the stage column)",
-                "laterality": "a left/right judgement trial: an image was shown and the patient answered",
-                "pain_rating": "a 0-10 pain rating during the session (value column)",
-                "safety_flare": "a pain flare stopped the movement",
-                "stage_change": "the therapy stage changed",
-                "session_start": "the session started", "session_stop": "the session was stopped",
-                "error": "an error occurred"}},
-            "response_time": {"Description": "Time from the image's onset to the answer; n/a when not answered.", "Units": "s"},
-            "stage": {"Description": "Therapy stage.", "Levels": {
-                "laterality": "implicit motor imagery (left/right judgement)", "imagery": "explicit motor imagery",
-                "mirror": "mirror therapy", "movement": "graded real movement"}},
-            "body_part": {"Description": "Body part shown in the trial's image."},
-            "side": {"Description": "Side of the body part shown.", "Levels": {"left": "left", "right": "right"}},
-            "rotation": {"Description": "Rotation of the image from upright.", "Units": "deg"},
+            "onset": {"Description": "Time from the first motion sample of the session (the latency channel's 0).",
+                      "Units": "s"},
+            "duration": {"Description": "How long it lasted: a block's length, a trial's response time or "
+                         "measured period, a repetition's movement; 0 for a moment; n/a when unknown.", "Units": "s"},
+            "trial_type": {"Description": "What happened.",
+                           "Levels": {k: d for k, (d, _) in _TRIAL_TYPE_LEVELS.items()},
+                           # One group per row with its kind, so that two rows at one onset stay two events.
+                           "HED": {k: f"({h}, {{kind}})" for k, (_, h) in _TRIAL_TYPE_LEVELS.items()}},
+            "kind": {"Description": "The record's name in the gmi-vr store, with '.' written as '_': a block's "
+                     "task, a trial's kind, pain_rating_<before|during|after>, or an event's kind (for example "
+                     "safety_time_cap for safety.time_cap).", "HED": "Label/#"},
+            "task": {"Description": "The program task the row belongs to (laterality, imagery, mirror_reach, ...)."},
+            "program_stage": {"Description": "The program's stage when the block ran.", "Levels": _PROGRAM_STAGES},
+            "feedback": {"Description": "The visual-feedback condition a research program set for the block (for "
+                         "example delayed, sham or hidden affected limb); n/a where none was set, which is the "
+                         "live mirror of a clinical program. The patient's view never announces it."},
+            "feedback_delay_ms": {"Description": "Delay added to the displayed affected limb in the block; n/a where "
+                                  "none was set.", "Units": "ms", "HED": "(Delay/# ms, (Visual-presentation))"},
+            "stimulus": {"Description": "What was shown: the laterality picture's model, or the movement "
+                         "demonstrated for imagery."},
+            "body_part": {"Description": "Body part shown in the trial's picture or moved."},
+            "side": {"Description": "Side of the body part shown or moved.", "Levels": {"left": "left", "right": "right"}},
+            "rotation": {"Description": "Rotation of the picture from upright.", "Units": "deg"},
             "view": {"Description": "View of the body part shown (for a hand: back or palm)."},
-            "answer": {"Description": "Side the patient answered; n/a when not answered.", "Levels": {"left": "left", "right": "right"}},
+            "answer": {"Description": "Side the patient answered; n/a when not answered.",
+                       "Levels": {"left": "left", "right": "right"}},
             "correct": {"Description": "1 if the answer was right, 0 if wrong, n/a when not answered.",
-                        "Levels": {"0": "wrong", "1": "right"}},
-            "value": {"Description": "Pain rating, 0-10 numeric rating scale (LOINC 72514-3)."},
+                        "Levels": {"0": "wrong", "1": "right"},
+                        "HED": {"0": "Incorrect-action", "1": "Correct-action"}},
+            "response_time": {"Description": "Time from the picture's onset to the answer; n/a when not answered.",
+                              "Units": "s", "HED": "(Delay/# s, (Participant-response))"},
+            "value": {"Description": "The rating given: pain on the 0-10 numeric rating scale (LOINC 72514-3) for "
+                      "pain_rating rows, vividness 1-5 for vividness rows."},
             "StimulusPresentation": {
                 "SoftwareName": "gmi-vr",
                 "SoftwareVersion": _software_version().removeprefix("gmi-vr ") or "n/a",

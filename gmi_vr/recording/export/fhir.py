@@ -33,6 +33,8 @@ PAIN_NRS_CODE = "72514-3"
 
 
 def pain_bundle(store: SessionStore, session: SessionInfo) -> dict[str, Any]:
+    """A FHIR R4 ``Bundle`` (collection) as a JSON-able dict: one ``Observation`` per pain
+    rating of ``session`` (0-10 NRS), its phase and source, at the time it was recorded (UTC)."""
     entries = []
     for k, rating in enumerate(store.ratings(session.id), start=1):
         entries.append({
@@ -106,6 +108,8 @@ def _now() -> str:
 
 
 def export_fhir(store: SessionStore, session: SessionInfo, out_dir: Path) -> list[Path]:
+    """Write the session's pain ratings as a FHIR bundle into ``out_dir`` (created if missing);
+    returns the one file written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"session-{session.id:03d}_pain-ratings.fhir.json"
     path.write_text(json.dumps(pain_bundle(store, session), indent=2) + "\n", encoding="utf-8")

@@ -30,6 +30,9 @@ def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
 
 
 def export_csv(store: SessionStore, session: SessionInfo, out_dir: Path) -> list[Path]:
+    """Write the session's trials, repetitions, ratings, blocks, tasks and events as CSV files
+    into ``out_dir`` (created if missing; times in seconds on the frame clock); returns the
+    files written."""
     sid, pid = session.id, session.patient_id
     stem = f"session-{sid:03d}"
     written = []
@@ -49,8 +52,11 @@ def export_csv(store: SessionStore, session: SessionInfo, out_dir: Path) -> list
         ([pid, sid, e.time_s, e.kind, json.dumps(e.data, sort_keys=True)] for e in store.events(sid)),
     ))  # fmt: skip
     written.append(_write(
-        out_dir / f"{stem}_blocks.csv", ["patient", "session", "seq", "stage", "start_s", "end_s"],
-        ([pid, sid, b.seq, b.stage, b.start_s, b.end_s] for b in store.blocks(sid)),
+        out_dir / f"{stem}_blocks.csv",
+        ["patient", "session", "seq", "stage", "start_s", "end_s", "feedback", "feedback_delay_ms"],
+        # A study's visual-feedback condition (empty for a block without one: the live picture).
+        ([pid, sid, b.seq, b.stage, b.start_s, b.end_s, (b.params or {}).get("feedback"),
+          (b.params or {}).get("feedback_delay_ms")] for b in store.blocks(sid)),
     ))  # fmt: skip
     channels = store.motion_channels(sid)
     lookup = {name: i for i, name in enumerate(channels)}
