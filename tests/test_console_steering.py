@@ -188,3 +188,21 @@ def test_a_failed_audit_write_is_shown_in_the_console_and_the_run_ends_with_the_
         (session,) = store.list_sessions("S-2")
         assert session.status in ("not_started", "ended_early")
         assert not [a for a in store.audit_trail("S-2") if a.action == "console.ask_pain"]
+
+
+def test_a_break_can_be_skipped_but_not_repeated() -> None:
+    run = Run(program(**{"safety.break_every_s": 10.0, "session.rating_at_start": False}))
+    controls, audited = controlled(run)
+    for _ in range(16):
+        shown = run.until_event("trial.show")
+        run.runner.answer_from_console(Side(shown.data["side"]), shown.time_s + 0.5)
+    run.until_event("safety.break")
+    assert run.runner.time_to_break_s == pytest.approx(10.0, abs=0.1), "the break began: a full interval to the next"
+    controls.act("repeat", None, run.script.next_time)
+    assert controls.message == "nothing to repeat now: a block must be running"
+    controls.act("skip", None, run.script.next_time)
+    step = run.step()
+    skipped = next(e for e in step.events if e.kind == "task.skipped")
+    assert skipped.data["block_index"] is None and skipped.data["kind"] != "laterality"
+    assert run.events("block.start")[-1].data["block_index"] == 1, "the next block, without waiting for the patient"
+    assert [a for a, _ in audited] == ["console.skip"]

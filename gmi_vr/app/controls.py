@@ -132,8 +132,9 @@ class TherapistControls:
             self.runner.hold(name == "pause", time_s)
             self.message = "paused: a calm pause for the patient (F7 resumes)" if name == "pause" else "resumed"
         elif name in ("repeat", "skip"):
-            if not self.runner.steerable or self.runner.held:
-                self.message = f"nothing to {name} now: a block or break must be running" + (
+            if not (self.runner.repeatable if name == "repeat" else self.runner.steerable) or self.runner.held:
+                running = "a block" if name == "repeat" else "a block or break"
+                self.message = f"nothing to {name} now: {running} must be running" + (
                     " (resume first)" if self.runner.held else "")
                 return
             (self.runner.repeat_task if name == "repeat" else self.runner.skip_task)(time_s)

@@ -294,6 +294,11 @@ class SessionRunner:
                 and not isinstance(self._task, PainRatingTask | QuestionTask))
 
     @property
+    def repeatable(self) -> bool:
+        """A block runs (not a break, a rating or a question): it can be started again."""
+        return self.steerable and self._block_kind is not None
+
+    @property
     def time_to_break_s(self) -> float | None:
         """Focused seconds until the next break is due (it is taken between blocks), None
         when no block is left to break before."""
@@ -636,7 +641,7 @@ class SessionRunner:
     def _steer(self, what: str, now: float, events: list[Event], records: list[Record]) -> None:
         """Repeat the running block from its start, or skip the running block or break."""
         task = self._task
-        if not self.steerable or task is None or (what == "repeat" and self._block_kind is None):
+        if task is None or not (self.repeatable if what == "repeat" else self.steerable):
             return
         index = next((block for open_task, _, block in self._open if open_task is task), None)
         data: dict[str, object] = {"kind": task.kind, "block_index": index, "by": "therapist"}
