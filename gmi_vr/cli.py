@@ -50,12 +50,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
               f"will be saved, and the choice goes to the audit trail where the store can hold it.",
               file=sys.stderr)  # fmt: skip
     # A patient's recorded session ends with one line on stdout saying what the store holds of it.
+    lsl, lsl_wait_s = _lsl_options(args)
     if args.sim or args.motion:
         app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames, report=print,
-                    record=record, therapist=therapist, account=account)  # fmt: skip
+                    record=record, therapist=therapist, lsl=lsl, lsl_wait_s=lsl_wait_s, notice=_notice,
+                    account=account)  # fmt: skip
     else:
         app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print, record=record,
-                       therapist=therapist, hands_only=args.hands, account=account)  # fmt: skip
+                       therapist=therapist, hands_only=args.hands, lsl=lsl, lsl_wait_s=lsl_wait_s,
+                       notice=_notice, account=account)  # fmt: skip
     if not record:
         print(f"gmi-vr: the session of {args.patient} was not saved (--no-record); "
               f"exit status {EXIT_NOT_RECORDED} says so.", file=sys.stderr)  # fmt: skip
@@ -94,6 +97,34 @@ def _run_account(args: argparse.Namespace) -> tuple[Account | None, str]:
         raise AccessError(f"--by {args.by} is not the signed-in account {account.name}; leave --by out: "
                           f"the audit trail names the account.")
     return account, account.name
+
+
+def _lsl_options(args: argparse.Namespace) -> tuple[bool, float]:
+    """Whether the run opens the Lab Streaming Layer streams (--lsl, --lsl-wait or the ``lsl``
+    setting) and how long it waits for a recorder first (seconds)."""
+    from gmi_vr.core.settings import load_settings
+
+    wait = float(args.lsl_wait or 0.0)
+    if not 0.0 <= wait <= 86_400.0:  # NaN fails both
+        raise GmiError(f"--lsl-wait takes the seconds to wait for a recorder, from 0 to 86400, not {args.lsl_wait:g}.")
+    return bool(args.lsl or args.lsl_wait is not None or load_settings().lsl), wait
+
+
+def _notice(line: str) -> None:
+    """A run's notice on stderr (stdout says what was saved)."""
+    print(f"gmi-vr: {line}", file=sys.stderr)
+
+
+def _cmd_practice(args: argparse.Namespace) -> int:
+    from gmi_vr import app
+
+    # Ends with one line on stdout saying what the store holds of the sitting; a sitting that
+    # could not be stored raises StorageError (never exit 0), as for ``run``.
+    screenshot = Path(args.screenshot) if args.screenshot is not None else None
+    who = _therapist(args)  # a store with accounts (a clinic's) asks for one, as run does
+    app.run_practice(args.patient, max_frames=args.max_frames, screenshot=screenshot, report=print,
+                     by=who)  # fmt: skip
+    return 0
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
@@ -311,9 +342,44 @@ def _cmd_patients(args: argparse.Namespace) -> int:
             _patients_rename(store, args)
         elif args.action == "erase":
             _patients_erase(store, args)
+        elif args.action == "desensitization":
+            _patients_desensitization(store, args)
     finally:
         store.close()
     return 0
+
+
+def _patients_desensitization(store: SessionStore, args: argparse.Namespace) -> None:
+    """Record a graded desensitization exposure, or list the hierarchy and the exposures."""
+    from datetime import UTC, datetime
+
+    from gmi_vr.app.desensitization import add_exposure, desensitization_log
+
+    if args.what == "add":
+        info = add_exposure(store, args.id, args.texture, minutes=args.minutes, station=args.where, on=args.on,
+                            today=datetime.now(UTC).date(), therapist=_therapist(args, store))  # fmt: skip
+        print(f"patient {info.patient_id}: {info.texture} (level {info.level} of {info.levels}) tolerated "
+              f"{info.minutes:g} min at {info.station} on {info.exposed_on}, entered by {info.entered_by}")
+        return
+    log = desensitization_log(store, args.id)
+    if args.json:
+        print(json.dumps({"hierarchy": list(log.hierarchy), "highest_level": log.highest_level,
+                          "highest_texture": log.highest_texture,
+                          "exposures": [{"id": e.id, "on": e.exposed_on, "station": e.station, "minutes": e.minutes,
+                                         "texture": e.texture, "level": e.level, "levels": e.levels,
+                                         "entered_by": e.entered_by, "recorded_at": e.recorded_at.isoformat()}
+                                        for e in log.exposures]}, indent=2))  # fmt: skip
+        return
+    print("hierarchy (least provoking first): "
+          + ", ".join(f"{i}. {t}" for i, t in enumerate(log.hierarchy, start=1)))
+    if not log.exposures:
+        print(f"no exposures for {args.id} yet: record one with  "
+              f"gmi-vr patients desensitization add {args.id} {log.hierarchy[0]} --minutes 3 --where home")
+        return
+    print(f"highest tolerated: {log.highest_texture} (level {log.highest_level} of {len(log.hierarchy)})")
+    for e in log.exposures:
+        print(f"{e.exposed_on}  {e.station:<6} {e.minutes:>5g} min  level {e.level}/{e.levels} {e.texture}"
+              f"  by {e.entered_by}")
 
 
 def _practice_line(program: Program, stage: int | None = None) -> str:
@@ -449,7 +515,7 @@ def _cmd_outcomes(args: argparse.Namespace) -> int:
         for inst in [instrument(args.instrument)] if args.instrument else INSTRUMENTS.values():
             print(f"{inst.name}: {inst.title} ({inst.source}; {inst.when})")
             for item in inst.items:
-                print(f"  {item.name}={item.low}..{item.high}  {item.text}")
+                print(f"  {item.name}={item.values or f'{item.low}..{item.high}'}  {item.text}")
         return 0
     store = _open_store()
     try:
@@ -476,7 +542,8 @@ def _cmd_outcomes(args: argparse.Namespace) -> int:
             for o in outcomes if not args.json else ():
                 total = "-" if o.score is None else f"{o.score:g}"
                 print(f"{o.recorded_at:%Y-%m-%d %H:%M}  {o.instrument:<9} {total:>7}  {o.phase or '':<7} "
-                      f"session {o.session_id or '-'}  by {o.entered_by}")
+                      f"session {o.session_id or '-'}  by {o.entered_by}"
+                      + (f"  site {o.items['site']}" if o.instrument == "two_point" else ""))
     finally:
         store.close()
     return 0
@@ -755,8 +822,22 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"run the patient's session WITHOUT saving it (audited; exit status {EXIT_NOT_RECORDED})")
     run.add_argument("--by", help="who runs the session: the console's actions are audited as this "
                                   "therapist (default: the logged-in user)")
+    run.add_argument("--lsl", action="store_true",
+                     help="stream motion, events and pain ratings live over the Lab Streaming Layer "
+                          "(for a lab's LabRecorder; see docs/research.md)")
+    run.add_argument("--lsl-wait", type=float, default=None, metavar="SECONDS",
+                     help="with --lsl: wait up to SECONDS for a recorder to connect before the run starts")
     run.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     run.set_defaults(func=_cmd_run)
+
+    practice = sub.add_parser(
+        "practice", help="practise at home without a headset: the patient's program in a desktop window"
+    )
+    practice.add_argument("--patient", required=True, help="the patient's pseudonymous id")
+    practice.add_argument("--screenshot", help="save the window's last picture as a PNG")
+    practice.add_argument("--by", help="who practises, for the records (default: the logged-in user)")
+    practice.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
+    practice.set_defaults(func=_cmd_practice)
 
     calibrate = sub.add_parser(
         "calibrate", help="measure the patient's body with a short guided pose, one-handed"
@@ -840,13 +921,28 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("id", help="the patient's pseudonymous id")
     erase.add_argument("--reason", required=True, help="why, without naming the patient (kept in the audit trail)")
     erase.add_argument("--by", help="who erases (default: the logged-in user)")
+    desens = patients_sub.add_parser(
+        "desensitization", help="graded texture desensitization: record exposures, list progress up the hierarchy"
+    )
+    desens_sub = desens.add_subparsers(dest="what", required=True, metavar="WHAT")
+    d_add = desens_sub.add_parser("add", help="record one exposure (the texture tolerated, how long, where)")
+    d_add.add_argument("id", help="the patient")
+    d_add.add_argument("texture", help="the texture tolerated, from the patient's hierarchy (see: desensitization list)")
+    d_add.add_argument("--minutes", type=float, required=True, help="how long the texture was rubbed")
+    d_add.add_argument("--where", required=True, choices=["home", "clinic"], help="where it was done")
+    d_add.add_argument("--on", metavar="YYYY-MM-DD", help="the day it was done (default: today, UTC)")
+    d_add.add_argument("--by", help="who enters it (default: the logged-in user)")
+    d_list = desens_sub.add_parser("list", help="the hierarchy, the highest level tolerated and every exposure")
+    d_list.add_argument("id", help="the patient")
+    d_list.add_argument("--json", action="store_true")
     patients.set_defaults(func=_cmd_patients)
 
-    outcomes = sub.add_parser("outcomes", help="enter and list outcome measures (Budapest, CSS, PGIC, BPD, PSFS, SSQ)")
+    outcomes = sub.add_parser("outcomes", help="enter and list outcome measures (Budapest, CSS, PGIC, BPD, PSFS, SSQ, "
+                                               "two-point discrimination)")
     outcomes_sub = outcomes.add_subparsers(dest="action", required=True, metavar="ACTION")
     o_add = outcomes_sub.add_parser("add", help="enter one outcome measure (kept with the time and who)")
     o_add.add_argument("id", help="the patient")
-    o_add.add_argument("instrument", help="budapest, css, pgic, bpd, psfs or ssq (see: outcomes items)")
+    o_add.add_argument("instrument", help="budapest, css, pgic, bpd, psfs, ssq or two_point (see: outcomes items)")
     o_add.add_argument("items", nargs="+", metavar="NAME=VALUE", help="the item values, e.g. value=3")
     o_add.add_argument("--phase", help="intake, visit, before or after (a session)")
     o_add.add_argument("--session", type=int, help="the session it belongs to (the SSQ before or after it)")

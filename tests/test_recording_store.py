@@ -54,7 +54,7 @@ def test_data_folder_follows_the_environment(tmp_path: Path, monkeypatch: pytest
 def test_new_store_is_migrated_to_head_and_matches_the_models(store: SessionStore) -> None:
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn)
-        assert context.get_current_heads() == ("0005",)
+        assert context.get_current_heads() == ("0007",)
         # The shipped revision creates exactly what the ORM classes describe.
         assert compare_metadata(context, schema.Base.metadata) == []
     db = sqlite3.connect(store.label)

@@ -54,6 +54,8 @@ LOGGED_EVENTS: dict[str, str] = {
     "pain.rating": "pain rating", "safety.flare": "pain flare", "safety.stop": "stop: calm scene",
     "safety.break": "break", "safety.time_cap": "time limit reached", "safety.alert": "safety alert",
     "body.mode": "limb mode", "body.feedback": "visual feedback", "tracking.lost": "tracking lost", "recording.loss": "recording loss",
+    "safety.dysynchiria": "dysynchiria: pain or tingling on the affected side, mirrored touch stopped",
+    "touch.block_end": "touch block ended",
 }
 #: Events kept in the log (the newest).
 EVENT_LOG_LENGTH = 500
@@ -77,6 +79,10 @@ def event_words(event: Event) -> str:
             words += f" {float(data.get('feedback_delay_ms', 0.0)):g} ms"
     elif event.kind in ("task.start", "task.end", "task.repeat", "task.skipped") and "kind" in data:
         words += f": {data['kind']}"
+    elif event.kind == "touch.block_end" and "score" in data:
+        score = data["score"]
+        words += (f" {int(data.get('touch_block', 0)) + 1}: site {score['site_correct']}/{score['n']},"
+                  f" probe {score['probe_correct']}/{score['n']}")
     if event.kind in ("session.pause", "session.resume") and data.get("by") == "therapist":
         words = "paused by the therapist" if event.kind == "session.pause" else "resumed by the therapist"
     return words
@@ -228,6 +234,7 @@ class SessionConsole:
             if trials:
                 progress = f"this block: {len(trials)} trials answered or timed out"
             pain = tuple((self._session_s(r.time_s), r.value) for r in runner.ratings)
+        cue = runner.therapist_cue(self._time_s) if runner is not None else None
         stats = self.pipeline.recorder_stats()
         return SessionPanel(
             title=self.title, plan=self.plan, current=self.current, progress=progress,
@@ -246,6 +253,8 @@ class SessionConsole:
             signed_in=self.gate.signed_in_line() if self.gate is not None else "",
             paused=runner.held if runner is not None else False,
             break_in_s=runner.time_to_break_s if runner is not None else None,
+            cue=cue.headline if cue is not None else "", cue_now=cue is not None and cue.now,
+            cue_lines=cue.lines if cue is not None else (),
         )  # fmt: skip
 
 

@@ -155,6 +155,11 @@ class SessionPanel:
     paused: bool = False
     #: Focused seconds to the next break (None: no block left to break before).
     break_in_s: float | None = None
+    #: Touch training: the cue that paces the therapist's touches (the touch due now, or
+    #: the next one with a countdown); ``cue_now`` True while a touch is due (drawn loud).
+    cue: str = ""
+    cue_now: bool = False
+    cue_lines: tuple[str, ...] = ()
 
 
 #: The function key of each action (app.controls.THERAPIST_KEYS), shown beside its button.
@@ -289,6 +294,8 @@ class Console:
             self._after(panel.after)
         if panel.before is not None:
             self._before(panel.before)
+        if panel.cue:
+            self._cue(panel)
         if imgui.collapsing_header("Plan", imgui.TreeNodeFlags_.default_open):
             for step in panel.plan:
                 marker = ">" if panel.current and step.endswith(panel.current) else " "
@@ -388,6 +395,23 @@ class Console:
             imgui.text_disabled("saving ...")
         elif prompt.problem:
             imgui.text_wrapped(prompt.problem)
+
+    def _cue(self, panel: SessionPanel) -> None:
+        """The touch cue: a wide coloured bar while a touch is due, so it is seen from the
+        corner of the eye while the therapist looks at the patient's limb."""
+        imgui = self._imgui
+        if not imgui.collapsing_header("Touch", imgui.TreeNodeFlags_.default_open):
+            return
+        colour = imgui.ImVec4(0.85, 0.55, 0.1, 1.0) if panel.cue_now else imgui.ImVec4(0.22, 0.3, 0.42, 1.0)
+        imgui.push_style_color(imgui.Col_.button, colour)
+        imgui.push_style_color(imgui.Col_.button_hovered, colour)
+        imgui.push_style_color(imgui.Col_.button_active, colour)
+        width = imgui.get_content_region_avail().x
+        imgui.button(panel.cue, imgui.ImVec2(width, 64.0))  # three lines: what, how, where
+        self._record_rect("touch cue")
+        imgui.pop_style_color(3)
+        for line in panel.cue_lines:
+            imgui.text_wrapped(line)
 
     def _before(self, before: BeforeSession) -> None:
         """The patients (search by id), the chosen one's stage, last session, pending

@@ -79,6 +79,9 @@ class Settings:
     #: product's default: long enough for a therapist watching a session without touching
     #: the console, short enough that an unattended console does not stay open for long.
     console_lock_minutes: float = 10.0
+    #: Open the Lab Streaming Layer streams in every run, as ``gmi-vr run --lsl`` does (a lab's
+    #: station; docs/research.md).
+    lsl: bool = False
 
     @property
     def database_file(self) -> Path:
@@ -167,6 +170,8 @@ def load_settings(path: Path | None = None) -> Settings:
         raise wrong("console_lock_minutes", f"a number of minutes from {lock_low} to {lock_high:.0f}")
     if "console_lock_minutes" in values:
         values["console_lock_minutes"] = float(lock)
+    if not isinstance(values.get("lsl", False), bool):
+        raise wrong("lsl", "true or false")
     data_dir = resolve_data_dir(str(values.pop("data_dir")) if "data_dir" in values else None)
     if not values.get("station"):
         values["station"] = socket.gethostname()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from gmi_vr.recording.records import SessionInfo
 from gmi_vr.recording.store import SessionStore
@@ -24,7 +25,10 @@ class SessionRow:
     session (0-10), None when none was given; ``status`` how it ended and ``end_reason`` why
     (``records.SessionStatus``; None in stores written before reasons were kept); ``uid``
     the session's UUID, ``mode`` how it ran ("headset" or "desktop") and ``station`` where
-    ("clinic" or "home": practice between visits)."""
+    ("clinic" or "home": practice between visits). ``frame_timing`` summarises the displayed
+    frames' timing (``motion.timing_summary``: frames, then median and p99 of
+    ``pose_to_display_s``, ``submit_to_display_s`` and ``mirror_delay_frames``); None for
+    sessions not closed or recorded before it was kept."""
 
     session_id: int
     patient: str
@@ -41,6 +45,12 @@ class SessionRow:
     uid: str = ""
     mode: str = "headset"
     station: str = "clinic"
+    frame_timing: dict[str, Any] | None = None
+    #: Touch training (trials of kind "touch"): touches given, and how many had the site and
+    #: the probe named right (an unanswered touch counts as wrong). 0, 0, 0 with none.
+    touches: int = 0
+    touch_sites_right: int = 0
+    touch_probes_right: int = 0
 
     @property
     def where(self) -> str:
@@ -68,15 +78,19 @@ def _row(store: SessionStore, session: SessionInfo) -> SessionRow:
         if not stages or stages[-1] != block.stage:
             stages.append(block.stage)
     ratings = store.ratings(session.id)
+    trials = store.trials(session.id)
+    touches = [t.measures or {} for t in trials if t.kind == "touch"]
     before = [r.value for r in ratings if r.phase == "before"]
     after = [r.value for r in ratings if r.phase == "after"]
     return SessionRow(
         session_id=session.id, patient=session.patient_id, started_at=session.started_at,
         duration_s=duration, stages=tuple(stages), pain_before=before[-1] if before else None,
         pain_after=after[-1] if after else None, status=session.status,
-        dropped_frames=session.dropped_frames, trials=len(store.trials(session.id)),
+        dropped_frames=session.dropped_frames, trials=len(trials),
         repetitions=len(store.repetitions(session.id)), end_reason=session.end_reason,
-        uid=session.uid, mode=session.mode, station=session.station,
+        touches=len(touches), touch_sites_right=sum(bool(m.get("site_correct")) for m in touches),
+        touch_probes_right=sum(bool(m.get("probe_correct")) for m in touches),
+        uid=session.uid, mode=session.mode, station=session.station, frame_timing=session.frame_timing,
     )  # fmt: skip
 
 
@@ -112,6 +126,8 @@ def saved_line(row: SessionRow) -> str:
     the window: "session 12 saved: 64 trials, pain 3 -> 2" (plain ASCII: the window's font
     has no arrow), with how it ended unless it completed, and any lost motion frames."""
     counts = [f"{row.trials} trial{'' if row.trials == 1 else 's'}"]
+    if row.touches:
+        counts.append(f"touch: site {row.touch_sites_right}/{row.touches}, probe {row.touch_probes_right}/{row.touches}")
     if row.repetitions:
         counts.append(f"{row.repetitions} repetition{'' if row.repetitions == 1 else 's'}")
 

@@ -72,6 +72,10 @@ class SessionInfo:
     #: "headset" or "desktop"; "clinic" or "home" (``schema.Session.mode``/``station``).
     mode: str = "headset"
     station: str = "clinic"
+    #: The displayed frames' timing, summarised when the session closed
+    #: (``motion.timing_summary``: median and p99 per timing channel); None before it
+    #: closed, in sessions recorded before timing was, or when no frame was timed.
+    frame_timing: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,24 @@ class RatingRecord:
     time_s: float | None = None
     session_id: int | None = None
     patient_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ExposureInfo:
+    """A graded desensitization exposure as stored (``schema.DesensitizationExposure``):
+    ``exposed_on`` the day (ISO), ``station`` "home" or "clinic", ``texture`` tolerated at
+    ``level`` of the ``levels`` of the patient's hierarchy then (1 = least provoking)."""
+
+    id: int
+    patient_id: str
+    recorded_at: datetime
+    entered_by: str
+    exposed_on: str
+    station: str
+    minutes: float
+    texture: str
+    level: int
+    levels: int
 
 
 @dataclass(frozen=True)

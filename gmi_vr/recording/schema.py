@@ -111,6 +111,9 @@ class Session(Base):
     settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: Motion frames lost before they reached the disk (full queue or write failures).
     dropped_frames: Mapped[int] = mapped_column(Integer, default=0)
+    #: Median and p99 of the displayed frames' timing, written when the session closes
+    #: (``motion.timing_summary``); null before, and in sessions recorded before it existed.
+    frame_timing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Block(Base):
@@ -219,6 +222,31 @@ class Outcome(Base):
     items: Mapped[dict[str, Any]] = mapped_column(JSON)
     score: Mapped[float | None] = mapped_column(Float)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class DesensitizationExposure(Base):
+    """One graded desensitization exposure (CLINICAL.md "Touch": textures from least to most
+    provoking, rubbed a few minutes several times a day): the day it was done, at home or in
+    the clinic, for how long, and the texture tolerated with its level in the patient's
+    hierarchy then (``level`` of ``levels``, 1 = the least provoking), with when and who."""
+
+    __tablename__ = "desensitization"
+    __table_args__ = (
+        CheckConstraint("station IN ('home', 'clinic')", name="desensitization_station"),
+        CheckConstraint("minutes > 0", name="desensitization_minutes"),
+        CheckConstraint("level >= 1 AND level <= levels", name="desensitization_level"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    entered_by: Mapped[str] = mapped_column(String(64))
+    exposed_on: Mapped[str] = mapped_column(String(10))  # the day, ISO YYYY-MM-DD
+    station: Mapped[str] = mapped_column(String(16))
+    minutes: Mapped[float] = mapped_column(Float)
+    texture: Mapped[str] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(Integer)
+    levels: Mapped[int] = mapped_column(Integer)
 
 
 class EventRow(Base):

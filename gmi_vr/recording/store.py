@@ -64,6 +64,7 @@ from gmi_vr.recording.records import (
     BlockInfo,
     CalibrationInfo,
     EventRecord,
+    ExposureInfo,
     OutcomeInfo,
     PatientInfo,
     RatingRecord,
@@ -1008,6 +1009,27 @@ class SessionStore:
                 query = query.where(schema.Outcome.instrument == instrument)
             return [_outcome_info(r) for r in s.scalars(query)]
 
+    def add_exposure(self, patient_id: str, *, exposed_on: str, station: str, minutes: float, texture: str,
+                     level: int, levels: int, entered_by: str) -> ExposureInfo:
+        """Keep a desensitization exposure checked by the app (``app.desensitization``),
+        stamped with the time now and who entered it."""
+        with self._session(write=True) as s:
+            self._patient_row(s, patient_id)
+            row = schema.DesensitizationExposure(
+                patient_id=patient_id, recorded_at=utcnow(), entered_by=entered_by, exposed_on=exposed_on,
+                station=station, minutes=minutes, texture=texture, level=level, levels=levels,
+            )  # fmt: skip
+            s.add(row)
+            s.flush()
+            return _exposure_info(row)
+
+    def exposures(self, patient_id: str) -> list[ExposureInfo]:
+        """A patient's desensitization exposures by the day they were done, then as entered."""
+        with self._session() as s:
+            table = schema.DesensitizationExposure
+            query = select(table).where(table.patient_id == patient_id).order_by(table.exposed_on, table.id)
+            return [_exposure_info(r) for r in s.scalars(query)]
+
     def events(self, session_id: int) -> list[EventRecord]:
         """The session's events, in the order they were stored."""
         with self._session() as s:
@@ -1032,13 +1054,13 @@ class SessionStore:
             ).all()  # fmt: skip
             layouts = {}
             for r in s.scalars(select(schema.MotionLayout).where(schema.MotionLayout.session_id == session_id)):
-                if r.layout_version != motion.LAYOUT_VERSION:
+                if r.layout_version not in motion.READABLE_LAYOUTS:
                     raise StorageError(
                         f"Session {session_id} in {self.label} holds motion of layout {r.layout_version}, "
                         f"which this gmi-vr cannot read; update gmi-vr."
                     )
-                layouts[r.id] = tuple(r.body_joints)
-        return [ChunkMeta(r[0], r[1], r[2], r[3], layouts[r[4]]) for r in rows]
+                layouts[r.id] = (tuple(r.body_joints), r.layout_version)
+        return [ChunkMeta(r[0], r[1], r[2], r[3], *layouts[r[4]]) for r in rows]
 
     def motion_span(self, session_id: int) -> tuple[int, int] | None:
         """The first and last recorded frame times (runtime nanoseconds) of a session, None
@@ -1059,10 +1081,11 @@ class SessionStore:
                 raise NotFoundError(f"Motion chunk {meta.chunk_id} is missing from {self.label}.")
             try:
                 stamps = motion.decode_stamps(row.stamps)
-                rows = motion.decode(row.data, row.frame_count, len(motion.channels(meta.body_joints)), row.codec)
+                names = motion.channels(meta.body_joints, meta.layout_version)
+                rows = motion.decode(row.data, row.frame_count, len(names), row.codec)
             except (zlib.error, ValueError) as error:
                 raise _damaged(self.label, error) from error
-        return motion.MotionTable(stamps[:, 0], stamps[:, 1], rows, motion.channels(meta.body_joints))
+        return motion.MotionTable(stamps[:, 0], stamps[:, 1], rows, names)
 
     def iter_motion(self, session_id: int) -> Iterator[motion.MotionTable]:
         """A session's motion chunk by chunk, in order (each table has its chunk's channels):
@@ -1072,9 +1095,9 @@ class SessionStore:
 
     def motion_channels(self, session_id: int) -> tuple[str, ...]:
         """The union of the channels of a session's chunks, in layout order."""
-        names = dict.fromkeys(motion.channels(()))
-        for body_joints in dict.fromkeys(meta.body_joints for meta in self.motion_chunks(session_id)):
-            names.update(dict.fromkeys(motion.channels(body_joints)))
+        names = dict.fromkeys(motion.channels((), 1))  # the channels every layout has
+        for layout in dict.fromkeys((m.body_joints, m.layout_version) for m in self.motion_chunks(session_id)):
+            names.update(dict.fromkeys(motion.channels(*layout)))
         return tuple(names)
 
     def motion(self, session_id: int) -> motion.MotionTable:
@@ -1107,16 +1130,19 @@ class ErasureInfo:
 
 
 class ChunkMeta:
-    """One motion chunk's place: its id, frame count, time span (ns) and body joints."""
+    """One motion chunk's place: its id, frame count, time span (ns), body joints and layout
+    version (``motion.READABLE_LAYOUTS``)."""
 
-    __slots__ = ("chunk_id", "frame_count", "first_time_ns", "last_time_ns", "body_joints")
+    __slots__ = ("chunk_id", "frame_count", "first_time_ns", "last_time_ns", "body_joints", "layout_version")
 
-    def __init__(self, chunk_id: int, frame_count: int, first: int, last: int, body_joints: tuple[str, ...]):
+    def __init__(self, chunk_id: int, frame_count: int, first: int, last: int, body_joints: tuple[str, ...],
+                 layout_version: int = motion.LAYOUT_VERSION):  # fmt: skip
         self.chunk_id = chunk_id
         self.frame_count = frame_count
         self.first_time_ns = first
         self.last_time_ns = last
         self.body_joints = body_joints
+        self.layout_version = layout_version
 
 
 # ---------------------------------------------------------------------- helpers
@@ -1243,7 +1269,13 @@ def _session_info(r: schema.Session) -> SessionInfo:
         runtime_name=r.runtime_name, program_id=r.program_id, dropped_frames=r.dropped_frames,
         owner_host=r.owner_host, settings=r.settings, system_name=r.system_name,
         display_hz=r.display_hz, end_reason=r.end_reason, uid=r.uid, mode=r.mode, station=r.station,
+        frame_timing=r.frame_timing,
     )  # fmt: skip
+
+
+def _exposure_info(row: schema.DesensitizationExposure) -> ExposureInfo:
+    return ExposureInfo(row.id, row.patient_id, as_utc(row.recorded_at), row.entered_by, row.exposed_on,
+                        row.station, row.minutes, row.texture, row.level, row.levels)
 
 
 def _outcome_info(row: schema.Outcome) -> OutcomeInfo:

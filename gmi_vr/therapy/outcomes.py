@@ -36,6 +36,8 @@ class Item:
     low: int
     high: int
     text: str
+    #: How the values are shown where they are not the whole numbers ``low``..``high``.
+    values: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,14 @@ class Instrument:
     #: When it is asked (CLINICAL.md): "intake", "visit", "every few weeks", "before/after".
     when: str
     items: tuple[Item, ...]
-    scorer: Callable[[dict[str, int]], tuple[float | None, dict[str, Any]]]
+    scorer: Callable[[dict[str, Any]], tuple[float | None, dict[str, Any]]]
     #: True when the items are the patient's own (PSFS activities): any name, one range.
     free_items: bool = False
+    #: Checks and types the raw items itself, for an instrument whose items are not all
+    #: whole numbers (two-point discrimination: a site's name and millimetres).
+    reader: Callable[[dict[str, str]], dict[str, Any]] | None = None
+    #: The unit of the score, where it has one ("mm").
+    unit: str | None = None
 
 
 def _yes_no(name: str, text: str) -> Item:
@@ -155,6 +162,41 @@ def _ssq(items: dict[str, int]) -> tuple[float | None, dict[str, Any]]:
     return round(sum(raw.values()) * SSQ_TOTAL_WEIGHT, 2), subscales
 
 
+# --- Two-point discrimination threshold (CLINICAL.md "Touch", outcomes) ------------------------
+
+#: Norms by site, millimetres (CLINICAL.md: Nolan 1982): shown beside an entry at that site.
+TWO_POINT_NORMS_MM: dict[str, str] = {"fingertip": "2.6", "back_of_hand": "21", "forearm": "31-45"}
+#: Thresholds outside this range are taken for a typing slip (millimetres). Product choice:
+#: a fingertip's norm is 2.6 mm; forearm thresholds reach 45 mm and more in CRPS.
+TWO_POINT_RANGE_MM = (0.5, 150.0)
+
+
+def _read_two_point(raw: dict[str, str]) -> dict[str, Any]:
+    title = "Two-point discrimination"
+    unknown = sorted(set(raw) - {"site", "mm"})
+    if unknown or set(raw) != {"site", "mm"}:
+        raise OutcomeError(f"{title}: give the site and the threshold, e.g. site=index_fingertip mm=4.5.")
+    site = raw["site"].strip().lower().replace(" ", "_")
+    if not site or len(site) > 48 or not all(c.isalnum() or c in "_-" for c in site):
+        raise OutcomeError(f"{title}: name the site in letters, digits and '_', e.g. site=index_fingertip.")
+    try:
+        mm = float(raw["mm"])
+    except ValueError:
+        raise OutcomeError(f"{title}: 'mm' must be a number of millimetres, not {raw['mm']!r}.") from None
+    low, high = TWO_POINT_RANGE_MM
+    if not low <= mm <= high:
+        raise OutcomeError(f"{title}: the threshold must be {low:g} to {high:g} mm, not {mm:g}.")
+    return {"site": site, "mm": mm}
+
+
+def _two_point(items: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
+    details: dict[str, Any] = {"site": items["site"], "unit": "mm"}
+    norm = next((n for key, n in TWO_POINT_NORMS_MM.items() if items["site"].endswith(key)), None)
+    if norm is not None:
+        details["norm_mm"] = norm
+    return float(items["mm"]), details
+
+
 INSTRUMENTS: dict[str, Instrument] = {i.name: i for i in (
     Instrument("budapest", "Budapest clinical diagnostic criteria for CRPS",
                "Harden et al. 2010, Pain 150:268", "intake", _BUDAPEST_ITEMS, _budapest),
@@ -172,6 +214,11 @@ INSTRUMENTS: dict[str, Instrument] = {i.name: i for i in (
     Instrument("ssq", "Simulator Sickness Questionnaire", "Kennedy et al. 1993", "before and after a session",
                tuple(Item(name, 0, 3, "0 none, 1 slight, 2 moderate, 3 severe") for name in SSQ_SYMPTOMS),
                _ssq),
+    Instrument("two_point", "Two-point discrimination threshold",
+               "CLINICAL.md: outcome of touch training (Moseley 2008; norms Nolan 1982)", "each visit, per site",
+               (Item("site", 0, 0, "where it was measured, e.g. index_fingertip, back_of_hand, forearm", "NAME"),
+                Item("mm", 0, 150, "the smallest distance felt as two points, millimetres", "0.5..150")),
+               _two_point, reader=_read_two_point, unit="mm"),
 )}  # fmt: skip
 
 
@@ -187,6 +234,10 @@ def score(name: str, raw: dict[str, str | int]) -> OutcomeScore:
     """Check ``raw`` items (name -> whole number, as text or int) against the instrument and
     score them. Every item must be given (PSFS: one to five activities of the patient's)."""
     inst = instrument(name)
+    if inst.reader is not None:
+        typed = inst.reader({key.strip(): str(value).strip() for key, value in raw.items()})
+        total, details = inst.scorer(typed)
+        return OutcomeScore(inst.name, typed, total, details)
     items: dict[str, int] = {}
     for key, value in raw.items():
         try:

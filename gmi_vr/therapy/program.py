@@ -27,6 +27,7 @@ from gmi_vr.body.feedback import FeedbackKind, feedback_problem
 from gmi_vr.core.errors import ProgramError as ProgramError
 from gmi_vr.core.types import Side
 from gmi_vr.therapy.grading import STAGE_BLOCKS, ImagerySettings, MirrorSettings, MovementSettings
+from gmi_vr.therapy.touch import TouchSettings
 
 #: Version of the JSON layout written by ``Program.to_dict``. Bump when a field changes meaning;
 #: adding a field with a default keeps old documents readable.
@@ -466,6 +467,9 @@ class Program:
     imagery: ImagerySettings = field(default_factory=ImagerySettings)
     mirror: MirrorSettings = field(default_factory=MirrorSettings)
     movement: MovementSettings = field(default_factory=MovementSettings)
+    #: Tactile discrimination training and the desensitization hierarchy (``touch``):
+    #: the session-plan block "touch".
+    touch: TouchSettings = field(default_factory=TouchSettings)
     progression: ProgressionRules = field(default_factory=ProgressionRules)
     safety: SafetySettings = field(default_factory=SafetySettings)
     haptics: HapticSettings = field(default_factory=HapticSettings)
@@ -546,6 +550,24 @@ class Program:
     def blocks(self) -> tuple[str, ...]:
         """The task blocks of this program's sessions."""
         return self.session.blocks or default_blocks(self.stage)
+
+    @property
+    def session_cap_s(self) -> float:
+        """The session's time cap: ``safety.session_cap_s``, or, when the plan holds touch
+        training, at least that training's planned length with a minute to spare (CLINICAL.md:
+        Moseley 2008 trained 24 minutes a day; the 5-10 minutes of GMI sessions would cut it)."""
+        cap = self.safety.session_cap_s
+        if "touch" in self.blocks:
+            cap = max(cap, self.blocks.count("touch") * self.touch.planned_s + 60.0)
+        return cap
+
+    @property
+    def affected_hand_scale(self) -> float:
+        """The displayed affected hand's size for this program's sessions (1 = life size):
+        the mirror setting, and no larger than the touch setting when the plan holds touch
+        training. Both are capped at 1 (CLINICAL.md: never magnify the limb)."""
+        scale = self.mirror.displayed_hand_scale
+        return min(scale, self.touch.limb_scale) if "touch" in self.blocks else scale
 
     @property
     def laterality_parts(self) -> tuple[BodyPart, ...]:
@@ -685,6 +707,18 @@ DEFAULT_SOURCES: dict[str, str] = {
     "progression.fall_sessions": "CLINICAL.md: a change beyond the smallest real change, twice",
     "progression.min_days_at_stage": "CLINICAL.md: about 2 weeks per stage (Moseley 2004, 2006)",
     "progression.steps_back": "CLINICAL.md: back a stage on a pain flare or a real fall in performance",
+    "touch.sites": "CLINICAL.md: 5 sites (Moseley, Zalucki & Wiech 2008); which five a product choice for the hand",
+    "touch.probe_small_mm": "CLINICAL.md: a 2 mm cork probe (Moseley, Zalucki & Wiech 2008)",
+    "touch.probe_large_mm": "CLINICAL.md: an 11 mm cork probe (Moseley, Zalucki & Wiech 2008)",
+    "touch.interval_s": "CLINICAL.md: one touch every 15 s (Moseley, Zalucki & Wiech 2008)",
+    "touch.touches_per_block": "CLINICAL.md: 24 touches in a 6-minute block (Moseley, Zalucki & Wiech 2008)",
+    "touch.blocks": "CLINICAL.md: 3 blocks (Moseley, Zalucki & Wiech 2008)",
+    "touch.rest_s": "CLINICAL.md: 3-minute rests between blocks (Moseley, Zalucki & Wiech 2008)",
+    "touch.views": "CLINICAL.md: limb hidden in the classic protocol; mirrored view Moseley & Wiech 2009",
+    "touch.mirrored_touch": "off: CLINICAL.md dysynchiria (Acerra & Moseley 2005); on only after a screen",
+    "touch.screening_touches": "CLINICAL.md: a few touches of the healthy limb seen mirrored; 3 a product choice",
+    "touch.limb_scale": "CLINICAL.md: never magnify the limb (Moseley, Parsons & Spence 2008)",
+    "touch.textures": "CLINICAL.md: silk, cotton, felt, denim, scourer; rice, pasta, sand (Goransson & Cederlund 2011)",
     "progression.practice_days": "CLINICAL.md: targets met over at least 7 days; practice counted over the same span",
     "progression.min_practice_fraction": "product choice: half the prescription; CLINICAL.md: far less practice, no pain change (Johnson 2012)",
     "haptics.answer_pulse": "off: CRPS often brings allodynia; the therapist turns it on after asking (product choice)",

@@ -18,7 +18,7 @@ Safety, applied on every frame before the task runs:
   therapist carries the progression proposal (back a stage for a flare; a stop is not a
   failure). The calm scene stays until the
   therapist calls ``end_session`` (then the closing rating) or the time cap.
-- Time cap: after ``session_cap_s`` of focused time the current task is ended (an
+- Time cap: after ``Program.session_cap_s`` of focused time the current task is ended (an
   unanswered trial is voided) and the closing rating is asked.
 - Breaks: between blocks, once ``break_every_s`` of focused time has passed since the last.
 - Sickness: the Fast Motion Sickness Scale (``checks.FMS``) is asked every ``fms_every_s``
@@ -65,6 +65,7 @@ from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import DrawList
 from gmi_vr.therapy import laterality as _laterality  # noqa: F401  (registers "laterality")
+from gmi_vr.therapy import mirror_box as _mirror_box  # noqa: F401  (registers "mirror_box")
 from gmi_vr.therapy.checks import FMS, SINCE_LAST, Question, QuestionTask
 from gmi_vr.therapy.haptics import haptic_pulses
 from gmi_vr.therapy.motor import MotorTask
@@ -85,6 +86,7 @@ from gmi_vr.therapy.task import (
     TaskStep,
     build_task,
 )
+from gmi_vr.therapy.touch_task import TherapistCue, TouchTask  # (importing registers "touch")
 
 
 def _motor_phase(task: Task) -> str | None:
@@ -106,7 +108,7 @@ HELD_MESSAGE = "A short pause.\nRest your arms and breathe slowly.\nWe go on whe
 
 #: Blocks during which a pain rating is asked every ``SafetySettings.rating_every_s``
 #: (CLINICAL.md: "In mirror and movement stages ask for a rating at set intervals").
-SCHEDULED_RATING_BLOCKS = ("mirror", "graded_movement", "range_of_motion")
+SCHEDULED_RATING_BLOCKS = ("mirror", "mirror_box", "graded_movement", "range_of_motion")
 
 #: Causes that end the tasks for safety (``_to_calm``): the session is a "safety_stop".
 SAFETY_CAUSES = ("pain_flare", "sickness", "patient_stop", "therapist_stop")
@@ -124,7 +126,7 @@ class SessionStatus(StrEnum):
 @dataclass(frozen=True)
 class SessionOutcome:
     """A session's status and why: "plan_done" for a completed one, else the first cause
-    that cut the plan ("therapist_end", "time_cap", a ``SAFETY_CAUSES`` one) or the app's
+    that cut the plan ("therapist_end", "patient_end", "time_cap", a ``SAFETY_CAUSES`` one) or the app's
     reason for no longer stepping the runner ("motion_ended", "window_closed", ...)."""
 
     status: SessionStatus
@@ -145,12 +147,17 @@ class SessionRunner:
     pictures and text by; None takes it from the first focused frame's head.
     ``available_meshes``: the stimulus models installed (``stimuli.stimulus_mesh_names()``
     that exist); missing ones are drawn as primitive figures. ``date_iso``: today, for the
-    stage proposal a safety alert carries."""
+    stage proposal a safety alert carries. ``calm_message`` and ``done_message``: what the
+    calm scene and the end of the session say (a session at home, with no therapist beside
+    the patient, says other words than the clinic's)."""
 
     def __init__(self, program: Program, seed: int, anchor: Pose | None = None,
                  date_iso: str = "", available_meshes: frozenset[str] | None = None,
-                 ask_since_last: bool = False, arm: ArmReach | None = None) -> None:
+                 ask_since_last: bool = False, arm: ArmReach | None = None,
+                 calm_message: str = CALM_MESSAGE, done_message: str = DONE_MESSAGE) -> None:
         self.program = program
+        self.calm_message = calm_message
+        self.done_message = done_message
         self.available_meshes = available_meshes
         self.arm = arm
         self.seed = seed
@@ -163,6 +170,9 @@ class SessionRunner:
         #: Fast Motion Sickness Scale answers (0-20) and whether one reached the threshold.
         self.fms: list[int] = []
         self.sickness = False
+        #: A report of pain or tingling on the affected side in a dysynchiria screen: mirrored
+        #: touch is stopped for the rest of the session (``touch_task``).
+        self.dysynchiria = False
         #: The start-of-session answer on pain and swelling since last time, if asked.
         self.since_last: str | None = None
         self._fms_asked_at_s = 0.0
@@ -236,6 +246,20 @@ class SessionRunner:
         """The question on screen (``checks.FMS`` or ``checks.SINCE_LAST``), if one is."""
         return self._task.question if isinstance(self._task, QuestionTask) else None
 
+    def therapist_cue(self, time_s: float) -> TherapistCue | None:
+        """The touch training's cue for the therapist at ``time_s`` (``touch_task.TouchTask``):
+        also while a rating or question is asked over the block (it waits), else None."""
+        for task in (self._task, *reversed(self._suspended)):
+            if isinstance(task, TouchTask):
+                return task.therapist_cue(time_s)
+        return None
+
+    @property
+    def task_kind(self) -> str | None:
+        """The kind of the task on screen ("laterality", "pain_rating", "imagery", ...), None
+        between tasks: what the patient's inputs mean now (a desktop maps its keys by it)."""
+        return self._task.kind if self._task is not None else None
+
     @property
     def scene_context(self) -> str:
         """The current task's scene context ("clinic", "kitchen", ...; ``contexts.CONTEXTS``)."""
@@ -265,9 +289,11 @@ class SessionRunner:
         """The therapist stops: the calm scene, as for the patient's stop (no stage-back)."""
         self._console.append(("stop", (time_s,)))
 
-    def end_session(self, time_s: float) -> None:
-        """From the calm scene (or at any time): ask the closing rating, then finish."""
-        self._console.append(("end", (time_s,)))
+    def end_session(self, time_s: float, by: str = "therapist") -> None:
+        """From the calm scene (or at any time): ask the closing rating, then finish. ``by``:
+        who ended it ("therapist", or "patient" practising alone), named in the outcome's
+        reason ("therapist_end", "patient_end")."""
+        self._console.append(("end", (time_s, by)))
 
     def hold(self, paused: bool, time_s: float) -> None:
         """The therapist pauses (True) or resumes (False) the session: paused, the task
@@ -370,7 +396,7 @@ class SessionRunner:
             events.append(Event(now, "safety.stop_hint_end", {"active_s": self.active_s}))
         self._apply_console(now, events, records)
         self._check_patient_inputs(frame, events, records)
-        if (self.active_s >= self.program.safety.session_cap_s
+        if (self.active_s >= self.program.session_cap_s
                 and self.state in (RunnerState.RUNNING, RunnerState.CALM)):
             events.append(Event(now, "safety.time_cap", {"active_s": self.active_s}))
             self._cut_by = self._cut_by or "time_cap"
@@ -431,7 +457,8 @@ class SessionRunner:
             index = self._next_block
             self._next_block += 1
             seed = self._block_seeds[index]
-            context = TaskContext(self.anchor, seed, index, self.available_meshes, self.arm)
+            context = TaskContext(self.anchor, seed, index, self.available_meshes, self.arm,
+                                  mirrored_touch_allowed=not self.dysynchiria)
             # A research program's mirror and movement blocks carry their visual-feedback
             # condition ("feedback", "feedback_delay_ms"); the app shows the limb by it.
             condition = self.program.feedback_for(index)
@@ -618,6 +645,9 @@ class SessionRunner:
                             "not a failure and does not step back a stage.",
             "sickness": f"Sickness: FMS {self.fms[-1] if self.fms else '-'} reached the threshold "
                         f"{self.program.safety.fms_threshold}. Movement stopped.",
+            "dysynchiria": "Dysynchiria: the patient felt pain or tingling on the affected side "
+                           "while seeing the healthy limb touched. Mirrored touch is stopped for "
+                           "this session; touch training goes on with the limb hidden.",
             "worse_since_last": "The patient reports much more pain and swelling since the last "
                                 "session: consider a gentler session; the proposal steps back.",
         }.get(cause, cause)
@@ -689,8 +719,9 @@ class SessionRunner:
                 events.append(Event(now, "safety.stop", {"by": "therapist"}))
                 self._to_calm(now, "therapist_stop", events, records)
             elif what == "end" and self.state in (RunnerState.RUNNING, RunnerState.CALM):
-                self._cut_by = self._cut_by or "therapist_end"
-                events.append(Event(now, "session.end_requested", {"by": "therapist"}))
+                _, by = args
+                self._cut_by = self._cut_by or f"{by}_end"
+                events.append(Event(now, "session.end_requested", {"by": by}))
                 self._close(now, self._cut_by, events, records)
 
     # --- output --------------------------------------------------------------------------------
@@ -700,6 +731,11 @@ class SessionRunner:
         for event in step.events:
             if event.kind in (FMS.event_kind, SINCE_LAST.event_kind):
                 self._answer(event, events, records)
+            elif event.kind == "safety.dysynchiria":
+                # Recorded like a flare and shown to the therapist; the touch task carries
+                # on without mirrored touch (its own rule), so the session is not stopped.
+                self.dysynchiria = True
+                self._alert(event.time_s, "dysynchiria", events)
         for record in step.records:
             records.append(record)
             if isinstance(record, TrialRecord):
@@ -752,7 +788,7 @@ class SessionRunner:
         return TaskStep(draw, tuple(events), tuple(records), done, movement, haptics)
 
     def _calm_message(self) -> str:
-        return {RunnerState.CALM: CALM_MESSAGE, RunnerState.DONE: DONE_MESSAGE}.get(self.state, "")
+        return {RunnerState.CALM: self.calm_message, RunnerState.DONE: self.done_message}.get(self.state, "")
 
     # --- results -------------------------------------------------------------------------------
 

@@ -88,6 +88,9 @@ class TaskContext:
     #: The patient's calibrated arm (shoulder and arm length) to place reach targets from;
     #: None = no calibration stored: typical adult proportions.
     arm: ArmReach | None = None
+    #: False once a report of pain or tingling in a dysynchiria screen has stopped mirrored
+    #: touch for the session (``touch_task``): later touch blocks run without it.
+    mirrored_touch_allowed: bool = True
 
     def has_mesh(self, name: str) -> bool:
         """True when the mesh ``name`` is installed (or when nothing is known about meshes)."""

@@ -79,7 +79,7 @@ def outcome_entries(store: SessionStore, session: SessionInfo) -> list[dict[str,
             "questionnaire": QUESTIONNAIRE + o.instrument,
             "status": "completed", "subject": subject, "authored": when,
             "author": {"display": o.entered_by},
-            "item": [{"linkId": name, "answer": [{"valueInteger": int(value)}]} for name, value in o.items.items()],
+            "item": [{"linkId": name, "answer": [_answer(value)]} for name, value in o.items.items()],
         }})  # fmt: skip
         observation: dict[str, Any] = {
             "resourceType": "Observation",
@@ -95,10 +95,22 @@ def outcome_entries(store: SessionStore, session: SessionInfo) -> list[dict[str,
         }  # fmt: skip
         if o.score is not None:
             observation["valueQuantity"] = {"value": o.score}
+            if o.details.get("unit") == "mm":  # a two-point threshold: UCUM millimetres
+                observation["valueQuantity"].update(unit="mm", system="http://unitsofmeasure.org", code="mm")
         else:
             observation["valueBoolean"] = bool(o.details.get("clinical_criteria_met"))
         entries.append({"fullUrl": f"urn:gmi-vr:outcome-{o.id}:total", "resource": observation})
     return entries
+
+
+def _answer(value: Any) -> dict[str, Any]:
+    """A QuestionnaireResponse answer of an item's stored value: whole numbers as integers,
+    other numbers (a two-point threshold in mm) as decimals, text (its site) as a string."""
+    if isinstance(value, bool) or isinstance(value, int):
+        return {"valueInteger": int(value)}
+    if isinstance(value, float):
+        return {"valueDecimal": value}
+    return {"valueString": str(value)}
 
 
 def _now() -> str:
