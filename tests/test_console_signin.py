@@ -63,12 +63,12 @@ log = {{"marks": {{}}, "problems": []}}
 state = {{"steps": 0, "press_menu": 0}}
 original_step = app_pipeline.SessionPipeline.step
 
-def step(self, frame):
+def step(self, frame, **options):
     if state["press_menu"] > 0:  # the patient's own stop: the menu button, pressed for a few frames
         state["press_menu"] -= 1
         frame = dataclasses.replace(frame, right=dataclasses.replace(frame.right, menu=True))
     state["steps"] += 1
-    return original_step(self, frame)
+    return original_step(self, frame, **options)
 
 app_pipeline.SessionPipeline.step = step
 
