@@ -21,7 +21,7 @@ from gmi_vr import __version__  # also the package's version (pyproject.toml rea
 from gmi_vr.core.errors import GmiError
 
 if TYPE_CHECKING:
-    from gmi_vr.app.accounts import Permission
+    from gmi_vr.app.accounts import Account, Permission
     from gmi_vr.recording.store import SessionStore
     from gmi_vr.therapy.program import Program
 
@@ -42,7 +42,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
     record = not args.no_record
-    therapist = _therapist(args) if args.patient is not None else (args.by or getpass.getuser())
+    account, therapist = _run_account(args)
     if not record:
         if args.patient is None:
             raise GmiError("--no-record is for a patient session (--patient ID); free play is never recorded.")
@@ -53,16 +53,50 @@ def _cmd_run(args: argparse.Namespace) -> int:
     lsl, lsl_wait_s = _lsl_options(args)
     if args.sim or args.motion:
         app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames, report=print,
-                    record=record, therapist=therapist, lsl=lsl, lsl_wait_s=lsl_wait_s, notice=_notice)  # fmt: skip
+                    record=record, therapist=therapist, lsl=lsl, lsl_wait_s=lsl_wait_s, notice=_notice,
+                    account=account)  # fmt: skip
     else:
         app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print, record=record,
                        therapist=therapist, hands_only=args.hands, lsl=lsl, lsl_wait_s=lsl_wait_s,
-                       notice=_notice)  # fmt: skip
+                       notice=_notice, account=account)  # fmt: skip
     if not record:
         print(f"gmi-vr: the session of {args.patient} was not saved (--no-record); "
               f"exit status {EXIT_NOT_RECORDED} says so.", file=sys.stderr)  # fmt: skip
         return EXIT_NOT_RECORDED
     return 0
+
+
+def _run_account(args: argparse.Namespace) -> tuple[Account | None, str]:
+    """Who runs a session: on a store with accounts, the account of ``$GMI_VR_TOKEN`` when set,
+    else nobody yet (None: the console asks for a sign-in in its window); on a store without
+    accounts, --by or the logged-in user. Returns (account or None, the name to audit)."""
+    from gmi_vr.app.accounts import TOKEN_ENV, from_token, require
+    from gmi_vr.core.errors import AccessError
+    from gmi_vr.core.settings import load_settings
+    from gmi_vr.recording.store import SessionStore
+
+    settings = load_settings()
+    named = args.by or getpass.getuser()
+    if not (settings.database_url or settings.database_file.exists()):
+        return None, named
+    store = SessionStore.open(create=False)  # any failure to open is the command's: never a way round the sign-in
+    try:
+        if not store.count_users():
+            return None, named
+        token = os.environ.get(TOKEN_ENV)
+        if not token:
+            if args.by:
+                raise AccessError("This store has accounts: leave --by out and sign in at the console, "
+                                  "whose account the audit trail names.")
+            return None, named
+        account = from_token(store, token)
+        require(account, "change_records")
+    finally:
+        store.close()
+    if args.by and args.by != account.name:
+        raise AccessError(f"--by {args.by} is not the signed-in account {account.name}; leave --by out: "
+                          f"the audit trail names the account.")
+    return account, account.name
 
 
 def _lsl_options(args: argparse.Namespace) -> tuple[bool, float]:

@@ -6,11 +6,17 @@ and records).
     each frame:  SessionConsole.observe(frame, output)      events, frame intervals
     each draw:   window.panel = SessionConsole.panel(...)   plain data for console.panels
                  SessionConsole.apply(window.take_console_actions(), time_s)
+    each frame:  SessionConsole.watch(last_input_s, now_s)  sign-in and the idle lock (``gate``)
+
+While the gate (``app.signin.ConsoleGate``) is closed (nobody signed in, or locked when
+idle) the console shows only its prompt and takes no action but the gate's own; the
+session itself runs on.
 """
 
 from __future__ import annotations
 
 import bisect
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,11 +24,13 @@ from dataclasses import dataclass, field, replace
 from gmi_vr.app.controls import TherapistControls
 from gmi_vr.app.patients import patient_age_band, patient_program
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
+from gmi_vr.app.signin import GATE_ACTIONS, ConsoleGate
 from gmi_vr.console.panels import (
     FRAME_HISTORY,
     AfterSession,
     BeforeSession,
     ConsoleAction,
+    PatientProgress,
     PatientRow,
     SessionPanel,
 )
@@ -40,7 +48,7 @@ from gmi_vr.recording.store import SessionStore
 #: the session's course and the therapist's changes), with the words it lists them by.
 LOGGED_EVENTS: dict[str, str] = {
     "session.start": "session started", "session.pause": "paused (headset off)",
-    "session.resume": "resumed", "session.end_requested": "end asked", "session.end": "session ended",
+    "session.resume": "resumed", "task.repeat": "block repeated", "task.skipped": "skipped", "session.end_requested": "end asked", "session.end": "session ended",
     "task.start": "task started", "task.end": "task ended", "task.stopped": "task stopped",
     "pain.ask": "pain rating asked", "pain.request": "pain rating asked by the therapist",
     "pain.rating": "pain rating", "safety.flare": "pain flare", "safety.stop": "stop: calm scene",
@@ -75,12 +83,14 @@ def event_words(event: Event) -> str:
         words += f": {data.get('feedback')}"
         if data.get("feedback") == "delayed":
             words += f" {float(data.get('feedback_delay_ms', 0.0)):g} ms"
-    elif event.kind in ("task.start", "task.end") and "kind" in data:
+    elif event.kind in ("task.start", "task.end", "task.repeat", "task.skipped") and "kind" in data:
         words += f": {data['kind']}"
     elif event.kind == "touch.block_end" and "score" in data:
         score = data["score"]
         words += (f" {int(data.get('touch_block', 0)) + 1}: site {score['site_correct']}/{score['n']},"
                   f" probe {score['probe_correct']}/{score['n']}")
+    if event.kind in ("session.pause", "session.resume") and data.get("by") == "therapist":
+        words = "paused by the therapist" if event.kind == "session.pause" else "resumed by the therapist"
     return words
 
 
@@ -104,6 +114,24 @@ class SessionConsole:
     before: BeforeSession | None = None
     #: The patient whose session the therapist asked to start (the app starts it).
     start_requested: str | None = None
+    #: Sign-in and the idle lock (None: the console is always open, e.g. replay).
+    gate: ConsoleGate | None = None
+    #: The patient whose session starts once someone signs in (``run --patient``).
+    waiting: str | None = None
+    #: One sentence shown until the next action (a start the store refused).
+    notice: str = ""
+    #: The chosen patient's progress (free play's patient list), read on a worker thread.
+    progress: PatientProgress | None = None
+
+    @property
+    def gate_open(self) -> bool:
+        return self.gate is None or self.gate.open
+
+    def watch(self, last_input_s: float | None, now_s: float) -> None:
+        """Every frame: the gate's idle lock and finished sign-in checks; a sign-in lets the
+        waiting patient's session start."""
+        if self.gate is not None and self.gate.watch(last_input_s, now_s) and self.waiting is not None:
+            self.start_requested, self.waiting = self.waiting, None
 
     def observe(self, frame: TrackingFrame, output: FrameOutput) -> None:
         """Every frame (not only those drawn): its events into the log, its interval into
@@ -131,12 +159,30 @@ class SessionConsole:
     def apply(self, actions: list[ConsoleAction], time_s: float) -> None:
         """The console's clicks, at the frame time that saw them."""
         for action in actions:
-            if action.name == "progress":
+            if self.gate is not None and action.name in GATE_ACTIONS:
+                self.gate.act(action)
+            elif not self.gate_open:
+                continue  # signed out or locked: a click that slipped through does nothing
+            elif action.name == "progress":
                 self._decide(*action.value)
             elif action.name == "start":
                 self.start_requested = str(action.value)
+            elif action.name == "review":
+                self._read_progress(str(action.value))
             elif self.controls is not None:
                 self.controls.act(action.name, action.value, time_s)
+
+    def _read_progress(self, patient_id: str) -> None:
+        """Read the patient's progress off the render thread (it reads all their sessions);
+        "reading" until then, and a later choice wins over an earlier one still reading."""
+        self.progress = PatientProgress(patient_id, reading=True)
+
+        def read() -> None:
+            progress = patient_progress(patient_id)
+            if self.progress is not None and self.progress.patient_id == patient_id:
+                self.progress = progress
+
+        threading.Thread(target=read, name="gmi-vr patient progress", daemon=True).start()
 
     def after_session(self) -> AfterSession | None:
         """Once the session has ended: what was saved and the progression proposal over the
@@ -205,8 +251,14 @@ class SessionConsole:
             dropped_frames=stats.dropped_frames if stats is not None else 0,
             recorder_queue=stats.pending_records if stats is not None else 0,
             recorder_lost=stats.lost_records if stats is not None else 0,
-            message=message, read_only=self.controls is None,
-            after=self.after_session(), before=self.before if runner is None else None,
+            message="  ".join(m for m in (self.pipeline.audit_problem(), message or self.notice) if m),
+            read_only=self.controls is None,
+            after=self.after_session(),
+            before=replace(self.before, progress=self.progress) if runner is None and self.before else None,
+            gate=self.gate.prompt() if self.gate is not None else None,
+            signed_in=self.gate.signed_in_line() if self.gate is not None else "",
+            paused=runner.held if runner is not None else False,
+            break_in_s=runner.time_to_break_s if runner is not None else None,
             cue=cue.headline if cue is not None else "", cue_now=cue is not None and cue.now,
             cue_lines=cue.lines if cue is not None else (),
         )  # fmt: skip
@@ -271,6 +323,39 @@ def before_session() -> BeforeSession:
         store.close()
 
 
+def patient_progress(patient_id: str) -> PatientProgress:
+    """The patient's progress as the console shows it, from the numbers of their progress
+    report (``review.figures_data.patient_review``: one code path for both); a store or
+    patient that cannot be read is one sentence in ``problem``."""
+    from gmi_vr.review.figures_data import patient_review
+
+    try:
+        store = SessionStore.open(load_settings().database_url or None, create=False)
+        try:
+            review = patient_review(store, patient_id)
+        finally:
+            store.close()
+    except GmiError as error:
+        return PatientProgress(patient_id, problem=f"The progress of {patient_id} cannot be read: {error}")
+    nan = float("nan")
+    laterality, pain = review.laterality, review.pain
+    accuracy = {side: tuple(nan if v is None else v for v in values) for side, values in laterality.accuracy.items()}
+    rt_ms = {side: tuple(nan if v is None else 1000.0 * v for v in values)
+             for side, values in laterality.median_rt_s.items()}  # fmt: skip
+    lines = [f"{len(review.sessions)} sessions ({len(review.counted)} with work), now at stage {review.patient.stage}"]
+    if review.sessions:
+        last = review.sessions[-1]
+        lines.append(f"last: {last.started_at:%Y-%m-%d}, {last.status}")
+    if pain.trend_per_week is not None:
+        lines.append(f"pain before sessions: {pain.trend_per_week:+.1f} points a week")
+    lines.append(f"the same figures as 'gmi-vr report {patient_id}'")
+    return PatientProgress(
+        patient_id, tuple(lines), accuracy, rt_ms,
+        tuple(nan if v is None else float(v) for v in pain.before),
+        tuple(nan if v is None else float(v) for v in pain.after),
+    )  # fmt: skip
+
+
 def patient_row(store: SessionStore, patient: PatientInfo) -> PatientRow:
     """One patient as the console lists them: side, part, age band and stage; the last
     session's saved line; a stage proposal not decided yet; the calibration's status."""
@@ -297,12 +382,14 @@ def patient_row(store: SessionStore, patient: PatientInfo) -> PatientRow:
 
 
 def session_console(pipeline: SessionPipeline, controls: TherapistControls | None, patient_id: str | None,
-                    mode: str, started_here: bool = False) -> SessionConsole:
+                    mode: str, started_here: bool = False, gate: ConsoleGate | None = None,
+                    waiting: str | None = None) -> SessionConsole:
     """The console of one run: a patient's session (``started_here``: started from the
     console's patient list, which is audited as "console.start"), or free play, which lists
-    the patients to start one with."""
+    the patients to start one with. ``gate``: sign-in and the idle lock, kept over the run;
+    ``waiting``: the patient whose session starts once someone signs in."""
     title = f"patient {patient_id}  |  {mode}" if patient_id is not None else f"free play  |  {mode}"
-    console = SessionConsole(pipeline, controls, title)
+    console = SessionConsole(pipeline, controls, title, gate=gate, waiting=waiting)
     if patient_id is None:
         console.before = before_session()
     elif started_here and pipeline.audit is not None:

@@ -41,6 +41,8 @@ THERAPIST_KEYS: tuple[tuple[str, str], ...] = (
     ("F4", "ask the patient for a pain rating"),
     ("F5, digits, enter", "type the patient's pain rating (0-10)"),
     ("F6, digits, enter", "answer the question on screen: sickness 0-20, or since last time 0 better/same, 1 a bit worse, 2 much worse"),
+    ("F7", "pause the session (a calm pause for the patient); F7 again resumes"),
+    ("F10 / F11", "repeat the running block from its start / skip the running block or break"),
     ("F8", "stop: fade to the calm scene"),
     ("F9", "end the session (closing rating)"),
     ("escape twice", "end the session (closing rating); twice more: without it"),
@@ -52,14 +54,15 @@ THERAPIST_KEYS: tuple[tuple[str, str], ...] = (
 AUDIT_ACTIONS: dict[str, str] = {
     "answer": "console.answer", "ask_pain": "console.ask_pain", "rating": "console.rating",
     "stop": "console.stop", "end": "console.end", "limb_mode": "console.limb_mode",
-    "blend": "console.blend",
+    "blend": "console.blend", "pause": "console.pause", "resume": "console.resume",
+    "repeat": "console.repeat", "skip": "console.skip",
 }
 
 
 #: The function keys that are shortcuts for a console action: key -> (action, value).
 KEY_ACTIONS: dict[str, tuple[str, Any]] = {
     "f2": ("answer", "left"), "f3": ("answer", "right"), "f4": ("ask_pain", None),
-    "f8": ("stop", None), "f9": ("end", None),
+    "f8": ("stop", None), "f9": ("end", None), "f10": ("repeat", None), "f11": ("skip", None),
 }
 
 
@@ -96,7 +99,8 @@ class TherapistControls:
     def act(self, name: str, value: Any, time_s: float, via: str = "console") -> None:
         """Apply one action at ``time_s`` (frame clock): "answer" ("left" / "right"),
         "ask_pain", "rating" (0-10), "stop", "end", "limb_mode" (a LimbMode value), "blend"
-        (0..1: the blend mode with that share of the real limb). ``via``: "console" (a
+        (0..1: the blend mode with that share of the real limb), "pause" / "resume" (a calm
+        pause for the patient), "repeat" / "skip" (the running block; skip: a break too). ``via``: "console" (a
         button) or "key". Audited when taken; a value out of range, or a limb mode while
         the session holds the limb still, is refused with a message and is not."""
         details: dict[str, Any] = {"session_time_s": round(time_s, 3), "via": via}
@@ -122,6 +126,23 @@ class TherapistControls:
         elif name == "end":
             self.runner.end_session(time_s, by=self.ends_as)
             self.message = "ending: closing rating"
+        elif name in ("pause", "resume"):
+            if name == "pause" and (self.runner.held or self.runner.state is not RunnerState.RUNNING):
+                self.message = "already paused" if self.runner.held else "nothing to pause now (calm scene or closing)"
+                return
+            if name == "resume" and not self.runner.held:
+                self.message = "not paused"
+                return
+            self.runner.hold(name == "pause", time_s)
+            self.message = "paused: a calm pause for the patient (F7 resumes)" if name == "pause" else "resumed"
+        elif name in ("repeat", "skip"):
+            if not (self.runner.repeatable if name == "repeat" else self.runner.steerable) or self.runner.held:
+                running = "a block" if name == "repeat" else "a block or break"
+                self.message = f"nothing to {name} now: {running} must be running" + (
+                    " (resume first)" if self.runner.held else "")
+                return
+            (self.runner.repeat_task if name == "repeat" else self.runner.skip_task)(time_s)
+            self.message = "block starts again" if name == "repeat" else "skipped: the plan goes on"
         elif name in ("limb_mode", "blend"):
             if self.pipeline is None:
                 return
@@ -193,6 +214,8 @@ class TherapistControls:
                 self.message = "no question on screen"
             else:
                 self.answering, self.message = "", "answer: _  (digits, then enter)"
+        elif key == "f7":
+            self.act("resume" if self.runner.held else "pause", None, time_s, via="key")
         elif key in KEY_ACTIONS:
             name, value = KEY_ACTIONS[key]
             self.act(name, value, time_s, via="key")

@@ -22,11 +22,13 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
+from gmi_vr.app.accounts import Account
 from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.session import console_session
+from gmi_vr.app.signin import ConsoleGate
 from gmi_vr.app.window import open_therapist_window
 from gmi_vr.body import BodyPose, LimbMode
 from gmi_vr.core.types import HandInput, TrackingFrame
@@ -65,7 +67,8 @@ def headset_with_console(title: str, visible: bool = True, console: bool = True,
 def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                visible: bool = True, report: Callable[[str], None] | None = None,
                record: bool = True, therapist: str | None = None, hands_only: bool = False,
-               lsl: bool = False, lsl_wait_s: float = 0.0, notice: Callable[[str], None] | None = None) -> int:
+               lsl: bool = False, lsl_wait_s: float = 0.0, notice: Callable[[str], None] | None = None,
+               account: Account | None = None, lock_after_s: float | None = None) -> int:
     """Run a session in the headset until the runtime ends it, the therapist closes the
     window, or ``max_frames`` frames were shown. Returns the number of frames.
 
@@ -80,7 +83,15 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
     (``session_pipeline``). ``hands_only``: a hand without an active controller is read from
     its tracked joints. ``lsl`` opens the Lab Streaming Layer streams for the run
     (``app.streams``; display times converted with ``OpenXrSource.clock_link``), waiting
-    ``lsl_wait_s`` for a recorder first; ``notice`` is told about them."""
+    ``lsl_wait_s`` for a recorder first; ``notice`` is told about them.
+
+    On a store with accounts the console asks for a sign-in first (``app.signin``; the
+    patient's session starts once someone has signed in; until then the headset shows free
+    play) unless ``account`` already did (``$GMI_VR_TOKEN``), and locks after
+    ``lock_after_s`` idle (None: the settings' ``console_lock_minutes``) while the session,
+    the patient's safety controls and the recording go on."""
+    gate = ConsoleGate.for_store(account, lock_after_s, fallback=therapist)
+    waiting = None if gate.open else patient_id  # its session starts once someone signs in
     with ExitStack() as stack:
         streams = None
         if lsl:
@@ -91,14 +102,15 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
         source, window = stack.enter_context(headset_with_console("gmi-vr: therapist", visible, hands_only=hands_only))
         info = source.info
         frames = source.frames()
-        patient, frames_shown = patient_id, 0
+        patient, frames_shown = (None if waiting else patient_id), 0
         while True:  # free play, until the therapist starts a patient's session from the console
-            with session_pipeline(
-                patient, source="openxr",
+            with console_session(
+                patient, refusable=patient != patient_id, source="openxr",
                 runtime_name=info.runtime_name if info else None,
                 system_name=info.system_name if info else None,
-                report=report, record=record, therapist=therapist,
-            ) as pipeline:  # fmt: skip
+                report=report, record=record, therapist=gate.actor(),
+            ) as (pipeline, refused):  # fmt: skip
+                patient = None if refused else patient  # refused: free play again, the sentence in the panel
                 pipeline.streams = streams
                 mode = f"headset: {info.system_name if info else 'OpenXR'}"
                 if patient is None:
@@ -117,7 +129,9 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                     return status_line(mode, pipeline.recorder_stats(), output.body, (frame.left, frame.right),
                                        hand_answer_words(pipeline.runner.program if pipeline.runner else None))
 
-                console = session_console(pipeline, controls, patient, mode, started_here=patient != patient_id)
+                console = session_console(pipeline, controls, patient, mode, started_here=patient != patient_id,
+                                          gate=gate, waiting=None if patient is not None else waiting)  # fmt: skip
+                console.notice = refused
                 loop = SessionLoop(pipeline, window, status, present=source.present, vibrate=source.vibrate,
                                    clock=source.clock_link,
                                    pacer=ConsolePacer(), controls=controls, console=console,

@@ -6,6 +6,10 @@
         ──▶ vibrate(haptic pulses)       the controllers (headset); nothing for the simulator
         ──▶ TherapistWindow.show(...)    when the pacer says the window is due
 
+While the console is signed out or locked (``app.signin``) the loop goes on as ever (the
+headset's frames, the patient's own stop and flare, the recording); only the therapist's
+keys and clicks wait.
+
 The window draws at its own pace (``ConsolePacer``): the headset's frames never wait for
 it. A stop (frame limit, the therapist closing the window, the end of a motion file) is
 asked of the source once; a headset source keeps yielding frames until the runtime lets go
@@ -112,11 +116,15 @@ class SessionLoop:
         return stopped
 
     def _frame(self, frame: TrackingFrame, speaker: CueSpeaker) -> None:
-        pipeline, window, controls = self.pipeline, self.window, self.controls
+        pipeline, window, controls, console = self.pipeline, self.window, self.controls, self.console
+        if console is not None:
+            console.watch(getattr(window, "last_input_s", None), time.monotonic())
         if controls is not None:
-            controls.handle(console_keys(window, controls), frame.time_s)
-        if self.console is not None:
-            self.console.apply(window.take_console_actions(), frame.time_s)
+            keys = console_keys(window, controls)
+            if console is None or console.gate_open:  # signed out or locked: the keys wait too
+                controls.handle(keys, frame.time_s)
+        if console is not None:
+            console.apply(window.take_console_actions(), frame.time_s)
         link = self.clock()
         if link is not None and link != pipeline.clock:
             pipeline.use_clock(link)

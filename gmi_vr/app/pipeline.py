@@ -114,6 +114,8 @@ class SessionPipeline:
     #: Writes one therapist action to the audit trail: (action, details) for this session
     #: (set by ``session_pipeline``; None in free play and demos, where nothing is stored).
     audit: Callable[[str, dict[str, Any]], None] | None = None
+    #: One sentence while an audit row could not be written ("" while all were).
+    audit_problem: Callable[[], str] = lambda: ""
     #: The stage decision after the session (``review.progress.StageDecider``; None in free play).
     stage_decision: StageDecider | None = None
     #: The run's live Lab Streaming Layer outlets (``run --lsl``), None without.

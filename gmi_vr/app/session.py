@@ -7,12 +7,13 @@ import getpass
 import logging
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 from gmi_vr import __version__
+from gmi_vr.app.audit import AuditWriter
 from gmi_vr.app.patients import patient_program
 from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.assets.paths import model_path
@@ -72,6 +73,10 @@ def session_pipeline(
     recorded in the "session.start" event. The therapist's actions during the session are
     audited as ``therapist`` (default: the logged-in user) through ``pipeline.audit``.
 
+    The console's audit rows are written by an ``AuditWriter`` thread; a row that could not
+    be written is shown in the console (``pipeline.audit_problem``) and raises StorageError
+    when the block ends, like a recording failure.
+
     A store that cannot be written refuses the session (StorageError, before it runs) unless
     ``record`` is False: the therapist chose to run it unsaved, which goes to the audit trail
     (by ``therapist``) when the store can hold it. A session whose recorder failed at any
@@ -118,13 +123,22 @@ def session_pipeline(
         if not record:
             _audit_unrecorded(store, patient_id, therapist, session_settings)
             unsaved = SessionPipeline(body_settings, appearance, calibration, runner, None)
-            if store.writable:  # the console's actions are audited even when the session is not saved
+            if not store.writable:
+                yield unsaved
+                return
+            # The console's actions are audited even when the session is not saved.
+            unsaved_writer = AuditWriter(store)
 
-                def audit_unsaved(action: str, details: dict[str, Any]) -> None:
-                    store.audit(who, action, patient_id=patient_id, details=details)
+            def audit_unsaved(action: str, details: dict[str, Any]) -> None:
+                unsaved_writer.write(who, action, patient_id=patient_id, details=details)
 
-                unsaved.audit = audit_unsaved
-            yield unsaved
+            unsaved.audit, unsaved.audit_problem = audit_unsaved, lambda: unsaved_writer.problem
+            try:
+                yield unsaved
+            finally:
+                unsaved_writer.close()
+            if unsaved_writer.failed:
+                raise StorageError(f"The unsaved session of {patient_id}: {unsaved_writer.problem}")
             return
         recorder = store.start_session(
             patient_id, source=source, runtime_name=runtime_name, system_name=system_name,
@@ -148,10 +162,12 @@ def session_pipeline(
 
         pipeline.finisher = finish
 
-        def audit(action: str, details: dict[str, Any]) -> None:
-            store.audit(who, action, patient_id=patient_id, session_id=recorder.session_id, details=details)
+        writer = AuditWriter(store)  # the render thread only queues the console's rows
 
-        pipeline.audit = audit
+        def audit(action: str, details: dict[str, Any]) -> None:
+            writer.write(who, action, patient_id=patient_id, session_id=recorder.session_id, details=details)
+
+        pipeline.audit, pipeline.audit_problem = audit, lambda: writer.problem
         pipeline.stage_decision = StageDecider(store, patient_id, who)
         try:
             yield pipeline
@@ -165,12 +181,35 @@ def session_pipeline(
         else:
             pipeline.finish()
         finally:
+            writer.close()
             propose_after_session(store, patient_id, recorder.session_id)
         stats = recorder.stats()
         if _recording_failed(stats):
             raise _not_saved(store, patient_id, recorder.session_id, stats)
+        if writer.failed:  # the session is saved, but not every action in it has its audit row
+            raise StorageError(f"Session {recorder.session_id} of {patient_id} was saved, but {writer.problem}")
     finally:
         store.close()
+
+
+@contextmanager
+def console_session(patient_id: str | None, *, refusable: bool,
+                    **options: Any) -> Iterator[tuple[SessionPipeline, str]]:
+    """``session_pipeline(patient_id, **options)`` and "", or, when the start is
+    ``refusable`` (asked for in the console, not on the command line) and the store refuses
+    it (a GmiError: it cannot be written, the patient is gone), free play and the one
+    sentence saying why: the console shows it and the run goes on."""
+    with ExitStack() as stack:
+        try:
+            pipeline = stack.enter_context(session_pipeline(patient_id, **options))
+        except GmiError as error:
+            if not refusable or patient_id is None:
+                raise
+            log.warning("The session of %s did not start: %s", patient_id, error)
+            pipeline = stack.enter_context(session_pipeline(None, **options))
+            yield pipeline, f"The session of {patient_id} did not start: {error}"
+            return
+        yield pipeline, ""
 
 
 def practised_today(store: SessionStore, patient_id: str, today: date) -> dict[str, int]:

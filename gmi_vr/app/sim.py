@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gmi_vr.app.accounts import Account
 from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS
 from gmi_vr.app.headset import NOT_RECORDED, session_controls, status_line
 from gmi_vr.app.loop import ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.session import console_session
+from gmi_vr.app.signin import ConsoleGate
 from gmi_vr.app.window import open_therapist_window
 from gmi_vr.assets.paths import shipped_data_dir
 from gmi_vr.body import BodySettings
@@ -143,6 +145,8 @@ def run_sim(
     lsl: bool = False,
     lsl_wait_s: float = 0.0,
     notice: Callable[[str], None] | None = None,
+    account: Account | None = None,
+    lock_after_s: float | None = None,
 ) -> None:
     """Run the simulator in the therapist window until it is closed (escape) or, with a
     ``motion_file``, until the motion ends; ``max_frames`` stops earlier.
@@ -164,6 +168,11 @@ def run_sim(
     ``lsl`` opens the Lab Streaming Layer streams for the run (``app.streams``; times on the
     simulator's clock, ``SimClock``), waiting ``lsl_wait_s`` for a recorder first; ``notice``
     is told about them.
+
+    On a store with accounts the console asks for a sign-in first (``app.signin``; the
+    patient's session starts once someone has signed in) unless ``account`` already did
+    (``$GMI_VR_TOKEN``), and locks after ``lock_after_s`` idle (None: the settings'
+    ``console_lock_minutes``) while the session goes on.
 
     ``screenshot`` saves the last frame the window showed as a PNG. Raises
     GraphicsUnavailable with no display, InputFileError for a malformed motion file.
@@ -187,17 +196,22 @@ def run_sim(
                                                            help_rows=KEY_HELP))  # fmt: skip
         stack.enter_context(source)
         frames = _paced(source.frames(), rate, clock)
-        patient, frames_shown, last_pixels = patient_id, 0, None
+        gate = ConsoleGate.for_store(account, lock_after_s, fallback=therapist)
+        waiting = None if gate.open else patient_id  # its session starts once someone signs in
+        patient, frames_shown, last_pixels = (None if waiting else patient_id), 0, None
         while True:  # free play, until the therapist starts a patient's session from the console
-            with session_pipeline(patient, source="sim", report=report, record=record,
-                                  therapist=therapist) as pipeline:  # fmt: skip
+            with console_session(patient, refusable=patient != patient_id, source="sim", report=report,
+                                 record=record, therapist=gate.actor()) as (pipeline, refused):  # fmt: skip
+                patient = None if refused else patient  # refused: free play again, the sentence in the panel
                 pipeline.streams = streams
                 line = mode + (f"  |  {NOT_RECORDED}" if patient is not None and not record else "")
                 controls = session_controls(pipeline)
                 window.escape_closes = controls is None  # in a session Escape asks first (app.controls)
                 sim_keys = tuple(row for row in KEY_HELP if row[0] != "escape")
                 window.view.help_rows = sim_keys + THERAPIST_KEYS if controls is not None else KEY_HELP
-                console = session_console(pipeline, controls, patient, line, started_here=patient != patient_id)
+                console = session_console(pipeline, controls, patient, line, started_here=patient != patient_id,
+                                          gate=gate, waiting=None if patient is not None else waiting)  # fmt: skip
+                console.notice = refused
 
                 def status(frame: TrackingFrame, output: FrameOutput, line: str = line,
                            pipeline: SessionPipeline = pipeline) -> str:

@@ -34,13 +34,18 @@ FRAME_HISTORY = 900
 @dataclass(frozen=True)
 class ConsoleAction:
     """One thing the therapist asked for at the console: ``name`` ("limb_mode", "blend",
-    "ask_pain", "rating", "stop", "end", "answer", "progress", "start") and its ``value`` (a mode
+    "ask_pain", "rating", "stop", "end", "answer", "progress", "start", "review", "sign_in", "create_admin", "no_accounts", "lock") and its ``value`` (a mode
     name, a blend 0..1, a rating 0..10, "left"/"right", for "progress" (what: "accept",
-    "reject" or "stage"; the stage or None; the reason), a patient id for "start"; None when
+    "reject" or "stage"; the stage or None; the reason), a patient id for "start" and "review" (read their progress), (name, password) for "sign_in", (name, password,
+    password again) for "create_admin"; None when
     it takes none)."""
 
     name: str
     value: Any = None
+
+    def __repr__(self) -> str:  # a typed password never reaches a log or a traceback
+        shown = "(hidden)" if self.name in ("sign_in", "create_admin") else repr(self.value)
+        return f"ConsoleAction({self.name!r}, {shown})"
 
 
 @dataclass(frozen=True)
@@ -57,12 +62,31 @@ class PatientRow:
 
 
 @dataclass(frozen=True)
+class PatientProgress:
+    """The chosen patient's progress over their sessions, read-only (plain data computed by
+    the reports' own code, ``review.figures_data``): ``lines`` to read, and per session
+    (oldest first) laterality accuracy 0..1 and median reaction time in milliseconds per
+    side ("left", "right"; NaN where a session had none) and pain NRS before and after (NaN
+    where not rated). ``problem``: why it could not be read; ``reading``: not read yet."""
+
+    patient_id: str
+    lines: tuple[str, ...] = ()
+    accuracy: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    median_rt_ms: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    pain_before: tuple[float, ...] = ()
+    pain_after: tuple[float, ...] = ()
+    problem: str = ""
+    reading: bool = False
+
+
+@dataclass(frozen=True)
 class BeforeSession:
     """The console's "before a session" section: the patients to choose from, or ``problem``
-    (why they cannot be listed, and what to do)."""
+    (why they cannot be listed, and what to do); ``progress``: the chosen patient's."""
 
     patients: tuple[PatientRow, ...] = ()
     problem: str = ""
+    progress: PatientProgress | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +101,19 @@ class AfterSession:
     proposal: tuple[str, ...] = ()
     problem: str = ""
     decided: str = ""
+
+
+@dataclass(frozen=True)
+class SignInPrompt:
+    """Who may use the console (plain data from ``app.signin``): ``kind`` "sign_in" (a store
+    with accounts, nobody signed in yet), "unlock" (locked when idle, for account ``name``)
+    or "first_admin" (a store with no accounts: create the first admin, or go on without);
+    ``problem``: the last refusal, one sentence; ``busy``: a password is being checked."""
+
+    kind: str
+    name: str = ""
+    problem: str = ""
+    busy: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +146,15 @@ class SessionPanel:
     after: AfterSession | None = None
     #: Set while no patient's session runs (free play): the patients, to start one.
     before: BeforeSession | None = None
+    #: Sign-in, unlock or the first-admin offer (``SignInPrompt``); a sign-in or unlock
+    #: prompt is all the console shows.
+    gate: SignInPrompt | None = None
+    #: Who is signed in ("" on a store without accounts).
+    signed_in: str = ""
+    #: The therapist has paused the session (the button resumes it).
+    paused: bool = False
+    #: Focused seconds to the next break (None: no block left to break before).
+    break_in_s: float | None = None
     #: Touch training: the cue that paces the therapist's touches (the touch due now, or
     #: the next one with a countdown); ``cue_now`` True while a touch is due (drawn loud).
     cue: str = ""
@@ -118,7 +164,8 @@ class SessionPanel:
 
 #: The function key of each action (app.controls.THERAPIST_KEYS), shown beside its button.
 ACTION_KEYS: dict[str, str] = {"ask_pain": "F4", "rating": "F5", "stop": "F8", "end": "F9",
-                               "answer_left": "F2", "answer_right": "F3"}
+                               "answer_left": "F2", "answer_right": "F3", "pause": "F7",
+                               "repeat": "F10", "skip": "F11"}
 
 
 class Console:
@@ -150,6 +197,10 @@ class Console:
         self._search = ""
         self._selected = ""
         self._last_time_s: float | None = None
+        self._account = ""
+        self._password = ""
+        self._password_again = ""
+        self._making_admin = False
 
     # -- input, from the window's GLFW callbacks (framebuffer pixels)
 
@@ -229,6 +280,14 @@ class Console:
 
     def _session(self, panel: SessionPanel) -> None:
         imgui = self._imgui
+        if panel.gate is not None and panel.gate.kind in ("sign_in", "unlock"):
+            self._sign_in(panel.gate)  # nothing else: no patient, no control, no figure
+            return
+        if panel.gate is not None:
+            self._first_admin(panel.gate)
+        if panel.signed_in:
+            imgui.text_disabled(panel.signed_in)
+            self._button("lock now", ConsoleAction("lock"))
         imgui.text_wrapped(panel.title)
         imgui.text(f"session time {panel.session_time_s:7.1f} s")
         if panel.after is not None:
@@ -243,6 +302,10 @@ class Console:
                 imgui.text(f"{marker} {step}")
             if panel.progress:
                 imgui.text_wrapped(panel.progress)
+            if panel.break_in_s is not None:
+                minutes, seconds = divmod(int(round(panel.break_in_s)), 60)
+                imgui.text(f"next break in {minutes}:{seconds:02d} (after the running block)"
+                           if panel.break_in_s > 0 else "break after the running block")
         if panel.after is None and panel.before is None and not panel.read_only and imgui.collapsing_header(
                 "Controls", imgui.TreeNodeFlags_.default_open):
             self._controls(panel)
@@ -267,6 +330,71 @@ class Console:
                            f"{ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]:.1f} ms p99")
             imgui.text(f"dropped frames {panel.dropped_frames}")
             imgui.text(f"recorder queue {panel.recorder_queue}, lost {panel.recorder_lost}")
+
+    def _account_fields(self, name_fixed: str = "", again: bool = False) -> bool:
+        """The account name (fixed when unlocking) and password fields; True when enter was
+        pressed in the (last) password field."""
+        imgui = self._imgui
+        if name_fixed:
+            self._account = name_fixed
+            imgui.text(f"account: {name_fixed}")
+        else:
+            imgui.set_next_item_width(-1.0)
+            _, self._account = imgui.input_text_with_hint("##account", "account name", self._account)
+            self._record_rect("account")
+        flags = imgui.InputTextFlags_.password | imgui.InputTextFlags_.enter_returns_true
+        imgui.set_next_item_width(-1.0)
+        entered, self._password = imgui.input_text_with_hint("##password", "password", self._password, flags)
+        self._record_rect("password")
+        if again:
+            imgui.set_next_item_width(-1.0)
+            entered, self._password_again = imgui.input_text_with_hint(
+                "##again", "the same password again", self._password_again, flags)
+            self._record_rect("password again")
+        return bool(entered)
+
+    def _submit(self, action: ConsoleAction) -> None:
+        """Hand a sign-in on and forget the typed password at once."""
+        self._actions.append(action)
+        self._password = self._password_again = ""
+
+    def _sign_in(self, prompt: SignInPrompt) -> None:
+        """Sign-in (a store with accounts) or unlock (locked when idle): the only thing shown."""
+        imgui = self._imgui
+        if prompt.kind == "unlock":
+            imgui.text_wrapped("The console is locked. The session goes on: the patient's stop and "
+                               "flare work, and recording continues.")
+        else:
+            imgui.text_wrapped("Sign in to use the console.")
+        entered = self._account_fields(prompt.name)
+        pressed = imgui.button("unlock" if prompt.kind == "unlock" else "sign in")
+        self._record_rect("sign in")
+        if (pressed or entered) and not prompt.busy:
+            self._submit(ConsoleAction("sign_in", (self._account, self._password)))
+        if prompt.busy:
+            imgui.text_disabled("checking ...")
+        elif prompt.problem:
+            imgui.text_wrapped(prompt.problem)
+
+    def _first_admin(self, prompt: SignInPrompt) -> None:
+        """A store without accounts: create the first admin in one step, or go on without."""
+        imgui = self._imgui
+        imgui.text_wrapped("No accounts yet: the first (an admin) makes every action name a person.")
+        if self._making_admin:
+            entered = self._account_fields(again=True)
+            pressed = imgui.button("create the first admin")
+            self._record_rect("create the first admin")
+            if (pressed or entered) and not prompt.busy:
+                self._submit(ConsoleAction("create_admin", (self._account, self._password, self._password_again)))
+        else:  # two lines until asked for: the panels below stay where they were
+            self._making_admin = imgui.button("add the first admin")
+            self._record_rect("add the first admin")
+        imgui.same_line()
+        self._button("continue without accounts", ConsoleAction("no_accounts"))
+        if prompt.busy:
+            imgui.text_disabled("saving ...")
+        elif prompt.problem:
+            imgui.text_wrapped(prompt.problem)
 
     def _cue(self, panel: SessionPanel) -> None:
         """The touch cue: a wide coloured bar while a touch is due, so it is seen from the
@@ -302,6 +430,8 @@ class Console:
         imgui.begin_child("patients", imgui.ImVec2(0.0, 110.0))
         for row in shown:
             if imgui.selectable(f"{row.id}   {row.summary}", row.id == self._selected)[0]:
+                if row.id != self._selected:
+                    self._actions.append(ConsoleAction("review", row.id))  # the app reads their progress
                 self._selected = row.id
             self._record_rect(f"patient {row.id}")
         if not shown:
@@ -315,6 +445,38 @@ class Console:
                 imgui.text_wrapped(line)
         self._button(f"start the session of {chosen.id}", ConsoleAction("start", chosen.id))
         self.button_rects["start"] = self.button_rects[f"start the session of {chosen.id}"]
+        progress = before.progress
+        if progress is not None and progress.patient_id == chosen.id:
+            self._progress(progress)
+
+    def _progress(self, progress: PatientProgress) -> None:
+        """The chosen patient's progress (read-only): the report's numbers, drawn here."""
+        import numpy as np
+
+        imgui, implot = self._imgui, self._implot
+        if not imgui.collapsing_header("Progress", imgui.TreeNodeFlags_.default_open):
+            return
+        if progress.reading:
+            imgui.text_disabled("reading the sessions ...")
+            return
+        if progress.problem:
+            imgui.text_wrapped(progress.problem)
+            return
+        for line in progress.lines:
+            imgui.text_wrapped(line)
+        size = imgui.ImVec2(-1.0, 110.0)
+        for title, series, scale in (("accuracy by session", progress.accuracy, 1.0),
+                                     ("median reaction time (ms) by session", progress.median_rt_ms, 1.0)):
+            if any(series.values()) and implot.begin_plot(title, size):
+                for side, values in series.items():
+                    if values:
+                        implot.plot_line(side, scale * np.asarray(values, dtype=np.float64))
+                implot.end_plot()
+        if (progress.pain_before or progress.pain_after) and implot.begin_plot("pain before / after (0-10)", size):
+            for label, values in (("before", progress.pain_before), ("after", progress.pain_after)):
+                if values:
+                    implot.plot_line(label, np.asarray(values, dtype=np.float64))
+            implot.end_plot()
 
     def _after(self, after: AfterSession) -> None:
         """The saved session and the stage decision: accept the proposal, keep the stage, or
@@ -367,6 +529,14 @@ class Console:
             self._blend = value
         if imgui.is_item_deactivated_after_edit():  # one action per drag, when it is let go
             self._actions.append(ConsoleAction("blend", round(self._blend, 2)))
+        if panel.paused:
+            self._button("resume", ConsoleAction("resume"), ACTION_KEYS["pause"])
+        else:
+            self._button("pause", ConsoleAction("pause"), ACTION_KEYS["pause"])
+        imgui.same_line()
+        self._button("repeat block", ConsoleAction("repeat"), ACTION_KEYS["repeat"])
+        imgui.same_line()
+        self._button("skip", ConsoleAction("skip"), ACTION_KEYS["skip"])
         self._button("stop (calm scene)", ConsoleAction("stop"), ACTION_KEYS["stop"])
         self._button("ask pain rating", ConsoleAction("ask_pain"), ACTION_KEYS["ask_pain"])
         imgui.set_next_item_width(90)

@@ -355,6 +355,9 @@ class TherapistWindow:
         #: Clicks on the timeline bar since the app last took them, as fractions 0..1 of it.
         self.timeline_clicks: list[float] = []
         self.escape_closes = True
+        #: When the therapist last touched the window (any key, click, wheel or pointer
+        #: move; ``time.monotonic`` seconds): the console's idle lock counts from it.
+        self.last_input_s = time.monotonic()
         self._drag: str | None = None  # "look" or "orbit" while a mouse drag is under way
         self._cursor: tuple[float, float] | None = None
         window = context.window
@@ -390,10 +393,12 @@ class TherapistWindow:
         return pane_layout(max(1, width - self.view.panel_px), height, self.view.timeline_px)
 
     def _on_char(self, window: Any, codepoint: int) -> None:
+        self.last_input_s = time.monotonic()
         if self.console is not None:
             self.console.char(codepoint)
 
     def _on_key(self, window: Any, key: int, scancode: int, action: int, mods: int) -> None:
+        self.last_input_s = time.monotonic()
         import glfw
 
         name = _key_name(glfw, key)
@@ -415,6 +420,7 @@ class TherapistWindow:
             self.input.keys_down.discard(name)
 
     def _on_mouse_button(self, window: Any, button: int, action: int, mods: int) -> None:
+        self.last_input_s = time.monotonic()
         import glfw
 
         names = {glfw.MOUSE_BUTTON_LEFT: "left", glfw.MOUSE_BUTTON_RIGHT: "right", glfw.MOUSE_BUTTON_MIDDLE: "middle"}
@@ -447,6 +453,7 @@ class TherapistWindow:
                 self.input.mouse_buttons.add(name)
 
     def _on_cursor(self, window: Any, x: float, y: float) -> None:
+        self.last_input_s = time.monotonic()
         if self.console is not None:
             self.console.mouse_pos(*self._window_to_pixels(x, y))
         if self._cursor is not None and self._drag is not None:
@@ -459,6 +466,7 @@ class TherapistWindow:
         self._cursor = (x, y)
 
     def _on_scroll(self, window: Any, dx: float, dy: float) -> None:
+        self.last_input_s = time.monotonic()
         import glfw
 
         x, y = self._window_to_pixels(*(self._cursor or glfw.get_cursor_pos(window)))

@@ -73,6 +73,12 @@ class Settings:
     #: Therapist window size in screen pixels.
     console_width: int = 1280
     console_height: int = 600
+    #: Minutes without a mouse or key event before the console locks (on a store with
+    #: accounts). HIPAA 164.312(a)(2)(iv) asks for an automatic logoff without naming a
+    #: time, and NIST SP 800-53 AC-11 leaves it to the organisation; 10 minutes is this
+    #: product's default: long enough for a therapist watching a session without touching
+    #: the console, short enough that an unattended console does not stay open for long.
+    console_lock_minutes: float = 10.0
     #: Open the Lab Streaming Layer streams in every run, as ``gmi-vr run --lsl`` does (a lab's
     #: station; docs/research.md).
     lsl: bool = False
@@ -98,6 +104,8 @@ class Settings:
 
 #: The therapist window's size limits, screen pixels (a small laptop screen up to 16K).
 CONSOLE_SIZE_RANGE = (320, 16384)
+#: The idle lock's limits, minutes (a few seconds, for a demonstration, to a working day).
+CONSOLE_LOCK_RANGE = (0.05, 720.0)
 #: The longest station name kept in the audit trail, characters.
 MAX_STATION_LENGTH = 200
 
@@ -156,6 +164,12 @@ def load_settings(path: Path | None = None) -> Settings:
         value = values.get(key, low)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise wrong(key, f"a whole number of pixels from {low} to {high}")
+    lock_low, lock_high = CONSOLE_LOCK_RANGE
+    lock = values.get("console_lock_minutes", lock_low)
+    if isinstance(lock, bool) or not isinstance(lock, int | float) or not lock_low <= lock <= lock_high:
+        raise wrong("console_lock_minutes", f"a number of minutes from {lock_low} to {lock_high:.0f}")
+    if "console_lock_minutes" in values:
+        values["console_lock_minutes"] = float(lock)
     if not isinstance(values.get("lsl", False), bool):
         raise wrong("lsl", "true or false")
     data_dir = resolve_data_dir(str(values.pop("data_dir")) if "data_dir" in values else None)

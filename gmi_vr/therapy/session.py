@@ -102,6 +102,8 @@ DEFAULT_ANCHOR = Pose(np.array([0.0, 1.2, 0.0]))
 
 CALM_MESSAGE = "Let's pause here.\nBreathe slowly and just look around.\nYour therapist is with you."
 DONE_MESSAGE = "Session complete. Well done.\nYou can take the headset off."
+#: What the patient reads while the therapist has paused the session.
+HELD_MESSAGE = "A short pause.\nRest your arms and breathe slowly.\nWe go on when you are ready."
 
 
 #: Blocks during which a pain rating is asked every ``SafetySettings.rating_every_s``
@@ -204,6 +206,10 @@ class SessionRunner:
         self._started = False
         self._paused = False
         self._paused_at = 0.0
+        #: The therapist paused the session (``hold``); the patient sees a calm pause.
+        self.held = False
+        self._held_calm = False  # the held picture has faded out and the calm pause shows
+        self._released = False  # the therapist resumed: the next resume event says so
         self._last_time: float | None = None
         self._last_break_s = 0.0
         #: The kind of the block running (or suspended under a rating), None between blocks.
@@ -289,6 +295,43 @@ class SessionRunner:
         reason ("therapist_end", "patient_end")."""
         self._console.append(("end", (time_s, by)))
 
+    def hold(self, paused: bool, time_s: float) -> None:
+        """The therapist pauses (True) or resumes (False) the session: paused, the task
+        stops (a laterality trial on screen is voided, not scored, and shown again), the
+        patient's picture fades to a calm pause, focused time stands still (breaks and the
+        time cap count only session time that ran), and the recording goes on; marked by
+        "session.pause" / "session.resume" events with ``by`` "therapist"."""
+        self._console.append(("hold", (paused, time_s)))
+
+    def repeat_task(self, time_s: float) -> None:
+        """Start the running block again from its first trial (a new sequence; what was done
+        stays recorded, the trial on screen is voided): a "task.repeat" event."""
+        self._console.append(("repeat", (time_s,)))
+
+    def skip_task(self, time_s: float) -> None:
+        """End the running block or break now and go on with the plan: a "task.skipped" event."""
+        self._console.append(("skip", (time_s,)))
+
+    @property
+    def steerable(self) -> bool:
+        """A block or a break runs (not a rating or a question, and not under one): it can be
+        repeated (a block) or skipped."""
+        return (self.state is RunnerState.RUNNING and not self._suspended and self._task is not None
+                and not isinstance(self._task, PainRatingTask | QuestionTask))
+
+    @property
+    def repeatable(self) -> bool:
+        """A block runs (not a break, a rating or a question): it can be started again."""
+        return self.steerable and self._block_kind is not None
+
+    @property
+    def time_to_break_s(self) -> float | None:
+        """Focused seconds until the next break is due (it is taken between blocks), None
+        when no block is left to break before."""
+        if self.state is not RunnerState.RUNNING or not any(what == "block" for what, _ in self._plan):
+            return None
+        return max(0.0, self.program.safety.break_every_s - (self.active_s - self._last_break_s))
+
     # --- the frame step --------------------------------------------------------------------
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
@@ -321,18 +364,26 @@ class SessionRunner:
         if self.state is RunnerState.DONE:
             return self._output(now, TaskStep(), events, records, done=True)
 
-        if not frame.focused:
+        self._apply_hold(now)
+        if not frame.focused or self.held:
             if not self._paused:
                 self._paused, self._paused_at = True, now
                 self._fade.to(1.0, now)  # the runtime may still show us (system menu): ease out
-                events.append(Event(now, "session.pause", {"state": self.state.value}))
+                data: dict[str, object] = {"state": self.state.value}
+                if self.held:
+                    data["by"] = "therapist"
+                events.append(Event(now, "session.pause", data))
                 if self._task is not None:
-                    self._merge(self._task.interrupt(now, "unfocused"), events, records)
+                    self._merge(self._task.interrupt(now, "paused" if self.held else "unfocused"), events, records)
             self._last_time = now
             return self._output(now, TaskStep(), events, records)
         if self._paused:
             self._paused = False
-            events.append(Event(now, "session.resume", {"paused_s": now - self._paused_at}))
+            resumed: dict[str, object] = {"paused_s": now - self._paused_at}
+            if self._released:
+                resumed["by"] = "therapist"
+                self._released = self._held_calm = False
+            events.append(Event(now, "session.resume", resumed))
             calm_pending = self.state is not RunnerState.RUNNING and not self._calm_shown
             # Ease back in; a switch to the calm scene cut short by the pause carries on.
             self._fade.to(1.0 if calm_pending else 0.0, now)
@@ -609,10 +660,43 @@ class SessionRunner:
 
     # --- console queue -------------------------------------------------------------------------
 
+    def _apply_hold(self, now: float) -> None:
+        """The therapist's pause and resume, taken even while paused (the rest of the queue
+        waits for the session to run)."""
+        holds = [args for what, args in self._console if what == "hold"]
+        self._console = [(what, args) for what, args in self._console if what != "hold"]
+        for paused, _ in holds:
+            if paused and self.state is RunnerState.RUNNING and not self.held:
+                self.held = True
+            elif not paused and self.held:
+                self.held, self._released = False, self._paused
+
+    def _steer(self, what: str, now: float, events: list[Event], records: list[Record]) -> None:
+        """Repeat the running block from its start, or skip the running block or break."""
+        task = self._task
+        if task is None or not (self.repeatable if what == "repeat" else self.steerable):
+            return
+        index = next((block for open_task, _, block in self._open if open_task is task), None)
+        data: dict[str, object] = {"kind": task.kind, "block_index": index, "by": "therapist"}
+        self._merge(task.interrupt(now, "repeated" if what == "repeat" else "skipped"), events, records)
+        if what == "repeat":
+            assert self._block_kind is not None
+            seed = int(np.random.default_rng([self.seed, self._task_count]).integers(0, 2**31 - 1))
+            self._block_seeds.insert(self._next_block, seed)
+            self._plan.insert(0, ("block", self._block_kind))
+            data["seed"] = seed
+            self._last_break_s = self.active_s  # the block starts again at once, not after a break
+        events.append(Event(now, "task.repeat" if what == "repeat" else "task.skipped", data))
+        self._end(task, now, records, "repeated" if what == "repeat" else "skipped")
+        self._task = None
+        self._start_next(now, events, records)
+
     def _apply_console(self, now: float, events: list[Event], records: list[Record]) -> None:
         queued, self._console = self._console, []
         for what, args in queued:
-            if what == "answer":
+            if what in ("repeat", "skip"):
+                self._steer(what, now, events, records)
+            elif what == "answer":
                 side, time_s = args
                 if isinstance(self._task, ConsoleAnswerable):
                     assert isinstance(side, Side) and isinstance(time_s, float | int)
@@ -671,6 +755,12 @@ class SessionRunner:
         if self._paused:  # the last picture, held still, fading out
             draw = self._shown
             fade = self._fade.value(now)
+            if self.held and not self._held_calm and fade >= 1.0 - 1e-9 and self._fade.settled(now):
+                self._held_calm = True  # faded out: the calm pause fades in
+                self._fade.to(0.0, now)
+                fade = self._fade.value(now)
+            if self._held_calm:
+                draw = calm_scene(anchor, HELD_MESSAGE)
         elif calm_look and not self._calm_shown:
             # Fading out: the task's last picture, held still.
             fade = self._fade.value(now)
