@@ -122,7 +122,8 @@ def test_a_scripted_trigger_press_is_recorded_as_its_delay_to_one_frame(tmp_path
     assert (row.stages, row.trials, row.status, row.end_reason) == (("laterality",), 4, "completed", "plan_done")
     assert said == [f"session {session.id} saved: 4 trials, pain - -> -"]
     blocks_csv = next(p for p in written if p.name.endswith("_blocks.csv")).read_text().splitlines()
-    assert blocks_csv[1:] == [f"RT-1,{session.id},{block.seq},laterality,{block.start_s},{block.end_s}"]
+    # A clinical block: no visual-feedback condition in the last two columns.
+    assert blocks_csv[1:] == [f"RT-1,{session.id},{block.seq},laterality,{block.start_s},{block.end_s},,"]
     # The display time recorded is that of the first frame that drew the picture.
     assert [t.onset_s for t in stored] == first_stimulus_frames == [p[0] for p in planned]
     frame_s = 1.0 / RATE_HZ
