@@ -26,6 +26,7 @@ from gmi_vr.core.types import Side
 from gmi_vr.geometry.fit import rigid_fit
 from gmi_vr.geometry.transforms import quat_from_axis_angle, quat_to_matrix
 from gmi_vr.recording.store import SessionStore
+from gmi_vr.therapy.program import BodyPart
 from gmi_vr.therapy.seen_touch import (
     CONTACT_TOLERANCE_M,
     PROBE_LENGTH_M,
@@ -34,7 +35,6 @@ from gmi_vr.therapy.seen_touch import (
     ContactDetector,
     virtual_landmarks,
 )
-from gmi_vr.therapy.program import BodyPart
 from gmi_vr.therapy.touch_task import MARK_COLOR, PROBE_TIP_COLOR
 from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
 

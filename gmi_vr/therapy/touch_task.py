@@ -35,12 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from gmi_vr.geometry.transforms import matrix_from_pose, translation_matrix
-
 from gmi_vr.body.pose import BodyPose, LimbMode
 from gmi_vr.body.skeleton import JOINT_INDEX
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side, TrackingFrame
+from gmi_vr.geometry.transforms import matrix_from_pose, translation_matrix
 from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
 from gmi_vr.therapy.contexts import instruction, readable_height
 from gmi_vr.therapy.program import BodyPart, Program
