@@ -61,9 +61,8 @@ def main() -> int:
     context = open_window_context(64, 64, title="gmi-vr seen touch test", visible=False)
     import xr  # noqa: F401  (after the GL context: see tests/support/xr_app.py)
 
-    from support.monado_remote import MonadoRemote
-
     from gmi_vr.xr.openxr_source import OpenXrSource
+    from support.monado_remote import MonadoRemote
 
     renderer = Renderer()
     remote = MonadoRemote()
