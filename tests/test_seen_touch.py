@@ -170,11 +170,15 @@ def test_a_touch_of_the_registered_limb_shows_in_the_same_frame_where_it_landed(
                  {"t": at + 1.2, "left": {"position": PARK}}]  # fmt: skip
 
     frames: list[tuple[float, Any]] = []
+    cues: list[tuple[str, tuple[str, ...]]] = []  # the console's touch bar after each frame
     with session_pipeline("S-1", source="sim", seed=SEED) as pipeline, \
             ScriptedFrameSource(parse_motion(motion(keys, 20.0), "seen.jsonl")) as source:  # fmt: skip
         for frame in source.frames():
             output = pipeline.step(frame)
             frames.append((frame.time_s, output))
+            assert pipeline.runner is not None
+            cue = pipeline.runner.therapist_cue(frame.time_s)
+            cues.append((cue.headline, cue.lines) if cue is not None else ("", ()))
             if output.done:
                 break
     assert frames[-1][1].done
@@ -190,8 +194,16 @@ def test_a_touch_of_the_registered_limb_shows_in_the_same_frame_where_it_landed(
         expected_mm = rigid_fit(virtual, touched).rms_m * 1000.0
         assert attempt["rms_mm"] == pytest.approx(expected_mm, abs=0.5)
     assert attempts[0]["rms_mm"] > 20.0 and attempts[1]["rms_mm"] < 3.0
+    # The console asks for each landmark in turn, then says the error: over the bound, to
+    # register again; accepted, the error and the bound.
+    assert cues[0][0].startswith("REGISTER the resting left hand (1 of 3):\ntouch the back of the wrist")
+    rejected = next(i for i, (_, lines) in enumerate(cues) if any(line.startswith("REGISTER AGAIN") for line in lines))
+    assert cues[rejected][0].startswith("REGISTER the resting left hand (1 of 3)")
+    assert f"{attempts[0]['rms_mm']:.1f} mm RMS is over the bound of 20 mm" in " ".join(cues[rejected][1])
     # The block's touches came only after the accepted registration.
     accepted_at = next(e.time_s for e in events if e.kind == "touch.registration" and e.data["accepted"])
+    after = [time for time, _ in frames].index(accepted_at) + 1
+    assert f"registered: {attempts[1]['rms_mm']:.1f} mm RMS (bound 20 mm)" in cues[after][1]
     assert min(e.time_s for e in events if e.kind == "touch.cue") > accepted_at
 
     contacts = [e for e in events if e.kind == "touch.contact"]
