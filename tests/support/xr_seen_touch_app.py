@@ -78,10 +78,15 @@ def main() -> int:
     steps: list[tuple[str, np.ndarray | None]] = []
     step_at = 0.0
     tip_offset = np.array([0.0, 0.0, -0.12])  # tip - grip, updated from the frames
+    # The tracked grip lies where the driver is told plus a fixed offset (the reference
+    # space's origin and the controller's grip offset): measured from settled frames.
+    correction = np.zeros(3)
+    commanded = {"position": np.zeros(3), "at": 0.0}
 
     def put_tip(point: np.ndarray) -> None:
-        pose = Pose(point - tip_offset, np.array([0.0, 0.0, 0.0, 1.0]))
-        remote.set_controller("left", pose=pose, active=True)
+        position = point - tip_offset - correction
+        remote.set_controller("left", pose=Pose(position, np.array([0.0, 0.0, 0.0, 1.0])), active=True)
+        commanded.update(position=position, at=time.monotonic())
 
     def pull(pulled: bool) -> None:
         remote.send(replace(remote.state, left=replace(remote.state.left, trigger=1.0 if pulled else 0.0,
@@ -104,6 +109,9 @@ def main() -> int:
                     tip = probe_tip(frame.left)
                     if tip is not None:
                         tip_offset = tip - np.asarray(frame.left.grip.position)
+                        if time.monotonic() - float(commanded["at"]) > 0.3:  # type: ignore[arg-type]
+                            correction = np.asarray(frame.left.grip.position) - commanded["position"]
+                            result["correction"] = correction.tolist()
                     kinds = [e.kind for e in output.events]
                     if "body.registration" in kinds and not steps and "landmarks" not in result:
                         body = output.body
@@ -113,6 +121,7 @@ def main() -> int:
                         back = (hand + knuckle) / 2 + 0.015 * up + shift
                         result["landmarks"] = real.tolist()
                         result["back_of_hand"] = back.tolist()
+                        steps += [("wait", None), ("wait", None)]  # the offset measured first
                         for point in real:
                             steps += [("move", point + 0.05 * up), ("move", point), ("pull", None), ("release", None),
                                       ("move", point + 0.05 * up)]  # fmt: skip
@@ -137,6 +146,11 @@ def main() -> int:
                                              "tips": tips, "tracked_tip": None if tip is None else tip.tolist()})
                         if event.kind == "touch.registration":
                             result.setdefault("registrations", []).append(event.data)
+                    if frame.index % 20 == 0:  # what the console showed, for a failure's message
+                        cue = pipeline.runner.therapist_cue(frame.time_s) if pipeline.runner else None
+                        result["cue"] = [cue.headline, *cue.lines] if cue is not None else None
+                        result["left"] = [frame.left.grip_valid, frame.left.trigger_click,
+                                          np.asarray(frame.left.grip.position).round(3).tolist()]
                     source.present(output.draw)
                     result["frames"] = frame.index + 1
                     too_long = time.monotonic() - started > args.max_seconds
