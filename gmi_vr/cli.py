@@ -50,16 +50,46 @@ def _cmd_run(args: argparse.Namespace) -> int:
               f"will be saved, and the choice goes to the audit trail where the store can hold it.",
               file=sys.stderr)  # fmt: skip
     # A patient's recorded session ends with one line on stdout saying what the store holds of it.
+    lsl, lsl_wait_s = _lsl_options(args)
     if args.sim or args.motion:
         app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames, report=print,
-                    record=record, therapist=therapist)  # fmt: skip
+                    record=record, therapist=therapist, lsl=lsl, lsl_wait_s=lsl_wait_s, notice=_notice)  # fmt: skip
     else:
         app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print, record=record,
-                       therapist=therapist, hands_only=args.hands)  # fmt: skip
+                       therapist=therapist, hands_only=args.hands, lsl=lsl, lsl_wait_s=lsl_wait_s,
+                       notice=_notice)  # fmt: skip
     if not record:
         print(f"gmi-vr: the session of {args.patient} was not saved (--no-record); "
               f"exit status {EXIT_NOT_RECORDED} says so.", file=sys.stderr)  # fmt: skip
         return EXIT_NOT_RECORDED
+    return 0
+
+
+def _lsl_options(args: argparse.Namespace) -> tuple[bool, float]:
+    """Whether the run opens the Lab Streaming Layer streams (--lsl, --lsl-wait or the ``lsl``
+    setting) and how long it waits for a recorder first (seconds)."""
+    from gmi_vr.core.settings import load_settings
+
+    wait = float(args.lsl_wait or 0.0)
+    if not 0.0 <= wait <= 86_400.0:  # NaN fails both
+        raise GmiError(f"--lsl-wait takes the seconds to wait for a recorder, from 0 to 86400, not {args.lsl_wait:g}.")
+    return bool(args.lsl or args.lsl_wait is not None or load_settings().lsl), wait
+
+
+def _notice(line: str) -> None:
+    """A run's notice on stderr (stdout says what was saved)."""
+    print(f"gmi-vr: {line}", file=sys.stderr)
+
+
+def _cmd_practice(args: argparse.Namespace) -> int:
+    from gmi_vr import app
+
+    # Ends with one line on stdout saying what the store holds of the sitting; a sitting that
+    # could not be stored raises StorageError (never exit 0), as for ``run``.
+    screenshot = Path(args.screenshot) if args.screenshot is not None else None
+    who = _therapist(args)  # a store with accounts (a clinic's) asks for one, as run does
+    app.run_practice(args.patient, max_frames=args.max_frames, screenshot=screenshot, report=print,
+                     by=who)  # fmt: skip
     return 0
 
 
@@ -758,8 +788,22 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"run the patient's session WITHOUT saving it (audited; exit status {EXIT_NOT_RECORDED})")
     run.add_argument("--by", help="who runs the session: the console's actions are audited as this "
                                   "therapist (default: the logged-in user)")
+    run.add_argument("--lsl", action="store_true",
+                     help="stream motion, events and pain ratings live over the Lab Streaming Layer "
+                          "(for a lab's LabRecorder; see docs/research.md)")
+    run.add_argument("--lsl-wait", type=float, default=None, metavar="SECONDS",
+                     help="with --lsl: wait up to SECONDS for a recorder to connect before the run starts")
     run.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
     run.set_defaults(func=_cmd_run)
+
+    practice = sub.add_parser(
+        "practice", help="practise at home without a headset: the patient's program in a desktop window"
+    )
+    practice.add_argument("--patient", required=True, help="the patient's pseudonymous id")
+    practice.add_argument("--screenshot", help="save the window's last picture as a PNG")
+    practice.add_argument("--by", help="who practises, for the records (default: the logged-in user)")
+    practice.add_argument("--max-frames", type=int, default=None, help=argparse.SUPPRESS)
+    practice.set_defaults(func=_cmd_practice)
 
     calibrate = sub.add_parser(
         "calibrate", help="measure the patient's body with a short guided pose, one-handed"

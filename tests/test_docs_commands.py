@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support.lsl import machine_only_config
 
 from gmi_vr.assets.paths import shipped_data_dir
 from gmi_vr.cli import build_parser
@@ -55,6 +56,7 @@ ORDER: list[tuple[str, ...]] = [
     ("calibrate",),
     ("demo",),  # demo --patient records session 1
     ("run",),
+    ("practice",),  # a sitting at home: a desktop session of the patient
     ("patients", "progress"),  # after the sessions it proposes from
     ("sessions",),
     ("outcomes", "items"),
@@ -82,6 +84,8 @@ HEADSET_RUNS: dict[tuple[str, ...], str] = {
     ("doctor",): "tests/xr/test_cli_headset.py::test_doctor_exits_zero_and_names_the_runtime",
     ("run",): "tests/xr/test_cli_headset.py::test_free_play_run_ends_cleanly_and_records_nothing",
     ("run", "--patient"): "tests/xr/test_cli_headset.py::test_a_patients_headset_session_is_recorded_and_exports",
+    ("run", "--lsl", "--patient"):
+        "tests/xr/test_lsl_xr.py::test_a_headset_sessions_streams_carry_every_event_rating_and_frame_on_the_lsl_clock",
     ("run", "--no-record", "--patient"):
         "tests/xr/test_cli_unsaved_headset.py::test_a_headset_session_chosen_unsaved_stores_nothing_and_exits_10",
     ("calibrate",): "tests/xr/test_calibration_xr.py::test_one_handed_calibration_in_the_headset_is_stored",
@@ -203,7 +207,7 @@ def substitute(argv: list[str], scratch: Path, counter: list[int]) -> list[str]:
 def for_a_person(argv: list[str]) -> list[str]:
     """What a person at the keyboard would add: a window they would close after a moment,
     a calibration pose they would hold (scripted by a motion file)."""
-    if argv[0] in ("run", "replay") and "--motion" not in argv:
+    if argv[0] in ("run", "replay", "practice") and "--motion" not in argv:
         return [*argv, "--max-frames", "30"]
     if argv[0] == "calibrate" and "--sim" in argv and "--motion" not in argv:
         return [*argv, "--motion", str(CALIBRATION_MOTION)]
@@ -365,8 +369,9 @@ def test_how_shown_commands_are_read_and_checked() -> None:
 def test_every_shown_command_runs(tmp_path: Path) -> None:
     if not os.environ.get("DISPLAY"):
         pytest.skip("needs an X display: tools/test runs this suite under Xvfb")
+    # LSL streams (run --lsl) are found on this machine only: no discovery traffic leaves it.
     env = dict(os.environ, GMI_VR_DATA=str(tmp_path / "data"), GMI_VR_CONFIG=str(tmp_path / "absent.toml"),
-               XR_RUNTIME_JSON="/nonexistent/runtime.json")  # fmt: skip
+               XR_RUNTIME_JSON="/nonexistent/runtime.json", LSLAPICFG=str(machine_only_config(tmp_path)))  # fmt: skip
     problems = []
     ran = []
     (tmp_path / "scratch").mkdir()  # where DIR and output FILE placeholders point

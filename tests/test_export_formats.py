@@ -18,6 +18,7 @@ from recording_synth import PROFILE, body, frame
 from gmi_vr.app.patients import rename_patient
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.events import Event
+from gmi_vr.core.types import FrameTiming
 from gmi_vr.recording.export import ExportError, export_session, export_study, plan_study
 from gmi_vr.recording.identity import band_of_birth_year
 from gmi_vr.recording.records import PatientInfo, RepetitionRecord, TrialRecord
@@ -50,7 +51,9 @@ def _record(store: SessionStore, patient: str, frames: int, hands: bool, invalid
             from dataclasses import replace
 
             f = replace(f, left=replace(f.left, grip_valid=False))
-        recorder.record_frame(f, body(i))
+        # Submitted 12 ms before its display; the last ten frames' submission unknown.
+        timing = FrameTiming(f.time_ns, f.time_ns, f.time_ns - 12_000_000 if i < frames - 10 else None, 0.0)
+        recorder.record_frame(f, body(i), timing)
         if i % 30 == 10:
             answered = i % 60 != 10
             recorder.record_trial(TrialRecord(
@@ -113,12 +116,20 @@ def test_bids_export_passes_the_official_validator(store: SessionStore, tmp_path
 
     stem = "sub-P0007_ses-001_task-gmi_tracksys-"
     hmd = np.genfromtxt(motion / f"{stem}hmd_motion.tsv", delimiter="\t", missing_values="n/a")
-    assert hmd.shape == (270, 8)  # no header: latency + 7 pose channels
+    assert hmd.shape == (270, 11)  # no header: latency + 7 pose channels + 3 display timing channels
     np.testing.assert_allclose(hmd[:, 0], (np.arange(270) / 90.0), atol=1e-6)
     np.testing.assert_allclose(hmd[100, 1:4], frame(100).head.position, atol=1e-6)
+    with (motion / f"{stem}hmd_channels.tsv").open() as f:
+        hmd_channels = list(csv.DictReader(f, delimiter="\t"))
+    assert [(c["name"], c["type"], c["units"]) for c in hmd_channels[8:]] == [
+        ("timing_pose_to_display_s", "MISC", "s"), ("timing_submit_to_display_s", "MISC", "s"),
+        ("timing_mirror_delay_frames", "MISC", "n/a")]  # fmt: skip
+    np.testing.assert_allclose(hmd[:260, 8:], np.tile([0.0, 0.012, 0.0], (260, 1)), atol=1e-9)
+    assert np.isnan(hmd[260:, 9]).all() and not np.isnan(hmd[260:, [8, 10]]).any()  # unknown -> n/a
     sidecar = json.loads((motion / f"{stem}hmd_motion.json").read_text())
     assert sidecar["SamplingFrequency"] == pytest.approx(90.0)
-    assert sidecar["MotionChannelCount"] == 8 and sidecar["Manufacturer"] == "Monado"
+    assert sidecar["MotionChannelCount"] == 11 and sidecar["MISCChannelCount"] == 3
+    assert sidecar["Manufacturer"] == "Monado"
     assert sidecar["ManufacturersModelName"] == "Monado: Simulated HMD"
     controller = json.loads((motion / f"{stem}rightcontroller_motion.json").read_text())
     assert controller["ManufacturersModelName"] == PROFILE

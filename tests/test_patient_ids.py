@@ -147,6 +147,8 @@ def _patient_with_history(store: SessionStore, patient_id: str) -> int:
     recorder.finish()
     store.add_rating(patient_id, RatingRecord(2, "after", "therapist", utcnow()))
     store.add_outcome(patient_id, "pgic", {"value": 3}, 3.0, {}, "t.one", "visit", recorder.session_id)
+    store.add_exposure(patient_id, exposed_on="2026-12-01", station="home", minutes=5, texture="silk", level=1,
+                       levels=6, entered_by="t.one")  # fmt: skip
     return recorder.session_id  # type: ignore[return-value]
 
 
@@ -162,7 +164,7 @@ def test_a_rename_moves_every_record_in_one_audited_change(tmp_path: Path) -> No
         session_id = _patient_with_history(store, "P0O1")
         moved = rename_patient(store, "P0O1", "P001", therapist="t.two", reason="letter O typed for zero")
         assert moved == {"calibrations": 1, "programs": 1, "sessions": 1, "pain_ratings": 3, "outcomes": 1,
-                         "audit": 2}  # fmt: skip
+                         "desensitization": 1, "audit": 2}  # fmt: skip
         assert [o.instrument for o in store.outcomes("P001")] == ["pgic"]
         assert [p.id for p in store.list_patients()] == ["P001"]
         assert store.session(session_id).patient_id == "P001"

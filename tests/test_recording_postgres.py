@@ -133,9 +133,11 @@ def test_a_patient_is_renamed_in_one_transaction_on_postgresql(postgres_url: str
         store.add_outcome("PG0O1", "pgic", {"value": 3}, 3.0, {"label": "minimally improved"}, "t.one",
                           "visit", recorder.session_id)  # fmt: skip
         store.audit("t.one", "patient.add", patient_id="PG0O1")
+        store.add_exposure("PG0O1", exposed_on="2026-12-01", station="clinic", minutes=5, texture="silk", level=1,
+                           levels=6, entered_by="t.one")  # fmt: skip
         moved = store.rename_patient("PG0O1", "PG001", actor="t.two", details={"reason": "O for zero"})
         assert moved == {"calibrations": 1, "programs": 1, "sessions": 1, "pain_ratings": 1, "outcomes": 1,
-                         "audit": 1}  # fmt: skip
+                         "desensitization": 1, "audit": 1}  # fmt: skip
         assert [(o.patient_id, o.items) for o in store.outcomes("PG001")] == [("PG001", {"value": 3})]
         assert [p.id for p in store.list_patients()] == ["PG001"]
         assert [s.patient_id for s in store.list_sessions()] == ["PG001"]

@@ -78,6 +78,9 @@ SCRIPT = textwrap.dedent(
         def vibrate(self, pulses):
             pass  # no controllers to vibrate here (tests/xr check the real haptics)
 
+        def clock_link(self):
+            return None  # its times are not tied to a clock (tests/xr check the runtime's)
+
         def request_stop(self):
             self.stop_requests += 1
             log["stop_requested_after"] = len(log["statuses"])

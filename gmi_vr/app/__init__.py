@@ -9,6 +9,7 @@
 - ``patients``: adding patients, correcting their ids and changing their programs, audited;
 - ``calibrate``: the guided one-handed body calibration, stored per patient
   (``run_calibration_openxr``, ``run_calibration_sim``);
+- ``practice``: ``run_practice``, a home practice sitting in a desktop window, no headset;
 - ``replay``: ``run_replay``, a recorded session in the desktop window with what the patient
   was shown and its events on a timeline.
 
@@ -26,6 +27,7 @@ from gmi_vr.app.patients import (
     prescribe_practice,
     rename_patient,
 )
+from gmi_vr.app.practice import run_practice
 from gmi_vr.app.replay import run_replay
 from gmi_vr.app.sim import demo_draw_list, run_demo, run_sim
 
@@ -43,6 +45,7 @@ __all__ = [
     "run_calibration_sim",
     "run_demo",
     "run_openxr",
+    "run_practice",
     "run_replay",
     "run_sim",
 ]

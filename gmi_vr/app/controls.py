@@ -26,6 +26,7 @@ from gmi_vr.recording.listing import saved_line
 from gmi_vr.therapy.session import RunnerState, SessionRunner
 
 if TYPE_CHECKING:
+    from gmi_vr.console.practice import PracticeWindow
     from gmi_vr.console.window import TherapistWindow
 
 #: A second Escape within this many seconds (frame clock) confirms it: a stray key press
@@ -76,6 +77,9 @@ class TherapistControls:
     typing: str | None = None
     #: The digits of a question's answer being typed after F6 (None when not typing).
     answering: str | None = None
+    #: Who an "end" comes from, for the session's reason: "therapist" at the clinic's
+    #: console, "patient" practising alone at home (``app.practice``).
+    ends_as: str = "therapist"
     #: One-line feedback for the status line ("rating 7 entered", "type a rating: 1_").
     message: str = ""
     #: The therapist asked to close the window (the session is complete, its end was
@@ -116,7 +120,7 @@ class TherapistControls:
             self.runner.stop(time_s)
             self.message = "stopped: calm scene"
         elif name == "end":
-            self.runner.end_session(time_s)
+            self.runner.end_session(time_s, by=self.ends_as)
             self.message = "ending: closing rating"
         elif name in ("limb_mode", "blend"):
             if self.pipeline is None:
@@ -214,7 +218,7 @@ class TherapistControls:
                 self.message = f"answer {question.labels[index]} recorded"
 
 
-def console_keys(window: TherapistWindow, controls: TherapistControls | None) -> list[str]:
+def console_keys(window: TherapistWindow | PracticeWindow, controls: TherapistControls | None) -> list[str]:
     """The keys the therapist pressed in ``window`` (a ``console.window.TherapistWindow``)
     since the last frame. In a patient's session the window's close button asks like Escape
     does: the close request is taken back and counted as an Escape."""

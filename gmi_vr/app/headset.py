@@ -63,7 +63,8 @@ def headset_with_console(title: str, visible: bool = True, console: bool = True,
 
 def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                visible: bool = True, report: Callable[[str], None] | None = None,
-               record: bool = True, therapist: str | None = None, hands_only: bool = False) -> int:
+               record: bool = True, therapist: str | None = None, hands_only: bool = False,
+               lsl: bool = False, lsl_wait_s: float = 0.0, notice: Callable[[str], None] | None = None) -> int:
     """Run a session in the headset until the runtime ends it, the therapist closes the
     window, or ``max_frames`` frames were shown. Returns the number of frames.
 
@@ -76,8 +77,16 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
     picture never freezes) until the therapist closes the window. In free play Escape quits
     at once. ``record`` False runs the patient's session unsaved on purpose
     (``session_pipeline``). ``hands_only``: a hand without an active controller is read from
-    its tracked joints."""
+    its tracked joints. ``lsl`` opens the Lab Streaming Layer streams for the run
+    (``app.streams``; display times converted with ``OpenXrSource.clock_link``), waiting
+    ``lsl_wait_s`` for a recorder first; ``notice`` is told about them."""
     with ExitStack() as stack:
+        streams = None
+        if lsl:
+            from gmi_vr.app.streams import open_lsl_streams
+            from gmi_vr.core.settings import load_settings
+
+            streams = open_lsl_streams(stack, load_settings().station, lsl_wait_s, notice or (lambda _: None))
         source, window = stack.enter_context(headset_with_console("gmi-vr: therapist", visible, hands_only=hands_only))
         info = source.info
         frames = source.frames()
@@ -89,6 +98,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                 system_name=info.system_name if info else None,
                 report=report, record=record, therapist=therapist,
             ) as pipeline:  # fmt: skip
+                pipeline.streams = streams
                 mode = f"headset: {info.system_name if info else 'OpenXR'}"
                 if patient is None:
                     mode += " (free play, not recorded: choose a patient in the console or with --patient)"
@@ -107,6 +117,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
 
                 console = session_console(pipeline, controls, patient, mode, started_here=patient != patient_id)
                 loop = SessionLoop(pipeline, window, status, present=source.present, vibrate=source.vibrate,
+                                   clock=source.clock_link,
                                    pacer=ConsolePacer(), controls=controls, console=console,
                                    frames_shown=frames_shown)  # fmt: skip
                 stopped = loop.run(frames, source.request_stop, max_frames=max_frames, drain=True)

@@ -2,6 +2,7 @@
 
     frames ──TrackingFrame──▶ controls (keys + console clicks) ──▶ SessionPipeline.step
         ──▶ present(DrawList)            the eyes (headset); nothing for the simulator
+        ──▶ SessionPipeline.presented    the frame recorded with when it was submitted
         ──▶ vibrate(haptic pulses)       the controllers (headset); nothing for the simulator
         ──▶ TherapistWindow.show(...)    when the pacer says the window is due
 
@@ -26,10 +27,11 @@ from gmi_vr.app.console import SessionConsole
 from gmi_vr.app.controls import TherapistControls, console_keys, session_status
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.core.haptics import HapticPulse
-from gmi_vr.core.types import TrackingFrame
+from gmi_vr.core.types import ClockLink, TrackingFrame
 from gmi_vr.scene.draw import DrawList
 
 if TYPE_CHECKING:
+    from gmi_vr.console.practice import PracticeWindow
     from gmi_vr.console.window import TherapistWindow
 
 #: Software OpenGL pays for every pixel of the therapist window; the headset must not wait
@@ -66,11 +68,14 @@ class SessionLoop:
     """
 
     pipeline: SessionPipeline
-    window: TherapistWindow
+    window: TherapistWindow | PracticeWindow  # the therapist's, or the patient's at home
     status: Callable[[TrackingFrame, FrameOutput], str]
     present: Callable[[DrawList], None] = lambda draw: None
     #: Hands therapy's haptic pulses to the controllers (a no-op for the simulator).
     vibrate: Callable[[tuple[HapticPulse, ...]], None] = lambda pulses: None
+    #: The frame source's clock link (``ClockLink``; None while unknown): submit times are
+    #: read on the monotonic clock and converted with it.
+    clock: Callable[[], ClockLink | None] = lambda: None
     pacer: ConsolePacer = field(default_factory=ConsolePacer)
     controls: TherapistControls | None = None
     console: SessionConsole | None = None
@@ -112,8 +117,12 @@ class SessionLoop:
             controls.handle(console_keys(window, controls), frame.time_s)
         if self.console is not None:
             self.console.apply(window.take_console_actions(), frame.time_s)
-        output = pipeline.step(frame)
+        link = self.clock()
+        if link is not None and link != pipeline.clock:
+            pipeline.use_clock(link)
+        output = pipeline.step(frame, presented_later=True)
         self.present(output.draw)
+        pipeline.presented(submit_time_ns(link))
         self.vibrate(output.haptics)
         speaker.handle(output.events)
         self.frames_shown += 1
@@ -140,3 +149,12 @@ class SessionLoop:
         if self.controls is None and self.window.should_close():
             return "window_closed"
         return None
+
+
+def submit_time_ns(link: ClockLink | None) -> int | None:
+    """Now, on the frame source's clock (ns): when the frame just presented was submitted.
+    None where the link is missing or only estimated (a submit time on a guessed clock would
+    be a guess about latency, which is what it is meant to measure)."""
+    if link is None or not link.exact:
+        return None
+    return time.monotonic_ns() - link.offset_ns

@@ -5,8 +5,12 @@ one frame"):
                                    └──────────────▶ SessionRecorder (non-blocking) ◀──┘
 
 Every frame source (openxr, sim, replay) goes through ``SessionPipeline.step``; the caller
-then hands ``FrameOutput.draw`` to the eyes and to the therapist window. Nothing here
-touches GL, OpenXR or the wall clock: time is the frame's.
+then hands ``FrameOutput.draw`` to the eyes and to the therapist window. A caller that knows
+when the frame was submitted (the session loop) steps with ``presented_later`` and then says
+so with ``presented(submit_ns)``: the frame is recorded with its display timing
+(``FrameTiming``) then. The live Lab Streaming Layer streams (``streams``, optional) get the
+same frames, events and ratings as the recorder. Nothing here touches GL, OpenXR or the wall
+clock: time is the frame's.
 """
 
 from __future__ import annotations
@@ -35,9 +39,10 @@ from gmi_vr.body import (
 )
 from gmi_vr.core.events import Event
 from gmi_vr.core.haptics import HapticPulse
-from gmi_vr.core.types import Pose, Side, TrackingFrame
+from gmi_vr.core.types import ClockLink, FrameTiming, Pose, Side, TrackingFrame
 from gmi_vr.geometry import quat_rotate, translation_matrix
 from gmi_vr.recording.listing import SessionRow
+from gmi_vr.recording.lsl import LslStreams
 from gmi_vr.recording.recorder import SessionRecorder
 from gmi_vr.recording.records import RecorderStats
 from gmi_vr.recording.records import RepetitionRecord as StoredRepetition
@@ -56,6 +61,11 @@ if TYPE_CHECKING:
 #: Seated, the eyes are about this far in front of the pelvis (the head leans forward of the
 #: hips); the room's chair is placed the same way (scene/room.py). Metres.
 SEATED_PELVIS_BEHIND_EYES_M = 0.10
+#: Event kind recorded with a session's first frame: how its display times are tied to the
+#: monotonic clock (``ClockLink``: ``method``, ``exact``, ``monotonic_minus_display_s``) and,
+#: when streaming, to the Lab Streaming Layer clock (``lsl_minus_display_s``). Where the
+#: runtime cannot convert its times, ``exact`` is false and no submit times are recorded.
+CLOCK_EVENT = "clock.link"
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,13 @@ class SessionPipeline:
     audit: Callable[[str, dict[str, Any]], None] | None = None
     #: The stage decision after the session (``review.progress.StageDecider``; None in free play).
     stage_decision: StageDecider | None = None
+    #: The run's live Lab Streaming Layer outlets (``run --lsl``), None without.
+    streams: LslStreams | None = None
+    #: How the frame source's clock is tied to the monotonic clock (``use_clock``), if known.
+    clock: ClockLink | None = None
+    #: A frame stepped with ``presented_later``, recorded when ``presented`` says when it was
+    #: submitted (or without a submit time at the next step or at ``finish``).
+    _unpresented: tuple[TrackingFrame, BodyPose] | None = None
     _finished: bool = False
     #: Recorder sequence numbers of the runner's tasks and blocks, and the open tasks (the
     #: last is the one whose trials are arriving: a suspended block resumes under a rating).
@@ -122,6 +139,10 @@ class SessionPipeline:
     _held_still: bool = False
     #: Where the resting affected limb really lies (a "body.registration" event of seen touch).
     _registered_rest: tuple[float, ...] | None = None
+    #: The ``CLOCK_EVENT``'s data, recorded with the next frame (``use_clock``).
+    _clock_event: dict[str, Any] | None = None
+    #: The last recorded frame's display time (ns): the frame interval for a delay in frames.
+    _last_display_ns: int | None = None
     #: The running research block's visual-feedback condition, and its task's number.
     _feedback: FeedbackCondition = field(default_factory=FeedbackCondition)
     _feedback_task: int | None = None
@@ -146,7 +167,31 @@ class SessionPipeline:
         settings = self._settings_now()
         return settings.mode, settings.blend
 
-    def step(self, frame: TrackingFrame) -> FrameOutput:
+    def use_clock(self, link: ClockLink) -> None:
+        """The frame source's clock is tied to the monotonic clock by ``link`` from now on:
+        the streams convert display times with it, and the session records how (a
+        ``CLOCK_EVENT`` with the next frame)."""
+        self.clock = link
+        self._clock_event = {"method": link.method, "exact": link.exact,
+                             "monotonic_minus_display_s": link.offset_ns / 1e9}  # fmt: skip
+        if self.streams is not None:
+            self._clock_event["lsl_minus_display_s"] = self.streams.use_clock(link)
+
+    def presented(self, submit_ns: int | None) -> None:
+        """The frame last stepped with ``presented_later`` was submitted at ``submit_ns`` (on
+        the frame source's clock; None: not known): record it with its timing now."""
+        if self._unpresented is not None:
+            frame, body = self._unpresented
+            self._unpresented = None
+            self._record_frame(frame, body, submit_ns)
+
+    def step(self, frame: TrackingFrame, presented_later: bool = False) -> FrameOutput:
+        """One frame: solve the body, advance therapy, record. ``presented_later``: the
+        frame is recorded when ``presented`` is called (with its submit time), not now."""
+        self.presented(None)  # a frame whose submission was never reported: recorded without it
+        if self._clock_event is not None:
+            self._pending.append(Event(frame.time_s, CLOCK_EVENT, self._clock_event))
+            self._clock_event = None
         if self._pending:
             chosen, self._pending = tuple(self._pending), []
             self._follow_body_mode(chosen)  # before the solve: shown in this very frame
@@ -170,12 +215,12 @@ class SessionPipeline:
                 self._task_mode = (LimbMode.STILL, 0.0)
             task_draw = step.draw
             show_room = not self.runner.calm_scene_shown and self.runner.scene_context == "clinic"
-            self._record(frame, body, events, step.records)
+            self._record(frame, body, events, step.records, presented_later)
         else:
             events, done, haptics = chosen, False, ()
             task_draw = self.overlay(frame) if self.overlay is not None else DrawList()
             show_room = True
-            self._record(frame, body, (), ())
+            self._record(frame, body, (), (), presented_later)
         return FrameOutput(
             self._compose(task_draw, body, show_room), body, tuple(events), done, haptics
         )
@@ -193,6 +238,7 @@ class SessionPipeline:
         and reason, and ``saved`` is read back from the store. Later frames are not recorded."""
         if self._finished:
             return self.saved
+        self.presented(None)
         self._finished = True
         if self.runner is not None and self.recorder is not None:
             for record in self.runner.end_open_tasks():
@@ -302,14 +348,45 @@ class SessionPipeline:
         )
 
     def _record(self, frame: TrackingFrame, body: BodyPose, events: tuple[Event, ...],
-                records: tuple[Record, ...]) -> None:
-        if self.recorder is None or self._finished:
+                records: tuple[Record, ...], presented_later: bool = False) -> None:
+        if presented_later:
+            self._unpresented = (frame, body)
+        else:
+            self._record_frame(frame, body, None)
+        if self._finished:
             return
-        self.recorder.record_frame(frame, body)
+        if self.streams is not None:
+            for event in events:
+                self.streams.event(event)
+            for record in records:
+                if isinstance(record, RatingRecord):
+                    self.streams.rating(record.value, record.time_s)
+        if self.recorder is None:
+            return
         for event in events:
             self.recorder.record_event(event)
         for record in records:
             self._store(record)
+
+    def _record_frame(self, frame: TrackingFrame, body: BodyPose, submit_ns: int | None) -> None:
+        """Hand one displayed frame, its body and its timing to the recorder and the streams.
+        Every source locates the healthy limb's pose at the predicted display time, and the
+        mirrored limb is solved from that same pose in the same frame: its delay is 0 frames
+        whenever the limb is mirrored (mirror mode, or a blend not wholly real). A research
+        block's delayed-feedback condition shows it its delay later: that delay over the
+        frame interval (fractional frames; unknown on the first frame). Not a number when the
+        limb is not mirrored, or a sham or hidden condition shows no live mirror."""
+        mirrored = body.mode is LimbMode.MIRROR or (body.mode is LimbMode.BLEND and body.blend < 1.0)
+        delay = 0.0 if mirrored and body.feedback in ("mirror", "delayed") else math.nan
+        if body.feedback == "delayed" and not math.isnan(delay):
+            interval_ns = frame.time_ns - self._last_display_ns if self._last_display_ns is not None else 0
+            delay = body.feedback_delay_ms * 1e6 / interval_ns if interval_ns > 0 else math.nan
+        self._last_display_ns = frame.time_ns
+        timing = FrameTiming(frame.time_ns, frame.time_ns, submit_ns, delay)
+        if self.recorder is not None and not self._finished:
+            self.recorder.record_frame(frame, body, timing)
+        if self.streams is not None:
+            self.streams.frame(frame, body, timing)
 
     def _store(self, record: Record) -> None:
         """Hand one therapy record to the recorder: a task's start or end becomes a task row

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from gmi_vr import __version__
@@ -24,8 +24,9 @@ from gmi_vr.recording.listing import SessionRow, saved_line, session_row
 from gmi_vr.recording.recorder import SessionRecorder
 from gmi_vr.recording.records import RecorderStats
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.review.progress import StageDecider, has_work, propose_after_session
-from gmi_vr.therapy.session import SessionRunner
+from gmi_vr.review.progress import StageDecider, has_work, practice_records, propose_after_session
+from gmi_vr.therapy.session import CALM_MESSAGE, DONE_MESSAGE, SessionRunner
+from gmi_vr.therapy.sitting import HOME_CALM_MESSAGE, home_done_message, home_program
 from gmi_vr.therapy.stimuli import stimulus_mesh_names
 
 log = logging.getLogger("gmi_vr.app")
@@ -52,6 +53,7 @@ def session_pipeline(
     report: Callable[[str], None] | None = None,
     record: bool = True,
     therapist: str | None = None,
+    home: bool = False,
 ) -> Iterator[SessionPipeline]:
     """The pipeline for one session of ``patient_id`` (free play when None).
 
@@ -74,6 +76,9 @@ def session_pipeline(
     ``record`` is False: the therapist chose to run it unsaved, which goes to the audit trail
     (by ``therapist``) when the store can hold it. A session whose recorder failed at any
     point (write errors, lost records) raises StorageError when it ends, saying what was kept.
+
+    ``home`` True: a practice sitting on a desktop at home (``therapy.practice``): the program's
+    home plan, the home's calm and closing words, stored as mode "desktop" at station "home".
     """
     if patient_id is None:
         yield SessionPipeline(BodySettings(affected_side=Side.LEFT))
@@ -82,8 +87,15 @@ def session_pipeline(
     try:
         patient = store.patient(patient_id)
         if record and not store.writable:  # refused before anything runs: nothing could be saved
+            if home:  # practice at home is always recorded: there is no unsaved choice to offer
+                raise StorageError(f"{store.open_problem}.")
             raise StorageError(f"{store.open_problem}, or run the session unsaved on purpose with --no-record.")
         program = patient_program(store, patient_id)
+        calm_message, done_message = CALM_MESSAGE, DONE_MESSAGE
+        if home:
+            done_today = practised_today(store, patient_id, datetime.now(UTC).date())
+            calm_message, done_message = HOME_CALM_MESSAGE, home_done_message(program, done_today)
+            program = home_program(program, done_today)
         stored = store.latest_calibration(patient_id)
         calibration = Calibration.from_dict(stored.data) if stored is not None else None
         settings = patient.settings or {}
@@ -98,7 +110,8 @@ def session_pipeline(
         had_session = any(has_work(store, s.id) for s in store.list_sessions(patient_id))
         arm = arm_reach(calibration.measures) if calibration is not None else None
         runner = SessionRunner(program, seed, anchor=None, date_iso=datetime.now(UTC).date().isoformat(),
-                               available_meshes=installed, ask_since_last=had_session, arm=arm)  # fmt: skip
+                               available_meshes=installed, ask_since_last=had_session, arm=arm,
+                               calm_message=calm_message, done_message=done_message)  # fmt: skip
         session_settings = {"program": program.to_dict(), "body": body_settings.to_dict(),
                             "appearance": appearance.to_dict(), "seed": seed}  # fmt: skip
         who = therapist or getpass.getuser()
@@ -116,6 +129,7 @@ def session_pipeline(
         recorder = store.start_session(
             patient_id, source=source, runtime_name=runtime_name, system_name=system_name,
             display_hz=display_hz, app_version=__version__, settings=session_settings,
+            mode="desktop" if home else "headset", station="home" if home else "clinic",
         )  # fmt: skip
         pipeline = SessionPipeline(body_settings, appearance, calibration, runner, recorder)
 
@@ -157,6 +171,17 @@ def session_pipeline(
             raise _not_saved(store, patient_id, recorder.session_id, stats)
     finally:
         store.close()
+
+
+def practised_today(store: SessionStore, patient_id: str, today: date) -> dict[str, int]:
+    """Practice sittings of the patient on ``today`` (UTC) with each task ("laterality",
+    "imagery", "mirror"), as the practice dose counts them (``review.progress``)."""
+    done: dict[str, int] = {}
+    for _, record in practice_records(store, patient_id, today, today):
+        for task, minutes in record.minutes.items():
+            if minutes > 0:
+                done[task] = done.get(task, 0) + 1
+    return done
 
 
 def _read_back(store: SessionStore, recorder: SessionRecorder) -> SessionRow | None:

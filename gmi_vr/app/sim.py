@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,7 @@ from gmi_vr.core.errors import GmiError
 from gmi_vr.core.folders import ensure_writable_folder
 from gmi_vr.core.frame_source import FrameSource
 from gmi_vr.core.input import InputState
-from gmi_vr.core.types import Side, TrackingFrame
+from gmi_vr.core.types import ClockLink, Side, TrackingFrame
 from gmi_vr.geometry import quat_from_axis_angle, quat_to_matrix
 from gmi_vr.scene.draw import DrawList, TextItem
 from gmi_vr.scene.room import TABLE_HEIGHT_M, room_draw_list
@@ -82,14 +83,30 @@ def demo_draw_list(frame: TrackingFrame) -> DrawList:
     return room_draw_list(frame, texts=demo_instruction(frame).texts)
 
 
-def _paced(frames: Iterator[TrackingFrame], rate_hz: float | None) -> Iterator[TrackingFrame]:
+@dataclass
+class SimClock:
+    """The simulator's clock, tied to the monotonic clock (``ClockLink``): a motion file's
+    time is played in real time from the moment its first frame is due (``_paced``); the
+    keyboard's clock is the monotonic clock from the run's start. None until known."""
+
+    link: ClockLink | None = None
+
+
+def _paced(frames: Iterator[TrackingFrame], rate_hz: float | None,
+           clock: SimClock | None = None) -> Iterator[TrackingFrame]:  # fmt: skip
     """Frames no faster than real time: each one waits until its own time_s has come
-    (scripted runs), or at most ``rate_hz`` per second (keyboard runs, whose clock is real)."""
-    start = time.monotonic()
+    (scripted runs: ``clock`` learns that link at the first frame), or at most ``rate_hz``
+    per second (keyboard runs, whose clock is real)."""
+    start_ns = time.monotonic_ns()
+    start = start_ns / 1e9
     first_time: float | None = None
     for frame in frames:
         if rate_hz is None:
-            first_time = frame.time_s if first_time is None else first_time
+            if first_time is None:
+                first_time = frame.time_s
+                if clock is not None:
+                    clock.link = ClockLink(start_ns - frame.time_ns, True,
+                                           "simulator: the motion file's time played in real time")  # fmt: skip
             due = start + (frame.time_s - first_time)
         else:
             due = start + frame.index / rate_hz
@@ -99,14 +116,17 @@ def _paced(frames: Iterator[TrackingFrame], rate_hz: float | None) -> Iterator[T
         yield frame
 
 
-def sim_source(motion: Motion | None, input_state: InputState) -> tuple[FrameSource, str, float | None]:
+def sim_source(motion: Motion | None, input_state: InputState,
+               clock: SimClock | None = None) -> tuple[FrameSource, str, float | None]:  # fmt: skip
     """The simulator's frame source, a line naming it for the status bar, and its pacing:
     the motion file's frames at their own times, or the window's keyboard and mouse at most
-    60 frames per second (their clock is real time)."""
+    60 frames per second (their clock is real time: ``clock`` learns its link now)."""
     if motion is not None:
         return ScriptedFrameSource(motion), f"sim: motion file {Path(motion.source).name}", None
-    started = time.monotonic()
-    keyboard = KeyboardMouseFrameSource(input_state, lambda: time.monotonic() - started)
+    started = time.monotonic_ns()
+    if clock is not None:
+        clock.link = ClockLink(started, True, "simulator: the monotonic clock from the run's start")
+    keyboard = KeyboardMouseFrameSource(input_state, lambda: (time.monotonic_ns() - started) / 1e9)
     return keyboard, "sim: keyboard and mouse (F1 shows the keys)", 60.0
 
 
@@ -120,6 +140,9 @@ def run_sim(
     report: Callable[[str], None] | None = None,
     record: bool = True,
     therapist: str | None = None,
+    lsl: bool = False,
+    lsl_wait_s: float = 0.0,
+    notice: Callable[[str], None] | None = None,
 ) -> None:
     """Run the simulator in the therapist window until it is closed (escape) or, with a
     ``motion_file``, until the motion ends; ``max_frames`` stops earlier.
@@ -138,6 +161,10 @@ def run_sim(
 
     ``record`` False runs the patient's session unsaved on purpose (``session_pipeline``).
 
+    ``lsl`` opens the Lab Streaming Layer streams for the run (``app.streams``; times on the
+    simulator's clock, ``SimClock``), waiting ``lsl_wait_s`` for a recorder first; ``notice``
+    is told about them.
+
     ``screenshot`` saves the last frame the window showed as a PNG. Raises
     GraphicsUnavailable with no display, InputFileError for a malformed motion file.
     """
@@ -146,17 +173,25 @@ def run_sim(
         ensure_writable_folder(screenshot.parent)
 
     input_state = InputState()
-    source, mode, rate = sim_source(motion, input_state)
+    clock = SimClock()
+    source, mode, rate = sim_source(motion, input_state, clock)
     with ExitStack() as stack:
+        streams = None
+        if lsl:
+            from gmi_vr.app.streams import open_lsl_streams
+            from gmi_vr.core.settings import load_settings
+
+            streams = open_lsl_streams(stack, load_settings().station, lsl_wait_s, notice or (lambda _: None))
         window = stack.enter_context(open_therapist_window("gmi-vr: therapist", visible=visible,
                                                            input_state=input_state, console=True,
                                                            help_rows=KEY_HELP))  # fmt: skip
         stack.enter_context(source)
-        frames = _paced(source.frames(), rate)
+        frames = _paced(source.frames(), rate, clock)
         patient, frames_shown, last_pixels = patient_id, 0, None
         while True:  # free play, until the therapist starts a patient's session from the console
             with session_pipeline(patient, source="sim", report=report, record=record,
                                   therapist=therapist) as pipeline:  # fmt: skip
+                pipeline.streams = streams
                 line = mode + (f"  |  {NOT_RECORDED}" if patient is not None and not record else "")
                 controls = session_controls(pipeline)
                 window.escape_closes = controls is None  # in a session Escape asks first (app.controls)
@@ -169,7 +204,8 @@ def run_sim(
                     shown = f"{line}: {source.status()}" if isinstance(source, KeyboardMouseFrameSource) else line
                     return status_line(shown, pipeline.recorder_stats(), output.body)
 
-                loop = SessionLoop(pipeline, window, status, pacer=ConsolePacer(None), controls=controls,
+                loop = SessionLoop(pipeline, window, status, clock=lambda: clock.link,
+                                   pacer=ConsolePacer(None), controls=controls,
                                    console=console, capture=screenshot is not None, frames_shown=frames_shown,
                                    last_pixels=last_pixels)  # fmt: skip
                 stopped = loop.run(frames, source.request_stop, max_frames=max_frames,

@@ -60,3 +60,9 @@ class AccessError(GmiError):
     """No signed-in account, a wrong password, or an account whose role may not do this."""
 
     exit_code = 11
+
+
+class StreamingUnavailable(GmiError):
+    """The Lab Streaming Layer library cannot be loaded or cannot open its outlets (``--lsl``)."""
+
+    exit_code = 12

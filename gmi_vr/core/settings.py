@@ -73,6 +73,9 @@ class Settings:
     #: Therapist window size in screen pixels.
     console_width: int = 1280
     console_height: int = 600
+    #: Open the Lab Streaming Layer streams in every run, as ``gmi-vr run --lsl`` does (a lab's
+    #: station; docs/research.md).
+    lsl: bool = False
 
     @property
     def database_file(self) -> Path:
@@ -153,6 +156,8 @@ def load_settings(path: Path | None = None) -> Settings:
         value = values.get(key, low)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise wrong(key, f"a whole number of pixels from {low} to {high}")
+    if not isinstance(values.get("lsl", False), bool):
+        raise wrong("lsl", "true or false")
     data_dir = resolve_data_dir(str(values.pop("data_dir")) if "data_dir" in values else None)
     if not values.get("station"):
         values["station"] = socket.gethostname()

@@ -142,3 +142,35 @@ class TrackingFrame:
     def hand(self, side: Side) -> HandInput:
         """The ``HandInput`` of ``side``."""
         return self.left if side is Side.LEFT else self.right
+
+
+@dataclass(frozen=True)
+class ClockLink:
+    """How a frame source's clock relates to the operating system's monotonic clock
+    (``time.monotonic_ns``; CLOCK_MONOTONIC on Linux): ``monotonic_ns = frame_ns + offset_ns``.
+
+    ``exact``: the offset was measured (OpenXR's XR_KHR_convert_timespec_time, or a simulator
+    whose clock *is* the monotonic clock shifted); False: estimated, good to a few frames only
+    (a runtime without a time conversion), and then no submit times are recorded.
+    ``method`` says which, in words kept with the session."""
+
+    offset_ns: int
+    exact: bool
+    method: str
+
+
+@dataclass(frozen=True)
+class FrameTiming:
+    """When one displayed frame's parts happened, on the frame source's clock (ns).
+
+    ``display_ns``: the predicted display time (``TrackingFrame.time_ns``); ``pose_ns``: the
+    time the healthy limb's pose refers to (every source locates poses at the display time);
+    ``submit_ns``: when the frame was handed to the display (after xrEndFrame returned), None
+    when the source's clock cannot be read exactly; ``mirror_delay_frames``: how many frames
+    older than this frame's pose the mirrored limb shown is (0 by design: the same predicted
+    pose), NaN when the affected limb is not mirrored in this frame (real or held still)."""
+
+    display_ns: int
+    pose_ns: int
+    submit_ns: int | None
+    mirror_delay_frames: float

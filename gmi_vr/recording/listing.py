@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from gmi_vr.recording.records import SessionInfo
 from gmi_vr.recording.store import SessionStore
@@ -24,7 +25,10 @@ class SessionRow:
     session (0-10), None when none was given; ``status`` how it ended and ``end_reason`` why
     (``records.SessionStatus``; None in stores written before reasons were kept); ``uid``
     the session's UUID, ``mode`` how it ran ("headset" or "desktop") and ``station`` where
-    ("clinic" or "home": practice between visits)."""
+    ("clinic" or "home": practice between visits). ``frame_timing`` summarises the displayed
+    frames' timing (``motion.timing_summary``: frames, then median and p99 of
+    ``pose_to_display_s``, ``submit_to_display_s`` and ``mirror_delay_frames``); None for
+    sessions not closed or recorded before it was kept."""
 
     session_id: int
     patient: str
@@ -41,6 +45,7 @@ class SessionRow:
     uid: str = ""
     mode: str = "headset"
     station: str = "clinic"
+    frame_timing: dict[str, Any] | None = None
     #: Touch training (trials of kind "touch"): touches given, and how many had the site and
     #: the probe named right (an unanswered touch counts as wrong). 0, 0, 0 with none.
     touches: int = 0
@@ -85,7 +90,7 @@ def _row(store: SessionStore, session: SessionInfo) -> SessionRow:
         repetitions=len(store.repetitions(session.id)), end_reason=session.end_reason,
         touches=len(touches), touch_sites_right=sum(bool(m.get("site_correct")) for m in touches),
         touch_probes_right=sum(bool(m.get("probe_correct")) for m in touches),
-        uid=session.uid, mode=session.mode, station=session.station,
+        uid=session.uid, mode=session.mode, station=session.station, frame_timing=session.frame_timing,
     )  # fmt: skip
 
 

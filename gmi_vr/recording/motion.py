@@ -18,6 +18,15 @@ Layout version 1, per frame:
   ``shown_right.valid``, then 7 values per recorded body joint (``body.<joint>.px`` ...):
   the affected side's joints (VRM humanoid names that start with that side), converted
   from ``world_from_joint`` matrices to position + quaternion.
+
+Layout version 2 adds, after the body joints, the frame's display timing (``TIMING_CHANNELS``,
+from ``core.types.FrameTiming``; NaN where unknown), as offsets from the frame's predicted
+display time (the frame's stamp) so float32 keeps them to nanoseconds:
+``timing.pose_to_display_s`` (display time minus the time the healthy limb's pose refers to),
+``timing.submit_to_display_s`` (display time minus when the frame was submitted: how long
+before its display the picture was handed over) and ``timing.mirror_delay_frames`` (how many
+frames older the mirrored limb shown is than the healthy limb's pose: 0 by design).
+Version 1 chunks (no timing) stay readable.
 """
 
 from __future__ import annotations
@@ -26,15 +35,18 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gmi_vr.body.pose import BodyPose, LimbMode
-from gmi_vr.core.types import HAND_JOINT_COUNT, HandInput, Pose, TrackingFrame
+from gmi_vr.core.types import HAND_JOINT_COUNT, FrameTiming, HandInput, Pose, TrackingFrame
 from gmi_vr.geometry.transforms import quat_from_matrix
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
+#: Layout versions this gmi-vr reads (the store refuses others with one sentence).
+READABLE_LAYOUTS = (1, 2)
 #: Chunk packing: float32 matrix stored channel-major, byte-shuffled, then zlib level 1.
 #: Channel-major keeps each channel's smooth time series together and the byte shuffle puts
 #: the slowly changing exponent bytes side by side, which is what makes zlib effective on
@@ -84,6 +96,10 @@ BODY_FIXED_CHANNELS: tuple[str, ...] = tuple(
     + _pose_names("shown_left") + ["shown_left.valid"]
     + _pose_names("shown_right") + ["shown_right.valid"]
 )  # fmt: skip
+#: Display timing per frame (layout 2; see the module docstring). Seconds, seconds, frames.
+TIMING_CHANNELS: tuple[str, ...] = (
+    "timing.pose_to_display_s", "timing.submit_to_display_s", "timing.mirror_delay_frames",
+)  # fmt: skip
 _HAND_WIDTH = len(_hand_channels("left"))
 _HEAD = 2  # offset of head.px
 _HAND_OFFSET = {"left": 9, "right": 9 + _HAND_WIDTH}
@@ -92,12 +108,13 @@ _BODY_JOINTS = _BODY + len(BODY_FIXED_CHANNELS)
 
 
 @lru_cache(maxsize=64)
-def channels(body_joints: tuple[str, ...]) -> tuple[str, ...]:
-    """All channel names of a frame row for the given recorded body joints."""
+def channels(body_joints: tuple[str, ...], layout_version: int = LAYOUT_VERSION) -> tuple[str, ...]:
+    """All channel names of a frame row for the given recorded body joints and layout."""
     joint_names: list[str] = []
     for joint in body_joints:
         joint_names += _pose_names(f"body.{joint}")
-    return TRACKING_CHANNELS + BODY_FIXED_CHANNELS + tuple(joint_names)
+    timing = TIMING_CHANNELS if layout_version >= 2 else ()
+    return TRACKING_CHANNELS + BODY_FIXED_CHANNELS + tuple(joint_names) + timing
 
 
 def channel_index(body_joints: tuple[str, ...]) -> dict[str, int]:
@@ -139,8 +156,8 @@ class FrameBatch:
         """True when the batch holds as many frames as its capacity."""
         return self.count >= len(self.rows)
 
-    def add(self, frame: TrackingFrame, body: BodyPose | None) -> None:
-        """Append one frame (and its body pose, if any) as the next row."""
+    def add(self, frame: TrackingFrame, body: BodyPose | None, timing: FrameTiming | None = None) -> None:
+        """Append one frame (its body pose and display timing, if any) as the next row."""
         i = self.count
         row = self.rows[i]
         self.stamps[i] = (frame.index, frame.time_ns)
@@ -163,6 +180,11 @@ class FrameBatch:
                 self.body_matrices[i] = body.world_from_joint[idx]
         else:
             row[_BODY] = 0.0
+        if timing is not None:
+            t = self.width - len(TIMING_CHANNELS)
+            row[t] = (timing.display_ns - timing.pose_ns) / 1e9
+            row[t + 1] = (timing.display_ns - timing.submit_ns) / 1e9 if timing.submit_ns is not None else np.nan
+            row[t + 2] = timing.mirror_delay_frames
         self.count += 1
 
     def pack(self) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
@@ -172,7 +194,7 @@ class FrameBatch:
         if self.body_joints:
             m = self.body_matrices[:n]
             poses = np.concatenate([m[..., :3, 3], quat_from_matrix(m)], axis=-1)
-            rows[:, _BODY_JOINTS:] = poses.reshape(n, -1)
+            rows[:, _BODY_JOINTS : _BODY_JOINTS + 7 * len(self.body_joints)] = poses.reshape(n, -1)
         return self.stamps[:n], rows
 
 
@@ -297,3 +319,19 @@ def frame_from_row(index: int, time_ns: int, row: NDArray[np.float32]) -> Tracki
         right=_hand_at(row, _HAND_OFFSET["right"]),
         focused=bool(row[0] > 0.5),
     )
+
+
+def timing_summary(values: NDArray[np.float32]) -> dict[str, Any] | None:
+    """Median and 99th percentile of each ``TIMING_CHANNELS`` column of (n, 3) values over
+    the frames that have it (``{"frames": n, "<channel without prefix>": {"median", "p99"}
+    or None}``), for the session's record; None without any timed frame."""
+    if len(values) == 0 or bool(np.all(np.isnan(values))):
+        return None
+    summary: dict[str, Any] = {"frames": int(len(values))}
+    for k, name in enumerate(TIMING_CHANNELS):
+        column = values[:, k].astype(np.float64)
+        column = column[~np.isnan(column)]
+        key = name.removeprefix("timing.")
+        summary[key] = None if len(column) == 0 else {
+            "median": float(np.median(column)), "p99": float(np.percentile(column, 99))}
+    return summary

@@ -40,12 +40,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
-from gmi_vr.core.types import TrackingFrame
+from gmi_vr.core.types import FrameTiming, TrackingFrame
 from gmi_vr.recording import motion, schema
 from gmi_vr.recording.privacy import private_opener
 from gmi_vr.recording.records import (
@@ -131,7 +132,10 @@ class SessionRecorder:
         self.session_id = session_id
         self.chunk_seconds = chunk_seconds
         self._capacity = queue_frames
-        self._frames: deque[tuple[TrackingFrame, BodyPose | None]] = deque()
+        self._frames: deque[tuple[TrackingFrame, BodyPose | None, FrameTiming | None]] = deque()
+        #: (n, 3) float32 timing values of the written chunks (writer thread only), for the
+        #: session's summary when it closes (``motion.timing_summary``).
+        self._timing_parts: list[Any] = []
         self._records: deque[object] = deque()
         self._seq = {"trial": 0, "repetition": 0, "block": 0, "task": 0}
         # Counters: each written by one thread only, read by any (ints are safe under the GIL).
@@ -168,13 +172,15 @@ class SessionRecorder:
 
     # ------------------------------------------------------------- render-thread side
 
-    def record_frame(self, frame: TrackingFrame, body: BodyPose | None = None) -> None:
-        """Queue one frame and the body displayed with it; never blocks (drops when full)."""
+    def record_frame(self, frame: TrackingFrame, body: BodyPose | None = None,
+                     timing: FrameTiming | None = None) -> None:
+        """Queue one frame, the body displayed with it and the frame's display timing (None:
+        not known, its timing channels stay NaN); never blocks (drops when full)."""
         self._received += 1
         if self._thread is None or self._stop.is_set() or len(self._frames) >= self._capacity:
             self._dropped_queue += 1
             return
-        self._frames.append((frame, body))
+        self._frames.append((frame, body, timing))
 
     def record_event(self, event: Event) -> None:
         """Queue an event (never blocks; the writer thread stores it)."""
@@ -300,7 +306,7 @@ class SessionRecorder:
         while True:
             stopping = self._stop.is_set()
             while self._frames:
-                frame, body = self._frames.popleft()
+                frame, body, timing = self._frames.popleft()
                 if frame.left.profile != profiles["left"] or frame.right.profile != profiles["right"]:
                     records.extend(self._profile_changes(frame, profiles))
                 joints = motion.recorded_body_joints(body)
@@ -312,7 +318,7 @@ class SessionRecorder:
                 if batch is None:
                     batch = motion.FrameBatch(joints, capacity)
                     batch_opened = time.monotonic()
-                batch.add(frame, body)
+                batch.add(frame, body, timing)
             while self._records:
                 item = self._records.popleft()
                 if isinstance(item, threading.Event):
@@ -462,6 +468,8 @@ class SessionRecorder:
             return False
         self._chunk_seq = seq
         layouts.update(new_layouts)
+        timing = slice(-len(motion.TIMING_CHANNELS), None)
+        self._timing_parts += [c.rows[:, timing].copy() for c in chunks]
         self._frames_written += sum(len(c.stamps) for c in chunks)
         self._last_written_ns = int(chunks[-1].stamps[-1, 1])
         return True
@@ -479,11 +487,17 @@ class SessionRecorder:
                         ended_at=datetime.now(UTC),
                         heartbeat_at=datetime.now(UTC),
                         dropped_frames=self._dropped_queue + self._dropped_write,
+                        frame_timing=self._timing_summary(),
                     )
                 )
         except SQLAlchemyError as error:
             # The session stays 'running'; the next open marks it interrupted. Nothing is lost.
             self._failed(error)
+
+    def _timing_summary(self) -> dict[str, Any] | None:
+        if not self._timing_parts:
+            return None
+        return motion.timing_summary(np.concatenate(self._timing_parts))
 
     def _release_reserve(self) -> bool:
         """Give the held space back; True when there was some."""

@@ -72,6 +72,10 @@ class SessionInfo:
     #: "headset" or "desktop"; "clinic" or "home" (``schema.Session.mode``/``station``).
     mode: str = "headset"
     station: str = "clinic"
+    #: The displayed frames' timing, summarised when the session closed
+    #: (``motion.timing_summary``: median and p99 per timing channel); None before it
+    #: closed, in sessions recorded before timing was, or when no frame was timed.
+    frame_timing: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,9 @@ class Session(Base):
     settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: Motion frames lost before they reached the disk (full queue or write failures).
     dropped_frames: Mapped[int] = mapped_column(Integer, default=0)
+    #: Median and p99 of the displayed frames' timing, written when the session closes
+    #: (``motion.timing_summary``); null before, and in sessions recorded before it existed.
+    frame_timing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Block(Base):

@@ -1054,13 +1054,13 @@ class SessionStore:
             ).all()  # fmt: skip
             layouts = {}
             for r in s.scalars(select(schema.MotionLayout).where(schema.MotionLayout.session_id == session_id)):
-                if r.layout_version != motion.LAYOUT_VERSION:
+                if r.layout_version not in motion.READABLE_LAYOUTS:
                     raise StorageError(
                         f"Session {session_id} in {self.label} holds motion of layout {r.layout_version}, "
                         f"which this gmi-vr cannot read; update gmi-vr."
                     )
-                layouts[r.id] = tuple(r.body_joints)
-        return [ChunkMeta(r[0], r[1], r[2], r[3], layouts[r[4]]) for r in rows]
+                layouts[r.id] = (tuple(r.body_joints), r.layout_version)
+        return [ChunkMeta(r[0], r[1], r[2], r[3], *layouts[r[4]]) for r in rows]
 
     def motion_span(self, session_id: int) -> tuple[int, int] | None:
         """The first and last recorded frame times (runtime nanoseconds) of a session, None
@@ -1081,10 +1081,11 @@ class SessionStore:
                 raise NotFoundError(f"Motion chunk {meta.chunk_id} is missing from {self.label}.")
             try:
                 stamps = motion.decode_stamps(row.stamps)
-                rows = motion.decode(row.data, row.frame_count, len(motion.channels(meta.body_joints)), row.codec)
+                names = motion.channels(meta.body_joints, meta.layout_version)
+                rows = motion.decode(row.data, row.frame_count, len(names), row.codec)
             except (zlib.error, ValueError) as error:
                 raise _damaged(self.label, error) from error
-        return motion.MotionTable(stamps[:, 0], stamps[:, 1], rows, motion.channels(meta.body_joints))
+        return motion.MotionTable(stamps[:, 0], stamps[:, 1], rows, names)
 
     def iter_motion(self, session_id: int) -> Iterator[motion.MotionTable]:
         """A session's motion chunk by chunk, in order (each table has its chunk's channels):
@@ -1094,9 +1095,9 @@ class SessionStore:
 
     def motion_channels(self, session_id: int) -> tuple[str, ...]:
         """The union of the channels of a session's chunks, in layout order."""
-        names = dict.fromkeys(motion.channels(()))
-        for body_joints in dict.fromkeys(meta.body_joints for meta in self.motion_chunks(session_id)):
-            names.update(dict.fromkeys(motion.channels(body_joints)))
+        names = dict.fromkeys(motion.channels((), 1))  # the channels every layout has
+        for layout in dict.fromkeys((m.body_joints, m.layout_version) for m in self.motion_chunks(session_id)):
+            names.update(dict.fromkeys(motion.channels(*layout)))
         return tuple(names)
 
     def motion(self, session_id: int) -> motion.MotionTable:
@@ -1129,16 +1130,19 @@ class ErasureInfo:
 
 
 class ChunkMeta:
-    """One motion chunk's place: its id, frame count, time span (ns) and body joints."""
+    """One motion chunk's place: its id, frame count, time span (ns), body joints and layout
+    version (``motion.READABLE_LAYOUTS``)."""
 
-    __slots__ = ("chunk_id", "frame_count", "first_time_ns", "last_time_ns", "body_joints")
+    __slots__ = ("chunk_id", "frame_count", "first_time_ns", "last_time_ns", "body_joints", "layout_version")
 
-    def __init__(self, chunk_id: int, frame_count: int, first: int, last: int, body_joints: tuple[str, ...]):
+    def __init__(self, chunk_id: int, frame_count: int, first: int, last: int, body_joints: tuple[str, ...],
+                 layout_version: int = motion.LAYOUT_VERSION):  # fmt: skip
         self.chunk_id = chunk_id
         self.frame_count = frame_count
         self.first_time_ns = first
         self.last_time_ns = last
         self.body_joints = body_joints
+        self.layout_version = layout_version
 
 
 # ---------------------------------------------------------------------- helpers
@@ -1265,6 +1269,7 @@ def _session_info(r: schema.Session) -> SessionInfo:
         runtime_name=r.runtime_name, program_id=r.program_id, dropped_frames=r.dropped_frames,
         owner_host=r.owner_host, settings=r.settings, system_name=r.system_name,
         display_hz=r.display_hz, end_reason=r.end_reason, uid=r.uid, mode=r.mode, station=r.station,
+        frame_timing=r.frame_timing,
     )  # fmt: skip
 
 

@@ -65,6 +65,7 @@ from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import DrawList
 from gmi_vr.therapy import laterality as _laterality  # noqa: F401  (registers "laterality")
+from gmi_vr.therapy import mirror_box as _mirror_box  # noqa: F401  (registers "mirror_box")
 from gmi_vr.therapy.checks import FMS, SINCE_LAST, Question, QuestionTask
 from gmi_vr.therapy.haptics import haptic_pulses
 from gmi_vr.therapy.motor import MotorTask
@@ -105,7 +106,7 @@ DONE_MESSAGE = "Session complete. Well done.\nYou can take the headset off."
 
 #: Blocks during which a pain rating is asked every ``SafetySettings.rating_every_s``
 #: (CLINICAL.md: "In mirror and movement stages ask for a rating at set intervals").
-SCHEDULED_RATING_BLOCKS = ("mirror", "graded_movement", "range_of_motion")
+SCHEDULED_RATING_BLOCKS = ("mirror", "mirror_box", "graded_movement", "range_of_motion")
 
 #: Causes that end the tasks for safety (``_to_calm``): the session is a "safety_stop".
 SAFETY_CAUSES = ("pain_flare", "sickness", "patient_stop", "therapist_stop")
@@ -123,7 +124,7 @@ class SessionStatus(StrEnum):
 @dataclass(frozen=True)
 class SessionOutcome:
     """A session's status and why: "plan_done" for a completed one, else the first cause
-    that cut the plan ("therapist_end", "time_cap", a ``SAFETY_CAUSES`` one) or the app's
+    that cut the plan ("therapist_end", "patient_end", "time_cap", a ``SAFETY_CAUSES`` one) or the app's
     reason for no longer stepping the runner ("motion_ended", "window_closed", ...)."""
 
     status: SessionStatus
@@ -144,12 +145,17 @@ class SessionRunner:
     pictures and text by; None takes it from the first focused frame's head.
     ``available_meshes``: the stimulus models installed (``stimuli.stimulus_mesh_names()``
     that exist); missing ones are drawn as primitive figures. ``date_iso``: today, for the
-    stage proposal a safety alert carries."""
+    stage proposal a safety alert carries. ``calm_message`` and ``done_message``: what the
+    calm scene and the end of the session say (a session at home, with no therapist beside
+    the patient, says other words than the clinic's)."""
 
     def __init__(self, program: Program, seed: int, anchor: Pose | None = None,
                  date_iso: str = "", available_meshes: frozenset[str] | None = None,
-                 ask_since_last: bool = False, arm: ArmReach | None = None) -> None:
+                 ask_since_last: bool = False, arm: ArmReach | None = None,
+                 calm_message: str = CALM_MESSAGE, done_message: str = DONE_MESSAGE) -> None:
         self.program = program
+        self.calm_message = calm_message
+        self.done_message = done_message
         self.available_meshes = available_meshes
         self.arm = arm
         self.seed = seed
@@ -243,6 +249,12 @@ class SessionRunner:
         return None
 
     @property
+    def task_kind(self) -> str | None:
+        """The kind of the task on screen ("laterality", "pain_rating", "imagery", ...), None
+        between tasks: what the patient's inputs mean now (a desktop maps its keys by it)."""
+        return self._task.kind if self._task is not None else None
+
+    @property
     def scene_context(self) -> str:
         """The current task's scene context ("clinic", "kitchen", ...; ``contexts.CONTEXTS``)."""
         return str(getattr(self._task, "scene_context", "clinic"))
@@ -271,9 +283,11 @@ class SessionRunner:
         """The therapist stops: the calm scene, as for the patient's stop (no stage-back)."""
         self._console.append(("stop", (time_s,)))
 
-    def end_session(self, time_s: float) -> None:
-        """From the calm scene (or at any time): ask the closing rating, then finish."""
-        self._console.append(("end", (time_s,)))
+    def end_session(self, time_s: float, by: str = "therapist") -> None:
+        """From the calm scene (or at any time): ask the closing rating, then finish. ``by``:
+        who ended it ("therapist", or "patient" practising alone), named in the outcome's
+        reason ("therapist_end", "patient_end")."""
+        self._console.append(("end", (time_s, by)))
 
     # --- the frame step --------------------------------------------------------------------
 
@@ -621,8 +635,9 @@ class SessionRunner:
                 events.append(Event(now, "safety.stop", {"by": "therapist"}))
                 self._to_calm(now, "therapist_stop", events, records)
             elif what == "end" and self.state in (RunnerState.RUNNING, RunnerState.CALM):
-                self._cut_by = self._cut_by or "therapist_end"
-                events.append(Event(now, "session.end_requested", {"by": "therapist"}))
+                _, by = args
+                self._cut_by = self._cut_by or f"{by}_end"
+                events.append(Event(now, "session.end_requested", {"by": by}))
                 self._close(now, self._cut_by, events, records)
 
     # --- output --------------------------------------------------------------------------------
@@ -683,7 +698,7 @@ class SessionRunner:
         return TaskStep(draw, tuple(events), tuple(records), done, movement, haptics)
 
     def _calm_message(self) -> str:
-        return {RunnerState.CALM: CALM_MESSAGE, RunnerState.DONE: DONE_MESSAGE}.get(self.state, "")
+        return {RunnerState.CALM: self.calm_message, RunnerState.DONE: self.done_message}.get(self.state, "")
 
     # --- results -------------------------------------------------------------------------------
 

@@ -14,6 +14,10 @@ One frame, in order (OpenXR specification "Frame Submission"; hello_xr's ``Rende
    If ``present`` is not called (or ``shouldRender`` is false, or the views are not
    valid) the frame still ends, with no layers: wait/begin/end always come in pairs.
 
+``clock_link()`` ties the runtime's clock (XrTime) to the monotonic clock, for submit times
+and the Lab Streaming Layer: measured with XR_KHR_convert_timespec_time where the runtime
+offers it (Monado does), else estimated at the first frame (see ``estimated_link``).
+
 ``request_stop()`` asks the runtime to end the session (``xrRequestExitSession``); the
 runtime then walks it through STOPPING and EXITING and ``frames()`` returns.
 
@@ -36,7 +40,7 @@ import xr
 from gmi_vr.core.errors import GraphicsUnavailable, XrRuntimeUnavailable, XrSessionLost
 from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.lifetime import ReleasedOnExit
-from gmi_vr.core.types import Pose, Side, TrackingFrame, ViewInfo
+from gmi_vr.core.types import ClockLink, Pose, Side, TrackingFrame, ViewInfo
 from gmi_vr.geometry.camera import Camera
 from gmi_vr.render.context import OffscreenContext, WindowContext, open_window_context
 from gmi_vr.xr.actions import HandActions
@@ -45,6 +49,7 @@ from gmi_vr.xr.runtime import (
     DEPTH_LAYER_EXTENSION,
     EGL_EXTENSION,
     HAND_TRACKING_EXTENSION,
+    TIME_CONVERSION_EXTENSION,
     RuntimeInfo,
     check_opengl_requirements,
     create_instance,
@@ -141,6 +146,7 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
         self._hands_only = HandsOnly() if hands_only else None
         self._exit = False
         self._lost = False
+        self._clock: ClockLink | None = None
 
     # ------------------------------------------------------------------ lifetime
 
@@ -311,6 +317,8 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
                 continue
             with xr_errors("waiting for the next frame"):
                 frame_state = xr.wait_frame(self._session, xr.FrameWaitInfo())
+                if self._clock is None:
+                    self._clock = self._link_clock(frame_state, time.monotonic_ns())
                 try:
                     xr.begin_frame(self._session, xr.FrameBeginInfo())
                 except xr.FrameDiscarded:
@@ -519,6 +527,24 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
         except (xr.SessionLostError, xr.InstanceLostError, xr.RuntimeFailureError):
             self._exit = True
 
+    # ------------------------------------------------------------------ clocks
+
+    def clock_link(self) -> ClockLink | None:
+        """How XrTime relates to the monotonic clock (None before the first frame)."""
+        return self._clock
+
+    def _link_clock(self, frame_state: xr.FrameState, waited_ns: int) -> ClockLink:
+        """Measure the link with XR_KHR_convert_timespec_time (exact: the runtime converts a
+        monotonic instant to XrTime), else estimate it (``estimated_link``)."""
+        assert self.info is not None and self._instance is not None
+        if TIME_CONVERSION_EXTENSION in self.info.enabled_extensions:
+            now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            converted = xr.convert_timespec_time_to_time_khr(
+                self._instance, xr.timespec(now // 1_000_000_000, now % 1_000_000_000))
+            return ClockLink(now - int(converted.value), True, f"{TIME_CONVERSION_EXTENSION} (measured)")
+        return estimated_link(int(frame_state.predicted_display_time),
+                              int(frame_state.predicted_display_period), waited_ns)  # fmt: skip
+
     # ------------------------------------------------------------------ for tools and tests
 
     def interaction_profiles(self) -> dict[str, str]:
@@ -533,3 +559,14 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
     @property
     def suggested_profiles(self) -> list[str]:
         return list(self._actions.suggested_profiles) if self._actions else []
+
+
+def estimated_link(display_time_ns: int, display_period_ns: int, waited_ns: int) -> ClockLink:
+    """The link where the runtime cannot convert its times (no XR_KHR_convert_timespec_time,
+    e.g. on Windows): the first frame is taken to be displayed one display period after
+    xrWaitFrame returned (``waited_ns``, monotonic). Times are then off by the runtime's
+    latency beyond that period (a few milliseconds to a frame or two), and no submit times
+    are recorded (``exact`` False)."""
+    return ClockLink(waited_ns + display_period_ns - display_time_ns, False,
+                     "estimated: the runtime cannot convert its times (no XR_KHR_convert_timespec_time); "
+                     "display taken as one frame after xrWaitFrame returned")  # fmt: skip

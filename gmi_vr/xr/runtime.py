@@ -24,10 +24,14 @@ OPENGL_EXTENSION = "XR_KHR_opengl_enable"
 EGL_EXTENSION = "XR_MNDX_egl_enable"
 HAND_TRACKING_EXTENSION = "XR_EXT_hand_tracking"
 DEPTH_LAYER_EXTENSION = "XR_KHR_composition_layer_depth"
+#: Converts XrTime to and from the monotonic clock (CLOCK_MONOTONIC): ties display times to a
+#: lab's clock (``OpenXrSource.clock_link``). Linux runtimes offer it (Monado does).
+TIME_CONVERSION_EXTENSION = "XR_KHR_convert_timespec_time"
 #: Enabled when offered; none of them is required.
 OPTIONAL_EXTENSIONS = (
     HAND_TRACKING_EXTENSION,
     DEPTH_LAYER_EXTENSION,
+    TIME_CONVERSION_EXTENSION,
     EGL_EXTENSION,
     *PROFILE_EXTENSIONS.values(),
 )

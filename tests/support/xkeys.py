@@ -37,15 +37,24 @@ class XKeyboard:
             raise RuntimeError("cannot open the X display named by $DISPLAY")
         self._display = display
 
+    def _keycode(self, name: str) -> int:
+        keysym = self._x11.XStringToKeysym(name.encode())
+        keycode = self._x11.XKeysymToKeycode(self._display, keysym)
+        if not keysym or not keycode:
+            raise ValueError(f"no key {name!r} on this display")
+        return int(keycode)
+
     def press(self, *names: str) -> None:
         """Press and release each key in turn; returns once the server has handled them."""
         for name in names:
-            keysym = self._x11.XStringToKeysym(name.encode())
-            keycode = self._x11.XKeysymToKeycode(self._display, keysym)
-            if not keysym or not keycode:
-                raise ValueError(f"no key {name!r} on this display")
+            keycode = self._keycode(name)
             self._xtst.XTestFakeKeyEvent(self._display, keycode, 1, 0)
             self._xtst.XTestFakeKeyEvent(self._display, keycode, 0, 0)
+        self._x11.XSync(self._display, 0)
+
+    def hold(self, name: str, down: bool) -> None:
+        """Press (``down``) or release one key, for a key held over several frames."""
+        self._xtst.XTestFakeKeyEvent(self._display, self._keycode(name), 1 if down else 0, 0)
         self._x11.XSync(self._display, 0)
 
     def close(self) -> None:

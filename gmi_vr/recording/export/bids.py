@@ -18,7 +18,10 @@ so a session is written the same way whichever way it was asked for. The shared 
 One tracking system per tracked device: ``hmd``, ``leftcontroller``, ``rightcontroller``
 and, when the runtime delivered hand joints, ``lefthand`` and ``righthand`` (26 joints
 each). Every tracking system has a LATENCY channel (seconds from the first sample) because
-VR frames are not sampled at an exact rate. Samples whose pose the runtime marked invalid
+VR frames are not sampled at an exact rate. The ``hmd`` system also carries each frame's
+display timing (``motion.TIMING_CHANNELS``, MISC) when the session recorded it. The live
+Lab Streaming Layer motion stream (``recording.lsl``) has these very channels, in this order
+(``stream_channels``), less the LATENCY ones: its timestamps carry the time. Samples whose pose the runtime marked invalid
 are ``n/a``. Coordinates are OpenXR's stage space: X right, Y up, Z backwards, metres;
 orientations are unit quaternions. Each session's ``events.tsv`` holds its blocks (with
 their visual-feedback condition where a research program set one), trials (stimulus,
@@ -95,10 +98,16 @@ class _TrackingSystem:
     side: str | None = None  # the hand a controller or hand tracker belongs to
 
 
-def _systems(hands: dict[str, bool]) -> list[_TrackingSystem]:
-    """The tracking systems of a session; hand tracking only for hands the runtime delivered."""
+#: Units of MISC channels that have one (the others are unitless values and buttons).
+_MISC_UNITS = {"timing.pose_to_display_s": "s", "timing.submit_to_display_s": "s"}
+
+
+def _systems(hands: dict[str, bool], timing: bool = False) -> list[_TrackingSystem]:
+    """The tracking systems of a session; hand tracking only for hands the runtime delivered,
+    the display timing with the headset when the session recorded it."""
     systems = [
-        _TrackingSystem("hmd", "Head-mounted display", (_Point("head", "head", "head.valid", "head-mounted display on the head"),)),
+        _TrackingSystem("hmd", "Head-mounted display", (_Point("head", "head", "head.valid", "head-mounted display on the head"),),
+                        motion.TIMING_CHANNELS if timing else ()),
     ]
     for side in motion.SIDES:
         systems.append(
@@ -139,7 +148,7 @@ def _channel_rows(system: _TrackingSystem) -> list[list[Any]]:
             kind, units = ("POS", "m") if k < 3 else ("ORNT", "n/a")
             rows.append([f"{point.name}_{component}", component, kind, point.name, units, point.placement, REFERENCE_FRAME])
     for name in system.misc:
-        rows.append([name.replace(".", "_"), "n/a", "MISC", "n/a", "n/a", "n/a", "n/a"])
+        rows.append([name.replace(".", "_"), "n/a", "MISC", "n/a", _MISC_UNITS.get(name, "n/a"), "n/a", "n/a"])
     return rows
 
 
@@ -151,9 +160,25 @@ def _values(table: motion.MotionTable, system: _TrackingSystem) -> NDArray[np.fl
         if point.valid is not None:
             values[table.column(point.valid) < 0.5] = np.nan
         columns.append(values)
-    if system.misc:
-        columns.append(table.columns(list(system.misc)).astype(np.float64))
+    for name in system.misc:  # NaN where a chunk lacks the channel (timing before layout 2)
+        has = name in table.channels
+        columns.append(table.column(name).astype(np.float64)[:, None] if has else np.full((len(table.index), 1), np.nan))
     return np.concatenate(columns, axis=1)
+
+
+def stream_channels() -> list[list[Any]]:
+    """The live motion stream's channels: every ``_channels.tsv`` row (name, component, type,
+    tracked_point, units, placement, reference_frame) of every tracking system, both hands and
+    the display timing included, in export order, less the LATENCY channels."""
+    return [row for system in _systems(dict.fromkeys(motion.SIDES, True), timing=True)
+            for row in _channel_rows(system) if row[2] != "LATENCY"]  # fmt: skip
+
+
+def stream_values(table: motion.MotionTable) -> NDArray[np.float64]:
+    """(n, len(stream_channels())) values of recorded frames in the live stream's channel order,
+    exactly as the export writes them (invalid poses and absent hand joints NaN)."""
+    systems = _systems(dict.fromkeys(motion.SIDES, True), timing=True)
+    return np.concatenate([_values(table, system) for system in systems], axis=1)
 
 
 class _Files:
@@ -347,8 +372,10 @@ def _session_files(
     # First pass, small: frame times, and which hands the runtime ever tracked.
     times: list[NDArray[np.int64]] = []
     hands = dict.fromkeys(motion.SIDES, False)
+    timing = False
     for table in store.iter_motion(session.id):
         times.append(table.time_ns)
+        timing = timing or motion.TIMING_CHANNELS[0] in table.channels
         for side in motion.SIDES:
             hands[side] = hands[side] or bool(np.any(table.column(f"{side}.joints.present") > 0.5))
     t_ns = np.concatenate(times)
@@ -362,7 +389,7 @@ def _session_files(
     nominal_hz = session.display_hz or (round(1.0 / float(np.median(dt)), 3) if len(dt) else 0.0)
     effective_hz = (len(t_ns) - 1) / duration if duration > 0 else None
     profiles = _profiles(store, session.id)
-    systems = _systems(hands)
+    systems = _systems(hands, timing)
     acq_time = _acq_time(session, shift_days)
     for system in systems:
         prefix = f"{stem}_tracksys-{system.label}"
@@ -434,9 +461,10 @@ def _profiles(store: SessionStore, session_id: int) -> dict[str, str]:
 def _model_name(system: _TrackingSystem, session: SessionInfo, profiles: dict[str, str]) -> dict[str, str]:
     """ManufacturersModelName where the runtime told it: the headset's system name for the
     HMD and hand tracking, the bound interaction profile for a controller."""
-    if system.misc and system.side in profiles:
+    controller = system.label.endswith("controller")
+    if controller and system.side in profiles:
         return {"ManufacturersModelName": profiles[system.side]}
-    if not system.misc and session.system_name:
+    if not controller and session.system_name:
         return {"ManufacturersModelName": session.system_name}
     return {}
 

@@ -1,0 +1,144 @@
+"""Guided mirror-box practice at home, without a headset: the patient sits at a real mirror
+box (the affected limb hidden behind the mirror, the healthy limb in front of it) and the
+screen guides them: what to set up, what to do, and a timer.
+
+The screen cannot see the limbs, so the task measures nothing but time: it shows the
+instructions, counts down the prescribed minutes of focused practice (``mirror_box_seconds``) and records one
+``MirrorBoxRecord`` (when it began and ended, planned and done seconds). The session runner
+around it asks the pain ratings before and after and at its interval in the block
+(``session.SCHEDULED_RATING_BLOCKS``), so the pain-flare rule applies as in the headset.
+
+Paused time (a rating over it, a minimised window) does not count; the block goes on where
+it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from gmi_vr.body.pose import BodyPose
+from gmi_vr.core.events import Event
+from gmi_vr.core.types import TrackingFrame
+from gmi_vr.scene.draw import DrawList
+from gmi_vr.therapy.contexts import instruction
+from gmi_vr.therapy.program import Program
+from gmi_vr.therapy.task import TaskContext, TaskStep, register_task
+
+SETUP_MESSAGE = ("Mirror box: put your {affected} {part} behind the mirror\n"
+                 "and your {healthy} {part} in front of it.\nLook only at the reflection.")
+#: CLINICAL.md: large, slow, pain-free movements first; look only if pain appears.
+GUIDE_MESSAGE = ("Move your {healthy} {part} slowly and gently.\n"
+                 "Large, easy movements; stop moving and just look if it hurts.")
+
+
+@dataclass(frozen=True)
+class MirrorBoxRecord:
+    """One stretch of guided mirror-box practice, from when it began (or resumed) to when it
+    ended: ``ended_by`` "done" (the planned time was practised) or the reason it was cut
+    ("rating": a pain rating over it, after which it resumes; "unfocused"; a stop or flare
+    such as "pain_flare"). ``practised_s`` is the block's practice so far, this stretch
+    included, so a block's last record holds its total. Times on the frame clock, seconds."""
+
+    record_kind = "mirror_box"
+    block_index: int
+    started_at_s: float
+    ended_at_s: float
+    planned_s: float
+    practised_s: float
+    ended_by: str
+
+    storage_table = "trial"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-able data, its kind included."""
+        data: dict[str, Any] = {"record_kind": self.record_kind}
+        data.update(dataclasses.asdict(self))
+        return data
+
+    def storage_fields(self) -> dict[str, Any]:
+        """The session store's trial row: onset and kind; the rest in ``measures``."""
+        return {"onset_s": self.started_at_s, "kind": self.record_kind, "body_part": None,
+                "side": None, "measures": self.to_dict()}
+
+
+def mirror_box_seconds(program: Program) -> float:
+    """How long one mirror-box practice lasts: the stage's prescribed mirror minutes
+    (``Program.practice``; CLINICAL.md: EPF CRPS guidance, sessions of 5-10 minutes), else
+    stage 3's (a plan that names the mirror box at a stage with no mirror practice)."""
+    minutes, _ = program.practice.for_stage(program.stage).dose("mirror")
+    if minutes <= 0:
+        minutes, _ = program.practice.stage_3.dose("mirror")
+    return minutes * 60.0
+
+
+class MirrorBoxTask:
+    """The guide and timer of one mirror-box practice (module docstring). Its kind is the
+    stage it practises, "mirror", as the store's blocks and the practice dose name it (its
+    records say "mirror_box": how it was practised)."""
+
+    kind = "mirror"
+    #: The patient moves (the healthy limb, behind which the hidden one may follow): a flare
+    #: stops it at once, as in the headset's mirror block.
+    involves_movement = True
+
+    def __init__(self, program: Program, context: TaskContext, planned_s: float) -> None:
+        self.anchor = context.anchor
+        self.block_index = context.block_index
+        self.planned_s = planned_s
+        words = {"affected": program.affected_side.value, "healthy": program.affected_side.other.value,
+                 "part": program.body_part.value.replace("_", "/")}  # fmt: skip
+        self.setup = SETUP_MESSAGE.format(**words)
+        self.guide = GUIDE_MESSAGE.format(**words)
+        self._practised_s = 0.0  # before the stretch under way
+        self._since: float | None = None  # the stretch under way began (None: none is)
+        self._started = False
+        self._done = False
+
+    @staticmethod
+    def build(program: Program, context: TaskContext) -> MirrorBoxTask:
+        """The task for one block of ``program`` (its prescribed minutes)."""
+        return MirrorBoxTask(program, context, mirror_box_seconds(program))
+
+    def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        """Advance the timer to ``frame``: the guide and the time left, or the record once
+        the planned time has been practised."""
+        now = frame.time_s
+        if self._done:
+            return TaskStep(done=True)
+        events: list[Event] = []
+        if not self._started:
+            self._started = True
+            events.append(Event(now, "task.start", {"task": self.kind, "planned_s": self.planned_s}))
+            events.append(Event(now, "cue.audio", {"text": self.setup.replace("\n", " ")}))
+        if self._since is None:
+            self._since = now
+        practised = self._practised_s + now - self._since
+        if practised >= self.planned_s - 1e-9:
+            self._done = True
+            record = self._stretch(now, "done")
+            events.append(Event(now, "task.end", {"task": self.kind, "practised_s": practised}))
+            return TaskStep(DrawList(), tuple(events), (record,), True)  # type: ignore[arg-type]
+        minutes, seconds = divmod(math.ceil(self.planned_s - practised - 1e-9), 60)
+        texts = (instruction(self.anchor, f"{self.setup}\n\n{self.guide}", up_m=-0.04),
+                 instruction(self.anchor, f"{minutes}:{seconds:02d} left", up_m=-0.3))
+        return TaskStep(DrawList(texts=texts), tuple(events))
+
+    def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        """Record the stretch so far, ended by ``reason``; paused time does not count (a
+        rating or a pause resumes the practice where it stopped, a stop or a flare ends it)."""
+        if self._since is None or self._done:
+            return TaskStep()
+        record = self._stretch(time_s, reason)
+        return TaskStep(records=(record,))  # type: ignore[arg-type]
+
+    def _stretch(self, now: float, ended_by: str) -> MirrorBoxRecord:
+        assert self._since is not None
+        began, self._since = self._since, None
+        self._practised_s += now - began
+        return MirrorBoxRecord(self.block_index, began, now, self.planned_s, self._practised_s, ended_by)
+
+
+register_task("mirror_box", MirrorBoxTask.build)
