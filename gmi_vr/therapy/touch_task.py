@@ -240,7 +240,6 @@ class TouchTask:
         self.contacts: list[dict[str, Any]] = []  # each "touch.contact" event's data
         self._registered_at: float | None = None
         self._touched_points: list[np.ndarray] = []
-        self._virtual_points: list[np.ndarray] = []
         self._probe_edges = ButtonEdges()
         self._detector = ContactDetector()
         self._shown: Contact | None = None
@@ -479,7 +478,7 @@ class TouchTask:
     def _start_registration(self, now: float, events: list[Event]) -> None:
         """Before the first block: the limb at plain rest (any earlier registration undone),
         the therapist touches ``LANDMARKS`` in order with the probe's tip."""
-        self._touched_points, self._virtual_points = [], []
+        self._touched_points = []
         self.registration = None
         events.append(Event(now, "body.registration", {"world_from_rest": None}))
         events.append(Event(now, "body.mode", {"mode": LimbMode.STILL.value, "blend": 0.0}))
@@ -490,14 +489,14 @@ class TouchTask:
         tip = probe_tip(frame.hand(self.affected))
         if tip is None or body is None:
             return  # nothing to take: the probe is not tracked (the console says which landmark is due)
-        index = len(self._touched_points)
         self._touched_points.append(tip)
-        self._virtual_points.append(virtual_landmarks(body, self.affected, self.body_part)[index])
         landmarks = LANDMARKS[self.body_part]
         if len(self._touched_points) < len(landmarks):
             return
-        result = register(np.stack(self._virtual_points), np.stack(self._touched_points),
-                          self.settings.registration_max_mm)
+        # The virtual limb's landmarks as it rests now: read at the last confirmation, when the
+        # limb has long come to rest (it eases there from the mode before, at most 2 cm a frame).
+        virtual = virtual_landmarks(body, self.affected, self.body_part)
+        result = register(virtual, np.stack(self._touched_points), self.settings.registration_max_mm)
         self.attempts.append(result)
         events.append(Event(now, "touch.registration", {
             "block_index": self.context.block_index, "attempt": len(self.attempts),
@@ -506,7 +505,7 @@ class TouchTask:
             "touched": [p.tolist() for p in self._touched_points],
             "world_from_rest": result.world_from_rest.reshape(-1).tolist(),
         }))  # fmt: skip
-        self._touched_points, self._virtual_points = [], []
+        self._touched_points = []
         if not result.accepted:
             return  # the therapist registers again (the console says why)
         self.registration = result

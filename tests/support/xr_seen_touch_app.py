@@ -77,6 +77,9 @@ def main() -> int:
     # registration is asked for (the resting limb's landmarks are known then).
     steps: list[tuple[str, np.ndarray | None]] = []
     step_at = 0.0
+    plan_at: float | None = None
+    last_landmarks: np.ndarray | None = None
+    still = 0
     tip_offset = np.array([0.0, 0.0, -0.12])  # tip - grip, updated from the frames
     # The tracked grip lies where the driver is told plus a fixed offset (the reference
     # space's origin and the controller's grip offset): measured from settled frames.
@@ -113,15 +116,23 @@ def main() -> int:
                             correction = np.asarray(frame.left.grip.position) - commanded["position"]
                             result["correction"] = correction.tolist()
                     kinds = [e.kind for e in output.events]
-                    if "body.registration" in kinds and not steps and "landmarks" not in result:
+                    if "body.registration" in kinds and plan_at is None:
+                        plan_at = time.monotonic()
+                    # The limb eases to rest from the mode before the block (at most 2 cm a
+                    # frame): the real limb is read once it has stopped (10 frames within 0.1 mm).
+                    now_landmarks = virtual_landmarks(output.body, Side.LEFT, BodyPart.HAND)
+                    still = 0 if last_landmarks is None or np.abs(now_landmarks - last_landmarks).max() > 1e-4 \
+                        else still + 1  # fmt: skip
+                    last_landmarks = now_landmarks
+                    if plan_at is not None and still >= 10 and "landmarks" not in result:
                         body = output.body
                         real = virtual_landmarks(body, Side.LEFT, BodyPart.HAND) + shift
                         hand = body.world_from_joint[JOINT_INDEX["leftHand"], :3, 3]
                         knuckle = body.world_from_joint[JOINT_INDEX["leftMiddleProximal"], :3, 3]
                         back = (hand + knuckle) / 2 + 0.015 * up + shift
                         result["landmarks"] = real.tolist()
+                        result["virtual_at_start"] = (real - shift).round(4).tolist()
                         result["back_of_hand"] = back.tolist()
-                        steps += [("wait", None), ("wait", None)]  # the offset measured first
                         for point in real:
                             steps += [("move", point + 0.05 * up), ("move", point), ("pull", None), ("release", None),
                                       ("move", point + 0.05 * up)]  # fmt: skip
@@ -135,6 +146,11 @@ def main() -> int:
                             put_tip(point)
                         elif what in ("pull", "release"):
                             pull(what == "pull")
+                            if what == "pull":  # where the tip is as the trigger is pulled
+                                result.setdefault("pulled_at", []).append(None if tip is None else tip.round(4).tolist())
+                                result.setdefault("virtual_at_pull", []).append(
+                                    [virtual_landmarks(output.body, Side.LEFT, BodyPart.HAND).round(4).tolist(),
+                                     output.body.mode.value, frame.left.joints is not None])
                         step_at = time.monotonic() + STEP_S
                     for event in output.events:
                         if event.kind == "touch.contact":
