@@ -422,8 +422,11 @@ def _cmd_backup(args: argparse.Namespace) -> int:
 
         source = Path(make_url(settings.database_url).database or "")
     info = backup_sqlite(source, out)
+    from gmi_vr.recording import cipher
+
+    sealed = "encrypted with the store's passphrase, " if cipher.is_encrypted_store(source) else ""
     print(f"backed up {source} into {out}: {info.patients} patients, {info.sessions} sessions, schema {info.revision} "
-          f"(only this account can read it; keep it as safe as the store)")  # fmt: skip
+          f"({sealed}only this account can read it; keep it as safe as the store)")  # fmt: skip
     return 0
 
 
@@ -733,6 +736,8 @@ def _cmd_store(args: argparse.Namespace) -> int:
     from gmi_vr.recording import health
 
     path = Path(args.file).expanduser() if args.file else _store_file()
+    if args.action == "encrypt":
+        return _store_encrypt(path, args.keyring)
     if args.action == "check":
         report = health.check_store(path)
         for table, count in report.rows.items():
@@ -755,8 +760,51 @@ def _cmd_store(args: argparse.Namespace) -> int:
         raise StorageError(f"The recovered store {repaired.out} still fails SQLite's integrity_check "
                            f"({repaired.out_problems[0]}); restore from a backup instead.")  # fmt: skip
     outcome = "everything was recovered" if repaired.complete else "the rows listed as lost could not be read"
+    from gmi_vr.recording import cipher
+
+    marker = cipher.marker_path(repaired.out)
+    sealed = f" (encrypted: with {marker.name} beside it as sessions.sqlite-encrypted)" if marker.exists() else ""
     print(f"recovered into {repaired.out} ({outcome}; {path} was left unchanged); to use it, "
-          f"name it sessions.sqlite in a folder of its own and point GMI_VR_DATA at that folder")
+          f"name it sessions.sqlite in a folder of its own{sealed} and point GMI_VR_DATA at that folder")
+    return 0
+
+
+def _store_encrypt(path: Path, keep_in_keyring: bool) -> int:
+    """``gmi-vr store encrypt``: the plaintext store converted safely (``recording/encrypt.py``)."""
+    import getpass
+
+    from gmi_vr.core.errors import StorageError
+    from gmi_vr.recording import cipher
+    from gmi_vr.recording.encrypt import encrypt_store
+    from gmi_vr.recording.store import SessionStore
+
+    if path.is_file() and cipher.is_encrypted_store(path):
+        if keep_in_keyring:
+            cipher.save_in_keyring(cipher.require_passphrase(path))
+            print(f"{path} is already encrypted; its passphrase is now kept in this account's OS keyring")
+        else:
+            print(f"{path} is already encrypted; nothing was changed")
+        return 0
+    with SessionStore.open(path, create=False) as store:  # checks, upgrades and recovers it first
+        running = [session.id for session in store.list_sessions() if session.status == "running"]
+    if running:
+        raise StorageError(f"Session {running[0]} is recording into {path}; encrypt the store after it ends (nothing was changed).")
+    secret = cipher.passphrase(ask=False)  # $GMI_VR_STORE_PASSPHRASE, else one already in the keyring
+    if secret is None and sys.stdin.isatty():
+        secret = getpass.getpass("New passphrase for the session store: ")
+        if secret != getpass.getpass("The same passphrase again: "):
+            raise GmiError("The two passphrases differ; nothing was changed: run 'gmi-vr store encrypt' again.")
+    if not secret or len(secret) < cipher.MIN_PASSPHRASE:
+        raise GmiError(f"Encrypting needs a passphrase of at least {cipher.MIN_PASSPHRASE} characters, typed when asked "
+                       f"or in {cipher.PASSPHRASE_ENV}; nothing was changed.")  # fmt: skip
+    if keep_in_keyring:
+        cipher.save_in_keyring(secret)
+    info = encrypt_store(path, secret)
+    where = ("this account's OS keyring holds the passphrase" if keep_in_keyring
+             else f"the passphrase is asked at each start (or read from {cipher.PASSPHRASE_ENV})")  # fmt: skip
+    print(f"encrypted {path}: {sum(n for t, n in info.rows.items() if t != 'sqlite_sequence')} rows in "
+          f"{len(info.rows)} tables checked, schema {info.revision}; the plaintext file was overwritten and removed; "
+          f"{where}: without it the store cannot be read")  # fmt: skip
     return 0
 
 
@@ -969,13 +1017,16 @@ def build_parser() -> argparse.ArgumentParser:
     b_import.add_argument("--by", help="who imports (default: the logged-in user)")
     bundle.set_defaults(func=_cmd_bundle)
 
-    store = sub.add_parser("store", help="check the session store, or recover a damaged one into a new file")
+    store = sub.add_parser("store", help="check the session store, recover a damaged one into a new file, or encrypt it")
     store_sub = store.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = store_sub.add_parser("check", help="SQLite's integrity_check of the store; exit 0 only when healthy")
     check.add_argument("--file", help="a store file instead of the data folder's sessions.sqlite")
     repair = store_sub.add_parser("repair", help="copy what can be read into a NEW file (the damaged one is left unchanged)")
     repair.add_argument("--out", required=True, help="the new file (must not exist)")
     repair.add_argument("--file", help="a store file instead of the data folder's sessions.sqlite")
+    encrypt = store_sub.add_parser("encrypt", help="encrypt the store at rest (SQLCipher), keyed with a passphrase")
+    encrypt.add_argument("--keyring", action="store_true", help="keep the passphrase in this account's OS keyring")
+    encrypt.add_argument("--file", help="a store file instead of the data folder's sessions.sqlite")
     store.set_defaults(func=_cmd_store)
 
     backup = sub.add_parser("backup", help="copy the session store into a new file, also while a session records")
@@ -1008,6 +1059,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # health data must not become readable by others through a permissive umask.
     previous_umask = os.umask(0o077)
     os.umask(previous_umask | 0o077)
+    from gmi_vr.recording import cipher
+
+    cipher.set_asker(cipher.terminal_asker)  # an encrypted store's passphrase, asked once per start
     try:
         return command(args)
     except GmiError as error:

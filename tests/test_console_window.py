@@ -62,8 +62,8 @@ SCRIPT = textwrap.dedent(
 
     original_step = app_pipeline.SessionPipeline.step
 
-    def step(self, frame):
-        output = original_step(self, frame)
+    def step(self, frame, presented_later=False):
+        output = original_step(self, frame, presented_later)
         hand = output.body.world_from_joint[JOINT_INDEX["leftHand"], :3, 3]
         left, right = frame.left.grip.position, frame.right.grip.position
         mirrored_right = np.array([-right[0], right[1], right[2]])  # the midline is x = 0 here

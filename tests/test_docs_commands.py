@@ -69,6 +69,7 @@ ORDER: list[tuple[str, ...]] = [
     ("bundle", "import"),  # into the sequence's store, which knows the patient
     ("store", "check"),
     ("store", "repair"),
+    ("store", "encrypt"),  # on a data folder of its own: every later command would need the passphrase
     ("backup",),  # its BACKUP.sqlite is what restore brings back
     ("restore",),  # into an empty data folder of its own (own_folder_setup)
     ("users", "list"),
@@ -216,6 +217,15 @@ def for_a_person(argv: list[str]) -> list[str]:
     return argv
 
 
+def set_by_a_person(argv: list[str], scratch: Path) -> dict[str, str]:
+    """What a person sets in the environment for a command: an encrypted store's passphrase
+    (no terminal here to type it at) and, for the keyring, keyring's file backend in ``scratch``."""
+    if argv[:2] != ["store", "encrypt"]:
+        return {}
+    return {"GMI_VR_STORE_PASSPHRASE": "a long passphrase", "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+            "XDG_DATA_HOME": str(scratch / "keyring")}  # fmt: skip
+
+
 def typed_by_a_person(argv: list[str]) -> str | None:
     """What a person types when a command asks for it: an account's password."""
     return "a long password\n" if "--password-stdin" in argv else None
@@ -233,6 +243,8 @@ def own_folder_setup(argv: list[str]) -> list[list[str]] | None:
         return [["patients", "add", argv[2], "--side", "left"]]
     if argv[0] == "restore" or argv[:2] == ["users", "add"]:  # an empty data folder; the first account
         return []
+    if argv[:2] == ["store", "encrypt"]:  # a store to encrypt
+        return [["patients", "add", "P001", "--side", "left"]]
     if argv[0] == "signin":
         return [["users", "add", argv[1], "--role", "admin", "--password-stdin"]]
     if argv[:2] == ["bundle", "export"] and "--patient" in argv:  # a home machine with practice on it
@@ -380,7 +392,7 @@ def test_every_shown_command_runs(tmp_path: Path) -> None:
         step_env = env
         setup = own_folder_setup(argv)
         if setup is not None:
-            step_env = dict(env, GMI_VR_DATA=str(tmp_path / f"own-data-{index}"))
+            step_env = dict(env, GMI_VR_DATA=str(tmp_path / f"own-data-{index}"), **set_by_a_person(argv, tmp_path))
             for command in setup:
                 prepared = subprocess.run(setup_command(command), env=step_env,
                                           input=typed_by_a_person(command) or "",

@@ -62,6 +62,8 @@ def _record(store: SessionStore, patient: str, frames: int, hands: bool, invalid
                 correct=answered or None, reaction_time_s=1.3 if answered else None,
             ))  # fmt: skip
     recorder.record_event(Event(frame(frames // 2).time_s, "safety.flare", {"rating": 7}))
+    recorder.record_event(Event(frame(frames // 3).time_s, "haptic.pulse", {
+        "side": "right", "duration_s": 0.05, "amplitude": 0.5, "cause": "trial.answer", "controller": True}))
     recorder.record_rating(5, "during", time_s=frame(frames // 2).time_s)
     recorder.end_block(block, frame(frames - 1).time_s)
     recorder.record_rating(4, "after")
@@ -149,6 +151,9 @@ def test_bids_export_passes_the_official_validator(store: SessionStore, tmp_path
     assert len(laterality) == 9
     assert laterality[0]["response_time"] == "n/a" and laterality[1]["response_time"] == "1.3"
     assert {e["trial_type"] for e in events} >= {"block", "laterality", "pain_rating", "safety_flare"}
+    (pulse,) = [e for e in events if e["trial_type"] == "haptic_pulse"]  # which hand, how long, how strong
+    assert (pulse["kind"], pulse["side"], pulse["duration"], pulse["value"]) == ("haptic_pulse", "right", "0.05", "0.5")
+    assert float(pulse["onset"]) == pytest.approx(frame(90).time_s - frame(0).time_s, abs=1e-6)
     with (root / "participants.tsv").open() as f:
         participants = list(csv.DictReader(f, delimiter="\t"))
     assert [r["participant_id"] for r in participants] == ["sub-P0007", "sub-P0008"]

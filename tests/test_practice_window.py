@@ -101,7 +101,9 @@ SCRIPT = textwrap.dedent(
             mouse.button(False, 1 if side == "left" else 3)
         window, draw_list, frame, status = yield
         log["answers"].append({{"side": side, "sent": sent, "next_frame": frame.time_s}})
-        yield from until(lambda d, s: not stimulus(d) or "a " + side in texts(d), "answered")
+        # The answered picture stays in view through its feedback: wait until it has gone, so
+        # the next answer is given to the next picture, not sent during this one's feedback.
+        yield from until(lambda d, s: not stimulus(d), "answered")
 
     def drive():
         window, draw_list, frame, status = yield

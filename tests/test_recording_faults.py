@@ -1,5 +1,6 @@
 """Faults on real SQLite files: kill -9 at random moments, a full disk, a read-only data
-folder, damaged files and files of a newer schema."""
+folder, damaged files and files of a newer schema. The kill -9 and full-disk guarantees are
+checked on a plaintext and on an encrypted (SQLCipher) store alike."""
 
 from __future__ import annotations
 
@@ -21,20 +22,45 @@ from recording_synth import RATE_HZ, body, frame
 from gmi_vr.app.headset import status_line
 from gmi_vr.core.errors import StorageError
 from gmi_vr.core.events import Event
+from gmi_vr.recording import cipher
+from gmi_vr.recording.encrypt import encrypt_store
 from gmi_vr.recording.recorder import RESERVE_BYTES
 from gmi_vr.recording.records import PatientInfo, TrialRecord
 from gmi_vr.recording.store import SessionStore
 
 KILLS = 32
 SEED = 20261125
+PASSPHRASE = "fault harness passphrase"
 
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.fixture(params=["plaintext", "encrypted"])
+def store_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The same harness on both kinds of store; an encrypted one gets its passphrase from the
+    environment (inherited by the forked recorders)."""
+    if request.param == "encrypted":
+        monkeypatch.setenv(cipher.PASSPHRASE_ENV, PASSPHRASE)
+    return str(request.param)
+
+
+def _encrypt_if(kind: str, db: Path) -> None:
+    if kind == "encrypted":
+        encrypt_store(db, PASSPHRASE)
+        assert cipher.is_encrypted_store(db)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A plaintext connection, or a keyed SQLCipher one for an encrypted store."""
+    if cipher.is_encrypted_store(path):
+        return cipher.connect(path, PASSPHRASE)  # type: ignore[no-any-return]
+    return sqlite3.connect(path)
+
+
 def _integrity(path: Path) -> str:
-    db = sqlite3.connect(path)
+    db = _connect(path)
     try:
         return db.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
@@ -42,7 +68,7 @@ def _integrity(path: Path) -> str:
 
 
 def _count(path: Path, sql: str, *args: object) -> int:
-    db = sqlite3.connect(path)
+    db = _connect(path)
     try:
         return db.execute(sql, args).fetchone()[0]
     finally:
@@ -92,14 +118,17 @@ def _last_report(raw: bytes) -> tuple[int | None, list[str] | None]:
     return session, last
 
 
-def test_kill_9_at_random_moments_loses_no_committed_record_and_at_most_one_second(tmp_path: Path) -> None:
+def test_kill_9_at_random_moments_loses_no_committed_record_and_at_most_one_second(tmp_path: Path, store_kind: str) -> None:
     rng = random.Random(SEED)
     shared = tmp_path / "shared" / "sessions.sqlite"
     with SessionStore.open(shared) as s:
         s.add_patient(PatientInfo("P1", "left", "hand"))
+    _encrypt_if(store_kind, shared)
     checked_sessions = 0
     for k in range(KILLS):
-        fresh = k % 6 == 5  # now and then a store created by the child, killed during its creation
+        # Now and then a store created by the child, killed during its creation (a new store is
+        # plaintext: a kill during encryption is test_store_encryption's).
+        fresh = k % 6 == 5 and store_kind == "plaintext"
         db = tmp_path / f"fresh{k}" / "sessions.sqlite" if fresh else shared
         read_fd, write_fd = os.pipe()
         pid = os.fork()
@@ -145,6 +174,7 @@ def test_kill_9_at_random_moments_loses_no_committed_record_and_at_most_one_seco
             lost_s = (last_time_ns - newest_kept) / 1e9
             assert lost_s <= 1.0, f"kill {k}: {lost_s:.3f} s of motion lost (frame {generated})"
     assert checked_sessions >= KILLS // 2, "too few kills landed while recording"
+    assert cipher.is_encrypted_store(shared) == (store_kind == "encrypted")
 
 
 def test_kill_9_while_a_new_store_is_being_created_leaves_a_usable_store(tmp_path: Path) -> None:
@@ -204,7 +234,7 @@ def _wait_for(condition: Callable[[], bool], timeout_s: float) -> bool:
 
 
 def test_disk_full_keeps_every_record_closes_the_session_and_the_store_opens_once_space_is_freed(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, store_kind: str
 ) -> None:
     caplog.set_level(logging.WARNING, logger="gmi_vr.recording")
     mount = tmp_path / "small"
@@ -213,8 +243,11 @@ def test_disk_full_keeps_every_record_closes_the_session_and_the_store_opens_onc
             pytest.skip("needs root to mount a small tmpfs: a real full disk, not a simulated one")
         db = mount / "sessions.sqlite"
         reserve = mount / "sessions.sqlite-reserve"
+        with SessionStore.open(db) as new:
+            new.add_patient(PatientInfo("P1", "left", "hand"))
+        _encrypt_if(store_kind, db)
         store = SessionStore.open(db)
-        store.add_patient(PatientInfo("P1", "left", "hand"))
+        assert store.encrypted == (store_kind == "encrypted")
         recorder = store.start_session("P1", source="test")
         assert reserve.stat().st_size == RESERVE_BYTES
         recorder.record_rating(6, "before")
@@ -273,6 +306,7 @@ def test_disk_full_keeps_every_record_closes_the_session_and_the_store_opens_onc
             assert len(motion.index) == after.frames_written
             assert reopened.session(1).dropped_frames == after.dropped_frames
             assert len(reopened.trials(1)) == trials
+            assert reopened.encrypted == (store_kind == "encrypted")
 
 
 def test_a_store_whose_pages_still_live_in_its_write_ahead_log_opens(tmp_path: Path) -> None:

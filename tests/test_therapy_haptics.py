@@ -135,3 +135,39 @@ def test_graded_real_movement_touches_the_affected_hand_only_when_allowed(
     settings = HapticSettings(affected_side_allowed=allowed)
     events = [Event(5.0, "repetition.complete", {"task": "movement_reach", "repetition": 0})]
     assert [p.side for p in haptic_pulses(events, settings, Side.RIGHT, phase)] == sides
+
+
+def test_every_pulse_is_recorded_as_an_event_on_its_frame_saying_hand_length_strength_and_why() -> None:
+    run = Run(program(**{"session.rating_at_start": False, "haptics.answer_pulse": True,
+                         "haptics.duration_s": 0.08, "haptics.amplitude": 0.4}))  # fmt: skip
+    answer_trials(run, 8)
+    for step in run.steps:
+        recorded = [e for e in step.events if e.kind == "haptic.pulse"]
+        assert [(e.data["side"], e.data["duration_s"], e.data["amplitude"], e.data["cause"])
+                for e in recorded] == [(p.side.value, p.duration_s, p.amplitude, p.cause) for p in step.haptics]
+        answers = [e for e in step.events if e.kind == "trial.answer"]
+        assert all(e.time_s == answers[0].time_s and e.data["controller"] is True for e in recorded)
+    assert len(run.events("haptic.pulse")) == sum(len(s.haptics) for s in run.steps) > 0
+
+
+def test_a_pulse_for_a_hand_tracked_without_a_controller_is_recorded_as_not_felt() -> None:
+    from gmi_vr.app.console import event_words
+    from gmi_vr.core.types import HAND_TRACKING_PROFILE
+
+    run = Run(program(**{"session.rating_at_start": False, "haptics.answer_pulse": True}))
+    run.script.set(Side.RIGHT, profile=HAND_TRACKING_PROFILE)  # the healthy hand pinches
+    answer_trials(run, 8)
+    pulses = run.events("haptic.pulse")
+    assert pulses and all(e.data["side"] == "right" and e.data["controller"] is False for e in pulses)
+    assert all(e.data["answered_by"] in ("right.pinch", "left.trigger_click") for e in run.events("trial.answer"))
+    assert event_words(pulses[0]) == "haptic pulse: right hand, 50 ms at 50% (trial.answer), no controller: not felt"
+
+
+def test_a_replay_marks_each_pulse_on_its_timeline() -> None:
+    from gmi_vr.therapy.replayed import MARK_GROUPS, timeline_marks
+
+    run = Run(program(**{"session.rating_at_start": False, "haptics.answer_pulse": True}))
+    answer_trials(run, 8)
+    marks = [t for t, group in timeline_marks(run.events()) if group == "haptic"]
+    assert marks == [e.time_s for e in run.events("haptic.pulse")] and marks
+    assert ("haptic", "haptic pulse") in MARK_GROUPS

@@ -128,3 +128,19 @@ def test_the_therapists_status_says_which_hand_is_tracked_without_a_controller()
     assert line == ("headset: Monado  |  hand tracking, no controller: right "
                     "(pinch answers, open palm stops)")  # fmt: skip
     assert status_line("headset: Monado", None, None, (controller, controller)) == "headset: Monado"
+
+
+def test_the_status_says_how_the_tracked_hand_answers_for_this_patient() -> None:
+    from gmi_vr.app.headset import hand_answer_words, status_line
+    from gmi_vr.therapy.program import BodyPart, Program
+
+    program = Program.default(Side.LEFT, BodyPart.HAND)
+    assert hand_answer_words(program) == hand_answer_words(None) == "pinch answers, open palm stops"
+    one_handed, _ = program.override("therapist", "cannot pinch, one hand only", "2026-12-05T17:00:00",
+                                     **{"hands.confirm": "dwell", "hands.dwell_s": 2.0,
+                                        "laterality.answer.mode": "point"})  # fmt: skip
+    words = hand_answer_words(one_handed)
+    assert words == "dwell 2 s answers, left/right by pointing with the right hand, open palm stops"
+    hand = HandsOnly().apply(Side.RIGHT, tracked_hand(), 1.0, HEAD)
+    assert status_line("headset: Monado", None, None, (HandInput(), hand), words).endswith(
+        f"hand tracking, no controller: right ({words})")

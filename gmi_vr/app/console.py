@@ -46,6 +46,7 @@ LOGGED_EVENTS: dict[str, str] = {
     "pain.rating": "pain rating", "safety.flare": "pain flare", "safety.stop": "stop: calm scene",
     "safety.break": "break", "safety.time_cap": "time limit reached", "safety.alert": "safety alert",
     "body.mode": "limb mode", "body.feedback": "visual feedback", "tracking.lost": "tracking lost", "recording.loss": "recording loss",
+    "haptic.pulse": "haptic pulse",
     "safety.dysynchiria": "dysynchiria: pain or tingling on the affected side, mirrored touch stopped",
     "touch.block_end": "touch block ended",
 }
@@ -65,6 +66,11 @@ def event_words(event: Event) -> str:
             words += f" ({float(data.get('blend', 0.0)):.0%} real)"
         if data.get("by") == "therapist":
             words += " (therapist)"
+    elif event.kind == "haptic.pulse" and "side" in data:
+        words += (f": {data['side']} hand, {float(data.get('duration_s', 0.0)) * 1000:.0f} ms at "
+                  f"{float(data.get('amplitude', 0.0)):.0%} ({data.get('cause')})")
+        if data.get("controller") is False:
+            words += ", no controller: not felt"
     elif event.kind == "body.feedback":
         words += f": {data.get('feedback')}"
         if data.get("feedback") == "delayed":

@@ -31,6 +31,7 @@ from gmi_vr.app.window import open_therapist_window
 from gmi_vr.body import BodyPose, LimbMode
 from gmi_vr.core.types import HandInput, TrackingFrame
 from gmi_vr.recording.records import RecorderStats
+from gmi_vr.therapy.program import Program
 from gmi_vr.xr.hands_only import HAND_TRACKING_PROFILE
 
 if TYPE_CHECKING:
@@ -113,7 +114,8 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
 
                 def status(frame: TrackingFrame, output: FrameOutput, mode: str = mode,
                            pipeline: SessionPipeline = pipeline) -> str:
-                    return status_line(mode, pipeline.recorder_stats(), output.body, (frame.left, frame.right))
+                    return status_line(mode, pipeline.recorder_stats(), output.body, (frame.left, frame.right),
+                                       hand_answer_words(pipeline.runner.program if pipeline.runner else None))
 
                 console = session_console(pipeline, controls, patient, mode, started_here=patient != patient_id)
                 loop = SessionLoop(pipeline, window, status, present=source.present, vibrate=source.vibrate,
@@ -143,18 +145,32 @@ def session_controls(pipeline: SessionPipeline) -> TherapistControls | None:
 NOT_RECORDED = "NOT RECORDED (--no-record): nothing of this session is saved"
 
 
+def hand_answer_words(program: Program | None) -> str:
+    """How a hand tracked without a controller answers under ``program`` (None: free play),
+    as the status line says it: pinch or dwell (``Program.hands``), left/right by pointing
+    when laterality is answered one-handed that way, and the open-palm stop."""
+    if program is None:
+        return "pinch answers, open palm stops"
+    how = f"dwell {program.hands.dwell_s:g} s answers" if program.hands.confirm == "dwell" else "pinch answers"
+    answer = program.laterality.answer
+    if answer.mode == "point":
+        how += f", left/right by pointing with the {answer.hand.value} hand"
+    return how + ", open palm stops"
+
+
 def status_line(mode: str, stats: RecorderStats | None, body: BodyPose | None = None,
-                hands: tuple[HandInput, HandInput] | None = None) -> str:
+                hands: tuple[HandInput, HandInput] | None = None,
+                answers: str = "pinch answers, open palm stops") -> str:
     """The therapist window's status: the source, how the affected limb is driven, which
-    hand is tracked without a controller (``hands``: left, right; the patient then pinches
-    to answer and shows an open palm to stop), and whether recording is healthy (losses are
-    shown, never hidden)."""
+    hand is tracked without a controller (``hands``: left, right) and how it then answers
+    and stops (``answers``, from ``hand_answer_words``), and whether recording is healthy
+    (losses are shown, never hidden)."""
     text = mode
     if hands is not None:
         by_hand = [side for side, hand in zip(("left", "right"), hands, strict=True)
                    if hand.profile == HAND_TRACKING_PROFILE]  # fmt: skip
         if by_hand:
-            text += f"  |  hand tracking, no controller: {' and '.join(by_hand)} (pinch answers, open palm stops)"
+            text += f"  |  hand tracking, no controller: {' and '.join(by_hand)} ({answers})"
     if body is not None:
         text += f"  |  {body.mode.value}, affected {body.affected_side.value}"
         if body.mode is LimbMode.BLEND:

@@ -116,6 +116,7 @@ MARK_COLORS: dict[str, RGBA] = {
     "rating": (0.98, 0.82, 0.35, 1.0),  # amber: a pain rating (the scale's highlight)
     "safety": (0.95, 0.40, 0.35, 1.0),  # red: stop, pain flare, time cap
     "block": (0.80, 0.62, 0.95, 1.0),  # violet: a block or task starts or ends
+    "haptic": (0.95, 0.65, 0.80, 1.0),  # pink: a vibration in the patient's hand
 }
 OTHER_MARK_COLOR: RGBA = (0.75, 0.75, 0.75, 1.0)
 #: "Previous event" from just after a mark goes to the one before it, not to the same one.

@@ -20,6 +20,10 @@ FloatArray = NDArray[np.float64]
 #: Number of joints per hand in XR_EXT_hand_tracking order (palm, wrist, thumb 4, 4 fingers x 5).
 HAND_JOINT_COUNT = 26
 
+#: ``HandInput.profile`` of a hand read from its tracked joints with no controller
+#: (``xr.hands_only``): its ``trigger_click`` is a pinch. Not a runtime profile path.
+HAND_TRACKING_PROFILE = "hand_tracking"
+
 
 class Side(StrEnum):
     """A body side, from the patient's point of view ("left", "right")."""

@@ -14,4 +14,7 @@ Entry points:
 - ``health.check_store(path)`` / ``health.repair_store(damaged, out)``: SQLite's
   ``integrity_check``, and what can be read copied into a new file;
 - ``listing.session_rows(store, patient=None)``, ``sessions_json``, ``format_sessions``.
+- ``encrypt.encrypt_store(path, passphrase)``: a plaintext SQLite store turned into an
+  SQLCipher one (new file, verified, swapped); ``cipher`` keys every connection to an
+  encrypted store and finds its passphrase (environment, OS keyring, terminal).
 """

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from gmi_vr.core.errors import StorageError
+from gmi_vr.recording import cipher
 
 #: At most this many problems are collected: the first ones say enough, and a badly damaged
 #: file would otherwise list thousands.
@@ -38,29 +39,46 @@ _MAX_ROWID = 2**63 - 1
 #: Python's sqlite3 decodes SQLite's messages and names as UTF-8: a damaged schema whose
 #: names are not UTF-8 raises UnicodeDecodeError instead of a DatabaseError.
 _NOT_UTF8 = "the file's table list holds bytes that are not text (damaged schema)"
+#: What a plaintext (``sqlite3``) or an encrypted (``sqlcipher3``) connection raises.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.DatabaseError, cipher.DatabaseError)
+OPERATIONAL_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError, cipher.OperationalError)
+_WRITE_ERRORS: tuple[type[Exception], ...] = (OSError, *DATABASE_ERRORS)
 
 
-def read_only_connection(path: Path) -> sqlite3.Connection:
+def read_only_connection(path: Path, secret: str | None = None) -> Any:
     """A connection that can never change ``path``: ``mode=ro`` (sees the WAL), or, where the
-    folder cannot hold the WAL's shared-memory file, ``immutable=1`` (the main file only)."""
+    folder cannot hold the WAL's shared-memory file, ``immutable=1`` (the main file only).
+
+    An encrypted store (``cipher.py``) is keyed with ``secret``, or with the passphrase its
+    marker asks for (StorageError when none is given or it is wrong: the file is not read)."""
+    if secret is None and cipher.is_encrypted_store(path):
+        secret = cipher.require_passphrase(path)
     uri = f"file:{quote(str(path))}?mode=ro"
+
+    def connect(query: str) -> Any:
+        if secret is None:
+            return sqlite3.connect(query, uri=True, check_same_thread=False)
+        connection = cipher.dbapi.connect(query, uri=True, check_same_thread=False)
+        cipher.prepare(connection, secret, cipher.file_salt(path))
+        return connection
+
     try:
-        connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        connection = connect(uri)
         connection.execute(f"PRAGMA busy_timeout = {CHECK_BUSY_TIMEOUT_MS}")
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return connection
-    except sqlite3.OperationalError as error:
+    except OPERATIONAL_ERRORS as error:
         if "locked" in str(error) or "busy" in str(error):
             raise
-        return sqlite3.connect(f"{uri}&immutable=1", uri=True, check_same_thread=False)
+        return connect(f"{uri}&immutable=1")
 
 
-def _pragma_lines(path: Path, pragma: str) -> list[str]:
+def _pragma_lines(path: Path, pragma: str, secret: str | None = None) -> list[str]:
     """The lines ``pragma`` answers, [] for "ok"; a file SQLite cannot read at all answers
     with its error. ``sqlite3.OperationalError`` for a lock held by another program."""
     try:
-        connection = read_only_connection(path)
-    except sqlite3.DatabaseError as error:
+        connection = read_only_connection(path, secret)
+    except DATABASE_ERRORS as error:
         if "locked" in str(error) or "busy" in str(error):
             raise
         return [str(error)]
@@ -68,7 +86,7 @@ def _pragma_lines(path: Path, pragma: str) -> list[str]:
         return [_NOT_UTF8]
     try:
         lines = [str(row[0]) for row in connection.execute(f"PRAGMA {pragma}({MAX_PROBLEMS})")]
-    except sqlite3.DatabaseError as error:
+    except DATABASE_ERRORS as error:
         if "locked" in str(error) or "busy" in str(error):
             raise
         return [str(error)]
@@ -81,9 +99,10 @@ def _pragma_lines(path: Path, pragma: str) -> list[str]:
     return [] if problems == ["ok"] else problems
 
 
-def quick_check(path: Path) -> list[str]:
-    """SQLite's ``quick_check`` of a store file: [] when healthy, else its problems."""
-    return _pragma_lines(path, "quick_check")
+def quick_check(path: Path, secret: str | None = None) -> list[str]:
+    """SQLite's ``quick_check`` of a store file: [] when healthy, else its problems (an
+    encrypted file is keyed with ``secret`` or its marker's passphrase: see ``read_only_connection``)."""
+    return _pragma_lines(path, "quick_check", secret)
 
 
 @dataclass(frozen=True)
@@ -111,7 +130,7 @@ def check_store(path: Path) -> StoreHealth:
     _require_file(path)
     try:
         problems = _pragma_lines(path, "integrity_check")
-    except sqlite3.OperationalError as error:
+    except OPERATIONAL_ERRORS as error:
         raise StorageError(f"The session store {path} is busy ({error}); close other gmi-vr windows and try again.") from error
     rows: dict[str, int] = {}
     try:
@@ -120,16 +139,16 @@ def check_store(path: Path) -> StoreHealth:
             for table in _tables(connection):
                 try:
                     rows[table] = connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-                except sqlite3.DatabaseError:
+                except DATABASE_ERRORS:
                     continue
         finally:
             connection.close()
-    except sqlite3.DatabaseError:
+    except DATABASE_ERRORS:
         pass  # the problems already say it
     return StoreHealth(path, tuple(problems), rows)
 
 
-def _tables(connection: sqlite3.Connection) -> list[str]:
+def _tables(connection: Any) -> list[str]:
     return [
         row[0]
         for row in connection.execute(
@@ -198,26 +217,28 @@ def repair_store(damaged: Path, out: Path) -> RepairReport:
     page) is stepped over: the smallest rowid past it from which reading works again is
     found by bisection, and the stretch in between is reported as lost. Indexes are built
     after the rows are in. ``damaged`` is only ever opened read-only; ``out`` must not exist
-    (it is written under a temporary name and renamed when complete).
+    (it is written under a temporary name and renamed when complete). A recovery of an
+    encrypted store is encrypted with the same passphrase, its marker beside it.
     """
     _require_file(damaged)
+    secret = cipher.require_passphrase(damaged) if cipher.is_encrypted_store(damaged) else None
     if out.exists():
         raise StorageError(f"{out} already exists; choose a new file for the recovered store (nothing was written).")
     if not out.parent.is_dir():
         raise StorageError(f"The folder {out.parent} does not exist; create it or choose another place for the recovered store.")
     try:
-        source = read_only_connection(damaged)
+        source = read_only_connection(damaged, secret)
         schema_rows = source.execute(
             "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid"
         ).fetchall()
-    except sqlite3.DatabaseError as error:
+    except DATABASE_ERRORS as error:
         raise StorageError(
             f"Nothing can be recovered from {damaged}: SQLite cannot read its list of tables ({error}); restore it from a backup."
         ) from error
     partial = out.with_name(out.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
-        target = sqlite3.connect(partial)
+        target = sqlite3.connect(partial) if secret is None else cipher.connect(partial, secret)
         try:
             target.isolation_level = None
             target.execute("BEGIN")
@@ -230,15 +251,17 @@ def repair_store(damaged: Path, out: Path) -> RepairReport:
                 if kind in ("index", "trigger", "view") and not name.startswith("sqlite_"):
                     try:
                         target.execute(sql)
-                    except sqlite3.DatabaseError as error:
+                    except DATABASE_ERRORS as error:
                         # e.g. a unique index over rows whose damaged values now collide
                         results.append(TableRecovery(name, 0, problem=f"the {kind} could not be rebuilt: {error}"))
             target.execute("COMMIT")
             problems = [str(row[0]) for row in target.execute(f"PRAGMA integrity_check({MAX_PROBLEMS})")]
         finally:
             target.close()
+        if secret is not None:
+            cipher.write_marker(out)
         os.replace(partial, out)
-    except (OSError, sqlite3.DatabaseError) as error:
+    except _WRITE_ERRORS as error:
         partial.unlink(missing_ok=True)
         raise StorageError(f"Cannot write the recovered store {out} ({error}); check the folder's free space and permissions.") from error
     finally:
@@ -246,13 +269,13 @@ def repair_store(damaged: Path, out: Path) -> RepairReport:
     return RepairReport(damaged, out, tuple(results), tuple(p for p in problems if p != "ok"))
 
 
-def _copy_sequence(source: sqlite3.Connection, target: sqlite3.Connection, schema_rows: list[tuple[str, str, str, str]]) -> list[TableRecovery]:
+def _copy_sequence(source: Any, target: Any, schema_rows: list[tuple[str, str, str, str]]) -> list[TableRecovery]:
     """AUTOINCREMENT counters, so the new file never reuses an id of a lost row."""
     if not any(name == "sqlite_sequence" for _k, name, _t, _s in schema_rows):
         return []
     try:
         rows = source.execute("SELECT name, seq FROM sqlite_sequence").fetchall()
-    except sqlite3.DatabaseError as error:
+    except DATABASE_ERRORS as error:
         return [TableRecovery("sqlite_sequence", 0, problem=str(error))]
     for name, seq in rows:
         target.execute("DELETE FROM sqlite_sequence WHERE name = ?", (name,))
@@ -260,7 +283,7 @@ def _copy_sequence(source: sqlite3.Connection, target: sqlite3.Connection, schem
     return []
 
 
-def _copy_table(source: sqlite3.Connection, target: sqlite3.Connection, table: str) -> TableRecovery:
+def _copy_table(source: Any, target: Any, table: str) -> TableRecovery:
     """Rows of ``table`` in rowid order, stepping over what cannot be read.
 
     Rows are read in one scan while it works; after a failure, one row at a time (``LIMIT 1``:
@@ -268,7 +291,7 @@ def _copy_table(source: sqlite3.Connection, target: sqlite3.Connection, table: s
     until ``_next_readable`` has stepped over the damage."""
     try:
         columns = [row[1] for row in source.execute(f'PRAGMA table_info("{table}")')]
-    except sqlite3.DatabaseError as error:
+    except DATABASE_ERRORS as error:
         return TableRecovery(table, 0, problem=str(error))
     names = ", ".join(f'"{c}"' for c in columns)
     scan = f'SELECT rowid, {names} FROM "{table}" WHERE rowid >= ? ORDER BY rowid'
@@ -284,7 +307,7 @@ def _copy_table(source: sqlite3.Connection, target: sqlite3.Connection, table: s
                 recovered += 1
                 after = row[0]
             break
-        except sqlite3.DatabaseError:
+        except DATABASE_ERRORS:
             pass
         row = _row_from(source, one, after + 1)
         if row is None:
@@ -302,17 +325,17 @@ def _copy_table(source: sqlite3.Connection, target: sqlite3.Connection, table: s
     return TableRecovery(table, recovered, tuple(unreadable))
 
 
-def _row_from(source: sqlite3.Connection, one: str, start: int) -> tuple[Any, ...] | None | Literal[False]:
+def _row_from(source: Any, one: str, start: int) -> tuple[Any, ...] | None | Literal[False]:
     """The first row from rowid ``start`` on (``one`` is a ``LIMIT 1`` query), None when
     there is none, False when reading it fails."""
     try:
         row = source.execute(one, (start,)).fetchone()
-    except sqlite3.DatabaseError:
+    except DATABASE_ERRORS:
         return False
     return None if row is None else tuple(row)
 
 
-def _next_readable(source: sqlite3.Connection, one: str, bad_after: int) -> int | None:
+def _next_readable(source: Any, one: str, bad_after: int) -> int | None:
     """The first rowid past a failed read (reading from ``bad_after + 1`` fails) from which
     reading works again, or None when nothing past it can be read.
 

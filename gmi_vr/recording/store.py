@@ -8,7 +8,10 @@ audit trail as the settings say; a path opens that SQLite file; a URL
 The store is private (``privacy.py``): a data folder it creates is ``0700`` and the
 database, its WAL and shared-memory files and the disk reserve are ``0600``, whatever the
 umask. SQLite files run in WAL mode
-with ``synchronous=FULL``: a committed transaction survives a crash or a power loss.
+with ``synchronous=FULL``: a committed transaction survives a crash or a power loss. A store
+encrypted by ``gmi-vr store encrypt`` (SQLCipher, ``cipher.py`` and ``encrypt.py``) opens
+through the same path, every connection keyed with its passphrase; without the passphrase,
+or with a wrong one, StorageError says so and the file is not touched.
 
 Opening never overwrites or "repairs" a file it cannot read: a damaged file (SQLite's
 ``quick_check`` fails: ``health.py``), a file that is not a session store, or one written by
@@ -56,7 +59,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAl
 from sqlalchemy.orm import Session as OrmSession
 
 from gmi_vr.core.errors import GmiError, NotFoundError, StorageError
-from gmi_vr.recording import health, motion, paths, privacy, schema
+from gmi_vr.recording import cipher, encrypt, health, motion, paths, privacy, schema
 from gmi_vr.recording.identity import PatientIdError
 from gmi_vr.recording.recorder import RESERVE_BYTES, SessionRecorder, hold_reserve
 from gmi_vr.recording.records import (
@@ -87,6 +90,8 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 STALE_HEARTBEAT = timedelta(seconds=30)
 #: Suffix of the file next to an SQLite store that holds disk space while a session records.
 RESERVE_SUFFIX = "-reserve"
+#: A failure to switch a file to WAL: SQLAlchemy's or a raw plaintext or SQLCipher connection's.
+_PREPARE_ERRORS: tuple[type[Exception], ...] = (OperationalError, *health.OPERATIONAL_ERRORS)
 #: How long a write waits for another writer (another station or program) before failing.
 BUSY_TIMEOUT_MS = 5000
 
@@ -145,8 +150,23 @@ def writer_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{_WRITE_OPTION: True})
 
 
-def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
-    engine = create_engine(url, **kwargs)
+#: The passphrase of an encrypted store and the salt its file begins with (``cipher.py``).
+StoreKey = tuple[str, bytes]
+
+
+def _keyed_engine(url: str, key: StoreKey | None, **kwargs: Any) -> Engine:
+    """An engine on an SQLite file; an encrypted one through SQLCipher, each connection keyed
+    before anything else reads the file."""
+    if key is None:
+        return create_engine(url, **kwargs)
+    engine = create_engine(url, module=cipher.dbapi, **kwargs)
+    secret, salt = key
+    event.listen(engine, "connect", lambda dbapi_connection, _record: cipher.prepare(dbapi_connection, secret, salt))
+    return engine
+
+
+def _sqlite_engine(url: str, key: StoreKey | None = None, **kwargs: Any) -> Engine:
+    engine = _keyed_engine(url, key, **kwargs)
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
@@ -160,15 +180,18 @@ def _can_write(path: Path) -> bool:
     return os.access(path.parent, os.W_OK)
 
 
-def _check_sqlite_file(path: Path) -> None:
+def _check_sqlite_file(path: Path) -> StoreKey | None:
     """Refuse a file that is not an SQLite database, then one SQLite's ``quick_check`` finds
-    damaged (``health.quick_check``: a read-only connection, the WAL included).
+    damaged (``health.quick_check``: a read-only connection, the WAL included). An encrypted
+    store (``cipher.py``) is refused when its passphrase is missing or wrong; its key is
+    returned (None for a plaintext store).
 
     Reads only; runs before the store is opened for writing, so a bad file is never modified.
     """
+    key: StoreKey | None = None
     try:
         if path.stat().st_size == 0:
-            return  # an empty file is a new store
+            return None  # an empty file is a new store
         with path.open("rb") as f:
             header = f.read(100)
     except OSError as error:
@@ -176,19 +199,22 @@ def _check_sqlite_file(path: Path) -> None:
             f"Cannot read the session store {path} ({error.strerror}); check that the file and its folder are readable."
         ) from error
     if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
-        raise StorageError(
-            f"{path} is not a gmi-vr session store or is damaged; restore it from a backup or "
-            f"move it away (it was left unchanged) and set GMI_VR_DATA to another folder."
-        )
+        if len(header) < 100 or not cipher.marker_path(path).exists():
+            raise StorageError(
+                f"{path} is not a gmi-vr session store or is damaged; restore it from a backup or "
+                f"move it away (it was left unchanged) and set GMI_VR_DATA to another folder."
+            )
+        key = (cipher.require_passphrase(path), header[: cipher.SALT_BYTES])
     try:
-        problems = health.quick_check(path)
-    except sqlite3.OperationalError as error:
+        problems = health.quick_check(path, key[0] if key else None)
+    except health.OPERATIONAL_ERRORS as error:
         raise StorageError(
             f"The session store {path} is busy: another program holds it ({error}); "
             f"close other gmi-vr windows using it and try again."
         ) from error
     if problems:
         raise damaged_store_error(path, problems[0])
+    return key
 
 
 def damaged_store_error(path: object, problem: str) -> StorageError:
@@ -261,6 +287,8 @@ class SessionStore:
         self.created_folder: Path | None = None
         #: This station's name in the audit trail (the settings' ``station``, else the host name).
         self.station = station_name()
+        #: An SQLCipher store (``cipher.py``), opened with its passphrase.
+        self.encrypted = False
 
     # ------------------------------------------------------------------ opening
 
@@ -315,19 +343,23 @@ class SessionStore:
             if engine.url.get_backend_name() == "sqlite":
                 engine.dispose()
                 database = engine.url.database
+                key: StoreKey | None = None
                 if database and database != ":memory:" and Path(database).is_file():
-                    _check_sqlite_file(Path(database))
-                engine = _sqlite_engine(url, connect_args={"check_same_thread": False})
+                    key = _check_sqlite_file(Path(database))
+                engine = _sqlite_engine(url, key, connect_args={"check_same_thread": False})
             label = engine.url.render_as_string(hide_password=True)
             return cls._finish_open(engine, label, None, on_wait)
         path = Path(location).expanduser()
         if path.is_dir() or (not path.exists() and not path.suffix):
             path = path / paths.DATABASE_NAME  # a data folder, not the file itself
         created_folder: Path | None = None
+        key = None
         if path.exists():
-            _check_sqlite_file(path)
+            if _can_write(path):
+                encrypt.finish_interrupted(path)  # a 'store encrypt' stopped by a crash
+            key = _check_sqlite_file(path)
             if not _can_write(path):
-                readonly = cls._open_readonly(path, "the file or its folder is read-only")
+                readonly = cls._open_readonly(path, "the file or its folder is read-only", key)
                 if readonly is None:
                     raise StorageError(
                         f"Cannot open the session store {path}: it is read-only and could not be read either; "
@@ -359,16 +391,14 @@ class SessionStore:
                 raise StorageError(
                     f"Cannot create the session store {path} ({error.strerror}); set GMI_VR_DATA to a writable folder."
                 ) from error
-        engine = _sqlite_engine(
-            f"sqlite:///{path}", connect_args={"check_same_thread": False}
-        )
-        store = cls._finish_open(engine, str(path), path, on_wait)
+        engine = _sqlite_engine(f"sqlite:///{path}", key, connect_args={"check_same_thread": False})
+        store = cls._finish_open(engine, str(path), path, on_wait, key)
         store.created_folder = created_folder
         return store
 
     @classmethod
     def _finish_open(
-        cls, engine: Engine, label: str, path: Path | None, on_wait: Callable[[str], None]
+        cls, engine: Engine, label: str, path: Path | None, on_wait: Callable[[str], None], key: StoreKey | None = None
     ) -> SessionStore:
         known, head = _known_revisions()
         try:
@@ -376,7 +406,7 @@ class SessionStore:
                 current = _stored_revisions(conn)
         except OperationalError as error:
             engine.dispose()
-            readonly = cls._readonly_fallback(path, label, error)
+            readonly = cls._readonly_fallback(path, label, error, key)
             if readonly is not None:
                 return readonly
             if _is_locked(error):
@@ -402,7 +432,7 @@ class SessionStore:
             try:
                 _upgrade(engine, label, on_wait)
             except OperationalError as error:
-                readonly = cls._readonly_fallback(path, label, error)
+                readonly = cls._readonly_fallback(path, label, error, key)
                 engine.dispose()
                 if readonly is not None:
                     return readonly
@@ -423,13 +453,14 @@ class SessionStore:
                     cursor.close()
                 finally:
                     raw.close()
-            except (OperationalError, sqlite3.OperationalError) as error:
+            except _PREPARE_ERRORS as error:
                 engine.dispose()
                 raise StorageError(
                     f"Cannot prepare the session store {label} ({error}); check that its folder is writable and not full."
                 ) from error
         store = cls(engine, label, writable=True, open_problem=None)
         store.path = path
+        store.encrypted = key is not None
         try:
             store.recovered_sessions = store.recover()
         except StorageError as error:
@@ -456,24 +487,24 @@ class SessionStore:
 
     @classmethod
     def _readonly_fallback(
-        cls, path: Path | None, label: str, error: Exception
+        cls, path: Path | None, label: str, error: Exception, key: StoreKey | None = None
     ) -> SessionStore | None:
         """After a failure to open for writing: open for reading if writing is what failed."""
         if path is None or not path.exists() or (_can_write(path) and _writable_fs(path)):
             return None
-        return cls._open_readonly(path, str(error))
+        return cls._open_readonly(path, str(error), key)
 
     @classmethod
-    def _open_readonly(cls, path: Path, reason: str) -> SessionStore | None:
+    def _open_readonly(cls, path: Path, reason: str, key: StoreKey | None = None) -> SessionStore | None:
         """Open a store that cannot be written for reading only (listing, replay, export).
 
         ``immutable=1`` lets SQLite read a WAL-mode file without creating its shared-memory
         file; a store closed cleanly has everything in the main file.
         """
-        engine = create_engine(
-            f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true",
+        engine = _keyed_engine(
+            f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true", key,
             connect_args={"check_same_thread": False},
-        )
+        )  # fmt: skip
         try:
             with engine.connect() as conn:
                 current = _stored_revisions(conn)
@@ -489,7 +520,9 @@ class SessionStore:
             f"or set GMI_VR_DATA to a writable folder"
         )
         log.error(problem)
-        return cls(engine, str(path), writable=False, open_problem=problem)
+        store = cls(engine, str(path), writable=False, open_problem=problem)
+        store.encrypted = key is not None
+        return store
 
     def require_writable(self) -> None:
         """Fail now (before a session or calibration starts) when nothing could be saved."""
@@ -701,7 +734,7 @@ class SessionStore:
             cursor.execute("PRAGMA secure_delete = ON")
             busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             cursor.close()
-        except sqlite3.Error as error:
+        except (sqlite3.Error, cipher.Error) as error:
             log.warning("WAL checkpoint failed: %s", error)
             return False
         finally:

@@ -367,6 +367,7 @@ def therapy_trial(row: StoredTrial) -> TherapyTrial | None:
         answer=Side(row.answer) if row.answer else None, answered_by=m.get("answered_by"),
         answered_at_s=m.get("answered_at_s"), rt_s=row.reaction_time_s, correct=bool(row.correct),
         timed_out=bool(m.get("timed_out", row.answer is None)), rt_source=m.get("rt_source"),
+        answered_with=m.get("answered_with"),
     )  # fmt: skip
 
 

@@ -19,7 +19,8 @@ Modules, by role:
 - the tasks: ``laterality`` and ``stimuli`` (stage 1), ``imagery`` and ``movements``
   (stage 2), ``motor``, ``measures``, ``rom`` and ``workspace`` (stages 3 and 4), ``rating``
   and ``checks`` (pain and the short questions), ``scenes``, ``contexts`` and ``figures``
-  (what they look like), ``haptics`` (which events pulse a controller);
+  (what they look like), ``haptics`` (which events pulse a controller), ``pointing`` (one
+  hand choosing by pointing: pinch or dwell);
 - what is stored: ``records`` (trials, ratings, task start and end) and ``stage_records``
   (the later stages' records), ``outcomes`` (questionnaires entered on the desktop);
 - ``replayed``: what the patient was shown, rebuilt from a recorded session.

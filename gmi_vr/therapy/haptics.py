@@ -10,6 +10,9 @@ requests, by the program's ``HapticSettings``.
   both hands ("both"), the affected hand in graded real movement ("real", "blend").
 
 Then, always: no pulse on the affected side's controller unless ``affected_side_allowed``.
+
+Every pulse asked for is recorded as a "haptic.pulse" event (``pulse_data``), so a replay
+and an export show what the patient felt and why.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Iterable
 
 from gmi_vr.core.events import Event
 from gmi_vr.core.haptics import HapticPulse
-from gmi_vr.core.types import Side
+from gmi_vr.core.types import HAND_TRACKING_PROFILE, HandInput, Side
 from gmi_vr.therapy.program import HapticSettings
 
 
@@ -51,3 +54,11 @@ def haptic_pulses(
         for side, cause in wanted
         if side is not affected or settings.affected_side_allowed
     )
+
+
+def pulse_data(pulse: HapticPulse, hand: HandInput) -> dict[str, object]:
+    """The "haptic.pulse" event's data: ``side`` (which hand), ``duration_s``, ``amplitude``
+    (0..1), ``cause`` (the event it answers) and ``controller``: False when that hand was
+    tracked without a controller (``hand`` as read this frame), so nothing vibrated."""
+    return {"side": pulse.side.value, "duration_s": pulse.duration_s, "amplitude": pulse.amplitude,
+            "cause": pulse.cause, "controller": hand.profile != HAND_TRACKING_PROFILE}

@@ -166,7 +166,7 @@ class ImageryTask:
         if self.settings.rate_vividness:
             self._ratings.append(VividnessRatingTask(self.anchor, self.block_index))
         if self.settings.rate_pain:
-            self._ratings.append(PainRatingTask(self.anchor, "on_demand"))
+            self._ratings.append(PainRatingTask(self.anchor, "on_demand", program.hands))
         self._trial = 0
         self._started = False
         self._pain_announced = False

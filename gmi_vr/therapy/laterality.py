@@ -17,15 +17,25 @@ block stays balanced.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
-from gmi_vr.core.types import Pose, Side, TrackingFrame
+from gmi_vr.core.types import FloatArray, HandInput, Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
 from gmi_vr.therapy.figures import figure
+from gmi_vr.therapy.pointing import (
+    Choice,
+    DwellState,
+    DwellTimer,
+    dwell_ring,
+    hand_pointer,
+    input_used,
+    pointer_mark,
+)
 from gmi_vr.therapy.program import LateralitySettings, Program
 from gmi_vr.therapy.records import TrialRecord
 from gmi_vr.therapy.scenes import CORRECT_COLOR, WRONG_COLOR
@@ -70,8 +80,16 @@ class LateralityTask:
         self._console: list[tuple[Side, float]] = []
         self._records: list[TrialRecord] = []
         answer = self.settings.answer
+        self._pointing = answer.mode == "point"
+        self._hand_dwell = program.hands.dwell  # None: tracked hands answer by pinch
+        self._dwell = DwellTimer(self._hand_dwell)
+        self._aim = DwellTimer(None)  # where the pointer rests, with hysteresis, no dwell
+        self._pointer: tuple[FloatArray, DwellState] | None = None  # this frame's, to draw
+        self._inputs: tuple[tuple[Side, str], ...]  # (hand, HandInput field) that answer
         if answer.mode == "two_hands":
             self._inputs = ((Side.LEFT, "trigger_click"), (Side.RIGHT, "trigger_click"))
+        elif answer.mode == "point":
+            self._inputs = ((answer.hand, "trigger_click"),)
         else:
             self._inputs = ((answer.hand, answer.left_button), (answer.hand, answer.right_button))
 
@@ -99,6 +117,7 @@ class LateralityTask:
         now = frame.time_s
         presses = self._edges.presses(frame, self._inputs)
         console, self._console = self._console, []
+        answers = self._answers(frame, presses)
         events: list[Event] = []
         records: list[TrialRecord] = []
         if self._phase == "start":
@@ -130,7 +149,7 @@ class LateralityTask:
                 **_stimulus_data(self._current), "mesh": mesh, "reflected": reflected,
             }))
         elif self._phase == "show":
-            record = self._judge(now, presses, console)
+            record = self._judge(now, answers, console)
             if record is not None:
                 records.append(record)
                 self._records.append(record)
@@ -141,29 +160,56 @@ class LateralityTask:
                 self._enter("feedback" if self.settings.feedback else "blank", now)
         return TaskStep(self._draw(), tuple(events), tuple(records))
 
+    def _answers(
+        self, frame: TrackingFrame, presses: list[tuple[Side, str, float, str]]
+    ) -> list[tuple[float, Side, str, str, str]]:
+        """This frame's answers by the patient: (time s, side answered, answered_by,
+        rt_source, answered_with) for each press (and, pointing, each dwell taken)."""
+        if not self._pointing:
+            return [(t, self._side_of(hand, name), _answered_by(hand, frame.hand(hand), name), source,
+                     input_used(frame.hand(hand), name))
+                    for hand, name, t, source in presses]  # fmt: skip
+        hand_side = self.settings.answer.hand
+        hand = frame.hand(hand_side)
+        panel, choices = answer_targets(self.context.anchor, self.settings)
+        point = hand_pointer(frame, hand, self.context.anchor, panel)
+        dwelling = input_used(hand, "trigger_click") == "pinch" and self._hand_dwell is not None
+        if dwelling:  # a dwell counts only while a picture is up, and from its first frame;
+            # after an answer the pointer must leave that target before it answers again
+            showing = self._phase == "show" and self._shown_at is not None
+            state = self._dwell.update(point, choices, frame.time_s,
+                                       not_before_s=self._shown_at if showing else math.inf)
+        else:  # a pinch or trigger answers; the pointer only shows where it rests
+            state = self._aim.update(point, choices, frame.time_s)
+        self._pointer = None if point is None else (point, state)
+        found: list[tuple[float, Side, str, str, str]] = []
+        if state.taken is not None:
+            found.append((frame.time_s, Side(state.taken), f"{hand_side.value}.dwell", "frame", "dwell"))
+        if state.pointed is not None and not dwelling:
+            found += [(t, Side(state.pointed), _answered_by(hand_side, hand, name), source, input_used(hand, name))
+                      for _, name, t, source in presses]  # fmt: skip
+        return found
+
     def _judge(
         self,
         now: float,
-        presses: list[tuple[Side, str, float, str]],
+        answers: list[tuple[float, Side, str, str, str]],
         console: list[tuple[Side, float]],
     ) -> TrialRecord | None:
         """The trial's record if it ended this frame (answer or timeout), else None."""
         assert self._current is not None and self._shown_at is not None
         shown_at = self._shown_at
         limit = self.settings.time_limit_s
-        candidates: list[tuple[float, Side, str, str]] = [
-            (t, self._side_of(hand, name), f"{hand.value}.{name}", source)
-            for hand, name, t, source in presses
-        ]
-        candidates += [(t, side, "console", "console") for side, t in console]
+        candidates = list(answers)
+        candidates += [(t, side, "console", "console", "key") for side, t in console]
         valid = [c for c in candidates if c[0] >= shown_at]
         if limit is not None:
             valid = [c for c in valid if c[0] - shown_at < limit + _EPS]
         if valid:
-            answered_at, side, answered_by, source = min(valid, key=lambda c: c[0])
-            return self._record(side, answered_by, answered_at, source)
+            answered_at, side, answered_by, source, used = min(valid, key=lambda c: c[0])
+            return self._record(side, answered_by, answered_at, source, used)
         if limit is not None and now - shown_at + _EPS >= limit:
-            return self._record(None, None, None, None)
+            return self._record(None, None, None, None, None)
         return None
 
     def _look(self, stimulus: Stimulus) -> tuple[str, bool]:
@@ -176,7 +222,7 @@ class LateralityTask:
 
     def _record(
         self, answer: Side | None, answered_by: str | None, answered_at: float | None,
-        source: str | None,
+        source: str | None, answered_with: str | None,
     ) -> TrialRecord:
         stimulus = self._current
         assert stimulus is not None and self._shown_at is not None
@@ -200,6 +246,7 @@ class LateralityTask:
             correct=answer is stimulus.side,
             timed_out=answer is None,
             rt_source=source,
+            answered_with=answered_with,
         )
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
@@ -227,8 +274,34 @@ class LateralityTask:
 
     def _draw(self) -> DrawList:
         look = self._look(self._current) if self._current is not None else None
-        return trial_picture(self.context.anchor, self.settings, self._phase, self._current, look,
-                             self._last_correct, self.context.has_mesh)
+        picture = trial_picture(self.context.anchor, self.settings, self._phase, self._current, look,
+                                self._last_correct, self.context.has_mesh)
+        if not self._pointing or self._pointer is None:
+            return picture
+        point, state = self._pointer
+        panel, choices = answer_targets(self.context.anchor, self.settings)
+        meshes = [pointer_mark(panel, point)]
+        meshes += [item for c in choices if c.name == state.pointed and self._dwell.dwell_s is not None
+                   and state.progress > 0.0 for item in dwell_ring(c, state.progress)]  # fmt: skip
+        return DrawList(meshes=picture.meshes + tuple(meshes), texts=picture.texts)
+
+
+#: Pointing answers' targets: left and right of the picture, clear of a rotated hand or
+#: foot (at most about 0.25 m across), and as far apart as a comfortable sideways move of
+#: the hand allows (about 0.15 m each way at the hand). Product choice.
+TARGET_OFFSET_M = 0.32
+TARGET_RADIUS_M = 0.09
+_TARGET_COLOR: RGBA = (0.82, 0.84, 0.88, 1.0)
+
+
+def answer_targets(anchor: Pose, settings: LateralitySettings) -> tuple[FloatArray, tuple[Choice, ...]]:
+    """The panel the picture lies on (4, 4) and the "left" and "right" targets on it that a
+    pointing hand answers with (``AnswerMapping`` mode "point")."""
+    panel = place_in_front(anchor, settings.distance_m, -settings.drop_m)
+    choices = tuple(Choice(side.value, place_in_front(anchor, settings.distance_m, -settings.drop_m, offset),
+                           TARGET_RADIUS_M)
+                    for side, offset in ((Side.LEFT, -TARGET_OFFSET_M), (Side.RIGHT, TARGET_OFFSET_M)))  # fmt: skip
+    return panel, choices
 
 
 def trial_picture(anchor: Pose, settings: LateralitySettings, phase: str, stimulus: Stimulus | None,
@@ -268,6 +341,13 @@ def trial_picture(anchor: Pose, settings: LateralitySettings, phase: str, stimul
                 meshes.append(MeshItem(primitive, world_from_mesh @ local @ np.diag(
                     [0.07, 0.09 if primitive == "cylinder" else 0.07, 0.07, 1.0]),
                     (0.55, 0.7, 0.85, 1.0)))
+    if s.answer.mode == "point":  # the targets a pointing hand answers with, always in place
+        for choice in answer_targets(anchor, s)[1]:
+            size = 2 * choice.radius_m
+            meshes.append(MeshItem("box", choice.world_from_choice @ np.diag([size, size, 0.004, 1.0]),
+                                   _TARGET_COLOR, lit=False))
+            texts.append(TextItem(choice.name.capitalize(), choice.world_from_choice, height_m=0.05,
+                                  color=(0.1, 0.1, 0.1, 1.0), background=None))
     if phase == "feedback" and stimulus is not None:
         color = {True: CORRECT_COLOR, False: WRONG_COLOR, None: NEUTRAL_COLOR}[last_correct]
         panel = place_in_front(anchor, s.distance_m + 0.05, -s.drop_m) @ np.diag([0.34, 0.34, 0.005, 1.0])
@@ -285,6 +365,13 @@ def _by_side(records: list[TrialRecord]) -> dict[str, dict[str, float | int | No
     score = score_trials(records)
     return {side: {"n": g.n, "accuracy": g.accuracy, "median_rt_s": g.median_rt_s}
             for side, g in score.by_side.items()}
+
+
+def _answered_by(side: Side, hand: HandInput, name: str) -> str:
+    """"right.trigger_click", "left.primary": the hand and the input field that answered;
+    "right.pinch" for a tracked hand's pinch (which the hand reports as its trigger)."""
+    used = input_used(hand, name)
+    return f"{side.value}.{used if used == 'pinch' else name}"
 
 
 def _stimulus_data(stimulus: Stimulus) -> dict[str, object]:

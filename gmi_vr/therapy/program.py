@@ -62,6 +62,8 @@ class Stage(IntEnum):
 #: The menu button is the stop and the thumbstick click asks for a pain rating, so neither
 #: may answer.
 ANSWER_BUTTONS = ("trigger_click", "primary", "secondary")
+#: How laterality answers are given (``AnswerMapping``).
+ANSWER_MODES = ("two_hands", "one_hand", "point")
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,12 @@ class AnswerMapping:
 
     ``two_hands``: the left controller's trigger answers left, the right's answers right.
     ``one_hand``: two buttons of the ``hand`` controller; ``left_button`` answers left,
-    ``right_button`` answers right. Either way the therapist can answer by key.
+    ``right_button`` answers right.
+    ``point``: the ``hand`` alone (a tracked hand without a controller, or a controller)
+    points at a "Left" or a "Right" target beside the picture (the hand held left or right
+    of centre) and answers by a pinch or trigger there, or by resting on it when
+    ``Program.hands.confirm`` is "dwell" (``therapy.pointing``). For a patient who can use
+    one hand only, in hands-only sessions. Either way the therapist can answer by key.
     """
 
     mode: str = "two_hands"
@@ -79,9 +86,9 @@ class AnswerMapping:
     right_button: str = "secondary"
 
     def __post_init__(self) -> None:
-        if self.mode not in ("two_hands", "one_hand"):
+        if self.mode not in ANSWER_MODES:
             raise ProgramError(
-                f"Answer mode '{self.mode}' is unknown; use 'two_hands' or 'one_hand'."
+                f"Answer mode '{self.mode}' is unknown; use 'two_hands', 'one_hand' or 'point'."
             )
         for button in (self.left_button, self.right_button):
             if button not in ANSWER_BUTTONS:
@@ -286,6 +293,34 @@ class HapticSettings:
 
 
 @dataclass(frozen=True)
+class HandAnswerSettings:
+    """How a hand tracked without a controller (``gmi-vr run --hands``) takes a choice it
+    points at: a laterality target (``AnswerMapping`` mode "point") or a pain-scale number."""
+
+    #: "pinch" (thumb to index) or "dwell" (resting on the choice ``dwell_s``). Pinch by
+    #: default: quick, and a hand at rest never answers by chance. Dwell for a patient who
+    #: cannot pinch (CRPS often brings stiff, swollen or painful fingers); then a tracked
+    #: hand answers by dwell only, since fingers closing by chance must not answer. Product
+    #: choice.
+    confirm: str = "pinch"
+    #: Resting time that takes a choice (seconds). Product choice: longer than a glance
+    #: passing over a target (a few hundred ms), the same order as the controllers'
+    #: one-second confirming hold, so an answer is deliberate without tiring a held-up hand.
+    dwell_s: float = 1.5
+
+    def __post_init__(self) -> None:
+        if self.confirm not in ("pinch", "dwell"):
+            raise ProgramError(f"Hand confirmation '{self.confirm}' is unknown; use 'pinch' or 'dwell'.")
+        if not 0.3 <= self.dwell_s <= 5.0:
+            raise ProgramError("The dwell time is between 0.3 and 5 seconds.")
+
+    @property
+    def dwell(self) -> float | None:
+        """The dwell time when choices are taken by dwell, else None."""
+        return self.dwell_s if self.confirm == "dwell" else None
+
+
+@dataclass(frozen=True)
 class ProgressionRules:
     """Defaults for ``progression.evaluate_progression``. CLINICAL.md: "There is no
     trial-validated progression rule; GMI is 'not a preset program'" — the therapist
@@ -473,6 +508,8 @@ class Program:
     progression: ProgressionRules = field(default_factory=ProgressionRules)
     safety: SafetySettings = field(default_factory=SafetySettings)
     haptics: HapticSettings = field(default_factory=HapticSettings)
+    #: How a hand tracked without a controller takes what it points at (pinch or dwell).
+    hands: HandAnswerSettings = field(default_factory=HandAnswerSettings)
     #: A research program: only it may set visual-feedback conditions (``feedback``). Set by
     #: an account with the researcher or admin role where the store has accounts (the CLI
     #: checks); clinical (False) by default.
@@ -724,6 +761,8 @@ DEFAULT_SOURCES: dict[str, str] = {
     "haptics.answer_pulse": "off: CRPS often brings allodynia; the therapist turns it on after asking (product choice)",
     "haptics.target_pulse": "CLINICAL.md: touch feedback on the intact hand during reaching (Sano 2016, JNER 13:61)",
     "haptics.affected_side_allowed": "off: never vibrate the painful hand unless the therapist enables it (allodynia)",
+    "hands.confirm": "pinch: quick and never by chance at rest; dwell for a patient who cannot pinch (stiff or painful fingers in CRPS) (product choice)",
+    "hands.dwell_s": "longer than a glance over a target, about the controllers' one-second confirming hold (product choice)",
     "research": "clinical: only a researcher or admin marks a program for research",
     "feedback": "none: the live mirror; visual-feedback conditions are a study's controls, not therapy",
     **{f"practice.stage_{n}.laterality_{what}": "CLINICAL.md: laterality every waking 1-2 hours (less often end: every 2 h of 16 waking h; a 2-minute set, product choice)"

@@ -34,8 +34,14 @@ class TrialRecord:
     ``shown_at_s`` is the predicted display time of the first frame that showed the picture.
     ``rt_s`` = ``answered_at_s - shown_at_s``; ``answered_at_s`` is the input's own change
     time (``HandInput.changed_at_s``) when the source gives one (``rt_source`` "input"), else
-    the display time of the frame that first saw the press ("frame": up to one frame late),
-    or the therapist's key time ("console"). A timeout has no answer and no RT.
+    the display time of the frame that first saw the press ("frame": up to one frame late;
+    also a dwell's, taken on the frame its time was full), or the therapist's key time
+    ("console"). A timeout has no answer and no RT.
+
+    ``answered_with`` says what the patient (or therapist) did: "trigger", "primary",
+    "secondary" (a controller's), "pinch" (a tracked hand's thumb to index), "dwell" (resting
+    the pointer on a target, ``therapy.pointing``; its RT includes the dwell time) or "key"
+    (the therapist's). ``answered_by`` names the hand and the same input ("right.pinch").
     """
 
     block_index: int
@@ -50,12 +56,13 @@ class TrialRecord:
     reflected: bool
     shown_at_s: float
     answer: Side | None
-    answered_by: str | None  # "left.trigger_click", "right.primary", "console", or None
+    answered_by: str | None  # "left.trigger_click", "right.primary", "right.pinch", "right.dwell", "console", or None
     answered_at_s: float | None
     rt_s: float | None
     correct: bool
     timed_out: bool
     rt_source: str | None  # "input", "frame", "console" or None
+    answered_with: str | None = None  # "trigger", "primary", "secondary", "pinch", "dwell", "key", or None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
@@ -72,7 +79,7 @@ class TrialRecord:
             "answer": data["answer"], "correct": self.correct, "reaction_time_s": self.rt_s,
         }
         measures_keys = ("block_index", "trial_index", "seed", "context", "mesh", "reflected",
-                         "answered_by", "answered_at_s", "timed_out", "rt_source")
+                         "answered_by", "answered_at_s", "timed_out", "rt_source", "answered_with")
         row["measures"] = {key: data[key] for key in measures_keys}
         return row
 
@@ -86,7 +93,9 @@ class RatingRecord:
     """One pain rating on the 0-10 numeric rating scale (NRS-11, LOINC 72514-3).
 
     ``moment``: "start", "end" or "on_demand"; ``source``: "patient" (in the headset)
-    or "therapist" (typed at the console).
+    or "therapist" (typed at the console). ``confirmed_with``: what confirmed it ("trigger",
+    "primary", "pinch" held on the value, "dwell" on the confirm target, "key" for the
+    therapist's); the "pain.rating" event carries it.
     """
 
     time_s: float
@@ -95,6 +104,7 @@ class RatingRecord:
     source: str
     scale: str = "NRS-11"
     loinc: str = NRS_LOINC
+    confirmed_with: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""

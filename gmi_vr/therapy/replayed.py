@@ -57,11 +57,12 @@ MARKED_EVENTS: dict[str, str] = {
     "pain.rating": "rating", "vividness.rating": "rating",
     "safety.stop": "safety", "safety.flare": "safety", "safety.time_cap": "safety",
     "block.start": "block", "block.end": "block", "task.start": "block", "task.end": "block",
+    "haptic.pulse": "haptic",
 }  # fmt: skip
 #: The groups in the order a legend lists them, with the words it uses.
 MARK_GROUPS: tuple[tuple[str, str], ...] = (
     ("trial", "trial shown"), ("answer", "answer"), ("rating", "pain rating"),
-    ("safety", "stop / flare"), ("block", "block start / end"),
+    ("safety", "stop / flare"), ("block", "block start / end"), ("haptic", "haptic pulse"),
 )
 
 #: Events after which the runner shows the calm look (the task, if any, is stopped).
@@ -367,7 +368,7 @@ class SessionPictures:
         run = self._run
         if run is None or run.ask_s != ask_s or time_s < run.time_s or not isinstance(run.task, PainRatingTask):
             frames = self.frames_from(ask_s)
-            task = PainRatingTask(self.anchor, moment)
+            task = PainRatingTask(self.anchor, moment, self.program.hands if self.program else None)
             run = self._run = _RatingRun(ask_s, task, frames, next(frames, None), ask_s,
                                          rating_picture(self.anchor, None, 0.0))
         return self._feed(run, time_s)

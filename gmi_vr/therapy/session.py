@@ -67,7 +67,7 @@ from gmi_vr.scene.draw import DrawList
 from gmi_vr.therapy import laterality as _laterality  # noqa: F401  (registers "laterality")
 from gmi_vr.therapy import mirror_box as _mirror_box  # noqa: F401  (registers "mirror_box")
 from gmi_vr.therapy.checks import FMS, SINCE_LAST, Question, QuestionTask
-from gmi_vr.therapy.haptics import haptic_pulses
+from gmi_vr.therapy.haptics import haptic_pulses, pulse_data
 from gmi_vr.therapy.motor import MotorTask
 from gmi_vr.therapy.program import Program
 from gmi_vr.therapy.progression import evaluate_progression
@@ -359,6 +359,9 @@ class SessionRunner:
             step = self._task.update(frame, body)
             haptics = haptic_pulses(step.events, self.program.haptics,
                                     self.program.affected_side, _motor_phase(self._task))
+            # Each pulse asked for is recorded, so a replay and an export show what was felt.
+            step = dataclasses.replace(step, events=step.events + tuple(
+                Event(now, "haptic.pulse", pulse_data(pulse, frame.hand(pulse.side))) for pulse in haptics))
             self._merge(step, events, records)
             if step.done:
                 self._task_done(now, events, records)
@@ -398,7 +401,7 @@ class SessionRunner:
         self._block_kind = name if what == "block" else None
         self._rated_at_s = self.active_s
         if what == "rating":
-            self._task = self._begin(PainRatingTask(self.anchor, name), now, records, moment=name)
+            self._task = self._begin(PainRatingTask(self.anchor, name, self.program.hands), now, records, moment=name)
         elif what == "check":
             self._task = self._begin(QuestionTask(self.anchor, SINCE_LAST), now, records,
                                      question=SINCE_LAST.event_kind)
@@ -455,7 +458,7 @@ class SessionRunner:
         self._plan.clear()
         if self.program.session.rating_at_end and self.anchor is not None:
             self.state = RunnerState.CLOSING
-            self._task = self._begin(PainRatingTask(self.anchor, "end"), now, records, moment="end")
+            self._task = self._begin(PainRatingTask(self.anchor, "end", self.program.hands), now, records, moment="end")
             if not self._calm_shown:  # fade gently into the calm room behind the rating
                 self._enter_calm_look(now)
         else:
@@ -541,7 +544,7 @@ class SessionRunner:
         if self._task is not None:
             self._merge(self._task.interrupt(now, "rating"), events, records)
             self._suspended.append(self._task)
-        self._task = self._begin(PainRatingTask(self.anchor, "on_demand"), now, records, moment="on_demand")
+        self._task = self._begin(PainRatingTask(self.anchor, "on_demand", self.program.hands), now, records, moment="on_demand")
 
     def _rating(self, record: RatingRecord, events: list[Event], records: list[Record]) -> None:
         """Every rating passes here: the pain-flare rule."""

@@ -29,7 +29,7 @@ import dataclasses
 
 import numpy as np
 
-from gmi_vr.core.types import FloatArray, HandInput, Pose, Side
+from gmi_vr.core.types import HAND_TRACKING_PROFILE, FloatArray, HandInput, Pose, Side
 from gmi_vr.geometry import quat_rotate
 
 #: XR_EXT_hand_tracking joint indices (XrHandJointEXT).
@@ -53,8 +53,7 @@ OPEN_PALM_HOLD_S = 1.0
 #: (degrees). Product choice: a deliberate gesture, tolerant of a tilted wrist.
 PALM_FACING_DEG = 45.0
 
-#: The profile a hand read from its joints reports (not a runtime profile path).
-HAND_TRACKING_PROFILE = "hand_tracking"
+__all__ = ["HAND_TRACKING_PROFILE", "HandsOnly"]
 
 
 @dataclasses.dataclass

@@ -82,8 +82,8 @@ def main() -> int:
 
     original_step = app_pipeline.SessionPipeline.step
 
-    def step(self, frame):  # type: ignore[no-untyped-def]
-        output = original_step(self, frame)
+    def step(self, frame, presented_later=False):  # type: ignore[no-untyped-def]
+        output = original_step(self, frame, presented_later)
         if frame.focused:
             state["focused"] += 1
         shown, shown_valid = output.body.displayed(Side.LEFT)

@@ -2,7 +2,7 @@
 in a subprocess by tests/xr/test_laterality_xr.py.
 
     python tests/support/xr_laterality_app.py PATIENT --out RESULT.json [--delay S] [--max-seconds S]
-        [--record-haptics] [--hands] [--hold S] [--palm-stop]
+        [--record-haptics] [--hands] [--hold S] [--palm-stop] [--point {pinch,dwell}]
 
 The real ``OpenXrSource`` frame loop drives the real ``session_pipeline`` (body, therapy,
 recording into the store at $GMI_VR_DATA) and the product's renderer draws the eyes, as
@@ -18,6 +18,15 @@ remote driver synthesises the joints from finger curls): a "press" curls thumb a
 With ``--palm-stop`` (and ``--hands``), after the first answer the right hand turns its open
 palm to the face and holds it; the run ends at the patient's stop ("safety.stop"), and
 RESULT.json has that event and when the palm was turned.
+With ``--point`` (and ``--hands``; the patient's program answers laterality by pointing with
+the right hand) only the right hand is tracked; the left is neither a controller nor a
+hand. The app learns where the synthesised palm joint lies from the pose it sends when the
+first stimulus appears (the offset of the palm from the driver's controller pose, kept by
+holding the orientation fixed; the hand has rested since the start), then for each stimulus moves the palm ``--delay`` seconds later onto the line from
+the eye to that side's target, and with ``pinch`` pinches POINT_SETTLE_S after that (held
+``--hold``); with ``dwell`` it only rests there. After each answer the hand goes back to
+the middle, pointing between the targets. RESULT.json's "answers_seen" says when the loop
+saw each answer (monotonic), to compare with when the hand was moved and pinched ("sent").
 Like ``gmi-vr run``, each frame's haptic pulses go to ``OpenXrSource.vibrate``. With
 ``--record-haptics`` a Python API layer (``fault_layers.HapticRecordingLayer``) records every
 ``xrApplyHapticFeedback`` on its way to Monado; RESULT.json then has the calls, the hands'
@@ -46,20 +55,25 @@ HOLD_S = 0.5  # how long a trigger stays pulled: several 20 Hz frames even on a 
 #: hand, and thumb and index curled together (their tips then touch: a pinch).
 OPEN = (0.0, 0.0, 0.0, 0.0, 0.0)
 PINCH = (0.0, 0.0, 0.0, 1.0, 1.0)
+#: --point: how far along the line from the eye to a target the palm is held (metres), and
+#: how long after the hand has moved the pinch comes (several 20 Hz frames: the pointer is
+#: on the target before the pinch is seen).
+POINT_REACH_M = 0.35
+POINT_SETTLE_S = 0.3
 
 
 class TriggerPresser:
     """Presses and releases controller triggers through the remote driver from timer threads
     (one lock: a press and a release never interleave their packets)."""
 
-    def __init__(self, hands: bool = False) -> None:
+    def __init__(self, hands: bool = False, point: bool = False) -> None:
         from support.monado_remote import MonadoRemote
 
         self.remote = MonadoRemote()
         self.hands = hands
-        if hands:  # no controller, a tracked open hand on each side
+        if hands:  # no controller, a tracked open hand on each side (--point: the right only)
             for side in ("left", "right"):
-                self.remote.set_controller(side, active=False, hand_tracking_active=True,
+                self.remote.set_controller(side, active=False, hand_tracking_active=not point or side == "right",
                                            hand_curl=OPEN)  # fmt: skip
         self.lock = threading.Lock()
         self.timers: list[threading.Timer] = []
@@ -93,6 +107,27 @@ class TriggerPresser:
                 np.asarray(head) + np.array(offset), np.array([-s, 0.0, 0.0, s])))
             self.sent.append({"side": side, "palm": True, "monotonic_s": time.monotonic()})
 
+    def move_right_hand(self, position: object) -> None:
+        """Send the right controller pose at ``position`` ((3,) metres), orientation fixed
+        (identity), so the synthesised palm keeps one offset from it."""
+        import numpy as np
+
+        from gmi_vr.core.types import Pose
+
+        with self.lock:
+            self.remote.set_controller("right", pose=Pose(np.asarray(position, dtype=float)))  # type: ignore[arg-type]
+            self.sent.append({"side": "right", "moved_to": [float(v) for v in np.asarray(position)],
+                              "monotonic_s": time.monotonic()})  # fmt: skip
+
+    def point_after(self, position: object, delay_s: float, pinch: bool, hold_s: float) -> None:
+        """``delay_s`` from now move the right hand to ``position``; with ``pinch``, pinch
+        POINT_SETTLE_S later and open ``hold_s`` after that."""
+        timer = threading.Timer(delay_s, self.move_right_hand, (position,))
+        timer.start()
+        self.timers.append(timer)
+        if pinch:
+            self.press_after("right", delay_s + POINT_SETTLE_S, hold_s)
+
     def press_after(self, side: str, delay_s: float, hold_s: float = HOLD_S) -> None:
         for after, pulled in ((delay_s, True), (delay_s + hold_s, False)):
             timer = threading.Timer(after, self._set, (side, pulled))
@@ -120,6 +155,7 @@ def main() -> int:
     parser.add_argument("--hands", action="store_true")
     parser.add_argument("--hold", type=float, default=HOLD_S, help="how long each press lasts (s)")
     parser.add_argument("--palm-stop", action="store_true")
+    parser.add_argument("--point", choices=("pinch", "dwell"))
     args = parser.parse_args()
 
     import functools
@@ -141,9 +177,9 @@ def main() -> int:
         haptic_layer = HapticRecordingLayer()
     haptic_frames: list[dict[str, object]] = []
     renderer = Renderer()
-    presser = TriggerPresser(hands=args.hands)
+    presser = TriggerPresser(hands=args.hands, point=args.point is not None)
     shows: list[dict[str, object]] = []
-    result: dict[str, object] = {"shows": shows, "frames": 0}
+    result: dict[str, object] = {"shows": shows, "frames": 0, "point_settle_s": POINT_SETTLE_S}
     status = 0
     started = time.monotonic()
     try:
@@ -161,11 +197,41 @@ def main() -> int:
                 assert pipeline.recorder is not None
                 result["session_id"] = pipeline.recorder.session_id
                 stop_requested = False
+                import numpy as np
+
+                rest = np.asarray(presser.remote.state.head.position) + np.array([0.0, -0.15, -POINT_REACH_M])
+                palm_offset = None  # --point: the synthesised palm's position less the pose sent
+                if args.point:
+                    presser.move_right_hand(rest)
+                from gmi_vr.therapy.laterality import answer_targets
+
+                def palm_at(frame: object, name: str | None) -> np.ndarray:
+                    """The pose to send so the palm lies POINT_REACH_M from the eye towards the
+                    target ``name`` ("left", "right"; None: the picture, between them)."""
+                    runner = pipeline.runner
+                    assert runner is not None and runner.anchor is not None and palm_offset is not None
+                    panel, choices = answer_targets(runner.anchor, runner.program.laterality)
+                    target = next((c.centre for c in choices if c.name == name), panel[:3, 3])
+                    eye = np.asarray(frame.head.position)  # type: ignore[attr-defined]
+                    return np.asarray(eye + POINT_REACH_M * (target - eye) / np.linalg.norm(target - eye) - palm_offset)
+
                 for frame in source.frames():
                     output = pipeline.step(frame)
                     seen = time.monotonic()
+                    shown = any(e.kind == "trial.show" for e in output.events)
+                    if args.point and palm_offset is None and shown and frame.right.grip_valid:
+                        # The hand has rested at ``rest`` since before the first frame.
+                        palm_offset = np.asarray(frame.right.grip.position) - rest
+                        result["palm_offset"] = palm_offset.tolist()
                     for event in output.events:
-                        if event.kind == "trial.show":
+                        if event.kind == "trial.show" and args.point:
+                            presser.point_after(palm_at(frame, str(event.data["side"])), args.delay,
+                                                args.point == "pinch", args.hold)  # fmt: skip
+                            shows.append({"side": str(event.data["side"]), "display_time_s": event.time_s,
+                                          "seen_monotonic_s": seen})  # fmt: skip
+                        elif event.kind == "trial.answer" and args.point:  # back between the targets
+                            presser.move_right_hand(palm_at(frame, None))
+                        elif event.kind == "trial.show":
                             side = str(event.data["side"])
                             presser.press_after(side, args.delay, args.hold)
                             shows.append({"side": side, "display_time_s": event.time_s,
@@ -174,6 +240,8 @@ def main() -> int:
                     before = len(haptic_layer.calls) if haptic_layer is not None else 0
                     source.vibrate(output.haptics)
                     answers = [e.data["answered_by"] for e in output.events if e.kind == "trial.answer"]
+                    result.setdefault("answers_seen", []).extend(
+                        {"answered_by": a, "seen_monotonic_s": seen} for a in answers)
                     if args.palm_stop and answers and "palm_shown" not in result:
                         result["palm_shown"] = True
                         presser.show_palm("right")

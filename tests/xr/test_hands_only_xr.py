@@ -80,7 +80,8 @@ def test_pinches_of_tracked_hands_answer_a_laterality_block(tmp_path: Path) -> N
     for trial in trials:
         assert (trial.answer, trial.correct) == (trial.side, True)
         assert trial.measures is not None
-        assert trial.measures["answered_by"] == f"{trial.side}.trigger_click"  # the pinch
+        # A pinch, said as one: the hand reports it as its trigger, the record does not.
+        assert (trial.measures["answered_by"], trial.measures["answered_with"]) == (f"{trial.side}.pinch", "pinch")
         assert trial.measures["rt_source"] == "input"
         assert trial.reaction_time_s is not None
         rt = trial.reaction_time_s

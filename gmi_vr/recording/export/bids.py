@@ -725,7 +725,7 @@ _TRIAL_TYPES = ("laterality", "imagery", "vividness", "range_of_motion", "observ
 _EVENT_TYPES = {
     "safety.flare": "safety_flare", "safety.stop": "safety_stop", "stage.change": "stage_change",
     "session.start": "session_start", "session.pause": "session_pause", "session.resume": "session_resume",
-    "session.end": "session_end",
+    "session.end": "session_end", "haptic.pulse": "haptic_pulse",
 }  # fmt: skip
 _EVENT_GROUPS = {"safety.": "safety_other", "stage.": "stage_change", "session.": "session_other", "error": "error"}
 
@@ -786,7 +786,11 @@ def _events(store: SessionStore, session: SessionInfo, t0_ns: int) -> tuple[list
             row(rating.time_s, 0, "pain_rating", kind=f"pain_rating_{rating.phase}", value=rating.value)
     for event in store.events(session.id):
         trial_type = _event_type(event.kind)
-        if trial_type is not None:
+        if trial_type == "haptic_pulse":  # how long, on which hand, how strong (value)
+            data = event.data or {}
+            row(event.time_s, data.get("duration_s"), trial_type, kind=event.kind, side=data.get("side"),
+                value=data.get("amplitude"))
+        elif trial_type is not None:
             row(event.time_s, 0, trial_type, kind=event.kind)
     rows.sort(key=lambda r: float(r[0]))
     # The same record twice at one moment says nothing more, and HED reads it as an error.
@@ -822,6 +826,8 @@ _TRIAL_TYPE_LEVELS: dict[str, tuple[str, str]] = {
     "session_end": ("the session ended", "Experiment-control"),
     "session_other": ("another session event (kind column)", "Experiment-control"),
     "error": ("an error occurred", "Experiment-control"),
+    "haptic_pulse": ("a vibration in the patient's hand (side column; its strength, 0-1 of the controller's "
+                     "strongest, in the value column)", "Sensory-event, Tactile-presentation"),
 }  # fmt: skip
 
 
@@ -861,7 +867,8 @@ def _events_sidecar(files: _Files, out_dir: Path) -> None:
             "response_time": {"Description": "Time from the picture's onset to the answer; n/a when not answered.",
                               "Units": "s", "HED": "(Delay/# s, (Participant-response))"},
             "value": {"Description": "The rating given: pain on the 0-10 numeric rating scale (LOINC 72514-3) for "
-                      "pain_rating rows, vividness 1-5 for vividness rows."},
+                      "pain_rating rows, vividness 1-5 for vividness rows; for haptic_pulse rows, the vibration's "
+                      "amplitude, 0-1 of the controller's strongest."},
             "StimulusPresentation": {
                 "SoftwareName": "gmi-vr",
                 "SoftwareVersion": _software_version().removeprefix("gmi-vr ") or "n/a",
