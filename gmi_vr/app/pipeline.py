@@ -139,6 +139,8 @@ class SessionPipeline:
     #: Events of the therapist's live changes (``set_limb_mode``), recorded with the next frame.
     _pending: list[Event] = field(default_factory=list)
     _held_still: bool = False
+    #: Where the resting affected limb really lies (a "body.registration" event of seen touch).
+    _registered_rest: tuple[float, ...] | None = None
     #: The ``CLOCK_EVENT``'s data, recorded with the next frame (``use_clock``).
     _clock_event: dict[str, Any] | None = None
     #: The last recorded frame's display time (ns): the frame interval for a delay in frames.
@@ -268,6 +270,8 @@ class SessionPipeline:
         settings = self.body_settings
         if not self._feedback.live:
             settings = replace(settings, feedback=self._feedback)
+        if self._registered_rest is not None:
+            settings = replace(settings, registered_rest=self._registered_rest)
         if self._task_mode is None:
             return settings
         mode, blend = self._task_mode
@@ -294,8 +298,12 @@ class SessionPipeline:
         return tuple(changes)
 
     def _follow_body_mode(self, events: tuple[Event, ...]) -> None:
-        """Tasks announce the limb mode they need ("body.mode" events); the body follows."""
+        """Tasks announce the limb mode they need ("body.mode" events) and where the resting
+        limb really lies ("body.registration", seen touch); the body follows."""
         for event in events:
+            if event.kind == "body.registration":
+                matrix = event.data.get("world_from_rest")
+                self._registered_rest = None if matrix is None else tuple(float(v) for v in matrix)
             if event.kind == "body.mode":
                 self._task_mode = (LimbMode(event.data["mode"]), float(event.data.get("blend", 0.0)))
 

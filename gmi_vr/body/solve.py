@@ -111,6 +111,11 @@ class BodySettings:
     #: The visual-feedback condition of the running block (``feedback``; studies only): set
     #: per block by the app, never stored with the patient's settings.
     feedback: FeedbackCondition = field(default_factory=FeedbackCondition)
+    #: Where the resting affected limb really lies (seen touch, ``therapy.seen_touch``): the
+    #: 4x4 rigid ``world_from_rest`` (16 floats, row-major) that carries the limb's resting
+    #: pose onto landmarks touched on the real limb; None = the plain resting pose. Used in
+    #: STILL mode only: a limb moved by tracking or the mirror lies where that puts it.
+    registered_rest: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if not MIN_HAND_SCALE <= self.affected_hand_scale <= 1.0:
@@ -383,8 +388,12 @@ def solve_body(
     elif mode is LimbMode.BLEND:
         targets[affected] = _lerp_pose(mirrored, tracked[affected], blend)
         finger_targets[affected] = mirrored_fingers if blend < 0.5 else fingers[affected]
-    else:  # STILL: the affected limb rests for imagery
+    else:  # STILL: the affected limb rests for imagery (where the real one lies, once registered)
         targets[affected] = model.rest_grip(affected, profiles[affected])
+        if settings.registered_rest is not None:
+            world_from_rest = np.asarray(settings.registered_rest, dtype=np.float64).reshape(4, 4)
+            moved = np.concatenate([world_from_rest[:3, 3], quat_from_matrix(world_from_rest[:3, :3])])
+            targets[affected] = compose_pose7(moved, targets[affected])
         finger_targets[affected] = model.relaxed[affected]
 
     live = {s: state.tracks[s].status is HandTracking.LIVE for s in SIDES}

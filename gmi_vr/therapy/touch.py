@@ -104,6 +104,17 @@ class TouchSettings:
     #: CLINICAL.md: mirrored touch starts with "a few touches of the healthy limb seen
     #: mirrored", the patient asked about the affected side after each. 3 a product choice.
     screening_touches: int = 3
+    #: Seen touch: the therapist holds the affected side's unused controller as the probe,
+    #: registers the resting limb to three landmarks before the first block, and the virtual
+    #: limb shows each touch where the probe's tip lands (``seen_touch``). Off by default:
+    #: it needs the controller in the therapist's hand and a registration.
+    seen_touch: bool = False
+    #: The registration is accepted when its RMS error over the landmarks is at most this
+    #: (mm). Product choice: the default sites lie 40 mm or more apart (fingertips, back of
+    #: the hand, forearm), so a touch shown under half that spacing off still lands nearest
+    #: the site touched; a controller's tracking (a few mm) and a landmark found by touch on
+    #: soft skin (5-10 mm) fit within it. Above it the therapist registers again.
+    registration_max_mm: float = 20.0
     #: Size of the displayed affected limb, 1 = life size. CLINICAL.md: never magnify the
     #: limb (magnified views raised pain most, minified least; Moseley, Parsons & Spence 2008).
     limb_scale: float = 1.0
@@ -135,6 +146,8 @@ class TouchSettings:
             _invalid("Give each block's view: hidden, virtual or mirrored.")
         if not 1 <= self.screening_touches <= 10:
             _invalid("The dysynchiria screen takes 1 to 10 touches (a few: 3 by default).")
+        if not 5.0 <= self.registration_max_mm <= 50.0:
+            _invalid("The registration bound must be 5 to 50 mm (20 by default).")
         if not MIN_HAND_SCALE <= self.limb_scale <= 1.0:
             _invalid(f"The limb may be shown life size (1) or smaller, down to {MIN_HAND_SCALE}; never larger.")
         from gmi_vr.therapy.program import ANSWER_BUTTONS

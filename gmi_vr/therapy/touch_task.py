@@ -39,10 +39,24 @@ from gmi_vr.body.pose import BodyPose, LimbMode
 from gmi_vr.body.skeleton import JOINT_INDEX
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side, TrackingFrame
+from gmi_vr.geometry.transforms import matrix_from_pose, translation_matrix
 from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
 from gmi_vr.therapy.contexts import instruction, readable_height
 from gmi_vr.therapy.program import BodyPart, Program
 from gmi_vr.therapy.scenes import CORRECT_COLOR, WRONG_COLOR
+from gmi_vr.therapy.seen_touch import (
+    DELAY_BOUND_MS,
+    DELAY_GOAL_MS,
+    LANDMARKS,
+    PROBE_LENGTH_M,
+    Contact,
+    ContactDetector,
+    Registration,
+    limb_capsules,
+    probe_tip,
+    register,
+    virtual_landmarks,
+)
 from gmi_vr.therapy.stimuli import place_in_front
 from gmi_vr.therapy.task import ButtonEdges, TaskContext, TaskStep, register_task
 from gmi_vr.therapy.touch import (
@@ -79,6 +93,13 @@ MAP_SIDE_M = 0.0
 MAP_UNIT_X_M = 0.26
 MAP_UNIT_Y_M = 0.09
 SELECTED_BACKGROUND: RGBA = (0.2, 0.45, 0.75, 0.9)
+#: Seen touch: the probe's rod (a 6 mm square rod, drawn the probe's length ahead of the
+#: grip), its tip's colour, and the soft mark a contact leaves on the limb (starting this
+#: opaque and fading out over ``MARK_S``; at least 12 mm across so it can be seen).
+PROBE_ROD_M = 0.006
+PROBE_COLOR: RGBA = (0.85, 0.75, 0.6, 1.0)
+PROBE_TIP_COLOR: RGBA = (0.7, 0.55, 0.4, 1.0)
+SEEN_MARK_ALPHA = 0.8
 
 
 def _words(name: str) -> str:
@@ -212,6 +233,16 @@ class TouchTask:
         self._inputs = ((self.hand, self.settings.small_button), (self.hand, self.settings.large_button))
         self._last_now = 0.0
         self._view = TouchView.HIDDEN
+        # Seen touch (``TouchSettings.seen_touch``): the registration and the contacts.
+        self.seen = self.settings.seen_touch
+        self.registration: Registration | None = None
+        self.attempts: list[Registration] = []
+        self.contacts: list[dict[str, Any]] = []  # each "touch.contact" event's data
+        self._registered_at: float | None = None
+        self._touched_points: list[np.ndarray] = []
+        self._probe_edges = ButtonEdges()
+        self._detector = ContactDetector()
+        self._shown: Contact | None = None
 
     @staticmethod
     def build(program: Program, context: TaskContext) -> TouchTask:
@@ -260,8 +291,14 @@ class TouchTask:
         records: list[TouchRecord | ScreenRecord] = []
         self._move_choice(frame)
         presses = self._edges.presses(frame, self._inputs)
+        probe_presses = self._probe_edges.presses(frame, ((self.affected, "trigger_click"),)) if self.seen else []
         if self._phase == "start":
-            self._start_block(now, events)
+            if self.seen and self.registration is None:
+                self._start_registration(now, events)
+            else:
+                self._start_block(now, events)
+        if self._phase == "register" and probe_presses:
+            self._take_landmark(frame, body, now, events)
         if self._phase_start is None:
             self._phase_start = now
         elapsed = now - self._phase_start
@@ -310,7 +347,8 @@ class TouchTask:
                 if self._answered is None:
                     records.append(self._record(None, None, None, None, None, events))
                 self._next_touch(now, events)
-        return TaskStep(self._draw(now, body), tuple(events), tuple(records), self._phase == "done")  # type: ignore[arg-type]
+        self._detect_contact(frame, body, now, events)
+        return TaskStep(self._draw(now, body, frame), tuple(events), tuple(records), self._phase == "done")  # type: ignore[arg-type]
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
         """A pause voids the touch on cue (given again), restarts a screening touch, holds a rest."""
@@ -343,6 +381,7 @@ class TouchTask:
                 "block_index": self.context.block_index, "score": self.session_score().to_dict(),
                 "blocks": [score.to_dict() for score in self.block_scores()],
                 "mirrored_touch_stopped": not self.mirrored_allowed,
+                **({"seen_touch": self.seen_summary()} if self.seen else {}),
             }))  # fmt: skip
             self._enter("done", now)
             return
@@ -434,6 +473,116 @@ class TouchTask:
                             "touch.timeout" if at is None else "touch.answer", record.to_dict()))
         return record
 
+    # --- seen touch ------------------------------------------------------------------------------
+
+    def _start_registration(self, now: float, events: list[Event]) -> None:
+        """Before the first block: the limb at plain rest (any earlier registration undone),
+        the therapist touches ``LANDMARKS`` in order with the probe's tip."""
+        self._touched_points = []
+        self.registration = None
+        events.append(Event(now, "body.registration", {"world_from_rest": None}))
+        events.append(Event(now, "body.mode", {"mode": LimbMode.STILL.value, "blend": 0.0}))
+        self._enter("register", now)
+
+    def _take_landmark(self, frame: TrackingFrame, body: BodyPose | None, now: float, events: list[Event]) -> None:
+        """The probe's trigger confirms the tip on the next landmark; the third registers."""
+        tip = probe_tip(frame.hand(self.affected))
+        if tip is None or body is None:
+            return  # nothing to take: the probe is not tracked (the console says which landmark is due)
+        self._touched_points.append(tip)
+        landmarks = LANDMARKS[self.body_part]
+        if len(self._touched_points) < len(landmarks):
+            return
+        # The virtual limb's landmarks as it rests now: read at the last confirmation, when the
+        # limb has long come to rest (it eases there from the mode before, at most 2 cm a frame).
+        virtual = virtual_landmarks(body, self.affected, self.body_part)
+        result = register(virtual, np.stack(self._touched_points), self.settings.registration_max_mm)
+        self.attempts.append(result)
+        events.append(Event(now, "touch.registration", {
+            "block_index": self.context.block_index, "attempt": len(self.attempts),
+            "rms_mm": result.rms_mm, "bound_mm": result.bound_mm, "accepted": result.accepted,
+            "landmarks": [name for name, _, _ in landmarks], "residuals_mm": list(result.residuals_mm),
+            "touched": [p.tolist() for p in self._touched_points],
+            "world_from_rest": result.world_from_rest.reshape(-1).tolist(),
+        }))  # fmt: skip
+        self._touched_points = []
+        if not result.accepted:
+            return  # the therapist registers again (the console says why)
+        self.registration = result
+        self._registered_at = now
+        events.append(Event(now, "body.registration", {"world_from_rest": result.world_from_rest.reshape(-1).tolist()}))
+        self._start_block(now, events)
+
+    def _probe_mm(self) -> float:
+        """The tip's diameter now: the probe of the touch on cue or next (small while registering)."""
+        touch = self._current if self._current is not None else (self._queue[0] if self._queue else None)
+        return self.settings.probe_mm(touch.probe if touch is not None else PROBES[0])
+
+    def _detect_contact(self, frame: TrackingFrame, body: BodyPose | None, now: float, events: list[Event]) -> None:
+        """A contact of the probe's tip with the registered limb, in a block whose limb rests
+        where the real one lies (not a mirrored one): recorded, and shown in a virtual view."""
+        watching = (self.registration is not None and body is not None and self._registered_at is not None
+                    and now > self._registered_at and self._phase in ("lead", "touch")
+                    and self._view is not TouchView.MIRRORED)  # fmt: skip
+        if not watching or body is None:
+            self._detector.update(now, None, 0.0, ())
+            return
+        capsules = limb_capsules(body, self.affected, self.body_part, SITE_BONES)
+        probe_mm = self._probe_mm()
+        contact = self._detector.update(now, probe_tip(frame.hand(self.affected)), probe_mm / 2000.0, capsules)
+        if contact is None:
+            return
+        shown = self._view is TouchView.VIRTUAL
+        if shown:
+            self._shown = contact
+        touch = self._current if self._phase == "touch" else None
+        data: dict[str, Any] = {
+            "block_index": self.context.block_index, "touch_block": self._block,
+            "touch_index": self._done_in_block if touch is not None else None,
+            "cued_site": touch.site if touch is not None else None, "site": contact.site,
+            "probe_mm": probe_mm, "point": contact.point.tolist(), "view": self._view.value, "shown": shown,
+            "contact_at_s": contact.contact_at_s, "shown_at_s": contact.shown_at_s if shown else None,
+            "delay_ms": contact.delay_ms if shown else None,
+        }  # fmt: skip
+        self.contacts.append(data)
+        events.append(Event(now, "touch.contact", data))
+
+    def seen_summary(self) -> dict[str, Any]:
+        """The seen touch so far: the registration's error, the contacts, and the shown ones'
+        delays (median and largest, ms) against the goal and the bound."""
+        delays = [float(c["delay_ms"]) for c in self.contacts if c["delay_ms"] is not None]
+        return {
+            "registration_rms_mm": self.registration.rms_mm if self.registration is not None else None,
+            "registration_attempts": len(self.attempts), "contacts": len(self.contacts), "shown": len(delays),
+            "median_delay_ms": float(np.median(delays)) if delays else None,
+            "max_delay_ms": max(delays) if delays else None, "goal_ms": DELAY_GOAL_MS, "bound_ms": DELAY_BOUND_MS,
+            "over_goal": sum(d > DELAY_GOAL_MS for d in delays), "over_bound": sum(d > DELAY_BOUND_MS for d in delays),
+        }  # fmt: skip
+
+    def _probe_items(self, frame: TrackingFrame) -> list[MeshItem]:
+        """The affected side's controller drawn as the probe: a rod ahead of the grip and its
+        tip, a sphere of the probe's diameter."""
+        hand = frame.hand(self.affected)
+        tip = probe_tip(hand)
+        if tip is None:
+            return []
+        grip = matrix_from_pose(hand.grip)
+        rod = grip @ translation_matrix(np.array([0.0, 0.0, -PROBE_LENGTH_M / 2])) \
+            @ np.diag([PROBE_ROD_M, PROBE_ROD_M, PROBE_LENGTH_M, 1.0])  # fmt: skip
+        size = self._probe_mm() / 1000.0
+        return [MeshItem("box", rod, PROBE_COLOR),
+                MeshItem("sphere", translation_matrix(tip) @ np.diag([size, size, size, 1.0]), PROBE_TIP_COLOR)]
+
+    def _seen_mark(self, now: float) -> MeshItem | None:
+        """The soft mark where the last shown contact landed, fading out over ``MARK_S``."""
+        contact = self._shown
+        if contact is None or not 0.0 <= now - contact.shown_at_s < MARK_S:
+            return None
+        fade = 1.0 - (now - contact.shown_at_s) / MARK_S
+        size = max(0.012, self._probe_mm() / 1000.0)
+        color: RGBA = (MARK_COLOR[0], MARK_COLOR[1], MARK_COLOR[2], SEEN_MARK_ALPHA * fade)
+        return MeshItem("sphere", translation_matrix(contact.point) @ np.diag([size, size, size, 1.0]), color, lit=False)
+
     def _touched(self) -> str:
         return "healthy" if self.mirrored_touch_now else "affected"
 
@@ -466,7 +615,14 @@ class TouchTask:
         headline, now = "", False
         healthy, affected = self.affected.other.value, self.affected.value
         part = _words(self.body_part.value)
-        if self._phase in ("screen_lead", "screen_touch"):
+        if self.seen:
+            lines += self._seen_lines()
+        if self._phase == "register":
+            landmarks = LANDMARKS[self.body_part]
+            name = landmarks[len(self._touched_points)][0]
+            headline = (f"REGISTER the resting {affected} {part} ({len(self._touched_points) + 1} of {len(landmarks)}):\n"
+                        f"touch the {name} with the probe's tip, pull its trigger")  # fmt: skip
+        elif self._phase in ("screen_lead", "screen_touch"):
             where = f"{_words(self._screen_site)}\nHEALTHY {healthy} {part}"
             if self._phase == "screen_lead":
                 headline = f"next in {max(0.0, s.lead_s - elapsed):.0f} s (screen):\n{where}"
@@ -497,21 +653,45 @@ class TouchTask:
             lines.append(f"session: site {total.site_correct}/{total.n}, probe {total.probe_correct}/{total.n}")
         return TherapistCue(headline, now, tuple(lines))
 
+    def _seen_lines(self) -> list[str]:
+        """The registration's error (or why to register again) and the last touch's delay."""
+        lines: list[str] = []
+        last = self.attempts[-1] if self.attempts else None
+        if self.registration is not None:
+            lines.append(f"registered: {self.registration.rms_mm:.1f} mm RMS (bound {self.registration.bound_mm:g} mm)")
+        elif last is not None:
+            lines.append(f"REGISTER AGAIN: {last.rms_mm:.1f} mm RMS is over the bound of {last.bound_mm:g} mm; "
+                         "keep the limb still and touch each landmark squarely")  # fmt: skip
+        if self.contacts:
+            contact = self.contacts[-1]
+            where = _words(contact["site"]) if contact["site"] else "limb"
+            delay = f", shown after {contact['delay_ms']:.0f} ms" if contact["delay_ms"] is not None else ""
+            lines.append(f"probe touched: {where}{delay}")
+        return lines
+
     # --- drawing ---------------------------------------------------------------------------------
 
-    def _draw(self, now: float, body: BodyPose | None) -> DrawList:
+    def _draw(self, now: float, body: BodyPose | None, frame: TrackingFrame) -> DrawList:
         anchor = self.context.anchor
-        meshes: list[MeshItem] = []
+        meshes: list[MeshItem] = self._probe_items(frame) if self.seen and self._phase != "done" else []
         texts: list[TextItem] = []
         s = self.settings
+        if self._phase == "register":
+            part = _words(self.body_part.value)
+            texts.append(instruction(anchor, f"Rest your {self.affected.value} {part} still.\n"
+                                             "Your therapist is placing it."))  # fmt: skip
+            return DrawList(meshes=tuple(meshes), texts=tuple(texts))
         if self._phase == "rest":
             left = max(0.0, s.rest_s - self._rest_done_s - (now - (self._phase_start or now)))
             texts.append(instruction(anchor, f"Rest.\nThe next block starts in {left:.0f} s."))
-            return DrawList(texts=tuple(texts))
+            return DrawList(meshes=tuple(meshes), texts=tuple(texts))
         if self._phase == "done":
             return DrawList()
         if body is not None and self._view is TouchView.HIDDEN:
             meshes.append(self._cover(body))
+        seen_mark = self._seen_mark(now) if self._view is TouchView.VIRTUAL else None
+        if seen_mark is not None:
+            meshes.append(seen_mark)
         shown = self._phase in ("screen_touch", "touch") and self._cue_at is not None and now - self._cue_at < MARK_S
         site = self._screen_site if self._phase == "screen_touch" else (self._current.site if self._current else "")
         if body is not None and shown and (self._phase == "screen_touch" or self.mirrored_touch_now):
