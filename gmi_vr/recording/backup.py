@@ -33,6 +33,7 @@ from sqlalchemy import make_url
 from gmi_vr.core.errors import NotFoundError, StorageError
 from gmi_vr.core.settings import DATABASE_NAME
 from gmi_vr.recording import cipher, health, privacy
+from gmi_vr.recording.durable import fsync_path
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 #: How long the backup waits for a writer holding the store, milliseconds.
@@ -72,9 +73,9 @@ def backup_sqlite(source: Path, out: Path) -> BackupInfo:
                 f"run 'gmi-vr store check'."
             )
         info = _describe(partial, out, secret)
-        _fsync(partial)
+        fsync_path(partial)
         os.replace(partial, out)
-        _fsync(out.parent)
+        fsync_path(out.parent)
     except _SQLITE_ERRORS as error:
         raise StorageError(f"Cannot back up {source} ({error}); check the disk and try again.") from error
     except OSError as error:
@@ -102,7 +103,7 @@ def backup_postgres(url: str, out: Path) -> Path:
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["no message"])[-1]
             raise StorageError(f"pg_dump could not back up {plain.render_as_string(hide_password=True)} ({last}).")
-        _fsync(partial)
+        fsync_path(partial)
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
@@ -138,11 +139,11 @@ def restore_sqlite(backup: Path, data_dir: Path, known_revisions: set[str]) -> P
         finally:
             dst.close()
             src.close()
-        _fsync(partial)
+        fsync_path(partial)
         if secret is not None:
             cipher.write_marker(target)
         os.replace(partial, target)
-        _fsync(data_dir)
+        fsync_path(data_dir)
     except _SQLITE_ERRORS as error:
         raise StorageError(f"Cannot restore {backup} ({error}); the data folder {data_dir} holds no store.") from error
     finally:
@@ -258,16 +259,3 @@ def _new_file(out: Path) -> Path:
         raise StorageError(f"Cannot write {out} ({error.strerror}); choose a writable place.") from error
     return partial
 
-
-def _fsync(path: Path) -> None:
-    """Make a file's (or a folder's entries') bytes durable before the next step."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot sync a folder
-    finally:
-        os.close(fd)

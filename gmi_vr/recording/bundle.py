@@ -61,6 +61,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from gmi_vr.core.errors import GmiError, InputFileError, NotFoundError, StorageError
 from gmi_vr.recording import health, privacy, schema
+from gmi_vr.recording.durable import fsync_path
 from gmi_vr.recording.store import SessionStore, as_utc, known_revisions, utcnow
 
 #: The manifest's ``format``: what makes an SQLite file a gmi-vr bundle.
@@ -257,9 +258,9 @@ def _new_bundle(out: Path) -> Iterator[tuple[SessionStore, Path]]:
         problems = health.quick_check(partial)
         if problems:
             raise StorageError(f"The bundle {out} failed SQLite's check ({problems[0]}); check the disk and try again.")
-        _fsync(partial)
+        fsync_path(partial)
         os.replace(partial, out)
-        _fsync(out.parent)
+        fsync_path(out.parent)
     except OSError as error:
         raise StorageError(f"Cannot write {out} ({error.strerror}); choose a writable place.") from error
     finally:
@@ -581,19 +582,6 @@ def _remove_sqlite_files(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
-
-def _fsync(path: Path) -> None:
-    """Make a file's (or a folder's entries') bytes durable before the next step."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot sync a folder
-    finally:
-        os.close(fd)
 
 
 def _table(model: type[schema.Base]) -> Table:

@@ -30,6 +30,7 @@ from typing import Any
 
 from gmi_vr.core.errors import StorageError
 from gmi_vr.recording import cipher, health, privacy
+from gmi_vr.recording.durable import fsync_path
 
 #: A step that failed on the disk or in SQLite: the store is left as it was.
 _FAILURES: tuple[type[Exception], ...] = (OSError, *health.DATABASE_ERRORS)
@@ -127,11 +128,11 @@ def encrypt_store(path: Path, secret: str) -> EncryptInfo:
                 f"gmi-vr window and try again (nothing was changed)."
             )
         # 4. The swap: the marker first, so that an encrypted store never lies without it.
-        _fsync(partial)
+        fsync_path(partial)
         cipher.write_marker(path)
         os.link(path, old)
         os.replace(partial, path)
-        _fsync(path.parent)
+        fsync_path(path.parent)
     except _FAILURES as error:
         partial.unlink(missing_ok=True)
         raise StorageError(f"Cannot encrypt the session store {path} ({error}); nothing was changed.") from error
@@ -188,12 +189,3 @@ def scrub(path: Path) -> None:
         os.close(fd)
     path.unlink()
 
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot sync a folder
-    finally:
-        os.close(fd)
