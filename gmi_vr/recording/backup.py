@@ -151,16 +151,22 @@ def restore_sqlite(backup: Path, data_dir: Path, known_revisions: set[str]) -> P
     return target
 
 
-def backup_passphrase(backup: Path) -> str | None:
-    """None for a plaintext backup; the passphrase that opens an encrypted one (StorageError
-    when none is given or it does not open it)."""
+def _header(backup: Path) -> bytes:
+    """The first 100 bytes of a backup file (an SQLite header's length); one sentence when
+    the file is missing or unreadable."""
     try:
         with backup.open("rb") as f:
-            header = f.read(100)
+            return f.read(100)
     except FileNotFoundError:
         raise NotFoundError(f"There is no backup file {backup}; check the name.") from None
     except OSError as error:
         raise StorageError(f"Cannot read the backup {backup} ({error.strerror}); check its permissions.") from None
+
+
+def backup_passphrase(backup: Path) -> str | None:
+    """None for a plaintext backup; the passphrase that opens an encrypted one (StorageError
+    when none is given or it does not open it)."""
+    header = _header(backup)
     if len(header) < 100 or header.startswith(_SQLITE_MAGIC):
         return None  # plaintext, or too short to be anything: check_backup says which
     secret = cipher.passphrase()
@@ -177,13 +183,7 @@ def check_backup(backup: Path, known_revisions: set[str], secret: str | None = N
     """The schema revision of a backup file (an encrypted one keyed with ``secret``);
     StorageError (one sentence) for a file that is missing, not a session store, damaged, or
     of a newer gmi-vr."""
-    try:
-        with backup.open("rb") as f:
-            header = f.read(100)
-    except FileNotFoundError:
-        raise NotFoundError(f"There is no backup file {backup}; check the name.") from None
-    except OSError as error:
-        raise StorageError(f"Cannot read the backup {backup} ({error.strerror}); check its permissions.") from None
+    header = _header(backup)
     if len(header) < 100 or (secret is None and not header.startswith(_SQLITE_MAGIC)):
         raise StorageError(
             f"{backup} is not a gmi-vr backup of an SQLite store (a PostgreSQL backup is restored with pg_restore); "
