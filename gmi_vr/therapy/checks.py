@@ -24,11 +24,11 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import DrawList, MeshItem, TextItem
 from gmi_vr.therapy.program import ProgramError
-from gmi_vr.therapy.rating import CONFIRM_HOLD_S, STICK_FLICK, STICK_REST
+from gmi_vr.therapy.rating import CONFIRM_HOLD_S
 from gmi_vr.therapy.scenes import BODY_HEIGHT_M, TITLE_HEIGHT_M, text
 from gmi_vr.therapy.scoring import SINCE_LAST_ANSWERS
 from gmi_vr.therapy.stimuli import place_in_front
-from gmi_vr.therapy.task import ButtonEdges, TaskStep
+from gmi_vr.therapy.task import ButtonEdges, StickFlicks, TaskStep
 
 _BOX_COLOR = (0.82, 0.84, 0.88, 1.0)
 _SELECTED_COLOR = (0.98, 0.82, 0.35, 1.0)
@@ -78,7 +78,7 @@ class QuestionTask:
         self.index = preselect
         self.preselect = preselect
         self._edges = ButtonEdges()
-        self._stick_armed = {Side.LEFT: True, Side.RIGHT: True}
+        self._flicks = StickFlicks()
         self._held_since: dict[tuple[Side, str], float] = {}
         self._console: tuple[int, float] | None = None
         self._asked = False
@@ -107,13 +107,8 @@ class QuestionTask:
         if self._console is not None:
             index, at = self._console
             return self._finish(at, index, "therapist", events)
-        for side in (Side.LEFT, Side.RIGHT):
-            x = frame.hand(side).thumbstick[0]
-            if self._stick_armed[side] and abs(x) >= STICK_FLICK:
-                self._stick_armed[side] = False
-                self._step(1 if x > 0 else -1, wrap=False)
-            elif abs(x) <= STICK_REST:
-                self._stick_armed[side] = True
+        for step in self._flicks.steps(frame):
+            self._step(step, wrap=False)
         inputs = ((Side.LEFT, "trigger_click"), (Side.RIGHT, "trigger_click"),
                   (Side.LEFT, "primary"), (Side.RIGHT, "primary"))
         for hand, name, pressed_at, _ in self._edges.presses(frame, inputs):

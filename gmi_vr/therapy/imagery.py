@@ -36,10 +36,10 @@ from gmi_vr.therapy.contexts import TITLE_HEIGHT_M, combine, context_scene, inst
 from gmi_vr.therapy.figures import figure
 from gmi_vr.therapy.movements import Movement, movements_for
 from gmi_vr.therapy.program import Program
-from gmi_vr.therapy.rating import CONFIRM_HOLD_S, STICK_FLICK, STICK_REST, PainRatingTask
+from gmi_vr.therapy.rating import CONFIRM_HOLD_S, PainRatingTask
 from gmi_vr.therapy.stage_records import ImageryRecord, VividnessRecord
 from gmi_vr.therapy.stimuli import PARTS, place_in_front
-from gmi_vr.therapy.task import ButtonEdges, TaskContext, TaskStep
+from gmi_vr.therapy.task import ButtonEdges, StickFlicks, TaskContext, TaskStep
 from gmi_vr.therapy.workspace import rest_position
 
 #: Buttons that mark an imagined movement's start and end: either controller, so one hand
@@ -66,7 +66,7 @@ class VividnessRatingTask:
         self.block_index = block_index
         self.value: int | None = None
         self._edges = ButtonEdges()
-        self._armed = {Side.LEFT: True, Side.RIGHT: True}
+        self._flicks = StickFlicks()
         self._held: dict[tuple[Side, str], float] = {}
         self._asked = False
 
@@ -77,13 +77,8 @@ class VividnessRatingTask:
         if not self._asked:
             self._asked = True
             events.append(Event(now, "vividness.ask", {"block": self.block_index}))
-        for side in (Side.LEFT, Side.RIGHT):
-            x = frame.hand(side).thumbstick[0]
-            if self._armed[side] and abs(x) >= STICK_FLICK:
-                self._armed[side] = False
-                self._step(1 if x > 0 else -1, wrap=False)
-            elif abs(x) <= STICK_REST:
-                self._armed[side] = True
+        for step in self._flicks.steps(frame):
+            self._step(step, wrap=False)
         for hand, name, at, _ in self._edges.presses(frame, MARK_BUTTONS):
             self._held[(hand, name)] = at
         for (hand, name), since in list(self._held.items()):

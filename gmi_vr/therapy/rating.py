@@ -42,13 +42,10 @@ from gmi_vr.therapy.program import HandAnswerSettings, ProgramError
 from gmi_vr.therapy.records import RatingRecord
 from gmi_vr.therapy.scenes import BODY_HEIGHT_M, TITLE_HEIGHT_M, text
 from gmi_vr.therapy.stimuli import place_in_front
-from gmi_vr.therapy.task import ButtonEdges, TaskStep
+from gmi_vr.therapy.task import ButtonEdges, StickFlicks, TaskStep
 
 #: Hold time that confirms a rating. Product choice: long enough not to happen by accident.
 CONFIRM_HOLD_S = 1.0
-#: Thumbstick deflection that counts as a flick, and the rest zone that re-arms it.
-STICK_FLICK = 0.6
-STICK_REST = 0.3
 
 _BOX_COLOR = (0.82, 0.84, 0.88, 1.0)
 _SELECTED_COLOR = (0.98, 0.82, 0.35, 1.0)
@@ -80,7 +77,7 @@ class PainRatingTask:
         self._picked: set[tuple[Side, str]] = set()  # pinches that chose a pointed number
         self.value: int | None = None
         self._edges = ButtonEdges()
-        self._stick_armed = {Side.LEFT: True, Side.RIGHT: True}
+        self._flicks = StickFlicks()
         self._held_since: dict[tuple[Side, str], float] = {}  # (hand, input) -> press time
         self._console: tuple[int, float] | None = None
         self._asked = False
@@ -115,13 +112,8 @@ class PainRatingTask:
             return self._finish(RatingRecord(now, confirmed[0], self.moment, "patient",
                                              confirmed_with=confirmed[1]), events)
 
-        for side in (Side.LEFT, Side.RIGHT):
-            x = frame.hand(side).thumbstick[0]
-            if self._stick_armed[side] and abs(x) >= STICK_FLICK:
-                self._stick_armed[side] = False
-                self._step(1 if x > 0 else -1, wrap=False)
-            elif abs(x) <= STICK_REST:
-                self._stick_armed[side] = True
+        for step in self._flicks.steps(frame):
+            self._step(step, wrap=False)
 
         inputs = ((Side.LEFT, "trigger_click"), (Side.RIGHT, "trigger_click"),
                   (Side.LEFT, "primary"), (Side.RIGHT, "primary"))

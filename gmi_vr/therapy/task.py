@@ -150,3 +150,29 @@ class ButtonEdges:
                     found.append((side, name, frame.time_s, "frame"))
         found.sort(key=lambda press: press[2])
         return found
+
+
+#: Thumbstick deflection that counts as a flick, and the rest zone that re-arms it.
+STICK_FLICK = 0.6
+STICK_REST = 0.3
+
+
+class StickFlicks:
+    """Left/right flicks of either thumbstick, one step per flick: a stick pushed past
+    ``STICK_FLICK`` steps once and must come back within ``STICK_REST`` of centre before it
+    steps again, so a held stick never repeats."""
+
+    def __init__(self) -> None:
+        self._armed = {Side.LEFT: True, Side.RIGHT: True}
+
+    def steps(self, frame: TrackingFrame) -> list[int]:
+        """+1 (right) or -1 (left) for each new flick this frame, left stick first."""
+        found: list[int] = []
+        for side in (Side.LEFT, Side.RIGHT):
+            x = frame.hand(side).thumbstick[0]
+            if self._armed[side] and abs(x) >= STICK_FLICK:
+                self._armed[side] = False
+                found.append(1 if x > 0 else -1)
+            elif abs(x) <= STICK_REST:
+                self._armed[side] = True
+        return found
