@@ -24,7 +24,7 @@ from gmi_vr.app.accounts import Account
 from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS
 from gmi_vr.app.headset import NOT_RECORDED, session_controls, status_line
-from gmi_vr.app.loop import ConsolePacer, SessionLoop
+from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.session import console_session
 from gmi_vr.app.signin import ConsoleGate
@@ -58,6 +58,17 @@ DEMO_MOTION = "demo-reach.jsonl"
 INSTRUCTION_POSITION = (0.0, TABLE_HEIGHT_M + 0.28, -1.2)
 INSTRUCTION_TILT_DEG = -10.0  # negative about +X: the panel faces up towards the eyes
 INSTRUCTION_HEIGHT_M = 0.075
+#: The simulator's window, paced like the headset's therapist window: on software OpenGL
+#: (llvmpipe, a PC without a GPU) every pane pixel costs CPU time, and a 4x multisampled
+#: window redrawn every frame held a session to a third of real time. So it is redrawn at
+#: most CONSOLE_MAX_HZ (every frame is still stepped, recorded and timed at the source's
+#: rate), and its panes are drawn with one sample per pixel at SIM_PANE_SCALE of their size
+#: on screen, then stretched to it: in the default 1280x600 window the patient pane is drawn
+#: at 314x236 (about the simulated eye's 320x240) and the third-person pane at 314x418. A run that
+#: saves a screenshot draws every frame, so that the picture saved is the last frame's.
+SIM_WINDOW_MAX_HZ: float | None = CONSOLE_MAX_HZ
+SIM_PANE_SAMPLES = 1
+SIM_PANE_SCALE = 0.75
 
 
 def instruction_text(message: str) -> TextItem:
@@ -95,13 +106,21 @@ class SimClock:
 
 
 def _paced(frames: Iterator[TrackingFrame], rate_hz: float | None,
-           clock: SimClock | None = None) -> Iterator[TrackingFrame]:  # fmt: skip
+           clock: SimClock | None = None, catch_up: bool = True) -> Iterator[TrackingFrame]:  # fmt: skip
     """Frames no faster than real time: each one waits until its own time_s has come
     (scripted runs: ``clock`` learns that link at the first frame), or at most ``rate_hz``
-    per second (keyboard runs, whose clock is real)."""
+    per second (keyboard runs, whose clock is real).
+
+    A scripted run keeps to real time when the loop falls behind (software OpenGL on a busy
+    PC): with ``catch_up`` a frame whose successor is already due is dropped, so the session's
+    clock (the frames' times: trial onsets, reaction times, block lengths) follows the wall
+    clock instead of slowing down with the drawing. A frame whose buttons, thumbstick or
+    tracking flags differ from the frame before it is never dropped: every press and release
+    reaches the session at its own time."""
     start_ns = time.monotonic_ns()
     start = start_ns / 1e9
     first_time: float | None = None
+    previous: TrackingFrame | None = None
     for frame in frames:
         if rate_hz is None:
             if first_time is None:
@@ -110,12 +129,26 @@ def _paced(frames: Iterator[TrackingFrame], rate_hz: float | None,
                     clock.link = ClockLink(start_ns - frame.time_ns, True,
                                            "simulator: the motion file's time played in real time")  # fmt: skip
             due = start + (frame.time_s - first_time)
+            period = frame.time_s - previous.time_s if previous is not None else 0.0
+            late = time.monotonic() - due
+            changed = previous is None or _controls(frame) != _controls(previous)
+            previous = frame
+            if catch_up and period > 0 and late >= period and not changed:
+                continue  # the next frame is due already: this one would only hold the clock back
         else:
             due = start + frame.index / rate_hz
         delay = due - time.monotonic()
         if delay > 0:
             time.sleep(delay)
         yield frame
+
+
+def _controls(frame: TrackingFrame) -> tuple[object, ...]:
+    """What a dropped frame could hide from the session: the buttons, thumbsticks and
+    tracking flags (poses and analog values move on in the next frame)."""
+    hands = tuple((hand.trigger_click, hand.primary, hand.secondary, hand.menu, hand.thumbstick_click,
+                   hand.thumbstick, hand.grip_valid, hand.aim_valid) for hand in (frame.left, frame.right))  # fmt: skip
+    return (frame.head_valid, hands)
 
 
 def sim_source(motion: Motion | None, input_state: InputState,
@@ -194,6 +227,7 @@ def run_sim(
         window = stack.enter_context(open_therapist_window("gmi-vr: therapist", visible=visible,
                                                            input_state=input_state, console=True,
                                                            help_rows=KEY_HELP))  # fmt: skip
+        window.view.samples, window.view.pane_scale = SIM_PANE_SAMPLES, SIM_PANE_SCALE
         stack.enter_context(source)
         frames = _paced(source.frames(), rate, clock)
         gate = ConsoleGate.for_store(account, lock_after_s, fallback=therapist)
@@ -219,7 +253,8 @@ def run_sim(
                     return status_line(shown, pipeline.recorder_stats(), output.body)
 
                 loop = SessionLoop(pipeline, window, status, clock=lambda: clock.link,
-                                   pacer=ConsolePacer(None), controls=controls,
+                                   pacer=ConsolePacer(None if screenshot is not None else SIM_WINDOW_MAX_HZ),
+                                   controls=controls,
                                    console=console, capture=screenshot is not None, frames_shown=frames_shown,
                                    last_pixels=last_pixels)  # fmt: skip
                 stopped = loop.run(frames, source.request_stop, max_frames=max_frames,

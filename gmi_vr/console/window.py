@@ -163,6 +163,9 @@ class TherapistView:
     def __init__(self, renderer: Renderer, samples: int = PANE_SAMPLES) -> None:
         self.renderer = renderer
         self.samples = samples
+        #: The panes are drawn at this fraction of their size on screen and stretched to it
+        #: (1.0: every pixel drawn); the labels and status line stay sharp at full size.
+        self.pane_scale = 1.0
         self.orbit = OrbitCamera()
         self.show_help = False
         #: (keys, what they do) rows of the F1 help overlay, handed in by the app (the
@@ -178,8 +181,9 @@ class TherapistView:
         self._last_time_s: float | None = None
 
     def _target(self, name: str, width: int, height: int) -> RenderTarget:
+        width, height = max(1, round(width * self.pane_scale)), max(1, round(height * self.pane_scale))
         target = self._targets.get(name)
-        if target is None or (target.width, target.height) != (width, height):
+        if target is None or (target.width, target.height, target.samples) != (width, height, self.samples):
             if target is not None:
                 target.release()
             target = self._targets[name] = RenderTarget(width, height, samples=self.samples)

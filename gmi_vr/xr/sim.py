@@ -17,6 +17,7 @@ import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,11 @@ class Motion:
     def duration_s(self) -> float:
         return self.keyframes[-1].time_s
 
+    @cached_property
+    def key_times(self) -> FloatArray:
+        """The keyframes' times (k,), seconds: made once, searched every frame."""
+        return np.array([k.time_s for k in self.keyframes])
+
     def frame_count(self) -> int:
         """Frames at t = i / rate_hz for every i with t <= the last keyframe's time."""
         return int(math.floor(self.duration_s * self.rate_hz + 1e-9)) + 1
@@ -128,8 +134,7 @@ class Motion:
             return keys[0]
         if time_s >= keys[-1].time_s:
             return keys[-1]
-        times = np.array([k.time_s for k in keys])
-        i = int(np.searchsorted(times, time_s, side="right")) - 1
+        i = int(np.searchsorted(self.key_times, time_s, side="right")) - 1
         a, b = keys[i], keys[i + 1]
         t = (time_s - a.time_s) / (b.time_s - a.time_s)
         return Keyframe(

@@ -1,0 +1,82 @@
+"""Benchmark: memory and frame time over a long patient session on the desktop simulator.
+
+    python tools/with-xvfb.py python tools/bench_drift.py [--minutes 60] [--json out.json]
+
+One recorded session of ``--minutes`` wall time (``app.sim.run_sim`` in process, the
+therapist window with its console, in Xvfb on software OpenGL), its plan laterality,
+mirror and graded movement blocks over and over (questions that wait for an answer off,
+the time cap raised), driven by tools/bench_sim_pace.py's motion at 30 frames per second.
+
+Prints the process's RSS (all threads share it; the render thread is the main one) and the
+loop's work per frame (median, p99; tools/bench_sim_pace.py says what is counted) in the
+first and the last 5 minutes, and the RSS growth between them: the median of each window's
+samples (one every 10 s), and the last sample of the first window against the last of the
+run. Goal: growth at most 5 %, frame times flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_sim_pace import BLOCKS, figures, prepare_patient, run_session, write_motion  # noqa: E402
+
+WINDOW_MIN = 5.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=60.0, help="wall time of the session")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-drift-"))
+    os.environ["GMI_VR_DATA"] = str(work / "data")
+    os.environ["GMI_VR_CONFIG"] = str(work / "none.toml")
+    seconds = args.minutes * 60.0
+    motion = work / "motion.jsonl"
+    write_motion(motion, seconds + 60.0)
+    prepare_patient("DRIFT-1", list(BLOCKS) * 40, seconds + 3600.0)
+    log = run_session(motion, "DRIFT-1", seconds, progress=lambda note: print(f"  {note}", file=sys.stderr, flush=True))
+    start, end = log.handed_ns[0], log.handed_ns[-1]
+    window = min(int(WINDOW_MIN * 60e9), (end - start) // 2)
+    first = figures(log, start, start + window)
+    last = figures(log, end - window, end + 1)
+    rss_first = [b for t, b in log.rss if t < start + window]
+    rss_last = [b for t, b in log.rss if t >= end - window]
+    med_first, med_last = statistics.median(rss_first), statistics.median(rss_last)
+    result = {
+        "minutes": (end - start) / 60e9,
+        "window_min": window / 60e9,
+        "first": first,
+        "last": last,
+        "rss_first_median_mb": med_first / 2**20,
+        "rss_last_median_mb": med_last / 2**20,
+        "rss_growth_pct": 100.0 * (med_last - med_first) / med_first,
+        "rss_end_of_first_mb": rss_first[-1] / 2**20,
+        "rss_end_mb": rss_last[-1] / 2**20,
+        "rss_growth_end_pct": 100.0 * (rss_last[-1] - rss_first[-1]) / rss_first[-1],
+        "rss_samples_mb": [round(b / 2**20, 1) for _, b in log.rss],
+    }
+    w = result["window_min"]
+    print(f"Simulator session of {result['minutes']:.1f} min: first vs last {w:.1f} min")
+    print(f"{'':8s}{'frames/s':>9s}{'work med':>9s}{'work p99':>9s}{'session/wall':>13s}{'RSS MB':>9s}")
+    for name, entry, rss in (("first", first, med_first), ("last", last, med_last)):
+        print(f"{name:8s}{entry['rate_hz']:9.1f}{entry['work_median_ms']:9.1f}{entry['work_p99_ms']:9.1f}"
+              f"{entry['session_per_wall']:13.2f}{rss / 2**20:9.1f}")  # fmt: skip
+    print(f"RSS growth: {result['rss_growth_pct']:+.1f} % (window medians), "
+          f"{result['rss_growth_end_pct']:+.1f} % (end of first window {result['rss_end_of_first_mb']:.1f} MB "
+          f"to end {result['rss_end_mb']:.1f} MB)")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,272 @@
+"""Benchmark: does a patient session on the desktop simulator keep real time at 30 Hz?
+
+    python tools/with-xvfb.py python tools/bench_sim_pace.py [--seconds 30] [--json out.json]
+
+Runs ``gmi-vr run --sim --patient P --motion M`` in process (``app.sim.run_sim`` with the
+therapist window and its console, in Xvfb on software OpenGL) for a fixed wall time per
+block, one patient per block: laterality, mirror and graded movement, each the only block
+of its session. The motion file is written here: a seated patient reaching forward and
+back with the right hand every 4 s, the head swaying a little, a trigger tap (sides in
+turn) every 4 s; 30 frames per second, the rate the simulator is meant to keep.
+
+Per run it prints, over the frames after a 3 s warm-up:
+
+- frames stepped per wall second and how many the window drew;
+- the loop's work per frame (wall time from a frame handed out to the next one asked
+  for: stepping, recording and drawing; the pacer's waits left out), median and p99;
+- session time over wall time: how far the session's clock (the frames' own times) moved
+  per second of wall clock. 1.00 is real time; below it trials last longer than the
+  motion says and longer than the patient's wall clock.
+
+``--baseline`` runs each block once more with the simulator as it was before it learned
+to keep time (every frame stepped, the window drawn every frame with 4x multisampled panes);
+same motion, same process, so the two lines compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+RATE_HZ = 30
+WARMUP_S = 3.0
+#: The blocks measured, one patient each (names as in therapy/program.py's session.blocks).
+BLOCKS = ("laterality", "mirror", "graded_movement")
+REACH_PERIOD_S = 4.0
+
+
+# --------------------------------------------------------------------------- the session
+
+
+def write_motion(path: Path, seconds: float, rate_hz: int = RATE_HZ) -> None:
+    """A motion file of ``seconds``: the right hand reaching forward and back every
+    REACH_PERIOD_S, the head swaying a few degrees, one trigger tap per period (left and
+    right in turn)."""
+    lines = [json.dumps({"format": "gmi-vr-motion", "version": 1, "rate_hz": rate_hz})]
+    rest = {"left": [-0.18, 0.86, -0.38], "right": [0.18, 0.86, -0.38]}
+    periods = int(math.ceil(seconds / REACH_PERIOD_S))
+    for k in range(periods):
+        t0 = k * REACH_PERIOD_S
+        tap = "left" if k % 2 else "right"
+        other = "right" if tap == "left" else "left"
+        sway = 4.0 * math.sin(k * 0.7)
+        reach = [rest["right"][0] - 0.05, rest["right"][1] + 0.06, rest["right"][2] - 0.2]
+        keys: list[dict[str, Any]] = [
+            {"t": t0, "head": {"yaw_pitch_roll_deg": [sway, -15.0, 0.0]},
+             "left": {"position": rest["left"], "trigger": 0.0}, "right": {"position": rest["right"], "trigger": 0.0}},
+            {"t": t0 + 1.4, "right": {"position": reach}},
+            {"t": t0 + 2.8, "head": {"yaw_pitch_roll_deg": [-sway, -15.0, 0.0]}, "right": {"position": rest["right"]}},
+            {"t": t0 + 3.0, tap: {"trigger": 0.0}, other: {"trigger": 0.0}},
+            {"t": t0 + 3.1, tap: {"trigger": 1.0}},
+            {"t": t0 + 3.3, tap: {"trigger": 1.0}},
+            {"t": t0 + 3.4, tap: {"trigger": 0.0}},
+        ]  # fmt: skip
+        lines += [json.dumps(key) for key in keys]
+    lines.append(json.dumps({"t": periods * REACH_PERIOD_S}))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def prepare_patient(patient: str, blocks: list[str], cap_s: float) -> None:
+    """Add ``patient`` (left hand affected) whose session runs ``blocks`` for up to ``cap_s``
+    without questions that wait for an answer (pain ratings, sickness scale, breaks)."""
+    from gmi_vr import cli
+
+    if cli.main(["patients", "add", patient, "--side", "left", "--part", "hand", "--by", "bench"]) != 0:
+        raise SystemExit(f"cannot add patient {patient}")
+    settings = {
+        "session.blocks": json.dumps(blocks), "session.rating_at_start": "false",
+        "session.rating_at_end": "false", "safety.rating_every_s": "0", "safety.fms_every_s": "0",
+        "safety.ask_since_last": "false", "safety.session_cap_s": str(cap_s),
+        "safety.break_every_s": str(cap_s),
+    }  # fmt: skip
+    argv = ["patients", "edit", patient, "--reason", "benchmark", "--by", "bench"]
+    for key, value in settings.items():
+        argv += ["--set", f"{key}={value}"]
+    if cli.main(argv) != 0:
+        raise SystemExit(f"cannot set up patient {patient}")
+
+
+@dataclass
+class FrameLog:
+    """What the loop did, per frame handed out: wall time of the hand-out (monotonic ns),
+    the frame's own time (s), the work since the previous hand-out (ns, waits left out);
+    the process's RSS (bytes) sampled every ``rss_every_s``; window draws."""
+
+    handed_ns: list[int] = field(default_factory=list)
+    cpu_ns: list[int] = field(default_factory=list)  # the process's CPU time (all threads) at each hand-out
+    frame_s: list[float] = field(default_factory=list)
+    work_ns: list[int] = field(default_factory=list)
+    rss: list[tuple[int, int]] = field(default_factory=list)  # (monotonic ns, bytes)
+    draws: int = 0
+
+
+def rss_bytes() -> int:
+    """This process's resident set size (all threads share it: the render thread's)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@contextmanager
+def logged_run(wall_s: float, rss_every_s: float = 10.0, progress: Callable[[str], None] | None = None) -> Iterator[FrameLog]:
+    """Wrap ``app.sim``'s pacing so that the run ends after ``wall_s`` (the motion "ends"),
+    and log every frame handed to the loop."""
+    import gmi_vr.app.sim as sim
+    from gmi_vr.console.window import TherapistWindow
+
+    log = FrameLog()
+    paced, show = sim._paced, TherapistWindow.show
+
+    def timed(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        frames = iter(paced(*args, **kwargs))
+        start = time.monotonic_ns()
+        deadline = start + int(wall_s * 1e9)
+        next_rss = start
+        next_note = start + 60_000_000_000
+        last: int | None = None
+        while True:
+            asked = time.monotonic_ns()
+            if last is not None:
+                log.work_ns.append(asked - last)
+            if asked >= next_rss:
+                log.rss.append((asked, rss_bytes()))
+                next_rss += int(rss_every_s * 1e9)
+            if progress is not None and asked >= next_note:
+                progress(f"{(asked - start) / 60e9:.0f} min")
+                next_note += 60_000_000_000
+            frame = next(frames, None)
+            now = time.monotonic_ns()
+            if frame is None or now >= deadline:
+                return
+            log.handed_ns.append(now)
+            log.cpu_ns.append(time.process_time_ns())
+            log.frame_s.append(frame.time_s)
+            last = now
+            yield frame
+
+    def counted_show(self: Any, *args: Any, **kwargs: Any) -> Any:
+        log.draws += 1
+        return show(self, *args, **kwargs)
+
+    sim._paced = timed  # type: ignore[assignment]
+    TherapistWindow.show = counted_show  # type: ignore[method-assign]
+    try:
+        yield log
+    finally:
+        sim._paced = paced  # type: ignore[assignment]
+        TherapistWindow.show = show  # type: ignore[method-assign]
+
+
+def run_session(motion: Path, patient: str, wall_s: float, **options: Any) -> FrameLog:
+    """One recorded patient session on the simulator for ``wall_s`` of wall time."""
+    from gmi_vr.app.sim import run_sim
+
+    with logged_run(wall_s, **options) as log:
+        run_sim(motion, patient_id=patient, visible=True, report=lambda line: None)
+    return log
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def figures(log: FrameLog, since_ns: int | None = None, until_ns: int | None = None) -> dict[str, float]:
+    """The pace over the frames handed out in [since_ns, until_ns) (monotonic ns)."""
+    picked = [i for i, t in enumerate(log.handed_ns)
+              if (since_ns is None or t >= since_ns) and (until_ns is None or t < until_ns)]  # fmt: skip
+    if len(picked) < 3:
+        return {"frames": len(picked)}
+    first, last = picked[0], picked[-1]
+    wall = (log.handed_ns[last] - log.handed_ns[first]) / 1e9
+    work = [log.work_ns[i] / 1e6 for i in picked if i < len(log.work_ns)]
+    return {
+        "frames": len(picked),
+        "rate_hz": (len(picked) - 1) / wall,
+        "work_median_ms": percentile(work, 0.5),
+        "work_p99_ms": percentile(work, 0.99),
+        "session_per_wall": (log.frame_s[last] - log.frame_s[first]) / wall,
+        "cpu_per_wall": (log.cpu_ns[last] - log.cpu_ns[first]) / 1e9 / wall,
+    }
+
+
+# --------------------------------------------------------------------------- old settings
+
+
+@contextmanager
+def old_settings() -> Iterator[None]:
+    """The simulator as it was: every frame stepped however late (the session's clock slows
+    down with the drawing), the window drawn every frame with 4x multisampled full-size panes."""
+    import gmi_vr.app.sim as sim
+
+    names = ("SIM_WINDOW_MAX_HZ", "SIM_PANE_SAMPLES", "SIM_PANE_SCALE", "_paced")
+    saved = {name: getattr(sim, name) for name in names}
+    paced = saved["_paced"]
+
+    def every_frame(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        return paced(*args, **kwargs, catch_up=False)
+
+    for name, value in zip(names, (None, 4, 1.0, every_frame), strict=True):
+        setattr(sim, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(sim, name, value)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=30.0, help="wall time per run")
+    parser.add_argument("--baseline", action="store_true", help="also run each block with the old settings")
+    parser.add_argument("--blocks", nargs="+", default=list(BLOCKS), choices=BLOCKS)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-sim-pace-"))
+    os.environ["GMI_VR_DATA"] = str(work / "data")
+    os.environ["GMI_VR_CONFIG"] = str(work / "none.toml")
+    motion = work / "motion.jsonl"
+    write_motion(motion, args.seconds + 30.0)
+    runs: list[tuple[str, str, bool]] = []
+    for block in args.blocks:
+        patient = f"PACE-{block[:3].upper()}"
+        prepare_patient(patient, [block], 3600.0)
+        runs.append((block, patient, False))
+        if args.baseline:
+            runs.append((f"{block}, old settings", patient, True))
+    results: dict[str, dict[str, float]] = {}
+    for label, patient, old in runs:
+        if old:
+            with old_settings():
+                log = run_session(motion, patient, args.seconds)
+        else:
+            log = run_session(motion, patient, args.seconds)
+        entry = figures(log, since_ns=log.handed_ns[0] + int(WARMUP_S * 1e9))
+        wall = (log.handed_ns[-1] - log.handed_ns[0]) / 1e9
+        entry["window_hz"] = log.draws / wall
+        results[label] = entry
+        print(f"  measured {label}", file=sys.stderr, flush=True)
+    print(f"Simulator patient session, motion at {RATE_HZ} Hz, {args.seconds:.0f} s wall per run")
+    print(f"{'run':34s}{'frames/s':>9s}{'window/s':>9s}{'work med':>9s}{'work p99':>9s}{'session/wall':>13s}{'CPU/wall':>9s}")
+    for label, e in results.items():
+        print(f"{label:34s}{e['rate_hz']:9.1f}{e['window_hz']:9.1f}{e['work_median_ms']:9.1f}"
+              f"{e['work_p99_ms']:9.1f}{e['session_per_wall']:13.2f}{e['cpu_per_wall']:9.2f}")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
