@@ -37,7 +37,9 @@ class Side(StrEnum):
 
 
 def _frozen_array(values: object, shape: tuple[int, ...]) -> FloatArray:
-    array = np.array(values, dtype=np.float64).reshape(shape)
+    array = np.array(values, dtype=np.float64)  # a copy: nobody else can change it
+    if array.shape != shape:
+        array = array.reshape(shape)
     array.flags.writeable = False
     return array
 

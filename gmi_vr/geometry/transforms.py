@@ -62,6 +62,15 @@ def quat_rotate(q: FloatArray, v: FloatArray) -> FloatArray:
     """Rotate vectors ``v`` (..., 3) by unit quaternions ``q`` (..., 4)."""
     q = np.asarray(q, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)
+    if q.shape == (4,) and v.shape == (3,):
+        # One vector by one quaternion, several times per frame: scalar arithmetic, as
+        # numpy's cross would spend ten times as long on call overhead.
+        qx, qy, qz, qw = q.tolist()
+        vx, vy, vz = v.tolist()
+        tx, ty, tz = 2.0 * (qy * vz - qz * vy), 2.0 * (qz * vx - qx * vz), 2.0 * (qx * vy - qy * vx)
+        return np.array([vx + qw * tx + (qy * tz - qz * ty),
+                         vy + qw * ty + (qz * tx - qx * tz),
+                         vz + qw * tz + (qx * ty - qy * tx)])  # fmt: skip
     u = q[..., :3]
     w = q[..., 3:]
     t = 2.0 * np.cross(u, v)
