@@ -312,8 +312,8 @@ class SessionPipeline:
             measures = (self.calibration or Calibration.uncalibrated()).measures
             skin = load_skinned_gltf(model_path(self.appearance.avatar_model))
             self._rig = AvatarRig(skin, measures)
-        palette = self._rig.palette(body.world_from_joint, first_person=True)
         outside = self._rig.palette(body.world_from_joint)  # the therapist's view shows the head
+        palette = self._rig.first_person(outside, body.world_from_joint)
         return SkinnedItem(self.appearance.avatar_model, palette, self.appearance.tint,
                            third_person_palette=outside)
 

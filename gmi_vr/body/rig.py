@@ -113,11 +113,16 @@ class AvatarRig:
         ``first_person``: collapse the head onto the top of the neck, for the patient's own
         eyes (the cameras sit inside the head; its nose would hang in the view)."""
         palette: FloatArray = np.matmul(world_from_joint[self.body_joint], self.palette_from_world)
-        if first_person:
-            neck_top = world_from_joint[JOINT_INDEX["head"], :3, 3]
-            palette[self.head_joints, :3, :3] = 0.0
-            palette[self.head_joints, :3, 3] = neck_top
-        return palette
+        return self.first_person(palette, world_from_joint, copy=False) if first_person else palette
+
+    def first_person(self, palette: FloatArray, world_from_joint: FloatArray, copy: bool = True) -> FloatArray:
+        """The first-person version of ``palette`` (n_skin, 4, 4), made by ``palette`` from the
+        same ``world_from_joint``: the head collapsed onto the top of the neck; a copy unless
+        ``copy`` is False (cheaper than a second ``palette`` where both are drawn)."""
+        out = palette.copy() if copy else palette
+        out[self.head_joints, :3, :3] = 0.0
+        out[self.head_joints, :3, 3] = world_from_joint[JOINT_INDEX["head"], :3, 3]
+        return out
 
 
 def _height(positions: FloatArray) -> float:
