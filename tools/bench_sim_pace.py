@@ -16,7 +16,12 @@ Per run it prints, over the frames after a 3 s warm-up:
   for: stepping, recording and drawing; the pacer's waits left out), median and p99;
 - session time over wall time: how far the session's clock (the frames' own times) moved
   per second of wall clock. 1.00 is real time; below it trials last longer than the
-  motion says and longer than the patient's wall clock.
+  motion says and longer than the patient's wall clock;
+- the process's CPU time (all threads: llvmpipe draws on its own) per wall second, and per
+  frame: the median of frames stepped without a window draw and of frames with one; from
+  those, the cores a session needs to step 30 frames a second with the window at its
+  rate. On a loaded machine the wall figures stretch while the CPU ones hardly do: below
+  1 core, a free core keeps real time at 30 Hz.
 
 ``--baseline`` runs each block once more with the simulator as it was before it learned
 to keep time (every frame stepped, the window drawn every frame with 4x multisampled panes);
@@ -26,6 +31,7 @@ same motion, same process, so the two lines compare.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -109,6 +115,9 @@ class FrameLog:
     cpu_ns: list[int] = field(default_factory=list)  # the process's CPU time (all threads) at each hand-out
     frame_s: list[float] = field(default_factory=list)
     work_ns: list[int] = field(default_factory=list)
+    #: The process's CPU time over the same work, and whether the window was drawn in it.
+    work_cpu_ns: list[int] = field(default_factory=list)
+    drew: list[bool] = field(default_factory=list)
     rss: list[tuple[int, int]] = field(default_factory=list)  # (monotonic ns, bytes)
     draws: int = 0
 
@@ -136,10 +145,14 @@ def logged_run(wall_s: float, rss_every_s: float = 10.0, progress: Callable[[str
         next_rss = start
         next_note = start + 60_000_000_000
         last: int | None = None
+        draws = 0
         while True:
-            asked = time.monotonic_ns()
+            asked, asked_cpu = time.monotonic_ns(), time.process_time_ns()
             if last is not None:
                 log.work_ns.append(asked - last)
+                log.work_cpu_ns.append(asked_cpu - log.cpu_ns[-1])
+                log.drew.append(log.draws > draws)
+                draws = log.draws
             if asked >= next_rss:
                 log.rss.append((asked, rss_bytes()))
                 next_rss += int(rss_every_s * 1e9)
@@ -192,6 +205,8 @@ def figures(log: FrameLog, since_ns: int | None = None, until_ns: int | None = N
     first, last = picked[0], picked[-1]
     wall = (log.handed_ns[last] - log.handed_ns[first]) / 1e9
     work = [log.work_ns[i] / 1e6 for i in picked if i < len(log.work_ns)]
+    step_cpu = [log.work_cpu_ns[i] / 1e6 for i in picked if i < len(log.work_cpu_ns) and not log.drew[i]]
+    drawn_cpu = [log.work_cpu_ns[i] / 1e6 for i in picked if i < len(log.work_cpu_ns) and log.drew[i]]
     return {
         "frames": len(picked),
         "rate_hz": (len(picked) - 1) / wall,
@@ -199,7 +214,19 @@ def figures(log: FrameLog, since_ns: int | None = None, until_ns: int | None = N
         "work_p99_ms": percentile(work, 0.99),
         "session_per_wall": (log.frame_s[last] - log.frame_s[first]) / wall,
         "cpu_per_wall": (log.cpu_ns[last] - log.cpu_ns[first]) / 1e9 / wall,
+        "step_cpu_median_ms": percentile(step_cpu, 0.5) if step_cpu else math.nan,
+        "drawn_cpu_median_ms": percentile(drawn_cpu, 0.5) if drawn_cpu else math.nan,
     }
+
+
+def cores_needed(entry: dict[str, float], window_max_hz: float | None) -> float:
+    """CPU cores the run needs to step RATE_HZ frames a second with the window redrawn at
+    most ``window_max_hz``: the median CPU of a frame without a draw and of one with,
+    weighted by how many of each a second holds. Load on the machine stretches wall times
+    but hardly CPU times, so this says whether a free core would keep real time."""
+    window_hz = RATE_HZ if window_max_hz is None else min(window_max_hz, RATE_HZ)
+    step = entry["step_cpu_median_ms"] if RATE_HZ > window_hz else 0.0
+    return ((RATE_HZ - window_hz) * step + window_hz * entry["drawn_cpu_median_ms"]) / 1000.0
 
 
 # --------------------------------------------------------------------------- old settings
@@ -248,21 +275,25 @@ def main() -> int:
             runs.append((f"{block}, old settings", patient, True))
     results: dict[str, dict[str, float]] = {}
     for label, patient, old in runs:
-        if old:
-            with old_settings():
-                log = run_session(motion, patient, args.seconds)
-        else:
+        with old_settings() if old else contextlib.nullcontext():
+            import gmi_vr.app.sim as sim
+
+            window_max_hz = sim.SIM_WINDOW_MAX_HZ
             log = run_session(motion, patient, args.seconds)
         entry = figures(log, since_ns=log.handed_ns[0] + int(WARMUP_S * 1e9))
         wall = (log.handed_ns[-1] - log.handed_ns[0]) / 1e9
         entry["window_hz"] = log.draws / wall
+        entry["cores_for_30_hz"] = cores_needed(entry, window_max_hz)
         results[label] = entry
         print(f"  measured {label}", file=sys.stderr, flush=True)
-    print(f"Simulator patient session, motion at {RATE_HZ} Hz, {args.seconds:.0f} s wall per run")
-    print(f"{'run':34s}{'frames/s':>9s}{'window/s':>9s}{'work med':>9s}{'work p99':>9s}{'session/wall':>13s}{'CPU/wall':>9s}")
+    print(f"Simulator patient session, motion at {RATE_HZ} Hz, {args.seconds:.0f} s wall per run "
+          f"(ms; CPU: the whole process, llvmpipe's threads included)")  # fmt: skip
+    print(f"{'run':32s}{'frames/s':>9s}{'window/s':>9s}{'work med':>9s}{'work p99':>9s}{'session/wall':>13s}"
+          f"{'CPU/wall':>9s}{'CPU step':>9s}{'CPU draw':>9s}{'cores@30Hz':>11s}")  # fmt: skip
     for label, e in results.items():
-        print(f"{label:34s}{e['rate_hz']:9.1f}{e['window_hz']:9.1f}{e['work_median_ms']:9.1f}"
-              f"{e['work_p99_ms']:9.1f}{e['session_per_wall']:13.2f}{e['cpu_per_wall']:9.2f}")  # fmt: skip
+        print(f"{label:32s}{e['rate_hz']:9.1f}{e['window_hz']:9.1f}{e['work_median_ms']:9.1f}"
+              f"{e['work_p99_ms']:9.1f}{e['session_per_wall']:13.2f}{e['cpu_per_wall']:9.2f}"
+              f"{e['step_cpu_median_ms']:9.1f}{e['drawn_cpu_median_ms']:9.1f}{e['cores_for_30_hz']:11.2f}")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
