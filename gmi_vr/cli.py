@@ -41,6 +41,8 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
+    if args.every_frame and args.motion is None:
+        raise GmiError("--every-frame is for a motion file's run (--motion FILE); leave it out otherwise.")
     record = not args.no_record
     account, therapist = _run_account(args)
     if not record:
@@ -54,7 +56,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.sim or args.motion:
         app.run_sim(args.motion, patient_id=args.patient, max_frames=args.max_frames, report=print,
                     record=record, therapist=therapist, lsl=lsl, lsl_wait_s=lsl_wait_s, notice=_notice,
-                    account=account)  # fmt: skip
+                    account=account, every_frame=args.every_frame)  # fmt: skip
     else:
         app.run_openxr(patient_id=args.patient, max_frames=args.max_frames, report=print, record=record,
                        therapist=therapist, hands_only=args.hands, lsl=lsl, lsl_wait_s=lsl_wait_s,
@@ -862,6 +864,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--motion", type=Path, help="drive the simulator from a scripted motion file (implies --sim)"
     )
+    run.add_argument("--every-frame", action="store_true",
+                     help="with --motion: step every frame of the file however slow the drawing (a reproducible "
+                          "run; its session clock then falls behind the wall clock)")
     run.add_argument("--patient", help="run this patient's session plan (see gmi-vr patients)")
     run.add_argument("--hands", action="store_true",
                      help="a hand without a controller is read from hand tracking: pinch to answer, "

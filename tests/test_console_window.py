@@ -147,7 +147,9 @@ SCRIPT = textwrap.dedent(
         return pixels
 
     console.TherapistWindow.show = show
-    run_sim(Path({motion!r}), patient_id="K-1", max_frames=3000, therapist="dr.k", report=print)
+    # Every frame of the motion stepped, however slow the window: the steps counted above
+    # are the motion's frames.
+    run_sim(Path({motion!r}), patient_id="K-1", max_frames=3000, therapist="dr.k", report=print, every_frame=True)
     mouse.close()
     print("LOG", json.dumps(log))
     """

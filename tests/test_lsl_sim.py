@@ -183,7 +183,7 @@ def test_the_lsl_setting_streams_every_run_and_wrong_values_are_refused_in_one_s
     reach = str(Path(__file__).resolve().parents[1] / "gmi_vr" / "data" / "demo-reach.jsonl")
 
     config.write_text(f'station = "{lab["station"]}"\nlsl = true\n')
-    free_play = cli(["run", "--motion", reach], dict(os.environ))
+    free_play = cli(["run", "--motion", reach, "--every-frame"], dict(os.environ))
     assert free_play.returncode == 0, free_play.stderr[-2000:]
     said = [line for line in free_play.stderr.splitlines() if line.startswith("gmi-vr: ")]
     assert said[0].startswith("gmi-vr: Lab Streaming Layer streams open: 420 motion channels")

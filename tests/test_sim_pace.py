@@ -168,3 +168,15 @@ def test_a_sim_sessions_record_follows_the_wall_clock_when_drawing_is_slow(tmp_p
     assert block.end_s is not None
     assert abs((wall(block.end_s) - wall(block.start_s)) - (block.end_s - block.start_s)) <= TOLERANCE_S
     assert len(stepped) < 0.8 * RATE_HZ * block.end_s, "the slow window made the simulator drop frames"
+
+
+@pytest.mark.parametrize("mode", [["--sim"], []])
+def test_every_frame_without_a_motion_file_is_refused_in_one_sentence(tmp_path: Path, mode: list[str]) -> None:
+    env = dict(os.environ, GMI_VR_DATA=str(tmp_path / "data"), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
+    result = subprocess.run([sys.executable, "-m", "gmi_vr.cli", "run", *mode, "--every-frame"], env=env,
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "gmi-vr: --every-frame is for a motion file's run (--motion FILE); leave it out otherwise."
+    ]
+    assert not (tmp_path / "data").exists(), "nothing was written"

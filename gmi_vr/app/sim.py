@@ -69,6 +69,10 @@ INSTRUCTION_HEIGHT_M = 0.075
 SIM_WINDOW_MAX_HZ: float | None = CONSOLE_MAX_HZ
 SIM_PANE_SAMPLES = 1
 SIM_PANE_SCALE = 0.75
+#: How far a motion file's session may fall behind the wall clock before frames are
+#: skipped (``_paced``), seconds: more than one slow window draw on llvmpipe, so a PC that
+#: keeps up on average steps every frame; the session's times stay within it of real time.
+SIM_MAX_LAG_S = 0.1
 
 
 def instruction_text(message: str) -> TextItem:
@@ -112,11 +116,13 @@ def _paced(frames: Iterator[TrackingFrame], rate_hz: float | None,
     per second (keyboard runs, whose clock is real).
 
     A scripted run keeps to real time when the loop falls behind (software OpenGL on a busy
-    PC): with ``catch_up`` a frame whose successor is already due is dropped, so the session's
-    clock (the frames' times: trial onsets, reaction times, block lengths) follows the wall
-    clock instead of slowing down with the drawing. A frame whose buttons, thumbstick or
-    tracking flags differ from the frame before it is never dropped: every press and release
-    reaches the session at its own time."""
+    PC). A late frame is stepped at once, without waiting, so one slow window draw is made
+    up by the frames after it; with ``catch_up``, a frame more than SIM_MAX_LAG_S late whose
+    successor is already due is dropped, so the session's clock (the frames' times: trial
+    onsets, reaction times, block lengths) follows the wall clock instead of slowing down
+    with the drawing. A frame whose buttons, thumbstick or tracking flags differ from the
+    frame before it is never dropped: every press and release reaches the session at its
+    own time. Without ``catch_up`` every frame is stepped, however late (a reproducible run)."""
     start_ns = time.monotonic_ns()
     start = start_ns / 1e9
     first_time: float | None = None
@@ -133,7 +139,7 @@ def _paced(frames: Iterator[TrackingFrame], rate_hz: float | None,
             late = time.monotonic() - due
             changed = previous is None or _controls(frame) != _controls(previous)
             previous = frame
-            if catch_up and period > 0 and late >= period and not changed:
+            if catch_up and period > 0 and late >= max(period, SIM_MAX_LAG_S) and not changed:
                 continue  # the next frame is due already: this one would only hold the clock back
         else:
             due = start + frame.index / rate_hz
@@ -180,6 +186,7 @@ def run_sim(
     notice: Callable[[str], None] | None = None,
     account: Account | None = None,
     lock_after_s: float | None = None,
+    every_frame: bool = False,
 ) -> None:
     """Run the simulator in the therapist window until it is closed (escape) or, with a
     ``motion_file``, until the motion ends; ``max_frames`` stops earlier.
@@ -197,6 +204,11 @@ def run_sim(
     file's run ends with the motion or with the session plan, whichever is first.
 
     ``record`` False runs the patient's session unsaved on purpose (``session_pipeline``).
+
+    A motion file plays in real time: when the computer falls behind, frames are skipped
+    (never a press or release) so that the session's times follow the wall clock
+    (``_paced``). ``every_frame`` steps every frame of it however late instead: a
+    reproducible run, whose session clock falls behind the wall clock when drawing is slow.
 
     ``lsl`` opens the Lab Streaming Layer streams for the run (``app.streams``; times on the
     simulator's clock, ``SimClock``), waiting ``lsl_wait_s`` for a recorder first; ``notice``
@@ -229,7 +241,7 @@ def run_sim(
                                                            help_rows=KEY_HELP))  # fmt: skip
         window.view.samples, window.view.pane_scale = SIM_PANE_SAMPLES, SIM_PANE_SCALE
         stack.enter_context(source)
-        frames = _paced(source.frames(), rate, clock)
+        frames = _paced(source.frames(), rate, clock, catch_up=not every_frame)
         gate = ConsoleGate.for_store(account, lock_after_s, fallback=therapist)
         waiting = None if gate.open else patient_id  # its session starts once someone signs in
         patient, frames_shown, last_pixels = (None if waiting else patient_id), 0, None
