@@ -53,6 +53,7 @@ SCRIPT = textwrap.dedent(
     import gmi_vr.console.panels as panels
     import gmi_vr.app.pipeline as app_pipeline
     from gmi_vr.app import run_sim
+    import gmi_vr.app.sim as sim
     from gmi_vr.body.skeleton import JOINT_INDEX
     from support.xkeys import XMouse
 
@@ -147,8 +148,9 @@ SCRIPT = textwrap.dedent(
         return pixels
 
     console.TherapistWindow.show = show
-    # Every frame of the motion stepped, however slow the window: the steps counted above
-    # are the motion's frames.
+    # Every frame of the motion stepped and drawn, however slow the window: the steps counted
+    # above are the motion's frames, and a click lands on the step after the window's frame.
+    sim.SIM_WINDOW_MAX_HZ = None
     run_sim(Path({motion!r}), patient_id="K-1", max_frames=3000, therapist="dr.k", report=print, every_frame=True)
     mouse.close()
     print("LOG", json.dumps(log))

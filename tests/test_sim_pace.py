@@ -38,20 +38,25 @@ TOTAL_SLOW_S = 0.12
 #: How far a recorded time may lie from the wall clock, seconds (see the module docstring:
 #: a slow step and a frame period, with room for a loaded test machine).
 TOLERANCE_S = 0.5
-#: Trigger taps, alternately right and left, every TAP_EVERY_S from 1 s on, held TAP_HOLD_S.
+#: Trigger taps, alternately right and left, every TAP_EVERY_S from TAP_START_S on, held
+#: TAP_HOLD_S. The first tap comes after the first frame's one-time loading (the avatar, the
+#: window's first draw; seconds on a loaded machine), during which the loop is not yet
+#: running: a press due then is stepped when the loop runs, late by that loading.
+TAP_START_S = 4.0
 TAP_EVERY_S = 1.0
 TAP_HOLD_S = 0.2
 
 
 def tap_motion(seconds: float) -> str:
-    """A seated patient tapping a trigger (right, left, right, ...) every TAP_EVERY_S."""
+    """A seated patient tapping a trigger (right, left, right, ...) every TAP_EVERY_S from
+    TAP_START_S, until ``seconds``."""
     lines: list[dict[str, object]] = [
         {"format": "gmi-vr-motion", "version": 1, "rate_hz": RATE_HZ},
         {"t": 0.0, "left": {"trigger": 0.0, "trigger_click": False}, "right": {"trigger": 0.0, "trigger_click": False}},
     ]
     k = 0
-    while 1.0 + k * TAP_EVERY_S + TAP_HOLD_S < seconds:
-        t, side = 1.0 + k * TAP_EVERY_S, "left" if k % 2 else "right"
+    while TAP_START_S + k * TAP_EVERY_S + TAP_HOLD_S < seconds:
+        t, side = TAP_START_S + k * TAP_EVERY_S, "left" if k % 2 else "right"
         lines.append({"t": t, side: {"trigger": 1.0, "trigger_click": True}})
         lines.append({"t": t + TAP_HOLD_S, side: {"trigger": 0.0, "trigger_click": False}})
         k += 1
@@ -64,7 +69,7 @@ def clicks(frame: object) -> tuple[bool, bool]:
 
 
 def test_a_slow_loop_drops_overtaken_frames_but_never_a_press_or_release() -> None:
-    motion = parse_motion(tap_motion(3.0))
+    motion = parse_motion(tap_motion(TAP_START_S + 3.0))
     every = list(ScriptedFrameSource(motion).frames())
     edges = [f.index for f, before in zip(every[1:], every, strict=False) if clicks(f) != clicks(before)]
     lags: list[float] = []
@@ -83,7 +88,7 @@ def test_a_slow_loop_drops_overtaken_frames_but_never_a_press_or_release() -> No
 
 def test_stepping_every_frame_of_a_slow_loop_falls_behind_the_wall_clock() -> None:
     """What the catch-up prevents (the simulator before it), as a check on the check above."""
-    motion = parse_motion(tap_motion(1.5))
+    motion = parse_motion(tap_motion(TAP_START_S))
     start = time.monotonic()
     for frame in _paced(ScriptedFrameSource(motion).frames(), None, catch_up=False):
         lag = time.monotonic() - start - frame.time_s
@@ -139,7 +144,7 @@ def test_a_sim_sessions_record_follows_the_wall_clock_when_drawing_is_slow(tmp_p
             "safety.fms_every_s": 0, "safety.ask_since_last": False,
         }, therapist="t.one", reason="a short block for the clock check")  # fmt: skip
     motion = tmp_path / "taps.jsonl"
-    motion.write_text(tap_motion(20.0), encoding="utf-8")
+    motion.write_text(tap_motion(TAP_START_S + 20.0), encoding="utf-8")
     script = SCRIPT.format(slow=TOTAL_SLOW_S, motion=str(motion))
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
