@@ -37,6 +37,7 @@ from gmi_vr.body import (
     Posture,
     solve_body,
 )
+from gmi_vr.body.solve import MIN_HAND_SCALE
 from gmi_vr.core.events import Event
 from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import ClockLink, FrameTiming, Pose, Side, TrackingFrame
@@ -66,6 +67,9 @@ SEATED_PELVIS_BEHIND_EYES_M = 0.10
 #: when streaming, to the Lab Streaming Layer clock (``lsl_minus_display_s``). Where the
 #: runtime cannot convert its times, ``exact`` is false and no submit times are recorded.
 CLOCK_EVENT = "clock.link"
+#: Event kind of a live change of the displayed affected hand's size (``set_hand_scale``):
+#: ``scale`` (``MIN_HAND_SCALE`` to 1) and ``by``; a replay shows the hand at that size from then.
+HAND_SCALE_EVENT = "body.hand_scale"
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,8 @@ class SessionPipeline:
     _state: BodyState = field(default_factory=BodyState)
     _rig: AvatarRig | None = None
     _task_mode: tuple[LimbMode, float] | None = None
+    #: The displayed affected hand's size the therapist chose live (None: the program's).
+    _hand_scale: float | None = None
     _placed_room: DrawList | None = None
     #: Events of the therapist's live changes (``set_limb_mode``), recorded with the next frame.
     _pending: list[Event] = field(default_factory=list)
@@ -156,6 +162,19 @@ class SessionPipeline:
         announces its own mode, or a safety stop that holds the limb still, takes over."""
         blend = min(1.0, max(0.0, float(blend)))
         self._pending.append(Event(time_s, "body.mode", {"mode": mode.value, "blend": blend, "by": "therapist"}))
+
+    def set_hand_scale(self, scale: float, time_s: float) -> None:
+        """The therapist's size of the displayed affected hand, ``MIN_HAND_SCALE`` to 1 (never
+        larger: CLINICAL.md, minified limbs), from the next step on (``time_s``: the frame time
+        that saw it). Recorded as a "body.hand_scale" event (by "therapist"), so a replay and
+        an export show when it changed; it holds for the rest of the session, in every mode."""
+        scale = min(1.0, max(MIN_HAND_SCALE, float(scale)))
+        self._pending.append(Event(time_s, HAND_SCALE_EVENT, {"scale": scale, "by": "therapist"}))
+
+    @property
+    def hand_scale(self) -> float:
+        """The displayed affected hand's size the body is solved with now (1 = life size)."""
+        return self._settings_now().affected_hand_scale
 
     @property
     def limb_held_still(self) -> bool:
@@ -272,6 +291,8 @@ class SessionPipeline:
             settings = replace(settings, feedback=self._feedback)
         if self._registered_rest is not None:
             settings = replace(settings, registered_rest=self._registered_rest)
+        if self._hand_scale is not None:
+            settings = replace(settings, affected_hand_scale=self._hand_scale)
         if self._task_mode is None:
             return settings
         mode, blend = self._task_mode
@@ -306,6 +327,8 @@ class SessionPipeline:
                 self._registered_rest = None if matrix is None else tuple(float(v) for v in matrix)
             if event.kind == "body.mode":
                 self._task_mode = (LimbMode(event.data["mode"]), float(event.data.get("blend", 0.0)))
+            if event.kind == HAND_SCALE_EVENT:
+                self._hand_scale = float(event.data["scale"])
 
     def _avatar(self, body: BodyPose) -> SkinnedItem:
         if self._rig is None:  # loaded once, on the first frame, before anything is shown

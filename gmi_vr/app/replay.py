@@ -56,7 +56,7 @@ def run_replay(store: SessionStore, session_id: int, *, max_frames: int | None =
         session = store.session(session_id)
         panels = replay_panels(f"replay: session {session_id}, patient {session.patient_id}", frames.start_s,
                                pictures.events, store.trials(session_id),
-                               store.ratings(session_id))  # fmt: skip
+                               store.ratings(session_id), session.dropped_frames)  # fmt: skip
 
         def picture_at(time_s: float) -> tuple[DrawList, bool]:
             shown = pictures.at(time_s)

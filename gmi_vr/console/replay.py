@@ -192,6 +192,8 @@ BODY_MODE_EVENT = "body.mode"
 #: A research block's visual-feedback condition (``app.pipeline``); the replayed body shows it
 #: too (a sham replays what was played since the last seek, resting until there is some).
 BODY_FEEDBACK_EVENT = "body.feedback"
+#: A live change of the displayed affected hand's size (``app.pipeline.HAND_SCALE_EVENT``).
+HAND_SCALE_EVENT = "body.hand_scale"
 
 
 @dataclass(frozen=True)
@@ -201,7 +203,8 @@ class ReplayBody:
     ``settings`` are those the session ran with (its stored settings' "body", else the
     patient's, else the defaults) with the patient's affected side; ``mode_changes`` are
     the recorded (time_s, mode, blend) changes, in time order, that override their mode;
-    ``feedback_changes`` the recorded visual-feedback conditions, in time order.
+    ``feedback_changes`` the recorded visual-feedback conditions, in time order;
+    ``hand_scale_changes`` the therapist's (time_s, size) changes of the displayed hand.
     """
 
     calibration: Calibration
@@ -209,10 +212,14 @@ class ReplayBody:
     appearance: Appearance
     mode_changes: tuple[tuple[float, LimbMode, float], ...] = ()
     feedback_changes: tuple[FeedbackCondition, ...] = ()
+    hand_scale_changes: tuple[tuple[float, float], ...] = ()
 
     def settings_at(self, time_s: float) -> BodySettings:
         """The body settings in force at ``time_s`` (recording clock, seconds)."""
         settings = self.settings
+        h = bisect.bisect_right([change[0] for change in self.hand_scale_changes], time_s) - 1
+        if h >= 0:
+            settings = replace(settings, affected_hand_scale=self.hand_scale_changes[h][1])
         f = bisect.bisect_right([c.since_s for c in self.feedback_changes], time_s) - 1
         if f >= 0:
             settings = replace(settings, feedback=self.feedback_changes[f])
@@ -245,10 +252,15 @@ def replay_body(store: SessionStore, session_id: int) -> ReplayBody:
     appearance = Appearance.from_dict(ran_with.get("appearance", own.get("appearance", {})))
     changes = []
     conditions = []
+    sizes = []
     for event in store.events(session_id):
         try:
             if event.kind == BODY_MODE_EVENT:
                 changes.append((event.time_s, LimbMode(event.data["mode"]), float(event.data.get("blend", 0.0))))
+            elif event.kind == HAND_SCALE_EVENT:
+                size = float(event.data["scale"])
+                replace(settings, affected_hand_scale=size)  # InputFileError when out of range
+                sizes.append((event.time_s, size))
             elif event.kind == BODY_FEEDBACK_EVENT:
                 conditions.append(FeedbackCondition(FeedbackKind(event.data["feedback"]),
                                                     float(event.data.get("feedback_delay_ms", 0.0)), event.time_s))
@@ -256,7 +268,8 @@ def replay_body(store: SessionStore, session_id: int) -> ReplayBody:
             continue  # a malformed event changes nothing, as it did live
     changes.sort(key=lambda change: change[0])
     conditions.sort(key=lambda condition: condition.since_s)
-    return ReplayBody(calibration, settings, appearance, tuple(changes), tuple(conditions))
+    sizes.sort(key=lambda size: size[0])
+    return ReplayBody(calibration, settings, appearance, tuple(changes), tuple(conditions), tuple(sizes))
 
 
 def _rod(start: FloatArray, end: FloatArray, radius_m: float, color: RGBA) -> MeshItem | None:
@@ -457,7 +470,8 @@ def show_replay_picture(window: TherapistWindow, player: ReplayPlayer, now_s: fl
     shown = player.update(now_s)
     if panels is not None and window.console is not None:
         settings = player.body.settings_at(shown.frame.time_s)
-        window.panel = replace(panels(shown.frame.time_s), limb_mode=settings.mode.value, blend=settings.blend)
+        window.panel = replace(panels(shown.frame.time_s), limb_mode=settings.mode.value, blend=settings.blend,
+                               hand_scale=settings.affected_hand_scale)
     return window.show(player.draw_list(), shown.frame, player.status(now_s), capture=capture,
                        timeline=player.timeline(now_s))
 

@@ -67,7 +67,7 @@ STOP_EVENTS = ("safety.stop", "task.stopped", "safety.time_cap", "safety.flare",
                "session.end_requested", "session.pause", "error")  # fmt: skip
 #: Events that are the therapist's changes during a session (the session report lists them).
 LIVE_CHANGE_EVENTS = ("safety.stop", "session.end_requested", "pain.request", "session.pause",
-                      "session.resume", "body.mode", "pain.rating")  # fmt: skip
+                      "session.resume", "body.mode", "body.hand_scale", "pain.rating")  # fmt: skip
 
 Progress = Callable[[str, int, int], None]
 """``progress(step, done, total)``: called while a report is computed and drawn."""
