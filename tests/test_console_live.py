@@ -174,7 +174,7 @@ def test_the_keys_beside_the_buttons_are_the_keys_the_app_acts_on() -> None:
     for button, key in keys.items():
         run = Run(program(**{"session.rating_at_start": False}))
         audited: list[tuple[str, dict[str, Any]]] = []
-        controls = TherapistControls(run.runner, audit=lambda action, details: audited.append((action, details)))
+        controls = TherapistControls(run.runner, audit=lambda action, details, into=audited: into.append((action, details)))
         run.step(3)
         if button == "resume":
             controls.act("pause", None, run.script.next_time)

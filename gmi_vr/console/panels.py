@@ -579,29 +579,36 @@ class Console:
         if imgui.is_item_deactivated_after_edit():
             self._actions.append(ConsoleAction("hand_scale", round(self._hand_percent / 100.0, 2)))
 
+    def _begin_plot(self, title: str, height: float) -> bool:
+        """``implot.begin_plot`` across the column, ``height`` pixels tall; where it is drawn
+        goes to ``button_rects`` as "plot <title>"."""
+        imgui = self._imgui
+        at, width = imgui.get_cursor_screen_pos(), imgui.get_content_region_avail().x
+        self.button_rects[f"plot {title}"] = (int(at.x), int(at.y), int(width), int(height))
+        return bool(self._implot.begin_plot(title, imgui.ImVec2(-1.0, height)))
+
     def _plots(self, panel: SessionPanel) -> None:
         import numpy as np
 
         implot = self._implot
-        size = self._imgui.ImVec2(-1.0, 120.0)
-        if implot.begin_plot("reaction time (ms) by side", size):
+        if self._begin_plot("reaction time (ms) by side", 120.0):
             for side, values in panel.rt_ms.items():
                 if values:
                     implot.plot_line(side, np.asarray(values, dtype=np.float64))
             implot.end_plot()
-        if implot.begin_plot("accuracy by side", size):
+        if self._begin_plot("accuracy by side", 120.0):
             for side, values in panel.accuracy.items():
                 if values:
                     implot.plot_line(side, np.asarray(values, dtype=np.float64))
             implot.end_plot()
-        if implot.begin_plot("pain (0-10)", size):
+        if self._begin_plot("pain (0-10)", 120.0):
             if panel.pain:
                 times = np.asarray([t for t, _ in panel.pain], dtype=np.float64)
                 ratings = np.asarray([v for _, v in panel.pain], dtype=np.float64)
                 implot.plot_line("pain", times, ratings)
                 implot.plot_scatter("rating", times, ratings)
             implot.end_plot()
-        if implot.begin_plot("mirror sync error (cm) by repetition", size):
+        if self._begin_plot("mirror sync error (cm) by repetition", 120.0):
             if panel.sync_error_cm:
                 times = np.asarray([t for t, _ in panel.sync_error_cm], dtype=np.float64)
                 errors = np.asarray([v for _, v in panel.sync_error_cm], dtype=np.float64)
@@ -622,15 +629,16 @@ class Console:
             ordered = sorted(frames)
             imgui.text(f"frame time {ordered[len(ordered) // 2]:.1f} ms median, "
                        f"{ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]:.1f} ms p99")
-        size = imgui.ImVec2(-1.0, 100.0)
-        if frames and implot.begin_plot("frame time (ms)", size):
+        if frames and self._begin_plot("frame time (ms)", 100.0):
+            # From zero, so a steady frame rate reads as a flat line, not as noise magnified.
+            implot.setup_axis_limits(implot.ImAxis_.y1, 0.0, 1.5 * max(frames), implot.Cond_.always)
             implot.plot_line("frame", np.asarray(frames, dtype=np.float64))
             implot.end_plot()
         imgui.text(f"dropped frames {panel.dropped_frames}")
         if panel.read_only:
             return  # a recording keeps no queue
         imgui.text(f"recorder queue {panel.recorder_queue}, lost {panel.recorder_lost}")
-        if panel.recorder_queue_history and implot.begin_plot("recorder queue (records)", size):
+        if panel.recorder_queue_history and self._begin_plot("recorder queue (records)", 100.0):
             implot.plot_line("queue", np.asarray(panel.recorder_queue_history, dtype=np.float64))
             implot.end_plot()
 

@@ -83,7 +83,7 @@ REPLAY_KEY_HELP: tuple[tuple[str, str], ...] = (
     ("left / right arrow", f"back / forward {SEEK_STEP_S:g} s"),
     ("Page Down or N", "to the next event marked on the timeline"),
     ("Page Up or P", "to the previous event marked on the timeline"),
-    ("click the timeline", "to that time"),
+    ("click or drag along the timeline", "to that time"),
     ("Home", "back to the start"),
     ("drag / wheel (right pane)", "orbit / zoom the third-person view"),
     ("F1", "show or hide this help"),
