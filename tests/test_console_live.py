@@ -191,3 +191,19 @@ def test_the_keys_beside_the_buttons_are_the_keys_the_app_acts_on() -> None:
     pipeline.step(run.script.frame())
     panel = SessionConsole(pipeline, TherapistControls(run.runner, pipeline), "live").panel()
     assert panel.keys == keys and (panel.hand_scale, panel.hand_scale_min) == (1.0, MIN_HAND_SCALE)
+
+
+def test_replays_timeline_marks_the_therapists_changes_but_not_a_tasks_own_limb_mode() -> None:
+    from gmi_vr.console.replay import MARK_COLORS
+    from gmi_vr.therapy.replayed import MARK_GROUPS, timeline_marks
+
+    events = [
+        Event(1.0, "body.mode", {"mode": "still", "blend": 0.0}),  # a task asks for it
+        Event(2.0, "body.hand_scale", {"scale": 0.8, "by": "therapist"}),
+        Event(3.0, "body.mode", {"mode": "real", "blend": 0.0, "by": "therapist"}),
+        Event(4.0, "session.pause", {"by": "therapist"}),
+        Event(5.0, "session.pause", {}),  # the headset taken off
+        Event(6.0, "task.skipped", {"kind": "laterality", "by": "therapist"}),
+    ]
+    assert timeline_marks(events) == ((2.0, "change"), (3.0, "change"), (4.0, "change"), (6.0, "change"))
+    assert ("change", "therapist's change") in MARK_GROUPS and "change" in MARK_COLORS

@@ -117,6 +117,7 @@ MARK_COLORS: dict[str, RGBA] = {
     "safety": (0.95, 0.40, 0.35, 1.0),  # red: stop, pain flare, time cap
     "block": (0.80, 0.62, 0.95, 1.0),  # violet: a block or task starts or ends
     "haptic": (0.95, 0.65, 0.80, 1.0),  # pink: a vibration in the patient's hand
+    "change": (0.40, 0.88, 0.82, 1.0),  # teal: the therapist changed the limb, its size, or the plan's pace
 }
 OTHER_MARK_COLOR: RGBA = (0.75, 0.75, 0.75, 1.0)
 #: "Previous event" from just after a mark goes to the one before it, not to the same one.
