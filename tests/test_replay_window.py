@@ -20,9 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gmi_vr.body import SKIN_TONES, BodySettings, BodyState, Calibration, LimbMode, solve_body
-from gmi_vr.body.skeleton import JOINT_INDEX
-from gmi_vr.console.replay import (
+from gmi_vr.app.replay import (
     AFFECTED_COLOR,
     FIGURE_BONES,
     FIGURE_COLOR,
@@ -33,6 +31,8 @@ from gmi_vr.console.replay import (
     replay_body,
     run_replay,
 )
+from gmi_vr.body import SKIN_TONES, BodySettings, BodyState, Calibration, LimbMode, solve_body
+from gmi_vr.body.skeleton import JOINT_INDEX
 from gmi_vr.core.errors import NotFoundError
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import HandInput, Pose, Side, TrackingFrame
@@ -278,7 +278,7 @@ def test_without_a_display_replay_says_so(data_dir: Path) -> None:
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from gmi_vr.console.replay import run_replay
+        from gmi_vr.app.replay import run_replay
         from gmi_vr.core.errors import GraphicsUnavailable
         from gmi_vr.recording.store import SessionStore
         with SessionStore.open(Path({str(data_dir)!r})) as store:
@@ -342,7 +342,7 @@ def _replay_shot(data_dir: Path, shot: Path, at_s: float) -> np.ndarray:
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from gmi_vr.console.replay import run_replay
+        from gmi_vr.app.replay import run_replay
         from gmi_vr.recording.store import SessionStore
         with SessionStore.open(Path({str(data_dir)!r})) as store:
             run_replay(store, 1, visible=False, max_frames=2, screenshot=Path({str(shot)!r}),
@@ -362,8 +362,11 @@ def test_replay_window_shows_the_recorded_hands_where_they_were(data_dir: Path, 
     console = _console()
     early = _replay_shot(data_dir, tmp_path / "replay-at-1s.png", 1.0)
     late = _replay_shot(data_dir, tmp_path / "replay-at-9s.png", 9.0)
-    width, height = console.WINDOW_SIZE
-    assert early.shape == late.shape == (height, width, 3)
+    from gmi_vr.console.panels import PANEL_PX
+
+    full_width, height = console.WINDOW_SIZE  # the settings' default console size
+    assert early.shape == late.shape == (height, full_width, 3)
+    width = full_width - PANEL_PX  # the console's read-only panels at the right
     patient_area, third, status = console.pane_layout(width, height, console.TIMELINE_PX)
     patient = console.letterbox(patient_area, 4 / 3)  # replayed frames keep no eye views
     for image in (early, late):
@@ -409,7 +412,7 @@ def test_window_keys_play_pause_and_seek_and_f1_lists_them(data_dir: Path, tmp_p
     import glfw
     from OpenGL import GL
 
-    from gmi_vr.console.replay import show_replay_picture
+    from gmi_vr.app.replay import show_replay_picture
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
 
@@ -421,7 +424,7 @@ def test_window_keys_play_pause_and_seek_and_f1_lists_them(data_dir: Path, tmp_p
         renderer = Renderer()
         window = console.TherapistWindow(context, renderer, samples=1)
         try:
-            from gmi_vr.console.replay import REPLAY_KEY_HELP
+            from gmi_vr.app.replay import REPLAY_KEY_HELP
 
             window.view.help_rows = REPLAY_KEY_HELP
             window.view.timeline_px = console.TIMELINE_PX  # as run_replay has it
