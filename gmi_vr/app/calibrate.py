@@ -45,6 +45,7 @@ from gmi_vr.xr.sim import SEATED_EYE_HEIGHT_M
 
 if TYPE_CHECKING:
     from gmi_vr.app.loop import SessionLoop
+    from gmi_vr.console.panels import SessionPanel
     from gmi_vr.console.window import TherapistWindow
 
 Present = Callable[[DrawList, TrackingFrame], None]
@@ -176,8 +177,6 @@ class CalibrationStep:
         self.therapist = therapist or getpass.getuser()
         self.guide = CalibrationGuide(Posture(posture), known_height_m=known_height_m, floor_y=floor_y)
         self.result: Calibration | None = None
-        #: The frame source's clock link: nothing is recorded with it here.
-        self.clock: ClockLink | None = None
         self._anchor: Pose | None = None
         self._room = room_around(None)
         self._retry: str | None = None
@@ -186,7 +185,7 @@ class CalibrationStep:
         self._finished = False
 
     def use_clock(self, link: ClockLink) -> None:
-        self.clock = link
+        """Nothing is recorded with the frame source's clock here."""
 
     def presented(self, submit_ns: int | None) -> None:
         """Nothing to record: calibration keeps only its result."""
@@ -316,17 +315,21 @@ def calibrate_on_loop(step: CalibrationStep, window: TherapistWindow, frames: It
                       request_stop: Callable[[], None], status: str, *, max_frames: int | None = None,
                       present: Callable[[DrawList], None] = lambda draw: None,
                       clock: Callable[[], ClockLink | None] = lambda: None, every_frame: bool = False,
-                      capture: bool = False, drain: bool = False) -> SessionLoop:
+                      capture: bool = False, drain: bool = False, frames_shown: int = 0,
+                      panel: SessionPanel | None = None) -> SessionLoop:
     """Run ``step`` on the session loop (``app.loop.SessionLoop``) in ``window`` until
-    "finished" has been shown, the window is closed or ``max_frames`` frames passed;
+    "finished" has been shown, the window is closed or ``max_frames`` frames passed (counted
+    on from ``frames_shown``: a run that calibrated from its console goes on counting);
     ``present`` hands each picture to the eyes (the headset's; nothing for the simulator),
-    ``every_frame`` draws the window every frame (else at the console's pace). Returns the
-    loop (its ``last_pixels`` with ``capture``)."""
+    ``every_frame`` draws the window every frame (else at the console's pace); ``panel``:
+    what the console's panels show meanwhile. Returns the loop (its ``last_pixels`` with
+    ``capture``)."""
     from gmi_vr.app.loop import ConsolePacer, SessionLoop
 
     loop = SessionLoop(step, window, lambda frame, output: status, present=present, clock=clock,
                        pacer=ConsolePacer(None) if every_frame else ConsolePacer(), capture=capture,
-                       speak=False)  # fmt: skip
+                       speak=False, frames_shown=frames_shown,
+                       panel=None if panel is None else lambda frame, output: panel)  # fmt: skip
     loop.run(frames, request_stop, max_frames=max_frames, plan_end_reason="calibrated", drain=drain)
     step.finish()
     return loop
@@ -385,3 +388,50 @@ def run_calibration_sim(
                     Image.fromarray(loop.last_pixels[:, :, :3]).save(screenshot)
     finally:
         store.close()
+
+
+def calibrate_from_console(patient_id: str, window: TherapistWindow, frames: Iterable[TrackingFrame], *,
+                           therapist: str, status: str, floor_y: float | None,
+                           present: Callable[[DrawList], None] = lambda draw: None,
+                           clock: Callable[[], ClockLink | None] = lambda: None, every_frame: bool = False,
+                           max_frames: int | None = None, frames_shown: int = 0,
+                           capture: bool = False) -> tuple[str, SessionLoop | None]:
+    """The console's "calibrate" button: ``patient_id``'s seated calibration (the posture of
+    a session in the chair; ``gmi-vr calibrate --standing`` for a standing one) on the run's
+    own session loop, frames (``present``: the headset's eyes) and window, between two
+    patients' sessions. Audited "console.calibrate" by ``therapist`` when it starts; the guide
+    audits its retries and the stored result as ever (``CalibrationStep``). It never asks the
+    frame source to stop: closing the window ends it (nothing stored) and the run's own loop
+    then ends the run.
+
+    Returns the one sentence the console shows afterwards (stored, ended early, or why it
+    could not start: a store that cannot be opened or written, a patient removed meanwhile)
+    and the calibration's loop (None when it did not start; its ``frames_shown`` goes on from
+    ``frames_shown``)."""
+    from gmi_vr.console.panels import SessionPanel
+    from gmi_vr.core.errors import GmiError
+    from gmi_vr.core.settings import load_settings
+
+    try:
+        store = SessionStore.open(load_settings().database_url or None, create=False)
+    except GmiError as error:
+        return f"The calibration of {patient_id} did not start: {error}", None
+    try:
+        store.require_writable()
+        step = CalibrationStep(store, patient_id, posture=Posture.SEATED, therapist=therapist, floor_y=floor_y)
+        store.audit(therapist, "console.calibrate", patient_id=patient_id, details={"posture": "seated"})
+        shown = SessionPanel(f"calibration of {patient_id} (seated)", read_only=True,
+                             message="The patient follows the instructions in their view; close the window to stop.")
+        loop = calibrate_on_loop(step, window, frames, lambda: None, status, max_frames=max_frames,
+                                 present=present, clock=clock, every_frame=every_frame,
+                                 frames_shown=frames_shown, capture=capture, panel=shown)  # fmt: skip
+    except GmiError as error:
+        return f"The calibration of {patient_id} did not start: {error}", None
+    finally:
+        store.close()
+    window.take_console_actions()  # clicks on the panels while it ran were not meant for free play
+    if step.result is None:
+        return f"The calibration of {patient_id} ended before the pose was finished; nothing was stored.", loop
+    height = step.result.measures.height_m
+    return (f"The calibration of {patient_id} is stored (height {height:.2f} m); "
+            "their next session uses it."), loop  # fmt: skip

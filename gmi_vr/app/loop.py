@@ -74,8 +74,6 @@ class FrameStep(Protocol):
     in, what to draw out; told when the frame was submitted (``presented``, for the
     recording) and finished once the loop is done with it."""
 
-    clock: ClockLink | None
-
     def use_clock(self, link: ClockLink) -> None: ...
 
     def step(self, frame: TrackingFrame, presented_later: bool = False) -> FrameOutput: ...
@@ -120,6 +118,8 @@ class SessionLoop:
     last_pixels: NDArray[np.uint8] | None = None
     frames_shown: int = 0
     _last_output: FrameOutput | None = None
+    #: The clock link last handed to the frame step (``FrameStep.use_clock``).
+    _link: ClockLink | None = None
 
     def run(self, frames: Iterable[TrackingFrame], request_stop: Callable[[], None], *,
             max_frames: int | None = None, plan_end_reason: str | None = None,
@@ -130,7 +130,8 @@ class SessionLoop:
         that reason (a motion file's run); None: the window stays on "Session complete".
         Returns "start" without asking the source to stop when the therapist started a
         patient's session from the console (``console.start_requested``): the app goes on
-        with the same frames in a new pipeline."""
+        with the same frames in a new pipeline; "calibrate" likewise when they asked to
+        calibrate a patient (``console.calibrate_requested``: ``app.calibrate.calibrate_from_console``)."""
         speaker = CueSpeaker() if self.speak else None
         stopped: str | None = None
         try:
@@ -138,6 +139,8 @@ class SessionLoop:
                 self._frame(frame, speaker)
                 if stopped is None and self.console is not None and self.console.start_requested:
                     return "start"
+                if stopped is None and self.console is not None and self.console.calibrate_requested:
+                    return "calibrate"
                 if stopped is None:
                     stopped = self._stop_reason(plan_end_reason, max_frames)
                     if stopped is not None:
@@ -160,7 +163,8 @@ class SessionLoop:
         if console is not None:
             console.apply(window.take_console_actions(), frame.time_s)
         link = self.clock()
-        if link is not None and link != pipeline.clock:
+        if link is not None and link != self._link:
+            self._link = link
             pipeline.use_clock(link)
         output = pipeline.step(frame, presented_later=True)
         self.present(output.draw)

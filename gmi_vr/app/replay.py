@@ -320,9 +320,6 @@ class ReplayPlayer:
     afresh at the new place. Nothing is recorded: a replay never makes a session.
     """
 
-    #: The frame source's clock link: a recording's times need none.
-    clock: ClockLink | None = None
-
     def __init__(self, source: ReplaySource, clock: PlaybackClock, body: ReplayBody,
                  rig: AvatarRig | None = None, body_as_rods: bool = BODY_AS_RODS,
                  pictures: TherapyPictures | None = None, marks: tuple[Mark, ...] = (),
