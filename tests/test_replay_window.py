@@ -463,3 +463,34 @@ def test_window_keys_play_pause_and_seek_and_f1_lists_them(data_dir: Path, tmp_p
         finally:
             window.release()
             renderer.release()
+
+
+@pytest.mark.display
+def test_the_replay_window_has_the_settings_size_and_records_nothing(data_dir: Path, tmp_path: Path) -> None:
+    """The replay runs on the session loop live sessions run on; it opens the therapist window
+    at the settings' console size and leaves the store as it was (no session, no audit row)."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    with SessionStore.open(data_dir) as store:
+        before = ([s.id for s in store.list_sessions()], len(store.audit_trail()), len(store.motion_chunks(1)))
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f'data_dir = "{tmp_path / "unused"}"\nconsole_width = 640\nconsole_height = 360\n')
+    shot = tmp_path / "replay-small.png"
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from gmi_vr.app.replay import run_replay
+        from gmi_vr.recording.store import SessionStore
+        with SessionStore.open(Path({str(data_dir)!r})) as store:
+            run_replay(store, 1, visible=False, max_frames=30, screenshot=Path({str(shot)!r}))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
+    env["GMI_VR_CONFIG"] = str(settings)
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with Image.open(shot) as picture:
+        assert picture.size == (640, 360)
+    with SessionStore.open(data_dir) as store:
+        after = ([s.id for s in store.list_sessions()], len(store.audit_trail()), len(store.motion_chunks(1)))
+    assert after == before

@@ -187,8 +187,10 @@ class SessionLoop:
                 window.panel = self.console.panel(controls.message if controls is not None else "")
             elif self.panel is not None:
                 window.panel = self.panel(frame, output)
-            timeline = self.timeline() if self.timeline is not None else None
-            pixels = window.show(output.draw, frame, status, capture=self.capture, timeline=timeline)
+            if self.timeline is None:
+                pixels = window.show(output.draw, frame, status, capture=self.capture)
+            else:
+                pixels = window.show(output.draw, frame, status, capture=self.capture, timeline=self.timeline())
             self.last_pixels = pixels if pixels is not None else self.last_pixels
 
     def _stop_reason(self, plan_end_reason: str | None, max_frames: int | None) -> str | None:
