@@ -79,7 +79,7 @@ def test_the_size_change_is_in_the_store_the_audit_the_report_and_the_replay(tmp
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from recording_synth import frame
 
-    from gmi_vr.console.replay import replay_body
+    from gmi_vr.app.replay import replay_body
     from gmi_vr.review.figures_data import session_review
 
     monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))

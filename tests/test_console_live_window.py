@@ -251,22 +251,32 @@ def test_the_screenshot_shows_the_panels_their_figures_and_the_keys_beside_the_b
 
 REPLAY_SCRIPT = COMMON + textwrap.dedent(
     """
-    import gmi_vr.console.replay as replay_window
-    from gmi_vr.app.replay import run_replay
+    import gmi_vr.app.replay as app_replay
+    import gmi_vr.console.window as console
     from gmi_vr.console.window import timeline_area
     from gmi_vr.recording.store import SessionStore
 
     log = {{"drag": [], "pictures": []}}
-    original = replay_window.show_replay_picture
+    state = {{}}
+    original_next = app_replay.ReplayFrames.next_frame
 
-    def picture(window, player, now_s, capture=False, panels=None):
-        pixels = original(window, player, now_s, capture, panels)
+    def next_frame(self):
+        frame = original_next(self)  # the window's keys and timeline clicks taken first
+        state["player"] = self.player
+        return frame
+
+    app_replay.ReplayFrames.next_frame = next_frame
+    original_show = console.TherapistWindow.show
+
+    def show(self, draw_list, frame, status, capture=False, timeline=None):
+        pixels = original_show(self, draw_list, frame, status, capture, timeline)
+        player = state["player"]
         shown = player.shown
-        log["pictures"].append({{"time_s": shown.frame.time_s, "size": hand_size(shown.body.world_from_joint),
-                                 "skinned": skinned_hand_size(player.rig, player.draw_list().skinned[0].palette),
-                                 "panel_size": window.panel.hand_scale, "start_s": player.clock.start_s,
+        log["pictures"].append({{"time_s": frame.time_s, "size": hand_size(shown.body.world_from_joint),
+                                 "skinned": skinned_hand_size(player.rig, draw_list.skinned[0].palette),
+                                 "panel_size": self.panel.hand_scale, "start_s": player.clock.start_s,
                                  "end_s": player.clock.end_s}})
-        driver.send(window)
+        driver.send(self)
         return pixels
 
     def drive():
@@ -299,10 +309,10 @@ REPLAY_SCRIPT = COMMON + textwrap.dedent(
 
     driver = drive()
     next(driver)
-    replay_window.show_replay_picture = picture
+    console.TherapistWindow.show = show
     with SessionStore.open(Path({data!r})) as store:
         (session,) = store.list_sessions("L-1")
-        run_replay(store, session.id, start_paused=True)
+        app_replay.run_replay(store, session.id, start_paused=True)
     mouse.close()
     keyboard.close()
     print("LOG", json.dumps(log))

@@ -74,11 +74,12 @@ HAND_SCALE_EVENT = "body.hand_scale"
 
 @dataclass(frozen=True)
 class FrameOutput:
-    """What one frame produced: the picture, the solved body, what happened, whether the
-    session plan has finished, and the controllers' vibrations (``haptics``)."""
+    """What one frame produced: the picture, the solved body (None where nothing solves
+    one: calibration), what happened, whether the session plan has finished, and the
+    controllers' vibrations (``haptics``)."""
 
     draw: DrawList
-    body: BodyPose
+    body: BodyPose | None
     events: tuple[Event, ...] = ()
     done: bool = False
     haptics: tuple[HapticPulse, ...] = ()
