@@ -29,17 +29,18 @@ from gmi_vr.recording.records import RatingRecord as RatingRow
 from gmi_vr.recording.records import RepetitionRecord as RepetitionRow
 from gmi_vr.recording.records import TrialRecord as TrialRow
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.therapy.mirror_box import MirrorBoxRecord
 from gmi_vr.therapy.program import BodyPart
 from gmi_vr.therapy.records import RatingRecord, TrialRecord
 from gmi_vr.therapy.stage_records import (
     ImageryRecord,
+    MirrorBoxRecord,
     ObservationRecord,
     RangeOfMotionRecord,
     RepetitionRecord,
+    ScreenRecord,
+    TouchRecord,
     VividnessRecord,
 )
-from gmi_vr.therapy.touch_task import ScreenRecord, TouchRecord
 
 #: One record of every kind a task hands to storage (times in seconds on the frame clock),
 #: with the optional fields both filled and empty.

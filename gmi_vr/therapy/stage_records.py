@@ -1,6 +1,8 @@
-"""Records of the later stages, for storage next to ``records.TrialRecord`` and
-``records.RatingRecord``: imagined movements, vividness ratings, movement repetitions with
-their measures, range-of-motion excursions and look-only periods.
+"""Records of the later stages and of the other tasks of a plan, for storage next to
+``records.TrialRecord`` and ``records.RatingRecord``: imagined movements, vividness ratings,
+movement repetitions with their measures, range-of-motion excursions, look-only periods,
+stretches of mirror-box practice (``mirror_box``), and the touches of the touch training and
+of its dysynchiria screen (``touch_task``).
 
 Times are seconds on the frame clock; positions are world (reference space) metres as
 3-element lists so ``to_dict()`` is JSON-able as is. Each class has ``record_kind``, its
@@ -209,5 +211,114 @@ class ObservationRecord:
         return _trial_row(self, self.started_at_s)
 
 
+@dataclass(frozen=True)
+class MirrorBoxRecord:
+    """One stretch of guided mirror-box practice, from when it began (or resumed) to when it
+    ended: ``ended_by`` "done" (the planned time was practised) or the reason it was cut
+    ("rating": a pain rating over it, after which it resumes; "unfocused"; a stop or flare
+    such as "pain_flare"). ``practised_s`` is the block's practice so far, this stretch
+    included, so a block's last record holds its total. Times on the frame clock, seconds."""
+
+    record_kind = "mirror_box"
+    block_index: int
+    started_at_s: float
+    ended_at_s: float
+    planned_s: float
+    practised_s: float
+    ended_by: str
+
+    storage_table = "trial"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-able data, its kind included."""
+        data: dict[str, Any] = {"record_kind": self.record_kind}
+        data.update(dataclasses.asdict(self))
+        return data
+
+    def storage_fields(self) -> dict[str, Any]:
+        """The session store's trial row: onset and kind; the rest in ``measures``."""
+        return {"onset_s": self.started_at_s, "kind": self.record_kind, "body_part": None,
+                "side": None, "measures": self.to_dict()}
+
+
+@dataclass(frozen=True)
+class TouchRecord:
+    """One touch and the patient's answer.
+
+    ``touch_block`` counts the training's blocks from 0 (``block_index`` is the session
+    plan's block). ``cue_at_s`` is the display time of the frame that cued the touch;
+    ``rt_s`` = ``answered_at_s - cue_at_s``. No answer before the slot ended: ``timed_out``,
+    neither site nor probe counted right. ``touched`` is the limb the therapist touched
+    ("affected", or "healthy" in mirrored touch).
+    """
+
+    record_kind = "touch"
+    storage_table = "trial"
+    block_index: int
+    touch_block: int
+    touch_index: int
+    seed: int
+    site: str
+    probe: str
+    probe_mm: float
+    view: str
+    touched: str
+    side: str  # the touched limb's side
+    cue_at_s: float
+    answer_site: str | None
+    answer_probe: str | None
+    answered_by: str | None  # "right.primary", ...
+    answered_at_s: float | None
+    rt_s: float | None
+    rt_source: str | None  # "input" | "frame"
+    site_correct: bool
+    probe_correct: bool
+    timed_out: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able fields, with the record kind."""
+        return {"record_kind": self.record_kind, **dataclasses.asdict(self)}
+
+    def storage_fields(self) -> dict[str, Any]:
+        """A session-store trial row (kind "touch"): the touched side, the view, both named
+        right (``correct``) and the response time; everything else in ``measures``."""
+        data = self.to_dict()
+        kept = ("side", "view", "cue_at_s", "rt_s")
+        return {"onset_s": self.cue_at_s, "kind": "touch", "side": self.side, "view": self.view,
+                "correct": self.site_correct and self.probe_correct, "reaction_time_s": self.rt_s,
+                "measures": {k: v for k, v in data.items() if k not in kept}}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScreenRecord:
+    """One touch of the dysynchiria screen: the healthy limb touched at ``site``, seen on the
+    limb in the affected place, and the patient's answer whether the affected side felt
+    pain or tingling (``report``)."""
+
+    record_kind = "touch_screen"
+    storage_table = "trial"
+    block_index: int
+    touch_block: int
+    screen_index: int
+    site: str
+    side: str  # the healthy side, touched
+    cue_at_s: float
+    asked_at_s: float
+    answered_at_s: float
+    answered_by: str
+    report: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able fields, with the record kind."""
+        return {"record_kind": self.record_kind, **dataclasses.asdict(self)}
+
+    def storage_fields(self) -> dict[str, Any]:
+        """A session-store trial row (kind "touch_screen"): the healthy side, "report" or "none"."""
+        data = self.to_dict()
+        return {"onset_s": self.cue_at_s, "kind": "touch_screen", "side": self.side,
+                "answer": "report" if self.report else "none", "reaction_time_s": None,
+                "measures": {k: v for k, v in data.items() if k != "side"}}  # fmt: skip
+
+
 StageRecord = (ImageryRecord | VividnessRecord | RepetitionRecord | RangeOfMotionRecord
-               | ObservationRecord)
+               | ObservationRecord | MirrorBoxRecord | TouchRecord | ScreenRecord)
