@@ -46,16 +46,14 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
-from gmi_vr.core.types import FrameTiming, TrackingFrame
+from gmi_vr.core.types import FrameTiming, RatingPhase, RatingSource, TrackingFrame
 from gmi_vr.recording import motion, schema
 from gmi_vr.recording.privacy import private_opener
 from gmi_vr.recording.records import (
     FINISH_STATUSES,
     BlockInfo,
     EventRecord,
-    Phase,
     RatingRecord,
-    RatingSource,
     RecorderStats,
     RepetitionRecord,
     TaskInfo,
@@ -199,7 +197,7 @@ class SessionRecorder:
         return seq
 
     def record_rating(
-        self, value: int, phase: Phase, source: RatingSource = "patient", time_s: float | None = None
+        self, value: int, phase: RatingPhase, source: RatingSource = "patient", time_s: float | None = None
     ) -> None:
         """Queue a 0-10 pain rating given now (ValueError for an impossible rating)."""
         check_rating(value, phase, source)
@@ -410,10 +408,12 @@ class SessionRecorder:
         if isinstance(record, EventRecord):
             conn.execute(insert(schema.EventRow), {"session_id": sid, "time_s": record.time_s, "kind": record.kind, "data": _jsonable(record.data)})
         elif isinstance(record, TrialRecord):
-            values = {k: getattr(record, k) for k in (
-                "seq", "task_seq", "kind", "onset_s", "body_part", "side", "rotation_deg", "view",
-                "answer", "correct", "reaction_time_s")}  # fmt: skip
-            conn.execute(insert(schema.Trial), {**values, "session_id": sid, "measures": _jsonable(record.measures)})
+            conn.execute(insert(schema.Trial), {
+                "session_id": sid, "seq": record.seq, "task_seq": record.task_seq, "kind": record.kind,
+                "onset_s": record.onset_s, "body_part": record.body_part, "side": record.side,
+                "rotation_deg": record.rotation_deg, "view": record.view, "answer": record.answer,
+                "correct": record.correct, "reaction_time_s": record.reaction_time_s,
+                "measures": _jsonable(record.measures)})  # fmt: skip
         elif isinstance(record, RepetitionRecord):
             conn.execute(insert(schema.Repetition), {
                 "session_id": sid, "seq": record.seq, "task_seq": record.task_seq, "onset_s": record.onset_s,

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Phase = Literal["before", "during", "after"]
-RatingSource = Literal["patient", "therapist"]
+from gmi_vr.core.types import RatingPhase, RatingSource
+
 #: How a session ended: "completed" (the plan ran to its end), "ended_early" (cut short:
 #: the therapist, the time cap, the app), "safety_stop" (pain flare, the patient's or the
 #: therapist's stop), "not_started" (no trial or repetition was recorded), "aborted" (an
@@ -137,7 +137,7 @@ class RatingRecord:
     """A 0-10 numeric pain rating (NRS, CLINICAL.md "Outcomes")."""
 
     value: int
-    phase: Phase
+    phase: RatingPhase
     source: RatingSource
     recorded_at: datetime
     time_s: float | None = None

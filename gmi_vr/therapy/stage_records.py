@@ -5,10 +5,9 @@ stretches of mirror-box practice (``mirror_box``), and the touches of the touch 
 of its dysynchiria screen (``touch_task``).
 
 Times are seconds on the frame clock; positions are world (reference space) metres as
-3-element lists so ``to_dict()`` is JSON-able as is. Each class has ``record_kind``, its
-name, and ``storage_table``: the session store row it becomes through ``storage_fields()``
-("repetition": onset, duration, measures; "trial": onset, kind, body part, side and the
-rest as ``measures``), like ``records.TrialRecord.storage_fields``.
+3-element lists in ``to_dict()``, so it is JSON-able as is. Each class has ``record_kind``,
+its name. The session store row each becomes (a repetition row for ``RepetitionRecord``, a
+trial row for the others) is written out in one place, ``app.record_rows``.
 """
 
 from __future__ import annotations
@@ -17,15 +16,6 @@ import dataclasses
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
-
-
-def _trial_row(record: Any, onset_s: float, body_part: str | None = None,
-               side: str | None = None) -> dict[str, Any]:
-    """A session-store trial row: the record's other fields go into ``measures``."""
-    data = _jsonable(record)
-    measures = {k: v for k, v in data.items() if k not in ("body_part", "side")}
-    return {"onset_s": onset_s, "kind": record.record_kind, "body_part": body_part,
-            "side": side, "measures": measures}
 
 
 def _jsonable(record: Any) -> dict[str, Any]:
@@ -69,15 +59,9 @@ class ImageryRecord:
     time_source: str | None  # "input" | "frame"
     timed_out: bool
 
-    storage_table = "trial"
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
-
-    def storage_fields(self) -> dict[str, Any]:
-        """The session store's trial row: onset on the frame clock (s), kind, body part and side, the rest as ``measures``."""
-        return _trial_row(self, self.demo_shown_at_s, self.body_part, self.side)
 
 
 @dataclass(frozen=True)
@@ -93,15 +77,9 @@ class VividnessRecord:
     source: str  # "patient"
     scale: str = "vividness-1-5"
 
-    storage_table = "trial"
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
-
-    def storage_fields(self) -> dict[str, Any]:
-        """The session store's trial row: onset on the frame clock (s), kind, no body part or side, the rest as ``measures``."""
-        return _trial_row(self, self.time_s)
 
 
 @dataclass(frozen=True)
@@ -149,18 +127,9 @@ class RepetitionRecord:
     #: and its displayed (mirrored) position during the repetition — how in sync the limbs were.
     sync_error_m: float | None = None
 
-    storage_table = "repetition"
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
-
-    def storage_fields(self) -> dict[str, Any]:
-        """The session store's repetition row: onset (the target's display time when the
-        hand never moved), duration, and every other field as ``measures``."""
-        measures = {k: v for k, v in _jsonable(self).items() if k != "duration_s"}
-        onset = self.onset_s if self.onset_s is not None else self.shown_at_s
-        return {"onset_s": onset, "duration_s": self.duration_s, "measures": measures}
 
 
 @dataclass(frozen=True)
@@ -178,15 +147,9 @@ class RangeOfMotionRecord:
     ended_at_s: float
     ended_by: str  # "right.trigger_click", ... or "time_limit"
 
-    storage_table = "trial"
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
-
-    def storage_fields(self) -> dict[str, Any]:
-        """The session store's trial row: onset on the frame clock (s), kind, the side, the rest as ``measures``."""
-        return _trial_row(self, self.started_at_s, None, self.side)
 
 
 @dataclass(frozen=True)
@@ -200,15 +163,9 @@ class ObservationRecord:
     planned_s: float
     completed: bool  # False when a pause or stop cut it short
 
-    storage_table = "trial"
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
-
-    def storage_fields(self) -> dict[str, Any]:
-        """The session store's trial row: onset on the frame clock (s), kind, no body part or side, the rest as ``measures``."""
-        return _trial_row(self, self.started_at_s)
 
 
 @dataclass(frozen=True)
@@ -227,18 +184,11 @@ class MirrorBoxRecord:
     practised_s: float
     ended_by: str
 
-    storage_table = "trial"
-
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-able data, its kind included."""
         data: dict[str, Any] = {"record_kind": self.record_kind}
         data.update(dataclasses.asdict(self))
         return data
-
-    def storage_fields(self) -> dict[str, Any]:
-        """The session store's trial row: onset and kind; the rest in ``measures``."""
-        return {"onset_s": self.started_at_s, "kind": self.record_kind, "body_part": None,
-                "side": None, "measures": self.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -253,7 +203,6 @@ class TouchRecord:
     """
 
     record_kind = "touch"
-    storage_table = "trial"
     block_index: int
     touch_block: int
     touch_index: int
@@ -279,15 +228,6 @@ class TouchRecord:
         """JSON-able fields, with the record kind."""
         return {"record_kind": self.record_kind, **dataclasses.asdict(self)}
 
-    def storage_fields(self) -> dict[str, Any]:
-        """A session-store trial row (kind "touch"): the touched side, the view, both named
-        right (``correct``) and the response time; everything else in ``measures``."""
-        data = self.to_dict()
-        kept = ("side", "view", "cue_at_s", "rt_s")
-        return {"onset_s": self.cue_at_s, "kind": "touch", "side": self.side, "view": self.view,
-                "correct": self.site_correct and self.probe_correct, "reaction_time_s": self.rt_s,
-                "measures": {k: v for k, v in data.items() if k not in kept}}  # fmt: skip
-
 
 @dataclass(frozen=True)
 class ScreenRecord:
@@ -296,7 +236,6 @@ class ScreenRecord:
     pain or tingling (``report``)."""
 
     record_kind = "touch_screen"
-    storage_table = "trial"
     block_index: int
     touch_block: int
     screen_index: int
@@ -311,13 +250,6 @@ class ScreenRecord:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able fields, with the record kind."""
         return {"record_kind": self.record_kind, **dataclasses.asdict(self)}
-
-    def storage_fields(self) -> dict[str, Any]:
-        """A session-store trial row (kind "touch_screen"): the healthy side, "report" or "none"."""
-        data = self.to_dict()
-        return {"onset_s": self.cue_at_s, "kind": "touch_screen", "side": self.side,
-                "answer": "report" if self.report else "none", "reaction_time_s": None,
-                "measures": {k: v for k, v in data.items() if k != "side"}}  # fmt: skip
 
 
 StageRecord = (ImageryRecord | VividnessRecord | RepetitionRecord | RangeOfMotionRecord
