@@ -145,8 +145,7 @@ def test_stage_records_become_session_store_rows_with_json_measures() -> None:
     from dataclasses import fields
 
     from gmi_vr.app.record_rows import stored_row
-    from gmi_vr.recording.records import RepetitionRecord as StoredRepetition
-    from gmi_vr.recording.records import TrialRecord as StoredTrial
+    from gmi_vr.recording.records import StoredRepetition, StoredTrial
     from gmi_vr.therapy.stage_records import (
         ImageryRecord,
         ObservationRecord,

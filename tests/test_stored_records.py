@@ -23,11 +23,11 @@ from gmi_vr.recording.records import (
     OutcomeInfo,
     PatientInfo,
     SessionInfo,
+    StoredRating,
+    StoredRepetition,
+    StoredTrial,
     TaskInfo,
 )
-from gmi_vr.recording.records import RatingRecord as RatingRow
-from gmi_vr.recording.records import RepetitionRecord as RepetitionRow
-from gmi_vr.recording.records import TrialRecord as TrialRow
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.therapy.program import BodyPart
 from gmi_vr.therapy.records import RatingRecord, TrialRecord
@@ -178,9 +178,9 @@ def test_every_kind_of_therapy_record_becomes_the_same_stored_row(tmp_path: Path
 #: store fills itself (row ids, the session or patient it is recording for) or keeps to
 #: itself (a session's owner and heartbeat: crash recovery's).
 STORED_AS: dict[type, tuple[str, frozenset[str]]] = {
-    TrialRow: ("trials", frozenset({"id", "session_id"})),
-    RepetitionRow: ("repetitions", frozenset({"id", "session_id"})),
-    RatingRow: ("pain_ratings", frozenset({"id"})),
+    StoredTrial: ("trials", frozenset({"id", "session_id"})),
+    StoredRepetition: ("repetitions", frozenset({"id", "session_id"})),
+    StoredRating: ("pain_ratings", frozenset({"id"})),
     BlockInfo: ("blocks", frozenset({"id", "session_id"})),
     TaskInfo: ("tasks", frozenset({"id", "session_id"})),
     EventRecord: ("events", frozenset({"id", "session_id"})),
@@ -194,7 +194,7 @@ STORED_AS: dict[type, tuple[str, frozenset[str]]] = {
 #: Fields that may be None although their column may not, as the store fills them: the
 #: recorder numbers a trial or repetition (``seq``) as it queues it, a rating given in a
 #: session learns its patient from the recorder, a new patient's row its creation time.
-FILLED_BY_THE_STORE = {(TrialRow, "seq"), (RepetitionRow, "seq"), (RatingRow, "patient_id"),
+FILLED_BY_THE_STORE = {(StoredTrial, "seq"), (StoredRepetition, "seq"), (StoredRating, "patient_id"),
                        (PatientInfo, "created_at")}  # fmt: skip
 #: Columns that may hold NULL read back as an empty mapping, never None.
 NULL_READ_AS_EMPTY = {(EventRecord, "data"), (OutcomeInfo, "details")}

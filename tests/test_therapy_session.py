@@ -18,7 +18,7 @@ from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side, TrackingFrame
 from gmi_vr.geometry import translation_matrix
-from gmi_vr.recording.records import TrialRecord as StoredTrial
+from gmi_vr.recording.records import StoredTrial
 from gmi_vr.scene.draw import DrawList, MeshItem
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
 from gmi_vr.therapy.rating import CONFIRM_HOLD_S

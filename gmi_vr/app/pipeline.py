@@ -45,8 +45,7 @@ from gmi_vr.geometry import quat_rotate, translation_matrix
 from gmi_vr.recording.listing import SessionRow
 from gmi_vr.recording.lsl import LslStreams
 from gmi_vr.recording.recorder import SessionRecorder
-from gmi_vr.recording.records import RecorderStats
-from gmi_vr.recording.records import RepetitionRecord as StoredRepetition
+from gmi_vr.recording.records import RecorderStats, StoredRepetition
 from gmi_vr.scene.draw import DrawList, SkinnedItem
 from gmi_vr.scene.room import clinic_room_groups, room_draw_list
 from gmi_vr.therapy.records import RatingRecord, Record, TaskEnded, TaskStarted, TrialRecord

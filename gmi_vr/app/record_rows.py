@@ -18,8 +18,7 @@ from __future__ import annotations
 from typing import Any, assert_never
 
 from gmi_vr.recording.recorder import SessionRecorder
-from gmi_vr.recording.records import RepetitionRecord as StoredRepetition
-from gmi_vr.recording.records import TrialRecord as StoredTrial
+from gmi_vr.recording.records import StoredRepetition, StoredTrial
 from gmi_vr.therapy.records import STORAGE_PHASE, RatingRecord, TrialRecord
 from gmi_vr.therapy.stage_records import (
     ImageryRecord,

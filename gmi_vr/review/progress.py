@@ -35,8 +35,7 @@ from typing import Any
 
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.types import Side
-from gmi_vr.recording.records import SessionInfo
-from gmi_vr.recording.records import TrialRecord as StoredTrial
+from gmi_vr.recording.records import SessionInfo, StoredTrial
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.review.figures_data import is_practice, practice_record, session_point, therapy_trial
 from gmi_vr.therapy.checks import FMS, SINCE_LAST
