@@ -29,8 +29,9 @@ from gmi_vr.recording.records import (
     TaskInfo,
 )
 from gmi_vr.recording.store import SessionStore
+from gmi_vr.review.figures_data import therapy_trial
 from gmi_vr.therapy.program import BodyPart
-from gmi_vr.therapy.records import RatingRecord, TrialRecord
+from gmi_vr.therapy.records import STORAGE_PHASE, RatingRecord, TrialRecord
 from gmi_vr.therapy.stage_records import (
     ImageryRecord,
     MirrorBoxRecord,
@@ -71,16 +72,22 @@ RECORDS = [
 ]
 
 
-def stored_rows(tmp_path: Path) -> dict[str, list[tuple[object, ...]]]:
-    """``RECORDS`` recorded through the pipeline's ``store_record`` and the real recorder; the
-    rows as SQLite holds them (JSON as its text), all but the ratings' wall-clock time."""
-    with SessionStore.open(tmp_path / "data") as store:
+def record_all(data: Path) -> None:
+    """``RECORDS`` as one session of a new store in ``data``, through the pipeline's
+    ``store_record`` and the real recorder."""
+    with SessionStore.open(data) as store:
         store.add_patient(PatientInfo("P1", "left", "hand"))
         recorder = store.start_session("P1", source="test")
         task = recorder.begin_task("laterality", 999.0)
         for record in RECORDS:
             store_record(recorder, record, task)
         recorder.finish("completed")
+
+
+def stored_rows(tmp_path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """The rows of ``record_all`` as SQLite holds them (JSON as its text), all but the
+    ratings' wall-clock time."""
+    record_all(tmp_path / "data")
     db = sqlite3.connect(tmp_path / "data" / "sessions.sqlite")
     try:
         return {
@@ -172,6 +179,18 @@ EXPECTED_ROWS: dict[str, list[tuple[object, ...]]] = {
 
 def test_every_kind_of_therapy_record_becomes_the_same_stored_row(tmp_path: Path) -> None:
     assert stored_rows(tmp_path) == EXPECTED_ROWS
+
+
+def test_stored_laterality_trials_read_back_as_the_records_the_task_produced(tmp_path: Path) -> None:
+    record_all(tmp_path / "data")
+    with SessionStore.open(tmp_path / "data") as store:
+        read_back = [therapy_trial(row) for row in store.trials(1)]
+        ratings = store.ratings(session_id=1)
+    lateral = [record for record in RECORDS if isinstance(record, TrialRecord)]
+    assert read_back[:len(lateral)] == lateral and set(read_back[len(lateral):]) == {None}
+    given = [record for record in RECORDS if isinstance(record, RatingRecord)]
+    assert [(r.time_s, r.value, r.phase, r.source) for r in ratings] == [
+        (r.time_s, r.value, STORAGE_PHASE[r.moment], r.source) for r in given]
 
 
 #: Each record type the store takes in or hands out, its table, and the table's columns the
