@@ -40,9 +40,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import TrackingFrame
 from gmi_vr.recording.listing import saved_line, session_row
-from gmi_vr.recording.records import PatientInfo
-from gmi_vr.recording.records import RatingRecord as StoredRating
-from gmi_vr.recording.records import TrialRecord as StoredTrial
+from gmi_vr.recording.records import PatientInfo, StoredRating, StoredTrial
 from gmi_vr.recording.store import SessionStore
 
 #: The events the log lists (pain ratings, flares, stops, tracking and recording losses,
@@ -303,7 +301,7 @@ def replay_panels(title: str, start_s: float, events: Sequence[Event], trials: l
                   ratings: list[StoredRating], dropped_frames: int = 0) -> Callable[[float], SessionPanel]:
     """The read-only panels of a recorded session at recording time ``time_s`` (the
     recording's clock; session times count from ``start_s``): what the live console showed
-    then, rebuilt from the stored events, trials (``recording.records.TrialRecord``) and
+    then, rebuilt from the stored events, trials (``recording.records.StoredTrial``) and
     ratings; ``dropped_frames``: the session's count of frames that never reached the disk.
     Limb mode, blend and hand size are the replay's own (it solves the body)."""
     ordered = sorted(events, key=lambda event: event.time_s)

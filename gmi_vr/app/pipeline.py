@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gmi_vr.app.record_rows import store_rating, stored_row
 from gmi_vr.assets.gltf_skin import load_skinned_gltf
 from gmi_vr.assets.paths import model_path
 from gmi_vr.body import (
@@ -45,9 +46,7 @@ from gmi_vr.geometry import quat_rotate, translation_matrix
 from gmi_vr.recording.listing import SessionRow
 from gmi_vr.recording.lsl import LslStreams
 from gmi_vr.recording.recorder import SessionRecorder
-from gmi_vr.recording.records import RecorderStats
-from gmi_vr.recording.records import RepetitionRecord as StoredRepetition
-from gmi_vr.recording.records import TrialRecord as StoredTrial
+from gmi_vr.recording.records import RecorderStats, StoredRepetition
 from gmi_vr.scene.draw import DrawList, SkinnedItem
 from gmi_vr.scene.room import clinic_room_groups, room_draw_list
 from gmi_vr.therapy.records import RatingRecord, Record, TaskEnded, TaskStarted, TrialRecord
@@ -446,16 +445,17 @@ class SessionPipeline:
 
 def store_record(recorder: SessionRecorder, record: TrialRecord | RatingRecord | StageRecord,
                  task_seq: int | None = None) -> None:
-    """Hand a therapy record (trial, repetition, rating) to the session store's recorder;
-    ``task_seq`` is the recorder's number of the task it belongs to."""
+    """Hand a therapy record (trial, repetition, rating) to the session store's recorder as
+    the row ``record_rows`` writes out for it; ``task_seq`` is the recorder's number of the
+    task it belongs to (a rating belongs to the session, not to a task)."""
     if isinstance(record, RatingRecord):
-        recorder.record_rating(**record.storage_fields())
+        store_rating(recorder, record)
         return
-    fields = record.storage_fields()
-    if getattr(record, "storage_table", "trial") == "repetition":
-        recorder.record_repetition(StoredRepetition(**fields, task_seq=task_seq))
+    row = stored_row(record, task_seq)
+    if isinstance(row, StoredRepetition):
+        recorder.record_repetition(row)
     else:
-        recorder.record_trial(StoredTrial(**fields, task_seq=task_seq))
+        recorder.record_trial(row)
 
 
 def _yaw_of(anchor: Pose) -> float:
