@@ -19,6 +19,7 @@ from gmi_vr.app.console import SessionConsole, replay_panels
 from gmi_vr.app.controls import AUDIT_ACTIONS, TherapistControls, button_keys
 from gmi_vr.app.patients import add_patient
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
+from gmi_vr.app.record_rows import stored_row
 from gmi_vr.app.session import session_pipeline
 from gmi_vr.body import BodySettings, LimbMode
 from gmi_vr.body.skeleton import JOINT_INDEX
@@ -157,7 +158,7 @@ def test_the_sync_error_figure_is_each_mirror_repetitions_recorded_sync_error() 
     (made,) = [e for e in events if e.kind == "repetition.record"]
     expected = ((pytest.approx(made.time_s - start_s), pytest.approx(100 * record.sync_error_m)),)
     assert console.panel().sync_error_cm == expected
-    stored = record.storage_fields()["measures"]["sync_error_m"]
+    stored = stored_row(record).measures["sync_error_m"]
     assert console.panel().sync_error_cm[0][1] == pytest.approx(100 * stored), "the stored row's figure"
     # Replayed from the recorded events: the same point, once the record's time is reached.
     panel_at = replay_panels("replay", start_s, events, [], [])
