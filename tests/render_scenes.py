@@ -113,7 +113,7 @@ def eye_cameras() -> tuple[Camera, Camera]:
 def render_stereo(renderer, draw_list: DrawList, cameras: tuple[Camera, Camera], kind: str):  # type: ignore[no-untyped-def]
     """Both eyes drawn by ``renderer.draw_stereo`` into a two-layer ``kind`` target (as an
     OpenXR swapchain with arraySize 2 holds them): ((HEIGHT, WIDTH, 4) uint8 per layer)."""
-    from gmi_vr.render.stereo import LayeredRenderTarget
+    from gmi_vr.render.target import LayeredRenderTarget
 
     target = LayeredRenderTarget(WIDTH, HEIGHT, srgb=kind == "srgb")
     try:

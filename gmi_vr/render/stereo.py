@@ -1,5 +1,5 @@
 """Both eyes in one pass: which way the OpenGL driver offers, the shader lines each way
-needs, and the two-layer targets drawn into.
+needs, and the two-layer target (``StereoTarget``) handed to the renderer.
 
 An OpenXR runtime can hand out one swapchain whose images are two-layer texture arrays
 (``arraySize`` 2), layer 0 the left eye and layer 1 the right. Every draw call then covers
@@ -23,12 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
-from numpy.typing import NDArray
 from OpenGL import GL
 
 from gmi_vr.core.errors import GraphicsUnavailable
-from gmi_vr.render.target import read_pixels
 
 StereoPath = Literal["multiview", "layered", "two_pass"]
 #: The paths in order of preference.
@@ -111,46 +108,3 @@ def attach(path: StereoPath, target: StereoTarget) -> None:
             GL.glFramebufferTexture(GL.GL_FRAMEBUFFER, attachment, texture, 0)
         else:
             raise ValueError("two-pass drawing attaches one layer per eye")
-
-
-class LayeredRenderTarget:
-    """Two-layer colour (GL_SRGB8_ALPHA8, or GL_RGBA8 when ``srgb`` is False) and depth
-    (GL_DEPTH_COMPONENT24) texture arrays and a framebuffer: what an OpenXR swapchain with
-    ``arraySize`` 2 hands out, for drawing offscreen. ``stereo_target`` for one pass;
-    ``layer_framebuffer(i)`` for drawing one eye into one layer (two passes)."""
-
-    def __init__(self, width: int, height: int, srgb: bool = True) -> None:
-        self.width, self.height = int(width), int(height)
-        self.color_texture, self.depth_texture = (int(t) for t in GL.glGenTextures(2))
-        formats = ((self.color_texture, GL.GL_SRGB8_ALPHA8 if srgb else GL.GL_RGBA8, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE),
-                   (self.depth_texture, GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT))  # fmt: skip
-        for texture, internal, layout, kind in formats:
-            GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, texture)
-            GL.glTexImage3D(GL.GL_TEXTURE_2D_ARRAY, 0, internal, self.width, self.height, VIEW_COUNT, 0,
-                            layout, kind, None)  # fmt: skip
-            GL.glTexParameteri(GL.GL_TEXTURE_2D_ARRAY, GL.GL_TEXTURE_MIN_FILTER, GL.GL_NEAREST)
-            GL.glTexParameteri(GL.GL_TEXTURE_2D_ARRAY, GL.GL_TEXTURE_MAG_FILTER, GL.GL_NEAREST)
-        GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, 0)
-        self.framebuffer = int(GL.glGenFramebuffers(1))
-        self.stereo_target = StereoTarget(self.framebuffer, self.color_texture, self.depth_texture,
-                                          self.width, self.height)  # fmt: skip
-
-    def layer_framebuffer(self, layer: int) -> int:
-        """The framebuffer with layer ``layer`` of both arrays attached (for one eye)."""
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.framebuffer)
-        GL.glFramebufferTextureLayer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, self.color_texture, 0, layer)
-        GL.glFramebufferTextureLayer(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, self.depth_texture, 0, layer)
-        if GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER) != GL.GL_FRAMEBUFFER_COMPLETE:
-            raise GraphicsUnavailable("The OpenGL driver cannot render into a texture array layer.")
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
-        return self.framebuffer
-
-    def read_rgba(self, layer: int) -> NDArray[np.uint8]:
-        """(height, width, 4) uint8 of one layer, row 0 at the top (image order)."""
-        return read_pixels(self.layer_framebuffer(layer), 0, 0, self.width, self.height)
-
-    def release(self) -> None:
-        if self.framebuffer:
-            GL.glDeleteFramebuffers(1, [self.framebuffer])
-            GL.glDeleteTextures(2, [self.color_texture, self.depth_texture])
-            self.framebuffer = self.color_texture = self.depth_texture = 0
