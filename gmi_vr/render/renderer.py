@@ -1,8 +1,10 @@
-"""The renderer: draws a DrawList from one camera into one framebuffer.
+"""The renderer: draws a DrawList from one camera into one framebuffer, or from both eyes'
+cameras into a two-layer target.
 
-``Renderer.draw(draw_list, camera, framebuffer, width, height)`` is the one call every
-output uses: the OpenXR layer per eye into its swapchain image's framebuffer, the
-therapist window per pane into an offscreen target, the demo into a PNG.
+``Renderer.draw(draw_list, camera, framebuffer, width, height)`` is the call every
+one-view output uses: the therapist window per pane into an offscreen target, the demo
+into a PNG, the OpenXR layer per eye where both eyes cannot be drawn in one pass
+(``draw_stereo`` below).
 
 Colours in a DrawList are sRGB (as picked in a colour chooser); lighting and blending run on
 linear values. When the target framebuffer stores sRGB (GL_SRGB8_ALPHA8 swapchain images;
@@ -18,7 +20,7 @@ translucent meshes and texts together from far to near (depth tested, not writte
 blended), then the full-screen fade.
 
 What a view costs the CPU (Python and PyOpenGL calls, at 90 Hz twice per frame): the
-camera goes into a uniform buffer once per view (block ``View``); every mesh item's
+camera goes into a uniform buffer once per pass (block ``View``, both eyes' in one pass); every mesh item's
 transform, normal matrix and colour go into another once per draw list, shared by both
 eyes (block ``Objects``), so drawing an item is an index uniform, its winding and one
 draw call; merged groups (``MeshItem.parts``, the room) are one draw for many items, built
