@@ -11,6 +11,9 @@ Tolerance: at most 1 level of 8 bits in any channel of any pixel (the same float
 per vertex and fragment each way; measured: 0). The pictures are real: each layer holds
 the lit room (many colours) and the two layers differ (two eyes).
 
+The app itself (``gmi-vr run``) picks the way at start, logs it and runs with it: multiview
+here, and layered or two passes when made to (as a driver lacking multiview, or both, would).
+
 The same comparison without a runtime, on EGL offscreen targets, is
 tests/test_render_stereo.py; run here too, it covers multiview, which the host's Mesa 22
 lacks.
@@ -78,3 +81,25 @@ def test_the_offscreen_comparison_passes_with_this_mesa_multiview_included() -> 
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "skipped" not in result.stdout, result.stdout[-2000:]
     assert "16 passed" in result.stdout, result.stdout[-2000:]
+
+
+APP_EYES = {
+    None: "eyes: both in one pass (GL_OVR_multiview)",  # what the sandbox's Mesa offers first
+    "layered": "eyes: both in one pass (layered instancing)",
+    "two_pass": "eyes: one after the other (the OpenGL driver offers no one-pass drawing)",
+}
+
+
+@pytest.mark.parametrize("forced", list(APP_EYES))
+def test_the_headset_app_says_how_it_draws_the_eyes_and_runs_that_way(tmp_path: Path, forced: str | None) -> None:
+    """``gmi-vr run`` (free play, with its therapist window) picks the way at start and logs
+    it; each way, forced as a driver offering less would force it, runs to a clean end."""
+    code = ["import logging, sys", "logging.basicConfig(level=logging.INFO, format='%(message)s')"]
+    if forced is not None:
+        code += ["import gmi_vr.render.renderer as renderer", f"renderer.choose_stereo_path = lambda *_: {forced!r}"]
+    code += ["from gmi_vr import cli", "sys.exit(cli.main(['run', '--max-frames', '40']))"]
+    env = dict(os.environ, GMI_VR_DATA=str(tmp_path), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
+    result = subprocess.run([sys.executable, "-c", "; ".join(code)], env=env, capture_output=True, text=True,
+                            timeout=RUN_TIMEOUT_S)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert APP_EYES[forced] in result.stderr.splitlines(), result.stderr[-3000:]
