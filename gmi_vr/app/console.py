@@ -114,6 +114,8 @@ class SessionConsole:
     before: BeforeSession | None = None
     #: The patient whose session the therapist asked to start (the app starts it).
     start_requested: str | None = None
+    #: The patient the therapist asked to calibrate (the app runs it on the same loop).
+    calibrate_requested: str | None = None
     #: Sign-in and the idle lock (None: the console is always open, e.g. replay).
     gate: ConsoleGate | None = None
     #: The patient whose session starts once someone signs in (``run --patient``).
@@ -167,6 +169,8 @@ class SessionConsole:
                 self._decide(*action.value)
             elif action.name == "start":
                 self.start_requested = str(action.value)
+            elif action.name == "calibrate":
+                self.calibrate_requested = str(action.value)
             elif action.name == "review":
                 self._read_progress(str(action.value))
             elif self.controls is not None:

@@ -24,6 +24,7 @@ from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
 from gmi_vr.app.accounts import Account
+from gmi_vr.app.calibrate import calibrate_from_console
 from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
@@ -122,6 +123,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
         info = source.info
         frames = source.frames()
         patient, frames_shown = (None if waiting else patient_id), 0
+        calibrated = ""  # what became of a calibration started from the console
         while True:  # free play, until the therapist starts a patient's session from the console
             with console_session(
                 patient, refusable=patient != patient_id, source="openxr",
@@ -150,7 +152,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
 
                 console = session_console(pipeline, controls, patient, mode, started_here=patient != patient_id,
                                           gate=gate, waiting=None if patient is not None else waiting)  # fmt: skip
-                console.notice = refused
+                console.notice, calibrated = refused or calibrated, ""
                 loop = SessionLoop(pipeline, window, status, present=source.present, vibrate=source.vibrate,
                                    clock=source.clock_link,
                                    pacer=ConsolePacer(), controls=controls, console=console,
@@ -160,6 +162,15 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                 if stopped == "start":
                     patient = console.start_requested
                     continue  # free play ends (nothing of it is recorded); the session begins
+                if stopped == "calibrate" and console.calibrate_requested is not None:
+                    stage = source.reference_space_type is not None and source.reference_space_type.name == "STAGE"
+                    calibrated, calibration = calibrate_from_console(
+                        console.calibrate_requested, window, frames, therapist=gate.actor(),
+                        floor_y=0.0 if stage else None, present=source.present, clock=source.clock_link,
+                        status=f"calibration of {console.calibrate_requested} (seated), in the headset",
+                        max_frames=max_frames, frames_shown=frames_shown)  # fmt: skip
+                    frames_shown = calibration.frames_shown if calibration is not None else frames_shown
+                    continue  # free play again, the console saying what was stored
                 # The runtime ended the session unless the app asked it to.
                 pipeline.ended_by = pipeline.ended_by or stopped or "runtime_ended"
             break

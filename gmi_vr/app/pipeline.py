@@ -70,11 +70,12 @@ CLOCK_EVENT = "clock.link"
 
 @dataclass(frozen=True)
 class FrameOutput:
-    """What one frame produced: the picture, the solved body, what happened, whether the
-    session plan has finished, and the controllers' vibrations (``haptics``)."""
+    """What one frame produced: the picture, the solved body (None where nothing solves
+    one: calibration), what happened, whether the session plan has finished, and the
+    controllers' vibrations (``haptics``)."""
 
     draw: DrawList
-    body: BodyPose
+    body: BodyPose | None
     events: tuple[Event, ...] = ()
     done: bool = False
     haptics: tuple[HapticPulse, ...] = ()

@@ -34,9 +34,9 @@ FRAME_HISTORY = 900
 @dataclass(frozen=True)
 class ConsoleAction:
     """One thing the therapist asked for at the console: ``name`` ("limb_mode", "blend",
-    "ask_pain", "rating", "stop", "end", "answer", "progress", "start", "review", "sign_in", "create_admin", "no_accounts", "lock") and its ``value`` (a mode
+    "ask_pain", "rating", "stop", "end", "answer", "progress", "start", "calibrate", "review", "sign_in", "create_admin", "no_accounts", "lock") and its ``value`` (a mode
     name, a blend 0..1, a rating 0..10, "left"/"right", for "progress" (what: "accept",
-    "reject" or "stage"; the stage or None; the reason), a patient id for "start" and "review" (read their progress), (name, password) for "sign_in", (name, password,
+    "reject" or "stage"; the stage or None; the reason), a patient id for "start", "calibrate" and "review" (read their progress), (name, password) for "sign_in", (name, password,
     password again) for "create_admin"; None when
     it takes none)."""
 
@@ -415,7 +415,7 @@ class Console:
 
     def _before(self, before: BeforeSession) -> None:
         """The patients (search by id), the chosen one's stage, last session, pending
-        proposal and calibration, and the button that starts their session."""
+        proposal and calibration, and the buttons that start their session and calibrate them."""
         imgui = self._imgui
         if not imgui.collapsing_header("Before a session", imgui.TreeNodeFlags_.default_open):
             return
@@ -445,6 +445,8 @@ class Console:
                 imgui.text_wrapped(line)
         self._button(f"start the session of {chosen.id}", ConsoleAction("start", chosen.id))
         self.button_rects["start"] = self.button_rects[f"start the session of {chosen.id}"]
+        self._button(f"calibrate {chosen.id} (seated)", ConsoleAction("calibrate", chosen.id))
+        self.button_rects["calibrate"] = self.button_rects[f"calibrate {chosen.id} (seated)"]
         progress = before.progress
         if progress is not None and progress.patient_id == chosen.id:
             self._progress(progress)
