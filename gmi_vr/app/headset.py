@@ -18,6 +18,7 @@ arrays cannot be shared between contexts, and one thread owns GL.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
@@ -42,7 +43,9 @@ if TYPE_CHECKING:
     from gmi_vr.scene.draw import DrawList
     from gmi_vr.xr.openxr_source import OpenXrSource
 
-__all__ = ["CONSOLE_MAX_HZ", "ConsolePacer", "doctor", "headset_with_console", "run_openxr", "status_line"]
+log = logging.getLogger("gmi_vr.app")
+
+__all__ = ["CONSOLE_MAX_HZ", "ConsolePacer", "doctor", "eye_drawing", "headset_with_console", "run_openxr", "status_line"]
 
 
 @contextmanager
@@ -61,9 +64,24 @@ def headset_with_console(title: str, visible: bool = True, console: bool = True,
 
         glfw.swap_interval(0)  # the runtime paces frames (xrWaitFrame), never the desktop's vsync
         # Swapchain images are linear RGBA8 unless sRGB: the renderer encodes accordingly.
-        eyes = functools.partial(window.view.renderer.draw, unorm_holds_linear=True)
-        source = stack.enter_context(OpenXrSource(eyes, gl_context=window.context, hands_only=hands_only))
+        renderer = window.view.renderer
+        eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
+        # Both eyes in one pass where the driver can (render.stereo), else one after the other.
+        both_eyes = (functools.partial(renderer.draw_stereo, unorm_holds_linear=True)
+                     if renderer.stereo_path != "two_pass" else None)  # fmt: skip
+        source = stack.enter_context(OpenXrSource(eyes, stereo_renderer=both_eyes, gl_context=window.context,
+                                                  hands_only=hands_only))  # fmt: skip
+        log.info("eyes: %s", eye_drawing(renderer.stereo_path, source.one_pass))
         yield source, window
+
+
+def eye_drawing(stereo_path: str, one_pass: bool) -> str:
+    """How the headset's eyes are drawn, in words (logged at start)."""
+    if one_pass:
+        return f"both in one pass ({'GL_OVR_multiview' if stereo_path == 'multiview' else 'layered instancing'})"
+    if stereo_path == "two_pass":
+        return "one after the other (the OpenGL driver offers no one-pass drawing)"
+    return "one after the other (the runtime's two views differ in size)"
 
 
 def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
