@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gmi_vr.app.accounts import Account
+from gmi_vr.app.calibrate import calibrate_from_console
 from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS
 from gmi_vr.app.headset import NOT_RECORDED, session_controls, status_line
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.app.session import console_session
+from gmi_vr.app.session import console_session, installed_stimulus_meshes
 from gmi_vr.app.signin import ConsoleGate
 from gmi_vr.app.window import open_therapist_window
 from gmi_vr.assets.paths import shipped_data_dir
@@ -60,7 +61,7 @@ INSTRUCTION_TILT_DEG = -10.0  # negative about +X: the panel faces up towards th
 INSTRUCTION_HEIGHT_M = 0.075
 #: The simulator's window, paced like the headset's therapist window: on software OpenGL
 #: (llvmpipe, a PC without a GPU) every pane pixel costs CPU time, and a 4x multisampled
-#: window redrawn every frame held a session to a third of real time. So it is redrawn at
+#: window redrawn every frame needed two cores for a 30 Hz session. So it is redrawn at
 #: most CONSOLE_MAX_HZ (every frame is still stepped, recorded and timed at the source's
 #: rate), and its panes are drawn with one sample per pixel at SIM_PANE_SCALE of their size
 #: on screen, then stretched to it: in the default 1280x600 window the patient pane is drawn
@@ -238,13 +239,15 @@ def run_sim(
             streams = open_lsl_streams(stack, load_settings().station, lsl_wait_s, notice or (lambda _: None))
         window = stack.enter_context(open_therapist_window("gmi-vr: therapist", visible=visible,
                                                            input_state=input_state, console=True,
-                                                           help_rows=KEY_HELP))  # fmt: skip
+                                                           help_rows=KEY_HELP,
+                                                           preload=installed_stimulus_meshes()))  # fmt: skip
         window.view.samples, window.view.pane_scale = SIM_PANE_SAMPLES, SIM_PANE_SCALE
         stack.enter_context(source)
         frames = _paced(source.frames(), rate, clock, catch_up=not every_frame)
         gate = ConsoleGate.for_store(account, lock_after_s, fallback=therapist)
         waiting = None if gate.open else patient_id  # its session starts once someone signs in
         patient, frames_shown, last_pixels = (None if waiting else patient_id), 0, None
+        calibrated = ""  # what became of a calibration started from the console
         while True:  # free play, until the therapist starts a patient's session from the console
             with console_session(patient, refusable=patient != patient_id, source="sim", report=report,
                                  record=record, therapist=gate.actor()) as (pipeline, refused):  # fmt: skip
@@ -257,7 +260,7 @@ def run_sim(
                 window.view.help_rows = sim_keys + THERAPIST_KEYS if controls is not None else KEY_HELP
                 console = session_console(pipeline, controls, patient, line, started_here=patient != patient_id,
                                           gate=gate, waiting=None if patient is not None else waiting)  # fmt: skip
-                console.notice = refused
+                console.notice, calibrated = refused or calibrated, ""
 
                 def status(frame: TrackingFrame, output: FrameOutput, line: str = line,
                            pipeline: SessionPipeline = pipeline) -> str:
@@ -275,6 +278,17 @@ def run_sim(
                 if stopped == "start":
                     patient = console.start_requested
                     continue  # free play ends (nothing of it is recorded); the session begins
+                if stopped == "calibrate" and console.calibrate_requested is not None:
+                    # The simulator's floor is at y = 0 (docs/motion-file.md).
+                    calibrated, calibration = calibrate_from_console(
+                        console.calibrate_requested, window, frames, therapist=gate.actor(), floor_y=0.0,
+                        status=f"calibration of {console.calibrate_requested} (seated)  |  {mode}",
+                        every_frame=True, max_frames=max_frames, frames_shown=frames_shown,
+                        capture=screenshot is not None)  # fmt: skip
+                    if calibration is not None:
+                        frames_shown = calibration.frames_shown
+                        last_pixels = calibration.last_pixels if calibration.last_pixels is not None else last_pixels
+                    continue  # free play again, the console saying what was stored
                 ended_by = "motion_ended" if motion is not None else "window_closed"  # the source ran out
                 pipeline.ended_by = pipeline.ended_by or stopped or ended_by
             break
