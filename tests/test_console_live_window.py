@@ -162,7 +162,9 @@ SESSION_SCRIPT = COMMON + textwrap.dedent(
         return pixels
 
     console.TherapistWindow.show = show
-    run_sim(Path({motion!r}), patient_id="L-1", max_frames=3000, therapist="dr.l", report=print)
+    # Every frame of the motion stepped and recorded, however slow the window: replay's
+    # check below expects a recorded frame every 1/30 s.
+    run_sim(Path({motion!r}), patient_id="L-1", max_frames=3000, therapist="dr.l", report=print, every_frame=True)
     mouse.close()
     keyboard.close()
     print("LOG", json.dumps(log))
