@@ -185,3 +185,69 @@ def test_every_frame_without_a_motion_file_is_refused_in_one_sentence(tmp_path: 
         "gmi-vr: --every-frame is for a motion file's run (--motion FILE); leave it out otherwise."
     ]
     assert not (tmp_path / "data").exists(), "nothing was written"
+
+
+# Runs in the child: the demo motion on the simulator (free play), every frame stepped; the
+# window's draws timed and the panes' render targets noted.
+WINDOW_SCRIPT = textwrap.dedent(
+    """
+    import json
+    from gmi_vr.render.context import choose_gl_platform
+    choose_gl_platform(offscreen=False)
+    import gmi_vr.console.window as console
+    from gmi_vr.app import pipeline, run_sim
+    from gmi_vr.assets.paths import shipped_data_dir
+
+    import gmi_vr.app.loop as loop
+    show, compose, step = console.TherapistWindow.show, console.TherapistView.compose, pipeline.SessionPipeline.step
+    run = loop.SessionLoop.run
+    log = {"shows": 0, "steps": 0, "targets": {}, "window_hz": []}
+
+    def timed_show(self, *args, **options):
+        log["shows"] += 1
+        return show(self, *args, **options)
+
+    def paced_run(self, *args, **options):
+        log["window_hz"].append(self.pacer.max_hz)
+        return run(self, *args, **options)
+
+    def noted_compose(self, *args, **options):
+        compose(self, *args, **options)
+        log["targets"] = {name: [t.width, t.height, t.samples] for name, t in self._targets.items()}
+
+    def counted_step(self, frame, *args, **options):
+        log["steps"] += 1
+        return step(self, frame, *args, **options)
+
+    console.TherapistWindow.show = timed_show
+    console.TherapistView.compose = noted_compose
+    pipeline.SessionPipeline.step = counted_step
+    loop.SessionLoop.run = paced_run
+    run_sim(shipped_data_dir() / "demo-reach.jsonl", every_frame=True)
+    print("LOG", json.dumps(log))
+    """
+)
+
+
+@pytest.mark.display
+def test_the_simulators_window_draws_single_sample_panes_at_three_quarters_size_at_most_15_times_a_second(
+        tmp_path: Path) -> None:  # fmt: skip
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs a display: run under tools/with-xvfb.py")
+    from gmi_vr.app.loop import CONSOLE_MAX_HZ
+    from gmi_vr.console.panels import PANEL_PX
+    from gmi_vr.console.window import WINDOW_SIZE, letterbox, pane_layout
+
+    env = dict(os.environ, GMI_VR_DATA=str(tmp_path / "data"), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
+    result = subprocess.run([sys.executable, "-c", WINDOW_SCRIPT], env=env, capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    assert log["steps"] == 91, "every frame of the 3 s motion at 30 Hz was stepped"
+    # The default window (1280x600): the panes drawn at three quarters, one sample per pixel.
+    patient, third, _ = pane_layout(WINDOW_SIZE[0] - PANEL_PX, WINDOW_SIZE[1])
+    patient = letterbox(patient, 4 / 3)
+    assert log["targets"] == {"patient": [314, 236, 1], "third": [314, 418, 1]}
+    assert [round(0.75 * v) for v in (*patient[2:], *third[2:])] == [314, 236, 314, 418]
+    assert log["window_hz"] == [CONSOLE_MAX_HZ] and CONSOLE_MAX_HZ == 15.0, "redrawn at most 15 times a second"
+    assert 0 < log["shows"] <= log["steps"]
