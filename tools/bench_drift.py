@@ -7,7 +7,8 @@ therapist window with its console, in Xvfb on software OpenGL), its plan lateral
 mirror and graded movement blocks over and over (questions that wait for an answer off,
 the time cap raised), driven by tools/bench_sim_pace.py's motion at 30 frames per second.
 
-Prints the process's RSS (all threads share it; the render thread is the main one) and the
+Prints the process's RSS (all threads share it; the render thread is the main one; less
+the benchmark's own frame log, which it also reports) and the
 loop's work per frame (median, p99; tools/bench_sim_pace.py says what is counted) in the
 first and the last 5 minutes, and the RSS growth between them: the median of each window's
 samples (one every 10 s), and the last sample of the first window against the last of the
@@ -48,8 +49,9 @@ def main() -> int:
     window = min(int(WINDOW_MIN * 60e9), (end - start) // 2)
     first = figures(log, start, start + window)
     last = figures(log, end - window, end + 1)
-    rss_first = [b for t, b in log.rss if t < start + window]
-    rss_last = [b for t, b in log.rss if t >= end - window]
+    # The process's RSS less what the benchmark's own frame log held at the time.
+    rss_first = [b - own for t, b, own in log.rss if t < start + window]
+    rss_last = [b - own for t, b, own in log.rss if t >= end - window]
     med_first, med_last = statistics.median(rss_first), statistics.median(rss_last)
     result = {
         "minutes": (end - start) / 60e9,
@@ -62,7 +64,8 @@ def main() -> int:
         "rss_end_of_first_mb": rss_first[-1] / 2**20,
         "rss_end_mb": rss_last[-1] / 2**20,
         "rss_growth_end_pct": 100.0 * (rss_last[-1] - rss_first[-1]) / rss_first[-1],
-        "rss_samples_mb": [round(b / 2**20, 1) for _, b in log.rss],
+        "rss_samples_mb": [round((b - own) / 2**20, 1) for _, b, own in log.rss],
+        "log_mb_at_end": log.rss[-1][2] / 2**20,
     }
     w = result["window_min"]
     print(f"Simulator session of {result['minutes']:.1f} min: first vs last {w:.1f} min")

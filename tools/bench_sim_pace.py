@@ -38,6 +38,7 @@ import os
 import sys
 import tempfile
 import time
+from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -108,18 +109,24 @@ def prepare_patient(patient: str, blocks: list[str], cap_s: float) -> None:
 @dataclass
 class FrameLog:
     """What the loop did, per frame handed out: wall time of the hand-out (monotonic ns),
-    the frame's own time (s), the work since the previous hand-out (ns, waits left out);
-    the process's RSS (bytes) sampled every ``rss_every_s``; window draws."""
+    the frame's own time (s), the work since the previous hand-out (ns, waits left out) and
+    its CPU time, whether the window was drawn in it; the process's RSS (bytes) sampled every
+    ``rss_every_s`` with this log's own size then. Compact arrays, not lists of Python
+    numbers: a long run's log must not be what grows."""
 
-    handed_ns: list[int] = field(default_factory=list)
-    cpu_ns: list[int] = field(default_factory=list)  # the process's CPU time (all threads) at each hand-out
-    frame_s: list[float] = field(default_factory=list)
-    work_ns: list[int] = field(default_factory=list)
-    #: The process's CPU time over the same work, and whether the window was drawn in it.
-    work_cpu_ns: list[int] = field(default_factory=list)
-    drew: list[bool] = field(default_factory=list)
-    rss: list[tuple[int, int]] = field(default_factory=list)  # (monotonic ns, bytes)
+    handed_ns: array = field(default_factory=lambda: array("q"))
+    cpu_ns: array = field(default_factory=lambda: array("q"))  # the process's CPU time (all threads) at each hand-out
+    frame_s: array = field(default_factory=lambda: array("d"))
+    work_ns: array = field(default_factory=lambda: array("q"))
+    work_cpu_ns: array = field(default_factory=lambda: array("q"))
+    drew: array = field(default_factory=lambda: array("b"))
+    rss: list[tuple[int, int, int]] = field(default_factory=list)  # (monotonic ns, RSS bytes, log bytes)
     draws: int = 0
+
+    def size_bytes(self) -> int:
+        """What this log holds in memory now, bytes (allocated, not only used)."""
+        arrays = (self.handed_ns, self.cpu_ns, self.frame_s, self.work_ns, self.work_cpu_ns, self.drew)
+        return sum(sys.getsizeof(a) for a in arrays) + sys.getsizeof(self.rss) + 72 * len(self.rss)
 
 
 def rss_bytes() -> int:
@@ -154,7 +161,7 @@ def logged_run(wall_s: float, rss_every_s: float = 10.0, progress: Callable[[str
                 log.drew.append(log.draws > draws)
                 draws = log.draws
             if asked >= next_rss:
-                log.rss.append((asked, rss_bytes()))
+                log.rss.append((asked, rss_bytes(), log.size_bytes()))
                 next_rss += int(rss_every_s * 1e9)
             if progress is not None and asked >= next_note:
                 progress(f"{(asked - start) / 60e9:.0f} min")
