@@ -250,7 +250,7 @@ def old_settings() -> Iterator[None]:
     paced = saved["_paced"]
 
     def every_frame(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        return paced(*args, **kwargs, catch_up=False)
+        return paced(*args, **{**kwargs, "catch_up": False})
 
     for name, value in zip(names, (None, 4, 1.0, every_frame), strict=True):
         setattr(sim, name, value)
