@@ -266,25 +266,20 @@ def _cmd_signin(args: argparse.Namespace) -> int:
 def _cmd_patients(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
-    if args.action == "add":  # checked before the store opens: a refused id creates no data folder
-        from gmi_vr.recording.identity import band_of_age, check_patient_id
-
-        check_patient_id(args.id.strip())
-        if args.age is not None:
-            band_of_age(args.age)
+    if args.action == "add":  # the console adds a patient through the same function
+        patient = app.add_new_patient(
+            _open_store, args.id, args.side, args.part, age_years=args.age, age_band=args.age_band,
+            therapist=lambda store: _therapist(args, store),
+        )  # fmt: skip
+        print(f"added patient {patient.id} ({patient.affected_side} {patient.body_part}, stage 1)")
+        return 0
     if args.action == "show" and args.handout is not None:
         from gmi_vr.review.report import check_output
 
         check_output(Path(args.handout).expanduser(), "handout")  # before the store opens: fail early
-    store = _open_store(create=args.action == "add")
+    store = _open_store()
     try:
-        if args.action == "add":
-            patient = app.add_patient(
-                store, args.id, args.side, args.part,
-                age_years=args.age, age_band=args.age_band, therapist=_therapist(args, store),
-            )  # fmt: skip
-            print(f"added patient {patient.id} ({patient.affected_side} {patient.body_part}, stage 1)")
-        elif args.action == "list":
+        if args.action == "list":
             patients = store.list_patients()
             if args.json:
                 print(json.dumps([_patient_summary(store, p.id) for p in patients], indent=2))

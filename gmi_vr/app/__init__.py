@@ -20,6 +20,7 @@ binds GLX or EGL at its first import), so importing this package needs no displa
 from gmi_vr.app.calibrate import calibrate_patient, run_calibration_openxr, run_calibration_sim
 from gmi_vr.app.headset import doctor, run_openxr
 from gmi_vr.app.patients import (
+    add_new_patient,
     add_patient,
     edit_patient_program,
     patient_age_band,
@@ -32,6 +33,7 @@ from gmi_vr.app.replay import run_replay
 from gmi_vr.app.sim import demo_draw_list, run_demo, run_sim
 
 __all__ = [
+    "add_new_patient",
     "add_patient",
     "calibrate_patient",
     "demo_draw_list",

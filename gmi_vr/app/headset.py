@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from gmi_vr.app.accounts import Account
 from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
+from gmi_vr.app.devices import live_devices
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.session import console_session
@@ -130,7 +131,10 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                                        hand_answer_words(pipeline.runner.program if pipeline.runner else None))
 
                 console = session_console(pipeline, controls, patient, mode, started_here=patient != patient_id,
-                                          gate=gate, waiting=None if patient is not None else waiting)  # fmt: skip
+                                          gate=gate, waiting=None if patient is not None else waiting,
+                                          devices=functools.partial(live_devices, info.runtime_name if info else "",
+                                                                    info.system_name if info else ""),
+                                          start_where="headset")  # fmt: skip
                 console.notice = refused
                 loop = SessionLoop(pipeline, window, status, present=source.present, vibrate=source.vibrate,
                                    clock=source.clock_link,
@@ -138,6 +142,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                                    frames_shown=frames_shown)  # fmt: skip
                 stopped = loop.run(frames, source.request_stop, max_frames=max_frames, drain=True)
                 frames_shown = loop.frames_shown
+                console.wait()  # a patient being added when the window closed is added
                 if stopped == "start":
                     patient = console.start_requested
                     continue  # free play ends (nothing of it is recorded); the session begins

@@ -5,6 +5,7 @@ only through audited overrides."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.types import Side
 from gmi_vr.recording.identity import (
+    AGE_BAND_YEARS,
+    OPEN_AGE_BAND_FROM,
     band_of_age,
     band_of_birth_year,
     check_label_free,
@@ -23,6 +26,30 @@ from gmi_vr.recording.store import SessionStore
 from gmi_vr.review.progress import patient_program
 from gmi_vr.therapy.program import BodyPart, Program
 
+#: The age bands a patient may be given instead of an age (``recording.identity``: ten-year
+#: bands, one open band from 90): "0-9", "10-19", ..., "80-89", "90+".
+AGE_BANDS: tuple[str, ...] = tuple(band_of_age(age) for age in range(1, OPEN_AGE_BAND_FROM + 2, AGE_BAND_YEARS))
+#: The affected body parts a patient may be added with (therapy.program.BodyPart values).
+BODY_PARTS: tuple[str, ...] = tuple(part.value for part in BodyPart)
+
+
+def check_new_patient(patient_id: str, affected_side: str, body_part: str, *, age_years: int | None = None,
+                      age_band: str | None = None) -> tuple[str, str | None]:
+    """What adding a patient refuses that needs no store: the id rule (``PatientIdError``), the
+    side, the body part, a plausible age or a known band (``AGE_BANDS``), each one sentence.
+    Checked before a store is opened, so a refused patient creates no data folder. Returns
+    the id without surrounding spaces and the age band (None when neither was given)."""
+    patient_id = check_patient_id(patient_id.strip())
+    if affected_side not in (Side.LEFT.value, Side.RIGHT.value):
+        raise GmiError(f"The affected side {affected_side!r} is neither left nor right; choose one.")
+    if body_part not in BODY_PARTS:
+        raise GmiError(f"The body part {body_part!r} is not one of {', '.join(BODY_PARTS)}; choose one of those.")
+    if age_years is not None:
+        return patient_id, band_of_age(age_years)
+    if age_band is not None and age_band not in AGE_BANDS:
+        raise GmiError(f"The age band {age_band!r} is not one of {', '.join(AGE_BANDS)}; give one of those, or the age.")
+    return patient_id, age_band
+
 
 def add_patient(
     store: SessionStore,
@@ -33,16 +60,18 @@ def add_patient(
     age_years: int | None = None,
     age_band: str | None = None,
     therapist: str,
+    via: str | None = None,
 ) -> PatientInfo:
     """Create a patient with the default program for their affected side and body part.
 
     The id must keep the id rule and differ from every other patient's in its research-export
-    label (``PatientIdError`` otherwise). An age is kept only as its band (``"50-59"``).
+    label (``PatientIdError`` otherwise). An age is kept only as its band (``"50-59"``); a
+    band must be one of ``AGE_BANDS``. The "patient.add" audit row names ``therapist`` and,
+    when given, where it was added (``via``: "console").
     """
-    patient_id = check_patient_id(patient_id.strip())
+    patient_id, age_band = check_new_patient(patient_id, affected_side, body_part, age_years=age_years,
+                                             age_band=age_band)  # fmt: skip
     check_label_free(patient_id, (p.id for p in store.list_patients()))
-    if age_years is not None:
-        age_band = band_of_age(age_years)
     program = Program.default(Side(affected_side), BodyPart(body_part))
     if age_band is not None:
         program = replace(program, age_band=age_band)
@@ -55,8 +84,36 @@ def add_patient(
             program=program.to_dict(),
         )
     )
-    store.audit(therapist, "patient.add", patient_id=patient.id, details={"program": program.to_dict()})
+    details: dict[str, Any] = {"program": program.to_dict()}
+    if via is not None:
+        details["via"] = via
+    store.audit(therapist, "patient.add", patient_id=patient.id, details=details)
     return patient
+
+
+def add_new_patient(
+    open_store: Callable[[bool], SessionStore],
+    patient_id: str,
+    affected_side: str,
+    body_part: str,
+    *,
+    age_years: int | None = None,
+    age_band: str | None = None,
+    therapist: Callable[[SessionStore], str],
+    via: str | None = None,
+) -> PatientInfo:
+    """Add a patient the way ``gmi-vr patients add`` and the console both do: the checks that
+    need no store first (``check_new_patient``: a refused id creates no data folder), then the
+    store opened with ``open_store(True)`` (which may create the data folder), the acting
+    person asked of it (``therapist(store)``: a sign-in where the store has accounts), the
+    patient added and audited (``add_patient``), the store closed."""
+    check_new_patient(patient_id, affected_side, body_part, age_years=age_years, age_band=age_band)
+    store = open_store(True)
+    try:
+        return add_patient(store, patient_id, affected_side, body_part, age_years=age_years, age_band=age_band,
+                           therapist=therapist(store), via=via)  # fmt: skip
+    finally:
+        store.close()
 
 
 def edit_patient_program(

@@ -405,9 +405,10 @@ class TherapistWindow:
         if name is None:
             return
         if self.console is not None:
+            typing = self.console.wants_keyboard
             self.console.key(name, action != glfw.RELEASE)
-            if self.console.wants_keyboard and action != glfw.RELEASE and name not in ("escape", "enter"):
-                return  # typed into a panel's field (a rating), not meant for the simulator
+            if typing and action != glfw.RELEASE and name != "enter":
+                return  # typed into a panel's field (a rating, an id): Escape only leaves the field
         if action == glfw.PRESS:
             self.input.keys_down.add(name)
             self.input.pressed.append(name)
