@@ -21,6 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from gmi_vr.app.controls import TherapistControls
 from gmi_vr.app.patients import (
@@ -452,9 +453,17 @@ def patient_row(store: SessionStore, patient: PatientInfo) -> PatientRow:
 
 
 def program_line(program: Program) -> str:
-    """The patient's program in one line: the blocks of a session at their stage, the time
-    cap, and how many settings the therapist changed."""
-    line = f"program: {', '.join(program.blocks)}; at most {program.session_cap_s / 60:g} min"
+    """The patient's program in one line: the blocks of a session at their stage (a run of
+    the same block counted: "laterality x3"), the time cap, and how many settings the
+    therapist changed."""
+    runs: list[list[Any]] = []
+    for block in program.blocks:
+        if runs and runs[-1][0] == block:
+            runs[-1][1] += 1
+        else:
+            runs.append([block, 1])
+    blocks = ", ".join(block if count == 1 else f"{block} x{count}" for block, count in runs)
+    line = f"program: {blocks}; at most {program.session_cap_s / 60:g} min"
     if program.overridden:
         count = len(program.overridden)
         line += f"; {count} setting{'s' if count != 1 else ''} changed by the therapist"

@@ -263,7 +263,8 @@ class Console:
         imgui = self._imgui
         keys = {"backspace": imgui.Key.backspace, "enter": imgui.Key.enter, "tab": imgui.Key.tab,
                 "left_arrow": imgui.Key.left_arrow, "right_arrow": imgui.Key.right_arrow,
-                "escape": imgui.Key.escape}  # fmt: skip
+                "escape": imgui.Key.escape, "home": imgui.Key.home, "end": imgui.Key.end,
+                "delete": imgui.Key.delete}  # fmt: skip
         if name in keys:
             imgui.get_io().add_key_event(keys[name], down)
 

@@ -317,6 +317,7 @@ _KEY_NAMES: dict[str, str] = {
     # Replay's seek keys; named apart from the mouse buttons "left" and "right".
     "KEY_LEFT": "left_arrow", "KEY_RIGHT": "right_arrow", "KEY_HOME": "home",
     "KEY_PAGE_UP": "page_up", "KEY_PAGE_DOWN": "page_down",
+    "KEY_END": "end", "KEY_DELETE": "delete",  # editing a typed id or reason
 }
 
 
