@@ -256,3 +256,20 @@ def _keep(path: Path) -> Path:
         Path(folder).mkdir(parents=True, exist_ok=True)
         (Path(folder) / path.name).write_bytes(path.read_bytes())
     return path
+
+
+def test_the_running_headset_shows_its_runtime_headset_and_bound_controllers() -> None:
+    """In the headset's free play the running session answers the doctor's questions (a
+    second session would take the headset): its runtime and headset, and the controllers
+    bound in the last frame, or what to do when none is."""
+    from gmi_vr.app.devices import live_devices
+    from gmi_vr.core.types import HandInput
+
+    index = "/interaction_profiles/valve/index_controller"
+    bound = live_devices("Monado", "Monado: Simulated HMD", (HandInput(), HandInput(profile=index)))
+    assert bound.rows == (("pass", "OpenXR runtime", "Monado"), ("pass", "headset", "Monado: Simulated HMD"),
+                          ("pass", "controllers", f"left none bound, right {index}"))
+    assert (bound.problem, bound.checking) == ("", False) and "headset is running" in bound.note
+    for hands in ((HandInput(), HandInput()), None):
+        verdict, name, detail = live_devices("Monado", "HMD", hands).rows[-1]
+        assert (verdict, name) == ("FAIL", "controllers") and detail.startswith("none bound: switch the controllers on")
