@@ -273,3 +273,32 @@ def test_the_running_headset_shows_its_runtime_headset_and_bound_controllers() -
     for hands in ((HandInput(), HandInput()), None):
         verdict, name, detail = live_devices("Monado", "HMD", hands).rows[-1]
         assert (verdict, name) == ("FAIL", "controllers") and detail.startswith("none bound: switch the controllers on")
+
+
+def test_the_first_patient_is_added_from_the_console_on_a_station_with_no_store_yet(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new station's first run: no data folder yet. The console lists no patients (not a
+    problem that hides the form), and adding the first creates the store as `gmi-vr patients
+    add` does, audited by the person at the console; the list is read again with them."""
+    from gmi_vr.app.console import SessionConsole, before_session
+    from gmi_vr.app.pipeline import SessionPipeline
+    from gmi_vr.app.signin import ConsoleGate
+    from gmi_vr.body import BodySettings
+    from gmi_vr.console.panels import ConsoleAction
+
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    before = before_session()
+    assert (before.patients, before.problem) == ((), "")
+    gate = ConsoleGate.for_store(fallback="dr.k")
+    console = SessionConsole(SessionPipeline(BodySettings()), None, "free play", before=before, gate=gate)
+    console.apply([ConsoleAction("add_patient", ("P001", "left", "foot", "60-69"))], 0.0)
+    console.wait()
+    form = console.panel().before.new_patient
+    assert (form.added, form.problem, form.busy) == ("P001", "", False)
+    assert [row.id for row in console.panel().before.patients] == ["P001"]
+    with SessionStore.open() as store:
+        patient = store.patient("P001")
+        trail = [(a.actor, a.action, (a.details or {}).get("via")) for a in store.audit_trail("P001")]
+    assert (patient.affected_side, patient.body_part, patient.age_band) == ("left", "foot", "60-69")
+    assert trail == [("dr.k", "patient.add", "console")]
