@@ -11,7 +11,8 @@ SQLite file) and its audit trail, not in the widgets:
 - the same id again gets the duplicate's sentence and changes nothing;
 - the search keeps the patients whose id matches;
 - the headset's status shows the doctor's reason when no OpenXR runtime is there
-  (``XR_RUNTIME_JSON`` names a missing file: the reason is the same on any PC);
+  (``XR_RUNTIME_JSON`` names a missing file: the reason is the same on any PC), and
+  "check again" runs the checks once more;
 - a calibrated patient shows when and by whom; every patient their program;
 - "start" opens the new patient's session on the simulator, recorded and audited;
 - a screenshot of the panels before the session is not blank.
@@ -101,10 +102,17 @@ SCRIPT = textwrap.dedent(
         window, status = yield from until(lambda w, s: not w.panel.before.devices.checking, "the doctor's answer")
         devices = window.panel.before.devices
         log["devices"] = [list(devices.rows), devices.problem, devices.note]
+        # "check again" (the headset switched on meanwhile) runs the checks once more.
+        window, status = yield from click(window, "check again")
+        log["checking again"] = window.panel.before.devices.checking
+        window, status = yield from until(lambda w, s: not w.panel.before.devices.checking, "the second answer")
+        log["answered again"] = list(window.panel.before.devices.rows) == log["devices"][0]
         row = window.panel.before.patients[0]
         log["k3"] = [row.id, row.summary, row.program, row.calibration]
 
-        # A wrong id: a name.
+        # A wrong id: a name (the form is folded while there are patients to choose from).
+        log["form folded"] = "new patient id" not in window.console.button_rects
+        window, status = yield from click(window, "Add a patient")
         window, status = yield from click(window, "new patient id")
         window, status = yield from typed("j", "o", "h", "n", "space", "s", "m", "i", "t", "h")
         window, status = yield from frames(3)
@@ -132,14 +140,16 @@ SCRIPT = textwrap.dedent(
         window, status = yield from until(lambda w, s: form(w).added == "pt-5", "the patient added", 300)
         window, status = yield from frames(20)  # the second click's frames
         log["added"] = [form(window).added, form(window).problem, listed(window), window.console._new_id,
-                        "start" in window.console.button_rects]
+                        "start" in window.console.button_rects, "new patient id" in window.console.button_rects]
         shown["capture"] = True
 
         # The same id again.
+        window, status = yield from click(window, "Add a patient")
         window, status = yield from click(window, "new patient id")
         window, status = yield from typed("p", "t", "minus", "5", "Return")
         window, status = yield from until(lambda w, s: form(w).problem, "the duplicate's refusal")
         log["duplicate"] = form(window).problem
+        window, status = yield from click(window, "Add a patient")  # folded away again
 
         # The search, then the new patient's session, started from the console.
         window, status = yield from click(window, "search")
@@ -210,6 +220,7 @@ def test_a_busy_therapist_adds_a_patient_in_the_console_and_starts_their_session
     assert verdicts["headset"][0] == "FAIL" and "data folder" in verdicts
     assert problem.startswith("A session cannot start in the headset now: ") and "runtime" in problem
     assert note.startswith("This is the simulator")
+    assert log["checking again"] is True and log["answered again"] is True
 
     k3 = log["k3"]
     assert k3[:2] == ["K-3", "right hand, age unknown, stage 1"]
@@ -221,8 +232,10 @@ def test_a_busy_therapist_adds_a_patient_in_the_console_and_starts_their_session
     assert log["wrong id"].startswith("'john smith' cannot be a patient id") and id_problem("john smith") in log["wrong id"]
     assert log["escape closed"] is False, "Escape while typing left the field, not the run"
     assert log["typed"] == "pt-5"
-    added, refused, shown, field, start_shown = log["added"]
-    assert (added, refused, shown, field, start_shown) == ("pt-5", "", ["K-3", "pt-5"], "", True)
+    assert log["form folded"] is True
+    added, refused, shown, field, start_shown, form_open = log["added"]
+    # Added once, chosen, the form emptied and folded away: the start button is next.
+    assert (added, refused, shown, field, start_shown, form_open) == ("pt-5", "", ["K-3", "pt-5"], "", True, False)
     assert log["duplicate"] == "Patient pt-5 already exists; choose another pseudonymous id."
     assert log["search shows"] == ["pt-5"]
     title, no_list = log["session"]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gmi_vr.app.controls import TherapistControls
+from gmi_vr.app.devices import DeviceSource
 from gmi_vr.app.patients import (
     AGE_BANDS,
     BODY_PARTS,
@@ -38,7 +39,6 @@ from gmi_vr.console.panels import (
     AfterSession,
     BeforeSession,
     ConsoleAction,
-    DeviceStatus,
     NewPatient,
     PatientProgress,
     PatientRow,
@@ -133,9 +133,8 @@ class SessionConsole:
     notice: str = ""
     #: The chosen patient's progress (free play's patient list), read on a worker thread.
     progress: PatientProgress | None = None
-    #: The headset and controllers before a session (``app.devices``), given the last
-    #: frame's hands; None: not shown.
-    devices: Callable[[tuple[HandInput, HandInput] | None], DeviceStatus] | None = None
+    #: The headset and controllers before a session (``app.devices``); None: not shown.
+    devices: DeviceSource | None = None
     #: Where the start button starts the session (shown on it: "simulator").
     start_where: str = ""
     _hands: tuple[HandInput, HandInput] | None = None
@@ -193,6 +192,8 @@ class SessionConsole:
                 self._read_progress(str(action.value))
             elif action.name == "add_patient":
                 self._add_patient(*action.value)
+            elif action.name == "check_devices" and self.devices is not None:
+                self.devices.again()
             elif self.controls is not None:
                 self.controls.act(action.name, action.value, time_s)
 
@@ -249,7 +250,7 @@ class SessionConsole:
             form = replace(form, added=added[1])
         elif added is not None:
             form = replace(form, problem=added[1])
-        devices = self.devices(self._hands) if self.devices is not None else None
+        devices = self.devices.status(self._hands) if self.devices is not None else None
         return replace(self.before, progress=self.progress, new_patient=form, devices=devices,
                        start_where=self.start_where)  # fmt: skip
 
@@ -485,7 +486,7 @@ def calibration_line(store: SessionStore, patient_id: str, calibration: Calibrat
 def session_console(pipeline: SessionPipeline, controls: TherapistControls | None, patient_id: str | None,
                     mode: str, started_here: bool = False, gate: ConsoleGate | None = None,
                     waiting: str | None = None,
-                    devices: Callable[[tuple[HandInput, HandInput] | None], DeviceStatus] | None = None,
+                    devices: DeviceSource | None = None,
                     start_where: str = "") -> SessionConsole:
     """The console of one run: a patient's session (``started_here``: started from the
     console's patient list, which is audited as "console.start"), or free play, which lists

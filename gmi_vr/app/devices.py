@@ -3,7 +3,7 @@
     simulator:  DoctorCheck ──thread──▶ child process: print_doctor_answer()
                     (xr.doctor.doctor_checks + the data folder's check: the rows of gmi-vr doctor)
                 ◀── JSON rows, whether a session can start, the first failure's sentence
-    headset:    live_devices(info, hands)   the running session's runtime, headset and bound
+    headset:    LiveDevices(info).status(hands)   the running session's runtime, headset and bound
                                             controllers (its own session answers the doctor's
                                             questions; a second one would take the headset)
 
@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from gmi_vr.console.panels import DeviceStatus
 from gmi_vr.core.types import HandInput
@@ -29,14 +30,23 @@ DOCTOR_TIMEOUT_S = 60.0
 #: The simulator's line: where its sessions start, whatever the headset's state.
 #: What the child process runs.
 CHILD = "from gmi_vr.app.devices import print_doctor_answer; print_doctor_answer()"
-SIM_NOTE = "This is the simulator: the session starts here, driven by the keyboard and mouse (or a motion file)."
+SIM_NOTE = "This is the simulator: the session starts here, without a headset."
+
+
+class DeviceSource(Protocol):
+    """Where the console's device status comes from: ``status(hands)`` now (``hands``: the
+    last frame's left and right), and ``again()``, the therapist's "check again"."""
+
+    def status(self, hands: tuple[HandInput, HandInput] | None) -> DeviceStatus: ...
+
+    def again(self) -> None: ...
 
 
 @dataclass
 class DoctorCheck:
     """``gmi-vr doctor``'s checks in a child process, started by the first ``status()`` (a
-    run that never shows the patients' list never runs them); ``note``: where this run's
-    sessions start."""
+    run that never shows the patients' list never runs them) and by ``again()``; ``note``:
+    where this run's sessions start."""
 
     note: str = SIM_NOTE
     _status: DeviceStatus | None = None
@@ -48,6 +58,11 @@ class DoctorCheck:
             self._thread = threading.Thread(target=self._run, name="gmi-vr doctor", daemon=True)
             self._thread.start()
         return self._status if self._status is not None else DeviceStatus(note=self.note, checking=True)
+
+    def again(self) -> None:
+        """Check again (the headset was switched on meanwhile); a check under way goes on."""
+        if self._thread is not None and not self._thread.is_alive():
+            self._status, self._thread = None, None
 
     def wait(self, timeout_s: float = DOCTOR_TIMEOUT_S + 5.0) -> None:
         if self._thread is not None:
@@ -67,7 +82,22 @@ class DoctorCheck:
                                         "terminal to see why.", note=self.note)  # fmt: skip
             return
         rows = tuple((str(v), str(n), str(d)) for v, n, d in answer["rows"])
-        self._status = DeviceStatus(rows, str(answer["problem"]), self.note)
+        self._status = DeviceStatus(rows, str(answer["problem"]), self.note, recheck=True)
+
+
+@dataclass(frozen=True)
+class LiveDevices:
+    """The running headset session's runtime and headset (``OpenXrSource.info``), with the
+    controllers of each frame (``live_devices``): nothing to check again."""
+
+    runtime_name: str
+    system_name: str
+
+    def status(self, hands: tuple[HandInput, HandInput] | None) -> DeviceStatus:
+        return live_devices(self.runtime_name, self.system_name, hands)
+
+    def again(self) -> None:
+        """Nothing: the running session's state is read every frame."""
 
 
 def live_devices(runtime_name: str, system_name: str, hands: tuple[HandInput, HandInput] | None) -> DeviceStatus:

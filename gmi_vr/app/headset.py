@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from gmi_vr.app.accounts import Account
 from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
-from gmi_vr.app.devices import live_devices
+from gmi_vr.app.devices import LiveDevices
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.session import console_session, installed_stimulus_meshes
@@ -133,8 +133,8 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
 
                 console = session_console(pipeline, controls, patient, mode, started_here=patient != patient_id,
                                           gate=gate, waiting=None if patient is not None else waiting,
-                                          devices=functools.partial(live_devices, info.runtime_name if info else "",
-                                                                    info.system_name if info else ""),
+                                          devices=LiveDevices(info.runtime_name if info else "",
+                                                              info.system_name if info else ""),
                                           start_where="headset")  # fmt: skip
                 console.notice = refused
                 loop = SessionLoop(pipeline, window, status, present=source.present, vibrate=source.vibrate,

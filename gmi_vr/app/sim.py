@@ -214,7 +214,7 @@ def run_sim(
                 window.view.help_rows = sim_keys + THERAPIST_KEYS if controls is not None else KEY_HELP
                 console = session_console(pipeline, controls, patient, line, started_here=patient != patient_id,
                                           gate=gate, waiting=None if patient is not None else waiting,
-                                          devices=doctor.status, start_where="simulator")  # fmt: skip
+                                          devices=doctor, start_where="simulator")  # fmt: skip
                 console.notice = refused
 
                 def status(frame: TrackingFrame, output: FrameOutput, line: str = line,

@@ -35,7 +35,7 @@ FRAME_HISTORY = 900
 class ConsoleAction:
     """One thing the therapist asked for at the console: ``name`` ("limb_mode", "blend",
     "ask_pain", "rating", "stop", "end", "answer", "progress", "start", "review",
-    "add_patient", "sign_in", "create_admin", "no_accounts", "lock") and its ``value`` (a mode
+    "add_patient", "check_devices", "sign_in", "create_admin", "no_accounts", "lock") and its ``value`` (a mode
     name, a blend 0..1, a rating 0..10, "left"/"right", for "progress" (what: "accept",
     "reject" or "stage"; the stage or None; the reason), a patient id for "start" and "review" (read their progress), (name, password) for "sign_in", (name, password,
     password again) for "create_admin", (id, side, body part, age band or None) for
@@ -70,12 +70,14 @@ class DeviceStatus:
     """The headset and controllers before a session, from ``gmi-vr doctor``'s checks: ``rows``
     (verdict "pass", "FAIL" or "WARN"; the check; its detail); ``problem``: why a session
     cannot start in the headset and what to do, one sentence ("" when it can); ``note``: where
-    this run's sessions start; ``checking``: the checks have not answered yet."""
+    this run's sessions start; ``checking``: the checks have not answered yet; ``recheck``:
+    they can be run again (a "check again" button)."""
 
     rows: tuple[tuple[str, str, str], ...] = ()
     problem: str = ""
     note: str = ""
     checking: bool = False
+    recheck: bool = False
 
 
 @dataclass(frozen=True)
@@ -467,7 +469,8 @@ class Console:
             imgui.text_wrapped(before.problem)
             return
         added = before.new_patient.added if before.new_patient is not None else ""
-        if added and added != self._seen_added:  # just added: the form empties, the patient is chosen
+        just_added = bool(added) and added != self._seen_added
+        if just_added:  # the form empties and folds away, the patient is chosen
             self._seen_added, self._new_id, self._search = added, "", ""
             if added != self._selected:
                 self._actions.append(ConsoleAction("review", added))
@@ -487,9 +490,14 @@ class Console:
         if not shown:
             imgui.text_disabled("no patient with that id" if before.patients else "no patients yet: add one below")
         imgui.end_child()
+        if before.new_patient is not None:
+            self._new_patient(before.new_patient, fold=just_added, unfold=not before.patients)
+        if before.devices is not None:
+            self._devices(before.devices)
         chosen = next((row for row in shown if row.id == self._selected), None)
         if chosen is not None:
-            for line in (chosen.summary, chosen.program, chosen.last_session, chosen.proposal):
+            imgui.separator()
+            for line in (f"{chosen.id}: {chosen.summary}", chosen.program, chosen.last_session, chosen.proposal):
                 if line:
                     imgui.text_wrapped(line)
             self._calibration(chosen)
@@ -499,22 +507,25 @@ class Console:
             progress = before.progress
             if progress is not None and progress.patient_id == chosen.id:
                 self._progress(progress)
-        if before.new_patient is not None:
-            self._new_patient(before.new_patient)
-        if before.devices is not None:
-            self._devices(before.devices)
 
     def _calibration(self, row: PatientRow) -> None:
         """The chosen patient's calibration: when and by whom, or what to do without one. (A
         button that calibrates belongs beside this line, as an action the app takes.)"""
         self._imgui.text_wrapped(row.calibration)
 
-    def _new_patient(self, form: NewPatient) -> None:
-        """Add a patient: pseudonymous id, affected side, body part, age band (or none). The
-        button waits while an add is under way and while the id is empty: a double click
-        adds once."""
+    def _new_patient(self, form: NewPatient, fold: bool, unfold: bool) -> None:
+        """Add a patient: pseudonymous id, affected side, body part, age band (or none),
+        folded under its header until asked for (open while there is no patient; ``fold``:
+        folded again once one was added). The button waits while an add is under way and
+        while the id is empty: a double click adds once."""
         imgui = self._imgui
-        if not imgui.collapsing_header("Add a patient", imgui.TreeNodeFlags_.default_open):
+        if fold or unfold:
+            imgui.set_next_item_open(not fold)
+        opened = imgui.collapsing_header("Add a patient")
+        self._record_rect("Add a patient")
+        if not opened:
+            if form.problem:
+                imgui.text_wrapped(form.problem)
             return
         imgui.set_next_item_width(-1.0)
         flags = imgui.InputTextFlags_.enter_returns_true
@@ -549,19 +560,30 @@ class Console:
             imgui.text_wrapped(form.problem)
 
     def _devices(self, devices: DeviceStatus) -> None:
-        """The headset and controllers (``gmi-vr doctor``'s checks) and what to do when a
-        session cannot start in the headset."""
+        """The headset and controllers (``gmi-vr doctor``'s checks), kept short: why a session
+        cannot start in the headset and what to do, or the headset and controllers found;
+        every check under a folded node."""
         imgui = self._imgui
         if not imgui.collapsing_header("Headset and controllers", imgui.TreeNodeFlags_.default_open):
             return
+        found = {name: (verdict, detail) for verdict, name, detail in devices.rows}
         if devices.checking:
             imgui.text_disabled("checking the headset (gmi-vr doctor) ...")
-        for verdict, name, detail in devices.rows:
-            imgui.text_wrapped(f"{verdict:<4}  {name}: {detail}")
-        if devices.problem:
+        elif devices.problem:
             imgui.text_wrapped(devices.problem)
+        else:
+            for name in ("headset", "controllers"):
+                if name in found:
+                    imgui.text_wrapped(f"{name}: {found[name][1]}")
         if devices.note:
             imgui.text_wrapped(devices.note)
+        if devices.recheck:
+            self._button("check again", ConsoleAction("check_devices"))
+            imgui.same_line()
+        if devices.rows and imgui.tree_node("every check (gmi-vr doctor)"):
+            for verdict, name, detail in devices.rows:
+                imgui.text_wrapped(f"{verdict:<4}  {name}: {detail}")
+            imgui.tree_pop()
 
     def _progress(self, progress: PatientProgress) -> None:
         """The chosen patient's progress (read-only): the report's numbers, drawn here."""
