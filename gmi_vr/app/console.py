@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import bisect
 import getpass
+import itertools
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from gmi_vr.app.controls import TherapistControls
 from gmi_vr.app.devices import DeviceSource
@@ -457,12 +457,7 @@ def program_line(program: Program) -> str:
     """The patient's program in one line: the blocks of a session at their stage (a run of
     the same block counted: "laterality x3"), the time cap, and how many settings the
     therapist changed."""
-    runs: list[list[Any]] = []
-    for block in program.blocks:
-        if runs and runs[-1][0] == block:
-            runs[-1][1] += 1
-        else:
-            runs.append([block, 1])
+    runs = [(block, len(list(same))) for block, same in itertools.groupby(program.blocks)]
     blocks = ", ".join(block if count == 1 else f"{block} x{count}" for block, count in runs)
     line = f"program: {blocks}; at most {program.session_cap_s / 60:g} min"
     if program.overridden:
