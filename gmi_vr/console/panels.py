@@ -82,8 +82,8 @@ class DeviceStatus:
 
 @dataclass(frozen=True)
 class NewPatient:
-    """Adding a patient from the console: ``choices`` of side, body part and age band (the
-    first band, "", is "not given"); ``busy`` while the store adds one; ``problem``: the last
+    """Adding a patient from the console: the ``sides``, body ``parts`` and age ``bands`` to
+    choose from (the first band, "", is "not given"); ``busy`` while the store adds one; ``problem``: the last
     refusal, one sentence; ``added``: the id last added (the console then clears its form and
     chooses that patient)."""
 
@@ -566,7 +566,7 @@ class Console:
         imgui = self._imgui
         if not imgui.collapsing_header("Headset and controllers", imgui.TreeNodeFlags_.default_open):
             return
-        found = {name: (verdict, detail) for verdict, name, detail in devices.rows}
+        found = {name: detail for _, name, detail in devices.rows}
         if devices.checking:
             imgui.text_disabled("checking the headset (gmi-vr doctor) ...")
         elif devices.problem:
@@ -574,7 +574,7 @@ class Console:
         else:
             for name in ("headset", "controllers"):
                 if name in found:
-                    imgui.text_wrapped(f"{name}: {found[name][1]}")
+                    imgui.text_wrapped(f"{name}: {found[name]}")
         if devices.note:
             imgui.text_wrapped(devices.note)
         if devices.recheck:
