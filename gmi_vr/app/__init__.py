@@ -3,6 +3,8 @@
 - ``pipeline``: one frame, TrackingFrame -> body -> therapy -> DrawList (+ recording);
 - ``session``: a session's parts from the patient's stored program, calibration and avatar;
 - ``headset``: ``run_openxr`` (the real headset) and ``doctor``;
+- ``devices``: the headset and controllers as the console shows them before a session
+  (the doctor's checks in a child process, or the running headset's own state);
 - ``sim``: ``run_sim`` (desktop simulator) and ``run_demo`` (a scripted run saved as PNGs);
 - ``demo``: ``run_patient_demo``, a whole patient session from the shipped sample motion,
   recorded (``gmi-vr demo --patient``);
