@@ -505,8 +505,8 @@ def calibration_line(store: SessionStore, patient_id: str, calibration: Calibrat
     """When and by whom the patient was last calibrated (``calibration``: their latest; its
     "calibration.add" audit row names who), or that they were not and what happens then."""
     if calibration is None:
-        return ("not calibrated: a quick seated calibration is taken when the session starts "
-                "(gmi-vr calibrate for a measured one)")  # fmt: skip
+        return ("not calibrated: a quick seated calibration is taken when the session starts; "
+                "calibrate below (or gmi-vr calibrate) for a measured one")  # fmt: skip
     by = next((entry.actor for entry in reversed(store.audit_trail(patient_id))
                if entry.action == "calibration.add" and (entry.details or {}).get("calibration_id") == calibration.id),
               None)  # fmt: skip
