@@ -202,6 +202,9 @@ class TouchTask:
     kind = "touch"
     involves_movement = False
     scene_context = "clinic"
+    #: A touch under way is never cut by a scheduled question (``task.TrialPaced``): the
+    #: therapist's probe may be on the limb; the question waits for the pause between touches.
+    cut_when_late = False
 
     def __init__(self, program: Program, context: TaskContext) -> None:
         self.settings = program.touch
@@ -271,6 +274,13 @@ class TouchTask:
     def blend(self) -> float:
         """Always mirrored or still: 0 (no blend)."""
         return 0.0
+
+    @property
+    def between_trials(self) -> bool:
+        """Between touches (``task.TrialPaced``): the lead before a cue, a rest, or before the
+        training starts; never while a touch is cued, a screening touch asked, or the seen
+        limb registered."""
+        return self._phase in ("start", "lead", "screen_lead", "rest", "done")
 
     def block_scores(self) -> list[TouchScore]:
         """Accuracy of each training block so far (touches answered or timed out)."""
