@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from gmi_vr.core.errors import GmiError
+from gmi_vr.core.errors import GmiError, ProgramError
 from gmi_vr.core.types import Side
 from gmi_vr.recording.identity import (
     band_of_age,
@@ -82,7 +82,7 @@ def parse_dose(task: str, text: str) -> tuple[float, int]:
             raise ValueError(cleaned)
         return float(minutes), int(times)
     except ValueError:
-        raise GmiError(
+        raise ProgramError(
             f"--{task} {text!r} is not a dose: write minutes x times a day, e.g. --{task} 2x8, or 0 for none."
         ) from None
 
@@ -95,7 +95,7 @@ def prescribe_practice(
     one): ``doses`` by task ("laterality", "imagery", "mirror") as (minutes each time, times a
     day), and the handout's ``next_step``. An audited program override like any other."""
     if not doses and next_step is None:
-        raise GmiError("Say what to prescribe: --laterality, --imagery or --mirror MINUTESxTIMES, or --next-step TEXT.")
+        raise ProgramError("Say what to prescribe: --laterality, --imagery or --mirror MINUTESxTIMES, or --next-step TEXT.")
     at = int(patient_program(store, patient_id).stage) if stage is None else stage
     changes: dict[str, Any] = {}
     for task, (minutes, times) in doses.items():
