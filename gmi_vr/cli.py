@@ -300,7 +300,9 @@ def _cmd_patients(args: argparse.Namespace) -> int:
         elif args.action == "show":
             summary = _patient_summary(store, args.id)
             program = app.patient_program(store, args.id)
-            rows = program.settings_with_sources()
+            from gmi_vr.app.patients import program_setters
+
+            rows = program.settings_with_sources(program_setters(store, args.id))
             if args.json:
                 sources = {path: source for path, _, source in rows}
                 print(json.dumps({**summary, "program": program.to_dict(), "sources": sources}, indent=2))

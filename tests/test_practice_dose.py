@@ -259,7 +259,7 @@ def test_the_therapist_prescribes_from_the_command_and_show_prints_it(
     assert out.strip() == "patient P-1: practice between visits at stage 1: laterality 3 min x 6 a day (in the audit trail)"
     code, out, _ = run(["patients", "show", "P-1"], capsys)
     assert code == 0 and "      practice: laterality 3 min x 6 a day" in out.splitlines()
-    assert 'practice.stage_1.laterality_minutes = 3.0  [set by the therapist]' in out
+    assert 'practice.stage_1.laterality_minutes = 3.0  [set by t.two]' in out
     assert [e.actor for e in store.audit_trail("P-1") if e.action == "program.override"] == ["t.two"]
 
 

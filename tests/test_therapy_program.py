@@ -44,7 +44,9 @@ def test_every_setting_shows_its_source_and_overrides_say_so() -> None:
     program = Program.default(Side.LEFT, BodyPart.BACK_NECK)
     program, _ = program.override("Dr A", "lower ceiling", "2026-03-01T10:00", safety__pain_ceiling=8)
     rows = {path: (value, source) for path, value, source in program.settings_with_sources()}
-    assert rows["safety.pain_ceiling"] == (8, "set by the therapist")
+    assert rows["safety.pain_ceiling"] == (8, "set by hand (the audit trail says who)")
+    named = {path: source for path, _, source in program.settings_with_sources({"safety.pain_ceiling": "Dr A"})}
+    assert named["safety.pain_ceiling"] == "set by Dr A"
     assert rows["progression.rt_gap_max_s"][0] == 0.19 and "0.19 s" in rows["progression.rt_gap_max_s"][1]
     assert rows["progression.min_span_days"][0] == 7 and "7 days" in rows["progression.min_span_days"][1]
     assert rows["progression.min_trials_per_side"][0] == 40

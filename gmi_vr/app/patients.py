@@ -71,6 +71,23 @@ def edit_patient_program(
     return program
 
 
+def program_setters(store: SessionStore, patient_id: str) -> dict[str, str]:
+    """Who last set each overridden program setting (dotted path -> "name (role)", the role
+    where the name has an account), from the audit trail's program changes: what
+    ``Program.settings_with_sources`` shows for a setting that is not a default."""
+    setters: dict[str, str] = {}
+    roles: dict[str, str] = {}
+    for entry in store.audit_trail(patient_id):
+        if entry.action != "program.override":
+            continue
+        if entry.actor not in roles:
+            account = store.user(entry.actor)
+            roles[entry.actor] = f"{entry.actor} ({account[0]})" if account is not None else entry.actor
+        for path in (entry.details or {}).get("new", {}):
+            setters[path] = roles[entry.actor]
+    return setters
+
+
 def parse_dose(task: str, text: str) -> tuple[float, int]:
     """``MINUTESxTIMES`` ("2x8": 2 minutes, 8 times a day) or "0"/"none" (not prescribed)."""
     cleaned = text.strip().lower().replace("×", "x")

@@ -16,6 +16,7 @@ import dataclasses
 import re
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum, StrEnum
 from typing import Any
@@ -657,10 +658,13 @@ class Program:
             new[path] = parent[key]
         return program, OverrideRecord(changed_by, reason, at, old, new)
 
-    def settings_with_sources(self) -> list[tuple[str, Any, str]]:
+    def settings_with_sources(self, set_by: Mapping[str, str] | None = None) -> list[tuple[str, Any, str]]:
         """Every setting as (dotted path, JSON value, source): what ``source_of`` cites for a
-        default, or "set by the therapist" for an overridden one (audited with its reason)."""
+        default, or for an overridden one "set by WHO", WHO from ``set_by`` (overridden
+        path -> who changed it last, read from the audit trail), else "set by hand (the
+        audit trail says who)"."""
         rows: list[tuple[str, Any, str]] = []
+        who = dict(set_by or {})
 
         def walk(node: dict[str, Any], prefix: str) -> None:
             for key, value in node.items():
@@ -670,8 +674,9 @@ class Program:
                 if isinstance(value, dict):
                     walk(value, f"{path}.")
                     continue
-                overridden = any(path == p or path.startswith(f"{p}.") for p in self.overridden)
-                rows.append((path, value, "set by the therapist" if overridden else Program.source_of(path)))
+                by = next((who.get(p, "hand (the audit trail says who)") for p in self.overridden
+                           if path == p or path.startswith(f"{p}.")), None)
+                rows.append((path, value, f"set by {by}" if by is not None else Program.source_of(path)))
 
         walk(self.to_dict(), "")
         return rows
