@@ -9,7 +9,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from gmi_vr.core.errors import GmiError, ProgramError
+from gmi_vr.assets.gltf_skin import load_skinned_gltf
+from gmi_vr.assets.paths import model_path, models_dir
+from gmi_vr.body.appearance import AVATAR_BUILDS, Appearance
+from gmi_vr.core.errors import GmiError, NotFoundError, ProgramError
 from gmi_vr.core.types import Side
 from gmi_vr.recording.identity import (
     band_of_age,
@@ -69,6 +72,48 @@ def edit_patient_program(
     store.set_program(patient_id, program.to_dict())
     store.audit(therapist, "program.override", patient_id=patient_id, details=record.to_dict())
     return program
+
+
+#: The patient's look, set through ``gmi-vr patients edit`` beside the program's settings.
+APPEARANCE_SETTINGS = ("appearance.avatar", "appearance.skin_tone")
+
+
+def appearance_change(store: SessionStore, patient_id: str, changes: dict[str, Any]) -> tuple[Appearance, Appearance]:
+    """The patient's appearance now and after ``changes`` (``appearance.avatar``: a build of
+    ``AVATAR_BUILDS`` or a model under ``models/`` named without its extension;
+    ``appearance.skin_tone``), checked and stored nowhere. A new avatar is loaded here, as a
+    session would load it: one that is missing or not loadable is refused in one sentence
+    (``NotFoundError``, ``InputFileError``) rather than failing when the session draws it."""
+    unknown = sorted(set(changes) - set(APPEARANCE_SETTINGS))
+    if unknown:
+        raise ProgramError(f"Setting '{unknown[0]}' does not exist; the appearance settings are "
+                           f"{' and '.join(APPEARANCE_SETTINGS)}.")  # fmt: skip
+    old = Appearance.from_dict((store.patient(patient_id).settings or {}).get("appearance", {}))
+    new = Appearance.from_dict({**old.to_dict(), **{p.split(".")[1]: str(v) for p, v in changes.items()}})
+    if new.avatar != old.avatar:
+        try:
+            path = model_path(new.avatar_model)
+        except NotFoundError:
+            raise NotFoundError(
+                f"The avatar '{new.avatar}' is neither a build ({', '.join(AVATAR_BUILDS)}) nor a model file in "
+                f"{models_dir()}; give a build or add the model there (nothing was changed)."
+            ) from None
+        load_skinned_gltf(path)  # InputFileError: the model is there but cannot be used
+    return old, new
+
+
+def edit_patient_appearance(
+    store: SessionStore, patient_id: str, changes: dict[str, Any], *, therapist: str, reason: str
+) -> Appearance:
+    """Set the patient's avatar and skin tone (``appearance_change``), audited as
+    "appearance.change" with its reason; a refused change changes nothing."""
+    old, new = appearance_change(store, patient_id, changes)
+    settings = dict(store.patient(patient_id).settings or {})
+    settings["appearance"] = new.to_dict()
+    store.update_patient_settings(patient_id, settings)
+    store.audit(therapist, "appearance.change", patient_id=patient_id,
+                details={"reason": reason, "old": old.to_dict(), "new": new.to_dict()})  # fmt: skip
+    return new
 
 
 def program_setters(store: SessionStore, patient_id: str) -> dict[str, str]:
