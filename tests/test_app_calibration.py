@@ -136,7 +136,7 @@ def _cue_fill(draw) -> float:
     return float(np.linalg.norm(fill.world_from_mesh[:3, 0])) / 0.5
 
 
-def test_an_impossible_arm_is_explained_and_the_pose_starts_again(store) -> None:
+def test_an_impossible_arm_is_explained_and_the_arm_steps_are_asked_again(store) -> None:
     # First pass: the arm "reaches" 1.6 m out to the side, no human arm; then a good pass.
     screen = Screen()
     result = calibrate_patient(store, PATIENT, _frames(calibration_motion(side_reach_m=1.6, repeats=2)),
@@ -145,10 +145,13 @@ def test_an_impossible_arm_is_explained_and_the_pose_starts_again(store) -> None
     panels = _distinct_in_order(screen.panels())
     retry = [p for p in panels if RETRY_SUFFIX in " ".join(p.split())]  # as read, not as wrapped
     assert len(retry) == 1
-    said = re.match(r"The measured arm length \((\d\.\d\d) m\) is implausible;", " ".join(retry[0].split()))
+    said = re.match(r"The measured arm length \((\d\.\d\d) m\) is outside a human's 0.35-1.00 m; stretch the arm "
+                    r"holding the controller fully straight out to the side at shoulder height and hold it again\. ",
+                    " ".join(retry[0].split()))  # fmt: skip
     assert said is not None and float(said.group(1)) > 1.0, retry[0]
     after = panels[panels.index(retry[0]) + 1:]
-    assert after == [wrap_instruction(INSTRUCTIONS[s]) for s in CalibrationStep], "restarted from the first step"
+    # Back to the step that measured the arm; the upright pose before it stands.
+    assert after == [wrap_instruction(INSTRUCTIONS[s]) for s in list(CalibrationStep)[1:]], "back to the side step"
     # The sentence stayed up for about RETRY_SHOW_S, in the calm retry colour.
     retry_draws = [d for d, _ in screen.shown if d.texts[0].text == retry[0]]
     assert 110 < len(retry_draws) < 125 and retry_draws[0].texts[0].background != screen.shown[0][0].texts[0].background

@@ -67,7 +67,7 @@ CUE_FILL_COLOR: RGBA = (0.62, 0.80, 0.66, 1.0)  # soft green
 CUE_LABEL = "Hold still"
 CLEAR_COLOR: RGBA = room_draw_list(None).clear_color  # the room's own sky
 
-RETRY_SUFFIX = "Let us start again in a moment."
+RETRY_SUFFIX = "We go back to that step in a moment."
 ENDED_EARLY = ("The calibration ended before the pose was finished, so nothing was stored; "
                "run the calibration again.")  # fmt: skip
 
@@ -159,8 +159,9 @@ def calibrate_patient(
     """Guide ``patient_id`` through the one-handed calibration pose on ``frames``, calling
     ``present(draw_list, frame)`` once per frame, and store the result.
 
-    A pose with implausible measures shows the guide's sentence for RETRY_SHOW_S, then the
-    guide starts again. Once done the calibration is stored (``store.add_calibration``, audit
+    A pose with implausible measures (outside a human's range, ``body.calibration``) shows the
+    guide's sentence for RETRY_SHOW_S, then the guide goes back to the step that gave it;
+    nothing is stored until a whole pose is plausible. Once done the calibration is stored (``store.add_calibration``, audit
     "calibration.add" by ``therapist``, default the logged-in user) with the patient's own
     affected side, "Calibration finished." is shown for FINISHED_SHOW_S, and it is returned.
     ``floor_y``: the floor's height in the frames' space (0 on a STAGE space and in the
