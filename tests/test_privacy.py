@@ -13,6 +13,7 @@ import sqlite3
 import stat
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -425,6 +426,21 @@ def test_erasing_a_patient_leaves_no_row_and_no_byte_of_them(tmp_path: Path, sta
 
     assert cli.main(["patients", "erase", ERASED, "--reason", "again"]) == 8
     assert "No patient" in capsys.readouterr().err
+
+
+def test_erasing_a_patient_without_sessions_leaves_every_other_patients_rows(tmp_path: Path) -> None:
+    with SessionStore.open(tmp_path / "data") as store:
+        for patient in (ERASED, KEPT):
+            store.add_patient(PatientInfo(patient, "left", "hand"))
+        kept_session = _record_session(store, KEPT)
+    db = tmp_path / "data" / "sessions.sqlite"
+    kept_before = _tables_naming(db, KEPT, [kept_session])
+    assert kept_before["trials"] and kept_before["events"] and kept_before["motion_chunks"]
+    with SessionStore.open(tmp_path / "data") as store, warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning from the query builder either
+        info = store.erase_patient(ERASED, actor="ana", reason="consent withdrawn")
+    assert info.sessions == 0 and info.rows_removed["patients"] == 1
+    assert _tables_naming(db, KEPT, [kept_session]) == kept_before
 
 
 def test_a_patient_with_a_running_session_is_not_erased(tmp_path: Path) -> None:
