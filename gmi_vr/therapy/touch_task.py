@@ -361,9 +361,19 @@ class TouchTask:
         return TaskStep(self._draw(now, body, frame), tuple(events), tuple(records), self._phase == "done")  # type: ignore[arg-type]
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
-        """A pause voids the touch on cue (given again), restarts a screening touch, holds a rest."""
+        """A pause voids the touch on cue (given again), restarts a screening touch, holds a
+        rest, and starts a registration under way again from its first landmark (the limb may
+        have moved while paused: landmarks touched before would no longer fit it)."""
         events: list[Event] = []
-        if self._phase == "touch" and self._answered is None and self._current is not None:
+        if self._phase == "register":
+            if self._touched_points:
+                events.append(Event(time_s, "touch.registration_restart", {
+                    "block_index": self.context.block_index, "reason": reason,
+                    "dropped": len(self._touched_points)}))  # fmt: skip
+            self._touched_points = []
+            self._probe_edges = ButtonEdges()  # a trigger held through the pause is no confirmation
+            self._phase_start = None
+        elif self._phase == "touch" and self._answered is None and self._current is not None:
             events.append(Event(time_s, "touch.void", {
                 "block_index": self.context.block_index, "touch_block": self._block,
                 "touch_index": self._done_in_block, "site": self._current.site, "probe": self._current.probe,
