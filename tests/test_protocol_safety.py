@@ -240,6 +240,55 @@ def test_the_fms_never_cuts_a_touch_and_comes_in_the_pause_between_touches() -> 
     assert all(not (c < asked[0].time_s < c + 2.0) for c in cues)
 
 
+class EndlessTrial:
+    """A stand-in block whose one trial never ends (a picture nobody answers, with no time
+    limit): it is never between trials. ``cut_when_late`` set per kind."""
+
+    involves_movement = False
+    cut_when_late = True
+    interrupts: list[str] = []
+
+    def __init__(self, program: Program, context: TaskContext) -> None:
+        self.kind = type(self).__name__
+
+    @property
+    def between_trials(self) -> bool:
+        return False
+
+    def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        return TaskStep(DrawList(meshes=(MeshItem("sphere", translation_matrix(np.array([0.0, 1.0, -0.5]))),)))
+
+    def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        EndlessTrial.interrupts.append(reason)
+        return TaskStep()
+
+
+class UncuttableTrial(EndlessTrial):
+    cut_when_late = False
+
+
+register_task("test_endless", EndlessTrial)
+register_task("test_uncuttable", UncuttableTrial)
+
+
+@pytest.mark.parametrize(("block", "asked"), [("test_endless", True), ("test_uncuttable", False)])
+def test_a_question_kept_waiting_its_longest_is_asked_only_where_a_trial_may_be_cut(block: str, asked: bool) -> None:
+    EndlessTrial.interrupts.clear()
+    run, script, log = runner(**{"session.blocks": [block], "session.rating_at_start": False,
+                                 "safety.fms_every_s": 2.0})  # fmt: skip
+    step(run, script, log, 2.0 + FMS_LONGEST_WAIT_S - 0.5)
+    assert events(log, "sickness.request") == [] and EndlessTrial.interrupts == []  # waits for a boundary
+    step(run, script, log, 1.0)
+    requests = events(log, "sickness.request")
+    if asked:  # due at 2 s, asked FMS_LONGEST_WAIT_S later, cutting the trial (voided, shown again)
+        (request,) = requests
+        start = events(log, "session.start")[0].time_s
+        assert request.time_s - start == pytest.approx(2.0 + FMS_LONGEST_WAIT_S, abs=2 / RATE_HZ)
+        assert EndlessTrial.interrupts == ["rating"]
+    else:  # a touch under way is never cut: the question keeps waiting
+        assert requests == [] and EndlessTrial.interrupts == []
+
+
 def test_an_fms_at_the_threshold_fades_to_the_calm_scene_within_one_frame() -> None:
     run, script, log = runner(**{"safety.fms_threshold": 6})
     step(run, script, log, 0.1)
