@@ -28,7 +28,7 @@ from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.app.session import console_session
+from gmi_vr.app.session import console_session, installed_stimulus_meshes
 from gmi_vr.app.signin import ConsoleGate
 from gmi_vr.app.window import open_therapist_window
 from gmi_vr.body import BodyPose, LimbMode
@@ -53,7 +53,8 @@ def headset_with_console(title: str, visible: bool = True, console: bool = True,
     reverse order. Raises the source's GmiErrors (no runtime, no display, session refused). ``hands_only``:
     a hand without an active controller is read from its tracked joints (``OpenXrSource``)."""
     with ExitStack() as stack:
-        window = stack.enter_context(open_therapist_window(title, visible=visible, console=console))
+        window = stack.enter_context(open_therapist_window(title, visible=visible, console=console,
+                                                           preload=installed_stimulus_meshes()))  # fmt: skip
         import glfw
 
         from gmi_vr.xr.openxr_source import OpenXrSource

@@ -33,8 +33,13 @@ from gmi_vr.therapy.stimuli import stimulus_mesh_names
 log = logging.getLogger("gmi_vr.app")
 
 
+def installed_stimulus_meshes() -> frozenset[str]:
+    """The stimulus models that are shipped (missing ones are drawn as primitive stand-ins):
+    what a session may show, and what the window's renderer loads before the first frame."""
+    return frozenset(name for name in stimulus_mesh_names() if _installed(name))
+
+
 def _installed(model: str) -> bool:
-    """Is this stimulus model shipped? (Missing ones are drawn as primitive stand-ins.)"""
     try:
         model_path(model)
     except NotFoundError:
@@ -108,7 +113,7 @@ def session_pipeline(
         body_settings = replace(body_settings, affected_side=program.affected_side,
                                 affected_hand_scale=program.affected_hand_scale)
         appearance = Appearance.from_dict(settings.get("appearance", {}))
-        installed = frozenset(name for name in stimulus_mesh_names() if _installed(name))
+        installed = installed_stimulus_meshes()
         if seed is None:
             seed = secrets.randbits(31)  # recorded in the "session.start" event
         # "Pain and swelling since last time" needs a last time: a session with work in it.

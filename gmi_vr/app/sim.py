@@ -26,7 +26,7 @@ from gmi_vr.app.controls import THERAPIST_KEYS
 from gmi_vr.app.headset import NOT_RECORDED, session_controls, status_line
 from gmi_vr.app.loop import ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.app.session import console_session
+from gmi_vr.app.session import console_session, installed_stimulus_meshes
 from gmi_vr.app.signin import ConsoleGate
 from gmi_vr.app.window import open_therapist_window
 from gmi_vr.assets.paths import shipped_data_dir
@@ -193,7 +193,8 @@ def run_sim(
             streams = open_lsl_streams(stack, load_settings().station, lsl_wait_s, notice or (lambda _: None))
         window = stack.enter_context(open_therapist_window("gmi-vr: therapist", visible=visible,
                                                            input_state=input_state, console=True,
-                                                           help_rows=KEY_HELP))  # fmt: skip
+                                                           help_rows=KEY_HELP,
+                                                           preload=installed_stimulus_meshes()))  # fmt: skip
         stack.enter_context(source)
         frames = _paced(source.frames(), rate, clock)
         gate = ConsoleGate.for_store(account, lock_after_s, fallback=therapist)

@@ -9,7 +9,7 @@ first import), which is why the GL-using modules are imported inside the functio
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
@@ -22,11 +22,12 @@ if TYPE_CHECKING:
 
 @contextmanager
 def open_therapist_window(title: str, *, visible: bool = True, input_state: InputState | None = None,
-                          console: bool = False,
-                          help_rows: tuple[tuple[str, str], ...] = ()) -> Iterator[TherapistWindow]:
+                          console: bool = False, help_rows: tuple[tuple[str, str], ...] = (),
+                          preload: Iterable[str] = ()) -> Iterator[TherapistWindow]:
     """A therapist window on a new GL context with its renderer (``window.view.renderer``),
     sized by the settings; ``input_state`` receives the keyboard and mouse for the simulator,
-    ``help_rows`` are the keys F1 lists. Everything is released in reverse order. Raises
+    ``help_rows`` are the keys F1 lists. The models named in ``preload`` are loaded before
+    the window is handed out, so no frame waits for a file. Everything is released in reverse order. Raises
     GraphicsUnavailable with no display, SettingsError for a bad settings file."""
     from gmi_vr.render.context import choose_gl_platform
 
@@ -41,6 +42,7 @@ def open_therapist_window(title: str, *, visible: bool = True, input_state: Inpu
                                                           visible=visible))  # fmt: skip
         renderer = Renderer()
         stack.callback(renderer.release)
+        renderer.preload(sorted(preload))
         window = TherapistWindow(context, renderer, input_state, console=console)
         stack.callback(window.release)
         window.view.help_rows = help_rows

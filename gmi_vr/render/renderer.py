@@ -28,6 +28,7 @@ the first time a group is seen.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -173,6 +174,12 @@ class Renderer:
         if gpu is None:
             gpu = self._meshes[name] = GpuMesh(load_mesh(name, self._models_root))
         return gpu
+
+    def preload(self, names: Iterable[str]) -> None:
+        """Load and upload these models now, so that a frame never waits for a file (the
+        first laterality picture would otherwise stall the headset while its model loads)."""
+        for name in names:
+            self.mesh(name)
 
     def _group_mesh(self, item: MeshItem) -> GpuMesh:
         """The merged GPU mesh of a group, built the first time its ``parts`` tuple is seen

@@ -13,6 +13,7 @@ Times are seconds, distances metres, accuracies fractions 0..1.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import types
 import typing
@@ -800,6 +801,14 @@ def _to_jsonable(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _type_hints(kind: type) -> dict[str, Any]:
+    """The settings class's resolved annotations, worked out once per class: resolving them
+    is most of reading a program, which sessions do as they start and end (on the frame
+    thread)."""
+    return typing.get_type_hints(kind)
+
+
 def _from_jsonable(kind: Any, value: Any, where: str) -> Any:
     """Convert JSON ``value`` to the annotated type ``kind``; ``where`` names the setting."""
     origin = typing.get_origin(kind)
@@ -821,7 +830,7 @@ def _from_jsonable(kind: Any, value: Any, where: str) -> Any:
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         if not isinstance(value, dict):
             raise ProgramError(f"Setting '{where}' must be a table of settings.")
-        hints = typing.get_type_hints(kind)
+        hints = _type_hints(kind)
         names = {f.name for f in dataclasses.fields(kind)}
         unknown = set(value) - names
         if unknown:
