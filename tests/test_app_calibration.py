@@ -36,6 +36,7 @@ from gmi_vr.recording.store import SessionStore
 from gmi_vr.xr.sim import ScriptedFrameSource, load_motion, parse_motion
 
 MOTION_FILE = Path(__file__).parent / "data" / "calibration-seated-left-affected.jsonl"
+STANDING_FILE = Path(__file__).parent / "data" / "calibration-standing-left-affected.jsonl"
 PATIENT = "P-CAL-1"
 
 
@@ -94,6 +95,25 @@ def test_motion_file_is_the_generated_one_handed_script() -> None:
     assert MOTION_FILE.read_text(encoding="utf-8") == calibration_motion()
     motion = load_motion(MOTION_FILE)
     assert all(not key.left.valid for key in motion.keyframes), "the affected controller is never tracked"
+
+
+def test_standing_calibration_is_stored_from_a_standing_patient_and_refused_from_a_seated_one(store) -> None:
+    assert STANDING_FILE.read_text(encoding="utf-8") == calibration_motion(standing=True)
+    # A patient who sits through a standing calibration: eyes 1.2 m above the floor read as a
+    # body 1.28 m tall with a 0.56-0.58 m arm (the hand's length follows the height). Refused
+    # at every pass; nothing stored.
+    with pytest.raises(CalibrationError, match="nothing was stored"):
+        calibrate_patient(store, PATIENT, _frames(), Screen(), posture="standing", therapist="t.one",
+                          floor_y=0.0)  # fmt: skip
+    assert store.latest_calibration(PATIENT) is None
+    retries = [a.details["reason"] for a in store.audit_trail(PATIENT) if a.action == "calibration.retry"]
+    assert retries and all(re.match(r"The arm measured \(0\.5\d m\) does not fit a body 1\.2\d m tall", r) for r in retries)
+    # Standing up, the same body calibrates: its height from the eyes on the known floor.
+    result = calibrate_patient(store, PATIENT, _frames(STANDING_FILE.read_text(encoding="utf-8")), Screen(),
+                               posture="standing", therapist="t.one", floor_y=0.0)  # fmt: skip
+    assert abs(result.measures.height_m - BODY.height_m) < 0.01
+    assert abs(result.measures.arm_length_m - BODY.arm_length_m) < 0.01
+    assert store.latest_calibration(PATIENT) is not None
 
 
 def test_one_handed_script_stores_a_calibration_of_the_scripted_body(store) -> None:
