@@ -1,25 +1,30 @@
 // skinned.frag — the avatar's skin: soft hemisphere + one directional light (the room's
 // lighting model), tinted per patient; a "ghost" variant for imagery demonstrations shows the
 // body as a translucent rim-lit silhouette.
-// Inputs:   v_world_position (vec3, metres), v_world_normal (vec3).
+// Inputs:   v_world_position (vec3, metres), v_world_normal (vec3), v_view (flat int).
+// Uniform blocks: View (binding 0, see mesh.vert): u_eye_position[v_view], u_encode_srgb.
 // Uniforms: u_color (vec4, linear RGB + alpha: base colour times the patient's skin tint),
-//           u_eye_position (vec3, world, metres), u_light_direction (vec3, unit, towards the
-//           light), u_light_color, u_sky_color, u_ground_color (vec3, linear RGB),
-//           u_ghost (bool), u_encode_srgb (bool: the target does not encode sRGB itself).
+//           u_ghost (bool) — per avatar; u_light_direction (vec3, unit, towards the light),
+//           u_light_color, u_sky_color, u_ground_color (vec3, linear RGB) — set once.
 // Output:   o_color (vec4).
 #version 410 core
 
 in vec3 v_world_position;
 in vec3 v_world_normal;
+flat in int v_view;
+
+layout(std140) uniform View {
+    mat4 u_clip_from_world[2];
+    vec4 u_eye_position[2];
+    int u_encode_srgb;
+};
 
 uniform vec4 u_color;
-uniform vec3 u_eye_position;
 uniform vec3 u_light_direction;
 uniform vec3 u_light_color;
 uniform vec3 u_sky_color;
 uniform vec3 u_ground_color;
 uniform bool u_ghost;
-uniform bool u_encode_srgb;
 
 out vec4 o_color;
 
@@ -31,7 +36,7 @@ vec3 linear_to_srgb(vec3 c) {
 void main() {
     vec3 n = normalize(v_world_normal);
     if (!gl_FrontFacing) n = -n;
-    vec3 to_eye = normalize(u_eye_position - v_world_position);
+    vec3 to_eye = normalize(u_eye_position[v_view].xyz - v_world_position);
     vec3 hemisphere = mix(u_ground_color, u_sky_color, 0.5 + 0.5 * n.y);
     float lambert = max(dot(n, u_light_direction), 0.0);
     // Skin scatters light: a little wrap-around keeps the shadow side from going flat grey.
@@ -43,5 +48,5 @@ void main() {
         lit = mix(lit, vec3(0.85, 0.92, 1.0), 0.5 * rim);
         alpha *= 0.25 + 0.55 * rim;
     }
-    o_color = vec4(u_encode_srgb ? linear_to_srgb(lit) : lit, alpha);
+    o_color = vec4(u_encode_srgb != 0 ? linear_to_srgb(lit) : lit, alpha);
 }

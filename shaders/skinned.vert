@@ -1,11 +1,13 @@
 // skinned.vert — linear blend skinning of an avatar on the GPU.
 // Inputs:   a_position (vec3, bind-pose model frame, metres), a_normal (vec3, unit),
 //           a_joints (uvec4, indices into the palette), a_weights (vec4, summing to 1).
+// Views:    VIEW (int expression), the view (eye) being drawn, as in mesh.vert.
+// Uniform blocks: View (binding 0, see mesh.vert): u_clip_from_world[VIEW].
 // Uniforms: u_palette (sampler2D, RGBA32F, 4 texels per joint: row r of joint j's
-//           world_from_bind matrix at texel (r, j); uploaded once per frame),
-//           u_clip_from_world (mat4, projection * view).
-// Outputs:  v_world_position (vec3, metres), v_world_normal (vec3, not normalised) — the
-//           same varyings as mesh.vert, so any lit fragment shader can follow.
+//           world_from_bind matrix at texel (r, j); uploaded once per frame; set once).
+// Outputs:  v_world_position (vec3, metres), v_world_normal (vec3, not normalised),
+//           v_view (flat int, the view drawn) — the same varyings as mesh.vert, so any lit
+//           fragment shader can follow.
 #version 410 core
 
 layout(location = 0) in vec3 a_position;
@@ -13,11 +15,17 @@ layout(location = 1) in vec3 a_normal;
 layout(location = 2) in uvec4 a_joints;
 layout(location = 3) in vec4 a_weights;
 
+layout(std140) uniform View {
+    mat4 u_clip_from_world[2];
+    vec4 u_eye_position[2];
+    int u_encode_srgb;
+};
+
 uniform sampler2D u_palette;
-uniform mat4 u_clip_from_world;
 
 out vec3 v_world_position;
 out vec3 v_world_normal;
+flat out int v_view;
 
 mat4 joint_matrix(uint joint) {
     int j = int(joint);
@@ -38,5 +46,9 @@ void main() {
     mat3 m = mat3(skin);
     mat3 cofactor = mat3(cross(m[1], m[2]), cross(m[2], m[0]), cross(m[0], m[1]));
     v_world_normal = cofactor * a_normal;
-    gl_Position = u_clip_from_world * world;
+    v_view = VIEW;
+    gl_Position = u_clip_from_world[VIEW] * world;
+#ifdef LAYERED
+    gl_Layer = VIEW;
+#endif
 }

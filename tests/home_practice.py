@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from recording_synth import body, frame  # noqa: E402
 
 from gmi_vr.core.events import Event  # noqa: E402
-from gmi_vr.recording.records import TrialRecord  # noqa: E402
+from gmi_vr.recording.records import StoredTrial  # noqa: E402
 from gmi_vr.recording.store import SessionStore  # noqa: E402
 
 
@@ -33,7 +33,7 @@ def record_home_practice(store: SessionStore, patient_id: str, trials: int = 4, 
         recorder.record_frame(frame(first_frame + i), body(first_frame + i))
     for k in range(trials):
         answered = k % 4 != 3
-        recorder.record_trial(TrialRecord(
+        recorder.record_trial(StoredTrial(
             onset_s=start + 2.0 * k, body_part="hand", side="left" if k % 2 else "right",
             rotation_deg=90.0 * (k % 4), view="back",
             answer=("right" if k % 3 == 2 else ("left" if k % 2 else "right")) if answered else None,

@@ -104,6 +104,25 @@ def render(renderer, draw_list: DrawList, camera: Camera, kind: str) -> np.ndarr
         target.release()
 
 
+def eye_cameras() -> tuple[Camera, Camera]:
+    """The left and right eye of the demo frame the scenes are seen in."""
+    frame = demo_frame()
+    return Camera.from_view(frame.views[0]), Camera.from_view(frame.views[1])
+
+
+def render_stereo(renderer, draw_list: DrawList, cameras: tuple[Camera, Camera], kind: str):  # type: ignore[no-untyped-def]
+    """Both eyes drawn by ``renderer.draw_stereo`` into a two-layer ``kind`` target (as an
+    OpenXR swapchain with arraySize 2 holds them): ((HEIGHT, WIDTH, 4) uint8 per layer)."""
+    from gmi_vr.render.target import LayeredRenderTarget
+
+    target = LayeredRenderTarget(WIDTH, HEIGHT, srgb=kind == "srgb")
+    try:
+        renderer.draw_stereo(draw_list, cameras, target.stereo_target, unorm_holds_linear=kind == "unorm_linear")
+        return target.read_rgba(0), target.read_rgba(1)
+    finally:
+        target.release()
+
+
 def main() -> None:
     import os
 

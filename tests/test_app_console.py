@@ -10,7 +10,7 @@ from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.body import BodySettings, LimbMode
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side
-from gmi_vr.recording.records import RatingRecord, TrialRecord
+from gmi_vr.recording.records import StoredRating, StoredTrial
 
 
 def test_replay_panels_show_the_session_as_it_stood_at_the_shown_time() -> None:
@@ -21,10 +21,10 @@ def test_replay_panels_show_the_session_as_it_stood_at_the_shown_time() -> None:
         Event(110.0, "body.mode", {"mode": "real", "blend": 0.0, "by": "therapist"}),
         Event(120.0, "safety.stop", {}),
     ]
-    trials = [TrialRecord(onset_s=103.0 + k, side=side, correct=k != 1, reaction_time_s=0.5 + k / 10,
+    trials = [StoredTrial(onset_s=103.0 + k, side=side, correct=k != 1, reaction_time_s=0.5 + k / 10,
                           measures={"block_index": 0})
               for k, side in enumerate(["left", "left", "right"])]  # fmt: skip
-    rating = RatingRecord(value=3, phase="before", source="patient", recorded_at=datetime.now(UTC), time_s=101.0)
+    rating = StoredRating(value=3, phase="before", source="patient", recorded_at=datetime.now(UTC), time_s=101.0)
     panel_at = replay_panels("replay", 100.0, events, trials, [rating])
 
     early = panel_at(104.5)  # two trials shown, the stop still to come

@@ -21,7 +21,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.types import FrameTiming
 from gmi_vr.recording.export import ExportError, export_session, export_study, plan_study
 from gmi_vr.recording.identity import band_of_birth_year
-from gmi_vr.recording.records import PatientInfo, RepetitionRecord, TrialRecord
+from gmi_vr.recording.records import PatientInfo, StoredRepetition, StoredTrial
 from gmi_vr.recording.store import SessionStore
 
 #: Warnings about what gmi-vr cannot know (the clinic, the dataset's authors and licence,
@@ -56,7 +56,7 @@ def _record(store: SessionStore, patient: str, frames: int, hands: bool, invalid
         recorder.record_frame(f, body(i), timing)
         if i % 30 == 10:
             answered = i % 60 != 10
-            recorder.record_trial(TrialRecord(
+            recorder.record_trial(StoredTrial(
                 onset_s=f.time_s, body_part="hand", side="left" if i % 90 else "right",
                 rotation_deg=float(i % 360), view="back", answer="left" if answered else None,
                 correct=answered or None, reaction_time_s=1.3 if answered else None,
@@ -402,13 +402,13 @@ def _study_session(store: SessionStore, patient: str, frames: int, stage: int, f
         recorder.record_frame(f, body(i))
         if i % 20 == 10:
             answered = i % 40 != 10
-            recorder.record_trial(TrialRecord(
+            recorder.record_trial(StoredTrial(
                 onset_s=f.time_s, body_part="hand", side="left" if i % 60 else "right", rotation_deg=float(i % 360),
                 view="palm", answer="right" if answered else None, correct=(i % 60 != 30) if answered else None,
                 reaction_time_s=0.9 + i / 1000 if answered else None, measures={"mesh": f"hand_palm_{i}"},
                 task_seq=task,
             ))  # fmt: skip
-    recorder.record_repetition(RepetitionRecord(onset_s=frame(15).time_s, duration_s=0.75, task_seq=task))
+    recorder.record_repetition(StoredRepetition(onset_s=frame(15).time_s, duration_s=0.75, task_seq=task))
     recorder.record_event(Event(frame(frames // 2).time_s, "safety.time_cap", {}))
     recorder.record_rating(3, "during", time_s=frame(frames // 2).time_s)
     recorder.end_task(task, frame(frames - 1).time_s)

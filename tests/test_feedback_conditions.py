@@ -25,6 +25,7 @@ from gmi_vr.app.console import event_words
 from gmi_vr.app.headset import status_line
 from gmi_vr.app.patients import add_patient
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
+from gmi_vr.app.replay import replay_body
 from gmi_vr.app.session import session_pipeline
 from gmi_vr.body import (
     BodySettings,
@@ -35,7 +36,6 @@ from gmi_vr.body import (
     solve_body,
 )
 from gmi_vr.body.skeleton import side_joint
-from gmi_vr.console.replay import replay_body
 from gmi_vr.core.types import Side, TrackingFrame
 from gmi_vr.geometry.reflect import reflect_pose7
 from gmi_vr.recording.store import SessionStore

@@ -28,7 +28,7 @@ from gmi_vr.recording.identity import (
     bids_label,
     check_patient_id,
 )
-from gmi_vr.recording.records import PatientInfo, RatingRecord
+from gmi_vr.recording.records import PatientInfo, StoredRating
 from gmi_vr.recording.store import SessionStore, utcnow
 
 GOOD_IDS = ["P001", "CRPS-017", "ward3_12", "0012", "12345678", "2026P01", "p", "A" * 32, "P-2026-01"]
@@ -145,7 +145,7 @@ def _patient_with_history(store: SessionStore, patient_id: str) -> int:
         recorder.record_frame(frame(i, hands=False), body(i))
     recorder.record_rating(3, "after")
     recorder.finish()
-    store.add_rating(patient_id, RatingRecord(2, "after", "therapist", utcnow()))
+    store.add_rating(patient_id, StoredRating(2, "after", "therapist", utcnow()))
     store.add_outcome(patient_id, "pgic", {"value": 3}, 3.0, {}, "t.one", "visit", recorder.session_id)
     store.add_exposure(patient_id, exposed_on="2026-12-01", station="home", minutes=5, texture="silk", level=1,
                        levels=6, entered_by="t.one")  # fmt: skip

@@ -26,7 +26,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.settings import load_settings
 from gmi_vr.recording import privacy
 from gmi_vr.recording.backup import backup_sqlite, restore_sqlite
-from gmi_vr.recording.records import PatientInfo, RatingRecord, TrialRecord
+from gmi_vr.recording.records import PatientInfo, StoredRating, StoredTrial
 from gmi_vr.recording.store import SessionStore, known_revisions, utcnow
 
 ERASED = "ERASE-ME-7"
@@ -76,7 +76,7 @@ def _record_session(store: SessionStore, patient: str, frames: int = 120) -> int
     for i in range(frames):
         recorder.record_frame(frame(i, hands=True), body(i))
         if i % 30 == 10:
-            recorder.record_trial(TrialRecord(onset_s=frame(i).time_s, body_part="hand", side="left",
+            recorder.record_trial(StoredTrial(onset_s=frame(i).time_s, body_part="hand", side="left",
                                               rotation_deg=90.0, view="back", answer="left", correct=True,
                                               reaction_time_s=1.2))  # fmt: skip
     recorder.record_event(Event(frame(frames // 2).time_s, "safety.flare", {"rating": 7, "patient": patient}))
@@ -260,7 +260,7 @@ def test_a_backup_taken_while_a_session_records_restores_every_committed_record(
     def rate() -> None:
         n = 0
         while not stop.is_set():
-            store.add_rating("P001", RatingRecord(n % 11, "during", "therapist", utcnow(), float(n)))
+            store.add_rating("P001", StoredRating(n % 11, "during", "therapist", utcnow(), float(n)))
             committed_ratings.append(float(n))
             n += 1
 
@@ -389,7 +389,7 @@ def test_erasing_a_patient_leaves_no_row_and_no_byte_of_them(tmp_path: Path, sta
         sessions = [_record_session(store, ERASED), _record_session(store, ERASED)]
         kept_session = _record_session(store, KEPT)
         store.add_calibration(ERASED, {"height_m": 1.7})
-        store.add_rating(ERASED, RatingRecord(5, "before", "therapist", utcnow()))
+        store.add_rating(ERASED, StoredRating(5, "before", "therapist", utcnow()))
         store.audit("ana", "session.note", session_id=sessions[0], details={"note": "tired"})
     db = station_env / "sessions.sqlite"
     naming = _tables_naming(db, ERASED, sessions)

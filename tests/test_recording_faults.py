@@ -25,7 +25,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.recording import cipher
 from gmi_vr.recording.encrypt import encrypt_store
 from gmi_vr.recording.recorder import RESERVE_BYTES
-from gmi_vr.recording.records import PatientInfo, TrialRecord
+from gmi_vr.recording.records import PatientInfo, StoredTrial
 from gmi_vr.recording.store import SessionStore
 
 KILLS = 32
@@ -96,7 +96,7 @@ def _record_until_killed(db: Path, fresh: bool, out: int) -> None:
         f = frame(i)
         recorder.record_frame(f, body(i))
         if i % 9 == 0:
-            recorder.record_trial(TrialRecord(onset_s=f.time_s, body_part="hand", side="left", answer="left", correct=True, reaction_time_s=0.9))
+            recorder.record_trial(StoredTrial(onset_s=f.time_s, body_part="hand", side="left", answer="left", correct=True, reaction_time_s=0.9))
             recorder.record_event(Event(f.time_s, "trial.shown", {"frame": i}))
         stats = recorder.stats()
         say(f"frame {i} {f.time_ns} {stats.frames_written} {stats.records_written}")
@@ -254,7 +254,7 @@ def test_disk_full_keeps_every_record_closes_the_session_and_the_store_opens_onc
         for i in range(90):
             recorder.record_frame(frame(i), body(i))
         for n in range(5):
-            recorder.record_trial(TrialRecord(onset_s=float(n), body_part="hand", side="left"))
+            recorder.record_trial(StoredTrial(onset_s=float(n), body_part="hand", side="left"))
         assert recorder.flush()
         assert recorder.stats().write_errors == 0
 
@@ -265,7 +265,7 @@ def test_disk_full_keeps_every_record_closes_the_session_and_the_store_opens_onc
             for _ in range(45):
                 recorder.record_frame(frame(i), body(i))
                 i += 1
-            recorder.record_trial(TrialRecord(onset_s=i / RATE_HZ, body_part="hand", side="right"))
+            recorder.record_trial(StoredTrial(onset_s=i / RATE_HZ, body_part="hand", side="right"))
             trials += 1
             time.sleep(0.05)
             if failed_at is None and recorder.stats().write_errors:
@@ -376,7 +376,7 @@ def test_read_only_data_folder_reads_and_refuses_every_write_and_nothing_is_lost
         recorder = store.start_session("P1", source="test")
         for i in range(120):
             recorder.record_frame(frame(i))
-        recorder.record_trial(TrialRecord(onset_s=1.0, body_part="hand", side="left"))
+        recorder.record_trial(StoredTrial(onset_s=1.0, body_part="hand", side="left"))
         recorder.finish()
     db = folder / "sessions.sqlite"
     digest = _sha(db)

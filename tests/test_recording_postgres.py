@@ -33,7 +33,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.recording import schema
 from gmi_vr.recording.export import export_session
 from gmi_vr.recording.listing import session_rows
-from gmi_vr.recording.records import PatientInfo, TrialRecord
+from gmi_vr.recording.records import PatientInfo, StoredTrial
 from gmi_vr.recording.replay import ReplaySource
 from gmi_vr.recording.store import SessionStore, utcnow
 
@@ -89,7 +89,7 @@ def test_the_store_is_portable_to_postgresql(postgres_url: str, tmp_path: Path) 
         for i in range(200):
             recorder.record_frame(frame(i, profile=PROFILE), body(i))
             if i % 50 == 0:
-                recorder.record_trial(TrialRecord(onset_s=frame(i).time_s, body_part="hand", side="left", correct=True))
+                recorder.record_trial(StoredTrial(onset_s=frame(i).time_s, body_part="hand", side="left", correct=True))
         recorder.record_event(Event(frame(10).time_s, "safety.flare", {"rating": 8}))
         recorder.end_block(block, frame(199).time_s)
         recorder.record_rating(3, "after")

@@ -27,7 +27,7 @@ from gmi_vr.recording.listing import (
     session_rows,
     sessions_json,
 )
-from gmi_vr.recording.records import PatientInfo, RatingRecord, RepetitionRecord, TrialRecord
+from gmi_vr.recording.records import PatientInfo, StoredRating, StoredRepetition, StoredTrial
 from gmi_vr.recording.replay import ReplaySource
 from gmi_vr.recording.store import SessionStore, utcnow
 
@@ -108,12 +108,12 @@ def test_a_session_records_everything_it_is_given(store: SessionStore) -> None:
     for i in range(400):
         rec.record_frame(frame(i), body(i, Side.LEFT) if i >= 10 else None)
         if i % 40 == 0:
-            rec.record_trial(TrialRecord(
+            rec.record_trial(StoredTrial(
                 onset_s=frame(i).time_s, body_part="hand", side="right", rotation_deg=90.0 * (i // 40 % 4),
                 view="palm", answer="right", correct=True, reaction_time_s=1.1, task_seq=task,
             ))  # fmt: skip
-    rec.record_trial(TrialRecord(onset_s=5.0, kind="imagery", measures={"vividness": 4}))
-    rec.record_repetition(RepetitionRecord(onset_s=6.0, duration_s=2.5, measures={"range_deg": 40.0}))
+    rec.record_trial(StoredTrial(onset_s=5.0, kind="imagery", measures={"vividness": 4}))
+    rec.record_repetition(StoredRepetition(onset_s=6.0, duration_s=2.5, measures={"range_deg": 40.0}))
     rec.record_event(Event(frame(200).time_s, "safety.flare", {"rating": 8, "odd": {1, 2}}))
     rec.end_task(task, frame(399).time_s)
     rec.end_block(block, frame(399).time_s)
@@ -164,8 +164,8 @@ def test_bad_ratings_are_refused_where_they_are_given(store: SessionStore) -> No
             rec.record_rating(value, phase)  # type: ignore[arg-type]
     rec.finish()
     with pytest.raises(ValueError, match="0 to 10"):
-        store.add_rating("P0001", RatingRecord(12, "after", "therapist", utcnow()))
-    store.add_rating("P0001", RatingRecord(2, "after", "therapist", utcnow()))
+        store.add_rating("P0001", StoredRating(12, "after", "therapist", utcnow()))
+    store.add_rating("P0001", StoredRating(2, "after", "therapist", utcnow()))
     assert [r.value for r in store.ratings(patient_id="P0001")] == [2]
     with sqlite3.connect(store.label) as db, pytest.raises(sqlite3.IntegrityError):
         db.execute(
@@ -221,7 +221,7 @@ def test_listing_rows_and_json(store: SessionStore) -> None:
     for i in range(181):
         rec.record_frame(frame(i))
     rec.record_rating(5, "after")
-    rec.record_trial(TrialRecord(0.5, side="left", answer="left", correct=True))
+    rec.record_trial(StoredTrial(0.5, side="left", answer="left", correct=True))
     rec.finish("ended_early", "therapist_end")
     store.start_session("P0002", source="test").finish("not_started", "window_closed")
     rows = session_rows(store)

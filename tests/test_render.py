@@ -244,7 +244,7 @@ def test_release_deletes_the_gl_objects(gl: Any) -> None:
     from gmi_vr.render.renderer import Renderer
 
     r = Renderer()
-    program = r._lit.program
+    program = r._programs[None].lit.program
     vao = r.mesh("box").vao
     assert gl.glIsProgram(program) and gl.glIsVertexArray(vao)
     r.release()

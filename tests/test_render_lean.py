@@ -103,3 +103,25 @@ def test_more_items_than_one_uniform_block_holds_are_all_drawn(renderer: Any) ->
     red = only_last[:, :, 0] > 200
     assert red.any()
     assert (everything[red, 0] > 200).all()  # the last box, from the third window, is there
+
+
+def test_more_texts_than_one_uniform_block_holds_are_all_drawn(renderer: Any) -> None:
+    """Texts sit in their own uniform block; beyond MAX_TEXTS the renderer binds further
+    windows of it, so the last of many texts is drawn where it is drawn alone."""
+    from gmi_vr.render.renderer import MAX_TEXTS
+    from gmi_vr.scene.draw import TextItem
+
+    _, camera = SCENES["demo"]
+    texts = []
+    for i in range(MAX_TEXTS + 3):
+        world = np.eye(4)
+        world[:3, 3] = (-0.3 + 0.6 * (i % 20) / 20, 0.7 + 0.4 * (i // 20) / 7, -0.8)
+        texts.append(TextItem("o", world, 0.02, (0.0, 0.0, 0.0, 1.0), (0.0, 0.0, 0.0, 1.0)))
+    texts[-1] = replace(texts[-1], background=(1.0, 0.0, 0.0, 1.0))
+    scene = DrawList(texts=tuple(texts), clear_color=(0.0, 0.0, 1.0, 1.0))
+    last_alone = DrawList(texts=(texts[-1],), clear_color=(0.0, 0.0, 1.0, 1.0))
+    everything = render(renderer, scene, camera, "srgb")
+    only_last = render(renderer, last_alone, camera, "srgb")
+    red = only_last[:, :, 0] > 200
+    assert red.any()
+    assert (everything[red, 0] > 200).all()  # the last text, from the second window, is there

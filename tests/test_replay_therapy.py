@@ -30,9 +30,9 @@ import pytest
 from PIL import Image
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
-from gmi_vr.app.replay import session_pictures
+from gmi_vr.app.replay import PlaybackClock, ReplayPlayer, replay_body, session_pictures
 from gmi_vr.app.session import session_pipeline
-from gmi_vr.console.replay import MARK_COLORS, PlaybackClock, ReplayPlayer, replay_body
+from gmi_vr.console.replay import MARK_COLORS
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, Side
 from gmi_vr.geometry import matrix_from_pose
@@ -514,8 +514,8 @@ def test_in_the_window_page_down_goes_to_the_next_event_and_a_click_on_the_bar_s
     import glfw
     from OpenGL import GL
 
+    from gmi_vr.app.replay import REPLAY_KEY_HELP, show_replay_picture
     from gmi_vr.console import window as console
-    from gmi_vr.console.replay import REPLAY_KEY_HELP, show_replay_picture
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
 

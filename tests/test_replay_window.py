@@ -20,9 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gmi_vr.body import SKIN_TONES, BodySettings, BodyState, Calibration, LimbMode, solve_body
-from gmi_vr.body.skeleton import JOINT_INDEX
-from gmi_vr.console.replay import (
+from gmi_vr.app.replay import (
     AFFECTED_COLOR,
     FIGURE_BONES,
     FIGURE_COLOR,
@@ -33,6 +31,8 @@ from gmi_vr.console.replay import (
     replay_body,
     run_replay,
 )
+from gmi_vr.body import SKIN_TONES, BodySettings, BodyState, Calibration, LimbMode, solve_body
+from gmi_vr.body.skeleton import JOINT_INDEX
 from gmi_vr.core.errors import NotFoundError
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import HandInput, Pose, Side, TrackingFrame
@@ -278,7 +278,7 @@ def test_without_a_display_replay_says_so(data_dir: Path) -> None:
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from gmi_vr.console.replay import run_replay
+        from gmi_vr.app.replay import run_replay
         from gmi_vr.core.errors import GraphicsUnavailable
         from gmi_vr.recording.store import SessionStore
         with SessionStore.open(Path({str(data_dir)!r})) as store:
@@ -342,7 +342,7 @@ def _replay_shot(data_dir: Path, shot: Path, at_s: float) -> np.ndarray:
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from gmi_vr.console.replay import run_replay
+        from gmi_vr.app.replay import run_replay
         from gmi_vr.recording.store import SessionStore
         with SessionStore.open(Path({str(data_dir)!r})) as store:
             run_replay(store, 1, visible=False, max_frames=2, screenshot=Path({str(shot)!r}),
@@ -362,8 +362,11 @@ def test_replay_window_shows_the_recorded_hands_where_they_were(data_dir: Path, 
     console = _console()
     early = _replay_shot(data_dir, tmp_path / "replay-at-1s.png", 1.0)
     late = _replay_shot(data_dir, tmp_path / "replay-at-9s.png", 9.0)
-    width, height = console.WINDOW_SIZE
-    assert early.shape == late.shape == (height, width, 3)
+    from gmi_vr.console.panels import PANEL_PX
+
+    full_width, height = console.WINDOW_SIZE  # the settings' default console size
+    assert early.shape == late.shape == (height, full_width, 3)
+    width = full_width - PANEL_PX  # the console's read-only panels at the right
     patient_area, third, status = console.pane_layout(width, height, console.TIMELINE_PX)
     patient = console.letterbox(patient_area, 4 / 3)  # replayed frames keep no eye views
     for image in (early, late):
@@ -409,7 +412,7 @@ def test_window_keys_play_pause_and_seek_and_f1_lists_them(data_dir: Path, tmp_p
     import glfw
     from OpenGL import GL
 
-    from gmi_vr.console.replay import show_replay_picture
+    from gmi_vr.app.replay import show_replay_picture
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
 
@@ -421,7 +424,7 @@ def test_window_keys_play_pause_and_seek_and_f1_lists_them(data_dir: Path, tmp_p
         renderer = Renderer()
         window = console.TherapistWindow(context, renderer, samples=1)
         try:
-            from gmi_vr.console.replay import REPLAY_KEY_HELP
+            from gmi_vr.app.replay import REPLAY_KEY_HELP
 
             window.view.help_rows = REPLAY_KEY_HELP
             window.view.timeline_px = console.TIMELINE_PX  # as run_replay has it
@@ -460,3 +463,34 @@ def test_window_keys_play_pause_and_seek_and_f1_lists_them(data_dir: Path, tmp_p
         finally:
             window.release()
             renderer.release()
+
+
+@pytest.mark.display
+def test_the_replay_window_has_the_settings_size_and_records_nothing(data_dir: Path, tmp_path: Path) -> None:
+    """The replay runs on the session loop live sessions run on; it opens the therapist window
+    at the settings' console size and leaves the store as it was (no session, no audit row)."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    with SessionStore.open(data_dir) as store:
+        before = ([s.id for s in store.list_sessions()], len(store.audit_trail()), len(store.motion_chunks(1)))
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f'data_dir = "{tmp_path / "unused"}"\nconsole_width = 640\nconsole_height = 360\n')
+    shot = tmp_path / "replay-small.png"
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from gmi_vr.app.replay import run_replay
+        from gmi_vr.recording.store import SessionStore
+        with SessionStore.open(Path({str(data_dir)!r})) as store:
+            run_replay(store, 1, visible=False, max_frames=30, screenshot=Path({str(shot)!r}))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
+    env["GMI_VR_CONFIG"] = str(settings)
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with Image.open(shot) as picture:
+        assert picture.size == (640, 360)
+    with SessionStore.open(data_dir) as store:
+        after = ([s.id for s in store.list_sessions()], len(store.audit_trail()), len(store.motion_chunks(1)))
+    assert after == before

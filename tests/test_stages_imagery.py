@@ -17,7 +17,7 @@ from gmi_vr.core.types import Side
 from gmi_vr.therapy.imagery import GHOST_COLOR, ImageryTask, VividnessRatingTask
 from gmi_vr.therapy.movements import movements_for
 from gmi_vr.therapy.program import BodyPart, Program, Stage
-from gmi_vr.therapy.records import RatingRecord
+from gmi_vr.therapy.records import STORAGE_PHASE, RatingRecord
 from gmi_vr.therapy.stage_records import ImageryRecord, VividnessRecord
 from gmi_vr.therapy.task import TaskContext, TaskStep, build_task
 
@@ -117,7 +117,7 @@ def test_imagery_block_demonstrates_then_records_imagined_durations_from_the_cha
     run(task, script, 1.2, log)
     pain = [r for s in log for r in s.records if isinstance(r, RatingRecord)]
     assert len(pain) == 1 and pain[0].value == 3 and pain[0].moment == "on_demand"
-    assert pain[0].storage_fields()["phase"] == "during"
+    assert STORAGE_PHASE[pain[0].moment] == "during"
     assert log[-1].done or any(s.done for s in log[-100:])
 
 

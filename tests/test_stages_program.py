@@ -144,6 +144,8 @@ def test_every_text_the_stage_tasks_show_is_readable_in_the_headset(
 def test_stage_records_become_session_store_rows_with_json_measures() -> None:
     from dataclasses import fields
 
+    from gmi_vr.app.record_rows import stored_row
+    from gmi_vr.recording.records import StoredRepetition, StoredTrial
     from gmi_vr.therapy.stage_records import (
         ImageryRecord,
         ObservationRecord,
@@ -158,25 +160,25 @@ def test_stage_records_become_session_store_rows_with_json_measures() -> None:
         pace_s=3.0, complexity=1, shown_at_s=10.0, completed_at_s=12.0, completed=True,
         timed_out=False, onset_s=10.5, end_s=11.7, duration_s=1.2, path_length_m=0.3,
         peak_speed_m_s=0.5, sparc=-1.5, ldlj=-5.4, target_error_m=0.01)
-    row = repetition.storage_fields()
-    assert repetition.storage_table == "repetition"
-    assert (row["onset_s"], row["duration_s"]) == (10.5, 1.2)
-    assert row["measures"]["path_length_m"] == 0.3 and row["measures"]["target"] == [0.1, 0.8, -0.4]
-    json.dumps(row)
+    row = stored_row(repetition)
+    assert isinstance(row, StoredRepetition) and row.measures is not None
+    assert (row.onset_s, row.duration_s) == (10.5, 1.2)
+    assert row.measures["path_length_m"] == 0.3 and row.measures["target"] == [0.1, 0.8, -0.4]
+    json.dumps(row.measures)
     imagery = ImageryRecord(0, 0, "wrist_flexion", "hand", "left", 2, 3.0, 5.0, 9.0, 12.5, 3.5,
                             3.5 / 3.0, "right.trigger_click", "input", False)
     others = [imagery, VividnessRecord(0, 20.0, 4, "patient"),
               RangeOfMotionRecord(0, "right", "up", 0.2, (0.0, 0.8, -0.3), 1.0, 4.0, "time_limit"),
               ObservationRecord(0, 1.0, 61.0, 60.0, True)]
-    for record in others:
-        row = record.storage_fields()
-        assert record.storage_table == "trial"
-        assert row["kind"] == record.record_kind and isinstance(row["onset_s"], float)
+    rows = [stored_row(record) for record in others]
+    for record, row in zip(others, rows, strict=True):
+        assert isinstance(row, StoredTrial) and row.measures is not None
+        assert row.kind == record.record_kind and isinstance(row.onset_s, float)
         stored = {f.name for f in fields(record)} - {"body_part", "side"}
-        assert stored <= set(row["measures"])
-        json.dumps(row)
-    assert others[0].storage_fields()["body_part"] == "hand"
-    assert others[0].storage_fields()["measures"]["ratio"] == pytest.approx(3.5 / 3.0)
+        assert stored <= set(row.measures)
+        json.dumps(row.measures)
+    assert isinstance(rows[0], StoredTrial) and rows[0].body_part == "hand"
+    assert rows[0].measures is not None and rows[0].measures["ratio"] == pytest.approx(3.5 / 3.0)
 
 
 def test_without_the_hand_model_the_ghost_is_a_translucent_primitive_figure() -> None:

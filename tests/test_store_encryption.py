@@ -23,7 +23,7 @@ from gmi_vr.core.errors import StorageError
 from gmi_vr.core.events import Event
 from gmi_vr.recording import cipher, health
 from gmi_vr.recording.encrypt import encrypt_store
-from gmi_vr.recording.records import PatientInfo, TrialRecord
+from gmi_vr.recording.records import PatientInfo, StoredTrial
 from gmi_vr.recording.store import SessionStore
 
 PATIENT = "P-CIPHER-0042"
@@ -44,7 +44,7 @@ def _populate(db: Path) -> None:
         for i in range(200):
             recorder.record_frame(frame(i), body(i))
             if i % 20 == 0:
-                recorder.record_trial(TrialRecord(onset_s=i / 90, body_part="hand", side="left", answer="left", correct=True))
+                recorder.record_trial(StoredTrial(onset_s=i / 90, body_part="hand", side="left", answer="left", correct=True))
                 recorder.record_event(Event(i / 90, "trial.shown", {"frame": i}))
         recorder.record_rating(3, "after")
         recorder.finish("completed")

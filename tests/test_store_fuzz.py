@@ -16,7 +16,7 @@ from recording_synth import body, frame
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.events import Event
 from gmi_vr.recording.listing import session_rows
-from gmi_vr.recording.records import PatientInfo, TrialRecord
+from gmi_vr.recording.records import PatientInfo, StoredTrial
 from gmi_vr.recording.store import SessionStore
 
 #: Cases per test run (fixed: the run is repeatable, and the README states the count).
@@ -33,7 +33,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> bytes:
         recorder.record_rating(3, "before")
         for i in range(120):
             recorder.record_frame(frame(i), body(i))
-        recorder.record_trial(TrialRecord(onset_s=0.5, kind="laterality", side="left", answer="left", correct=True, reaction_time_s=0.8))
+        recorder.record_trial(StoredTrial(onset_s=0.5, kind="laterality", side="left", answer="left", correct=True, reaction_time_s=0.8))
         recorder.record_event(Event(0.5, "trial.shown", {"side": "left"}))
         recorder.record_rating(2, "after")
         recorder.finish()

@@ -17,7 +17,7 @@ from test_cli import gmi_vr, one_sentence
 from gmi_vr.core.errors import StorageError
 from gmi_vr.core.events import Event
 from gmi_vr.recording import health
-from gmi_vr.recording.records import PatientInfo, TrialRecord
+from gmi_vr.recording.records import PatientInfo, StoredTrial
 from gmi_vr.recording.store import SessionStore
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "gmi_vr" / "data"
@@ -36,7 +36,7 @@ def _record(store: SessionStore, patient_id: str, trials: int = TRIALS, frames: 
     for i in range(frames):
         recorder.record_frame(frame(i), body(i))
         if i % (frames // trials) == 0 and i // (frames // trials) < trials:
-            recorder.record_trial(TrialRecord(onset_s=i / 90, body_part="hand", side="left", answer="left", correct=True))
+            recorder.record_trial(StoredTrial(onset_s=i / 90, body_part="hand", side="left", answer="left", correct=True))
             recorder.record_event(Event(i / 90, "trial.shown", {"frame": i}))
     recorder.record_rating(3, "after")
     recorder.finish()

@@ -13,6 +13,7 @@ import pytest
 from test_therapy_frames import RATE_HZ, Script
 from test_therapy_laterality import until_record, until_shown
 
+from gmi_vr.app.record_rows import stored_row
 from gmi_vr.core.types import HAND_TRACKING_PROFILE, HandInput, Pose, Side
 from gmi_vr.therapy.laterality import TARGET_OFFSET_M, LateralityTask, answer_targets
 from gmi_vr.therapy.pointing import (
@@ -209,7 +210,8 @@ def test_a_pinch_with_the_hand_held_towards_a_target_answers_it_and_is_stored_as
     assert (record.answered_by, record.answered_with, record.rt_source) == ("right.pinch", "pinch", "input")
     assert record.rt_s == pytest.approx(script.hands[Side.RIGHT].changed_at_s["trigger_click"] - shown_frame.time_s)
     assert record.to_dict()["answered_with"] == "pinch"
-    assert record.storage_fields()["measures"]["answered_with"] == "pinch"
+    measures = stored_row(record).measures
+    assert measures is not None and measures["answered_with"] == "pinch"
 
 
 def test_a_pinch_pointing_at_no_target_answers_nothing() -> None:

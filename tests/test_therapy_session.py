@@ -13,14 +13,16 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_therapy_frames import RATE_HZ, Script
 
+from gmi_vr.app.record_rows import stored_row
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side, TrackingFrame
 from gmi_vr.geometry import translation_matrix
+from gmi_vr.recording.records import StoredTrial
 from gmi_vr.scene.draw import DrawList, MeshItem
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
 from gmi_vr.therapy.rating import CONFIRM_HOLD_S
-from gmi_vr.therapy.records import RatingRecord, TaskEnded, TaskStarted, TrialRecord
+from gmi_vr.therapy.records import STORAGE_PHASE, RatingRecord, TaskEnded, TaskStarted, TrialRecord
 from gmi_vr.therapy.scenes import CALM_CLEAR
 from gmi_vr.therapy.session import RunnerState, SessionOutcome, SessionRunner, SessionStatus
 from gmi_vr.therapy.task import Task, TaskContext, TaskStep, register_task
@@ -409,14 +411,14 @@ def test_every_event_and_record_of_a_session_is_plain_json_for_the_recorder() ->
     for event in run.events():
         json.dumps(event.data)
     trials = run.records(TrialRecord)
-    rows = [t.storage_fields() for t in trials]
-    json.dumps(rows)
-    assert rows[0]["answer"] is None and rows[0]["reaction_time_s"] is None
-    assert rows[1]["reaction_time_s"] == pytest.approx(0.4, abs=1e-12)
-    assert rows[1]["onset_s"] == shown.time_s and rows[1]["measures"]["rt_source"] == "console"
+    rows = [stored_row(t) for t in trials]
+    json.dumps([row.measures for row in rows])
+    assert isinstance(rows[0], StoredTrial) and rows[0].answer is None and rows[0].reaction_time_s is None
+    assert isinstance(rows[1], StoredTrial) and rows[1].reaction_time_s == pytest.approx(0.4, abs=1e-12)
+    assert rows[1].onset_s == shown.time_s and rows[1].measures is not None
+    assert rows[1].measures["rt_source"] == "console"
     (rating,) = run.records(RatingRecord)
-    assert rating.storage_fields() == {"value": 3, "phase": "before", "source": "therapist",
-                                       "time_s": rating.time_s}
+    assert (rating.value, STORAGE_PHASE[rating.moment], rating.source) == (3, "before", "therapist")
 
 
 def test_a_finished_session_fades_to_the_calm_scene_with_a_closing_message() -> None:

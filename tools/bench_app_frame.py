@@ -16,6 +16,10 @@ seated reach with trigger presses now and then):
   (``patients edit --set session.blocks=[...]``, the pain ratings at start and end off so
   the block starts at once); each with the therapist window (redrawn at most 15 Hz, as in
   a clinic) and without it (its redraw switched off).
+- ``eyes one after the other``: the runs without the window once more, and one split run
+  (below), with the renderer made to draw the eyes in two passes into two swapchains
+  (``render.stereo``'s fallback) instead of the one pass it takes where the driver offers
+  it; the report names the way each run drew its eyes.
 - ``split``: the same app runs with the therapist window once more, with every OpenGL
   entry point (and the window's buffer swap) and every pyopenxr call wrapped by a timer,
   splitting the frame into main-thread CPU inside GL, inside OpenXR and everything else
@@ -214,7 +218,14 @@ class CallTimer:
             value = getattr(GL, name)
             if name.startswith("gl") and callable(value):
                 setattr(GL, name, self.wrap(value, "gl"))
-        mesh_buffer.raw_draw_elements = self.wrap(mesh_buffer.raw_draw_elements, "gl")
+        import OpenGL.GL.OVR.multiview as multiview
+
+        import gmi_vr.render.skinned as skinned
+
+        for module in (mesh_buffer, skinned):
+            module.raw_draw_elements = self.wrap(module.raw_draw_elements, "gl")  # type: ignore[attr-defined]
+            module.raw_draw_elements_instanced = self.wrap(module.raw_draw_elements_instanced, "gl")  # type: ignore[attr-defined]
+        multiview.glFramebufferTextureMultiviewOVR = self.wrap(multiview.glFramebufferTextureMultiviewOVR, "gl")
         glfw.swap_buffers = self.wrap(glfw.swap_buffers, "gl")
         for name in dir(xr):
             value = getattr(xr, name)
@@ -258,11 +269,20 @@ def time_components() -> dict[str, int]:
     return totals
 
 
-def child_app(patient: str, frames: int, console: bool, split: bool, out: Path) -> None:
-    """``gmi-vr run --patient`` in this process, its frame loop timed per frame."""
+def child_app(patient: str, frames: int, console: bool, split: bool, two_pass: bool, out: Path) -> None:
+    """``gmi-vr run --patient`` in this process, its frame loop timed per frame; ``two_pass``
+    makes the renderer draw the eyes one after the other whatever the driver offers."""
     from gmi_vr import cli
     from gmi_vr.app import headset
     from gmi_vr.xr.openxr_source import OpenXrSource
+
+    if two_pass:
+        import gmi_vr.render.renderer as renderer_module
+
+        renderer_module.choose_stereo_path = lambda *_args: "two_pass"  # type: ignore[assignment]
+    eyes: list[str] = []
+    eye_drawing = headset.eye_drawing
+    headset.eye_drawing = lambda *a: eyes.append(eye_drawing(*a)) or eyes[-1]  # type: ignore[assignment,func-returns-value]
 
     timer = CallTimer()
     if split:
@@ -289,6 +309,7 @@ def child_app(patient: str, frames: int, console: bool, split: bool, out: Path) 
         "gl": [b[3] - a[3] for a, b in pairs],
         "xr": [b[4] - a[4] for a, b in pairs],
         "gl_calls": [b[5] - a[5] for a, b in pairs],
+        "eyes": eyes[0] if eyes else "",
     }
     for k, label in enumerate(totals, start=6):
         result[f"part:{label}"] = [b[k] - a[k] for a, b in pairs]
@@ -395,7 +416,7 @@ def main() -> int:
             child_bare(args.frames, args.out)
         else:
             patient, console, split = args.child[1], args.child[2] == "console", args.child[3] == "split"
-            child_app(patient, args.frames, console, split, args.out)
+            child_app(patient, args.frames, console, split, args.child[4:] == ["two_pass"], args.out)
         return 0
 
     if os.environ.get("GMI_VR_SANDBOX") != "1":
@@ -426,9 +447,14 @@ def main() -> int:
             patient = f"BENCH-{block[:3].upper()}"
             runs.append((f"{block} + window", ["app", patient, "console", "plain"]))
             runs.append((f"{block}, no window", ["app", patient, "none", "plain"]))
+        for block in BLOCKS:
+            runs.append((f"{block}, no window, 2 passes", ["app", f"BENCH-{block[:3].upper()}", "none", "plain",
+                                                            "two_pass"]))  # fmt: skip
         if not args.no_split:
             for block in BLOCKS:
                 runs.append((f"{block} + window, split", ["app", f"BENCH-{block[:3].upper()}", "console", "split"]))
+            runs.append((f"{BLOCKS[0]} + window, split, 2 passes", ["app", f"BENCH-{BLOCKS[0][:3].upper()}", "console",
+                                                                    "split", "two_pass"]))  # fmt: skip
         for label, child in runs:
             slug = "-".join(child).replace(" ", "_")
             result, sampler = run_child(child, data, work / f"{slug}.log", work / f"{slug}.json")
@@ -437,6 +463,7 @@ def main() -> int:
                      "period_ms": result["period_ms"]}  # fmt: skip
             entry["sampled"] = sampled_summary(costs, window, result["period_ms"])
             entry["parts"] = {key[5:]: summary(values) for key, values in result.items() if key.startswith("part:")}
+            entry["eyes"] = result.get("eyes", "")
             if "gl" in result and any(result["gl"]):
                 outside = [c - g for c, g in zip(result["costs"], result["gl"], strict=True)]
                 entry["gl"] = summary(result["gl"])
@@ -470,6 +497,11 @@ def report(results: dict[str, dict[str, Any]]) -> None:
         print(f"{label:34s}{f['frames']:7d}{f['median_ms']:8.2f}{f['p99_ms']:8.2f}{f['max_ms']:8.2f}"
               f"{entry['missed']:7d}{s['median_ms']:12.2f}{f['median_ms'] / bare['median_ms']:11.2f}"
               f"{f['p99_ms'] / bare['p99_ms']:11.2f}{f['median_ms'] / hello['median_ms']:8.2f}")  # fmt: skip
+    print()
+    print("How each run drew the headset's eyes")
+    for label, entry in results.items():
+        if entry.get("eyes"):
+            print(f"{label:34s}{entry['eyes']}")
     print()
     labels = [label for label, _, _ in COMPONENTS]
     print("Where the app's frame goes: main-thread CPU per part, ms median (inclusive of its GL calls)")

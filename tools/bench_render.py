@@ -1,11 +1,14 @@
 """Benchmark: the CPU cost of one Renderer.draw of the clinic room, offscreen at 320x240,
-item by item and with the room merged into groups (as sessions draw it).
+item by item and with the room merged into groups (as sessions draw it); then both eyes of
+the merged room with the patient's avatar, into a two-layer target as a headset's
+swapchain holds them, one eye after the other and in one pass each way the driver offers
+(``render.stereo``: multiview, layered).
 
 Runs on a surfaceless EGL context (no display needed). Each sample is one call followed by
 glFinish, timed two ways: the calling thread's CPU time (what the render thread spends;
 llvmpipe's own worker threads are not in it) and wall time. The baseline, measured in the
 same process and on the same target, is a bare glClear + glFinish: the cost of a frame
-that draws nothing. Prints median and p99 of both and the ratios to the baseline.
+that draws nothing (for both eyes: a clear of each layer). Prints median and p99 of both and the ratios to the baseline.
 
 Usage: .venv/bin/python tools/bench_render.py [--frames 400] [--width 320] [--height 240]
 """
@@ -13,14 +16,19 @@ Usage: .venv/bin/python tools/bench_render.py [--frames 400] [--width 320] [--he
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
 from gmi_vr.render.context import choose_gl_platform
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.render_scenes' avatar
 
 choose_gl_platform(offscreen=True)
 
@@ -31,7 +39,8 @@ from gmi_vr.assets.paths import shipped_data_dir  # noqa: E402
 from gmi_vr.geometry.camera import Camera  # noqa: E402
 from gmi_vr.render.context import open_offscreen_context  # noqa: E402
 from gmi_vr.render.renderer import Renderer  # noqa: E402
-from gmi_vr.render.target import RenderTarget  # noqa: E402
+from gmi_vr.render.stereo import gl_extensions, offered_paths  # noqa: E402
+from gmi_vr.render.target import LayeredRenderTarget, RenderTarget  # noqa: E402
 from gmi_vr.scene.room import clinic_room, clinic_room_groups  # noqa: E402
 from gmi_vr.xr.sim import ScriptedFrameSource  # noqa: E402
 
@@ -94,6 +103,7 @@ def main() -> None:
                 results[name][0].extend(cpu)
                 results[name][1].extend(wall)
         renderer_info = GL.glGetString(GL.GL_RENDERER).decode()
+        stereo = both_eyes(frame, merged_list, args)
         target.release()
         renderer.release()
 
@@ -110,6 +120,46 @@ def main() -> None:
         print(f"ratio {name}/baseline, thread CPU: median {statistics.median(cpu) / statistics.median(base_cpu):.1f}x, "
               f"p99 {p99(cpu) / p99(base_cpu):.1f}x; wall: median "
               f"{statistics.median(wall) / statistics.median(base_wall):.1f}x, p99 {p99(wall) / p99(base_wall):.1f}x")
+    base_cpu, base_wall = stereo.pop("two clears")
+    print(f"Both eyes of the merged room and the avatar, {args.width}x{args.height} each "
+          f"(thread CPU ms; two clears: {statistics.median(base_cpu):.3f} median, {p99(base_cpu):.3f} p99):")
+    two_pass = statistics.median(stereo["two passes"][0])
+    for name, (cpu, wall) in stereo.items():
+        print(f"  {name:28s} median {statistics.median(cpu):7.3f}  p99 {p99(cpu):7.3f}  wall median "
+              f"{statistics.median(wall):7.3f}  x two passes {statistics.median(cpu) / two_pass:.2f}")
+
+
+def both_eyes(frame, merged_list, args):  # type: ignore[no-untyped-def]
+    """(thread CPU ms, wall ms) samples per way of drawing both eyes, interleaved."""
+    from tests.render_scenes import avatar
+
+    scene = replace(merged_list, skinned=(avatar(frame),))
+    cameras = (Camera.from_view(frame.views[0]), Camera.from_view(frame.views[1]))
+    layered = LayeredRenderTarget(args.width, args.height)
+    renderers = {"two passes": Renderer(stereo="two_pass")}
+    for path in offered_paths(gl_extensions()):
+        if path != "two_pass":
+            renderers[f"one pass, {path}"] = Renderer(stereo=path)
+
+    def clears() -> None:
+        for layer in range(2):
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, layered.layer_framebuffer(layer))
+            GL.glViewport(0, 0, args.width, args.height)
+            GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
+
+    actions: dict[str, Callable[[], None]] = {"two clears": clears}
+    for name, stereo_renderer in renderers.items():
+        actions[name] = functools.partial(stereo_renderer.draw_stereo, scene, cameras, layered.stereo_target)
+    results: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in actions}
+    for _ in range(2):
+        for name, action in actions.items():
+            cpu, wall = measure(action, args.frames // 2)
+            results[name][0].extend(cpu)
+            results[name][1].extend(wall)
+    for stereo_renderer in renderers.values():
+        stereo_renderer.release()
+    layered.release()
+    return results
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """Composition root: the only place where all layers meet (ARCHITECTURE.md).
 
+- ``loop``: the one session loop every run steps its frames through (headset, simulator,
+  calibration, replay);
+- ``window``: ``open_therapist_window``, the one place the therapist window opens;
 - ``pipeline``: one frame, TrackingFrame -> body -> therapy -> DrawList (+ recording);
 - ``session``: a session's parts from the patient's stored program, calibration and avatar;
 - ``headset``: ``run_openxr`` (the real headset) and ``doctor``;
@@ -8,10 +11,12 @@
   recorded (``gmi-vr demo --patient``);
 - ``patients``: adding patients, correcting their ids and changing their programs, audited;
 - ``calibrate``: the guided one-handed body calibration, stored per patient
-  (``run_calibration_openxr``, ``run_calibration_sim``);
+  (``run_calibration_openxr``, ``run_calibration_sim``, and the console's button:
+  ``calibrate_from_console``);
 - ``practice``: ``run_practice``, a home practice sitting in a desktop window, no headset;
 - ``replay``: ``run_replay``, a recorded session in the desktop window with what the patient
-  was shown and its events on a timeline.
+  was shown and its events on a timeline (playback and the body solved again composed here;
+  the console only draws).
 
 GL-using modules are imported inside the run functions, after ``choose_gl_platform`` (PyOpenGL
 binds GLX or EGL at its first import), so importing this package needs no display.

@@ -13,31 +13,40 @@ When the guide finishes, the calibration is stored for the patient (with an audi
 before anything else happens, so closing the window afterwards loses nothing; the next
 session of that patient uses it (app/session.py loads the latest one).
 
-``calibrate_patient`` is the frame loop with no GL and no OpenXR (tests drive it with the
-sim's scripted frames); ``run_calibration_openxr`` and ``run_calibration_sim`` wrap it in the
-headset and the simulator window the way ``headset.run_openxr`` and ``sim.run_sim`` do.
+``CalibrationStep`` is that frame as the session loop's step (``app.loop.FrameStep``):
+``run_calibration_openxr`` and ``run_calibration_sim`` run it on the one session loop in the
+headset and the simulator window (``calibrate_on_loop``), as ``headset.run_openxr`` and
+``sim.run_sim`` run a session; ``calibrate_patient`` steps it with no GL and no OpenXR (tests
+drive it with the sim's scripted frames).
 """
 
 from __future__ import annotations
 
 import getpass
 import textwrap
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gmi_vr.app.pipeline import FrameOutput
 from gmi_vr.body import Calibration, Posture
 from gmi_vr.body.calibration import CalibrationError, CalibrationGuide
-from gmi_vr.core.types import Pose, Side, TrackingFrame
+from gmi_vr.core.types import ClockLink, Pose, Side, TrackingFrame
 from gmi_vr.geometry import matrix_from_pose
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
 from gmi_vr.scene.room import clinic_room, controller_items, placed, room_draw_list
 from gmi_vr.therapy.stimuli import level_anchor, place_in_front
 from gmi_vr.xr.sim import SEATED_EYE_HEIGHT_M
+
+if TYPE_CHECKING:
+    from gmi_vr.app.loop import SessionLoop
+    from gmi_vr.console.panels import SessionPanel
+    from gmi_vr.console.window import TherapistWindow
 
 Present = Callable[[DrawList, TrackingFrame], None]
 
@@ -55,7 +64,7 @@ INSTRUCTION_COLOR: RGBA = (1.0, 1.0, 1.0, 1.0)
 INSTRUCTION_BACKGROUND: RGBA = (0.20, 0.27, 0.30, 0.86)
 #: A repeat request is shown in warm sand, not alarm red: nothing here is the patient's fault.
 RETRY_BACKGROUND: RGBA = (0.46, 0.36, 0.24, 0.82)
-#: How long a "repeat the pose" sentence stays up before the guide starts again (frame time:
+#: How long a "repeat the pose" sentence stays up before the guide goes back to that step (frame time:
 #: time to read it calmly and lower the arm), and how long "Calibration finished." is shown.
 RETRY_SHOW_S = 4.0
 FINISHED_SHOW_S = 2.0
@@ -145,6 +154,82 @@ def _in_frame(world_from_frame: np.ndarray, item: MeshItem) -> MeshItem:
     return replace(item, world_from_mesh=world_from_frame @ item.world_from_mesh)
 
 
+class CalibrationStep:
+    """The guided calibration as the session loop's frame step (``app.loop.FrameStep``):
+    each frame goes to the guide and comes back as what the patient sees
+    (``calibration_draw_list``); no body is solved and nothing of the frames is recorded.
+
+    A pose with implausible measures (outside a human's range, ``body.calibration``) shows the
+    guide's sentence for RETRY_SHOW_S (audited "calibration.retry"), then the guide goes back
+    to the step that gave it; nothing is stored until a whole pose is plausible. Once done the calibration is stored
+    (``store.add_calibration``, audit "calibration.add" by ``therapist``, default the
+    logged-in user) with the patient's own affected side and kept in ``result``; "Calibration
+    finished." is shown for FINISHED_SHOW_S, then the output is ``done``. ``floor_y``: the
+    floor's height in the frames' space (0 on a STAGE space and in the simulator; None when
+    unknown). Raises NotFoundError for an unknown patient (on construction, before any frame).
+    """
+
+    def __init__(self, store: SessionStore, patient_id: str, *, posture: Posture | str,
+                 therapist: str | None = None, floor_y: float | None = None,
+                 known_height_m: float | None = None) -> None:  # fmt: skip
+        self.store = store
+        self.patient_id = patient_id
+        self.affected = Side(store.patient(patient_id).affected_side)
+        self.therapist = therapist or getpass.getuser()
+        self.guide = CalibrationGuide(Posture(posture), known_height_m=known_height_m, floor_y=floor_y)
+        self.result: Calibration | None = None
+        self._anchor: Pose | None = None
+        self._room = room_around(None)
+        self._retry: str | None = None
+        self._retry_until = 0.0
+        self._finished_at = 0.0
+        self._finished = False
+
+    def use_clock(self, link: ClockLink) -> None:
+        """Nothing is recorded with the frame source's clock here."""
+
+    def presented(self, submit_ns: int | None) -> None:
+        """Nothing to record: calibration keeps only its result."""
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def finish(self) -> Calibration | None:
+        """The loop is done with calibration: its result (None when the pose was never finished)."""
+        self._finished = True
+        return self.result
+
+    def step(self, frame: TrackingFrame, presented_later: bool = False) -> FrameOutput:
+        """One frame of the guide: what to show, ``done`` once "finished" has been shown."""
+        guide = self.guide
+        if self._anchor is None and frame.head_valid:
+            self._anchor = level_anchor(frame.head)
+            self._room = room_around(self._anchor)
+        if self.result is None:
+            if self._retry is not None and frame.time_s >= self._retry_until:
+                self._retry = None
+                guide.restart()
+            if self._retry is None:
+                try:
+                    guide.add(frame)
+                except CalibrationError as error:
+                    self._retry, self._retry_until = f"{error}\n{RETRY_SUFFIX}", frame.time_s + RETRY_SHOW_S
+                    self.store.audit(self.therapist, "calibration.retry", patient_id=self.patient_id,
+                                     details={"reason": str(error)})  # fmt: skip
+            if guide.result is not None:
+                self.result = replace(guide.result, affected_side=self.affected)
+                _store(self.store, self.patient_id, self.result, self.therapist)
+                self._finished_at = frame.time_s
+        retry = self._retry
+        message = retry if retry is not None else guide.instruction
+        # The cue belongs to a pose being held: not to a repeat request nor to "finished".
+        held = hold_fraction(guide) if retry is None and self.result is None else None
+        draw = calibration_draw_list(frame, self._anchor, self._room, message, held, retry is not None)
+        done = self.result is not None and frame.time_s - self._finished_at >= FINISHED_SHOW_S
+        return FrameOutput(draw, None, done=done)
+
+
 def calibrate_patient(
     store: SessionStore,
     patient_id: str,
@@ -156,55 +241,29 @@ def calibrate_patient(
     floor_y: float | None = None,
     known_height_m: float | None = None,
 ) -> Calibration:
-    """Guide ``patient_id`` through the one-handed calibration pose on ``frames``, calling
-    ``present(draw_list, frame)`` once per frame, and store the result.
-
-    A pose with implausible measures (outside a human's range, ``body.calibration``) shows the
-    guide's sentence for RETRY_SHOW_S, then the guide goes back to the step that gave it;
-    nothing is stored until a whole pose is plausible. Once done the calibration is stored (``store.add_calibration``, audit
-    "calibration.add" by ``therapist``, default the logged-in user) with the patient's own
-    affected side, "Calibration finished." is shown for FINISHED_SHOW_S, and it is returned.
-    ``floor_y``: the floor's height in the frames' space (0 on a STAGE space and in the
-    simulator; None when unknown). Raises NotFoundError for an unknown patient (before any
-    frame), CalibrationError when the frames end before the pose was finished (nothing is
-    stored then).
+    """Guide ``patient_id`` through the one-handed calibration pose on ``frames``
+    (``CalibrationStep``: its arguments, audit and storing), calling ``present(draw_list,
+    frame)`` once per frame; returns the stored calibration once "finished" has been shown.
+    The window-less form of the runners below (tests drive it with the sim's scripted frames).
+    Raises NotFoundError for an unknown patient (before any frame), CalibrationError when the
+    frames end before the pose was finished (nothing is stored then).
     """
-    affected = Side(store.patient(patient_id).affected_side)
-    guide = CalibrationGuide(Posture(posture), known_height_m=known_height_m, floor_y=floor_y)
-    anchor: Pose | None = None
-    room = room_around(None)
-    retry: str | None = None
-    retry_until = 0.0
-    result: Calibration | None = None
-    finished_at = 0.0
+    calibration = CalibrationStep(store, patient_id, posture=posture, therapist=therapist, floor_y=floor_y,
+                                  known_height_m=known_height_m)  # fmt: skip
     for frame in frames:
-        if anchor is None and frame.head_valid:
-            anchor = level_anchor(frame.head)
-            room = room_around(anchor)
-        if result is None:
-            if retry is not None and frame.time_s >= retry_until:
-                retry = None
-                guide.restart()
-            if retry is None:
-                try:
-                    guide.add(frame)
-                except CalibrationError as error:
-                    retry, retry_until = f"{error}\n{RETRY_SUFFIX}", frame.time_s + RETRY_SHOW_S
-                    store.audit(therapist or getpass.getuser(), "calibration.retry", patient_id=patient_id,
-                                details={"reason": str(error)})  # fmt: skip
-            if guide.result is not None:
-                result = replace(guide.result, affected_side=affected)
-                _store(store, patient_id, result, therapist or getpass.getuser())
-                finished_at = frame.time_s
-        message = retry if retry is not None else guide.instruction
-        # The cue belongs to a pose being held: not to a repeat request nor to "finished".
-        held = hold_fraction(guide) if retry is None and result is None else None
-        present(calibration_draw_list(frame, anchor, room, message, held, retry is not None), frame)
-        if result is not None and frame.time_s - finished_at >= FINISHED_SHOW_S:
-            return result
-    if result is not None:
-        return result  # the frames ended while "finished" was on show: it is stored already
-    raise CalibrationError(ENDED_EARLY)
+        output = calibration.step(frame)
+        present(output.draw, frame)
+        if output.done:
+            break
+    return stored_result(calibration)
+
+
+def stored_result(calibration: CalibrationStep) -> Calibration:
+    """The calibration ``calibration`` stored (also when the frames ended while "finished"
+    was on show); CalibrationError when the pose was never finished (nothing was stored)."""
+    if calibration.result is None:
+        raise CalibrationError(ENDED_EARLY)
+    return calibration.result
 
 
 def _store(store: SessionStore, patient_id: str, calibration: Calibration, therapist: str) -> None:
@@ -231,52 +290,50 @@ def run_calibration_openxr(
     visible: bool = True,
 ) -> Calibration:
     """Calibrate ``patient_id`` in the headset (``gmi-vr calibrate PATIENT [--standing]``),
-    with the therapist window showing what the patient sees. Stops early when the therapist
-    closes the window (escape) or after ``max_frames`` (then nothing is stored: a
-    CalibrationError says so). Returns the stored calibration."""
-
+    with the therapist window showing what the patient sees; the session loop's (``app.loop``)
+    with ``CalibrationStep`` as its frame step. Stops early when the therapist closes the
+    window (escape) or after ``max_frames`` (then nothing is stored: a CalibrationError says
+    so). Returns the stored calibration."""
     store = _open_store()
     try:
         store.patient(patient_id)  # an unknown patient fails before the headset starts
         store.require_writable()  # so does a store that could not keep the result
-        from gmi_vr.app.headset import ConsolePacer, headset_with_console
+        from gmi_vr.app.headset import headset_with_console
 
         with headset_with_console("gmi-vr: calibration", visible, console=False) as (source, window):
             stage = source.reference_space_type is not None and source.reference_space_type.name == "STAGE"
+            step = CalibrationStep(store, patient_id, posture=posture, therapist=therapist,
+                                   floor_y=0.0 if stage else None)  # fmt: skip
             status = f"calibration of {patient_id} ({Posture(posture).value}), in the headset"
-            console = ConsolePacer()
-            last_draw = DrawList()
-
-            def present(draw: DrawList, frame: TrackingFrame) -> None:
-                nonlocal last_draw
-                source.present(draw)
-                last_draw = draw
-                if console.due():
-                    window.show(draw, frame, status)
-
-            stop_requested = False
-
-            def stop() -> None:
-                nonlocal stop_requested
-                if not stop_requested:  # asked once; the runtime walks the session to EXITING
-                    source.request_stop()
-                    stop_requested = True
-
-            def frames() -> Iterator[TrackingFrame]:
-                for count, frame in enumerate(source.frames(), start=1):
-                    yield frame
-                    if (max_frames is not None and count >= max_frames) or window.should_close():
-                        stop()
-
-            all_frames = frames()
-            calibration = calibrate_patient(store, patient_id, all_frames, present, posture=posture,
-                                            therapist=therapist, floor_y=0.0 if stage else None)  # fmt: skip
-            stop()
-            for frame in all_frames:  # every frame begun is ended until the runtime lets go
-                present(last_draw, frame)
-            return calibration
+            calibrate_on_loop(step, window, source.frames(), source.request_stop, status, max_frames=max_frames,
+                              present=source.present, clock=source.clock_link, drain=True)  # fmt: skip
+            return stored_result(step)
     finally:
         store.close()
+
+
+def calibrate_on_loop(step: CalibrationStep, window: TherapistWindow, frames: Iterable[TrackingFrame],
+                      request_stop: Callable[[], None], status: str, *, max_frames: int | None = None,
+                      present: Callable[[DrawList], None] = lambda draw: None,
+                      clock: Callable[[], ClockLink | None] = lambda: None, every_frame: bool = False,
+                      capture: bool = False, drain: bool = False, frames_shown: int = 0,
+                      panel: SessionPanel | None = None) -> SessionLoop:
+    """Run ``step`` on the session loop (``app.loop.SessionLoop``) in ``window`` until
+    "finished" has been shown, the window is closed or ``max_frames`` frames passed (counted
+    on from ``frames_shown``: a run that calibrated from its console goes on counting);
+    ``present`` hands each picture to the eyes (the headset's; nothing for the simulator),
+    ``every_frame`` draws the window every frame (else at the console's pace); ``panel``:
+    what the console's panels show meanwhile. Returns the loop (its ``last_pixels`` with
+    ``capture``)."""
+    from gmi_vr.app.loop import ConsolePacer, SessionLoop
+
+    loop = SessionLoop(step, window, lambda frame, output: status, present=present, clock=clock,
+                       pacer=ConsolePacer(None) if every_frame else ConsolePacer(), capture=capture,
+                       speak=False, frames_shown=frames_shown,
+                       panel=None if panel is None else lambda frame, output: panel)  # fmt: skip
+    loop.run(frames, request_stop, max_frames=max_frames, plan_end_reason="calibrated", drain=drain)
+    step.finish()
+    return loop
 
 
 def run_calibration_sim(
@@ -291,11 +348,12 @@ def run_calibration_sim(
 ) -> Calibration:
     """Calibrate ``patient_id`` in the simulator window (``gmi-vr calibrate PATIENT --sim
     [--motion FILE]``): the keyboard and mouse move the head and hands (F1 shows the keys), or
-    a motion file plays the pose. ``screenshot`` saves the last frame the window showed as a
-    PNG (also when the run ends early). Returns the stored calibration; raises
-    CalibrationError when the window is closed, the motion ends or ``max_frames`` pass before
-    the pose is finished (nothing stored), NotFoundError for an unknown patient,
-    InputFileError for a malformed motion file, GraphicsUnavailable without a display."""
+    a motion file plays the pose; the session loop's, as in the headset. ``screenshot`` saves
+    the last frame the window showed as a PNG (also when the run ends early). Returns the
+    stored calibration; raises CalibrationError when the window is closed, the motion ends or
+    ``max_frames`` pass before the pose is finished (nothing stored), NotFoundError for an
+    unknown patient, InputFileError for a malformed motion file, GraphicsUnavailable without
+    a display."""
     from gmi_vr.app.sim import _paced, sim_source
     from gmi_vr.app.window import open_therapist_window
     from gmi_vr.core.folders import ensure_writable_folder
@@ -314,30 +372,67 @@ def run_calibration_sim(
         input_state = InputState()
         source, mode, rate = sim_source(motion, input_state)
         status = f"calibration of {patient_id} ({Posture(posture).value})  |  {mode}"
-        last_pixels = None
+        loop = None
         with ExitStack() as stack:
             window = stack.enter_context(open_therapist_window(
                 "gmi-vr: calibration", visible=visible, input_state=input_state, help_rows=KEY_HELP))
             stack.enter_context(source)
-
-            def present(draw: DrawList, frame: TrackingFrame) -> None:
-                nonlocal last_pixels
-                pixels = window.show(draw, frame, status, capture=screenshot is not None)
-                last_pixels = pixels if pixels is not None else last_pixels
-
-            def frames() -> Iterator[TrackingFrame]:
-                for count, frame in enumerate(_paced(source.frames(), rate), start=1):
-                    yield frame
-                    if (max_frames is not None and count >= max_frames) or window.should_close():
-                        source.request_stop()
-                        return
-
+            # The simulator's floor is at y = 0 (docs/motion-file.md).
+            step = CalibrationStep(store, patient_id, posture=posture, therapist=therapist, floor_y=0.0)
             try:
-                # The simulator's floor is at y = 0 (docs/motion-file.md).
-                return calibrate_patient(store, patient_id, frames(), present, posture=posture,
-                                         therapist=therapist, floor_y=0.0)  # fmt: skip
+                loop = calibrate_on_loop(step, window, _paced(source.frames(), rate), source.request_stop, status,
+                                         max_frames=max_frames, every_frame=True,
+                                         capture=screenshot is not None)  # fmt: skip
+                return stored_result(step)
             finally:
-                if screenshot is not None and last_pixels is not None:
-                    Image.fromarray(last_pixels[:, :, :3]).save(screenshot)
+                if screenshot is not None and loop is not None and loop.last_pixels is not None:
+                    Image.fromarray(loop.last_pixels[:, :, :3]).save(screenshot)
     finally:
         store.close()
+
+
+def calibrate_from_console(patient_id: str, window: TherapistWindow, frames: Iterable[TrackingFrame], *,
+                           therapist: str, status: str, floor_y: float | None,
+                           present: Callable[[DrawList], None] = lambda draw: None,
+                           clock: Callable[[], ClockLink | None] = lambda: None, every_frame: bool = False,
+                           max_frames: int | None = None, frames_shown: int = 0,
+                           capture: bool = False) -> tuple[str, SessionLoop | None]:
+    """The console's "calibrate" button: ``patient_id``'s seated calibration (the posture of
+    a session in the chair; ``gmi-vr calibrate --standing`` for a standing one) on the run's
+    own session loop, frames (``present``: the headset's eyes) and window, between two
+    patients' sessions. Audited "console.calibrate" by ``therapist`` when it starts; the guide
+    audits its retries and the stored result as ever (``CalibrationStep``). It never asks the
+    frame source to stop: closing the window ends it (nothing stored) and the run's own loop
+    then ends the run.
+
+    Returns the one sentence the console shows afterwards (stored, ended early, or why it
+    could not start: a store that cannot be opened or written, a patient removed meanwhile)
+    and the calibration's loop (None when it did not start; its ``frames_shown`` goes on from
+    ``frames_shown``)."""
+    from gmi_vr.console.panels import SessionPanel
+    from gmi_vr.core.errors import GmiError
+    from gmi_vr.core.settings import load_settings
+
+    try:
+        store = SessionStore.open(load_settings().database_url or None, create=False)
+    except GmiError as error:
+        return f"The calibration of {patient_id} did not start: {error}", None
+    try:
+        store.require_writable()
+        step = CalibrationStep(store, patient_id, posture=Posture.SEATED, therapist=therapist, floor_y=floor_y)
+        store.audit(therapist, "console.calibrate", patient_id=patient_id, details={"posture": "seated"})
+        shown = SessionPanel(f"calibration of {patient_id} (seated)", read_only=True,
+                             message="The patient follows the instructions in their view; close the window to stop.")
+        loop = calibrate_on_loop(step, window, frames, lambda: None, status, max_frames=max_frames,
+                                 present=present, clock=clock, every_frame=every_frame,
+                                 frames_shown=frames_shown, capture=capture, panel=shown)  # fmt: skip
+    except GmiError as error:
+        return f"The calibration of {patient_id} did not start: {error}", None
+    finally:
+        store.close()
+    window.take_console_actions()  # clicks on the panels while it ran were not meant for free play
+    if step.result is None:
+        return f"The calibration of {patient_id} ended before the pose was finished; nothing was stored.", loop
+    height = step.result.measures.height_m
+    return (f"The calibration of {patient_id} is stored (height {height:.2f} m); "
+            "their next session uses it."), loop  # fmt: skip

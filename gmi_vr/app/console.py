@@ -21,10 +21,11 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from gmi_vr.app.controls import TherapistControls
+from gmi_vr.app.controls import TherapistControls, button_keys
 from gmi_vr.app.patients import patient_age_band, patient_program
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.signin import GATE_ACTIONS, ConsoleGate
+from gmi_vr.body.solve import MIN_HAND_SCALE
 from gmi_vr.console.panels import (
     FRAME_HISTORY,
     AfterSession,
@@ -39,9 +40,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import TrackingFrame
 from gmi_vr.recording.listing import saved_line, session_row
-from gmi_vr.recording.records import PatientInfo
-from gmi_vr.recording.records import RatingRecord as StoredRating
-from gmi_vr.recording.records import TrialRecord as StoredTrial
+from gmi_vr.recording.records import PatientInfo, StoredRating, StoredTrial
 from gmi_vr.recording.store import SessionStore
 
 #: The events the log lists (pain ratings, flares, stops, tracking and recording losses,
@@ -53,13 +52,32 @@ LOGGED_EVENTS: dict[str, str] = {
     "pain.ask": "pain rating asked", "pain.request": "pain rating asked by the therapist",
     "pain.rating": "pain rating", "safety.flare": "pain flare", "safety.stop": "stop: calm scene",
     "safety.break": "break", "safety.time_cap": "time limit reached", "safety.alert": "safety alert",
-    "body.mode": "limb mode", "body.feedback": "visual feedback", "tracking.lost": "tracking lost", "recording.loss": "recording loss",
+    "body.mode": "limb mode", "body.hand_scale": "affected hand size", "body.feedback": "visual feedback", "tracking.lost": "tracking lost", "recording.loss": "recording loss",
     "haptic.pulse": "haptic pulse",
     "safety.dysynchiria": "dysynchiria: pain or tingling on the affected side, mirrored touch stopped",
     "touch.block_end": "touch block ended",
 }
 #: Events kept in the log (the newest).
 EVENT_LOG_LENGTH = 500
+#: The event a movement task sends with each repetition's record (``RepetitionRecord``, the
+#: same fields as its stored row): the sync-error figure is read from it, live and replayed.
+REPETITION_EVENT = "repetition.record"
+#: Recorder queue readings kept for its figure (one per panel built: about a minute at the
+#: console's pace).
+QUEUE_HISTORY = 900
+
+
+def sync_error_point(event: Event, start_s: float) -> tuple[float, float] | None:
+    """A both-limbs mirror repetition's sync error as the console plots it: (session
+    seconds, centimetres) from its record's ``sync_error_m`` (the mean distance between the
+    affected hand's own tracked position and its mirrored, displayed one); None for any other
+    event, or a repetition without one (the healthy limb alone, or no tracking of the other)."""
+    if event.kind != REPETITION_EVENT:
+        return None
+    error = (event.data or {}).get("sync_error_m")
+    if not isinstance(error, int | float):
+        return None
+    return (event.time_s - start_s, 100.0 * float(error))
 
 
 def event_words(event: Event) -> str:
@@ -74,6 +92,8 @@ def event_words(event: Event) -> str:
             words += f" ({float(data.get('blend', 0.0)):.0%} real)"
         if data.get("by") == "therapist":
             words += " (therapist)"
+    elif event.kind == "body.hand_scale" and "scale" in data:
+        words += f" {float(data['scale']):.0%}" + (" (therapist)" if data.get("by") == "therapist" else "")
     elif event.kind == "haptic.pulse" and "side" in data:
         words += (f": {data['side']} hand, {float(data.get('duration_s', 0.0)) * 1000:.0f} ms at "
                   f"{float(data.get('amplitude', 0.0)):.0%} ({data.get('cause')})")
@@ -103,6 +123,8 @@ class SessionConsole:
     title: str
     events: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=EVENT_LOG_LENGTH))
     frame_ms: deque[float] = field(default_factory=lambda: deque(maxlen=FRAME_HISTORY))
+    queue_history: deque[int] = field(default_factory=lambda: deque(maxlen=QUEUE_HISTORY))
+    sync_error_cm: list[tuple[float, float]] = field(default_factory=list)
     plan: tuple[str, ...] = ()
     current: str = ""
     _last_time_s: float | None = None
@@ -114,6 +136,8 @@ class SessionConsole:
     before: BeforeSession | None = None
     #: The patient whose session the therapist asked to start (the app starts it).
     start_requested: str | None = None
+    #: The patient the therapist asked to calibrate (the app runs it on the same loop).
+    calibrate_requested: str | None = None
     #: Sign-in and the idle lock (None: the console is always open, e.g. replay).
     gate: ConsoleGate | None = None
     #: The patient whose session starts once someone signs in (``run --patient``).
@@ -152,6 +176,9 @@ class SessionConsole:
                 self.current = str((event.data or {}).get("kind", ""))
             if event.kind in LOGGED_EVENTS:
                 self.events.append((self._session_s(event.time_s), event_words(event)))
+            point = sync_error_point(event, self._start_s)
+            if point is not None:
+                self.sync_error_cm.append(point)
 
     def _session_s(self, time_s: float) -> float:
         return time_s - (self._start_s if self._start_s is not None else time_s)
@@ -167,6 +194,8 @@ class SessionConsole:
                 self._decide(*action.value)
             elif action.name == "start":
                 self.start_requested = str(action.value)
+            elif action.name == "calibrate":
+                self.calibrate_requested = str(action.value)
             elif action.name == "review":
                 self._read_progress(str(action.value))
             elif self.controls is not None:
@@ -242,12 +271,16 @@ class SessionConsole:
             pain = tuple((self._session_s(r.time_s), r.value) for r in runner.ratings)
         cue = runner.therapist_cue(self._time_s) if runner is not None else None
         stats = self.pipeline.recorder_stats()
+        if stats is not None:
+            self.queue_history.append(stats.pending_records)
         return SessionPanel(
             title=self.title, plan=self.plan, current=self.current, progress=progress,
-            limb_mode=mode.value, blend=blend, session_time_s=self._session_s(self._time_s),
+            limb_mode=mode.value, blend=blend, hand_scale=self.pipeline.hand_scale, hand_scale_min=MIN_HAND_SCALE,
+            session_time_s=self._session_s(self._time_s),
             events=tuple(self.events), rt_ms={k: tuple(v) for k, v in rt.items()},
             accuracy={k: tuple(v) for k, v in accuracy.items()}, pain=pain,
-            frame_ms=tuple(self.frame_ms),
+            sync_error_cm=tuple(self.sync_error_cm), frame_ms=tuple(self.frame_ms),
+            recorder_queue_history=tuple(self.queue_history),
             dropped_frames=stats.dropped_frames if stats is not None else 0,
             recorder_queue=stats.pending_records if stats is not None else 0,
             recorder_lost=stats.lost_records if stats is not None else 0,
@@ -260,16 +293,17 @@ class SessionConsole:
             paused=runner.held if runner is not None else False,
             break_in_s=runner.time_to_break_s if runner is not None else None,
             cue=cue.headline if cue is not None else "", cue_now=cue is not None and cue.now,
-            cue_lines=cue.lines if cue is not None else (),
+            cue_lines=cue.lines if cue is not None else (), keys=button_keys(),
         )  # fmt: skip
 
 
 def replay_panels(title: str, start_s: float, events: Sequence[Event], trials: list[StoredTrial],
-                  ratings: list[StoredRating]) -> Callable[[float], SessionPanel]:
+                  ratings: list[StoredRating], dropped_frames: int = 0) -> Callable[[float], SessionPanel]:
     """The read-only panels of a recorded session at recording time ``time_s`` (the
     recording's clock; session times count from ``start_s``): what the live console showed
-    then, rebuilt from the stored events, trials (``recording.records.TrialRecord``) and
-    ratings. Limb mode and blend are the replay's own (it solves the body)."""
+    then, rebuilt from the stored events, trials (``recording.records.StoredTrial``) and
+    ratings; ``dropped_frames``: the session's count of frames that never reached the disk.
+    Limb mode, blend and hand size are the replay's own (it solves the body)."""
     ordered = sorted(events, key=lambda event: event.time_s)
     times = [event.time_s for event in ordered]
     plan: tuple[str, ...] = ()
@@ -299,10 +333,11 @@ def replay_panels(title: str, start_s: float, events: Sequence[Event], trials: l
             counts[side][1] += 1
             accuracy[side].append(counts[side][0] / counts[side][1])
         pain = tuple((r.time_s - start_s, r.value) for r in ratings if r.time_s is not None and r.time_s <= time_s)
+        sync = tuple(point for e in seen if (point := sync_error_point(e, start_s)) is not None)
         return SessionPanel(
             title=title, plan=plan, current=current, session_time_s=time_s - start_s, events=logged,
             rt_ms={k: tuple(v) for k, v in rt.items()}, accuracy={k: tuple(v) for k, v in accuracy.items()},
-            pain=pain, read_only=True,
+            pain=pain, sync_error_cm=sync, dropped_frames=dropped_frames, read_only=True,
         )  # fmt: skip
 
     return panel_at

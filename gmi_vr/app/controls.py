@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.body import LimbMode
+from gmi_vr.body.solve import MIN_HAND_SCALE
 from gmi_vr.core.types import Side
 from gmi_vr.recording.listing import saved_line
 from gmi_vr.therapy.session import RunnerState, SessionRunner
@@ -55,7 +56,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "answer": "console.answer", "ask_pain": "console.ask_pain", "rating": "console.rating",
     "stop": "console.stop", "end": "console.end", "limb_mode": "console.limb_mode",
     "blend": "console.blend", "pause": "console.pause", "resume": "console.resume",
-    "repeat": "console.repeat", "skip": "console.skip",
+    "repeat": "console.repeat", "skip": "console.skip", "hand_scale": "console.hand_scale",
 }
 
 
@@ -64,6 +65,18 @@ KEY_ACTIONS: dict[str, tuple[str, Any]] = {
     "f2": ("answer", "left"), "f3": ("answer", "right"), "f4": ("ask_pain", None),
     "f8": ("stop", None), "f9": ("end", None), "f10": ("repeat", None), "f11": ("skip", None),
 }
+#: The key that starts typing a pain rating (digits, then enter: "rating"), and the one that
+#: pauses a running session and resumes a paused one.
+RATING_KEY = "f5"
+HOLD_KEY = "f7"
+
+
+def button_keys() -> dict[str, str]:
+    """The key of each console button that has one, as the console shows it beside the
+    button (``SessionPanel.keys``: action name, "answer_left" / "answer_right" for the
+    answers -> "F2"), read from the keys this module acts on."""
+    keys = {(name if value is None else f"{name}_{value}"): key.upper() for key, (name, value) in KEY_ACTIONS.items()}
+    return keys | {"rating": RATING_KEY.upper(), "pause": HOLD_KEY.upper(), "resume": HOLD_KEY.upper()}
 
 
 @dataclass
@@ -100,7 +113,8 @@ class TherapistControls:
         """Apply one action at ``time_s`` (frame clock): "answer" ("left" / "right"),
         "ask_pain", "rating" (0-10), "stop", "end", "limb_mode" (a LimbMode value), "blend"
         (0..1: the blend mode with that share of the real limb), "pause" / "resume" (a calm
-        pause for the patient), "repeat" / "skip" (the running block; skip: a break too). ``via``: "console" (a
+        pause for the patient), "repeat" / "skip" (the running block; skip: a break too),
+        "hand_scale" (the displayed affected hand's size, ``MIN_HAND_SCALE`` to 1). ``via``: "console" (a
         button) or "key". Audited when taken; a value out of range, or a limb mode while
         the session holds the limb still, is refused with a message and is not."""
         details: dict[str, Any] = {"session_time_s": round(time_s, 3), "via": via}
@@ -143,6 +157,16 @@ class TherapistControls:
                 return
             (self.runner.repeat_task if name == "repeat" else self.runner.skip_task)(time_s)
             self.message = "block starts again" if name == "repeat" else "skipped: the plan goes on"
+        elif name == "hand_scale":
+            if self.pipeline is None:
+                return
+            scale, was = float(value), self.pipeline.hand_scale
+            if not MIN_HAND_SCALE <= scale <= 1.0:  # never larger than life (CLINICAL.md)
+                self.message = f"the hand is shown at {MIN_HAND_SCALE:.0%} to 100% of its size, not {scale:.0%}"
+                return
+            self.pipeline.set_hand_scale(scale, time_s)
+            self.message = f"affected hand shown at {scale:.0%} of its size"
+            details.update(scale=round(scale, 3), was=round(was, 3))
         elif name in ("limb_mode", "blend"):
             if self.pipeline is None:
                 return
@@ -204,17 +228,17 @@ class TherapistControls:
                 value = int(self.typing)
                 self.typing = None
                 self.act("rating", value, time_s, via="key")
-            elif key == "f5":
+            elif key == RATING_KEY:
                 self.typing, self.message = None, "rating not recorded"
             return
-        if key == "f5":
+        if key == RATING_KEY:
             self.typing, self.message = "", "pain rating: _  (digits, then enter)"
         elif key == "f6":
             if self.runner.open_question is None:
                 self.message = "no question on screen"
             else:
                 self.answering, self.message = "", "answer: _  (digits, then enter)"
-        elif key == "f7":
+        elif key == HOLD_KEY:
             self.act("resume" if self.runner.held else "pause", None, time_s, via="key")
         elif key in KEY_ACTIONS:
             name, value = KEY_ACTIONS[key]

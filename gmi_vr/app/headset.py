@@ -18,12 +18,14 @@ arrays cannot be shared between contexts, and one thread owns GL.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gmi_vr.app.accounts import Account
+from gmi_vr.app.calibrate import calibrate_from_console
 from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
@@ -42,7 +44,9 @@ if TYPE_CHECKING:
     from gmi_vr.scene.draw import DrawList
     from gmi_vr.xr.openxr_source import OpenXrSource
 
-__all__ = ["CONSOLE_MAX_HZ", "ConsolePacer", "doctor", "headset_with_console", "run_openxr", "status_line"]
+log = logging.getLogger("gmi_vr.app")
+
+__all__ = ["CONSOLE_MAX_HZ", "ConsolePacer", "doctor", "eye_drawing", "headset_with_console", "run_openxr", "status_line"]
 
 
 @contextmanager
@@ -61,9 +65,24 @@ def headset_with_console(title: str, visible: bool = True, console: bool = True,
 
         glfw.swap_interval(0)  # the runtime paces frames (xrWaitFrame), never the desktop's vsync
         # Swapchain images are linear RGBA8 unless sRGB: the renderer encodes accordingly.
-        eyes = functools.partial(window.view.renderer.draw, unorm_holds_linear=True)
-        source = stack.enter_context(OpenXrSource(eyes, gl_context=window.context, hands_only=hands_only))
+        renderer = window.view.renderer
+        eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
+        # Both eyes in one pass where the driver can (render.stereo), else one after the other.
+        both_eyes = (functools.partial(renderer.draw_stereo, unorm_holds_linear=True)
+                     if renderer.stereo_path != "two_pass" else None)  # fmt: skip
+        source = stack.enter_context(OpenXrSource(eyes, stereo_renderer=both_eyes, gl_context=window.context,
+                                                  hands_only=hands_only))  # fmt: skip
+        log.info("eyes: %s", eye_drawing(renderer.stereo_path, source.one_pass))
         yield source, window
+
+
+def eye_drawing(stereo_path: str, one_pass: bool) -> str:
+    """How the headset's eyes are drawn, in words (logged at start)."""
+    if one_pass:
+        return f"both in one pass ({'GL_OVR_multiview' if stereo_path == 'multiview' else 'layered instancing'})"
+    if stereo_path == "two_pass":
+        return "one after the other (the OpenGL driver offers no one-pass drawing)"
+    return "one after the other (the runtime's two views differ in size)"
 
 
 def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
@@ -105,6 +124,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
         info = source.info
         frames = source.frames()
         patient, frames_shown = (None if waiting else patient_id), 0
+        calibrated = ""  # what became of a calibration started from the console
         while True:  # free play, until the therapist starts a patient's session from the console
             with console_session(
                 patient, refusable=patient != patient_id, source="openxr",
@@ -133,7 +153,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
 
                 console = session_console(pipeline, controls, patient, mode, started_here=patient != patient_id,
                                           gate=gate, waiting=None if patient is not None else waiting)  # fmt: skip
-                console.notice = refused
+                console.notice, calibrated = refused or calibrated, ""
                 loop = SessionLoop(pipeline, window, status, present=source.present, vibrate=source.vibrate,
                                    clock=source.clock_link,
                                    pacer=ConsolePacer(), controls=controls, console=console,
@@ -143,6 +163,15 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                 if stopped == "start":
                     patient = console.start_requested
                     continue  # free play ends (nothing of it is recorded); the session begins
+                if stopped == "calibrate" and console.calibrate_requested is not None:
+                    stage = source.reference_space_type is not None and source.reference_space_type.name == "STAGE"
+                    calibrated, calibration = calibrate_from_console(
+                        console.calibrate_requested, window, frames, therapist=gate.actor(),
+                        floor_y=0.0 if stage else None, present=source.present, clock=source.clock_link,
+                        status=f"calibration of {console.calibrate_requested} (seated), in the headset",
+                        max_frames=max_frames, frames_shown=frames_shown)  # fmt: skip
+                    frames_shown = calibration.frames_shown if calibration is not None else frames_shown
+                    continue  # free play again, the console saying what was stored
                 # The runtime ended the session unless the app asked it to.
                 pipeline.ended_by = pipeline.ended_by or stopped or "runtime_ended"
             break

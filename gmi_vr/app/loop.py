@@ -1,10 +1,17 @@
-"""The session loop: one for every frame source (the headset, the simulator, a motion file).
+"""The session loop: one for every frame source (the headset, the simulator, a motion file,
+a recorded session) and every kind of run (a patient's session or free play, calibration,
+replay).
 
-    frames ──TrackingFrame──▶ controls (keys + console clicks) ──▶ SessionPipeline.step
-        ──▶ present(DrawList)            the eyes (headset); nothing for the simulator
-        ──▶ SessionPipeline.presented    the frame recorded with when it was submitted
+    frames ──TrackingFrame──▶ controls (keys + console clicks) ──▶ FrameStep.step
+        ──▶ present(DrawList)            the eyes (headset); nothing for the simulator and replay
+        ──▶ FrameStep.presented          the frame recorded with when it was submitted
         ──▶ vibrate(haptic pulses)       the controllers (headset); nothing for the simulator
         ──▶ TherapistWindow.show(...)    when the pacer says the window is due
+
+The frame step is a session's ``SessionPipeline`` (body, therapy, recording), calibration's
+``app.calibrate.CalibrationStep`` (the guide, the calibration stored when done) or replay's
+``app.replay.ReplayPlayer`` (the recorded session, nothing recorded again): the loop around
+them is this one.
 
 While the console is signed out or locked (``app.signin``) the loop goes on as ever (the
 headset's frames, the patient's own stop and flare, the recording); only the therapist's
@@ -21,7 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,8 +42,9 @@ from gmi_vr.core.types import ClockLink, TrackingFrame
 from gmi_vr.scene.draw import DrawList
 
 if TYPE_CHECKING:
+    from gmi_vr.console.panels import SessionPanel
     from gmi_vr.console.practice import PracticeWindow
-    from gmi_vr.console.window import TherapistWindow
+    from gmi_vr.console.window import TherapistWindow, TimelineBar
 
 #: Software OpenGL pays for every pixel of the therapist window; the headset must not wait
 #: for it. The window is redrawn at most this often (the eyes every frame).
@@ -61,6 +69,23 @@ class ConsolePacer:
         return True
 
 
+class FrameStep(Protocol):
+    """What the loop steps once per frame (``SessionPipeline`` is the full one): the frame
+    in, what to draw out; told when the frame was submitted (``presented``, for the
+    recording) and finished once the loop is done with it."""
+
+    def use_clock(self, link: ClockLink) -> None: ...
+
+    def step(self, frame: TrackingFrame, presented_later: bool = False) -> FrameOutput: ...
+
+    def presented(self, submit_ns: int | None) -> None: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    def finish(self) -> object: ...
+
+
 @dataclass
 class SessionLoop:
     """One session's frame loop around ``pipeline`` and ``window`` (a TherapistWindow).
@@ -71,7 +96,7 @@ class SessionLoop:
     (height, width, 4) uint8) for a screenshot.
     """
 
-    pipeline: SessionPipeline
+    pipeline: FrameStep  # a SessionPipeline, or calibration's or replay's own step
     window: TherapistWindow | PracticeWindow  # the therapist's, or the patient's at home
     status: Callable[[TrackingFrame, FrameOutput], str]
     present: Callable[[DrawList], None] = lambda draw: None
@@ -84,9 +109,17 @@ class SessionLoop:
     controls: TherapistControls | None = None
     console: SessionConsole | None = None
     capture: bool = False
+    #: Speak therapy's audio cues (a session; calibration and replay have none).
+    speak: bool = True
+    #: The window's timeline strip (replay's), made when the window is drawn.
+    timeline: Callable[[], TimelineBar] | None = None
+    #: Read-only panels (replay's) when there is no live ``console``, made when drawn.
+    panel: Callable[[TrackingFrame, FrameOutput], SessionPanel] | None = None
     last_pixels: NDArray[np.uint8] | None = None
     frames_shown: int = 0
     _last_output: FrameOutput | None = None
+    #: The clock link last handed to the frame step (``FrameStep.use_clock``).
+    _link: ClockLink | None = None
 
     def run(self, frames: Iterable[TrackingFrame], request_stop: Callable[[], None], *,
             max_frames: int | None = None, plan_end_reason: str | None = None,
@@ -97,14 +130,17 @@ class SessionLoop:
         that reason (a motion file's run); None: the window stays on "Session complete".
         Returns "start" without asking the source to stop when the therapist started a
         patient's session from the console (``console.start_requested``): the app goes on
-        with the same frames in a new pipeline."""
-        speaker = CueSpeaker()
+        with the same frames in a new pipeline; "calibrate" likewise when they asked to
+        calibrate a patient (``console.calibrate_requested``: ``app.calibrate.calibrate_from_console``)."""
+        speaker = CueSpeaker() if self.speak else None
         stopped: str | None = None
         try:
             for frame in frames:
                 self._frame(frame, speaker)
                 if stopped is None and self.console is not None and self.console.start_requested:
                     return "start"
+                if stopped is None and self.console is not None and self.console.calibrate_requested:
+                    return "calibrate"
                 if stopped is None:
                     stopped = self._stop_reason(plan_end_reason, max_frames)
                     if stopped is not None:
@@ -112,10 +148,11 @@ class SessionLoop:
                         if not drain:
                             break
         finally:
-            speaker.close()
+            if speaker is not None:
+                speaker.close()
         return stopped
 
-    def _frame(self, frame: TrackingFrame, speaker: CueSpeaker) -> None:
+    def _frame(self, frame: TrackingFrame, speaker: CueSpeaker | None) -> None:
         pipeline, window, controls, console = self.pipeline, self.window, self.controls, self.console
         if console is not None:
             console.watch(getattr(window, "last_input_s", None), time.monotonic())
@@ -126,13 +163,15 @@ class SessionLoop:
         if console is not None:
             console.apply(window.take_console_actions(), frame.time_s)
         link = self.clock()
-        if link is not None and link != pipeline.clock:
+        if link is not None and link != self._link:
+            self._link = link
             pipeline.use_clock(link)
         output = pipeline.step(frame, presented_later=True)
         self.present(output.draw)
         pipeline.presented(submit_time_ns(link))
         self.vibrate(output.haptics)
-        speaker.handle(output.events)
+        if speaker is not None:
+            speaker.handle(output.events)
         self.frames_shown += 1
         self._last_output = output
         if self.console is not None:
@@ -141,10 +180,17 @@ class SessionLoop:
         if output.done:
             pipeline.finish()  # said and shown now, while "Session complete" is on screen
         if self.pacer.due() or just_finished:
-            status = session_status(self.status(frame, output), pipeline, controls, frame.time_s)
+            status = self.status(frame, output)
+            if isinstance(pipeline, SessionPipeline):
+                status = session_status(status, pipeline, controls, frame.time_s)
             if self.console is not None:
                 window.panel = self.console.panel(controls.message if controls is not None else "")
-            pixels = window.show(output.draw, frame, status, capture=self.capture)
+            elif self.panel is not None:
+                window.panel = self.panel(frame, output)
+            if self.timeline is None:
+                pixels = window.show(output.draw, frame, status, capture=self.capture)
+            else:
+                pixels = window.show(output.draw, frame, status, capture=self.capture, timeline=self.timeline())
             self.last_pixels = pixels if pixels is not None else self.last_pixels
 
     def _stop_reason(self, plan_end_reason: str | None, max_frames: int | None) -> str | None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gmi_vr.app.record_rows import store_rating, stored_row
 from gmi_vr.assets.gltf_skin import load_skinned_gltf
 from gmi_vr.assets.paths import model_path
 from gmi_vr.body import (
@@ -37,6 +38,7 @@ from gmi_vr.body import (
     Posture,
     solve_body,
 )
+from gmi_vr.body.solve import MIN_HAND_SCALE
 from gmi_vr.core.events import Event
 from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import ClockLink, FrameTiming, Pose, Side, TrackingFrame
@@ -44,9 +46,7 @@ from gmi_vr.geometry import quat_rotate, translation_matrix
 from gmi_vr.recording.listing import SessionRow
 from gmi_vr.recording.lsl import LslStreams
 from gmi_vr.recording.recorder import SessionRecorder
-from gmi_vr.recording.records import RecorderStats
-from gmi_vr.recording.records import RepetitionRecord as StoredRepetition
-from gmi_vr.recording.records import TrialRecord as StoredTrial
+from gmi_vr.recording.records import RecorderStats, StoredRepetition
 from gmi_vr.scene.draw import DrawList, SkinnedItem
 from gmi_vr.scene.room import clinic_room_groups, room_draw_list
 from gmi_vr.therapy.records import RatingRecord, Record, TaskEnded, TaskStarted, TrialRecord
@@ -66,15 +66,19 @@ SEATED_PELVIS_BEHIND_EYES_M = 0.10
 #: when streaming, to the Lab Streaming Layer clock (``lsl_minus_display_s``). Where the
 #: runtime cannot convert its times, ``exact`` is false and no submit times are recorded.
 CLOCK_EVENT = "clock.link"
+#: Event kind of a live change of the displayed affected hand's size (``set_hand_scale``):
+#: ``scale`` (``MIN_HAND_SCALE`` to 1) and ``by``; a replay shows the hand at that size from then.
+HAND_SCALE_EVENT = "body.hand_scale"
 
 
 @dataclass(frozen=True)
 class FrameOutput:
-    """What one frame produced: the picture, the solved body, what happened, whether the
-    session plan has finished, and the controllers' vibrations (``haptics``)."""
+    """What one frame produced: the picture, the solved body (None where nothing solves
+    one: calibration), what happened, whether the session plan has finished, and the
+    controllers' vibrations (``haptics``)."""
 
     draw: DrawList
-    body: BodyPose
+    body: BodyPose | None
     events: tuple[Event, ...] = ()
     done: bool = False
     haptics: tuple[HapticPulse, ...] = ()
@@ -135,6 +139,8 @@ class SessionPipeline:
     _state: BodyState = field(default_factory=BodyState)
     _rig: AvatarRig | None = None
     _task_mode: tuple[LimbMode, float] | None = None
+    #: The displayed affected hand's size the therapist chose live (None: the program's).
+    _hand_scale: float | None = None
     _placed_room: DrawList | None = None
     #: Events of the therapist's live changes (``set_limb_mode``), recorded with the next frame.
     _pending: list[Event] = field(default_factory=list)
@@ -156,6 +162,19 @@ class SessionPipeline:
         announces its own mode, or a safety stop that holds the limb still, takes over."""
         blend = min(1.0, max(0.0, float(blend)))
         self._pending.append(Event(time_s, "body.mode", {"mode": mode.value, "blend": blend, "by": "therapist"}))
+
+    def set_hand_scale(self, scale: float, time_s: float) -> None:
+        """The therapist's size of the displayed affected hand, ``MIN_HAND_SCALE`` to 1 (never
+        larger: CLINICAL.md, minified limbs), from the next step on (``time_s``: the frame time
+        that saw it). Recorded as a "body.hand_scale" event (by "therapist"), so a replay and
+        an export show when it changed; it holds for the rest of the session, in every mode."""
+        scale = min(1.0, max(MIN_HAND_SCALE, float(scale)))
+        self._pending.append(Event(time_s, HAND_SCALE_EVENT, {"scale": scale, "by": "therapist"}))
+
+    @property
+    def hand_scale(self) -> float:
+        """The displayed affected hand's size the body is solved with now (1 = life size)."""
+        return self._settings_now().affected_hand_scale
 
     @property
     def limb_held_still(self) -> bool:
@@ -272,6 +291,8 @@ class SessionPipeline:
             settings = replace(settings, feedback=self._feedback)
         if self._registered_rest is not None:
             settings = replace(settings, registered_rest=self._registered_rest)
+        if self._hand_scale is not None:
+            settings = replace(settings, affected_hand_scale=self._hand_scale)
         if self._task_mode is None:
             return settings
         mode, blend = self._task_mode
@@ -306,6 +327,8 @@ class SessionPipeline:
                 self._registered_rest = None if matrix is None else tuple(float(v) for v in matrix)
             if event.kind == "body.mode":
                 self._task_mode = (LimbMode(event.data["mode"]), float(event.data.get("blend", 0.0)))
+            if event.kind == HAND_SCALE_EVENT:
+                self._hand_scale = float(event.data["scale"])
 
     def _avatar(self, body: BodyPose) -> SkinnedItem:
         if self._rig is None:  # loaded once, on the first frame, before anything is shown
@@ -422,16 +445,17 @@ class SessionPipeline:
 
 def store_record(recorder: SessionRecorder, record: TrialRecord | RatingRecord | StageRecord,
                  task_seq: int | None = None) -> None:
-    """Hand a therapy record (trial, repetition, rating) to the session store's recorder;
-    ``task_seq`` is the recorder's number of the task it belongs to."""
+    """Hand a therapy record (trial, repetition, rating) to the session store's recorder as
+    the row ``record_rows`` writes out for it; ``task_seq`` is the recorder's number of the
+    task it belongs to (a rating belongs to the session, not to a task)."""
     if isinstance(record, RatingRecord):
-        recorder.record_rating(**record.storage_fields())
+        store_rating(recorder, record)
         return
-    fields = record.storage_fields()
-    if getattr(record, "storage_table", "trial") == "repetition":
-        recorder.record_repetition(StoredRepetition(**fields, task_seq=task_seq))
+    row = stored_row(record, task_seq)
+    if isinstance(row, StoredRepetition):
+        recorder.record_repetition(row)
     else:
-        recorder.record_trial(StoredTrial(**fields, task_seq=task_seq))
+        recorder.record_trial(row)
 
 
 def _yaw_of(anchor: Pose) -> float:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gmi_vr.app.accounts import Account
+from gmi_vr.app.calibrate import calibrate_from_console
 from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS
 from gmi_vr.app.headset import NOT_RECORDED, session_controls, status_line
@@ -200,6 +201,7 @@ def run_sim(
         gate = ConsoleGate.for_store(account, lock_after_s, fallback=therapist)
         waiting = None if gate.open else patient_id  # its session starts once someone signs in
         patient, frames_shown, last_pixels = (None if waiting else patient_id), 0, None
+        calibrated = ""  # what became of a calibration started from the console
         while True:  # free play, until the therapist starts a patient's session from the console
             with console_session(patient, refusable=patient != patient_id, source="sim", report=report,
                                  record=record, therapist=gate.actor()) as (pipeline, refused):  # fmt: skip
@@ -212,7 +214,7 @@ def run_sim(
                 window.view.help_rows = sim_keys + THERAPIST_KEYS if controls is not None else KEY_HELP
                 console = session_console(pipeline, controls, patient, line, started_here=patient != patient_id,
                                           gate=gate, waiting=None if patient is not None else waiting)  # fmt: skip
-                console.notice = refused
+                console.notice, calibrated = refused or calibrated, ""
 
                 def status(frame: TrackingFrame, output: FrameOutput, line: str = line,
                            pipeline: SessionPipeline = pipeline) -> str:
@@ -229,6 +231,17 @@ def run_sim(
                 if stopped == "start":
                     patient = console.start_requested
                     continue  # free play ends (nothing of it is recorded); the session begins
+                if stopped == "calibrate" and console.calibrate_requested is not None:
+                    # The simulator's floor is at y = 0 (docs/motion-file.md).
+                    calibrated, calibration = calibrate_from_console(
+                        console.calibrate_requested, window, frames, therapist=gate.actor(), floor_y=0.0,
+                        status=f"calibration of {console.calibrate_requested} (seated)  |  {mode}",
+                        every_frame=True, max_frames=max_frames, frames_shown=frames_shown,
+                        capture=screenshot is not None)  # fmt: skip
+                    if calibration is not None:
+                        frames_shown = calibration.frames_shown
+                        last_pixels = calibration.last_pixels if calibration.last_pixels is not None else last_pixels
+                    continue  # free play again, the console saying what was stored
                 ended_by = "motion_ended" if motion is not None else "window_closed"  # the source ran out
                 pipeline.ended_by = pipeline.ended_by or stopped or ended_by
             break

@@ -23,17 +23,18 @@ if TYPE_CHECKING:
 @contextmanager
 def open_therapist_window(title: str, *, visible: bool = True, input_state: InputState | None = None,
                           console: bool = False, help_rows: tuple[tuple[str, str], ...] = (),
-                          preload: Iterable[str] = ()) -> Iterator[TherapistWindow]:
+                          timeline: bool = False, preload: Iterable[str] = ()) -> Iterator[TherapistWindow]:
     """A therapist window on a new GL context with its renderer (``window.view.renderer``),
     sized by the settings; ``input_state`` receives the keyboard and mouse for the simulator,
-    ``help_rows`` are the keys F1 lists. The models named in ``preload`` are loaded before
-    the window is handed out, so no frame waits for a file. Everything is released in reverse order. Raises
-    GraphicsUnavailable with no display, SettingsError for a bad settings file."""
+    ``help_rows`` are the keys F1 lists, ``timeline`` leaves the timeline strip (replay's)
+    above the status bar. The models named in ``preload`` are loaded before the window is
+    handed out, so no frame waits for a file. Everything is released in reverse order.
+    Raises GraphicsUnavailable with no display, InputFileError for a bad settings file."""
     from gmi_vr.render.context import choose_gl_platform
 
     settings = load_settings()  # a bad settings file fails before any window opens
     choose_gl_platform(offscreen=False)
-    from gmi_vr.console.window import TherapistWindow
+    from gmi_vr.console.window import TIMELINE_PX, TherapistWindow
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
 
@@ -46,4 +47,5 @@ def open_therapist_window(title: str, *, visible: bool = True, input_state: Inpu
         window = TherapistWindow(context, renderer, input_state, console=console)
         stack.callback(window.release)
         window.view.help_rows = help_rows
+        window.view.timeline_px = TIMELINE_PX if timeline else 0
         yield window

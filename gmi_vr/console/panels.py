@@ -34,9 +34,9 @@ FRAME_HISTORY = 900
 @dataclass(frozen=True)
 class ConsoleAction:
     """One thing the therapist asked for at the console: ``name`` ("limb_mode", "blend",
-    "ask_pain", "rating", "stop", "end", "answer", "progress", "start", "review", "sign_in", "create_admin", "no_accounts", "lock") and its ``value`` (a mode
+    "ask_pain", "rating", "stop", "end", "answer", "progress", "start", "calibrate", "review", "sign_in", "create_admin", "no_accounts", "lock") and its ``value`` (a mode
     name, a blend 0..1, a rating 0..10, "left"/"right", for "progress" (what: "accept",
-    "reject" or "stage"; the stage or None; the reason), a patient id for "start" and "review" (read their progress), (name, password) for "sign_in", (name, password,
+    "reject" or "stage"; the stage or None; the reason), a patient id for "start", "calibrate" and "review" (read their progress), (name, password) for "sign_in", (name, password,
     password again) for "create_admin"; None when
     it takes none)."""
 
@@ -123,7 +123,11 @@ class SessionPanel:
     Times are session seconds (the frame clock). ``events``: (time_s, words) newest last;
     ``rt_ms`` / ``accuracy``: per side ("left", "right") the block's trials in order (RT in
     milliseconds of answered trials; running accuracy 0..1); ``pain``: (time_s, NRS 0-10);
-    ``frame_ms``: recent frame intervals of the headset's loop."""
+    ``sync_error_cm``: (time_s, centimetres) per both-limbs mirror repetition, its record's
+    ``sync_error_m``; ``frame_ms``: recent frame intervals of the headset's loop (the
+    recorded display times'); ``recorder_queue_history``: the recorder's queue at recent
+    draws. ``keys``: the function key of each button (its action name, "answer_left" /
+    "answer_right" for the answers), handed in by the app that reads those keys."""
 
     title: str
     plan: tuple[str, ...] = ()
@@ -131,12 +135,18 @@ class SessionPanel:
     progress: str = ""
     limb_mode: str = "mirror"
     blend: float = 0.0
+    #: The displayed affected hand's size (1 = life size) and the smallest the slider offers
+    #: (the app hands in the body's bound; the default 1.0 offers no change at all).
+    hand_scale: float = 1.0
+    hand_scale_min: float = 1.0
     session_time_s: float = 0.0
     events: tuple[tuple[float, str], ...] = ()
     rt_ms: dict[str, tuple[float, ...]] = field(default_factory=dict)
     accuracy: dict[str, tuple[float, ...]] = field(default_factory=dict)
     pain: tuple[tuple[float, int], ...] = ()
+    sync_error_cm: tuple[tuple[float, float], ...] = ()
     frame_ms: tuple[float, ...] = ()
+    recorder_queue_history: tuple[int, ...] = ()
     dropped_frames: int = 0
     recorder_queue: int = 0
     recorder_lost: int = 0
@@ -160,12 +170,13 @@ class SessionPanel:
     cue: str = ""
     cue_now: bool = False
     cue_lines: tuple[str, ...] = ()
+    keys: dict[str, str] = field(default_factory=dict)
 
 
-#: The function key of each action (app.controls.THERAPIST_KEYS), shown beside its button.
-ACTION_KEYS: dict[str, str] = {"ask_pain": "F4", "rating": "F5", "stop": "F8", "end": "F9",
-                               "answer_left": "F2", "answer_right": "F3", "pause": "F7",
-                               "repeat": "F10", "skip": "F11"}
+def key_for(action: ConsoleAction) -> str:
+    """The name ``SessionPanel.keys`` gives ``action``'s button: the action's name, with the
+    side for an answer ("answer_left")."""
+    return f"{action.name}_{action.value}" if action.name == "answer" else action.name
 
 
 class Console:
@@ -201,6 +212,8 @@ class Console:
         self._password = ""
         self._password_again = ""
         self._making_admin = False
+        self._hand_percent = 100.0
+        self._keys: dict[str, str] = {}
 
     # -- input, from the window's GLFW callbacks (framebuffer pixels)
 
@@ -264,14 +277,17 @@ class Console:
         actions, self._actions = self._actions, []
         return actions
 
-    def _button(self, label: str, action: ConsoleAction, key: str | None = None) -> None:
+    def _button(self, label: str, action: ConsoleAction) -> None:
+        """A button; its shortcut key (``SessionPanel.keys``), if it has one, beside it."""
         imgui = self._imgui
         if imgui.button(label):
             self._actions.append(action)
         self._record_rect(label)
+        key = self._keys.get(key_for(action))
         if key:
             imgui.same_line()
             imgui.text_disabled(f"[{key}]")
+            self._record_rect(f"{label} key")
 
     def _record_rect(self, label: str) -> None:
         """Where the last item was drawn (``button_rects``)."""
@@ -280,6 +296,7 @@ class Console:
 
     def _session(self, panel: SessionPanel) -> None:
         imgui = self._imgui
+        self._keys = panel.keys
         if panel.gate is not None and panel.gate.kind in ("sign_in", "unlock"):
             self._sign_in(panel.gate)  # nothing else: no patient, no control, no figure
             return
@@ -311,6 +328,7 @@ class Console:
             self._controls(panel)
         elif panel.read_only and panel.before is None:
             imgui.text(f"limb: {panel.limb_mode}" + (f" ({panel.blend:.0%} real)" if panel.limb_mode == "blend" else ""))
+            imgui.text(f"affected hand shown at {panel.hand_scale:.0%} of its size")
         if panel.message:
             imgui.text_wrapped(panel.message)
         if imgui.collapsing_header("Figures", imgui.TreeNodeFlags_.default_open):
@@ -322,14 +340,8 @@ class Console:
             if panel.events:
                 imgui.set_scroll_here_y(1.0)
             imgui.end_child()
-        if not panel.read_only and imgui.collapsing_header("Frames and recording", imgui.TreeNodeFlags_.default_open):
-            frames = panel.frame_ms
-            if frames:
-                ordered = sorted(frames)
-                imgui.text(f"frame time {ordered[len(ordered) // 2]:.1f} ms median, "
-                           f"{ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]:.1f} ms p99")
-            imgui.text(f"dropped frames {panel.dropped_frames}")
-            imgui.text(f"recorder queue {panel.recorder_queue}, lost {panel.recorder_lost}")
+        if imgui.collapsing_header("Frames and recording", imgui.TreeNodeFlags_.default_open):
+            self._frames(panel)
 
     def _account_fields(self, name_fixed: str = "", again: bool = False) -> bool:
         """The account name (fixed when unlocking) and password fields; True when enter was
@@ -415,7 +427,7 @@ class Console:
 
     def _before(self, before: BeforeSession) -> None:
         """The patients (search by id), the chosen one's stage, last session, pending
-        proposal and calibration, and the button that starts their session."""
+        proposal and calibration, and the buttons that start their session and calibrate them."""
         imgui = self._imgui
         if not imgui.collapsing_header("Before a session", imgui.TreeNodeFlags_.default_open):
             return
@@ -445,6 +457,8 @@ class Console:
                 imgui.text_wrapped(line)
         self._button(f"start the session of {chosen.id}", ConsoleAction("start", chosen.id))
         self.button_rects["start"] = self.button_rects[f"start the session of {chosen.id}"]
+        self._button(f"calibrate {chosen.id} (seated)", ConsoleAction("calibrate", chosen.id))
+        self.button_rects["calibrate"] = self.button_rects[f"calibrate {chosen.id} (seated)"]
         progress = before.progress
         if progress is not None and progress.patient_id == chosen.id:
             self._progress(progress)
@@ -529,48 +543,105 @@ class Console:
             self._blend = value
         if imgui.is_item_deactivated_after_edit():  # one action per drag, when it is let go
             self._actions.append(ConsoleAction("blend", round(self._blend, 2)))
+        self._hand_size(panel)
         if panel.paused:
-            self._button("resume", ConsoleAction("resume"), ACTION_KEYS["pause"])
+            self._button("resume", ConsoleAction("resume"))
         else:
-            self._button("pause", ConsoleAction("pause"), ACTION_KEYS["pause"])
+            self._button("pause", ConsoleAction("pause"))
         imgui.same_line()
-        self._button("repeat block", ConsoleAction("repeat"), ACTION_KEYS["repeat"])
+        self._button("repeat block", ConsoleAction("repeat"))
         imgui.same_line()
-        self._button("skip", ConsoleAction("skip"), ACTION_KEYS["skip"])
-        self._button("stop (calm scene)", ConsoleAction("stop"), ACTION_KEYS["stop"])
-        self._button("ask pain rating", ConsoleAction("ask_pain"), ACTION_KEYS["ask_pain"])
+        self._button("skip", ConsoleAction("skip"))
+        self._button("stop (calm scene)", ConsoleAction("stop"))
+        self._button("ask pain rating", ConsoleAction("ask_pain"))
         imgui.set_next_item_width(90)
         changed, value = imgui.input_int("##rating", self._typed_rating)
         if changed:
             self._typed_rating = min(10, max(0, value))
         imgui.same_line()
-        self._button("record rating", ConsoleAction("rating", self._typed_rating), ACTION_KEYS["rating"])
-        self._button("answer left", ConsoleAction("answer", "left"), ACTION_KEYS["answer_left"])
+        self._button("record rating", ConsoleAction("rating", self._typed_rating))
+        self._button("answer left", ConsoleAction("answer", "left"))
         imgui.same_line()
-        self._button("answer right", ConsoleAction("answer", "right"), ACTION_KEYS["answer_right"])
-        self._button("end session", ConsoleAction("end"), ACTION_KEYS["end"])
+        self._button("answer right", ConsoleAction("answer", "right"))
+        self._button("end session", ConsoleAction("end"))
+
+    def _hand_size(self, panel: SessionPanel) -> None:
+        """The displayed affected hand's size, in percent of life size: from the panel's
+        smallest up to 100, never more (clamped, typed values too), one action when let go."""
+        imgui = self._imgui
+        low = 100.0 * panel.hand_scale_min
+        if not imgui.is_any_item_active():
+            self._hand_percent = 100.0 * panel.hand_scale  # follows the session between drags
+        imgui.set_next_item_width(200)
+        changed, value = imgui.slider_float("hand size (%)", self._hand_percent, low, 100.0, "%.0f",
+                                            imgui.SliderFlags_.always_clamp)  # fmt: skip
+        if changed:
+            self._hand_percent = min(100.0, max(low, value))
+        self._record_rect("hand size")
+        if imgui.is_item_deactivated_after_edit():
+            self._actions.append(ConsoleAction("hand_scale", round(self._hand_percent / 100.0, 2)))
+
+    def _begin_plot(self, title: str, height: float) -> bool:
+        """``implot.begin_plot`` across the column, ``height`` pixels tall; where it is drawn
+        goes to ``button_rects`` as "plot <title>"."""
+        imgui = self._imgui
+        at, width = imgui.get_cursor_screen_pos(), imgui.get_content_region_avail().x
+        self.button_rects[f"plot {title}"] = (int(at.x), int(at.y), int(width), int(height))
+        return bool(self._implot.begin_plot(title, imgui.ImVec2(-1.0, height)))
 
     def _plots(self, panel: SessionPanel) -> None:
         import numpy as np
 
         implot = self._implot
-        size = self._imgui.ImVec2(-1.0, 120.0)
-        if implot.begin_plot("reaction time (ms) by side", size):
+        if self._begin_plot("reaction time (ms) by side", 120.0):
             for side, values in panel.rt_ms.items():
                 if values:
                     implot.plot_line(side, np.asarray(values, dtype=np.float64))
             implot.end_plot()
-        if implot.begin_plot("accuracy by side", size):
+        if self._begin_plot("accuracy by side", 120.0):
             for side, values in panel.accuracy.items():
                 if values:
                     implot.plot_line(side, np.asarray(values, dtype=np.float64))
             implot.end_plot()
-        if implot.begin_plot("pain (0-10)", size):
+        if self._begin_plot("pain (0-10)", 120.0):
             if panel.pain:
                 times = np.asarray([t for t, _ in panel.pain], dtype=np.float64)
                 ratings = np.asarray([v for _, v in panel.pain], dtype=np.float64)
                 implot.plot_line("pain", times, ratings)
                 implot.plot_scatter("rating", times, ratings)
+            implot.end_plot()
+        if self._begin_plot("mirror sync error (cm) by repetition", 120.0):
+            if panel.sync_error_cm:
+                times = np.asarray([t for t, _ in panel.sync_error_cm], dtype=np.float64)
+                errors = np.asarray([v for _, v in panel.sync_error_cm], dtype=np.float64)
+                implot.plot_line("sync error", times, errors)
+                implot.plot_scatter("repetition", times, errors)
+            implot.end_plot()
+        if not (panel.sync_error_cm or panel.read_only):
+            self._imgui.text_disabled("sync error: once both hands move in a mirror task")
+
+    def _frames(self, panel: SessionPanel) -> None:
+        """Frame time (its median and p99, and the recent intervals), dropped frames, and the
+        recorder's queue (recent draws) and losses."""
+        import numpy as np
+
+        imgui, implot = self._imgui, self._implot
+        frames = panel.frame_ms
+        if frames:
+            ordered = sorted(frames)
+            imgui.text(f"frame time {ordered[len(ordered) // 2]:.1f} ms median, "
+                       f"{ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]:.1f} ms p99")
+        if frames and self._begin_plot("frame time (ms)", 100.0):
+            # From zero, so a steady frame rate reads as a flat line, not as noise magnified.
+            implot.setup_axis_limits(implot.ImAxis_.y1, 0.0, 1.5 * max(frames), implot.Cond_.always)
+            implot.plot_line("frame", np.asarray(frames, dtype=np.float64))
+            implot.end_plot()
+        imgui.text(f"dropped frames {panel.dropped_frames}")
+        if panel.read_only:
+            return  # a recording keeps no queue
+        imgui.text(f"recorder queue {panel.recorder_queue}, lost {panel.recorder_lost}")
+        if panel.recorder_queue_history and self._begin_plot("recorder queue (records)", 100.0):
+            implot.plot_line("queue", np.asarray(panel.recorder_queue_history, dtype=np.float64))
             implot.end_plot()
 
     def release(self) -> None:

@@ -169,11 +169,12 @@ class PracticeWindow:
     # -- per frame
 
     def show(self, draw_list: DrawList, frame: TrackingFrame, status: str,
-             capture: bool = False) -> NDArray[np.uint8] | None:
+             capture: bool = False, timeline: object = None) -> NDArray[np.uint8] | None:
         """Draw the scene from ``frame.head`` and ``status`` along the bottom, swap, poll.
         The avatar (skinned items) is left out: no body is tracked at a desk, and the
         patient's own limbs are on the table in front of the screen. With ``capture``
-        returns the picture as (height, width, 4) uint8."""
+        returns the picture as (height, width, 4) uint8. ``timeline`` is the therapist
+        window's (replay's): the patient's window has none and ignores it."""
         self.context.make_current()
         width, height = self.context.framebuffer_size()
         pixels = None

@@ -352,7 +352,8 @@ class TherapistWindow:
         #: Keys pressed since the app last took them (``take_console_keys``): the therapist's
         #: session controls, kept apart from the simulator's own reading of the keyboard.
         self.console_pressed: list[str] = []
-        #: Clicks on the timeline bar since the app last took them, as fractions 0..1 of it.
+        #: Clicks on the timeline bar, and the places a drag along it passed, since the app
+        #: last took them, as fractions 0..1 of it (the last is where the picture goes).
         self.timeline_clicks: list[float] = []
         self.escape_closes = True
         #: When the therapist last touched the window (any key, click, wheel or pointer
@@ -443,7 +444,8 @@ class TherapistWindow:
         fb_width, fb_height = self.context.framebuffer_size()
         bar = timeline_area(max(1, fb_width - self.view.panel_px), fb_height)
         if self.view.timeline_px > 0 and _inside((bar[0], bar[1] - 3, bar[2], bar[3] + 6), x, y):
-            self.timeline_clicks.append(min(1.0, max(0.0, (x - bar[0]) / max(bar[2] - 1, 1))))
+            self._drag = "timeline"  # scrubbing: the picture follows the pointer until let go
+            self._scrub(x)
         elif _inside(third, x, y):
             self._drag = "orbit"
         elif _inside(patient, x, y):
@@ -456,7 +458,9 @@ class TherapistWindow:
         self.last_input_s = time.monotonic()
         if self.console is not None:
             self.console.mouse_pos(*self._window_to_pixels(x, y))
-        if self._cursor is not None and self._drag is not None:
+        if self._drag == "timeline":
+            self._scrub(self._window_to_pixels(x, y)[0])
+        elif self._cursor is not None and self._drag is not None:
             dx, dy = x - self._cursor[0], y - self._cursor[1]
             if self._drag == "orbit":
                 self.view.orbit.orbit(dx, dy)
@@ -464,6 +468,13 @@ class TherapistWindow:
                 self.input.look_dx += dx
                 self.input.look_dy += dy
         self._cursor = (x, y)
+
+    def _scrub(self, x: float) -> None:
+        """The timeline pressed or dragged at framebuffer column ``x``: that fraction of the
+        recording (clamped to the bar's ends) goes to ``timeline_clicks``."""
+        width, height = self.context.framebuffer_size()
+        bar = timeline_area(max(1, width - self.view.panel_px), height)
+        self.timeline_clicks.append(min(1.0, max(0.0, (x - bar[0]) / max(bar[2] - 1, 1))))
 
     def _on_scroll(self, window: Any, dx: float, dy: float) -> None:
         self.last_input_s = time.monotonic()

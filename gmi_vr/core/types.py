@@ -1,4 +1,5 @@
-"""Shared plain-data types: poses and the per-frame tracking snapshot.
+"""Shared plain-data types: poses, the per-frame tracking snapshot, and the names a pain
+rating's phase and source take.
 
 Conventions (ARCHITECTURE.md): OpenXR coordinates — right-handed, +Y up, -Z forward,
 metres. Quaternions are ``(x, y, z, w)``. Times in logic are float seconds; the runtime's
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,6 +25,12 @@ HAND_JOINT_COUNT = 26
 #: ``HandInput.profile`` of a hand read from its tracked joints with no controller
 #: (``xr.hands_only``): its ``trigger_click`` is a pinch. Not a runtime profile path.
 HAND_TRACKING_PROFILE = "hand_tracking"
+
+#: When a pain rating was given, as the session store names it: before, during or after the
+#: session's practice (``therapy.records.STORAGE_PHASE`` maps the session runner's moments).
+RatingPhase = Literal["before", "during", "after"]
+#: Who gave a pain rating: the patient (in the headset) or the therapist (at the console).
+RatingSource = Literal["patient", "therapist"]
 
 
 class Side(StrEnum):

@@ -46,20 +46,18 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
-from gmi_vr.core.types import FrameTiming, TrackingFrame
+from gmi_vr.core.types import FrameTiming, RatingPhase, RatingSource, TrackingFrame
 from gmi_vr.recording import motion, schema
 from gmi_vr.recording.privacy import private_opener
 from gmi_vr.recording.records import (
     FINISH_STATUSES,
     BlockInfo,
     EventRecord,
-    Phase,
-    RatingRecord,
-    RatingSource,
     RecorderStats,
-    RepetitionRecord,
+    StoredRating,
+    StoredRepetition,
+    StoredTrial,
     TaskInfo,
-    TrialRecord,
     check_rating,
 )
 
@@ -186,24 +184,24 @@ class SessionRecorder:
         """Queue an event (never blocks; the writer thread stores it)."""
         self._put(EventRecord(event.time_s, event.kind, dict(event.data)))
 
-    def record_trial(self, trial: TrialRecord) -> int:
+    def record_trial(self, trial: StoredTrial) -> int:
         """Queue a trial; returns its sequence number within the session."""
         seq = self._next("trial")
         self._put(replace(trial, seq=seq))
         return seq
 
-    def record_repetition(self, repetition: RepetitionRecord) -> int:
+    def record_repetition(self, repetition: StoredRepetition) -> int:
         """Queue a repetition; returns its sequence number within the session."""
         seq = self._next("repetition")
         self._put(replace(repetition, seq=seq))
         return seq
 
     def record_rating(
-        self, value: int, phase: Phase, source: RatingSource = "patient", time_s: float | None = None
+        self, value: int, phase: RatingPhase, source: RatingSource = "patient", time_s: float | None = None
     ) -> None:
         """Queue a 0-10 pain rating given now (ValueError for an impossible rating)."""
         check_rating(value, phase, source)
-        self._put(RatingRecord(value, phase, source, datetime.now(UTC), time_s, self.session_id))
+        self._put(StoredRating(value, phase, source, datetime.now(UTC), time_s, self.session_id))
 
     def begin_block(self, stage: str, start_s: float, params: dict[str, Any] | None = None) -> int:
         """A stretch of one stage starts; returns its sequence number for ``end_block``."""
@@ -409,16 +407,18 @@ class SessionRecorder:
         sid = self.session_id
         if isinstance(record, EventRecord):
             conn.execute(insert(schema.EventRow), {"session_id": sid, "time_s": record.time_s, "kind": record.kind, "data": _jsonable(record.data)})
-        elif isinstance(record, TrialRecord):
-            values = {k: getattr(record, k) for k in (
-                "seq", "task_seq", "kind", "onset_s", "body_part", "side", "rotation_deg", "view",
-                "answer", "correct", "reaction_time_s")}  # fmt: skip
-            conn.execute(insert(schema.Trial), {**values, "session_id": sid, "measures": _jsonable(record.measures)})
-        elif isinstance(record, RepetitionRecord):
+        elif isinstance(record, StoredTrial):
+            conn.execute(insert(schema.Trial), {
+                "session_id": sid, "seq": record.seq, "task_seq": record.task_seq, "kind": record.kind,
+                "onset_s": record.onset_s, "body_part": record.body_part, "side": record.side,
+                "rotation_deg": record.rotation_deg, "view": record.view, "answer": record.answer,
+                "correct": record.correct, "reaction_time_s": record.reaction_time_s,
+                "measures": _jsonable(record.measures)})  # fmt: skip
+        elif isinstance(record, StoredRepetition):
             conn.execute(insert(schema.Repetition), {
                 "session_id": sid, "seq": record.seq, "task_seq": record.task_seq, "onset_s": record.onset_s,
                 "duration_s": record.duration_s, "measures": _jsonable(record.measures)})  # fmt: skip
-        elif isinstance(record, RatingRecord):
+        elif isinstance(record, StoredRating):
             patient = conn.execute(select(schema.Session.patient_id).where(schema.Session.id == sid)).scalar_one()
             conn.execute(insert(schema.PainRating), {
                 "patient_id": patient, "session_id": sid, "recorded_at": record.recorded_at,

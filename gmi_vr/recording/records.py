@@ -1,4 +1,7 @@
-"""Plain dataclasses in and out of the session store (no ORM objects leave ``store.py``).
+"""Plain dataclasses in and out of the session store (no ORM objects leave ``store.py``), one
+per stored concept, each with its table's columns (``tests/test_stored_records.py`` checks them
+against the tables). The trials, repetitions and ratings therapy's records become are
+``StoredTrial``, ``StoredRepetition`` and ``StoredRating`` (``app.record_rows`` maps them).
 
 Times of day are timezone-aware UTC datetimes; times inside a session are float seconds on
 the frame source's clock (``TrackingFrame.time_s``).
@@ -10,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Phase = Literal["before", "during", "after"]
-RatingSource = Literal["patient", "therapist"]
+from gmi_vr.core.types import RatingPhase, RatingSource
+
 #: How a session ended: "completed" (the plan ran to its end), "ended_early" (cut short:
 #: the therapist, the time cap, the app), "safety_stop" (pain flare, the patient's or the
 #: therapist's stop), "not_started" (no trial or repetition was recorded), "aborted" (an
@@ -102,7 +105,7 @@ class TaskInfo:
 
 
 @dataclass(frozen=True)
-class TrialRecord:
+class StoredTrial:
     """One trial. For laterality: the image's body part, side, rotation (degrees) and view,
     the side answered (None when the patient did not answer), whether it was correct and the
     reaction time (seconds from onset). Other task types put their figures in ``measures``."""
@@ -122,7 +125,7 @@ class TrialRecord:
 
 
 @dataclass(frozen=True)
-class RepetitionRecord:
+class StoredRepetition:
     """A stored repetition of a movement task: onset and duration (seconds, frame clock) and
     its measures."""
     onset_s: float
@@ -133,11 +136,11 @@ class RepetitionRecord:
 
 
 @dataclass(frozen=True)
-class RatingRecord:
+class StoredRating:
     """A 0-10 numeric pain rating (NRS, CLINICAL.md "Outcomes")."""
 
     value: int
-    phase: Phase
+    phase: RatingPhase
     source: RatingSource
     recorded_at: datetime
     time_s: float | None = None

@@ -70,11 +70,11 @@ from gmi_vr.recording.records import (
     ExposureInfo,
     OutcomeInfo,
     PatientInfo,
-    RatingRecord,
-    RepetitionRecord,
     SessionInfo,
+    StoredRating,
+    StoredRepetition,
+    StoredTrial,
     TaskInfo,
-    TrialRecord,
     check_rating,
 )
 
@@ -793,7 +793,7 @@ class SessionStore:
                 return None
             return CalibrationInfo(row.id, row.patient_id, as_utc(row.created_at), row.data)
 
-    def add_rating(self, patient_id: str, rating: RatingRecord) -> None:
+    def add_rating(self, patient_id: str, rating: StoredRating) -> None:
         """A pain rating outside a session's recorder (e.g. typed in by the therapist later)."""
         check_rating(rating.value, rating.phase, rating.source)
         with self._session(write=True) as s:
@@ -980,12 +980,12 @@ class SessionStore:
             rows = s.scalars(select(schema.Task).where(schema.Task.session_id == session_id).order_by(schema.Task.seq))
             return [TaskInfo(r.seq, r.kind, r.start_s, r.block_seq, r.end_s, r.params) for r in rows]
 
-    def trials(self, session_id: int) -> list[TrialRecord]:
+    def trials(self, session_id: int) -> list[StoredTrial]:
         """The session's trials, in order (times in seconds on the frame clock)."""
         with self._session() as s:
             rows = s.scalars(select(schema.Trial).where(schema.Trial.session_id == session_id).order_by(schema.Trial.seq))
             return [
-                TrialRecord(
+                StoredTrial(
                     onset_s=r.onset_s, kind=r.kind, body_part=r.body_part, side=r.side,
                     rotation_deg=r.rotation_deg, view=r.view, answer=r.answer, correct=r.correct,
                     reaction_time_s=r.reaction_time_s, measures=r.measures, task_seq=r.task_seq,
@@ -994,15 +994,15 @@ class SessionStore:
                 for r in rows
             ]
 
-    def repetitions(self, session_id: int) -> list[RepetitionRecord]:
+    def repetitions(self, session_id: int) -> list[StoredRepetition]:
         """The session's movement repetitions, in order."""
         with self._session() as s:
             rows = s.scalars(
                 select(schema.Repetition).where(schema.Repetition.session_id == session_id).order_by(schema.Repetition.seq)
             )
-            return [RepetitionRecord(r.onset_s, r.duration_s, r.measures, r.task_seq, r.seq) for r in rows]
+            return [StoredRepetition(r.onset_s, r.duration_s, r.measures, r.task_seq, r.seq) for r in rows]
 
-    def ratings(self, session_id: int | None = None, patient_id: str | None = None) -> list[RatingRecord]:
+    def ratings(self, session_id: int | None = None, patient_id: str | None = None) -> list[StoredRating]:
         """Pain ratings of a session, or all of a patient, in the order they were given."""
         with self._session() as s:
             query = select(schema.PainRating).order_by(schema.PainRating.recorded_at, schema.PainRating.id)
@@ -1011,7 +1011,7 @@ class SessionStore:
             if patient_id is not None:
                 query = query.where(schema.PainRating.patient_id == patient_id)
             return [
-                RatingRecord(r.value, r.phase, r.source, as_utc(r.recorded_at), r.time_s, r.session_id, r.patient_id)  # type: ignore[arg-type]  # phase and source: text columns held to the Literal names by CHECK constraints
+                StoredRating(r.value, r.phase, r.source, as_utc(r.recorded_at), r.time_s, r.session_id, r.patient_id)  # type: ignore[arg-type]  # phase and source: text columns held to the Literal names by CHECK constraints
                 for r in s.scalars(query)
             ]
 
@@ -1284,7 +1284,7 @@ def _given_back_on_error(reserve: Path | None) -> Iterator[None]:
         raise
 
 
-def _rating_row(patient_id: str, rating: RatingRecord, session_id: int | None = None) -> schema.PainRating:
+def _rating_row(patient_id: str, rating: StoredRating, session_id: int | None = None) -> schema.PainRating:
     return schema.PainRating(
         patient_id=patient_id, session_id=session_id if session_id is not None else rating.session_id,
         recorded_at=rating.recorded_at, time_s=rating.time_s, value=rating.value,

@@ -2,8 +2,10 @@
 
 - ``context``: GL contexts (a GLFW window, GLX, or EGL offscreen) and choosing the platform;
 - ``renderer``: ``Renderer.draw(draw_list, camera, framebuffer, width, height)``, one view;
+  ``Renderer.draw_stereo``, both eyes in one pass (``stereo``: multiview, layered or two-pass);
+- ``view_block``: the camera uniform block every program reads;
 - ``mesh_buffer``, ``skinned``, ``text``, ``shader``: GPU meshes, skinned avatars, glyph text,
-  shader programs; ``target``: offscreen framebuffers and reading pixels back;
+  shader programs; ``target``: offscreen framebuffers (two-layer ones too) and reading pixels back;
 - ``win32``: the Windows handles an OpenXR Win32 graphics binding needs.
 """
 

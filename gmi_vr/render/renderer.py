@@ -1,8 +1,10 @@
-"""The renderer: draws a DrawList from one camera into one framebuffer.
+"""The renderer: draws a DrawList from one camera into one framebuffer, or from both eyes'
+cameras into a two-layer target.
 
-``Renderer.draw(draw_list, camera, framebuffer, width, height)`` is the one call every
-output uses: the OpenXR layer per eye into its swapchain image's framebuffer, the
-therapist window per pane into an offscreen target, the demo into a PNG.
+``Renderer.draw(draw_list, camera, framebuffer, width, height)`` is the call every
+one-view output uses: the therapist window per pane into an offscreen target, the demo
+into a PNG, the OpenXR layer per eye where both eyes cannot be drawn in one pass
+(``draw_stereo`` below).
 
 Colours in a DrawList are sRGB (as picked in a colour chooser); lighting and blending run on
 linear values. When the target framebuffer stores sRGB (GL_SRGB8_ALPHA8 swapchain images;
@@ -18,11 +20,18 @@ translucent meshes and texts together from far to near (depth tested, not writte
 blended), then the full-screen fade.
 
 What a view costs the CPU (Python and PyOpenGL calls, at 90 Hz twice per frame): the
-camera goes into a uniform buffer once per view (block ``View``); every mesh item's
+camera goes into a uniform buffer once per pass (block ``View``, both eyes' in one pass); every mesh item's
 transform, normal matrix and colour go into another once per draw list, shared by both
 eyes (block ``Objects``), so drawing an item is an index uniform, its winding and one
 draw call; merged groups (``MeshItem.parts``, the room) are one draw for many items, built
-the first time a group is seen.
+the first time a group is seen. Texts sit in a third block (``Texts``) the same way, and the
+avatars' program reads the same ``View`` block.
+
+Both eyes in one pass: ``draw_stereo`` draws a DrawList for two cameras into two-layer
+texture arrays (an OpenXR swapchain with ``arraySize`` 2) with every draw call covering both
+eyes, by GL_OVR_multiview or layered instancing, whichever the driver offers
+(``render.stereo``; chosen once, ``stereo_path``), or one eye after the other where it
+offers neither. Translucent items are then sorted once for both eyes, by their mean depth.
 """
 
 from __future__ import annotations
@@ -43,7 +52,16 @@ from gmi_vr.geometry.camera import Camera
 from gmi_vr.render.mesh_buffer import COLOR_LOCATION, GpuMesh, merge_parts
 from gmi_vr.render.shader import ShaderProgram
 from gmi_vr.render.skinned import SkinnedRenderer
+from gmi_vr.render.stereo import (
+    StereoPath,
+    StereoTarget,
+    attach,
+    choose_stereo_path,
+    gl_extensions,
+    shader_preamble,
+)
 from gmi_vr.render.text import GlyphAtlas, GpuText
+from gmi_vr.render.view_block import VIEW_BINDING, VIEW_BLOCK_BYTES, view_block
 from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
 
 # The room's light, linear RGB. A bright, slightly warm sky over a darker warm floor bounce
@@ -60,14 +78,18 @@ ROOM_LIGHT = {"u_light_direction": LIGHT_DIRECTION, "u_light_color": LIGHT_COLOR
 TEXT_CACHE_SIZE = 256
 #: Merged groups kept between frames (a session shows one room; evict the oldest).
 GROUP_CACHE_SIZE = 16
-#: Uniform block binding points and layouts (std140), shared with shaders/mesh.vert.
-VIEW_BINDING, OBJECTS_BINDING = 0, 1
-VIEW_BLOCK_BYTES = 96  # mat4 clip_from_world, vec4 eye_position, int encode_srgb (padded)
+#: Uniform block binding points and layouts (std140), shared with shaders/mesh.vert and
+#: shaders/text.vert (View: ``render.view_block``).
+OBJECTS_BINDING, TEXTS_BINDING = 1, 2
 OBJECT_FLOATS = 32  # mat4 world_from_mesh, mat3 as 3 padded columns, vec4 colour
 #: Objects visible to one draw: shaders/mesh.vert's MAX_OBJECTS; 128 x 128 bytes is the
 #: 16 KiB every OpenGL 4.1 driver allows a uniform block. Longer lists bind 16 KiB windows.
 MAX_OBJECTS = 128
 OBJECT_WINDOW_BYTES = MAX_OBJECTS * OBJECT_FLOATS * 4
+TEXT_FLOATS = 24  # mat4 world_from_text (times its height), vec4 text colour, vec4 background
+#: Texts visible to one draw: shaders/text.vert's MAX_TEXTS (12 KiB).
+MAX_TEXTS = 128
+TEXT_WINDOW_BYTES = MAX_TEXTS * TEXT_FLOATS * 4
 
 
 @functools.lru_cache(maxsize=1024)  # a scene uses few distinct colours, every frame
@@ -78,21 +100,6 @@ def srgb_to_linear(color: RGBA) -> tuple[float, float, float, float]:
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
     return (channel(color[0]), channel(color[1]), channel(color[2]), float(color[3]))
-
-
-def normal_matrix(world_from_mesh: FloatArray) -> tuple[FloatArray, float]:
-    """The 3x3 that carries normals into the world (the inverse transpose of the upper 3x3,
-    up to a positive scale, which the shader's normalize removes) and that 3x3's determinant
-    (negative for a mirroring transform). Written out by hand because numpy's inv and det
-    on a 3x3 cost several times as much, for every item of every view."""
-    (a, b, c), (d, e, f), (g, h, i) = world_from_mesh[:3, :3].tolist()
-    cofactor = np.array([
-        [e * i - f * h, f * g - d * i, d * h - e * g],
-        [c * h - b * i, a * i - c * g, b * g - a * h],
-        [b * f - c * e, c * d - a * f, a * e - b * d],
-    ])
-    determinant = a * cofactor[0, 0] + b * cofactor[0, 1] + c * cofactor[0, 2]
-    return (cofactor if determinant >= 0 else -cofactor), determinant
 
 
 def _view_depth(world_from_item: FloatArray, eye_from_world: FloatArray) -> float:
@@ -122,48 +129,93 @@ def object_block(world_from_mesh: FloatArray, colors_linear: FloatArray) -> tupl
     return block, determinant
 
 
+def text_block(world_from_text: FloatArray, colors_linear: FloatArray) -> NDArray[np.float32]:
+    """The ``Texts`` block's data for n texts: ``world_from_text`` (n, 4, 4) column-vector
+    matrices (each text's placement times its line height), ``colors_linear`` (n, 8): text
+    colour then background colour, linear RGB + alpha. Returns (n, TEXT_FLOATS) float32."""
+    n = len(world_from_text)
+    block = np.empty((n, TEXT_FLOATS), np.float32)
+    block[:, :16] = world_from_text.transpose(0, 2, 1).reshape(n, 16)
+    block[:, 16:24] = colors_linear
+    return block
+
+
+class _Programs:
+    """The renderer's programs for one view layout (``render.stereo``: None one view,
+    "multiview" or "layered" both eyes), their blocks bound and constants set once."""
+
+    def __init__(self, layout: StereoPath | None, extensions: frozenset[str]) -> None:
+        preamble = shader_preamble(layout, GL.GL_VERTEX_SHADER, extensions)
+        self.lit = ShaderProgram("mesh.vert", "lit.frag", preamble)
+        self.unlit = ShaderProgram("mesh.vert", "unlit.frag", preamble)
+        self.text = ShaderProgram("text.vert", "text.frag", preamble)
+        self.fade = ShaderProgram("fade.vert", "fade.frag", preamble)
+        blocks = ((self.lit, ("View", "Objects")), (self.unlit, ("View", "Objects")), (self.text, ("View", "Texts")))
+        bindings = {"View": VIEW_BINDING, "Objects": OBJECTS_BINDING, "Texts": TEXTS_BINDING}
+        for program, names in blocks:
+            for name in names:
+                GL.glUniformBlockBinding(program.program, GL.glGetUniformBlockIndex(program.program, name),
+                                         bindings[name])  # fmt: skip
+        self.object_location = {id(p): p.location("u_object") for p in (self.lit, self.unlit)}
+        self.text_location = self.text.location("u_text")
+        self.fade_location = self.fade.location("u_fade")
+        self.lit.use()
+        self.lit.set_vec3("u_light_direction", LIGHT_DIRECTION)
+        self.lit.set_vec3("u_light_color", LIGHT_COLOR)
+        self.lit.set_vec3("u_sky_color", SKY_COLOR)
+        self.lit.set_vec3("u_ground_color", GROUND_COLOR)
+        self.text.use()
+        self.text.set_int("u_atlas", 0)
+        GL.glUseProgram(0)
+
+    def release(self) -> None:
+        for program in (self.lit, self.unlit, self.text, self.fade):
+            program.release()
+
+
 class Renderer:
     """Draws DrawLists with the OpenGL 4.1 core context that is current at creation.
 
     Every call must happen with that same context current, on the thread that owns GL: its
     vertex array objects cannot be shared with another context, so the eyes and the
     therapist window draw with one context (the therapist window's, which the OpenXR
-    session binds). ``models_root`` replaces ``models/`` for named meshes.
+    session binds). ``models_root`` replaces ``models/`` for named meshes. ``stereo`` picks
+    how ``draw_stereo`` draws both eyes (GraphicsUnavailable when the driver cannot); by
+    default the first the driver offers of multiview, layered and two-pass.
     """
 
-    def __init__(self, models_root: Path | None = None) -> None:
+    def __init__(self, models_root: Path | None = None, stereo: StereoPath | None = None) -> None:
         self._models_root = models_root
-        self._lit = ShaderProgram("mesh.vert", "lit.frag")
-        self._unlit = ShaderProgram("mesh.vert", "unlit.frag")
-        self._text = ShaderProgram("text.vert", "text.frag")
-        self._fade = ShaderProgram("fade.vert", "fade.frag")
+        self._extensions = gl_extensions()
+        #: How ``draw_stereo`` draws both eyes: "multiview", "layered" or "two_pass".
+        self.stereo_path: StereoPath = choose_stereo_path(self._extensions, stereo)
+        self._programs: dict[StereoPath | None, _Programs] = {None: _Programs(None, self._extensions)}
         self._meshes: dict[str, GpuMesh] = {name: GpuMesh(load_mesh(name)) for name in PRIMITIVE_NAMES}
-        self._skinned = SkinnedRenderer(functools.partial(model_path, root=models_root))
+        preambles = {layout: shader_preamble(layout, GL.GL_VERTEX_SHADER, self._extensions)
+                     for layout in (None, "multiview", "layered")}  # fmt: skip
+        self._skinned = SkinnedRenderer(functools.partial(model_path, root=models_root), ROOM_LIGHT,
+                                        dict(preambles))  # fmt: skip
         self._texts: dict[tuple[str, bool], GpuText] = {}
         self._atlas = GlyphAtlas()
         self._empty_vao = int(GL.glGenVertexArrays(1))  # the fade triangle needs no attributes
         self._groups: dict[int, tuple[tuple[MeshItem, ...], GpuMesh]] = {}
-        self._view_ubo, self._objects_ubo = (int(b) for b in GL.glGenBuffers(2))
+        self._view_ubo, self._objects_ubo, self._texts_ubo = (int(b) for b in GL.glGenBuffers(3))
         GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._view_ubo)
         GL.glBufferData(GL.GL_UNIFORM_BUFFER, VIEW_BLOCK_BYTES, None, GL.GL_DYNAMIC_DRAW)
         GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, 0)
-        self._objects_capacity = 0
+        self._objects_capacity = self._texts_capacity = 0
         #: The mesh list whose Objects block is in the buffer (kept, so identity is safe).
         self._objects_for: tuple[MeshItem, ...] | None = None
         self._determinants: FloatArray = np.zeros(0)
-        for program in (self._lit, self._unlit):
-            GL.glUniformBlockBinding(program.program, GL.glGetUniformBlockIndex(program.program, "View"), VIEW_BINDING)
-            GL.glUniformBlockBinding(program.program, GL.glGetUniformBlockIndex(program.program, "Objects"),
-                                     OBJECTS_BINDING)  # fmt: skip
-        self._object_locations = {id(p): p.location("u_object") for p in (self._lit, self._unlit)}
-        self._lit.use()
-        self._lit.set_vec3("u_light_direction", LIGHT_DIRECTION)
-        self._lit.set_vec3("u_light_color", LIGHT_COLOR)
-        self._lit.set_vec3("u_sky_color", SKY_COLOR)
-        self._lit.set_vec3("u_ground_color", GROUND_COLOR)
-        self._text.use()
-        self._text.set_int("u_atlas", 0)
-        GL.glUseProgram(0)
+        #: The same for texts: the list in the Texts block and its determinants.
+        self._texts_for: tuple[TextItem, ...] | None = None
+        self._text_determinants: FloatArray = np.zeros(0)
+
+    def _program_set(self, layout: StereoPath | None) -> _Programs:
+        programs = self._programs.get(layout)
+        if programs is None:
+            programs = self._programs[layout] = _Programs(layout, self._extensions)
+        return programs
 
     # -- resources ---------------------------------------------------------------------
 
@@ -227,6 +279,30 @@ class Renderer:
         ``unorm_holds_linear``: a non-sRGB target receives linear values (OpenXR UNORM
         swapchains, which the runtime encodes) instead of sRGB-encoded ones (see module)."""
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
+        self._draw(draw_list, (camera,), framebuffer, width, height, unorm_holds_linear, None)
+
+    def draw_stereo(self, draw_list: DrawList, cameras: tuple[Camera, Camera], target: StereoTarget,
+                    *, unorm_holds_linear: bool = False) -> None:
+        """Draw ``draw_list`` for two cameras (left eye, right eye) into layers 0 and 1 of
+        ``target``'s texture arrays, in one pass where ``stereo_path`` allows it, else one
+        eye after the other. Leaves the framebuffer bound to 0."""
+        if self.stereo_path == "two_pass":
+            for layer, camera in enumerate(cameras):
+                GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target.framebuffer)
+                GL.glFramebufferTextureLayer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, target.color_texture, 0, layer)
+                GL.glFramebufferTextureLayer(GL.GL_FRAMEBUFFER, target.depth_attachment, target.depth_texture, 0,
+                                             layer)  # fmt: skip
+                self._draw(draw_list, (camera,), target.framebuffer, target.width, target.height,
+                           unorm_holds_linear, None)  # fmt: skip
+            return
+        attach(self.stereo_path, target)
+        self._draw(draw_list, cameras, target.framebuffer, target.width, target.height, unorm_holds_linear,
+                   self.stereo_path)  # fmt: skip
+
+    def _draw(self, draw_list: DrawList, cameras: tuple[Camera, ...], framebuffer: int, width: int, height: int,
+              unorm_holds_linear: bool, layout: StereoPath | None) -> None:
+        """Draw into the bound ``framebuffer``: one camera (``layout`` None), or two cameras
+        in one pass (``layout`` "multiview" or "layered", the attachments set up for it)."""
         GL.glViewport(0, 0, width, height)
         srgb_target = _stores_srgb(framebuffer)
         encode_in_shader = not srgb_target and not unorm_holds_linear
@@ -239,20 +315,24 @@ class Renderer:
         clear = draw_list.clear_color if encode_in_shader else srgb_to_linear(draw_list.clear_color)
         GL.glClearColor(*clear)
         GL.glDepthMask(GL.GL_TRUE)
-        GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
+        GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)  # every layer or view
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthFunc(GL.GL_LEQUAL)
         GL.glEnable(GL.GL_CULL_FACE)
         GL.glCullFace(GL.GL_BACK)
         GL.glDisable(GL.GL_BLEND)
 
-        world_from_eye = matrix_from_pose(camera.pose)
-        eye_from_world: FloatArray = np.linalg.inv(world_from_eye).astype(np.float64)
-        clip_from_world = camera.projection() @ eye_from_world
-        eye_position = world_from_eye[:3, 3]
-        self._upload_view(clip_from_world, eye_position, encode_in_shader)
-        self._text.use()
-        self._text.set_int("u_encode_srgb", int(encode_in_shader))
+        programs = self._program_set(layout)
+        instances = 2 if layout == "layered" else 1
+        eyes_from_world = []
+        clips, eye_positions = [], []
+        for camera in cameras:
+            world_from_eye = matrix_from_pose(camera.pose)
+            eye_from_world: FloatArray = np.linalg.inv(world_from_eye).astype(np.float64)
+            eyes_from_world.append(eye_from_world)
+            clips.append(camera.projection() @ eye_from_world)
+            eye_positions.append(world_from_eye[:3, 3])
+        self._upload_view(view_block(clips, eye_positions, encode_in_shader))
 
         meshes = draw_list.meshes
         self._upload_objects(meshes)
@@ -260,33 +340,42 @@ class Renderer:
         opaque = [i for i, see_through in enumerate(translucent) if not see_through]
         # Fewer program and buffer switches; groups (no name to sort by) first.
         opaque.sort(key=lambda i: (not meshes[i].lit, not meshes[i].parts, meshes[i].mesh))
-        self._draw_meshes(meshes, opaque)
-        self._skinned.draw(draw_list.skinned, clip_from_world, eye_position, encode_in_shader, ROOM_LIGHT)
+        self._draw_meshes(programs, meshes, opaque, instances)
+        self._skinned.draw_with_view(draw_list.skinned, layout, instances)
 
-        blended: list[tuple[float, int, MeshItem | TextItem]] = []
+        # Back to front; with two eyes, by the mean of their depths (one order for both).
+        blended: list[tuple[float, int, bool]] = []  # (depth, index, is text)
         see_through = [i for i, flag in enumerate(translucent) if flag]
         if see_through:
             origins = np.array([meshes[i].world_from_mesh[:3, 3] for i in see_through], dtype=np.float64)
-            depths = -(origins @ eye_from_world[2, :3] + eye_from_world[2, 3])
-            blended += [(float(d), i, meshes[i]) for d, i in zip(depths, see_through, strict=True)]
-        blended += [(_view_depth(t.world_from_text, eye_from_world), -1, t) for t in draw_list.texts]
+            depths = sum(-(origins @ eye[2, :3] + eye[2, 3]) for eye in eyes_from_world)
+            blended += [(float(d), i, False) for d, i in zip(np.atleast_1d(depths), see_through, strict=True)]
+        texts = draw_list.texts
+        if texts:
+            self._upload_texts(texts)
+            blended += [(sum(_view_depth(t.world_from_text, eye) for eye in eyes_from_world), i, True)
+                        for i, t in enumerate(texts)]  # fmt: skip
         if blended:
             GL.glEnable(GL.GL_BLEND)
             GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
             GL.glDepthMask(GL.GL_FALSE)
             run: list[int] = []  # consecutive meshes, drawn together
-            for _depth, index, blended_item in sorted(blended, key=lambda entry: -entry[0]):
-                if isinstance(blended_item, TextItem):
-                    self._draw_meshes(meshes, run)
+            text_run: list[int] = []  # consecutive texts, drawn together
+            for _depth, index, is_text in sorted(blended, key=lambda entry: -entry[0]):
+                if is_text:
+                    self._draw_meshes(programs, meshes, run, instances)
                     run = []
-                    self._draw_text(blended_item, clip_from_world)
+                    text_run.append(index)
                 else:
+                    self._draw_texts(programs, texts, text_run, instances)
+                    text_run = []
                     run.append(index)
-            self._draw_meshes(meshes, run)
+            self._draw_meshes(programs, meshes, run, instances)
+            self._draw_texts(programs, texts, text_run, instances)
             GL.glDepthMask(GL.GL_TRUE)
 
         if draw_list.fade > 0.0:
-            self._draw_fade(min(float(draw_list.fade), 1.0))
+            self._draw_fade(programs, min(float(draw_list.fade), 1.0), instances)
 
         GL.glDisable(GL.GL_BLEND)
         GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
@@ -295,12 +384,8 @@ class Renderer:
         GL.glUseProgram(0)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
 
-    def _upload_view(self, clip_from_world: FloatArray, eye_position: FloatArray, encode_srgb: bool) -> None:
-        """The ``View`` block: once per view, for every mesh program."""
-        view = np.zeros(VIEW_BLOCK_BYTES // 4, np.float32)
-        view[:16] = clip_from_world.T.reshape(16)  # std140 matrices are column by column
-        view[16:19] = eye_position
-        view[20:21].view(np.int32)[0] = int(encode_srgb)
+    def _upload_view(self, view: NDArray[np.float32]) -> None:
+        """The ``View`` block (``render.view_block``): once per pass, for every program."""
         GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._view_ubo)
         GL.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, view.nbytes, view)
         GL.glBindBufferBase(GL.GL_UNIFORM_BUFFER, VIEW_BINDING, self._view_ubo)
@@ -322,7 +407,31 @@ class Renderer:
         GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, 0)
         self._objects_for = meshes
 
-    def _draw_meshes(self, meshes: tuple[MeshItem, ...], indices: list[int]) -> None:
+    def _upload_texts(self, texts: tuple[TextItem, ...]) -> None:
+        """The ``Texts`` block for ``texts`` (each placement times its height, its colours);
+        nothing to do for the list already there."""
+        if texts is self._texts_for:
+            return
+        world = np.array([t.world_from_text for t in texts], dtype=np.float64).reshape(-1, 4, 4)
+        world[:, :, :3] *= np.array([t.height_m for t in texts], dtype=np.float64)[:, None, None]
+        none = (0.0, 0.0, 0.0, 0.0)
+        colors = np.array([srgb_to_linear(t.color) + srgb_to_linear(t.background or none) for t in texts])
+        self._write_texts(text_block(world, colors))
+        rows = world[:, :3, :3]
+        self._text_determinants = np.einsum("ij,ij->i", rows[:, 0], np.cross(rows[:, 1], rows[:, 2]))
+        self._texts_for = texts
+
+    def _write_texts(self, block: NDArray[np.float32]) -> None:
+        GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._texts_ubo)
+        windows = -(-len(block) // MAX_TEXTS)
+        if windows * TEXT_WINDOW_BYTES > self._texts_capacity:
+            self._texts_capacity = windows * TEXT_WINDOW_BYTES
+            GL.glBufferData(GL.GL_UNIFORM_BUFFER, self._texts_capacity, None, GL.GL_DYNAMIC_DRAW)
+        GL.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, block.nbytes, block)
+        GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, 0)
+
+    def _draw_meshes(self, programs: _Programs, meshes: tuple[MeshItem, ...], indices: list[int],
+                     instances: int) -> None:
         """Draw ``meshes[i]`` for each i in ``indices``, in that order (the Objects block for
         ``meshes`` uploaded). Program, winding, vertex array and block window are changed
         only when they differ from the previous item's."""
@@ -334,11 +443,11 @@ class Renderer:
         front_face = window = vao = -1
         for index in indices:
             item = meshes[index]
-            wanted = self._lit if item.lit else self._unlit
+            wanted = programs.lit if item.lit else programs.unlit
             if wanted is not program:
                 program = wanted
                 program.use()
-                location = self._object_locations[id(program)]
+                location = programs.object_location[id(program)]
             if index // MAX_OBJECTS != window:
                 window = index // MAX_OBJECTS
                 GL.glBindBufferRange(GL.GL_UNIFORM_BUFFER, OBJECTS_BINDING, self._objects_ubo,
@@ -353,21 +462,25 @@ class Renderer:
             if gpu.vao != vao:
                 vao = gpu.vao
                 GL.glBindVertexArray(vao)
-            gpu.draw_bound()
+            gpu.draw_bound(instances)
 
-    def _draw_text(self, item: TextItem, clip_from_world: FloatArray) -> None:
-        gpu = self._text_mesh(item.text)
-        scale = np.diag((item.height_m, item.height_m, item.height_m, 1.0))
-        self._text.use()
-        self._text.set_mat4("u_clip_from_text", clip_from_world @ item.world_from_text @ scale)
-        self._text.set_vec4("u_text_color", srgb_to_linear(item.color))
-        background = item.background if item.background is not None else (0.0, 0.0, 0.0, 0.0)
-        self._text.set_vec4("u_background_color", srgb_to_linear(background))
-        _, determinant = normal_matrix(np.asarray(item.world_from_text, dtype=np.float64))
-        GL.glFrontFace(GL.GL_CW if determinant < 0 else GL.GL_CCW)
+    def _draw_texts(self, programs: _Programs, texts: tuple[TextItem, ...], indices: list[int],
+                    instances: int) -> None:
+        """Draw ``texts[i]`` for each i in ``indices`` (the Texts block for ``texts`` uploaded)."""
+        if not indices:
+            return
+        programs.text.use()
         GL.glActiveTexture(GL.GL_TEXTURE0)
         GL.glBindTexture(GL.GL_TEXTURE_2D, self._atlas.texture)
-        gpu.draw()
+        window = -1
+        for index in indices:
+            if index // MAX_TEXTS != window:
+                window = index // MAX_TEXTS
+                GL.glBindBufferRange(GL.GL_UNIFORM_BUFFER, TEXTS_BINDING, self._texts_ubo,
+                                     window * TEXT_WINDOW_BYTES, TEXT_WINDOW_BYTES)  # fmt: skip
+            GL.glUniform1i(programs.text_location, index % MAX_TEXTS)
+            GL.glFrontFace(GL.GL_CW if self._text_determinants[index] < 0 else GL.GL_CCW)
+            self._text_mesh(texts[index].text).draw(instances)
         GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
 
     def draw_screen_text(
@@ -407,11 +520,16 @@ class Renderer:
             [0, 0, 1, 0],
             [0, 0, 0, 1],
         ])
-        self._text.use()
-        self._text.set_int("u_encode_srgb", int(not srgb_target))
-        self._text.set_mat4("u_clip_from_text", clip_from_text)
-        self._text.set_vec4("u_text_color", srgb_to_linear(color))
-        self._text.set_vec4("u_background_color", srgb_to_linear(background or (0.0, 0.0, 0.0, 0.0)))
+        # The screen is the "camera" and the text sits at its origin: the View block and
+        # the first Texts entry are this text's (the next draw writes both again).
+        self._upload_view(view_block((clip_from_text,), (np.zeros(3),), not srgb_target))
+        colors = np.array([srgb_to_linear(color) + srgb_to_linear(background or (0.0, 0.0, 0.0, 0.0))])
+        self._write_texts(text_block(np.eye(4)[None], colors))
+        self._texts_for = None
+        programs = self._programs[None]
+        programs.text.use()
+        GL.glBindBufferRange(GL.GL_UNIFORM_BUFFER, TEXTS_BINDING, self._texts_ubo, 0, TEXT_WINDOW_BYTES)
+        GL.glUniform1i(programs.text_location, 0)
         GL.glActiveTexture(GL.GL_TEXTURE0)
         GL.glBindTexture(GL.GL_TEXTURE_2D, self._atlas.texture)
         gpu.draw()
@@ -427,15 +545,15 @@ class Renderer:
         gpu = self._text_mesh(text, align_left=True)
         return (gpu.max_x - gpu.min_x) * line_px
 
-    def _draw_fade(self, fade: float) -> None:
+    def _draw_fade(self, programs: _Programs, fade: float, instances: int) -> None:
         GL.glDisable(GL.GL_DEPTH_TEST)
         GL.glDisable(GL.GL_CULL_FACE)
         GL.glEnable(GL.GL_BLEND)
         GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ZERO, GL.GL_ONE)
-        self._fade.use()
-        self._fade.set_float("u_fade", fade)
+        programs.fade.use()
+        GL.glUniform1f(programs.fade_location, fade)
         GL.glBindVertexArray(self._empty_vao)
-        GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+        GL.glDrawArraysInstanced(GL.GL_TRIANGLES, 0, 3, instances)
 
     def release(self) -> None:
         """Delete every GL object this renderer made (its context must be current)."""
@@ -450,12 +568,14 @@ class Renderer:
             group.release()
         self._groups.clear()
         if self._view_ubo:
-            GL.glDeleteBuffers(2, [self._view_ubo, self._objects_ubo])
-            self._view_ubo = self._objects_ubo = 0
+            GL.glDeleteBuffers(3, [self._view_ubo, self._objects_ubo, self._texts_ubo])
+            self._view_ubo = self._objects_ubo = self._texts_ubo = 0
         self._objects_for = None
+        self._texts_for = None
         self._atlas.release()
-        for program in (self._lit, self._unlit, self._text, self._fade):
-            program.release()
+        for programs in self._programs.values():
+            programs.release()
+        self._programs.clear()
         if self._empty_vao:
             GL.glDeleteVertexArrays(1, [self._empty_vao])
             self._empty_vao = 0

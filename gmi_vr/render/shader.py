@@ -12,8 +12,12 @@ from gmi_vr.assets.paths import shader_path
 from gmi_vr.core.errors import GraphicsUnavailable
 
 
-def _compile(stage: int, file_name: str) -> int:
+def _compile(stage: int, file_name: str, preamble: str = "") -> int:
     source = shader_path(file_name).read_text(encoding="utf-8")
+    if preamble:  # right after the #version line, which must come before any code
+        lines = source.splitlines(keepends=True)
+        at = next(i for i, line in enumerate(lines) if line.startswith("#version"))
+        source = "".join(lines[:at + 1]) + preamble + "".join(lines[at + 1:])
     shader = GL.glCreateShader(stage)
     GL.glShaderSource(shader, source)
     GL.glCompileShader(shader)
@@ -31,13 +35,14 @@ class ShaderProgram:
     """A linked vertex + fragment program; uniforms are set by name while it is in use.
 
     Matrices are numpy row-major column-vector matrices (gmi_vr.geometry) and are
-    uploaded with ``transpose=GL_TRUE``.
+    uploaded with ``transpose=GL_TRUE``. ``vertex_preamble`` goes right after the vertex
+    shader's ``#version`` line (``render.stereo.shader_preamble``: the view index).
     """
 
-    def __init__(self, vertex_file: str, fragment_file: str) -> None:
+    def __init__(self, vertex_file: str, fragment_file: str, vertex_preamble: str = "") -> None:
         self.name = f"{vertex_file}+{fragment_file}"
         stages = [
-            _compile(GL.GL_VERTEX_SHADER, vertex_file),
+            _compile(GL.GL_VERTEX_SHADER, vertex_file, vertex_preamble),
             _compile(GL.GL_FRAGMENT_SHADER, fragment_file),
         ]
         program = GL.glCreateProgram()

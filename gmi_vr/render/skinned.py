@@ -10,15 +10,19 @@ thread that owns the GL context.
 from __future__ import annotations
 
 import ctypes
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 from OpenGL import GL
+from OpenGL.raw.GL.VERSION.GL_1_1 import glDrawElements as raw_draw_elements
+from OpenGL.raw.GL.VERSION.GL_3_1 import glDrawElementsInstanced as raw_draw_elements_instanced
 
 from gmi_vr.assets.gltf_skin import SkinnedMeshData
 from gmi_vr.core.types import FloatArray
 from gmi_vr.render.shader import ShaderProgram
+from gmi_vr.render.view_block import VIEW_BINDING, view_block
 from gmi_vr.scene.draw import SkinnedItem
 
 #: Vertex layout shared with shaders/skinned.vert.
@@ -27,30 +31,60 @@ POSITION_LOCATION, NORMAL_LOCATION, JOINTS_LOCATION, WEIGHTS_LOCATION = 0, 1, 2,
 PALETTE_UNIT = 1
 
 class SkinnedProgram:
-    """The skinning program (shaders/skinned.vert + skinned.frag) and its per-view uniforms."""
+    """The skinning program (shaders/skinned.vert + skinned.frag).
 
-    def __init__(self) -> None:
-        self._shader = ShaderProgram("skinned.vert", "skinned.frag")
+    It reads the camera from the ``View`` uniform block at ``VIEW_BINDING``. The renderer
+    fills that block once per view for all its programs and calls ``bind``;
+    ``use`` is for drawing alone: it writes a block of its own and sets the light.
+    ``vertex_preamble``: see ``render.stereo.shader_preamble`` (one view by default)."""
+
+    def __init__(self, vertex_preamble: str = "#define VIEW 0\n",
+                 light: dict[str, tuple[float, float, float]] | None = None) -> None:
+        self._shader = ShaderProgram("skinned.vert", "skinned.frag", vertex_preamble)
+        program = self._shader.program
+        GL.glUniformBlockBinding(program, GL.glGetUniformBlockIndex(program, "View"), VIEW_BINDING)
+        self._color_location = self._shader.location("u_color")
+        self._ghost_location = self._shader.location("u_ghost")
+        self._material: tuple[tuple[float, float, float, float], bool] | None = None
+        self._own_view_ubo = 0
+        self._shader.use()
+        self._shader.set_int("u_palette", PALETTE_UNIT)
+        for name, value in (light or {}).items():
+            self._shader.set_vec3(name, value)
+        GL.glUseProgram(0)
+
+    def bind(self) -> None:
+        """Use the program; the View block is the caller's."""
+        self._shader.use()
 
     def use(self, clip_from_world: FloatArray, eye_position: FloatArray, encode_srgb: bool,
             light: dict[str, tuple[float, float, float]]) -> None:
-        """Bind the program and the per-view uniforms (matrices uploaded transposed: numpy is
-        row-major, the matrices are column-vector)."""
-        shader = self._shader
-        shader.use()
-        shader.set_mat4("u_clip_from_world", clip_from_world)
-        shader.set_vec3("u_eye_position", eye_position)
-        shader.set_int("u_encode_srgb", int(encode_srgb))
-        shader.set_int("u_palette", PALETTE_UNIT)
+        """Use the program with a View block of its own holding this camera, and ``light``."""
+        if not self._own_view_ubo:
+            self._own_view_ubo = int(GL.glGenBuffers(1))
+        view = view_block((clip_from_world,), (eye_position,), encode_srgb)
+        GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._own_view_ubo)
+        GL.glBufferData(GL.GL_UNIFORM_BUFFER, view.nbytes, view, GL.GL_DYNAMIC_DRAW)
+        GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, 0)
+        GL.glBindBufferBase(GL.GL_UNIFORM_BUFFER, VIEW_BINDING, self._own_view_ubo)
+        self._shader.use()
         for name, value in light.items():
-            shader.set_vec3(name, value)
+            self._shader.set_vec3(name, value)
 
     def set_material(self, color_linear: tuple[float, float, float, float], ghost: bool) -> None:
-        self._shader.set_vec4("u_color", color_linear)
-        self._shader.set_int("u_ghost", int(ghost))
+        """The avatar's colour and look; sent only when they differ from the last ones (the
+        same avatar in both eyes, frame after frame, costs no call)."""
+        if self._material == (color_linear, ghost):
+            return
+        self._material = (color_linear, ghost)
+        GL.glUniform4f(self._color_location, *color_linear)
+        GL.glUniform1i(self._ghost_location, int(ghost))
 
     def release(self) -> None:
         self._shader.release()
+        if self._own_view_ubo:
+            GL.glDeleteBuffers(1, [self._own_view_ubo])
+            self._own_view_ubo = 0
 
 
 class GpuSkinnedMesh:
@@ -109,12 +143,16 @@ class GpuSkinnedMesh:
         self._uploaded = palette
         self.uploads += 1
 
-    def draw(self) -> None:
-        """Draw with ``SkinnedProgram`` in use (binds the palette to ``PALETTE_UNIT``)."""
+    def draw(self, instances: int = 1) -> None:
+        """Draw with ``SkinnedProgram`` in use (binds the palette to ``PALETTE_UNIT``);
+        ``instances`` 2 draws both eyes of a layered one-pass program."""
         GL.glActiveTexture(GL.GL_TEXTURE0 + PALETTE_UNIT)
         GL.glBindTexture(GL.GL_TEXTURE_2D, self.palette_texture)
         GL.glBindVertexArray(self.vao)
-        GL.glDrawElements(GL.GL_TRIANGLES, self.index_count, GL.GL_UNSIGNED_INT, ctypes.c_void_p(0))
+        if instances == 1:
+            raw_draw_elements(GL.GL_TRIANGLES, self.index_count, GL.GL_UNSIGNED_INT, None)
+        else:
+            raw_draw_elements_instanced(GL.GL_TRIANGLES, self.index_count, GL.GL_UNSIGNED_INT, None, instances)
         GL.glBindVertexArray(0)
         GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
         GL.glActiveTexture(GL.GL_TEXTURE0)
@@ -127,21 +165,28 @@ class GpuSkinnedMesh:
             self.vao = self.vbo = self.joint_vbo = self.ibo = self.palette_texture = 0
 
 
+@functools.lru_cache(maxsize=64)  # a few tints, every frame
 def _srgb_to_linear(color: tuple[float, ...]) -> tuple[float, float, float, float]:
-    rgb = np.asarray(color[:3], dtype=np.float64)
-    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    return (float(linear[0]), float(linear[1]), float(linear[2]), float(color[3]))
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    return (channel(color[0]), channel(color[1]), channel(color[2]), float(color[3]))
 
 
 class SkinnedRenderer:
     """Draws a DrawList's ``SkinnedItem``s: loads each avatar on first use (``resolve`` maps
     an avatar name such as "avatars/avatar_slim" to its file), uploads its palette once per
     frame and draws it with the room's light. Opaque avatars write depth; ghosts blend over
-    what is there without writing depth."""
+    what is there without writing depth. ``programs`` are the skinning programs by view
+    layout (``render.stereo``: None for one view, "multiview", "layered"), built when first
+    drawn with; ``light`` is set in each once."""
 
-    def __init__(self, resolve: Callable[[str], Path]) -> None:
+    def __init__(self, resolve: Callable[[str], Path], light: dict[str, tuple[float, float, float]] | None = None,
+                 preambles: dict[str | None, str] | None = None) -> None:
         self._resolve = resolve
-        self._program = SkinnedProgram()
+        self._light = light
+        self._preambles = preambles or {None: "#define VIEW 0\n"}
+        self._programs: dict[str | None, SkinnedProgram] = {}
         self._avatars: dict[str, tuple[GpuSkinnedMesh, tuple[float, float, float, float]]] = {}
 
     def avatar(self, name: str) -> GpuSkinnedMesh:
@@ -153,12 +198,29 @@ class SkinnedRenderer:
             self._avatars[name] = (GpuSkinnedMesh(mesh), mesh.base_color)
         return self._avatars[name][0]
 
+    def program(self, layout: str | None = None) -> SkinnedProgram:
+        """The skinning program for a view layout (built on first use)."""
+        program = self._programs.get(layout)
+        if program is None:
+            program = self._programs[layout] = SkinnedProgram(self._preambles[layout], self._light)
+        return program
+
     def draw(self, items: Sequence[SkinnedItem], clip_from_world: FloatArray, eye_position: FloatArray,
              encode_srgb: bool, light: dict[str, tuple[float, float, float]]) -> None:
-        """Draw ``items`` into the bound framebuffer (depth test on, back faces culled)."""
-        if not items:
-            return
-        self._program.use(clip_from_world, eye_position, encode_srgb, light)
+        """Draw ``items`` alone into the bound framebuffer, seen by one camera (depth test on,
+        back faces culled): the program gets a View block of its own."""
+        if items:
+            self.program().use(clip_from_world, eye_position, encode_srgb, light)
+            self.draw_bound(items)
+
+    def draw_with_view(self, items: Sequence[SkinnedItem], layout: str | None = None, instances: int = 1) -> None:
+        """Draw ``items`` with the View block the caller bound (``Renderer.draw``)."""
+        if items:
+            self.program(layout).bind()
+            self.draw_bound(items, layout, instances)
+
+    def draw_bound(self, items: Sequence[SkinnedItem], layout: str | None = None, instances: int = 1) -> None:
+        program = self.program(layout)
         GL.glFrontFace(GL.GL_CCW)
         for ghosts in (False, True):
             batch = [item for item in items if item.ghost is ghosts]
@@ -173,9 +235,9 @@ class SkinnedRenderer:
                 base = self._avatars[item.avatar][1]
                 tint = _srgb_to_linear(item.tint)
                 color = (base[0] * tint[0], base[1] * tint[1], base[2] * tint[2], base[3] * tint[3])
-                self._program.set_material(color, ghosts)
+                program.set_material(color, ghosts)
                 gpu.upload_palette(item.palette)
-                gpu.draw()
+                gpu.draw(instances)
             if ghosts:
                 GL.glDepthMask(GL.GL_TRUE)
                 GL.glDisable(GL.GL_BLEND)
@@ -185,4 +247,6 @@ class SkinnedRenderer:
         for gpu, _ in self._avatars.values():
             gpu.release()
         self._avatars.clear()
-        self._program.release()
+        for program in self._programs.values():
+            program.release()
+        self._programs.clear()

@@ -7,6 +7,10 @@ from numpy.typing import NDArray
 from OpenGL import GL
 
 from gmi_vr.core.errors import GraphicsUnavailable
+from gmi_vr.render.stereo import StereoTarget
+
+#: Layers of a two-eye target (layer i is view i).
+STEREO_LAYERS = 2
 
 
 class RenderTarget:
@@ -114,3 +118,46 @@ def read_pixels(framebuffer: int, x: int, y: int, width: int, height: int,
     GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, 0)
     pixels = np.frombuffer(data, dtype=np.uint8).reshape(height, width, 4)
     return np.ascontiguousarray(pixels[::-1])
+
+
+class LayeredRenderTarget:
+    """Two-layer colour (GL_SRGB8_ALPHA8, or GL_RGBA8 when ``srgb`` is False) and depth
+    (GL_DEPTH_COMPONENT24) texture arrays and a framebuffer: what an OpenXR swapchain with
+    ``arraySize`` 2 hands out, for drawing offscreen. ``stereo_target`` for one pass (``render.stereo``);
+    ``layer_framebuffer(i)`` for drawing one eye into one layer (two passes)."""
+
+    def __init__(self, width: int, height: int, srgb: bool = True) -> None:
+        self.width, self.height = int(width), int(height)
+        self.color_texture, self.depth_texture = (int(t) for t in GL.glGenTextures(2))
+        formats = ((self.color_texture, GL.GL_SRGB8_ALPHA8 if srgb else GL.GL_RGBA8, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE),
+                   (self.depth_texture, GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT))  # fmt: skip
+        for texture, internal, layout, kind in formats:
+            GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, texture)
+            GL.glTexImage3D(GL.GL_TEXTURE_2D_ARRAY, 0, internal, self.width, self.height, STEREO_LAYERS, 0,
+                            layout, kind, None)  # fmt: skip
+            GL.glTexParameteri(GL.GL_TEXTURE_2D_ARRAY, GL.GL_TEXTURE_MIN_FILTER, GL.GL_NEAREST)
+            GL.glTexParameteri(GL.GL_TEXTURE_2D_ARRAY, GL.GL_TEXTURE_MAG_FILTER, GL.GL_NEAREST)
+        GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, 0)
+        self.framebuffer = int(GL.glGenFramebuffers(1))
+        self.stereo_target = StereoTarget(self.framebuffer, self.color_texture, self.depth_texture,
+                                          self.width, self.height)  # fmt: skip
+
+    def layer_framebuffer(self, layer: int) -> int:
+        """The framebuffer with layer ``layer`` of both arrays attached (for one eye)."""
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.framebuffer)
+        GL.glFramebufferTextureLayer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, self.color_texture, 0, layer)
+        GL.glFramebufferTextureLayer(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, self.depth_texture, 0, layer)
+        if GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER) != GL.GL_FRAMEBUFFER_COMPLETE:
+            raise GraphicsUnavailable("The OpenGL driver cannot render into a texture array layer.")
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        return self.framebuffer
+
+    def read_rgba(self, layer: int) -> NDArray[np.uint8]:
+        """(height, width, 4) uint8 of one layer, row 0 at the top (image order)."""
+        return read_pixels(self.layer_framebuffer(layer), 0, 0, self.width, self.height)
+
+    def release(self) -> None:
+        if self.framebuffer:
+            GL.glDeleteFramebuffers(1, [self.framebuffer])
+            GL.glDeleteTextures(2, [self.color_texture, self.depth_texture])
+            self.framebuffer = self.color_texture = self.depth_texture = 0

@@ -189,9 +189,10 @@ class GpuText:
         GL.glBindVertexArray(0)
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, 0)
 
-    def draw(self) -> None:
+    def draw(self, instances: int = 1) -> None:
+        """Draw with the text program in use; ``instances`` 2 for a layered one-pass program."""
         GL.glBindVertexArray(self.vao)
-        GL.glDrawArrays(GL.GL_TRIANGLES, 0, self.vertex_count)
+        GL.glDrawArraysInstanced(GL.GL_TRIANGLES, 0, self.vertex_count, instances)
 
     def release(self) -> None:
         if self.vao:

@@ -33,10 +33,10 @@ from gmi_vr.recording.records import (
     AuditInfo,
     EventRecord,
     PatientInfo,
-    RatingRecord,
     SessionInfo,
+    StoredRating,
+    StoredTrial,
 )
-from gmi_vr.recording.records import TrialRecord as StoredTrial
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.therapy.practice import DoseSummary, PracticeRecord, count_dose
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError, SafetySettings
@@ -67,7 +67,7 @@ STOP_EVENTS = ("safety.stop", "task.stopped", "safety.time_cap", "safety.flare",
                "session.end_requested", "session.pause", "error")  # fmt: skip
 #: Events that are the therapist's changes during a session (the session report lists them).
 LIVE_CHANGE_EVENTS = ("safety.stop", "session.end_requested", "pain.request", "session.pause",
-                      "session.resume", "body.mode", "pain.rating")  # fmt: skip
+                      "session.resume", "body.mode", "body.hand_scale", "pain.rating")  # fmt: skip
 
 Progress = Callable[[str, int, int], None]
 """``progress(step, done, total)``: called while a report is computed and drawn."""
@@ -390,13 +390,13 @@ def _stops(events: Sequence[EventRecord]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _ordered_ratings(ratings: Sequence[RatingRecord]) -> list[RatingRecord]:
+def _ordered_ratings(ratings: Sequence[StoredRating]) -> list[StoredRating]:
     """Ratings with a frame time in that order, then those typed in later (no frame time)."""
     timed = sorted((r for r in ratings if r.time_s is not None), key=lambda r: float(r.time_s or 0.0))
     return timed + [r for r in ratings if r.time_s is None]
 
 
-def _flare(ratings: Sequence[RatingRecord], events: Sequence[EventRecord], rise: int) -> bool:
+def _flare(ratings: Sequence[StoredRating], events: Sequence[EventRecord], rise: int) -> bool:
     """A "safety.flare" event, or the flare rule (``therapy.scoring.pain_flare``) on the
     stored ratings in the order they were given."""
     if any(e.kind == "safety.flare" for e in events):
@@ -457,7 +457,7 @@ def stage_spans(events: Sequence[EventRecord]) -> list[tuple[str, float, float |
 
 
 def session_point(store: SessionStore, session: SessionInfo,
-                  ratings: Sequence[RatingRecord] | None = None) -> tuple[SessionPoint, list[TherapyTrial], list[EventRecord]]:
+                  ratings: Sequence[StoredRating] | None = None) -> tuple[SessionPoint, list[TherapyTrial], list[EventRecord]]:
     """One session's point, its scorable laterality trials and its events. ``ratings``: the
     session's ratings when already read (a patient's are read at once)."""
     sid = session.id
@@ -711,7 +711,7 @@ def patient_review(store: SessionStore, patient_id: str, since: date | None = No
                 if (since is None or s.started_at.date() >= since)
                 and (until is None or s.started_at.date() <= until)]  # fmt: skip
     all_ratings = store.ratings(patient_id=patient_id)
-    by_session: dict[int | None, list[RatingRecord]] = {}
+    by_session: dict[int | None, list[StoredRating]] = {}
     for rating in all_ratings:
         by_session.setdefault(rating.session_id, []).append(rating)
     points: list[SessionPoint] = []

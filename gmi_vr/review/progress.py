@@ -35,15 +35,14 @@ from typing import Any
 
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.types import Side
-from gmi_vr.recording.records import SessionInfo
-from gmi_vr.recording.records import TrialRecord as StoredTrial
+from gmi_vr.recording.records import SessionInfo, StoredTrial
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.review.figures_data import is_practice, practice_record, session_point, therapy_trial
 from gmi_vr.therapy.checks import FMS, SINCE_LAST
 from gmi_vr.therapy.practice import DoseSummary, PracticeRecord, count_dose, dose_window
 from gmi_vr.therapy.program import BodyPart, Program, ProgramError
 from gmi_vr.therapy.progression import ProgressionProposal, confirm, evaluate_progression
-from gmi_vr.therapy.records import RatingRecord, TrialRecord
+from gmi_vr.therapy.records import STORAGE_PHASE, RatingRecord, TrialRecord
 from gmi_vr.therapy.scoring import SessionSummary, summarize_session
 
 log = logging.getLogger("gmi_vr.review")
@@ -54,8 +53,8 @@ FINISHED = ("completed", "ended_early", "safety_stop", "stopped")
 #: Sessions that ended badly or never began: kept only for the safety events they hold
 #: (module docstring).
 BROKEN = ("interrupted", "aborted", "not_started")
-#: The store's rating phases back to the runner's moments (``therapy.records.STORAGE_PHASE``).
-_MOMENT = {"before": "start", "during": "on_demand", "after": "end"}
+#: The store's rating phases back to the runner's moments.
+_MOMENT = {phase: moment for moment, phase in STORAGE_PHASE.items()}
 
 
 def _session_program(store: SessionStore, session: SessionInfo) -> Program:

@@ -22,7 +22,8 @@ Modules, by role:
   (what they look like), ``haptics`` (which events pulse a controller), ``pointing`` (one
   hand choosing by pointing: pinch or dwell);
 - what is stored: ``records`` (trials, ratings, task start and end) and ``stage_records``
-  (the later stages' records), ``outcomes`` (questionnaires entered on the desktop);
+  (the records of the later stages, the touch training and the mirror box), ``outcomes``
+  (questionnaires entered on the desktop);
 - ``replayed``: what the patient was shown, rebuilt from a recorded session.
 
 How the app runs one session (``gmi_vr.app.session`` and ``gmi_vr.app.pipeline``)::

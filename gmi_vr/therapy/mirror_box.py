@@ -14,10 +14,7 @@ it stopped.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
-from typing import Any
 
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
@@ -25,6 +22,7 @@ from gmi_vr.core.types import TrackingFrame
 from gmi_vr.scene.draw import DrawList
 from gmi_vr.therapy.contexts import instruction
 from gmi_vr.therapy.program import Program
+from gmi_vr.therapy.stage_records import MirrorBoxRecord
 from gmi_vr.therapy.task import TaskContext, TaskStep, register_task
 
 SETUP_MESSAGE = ("Mirror box: put your {affected} {part} behind the mirror\n"
@@ -32,36 +30,6 @@ SETUP_MESSAGE = ("Mirror box: put your {affected} {part} behind the mirror\n"
 #: CLINICAL.md: large, slow, pain-free movements first; look only if pain appears.
 GUIDE_MESSAGE = ("Move your {healthy} {part} slowly and gently.\n"
                  "Large, easy movements; stop moving and just look if it hurts.")
-
-
-@dataclass(frozen=True)
-class MirrorBoxRecord:
-    """One stretch of guided mirror-box practice, from when it began (or resumed) to when it
-    ended: ``ended_by`` "done" (the planned time was practised) or the reason it was cut
-    ("rating": a pain rating over it, after which it resumes; "unfocused"; a stop or flare
-    such as "pain_flare"). ``practised_s`` is the block's practice so far, this stretch
-    included, so a block's last record holds its total. Times on the frame clock, seconds."""
-
-    record_kind = "mirror_box"
-    block_index: int
-    started_at_s: float
-    ended_at_s: float
-    planned_s: float
-    practised_s: float
-    ended_by: str
-
-    storage_table = "trial"
-
-    def to_dict(self) -> dict[str, Any]:
-        """The record as JSON-able data, its kind included."""
-        data: dict[str, Any] = {"record_kind": self.record_kind}
-        data.update(dataclasses.asdict(self))
-        return data
-
-    def storage_fields(self) -> dict[str, Any]:
-        """The session store's trial row: onset and kind; the rest in ``measures``."""
-        return {"onset_s": self.started_at_s, "kind": self.record_kind, "body_part": None,
-                "side": None, "measures": self.to_dict()}
 
 
 def mirror_box_seconds(program: Program) -> float:
@@ -120,7 +88,7 @@ class MirrorBoxTask:
             self._done = True
             record = self._stretch(now, "done")
             events.append(Event(now, "task.end", {"task": self.kind, "practised_s": practised}))
-            return TaskStep(DrawList(), tuple(events), (record,), True)  # type: ignore[arg-type]
+            return TaskStep(DrawList(), tuple(events), (record,), True)
         minutes, seconds = divmod(math.ceil(self.planned_s - practised - 1e-9), 60)
         texts = (instruction(self.anchor, f"{self.setup}\n\n{self.guide}", up_m=-0.04),
                  instruction(self.anchor, f"{minutes}:{seconds:02d} left", up_m=-0.3))
@@ -132,7 +100,7 @@ class MirrorBoxTask:
         if self._since is None or self._done:
             return TaskStep()
         record = self._stretch(time_s, reason)
-        return TaskStep(records=(record,))  # type: ignore[arg-type]
+        return TaskStep(records=(record,))
 
     def _stretch(self, now: float, ended_by: str) -> MirrorBoxRecord:
         assert self._since is not None

@@ -3,6 +3,7 @@ session runner's marks of where each block and task of the plan began and ended.
 
 Times are seconds on the frame clock (``TrackingFrame.time_s``), never the wall clock.
 ``to_dict()`` gives JSON-able values (enums as their string values).
+The session store row each record becomes is written out in one place, ``app.record_rows``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from gmi_vr.core.types import Side
+from gmi_vr.core.types import RatingPhase, RatingSource, Side
 from gmi_vr.therapy.program import BodyPart
 from gmi_vr.therapy.stage_records import StageRecord
 
@@ -68,24 +69,9 @@ class TrialRecord:
         """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
 
-    def storage_fields(self) -> dict[str, Any]:
-        """The fields of the session store's trial row (``onset_s``, ``kind``, ``body_part``,
-        ``side``, ``rotation_deg``, ``view``, ``answer``, ``correct``, ``reaction_time_s``);
-        everything else of this record goes into ``measures``."""
-        data = self.to_dict()
-        row = {
-            "onset_s": self.shown_at_s, "kind": "laterality", "body_part": data["body_part"],
-            "side": data["side"], "rotation_deg": float(self.rotation_deg), "view": self.view,
-            "answer": data["answer"], "correct": self.correct, "reaction_time_s": self.rt_s,
-        }
-        measures_keys = ("block_index", "trial_index", "seed", "context", "mesh", "reflected",
-                         "answered_by", "answered_at_s", "timed_out", "rt_source", "answered_with")
-        row["measures"] = {key: data[key] for key in measures_keys}
-        return row
-
 
 #: Rating moments as the session store names its phases.
-STORAGE_PHASE = {"start": "before", "on_demand": "during", "end": "after"}
+STORAGE_PHASE: dict[str, RatingPhase] = {"start": "before", "on_demand": "during", "end": "after"}
 
 
 @dataclass(frozen=True)
@@ -101,7 +87,7 @@ class RatingRecord:
     time_s: float
     value: int
     moment: str
-    source: str
+    source: RatingSource
     scale: str = "NRS-11"
     loinc: str = NRS_LOINC
     confirmed_with: str | None = None
@@ -109,12 +95,6 @@ class RatingRecord:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
-
-    def storage_fields(self) -> dict[str, Any]:
-        """The session store's rating fields (``value``, ``phase`` before/during/after,
-        ``source``, ``time_s``); the store adds the wall-clock ``recorded_at``."""
-        return {"value": self.value, "phase": STORAGE_PHASE[self.moment], "source": self.source,
-                "time_s": self.time_s}
 
 
 @dataclass(frozen=True)

@@ -59,10 +59,16 @@ MARKED_EVENTS: dict[str, str] = {
     "block.start": "block", "block.end": "block", "task.start": "block", "task.end": "block",
     "haptic.pulse": "haptic",
 }  # fmt: skip
+#: The therapist's live changes (marked "change" when the event says ``by`` "therapist"; a
+#: task's own limb mode is not the therapist's): limb mode and blend, the displayed hand's
+#: size, pause and resume, a block repeated or skipped.
+THERAPIST_CHANGES = ("body.mode", "body.hand_scale", "session.pause", "session.resume", "task.repeat",
+                     "task.skipped")  # fmt: skip
 #: The groups in the order a legend lists them, with the words it uses.
 MARK_GROUPS: tuple[tuple[str, str], ...] = (
     ("trial", "trial shown"), ("answer", "answer"), ("rating", "pain rating"),
     ("safety", "stop / flare"), ("block", "block start / end"), ("haptic", "haptic pulse"),
+    ("change", "therapist's change"),
 )
 
 #: Events after which the runner shows the calm look (the task, if any, is stopped).
@@ -77,8 +83,11 @@ QUESTIONS = {q.event_kind: q for q in (FMS, SINCE_LAST)}
 
 
 def timeline_marks(events: Sequence[Event]) -> tuple[tuple[float, str], ...]:
-    """(time_s, group) of every event in ``MARKED_EVENTS``, in time order."""
+    """(time_s, group) of every event in ``MARKED_EVENTS`` and of the therapist's changes
+    (``THERAPIST_CHANGES``, group "change"), in time order."""
     marks = [(e.time_s, MARKED_EVENTS[e.kind]) for e in events if e.kind in MARKED_EVENTS]
+    marks += [(e.time_s, "change") for e in events
+              if e.kind in THERAPIST_CHANGES and (e.data or {}).get("by") == "therapist"]  # fmt: skip
     return tuple(sorted(marks, key=lambda mark: mark[0]))
 
 

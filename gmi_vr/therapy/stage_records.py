@@ -1,12 +1,13 @@
-"""Records of the later stages, for storage next to ``records.TrialRecord`` and
-``records.RatingRecord``: imagined movements, vividness ratings, movement repetitions with
-their measures, range-of-motion excursions and look-only periods.
+"""Records of the later stages and of the other tasks of a plan, for storage next to
+``records.TrialRecord`` and ``records.RatingRecord``: imagined movements, vividness ratings,
+movement repetitions with their measures, range-of-motion excursions, look-only periods,
+stretches of mirror-box practice (``mirror_box``), and the touches of the touch training and
+of its dysynchiria screen (``touch_task``).
 
 Times are seconds on the frame clock; positions are world (reference space) metres as
-3-element lists so ``to_dict()`` is JSON-able as is. Each class has ``record_kind``, its
-name, and ``storage_table``: the session store row it becomes through ``storage_fields()``
-("repetition": onset, duration, measures; "trial": onset, kind, body part, side and the
-rest as ``measures``), like ``records.TrialRecord.storage_fields``.
+3-element lists in ``to_dict()``, so it is JSON-able as is. Each class has ``record_kind``,
+its name. The session store row each becomes (a repetition row for ``RepetitionRecord``, a
+trial row for the others) is written out in one place, ``app.record_rows``.
 """
 
 from __future__ import annotations
@@ -15,15 +16,6 @@ import dataclasses
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
-
-
-def _trial_row(record: Any, onset_s: float, body_part: str | None = None,
-               side: str | None = None) -> dict[str, Any]:
-    """A session-store trial row: the record's other fields go into ``measures``."""
-    data = _jsonable(record)
-    measures = {k: v for k, v in data.items() if k not in ("body_part", "side")}
-    return {"onset_s": onset_s, "kind": record.record_kind, "body_part": body_part,
-            "side": side, "measures": measures}
 
 
 def _jsonable(record: Any) -> dict[str, Any]:
@@ -67,15 +59,9 @@ class ImageryRecord:
     time_source: str | None  # "input" | "frame"
     timed_out: bool
 
-    storage_table = "trial"
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
-
-    def storage_fields(self) -> dict[str, Any]:
-        """The session store's trial row: onset on the frame clock (s), kind, body part and side, the rest as ``measures``."""
-        return _trial_row(self, self.demo_shown_at_s, self.body_part, self.side)
 
 
 @dataclass(frozen=True)
@@ -91,15 +77,9 @@ class VividnessRecord:
     source: str  # "patient"
     scale: str = "vividness-1-5"
 
-    storage_table = "trial"
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
-
-    def storage_fields(self) -> dict[str, Any]:
-        """The session store's trial row: onset on the frame clock (s), kind, no body part or side, the rest as ``measures``."""
-        return _trial_row(self, self.time_s)
 
 
 @dataclass(frozen=True)
@@ -147,18 +127,9 @@ class RepetitionRecord:
     #: and its displayed (mirrored) position during the repetition — how in sync the limbs were.
     sync_error_m: float | None = None
 
-    storage_table = "repetition"
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
-
-    def storage_fields(self) -> dict[str, Any]:
-        """The session store's repetition row: onset (the target's display time when the
-        hand never moved), duration, and every other field as ``measures``."""
-        measures = {k: v for k, v in _jsonable(self).items() if k != "duration_s"}
-        onset = self.onset_s if self.onset_s is not None else self.shown_at_s
-        return {"onset_s": onset, "duration_s": self.duration_s, "measures": measures}
 
 
 @dataclass(frozen=True)
@@ -176,15 +147,9 @@ class RangeOfMotionRecord:
     ended_at_s: float
     ended_by: str  # "right.trigger_click", ... or "time_limit"
 
-    storage_table = "trial"
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
-
-    def storage_fields(self) -> dict[str, Any]:
-        """The session store's trial row: onset on the frame clock (s), kind, the side, the rest as ``measures``."""
-        return _trial_row(self, self.started_at_s, None, self.side)
 
 
 @dataclass(frozen=True)
@@ -198,16 +163,94 @@ class ObservationRecord:
     planned_s: float
     completed: bool  # False when a pause or stop cut it short
 
-    storage_table = "trial"
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict of the record (enums as values, tuples as lists), as events and exports carry it."""
         return _jsonable(self)
 
-    def storage_fields(self) -> dict[str, Any]:
-        """The session store's trial row: onset on the frame clock (s), kind, no body part or side, the rest as ``measures``."""
-        return _trial_row(self, self.started_at_s)
+
+@dataclass(frozen=True)
+class MirrorBoxRecord:
+    """One stretch of guided mirror-box practice, from when it began (or resumed) to when it
+    ended: ``ended_by`` "done" (the planned time was practised) or the reason it was cut
+    ("rating": a pain rating over it, after which it resumes; "unfocused"; a stop or flare
+    such as "pain_flare"). ``practised_s`` is the block's practice so far, this stretch
+    included, so a block's last record holds its total. Times on the frame clock, seconds."""
+
+    record_kind = "mirror_box"
+    block_index: int
+    started_at_s: float
+    ended_at_s: float
+    planned_s: float
+    practised_s: float
+    ended_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-able data, its kind included."""
+        data: dict[str, Any] = {"record_kind": self.record_kind}
+        data.update(dataclasses.asdict(self))
+        return data
+
+
+@dataclass(frozen=True)
+class TouchRecord:
+    """One touch and the patient's answer.
+
+    ``touch_block`` counts the training's blocks from 0 (``block_index`` is the session
+    plan's block). ``cue_at_s`` is the display time of the frame that cued the touch;
+    ``rt_s`` = ``answered_at_s - cue_at_s``. No answer before the slot ended: ``timed_out``,
+    neither site nor probe counted right. ``touched`` is the limb the therapist touched
+    ("affected", or "healthy" in mirrored touch).
+    """
+
+    record_kind = "touch"
+    block_index: int
+    touch_block: int
+    touch_index: int
+    seed: int
+    site: str
+    probe: str
+    probe_mm: float
+    view: str
+    touched: str
+    side: str  # the touched limb's side
+    cue_at_s: float
+    answer_site: str | None
+    answer_probe: str | None
+    answered_by: str | None  # "right.primary", ...
+    answered_at_s: float | None
+    rt_s: float | None
+    rt_source: str | None  # "input" | "frame"
+    site_correct: bool
+    probe_correct: bool
+    timed_out: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able fields, with the record kind."""
+        return {"record_kind": self.record_kind, **dataclasses.asdict(self)}
+
+
+@dataclass(frozen=True)
+class ScreenRecord:
+    """One touch of the dysynchiria screen: the healthy limb touched at ``site``, seen on the
+    limb in the affected place, and the patient's answer whether the affected side felt
+    pain or tingling (``report``)."""
+
+    record_kind = "touch_screen"
+    block_index: int
+    touch_block: int
+    screen_index: int
+    site: str
+    side: str  # the healthy side, touched
+    cue_at_s: float
+    asked_at_s: float
+    answered_at_s: float
+    answered_by: str
+    report: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able fields, with the record kind."""
+        return {"record_kind": self.record_kind, **dataclasses.asdict(self)}
 
 
 StageRecord = (ImageryRecord | VividnessRecord | RepetitionRecord | RangeOfMotionRecord
-               | ObservationRecord)
+               | ObservationRecord | MirrorBoxRecord | TouchRecord | ScreenRecord)

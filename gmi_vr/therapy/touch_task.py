@@ -29,7 +29,6 @@ time paused does not count.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +56,7 @@ from gmi_vr.therapy.seen_touch import (
     register,
     virtual_landmarks,
 )
+from gmi_vr.therapy.stage_records import ScreenRecord, TouchRecord
 from gmi_vr.therapy.stimuli import place_in_front
 from gmi_vr.therapy.task import ButtonEdges, TaskContext, TaskStep, register_task
 from gmi_vr.therapy.touch import (
@@ -104,85 +104,6 @@ SEEN_MARK_ALPHA = 0.8
 
 def _words(name: str) -> str:
     return name.replace("_", " ")
-
-
-@dataclass(frozen=True)
-class TouchRecord:
-    """One touch and the patient's answer.
-
-    ``touch_block`` counts the training's blocks from 0 (``block_index`` is the session
-    plan's block). ``cue_at_s`` is the display time of the frame that cued the touch;
-    ``rt_s`` = ``answered_at_s - cue_at_s``. No answer before the slot ended: ``timed_out``,
-    neither site nor probe counted right. ``touched`` is the limb the therapist touched
-    ("affected", or "healthy" in mirrored touch).
-    """
-
-    record_kind = "touch"
-    storage_table = "trial"
-    block_index: int
-    touch_block: int
-    touch_index: int
-    seed: int
-    site: str
-    probe: str
-    probe_mm: float
-    view: str
-    touched: str
-    side: str  # the touched limb's side
-    cue_at_s: float
-    answer_site: str | None
-    answer_probe: str | None
-    answered_by: str | None  # "right.primary", ...
-    answered_at_s: float | None
-    rt_s: float | None
-    rt_source: str | None  # "input" | "frame"
-    site_correct: bool
-    probe_correct: bool
-    timed_out: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able fields, with the record kind."""
-        return {"record_kind": self.record_kind, **dataclasses.asdict(self)}
-
-    def storage_fields(self) -> dict[str, Any]:
-        """A session-store trial row (kind "touch"): the touched side, the view, both named
-        right (``correct``) and the response time; everything else in ``measures``."""
-        data = self.to_dict()
-        kept = ("side", "view", "cue_at_s", "rt_s")
-        return {"onset_s": self.cue_at_s, "kind": "touch", "side": self.side, "view": self.view,
-                "correct": self.site_correct and self.probe_correct, "reaction_time_s": self.rt_s,
-                "measures": {k: v for k, v in data.items() if k not in kept}}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class ScreenRecord:
-    """One touch of the dysynchiria screen: the healthy limb touched at ``site``, seen on the
-    limb in the affected place, and the patient's answer whether the affected side felt
-    pain or tingling (``report``)."""
-
-    record_kind = "touch_screen"
-    storage_table = "trial"
-    block_index: int
-    touch_block: int
-    screen_index: int
-    site: str
-    side: str  # the healthy side, touched
-    cue_at_s: float
-    asked_at_s: float
-    answered_at_s: float
-    answered_by: str
-    report: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able fields, with the record kind."""
-        return {"record_kind": self.record_kind, **dataclasses.asdict(self)}
-
-    def storage_fields(self) -> dict[str, Any]:
-        """A session-store trial row (kind "touch_screen"): the healthy side, "report" or "none"."""
-        data = self.to_dict()
-        return {"onset_s": self.cue_at_s, "kind": "touch_screen", "side": self.side,
-                "answer": "report" if self.report else "none", "reaction_time_s": None,
-                "measures": {k: v for k, v in data.items() if k != "side"}}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -358,7 +279,7 @@ class TouchTask:
                     records.append(self._record(None, None, None, None, None, events))
                 self._next_touch(now, events)
         self._detect_contact(frame, body, now, events)
-        return TaskStep(self._draw(now, body, frame), tuple(events), tuple(records), self._phase == "done")  # type: ignore[arg-type]
+        return TaskStep(self._draw(now, body, frame), tuple(events), tuple(records), self._phase == "done")
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
         """A pause voids the touch on cue (given again), restarts a screening touch, holds a

@@ -10,7 +10,9 @@ One frame, in order (OpenXR specification "Frame Submission"; hello_xr's ``Rende
    head at the predicted display time, ``xrSyncActions``, read both hands.
 3. ``frames()`` yields the ``TrackingFrame``; the application runs its logic and calls
    ``present(draw_list)``, which renders each view through the injected ``view_renderer``
-   into that view's swapchain images and calls ``xrEndFrame`` with one projection layer.
+   into that view's swapchain images (or both views at once through ``stereo_renderer``
+   into the layers of one two-layer swapchain, ``swapchains``) and calls ``xrEndFrame``
+   with one projection layer.
    If ``present`` is not called (or ``shouldRender`` is false, or the views are not
    valid) the frame still ends, with no layers: wait/begin/end always come in pairs.
 
@@ -43,6 +45,7 @@ from gmi_vr.core.lifetime import ReleasedOnExit
 from gmi_vr.core.types import ClockLink, Pose, Side, TrackingFrame, ViewInfo
 from gmi_vr.geometry.camera import Camera
 from gmi_vr.render.context import OffscreenContext, WindowContext, open_window_context
+from gmi_vr.render.stereo import StereoTarget
 from gmi_vr.xr.actions import HandActions
 from gmi_vr.xr.hands_only import HandsOnly
 from gmi_vr.xr.runtime import (
@@ -65,6 +68,9 @@ Scene = TypeVar("Scene")
 #: Draws one view: (scene, camera, framebuffer, width, height) -> None. The framebuffer
 #: is bound with the view's colour and depth images attached and the viewport set.
 ViewRenderer = Callable[[Scene, Camera, int, int, int], None]
+#: Draws both views in one pass: (scene, (left camera, right camera), target) -> None, into
+#: layers 0 and 1 of the target's texture arrays (``Renderer.draw_stereo``).
+StereoRenderer = Callable[[Scene, tuple[Camera, Camera], StereoTarget], None]
 
 VIEW_CONFIGURATION = xr.ViewConfigurationType.PRIMARY_STEREO
 #: While the session is not running (IDLE, after STOPPING), events are polled this often.
@@ -91,6 +97,8 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
     """The ``openxr`` frame source (see the module docstring for one frame's path).
 
     ``view_renderer`` draws one eye of what ``present`` is given; without it frames end with no layers (input only).
+    ``stereo_renderer`` (optional) draws both eyes in one pass; it is used when the
+    runtime's two views share one size (``one_pass``), else ``view_renderer`` draws each.
     ``gl_context`` is the GL context the session renders with: a GLFW window context
     (the therapist window, for example) bound through XR_KHR_opengl_enable's Xlib binding
     (Win32 binding on Windows),
@@ -109,6 +117,7 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
         self,
         view_renderer: ViewRenderer[Scene] | None = None,
         *,
+        stereo_renderer: StereoRenderer[Scene] | None = None,
         gl_context: WindowContext | OffscreenContext | None = None,
         api_layers: Sequence[str] = (),
         app_name: str = "gmi-vr",
@@ -119,6 +128,7 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
         hands_only: bool = False,
     ) -> None:
         self.view_renderer = view_renderer
+        self.stereo_renderer = stereo_renderer
         self.api_layers = tuple(api_layers)
         self.app_name = app_name
         self.near_m, self.far_m = near_m, far_m
@@ -221,7 +231,8 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
             self._instance, self._system, VIEW_CONFIGURATION
         )
         self._depth_layers = DEPTH_LAYER_EXTENSION in enabled
-        self._swapchains = ViewSwapchains(self._session, view_configs, with_depth=True)
+        self._swapchains = ViewSwapchains(self._session, view_configs, with_depth=True,
+                                          one_pass=self.stereo_renderer is not None)  # fmt: skip
         blend_modes = list(
             xr.enumerate_environment_blend_modes(self._instance, self._system, VIEW_CONFIGURATION)
         )
@@ -395,25 +406,39 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
         with xr_errors("submitting a frame"):
             self._end_frame(frame, layers)
 
+    @property
+    def one_pass(self) -> bool:
+        """Whether both eyes are drawn in one pass into one two-layer swapchain (a
+        ``stereo_renderer`` was given and the runtime's two views share one size)."""
+        return self._swapchains is not None and self._swapchains.one_pass
+
     def _render(self, draw_list: Scene, frame: _OpenFrame) -> xr.CompositionLayerProjection:
         assert self._swapchains is not None and self.view_renderer is not None
         renderer = self.view_renderer
-        projection_views = []
-        for index, view in enumerate(frame.views):
-            info = ViewInfo(
+        cameras = [
+            Camera.from_view(ViewInfo(
                 Pose.from_array(_pose(view.pose)),
                 view.fov.angle_left, view.fov.angle_right, view.fov.angle_up, view.fov.angle_down,
-            )  # fmt: skip
-            camera = Camera.from_view(info, self.near_m, self.far_m)
-            self._swapchains.render_view(index, functools.partial(renderer, draw_list, camera))
+            ), self.near_m, self.far_m)
+            for view in frame.views
+        ]  # fmt: skip
+        one_pass = self._swapchains.one_pass and self.stereo_renderer is not None
+        if one_pass:
+            assert self.stereo_renderer is not None
+            self._swapchains.render_both(functools.partial(self.stereo_renderer, draw_list, (cameras[0], cameras[1])))
+        projection_views = []
+        for index, view in enumerate(frame.views):
+            if not one_pass:
+                self._swapchains.render_view(index, functools.partial(renderer, draw_list, cameras[index]))
             chain = self._swapchains.views[index]
+            layer = index if one_pass else 0
             rect = xr.Rect2Di(
                 offset=xr.Offset2Di(0, 0), extent=xr.Extent2Di(chain.width, chain.height)
             )
             depth_info = None
             if self._depth_layers and chain.depth is not None:
                 depth_info = xr.CompositionLayerDepthInfoKHR(
-                    sub_image=xr.SwapchainSubImage(swapchain=chain.depth, image_rect=rect, image_array_index=0),
+                    sub_image=xr.SwapchainSubImage(swapchain=chain.depth, image_rect=rect, image_array_index=layer),
                     min_depth=0.0, max_depth=1.0, near_z=self.near_m, far_z=self.far_m,
                 )  # fmt: skip
                 frame.keep_alive.append(depth_info)
@@ -422,16 +447,16 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
                     pose=view.pose,
                     fov=view.fov,
                     sub_image=xr.SwapchainSubImage(
-                        swapchain=chain.color, image_rect=rect, image_array_index=0
+                        swapchain=chain.color, image_rect=rect, image_array_index=layer
                     ),
                     next=ctypes.cast(ctypes.pointer(depth_info), ctypes.c_void_p)
                     if depth_info is not None
                     else None,
                 )
             )
-        layer = xr.CompositionLayerProjection(space=self._space, views=projection_views)
-        frame.keep_alive += [projection_views, layer]
-        return layer
+        layer_info = xr.CompositionLayerProjection(space=self._space, views=projection_views)
+        frame.keep_alive += [projection_views, layer_info]
+        return layer_info
 
     def _end_frame(self, frame: _OpenFrame, layers: list[Any]) -> None:
         xr.end_frame(

@@ -7,6 +7,12 @@ composition layer then names the colour image (and the depth image, chained as
 ``XrCompositionLayerDepthInfoKHR``, when the runtime offers XR_KHR_composition_layer_depth
 so it can reproject with depth).
 
+Both eyes in one pass (``one_pass``): where the two views share one size, a single colour
+and a single depth swapchain with ``arraySize`` 2 serve them, layer i for view i (Monado
+allows it), and ``render_both`` hands the renderer both layers at once
+(``render.stereo.StereoTarget``); the projection layer names layer i as view i's
+``imageArrayIndex``. Otherwise one swapchain pair per view, drawn one after the other.
+
 Formats: non-sRGB ``GL_RGBA8`` first (like hello_xr), so the renderer's values reach the
 display unchanged; depth ``GL_DEPTH_COMPONENT24`` or the closest the runtime offers.
 """
@@ -20,6 +26,7 @@ import xr
 from OpenGL import GL
 
 from gmi_vr.core.errors import GraphicsUnavailable
+from gmi_vr.render.stereo import StereoTarget
 
 COLOR_FORMATS = (GL.GL_RGBA8, GL.GL_SRGB8_ALPHA8, GL.GL_RGB10_A2, GL.GL_RGBA16F)
 DEPTH_FORMATS = (
@@ -33,6 +40,8 @@ IMAGE_WAIT_TIMEOUT_NS = 2_000_000_000
 
 #: Draws one view into the bound framebuffer: (framebuffer, width, height) -> None.
 DrawView = Callable[[int, int, int], None]
+#: Draws both views into the layers of a two-layer target: (target) -> None.
+DrawBoth = Callable[[StereoTarget], None]
 
 
 def choose_format(offered: Sequence[int], preferred: Sequence[int]) -> int | None:
@@ -56,11 +65,15 @@ class ViewSwapchain:
 
 
 class ViewSwapchains:
+    """The views' swapchains (``views[i]`` for view i; in one pass both name the same
+    two-layer swapchains, ``one_pass`` True)."""
+
     def __init__(
         self,
         session: xr.Session,
         view_configs: Sequence[xr.ViewConfigurationView],
         with_depth: bool,
+        one_pass: bool = False,
     ) -> None:
         offered = list(xr.enumerate_swapchain_formats(session))
         color_format = choose_format(offered, COLOR_FORMATS)
@@ -72,8 +85,11 @@ class ViewSwapchains:
         self.color_format = color_format
         self.depth_format = depth_format
         self.views: list[ViewSwapchain] = []
+        sizes = {(int(c.recommended_image_rect_width), int(c.recommended_image_rect_height)) for c in view_configs}
+        self.one_pass = one_pass and len(view_configs) == 2 and len(sizes) == 1
+        layers = 2 if self.one_pass else 1
         try:
-            for config in view_configs:
+            for config in view_configs[:1] if self.one_pass else view_configs:
                 width = int(config.recommended_image_rect_width)
                 height = int(config.recommended_image_rect_height)
                 color = self._create(
@@ -83,6 +99,7 @@ class ViewSwapchains:
                     height,
                     xr.SwapchainUsageFlags.COLOR_ATTACHMENT_BIT
                     | xr.SwapchainUsageFlags.SAMPLED_BIT,
+                    layers,
                 )
                 depth = None
                 if depth_format is not None:
@@ -92,6 +109,7 @@ class ViewSwapchains:
                         width,
                         height,
                         xr.SwapchainUsageFlags.DEPTH_STENCIL_ATTACHMENT_BIT,
+                        layers,
                     )
                 self.views.append(
                     ViewSwapchain(
@@ -103,6 +121,8 @@ class ViewSwapchains:
                         height,
                     )
                 )
+            if self.one_pass:
+                self.views.append(self.views[0])  # the second view is layer 1 of the same
         except BaseException:
             self.destroy()
             raise
@@ -115,6 +135,7 @@ class ViewSwapchains:
         width: int,
         height: int,
         usage: xr.SwapchainUsageFlags,
+        layers: int = 1,
     ) -> xr.Swapchain:
         return xr.create_swapchain(
             session,
@@ -125,7 +146,7 @@ class ViewSwapchains:
                 width=width,
                 height=height,
                 face_count=1,
-                array_size=1,
+                array_size=layers,
                 mip_count=1,
             ),
         )
@@ -164,9 +185,31 @@ class ViewSwapchains:
             if view.depth is not None and depth_index is not None:
                 xr.release_swapchain_image(view.depth, xr.SwapchainImageReleaseInfo())
 
+    def render_both(self, draw: DrawBoth) -> None:
+        """In one pass: acquire the two-layer images, let ``draw`` draw both views into
+        them, release them (even when ``draw`` raises: the frame must still end)."""
+        view = self.views[0]
+        color_index = _acquire(view.color)
+        depth_index = None
+        try:
+            depth_index = _acquire(view.depth) if view.depth is not None else None
+            depth_attachment = (
+                GL.GL_DEPTH_STENCIL_ATTACHMENT
+                if self.depth_format == GL.GL_DEPTH24_STENCIL8
+                else GL.GL_DEPTH_ATTACHMENT
+            )
+            depth_texture = view.depth_images[depth_index] if depth_index is not None else 0
+            draw(StereoTarget(self.framebuffer, view.color_images[color_index], depth_texture,
+                              view.width, view.height, depth_attachment))  # fmt: skip
+        finally:
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+            xr.release_swapchain_image(view.color, xr.SwapchainImageReleaseInfo())
+            if view.depth is not None and depth_index is not None:
+                xr.release_swapchain_image(view.depth, xr.SwapchainImageReleaseInfo())
+
     def destroy(self) -> None:
         """Destroy the swapchains (the session must still exist) and the framebuffer."""
-        for view in self.views:
+        for view in self.views[:1] if self.one_pass else self.views:
             for chain in (view.color, view.depth):
                 if chain is not None:
                     try:

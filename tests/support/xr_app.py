@@ -19,6 +19,10 @@ loop against the running runtime, with measurements written as JSON.
   before every frame (poses, trigger, squeeze, the left controller switched off for a
   while), recording what was sent and what the frame reported;
 - ``--announce-focus``: print "FOCUSED" on stdout (flushed) at the first focused frame;
+- ``--stereo PATH`` (multiview, layered or two_pass): draw the room with both eyes in one
+  call of the product's ``Renderer.draw_stereo`` taking that path, into one swapchain with
+  arraySize 2; read both layers back from the swapchain images and compare each with the
+  same eye drawn alone by ``Renderer.draw`` into a plain RGBA8 target;
 - ``--egl``: render with a surfaceless EGL context (XR_MNDX_egl_enable) instead of a
   hidden GLX window; works with no X display at all.
 
@@ -142,6 +146,46 @@ class RoomRenderer:
         self.min_distinct_colours = min(self.min_distinct_colours, len(colours))
 
 
+class StereoRoomRenderer:
+    """Both eyes of the room in one ``draw_stereo`` call into the swapchain's two layers,
+    each layer read back and compared with that eye drawn alone (the two-pass picture)."""
+
+    def __init__(self, path: str) -> None:
+        from gmi_vr.render.renderer import Renderer
+
+        self.renderer = Renderer(stereo=path)  # type: ignore[arg-type]
+        self.views_drawn = 0
+        self.max_difference = 0
+        self.share_over_1 = 0.0
+        self.min_distinct_colours = 1 << 24
+        self.layers_differ = True
+
+    def __call__(self, draw_list: DrawList, cameras: tuple[Camera, Camera], target) -> None:  # type: ignore[no-untyped-def]
+        from gmi_vr.render.target import RenderTarget, read_pixels
+
+        self.renderer.draw_stereo(draw_list, cameras, target, unorm_holds_linear=True)
+        layers = []
+        for layer in range(2):
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target.framebuffer)
+            GL.glFramebufferTextureLayer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, target.color_texture, 0, layer)
+            GL.glFramebufferTextureLayer(GL.GL_FRAMEBUFFER, target.depth_attachment, target.depth_texture, 0, layer)
+            layers.append(read_pixels(target.framebuffer, 0, 0, target.width, target.height))
+        alone = RenderTarget(target.width, target.height, srgb=False)
+        try:
+            for camera, picture in zip(cameras, layers, strict=True):
+                self.renderer.draw(draw_list, camera, alone.framebuffer, alone.width, alone.height,
+                                   unorm_holds_linear=True)  # fmt: skip
+                difference = np.abs(picture.astype(int) - alone.read_rgba().astype(int)).max(axis=2)
+                self.max_difference = max(self.max_difference, int(difference.max()))
+                self.share_over_1 = max(self.share_over_1, float((difference > 1).mean()))
+                colours = np.unique(picture.reshape(-1, 4).view(np.uint32))
+                self.min_distinct_colours = min(self.min_distinct_colours, len(colours))
+                self.views_drawn += 1
+        finally:
+            alone.release()
+        self.layers_differ = self.layers_differ and bool((layers[0] != layers[1]).any())
+
+
 def _close(pixel: tuple[int, ...], expected: tuple[int, ...]) -> bool:
     return all(abs(a - b) <= 1 for a, b in zip(pixel, expected, strict=True))
 
@@ -262,6 +306,7 @@ def main() -> int:
     parser.add_argument(
         "--room", action="store_true", help="draw the room with the product's renderer"
     )
+    parser.add_argument("--stereo", choices=("multiview", "layered", "two_pass"))
     args = parser.parse_args()
 
     from gmi_vr.render.context import open_offscreen_context, open_window_context
@@ -298,7 +343,8 @@ def main() -> int:
 
     renderer = RectangleRenderer()
     room = RoomRenderer() if args.room else None
-    if room is not None:
+    stereo = StereoRoomRenderer(args.stereo) if args.stereo else None
+    if room is not None or stereo is not None:
         from gmi_vr.scene.room import room_draw_list
     events: list[str] = []
     result: dict[str, object] = {"frames": 0, "focused_frames": 0, "events": events}
@@ -308,8 +354,10 @@ def main() -> int:
     started = time.monotonic()
     try:
         with OpenXrSource(
-            room or renderer, gl_context=gl_context, api_layers=layers, on_event=events.append
+            room or renderer, stereo_renderer=stereo, gl_context=gl_context, api_layers=layers,
+            on_event=events.append,
         ) as source:
+            result["one_pass"] = source.one_pass
             result["runtime"] = source.info.runtime_name if source.info else ""
             result["system"] = source.info.system_name if source.info else ""
             result["reference_space"] = (
@@ -338,7 +386,8 @@ def main() -> int:
                         }
                     )
                     driver.send(frame.index)
-                source.present(room_draw_list(frame) if room is not None else DrawList())
+                drawing_room = room is not None or stereo is not None
+                source.present(room_draw_list(frame) if drawing_room else DrawList())
                 if not stop_requested and (
                     int(result["focused_frames"]) >= args.frames  # type: ignore[call-overload]
                     or time.monotonic() - started > args.max_seconds
@@ -359,6 +408,14 @@ def main() -> int:
         result["room_grouped_max_difference"] = room.grouped_max_difference
         result["room_grouped_share_over_2"] = room.grouped_share_over_2
         room.renderer.release()
+    if stereo is not None:
+        result["stereo_path"] = stereo.renderer.stereo_path
+        result["stereo_views_drawn"] = stereo.views_drawn
+        result["stereo_max_difference"] = stereo.max_difference
+        result["stereo_share_over_1"] = stereo.share_over_1
+        result["stereo_min_distinct_colours"] = stereo.min_distinct_colours
+        result["stereo_layers_differ"] = stereo.layers_differ
+        stereo.renderer.release()
     gl_context.release()
     result["views_drawn"] = renderer.views_drawn
     result["views_correct"] = renderer.views_correct

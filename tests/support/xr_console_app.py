@@ -3,12 +3,13 @@ tests/xr/test_console_xr.py inside tools/xr-sandbox): ``run_openxr`` as ``gmi-vr
 --patient`` runs it (the real OpenXR frame loop, the therapist window with the console's
 panels), while Monado's remote driver moves both controllers: the healthy (right) one along
 a loop, the affected (left) one along a loop of its own, away from the right one's mirror
-image. After the mirror has shown for a while, the console's "real" button is clicked: the
+image. While the mirror shows, the console's hand-size slider is clicked at its smallest end
+(70 %); after the mirror has shown for a while, the console's "real" button is clicked: the
 pointer's move, press and release are handed to the window's GLFW callbacks as GLFW calls
 them (the sandbox's root has no XTEST client library), so the click takes the window's and
 the panels' own input path. Writes JSON: per stepped frame the limb
-mode and the displayed and tracked grips; the frame count at which the console handed the
-click on.
+mode, the displayed left hand's size against the right's, and the displayed and tracked
+grips; the frame count at which the console handed each click on.
 
     python tests/support/xr_console_app.py --out RESULT.json --data DIR [--frames N]
 """
@@ -42,8 +43,9 @@ PATIENT = "XR-C1"
 #: Seated eyes; the hands loop in front of the shoulders, within reach (metres, the
 #: runtime's space as the remote driver takes it).
 HEAD = Pose(np.array([0.0, 1.2, 0.0]), quat_from_axis_angle(np.array([1.0, 0.0, 0.0]), math.radians(-15)))
-#: Mirror frames shown before the click.
+#: Mirror frames shown before the click on "real", and before the hand-size slider's.
 MIRROR_FRAMES = 90
+SIZE_FRAMES = 40
 
 
 def hand_path(side: Side, t: float) -> Pose:
@@ -96,6 +98,8 @@ def main() -> int:
             "focused": frame.focused, "mode": output.body.mode.value, "shown_valid": bool(shown_valid),
             "shown_left": shown.position.tolist(),
             "shown_left_wrist": output.body.world_from_joint[side_joint(Side.LEFT, "Hand"), :3, 3].tolist(),
+            "hand_size": float(np.cbrt(np.linalg.det(output.body.world_from_joint[side_joint(Side.LEFT, "Hand"), :3, :3]))
+                               / np.cbrt(np.linalg.det(output.body.world_from_joint[side_joint(Side.RIGHT, "Hand"), :3, :3]))),
             "left_wrist_joint": wrist[:3] if wrist is not None else None,
             "left_grip": frame.left.grip.position.tolist(), "left_valid": frame.left.grip_valid,
             "right_grip": frame.right.grip.position.tolist(), "right_valid": frame.right.grip_valid,
@@ -115,17 +119,25 @@ def main() -> int:
 
     panels.Console.take_actions = take_actions  # type: ignore[method-assign]
 
-    def driver():  # type: ignore[no-untyped-def]
-        window = yield
-        while state["focused"] < MIRROR_FRAMES:
-            window = yield
-        x, y, w, h = window.console.button_rects["real"]
+    def click(window, label: str, at: float):  # type: ignore[no-untyped-def]
+        x, y, w, h = window.console.button_rects[label]
         handle = window.context.window
-        window._on_cursor(handle, float(x + w // 2), float(y + h // 2))  # window = framebuffer pixels here
+        # Window coordinates are framebuffer pixels here; ``at``: how far across the item.
+        window._on_cursor(handle, float(x + max(1, round(at * w))), float(y + h // 2))
         window = yield
         window._on_mouse_button(handle, glfw.MOUSE_BUTTON_LEFT, glfw.PRESS, 0)
         window = yield
         window._on_mouse_button(handle, glfw.MOUSE_BUTTON_LEFT, glfw.RELEASE, 0)
+        return window
+
+    def driver():  # type: ignore[no-untyped-def]
+        window = yield
+        while state["focused"] < SIZE_FRAMES:
+            window = yield
+        window = yield from click(window, "hand size", 0.0)  # its smallest end
+        while state["focused"] < MIRROR_FRAMES:
+            window = yield
+        window = yield from click(window, "real", 0.5)
         while True:
             yield
 

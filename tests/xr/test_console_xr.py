@@ -1,8 +1,10 @@
 """The console steers a headset session on the real runtime (Monado in tools/xr-sandbox): a
 patient's session runs as ``gmi-vr run --patient`` runs it while the remote driver moves
-both controllers; a click on the console's "real" button (through the window's GLFW
-callbacks and the panels) switches the affected (left)
-arm from the mirror of the right controller to its own controller.
+both controllers; a click at the smallest end of the console's hand-size slider shows the
+mirrored left hand at 70 % of its size from the next frame (exactly: the size scales the
+solved joints), while it goes on following the moving right controller; then a click on
+the console's "real" button (through the window's GLFW callbacks and the panels) switches
+the affected (left) arm from the mirror of the right controller to its own controller.
 
 Bounds: the switch shows in the first frame stepped after the console hands the click on
 (one frame: the click is applied before that frame's body solve); from then the displayed
@@ -60,10 +62,26 @@ def _to_own(step: dict) -> float:
     return _distance(step["shown_left"], step["left_grip"])
 
 
+def test_the_hand_size_from_the_console_shows_next_frame_while_the_mirror_follows_the_controller(
+        run: dict) -> None:
+    steps, actions = run["steps"], run["actions"]
+    assert [name for _, name, _ in actions] == ["hand_scale", "limb_mode"] and actions[0][2] == 0.7, actions
+    at = actions[0][0]  # steps[at] is the first frame stepped after the slider was let go
+    assert all(abs(s["hand_size"] - 1.0) < 1e-6 for s in steps[:at]), "life size until then"
+    smaller = steps[at : actions[1][0]]
+    assert smaller and all(abs(s["hand_size"] - 0.7) < 1e-6 for s in smaller), "70 % from the next frame"
+    assert all(abs(s["hand_size"] - 0.7) < 1e-6 for s in steps[actions[1][0] :]), "and in the real arm too"
+    # Meanwhile the mirrored hand went on following the moving right controller.
+    moving = [s for s in smaller if s["mode"] == "mirror" and s["right_valid"]]
+    assert len(moving) >= 20
+    assert _distance(moving[0]["right_grip"], moving[-1]["right_grip"]) > 0.01, "the controller moved"
+    assert _distance(moving[0]["shown_left"], moving[-1]["shown_left"]) > 0.01, "and the mirrored hand with it"
+
+
 def test_real_from_the_console_makes_the_affected_arm_follow_its_own_controller(run: dict) -> None:
     steps, actions = run["steps"], run["actions"]
-    assert [name for _, name, _ in actions] == ["limb_mode"] and actions[0][2] == "real", actions
-    at = actions[0][0]  # steps[at] is the first frame stepped after the click was handed on
+    assert [name for _, name, _ in actions] == ["hand_scale", "limb_mode"] and actions[1][2] == "real", actions
+    at = actions[1][0]  # steps[at] is the first frame stepped after the click was handed on
     before, after = steps[at - 1], steps[at]
     assert (before["mode"], after["mode"]) == ("mirror", "real")
     assert {s["mode"] for s in steps[at:]} == {"real"}, "it stays real for the rest of the session"
@@ -89,8 +107,13 @@ def test_the_switch_is_audited_and_recorded_in_the_session(run: dict) -> None:
     with SessionStore.open(run["data"]) as store:
         (session,) = store.list_sessions("XR-C1")
         rows = [a for a in store.audit_trail("XR-C1") if a.action.startswith("console.")]
-        changes = [e for e in store.events(session.id) if e.kind == "body.mode" and e.data.get("by") == "therapist"]
-    assert [(a.actor, a.action, a.session_id) for a in rows] == [("dr.xr", "console.limb_mode", session.id)]
-    assert rows[0].details["mode"] == "real" and rows[0].details["was"] == "mirror"
+        store_events = store.events(session.id)
+        changes = [e for e in store_events if e.kind == "body.mode" and e.data.get("by") == "therapist"]
+    assert [(a.actor, a.action, a.session_id) for a in rows] == [("dr.xr", "console.hand_scale", session.id),
+                                                                 ("dr.xr", "console.limb_mode", session.id)]
+    assert rows[0].details["scale"] == 0.7 and rows[0].details["was"] == 1.0
+    assert rows[1].details["mode"] == "real" and rows[1].details["was"] == "mirror"
     assert [c.data["mode"] for c in changes] == ["real"]
+    sizes = [e.data for e in store_events if e.kind == "body.hand_scale"]
+    assert sizes == [{"scale": 0.7, "by": "therapist"}]
     assert session.source == "openxr" and run["reports"], "the session was saved and reported"

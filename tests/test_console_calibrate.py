@@ -1,0 +1,134 @@
+"""The console's "calibrate" button under a real X server (Xvfb): in the simulator's free
+play the therapist picks a patient and clicks "calibrate"; the guided calibration runs on the
+same session loop, frames and window (the motion file performs the one-handed pose), is
+stored and audited, and free play comes back with the console saying so and the patient's
+calibration status updated. Nothing of it is recorded as a session. The pointer is moved
+and clicked on the display (XTEST), as in test_console_window.py; the product runs in a fresh
+interpreter (PyOpenGL binds GLX once per process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from calibration_motion import BODY, calibration_motion
+
+from gmi_vr.app.patients import add_patient
+from gmi_vr.recording.store import SessionStore
+
+TESTS = Path(__file__).parent
+#: Seconds of sitting still before the scripted pose: time for the clicks that start it.
+LEAD_IN_S = 4.0
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    from gmi_vr.render.context import choose_gl_platform
+    choose_gl_platform(offscreen=False)
+    import glfw
+    import gmi_vr.console.window as console
+    from gmi_vr.app import run_sim
+    from support.xkeys import XKeyboard, XMouse
+
+    mouse, keyboard = XMouse(), XKeyboard()
+    log = {{"titles": []}}
+
+    def click(window, label):
+        x, y, w, h = window.console.button_rects[label]
+        left, top = glfw.get_window_pos(window.context.window)
+        mouse.move(left + x + w // 2, top + y + h // 2)
+        window, status = yield
+        mouse.button(True)
+        window, status = yield
+        mouse.button(False)
+        for _ in range(2):
+            window, status = yield
+        return window, status
+
+    def until(test, what, limit=1500):
+        for _ in range(limit):
+            window, status = yield
+            if window.panel is not None and window.panel.title not in log["titles"]:
+                log["titles"].append(window.panel.title)
+            if test(window, status):
+                return window, status
+        raise AssertionError(f"never saw {{what}}; {{status}}")
+
+    def drive():
+        window, status = yield
+        window, status = yield from until(lambda w, s: w.panel is not None and w.panel.before is not None, "list")
+        log["before"] = [row.calibration for row in window.panel.before.patients]
+        window, status = yield from click(window, "patient K-7")
+        window, status = yield from until(lambda w, s: "calibrate" in w.console.button_rects, "the button")
+        window, status = yield from click(window, "calibrate")
+        window, status = yield from until(lambda w, s: s.startswith("calibration of K-7"), "calibrating")
+        log["calibrating"] = [status, window.panel.title]
+        window, status = yield from until(lambda w, s: w.panel.before is not None, "free play again")
+        log["after"] = [window.panel.message, [row.calibration for row in window.panel.before.patients]]
+        keyboard.press("Escape")
+        while True:
+            yield
+
+    driver = drive()
+    next(driver)
+    original_show = console.TherapistWindow.show
+
+    def show(self, draw_list, frame, status, capture=False, timeline=None):
+        pixels = original_show(self, draw_list, frame, status, capture, timeline)
+        driver.send((self, status))
+        return pixels
+
+    console.TherapistWindow.show = show
+    run_sim(Path({motion!r}), therapist="dr.c", report=print)
+    mouse.close()
+    keyboard.close()
+    print("LOG", json.dumps(log))
+    """
+)
+
+
+def _lead_in(text: str, seconds: float) -> str:
+    """The motion ``text`` with ``seconds`` of its first pose held before it starts."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    header, first, *rest = [json.loads(line) for line in lines]
+    shifted = [dict(key, t=key["t"] + seconds) for key in [first, *rest]]
+    return "\n".join(json.dumps(line) for line in [header, first, *shifted]) + "\n"
+
+
+@pytest.mark.display
+def test_the_console_calibrates_the_chosen_patient_on_the_running_loop_and_audits_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    with SessionStore.open() as store:
+        add_patient(store, "K-7", "left", "hand", therapist="t.one")
+    motion = tmp_path / "calibration.jsonl"
+    motion.write_text(_lead_in(calibration_motion(), LEAD_IN_S))
+    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
+    result = subprocess.run([sys.executable, "-c", SCRIPT.format(tests=str(TESTS), motion=str(motion))], env=env,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    assert log["before"][0].startswith("not calibrated")
+    status, title = log["calibrating"]
+    assert status.startswith("calibration of K-7 (seated)") and title == "calibration of K-7 (seated)"
+    message, rows = log["after"]
+    assert message.startswith("The calibration of K-7 is stored (height "), message
+    assert rows[0].startswith("calibrated "), "the list shows the new calibration"
+    with SessionStore.open() as store:
+        stored = store.latest_calibration("K-7")
+        assert stored is not None
+        trail = [(a.actor, a.action) for a in store.audit_trail("K-7")]
+        assert store.list_sessions("K-7") == [], "calibrating records no session"
+    assert abs(stored.data["arm_length_m"] - BODY.arm_length_m) < 0.01, stored.data
+    assert ("dr.c", "console.calibrate") in trail and ("dr.c", "calibration.add") in trail
+    assert trail.index(("dr.c", "console.calibrate")) < trail.index(("dr.c", "calibration.add"))
