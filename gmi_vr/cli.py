@@ -295,7 +295,9 @@ def _cmd_patients(args: argparse.Namespace) -> int:
         elif args.action == "show":
             summary = _patient_summary(store, args.id)
             program = app.patient_program(store, args.id)
-            rows = program.settings_with_sources()
+            from gmi_vr.app.patients import program_setters
+
+            rows = program.settings_with_sources(program_setters(store, args.id))
             if args.json:
                 sources = {path: source for path, _, source in rows}
                 print(json.dumps({**summary, "program": program.to_dict(), "sources": sources}, indent=2))
@@ -310,16 +312,25 @@ def _cmd_patients(args: argparse.Namespace) -> int:
                 for path, value, source in rows:
                     print(f"  {path} = {json.dumps(value)}  [{source}]")
         elif args.action == "edit":
+            from gmi_vr.app.patients import appearance_change, edit_patient_appearance
             from gmi_vr.therapy.program import RESEARCH_SETTINGS
 
             changes = dict(_parse_assignment(item) for item in args.set)
+            # The patient's look (appearance.*) is kept beside the program, not in it.
+            looks = {p: v for p, v in changes.items() if p.replace("__", ".").startswith("appearance.")}
+            settings = {p: v for p, v in changes.items() if p not in looks}
             # A program's research settings are a researcher's or an admin's to change.
-            research = sum(p.replace("__", ".").split(".")[0] in RESEARCH_SETTINGS for p in changes)
+            research = sum(p.replace("__", ".").split(".")[0] in RESEARCH_SETTINGS for p in settings)
             permission: Permission = "research" if research else "change_records"
             also: Permission | None = "change_records" if 0 < research < len(changes) else None
-            program = app.edit_patient_program(
-                store, args.id, changes, therapist=_therapist(args, store, permission, also), reason=args.reason
-            )
+            who = _therapist(args, store, permission, also)
+            looks = {p.replace("__", "."): v for p, v in looks.items()}
+            if looks:  # checked (the avatar loaded) before anything is stored: a refusal changes nothing
+                appearance_change(store, args.id, looks)
+            program = (app.edit_patient_program(store, args.id, settings, therapist=who, reason=args.reason)
+                       if settings else app.patient_program(store, args.id))  # fmt: skip
+            if looks:
+                edit_patient_appearance(store, args.id, looks, therapist=who, reason=args.reason)
             print(f"patient {args.id}: changed {', '.join(changes)} (stage {int(program.stage)})")
         elif args.action == "prescribe":
             from gmi_vr.app.patients import parse_dose

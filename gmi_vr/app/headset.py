@@ -21,6 +21,7 @@ import functools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gmi_vr.app.accounts import Account
@@ -256,6 +257,31 @@ def data_folder_check() -> tuple[str, str, str]:
     return ("pass", "data folder", f"{folder} ({state})")
 
 
+def store_encryption_check() -> tuple[str, str, str]:
+    """The doctor's row for the session store at rest: "pass" when the SQLite store is
+    encrypted (``recording.cipher``), "WARN" with how to encrypt it when it is plaintext;
+    a database server's store is the server's to encrypt. Never reads or prints a
+    passphrase: the file's header and marker decide. (verdict, name, detail)."""
+    from sqlalchemy import make_url
+
+    from gmi_vr.core.settings import load_settings
+    from gmi_vr.recording import cipher
+
+    settings = load_settings()
+    path = settings.database_file
+    if settings.database_url:
+        url = make_url(settings.database_url)
+        if not url.get_backend_name().startswith("sqlite"):
+            return ("pass", "store", "on a database server: its encryption at rest is the server's to provide")
+        path = Path(url.database or "")
+    how = "encrypt it with 'gmi-vr store encrypt' (gmi-vr otherwise closed; see README, Encryption at rest)."
+    if not path.is_file():
+        return ("pass", "store", f"{path} not created yet; once it is, {how}")
+    if cipher.is_encrypted_store(path):
+        return ("pass", "store", f"{path} encrypted (SQLCipher; its passphrase is asked for, never shown)")
+    return ("WARN", "store", f"{path} plaintext: whoever can copy the file reads the records; {how}")
+
+
 def doctor(print_line: Callable[[str], None], verbose: bool = False) -> int:
     """Print the checklist (``xr.doctor.doctor_checks``): each check passed or failed with a
     short reason; with ``verbose`` the session's details and what the OpenXR loader wrote
@@ -266,6 +292,7 @@ def doctor(print_line: Callable[[str], None], verbose: bool = False) -> int:
     result = doctor_checks(capture_loader_output=not verbose)
     rows = [("pass" if check.passed else "FAIL", check.name, check.detail) for check in result.checks]
     rows.append(data_folder_check())
+    rows.append(store_encryption_check())
     width = max(len(name) for _, name, _ in rows)
     for verdict, name, detail in rows:
         print_line(f"{verdict}  {name:<{width}}  {detail}")

@@ -10,7 +10,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from gmi_vr.core.errors import GmiError
+from gmi_vr.assets.gltf_skin import load_skinned_gltf
+from gmi_vr.assets.paths import model_path, models_dir
+from gmi_vr.body.appearance import AVATAR_BUILDS, Appearance
+from gmi_vr.core.errors import GmiError, NotFoundError, ProgramError
 from gmi_vr.core.types import Side
 from gmi_vr.recording.identity import (
     AGE_BAND_YEARS,
@@ -128,6 +131,65 @@ def edit_patient_program(
     return program
 
 
+#: The patient's look, set through ``gmi-vr patients edit`` beside the program's settings.
+APPEARANCE_SETTINGS = ("appearance.avatar", "appearance.skin_tone")
+
+
+def appearance_change(store: SessionStore, patient_id: str, changes: dict[str, Any]) -> tuple[Appearance, Appearance]:
+    """The patient's appearance now and after ``changes`` (``appearance.avatar``: a build of
+    ``AVATAR_BUILDS`` or a model under ``models/`` named without its extension;
+    ``appearance.skin_tone``), checked and stored nowhere. A new avatar is loaded here, as a
+    session would load it: one that is missing or not loadable is refused in one sentence
+    (``NotFoundError``, ``InputFileError``) rather than failing when the session draws it."""
+    unknown = sorted(set(changes) - set(APPEARANCE_SETTINGS))
+    if unknown:
+        raise ProgramError(f"Setting '{unknown[0]}' does not exist; the appearance settings are "
+                           f"{' and '.join(APPEARANCE_SETTINGS)}.")  # fmt: skip
+    old = Appearance.from_dict((store.patient(patient_id).settings or {}).get("appearance", {}))
+    new = Appearance.from_dict({**old.to_dict(), **{p.split(".")[1]: str(v) for p, v in changes.items()}})
+    if new.avatar != old.avatar:
+        try:
+            path = model_path(new.avatar_model)
+        except NotFoundError:
+            raise NotFoundError(
+                f"The avatar '{new.avatar}' is neither a build ({', '.join(AVATAR_BUILDS)}) nor a model file in "
+                f"{models_dir()}; give a build or add the model there (nothing was changed)."
+            ) from None
+        load_skinned_gltf(path)  # InputFileError: the model is there but cannot be used
+    return old, new
+
+
+def edit_patient_appearance(
+    store: SessionStore, patient_id: str, changes: dict[str, Any], *, therapist: str, reason: str
+) -> Appearance:
+    """Set the patient's avatar and skin tone (``appearance_change``), audited as
+    "appearance.change" with its reason; a refused change changes nothing."""
+    old, new = appearance_change(store, patient_id, changes)
+    settings = dict(store.patient(patient_id).settings or {})
+    settings["appearance"] = new.to_dict()
+    store.update_patient_settings(patient_id, settings)
+    store.audit(therapist, "appearance.change", patient_id=patient_id,
+                details={"reason": reason, "old": old.to_dict(), "new": new.to_dict()})  # fmt: skip
+    return new
+
+
+def program_setters(store: SessionStore, patient_id: str) -> dict[str, str]:
+    """Who last set each overridden program setting (dotted path -> "name (role)", the role
+    where the name has an account), from the audit trail's program changes: what
+    ``Program.settings_with_sources`` shows for a setting that is not a default."""
+    setters: dict[str, str] = {}
+    roles: dict[str, str] = {}
+    for entry in store.audit_trail(patient_id):
+        if entry.action != "program.override":
+            continue
+        if entry.actor not in roles:
+            account = store.user(entry.actor)
+            roles[entry.actor] = f"{entry.actor} ({account[0]})" if account is not None else entry.actor
+        for path in (entry.details or {}).get("new", {}):
+            setters[path] = roles[entry.actor]
+    return setters
+
+
 def parse_dose(task: str, text: str) -> tuple[float, int]:
     """``MINUTESxTIMES`` ("2x8": 2 minutes, 8 times a day) or "0"/"none" (not prescribed)."""
     cleaned = text.strip().lower().replace("×", "x")
@@ -139,7 +201,7 @@ def parse_dose(task: str, text: str) -> tuple[float, int]:
             raise ValueError(cleaned)
         return float(minutes), int(times)
     except ValueError:
-        raise GmiError(
+        raise ProgramError(
             f"--{task} {text!r} is not a dose: write minutes x times a day, e.g. --{task} 2x8, or 0 for none."
         ) from None
 
@@ -152,7 +214,7 @@ def prescribe_practice(
     one): ``doses`` by task ("laterality", "imagery", "mirror") as (minutes each time, times a
     day), and the handout's ``next_step``. An audited program override like any other."""
     if not doses and next_step is None:
-        raise GmiError("Say what to prescribe: --laterality, --imagery or --mirror MINUTESxTIMES, or --next-step TEXT.")
+        raise ProgramError("Say what to prescribe: --laterality, --imagery or --mirror MINUTESxTIMES, or --next-step TEXT.")
     at = int(patient_program(store, patient_id).stage) if stage is None else stage
     changes: dict[str, Any] = {}
     for task, (minutes, times) in doses.items():
