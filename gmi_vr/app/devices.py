@@ -115,14 +115,13 @@ def live_devices(runtime_name: str, system_name: str, hands: tuple[HandInput, Ha
 
 def doctor_answer() -> dict[str, object]:
     """The doctor's checklist as JSON-ready data: ``rows`` [verdict, check, detail] (the
-    data folder's included, as ``gmi-vr doctor`` prints them) and ``problem``: the first
-    failure's sentence, prefixed with what it stops ("" when a session can start)."""
-    from gmi_vr.app.headset import data_folder_check
+    data folder's and the store's included, as ``gmi-vr doctor`` prints them) and ``problem``:
+    the first failure's sentence, prefixed with what it stops ("" when a session can start)."""
+    from gmi_vr.app.headset import doctor_rows
     from gmi_vr.xr.doctor import doctor_checks
 
     result = doctor_checks(capture_loader_output=True)
-    rows = [["pass" if check.passed else "FAIL", check.name, check.detail] for check in result.checks]
-    rows.append(list(data_folder_check()))
+    rows = [list(row) for row in doctor_rows(result)]
     error = None if result.session_can_start else result.first_error()
     return {"rows": rows, "problem": f"A session cannot start in the headset now: {error}" if error else ""}
 

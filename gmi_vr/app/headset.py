@@ -43,6 +43,7 @@ from gmi_vr.xr.hands_only import HAND_TRACKING_PROFILE
 if TYPE_CHECKING:
     from gmi_vr.console.window import TherapistWindow
     from gmi_vr.scene.draw import DrawList
+    from gmi_vr.xr.doctor import DoctorResult
     from gmi_vr.xr.openxr_source import OpenXrSource
 
 log = logging.getLogger("gmi_vr.app")
@@ -282,6 +283,14 @@ def store_encryption_check() -> tuple[str, str, str]:
     return ("WARN", "store", f"{path} plaintext: whoever can copy the file reads the records; {how}")
 
 
+def doctor_rows(result: DoctorResult) -> list[tuple[str, str, str]]:
+    """The doctor's checklist as (verdict, name, detail): each check of ``result`` passed or
+    failed, then the data folder's and the store's rows (what ``gmi-vr doctor`` prints and
+    the console shows)."""
+    rows = [("pass" if check.passed else "FAIL", check.name, check.detail) for check in result.checks]
+    return [*rows, data_folder_check(), store_encryption_check()]
+
+
 def doctor(print_line: Callable[[str], None], verbose: bool = False) -> int:
     """Print the checklist (``xr.doctor.doctor_checks``): each check passed or failed with a
     short reason; with ``verbose`` the session's details and what the OpenXR loader wrote
@@ -290,9 +299,7 @@ def doctor(print_line: Callable[[str], None], verbose: bool = False) -> int:
     from gmi_vr.xr.doctor import doctor_checks
 
     result = doctor_checks(capture_loader_output=not verbose)
-    rows = [("pass" if check.passed else "FAIL", check.name, check.detail) for check in result.checks]
-    rows.append(data_folder_check())
-    rows.append(store_encryption_check())
+    rows = doctor_rows(result)
     width = max(len(name) for _, name, _ in rows)
     for verdict, name, detail in rows:
         print_line(f"{verdict}  {name:<{width}}  {detail}")
