@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gmi_vr import __version__  # also the package's version (pyproject.toml reads it)
-from gmi_vr.core.errors import GmiError
+from gmi_vr.core.errors import GmiError, ProgramError
 
 if TYPE_CHECKING:
     from gmi_vr.app.accounts import Account, Permission
@@ -508,7 +508,7 @@ def _parse_assignment(text: str) -> tuple[str, object]:
     """``path=value`` with a JSON value (numbers, true/false, quoted strings) or a bare word."""
     path, sep, raw = text.partition("=")
     if not sep or not path.strip():
-        raise GmiError(f"'{text}' is not a setting: write it as path=value, e.g. safety.session_cap_s=480.")
+        raise ProgramError(f"'{text}' is not a setting: write it as path=value, e.g. safety.session_cap_s=480.")
     try:
         value: object = json.loads(raw)
     except json.JSONDecodeError:
