@@ -219,6 +219,7 @@ def test_a_busy_therapist_adds_a_patient_in_the_console_and_starts_their_session
     assert verdicts["OpenXR runtime"] == ("FAIL", f"XR_RUNTIME_JSON names {missing_runtime}, which does not exist")
     assert verdicts["headset"][0] == "FAIL" and "data folder" in verdicts and "store" in verdicts  # as gmi-vr doctor
     assert problem.startswith("A session cannot start in the headset now: ") and "runtime" in problem
+    assert "--sim" not in problem, "inside the simulator the sentence does not offer the simulator"
     assert note.startswith("This is the simulator")
     assert log["checking again"] is True and log["answered again"] is True
 

@@ -123,7 +123,11 @@ def doctor_answer() -> dict[str, object]:
     result = doctor_checks(capture_loader_output=True)
     rows = [list(row) for row in doctor_rows(result)]
     error = None if result.session_can_start else result.first_error()
-    return {"rows": rows, "problem": f"A session cannot start in the headset now: {error}" if error else ""}
+    if error is None:
+        return {"rows": rows, "problem": ""}
+    # Shown inside the simulator, whose own note says the session starts there.
+    sentence = str(error).removesuffix(", or use --sim.").removesuffix(" or use --sim.").rstrip(".") + "."
+    return {"rows": rows, "problem": f"A session cannot start in the headset now: {sentence}"}
 
 
 def print_doctor_answer() -> None:
