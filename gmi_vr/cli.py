@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gmi_vr import __version__  # also the package's version (pyproject.toml reads it)
-from gmi_vr.core.errors import GmiError
+from gmi_vr.core.errors import GmiError, ProgramError
 
 if TYPE_CHECKING:
     from gmi_vr.app.accounts import Account, Permission
@@ -268,25 +268,20 @@ def _cmd_signin(args: argparse.Namespace) -> int:
 def _cmd_patients(args: argparse.Namespace) -> int:
     from gmi_vr import app
 
-    if args.action == "add":  # checked before the store opens: a refused id creates no data folder
-        from gmi_vr.recording.identity import band_of_age, check_patient_id
-
-        check_patient_id(args.id.strip())
-        if args.age is not None:
-            band_of_age(args.age)
+    if args.action == "add":  # the console adds a patient through the same function
+        patient = app.add_new_patient(
+            _open_store, args.id, args.side, args.part, age_years=args.age, age_band=args.age_band,
+            therapist=lambda store: _therapist(args, store),
+        )  # fmt: skip
+        print(f"added patient {patient.id} ({patient.affected_side} {patient.body_part}, stage 1)")
+        return 0
     if args.action == "show" and args.handout is not None:
         from gmi_vr.review.report import check_output
 
         check_output(Path(args.handout).expanduser(), "handout")  # before the store opens: fail early
-    store = _open_store(create=args.action == "add")
+    store = _open_store()
     try:
-        if args.action == "add":
-            patient = app.add_patient(
-                store, args.id, args.side, args.part,
-                age_years=args.age, age_band=args.age_band, therapist=_therapist(args, store),
-            )  # fmt: skip
-            print(f"added patient {patient.id} ({patient.affected_side} {patient.body_part}, stage 1)")
-        elif args.action == "list":
+        if args.action == "list":
             patients = store.list_patients()
             if args.json:
                 print(json.dumps([_patient_summary(store, p.id) for p in patients], indent=2))
@@ -302,7 +297,9 @@ def _cmd_patients(args: argparse.Namespace) -> int:
         elif args.action == "show":
             summary = _patient_summary(store, args.id)
             program = app.patient_program(store, args.id)
-            rows = program.settings_with_sources()
+            from gmi_vr.app.patients import program_setters
+
+            rows = program.settings_with_sources(program_setters(store, args.id))
             if args.json:
                 sources = {path: source for path, _, source in rows}
                 print(json.dumps({**summary, "program": program.to_dict(), "sources": sources}, indent=2))
@@ -317,16 +314,25 @@ def _cmd_patients(args: argparse.Namespace) -> int:
                 for path, value, source in rows:
                     print(f"  {path} = {json.dumps(value)}  [{source}]")
         elif args.action == "edit":
+            from gmi_vr.app.patients import appearance_change, edit_patient_appearance
             from gmi_vr.therapy.program import RESEARCH_SETTINGS
 
             changes = dict(_parse_assignment(item) for item in args.set)
+            # The patient's look (appearance.*) is kept beside the program, not in it.
+            looks = {p: v for p, v in changes.items() if p.replace("__", ".").startswith("appearance.")}
+            settings = {p: v for p, v in changes.items() if p not in looks}
             # A program's research settings are a researcher's or an admin's to change.
-            research = sum(p.replace("__", ".").split(".")[0] in RESEARCH_SETTINGS for p in changes)
+            research = sum(p.replace("__", ".").split(".")[0] in RESEARCH_SETTINGS for p in settings)
             permission: Permission = "research" if research else "change_records"
             also: Permission | None = "change_records" if 0 < research < len(changes) else None
-            program = app.edit_patient_program(
-                store, args.id, changes, therapist=_therapist(args, store, permission, also), reason=args.reason
-            )
+            who = _therapist(args, store, permission, also)
+            looks = {p.replace("__", "."): v for p, v in looks.items()}
+            if looks:  # checked (the avatar loaded) before anything is stored: a refusal changes nothing
+                appearance_change(store, args.id, looks)
+            program = (app.edit_patient_program(store, args.id, settings, therapist=who, reason=args.reason)
+                       if settings else app.patient_program(store, args.id))  # fmt: skip
+            if looks:
+                edit_patient_appearance(store, args.id, looks, therapist=who, reason=args.reason)
             print(f"patient {args.id}: changed {', '.join(changes)} (stage {int(program.stage)})")
         elif args.action == "prescribe":
             from gmi_vr.app.patients import parse_dose
@@ -504,7 +510,7 @@ def _parse_assignment(text: str) -> tuple[str, object]:
     """``path=value`` with a JSON value (numbers, true/false, quoted strings) or a bare word."""
     path, sep, raw = text.partition("=")
     if not sep or not path.strip():
-        raise GmiError(f"'{text}' is not a setting: write it as path=value, e.g. safety.session_cap_s=480.")
+        raise ProgramError(f"'{text}' is not a setting: write it as path=value, e.g. safety.session_cap_s=480.")
     try:
         value: object = json.loads(raw)
     except json.JSONDecodeError:

@@ -4,7 +4,7 @@
 //           constant (1, 1, 1, 1) for meshes without a colour array).
 // Views:    VIEW (int expression), the view (eye) being drawn: 0, or in a one-pass stereo
 //           program gl_ViewID_OVR (multiview) or gl_InstanceID (layered, which also routes
-//           the primitive to that layer); defined by render/shader.py after #version.
+//           the primitive to that layer); defined by render/shader.py after the version line.
 // Uniform blocks (std140, filled by render/renderer.py):
 //   View (binding 0): u_clip_from_world[2] (mat4, projection * view), u_eye_position[2]
 //           (vec4, world, metres; w unused), one per view ([0] alone outside one-pass

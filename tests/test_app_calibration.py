@@ -36,6 +36,7 @@ from gmi_vr.recording.store import SessionStore
 from gmi_vr.xr.sim import ScriptedFrameSource, load_motion, parse_motion
 
 MOTION_FILE = Path(__file__).parent / "data" / "calibration-seated-left-affected.jsonl"
+STANDING_FILE = Path(__file__).parent / "data" / "calibration-standing-left-affected.jsonl"
 PATIENT = "P-CAL-1"
 
 
@@ -96,6 +97,25 @@ def test_motion_file_is_the_generated_one_handed_script() -> None:
     assert all(not key.left.valid for key in motion.keyframes), "the affected controller is never tracked"
 
 
+def test_standing_calibration_is_stored_from_a_standing_patient_and_refused_from_a_seated_one(store) -> None:
+    assert STANDING_FILE.read_text(encoding="utf-8") == calibration_motion(standing=True)
+    # A patient who sits through a standing calibration: eyes 1.2 m above the floor read as a
+    # body 1.28 m tall with a 0.56-0.58 m arm (the hand's length follows the height). Refused
+    # at every pass; nothing stored.
+    with pytest.raises(CalibrationError, match="nothing was stored"):
+        calibrate_patient(store, PATIENT, _frames(), Screen(), posture="standing", therapist="t.one",
+                          floor_y=0.0)  # fmt: skip
+    assert store.latest_calibration(PATIENT) is None
+    retries = [a.details["reason"] for a in store.audit_trail(PATIENT) if a.action == "calibration.retry"]
+    assert retries and all(re.match(r"The arm measured \(0\.5\d m\) does not fit a body 1\.2\d m tall", r) for r in retries)
+    # Standing up, the same body calibrates: its height from the eyes on the known floor.
+    result = calibrate_patient(store, PATIENT, _frames(STANDING_FILE.read_text(encoding="utf-8")), Screen(),
+                               posture="standing", therapist="t.one", floor_y=0.0)  # fmt: skip
+    assert abs(result.measures.height_m - BODY.height_m) < 0.01
+    assert abs(result.measures.arm_length_m - BODY.arm_length_m) < 0.01
+    assert store.latest_calibration(PATIENT) is not None
+
+
 def test_one_handed_script_stores_a_calibration_of_the_scripted_body(store) -> None:
     screen = Screen()
     result = calibrate_patient(store, PATIENT, _frames(), screen, posture="seated", therapist="t.one")
@@ -136,7 +156,7 @@ def _cue_fill(draw) -> float:
     return float(np.linalg.norm(fill.world_from_mesh[:3, 0])) / 0.5
 
 
-def test_an_impossible_arm_is_explained_and_the_pose_starts_again(store) -> None:
+def test_an_impossible_arm_is_explained_and_the_arm_steps_are_asked_again(store) -> None:
     # First pass: the arm "reaches" 1.6 m out to the side, no human arm; then a good pass.
     screen = Screen()
     result = calibrate_patient(store, PATIENT, _frames(calibration_motion(side_reach_m=1.6, repeats=2)),
@@ -145,10 +165,13 @@ def test_an_impossible_arm_is_explained_and_the_pose_starts_again(store) -> None
     panels = _distinct_in_order(screen.panels())
     retry = [p for p in panels if RETRY_SUFFIX in " ".join(p.split())]  # as read, not as wrapped
     assert len(retry) == 1
-    said = re.match(r"The measured arm length \((\d\.\d\d) m\) is implausible;", " ".join(retry[0].split()))
+    said = re.match(r"The measured arm length \((\d\.\d\d) m\) is outside a human's 0.35-1.00 m; stretch the arm "
+                    r"holding the controller fully straight out to the side at shoulder height and hold it again\. ",
+                    " ".join(retry[0].split()))  # fmt: skip
     assert said is not None and float(said.group(1)) > 1.0, retry[0]
     after = panels[panels.index(retry[0]) + 1:]
-    assert after == [wrap_instruction(INSTRUCTIONS[s]) for s in CalibrationStep], "restarted from the first step"
+    # Back to the step that measured the arm; the upright pose before it stands.
+    assert after == [wrap_instruction(INSTRUCTIONS[s]) for s in list(CalibrationStep)[1:]], "back to the side step"
     # The sentence stayed up for about RETRY_SHOW_S, in the calm retry colour.
     retry_draws = [d for d, _ in screen.shown if d.texts[0].text == retry[0]]
     assert 110 < len(retry_draws) < 125 and retry_draws[0].texts[0].background != screen.shown[0][0].texts[0].background

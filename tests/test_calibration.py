@@ -1,6 +1,7 @@
 """One-handed calibration from a guided pose, and its storage form."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -98,8 +99,9 @@ def test_a_controller_not_held_out_to_its_own_side_is_refused():
     from gmi_vr.body.calibration import CalibrationSamples, calibrate
 
     wrong = CalibrationSamples(head, forward_grip, forward_grip, Side.RIGHT, PROFILE)
-    with pytest.raises(CalibrationError, match="repeat"):
+    with pytest.raises(CalibrationError, match="straight out to the side at shoulder height and hold it again") as refused:
         calibrate(wrong, Posture.STANDING, floor_y=0.0)
+    assert refused.value.redo == "side"
 
 
 def test_calibration_round_trips_through_plain_data_and_rejects_damage():
@@ -167,3 +169,46 @@ def test_guide_waits_for_the_forward_pose_and_can_restart():
     _run_guide(guide, head, side_grip, forward_grip, Side.RIGHT, rng)
     assert guide.step is CalibrationStep.DONE
     assert guide.result is not None and abs(guide.result.measures.arm_length_m - truth.arm_length_m) < 0.01
+
+
+def test_a_standing_calibration_done_seated_is_refused_and_the_whole_pose_asked_again():
+    # The patient sits while the clinic calibrates "standing" on a known floor: the eyes give
+    # a body about 1.3 m tall, each measure alone within a human's range, the arm far too
+    # long for that height.
+    truth = BodyMeasures(1.78, 0.45, 0.60, 0.191 * 1.78, 0.108 * 1.78)
+    head, side_grip, forward_grip = _patient_poses(truth, 0.3, np.array([0.0, 0.55, 0.0]), Side.RIGHT)
+    guide = CalibrationGuide(Posture.STANDING, floor_y=0.0)
+    with pytest.raises(CalibrationError) as refused:
+        _run_guide(guide, head, side_grip, forward_grip, Side.RIGHT, np.random.default_rng(2))
+    message = str(refused.value)
+    assert re.match(r"The arm measured \(0\.6\d m\) does not fit a body 1\.3\d m tall \(an arm is about "
+                    r"0\.27-0\.40 of the height\)", message), message
+    assert message.endswith("; stand upright looking straight ahead and hold still again (or calibrate seated).")
+    assert message.count(". ") == 0 and refused.value.redo == "neutral"
+    assert guide.result is None
+    guide.restart()
+    assert guide.step is CalibrationStep.NEUTRAL
+
+
+def test_implausible_shoulders_ask_for_the_forward_step_again_and_keep_the_rest():
+    truth = BodyMeasures.from_height(1.70)
+    hips = np.array([0.0, 0.9, 0.0])
+    head, side_grip, forward_grip = _patient_poses(truth, 0.0, hips, Side.RIGHT)
+    # The arm reached forward across the body: its wrist 5 cm from the midline, shoulders
+    # "0.10 m" apart.
+    across = Pose(forward_grip.position - [truth.shoulder_width_m / 2 - 0.05, 0.0, 0.0], forward_grip.orientation)
+    guide = CalibrationGuide(Posture.SEATED)
+    with pytest.raises(CalibrationError, match=r"shoulder width \(0\.1\d m\) is outside a human's 0\.22-0\.65 m; "
+                                               r"stretch the same arm fully straight forward") as refused:
+        _run_guide(guide, head, side_grip, across, Side.RIGHT, np.random.default_rng(3))
+    assert refused.value.redo == "forward" and guide.result is None
+    guide.restart()
+    assert guide.step is CalibrationStep.FORWARD  # the upright and side poses stand
+    index = 10_000
+    for _ in range(int(1.6 * RATE_HZ)):
+        t = index / RATE_HZ
+        hand = HandInput(grip=forward_grip, grip_valid=True, profile=PROFILE)
+        guide.add(TrackingFrame(index, t, int(t * 1e9), head, True, HandInput(), hand))
+        index += 1
+    assert guide.step is CalibrationStep.DONE and guide.result is not None
+    assert abs(guide.result.measures.shoulder_width_m - truth.shoulder_width_m) < 0.01

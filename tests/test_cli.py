@@ -89,7 +89,8 @@ def test_version_prints_the_package_version(tmp_path: Path) -> None:
     assert metadata.version("gmi-vr") == __version__  # the installed package says the same
 
 
-DOCTOR_CHECKS = ["Python", "OpenGL", "OpenXR loader", "OpenXR runtime", "headset", "session", "controllers", "data folder"]
+DOCTOR_CHECKS = ["Python", "OpenGL", "OpenXR loader", "OpenXR runtime", "headset", "session", "controllers", "data folder",
+                 "store"]
 
 
 def doctor_checklist(result: subprocess.CompletedProcess[str]) -> dict[str, tuple[str, str]]:
@@ -116,7 +117,8 @@ def test_doctor_without_a_runtime_prints_every_check_and_hides_the_loader(tmp_pa
     assert result.returncode == 3
     checks = doctor_checklist(result)
     assert list(checks) == DOCTOR_CHECKS
-    assert [checks[name][0] for name in DOCTOR_CHECKS] == ["pass"] * 3 + ["FAIL"] * 4 + ["pass"]
+    assert [checks[name][0] for name in DOCTOR_CHECKS] == ["pass"] * 3 + ["FAIL"] * 4 + ["pass"] * 2
+    assert "not created yet; once it is, encrypt it with 'gmi-vr store encrypt'" in checks["store"][1]
     assert checks["OpenGL"][1].startswith("4.")  # the context's version, then its renderer
     assert checks["OpenXR runtime"][1] == "XR_RUNTIME_JSON names /nonexistent/runtime.json, which does not exist"
     assert checks["headset"][1] == "not checked: needs a runtime"
@@ -151,7 +153,8 @@ def test_doctor_without_a_display_or_a_runtime_fails_both_checks(tmp_path: Path)
     assert list(checks) == DOCTOR_CHECKS
     verdicts = {name: verdict for name, (verdict, _) in checks.items()}
     assert verdicts == {"Python": "pass", "OpenGL": "FAIL", "OpenXR loader": "pass", "OpenXR runtime": "FAIL",
-                        "headset": "FAIL", "session": "FAIL", "controllers": "FAIL", "data folder": "pass"}  # fmt: skip
+                        "headset": "FAIL", "session": "FAIL", "controllers": "FAIL", "data folder": "pass",
+                        "store": "pass"}  # fmt: skip
     assert checks["OpenGL"][1].startswith("no display")
     assert "desktop session" in one_sentence(result)
     assert_no_loader_lines(result)
@@ -183,6 +186,19 @@ def test_a_patients_run_says_what_was_saved_and_sessions_lists_its_true_status(t
     assert gmi_vr(["export", "1", "--format", "csv", "--out", str(out)], tmp_path).returncode == 0
     blocks = (out / "session-001_blocks.csv").read_text().splitlines()
     assert len(blocks) == 2 and blocks[1].startswith("P-7,1,1,laterality,0.0,")
+
+
+@pytest.mark.parametrize("assignment", ["stage", "=2", "session.blocks=[", "stage=nine"])
+def test_every_malformed_program_edit_is_a_program_error_and_changes_nothing(tmp_path: Path, assignment: str) -> None:
+    """A setting written without '=' is as much a program error (exit 9, one sentence) as one
+    whose value is wrong; the program is left as it was."""
+    assert gmi_vr(["patients", "add", "P-7", "--side", "left", "--by", "t"], tmp_path).returncode == 0
+    before = gmi_vr(["patients", "show", "P-7"], tmp_path).stdout
+    edited = gmi_vr(["patients", "edit", "P-7", "--set", assignment, "--reason", "r", "--by", "t"], tmp_path)
+    assert edited.returncode == 9, edited.stderr
+    (line,) = edited.stderr.strip().splitlines()
+    assert line.startswith("gmi-vr: ") and line.endswith(".")
+    assert gmi_vr(["patients", "show", "P-7"], tmp_path).stdout == before
 
 
 # ---------------------------------------------------------------------------- the data folder

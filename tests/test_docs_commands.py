@@ -94,6 +94,8 @@ HEADSET_RUNS: dict[tuple[str, ...], str] = {
 
 DEMO_REACH = shipped_data_dir() / "demo-reach.jsonl"
 CALIBRATION_MOTION = REPO / "tests" / "data" / "calibration-seated-left-affected.jsonl"
+#: A standing calibration is held standing (a seated pose is refused as not fitting the height).
+STANDING_CALIBRATION_MOTION = REPO / "tests" / "data" / "calibration-standing-left-affected.jsonl"
 #: Exit status of a headset command with no OpenXR runtime (core.errors.XrRuntimeUnavailable).
 NO_RUNTIME_EXIT = 3
 
@@ -211,7 +213,7 @@ def for_a_person(argv: list[str]) -> list[str]:
     if argv[0] in ("run", "replay", "practice") and "--motion" not in argv:
         return [*argv, "--max-frames", "30"]
     if argv[0] == "calibrate" and "--sim" in argv and "--motion" not in argv:
-        return [*argv, "--motion", str(CALIBRATION_MOTION)]
+        return [*argv, "--motion", str(STANDING_CALIBRATION_MOTION if "--standing" in argv else CALIBRATION_MOTION)]
     if argv[:2] == ["users", "add"] or argv[0] == "signin":  # the password, typed (see typed_by_a_person)
         return [*argv, "--password-stdin"]
     return argv

@@ -372,6 +372,13 @@ def test_with_accounts_only_a_researcher_or_admin_changes_research_settings(
     finally:
         store.close()
     assert actors[-2:] == [("r.one", ["research"]), ("r.one", ["feedback"])]
+    # Show names who set each setting: the researcher's, not "the therapist".
+    capsys.readouterr()
+    assert gmi(monkeypatch, "patients", "show", "P2") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  research = true  [set by r.one (researcher)]" in lines
+    assert any(line.startswith("  feedback = ") and line.endswith("[set by r.one (researcher)]") for line in lines)
+    assert '  session.blocks = ["laterality", "mirror", "mirror"]  [set by boss (admin)]' in lines
 
 
 def test_a_recorded_session_keeps_each_blocks_condition_in_its_params_events_and_csv_export(

@@ -55,6 +55,26 @@ def test_each_instrument_scores_its_items(instrument: str, items: dict[str, int]
     assert scored.items == items and all(isinstance(v, int) for v in scored.items.values())
 
 
+def test_the_instruments_have_the_published_structure_and_ranges() -> None:
+    # Checked against the published descriptions (docs/outcomes.md). CSS: 8 reported
+    # symptoms and 9 examined signs, each present or absent, 0-17 (Harden et al. 2010).
+    css = [item.name for item in INSTRUMENTS["css"].items]
+    assert len([n for n in css if n.startswith("symptom_")]) == 8 and len([n for n in css if n.startswith("sign_")]) == 9
+    assert {"sign_hyperalgesia_pinprick", "sign_allodynia", "symptom_decreased_rom", "sign_decreased_rom"} <= set(css)
+    assert all((item.low, item.high) == (0, 1) for item in INSTRUMENTS["css"].items)
+    # SSQ (Kennedy et al. 1993): 16 symptoms 0-3, seven on each subscale, so every symptom at
+    # "severe" gives the published maxima.
+    assert len(SSQ_SYMPTOMS) == 16 and all(sum(s in scales for scales in SSQ_SYMPTOMS.values()) == 7 for s in "NOD")
+    worst = score("ssq", {name: "3" for name in SSQ_SYMPTOMS})
+    assert worst.score == 235.62
+    assert worst.details == {"nausea": 200.34, "oculomotor": 159.18, "disorientation": 292.32}
+    # Bath BPDS: the form's total, 0-57 (Lewis & McCabe 2010).
+    (total,) = INSTRUMENTS["bpd"].items
+    assert (total.low, total.high) == (0, 57)
+    for name, cited in (("css", "Pain 151:870"), ("bpd", "Lewis & McCabe 2010"), ("ssq", "Kennedy et al. 1993")):
+        assert cited in INSTRUMENTS[name].source
+
+
 @pytest.mark.parametrize(
     ("instrument", "items", "words"),
     [

@@ -275,6 +275,20 @@ def test_a_refused_first_patient_creates_no_data_folder(tmp_path: Path) -> None:
         assert not (tmp_path / "data").exists()
 
 
+def test_an_age_band_must_be_a_band_not_an_age(tmp_path: Path) -> None:
+    """``--age-band 54`` would keep an exact age: refused in one sentence, before the store
+    opens (the console's age list offers only these bands)."""
+    from gmi_vr.app.patients import AGE_BANDS
+
+    assert AGE_BANDS == ("0-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80-89", "90+")
+    for band in ("54", "50-60", "old"):
+        refused = gmi_vr(["patients", "add", "P001", "--side", "left", "--age-band", band], tmp_path)
+        assert refused.returncode == 1 and f"The age band '{band}' is not one of 0-9," in one_sentence(refused)
+        assert not (tmp_path / "data").exists()
+    assert gmi_vr(["patients", "add", "P001", "--side", "left", "--age-band", "90+"], tmp_path).returncode == 0
+    assert "90+" in gmi_vr(["patients", "show", "P001"], tmp_path).stdout
+
+
 def test_adding_a_patient_twice_is_one_sentence_and_keeps_the_first(tmp_path: Path) -> None:
     assert gmi_vr(["patients", "add", "P001", "--side", "left", "--age", "54"], tmp_path).returncode == 0
     again = gmi_vr(["patients", "add", "P001", "--side", "right"], tmp_path)

@@ -259,14 +259,14 @@ def test_the_therapist_prescribes_from_the_command_and_show_prints_it(
     assert out.strip() == "patient P-1: practice between visits at stage 1: laterality 3 min x 6 a day (in the audit trail)"
     code, out, _ = run(["patients", "show", "P-1"], capsys)
     assert code == 0 and "      practice: laterality 3 min x 6 a day" in out.splitlines()
-    assert 'practice.stage_1.laterality_minutes = 3.0  [set by the therapist]' in out
+    assert 'practice.stage_1.laterality_minutes = 3.0  [set by t.two]' in out
     assert [e.actor for e in store.audit_trail("P-1") if e.action == "program.override"] == ["t.two"]
 
 
 @pytest.mark.parametrize(("args", "exit_code", "message"), [
-    (["--laterality", "3"], 1, "gmi-vr: --laterality '3' is not a dose: write minutes x times a day, e.g. --laterality 2x8, or 0 for none.\n"),
-    (["--mirror", "twice"], 1, "gmi-vr: --mirror 'twice' is not a dose"),
-    ([], 1, "gmi-vr: Say what to prescribe: --laterality, --imagery or --mirror MINUTESxTIMES, or --next-step TEXT.\n"),
+    (["--laterality", "3"], 9, "gmi-vr: --laterality '3' is not a dose: write minutes x times a day, e.g. --laterality 2x8, or 0 for none.\n"),
+    (["--mirror", "twice"], 9, "gmi-vr: --mirror 'twice' is not a dose"),
+    ([], 9, "gmi-vr: Say what to prescribe: --laterality, --imagery or --mirror MINUTESxTIMES, or --next-step TEXT.\n"),
     (["--imagery", "0x3"], 9, "gmi-vr: Give imagery practice both minutes and times a day"),
     (["--next-step", "x" * 241], 9, "gmi-vr: Keep the next step under 240 characters"),
 ])  # fmt: skip

@@ -118,6 +118,9 @@ SCRIPT = textwrap.dedent(
             yield from rate(3)  # 2
             yield from until(lambda d, s: "Practice complete" in texts(d), "complete")
             yield from until(lambda d, s: "saved" in s, "saved")
+            # The closing words fade in from the rating (a calm transition): the window is
+            # closed once they are fully shown, so the screenshot is of the finished picture.
+            yield from until(lambda d, s: d.fade == 0.0, "shown")
         elif plan == "flare":
             yield from rate(2)  # 1
             yield from answer("keys")

@@ -13,6 +13,7 @@ import sqlite3
 import stat
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -199,6 +200,43 @@ def test_doctor_warns_about_a_folder_others_can_read_and_says_how_to_fix_it(
     assert f"The data folder {station_env} can be read by other accounts" in row
     os.system(f"chmod -R go-rwx '{station_env}'")  # the fix the warning gives
     assert privacy.folder_exposure(station_env) is None
+
+
+def test_doctor_says_whether_the_store_is_encrypted_and_never_prints_the_passphrase(
+    station_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gmi_vr.app import doctor
+    from gmi_vr.recording import cipher
+    from gmi_vr.recording.encrypt import encrypt_store
+
+    monkeypatch.setenv("XR_RUNTIME_JSON", "/nonexistent/runtime.json")
+    monkeypatch.setattr(cipher, "_typed", None)
+    monkeypatch.setattr(cipher, "_asker", None)
+
+    def store_row() -> tuple[str, str]:
+        """The store row's (verdict, detail)."""
+        capsys.readouterr()
+        with pytest.raises(GmiError):
+            doctor(print)  # fails for the headset (no runtime here); the store is a row of its checklist
+        out = capsys.readouterr().out
+        assert secret not in out
+        (row,) = [line for line in out.splitlines() if line[6:].startswith("store ")]
+        verdict, _, detail = row.split(None, 2)
+        return verdict, detail
+
+    secret = "a long passphrase nobody prints"
+    verdict, detail = store_row()
+    assert verdict == "pass" and detail.endswith(
+        "not created yet; once it is, encrypt it with 'gmi-vr store encrypt' (gmi-vr otherwise closed; see README, "
+        "Encryption at rest).")  # fmt: skip
+    assert cli.main(["patients", "add", "P001", "--side", "left"]) == 0
+    store = station_env / "sessions.sqlite"
+    assert store_row() == ("WARN", f"{store} plaintext: whoever can copy the file reads the records; "
+                           "encrypt it with 'gmi-vr store encrypt' (gmi-vr otherwise closed; see README, "
+                           "Encryption at rest).")  # fmt: skip
+    encrypt_store(store, secret)
+    monkeypatch.setenv(cipher.PASSPHRASE_ENV, secret)
+    assert store_row() == ("pass", f"{store} encrypted (SQLCipher; its passphrase is asked for, never shown)")
 
 
 # ---------------------------------------------------------------------- backup and restore
@@ -388,6 +426,21 @@ def test_erasing_a_patient_leaves_no_row_and_no_byte_of_them(tmp_path: Path, sta
 
     assert cli.main(["patients", "erase", ERASED, "--reason", "again"]) == 8
     assert "No patient" in capsys.readouterr().err
+
+
+def test_erasing_a_patient_without_sessions_leaves_every_other_patients_rows(tmp_path: Path) -> None:
+    with SessionStore.open(tmp_path / "data") as store:
+        for patient in (ERASED, KEPT):
+            store.add_patient(PatientInfo(patient, "left", "hand"))
+        kept_session = _record_session(store, KEPT)
+    db = tmp_path / "data" / "sessions.sqlite"
+    kept_before = _tables_naming(db, KEPT, [kept_session])
+    assert kept_before["trials"] and kept_before["events"] and kept_before["motion_chunks"]
+    with SessionStore.open(tmp_path / "data") as store, warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning from the query builder either
+        info = store.erase_patient(ERASED, actor="ana", reason="consent withdrawn")
+    assert info.sessions == 0 and info.rows_removed["patients"] == 1
+    assert _tables_naming(db, KEPT, [kept_session]) == kept_before
 
 
 def test_a_patient_with_a_running_session_is_not_erased(tmp_path: Path) -> None:

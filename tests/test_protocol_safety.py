@@ -28,7 +28,13 @@ from gmi_vr.therapy.rating import CONFIRM_HOLD_S
 from gmi_vr.therapy.replayed import SessionPictures
 from gmi_vr.therapy.safety import STOP_HINT
 from gmi_vr.therapy.scenes import CALM_CLEAR
-from gmi_vr.therapy.session import RunnerState, SessionOutcome, SessionRunner, SessionStatus
+from gmi_vr.therapy.session import (
+    FMS_LONGEST_WAIT_S,
+    RunnerState,
+    SessionOutcome,
+    SessionRunner,
+    SessionStatus,
+)
 from gmi_vr.therapy.task import TaskContext, TaskStep, register_task
 from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
 
@@ -161,6 +167,126 @@ def test_the_fms_is_asked_every_interval_and_a_low_answer_is_one_hold() -> None:
     assert answer.data == {"value": 0, "answer": "0", "source": "patient"}
     assert run.state is RunnerState.RUNNING and log[-1].movement_allowed
     assert run.fms == [0] and not run.sickness
+
+
+def run_answering(run: SessionRunner, seconds: float, answer_after_s: float) -> list[TaskStep]:
+    """Step ``run`` for ``seconds``; every laterality picture is answered from the console
+    ``answer_after_s`` after it shows, every sickness question with 0 half a second after."""
+    script, log = Script(), []
+    due: list[tuple[float, str]] = []
+    for _ in range(int(round(seconds * RATE_HZ))):
+        now = script.next_time
+        for at, what in [d for d in due if d[0] <= now]:
+            due.remove((at, what))
+            if what == "side":
+                run.answer_from_console(Side.LEFT, at)
+            else:
+                run.answer_question_from_console("0", at)
+        out = run.update(script.frame(), None)
+        log.append(out)
+        for e in out.events:
+            if e.kind == "trial.show":
+                due.append((e.time_s + answer_after_s, "side"))
+            elif e.kind == "question.ask" and e.data["question"] == "sickness.fms":
+                due.append((e.time_s + 0.5, "fms"))
+    return log
+
+
+def test_the_fms_waits_for_the_end_of_a_laterality_trial_and_voids_none() -> None:
+    # Pictures with no time limit, answered 2.5 s after they show: the question falling due
+    # at 3 s finds a picture on screen and waits for its answer.
+    base = Program.default(Side.LEFT, BodyPart.HAND)
+    program, _ = base.override("t", "test", "2026-03-01T09:00", **{
+        "session.blocks": ["laterality"], "session.rating_at_start": False, "session.rating_at_end": False,
+        "safety.fms_every_s": 3.0, "safety.stop_hint_s": 0, "laterality.time_limit_s": None,
+    })  # fmt: skip
+    run = SessionRunner(program, 1, date_iso="2026-03-01")
+    log = run_answering(run, 20.0, 2.5)
+    assert events(log, "trial.void") == []
+    asked = events(log, "sickness.request")
+    assert len(asked) >= 4, "the schedule kept its pace"
+    showing = False  # replay the log: each question came between an answer and the next picture
+    for e in (e for s in log for e in s.events):
+        if e.kind == "trial.show":
+            showing = True
+        elif e.kind == "trial.answer":
+            showing = False
+        elif e.kind == "sickness.request":
+            assert not showing, f"the question at {e.time_s} cut a picture"
+    start = events(log, "session.start")[0].time_s
+    # On the programmed grid (3, 6, 9, ... s of focused time), each at most one trial late.
+    for n, e in enumerate(asked, 1):
+        assert 0.0 <= e.time_s - start - n * 3.0 < FMS_LONGEST_WAIT_S
+
+
+def test_the_fms_never_cuts_a_touch_and_comes_in_the_pause_between_touches() -> None:
+    base = Program.default(Side.LEFT, BodyPart.HAND)
+    program, _ = base.override("t", "test", "2026-03-01T09:00", **{
+        "session.blocks": ["touch"], "session.rating_at_start": False, "session.rating_at_end": False,
+        "safety.stop_hint_s": 0, "safety.fms_every_s": 2.0, "touch.interval_s": 3.0, "touch.lead_s": 1.0,
+        "touch.touches_per_block": 4, "touch.blocks": 1, "touch.feedback_s": 0.5,
+    })  # fmt: skip
+    run = SessionRunner(program, 1, date_iso="2026-03-01")
+    log = run_answering(run, 10.0, 1.0)
+    assert events(log, "touch.void") == []
+    asked = events(log, "sickness.request")
+    assert asked, "no sickness question was asked"
+    cues = [e.time_s for e in events(log, "touch.cue")]
+    start = events(log, "session.start")[0].time_s
+    first = asked[0].time_s - start
+    # Due at 2 s, while the first touch (cued at 1 s, its slot to 3 s) is under way: asked
+    # when that slot ends, before the next cue.
+    assert 3.0 - 1e-6 <= first < 3.0 + 2 / RATE_HZ
+    assert all(not (c < asked[0].time_s < c + 2.0) for c in cues)
+
+
+class EndlessTrial:
+    """A stand-in block whose one trial never ends (a picture nobody answers, with no time
+    limit): it is never between trials. ``cut_when_late`` set per kind."""
+
+    involves_movement = False
+    cut_when_late = True
+    interrupts: list[str] = []
+
+    def __init__(self, program: Program, context: TaskContext) -> None:
+        self.kind = type(self).__name__
+
+    @property
+    def between_trials(self) -> bool:
+        return False
+
+    def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
+        return TaskStep(DrawList(meshes=(MeshItem("sphere", translation_matrix(np.array([0.0, 1.0, -0.5]))),)))
+
+    def interrupt(self, time_s: float, reason: str) -> TaskStep:
+        EndlessTrial.interrupts.append(reason)
+        return TaskStep()
+
+
+class UncuttableTrial(EndlessTrial):
+    cut_when_late = False
+
+
+register_task("test_endless", EndlessTrial)
+register_task("test_uncuttable", UncuttableTrial)
+
+
+@pytest.mark.parametrize(("block", "asked"), [("test_endless", True), ("test_uncuttable", False)])
+def test_a_question_kept_waiting_its_longest_is_asked_only_where_a_trial_may_be_cut(block: str, asked: bool) -> None:
+    EndlessTrial.interrupts.clear()
+    run, script, log = runner(**{"session.blocks": [block], "session.rating_at_start": False,
+                                 "safety.fms_every_s": 2.0})  # fmt: skip
+    step(run, script, log, 2.0 + FMS_LONGEST_WAIT_S - 0.5)
+    assert events(log, "sickness.request") == [] and EndlessTrial.interrupts == []  # waits for a boundary
+    step(run, script, log, 1.0)
+    requests = events(log, "sickness.request")
+    if asked:  # due at 2 s, asked FMS_LONGEST_WAIT_S later, cutting the trial (voided, shown again)
+        (request,) = requests
+        start = events(log, "session.start")[0].time_s
+        assert request.time_s - start == pytest.approx(2.0 + FMS_LONGEST_WAIT_S, abs=2 / RATE_HZ)
+        assert EndlessTrial.interrupts == ["rating"]
+    else:  # a touch under way is never cut: the question keeps waiting
+        assert requests == [] and EndlessTrial.interrupts == []
 
 
 def test_an_fms_at_the_threshold_fades_to_the_calm_scene_within_one_frame() -> None:

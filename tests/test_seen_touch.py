@@ -236,3 +236,51 @@ def test_a_touch_of_the_registered_limb_shows_in_the_same_frame_where_it_landed(
     assert (summary["contacts"], summary["shown"], summary["over_goal"], summary["over_bound"]) == (2, 2, 0, 0)
     assert summary["registration_rms_mm"] == pytest.approx(attempts[1]["rms_mm"])
     assert summary["max_delay_ms"] == max(c.data["delay_ms"] for c in contacts)
+
+
+def test_a_pause_during_registration_starts_it_again_from_the_first_landmark(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    with SessionStore.open() as store:
+        add_patient(store, "S-1", "left", "hand", therapist="t.one")
+        edit_patient_program(store, "S-1", SEEN, therapist="t.one", reason="seen touch")
+    virtual = virtual_landmarks(rest_body(), Side.LEFT, BodyPart.HAND)
+    shift = np.array([-0.03, 0.0, -0.04])  # the real limb: 3 cm out, 4 cm forward of the virtual one
+    # Before the pause two landmarks are touched where the limb lay then; during the pause
+    # the patient moves the arm 8 cm, and after it all three are touched where it lies now.
+    before = [p + shift + [0.0, 0.0, 0.08] for p in virtual[:2]]
+    after = [p + shift for p in virtual]
+    keys: list[dict[str, Any]] = []
+    for t, point in [(0.5, before[0]), (1.5, before[1]), (4.0, after[0]), (5.0, after[1]), (6.0, after[2])]:
+        keys += [{"t": t, "left": {"position": grip_for(point + 0.05 * UP)}},
+                 {"t": t + 0.3, "left": {"position": grip_for(point)}},
+                 {"t": t + 0.4, "left": {"trigger_click": True}},
+                 {"t": t + 0.5, "left": {"trigger_click": False, "position": grip_for(point)}},
+                 {"t": t + 0.8, "left": {"position": grip_for(point + 0.05 * UP)}}]  # fmt: skip
+    events = []
+    cues: list[str] = []
+    with session_pipeline("S-1", source="sim", seed=SEED, record=False) as pipeline, \
+            ScriptedFrameSource(parse_motion(motion(keys, 7.5))) as source:  # fmt: skip
+        runner = pipeline.runner
+        assert runner is not None
+        start: float | None = None
+        for frame in source.frames():
+            start = frame.time_s if start is None else start
+            if abs(frame.time_s - start - 2.6) < FRAME_S / 2:
+                runner.hold(True, frame.time_s)  # the therapist pauses between the second and third
+            if abs(frame.time_s - start - 3.4) < FRAME_S / 2:
+                runner.hold(False, frame.time_s)
+            output = pipeline.step(frame)
+            events += output.events
+            cue = runner.therapist_cue(frame.time_s)
+            cues.append(cue.headline if cue is not None else "")
+    assert [e.data["reason"] for e in events if e.kind == "touch.registration_restart"] == ["paused"]
+    # The first registration uses the three landmarks touched after the pause only.
+    attempts = [e.data for e in events if e.kind == "touch.registration"]
+    assert len(attempts) == 1 and attempts[0]["accepted"]
+    assert np.allclose(attempts[0]["touched"], np.stack(after), atol=0.005)
+    assert attempts[0]["rms_mm"] == pytest.approx(rigid_fit(virtual, np.stack(after)).rms_m * 1000.0, abs=0.5)
+    # After the pause the console asks for the first landmark again.
+    resumed = next(i for i, e in enumerate(cues) if i > 3.4 * RATE_HZ and e)
+    assert cues[resumed].startswith("REGISTER the resting left hand (1 of 3)")

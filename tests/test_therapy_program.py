@@ -44,7 +44,9 @@ def test_every_setting_shows_its_source_and_overrides_say_so() -> None:
     program = Program.default(Side.LEFT, BodyPart.BACK_NECK)
     program, _ = program.override("Dr A", "lower ceiling", "2026-03-01T10:00", safety__pain_ceiling=8)
     rows = {path: (value, source) for path, value, source in program.settings_with_sources()}
-    assert rows["safety.pain_ceiling"] == (8, "set by the therapist")
+    assert rows["safety.pain_ceiling"] == (8, "set by hand (the audit trail says who)")
+    named = {path: source for path, _, source in program.settings_with_sources({"safety.pain_ceiling": "Dr A"})}
+    assert named["safety.pain_ceiling"] == "set by Dr A"
     assert rows["progression.rt_gap_max_s"][0] == 0.19 and "0.19 s" in rows["progression.rt_gap_max_s"][1]
     assert rows["progression.min_span_days"][0] == 7 and "7 days" in rows["progression.min_span_days"][1]
     assert rows["progression.min_trials_per_side"][0] == 40
@@ -72,7 +74,7 @@ def test_a_version_1_program_takes_the_corrected_gap_unless_the_therapist_set_it
     for name in ("rt_gap_max_fraction", "min_trials_per_side", "min_span_days", "fall_sessions"):
         del old["progression"][name]  # fields version 1 did not have
     upgraded = Program.from_dict(old)
-    assert upgraded.progression.rt_gap_max_s == 0.19 and upgraded.format_version == 2
+    assert upgraded.progression.rt_gap_max_s == 0.19 and upgraded.format_version == PROGRAM_FORMAT_VERSION
     assert upgraded.progression.min_span_days == 7
     old["overridden"] = ["progression.rt_gap_max_s"]
     assert Program.from_dict(old).progression.rt_gap_max_s == 0.49  # the therapist's choice stays
@@ -152,8 +154,30 @@ def test_documents_from_a_newer_version_or_with_unknown_fields_are_refused() -> 
     data = Program.default(Side.LEFT, BodyPart.HAND).to_dict()
     with pytest.raises(ProgramError, match="newer gmi-vr"):
         Program.from_dict({**data, "format_version": PROGRAM_FORMAT_VERSION + 1})
+    # A newer program has settings this gmi-vr does not know: the version is what it says,
+    # in one sentence, not "unknown setting".
+    with pytest.raises(ProgramError) as info:
+        Program.from_dict({**data, "format_version": PROGRAM_FORMAT_VERSION + 1, "colour": "blue"})
+    assert str(info.value) == (
+        f"This program was written by a newer gmi-vr (program format {PROGRAM_FORMAT_VERSION + 1}, this one "
+        f"reads up to {PROGRAM_FORMAT_VERSION}); update gmi-vr on this computer to open it.")
+    with pytest.raises(ProgramError, match="not one gmi-vr writes"):
+        Program.from_dict({**data, "format_version": "3"})
     with pytest.raises(ProgramError, match="unknown"):
         Program.from_dict({**data, "colour": "blue"})
+
+
+def test_the_format_version_marks_the_settings_added_since_version_2() -> None:
+    # A program with research settings is written as format 3, which a version-2 reader
+    # refuses as newer instead of naming 'research' an unknown setting.
+    program = Program.default(Side.LEFT, BodyPart.HAND)
+    research, _ = program.override("r", "study", "2026-12-01T09:00", research=True)
+    assert PROGRAM_FORMAT_VERSION == 3 and research.to_dict()["format_version"] == 3
+    old = program.to_dict()
+    old["format_version"] = 2
+    for name in ("haptics", "hands", "touch", "practice", "research", "feedback"):
+        del old[name]  # sections version 2 did not have
+    assert Program.from_dict(old) == program
 
 
 def test_one_handed_mapping_needs_two_different_buttons() -> None:

@@ -6,6 +6,8 @@
 - ``pipeline``: one frame, TrackingFrame -> body -> therapy -> DrawList (+ recording);
 - ``session``: a session's parts from the patient's stored program, calibration and avatar;
 - ``headset``: ``run_openxr`` (the real headset) and ``doctor``;
+- ``devices``: the headset and controllers as the console shows them before a session
+  (the doctor's checks in a child process, or the running headset's own state);
 - ``sim``: ``run_sim`` (desktop simulator) and ``run_demo`` (a scripted run saved as PNGs);
 - ``demo``: ``run_patient_demo``, a whole patient session from the shipped sample motion,
   recorded (``gmi-vr demo --patient``);
@@ -25,6 +27,7 @@ binds GLX or EGL at its first import), so importing this package needs no displa
 from gmi_vr.app.calibrate import calibrate_patient, run_calibration_openxr, run_calibration_sim
 from gmi_vr.app.headset import doctor, run_openxr
 from gmi_vr.app.patients import (
+    add_new_patient,
     add_patient,
     edit_patient_program,
     patient_age_band,
@@ -37,6 +40,7 @@ from gmi_vr.app.replay import run_replay
 from gmi_vr.app.sim import demo_draw_list, run_demo, run_sim
 
 __all__ = [
+    "add_new_patient",
     "add_patient",
     "calibrate_patient",
     "demo_draw_list",

@@ -64,7 +64,7 @@ INSTRUCTION_COLOR: RGBA = (1.0, 1.0, 1.0, 1.0)
 INSTRUCTION_BACKGROUND: RGBA = (0.20, 0.27, 0.30, 0.86)
 #: A repeat request is shown in warm sand, not alarm red: nothing here is the patient's fault.
 RETRY_BACKGROUND: RGBA = (0.46, 0.36, 0.24, 0.82)
-#: How long a "repeat the pose" sentence stays up before the guide starts again (frame time:
+#: How long a "repeat the pose" sentence stays up before the guide goes back to that step (frame time:
 #: time to read it calmly and lower the arm), and how long "Calibration finished." is shown.
 RETRY_SHOW_S = 4.0
 FINISHED_SHOW_S = 2.0
@@ -76,7 +76,7 @@ CUE_FILL_COLOR: RGBA = (0.62, 0.80, 0.66, 1.0)  # soft green
 CUE_LABEL = "Hold still"
 CLEAR_COLOR: RGBA = room_draw_list(None).clear_color  # the room's own sky
 
-RETRY_SUFFIX = "Let us start again in a moment."
+RETRY_SUFFIX = "We go back to that step in a moment."
 ENDED_EARLY = ("The calibration ended before the pose was finished, so nothing was stored; "
                "run the calibration again.")  # fmt: skip
 
@@ -159,8 +159,9 @@ class CalibrationStep:
     each frame goes to the guide and comes back as what the patient sees
     (``calibration_draw_list``); no body is solved and nothing of the frames is recorded.
 
-    A pose with implausible measures shows the guide's sentence for RETRY_SHOW_S (audited
-    "calibration.retry"), then the guide starts again. Once done the calibration is stored
+    A pose with implausible measures (outside a human's range, ``body.calibration``) shows the
+    guide's sentence for RETRY_SHOW_S (audited "calibration.retry"), then the guide goes back
+    to the step that gave it; nothing is stored until a whole pose is plausible. Once done the calibration is stored
     (``store.add_calibration``, audit "calibration.add" by ``therapist``, default the
     logged-in user) with the patient's own affected side and kept in ``result``; "Calibration
     finished." is shown for FINISHED_SHOW_S, then the output is ``done``. ``floor_y``: the

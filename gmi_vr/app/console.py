@@ -16,21 +16,31 @@ session itself runs on.
 from __future__ import annotations
 
 import bisect
+import getpass
+import itertools
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from gmi_vr.app.controls import TherapistControls, button_keys
-from gmi_vr.app.patients import patient_age_band, patient_program
+from gmi_vr.app.devices import DeviceSource
+from gmi_vr.app.patients import (
+    AGE_BANDS,
+    BODY_PARTS,
+    add_new_patient,
+    patient_age_band,
+    patient_program,
+)
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.app.signin import GATE_ACTIONS, ConsoleGate
+from gmi_vr.app.signin import GATE_ACTIONS, ConsoleGate, store_opener
 from gmi_vr.body.solve import MIN_HAND_SCALE
 from gmi_vr.console.panels import (
     FRAME_HISTORY,
     AfterSession,
     BeforeSession,
     ConsoleAction,
+    NewPatient,
     PatientProgress,
     PatientRow,
     SessionPanel,
@@ -38,10 +48,11 @@ from gmi_vr.console.panels import (
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.events import Event
 from gmi_vr.core.settings import load_settings
-from gmi_vr.core.types import TrackingFrame
+from gmi_vr.core.types import HandInput, TrackingFrame
 from gmi_vr.recording.listing import saved_line, session_row
-from gmi_vr.recording.records import PatientInfo, StoredRating, StoredTrial
+from gmi_vr.recording.records import CalibrationInfo, PatientInfo, StoredRating, StoredTrial
 from gmi_vr.recording.store import SessionStore
+from gmi_vr.therapy.program import Program
 
 #: The events the log lists (pain ratings, flares, stops, tracking and recording losses,
 #: the session's course and the therapist's changes), with the words it lists them by.
@@ -146,6 +157,15 @@ class SessionConsole:
     notice: str = ""
     #: The chosen patient's progress (free play's patient list), read on a worker thread.
     progress: PatientProgress | None = None
+    #: The headset and controllers before a session (``app.devices``); None: not shown.
+    devices: DeviceSource | None = None
+    #: Where the start button starts the session (shown on it: "simulator").
+    start_where: str = ""
+    _hands: tuple[HandInput, HandInput] | None = None
+    #: Adding a patient: the worker under way, and what it found: ("added", id, the list
+    #: read again) or ("problem", sentence).
+    _adding: threading.Thread | None = None
+    _added: tuple[str, str, BeforeSession | None] | None = None
 
     @property
     def gate_open(self) -> bool:
@@ -165,6 +185,7 @@ class SessionConsole:
         self._last_time_s = frame.time_s
         self._start_s = frame.time_s if self._start_s is None else self._start_s
         self._time_s = frame.time_s
+        self._hands = (frame.left, frame.right)
         tracked = frame.left.grip_valid and frame.right.grip_valid
         if tracked != self._tracked:
             self.events.append((self._session_s(frame.time_s), "tracking found" if tracked else "tracking lost"))
@@ -198,6 +219,10 @@ class SessionConsole:
                 self.calibrate_requested = str(action.value)
             elif action.name == "review":
                 self._read_progress(str(action.value))
+            elif action.name == "add_patient":
+                self._add_patient(*action.value)
+            elif action.name == "check_devices" and self.devices is not None:
+                self.devices.again()
             elif self.controls is not None:
                 self.controls.act(action.name, action.value, time_s)
 
@@ -212,6 +237,51 @@ class SessionConsole:
                 self.progress = progress
 
         threading.Thread(target=read, name="gmi-vr patient progress", daemon=True).start()
+
+    def _add_patient(self, patient_id: str, side: str, part: str, age_band: str | None) -> None:
+        """Add a patient as ``gmi-vr patients add`` does (``app.patients.add_new_patient``:
+        the same checks, the same "patient.add" audit row, by the person signed in), on a
+        worker thread with its own store connection; the list is read again after. One add
+        at a time: a second click while one is under way is the same request."""
+        if self.before is None or (self._adding is not None and self._adding.is_alive()):
+            return
+        actor = self.gate.actor() if self.gate is not None else getpass.getuser()
+        opener = self.gate.opener if self.gate is not None else store_opener(load_settings())
+        self._added = None
+
+        def add() -> None:
+            try:
+                patient = add_new_patient(opener, patient_id, side, part, age_band=age_band,
+                                          therapist=lambda store: actor, via="console")  # fmt: skip
+            except GmiError as error:
+                self._added = ("problem", str(error), None)
+            else:
+                self._added = ("added", patient.id, before_session())
+
+        self._adding = threading.Thread(target=add, name="gmi-vr add patient", daemon=True)
+        self._adding.start()
+
+    def wait(self, timeout_s: float = 30.0) -> None:
+        """Wait for an add under way (the end of a run: the window may close meanwhile)."""
+        if self._adding is not None:
+            self._adding.join(timeout_s)
+
+    def _before_panel(self) -> BeforeSession | None:
+        """Free play's patients, the add form, the headset's status (None in a session)."""
+        if self.before is None or self.pipeline.runner is not None:
+            return None
+        busy = self._adding is not None and self._adding.is_alive()
+        added = self._added if not busy else None
+        form = NewPatient(("left", "right"), BODY_PARTS, ("", *AGE_BANDS), busy=busy)
+        if added is not None and added[0] == "added":
+            if added[2] is not None:
+                self.before, self._added = added[2], ("added", added[1], None)  # the list read again, kept
+            form = replace(form, added=added[1])
+        elif added is not None:
+            form = replace(form, problem=added[1])
+        devices = self.devices.status(self._hands) if self.devices is not None else None
+        return replace(self.before, progress=self.progress, new_patient=form, devices=devices,
+                       start_where=self.start_where)  # fmt: skip
 
     def after_session(self) -> AfterSession | None:
         """Once the session has ended: what was saved and the progression proposal over the
@@ -287,7 +357,7 @@ class SessionConsole:
             message="  ".join(m for m in (self.pipeline.audit_problem(), message or self.notice) if m),
             read_only=self.controls is None,
             after=self.after_session(),
-            before=replace(self.before, progress=self.progress) if runner is None and self.before else None,
+            before=self._before_panel(),
             gate=self.gate.prompt() if self.gate is not None else None,
             signed_in=self.gate.signed_in_line() if self.gate is not None else "",
             paused=runner.held if runner is not None else False,
@@ -344,10 +414,14 @@ def replay_panels(title: str, start_s: float, events: Sequence[Event], trials: l
 
 
 def before_session() -> BeforeSession:
-    """The patients to start a session with, read once from the store (its location from
-    the settings). A store that cannot be read is named in ``problem``, never created."""
+    """The patients to start a session with, read from the store (its location from the
+    settings). No store yet: no patients (adding the first creates it); a store that cannot
+    be read is named in ``problem``, never created."""
+    settings = load_settings()
+    if not settings.database_url and not settings.database_file.exists():
+        return BeforeSession()
     try:
-        store = SessionStore.open(load_settings().database_url or None, create=False)
+        store = SessionStore.open(settings.database_url or None, create=False)
     except GmiError as error:
         return BeforeSession(problem=f"No patients can be listed: {error}")
     try:
@@ -410,21 +484,48 @@ def patient_row(store: SessionStore, patient: PatientInfo) -> PatientRow:
                             f"({details.get('reason', '')}); decide with gmi-vr patients progress")  # fmt: skip
             break
     calibration = store.latest_calibration(patient.id)
-    calibrated = (f"calibrated {calibration.created_at:%Y-%m-%d}" if calibration is not None
-                  else "not calibrated: a quick seated calibration is taken when the session starts "
-                       "(gmi-vr calibrate for a measured one)")  # fmt: skip
-    return PatientRow(patient.id, summary, last, proposal, calibrated)
+    return PatientRow(patient.id, summary, last, proposal, calibration_line(store, patient.id, calibration),
+                      program_line(program), calibration is not None)  # fmt: skip
+
+
+def program_line(program: Program) -> str:
+    """The patient's program in one line: the blocks of a session at their stage (a run of
+    the same block counted: "laterality x3"), the time cap, and how many settings the
+    therapist changed."""
+    runs = [(block, len(list(same))) for block, same in itertools.groupby(program.blocks)]
+    blocks = ", ".join(block if count == 1 else f"{block} x{count}" for block, count in runs)
+    line = f"program: {blocks}; at most {program.session_cap_s / 60:g} min"
+    if program.overridden:
+        count = len(program.overridden)
+        line += f"; {count} setting{'s' if count != 1 else ''} changed by the therapist"
+    return line
+
+
+def calibration_line(store: SessionStore, patient_id: str, calibration: CalibrationInfo | None) -> str:
+    """When and by whom the patient was last calibrated (``calibration``: their latest; its
+    "calibration.add" audit row names who), or that they were not and what happens then."""
+    if calibration is None:
+        return ("not calibrated: a quick seated calibration is taken when the session starts; "
+                "calibrate below (or gmi-vr calibrate) for a measured one")  # fmt: skip
+    by = next((entry.actor for entry in reversed(store.audit_trail(patient_id))
+               if entry.action == "calibration.add" and (entry.details or {}).get("calibration_id") == calibration.id),
+              None)  # fmt: skip
+    return f"calibrated {calibration.created_at:%Y-%m-%d %H:%M} UTC" + (f" by {by}" if by else "")
 
 
 def session_console(pipeline: SessionPipeline, controls: TherapistControls | None, patient_id: str | None,
                     mode: str, started_here: bool = False, gate: ConsoleGate | None = None,
-                    waiting: str | None = None) -> SessionConsole:
+                    waiting: str | None = None,
+                    devices: DeviceSource | None = None,
+                    start_where: str = "") -> SessionConsole:
     """The console of one run: a patient's session (``started_here``: started from the
     console's patient list, which is audited as "console.start"), or free play, which lists
-    the patients to start one with. ``gate``: sign-in and the idle lock, kept over the run;
-    ``waiting``: the patient whose session starts once someone signs in."""
+    the patients to start one with (and to add one), the headset's status (``devices``) and
+    where the session starts (``start_where``). ``gate``: sign-in and the idle lock, kept
+    over the run; ``waiting``: the patient whose session starts once someone signs in."""
     title = f"patient {patient_id}  |  {mode}" if patient_id is not None else f"free play  |  {mode}"
-    console = SessionConsole(pipeline, controls, title, gate=gate, waiting=waiting)
+    console = SessionConsole(pipeline, controls, title, gate=gate, waiting=waiting, devices=devices,
+                             start_where=start_where)  # fmt: skip
     if patient_id is None:
         console.before = before_session()
     elif started_here and pipeline.audit is not None:

@@ -21,12 +21,14 @@ import functools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gmi_vr.app.accounts import Account
 from gmi_vr.app.calibrate import calibrate_from_console
 from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
+from gmi_vr.app.devices import LiveDevices
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.session import console_session, installed_stimulus_meshes
@@ -41,6 +43,7 @@ from gmi_vr.xr.hands_only import HAND_TRACKING_PROFILE
 if TYPE_CHECKING:
     from gmi_vr.console.window import TherapistWindow
     from gmi_vr.scene.draw import DrawList
+    from gmi_vr.xr.doctor import DoctorResult
     from gmi_vr.xr.openxr_source import OpenXrSource
 
 log = logging.getLogger("gmi_vr.app")
@@ -151,7 +154,10 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                                        hand_answer_words(pipeline.runner.program if pipeline.runner else None))
 
                 console = session_console(pipeline, controls, patient, mode, started_here=patient != patient_id,
-                                          gate=gate, waiting=None if patient is not None else waiting)  # fmt: skip
+                                          gate=gate, waiting=None if patient is not None else waiting,
+                                          devices=LiveDevices(info.runtime_name if info else "",
+                                                              info.system_name if info else ""),
+                                          start_where="headset")  # fmt: skip
                 console.notice, calibrated = refused or calibrated, ""
                 loop = SessionLoop(pipeline, window, status, present=source.present, vibrate=source.vibrate,
                                    clock=source.clock_link,
@@ -159,6 +165,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                                    frames_shown=frames_shown)  # fmt: skip
                 stopped = loop.run(frames, source.request_stop, max_frames=max_frames, drain=True)
                 frames_shown = loop.frames_shown
+                console.wait()  # a patient being added when the window closed is added
                 if stopped == "start":
                     patient = console.start_requested
                     continue  # free play ends (nothing of it is recorded); the session begins
@@ -251,6 +258,39 @@ def data_folder_check() -> tuple[str, str, str]:
     return ("pass", "data folder", f"{folder} ({state})")
 
 
+def store_encryption_check() -> tuple[str, str, str]:
+    """The doctor's row for the session store at rest: "pass" when the SQLite store is
+    encrypted (``recording.cipher``), "WARN" with how to encrypt it when it is plaintext;
+    a database server's store is the server's to encrypt. Never reads or prints a
+    passphrase: the file's header and marker decide. (verdict, name, detail)."""
+    from sqlalchemy import make_url
+
+    from gmi_vr.core.settings import load_settings
+    from gmi_vr.recording import cipher
+
+    settings = load_settings()
+    path = settings.database_file
+    if settings.database_url:
+        url = make_url(settings.database_url)
+        if not url.get_backend_name().startswith("sqlite"):
+            return ("pass", "store", "on a database server: its encryption at rest is the server's to provide")
+        path = Path(url.database or "")
+    how = "encrypt it with 'gmi-vr store encrypt' (gmi-vr otherwise closed; see README, Encryption at rest)."
+    if not path.is_file():
+        return ("pass", "store", f"{path} not created yet; once it is, {how}")
+    if cipher.is_encrypted_store(path):
+        return ("pass", "store", f"{path} encrypted (SQLCipher; its passphrase is asked for, never shown)")
+    return ("WARN", "store", f"{path} plaintext: whoever can copy the file reads the records; {how}")
+
+
+def doctor_rows(result: DoctorResult) -> list[tuple[str, str, str]]:
+    """The doctor's checklist as (verdict, name, detail): each check of ``result`` passed or
+    failed, then the data folder's and the store's rows (what ``gmi-vr doctor`` prints and
+    the console shows)."""
+    rows = [("pass" if check.passed else "FAIL", check.name, check.detail) for check in result.checks]
+    return [*rows, data_folder_check(), store_encryption_check()]
+
+
 def doctor(print_line: Callable[[str], None], verbose: bool = False) -> int:
     """Print the checklist (``xr.doctor.doctor_checks``): each check passed or failed with a
     short reason; with ``verbose`` the session's details and what the OpenXR loader wrote
@@ -259,8 +299,7 @@ def doctor(print_line: Callable[[str], None], verbose: bool = False) -> int:
     from gmi_vr.xr.doctor import doctor_checks
 
     result = doctor_checks(capture_loader_output=not verbose)
-    rows = [("pass" if check.passed else "FAIL", check.name, check.detail) for check in result.checks]
-    rows.append(data_folder_check())
+    rows = doctor_rows(result)
     width = max(len(name) for _, name, _ in rows)
     for verdict, name, detail in rows:
         print_line(f"{verdict}  {name:<{width}}  {detail}")

@@ -24,6 +24,7 @@ from gmi_vr.app.accounts import Account
 from gmi_vr.app.calibrate import calibrate_from_console
 from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS
+from gmi_vr.app.devices import DoctorCheck
 from gmi_vr.app.headset import NOT_RECORDED, session_controls, status_line
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
@@ -247,6 +248,7 @@ def run_sim(
         gate = ConsoleGate.for_store(account, lock_after_s, fallback=therapist)
         waiting = None if gate.open else patient_id  # its session starts once someone signs in
         patient, frames_shown, last_pixels = (None if waiting else patient_id), 0, None
+        doctor = DoctorCheck()  # the headset's checks, once, when the patients' list first shows
         calibrated = ""  # what became of a calibration started from the console
         while True:  # free play, until the therapist starts a patient's session from the console
             with console_session(patient, refusable=patient != patient_id, source="sim", report=report,
@@ -259,7 +261,8 @@ def run_sim(
                 sim_keys = tuple(row for row in KEY_HELP if row[0] != "escape")
                 window.view.help_rows = sim_keys + THERAPIST_KEYS if controls is not None else KEY_HELP
                 console = session_console(pipeline, controls, patient, line, started_here=patient != patient_id,
-                                          gate=gate, waiting=None if patient is not None else waiting)  # fmt: skip
+                                          gate=gate, waiting=None if patient is not None else waiting,
+                                          devices=doctor, start_where="simulator")  # fmt: skip
                 console.notice, calibrated = refused or calibrated, ""
 
                 def status(frame: TrackingFrame, output: FrameOutput, line: str = line,
@@ -275,6 +278,7 @@ def run_sim(
                 stopped = loop.run(frames, source.request_stop, max_frames=max_frames,
                                    plan_end_reason="motion_ended" if motion is not None else None)  # fmt: skip
                 frames_shown, last_pixels = loop.frames_shown, loop.last_pixels
+                console.wait()  # a patient being added when the window closed is added
                 if stopped == "start":
                     patient = console.start_requested
                     continue  # free play ends (nothing of it is recorded); the session begins

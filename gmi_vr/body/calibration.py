@@ -41,9 +41,15 @@ from gmi_vr.geometry.transforms import (
 
 
 class CalibrationError(GmiError):
-    """The guided calibration pose gave implausible measures; it should be repeated."""
+    """The guided calibration pose gave implausible measures; it should be repeated.
+    ``redo``: the step (``CalibrationStep`` value) the guide goes back to: the one whose
+    pose gave the implausible measure ("neutral" when unknown: the whole pose)."""
 
     exit_code = 6
+
+    def __init__(self, message: str, redo: str = "neutral") -> None:
+        super().__init__(message)
+        self.redo = redo
 
 
 class Posture(StrEnum):
@@ -64,9 +70,19 @@ DEFAULT_SEAT_HEIGHT_M = 0.46
 #: Hip joint centre above the seat surface when sitting (~0.055 H; estimate from pelvis size).
 HIP_ABOVE_SEAT_FRACTION = 0.055
 
+#: What a calibration accepts as a human body, metres. Product choice: wider than any adult,
+#: so only a pose gone wrong (a bent arm, a controller off to one side, a seated patient
+#: calibrating standing) is refused. Drillis & Contini's proportions (arm 0.332 H,
+#: shoulder joints 0.259 H apart; body.skeleton) over heights of 1.0-2.3 m give arms of
+#: 0.33-0.76 m and shoulders of 0.26-0.60 m; the bounds leave room for a person's own build.
 _PLAUSIBLE_ARM_M = (0.35, 1.0)
 _PLAUSIBLE_SHOULDERS_M = (0.22, 0.65)
 _PLAUSIBLE_HEIGHT_M = (1.0, 2.3)
+#: Arm length as a fraction of a height measured on its own (standing on a known floor, or
+#: given): Drillis & Contini's 0.332 within about 20 % either way. Product choice, as above:
+#: people differ by a few per cent; a patient who stands calibration out seated is read about
+#: 1.3 m tall, with an arm over 0.45 of that.
+_PLAUSIBLE_ARM_FRACTION = (0.27, 0.40)
 
 
 def eye_in_head(measures: BodyMeasures) -> FloatArray:
@@ -226,7 +242,7 @@ def calibrate(
     head = samples.neutral_head
     look = quat_rotate(head.orientation, np.array([0.0, 0.0, -1.0]))
     if math.hypot(look[0], look[2]) < 0.3:
-        raise CalibrationError("The head was not level during calibration; look straight ahead and repeat.")
+        raise CalibrationError("The head was not level during calibration; look straight ahead and repeat.", "neutral")
     yaw = math.atan2(-look[0], -look[2])
     world_from_body = yaw_rotation(yaw)
     side = samples.measured_side
@@ -255,11 +271,26 @@ def calibrate(
             height = arm_length / ARM_LENGTH_FRACTION
     if sign * side_wrist[0] < 0.2:
         raise CalibrationError(
-            f"The {side.value} controller was not held out to the {side.value} side; repeat the pose."
+            f"The {side.value} controller was not held out to the {side.value} side; repeat the pose.", "side"
         )
-    _check("arm length", arm_length, _PLAUSIBLE_ARM_M)
-    _check("shoulder width", shoulder_width, _PLAUSIBLE_SHOULDERS_M)
-    _check("height", height, _PLAUSIBLE_HEIGHT_M)
+    # Each refusal asks again for the step whose pose gave the measure (and those after it).
+    again_side = "stretch the arm holding the controller fully straight out to the side at shoulder height and hold it again"
+    again_forward = "stretch the same arm fully straight forward, in front of its shoulder at shoulder height, and hold it again"
+    again_upright = ("stand upright looking straight ahead and hold still again (or calibrate seated)"
+                     if posture is Posture.STANDING else "sit upright looking straight ahead and hold still again")
+    _check("arm length", arm_length, _PLAUSIBLE_ARM_M, again_side, "side")
+    _check("shoulder width", shoulder_width, _PLAUSIBLE_SHOULDERS_M, again_forward, "forward")
+    measured_height = known_height_m is not None or (posture is Posture.STANDING and floor_y is not None)
+    _check("standing height from the eyes" if measured_height and known_height_m is None else "height",
+           height, _PLAUSIBLE_HEIGHT_M, again_upright if measured_height else again_side,
+           "neutral" if measured_height else "side")  # fmt: skip
+    low, high = _PLAUSIBLE_ARM_FRACTION
+    if measured_height and not low <= arm_length / height <= high:
+        raise CalibrationError(
+            f"The arm measured ({arm_length:.2f} m) does not fit a body {height:.2f} m tall (an arm is about "
+            f"{low:.2f}-{high:.2f} of the height); {again_upright if known_height_m is None else again_side}.",
+            "neutral" if known_height_m is None else "side",
+        )
     measures = BodyMeasures(
         float(height), float(shoulder_width), float(arm_length), 0.191 * height, 0.108 * height
     )
@@ -279,11 +310,13 @@ def calibrate(
     )  # fmt: skip
 
 
-def _check(what: str, value: float, bounds: tuple[float, float]) -> None:
+def _check(what: str, value: float, bounds: tuple[float, float], again: str, redo: str) -> None:
+    """Refuse ``value`` outside ``bounds`` in one sentence ending with ``again`` (what to do
+    for the step ``redo``, which the guide goes back to)."""
     if not (bounds[0] <= value <= bounds[1]) or not math.isfinite(value):
         raise CalibrationError(
-            f"The measured {what} ({value:.2f} m) is implausible; check the arm was straight "
-            "and at shoulder height, and repeat the calibration."
+            f"The measured {what} ({value:.2f} m) is outside a human's {bounds[0]:.2f}-{bounds[1]:.2f} m; {again}.",
+            redo,
         )
 
 
@@ -318,15 +351,6 @@ class CalibrationGuide:
         self.still_m = still_m
         self.known_height_m = known_height_m
         self.floor_y = floor_y
-        self.restart()
-
-    @property
-    def instruction(self) -> str:
-        """What to tell the patient now (one line, for the headset and the console)."""
-        return INSTRUCTIONS[self.step]
-
-    def restart(self) -> None:
-        """Start again from the first step (after a CalibrationError, say)."""
         self.step = CalibrationStep.NEUTRAL
         self._held: list[tuple[float, FloatArray]] = []
         self._head: Pose | None = None
@@ -334,6 +358,28 @@ class CalibrationGuide:
         self._side: Side | None = None
         self._profile = ""
         self.result: Calibration | None = None
+        #: Where ``restart`` goes back to: the step a refused pose names, else the first.
+        self._redo = CalibrationStep.NEUTRAL
+
+    @property
+    def instruction(self) -> str:
+        """What to tell the patient now (one line, for the headset and the console)."""
+        return INSTRUCTIONS[self.step]
+
+    def restart(self) -> None:
+        """Start again: after a CalibrationError from the step it names (``redo``: the poses
+        before it are kept), else from the first step."""
+        redo, self._redo = self._redo, CalibrationStep.NEUTRAL
+        self._held = []
+        self.result = None
+        if redo is CalibrationStep.FORWARD and self._side_grip is not None:
+            self.step = redo  # the head and the side pose stand; the same arm goes forward
+            return
+        self._side_grip, self._side, self._profile = None, None, ""
+        if redo is CalibrationStep.SIDE and self._head is not None:
+            self.step = redo
+            return
+        self.step, self._head = CalibrationStep.NEUTRAL, None
 
     def add(self, frame: TrackingFrame) -> CalibrationStep:
         """Feed one frame; returns the current step. Raises CalibrationError (one sentence
@@ -374,7 +420,11 @@ class CalibrationGuide:
                     forward_grip = Pose.from_array(self._mean())
                     assert self._side_grip is not None
                     samples = CalibrationSamples(self._head, self._side_grip, forward_grip, side, self._profile)
-                    self.result = calibrate(samples, self.posture, self.known_height_m, self.floor_y)
+                    try:
+                        self.result = calibrate(samples, self.posture, self.known_height_m, self.floor_y)
+                    except CalibrationError as error:
+                        self._redo = CalibrationStep(error.redo)  # where ``restart`` goes back to
+                        raise
                     self._advance(CalibrationStep.DONE)
             break
         return self.step

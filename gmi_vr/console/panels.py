@@ -34,11 +34,12 @@ FRAME_HISTORY = 900
 @dataclass(frozen=True)
 class ConsoleAction:
     """One thing the therapist asked for at the console: ``name`` ("limb_mode", "blend",
-    "ask_pain", "rating", "stop", "end", "answer", "progress", "start", "calibrate", "review", "sign_in", "create_admin", "no_accounts", "lock") and its ``value`` (a mode
+    "ask_pain", "rating", "stop", "end", "answer", "progress", "start", "calibrate", "review",
+    "add_patient", "check_devices", "sign_in", "create_admin", "no_accounts", "lock") and its ``value`` (a mode
     name, a blend 0..1, a rating 0..10, "left"/"right", for "progress" (what: "accept",
     "reject" or "stage"; the stage or None; the reason), a patient id for "start", "calibrate" and "review" (read their progress), (name, password) for "sign_in", (name, password,
-    password again) for "create_admin"; None when
-    it takes none)."""
+    password again) for "create_admin", (id, side, body part, age band or None) for
+    "add_patient"; None when it takes none)."""
 
     name: str
     value: Any = None
@@ -52,13 +53,46 @@ class ConsoleAction:
 class PatientRow:
     """One patient in the console's "before a session" list (plain data, pseudonymous id
     only): ``summary`` (side, part, age band, stage), ``last_session`` (its saved line),
-    ``proposal`` (a stage proposal not decided yet, or ""), ``calibration`` (its status)."""
+    ``proposal`` (a stage proposal not decided yet, or ""), ``calibration`` (when and by
+    whom, or "not calibrated" and what to do), ``program`` (the blocks a session holds)."""
 
     id: str
     summary: str
     last_session: str
     proposal: str
     calibration: str
+    program: str = ""
+    calibrated: bool = False
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """The headset and controllers before a session, from ``gmi-vr doctor``'s checks: ``rows``
+    (verdict "pass", "FAIL" or "WARN"; the check; its detail); ``problem``: why a session
+    cannot start in the headset and what to do, one sentence ("" when it can); ``note``: where
+    this run's sessions start; ``checking``: the checks have not answered yet; ``recheck``:
+    they can be run again (a "check again" button)."""
+
+    rows: tuple[tuple[str, str, str], ...] = ()
+    problem: str = ""
+    note: str = ""
+    checking: bool = False
+    recheck: bool = False
+
+
+@dataclass(frozen=True)
+class NewPatient:
+    """Adding a patient from the console: the ``sides``, body ``parts`` and age ``bands`` to
+    choose from (the first band, "", is "not given"); ``busy`` while the store adds one; ``problem``: the last
+    refusal, one sentence; ``added``: the id last added (the console then clears its form and
+    chooses that patient)."""
+
+    sides: tuple[str, ...] = ("left", "right")
+    parts: tuple[str, ...] = ("hand",)
+    bands: tuple[str, ...] = ("",)
+    busy: bool = False
+    problem: str = ""
+    added: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,11 +116,16 @@ class PatientProgress:
 @dataclass(frozen=True)
 class BeforeSession:
     """The console's "before a session" section: the patients to choose from, or ``problem``
-    (why they cannot be listed, and what to do); ``progress``: the chosen patient's."""
+    (why they cannot be listed, and what to do); ``progress``: the chosen patient's;
+    ``new_patient``: the form that adds one (None: not offered); ``devices``: the headset and
+    controllers; ``start_where``: where the start button starts the session ("simulator")."""
 
     patients: tuple[PatientRow, ...] = ()
     problem: str = ""
     progress: PatientProgress | None = None
+    new_patient: NewPatient | None = None
+    devices: DeviceStatus | None = None
+    start_where: str = ""
 
 
 @dataclass(frozen=True)
@@ -212,6 +251,11 @@ class Console:
         self._password = ""
         self._password_again = ""
         self._making_admin = False
+        self._new_id = ""
+        self._new_side = 0
+        self._new_part = 0
+        self._new_band = 0
+        self._seen_added = ""
         self._hand_percent = 100.0
         self._keys: dict[str, str] = {}
 
@@ -234,7 +278,8 @@ class Console:
         imgui = self._imgui
         keys = {"backspace": imgui.Key.backspace, "enter": imgui.Key.enter, "tab": imgui.Key.tab,
                 "left_arrow": imgui.Key.left_arrow, "right_arrow": imgui.Key.right_arrow,
-                "escape": imgui.Key.escape}  # fmt: skip
+                "escape": imgui.Key.escape, "home": imgui.Key.home, "end": imgui.Key.end,
+                "delete": imgui.Key.delete}  # fmt: skip
         if name in keys:
             imgui.get_io().add_key_event(keys[name], down)
 
@@ -426,14 +471,22 @@ class Console:
             imgui.text_wrapped(line)
 
     def _before(self, before: BeforeSession) -> None:
-        """The patients (search by id), the chosen one's stage, last session, pending
-        proposal and calibration, and the buttons that start their session and calibrate them."""
+        """The patients (search by id), the chosen one's stage, program, last session, pending
+        proposal and calibration, the buttons that start their session and calibrate them;
+        adding a patient; the headset and controllers."""
         imgui = self._imgui
         if not imgui.collapsing_header("Before a session", imgui.TreeNodeFlags_.default_open):
             return
         if before.problem:
             imgui.text_wrapped(before.problem)
             return
+        added = before.new_patient.added if before.new_patient is not None else ""
+        just_added = bool(added) and added != self._seen_added
+        if just_added:  # the form empties and folds away, the patient is chosen
+            self._seen_added, self._new_id, self._search = added, "", ""
+            if added != self._selected:
+                self._actions.append(ConsoleAction("review", added))
+            self._selected = added
         imgui.set_next_item_width(-1.0)
         _, self._search = imgui.input_text_with_hint("##search", "search by patient id", self._search)
         self._record_rect("search")
@@ -447,21 +500,104 @@ class Console:
                 self._selected = row.id
             self._record_rect(f"patient {row.id}")
         if not shown:
-            imgui.text_disabled("no patient with that id" if before.patients else "no patients yet: gmi-vr patients add")
+            imgui.text_disabled("no patient with that id" if before.patients else "no patients yet: add one below")
         imgui.end_child()
+        if before.new_patient is not None:
+            self._new_patient(before.new_patient, fold=just_added, unfold=not before.patients)
+        if before.devices is not None:
+            self._devices(before.devices)
         chosen = next((row for row in shown if row.id == self._selected), None)
-        if chosen is None:
+        if chosen is not None:
+            imgui.separator()
+            for line in (f"{chosen.id}: {chosen.summary}", chosen.program, chosen.last_session, chosen.proposal):
+                if line:
+                    imgui.text_wrapped(line)
+            self._calibration(chosen)
+            where = f" ({before.start_where})" if before.start_where else ""
+            self._button(f"start the session of {chosen.id}{where}", ConsoleAction("start", chosen.id))
+            self.button_rects["start"] = self.button_rects[f"start the session of {chosen.id}{where}"]
+            progress = before.progress
+            if progress is not None and progress.patient_id == chosen.id:
+                self._progress(progress)
+
+    def _calibration(self, row: PatientRow) -> None:
+        """The chosen patient's calibration: when and by whom, or what to do without one, and
+        the button that calibrates them (seated, as ``gmi-vr calibrate``)."""
+        self._imgui.text_wrapped(row.calibration)
+        self._button(f"calibrate {row.id} (seated)", ConsoleAction("calibrate", row.id))
+        self.button_rects["calibrate"] = self.button_rects[f"calibrate {row.id} (seated)"]
+
+    def _new_patient(self, form: NewPatient, fold: bool, unfold: bool) -> None:
+        """Add a patient: pseudonymous id, affected side, body part, age band (or none),
+        folded under its header until asked for (open while there is no patient; ``fold``:
+        folded again once one was added). The button waits while an add is under way and
+        while the id is empty: a double click adds once."""
+        imgui = self._imgui
+        if fold or unfold:
+            imgui.set_next_item_open(not fold)
+        opened = imgui.collapsing_header("Add a patient")
+        self._record_rect("Add a patient")
+        if not opened:
+            if form.problem:
+                imgui.text_wrapped(form.problem)
             return
-        for line in (chosen.summary, chosen.last_session, chosen.calibration, chosen.proposal):
-            if line:
-                imgui.text_wrapped(line)
-        self._button(f"start the session of {chosen.id}", ConsoleAction("start", chosen.id))
-        self.button_rects["start"] = self.button_rects[f"start the session of {chosen.id}"]
-        self._button(f"calibrate {chosen.id} (seated)", ConsoleAction("calibrate", chosen.id))
-        self.button_rects["calibrate"] = self.button_rects[f"calibrate {chosen.id} (seated)"]
-        progress = before.progress
-        if progress is not None and progress.patient_id == chosen.id:
-            self._progress(progress)
+        imgui.set_next_item_width(-1.0)
+        flags = imgui.InputTextFlags_.enter_returns_true
+        entered, self._new_id = imgui.input_text_with_hint("##new id", "new patient id, e.g. P001", self._new_id, flags)
+        self._record_rect("new patient id")
+        imgui.text("affected side:")
+        for k, side in enumerate(form.sides):
+            imgui.same_line()
+            if imgui.radio_button(side, self._new_side == k):
+                self._new_side = k
+            self._record_rect(f"side {side}")
+        imgui.set_next_item_width(160)
+        _, self._new_part = imgui.combo("body part", self._new_part, list(form.parts))
+        self._record_rect("body part")
+        imgui.set_next_item_width(160)
+        bands = [band or "not given" for band in form.bands]
+        _, self._new_band = imgui.combo("age band", self._new_band, bands)
+        self._record_rect("age band")
+        ready = bool(self._new_id.strip()) and not form.busy
+        imgui.begin_disabled(not ready)
+        pressed = imgui.button("add patient")
+        imgui.end_disabled()
+        self._record_rect("add patient")
+        if (pressed or entered) and ready:
+            band = form.bands[min(self._new_band, len(form.bands) - 1)]
+            self._actions.append(ConsoleAction("add_patient", (
+                self._new_id.strip(), form.sides[min(self._new_side, len(form.sides) - 1)],
+                form.parts[min(self._new_part, len(form.parts) - 1)], band or None)))  # fmt: skip
+        if form.busy:
+            imgui.text_disabled("adding ...")
+        elif form.problem:
+            imgui.text_wrapped(form.problem)
+
+    def _devices(self, devices: DeviceStatus) -> None:
+        """The headset and controllers (``gmi-vr doctor``'s checks), kept short: why a session
+        cannot start in the headset and what to do, or the headset and controllers found;
+        every check under a folded node."""
+        imgui = self._imgui
+        if not imgui.collapsing_header("Headset and controllers", imgui.TreeNodeFlags_.default_open):
+            return
+        found = {name: detail for _, name, detail in devices.rows}
+        if devices.checking:
+            imgui.text_disabled("checking the headset (gmi-vr doctor) ...")
+        elif devices.problem:
+            imgui.text_wrapped(devices.problem)
+        else:
+            for name in ("headset", "controllers"):
+                if name in found:
+                    imgui.text_wrapped(f"{name}: {found[name]}")
+        if devices.note:
+            imgui.text_wrapped(devices.note)
+        if devices.recheck:
+            self._button("check again", ConsoleAction("check_devices"))
+            imgui.same_line()
+        if devices.rows and imgui.tree_node("every check (gmi-vr doctor)"):
+            for verdict, name, detail in devices.rows:
+                imgui.text_wrapped(f"{verdict:<4}  {name}: {detail}")
+            imgui.tree_pop()
 
     def _progress(self, progress: PatientProgress) -> None:
         """The chosen patient's progress (read-only): the report's numbers, drawn here."""

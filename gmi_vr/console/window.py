@@ -321,6 +321,7 @@ _KEY_NAMES: dict[str, str] = {
     # Replay's seek keys; named apart from the mouse buttons "left" and "right".
     "KEY_LEFT": "left_arrow", "KEY_RIGHT": "right_arrow", "KEY_HOME": "home",
     "KEY_PAGE_UP": "page_up", "KEY_PAGE_DOWN": "page_down",
+    "KEY_END": "end", "KEY_DELETE": "delete",  # editing a typed id or reason
 }
 
 
@@ -410,9 +411,10 @@ class TherapistWindow:
         if name is None:
             return
         if self.console is not None:
+            typing = self.console.wants_keyboard
             self.console.key(name, action != glfw.RELEASE)
-            if self.console.wants_keyboard and action != glfw.RELEASE and name not in ("escape", "enter"):
-                return  # typed into a panel's field (a rating), not meant for the simulator
+            if typing and action != glfw.RELEASE and name != "enter":
+                return  # typed into a panel's field (a rating, an id): Escape only leaves the field
         if action == glfw.PRESS:
             self.input.keys_down.add(name)
             self.input.pressed.append(name)

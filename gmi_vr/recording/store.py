@@ -709,6 +709,10 @@ class SessionStore:
                     naming.append(table.c.patient_id == patient_id)
                 if "session_id" in table.c and session_ids:
                     naming.append(table.c.session_id.in_(session_ids))
+                if not naming:  # a sessions-only table, and the patient has no session: nothing
+                    # names them here (an empty or_() would be no WHERE at all: every row)
+                    removed[table.name] = 0
+                    continue
                 result = s.execute(delete(table).where(or_(*naming)))
                 removed[table.name] = result.rowcount  # type: ignore[attr-defined]  # Session.execute is typed Result; a DELETE or UPDATE gives a CursorResult, which has rowcount
             patients = schema.Base.metadata.tables[schema.Patient.__tablename__]

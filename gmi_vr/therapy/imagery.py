@@ -137,6 +137,9 @@ class ImageryTask:
     involves_movement = False
     limb_mode = LimbMode.STILL
     blend = 0.0
+    #: A trial kept open past a scheduled question's longest wait may be voided and repeated
+    #: (``task.TrialPaced``).
+    cut_when_late = True
 
     def __init__(self, program: Program, context: TaskContext) -> None:
         self.settings = program.imagery
@@ -179,6 +182,12 @@ class ImageryTask:
         self._demo_shown_at = 0.0
         self._started_at: tuple[float, str, str] | None = None  # time, input name, time source
         self._edges = ButtonEdges()
+
+    @property
+    def between_trials(self) -> bool:
+        """No trial under way (``task.TrialPaced``): the next has not begun its demonstration,
+        or the trials are over (the closing ratings keep their value under a question)."""
+        return self._trial >= len(self.queue) or (self._phase == "demo" and self._phase_since is None)
 
     @property
     def movement(self) -> Movement:
@@ -284,6 +293,8 @@ class ImageryTask:
         """Pause or stop at ``time_s`` on the frame clock (``Task.interrupt``): the trial in progress is voided (an ``imagery.void`` event) and starts over."""
         if self._trial >= len(self.queue):
             return self._ratings[0].interrupt(time_s, reason) if self._ratings else TaskStep()
+        if self.between_trials:
+            return TaskStep()  # the next trial has not begun: nothing to void
         event = Event(time_s, "imagery.void", {"trial": self._trial, "reason": reason,
                                                "movement": self.movement.name})
         self._begin_trial()

@@ -61,6 +61,9 @@ class LateralityTask:
 
     kind = "laterality"
     involves_movement = False
+    #: A picture still unanswered after a scheduled question's longest wait may be voided
+    #: and shown again (``task.TrialPaced``): only possible with no time limit.
+    cut_when_late = True
 
     def __init__(self, program: Program, context: TaskContext) -> None:
         self.settings: LateralitySettings = program.laterality
@@ -97,6 +100,11 @@ class LateralityTask:
     def build(program: Program, context: TaskContext) -> LateralityTask:
         """The task builder registered for this task kind: one block from the program (``TaskBuilder``)."""
         return LateralityTask(program, context)
+
+    @property
+    def between_trials(self) -> bool:
+        """No picture waits for an answer (``task.TrialPaced``): a question now voids nothing."""
+        return self._phase != "show"
 
     # --- inputs ----------------------------------------------------------------------------
 

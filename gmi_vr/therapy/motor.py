@@ -223,6 +223,9 @@ class MotorTask:
     """The repetitions of one movement task type (see the module docstring)."""
 
     involves_movement = True
+    #: A repetition still in motion after a scheduled question's longest wait may be voided
+    #: and repeated (``task.TrialPaced``).
+    cut_when_late = True
     # Per-repetition state (``_reset_repetition``).
     _home_since: float | None
     _previous: tuple[float, FloatArray] | None  # last displayed hand sample while at home
@@ -253,6 +256,12 @@ class MotorTask:
         self._reset_repetition()
 
     # --- the Task protocol ---------------------------------------------------------------
+
+    @property
+    def between_trials(self) -> bool:
+        """No repetition in motion (``task.TrialPaced``): at home, settling (a question then
+        stores it), or done."""
+        return self._phase is not _Phase.ACTIVE
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
         """One focused frame of the task (``Task.update``): what to draw, what happened, what to store."""

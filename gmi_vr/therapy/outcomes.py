@@ -95,15 +95,36 @@ def _budapest(items: dict[str, int]) -> tuple[float | None, dict[str, Any]]:
     return None, {"symptom_categories": symptoms, "sign_categories": signs, "clinical_criteria_met": met}
 
 
-# --- CRPS Severity Score (Harden et al. 2010): 8 reported symptoms, 9 signs, 0-17 -----------
+# --- CRPS Severity Score (Harden et al. 2010, Pain 151:870): 8 reported symptoms, 9 signs, 0-17 --
+# Each item present (1) or absent (0), summed. Checked against the published description of
+# the 17-item form (docs/outcomes.md); the wording is ours, paraphrased.
 
-_CSS_SYMPTOMS = ("allodynia_hyperalgesia", "temperature_asymmetry", "skin_colour_asymmetry",
-                 "sweating_asymmetry", "oedema", "trophic_changes", "motor_changes", "decreased_rom")
-_CSS_SIGNS = ("hyperalgesia_pinprick", "allodynia", "temperature_asymmetry", "skin_colour_asymmetry",
-              "sweating_asymmetry", "oedema", "trophic_changes", "motor_changes", "decreased_rom")
+#: Symptom -> what the patient reports (the item text is a paraphrase, not the form's words).
+_CSS_SYMPTOMS: dict[str, str] = {
+    "allodynia_hyperalgesia": "pain from touch, pressure or temperature that should not hurt, or more pain than expected",
+    "temperature_asymmetry": "the limb feels warmer or colder than the other",
+    "skin_colour_asymmetry": "the skin colour differs from the other side",
+    "sweating_asymmetry": "sweating differs from the other side",
+    "oedema": "swelling of the limb (asymmetric oedema)",
+    "trophic_changes": "changes in hair, nail or skin growth",
+    "motor_changes": "weakness, tremor or dystonia",
+    "decreased_rom": "less active range of motion",
+}  # fmt: skip
+#: Sign -> what the examiner finds (paraphrased; the examination as the Budapest criteria name it).
+_CSS_SIGNS: dict[str, str] = {
+    "hyperalgesia_pinprick": "hyperalgesia to pinprick",
+    "allodynia": "allodynia to light touch, temperature, deep somatic pressure or joint movement",
+    "temperature_asymmetry": "temperature asymmetry by palpation",
+    "skin_colour_asymmetry": "skin colour asymmetry",
+    "sweating_asymmetry": "sweating asymmetry",
+    "oedema": "asymmetric oedema",
+    "trophic_changes": "trophic changes of hair, nail or skin",
+    "motor_changes": "weakness, tremor or dystonia",
+    "decreased_rom": "decreased active range of motion",
+}  # fmt: skip
 _CSS_ITEMS = (
-    *(_yes_no(f"symptom_{s}", f"reported: {s.replace('_', ' ')}") for s in _CSS_SYMPTOMS),
-    *(_yes_no(f"sign_{s}", f"examined: {s.replace('_', ' ')}") for s in _CSS_SIGNS),
+    *(_yes_no(f"symptom_{s}", f"reported: {text}") for s, text in _CSS_SYMPTOMS.items()),
+    *(_yes_no(f"sign_{s}", f"examined: {text}") for s, text in _CSS_SIGNS.items()),
 )
 
 
@@ -123,7 +144,8 @@ def _pgic(items: dict[str, int]) -> tuple[float | None, dict[str, Any]]:
     return float(items["value"]), {"label": PGIC_LABELS[items["value"] - 1]}
 
 
-# --- Bath CRPS Body Perception Disturbance Scale: the form's total --------------------------
+# --- Bath CRPS Body Perception Disturbance Scale (Lewis & McCabe 2010): the form's total, 0-57 --
+# Only the total is entered (the form's items are not reproduced here; docs/outcomes.md).
 
 
 def _bpd(items: dict[str, int]) -> tuple[float | None, dict[str, Any]]:
@@ -140,7 +162,9 @@ def _psfs(items: dict[str, int]) -> tuple[float | None, dict[str, Any]]:
 
 # --- Simulator Sickness Questionnaire (Kennedy et al. 1993): 16 symptoms 0-3 -----------------
 
-#: Symptom -> the subscales it loads on: N nausea, O oculomotor, D disorientation.
+#: Symptom -> the subscales it loads on: N nausea, O oculomotor, D disorientation; seven
+#: symptoms each (nausea loads N and D), so the weighted maxima are N 200.34, O 159.18,
+#: D 292.32 and the total 235.62 (docs/outcomes.md).
 SSQ_SYMPTOMS: dict[str, str] = {
     "general_discomfort": "NO", "fatigue": "O", "headache": "O", "eyestrain": "O",
     "difficulty_focusing": "OD", "increased_salivation": "N", "sweating": "N", "nausea": "ND",
@@ -200,18 +224,19 @@ def _two_point(items: dict[str, Any]) -> tuple[float | None, dict[str, Any]]:
 INSTRUMENTS: dict[str, Instrument] = {i.name: i for i in (
     Instrument("budapest", "Budapest clinical diagnostic criteria for CRPS",
                "Harden et al. 2010, Pain 150:268", "intake", _BUDAPEST_ITEMS, _budapest),
-    Instrument("css", "CRPS Severity Score", "Harden et al. 2010", "intake, then every few weeks",
-               _CSS_ITEMS, _css),
+    Instrument("css", "CRPS Severity Score", "Harden et al. 2010, Pain 151:870 (17-item form)",
+               "intake, then every few weeks", _CSS_ITEMS, _css),
     Instrument("pgic", "Patient's Global Impression of Change", "COMPACT core outcome set (Grieve et al. 2017)",
                "each visit", (Item("value", 1, 7, "1 very much improved .. 4 no change .. 7 very much worse"),),
                _pgic),
     Instrument("bpd", "Bath CRPS Body Perception Disturbance Scale",
-               "COMPACT core outcome set (Grieve et al. 2017)", "every few weeks",
+               "Lewis & McCabe 2010; COMPACT core outcome set (Grieve et al. 2017)", "every few weeks",
                (Item("total", 0, 57, "the form's total score"),), _bpd),
     Instrument("psfs", "Patient-Specific Functional Scale", "CLINICAL.md: function", "every few weeks",
                (Item("ACTIVITY", 0, 10, "each of the patient's activities: 0 unable .. 10 as before"),),
                _psfs, free_items=True),
-    Instrument("ssq", "Simulator Sickness Questionnaire", "Kennedy et al. 1993", "before and after a session",
+    Instrument("ssq", "Simulator Sickness Questionnaire", "Kennedy et al. 1993, Int J Aviat Psychol 3:203",
+               "before and after a session",
                tuple(Item(name, 0, 3, "0 none, 1 slight, 2 moderate, 3 severe") for name in SSQ_SYMPTOMS),
                _ssq),
     Instrument("two_point", "Two-point discrimination threshold",

@@ -17,6 +17,7 @@ import functools
 import re
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum, StrEnum
 from typing import Any
@@ -30,9 +31,12 @@ from gmi_vr.core.types import Side
 from gmi_vr.therapy.grading import STAGE_BLOCKS, ImagerySettings, MirrorSettings, MovementSettings
 from gmi_vr.therapy.touch import TouchSettings
 
-#: Version of the JSON layout written by ``Program.to_dict``. Bump when a field changes meaning;
-#: adding a field with a default keeps old documents readable.
-PROGRAM_FORMAT_VERSION = 2
+#: Version of the JSON layout written by ``Program.to_dict``. Bump when a field changes meaning
+#: or is added: an older document reads with the new field's default, but an older gmi-vr
+#: reading a newer document must be able to say so (not "unknown setting"). Version 2: the
+#: progression's gap fraction, trial count, time spread and falls. Version 3: the haptics,
+#: tracked-hands, touch-training, practice and research (``research``, ``feedback``) settings.
+PROGRAM_FORMAT_VERSION = 3
 
 #: Defaults corrected in a format version: a document of an older version that still holds
 #: the old default (not set by the therapist) takes the new one when read. Version 2: the
@@ -530,10 +534,7 @@ class Program:
             raise ProgramError(f"Age {self.age_years} is not plausible; give years (1-129).")
         if self.age_band is not None and not re.fullmatch(r"\d{1,3}(-\d{1,3}|\+)", self.age_band):
             raise ProgramError(f"Age band '{self.age_band}' is not a band; write it like 60-69 or 80+.")
-        if self.format_version > PROGRAM_FORMAT_VERSION:
-            raise ProgramError(
-                f"This program was written by a newer gmi-vr (format {self.format_version}); update gmi-vr to read it."
-            )
+        _check_format_version(self.format_version)
         self._check_feedback()
 
     def _check_feedback(self) -> None:
@@ -623,7 +624,8 @@ class Program:
         """Read a dict written by ``to_dict`` (of this or an older format version; defaults
         corrected since then apply where the therapist had not set them: ``CORRECTED_DEFAULTS``)."""
         version = data.get("format_version", 1)
-        if isinstance(version, int) and version < PROGRAM_FORMAT_VERSION:
+        _check_format_version(version)  # before its settings: a newer one has settings unknown here
+        if version < PROGRAM_FORMAT_VERSION:
             data = _upgrade(data, version)
         program = _from_jsonable(Program, data, "program")
         assert isinstance(program, Program)
@@ -658,10 +660,13 @@ class Program:
             new[path] = parent[key]
         return program, OverrideRecord(changed_by, reason, at, old, new)
 
-    def settings_with_sources(self) -> list[tuple[str, Any, str]]:
+    def settings_with_sources(self, set_by: Mapping[str, str] | None = None) -> list[tuple[str, Any, str]]:
         """Every setting as (dotted path, JSON value, source): what ``source_of`` cites for a
-        default, or "set by the therapist" for an overridden one (audited with its reason)."""
+        default, or for an overridden one "set by WHO", WHO from ``set_by`` (overridden
+        path -> who changed it last, read from the audit trail), else "set by hand (the
+        audit trail says who)"."""
         rows: list[tuple[str, Any, str]] = []
+        who = dict(set_by or {})
 
         def walk(node: dict[str, Any], prefix: str) -> None:
             for key, value in node.items():
@@ -671,8 +676,9 @@ class Program:
                 if isinstance(value, dict):
                     walk(value, f"{path}.")
                     continue
-                overridden = any(path == p or path.startswith(f"{p}.") for p in self.overridden)
-                rows.append((path, value, "set by the therapist" if overridden else Program.source_of(path)))
+                by = next((who.get(p, "hand (the audit trail says who)") for p in self.overridden
+                           if path == p or path.startswith(f"{p}.")), None)
+                rows.append((path, value, f"set by {by}" if by is not None else Program.source_of(path)))
 
         walk(self.to_dict(), "")
         return rows
@@ -863,6 +869,18 @@ def _from_jsonable(kind: Any, value: Any, where: str) -> Any:
             raise ProgramError(f"Setting '{where}' must be text, not {value!r}.")
         return value
     raise ProgramError(f"Setting '{where}' has a value gmi-vr cannot read.")
+
+
+def _check_format_version(version: object) -> None:
+    """Refuse a program document this gmi-vr cannot read: one of a newer format (written by
+    a newer gmi-vr) or with no whole-number version."""
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ProgramError(f"The program's format version {version!r} is not one gmi-vr writes; restore it from a backup.")
+    if version > PROGRAM_FORMAT_VERSION:
+        raise ProgramError(
+            f"This program was written by a newer gmi-vr (program format {version}, this one reads up to "
+            f"{PROGRAM_FORMAT_VERSION}); update gmi-vr on this computer to open it."
+        )
 
 
 def _upgrade(data: dict[str, Any], version: int) -> dict[str, Any]:

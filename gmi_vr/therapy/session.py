@@ -21,8 +21,13 @@ Safety, applied on every frame before the task runs:
 - Time cap: after ``Program.session_cap_s`` of focused time the current task is ended (an
   unanswered trial is voided) and the closing rating is asked.
 - Breaks: between blocks, once ``break_every_s`` of focused time has passed since the last.
-- Sickness: the Fast Motion Sickness Scale (``checks.FMS``) is asked every ``fms_every_s``
-  of focused time; an answer at ``fms_threshold`` or above ends the task like a pain flare.
+- Sickness: the Fast Motion Sickness Scale (``checks.FMS``) falls due every ``fms_every_s``
+  of focused time and is asked at the next trial boundary (``task.TrialPaced``: after an
+  answer, before the next picture; between touches, never during one) or in a break, so it
+  voids no trial; a question kept waiting ``FMS_LONGEST_WAIT_S`` is asked anyway where the
+  task allows (``cut_when_late``). Each falls due on the programmed grid, not after the last
+  late one, so the count per session stays the programmed one. An answer at
+  ``fms_threshold`` or above ends the task like a pain flare.
 - Start-of-session check (``ask_since_last``, when the patient has had a session before):
   "pain and swelling since last time", after the first rating (``checks.SINCE_LAST``).
 - Scheduled ratings: in mirror and movement blocks (``SCHEDULED_RATING_BLOCKS``) a pain
@@ -84,7 +89,9 @@ from gmi_vr.therapy.task import (
     Task,
     TaskContext,
     TaskStep,
+    between_trials,
     build_task,
+    may_cut,
 )
 from gmi_vr.therapy.touch_task import TherapistCue, TouchTask  # (importing registers "touch")
 
@@ -109,6 +116,14 @@ HELD_MESSAGE = "A short pause.\nRest your arms and breathe slowly.\nWe go on whe
 #: Blocks during which a pain rating is asked every ``SafetySettings.rating_every_s``
 #: (CLINICAL.md: "In mirror and movement stages ask for a rating at set intervals").
 SCHEDULED_RATING_BLOCKS = ("mirror", "mirror_box", "graded_movement", "range_of_motion")
+
+#: The longest a due sickness question waits for a trial boundary before it is asked anyway
+#: (where the task allows cutting a trial). Product choice: the FMS rates the sickness felt
+#: now, asked about once a minute (CLINICAL.md, Keshavarz & Hecht 2011); 20 s late keeps
+#: every answer within a third of that minute and covers one whole default trial of any
+#: task (a laterality picture: 5 s limit + 0.6 s feedback + 0.8 s gap; a touch slot: 15 s),
+#: so with the defaults the question always finds a boundary and never cuts a trial.
+FMS_LONGEST_WAIT_S = 20.0
 
 #: Causes that end the tasks for safety (``_to_calm``): the session is a "safety_stop".
 SAFETY_CAUSES = ("pain_flare", "sickness", "patient_stop", "therapist_stop")
@@ -175,7 +190,8 @@ class SessionRunner:
         self.dysynchiria = False
         #: The start-of-session answer on pain and swelling since last time, if asked.
         self.since_last: str | None = None
-        self._fms_asked_at_s = 0.0
+        #: Focused time at which the next sickness question falls due.
+        self._fms_due_s = program.safety.fms_every_s
         #: The stop hint is over the picture (from the first frame for ``stop_hint_s``).
         self._hint_shown = False
         self.active_s = 0.0  # focused session time
@@ -550,14 +566,20 @@ class SessionRunner:
             self._ask_rating(now, "schedule", events, records)
 
     def _check_scheduled_fms(self, now: float, events: list[Event], records: list[Record]) -> None:
-        """Every ``fms_every_s`` of focused time, ask the Fast Motion Sickness Scale over the
-        current task (suspended, as under a pain rating), never over another question or a break."""
+        """Once the Fast Motion Sickness Scale is due (every ``fms_every_s`` of focused time),
+        ask it over the current task (suspended, as under a pain rating) at its next trial
+        boundary, or in a break; never over another question; after ``FMS_LONGEST_WAIT_S``
+        at any point the task allows (module docstring)."""
         every = self.program.safety.fms_every_s
         if (every <= 0 or self.state is not RunnerState.RUNNING or self.anchor is None
-                or self.active_s - self._fms_asked_at_s < every
-                or isinstance(self._task, PainRatingTask | QuestionTask | BreakTask)):
+                or self.active_s < self._fms_due_s
+                or isinstance(self._task, PainRatingTask | QuestionTask)):
             return
-        self._fms_asked_at_s = self.active_s
+        late = self.active_s - self._fms_due_s >= FMS_LONGEST_WAIT_S
+        if not (between_trials(self._task) or (late and may_cut(self._task))):
+            return
+        while self._fms_due_s <= self.active_s:  # the next on the programmed grid
+            self._fms_due_s += every
         events.append(Event(now, "sickness.request", {"by": "schedule"}))
         if self._task is not None:
             self._merge(self._task.interrupt(now, "rating"), events, records)

@@ -67,6 +67,36 @@ class Task(Protocol):
 
 
 @runtime_checkable
+class TrialPaced(Protocol):
+    """A task whose work comes in trials (a picture to judge, a touch to feel) that a
+    scheduled question should not cut: the runner waits for ``between_trials``.
+
+    ``cut_when_late``: True when a trial under way may still be voided (and shown again)
+    once a question has waited its longest (a laterality picture with no time limit);
+    False when it never may (a touch being given: the therapist's hand is on the limb)."""
+
+    cut_when_late: bool
+
+    @property
+    def between_trials(self) -> bool:
+        """No trial is under way: interrupting now voids nothing."""
+        ...
+
+
+def between_trials(task: Task | None) -> bool:
+    """True when interrupting ``task`` now voids no trial (a task not paced in trials
+    always is; a sequence of parts asks the part running now)."""
+    part = getattr(task, "current", task)  # a TaskSequence's running part
+    return not isinstance(part, TrialPaced) or part.between_trials
+
+
+def may_cut(task: Task | None) -> bool:
+    """True when a question that has waited its longest may void ``task``'s trial under way."""
+    part = getattr(task, "current", task)
+    return not isinstance(part, TrialPaced) or part.cut_when_late
+
+
+@runtime_checkable
 class ConsoleAnswerable(Protocol):
     """A task the therapist can answer for by key (laterality)."""
 

@@ -123,6 +123,9 @@ class TouchTask:
     kind = "touch"
     involves_movement = False
     scene_context = "clinic"
+    #: A touch under way is never cut by a scheduled question (``task.TrialPaced``): the
+    #: therapist's probe may be on the limb; the question waits for the pause between touches.
+    cut_when_late = False
 
     def __init__(self, program: Program, context: TaskContext) -> None:
         self.settings = program.touch
@@ -192,6 +195,13 @@ class TouchTask:
     def blend(self) -> float:
         """Always mirrored or still: 0 (no blend)."""
         return 0.0
+
+    @property
+    def between_trials(self) -> bool:
+        """Between touches (``task.TrialPaced``): the lead before a cue, a rest, or before the
+        training starts; never while a touch is cued, a screening touch asked, or the seen
+        limb registered."""
+        return self._phase in ("start", "lead", "screen_lead", "rest", "done")
 
     def block_scores(self) -> list[TouchScore]:
         """Accuracy of each training block so far (touches answered or timed out)."""
@@ -272,9 +282,19 @@ class TouchTask:
         return TaskStep(self._draw(now, body, frame), tuple(events), tuple(records), self._phase == "done")
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
-        """A pause voids the touch on cue (given again), restarts a screening touch, holds a rest."""
+        """A pause voids the touch on cue (given again), restarts a screening touch, holds a
+        rest, and starts a registration under way again from its first landmark (the limb may
+        have moved while paused: landmarks touched before would no longer fit it)."""
         events: list[Event] = []
-        if self._phase == "touch" and self._answered is None and self._current is not None:
+        if self._phase == "register":
+            if self._touched_points:
+                events.append(Event(time_s, "touch.registration_restart", {
+                    "block_index": self.context.block_index, "reason": reason,
+                    "dropped": len(self._touched_points)}))  # fmt: skip
+            self._touched_points = []
+            self._probe_edges = ButtonEdges()  # a trigger held through the pause is no confirmation
+            self._phase_start = None
+        elif self._phase == "touch" and self._answered is None and self._current is not None:
             events.append(Event(time_s, "touch.void", {
                 "block_index": self.context.block_index, "touch_block": self._block,
                 "touch_index": self._done_in_block, "site": self._current.site, "probe": self._current.probe,
