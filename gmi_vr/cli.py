@@ -23,7 +23,7 @@ from gmi_vr.core.errors import GmiError, ProgramError
 if TYPE_CHECKING:
     from gmi_vr.app.accounts import Account, Permission
     from gmi_vr.recording.store import SessionStore
-    from gmi_vr.therapy.program import Program
+    from gmi_vr.therapy.plan.program import Program
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -315,7 +315,7 @@ def _cmd_patients(args: argparse.Namespace) -> int:
                     print(f"  {path} = {json.dumps(value)}  [{source}]")
         elif args.action == "edit":
             from gmi_vr.app.patients import appearance_change, edit_patient_appearance
-            from gmi_vr.therapy.program import RESEARCH_SETTINGS
+            from gmi_vr.therapy.plan.program import RESEARCH_SETTINGS
 
             changes = dict(_parse_assignment(item) for item in args.set)
             # The patient's look (appearance.*) is kept beside the program, not in it.
@@ -520,7 +520,7 @@ def _parse_assignment(text: str) -> tuple[str, object]:
 
 def _cmd_outcomes(args: argparse.Namespace) -> int:
     """Enter, list or describe outcome measures."""
-    from gmi_vr.therapy.outcomes import INSTRUMENTS, instrument
+    from gmi_vr.therapy.results.questionnaires import INSTRUMENTS, instrument
 
     if args.action == "items":
         for inst in [instrument(args.instrument)] if args.instrument else INSTRUMENTS.values():
@@ -531,7 +531,7 @@ def _cmd_outcomes(args: argparse.Namespace) -> int:
     store = _open_store()
     try:
         if args.action == "add":
-            from gmi_vr.app.outcomes import add_outcome
+            from gmi_vr.app.outcome_entry import add_outcome
 
             items = dict(_parse_item(text) for text in args.items)
             info = add_outcome(store, args.id, args.instrument, items, therapist=_therapist(args),
@@ -736,9 +736,9 @@ class StderrProgress:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from gmi_vr.review.errors import ReportError
     from gmi_vr.review.figures_data import parse_day
     from gmi_vr.review.report import write_patient_report, write_session_report
+    from gmi_vr.review.report_errors import ReportError
 
     if (args.patient is None) == (args.session is None):
         raise ReportError("Name a patient (gmi-vr report P001) or one session (gmi-vr report --session 12), not both.")
@@ -764,13 +764,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _store_file() -> Path:
     """The SQLite file of the configured store (``store check`` and ``repair`` read files)."""
     from gmi_vr.core.settings import load_settings
-    from gmi_vr.recording import paths
+    from gmi_vr.recording import store_location
 
     url = load_settings().database_url
     if url:
         raise GmiError(f"'gmi-vr store' checks SQLite files; the configured store is {url.split('://')[0]}: "
                        f"use its server's own tools, or name a file with --file.")  # fmt: skip
-    return paths.default_database_path()
+    return store_location.default_database_path()
 
 
 def _cmd_store(args: argparse.Namespace) -> int:

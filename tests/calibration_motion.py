@@ -24,7 +24,7 @@ from gmi_vr.body.hands import grip_offset
 from gmi_vr.body.skeleton import JOINT_INDEX, BodyMeasures, rest_offsets, rest_positions, side_joint
 from gmi_vr.core.types import Side
 from gmi_vr.geometry import compose_pose7, invert_pose7, quat_from_matrix
-from gmi_vr.xr.sim import REST_GRIP_POSITION, SEATED_EYE_HEIGHT_M
+from gmi_vr.xr.sim_source import REST_GRIP_POSITION, SEATED_EYE_HEIGHT_M
 
 SIM_PROFILE = "/interaction_profiles/gmi_vr/sim"
 #: The scripted patient: 1.70 m, with average proportions (Drillis & Contini, body.skeleton).

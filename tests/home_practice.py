@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from recording_synth import body, frame  # noqa: E402
 
 from gmi_vr.core.events import Event  # noqa: E402
-from gmi_vr.recording.records import StoredTrial  # noqa: E402
+from gmi_vr.recording.rows import StoredTrial  # noqa: E402
 from gmi_vr.recording.store import SessionStore  # noqa: E402
 
 

@@ -34,8 +34,8 @@ TARGETS = ("srgb", "unorm_linear")
 
 
 def demo_frame():  # type: ignore[no-untyped-def]
-    from gmi_vr.assets.paths import shipped_data_dir
-    from gmi_vr.xr.sim import ScriptedFrameSource, load_motion
+    from gmi_vr.assets.locations import shipped_data_dir
+    from gmi_vr.xr.sim_source import ScriptedFrameSource, load_motion
 
     with ScriptedFrameSource(load_motion(shipped_data_dir() / "demo-reach.jsonl")) as source:
         return list(source.frames())[-1]
@@ -43,7 +43,7 @@ def demo_frame():  # type: ignore[no-untyped-def]
 
 def avatar(frame) -> SkinnedItem:  # type: ignore[no-untyped-def]
     from gmi_vr.assets.gltf_skin import load_skinned_gltf
-    from gmi_vr.assets.paths import model_path
+    from gmi_vr.assets.locations import model_path
     from gmi_vr.body import (
         Appearance,
         AvatarRig,
@@ -64,7 +64,7 @@ def avatar(frame) -> SkinnedItem:  # type: ignore[no-untyped-def]
 
 
 def scenes() -> dict[str, tuple[DrawList, Camera]]:
-    from gmi_vr.app.sim import demo_draw_list
+    from gmi_vr.app.simulator import demo_draw_list
 
     frame = demo_frame()
     camera = Camera.from_view(frame.views[0])

@@ -22,14 +22,14 @@ from gmi_vr.core.types import Side
 from gmi_vr.recording import store as store_module
 from gmi_vr.recording.recorder import MAX_FRAME_RATE_HZ
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.therapy.program import BodyPart, Program
-from gmi_vr.therapy.records import RatingRecord, TrialRecord
-from gmi_vr.therapy.stage_records import (
+from gmi_vr.therapy.plan.program import BodyPart, Program
+from gmi_vr.therapy.results.stage_records import (
     ImageryRecord,
     RangeOfMotionRecord,
     RepetitionRecord,
     VividnessRecord,
 )
+from gmi_vr.therapy.results.task_records import RatingRecord, TrialRecord
 
 RATE_HZ = 90.0
 T0_NS = 1_000_000_000_000  # the frame clock's first frame: 1000 s

@@ -28,12 +28,12 @@ from gmi_vr.app.calibrate import (
     wrap_instruction,
 )
 from gmi_vr.app.patients import add_patient
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.body.calibration import INSTRUCTIONS, Calibration, CalibrationError, CalibrationStep
 from gmi_vr.core.errors import NotFoundError
 from gmi_vr.core.types import Side
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.xr.sim import ScriptedFrameSource, load_motion, parse_motion
+from gmi_vr.xr.sim_source import ScriptedFrameSource, load_motion, parse_motion
 
 MOTION_FILE = Path(__file__).parent / "data" / "calibration-seated-left-affected.jsonl"
 STANDING_FILE = Path(__file__).parent / "data" / "calibration-standing-left-affected.jsonl"
@@ -243,7 +243,7 @@ def test_calibration_in_the_simulator_window_under_xvfb(tmp_path: Path) -> None:
         Path(keep).mkdir(parents=True, exist_ok=True)
         (Path(keep) / shot.name).write_bytes(shot.read_bytes())
     image = np.asarray(Image.open(shot).convert("RGB")).astype(int)
-    from gmi_vr.console.window import letterbox, pane_layout
+    from gmi_vr.console.therapist_window import letterbox, pane_layout
     from gmi_vr.core.settings import Settings
 
     defaults = Settings(data_dir=tmp_path)  # the window has the settings' size (their defaults here)

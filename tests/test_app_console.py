@@ -10,7 +10,7 @@ from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.body import BodySettings, LimbMode
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side
-from gmi_vr.recording.records import StoredRating, StoredTrial
+from gmi_vr.recording.rows import StoredRating, StoredTrial
 
 
 def test_replay_panels_show_the_session_as_it_stood_at_the_shown_time() -> None:

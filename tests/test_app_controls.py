@@ -10,8 +10,8 @@ from gmi_vr.app.controls import (
     ESCAPE_SKIP_PROMPT,
     TherapistControls,
 )
-from gmi_vr.therapy.records import RatingRecord, TrialRecord
-from gmi_vr.therapy.session import RunnerState
+from gmi_vr.therapy.results.task_records import RatingRecord, TrialRecord
+from gmi_vr.therapy.runner import RunnerState
 
 
 def test_typed_rating_is_recorded_as_the_therapists() -> None:

@@ -22,13 +22,13 @@ from pathlib import Path
 import pytest
 
 from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.core.types import Side
 from gmi_vr.recording.export.tables import export_csv
 from gmi_vr.recording.listing import session_rows
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.therapy.session import SessionRunner
-from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+from gmi_vr.therapy.runner import SessionRunner
+from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 
 RATE_HZ = 60.0
 SEED = 20261125
@@ -47,7 +47,7 @@ def next_show(program_dict: dict[str, object], keyframes: list[dict[str, object]
               after_s: float) -> tuple[float, Side]:
     """Display time and side of the first stimulus shown after ``after_s``, rehearsed on a
     runner with the session's program and seed fed the motion's frames so far."""
-    from gmi_vr.therapy.program import Program
+    from gmi_vr.therapy.plan.program import Program
 
     runner = SessionRunner(Program.from_dict(program_dict), SEED)
     with ScriptedFrameSource(parse_motion(motion_text(keyframes, after_s + 10.0))) as source:

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from gmi_vr.app.pipeline import SessionPipeline
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.body import BodySettings
 from gmi_vr.core.types import Side
 from gmi_vr.geometry import rotation_angle_between
 from gmi_vr.geometry.reflect import reflect_pose
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 
 # The healthy right hand sweeps out, up and back over 2 s while the head turns 25 degrees:
 # the mirrored left hand must follow the hand, never the head.

@@ -15,17 +15,17 @@ from sqlalchemy import update
 
 from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
 from gmi_vr.app.pipeline import store_record
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.core.errors import NotFoundError
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side
 from gmi_vr.recording import schema
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.review.progress import decide, history_sessions, propose, session_summary
-from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
+from gmi_vr.therapy.plan.program import BodyPart, Program, ProgramError, Stage
 from gmi_vr.therapy.progression import Decision
-from gmi_vr.therapy.records import RatingRecord, TrialRecord
-from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+from gmi_vr.therapy.results.task_records import RatingRecord, TrialRecord
+from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 
 
 @pytest.fixture

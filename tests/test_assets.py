@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gmi_vr.assets.locations import model_path, shader_path, shaders_dir, shipped_data_dir
 from gmi_vr.assets.meshes import PRIMITIVE_NAMES, load_mesh, load_mesh_file, primitive
-from gmi_vr.assets.paths import model_path, shader_path, shaders_dir, shipped_data_dir
 from gmi_vr.core.errors import InputFileError, NotFoundError
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -75,7 +75,7 @@ def test_an_installed_wheel_carries_shaders_models_and_data(tmp_path: Path) -> N
     probe = textwrap.dedent(
         f"""
         import gmi_vr
-        from gmi_vr.assets.paths import shipped_data_dir, model_path, shader_path
+        from gmi_vr.assets.locations import shipped_data_dir, model_path, shader_path
         print(gmi_vr.__file__)
         for name in {SHADERS!r}:
             print(shader_path(name))

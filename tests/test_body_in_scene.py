@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from gmi_vr.assets.gltf_skin import load_skinned_gltf
-from gmi_vr.assets.paths import model_path, shipped_data_dir
+from gmi_vr.assets.locations import model_path, shipped_data_dir
 from gmi_vr.body import (
     Appearance,
     AvatarRig,
@@ -33,7 +33,7 @@ from gmi_vr.geometry.camera import Camera
 from gmi_vr.geometry.reflect import reflect_pose
 from gmi_vr.scene.draw import DrawList, SkinnedItem
 from gmi_vr.scene.room import room_draw_list
-from gmi_vr.xr.sim import ScriptedFrameSource, load_motion
+from gmi_vr.xr.sim_source import ScriptedFrameSource, load_motion
 
 pytestmark = pytest.mark.gl
 
@@ -43,7 +43,7 @@ def test_demo_motion_mirrored_on_every_frame_and_drawn_in_the_room(gl_context: A
     from OpenGL import GL
     from PIL import Image
 
-    from gmi_vr.console.window import WINDOW_SIZE, TherapistView
+    from gmi_vr.console.therapist_window import WINDOW_SIZE, TherapistView
     from gmi_vr.render.renderer import Renderer
     from gmi_vr.render.target import RenderTarget
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from gmi_vr.cli import main
 from gmi_vr.core.errors import InputFileError
 from gmi_vr.recording import bundle, schema
-from gmi_vr.recording.records import PatientInfo
+from gmi_vr.recording.rows import PatientInfo
 from gmi_vr.recording.store import SessionStore
 
 PATIENT = "P0012"

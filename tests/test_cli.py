@@ -166,7 +166,7 @@ def test_a_patients_run_says_what_was_saved_and_sessions_lists_its_true_status(t
     laterality block: one trial answered, then the motion ends long before the plan."""
     if not os.environ.get("DISPLAY"):
         pytest.skip("needs an X display: tools/test runs this suite under Xvfb")
-    from gmi_vr.assets.paths import shipped_data_dir
+    from gmi_vr.assets.locations import shipped_data_dir
 
     assert gmi_vr(["patients", "add", "P-7", "--side", "left", "--by", "t"], tmp_path).returncode == 0
     edited = gmi_vr(["patients", "edit", "P-7", "--set", "session.rating_at_start=false", "--reason",

@@ -15,7 +15,7 @@ from test_cli import gmi_vr, one_sentence
 from test_recording_faults import _read_only, _tmpfs
 
 from gmi_vr.recording.recorder import RESERVE_BYTES
-from gmi_vr.recording.records import PatientInfo
+from gmi_vr.recording.rows import PatientInfo
 from gmi_vr.recording.store import SessionStore
 
 pytestmark = pytest.mark.display

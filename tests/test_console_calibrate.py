@@ -33,7 +33,7 @@ SCRIPT = textwrap.dedent(
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
     import glfw
-    import gmi_vr.console.window as console
+    import gmi_vr.console.therapist_window as console
     from gmi_vr.app import run_sim
     from support.xkeys import XKeyboard, XMouse
 

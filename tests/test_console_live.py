@@ -20,7 +20,7 @@ from gmi_vr.app.controls import AUDIT_ACTIONS, TherapistControls, button_keys
 from gmi_vr.app.patients import add_patient
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.record_rows import stored_row
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.body import BodySettings, LimbMode
 from gmi_vr.body.skeleton import JOINT_INDEX
 from gmi_vr.body.solve import MIN_HAND_SCALE
@@ -80,7 +80,7 @@ def test_the_size_change_is_in_the_store_the_audit_the_report_and_the_replay(tmp
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from recording_synth import frame
 
-    from gmi_vr.app.replay import replay_body
+    from gmi_vr.app.replay_run import replay_body
     from gmi_vr.review.figures_data import session_review
 
     monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
@@ -119,10 +119,10 @@ def test_the_sync_error_figure_is_each_mirror_repetitions_recorded_sync_error() 
     the time the record was made, and nothing for the look-only and healthy-only tasks."""
     from test_stages_mirror import ANCHOR, Motion, mirror_program, records_of, run_for, start
 
-    from gmi_vr.therapy.measures import minimum_jerk
-    from gmi_vr.therapy.motor import HOME_DWELL_S
-    from gmi_vr.therapy.stage_records import RepetitionRecord
-    from gmi_vr.therapy.workspace import reflect_across_midline
+    from gmi_vr.therapy.content.workspace import reflect_across_midline
+    from gmi_vr.therapy.results.measures import minimum_jerk
+    from gmi_vr.therapy.results.stage_records import RepetitionRecord
+    from gmi_vr.therapy.tasks.motor import HOME_DWELL_S
 
     mirror = mirror_program(Side.LEFT, **{"mirror.phase": "both", "mirror.grading.repetitions": 1})
     motion = Motion(Side.LEFT, LimbMode.MIRROR)
@@ -195,7 +195,7 @@ def test_the_keys_beside_the_buttons_are_the_keys_the_app_acts_on() -> None:
 
 
 def test_replays_timeline_marks_the_therapists_changes_but_not_a_tasks_own_limb_mode() -> None:
-    from gmi_vr.console.replay import MARK_COLORS
+    from gmi_vr.console.replay_window import MARK_COLORS
     from gmi_vr.therapy.replayed import MARK_GROUPS, timeline_marks
 
     events = [

@@ -63,7 +63,7 @@ def to_screen(window, x, y):
 
 SESSION_SCRIPT = COMMON + textwrap.dedent(
     """
-    import gmi_vr.console.window as console
+    import gmi_vr.console.therapist_window as console
     import gmi_vr.console.panels as panels
     import gmi_vr.app.pipeline as app_pipeline
     from gmi_vr.app import run_sim
@@ -253,9 +253,9 @@ def test_the_screenshot_shows_the_panels_their_figures_and_the_keys_beside_the_b
 
 REPLAY_SCRIPT = COMMON + textwrap.dedent(
     """
-    import gmi_vr.app.replay as app_replay
-    import gmi_vr.console.window as console
-    from gmi_vr.console.window import timeline_area
+    import gmi_vr.app.replay_run as app_replay
+    import gmi_vr.console.therapist_window as console
+    from gmi_vr.console.therapist_window import timeline_area
     from gmi_vr.recording.store import SessionStore
 
     log = {{"drag": [], "pictures": []}}

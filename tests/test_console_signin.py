@@ -52,7 +52,7 @@ sys.path.insert(0, {tests!r})
 from gmi_vr.render.context import choose_gl_platform
 choose_gl_platform(offscreen=False)
 import glfw
-import gmi_vr.console.window as console
+import gmi_vr.console.therapist_window as console
 import gmi_vr.app.pipeline as app_pipeline
 from gmi_vr.app import run_sim
 from gmi_vr.recording.store import SessionStore

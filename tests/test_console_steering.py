@@ -17,12 +17,12 @@ from test_therapy_session import Run, answer_trials, program
 
 from gmi_vr.app.controls import TherapistControls
 from gmi_vr.app.patients import add_patient
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.core.types import Side
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.therapy.records import TaskEnded, TrialRecord
-from gmi_vr.therapy.scenes import CALM_CLEAR
-from gmi_vr.therapy.session import HELD_MESSAGE, RunnerState
+from gmi_vr.therapy.content.scenes import CALM_CLEAR
+from gmi_vr.therapy.results.task_records import TaskEnded, TrialRecord
+from gmi_vr.therapy.runner import HELD_MESSAGE, RunnerState
 
 
 def controlled(run: Run) -> tuple[TherapistControls, list[tuple[str, dict[str, Any]]]]:

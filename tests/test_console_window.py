@@ -49,11 +49,11 @@ SCRIPT = textwrap.dedent(
     choose_gl_platform(offscreen=False)
     import glfw
     import numpy as np
-    import gmi_vr.console.window as console
+    import gmi_vr.console.therapist_window as console
     import gmi_vr.console.panels as panels
     import gmi_vr.app.pipeline as app_pipeline
     from gmi_vr.app import run_sim
-    import gmi_vr.app.sim as sim
+    import gmi_vr.app.simulator as sim
     from gmi_vr.body.skeleton import JOINT_INDEX
     from support.xkeys import XMouse
 
@@ -253,7 +253,7 @@ AFTER_SCRIPT = textwrap.dedent(
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
     import glfw
-    import gmi_vr.console.window as console
+    import gmi_vr.console.therapist_window as console
     from gmi_vr.app import run_sim
     from support.xkeys import XKeyboard, XMouse
 
@@ -365,7 +365,7 @@ BEFORE_SCRIPT = textwrap.dedent(
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
     import glfw
-    import gmi_vr.console.window as console
+    import gmi_vr.console.therapist_window as console
     from gmi_vr.app import run_sim
     from support.xkeys import XKeyboard, XMouse
 

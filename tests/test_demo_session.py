@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from gmi_vr.app.demo import DEMO_SEED, DEMO_SESSION_MOTION
-from gmi_vr.assets.paths import shipped_data_dir
+from gmi_vr.assets.locations import shipped_data_dir
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.xr.sim import load_motion
+from gmi_vr.xr.sim_source import load_motion
 
 REPO = Path(__file__).resolve().parents[1]
 

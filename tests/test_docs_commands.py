@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 from support.lsl import machine_only_config
 
-from gmi_vr.assets.paths import shipped_data_dir
+from gmi_vr.assets.locations import shipped_data_dir
 from gmi_vr.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[1]

@@ -21,7 +21,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.types import FrameTiming
 from gmi_vr.recording.export import ExportError, export_session, export_study, plan_study
 from gmi_vr.recording.identity import band_of_birth_year
-from gmi_vr.recording.records import PatientInfo, StoredRepetition, StoredTrial
+from gmi_vr.recording.rows import PatientInfo, StoredRepetition, StoredTrial
 from gmi_vr.recording.store import SessionStore
 
 #: Warnings about what gmi-vr cannot know (the clinic, the dataset's authors and licence,

@@ -25,8 +25,8 @@ from gmi_vr.app.console import event_words
 from gmi_vr.app.headset import status_line
 from gmi_vr.app.patients import add_patient
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.app.replay import replay_body
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.replay_run import replay_body
+from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.body import (
     BodySettings,
     BodyState,
@@ -39,9 +39,9 @@ from gmi_vr.body.skeleton import side_joint
 from gmi_vr.core.types import Side, TrackingFrame
 from gmi_vr.geometry.reflect import reflect_pose7
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.therapy.program import BodyPart, Program, ProgramError
-from gmi_vr.therapy.session import SessionRunner
-from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+from gmi_vr.therapy.plan.program import BodyPart, Program, ProgramError
+from gmi_vr.therapy.runner import SessionRunner
+from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 
 RATE_HZ = 60
 FRAME_S = 1.0 / RATE_HZ

@@ -24,9 +24,9 @@ from gmi_vr.body.feedback import FeedbackCondition, FeedbackKind
 from gmi_vr.core.types import FrameTiming, Side
 from gmi_vr.recording import motion, schema
 from gmi_vr.recording.export import export_session
-from gmi_vr.recording.records import PatientInfo
+from gmi_vr.recording.rows import PatientInfo
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 
 
 @pytest.fixture

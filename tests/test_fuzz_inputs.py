@@ -41,7 +41,7 @@ from gmi_vr.body.rig import AvatarRig
 from gmi_vr.body.skeleton import BodyMeasures, rest_offsets, rest_positions
 from gmi_vr.core.errors import GmiError, InputFileError
 from gmi_vr.core.settings import CONSOLE_SIZE_RANGE, Settings, load_settings
-from gmi_vr.xr.sim import (
+from gmi_vr.xr.sim_source import (
     MAX_MOTION_S,
     MAX_POSITION_M,
     Motion,

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from fhir.resources.bundle import Bundle
 
-from gmi_vr.app.outcomes import add_outcome
+from gmi_vr.app.outcome_entry import add_outcome
 from gmi_vr.core.errors import GmiError
 from gmi_vr.recording.export import export_session
-from gmi_vr.recording.records import PatientInfo
+from gmi_vr.recording.rows import PatientInfo
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.review.outcomes import outcome_series, ssq_changes
-from gmi_vr.therapy.outcomes import INSTRUMENTS, SSQ_SYMPTOMS, OutcomeError, score
+from gmi_vr.review.outcome_series import outcome_series, ssq_changes
+from gmi_vr.therapy.results.questionnaires import INSTRUMENTS, SSQ_SYMPTOMS, OutcomeError, score
 
 BUDAPEST_MET = {"disproportionate_pain": 1, "symptom_sensory": 1, "symptom_vasomotor": 1,
                 "symptom_sudomotor_oedema": 1, "symptom_motor_trophic": 0, "sign_sensory": 1,

@@ -11,7 +11,7 @@ import pytest
 
 from gmi_vr import cli
 from gmi_vr.app.patients import add_patient
-from gmi_vr.assets.paths import models_dir
+from gmi_vr.assets.locations import models_dir
 from gmi_vr.body.appearance import Appearance
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.review.progress import patient_program

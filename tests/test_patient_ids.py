@@ -28,7 +28,7 @@ from gmi_vr.recording.identity import (
     bids_label,
     check_patient_id,
 )
-from gmi_vr.recording.records import PatientInfo, StoredRating
+from gmi_vr.recording.rows import PatientInfo, StoredRating
 from gmi_vr.recording.store import SessionStore, utcnow
 
 GOOD_IDS = ["P001", "CRPS-017", "ward3_12", "0012", "12345678", "2026P01", "p", "A" * 32, "P-2026-01"]

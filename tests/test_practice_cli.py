@@ -12,7 +12,7 @@ from test_cli import gmi_vr, one_sentence
 from test_recording_faults import _read_only
 
 from gmi_vr.core.errors import GraphicsUnavailable, NotFoundError, StorageError
-from gmi_vr.recording.records import PatientInfo
+from gmi_vr.recording.rows import PatientInfo
 from gmi_vr.recording.store import SessionStore
 
 

@@ -26,8 +26,7 @@ from gmi_vr.core.types import Side
 from gmi_vr.recording import schema
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.review.progress import history_sessions, patient_dose, practice_records, propose
-from gmi_vr.therapy.practice import PracticeRecord, count_dose, dose_window
-from gmi_vr.therapy.program import (
+from gmi_vr.therapy.plan.program import (
     DEFAULT_SOURCES,
     BodyPart,
     Program,
@@ -36,7 +35,8 @@ from gmi_vr.therapy.program import (
     StagePractice,
 )
 from gmi_vr.therapy.progression import Decision
-from gmi_vr.therapy.records import RatingRecord
+from gmi_vr.therapy.results.practice_dose import PracticeRecord, count_dose, dose_window
+from gmi_vr.therapy.results.task_records import RatingRecord
 
 DAY0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # test_app_progress.record's day 0
 

@@ -11,16 +11,21 @@ from collections.abc import Callable
 import pytest
 
 from gmi_vr.app.practice import DesktopInputs
-from gmi_vr.console.practice import InputEvent
+from gmi_vr.console.practice_window import InputEvent
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, Side, TrackingFrame
-from gmi_vr.therapy.grading import ImagerySettings
-from gmi_vr.therapy.mirror_box import mirror_box_seconds
-from gmi_vr.therapy.program import BodyPart, Program, SessionPlan, Stage
-from gmi_vr.therapy.records import RatingRecord, TrialRecord
-from gmi_vr.therapy.session import SessionRunner, SessionStatus
-from gmi_vr.therapy.sitting import HOME_BLOCKS, HOME_CALM_MESSAGE, home_done_message, home_program
-from gmi_vr.therapy.stage_records import ImageryRecord, MirrorBoxRecord
+from gmi_vr.therapy.plan.grading import ImagerySettings
+from gmi_vr.therapy.plan.home_sitting import (
+    HOME_BLOCKS,
+    HOME_CALM_MESSAGE,
+    home_done_message,
+    home_program,
+)
+from gmi_vr.therapy.plan.program import BodyPart, Program, SessionPlan, Stage
+from gmi_vr.therapy.results.stage_records import ImageryRecord, MirrorBoxRecord
+from gmi_vr.therapy.results.task_records import RatingRecord, TrialRecord
+from gmi_vr.therapy.runner import SessionRunner, SessionStatus
+from gmi_vr.therapy.tasks.mirror_box import mirror_box_seconds
 
 HEAD = Pose([0.0, 1.2, 0.0])
 PERIOD = 1 / 60

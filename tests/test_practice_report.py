@@ -17,7 +17,7 @@ from gmi_vr.core.types import Side
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.review.handout import BODY_PT, handout, page_lines
 from gmi_vr.review.progress import patient_program
-from gmi_vr.therapy.program import BodyPart, Program
+from gmi_vr.therapy.plan.program import BodyPart, Program
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ SCRIPT = textwrap.dedent(
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
     import glfw
-    import gmi_vr.console.practice as practice_window
+    import gmi_vr.console.practice_window as practice_window
     from gmi_vr.app import run_practice
     from support.xkeys import XKeyboard, XMouse
 

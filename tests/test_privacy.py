@@ -26,7 +26,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.settings import load_settings
 from gmi_vr.recording import privacy
 from gmi_vr.recording.backup import backup_sqlite, restore_sqlite
-from gmi_vr.recording.records import PatientInfo, StoredRating, StoredTrial
+from gmi_vr.recording.rows import PatientInfo, StoredRating, StoredTrial
 from gmi_vr.recording.store import SessionStore, known_revisions, utcnow
 
 ERASED = "ERASE-ME-7"

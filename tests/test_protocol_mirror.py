@@ -13,27 +13,27 @@ from test_stages_frames import Motion, records_of, run_for
 from test_therapy_frames import RATE_HZ
 
 from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.body.calibration import Calibration, arm_reach
 from gmi_vr.body.pose import LimbMode
 from gmi_vr.body.skeleton import BodyMeasures
 from gmi_vr.core.types import Pose, Side
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.therapy.grading import MIRROR_GRADING, MirrorPhase
-from gmi_vr.therapy.measures import minimum_jerk
-from gmi_vr.therapy.motor import HOME_DWELL_S, MotorTask
-from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
-from gmi_vr.therapy.stage_records import RepetitionRecord
-from gmi_vr.therapy.stages import TaskSequence
-from gmi_vr.therapy.stimuli import level_anchor
-from gmi_vr.therapy.task import TaskContext, build_task
-from gmi_vr.therapy.workspace import (
+from gmi_vr.therapy.content.stimuli import level_anchor
+from gmi_vr.therapy.content.workspace import (
     TYPICAL_ARM,
     calibrated_workspace,
     reflect_across_midline,
     shoulder_position,
     typical_workspace,
 )
+from gmi_vr.therapy.plan.grading import MIRROR_GRADING, MirrorPhase
+from gmi_vr.therapy.plan.program import BodyPart, Program, ProgramError, Stage
+from gmi_vr.therapy.results.measures import minimum_jerk
+from gmi_vr.therapy.results.stage_records import RepetitionRecord
+from gmi_vr.therapy.tasks.base import TaskContext, build_task
+from gmi_vr.therapy.tasks.motor import HOME_DWELL_S, MotorTask
+from gmi_vr.therapy.tasks.stages import TaskSequence
 
 ANCHOR = level_anchor(Pose(np.array([0.0, 1.2, 0.0])))
 

@@ -14,7 +14,7 @@ import pytest
 from test_therapy_frames import RATE_HZ, Script
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side, TrackingFrame
@@ -22,21 +22,21 @@ from gmi_vr.geometry import translation_matrix
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.review.progress import propose, session_summary
 from gmi_vr.scene.draw import DrawList, MeshItem
-from gmi_vr.therapy.program import BodyPart, Program, Stage
+from gmi_vr.therapy.content.scenes import CALM_CLEAR
+from gmi_vr.therapy.plan.program import BodyPart, Program, Stage
 from gmi_vr.therapy.progression import Decision
-from gmi_vr.therapy.rating import CONFIRM_HOLD_S
 from gmi_vr.therapy.replayed import SessionPictures
-from gmi_vr.therapy.safety import STOP_HINT
-from gmi_vr.therapy.scenes import CALM_CLEAR
-from gmi_vr.therapy.session import (
+from gmi_vr.therapy.runner import (
     FMS_LONGEST_WAIT_S,
     RunnerState,
     SessionOutcome,
     SessionRunner,
     SessionStatus,
 )
-from gmi_vr.therapy.task import TaskContext, TaskStep, register_task
-from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+from gmi_vr.therapy.safety import STOP_HINT
+from gmi_vr.therapy.tasks.base import TaskContext, TaskStep, register_task
+from gmi_vr.therapy.tasks.rating import CONFIRM_HOLD_S
+from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 
 #: 30 s of a seated patient holding still.
 STILL = '{"format": "gmi-vr-motion", "version": 1, "rate_hz": 30}\n{"t": 0.0}\n{"t": 30.0}\n'

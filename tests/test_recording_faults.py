@@ -25,7 +25,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.recording import cipher
 from gmi_vr.recording.encrypt import encrypt_store
 from gmi_vr.recording.recorder import RESERVE_BYTES
-from gmi_vr.recording.records import PatientInfo, StoredTrial
+from gmi_vr.recording.rows import PatientInfo, StoredTrial
 from gmi_vr.recording.store import SessionStore
 
 KILLS = 32

@@ -33,8 +33,8 @@ from gmi_vr.core.events import Event
 from gmi_vr.recording import schema
 from gmi_vr.recording.export import export_session
 from gmi_vr.recording.listing import session_rows
-from gmi_vr.recording.records import PatientInfo, StoredTrial
-from gmi_vr.recording.replay import ReplaySource
+from gmi_vr.recording.replay_source import ReplaySource
+from gmi_vr.recording.rows import PatientInfo, StoredTrial
 from gmi_vr.recording.store import SessionStore, utcnow
 
 

@@ -18,7 +18,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import Side
 from gmi_vr.geometry.transforms import quat_from_matrix
-from gmi_vr.recording import motion, paths, schema
+from gmi_vr.recording import motion, schema, store_location
 from gmi_vr.recording.identity import PatientIdError
 from gmi_vr.recording.listing import (
     format_sessions,
@@ -27,8 +27,8 @@ from gmi_vr.recording.listing import (
     session_rows,
     sessions_json,
 )
-from gmi_vr.recording.records import PatientInfo, StoredRating, StoredRepetition, StoredTrial
-from gmi_vr.recording.replay import ReplaySource
+from gmi_vr.recording.replay_source import ReplaySource
+from gmi_vr.recording.rows import PatientInfo, StoredRating, StoredRepetition, StoredTrial
 from gmi_vr.recording.store import SessionStore, utcnow
 
 
@@ -40,12 +40,12 @@ def store(tmp_path: Path):
 
 
 def test_data_folder_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(paths.DATA_ENV, str(tmp_path / "clinic"))
-    assert paths.default_database_path() == tmp_path / "clinic" / "sessions.sqlite"
-    monkeypatch.delenv(paths.DATA_ENV)
+    monkeypatch.setenv(store_location.DATA_ENV, str(tmp_path / "clinic"))
+    assert store_location.default_database_path() == tmp_path / "clinic" / "sessions.sqlite"
+    monkeypatch.delenv(store_location.DATA_ENV)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert load_settings().data_dir == tmp_path / "xdg" / "gmi-vr"
-    monkeypatch.setenv(paths.DATA_ENV, str(tmp_path / "env"))
+    monkeypatch.setenv(store_location.DATA_ENV, str(tmp_path / "env"))
     with SessionStore.open() as s:
         assert Path(s.label) == tmp_path / "env" / "sessions.sqlite"
     assert (tmp_path / "env" / "sessions.sqlite").is_file()

@@ -39,7 +39,7 @@ AVATAR = "avatars/avatar_slim"
 def scene() -> tuple[Calibration, Any, Any, Camera]:
     """A seated patient facing the camera (+Z), right hand raised high; the left mirrors it."""
     from gmi_vr.assets.gltf_skin import load_skinned_gltf
-    from gmi_vr.assets.paths import model_path
+    from gmi_vr.assets.locations import model_path
 
     base = Calibration.uncalibrated(Posture.SEATED, 1.7, Side.LEFT)
     cal = Calibration(base.posture, base.measures, np.zeros(3), math.pi, base.hips_height_m, Side.LEFT, Side.RIGHT)
@@ -116,7 +116,7 @@ def test_the_patients_own_eyes_see_nothing_of_the_head(renderer: Any, target: An
     plane, the avatar's head does not show: the eyes sit inside it and nothing of it sticks
     out in front of them."""
     from gmi_vr.assets.gltf_skin import load_skinned_gltf
-    from gmi_vr.assets.paths import model_path
+    from gmi_vr.assets.locations import model_path
     from gmi_vr.body.calibration import eye_above_hips, eye_in_head
 
     for avatar_name in ("avatars/avatar_slim", "avatars/avatar_broad"):

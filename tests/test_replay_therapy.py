@@ -30,23 +30,23 @@ import pytest
 from PIL import Image
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
-from gmi_vr.app.replay import PlaybackClock, ReplayPlayer, replay_body, session_pictures
-from gmi_vr.app.session import session_pipeline
-from gmi_vr.console.replay import MARK_COLORS
+from gmi_vr.app.replay_run import PlaybackClock, ReplayPlayer, replay_body, session_pictures
+from gmi_vr.app.session_setup import session_pipeline
+from gmi_vr.console.replay_window import MARK_COLORS
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, Side
 from gmi_vr.geometry import matrix_from_pose
 from gmi_vr.geometry.camera import Camera
-from gmi_vr.recording.replay import ReplaySource
+from gmi_vr.recording.replay_source import ReplaySource
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.scene.draw import DrawList
 from gmi_vr.scene.room import clinic_room_groups
-from gmi_vr.therapy.program import BodyPart, LateralitySettings, Program
+from gmi_vr.therapy.content.stimuli import level_anchor
+from gmi_vr.therapy.plan.program import BodyPart, LateralitySettings, Program
 from gmi_vr.therapy.replayed import MARK_GROUPS, MARKED_EVENTS, SessionPictures, timeline_marks
+from gmi_vr.therapy.runner import CALM_MESSAGE, SessionRunner
 from gmi_vr.therapy.safety import STOP_HINT
-from gmi_vr.therapy.session import CALM_MESSAGE, SessionRunner
-from gmi_vr.therapy.stimuli import level_anchor
-from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 
 RATE_HZ = 60.0
 SEED = 7
@@ -382,11 +382,11 @@ def _keep(path: Path) -> Path:
 
 
 def _shot(data_dir: Path, session_id: int, shot: Path, at_s: float) -> np.ndarray:
-    """The replay window (``gmi_vr.app.replay``) paused ``at_s`` into the recording."""
+    """The replay window (``gmi_vr.app.replay_run``) paused ``at_s`` into the recording."""
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from gmi_vr.app.replay import run_replay
+        from gmi_vr.app.replay_run import run_replay
         from gmi_vr.recording.store import SessionStore
         with SessionStore.open(Path({str(data_dir)!r})) as store:
             run_replay(store, {session_id}, visible=False, max_frames=2, screenshot=Path({str(shot)!r}),
@@ -421,7 +421,7 @@ def test_the_replay_window_shows_the_stimulus_the_scale_and_the_timeline(recorde
         choose_gl_platform(offscreen=False)
     except RuntimeError:
         pass  # OpenGL is loaded already; only the layout is needed here
-    from gmi_vr.console import window as console
+    from gmi_vr.console import therapist_window as console
 
     live = recorded.whole
     start = live.drawn[0][0]
@@ -514,8 +514,8 @@ def test_in_the_window_page_down_goes_to_the_next_event_and_a_click_on_the_bar_s
     import glfw
     from OpenGL import GL
 
-    from gmi_vr.app.replay import REPLAY_KEY_HELP, show_replay_picture
-    from gmi_vr.console import window as console
+    from gmi_vr.app.replay_run import REPLAY_KEY_HELP, show_replay_picture
+    from gmi_vr.console import therapist_window as console
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
 

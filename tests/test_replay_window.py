@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gmi_vr.app.replay import (
+from gmi_vr.app.replay_run import (
     AFFECTED_COLOR,
     FIGURE_BONES,
     FIGURE_COLOR,
@@ -38,8 +38,8 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.types import HandInput, Pose, Side, TrackingFrame
 from gmi_vr.geometry import matrix_from_pose
 from gmi_vr.geometry.camera import Camera
-from gmi_vr.recording.records import PatientInfo
-from gmi_vr.recording.replay import ReplaySource
+from gmi_vr.recording.replay_source import ReplaySource
+from gmi_vr.recording.rows import PatientInfo
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.scene.draw import SkinnedItem
 
@@ -212,7 +212,7 @@ def test_player_shows_the_mirrored_body_solved_from_the_recording(store: Session
 
 def test_player_puts_the_avatar_in_the_draw_list(store: SessionStore) -> None:
     from gmi_vr.assets.gltf_skin import load_skinned_gltf
-    from gmi_vr.assets.paths import model_path
+    from gmi_vr.assets.locations import model_path
     from gmi_vr.body import AvatarRig
     with ReplaySource(store, 1) as source:
         player = _player(store, source)
@@ -278,7 +278,7 @@ def test_without_a_display_replay_says_so(data_dir: Path) -> None:
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from gmi_vr.app.replay import run_replay
+        from gmi_vr.app.replay_run import run_replay
         from gmi_vr.core.errors import GraphicsUnavailable
         from gmi_vr.recording.store import SessionStore
         with SessionStore.open(Path({str(data_dir)!r})) as store:
@@ -298,7 +298,7 @@ def test_without_a_display_replay_says_so(data_dir: Path) -> None:
 
 
 def _console() -> Any:
-    """gmi_vr.console.window, imported after choosing the platform the window needs."""
+    """gmi_vr.console.therapist_window, imported after choosing the platform the window needs."""
     import importlib
 
     from gmi_vr.render.context import choose_gl_platform
@@ -307,7 +307,7 @@ def _console() -> Any:
         choose_gl_platform(offscreen=not os.environ.get("DISPLAY"))
     except RuntimeError:
         pass  # OpenGL is loaded already; the layout and camera need no context
-    return importlib.import_module("gmi_vr.console.window")
+    return importlib.import_module("gmi_vr.console.therapist_window")
 
 
 def _keep(path: Path) -> Path:
@@ -342,7 +342,7 @@ def _replay_shot(data_dir: Path, shot: Path, at_s: float) -> np.ndarray:
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from gmi_vr.app.replay import run_replay
+        from gmi_vr.app.replay_run import run_replay
         from gmi_vr.recording.store import SessionStore
         with SessionStore.open(Path({str(data_dir)!r})) as store:
             run_replay(store, 1, visible=False, max_frames=2, screenshot=Path({str(shot)!r}),
@@ -412,7 +412,7 @@ def test_window_keys_play_pause_and_seek_and_f1_lists_them(data_dir: Path, tmp_p
     import glfw
     from OpenGL import GL
 
-    from gmi_vr.app.replay import show_replay_picture
+    from gmi_vr.app.replay_run import show_replay_picture
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
 
@@ -424,7 +424,7 @@ def test_window_keys_play_pause_and_seek_and_f1_lists_them(data_dir: Path, tmp_p
         renderer = Renderer()
         window = console.TherapistWindow(context, renderer, samples=1)
         try:
-            from gmi_vr.app.replay import REPLAY_KEY_HELP
+            from gmi_vr.app.replay_run import REPLAY_KEY_HELP
 
             window.view.help_rows = REPLAY_KEY_HELP
             window.view.timeline_px = console.TIMELINE_PX  # as run_replay has it
@@ -479,7 +479,7 @@ def test_the_replay_window_has_the_settings_size_and_records_nothing(data_dir: P
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from gmi_vr.app.replay import run_replay
+        from gmi_vr.app.replay_run import run_replay
         from gmi_vr.recording.store import SessionStore
         with SessionStore.open(Path({str(data_dir)!r})) as store:
             run_replay(store, 1, visible=False, max_frames=30, screenshot=Path({str(shot)!r}))

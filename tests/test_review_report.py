@@ -19,13 +19,13 @@ import pytest
 from review_synth import Plan, SideTrials, record_session
 
 from gmi_vr.app.patients import add_patient, patient_program
-from gmi_vr.app.session import session_pipeline
-from gmi_vr.recording.records import EventRecord
+from gmi_vr.app.session_setup import session_pipeline
+from gmi_vr.recording.rows import EventRecord
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.review.figures_data import patient_review, session_point, session_review, stage_spans
 from gmi_vr.review.report import write_patient_report, write_session_report
-from gmi_vr.therapy.scoring import NORMS, SRC_RT_S
-from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+from gmi_vr.therapy.results.scoring import NORMS, SRC_RT_S
+from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 
 MONDAY = datetime(2026, 10, 5, 9, 30, tzinfo=UTC)
 PATIENT_FIGURES = ("dose", "accuracy", "reaction_time", "gap", "rotation", "imagery", "movement", "pain")

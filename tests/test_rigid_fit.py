@@ -1,6 +1,6 @@
 """Registration of matched points (``geometry.fit.rigid_fit``, Kabsch/Horn) and the capsule
 gap: property tests with random rigid transforms and noise, and the registration of a limb
-(``therapy.seen_touch.register``) measured against known landmark positions."""
+(``therapy.tasks.seen_touch.register``) measured against known landmark positions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from gmi_vr.geometry.fit import capsule_gap, rigid_fit
 from gmi_vr.geometry.transforms import quat_normalize, quat_to_matrix
-from gmi_vr.therapy.seen_touch import register
+from gmi_vr.therapy.tasks.seen_touch import register
 
 finite = st.floats(-1.0, 1.0, allow_nan=False)
 

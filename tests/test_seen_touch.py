@@ -19,15 +19,15 @@ import numpy as np
 import pytest
 
 from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.body.skeleton import JOINT_INDEX
 from gmi_vr.core.types import Side
 from gmi_vr.geometry.fit import rigid_fit
 from gmi_vr.geometry.transforms import quat_from_axis_angle, quat_to_matrix
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.therapy.program import BodyPart
-from gmi_vr.therapy.seen_touch import (
+from gmi_vr.therapy.plan.program import BodyPart
+from gmi_vr.therapy.tasks.seen_touch import (
     CONTACT_TOLERANCE_M,
     PROBE_LENGTH_M,
     RELEASE_M,
@@ -35,8 +35,8 @@ from gmi_vr.therapy.seen_touch import (
     ContactDetector,
     virtual_landmarks,
 )
-from gmi_vr.therapy.touch_task import MARK_COLOR, PROBE_TIP_COLOR
-from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+from gmi_vr.therapy.tasks.touch_task import MARK_COLOR, PROBE_TIP_COLOR
+from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 
 RATE_HZ = 60.0
 FRAME_S = 1.0 / RATE_HZ

@@ -36,7 +36,7 @@ SCRIPT = textwrap.dedent(
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
     import glfw
-    import gmi_vr.console.window as console
+    import gmi_vr.console.therapist_window as console
     from gmi_vr.app import run_sim
     from support.xkeys import XKeyboard
 
@@ -53,7 +53,7 @@ SCRIPT = textwrap.dedent(
 
         def __init__(self):
             from gmi_vr.core.input import InputState
-            from gmi_vr.xr.sim import KeyboardMouseFrameSource
+            from gmi_vr.xr.sim_source import KeyboardMouseFrameSource
 
             started = time.monotonic()
             self.frames_source = KeyboardMouseFrameSource(InputState(), lambda: time.monotonic() - started)

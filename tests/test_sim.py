@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gmi_vr.assets.paths import shipped_data_dir
+from gmi_vr.assets.locations import shipped_data_dir
 from gmi_vr.core.errors import InputFileError
 from gmi_vr.core.input import InputState
 from gmi_vr.core.types import Side
@@ -18,7 +18,7 @@ from gmi_vr.geometry import (
     rotation_angle_between,
     yaw_pitch_roll_quat,
 )
-from gmi_vr.xr.sim import (
+from gmi_vr.xr.sim_source import (
     IPD_M,
     SEATED_EYE_HEIGHT_M,
     KeyboardMouseFrameSource,

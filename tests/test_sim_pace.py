@@ -4,7 +4,7 @@ A motion file's frame ``i`` has ``time_s = i / rate_hz``; the session's times (t
 onsets, reaction times, block lengths) are those frame times. On a PC without a GPU the
 window's software OpenGL can take longer than a frame, and if every frame were still
 stepped the session's clock would fall behind the wall clock: trials would last longer
-than the record says. ``app.sim._paced`` drops the frames that are already overtaken by the
+than the record says. ``app.simulator._paced`` drops the frames that are already overtaken by the
 next one (never one where a button or tracking flag changes), so the frames stepped keep
 to real time.
 
@@ -28,9 +28,9 @@ from pathlib import Path
 import pytest
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
-from gmi_vr.app.sim import _paced
+from gmi_vr.app.simulator import _paced
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 
 RATE_HZ = 30
 #: What each window draw (or, in the unit test, each step) is made to take on top.
@@ -105,7 +105,7 @@ SCRIPT = textwrap.dedent(
     from pathlib import Path
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
-    import gmi_vr.console.window as console
+    import gmi_vr.console.therapist_window as console
     from gmi_vr.app import pipeline, run_sim
 
     show, step = console.TherapistWindow.show, pipeline.SessionPipeline.step
@@ -194,9 +194,9 @@ WINDOW_SCRIPT = textwrap.dedent(
     import json
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
-    import gmi_vr.console.window as console
+    import gmi_vr.console.therapist_window as console
     from gmi_vr.app import pipeline, run_sim
-    from gmi_vr.assets.paths import shipped_data_dir
+    from gmi_vr.assets.locations import shipped_data_dir
 
     import gmi_vr.app.loop as loop
     show, compose, step = console.TherapistWindow.show, console.TherapistView.compose, pipeline.SessionPipeline.step
@@ -236,7 +236,7 @@ def test_the_simulators_window_draws_single_sample_panes_at_three_quarters_size_
         pytest.skip("needs a display: run under tools/with-xvfb.py")
     from gmi_vr.app.loop import CONSOLE_MAX_HZ
     from gmi_vr.console.panels import PANEL_PX
-    from gmi_vr.console.window import WINDOW_SIZE, letterbox, pane_layout
+    from gmi_vr.console.therapist_window import WINDOW_SIZE, letterbox, pane_layout
 
     env = dict(os.environ, GMI_VR_DATA=str(tmp_path / "data"), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
     result = subprocess.run([sys.executable, "-c", WINDOW_SCRIPT], env=env, capture_output=True, text=True,

@@ -16,10 +16,10 @@ from test_therapy_frames import RATE_HZ, Script
 
 from gmi_vr.body.pose import BodyPose, LimbMode
 from gmi_vr.core.types import Pose, Side, TrackingFrame
-from gmi_vr.therapy.measures import minimum_jerk
-from gmi_vr.therapy.stimuli import level_anchor
-from gmi_vr.therapy.task import TaskStep
-from gmi_vr.therapy.workspace import reflect_across_midline
+from gmi_vr.therapy.content.stimuli import level_anchor
+from gmi_vr.therapy.content.workspace import reflect_across_midline
+from gmi_vr.therapy.results.measures import minimum_jerk
+from gmi_vr.therapy.tasks.base import TaskStep
 
 HEAD = Pose(np.array([0.1, 1.25, 0.3]))
 ANCHOR = level_anchor(HEAD)

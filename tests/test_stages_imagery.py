@@ -14,12 +14,12 @@ from test_therapy_frames import RATE_HZ, Script
 
 from gmi_vr.body.pose import LimbMode
 from gmi_vr.core.types import Side
-from gmi_vr.therapy.imagery import GHOST_COLOR, ImageryTask, VividnessRatingTask
-from gmi_vr.therapy.movements import movements_for
-from gmi_vr.therapy.program import BodyPart, Program, Stage
-from gmi_vr.therapy.records import STORAGE_PHASE, RatingRecord
-from gmi_vr.therapy.stage_records import ImageryRecord, VividnessRecord
-from gmi_vr.therapy.task import TaskContext, TaskStep, build_task
+from gmi_vr.therapy.content.movements import movements_for
+from gmi_vr.therapy.plan.program import BodyPart, Program, Stage
+from gmi_vr.therapy.results.stage_records import ImageryRecord, VividnessRecord
+from gmi_vr.therapy.results.task_records import STORAGE_PHASE, RatingRecord
+from gmi_vr.therapy.tasks.base import TaskContext, TaskStep, build_task
+from gmi_vr.therapy.tasks.imagery import GHOST_COLOR, ImageryTask, VividnessRatingTask
 
 
 def imagery_program(part: BodyPart = BodyPart.HAND, **changes: Any) -> Program:

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gmi_vr.therapy.measures import (
+from gmi_vr.therapy.results.measures import (
     distance_to_polyline,
     minimum_jerk,
     movement_measures,

@@ -15,14 +15,14 @@ from test_therapy_frames import RATE_HZ
 
 from gmi_vr.body.pose import LimbMode
 from gmi_vr.core.types import Side
-from gmi_vr.therapy.grading import MirrorPhase, MotorKind
-from gmi_vr.therapy.measures import minimum_jerk
-from gmi_vr.therapy.motor import HOME_DWELL_S, MotorTask
-from gmi_vr.therapy.program import BodyPart, Program, Stage
-from gmi_vr.therapy.stage_records import ObservationRecord, RepetitionRecord
-from gmi_vr.therapy.stages import LookTask, TaskSequence
-from gmi_vr.therapy.task import TaskContext, TaskStep, build_task
-from gmi_vr.therapy.workspace import anchor_axes, reflect_across_midline, typical_workspace
+from gmi_vr.therapy.content.workspace import anchor_axes, reflect_across_midline, typical_workspace
+from gmi_vr.therapy.plan.grading import MirrorPhase, MotorKind
+from gmi_vr.therapy.plan.program import BodyPart, Program, Stage
+from gmi_vr.therapy.results.measures import minimum_jerk
+from gmi_vr.therapy.results.stage_records import ObservationRecord, RepetitionRecord
+from gmi_vr.therapy.tasks.base import TaskContext, TaskStep, build_task
+from gmi_vr.therapy.tasks.motor import HOME_DWELL_S, MotorTask
+from gmi_vr.therapy.tasks.stages import LookTask, TaskSequence
 
 FRAME = 1 / RATE_HZ
 
@@ -231,7 +231,7 @@ def test_touch_trace_and_grasp_run_end_to_end_in_mirror_therapy() -> None:
 def test_an_anchor_on_the_calibrated_midline_mirrors_exactly_like_that_plane(yaw_deg: float) -> None:
     from gmi_vr.core.types import Pose
     from gmi_vr.geometry import quat_from_axis_angle, quat_rotate
-    from gmi_vr.therapy.workspace import anchor_on_midline
+    from gmi_vr.therapy.content.workspace import anchor_on_midline
 
     turn = quat_from_axis_angle(np.array([0.0, 1.0, 0.0]), np.radians(yaw_deg))
     normal = quat_rotate(turn, np.array([1.0, 0.0, 0.0]))  # the patient's right
@@ -254,8 +254,8 @@ def test_every_mirror_target_is_the_image_of_a_point_the_healthy_hand_reaches(
         affected: Side, seed: int) -> None:
     from gmi_vr.core.types import Pose
     from gmi_vr.geometry import quat_from_axis_angle
-    from gmi_vr.therapy.grading import MotorGrading
-    from gmi_vr.therapy.motor import plan_repetitions, reflect_plans
+    from gmi_vr.therapy.plan.grading import MotorGrading
+    from gmi_vr.therapy.tasks.motor import plan_repetitions, reflect_plans
 
     anchor = Pose(np.array([0.4, 1.15, -0.2]),
                   quat_from_axis_angle(np.array([0.0, 1.0, 0.0]), np.radians(yaw_deg)))

@@ -15,19 +15,19 @@ from test_therapy_frames import RATE_HZ
 
 from gmi_vr.body.pose import LimbMode
 from gmi_vr.core.types import Side
-from gmi_vr.therapy.grading import MovementSettings, next_range_fraction
-from gmi_vr.therapy.motor import HOME_DWELL_S, MotorTask
-from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
-from gmi_vr.therapy.rom import (
+from gmi_vr.therapy.content.workspace import anchor_axes, rest_position
+from gmi_vr.therapy.plan.grading import MovementSettings, next_range_fraction
+from gmi_vr.therapy.plan.program import BodyPart, Program, ProgramError, Stage
+from gmi_vr.therapy.results.stage_records import RangeOfMotionRecord, RepetitionRecord
+from gmi_vr.therapy.tasks.base import TaskContext, TaskStep, build_task
+from gmi_vr.therapy.tasks.motor import HOME_DWELL_S, MotorTask
+from gmi_vr.therapy.tasks.rom import (
     RangeOfMotion,
     RangeOfMotionTask,
     direction_vector,
     target_at_fraction,
 )
-from gmi_vr.therapy.stage_records import RangeOfMotionRecord, RepetitionRecord
-from gmi_vr.therapy.stages import TaskSequence
-from gmi_vr.therapy.task import TaskContext, TaskStep, build_task
-from gmi_vr.therapy.workspace import anchor_axes, rest_position
+from gmi_vr.therapy.tasks.stages import TaskSequence
 
 FRAME = 1 / RATE_HZ
 EXCURSIONS = {"forward": 0.30, "up": 0.20, "outward": 0.16, "across": 0.12}

@@ -12,12 +12,17 @@ from test_therapy_frames import RATE_HZ
 
 from gmi_vr.body.pose import LimbMode
 from gmi_vr.core.types import Side
-from gmi_vr.therapy.contexts import CONTEXTS, MIN_TEXT_ANGLE_RAD, context_scene, text_angle_rad
-from gmi_vr.therapy.grading import MirrorPhase, MotorKind
-from gmi_vr.therapy.movements import LIBRARY, movement_by_name, movements_for
-from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
-from gmi_vr.therapy.task import TaskContext, TaskStep, build_task
-from gmi_vr.therapy.workspace import WORK_SURFACE_DROP_M
+from gmi_vr.therapy.content.contexts import (
+    CONTEXTS,
+    MIN_TEXT_ANGLE_RAD,
+    context_scene,
+    text_angle_rad,
+)
+from gmi_vr.therapy.content.movements import LIBRARY, movement_by_name, movements_for
+from gmi_vr.therapy.content.workspace import WORK_SURFACE_DROP_M
+from gmi_vr.therapy.plan.grading import MirrorPhase, MotorKind
+from gmi_vr.therapy.plan.program import BodyPart, Program, ProgramError, Stage
+from gmi_vr.therapy.tasks.base import TaskContext, TaskStep, build_task
 
 
 def test_stage_settings_round_trip_through_json_and_overrides_are_audited() -> None:
@@ -145,8 +150,8 @@ def test_stage_records_become_session_store_rows_with_json_measures() -> None:
     from dataclasses import fields
 
     from gmi_vr.app.record_rows import stored_row
-    from gmi_vr.recording.records import StoredRepetition, StoredTrial
-    from gmi_vr.therapy.stage_records import (
+    from gmi_vr.recording.rows import StoredRepetition, StoredTrial
+    from gmi_vr.therapy.results.stage_records import (
         ImageryRecord,
         ObservationRecord,
         RangeOfMotionRecord,
@@ -182,7 +187,7 @@ def test_stage_records_become_session_store_rows_with_json_measures() -> None:
 
 
 def test_without_the_hand_model_the_ghost_is_a_translucent_primitive_figure() -> None:
-    from gmi_vr.therapy.imagery import GHOST_COLOR, ImageryTask
+    from gmi_vr.therapy.tasks.imagery import GHOST_COLOR, ImageryTask
 
     program, _ = Program.default(Side.RIGHT, BodyPart.HAND).override(
         "t", "x", "2026", stage=2, **{"imagery.movements": ["reach_forward"]})

@@ -15,12 +15,16 @@ from gmi_vr.body.pose import LimbMode
 from gmi_vr.core.types import Pose, Side
 from gmi_vr.geometry import quat_from_axis_angle
 from gmi_vr.geometry.camera import Camera
-from gmi_vr.therapy.motor import HOME_DWELL_S, MotorTask
-from gmi_vr.therapy.program import BodyPart, Program
-from gmi_vr.therapy.stages import TaskSequence
-from gmi_vr.therapy.stimuli import level_anchor
-from gmi_vr.therapy.task import TaskContext, TaskStep, build_task
-from gmi_vr.therapy.workspace import WORK_SURFACE_DROP_M, reflect_across_midline, rest_position
+from gmi_vr.therapy.content.stimuli import level_anchor
+from gmi_vr.therapy.content.workspace import (
+    WORK_SURFACE_DROP_M,
+    reflect_across_midline,
+    rest_position,
+)
+from gmi_vr.therapy.plan.program import BodyPart, Program
+from gmi_vr.therapy.tasks.base import TaskContext, TaskStep, build_task
+from gmi_vr.therapy.tasks.motor import HOME_DWELL_S, MotorTask
+from gmi_vr.therapy.tasks.stages import TaskSequence
 
 pytestmark = pytest.mark.gl
 

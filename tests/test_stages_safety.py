@@ -11,13 +11,13 @@ from test_therapy_frames import RATE_HZ
 
 from gmi_vr.body.pose import LimbMode
 from gmi_vr.core.types import Side
-from gmi_vr.therapy.motor import HOME_DWELL_S, MotorTask
-from gmi_vr.therapy.program import BodyPart, Program, Stage
-from gmi_vr.therapy.session import RunnerState, SessionRunner
-from gmi_vr.therapy.stage_records import RepetitionRecord
-from gmi_vr.therapy.stages import TaskSequence
-from gmi_vr.therapy.task import TaskStep
-from gmi_vr.therapy.workspace import reflect_across_midline
+from gmi_vr.therapy.content.workspace import reflect_across_midline
+from gmi_vr.therapy.plan.program import BodyPart, Program, Stage
+from gmi_vr.therapy.results.stage_records import RepetitionRecord
+from gmi_vr.therapy.runner import RunnerState, SessionRunner
+from gmi_vr.therapy.tasks.base import TaskStep
+from gmi_vr.therapy.tasks.motor import HOME_DWELL_S, MotorTask
+from gmi_vr.therapy.tasks.stages import TaskSequence
 
 
 def program_at(stage: Stage, **changes: Any) -> Program:
@@ -130,7 +130,7 @@ def test_a_flare_in_the_imagery_block_rating_stops_the_session() -> None:
 def test_a_plan_naming_an_unknown_context_fails_when_the_session_is_set_up() -> None:
     import pytest
 
-    from gmi_vr.therapy.program import ProgramError
+    from gmi_vr.therapy.plan.program import ProgramError
 
     program = program_at(Stage.MIRROR_THERAPY, **{"mirror.phase": "healthy",
                                                  "mirror.context": "beach"})

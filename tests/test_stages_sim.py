@@ -12,15 +12,15 @@ import pytest
 
 from gmi_vr.body.pose import BodyPose, LimbMode
 from gmi_vr.core.types import Pose, Side, TrackingFrame
-from gmi_vr.therapy.measures import minimum_jerk
-from gmi_vr.therapy.motor import MotorTask, RepetitionPlan
-from gmi_vr.therapy.program import BodyPart, Program, Stage
-from gmi_vr.therapy.stage_records import RepetitionRecord
-from gmi_vr.therapy.stages import TaskSequence
-from gmi_vr.therapy.stimuli import level_anchor
-from gmi_vr.therapy.task import TaskContext, build_task
-from gmi_vr.therapy.workspace import reflect_across_midline
-from gmi_vr.xr.sim import ScriptedFrameSource
+from gmi_vr.therapy.content.stimuli import level_anchor
+from gmi_vr.therapy.content.workspace import reflect_across_midline
+from gmi_vr.therapy.plan.program import BodyPart, Program, Stage
+from gmi_vr.therapy.results.measures import minimum_jerk
+from gmi_vr.therapy.results.stage_records import RepetitionRecord
+from gmi_vr.therapy.tasks.base import TaskContext, build_task
+from gmi_vr.therapy.tasks.motor import MotorTask, RepetitionPlan
+from gmi_vr.therapy.tasks.stages import TaskSequence
+from gmi_vr.xr.sim_source import ScriptedFrameSource
 
 RATE_HZ = 90
 MOVE_S = 1.2  # each scripted movement (for a grasp: to the cup, and again to the ring)

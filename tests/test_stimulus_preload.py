@@ -10,10 +10,10 @@ import sys
 import pytest
 
 import gmi_vr.render.renderer as renderer_module
-from gmi_vr.app.session import installed_stimulus_meshes, session_pipeline
-from gmi_vr.app.window import open_therapist_window
+from gmi_vr.app.session_setup import installed_stimulus_meshes, session_pipeline
+from gmi_vr.app.window_setup import open_therapist_window
 from gmi_vr.geometry.camera import Camera
-from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 
 SEATED = "\n".join([
     '{"format": "gmi-vr-motion", "version": 1, "rate_hz": 30}',

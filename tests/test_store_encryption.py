@@ -23,7 +23,7 @@ from gmi_vr.core.errors import StorageError
 from gmi_vr.core.events import Event
 from gmi_vr.recording import cipher, health
 from gmi_vr.recording.encrypt import encrypt_store
-from gmi_vr.recording.records import PatientInfo, StoredTrial
+from gmi_vr.recording.rows import PatientInfo, StoredTrial
 from gmi_vr.recording.store import SessionStore
 
 PATIENT = "P-CIPHER-0042"

@@ -16,7 +16,7 @@ from recording_synth import body, frame
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.events import Event
 from gmi_vr.recording.listing import session_rows
-from gmi_vr.recording.records import PatientInfo, StoredTrial
+from gmi_vr.recording.rows import PatientInfo, StoredTrial
 from gmi_vr.recording.store import SessionStore
 
 #: Cases per test run (fixed: the run is repeatable, and the README states the count).

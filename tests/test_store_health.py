@@ -17,7 +17,7 @@ from test_cli import gmi_vr, one_sentence
 from gmi_vr.core.errors import StorageError
 from gmi_vr.core.events import Event
 from gmi_vr.recording import health
-from gmi_vr.recording.records import PatientInfo, StoredTrial
+from gmi_vr.recording.rows import PatientInfo, StoredTrial
 from gmi_vr.recording.store import SessionStore
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "gmi_vr" / "data"

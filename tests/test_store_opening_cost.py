@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gmi_vr.recording.records import PatientInfo
+from gmi_vr.recording.rows import PatientInfo
 from gmi_vr.recording.store import SessionStore, _known_revisions
 
 OPEN_AND_REPORT = """

@@ -14,7 +14,7 @@ import pytest
 
 from gmi_vr.app.pipeline import store_record
 from gmi_vr.core.types import Side
-from gmi_vr.recording.records import (
+from gmi_vr.recording.rows import (
     AuditInfo,
     BlockInfo,
     CalibrationInfo,
@@ -30,9 +30,8 @@ from gmi_vr.recording.records import (
 )
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.review.figures_data import therapy_trial
-from gmi_vr.therapy.program import BodyPart
-from gmi_vr.therapy.records import STORAGE_PHASE, RatingRecord, TrialRecord
-from gmi_vr.therapy.stage_records import (
+from gmi_vr.therapy.plan.program import BodyPart
+from gmi_vr.therapy.results.stage_records import (
     ImageryRecord,
     MirrorBoxRecord,
     ObservationRecord,
@@ -42,6 +41,7 @@ from gmi_vr.therapy.stage_records import (
     TouchRecord,
     VividnessRecord,
 )
+from gmi_vr.therapy.results.task_records import STORAGE_PHASE, RatingRecord, TrialRecord
 
 #: One record of every kind a task hands to storage (times in seconds on the frame clock),
 #: with the optional fields both filled and empty.

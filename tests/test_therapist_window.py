@@ -23,7 +23,7 @@ SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for 
 
 
 def _console() -> Any:
-    """gmi_vr.console.window, imported (it imports OpenGL) after the platform choice the app
+    """gmi_vr.console.therapist_window, imported (it imports OpenGL) after the platform choice the app
     would make for this process, so later GL tests in this process still get theirs."""
     import importlib
 
@@ -33,7 +33,7 @@ def _console() -> Any:
         choose_gl_platform(offscreen=not os.environ.get("DISPLAY"))
     except RuntimeError:
         pass  # OpenGL is loaded already; layout functions need no context
-    return importlib.import_module("gmi_vr.console.window")
+    return importlib.import_module("gmi_vr.console.therapist_window")
 
 
 def _layout(size: tuple[int, int] | None = None, panel_px: int = 0) -> tuple[tuple[int, int, int, int], ...]:
@@ -91,7 +91,7 @@ def test_window_under_xvfb_shows_the_scene_in_both_panes(tmp_path: Path, driven_
         f"""
         from pathlib import Path
         from gmi_vr.app import run_sim
-        from gmi_vr.assets.paths import shipped_data_dir
+        from gmi_vr.assets.locations import shipped_data_dir
         run_sim({motion}, max_frames=45, screenshot=Path({str(shot)!r}))
         """
     )
@@ -182,7 +182,7 @@ def test_window_input_reaches_the_simulator_and_the_orbit_camera(tmp_path: Path)
     from gmi_vr.core.input import InputState
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
-    from gmi_vr.xr.sim import KEY_HELP, KeyboardMouseFrameSource
+    from gmi_vr.xr.sim_source import KEY_HELP, KeyboardMouseFrameSource
 
     state = InputState()
     clock = iter(float(i) / 60 for i in range(1000))
@@ -250,8 +250,8 @@ def test_in_a_patients_session_escape_and_the_close_button_ask_instead_of_closin
     from gmi_vr.core.types import Side
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
-    from gmi_vr.therapy.program import BodyPart, Program
-    from gmi_vr.therapy.session import SessionRunner
+    from gmi_vr.therapy.plan.program import BodyPart, Program
+    from gmi_vr.therapy.runner import SessionRunner
 
     controls = TherapistControls(SessionRunner(Program.default(Side.LEFT, BodyPart.HAND), 3))
     with open_window_context(*console.WINDOW_SIZE, title="gmi-vr escape test", visible=False) as context:

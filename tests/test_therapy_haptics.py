@@ -16,12 +16,12 @@ from gmi_vr.body.pose import LimbMode
 from gmi_vr.core.events import Event
 from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import Side
-from gmi_vr.therapy.haptics import haptic_pulses
-from gmi_vr.therapy.motor import MotorTask
-from gmi_vr.therapy.program import BodyPart, HapticSettings, Program, ProgramError, Stage
-from gmi_vr.therapy.session import SessionRunner
-from gmi_vr.therapy.stages import TaskSequence
-from gmi_vr.therapy.task import TaskStep
+from gmi_vr.therapy.haptic_pulses import haptic_pulses
+from gmi_vr.therapy.plan.program import BodyPart, HapticSettings, Program, ProgramError, Stage
+from gmi_vr.therapy.runner import SessionRunner
+from gmi_vr.therapy.tasks.base import TaskStep
+from gmi_vr.therapy.tasks.motor import MotorTask
+from gmi_vr.therapy.tasks.stages import TaskSequence
 
 
 def answer_trials(run: Run, count: int) -> None:

@@ -11,13 +11,13 @@ from test_therapy_frames import RATE_HZ, Script
 
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.geometry import quat_from_axis_angle
-from gmi_vr.therapy.figures import figure
-from gmi_vr.therapy.laterality import LateralityTask
-from gmi_vr.therapy.program import AnswerMapping, BodyPart, Program
-from gmi_vr.therapy.records import TrialRecord
-from gmi_vr.therapy.scenes import CORRECT_COLOR, WRONG_COLOR
-from gmi_vr.therapy.stimuli import level_anchor
-from gmi_vr.therapy.task import TaskContext, TaskStep
+from gmi_vr.therapy.content.scenes import CORRECT_COLOR, WRONG_COLOR
+from gmi_vr.therapy.content.stand_in_figures import figure
+from gmi_vr.therapy.content.stimuli import level_anchor
+from gmi_vr.therapy.plan.program import AnswerMapping, BodyPart, Program
+from gmi_vr.therapy.results.task_records import TrialRecord
+from gmi_vr.therapy.tasks.base import TaskContext, TaskStep
+from gmi_vr.therapy.tasks.laterality import LateralityTask
 
 
 def make_task(script: Script, seed: int = 7, **settings: Any) -> LateralityTask:

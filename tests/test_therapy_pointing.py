@@ -15,8 +15,18 @@ from test_therapy_laterality import until_record, until_shown
 
 from gmi_vr.app.record_rows import stored_row
 from gmi_vr.core.types import HAND_TRACKING_PROFILE, HandInput, Pose, Side
-from gmi_vr.therapy.laterality import TARGET_OFFSET_M, LateralityTask, answer_targets
-from gmi_vr.therapy.pointing import (
+from gmi_vr.therapy.content.stimuli import level_anchor, place_in_front
+from gmi_vr.therapy.plan.program import (
+    AnswerMapping,
+    BodyPart,
+    HandAnswerSettings,
+    Program,
+    ProgramError,
+)
+from gmi_vr.therapy.results.task_records import RatingRecord
+from gmi_vr.therapy.tasks.base import TaskContext
+from gmi_vr.therapy.tasks.laterality import TARGET_OFFSET_M, LateralityTask, answer_targets
+from gmi_vr.therapy.tasks.pointing import (
     EXIT_FACTOR,
     RING_SEGMENTS,
     Choice,
@@ -26,17 +36,7 @@ from gmi_vr.therapy.pointing import (
     pointed_choice,
     pointer_on_panel,
 )
-from gmi_vr.therapy.program import (
-    AnswerMapping,
-    BodyPart,
-    HandAnswerSettings,
-    Program,
-    ProgramError,
-)
-from gmi_vr.therapy.rating import CONFIRM_HOLD_S, PainRatingTask, scale_choices
-from gmi_vr.therapy.records import RatingRecord
-from gmi_vr.therapy.stimuli import level_anchor, place_in_front
-from gmi_vr.therapy.task import TaskContext
+from gmi_vr.therapy.tasks.rating import CONFIRM_HOLD_S, PainRatingTask, scale_choices
 
 FRAME_S = 1 / RATE_HZ
 ANCHOR = level_anchor(Pose(np.array([0.0, 1.2, 0.0])))

@@ -10,7 +10,7 @@ import pytest
 
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.types import Side
-from gmi_vr.therapy.program import (
+from gmi_vr.therapy.plan.program import (
     DEFAULT_SOURCES,
     PROGRAM_FORMAT_VERSION,
     AnswerMapping,

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from gmi_vr.core.types import Side
-from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
+from gmi_vr.therapy.plan.program import BodyPart, Program, ProgramError, Stage
 from gmi_vr.therapy.progression import Decision, confirm, evaluate_progression
-from gmi_vr.therapy.scoring import SessionSummary
+from gmi_vr.therapy.results.scoring import SessionSummary
 
 
 def session(day: int, stage: int = 1, acc: tuple[float, float] = (0.9, 0.9),

@@ -7,11 +7,11 @@ import pytest
 from test_therapy_frames import RATE_HZ, Script
 
 from gmi_vr.core.types import Side
-from gmi_vr.therapy.program import ProgramError
-from gmi_vr.therapy.rating import CONFIRM_HOLD_S, PainRatingTask
-from gmi_vr.therapy.records import RatingRecord
-from gmi_vr.therapy.stimuli import level_anchor
-from gmi_vr.therapy.task import TaskStep
+from gmi_vr.therapy.content.stimuli import level_anchor
+from gmi_vr.therapy.plan.program import ProgramError
+from gmi_vr.therapy.results.task_records import RatingRecord
+from gmi_vr.therapy.tasks.base import TaskStep
+from gmi_vr.therapy.tasks.rating import CONFIRM_HOLD_S, PainRatingTask
 
 
 class Rater:

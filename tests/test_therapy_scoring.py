@@ -7,9 +7,8 @@ import json
 import pytest
 
 from gmi_vr.core.types import Side
-from gmi_vr.therapy.program import BodyPart, Program
-from gmi_vr.therapy.records import RatingRecord, TrialRecord
-from gmi_vr.therapy.scoring import (
+from gmi_vr.therapy.plan.program import BodyPart, Program
+from gmi_vr.therapy.results.scoring import (
     AGE_NOTE,
     SessionSummary,
     change_since,
@@ -19,6 +18,7 @@ from gmi_vr.therapy.scoring import (
     score_trials,
     summarize_session,
 )
+from gmi_vr.therapy.results.task_records import RatingRecord, TrialRecord
 
 
 def trial(side: Side, rt: float | None, correct: bool, rotation: int = 0, view: str = "back",

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gmi_vr.core.types import Side
-from gmi_vr.therapy.program import BodyPart, LateralitySettings, ProgramError
-from gmi_vr.therapy.stimuli import CONTEXT_PROPS, PARTS, balanced_sequence, stimulus_cells
+from gmi_vr.therapy.content.stimuli import CONTEXT_PROPS, PARTS, balanced_sequence, stimulus_cells
+from gmi_vr.therapy.plan.program import BodyPart, LateralitySettings, ProgramError
 
 parts = st.lists(st.sampled_from(list(BodyPart)), min_size=1, max_size=3, unique=True)
 rotations = st.lists(st.sampled_from([0, 45, 90, 135, 180, 225, 270, 315]), min_size=1,
@@ -71,7 +71,7 @@ def test_unbalanceable_blocks_are_refused(block: LateralitySettings, message: st
 
 
 def test_registry_names_a_shipped_left_and_right_mesh_for_every_part() -> None:
-    from gmi_vr.assets.paths import model_path
+    from gmi_vr.assets.locations import model_path
 
     for part in BodyPart:
         stimuli = PARTS[part]

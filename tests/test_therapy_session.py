@@ -18,14 +18,20 @@ from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side, TrackingFrame
 from gmi_vr.geometry import translation_matrix
-from gmi_vr.recording.records import StoredTrial
+from gmi_vr.recording.rows import StoredTrial
 from gmi_vr.scene.draw import DrawList, MeshItem
-from gmi_vr.therapy.program import BodyPart, Program, ProgramError, Stage
-from gmi_vr.therapy.rating import CONFIRM_HOLD_S
-from gmi_vr.therapy.records import STORAGE_PHASE, RatingRecord, TaskEnded, TaskStarted, TrialRecord
-from gmi_vr.therapy.scenes import CALM_CLEAR
-from gmi_vr.therapy.session import RunnerState, SessionOutcome, SessionRunner, SessionStatus
-from gmi_vr.therapy.task import Task, TaskContext, TaskStep, register_task
+from gmi_vr.therapy.content.scenes import CALM_CLEAR
+from gmi_vr.therapy.plan.program import BodyPart, Program, ProgramError, Stage
+from gmi_vr.therapy.results.task_records import (
+    STORAGE_PHASE,
+    RatingRecord,
+    TaskEnded,
+    TaskStarted,
+    TrialRecord,
+)
+from gmi_vr.therapy.runner import RunnerState, SessionOutcome, SessionRunner, SessionStatus
+from gmi_vr.therapy.tasks.base import Task, TaskContext, TaskStep, register_task
+from gmi_vr.therapy.tasks.rating import CONFIRM_HOLD_S
 
 FRAME_S = 1 / RATE_HZ
 

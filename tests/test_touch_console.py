@@ -36,7 +36,7 @@ SCRIPT = textwrap.dedent(
     from pathlib import Path
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
-    import gmi_vr.console.window as console
+    import gmi_vr.console.therapist_window as console
     from gmi_vr.app import run_sim
     from PIL import Image
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from fhir.resources.bundle import Bundle
 
-from gmi_vr.app.outcomes import add_outcome
+from gmi_vr.app.outcome_entry import add_outcome
 from gmi_vr.recording.export import export_session
-from gmi_vr.recording.records import PatientInfo
+from gmi_vr.recording.rows import PatientInfo
 from gmi_vr.recording.store import SessionStore
 
 

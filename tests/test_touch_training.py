@@ -20,16 +20,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side
 from gmi_vr.recording.listing import session_rows
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.therapy.program import BodyPart, Program, ProgramError
-from gmi_vr.therapy.session import SessionRunner
-from gmi_vr.therapy.touch import PROBES, touch_sequence
-from gmi_vr.therapy.touch_task import COVER_COLOR, TouchTask
-from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+from gmi_vr.therapy.plan.program import BodyPart, Program, ProgramError
+from gmi_vr.therapy.plan.touch_training import PROBES, touch_sequence
+from gmi_vr.therapy.runner import SessionRunner
+from gmi_vr.therapy.tasks.touch_task import COVER_COLOR, TouchTask
+from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 
 RATE_HZ = 60.0
 SEED = 4242
@@ -297,8 +297,8 @@ def test_a_later_touch_block_of_the_session_keeps_mirrored_touch_stopped() -> No
 
 
 def test_a_pause_voids_the_cued_touch_and_gives_it_again() -> None:
-    from gmi_vr.therapy.session import DEFAULT_ANCHOR
-    from gmi_vr.therapy.task import TaskContext
+    from gmi_vr.therapy.runner import DEFAULT_ANCHOR
+    from gmi_vr.therapy.tasks.base import TaskContext
 
     program = screen_program(**{"touch.views": ["hidden"], "touch.mirrored_touch": False})
     task = TouchTask(program, TaskContext(DEFAULT_ANCHOR, SEED, 0))
@@ -330,8 +330,8 @@ def test_the_hidden_view_covers_the_affected_limb_of_the_patients_body_part(part
     from gmi_vr.body.pose import LimbMode
     from gmi_vr.body.skeleton import JOINT_INDEX
     from gmi_vr.body.solve import BodySettings, BodyState, solve_body
-    from gmi_vr.therapy.task import TaskContext
-    from gmi_vr.therapy.touch_task import COVER_COLOR
+    from gmi_vr.therapy.tasks.base import TaskContext
+    from gmi_vr.therapy.tasks.touch_task import COVER_COLOR
 
     cal = calibration(affected=Side.LEFT)
     head = upright_head(cal)

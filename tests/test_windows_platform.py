@@ -275,7 +275,7 @@ def test_on_windows_records_go_to_local_appdata_and_settings_to_roaming_appdata(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from gmi_vr.core.settings import default_config_file, default_data_dir, load_settings
-    from gmi_vr.recording.paths import default_database_path
+    from gmi_vr.recording.store_location import default_database_path
 
     for name in ("GMI_VR_DATA", "GMI_VR_CONFIG", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
         monkeypatch.delenv(name, raising=False)

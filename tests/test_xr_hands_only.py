@@ -132,7 +132,7 @@ def test_the_therapists_status_says_which_hand_is_tracked_without_a_controller()
 
 def test_the_status_says_how_the_tracked_hand_answers_for_this_patient() -> None:
     from gmi_vr.app.headset import hand_answer_words, status_line
-    from gmi_vr.therapy.program import BodyPart, Program
+    from gmi_vr.therapy.plan.program import BodyPart, Program
 
     program = Program.default(Side.LEFT, BodyPart.HAND)
     assert hand_answer_words(program) == hand_answer_words(None) == "pinch answers, open palm stops"

@@ -69,7 +69,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "tools"))
 
 WARMUP_FRAMES = 30
-#: The blocks measured, one patient each (names as in therapy/program.py's session.blocks).
+#: The blocks measured, one patient each (names as in therapy/plan/program.py's session.blocks).
 BLOCKS = ("laterality", "mirror", "graded_movement")
 SAMPLE_INTERVAL_S = 0.002
 FRAME_GAP_S = 0.015
@@ -238,11 +238,11 @@ class CallTimer:
 COMPONENTS = (
     ("tracking", "gmi_vr.xr.openxr_source", "OpenXrSource._track"),
     ("body", "gmi_vr.app.pipeline", "solve_body"),
-    ("therapy", "gmi_vr.therapy.session", "SessionRunner.update"),
+    ("therapy", "gmi_vr.therapy.runner", "SessionRunner.update"),
     ("recording", "gmi_vr.app.pipeline", "SessionPipeline._record"),
     ("compose", "gmi_vr.app.pipeline", "SessionPipeline._compose"),
     ("eyes", "gmi_vr.xr.openxr_source", "OpenXrSource.present"),
-    ("window", "gmi_vr.console.window", "TherapistWindow.show"),
+    ("window", "gmi_vr.console.therapist_window", "TherapistWindow.show"),
 )
 
 

@@ -29,10 +29,10 @@ choose_gl_platform(offscreen=False)
 from OpenGL import GL  # noqa: E402  (after the platform choice, on purpose)
 
 from gmi_vr.app import demo_draw_list  # noqa: E402
-from gmi_vr.app.window import open_therapist_window  # noqa: E402
-from gmi_vr.assets.paths import shipped_data_dir  # noqa: E402
+from gmi_vr.app.window_setup import open_therapist_window  # noqa: E402
+from gmi_vr.assets.locations import shipped_data_dir  # noqa: E402
 from gmi_vr.console.panels import SessionPanel  # noqa: E402
-from gmi_vr.xr.sim import ScriptedFrameSource  # noqa: E402
+from gmi_vr.xr.sim_source import ScriptedFrameSource  # noqa: E402
 
 
 def session_panel() -> SessionPanel:

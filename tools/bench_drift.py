@@ -2,7 +2,7 @@
 
     python tools/with-xvfb.py python tools/bench_drift.py [--minutes 60] [--json out.json]
 
-One recorded session of ``--minutes`` wall time (``app.sim.run_sim`` in process, the
+One recorded session of ``--minutes`` wall time (``app.simulator.run_sim`` in process, the
 therapist window with its console, in Xvfb on software OpenGL), its plan laterality,
 mirror and graded movement blocks over and over (questions that wait for an answer off,
 the time cap raised), driven by tools/bench_sim_pace.py's motion at 30 frames per second.

@@ -85,11 +85,11 @@ def main() -> int:
 
     from gmi_vr.app.demo import DEMO_SESSION_MOTION
     from gmi_vr.app.patients import add_patient
-    from gmi_vr.app.session import session_pipeline
-    from gmi_vr.assets.paths import data_dir
+    from gmi_vr.app.session_setup import session_pipeline
+    from gmi_vr.assets.locations import data_dir
     from gmi_vr.recording.lsl import LslStreams
     from gmi_vr.recording.store import SessionStore
-    from gmi_vr.xr.sim import ScriptedFrameSource, load_motion
+    from gmi_vr.xr.sim_source import ScriptedFrameSource, load_motion
 
     with SessionStore.open() as store:
         add_patient(store, "BENCH-1", "left", "hand", therapist="bench")

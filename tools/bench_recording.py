@@ -74,7 +74,7 @@ def throughput(frames: list[Any], runs: int) -> dict[str, Any]:
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             store = SessionStore.open(Path(tmp) / "bench.sqlite")
-            from gmi_vr.recording.records import PatientInfo
+            from gmi_vr.recording.rows import PatientInfo
 
             store.add_patient(PatientInfo("B1", "left", "hand"))
             recorder = store.start_session("B1", source="bench", queue_frames=len(frames) + 1)
@@ -113,7 +113,7 @@ def enqueue_cost(frames: list[Any], samples: int) -> dict[str, Any]:
     """
     with tempfile.TemporaryDirectory() as tmp:
         store = SessionStore.open(Path(tmp) / "bench.sqlite")
-        from gmi_vr.recording.records import PatientInfo
+        from gmi_vr.recording.rows import PatientInfo
 
         store.add_patient(PatientInfo("B1", "left", "hand"))
         recorder = store.start_session("B1", source="bench")

@@ -35,14 +35,14 @@ choose_gl_platform(offscreen=True)
 from OpenGL import GL  # noqa: E402  (after the platform choice, on purpose)
 
 from gmi_vr.app import demo_draw_list  # noqa: E402
-from gmi_vr.assets.paths import shipped_data_dir  # noqa: E402
+from gmi_vr.assets.locations import shipped_data_dir  # noqa: E402
 from gmi_vr.geometry.camera import Camera  # noqa: E402
 from gmi_vr.render.context import open_offscreen_context  # noqa: E402
 from gmi_vr.render.renderer import Renderer  # noqa: E402
 from gmi_vr.render.stereo import gl_extensions, offered_paths  # noqa: E402
 from gmi_vr.render.target import LayeredRenderTarget, RenderTarget  # noqa: E402
 from gmi_vr.scene.room import clinic_room, clinic_room_groups  # noqa: E402
-from gmi_vr.xr.sim import ScriptedFrameSource  # noqa: E402
+from gmi_vr.xr.sim_source import ScriptedFrameSource  # noqa: E402
 
 
 def measure(action: Callable[[], None], frames: int, warmup: int = 30) -> tuple[list[float], list[float]]:

@@ -9,7 +9,7 @@ Usage: .venv/bin/python tools/bench_session_frame.py [--frames 300] [--width 183
 
 For each block (laterality, mirror, graded movement; one patient each in a throw-away data
 folder, the pain ratings at start and end off so the block starts at once), the real
-session pipeline (``app.session.session_pipeline``: body solve, therapy, recording to a real
+session pipeline (``app.session_setup.session_pipeline``: body solve, therapy, recording to a real
 SQLite store) is fed a scripted 90 Hz seated reach, and each frame's draw list is drawn for
 both eyes into a two-layer linear RGBA8 texture array at the chosen size, as the headset's
 one-pass swapchain gets it (``Renderer.draw_stereo``), once for each way of drawing the eyes
@@ -51,7 +51,7 @@ choose_gl_platform(offscreen=True)
 
 from OpenGL import GL  # noqa: E402  (after the platform choice, on purpose)
 
-#: The blocks measured, one patient each (names as in therapy/program.py's session.blocks).
+#: The blocks measured, one patient each (names as in therapy/plan/program.py's session.blocks).
 BLOCKS = ("laterality", "mirror", "graded_movement")
 WARMUP_FRAMES = 30
 FRAME_BUDGET_MS = 1000.0 / 90.0
@@ -103,13 +103,13 @@ def main() -> int:
                    "--set", "session.rating_at_start=false", "--set", "session.rating_at_end=false",
                    "--reason", "benchmark", "--by", "bench")  # fmt: skip
 
-    from gmi_vr.app.session import installed_stimulus_meshes, session_pipeline
+    from gmi_vr.app.session_setup import installed_stimulus_meshes, session_pipeline
     from gmi_vr.geometry.camera import Camera
     from gmi_vr.render.context import open_offscreen_context
     from gmi_vr.render.renderer import Renderer
     from gmi_vr.render.stereo import gl_extensions, offered_paths
     from gmi_vr.render.target import LayeredRenderTarget
-    from gmi_vr.xr.sim import ScriptedFrameSource, parse_motion
+    from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 
     frames_needed = args.frames + WARMUP_FRAMES
     motion = parse_motion(reach_motion(frames_needed / RATE_HZ + 1.0))

@@ -2,7 +2,7 @@
 
     python tools/with-xvfb.py python tools/bench_sim_pace.py [--seconds 30] [--json out.json]
 
-Runs ``gmi-vr run --sim --patient P --motion M`` in process (``app.sim.run_sim`` with the
+Runs ``gmi-vr run --sim --patient P --motion M`` in process (``app.simulator.run_sim`` with the
 therapist window and its console, in Xvfb on software OpenGL) for a fixed wall time per
 block, one patient per block: laterality, mirror and graded movement, each the only block
 of its session. The motion file is written here: a seated patient reaching forward and
@@ -50,7 +50,7 @@ sys.path.insert(0, str(REPO))
 
 RATE_HZ = 30
 WARMUP_S = 3.0
-#: The blocks measured, one patient each (names as in therapy/program.py's session.blocks).
+#: The blocks measured, one patient each (names as in therapy/plan/program.py's session.blocks).
 BLOCKS = ("laterality", "mirror", "graded_movement")
 REACH_PERIOD_S = 4.0
 
@@ -137,10 +137,10 @@ def rss_bytes() -> int:
 
 @contextmanager
 def logged_run(wall_s: float, rss_every_s: float = 10.0, progress: Callable[[str], None] | None = None) -> Iterator[FrameLog]:
-    """Wrap ``app.sim``'s pacing so that the run ends after ``wall_s`` (the motion "ends"),
+    """Wrap ``app.simulator``'s pacing so that the run ends after ``wall_s`` (the motion "ends"),
     and log every frame handed to the loop."""
-    import gmi_vr.app.sim as sim
-    from gmi_vr.console.window import TherapistWindow
+    import gmi_vr.app.simulator as sim
+    from gmi_vr.console.therapist_window import TherapistWindow
 
     log = FrameLog()
     paced, show = sim._paced, TherapistWindow.show
@@ -191,7 +191,7 @@ def logged_run(wall_s: float, rss_every_s: float = 10.0, progress: Callable[[str
 
 def run_session(motion: Path, patient: str, wall_s: float, **options: Any) -> FrameLog:
     """One recorded patient session on the simulator for ``wall_s`` of wall time."""
-    from gmi_vr.app.sim import run_sim
+    from gmi_vr.app.simulator import run_sim
 
     with logged_run(wall_s, **options) as log:
         run_sim(motion, patient_id=patient, visible=True, report=lambda line: None)
@@ -243,7 +243,7 @@ def cores_needed(entry: dict[str, float], window_max_hz: float | None) -> float:
 def old_settings() -> Iterator[None]:
     """The simulator as it was: every frame stepped however late (the session's clock slows
     down with the drawing), the window drawn every frame with 4x multisampled full-size panes."""
-    import gmi_vr.app.sim as sim
+    import gmi_vr.app.simulator as sim
 
     names = ("SIM_WINDOW_MAX_HZ", "SIM_PANE_SAMPLES", "SIM_PANE_SCALE", "_paced")
     saved = {name: getattr(sim, name) for name in names}
@@ -283,7 +283,7 @@ def main() -> int:
     results: dict[str, dict[str, float]] = {}
     for label, patient, old in runs:
         with old_settings() if old else contextlib.nullcontext():
-            import gmi_vr.app.sim as sim
+            import gmi_vr.app.simulator as sim
 
             window_max_hz = sim.SIM_WINDOW_MAX_HZ
             log = run_session(motion, patient, args.seconds)

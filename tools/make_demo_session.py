@@ -29,12 +29,12 @@ from typing import Any
 import numpy as np
 
 from gmi_vr.app.demo import DEMO_SEED, DEMO_SESSION_MOTION
-from gmi_vr.assets.paths import shipped_data_dir
+from gmi_vr.assets.locations import shipped_data_dir
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side
-from gmi_vr.therapy.program import BodyPart, Program
-from gmi_vr.therapy.session import SessionRunner
-from gmi_vr.xr.sim import frame_from_keyframe, parse_motion
+from gmi_vr.therapy.plan.program import BodyPart, Program
+from gmi_vr.therapy.runner import SessionRunner
+from gmi_vr.xr.sim_source import frame_from_keyframe, parse_motion
 
 RATE_HZ = 30
 AFFECTED = Side.LEFT

@@ -2,13 +2,13 @@
 
 - ``loop``: the one session loop every run steps its frames through (headset, simulator,
   calibration, replay);
-- ``window``: ``open_therapist_window``, the one place the therapist window opens;
+- ``window_setup``: ``open_therapist_window``, the one place the therapist window opens;
 - ``pipeline``: one frame, TrackingFrame -> body -> therapy -> DrawList (+ recording);
-- ``session``: a session's parts from the patient's stored program, calibration and avatar;
+- ``session_setup``: a session's parts from the patient's stored program, calibration and avatar;
 - ``headset``: ``run_openxr`` (the real headset) and ``doctor``;
 - ``devices``: the headset and controllers as the console shows them before a session
   (the doctor's checks in a child process, or the running headset's own state);
-- ``sim``: ``run_sim`` (desktop simulator) and ``run_demo`` (a scripted run saved as PNGs);
+- ``simulator``: ``run_sim`` (desktop simulator) and ``run_demo`` (a scripted run saved as PNGs);
 - ``demo``: ``run_patient_demo``, a whole patient session from the shipped sample motion,
   recorded (``gmi-vr demo --patient``);
 - ``patients``: adding patients, correcting their ids and changing their programs, audited;
@@ -16,7 +16,7 @@
   (``run_calibration_openxr``, ``run_calibration_sim``, and the console's button:
   ``calibrate_from_console``);
 - ``practice``: ``run_practice``, a home practice sitting in a desktop window, no headset;
-- ``replay``: ``run_replay``, a recorded session in the desktop window with what the patient
+- ``replay_run``: ``run_replay``, a recorded session in the desktop window with what the patient
   was shown and its events on a timeline (playback and the body solved again composed here;
   the console only draws).
 
@@ -36,8 +36,8 @@ from gmi_vr.app.patients import (
     rename_patient,
 )
 from gmi_vr.app.practice import run_practice
-from gmi_vr.app.replay import run_replay
-from gmi_vr.app.sim import demo_draw_list, run_demo, run_sim
+from gmi_vr.app.replay_run import run_replay
+from gmi_vr.app.simulator import demo_draw_list, run_demo, run_sim
 
 __all__ = [
     "add_new_patient",

@@ -11,12 +11,12 @@ One frame:
 
 When the guide finishes, the calibration is stored for the patient (with an audit entry)
 before anything else happens, so closing the window afterwards loses nothing; the next
-session of that patient uses it (app/session.py loads the latest one).
+session of that patient uses it (app/session_setup.py loads the latest one).
 
 ``CalibrationStep`` is that frame as the session loop's step (``app.loop.FrameStep``):
 ``run_calibration_openxr`` and ``run_calibration_sim`` run it on the one session loop in the
 headset and the simulator window (``calibrate_on_loop``), as ``headset.run_openxr`` and
-``sim.run_sim`` run a session; ``calibrate_patient`` steps it with no GL and no OpenXR (tests
+``simulator.run_sim`` run a session; ``calibrate_patient`` steps it with no GL and no OpenXR (tests
 drive it with the sim's scripted frames).
 """
 
@@ -40,13 +40,13 @@ from gmi_vr.geometry import matrix_from_pose
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.scene.draw import RGBA, DrawList, MeshItem, TextItem
 from gmi_vr.scene.room import clinic_room, controller_items, placed, room_draw_list
-from gmi_vr.therapy.stimuli import level_anchor, place_in_front
-from gmi_vr.xr.sim import SEATED_EYE_HEIGHT_M
+from gmi_vr.therapy.content.stimuli import level_anchor, place_in_front
+from gmi_vr.xr.sim_source import SEATED_EYE_HEIGHT_M
 
 if TYPE_CHECKING:
     from gmi_vr.app.loop import SessionLoop
     from gmi_vr.console.panels import SessionPanel
-    from gmi_vr.console.window import TherapistWindow
+    from gmi_vr.console.therapist_window import TherapistWindow
 
 Present = Callable[[DrawList, TrackingFrame], None]
 
@@ -354,11 +354,11 @@ def run_calibration_sim(
     ``max_frames`` pass before the pose is finished (nothing stored), NotFoundError for an
     unknown patient, InputFileError for a malformed motion file, GraphicsUnavailable without
     a display."""
-    from gmi_vr.app.sim import _paced, sim_source
-    from gmi_vr.app.window import open_therapist_window
+    from gmi_vr.app.simulator import _paced, sim_source
+    from gmi_vr.app.window_setup import open_therapist_window
     from gmi_vr.core.folders import ensure_writable_folder
     from gmi_vr.core.input import InputState
-    from gmi_vr.xr.sim import KEY_HELP, load_motion
+    from gmi_vr.xr.sim_source import KEY_HELP, load_motion
 
     motion = load_motion(motion_file) if motion_file is not None else None  # fail before any window
     if screenshot is not None:

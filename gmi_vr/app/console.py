@@ -50,9 +50,9 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import HandInput, TrackingFrame
 from gmi_vr.recording.listing import saved_line, session_row
-from gmi_vr.recording.records import CalibrationInfo, PatientInfo, StoredRating, StoredTrial
+from gmi_vr.recording.rows import CalibrationInfo, PatientInfo, StoredRating, StoredTrial
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.therapy.program import Program
+from gmi_vr.therapy.plan.program import Program
 
 #: The events the log lists (pain ratings, flares, stops, tracking and recording losses,
 #: the session's course and the therapist's changes), with the words it lists them by.
@@ -371,7 +371,7 @@ def replay_panels(title: str, start_s: float, events: Sequence[Event], trials: l
                   ratings: list[StoredRating], dropped_frames: int = 0) -> Callable[[float], SessionPanel]:
     """The read-only panels of a recorded session at recording time ``time_s`` (the
     recording's clock; session times count from ``start_s``): what the live console showed
-    then, rebuilt from the stored events, trials (``recording.records.StoredTrial``) and
+    then, rebuilt from the stored events, trials (``recording.rows.StoredTrial``) and
     ratings; ``dropped_frames``: the session's count of frames that never reached the disk.
     Limb mode, blend and hand size are the replay's own (it solves the body)."""
     ordered = sorted(events, key=lambda event: event.time_s)

@@ -24,11 +24,11 @@ from gmi_vr.body import LimbMode
 from gmi_vr.body.solve import MIN_HAND_SCALE
 from gmi_vr.core.types import Side
 from gmi_vr.recording.listing import saved_line
-from gmi_vr.therapy.session import RunnerState, SessionRunner
+from gmi_vr.therapy.runner import RunnerState, SessionRunner
 
 if TYPE_CHECKING:
-    from gmi_vr.console.practice import PracticeWindow
-    from gmi_vr.console.window import TherapistWindow
+    from gmi_vr.console.practice_window import PracticeWindow
+    from gmi_vr.console.therapist_window import TherapistWindow
 
 #: A second Escape within this many seconds (frame clock) confirms it: a stray key press
 #: must never end a patient's session, and a prompt that waited longer would surprise.
@@ -266,7 +266,7 @@ class TherapistControls:
 
 
 def console_keys(window: TherapistWindow | PracticeWindow, controls: TherapistControls | None) -> list[str]:
-    """The keys the therapist pressed in ``window`` (a ``console.window.TherapistWindow``)
+    """The keys the therapist pressed in ``window`` (a ``console.therapist_window.TherapistWindow``)
     since the last frame. In a patient's session the window's close button asks like Escape
     does: the close request is taken back and counted as an Escape."""
     keys: list[str] = window.take_console_keys()

@@ -29,16 +29,16 @@ import numpy as np
 
 from gmi_vr.app.headset import status_line
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.app.session import session_pipeline
-from gmi_vr.app.sim import open_demo_renderer
-from gmi_vr.assets.paths import shipped_data_dir
+from gmi_vr.app.session_setup import session_pipeline
+from gmi_vr.app.simulator import open_demo_renderer
+from gmi_vr.assets.locations import shipped_data_dir
 from gmi_vr.core.errors import StorageError
 from gmi_vr.core.folders import ensure_writable_folder
 from gmi_vr.core.settings import load_settings
 from gmi_vr.core.types import TrackingFrame
 from gmi_vr.recording.listing import SessionRow
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.xr.sim import SIM_VIEW_SIZE, ScriptedFrameSource, load_motion
+from gmi_vr.xr.sim_source import SIM_VIEW_SIZE, ScriptedFrameSource, load_motion
 
 #: The shipped sample motion of a whole patient session (gmi_vr/data/).
 DEMO_SESSION_MOTION = "demo-session.jsonl"
@@ -96,7 +96,7 @@ def run_patient_demo(patient_id: str, out_dir: Path, motion_file: Path | None = 
         renderer, view = open_demo_renderer(stack)  # the same GL set-up as the plain demo
         from PIL import Image
 
-        from gmi_vr.console.window import WINDOW_SIZE
+        from gmi_vr.console.therapist_window import WINDOW_SIZE
         from gmi_vr.geometry.camera import Camera
         from gmi_vr.render.target import RenderTarget
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from gmi_vr.recording.records import ExposureInfo
+from gmi_vr.recording.rows import ExposureInfo
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.review.progress import patient_program
-from gmi_vr.therapy.program import ProgramError
+from gmi_vr.therapy.plan.program import ProgramError
 
 STATIONS = ("home", "clinic")
 #: A longer exposure is taken for a typing slip. Product choice: CLINICAL.md's exposures

@@ -31,17 +31,17 @@ from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.devices import LiveDevices
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.app.session import console_session, installed_stimulus_meshes
+from gmi_vr.app.session_setup import console_session, installed_stimulus_meshes
 from gmi_vr.app.signin import ConsoleGate
-from gmi_vr.app.window import open_therapist_window
+from gmi_vr.app.window_setup import open_therapist_window
 from gmi_vr.body import BodyPose, LimbMode
 from gmi_vr.core.types import HandInput, TrackingFrame
-from gmi_vr.recording.records import RecorderStats
-from gmi_vr.therapy.program import Program
+from gmi_vr.recording.rows import RecorderStats
+from gmi_vr.therapy.plan.program import Program
 from gmi_vr.xr.hands_only import HAND_TRACKING_PROFILE
 
 if TYPE_CHECKING:
-    from gmi_vr.console.window import TherapistWindow
+    from gmi_vr.console.therapist_window import TherapistWindow
     from gmi_vr.scene.draw import DrawList
     from gmi_vr.xr.doctor import DoctorResult
     from gmi_vr.xr.openxr_source import OpenXrSource
@@ -54,7 +54,7 @@ __all__ = ["CONSOLE_MAX_HZ", "ConsolePacer", "doctor", "eye_drawing", "headset_w
 @contextmanager
 def headset_with_console(title: str, visible: bool = True, console: bool = True,
                          hands_only: bool = False) -> Iterator[tuple[OpenXrSource[DrawList], TherapistWindow]]:
-    """The therapist window (``app.window``), a renderer on its GL context, and an OpenXR
+    """The therapist window (``app.window_setup``), a renderer on its GL context, and an OpenXR
     session whose eyes that renderer draws: ``(OpenXrSource, TherapistWindow)``, released in
     reverse order. Raises the source's GmiErrors (no runtime, no display, session refused). ``hands_only``:
     a hand without an active controller is read from its tracked joints (``OpenXrSource``)."""

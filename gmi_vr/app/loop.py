@@ -10,7 +10,7 @@ replay).
 
 The frame step is a session's ``SessionPipeline`` (body, therapy, recording), calibration's
 ``app.calibrate.CalibrationStep`` (the guide, the calibration stored when done) or replay's
-``app.replay.ReplayPlayer`` (the recorded session, nothing recorded again): the loop around
+``app.replay_run.ReplayPlayer`` (the recorded session, nothing recorded again): the loop around
 them is this one.
 
 While the console is signed out or locked (``app.signin``) the loop goes on as ever (the
@@ -43,8 +43,8 @@ from gmi_vr.scene.draw import DrawList
 
 if TYPE_CHECKING:
     from gmi_vr.console.panels import SessionPanel
-    from gmi_vr.console.practice import PracticeWindow
-    from gmi_vr.console.window import TherapistWindow, TimelineBar
+    from gmi_vr.console.practice_window import PracticeWindow
+    from gmi_vr.console.therapist_window import TherapistWindow, TimelineBar
 
 #: Software OpenGL pays for every pixel of the therapist window; the headset must not wait
 #: for it. The window is redrawn at most this often (the eyes every frame).

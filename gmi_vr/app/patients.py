@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gmi_vr.assets.gltf_skin import load_skinned_gltf
-from gmi_vr.assets.paths import model_path, models_dir
+from gmi_vr.assets.locations import model_path, models_dir
 from gmi_vr.body.appearance import AVATAR_BUILDS, Appearance
 from gmi_vr.core.errors import GmiError, NotFoundError, ProgramError
 from gmi_vr.core.types import Side
@@ -24,15 +24,15 @@ from gmi_vr.recording.identity import (
     check_patient_id,
     id_problem,
 )
-from gmi_vr.recording.records import PatientInfo
+from gmi_vr.recording.rows import PatientInfo
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.review.progress import patient_program
-from gmi_vr.therapy.program import BodyPart, Program
+from gmi_vr.therapy.plan.program import BodyPart, Program
 
 #: The age bands a patient may be given instead of an age (``recording.identity``: ten-year
 #: bands, one open band from 90): "0-9", "10-19", ..., "80-89", "90+".
 AGE_BANDS: tuple[str, ...] = tuple(band_of_age(age) for age in range(1, OPEN_AGE_BAND_FROM + 2, AGE_BAND_YEARS))
-#: The affected body parts a patient may be added with (therapy.program.BodyPart values).
+#: The affected body parts a patient may be added with (therapy.plan.program.BodyPart values).
 BODY_PARTS: tuple[str, ...] = tuple(part.value for part in BodyPart)
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from gmi_vr.app.record_rows import store_rating, stored_row
 from gmi_vr.assets.gltf_skin import load_skinned_gltf
-from gmi_vr.assets.paths import model_path
+from gmi_vr.assets.locations import model_path
 from gmi_vr.body import (
     Appearance,
     AvatarRig,
@@ -46,14 +46,20 @@ from gmi_vr.geometry import quat_rotate, translation_matrix
 from gmi_vr.recording.listing import SessionRow
 from gmi_vr.recording.lsl import LslStreams
 from gmi_vr.recording.recorder import SessionRecorder
-from gmi_vr.recording.records import RecorderStats, StoredRepetition
+from gmi_vr.recording.rows import RecorderStats, StoredRepetition
 from gmi_vr.scene.draw import DrawList, SkinnedItem
 from gmi_vr.scene.room import clinic_room_groups, room_draw_list
-from gmi_vr.therapy.records import RatingRecord, Record, TaskEnded, TaskStarted, TrialRecord
-from gmi_vr.therapy.session import SessionRunner
-from gmi_vr.therapy.stage_records import StageRecord
-from gmi_vr.therapy.stimuli import level_anchor
-from gmi_vr.therapy.workspace import anchor_on_midline
+from gmi_vr.therapy.content.stimuli import level_anchor
+from gmi_vr.therapy.content.workspace import anchor_on_midline
+from gmi_vr.therapy.results.stage_records import StageRecord
+from gmi_vr.therapy.results.task_records import (
+    RatingRecord,
+    Record,
+    TaskEnded,
+    TaskStarted,
+    TrialRecord,
+)
+from gmi_vr.therapy.runner import SessionRunner
 
 if TYPE_CHECKING:
     from gmi_vr.review.progress import StageDecider
@@ -93,7 +99,7 @@ class SessionPipeline:
     mirrored limb). ``runner`` None is free play (mirror mode, nothing but the room);
     ``recorder`` None records nothing (demos).
 
-    A patient's session ends with ``finish()`` (``app.session.session_pipeline`` does it
+    A patient's session ends with ``finish()`` (``app.session_setup.session_pipeline`` does it
     when its block ends, if the app has not): the recording is closed and ``saved`` holds
     what the store has of the session. ``ended_by`` is the app's reason for no longer
     stepping a plan that has not ended (``SessionRunner.outcome``).

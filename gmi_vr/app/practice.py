@@ -5,7 +5,7 @@ program in a desktop window, recorded as a session of mode "desktop" at station 
         ──▶ SessionLoop / SessionPipeline.step ──▶ PracticeWindow.show (the patient's view)
 
 The tasks, their scoring, the pain ratings and the safety rules are the headset's
-(``therapy``, with the sitting's plan from ``therapy.practice.home_program``): the desktop
+(``therapy``, with the sitting's plan from ``therapy.results.practice_dose.home_program``): the desktop
 only stands in for the controllers. Keys and mouse become the controller inputs each task
 reads, one-handed, so nothing in therapy knows it runs on a desktop:
 
@@ -36,14 +36,14 @@ import numpy as np
 from gmi_vr.app.controls import TherapistControls
 from gmi_vr.app.loop import ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.app.session import session_pipeline
+from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.core.folders import ensure_writable_folder
 from gmi_vr.core.types import HandInput, Pose, Side, TrackingFrame
-from gmi_vr.therapy.program import AnswerMapping
-from gmi_vr.therapy.session import DEFAULT_ANCHOR, RunnerState, SessionRunner
+from gmi_vr.therapy.plan.program import AnswerMapping
+from gmi_vr.therapy.runner import DEFAULT_ANCHOR, RunnerState, SessionRunner
 
 if TYPE_CHECKING:
-    from gmi_vr.console.practice import InputEvent, PracticeWindow
+    from gmi_vr.console.practice_window import InputEvent, PracticeWindow
 
 #: Frames per second of the practice window (a desktop screen's usual refresh).
 PRACTICE_HZ = 60.0
@@ -216,7 +216,7 @@ def run_practice(patient_id: str, *, max_frames: int | None = None, screenshot: 
     choose_gl_platform(offscreen=False)
     import glfw
 
-    from gmi_vr.console.practice import PRACTICE_WINDOW_SIZE, PracticeWindow
+    from gmi_vr.console.practice_window import PRACTICE_WINDOW_SIZE, PracticeWindow
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
 

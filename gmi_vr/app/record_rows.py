@@ -1,6 +1,6 @@
 """The session store row each therapy record becomes, written out per record type: the one
-place where what a task measured (``therapy.records``, ``therapy.stage_records``) meets what
-the store keeps (``recording.records``).
+place where what a task measured (``therapy.results.task_records``, ``therapy.results.stage_records``) meets what
+the store keeps (``recording.rows``).
 
 A record's figures that have a column of their own go there (onset in seconds on the frame
 clock, kind, body part, side, rotation in degrees, view, answer, correct, reaction time in
@@ -18,9 +18,8 @@ from __future__ import annotations
 from typing import Any, assert_never
 
 from gmi_vr.recording.recorder import SessionRecorder
-from gmi_vr.recording.records import StoredRepetition, StoredTrial
-from gmi_vr.therapy.records import STORAGE_PHASE, RatingRecord, TrialRecord
-from gmi_vr.therapy.stage_records import (
+from gmi_vr.recording.rows import StoredRepetition, StoredTrial
+from gmi_vr.therapy.results.stage_records import (
     ImageryRecord,
     MirrorBoxRecord,
     ObservationRecord,
@@ -31,6 +30,7 @@ from gmi_vr.therapy.stage_records import (
     TouchRecord,
     VividnessRecord,
 )
+from gmi_vr.therapy.results.task_records import STORAGE_PHASE, RatingRecord, TrialRecord
 
 
 def _measures(data: dict[str, Any], in_columns: tuple[str, ...]) -> dict[str, Any]:
@@ -86,6 +86,6 @@ def stored_row(record: TrialRecord | StageRecord, task_seq: int | None = None) -
 
 def store_rating(recorder: SessionRecorder, record: RatingRecord) -> None:
     """Hand a pain rating to the recorder: its value, the store's phase for its moment
-    (``therapy.records.STORAGE_PHASE``), who gave it and its frame time (s); the recorder adds
+    (``therapy.results.task_records.STORAGE_PHASE``), who gave it and its frame time (s); the recorder adds
     the wall-clock time it was recorded."""
     recorder.record_rating(record.value, STORAGE_PHASE[record.moment], record.source, record.time_s)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from gmi_vr.assets.paths import model_path
+from gmi_vr.assets.locations import model_path
 from gmi_vr.core.errors import InputFileError
 from gmi_vr.core.types import FloatArray
 

@@ -1,7 +1,7 @@
 """Controlled visual-feedback conditions for studies: how the affected limb is shown.
 
 A research program may set one condition per block of mirror or movement practice
-(``therapy.program.BlockFeedback``); the solve (``solve.solve_body``) applies it to the
+(``therapy.plan.program.BlockFeedback``); the solve (``solve.solve_body``) applies it to the
 affected limb only, after the limb mode has given the limb's live target:
 
 - ``mirror``: the live limb, as the mode shows it (the clinical picture; no manipulation);

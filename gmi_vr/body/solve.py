@@ -111,7 +111,7 @@ class BodySettings:
     #: The visual-feedback condition of the running block (``feedback``; studies only): set
     #: per block by the app, never stored with the patient's settings.
     feedback: FeedbackCondition = field(default_factory=FeedbackCondition)
-    #: Where the resting affected limb really lies (seen touch, ``therapy.seen_touch``): the
+    #: Where the resting affected limb really lies (seen touch, ``therapy.tasks.seen_touch``): the
     #: 4x4 rigid ``world_from_rest`` (16 floats, row-major) that carries the limb's resting
     #: pose onto landmarks touched on the real limb; None = the plain resting pose. Used in
     #: STILL mode only: a limb moved by tracking or the mirror lies where that puts it.

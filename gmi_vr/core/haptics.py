@@ -1,6 +1,6 @@
 """A vibration request for one hand's controller: plain data from therapy to the frame source.
 
-Therapy decides when a hand should feel a pulse (``therapy/haptics.py``); the OpenXR frame
+Therapy decides when a hand should feel a pulse (``therapy/haptic_pulses.py``); the OpenXR frame
 source plays it with ``xrApplyHapticFeedback`` on that hand's vibration output; sources
 without controllers (simulator, replay) ignore it.
 """

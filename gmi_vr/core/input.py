@@ -1,5 +1,5 @@
 """The desktop window's keyboard and mouse as plain data: the console's window fills an
-``InputState`` from its callbacks, and the simulator's keyboard source (gmi_vr.xr.sim) reads
+``InputState`` from its callbacks, and the simulator's keyboard source (gmi_vr.xr.sim_source) reads
 it. It lives here, below both, so the console never imports the simulator."""
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ HAND_JOINT_COUNT = 26
 HAND_TRACKING_PROFILE = "hand_tracking"
 
 #: When a pain rating was given, as the session store names it: before, during or after the
-#: session's practice (``therapy.records.STORAGE_PHASE`` maps the session runner's moments).
+#: session's practice (``therapy.results.task_records.STORAGE_PHASE`` maps the session runner's moments).
 RatingPhase = Literal["before", "during", "after"]
 #: Who gave a pain rating: the patient (in the headset) or the therapist (at the console).
 RatingSource = Literal["patient", "therapist"]

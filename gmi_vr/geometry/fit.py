@@ -3,7 +3,7 @@
 ``rigid_fit`` finds the rotation and translation that carry one set of points onto matched
 points with the least squared error (the Kabsch / Horn solution through a singular value
 decomposition, the sign fixed so the result is a proper rotation, never a reflection). It
-places a virtual limb where landmarks touched on the real one lie (``therapy.seen_touch``).
+places a virtual limb where landmarks touched on the real one lie (``therapy.tasks.seen_touch``).
 Metres throughout.
 """
 

@@ -5,11 +5,11 @@ libraries; never therapy, scene, assets or render.
 Entry points:
 
 - ``store.SessionStore.open(path_or_url=None, create=True)``: the store (default:
-  ``paths.default_database_path()``, in ``Settings.data_dir``), checked by SQLite's ``quick_check`` first;
+  ``store_location.default_database_path()``, in ``Settings.data_dir``), checked by SQLite's ``quick_check`` first;
   ``store.start_session(patient_id, source=...)`` returns a ``recorder.SessionRecorder``
   whose ``record_frame`` / ``record_event`` / ``record_trial`` / ``record_rating`` never
   block, ``stats()`` reports losses and ``finish(status)`` ends the session;
-- ``replay.ReplaySource(store, session_id)``: a recorded session as a frame source;
+- ``replay_source.ReplaySource(store, session_id)``: a recorded session as a frame source;
 - ``export.export_session(store, session_id, "bids" | "csv" | "fhir", out_dir)``;
 - ``health.check_store(path)`` / ``health.repair_store(damaged, out)``: SQLite's
   ``integrity_check``, and what can be read copied into a new file;

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from gmi_vr.recording.records import SessionInfo
+from gmi_vr.recording.rows import SessionInfo
 from gmi_vr.recording.store import SessionStore
 
 
@@ -23,7 +23,7 @@ class SessionRow:
     motion); ``stages`` the stages in the order they were run; ``trials`` and
     ``repetitions`` the stored counts; pain values the last rating given before / after the
     session (0-10), None when none was given; ``status`` how it ended and ``end_reason`` why
-    (``records.SessionStatus``; None in stores written before reasons were kept); ``uid``
+    (``rows.SessionStatus``; None in stores written before reasons were kept); ``uid``
     the session's UUID, ``mode`` how it ran ("headset" or "desktop") and ``station`` where
     ("clinic" or "home": practice between visits). ``frame_timing`` summarises the displayed
     frames' timing (``motion.timing_summary``: frames, then median and p99 of

@@ -49,7 +49,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.types import FrameTiming, RatingPhase, RatingSource, TrackingFrame
 from gmi_vr.recording import motion, schema
 from gmi_vr.recording.privacy import private_opener
-from gmi_vr.recording.records import (
+from gmi_vr.recording.rows import (
     FINISH_STATUSES,
     BlockInfo,
     EventRecord,

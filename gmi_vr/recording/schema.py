@@ -75,7 +75,7 @@ class Program(Base):
 
 
 class Session(Base):
-    """One therapy session. ``status`` (``records.SessionStatus``): running while it runs,
+    """One therapy session. ``status`` (``rows.SessionStatus``): running while it runs,
     then completed, ended_early, safety_stop, not_started, aborted (an error ended it) or
     interrupted (crash recovery); "stopped" in stores written before ``end_reason`` existed.
     ``end_reason`` says why ("plan_done", "therapist_end", "pain_flare", ...).
@@ -206,7 +206,7 @@ class PainRating(Base):
 
 
 class Outcome(Base):
-    """An outcome measure entered on the desktop (``therapy.outcomes``: Budapest criteria,
+    """An outcome measure entered on the desktop (``therapy.results.questionnaires``: Budapest criteria,
     CRPS Severity Score, PGIC, Bath body perception, PSFS, SSQ), with when and who."""
 
     __tablename__ = "outcomes"

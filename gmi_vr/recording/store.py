@@ -59,10 +59,10 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAl
 from sqlalchemy.orm import Session as OrmSession
 
 from gmi_vr.core.errors import GmiError, NotFoundError, StorageError
-from gmi_vr.recording import cipher, encrypt, health, motion, paths, privacy, schema
+from gmi_vr.recording import cipher, encrypt, health, motion, privacy, schema, store_location
 from gmi_vr.recording.identity import PatientIdError
 from gmi_vr.recording.recorder import RESERVE_BYTES, SessionRecorder, hold_reserve
-from gmi_vr.recording.records import (
+from gmi_vr.recording.rows import (
     AuditInfo,
     BlockInfo,
     CalibrationInfo,
@@ -230,17 +230,17 @@ def _missing_store_error(path: Path) -> StorageError:
     """A data folder or store that is not there: never created by a command that only reads
     (a mistyped GMI_VR_DATA must not look like an empty clinic)."""
     where = (
-        f"GMI_VR_DATA is {os.environ[paths.DATA_ENV]}"
-        if os.environ.get(paths.DATA_ENV)
-        else f"the data folder of the settings or the default one; set {paths.DATA_ENV} to use another"
+        f"GMI_VR_DATA is {os.environ[store_location.DATA_ENV]}"
+        if os.environ.get(store_location.DATA_ENV)
+        else f"the data folder of the settings or the default one; set {store_location.DATA_ENV} to use another"
     )
     if not path.parent.is_dir():
         return StorageError(
-            f"The data folder {path.parent} does not exist ({where}); point {paths.DATA_ENV} at the "
+            f"The data folder {path.parent} does not exist ({where}); point {store_location.DATA_ENV} at the "
             f"folder that holds sessions.sqlite, or add a first patient with 'gmi-vr patients add' to create it."
         )
     return StorageError(
-        f"There is no session store in {path.parent} (no {path.name}; {where}); point {paths.DATA_ENV} at the "
+        f"There is no session store in {path.parent} (no {path.name}; {where}); point {store_location.DATA_ENV} at the "
         f"folder that holds it, or add a first patient with 'gmi-vr patients add' to create it."
     )
 
@@ -332,7 +332,7 @@ class SessionStore:
     def _open_location(
         cls, location: str | os.PathLike[str], create: bool, on_wait: Callable[[str], None]
     ) -> SessionStore:
-        if paths.is_url(location):
+        if store_location.is_url(location):
             url = str(location)
             try:
                 engine = create_engine(url)
@@ -351,7 +351,7 @@ class SessionStore:
             return cls._finish_open(engine, label, None, on_wait)
         path = Path(location).expanduser()
         if path.is_dir() or (not path.exists() and not path.suffix):
-            path = path / paths.DATABASE_NAME  # a data folder, not the file itself
+            path = path / store_location.DATABASE_NAME  # a data folder, not the file itself
         created_folder: Path | None = None
         key = None
         if path.exists():
@@ -1018,7 +1018,7 @@ class SessionStore:
     def add_outcome(self, patient_id: str, instrument: str, items: dict[str, Any], score: float | None,
                     details: dict[str, Any], entered_by: str, phase: str | None = None,
                     session_id: int | None = None) -> OutcomeInfo:
-        """Keep an outcome measure scored by ``therapy.outcomes`` (the app checks it first),
+        """Keep an outcome measure scored by ``therapy.results.questionnaires`` (the app checks it first),
         stamped with the time now and who entered it."""
         with self._session(write=True) as s:
             self._patient_row(s, patient_id)

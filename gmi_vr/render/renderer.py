@@ -44,8 +44,8 @@ import numpy as np
 from numpy.typing import NDArray
 from OpenGL import GL
 
+from gmi_vr.assets.locations import model_path
 from gmi_vr.assets.meshes import PRIMITIVE_NAMES, load_mesh
-from gmi_vr.assets.paths import model_path
 from gmi_vr.core.types import FloatArray
 from gmi_vr.geometry import matrix_from_pose
 from gmi_vr.geometry.camera import Camera

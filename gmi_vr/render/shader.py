@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from OpenGL import GL
 
-from gmi_vr.assets.paths import shader_path
+from gmi_vr.assets.locations import shader_path
 from gmi_vr.core.errors import GraphicsUnavailable
 
 

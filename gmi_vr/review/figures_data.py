@@ -13,7 +13,7 @@ Which sessions count for performance: every session in the period is listed with
 no trials, repetitions or pain ratings did "no work": it is shown, and left out of the
 figures and the dose.
 
-Conventions (from ``therapy.scoring``, so the report says what progression uses): accuracy
+Conventions (from ``therapy.results.scoring``, so the report says what progression uses): accuracy
 = correct / shown trials (a timeout is not correct), median reaction time over correct
 answers only. Pain "before" and "after" are the last rating of each phase, as
 ``gmi-vr sessions`` lists them. Weeks are ISO weeks (Monday to Sunday) of the session's
@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from gmi_vr.core.types import Side
-from gmi_vr.recording.records import (
+from gmi_vr.recording.rows import (
     AuditInfo,
     EventRecord,
     PatientInfo,
@@ -38,11 +38,9 @@ from gmi_vr.recording.records import (
     StoredTrial,
 )
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.therapy.practice import DoseSummary, PracticeRecord, count_dose
-from gmi_vr.therapy.program import BodyPart, Program, ProgramError, SafetySettings
-from gmi_vr.therapy.records import RatingRecord as TherapyRating
-from gmi_vr.therapy.records import TrialRecord as TherapyTrial
-from gmi_vr.therapy.scoring import (
+from gmi_vr.therapy.plan.program import BodyPart, Program, ProgramError, SafetySettings
+from gmi_vr.therapy.results.practice_dose import DoseSummary, PracticeRecord, count_dose
+from gmi_vr.therapy.results.scoring import (
     AGE_NOTE,
     NORMS,
     SRC_ACCURACY,
@@ -51,6 +49,8 @@ from gmi_vr.therapy.scoring import (
     pain_flare,
     score_trials,
 )
+from gmi_vr.therapy.results.task_records import RatingRecord as TherapyRating
+from gmi_vr.therapy.results.task_records import TrialRecord as TherapyTrial
 
 #: Meaningful improvement of an NRS pain rating: about 2 points or 30 % from the baseline
 #: (Farrar et al. 2001, Pain 94:149; CLINICAL.md "Pain ratings and flares"). A study of
@@ -83,7 +83,7 @@ def no_progress(step: str, done: int, total: int) -> None:
 
 @dataclass(frozen=True)
 class SideScore:
-    """One side's laterality in one session (``therapy.scoring`` conventions)."""
+    """One side's laterality in one session (``therapy.results.scoring`` conventions)."""
 
     n: int
     accuracy: float | None
@@ -355,7 +355,7 @@ def session_program(session: SessionInfo) -> Program | None:
 
 def therapy_trial(row: StoredTrial) -> TherapyTrial | None:
     """A stored laterality trial row as the record the task produced, for
-    ``therapy.scoring``; None for a row without a stimulus (it cannot be scored)."""
+    ``therapy.results.scoring``; None for a row without a stimulus (it cannot be scored)."""
     if row.kind != "laterality" or row.body_part is None or row.side is None or row.rotation_deg is None:
         return None
     m = row.measures or {}
@@ -397,7 +397,7 @@ def _ordered_ratings(ratings: Sequence[StoredRating]) -> list[StoredRating]:
 
 
 def _flare(ratings: Sequence[StoredRating], events: Sequence[EventRecord], rise: int) -> bool:
-    """A "safety.flare" event, or the flare rule (``therapy.scoring.pain_flare``) on the
+    """A "safety.flare" event, or the flare rule (``therapy.results.scoring.pain_flare``) on the
     stored ratings in the order they were given."""
     if any(e.kind == "safety.flare" for e in events):
         return True
@@ -536,7 +536,7 @@ def _in_unit(measure: str, value: float) -> str:
 
 
 def norm_bands(body_part: str) -> tuple[NormBand, ...]:
-    """The shaded bands for a body part from ``therapy.scoring.NORMS``: a target shades from
+    """The shaded bands for a body part from ``therapy.results.scoring.NORMS``: a target shades from
     it to the good end (accuracy up to 100 %, RT down to 0 s), a mean and SD shade mean +- 1 SD."""
     part = BodyPart(body_part)
     bands: list[NormBand] = []
@@ -565,7 +565,7 @@ SRC_SOURCE = (f"day-to-day change in healthy people: RT {SRC_RT_S[0]:g}-{SRC_RT_
 
 def rt_by_rotation(trials: Sequence[TherapyTrial]) -> dict[str, tuple[tuple[int, float | None, int], ...]]:
     """Per side shown: (rotation degrees, median RT of correct answers s, correct answers),
-    by increasing rotation (``therapy.scoring`` per side and rotation)."""
+    by increasing rotation (``therapy.results.scoring`` per side and rotation)."""
     out: dict[str, tuple[tuple[int, float | None, int], ...]] = {}
     for side in ("left", "right"):
         own = [t for t in trials if t.side.value == side]
@@ -686,7 +686,7 @@ def _age_band(patient: PatientInfo, program: Program | None) -> str | None:
 
 def parse_day(text: str | None, option: str) -> date | None:
     """A ``--from``/``--to`` date (YYYY-MM-DD), or ReportError in one sentence."""
-    from gmi_vr.review.errors import ReportError
+    from gmi_vr.review.report_errors import ReportError
 
     if text is None:
         return None
@@ -701,7 +701,7 @@ def patient_review(store: SessionStore, patient_id: str, since: date | None = No
     """Everything the patient's report shows, for sessions started (UTC date) from ``since``
     to ``until`` inclusive. NotFoundError for an unknown patient; ReportError when
     ``since`` is after ``until``."""
-    from gmi_vr.review.errors import ReportError
+    from gmi_vr.review.report_errors import ReportError
 
     if since is not None and until is not None and since > until:
         raise ReportError(f"--from {since} is after --to {until}; give the earlier date first.")

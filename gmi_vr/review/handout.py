@@ -20,10 +20,10 @@ from pathlib import Path
 
 from gmi_vr import __version__
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.review.errors import ReportError
 from gmi_vr.review.progress import patient_program
 from gmi_vr.review.report import check_output, write_atomically
-from gmi_vr.therapy.program import BodyPart, Program, Stage
+from gmi_vr.review.report_errors import ReportError
+from gmi_vr.therapy.plan.program import BodyPart, Program, Stage
 
 #: A waking day, hours: "every 2 hours" is said from it (the prescription's default assumes
 #: 16; product choice).

@@ -35,15 +35,20 @@ from typing import Any
 
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.types import Side
-from gmi_vr.recording.records import SessionInfo, StoredTrial
+from gmi_vr.recording.rows import SessionInfo, StoredTrial
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.review.figures_data import is_practice, practice_record, session_point, therapy_trial
-from gmi_vr.therapy.checks import FMS, SINCE_LAST
-from gmi_vr.therapy.practice import DoseSummary, PracticeRecord, count_dose, dose_window
-from gmi_vr.therapy.program import BodyPart, Program, ProgramError
+from gmi_vr.therapy.plan.program import BodyPart, Program, ProgramError
 from gmi_vr.therapy.progression import ProgressionProposal, confirm, evaluate_progression
-from gmi_vr.therapy.records import STORAGE_PHASE, RatingRecord, TrialRecord
-from gmi_vr.therapy.scoring import SessionSummary, summarize_session
+from gmi_vr.therapy.results.practice_dose import (
+    DoseSummary,
+    PracticeRecord,
+    count_dose,
+    dose_window,
+)
+from gmi_vr.therapy.results.scoring import SessionSummary, summarize_session
+from gmi_vr.therapy.results.task_records import STORAGE_PHASE, RatingRecord, TrialRecord
+from gmi_vr.therapy.tasks.checks import FMS, SINCE_LAST
 
 log = logging.getLogger("gmi_vr.review")
 

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, cast
 from gmi_vr import __version__
 from gmi_vr.recording.privacy import FILE_MODE
 from gmi_vr.recording.store import SessionStore
-from gmi_vr.review.errors import ReportError
 from gmi_vr.review.figures_data import (
     EventLine,
     HistoryLine,
@@ -37,6 +36,7 @@ from gmi_vr.review.figures_data import (
     patient_review,
     session_review,
 )
+from gmi_vr.review.report_errors import ReportError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure, FigureBase

@@ -12,21 +12,21 @@ Modules, by role:
 - the plan: ``program`` (``Program``: stages, blocks, settings, overrides), ``grading``
   (the later stages' grading settings), ``progression`` (the engine proposes a stage change,
   the therapist confirms), ``scoring`` (laterality scores, norms, ``SessionSummary``),
-  ``practice`` (practice between visits counted against the prescription);
-- the session: ``session`` (``SessionRunner``: runs the plan frame by frame with the safety
-  rules of ``safety``), ``task`` (the ``Task`` protocol, ``TaskStep``, the task registry),
+  ``results.practice_dose`` (practice between visits counted against the prescription);
+- the session: ``runner`` (``SessionRunner``: runs the plan frame by frame with the safety
+  rules of ``safety``), ``tasks.base`` (the ``Task`` protocol, ``TaskStep``, the task registry),
   ``stages`` (stage 2-4 blocks as task kinds);
 - the tasks: ``laterality`` and ``stimuli`` (stage 1), ``imagery`` and ``movements``
   (stage 2), ``motor``, ``measures``, ``rom`` and ``workspace`` (stages 3 and 4), ``rating``
-  and ``checks`` (pain and the short questions), ``scenes``, ``contexts`` and ``figures``
-  (what they look like), ``haptics`` (which events pulse a controller), ``pointing`` (one
+  and ``checks`` (pain and the short questions), ``scenes``, ``contexts`` and ``content.stand_in_figures``
+  (what they look like), ``haptic_pulses`` (which events pulse a controller), ``pointing`` (one
   hand choosing by pointing: pinch or dwell);
-- what is stored: ``records`` (trials, ratings, task start and end) and ``stage_records``
-  (the records of the later stages, the touch training and the mirror box), ``outcomes``
+- what is stored: ``results.task_records`` (trials, ratings, task start and end) and ``stage_records``
+  (the records of the later stages, the touch training and the mirror box), ``results.questionnaires``
   (questionnaires entered on the desktop);
 - ``replayed``: what the patient was shown, rebuilt from a recorded session.
 
-How the app runs one session (``gmi_vr.app.session`` and ``gmi_vr.app.pipeline``)::
+How the app runs one session (``gmi_vr.app.session_setup`` and ``gmi_vr.app.pipeline``)::
 
     runner = SessionRunner(program, seed=session_seed, date_iso=today,
                            available_meshes=installed, arm=arm_reach(calibration.measures))
@@ -48,7 +48,8 @@ Console keys call ``runner.answer_from_console``, ``rating_from_console``,
 ``request_rating``, ``stop`` and ``end_session`` with frame-clock times.
 """
 
-from gmi_vr.therapy.grading import (
+from gmi_vr.therapy.content.stimuli import stimulus_mesh_names
+from gmi_vr.therapy.plan.grading import (
     ImagerySettings,
     MirrorPhase,
     MirrorSettings,
@@ -57,8 +58,7 @@ from gmi_vr.therapy.grading import (
     MovementSettings,
     next_range_fraction,
 )
-from gmi_vr.therapy.laterality import LateralityTask
-from gmi_vr.therapy.program import (
+from gmi_vr.therapy.plan.program import (
     AnswerMapping,
     BodyPart,
     LateralitySettings,
@@ -77,9 +77,7 @@ from gmi_vr.therapy.progression import (
     confirm,
     evaluate_progression,
 )
-from gmi_vr.therapy.rating import PainRatingTask
-from gmi_vr.therapy.records import RatingRecord, TrialRecord
-from gmi_vr.therapy.scoring import (
+from gmi_vr.therapy.results.scoring import (
     LateralityScore,
     SessionSummary,
     change_since,
@@ -87,17 +85,19 @@ from gmi_vr.therapy.scoring import (
     score_trials,
     summarize_session,
 )
-from gmi_vr.therapy.session import RunnerState, SessionRunner
-from gmi_vr.therapy.stage_records import (
+from gmi_vr.therapy.results.stage_records import (
     ImageryRecord,
     ObservationRecord,
     RangeOfMotionRecord,
     RepetitionRecord,
     VividnessRecord,
 )
-from gmi_vr.therapy.stages import LookTask, TaskSequence, build_graded_movement, build_mirror
-from gmi_vr.therapy.stimuli import stimulus_mesh_names
-from gmi_vr.therapy.task import Task, TaskContext, TaskStep, register_task
+from gmi_vr.therapy.results.task_records import RatingRecord, TrialRecord
+from gmi_vr.therapy.runner import RunnerState, SessionRunner
+from gmi_vr.therapy.tasks.base import Task, TaskContext, TaskStep, register_task
+from gmi_vr.therapy.tasks.laterality import LateralityTask
+from gmi_vr.therapy.tasks.rating import PainRatingTask
+from gmi_vr.therapy.tasks.stages import LookTask, TaskSequence, build_graded_movement, build_mirror
 
 __all__ = [
     "AnswerMapping", "BodyPart", "Decision", "LateralityScore", "LateralitySettings",

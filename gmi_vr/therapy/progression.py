@@ -27,7 +27,7 @@ their sources: CLINICAL.md "Laterality norms and progression"):
    no flare in the last ``window`` sessions -> advance; otherwise hold.
 7. Stage 4, ``final_stage``: hold.
 
-Practice between visits (``practice.DoseSummary``, when the caller counted it) goes with
+Practice between visits (``results.practice_dose.DoseSummary``, when the caller counted it) goes with
 every proposal from rules 5 and 6 (evidence ``practice``): an advance says how much practice
 stands behind it, and when stage 1's targets are not met with less practice than
 ``min_practice_fraction`` of the prescription (over more than the stage's first day:
@@ -45,9 +45,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from gmi_vr.therapy.practice import DoseSummary
-from gmi_vr.therapy.program import Program, ProgramError, ProgressionRules, Stage
-from gmi_vr.therapy.scoring import SessionSummary, rt_norm
+from gmi_vr.therapy.plan.program import Program, ProgramError, ProgressionRules, Stage
+from gmi_vr.therapy.results.practice_dose import DoseSummary
+from gmi_vr.therapy.results.scoring import SessionSummary, rt_norm
 
 
 class Decision(StrEnum):

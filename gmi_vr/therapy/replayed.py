@@ -40,14 +40,14 @@ import numpy as np
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import DrawList
-from gmi_vr.therapy.checks import FMS, SINCE_LAST, QuestionTask
-from gmi_vr.therapy.laterality import trial_picture
-from gmi_vr.therapy.program import BodyPart, Program, ProgramError
-from gmi_vr.therapy.rating import PainRatingTask, rating_picture
+from gmi_vr.therapy.content.scenes import CALM_CLEAR, Fade, calm_scene, smoothstep
+from gmi_vr.therapy.content.stimuli import CONTEXT_PROPS, PARTS, Stimulus
+from gmi_vr.therapy.plan.program import BodyPart, Program, ProgramError
+from gmi_vr.therapy.runner import CALM_MESSAGE, DEFAULT_ANCHOR, DONE_MESSAGE
 from gmi_vr.therapy.safety import BREAK_MESSAGE, stop_hint_item
-from gmi_vr.therapy.scenes import CALM_CLEAR, Fade, calm_scene, smoothstep
-from gmi_vr.therapy.session import CALM_MESSAGE, DEFAULT_ANCHOR, DONE_MESSAGE
-from gmi_vr.therapy.stimuli import CONTEXT_PROPS, PARTS, Stimulus
+from gmi_vr.therapy.tasks.checks import FMS, SINCE_LAST, QuestionTask
+from gmi_vr.therapy.tasks.laterality import trial_picture
+from gmi_vr.therapy.tasks.rating import PainRatingTask, rating_picture
 
 #: The recorded events marked on replay's timeline, by the group each is marked in.
 MARKED_EVENTS: dict[str, str] = {

@@ -21,9 +21,9 @@ from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import TextItem
-from gmi_vr.therapy.program import SafetySettings
-from gmi_vr.therapy.scenes import calm_scene, text
-from gmi_vr.therapy.task import ButtonEdges, TaskStep
+from gmi_vr.therapy.content.scenes import calm_scene, text
+from gmi_vr.therapy.plan.program import SafetySettings
+from gmi_vr.therapy.tasks.base import ButtonEdges, TaskStep
 
 #: What the patient is told at the start of every session (CLINICAL.md safety).
 STOP_HINT = "To stop at any time: squeeze one hand's grip and trigger together for a second."

@@ -9,7 +9,7 @@
 - ``tracking``: raw runtime results to ``TrackingFrame`` (pure);
 - ``hands_only``: a tracked hand with no controller read as one: pinch, open-palm stop (pure);
 - ``doctor``: ``doctor_checks()`` (the checklist) and ``doctor_report()`` for ``gmi-vr doctor``;
-- ``sim``: the built-in simulator source.
+- ``sim_source``: the built-in simulator source.
 
 Importing this package imports no OpenXR binding: pyopenxr switches PyOpenGL to its GLX
 platform when imported, which the offscreen (EGL) simulator must not suffer. Only

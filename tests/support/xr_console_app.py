@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 
 import gmi_vr.app.pipeline as app_pipeline  # noqa: E402
 import gmi_vr.console.panels as panels  # noqa: E402
-import gmi_vr.console.window as console_window  # noqa: E402
+import gmi_vr.console.therapist_window as console_window  # noqa: E402
 from gmi_vr.body.skeleton import side_joint  # noqa: E402
 from gmi_vr.core.types import Pose, Side  # noqa: E402
 from gmi_vr.geometry import quat_from_axis_angle  # noqa: E402

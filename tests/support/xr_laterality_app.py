@@ -160,7 +160,7 @@ def main() -> int:
 
     import functools
 
-    from gmi_vr.app.session import session_pipeline
+    from gmi_vr.app.session_setup import session_pipeline
     from gmi_vr.core.errors import GmiError
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
@@ -203,7 +203,7 @@ def main() -> int:
                 palm_offset = None  # --point: the synthesised palm's position less the pose sent
                 if args.point:
                     presser.move_right_hand(rest)
-                from gmi_vr.therapy.laterality import answer_targets
+                from gmi_vr.therapy.tasks.laterality import answer_targets
 
                 def palm_at(frame: object, name: str | None) -> np.ndarray:
                     """The pose to send so the palm lies POINT_REACH_M from the eye towards the

@@ -41,15 +41,15 @@ import numpy as np  # noqa: E402
 
 from gmi_vr.app.patients import add_patient, edit_patient_program  # noqa: E402
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline  # noqa: E402
-from gmi_vr.app.session import session_pipeline  # noqa: E402
+from gmi_vr.app.session_setup import session_pipeline  # noqa: E402
 from gmi_vr.body.calibration import Calibration, Posture, eye_above_hips, eye_in_head  # noqa: E402
 from gmi_vr.core.errors import GmiError  # noqa: E402
 from gmi_vr.core.types import FloatArray, Pose, Side, TrackingFrame  # noqa: E402
 from gmi_vr.geometry import quat_from_axis_angle, quat_rotate  # noqa: E402
 from gmi_vr.geometry.reflect import Plane, reflect_points  # noqa: E402
 from gmi_vr.recording.store import SessionStore  # noqa: E402
-from gmi_vr.therapy.measures import minimum_jerk  # noqa: E402
-from gmi_vr.therapy.motor import HOME_COLOR  # noqa: E402
+from gmi_vr.therapy.results.measures import minimum_jerk  # noqa: E402
+from gmi_vr.therapy.tasks.motor import HOME_COLOR  # noqa: E402
 
 PATIENT = "P-XR-MIRROR"
 AFFECTED, HEALTHY = Side.LEFT, Side.RIGHT

@@ -48,15 +48,15 @@ def main() -> int:
 
     import numpy as np
 
-    from gmi_vr.app.session import session_pipeline
+    from gmi_vr.app.session_setup import session_pipeline
     from gmi_vr.body.skeleton import JOINT_INDEX
     from gmi_vr.core.errors import GmiError
     from gmi_vr.core.types import Pose, Side
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
-    from gmi_vr.therapy.program import BodyPart
-    from gmi_vr.therapy.seen_touch import probe_tip, virtual_landmarks
-    from gmi_vr.therapy.touch_task import MARK_COLOR, PROBE_TIP_COLOR
+    from gmi_vr.therapy.plan.program import BodyPart
+    from gmi_vr.therapy.tasks.seen_touch import probe_tip, virtual_landmarks
+    from gmi_vr.therapy.tasks.touch_task import MARK_COLOR, PROBE_TIP_COLOR
 
     context = open_window_context(64, 64, title="gmi-vr seen touch test", visible=False)
     import xr  # noqa: F401  (after the GL context: see tests/support/xr_app.py)

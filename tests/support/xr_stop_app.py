@@ -42,7 +42,7 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=60.0)
     args = parser.parse_args()
 
-    from gmi_vr.app.session import session_pipeline
+    from gmi_vr.app.session_setup import session_pipeline
     from gmi_vr.core.errors import GmiError
     from gmi_vr.core.types import Pose
     from gmi_vr.render.context import open_window_context

@@ -46,7 +46,7 @@ pytestmark = pytest.mark.xr
 
 MATCH_S = 1e-3  # the brief's bound for a marker's timestamp against its converted display time
 HOLD_S = 0.4  # a tap holds the trigger several 20 Hz frames, even on a loaded machine
-CONFIRM_S = 1.6  # a held trigger confirms a rating after a full second (therapy.rating)
+CONFIRM_S = 1.6  # a held trigger confirms a rating after a full second (therapy.tasks.rating)
 FRAMES = 700  # 35 s at the null compositor's 20 Hz: the rating, two trials and some rest
 
 

@@ -67,7 +67,7 @@ from gmi_vr.core.errors import NotFoundError
 from gmi_vr.recording import motion
 from gmi_vr.recording.export import ExportError
 from gmi_vr.recording.identity import band_of_birth_year, bids_label, label_clashes
-from gmi_vr.recording.records import PatientInfo, SessionInfo
+from gmi_vr.recording.rows import PatientInfo, SessionInfo
 from gmi_vr.recording.store import SessionStore, as_utc
 
 BIDS_VERSION = "1.11.1"
@@ -660,7 +660,7 @@ def _participants(files: _Files, out_dir: Path, subjects: Sequence[tuple[str, Pa
     )  # fmt: skip
 
 
-#: The program stages (``therapy.program.Stage``), as participants.tsv and events.tsv give them.
+#: The program stages (``therapy.plan.program.Stage``), as participants.tsv and events.tsv give them.
 _PROGRAM_STAGES = {
     "1": "laterality recognition (implicit motor imagery)", "2": "explicit motor imagery",
     "3": "mirror therapy", "4": "graded real movement",

@@ -6,7 +6,7 @@ id as the subject's identifier (no Patient resource: the store holds no identify
 ``effectiveDateTime`` when it was given, and the phase (before, during, after the session)
 and who entered it as a note. Resources follow FHIR R5 (as validated by ``fhir.resources``).
 
-Outcome measures (``therapy.outcomes``) of the session — entered for it, or entered that
+Outcome measures (``therapy.results.questionnaires``) of the session — entered for it, or entered that
 day without a session (the PGIC at the visit) — follow: each a QuestionnaireResponse with
 its items (``linkId`` the item's name, the entered whole number as the answer, the therapist
 who entered it as the author's display) and an Observation of its total (``valueQuantity``;
@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gmi_vr.recording.records import OutcomeInfo, SessionInfo
+from gmi_vr.recording.rows import OutcomeInfo, SessionInfo
 from gmi_vr.recording.store import SessionStore
 
 PSEUDONYM_SYSTEM = "urn:gmi-vr:patient-pseudonym"

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from gmi_vr.recording.records import SessionInfo
+from gmi_vr.recording.rows import SessionInfo
 from gmi_vr.recording.store import SessionStore
 
 

@@ -1,0 +1,1 @@
+"""What the patient is shown: stimuli, stand-in figures, movements, contexts, scenes and workspaces."""
