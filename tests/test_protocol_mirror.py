@@ -31,8 +31,9 @@ from gmi_vr.therapy.plan.grading import MIRROR_GRADING, MirrorPhase
 from gmi_vr.therapy.plan.program import BodyPart, Program, ProgramError, Stage
 from gmi_vr.therapy.results.measures import minimum_jerk
 from gmi_vr.therapy.results.stage_records import RepetitionRecord
-from gmi_vr.therapy.tasks.base import TaskContext, build_task
+from gmi_vr.therapy.tasks.base import TaskContext
 from gmi_vr.therapy.tasks.motor import HOME_DWELL_S, MotorTask
+from gmi_vr.therapy.tasks.registry import build_task
 from gmi_vr.therapy.tasks.stages import TaskSequence
 
 ANCHOR = level_anchor(Pose(np.array([0.0, 1.2, 0.0])))

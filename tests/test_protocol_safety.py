@@ -34,8 +34,9 @@ from gmi_vr.therapy.runner import (
     SessionStatus,
 )
 from gmi_vr.therapy.safety import STOP_HINT
-from gmi_vr.therapy.tasks.base import TaskContext, TaskStep, register_task
+from gmi_vr.therapy.tasks.base import TaskContext, TaskStep
 from gmi_vr.therapy.tasks.rating import CONFIRM_HOLD_S
+from gmi_vr.therapy.tasks.registry import TASK_BUILDERS
 from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 
 #: 30 s of a seated patient holding still.
@@ -114,7 +115,10 @@ class Sway:
         return TaskStep()
 
 
-register_task("test_sway", Sway)
+@pytest.fixture(autouse=True)
+def _test_sway_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plans in this file may name the stand-in kind "test_sway" (for this file's tests only)."""
+    monkeypatch.setitem(TASK_BUILDERS, "test_sway", Sway)
 
 
 def runner(ask_since_last: bool = False, **changes: Any) -> tuple[SessionRunner, Script, list[TaskStep]]:
@@ -267,8 +271,14 @@ class UncuttableTrial(EndlessTrial):
     cut_when_late = False
 
 
-register_task("test_endless", EndlessTrial)
-register_task("test_uncuttable", UncuttableTrial)
+@pytest.fixture(autouse=True)
+def _test_endless_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plans in this file may name the stand-in kind "test_endless" (for this file's tests only)."""
+    monkeypatch.setitem(TASK_BUILDERS, "test_endless", EndlessTrial)
+@pytest.fixture(autouse=True)
+def _test_uncuttable_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plans in this file may name the stand-in kind "test_uncuttable" (for this file's tests only)."""
+    monkeypatch.setitem(TASK_BUILDERS, "test_uncuttable", UncuttableTrial)
 
 
 @pytest.mark.parametrize(("block", "asked"), [("test_endless", True), ("test_uncuttable", False)])

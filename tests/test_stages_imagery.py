@@ -18,8 +18,9 @@ from gmi_vr.therapy.content.movements import movements_for
 from gmi_vr.therapy.plan.program import BodyPart, Program, Stage
 from gmi_vr.therapy.results.stage_records import ImageryRecord, VividnessRecord
 from gmi_vr.therapy.results.task_records import STORAGE_PHASE, RatingRecord
-from gmi_vr.therapy.tasks.base import TaskContext, TaskStep, build_task
+from gmi_vr.therapy.tasks.base import TaskContext, TaskStep
 from gmi_vr.therapy.tasks.imagery import GHOST_COLOR, ImageryTask, VividnessRatingTask
+from gmi_vr.therapy.tasks.registry import build_task
 
 
 def imagery_program(part: BodyPart = BodyPart.HAND, **changes: Any) -> Program:

@@ -20,8 +20,9 @@ from gmi_vr.therapy.plan.grading import MirrorPhase, MotorKind
 from gmi_vr.therapy.plan.program import BodyPart, Program, Stage
 from gmi_vr.therapy.results.measures import minimum_jerk
 from gmi_vr.therapy.results.stage_records import ObservationRecord, RepetitionRecord
-from gmi_vr.therapy.tasks.base import TaskContext, TaskStep, build_task
+from gmi_vr.therapy.tasks.base import TaskContext, TaskStep
 from gmi_vr.therapy.tasks.motor import HOME_DWELL_S, MotorTask
+from gmi_vr.therapy.tasks.registry import build_task
 from gmi_vr.therapy.tasks.stages import LookTask, TaskSequence
 
 FRAME = 1 / RATE_HZ

@@ -19,8 +19,9 @@ from gmi_vr.therapy.content.workspace import anchor_axes, rest_position
 from gmi_vr.therapy.plan.grading import MovementSettings, next_range_fraction
 from gmi_vr.therapy.plan.program import BodyPart, Program, ProgramError, Stage
 from gmi_vr.therapy.results.stage_records import RangeOfMotionRecord, RepetitionRecord
-from gmi_vr.therapy.tasks.base import TaskContext, TaskStep, build_task
+from gmi_vr.therapy.tasks.base import TaskContext, TaskStep
 from gmi_vr.therapy.tasks.motor import HOME_DWELL_S, MotorTask
+from gmi_vr.therapy.tasks.registry import build_task
 from gmi_vr.therapy.tasks.rom import (
     RangeOfMotion,
     RangeOfMotionTask,

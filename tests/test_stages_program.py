@@ -22,7 +22,8 @@ from gmi_vr.therapy.content.movements import LIBRARY, movement_by_name, movement
 from gmi_vr.therapy.content.workspace import WORK_SURFACE_DROP_M
 from gmi_vr.therapy.plan.grading import MirrorPhase, MotorKind
 from gmi_vr.therapy.plan.program import BodyPart, Program, ProgramError, Stage
-from gmi_vr.therapy.tasks.base import TaskContext, TaskStep, build_task
+from gmi_vr.therapy.tasks.base import TaskContext, TaskStep
+from gmi_vr.therapy.tasks.registry import build_task
 
 
 def test_stage_settings_round_trip_through_json_and_overrides_are_audited() -> None:

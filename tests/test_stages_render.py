@@ -22,8 +22,9 @@ from gmi_vr.therapy.content.workspace import (
     rest_position,
 )
 from gmi_vr.therapy.plan.program import BodyPart, Program
-from gmi_vr.therapy.tasks.base import TaskContext, TaskStep, build_task
+from gmi_vr.therapy.tasks.base import TaskContext, TaskStep
 from gmi_vr.therapy.tasks.motor import HOME_DWELL_S, MotorTask
+from gmi_vr.therapy.tasks.registry import build_task
 from gmi_vr.therapy.tasks.stages import TaskSequence
 
 pytestmark = pytest.mark.gl

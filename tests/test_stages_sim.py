@@ -17,8 +17,9 @@ from gmi_vr.therapy.content.workspace import reflect_across_midline
 from gmi_vr.therapy.plan.program import BodyPart, Program, Stage
 from gmi_vr.therapy.results.measures import minimum_jerk
 from gmi_vr.therapy.results.stage_records import RepetitionRecord
-from gmi_vr.therapy.tasks.base import TaskContext, build_task
+from gmi_vr.therapy.tasks.base import TaskContext
 from gmi_vr.therapy.tasks.motor import MotorTask, RepetitionPlan
+from gmi_vr.therapy.tasks.registry import build_task
 from gmi_vr.therapy.tasks.stages import TaskSequence
 from gmi_vr.xr.sim_source import ScriptedFrameSource
 

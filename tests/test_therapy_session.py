@@ -30,8 +30,9 @@ from gmi_vr.therapy.results.task_records import (
     TrialRecord,
 )
 from gmi_vr.therapy.runner import RunnerState, SessionOutcome, SessionRunner, SessionStatus
-from gmi_vr.therapy.tasks.base import Task, TaskContext, TaskStep, register_task
+from gmi_vr.therapy.tasks.base import Task, TaskContext, TaskStep
 from gmi_vr.therapy.tasks.rating import CONFIRM_HOLD_S
+from gmi_vr.therapy.tasks.registry import TASK_BUILDERS
 
 FRAME_S = 1 / RATE_HZ
 
@@ -58,7 +59,10 @@ class ReachStub:
         return TaskStep()
 
 
-register_task("test_reach", ReachStub)
+@pytest.fixture(autouse=True)
+def _test_reach_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plans in this file may name the stand-in kind "test_reach" (for this file's tests only)."""
+    monkeypatch.setitem(TASK_BUILDERS, "test_reach", ReachStub)
 
 
 def program(stage: int = 1, **changes: Any) -> Program:

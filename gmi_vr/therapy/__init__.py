@@ -94,9 +94,10 @@ from gmi_vr.therapy.results.stage_records import (
 )
 from gmi_vr.therapy.results.task_records import RatingRecord, TrialRecord
 from gmi_vr.therapy.runner import RunnerState, SessionRunner
-from gmi_vr.therapy.tasks.base import Task, TaskContext, TaskStep, register_task
+from gmi_vr.therapy.tasks.base import Task, TaskContext, TaskStep
 from gmi_vr.therapy.tasks.laterality import LateralityTask
 from gmi_vr.therapy.tasks.rating import PainRatingTask
+from gmi_vr.therapy.tasks.registry import TASK_BUILDERS, build_task
 from gmi_vr.therapy.tasks.stages import LookTask, TaskSequence, build_graded_movement, build_mirror
 
 __all__ = [
@@ -105,7 +106,7 @@ __all__ = [
     "ProgressionProposal", "ProgressionRules", "RatingRecord", "RunnerState", "SafetySettings",
     "SessionPlan", "SessionRunner", "SessionSummary", "Stage", "StageDecision", "Task",
     "TaskContext", "TaskStep", "TrialRecord", "change_since", "compare_with_norms", "confirm",
-    "evaluate_progression", "register_task", "score_trials", "stimulus_mesh_names",
+    "evaluate_progression", "build_task", "TASK_BUILDERS", "score_trials", "stimulus_mesh_names",
     "summarize_session",
     "ImagerySettings", "MirrorPhase", "MirrorSettings", "MotorGrading", "MotorKind", "MovementSettings", "next_range_fraction",
     "ImageryRecord", "ObservationRecord", "RangeOfMotionRecord", "RepetitionRecord", "VividnessRecord",

@@ -83,8 +83,6 @@ from gmi_vr.therapy.results.task_records import (
     TrialRecord,
 )
 from gmi_vr.therapy.safety import STOP_HINT, BreakTask, StopGesture, stop_hint_item
-from gmi_vr.therapy.tasks import laterality as _laterality  # noqa: F401  (registers "laterality")
-from gmi_vr.therapy.tasks import mirror_box as _mirror_box  # noqa: F401  (registers "mirror_box")
 from gmi_vr.therapy.tasks.base import (
     ButtonEdges,
     ConsoleAnswerable,
@@ -92,14 +90,14 @@ from gmi_vr.therapy.tasks.base import (
     TaskContext,
     TaskStep,
     between_trials,
-    build_task,
     may_cut,
 )
 from gmi_vr.therapy.tasks.checks import FMS, SINCE_LAST, Question, QuestionTask
 from gmi_vr.therapy.tasks.motor import MotorTask
 from gmi_vr.therapy.tasks.rating import PainRatingTask, validate_nrs
+from gmi_vr.therapy.tasks.registry import build_task
 from gmi_vr.therapy.tasks.stages import TaskSequence
-from gmi_vr.therapy.tasks.touch_task import TherapistCue, TouchTask  # (importing registers "touch")
+from gmi_vr.therapy.tasks.touch_task import TherapistCue, TouchTask
 
 
 def _motor_phase(task: Task) -> str | None:

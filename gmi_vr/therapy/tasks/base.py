@@ -19,7 +19,7 @@ from gmi_vr.core.events import Event
 from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import DrawList
-from gmi_vr.therapy.plan.program import Program, ProgramError
+from gmi_vr.therapy.plan.program import Program
 from gmi_vr.therapy.results.task_records import Record
 
 
@@ -127,28 +127,9 @@ class TaskContext:
         return self.available_meshes is None or name in self.available_meshes
 
 
+#: What makes one block of a task kind from the patient's program (the registry's table,
+#: ``registry.TASK_BUILDERS``, names one per kind).
 TaskBuilder = Callable[[Program, TaskContext], Task]
-
-#: Task kinds a session plan may name, with the builder that makes one block. Stage-2/3
-#: tasks register here (``register_task``) and then run under the same runner and safety.
-TASK_BUILDERS: dict[str, TaskBuilder] = {}
-
-
-def register_task(kind: str, builder: TaskBuilder) -> None:
-    """Register ``builder`` for the session-plan task kind ``kind`` (replacing any before it)."""
-    TASK_BUILDERS[kind] = builder
-
-
-def build_task(kind: str, program: Program, context: TaskContext) -> Task:
-    """One block of task ``kind`` from the program; ProgramError naming the known kinds otherwise."""
-    try:
-        builder = TASK_BUILDERS[kind]
-    except KeyError:
-        known = ", ".join(sorted(TASK_BUILDERS))
-        raise ProgramError(
-            f"The session plan names task '{kind}', which gmi-vr cannot run; use one of {known}."
-        ) from None
-    return builder(program, context)
 
 
 class ButtonEdges:

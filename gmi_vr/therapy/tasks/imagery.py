@@ -173,7 +173,7 @@ class ImageryTask:
 
     @staticmethod
     def build(program: Program, context: TaskContext) -> ImageryTask:
-        """The task builder registered for this task kind: one block from the program (``TaskBuilder``)."""
+        """One block of this task kind from the program (``TaskBuilder``, in ``registry.TASK_BUILDERS``)."""
         return ImageryTask(program, context)
 
     def _begin_trial(self) -> None:

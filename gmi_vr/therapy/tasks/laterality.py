@@ -39,7 +39,7 @@ from gmi_vr.therapy.content.stimuli import (
 from gmi_vr.therapy.plan.program import LateralitySettings, Program
 from gmi_vr.therapy.results.scoring import score_trials
 from gmi_vr.therapy.results.task_records import TrialRecord
-from gmi_vr.therapy.tasks.base import ButtonEdges, TaskContext, TaskStep, register_task
+from gmi_vr.therapy.tasks.base import ButtonEdges, TaskContext, TaskStep
 from gmi_vr.therapy.tasks.pointing import (
     Choice,
     DwellState,
@@ -98,7 +98,7 @@ class LateralityTask:
 
     @staticmethod
     def build(program: Program, context: TaskContext) -> LateralityTask:
-        """The task builder registered for this task kind: one block from the program (``TaskBuilder``)."""
+        """One block of this task kind from the program (``TaskBuilder``, in ``registry.TASK_BUILDERS``)."""
         return LateralityTask(program, context)
 
     @property
@@ -387,6 +387,3 @@ def _stimulus_data(stimulus: Stimulus) -> dict[str, object]:
         "body_part": stimulus.part.value, "side": stimulus.side.value,
         "rotation_deg": stimulus.rotation_deg, "view": stimulus.view, "context": stimulus.context,
     }
-
-
-register_task("laterality", LateralityTask.build)

@@ -23,7 +23,7 @@ from gmi_vr.scene.draw import DrawList
 from gmi_vr.therapy.content.contexts import instruction
 from gmi_vr.therapy.plan.program import Program
 from gmi_vr.therapy.results.stage_records import MirrorBoxRecord
-from gmi_vr.therapy.tasks.base import TaskContext, TaskStep, register_task
+from gmi_vr.therapy.tasks.base import TaskContext, TaskStep
 
 SETUP_MESSAGE = ("Mirror box: put your {affected} {part} behind the mirror\n"
                  "and your {healthy} {part} in front of it.\nLook only at the reflection.")
@@ -107,6 +107,3 @@ class MirrorBoxTask:
         began, self._since = self._since, None
         self._practised_s += now - began
         return MirrorBoxRecord(self.block_index, began, now, self.planned_s, self._practised_s, ended_by)
-
-
-register_task("mirror_box", MirrorBoxTask.build)

@@ -31,8 +31,7 @@ from gmi_vr.therapy.content.workspace import anchor_axes, calibrated_workspace, 
 from gmi_vr.therapy.plan.grading import MirrorPhase, MotorKind
 from gmi_vr.therapy.plan.program import Program, Stage
 from gmi_vr.therapy.results.stage_records import ObservationRecord
-from gmi_vr.therapy.tasks.base import Task, TaskContext, TaskStep, register_task
-from gmi_vr.therapy.tasks.imagery import ImageryTask
+from gmi_vr.therapy.tasks.base import Task, TaskContext, TaskStep
 from gmi_vr.therapy.tasks.motor import MotorSetup, MotorTask, plan_repetitions, reflect_plans
 from gmi_vr.therapy.tasks.rom import RangeOfMotionTask
 
@@ -212,9 +211,3 @@ def build_range_of_motion(program: Program, context: TaskContext) -> Task:
     settings = program.movement
     return RangeOfMotionTask(context.anchor, program.affected_side, settings.rom_directions,
                              settings.rom_time_limit_s, context.block_index, settings.context)
-
-
-register_task("imagery", ImageryTask.build)
-register_task("mirror", build_mirror)
-register_task("graded_movement", build_graded_movement)
-register_task("range_of_motion", build_range_of_motion)

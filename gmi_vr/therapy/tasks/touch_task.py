@@ -55,7 +55,7 @@ from gmi_vr.therapy.plan.touch_training import (
     touch_sequence,
 )
 from gmi_vr.therapy.results.stage_records import ScreenRecord, TouchRecord
-from gmi_vr.therapy.tasks.base import ButtonEdges, TaskContext, TaskStep, register_task
+from gmi_vr.therapy.tasks.base import ButtonEdges, TaskContext, TaskStep
 from gmi_vr.therapy.tasks.seen_touch import (
     DELAY_BOUND_MS,
     DELAY_GOAL_MS,
@@ -170,7 +170,7 @@ class TouchTask:
 
     @staticmethod
     def build(program: Program, context: TaskContext) -> TouchTask:
-        """The task for one plan block (``register_task``)."""
+        """The task for one plan block (``TaskBuilder``, in ``registry.TASK_BUILDERS``)."""
         return TouchTask(program, context)
 
     # --- what the block shows and how the limb is driven --------------------------------------
@@ -713,6 +713,3 @@ class TouchTask:
         world = np.eye(4)
         world[:3, 3] = position
         return MeshItem("sphere", world @ np.diag([size, size, size, 1.0]), MARK_COLOR, lit=False)
-
-
-register_task("touch", TouchTask.build)
