@@ -5,7 +5,7 @@ program in a desktop window, recorded as a session of mode "desktop" at station 
         ──▶ SessionLoop / SessionPipeline.step ──▶ PracticeWindow.show (the patient's view)
 
 The tasks, their scoring, the pain ratings and the safety rules are the headset's
-(``therapy``, with the sitting's plan from ``therapy.results.practice_dose.home_program``): the desktop
+(``therapy``, with the sitting's plan from ``therapy.plan.home_sitting.home_program``): the desktop
 only stands in for the controllers. Keys and mouse become the controller inputs each task
 reads, one-handed, so nothing in therapy knows it runs on a desktop:
 

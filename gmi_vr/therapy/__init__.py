@@ -7,24 +7,36 @@ Pure logic: imports only core, geometry, body and scene; time comes from frames 
 seconds on the frame clock), positions are world metres, and what a task produces is plain
 data: a ``DrawList`` to show, ``Event``s, and records for storage.
 
-Modules, by role:
+Subpackages, in layers (each imports only those below it; the import-linter contract
+"Therapy in layers" in pyproject.toml checks it):
 
-- the plan: ``program`` (``Program``: stages, blocks, settings, overrides), ``grading``
-  (the later stages' grading settings), ``progression`` (the engine proposes a stage change,
-  the therapist confirms), ``scoring`` (laterality scores, norms, ``SessionSummary``),
-  ``results.practice_dose`` (practice between visits counted against the prescription);
-- the session: ``runner`` (``SessionRunner``: runs the plan frame by frame with the safety
-  rules of ``safety``), ``tasks.base`` (the ``Task`` protocol, ``TaskStep``, the task registry),
-  ``stages`` (stage 2-4 blocks as task kinds);
-- the tasks: ``laterality`` and ``stimuli`` (stage 1), ``imagery`` and ``movements``
-  (stage 2), ``motor``, ``measures``, ``rom`` and ``workspace`` (stages 3 and 4), ``rating``
-  and ``checks`` (pain and the short questions), ``scenes``, ``contexts`` and ``content.stand_in_figures``
-  (what they look like), ``haptic_pulses`` (which events pulse a controller), ``pointing`` (one
-  hand choosing by pointing: pinch or dwell);
-- what is stored: ``results.task_records`` (trials, ratings, task start and end) and ``stage_records``
-  (the records of the later stages, the touch training and the mirror box), ``results.questionnaires``
-  (questionnaires entered on the desktop);
-- ``replayed``: what the patient was shown, rebuilt from a recorded session.
+    replayed                              what the patient was shown, rebuilt from a recording
+    runner                                ``SessionRunner``: the plan frame by frame
+    progression | safety | haptic_pulses  stage proposals; stop and breaks; controller pulses
+    tasks/                                the task base, every task, the registry of kinds
+    content/  |  results/                 what is shown  |  what is recorded and scored
+    plan/                                 the patient's program and its settings
+
+- ``plan``: ``program`` (``Program``: stages, blocks, settings, overrides), ``grading``
+  (the later stages' grading settings), ``touch_training`` (touch settings, sequence and
+  scores), ``home_sitting`` (the plan of a practice sitting at home);
+- ``content``: ``stimuli`` (laterality stimuli and their placing), ``stand_in_figures``
+  (stimuli from primitives when a model is missing), ``movements`` (the imagery library),
+  ``contexts`` and ``scenes`` (what the tasks look like), ``workspace`` (reach and targets);
+- ``results``: ``task_records`` (trials, ratings, task start and end), ``stage_records``
+  (the later stages' records, the touch training's and the mirror box's), ``measures``
+  (movement measures), ``scoring`` (laterality scores, norms, ``SessionSummary``),
+  ``practice_dose`` (practice between visits against the prescription), ``questionnaires``
+  (outcome measures entered on the desktop);
+- ``tasks``: ``base`` (the ``Task`` protocol, ``TaskStep``, ``TaskContext``, input edges),
+  ``registry`` (``TASK_BUILDERS``: the kinds a plan may name), ``laterality`` (stage 1),
+  ``imagery`` (stage 2), ``stages`` (stage 2-4 blocks), ``motor`` and ``rom`` (mirror and
+  movement tasks), ``mirror_box`` (home mirror practice), ``touch_task`` and ``seen_touch``
+  (touch training), ``rating`` and ``checks`` (pain and the short questions), ``pointing``
+  (one hand choosing by pinch or dwell);
+- on top: ``runner`` (``SessionRunner``), ``safety`` (the stop gesture and breaks),
+  ``progression`` (the engine proposes a stage change, the therapist confirms),
+  ``haptic_pulses`` (which events pulse a controller), ``replayed``.
 
 How the app runs one session (``gmi_vr.app.session_setup`` and ``gmi_vr.app.pipeline``)::
 
