@@ -199,3 +199,36 @@ def test_the_lsl_setting_streams_every_run_and_wrong_values_are_refused_in_one_s
         assert refused.returncode == 1, refused.stderr
         assert refused.stderr.strip().splitlines() == [
             f"gmi-vr: --lsl-wait takes the seconds to wait for a recorder, from 0 to 86400, not {value}."]
+
+
+def test_the_runs_lsl_summary_counts_every_sample_queued_before_the_end(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The summary line is made once the streams have pushed what was queued: with a worker
+    slower than the end of the run it still counts every frame (it used to be read before
+    the streams closed, and said fewer than were sent)."""
+    import threading
+    import time
+    from contextlib import ExitStack
+
+    from gmi_vr.app.streams import open_lsl_streams
+    from gmi_vr.recording.lsl import LslStreams
+    from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
+
+    monkeypatch.setenv("LSLAPICFG", str(machine_only_config(tmp_path)))
+    slow_round = LslStreams._push_round
+    release = threading.Event()
+
+    def late(self: LslStreams) -> None:
+        release.wait(5.0)  # the worker is still behind when the run ends
+        slow_round(self)
+
+    monkeypatch.setattr(LslStreams, "_push_round", late)
+    said: list[str] = []
+    frames = list(ScriptedFrameSource(parse_motion(motion_text())).frames())[:40]
+    with ExitStack() as stack:
+        streams = open_lsl_streams(stack, f"lsl-test-{uuid.uuid4().hex[:8]}", 0.0, said.append)
+        for frame in frames:
+            streams.frame(frame, None, None)
+        threading.Timer(0.3, release.set).start()
+        time.sleep(0.05)
+    assert said[-1] == "Lab Streaming Layer: 40 motion samples, 0 event markers and 0 pain ratings sent, none dropped"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import ExitStack
 
-from gmi_vr.recording.lsl import LslStreams
+from gmi_vr.recording.lsl import LslStreams, StreamStats
 
 
 def open_lsl_streams(stack: ExitStack, station: str, wait_s: float,
@@ -16,7 +16,9 @@ def open_lsl_streams(stack: ExitStack, station: str, wait_s: float,
     ``wait_s`` > 0, wait that long for a recorder (LabRecorder) to connect to all three
     before the run starts, and say whether one did; the run starts either way."""
     streams = stack.enter_context(LslStreams(station))
-    stack.callback(lambda: notice(_summary(streams)))  # said after the streams closed
+    # An ExitStack unwinds last in, first out: this runs before the streams' own exit, so it
+    # closes them first (close is idempotent), and the summary counts all that was sent.
+    stack.callback(lambda: notice(_summary(streams.close())))
     notice(f"Lab Streaming Layer streams open: {len(streams.channels)} motion channels, events, pain ratings "
            f"(source ids gmi-vr@{station}/...)")  # fmt: skip
     if wait_s > 0:
@@ -28,8 +30,7 @@ def open_lsl_streams(stack: ExitStack, station: str, wait_s: float,
     return streams
 
 
-def _summary(streams: LslStreams) -> str:
-    s = streams.stats()
+def _summary(s: StreamStats) -> str:
     dropped = f"{s.dropped} dropped (the streams fell behind)" if s.dropped else "none dropped"
     return (f"Lab Streaming Layer: {s.motion_samples} motion samples, {s.markers} event markers and "
             f"{s.ratings} pain ratings sent, {dropped}")
