@@ -133,9 +133,12 @@ SCRIPT = textwrap.dedent(
             log["after_saved"].append((status, window.should_close()))
         log["presented"].append(headset.presented)
         log["stop_requests"] = headset.stop_requests
+        touched = window.last_input_s
         keyboard.press("Escape")  # one Escape closes it now
         while True:
-            yield
+            window, status = yield
+            if "escape seen" not in log["marks"] and window.last_input_s != touched:
+                log["marks"]["escape seen"] = len(log["statuses"]) - 1  # the draw that took it in
 
     driver = drive()
     next(driver)
@@ -201,9 +204,12 @@ def test_escape_asks_then_the_closing_rating_and_session_complete_stay_until_clo
     assert log["after_saved"] == [[f"{saved}  |  Escape closes the window", False]] * 10
     pressed_after = marks["saved"] + 1 + 10  # frames shown when that Escape was pressed
     # The run ended at that Escape (the headset's once the runtime has walked the session to
-    # its end: the stand-in takes six more frames).
+    # its end: the stand-in takes six more frames): from the window draw that took the key in
+    # (the X server may deliver it a few draws after it was sent on a loaded machine), the
+    # run asked to end before the next draw but one.
     ended_after = len(log["statuses"]) if where == "simulator" else log["stop_requested_after"]
-    assert pressed_after < ended_after <= pressed_after + 3, "the run ended at that Escape"
+    seen = marks.get("escape seen", len(log["statuses"]))
+    assert pressed_after <= seen < ended_after <= seen + 2, "the run ended at that Escape"
     if where == "headset":
         # The headset's picture never froze while the window waited (the window is redrawn
         # at most 15 times a second, the eyes every frame), and the runtime was asked to end
