@@ -1,13 +1,14 @@
-"""A patient's headset session steered from the console against the real runtime (run by
-tests/xr/test_console_xr.py inside tools/xr-sandbox): ``run_openxr`` as ``gmi-vr run
---patient`` runs it (the real OpenXR frame loop, the therapist window with the console's
-panels), while Monado's remote driver moves both controllers: the healthy (right) one along
+"""A patient's headset session started and steered from the console against the real runtime
+(run by tests/xr/test_console_xr.py inside tools/xr-sandbox): ``run_openxr`` as ``gmi-vr run``
+runs it (the real OpenXR frame loop, the therapist window with the console's panels), in free
+play until the therapist picks the patient in the console's list and starts their session,
+while Monado's remote driver moves both controllers: the healthy (right) one along
 a loop, the affected (left) one along a loop of its own, away from the right one's mirror
 image. While the mirror shows, the console's hand-size slider is clicked at its smallest end
 (70 %); after the mirror has shown for a while, the console's "real" button is clicked: the
 pointer's move, press and release are handed to the window's GLFW callbacks as GLFW calls
 them (the sandbox's root has no XTEST client library), so the click takes the window's and
-the panels' own input path. Writes JSON: per stepped frame the limb
+the panels' own input path. Writes JSON: per frame stepped in the patient's session the limb
 mode, the displayed left hand's size against the right's, and the displayed and tracked
 grips; the frame count at which the console handed each click on.
 
@@ -46,6 +47,8 @@ HEAD = Pose(np.array([0.0, 1.2, 0.0]), quat_from_axis_angle(np.array([1.0, 0.0, 
 #: Mirror frames shown before the click on "real", and before the hand-size slider's.
 MIRROR_FRAMES = 90
 SIZE_FRAMES = 40
+#: Free-play frames before the therapist picks the patient and starts their session.
+FREE_FRAMES = 20
 
 
 def hand_path(side: Side, t: float) -> Pose:
@@ -73,7 +76,7 @@ def main() -> int:
     steps: list[dict[str, object]] = []
     actions: list[list[object]] = []
     reports: list[str] = []
-    state = {"focused": 0}
+    state = {"focused": 0, "free": 0}
 
     def drive_controllers() -> None:
         t = state["focused"] / 60.0
@@ -86,6 +89,10 @@ def main() -> int:
 
     def step(self, frame, presented_later=False):  # type: ignore[no-untyped-def]
         output = original_step(self, frame, presented_later)
+        if self.runner is None:  # free play, before the session starts
+            state["free"] += 1 if frame.focused else 0
+            drive_controllers()
+            return output
         if frame.focused:
             state["focused"] += 1
         shown, shown_valid = output.body.displayed(Side.LEFT)
@@ -132,6 +139,12 @@ def main() -> int:
 
     def driver():  # type: ignore[no-untyped-def]
         window = yield
+        while state["free"] < FREE_FRAMES:
+            window = yield
+        window = yield from click(window, f"patient {PATIENT}", 0.5)  # picked in the list ...
+        while "start" not in window.console.button_rects:
+            window = yield
+        window = yield from click(window, "start", 0.5)  # ... and their session started
         while state["focused"] < SIZE_FRAMES:
             window = yield
         window = yield from click(window, "hand size", 0.0)  # its smallest end
@@ -153,7 +166,7 @@ def main() -> int:
     console_window.TherapistWindow.show = show  # type: ignore[method-assign]
     try:
         drive_controllers()
-        run_openxr(PATIENT, max_frames=args.frames, therapist="dr.xr", report=reports.append)
+        run_openxr(None, max_frames=args.frames, therapist="dr.xr", report=reports.append)
     finally:
         remote.close()
     args.out.write_text(json.dumps({"steps": steps, "actions": actions, "reports": reports}))

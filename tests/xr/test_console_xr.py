@@ -1,6 +1,6 @@
-"""The console steers a headset session on the real runtime (Monado in tools/xr-sandbox): a
-patient's session runs as ``gmi-vr run --patient`` runs it while the remote driver moves
-both controllers; a click at the smallest end of the console's hand-size slider shows the
+"""The console starts and steers a headset session on the real runtime (Monado in
+tools/xr-sandbox): ``gmi-vr run`` opens in free play, the therapist picks the patient in the
+console's list and starts their session while the remote driver moves both controllers; a click at the smallest end of the console's hand-size slider shows the
 mirrored left hand at 70 % of its size from the next frame (exactly: the size scales the
 solved joints), while it goes on following the moving right controller; then a click on
 the console's "real" button (through the window's GLFW callbacks and the panels) switches
@@ -62,9 +62,28 @@ def _to_own(step: dict) -> float:
     return _distance(step["shown_left"], step["left_grip"])
 
 
+def _session_actions(run: dict) -> list[list]:
+    """The console's actions in the patient's session, after it was started from the list
+    (picking the patient asks for their progress: "review")."""
+    actions = run["actions"]
+    assert [(name, value) for _, name, value in actions[:2]] == [("review", "XR-C1"), ("start", "XR-C1")], actions
+    return actions[2:]
+
+
+def test_the_session_started_from_the_console_is_the_patients_and_is_recorded(run: dict) -> None:
+    from gmi_vr.recording.store import SessionStore
+
+    assert run["steps"] and all(s["focused"] for s in run["steps"][-10:]), "the session ran in focus"
+    with SessionStore.open(run["data"]) as store:
+        (session,) = store.list_sessions("XR-C1")
+        started = [a for a in store.audit_trail("XR-C1") if a.action == "console.start"]
+    assert [(a.actor, a.session_id, a.details) for a in started] == [("dr.xr", session.id, {"via": "console"})]
+    assert session.source == "openxr" and session.status != "running"
+
+
 def test_the_hand_size_from_the_console_shows_next_frame_while_the_mirror_follows_the_controller(
         run: dict) -> None:
-    steps, actions = run["steps"], run["actions"]
+    steps, actions = run["steps"], _session_actions(run)
     assert [name for _, name, _ in actions] == ["hand_scale", "limb_mode"] and actions[0][2] == 0.7, actions
     at = actions[0][0]  # steps[at] is the first frame stepped after the slider was let go
     assert all(abs(s["hand_size"] - 1.0) < 1e-6 for s in steps[:at]), "life size until then"
@@ -79,7 +98,7 @@ def test_the_hand_size_from_the_console_shows_next_frame_while_the_mirror_follow
 
 
 def test_real_from_the_console_makes_the_affected_arm_follow_its_own_controller(run: dict) -> None:
-    steps, actions = run["steps"], run["actions"]
+    steps, actions = run["steps"], _session_actions(run)
     assert [name for _, name, _ in actions] == ["hand_scale", "limb_mode"] and actions[1][2] == "real", actions
     at = actions[1][0]  # steps[at] is the first frame stepped after the click was handed on
     before, after = steps[at - 1], steps[at]
@@ -106,7 +125,8 @@ def test_the_switch_is_audited_and_recorded_in_the_session(run: dict) -> None:
 
     with SessionStore.open(run["data"]) as store:
         (session,) = store.list_sessions("XR-C1")
-        rows = [a for a in store.audit_trail("XR-C1") if a.action.startswith("console.")]
+        rows = [a for a in store.audit_trail("XR-C1")
+                if a.action.startswith("console.") and a.action not in ("console.start", "console.review")]
         store_events = store.events(session.id)
         changes = [e for e in store_events if e.kind == "body.mode" and e.data.get("by") == "therapist"]
     assert [(a.actor, a.action, a.session_id) for a in rows] == [("dr.xr", "console.hand_scale", session.id),
