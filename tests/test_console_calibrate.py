@@ -32,34 +32,22 @@ SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
-    import glfw
-    import gmi_vr.console.therapist_window as console
     from gmi_vr.app import run_sim
+    from support import window_driver as driven
     from support.xkeys import XKeyboard, XMouse
 
     mouse, keyboard = XMouse(), XKeyboard()
     log = {{"titles": []}}
 
+    def panel_title(window, status):
+        if window.panel is not None and window.panel.title not in log["titles"]:
+            log["titles"].append(window.panel.title)
+
     def click(window, label):
-        x, y, w, h = window.console.button_rects[label]
-        left, top = glfw.get_window_pos(window.context.window)
-        mouse.move(left + x + w // 2, top + y + h // 2)
-        window, status = yield
-        mouse.button(True)
-        window, status = yield
-        mouse.button(False)
-        for _ in range(2):
-            window, status = yield
-        return window, status
+        return driven.click(mouse, window, label, settle=2)
 
     def until(test, what, limit=1500):
-        for _ in range(limit):
-            window, status = yield
-            if window.panel is not None and window.panel.title not in log["titles"]:
-                log["titles"].append(window.panel.title)
-            if test(window, status):
-                return window, status
-        raise AssertionError(f"never saw {{what}}; {{status}}")
+        return driven.until(test, what, limit, each=panel_title, explain=lambda w, s: s)
 
     def drive():
         window, status = yield
@@ -76,16 +64,7 @@ SCRIPT = textwrap.dedent(
         while True:
             yield
 
-    driver = drive()
-    next(driver)
-    original_show = console.TherapistWindow.show
-
-    def show(self, draw_list, frame, status, capture=False, timeline=None):
-        pixels = original_show(self, draw_list, frame, status, capture, timeline)
-        driver.send((self, status))
-        return pixels
-
-    console.TherapistWindow.show = show
+    driven.drive_window(drive())
     run_sim(Path({motion!r}), therapist="dr.c", report=print)
     mouse.close()
     keyboard.close()

@@ -41,6 +41,7 @@ choose_gl_platform(offscreen=False)
 import glfw
 import numpy as np
 from gmi_vr.body.skeleton import JOINT_INDEX
+from support import window_driver as driven
 from support.xkeys import XKeyboard, XMouse
 
 mouse, keyboard = XMouse(), XKeyboard()
@@ -91,22 +92,10 @@ SESSION_SCRIPT = COMMON + textwrap.dedent(
     panels.Console.take_actions = take_actions
 
     def click(window, label, at=0.5):
-        # Over the item (``at``: how far across it), press in the next picture, let go in
-        # the one after: imgui takes a button's click, and a slider's change, when let go.
-        x, y, w, h = window.console.button_rects[label]
-        mouse.move(*to_screen(window, x + max(1, round(at * w)), y + h // 2))
-        window, shown = yield
-        mouse.button(True)
-        window, shown = yield
-        mouse.button(False)
-        return window, shown
+        return driven.click(mouse, window, label, at=at)
 
     def until(test, what, limit=900):
-        for _ in range(limit):
-            window, shown = yield
-            if test(shown):
-                return window, shown
-        raise AssertionError(f"never saw {{what}}")
+        return driven.until(lambda w, s: test(s), what, limit)
 
     def drive():
         window, shown = yield
@@ -124,8 +113,7 @@ SESSION_SCRIPT = COMMON + textwrap.dedent(
         shown["capture"] = {shot!r}
         log["rects"] = window.console.button_rects
         window, shown = yield
-        x, y, w, h = window.console.button_rects["stop (calm scene)"]
-        mouse.move(*to_screen(window, x + w // 2, y + h // 2))
+        driven.point(mouse, window, "stop (calm scene)")
         for _ in range(20):  # the wheel, over the panels: down to the figures at their foot
             mouse.button(True, 5)
             mouse.button(False, 5)

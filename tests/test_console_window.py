@@ -47,7 +47,6 @@ SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
-    import glfw
     import numpy as np
     import gmi_vr.console.therapist_window as console
     import gmi_vr.console.panels as panels
@@ -55,6 +54,7 @@ SCRIPT = textwrap.dedent(
     from gmi_vr.app import run_sim
     import gmi_vr.app.simulator as sim
     from gmi_vr.body.skeleton import JOINT_INDEX
+    from support import window_driver as driven
     from support.xkeys import XMouse
 
     mouse = XMouse()
@@ -92,24 +92,12 @@ SCRIPT = textwrap.dedent(
     panels.Console.take_actions = take_actions
 
     def click(window, label):
-        # Over the button, press in the next picture, release in the one after (imgui takes
-        # a click when the button is let go over it).
-        x, y, w, h = window.console.button_rects[label]
-        left, top = glfw.get_window_pos(window.context.window)
-        mouse.move(left + x + w // 2, top + y + h // 2)
-        window, shown = yield
-        mouse.button(True)
-        window, shown = yield
-        mouse.button(False)
-        return window, shown
+        return driven.click(mouse, window, label)
 
     def until(test, what, limit=900):
-        for _ in range(limit):
-            window, shown = yield
-            if test(shown):
-                log["marks"][what] = state["steps"]
-                return window, shown
-        raise AssertionError(f"never saw {{what}}")
+        window, shown = yield from driven.until(lambda w, s: test(s), what, limit)
+        log["marks"][what] = state["steps"]
+        return window, shown
 
     def drive():
         window, shown = yield
@@ -252,32 +240,18 @@ AFTER_SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
-    import glfw
-    import gmi_vr.console.therapist_window as console
     from gmi_vr.app import run_sim
+    from support import window_driver as driven
     from support.xkeys import XKeyboard, XMouse
 
     mouse, keyboard = XMouse(), XKeyboard()
     log = {{"after": []}}
 
     def click(window, label):
-        x, y, w, h = window.console.button_rects[label]
-        left, top = glfw.get_window_pos(window.context.window)
-        mouse.move(left + x + w // 2, top + y + h // 2)
-        window, status = yield
-        mouse.button(True)
-        window, status = yield
-        mouse.button(False)
-        for _ in range(3):
-            window, status = yield
-        return window, status
+        return driven.click(mouse, window, label, settle=3)
 
     def until(test, what, limit=900):
-        for _ in range(limit):
-            window, status = yield
-            if test(window, status):
-                return window, status
-        raise AssertionError(f"never saw {{what}}; {{after(window)}}")
+        return driven.until(test, what, limit, explain=lambda w, s: after(w))
 
     def after(window):
         panel = window.panel
@@ -294,14 +268,7 @@ AFTER_SCRIPT = textwrap.dedent(
         log["after"].append(after(window).proposal)
         window, status = yield from click(window, "keep the stage")  # no reason yet: refused
         log["after"].append(after(window).problem)
-        x, y, w, h = window.console.button_rects["reason"]
-        left, top = glfw.get_window_pos(window.context.window)
-        mouse.move(left + x + w // 2, top + y + h // 2)
-        window, status = yield
-        mouse.button(True)
-        window, status = yield
-        mouse.button(False)
-        window, status = yield
+        window, status = yield from driven.click(mouse, window, "reason", settle=1)
         keyboard.press("o", "n", "e", "space", "m", "o", "r", "e", "space", "w", "e", "e", "k")
         for _ in range(3):
             window, status = yield
@@ -312,16 +279,7 @@ AFTER_SCRIPT = textwrap.dedent(
         while True:
             yield
 
-    driver = drive()
-    next(driver)
-    original_show = console.TherapistWindow.show
-
-    def show(self, draw_list, frame, status, capture=False, timeline=None):
-        pixels = original_show(self, draw_list, frame, status, capture, timeline)
-        driver.send((self, status))
-        return pixels
-
-    console.TherapistWindow.show = show
+    driven.drive_window(drive())
     run_sim(None, patient_id="K-2", max_frames=4000, therapist="dr.k", report=print)
     mouse.close()
     keyboard.close()
@@ -364,32 +322,18 @@ BEFORE_SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
-    import glfw
-    import gmi_vr.console.therapist_window as console
     from gmi_vr.app import run_sim
+    from support import window_driver as driven
     from support.xkeys import XKeyboard, XMouse
 
     mouse, keyboard = XMouse(), XKeyboard()
     log = {{}}
 
     def click(window, label):
-        x, y, w, h = window.console.button_rects[label]
-        left, top = glfw.get_window_pos(window.context.window)
-        mouse.move(left + x + w // 2, top + y + h // 2)
-        window, status = yield
-        mouse.button(True)
-        window, status = yield
-        mouse.button(False)
-        for _ in range(3):
-            window, status = yield
-        return window, status
+        return driven.click(mouse, window, label, settle=3)
 
     def until(test, what, limit=900):
-        for _ in range(limit):
-            window, status = yield
-            if test(window, status):
-                return window, status
-        raise AssertionError(f"never saw {{what}}; {{status}}")
+        return driven.until(test, what, limit, explain=lambda w, s: s)
 
     def drive():
         window, status = yield
@@ -415,16 +359,7 @@ BEFORE_SCRIPT = textwrap.dedent(
         while True:
             yield
 
-    driver = drive()
-    next(driver)
-    original_show = console.TherapistWindow.show
-
-    def show(self, draw_list, frame, status, capture=False, timeline=None):
-        pixels = original_show(self, draw_list, frame, status, capture, timeline)
-        driver.send((self, status))
-        return pixels
-
-    console.TherapistWindow.show = show
+    driven.drive_window(drive())
     run_sim(None, max_frames=4000, therapist="dr.k", report=print)
     mouse.close()
     keyboard.close()

@@ -43,6 +43,7 @@ SCRIPT = textwrap.dedent(
     import glfw
     import gmi_vr.console.practice_window as practice_window
     from gmi_vr.app import run_practice
+    from support import window_driver as driven
     from support.xkeys import XKeyboard, XMouse
 
     keyboard, mouse = XKeyboard(), XMouse()
@@ -57,10 +58,6 @@ SCRIPT = textwrap.dedent(
     def texts(draw_list):
         return " | ".join(t.text for t in draw_list.texts)
 
-    def wait(n=1):
-        for _ in range(n):
-            yield
-
     def wait_s(seconds):
         # By the frames' clock: a loaded machine may draw few frames a second.
         window, draw_list, frame, status = yield
@@ -69,22 +66,20 @@ SCRIPT = textwrap.dedent(
             window, draw_list, frame, status = yield
 
     def until(test, what, limit=900):
-        for _ in range(limit):
-            window, draw_list, frame, status = yield
-            if test(draw_list, status):
-                log["marks"][what] = frame.time_s
-                return window, draw_list, frame, status
-        raise AssertionError(f"never saw {{what}}; last: {{texts(draw_list)}} / {{status}}")
+        got = yield from driven.until(lambda w, d, f, s: test(d, s), what, limit,
+                                      explain=lambda w, d, f, s: f"last: {{texts(d)}} / {{s}}")
+        log["marks"][what] = got[2].time_s
+        return got
 
     def rate(steps):
         # The scale starts unchosen: the first step shows 0, each further one adds 1.
         for _ in range(steps):
             keyboard.press("Right")
-            yield from wait(3)
+            yield from driven.frames(3)
         keyboard.hold("space", True)
         yield from until(lambda d, s: "How much pain" not in texts(d), "rated")
         keyboard.hold("space", False)
-        yield from wait(2)
+        yield from driven.frames(2)
 
     def answer(how):
         # Waits for a picture, answers it right, and logs the times to check.
@@ -108,7 +103,7 @@ SCRIPT = textwrap.dedent(
     def drive():
         window, draw_list, frame, status = yield
         glfw.focus_window(window.context.window)
-        yield from wait(3)
+        yield from driven.frames(3)
         plan = {plan!r}
         if plan == "complete":
             yield from rate(2)  # 1
