@@ -31,12 +31,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from support.screens import keep_picture
 
 from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
 
 TESTS = Path(__file__).parent
-SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for a look
 
 SCRIPT = textwrap.dedent(
     """
@@ -234,20 +234,12 @@ def test_a_busy_therapist_adds_a_patient_in_the_console_and_starts_their_session
     assert (session.status, session.end_reason) == ("not_started", "therapist_end")
 
     # The picture taken after the add shows the panels beside the views.
-    image = np.asarray(Image.open(_keep(shot)).convert("RGB"))
+    image = np.asarray(Image.open(keep_picture(shot)).convert("RGB"))
     from gmi_vr.console.panels import PANEL_PX
 
     panels = image[:, -PANEL_PX:]
     assert len(np.unique(panels.reshape(-1, 3) // 8, axis=0)) > 20, "the panels are drawn"
     assert (panels.max(axis=-1) > 180).sum() > 2000, "the panels' text"
-
-
-def _keep(path: Path) -> Path:
-    folder = os.environ.get(SCREENSHOT_DIR_ENV)
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        (Path(folder) / path.name).write_bytes(path.read_bytes())
-    return path
 
 
 def test_the_running_headset_shows_its_runtime_headset_and_bound_controllers() -> None:

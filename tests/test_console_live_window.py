@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from support.screens import keep_picture
 from test_console_window import MOTION
 
 from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
 
 TESTS = Path(__file__).parent
-SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for a look
 
 #: In the child: helpers shared by both scripts (the pointer, the driver's waits, the size
 #: of the left hand against the right in a skinning palette).
@@ -212,7 +212,7 @@ def test_the_hand_size_slider_shrinks_the_displayed_hand_next_frame_and_is_audit
 def test_the_screenshot_shows_the_panels_their_figures_and_the_keys_beside_the_buttons(session: dict) -> None:
     from gmi_vr.console.panels import PANEL_PX
 
-    image = np.asarray(Image.open(_keep(session["shot"])).convert("RGB")).astype(int)
+    image = np.asarray(Image.open(keep_picture(session["shot"])).convert("RGB")).astype(int)
     panels = image[:, -PANEL_PX:]
     views = image[:, : image.shape[1] - PANEL_PX]
     assert len(np.unique(panels.reshape(-1, 3) // 8, axis=0)) > 20, "the panels are drawn"
@@ -229,7 +229,7 @@ def test_the_screenshot_shows_the_panels_their_figures_and_the_keys_beside_the_b
         assert (np.abs(label - label[0, 0]).max(axis=-1) > 40).sum() > 10, f"[{key}] is written there"
     # Scrolled down, the figures at the panels' foot: the mirror sync error (none in a
     # laterality session: its plot is empty), frame time and the recorder's queue.
-    image = np.asarray(Image.open(_keep(session["figures"])).convert("RGB")).astype(int)
+    image = np.asarray(Image.open(keep_picture(session["figures"])).convert("RGB")).astype(int)
     rects = session["log"]["figure_rects"]
     for title in ("mirror sync error (cm) by repetition", "frame time (ms)", "recorder queue (records)"):
         x, y, w, h = rects[f"plot {title}"]
@@ -340,11 +340,3 @@ def test_dragging_replays_timeline_shows_the_chosen_time_with_the_hand_at_its_si
     assert sizes[0] == 1.0 and sizes[-1] == 0.7, sizes
     # Let go, the pointer moving over the bar no longer moves the picture.
     assert pictures[log["after"]]["time_s"] == pictures[log["drag"][-1][1]]["time_s"]
-
-
-def _keep(path: Path) -> Path:
-    folder = os.environ.get(SCREENSHOT_DIR_ENV)
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        (Path(folder) / path.name).write_bytes(path.read_bytes())
-    return path

@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from support.screens import keep_picture
 
 from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
 
 TESTS = Path(__file__).parent
-SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for a look
 
 MOTION = "\n".join(json.dumps(line) for line in [
     {"format": "gmi-vr-motion", "version": 1, "rate_hz": 30},
@@ -213,7 +213,7 @@ def test_console_clicks_steer_the_session_and_are_audited(tmp_path: Path, monkey
     assert ratings[0] == ("before", 0) and ratings[-1] == ("after", 0)
 
     # The picture saved while the scale was up shows the panels beside the views.
-    image = np.asarray(Image.open(_keep(shot)).convert("RGB"))
+    image = np.asarray(Image.open(keep_picture(shot)).convert("RGB"))
     from gmi_vr.console.panels import PANEL_PX
 
     panels = image[:, -PANEL_PX:]
@@ -221,14 +221,6 @@ def test_console_clicks_steer_the_session_and_are_audited(tmp_path: Path, monkey
     assert len(np.unique(panels.reshape(-1, 3) // 8, axis=0)) > 20, "the panels are drawn"
     assert (panels.max(axis=-1) > 180).sum() > 2000, "the panels' text"
     assert len(np.unique(views.reshape(-1, 3) // 8, axis=0)) > 30, "the views are drawn too"
-
-
-def _keep(path: Path) -> Path:
-    folder = os.environ.get(SCREENSHOT_DIR_ENV)
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        (Path(folder) / path.name).write_bytes(path.read_bytes())
-    return path
 
 
 # The simulator's keyboard session of patient K-2: ended at once from the console, rated,
