@@ -64,7 +64,6 @@ def to_screen(window, x, y):
 
 SESSION_SCRIPT = COMMON + textwrap.dedent(
     """
-    import gmi_vr.console.therapist_window as console
     import gmi_vr.console.panels as panels
     import gmi_vr.app.pipeline as app_pipeline
     from gmi_vr.app import run_sim
@@ -135,21 +134,7 @@ SESSION_SCRIPT = COMMON + textwrap.dedent(
         while True:
             yield
 
-    driver = drive()
-    next(driver)
-    original_show = console.TherapistWindow.show
-
-    def show(self, draw_list, frame, status, capture=False, timeline=None):
-        shown = {{"status": status, "capture": False}}
-        pixels = original_show(self, draw_list, frame, status, capture, timeline)
-        driver.send((self, shown))
-        if shown["capture"]:
-            from PIL import Image
-            pixels = original_show(self, draw_list, frame, status, True, timeline)
-            Image.fromarray(pixels[:, :, :3]).save(shown["capture"])
-        return pixels
-
-    console.TherapistWindow.show = show
+    driven.drive_window(drive(), pictures=True)
     # Every frame of the motion stepped and recorded, however slow the window: replay's
     # check below expects a recorded frame every 1/30 s.
     run_sim(Path({motion!r}), patient_id="L-1", max_frames=3000, therapist="dr.l", report=print, every_frame=True)

@@ -48,7 +48,6 @@ SCRIPT = textwrap.dedent(
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
     import numpy as np
-    import gmi_vr.console.therapist_window as console
     import gmi_vr.console.panels as panels
     import gmi_vr.app.pipeline as app_pipeline
     from gmi_vr.app import run_sim
@@ -111,7 +110,7 @@ SCRIPT = textwrap.dedent(
         window, shown = yield from until(lambda s: state["steps"] > log["marks"]["real"] + 20, "followed")
         window, shown = yield from click(window, "ask pain rating")
         window, shown = yield from until(lambda s: log["steps"][-1]["scale"], "scale")
-        shown["capture"] = True  # this picture is saved: panels and the scale in the view
+        shown["capture"] = {shot!r}  # this picture is saved: panels and the scale in the view
         window, shown = yield
         window, shown = yield from click(window, "stop (calm scene)")
         window, shown = yield from until(lambda s: log["steps"][-1]["calm"], "calm")
@@ -121,21 +120,7 @@ SCRIPT = textwrap.dedent(
         while True:
             yield
 
-    driver = drive()
-    next(driver)
-    original_show = console.TherapistWindow.show
-
-    def show(self, draw_list, frame, status, capture=False, timeline=None):
-        shown = {{"status": status, "capture": False}}
-        pixels = original_show(self, draw_list, frame, status, capture, timeline)
-        driver.send((self, shown))
-        if shown["capture"]:
-            from PIL import Image
-            pixels = original_show(self, draw_list, frame, status, True, timeline)
-            Image.fromarray(pixels[:, :, :3]).save({shot!r})
-        return pixels
-
-    console.TherapistWindow.show = show
+    driven.drive_window(drive(), pictures=True)
     # Every frame of the motion stepped and drawn, however slow the window: the steps counted
     # above are the motion's frames, and a click lands on the step after the window's frame.
     sim.SIM_WINDOW_MAX_HZ = None

@@ -79,8 +79,13 @@ def until(test: Callable[[Any, Any], bool], what: str, limit: int = 900,
     raise AssertionError(f"never saw {what}{detail}")
 
 
-def drive_window(driver: Step) -> None:
-    """Starts ``driver`` and sends it ``(window, status)`` after each picture the window shows."""
+def drive_window(driver: Step, pictures: bool = False) -> None:
+    """Starts ``driver`` and sends it ``(window, status)`` after each picture the window shows.
+
+    With ``pictures`` it gets ``(window, shown)`` instead, ``shown`` a dict of the picture's
+    ``"status"`` and ``"capture"``: a driver that sets ``"capture"`` to a path has that picture
+    drawn again, read back and saved there.
+    """
     import gmi_vr.console.therapist_window as console
 
     next(driver)
@@ -89,7 +94,16 @@ def drive_window(driver: Step) -> None:
     def show(self: Any, draw_list: Any, frame: Any, status: str, capture: bool = False,
              timeline: Any = None) -> Any:
         pixels = original_show(self, draw_list, frame, status, capture, timeline)
-        driver.send((self, status))
+        if not pictures:
+            driver.send((self, status))
+            return pixels
+        shown = {"status": status, "capture": False}
+        driver.send((self, shown))
+        if shown["capture"]:
+            from PIL import Image
+
+            pixels = original_show(self, draw_list, frame, status, True, timeline)
+            Image.fromarray(pixels[:, :, :3]).save(shown["capture"])
         return pixels
 
     console.TherapistWindow.show = show  # type: ignore[method-assign]
