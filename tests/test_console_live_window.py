@@ -64,7 +64,6 @@ def to_screen(window, x, y):
 
 SESSION_SCRIPT = COMMON + textwrap.dedent(
     """
-    import gmi_vr.console.panels as panels
     import gmi_vr.app.pipeline as app_pipeline
     from gmi_vr.app import run_sim
 
@@ -80,15 +79,7 @@ SESSION_SCRIPT = COMMON + textwrap.dedent(
         return output
 
     app_pipeline.SessionPipeline.step = step
-    original_take = panels.Console.take_actions
-
-    def take_actions(self):
-        actions = original_take(self)
-        for action in actions:
-            log["actions"].append([state["steps"], action.name, action.value])
-        return actions
-
-    panels.Console.take_actions = take_actions
+    driven.record_actions(log["actions"], lambda: state["steps"])
 
     def click(window, label, at=0.5):
         return driven.click(mouse, window, label, at=at)

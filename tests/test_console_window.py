@@ -48,7 +48,6 @@ SCRIPT = textwrap.dedent(
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
     import numpy as np
-    import gmi_vr.console.panels as panels
     import gmi_vr.app.pipeline as app_pipeline
     from gmi_vr.app import run_sim
     import gmi_vr.app.simulator as sim
@@ -80,15 +79,7 @@ SCRIPT = textwrap.dedent(
 
     app_pipeline.SessionPipeline.step = step
 
-    original_take = panels.Console.take_actions
-
-    def take_actions(self):
-        actions = original_take(self)
-        for action in actions:
-            log["actions"].append([state["steps"], action.name, action.value])
-        return actions
-
-    panels.Console.take_actions = take_actions
+    driven.record_actions(log["actions"], lambda: state["steps"])
 
     def click(window, label):
         return driven.click(mouse, window, label)

@@ -79,6 +79,22 @@ def until(test: Callable[[Any, Any], bool], what: str, limit: int = 900,
     raise AssertionError(f"never saw {what}{detail}")
 
 
+def record_actions(into: list[list[Any]], steps: Callable[[], int]) -> None:
+    """Wraps ``Console.take_actions`` so each action the console takes is appended to ``into``
+    as ``[step, name, value]``, ``step`` being what ``steps()`` counts when it is taken."""
+    import gmi_vr.console.panels as panels
+
+    original_take = panels.Console.take_actions
+
+    def take_actions(self: Any) -> Any:
+        actions = original_take(self)
+        for action in actions:
+            into.append([steps(), action.name, action.value])
+        return actions
+
+    panels.Console.take_actions = take_actions  # type: ignore[method-assign]
+
+
 def drive_window(driver: Step, pictures: bool = False) -> None:
     """Starts ``driver`` and sends it ``(window, status)`` after each picture the window shows.
 
