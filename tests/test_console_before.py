@@ -21,17 +21,14 @@ The product runs in a fresh interpreter (PyOpenGL binds GLX once per process).""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import keep_picture
+from support.screens import keep_picture, logged, run_window_script, window_env
 
 from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
@@ -183,12 +180,8 @@ def test_a_busy_therapist_adds_a_patient_in_the_console_and_starts_their_session
         calibration = store.add_calibration("K-3", {"version": 1})
         store.audit("dr.c", "calibration.add", patient_id="K-3", details={"calibration_id": calibration.id})
     shot = tmp_path / "console-before-a-session.png"
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    env["XR_RUNTIME_JSON"] = str(missing_runtime)
-    result = subprocess.run([sys.executable, "-c", SCRIPT.format(tests=str(TESTS), shot=str(shot))], env=env,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    script = SCRIPT.format(tests=str(TESTS), shot=str(shot))
+    log = logged(run_window_script(script, window_env(XR_RUNTIME_JSON=str(missing_runtime))))
 
     # The headset's checks: the doctor's rows and its one sentence, the window never waiting.
     assert log["checking at first"] is True

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 from calibration_motion import BODY, calibration_motion
+from support.screens import logged, run_window_script
 
 from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
@@ -92,11 +91,7 @@ def test_the_console_calibrates_the_chosen_patient_on_the_running_loop_and_audit
         add_patient(store, "K-7", "left", "hand", therapist="t.one")
     motion = tmp_path / "calibration.jsonl"
     motion.write_text(_lead_in(calibration_motion(), LEAD_IN_S))
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", SCRIPT.format(tests=str(TESTS), motion=str(motion))], env=env,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    log = logged(run_window_script(SCRIPT.format(tests=str(TESTS), motion=str(motion))))
     assert log["before"][0].startswith("not calibrated")
     status, title = log["calibrating"]
     assert status.startswith("calibration of K-7 (seated)") and title == "calibration of K-7 (seated)"

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import keep_picture
+from support.screens import keep_picture, logged, run_window_script, window_env
 from test_console_window import MOTION
 
 from gmi_vr.app.patients import add_patient
@@ -143,8 +143,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
     if not os.environ.get("DISPLAY"):
         pytest.skip("needs an X display (run under tools/with-xvfb.py)")
     folder = tmp_path_factory.mktemp("live")
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    env.update(GMI_VR_DATA=str(folder / "data"), GMI_VR_CONFIG=str(folder / "absent.toml"))
+    env = window_env(GMI_VR_DATA=str(folder / "data"), GMI_VR_CONFIG=str(folder / "absent.toml"))
     with SessionStore.open(folder / "data") as store:
         add_patient(store, "L-1", "left", "hand", therapist="t.one")
     motion = folder / "reach-and-hold.jsonl"
@@ -152,9 +151,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
     shot = folder / "console-hand-size.png"
     figures = folder / "console-figures.png"
     script = SESSION_SCRIPT.format(tests=str(TESTS), motion=str(motion), shot=str(shot), figures=str(figures))
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    log = logged(run_window_script(script, env))
     return {"log": log, "data": folder / "data", "shot": shot, "figures": figures, "env": env}
 
 

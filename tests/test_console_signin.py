@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import keep_picture
+from support.screens import keep_picture, logged, run_window_script
 
 from gmi_vr.app.accounts import Account, add_user
 from gmi_vr.app.patients import add_patient
@@ -270,10 +268,7 @@ run(drive, max_frames=3000)
 
 
 def _child(script: str, tmp_path: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    return json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    return logged(run_window_script(script))
 
 
 def _panels_drawn(shot: Path) -> None:

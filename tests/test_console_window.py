@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import keep_picture
+from support.screens import keep_picture, logged, run_window_script
 
 from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
@@ -134,11 +132,7 @@ def test_console_clicks_steer_the_session_and_are_audited(tmp_path: Path, monkey
     motion.write_text(MOTION)
     shot = tmp_path / "console-during-a-session.png"
     script = SCRIPT.format(tests=str(TESTS), motion=str(motion), shot=str(shot))
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                            timeout=600)  # fmt: skip
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    log = logged(run_window_script(script))
     steps, actions = log["steps"], log["actions"]
     names = [name for _, name, _ in actions]
     assert names == ["rating", "limb_mode", "ask_pain", "stop", "end", "rating"], actions
@@ -265,11 +259,7 @@ def test_after_the_session_the_stage_is_decided_in_the_console_with_a_reason(
     monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
     with SessionStore.open() as store:
         add_patient(store, "K-2", "left", "hand", therapist="t.one")
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", AFTER_SCRIPT.format(tests=str(TESTS))], env=env,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    log = logged(run_window_script(AFTER_SCRIPT.format(tests=str(TESTS))))
     proposal, refused, decided = log["after"]
     assert proposal[0].startswith("stage 1 -> proposed 1")
     from gmi_vr.review.progress import REASON_NEEDED
@@ -346,11 +336,8 @@ def test_before_a_session_the_console_lists_the_patients_and_starts_the_chosen_o
     with SessionStore.open() as store:
         add_patient(store, "K-3", "right", "hand", therapist="t.one")
         add_patient(store, "K-4", "left", "hand", age_years=54, therapist="t.one")
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", BEFORE_SCRIPT.format(tests=str(TESTS))], env=env,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    lines = run_window_script(BEFORE_SCRIPT.format(tests=str(TESTS)))
+    log = logged(lines)
     assert [row[0] for row in log["listed"]] == ["K-3", "K-4"]
     assert log["listed"][1][1] == "left hand, age 50-59, stage 1"
     assert log["listed"][1][2] == "no session yet" and log["listed"][1][3].startswith("not calibrated")
@@ -358,7 +345,7 @@ def test_before_a_session_the_console_lists_the_patients_and_starts_the_chosen_o
     assert log["search shows"] == ["K-4"], "the search keeps the patients whose id matches"
     title, no_list = log["session"]
     assert no_list and title.startswith("patient K-4")
-    reports = [line for line in result.stdout.splitlines() if " saved " in line]
+    reports = [line for line in lines if " saved " in line]
     with SessionStore.open() as store:
         (session,) = store.list_sessions("K-4")
         assert store.list_sessions("K-3") == [], "free play recorded nothing"

@@ -12,10 +12,7 @@ drew the picture: exact to a frame.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from support.screens import logged, run_window_script
 
 from gmi_vr.app.controls import ESCAPE_PROMPT
 from gmi_vr.app.patients import add_patient, edit_patient_program
@@ -187,12 +185,8 @@ def _practise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plan: str) -> tup
         }, therapist="t.one", reason="a short block")
     script = SCRIPT.format(tests=str(TESTS), plan=plan, prompt=ESCAPE_PROMPT,
                            screenshot=str(tmp_path / "practice.png"))
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                            timeout=RUN_TIMEOUT_S)  # fmt: skip
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    lines = result.stdout.splitlines()
-    log = json.loads(next(line for line in lines if line.startswith("LOG "))[4:])
+    lines = run_window_script(script, timeout_s=RUN_TIMEOUT_S)
+    log = logged(lines)
     return log, [line[7:] for line in lines if line.startswith("REPORT ")]
 
 

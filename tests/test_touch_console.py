@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import keep_picture
+from support.screens import keep_picture, logged, run_window_script
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
@@ -77,10 +75,7 @@ def test_the_therapists_window_shows_the_next_touch_and_cues_it(tmp_path: Path, 
     motion = tmp_path / "rest.jsonl"
     motion.write_text(MOTION)
     script = SCRIPT.format(motion=str(motion), out=str(tmp_path))
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    kept = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("KEPT "))[5:])
+    kept = logged(run_window_script(script), "KEPT")
     assert set(kept) == {"next", "now"}, kept
 
     # The words: what to touch, with which probe, on which limb; the block and touch count.

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,3 +32,25 @@ def therapist_window_module() -> Any:
     except RuntimeError:
         pass  # OpenGL is loaded already; the layout and camera need no context
     return importlib.import_module("gmi_vr.console.therapist_window")
+
+
+def window_env(**changes: str) -> dict[str, str]:
+    """This process's environment with ``changes``, less ``PYOPENGL_PLATFORM``: a child that
+    opens the window chooses its GL platform itself, as the app does."""
+    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
+    env.update(changes)
+    return env
+
+
+def run_window_script(script: str, env: dict[str, str] | None = None, timeout_s: float = 600.0) -> list[str]:
+    """The lines ``python -c SCRIPT`` printed, after asserting it exited 0 (else the tail of its
+    output is the failure's message); ``env`` defaults to ``window_env()``."""
+    result = subprocess.run([sys.executable, "-c", script], env=window_env() if env is None else env,
+                            capture_output=True, text=True, timeout=timeout_s)  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    return result.stdout.splitlines()
+
+
+def logged(lines: list[str], mark: str = "LOG") -> Any:
+    """The JSON a window script printed on its line ``MARK ...``."""
+    return json.loads(next(line for line in lines if line.startswith(mark + " "))[len(mark) + 1 :])
