@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,7 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import keep_picture
+from support.screens import keep_picture, run_window_script
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.app.replay_run import PlaybackClock, ReplayPlayer, replay_body, session_pictures
@@ -385,9 +383,7 @@ def _shot(data_dir: Path, session_id: int, shot: Path, at_s: float) -> np.ndarra
                        start_paused=True, start_at_s={at_s!r})
         """
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_window_script(script, timeout_s=300)
     return np.asarray(Image.open(keep_picture(shot)).convert("RGB"))
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import keep_picture, therapist_window_module
+from support.screens import keep_picture, run_window_script, therapist_window_module, window_env
 
 from gmi_vr.app.replay_run import (
     AFFECTED_COLOR,
@@ -327,9 +327,7 @@ def _replay_shot(data_dir: Path, shot: Path, at_s: float) -> np.ndarray:
                        start_paused=True, start_at_s={at_s})
         """
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_window_script(script, timeout_s=300)
     return np.asarray(Image.open(keep_picture(shot)).convert("RGB"))
 
 
@@ -463,10 +461,7 @@ def test_the_replay_window_has_the_settings_size_and_records_nothing(data_dir: P
             run_replay(store, 1, visible=False, max_frames=30, screenshot=Path({str(shot)!r}))
         """
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    env["GMI_VR_CONFIG"] = str(settings)
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_window_script(script, window_env(GMI_VR_CONFIG=str(settings)), timeout_s=300)
     with Image.open(shot) as picture:
         assert picture.size == (640, 360)
     with SessionStore.open(data_dir) as store:

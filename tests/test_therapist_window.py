@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import keep_picture, therapist_window_module
+from support.screens import keep_picture, run_window_script, therapist_window_module, window_env
 
 from gmi_vr.app import run_demo
 from gmi_vr.core.errors import GmiError, InputFileError
@@ -71,10 +71,8 @@ def test_window_under_xvfb_shows_the_scene_in_both_panes(tmp_path: Path, driven_
         run_sim({motion}, max_frames=45, screenshot=Path({str(shot)!r}))
         """
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    env.update(GMI_VR_CONFIG=str(tmp_path / "absent.toml"), GMI_VR_DATA=str(tmp_path / "data"))
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    env = window_env(GMI_VR_CONFIG=str(tmp_path / "absent.toml"), GMI_VR_DATA=str(tmp_path / "data"))
+    run_window_script(script, env, timeout_s=300)
     image = np.asarray(Image.open(keep_picture(shot)).convert("RGB"))
     from gmi_vr.console.panels import PANEL_PX
     from gmi_vr.core.settings import Settings
@@ -102,10 +100,8 @@ def test_the_settings_size_the_therapist_window(tmp_path: Path) -> None:
     settings.write_text("console_width = 1100\nconsole_height = 640\n")
     script = ("from pathlib import Path\nfrom gmi_vr.app import run_sim\n"
               f"run_sim(None, max_frames=3, visible=False, screenshot=Path({str(shot)!r}))")
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    env.update(GMI_VR_CONFIG=str(settings), GMI_VR_DATA=str(tmp_path / "data"))
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    env = window_env(GMI_VR_CONFIG=str(settings), GMI_VR_DATA=str(tmp_path / "data"))
+    run_window_script(script, env, timeout_s=300)
     assert np.asarray(Image.open(shot)).shape[:2] == (640, 1100)
 
 
