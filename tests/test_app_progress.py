@@ -4,14 +4,12 @@ the therapist's decision, both in the audit trail; the same through the gmi-vr c
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
+from support.cli import gmi_vr
 
 from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
 from gmi_vr.app.pipeline import store_record
@@ -307,12 +305,6 @@ def test_the_stored_summary_matches_the_live_one_and_a_proposal_is_audited(store
 
 
 # --- the command ----------------------------------------------------------------------------
-
-
-def gmi_vr(args: list[str], data: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(data / "absent.toml"))
-    return subprocess.run([sys.executable, "-m", "gmi_vr.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
 
 
 def test_the_command_prints_the_proposal_and_records_the_decision(store: SessionStore, tmp_path: Path) -> None:

@@ -21,22 +21,19 @@ The product runs in a fresh interpreter (PyOpenGL binds GLX once per process).""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from support.screens import keep_picture, logged, run_window_script, window_env
 
 from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
 
 TESTS = Path(__file__).parent
-SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for a look
 
 SCRIPT = textwrap.dedent(
     """
@@ -44,49 +41,27 @@ SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
-    import glfw
     import gmi_vr.console.therapist_window as console
     from gmi_vr.app import run_sim
+    from support import window_driver as driven
     from support.xkeys import XKeyboard, XMouse
 
     mouse, keyboard = XMouse(), XKeyboard()
     log = {{}}
 
     def point(window, label):
-        x, y, w, h = window.console.button_rects[label]
-        left, top = glfw.get_window_pos(window.context.window)
-        mouse.move(left + x + w // 2, top + y + h // 2)
+        driven.point(mouse, window, label)
 
     def click(window, label):
-        point(window, label)
-        window, status = yield
-        mouse.button(True)
-        window, status = yield
-        mouse.button(False)
-        for _ in range(3):
-            window, status = yield
-        return window, status
+        return driven.click(mouse, window, label, settle=3)
 
     def typed(*keys):
-        # A key a frame or two, as fingers type (imgui takes one press of a key per frame).
-        for key in keys:
-            keyboard.press(key)
-            window, status = yield
-            window, status = yield
-        return window, status
-
-    def frames(n):
-        for _ in range(n):
-            window, status = yield
-        return window, status
+        return driven.typed(keyboard, *keys)
 
     def until(test, what, limit=1500):
-        for _ in range(limit):
-            window, status = yield
-            if test(window, status):
-                return window, status
-        raise AssertionError(f"never saw {{what}}; {{status}}; {{log}}; {{window.panel.before}}; "
-                             f"typed {{window.console._new_id!r}}")
+        def explain(window, status):
+            return f"{{status}}; {{log}}; {{window.panel.before}}; typed {{window.console._new_id!r}}"
+        return driven.until(test, what, limit, explain=explain)
 
     def form(window):
         return window.panel.before.new_patient
@@ -96,7 +71,7 @@ SCRIPT = textwrap.dedent(
 
     def drive():
         window, status = yield
-        window, status = yield from frames(5)
+        window, status = yield from driven.frames(5)
         # The headset's checks answer off the render thread; the window kept drawing meanwhile.
         log["checking at first"] = window.panel.before.devices.checking
         window, status = yield from until(lambda w, s: not w.panel.before.devices.checking, "the doctor's answer")
@@ -115,7 +90,7 @@ SCRIPT = textwrap.dedent(
         window, status = yield from click(window, "Add a patient")
         window, status = yield from click(window, "new patient id")
         window, status = yield from typed("j", "o", "h", "n", "space", "s", "m", "i", "t", "h")
-        window, status = yield from frames(3)
+        window, status = yield from driven.frames(3)
         window, status = yield from click(window, "add patient")
         window, status = yield from until(lambda w, s: form(w).problem, "the refusal")
         log["wrong id"] = form(window).problem
@@ -123,13 +98,13 @@ SCRIPT = textwrap.dedent(
         # Escape in the middle of typing: leaves the field, never the run.
         window, status = yield from click(window, "new patient id")
         window, status = yield from typed("x", "Escape")
-        window, status = yield from frames(10)
+        window, status = yield from driven.frames(10)
         log["escape closed"] = window.should_close()
 
         # The id corrected, the right side chosen, then a double click on "add patient".
         window, status = yield from click(window, "new patient id")
         window, status = yield from typed("End", *["BackSpace"] * 14, "p", "t", "minus", "5")
-        window, status = yield from frames(3)
+        window, status = yield from driven.frames(3)
         log["typed"] = window.console._new_id
         window, status = yield from click(window, "side right")
         point(window, "add patient")
@@ -138,7 +113,7 @@ SCRIPT = textwrap.dedent(
             mouse.button(True)
             mouse.button(False)
         window, status = yield from until(lambda w, s: form(w).added == "pt-5", "the patient added", 300)
-        window, status = yield from frames(20)  # the second click's frames
+        window, status = yield from driven.frames(20)  # the second click's frames
         log["added"] = [form(window).added, form(window).problem, listed(window), window.console._new_id,
                         "start" in window.console.button_rects, "new patient id" in window.console.button_rects]
         shown["capture"] = True
@@ -154,7 +129,7 @@ SCRIPT = textwrap.dedent(
         # The search, then the new patient's session, started from the console.
         window, status = yield from click(window, "search")
         window, status = yield from typed("t", "minus")
-        window, status = yield from frames(3)
+        window, status = yield from driven.frames(3)
         log["search shows"] = listed(window)
         window, status = yield from click(window, "patient pt-5")
         window, status = yield from click(window, "start")
@@ -205,12 +180,8 @@ def test_a_busy_therapist_adds_a_patient_in_the_console_and_starts_their_session
         calibration = store.add_calibration("K-3", {"version": 1})
         store.audit("dr.c", "calibration.add", patient_id="K-3", details={"calibration_id": calibration.id})
     shot = tmp_path / "console-before-a-session.png"
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    env["XR_RUNTIME_JSON"] = str(missing_runtime)
-    result = subprocess.run([sys.executable, "-c", SCRIPT.format(tests=str(TESTS), shot=str(shot))], env=env,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    script = SCRIPT.format(tests=str(TESTS), shot=str(shot))
+    log = logged(run_window_script(script, window_env(XR_RUNTIME_JSON=str(missing_runtime))))
 
     # The headset's checks: the doctor's rows and its one sentence, the window never waiting.
     assert log["checking at first"] is True
@@ -256,20 +227,12 @@ def test_a_busy_therapist_adds_a_patient_in_the_console_and_starts_their_session
     assert (session.status, session.end_reason) == ("not_started", "therapist_end")
 
     # The picture taken after the add shows the panels beside the views.
-    image = np.asarray(Image.open(_keep(shot)).convert("RGB"))
+    image = np.asarray(Image.open(keep_picture(shot)).convert("RGB"))
     from gmi_vr.console.panels import PANEL_PX
 
     panels = image[:, -PANEL_PX:]
     assert len(np.unique(panels.reshape(-1, 3) // 8, axis=0)) > 20, "the panels are drawn"
     assert (panels.max(axis=-1) > 180).sum() > 2000, "the panels' text"
-
-
-def _keep(path: Path) -> Path:
-    folder = os.environ.get(SCREENSHOT_DIR_ENV)
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        (Path(folder) / path.name).write_bytes(path.read_bytes())
-    return path
 
 
 def test_the_running_headset_shows_its_runtime_headset_and_bound_controllers() -> None:

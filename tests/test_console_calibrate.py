@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 from calibration_motion import BODY, calibration_motion
+from support.screens import logged, run_window_script
 
 from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
@@ -32,34 +31,22 @@ SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
-    import glfw
-    import gmi_vr.console.therapist_window as console
     from gmi_vr.app import run_sim
+    from support import window_driver as driven
     from support.xkeys import XKeyboard, XMouse
 
     mouse, keyboard = XMouse(), XKeyboard()
     log = {{"titles": []}}
 
+    def panel_title(window, status):
+        if window.panel is not None and window.panel.title not in log["titles"]:
+            log["titles"].append(window.panel.title)
+
     def click(window, label):
-        x, y, w, h = window.console.button_rects[label]
-        left, top = glfw.get_window_pos(window.context.window)
-        mouse.move(left + x + w // 2, top + y + h // 2)
-        window, status = yield
-        mouse.button(True)
-        window, status = yield
-        mouse.button(False)
-        for _ in range(2):
-            window, status = yield
-        return window, status
+        return driven.click(mouse, window, label, settle=2)
 
     def until(test, what, limit=1500):
-        for _ in range(limit):
-            window, status = yield
-            if window.panel is not None and window.panel.title not in log["titles"]:
-                log["titles"].append(window.panel.title)
-            if test(window, status):
-                return window, status
-        raise AssertionError(f"never saw {{what}}; {{status}}")
+        return driven.until(test, what, limit, each=panel_title, explain=lambda w, s: s)
 
     def drive():
         window, status = yield
@@ -76,16 +63,7 @@ SCRIPT = textwrap.dedent(
         while True:
             yield
 
-    driver = drive()
-    next(driver)
-    original_show = console.TherapistWindow.show
-
-    def show(self, draw_list, frame, status, capture=False, timeline=None):
-        pixels = original_show(self, draw_list, frame, status, capture, timeline)
-        driver.send((self, status))
-        return pixels
-
-    console.TherapistWindow.show = show
+    driven.drive_window(drive())
     run_sim(Path({motion!r}), therapist="dr.c", report=print)
     mouse.close()
     keyboard.close()
@@ -113,11 +91,7 @@ def test_the_console_calibrates_the_chosen_patient_on_the_running_loop_and_audit
         add_patient(store, "K-7", "left", "hand", therapist="t.one")
     motion = tmp_path / "calibration.jsonl"
     motion.write_text(_lead_in(calibration_motion(), LEAD_IN_S))
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", SCRIPT.format(tests=str(TESTS), motion=str(motion))], env=env,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    log = logged(run_window_script(SCRIPT.format(tests=str(TESTS), motion=str(motion))))
     assert log["before"][0].startswith("not calibrated")
     status, title = log["calibrating"]
     assert status.startswith("calibration of K-7 (seated)") and title == "calibration of K-7 (seated)"

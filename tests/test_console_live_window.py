@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from support.screens import keep_picture, logged, run_window_script, window_env
 from test_console_window import MOTION
 
 from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
 
 TESTS = Path(__file__).parent
-SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for a look
 
 #: In the child: helpers shared by both scripts (the pointer, the driver's waits, the size
 #: of the left hand against the right in a skinning palette).
@@ -41,6 +41,7 @@ choose_gl_platform(offscreen=False)
 import glfw
 import numpy as np
 from gmi_vr.body.skeleton import JOINT_INDEX
+from support import window_driver as driven
 from support.xkeys import XKeyboard, XMouse
 
 mouse, keyboard = XMouse(), XKeyboard()
@@ -63,8 +64,6 @@ def to_screen(window, x, y):
 
 SESSION_SCRIPT = COMMON + textwrap.dedent(
     """
-    import gmi_vr.console.therapist_window as console
-    import gmi_vr.console.panels as panels
     import gmi_vr.app.pipeline as app_pipeline
     from gmi_vr.app import run_sim
 
@@ -80,33 +79,13 @@ SESSION_SCRIPT = COMMON + textwrap.dedent(
         return output
 
     app_pipeline.SessionPipeline.step = step
-    original_take = panels.Console.take_actions
-
-    def take_actions(self):
-        actions = original_take(self)
-        for action in actions:
-            log["actions"].append([state["steps"], action.name, action.value])
-        return actions
-
-    panels.Console.take_actions = take_actions
+    driven.record_actions(log["actions"], lambda: state["steps"])
 
     def click(window, label, at=0.5):
-        # Over the item (``at``: how far across it), press in the next picture, let go in
-        # the one after: imgui takes a button's click, and a slider's change, when let go.
-        x, y, w, h = window.console.button_rects[label]
-        mouse.move(*to_screen(window, x + max(1, round(at * w)), y + h // 2))
-        window, shown = yield
-        mouse.button(True)
-        window, shown = yield
-        mouse.button(False)
-        return window, shown
+        return driven.click(mouse, window, label, at=at)
 
     def until(test, what, limit=900):
-        for _ in range(limit):
-            window, shown = yield
-            if test(shown):
-                return window, shown
-        raise AssertionError(f"never saw {{what}}")
+        return driven.until(lambda w, s: test(s), what, limit)
 
     def drive():
         window, shown = yield
@@ -124,8 +103,7 @@ SESSION_SCRIPT = COMMON + textwrap.dedent(
         shown["capture"] = {shot!r}
         log["rects"] = window.console.button_rects
         window, shown = yield
-        x, y, w, h = window.console.button_rects["stop (calm scene)"]
-        mouse.move(*to_screen(window, x + w // 2, y + h // 2))
+        driven.point(mouse, window, "stop (calm scene)")
         for _ in range(20):  # the wheel, over the panels: down to the figures at their foot
             mouse.button(True, 5)
             mouse.button(False, 5)
@@ -147,21 +125,7 @@ SESSION_SCRIPT = COMMON + textwrap.dedent(
         while True:
             yield
 
-    driver = drive()
-    next(driver)
-    original_show = console.TherapistWindow.show
-
-    def show(self, draw_list, frame, status, capture=False, timeline=None):
-        shown = {{"status": status, "capture": False}}
-        pixels = original_show(self, draw_list, frame, status, capture, timeline)
-        driver.send((self, shown))
-        if shown["capture"]:
-            from PIL import Image
-            pixels = original_show(self, draw_list, frame, status, True, timeline)
-            Image.fromarray(pixels[:, :, :3]).save(shown["capture"])
-        return pixels
-
-    console.TherapistWindow.show = show
+    driven.drive_window(drive(), pictures=True)
     # Every frame of the motion stepped and recorded, however slow the window: replay's
     # check below expects a recorded frame every 1/30 s.
     run_sim(Path({motion!r}), patient_id="L-1", max_frames=3000, therapist="dr.l", report=print, every_frame=True)
@@ -179,8 +143,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
     if not os.environ.get("DISPLAY"):
         pytest.skip("needs an X display (run under tools/with-xvfb.py)")
     folder = tmp_path_factory.mktemp("live")
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    env.update(GMI_VR_DATA=str(folder / "data"), GMI_VR_CONFIG=str(folder / "absent.toml"))
+    env = window_env(GMI_VR_DATA=str(folder / "data"), GMI_VR_CONFIG=str(folder / "absent.toml"))
     with SessionStore.open(folder / "data") as store:
         add_patient(store, "L-1", "left", "hand", therapist="t.one")
     motion = folder / "reach-and-hold.jsonl"
@@ -188,9 +151,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
     shot = folder / "console-hand-size.png"
     figures = folder / "console-figures.png"
     script = SESSION_SCRIPT.format(tests=str(TESTS), motion=str(motion), shot=str(shot), figures=str(figures))
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    log = logged(run_window_script(script, env))
     return {"log": log, "data": folder / "data", "shot": shot, "figures": figures, "env": env}
 
 
@@ -224,7 +185,7 @@ def test_the_hand_size_slider_shrinks_the_displayed_hand_next_frame_and_is_audit
 def test_the_screenshot_shows_the_panels_their_figures_and_the_keys_beside_the_buttons(session: dict) -> None:
     from gmi_vr.console.panels import PANEL_PX
 
-    image = np.asarray(Image.open(_keep(session["shot"])).convert("RGB")).astype(int)
+    image = np.asarray(Image.open(keep_picture(session["shot"])).convert("RGB")).astype(int)
     panels = image[:, -PANEL_PX:]
     views = image[:, : image.shape[1] - PANEL_PX]
     assert len(np.unique(panels.reshape(-1, 3) // 8, axis=0)) > 20, "the panels are drawn"
@@ -241,7 +202,7 @@ def test_the_screenshot_shows_the_panels_their_figures_and_the_keys_beside_the_b
         assert (np.abs(label - label[0, 0]).max(axis=-1) > 40).sum() > 10, f"[{key}] is written there"
     # Scrolled down, the figures at the panels' foot: the mirror sync error (none in a
     # laterality session: its plot is empty), frame time and the recorder's queue.
-    image = np.asarray(Image.open(_keep(session["figures"])).convert("RGB")).astype(int)
+    image = np.asarray(Image.open(keep_picture(session["figures"])).convert("RGB")).astype(int)
     rects = session["log"]["figure_rects"]
     for title in ("mirror sync error (cm) by repetition", "frame time (ms)", "recorder queue (records)"):
         x, y, w, h = rects[f"plot {title}"]
@@ -352,11 +313,3 @@ def test_dragging_replays_timeline_shows_the_chosen_time_with_the_hand_at_its_si
     assert sizes[0] == 1.0 and sizes[-1] == 0.7, sizes
     # Let go, the pointer moving over the bar no longer moves the picture.
     assert pictures[log["after"]]["time_s"] == pictures[log["drag"][-1][1]]["time_s"]
-
-
-def _keep(path: Path) -> Path:
-    folder = os.environ.get(SCREENSHOT_DIR_ENV)
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        (Path(folder) / path.name).write_bytes(path.read_bytes())
-    return path

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from support.screens import keep_picture, logged, run_window_script
 
 from gmi_vr.app.accounts import Account, add_user
 from gmi_vr.app.patients import add_patient
@@ -29,7 +28,6 @@ from gmi_vr.console.panels import PANEL_PX
 from gmi_vr.recording.store import SessionStore
 
 TESTS = Path(__file__).parent
-SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for a look
 PASSWORD = "correcthorse"
 #: The shortened idle time: 0.1 minutes (6 s) in the settings file the run reads (long
 #: enough that a busy machine's start of the session does not count as idle).
@@ -270,23 +268,12 @@ run(drive, max_frames=3000)
 
 
 def _child(script: str, tmp_path: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    return json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
-
-
-def _keep(path: Path) -> Path:
-    folder = os.environ.get(SCREENSHOT_DIR_ENV)
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        (Path(folder) / path.name).write_bytes(path.read_bytes())
-    return path
+    return logged(run_window_script(script))
 
 
 def _panels_drawn(shot: Path) -> None:
     """The saved picture shows the panel column with text beside views that are drawn."""
-    image = np.asarray(Image.open(_keep(shot)).convert("RGB"))
+    image = np.asarray(Image.open(keep_picture(shot)).convert("RGB"))
     panels, views = image[:, -PANEL_PX:], image[:, : image.shape[1] - PANEL_PX]
     assert (panels.max(axis=-1) > 180).sum() > 300, "the prompt's text"
     assert len(np.unique(views.reshape(-1, 3) // 8, axis=0)) > 30, "the views are drawn"

@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from support.screens import keep_picture, logged, run_window_script
 
 from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
 
 TESTS = Path(__file__).parent
-SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for a look
 
 MOTION = "\n".join(json.dumps(line) for line in [
     {"format": "gmi-vr-motion", "version": 1, "rate_hz": 30},
@@ -47,14 +45,12 @@ SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
-    import glfw
     import numpy as np
-    import gmi_vr.console.therapist_window as console
-    import gmi_vr.console.panels as panels
     import gmi_vr.app.pipeline as app_pipeline
     from gmi_vr.app import run_sim
     import gmi_vr.app.simulator as sim
     from gmi_vr.body.skeleton import JOINT_INDEX
+    from support import window_driver as driven
     from support.xkeys import XMouse
 
     mouse = XMouse()
@@ -81,35 +77,15 @@ SCRIPT = textwrap.dedent(
 
     app_pipeline.SessionPipeline.step = step
 
-    original_take = panels.Console.take_actions
-
-    def take_actions(self):
-        actions = original_take(self)
-        for action in actions:
-            log["actions"].append([state["steps"], action.name, action.value])
-        return actions
-
-    panels.Console.take_actions = take_actions
+    driven.record_actions(log["actions"], lambda: state["steps"])
 
     def click(window, label):
-        # Over the button, press in the next picture, release in the one after (imgui takes
-        # a click when the button is let go over it).
-        x, y, w, h = window.console.button_rects[label]
-        left, top = glfw.get_window_pos(window.context.window)
-        mouse.move(left + x + w // 2, top + y + h // 2)
-        window, shown = yield
-        mouse.button(True)
-        window, shown = yield
-        mouse.button(False)
-        return window, shown
+        return driven.click(mouse, window, label)
 
     def until(test, what, limit=900):
-        for _ in range(limit):
-            window, shown = yield
-            if test(shown):
-                log["marks"][what] = state["steps"]
-                return window, shown
-        raise AssertionError(f"never saw {{what}}")
+        window, shown = yield from driven.until(lambda w, s: test(s), what, limit)
+        log["marks"][what] = state["steps"]
+        return window, shown
 
     def drive():
         window, shown = yield
@@ -123,7 +99,7 @@ SCRIPT = textwrap.dedent(
         window, shown = yield from until(lambda s: state["steps"] > log["marks"]["real"] + 20, "followed")
         window, shown = yield from click(window, "ask pain rating")
         window, shown = yield from until(lambda s: log["steps"][-1]["scale"], "scale")
-        shown["capture"] = True  # this picture is saved: panels and the scale in the view
+        shown["capture"] = {shot!r}  # this picture is saved: panels and the scale in the view
         window, shown = yield
         window, shown = yield from click(window, "stop (calm scene)")
         window, shown = yield from until(lambda s: log["steps"][-1]["calm"], "calm")
@@ -133,21 +109,7 @@ SCRIPT = textwrap.dedent(
         while True:
             yield
 
-    driver = drive()
-    next(driver)
-    original_show = console.TherapistWindow.show
-
-    def show(self, draw_list, frame, status, capture=False, timeline=None):
-        shown = {{"status": status, "capture": False}}
-        pixels = original_show(self, draw_list, frame, status, capture, timeline)
-        driver.send((self, shown))
-        if shown["capture"]:
-            from PIL import Image
-            pixels = original_show(self, draw_list, frame, status, True, timeline)
-            Image.fromarray(pixels[:, :, :3]).save({shot!r})
-        return pixels
-
-    console.TherapistWindow.show = show
+    driven.drive_window(drive(), pictures=True)
     # Every frame of the motion stepped and drawn, however slow the window: the steps counted
     # above are the motion's frames, and a click lands on the step after the window's frame.
     sim.SIM_WINDOW_MAX_HZ = None
@@ -170,11 +132,7 @@ def test_console_clicks_steer_the_session_and_are_audited(tmp_path: Path, monkey
     motion.write_text(MOTION)
     shot = tmp_path / "console-during-a-session.png"
     script = SCRIPT.format(tests=str(TESTS), motion=str(motion), shot=str(shot))
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                            timeout=600)  # fmt: skip
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    log = logged(run_window_script(script))
     steps, actions = log["steps"], log["actions"]
     names = [name for _, name, _ in actions]
     assert names == ["rating", "limb_mode", "ask_pain", "stop", "end", "rating"], actions
@@ -225,7 +183,7 @@ def test_console_clicks_steer_the_session_and_are_audited(tmp_path: Path, monkey
     assert ratings[0] == ("before", 0) and ratings[-1] == ("after", 0)
 
     # The picture saved while the scale was up shows the panels beside the views.
-    image = np.asarray(Image.open(_keep(shot)).convert("RGB"))
+    image = np.asarray(Image.open(keep_picture(shot)).convert("RGB"))
     from gmi_vr.console.panels import PANEL_PX
 
     panels = image[:, -PANEL_PX:]
@@ -233,14 +191,6 @@ def test_console_clicks_steer_the_session_and_are_audited(tmp_path: Path, monkey
     assert len(np.unique(panels.reshape(-1, 3) // 8, axis=0)) > 20, "the panels are drawn"
     assert (panels.max(axis=-1) > 180).sum() > 2000, "the panels' text"
     assert len(np.unique(views.reshape(-1, 3) // 8, axis=0)) > 30, "the views are drawn too"
-
-
-def _keep(path: Path) -> Path:
-    folder = os.environ.get(SCREENSHOT_DIR_ENV)
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        (Path(folder) / path.name).write_bytes(path.read_bytes())
-    return path
 
 
 # The simulator's keyboard session of patient K-2: ended at once from the console, rated,
@@ -252,32 +202,18 @@ AFTER_SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
-    import glfw
-    import gmi_vr.console.therapist_window as console
     from gmi_vr.app import run_sim
+    from support import window_driver as driven
     from support.xkeys import XKeyboard, XMouse
 
     mouse, keyboard = XMouse(), XKeyboard()
     log = {{"after": []}}
 
     def click(window, label):
-        x, y, w, h = window.console.button_rects[label]
-        left, top = glfw.get_window_pos(window.context.window)
-        mouse.move(left + x + w // 2, top + y + h // 2)
-        window, status = yield
-        mouse.button(True)
-        window, status = yield
-        mouse.button(False)
-        for _ in range(3):
-            window, status = yield
-        return window, status
+        return driven.click(mouse, window, label, settle=3)
 
     def until(test, what, limit=900):
-        for _ in range(limit):
-            window, status = yield
-            if test(window, status):
-                return window, status
-        raise AssertionError(f"never saw {{what}}; {{after(window)}}")
+        return driven.until(test, what, limit, explain=lambda w, s: after(w))
 
     def after(window):
         panel = window.panel
@@ -294,14 +230,7 @@ AFTER_SCRIPT = textwrap.dedent(
         log["after"].append(after(window).proposal)
         window, status = yield from click(window, "keep the stage")  # no reason yet: refused
         log["after"].append(after(window).problem)
-        x, y, w, h = window.console.button_rects["reason"]
-        left, top = glfw.get_window_pos(window.context.window)
-        mouse.move(left + x + w // 2, top + y + h // 2)
-        window, status = yield
-        mouse.button(True)
-        window, status = yield
-        mouse.button(False)
-        window, status = yield
+        window, status = yield from driven.click(mouse, window, "reason", settle=1)
         keyboard.press("o", "n", "e", "space", "m", "o", "r", "e", "space", "w", "e", "e", "k")
         for _ in range(3):
             window, status = yield
@@ -312,16 +241,7 @@ AFTER_SCRIPT = textwrap.dedent(
         while True:
             yield
 
-    driver = drive()
-    next(driver)
-    original_show = console.TherapistWindow.show
-
-    def show(self, draw_list, frame, status, capture=False, timeline=None):
-        pixels = original_show(self, draw_list, frame, status, capture, timeline)
-        driver.send((self, status))
-        return pixels
-
-    console.TherapistWindow.show = show
+    driven.drive_window(drive())
     run_sim(None, patient_id="K-2", max_frames=4000, therapist="dr.k", report=print)
     mouse.close()
     keyboard.close()
@@ -339,11 +259,7 @@ def test_after_the_session_the_stage_is_decided_in_the_console_with_a_reason(
     monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
     with SessionStore.open() as store:
         add_patient(store, "K-2", "left", "hand", therapist="t.one")
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", AFTER_SCRIPT.format(tests=str(TESTS))], env=env,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    log = logged(run_window_script(AFTER_SCRIPT.format(tests=str(TESTS))))
     proposal, refused, decided = log["after"]
     assert proposal[0].startswith("stage 1 -> proposed 1")
     from gmi_vr.review.progress import REASON_NEEDED
@@ -364,32 +280,18 @@ BEFORE_SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
-    import glfw
-    import gmi_vr.console.therapist_window as console
     from gmi_vr.app import run_sim
+    from support import window_driver as driven
     from support.xkeys import XKeyboard, XMouse
 
     mouse, keyboard = XMouse(), XKeyboard()
     log = {{}}
 
     def click(window, label):
-        x, y, w, h = window.console.button_rects[label]
-        left, top = glfw.get_window_pos(window.context.window)
-        mouse.move(left + x + w // 2, top + y + h // 2)
-        window, status = yield
-        mouse.button(True)
-        window, status = yield
-        mouse.button(False)
-        for _ in range(3):
-            window, status = yield
-        return window, status
+        return driven.click(mouse, window, label, settle=3)
 
     def until(test, what, limit=900):
-        for _ in range(limit):
-            window, status = yield
-            if test(window, status):
-                return window, status
-        raise AssertionError(f"never saw {{what}}; {{status}}")
+        return driven.until(test, what, limit, explain=lambda w, s: s)
 
     def drive():
         window, status = yield
@@ -415,16 +317,7 @@ BEFORE_SCRIPT = textwrap.dedent(
         while True:
             yield
 
-    driver = drive()
-    next(driver)
-    original_show = console.TherapistWindow.show
-
-    def show(self, draw_list, frame, status, capture=False, timeline=None):
-        pixels = original_show(self, draw_list, frame, status, capture, timeline)
-        driver.send((self, status))
-        return pixels
-
-    console.TherapistWindow.show = show
+    driven.drive_window(drive())
     run_sim(None, max_frames=4000, therapist="dr.k", report=print)
     mouse.close()
     keyboard.close()
@@ -443,11 +336,8 @@ def test_before_a_session_the_console_lists_the_patients_and_starts_the_chosen_o
     with SessionStore.open() as store:
         add_patient(store, "K-3", "right", "hand", therapist="t.one")
         add_patient(store, "K-4", "left", "hand", age_years=54, therapist="t.one")
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", BEFORE_SCRIPT.format(tests=str(TESTS))], env=env,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    lines = run_window_script(BEFORE_SCRIPT.format(tests=str(TESTS)))
+    log = logged(lines)
     assert [row[0] for row in log["listed"]] == ["K-3", "K-4"]
     assert log["listed"][1][1] == "left hand, age 50-59, stage 1"
     assert log["listed"][1][2] == "no session yet" and log["listed"][1][3].startswith("not calibrated")
@@ -455,7 +345,7 @@ def test_before_a_session_the_console_lists_the_patients_and_starts_the_chosen_o
     assert log["search shows"] == ["K-4"], "the search keeps the patients whose id matches"
     title, no_list = log["session"]
     assert no_list and title.startswith("patient K-4")
-    reports = [line for line in result.stdout.splitlines() if " saved " in line]
+    reports = [line for line in lines if " saved " in line]
     with SessionStore.open() as store:
         (session,) = store.list_sessions("K-4")
         assert store.list_sessions("K-3") == [], "free play recorded nothing"

@@ -5,14 +5,12 @@ fhir.resources) and in the reports' series."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fhir.resources.bundle import Bundle
+from support.cli import gmi_vr
 
 from gmi_vr.app.outcome_entry import add_outcome
 from gmi_vr.core.errors import GmiError
@@ -163,12 +161,6 @@ def test_the_fhir_export_carries_the_sessions_outcomes(store: SessionStore, tmp_
     assert pgic_total.subject.identifier.value == "P-0007"
     budapest_total = bundle.entry[4].resource
     assert budapest_total.valueBoolean is True
-
-
-def gmi_vr(args: list[str], data: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(data / "absent.toml"))
-    return subprocess.run([sys.executable, "-m", "gmi_vr.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
 
 
 def test_the_command_enters_lists_and_refuses_in_one_sentence(tmp_path: Path) -> None:

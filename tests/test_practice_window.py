@@ -12,10 +12,7 @@ drew the picture: exact to a frame.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from support.screens import logged, run_window_script
 
 from gmi_vr.app.controls import ESCAPE_PROMPT
 from gmi_vr.app.patients import add_patient, edit_patient_program
@@ -43,6 +41,7 @@ SCRIPT = textwrap.dedent(
     import glfw
     import gmi_vr.console.practice_window as practice_window
     from gmi_vr.app import run_practice
+    from support import window_driver as driven
     from support.xkeys import XKeyboard, XMouse
 
     keyboard, mouse = XKeyboard(), XMouse()
@@ -57,10 +56,6 @@ SCRIPT = textwrap.dedent(
     def texts(draw_list):
         return " | ".join(t.text for t in draw_list.texts)
 
-    def wait(n=1):
-        for _ in range(n):
-            yield
-
     def wait_s(seconds):
         # By the frames' clock: a loaded machine may draw few frames a second.
         window, draw_list, frame, status = yield
@@ -69,22 +64,20 @@ SCRIPT = textwrap.dedent(
             window, draw_list, frame, status = yield
 
     def until(test, what, limit=900):
-        for _ in range(limit):
-            window, draw_list, frame, status = yield
-            if test(draw_list, status):
-                log["marks"][what] = frame.time_s
-                return window, draw_list, frame, status
-        raise AssertionError(f"never saw {{what}}; last: {{texts(draw_list)}} / {{status}}")
+        got = yield from driven.until(lambda w, d, f, s: test(d, s), what, limit,
+                                      explain=lambda w, d, f, s: f"last: {{texts(d)}} / {{s}}")
+        log["marks"][what] = got[2].time_s
+        return got
 
     def rate(steps):
         # The scale starts unchosen: the first step shows 0, each further one adds 1.
         for _ in range(steps):
             keyboard.press("Right")
-            yield from wait(3)
+            yield from driven.frames(3)
         keyboard.hold("space", True)
         yield from until(lambda d, s: "How much pain" not in texts(d), "rated")
         keyboard.hold("space", False)
-        yield from wait(2)
+        yield from driven.frames(2)
 
     def answer(how):
         # Waits for a picture, answers it right, and logs the times to check.
@@ -108,7 +101,7 @@ SCRIPT = textwrap.dedent(
     def drive():
         window, draw_list, frame, status = yield
         glfw.focus_window(window.context.window)
-        yield from wait(3)
+        yield from driven.frames(3)
         plan = {plan!r}
         if plan == "complete":
             yield from rate(2)  # 1
@@ -192,12 +185,8 @@ def _practise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plan: str) -> tup
         }, therapist="t.one", reason="a short block")
     script = SCRIPT.format(tests=str(TESTS), plan=plan, prompt=ESCAPE_PROMPT,
                            screenshot=str(tmp_path / "practice.png"))
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                            timeout=RUN_TIMEOUT_S)  # fmt: skip
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    lines = result.stdout.splitlines()
-    log = json.loads(next(line for line in lines if line.startswith("LOG "))[4:])
+    lines = run_window_script(script, timeout_s=RUN_TIMEOUT_S)
+    log = logged(lines)
     return log, [line[7:] for line in lines if line.startswith("REPORT ")]
 
 

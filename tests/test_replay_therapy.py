@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,6 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from support.screens import keep_picture, run_window_script
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.app.replay_run import PlaybackClock, ReplayPlayer, replay_body, session_pictures
@@ -57,7 +56,6 @@ PROGRAM_EDITS = {
     "laterality.trials_per_block": 4, "laterality.rotations_deg": [0, 90], "laterality.views": ["back"],
     "laterality.feedback": True, "laterality.inter_trial_s": 0.5,
 }  # fmt: skip
-SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for a look
 
 
 def motion(end_s: float, start_rating: bool) -> str:
@@ -373,14 +371,6 @@ def test_next_and_previous_event_keys_seek_to_the_marks(recorded: Recorded) -> N
 # --------------------------------------------------------------------------- the window
 
 
-def _keep(path: Path) -> Path:
-    folder = os.environ.get(SCREENSHOT_DIR_ENV)
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        (Path(folder) / path.name).write_bytes(path.read_bytes())
-    return path
-
-
 def _shot(data_dir: Path, session_id: int, shot: Path, at_s: float) -> np.ndarray:
     """The replay window (``gmi_vr.app.replay_run``) paused ``at_s`` into the recording."""
     script = textwrap.dedent(
@@ -393,10 +383,8 @@ def _shot(data_dir: Path, session_id: int, shot: Path, at_s: float) -> np.ndarra
                        start_paused=True, start_at_s={at_s!r})
         """
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return np.asarray(Image.open(_keep(shot)).convert("RGB"))
+    run_window_script(script, timeout_s=300)
+    return np.asarray(Image.open(keep_picture(shot)).convert("RGB"))
 
 
 def _pixel(camera: Camera, point: np.ndarray, rect: tuple[int, int, int, int]) -> tuple[int, int]:

@@ -14,11 +14,11 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
+from support.screens import keep_picture, run_window_script, therapist_window_module, window_env
 
 from gmi_vr.app.replay_run import (
     AFFECTED_COLOR,
@@ -43,7 +43,6 @@ from gmi_vr.recording.rows import PatientInfo
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.scene.draw import SkinnedItem
 
-SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for a look
 RATE_HZ = 90.0
 SECONDS = 12.0
 T0_NS = 1_000_000_000_000
@@ -297,27 +296,6 @@ def test_without_a_display_replay_says_so(data_dir: Path) -> None:
 # --------------------------------------------------------------------------- the window
 
 
-def _console() -> Any:
-    """gmi_vr.console.therapist_window, imported after choosing the platform the window needs."""
-    import importlib
-
-    from gmi_vr.render.context import choose_gl_platform
-
-    try:
-        choose_gl_platform(offscreen=not os.environ.get("DISPLAY"))
-    except RuntimeError:
-        pass  # OpenGL is loaded already; the layout and camera need no context
-    return importlib.import_module("gmi_vr.console.therapist_window")
-
-
-def _keep(path: Path) -> Path:
-    folder = os.environ.get(SCREENSHOT_DIR_ENV)
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        (Path(folder) / path.name).write_bytes(path.read_bytes())
-    return path
-
-
 def _pixel(camera: Camera, point: np.ndarray, rect: tuple[int, int, int, int]) -> tuple[int, int]:
     """Where world ``point`` lands in the window (x, y from the top left) when ``camera``
     draws into ``rect``."""
@@ -349,17 +327,15 @@ def _replay_shot(data_dir: Path, shot: Path, at_s: float) -> np.ndarray:
                        start_paused=True, start_at_s={at_s})
         """
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return np.asarray(Image.open(_keep(shot)).convert("RGB"))
+    run_window_script(script, timeout_s=300)
+    return np.asarray(Image.open(keep_picture(shot)).convert("RGB"))
 
 
 @pytest.mark.display
 def test_replay_window_shows_the_recorded_hands_where_they_were(data_dir: Path, tmp_path: Path) -> None:
     if not os.environ.get("DISPLAY"):
         pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    console = _console()
+    console = therapist_window_module()
     early = _replay_shot(data_dir, tmp_path / "replay-at-1s.png", 1.0)
     late = _replay_shot(data_dir, tmp_path / "replay-at-9s.png", 9.0)
     from gmi_vr.console.panels import PANEL_PX
@@ -408,7 +384,7 @@ def test_replay_window_shows_the_recorded_hands_where_they_were(data_dir: Path, 
 def test_window_keys_play_pause_and_seek_and_f1_lists_them(data_dir: Path, tmp_path: Path) -> None:
     if not os.environ.get("DISPLAY"):
         pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    console = _console()
+    console = therapist_window_module()
     import glfw
     from OpenGL import GL
 
@@ -453,7 +429,7 @@ def test_window_keys_play_pause_and_seek_and_f1_lists_them(data_dir: Path, tmp_p
             assert pixels is not None and window.view.show_help
             shot = tmp_path / "replay-window-help.png"
             Image.fromarray(pixels[:, :, :3]).save(shot)
-            _keep(shot)
+            keep_picture(shot)
             patient = console.letterbox(console.pane_layout(*context.framebuffer_size(), console.TIMELINE_PX)[0], 4 / 3)
             help_area = pixels[patient[1] + 40 : patient[1] + 130, patient[0] + 14 : patient[0] + 300, :3]
             assert (help_area.max(axis=-1) > 200).mean() > 0.03 and (help_area.max(axis=-1) < 110).mean() > 0.3
@@ -485,10 +461,7 @@ def test_the_replay_window_has_the_settings_size_and_records_nothing(data_dir: P
             run_replay(store, 1, visible=False, max_frames=30, screenshot=Path({str(shot)!r}))
         """
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    env["GMI_VR_CONFIG"] = str(settings)
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_window_script(script, window_env(GMI_VR_CONFIG=str(settings)), timeout_s=300)
     with Image.open(shot) as picture:
         assert picture.size == (640, 360)
     with SessionStore.open(data_dir) as store:

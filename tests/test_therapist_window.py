@@ -15,31 +15,16 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from support.screens import keep_picture, run_window_script, therapist_window_module, window_env
 
 from gmi_vr.app import run_demo
 from gmi_vr.core.errors import GmiError, InputFileError
-
-SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for a look
-
-
-def _console() -> Any:
-    """gmi_vr.console.therapist_window, imported (it imports OpenGL) after the platform choice the app
-    would make for this process, so later GL tests in this process still get theirs."""
-    import importlib
-
-    from gmi_vr.render.context import choose_gl_platform
-
-    try:
-        choose_gl_platform(offscreen=not os.environ.get("DISPLAY"))
-    except RuntimeError:
-        pass  # OpenGL is loaded already; layout functions need no context
-    return importlib.import_module("gmi_vr.console.therapist_window")
 
 
 def _layout(size: tuple[int, int] | None = None, panel_px: int = 0) -> tuple[tuple[int, int, int, int], ...]:
     """Patient view, third-person pane and status bar of a window of ``size`` (default
     WINDOW_SIZE) whose right ``panel_px`` hold the console."""
-    console = _console()
+    console = therapist_window_module()
     width, height = size or console.WINDOW_SIZE
     patient_area, third, status = console.pane_layout(width - panel_px, height)
     return console.letterbox(patient_area, 320 / 240), third, status
@@ -60,17 +45,8 @@ def _assert_shows_the_room(pane: np.ndarray, what: str) -> None:
     assert (np.abs(colours - clear).max(axis=1) > 10).mean() > 0.8, f"{what}: more than the clear colour"
 
 
-def _keep(path: Path) -> Path:
-    folder = os.environ.get(SCREENSHOT_DIR_ENV)
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        target = Path(folder) / path.name
-        target.write_bytes(path.read_bytes())
-    return path
-
-
 def test_pane_layout_letterboxes_the_patient_view_to_its_aspect() -> None:
-    console = _console()
+    console = therapist_window_module()
     letterbox, pane_layout = console.letterbox, console.pane_layout
 
     assert letterbox((0, 0, 800, 300), 4 / 3) == (200, 0, 400, 300)
@@ -95,11 +71,9 @@ def test_window_under_xvfb_shows_the_scene_in_both_panes(tmp_path: Path, driven_
         run_sim({motion}, max_frames=45, screenshot=Path({str(shot)!r}))
         """
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    env.update(GMI_VR_CONFIG=str(tmp_path / "absent.toml"), GMI_VR_DATA=str(tmp_path / "data"))
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    image = np.asarray(Image.open(_keep(shot)).convert("RGB"))
+    env = window_env(GMI_VR_CONFIG=str(tmp_path / "absent.toml"), GMI_VR_DATA=str(tmp_path / "data"))
+    run_window_script(script, env, timeout_s=300)
+    image = np.asarray(Image.open(keep_picture(shot)).convert("RGB"))
     from gmi_vr.console.panels import PANEL_PX
     from gmi_vr.core.settings import Settings
 
@@ -126,10 +100,8 @@ def test_the_settings_size_the_therapist_window(tmp_path: Path) -> None:
     settings.write_text("console_width = 1100\nconsole_height = 640\n")
     script = ("from pathlib import Path\nfrom gmi_vr.app import run_sim\n"
               f"run_sim(None, max_frames=3, visible=False, screenshot=Path({str(shot)!r}))")
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    env.update(GMI_VR_CONFIG=str(settings), GMI_VR_DATA=str(tmp_path / "data"))
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    env = window_env(GMI_VR_CONFIG=str(settings), GMI_VR_DATA=str(tmp_path / "data"))
+    run_window_script(script, env, timeout_s=300)
     assert np.asarray(Image.open(shot)).shape[:2] == (640, 1100)
 
 
@@ -141,8 +113,8 @@ def test_demo_without_a_display_writes_what_patient_and_therapist_saw(tmp_path: 
     assert result.returncode == 0, result.stderr[-3000:]
     patient_path, therapist_path = out / "patient-view.png", out / "therapist-window.png"
     assert str([patient_path, therapist_path]) in result.stdout
-    patient = np.asarray(Image.open(_keep(patient_path)).convert("RGB"))
-    therapist = np.asarray(Image.open(_keep(therapist_path)).convert("RGB"))
+    patient = np.asarray(Image.open(keep_picture(patient_path)).convert("RGB"))
+    therapist = np.asarray(Image.open(keep_picture(therapist_path)).convert("RGB"))
     assert patient.shape == (240, 640, 3)
     left, right = patient[:, :320], patient[:, 320:]
     _assert_shows_the_room(left, "left eye")
@@ -175,7 +147,7 @@ def test_demo_refuses_an_output_folder_it_cannot_write(tmp_path: Path) -> None:
 def test_window_input_reaches_the_simulator_and_the_orbit_camera(tmp_path: Path) -> None:
     if not os.environ.get("DISPLAY"):
         pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    console = _console()
+    console = therapist_window_module()
     import glfw
     from OpenGL import GL
 
@@ -220,7 +192,7 @@ def test_window_input_reaches_the_simulator_and_the_orbit_camera(tmp_path: Path)
             assert pixels is not None
             shot = tmp_path / "therapist-window-help.png"
             Image.fromarray(pixels[:, :, :3]).save(shot)
-            _keep(shot)
+            keep_picture(shot)
             # The help overlay covers the patient pane's top left with light text on dark.
             help_area = pixels[patient[1] + 40 : patient[1] + 200, patient[0] + 14 : patient[0] + 300, :3]
             assert (help_area.max(axis=-1) > 200).mean() > 0.03 and (help_area.max(axis=-1) < 110).mean() > 0.3
@@ -243,7 +215,7 @@ def _room(frame: Any) -> Any:
 def test_in_a_patients_session_escape_and_the_close_button_ask_instead_of_closing() -> None:
     if not os.environ.get("DISPLAY"):
         pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    console = _console()
+    console = therapist_window_module()
     import glfw
 
     from gmi_vr.app.controls import ESCAPE_PROMPT, TherapistControls, console_keys

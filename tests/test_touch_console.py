@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from support.screens import keep_picture, logged, run_window_script
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
-
-SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for a look
 
 MOTION = "\n".join(json.dumps(line) for line in [
     {"format": "gmi-vr-motion", "version": 1, "rate_hz": 30},
@@ -79,10 +75,7 @@ def test_the_therapists_window_shows_the_next_touch_and_cues_it(tmp_path: Path, 
     motion = tmp_path / "rest.jsonl"
     motion.write_text(MOTION)
     script = SCRIPT.format(motion=str(motion), out=str(tmp_path))
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    kept = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("KEPT "))[5:])
+    kept = logged(run_window_script(script), "KEPT")
     assert set(kept) == {"next", "now"}, kept
 
     # The words: what to touch, with which probe, on which limb; the block and touch count.
@@ -95,7 +88,7 @@ def test_the_therapists_window_shows_the_next_touch_and_cues_it(tmp_path: Path, 
     loud = np.array([0.85, 0.55, 0.1]) * 255
     calm = np.array([0.22, 0.3, 0.42]) * 255
     for which, colour, other in (("now", loud, calm), ("next", calm, loud)):
-        image = np.asarray(Image.open(_keep(Path(kept[which]["path"]))).convert("RGB")).astype(float)
+        image = np.asarray(Image.open(keep_picture(Path(kept[which]["path"]))).convert("RGB")).astype(float)
         x, y, w, h = kept[which]["rect"]
         assert w > 300 and h >= 60, kept[which]["rect"]  # wide and three lines high
         bar = image[y : y + h, x : x + w].reshape(-1, 3)
@@ -103,11 +96,3 @@ def test_the_therapists_window_shows_the_next_touch_and_cues_it(tmp_path: Path, 
         assert near > 0.6, f"{which}: the bar is its colour ({near:.0%} of its pixels)"
         assert (np.abs(bar - other).max(axis=1) < 12).mean() < 0.01, which
         assert (bar.max(axis=1) > 200).sum() > 200, f"{which}: the cue's words are written on the bar"
-
-
-def _keep(path: Path) -> Path:
-    folder = os.environ.get(SCREENSHOT_DIR_ENV)
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(folder) / path.name)
-    return path

@@ -6,24 +6,16 @@ thresholds as an outcome, kept and exported (FHIR, validated by fhir.resources).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from fhir.resources.bundle import Bundle
+from support.cli import gmi_vr
 
 from gmi_vr.app.outcome_entry import add_outcome
 from gmi_vr.recording.export import export_session
 from gmi_vr.recording.rows import PatientInfo
 from gmi_vr.recording.store import SessionStore
-
-
-def gmi_vr(args: list[str], data: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(data / "absent.toml"))
-    return subprocess.run([sys.executable, "-m", "gmi_vr.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
 
 
 def test_exposures_climb_the_patients_hierarchy_and_wrong_ones_are_refused(tmp_path: Path) -> None:

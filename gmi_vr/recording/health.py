@@ -76,15 +76,9 @@ def read_only_connection(path: Path, secret: str | None = None) -> Any:
 def _pragma_lines(path: Path, pragma: str, secret: str | None = None) -> list[str]:
     """The lines ``pragma`` answers, [] for "ok"; a file SQLite cannot read at all answers
     with its error. ``sqlite3.OperationalError`` for a lock held by another program."""
-    try:
+    connection = None
+    try:  # opening and reading fail alike: a file SQLite cannot read answers with its error
         connection = read_only_connection(path, secret)
-    except DATABASE_ERRORS as error:
-        if "locked" in str(error) or "busy" in str(error):
-            raise
-        return [str(error)]
-    except UnicodeDecodeError:
-        return [_NOT_UTF8]
-    try:
         lines = [str(row[0]) for row in connection.execute(f"PRAGMA {pragma}({MAX_PROBLEMS})")]
     except DATABASE_ERRORS as error:
         if "locked" in str(error) or "busy" in str(error):
@@ -93,7 +87,8 @@ def _pragma_lines(path: Path, pragma: str, secret: str | None = None) -> list[st
     except UnicodeDecodeError:
         return [_NOT_UTF8]
     finally:
-        connection.close()
+        if connection is not None:
+            connection.close()
     # SQLite answers one row per problem, or several problems joined by newlines in a row.
     problems = [line for text in lines for line in text.splitlines() if line and not line.startswith("*** in database")]
     return [] if problems == ["ok"] else problems

@@ -55,6 +55,7 @@ from gmi_vr.core.types import HandInput, Pose  # noqa: E402
 from gmi_vr.geometry.camera import Camera  # noqa: E402
 from gmi_vr.geometry.transforms import quat_from_axis_angle, quat_multiply  # noqa: E402
 from gmi_vr.scene.draw import DrawList  # noqa: E402
+from support.xr_app_refusal import refused  # noqa: E402
 
 BACKGROUND = (0.0, 0.0, 1.0, 1.0)  # blue
 RECTANGLE = (1.0, 0.5, 0.0, 1.0)  # orange
@@ -397,10 +398,8 @@ def main() -> int:
             result["profiles"] = source.interaction_profiles()
             result["history"] = [state.name for state in source.lifecycle.history]
     except GmiError as error:
-        print(f"gmi-vr: {error}", file=sys.stderr)
-        result["error"] = str(error)
+        status = refused(error, result)
         result["error_type"] = type(error).__name__
-        status = error.exit_code
     if room is not None:
         result["room_views_drawn"] = room.views_drawn
         result["room_min_scene_share"] = room.min_scene_share

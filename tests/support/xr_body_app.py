@@ -39,6 +39,7 @@ from gmi_vr.core.types import Pose, Side  # noqa: E402
 from gmi_vr.geometry import matrix_from_pose, quat_from_axis_angle, quat_multiply, quat_rotate  # noqa: E402
 from gmi_vr.geometry.camera import Camera  # noqa: E402
 from gmi_vr.scene.draw import DrawList  # noqa: E402
+from support.xr_app_refusal import refused  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 LIGHT = {"u_light_direction": (0.0, 0.6, 0.8), "u_light_color": (0.5, 0.5, 0.5),
@@ -197,9 +198,7 @@ def main() -> int:
                     source.request_stop()
                     stop_requested = True
     except GmiError as error:
-        print(f"gmi-vr: {error}", file=sys.stderr)
-        result["error"] = str(error)
-        status = error.exit_code
+        status = refused(error, result)
     finally:
         if args.hands:  # the driver keeps its state across clients: give the controllers back
             for side in ("left", "right"):

@@ -164,6 +164,7 @@ def main() -> int:
     from gmi_vr.core.errors import GmiError
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
+    from support.xr_app_refusal import refused
 
     context = open_window_context(64, 64, title="gmi-vr laterality test", visible=False)
     import xr  # noqa: F401  (after the GL context: see tests/support/xr_app.py)
@@ -263,9 +264,7 @@ def main() -> int:
                         source.request_stop()
                         stop_requested = True
     except GmiError as error:
-        print(f"gmi-vr: {error}", file=sys.stderr)
-        result["error"] = str(error)
-        status = error.exit_code
+        status = refused(error, result)
     finally:
         presser.close()
         renderer.release()

@@ -50,6 +50,7 @@ from gmi_vr.geometry.reflect import Plane, reflect_points  # noqa: E402
 from gmi_vr.recording.store import SessionStore  # noqa: E402
 from gmi_vr.therapy.results.measures import minimum_jerk  # noqa: E402
 from gmi_vr.therapy.tasks.motor import HOME_COLOR  # noqa: E402
+from support.xr_app_refusal import refused  # noqa: E402
 
 PATIENT = "P-XR-MIRROR"
 AFFECTED, HEALTHY = Side.LEFT, Side.RIGHT
@@ -279,9 +280,7 @@ def main() -> int:
             finally:
                 renderer.release()
     except GmiError as error:
-        print(f"gmi-vr: {error}", file=sys.stderr)
-        result["error"] = str(error)
-        status = error.exit_code
+        status = refused(error, result)
     finally:
         remote.close()
     result["step_ms"] = step_ms

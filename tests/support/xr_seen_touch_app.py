@@ -57,6 +57,7 @@ def main() -> int:
     from gmi_vr.therapy.plan.program import BodyPart
     from gmi_vr.therapy.tasks.seen_touch import probe_tip, virtual_landmarks
     from gmi_vr.therapy.tasks.touch_task import MARK_COLOR, PROBE_TIP_COLOR
+    from support.xr_app_refusal import refused
 
     context = open_window_context(64, 64, title="gmi-vr seen touch test", visible=False)
     import xr  # noqa: F401  (after the GL context: see tests/support/xr_app.py)
@@ -175,9 +176,7 @@ def main() -> int:
                         source.request_stop()
                         stop_requested = True
     except GmiError as error:
-        print(f"gmi-vr: {error}", file=sys.stderr)
-        result["error"] = str(error)
-        status = error.exit_code
+        status = refused(error, result)
     finally:
         pull(False)
         put_tip(np.array([-0.1, 1.3, -0.3]))

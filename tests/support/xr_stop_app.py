@@ -48,6 +48,7 @@ def main() -> int:
     from gmi_vr.render.context import open_window_context
     from gmi_vr.render.renderer import Renderer
     from support.monado_remote import ControllerState, MonadoRemote
+    from support.xr_app_refusal import refused
 
     context = open_window_context(64, 64, title="gmi-vr stop test", visible=False)
     import xr  # noqa: F401  (after the GL context: see tests/support/xr_app.py)
@@ -102,9 +103,7 @@ def main() -> int:
                         source.request_stop()
                         stop_requested = True
     except GmiError as error:
-        print(f"gmi-vr: {error}", file=sys.stderr)
-        result["error"] = str(error)
-        status = error.exit_code
+        status = refused(error, result)
     finally:
         remote.set_controller("right", squeeze=0.0, squeeze_force=0.0, trigger=0.0,
                               trigger_click=False, trigger_touch=False)  # fmt: skip

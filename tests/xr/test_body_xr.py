@@ -8,14 +8,12 @@ follow.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from support.sandbox import control, require_sandbox
+from support.xr_run import run_xr_app
 
 from gmi_vr.core.types import Pose
 from gmi_vr.geometry import rotation_angle_between
@@ -30,11 +28,7 @@ APP = Path(__file__).parent.parent / "support" / "xr_body_app.py"
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     require_sandbox()
     control("ensure")
-    out = tmp_path_factory.mktemp("body") / "result.json"
-    process = subprocess.run([sys.executable, str(APP), "--out", str(out), "--frames", "160"],
-                             capture_output=True, text=True, timeout=240)  # fmt: skip
-    assert process.returncode == 0, (process.stdout + process.stderr)[-3000:]
-    return json.loads(out.read_text())
+    return run_xr_app(APP, ["--frames", "160"], tmp_path_factory.mktemp("body"))
 
 
 def _pose(values) -> Pose:

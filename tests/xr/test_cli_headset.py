@@ -3,21 +3,13 @@ run, and a patient's session recorded into a real store — as a clinic would ru
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.cli import gmi_vr
 from support.sandbox import control, require_sandbox
 
 pytestmark = pytest.mark.xr
-
-
-def gmi_vr(args: list[str], data: Path, timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(data / "absent.toml"))
-    return subprocess.run([sys.executable, "-m", "gmi_vr.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=timeout_s)  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

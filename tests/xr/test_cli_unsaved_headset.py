@@ -4,23 +4,15 @@ therapist's choice is in the audit trail and the exit status (10) says so."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.cli import gmi_vr
 from support.sandbox import control, require_sandbox
 
 from gmi_vr.cli import EXIT_NOT_RECORDED
 
 pytestmark = pytest.mark.xr
-
-
-def gmi_vr(args: list[str], data: Path, timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(data / "absent.toml"))
-    return subprocess.run([sys.executable, "-m", "gmi_vr.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=timeout_s)  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

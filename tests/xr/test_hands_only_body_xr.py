@@ -8,13 +8,11 @@ calibrated midline (5 mm, 2°), from the same frame.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from support.sandbox import control, require_sandbox
+from support.xr_run import run_xr_app
 from test_body_xr import (
     test_affected_hand_mirrors_the_healthy_controller_on_every_frame as mirror_bounds,
 )
@@ -29,11 +27,7 @@ APP = Path(__file__).parent.parent / "support" / "xr_body_app.py"
 def test_the_mirror_follows_the_tracked_healthy_hand_on_every_frame(tmp_path: Path) -> None:
     require_sandbox()
     control("ensure")
-    out = tmp_path / "result.json"
-    process = subprocess.run([sys.executable, str(APP), "--out", str(out), "--frames", "160", "--hands"],
-                             capture_output=True, text=True, timeout=240)  # fmt: skip
-    assert process.returncode == 0, (process.stdout + process.stderr)[-3000:]
-    run = json.loads(out.read_text())
+    run = run_xr_app(APP, ["--frames", "160", "--hands"], tmp_path)
     tracked = [f for f in run["frames"] if f["healthy_valid"]]
     assert len(tracked) >= 140
     # No controller: every tracked healthy hand was read from its joints.

@@ -17,14 +17,11 @@ hands (no controller pose), the grip taken from the palm joint.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from support.sandbox import control, require_sandbox
+from support.xr_run import run_xr_app
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
@@ -55,13 +52,8 @@ def run_hands_block(tmp_path: Path, *options: str) -> tuple[Path, dict]:
             # The next pinch (DELAY_S after the next stimulus) comes after this one's release.
             "laterality.feedback": False, "laterality.inter_trial_s": 1.0,
         }, therapist="t.one", reason="a short block answered by pinches")  # fmt: skip
-    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
-    out = tmp_path / "result.json"
-    run = subprocess.run([sys.executable, str(APP), "XR-HANDS", "--out", str(out), "--delay", str(DELAY_S),
-                          "--hands", "--hold", str(HOLD_S), *options],
-                         env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    return data, json.loads(out.read_text())
+    args = ["XR-HANDS", "--delay", str(DELAY_S), "--hands", "--hold", str(HOLD_S), *options]
+    return data, run_xr_app(APP, args, tmp_path, data)
 
 
 def test_pinches_of_tracked_hands_answer_a_laterality_block(tmp_path: Path) -> None:

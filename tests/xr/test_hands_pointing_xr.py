@@ -18,14 +18,11 @@ app's loop only after the hand was sent to its target and, by pinch, after the p
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from support.sandbox import control, require_sandbox
+from support.xr_run import run_xr_app
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
@@ -55,13 +52,8 @@ def run_pointing_block(tmp_path: Path, confirm: str) -> tuple[Path, dict]:
             "laterality.answer.mode": "point", "laterality.answer.hand": "right",
             "hands.confirm": confirm, "hands.dwell_s": DWELL_S, "haptics.answer_pulse": True,
         }, therapist="t.one", reason="one hand only, answered by pointing")  # fmt: skip
-    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
-    out = tmp_path / "result.json"
-    run = subprocess.run([sys.executable, str(APP), "XR-POINT", "--out", str(out), "--delay", str(DELAY_S),
-                          "--hands", "--hold", str(HOLD_S), "--point", confirm],
-                         env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    return data, json.loads(out.read_text())
+    args = ["XR-POINT", "--delay", str(DELAY_S), "--hands", "--hold", str(HOLD_S), "--point", confirm]
+    return data, run_xr_app(APP, args, tmp_path, data)
 
 
 @pytest.mark.parametrize("confirm", ["pinch", "dwell"])

@@ -13,15 +13,12 @@ runtime's own frequency (XR_FREQUENCY_UNSPECIFIED, 0), and accepted by Monado
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import xr
 from support.sandbox import control, require_sandbox
+from support.xr_run import run_xr_app
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
@@ -46,12 +43,7 @@ def test_answer_pulses_reach_the_runtime_on_the_healthy_hand_only(tmp_path: Path
             "haptics.answer_pulse": True,
         }, therapist="t.one", reason="answer pulses: no allodynia")  # fmt: skip
 
-    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
-    out = tmp_path / "result.json"
-    run = subprocess.run([sys.executable, str(APP), "XR-HAP", "--out", str(out), "--delay", "0.4",
-                          "--record-haptics"], env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    result = json.loads(out.read_text())
+    result = run_xr_app(APP, ["XR-HAP", "--delay", "0.4", "--record-haptics"], tmp_path, data)
     assert result.get("done") is True, result
 
     frames = result["haptic_frames"]

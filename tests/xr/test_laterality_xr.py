@@ -11,14 +11,11 @@ zero and below DELAY_S plus two frames of the null compositor's 20 Hz.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from support.sandbox import control, require_sandbox
+from support.xr_run import run_xr_app
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
@@ -43,12 +40,7 @@ def test_a_right_trigger_pull_answers_a_right_hand_stimulus(tmp_path: Path) -> N
             "laterality.feedback": False, "laterality.inter_trial_s": 0.5,
         }, therapist="t.one", reason="a short block for the headset check")  # fmt: skip
 
-    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
-    out = tmp_path / "result.json"
-    run = subprocess.run([sys.executable, str(APP), "XR-LAT", "--out", str(out), "--delay", str(DELAY_S)],
-                         env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    result = json.loads(out.read_text())
+    result = run_xr_app(APP, ["XR-LAT", "--delay", str(DELAY_S)], tmp_path, data)
     assert result.get("done") is True, result
 
     with SessionStore.open(data) as store:

@@ -8,14 +8,12 @@ site and delay, and the frame that saw it draws the mark where the real hand was
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from support.sandbox import control, require_sandbox
+from support.xr_run import run_xr_app
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
@@ -39,12 +37,7 @@ def test_the_affected_controller_registers_the_limb_and_its_touch_shows_where_it
             "touch.seen_touch": True,
         }, therapist="t.one", reason="a short seen-touch block for the headset check")  # fmt: skip
 
-    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
-    out = tmp_path / "result.json"
-    run = subprocess.run([sys.executable, str(APP), "XR-SEEN", "--out", str(out)],
-                         env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    result = json.loads(out.read_text())
+    result = run_xr_app(APP, ["XR-SEEN"], tmp_path, data)
     print(json.dumps({k: v for k, v in result.items() if k not in ("contacts",)}))  # shown on a failure
     assert result.get("done") is True
 

@@ -10,14 +10,11 @@ the first frame that saw the fist; the session is stored as a safety stop by the
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from support.sandbox import control, require_sandbox
+from support.xr_run import run_xr_app
 
 from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
@@ -41,12 +38,7 @@ def test_the_healthy_hands_grip_and_trigger_stop_with_the_affected_controller_id
             "safety.fms_every_s": 0,
         }, therapist="t.one", reason="a look-only block for the headset check")  # fmt: skip
 
-    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
-    out = tmp_path / "result.json"
-    run = subprocess.run([sys.executable, str(APP), "XR-STOP", "--out", str(out)],
-                         env=env, capture_output=True, text=True, timeout=240)  # fmt: skip
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    result = json.loads(out.read_text())
+    result = run_xr_app(APP, ["XR-STOP"], tmp_path, data)
     assert result.get("done") is True, result
     assert "grip and trigger" in result["hint"]  # the patient was told how at the start
     assert result["left_idle"] == [0.0, 0.0, False]  # the affected controller did nothing

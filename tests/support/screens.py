@@ -1,0 +1,56 @@
+"""The therapist's window in a test's own process, and the pictures a test takes of it."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for a look
+
+
+def keep_picture(path: Path) -> Path:
+    """``path``, also copied into the folder ``GMI_VR_SCREENSHOT_DIR`` names, when it names one."""
+    folder = os.environ.get(SCREENSHOT_DIR_ENV)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / path.name).write_bytes(path.read_bytes())
+    return path
+
+
+def therapist_window_module() -> Any:
+    """gmi_vr.console.therapist_window, imported (it imports OpenGL) after the platform choice the
+    app would make for this process, so later GL tests in this process still get theirs."""
+    from gmi_vr.render.context import choose_gl_platform
+
+    try:
+        choose_gl_platform(offscreen=not os.environ.get("DISPLAY"))
+    except RuntimeError:
+        pass  # OpenGL is loaded already; the layout and camera need no context
+    return importlib.import_module("gmi_vr.console.therapist_window")
+
+
+def window_env(**changes: str) -> dict[str, str]:
+    """This process's environment with ``changes``, less ``PYOPENGL_PLATFORM``: a child that
+    opens the window chooses its GL platform itself, as the app does."""
+    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
+    env.update(changes)
+    return env
+
+
+def run_window_script(script: str, env: dict[str, str] | None = None, timeout_s: float = 600.0) -> list[str]:
+    """The lines ``python -c SCRIPT`` printed, after asserting it exited 0 (else the tail of its
+    output is the failure's message); ``env`` defaults to ``window_env()``."""
+    result = subprocess.run([sys.executable, "-c", script], env=window_env() if env is None else env,
+                            capture_output=True, text=True, timeout=timeout_s)  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    return result.stdout.splitlines()
+
+
+def logged(lines: list[str], mark: str = "LOG") -> Any:
+    """The JSON a window script printed on its line ``MARK ...``."""
+    return json.loads(next(line for line in lines if line.startswith(mark + " "))[len(mark) + 1 :])
