@@ -10,7 +10,9 @@ the time cap raised), driven by tools/bench_sim_pace.py's motion at 30 frames pe
 Prints the process's RSS (all threads share it; the render thread is the main one; less
 the benchmark's own frame log, which it also reports) and the
 loop's work per frame (median, p99; tools/bench_sim_pace.py says what is counted) in the
-first and the last 5 minutes, and the RSS growth between them: the median of each window's
+first and the last 5 minutes, with the process's CPU time per frame, apart for frames with
+and without a window draw (load on the machine stretches wall times but hardly CPU times,
+so the CPU columns say whether the frame itself grew), and the RSS growth between them: the median of each window's
 samples (one every 10 s), and the last sample of the first window against the last of the
 run. Goal: growth at most 5 %, frame times flat.
 """
@@ -69,10 +71,13 @@ def main() -> int:
     }
     w = result["window_min"]
     print(f"Simulator session of {result['minutes']:.1f} min: first vs last {w:.1f} min")
-    print(f"{'':8s}{'frames/s':>9s}{'work med':>9s}{'work p99':>9s}{'session/wall':>13s}{'RSS MB':>9s}")
+    print(f"{'':8s}{'frames/s':>9s}{'work med':>9s}{'work p99':>9s}{'session/wall':>13s}{'RSS MB':>9s}"
+          f"{'CPU step med/p99':>18s}{'CPU draw med/p99':>18s}")  # fmt: skip
     for name, entry, rss in (("first", first, med_first), ("last", last, med_last)):
         print(f"{name:8s}{entry['rate_hz']:9.1f}{entry['work_median_ms']:9.1f}{entry['work_p99_ms']:9.1f}"
-              f"{entry['session_per_wall']:13.2f}{rss / 2**20:9.1f}")  # fmt: skip
+              f"{entry['session_per_wall']:13.2f}{rss / 2**20:9.1f}"
+              f"{entry['step_cpu_median_ms']:10.1f} /{entry['step_cpu_p99_ms']:6.1f}"
+              f"{entry['drawn_cpu_median_ms']:10.1f} /{entry['drawn_cpu_p99_ms']:6.1f}")  # fmt: skip
     print(f"RSS growth: {result['rss_growth_pct']:+.1f} % (window medians), "
           f"{result['rss_growth_end_pct']:+.1f} % (end of first window {result['rss_end_of_first_mb']:.1f} MB "
           f"to end {result['rss_end_mb']:.1f} MB)")  # fmt: skip

@@ -223,6 +223,8 @@ def figures(log: FrameLog, since_ns: int | None = None, until_ns: int | None = N
         "cpu_per_wall": (log.cpu_ns[last] - log.cpu_ns[first]) / 1e9 / wall,
         "step_cpu_median_ms": percentile(step_cpu, 0.5) if step_cpu else math.nan,
         "drawn_cpu_median_ms": percentile(drawn_cpu, 0.5) if drawn_cpu else math.nan,
+        "step_cpu_p99_ms": percentile(step_cpu, 0.99) if step_cpu else math.nan,
+        "drawn_cpu_p99_ms": percentile(drawn_cpu, 0.99) if drawn_cpu else math.nan,
     }
 
 
