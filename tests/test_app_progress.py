@@ -75,7 +75,14 @@ def record(store: SessionStore, program: Program, *, left: tuple[int, int, float
 
 
 GOOD = {"left": (50, 45, 1.1), "right": (50, 45, 1.25)}  # 90 % both sides, gap 0.15 s, 50 per side
+FEW = {"left": (4, 4, 1.0), "right": (4, 4, 1.0)}  # all correct, but too few trials for the targets
 WEEK = (0, 3, 7)  # three sessions spread over 7 days
+
+
+def at_stage(store: SessionStore, stage: int, reason: str) -> Program:
+    """P-1's program once the therapist has moved them to ``stage`` for ``reason``."""
+    edit_patient_program(store, "P-1", {"stage": stage}, therapist="t.one", reason=reason)
+    return patient_program(store, "P-1")
 
 
 def record_a_week(store: SessionStore, *, left: tuple[int, int, float] = GOOD["left"],
@@ -142,10 +149,9 @@ def test_a_left_right_rt_gap_beyond_the_smallest_real_change_holds(store: Sessio
 
 
 def test_a_pain_flare_proposes_one_stage_back(store: SessionStore) -> None:
-    edit_patient_program(store, "P-1", {"stage": 2}, therapist="t.one", reason="skipped stage 1")
-    program = patient_program(store, "P-1")
-    record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0), pain=(3, 3))
-    record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0), pain=(3, 6, 6))  # +3: a flare
+    program = at_stage(store, 2, "skipped stage 1")
+    record(store, program, **FEW, pain=(3, 3))
+    record(store, program, **FEW, pain=(3, 6, 6))  # +3: a flare
     summary = session_summary(store, history_sessions(store, "P-1")[-1][0].id)
     assert summary.pain_flare and (summary.pain_first, summary.pain_last) == (3, 6)
     proposal = propose(store, "P-1")
@@ -155,11 +161,9 @@ def test_a_pain_flare_proposes_one_stage_back(store: SessionStore) -> None:
 
 def test_a_patient_stop_is_not_a_failure(store: SessionStore) -> None:
     """CLINICAL.md: a stop for another reason than a flare (fatigue, a break) does not demote."""
-    edit_patient_program(store, "P-1", {"stage": 3}, therapist="t.one", reason="skipped")
-    program = patient_program(store, "P-1")
-    record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0), day=0)
-    stopped = record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0), patient_stop=True,
-                     status="safety_stop", day=14)  # fmt: skip
+    program = at_stage(store, 3, "skipped")
+    record(store, program, **FEW, day=0)
+    stopped = record(store, program, **FEW, patient_stop=True, status="safety_stop", day=14)
     assert session_summary(store, stopped).patient_stop
     proposal = propose(store, "P-1")
     assert proposal.decision is Decision.ADVANCE and proposal.rule == "time_at_stage"
@@ -167,9 +171,8 @@ def test_a_patient_stop_is_not_a_failure(store: SessionStore) -> None:
 
 
 def test_an_aborted_session_counts_only_for_its_flare(store: SessionStore) -> None:
-    edit_patient_program(store, "P-1", {"stage": 2}, therapist="t.one", reason="skipped")
-    program = patient_program(store, "P-1")
-    good = record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0))
+    program = at_stage(store, 2, "skipped")
+    good = record(store, program, **FEW)
     record(store, program, left=(1, 0, 1.0), right=(1, 0, 1.0), status="aborted")  # no flare
     assert [s.id for s, _ in history_sessions(store, "P-1")] == [good]
     assert propose(store, "P-1").decision is Decision.HOLD
@@ -193,8 +196,7 @@ def test_a_session_with_no_work_in_it_is_not_one_of_the_sessions_that_count(
 
 
 def test_a_session_stopped_for_safety_before_any_trial_still_counts_for_its_flare(store: SessionStore) -> None:
-    edit_patient_program(store, "P-1", {"stage": 3}, therapist="t.one", reason="skipped")
-    program = patient_program(store, "P-1")
+    program = at_stage(store, 3, "skipped")
     record(store, program, **GOOD)
     stopped = record(store, program, left=(0, 0, 1.0), right=(0, 0, 1.0), pain=(3, 6),
                      status="safety_stop")  # fmt: skip

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 from support.clinic_store import store_with_patient
-from test_app_progress import GOOD, WEEK, record, trials
+from test_app_progress import FEW, GOOD, WEEK, at_stage, record, trials
 
 from gmi_vr.app.patients import (
-    edit_patient_program,
     patient_program,
     prescribe_practice,
 )
@@ -227,9 +226,8 @@ def test_home_sessions_with_work_count_in_the_history_and_are_marked(store: Sess
 
 
 def test_stages_two_and_three_say_the_practice_with_the_time_at_stage(store: SessionStore) -> None:
-    edit_patient_program(store, "P-1", {"stage": 3}, therapist="t.one", reason="from the clinic's notes")
-    program = patient_program(store, "P-1")
-    record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0), day=0)
+    program = at_stage(store, 3, "from the clinic's notes")
+    record(store, program, **FEW, day=0)
     practise(store, 0, 5.0, task="mirror", program=program)
     proposal = propose(store, "P-1")
     assert proposal.rule == "time_at_stage" and proposal.decision is Decision.HOLD
