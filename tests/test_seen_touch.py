@@ -237,6 +237,7 @@ def test_a_touch_of_the_registered_limb_shows_in_the_same_frame_where_it_landed(
 
 def test_a_pause_during_registration_starts_it_again_from_the_first_landmark(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The session below opens the store itself.
     store_with_patient(tmp_path, monkeypatch, "S-1", program=SEEN, reason="seen touch").close()
     virtual = virtual_landmarks(rest_body(), Side.LEFT, BodyPart.HAND)
     shift = np.array([-0.03, 0.0, -0.04])  # the real limb: 3 cm out, 4 cm forward of the virtual one

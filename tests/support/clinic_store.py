@@ -12,13 +12,11 @@ from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
 
 
-def use_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def use_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point the app's default store at ``tmp_path/data`` and its settings file at a missing
-    ``tmp_path/absent.toml``, for code that opens the store without being given a path;
-    returns the data folder."""
+    ``tmp_path/absent.toml``, for code that opens the store without being given a path."""
     monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    return tmp_path / "data"
 
 
 def store_with_patient(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, patient: str, *,
