@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support.station import station_with_patients
+from support.clinic_store import store_with_patient
 
 from gmi_vr.app.patients import patient_program
 from gmi_vr.app.session_setup import session_pipeline
@@ -61,13 +61,12 @@ def next_show(program_dict: dict[str, object], keyframes: list[dict[str, object]
 
 def test_a_scripted_trigger_press_is_recorded_as_its_delay_to_one_frame(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    station_with_patients(tmp_path, monkeypatch, "RT-1", program={
+    with store_with_patient(tmp_path, monkeypatch, "RT-1", program={
         "session.blocks": ["laterality"], "session.rating_at_start": False,
         "session.rating_at_end": False, "laterality.trials_per_block": len(DELAYS),
         "laterality.rotations_deg": [0, 90], "laterality.views": ["back"],
         "laterality.feedback": False, "laterality.inter_trial_s": 0.5,
-    }, why="a short block for the reaction-time check")  # fmt: skip
-    with SessionStore.open() as store:
+    }, reason="a short block for the reaction-time check") as store:  # fmt: skip
         program = patient_program(store, "RT-1").to_dict()
 
     # Both triggers released (explicitly, so the click holds false until a press keyframe).

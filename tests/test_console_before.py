@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from support.clinic_store import use_data_folder
 from support.screens import driven_log, keep_picture, require_display, window_env
-from support.station import station_with_patients, use_station
 
 from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
@@ -117,7 +117,7 @@ SCRIPT = """
 def test_a_busy_therapist_adds_a_patient_in_the_console_and_starts_their_session(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     require_display()
-    station_with_patients(tmp_path, monkeypatch)
+    use_data_folder(tmp_path, monkeypatch)
     missing_runtime = tmp_path / "no-runtime" / "active_runtime.json"
     with SessionStore.open() as store:
         add_patient(store, "K-3", "right", "hand", therapist="t.one")
@@ -206,7 +206,7 @@ def test_the_first_patient_is_added_from_the_console_on_a_station_with_no_store_
     from gmi_vr.body import BodySettings
     from gmi_vr.console.panels import ConsoleAction
 
-    use_station(tmp_path, monkeypatch)
+    use_data_folder(tmp_path, monkeypatch)
     before = before_session()
     assert (before.patients, before.problem) == ((), "")
     gate = ConsoleGate.for_store(fallback="dr.k")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from calibration_motion import BODY, calibration_motion
+from support.clinic_store import store_with_patient
 from support.screens import driven_log, require_display
-from support.station import station_with_patients
 
 from gmi_vr.recording.store import SessionStore
 
@@ -65,7 +65,7 @@ def _lead_in(text: str, seconds: float) -> str:
 def test_the_console_calibrates_the_chosen_patient_on_the_running_loop_and_audits_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     require_display()
-    station_with_patients(tmp_path, monkeypatch, "K-7")
+    store_with_patient(tmp_path, monkeypatch, "K-7").close()
     motion = tmp_path / "calibration.jsonl"
     motion.write_text(_lead_in(calibration_motion(), LEAD_IN_S))
     log = driven_log(SCRIPT, motion=str(motion))

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from support.station import controlled_session, station_with_patients
+from support.clinic_store import store_with_patient
+from support.station import controlled_session
 from test_therapy_session import Run, program
 
 from gmi_vr.app.console import SessionConsole, replay_panels
@@ -82,7 +83,7 @@ def test_the_size_change_is_in_the_store_the_audit_the_report_and_the_replay(tmp
     from gmi_vr.app.replay_run import replay_body
     from gmi_vr.review.figures_data import session_review
 
-    station_with_patients(tmp_path, monkeypatch, "H-1")
+    store_with_patient(tmp_path, monkeypatch, "H-1").close()
     with controlled_session("H-1", therapist="dr.h") as (pipeline, controls):
         for index in range(20):
             if index == 10:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.station import controlled_session, station_with_patients
+from support.clinic_store import store_with_patient
+from support.station import controlled_session
 from test_therapy_frames import RATE_HZ
 from test_therapy_session import Run, answer_trials, program
 
@@ -113,7 +114,7 @@ def test_pause_repeat_and_skip_are_recorded_in_the_session_and_audited(tmp_path:
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from recording_synth import frame
 
-    station_with_patients(tmp_path, monkeypatch, "S-1")
+    store_with_patient(tmp_path, monkeypatch, "S-1").close()
     with controlled_session("S-1", therapist="dr.s") as (pipeline, controls):
         index = 0
 
@@ -153,7 +154,7 @@ def test_a_failed_audit_write_is_shown_in_the_console_and_the_run_ends_with_the_
     from gmi_vr.app.console import session_console
     from gmi_vr.core.errors import StorageError
 
-    station_with_patients(tmp_path, monkeypatch, "S-2")
+    store_with_patient(tmp_path, monkeypatch, "S-2").close()
     database = tmp_path / "data" / "sessions.sqlite"
     with pytest.raises(StorageError, match=r"was saved, but 1 audit row could not be written \(.*audit refused"):
         with controlled_session("S-2", therapist="dr.s") as (pipeline, controls):

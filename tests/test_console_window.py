@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from support.clinic_store import store_with_patient, use_data_folder
 from support.screens import driven_log, driven_run, keep_picture, logged, require_display
-from support.station import station_with_patients
 
 from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
@@ -111,7 +111,7 @@ SCRIPT = """
 @pytest.mark.display
 def test_console_clicks_steer_the_session_and_are_audited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     require_display()
-    station_with_patients(tmp_path, monkeypatch, "K-1")
+    store_with_patient(tmp_path, monkeypatch, "K-1").close()
     motion = tmp_path / "reach-and-hold.jsonl"
     motion.write_text(MOTION)
     shot = tmp_path / "console-during-a-session.png"
@@ -217,7 +217,7 @@ AFTER_SCRIPT = """
 def test_after_the_session_the_stage_is_decided_in_the_console_with_a_reason(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     require_display()
-    station_with_patients(tmp_path, monkeypatch, "K-2")
+    store_with_patient(tmp_path, monkeypatch, "K-2").close()
     log = driven_log(AFTER_SCRIPT)
     proposal, refused, decided = log["after"]
     assert proposal[0].startswith("stage 1 -> proposed 1")
@@ -239,7 +239,6 @@ BEFORE_SCRIPT = """
 
     log = {{}}
     click = partial(driven.click, mouse, settle=3)
-    until = partial(driven.until, explain=lambda w, s: s)
 
     def drive():
         window, status = yield from driven.frames(6)
@@ -257,7 +256,7 @@ BEFORE_SCRIPT = """
 def test_before_a_session_the_console_lists_the_patients_and_starts_the_chosen_ones_session(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     require_display()
-    station_with_patients(tmp_path, monkeypatch)
+    use_data_folder(tmp_path, monkeypatch)
     with SessionStore.open() as store:
         add_patient(store, "K-3", "right", "hand", therapist="t.one")
         add_patient(store, "K-4", "left", "hand", age_years=54, therapist="t.one")

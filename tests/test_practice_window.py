@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from support.clinic_store import store_with_patient
 from support.screens import driven_script, logged, require_display, run_window_script
-from support.station import station_with_patients
 
 from gmi_vr.app.controls import ESCAPE_PROMPT
 from gmi_vr.recording.rows import EventRecord, SessionInfo
@@ -168,11 +168,11 @@ def _practise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plan: str) -> Sit
     """Run one sitting of patient H-1 driven by ``plan``; returns it as logged and stored."""
     require_display()
     # A short block: 2 pictures (left and right, one rotation and view), quick pauses.
-    station_with_patients(tmp_path, monkeypatch, "H-1", program={
+    store_with_patient(tmp_path, monkeypatch, "H-1", program={
         "laterality.rotations_deg": [0], "laterality.views": ["back"],
         "laterality.trials_per_block": 2, "laterality.inter_trial_s": 0.3,
         "laterality.feedback_s": 0.3,
-    }, why="a short block")
+    }, reason="a short block").close()
     script = driven_script(SCRIPT, plan=plan, prompt=ESCAPE_PROMPT, screenshot=str(tmp_path / "practice.png"))
     lines = run_window_script(script, timeout_s=RUN_TIMEOUT_S)
     with SessionStore.open() as store:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.clinic_store import store_with_patient
 from support.screens import driven_run, logged, require_display
-from support.station import station_with_patients
 
 from gmi_vr.app.controls import ESCAPE_PROMPT
 from gmi_vr.recording.store import SessionStore
@@ -156,7 +156,7 @@ SCRIPT = """
 def test_escape_asks_then_the_closing_rating_and_session_complete_stay_until_closed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
     require_display()
-    station_with_patients(tmp_path, monkeypatch, "W-1")
+    store_with_patient(tmp_path, monkeypatch, "W-1").close()
     lines = driven_run(SCRIPT, prompt=ESCAPE_PROMPT, where=where)
     log = logged(lines)
     reports = [line[7:] for line in lines if line.startswith("REPORT ")]

@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 import pytest
+from support.clinic_store import store_with_patient
 from support.screens import logged, require_display, run_window_script, window_env, window_script
-from support.station import station_with_patients
 
 from gmi_vr.app.simulator import _paced
 from gmi_vr.recording.store import SessionStore
@@ -126,13 +126,13 @@ SCRIPT = """
 def test_a_sim_sessions_record_follows_the_wall_clock_when_drawing_is_slow(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     require_display()
-    station_with_patients(tmp_path, monkeypatch, "C-1", program={
+    store_with_patient(tmp_path, monkeypatch, "C-1", program={
         "session.blocks": ["laterality"], "session.rating_at_start": False,
         "session.rating_at_end": False, "laterality.trials_per_block": 8,
         "laterality.rotations_deg": [0, 90], "laterality.views": ["back"],
         "laterality.feedback": False, "laterality.inter_trial_s": 0.5,
         "safety.fms_every_s": 0, "safety.ask_since_last": False,
-    }, why="a short block for the clock check")  # fmt: skip
+    }, reason="a short block for the clock check").close()  # fmt: skip
     motion = tmp_path / "taps.jsonl"
     motion.write_text(tap_motion(TAP_START_S + 20.0), encoding="utf-8")
     script = window_script(SCRIPT, slow=TOTAL_SLOW_S, motion=str(motion))

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from support.clinic_store import store_with_patient
 from support.screens import keep_picture, logged, require_display, run_window_script, window_script
-from support.station import station_with_patients
 
 MOTION = "\n".join(json.dumps(line) for line in [
     {"format": "gmi-vr-motion", "version": 1, "rate_hz": 30},
@@ -53,10 +53,10 @@ SCRIPT = """
 @pytest.mark.display
 def test_the_therapists_window_shows_the_next_touch_and_cues_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     require_display()
-    station_with_patients(tmp_path, monkeypatch, "C-1", program={
+    store_with_patient(tmp_path, monkeypatch, "C-1", program={
         "session.blocks": ["touch"], "session.rating_at_start": False, "session.rating_at_end": False,
         "safety.fms_every_s": 0, "safety.stop_hint_s": 0, "touch.interval_s": 6.0, "touch.lead_s": 3.0,
-    }, why="the console's touch cue")  # fmt: skip
+    }, reason="the console's touch cue").close()  # fmt: skip
     motion = tmp_path / "rest.jsonl"
     motion.write_text(MOTION)
     script = window_script(SCRIPT, motion=str(motion), out=str(tmp_path))

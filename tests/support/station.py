@@ -1,6 +1,6 @@
-"""A test's own station: a data folder of its own, no settings file of the machine, nobody
-signed in, and the patients a test starts from in a real SQLite store; the ``gmi-vr``
-command run on it in the test's own process."""
+"""A test's own station with nobody signed in, the ``gmi-vr`` command run on it in the
+test's own process, and a patient's session with the console's controls. (The data folder
+and its store: ``clinic_store``.)"""
 
 from __future__ import annotations
 
@@ -8,41 +8,24 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from gmi_vr import cli
 from gmi_vr.app.controls import TherapistControls
-from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.app.session_setup import session_pipeline
-from gmi_vr.recording.store import SessionStore
+from support.clinic_store import use_data_folder
 
 
 def use_station(folder: Path, monkeypatch: pytest.MonkeyPatch, settings: Path | None = None) -> Path:
-    """Points the app at the data folder ``folder / "data"`` (made when first written), with the
-    settings file ``settings`` (else a missing one: the defaults) and no sign-in token; returns
-    the data folder."""
-    data = folder / "data"
-    monkeypatch.setenv("GMI_VR_DATA", str(data))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(settings or folder / "absent.toml"))
+    """``use_data_folder`` with the settings file ``settings`` where one is given, and nobody
+    signed in (no ``GMI_VR_TOKEN``); returns the data folder, ``folder / "data"``."""
+    use_data_folder(folder, monkeypatch)
+    if settings is not None:
+        monkeypatch.setenv("GMI_VR_CONFIG", str(settings))
     monkeypatch.delenv("GMI_VR_TOKEN", raising=False)
-    return data
-
-
-def station_with_patients(folder: Path, monkeypatch: pytest.MonkeyPatch, *patient_ids: str,
-                          program: dict[str, Any] | None = None, why: str = "") -> Path:
-    """``use_station`` with each of ``patient_ids`` added (left hand affected, by therapist
-    t.one) and, when ``program`` is given, their programs changed by it for the reason ``why``;
-    returns the data folder."""
-    data = use_station(folder, monkeypatch)
-    with SessionStore.open() as store:
-        for patient_id in patient_ids:
-            add_patient(store, patient_id, "left", "hand", therapist="t.one")
-            if program is not None:
-                edit_patient_program(store, patient_id, program, therapist="t.one", reason=why)
-    return data
+    return folder / "data"
 
 
 @contextmanager
