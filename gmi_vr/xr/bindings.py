@@ -71,6 +71,21 @@ HP_MIXED_REALITY = "/interaction_profiles/hp/mixed_reality_controller"
 #: Instance extension a profile needs on OpenXR 1.0 runtimes (promoted to core in 1.1).
 PROFILE_EXTENSIONS: dict[str, str] = {HP_MIXED_REALITY: "XR_EXT_hp_mixed_reality_controller"}
 
+#: The Oculus Touch controller's buttons and sticks, which HP's Mixed Reality controller has
+#: too (it differs only in having a menu button on both hands).
+_TOUCH_LAYOUT: dict[str, PerHand] = {
+        "grip_pose": both("input/grip/pose"),
+        "haptic": both("output/haptic"),
+        "aim_pose": both("input/aim/pose"),
+        "trigger": both("input/trigger/value"),
+        "trigger_click": both("input/trigger/value"),
+        "squeeze": both("input/squeeze/value"),
+        "thumbstick": both("input/thumbstick"),
+        "thumbstick_click": both("input/thumbstick/click"),
+        "primary": ("input/x/click", "input/a/click"),
+        "secondary": ("input/y/click", "input/b/click"),
+}
+
 SUGGESTED_BINDINGS: dict[str, dict[str, PerHand]] = {
     SIMPLE: {
         "grip_pose": both("input/grip/pose"),
@@ -94,16 +109,7 @@ SUGGESTED_BINDINGS: dict[str, dict[str, PerHand]] = {
         # The Index controller's only other button is the system button, reserved for the runtime.
     },
     TOUCH: {
-        "grip_pose": both("input/grip/pose"),
-        "haptic": both("output/haptic"),
-        "aim_pose": both("input/aim/pose"),
-        "trigger": both("input/trigger/value"),
-        "trigger_click": both("input/trigger/value"),
-        "squeeze": both("input/squeeze/value"),
-        "thumbstick": both("input/thumbstick"),
-        "thumbstick_click": both("input/thumbstick/click"),
-        "primary": ("input/x/click", "input/a/click"),
-        "secondary": ("input/y/click", "input/b/click"),
+        **_TOUCH_LAYOUT,
         "menu": ("input/menu/click", None),  # the right controller's is the system button
     },
     VIVE: {
@@ -130,19 +136,7 @@ SUGGESTED_BINDINGS: dict[str, dict[str, PerHand]] = {
         "primary": both("input/trackpad/click"),
         "menu": both("input/menu/click"),
     },
-    HP_MIXED_REALITY: {
-        "grip_pose": both("input/grip/pose"),
-        "haptic": both("output/haptic"),
-        "aim_pose": both("input/aim/pose"),
-        "trigger": both("input/trigger/value"),
-        "trigger_click": both("input/trigger/value"),
-        "squeeze": both("input/squeeze/value"),
-        "thumbstick": both("input/thumbstick"),
-        "thumbstick_click": both("input/thumbstick/click"),
-        "primary": ("input/x/click", "input/a/click"),
-        "secondary": ("input/y/click", "input/b/click"),
-        "menu": both("input/menu/click"),
-    },
+    HP_MIXED_REALITY: {**_TOUCH_LAYOUT, "menu": both("input/menu/click")},
 }
 
 
