@@ -148,6 +148,12 @@ _POSES_AND_HAPTIC = ("input/grip/pose", "input/aim/pose", "output/haptic")
 _THUMBSTICK = (
     "input/thumbstick", "input/thumbstick/x", "input/thumbstick/y", "input/thumbstick/click",
 )  # fmt: skip
+#: What each of the two Touch controllers has besides its two letter buttons and its menu
+#: (left) or system (right) button.
+_TOUCH_BOTH_HANDS = (
+    "input/squeeze/value", "input/trigger/value", "input/trigger/touch", *_THUMBSTICK,
+    "input/thumbstick/touch", "input/thumbrest/touch", *_POSES_AND_HAPTIC,
+)  # fmt: skip
 _TRACKPAD = (
     "input/trackpad", "input/trackpad/x", "input/trackpad/y", "input/trackpad/click",
     "input/trackpad/touch",
@@ -191,13 +197,7 @@ PROFILE_COMPONENTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
             "input/y/click",
             "input/y/touch",
             "input/menu/click",
-            "input/squeeze/value",
-            "input/trigger/value",
-            "input/trigger/touch",
-            *_THUMBSTICK,
-            "input/thumbstick/touch",
-            "input/thumbrest/touch",
-            *_POSES_AND_HAPTIC,
+            *_TOUCH_BOTH_HANDS,
         ),  # fmt: skip
         _components(
             "input/a/click",
@@ -205,13 +205,7 @@ PROFILE_COMPONENTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
             "input/b/click",
             "input/b/touch",
             "input/system/click",
-            "input/squeeze/value",
-            "input/trigger/value",
-            "input/trigger/touch",
-            *_THUMBSTICK,
-            "input/thumbstick/touch",
-            "input/thumbrest/touch",
-            *_POSES_AND_HAPTIC,
+            *_TOUCH_BOTH_HANDS,
         ),  # fmt: skip
     ),
     VIVE: (
