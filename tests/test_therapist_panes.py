@@ -137,3 +137,27 @@ def test_the_third_person_pane_is_drawn_every_other_compose_and_at_once_when_its
     finally:
         window.release()
 
+
+
+def test_screen_texts_drawn_together_each_sit_where_placed(gl: Any, renderer: Any) -> None:
+    from gmi_vr.render.renderer import ScreenText
+    from gmi_vr.render.target import RenderTarget
+
+    picture = RenderTarget(320, 200)
+    try:
+        gl.glBindFramebuffer(gl.GL_FRAMEBUFFER, picture.framebuffer)
+        gl.glClearColor(0.0, 0.0, 0.0, 1.0)
+        gl.glClear(gl.GL_COLOR_BUFFER_BIT)
+        # Opaque boxes with text the same colour as the box: each text shows as a solid block.
+        red, green = (1.0, 0.0, 0.0, 1.0), (0.0, 1.0, 0.0, 1.0)
+        placed = {(10, 20): red, (150, 120): green}
+        renderer.draw_screen_texts([ScreenText("label", x, y, 18, color=c, background=c) for (x, y), c in placed.items()],
+                                   picture.framebuffer, picture.width, picture.height)  # fmt: skip
+        pixels = picture.read_rgba()[:, :, :3].astype(int)
+        for (x, y), color in placed.items():
+            channel = 0 if color is red else 1
+            rows, columns = np.nonzero(pixels[:, :, channel] > 200)
+            assert (rows.min(), columns.min()) == (y, x), "the box's top-left corner at the pixel given"
+            assert 18 <= rows.max() - rows.min() + 1 <= 30 and columns.max() - columns.min() + 1 > 30
+    finally:
+        picture.release()

@@ -6,7 +6,10 @@ Two layers here:
   or an offscreen target when there is no display): the patient's view (one eye, aspect
   correct, letterboxed) on the left, an orbiting third-person camera on the right, and a
   status line along the bottom. It draws with the one ``Renderer`` of the GL context,
-  so meshes, programs and the glyph atlas are shared with the eyes' rendering.
+  so meshes, programs and the glyph atlas are shared with the eyes' rendering. Drawing the
+  scene again is most of a redraw's CPU, so it is done only where needed: in the headset
+  the patient's view is the left eye the headset already drew (``keep_patient_eye``), and
+  the live window's third-person view is drawn on every other redraw (``THIRD_PERSON_EVERY``).
 - ``TherapistWindow`` is the GLFW window around it: mouse orbit and zoom in the right pane,
   and the simulator's keyboard and mouse (``gmi_vr.core.input.InputState``) in the left one.
 
@@ -29,7 +32,7 @@ from gmi_vr.core.types import FloatArray, Pose, TrackingFrame, ViewInfo
 from gmi_vr.geometry import matrix_from_pose, quat_rotate, yaw_pitch_roll_quat
 from gmi_vr.geometry.camera import Camera
 from gmi_vr.render.context import WindowContext
-from gmi_vr.render.renderer import Renderer
+from gmi_vr.render.renderer import Renderer, ScreenText
 from gmi_vr.render.target import RenderTarget, read_pixels
 from gmi_vr.scene.draw import RGBA, DrawList, MeshItem
 from gmi_vr.scene.room import placed
@@ -257,15 +260,14 @@ class TherapistView:
         for target, rect in ((patient, patient_rect), (third, third_area)):
             _blit(target, framebuffer, rect, height)
 
-        r = self.renderer
-        r.draw_screen_text("Patient view (left eye)", framebuffer, width, height,
-                           patient_rect[0] + 6, patient_rect[1] + 6, LABEL_PX)
-        r.draw_screen_text("Third-person view: drag to orbit, scroll to zoom", framebuffer, width, height,
-                           third_area[0] + 6, third_area[1] + 6, LABEL_PX)
         line = f"{status}   |   {self._frame_rate_hz:5.1f} frames/s   |   frame {frame.index}   t = {frame.time_s:6.2f} s"
-        r.draw_screen_text(line, framebuffer, width, height, status_area[0] + GAP_PX,
-                           status_area[1] + (STATUS_BAR_PX - LABEL_PX * 1.3) / 2, LABEL_PX,
-                           color=(0.92, 0.93, 0.95, 1.0), background=None)
+        self.renderer.draw_screen_texts((
+            ScreenText("Patient view (left eye)", patient_rect[0] + 6, patient_rect[1] + 6, LABEL_PX),
+            ScreenText("Third-person view: drag to orbit, scroll to zoom", third_area[0] + 6, third_area[1] + 6,
+                       LABEL_PX),
+            ScreenText(line, status_area[0] + GAP_PX, status_area[1] + (STATUS_BAR_PX - LABEL_PX * 1.3) / 2,
+                       LABEL_PX, color=(0.92, 0.93, 0.95, 1.0), background=None),
+        ), framebuffer, width, height)  # fmt: skip
         if timeline is not None and self.timeline_px > 0:
             self._draw_timeline(timeline, framebuffer, width, height)
         if self.show_help:
@@ -315,11 +317,11 @@ class TherapistView:
             _fill(framebuffer, height, (mark, y, TIMELINE_MARK_PX, h), color)
         _fill(framebuffer, height, (at - 1, y - 3, 3, h + 6), TIMELINE_CURSOR_COLOR)
         r = self.renderer
-        left = float(x)
+        left, legend = float(x), []
         for words, color in timeline.legend:
-            r.draw_screen_text(words, framebuffer, width, height, left, y + h + 4, TIMELINE_LABEL_PX,
-                               color=color, background=None)
+            legend.append(ScreenText(words, left, y + h + 4, TIMELINE_LABEL_PX, color=color, background=None))
             left += r.screen_text_width(words, TIMELINE_LABEL_PX) + 3 * GAP_PX
+        r.draw_screen_texts(legend, framebuffer, width, height)
 
     def _draw_help(self, framebuffer: int, width: int, height: int, x: float, y: float) -> None:
         """The keys (``help_rows``) as a two-column table on a dark panel."""
@@ -328,9 +330,9 @@ class TherapistView:
         actions = "(F1 hides this)\n" + "\n".join(v for _, v in self.help_rows)
         keys_width = r.screen_text_width(keys, HELP_PX)
         panel = (0.06, 0.07, 0.08, 0.88)
-        r.draw_screen_text(keys, framebuffer, width, height, x, y, HELP_PX,
-                           color=(1.0, 0.9, 0.6, 1.0), background=panel)
-        r.draw_screen_text(actions, framebuffer, width, height, x + keys_width, y, HELP_PX, background=panel)
+        r.draw_screen_texts((ScreenText(keys, x, y, HELP_PX, color=(1.0, 0.9, 0.6, 1.0), background=panel),
+                             ScreenText(actions, x + keys_width, y, HELP_PX, background=panel)),
+                            framebuffer, width, height)  # fmt: skip
 
     def release(self) -> None:
         for target in self._targets.values():
