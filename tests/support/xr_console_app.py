@@ -14,7 +14,7 @@ grips; the frame count at which the console handed each click on; per window red
 its patient pane showed the left eye kept from the swapchain image, and for one redraw in
 the session that pane and the left eye's image itself (as the runtime holds it) in blocks.
 
-    python tests/support/xr_console_app.py --out RESULT.json --data DIR [--frames N]
+    python tests/support/xr_console_app.py --out RESULT.json --data DIR [--frames N] [--two-pass]
 """
 
 from __future__ import annotations
@@ -104,7 +104,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--frames", type=int, default=360)
+    parser.add_argument("--two-pass", action="store_true", help="draw the eyes one after the other")
     args = parser.parse_args()
+    if args.two_pass:  # as on a driver with neither multiview nor layered drawing
+        import gmi_vr.render.renderer as renderer_module
+
+        renderer_module.choose_stereo_path = lambda *_: "two_pass"  # type: ignore[assignment]
 
     from gmi_vr.app.headset import run_openxr
     from support.monado_remote import MonadoRemote
@@ -115,7 +120,7 @@ def main() -> int:
     reports: list[str] = []
     state = {"focused": 0, "free": 0}
     #: Per redraw whether the patient pane was the kept eye; one session redraw's blocks.
-    panes: dict[str, object] = {"from_eye": [], "eye": None, "pane": None, "of": None}
+    panes: dict[str, object] = {"from_eye": [], "eye": None, "pane": None, "of": None, "layer": None}
 
     def drive_controllers() -> None:
         t = state["focused"] / 60.0
@@ -200,6 +205,7 @@ def main() -> int:
         original_keep(self, draw_list, texture, layer, width, height)
         if wanted and panes["eye"] is None and state["focused"] > 30:  # in the session, the image still acquired
             panes["eye"], panes["of"] = block_means(read_eye(texture, layer, width, height)), draw_list
+            panes["layer"] = layer  # 0: layer 0 of the two-layer swapchain; None: the left eye's own
 
     console_window.TherapistView.keep_patient_eye = keep  # type: ignore[method-assign]
 
