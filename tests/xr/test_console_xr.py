@@ -15,15 +15,12 @@ tracking) within 5 mm (the solver's reach tolerance; the tracked pose arrives ex
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from support.sandbox import control, require_sandbox
+from support.cli import gmi_vr
+from support.xr_run import headset_runtime, run_xr_app
 
 pytestmark = pytest.mark.xr
 
@@ -32,20 +29,13 @@ APP = Path(__file__).parent.parent / "support" / "xr_console_app.py"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    require_sandbox()
-    control("ensure")
+    headset_runtime()
     folder = tmp_path_factory.mktemp("console")
-    env = dict(os.environ, GMI_VR_DATA=str(folder / "data"), GMI_VR_CONFIG=str(folder / "absent.toml"))
-    added = subprocess.run([sys.executable, "-m", "gmi_vr.cli", "patients", "add", "XR-C1", "--side", "left",
-                            "--part", "hand", "--by", "t"], env=env, capture_output=True, text=True,
-                           timeout=60)  # fmt: skip
+    data = folder / "data"
+    added = gmi_vr(["patients", "add", "XR-C1", "--side", "left", "--part", "hand", "--by", "t"], data, timeout_s=60)
     assert added.returncode == 0, added.stderr
-    out = folder / "result.json"
-    process = subprocess.run([sys.executable, str(APP), "--out", str(out), "--frames", "360"], env=env,
-                             capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert process.returncode == 0, (process.stdout + process.stderr)[-3000:]
-    result = json.loads(out.read_text())
-    result["data"] = folder / "data"
+    result = run_xr_app(APP, ["--frames", "360"], folder, data, timeout_s=300)
+    result["data"] = data
     return result
 
 

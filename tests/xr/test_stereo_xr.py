@@ -29,18 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.sandbox import control, require_sandbox
 
-pytestmark = pytest.mark.xr
+pytestmark = [pytest.mark.xr, pytest.mark.usefixtures("headset")]
 
 APP = Path(__file__).parent.parent / "support" / "xr_app.py"
 RUN_TIMEOUT_S = 180
-
-
-@pytest.fixture(autouse=True)
-def _service_running() -> None:
-    require_sandbox()
-    control("ensure")
 
 
 def run_app(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
