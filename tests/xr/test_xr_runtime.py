@@ -19,21 +19,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-from support.sandbox import control, require_sandbox, service_log_tail
+from support.sandbox import control, service_log_tail
+from support.xr_run import headset_runtime
 
-pytestmark = pytest.mark.xr
+pytestmark = [pytest.mark.xr, pytest.mark.usefixtures("headset")]
 
 APP = Path(__file__).parent.parent / "support" / "xr_app.py"
 RUN_TIMEOUT_S = 120
 POSITION_TOLERANCE_M = 0.001
 ANGLE_TOLERANCE_DEG = 0.5
-
-
-@pytest.fixture(autouse=True)
-def _service_running() -> None:
-    """Every scenario starts with a running service (a crash test may have killed it)."""
-    require_sandbox()
-    control("ensure")
 
 
 def run_app(
@@ -55,8 +49,7 @@ def angle_deg(q1: np.ndarray, q2: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def plain_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], str]:
-    require_sandbox()
-    control("ensure")
+    headset_runtime()
     return run_app(tmp_path_factory.mktemp("plain"), "--frames", "110")
 
 
