@@ -45,16 +45,25 @@ def patient_store(folder: Path, patient: str, program: dict[str, object], reason
     return data
 
 
+def xr_app_outcome(app: Path, args: list[str], folder: Path, env: dict[str, str] | None = None,
+                   timeout_s: float = 240.0) -> tuple[int, dict[str, Any], str]:
+    """Runs ``app ARGS --out FOLDER/result.json`` (in ``env``, else this process's
+    environment); its exit status, what it wrote there ({} when it wrote nothing) and its
+    output (stdout, then stderr)."""
+    out = folder / "result.json"
+    process = subprocess.run([sys.executable, str(app), *args, "--out", str(out)], env=env,
+                             capture_output=True, text=True, timeout=timeout_s)  # fmt: skip
+    result: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
+    return process.returncode, result, process.stdout + process.stderr
+
+
 def run_xr_app(app: Path, args: list[str], folder: Path, data: Path | None = None,
                timeout_s: float = 240.0) -> dict[str, Any]:
     """What ``app ARGS --out FOLDER/result.json`` wrote, after asserting it exited 0 (else its
-    output's tail is the failure's message). With ``data``: the store is there and no settings
-    file is read (a missing one in ``folder``)."""
-    out = folder / "result.json"
+    output's tail is the failure's message) and wrote it. With ``data``: the store is there
+    and no settings file is read (a missing one in ``folder``)."""
     env = None if data is None else dict(os.environ, GMI_VR_DATA=str(data),
                                          GMI_VR_CONFIG=str(folder / "absent.toml"))  # fmt: skip
-    process = subprocess.run([sys.executable, str(app), *args, "--out", str(out)], env=env,
-                             capture_output=True, text=True, timeout=timeout_s)  # fmt: skip
-    assert process.returncode == 0, (process.stdout + process.stderr)[-3000:]
-    result: dict[str, Any] = json.loads(out.read_text())
+    status, result, output = xr_app_outcome(app, args, folder, env, timeout_s)
+    assert status == 0 and (folder / "result.json").exists(), output[-3000:]
     return result

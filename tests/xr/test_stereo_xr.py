@@ -21,7 +21,6 @@ lacks.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.xr_run import xr_app_outcome
 
 pytestmark = [pytest.mark.xr, pytest.mark.usefixtures("headset")]
 
@@ -37,11 +37,7 @@ RUN_TIMEOUT_S = 180
 
 
 def run_app(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
-    out = tmp_path / "result.json"
-    process = subprocess.run([sys.executable, str(APP), "--out", str(out), *args],
-                             capture_output=True, text=True, timeout=RUN_TIMEOUT_S)  # fmt: skip
-    result = json.loads(out.read_text()) if out.exists() else {}
-    return process.returncode, result, process.stdout + process.stderr
+    return xr_app_outcome(APP, list(args), tmp_path, timeout_s=RUN_TIMEOUT_S)
 
 
 @pytest.mark.parametrize("path", ["multiview", "layered", "two_pass"])

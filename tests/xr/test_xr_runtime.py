@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 from support.sandbox import control, service_log_tail
-from support.xr_run import headset_runtime
+from support.xr_run import headset_runtime, xr_app_outcome
 
 pytestmark = [pytest.mark.xr, pytest.mark.usefixtures("headset")]
 
@@ -33,13 +33,7 @@ ANGLE_TOLERANCE_DEG = 0.5
 def run_app(
     tmp_path: Path, *args: str, timeout_s: float = RUN_TIMEOUT_S, env: dict[str, str] | None = None
 ) -> tuple[int, dict[str, Any], str]:
-    out = tmp_path / "result.json"
-    process = subprocess.run(
-        [sys.executable, str(APP), "--out", str(out), *args],
-        capture_output=True, text=True, timeout=timeout_s, env=env,
-    )  # fmt: skip
-    result = json.loads(out.read_text()) if out.exists() else {}
-    return process.returncode, result, process.stdout + process.stderr
+    return xr_app_outcome(APP, list(args), tmp_path, env, timeout_s)
 
 
 def angle_deg(q1: np.ndarray, q2: np.ndarray) -> float:
