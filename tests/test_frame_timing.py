@@ -11,6 +11,7 @@ import math
 import os
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from gmi_vr.body import BodySettings, LimbMode
 from gmi_vr.body.feedback import FeedbackCondition, FeedbackKind
 from gmi_vr.core.types import FrameTiming, Side
 from gmi_vr.recording import motion, schema
+from gmi_vr.recording import recorder as recorder_module
 from gmi_vr.recording.export import export_session
 from gmi_vr.recording.rows import PatientInfo
 from gmi_vr.recording.store import SessionStore
@@ -156,3 +158,30 @@ def test_a_delayed_feedback_condition_is_recorded_as_its_delay_in_frames(store: 
     reflected = grip - 2.0 * ((grip - plane.point) @ plane.normal)[:, None] * plane.normal
     shown = table.columns([f"shown_left.{c}" for c in ("px", "py", "pz")]).astype(np.float64)
     assert np.linalg.norm(shown[6:28] - reflected[3:25], axis=1).max() < 1e-3
+
+
+def test_the_session_keeps_12_bytes_a_frame_for_its_timing_summary(store: SessionStore) -> None:
+    """The summary needs every frame's timing (exact median and p99), so a long session keeps
+    them: three float32 a frame and nothing per written chunk (a chunk object each half
+    second added about 8 bytes a frame, a memory growth of an hour's session)."""
+    frames, per_chunk = 3000, 15  # a chunk of half a second at 30 Hz
+    recorder = store.start_session("T-1", source="test")
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for i in range(frames):
+            f = frame(i)
+            recorder.record_frame(f, body(i), FrameTiming(f.time_ns, f.time_ns - 2_000_000, f.time_ns - 9_000_000, 0.0))
+            if (i + 1) % per_chunk == 0:
+                assert recorder.flush()  # seals the chunk, as half a second would
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    kept = [tracemalloc.Filter(True, recorder_module.__file__)]
+    grown = sum(s.size_diff for s in after.filter_traces(kept).compare_to(before.filter_traces(kept), "filename"))
+    assert recorder.stats().frames_written == frames
+    assert grown <= 13.5 * frames  # 12 a frame, the array's spare room and a few fixed objects
+    recorder.finish()
+    (session,) = store.list_sessions("T-1")
+    assert session.frame_timing is not None and session.frame_timing["frames"] == frames
+    assert session.frame_timing["submit_to_display_s"] == {"median": pytest.approx(0.009), "p99": pytest.approx(0.009)}
