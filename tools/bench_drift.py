@@ -14,12 +14,15 @@ first and the last 5 minutes, with the process's CPU time per frame, apart for f
 and without a window draw (load on the machine stretches wall times but hardly CPU times,
 so the CPU columns say whether the frame itself grew), and the RSS growth between them: the median of each window's
 samples (one every 10 s), and the last sample of the first window against the last of the
-run. Goal: growth at most 5 %, frame times flat.
+run; and the slope of the RSS samples after a WARMUP_MIN warm-up (least squares, MB per
+hour), which says more than a percentage over a short run. Goal: growth at most 5 %, frame
+times flat.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -32,6 +35,15 @@ from bench_sim_pace import BLOCKS, figures, prepare_patient, run_session, write_
 from bench_support import write_figures  # noqa: E402
 
 WINDOW_MIN = 5.0
+#: RSS samples before this (minutes) are left out of the slope: the first draws, caches filling.
+WARMUP_MIN = 3.0
+
+
+def rss_slope_mb_per_hour(samples: list[tuple[int, int]]) -> float:
+    """Least-squares slope of (monotonic ns, bytes) samples, MB per hour."""
+    times = [t / 3600e9 for t, _ in samples]
+    sizes = [b / 2**20 for _, b in samples]
+    return statistics.linear_regression(times, sizes).slope
 
 
 def main() -> int:
@@ -55,6 +67,7 @@ def main() -> int:
     rss_first = [b - own for t, b, own in log.rss if t < start + window]
     rss_last = [b - own for t, b, own in log.rss if t >= end - window]
     med_first, med_last = statistics.median(rss_first), statistics.median(rss_last)
+    settled = [(t, b - own) for t, b, own in log.rss if t >= start + int(WARMUP_MIN * 60e9)]
     result = {
         "minutes": (end - start) / 60e9,
         "window_min": window / 60e9,
@@ -66,6 +79,7 @@ def main() -> int:
         "rss_end_of_first_mb": rss_first[-1] / 2**20,
         "rss_end_mb": rss_last[-1] / 2**20,
         "rss_growth_end_pct": 100.0 * (rss_last[-1] - rss_first[-1]) / rss_first[-1],
+        "rss_slope_mb_per_h": rss_slope_mb_per_hour(settled) if len(settled) >= 2 else math.nan,
         "rss_samples_mb": [round((b - own) / 2**20, 1) for _, b, own in log.rss],
         "log_mb_at_end": log.rss[-1][2] / 2**20,
     }
@@ -81,6 +95,8 @@ def main() -> int:
     print(f"RSS growth: {result['rss_growth_pct']:+.1f} % (window medians), "
           f"{result['rss_growth_end_pct']:+.1f} % (end of first window {result['rss_end_of_first_mb']:.1f} MB "
           f"to end {result['rss_end_mb']:.1f} MB)")  # fmt: skip
+    print(f"RSS slope after the first {WARMUP_MIN:.0f} min: {result['rss_slope_mb_per_h']:+.1f} MB per hour "
+          f"({len(settled)} samples)")  # fmt: skip
     write_figures(args.json, result)
     return 0
 
