@@ -185,3 +185,5 @@ def test_the_session_keeps_12_bytes_a_frame_for_its_timing_summary(store: Sessio
     (session,) = store.list_sessions("T-1")
     assert session.frame_timing is not None and session.frame_timing["frames"] == frames
     assert session.frame_timing["submit_to_display_s"] == {"median": pytest.approx(0.009), "p99": pytest.approx(0.009)}
+    # The same summary as from every stored frame's timing, to the bit.
+    assert session.frame_timing == motion.timing_summary(store.motion(session.id).columns(motion.TIMING_CHANNELS))
