@@ -26,9 +26,9 @@ asked of the source once; a headset source keeps yielding frames until the runti
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 from gmi_vr.app.audio import CueSpeaker
 from gmi_vr.app.console import SessionConsole
 from gmi_vr.app.controls import TherapistControls, console_keys, session_status
+from gmi_vr.app.off_frame import OffFrame
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import ClockLink, TrackingFrame
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from gmi_vr.console.panels import SessionPanel
     from gmi_vr.console.practice_window import PracticeWindow
     from gmi_vr.console.therapist_window import TherapistWindow, TimelineBar
+
+T = TypeVar("T")
 
 #: Software OpenGL pays for every pixel of the therapist window; the headset must not wait
 #: for it. The window is redrawn at most this often (the eyes every frame).
@@ -152,6 +155,20 @@ class SessionLoop:
                 speaker.close()
         return stopped
 
+    def beside(self, work: Callable[[], T], frames: Iterator[TrackingFrame], name: str) -> T:
+        """``work()`` (the store's, e.g. opening the next session: ``app.off_frame``) on a
+        worker thread named ``name`` while this loop goes on stepping, presenting and drawing
+        ``frames`` with its own step (free play's body keeps following the hands), so the
+        headset's picture never freezes; then work's value, or its error raised here. Stops
+        are not checked meanwhile: the next loop does. A source that ends meanwhile waits."""
+        work_done = OffFrame(work, name)
+        while not work_done.done:
+            frame = next(frames, None)
+            if frame is None:
+                break
+            self._frame(frame, None)
+        return work_done.result()
+
     def _frame(self, frame: TrackingFrame, speaker: CueSpeaker | None) -> None:
         pipeline, window, controls, console = self.pipeline, self.window, self.controls, self.console
         if console is not None:
@@ -177,8 +194,12 @@ class SessionLoop:
         if self.console is not None:
             self.console.observe(frame, output)
         just_finished = output.done and not pipeline.finished
-        if output.done:
-            pipeline.finish()  # said and shown now, while "Session complete" is on screen
+        if output.done and isinstance(pipeline, SessionPipeline):
+            # The recorder's last writes and the read-back go on beside the frames, "Session
+            # complete" on screen; what was saved is said and shown once it is done.
+            just_finished = just_finished and pipeline.finish_off_frame()
+        elif output.done:
+            pipeline.finish()
         if self.pacer.due() or just_finished:
             status = self.status(frame, output)
             if isinstance(pipeline, SessionPipeline):

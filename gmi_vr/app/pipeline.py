@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gmi_vr.app.off_frame import OffFrame
 from gmi_vr.app.record_rows import store_rating, stored_row
 from gmi_vr.assets.gltf_skin import load_skinned_gltf
 from gmi_vr.assets.locations import model_path
@@ -136,6 +137,8 @@ class SessionPipeline:
     #: submitted (or without a submit time at the next step or at ``finish``).
     _unpresented: tuple[TrackingFrame, BodyPose] | None = None
     _finished: bool = False
+    #: The finisher under way off the render thread (``finish_off_frame``), until collected.
+    _finishing: OffFrame[SessionRow | None] | None = None
     #: Recorder sequence numbers of the runner's tasks and blocks, and the open tasks (the
     #: last is the one whose trials are arriving: a suspended block resumes under a rating).
     _task_seqs: dict[int, int] = field(default_factory=dict)
@@ -257,22 +260,50 @@ class SessionPipeline:
 
     @property
     def finished(self) -> bool:
-        return self._finished
+        """The recording is closed and ``saved`` holds what the store has (a finish under way
+        off the render thread counts once ``finish_off_frame`` has collected it)."""
+        return self._finished and self._finishing is None
 
     def finish(self, error: BaseException | None = None) -> SessionRow | None:
         """End the session's recording now (once: later calls return the same ``saved``):
         the tasks still open end with it, the recorder is finished with the session's status
-        and reason, and ``saved`` is read back from the store. Later frames are not recorded."""
+        and reason, and ``saved`` is read back from the store. Later frames are not recorded.
+        A finish under way off the render thread is waited for (its error raised here)."""
+        if self._finishing is not None:
+            finishing, self._finishing = self._finishing, None
+            self.saved = finishing.result()
+            return self.saved
         if self._finished:
             return self.saved
+        self._close_recording()
+        if self.finisher is not None:
+            self.saved = self.finisher(error)
+        return self.saved
+
+    def finish_off_frame(self) -> bool:
+        """``finish()`` with its slow part (the recorder's last writes, the session read back:
+        ``finisher``) on a worker thread, so the headset's frames go on meanwhile (stepped,
+        shown, no longer recorded). Called every frame once the plan is done: the first call
+        starts it; a call that finds it done collects ``saved`` (raising the finisher's error
+        here, on the render thread). Returns ``finished``."""
+        if self._finishing is not None:
+            if self._finishing.done:
+                self.finish()
+        elif not self._finished:
+            self._close_recording()
+            finisher = self.finisher
+            if finisher is not None:
+                self._finishing = OffFrame(lambda: finisher(None), "gmi-vr session finish")
+        return self.finished
+
+    def _close_recording(self) -> None:
+        """The render thread's part of finishing: the last frame and the open tasks' records
+        queued, nothing recorded after."""
         self.presented(None)
         self._finished = True
         if self.runner is not None and self.recorder is not None:
             for record in self.runner.end_open_tasks():
                 self._store(record)
-        if self.finisher is not None:
-            self.saved = self.finisher(error)
-        return self.saved
 
     # --- body -------------------------------------------------------------------------------
 
