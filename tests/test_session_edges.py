@@ -1,0 +1,286 @@
+"""No freeze in the patient's picture when a session starts or ends: the store work of a
+start (the store opened, the patient's program and history read, the session row written)
+and of an end (the recorder's last writes, the session read back) is done off the render
+thread while the loop keeps handing out frames.
+
+The store is slowed on purpose (a sleep of SLOW_S injected into ``SessionStore.open`` at the
+start and into ``SessionRecorder.finish`` at the end) and the test counts the frames handed
+out while each sleep runs: on a render thread that waited for the store it is none. No time
+is asserted (the machine is shared): only that frames kept coming, and that the session then
+started, ran and ended with complete records in a real SQLite store.
+
+Under a real X server (Xvfb) the therapist window is the product's; the therapist's clicks
+and keys are handed to the window's queues (``take_console_actions``, ``take_console_keys``)
+by a driver that reads each frame's status line. The headset's loop (``run_openxr``) runs
+with its OpenXR source replaced by a stand-in that yields the simulator's frames at 60 Hz and
+counts the pictures presented (tests/xr run the real runtime). The product runs in a fresh
+interpreter (PyOpenGL binds GLX once per process)."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from support.screens import logged, run_window_script
+
+from gmi_vr.app.patients import add_patient
+from gmi_vr.app.pipeline import SessionPipeline
+from gmi_vr.body import BodySettings
+from gmi_vr.core.errors import StorageError
+from gmi_vr.core.types import Side
+from gmi_vr.recording.store import SessionStore
+from gmi_vr.therapy.plan.program import BodyPart, Program
+from gmi_vr.therapy.runner import SessionRunner
+
+TESTS = Path(__file__).parent
+
+#: How long each slowed store call sleeps, seconds: many frames at 60 Hz even on a loaded
+#: machine, and short enough for a quick test.
+SLOW_S = 1.5
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time
+    from contextlib import contextmanager
+    sys.path.insert(0, {tests!r})
+    from gmi_vr.render.context import choose_gl_platform
+    choose_gl_platform(offscreen=False)
+    import gmi_vr.console.therapist_window as console
+    from gmi_vr.console.panels import ConsoleAction
+    from gmi_vr.recording.recorder import SessionRecorder
+    from gmi_vr.recording.store import SessionStore
+
+    counted = {{"frames": 0}}  # the pictures handed out: to the eyes (headset) or the window (simulator)
+    log = {{"slow": [], "notices": [], "statuses": 0}}
+    slowing = {{"open": False}}
+    queued = {{"actions": [], "keys": []}}
+
+    def slowed(what, call):
+        # The store call made SLOW_S slower; the frames handed out while it ran are logged.
+        before = counted["frames"]
+        time.sleep({slow_s!r})
+        log["slow"].append([what, counted["frames"] - before])
+        return call()
+
+    original_open = SessionStore.open.__func__
+
+    def slow_open(cls, *args, **kwargs):
+        if not slowing["open"]:
+            return original_open(cls, *args, **kwargs)
+        slowing["open"] = False  # the start's own open; the rest of the run at full speed
+        return slowed("open", lambda: original_open(cls, *args, **kwargs))
+
+    SessionStore.open = classmethod(slow_open)
+    original_finish = SessionRecorder.finish
+    SessionRecorder.finish = lambda self, *args, **kwargs: slowed(
+        "finish", lambda: original_finish(self, *args, **kwargs))
+
+
+    class Headset:
+        # run_openxr's frame source: the simulator's keyboard frames, 60 a second; it counts
+        # the pictures presented and ends two frames after it is asked to stop.
+        info = None
+        reference_space_type = None
+
+        def __init__(self):
+            from gmi_vr.core.input import InputState
+            from gmi_vr.xr.sim_source import KeyboardMouseFrameSource
+
+            start = time.monotonic()
+            self.source = KeyboardMouseFrameSource(InputState(), lambda: time.monotonic() - start)
+            self.stopping = None
+
+        def frames(self):
+            for frame in self.source.frames():
+                if self.stopping is not None:
+                    self.stopping -= 1
+                    if self.stopping < 0:
+                        return
+                time.sleep(1 / 60)
+                yield frame
+
+        def present(self, draw_list):
+            counted["frames"] += 1
+
+        def vibrate(self, pulses):
+            pass
+
+        def clock_link(self):
+            return None
+
+        def request_stop(self):
+            self.stopping = 2
+
+
+    @contextmanager
+    def headset_with_console(title, visible=True, **_options):
+        from gmi_vr.render.context import open_window_context
+        from gmi_vr.render.renderer import Renderer
+
+        with open_window_context(*console.WINDOW_SIZE, title=title, visible=visible) as context:
+            renderer = Renderer()
+            window = console.TherapistWindow(context, renderer)
+            try:
+                yield Headset(), window
+            finally:
+                window.release()
+                renderer.release()
+
+    def until(test, what):
+        for _ in range(3000):
+            window, status = yield
+            if test(window, status):
+                return window, status
+        raise AssertionError(f"never saw {{what}}; last status: {{status}}; {{log}}")
+
+    def notice(window):
+        return window.panel.message if window.panel is not None else ""
+
+    def drive():
+        window, status = yield
+        for _ in range(5):
+            window, status = yield
+        # A start the store refuses (no such patient): free play again, the sentence in the panel.
+        slowing["open"] = True
+        queued["actions"].append(ConsoleAction("start", "NOBODY"))
+        window, status = yield from until(lambda w, s: "NOBODY" in notice(w), "the refusal")
+        log["notices"].append(notice(window))
+        slowing["open"] = True
+        queued["actions"].append(ConsoleAction("start", "E-1"))
+        window, status = yield from until(lambda w, s: w.panel.title.startswith("patient E-1"), "the session")
+        queued["actions"].append(ConsoleAction("rating", 3))  # the opening rating
+        window, status = yield from until(lambda w, s: "pain rating 3 recorded" in s, "the opening rating")
+        queued["actions"].append(ConsoleAction("end", None))
+        window, status = yield from until(lambda w, s: "ending: closing rating" in s, "the closing rating")
+        queued["actions"].append(ConsoleAction("rating", 2))
+        window, status = yield from until(lambda w, s: " saved" in s, "the saved line")
+        log["saved status"] = status
+        window, status = yield from until(lambda w, s: w.panel.after.proposal, "the stage proposal")
+        log["proposal"] = list(window.panel.after.proposal)
+        queued["keys"].append("escape")  # "Session complete": Escape closes the window
+        while True:
+            window, status = yield
+
+    driver = drive()
+    next(driver)
+    original_show = console.TherapistWindow.show
+
+    def show(self, draw_list, frame, status, capture=False, **options):
+        pixels = original_show(self, draw_list, frame, status, capture, **options)
+        if {where!r} == "simulator":
+            counted["frames"] += 1
+        log["statuses"] += 1
+        driver.send((self, status))
+        return pixels
+
+    def taken(kind):
+        def take(self):
+            items, queued[kind][:] = list(queued[kind]), []
+            return items
+        return take
+
+    console.TherapistWindow.show = show
+    console.TherapistWindow.take_console_actions = taken("actions")
+    console.TherapistWindow.take_console_keys = taken("keys")
+    report = lambda line: print("REPORT", line)
+    if {where!r} == "simulator":
+        from gmi_vr.app import run_sim
+
+        run_sim(None, max_frames=20000, therapist="dr.e", report=report)
+    else:
+        import gmi_vr.app.headset as app_headset
+
+        app_headset.headset_with_console = headset_with_console
+        app_headset.run_openxr(None, max_frames=20000, therapist="dr.e", report=report)
+    print("LOG", json.dumps(log))
+    """
+)
+
+
+@pytest.mark.display
+@pytest.mark.parametrize("where", ["simulator", "headset"])
+def test_frames_keep_coming_while_a_slow_store_starts_and_ends_a_session(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    with SessionStore.open() as store:
+        add_patient(store, "E-1", "left", "hand", therapist="dr.e")
+    lines = run_window_script(SCRIPT.format(tests=str(TESTS), where=where, slow_s=SLOW_S))
+    log = logged(lines)
+    reports = [line[len("REPORT "):] for line in lines if line.startswith("REPORT ")]
+
+    # The refused start, the session's start and its end each slept SLOW_S in the store:
+    # frames were handed out all the while (a render thread waiting for the store hands out none).
+    assert [what for what, _ in log["slow"]] == ["open", "open", "finish"]
+    assert all(frames >= 3 for _, frames in log["slow"]), log["slow"]
+    print("frames during the slowed store calls:", log["slow"])
+    # The refusal reached the therapist as the one sentence it always was.
+    (refusal,) = log["notices"]
+    assert refusal.startswith("The session of NOBODY did not start: No patient NOBODY in "), refusal
+    with SessionStore.open() as store:
+        (session,) = store.list_sessions("E-1")
+        ratings = [(r.phase, r.value) for r in store.ratings(session.id)]
+        events = [e.kind for e in store.events(session.id)]
+        starts = [(entry.actor, entry.session_id) for entry in store.audit_trail("E-1")
+                  if entry.action == "console.start"]  # fmt: skip
+    # The session then ran and ended as ever, its records complete.
+    assert (session.status, session.end_reason) == ("not_started", "therapist_end")
+    assert ratings == [("before", 3), ("after", 2)]
+    assert {"session.start", "session.end_requested", "session.end"} <= set(events), events
+    assert starts == [("dr.e", session.id)]
+    saved = f"session {session.id} saved (not_started: therapist_end): 0 trials, pain 3 -> 2"
+    assert reports == [saved], "the terminal is told once, when the session has ended"
+    assert log["saved status"] == f"{saved}  |  Escape closes the window"
+    assert log["proposal"][0].startswith("stage 1 -> proposed 1"), log["proposal"]
+
+
+def _runner() -> SessionRunner:
+    return SessionRunner(Program.default(Side.LEFT, BodyPart.HAND), seed=1)
+
+
+def test_a_finish_off_the_render_thread_is_collected_there_its_error_raised_there() -> None:
+    """``finish_off_frame``: the finisher runs on another thread; the pipeline is not
+    ``finished`` until a later call collects it, and the finisher's error (a recording that
+    failed) is raised on the calling thread then, so the run fails as it did before."""
+    release = threading.Event()
+    ran_on: list[str] = []
+
+    def finisher(error: BaseException | None) -> None:
+        ran_on.append(threading.current_thread().name)
+        release.wait(10.0)
+        raise StorageError("Session 1 of E-1 was not fully saved.")
+
+    pipeline = SessionPipeline(BodySettings(), runner=_runner(), finisher=finisher)
+    assert pipeline.finish_off_frame() is False
+    assert pipeline.finish_off_frame() is False, "not finished while the finisher runs"
+    assert not pipeline.finished
+    release.set()
+    deadline = time.monotonic() + 10.0
+    with pytest.raises(StorageError, match="not fully saved"):
+        while time.monotonic() < deadline:
+            pipeline.finish_off_frame()
+            time.sleep(0.01)
+    assert ran_on == ["gmi-vr session finish"], "the finisher ran off the calling thread"
+
+
+def test_finish_waits_for_a_finish_under_way_and_keeps_what_it_saved() -> None:
+    """The session's block ends with ``finish()``: a finish already under way off the
+    render thread is waited for, once, and what it read back is ``saved``."""
+    calls: list[BaseException | None] = []
+
+    def finisher(error: BaseException | None) -> str:
+        time.sleep(0.2)
+        calls.append(error)
+        return "the session's row"
+
+    pipeline = SessionPipeline(BodySettings(), runner=_runner(), finisher=finisher)  # type: ignore[arg-type]
+    pipeline.finish_off_frame()
+    assert pipeline.finish() == "the session's row"
+    assert pipeline.finished and pipeline.saved == "the session's row"
+    assert pipeline.finish() == "the session's row" and calls == [None], "finished once"
