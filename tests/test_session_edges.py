@@ -45,25 +45,27 @@ SLOW_S = 1.5
 SCRIPT = textwrap.dedent(
     """
     import json, sys, time
-    from contextlib import contextmanager
     sys.path.insert(0, {tests!r})
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
-    import gmi_vr.console.therapist_window as console
     from gmi_vr.console.panels import ConsoleAction
     from gmi_vr.recording.recorder import SessionRecorder
     from gmi_vr.recording.store import SessionStore
+    from support.stand_in_headset import DrivenWindow, StandInHeadset, session_course, stand_in_for, until
 
-    counted = {{"frames": 0}}  # the pictures handed out: to the eyes (headset) or the window (simulator)
-    log = {{"slow": [], "notices": [], "statuses": 0}}
+    headset = StandInHeadset()
+    log = {{"slow": [], "notices": [], "marks": {{}}}}
     slowing = {{"open": False}}
-    queued = {{"actions": [], "keys": []}}
+
+    def handed_out():
+        # The pictures handed out so far: to the eyes (headset), to the window (simulator).
+        return len(headset.presented_at) if {where!r} == "headset" else driven.draws
 
     def slowed(what, call):
-        # The store call made SLOW_S slower; the frames handed out while it ran are logged.
-        before = counted["frames"]
+        # The store call made SLOW_S slower; the pictures handed out while it ran are logged.
+        before = handed_out()
         time.sleep({slow_s!r})
-        log["slow"].append([what, counted["frames"] - before])
+        log["slow"].append([what, handed_out() - before])
         return call()
 
     original_open = SessionStore.open.__func__
@@ -79,113 +81,24 @@ SCRIPT = textwrap.dedent(
     SessionRecorder.finish = lambda self, *args, **kwargs: slowed(
         "finish", lambda: original_finish(self, *args, **kwargs))
 
-
-    class Headset:
-        # run_openxr's frame source: the simulator's keyboard frames, 60 a second; it counts
-        # the pictures presented and ends two frames after it is asked to stop.
-        info = None
-        reference_space_type = None
-
-        def __init__(self):
-            from gmi_vr.core.input import InputState
-            from gmi_vr.xr.sim_source import KeyboardMouseFrameSource
-
-            start = time.monotonic()
-            self.source = KeyboardMouseFrameSource(InputState(), lambda: time.monotonic() - start)
-            self.stopping = None
-
-        def frames(self):
-            for frame in self.source.frames():
-                if self.stopping is not None:
-                    self.stopping -= 1
-                    if self.stopping < 0:
-                        return
-                time.sleep(1 / 60)
-                yield frame
-
-        def present(self, draw_list):
-            counted["frames"] += 1
-
-        def vibrate(self, pulses):
-            pass
-
-        def clock_link(self):
-            return None
-
-        def request_stop(self):
-            self.stopping = 2
-
-
-    @contextmanager
-    def headset_with_console(title, visible=True, **_options):
-        from gmi_vr.render.context import open_window_context
-        from gmi_vr.render.renderer import Renderer
-
-        with open_window_context(*console.WINDOW_SIZE, title=title, visible=visible) as context:
-            renderer = Renderer()
-            window = console.TherapistWindow(context, renderer)
-            try:
-                yield Headset(), window
-            finally:
-                window.release()
-                renderer.release()
-
-    def until(test, what):
-        for _ in range(3000):
-            window, status = yield
-            if test(window, status):
-                return window, status
-        raise AssertionError(f"never saw {{what}}; last status: {{status}}; {{log}}")
-
     def notice(window):
         return window.panel.message if window.panel is not None else ""
 
-    def drive():
-        window, status = yield
+    def drive(driven):
         for _ in range(5):
             window, status = yield
         # A start the store refuses (no such patient): free play again, the sentence in the panel.
         slowing["open"] = True
-        queued["actions"].append(ConsoleAction("start", "NOBODY"))
+        driven.actions.append(ConsoleAction("start", "NOBODY"))
         window, status = yield from until(lambda w, s: "NOBODY" in notice(w), "the refusal")
         log["notices"].append(notice(window))
         slowing["open"] = True
-        queued["actions"].append(ConsoleAction("start", "E-1"))
-        window, status = yield from until(lambda w, s: w.panel.title.startswith("patient E-1"), "the session")
-        queued["actions"].append(ConsoleAction("rating", 3))  # the opening rating
-        window, status = yield from until(lambda w, s: "pain rating 3 recorded" in s, "the opening rating")
-        queued["actions"].append(ConsoleAction("end", None))
-        window, status = yield from until(lambda w, s: "ending: closing rating" in s, "the closing rating")
-        queued["actions"].append(ConsoleAction("rating", 2))
-        window, status = yield from until(lambda w, s: " saved" in s, "the saved line")
-        log["saved status"] = status
-        window, status = yield from until(lambda w, s: w.panel.after.proposal, "the stage proposal")
-        log["proposal"] = list(window.panel.after.proposal)
-        queued["keys"].append("escape")  # "Session complete": Escape closes the window
+        yield from session_course(driven, "E-1", log["marks"])
+        driven.keys.append("escape")  # "Session complete": Escape closes the window
         while True:
-            window, status = yield
+            yield
 
-    driver = drive()
-    next(driver)
-    original_show = console.TherapistWindow.show
-
-    def show(self, draw_list, frame, status, capture=False, **options):
-        pixels = original_show(self, draw_list, frame, status, capture, **options)
-        if {where!r} == "simulator":
-            counted["frames"] += 1
-        log["statuses"] += 1
-        driver.send((self, status))
-        return pixels
-
-    def taken(kind):
-        def take(self):
-            items, queued[kind][:] = list(queued[kind]), []
-            return items
-        return take
-
-    console.TherapistWindow.show = show
-    console.TherapistWindow.take_console_actions = taken("actions")
-    console.TherapistWindow.take_console_keys = taken("keys")
+    driven = DrivenWindow(drive)
     report = lambda line: print("REPORT", line)
     if {where!r} == "simulator":
         from gmi_vr.app import run_sim
@@ -194,7 +107,7 @@ SCRIPT = textwrap.dedent(
     else:
         import gmi_vr.app.headset as app_headset
 
-        app_headset.headset_with_console = headset_with_console
+        app_headset.headset_with_console = stand_in_for(headset)
         app_headset.run_openxr(None, max_frames=20000, therapist="dr.e", report=report)
     print("LOG", json.dumps(log))
     """
@@ -236,8 +149,8 @@ def test_frames_keep_coming_while_a_slow_store_starts_and_ends_a_session(
     assert starts == [("dr.e", session.id)]
     saved = f"session {session.id} saved (not_started: therapist_end): 0 trials, pain 3 -> 2"
     assert reports == [saved], "the terminal is told once, when the session has ended"
-    assert log["saved status"] == f"{saved}  |  Escape closes the window"
-    assert log["proposal"][0].startswith("stage 1 -> proposed 1"), log["proposal"]
+    assert log["marks"]["saved status"] == f"{saved}  |  Escape closes the window"
+    assert log["marks"]["proposal lines"][0].startswith("stage 1 -> proposed 1"), log["marks"]
 
 
 def _runner() -> SessionRunner:
