@@ -4,7 +4,7 @@ and of an end (the recorder's last writes, the session read back) is done off th
 thread while the loop keeps handing out frames.
 
 The store is slowed on purpose (a sleep of SLOW_S injected into ``SessionStore.open`` at the
-start and into ``SessionRecorder.finish`` at the end) and the test counts the frames handed
+start, into ``SessionRecorder.finish`` at the end and into the stage proposal read after it) and the test counts the frames handed
 out while each sleep runs: on a render thread that waited for the store it is none. No time
 is asserted (the machine is shared): only that frames kept coming, and that the session then
 started, ran and ended with complete records in a real SQLite store.
@@ -51,6 +51,7 @@ SCRIPT = textwrap.dedent(
     from gmi_vr.console.panels import ConsoleAction
     from gmi_vr.recording.recorder import SessionRecorder
     from gmi_vr.recording.store import SessionStore
+    from gmi_vr.review.progress import StageDecider
     from support.stand_in_headset import DrivenWindow, StandInHeadset, session_course, stand_in_for, until
 
     headset = StandInHeadset()
@@ -80,6 +81,8 @@ SCRIPT = textwrap.dedent(
     original_finish = SessionRecorder.finish
     SessionRecorder.finish = lambda self, *args, **kwargs: slowed(
         "finish", lambda: original_finish(self, *args, **kwargs))
+    original_proposal = StageDecider.proposal
+    StageDecider.proposal = lambda self: slowed("proposal", lambda: original_proposal(self))
 
     def notice(window):
         return window.panel.message if window.panel is not None else ""
@@ -128,9 +131,10 @@ def test_frames_keep_coming_while_a_slow_store_starts_and_ends_a_session(
     log = logged(lines)
     reports = [line[len("REPORT "):] for line in lines if line.startswith("REPORT ")]
 
-    # The refused start, the session's start and its end each slept SLOW_S in the store:
-    # frames were handed out all the while (a render thread waiting for the store hands out none).
-    assert [what for what, _ in log["slow"]] == ["open", "open", "finish"]
+    # The refused start, the session's start, its end and the stage proposal after it each
+    # slept SLOW_S in the store: frames were handed out all the while (a render thread
+    # waiting for the store hands out none).
+    assert [what for what, _ in log["slow"]] == ["open", "open", "finish", "proposal"]
     assert all(frames >= 3 for _, frames in log["slow"]), log["slow"]
     print("frames during the slowed store calls:", log["slow"])
     # The refusal reached the therapist as the one sentence it always was.
