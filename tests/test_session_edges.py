@@ -18,16 +18,14 @@ interpreter (PyOpenGL binds GLX once per process)."""
 
 from __future__ import annotations
 
-import os
 import textwrap
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from support.screens import logged, run_window_script
+from support.screens import logged, patient_on_display, run_window_script
 
-from gmi_vr.app.patients import add_patient
 from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.body import BodySettings
 from gmi_vr.core.errors import StorageError
@@ -52,7 +50,7 @@ SCRIPT = textwrap.dedent(
     from gmi_vr.recording.recorder import SessionRecorder
     from gmi_vr.recording.store import SessionStore
     from gmi_vr.review.progress import StageDecider
-    from support.stand_in_headset import DrivenWindow, StandInHeadset, session_course, stand_in_for, until
+    from support.stand_in_headset import DrivenWindow, StandInHeadset, run_where, session_course, until
 
     headset = StandInHeadset()
     log = {{"slow": [], "notices": [], "marks": {{}}}}
@@ -102,16 +100,8 @@ SCRIPT = textwrap.dedent(
             yield
 
     driven = DrivenWindow(drive)
-    report = lambda line: print("REPORT", line)
-    if {where!r} == "simulator":
-        from gmi_vr.app import run_sim
-
-        run_sim(None, max_frames=20000, therapist="dr.e", report=report)
-    else:
-        import gmi_vr.app.headset as app_headset
-
-        app_headset.headset_with_console = stand_in_for(headset)
-        app_headset.run_openxr(None, max_frames=20000, therapist="dr.e", report=report)
+    run_where({where!r}, headset, None, max_frames=20000, therapist="dr.e",
+              report=lambda line: print("REPORT", line))
     print("LOG", json.dumps(log))
     """
 )
@@ -121,12 +111,7 @@ SCRIPT = textwrap.dedent(
 @pytest.mark.parametrize("where", ["simulator", "headset"])
 def test_frames_keep_coming_while_a_slow_store_starts_and_ends_a_session(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "E-1", "left", "hand", therapist="dr.e")
+    patient_on_display(tmp_path, monkeypatch, "E-1", "dr.e")
     lines = run_window_script(SCRIPT.format(tests=str(TESTS), where=where, slow_s=SLOW_S))
     log = logged(lines)
     reports = [line[len("REPORT "):] for line in lines if line.startswith("REPORT ")]

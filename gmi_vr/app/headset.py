@@ -200,6 +200,7 @@ def open_beside(stack: ExitStack, loop: SessionLoop | None, frames: Iterator[Tra
 
     def open_session() -> tuple[SessionPipeline, str, BeforeSession | None]:
         pipeline, refused = stack.enter_context(console_session(patient_id, **options))
+        pipeline.prepare()
         return pipeline, refused, before_session() if pipeline.runner is None else None
 
     if loop is None:

@@ -18,7 +18,9 @@ headset's frames, the patient's own stop and flare, the recording); only the the
 keys and clicks wait.
 
 The window draws at its own pace (``ConsolePacer``): the headset's frames never wait for
-it. A stop (frame limit, the therapist closing the window, the end of a motion file) is
+it, nor for the store: a session is opened (``SessionLoop.beside``: the previous loop's
+frames go on meanwhile) and finished (``SessionPipeline.finish_off_frame``) on a worker
+thread (``app.off_frame``). A stop (frame limit, the therapist closing the window, the end of a motion file) is
 asked of the source once; a headset source keeps yielding frames until the runtime lets go
 (``drain``), which are still stepped and presented so the patient's picture never freezes.
 """

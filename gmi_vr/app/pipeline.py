@@ -24,7 +24,7 @@ import numpy as np
 
 from gmi_vr.app.off_frame import OffFrame
 from gmi_vr.app.record_rows import store_rating, stored_row
-from gmi_vr.assets.gltf_skin import load_skinned_gltf
+from gmi_vr.assets.gltf_skin import SkinnedMeshData, load_skinned_gltf
 from gmi_vr.assets.locations import model_path
 from gmi_vr.body import (
     Appearance,
@@ -147,6 +147,8 @@ class SessionPipeline:
     _open_tasks: list[int] = field(default_factory=list)
     _state: BodyState = field(default_factory=BodyState)
     _rig: AvatarRig | None = None
+    #: The avatar's skinned mesh, read by ``prepare`` (or the first frame).
+    _skin: SkinnedMeshData | None = None
     _task_mode: tuple[LimbMode, float] | None = None
     #: The displayed affected hand's size the therapist chose live (None: the program's).
     _hand_scale: float | None = None
@@ -367,11 +369,20 @@ class SessionPipeline:
             if event.kind == HAND_SCALE_EVENT:
                 self._hand_scale = float(event.data["scale"])
 
+    def prepare(self) -> None:
+        """Read what the first frame needs from disk (the avatar's skinned mesh, some 25 ms),
+        so that frame does not wait for it: called where the session is opened, off the
+        render thread (``app.headset.open_beside``). The rig is fitted at the first frame,
+        once its calibration is known."""
+        if self._skin is None:
+            self._skin = load_skinned_gltf(model_path(self.appearance.avatar_model))
+
     def _avatar(self, body: BodyPose) -> SkinnedItem:
-        if self._rig is None:  # loaded once, on the first frame, before anything is shown
+        if self._rig is None:  # fitted once, on the first frame, before anything is shown
             measures = (self.calibration or Calibration.uncalibrated()).measures
-            skin = load_skinned_gltf(model_path(self.appearance.avatar_model))
-            self._rig = AvatarRig(skin, measures)
+            self.prepare()
+            assert self._skin is not None, "prepare() read it"
+            self._rig = AvatarRig(skin=self._skin, measures=measures)
         outside = self._rig.palette(body.world_from_joint)  # the therapist's view shows the head
         palette = self._rig.first_person(outside, body.world_from_joint)
         return SkinnedItem(self.appearance.avatar_model, palette, self.appearance.tint,

@@ -54,3 +54,19 @@ def run_window_script(script: str, env: dict[str, str] | None = None, timeout_s:
 def logged(lines: list[str], mark: str = "LOG") -> Any:
     """The JSON a window script printed on its line ``MARK ...``."""
     return json.loads(next(line for line in lines if line.startswith(mark + " "))[len(mark) + 1 :])
+
+
+def patient_on_display(tmp_path: Path, monkeypatch: Any, patient_id: str, therapist: str) -> None:
+    """A window test's start: skipped without an X display; a data folder in ``tmp_path``
+    (no settings file) whose store holds ``patient_id`` (left hand), added by ``therapist``."""
+    import pytest
+
+    from gmi_vr.app.patients import add_patient
+    from gmi_vr.recording.store import SessionStore
+
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    with SessionStore.open() as store:
+        add_patient(store, patient_id, "left", "hand", therapist=therapist)

@@ -21,7 +21,8 @@ from gmi_vr.xr.sim_source import KeyboardMouseFrameSource
 
 class StandInHeadset:
     """Frames at ``rate_hz`` (slept, as xrWaitFrame would); ``presented_at`` holds the
-    monotonic time (s) of each picture presented; after ``request_stop`` the source ends
+    monotonic time (s) of each picture presented, ``presented_cpu`` the presenting (render)
+    thread's CPU time (s) then; after ``request_stop`` the source ends
     ``frames_to_end`` frames later, as a runtime walks its session to the end."""
 
     info = None
@@ -33,6 +34,7 @@ class StandInHeadset:
         self.rate_hz = rate_hz
         self.frames_to_end = frames_to_end
         self.presented_at: list[float] = []
+        self.presented_cpu: list[float] = []
         self.stop_requests = 0
 
     def frames(self) -> Iterator[TrackingFrame]:
@@ -49,6 +51,7 @@ class StandInHeadset:
 
     def present(self, draw_list: Any) -> None:
         self.presented_at.append(time.monotonic())
+        self.presented_cpu.append(time.thread_time())
 
     def vibrate(self, pulses: Any) -> None:
         """No controllers here (tests/xr check the real haptics)."""
@@ -81,8 +84,25 @@ def stand_in_for(headset: StandInHeadset) -> Any:
     return headset_with_console
 
 
+def run_where(where: str, headset: StandInHeadset, patient_id: str | None, **options: Any) -> None:
+    """The product's run in the ``where`` window tests compare: "simulator" (``run_sim``
+    with the keyboard's frames) or "headset" (``run_openxr`` on ``headset``), for
+    ``patient_id`` (None: free play) with ``options`` (max_frames, therapist, report, ...)."""
+    if where == "simulator":
+        from gmi_vr.app import run_sim
+
+        run_sim(None, patient_id=patient_id, **options)
+        return
+    import gmi_vr.app.headset as app_headset
+
+    app_headset.headset_with_console = stand_in_for(headset)
+    app_headset.run_openxr(patient_id, **options)
+
+
 #: What a driver is sent at each draw: (the TherapistWindow, its status line).
 Draw = tuple[Any, str]
+#: The window's own draw, which every driven window wraps (a later one replaces the wrapper).
+PRODUCT_SHOW = console.TherapistWindow.show
 
 
 class DrivenWindow:
@@ -97,11 +117,9 @@ class DrivenWindow:
         self.draws = 0
         self._drive = drive(self)
         next(self._drive)
-        original_show = console.TherapistWindow.show
-
         def show(window: Any, draw_list: Any, frame: Any, status: str, capture: bool = False,
                  **options: Any) -> Any:  # fmt: skip
-            pixels = original_show(window, draw_list, frame, status, capture, **options)
+            pixels = PRODUCT_SHOW(window, draw_list, frame, status, capture, **options)
             self.draws += 1
             self._drive.send((window, status))
             return pixels

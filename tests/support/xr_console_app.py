@@ -8,9 +8,11 @@ image. While the mirror shows, the console's hand-size slider is clicked at its 
 (70 %); after the mirror has shown for a while, the console's "real" button is clicked: the
 pointer's move, press and release are handed to the window's GLFW callbacks as GLFW calls
 them (the sandbox's root has no XTEST client library), so the click takes the window's and
-the panels' own input path. Writes JSON: per frame stepped in the patient's session the limb
-mode, the displayed left hand's size against the right's, and the displayed and tracked
-grips; the frame count at which the console handed each click on.
+the panels' own input path. Opening the session's store is slowed on purpose by
+START_SLOW_S (a sleep in ``SessionStore.open``). Writes JSON: per frame stepped in the
+patient's session the limb mode, the displayed left hand's size against the right's, and the
+displayed and tracked grips; the frame count at which the console handed each click on; the
+frames submitted to the runtime (xrEndFrame) while the slowed store opened ("submitted_while_opening").
 
     python tests/support/xr_console_app.py --out RESULT.json --data DIR [--frames N]
 """
@@ -21,6 +23,7 @@ import argparse
 import json
 import math
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -49,6 +52,8 @@ MIRROR_FRAMES = 90
 SIZE_FRAMES = 40
 #: Free-play frames before the therapist picks the patient and starts their session.
 FREE_FRAMES = 20
+#: How much slower the session's store opens than it would (s): many frames at the runtime's rate.
+START_SLOW_S = 0.5
 
 
 def hand_path(side: Side, t: float) -> Pose:
@@ -70,13 +75,34 @@ def main() -> int:
     args = parser.parse_args()
 
     from gmi_vr.app.headset import run_openxr
+    from gmi_vr.recording.store import SessionStore
+    from gmi_vr.xr.openxr_source import OpenXrSource
     from support.monado_remote import MonadoRemote
 
     remote = MonadoRemote()
     steps: list[dict[str, object]] = []
     actions: list[list[object]] = []
     reports: list[str] = []
-    state = {"focused": 0, "free": 0}
+    state = {"focused": 0, "free": 0, "submitted": 0, "start_clicked": 0}
+    submitted_while_opening: list[int] = []
+
+    original_present = OpenXrSource.present
+
+    def present(self, draw_list):  # type: ignore[no-untyped-def]
+        original_present(self, draw_list)
+        state["submitted"] += 1
+
+    OpenXrSource.present = present  # type: ignore[method-assign]
+    original_open = SessionStore.open.__func__  # type: ignore[attr-defined]
+
+    def slow_open(cls, *options, **named):  # type: ignore[no-untyped-def]
+        if state["start_clicked"] and not submitted_while_opening:  # the session's own store
+            before = state["submitted"]
+            time.sleep(START_SLOW_S)
+            submitted_while_opening.append(state["submitted"] - before)
+        return original_open(cls, *options, **named)
+
+    SessionStore.open = classmethod(slow_open)  # type: ignore[method-assign, assignment]
 
     def drive_controllers() -> None:
         t = state["focused"] / 60.0
@@ -144,6 +170,7 @@ def main() -> int:
         window = yield from click(window, f"patient {PATIENT}", 0.5)  # picked in the list ...
         while "start" not in window.console.button_rects:
             window = yield
+        state["start_clicked"] = 1
         window = yield from click(window, "start", 0.5)  # ... and their session started
         while state["focused"] < SIZE_FRAMES:
             window = yield
@@ -169,7 +196,8 @@ def main() -> int:
         run_openxr(None, max_frames=args.frames, therapist="dr.xr", report=reports.append)
     finally:
         remote.close()
-    args.out.write_text(json.dumps({"steps": steps, "actions": actions, "reports": reports}))
+    args.out.write_text(json.dumps({"steps": steps, "actions": actions, "reports": reports,
+                                    "submitted_while_opening": submitted_while_opening}))  # fmt: skip
     return 0
 
 
