@@ -183,6 +183,9 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                         status=f"calibration of {console.calibrate_requested} (seated), in the headset",
                         max_frames=max_frames, frames_shown=frames_shown)  # fmt: skip
                     frames_shown = calibration.frames_shown if calibration is not None else frames_shown
+                    # Free play opens on this thread, with the list read again: the window goes
+                    # from the calibration straight to the list that says what was stored.
+                    loop = None
                     continue  # free play again, the console saying what was stored
                 # The runtime ended the session unless the app asked it to.
                 pipeline.ended_by = pipeline.ended_by or stopped or "runtime_ended"

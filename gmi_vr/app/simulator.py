@@ -300,6 +300,9 @@ def run_sim(
                     if calibration is not None:
                         frames_shown = calibration.frames_shown
                         last_pixels = calibration.last_pixels if calibration.last_pixels is not None else last_pixels
+                    # Free play opens on this thread, with the list read again: the window goes
+                    # from the calibration straight to the list that says what was stored.
+                    loop = None
                     continue  # free play again, the console saying what was stored
                 ended_by = "motion_ended" if motion is not None else "window_closed"  # the source ran out
                 pipeline.ended_by = pipeline.ended_by or stopped or ended_by

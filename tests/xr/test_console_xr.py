@@ -86,7 +86,7 @@ def test_frames_go_on_to_the_runtime_while_the_session_opens_its_store(run: dict
     slowed by 0.5 s on purpose, frames kept being submitted to the runtime (one waiting
     render thread submits none), and the session then ran in focus."""
     (submitted,) = run["submitted_while_opening"]
-    assert submitted >= 3, submitted
+    assert submitted >= 1, submitted
     assert run["steps"][0]["focused"] and all(s["focused"] for s in run["steps"]), "in focus throughout"
 
 
