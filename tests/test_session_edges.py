@@ -3,10 +3,10 @@ start (the store opened, the patient's program and history read, the session row
 and of an end (the recorder's last writes, the session read back) is done off the render
 thread while the loop keeps handing out frames.
 
-The store is slowed on purpose (a sleep of SLOW_S injected into ``SessionStore.open`` at the
-start, into ``SessionRecorder.finish`` at the end and into the stage proposal read after it) and the test counts the frames handed
-out while each sleep runs: on a render thread that waited for the store it is none. No time
-is asserted (the machine is shared): only that frames kept coming, and that the session then
+The store is slowed on purpose (a sleep of SLOW_S injected into the store's ``open`` as a
+session's setup calls it at the start, into ``SessionRecorder.finish`` at the end and into
+the stage proposal read after it) and the test counts the frames handed out while each sleep
+runs: on a render thread that waited for the store it is none. No time is asserted (the machine is shared): only that frames kept coming, and that the session then
 started, ran and ended with complete records in a real SQLite store.
 
 Under a real X server (Xvfb) the therapist window is the product's; the therapist's clicks
@@ -46,6 +46,7 @@ SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from gmi_vr.render.context import choose_gl_platform
     choose_gl_platform(offscreen=False)
+    import gmi_vr.app.session_setup as session_setup
     from gmi_vr.console.panels import ConsoleAction
     from gmi_vr.recording.recorder import SessionRecorder
     from gmi_vr.recording.store import SessionStore
@@ -67,15 +68,16 @@ SCRIPT = textwrap.dedent(
         log["slow"].append([what, handed_out() - before])
         return call()
 
-    original_open = SessionStore.open.__func__
+    class SlowStore(SessionStore):
+        # The store as a session's setup opens it (app.session_setup), slowed when asked.
+        @classmethod
+        def open(cls, *args, **kwargs):
+            if not slowing["open"]:
+                return SessionStore.open(*args, **kwargs)
+            slowing["open"] = False  # the start's own open; the rest of the run at full speed
+            return slowed("open", lambda: SessionStore.open(*args, **kwargs))
 
-    def slow_open(cls, *args, **kwargs):
-        if not slowing["open"]:
-            return original_open(cls, *args, **kwargs)
-        slowing["open"] = False  # the start's own open; the rest of the run at full speed
-        return slowed("open", lambda: original_open(cls, *args, **kwargs))
-
-    SessionStore.open = classmethod(slow_open)
+    session_setup.SessionStore = SlowStore
     original_finish = SessionRecorder.finish
     SessionRecorder.finish = lambda self, *args, **kwargs: slowed(
         "finish", lambda: original_finish(self, *args, **kwargs))

@@ -9,7 +9,7 @@ image. While the mirror shows, the console's hand-size slider is clicked at its 
 pointer's move, press and release are handed to the window's GLFW callbacks as GLFW calls
 them (the sandbox's root has no XTEST client library), so the click takes the window's and
 the panels' own input path. Opening the session's store is slowed on purpose by
-START_SLOW_S (a sleep in ``SessionStore.open``). Writes JSON: per frame stepped in the
+START_SLOW_S (a sleep in the store's ``open`` as the session's setup calls it). Writes JSON: per frame stepped in the
 patient's session the limb mode, the displayed left hand's size against the right's, and the
 displayed and tracked grips; the frame count at which the console handed each click on; the
 frames submitted to the runtime (xrEndFrame) while the slowed store opened ("submitted_while_opening").
@@ -74,6 +74,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=360)
     args = parser.parse_args()
 
+    import gmi_vr.app.session_setup as session_setup
     from gmi_vr.app.headset import run_openxr
     from gmi_vr.recording.store import SessionStore
     from gmi_vr.xr.openxr_source import OpenXrSource
@@ -83,7 +84,7 @@ def main() -> int:
     steps: list[dict[str, object]] = []
     actions: list[list[object]] = []
     reports: list[str] = []
-    state = {"focused": 0, "free": 0, "submitted": 0, "start_clicked": 0}
+    state = {"focused": 0, "free": 0, "submitted": 0}
     submitted_while_opening: list[int] = []
 
     original_present = OpenXrSource.present
@@ -93,16 +94,18 @@ def main() -> int:
         state["submitted"] += 1
 
     OpenXrSource.present = present  # type: ignore[method-assign]
-    original_open = SessionStore.open.__func__  # type: ignore[attr-defined]
 
-    def slow_open(cls, *options, **named):  # type: ignore[no-untyped-def]
-        if state["start_clicked"] and not submitted_while_opening:  # the session's own store
-            before = state["submitted"]
-            time.sleep(START_SLOW_S)
-            submitted_while_opening.append(state["submitted"] - before)
-        return original_open(cls, *options, **named)
+    class SlowStore(SessionStore):
+        # The session's own store (``app.session_setup`` opens it), START_SLOW_S slower once.
+        @classmethod
+        def open(cls, *options, **named):  # type: ignore[no-untyped-def, override]
+            if not submitted_while_opening:
+                before = state["submitted"]
+                time.sleep(START_SLOW_S)
+                submitted_while_opening.append(state["submitted"] - before)
+            return SessionStore.open(*options, **named)
 
-    SessionStore.open = classmethod(slow_open)  # type: ignore[method-assign, assignment]
+    session_setup.SessionStore = SlowStore  # type: ignore[misc]
 
     def drive_controllers() -> None:
         t = state["focused"] / 60.0
@@ -170,7 +173,6 @@ def main() -> int:
         window = yield from click(window, f"patient {PATIENT}", 0.5)  # picked in the list ...
         while "start" not in window.console.button_rects:
             window = yield
-        state["start_clicked"] = 1
         window = yield from click(window, "start", 0.5)  # ... and their session started
         while state["focused"] < SIZE_FRAMES:
             window = yield
