@@ -18,13 +18,18 @@ interpreter (PyOpenGL binds GLX once per process)."""
 
 from __future__ import annotations
 
-import textwrap
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from support.screens import logged, patient_on_display, run_window_script
+from support.screens import (
+    in_both_places,
+    logged,
+    patient_on_display,
+    run_window_script,
+    window_script,
+)
 
 from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.body import BodySettings
@@ -40,12 +45,9 @@ TESTS = Path(__file__).parent
 #: several window draws on a machine so loaded that each takes half a second.
 SLOW_S = 2.0
 
-SCRIPT = textwrap.dedent(
+SCRIPT = window_script(
     """
-    import json, sys, time
-    sys.path.insert(0, {tests!r})
-    from gmi_vr.render.context import choose_gl_platform
-    choose_gl_platform(offscreen=False)
+    import json, time
     import gmi_vr.app.session_setup as session_setup
     from gmi_vr.console.panels import ConsoleAction
     from gmi_vr.recording.recorder import SessionRecorder
@@ -109,8 +111,12 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.display
-@pytest.mark.parametrize("where", ["simulator", "headset"])
+def _runner() -> SessionRunner:
+    """A patient's session runner with the default program (no store)."""
+    return SessionRunner(Program.default(Side.LEFT, BodyPart.HAND), seed=1)
+
+
+@in_both_places
 def test_frames_keep_coming_while_a_slow_store_starts_and_ends_a_session(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
     patient_on_display(tmp_path, monkeypatch, "E-1", "dr.e")
@@ -142,10 +148,6 @@ def test_frames_keep_coming_while_a_slow_store_starts_and_ends_a_session(
     assert reports == [saved], "the terminal is told once, when the session has ended"
     assert log["marks"]["saved status"] == f"{saved}  |  Escape closes the window"
     assert log["marks"]["proposal lines"][0].startswith("stage 1 -> proposed 1"), log["marks"]
-
-
-def _runner() -> SessionRunner:
-    return SessionRunner(Program.default(Side.LEFT, BodyPart.HAND), seed=1)
 
 
 def test_a_finish_off_the_render_thread_is_collected_there_its_error_raised_there() -> None:

@@ -19,7 +19,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from support.screens import patient_on_display
+from support.screens import in_both_places, patient_on_display
 
 from gmi_vr.app.controls import ESCAPE_PROMPT
 from gmi_vr.recording.store import SessionStore
@@ -110,8 +110,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.display
-@pytest.mark.parametrize("where", ["simulator", "headset"])
+@in_both_places
 def test_escape_asks_then_the_closing_rating_and_session_complete_stay_until_closed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
     patient_on_display(tmp_path, monkeypatch, "W-1", "t.one")

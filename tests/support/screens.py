@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,21 @@ def window_env(**changes: str) -> dict[str, str]:
     return env
 
 
+#: What every window script opens with: this tests folder on the path (for ``support.*``;
+#: formatted with ``tests``), and GLX chosen before anything imports OpenGL.
+WINDOW_SCRIPT_PRELUDE = """import sys
+sys.path.insert(0, {tests!r})
+from gmi_vr.render.context import choose_gl_platform
+choose_gl_platform(offscreen=False)
+"""
+
+
+def window_script(body: str) -> str:
+    """A window script: ``WINDOW_SCRIPT_PRELUDE`` then ``body`` (indented as in a test's
+    triple-quoted string; ``{tests!r}`` and the body's own fields are formatted later)."""
+    return WINDOW_SCRIPT_PRELUDE + textwrap.dedent(body)
+
+
 def run_window_script(script: str, env: dict[str, str] | None = None, timeout_s: float = 600.0) -> list[str]:
     """The lines ``python -c SCRIPT`` printed, after asserting it exited 0 (else the tail of its
     output is the failure's message); ``env`` defaults to ``window_env()``."""
@@ -70,3 +86,15 @@ def patient_on_display(tmp_path: Path, monkeypatch: Any, patient_id: str, therap
     monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
     with SessionStore.open() as store:
         add_patient(store, patient_id, "left", "hand", therapist=therapist)
+
+
+#: Where window tests run the product: the simulator, and the headset's loop on a stand-in
+#: source (``support.stand_in_headset.run_where``).
+PLACES = ("simulator", "headset")
+
+
+def in_both_places(test: Any) -> Any:
+    """A window test (it needs a display) run once in each of ``PLACES`` (its ``where``)."""
+    import pytest
+
+    return pytest.mark.display(pytest.mark.parametrize("where", PLACES)(test))

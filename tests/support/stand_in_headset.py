@@ -85,7 +85,7 @@ def stand_in_for(headset: StandInHeadset) -> Any:
 
 
 def run_where(where: str, headset: StandInHeadset, patient_id: str | None, **options: Any) -> None:
-    """The product's run in the ``where`` window tests compare: "simulator" (``run_sim``
+    """The product's run in ``where`` (``support.screens.PLACES``): "simulator" (``run_sim``
     with the keyboard's frames) or "headset" (``run_openxr`` on ``headset``), for
     ``patient_id`` (None: free play) with ``options`` (max_frames, therapist, report, ...)."""
     if where == "simulator":
