@@ -20,9 +20,10 @@ keys and clicks wait.
 The window draws at its own pace (``ConsolePacer``): the headset's frames never wait for
 it, nor for the store: a session is opened (``SessionLoop.beside``: the previous loop's
 frames go on meanwhile) and finished (``SessionPipeline.finish_off_frame``) on a worker
-thread (``app.off_frame``). A stop (frame limit, the therapist closing the window, the end of a motion file) is
-asked of the source once; a headset source keeps yielding frames until the runtime lets go
-(``drain``), which are still stepped and presented so the patient's picture never freezes.
+thread (``app.off_frame``). A stop (frame limit, the therapist closing the window, the end
+of a motion file) is asked of the source once; a headset source keeps yielding frames until
+the runtime lets go (``drain``), which are still stepped and presented so the patient's
+picture never freezes.
 """
 
 from __future__ import annotations
@@ -164,11 +165,15 @@ class SessionLoop:
         headset's picture never freezes; then work's value, or its error raised here. Stops
         are not checked meanwhile: the next loop does. A source that ends meanwhile waits."""
         work_done = OffFrame(work, name)
-        while not work_done.done:
-            frame = next(frames, None)
-            if frame is None:
-                break
-            self._frame(frame, None)
+        try:
+            while not work_done.done:
+                frame = next(frames, None)
+                if frame is None:
+                    break
+                self._frame(frame, None)
+        except BaseException:
+            work_done.wait()  # what it opened is in place before the caller unwinds and closes it
+            raise
         return work_done.result()
 
     def _frame(self, frame: TrackingFrame, speaker: CueSpeaker | None) -> None:

@@ -43,10 +43,15 @@ class OffFrame(Generic[T]):
 
     @property
     def done(self) -> bool:
+        """Whether ``work()`` has returned or raised."""
         return not self._thread.is_alive()
 
-    def result(self) -> T:
+    def wait(self) -> None:
+        """Until ``work()`` has returned or raised."""
         self._thread.join()
+
+    def result(self) -> T:
+        self.wait()
         if self._error is not None:
             raise self._error
         assert self._value is not None, "work() either returned or raised"
