@@ -23,13 +23,8 @@ import time
 from pathlib import Path
 
 import pytest
-from support.screens import (
-    in_both_places,
-    logged,
-    patient_on_display,
-    run_window_script,
-    window_script,
-)
+from support.clinic_store import store_with_patient
+from support.screens import driven_run, in_both_places, logged, require_display
 
 from gmi_vr.app.pipeline import SessionPipeline
 from gmi_vr.body import BodySettings
@@ -39,15 +34,12 @@ from gmi_vr.recording.store import SessionStore
 from gmi_vr.therapy.plan.program import BodyPart, Program
 from gmi_vr.therapy.runner import SessionRunner
 
-TESTS = Path(__file__).parent
-
 #: How long each slowed store call sleeps, seconds: over a hundred frames at 60 Hz, and still
 #: several window draws on a machine so loaded that each takes half a second.
 SLOW_S = 2.0
 
-SCRIPT = window_script(
-    """
-    import json, time
+SCRIPT = """
+    import time
     import gmi_vr.app.session_setup as session_setup
     from gmi_vr.console.panels import ConsoleAction
     from gmi_vr.recording.recorder import SessionRecorder
@@ -106,9 +98,7 @@ SCRIPT = window_script(
     driven = DrivenWindow(drive)
     run_where({where!r}, headset, None, max_frames=20000, therapist="dr.e",
               report=lambda line: print("REPORT", line))
-    print("LOG", json.dumps(log))
     """
-)
 
 
 def _runner() -> SessionRunner:
@@ -119,8 +109,9 @@ def _runner() -> SessionRunner:
 @in_both_places
 def test_frames_keep_coming_while_a_slow_store_starts_and_ends_a_session(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
-    patient_on_display(tmp_path, monkeypatch, "E-1", "dr.e")
-    lines = run_window_script(SCRIPT.format(tests=str(TESTS), where=where, slow_s=SLOW_S))
+    require_display()
+    store_with_patient(tmp_path, monkeypatch, "E-1", therapist="dr.e").close()
+    lines = driven_run(SCRIPT, where=where, slow_s=SLOW_S)
     log = logged(lines)
     reports = [line[len("REPORT "):] for line in lines if line.startswith("REPORT ")]
 
@@ -163,15 +154,16 @@ def test_a_finish_off_the_render_thread_is_collected_there_its_error_raised_ther
         raise StorageError("Session 1 of E-1 was not fully saved.")
 
     pipeline = SessionPipeline(BodySettings(), runner=_runner(), finisher=finisher)
-    assert pipeline.finish_off_frame() is False
-    assert pipeline.finish_off_frame() is False, "not finished while the finisher runs"
-    assert not pipeline.finished
+    pipeline.finish_off_frame()
+    pipeline.finish_off_frame()  # every frame once the plan is done: started once
+    assert not pipeline.finish_done and not pipeline.finished, "not finished while the finisher runs"
     release.set()
     deadline = time.monotonic() + 10.0
+    while not pipeline.finish_done and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not pipeline.finished, "done, not yet collected"
     with pytest.raises(StorageError, match="not fully saved"):
-        while time.monotonic() < deadline:
-            pipeline.finish_off_frame()
-            time.sleep(0.01)
+        pipeline.finish_off_frame()
     assert ran_on == ["gmi-vr session finish"], "the finisher ran off the calling thread"
 
 

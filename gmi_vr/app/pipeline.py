@@ -282,12 +282,13 @@ class SessionPipeline:
             self.saved = self.finisher(error)
         return self.saved
 
-    def finish_off_frame(self) -> bool:
+    def finish_off_frame(self) -> None:
         """``finish()`` with its slow part (the recorder's last writes, the session read back:
         ``finisher``) on a worker thread, so the headset's frames go on meanwhile (stepped,
-        shown, no longer recorded). Called every frame once the plan is done: the first call
-        starts it; a call that finds it done collects ``saved`` (raising the finisher's error
-        here, on the render thread). Returns ``finished``."""
+        shown, no longer recorded). Once the plan is done the loop calls it every frame: the
+        first call starts it; the first call that finds it done (``finish_done``) collects
+        ``saved``, raising the finisher's error here, on the render thread, as ``finish()``
+        would have raised it."""
         if self._finishing is not None:
             if self._finishing.done:
                 self.finish()
@@ -296,7 +297,11 @@ class SessionPipeline:
             finisher = self.finisher
             if finisher is not None:
                 self._finishing = OffFrame(lambda: finisher(None), "gmi-vr session finish")
-        return self.finished
+
+    @property
+    def finish_done(self) -> bool:
+        """A finish started by ``finish_off_frame`` is done, and the next call collects it."""
+        return self._finishing is not None and self._finishing.done
 
     def _close_recording(self) -> None:
         """The render thread's part of finishing: the last frame and the open tasks' records
