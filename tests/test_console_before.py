@@ -109,7 +109,7 @@ SCRIPT = """
         yield from driven.search_and_run_session(click, keyboard, window, "t minus", "pt-5", log)
 
     driven.drive_window(drive(), pictures=True)
-    run_sim(None, max_frames=6000, therapist="dr.k", report=print)
+    run_sim(None, therapist="dr.k", report=print)
     """
 
 

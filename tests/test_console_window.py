@@ -209,7 +209,7 @@ AFTER_SCRIPT = """
         yield from driven.idle()
 
     driven.drive_window(drive())
-    run_sim(None, patient_id="K-2", max_frames=4000, therapist="dr.k", report=print)
+    run_sim(None, patient_id="K-2", therapist="dr.k", report=print)
     """
 
 
@@ -248,7 +248,7 @@ BEFORE_SCRIPT = """
         yield from driven.search_and_run_session(click, keyboard, window, "k minus 4", "K-4", log)
 
     driven.drive_window(drive())
-    run_sim(None, max_frames=4000, therapist="dr.k", report=print)
+    run_sim(None, therapist="dr.k", report=print)
     """
 
 

@@ -145,20 +145,31 @@ def record_actions(into: list[list[Any]], steps: Callable[[], int]) -> None:
     panels.Console.take_actions = take_actions  # type: ignore[method-assign]
 
 
-def drive_window(driver: Step, pictures: bool = False) -> None:
+def drive_window(driver: Step, pictures: bool = False, most: int = 4000) -> None:
     """Starts ``driver`` and sends it ``(window, status)`` after each picture the window shows.
 
     With ``pictures`` it gets ``(window, shown)`` instead, ``shown`` a dict of the picture's
     ``"status"`` and ``"capture"``: a driver that sets ``"capture"`` to a path has that picture
     drawn again, read back and saved there.
+
+    A script run so ends when its driver has the app end (Escape), not after a number of
+    frames: a keyboard-driven simulator steps frames at real time but redraws the window at
+    most 15 times a second and less on a busy machine, so a frame budget would run out after
+    fewer pictures the busier the machine. ``most`` pictures is the bound instead: past it the
+    run fails, saying so.
     """
     import gmi_vr.console.therapist_window as console
 
     next(driver)
     original_show = console.TherapistWindow.show
+    shown_count = 0
 
     def show(self: Any, draw_list: Any, frame: Any, status: str, capture: bool = False,
              timeline: Any = None) -> Any:
+        nonlocal shown_count
+        shown_count += 1
+        if shown_count > most:
+            raise AssertionError(f"the window script was still running after {most} pictures")
         pixels = original_show(self, draw_list, frame, status, capture, timeline)
         if not pictures:
             driver.send((self, status))
