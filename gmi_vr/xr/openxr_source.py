@@ -52,6 +52,7 @@ from gmi_vr.xr.runtime import (
     DEPTH_LAYER_EXTENSION,
     EGL_EXTENSION,
     HAND_TRACKING_EXTENSION,
+    LOCATE_SPACES_EXTENSION,
     TIME_CONVERSION_EXTENSION,
     RuntimeInfo,
     check_opengl_requirements,
@@ -60,8 +61,9 @@ from gmi_vr.xr.runtime import (
     xr_errors,
 )
 from gmi_vr.xr.session_state import Action, SessionLifecycle, SessionState
+from gmi_vr.xr.space_locator import SpaceLocator
 from gmi_vr.xr.swapchains import ViewSwapchains
-from gmi_vr.xr.tracking import RawLocation, RawView, tracking_frame
+from gmi_vr.xr.tracking import RawView, tracking_frame
 
 #: What ``present`` is given to draw (the app's ``DrawList``): this layer only passes it on.
 Scene = TypeVar("Scene")
@@ -145,6 +147,7 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
         self._session: xr.Session | None = None
         self._space: xr.Space | None = None
         self._view_space: xr.Space | None = None
+        self._locator: SpaceLocator | None = None
         self._actions: HandActions | None = None
         self._swapchains: ViewSwapchains | None = None
         self._depth_layers = False
@@ -227,6 +230,11 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
                 reference_space_type=xr.ReferenceSpaceType.VIEW, pose_in_reference_space=xr.Posef()
             ),
         )
+        # The head (view space) first, then each hand's grip and aim: located together each frame.
+        self._locator = SpaceLocator(
+            self._instance, self._session, self._space, [self._view_space, *self._actions.pose_spaces()],
+            batched=LOCATE_SPACES_EXTENSION in enabled,
+        )
         view_configs = xr.enumerate_view_configuration_views(
             self._instance, self._system, VIEW_CONFIGURATION
         )
@@ -292,7 +300,7 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
                 step()
             except xr.XrException:
                 pass
-        self._swapchains = self._actions = self._space = self._view_space = None
+        self._swapchains = self._actions = self._space = self._view_space = self._locator = None
         self._session = self._instance = None
         if self._own_gl_context is not None:
             self._own_gl_context.release()
@@ -348,6 +356,7 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
 
     def _track(self, index: int) -> TrackingFrame:
         assert self._frame is not None and self._session is not None and self._actions is not None
+        assert self._locator is not None
         display_time = self._frame.display_time
         view_state, views = xr.locate_views(
             self._session,
@@ -360,13 +369,13 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
         valid_bits = xr.VIEW_STATE_ORIENTATION_VALID_BIT | xr.VIEW_STATE_POSITION_VALID_BIT
         self._frame.views = views
         self._frame.views_valid = (int(view_state.view_state_flags) & valid_bits) == valid_bits
-        head = xr.locate_space(self._view_space, self._space, display_time)
         focused = self._actions.sync(self._session) and self.lifecycle.focused
-        left, right = self._actions.read(self._session, self._space, display_time)
+        head, *hand_poses = self._locator.locate(display_time)
+        left, right = self._actions.read(self._session, self._space, display_time, hand_poses)
         frame = tracking_frame(
             index=index,
             predicted_display_time_ns=display_time,
-            head=RawLocation(_pose(head.pose), int(head.location_flags)),
+            head=head,
             views=tuple(
                 RawView(
                     _pose(v.pose),
@@ -382,11 +391,11 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
         # With hands_only, a hand with no active controller but tracked joints is read from its joints.
         if self._hands_only is None:
             return frame
-        head = frame.head if frame.head_valid else None
+        head_pose = frame.head if frame.head_valid else None
         return dataclasses.replace(
             frame,
-            left=self._hands_only.apply(Side.LEFT, frame.left, frame.time_s, head),
-            right=self._hands_only.apply(Side.RIGHT, frame.right, frame.time_s, head),
+            left=self._hands_only.apply(Side.LEFT, frame.left, frame.time_s, head_pose),
+            right=self._hands_only.apply(Side.RIGHT, frame.right, frame.time_s, head_pose),
         )
 
     def present(self, draw_list: Scene) -> None:
