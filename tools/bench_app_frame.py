@@ -272,6 +272,12 @@ def time_components() -> dict[str, int]:
 def child_app(patient: str, frames: int, console: bool, split: bool, two_pass: bool, out: Path) -> None:
     """``gmi-vr run --patient`` in this process, its frame loop timed per frame; ``two_pass``
     makes the renderer draw the eyes one after the other whatever the driver offers."""
+    from gmi_vr.render.context import choose_gl_platform
+
+    # Before anything below imports pyopenxr, which imports PyOpenGL: the platform choice
+    # also turns PyOpenGL's per-call error checking off as ``gmi-vr run`` has it, and that
+    # is only possible before PyOpenGL is loaded.
+    choose_gl_platform(offscreen=False)
     from gmi_vr import cli
     from gmi_vr.app import headset
     from gmi_vr.xr.openxr_source import OpenXrSource
