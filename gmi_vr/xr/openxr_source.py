@@ -34,7 +34,7 @@ import dataclasses
 import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, Self, TypeVar
 
 import xr
@@ -87,7 +87,6 @@ class _OpenFrame:
     should_render: bool
     views: Sequence[xr.View]
     views_valid: bool
-    keep_alive: list[Any] = field(default_factory=list)
 
 
 def _pose(pose: xr.Posef) -> tuple[float, ...]:
@@ -151,6 +150,9 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
         self._actions: HandActions | None = None
         self._swapchains: ViewSwapchains | None = None
         self._depth_layers = False
+        #: The projection layer and its views, made at the first rendered frame (``_projection_layer``).
+        self._layer: tuple[xr.CompositionLayerProjection, ctypes.Array[xr.CompositionLayerProjectionView]] | None = None
+        self._layer_keep_alive: list[Any] = []
         self._blend_mode = xr.EnvironmentBlendMode.OPAQUE
         self._frame: _OpenFrame | None = None
         # Chosen by the therapist, never automatic: a runtime may go on reporting a switched-off
@@ -301,6 +303,7 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
             except xr.XrException:
                 pass
         self._swapchains = self._actions = self._space = self._view_space = self._locator = None
+        self._layer, self._layer_keep_alive = None, []
         self._session = self._instance = None
         if self._own_gl_context is not None:
             self._own_gl_context.release()
@@ -435,37 +438,39 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
         if one_pass:
             assert self.stereo_renderer is not None
             self._swapchains.render_both(functools.partial(self.stereo_renderer, draw_list, (cameras[0], cameras[1])))
-        projection_views = []
-        for index, view in enumerate(frame.views):
-            if not one_pass:
+        else:
+            for index in range(len(frame.views)):
                 self._swapchains.render_view(index, functools.partial(renderer, draw_list, cameras[index]))
-            chain = self._swapchains.views[index]
+        if self._layer is None:
+            self._layer = self._projection_layer(one_pass)
+        layer, projection_views = self._layer
+        for projection_view, view in zip(projection_views, frame.views, strict=True):
+            projection_view.pose, projection_view.fov = view.pose, view.fov  # copied into the structure
+        return layer
+
+    def _projection_layer(
+        self, one_pass: bool
+    ) -> tuple[xr.CompositionLayerProjection, ctypes.Array[xr.CompositionLayerProjectionView]]:
+        """The projection layer every frame submits, made once: its views' images and
+        depth never change, only their poses and fields of view (set by ``_render``)."""
+        assert self._swapchains is not None
+        projection_views = []
+        for index, chain in enumerate(self._swapchains.views):
             layer = index if one_pass else 0
-            rect = xr.Rect2Di(
-                offset=xr.Offset2Di(0, 0), extent=xr.Extent2Di(chain.width, chain.height)
-            )
+            rect = xr.Rect2Di(offset=xr.Offset2Di(0, 0), extent=xr.Extent2Di(chain.width, chain.height))
             depth_info = None
             if self._depth_layers and chain.depth is not None:
                 depth_info = xr.CompositionLayerDepthInfoKHR(
                     sub_image=xr.SwapchainSubImage(swapchain=chain.depth, image_rect=rect, image_array_index=layer),
                     min_depth=0.0, max_depth=1.0, near_z=self.near_m, far_z=self.far_m,
                 )  # fmt: skip
-                frame.keep_alive.append(depth_info)
-            projection_views.append(
-                xr.CompositionLayerProjectionView(
-                    pose=view.pose,
-                    fov=view.fov,
-                    sub_image=xr.SwapchainSubImage(
-                        swapchain=chain.color, image_rect=rect, image_array_index=layer
-                    ),
-                    next=ctypes.cast(ctypes.pointer(depth_info), ctypes.c_void_p)
-                    if depth_info is not None
-                    else None,
-                )
-            )
-        layer_info = xr.CompositionLayerProjection(space=self._space, views=projection_views)
-        frame.keep_alive += [projection_views, layer_info]
-        return layer_info
+                self._layer_keep_alive.append(depth_info)
+            projection_views.append(xr.CompositionLayerProjectionView(
+                sub_image=xr.SwapchainSubImage(swapchain=chain.color, image_rect=rect, image_array_index=layer),
+                next=ctypes.cast(ctypes.pointer(depth_info), ctypes.c_void_p) if depth_info is not None else None,
+            ))  # fmt: skip
+        views = (xr.CompositionLayerProjectionView * len(projection_views))(*projection_views)
+        return xr.CompositionLayerProjection(space=self._space, views=views), views
 
     def _end_frame(self, frame: _OpenFrame, layers: list[Any]) -> None:
         xr.end_frame(
