@@ -20,7 +20,7 @@ seated reach with trigger presses now and then):
   (below), with the renderer made to draw the eyes in two passes into two swapchains
   (``render.stereo``'s fallback) instead of the one pass it takes where the driver offers
   it; the report names the way each run drew its eyes.
-- ``split``: the same app runs with the therapist window once more, with every OpenGL
+- ``split``: the same app runs with the therapist window and without it once more, with every OpenGL
   entry point (and the window's buffer swap) and every pyopenxr call wrapped by a timer,
   splitting the frame into main-thread CPU inside GL, inside OpenXR and everything else
   (the Python side: tracking, body, therapy, recording, draw submission). On llvmpipe the
@@ -459,6 +459,7 @@ def main() -> int:
         if not args.no_split:
             for block in BLOCKS:
                 runs.append((f"{block} + window, split", ["app", f"BENCH-{block[:3].upper()}", "console", "split"]))
+                runs.append((f"{block}, no window, split", ["app", f"BENCH-{block[:3].upper()}", "none", "split"]))
             runs.append((f"{BLOCKS[0]} + window, split, 2 passes", ["app", f"BENCH-{BLOCKS[0][:3].upper()}", "console",
                                                                     "split", "two_pass"]))  # fmt: skip
         for label, child in runs:
