@@ -14,6 +14,14 @@ from gmi_vr.therapy.results.task_records import RatingRecord, TrialRecord
 from gmi_vr.therapy.runner import RunnerState
 
 
+def rated_session() -> tuple[Run, TherapistControls]:
+    """A session of the default program past its opening rating (3), and the therapist's
+    controls on it."""
+    run = Run(program())
+    run.start(3)
+    return run, TherapistControls(run.runner)
+
+
 def test_typed_rating_is_recorded_as_the_therapists() -> None:
     run = Run(program())
     run.step()  # session starts with the opening rating
@@ -52,10 +60,7 @@ def test_function_keys_answer_trials_and_stop() -> None:
 
 
 def test_one_escape_only_asks_and_the_session_goes_on() -> None:
-    run = Run(program())
-    run.step()
-    run.rate_from_console(3)
-    controls = TherapistControls(run.runner)
+    run, controls = rated_session()
     pressed_at = run.script.next_time
     controls.handle(["escape"], pressed_at)
     assert controls.message == ESCAPE_PROMPT == "press Escape again within 3 s to end the session"
@@ -71,10 +76,7 @@ def test_one_escape_only_asks_and_the_session_goes_on() -> None:
 
 
 def test_a_confirmed_escape_goes_to_the_closing_rating_and_then_completes() -> None:
-    run = Run(program())
-    run.step()
-    run.rate_from_console(3)
-    controls = TherapistControls(run.runner)
+    run, controls = rated_session()
     now = run.script.next_time
     controls.handle(["escape"], now)
     controls.handle(["escape"], now + ESCAPE_CONFIRM_S - 0.01)
@@ -93,10 +95,7 @@ def test_a_confirmed_escape_goes_to_the_closing_rating_and_then_completes() -> N
 
 
 def test_escape_confirmed_again_in_the_closing_rating_ends_without_it() -> None:
-    run = Run(program())
-    run.step()
-    run.rate_from_console(3)
-    controls = TherapistControls(run.runner)
+    run, controls = rated_session()
     controls.handle(["escape", "escape"], run.script.next_time)
     run.step()
     controls.handle(["escape"], run.script.next_time)
@@ -128,8 +127,7 @@ def test_a_session_not_begun_or_paused_ends_at_the_first_confirmation() -> None:
     assert run.runner.outcome("window_closed").status == "not_started"
 
     run = Run(program())
-    run.step()
-    run.rate_from_console(3)
+    run.start(3)
     run.script.focused = False
     run.step(5)
     controls = TherapistControls(run.runner)

@@ -4,14 +4,16 @@ the therapist's decision, both in the audit trail; the same through the gmi-vr c
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 from support.cli import gmi_vr
+from support.clinic_store import store_with_patient
 
-from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
+from gmi_vr.app.patients import edit_patient_program, patient_program
 from gmi_vr.app.pipeline import store_record
 from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.core.errors import NotFoundError
@@ -27,13 +29,9 @@ from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    opened = SessionStore.open()
-    add_patient(opened, "P-1", "left", "hand", age_years=50, therapist="t.one")
-    yield opened
-    opened.close()
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SessionStore]:
+    with store_with_patient(tmp_path, monkeypatch, "P-1", age_years=50) as opened:
+        yield opened
 
 
 def trials(side: Side, n: int, n_correct: int, rt_s: float, start_s: float = 0.0) -> list[TrialRecord]:
@@ -77,12 +75,26 @@ def record(store: SessionStore, program: Program, *, left: tuple[int, int, float
 
 
 GOOD = {"left": (50, 45, 1.1), "right": (50, 45, 1.25)}  # 90 % both sides, gap 0.15 s, 50 per side
+FEW = {"left": (4, 4, 1.0), "right": (4, 4, 1.0)}  # all correct, but too few trials for the targets
 WEEK = (0, 3, 7)  # three sessions spread over 7 days
 
 
-def test_three_sessions_meeting_the_targets_over_a_week_propose_stage_2(store: SessionStore) -> None:
+def at_stage(store: SessionStore, stage: int, reason: str) -> Program:
+    """P-1's program once the therapist has moved them to ``stage`` for ``reason``."""
+    edit_patient_program(store, "P-1", {"stage": stage}, therapist="t.one", reason=reason)
+    return patient_program(store, "P-1")
+
+
+def record_a_week(store: SessionStore, *, left: tuple[int, int, float] = GOOD["left"],
+                  right: tuple[int, int, float] = GOOD["right"]) -> list[int]:
+    """P-1's sessions on each day of ``WEEK`` with these laterality results per side (n, n
+    correct, RT s; ``GOOD`` unless given); their ids."""
     program = patient_program(store, "P-1")
-    ids = [record(store, program, **GOOD, day=day) for day in WEEK]
+    return [record(store, program, left=left, right=right, day=day) for day in WEEK]
+
+
+def test_three_sessions_meeting_the_targets_over_a_week_propose_stage_2(store: SessionStore) -> None:
+    ids = record_a_week(store)
     summary = session_summary(store, ids[-1])
     assert (summary.accuracy_left, summary.accuracy_right) == (0.9, 0.9)
     assert summary.rt_gap_s == pytest.approx(0.15)
@@ -114,18 +126,14 @@ def test_fewer_sessions_than_the_window_hold(store: SessionStore) -> None:
 
 def test_short_blocks_do_not_count(store: SessionStore) -> None:
     """The norm studies used 40 images per side: 39 on a side is too noisy a median."""
-    program = patient_program(store, "P-1")
-    for day in WEEK:
-        record(store, program, left=(39, 38, 1.1), right=(50, 48, 1.2), day=day)
+    record_a_week(store, left=(39, 38, 1.1), right=(50, 48, 1.2))
     proposal = propose(store, "P-1")
     assert proposal.decision is Decision.HOLD
     assert "3 session(s) had fewer than 40 trials per side" in proposal.reason
 
 
 def test_accuracy_under_80_percent_holds_and_says_which_side(store: SessionStore) -> None:
-    program = patient_program(store, "P-1")
-    for day in WEEK:
-        record(store, program, left=(50, 35, 1.1), right=(50, 45, 1.2), day=day)
+    record_a_week(store, left=(50, 35, 1.1), right=(50, 45, 1.2))
     proposal = propose(store, "P-1")
     # No practice between visits is recorded: that is the reason named first, then the targets.
     assert proposal.decision is Decision.HOLD and proposal.rule == "too_little_practice"
@@ -134,19 +142,16 @@ def test_accuracy_under_80_percent_holds_and_says_which_side(store: SessionStore
 
 
 def test_a_left_right_rt_gap_beyond_the_smallest_real_change_holds(store: SessionStore) -> None:
-    program = patient_program(store, "P-1")
-    for day in WEEK:
-        record(store, program, left=(50, 50, 1.5), right=(50, 50, 1.75), day=day)  # gap 0.25 s
+    record_a_week(store, left=(50, 50, 1.5), right=(50, 50, 1.75))  # gap 0.25 s
     proposal = propose(store, "P-1")
     assert proposal.decision is Decision.HOLD and proposal.rule == "too_little_practice"  # none recorded
     assert "left/right RT gap 0.25 s > 0.19 s" in proposal.reason
 
 
 def test_a_pain_flare_proposes_one_stage_back(store: SessionStore) -> None:
-    edit_patient_program(store, "P-1", {"stage": 2}, therapist="t.one", reason="skipped stage 1")
-    program = patient_program(store, "P-1")
-    record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0), pain=(3, 3))
-    record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0), pain=(3, 6, 6))  # +3: a flare
+    program = at_stage(store, 2, "skipped stage 1")
+    record(store, program, **FEW, pain=(3, 3))
+    record(store, program, **FEW, pain=(3, 6, 6))  # +3: a flare
     summary = session_summary(store, history_sessions(store, "P-1")[-1][0].id)
     assert summary.pain_flare and (summary.pain_first, summary.pain_last) == (3, 6)
     proposal = propose(store, "P-1")
@@ -156,11 +161,9 @@ def test_a_pain_flare_proposes_one_stage_back(store: SessionStore) -> None:
 
 def test_a_patient_stop_is_not_a_failure(store: SessionStore) -> None:
     """CLINICAL.md: a stop for another reason than a flare (fatigue, a break) does not demote."""
-    edit_patient_program(store, "P-1", {"stage": 3}, therapist="t.one", reason="skipped")
-    program = patient_program(store, "P-1")
-    record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0), day=0)
-    stopped = record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0), patient_stop=True,
-                     status="safety_stop", day=14)  # fmt: skip
+    program = at_stage(store, 3, "skipped")
+    record(store, program, **FEW, day=0)
+    stopped = record(store, program, **FEW, patient_stop=True, status="safety_stop", day=14)
     assert session_summary(store, stopped).patient_stop
     proposal = propose(store, "P-1")
     assert proposal.decision is Decision.ADVANCE and proposal.rule == "time_at_stage"
@@ -168,9 +171,8 @@ def test_a_patient_stop_is_not_a_failure(store: SessionStore) -> None:
 
 
 def test_an_aborted_session_counts_only_for_its_flare(store: SessionStore) -> None:
-    edit_patient_program(store, "P-1", {"stage": 2}, therapist="t.one", reason="skipped")
-    program = patient_program(store, "P-1")
-    good = record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0))
+    program = at_stage(store, 2, "skipped")
+    good = record(store, program, **FEW)
     record(store, program, left=(1, 0, 1.0), right=(1, 0, 1.0), status="aborted")  # no flare
     assert [s.id for s, _ in history_sessions(store, "P-1")] == [good]
     assert propose(store, "P-1").decision is Decision.HOLD
@@ -194,8 +196,7 @@ def test_a_session_with_no_work_in_it_is_not_one_of_the_sessions_that_count(
 
 
 def test_a_session_stopped_for_safety_before_any_trial_still_counts_for_its_flare(store: SessionStore) -> None:
-    edit_patient_program(store, "P-1", {"stage": 3}, therapist="t.one", reason="skipped")
-    program = patient_program(store, "P-1")
+    program = at_stage(store, 3, "skipped")
     record(store, program, **GOOD)
     stopped = record(store, program, left=(0, 0, 1.0), right=(0, 0, 1.0), pain=(3, 6),
                      status="safety_stop")  # fmt: skip
@@ -208,9 +209,7 @@ def test_a_session_stopped_for_safety_before_any_trial_still_counts_for_its_flar
 
 
 def test_accepting_stores_the_new_stage_and_audits_proposal_and_decision(store: SessionStore) -> None:
-    program = patient_program(store, "P-1")
-    for day in WEEK:
-        record(store, program, **GOOD, day=day)
+    record_a_week(store)
     new = decide(store, "P-1", "t.two", accept=True, override_stage=None, reason="targets met twice over")
     assert int(new.stage) == 2 and int(patient_program(store, "P-1").stage) == 2
     trail = [a for a in store.audit_trail("P-1") if a.action.startswith("progression.")]
@@ -240,9 +239,7 @@ def test_an_override_sets_the_therapists_stage_and_needs_a_reason(store: Session
 
 
 def test_rejecting_keeps_the_stage_and_is_audited(store: SessionStore) -> None:
-    program = patient_program(store, "P-1")
-    for day in WEEK:
-        record(store, program, **GOOD, day=day)
+    record_a_week(store)
     new = decide(store, "P-1", "t.two", accept=False, override_stage=None, reason="wants one more week")
     assert int(new.stage) == 1
     (decision,) = [a.details for a in store.audit_trail("P-1") if a.action == "progression.decision"]
@@ -308,9 +305,7 @@ def test_the_stored_summary_matches_the_live_one_and_a_proposal_is_audited(store
 
 
 def test_the_command_prints_the_proposal_and_records_the_decision(store: SessionStore, tmp_path: Path) -> None:
-    program = patient_program(store, "P-1")
-    for day in WEEK:
-        record(store, program, **GOOD, day=day)
+    record_a_week(store)
     data = tmp_path / "data"
 
     shown = gmi_vr(["patients", "progress", "P-1"], data)

@@ -9,6 +9,7 @@ import hashlib
 import json
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -202,10 +203,31 @@ def test_only_practice_since_the_last_bundle_is_exported(cli: Cli, clinic: Path,
     assert not (tmp_path / "x.gmi").exists()
 
 
-def _change_a_trial_answer(path: Path) -> None:
-    with sqlite3.connect(path) as connection:
-        connection.execute("UPDATE trials SET answer = CASE answer WHEN 'left' THEN 'right' ELSE 'left' END WHERE seq = 1")
+def import_a_changed_bundle(cli: Cli, clinic: Path, home: Path, out: Path,
+                            change: Callable[[Path], None]) -> tuple[int, str, str]:  # fmt: skip
+    """The home store's bundle exported to ``out``, changed there by ``change(out)``, then
+    imported into the clinic's store: what the import returned. Neither the clinic's store
+    nor the bundle file may change."""
+    assert export(cli, home, out)[0] == 0
+    change(out)
+    changed = out.read_bytes()
+    before = digest(clinic)
+    result = cli(clinic, "bundle", "import", str(out))
+    assert digest(clinic) == before
+    assert out.read_bytes() == changed  # the file itself is never changed
+    return result
+
+
+def _write_sql(path: Path, statement: str) -> None:
+    """Run one SQL statement on the bundle file at ``path`` and commit it, as someone
+    editing the file with a SQLite tool would."""
+    with sqlite3.connect(path) as connection:  # commits, but does not close
+        connection.execute(statement)
     connection.close()
+
+
+def _change_a_trial_answer(path: Path) -> None:
+    _write_sql(path, "UPDATE trials SET answer = CASE answer WHEN 'left' THEN 'right' ELSE 'left' END WHERE seq = 1")
 
 
 def _flip_bytes_in_motion(path: Path) -> None:
@@ -236,16 +258,12 @@ def _truncate(path: Path) -> None:
 
 
 def _edit_the_manifests_uids(path: Path) -> None:
-    with sqlite3.connect(path) as connection:
-        connection.execute("UPDATE bundle_manifest SET manifest = json_set(manifest, '$.session_uids[0]', 'x')")
-    connection.close()
+    _write_sql(path, "UPDATE bundle_manifest SET manifest = json_set(manifest, '$.session_uids[0]', 'x')")
 
 
 def _add_a_trigger(path: Path) -> None:
     """No record changes, but the schema does: a trigger that would empty the trials."""
-    with sqlite3.connect(path) as connection:
-        connection.execute("CREATE TRIGGER wipe AFTER UPDATE ON sessions BEGIN DELETE FROM trials; END")
-    connection.close()
+    _write_sql(path, "CREATE TRIGGER wipe AFTER UPDATE ON sessions BEGIN DELETE FROM trials; END")
 
 
 @pytest.mark.parametrize(("tamper", "said"), [
@@ -257,30 +275,20 @@ def _add_a_trigger(path: Path) -> None:
     (_truncate, "is damaged and was not imported"),
 ])  # fmt: skip
 def test_an_altered_or_damaged_bundle_is_refused_and_the_clinic_store_is_unchanged(
-    cli: Cli, clinic: Path, home: Path, tmp_path: Path, tamper: object, said: str
+    cli: Cli, clinic: Path, home: Path, tmp_path: Path, tamper: Callable[[Path], None], said: str
 ) -> None:
     out = tmp_path / "practice.gmi"
-    assert export(cli, home, out)[0] == 0
-    tamper(out)  # type: ignore[operator]
-    tampered = out.read_bytes()
-    before = digest(clinic)
-    code, printed, err = cli(clinic, "bundle", "import", str(out))
+    code, printed, err = import_a_changed_bundle(cli, clinic, home, out, tamper)
     assert (code, printed) == (6, "")
     assert f"The bundle {out} {said}" in one_sentence(err)
-    assert digest(clinic) == before
-    assert out.read_bytes() == tampered  # the file itself is never changed
 
 
 def _newer_format(path: Path) -> None:
-    with sqlite3.connect(path) as connection:
-        connection.execute("UPDATE bundle_manifest SET manifest = json_set(manifest, '$.format_version', 2)")
-    connection.close()
+    _write_sql(path, "UPDATE bundle_manifest SET manifest = json_set(manifest, '$.format_version', 2)")
 
 
 def _newer_schema(path: Path) -> None:
-    with sqlite3.connect(path) as connection:
-        connection.execute("UPDATE alembic_version SET version_num = '9999'")
-    connection.close()
+    _write_sql(path, "UPDATE alembic_version SET version_num = '9999'")
 
 
 @pytest.mark.parametrize(("change", "said"), [
@@ -288,14 +296,10 @@ def _newer_schema(path: Path) -> None:
     (_newer_schema, "was written by a newer gmi-vr (schema 9999); update gmi-vr"),
 ])  # fmt: skip
 def test_a_bundle_of_a_newer_gmi_vr_is_refused(cli: Cli, clinic: Path, home: Path, tmp_path: Path,
-                                               change: object, said: str) -> None:  # fmt: skip
+                                               change: Callable[[Path], None], said: str) -> None:  # fmt: skip
     out = tmp_path / "practice.gmi"
-    assert export(cli, home, out)[0] == 0
-    change(out)  # type: ignore[operator]
-    before = digest(clinic)
-    code, _, err = cli(clinic, "bundle", "import", str(out))
+    code, _, err = import_a_changed_bundle(cli, clinic, home, out, change)
     assert code == 6 and f"The bundle {out} {said}" in one_sentence(err)
-    assert digest(clinic) == before
 
 
 def test_a_bundle_of_a_patient_the_clinic_does_not_know_is_refused(cli: Cli, home: Path, tmp_path: Path) -> None:

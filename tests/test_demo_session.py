@@ -6,12 +6,12 @@ generator writes."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+from test_cli import gmi_vr
 
 from gmi_vr.app.demo import DEMO_SEED, DEMO_SESSION_MOTION
 from gmi_vr.assets.locations import shipped_data_dir
@@ -21,23 +21,13 @@ from gmi_vr.xr.sim_source import load_motion
 REPO = Path(__file__).resolve().parents[1]
 
 
-def gmi_vr(args: list[str], data: Path, **env_changes: str | None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(data.parent / "absent.toml"))
-    for key, value in env_changes.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return subprocess.run([sys.executable, "-m", "gmi_vr.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
-
-
 def test_demo_patient_leaves_a_recorded_session_with_ratings_and_trials(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    added = gmi_vr(["patients", "add", "DEMO-1", "--side", "left", "--part", "hand", "--age", "54"], data)
+    data = tmp_path / "data"  # where test_cli.gmi_vr keeps the store
+    added = gmi_vr(["patients", "add", "DEMO-1", "--side", "left", "--part", "hand", "--age", "54"], tmp_path)
     assert added.returncode == 0, added.stderr
     out = tmp_path / "pictures"
-    demo = gmi_vr(["demo", "--patient", "DEMO-1", "--out", str(out)], data, DISPLAY=None, WAYLAND_DISPLAY=None)
+    demo = gmi_vr(["demo", "--patient", "DEMO-1", "--out", str(out)], tmp_path, timeout_s=300,
+                  DISPLAY=None, WAYLAND_DISPLAY=None)  # fmt: skip
     assert demo.returncode == 0, demo.stderr[-3000:]
     assert (out / "patient-view.png").stat().st_size > 0 and (out / "therapist-window.png").stat().st_size > 0
     assert "session 1 saved: 96 trials, pain 4 -> 3" in demo.stdout.splitlines()
@@ -58,24 +48,23 @@ def test_demo_patient_leaves_a_recorded_session_with_ratings_and_trials(tmp_path
     assert steps_ns.min() >= 33_333_333 and steps_ns.max() <= 33_333_334
     assert frames.time_ns[-1] / 1e9 > 280
 
-    listed = gmi_vr(["sessions", "--json"], data)
+    listed = gmi_vr(["sessions", "--json"], tmp_path)
     (row,) = json.loads(listed.stdout)
     assert (row["patient"], row["pain_before"], row["pain_after"]) == ("DEMO-1", 4, 3)
-    exported = gmi_vr(["export", str(session.id), "--format", "csv", "--out", str(tmp_path / "csv")], data)
+    exported = gmi_vr(["export", str(session.id), "--format", "csv", "--out", str(tmp_path / "csv")], tmp_path)
     assert exported.returncode == 0, exported.stderr
     trials_csv = next((tmp_path / "csv").glob("*trials*.csv"))
     assert len(trials_csv.read_text().splitlines()) == 1 + 96
 
 
 def test_demo_for_an_unknown_patient_fails_before_writing_anything(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    assert gmi_vr(["patients", "add", "DEMO-1", "--side", "left"], data).returncode == 0
+    assert gmi_vr(["patients", "add", "DEMO-1", "--side", "left"], tmp_path).returncode == 0
     out = tmp_path / "pictures"
-    result = gmi_vr(["demo", "--patient", "DEMO-2", "--out", str(out)], data, DISPLAY=None)
+    result = gmi_vr(["demo", "--patient", "DEMO-2", "--out", str(out)], tmp_path, timeout_s=300, DISPLAY=None)
     assert result.returncode == 8
     assert "Traceback" not in result.stderr and result.stderr.startswith("gmi-vr: ")
     assert not out.exists()
-    assert gmi_vr(["sessions", "--json"], data).stdout.strip() == "[]"
+    assert gmi_vr(["sessions", "--json"], tmp_path).stdout.strip() == "[]"
 
 
 def test_the_shipped_sample_is_what_its_generator_writes(tmp_path: Path) -> None:

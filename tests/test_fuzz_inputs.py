@@ -105,13 +105,16 @@ def one_file(name: str, data: bytes) -> Iterator[Path]:
         assert _snapshot(Path(folder)) == before, "a reader wrote something"
 
 
-def read_or_refuse(reader: Callable[[Path], Any], path: Path) -> Any | None:
-    """What ``reader`` returns, or None when it refused the file with one sentence."""
-    try:
-        return reader(path)
-    except GmiError as error:
-        assert_one_sentence(error)
-        return None
+def read_and_check(name: str, data: bytes, reader: Callable[[Path], Any], check: Callable[[Any], None]) -> None:
+    """``data`` as the only file ``name`` of a fresh folder, given to ``reader``: it either
+    returns what passes ``check`` or refuses the file with one sentence, and writes nothing."""
+    with one_file(name, data) as path:
+        try:
+            loaded = reader(path)
+        except GmiError as error:
+            assert_one_sentence(error)
+        else:
+            check(loaded)
 
 
 # ----------------------------------------------------------------------------- damage
@@ -289,10 +292,7 @@ def motion_texts(draw: st.DrawFn) -> str:
 @fuzz("motion_fields")
 @given(text=motion_texts())
 def test_motion_files_with_wrong_fields_load_or_are_refused_in_one_sentence(text: str) -> None:
-    with one_file("motion.jsonl", text.encode()) as path:
-        motion = read_or_refuse(load_motion, path)
-        if motion is not None:
-            check_motion(motion)
+    read_and_check("motion.jsonl", text.encode(), load_motion, check_motion)
 
 
 @fuzz("motion_bytes")
@@ -301,10 +301,7 @@ def test_motion_files_with_wrong_fields_load_or_are_refused_in_one_sentence(text
     st.sampled_from(MOTION_SEEDS).flatmap(reencoded),
 ))  # fmt: skip
 def test_damaged_or_reencoded_motion_files_load_or_are_refused_in_one_sentence(data: bytes) -> None:
-    with one_file("motion.jsonl", data) as path:
-        motion = read_or_refuse(load_motion, path)
-        if motion is not None:
-            check_motion(motion)
+    read_and_check("motion.jsonl", data, load_motion, check_motion)
 
 
 def test_motion_cases_found_by_fuzzing_are_refused_in_one_sentence(tmp_path: Path) -> None:
@@ -423,10 +420,7 @@ def test_settings_with_wrong_values_load_or_are_refused_in_one_sentence(
     text: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GMI_VR_DATA", "/srv/default-data")
-    with one_file("settings.toml", text.encode()) as path:
-        loaded = read_or_refuse(load_settings, path)
-        if loaded is not None:
-            check_settings(loaded)
+    read_and_check("settings.toml", text.encode(), load_settings, check_settings)
 
 
 @fuzz("settings_bytes")
@@ -435,10 +429,7 @@ def test_damaged_or_reencoded_settings_load_or_are_refused_in_one_sentence(
     data: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GMI_VR_DATA", "/srv/default-data")
-    with one_file("settings.toml", data) as path:
-        loaded = read_or_refuse(load_settings, path)
-        if loaded is not None:
-            check_settings(loaded)
+    read_and_check("settings.toml", data, load_settings, check_settings)
 
 
 @pytest.mark.parametrize(
@@ -587,37 +578,25 @@ def check_mesh(mesh: MeshData) -> None:
 @fuzz("avatar_fields")
 @given(data=_gltf_fields(_AVATAR_BYTES))
 def test_avatars_with_wrong_fields_load_or_are_refused_in_one_sentence(data: bytes) -> None:
-    with one_file("clinic_avatar.vrm", data) as path:
-        avatar = read_or_refuse(load_skinned_gltf, path)
-        if avatar is not None:
-            check_avatar(avatar)
+    read_and_check("clinic_avatar.vrm", data, load_skinned_gltf, check_avatar)
 
 
 @fuzz("avatar_bytes")
 @given(data=damaged(_AVATAR_BYTES, _glb_regions(_AVATAR_BYTES)))
 def test_damaged_avatars_load_or_are_refused_in_one_sentence(data: bytes) -> None:
-    with one_file("clinic_avatar.glb", data) as path:
-        avatar = read_or_refuse(load_skinned_gltf, path)
-        if avatar is not None:
-            check_avatar(avatar)
+    read_and_check("clinic_avatar.glb", data, load_skinned_gltf, check_avatar)
 
 
 @fuzz("mesh_fields")
 @given(data=_gltf_fields(_STIMULUS_BYTES))
 def test_meshes_with_wrong_fields_load_or_are_refused_in_one_sentence(data: bytes) -> None:
-    with one_file("stimulus.glb", data) as path:
-        mesh = read_or_refuse(load_mesh_file, path)
-        if mesh is not None:
-            check_mesh(mesh)
+    read_and_check("stimulus.glb", data, load_mesh_file, check_mesh)
 
 
 @fuzz("mesh_bytes")
 @given(data=damaged(_STIMULUS_BYTES, _glb_regions(_STIMULUS_BYTES)))
 def test_damaged_meshes_load_or_are_refused_in_one_sentence(data: bytes) -> None:
-    with one_file("stimulus.glb", data) as path:
-        mesh = read_or_refuse(load_mesh_file, path)
-        if mesh is not None:
-            check_mesh(mesh)
+    read_and_check("stimulus.glb", data, load_mesh_file, check_mesh)
 
 
 def _edited_avatar(edit: Callable[[dict[str, Any], bytearray], None]) -> bytes:

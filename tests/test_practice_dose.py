@@ -7,16 +7,16 @@ reports that mark where each session ran."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
-from test_app_progress import GOOD, WEEK, record, trials
+from support.clinic_store import store_with_patient
+from test_app_progress import FEW, GOOD, WEEK, at_stage, record, trials
 
 from gmi_vr.app.patients import (
-    add_patient,
-    edit_patient_program,
     patient_program,
     prescribe_practice,
 )
@@ -42,14 +42,10 @@ DAY0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # test_app_progress.record's day 
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SessionStore]:
     monkeypatch.chdir(tmp_path)
-    opened = SessionStore.open()
-    add_patient(opened, "P-1", "left", "hand", age_years=50, therapist="t.one")
-    yield opened
-    opened.close()
+    with store_with_patient(tmp_path, monkeypatch, "P-1", age_years=50) as opened:
+        yield opened
 
 
 def practise(store: SessionStore, day: int, minutes: float, task: str = "laterality", *, mode: str = "desktop",
@@ -230,9 +226,8 @@ def test_home_sessions_with_work_count_in_the_history_and_are_marked(store: Sess
 
 
 def test_stages_two_and_three_say_the_practice_with_the_time_at_stage(store: SessionStore) -> None:
-    edit_patient_program(store, "P-1", {"stage": 3}, therapist="t.one", reason="from the clinic's notes")
-    program = patient_program(store, "P-1")
-    record(store, program, left=(4, 4, 1.0), right=(4, 4, 1.0), day=0)
+    program = at_stage(store, 3, "from the clinic's notes")
+    record(store, program, **FEW, day=0)
     practise(store, 0, 5.0, task="mirror", program=program)
     proposal = propose(store, "P-1")
     assert proposal.rule == "time_at_stage" and proposal.decision is Decision.HOLD

@@ -4,14 +4,16 @@ every mistake is one sentence and leaves no file behind."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pypdf
 import pytest
+from support.clinic_store import store_with_patient
 from test_practice_dose import practise
 
-from gmi_vr.app.patients import add_patient, edit_patient_program, prescribe_practice
+from gmi_vr.app.patients import edit_patient_program, prescribe_practice
 from gmi_vr.cli import main
 from gmi_vr.core.types import Side
 from gmi_vr.recording.store import SessionStore
@@ -21,14 +23,10 @@ from gmi_vr.therapy.plan.program import BodyPart, Program
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SessionStore]:
     monkeypatch.chdir(tmp_path)
-    opened = SessionStore.open()
-    add_patient(opened, "P-1", "left", "hand", age_years=50, therapist="t.one")
-    yield opened
-    opened.close()
+    with store_with_patient(tmp_path, monkeypatch, "P-1", age_years=50) as opened:
+        yield opened
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.clinic_store import store_with_patient
 from test_stages_frames import ANCHOR as FRAMES_ANCHOR
 from test_stages_frames import Motion, records_of, run_for
 from test_therapy_frames import RATE_HZ
 
-from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
+from gmi_vr.app.patients import patient_program
 from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.body.calibration import Calibration, arm_reach
 from gmi_vr.body.pose import LimbMode
 from gmi_vr.body.skeleton import BodyMeasures
 from gmi_vr.core.types import Pose, Side
-from gmi_vr.recording.store import SessionStore
 from gmi_vr.therapy.content.stimuli import level_anchor
 from gmi_vr.therapy.content.workspace import (
     TYPICAL_ARM,
@@ -114,12 +114,8 @@ def test_the_displayed_hand_is_never_enlarged(scale: float) -> None:
 
 def test_the_session_shows_the_hand_at_the_programs_size_and_places_targets_from_the_calibration(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "P-1", "left", "hand", therapist="t")
-        edit_patient_program(store, "P-1", {"mirror.displayed_hand_scale": 0.8}, therapist="t",
-                             reason="minified view")
+    with store_with_patient(tmp_path, monkeypatch, "P-1", therapist="t", reason="minified view",
+                            program={"mirror.displayed_hand_scale": 0.8}) as store:
         assert patient_program(store, "P-1").mirror.displayed_hand_scale == 0.8
         calibration = Calibration.uncalibrated(height_m=1.85)
         store.add_calibration("P-1", calibration.to_dict())

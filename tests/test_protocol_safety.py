@@ -6,14 +6,17 @@ check "pain and swelling since last time"."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from support.clinic_store import store_with_patient
 from test_therapy_frames import RATE_HZ, Script
+from test_therapy_session import ReachStub
 
-from gmi_vr.app.patients import add_patient, edit_patient_program
+from gmi_vr.app.patients import edit_patient_program
 from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
@@ -44,20 +47,17 @@ STILL = '{"format": "gmi-vr-motion", "version": 1, "rate_hz": 30}\n{"t": 0.0}\n{
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    opened = SessionStore.open()
-    add_patient(opened, "P-1", "left", "hand", age_years=50, therapist="t.one")
-    yield opened
-    opened.close()
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SessionStore]:
+    with store_with_patient(tmp_path, monkeypatch, "P-1", age_years=50) as opened:
+        yield opened
 
 
-def run_sim(answers: dict[str, int]) -> list[Event]:
-    """Run the patient's session on the simulator; every
-    pain question of a moment in ``answers`` is answered from the console 0.3 s later."""
+def run_sim(answers: dict[str, int], seed: int = 3, since_last: str | None = None) -> list[Event]:
+    """Run the patient's session on the simulator; every pain question of a moment in
+    ``answers``, and where ``since_last`` is given the question "since last time", is
+    answered from the console 0.3 s later."""
     events: list[Event] = []
-    with session_pipeline("P-1", source="sim", seed=3) as pipeline, \
+    with session_pipeline("P-1", source="sim", seed=seed) as pipeline, \
             ScriptedFrameSource(parse_motion(STILL)) as source:  # fmt: skip
         runner = pipeline.runner
         assert runner is not None
@@ -67,6 +67,8 @@ def run_sim(answers: dict[str, int]) -> list[Event]:
             for event in output.events:
                 if event.kind == "pain.ask" and event.data["moment"] in answers:
                     runner.rating_from_console(answers[event.data["moment"]], frame.time_s + 0.3)
+                if event.kind == "question.ask" and since_last is not None:
+                    runner.answer_question_from_console(since_last, frame.time_s + 0.3)
             if output.done:
                 break
     return events
@@ -95,36 +97,17 @@ def test_a_scheduled_rating_is_asked_during_a_mirror_block(store: SessionStore) 
 # --- the runner: sickness and the start-of-session check ----------------------------------
 
 
-class Sway:
-    """A stand-in movement block: a target that moves every frame, counting its updates."""
-
-    kind = "test_sway"
-    involves_movement = True
-    instances: list[Sway] = []
-
-    def __init__(self, program: Program, context: TaskContext) -> None:
-        self.updates = 0
-        Sway.instances.append(self)
-
-    def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
-        self.updates += 1
-        target = translation_matrix(np.array([np.sin(frame.time_s), 1.0, -0.5]))
-        return TaskStep(DrawList(meshes=(MeshItem("sphere", target),)))
-
-    def interrupt(self, time_s: float, reason: str) -> TaskStep:
-        return TaskStep()
-
-
 @pytest.fixture(autouse=True)
-def _test_sway_kind(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Plans in this file may name the stand-in kind "test_sway" (for this file's tests only)."""
-    monkeypatch.setitem(TASK_BUILDERS, "test_sway", Sway)
+def _test_reach_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plans in this file may name the stand-in movement block "test_reach" (for this file's
+    tests only)."""
+    monkeypatch.setitem(TASK_BUILDERS, "test_reach", ReachStub)
 
 
 def runner(ask_since_last: bool = False, **changes: Any) -> tuple[SessionRunner, Script, list[TaskStep]]:
     base = Program.default(Side.LEFT, BodyPart.HAND)
     program, _ = base.override("t", "test", "2026-03-01T09:00", stage=Stage.MIRROR_THERAPY.value,
-                               **{"session.blocks": ["test_sway"], "safety.fms_every_s": 4.0,
+                               **{"session.blocks": ["test_reach"], "safety.fms_every_s": 4.0,
                                   "safety.rating_every_s": 0, **changes})  # fmt: skip
     return SessionRunner(program, 1, date_iso="2026-03-01", ask_since_last=ask_since_last), Script(), []
 
@@ -163,9 +146,9 @@ def test_the_fms_is_asked_every_interval_and_a_low_answer_is_one_hold() -> None:
     step(run, script, log, 1.0)
     assert [e.data for e in events(log, "sickness.request")] == [{"by": "schedule"}]
     assert [e.data for e in events(log, "question.ask")] == [{"question": "sickness.fms", "preselect": 0}]
-    waiting = Sway.instances[-1].updates
+    waiting = ReachStub.instances[-1].updates
     step(run, script, log, 0.2)
-    assert Sway.instances[-1].updates == waiting  # the block waits under the question
+    assert ReachStub.instances[-1].updates == waiting  # the block waits under the question
     hold_trigger(run, script, log)  # preselected at 0: one hold answers "no sickness"
     (answer,) = events(log, "sickness.fms")
     assert answer.data == {"value": 0, "answer": "0", "source": "patient"}
@@ -304,9 +287,9 @@ def test_an_fms_at_the_threshold_fades_to_the_calm_scene_within_one_frame() -> N
     step(run, script, log, 0.1)
     run.rating_from_console(2, script.next_time)
     step(run, script, log, 4.5)
-    sway = Sway.instances[-1]
+    reach = ReachStub.instances[-1]
     flick(run, script, log, 6)  # 0 -> 6
-    updates = sway.updates
+    updates = reach.updates
     hold_trigger(run, script, log)
     stopped = next(i for i, s in enumerate(log) if any(e.kind == "safety.sickness" for e in s.events))
     frame = log[stopped]
@@ -316,7 +299,7 @@ def test_an_fms_at_the_threshold_fades_to_the_calm_scene_within_one_frame() -> N
     alert = next(e for e in frame.events if e.kind == "safety.alert")
     assert alert.data["cause"] == "sickness" and "FMS 6" in alert.data["message"]
     step(run, script, log, 2.0)
-    assert sway.updates == updates  # the movement block never ran again
+    assert reach.updates == updates  # the movement block never ran again
     assert run.state is RunnerState.CALM and log[-1].draw.clear_color == CALM_CLEAR
     assert run.outcome() == SessionOutcome(SessionStatus.SAFETY_STOP, "sickness")
     summary = run.summary("2026-03-01")
@@ -327,7 +310,7 @@ def test_the_since_last_check_follows_the_first_rating_when_there_was_a_last_tim
     run, script, log = runner(ask_since_last=True, **{"safety.fms_every_s": 0})
     step(run, script, log, 0.1)
     plan = events(log, "session.start")[0].data["plan"]
-    assert plan == ["rating:start", "check:since_last", "block:test_sway", "rating:end"]
+    assert plan == ["rating:start", "check:since_last", "block:test_reach", "rating:end"]
     run.rating_from_console(3, script.next_time)
     step(run, script, log, 0.2)
     assert [e.data for e in events(log, "question.ask")] == [{"question": "check.since_last", "preselect": None}]
@@ -349,21 +332,7 @@ def test_the_second_session_asks_since_last_time_and_the_store_keeps_the_answer(
     }, therapist="t.one", reason="short mirror block")  # fmt: skip
     first = run_sim({"start": 3, "end": 3})
     assert not [e for e in first if e.kind == "question.ask"]  # no last time yet
-    events_: list[Event] = []
-    with session_pipeline("P-1", source="sim", seed=4) as pipeline, \
-            ScriptedFrameSource(parse_motion(STILL)) as source:  # fmt: skip
-        live = pipeline.runner
-        assert live is not None
-        for frame in source.frames():
-            output = pipeline.step(frame)
-            events_ += output.events
-            for event in output.events:
-                if event.kind == "pain.ask":
-                    live.rating_from_console(3, frame.time_s + 0.3)
-                if event.kind == "question.ask":
-                    live.answer_question_from_console("worse", frame.time_s + 0.3)
-            if output.done:
-                break
+    run_sim({"start": 3, "on_demand": 3, "end": 3}, seed=4, since_last="worse")
     (session,) = [s for s in store.list_sessions("P-1")][-1:]
     assert session_summary(store, session.id).since_last == "worse"
     proposal = propose(store, "P-1")
@@ -379,7 +348,7 @@ def test_one_hands_grip_and_trigger_held_stop_with_the_other_hand_idle(healthy: 
     step(run, script, log, 0.1)
     run.rating_from_console(3, script.next_time)
     step(run, script, log, 0.5)
-    sway = Sway.instances[-1]
+    reach = ReachStub.instances[-1]
     script.set(healthy, squeeze=1.0, trigger=1.0)  # a fist; the other controller lies idle
     script.press(healthy, "trigger_click")
     step(run, script, log, 0.9)
@@ -389,9 +358,9 @@ def test_one_hands_grip_and_trigger_held_stop_with_the_other_hand_idle(healthy: 
     assert stop.data == {"by": "patient", "input": f"{healthy.value}.fist"}
     stopped_at = next(i for i, s in enumerate(log) if any(e.kind == "safety.stop" for e in s.events))
     assert not log[stopped_at].movement_allowed
-    updates = sway.updates
+    updates = reach.updates
     step(run, script, log, 1.0)
-    assert sway.updates == updates and run.state is RunnerState.CALM
+    assert reach.updates == updates and run.state is RunnerState.CALM
     assert run.outcome() == SessionOutcome(SessionStatus.SAFETY_STOP, "patient_stop")
 
 

@@ -260,22 +260,29 @@ def test_a_finished_session_cannot_claim_a_status_outside_the_list(store: Sessio
     assert saved_line(row) == f"session {rec.session_id} saved: 0 trials, pain - -> -"
 
 
-def test_a_store_written_before_end_reasons_opens_with_its_statuses_kept(tmp_path: Path) -> None:
+def old_store(path: Path, revision: str, sessions: int, status: str) -> Path:
+    """A store file at ``path`` as an older gmi-vr left it: its schema at ``revision``,
+    patient P1 and ``sessions`` simulator sessions of P1 ended with ``status``."""
     from alembic import command
 
     from gmi_vr.recording.store import _alembic_config
 
-    path = tmp_path / "old.sqlite"
     engine = create_engine(f"sqlite:///{path}")
     config = _alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "0001")
+        command.upgrade(config, revision)
         conn.exec_driver_sql("INSERT INTO patients (id, created_at, affected_side, body_part) "
                              "VALUES ('P1', '2026-01-01 10:00:00', 'left', 'hand')")
-        conn.exec_driver_sql("INSERT INTO sessions (patient_id, started_at, status, source, dropped_frames) "
-                             "VALUES ('P1', '2026-01-01 10:00:00', 'stopped', 'sim', 0)")
+        for _ in range(sessions):
+            conn.exec_driver_sql("INSERT INTO sessions (patient_id, started_at, status, source, dropped_frames) "
+                                 "VALUES ('P1', '2026-01-01 10:00:00', ?, 'sim', 0)", (status,))
     engine.dispose()
+    return path
+
+
+def test_a_store_written_before_end_reasons_opens_with_its_statuses_kept(tmp_path: Path) -> None:
+    path = old_store(tmp_path / "old.sqlite", "0001", sessions=1, status="stopped")
     with SessionStore.open(path) as s:
         (row,) = session_rows(s)
         assert (row.status, row.end_reason) == ("stopped", None)
@@ -283,22 +290,7 @@ def test_a_store_written_before_end_reasons_opens_with_its_statuses_kept(tmp_pat
 
 
 def test_sessions_written_before_uids_each_get_their_own_and_are_headset_sessions_at_the_clinic(tmp_path: Path) -> None:
-    from alembic import command
-
-    from gmi_vr.recording.store import _alembic_config
-
-    path = tmp_path / "old.sqlite"
-    engine = create_engine(f"sqlite:///{path}")
-    config = _alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0004")
-        conn.exec_driver_sql("INSERT INTO patients (id, created_at, affected_side, body_part) "
-                             "VALUES ('P1', '2026-01-01 10:00:00', 'left', 'hand')")
-        for _ in range(3):
-            conn.exec_driver_sql("INSERT INTO sessions (patient_id, started_at, status, source, dropped_frames) "
-                                 "VALUES ('P1', '2026-01-01 10:00:00', 'completed', 'sim', 0)")
-    engine.dispose()
+    path = old_store(tmp_path / "old.sqlite", "0004", sessions=3, status="completed")
     with SessionStore.open(path) as s:
         old = [s.session(i) for i in (1, 2, 3)]
         new = s.session(s.start_session("P1", source="test", mode="desktop", station="home").session_id)

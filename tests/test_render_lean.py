@@ -86,6 +86,18 @@ def test_mirrored_parts_keep_their_front_faces_inside_a_group(renderer: Any) -> 
     assert (diff > 2).mean() <= 0.001
 
 
+BLUE = (0.0, 0.0, 1.0, 1.0)
+
+
+def assert_the_last_is_drawn(renderer: Any, camera: Any, everything: DrawList, last_alone: DrawList) -> None:
+    """Where ``last_alone`` (the last item of ``everything``, red on blue) draws red, drawing
+    ``everything`` draws red too: the last of many items is not dropped."""
+    all_drawn = render(renderer, everything, camera, "srgb")
+    red = render(renderer, last_alone, camera, "srgb")[:, :, 0] > 200
+    assert red.any()
+    assert (all_drawn[red, 0] > 200).all()
+
+
 def test_more_items_than_one_uniform_block_holds_are_all_drawn(renderer: Any) -> None:
     """Beyond MAX_OBJECTS items the renderer binds further windows of its buffer."""
     from gmi_vr.render.renderer import MAX_OBJECTS
@@ -96,13 +108,9 @@ def test_more_items_than_one_uniform_block_holds_are_all_drawn(renderer: Any) ->
         world = np.diag((0.01, 0.01, 0.01, 1.0))
         world[:3, 3] = (-0.3 + 0.6 * (i % 40) / 40, 0.8 + 0.3 * (i // 40) / 7, -0.6)
         boxes.append(MeshItem("box", world, (1.0, 0.0, 0.0, 1.0), lit=False))
-    scene = DrawList(meshes=tuple(boxes), clear_color=(0.0, 0.0, 1.0, 1.0))
-    last_alone = DrawList(meshes=(boxes[-1],), clear_color=(0.0, 0.0, 1.0, 1.0))
-    everything = render(renderer, scene, camera, "srgb")
-    only_last = render(renderer, last_alone, camera, "srgb")
-    red = only_last[:, :, 0] > 200
-    assert red.any()
-    assert (everything[red, 0] > 200).all()  # the last box, from the third window, is there
+    # The last box, from the third window, is there.
+    assert_the_last_is_drawn(renderer, camera, DrawList(meshes=tuple(boxes), clear_color=BLUE),
+                             DrawList(meshes=(boxes[-1],), clear_color=BLUE))
 
 
 def test_more_texts_than_one_uniform_block_holds_are_all_drawn(renderer: Any) -> None:
@@ -118,10 +126,6 @@ def test_more_texts_than_one_uniform_block_holds_are_all_drawn(renderer: Any) ->
         world[:3, 3] = (-0.3 + 0.6 * (i % 20) / 20, 0.7 + 0.4 * (i // 20) / 7, -0.8)
         texts.append(TextItem("o", world, 0.02, (0.0, 0.0, 0.0, 1.0), (0.0, 0.0, 0.0, 1.0)))
     texts[-1] = replace(texts[-1], background=(1.0, 0.0, 0.0, 1.0))
-    scene = DrawList(texts=tuple(texts), clear_color=(0.0, 0.0, 1.0, 1.0))
-    last_alone = DrawList(texts=(texts[-1],), clear_color=(0.0, 0.0, 1.0, 1.0))
-    everything = render(renderer, scene, camera, "srgb")
-    only_last = render(renderer, last_alone, camera, "srgb")
-    red = only_last[:, :, 0] > 200
-    assert red.any()
-    assert (everything[red, 0] > 200).all()  # the last text, from the second window, is there
+    # The last text, from the second window, is there.
+    assert_the_last_is_drawn(renderer, camera, DrawList(texts=tuple(texts), clear_color=BLUE),
+                             DrawList(texts=(texts[-1],), clear_color=BLUE))

@@ -393,6 +393,19 @@ def _pixel(camera: Camera, point: np.ndarray, rect: tuple[int, int, int, int]) -
     return (round(rect[0] + (ndc[0] + 1) / 2 * rect[2]), round(rect[1] + (1 - ndc[1]) / 2 * rect[3]))
 
 
+def use_the_window_gl_platform() -> None:
+    """Skip the test without an X display; otherwise have OpenGL load for windows, unless it
+    is loaded already in this process (then the windows use what is there)."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    from gmi_vr.render.context import choose_gl_platform
+
+    try:
+        choose_gl_platform(offscreen=False)
+    except RuntimeError:
+        pass  # chosen already in this process
+
+
 def _patch(image: np.ndarray, xy: tuple[int, int], radius: int) -> np.ndarray:
     x, y = xy
     return image[y - radius : y + radius + 1, x - radius : x + radius + 1].reshape(-1, 3).astype(int)
@@ -401,14 +414,7 @@ def _patch(image: np.ndarray, xy: tuple[int, int], radius: int) -> np.ndarray:
 @pytest.mark.display
 def test_the_replay_window_shows_the_stimulus_the_scale_and_the_timeline(recorded: Recorded,
                                                                          tmp_path: Path) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    from gmi_vr.render.context import choose_gl_platform
-
-    try:
-        choose_gl_platform(offscreen=False)
-    except RuntimeError:
-        pass  # OpenGL is loaded already; only the layout is needed here
+    use_the_window_gl_platform()
     from gmi_vr.console import therapist_window as console
 
     live = recorded.whole
@@ -491,14 +497,7 @@ def test_the_replay_window_shows_the_stimulus_the_scale_and_the_timeline(recorde
 @pytest.mark.gl
 def test_in_the_window_page_down_goes_to_the_next_event_and_a_click_on_the_bar_seeks(
         recorded: Recorded) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    from gmi_vr.render.context import choose_gl_platform
-
-    try:
-        choose_gl_platform(offscreen=False)
-    except RuntimeError:
-        pass  # chosen already in this process
+    use_the_window_gl_platform()
     import glfw
     from OpenGL import GL
 

@@ -11,14 +11,16 @@ import re
 import statistics
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pypdf
 import pytest
 from review_synth import Plan, SideTrials, record_session
+from support.clinic_store import store_with_patient
 
-from gmi_vr.app.patients import add_patient, patient_program
+from gmi_vr.app.patients import patient_program
 from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.recording.rows import EventRecord
 from gmi_vr.recording.store import SessionStore
@@ -33,13 +35,9 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    opened = SessionStore.open()
-    add_patient(opened, "P-1", "left", "hand", age_years=54, therapist="t.one")
-    yield opened
-    opened.close()
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SessionStore]:
+    with store_with_patient(tmp_path, monkeypatch, "P-1", age_years=54) as opened:
+        yield opened
 
 
 def full_plan(day: int, k: int = 0, **changes: object) -> Plan:

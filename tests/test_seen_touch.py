@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from support.clinic_store import store_with_patient
 
-from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
+from gmi_vr.app.patients import patient_program
 from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.body.skeleton import JOINT_INDEX
@@ -117,11 +118,7 @@ def rest_body() -> BodyPose:
 
 def test_a_touch_of_the_registered_limb_shows_in_the_same_frame_where_it_landed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "S-1", "left", "hand", therapist="t.one")
-        edit_patient_program(store, "S-1", SEEN, therapist="t.one", reason="seen touch")
+    with store_with_patient(tmp_path, monkeypatch, "S-1", program=SEEN, reason="seen touch") as store:
         program = patient_program(store, "S-1")
     assert program.touch.seen_touch and program.touch.registration_max_mm == 20.0
 
@@ -240,11 +237,8 @@ def test_a_touch_of_the_registered_limb_shows_in_the_same_frame_where_it_landed(
 
 def test_a_pause_during_registration_starts_it_again_from_the_first_landmark(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "S-1", "left", "hand", therapist="t.one")
-        edit_patient_program(store, "S-1", SEEN, therapist="t.one", reason="seen touch")
+    # The session below opens the store itself.
+    store_with_patient(tmp_path, monkeypatch, "S-1", program=SEEN, reason="seen touch").close()
     virtual = virtual_landmarks(rest_body(), Side.LEFT, BodyPart.HAND)
     shift = np.array([-0.03, 0.0, -0.04])  # the real limb: 3 cm out, 4 cm forward of the virtual one
     # Before the pause two landmarks are touched where the limb lay then; during the pause

@@ -18,8 +18,11 @@ from gmi_vr.body.pose import BodyPose, LimbMode
 from gmi_vr.core.types import Pose, Side, TrackingFrame
 from gmi_vr.therapy.content.stimuli import level_anchor
 from gmi_vr.therapy.content.workspace import reflect_across_midline
+from gmi_vr.therapy.plan.program import Program
 from gmi_vr.therapy.results.measures import minimum_jerk
-from gmi_vr.therapy.tasks.base import TaskStep
+from gmi_vr.therapy.tasks.base import TaskContext, TaskStep
+from gmi_vr.therapy.tasks.registry import build_task
+from gmi_vr.therapy.tasks.stages import TaskSequence
 
 HEAD = Pose(np.array([0.1, 1.25, 0.3]))
 ANCHOR = level_anchor(HEAD)
@@ -94,6 +97,17 @@ def move(motion: Motion, side: Side, to: np.ndarray, duration_s: float, step: St
     return start, start + frames / RATE_HZ
 
 
+def grasp(motion: Motion, side: Side, pick: np.ndarray, target: np.ndarray, carry_s: float, step: Stepper,
+          log: list[TaskStep]) -> None:
+    """``side``'s grip moves to ``pick`` over 1 s, closes on the object for 0.2 s, carries it
+    to ``target`` over ``carry_s`` and opens there."""
+    move(motion, side, pick, 1.0, step, log)
+    motion.script.set(side, squeeze=1.0)
+    run_for(motion, step, 0.2, log)
+    move(motion, side, target, carry_s, step, log)
+    motion.script.set(side, squeeze=0.0)
+
+
 def move_through(motion: Motion, side: Side, points: np.ndarray, duration_s: float,
                  step: Stepper, log: list[TaskStep]) -> None:
     """A minimum-jerk move along the polyline ``points`` (k, 3) from the current grip,
@@ -110,6 +124,16 @@ def move_through(motion: Motion, side: Side, points: np.ndarray, duration_s: flo
         position = np.array([np.interp(distance, cumulative, polyline[:, a]) for a in range(3)])
         motion.place(side, position)
         log.append(step(*motion.frame()))
+
+
+def start_sequence(kind: str, program: Program, motion: Motion, seed: int,
+                   block: int = 0) -> tuple[TaskSequence, list[TaskStep]]:
+    """Block ``kind`` of ``program`` (block number ``block``, seeded with ``seed``) as the
+    registry builds it, a sequence of tasks, and its steps so far: the first, on
+    ``motion``'s next frame."""
+    task = build_task(kind, program, TaskContext(ANCHOR, seed, block))
+    assert isinstance(task, TaskSequence)
+    return task, [task.update(*motion.frame())]
 
 
 def records_of(log: list[TaskStep], kind: type) -> list:

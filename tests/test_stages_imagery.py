@@ -48,6 +48,30 @@ def tap(script: Script, side: Side, name: str, at_s: float) -> None:
     script.press(side, name, at_s=at_s)
 
 
+def taps(task: Any, script: Script, side: Side, name: str, count: int, log: list[TaskStep]) -> None:
+    """``count`` presses of ``side``'s button ``name``, each held 0.1 s and let go 0.1 s."""
+    for _ in range(count):
+        tap(script, side, name, script.next_time - 0.001)
+        run(task, script, 0.1, log)
+        script.release(side, name)
+        run(task, script, 0.1, log)
+
+
+def at_the_imagine_prompt(**changes: Any) -> tuple[ImageryTask, Script, list[TaskStep]]:
+    """An imagery task of ``imagery_program(**changes)`` stepped to its first movement's
+    imagine prompt (the audio cue after the demonstration's), with its script and steps."""
+    task = ImageryTask(imagery_program(**changes), TaskContext(ANCHOR, 1, 0))
+    script = Script(HEAD)
+    log: list[TaskStep] = []
+    until(task, script, "cue.audio", log)
+    until(task, script, "cue.audio", log)
+    return task, script, log
+
+
+#: One movement, wrist flexion, imagined without the ratings after it.
+ONE_UNRATED = {"imagery.movements": ["wrist_flexion"], "imagery.rate_vividness": False, "imagery.rate_pain": False}
+
+
 def test_imagery_block_demonstrates_then_records_imagined_durations_from_the_change_times() -> None:
     program = imagery_program()
     task = build_task("imagery", program, TaskContext(ANCHOR, 1, 0))
@@ -99,21 +123,13 @@ def test_imagery_block_demonstrates_then_records_imagined_durations_from_the_cha
     # After the block: vividness 1-5, then the pain rating that the flare rule checks.
     run(task, script, 0.1, log)
     assert isinstance(task._ratings[0], VividnessRatingTask)
-    for _ in range(3):  # three trigger taps: 1, 2, 3
-        tap(script, Side.RIGHT, "trigger_click", script.next_time - 0.001)
-        run(task, script, 0.1, log)
-        script.release(Side.RIGHT, "trigger_click")
-        run(task, script, 0.1, log)
+    taps(task, script, Side.RIGHT, "trigger_click", 3, log)  # three trigger taps: 1, 2, 3
     tap(script, Side.RIGHT, "primary", script.next_time - 0.001)
     run(task, script, 1.2, log)
     script.release(Side.RIGHT, "primary")
     vivid = [r for s in log for r in s.records if isinstance(r, VividnessRecord)]
     assert len(vivid) == 1 and vivid[0].value == 3
-    for _ in range(4):
-        tap(script, Side.LEFT, "trigger_click", script.next_time - 0.001)
-        run(task, script, 0.1, log)
-        script.release(Side.LEFT, "trigger_click")
-        run(task, script, 0.1, log)
+    taps(task, script, Side.LEFT, "trigger_click", 4, log)
     tap(script, Side.LEFT, "trigger_click", script.next_time - 0.001)
     run(task, script, 1.2, log)
     pain = [r for s in log for r in s.records if isinstance(r, RatingRecord)]
@@ -123,14 +139,9 @@ def test_imagery_block_demonstrates_then_records_imagined_durations_from_the_cha
 
 
 def test_an_imagined_movement_never_ended_times_out_and_the_next_one_follows() -> None:
-    program = imagery_program(**{"imagery.time_limit_factor": 2.0, "imagery.rate_vividness": False,
-                                 "imagery.rate_pain": False,
-                                 "imagery.movements": ["wrist_extension", "finger_tapping"]})
-    task = ImageryTask(program, TaskContext(ANCHOR, 1, 0))
-    script = Script(HEAD)
-    log: list[TaskStep] = []
-    until(task, script, "cue.audio", log)
-    until(task, script, "cue.audio", log)  # imagine prompt of the first movement
+    task, script, log = at_the_imagine_prompt(**{
+        "imagery.time_limit_factor": 2.0, "imagery.rate_vividness": False, "imagery.rate_pain": False,
+        "imagery.movements": ["wrist_extension", "finger_tapping"]})
     run(task, script, 0.2, log)
     tap(script, Side.RIGHT, "trigger_click", script.next_time - 0.003)
     until(task, script, "imagery.record", log, limit_s=10)
@@ -143,12 +154,7 @@ def test_an_imagined_movement_never_ended_times_out_and_the_next_one_follows() -
 
 
 def test_a_pause_voids_the_trial_and_the_demonstration_is_shown_again() -> None:
-    program = imagery_program(**{"imagery.movements": ["wrist_flexion"]})
-    task = ImageryTask(program, TaskContext(ANCHOR, 1, 0))
-    script = Script(HEAD)
-    log: list[TaskStep] = []
-    until(task, script, "cue.audio", log)
-    until(task, script, "cue.audio", log)
+    task, script, log = at_the_imagine_prompt(**{"imagery.movements": ["wrist_flexion"]})
     tap(script, Side.RIGHT, "trigger_click", script.next_time - 0.001)
     run(task, script, 0.3, log)
     step = task.interrupt(script.next_time, "unfocused")
@@ -166,13 +172,7 @@ def test_each_body_part_has_a_library_and_foot_imagery_shows_the_foot() -> None:
 
 
 def test_without_input_change_times_the_marks_are_the_frames_that_saw_the_presses() -> None:
-    program = imagery_program(**{"imagery.movements": ["wrist_flexion"],
-                                 "imagery.rate_vividness": False, "imagery.rate_pain": False})
-    task = ImageryTask(program, TaskContext(ANCHOR, 1, 0))
-    script = Script(HEAD)
-    log: list[TaskStep] = []
-    until(task, script, "cue.audio", log)
-    until(task, script, "cue.audio", log)
+    task, script, log = at_the_imagine_prompt(**ONE_UNRATED)
     run(task, script, 0.3, log)
     script.set(Side.RIGHT, trigger_click=True)  # a source without lastChangeTime
     start_s = script.next_time
@@ -194,13 +194,7 @@ def test_without_input_change_times_the_marks_are_the_frames_that_saw_the_presse
 def test_any_imagined_duration_is_recorded_exactly_from_the_change_times(
         delay_s: float, imagined_s: float, start_button: tuple[Side, str],
         end_button: tuple[Side, str]) -> None:
-    program = imagery_program(**{"imagery.movements": ["wrist_flexion"],
-                                 "imagery.rate_vividness": False, "imagery.rate_pain": False})
-    task = ImageryTask(program, TaskContext(ANCHOR, 1, 0))
-    script = Script(HEAD)
-    log: list[TaskStep] = []
-    until(task, script, "cue.audio", log)
-    until(task, script, "cue.audio", log)
+    task, script, log = at_the_imagine_prompt(**ONE_UNRATED)
     start_s = log[-1].events[-1].time_s + delay_s
     end_s = start_s + imagined_s
     for at, (side, name) in ((start_s, start_button), (end_s, end_button)):

@@ -10,7 +10,17 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_stages_frames import ANCHOR, Motion, events_of, move, move_through, records_of, run_for
+from test_stages_frames import (
+    ANCHOR,
+    Motion,
+    events_of,
+    grasp,
+    move,
+    move_through,
+    records_of,
+    run_for,
+    start_sequence,
+)
 from test_therapy_frames import RATE_HZ
 
 from gmi_vr.body.pose import LimbMode
@@ -38,9 +48,7 @@ def mirror_program(affected: Side = Side.LEFT, **changes: Any) -> Program:
 
 
 def start(program: Program, motion: Motion) -> tuple[TaskSequence, MotorTask, list[TaskStep]]:
-    task = build_task("mirror", program, TaskContext(ANCHOR, 11, 0))
-    assert isinstance(task, TaskSequence)
-    log = [task.update(*motion.frame())]
+    task, log = start_sequence("mirror", program, motion, 11)
     assert isinstance(task.current, MotorTask)
     return task, task.current, log
 
@@ -190,9 +198,7 @@ def test_touch_trace_and_grasp_run_end_to_end_in_mirror_therapy() -> None:
                                            "mirror.grading.repetitions": 2,
                                            "mirror.grading.complexity": 2})
     motion = Motion(Side.LEFT, LimbMode.MIRROR)
-    task = build_task("mirror", program, TaskContext(ANCHOR, 5, 0))
-    assert isinstance(task, TaskSequence)
-    log = [task.update(*motion.frame())]
+    task, log = start_sequence("mirror", program, motion, 5)
     seen: list[MotorKind] = []
     checkpoints = 0
     healthy = Side.RIGHT
@@ -206,11 +212,7 @@ def test_touch_trace_and_grasp_run_end_to_end_in_mirror_therapy() -> None:
             run_for(motion, task.update, HOME_DWELL_S + 0.1, log)
             if motor.setup.kind is MotorKind.GRASP:
                 assert plan.pick is not None
-                move(motion, healthy, source(plan.pick), 1.0, task.update, log)
-                motion.script.set(healthy, squeeze=1.0)
-                run_for(motion, task.update, 0.2, log)
-                move(motion, healthy, source(plan.target), 1.2, task.update, log)
-                motion.script.set(healthy, squeeze=0.0)
+                grasp(motion, healthy, source(plan.pick), source(plan.target), 1.2, task.update, log)
             elif motor.setup.kind is MotorKind.TRACE:
                 checkpoints += len(plan.path) - 1  # reaching the last one completes it
                 move_through(motion, healthy, source(plan.path), 2.0, task.update, log)

@@ -10,7 +10,16 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_stages_frames import ANCHOR, Motion, events_of, move, records_of, run_for
+from test_stages_frames import (
+    ANCHOR,
+    Motion,
+    events_of,
+    grasp,
+    move,
+    records_of,
+    run_for,
+    start_sequence,
+)
 from test_therapy_frames import RATE_HZ
 
 from gmi_vr.body.pose import LimbMode
@@ -122,9 +131,7 @@ def test_graded_movement_measures_the_range_first_then_reaches_at_its_fraction()
     program = movement_program(Side.RIGHT, **{"movement.grading.range_fraction": 0.5,
                                               "movement.grading.height_m": 0.05})
     motion = Motion(Side.RIGHT, LimbMode.REAL)
-    task = build_task("graded_movement", program, TaskContext(ANCHOR, 3, 1))
-    assert isinstance(task, TaskSequence)
-    log: list[TaskStep] = [task.update(*motion.frame())]
+    task, log = start_sequence("graded_movement", program, motion, 3, block=1)
     assert task.limb_mode is LimbMode.REAL and task.blend == 1.0
     rest = measure_rom(task, motion, log)
     motor = task.current  # built when the range was measured, from that range
@@ -186,9 +193,7 @@ def test_touch_trace_and_grasp_run_on_the_affected_hand_own_tracking() -> None:
                                              "movement.grading.repetitions": 1,
                                              "movement.grading.complexity": 3})
     motion = Motion(Side.LEFT, LimbMode.REAL)
-    task = build_task("graded_movement", program, TaskContext(ANCHOR, 9, 0))
-    assert isinstance(task, TaskSequence)
-    log: list[TaskStep] = [task.update(*motion.frame())]
+    task, log = start_sequence("graded_movement", program, motion, 9)
     measure_rom(task, motion, log)
     seen = []
     while not log[-1].done:
@@ -199,11 +204,7 @@ def test_touch_trace_and_grasp_run_on_the_affected_hand_own_tracking() -> None:
         motion.place(Side.LEFT, plan.home)
         run_for(motion, task.update, HOME_DWELL_S + 0.1, log)
         if plan.pick is not None:  # grasp with the affected hand's own grip
-            move(motion, Side.LEFT, plan.pick, 1.0, task.update, log)
-            motion.script.set(Side.LEFT, squeeze=1.0)
-            run_for(motion, task.update, 0.2, log)
-            move(motion, Side.LEFT, plan.target, 1.0, task.update, log)
-            motion.script.set(Side.LEFT, squeeze=0.0)
+            grasp(motion, Side.LEFT, plan.pick, plan.target, 1.0, task.update, log)
         else:
             for point in plan.path:
                 move(motion, Side.LEFT, point, 0.6, task.update, log)

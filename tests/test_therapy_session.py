@@ -110,6 +110,20 @@ class Run:
         self.runner.rating_from_console(value, self.script.next_time - 0.01)
         self.step()
 
+    def start(self, opening_rating: int) -> None:
+        """The first frame (the session starts and asks for the opening pain rating), then
+        that rating given from the console."""
+        self.step()
+        self.rate_from_console(opening_rating)
+
+    def end(self, closing_rating: int | None = None) -> None:
+        """The therapist ends the session and a frame passes; then the closing pain rating is
+        given from the console where ``closing_rating`` says."""
+        self.runner.end_session(self.script.next_time)
+        self.step()
+        if closing_rating is not None:
+            self.rate_from_console(closing_rating)
+
 
 def test_a_whole_session_runs_rating_blocks_rating_and_records_everything() -> None:
     run = Run(program(**{"session.blocks": ["laterality", "laterality"]}))
@@ -152,8 +166,7 @@ def test_reaction_time_through_the_runner_is_exact() -> None:
 
 def start_reach(stage: int = 3, **changes: Any) -> tuple[Run, ReachStub]:
     run = Run(program(stage, **{"session.blocks": ["test_reach"], **changes}))
-    run.step()
-    run.rate_from_console(3)
+    run.start(3)
     run.step(20)
     return run, ReachStub.instances[-1]
 
@@ -208,8 +221,7 @@ def test_a_rating_rise_given_in_the_headset_stops_movement_in_the_confirming_fra
 
 def test_a_small_rise_does_not_stop() -> None:
     run = Run(program(3, **{"session.blocks": ["test_reach"]}))
-    run.step()
-    run.rate_from_console(6)
+    run.start(6)
     run.step(20)
     reach = ReachStub.instances[-1]
     run.rate_from_console(7)  # +1 from 6: 17 %, under both forms of the rule
@@ -221,8 +233,7 @@ def test_a_small_rise_does_not_stop() -> None:
 def test_a_patient_starting_at_9_flares_at_10_the_ceiling() -> None:
     """A patient who starts at 9 cannot rise 2 points: a rating at the ceiling is a flare."""
     run = Run(program(3, **{"session.blocks": ["test_reach"]}))
-    run.step()
-    run.rate_from_console(9)
+    run.start(9)
     run.step(20)
     reach = ReachStub.instances[-1]
     assert run.runner.state is RunnerState.RUNNING  # 9 at the start is below the ceiling
@@ -297,8 +308,7 @@ def test_the_therapist_ends_the_session_from_the_calm_scene_with_a_closing_ratin
     run.rate_from_console(6)
     run.step(int(RATE_HZ))
     assert not run.steps[-1].done
-    run.runner.end_session(run.script.next_time)
-    run.step()
+    run.end()
     assert run.runner.state is RunnerState.CLOSING
     assert run.events("pain.ask")[-1].data == {"moment": "end"}
     run.rate_from_console(4)
@@ -352,8 +362,7 @@ def test_an_unfocused_headset_pauses_and_voids_the_open_trial() -> None:
 
 def test_the_session_cap_counts_focused_time_then_asks_the_closing_rating() -> None:
     run = Run(program(**{"safety.session_cap_s": 5.0, "laterality.time_limit_s": None}))
-    run.step()
-    run.rate_from_console(2)
+    run.start(2)
     run.step(int(2 * RATE_HZ))
     run.script.focused = False
     run.step(int(10 * RATE_HZ))  # paused time does not count
@@ -410,8 +419,7 @@ def test_tasks_satisfy_the_protocol() -> None:
 
 def test_every_event_and_record_of_a_session_is_plain_json_for_the_recorder() -> None:
     run = Run(program(**{"laterality.time_limit_s": 1.0}))
-    run.step()
-    run.rate_from_console(3)
+    run.start(3)
     run.until_event("trial.timeout")
     shown = run.until_event("trial.show")
     run.runner.answer_from_console(Side(shown.data["side"]), shown.time_s + 0.4)
@@ -433,12 +441,9 @@ def test_every_event_and_record_of_a_session_is_plain_json_for_the_recorder() ->
 
 def test_a_finished_session_fades_to_the_calm_scene_with_a_closing_message() -> None:
     run = Run(program(**{"session.blocks": ["test_reach"]}))
-    run.step()
-    run.rate_from_console(2)
+    run.start(2)
     run.step(10)
-    run.runner.end_session(run.script.next_time)
-    run.step()
-    run.rate_from_console(2)
+    run.end(2)
     assert run.steps[-1].done
     run.step(int(RATE_HZ))
     last = run.steps[-1]
@@ -451,12 +456,9 @@ def test_a_finished_session_fades_to_the_calm_scene_with_a_closing_message() -> 
 
 def test_a_flare_in_the_closing_rating_is_recorded_and_alerted_and_the_session_ends() -> None:
     run = Run(program(2, **{"session.blocks": ["test_reach"]}))
-    run.step()
-    run.rate_from_console(2)
+    run.start(2)
     run.step(10)
-    run.runner.end_session(run.script.next_time)
-    run.step()
-    run.rate_from_console(4)
+    run.end(4)
     kinds = [e.kind for e in run.steps[-1].events]
     assert "safety.flare" in kinds and "safety.alert" in kinds and "session.end" in kinds
     assert run.steps[-1].done and run.runner.state is RunnerState.DONE
@@ -556,11 +558,9 @@ def answer_trials(run: Run, count: int) -> None:
 
 def test_the_therapist_ending_after_a_few_trials_is_ended_early_never_completed() -> None:
     run = Run(program())
-    run.step()
-    run.rate_from_console(3)
+    run.start(3)
     answer_trials(run, 5)
-    run.runner.end_session(run.script.next_time)
-    run.step()
+    run.end()
     run.rate_from_console(3)  # the closing rating is given: the session has ended in order
     assert run.steps[-1].done and len(run.records(TrialRecord)) == 5
     end = run.events("session.end")[0].data
@@ -573,8 +573,7 @@ def test_the_therapist_ending_after_a_few_trials_is_ended_early_never_completed(
 def test_a_stop_for_safety_is_a_safety_stop_whether_or_not_the_session_is_then_ended(
         stop: str, reason: str) -> None:
     run = Run(program())
-    run.step()
-    run.rate_from_console(3)
+    run.start(3)
     answer_trials(run, 2)
     if stop == "menu":
         run.script.press(Side.LEFT, "menu")
@@ -587,9 +586,7 @@ def test_a_stop_for_safety_is_a_safety_stop_whether_or_not_the_session_is_then_e
     run.step(int(RATE_HZ))
     # The app quits from the calm scene (window closed): the stop is what ended the session.
     assert run.runner.outcome("window_closed") == SessionOutcome(SessionStatus.SAFETY_STOP, reason)
-    run.runner.end_session(run.script.next_time)
-    run.step()
-    run.rate_from_console(2)
+    run.end(2)
     end = run.events("session.end")[0].data
     assert (end["status"], end["reason"]) == ("safety_stop", reason)
 
@@ -600,17 +597,14 @@ def test_a_session_ended_before_any_trial_is_not_started() -> None:
     assert run.runner.outcome("window_closed") == SessionOutcome(SessionStatus.NOT_STARTED, "window_closed")
     run.rate_from_console(4)
     run.until_event("trial.show")  # a picture shown, never answered: no trial recorded yet
-    run.runner.end_session(run.script.next_time)
-    run.step()
-    run.rate_from_console(4)
+    run.end(4)
     end = run.events("session.end")[0].data
     assert (end["status"], end["reason"]) == ("not_started", "therapist_end")
 
 
 def test_the_apps_reason_names_a_session_it_stopped_stepping_mid_plan() -> None:
     run = Run(program())
-    run.step()
-    run.rate_from_console(3)
+    run.start(3)
     answer_trials(run, 3)
     assert run.runner.outcome("motion_ended") == SessionOutcome(SessionStatus.ENDED_EARLY, "motion_ended")
     assert run.runner.outcome() == SessionOutcome(SessionStatus.ENDED_EARLY, "unfinished")
@@ -618,8 +612,7 @@ def test_the_apps_reason_names_a_session_it_stopped_stepping_mid_plan() -> None:
 
 def test_every_task_of_the_plan_is_marked_started_and_ended_in_order() -> None:
     run = Run(program(**{"session.blocks": ["laterality", "laterality"]}))
-    run.step()
-    run.rate_from_console(3)
+    run.start(3)
     answer_trials(run, 3)
     run.runner.request_rating(run.script.next_time)  # an on-demand rating over the block
     run.step()
@@ -645,8 +638,7 @@ def test_every_task_of_the_plan_is_marked_started_and_ended_in_order() -> None:
 
 def test_tasks_cut_short_end_with_their_cause_and_open_ones_end_with_the_session() -> None:
     run = Run(program())
-    run.step()
-    run.rate_from_console(3)
+    run.start(3)
     answer_trials(run, 2)
     run.runner.request_rating(run.script.next_time)
     run.step()
@@ -654,8 +646,7 @@ def test_tasks_cut_short_end_with_their_cause_and_open_ones_end_with_the_session
     run.step()
     ended = {t.number: t.outcome for t in run.records(TaskEnded)}
     assert ended == {1: "done", 2: "patient_stop", 3: "patient_stop"}
-    run.runner.end_session(run.script.next_time)
-    run.step()
+    run.end()
     (closing,) = [t for t in run.records(TaskStarted) if t.number == 4]
     assert closing.params == {"moment": "end"}
     # The app quits before the closing rating is given: it is ended with the session.

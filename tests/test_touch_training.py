@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.clinic_store import store_with_patient
 
-from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
+from gmi_vr.app.patients import patient_program
 from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Side
@@ -141,12 +142,8 @@ def answer(keyframes: list[dict[str, Any]], cue_s: float, pushes: int, button: s
 
 def test_a_scripted_training_on_the_simulator_is_scored_right_and_stored(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "T-1", "left", "hand", therapist="t.one")
-        edit_patient_program(store, "T-1", {**SHORT, "touch.views": ["hidden", "virtual"]},
-                             therapist="t.one", reason="a short touch training")  # fmt: skip
+    with store_with_patient(tmp_path, monkeypatch, "T-1", program={**SHORT, "touch.views": ["hidden", "virtual"]},
+                            reason="a short touch training") as store:
         program = patient_program(store, "T-1")
 
     # The rehearsal: no answers, every touch times out; the cues come at the fixed pace.

@@ -54,27 +54,23 @@ def test_an_unusable_pose_is_invalid_and_never_carries_the_reported_value(
     np.testing.assert_array_equal(hand.grip.orientation, [0, 0, 0, 1])
 
 
-def test_inactive_analog_inputs_read_as_released() -> None:
-    raw = RawHand(
+def analog(squeeze: float, active: bool) -> RawHand:
+    """A hand whose trigger reads 0.8, its squeeze ``squeeze`` and its thumbstick (0.5, -0.5),
+    with all three actions ``active`` or not."""
+    return RawHand(
         trigger=0.8,
-        trigger_active=False,
-        squeeze=0.6,
-        squeeze_active=False,
+        trigger_active=active,
+        squeeze=squeeze,
+        squeeze_active=active,
         thumbstick=(0.5, -0.5),
-        thumbstick_active=False,
+        thumbstick_active=active,
     )
-    hand = hand_input(raw)
+
+
+def test_inactive_analog_inputs_read_as_released() -> None:
+    hand = hand_input(analog(squeeze=0.6, active=False))
     assert (hand.trigger, hand.squeeze, hand.thumbstick) == (0.0, 0.0, (0.0, 0.0))
-    active = hand_input(
-        RawHand(
-            trigger=0.8,
-            trigger_active=True,
-            squeeze=1.3,
-            squeeze_active=True,
-            thumbstick=(0.5, -0.5),
-            thumbstick_active=True,
-        )
-    )
+    active = hand_input(analog(squeeze=1.3, active=True))
     assert active.trigger == pytest.approx(0.8)
     assert active.squeeze == 1.0  # clamped to the documented 0..1
     assert active.thumbstick == (0.5, -0.5)
