@@ -23,15 +23,12 @@ other into their own swapchains, as on a driver with neither multiview nor layer
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from support.sandbox import control, require_sandbox
+from support.cli import gmi_vr
+from support.xr_run import headset_runtime, run_xr_app
 
 pytestmark = pytest.mark.xr
 
@@ -44,20 +41,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def _run_app(tmp_path_factory: pytest.TempPathFactory, *options: str) -> dict:
-    require_sandbox()
-    control("ensure")
+    headset_runtime()
     folder = tmp_path_factory.mktemp("console")
-    env = dict(os.environ, GMI_VR_DATA=str(folder / "data"), GMI_VR_CONFIG=str(folder / "absent.toml"))
-    added = subprocess.run([sys.executable, "-m", "gmi_vr.cli", "patients", "add", "XR-C1", "--side", "left",
-                            "--part", "hand", "--by", "t"], env=env, capture_output=True, text=True,
-                           timeout=60)  # fmt: skip
+    data = folder / "data"
+    added = gmi_vr(["patients", "add", "XR-C1", "--side", "left", "--part", "hand", "--by", "t"], data, timeout_s=60)
     assert added.returncode == 0, added.stderr
-    out = folder / "result.json"
-    process = subprocess.run([sys.executable, str(APP), "--out", str(out), "--frames", "360", *options], env=env,
-                             capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert process.returncode == 0, (process.stdout + process.stderr)[-3000:]
-    result = json.loads(out.read_text())
-    result["data"] = folder / "data"
+    result = run_xr_app(APP, ["--frames", "360", *options], folder, data, timeout_s=300)
+    result["data"] = data
     return result
 
 
