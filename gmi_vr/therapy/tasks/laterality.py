@@ -89,7 +89,8 @@ class LateralityTask:
         self._aim = DwellTimer(None)  # where the pointer rests, with hysteresis, no dwell
         self._pointer: tuple[FloatArray, DwellState] | None = None  # this frame's, to draw
         # The last trial picture and what it was drawn from: it changes a few times a trial,
-        # not every frame (the anchor is compared by identity: a recalibration replaces it).
+        # not every frame (the context, anchor and installed models, is compared by identity:
+        # a recalibration replaces it).
         self._picture: tuple[tuple[object, ...], DrawList] | None = None
         self._inputs: tuple[tuple[Side, str], ...]  # (hand, HandInput field) that answer
         if answer.mode == "two_hands":
@@ -284,12 +285,12 @@ class LateralityTask:
     # --- drawing ---------------------------------------------------------------------------
 
     def _draw(self) -> DrawList:
-        anchor = self.context.anchor
-        drawn_from = (anchor, self._phase, self._current, self._last_correct)
+        context = self.context
+        drawn_from = (context, self._phase, self._current, self._last_correct)
         if self._picture is None or not _same(self._picture[0], drawn_from):
             look = self._look(self._current) if self._current is not None else None
-            self._picture = drawn_from, trial_picture(anchor, self.settings, self._phase, self._current, look,
-                                                      self._last_correct, self.context.has_mesh)  # fmt: skip
+            self._picture = drawn_from, trial_picture(context.anchor, self.settings, self._phase, self._current,
+                                                      look, self._last_correct, context.has_mesh)  # fmt: skip
         picture = self._picture[1]
         if not self._pointing or self._pointer is None:
             return picture
@@ -302,8 +303,8 @@ class LateralityTask:
 
 
 def _same(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
-    """Whether two (anchor, phase, stimulus, verdict) keys match: the anchor (a Pose of
-    arrays) by identity, the rest by value."""
+    """Whether two (task context, phase, stimulus, verdict) keys match: the context (it
+    holds the anchor, a Pose of arrays) by identity, the rest by value."""
     return a[0] is b[0] and a[1:] == b[1:]
 
 
