@@ -19,6 +19,11 @@ a newer gmi-vr raises ``StorageError`` naming the file and what to do, and the f
 byte for byte as it was. ``gmi-vr store check`` and ``store repair`` (``health.py``) say
 what is wrong and recover what can be read into a new file.
 
+An open SQLite store holds a shared lock on ``sessions.sqlite-lock`` beside it
+(``store_lock.py``) until it is closed, so that ``store encrypt`` never renames a new file
+over a store a program still writes to; should the file be replaced anyway, every later write
+is refused (``_refuse_if_replaced``).
+
 A data folder that cannot be written (read-only medium, permissions) still opens for
 reading; ``store.writable`` is then False, ``store.open_problem`` says why, and every write,
 a session's start included, raises StorageError with it.
