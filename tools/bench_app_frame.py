@@ -63,6 +63,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from bench_support import sandbox_work_dir, write_figures
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
@@ -419,12 +421,9 @@ def main() -> int:
             child_app(patient, args.frames, console, split, args.child[4:] == ["two_pass"], args.out)
         return 0
 
-    if os.environ.get("GMI_VR_SANDBOX") != "1":
-        print("run this inside the XR sandbox: tools/xr-sandbox run -- python tools/bench_app_frame.py",
-              file=sys.stderr)
+    work = sandbox_work_dir("bench_app_frame.py")
+    if work is None:
         return 2
-    work = Path(os.environ.get("TMPDIR", "/tmp")) / "bench-app-frame"
-    work.mkdir(parents=True, exist_ok=True)
     data = work / "data"
     for block in BLOCKS:
         patient = f"BENCH-{block[:3].upper()}"
@@ -476,8 +475,7 @@ def main() -> int:
         stop.set()
         driver.join(timeout=5)
     report(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    write_figures(args.json, results)
     return 0
 
 

@@ -20,7 +20,6 @@ run. Goal: growth at most 5 %, frame times flat.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_sim_pace import BLOCKS, figures, prepare_patient, run_session, write_motion  # noqa: E402
+from bench_support import write_figures  # noqa: E402
 
 WINDOW_MIN = 5.0
 
@@ -81,8 +81,7 @@ def main() -> int:
     print(f"RSS growth: {result['rss_growth_pct']:+.1f} % (window medians), "
           f"{result['rss_growth_end_pct']:+.1f} % (end of first window {result['rss_end_of_first_mb']:.1f} MB "
           f"to end {result['rss_end_mb']:.1f} MB)")  # fmt: skip
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+    write_figures(args.json, result)
     return 0
 
 

@@ -26,7 +26,6 @@ timings include. Discovery stays on this machine (a machine-only lsl_api.cfg) un
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import statistics
@@ -37,6 +36,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from bench_support import write_figures
 
 CONSUMER = """
 import sys, time, pylsl
@@ -145,8 +146,7 @@ def main() -> int:
     s = figures["streams"]
     print(f"  streams: {s['motion_samples']} motion samples, {s['markers']} markers, {s['ratings']} ratings "
           f"taken by the outlets; {s['dropped']} dropped from a full queue")
-    if args.json is not None:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    write_figures(args.json, figures)
     return 0
 
 

@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench_support import write_figures
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -303,8 +305,7 @@ def main() -> int:
         print(f"{label:32s}{e['rate_hz']:9.1f}{e['window_hz']:9.1f}{e['work_median_ms']:9.1f}"
               f"{e['work_p99_ms']:9.1f}{e['session_per_wall']:13.2f}{e['cpu_per_wall']:9.2f}"
               f"{e['step_cpu_median_ms']:9.1f}{e['drawn_cpu_median_ms']:9.1f}{e['cores_for_30_hz']:11.2f}")  # fmt: skip
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    write_figures(args.json, results)
     return 0
 
 

@@ -32,6 +32,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bench_support import sandbox_work_dir
+
 REPO = Path(__file__).resolve().parent.parent
 PATIENT = "START-1"
 
@@ -153,12 +155,9 @@ def main() -> int:
     print(f"gmi-vr --help: {percentiles(time_help(args.runs))}")
     if args.help_only:
         return 0
-    if os.environ.get("GMI_VR_SANDBOX") != "1":
-        print("the run needs an OpenXR runtime: tools/xr-sandbox run -- python tools/bench_startup.py",
-              file=sys.stderr)
+    work = sandbox_work_dir("bench_startup.py")
+    if work is None:
         return 2
-    work = Path(os.environ.get("TMPDIR", "/tmp")) / "bench-startup"
-    work.mkdir(parents=True, exist_ok=True)
     samples, _ = time_run(work, args.runs)
     print(f"gmi-vr run --patient to the first submitted frame: {percentiles(samples)}")
     _, log = time_run(work, 1, importtime=True)

@@ -21,10 +21,11 @@ are over all focused frames after a warm-up, and the ratios compare gmi-vr to th
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
+
+from bench_support import write_figures
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -142,8 +143,7 @@ def main() -> int:
     print(
         f"    ratio: median {figures['ratio']['median']:.2f}x, p99 {figures['ratio']['p99']:.2f}x (gmi-vr / bare pyopenxr loop)"
     )
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+    write_figures(args.json, figures)
     return 0
 
 

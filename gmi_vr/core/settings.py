@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from gmi_vr.core.errors import InputFileError
+from gmi_vr.core.text_files import read_text_file
 
 #: Environment variable that chooses the data folder, before the settings file's ``data_dir``.
 DATA_ENV = "GMI_VR_DATA"
@@ -115,18 +116,8 @@ def load_settings(path: Path | None = None) -> Settings:
     InputFileError (one sentence naming the file and the problem)."""
     path = path or default_config_file()
     values: dict[str, object] = {}
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (FileNotFoundError, NotADirectoryError):
-        text = None  # no settings file: every default holds
-    except UnicodeDecodeError as error:
-        raise InputFileError(
-            f"The settings file {path} is not UTF-8 text (byte {error.start} cannot be read); save it as UTF-8."
-        ) from None
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise InputFileError(f"Cannot read the settings file {path} ({reason}); fix its permissions or delete it.") from None
-    if text is not None:
+    text = read_text_file(path, "settings file", "fix its permissions or delete it", absent_ok=True)
+    if text is not None:  # no settings file: every default holds
         try:
             values = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:

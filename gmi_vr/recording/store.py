@@ -45,7 +45,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from sqlalchemy import (
@@ -812,10 +812,8 @@ class SessionStore:
     def patient(self, patient_id: str) -> PatientInfo:
         """The patient ``patient_id``; NotFoundError when there is none."""
         with self._session() as s:
-            row = s.get(schema.Patient, patient_id)
-            if row is None:
-                raise NotFoundError(f"No patient {patient_id} in {self.label}; list patients or check the id.")
-            return _patient_info(row)
+            missing = f"No patient {patient_id} in {self.label}; list patients or check the id."
+            return _patient_info(_existing_row(s, schema.Patient, patient_id, missing))
 
     def list_patients(self) -> list[PatientInfo]:
         """Every patient, by id."""
@@ -944,10 +942,8 @@ class SessionStore:
             return None if account is None else (account.name, account.role)
 
     def _patient_row(self, s: OrmSession, patient_id: str) -> schema.Patient:
-        row = s.get(schema.Patient, patient_id)
-        if row is None:
-            raise NotFoundError(f"No patient {patient_id} in {self.label}; add the patient first.")
-        return row
+        missing = f"No patient {patient_id} in {self.label}; add the patient first."
+        return _existing_row(s, schema.Patient, patient_id, missing)
 
     # ------------------------------------------------------------------ sessions
 
@@ -1019,10 +1015,8 @@ class SessionStore:
     def session(self, session_id: int) -> SessionInfo:
         """The session ``session_id``; NotFoundError when there is none."""
         with self._session() as s:
-            row = s.get(schema.Session, session_id)
-            if row is None:
-                raise NotFoundError(f"No session {session_id} in {self.label}; run 'gmi-vr sessions' to list them.")
-            return _session_info(row)
+            missing = f"No session {session_id} in {self.label}; run 'gmi-vr sessions' to list them."
+            return _session_info(_existing_row(s, schema.Session, session_id, missing))
 
     def list_sessions(self, patient: str | None = None) -> list[SessionInfo]:
         """Sessions, oldest first, optionally of one patient."""
@@ -1177,9 +1171,8 @@ class SessionStore:
         """The decoded frames of one motion chunk; NotFoundError when it is gone, StorageError
         when it cannot be decoded."""
         with self._session() as s:
-            row = s.get(schema.MotionChunk, meta.chunk_id)
-            if row is None:
-                raise NotFoundError(f"Motion chunk {meta.chunk_id} is missing from {self.label}.")
+            missing = f"Motion chunk {meta.chunk_id} is missing from {self.label}."
+            row = _existing_row(s, schema.MotionChunk, meta.chunk_id, missing)
             try:
                 stamps = motion.decode_stamps(row.stamps)
                 names = motion.channels(meta.body_joints, meta.layout_version)
@@ -1230,23 +1223,31 @@ class ErasureInfo:
     checkpointed: bool
 
 
+@dataclass(frozen=True, slots=True)
 class ChunkMeta:
     """One motion chunk's place: its id, frame count, time span (ns), body joints and layout
     version (``motion.READABLE_LAYOUTS``)."""
 
-    __slots__ = ("chunk_id", "frame_count", "first_time_ns", "last_time_ns", "body_joints", "layout_version")
-
-    def __init__(self, chunk_id: int, frame_count: int, first: int, last: int, body_joints: tuple[str, ...],
-                 layout_version: int = motion.LAYOUT_VERSION):  # fmt: skip
-        self.chunk_id = chunk_id
-        self.frame_count = frame_count
-        self.first_time_ns = first
-        self.last_time_ns = last
-        self.body_joints = body_joints
-        self.layout_version = layout_version
+    chunk_id: int
+    frame_count: int
+    first_time_ns: int
+    last_time_ns: int
+    body_joints: tuple[str, ...]
+    layout_version: int = motion.LAYOUT_VERSION
 
 
 # ---------------------------------------------------------------------- helpers
+
+_Row = TypeVar("_Row", bound=schema.Base)
+
+
+def _existing_row(s: OrmSession, table: type[_Row], key: object, missing: str) -> _Row:
+    """The row of ``table`` whose primary key is ``key``; NotFoundError saying ``missing``
+    (what is missing and what to do) when there is none."""
+    row = s.get(table, key)
+    if row is None:
+        raise NotFoundError(missing)
+    return row
 
 
 @functools.cache

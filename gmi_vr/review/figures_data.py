@@ -156,8 +156,19 @@ class NormBand:
     source: str
 
 
+class _PerSessionFigure:
+    """A figure with a point per counted session (its ``dates``); nothing to draw without one."""
+
+    dates: tuple[datetime, ...]
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to draw."""
+        return not self.dates
+
+
 @dataclass(frozen=True)
-class LateralityFigure:
+class LateralityFigure(_PerSessionFigure):
     """Accuracy and median RT per side per session, against the norms for the body part."""
 
     body_part: str
@@ -175,11 +186,6 @@ class LateralityFigure:
     age_note: str
     #: Pooled over the period: side -> ((rotation deg, median RT s, n correct), ...)
     rt_by_rotation: dict[str, tuple[tuple[int, float | None, int], ...]]
-
-    @property
-    def empty(self) -> bool:
-        """True when there is nothing to draw."""
-        return not self.dates
 
 
 @dataclass(frozen=True)
@@ -218,21 +224,16 @@ class PracticeWeek:
 
 
 @dataclass(frozen=True)
-class ImageryFigure:
+class ImageryFigure(_PerSessionFigure):
     """The imagery figure's data, per session: the imagined / demonstrated time ratio and the
     mean vividness (1-5), None where a session had none."""
     dates: tuple[datetime, ...]
     ratio: tuple[float | None, ...]
     vividness: tuple[float | None, ...]
 
-    @property
-    def empty(self) -> bool:
-        """True when there is nothing to draw."""
-        return not self.dates
-
 
 @dataclass(frozen=True)
-class MovementFigure:
+class MovementFigure(_PerSessionFigure):
     """The movement figure's data, per session: range of motion per direction, SPARC, and the
     mean target and sync errors, in metres (None where a session had none)."""
     dates: tuple[datetime, ...]
@@ -240,11 +241,6 @@ class MovementFigure:
     sparc: tuple[float | None, ...]
     target_error_m: tuple[float | None, ...]
     sync_error_m: tuple[float | None, ...]
-
-    @property
-    def empty(self) -> bool:
-        """True when there is nothing to draw."""
-        return not self.dates
 
 
 @dataclass(frozen=True)

@@ -158,19 +158,27 @@ def contact_shadow(centre_xz: tuple[float, float], size_xz: tuple[float, float])
     ]
 
 
+def _four_legs(centre_z: float, size_xz: tuple[float, float], inset_m: float, height_m: float,
+               diameter_m: float, color: RGBA) -> list[MeshItem]:  # fmt: skip
+    """Four cylindrical legs from the floor up to ``height_m``, under the corners of a top of
+    ``size_xz`` (metres) centred on x = 0, z = ``centre_z``, each ``inset_m`` in from both of
+    its corner's edges."""
+    half_x = size_xz[0] / 2 - inset_m
+    half_z = size_xz[1] / 2 - inset_m
+    return [
+        placed("cylinder", (sx * half_x, height_m / 2, centre_z + sz * half_z), (diameter_m, height_m, diameter_m), color)
+        for sx in (-1, 1)
+        for sz in (-1, 1)
+    ]
+
+
 def table(height_m: float = TABLE_HEIGHT_M) -> list[MeshItem]:
     """The table in front of the patient: a top whose upper surface is at ``height_m``."""
     width, depth = TABLE_SIZE_M
     top_thickness = 0.035
     centre_z = TABLE_NEAR_EDGE_M - depth / 2
     items = [placed("box", (0.0, height_m - top_thickness / 2, centre_z), (width, top_thickness, depth), TABLE_COLOR)]
-    leg_height = height_m - top_thickness
-    for sx in (-1, 1):
-        for sz in (-1, 1):
-            x = sx * (width / 2 - 0.07)
-            z = centre_z + sz * (depth / 2 - 0.07)
-            items.append(placed("cylinder", (x, leg_height / 2, z), (0.045, leg_height, 0.045), TABLE_LEG_COLOR))
-    return items
+    return items + _four_legs(centre_z, (width, depth), 0.07, height_m - top_thickness, 0.045, TABLE_LEG_COLOR)
 
 
 def chair() -> list[MeshItem]:
@@ -184,12 +192,7 @@ def chair() -> list[MeshItem]:
                (seat_size, 0.42, 0.06), CHAIR_COLOR, _rotation((1, 0, 0), -8)),
     ]
     leg_height = CHAIR_SEAT_HEIGHT_M - seat_thickness
-    for sx in (-1, 1):
-        for sz in (-1, 1):
-            x = sx * (seat_size / 2 - 0.04)
-            z = seat_z + sz * (seat_size / 2 - 0.04)
-            items.append(placed("cylinder", (x, leg_height / 2, z), (0.035, leg_height, 0.035), CHAIR_FRAME_COLOR))
-    return items
+    return items + _four_legs(seat_z, (seat_size, seat_size), 0.04, leg_height, 0.035, CHAIR_FRAME_COLOR)
 
 
 def plant(base: tuple[float, float, float]) -> list[MeshItem]:

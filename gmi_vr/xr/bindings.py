@@ -71,6 +71,21 @@ HP_MIXED_REALITY = "/interaction_profiles/hp/mixed_reality_controller"
 #: Instance extension a profile needs on OpenXR 1.0 runtimes (promoted to core in 1.1).
 PROFILE_EXTENSIONS: dict[str, str] = {HP_MIXED_REALITY: "XR_EXT_hp_mixed_reality_controller"}
 
+#: The Oculus Touch controller's buttons and sticks, which HP's Mixed Reality controller has
+#: too (it differs only in having a menu button on both hands).
+_TOUCH_LAYOUT: dict[str, PerHand] = {
+        "grip_pose": both("input/grip/pose"),
+        "haptic": both("output/haptic"),
+        "aim_pose": both("input/aim/pose"),
+        "trigger": both("input/trigger/value"),
+        "trigger_click": both("input/trigger/value"),
+        "squeeze": both("input/squeeze/value"),
+        "thumbstick": both("input/thumbstick"),
+        "thumbstick_click": both("input/thumbstick/click"),
+        "primary": ("input/x/click", "input/a/click"),
+        "secondary": ("input/y/click", "input/b/click"),
+}
+
 SUGGESTED_BINDINGS: dict[str, dict[str, PerHand]] = {
     SIMPLE: {
         "grip_pose": both("input/grip/pose"),
@@ -94,16 +109,7 @@ SUGGESTED_BINDINGS: dict[str, dict[str, PerHand]] = {
         # The Index controller's only other button is the system button, reserved for the runtime.
     },
     TOUCH: {
-        "grip_pose": both("input/grip/pose"),
-        "haptic": both("output/haptic"),
-        "aim_pose": both("input/aim/pose"),
-        "trigger": both("input/trigger/value"),
-        "trigger_click": both("input/trigger/value"),
-        "squeeze": both("input/squeeze/value"),
-        "thumbstick": both("input/thumbstick"),
-        "thumbstick_click": both("input/thumbstick/click"),
-        "primary": ("input/x/click", "input/a/click"),
-        "secondary": ("input/y/click", "input/b/click"),
+        **_TOUCH_LAYOUT,
         "menu": ("input/menu/click", None),  # the right controller's is the system button
     },
     VIVE: {
@@ -130,19 +136,7 @@ SUGGESTED_BINDINGS: dict[str, dict[str, PerHand]] = {
         "primary": both("input/trackpad/click"),
         "menu": both("input/menu/click"),
     },
-    HP_MIXED_REALITY: {
-        "grip_pose": both("input/grip/pose"),
-        "haptic": both("output/haptic"),
-        "aim_pose": both("input/aim/pose"),
-        "trigger": both("input/trigger/value"),
-        "trigger_click": both("input/trigger/value"),
-        "squeeze": both("input/squeeze/value"),
-        "thumbstick": both("input/thumbstick"),
-        "thumbstick_click": both("input/thumbstick/click"),
-        "primary": ("input/x/click", "input/a/click"),
-        "secondary": ("input/y/click", "input/b/click"),
-        "menu": both("input/menu/click"),
-    },
+    HP_MIXED_REALITY: {**_TOUCH_LAYOUT, "menu": both("input/menu/click")},
 }
 
 
@@ -153,6 +147,12 @@ def _components(*paths: str) -> frozenset[str]:
 _POSES_AND_HAPTIC = ("input/grip/pose", "input/aim/pose", "output/haptic")
 _THUMBSTICK = (
     "input/thumbstick", "input/thumbstick/x", "input/thumbstick/y", "input/thumbstick/click",
+)  # fmt: skip
+#: What each of the two Touch controllers has besides its two letter buttons and its menu
+#: (left) or system (right) button.
+_TOUCH_BOTH_HANDS = (
+    "input/squeeze/value", "input/trigger/value", "input/trigger/touch", *_THUMBSTICK,
+    "input/thumbstick/touch", "input/thumbrest/touch", *_POSES_AND_HAPTIC,
 )  # fmt: skip
 _TRACKPAD = (
     "input/trackpad", "input/trackpad/x", "input/trackpad/y", "input/trackpad/click",
@@ -197,13 +197,7 @@ PROFILE_COMPONENTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
             "input/y/click",
             "input/y/touch",
             "input/menu/click",
-            "input/squeeze/value",
-            "input/trigger/value",
-            "input/trigger/touch",
-            *_THUMBSTICK,
-            "input/thumbstick/touch",
-            "input/thumbrest/touch",
-            *_POSES_AND_HAPTIC,
+            *_TOUCH_BOTH_HANDS,
         ),  # fmt: skip
         _components(
             "input/a/click",
@@ -211,13 +205,7 @@ PROFILE_COMPONENTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
             "input/b/click",
             "input/b/touch",
             "input/system/click",
-            "input/squeeze/value",
-            "input/trigger/value",
-            "input/trigger/touch",
-            *_THUMBSTICK,
-            "input/thumbstick/touch",
-            "input/thumbrest/touch",
-            *_POSES_AND_HAPTIC,
+            *_TOUCH_BOTH_HANDS,
         ),  # fmt: skip
     ),
     VIVE: (

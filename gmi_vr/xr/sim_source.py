@@ -25,6 +25,7 @@ import numpy as np
 
 from gmi_vr.core.errors import InputFileError
 from gmi_vr.core.input import InputState
+from gmi_vr.core.text_files import read_text_file
 from gmi_vr.core.types import FloatArray, HandInput, Pose, Side, TrackingFrame, ViewInfo
 from gmi_vr.geometry import (
     quat_rotate,
@@ -336,16 +337,7 @@ def load_motion(path: Path) -> Motion:
     """Read and parse a motion file; InputFileError when it is missing, unreadable or malformed.
 
     UTF-8 with or without a byte-order mark (some Windows editors write one)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InputFileError(
-            f"The motion file {path} is not UTF-8 text (byte {error.start} cannot be read); save it as UTF-8."
-        ) from None
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise InputFileError(f"Cannot read the motion file {path} ({reason}); check the path.") from None
-    return parse_motion(text, str(path))
+    return parse_motion(read_text_file(path, "motion file", "check the path"), str(path))
 
 
 # ----------------------------------------------------------------------------- frames

@@ -40,12 +40,7 @@ def pain_bundle(store: SessionStore, session: SessionInfo) -> dict[str, Any]:
         entries.append({
             "fullUrl": f"urn:gmi-vr:session-{session.id}:rating-{k}",
             "resource": {
-                "resourceType": "Observation",
-                "identifier": [{"system": RATING_SYSTEM, "value": f"session-{session.id}-rating-{k}"}],
-                "status": "final",
-                "category": [{"coding": [{
-                    "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                    "code": "survey", "display": "Survey"}]}],
+                **_survey_observation(RATING_SYSTEM, f"session-{session.id}-rating-{k}"),
                 "code": {"coding": [{"system": LOINC, "code": PAIN_NRS_CODE,
                                      "display": "Pain severity - 0-10 verbal numeric rating [Score] - Reported"}],
                          "text": "Pain (0-10)"},
@@ -82,12 +77,7 @@ def outcome_entries(store: SessionStore, session: SessionInfo) -> list[dict[str,
             "item": [{"linkId": name, "answer": [_answer(value)]} for name, value in o.items.items()],
         }})  # fmt: skip
         observation: dict[str, Any] = {
-            "resourceType": "Observation",
-            "identifier": [{"system": OUTCOME_SYSTEM, "value": f"outcome-{o.id}-total"}],
-            "status": "final",
-            "category": [{"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                "code": "survey", "display": "Survey"}]}],
+            **_survey_observation(OUTCOME_SYSTEM, f"outcome-{o.id}-total"),
             "code": {"coding": [{"system": OUTCOME_SYSTEM, "code": o.instrument}], "text": o.instrument},
             "subject": subject, "effectiveDateTime": when,
             "derivedFrom": [{"reference": response_url}],
@@ -101,6 +91,19 @@ def outcome_entries(store: SessionStore, session: SessionInfo) -> list[dict[str,
             observation["valueBoolean"] = bool(o.details.get("clinical_criteria_met"))
         entries.append({"fullUrl": f"urn:gmi-vr:outcome-{o.id}:total", "resource": observation})
     return entries
+
+
+def _survey_observation(system: str, value: str) -> dict[str, Any]:
+    """The opening fields of a final Observation of answers given (category "survey"):
+    identified as ``value`` in ``system``."""
+    return {
+        "resourceType": "Observation",
+        "identifier": [{"system": system, "value": value}],
+        "status": "final",
+        "category": [{"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "survey", "display": "Survey"}]}],
+    }  # fmt: skip
 
 
 def _answer(value: Any) -> dict[str, Any]:

@@ -4,10 +4,6 @@
 machine to the clinic (a practice bundle) is recognised when it arrives twice. ``mode`` says
 how it was run ("headset" or "desktop"), ``station`` where ("clinic" or "home"). Sessions
 written before this revision were all headset sessions at the clinic; each gets its own uid.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-05
 """
 
 from __future__ import annotations
@@ -17,18 +13,20 @@ import uuid
 import sqlalchemy as sa
 from alembic import op
 
+from gmi_vr.recording.migrations.table_steps import add_columns
+
 
 revision = '0005'
 down_revision = '0004'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('sessions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('uid', sa.String(length=36), nullable=True))
-        batch_op.add_column(sa.Column('mode', sa.String(length=16), nullable=False, server_default='headset'))
-        batch_op.add_column(sa.Column('station', sa.String(length=16), nullable=False, server_default='clinic'))
+    add_columns(
+        'sessions',
+        sa.Column('uid', sa.String(length=36), nullable=True),
+        sa.Column('mode', sa.String(length=16), nullable=False, server_default='headset'),
+        sa.Column('station', sa.String(length=16), nullable=False, server_default='clinic'),
+    )
     conn = op.get_bind()
     sessions = sa.table('sessions', sa.column('id', sa.Integer), sa.column('uid', sa.String))
     for (session_id,) in conn.execute(sa.select(sessions.c.id)).all():

@@ -1,24 +1,19 @@
-"""desensitization: graded texture exposures per patient (day, home or clinic, minutes, level)
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-05
-"""
+"""desensitization: graded texture exposures per patient (day, home or clinic, minutes, level)"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from gmi_vr.recording.migrations.table_steps import create_table, drop_table
+
 
 revision = '0007'
 down_revision = '0006'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         'desensitization',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('patient_id', sa.String(length=64), nullable=False),
@@ -33,14 +28,11 @@ def upgrade() -> None:
         sa.CheckConstraint("station IN ('home', 'clinic')", name='desensitization_station'),
         sa.CheckConstraint('minutes > 0', name='desensitization_minutes'),
         sa.CheckConstraint('level >= 1 AND level <= levels', name='desensitization_level'),
-        sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], ),
+        sa.ForeignKeyConstraint(['patient_id'], ['patients.id']),
         sa.PrimaryKeyConstraint('id'),
+        indexed=['patient_id'],
     )
-    with op.batch_alter_table('desensitization', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_desensitization_patient_id'), ['patient_id'], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('desensitization', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_desensitization_patient_id'))
-    op.drop_table('desensitization')
+    drop_table('desensitization', indexed=['patient_id'])
