@@ -3,6 +3,7 @@ real SQLite files, the real command, and a second process holding the store."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import shutil
@@ -116,6 +117,13 @@ def test_one_process_may_open_a_store_many_times_and_holds_it_until_the_last_clo
             assert len(inside.list_patients()) == 2
         other = subprocess.run([sys.executable, "-c", REPLACER, str(db)], input="", capture_output=True, text=True, timeout=60)
         assert other.returncode == 1 and "Another gmi-vr program has the session store" in other.stderr  # refused meanwhile
+    leaked = SessionStore.open(db)  # never closed: its share goes with it once collected
+    leaked.add_patient(PatientInfo("P3", "left", "foot"))
+    del leaked
+    gc.collect()
+    with store_lock.exclusive(db):
+        pass
+    assert not store_lock.lock_path(db).exists()
 
 
 def test_an_opener_waits_while_the_store_is_being_replaced_and_says_so(data: Path) -> None:

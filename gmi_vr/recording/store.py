@@ -308,8 +308,8 @@ class SessionStore:
         #: elsewhere (``_refuse_if_replaced``). None for a database server.
         self._file: Path | None = None
         self._file_identity: tuple[int, int] | None = None
-        #: Lets this open's share of the store's lock go (``store_lock``), once.
-        self._release_lock: Callable[[], object] = lambda: None
+        #: This open's share of the store file's lock (``store_lock``).
+        self._held = store_lock.Held(None)
 
     # ------------------------------------------------------------------ opening
 
@@ -379,15 +379,16 @@ class SessionStore:
         """``open_it()`` the store file ``path`` under this process's shared lock on it
         (``store_lock``: taken before anything reads the file, so no command replaces it
         while open), held until the store is closed or its engine is gone."""
-        release = store_lock.hold(path, on_wait)
+        held = store_lock.hold(path, on_wait)
         try:
             store = open_it()
             if store.created_folder is not None:  # there was no folder for the lock file before
-                release = store_lock.hold(path, on_wait)
+                held = store_lock.hold(path, on_wait)
         except BaseException:
-            release()
+            held.release()
             raise
-        store._release_lock = weakref.finalize(store.engine, release)  # once: at close, or when unreachable
+        store._held = held
+        weakref.finalize(store.engine, held.release_later)  # a store never closed lets go with its engine
         store._file_identity = _identity(path)
         store._file = path
         return store
@@ -581,7 +582,7 @@ class SessionStore:
     def close(self) -> None:
         """Release the store's connections and its lock (the store cannot be used after)."""
         self.engine.dispose()
-        self._release_lock()
+        self._held.release()
 
     def __enter__(self) -> SessionStore:
         return self

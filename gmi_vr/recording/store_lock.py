@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from gmi_vr.core.errors import StorageError
@@ -59,6 +59,29 @@ class _Hold:
 #: This process's locks, by the real path of their lock file; guarded by ``_registry``.
 _held: dict[str, _Hold] = {}
 _registry = threading.Lock()
+#: Holds let go by the garbage collector, dropped at the next call that takes ``_registry``
+#: (the collector may run while this very thread holds it).
+_dropped_later: deque[str] = deque()
+
+
+class Held:
+    """One open's share of a store's lock (``hold``); let go once, by whichever comes first."""
+
+    def __init__(self, key: str | None) -> None:
+        self._key = key
+
+    def release(self) -> None:
+        """Let it go now (the store is closed)."""
+        key, self._key = self._key, None
+        if key is not None:
+            with _registry:
+                _drop(key)
+
+    def release_later(self) -> None:
+        """Let it go at the next lock call (for a finalizer: the store was never closed)."""
+        key, self._key = self._key, None
+        if key is not None:
+            _dropped_later.append(key)
 
 
 def lock_path(store: Path) -> Path:
@@ -74,15 +97,16 @@ def in_use_error(store: Path) -> StorageError:
     )
 
 
-def hold(store: Path, on_wait: Callable[[str], None]) -> Callable[[], None]:
+def hold(store: Path, on_wait: Callable[[str], None]) -> Held:
     """Take this process's shared lock on the store file ``store`` (waiting, with one sentence
-    to ``on_wait``, while another process replaces it); returns the function that lets it go
-    (call it once). Where no lock can be taken (Windows, a read-only folder without a lock
-    file, a folder not made yet) the returned function does nothing."""
+    to ``on_wait``, while another process replaces it) until the returned hold is released.
+    Where no lock can be taken (Windows, a read-only folder without a lock file, a folder not
+    made yet) the hold holds nothing."""
     if fcntl is None:
-        return _nothing
+        return Held(None)
     key = os.path.realpath(lock_path(store))
     with _registry:
+        _drop_collected()
         held = _held.get(key)
         if held is None:
             try:
@@ -94,10 +118,10 @@ def hold(store: Path, on_wait: Callable[[str], None]) -> Callable[[], None]:
                 )
                 fd = _locked(key, fcntl.LOCK_SH)
             if fd is None:
-                return _nothing
+                return Held(None)
             held = _held[key] = _Hold(fd, 0)
         held.count += 1
-    return partial(_release, key)
+    return Held(key)
 
 
 @contextmanager
@@ -111,6 +135,7 @@ def exclusive(store: Path) -> Iterator[None]:
         return
     key = os.path.realpath(lock_path(store))
     with _registry:
+        _drop_collected()
         if key in _held:
             raise in_use_error(store)
         try:
@@ -123,11 +148,7 @@ def exclusive(store: Path) -> Iterator[None]:
         yield
     finally:
         if fd is not None:
-            _release(key)
-
-
-def _nothing() -> None:
-    """The release of a lock that could not be taken."""
+            Held(key).release()
 
 
 def _open(path: str) -> int | None:
@@ -167,20 +188,26 @@ def _locked(path: str, how: int) -> int | None:
         os.close(fd)
 
 
-def _release(key: str) -> None:
-    """One open of the store is closed; the last one here lets the lock go, and removes the
-    lock file when no other process holds it (it could take the lock alone)."""
+def _drop_collected() -> None:
+    """Let go the holds of stores the garbage collector took (under ``_registry``)."""
+    while _dropped_later:
+        _drop(_dropped_later.popleft())
+
+
+def _drop(key: str) -> None:
+    """One open of the store is closed (under ``_registry``); the last one here lets the lock
+    go, and removes the lock file when no other process holds it (it could take it alone)."""
     assert fcntl is not None
-    with _registry:
-        held = _held[key]
-        held.count -= 1
-        if held.count:
-            return
-        del _held[key]
-        try:
-            fcntl.flock(held.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            os.unlink(key)
-        except OSError:
-            pass  # another process holds it, or the folder is read-only: the file stays
-        finally:
-            os.close(held.fd)
+    _drop_collected()
+    held = _held[key]
+    held.count -= 1
+    if held.count:
+        return
+    del _held[key]
+    try:
+        fcntl.flock(held.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.unlink(key)
+    except OSError:
+        pass  # another process holds it, or the folder is read-only: the file stays
+    finally:
+        os.close(held.fd)
