@@ -8,6 +8,9 @@ instruction text and the avatar); ``mixed`` adds everything else the renderer tr
 separately: a ghost avatar, translucent and unlit boxes, a mirrored (negative
 determinant) sphere, a text with its background and a half fade.
 
+The demo's patient and the pixel their left palm is seen at serve the other tests that draw
+the body.
+
 Regenerate only on purpose (a deliberate change of the picture):
 ``.venv/bin/python tools/with-xvfb.py .venv/bin/python tests/render_scenes.py``.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gmi_vr.geometry.camera import Camera  # noqa: E402
 from gmi_vr.scene.draw import DrawList, MeshItem, SkinnedItem, TextItem  # noqa: E402
+
+if TYPE_CHECKING:
+    from gmi_vr.body import Appearance, AvatarRig, Calibration
 
 REFERENCE_DIR = Path(__file__).with_name("data") / "render"
 #: The swapchain size Monado's null compositor recommends (XR_RUNTIME.md).
@@ -41,24 +48,40 @@ def demo_frame():  # type: ignore[no-untyped-def]
         return list(source.frames())[-1]
 
 
-def avatar(frame) -> SkinnedItem:  # type: ignore[no-untyped-def]
+def demo_patient() -> tuple[Calibration, Appearance, AvatarRig]:
+    """The demo's patient, seated at its chair (the origin), 1.70 m tall, the left side
+    affected; the look they are shown with (slim, medium skin) and that avatar's rig."""
     from gmi_vr.assets.gltf_skin import load_skinned_gltf
     from gmi_vr.assets.locations import model_path
-    from gmi_vr.body import (
-        Appearance,
-        AvatarRig,
-        BodySettings,
-        BodyState,
-        Calibration,
-        LimbMode,
-        Posture,
-        solve_body,
-    )
+    from gmi_vr.body import Appearance, AvatarRig, Calibration, Posture
     from gmi_vr.core.types import Side
 
     calibration = Calibration.uncalibrated(Posture.SEATED, 1.70, Side.LEFT, origin=(0.0, 0.0, 0.0))
     appearance = Appearance("slim", "medium")
-    rig = AvatarRig(load_skinned_gltf(model_path(appearance.avatar_model)), calibration.measures)
+    return calibration, appearance, AvatarRig(load_skinned_gltf(model_path(appearance.avatar_model)), calibration.measures)
+
+
+def left_palm_pixel(world_from_joint: np.ndarray, camera: Camera, width: int, height: int) -> tuple[int, int]:
+    """(row, column) of a ``width`` x ``height`` picture seen by ``camera`` where the body's
+    left palm shows (midway between the hand joint and the middle finger's first joint;
+    ``world_from_joint``: (J, 4, 4)), asserted to lie inside the picture."""
+    from gmi_vr.body.skeleton import side_joint
+    from gmi_vr.core.types import Side
+    from gmi_vr.geometry import matrix_from_pose
+
+    palm = 0.5 * (world_from_joint[side_joint(Side.LEFT, "Hand"), :3, 3]
+                  + world_from_joint[side_joint(Side.LEFT, "MiddleProximal"), :3, 3])  # fmt: skip
+    clip = camera.projection() @ np.linalg.inv(matrix_from_pose(camera.pose)) @ np.append(palm, 1.0)
+    ndc = clip[:3] / clip[3]
+    row, column = int((1 - (ndc[1] + 1) / 2) * height), int((ndc[0] + 1) / 2 * width)
+    assert 0 <= row < height and 0 <= column < width
+    return row, column
+
+
+def avatar(frame) -> SkinnedItem:  # type: ignore[no-untyped-def]
+    from gmi_vr.body import BodySettings, BodyState, LimbMode, solve_body
+
+    calibration, appearance, rig = demo_patient()
     body = solve_body(frame, calibration, BodySettings(mode=LimbMode.MIRROR), BodyState())
     return SkinnedItem(appearance.avatar_model, rig.palette(body.world_from_joint, first_person=True), appearance.tint)
 

@@ -20,8 +20,9 @@ import json
 from pathlib import Path
 
 import pytest
+from support.clinic_store import store_with_patient
 
-from gmi_vr.app.patients import add_patient, edit_patient_program, patient_program
+from gmi_vr.app.patients import patient_program
 from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.core.types import Side
 from gmi_vr.recording.export.tables import export_csv
@@ -60,16 +61,12 @@ def next_show(program_dict: dict[str, object], keyframes: list[dict[str, object]
 
 def test_a_scripted_trigger_press_is_recorded_as_its_delay_to_one_frame(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "RT-1", "left", "hand", therapist="t.one")
-        edit_patient_program(store, "RT-1", {
-            "session.blocks": ["laterality"], "session.rating_at_start": False,
-            "session.rating_at_end": False, "laterality.trials_per_block": len(DELAYS),
-            "laterality.rotations_deg": [0, 90], "laterality.views": ["back"],
-            "laterality.feedback": False, "laterality.inter_trial_s": 0.5,
-        }, therapist="t.one", reason="a short block for the reaction-time check")  # fmt: skip
+    with store_with_patient(tmp_path, monkeypatch, "RT-1", program={
+        "session.blocks": ["laterality"], "session.rating_at_start": False,
+        "session.rating_at_end": False, "laterality.trials_per_block": len(DELAYS),
+        "laterality.rotations_deg": [0, 90], "laterality.views": ["back"],
+        "laterality.feedback": False, "laterality.inter_trial_s": 0.5,
+    }, reason="a short block for the reaction-time check") as store:  # fmt: skip
         program = patient_program(store, "RT-1").to_dict()
 
     # Both triggers released (explicitly, so the click holds false until a press keyframe).

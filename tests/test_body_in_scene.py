@@ -13,22 +13,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from render_scenes import demo_patient, left_palm_pixel
 
-from gmi_vr.assets.gltf_skin import load_skinned_gltf
-from gmi_vr.assets.locations import model_path, shipped_data_dir
-from gmi_vr.body import (
-    Appearance,
-    AvatarRig,
-    BodySettings,
-    BodyState,
-    Calibration,
-    LimbMode,
-    Posture,
-    solve_body,
-)
+from gmi_vr.assets.locations import shipped_data_dir
+from gmi_vr.body import BodySettings, BodyState, LimbMode, solve_body
 from gmi_vr.body.skeleton import side_joint
 from gmi_vr.core.types import Side
-from gmi_vr.geometry import matrix_from_pose, rotation_angle_between
+from gmi_vr.geometry import rotation_angle_between
 from gmi_vr.geometry.camera import Camera
 from gmi_vr.geometry.reflect import reflect_pose
 from gmi_vr.scene.draw import DrawList, SkinnedItem
@@ -49,10 +40,8 @@ def test_demo_motion_mirrored_on_every_frame_and_drawn_in_the_room(gl_context: A
 
     gl_context.make_current()
     # Seated at the demo's chair: the patient's eyes are where the motion puts the head.
-    calibration = Calibration.uncalibrated(Posture.SEATED, 1.70, Side.LEFT, origin=(0.0, 0.0, 0.0))
-    appearance = Appearance("slim", "medium")
+    calibration, appearance, rig = demo_patient()
     settings, state = BodySettings(mode=LimbMode.MIRROR), BodyState()
-    rig = AvatarRig(load_skinned_gltf(model_path(appearance.avatar_model)), calibration.measures)
     plane = calibration.midline_plane()
     with ScriptedFrameSource(load_motion(shipped_data_dir() / "demo-reach.jsonl")) as source:
         frames = list(source.frames())
@@ -87,12 +76,7 @@ def test_demo_motion_mirrored_on_every_frame_and_drawn_in_the_room(gl_context: A
         Image.fromarray(pictures["body"].astype(np.uint8)).save(tmp_path / "patient-left-eye.png")
         # The mirrored (affected, left) hand shows where its pose projects; the room alone
         # has something else there.
-        palm = 0.5 * (body.world_from_joint[side_joint(Side.LEFT, "Hand"), :3, 3]
-                      + body.world_from_joint[side_joint(Side.LEFT, "MiddleProximal"), :3, 3])  # fmt: skip
-        clip = camera.projection() @ np.linalg.inv(matrix_from_pose(camera.pose)) @ np.append(palm, 1.0)
-        ndc = clip[:3] / clip[3]
-        row, column = int((1 - (ndc[1] + 1) / 2) * eye.height), int((ndc[0] + 1) / 2 * eye.width)
-        assert 0 <= row < eye.height and 0 <= column < eye.width
+        row, column = left_palm_pixel(body.world_from_joint, camera, eye.width, eye.height)
         assert np.abs(pictures["body"][row, column] - pictures["room"][row, column]).sum() > 30
         view.compose(with_body, frame, therapist.framebuffer, therapist.width, therapist.height,
                      "mirror | affected side: left")  # fmt: skip

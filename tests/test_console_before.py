@@ -21,167 +21,110 @@ The product runs in a fresh interpreter (PyOpenGL binds GLX once per process).""
 
 from __future__ import annotations
 
-import os
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import keep_picture, logged, run_window_script, window_env
+from support.clinic_store import use_data_folder
+from support.screens import driven_log, keep_picture, require_display, window_env
 
 from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
 
-TESTS = Path(__file__).parent
-
-SCRIPT = textwrap.dedent(
-    """
-    import json, sys
-    sys.path.insert(0, {tests!r})
-    from gmi_vr.render.context import choose_gl_platform
-    choose_gl_platform(offscreen=False)
-    import gmi_vr.console.therapist_window as console
+SCRIPT = """
+    from functools import partial
     from gmi_vr.app import run_sim
-    from support import window_driver as driven
-    from support.xkeys import XKeyboard, XMouse
 
-    mouse, keyboard = XMouse(), XKeyboard()
     log = {{}}
-
-    def point(window, label):
-        driven.point(mouse, window, label)
-
-    def click(window, label):
-        return driven.click(mouse, window, label, settle=3)
-
-    def typed(*keys):
-        return driven.typed(keyboard, *keys)
+    point = partial(driven.point, mouse)
+    click = partial(driven.click, mouse, settle=3)
+    typed = partial(driven.typed, keyboard)
 
     def until(test, what, limit=1500):
-        def explain(window, status):
-            return f"{{status}}; {{log}}; {{window.panel.before}}; typed {{window.console._new_id!r}}"
+        def explain(window, shown):
+            return f"{{shown['status']}}; {{log}}; {{window.panel.before}}; typed {{window.console._new_id!r}}"
         return driven.until(test, what, limit, explain=explain)
 
     def form(window):
         return window.panel.before.new_patient
 
-    def listed(window):
-        return sorted(k[8:] for k in window.console.button_rects if k.startswith("patient "))
-
     def drive():
-        window, status = yield
-        window, status = yield from driven.frames(5)
+        window, shown = yield from driven.frames(6)
         # The headset's checks answer off the render thread; the window kept drawing meanwhile.
         log["checking at first"] = window.panel.before.devices.checking
-        window, status = yield from until(lambda w, s: not w.panel.before.devices.checking, "the doctor's answer")
+        window, shown = yield from until(lambda w, s: not w.panel.before.devices.checking, "the doctor's answer")
         devices = window.panel.before.devices
         log["devices"] = [list(devices.rows), devices.problem, devices.note]
         # "check again" (the headset switched on meanwhile) runs the checks once more.
-        window, status = yield from click(window, "check again")
+        window, shown = yield from click(window, "check again")
         log["checking again"] = window.panel.before.devices.checking
-        window, status = yield from until(lambda w, s: not w.panel.before.devices.checking, "the second answer")
+        window, shown = yield from until(lambda w, s: not w.panel.before.devices.checking, "the second answer")
         log["answered again"] = list(window.panel.before.devices.rows) == log["devices"][0]
         row = window.panel.before.patients[0]
         log["k3"] = [row.id, row.summary, row.program, row.calibration]
 
         # A wrong id: a name (the form is folded while there are patients to choose from).
         log["form folded"] = "new patient id" not in window.console.button_rects
-        window, status = yield from click(window, "Add a patient")
-        window, status = yield from click(window, "new patient id")
-        window, status = yield from typed("j", "o", "h", "n", "space", "s", "m", "i", "t", "h")
-        window, status = yield from driven.frames(3)
-        window, status = yield from click(window, "add patient")
-        window, status = yield from until(lambda w, s: form(w).problem, "the refusal")
+        window, shown = yield from click(window, "Add a patient")
+        window, shown = yield from click(window, "new patient id")
+        window, shown = yield from typed("j", "o", "h", "n", "space", "s", "m", "i", "t", "h")
+        window, shown = yield from driven.frames(3)
+        window, shown = yield from click(window, "add patient")
+        window, shown = yield from until(lambda w, s: form(w).problem, "the refusal")
         log["wrong id"] = form(window).problem
 
         # Escape in the middle of typing: leaves the field, never the run.
-        window, status = yield from click(window, "new patient id")
-        window, status = yield from typed("x", "Escape")
-        window, status = yield from driven.frames(10)
+        window, shown = yield from click(window, "new patient id")
+        window, shown = yield from typed("x", "Escape")
+        window, shown = yield from driven.frames(10)
         log["escape closed"] = window.should_close()
 
         # The id corrected, the right side chosen, then a double click on "add patient".
-        window, status = yield from click(window, "new patient id")
-        window, status = yield from typed("End", *["BackSpace"] * 14, "p", "t", "minus", "5")
-        window, status = yield from driven.frames(3)
+        window, shown = yield from click(window, "new patient id")
+        window, shown = yield from typed("End", *["BackSpace"] * 14, "p", "t", "minus", "5")
+        window, shown = yield from driven.frames(3)
         log["typed"] = window.console._new_id
-        window, status = yield from click(window, "side right")
+        window, shown = yield from click(window, "side right")
         point(window, "add patient")
-        window, status = yield
+        window, shown = yield
         for _ in range(2):
             mouse.button(True)
             mouse.button(False)
-        window, status = yield from until(lambda w, s: form(w).added == "pt-5", "the patient added", 300)
-        window, status = yield from driven.frames(20)  # the second click's frames
-        log["added"] = [form(window).added, form(window).problem, listed(window), window.console._new_id,
+        window, shown = yield from until(lambda w, s: form(w).added == "pt-5", "the patient added", 300)
+        window, shown = yield from driven.frames(20)  # the second click's frames
+        log["added"] = [form(window).added, form(window).problem, driven.listed(window), window.console._new_id,
                         "start" in window.console.button_rects, "new patient id" in window.console.button_rects]
-        shown["capture"] = True
+        shown["capture"] = {shot!r}  # this picture is saved: the new patient in the list
 
         # The same id again.
-        window, status = yield from click(window, "Add a patient")
-        window, status = yield from click(window, "new patient id")
-        window, status = yield from typed("p", "t", "minus", "5", "Return")
-        window, status = yield from until(lambda w, s: form(w).problem, "the duplicate's refusal")
+        window, shown = yield from click(window, "Add a patient")
+        window, shown = yield from click(window, "new patient id")
+        window, shown = yield from typed("p", "t", "minus", "5", "Return")
+        window, shown = yield from until(lambda w, s: form(w).problem, "the duplicate's refusal")
         log["duplicate"] = form(window).problem
-        window, status = yield from click(window, "Add a patient")  # folded away again
+        window, shown = yield from click(window, "Add a patient")  # folded away again
 
         # The search, then the new patient's session, started from the console.
-        window, status = yield from click(window, "search")
-        window, status = yield from typed("t", "minus")
-        window, status = yield from driven.frames(3)
-        log["search shows"] = listed(window)
-        window, status = yield from click(window, "patient pt-5")
-        window, status = yield from click(window, "start")
-        window, status = yield from until(lambda w, s: "patient pt-5" in w.panel.title, "the session")
-        log["session"] = [window.panel.title, window.panel.before is None]
-        window, status = yield from click(window, "end session")
-        window, status = yield from until(lambda w, s: "ending" in s, "closing rating asked")
-        window, status = yield from click(window, "record rating")
-        window, status = yield from until(lambda w, s: " saved" in s, "saved")
-        keyboard.press("Escape")
-        while True:
-            yield
+        yield from driven.search_and_run_session(click, keyboard, window, "t minus", "pt-5", log)
 
-    shown = {{"capture": False}}
-    driver = drive()
-    next(driver)
-    original_show = console.TherapistWindow.show
-
-    def show(self, draw_list, frame, status, capture=False, timeline=None):
-        pixels = original_show(self, draw_list, frame, status, capture, timeline)
-        if shown["capture"]:
-            from PIL import Image
-            shown["capture"] = False
-            pixels = original_show(self, draw_list, frame, status, True, timeline)
-            Image.fromarray(pixels[:, :, :3]).save({shot!r})
-        driver.send((self, status))
-        return pixels
-
-    console.TherapistWindow.show = show
-    run_sim(None, max_frames=6000, therapist="dr.k", report=print)
-    mouse.close()
-    keyboard.close()
-    print("LOG", json.dumps(log))
+    driven.drive_window(drive(), pictures=True)
+    run_sim(None, therapist="dr.k", report=print)
     """
-)
 
 
 @pytest.mark.display
 def test_a_busy_therapist_adds_a_patient_in_the_console_and_starts_their_session(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    require_display()
+    use_data_folder(tmp_path, monkeypatch)
     missing_runtime = tmp_path / "no-runtime" / "active_runtime.json"
     with SessionStore.open() as store:
         add_patient(store, "K-3", "right", "hand", therapist="t.one")
         calibration = store.add_calibration("K-3", {"version": 1})
         store.audit("dr.c", "calibration.add", patient_id="K-3", details={"calibration_id": calibration.id})
     shot = tmp_path / "console-before-a-session.png"
-    script = SCRIPT.format(tests=str(TESTS), shot=str(shot))
-    log = logged(run_window_script(script, window_env(XR_RUNTIME_JSON=str(missing_runtime))))
+    log = driven_log(SCRIPT, window_env(XR_RUNTIME_JSON=str(missing_runtime)), shot=str(shot))
 
     # The headset's checks: the doctor's rows and its one sentence, the window never waiting.
     assert log["checking at first"] is True
@@ -263,8 +206,7 @@ def test_the_first_patient_is_added_from_the_console_on_a_station_with_no_store_
     from gmi_vr.body import BodySettings
     from gmi_vr.console.panels import ConsoleAction
 
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    use_data_folder(tmp_path, monkeypatch)
     before = before_session()
     assert (before.patients, before.problem) == ((), "")
     gate = ConsoleGate.for_store(fallback="dr.k")

@@ -9,44 +9,30 @@ interpreter (PyOpenGL binds GLX once per process)."""
 from __future__ import annotations
 
 import json
-import os
-import textwrap
 from pathlib import Path
 
 import pytest
 from calibration_motion import BODY, calibration_motion
-from support.screens import logged, run_window_script
+from support.clinic_store import store_with_patient
+from support.screens import driven_log, require_display
 
-from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
 
-TESTS = Path(__file__).parent
 #: Seconds of sitting still before the scripted pose: time for the clicks that start it.
 LEAD_IN_S = 4.0
 
-SCRIPT = textwrap.dedent(
-    """
-    import json, sys
-    from pathlib import Path
-    sys.path.insert(0, {tests!r})
-    from gmi_vr.render.context import choose_gl_platform
-    choose_gl_platform(offscreen=False)
+SCRIPT = """
+    from functools import partial
     from gmi_vr.app import run_sim
-    from support import window_driver as driven
-    from support.xkeys import XKeyboard, XMouse
 
-    mouse, keyboard = XMouse(), XKeyboard()
     log = {{"titles": []}}
 
     def panel_title(window, status):
         if window.panel is not None and window.panel.title not in log["titles"]:
             log["titles"].append(window.panel.title)
 
-    def click(window, label):
-        return driven.click(mouse, window, label, settle=2)
-
-    def until(test, what, limit=1500):
-        return driven.until(test, what, limit, each=panel_title, explain=lambda w, s: s)
+    click = partial(driven.click, mouse, settle=2)
+    until = partial(driven.until, limit=1500, each=panel_title, explain=lambda w, s: s)
 
     def drive():
         window, status = yield
@@ -60,16 +46,11 @@ SCRIPT = textwrap.dedent(
         window, status = yield from until(lambda w, s: w.panel.before is not None, "free play again")
         log["after"] = [window.panel.message, [row.calibration for row in window.panel.before.patients]]
         keyboard.press("Escape")
-        while True:
-            yield
+        yield from driven.idle()
 
     driven.drive_window(drive())
     run_sim(Path({motion!r}), therapist="dr.c", report=print)
-    mouse.close()
-    keyboard.close()
-    print("LOG", json.dumps(log))
     """
-)
 
 
 def _lead_in(text: str, seconds: float) -> str:
@@ -83,15 +64,11 @@ def _lead_in(text: str, seconds: float) -> str:
 @pytest.mark.display
 def test_the_console_calibrates_the_chosen_patient_on_the_running_loop_and_audits_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "K-7", "left", "hand", therapist="t.one")
+    require_display()
+    store_with_patient(tmp_path, monkeypatch, "K-7").close()
     motion = tmp_path / "calibration.jsonl"
     motion.write_text(_lead_in(calibration_motion(), LEAD_IN_S))
-    log = logged(run_window_script(SCRIPT.format(tests=str(TESTS), motion=str(motion))))
+    log = driven_log(SCRIPT, motion=str(motion))
     assert log["before"][0].startswith("not calibrated")
     status, title = log["calibrating"]
     assert status.startswith("calibration of K-7 (seated)") and title == "calibration of K-7 (seated)"

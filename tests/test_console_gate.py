@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
+from support.station import use_station
 
 from gmi_vr import cli
 from gmi_vr.app.accounts import Account, add_user
@@ -22,9 +23,7 @@ PASSWORD = "correcthorse"
 
 @pytest.fixture
 def station(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.delenv("GMI_VR_TOKEN", raising=False)
+    use_station(tmp_path, monkeypatch)
     return tmp_path
 
 

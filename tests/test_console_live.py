@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from support.clinic_store import store_with_patient
+from support.station import controlled_session
 from test_therapy_session import Run, program
 
 from gmi_vr.app.console import SessionConsole, replay_panels
 from gmi_vr.app.controls import AUDIT_ACTIONS, TherapistControls, button_keys
-from gmi_vr.app.patients import add_patient
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.record_rows import stored_row
-from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.body import BodySettings, LimbMode
 from gmi_vr.body.skeleton import JOINT_INDEX
 from gmi_vr.body.solve import MIN_HAND_SCALE
@@ -83,13 +83,8 @@ def test_the_size_change_is_in_the_store_the_audit_the_report_and_the_replay(tmp
     from gmi_vr.app.replay_run import replay_body
     from gmi_vr.review.figures_data import session_review
 
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "H-1", "left", "hand", therapist="t.one")
-    with session_pipeline("H-1", source="sim", therapist="dr.h", seed=3) as pipeline:
-        assert pipeline.runner is not None and pipeline.audit is not None
-        controls = TherapistControls(pipeline.runner, pipeline, pipeline.audit)
+    store_with_patient(tmp_path, monkeypatch, "H-1").close()
+    with controlled_session("H-1", therapist="dr.h") as (pipeline, controls):
         for index in range(20):
             if index == 10:
                 controls.act("hand_scale", 0.75, frame(index).time_s)

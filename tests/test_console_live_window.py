@@ -12,58 +12,41 @@ The motion: the right (healthy) hand reaches forward and stays; the left rests o
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import keep_picture, logged, run_window_script, window_env
+from support.screens import driven_log, keep_picture, require_display, window_env
 from test_console_window import MOTION
 
 from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
 
-TESTS = Path(__file__).parent
-
-#: In the child: helpers shared by both scripts (the pointer, the driver's waits, the size
-#: of the left hand against the right in a skinning palette).
+#: In the child: helpers shared by both scripts (the size of the left hand against the right
+#: in a skinning palette, a window point on the display).
 COMMON = """
-import json, sys
-from pathlib import Path
-sys.path.insert(0, {tests!r})
-from gmi_vr.render.context import choose_gl_platform
-choose_gl_platform(offscreen=False)
-import glfw
-import numpy as np
-from gmi_vr.body.skeleton import JOINT_INDEX
-from support import window_driver as driven
-from support.xkeys import XKeyboard, XMouse
+    import glfw
+    import numpy as np
+    from gmi_vr.body.skeleton import JOINT_INDEX
 
-mouse, keyboard = XMouse(), XKeyboard()
+    def hand_size(world_from_joint):
+        left, right = (np.cbrt(np.linalg.det(world_from_joint[JOINT_INDEX[f"{{side}}Hand"], :3, :3]))
+                       for side in ("left", "right"))
+        return float(left / right)
 
-def hand_size(world_from_joint):
-    left, right = (np.cbrt(np.linalg.det(world_from_joint[JOINT_INDEX[f"{{side}}Hand"], :3, :3]))
-                   for side in ("left", "right"))
-    return float(left / right)
+    def skinned_hand_size(rig, palette):
+        joints = list(rig.body_joint)
+        left, right = (np.cbrt(np.linalg.det(palette[joints.index(JOINT_INDEX[f"{{side}}Hand"]), :3, :3]))
+                       for side in ("left", "right"))
+        return float(left / right)
 
-def skinned_hand_size(rig, palette):
-    joints = list(rig.body_joint)
-    left, right = (np.cbrt(np.linalg.det(palette[joints.index(JOINT_INDEX[f"{{side}}Hand"]), :3, :3]))
-                   for side in ("left", "right"))
-    return float(left / right)
-
-def to_screen(window, x, y):
-    left, top = glfw.get_window_pos(window.context.window)
-    return left + x, top + y
+    def to_screen(window, x, y):
+        left, top = glfw.get_window_pos(window.context.window)
+        return left + x, top + y
 """
 
-SESSION_SCRIPT = COMMON + textwrap.dedent(
-    """
+SESSION_SCRIPT = COMMON + """
     import gmi_vr.app.pipeline as app_pipeline
     from gmi_vr.app import run_sim
 
@@ -88,9 +71,7 @@ SESSION_SCRIPT = COMMON + textwrap.dedent(
         return driven.until(lambda w, s: test(s), what, limit)
 
     def drive():
-        window, shown = yield
-        for _ in range(5):
-            window, shown = yield
+        window, shown = yield from driven.frames(6)
         window, shown = yield from click(window, "record rating")  # the opening rating, 0
         window, shown = yield from until(lambda s: "pain rating 0 recorded" in s["status"], "opening rating")
         window, shown = yield from until(lambda s: state["steps"] > 60, "reached")
@@ -119,29 +100,21 @@ SESSION_SCRIPT = COMMON + textwrap.dedent(
             window, shown = yield
         window, shown = yield from click(window, "record rating")  # answers the asked rating
         window, shown = yield from until(lambda s: "recorded" in s["status"], "asked rating")
-        window, shown = yield from click(window, "end session")
-        window, shown = yield from until(lambda s: "ending" in s["status"], "end asked")
-        window, shown = yield from click(window, "record rating")  # the closing rating
-        while True:
-            yield
+        window, shown = yield from driven.end_with_closing_rating(click, window)
+        yield from driven.idle()
 
     driven.drive_window(drive(), pictures=True)
     # Every frame of the motion stepped and recorded, however slow the window: replay's
     # check below expects a recorded frame every 1/30 s.
     run_sim(Path({motion!r}), patient_id="L-1", max_frames=3000, therapist="dr.l", report=print, every_frame=True)
-    mouse.close()
-    keyboard.close()
-    print("LOG", json.dumps(log))
     """
-)
 
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Patient L-1's simulated session, steered from the console: the opening rating, the
     hand made smaller with the slider, a rating asked with F4 and given, the end."""
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    require_display()
     folder = tmp_path_factory.mktemp("live")
     env = window_env(GMI_VR_DATA=str(folder / "data"), GMI_VR_CONFIG=str(folder / "absent.toml"))
     with SessionStore.open(folder / "data") as store:
@@ -150,8 +123,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
     motion.write_text(MOTION)
     shot = folder / "console-hand-size.png"
     figures = folder / "console-figures.png"
-    script = SESSION_SCRIPT.format(tests=str(TESTS), motion=str(motion), shot=str(shot), figures=str(figures))
-    log = logged(run_window_script(script, env))
+    log = driven_log(SESSION_SCRIPT, env, motion=str(motion), shot=str(shot), figures=str(figures))
     return {"log": log, "data": folder / "data", "shot": shot, "figures": figures, "env": env}
 
 
@@ -212,8 +184,7 @@ def test_the_screenshot_shows_the_panels_their_figures_and_the_keys_beside_the_b
         assert (plot.max(axis=-1) > 150).sum() > 100, f"the {title} plot's title and axes"
 
 
-REPLAY_SCRIPT = COMMON + textwrap.dedent(
-    """
+REPLAY_SCRIPT = COMMON + """
     import gmi_vr.app.replay_run as app_replay
     import gmi_vr.console.therapist_window as console
     from gmi_vr.console.therapist_window import timeline_area
@@ -267,8 +238,7 @@ REPLAY_SCRIPT = COMMON + textwrap.dedent(
             window = yield
         log["after"] = len(log["pictures"]) - 1
         glfw.set_window_should_close(window.context.window, True)
-        while True:
-            window = yield
+        yield from driven.idle()
 
     driver = drive()
     next(driver)
@@ -276,21 +246,13 @@ REPLAY_SCRIPT = COMMON + textwrap.dedent(
     with SessionStore.open(Path({data!r})) as store:
         (session,) = store.list_sessions("L-1")
         app_replay.run_replay(store, session.id, start_paused=True)
-    mouse.close()
-    keyboard.close()
-    print("LOG", json.dumps(log))
     """
-)
 
 
 @pytest.mark.display
 def test_dragging_replays_timeline_shows_the_chosen_time_with_the_hand_at_its_size_then(
         session: dict, tmp_path: Path) -> None:
-    script = REPLAY_SCRIPT.format(tests=str(TESTS), data=str(session["data"]))
-    result = subprocess.run([sys.executable, "-c", script], env=session["env"], capture_output=True, text=True,
-                            timeout=600)  # fmt: skip
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    log = driven_log(REPLAY_SCRIPT, session["env"], data=str(session["data"]))
     pictures = log["pictures"]
     start_s, end_s = pictures[0]["start_s"], pictures[0]["end_s"]
     assert pictures[0]["time_s"] == pytest.approx(start_s, abs=1e-6), "opened paused at the start"

@@ -13,50 +13,37 @@ on. The product runs in a fresh interpreter (PyOpenGL binds GLX once per process
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import keep_picture, logged, run_window_script
+from support.screens import driven_log, keep_picture, require_display
+from support.station import use_station
+from test_console_window import motion_text
 
 from gmi_vr.app.accounts import Account, add_user
 from gmi_vr.app.patients import add_patient
 from gmi_vr.console.panels import PANEL_PX
 from gmi_vr.recording.store import SessionStore
 
-TESTS = Path(__file__).parent
 PASSWORD = "correcthorse"
 #: The shortened idle time: 0.1 minutes (6 s) in the settings file the run reads (long
 #: enough that a busy machine's start of the session does not count as idle).
 LOCK_MINUTES = 0.1
 
-MOTION = "\n".join(json.dumps(line) for line in [
-    {"format": "gmi-vr-motion", "version": 1, "rate_hz": 30},
-    {"t": 0.0, "head": {"position": [0.0, 1.2, 0.0], "yaw_pitch_roll_deg": [0, -12, 0]},
-     "left": {"position": [-0.2, 0.6, -0.2], "yaw_pitch_roll_deg": [4, -18, 0]},
-     "right": {"position": [0.2, 0.84, -0.36], "yaw_pitch_roll_deg": [-4, -18, 0]}},
-    {"t": 300.0, "right": {"position": [0.2, 0.84, -0.36], "yaw_pitch_roll_deg": [-4, -18, 0]}},
-]) + "\n"  # fmt: skip
+MOTION = motion_text({"t": 300.0, "right": {"position": [0.2, 0.84, -0.36], "yaw_pitch_roll_deg": [-4, -18, 0]}})
 
 # Shared by the child scripts: the driver sees each picture the window shows and clicks and
 # types for real; ``press_menu`` makes the patient press the right controller's menu button.
 PRELUDE = """
-import dataclasses, json, sys, time
-from pathlib import Path
-sys.path.insert(0, {tests!r})
-from gmi_vr.render.context import choose_gl_platform
-choose_gl_platform(offscreen=False)
+import dataclasses, time
 import glfw
 import gmi_vr.console.therapist_window as console
 import gmi_vr.app.pipeline as app_pipeline
 from gmi_vr.app import run_sim
 from gmi_vr.recording.store import SessionStore
-from support.xkeys import XKeyboard, XMouse
 
-mouse, keyboard = XMouse(), XKeyboard()
 log = {{"marks": {{}}, "problems": []}}
 state = {{"steps": 0, "press_menu": 0}}
 original_step = app_pipeline.SessionPipeline.step
@@ -127,9 +114,6 @@ def run(drive, **options):
 
     console.TherapistWindow.show = show
     run_sim(Path({motion!r}), report=print, **options)
-    mouse.close()
-    keyboard.close()
-    print("LOG", json.dumps(log))
 """
 
 LOCK_SCRIPT = PRELUDE + """
@@ -267,8 +251,11 @@ run(drive, max_frames=3000)
 """
 
 
-def _child(script: str, tmp_path: Path) -> dict:
-    return logged(run_window_script(script))
+def _child(script: str, station: Path, shot: str = "") -> dict:
+    """The log of the driven ``script`` run on the station's still motion, its picture saved
+    as ``station / shot`` (none without ``shot``)."""
+    return driven_log(script, motion=str(station / "still.jsonl"), shot=str(station / shot) if shot else "",
+                      password=PASSWORD)  # fmt: skip
 
 
 def _panels_drawn(shot: Path) -> None:
@@ -281,13 +268,10 @@ def _panels_drawn(shot: Path) -> None:
 
 @pytest.fixture
 def station(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    require_display()
     settings = tmp_path / "settings.toml"
     settings.write_text(f"console_lock_minutes = {LOCK_MINUTES}\n")
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(settings))
-    monkeypatch.delenv("GMI_VR_TOKEN", raising=False)
+    use_station(tmp_path, monkeypatch, settings)
     (tmp_path / "still.jsonl").write_text(MOTION)
     return tmp_path
 
@@ -298,10 +282,7 @@ def test_the_console_asks_for_a_sign_in_and_locks_when_idle_while_the_session_re
         add_user(store, "boss", "admin", PASSWORD, by=None)
         add_user(store, "ana", "therapist", PASSWORD, by=Account("boss", "admin"))
         add_patient(store, "K-3", "left", "hand", therapist="boss")
-    shot = station / "console-locked.png"
-    script = LOCK_SCRIPT.format(tests=str(TESTS), motion=str(station / "still.jsonl"), shot=str(shot),
-                                password=PASSWORD)  # fmt: skip
-    log = _child(script, station)
+    log = _child(LOCK_SCRIPT, station, "console-locked.png")
 
     # Nothing of the patient's session started before someone signed in.
     assert log["sessions_before_sign_in"] == 0
@@ -327,32 +308,26 @@ def test_the_console_asks_for_a_sign_in_and_locks_when_idle_while_the_session_re
     assert [data["by"] for _, data in stops] == ["patient"], stops
     (ended,) = [e.time_s for e in events if e.kind == "session.end_requested"]
     assert stops[0][0] < ended
-    _panels_drawn(shot)
+    _panels_drawn(station / "console-locked.png")
 
 
 @pytest.mark.display
 def test_a_store_without_accounts_offers_the_first_admin_in_one_step(station: Path) -> None:
-    shot = station / "console-first-admin.png"
-    script = FIRST_ADMIN_SCRIPT.format(tests=str(TESTS), motion=str(station / "still.jsonl"), shot=str(shot),
-                                       password=PASSWORD)  # fmt: skip
-    log = _child(script, station)
+    log = _child(FIRST_ADMIN_SCRIPT, station, "console-first-admin.png")
     assert log["problems"] == ["The two passwords differ; type the same password twice."]
     assert log["signed_in"].startswith("signed in as boss (admin)")
     with SessionStore.open(create=False) as store:
         assert store.list_users() == [("boss", "admin")]
         trail = [(a.actor, a.action) for a in store.audit_trail()]
     assert ("boss", "user.add") in trail and ("boss", "console.sign_in") in trail
-    _panels_drawn(shot)
+    _panels_drawn(station / "console-first-admin.png")
 
 
 @pytest.mark.display
 def test_going_on_without_accounts_is_one_click_and_nothing_waits_for_it(station: Path) -> None:
     with SessionStore.open() as store:
         add_patient(store, "K-4", "left", "hand", therapist="t.four")
-    shot = station / "console-no-accounts.png"
-    script = CONTINUE_SCRIPT.format(tests=str(TESTS), motion=str(station / "still.jsonl"), shot=str(shot),
-                                    password=PASSWORD)  # fmt: skip
-    log = _child(script, station)
+    log = _child(CONTINUE_SCRIPT, station, "console-no-accounts.png")
     assert log["session_running"], "the patient's session ran from the start, the offer beside it"
     with SessionStore.open(create=False) as store:
         assert store.count_users() == 0
@@ -363,16 +338,14 @@ def test_going_on_without_accounts_is_one_click_and_nothing_waits_for_it(station
     # The pause and resume buttons: audited, and marked in the session.
     assert ("t.four", "console.pause") in rows and ("t.four", "console.resume") in rows
     assert ("session.pause", "therapist") in events and ("session.resume", "therapist") in events
-    _panels_drawn(shot)
+    _panels_drawn(station / "console-no-accounts.png")
 
 
 @pytest.mark.display
 def test_a_start_the_store_refuses_is_one_sentence_in_the_console_and_the_run_goes_on(station: Path) -> None:
     with SessionStore.open() as store:
         add_patient(store, "K-5", "left", "hand", therapist="t.five")
-    script = REFUSED_SCRIPT.format(tests=str(TESTS), motion=str(station / "still.jsonl"), shot="",
-                                   password=PASSWORD)  # fmt: skip
-    log = _child(script, station)
+    log = _child(REFUSED_SCRIPT, station)
     (problem,) = log["problems"]
     assert problem.startswith("The session of K-5 did not start: ") and problem.count(". ") == 0, problem
     assert log["went_on"] >= 10

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.clinic_store import store_with_patient
+from support.station import controlled_session
 from test_therapy_frames import RATE_HZ
 from test_therapy_session import Run, answer_trials, program
 
 from gmi_vr.app.controls import TherapistControls
-from gmi_vr.app.patients import add_patient
-from gmi_vr.app.session_setup import session_pipeline
 from gmi_vr.core.types import Side
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.therapy.content.scenes import CALM_CLEAR
@@ -114,13 +114,8 @@ def test_pause_repeat_and_skip_are_recorded_in_the_session_and_audited(tmp_path:
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from recording_synth import frame
 
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "S-1", "left", "hand", therapist="t.one")
-    with session_pipeline("S-1", source="sim", therapist="dr.s", seed=3) as pipeline:
-        assert pipeline.runner is not None and pipeline.audit is not None
-        controls = TherapistControls(pipeline.runner, pipeline, pipeline.audit)
+    store_with_patient(tmp_path, monkeypatch, "S-1").close()
+    with controlled_session("S-1", therapist="dr.s") as (pipeline, controls):
         index = 0
 
         def step(n: int) -> None:
@@ -159,18 +154,13 @@ def test_a_failed_audit_write_is_shown_in_the_console_and_the_run_ends_with_the_
     from gmi_vr.app.console import session_console
     from gmi_vr.core.errors import StorageError
 
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "S-2", "left", "hand", therapist="t.one")
+    store_with_patient(tmp_path, monkeypatch, "S-2").close()
     database = tmp_path / "data" / "sessions.sqlite"
     with pytest.raises(StorageError, match=r"was saved, but 1 audit row could not be written \(.*audit refused"):
-        with session_pipeline("S-2", source="sim", therapist="dr.s", seed=3) as pipeline:
-            assert pipeline.runner is not None and pipeline.audit is not None
+        with controlled_session("S-2", therapist="dr.s") as (pipeline, controls):
             with sqlite3.connect(database) as raw:
                 raw.execute("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit "
                             "BEGIN SELECT RAISE(ABORT, 'audit refused'); END")
-            controls = TherapistControls(pipeline.runner, pipeline, pipeline.audit)
             console = session_console(pipeline, controls, "S-2", "sim")
             for index in range(10):
                 pipeline.step(frame(index))

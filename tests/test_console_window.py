@@ -12,48 +12,44 @@ the left rests on the lap, so the mirrored left arm and the real one are far apa
 from __future__ import annotations
 
 import json
-import os
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import keep_picture, logged, run_window_script
+from support.clinic_store import store_with_patient, use_data_folder
+from support.screens import driven_log, driven_run, keep_picture, logged, require_display
 
 from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
 
-TESTS = Path(__file__).parent
+#: The patient seated, the left hand on the lap, the right (healthy) one near the body.
+SEATED = {"t": 0.0, "head": {"position": [0.0, 1.2, 0.0], "yaw_pitch_roll_deg": [0, -12, 0]},
+          "left": {"position": [-0.2, 0.6, -0.2], "yaw_pitch_roll_deg": [4, -18, 0]},
+          "right": {"position": [0.2, 0.84, -0.36], "yaw_pitch_roll_deg": [-4, -18, 0]}}  # fmt: skip
 
-MOTION = "\n".join(json.dumps(line) for line in [
-    {"format": "gmi-vr-motion", "version": 1, "rate_hz": 30},
-    {"t": 0.0, "head": {"position": [0.0, 1.2, 0.0], "yaw_pitch_roll_deg": [0, -12, 0]},
-     "left": {"position": [-0.2, 0.6, -0.2], "yaw_pitch_roll_deg": [4, -18, 0]},
-     "right": {"position": [0.2, 0.84, -0.36], "yaw_pitch_roll_deg": [-4, -18, 0]}},
+
+def motion_text(*keyframes: dict[str, object]) -> str:
+    """A 30 Hz motion file's text: ``SEATED`` at 0 s, then ``keyframes``."""
+    lines = [{"format": "gmi-vr-motion", "version": 1, "rate_hz": 30}, SEATED, *keyframes]
+    return "\n".join(json.dumps(line) for line in lines) + "\n"
+
+
+MOTION = motion_text(
     {"t": 1.0, "right": {"position": [0.2, 0.84, -0.36], "yaw_pitch_roll_deg": [-4, -18, 0]}},
     {"t": 2.0, "right": {"position": [0.14, 0.95, -0.66], "yaw_pitch_roll_deg": [-10, -8, 0]}},
     {"t": 120.0, "right": {"position": [0.14, 0.95, -0.66], "yaw_pitch_roll_deg": [-10, -8, 0]}},
-]) + "\n"  # fmt: skip
+)
 
 # Runs in the child: the simulator's session of patient K-1 on the motion, with the window's
 # show() wrapped so a driver sees each picture and clicks the console's buttons for real.
-SCRIPT = textwrap.dedent(
-    """
-    import json, sys
-    from pathlib import Path
-    sys.path.insert(0, {tests!r})
-    from gmi_vr.render.context import choose_gl_platform
-    choose_gl_platform(offscreen=False)
+SCRIPT = """
     import numpy as np
     import gmi_vr.app.pipeline as app_pipeline
     from gmi_vr.app import run_sim
     import gmi_vr.app.simulator as sim
     from gmi_vr.body.skeleton import JOINT_INDEX
-    from support import window_driver as driven
-    from support.xkeys import XMouse
 
-    mouse = XMouse()
     log = {{"steps": [], "actions": [], "marks": {{}}}}
     state = {{"steps": 0}}
 
@@ -88,9 +84,7 @@ SCRIPT = textwrap.dedent(
         return window, shown
 
     def drive():
-        window, shown = yield
-        for _ in range(5):
-            window, shown = yield
+        window, shown = yield from driven.frames(6)
         window, shown = yield from click(window, "record rating")  # the opening rating, 0
         window, shown = yield from until(lambda s: "pain rating 0 recorded" in s["status"], "opening rating")
         window, shown = yield from until(lambda s: state["steps"] > 80, "reached")  # the reach is held
@@ -103,36 +97,25 @@ SCRIPT = textwrap.dedent(
         window, shown = yield
         window, shown = yield from click(window, "stop (calm scene)")
         window, shown = yield from until(lambda s: log["steps"][-1]["calm"], "calm")
-        window, shown = yield from click(window, "end session")
-        window, shown = yield from until(lambda s: "ending" in s["status"], "end asked")
-        window, shown = yield from click(window, "record rating")  # the closing rating
-        while True:
-            yield
+        window, shown = yield from driven.end_with_closing_rating(click, window)
+        yield from driven.idle()
 
     driven.drive_window(drive(), pictures=True)
     # Every frame of the motion stepped and drawn, however slow the window: the steps counted
     # above are the motion's frames, and a click lands on the step after the window's frame.
     sim.SIM_WINDOW_MAX_HZ = None
     run_sim(Path({motion!r}), patient_id="K-1", max_frames=3000, therapist="dr.k", report=print, every_frame=True)
-    mouse.close()
-    print("LOG", json.dumps(log))
     """
-)
 
 
 @pytest.mark.display
 def test_console_clicks_steer_the_session_and_are_audited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "K-1", "left", "hand", therapist="t.one")
+    require_display()
+    store_with_patient(tmp_path, monkeypatch, "K-1").close()
     motion = tmp_path / "reach-and-hold.jsonl"
     motion.write_text(MOTION)
     shot = tmp_path / "console-during-a-session.png"
-    script = SCRIPT.format(tests=str(TESTS), motion=str(motion), shot=str(shot))
-    log = logged(run_window_script(script))
+    log = driven_log(SCRIPT, motion=str(motion), shot=str(shot))
     steps, actions = log["steps"], log["actions"]
     names = [name for _, name, _ in actions]
     assert names == ["rating", "limb_mode", "ask_pain", "stop", "end", "rating"], actions
@@ -196,36 +179,21 @@ def test_console_clicks_steer_the_session_and_are_audited(tmp_path: Path, monkey
 # The simulator's keyboard session of patient K-2: ended at once from the console, rated,
 # then the stage is decided in the console's "after the session" section, first without a
 # reason (refused), then with one typed on the keyboard.
-AFTER_SCRIPT = textwrap.dedent(
-    """
-    import json, sys
-    sys.path.insert(0, {tests!r})
-    from gmi_vr.render.context import choose_gl_platform
-    choose_gl_platform(offscreen=False)
+AFTER_SCRIPT = """
+    from functools import partial
     from gmi_vr.app import run_sim
-    from support import window_driver as driven
-    from support.xkeys import XKeyboard, XMouse
 
-    mouse, keyboard = XMouse(), XKeyboard()
     log = {{"after": []}}
-
-    def click(window, label):
-        return driven.click(mouse, window, label, settle=3)
-
-    def until(test, what, limit=900):
-        return driven.until(test, what, limit, explain=lambda w, s: after(w))
+    click = partial(driven.click, mouse, settle=3)
+    until = partial(driven.until, explain=lambda w, s: after(w))
 
     def after(window):
         panel = window.panel
         return None if panel is None or panel.after is None else panel.after
 
     def drive():
-        window, status = yield
-        for _ in range(5):
-            window, status = yield
-        window, status = yield from click(window, "end session")
-        window, status = yield from until(lambda w, s: "ending" in s, "closing rating asked")
-        window, status = yield from click(window, "record rating")
+        window, status = yield from driven.frames(6)
+        window, status = yield from driven.end_with_closing_rating(click, window)
         window, status = yield from until(lambda w, s: "keep the stage" in w.console.button_rects, "after panel")
         log["after"].append(after(window).proposal)
         window, status = yield from click(window, "keep the stage")  # no reason yet: refused
@@ -238,28 +206,19 @@ AFTER_SCRIPT = textwrap.dedent(
         window, status = yield from until(lambda w, s: after(w).decided, "decided", limit=60)
         log["after"].append(after(window).decided)
         keyboard.press("Escape")  # the session is complete: one Escape closes the window
-        while True:
-            yield
+        yield from driven.idle()
 
     driven.drive_window(drive())
-    run_sim(None, patient_id="K-2", max_frames=4000, therapist="dr.k", report=print)
-    mouse.close()
-    keyboard.close()
-    print("LOG", json.dumps(log))
+    run_sim(None, patient_id="K-2", therapist="dr.k", report=print)
     """
-)
 
 
 @pytest.mark.display
 def test_after_the_session_the_stage_is_decided_in_the_console_with_a_reason(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "K-2", "left", "hand", therapist="t.one")
-    log = logged(run_window_script(AFTER_SCRIPT.format(tests=str(TESTS))))
+    require_display()
+    store_with_patient(tmp_path, monkeypatch, "K-2").close()
+    log = driven_log(AFTER_SCRIPT)
     proposal, refused, decided = log["after"]
     assert proposal[0].startswith("stage 1 -> proposed 1")
     from gmi_vr.review.progress import REASON_NEEDED
@@ -274,69 +233,34 @@ def test_after_the_session_the_stage_is_decided_in_the_console_with_a_reason(
 
 # Free play in the simulator (no --patient): the console lists the patients; the therapist
 # searches, picks K-4 and starts their session in the same window, then ends it.
-BEFORE_SCRIPT = textwrap.dedent(
-    """
-    import json, sys
-    sys.path.insert(0, {tests!r})
-    from gmi_vr.render.context import choose_gl_platform
-    choose_gl_platform(offscreen=False)
+BEFORE_SCRIPT = """
+    from functools import partial
     from gmi_vr.app import run_sim
-    from support import window_driver as driven
-    from support.xkeys import XKeyboard, XMouse
 
-    mouse, keyboard = XMouse(), XKeyboard()
     log = {{}}
-
-    def click(window, label):
-        return driven.click(mouse, window, label, settle=3)
-
-    def until(test, what, limit=900):
-        return driven.until(test, what, limit, explain=lambda w, s: s)
+    click = partial(driven.click, mouse, settle=3)
 
     def drive():
-        window, status = yield
-        for _ in range(5):
-            window, status = yield
+        window, status = yield from driven.frames(6)
         before = window.panel.before
         log["listed"] = [[row.id, row.summary, row.last_session, row.calibration] for row in before.patients]
         log["free play"] = window.panel.title
-        window, status = yield from click(window, "search")
-        keyboard.press("k", "minus", "4")
-        for _ in range(3):
-            window, status = yield
-        log["search shows"] = sorted(k[8:] for k in window.console.button_rects if k.startswith("patient "))
-        window, status = yield from click(window, "patient K-4")
-        window, status = yield from click(window, "start")
-        window, status = yield from until(lambda w, s: "patient K-4" in w.panel.title, "the session")
-        log["session"] = [window.panel.title, window.panel.before is None]
-        window, status = yield from click(window, "end session")
-        window, status = yield from until(lambda w, s: "ending" in s, "closing rating asked")
-        window, status = yield from click(window, "record rating")
-        window, status = yield from until(lambda w, s: " saved" in s, "saved")
-        keyboard.press("Escape")
-        while True:
-            yield
+        yield from driven.search_and_run_session(click, keyboard, window, "k minus 4", "K-4", log)
 
     driven.drive_window(drive())
-    run_sim(None, max_frames=4000, therapist="dr.k", report=print)
-    mouse.close()
-    keyboard.close()
-    print("LOG", json.dumps(log))
+    run_sim(None, therapist="dr.k", report=print)
     """
-)
 
 
 @pytest.mark.display
 def test_before_a_session_the_console_lists_the_patients_and_starts_the_chosen_ones_session(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
+    require_display()
+    use_data_folder(tmp_path, monkeypatch)
     with SessionStore.open() as store:
         add_patient(store, "K-3", "right", "hand", therapist="t.one")
         add_patient(store, "K-4", "left", "hand", age_years=54, therapist="t.one")
-    lines = run_window_script(BEFORE_SCRIPT.format(tests=str(TESTS)))
+    lines = driven_run(BEFORE_SCRIPT)
     log = logged(lines)
     assert [row[0] for row in log["listed"]] == ["K-3", "K-4"]
     assert log["listed"][1][1] == "left hand, age 50-59, stage 1"

@@ -10,7 +10,6 @@ render that shows a hidden limb is not drawn.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import body_frames
 import numpy as np
 import pytest
+from support.station import gmi, sign_in, use_station
 
 from gmi_vr import cli
 from gmi_vr.app.console import event_words
@@ -272,21 +272,7 @@ SET_FEEDBACK = 'feedback=[{"block": 2, "feedback": "delayed", "feedback_delay_ms
 
 @pytest.fixture
 def station(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.delenv("GMI_VR_TOKEN", raising=False)
-    return tmp_path / "data"
-
-
-def gmi(monkeypatch: pytest.MonkeyPatch, *argv: str, stdin: str = "") -> int:
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))  # not a terminal: nobody is asked to type
-    return cli.main(list(argv))
-
-
-def sign_in(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str) -> None:
-    capsys.readouterr()
-    assert gmi(monkeypatch, "signin", name, "--password-stdin", stdin=PASSWORD + "\n") == 0
-    monkeypatch.setenv("GMI_VR_TOKEN", capsys.readouterr().out.strip().removeprefix("export GMI_VR_TOKEN="))
+    return use_station(tmp_path, monkeypatch)
 
 
 def program_of(patient_id: str) -> dict[str, Any]:
@@ -341,14 +327,14 @@ def test_with_accounts_only_a_researcher_or_admin_changes_research_settings(
 ) -> None:
     assert gmi(monkeypatch, "users", "add", "boss", "--role", "admin", "--password-stdin",
                stdin=PASSWORD + "\n") == 0  # fmt: skip
-    sign_in(monkeypatch, capsys, "boss")
+    sign_in(monkeypatch, capsys, "boss", PASSWORD)
     for name, role in (("t.one", "therapist"), ("r.one", "researcher")):
         assert gmi(monkeypatch, "users", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD + "\n") == 0
     assert gmi(monkeypatch, "patients", "add", "P2", "--side", "left", "--part", "hand") == 0
     assert gmi(monkeypatch, "patients", "edit", "P2", "--set", 'session.blocks=["laterality", "mirror", "mirror"]',
                "--reason", "plan") == 0  # fmt: skip
 
-    sign_in(monkeypatch, capsys, "t.one")
+    sign_in(monkeypatch, capsys, "t.one", PASSWORD)
     capsys.readouterr()
     assert gmi(monkeypatch, "patients", "edit", "P2", "--set", "research=true", "--reason", "study") == 11
     err = capsys.readouterr().err.strip()
@@ -356,7 +342,7 @@ def test_with_accounts_only_a_researcher_or_admin_changes_research_settings(
                    "ask someone with the admin or researcher role.")  # fmt: skip
     assert program_of("P2")["research"] is False
 
-    sign_in(monkeypatch, capsys, "r.one")
+    sign_in(monkeypatch, capsys, "r.one", PASSWORD)
     assert gmi(monkeypatch, "patients", "edit", "P2", "--set", "research=true", "--reason", "study B") == 0
     assert gmi(monkeypatch, "patients", "edit", "P2", "--set", SET_FEEDBACK, "--reason", "study B arms") == 0
     # A researcher changes no clinical setting, not even beside a research one.
@@ -426,8 +412,8 @@ def test_a_recorded_session_keeps_each_blocks_condition_in_its_params_events_and
 @pytest.mark.gl
 def test_a_hidden_limb_is_not_drawn_in_the_patients_view(gl_context: Any, tmp_path: Path) -> None:
     from PIL import Image
+    from render_scenes import left_palm_pixel
 
-    from gmi_vr.geometry import matrix_from_pose
     from gmi_vr.geometry.camera import Camera
     from gmi_vr.render.renderer import Renderer
     from gmi_vr.render.target import RenderTarget
@@ -449,13 +435,7 @@ def test_a_hidden_limb_is_not_drawn_in_the_patients_view(gl_context: Any, tmp_pa
             renderer.draw(draw_list, camera, eye.framebuffer, eye.width, eye.height)
             pictures[name] = eye.read_rgba()[:, :, :3].astype(int)
         Image.fromarray(pictures["hidden"].astype(np.uint8)).save(tmp_path / "hidden-left-eye.png")
-        body = live_output.body
-        palm = 0.5 * (body.world_from_joint[side_joint(Side.LEFT, "Hand"), :3, 3]
-                      + body.world_from_joint[side_joint(Side.LEFT, "MiddleProximal"), :3, 3])  # fmt: skip
-        clip = camera.projection() @ np.linalg.inv(matrix_from_pose(camera.pose)) @ np.append(palm, 1.0)
-        ndc = clip[:3] / clip[3]
-        row, column = int((1 - (ndc[1] + 1) / 2) * eye.height), int((ndc[0] + 1) / 2 * eye.width)
-        assert 0 <= row < eye.height and 0 <= column < eye.width
+        row, column = left_palm_pixel(live_output.body.world_from_joint, camera, eye.width, eye.height)
         around = (slice(max(0, row - 3), row + 4), slice(max(0, column - 3), column + 4))
         # The live mirrored hand shows there; under "hidden" only the room does.
         assert np.abs(pictures["live"][around] - pictures["room"][around]).sum(axis=2).max() > 30

@@ -13,38 +13,30 @@ drew the picture: exact to a frame.
 from __future__ import annotations
 
 import os
-import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import logged, run_window_script
+from support.clinic_store import store_with_patient
+from support.screens import driven_script, logged, require_display, run_window_script
 
 from gmi_vr.app.controls import ESCAPE_PROMPT
-from gmi_vr.app.patients import add_patient, edit_patient_program
+from gmi_vr.recording.rows import EventRecord, SessionInfo
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.review.progress import practice_records
 
-TESTS = Path(__file__).parent
 #: A window sitting on a shared, loaded machine: the window's start alone can take a minute.
 RUN_TIMEOUT_S = 400.0
 
 # Runs in the child. ``{plan}`` names the driver: "complete", "flare" or "escape".
-SCRIPT = textwrap.dedent(
-    """
-    import json, sys
-    sys.path.insert(0, {tests!r})
-    from gmi_vr.render.context import choose_gl_platform
-    choose_gl_platform(offscreen=False)
+SCRIPT = """
     import glfw
     import gmi_vr.console.practice_window as practice_window
     from gmi_vr.app import run_practice
-    from support import window_driver as driven
-    from support.xkeys import XKeyboard, XMouse
 
-    keyboard, mouse = XKeyboard(), XMouse()
     log = {{"answers": [], "onsets": [], "had_picture": False, "texts": [], "statuses": [], "marks": {{}}}}
 
     def stimulus(draw_list):
@@ -138,11 +130,9 @@ SCRIPT = textwrap.dedent(
             keyboard.press("Escape")
             yield
             keyboard.press("Escape")  # ended without the closing rating
-            while True:
-                yield
+            yield from driven.idle()
         keyboard.press("Escape")  # the sitting has ended: one Escape closes the window
-        while True:
-            yield
+        yield from driven.idle()
 
     driver = drive()
     next(driver)
@@ -159,45 +149,46 @@ SCRIPT = textwrap.dedent(
         return pixels
 
     practice_window.PracticeWindow.show = show
-    from pathlib import Path
     run_practice("H-1", max_frames=6000, screenshot=Path({screenshot!r}), report=lambda line: print("REPORT", line))
-    keyboard.close()
-    mouse.close()
-    print("LOG", json.dumps(log))
     """
-)
 
 
-def _practise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plan: str) -> tuple[dict[str, Any], list[str]]:
-    """Run one sitting of patient H-1 driven by ``plan``; returns the driver's log and the
-    lines the terminal was given."""
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "H-1", "left", "hand", therapist="t.one")
-        # A short block: 2 pictures (left and right, one rotation and view), quick pauses.
-        edit_patient_program(store, "H-1", {
-            "laterality.rotations_deg": [0], "laterality.views": ["back"],
-            "laterality.trials_per_block": 2, "laterality.inter_trial_s": 0.3,
-            "laterality.feedback_s": 0.3,
-        }, therapist="t.one", reason="a short block")
-    script = SCRIPT.format(tests=str(TESTS), plan=plan, prompt=ESCAPE_PROMPT,
-                           screenshot=str(tmp_path / "practice.png"))
+@dataclass(frozen=True)
+class Sitting:
+    """One sitting as the driver logged it, the terminal was told it, and the store keeps it."""
+
+    log: dict[str, Any]
+    reports: list[str]  # the lines the terminal was given
+    session: SessionInfo
+    ratings: list[tuple[str, int]]  # (phase, value)
+    events: list[EventRecord]
+
+
+def _practise(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plan: str) -> Sitting:
+    """Run one sitting of patient H-1 driven by ``plan``; returns it as logged and stored."""
+    require_display()
+    # A short block: 2 pictures (left and right, one rotation and view), quick pauses.
+    store_with_patient(tmp_path, monkeypatch, "H-1", program={
+        "laterality.rotations_deg": [0], "laterality.views": ["back"],
+        "laterality.trials_per_block": 2, "laterality.inter_trial_s": 0.3,
+        "laterality.feedback_s": 0.3,
+    }, reason="a short block").close()
+    script = driven_script(SCRIPT, plan=plan, prompt=ESCAPE_PROMPT, screenshot=str(tmp_path / "practice.png"))
     lines = run_window_script(script, timeout_s=RUN_TIMEOUT_S)
-    log = logged(lines)
-    return log, [line[7:] for line in lines if line.startswith("REPORT ")]
+    with SessionStore.open() as store:
+        (session,) = store.list_sessions("H-1")
+        ratings = [(r.phase, r.value) for r in store.ratings(session.id)]
+        events = store.events(session.id)
+    return Sitting(logged(lines), [line[7:] for line in lines if line.startswith("REPORT ")], session, ratings, events)
 
 
 @pytest.mark.display
 def test_a_sitting_records_answers_by_key_and_mouse_exact_to_a_frame(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    log, reports = _practise(tmp_path, monkeypatch, "complete")
+    sitting = _practise(tmp_path, monkeypatch, "complete")
+    log, reports, session, ratings = sitting.log, sitting.reports, sitting.session, sitting.ratings
     with SessionStore.open() as store:
-        (session,) = store.list_sessions("H-1")
         trials = store.trials(session.id)
-        ratings = [(r.phase, r.value) for r in store.ratings(session.id)]
         practice = practice_records(store, "H-1")
     assert (session.mode, session.station, session.source) == ("desktop", "home", "desktop")
     # The sitting counts as practice between visits: its laterality block's minutes.
@@ -236,32 +227,26 @@ def test_a_sitting_records_answers_by_key_and_mouse_exact_to_a_frame(
 @pytest.mark.display
 def test_a_pain_flare_stops_the_sitting_with_the_calm_message(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    log, reports = _practise(tmp_path, monkeypatch, "flare")
-    with SessionStore.open() as store:
-        (session,) = store.list_sessions("H-1")
-        ratings = [(r.phase, r.value) for r in store.ratings(session.id)]
-        events = [e.kind for e in store.events(session.id)]
+    sitting = _practise(tmp_path, monkeypatch, "flare")
+    session, events = sitting.session, [e.kind for e in sitting.events]
     assert (session.status, session.end_reason) == ("safety_stop", "pain_flare")
-    assert ratings == [("before", 1), ("during", 5), ("after", 4)]
+    assert sitting.ratings == [("before", 1), ("during", 5), ("after", 4)]
     assert "safety.flare" in events and "task.stopped" in events
     # The second picture was never answered: the flare stopped the block.
-    assert len(log["answers"]) == 1
-    assert any("Let's pause here" in text and "tell your therapist" in text for text in log["texts"])
-    assert reports == [f"session {session.id} saved (safety_stop: pain_flare): 1 trial, pain 1 -> 4"]
+    assert len(sitting.log["answers"]) == 1
+    assert any("Let's pause here" in text and "tell your therapist" in text for text in sitting.log["texts"])
+    assert sitting.reports == [f"session {session.id} saved (safety_stop: pain_flare): 1 trial, pain 1 -> 4"]
 
 
 @pytest.mark.display
 def test_escape_asks_then_ends_the_sitting_as_the_patient(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    log, reports = _practise(tmp_path, monkeypatch, "escape")
-    with SessionStore.open() as store:
-        (session,) = store.list_sessions("H-1")
-        ratings = [(r.phase, r.value) for r in store.ratings(session.id)]
-        events = store.events(session.id)
+    sitting = _practise(tmp_path, monkeypatch, "escape")
+    session = sitting.session
     # One Escape only asked; the second went to the closing rating, two more ended without it.
-    marks = log["marks"]
+    marks = sitting.log["marks"]
     assert marks["prompt"] < marks["closing rating"]
     assert (session.status, session.end_reason) == ("ended_early", "patient_end")
-    assert ratings == [("before", 1)]
-    assert [e.data["by"] for e in events if e.kind == "session.end_requested"] == ["patient"]
-    assert reports == [f"session {session.id} saved (ended_early: patient_end): 1 trial, pain 1 -> -"]
+    assert sitting.ratings == [("before", 1)]
+    assert [e.data["by"] for e in sitting.events if e.kind == "session.end_requested"] == ["patient"]
+    assert sitting.reports == [f"session {session.id} saved (ended_early: patient_end): 1 trial, pain 1 -> -"]

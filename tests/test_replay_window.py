@@ -18,7 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import keep_picture, run_window_script, therapist_window_module, window_env
+from support.screens import keep_picture, require_display, run_window_script, window_env
+from support.window_in_process import (
+    assert_escape_closes,
+    assert_help_overlay,
+    therapist_window_here,
+    therapist_window_module,
+)
 
 from gmi_vr.app.replay_run import (
     AFFECTED_COLOR,
@@ -333,8 +339,7 @@ def _replay_shot(data_dir: Path, shot: Path, at_s: float) -> np.ndarray:
 
 @pytest.mark.display
 def test_replay_window_shows_the_recorded_hands_where_they_were(data_dir: Path, tmp_path: Path) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    require_display()
     console = therapist_window_module()
     early = _replay_shot(data_dir, tmp_path / "replay-at-1s.png", 1.0)
     late = _replay_shot(data_dir, tmp_path / "replay-at-9s.png", 9.0)
@@ -382,71 +387,55 @@ def test_replay_window_shows_the_recorded_hands_where_they_were(data_dir: Path, 
 @pytest.mark.display
 @pytest.mark.gl
 def test_window_keys_play_pause_and_seek_and_f1_lists_them(data_dir: Path, tmp_path: Path) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    require_display()
     console = therapist_window_module()
     import glfw
-    from OpenGL import GL
 
-    from gmi_vr.app.replay_run import show_replay_picture
-    from gmi_vr.render.context import open_window_context
-    from gmi_vr.render.renderer import Renderer
+    from gmi_vr.app.replay_run import REPLAY_KEY_HELP, show_replay_picture
 
     with (
         SessionStore.open(data_dir) as store,
         ReplaySource(store, 1) as source,
-        open_window_context(*console.WINDOW_SIZE, title="gmi-vr replay keys", visible=False) as context,
+        therapist_window_here("gmi-vr replay keys", samples=1) as window,
     ):
-        renderer = Renderer()
-        window = console.TherapistWindow(context, renderer, samples=1)
-        try:
-            from gmi_vr.app.replay_run import REPLAY_KEY_HELP
+        window.view.help_rows = REPLAY_KEY_HELP
+        window.view.timeline_px = console.TIMELINE_PX  # as run_replay has it
+        player = _player(store, source)
+        handle = window.context.window
 
-            window.view.help_rows = REPLAY_KEY_HELP
-            window.view.timeline_px = console.TIMELINE_PX  # as run_replay has it
-            player = _player(store, source)
-            handle = context.window
+        def press(key: int, now_s: float) -> int:
+            window._on_key(handle, key, 0, glfw.PRESS, 0)
+            window._on_key(handle, key, 0, glfw.RELEASE, 0)
+            show_replay_picture(window, player, now_s)
+            return player.shown.frame.index
 
-            def press(key: int, now_s: float) -> int:
-                window._on_key(handle, key, 0, glfw.PRESS, 0)
-                window._on_key(handle, key, 0, glfw.RELEASE, 0)
-                show_replay_picture(window, player, now_s)
-                return player.shown.frame.index
-
-            step = round(SEEK_STEP_S * RATE_HZ)
-            assert press(glfw.KEY_RIGHT, 0.0) == step
-            assert press(glfw.KEY_RIGHT, 0.0) == 2 * step
-            assert press(glfw.KEY_LEFT, 0.0) == step
-            assert press(glfw.KEY_HOME, 1.0) == 0
-            press(glfw.KEY_SPACE, 2.0)
-            show_replay_picture(window, player, 3.0)
-            assert player.clock.playing and player.shown.frame.index == 90
-            press(glfw.KEY_SPACE, 4.0)
-            show_replay_picture(window, player, 9.0)
-            assert not player.clock.playing and player.shown.frame.index == 180
-            window._on_key(handle, glfw.KEY_F1, 0, glfw.PRESS, 0)
-            pixels = show_replay_picture(window, player, 9.0, capture=True)
-            assert pixels is not None and window.view.show_help
-            shot = tmp_path / "replay-window-help.png"
-            Image.fromarray(pixels[:, :, :3]).save(shot)
-            keep_picture(shot)
-            patient = console.letterbox(console.pane_layout(*context.framebuffer_size(), console.TIMELINE_PX)[0], 4 / 3)
-            help_area = pixels[patient[1] + 40 : patient[1] + 130, patient[0] + 14 : patient[0] + 300, :3]
-            assert (help_area.max(axis=-1) > 200).mean() > 0.03 and (help_area.max(axis=-1) < 110).mean() > 0.3
-            window._on_key(handle, glfw.KEY_ESCAPE, 0, glfw.PRESS, 0)
-            assert window.should_close()
-            assert GL.glGetError() == GL.GL_NO_ERROR
-        finally:
-            window.release()
-            renderer.release()
+        step = round(SEEK_STEP_S * RATE_HZ)
+        assert press(glfw.KEY_RIGHT, 0.0) == step
+        assert press(glfw.KEY_RIGHT, 0.0) == 2 * step
+        assert press(glfw.KEY_LEFT, 0.0) == step
+        assert press(glfw.KEY_HOME, 1.0) == 0
+        press(glfw.KEY_SPACE, 2.0)
+        show_replay_picture(window, player, 3.0)
+        assert player.clock.playing and player.shown.frame.index == 90
+        press(glfw.KEY_SPACE, 4.0)
+        show_replay_picture(window, player, 9.0)
+        assert not player.clock.playing and player.shown.frame.index == 180
+        window._on_key(handle, glfw.KEY_F1, 0, glfw.PRESS, 0)
+        pixels = show_replay_picture(window, player, 9.0, capture=True)
+        assert pixels is not None and window.view.show_help
+        shot = tmp_path / "replay-window-help.png"
+        Image.fromarray(pixels[:, :, :3]).save(shot)
+        keep_picture(shot)
+        frame_size = window.context.framebuffer_size()
+        assert_help_overlay(pixels, console.letterbox(console.pane_layout(*frame_size, console.TIMELINE_PX)[0], 4 / 3), 130)
+        assert_escape_closes(window)
 
 
 @pytest.mark.display
 def test_the_replay_window_has_the_settings_size_and_records_nothing(data_dir: Path, tmp_path: Path) -> None:
     """The replay runs on the session loop live sessions run on; it opens the therapist window
     at the settings' console size and leaves the store as it was (no session, no audit row)."""
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    require_display()
     with SessionStore.open(data_dir) as store:
         before = ([s.id for s in store.list_sessions()], len(store.audit_trail()), len(store.motion_chunks(1)))
     settings = tmp_path / "settings.toml"

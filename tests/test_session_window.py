@@ -11,37 +11,25 @@ keys and store, and proof that the headset's frames keep flowing while the windo
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from support.clinic_store import store_with_patient
+from support.screens import driven_run, logged, require_display
 
 from gmi_vr.app.controls import ESCAPE_PROMPT
-from gmi_vr.app.patients import add_patient
 from gmi_vr.recording.store import SessionStore
-
-TESTS = Path(__file__).parent
 
 # Runs in the child: the simulator's keyboard session for patient W-1, with the window's
 # show() wrapped so a driver sees each frame's status line and presses real keys.
-SCRIPT = textwrap.dedent(
-    """
-    import json, sys, time
+SCRIPT = """
+    import time
     from contextlib import contextmanager
-    sys.path.insert(0, {tests!r})
-    from gmi_vr.render.context import choose_gl_platform
-    choose_gl_platform(offscreen=False)
     import glfw
     import gmi_vr.console.therapist_window as console
     from gmi_vr.app import run_sim
-    from support.xkeys import XKeyboard
 
     PROMPT = {prompt!r}
-    keyboard = XKeyboard()
     log = {{"statuses": [], "marks": {{}}, "open_after_prompt": [], "after_saved": [], "presented": []}}
 
 
@@ -160,29 +148,17 @@ SCRIPT = textwrap.dedent(
         app_headset.headset_with_console = stand_in_headset_with_console
         app_headset.run_openxr("W-1", max_frames=20000, report=report)
         log["stop_requests"] = [log["stop_requests"], headset.stop_requests]
-    keyboard.close()
-    print("LOG", json.dumps(log))
     """
-)
 
 
 @pytest.mark.display
 @pytest.mark.parametrize("where", ["simulator", "headset"])
 def test_escape_asks_then_the_closing_rating_and_session_complete_stay_until_closed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "W-1", "left", "hand", therapist="t.one")
-    script = SCRIPT.format(tests=str(TESTS), prompt=ESCAPE_PROMPT, where=where)
-    env = {k: v for k, v in os.environ.items() if k != "PYOPENGL_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                            timeout=300)  # fmt: skip
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    lines = result.stdout.splitlines()
-    log = json.loads(next(line for line in lines if line.startswith("LOG "))[4:])
+    require_display()
+    store_with_patient(tmp_path, monkeypatch, "W-1").close()
+    lines = driven_run(SCRIPT, prompt=ESCAPE_PROMPT, where=where)
+    log = logged(lines)
     reports = [line[7:] for line in lines if line.startswith("REPORT ")]
 
     # One Escape only asked: the window stayed open and the session ran on.

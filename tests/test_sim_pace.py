@@ -21,13 +21,13 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
+from support.clinic_store import store_with_patient
+from support.screens import logged, require_display, run_window_script, window_env, window_script
 
-from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.app.simulator import _paced
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
@@ -99,12 +99,8 @@ def test_stepping_every_frame_of_a_slow_loop_falls_behind_the_wall_clock() -> No
 # Runs in the child (PyOpenGL binds GLX once per process): the simulator's session for
 # patient C-1 on the tap motion, every window draw made TOTAL_SLOW_S slower, each step's
 # frame time and wall time logged.
-SCRIPT = textwrap.dedent(
-    """
-    import json, sys, time
-    from pathlib import Path
-    from gmi_vr.render.context import choose_gl_platform
-    choose_gl_platform(offscreen=False)
+SCRIPT = """
+    import time
     import gmi_vr.console.therapist_window as console
     from gmi_vr.app import pipeline, run_sim
 
@@ -124,32 +120,23 @@ SCRIPT = textwrap.dedent(
     run_sim(Path({motion!r}), patient_id="C-1", report=print)
     print("LOG", json.dumps(stepped))
     """
-)
 
 
 @pytest.mark.display
 def test_a_sim_sessions_record_follows_the_wall_clock_when_drawing_is_slow(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs a display: run under tools/with-xvfb.py")
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "C-1", "left", "hand", therapist="t.one")
-        edit_patient_program(store, "C-1", {
-            "session.blocks": ["laterality"], "session.rating_at_start": False,
-            "session.rating_at_end": False, "laterality.trials_per_block": 8,
-            "laterality.rotations_deg": [0, 90], "laterality.views": ["back"],
-            "laterality.feedback": False, "laterality.inter_trial_s": 0.5,
-            "safety.fms_every_s": 0, "safety.ask_since_last": False,
-        }, therapist="t.one", reason="a short block for the clock check")  # fmt: skip
+    require_display()
+    store_with_patient(tmp_path, monkeypatch, "C-1", program={
+        "session.blocks": ["laterality"], "session.rating_at_start": False,
+        "session.rating_at_end": False, "laterality.trials_per_block": 8,
+        "laterality.rotations_deg": [0, 90], "laterality.views": ["back"],
+        "laterality.feedback": False, "laterality.inter_trial_s": 0.5,
+        "safety.fms_every_s": 0, "safety.ask_since_last": False,
+    }, reason="a short block for the clock check").close()  # fmt: skip
     motion = tmp_path / "taps.jsonl"
     motion.write_text(tap_motion(TAP_START_S + 20.0), encoding="utf-8")
-    script = SCRIPT.format(slow=TOTAL_SLOW_S, motion=str(motion))
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    log_line = next(line for line in result.stdout.splitlines() if line.startswith("LOG "))
-    stepped = json.loads(log_line[4:])
+    script = window_script(SCRIPT, slow=TOTAL_SLOW_S, motion=str(motion))
+    stepped = logged(run_window_script(script, timeout_s=300))
     start_wall = stepped[0][1] - stepped[0][0]
     wall_at = {round(time_s * RATE_HZ): wall - start_wall for time_s, wall in stepped}  # frame number -> wall s
 
@@ -189,11 +176,7 @@ def test_every_frame_without_a_motion_file_is_refused_in_one_sentence(tmp_path: 
 
 # Runs in the child: the demo motion on the simulator (free play), every frame stepped; the
 # window's draws timed and the panes' render targets noted.
-WINDOW_SCRIPT = textwrap.dedent(
-    """
-    import json
-    from gmi_vr.render.context import choose_gl_platform
-    choose_gl_platform(offscreen=False)
+WINDOW_SCRIPT = """
     import gmi_vr.console.therapist_window as console
     from gmi_vr.app import pipeline, run_sim
     from gmi_vr.assets.locations import shipped_data_dir
@@ -201,7 +184,7 @@ WINDOW_SCRIPT = textwrap.dedent(
     import gmi_vr.app.loop as loop
     show, compose, step = console.TherapistWindow.show, console.TherapistView.compose, pipeline.SessionPipeline.step
     run = loop.SessionLoop.run
-    log = {"shows": 0, "steps": 0, "targets": {}, "window_hz": []}
+    log = {{"shows": 0, "steps": 0, "targets": {{}}, "window_hz": []}}
 
     def timed_show(self, *args, **options):
         log["shows"] += 1
@@ -213,7 +196,7 @@ WINDOW_SCRIPT = textwrap.dedent(
 
     def noted_compose(self, *args, **options):
         compose(self, *args, **options)
-        log["targets"] = {name: [t.width, t.height, t.samples] for name, t in self._targets.items()}
+        log["targets"] = {{name: [t.width, t.height, t.samples] for name, t in self._targets.items()}}
 
     def counted_step(self, frame, *args, **options):
         log["steps"] += 1
@@ -226,23 +209,18 @@ WINDOW_SCRIPT = textwrap.dedent(
     run_sim(shipped_data_dir() / "demo-reach.jsonl", every_frame=True)
     print("LOG", json.dumps(log))
     """
-)
 
 
 @pytest.mark.display
 def test_the_simulators_window_draws_single_sample_panes_at_three_quarters_size_at_most_15_times_a_second(
         tmp_path: Path) -> None:  # fmt: skip
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs a display: run under tools/with-xvfb.py")
+    require_display()
     from gmi_vr.app.loop import CONSOLE_MAX_HZ
     from gmi_vr.console.panels import PANEL_PX
     from gmi_vr.console.therapist_window import WINDOW_SIZE, letterbox, pane_layout
 
-    env = dict(os.environ, GMI_VR_DATA=str(tmp_path / "data"), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
-    result = subprocess.run([sys.executable, "-c", WINDOW_SCRIPT], env=env, capture_output=True, text=True,
-                            timeout=300)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    log = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("LOG "))[4:])
+    env = window_env(GMI_VR_DATA=str(tmp_path / "data"), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
+    log = logged(run_window_script(window_script(WINDOW_SCRIPT), env, timeout_s=300))
     assert log["steps"] == 91, "every frame of the 3 s motion at 30 Hz was stepped"
     # The default window (1280x600): the panes drawn at three quarters, one sample per pixel.
     patient, third, _ = pane_layout(WINDOW_SIZE[0] - PANEL_PX, WINDOW_SIZE[1])

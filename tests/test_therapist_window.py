@@ -15,7 +15,13 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import keep_picture, run_window_script, therapist_window_module, window_env
+from support.screens import keep_picture, require_display, run_window_script, window_env
+from support.window_in_process import (
+    assert_escape_closes,
+    assert_help_overlay,
+    therapist_window_here,
+    therapist_window_module,
+)
 
 from gmi_vr.app import run_demo
 from gmi_vr.core.errors import GmiError, InputFileError
@@ -59,8 +65,7 @@ def test_pane_layout_letterboxes_the_patient_view_to_its_aspect() -> None:
 @pytest.mark.display
 @pytest.mark.parametrize("driven_by", ["motion file", "keyboard and mouse"])
 def test_window_under_xvfb_shows_the_scene_in_both_panes(tmp_path: Path, driven_by: str) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    require_display()
     shot = tmp_path / f"therapist-window-xvfb-{driven_by.replace(' ', '-')}.png"
     motion = 'shipped_data_dir() / "demo-reach.jsonl"' if driven_by == "motion file" else "None"
     script = textwrap.dedent(
@@ -93,8 +98,7 @@ def test_window_under_xvfb_shows_the_scene_in_both_panes(tmp_path: Path, driven_
 
 @pytest.mark.display
 def test_the_settings_size_the_therapist_window(tmp_path: Path) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    require_display()
     shot = tmp_path / "therapist-window-sized.png"
     settings = tmp_path / "settings.toml"
     settings.write_text("console_width = 1100\nconsole_height = 640\n")
@@ -145,63 +149,51 @@ def test_demo_refuses_an_output_folder_it_cannot_write(tmp_path: Path) -> None:
 @pytest.mark.display
 @pytest.mark.gl
 def test_window_input_reaches_the_simulator_and_the_orbit_camera(tmp_path: Path) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+    require_display()
     console = therapist_window_module()
     import glfw
-    from OpenGL import GL
 
     from gmi_vr.core.input import InputState
-    from gmi_vr.render.context import open_window_context
-    from gmi_vr.render.renderer import Renderer
     from gmi_vr.xr.sim_source import KEY_HELP, KeyboardMouseFrameSource
 
     state = InputState()
     clock = iter(float(i) / 60 for i in range(1000))
-    with open_window_context(*console.WINDOW_SIZE, title="gmi-vr input test", visible=False) as context:
-        renderer = Renderer()
-        window = console.TherapistWindow(context, renderer, state)
+    with therapist_window_here("gmi-vr input test", state) as window:
         window.view.help_rows = KEY_HELP  # the app hands the simulator's keys to the window
-        try:
-            source = KeyboardMouseFrameSource(state, lambda: next(clock))
-            frames = source.frames()
-            handle = context.window
-            window._on_key(handle, glfw.KEY_2, 0, glfw.PRESS, 0)
-            window._on_key(handle, glfw.KEY_W, 0, glfw.PRESS, 0)
-            window._on_key(handle, glfw.KEY_F1, 0, glfw.PRESS, 0)
-            assert state.keys_down == {"2", "w", "f1"} and window.view.show_help
-            first = next(frames)
-            later = next(frames)
-            assert later.right.grip.position[2] < first.right.grip.position[2], "W moves the right hand forward"
-            window._on_key(handle, glfw.KEY_W, 0, glfw.RELEASE, 0)
-            assert "w" not in state.keys_down
-            # A drag in the third-person pane orbits its camera; the simulator sees nothing.
-            patient, third, _ = console.pane_layout(*context.framebuffer_size())
-            window._on_cursor(handle, third[0] + 50, third[1] + 50)
-            window._on_mouse_button(handle, glfw.MOUSE_BUTTON_LEFT, glfw.PRESS, 0)
-            yaw = window.view.orbit.yaw_deg
-            window._on_cursor(handle, third[0] + 90, third[1] + 50)
-            window._on_mouse_button(handle, glfw.MOUSE_BUTTON_LEFT, glfw.RELEASE, 0)
-            assert window.view.orbit.yaw_deg != yaw and state.look_dx == 0 and not state.mouse_buttons
-            # The left button over the patient's view pulls the trigger.
-            window._on_cursor(handle, patient[0] + 50, patient[1] + 50)
-            window._on_mouse_button(handle, glfw.MOUSE_BUTTON_LEFT, glfw.PRESS, 0)
-            assert next(frames).right.trigger == 1.0
-            pixels = window.show(_room(later), later,
-                                 "input test", capture=True)
-            assert pixels is not None
-            shot = tmp_path / "therapist-window-help.png"
-            Image.fromarray(pixels[:, :, :3]).save(shot)
-            keep_picture(shot)
-            # The help overlay covers the patient pane's top left with light text on dark.
-            help_area = pixels[patient[1] + 40 : patient[1] + 200, patient[0] + 14 : patient[0] + 300, :3]
-            assert (help_area.max(axis=-1) > 200).mean() > 0.03 and (help_area.max(axis=-1) < 110).mean() > 0.3
-            window._on_key(handle, glfw.KEY_ESCAPE, 0, glfw.PRESS, 0)
-            assert window.should_close()
-            assert GL.glGetError() == GL.GL_NO_ERROR
-        finally:
-            window.release()
-            renderer.release()
+        context = window.context
+        source = KeyboardMouseFrameSource(state, lambda: next(clock))
+        frames = source.frames()
+        handle = context.window
+        window._on_key(handle, glfw.KEY_2, 0, glfw.PRESS, 0)
+        window._on_key(handle, glfw.KEY_W, 0, glfw.PRESS, 0)
+        window._on_key(handle, glfw.KEY_F1, 0, glfw.PRESS, 0)
+        assert state.keys_down == {"2", "w", "f1"} and window.view.show_help
+        first = next(frames)
+        later = next(frames)
+        assert later.right.grip.position[2] < first.right.grip.position[2], "W moves the right hand forward"
+        window._on_key(handle, glfw.KEY_W, 0, glfw.RELEASE, 0)
+        assert "w" not in state.keys_down
+        # A drag in the third-person pane orbits its camera; the simulator sees nothing.
+        patient, third, _ = console.pane_layout(*context.framebuffer_size())
+        window._on_cursor(handle, third[0] + 50, third[1] + 50)
+        window._on_mouse_button(handle, glfw.MOUSE_BUTTON_LEFT, glfw.PRESS, 0)
+        yaw = window.view.orbit.yaw_deg
+        window._on_cursor(handle, third[0] + 90, third[1] + 50)
+        window._on_mouse_button(handle, glfw.MOUSE_BUTTON_LEFT, glfw.RELEASE, 0)
+        assert window.view.orbit.yaw_deg != yaw and state.look_dx == 0 and not state.mouse_buttons
+        # The left button over the patient's view pulls the trigger.
+        window._on_cursor(handle, patient[0] + 50, patient[1] + 50)
+        window._on_mouse_button(handle, glfw.MOUSE_BUTTON_LEFT, glfw.PRESS, 0)
+        assert next(frames).right.trigger == 1.0
+        pixels = window.show(_room(later), later,
+                             "input test", capture=True)
+        assert pixels is not None
+        shot = tmp_path / "therapist-window-help.png"
+        Image.fromarray(pixels[:, :, :3]).save(shot)
+        keep_picture(shot)
+        # The help overlay covers the patient pane's top left with light text on dark.
+        assert_help_overlay(pixels, patient, 200)
+        assert_escape_closes(window)
 
 
 def _room(frame: Any) -> Any:
@@ -213,43 +205,33 @@ def _room(frame: Any) -> Any:
 @pytest.mark.display
 @pytest.mark.gl
 def test_in_a_patients_session_escape_and_the_close_button_ask_instead_of_closing() -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    console = therapist_window_module()
+    require_display()
     import glfw
 
     from gmi_vr.app.controls import ESCAPE_PROMPT, TherapistControls, console_keys
     from gmi_vr.core.types import Side
-    from gmi_vr.render.context import open_window_context
-    from gmi_vr.render.renderer import Renderer
     from gmi_vr.therapy.plan.program import BodyPart, Program
     from gmi_vr.therapy.runner import SessionRunner
 
     controls = TherapistControls(SessionRunner(Program.default(Side.LEFT, BodyPart.HAND), 3))
-    with open_window_context(*console.WINDOW_SIZE, title="gmi-vr escape test", visible=False) as context:
-        renderer = Renderer()
-        window = console.TherapistWindow(context, renderer)
-        try:
-            handle = context.window
-            # Free play (the default): Escape quits at once.
-            window._on_key(handle, glfw.KEY_ESCAPE, 0, glfw.PRESS, 0)
-            assert window.should_close()
-            window.cancel_close()
-            window.take_console_keys()
-            # A patient's session: Escape is handed to the controls, the window stays open.
-            window.escape_closes = False
-            window._on_key(handle, glfw.KEY_ESCAPE, 0, glfw.PRESS, 0)
-            assert not window.should_close()
-            assert console_keys(window, controls) == ["escape"]
-            # The close button (GLFW sets the close flag): taken back and asked like Escape.
-            glfw.set_window_should_close(handle, True)
-            assert console_keys(window, controls) == ["escape"] and not window.should_close()
-            controls.handle(["escape"], 1.0)
-            assert controls.message == ESCAPE_PROMPT
-            # Once the therapist has asked to quit, a close request is left alone.
-            controls.quit_requested = True
-            glfw.set_window_should_close(handle, True)
-            assert console_keys(window, controls) == [] and window.should_close()
-        finally:
-            window.release()
-            renderer.release()
+    with therapist_window_here("gmi-vr escape test") as window:
+        handle = window.context.window
+        # Free play (the default): Escape quits at once.
+        window._on_key(handle, glfw.KEY_ESCAPE, 0, glfw.PRESS, 0)
+        assert window.should_close()
+        window.cancel_close()
+        window.take_console_keys()
+        # A patient's session: Escape is handed to the controls, the window stays open.
+        window.escape_closes = False
+        window._on_key(handle, glfw.KEY_ESCAPE, 0, glfw.PRESS, 0)
+        assert not window.should_close()
+        assert console_keys(window, controls) == ["escape"]
+        # The close button (GLFW sets the close flag): taken back and asked like Escape.
+        glfw.set_window_should_close(handle, True)
+        assert console_keys(window, controls) == ["escape"] and not window.should_close()
+        controls.handle(["escape"], 1.0)
+        assert controls.message == ESCAPE_PROMPT
+        # Once the therapist has asked to quit, a close request is left alone.
+        controls.quit_requested = True
+        glfw.set_window_should_close(handle, True)
+        assert console_keys(window, controls) == [] and window.should_close()

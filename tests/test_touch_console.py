@@ -7,17 +7,13 @@ product runs in a fresh interpreter (PyOpenGL binds GLX once per process)."""
 from __future__ import annotations
 
 import json
-import os
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from support.screens import keep_picture, logged, run_window_script
-
-from gmi_vr.app.patients import add_patient, edit_patient_program
-from gmi_vr.recording.store import SessionStore
+from support.clinic_store import store_with_patient
+from support.screens import keep_picture, logged, require_display, run_window_script, window_script
 
 MOTION = "\n".join(json.dumps(line) for line in [
     {"format": "gmi-vr-motion", "version": 1, "rate_hz": 30},
@@ -26,12 +22,7 @@ MOTION = "\n".join(json.dumps(line) for line in [
     {"t": 30.0},
 ]) + "\n"  # fmt: skip
 
-SCRIPT = textwrap.dedent(
-    """
-    import json
-    from pathlib import Path
-    from gmi_vr.render.context import choose_gl_platform
-    choose_gl_platform(offscreen=False)
+SCRIPT = """
     import gmi_vr.console.therapist_window as console
     from gmi_vr.app import run_sim
     from PIL import Image
@@ -57,24 +48,18 @@ SCRIPT = textwrap.dedent(
     run_sim(Path({motion!r}), patient_id="C-1", max_frames=450, therapist="dr.c", report=print)
     print("KEPT", json.dumps(kept))
     """
-)
 
 
 @pytest.mark.display
 def test_the_therapists_window_shows_the_next_touch_and_cues_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
-    monkeypatch.setenv("GMI_VR_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("GMI_VR_CONFIG", str(tmp_path / "absent.toml"))
-    with SessionStore.open() as store:
-        add_patient(store, "C-1", "left", "hand", therapist="t.one")
-        edit_patient_program(store, "C-1", {
-            "session.blocks": ["touch"], "session.rating_at_start": False, "session.rating_at_end": False,
-            "safety.fms_every_s": 0, "safety.stop_hint_s": 0, "touch.interval_s": 6.0, "touch.lead_s": 3.0,
-        }, therapist="t.one", reason="the console's touch cue")  # fmt: skip
+    require_display()
+    store_with_patient(tmp_path, monkeypatch, "C-1", program={
+        "session.blocks": ["touch"], "session.rating_at_start": False, "session.rating_at_end": False,
+        "safety.fms_every_s": 0, "safety.stop_hint_s": 0, "touch.interval_s": 6.0, "touch.lead_s": 3.0,
+    }, reason="the console's touch cue").close()  # fmt: skip
     motion = tmp_path / "rest.jsonl"
     motion.write_text(MOTION)
-    script = SCRIPT.format(motion=str(motion), out=str(tmp_path))
+    script = window_script(SCRIPT, motion=str(motion), out=str(tmp_path))
     kept = logged(run_window_script(script), "KEPT")
     assert set(kept) == {"next", "now"}, kept
 

@@ -327,7 +327,9 @@ def calibrate_on_loop(step: CalibrationStep, window: TherapistWindow, frames: It
     ``capture``)."""
     from gmi_vr.app.loop import ConsolePacer, SessionLoop
 
+    # In the headset the window's patient pane is the left eye as drawn (the simulator keeps none).
     loop = SessionLoop(step, window, lambda frame, output: status, present=present, clock=clock,
+                       want_eye=window.view.want_patient_eye,
                        pacer=ConsolePacer(None) if every_frame else ConsolePacer(), capture=capture,
                        speak=False, frames_shown=frames_shown,
                        panel=None if panel is None else lambda frame, output: panel)  # fmt: skip

@@ -8,8 +8,10 @@ One frame (the loop is loop.py's, the middle part pipeline.py's):
       -> DrawList
     OpenXrSource.present()     Renderer.draw per eye into the swapchain images, xrEndFrame
     OpenXrSource.vibrate()     therapy's haptic pulses, xrApplyHapticFeedback
-    TherapistWindow.show()     the same DrawList: the patient's view + a third-person view,
-                               and the console's panels (at most CONSOLE_MAX_HZ)
+    TherapistWindow.show()     the same DrawList: the patient's view (the left eye as drawn,
+                               kept before its image goes back to the runtime) + a
+                               third-person view, and the console's panels (at most
+                               CONSOLE_MAX_HZ)
 
 Both the eyes and the therapist window draw with one GL context (the window's): vertex
 arrays cannot be shared between contexts, and one thread owns GL.
@@ -72,8 +74,10 @@ def headset_with_console(title: str, visible: bool = True, console: bool = True,
         # Both eyes in one pass where the driver can (render.stereo), else one after the other.
         both_eyes = (functools.partial(renderer.draw_stereo, unorm_holds_linear=True)
                      if renderer.stereo_path != "two_pass" else None)  # fmt: skip
+        # The window's patient pane shows the left eye as drawn, not the scene drawn once more.
         source = stack.enter_context(OpenXrSource(eyes, stereo_renderer=both_eyes, gl_context=window.context,
-                                                  hands_only=hands_only))  # fmt: skip
+                                                  hands_only=hands_only,
+                                                  keep_left_eye=window.view.keep_patient_eye))  # fmt: skip
         log.info("eyes: %s", eye_drawing(renderer.stereo_path, source.one_pass))
         yield source, window
 
@@ -160,7 +164,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                                           start_where="headset")  # fmt: skip
                 console.notice, calibrated = refused or calibrated, ""
                 loop = SessionLoop(pipeline, window, status, present=source.present, vibrate=source.vibrate,
-                                   clock=source.clock_link,
+                                   clock=source.clock_link, want_eye=window.view.want_patient_eye,
                                    pacer=ConsolePacer(), controls=controls, console=console,
                                    frames_shown=frames_shown)  # fmt: skip
                 stopped = loop.run(frames, source.request_stop, max_frames=max_frames, drain=True)

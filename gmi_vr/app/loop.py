@@ -100,6 +100,9 @@ class SessionLoop:
     window: TherapistWindow | PracticeWindow  # the therapist's, or the patient's at home
     status: Callable[[TrackingFrame, FrameOutput], str]
     present: Callable[[DrawList], None] = lambda draw: None
+    #: Told before ``present`` whether the window is drawn this frame, so the headset keeps
+    #: the left eye it draws for the window's patient pane (``TherapistView.want_patient_eye``).
+    want_eye: Callable[[bool], None] = lambda wanted: None
     #: Hands therapy's haptic pulses to the controllers (a no-op for the simulator).
     vibrate: Callable[[tuple[HapticPulse, ...]], None] = lambda pulses: None
     #: The frame source's clock link (``ClockLink``; None while unknown): submit times are
@@ -167,6 +170,9 @@ class SessionLoop:
             self._link = link
             pipeline.use_clock(link)
         output = pipeline.step(frame, presented_later=True)
+        just_finished = output.done and not pipeline.finished
+        window_due = self.pacer.due() or just_finished
+        self.want_eye(window_due)
         self.present(output.draw)
         pipeline.presented(submit_time_ns(link))
         self.vibrate(output.haptics)
@@ -176,10 +182,9 @@ class SessionLoop:
         self._last_output = output
         if self.console is not None:
             self.console.observe(frame, output)
-        just_finished = output.done and not pipeline.finished
         if output.done:
             pipeline.finish()  # said and shown now, while "Session complete" is on screen
-        if self.pacer.due() or just_finished:
+        if window_due:
             status = self.status(frame, output)
             if isinstance(pipeline, SessionPipeline):
                 status = session_status(status, pipeline, controls, frame.time_s)

@@ -6,7 +6,10 @@ Two layers here:
   or an offscreen target when there is no display): the patient's view (one eye, aspect
   correct, letterboxed) on the left, an orbiting third-person camera on the right, and a
   status line along the bottom. It draws with the one ``Renderer`` of the GL context,
-  so meshes, programs and the glyph atlas are shared with the eyes' rendering.
+  so meshes, programs and the glyph atlas are shared with the eyes' rendering. Drawing the
+  scene again is most of a redraw's CPU, so it is done only where needed: in the headset
+  the patient's view is the left eye the headset already drew (``keep_patient_eye``), and
+  the live window's third-person view is drawn on every other redraw (``THIRD_PERSON_EVERY``).
 - ``TherapistWindow`` is the GLFW window around it: mouse orbit and zoom in the right pane,
   and the simulator's keyboard and mouse (``gmi_vr.core.input.InputState``) in the left one.
 
@@ -29,7 +32,7 @@ from gmi_vr.core.types import FloatArray, Pose, TrackingFrame, ViewInfo
 from gmi_vr.geometry import matrix_from_pose, quat_rotate, yaw_pitch_roll_quat
 from gmi_vr.geometry.camera import Camera
 from gmi_vr.render.context import WindowContext
-from gmi_vr.render.renderer import Renderer
+from gmi_vr.render.renderer import Renderer, ScreenText
 from gmi_vr.render.target import RenderTarget, read_pixels
 from gmi_vr.scene.draw import RGBA, DrawList, MeshItem
 from gmi_vr.scene.room import placed
@@ -47,6 +50,11 @@ HELP_PX = 17
 BACKGROUND = (0.13, 0.14, 0.16, 1.0)  # sRGB, the window around the panes
 #: Multisampling of the panes: smooth edges are worth it on a desktop screen.
 PANE_SAMPLES = 4
+#: The live window draws its third-person pane on every other redraw: drawing the scene
+#: once more is most of a redraw's CPU, and that view changes slowly. At the window's 15
+#: redraws a second (``app.loop.CONSOLE_MAX_HZ``) it lags the patient by at most 1/7.5 s;
+#: the therapist's own drag or zoom redraws it at once.
+THIRD_PERSON_EVERY = 2
 HEAD_MARKER_COLOR = (0.93, 0.80, 0.68, 1.0)
 #: Replay's timeline strip above the status bar: the bar with its marks, then the legend.
 TIMELINE_PX = 44
@@ -160,9 +168,17 @@ class TherapistView:
     on a two-core machine, where a GPU takes well under a millisecond.
     """
 
-    def __init__(self, renderer: Renderer, samples: int = PANE_SAMPLES) -> None:
+    def __init__(self, renderer: Renderer, samples: int = PANE_SAMPLES, third_person_every: int = 1) -> None:
         self.renderer = renderer
         self.samples = samples
+        #: The third-person pane is drawn on every n-th compose and shown as last drawn in
+        #: between (1: every compose); moving its camera or resizing it draws it at once.
+        self.third_person_every = third_person_every
+        self._composes_since_third = 0
+        #: What each pane's target holds a picture of, by name: "third" the camera it was
+        #: drawn from, "patient" the DrawList whose left eye the headset handed in.
+        self._drawn_for: dict[str, object] = {}
+        self._eye_wanted = False  # the app composes this frame: keep the headset's left eye
         #: The panes are drawn at this fraction of their size on screen and stretched to it
         #: (1.0: every pixel drawn); the labels and status line stay sharp at full size.
         self.pane_scale = 1.0
@@ -187,6 +203,7 @@ class TherapistView:
             if target is not None:
                 target.release()
             target = self._targets[name] = RenderTarget(width, height, samples=self.samples)
+            self._drawn_for.pop(name, None)  # a new target holds no picture yet
         return target
 
     def observe(self, frame: TrackingFrame) -> None:
@@ -220,15 +237,20 @@ class TherapistView:
         aspect = view_aspect(left_eye) if left_eye is not None else 4 / 3
         patient_rect = letterbox(patient_area, aspect)
         patient = self._target("patient", patient_rect[2], patient_rect[3])
-        self.renderer.draw(draw_list, patient_camera, patient.framebuffer, patient.width, patient.height)
+        self._eye_wanted = False
+        if self._drawn_for.pop("patient", None) is not draw_list:  # no eye image of this frame
+            self.renderer.draw(draw_list, patient_camera, patient.framebuffer, patient.width, patient.height)
+            patient.resolve()
         third = self._target("third", third_area[2], third_area[3])
-        # From outside, the avatar shows its head; without a body drawn, a head marker does.
-        skinned = tuple(item.seen_from_outside() for item in draw_list.skinned)
-        has_head = any(item.third_person_palette is not None for item in draw_list.skinned)
-        markers = () if has_head else head_marker_items(frame)
-        third_list = DrawList(draw_list.meshes + markers, skinned, draw_list.texts, draw_list.clear_color, 0.0)
-        self.renderer.draw(third_list, self.orbit.camera(third_area[2] / third_area[3]),
-                           third.framebuffer, third.width, third.height)
+        if self._third_person_due():
+            # From outside, the avatar shows its head; without a body drawn, a head marker does.
+            skinned = tuple(item.seen_from_outside() for item in draw_list.skinned)
+            has_head = any(item.third_person_palette is not None for item in draw_list.skinned)
+            markers = () if has_head else head_marker_items(frame)
+            third_list = DrawList(draw_list.meshes + markers, skinned, draw_list.texts, draw_list.clear_color, 0.0)
+            self.renderer.draw(third_list, self.orbit.camera(third_area[2] / third_area[3]),
+                               third.framebuffer, third.width, third.height)
+            third.resolve()
 
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
         GL.glViewport(0, 0, full_width, height)
@@ -236,22 +258,51 @@ class TherapistView:
         GL.glClearColor(*BACKGROUND)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
         for target, rect in ((patient, patient_rect), (third, third_area)):
-            target.resolve()
             _blit(target, framebuffer, rect, height)
 
-        r = self.renderer
-        r.draw_screen_text("Patient view (left eye)", framebuffer, width, height,
-                           patient_rect[0] + 6, patient_rect[1] + 6, LABEL_PX)
-        r.draw_screen_text("Third-person view: drag to orbit, scroll to zoom", framebuffer, width, height,
-                           third_area[0] + 6, third_area[1] + 6, LABEL_PX)
         line = f"{status}   |   {self._frame_rate_hz:5.1f} frames/s   |   frame {frame.index}   t = {frame.time_s:6.2f} s"
-        r.draw_screen_text(line, framebuffer, width, height, status_area[0] + GAP_PX,
-                           status_area[1] + (STATUS_BAR_PX - LABEL_PX * 1.3) / 2, LABEL_PX,
-                           color=(0.92, 0.93, 0.95, 1.0), background=None)
+        self.renderer.draw_screen_texts((
+            ScreenText("Patient view (left eye)", patient_rect[0] + 6, patient_rect[1] + 6, LABEL_PX),
+            ScreenText("Third-person view: drag to orbit, scroll to zoom", third_area[0] + 6, third_area[1] + 6,
+                       LABEL_PX),
+            ScreenText(line, status_area[0] + GAP_PX, status_area[1] + (STATUS_BAR_PX - LABEL_PX * 1.3) / 2,
+                       LABEL_PX, color=(0.92, 0.93, 0.95, 1.0), background=None),
+        ), framebuffer, width, height)  # fmt: skip
         if timeline is not None and self.timeline_px > 0:
             self._draw_timeline(timeline, framebuffer, width, height)
         if self.show_help:
             self._draw_help(framebuffer, width, height, patient_rect[0] + 12, patient_rect[1] + 36)
+
+    def want_patient_eye(self, wanted: bool) -> None:
+        """Told before the headset draws a frame's eyes whether that frame is composed
+        (``keep_patient_eye`` copies the left eye only then)."""
+        self._eye_wanted = wanted
+
+    def keep_patient_eye(self, draw_list: DrawList, texture: int, layer: int | None, width: int,
+                         height: int) -> None:
+        """The headset's left eye as just drawn from ``draw_list`` (``OpenXrSource``'s
+        ``keep_left_eye``: a width x height colour texture, or a layer of an array): when
+        that frame is composed (``want_patient_eye``), copied to the patient pane, which
+        then shows exactly what the patient saw instead of drawing the scene once more.
+        The pane's target exists from the first compose; until then the pane is drawn."""
+        target = self._targets.get("patient")
+        if not self._eye_wanted or target is None:
+            return
+        self._eye_wanted = False
+        target.copy_from(texture, layer, width, height)
+        self._drawn_for["patient"] = draw_list
+
+    def _third_person_due(self) -> bool:
+        """Whether this compose draws the third-person pane: on every
+        ``third_person_every``-th compose, and at once when its camera moved (a drag, a zoom)
+        or its target is new (a resize); otherwise its target keeps the last picture."""
+        orbit = self.orbit
+        camera = (orbit.yaw_deg, orbit.pitch_deg, orbit.distance_m, *orbit.target, orbit.vertical_fov_deg)
+        self._composes_since_third += 1
+        if camera != self._drawn_for.get("third") or self._composes_since_third >= self.third_person_every:
+            self._drawn_for["third"], self._composes_since_third = camera, 0
+            return True
+        return False
 
     def _draw_timeline(self, timeline: TimelineBar, framebuffer: int, width: int, height: int) -> None:
         """The bar (the played part lighter), a tick per mark across its height, the
@@ -266,11 +317,11 @@ class TherapistView:
             _fill(framebuffer, height, (mark, y, TIMELINE_MARK_PX, h), color)
         _fill(framebuffer, height, (at - 1, y - 3, 3, h + 6), TIMELINE_CURSOR_COLOR)
         r = self.renderer
-        left = float(x)
+        left, legend = float(x), []
         for words, color in timeline.legend:
-            r.draw_screen_text(words, framebuffer, width, height, left, y + h + 4, TIMELINE_LABEL_PX,
-                               color=color, background=None)
+            legend.append(ScreenText(words, left, y + h + 4, TIMELINE_LABEL_PX, color=color, background=None))
             left += r.screen_text_width(words, TIMELINE_LABEL_PX) + 3 * GAP_PX
+        r.draw_screen_texts(legend, framebuffer, width, height)
 
     def _draw_help(self, framebuffer: int, width: int, height: int, x: float, y: float) -> None:
         """The keys (``help_rows``) as a two-column table on a dark panel."""
@@ -279,9 +330,9 @@ class TherapistView:
         actions = "(F1 hides this)\n" + "\n".join(v for _, v in self.help_rows)
         keys_width = r.screen_text_width(keys, HELP_PX)
         panel = (0.06, 0.07, 0.08, 0.88)
-        r.draw_screen_text(keys, framebuffer, width, height, x, y, HELP_PX,
-                           color=(1.0, 0.9, 0.6, 1.0), background=panel)
-        r.draw_screen_text(actions, framebuffer, width, height, x + keys_width, y, HELP_PX, background=panel)
+        r.draw_screen_texts((ScreenText(keys, x, y, HELP_PX, color=(1.0, 0.9, 0.6, 1.0), background=panel),
+                             ScreenText(actions, x + keys_width, y, HELP_PX, background=panel)),
+                            framebuffer, width, height)  # fmt: skip
 
     def release(self) -> None:
         for target in self._targets.values():
@@ -352,7 +403,7 @@ class TherapistWindow:
         import glfw
 
         self.context = context
-        self.view = TherapistView(renderer, samples)
+        self.view = TherapistView(renderer, samples, THIRD_PERSON_EVERY)
         self.input = input_state if input_state is not None else InputState()
         #: Keys pressed since the app last took them (``take_console_keys``): the therapist's
         #: session controls, kept apart from the simulator's own reading of the keyboard.

@@ -37,7 +37,8 @@ offers neither. Translucent items are then sorted once for both eyes, by their m
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,21 @@ def srgb_to_linear(color: RGBA) -> tuple[float, float, float, float]:
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
     return (channel(color[0]), channel(color[1]), channel(color[2]), float(color[3]))
+
+
+@dataclass(frozen=True)
+class ScreenText:
+    """Text over a desktop window's picture (``Renderer.draw_screen_texts``): the top-left
+    corner of its background box at pixel (x_px, y_px) counted from the top-left, each line
+    ``line_px`` pixels tall, sRGB colours, lines left-aligned unless ``align_left`` is False."""
+
+    text: str
+    x_px: float
+    y_px: float
+    line_px: float
+    color: RGBA = (1.0, 1.0, 1.0, 1.0)
+    background: RGBA | None = (0.0, 0.0, 0.0, 0.6)
+    align_left: bool = True
 
 
 def _view_depth(world_from_item: FloatArray, eye_from_world: FloatArray) -> float:
@@ -496,10 +512,16 @@ class Renderer:
         background: RGBA | None = (0.0, 0.0, 0.0, 0.6),
         align_left: bool = True,
     ) -> None:
-        """Overlay ``text`` on what ``framebuffer`` already holds (no clear, no depth): the
-        top-left corner of its background box at pixel (x_px, y_px) counted from the top-left,
-        each line ``line_px`` pixels tall, lines left-aligned unless ``align_left`` is False.
-        For status lines and help in desktop windows."""
+        """Overlay one ``ScreenText`` (see there) on what ``framebuffer`` already holds."""
+        self.draw_screen_texts((ScreenText(text, x_px, y_px, line_px, color, background, align_left),),
+                               framebuffer, width, height)  # fmt: skip
+
+    def draw_screen_texts(self, texts: Sequence[ScreenText], framebuffer: int, width: int, height: int) -> None:
+        """Overlay ``texts`` on what ``framebuffer`` (width x height pixels) already holds, in
+        order (no clear, no depth), with the state set and the blocks written once for all:
+        for status lines, labels and help in desktop windows."""
+        if not texts:
+            return
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
         GL.glViewport(0, 0, width, height)
         srgb_target = _stores_srgb(framebuffer)
@@ -511,28 +533,32 @@ class Renderer:
         GL.glDisable(GL.GL_CULL_FACE)
         GL.glEnable(GL.GL_BLEND)
         GL.glBlendFuncSeparate(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA, GL.GL_ONE, GL.GL_ONE_MINUS_SRC_ALPHA)
-        gpu = self._text_mesh(text, align_left)
-        left, top = gpu.min_x, gpu.max_y  # the block's corner in its own units (one per line)
-        s = float(line_px)
-        clip_from_text = np.array([
-            [2 * s / width, 0, 0, 2 * (x_px - left * s) / width - 1],
-            [0, 2 * s / height, 0, 1 - 2 * (y_px + top * s) / height],
-            [0, 0, 1, 0],
-            [0, 0, 0, 1],
-        ])
-        # The screen is the "camera" and the text sits at its origin: the View block and
-        # the first Texts entry are this text's (the next draw writes both again).
-        self._upload_view(view_block((clip_from_text,), (np.zeros(3),), not srgb_target))
-        colors = np.array([srgb_to_linear(color) + srgb_to_linear(background or (0.0, 0.0, 0.0, 0.0))])
-        self._write_texts(text_block(np.eye(4)[None], colors))
+        # The screen is the "camera" (pixels from the top left to clip space); each text's
+        # Texts entry places its block's top-left corner, one line ``line_px`` tall.
+        clip_from_pixels = np.array([[2 / width, 0, 0, -1], [0, -2 / height, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1]])
+        self._upload_view(view_block((clip_from_pixels,), (np.zeros(3),), not srgb_target))
+        gpus = [self._text_mesh(t.text, t.align_left) for t in texts]
+        pixels_from_text = np.zeros((len(texts), 4, 4))
+        for placement, t, gpu in zip(pixels_from_text, texts, gpus, strict=True):
+            s = float(t.line_px)
+            placement[:, :] = ((s, 0, 0, t.x_px - gpu.min_x * s), (0, -s, 0, t.y_px + gpu.max_y * s),
+                               (0, 0, 1, 0), (0, 0, 0, 1))  # fmt: skip
+        none = (0.0, 0.0, 0.0, 0.0)
+        colors = np.array([srgb_to_linear(t.color) + srgb_to_linear(t.background or none) for t in texts])
+        self._write_texts(text_block(pixels_from_text, colors))
         self._texts_for = None
         programs = self._programs[None]
         programs.text.use()
-        GL.glBindBufferRange(GL.GL_UNIFORM_BUFFER, TEXTS_BINDING, self._texts_ubo, 0, TEXT_WINDOW_BYTES)
-        GL.glUniform1i(programs.text_location, 0)
         GL.glActiveTexture(GL.GL_TEXTURE0)
         GL.glBindTexture(GL.GL_TEXTURE_2D, self._atlas.texture)
-        gpu.draw()
+        window = -1
+        for index, gpu in enumerate(gpus):
+            if index // MAX_TEXTS != window:
+                window = index // MAX_TEXTS
+                GL.glBindBufferRange(GL.GL_UNIFORM_BUFFER, TEXTS_BINDING, self._texts_ubo,
+                                     window * TEXT_WINDOW_BYTES, TEXT_WINDOW_BYTES)  # fmt: skip
+            GL.glUniform1i(programs.text_location, index % MAX_TEXTS)
+            gpu.draw()
         GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
         GL.glDisable(GL.GL_BLEND)
         GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)

@@ -29,6 +29,7 @@ class RenderTarget:
         color_format = GL.GL_SRGB8_ALPHA8 if srgb else GL.GL_RGBA8
         self._renderbuffers: list[int] = []
         self._framebuffers: list[int] = []
+        self._source_framebuffer = 0  # reads another picture for ``copy_from``, made on first use
         self.color_texture = int(GL.glGenTextures(1))
         GL.glBindTexture(GL.GL_TEXTURE_2D, self.color_texture)
         GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, color_format, self.width, self.height, 0,
@@ -84,6 +85,27 @@ class RenderTarget:
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self.resolved_framebuffer)
         GL.glBlitFramebuffer(0, 0, self.width, self.height, 0, 0, self.width, self.height,
                              GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+
+    def copy_from(self, texture: int, layer: int | None, width: int, height: int) -> None:
+        """Stretch another picture into this target's colour texture (what ``resolve`` fills):
+        ``texture`` width x height, a 2D texture (``layer`` None) or one layer of an array,
+        its values linear light when it is not sRGB (an OpenXR UNORM swapchain image; GL
+        encodes them as they are written, so both kinds store the same sRGB bytes here)."""
+        if self._source_framebuffer == 0:
+            self._source_framebuffer = int(GL.glGenFramebuffers(1))
+            self._framebuffers.append(self._source_framebuffer)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._source_framebuffer)
+        if layer is None:
+            GL.glFramebufferTexture2D(GL.GL_READ_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, texture, 0)
+        else:
+            GL.glFramebufferTextureLayer(GL.GL_READ_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, texture, 0, layer)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self.resolved_framebuffer)
+        GL.glEnable(GL.GL_FRAMEBUFFER_SRGB)
+        GL.glBlitFramebuffer(0, 0, width, height, 0, 0, self.width, self.height, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
+        GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
+        # Let go of the picture (a swapchain image goes back to the runtime, then is freed).
+        GL.glFramebufferTexture2D(GL.GL_READ_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D, 0, 0)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
 
     def read_rgba(self) -> NDArray[np.uint8]:

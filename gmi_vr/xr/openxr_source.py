@@ -71,6 +71,10 @@ ViewRenderer = Callable[[Scene, Camera, int, int, int], None]
 #: Draws both views in one pass: (scene, (left camera, right camera), target) -> None, into
 #: layers 0 and 1 of the target's texture arrays (``Renderer.draw_stereo``).
 StereoRenderer = Callable[[Scene, tuple[Camera, Camera], StereoTarget], None]
+#: Keeps a copy of the left eye's picture right after it is drawn, while its swapchain
+#: image is still acquired (the image may not be read once released): (scene, colour
+#: texture, its array layer or None for a 2D texture, width, height) -> None.
+EyeKeeper = Callable[[Scene, int, int | None, int, int], None]
 
 VIEW_CONFIGURATION = xr.ViewConfigurationType.PRIMARY_STEREO
 #: While the session is not running (IDLE, after STOPPING), events are polled this often.
@@ -111,6 +115,8 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
     ``ready_timeout_s`` bounds the wait for the runtime to make the session READY (None:
     wait as long as it takes, as a headset app should). ``hands_only``: a hand whose controller
     is not active is read from its tracked joints (``xr.hands_only``: pinch, open-palm stop).
+    ``keep_left_eye`` is handed the left eye's image every frame it is drawn (the therapist
+    window shows it instead of drawing the scene once more).
     """
 
     def __init__(
@@ -126,8 +132,10 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
         on_event: Callable[[str], None] | None = None,
         ready_timeout_s: float | None = None,
         hands_only: bool = False,
+        keep_left_eye: EyeKeeper[Scene] | None = None,
     ) -> None:
         self.view_renderer = view_renderer
+        self.keep_left_eye = keep_left_eye
         self.stereo_renderer = stereo_renderer
         self.api_layers = tuple(api_layers)
         self.app_name = app_name
@@ -423,13 +431,28 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
             for view in frame.views
         ]  # fmt: skip
         one_pass = self._swapchains.one_pass and self.stereo_renderer is not None
+        keep = self.keep_left_eye
         if one_pass:
-            assert self.stereo_renderer is not None
-            self._swapchains.render_both(functools.partial(self.stereo_renderer, draw_list, (cameras[0], cameras[1])))
+            stereo_renderer = self.stereo_renderer
+            assert stereo_renderer is not None
+
+            def draw_both(target: StereoTarget) -> None:
+                stereo_renderer(draw_list, (cameras[0], cameras[1]), target)
+                if keep is not None:
+                    keep(draw_list, target.color_texture, 0, target.width, target.height)
+
+            self._swapchains.render_both(draw_both)
+        swapchains = self._swapchains
+
+        def draw_one(index: int, framebuffer: int, width: int, height: int) -> None:
+            renderer(draw_list, cameras[index], framebuffer, width, height)
+            if keep is not None and index == 0:
+                keep(draw_list, swapchains.drawn_color, None, width, height)
+
         projection_views = []
         for index, view in enumerate(frame.views):
             if not one_pass:
-                self._swapchains.render_view(index, functools.partial(renderer, draw_list, cameras[index]))
+                swapchains.render_view(index, functools.partial(draw_one, index))
             chain = self._swapchains.views[index]
             layer = index if one_pass else 0
             rect = xr.Rect2Di(

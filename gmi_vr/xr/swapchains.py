@@ -127,6 +127,8 @@ class ViewSwapchains:
             self.destroy()
             raise
         self.framebuffer = int(GL.glGenFramebuffers(1))
+        #: The colour image ``render_view`` is drawing into (a GL texture name; 0 outside).
+        self.drawn_color = 0
 
     @staticmethod
     def _create(
@@ -160,12 +162,13 @@ class ViewSwapchains:
         depth_index = None
         try:
             depth_index = _acquire(view.depth) if view.depth is not None else None
+            self.drawn_color = view.color_images[color_index]
             GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.framebuffer)
             GL.glFramebufferTexture2D(
                 GL.GL_FRAMEBUFFER,
                 GL.GL_COLOR_ATTACHMENT0,
                 GL.GL_TEXTURE_2D,
-                view.color_images[color_index],
+                self.drawn_color,
                 0,
             )
             depth_attachment = (
@@ -180,6 +183,7 @@ class ViewSwapchains:
             GL.glViewport(0, 0, view.width, view.height)
             draw(self.framebuffer, view.width, view.height)
         finally:
+            self.drawn_color = 0
             GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
             xr.release_swapchain_image(view.color, xr.SwapchainImageReleaseInfo())
             if view.depth is not None and depth_index is not None:

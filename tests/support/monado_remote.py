@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import socket
 import struct
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, fields, replace
 from typing import Literal
 
 import numpy as np
@@ -55,6 +57,8 @@ class ViewState:
 
 @dataclass(frozen=True)
 class ControllerState:
+    """One controller as the packet carries it, its fields in the packet's order."""
+
     pose: Pose = field(default_factory=Pose)
     linear_velocity: tuple[float, float, float] = (0.0, 0.0, 0.0)
     angular_velocity: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -81,65 +85,38 @@ class ControllerState:
     trackpad_touch: bool = False
 
     def to_wire(self) -> list[object]:
-        return [
-            *_pose_to_wire(self.pose),
-            *self.linear_velocity,
-            *self.angular_velocity,
-            *self.hand_curl,
-            self.trigger,
-            self.squeeze,
-            self.squeeze_force,
-            *self.thumbstick,
-            self.trackpad_force,
-            *self.trackpad,
-            self.hand_tracking_active,
-            self.active,
-            self.system_click,
-            self.system_touch,
-            self.a_click,
-            self.a_touch,
-            self.b_click,
-            self.b_touch,
-            self.trigger_click,
-            self.trigger_touch,
-            self.thumbstick_click,
-            self.thumbstick_touch,
-            self.trackpad_touch,
-        ]
+        """The packet's values for this controller, field by field: a pose as its 7 wire
+        floats, a tuple as its elements, any other field as itself."""
+        values: list[object] = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, Pose):
+                values += _pose_to_wire(value)
+            elif isinstance(value, tuple):
+                values += value
+            else:
+                values.append(value)
+        return values
 
     @staticmethod
-    def from_wire(values: tuple[object, ...]) -> ControllerState:
-        return _controller_from_fields(values)
-
-
-def _controller_from_fields(values: tuple[object, ...]) -> ControllerState:
-    floats = [float(v) for v in values[:26]]  # type: ignore[arg-type]
-    flags = [bool(v) for v in values[26:39]]
-    return ControllerState(
-        pose=_pose_from_wire(tuple(floats[0:7])),
-        linear_velocity=(floats[7], floats[8], floats[9]),
-        angular_velocity=(floats[10], floats[11], floats[12]),
-        hand_curl=(floats[13], floats[14], floats[15], floats[16], floats[17]),
-        trigger=floats[18],
-        squeeze=floats[19],
-        squeeze_force=floats[20],
-        thumbstick=(floats[21], floats[22]),
-        trackpad_force=floats[23],
-        trackpad=(floats[24], floats[25]),
-        hand_tracking_active=flags[0],
-        active=flags[1],
-        system_click=flags[2],
-        system_touch=flags[3],
-        a_click=flags[4],
-        a_touch=flags[5],
-        b_click=flags[6],
-        b_touch=flags[7],
-        trigger_click=flags[8],
-        trigger_touch=flags[9],
-        thumbstick_click=flags[10],
-        thumbstick_touch=flags[11],
-        trackpad_touch=flags[12],
-    )
+    def from_wire(values: Sequence[float]) -> ControllerState:
+        """The controller whose ``to_wire`` values are ``values``: each field takes as many
+        values as its default value does on the wire, each of that value's type."""
+        default = ControllerState()
+        changes: dict[str, object] = {}
+        at = 0
+        for item in fields(default):
+            model = getattr(default, item.name)
+            if isinstance(model, Pose):
+                changes[item.name] = _pose_from_wire(tuple(float(v) for v in values[at : at + 7]))
+                at += 7
+            elif isinstance(model, tuple):
+                changes[item.name] = tuple(float(v) for v in values[at : at + len(model)])
+                at += len(model)
+            else:
+                changes[item.name] = type(model)(values[at])
+                at += 1
+        return replace(default, **changes)
 
 
 @dataclass(frozen=True)
@@ -176,20 +153,21 @@ def unpack(packet: bytes) -> RemoteState:
     at = 1
     views = []
     for _ in range(2):
-        fields = values[at : at + _VIEW_FIELDS]
-        views.append(ViewState(tuple(fields[:4]), _pose_from_wire(tuple(fields[4:11]))))  # type: ignore[arg-type]
+        view = values[at : at + _VIEW_FIELDS]
+        views.append(ViewState(tuple(view[:4]), _pose_from_wire(tuple(view[4:11]))))  # type: ignore[arg-type]
         at += _VIEW_FIELDS
     head = _pose_from_wire(tuple(values[at : at + 7]))
     per_view_valid = bool(values[at + 7])
     at += 8
-    left = _controller_from_fields(values[at : at + _CONTROLLER_FIELDS])
+    left = ControllerState.from_wire(values[at : at + _CONTROLLER_FIELDS])
     at += _CONTROLLER_FIELDS
-    right = _controller_from_fields(values[at : at + _CONTROLLER_FIELDS])
+    right = ControllerState.from_wire(values[at : at + _CONTROLLER_FIELDS])
     return RemoteState((views[0], views[1]), head, per_view_valid, left, right)
 
 
-class MonadoRemote:
-    """A connection to the remote driver. ``state`` is what the service last received."""
+class MonadoRemote(AbstractContextManager["MonadoRemote"]):
+    """A connection to the remote driver. ``state`` is what the service last received; a
+    ``with`` block closes it at its end."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = PORT, timeout_s: float = 10.0) -> None:
         if host not in ("127.0.0.1", "localhost"):
@@ -225,9 +203,6 @@ class MonadoRemote:
 
     def close(self) -> None:
         self._socket.close()
-
-    def __enter__(self) -> MonadoRemote:
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()

@@ -1,16 +1,65 @@
-"""The therapist's window in a test's own process, and the pictures a test takes of it."""
+"""The therapist's window in a child process (the scripts a test runs there and what they
+print), and the pictures a test takes of it. (In the test's own process:
+``window_in_process``.)"""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 SCREENSHOT_DIR_ENV = "GMI_VR_SCREENSHOT_DIR"  # set it to keep the pictures for a look
+TESTS = Path(__file__).resolve().parent.parent
+
+#: The lines every window script starts with: ``json`` and ``Path`` at hand, the tests'
+#: folder importable (``support``), and GLX chosen for the window before anything loads
+#: OpenGL, as the app chooses it.
+SCRIPT_START = """\
+import json, sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from gmi_vr.render.context import choose_gl_platform
+choose_gl_platform(offscreen=False)
+"""
+
+#: What a driven script has before its own lines: the X mouse and keyboard, and the
+#: driver's words (support/window_driver.py) as ``driven``.
+DRIVEN_START = """\
+from support import window_driver as driven
+from support.xkeys import XKeyboard, XMouse
+mouse, keyboard = XMouse(), XKeyboard()
+"""
+
+#: What a driven script ends with: the X devices let go, its ``log`` printed for ``logged``.
+DRIVEN_END = """
+mouse.close()
+keyboard.close()
+print("LOG", json.dumps(log))
+"""
+
+
+def require_display() -> None:
+    """Skips the test when there is no X display to open a window on."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (run under tools/with-xvfb.py)")
+
+
+def window_script(body: str, **fields: Any) -> str:
+    """A script for ``run_window_script``: ``SCRIPT_START``, then ``body`` (dedented), its
+    ``{name}`` fields filled from ``fields`` (``tests`` is this tests folder)."""
+    return (SCRIPT_START + textwrap.dedent(body)).format(tests=str(TESTS), **fields)
+
+
+def driven_script(body: str, **fields: Any) -> str:
+    """``window_script`` for a script that works the X mouse and keyboard: ``body`` comes after
+    ``DRIVEN_START`` and before ``DRIVEN_END``, so it must fill a dict ``log``."""
+    return window_script(DRIVEN_START + textwrap.dedent(body) + DRIVEN_END, **fields)
 
 
 def keep_picture(path: Path) -> Path:
@@ -20,18 +69,6 @@ def keep_picture(path: Path) -> Path:
         Path(folder).mkdir(parents=True, exist_ok=True)
         (Path(folder) / path.name).write_bytes(path.read_bytes())
     return path
-
-
-def therapist_window_module() -> Any:
-    """gmi_vr.console.therapist_window, imported (it imports OpenGL) after the platform choice the
-    app would make for this process, so later GL tests in this process still get theirs."""
-    from gmi_vr.render.context import choose_gl_platform
-
-    try:
-        choose_gl_platform(offscreen=not os.environ.get("DISPLAY"))
-    except RuntimeError:
-        pass  # OpenGL is loaded already; the layout and camera need no context
-    return importlib.import_module("gmi_vr.console.therapist_window")
 
 
 def window_env(**changes: str) -> dict[str, str]:
@@ -54,3 +91,14 @@ def run_window_script(script: str, env: dict[str, str] | None = None, timeout_s:
 def logged(lines: list[str], mark: str = "LOG") -> Any:
     """The JSON a window script printed on its line ``MARK ...``."""
     return json.loads(next(line for line in lines if line.startswith(mark + " "))[len(mark) + 1 :])
+
+
+def driven_run(body: str, env: dict[str, str] | None = None, **fields: Any) -> list[str]:
+    """The lines the driven script ``body`` (see ``driven_script``) printed, run with ``fields``
+    in ``env`` (default ``window_env()``)."""
+    return run_window_script(driven_script(body, **fields), env)
+
+
+def driven_log(body: str, env: dict[str, str] | None = None, **fields: Any) -> Any:
+    """The ``log`` that ``driven_run(body, env, **fields)`` printed."""
+    return logged(driven_run(body, env, **fields))

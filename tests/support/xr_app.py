@@ -38,6 +38,7 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for support.*
 
@@ -99,7 +100,18 @@ class RectangleRenderer:
             self.first_failure = f"centre {centre}, corner {corner}"
 
 
-class RoomRenderer:
+class ReadBackFigures:
+    """A view renderer drawing with the product's ``renderer`` and keeping figures of what it
+    read back: every other attribute (numbers and flags), given by ``figures``."""
+
+    renderer: Any
+
+    def figures(self) -> dict[str, object]:
+        """The figures by attribute name (the product's renderer left out)."""
+        return {name: value for name, value in vars(self).items() if name != "renderer"}
+
+
+class RoomRenderer(ReadBackFigures):
     """The product's Renderer drawing the room and the controllers; after each view it reads
     the whole swapchain image back and keeps the smallest share of pixels that are not the
     clear colour, and the fewest distinct colours, seen in any view. Each view is drawn
@@ -147,7 +159,7 @@ class RoomRenderer:
         self.min_distinct_colours = min(self.min_distinct_colours, len(colours))
 
 
-class StereoRoomRenderer:
+class StereoRoomRenderer(ReadBackFigures):
     """Both eyes of the room in one ``draw_stereo`` call into the swapchain's two layers,
     each layer read back and compared with that eye drawn alone (the two-pass picture)."""
 
@@ -251,43 +263,21 @@ class RemoteDriver:
     def send(self, step: int) -> None:
         from dataclasses import replace
 
-        state = self.remote.state
-        left_active = step not in self.LEFT_OFF
         trigger = (step % 20) / 19.0
         squeeze = 1.0 - (step % 10) / 9.0
-        left = replace(
-            state.left,
-            pose=_controller_pose("left", step),
-            active=left_active,
-            trigger=trigger,
-            squeeze=squeeze,
-        )
-        right = replace(
-            state.right,
-            pose=_controller_pose("right", step),
-            active=True,
-            trigger=squeeze,
-            squeeze=trigger,
-        )
+        # What changes per controller besides its pose: the right one's trigger and squeeze
+        # run opposite to the left one's.
+        wanted = {
+            "left": {"active": step not in self.LEFT_OFF, "trigger": trigger, "squeeze": squeeze},
+            "right": {"active": True, "trigger": squeeze, "squeeze": trigger},
+        }
+        poses = {side: _controller_pose(side, step) for side in wanted}
+        state = self.remote.state
         head = _head_pose(step)
-        self.remote.set_all(head, left, right)
-        self.sent.append(
-            {
-                "head": head.as_array().tolist(),
-                "left": {
-                    "pose": left.pose.as_array().tolist(),
-                    "active": left_active,
-                    "trigger": trigger,
-                    "squeeze": squeeze,
-                },
-                "right": {
-                    "pose": right.pose.as_array().tolist(),
-                    "active": True,
-                    "trigger": squeeze,
-                    "squeeze": trigger,
-                },
-            }
-        )
+        self.remote.set_all(head, replace(state.left, pose=poses["left"], **wanted["left"]),
+                            replace(state.right, pose=poses["right"], **wanted["right"]))  # fmt: skip
+        self.sent.append({"head": head.as_array().tolist(),
+                          **{side: {"pose": poses[side].as_array().tolist(), **wanted[side]} for side in wanted}})
 
 
 # --------------------------------------------------------------------------- main
@@ -400,21 +390,12 @@ def main() -> int:
     except GmiError as error:
         status = refused(error, result)
         result["error_type"] = type(error).__name__
-    if room is not None:
-        result["room_views_drawn"] = room.views_drawn
-        result["room_min_scene_share"] = room.min_scene_share
-        result["room_min_distinct_colours"] = room.min_distinct_colours
-        result["room_grouped_max_difference"] = room.grouped_max_difference
-        result["room_grouped_share_over_2"] = room.grouped_share_over_2
-        room.renderer.release()
     if stereo is not None:
         result["stereo_path"] = stereo.renderer.stereo_path
-        result["stereo_views_drawn"] = stereo.views_drawn
-        result["stereo_max_difference"] = stereo.max_difference
-        result["stereo_share_over_1"] = stereo.share_over_1
-        result["stereo_min_distinct_colours"] = stereo.min_distinct_colours
-        result["stereo_layers_differ"] = stereo.layers_differ
-        stereo.renderer.release()
+    for prefix, drawn in (("room", room), ("stereo", stereo)):
+        if drawn is not None:  # "room_views_drawn", "stereo_max_difference", ...
+            result.update({f"{prefix}_{name}": value for name, value in drawn.figures().items()})
+            drawn.renderer.release()
     gl_context.release()
     result["views_drawn"] = renderer.views_drawn
     result["views_correct"] = renderer.views_correct

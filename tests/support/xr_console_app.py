@@ -10,9 +10,11 @@ pointer's move, press and release are handed to the window's GLFW callbacks as G
 them (the sandbox's root has no XTEST client library), so the click takes the window's and
 the panels' own input path. Writes JSON: per frame stepped in the patient's session the limb
 mode, the displayed left hand's size against the right's, and the displayed and tracked
-grips; the frame count at which the console handed each click on.
+grips; the frame count at which the console handed each click on; per window redraw whether
+its patient pane showed the left eye kept from the swapchain image, and for one redraw in
+the session that pane and the left eye's image itself (as the runtime holds it) in blocks.
 
-    python tests/support/xr_console_app.py --out RESULT.json --data DIR [--frames N]
+    python tests/support/xr_console_app.py --out RESULT.json --data DIR [--frames N] [--two-pass]
 """
 
 from __future__ import annotations
@@ -49,6 +51,41 @@ MIRROR_FRAMES = 90
 SIZE_FRAMES = 40
 #: Free-play frames before the therapist picks the patient and starts their session.
 FREE_FRAMES = 20
+#: The eye and the pane compared in BLOCKS_DOWN x BLOCKS_ACROSS block means of sRGB bytes.
+BLOCKS_DOWN, BLOCKS_ACROSS = 6, 8
+
+
+def block_means(picture: np.ndarray) -> list[list[list[float]]]:
+    """(BLOCKS_DOWN, BLOCKS_ACROSS, 3) means of an (h, w, >=3) picture's blocks."""
+    h, w = picture.shape[0] // BLOCKS_DOWN * BLOCKS_DOWN, picture.shape[1] // BLOCKS_ACROSS * BLOCKS_ACROSS
+    rgb = picture[:h, :w, :3].astype(float)
+    return rgb.reshape(BLOCKS_DOWN, h // BLOCKS_DOWN, BLOCKS_ACROSS, w // BLOCKS_ACROSS, 3).mean(axis=(1, 3)).tolist()
+
+
+def read_eye(texture: int, layer: int | None, width: int, height: int) -> np.ndarray:
+    """The left eye's swapchain image as sRGB bytes, row 0 at the top (a UNORM image holds
+    linear light: encoded here as the window's copy encodes it)."""
+    from OpenGL import GL
+
+    from gmi_vr.render.target import read_pixels
+
+    framebuffer = int(GL.glGenFramebuffers(1))
+    GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
+    kind = GL.GL_TEXTURE_2D if layer is None else GL.GL_TEXTURE_2D_ARRAY
+    if layer is None:
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, kind, texture, 0)
+    else:
+        GL.glFramebufferTextureLayer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, texture, 0, layer)
+    GL.glBindTexture(kind, texture)
+    stored = int(GL.glGetTexLevelParameteriv(kind, 0, GL.GL_TEXTURE_INTERNAL_FORMAT))
+    GL.glBindTexture(kind, 0)
+    pixels = read_pixels(framebuffer, 0, 0, width, height)
+    GL.glDeleteFramebuffers(1, [framebuffer])
+    if stored == GL.GL_SRGB8_ALPHA8:
+        return pixels
+    linear = pixels[:, :, :3] / 255.0
+    encoded = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return np.round(255 * encoded).astype(np.uint8)
 
 
 def hand_path(side: Side, t: float) -> Pose:
@@ -67,7 +104,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--frames", type=int, default=360)
+    parser.add_argument("--two-pass", action="store_true", help="draw the eyes one after the other")
     args = parser.parse_args()
+    if args.two_pass:  # as on a driver with neither multiview nor layered drawing
+        import gmi_vr.render.renderer as renderer_module
+
+        renderer_module.choose_stereo_path = lambda *_: "two_pass"  # type: ignore[assignment]
 
     from gmi_vr.app.headset import run_openxr
     from support.monado_remote import MonadoRemote
@@ -77,6 +119,8 @@ def main() -> int:
     actions: list[list[object]] = []
     reports: list[str] = []
     state = {"focused": 0, "free": 0}
+    #: Per redraw whether the patient pane was the kept eye; one session redraw's blocks.
+    panes: dict[str, object] = {"from_eye": [], "eye": None, "pane": None, "of": None, "layer": None}
 
     def drive_controllers() -> None:
         t = state["focused"] / 60.0
@@ -154,12 +198,30 @@ def main() -> int:
         while True:
             yield
 
+    original_keep = console_window.TherapistView.keep_patient_eye
+
+    def keep(self, draw_list, texture, layer, width, height):  # type: ignore[no-untyped-def]
+        wanted = self._eye_wanted
+        original_keep(self, draw_list, texture, layer, width, height)
+        if wanted and panes["eye"] is None and state["focused"] > 30:  # in the session, the image still acquired
+            panes["eye"], panes["of"] = block_means(read_eye(texture, layer, width, height)), draw_list
+            panes["layer"] = layer  # 0: layer 0 of the two-layer swapchain; None: the left eye's own
+
+    console_window.TherapistView.keep_patient_eye = keep  # type: ignore[method-assign]
+
     drive = driver()
     next(drive)
     original_show = console_window.TherapistWindow.show
 
     def show(self, draw_list, frame, status, capture=False, timeline=None):  # type: ignore[no-untyped-def]
-        pixels = original_show(self, draw_list, frame, status, capture, timeline)
+        panes["from_eye"].append(self.view._drawn_for.get("patient") is draw_list)  # type: ignore[attr-defined]
+        compare = draw_list is panes["of"] and panes["pane"] is None
+        pixels = original_show(self, draw_list, frame, status, capture or compare, timeline)
+        if compare:
+            width, height = self.context.framebuffer_size()
+            area = console_window.pane_layout(width - self.view.panel_px, height)[0]
+            x, y, w, h = console_window.letterbox(area, console_window.view_aspect(frame.views[0]))
+            panes["pane"] = block_means(pixels[y : y + h, x : x + w])
         drive.send(self)
         return pixels
 
@@ -169,7 +231,8 @@ def main() -> int:
         run_openxr(None, max_frames=args.frames, therapist="dr.xr", report=reports.append)
     finally:
         remote.close()
-    args.out.write_text(json.dumps({"steps": steps, "actions": actions, "reports": reports}))
+    panes.pop("of")
+    args.out.write_text(json.dumps({"steps": steps, "actions": actions, "reports": reports, "panes": panes}))
     return 0
 
 

@@ -36,8 +36,6 @@ many calls the runtime had received before and after that frame's ``vibrate``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import threading
 import time
@@ -146,30 +144,17 @@ class TriggerPresser:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("patient")
-    parser.add_argument("--out", type=Path, required=True)
+    from support.xr_patient_session import PatientHeadsetRun, patient_app_arguments
+
+    parser = patient_app_arguments(max_seconds=90.0)
     parser.add_argument("--delay", type=float, default=0.5)
-    parser.add_argument("--max-seconds", type=float, default=90.0)
     parser.add_argument("--record-haptics", action="store_true")
     parser.add_argument("--hands", action="store_true")
     parser.add_argument("--hold", type=float, default=HOLD_S, help="how long each press lasts (s)")
     parser.add_argument("--palm-stop", action="store_true")
     parser.add_argument("--point", choices=("pinch", "dwell"))
     args = parser.parse_args()
-
-    import functools
-
-    from gmi_vr.app.session_setup import session_pipeline
-    from gmi_vr.core.errors import GmiError
-    from gmi_vr.render.context import open_window_context
-    from gmi_vr.render.renderer import Renderer
-    from support.xr_app_refusal import refused
-
-    context = open_window_context(64, 64, title="gmi-vr laterality test", visible=False)
-    import xr  # noqa: F401  (after the GL context: see tests/support/xr_app.py)
-
-    from gmi_vr.xr.openxr_source import OpenXrSource
+    run = PatientHeadsetRun("gmi-vr laterality test", args.max_seconds)
 
     haptic_layer = None
     if args.record_haptics:
@@ -177,104 +162,85 @@ def main() -> int:
 
         haptic_layer = HapticRecordingLayer()
     haptic_frames: list[dict[str, object]] = []
-    renderer = Renderer()
     presser = TriggerPresser(hands=args.hands, point=args.point is not None)
     shows: list[dict[str, object]] = []
-    result: dict[str, object] = {"shows": shows, "frames": 0, "point_settle_s": POINT_SETTLE_S}
-    status = 0
-    started = time.monotonic()
+    result = run.result
+    result.update(shows=shows, point_settle_s=POINT_SETTLE_S)
     try:
-        eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
         layers = [haptic_layer.name] if haptic_layer is not None else []
-        with OpenXrSource(eyes, gl_context=context, api_layers=layers, hands_only=args.hands) as source:
-            info = source.info
+        with run.session(args.patient, api_layers=layers, hands_only=args.hands) as (source, pipeline):
             import xr as openxr
 
             result["hand_paths"] = {side: openxr.string_to_path(source._instance, f"/user/hand/{side}").value
                                     for side in ("left", "right")}  # fmt: skip
-            with session_pipeline(args.patient, source="openxr",
-                                  runtime_name=info.runtime_name if info else None,
-                                  system_name=info.system_name if info else None) as pipeline:  # fmt: skip
-                assert pipeline.recorder is not None
-                result["session_id"] = pipeline.recorder.session_id
-                stop_requested = False
-                import numpy as np
+            import numpy as np
 
-                rest = np.asarray(presser.remote.state.head.position) + np.array([0.0, -0.15, -POINT_REACH_M])
-                palm_offset = None  # --point: the synthesised palm's position less the pose sent
-                if args.point:
-                    presser.move_right_hand(rest)
-                from gmi_vr.therapy.tasks.laterality import answer_targets
+            rest = np.asarray(presser.remote.state.head.position) + np.array([0.0, -0.15, -POINT_REACH_M])
+            palm_offset = None  # --point: the synthesised palm's position less the pose sent
+            if args.point:
+                presser.move_right_hand(rest)
+            from gmi_vr.therapy.tasks.laterality import answer_targets
 
-                def palm_at(frame: object, name: str | None) -> np.ndarray:
-                    """The pose to send so the palm lies POINT_REACH_M from the eye towards the
-                    target ``name`` ("left", "right"; None: the picture, between them)."""
-                    runner = pipeline.runner
-                    assert runner is not None and runner.anchor is not None and palm_offset is not None
-                    panel, choices = answer_targets(runner.anchor, runner.program.laterality)
-                    target = next((c.centre for c in choices if c.name == name), panel[:3, 3])
-                    eye = np.asarray(frame.head.position)  # type: ignore[attr-defined]
-                    return np.asarray(eye + POINT_REACH_M * (target - eye) / np.linalg.norm(target - eye) - palm_offset)
+            def palm_at(frame: object, name: str | None) -> np.ndarray:
+                """The pose to send so the palm lies POINT_REACH_M from the eye towards the
+                target ``name`` ("left", "right"; None: the picture, between them)."""
+                runner = pipeline.runner
+                assert runner is not None and runner.anchor is not None and palm_offset is not None
+                panel, choices = answer_targets(runner.anchor, runner.program.laterality)
+                target = next((c.centre for c in choices if c.name == name), panel[:3, 3])
+                eye = np.asarray(frame.head.position)  # type: ignore[attr-defined]
+                return np.asarray(eye + POINT_REACH_M * (target - eye) / np.linalg.norm(target - eye) - palm_offset)
 
-                for frame in source.frames():
-                    output = pipeline.step(frame)
-                    seen = time.monotonic()
-                    shown = any(e.kind == "trial.show" for e in output.events)
-                    if args.point and palm_offset is None and shown and frame.right.grip_valid:
-                        # The hand has rested at ``rest`` since before the first frame.
-                        palm_offset = np.asarray(frame.right.grip.position) - rest
-                        result["palm_offset"] = palm_offset.tolist()
-                    for event in output.events:
-                        if event.kind == "trial.show" and args.point:
-                            presser.point_after(palm_at(frame, str(event.data["side"])), args.delay,
-                                                args.point == "pinch", args.hold)  # fmt: skip
-                            shows.append({"side": str(event.data["side"]), "display_time_s": event.time_s,
-                                          "seen_monotonic_s": seen})  # fmt: skip
-                        elif event.kind == "trial.answer" and args.point:  # back between the targets
-                            presser.move_right_hand(palm_at(frame, None))
-                        elif event.kind == "trial.show":
-                            side = str(event.data["side"])
-                            presser.press_after(side, args.delay, args.hold)
-                            shows.append({"side": side, "display_time_s": event.time_s,
-                                          "seen_monotonic_s": seen})  # fmt: skip
-                    source.present(output.draw)
-                    before = len(haptic_layer.calls) if haptic_layer is not None else 0
-                    source.vibrate(output.haptics)
-                    answers = [e.data["answered_by"] for e in output.events if e.kind == "trial.answer"]
-                    result.setdefault("answers_seen", []).extend(
-                        {"answered_by": a, "seen_monotonic_s": seen} for a in answers)
-                    if args.palm_stop and answers and "palm_shown" not in result:
-                        result["palm_shown"] = True
-                        presser.show_palm("right")
-                    for event in output.events:
-                        if event.kind == "safety.stop":
-                            result["stop"] = {"time_s": event.time_s, "data": event.data,
-                                              "seen_monotonic_s": time.monotonic()}  # fmt: skip
-                    result.setdefault("profiles", []).append(
-                        [frame.left.profile, frame.right.profile, frame.left.grip_valid, frame.right.grip_valid])
-                    if haptic_layer is not None and (answers or output.haptics):
-                        haptic_frames.append({
-                            "frame": frame.index, "answers": answers,
-                            "pulses": [[p.side.value, p.duration_s, p.amplitude] for p in output.haptics],
-                            "calls_before": before, "calls_after": len(haptic_layer.calls)})  # fmt: skip
-                    result["frames"] = frame.index + 1
-                    too_long = time.monotonic() - started > args.max_seconds
-                    if not stop_requested and (output.done or too_long or "stop" in result):
-                        result["done"] = output.done
-                        source.request_stop()
-                        stop_requested = True
-    except GmiError as error:
-        status = refused(error, result)
+            for frame in source.frames():
+                output = pipeline.step(frame)
+                seen = time.monotonic()
+                shown = any(e.kind == "trial.show" for e in output.events)
+                if args.point and palm_offset is None and shown and frame.right.grip_valid:
+                    # The hand has rested at ``rest`` since before the first frame.
+                    palm_offset = np.asarray(frame.right.grip.position) - rest
+                    result["palm_offset"] = palm_offset.tolist()
+                for event in output.events:
+                    if event.kind == "trial.show" and args.point:
+                        presser.point_after(palm_at(frame, str(event.data["side"])), args.delay,
+                                            args.point == "pinch", args.hold)  # fmt: skip
+                        shows.append({"side": str(event.data["side"]), "display_time_s": event.time_s,
+                                      "seen_monotonic_s": seen})  # fmt: skip
+                    elif event.kind == "trial.answer" and args.point:  # back between the targets
+                        presser.move_right_hand(palm_at(frame, None))
+                    elif event.kind == "trial.show":
+                        side = str(event.data["side"])
+                        presser.press_after(side, args.delay, args.hold)
+                        shows.append({"side": side, "display_time_s": event.time_s,
+                                      "seen_monotonic_s": seen})  # fmt: skip
+                source.present(output.draw)
+                before = len(haptic_layer.calls) if haptic_layer is not None else 0
+                source.vibrate(output.haptics)
+                answers = [e.data["answered_by"] for e in output.events if e.kind == "trial.answer"]
+                result.setdefault("answers_seen", []).extend(
+                    {"answered_by": a, "seen_monotonic_s": seen} for a in answers)
+                if args.palm_stop and answers and "palm_shown" not in result:
+                    result["palm_shown"] = True
+                    presser.show_palm("right")
+                for event in output.events:
+                    if event.kind == "safety.stop":
+                        result["stop"] = {"time_s": event.time_s, "data": event.data,
+                                          "seen_monotonic_s": time.monotonic()}  # fmt: skip
+                result.setdefault("profiles", []).append(
+                    [frame.left.profile, frame.right.profile, frame.left.grip_valid, frame.right.grip_valid])
+                if haptic_layer is not None and (answers or output.haptics):
+                    haptic_frames.append({
+                        "frame": frame.index, "answers": answers,
+                        "pulses": [[p.side.value, p.duration_s, p.amplitude] for p in output.haptics],
+                        "calls_before": before, "calls_after": len(haptic_layer.calls)})  # fmt: skip
+                run.end_when_done(source, frame, output.done, stopped="stop" in result)
     finally:
         presser.close()
-        renderer.release()
-        context.release()
+        run.release()
     result["sent"] = presser.sent
     if haptic_layer is not None:
         result["haptic_calls"] = haptic_layer.calls
         result["haptic_frames"] = haptic_frames
-    args.out.write_text(json.dumps(result))
-    return status
+    return run.write(args.out)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,6 @@ drawn; "done" when the plan ended.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from dataclasses import replace
@@ -38,42 +36,26 @@ STEP_S = 0.4
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("patient")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--max-seconds", type=float, default=120.0)
-    args = parser.parse_args()
+    from support.xr_patient_session import PatientHeadsetRun, patient_app_arguments
 
-    import functools
+    args = patient_app_arguments(max_seconds=120.0).parse_args()
+    run = PatientHeadsetRun("gmi-vr seen touch test", args.max_seconds)
 
     import numpy as np
 
-    from gmi_vr.app.session_setup import session_pipeline
     from gmi_vr.body.skeleton import JOINT_INDEX
-    from gmi_vr.core.errors import GmiError
     from gmi_vr.core.types import Pose, Side
-    from gmi_vr.render.context import open_window_context
-    from gmi_vr.render.renderer import Renderer
     from gmi_vr.therapy.plan.program import BodyPart
     from gmi_vr.therapy.tasks.seen_touch import probe_tip, virtual_landmarks
     from gmi_vr.therapy.tasks.touch_task import MARK_COLOR, PROBE_TIP_COLOR
-    from support.xr_app_refusal import refused
-
-    context = open_window_context(64, 64, title="gmi-vr seen touch test", visible=False)
-    import xr  # noqa: F401  (after the GL context: see tests/support/xr_app.py)
-
-    from gmi_vr.xr.openxr_source import OpenXrSource
     from support.monado_remote import MonadoRemote
 
-    renderer = Renderer()
     remote = MonadoRemote()
     shift = np.array(SHIFT)
     up = np.array([0.0, 1.0, 0.0])
-    result: dict[str, object] = {"contacts": [], "frames": 0}
+    result = run.result
     contacts: list[dict[str, object]] = []
     result["contacts"] = contacts
-    status = 0
-    started = time.monotonic()
     # The script: (what, point) steps, each held STEP_S of wall clock; filled once the
     # registration is asked for (the resting limb's landmarks are known then).
     steps: list[tuple[str, np.ndarray | None]] = []
@@ -97,94 +79,77 @@ def main() -> int:
                                                        trigger_click=pulled, trigger_touch=pulled)))  # fmt: skip
 
     try:
-        eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
         pull(False)
         put_tip(np.array([-0.1, 1.3, -0.3]))
-        with OpenXrSource(eyes, gl_context=context) as source:
-            info = source.info
-            with session_pipeline(args.patient, source="openxr",
-                                  runtime_name=info.runtime_name if info else None,
-                                  system_name=info.system_name if info else None) as pipeline:  # fmt: skip
-                assert pipeline.recorder is not None
-                result["session_id"] = pipeline.recorder.session_id
-                stop_requested = False
-                for frame in source.frames():
-                    output = pipeline.step(frame)
-                    tip = probe_tip(frame.left)
-                    if tip is not None:
-                        tip_offset = tip - np.asarray(frame.left.grip.position)
-                        if time.monotonic() - float(commanded["at"]) > 0.3:  # type: ignore[arg-type]
-                            correction = np.asarray(frame.left.grip.position) - commanded["position"]
-                            result["correction"] = correction.tolist()
-                    kinds = [e.kind for e in output.events]
-                    if "body.registration" in kinds and plan_at is None:
-                        plan_at = time.monotonic()
-                    # The limb eases to rest from the mode before the block (at most 2 cm a
-                    # frame): the real limb is read once it has stopped (10 frames within 0.1 mm).
-                    now_landmarks = virtual_landmarks(output.body, Side.LEFT, BodyPart.HAND)
-                    still = 0 if last_landmarks is None or np.abs(now_landmarks - last_landmarks).max() > 1e-4 \
-                        else still + 1  # fmt: skip
-                    last_landmarks = now_landmarks
-                    if plan_at is not None and still >= 10 and "landmarks" not in result:
-                        body = output.body
-                        real = virtual_landmarks(body, Side.LEFT, BodyPart.HAND) + shift
-                        hand = body.world_from_joint[JOINT_INDEX["leftHand"], :3, 3]
-                        knuckle = body.world_from_joint[JOINT_INDEX["leftMiddleProximal"], :3, 3]
-                        back = (hand + knuckle) / 2 + 0.015 * up + shift
-                        result["landmarks"] = real.tolist()
-                        result["virtual_at_start"] = (real - shift).round(4).tolist()
-                        result["back_of_hand"] = back.tolist()
-                        for point in real:
-                            steps += [("move", point + 0.05 * up), ("move", point), ("pull", None), ("release", None),
-                                      ("move", point + 0.05 * up)]  # fmt: skip
-                        steps += [("move", back + 0.08 * up), ("wait", None), ("wait", None),
-                                  ("move", back + 0.03 * up), ("move", back + 0.001 * up), ("wait", None),
-                                  ("move", back + 0.08 * up)]  # fmt: skip
-                        step_at = time.monotonic()
-                    if steps and time.monotonic() >= step_at:
-                        what, point = steps.pop(0)
-                        if what == "move" and point is not None:
-                            put_tip(point)
-                        elif what in ("pull", "release"):
-                            pull(what == "pull")
-                            if what == "pull":  # where the tip is as the trigger is pulled
-                                result.setdefault("pulled_at", []).append(None if tip is None else tip.round(4).tolist())
-                                result.setdefault("virtual_at_pull", []).append(
-                                    [virtual_landmarks(output.body, Side.LEFT, BodyPart.HAND).round(4).tolist(),
-                                     output.body.mode.value, frame.left.joints is not None])
-                        step_at = time.monotonic() + STEP_S
-                    for event in output.events:
-                        if event.kind == "touch.contact":
-                            marks = [m.world_from_mesh[:3, 3].tolist() for m in output.draw.meshes
-                                     if m.mesh == "sphere" and m.color[:3] == MARK_COLOR[:3] and not m.lit]
-                            tips = [m.world_from_mesh[:3, 3].tolist() for m in output.draw.meshes
-                                    if m.mesh == "sphere" and m.color == PROBE_TIP_COLOR]
-                            contacts.append({"time_s": event.time_s, "data": event.data, "marks": marks,
-                                             "tips": tips, "tracked_tip": None if tip is None else tip.tolist()})
-                        if event.kind == "touch.registration":
-                            result.setdefault("registrations", []).append(event.data)
-                    if frame.index % 20 == 0:  # what the console showed, for a failure's message
-                        cue = pipeline.runner.therapist_cue(frame.time_s) if pipeline.runner else None
-                        result["cue"] = [cue.headline, *cue.lines] if cue is not None else None
-                        result["left"] = [frame.left.grip_valid, frame.left.trigger_click,
-                                          np.asarray(frame.left.grip.position).round(3).tolist()]
-                    source.present(output.draw)
-                    result["frames"] = frame.index + 1
-                    too_long = time.monotonic() - started > args.max_seconds
-                    if not stop_requested and (output.done or too_long):
-                        result["done"] = output.done
-                        source.request_stop()
-                        stop_requested = True
-    except GmiError as error:
-        status = refused(error, result)
+        with run.session(args.patient) as (source, pipeline):
+            for frame in source.frames():
+                output = pipeline.step(frame)
+                tip = probe_tip(frame.left)
+                if tip is not None:
+                    tip_offset = tip - np.asarray(frame.left.grip.position)
+                    if time.monotonic() - float(commanded["at"]) > 0.3:  # type: ignore[arg-type]
+                        correction = np.asarray(frame.left.grip.position) - commanded["position"]
+                        result["correction"] = correction.tolist()
+                kinds = [e.kind for e in output.events]
+                if "body.registration" in kinds and plan_at is None:
+                    plan_at = time.monotonic()
+                # The limb eases to rest from the mode before the block (at most 2 cm a
+                # frame): the real limb is read once it has stopped (10 frames within 0.1 mm).
+                now_landmarks = virtual_landmarks(output.body, Side.LEFT, BodyPart.HAND)
+                still = 0 if last_landmarks is None or np.abs(now_landmarks - last_landmarks).max() > 1e-4 \
+                    else still + 1  # fmt: skip
+                last_landmarks = now_landmarks
+                if plan_at is not None and still >= 10 and "landmarks" not in result:
+                    body = output.body
+                    real = virtual_landmarks(body, Side.LEFT, BodyPart.HAND) + shift
+                    hand = body.world_from_joint[JOINT_INDEX["leftHand"], :3, 3]
+                    knuckle = body.world_from_joint[JOINT_INDEX["leftMiddleProximal"], :3, 3]
+                    back = (hand + knuckle) / 2 + 0.015 * up + shift
+                    result["landmarks"] = real.tolist()
+                    result["virtual_at_start"] = (real - shift).round(4).tolist()
+                    result["back_of_hand"] = back.tolist()
+                    for point in real:
+                        steps += [("move", point + 0.05 * up), ("move", point), ("pull", None), ("release", None),
+                                  ("move", point + 0.05 * up)]  # fmt: skip
+                    steps += [("move", back + 0.08 * up), ("wait", None), ("wait", None),
+                              ("move", back + 0.03 * up), ("move", back + 0.001 * up), ("wait", None),
+                              ("move", back + 0.08 * up)]  # fmt: skip
+                    step_at = time.monotonic()
+                if steps and time.monotonic() >= step_at:
+                    what, point = steps.pop(0)
+                    if what == "move" and point is not None:
+                        put_tip(point)
+                    elif what in ("pull", "release"):
+                        pull(what == "pull")
+                        if what == "pull":  # where the tip is as the trigger is pulled
+                            result.setdefault("pulled_at", []).append(None if tip is None else tip.round(4).tolist())
+                            result.setdefault("virtual_at_pull", []).append(
+                                [virtual_landmarks(output.body, Side.LEFT, BodyPart.HAND).round(4).tolist(),
+                                 output.body.mode.value, frame.left.joints is not None])
+                    step_at = time.monotonic() + STEP_S
+                for event in output.events:
+                    if event.kind == "touch.contact":
+                        marks = [m.world_from_mesh[:3, 3].tolist() for m in output.draw.meshes
+                                 if m.mesh == "sphere" and m.color[:3] == MARK_COLOR[:3] and not m.lit]
+                        tips = [m.world_from_mesh[:3, 3].tolist() for m in output.draw.meshes
+                                if m.mesh == "sphere" and m.color == PROBE_TIP_COLOR]
+                        contacts.append({"time_s": event.time_s, "data": event.data, "marks": marks,
+                                         "tips": tips, "tracked_tip": None if tip is None else tip.tolist()})
+                    if event.kind == "touch.registration":
+                        result.setdefault("registrations", []).append(event.data)
+                if frame.index % 20 == 0:  # what the console showed, for a failure's message
+                    cue = pipeline.runner.therapist_cue(frame.time_s) if pipeline.runner else None
+                    result["cue"] = [cue.headline, *cue.lines] if cue is not None else None
+                    result["left"] = [frame.left.grip_valid, frame.left.trigger_click,
+                                      np.asarray(frame.left.grip.position).round(3).tolist()]
+                source.present(output.draw)
+                run.end_when_done(source, frame, output.done)
     finally:
         pull(False)
         put_tip(np.array([-0.1, 1.3, -0.3]))
         remote.close()
-        renderer.release()
-        context.release()
-    args.out.write_text(json.dumps(result))
-    return status
+        run.release()
+    return run.write(args.out)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,7 @@ the first frame that saw the fist (s), and whether the session finished.
 
 from __future__ import annotations
 
-import argparse
-import functools
-import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,82 +32,53 @@ HEAD = np.array([0.0, 1.2, 0.0])
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("patient")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--max-seconds", type=float, default=60.0)
-    args = parser.parse_args()
+    from support.xr_patient_session import PatientHeadsetRun, patient_app_arguments
 
-    from gmi_vr.app.session_setup import session_pipeline
-    from gmi_vr.core.errors import GmiError
+    args = patient_app_arguments(max_seconds=60.0).parse_args()
+    run = PatientHeadsetRun("gmi-vr stop test", args.max_seconds)
+
     from gmi_vr.core.types import Pose
-    from gmi_vr.render.context import open_window_context
-    from gmi_vr.render.renderer import Renderer
     from support.monado_remote import ControllerState, MonadoRemote
-    from support.xr_app_refusal import refused
-
-    context = open_window_context(64, 64, title="gmi-vr stop test", visible=False)
-    import xr  # noqa: F401  (after the GL context: see tests/support/xr_app.py)
-
-    from gmi_vr.xr.openxr_source import OpenXrSource
 
     remote = MonadoRemote()
     idle_left = ControllerState(pose=Pose(np.array([-0.3, 0.75, -0.2])), active=True)
     right = ControllerState(pose=Pose(np.array([0.3, 0.75, -0.2])), active=True)
     remote.set_all(Pose(HEAD), idle_left, right)
-    renderer = Renderer()
-    result: dict[str, object] = {"frames": 0}
-    status = 0
-    started = time.monotonic()
+    result = run.result
     try:
-        eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
-        with OpenXrSource(eyes, gl_context=context) as source:
-            info = source.info
-            with session_pipeline(args.patient, source="openxr",
-                                  runtime_name=info.runtime_name if info else None,
-                                  system_name=info.system_name if info else None) as pipeline:  # fmt: skip
-                runner = pipeline.runner
-                assert runner is not None and pipeline.recorder is not None
-                result["session_id"] = pipeline.recorder.session_id
-                first_time: float | None = None
-                fist_sent = stop_requested = end_requested = False
-                for frame in source.frames():
-                    output = pipeline.step(frame)
-                    source.present(output.draw)
-                    result["frames"] = frame.index + 1
-                    if runner.started and first_time is None:
-                        first_time = frame.time_s
-                    if first_time is not None and not fist_sent and frame.time_s - first_time >= SETTLE_S:
-                        remote.set_controller("right", squeeze=1.0, squeeze_force=1.0, trigger=1.0,
-                                              trigger_click=True, trigger_touch=True)  # fmt: skip
-                        fist_sent = True
-                    if fist_sent and "fist_seen_s" not in result and frame.right.squeeze >= 0.8:
-                        result["fist_seen_s"] = frame.time_s
-                        result["left_idle"] = (frame.left.squeeze, frame.left.trigger, frame.left.trigger_click)
-                    for event in output.events:
-                        if event.kind == "safety.stop":
-                            result["stop"] = {"time_s": event.time_s, **event.data}
-                            result["state_after_stop"] = runner.state.value  # "calm": look only
-                        if event.kind == "safety.stop_hint":
-                            result["hint"] = event.data["text"]
-                    if "stop" in result and not end_requested:
-                        runner.end_session(frame.time_s)  # the therapist ends from the calm scene
-                        end_requested = True
-                    too_long = time.monotonic() - started > args.max_seconds
-                    if not stop_requested and (output.done or too_long):
-                        result["done"] = output.done
-                        source.request_stop()
-                        stop_requested = True
-    except GmiError as error:
-        status = refused(error, result)
+        with run.session(args.patient) as (source, pipeline):
+            runner = pipeline.runner
+            assert runner is not None
+            first_time: float | None = None
+            fist_sent = end_requested = False
+            for frame in source.frames():
+                output = pipeline.step(frame)
+                source.present(output.draw)
+                if runner.started and first_time is None:
+                    first_time = frame.time_s
+                if first_time is not None and not fist_sent and frame.time_s - first_time >= SETTLE_S:
+                    remote.set_controller("right", squeeze=1.0, squeeze_force=1.0, trigger=1.0,
+                                          trigger_click=True, trigger_touch=True)  # fmt: skip
+                    fist_sent = True
+                if fist_sent and "fist_seen_s" not in result and frame.right.squeeze >= 0.8:
+                    result["fist_seen_s"] = frame.time_s
+                    result["left_idle"] = (frame.left.squeeze, frame.left.trigger, frame.left.trigger_click)
+                for event in output.events:
+                    if event.kind == "safety.stop":
+                        result["stop"] = {"time_s": event.time_s, **event.data}
+                        result["state_after_stop"] = runner.state.value  # "calm": look only
+                    if event.kind == "safety.stop_hint":
+                        result["hint"] = event.data["text"]
+                if "stop" in result and not end_requested:
+                    runner.end_session(frame.time_s)  # the therapist ends from the calm scene
+                    end_requested = True
+                run.end_when_done(source, frame, output.done)
     finally:
         remote.set_controller("right", squeeze=0.0, squeeze_force=0.0, trigger=0.0,
                               trigger_click=False, trigger_touch=False)  # fmt: skip
         remote.close()
-        renderer.release()
-        context.release()
-    args.out.write_text(json.dumps(result))
-    return status
+        run.release()
+    return run.write(args.out)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.sandbox import control, require_sandbox
-from support.xr_run import run_xr_app
+from support.xr_run import headset_runtime, run_xr_app
 
 from gmi_vr.core.types import Pose
 from gmi_vr.geometry import rotation_angle_between
@@ -26,8 +25,7 @@ APP = Path(__file__).parent.parent / "support" / "xr_body_app.py"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    require_sandbox()
-    control("ensure")
+    headset_runtime()
     return run_xr_app(APP, ["--frames", "160"], tmp_path_factory.mktemp("body"))
 
 

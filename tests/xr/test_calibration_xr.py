@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from calibration_motion import BODY, hips_position
-from support.sandbox import control, require_sandbox
+from support.xr_run import headset_runtime
 
 from gmi_vr.recording.store import SessionStore
 
@@ -68,8 +68,7 @@ APP = textwrap.dedent("""
 
 
 def test_one_handed_calibration_in_the_headset_is_stored(tmp_path: Path) -> None:
-    require_sandbox()
-    control("ensure")
+    headset_runtime()
     env = dict(os.environ, GMI_VR_DATA=str(tmp_path / "data"), GMI_VR_CONFIG=str(tmp_path / "absent.toml"))
     run = subprocess.run([sys.executable, "-c", APP.format(tests=str(TESTS))], env=env,
                          capture_output=True, text=True, timeout=240)  # fmt: skip

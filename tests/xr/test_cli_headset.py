@@ -7,15 +7,8 @@ from pathlib import Path
 
 import pytest
 from support.cli import gmi_vr
-from support.sandbox import control, require_sandbox
 
-pytestmark = pytest.mark.xr
-
-
-@pytest.fixture(autouse=True)
-def runtime() -> None:
-    require_sandbox()
-    control("ensure")
+pytestmark = [pytest.mark.xr, pytest.mark.usefixtures("headset")]
 
 
 def test_doctor_exits_zero_and_names_the_runtime(tmp_path: Path) -> None:

@@ -8,17 +8,10 @@ from pathlib import Path
 
 import pytest
 from support.cli import gmi_vr
-from support.sandbox import control, require_sandbox
 
 from gmi_vr.cli import EXIT_NOT_RECORDED
 
-pytestmark = pytest.mark.xr
-
-
-@pytest.fixture(autouse=True)
-def runtime() -> None:
-    require_sandbox()
-    control("ensure")
+pytestmark = [pytest.mark.xr, pytest.mark.usefixtures("headset")]
 
 
 def test_a_headset_session_chosen_unsaved_stores_nothing_and_exits_10(tmp_path: Path) -> None:

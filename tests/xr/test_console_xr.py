@@ -11,19 +11,24 @@ Bounds: the switch shows in the first frame stepped after the console hands the 
 hand heads for its own controller every frame, at the body's return speed (a displayed hand
 never jumps: at most ``BodySettings.return_max_step_m`` = 2 cm a frame), and once caught up
 it is drawn where that hand is tracked (the wrist joint: Monado's remote driver reports hand
-tracking) within 5 mm (the solver's reach tolerance; the tracked pose arrives exact)."""
+tracking) within 5 mm (the solver's reach tolerance; the tracked pose arrives exact).
+
+The therapist window's patient pane is the left eye as drawn into Monado's swapchain image
+(copied while the image is acquired, stretched to the pane): every redraw but the first (which
+sizes the pane) shows it, and one redraw's pane matches the image the runtime was handed
+within 4 levels of 8 bits in every block mean of an 8 x 6 grid (bilinear stretching keeps a
+block's mean to within a level or two; showing linear light as sRGB, or another frame's
+picture while the hands move, is off by far more); likewise with the eyes drawn one after the
+other into their own swapchains, as on a driver with neither multiview nor layered drawing."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from support.sandbox import control, require_sandbox
+from support.cli import gmi_vr
+from support.xr_run import headset_runtime, run_xr_app
 
 pytestmark = pytest.mark.xr
 
@@ -32,20 +37,17 @@ APP = Path(__file__).parent.parent / "support" / "xr_console_app.py"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    require_sandbox()
-    control("ensure")
+    return _run_app(tmp_path_factory)
+
+
+def _run_app(tmp_path_factory: pytest.TempPathFactory, *options: str) -> dict:
+    headset_runtime()
     folder = tmp_path_factory.mktemp("console")
-    env = dict(os.environ, GMI_VR_DATA=str(folder / "data"), GMI_VR_CONFIG=str(folder / "absent.toml"))
-    added = subprocess.run([sys.executable, "-m", "gmi_vr.cli", "patients", "add", "XR-C1", "--side", "left",
-                            "--part", "hand", "--by", "t"], env=env, capture_output=True, text=True,
-                           timeout=60)  # fmt: skip
+    data = folder / "data"
+    added = gmi_vr(["patients", "add", "XR-C1", "--side", "left", "--part", "hand", "--by", "t"], data, timeout_s=60)
     assert added.returncode == 0, added.stderr
-    out = folder / "result.json"
-    process = subprocess.run([sys.executable, str(APP), "--out", str(out), "--frames", "360"], env=env,
-                             capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert process.returncode == 0, (process.stdout + process.stderr)[-3000:]
-    result = json.loads(out.read_text())
-    result["data"] = folder / "data"
+    result = run_xr_app(APP, ["--frames", "360", *options], folder, data, timeout_s=300)
+    result["data"] = data
     return result
 
 
@@ -118,6 +120,27 @@ def test_real_from_the_console_makes_the_affected_arm_follow_its_own_controller(
     assert max(_to_own(s) for s in following) <= 0.005
     travelled = _distance(following[0]["left_grip"], following[-1]["left_grip"])
     assert travelled > 0.01, "the controller moved while the arm followed it"
+
+
+def test_the_windows_patient_pane_is_the_left_eye_the_runtime_was_handed(run: dict) -> None:
+    assert run["panes"]["layer"] == 0, "both eyes in one pass (multiview here): layer 0 of one swapchain"
+    _check_panes(run["panes"])
+
+
+def test_with_the_eyes_drawn_one_after_the_other_the_pane_is_the_left_eyes_own_image(
+        tmp_path_factory: pytest.TempPathFactory) -> None:  # fmt: skip
+    panes = _run_app(tmp_path_factory, "--two-pass")["panes"]
+    assert panes["layer"] is None, "the left eye's own swapchain image"
+    _check_panes(panes)
+
+
+def _check_panes(panes: dict) -> None:
+    assert len(panes["from_eye"]) > 20 and all(panes["from_eye"][1:]), panes["from_eye"]
+    eye, pane = np.array(panes["eye"]), np.array(panes["pane"])
+    assert eye.shape == pane.shape == (6, 8, 3)
+    # The lower two thirds: the pane's label covers part of its top row of blocks.
+    assert np.abs(eye[2:] - pane[2:]).max() <= 4, np.abs(eye - pane).max(axis=-1).round(1).tolist()
+    assert eye[2:].std() > 5, "a picture of the room, not a plain colour"
 
 
 def test_the_switch_is_audited_and_recorded_in_the_session(run: dict) -> None:

@@ -11,8 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.sandbox import control, require_sandbox
-from support.xr_run import run_xr_app
+from support.xr_run import headset_runtime, run_xr_app
 from test_body_xr import (
     test_affected_hand_mirrors_the_healthy_controller_on_every_frame as mirror_bounds,
 )
@@ -25,8 +24,7 @@ APP = Path(__file__).parent.parent / "support" / "xr_body_app.py"
 
 
 def test_the_mirror_follows_the_tracked_healthy_hand_on_every_frame(tmp_path: Path) -> None:
-    require_sandbox()
-    control("ensure")
+    headset_runtime()
     run = run_xr_app(APP, ["--frames", "160", "--hands"], tmp_path)
     tracked = [f for f in run["frames"] if f["healthy_valid"]]
     assert len(tracked) >= 140

@@ -20,10 +20,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.sandbox import control, require_sandbox
-from support.xr_run import run_xr_app
+from support.xr_run import SHORT_LATERALITY_BLOCK, headset_runtime, patient_store, run_xr_app
 
-from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.xr.hands_only import HAND_TRACKING_PROFILE, OPEN_PALM_HOLD_S
 
@@ -40,18 +38,10 @@ RUNTIME_FRAME_S = 1.0 / 20.0  # Monado's null compositor paces at 20 Hz (XR_RUNT
 def run_hands_block(tmp_path: Path, *options: str) -> tuple[Path, dict]:
     """The patient's short block run by the app with tracked hands; the data folder and the
     app's result."""
-    require_sandbox()
-    control("ensure")
-    data = tmp_path / "data"
-    with SessionStore.open(data) as store:
-        add_patient(store, "XR-HANDS", "left", "hand", therapist="t.one")
-        edit_patient_program(store, "XR-HANDS", {
-            "session.blocks": ["laterality"], "session.rating_at_start": False,
-            "session.rating_at_end": False, "laterality.trials_per_block": 4,
-            "laterality.rotations_deg": [0, 90], "laterality.views": ["back"],
-            # The next pinch (DELAY_S after the next stimulus) comes after this one's release.
-            "laterality.feedback": False, "laterality.inter_trial_s": 1.0,
-        }, therapist="t.one", reason="a short block answered by pinches")  # fmt: skip
+    headset_runtime()
+    # The next pinch (DELAY_S after the next stimulus) comes after this one's release.
+    program = {**SHORT_LATERALITY_BLOCK, "laterality.inter_trial_s": 1.0}
+    data = patient_store(tmp_path, "XR-HANDS", program, reason="a short block answered by pinches")
     args = ["XR-HANDS", "--delay", str(DELAY_S), "--hands", "--hold", str(HOLD_S), *options]
     return data, run_xr_app(APP, args, tmp_path, data)
 

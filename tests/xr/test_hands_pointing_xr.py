@@ -21,10 +21,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.sandbox import control, require_sandbox
-from support.xr_run import run_xr_app
+from support.xr_run import SHORT_LATERALITY_BLOCK, headset_runtime, patient_store, run_xr_app
 
-from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
 
 pytestmark = pytest.mark.xr
@@ -39,19 +37,12 @@ RUNTIME_FRAME_S = 1.0 / 20.0  # Monado's null compositor paces at 20 Hz (XR_RUNT
 def run_pointing_block(tmp_path: Path, confirm: str) -> tuple[Path, dict]:
     """The patient's short block answered by the right hand alone, by ``confirm`` ("pinch"
     or "dwell"); the data folder and the app's result."""
-    require_sandbox()
-    control("ensure")
-    data = tmp_path / "data"
-    with SessionStore.open(data) as store:
-        add_patient(store, "XR-POINT", "left", "hand", therapist="t.one")
-        edit_patient_program(store, "XR-POINT", {
-            "session.blocks": ["laterality"], "session.rating_at_start": False,
-            "session.rating_at_end": False, "laterality.trials_per_block": 4,
-            "laterality.rotations_deg": [0, 90], "laterality.views": ["back"],
-            "laterality.feedback": False, "laterality.inter_trial_s": 1.0,
-            "laterality.answer.mode": "point", "laterality.answer.hand": "right",
-            "hands.confirm": confirm, "hands.dwell_s": DWELL_S, "haptics.answer_pulse": True,
-        }, therapist="t.one", reason="one hand only, answered by pointing")  # fmt: skip
+    headset_runtime()
+    data = patient_store(tmp_path, "XR-POINT", {
+        **SHORT_LATERALITY_BLOCK, "laterality.inter_trial_s": 1.0,
+        "laterality.answer.mode": "point", "laterality.answer.hand": "right",
+        "hands.confirm": confirm, "hands.dwell_s": DWELL_S, "haptics.answer_pulse": True,
+    }, reason="one hand only, answered by pointing")  # fmt: skip
     args = ["XR-POINT", "--delay", str(DELAY_S), "--hands", "--hold", str(HOLD_S), "--point", confirm]
     return data, run_xr_app(APP, args, tmp_path, data)
 

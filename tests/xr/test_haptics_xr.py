@@ -17,11 +17,7 @@ from pathlib import Path
 
 import pytest
 import xr
-from support.sandbox import control, require_sandbox
-from support.xr_run import run_xr_app
-
-from gmi_vr.app.patients import add_patient, edit_patient_program
-from gmi_vr.recording.store import SessionStore
+from support.xr_run import SHORT_LATERALITY_BLOCK, headset_runtime, patient_store, run_xr_app
 
 pytestmark = pytest.mark.xr
 
@@ -30,19 +26,9 @@ HAPTIC_VIBRATION = int(xr.StructureType.HAPTIC_VIBRATION)  # XrHapticVibration's
 
 
 def test_answer_pulses_reach_the_runtime_on_the_healthy_hand_only(tmp_path: Path) -> None:
-    require_sandbox()
-    control("ensure")
-    data = tmp_path / "data"
-    with SessionStore.open(data) as store:
-        add_patient(store, "XR-HAP", "left", "hand", therapist="t.one")
-        edit_patient_program(store, "XR-HAP", {
-            "session.blocks": ["laterality"], "session.rating_at_start": False,
-            "session.rating_at_end": False, "laterality.trials_per_block": 4,
-            "laterality.rotations_deg": [0, 90], "laterality.views": ["back"],
-            "laterality.feedback": False, "laterality.inter_trial_s": 0.5,
-            "haptics.answer_pulse": True,
-        }, therapist="t.one", reason="answer pulses: no allodynia")  # fmt: skip
-
+    headset_runtime()
+    program = {**SHORT_LATERALITY_BLOCK, "laterality.inter_trial_s": 0.5, "haptics.answer_pulse": True}
+    data = patient_store(tmp_path, "XR-HAP", program, reason="answer pulses: no allodynia")
     result = run_xr_app(APP, ["XR-HAP", "--delay", "0.4", "--record-haptics"], tmp_path, data)
     assert result.get("done") is True, result
 

@@ -14,10 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.sandbox import control, require_sandbox
-from support.xr_run import run_xr_app
+from support.xr_run import SHORT_LATERALITY_BLOCK, headset_runtime, patient_store, run_xr_app
 
-from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
 
 pytestmark = pytest.mark.xr
@@ -28,18 +26,9 @@ RUNTIME_FRAME_S = 1.0 / 20.0  # Monado's null compositor paces at 20 Hz (XR_RUNT
 
 
 def test_a_right_trigger_pull_answers_a_right_hand_stimulus(tmp_path: Path) -> None:
-    require_sandbox()
-    control("ensure")
-    data = tmp_path / "data"
-    with SessionStore.open(data) as store:
-        add_patient(store, "XR-LAT", "left", "hand", therapist="t.one")
-        edit_patient_program(store, "XR-LAT", {
-            "session.blocks": ["laterality"], "session.rating_at_start": False,
-            "session.rating_at_end": False, "laterality.trials_per_block": 4,
-            "laterality.rotations_deg": [0, 90], "laterality.views": ["back"],
-            "laterality.feedback": False, "laterality.inter_trial_s": 0.5,
-        }, therapist="t.one", reason="a short block for the headset check")  # fmt: skip
-
+    headset_runtime()
+    program = {**SHORT_LATERALITY_BLOCK, "laterality.inter_trial_s": 0.5}
+    data = patient_store(tmp_path, "XR-LAT", program, reason="a short block for the headset check")
     result = run_xr_app(APP, ["XR-LAT", "--delay", str(DELAY_S)], tmp_path, data)
     assert result.get("done") is True, result
 

@@ -34,9 +34,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support.lsl import StreamCapture, machine_only_config
-from support.sandbox import control, require_sandbox
+from support.xr_run import headset_runtime, patient_store
 
-from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.app.pipeline import CLOCK_EVENT
 from gmi_vr.recording.export.bids import stream_values
 from gmi_vr.recording.recorder import PROFILE_EVENT
@@ -95,22 +94,18 @@ def patient(capture: StreamCapture) -> None:
 
 
 def test_a_headset_sessions_streams_carry_every_event_rating_and_frame_on_the_lsl_clock(tmp_path: Path) -> None:
-    require_sandbox()
-    control("ensure")
+    headset_runtime()
     station = f"lsl-xr-{uuid.uuid4().hex[:8]}"
     config = tmp_path / "settings.toml"
     config.write_text(f'station = "{station}"\n')
-    data = tmp_path / "data"
+    data = patient_store(tmp_path, "XR-LSL", {
+        "session.blocks": ["laterality"], "session.rating_at_start": True, "session.rating_at_end": False,
+        "laterality.trials_per_block": 2, "laterality.rotations_deg": [0], "laterality.views": ["back"],
+        "laterality.feedback": False, "laterality.inter_trial_s": 0.5,
+    }, reason="a short session for the LSL check")  # fmt: skip
     env = dict(os.environ, GMI_VR_DATA=str(data), GMI_VR_CONFIG=str(config),
                LSLAPICFG=str(machine_only_config(tmp_path)))  # fmt: skip
     os.environ["LSLAPICFG"] = env["LSLAPICFG"]  # this process's inlets too (read at liblsl's first use)
-    with SessionStore.open(data) as store:
-        add_patient(store, "XR-LSL", "left", "hand", therapist="t.one")
-        edit_patient_program(store, "XR-LSL", {
-            "session.blocks": ["laterality"], "session.rating_at_start": True, "session.rating_at_end": False,
-            "laterality.trials_per_block": 2, "laterality.rotations_deg": [0], "laterality.views": ["back"],
-            "laterality.feedback": False, "laterality.inter_trial_s": 0.5,
-        }, therapist="t.one", reason="a short session for the LSL check")  # fmt: skip
 
     capture = StreamCapture(station)
     app = subprocess.Popen(

@@ -12,10 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.sandbox import control, require_sandbox
-from support.xr_run import run_xr_app
+from support.xr_run import headset_runtime, patient_store, run_xr_app
 
-from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
 
 pytestmark = pytest.mark.xr
@@ -25,17 +23,13 @@ RUNTIME_FRAME_S = 1.0 / 20.0  # Monado's null compositor paces at 20 Hz (XR_RUNT
 
 
 def test_the_affected_controller_registers_the_limb_and_its_touch_shows_where_it_landed(tmp_path: Path) -> None:
-    require_sandbox()
-    control("ensure")
-    data = tmp_path / "data"
-    with SessionStore.open(data) as store:
-        add_patient(store, "XR-SEEN", "left", "hand", therapist="t.one")
-        edit_patient_program(store, "XR-SEEN", {
-            "session.blocks": ["touch"], "session.rating_at_start": False, "session.rating_at_end": False,
-            "safety.fms_every_s": 0, "touch.interval_s": 6.0, "touch.lead_s": 1.0, "touch.touches_per_block": 1,
-            "touch.blocks": 1, "touch.rest_s": 0.0, "touch.feedback_s": 0.5, "touch.views": ["virtual"],
-            "touch.seen_touch": True,
-        }, therapist="t.one", reason="a short seen-touch block for the headset check")  # fmt: skip
+    headset_runtime()
+    data = patient_store(tmp_path, "XR-SEEN", {
+        "session.blocks": ["touch"], "session.rating_at_start": False, "session.rating_at_end": False,
+        "safety.fms_every_s": 0, "touch.interval_s": 6.0, "touch.lead_s": 1.0, "touch.touches_per_block": 1,
+        "touch.blocks": 1, "touch.rest_s": 0.0, "touch.feedback_s": 0.5, "touch.views": ["virtual"],
+        "touch.seen_touch": True,
+    }, reason="a short seen-touch block for the headset check")  # fmt: skip
 
     result = run_xr_app(APP, ["XR-SEEN"], tmp_path, data)
     print(json.dumps({k: v for k, v in result.items() if k not in ("contacts",)}))  # shown on a failure

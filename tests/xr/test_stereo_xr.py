@@ -21,7 +21,6 @@ lacks.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -29,26 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.sandbox import control, require_sandbox
+from support.xr_run import xr_app_outcome
 
-pytestmark = pytest.mark.xr
+pytestmark = [pytest.mark.xr, pytest.mark.usefixtures("headset")]
 
 APP = Path(__file__).parent.parent / "support" / "xr_app.py"
 RUN_TIMEOUT_S = 180
 
 
-@pytest.fixture(autouse=True)
-def _service_running() -> None:
-    require_sandbox()
-    control("ensure")
-
-
 def run_app(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:
-    out = tmp_path / "result.json"
-    process = subprocess.run([sys.executable, str(APP), "--out", str(out), *args],
-                             capture_output=True, text=True, timeout=RUN_TIMEOUT_S)  # fmt: skip
-    result = json.loads(out.read_text()) if out.exists() else {}
-    return process.returncode, result, process.stdout + process.stderr
+    return xr_app_outcome(APP, list(args), tmp_path, timeout_s=RUN_TIMEOUT_S)
 
 
 @pytest.mark.parametrize("path", ["multiview", "layered", "two_pass"])

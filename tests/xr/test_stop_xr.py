@@ -13,10 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.sandbox import control, require_sandbox
-from support.xr_run import run_xr_app
+from support.xr_run import headset_runtime, patient_store, run_xr_app
 
-from gmi_vr.app.patients import add_patient, edit_patient_program
 from gmi_vr.recording.store import SessionStore
 
 pytestmark = pytest.mark.xr
@@ -27,16 +25,12 @@ HOLD_S = 1.0  # SafetySettings.stop_hold_s
 
 
 def test_the_healthy_hands_grip_and_trigger_stop_with_the_affected_controller_idle(tmp_path: Path) -> None:
-    require_sandbox()
-    control("ensure")
-    data = tmp_path / "data"
-    with SessionStore.open(data) as store:
-        add_patient(store, "XR-STOP", "left", "hand", therapist="t.one")
-        edit_patient_program(store, "XR-STOP", {
-            "stage": 3, "session.blocks": ["mirror"], "mirror.look_s": 30.0,
-            "session.rating_at_start": False, "session.rating_at_end": False,
-            "safety.fms_every_s": 0,
-        }, therapist="t.one", reason="a look-only block for the headset check")  # fmt: skip
+    headset_runtime()
+    data = patient_store(tmp_path, "XR-STOP", {
+        "stage": 3, "session.blocks": ["mirror"], "mirror.look_s": 30.0,
+        "session.rating_at_start": False, "session.rating_at_end": False,
+        "safety.fms_every_s": 0,
+    }, reason="a look-only block for the headset check")  # fmt: skip
 
     result = run_xr_app(APP, ["XR-STOP"], tmp_path, data)
     assert result.get("done") is True, result

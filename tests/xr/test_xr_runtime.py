@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from support.sandbox import control, require_sandbox, service_log_tail
+from support.sandbox import control, service_log_tail
+from support.xr_run import headset_runtime, xr_app_outcome
 
-pytestmark = pytest.mark.xr
+pytestmark = [pytest.mark.xr, pytest.mark.usefixtures("headset")]
 
 APP = Path(__file__).parent.parent / "support" / "xr_app.py"
 RUN_TIMEOUT_S = 120
@@ -29,23 +30,10 @@ POSITION_TOLERANCE_M = 0.001
 ANGLE_TOLERANCE_DEG = 0.5
 
 
-@pytest.fixture(autouse=True)
-def _service_running() -> None:
-    """Every scenario starts with a running service (a crash test may have killed it)."""
-    require_sandbox()
-    control("ensure")
-
-
 def run_app(
     tmp_path: Path, *args: str, timeout_s: float = RUN_TIMEOUT_S, env: dict[str, str] | None = None
 ) -> tuple[int, dict[str, Any], str]:
-    out = tmp_path / "result.json"
-    process = subprocess.run(
-        [sys.executable, str(APP), "--out", str(out), *args],
-        capture_output=True, text=True, timeout=timeout_s, env=env,
-    )  # fmt: skip
-    result = json.loads(out.read_text()) if out.exists() else {}
-    return process.returncode, result, process.stdout + process.stderr
+    return xr_app_outcome(APP, list(args), tmp_path, env, timeout_s)
 
 
 def angle_deg(q1: np.ndarray, q2: np.ndarray) -> float:
@@ -55,8 +43,7 @@ def angle_deg(q1: np.ndarray, q2: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def plain_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], str]:
-    require_sandbox()
-    control("ensure")
+    headset_runtime()
     return run_app(tmp_path_factory.mktemp("plain"), "--frames", "110")
 
 
