@@ -293,7 +293,9 @@ def _cmd_patients(args: argparse.Namespace) -> int:
         elif args.action == "show" and args.handout is not None:
             from gmi_vr.review.handout import write_handout
 
-            print(write_handout(store, args.id, Path(args.handout).expanduser()))
+            handout = write_handout(store, args.id, Path(args.handout).expanduser())
+            print(handout)
+            _say_not_encrypted(store, handout)
         elif args.action == "show":
             summary = _patient_summary(store, args.id)
             program = app.patient_program(store, args.id)
@@ -596,7 +598,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
             print(path)
     finally:
         store.close()
+    _say_not_encrypted(store, Path(args.out))
     return 0
+
+
+def _say_not_encrypted(store: SessionStore, written: Path) -> None:
+    """Files made from an encrypted store (exports, bundles, reports) are plain files: one
+    line on stderr says so and where they are, so that a clinician does not take them as safe."""
+    if store.encrypted:
+        print(f"gmi-vr: not encrypted: {written} (the session store is); keep it on an encrypted disk "
+              f"or delete it once it has served.", file=sys.stderr)  # fmt: skip
 
 
 def _export_study(args: argparse.Namespace) -> int:
@@ -628,6 +639,7 @@ def _export_study(args: argparse.Namespace) -> int:
         print(f"gmi-vr: session {session.id} of {session.patient_id} {why}, so it is not in the dataset.", file=sys.stderr)
     print(f"gmi-vr: {done.root} holds {len(done.subjects)} subject(s) and {len(done.sessions)} session(s) from this "
           f"store; {len(done.changed)} file(s) written or updated.", file=sys.stderr)  # fmt: skip
+    _say_not_encrypted(store, done.root)
     return 0
 
 
@@ -653,6 +665,7 @@ def _bundle_export(args: argparse.Namespace) -> None:
         if args.program:
             bundle.export_program(store, args.program, out, actor=actor, app_version=__version__)
             print(f"wrote the program of {args.program} into {out}; on the home machine: gmi-vr bundle import {out}")
+            _say_not_encrypted(store, out)
             return
         done = bundle.export_practice(store, args.patient, out, actor=actor, app_version=__version__,
                                       everything=args.all)  # fmt: skip
@@ -661,6 +674,7 @@ def _bundle_export(args: argparse.Namespace) -> None:
     n = done.counts.sessions
     print(f"bundled {n} home practice session{'' if n == 1 else 's'} of {args.patient} "
           f"({done.counts.describe()}) into {out}; at the clinic: gmi-vr bundle import {out}")  # fmt: skip
+    _say_not_encrypted(store, out)
 
 
 def _bundle_import(args: argparse.Namespace) -> None:
@@ -758,6 +772,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         progress.close()
         store.close()
     print(written)
+    _say_not_encrypted(store, written)
     return 0
 
 
@@ -816,7 +831,7 @@ def _store_encrypt(path: Path, keep_in_keyring: bool) -> int:
     import getpass
 
     from gmi_vr.core.errors import StorageError
-    from gmi_vr.recording import cipher
+    from gmi_vr.recording import cipher, store_lock
     from gmi_vr.recording.encrypt import encrypt_store
     from gmi_vr.recording.store import SessionStore
 
@@ -831,6 +846,8 @@ def _store_encrypt(path: Path, keep_in_keyring: bool) -> int:
         running = [session.id for session in store.list_sessions() if session.status == "running"]
     if running:
         raise StorageError(f"Session {running[0]} is recording into {path}; encrypt the store after it ends (nothing was changed).")
+    with store_lock.exclusive(path):
+        pass  # another program has it open: refused now, before the passphrase is typed (encrypt_store takes it again)
     secret = cipher.passphrase(ask=False)  # $GMI_VR_STORE_PASSPHRASE, else one already in the keyring
     if secret is None and sys.stdin.isatty():
         secret = getpass.getpass("New passphrase for the session store: ")

@@ -261,3 +261,30 @@ def test_this_module_passes_offscreen_without_a_display() -> None:
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "passed" in result.stdout and "skipped" in result.stdout and "failed" not in result.stdout
+
+
+def test_a_shader_the_driver_refuses_is_one_sentence_with_the_drivers_log(
+        gl: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gmi_vr.render.shader as shader_module
+    from gmi_vr.assets.locations import shader_path
+    from gmi_vr.core.errors import GraphicsUnavailable
+    from gmi_vr.render.stereo import shader_preamble
+
+    one_view = shader_preamble(None, shader_module.GL.GL_VERTEX_SHADER)
+    (tmp_path / "broken.frag").write_text("#version 410 core\nout vec4 colour;\nvoid main() { colour = nothing; }\n")
+    # Reads mesh.vert's vec4 colour as a vec2: compiles alone, cannot link.
+    (tmp_path / "unlinked.frag").write_text(
+        "#version 410 core\nin vec2 v_color;\nout vec4 colour;\n"
+        "void main() { colour = vec4(v_color, 0.0, 1.0); }\n")
+    monkeypatch.setattr(shader_module, "shader_path",
+                        lambda name: tmp_path / name if (tmp_path / name).exists() else shader_path(name))
+    with pytest.raises(GraphicsUnavailable) as refused:
+        shader_module.ShaderProgram("mesh.vert", "broken.frag", one_view)
+    words = str(refused.value)
+    assert words.startswith("The OpenGL driver could not compile shaders/broken.frag (")
+    assert words.endswith("); an OpenGL 4.1 core driver is needed.") and "nothing" in words, words
+    with pytest.raises(GraphicsUnavailable) as refused:
+        shader_module.ShaderProgram("mesh.vert", "unlinked.frag", one_view)
+    words = str(refused.value)
+    assert words.startswith("The OpenGL driver could not link mesh.vert+unlinked.frag (")
+    assert words.endswith("); an OpenGL 4.1 core driver is needed."), words

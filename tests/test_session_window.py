@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from support.clinic_store import store_with_patient
-from support.screens import driven_run, logged, require_display
+from support.screens import driven_run, in_both_places, logged, require_display
 
 from gmi_vr.app.controls import ESCAPE_PROMPT
 from gmi_vr.recording.store import SessionStore
@@ -23,73 +23,22 @@ from gmi_vr.recording.store import SessionStore
 # Runs in the child: the simulator's keyboard session for patient W-1, with the window's
 # show() wrapped so a driver sees each frame's status line and presses real keys.
 SCRIPT = """
-    import time
-    from contextlib import contextmanager
     import glfw
     import gmi_vr.console.therapist_window as console
-    from gmi_vr.app import run_sim
+    from support.stand_in_headset import StandInHeadset, run_where
 
     PROMPT = {prompt!r}
     log = {{"statuses": [], "marks": {{}}, "open_after_prompt": [], "after_saved": [], "presented": []}}
 
 
-    class StandInHeadset:
-        # The headset's frame source for run_openxr: the simulator's frames at 60 Hz; it
-        # counts the pictures presented and stops a few frames after it is asked to.
-
-        info = None
-
-        def __init__(self):
-            from gmi_vr.core.input import InputState
-            from gmi_vr.xr.sim_source import KeyboardMouseFrameSource
-
-            started = time.monotonic()
-            self.frames_source = KeyboardMouseFrameSource(InputState(), lambda: time.monotonic() - started)
-            self.presented = 0
-            self.stop_requests = 0
-
-        def frames(self):
-            left = None
-            for frame in self.frames_source.frames():
-                if left is not None:
-                    if left == 0:
-                        return
-                    left -= 1
-                elif self.stop_requests:
-                    left = 5  # the runtime walks the session to its end over a few frames
-                time.sleep(1 / 60)
-                yield frame
-
-        def present(self, draw_list):
-            self.presented += 1
-
-        def vibrate(self, pulses):
-            pass  # no controllers to vibrate here (tests/xr check the real haptics)
-
-        def clock_link(self):
-            return None  # its times are not tied to a clock (tests/xr check the runtime's)
-
+    class Headset(StandInHeadset):
+        # The stand-in headset that notes when the app asked the runtime to end the session.
         def request_stop(self):
-            self.stop_requests += 1
+            super().request_stop()
             log["stop_requested_after"] = len(log["statuses"])
 
 
-    headset = StandInHeadset()
-
-
-    @contextmanager
-    def stand_in_headset_with_console(title, visible=True, **_options):  # hands_only, console: unused here
-        from gmi_vr.render.context import open_window_context
-        from gmi_vr.render.renderer import Renderer
-
-        with open_window_context(*console.WINDOW_SIZE, title=title, visible=visible) as context:
-            renderer = Renderer()
-            window = console.TherapistWindow(context, renderer)
-            try:
-                yield headset, window
-            finally:
-                window.release()
-                renderer.release()
+    headset = Headset(frames_to_end=5)  # the runtime walks the session to its end over a few frames
 
     def until(test, what):
         for _ in range(600):
@@ -115,11 +64,11 @@ SCRIPT = """
         window, status = yield from until(lambda s: "ending: closing rating" in s, "closing rating")
         keyboard.press("F5", "2", "Return")  # the closing rating
         window, status = yield from until(lambda s: " saved" in s, "saved")
-        log["presented"].append(headset.presented)
+        log["presented"].append(len(headset.presented_at))
         for _ in range(10):  # "Session complete" stays on screen
             window, status = yield
             log["after_saved"].append((status, window.should_close()))
-        log["presented"].append(headset.presented)
+        log["presented"].append(len(headset.presented_at))
         log["stop_requests"] = headset.stop_requests
         touched = window.last_input_s
         keyboard.press("Escape")  # one Escape closes it now
@@ -139,20 +88,13 @@ SCRIPT = """
         return pixels
 
     console.TherapistWindow.show = show
-    report = lambda line: print("REPORT", line)
-    if {where!r} == "simulator":
-        run_sim(None, patient_id="W-1", max_frames=4000, report=report)
-    else:
-        import gmi_vr.app.headset as app_headset
-
-        app_headset.headset_with_console = stand_in_headset_with_console
-        app_headset.run_openxr("W-1", max_frames=20000, report=report)
+    run_where({where!r}, headset, "W-1", max_frames=20000, report=lambda line: print("REPORT", line))
+    if {where!r} == "headset":
         log["stop_requests"] = [log["stop_requests"], headset.stop_requests]
     """
 
 
-@pytest.mark.display
-@pytest.mark.parametrize("where", ["simulator", "headset"])
+@in_both_places
 def test_escape_asks_then_the_closing_rating_and_session_complete_stay_until_closed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
     require_display()

@@ -343,3 +343,14 @@ def test_the_left_hand_seen_from_the_back_has_its_thumb_on_the_patients_right() 
 
     assert thumb_x(Side.LEFT, "back") > 0 > thumb_x(Side.RIGHT, "back")
     assert thumb_x(Side.LEFT, "palm") < 0 < thumb_x(Side.RIGHT, "palm")
+
+
+def test_a_picture_on_screen_follows_a_recalibrated_head_at_the_next_frame() -> None:
+    script = Script(head=Pose(np.array([0.0, 1.3, 0.0])))
+    task = make_task(script)
+    _, _, step = until_shown(task, script)
+    before = step.draw.meshes[0].world_from_mesh[:3, 3].copy()
+    moved = Pose(np.array([0.5, 1.3, 0.0]))  # the patient recalibrated half a metre to the right
+    task.context = TaskContext(level_anchor(moved), task.context.seed, task.context.block_index)
+    after = task.update(script.frame(), None).draw.meshes[0].world_from_mesh[:3, 3]
+    np.testing.assert_allclose(after - before, [0.5, 0.0, 0.0], atol=1e-9)

@@ -20,7 +20,7 @@ seated reach with trigger presses now and then):
   (below), with the renderer made to draw the eyes in two passes into two swapchains
   (``render.stereo``'s fallback) instead of the one pass it takes where the driver offers
   it; the report names the way each run drew its eyes.
-- ``split``: the same app runs with the therapist window once more, with every OpenGL
+- ``split``: the same app runs with the therapist window and without it once more, with every OpenGL
   entry point (and the window's buffer swap) and every pyopenxr call wrapped by a timer,
   splitting the frame into main-thread CPU inside GL, inside OpenXR and everything else
   (the Python side: tracking, body, therapy, recording, draw submission). On llvmpipe the
@@ -274,6 +274,12 @@ def time_components() -> dict[str, int]:
 def child_app(patient: str, frames: int, console: bool, split: bool, two_pass: bool, out: Path) -> None:
     """``gmi-vr run --patient`` in this process, its frame loop timed per frame; ``two_pass``
     makes the renderer draw the eyes one after the other whatever the driver offers."""
+    from gmi_vr.render.context import choose_gl_platform
+
+    # Before anything below imports pyopenxr, which imports PyOpenGL: the platform choice
+    # also turns PyOpenGL's per-call error checking off as ``gmi-vr run`` has it, and that
+    # is only possible before PyOpenGL is loaded.
+    choose_gl_platform(offscreen=False)
     from gmi_vr import cli
     from gmi_vr.app import headset
     from gmi_vr.xr.openxr_source import OpenXrSource
@@ -452,6 +458,7 @@ def main() -> int:
         if not args.no_split:
             for block in BLOCKS:
                 runs.append((f"{block} + window, split", ["app", f"BENCH-{block[:3].upper()}", "console", "split"]))
+                runs.append((f"{block}, no window, split", ["app", f"BENCH-{block[:3].upper()}", "none", "split"]))
             runs.append((f"{BLOCKS[0]} + window, split, 2 passes", ["app", f"BENCH-{BLOCKS[0][:3].upper()}", "console",
                                                                     "split", "two_pass"]))  # fmt: skip
         for label, child in runs:

@@ -52,6 +52,7 @@ from gmi_vr.core.types import HandInput, TrackingFrame
 from gmi_vr.recording.listing import saved_line, session_row
 from gmi_vr.recording.rows import CalibrationInfo, PatientInfo, StoredRating, StoredTrial
 from gmi_vr.recording.store import SessionStore
+from gmi_vr.review.progress import StageDecider
 from gmi_vr.therapy.plan.program import Program
 
 #: The events the log lists (pain ratings, flares, stops, tracking and recording losses,
@@ -68,6 +69,8 @@ LOGGED_EVENTS: dict[str, str] = {
     "safety.dysynchiria": "dysynchiria: pain or tingling on the affected side, mirrored touch stopped",
     "touch.block_end": "touch block ended",
 }
+#: What the "after the session" section says while the stage proposal is read.
+READING_PROPOSAL = "Reading the stage proposal over the patient's sessions..."
 #: Events kept in the log (the newest).
 EVENT_LOG_LENGTH = 500
 #: The event a movement task sends with each repetition's record (``RepetitionRecord``, the
@@ -285,24 +288,24 @@ class SessionConsole:
 
     def after_session(self) -> AfterSession | None:
         """Once the session has ended: what was saved and the progression proposal over the
-        patient's sessions (read once, when first shown: it reads them all, and the session
-        is over, so no task waits for it)."""
+        patient's sessions (read once, on a worker thread: it reads them all, and the
+        headset's frames must not wait for it; "reading" meanwhile)."""
         pipeline = self.pipeline
         if not pipeline.finished or pipeline.runner is None:
             return None
         if self._after is None:
             saved = saved_line(pipeline.saved) if pipeline.saved is not None else "session not saved (see the terminal)"
-            after = AfterSession(saved)
-            if pipeline.stage_decision is not None and pipeline.saved is not None:
-                try:
-                    proposal = pipeline.stage_decision.proposal()
-                except GmiError as error:
-                    after = AfterSession(saved, problem=f"No stage proposal: {error}")
-                else:
-                    lines = (f"stage {int(proposal.current_stage)} -> proposed {int(proposal.proposed_stage)} "
-                             f"({proposal.decision.value}, rule {proposal.rule})", proposal.reason)
-                    after = AfterSession(saved, int(proposal.current_stage), int(proposal.proposed_stage), lines)
-            self._after = after
+            self._after = AfterSession(saved)
+            decision = pipeline.stage_decision
+            if decision is not None and pipeline.saved is not None:
+                reading = self._after = AfterSession(saved, problem=READING_PROPOSAL)
+
+                def read() -> None:
+                    after = proposal_after(saved, decision)
+                    if self._after is reading:  # nothing decided meanwhile
+                        self._after = after
+
+                threading.Thread(target=read, name="gmi-vr stage proposal", daemon=True).start()
         return self._after
 
     def _decide(self, what: str, stage: int | None, reason: str) -> None:
@@ -365,6 +368,18 @@ class SessionConsole:
             cue=cue.headline if cue is not None else "", cue_now=cue is not None and cue.now,
             cue_lines=cue.lines if cue is not None else (), keys=button_keys(),
         )  # fmt: skip
+
+
+def proposal_after(saved: str, decision: StageDecider) -> AfterSession:
+    """The "after the session" section with the stage proposal over the patient's sessions
+    (``saved``: the saved line), or the sentence saying why none could be made."""
+    try:
+        proposal = decision.proposal()
+    except GmiError as error:
+        return AfterSession(saved, problem=f"No stage proposal: {error}")
+    lines = (f"stage {int(proposal.current_stage)} -> proposed {int(proposal.proposed_stage)} "
+             f"({proposal.decision.value}, rule {proposal.rule})", proposal.reason)  # fmt: skip
+    return AfterSession(saved, int(proposal.current_stage), int(proposal.proposed_stage), lines)
 
 
 def replay_panels(title: str, start_s: float, events: Sequence[Event], trials: list[StoredTrial],
@@ -517,17 +532,18 @@ def session_console(pipeline: SessionPipeline, controls: TherapistControls | Non
                     mode: str, started_here: bool = False, gate: ConsoleGate | None = None,
                     waiting: str | None = None,
                     devices: DeviceSource | None = None,
-                    start_where: str = "") -> SessionConsole:
+                    start_where: str = "", before: BeforeSession | None = None) -> SessionConsole:
     """The console of one run: a patient's session (``started_here``: started from the
     console's patient list, which is audited as "console.start"), or free play, which lists
     the patients to start one with (and to add one), the headset's status (``devices``) and
     where the session starts (``start_where``). ``gate``: sign-in and the idle lock, kept
-    over the run; ``waiting``: the patient whose session starts once someone signs in."""
+    over the run; ``waiting``: the patient whose session starts once someone signs in.
+    ``before``: free play's patient list already read (off the render thread); None reads it."""
     title = f"patient {patient_id}  |  {mode}" if patient_id is not None else f"free play  |  {mode}"
     console = SessionConsole(pipeline, controls, title, gate=gate, waiting=waiting, devices=devices,
                              start_where=start_where)  # fmt: skip
     if patient_id is None:
-        console.before = before_session()
+        console.before = before if before is not None else before_session()
     elif started_here and pipeline.audit is not None:
         pipeline.audit("console.start", {"via": "console"})
     return console

@@ -24,11 +24,11 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gmi_vr.app.accounts import Account
 from gmi_vr.app.calibrate import calibrate_from_console
-from gmi_vr.app.console import session_console
+from gmi_vr.app.console import before_session, session_console
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.devices import LiveDevices
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
@@ -43,6 +43,7 @@ from gmi_vr.therapy.plan.program import Program
 from gmi_vr.xr.hands_only import HAND_TRACKING_PROFILE
 
 if TYPE_CHECKING:
+    from gmi_vr.console.panels import BeforeSession
     from gmi_vr.console.therapist_window import TherapistWindow
     from gmi_vr.scene.draw import DrawList
     from gmi_vr.xr.doctor import DoctorResult
@@ -131,13 +132,18 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
         frames = source.frames()
         patient, frames_shown = (None if waiting else patient_id), 0
         calibrated = ""  # what became of a calibration started from the console
+        loop: SessionLoop | None = None  # the run's last loop: its frames go on while the next opens
         while True:  # free play, until the therapist starts a patient's session from the console
-            with console_session(
-                patient, refusable=patient != patient_id, source="openxr",
-                runtime_name=info.runtime_name if info else None,
-                system_name=info.system_name if info else None,
-                report=report, record=record, therapist=gate.actor(),
-            ) as (pipeline, refused):  # fmt: skip
+            if loop is not None:
+                loop.frames_shown = frames_shown  # it counts on while the next session opens
+            with ExitStack() as opened:
+                pipeline, refused, before = open_beside(
+                    opened, loop, frames, patient, refusable=patient != patient_id, source="openxr",
+                    runtime_name=info.runtime_name if info else None,
+                    system_name=info.system_name if info else None,
+                    report=report, record=record, therapist=gate.actor(),
+                )  # fmt: skip
+                frames_shown = loop.frames_shown if loop is not None else frames_shown
                 patient = None if refused else patient  # refused: free play again, the sentence in the panel
                 pipeline.streams = streams
                 mode = f"headset: {info.system_name if info else 'OpenXR'}"
@@ -161,7 +167,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                                           gate=gate, waiting=None if patient is not None else waiting,
                                           devices=LiveDevices(info.runtime_name if info else "",
                                                               info.system_name if info else ""),
-                                          start_where="headset")  # fmt: skip
+                                          start_where="headset", before=before)  # fmt: skip
                 console.notice, calibrated = refused or calibrated, ""
                 loop = SessionLoop(pipeline, window, status, present=source.present, vibrate=source.vibrate,
                                    clock=source.clock_link, want_eye=window.view.want_patient_eye,
@@ -181,11 +187,32 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
                         status=f"calibration of {console.calibrate_requested} (seated), in the headset",
                         max_frames=max_frames, frames_shown=frames_shown)  # fmt: skip
                     frames_shown = calibration.frames_shown if calibration is not None else frames_shown
+                    # Free play opens on this thread, with the list read again: the window goes
+                    # from the calibration straight to the list that says what was stored.
+                    loop = None
                     continue  # free play again, the console saying what was stored
                 # The runtime ended the session unless the app asked it to.
                 pipeline.ended_by = pipeline.ended_by or stopped or "runtime_ended"
             break
     return frames_shown
+
+
+def open_beside(stack: ExitStack, loop: SessionLoop | None, frames: Iterator[TrackingFrame],
+               patient_id: str | None, **options: Any) -> tuple[SessionPipeline, str, BeforeSession | None]:
+    """``console_session(patient_id, **options)`` entered into ``stack`` (its end comes with
+    the stack's), and free play's patient list (``app.console.before_session``; None in a
+    patient's session): store work, done off the render thread while ``loop`` (the run's
+    previous one, None before the first frame) goes on showing ``frames``
+    (``SessionLoop.beside``). Returns (pipeline, the sentence of a refused start or "", the list)."""
+
+    def open_session() -> tuple[SessionPipeline, str, BeforeSession | None]:
+        pipeline, refused = stack.enter_context(console_session(patient_id, **options))
+        pipeline.prepare()
+        return pipeline, refused, before_session() if pipeline.runner is None else None
+
+    if loop is None:
+        return open_session()
+    return loop.beside(open_session, frames, "gmi-vr session start")
 
 
 def session_controls(pipeline: SessionPipeline) -> TherapistControls | None:

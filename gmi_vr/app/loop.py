@@ -18,17 +18,20 @@ headset's frames, the patient's own stop and flare, the recording); only the the
 keys and clicks wait.
 
 The window draws at its own pace (``ConsolePacer``): the headset's frames never wait for
-it. A stop (frame limit, the therapist closing the window, the end of a motion file) is
-asked of the source once; a headset source keeps yielding frames until the runtime lets go
-(``drain``), which are still stepped and presented so the patient's picture never freezes.
+it, nor for the store: a session is opened (``SessionLoop.beside``: the previous loop's
+frames go on meanwhile) and finished (``SessionPipeline.finish_off_frame``) on a worker
+thread (``app.off_frame``). A stop (frame limit, the therapist closing the window, the end
+of a motion file) is asked of the source once; a headset source keeps yielding frames until
+the runtime lets go (``drain``), which are still stepped and presented so the patient's
+picture never freezes.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,6 +39,7 @@ from numpy.typing import NDArray
 from gmi_vr.app.audio import CueSpeaker
 from gmi_vr.app.console import SessionConsole
 from gmi_vr.app.controls import TherapistControls, console_keys, session_status
+from gmi_vr.app.off_frame import OffFrame
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.core.haptics import HapticPulse
 from gmi_vr.core.types import ClockLink, TrackingFrame
@@ -45,6 +49,8 @@ if TYPE_CHECKING:
     from gmi_vr.console.panels import SessionPanel
     from gmi_vr.console.practice_window import PracticeWindow
     from gmi_vr.console.therapist_window import TherapistWindow, TimelineBar
+
+T = TypeVar("T")
 
 #: Software OpenGL pays for every pixel of the therapist window; the headset must not wait
 #: for it. The window is redrawn at most this often (the eyes every frame).
@@ -155,6 +161,24 @@ class SessionLoop:
                 speaker.close()
         return stopped
 
+    def beside(self, work: Callable[[], T], frames: Iterator[TrackingFrame], name: str) -> T:
+        """``work()`` (the store's, e.g. opening the next session: ``app.off_frame``) on a
+        worker thread named ``name`` while this loop goes on stepping, presenting and drawing
+        ``frames`` with its own step (free play's body keeps following the hands), so the
+        headset's picture never freezes; then work's value, or its error raised here. Stops
+        are not checked meanwhile: the next loop does. A source that ends meanwhile waits."""
+        work_done = OffFrame(work, name)
+        try:
+            while not work_done.done:
+                frame = next(frames, None)
+                if frame is None:
+                    break
+                self._frame(frame, None)
+        except BaseException:
+            work_done.wait()  # what it opened is in place before the caller unwinds and closes it
+            raise
+        return work_done.result()
+
     def _frame(self, frame: TrackingFrame, speaker: CueSpeaker | None) -> None:
         pipeline, window, controls, console = self.pipeline, self.window, self.controls, self.console
         if console is not None:
@@ -170,7 +194,10 @@ class SessionLoop:
             self._link = link
             pipeline.use_clock(link)
         output = pipeline.step(frame, presented_later=True)
-        just_finished = output.done and not pipeline.finished
+        if isinstance(pipeline, SessionPipeline):
+            just_finished = pipeline.finish_done  # collected below, after this frame is presented
+        else:
+            just_finished = output.done and not pipeline.finished
         window_due = self.pacer.due() or just_finished
         self.want_eye(window_due)
         self.present(output.draw)
@@ -182,7 +209,11 @@ class SessionLoop:
         self._last_output = output
         if self.console is not None:
             self.console.observe(frame, output)
-        if output.done:
+        if output.done and isinstance(pipeline, SessionPipeline):
+            # The recorder's last writes and the read-back go on beside the frames, "Session
+            # complete" on screen; what was saved is said and shown in the frame that collects it.
+            pipeline.finish_off_frame()
+        elif output.done:
             pipeline.finish()  # said and shown now, while "Session complete" is on screen
         if window_due:
             status = self.status(frame, output)

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gmi_vr.app.off_frame import OffFrame
 from gmi_vr.app.record_rows import store_rating, stored_row
-from gmi_vr.assets.gltf_skin import load_skinned_gltf
+from gmi_vr.assets.gltf_skin import SkinnedMeshData, load_skinned_gltf
 from gmi_vr.assets.locations import model_path
 from gmi_vr.body import (
     Appearance,
@@ -136,6 +137,8 @@ class SessionPipeline:
     #: submitted (or without a submit time at the next step or at ``finish``).
     _unpresented: tuple[TrackingFrame, BodyPose] | None = None
     _finished: bool = False
+    #: The finisher under way off the render thread (``finish_off_frame``), until collected.
+    _finishing: OffFrame[SessionRow | None] | None = None
     #: Recorder sequence numbers of the runner's tasks and blocks, and the open tasks (the
     #: last is the one whose trials are arriving: a suspended block resumes under a rating).
     _task_seqs: dict[int, int] = field(default_factory=dict)
@@ -144,6 +147,8 @@ class SessionPipeline:
     _open_tasks: list[int] = field(default_factory=list)
     _state: BodyState = field(default_factory=BodyState)
     _rig: AvatarRig | None = None
+    #: The avatar's skinned mesh, read by ``prepare`` (or the first frame).
+    _skin: SkinnedMeshData | None = None
     _task_mode: tuple[LimbMode, float] | None = None
     #: The displayed affected hand's size the therapist chose live (None: the program's).
     _hand_scale: float | None = None
@@ -257,22 +262,55 @@ class SessionPipeline:
 
     @property
     def finished(self) -> bool:
-        return self._finished
+        """The recording is closed and ``saved`` holds what the store has (a finish under way
+        off the render thread counts once ``finish_off_frame`` has collected it)."""
+        return self._finished and self._finishing is None
 
     def finish(self, error: BaseException | None = None) -> SessionRow | None:
         """End the session's recording now (once: later calls return the same ``saved``):
         the tasks still open end with it, the recorder is finished with the session's status
-        and reason, and ``saved`` is read back from the store. Later frames are not recorded."""
+        and reason, and ``saved`` is read back from the store. Later frames are not recorded.
+        A finish under way off the render thread is waited for (its error raised here)."""
+        if self._finishing is not None:
+            finishing, self._finishing = self._finishing, None
+            self.saved = finishing.result()
+            return self.saved
         if self._finished:
             return self.saved
+        self._close_recording()
+        if self.finisher is not None:
+            self.saved = self.finisher(error)
+        return self.saved
+
+    def finish_off_frame(self) -> None:
+        """``finish()`` with its slow part (the recorder's last writes, the session read back:
+        ``finisher``) on a worker thread, so the headset's frames go on meanwhile (stepped,
+        shown, no longer recorded). Once the plan is done the loop calls it every frame: the
+        first call starts it; the first call that finds it done (``finish_done``) collects
+        ``saved``, raising the finisher's error here, on the render thread, as ``finish()``
+        would have raised it."""
+        if self._finishing is not None:
+            if self._finishing.done:
+                self.finish()
+        elif not self._finished:
+            self._close_recording()
+            finisher = self.finisher
+            if finisher is not None:
+                self._finishing = OffFrame(lambda: finisher(None), "gmi-vr session finish")
+
+    @property
+    def finish_done(self) -> bool:
+        """A finish started by ``finish_off_frame`` is done, and the next call collects it."""
+        return self._finishing is not None and self._finishing.done
+
+    def _close_recording(self) -> None:
+        """The render thread's part of finishing: the last frame and the open tasks' records
+        queued, nothing recorded after."""
         self.presented(None)
         self._finished = True
         if self.runner is not None and self.recorder is not None:
             for record in self.runner.end_open_tasks():
                 self._store(record)
-        if self.finisher is not None:
-            self.saved = self.finisher(error)
-        return self.saved
 
     # --- body -------------------------------------------------------------------------------
 
@@ -336,11 +374,20 @@ class SessionPipeline:
             if event.kind == HAND_SCALE_EVENT:
                 self._hand_scale = float(event.data["scale"])
 
+    def prepare(self) -> None:
+        """Read what the first frame needs from disk (the avatar's skinned mesh, some 25 ms),
+        so that frame does not wait for it: called where the session is opened, off the
+        render thread (``app.headset.open_beside``). The rig is fitted at the first frame,
+        once its calibration is known."""
+        if self._skin is None:
+            self._skin = load_skinned_gltf(model_path(self.appearance.avatar_model))
+
     def _avatar(self, body: BodyPose) -> SkinnedItem:
-        if self._rig is None:  # loaded once, on the first frame, before anything is shown
+        if self._rig is None:  # fitted once, on the first frame, before anything is shown
             measures = (self.calibration or Calibration.uncalibrated()).measures
-            skin = load_skinned_gltf(model_path(self.appearance.avatar_model))
-            self._rig = AvatarRig(skin, measures)
+            self.prepare()
+            assert self._skin is not None, "prepare() read it"
+            self._rig = AvatarRig(skin=self._skin, measures=measures)
         outside = self._rig.palette(body.world_from_joint)  # the therapist's view shows the head
         palette = self._rig.first_person(outside, body.world_from_joint)
         return SkinnedItem(self.appearance.avatar_model, palette, self.appearance.tint,

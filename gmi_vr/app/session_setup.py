@@ -69,8 +69,9 @@ def session_pipeline(
     an error ends the block (Ctrl-C is the therapist's end, not an error). A crash leaves the
     session "running", which the next start marks "interrupted". Then what the store holds
     of it is read back (``pipeline.saved``) and ``report`` is given one line saying so
-    ("session 12 saved: 64 trials, pain 3 -> 2"). Finishing is kept short (the final
-    writes and a few reads): the headset's frames wait for it. The progression proposal over
+    ("session 12 saved: 64 trials, pain 3 -> 2"). The session loop runs this finish, and the
+    opening of the session, on a worker thread while the headset's frames go on
+    (``SessionPipeline.finish_off_frame``, ``SessionLoop.beside``). The progression proposal over
     the patient's sessions, which reads them all, is audited when the block ends
     ("progression.proposal", ``review.progress.propose_after_session``).
 

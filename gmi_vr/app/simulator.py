@@ -25,10 +25,10 @@ from gmi_vr.app.calibrate import calibrate_from_console
 from gmi_vr.app.console import session_console
 from gmi_vr.app.controls import THERAPIST_KEYS
 from gmi_vr.app.devices import DoctorCheck
-from gmi_vr.app.headset import NOT_RECORDED, session_controls, status_line
+from gmi_vr.app.headset import NOT_RECORDED, open_beside, session_controls, status_line
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.app.session_setup import console_session, installed_stimulus_meshes
+from gmi_vr.app.session_setup import installed_stimulus_meshes
 from gmi_vr.app.signin import ConsoleGate
 from gmi_vr.app.window_setup import open_therapist_window
 from gmi_vr.assets.locations import shipped_data_dir
@@ -250,9 +250,17 @@ def run_sim(
         patient, frames_shown, last_pixels = (None if waiting else patient_id), 0, None
         doctor = DoctorCheck()  # the headset's checks, once, when the patients' list first shows
         calibrated = ""  # what became of a calibration started from the console
+        loop: SessionLoop | None = None  # the run's last loop: its frames go on while the next opens
         while True:  # free play, until the therapist starts a patient's session from the console
-            with console_session(patient, refusable=patient != patient_id, source="sim", report=report,
-                                 record=record, therapist=gate.actor()) as (pipeline, refused):  # fmt: skip
+            if loop is not None:
+                loop.frames_shown = frames_shown  # it counts on while the next session opens
+            with ExitStack() as opened:
+                pipeline, refused, before = open_beside(opened, loop, frames, patient, refusable=patient != patient_id,
+                                                        source="sim", report=report, record=record,
+                                                        therapist=gate.actor())  # fmt: skip
+                if loop is not None:
+                    frames_shown = loop.frames_shown
+                    last_pixels = loop.last_pixels if loop.last_pixels is not None else last_pixels
                 patient = None if refused else patient  # refused: free play again, the sentence in the panel
                 pipeline.streams = streams
                 line = mode + (f"  |  {NOT_RECORDED}" if patient is not None and not record else "")
@@ -262,7 +270,7 @@ def run_sim(
                 window.view.help_rows = sim_keys + THERAPIST_KEYS if controls is not None else KEY_HELP
                 console = session_console(pipeline, controls, patient, line, started_here=patient != patient_id,
                                           gate=gate, waiting=None if patient is not None else waiting,
-                                          devices=doctor, start_where="simulator")  # fmt: skip
+                                          devices=doctor, start_where="simulator", before=before)  # fmt: skip
                 console.notice, calibrated = refused or calibrated, ""
 
                 def status(frame: TrackingFrame, output: FrameOutput, line: str = line,
@@ -292,6 +300,9 @@ def run_sim(
                     if calibration is not None:
                         frames_shown = calibration.frames_shown
                         last_pixels = calibration.last_pixels if calibration.last_pixels is not None else last_pixels
+                    # Free play opens on this thread, with the list read again: the window goes
+                    # from the calibration straight to the list that says what was stored.
+                    loop = None
                     continue  # free play again, the console saying what was stored
                 ended_by = "motion_ended" if motion is not None else "window_closed"  # the source ran out
                 pipeline.ended_by = pipeline.ended_by or stopped or ended_by

@@ -19,6 +19,7 @@ Pixel coordinates are the framebuffer's, from its top-left corner.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -725,6 +726,17 @@ class Console:
         self.button_rects[f"plot {title}"] = (int(at.x), int(at.y), int(width), int(height))
         return bool(self._implot.begin_plot(title, imgui.ImVec2(-1.0, height)))
 
+    def _points_joined(self, line: str, points: str, series: Sequence[tuple[float, float]]) -> None:
+        """``series`` ((session time s, value) pairs) into the open plot: a line named ``line``
+        through markers named ``points``; nothing while it is empty."""
+        import numpy as np
+
+        if series:
+            times = np.asarray([t for t, _ in series], dtype=np.float64)
+            values = np.asarray([v for _, v in series], dtype=np.float64)
+            self._implot.plot_line(line, times, values)
+            self._implot.plot_scatter(points, times, values)
+
     def _plots(self, panel: SessionPanel) -> None:
         import numpy as np
 
@@ -740,18 +752,10 @@ class Console:
                     implot.plot_line(side, np.asarray(values, dtype=np.float64))
             implot.end_plot()
         if self._begin_plot("pain (0-10)", 120.0):
-            if panel.pain:
-                times = np.asarray([t for t, _ in panel.pain], dtype=np.float64)
-                ratings = np.asarray([v for _, v in panel.pain], dtype=np.float64)
-                implot.plot_line("pain", times, ratings)
-                implot.plot_scatter("rating", times, ratings)
+            self._points_joined("pain", "rating", panel.pain)
             implot.end_plot()
         if self._begin_plot("mirror sync error (cm) by repetition", 120.0):
-            if panel.sync_error_cm:
-                times = np.asarray([t for t, _ in panel.sync_error_cm], dtype=np.float64)
-                errors = np.asarray([v for _, v in panel.sync_error_cm], dtype=np.float64)
-                implot.plot_line("sync error", times, errors)
-                implot.plot_scatter("repetition", times, errors)
+            self._points_joined("sync error", "repetition", panel.sync_error_cm)
             implot.end_plot()
         if not (panel.sync_error_cm or panel.read_only):
             self._imgui.text_disabled("sync error: once both hands move in a mirror task")

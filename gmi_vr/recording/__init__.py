@@ -17,4 +17,6 @@ Entry points:
 - ``encrypt.encrypt_store(path, passphrase)``: a plaintext SQLite store turned into an
   SQLCipher one (new file, verified, swapped); ``cipher`` keys every connection to an
   encrypted store and finds its passphrase (environment, OS keyring, terminal).
+- ``store_lock.hold(path, on_wait)`` / ``store_lock.exclusive(path)``: every open store holds
+  a shared lock on the file beside it; a command replacing the store file takes it alone.
 """

@@ -1,5 +1,10 @@
 """``gmi-vr store encrypt``: a plaintext SQLite store turned into an SQLCipher one, safely.
 
+The whole conversion holds the store's lock alone (``store_lock.exclusive``): a gmi-vr
+program that has the store open (the therapist's window idle, another command) would go on
+writing into the old file after the swap and lose it, so the conversion refuses to start
+while one does, and a program opening the store meanwhile waits for the new file.
+
 The steps, each before the next, so that a crash or a failed check at any point leaves the
 store readable (the old plaintext file until the swap, the encrypted one after it):
 
@@ -29,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from gmi_vr.core.errors import StorageError
-from gmi_vr.recording import cipher, health, privacy
+from gmi_vr.recording import cipher, health, privacy, store_lock
 from gmi_vr.recording.durable import fsync_path
 
 #: A step that failed on the disk or in SQLite: the store is left as it was.
@@ -74,7 +79,13 @@ def encrypt_store(path: Path, secret: str) -> EncryptInfo:
     """Convert the plaintext SQLite store ``path`` into an SQLCipher store keyed with ``secret``
     (see the module docstring). The caller has opened it once (checks, migrations, crash
     recovery) and made sure no session is running. StorageError, with the store unchanged,
-    when a step fails."""
+    when a step fails or another program has the store open (``store_lock.in_use_error``)."""
+    with store_lock.exclusive(path):
+        return _encrypt_alone(path, secret)
+
+
+def _encrypt_alone(path: Path, secret: str) -> EncryptInfo:
+    """``encrypt_store`` while nobody else has the store open."""
     finish_interrupted(path)
     if not cipher.header_is_plaintext(path):
         raise StorageError(f"{path} is not a plaintext session store; nothing was changed.")

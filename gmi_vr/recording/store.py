@@ -19,6 +19,11 @@ a newer gmi-vr raises ``StorageError`` naming the file and what to do, and the f
 byte for byte as it was. ``gmi-vr store check`` and ``store repair`` (``health.py``) say
 what is wrong and recover what can be read into a new file.
 
+An open SQLite store holds a shared lock on ``sessions.sqlite-lock`` beside it
+(``store_lock.py``) until it is closed, so that ``store encrypt`` never renames a new file
+over a store a program still writes to; should the file be replaced anyway, every later write
+is refused (``_refuse_if_replaced``).
+
 A data folder that cannot be written (read-only medium, permissions) still opens for
 reading; ``store.writable`` is then False, ``store.open_problem`` says why, and every write,
 a session's start included, raises StorageError with it.
@@ -33,6 +38,7 @@ import os
 import socket
 import sqlite3
 import uuid
+import weakref
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -59,7 +65,16 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAl
 from sqlalchemy.orm import Session as OrmSession
 
 from gmi_vr.core.errors import GmiError, NotFoundError, StorageError
-from gmi_vr.recording import cipher, encrypt, health, motion, privacy, schema, store_location
+from gmi_vr.recording import (
+    cipher,
+    encrypt,
+    health,
+    motion,
+    privacy,
+    schema,
+    store_location,
+    store_lock,
+)
 from gmi_vr.recording.identity import PatientIdError
 from gmi_vr.recording.recorder import RESERVE_BYTES, SessionRecorder, hold_reserve
 from gmi_vr.recording.rows import (
@@ -289,6 +304,12 @@ class SessionStore:
         self.station = station_name()
         #: An SQLCipher store (``cipher.py``), opened with its passphrase.
         self.encrypted = False
+        #: The store file and its (device, inode) when opened: writes stop once the name leads
+        #: elsewhere (``_refuse_if_replaced``). None for a database server.
+        self._file: Path | None = None
+        self._file_identity: tuple[int, int] | None = None
+        #: This open's share of the store file's lock (``store_lock``).
+        self._held = store_lock.Held(None)
 
     # ------------------------------------------------------------------ opening
 
@@ -343,15 +364,44 @@ class SessionStore:
             if engine.url.get_backend_name() == "sqlite":
                 engine.dispose()
                 database = engine.url.database
-                key: StoreKey | None = None
-                if database and database != ":memory:" and Path(database).is_file():
-                    key = _check_sqlite_file(Path(database))
-                engine = _sqlite_engine(url, key, connect_args={"check_same_thread": False})
+                if database and database != ":memory:":
+                    return cls._while_held(Path(database), on_wait, lambda: cls._open_sqlite_url(url, Path(database), on_wait))
+                engine = _sqlite_engine(url, None, connect_args={"check_same_thread": False})
             label = engine.url.render_as_string(hide_password=True)
             return cls._finish_open(engine, label, None, on_wait)
         path = Path(location).expanduser()
         if path.is_dir() or (not path.exists() and not path.suffix):
             path = path / store_location.DATABASE_NAME  # a data folder, not the file itself
+        return cls._while_held(path, on_wait, lambda: cls._open_file(path, create, on_wait))
+
+    @classmethod
+    def _while_held(cls, path: Path, on_wait: Callable[[str], None], open_it: Callable[[], SessionStore]) -> SessionStore:
+        """``open_it()`` the store file ``path`` under this process's shared lock on it
+        (``store_lock``: taken before anything reads the file, so no command replaces it
+        while open), held until the store is closed or its engine is gone."""
+        held = store_lock.hold(path, on_wait)
+        try:
+            store = open_it()
+            if store.created_folder is not None:  # there was no folder for the lock file before
+                held = store_lock.hold(path, on_wait)
+        except BaseException:
+            held.release()
+            raise
+        store._held = held
+        weakref.finalize(store.engine, held.release_later)  # a store never closed lets go with its engine
+        store._file_identity = _identity(path)
+        store._file = path
+        return store
+
+    @classmethod
+    def _open_sqlite_url(cls, url: str, database: Path, on_wait: Callable[[str], None]) -> SessionStore:
+        """A store named by an ``sqlite:///`` URL (checked first when the file exists)."""
+        key = _check_sqlite_file(database) if database.is_file() else None
+        engine = _sqlite_engine(url, key, connect_args={"check_same_thread": False})
+        return cls._finish_open(engine, engine.url.render_as_string(hide_password=True), None, on_wait)
+
+    @classmethod
+    def _open_file(cls, path: Path, create: bool, on_wait: Callable[[str], None]) -> SessionStore:
         created_folder: Path | None = None
         key = None
         if path.exists():
@@ -530,8 +580,9 @@ class SessionStore:
             raise StorageError(f"{self.open_problem}.")
 
     def close(self) -> None:
-        """Release the store's connections (the store cannot be used after)."""
+        """Release the store's connections and its lock (the store cannot be used after)."""
         self.engine.dispose()
+        self._held.release()
 
     def __enter__(self) -> SessionStore:
         return self
@@ -543,6 +594,8 @@ class SessionStore:
     def _session(self, write: bool = False) -> Iterator[OrmSession]:
         if write and not self.writable:
             raise StorageError(f"{self.open_problem or f'The session store {self.label} is read-only'}.")
+        if write:
+            self._refuse_if_replaced()
         try:
             bind = writer_engine(self.engine) if write else self.engine
             with OrmSession(bind, expire_on_commit=False) as session:
@@ -560,6 +613,18 @@ class SessionStore:
             raise _damaged(self.label, error.orig or error) from error
         except SQLAlchemyError as error:
             raise StorageError(f"The session store {self.label} failed ({error}).") from error
+
+    def _refuse_if_replaced(self) -> None:
+        """StorageError when the store's name no longer leads to the file this store opened
+        (replaced or removed by another program in spite of ``store_lock``: by hand, or where
+        no lock can be taken): a write would go into a file nobody will read again. One
+        ``stat``, before every write transaction of this class (a session's start included)."""
+        if self._file is None or self._file_identity is None or _identity(self._file) == self._file_identity:
+            return
+        raise StorageError(
+            f"The session store {self._file} was replaced or removed by another program after this one opened it, "
+            f"so nothing more was written to it; close this gmi-vr program and start it again."
+        )
 
     def transaction(self, write: bool = False) -> AbstractContextManager[OrmSession]:
         """One transaction for a module of this package that copies whole rows between stores
@@ -1265,6 +1330,15 @@ def _alembic_upgrade(engine: Engine) -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The (device, inode) the name ``path`` leads to now; None when nothing is there."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _writable_fs(path: Path) -> bool:

@@ -12,6 +12,13 @@ from gmi_vr.assets.locations import shader_path
 from gmi_vr.core.errors import GraphicsUnavailable
 
 
+def _driver_refused(doing: str, log: bytes) -> GraphicsUnavailable:
+    """The one sentence for a shader the driver would not compile, or a program it would not
+    link (``doing``), with the driver's own log."""
+    words = log.decode(errors="replace").strip()
+    return GraphicsUnavailable(f"The OpenGL driver could not {doing} ({words}); an OpenGL 4.1 core driver is needed.")
+
+
 def _compile(stage: int, file_name: str, preamble: str = "") -> int:
     source = shader_path(file_name).read_text(encoding="utf-8")
     if preamble:  # right after the #version line, which must come before any code
@@ -22,12 +29,9 @@ def _compile(stage: int, file_name: str, preamble: str = "") -> int:
     GL.glShaderSource(shader, source)
     GL.glCompileShader(shader)
     if not GL.glGetShaderiv(shader, GL.GL_COMPILE_STATUS):
-        log = GL.glGetShaderInfoLog(shader).decode(errors="replace").strip()
+        log = GL.glGetShaderInfoLog(shader)
         GL.glDeleteShader(shader)
-        raise GraphicsUnavailable(
-            f"The OpenGL driver could not compile shaders/{file_name} ({log}); "
-            "an OpenGL 4.1 core driver is needed."
-        )
+        raise _driver_refused(f"compile shaders/{file_name}", log)
     return int(shader)
 
 
@@ -53,12 +57,9 @@ class ShaderProgram:
             GL.glDetachShader(program, shader)
             GL.glDeleteShader(shader)
         if not GL.glGetProgramiv(program, GL.GL_LINK_STATUS):
-            log = GL.glGetProgramInfoLog(program).decode(errors="replace").strip()
+            log = GL.glGetProgramInfoLog(program)
             GL.glDeleteProgram(program)
-            raise GraphicsUnavailable(
-                f"The OpenGL driver could not link {self.name} ({log}); "
-                "an OpenGL 4.1 core driver is needed."
-            )
+            raise _driver_refused(f"link {self.name}", log)
         self.program: int = int(program)
         self._locations: dict[str, int] = {}
 

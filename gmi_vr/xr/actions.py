@@ -9,7 +9,7 @@ XR_EXT_hand_tracking — the 26 hand joints. ``tracking.hand_input`` then decide
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,16 @@ from gmi_vr.xr.bindings import (
     ActionKind,
     binding_paths,
 )
+from gmi_vr.xr.runtime import raise_for_result
 from gmi_vr.xr.tracking import RawHand, RawLocation
+
+#: The structure each kind of input action's state is read into, and the function reading it.
+_STATE_READERS = {
+    ActionKind.POSE: (xr.ActionStatePose, "xrGetActionStatePose", xr.PFN_xrGetActionStatePose),
+    ActionKind.FLOAT: (xr.ActionStateFloat, "xrGetActionStateFloat", xr.PFN_xrGetActionStateFloat),
+    ActionKind.BOOLEAN: (xr.ActionStateBoolean, "xrGetActionStateBoolean", xr.PFN_xrGetActionStateBoolean),
+    ActionKind.VECTOR2F: (xr.ActionStateVector2f, "xrGetActionStateVector2f", xr.PFN_xrGetActionStateVector2f),
+}
 
 _ACTION_TYPES = {
     ActionKind.POSE: xr.ActionType.POSE_INPUT,
@@ -46,11 +55,6 @@ _JOINT_LOCATION = np.dtype(
     [("flags", "<u8"), ("orientation", "<f4", (4,)), ("position", "<f4", (3,)), ("radius", "<f4")]
 )
 assert _JOINT_LOCATION.itemsize == ctypes.sizeof(xr.HandJointLocationEXT)
-
-
-def _location(location: xr.SpaceLocation) -> RawLocation:
-    p, q = location.pose.position, location.pose.orientation
-    return RawLocation((p.x, p.y, p.z, q.x, q.y, q.z, q.w), int(location.location_flags))
 
 
 @dataclass
@@ -110,10 +114,23 @@ class HandActions:
             for name, action in self.actions.items()
             for hand, path in enumerate(self.hand_paths)
         }
+        # Each input action's state structure, made once and read into every frame, and the
+        # reading functions looked up once: pyopenxr's wrappers make a new structure per call.
+        kinds = {spec.name: spec.kind for spec in ACTIONS}
+        self._states: dict[tuple[str, int], Any] = {
+            key: _STATE_READERS[kinds[key[0]]][0]() for key in self._get_info if kinds[key[0]] in _STATE_READERS
+        }
+        self._get_state: dict[type, Any] = {
+            structure: ctypes.cast(xr.get_instance_proc_addr(instance, function), prototype)
+            for structure, function, prototype in _STATE_READERS.values()
+        }
         self._profiles: dict[int, str] = {}
         self._locate_joints = None
         self._destroy_tracker = None
         self._joint_buffer: list[ctypes.Array[xr.HandJointLocationEXT]] = []
+        self._joint_locations: list[xr.HandJointLocationsEXT] = []
+        self._joint_views: list[Any] = []
+        self._joints_info = xr.HandJointsLocateInfoEXT()
 
     def _suggest_bindings(self, enabled_extensions: tuple[str, ...]) -> list[str]:
         """Suggest every profile's bindings; returns the profiles the runtime accepted."""
@@ -178,9 +195,15 @@ class HandActions:
                 xr.get_instance_proc_addr(self.instance, "xrDestroyHandTrackerEXT"),
                 xr.PFN_xrDestroyHandTrackerEXT,
             )
+            # The joints are read into the same structures every frame.
             self._joint_buffer = [
                 (xr.HandJointLocationEXT * HAND_JOINT_COUNT)() for _ in self._hands
             ]
+            self._joint_locations = [
+                xr.HandJointLocationsEXT(joint_count=HAND_JOINT_COUNT, joint_locations=buffer)
+                for buffer in self._joint_buffer
+            ]
+            self._joint_views = [np.frombuffer(memoryview(buffer), dtype=_JOINT_LOCATION) for buffer in self._joint_buffer]
 
     def sync(self, session: xr.Session) -> bool:
         """xrSyncActions; returns False while the session is not focused (input then reads
@@ -206,29 +229,46 @@ class HandActions:
             ),
         )
 
+    def pose_spaces(self) -> list[xr.Space]:
+        """Each hand's grip and aim spaces, in the order ``read`` takes their locations:
+        left grip, left aim, right grip, right aim."""
+        return [space for hand in self._hands for space in (hand.grip_space, hand.aim_space)]
+
     def read(
-        self, session: xr.Session, base_space: xr.Space, time_ns: int
+        self, session: xr.Session, base_space: xr.Space, time_ns: int, poses: Sequence[RawLocation]
     ) -> tuple[RawHand, RawHand]:
-        """Both hands' raw input at ``time_ns``, located in ``base_space``."""
+        """Both hands' raw input at ``time_ns``, located in ``base_space``; ``poses`` are the
+        spaces of ``pose_spaces`` located there at that time (``SpaceLocator``)."""
         left, right = (
-            self._read_hand(session, base_space, time_ns, i) for i in range(len(self._hands))
+            self._read_hand(session, base_space, time_ns, i, poses[2 * i], poses[2 * i + 1])
+            for i in range(len(self._hands))
         )
         return left, right
 
+    def _state(self, session: xr.Session, name: str, index: int) -> Any:
+        """Action ``name``'s state for hand ``index``, read into its preallocated structure
+        (valid until the next read of the same action and hand)."""
+        key = (name, index)
+        state = self._states[key]
+        raise_for_result(self._get_state[type(state)](session, ctypes.byref(self._get_info[key]), ctypes.byref(state)))
+        return state
+
     def _read_hand(
-        self, session: xr.Session, base_space: xr.Space, time_ns: int, index: int
+        self,
+        session: xr.Session,
+        base_space: xr.Space,
+        time_ns: int,
+        index: int,
+        grip: RawLocation,
+        aim: RawLocation,
     ) -> RawHand:
         hand = self._hands[index]
-
-        def state(name: str, getter: Callable[[xr.Session, xr.ActionStateGetInfo], Any]) -> Any:
-            return getter(session, self._get_info[(name, index)])
-
-        grip_state = state("grip_pose", xr.get_action_state_pose)
-        aim_state = state("aim_pose", xr.get_action_state_pose)
-        trigger = state("trigger", xr.get_action_state_float)
-        squeeze = state("squeeze", xr.get_action_state_float)
-        stick = state("thumbstick", xr.get_action_state_vector2f)
-        buttons = {name: state(name, xr.get_action_state_boolean) for name in BUTTON_ACTIONS}
+        grip_active = bool(self._state(session, "grip_pose", index).is_active)
+        aim_active = bool(self._state(session, "aim_pose", index).is_active)
+        trigger = self._state(session, "trigger", index)
+        squeeze = self._state(session, "squeeze", index)
+        stick = self._state(session, "thumbstick", index)
+        buttons = {name: self._state(session, name, index) for name in BUTTON_ACTIONS}
         joints = joint_flags = None
         joints_active = False
         if hand.tracker is not None:
@@ -236,10 +276,10 @@ class HandActions:
                 index, base_space, time_ns
             )
         return RawHand(
-            grip=_location(xr.locate_space(hand.grip_space, base_space, time_ns)),
-            grip_active=bool(grip_state.is_active),
-            aim=_location(xr.locate_space(hand.aim_space, base_space, time_ns)),
-            aim_active=bool(aim_state.is_active),
+            grip=grip,
+            grip_active=grip_active,
+            aim=aim,
+            aim_active=aim_active,
             trigger=float(trigger.current_state),
             trigger_active=bool(trigger.is_active),
             squeeze=float(squeeze.current_state),
@@ -268,20 +308,13 @@ class HandActions:
         self, index: int, base_space: xr.Space, time_ns: int
     ) -> tuple[FloatArray, NDArray[np.uint64], bool]:
         """(26, 7) joint poses (px py pz qx qy qz qw), (26,) location flags, isActive."""
-        buffer = self._joint_buffer[index]
-        locations = xr.HandJointLocationsEXT(joint_count=HAND_JOINT_COUNT, joint_locations=buffer)
-        info = xr.HandJointsLocateInfoEXT(base_space=base_space, time=time_ns)
+        locations, info = self._joint_locations[index], self._joints_info
+        info.base_space, info.time = base_space, time_ns
         assert self._locate_joints is not None
-        result = xr.check_result(
-            xr.Result(
-                self._locate_joints(
-                    self._hands[index].tracker, ctypes.byref(info), ctypes.byref(locations)
-                )
-            )
+        raise_for_result(
+            self._locate_joints(self._hands[index].tracker, ctypes.byref(info), ctypes.byref(locations))
         )
-        if result.is_exception():
-            raise result
-        joints = np.frombuffer(buffer, dtype=_JOINT_LOCATION)  # a view, no per-joint Python
+        joints = self._joint_views[index]  # a view of the buffer, no per-joint Python
         poses = np.concatenate([joints["position"], joints["orientation"]], axis=1).astype(
             np.float64
         )

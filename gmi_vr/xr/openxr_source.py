@@ -34,7 +34,7 @@ import dataclasses
 import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, Self, TypeVar
 
 import xr
@@ -52,6 +52,7 @@ from gmi_vr.xr.runtime import (
     DEPTH_LAYER_EXTENSION,
     EGL_EXTENSION,
     HAND_TRACKING_EXTENSION,
+    LOCATE_SPACES_EXTENSION,
     TIME_CONVERSION_EXTENSION,
     RuntimeInfo,
     check_opengl_requirements,
@@ -60,8 +61,9 @@ from gmi_vr.xr.runtime import (
     xr_errors,
 )
 from gmi_vr.xr.session_state import Action, SessionLifecycle, SessionState
+from gmi_vr.xr.space_locator import SpaceLocator
 from gmi_vr.xr.swapchains import ViewSwapchains
-from gmi_vr.xr.tracking import RawLocation, RawView, tracking_frame
+from gmi_vr.xr.tracking import RawView, tracking_frame
 
 #: What ``present`` is given to draw (the app's ``DrawList``): this layer only passes it on.
 Scene = TypeVar("Scene")
@@ -89,7 +91,6 @@ class _OpenFrame:
     should_render: bool
     views: Sequence[xr.View]
     views_valid: bool
-    keep_alive: list[Any] = field(default_factory=list)
 
 
 def _pose(pose: xr.Posef) -> tuple[float, ...]:
@@ -153,9 +154,13 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
         self._session: xr.Session | None = None
         self._space: xr.Space | None = None
         self._view_space: xr.Space | None = None
+        self._locator: SpaceLocator | None = None
         self._actions: HandActions | None = None
         self._swapchains: ViewSwapchains | None = None
         self._depth_layers = False
+        #: The projection layer and its views, made at the first rendered frame (``_projection_layer``).
+        self._layer: tuple[xr.CompositionLayerProjection, ctypes.Array[xr.CompositionLayerProjectionView]] | None = None
+        self._layer_keep_alive: list[Any] = []
         self._blend_mode = xr.EnvironmentBlendMode.OPAQUE
         self._frame: _OpenFrame | None = None
         # Chosen by the therapist, never automatic: a runtime may go on reporting a switched-off
@@ -235,6 +240,11 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
                 reference_space_type=xr.ReferenceSpaceType.VIEW, pose_in_reference_space=xr.Posef()
             ),
         )
+        # The head (view space) first, then each hand's grip and aim: located together each frame.
+        self._locator = SpaceLocator(
+            self._instance, self._session, self._space, [self._view_space, *self._actions.pose_spaces()],
+            batched=LOCATE_SPACES_EXTENSION in enabled,
+        )
         view_configs = xr.enumerate_view_configuration_views(
             self._instance, self._system, VIEW_CONFIGURATION
         )
@@ -300,7 +310,8 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
                 step()
             except xr.XrException:
                 pass
-        self._swapchains = self._actions = self._space = self._view_space = None
+        self._swapchains = self._actions = self._space = self._view_space = self._locator = None
+        self._layer, self._layer_keep_alive = None, []
         self._session = self._instance = None
         if self._own_gl_context is not None:
             self._own_gl_context.release()
@@ -356,6 +367,7 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
 
     def _track(self, index: int) -> TrackingFrame:
         assert self._frame is not None and self._session is not None and self._actions is not None
+        assert self._locator is not None
         display_time = self._frame.display_time
         view_state, views = xr.locate_views(
             self._session,
@@ -368,13 +380,13 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
         valid_bits = xr.VIEW_STATE_ORIENTATION_VALID_BIT | xr.VIEW_STATE_POSITION_VALID_BIT
         self._frame.views = views
         self._frame.views_valid = (int(view_state.view_state_flags) & valid_bits) == valid_bits
-        head = xr.locate_space(self._view_space, self._space, display_time)
         focused = self._actions.sync(self._session) and self.lifecycle.focused
-        left, right = self._actions.read(self._session, self._space, display_time)
+        head, *hand_poses = self._locator.locate(display_time)
+        left, right = self._actions.read(self._session, self._space, display_time, hand_poses)
         frame = tracking_frame(
             index=index,
             predicted_display_time_ns=display_time,
-            head=RawLocation(_pose(head.pose), int(head.location_flags)),
+            head=head,
             views=tuple(
                 RawView(
                     _pose(v.pose),
@@ -390,11 +402,11 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
         # With hands_only, a hand with no active controller but tracked joints is read from its joints.
         if self._hands_only is None:
             return frame
-        head = frame.head if frame.head_valid else None
+        head_pose = frame.head if frame.head_valid else None
         return dataclasses.replace(
             frame,
-            left=self._hands_only.apply(Side.LEFT, frame.left, frame.time_s, head),
-            right=self._hands_only.apply(Side.RIGHT, frame.right, frame.time_s, head),
+            left=self._hands_only.apply(Side.LEFT, frame.left, frame.time_s, head_pose),
+            right=self._hands_only.apply(Side.RIGHT, frame.right, frame.time_s, head_pose),
         )
 
     def present(self, draw_list: Scene) -> None:
@@ -442,44 +454,46 @@ class OpenXrSource(ReleasedOnExit, Generic[Scene]):
                     keep(draw_list, target.color_texture, 0, target.width, target.height)
 
             self._swapchains.render_both(draw_both)
-        swapchains = self._swapchains
+        else:
+            swapchains = self._swapchains
 
-        def draw_one(index: int, framebuffer: int, width: int, height: int) -> None:
-            renderer(draw_list, cameras[index], framebuffer, width, height)
-            if keep is not None and index == 0:
-                keep(draw_list, swapchains.drawn_color, None, width, height)
+            def draw_one(index: int, framebuffer: int, width: int, height: int) -> None:
+                renderer(draw_list, cameras[index], framebuffer, width, height)
+                if keep is not None and index == 0:
+                    keep(draw_list, swapchains.drawn_color, None, width, height)
 
-        projection_views = []
-        for index, view in enumerate(frame.views):
-            if not one_pass:
+            for index in range(len(frame.views)):
                 swapchains.render_view(index, functools.partial(draw_one, index))
-            chain = self._swapchains.views[index]
+        if self._layer is None:
+            self._layer = self._projection_layer(one_pass)
+        layer, projection_views = self._layer
+        for projection_view, view in zip(projection_views, frame.views, strict=True):
+            projection_view.pose, projection_view.fov = view.pose, view.fov  # copied into the structure
+        return layer
+
+    def _projection_layer(
+        self, one_pass: bool
+    ) -> tuple[xr.CompositionLayerProjection, ctypes.Array[xr.CompositionLayerProjectionView]]:
+        """The projection layer every frame submits, made once: its views' images and
+        depth never change, only their poses and fields of view (set by ``_render``)."""
+        assert self._swapchains is not None
+        projection_views = []
+        for index, chain in enumerate(self._swapchains.views):
             layer = index if one_pass else 0
-            rect = xr.Rect2Di(
-                offset=xr.Offset2Di(0, 0), extent=xr.Extent2Di(chain.width, chain.height)
-            )
+            rect = xr.Rect2Di(offset=xr.Offset2Di(0, 0), extent=xr.Extent2Di(chain.width, chain.height))
             depth_info = None
             if self._depth_layers and chain.depth is not None:
                 depth_info = xr.CompositionLayerDepthInfoKHR(
                     sub_image=xr.SwapchainSubImage(swapchain=chain.depth, image_rect=rect, image_array_index=layer),
                     min_depth=0.0, max_depth=1.0, near_z=self.near_m, far_z=self.far_m,
                 )  # fmt: skip
-                frame.keep_alive.append(depth_info)
-            projection_views.append(
-                xr.CompositionLayerProjectionView(
-                    pose=view.pose,
-                    fov=view.fov,
-                    sub_image=xr.SwapchainSubImage(
-                        swapchain=chain.color, image_rect=rect, image_array_index=layer
-                    ),
-                    next=ctypes.cast(ctypes.pointer(depth_info), ctypes.c_void_p)
-                    if depth_info is not None
-                    else None,
-                )
-            )
-        layer_info = xr.CompositionLayerProjection(space=self._space, views=projection_views)
-        frame.keep_alive += [projection_views, layer_info]
-        return layer_info
+                self._layer_keep_alive.append(depth_info)
+            projection_views.append(xr.CompositionLayerProjectionView(
+                sub_image=xr.SwapchainSubImage(swapchain=chain.color, image_rect=rect, image_array_index=layer),
+                next=ctypes.cast(ctypes.pointer(depth_info), ctypes.c_void_p) if depth_info is not None else None,
+            ))  # fmt: skip
+        views = (xr.CompositionLayerProjectionView * len(projection_views))(*projection_views)
+        return xr.CompositionLayerProjection(space=self._space, views=views), views
 
     def _end_frame(self, frame: _OpenFrame, layers: list[Any]) -> None:
         xr.end_frame(

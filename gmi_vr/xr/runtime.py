@@ -27,11 +27,14 @@ DEPTH_LAYER_EXTENSION = "XR_KHR_composition_layer_depth"
 #: Converts XrTime to and from the monotonic clock (CLOCK_MONOTONIC): ties display times to a
 #: lab's clock (``OpenXrSource.clock_link``). Linux runtimes offer it (Monado does).
 TIME_CONVERSION_EXTENSION = "XR_KHR_convert_timespec_time"
+#: Locates several spaces in one call (``space_locator``); Monado offers it.
+LOCATE_SPACES_EXTENSION = "XR_KHR_locate_spaces"
 #: Enabled when offered; none of them is required.
 OPTIONAL_EXTENSIONS = (
     HAND_TRACKING_EXTENSION,
     DEPTH_LAYER_EXTENSION,
     TIME_CONVERSION_EXTENSION,
+    LOCATE_SPACES_EXTENSION,
     EGL_EXTENSION,
     *PROFILE_EXTENSIONS.values(),
 )
@@ -48,6 +51,15 @@ _LOST_ERRORS: tuple[type[Exception], ...] = (
     xr.RuntimeFailureError,
     xr.SessionLossPending,
 )
+
+
+def raise_for_result(code: int) -> None:
+    """Raise pyopenxr's exception for a raw call's failed result code (``xr.PFN_*`` calls
+    return a plain int); success and qualified successes pass."""
+    if code != 0:
+        result = xr.check_result(xr.Result(code))
+        if result.is_exception():
+            raise result
 
 
 @contextlib.contextmanager

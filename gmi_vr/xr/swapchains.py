@@ -37,6 +37,10 @@ DEPTH_FORMATS = (
 )
 #: How long to wait for a swapchain image before treating the runtime as hung (ns).
 IMAGE_WAIT_TIMEOUT_NS = 2_000_000_000
+# The image calls' info structures never change: made once, not per frame.
+_ACQUIRE_INFO = xr.SwapchainImageAcquireInfo()
+_WAIT_INFO = xr.SwapchainImageWaitInfo(timeout=IMAGE_WAIT_TIMEOUT_NS)
+_RELEASE_INFO = xr.SwapchainImageReleaseInfo()
 
 #: Draws one view into the bound framebuffer: (framebuffer, width, height) -> None.
 DrawView = Callable[[int, int, int], None]
@@ -185,9 +189,9 @@ class ViewSwapchains:
         finally:
             self.drawn_color = 0
             GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
-            xr.release_swapchain_image(view.color, xr.SwapchainImageReleaseInfo())
+            xr.release_swapchain_image(view.color, _RELEASE_INFO)
             if view.depth is not None and depth_index is not None:
-                xr.release_swapchain_image(view.depth, xr.SwapchainImageReleaseInfo())
+                xr.release_swapchain_image(view.depth, _RELEASE_INFO)
 
     def render_both(self, draw: DrawBoth) -> None:
         """In one pass: acquire the two-layer images, let ``draw`` draw both views into
@@ -207,9 +211,9 @@ class ViewSwapchains:
                               view.width, view.height, depth_attachment))  # fmt: skip
         finally:
             GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
-            xr.release_swapchain_image(view.color, xr.SwapchainImageReleaseInfo())
+            xr.release_swapchain_image(view.color, _RELEASE_INFO)
             if view.depth is not None and depth_index is not None:
-                xr.release_swapchain_image(view.depth, xr.SwapchainImageReleaseInfo())
+                xr.release_swapchain_image(view.depth, _RELEASE_INFO)
 
     def destroy(self) -> None:
         """Destroy the swapchains (the session must still exist) and the framebuffer."""
@@ -232,9 +236,9 @@ def _gl_images(swapchain: xr.Swapchain) -> list[int]:
 
 
 def _acquire(swapchain: xr.Swapchain) -> int:
-    index = xr.acquire_swapchain_image(swapchain, xr.SwapchainImageAcquireInfo())
+    index = xr.acquire_swapchain_image(swapchain, _ACQUIRE_INFO)
     try:
-        xr.wait_swapchain_image(swapchain, xr.SwapchainImageWaitInfo(timeout=IMAGE_WAIT_TIMEOUT_NS))
+        xr.wait_swapchain_image(swapchain, _WAIT_INFO)
     except xr.TimeoutExpired:
         # A compositor that holds an image this long has stopped; treat it as lost.
         raise xr.RuntimeFailureError(

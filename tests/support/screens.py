@@ -102,3 +102,14 @@ def driven_run(body: str, env: dict[str, str] | None = None, **fields: Any) -> l
 def driven_log(body: str, env: dict[str, str] | None = None, **fields: Any) -> Any:
     """The ``log`` that ``driven_run(body, env, **fields)`` printed."""
     return logged(driven_run(body, env, **fields))
+
+
+#: Where window tests run the product: the simulator, and the headset's loop on a stand-in
+#: source (``support.stand_in_headset.run_where``).
+PLACES = ("simulator", "headset")
+
+
+def in_both_places(test: Any) -> Any:
+    """A window test (it needs a display: ``require_display``) run once in each of
+    ``PLACES`` (its ``where``)."""
+    return pytest.mark.display(pytest.mark.parametrize("where", PLACES)(test))

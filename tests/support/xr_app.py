@@ -23,6 +23,8 @@ loop against the running runtime, with measurements written as JSON.
   call of the product's ``Renderer.draw_stereo`` taking that path, into one swapchain with
   arraySize 2; read both layers back from the swapchain images and compare each with the
   same eye drawn alone by ``Renderer.draw`` into a plain RGBA8 target;
+- ``--no-locate-spaces``: leave XR_KHR_locate_spaces off even where the runtime offers it,
+  as on a runtime without it: every space is then located by its own xrLocateSpace;
 - ``--egl``: render with a surfaceless EGL context (XR_MNDX_egl_enable) instead of a
   hidden GLX window; works with no X display at all.
 
@@ -294,6 +296,7 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=60.0)
     parser.add_argument("--egl", action="store_true")
     parser.add_argument("--reject-bindings", action="store_true")
+    parser.add_argument("--no-locate-spaces", action="store_true")
     parser.add_argument(
         "--room", action="store_true", help="draw the room with the product's renderer"
     )
@@ -313,7 +316,13 @@ def main() -> int:
     )
     import xr
 
+    import gmi_vr.xr.runtime as xr_runtime
     from gmi_vr.xr.openxr_source import OpenXrSource
+
+    if args.no_locate_spaces:
+        xr_runtime.OPTIONAL_EXTENSIONS = tuple(
+            name for name in xr_runtime.OPTIONAL_EXTENSIONS if name != xr_runtime.LOCATE_SPACES_EXTENSION
+        )
 
     layers: list[str] = []
     loss_layer = None

@@ -12,7 +12,9 @@ the panels' own input path. Writes JSON: per frame stepped in the patient's sess
 mode, the displayed left hand's size against the right's, and the displayed and tracked
 grips; the frame count at which the console handed each click on; per window redraw whether
 its patient pane showed the left eye kept from the swapchain image, and for one redraw in
-the session that pane and the left eye's image itself (as the runtime holds it) in blocks.
+the session that pane and the left eye's image itself (as the runtime holds it) in blocks;
+the frames submitted to the runtime (xrEndFrame) while the session's store opened, slowed on
+purpose by START_SLOW_S (a sleep in the store's ``open`` as the session's setup calls it).
 
     python tests/support/xr_console_app.py --out RESULT.json --data DIR [--frames N] [--two-pass]
 """
@@ -23,6 +25,7 @@ import argparse
 import json
 import math
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -51,6 +54,8 @@ MIRROR_FRAMES = 90
 SIZE_FRAMES = 40
 #: Free-play frames before the therapist picks the patient and starts their session.
 FREE_FRAMES = 20
+#: How much slower the session's store opens than it would (s): many frames at the runtime's rate.
+START_SLOW_S = 0.5
 #: The eye and the pane compared in BLOCKS_DOWN x BLOCKS_ACROSS block means of sRGB bytes.
 BLOCKS_DOWN, BLOCKS_ACROSS = 6, 8
 
@@ -111,14 +116,37 @@ def main() -> int:
 
         renderer_module.choose_stereo_path = lambda *_: "two_pass"  # type: ignore[assignment]
 
+    import gmi_vr.app.session_setup as session_setup
     from gmi_vr.app.headset import run_openxr
+    from gmi_vr.recording.store import SessionStore
+    from gmi_vr.xr.openxr_source import OpenXrSource
     from support.monado_remote import MonadoRemote
 
     remote = MonadoRemote()
     steps: list[dict[str, object]] = []
     actions: list[list[object]] = []
     reports: list[str] = []
-    state = {"focused": 0, "free": 0}
+    state = {"focused": 0, "free": 0, "submitted": 0}
+    submitted_while_opening: list[int] = []
+    original_present = OpenXrSource.present
+
+    def present(self, draw_list):  # type: ignore[no-untyped-def]
+        original_present(self, draw_list)
+        state["submitted"] += 1
+
+    OpenXrSource.present = present  # type: ignore[method-assign]
+
+    class SlowStore(SessionStore):
+        # The session's own store (``app.session_setup`` opens it), START_SLOW_S slower once.
+        @classmethod
+        def open(cls, *options, **named):  # type: ignore[no-untyped-def, override]
+            if not submitted_while_opening:
+                before = state["submitted"]
+                time.sleep(START_SLOW_S)
+                submitted_while_opening.append(state["submitted"] - before)
+            return SessionStore.open(*options, **named)
+
+    session_setup.SessionStore = SlowStore  # type: ignore[misc]
     #: Per redraw whether the patient pane was the kept eye; one session redraw's blocks.
     panes: dict[str, object] = {"from_eye": [], "eye": None, "pane": None, "of": None, "layer": None}
 
@@ -232,7 +260,8 @@ def main() -> int:
     finally:
         remote.close()
     panes.pop("of")
-    args.out.write_text(json.dumps({"steps": steps, "actions": actions, "reports": reports, "panes": panes}))
+    args.out.write_text(json.dumps({"steps": steps, "actions": actions, "reports": reports, "panes": panes,
+                                    "submitted_while_opening": submitted_while_opening}))  # fmt: skip
     return 0
 
 

@@ -83,6 +83,15 @@ def test_the_session_started_from_the_console_is_the_patients_and_is_recorded(ru
     assert session.source == "openxr" and session.status != "running"
 
 
+def test_frames_go_on_to_the_runtime_while_the_session_opens_its_store(run: dict) -> None:
+    """The session's store work runs off the render thread: while its store opened,
+    slowed by 0.5 s on purpose, frames kept being submitted to the runtime (one waiting
+    render thread submits none), and the session then ran in focus."""
+    (submitted,) = run["submitted_while_opening"]
+    assert submitted >= 1, submitted
+    assert run["steps"][0]["focused"] and all(s["focused"] for s in run["steps"]), "in focus throughout"
+
+
 def test_the_hand_size_from_the_console_shows_next_frame_while_the_mirror_follows_the_controller(
         run: dict) -> None:
     steps, actions = run["steps"], _session_actions(run)

@@ -113,9 +113,14 @@ def test_egl_offscreen_session_renders_without_any_display(tmp_path: Path) -> No
     assert result["history"][-1] == "EXITING"
 
 
-def test_driven_poses_and_values_come_out_of_every_frame(tmp_path: Path) -> None:
-    status, result, output = run_app(tmp_path, "--frames", "100", "--drive-remote")
+@pytest.mark.parametrize("batched", [True, False], ids=["locate-spaces", "one-call-per-space"])
+def test_driven_poses_and_values_come_out_of_every_frame(tmp_path: Path, batched: bool) -> None:
+    """Poses come out right whether the runtime locates the head and hands in one call
+    (XR_KHR_locate_spaces, Monado offers it) or each in its own, also while a controller is off."""
+    extra = () if batched else ("--no-locate-spaces",)
+    status, result, output = run_app(tmp_path, "--frames", "100", "--drive-remote", *extra)
     assert status == 0, output[-3000:]
+    assert ("XR_KHR_locate_spaces" in result["enabled_extensions"]) is batched
     sent, observed = result["sent"], result["observed"]
     checked_poses = checked_off = 0
     for frame in observed:

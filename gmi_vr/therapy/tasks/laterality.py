@@ -88,6 +88,10 @@ class LateralityTask:
         self._dwell = DwellTimer(self._hand_dwell)
         self._aim = DwellTimer(None)  # where the pointer rests, with hysteresis, no dwell
         self._pointer: tuple[FloatArray, DwellState] | None = None  # this frame's, to draw
+        # The last trial picture and what it was drawn from: it changes a few times a trial,
+        # not every frame (the context, anchor and installed models, is compared by identity:
+        # a recalibration replaces it).
+        self._picture: tuple[tuple[object, ...], DrawList] | None = None
         self._inputs: tuple[tuple[Side, str], ...]  # (hand, HandInput field) that answer
         if answer.mode == "two_hands":
             self._inputs = ((Side.LEFT, "trigger_click"), (Side.RIGHT, "trigger_click"))
@@ -281,9 +285,13 @@ class LateralityTask:
     # --- drawing ---------------------------------------------------------------------------
 
     def _draw(self) -> DrawList:
-        look = self._look(self._current) if self._current is not None else None
-        picture = trial_picture(self.context.anchor, self.settings, self._phase, self._current, look,
-                                self._last_correct, self.context.has_mesh)
+        context = self.context
+        drawn_from = (context, self._phase, self._current, self._last_correct)
+        if self._picture is None or not _same(self._picture[0], drawn_from):
+            look = self._look(self._current) if self._current is not None else None
+            self._picture = drawn_from, trial_picture(context.anchor, self.settings, self._phase, self._current,
+                                                      look, self._last_correct, context.has_mesh)  # fmt: skip
+        picture = self._picture[1]
         if not self._pointing or self._pointer is None:
             return picture
         point, state = self._pointer
@@ -292,6 +300,12 @@ class LateralityTask:
         meshes += [item for c in choices if c.name == state.pointed and self._dwell.dwell_s is not None
                    and state.progress > 0.0 for item in dwell_ring(c, state.progress)]  # fmt: skip
         return DrawList(meshes=picture.meshes + tuple(meshes), texts=picture.texts)
+
+
+def _same(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
+    """Whether two (task context, phase, stimulus, verdict) keys match: the context (it
+    holds the anchor, a Pose of arrays) by identity, the rest by value."""
+    return a[0] is b[0] and a[1:] == b[1:]
 
 
 #: Pointing answers' targets: left and right of the picture, clear of a rotated hand or
