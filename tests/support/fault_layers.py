@@ -29,8 +29,12 @@ import xr
 
 
 class InterceptingLayer(xr.DynamicApiLayerBase):
-    def __init__(self, name: str, description: str) -> None:
-        super().__init__(name=name, description=description)
+    #: The name the instance enables the layer by, and what the loader lists it as.
+    layer_name = ""
+    layer_description = ""
+
+    def __init__(self) -> None:
+        super().__init__(name=self.layer_name, description=self.layer_description)
         self._next_get_proc: Any = None
         self.next: dict[bytes, Any] = {}  # the runtime's functions this layer wraps
         # Keep every C callback alive as long as the layer.
@@ -80,15 +84,16 @@ class InterceptingLayer(xr.DynamicApiLayerBase):
 
 
 class SessionLossLayer(InterceptingLayer):
+    layer_name = "XR_APILAYER_GMIVR_session_loss"
+    layer_description = "gmi-vr test layer: injects a session loss"
+
     def __init__(self, lose_after_frames: int) -> None:
         self.lose_after_frames = lose_after_frames
         self.frames_waited = 0
         self.armed = False
         self.loss_event_sent = False
         self.session: Any = None
-        super().__init__(
-            "XR_APILAYER_GMIVR_session_loss", "gmi-vr test layer: injects a session loss"
-        )
+        super().__init__()
 
     def intercepted(self) -> dict[bytes, tuple[Any, Any]]:
         return {
@@ -122,11 +127,12 @@ class SessionLossLayer(InterceptingLayer):
 
 
 class RejectBindingsLayer(InterceptingLayer):
+    layer_name = "XR_APILAYER_GMIVR_reject_bindings"
+    layer_description = "gmi-vr test layer: no controller profile binds"
+
     def __init__(self) -> None:
         self.rejected = 0
-        super().__init__(
-            "XR_APILAYER_GMIVR_reject_bindings", "gmi-vr test layer: no controller profile binds"
-        )
+        super().__init__()
 
     def intercepted(self) -> dict[bytes, tuple[Any, Any]]:
         return {
@@ -145,11 +151,12 @@ class HapticRecordingLayer(InterceptingLayer):
     """Records every ``xrApplyHapticFeedback`` call (hand path, vibration duration,
     frequency, amplitude and the runtime's result) and passes it on to the runtime."""
 
+    layer_name = "XR_APILAYER_GMIVR_haptic_recorder"
+    layer_description = "gmi-vr test layer: records haptic feedback"
+
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
-        super().__init__(
-            "XR_APILAYER_GMIVR_haptic_recorder", "gmi-vr test layer: records haptic feedback"
-        )
+        super().__init__()
 
     def intercepted(self) -> dict[bytes, tuple[Any, Any]]:
         return {b"xrApplyHapticFeedback": (xr.PFN_xrApplyHapticFeedback, self._apply)}
@@ -179,13 +186,14 @@ class DisplayTimeLayer(InterceptingLayer):
     next, as a real runtime predicts the pose for the display time it gives: the frames the
     app misses on a busy machine then cannot pair a pose with another frame's time."""
 
+    layer_name = "XR_APILAYER_GMIVR_display_time"
+    layer_description = "gmi-vr test layer: sees each frame's display time"
+
     def __init__(self, on_frame: Callable[[int], None]) -> None:
         self.on_frame = on_frame
         #: What ``on_frame`` raised, if it did (it is not called again after that).
         self.error: Exception | None = None
-        super().__init__(
-            "XR_APILAYER_GMIVR_display_time", "gmi-vr test layer: sees each frame's display time"
-        )
+        super().__init__()
 
     def intercepted(self) -> dict[bytes, tuple[Any, Any]]:
         return {b"xrWaitFrame": (xr.PFN_xrWaitFrame, self._wait_frame)}
