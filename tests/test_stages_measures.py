@@ -85,6 +85,21 @@ def test_the_return_movement_after_the_end_is_not_part_of_the_reach() -> None:
     assert abs(measures.path_length_m - 0.3) < 0.006
 
 
+def test_a_return_already_under_way_at_the_next_frame_after_the_end_is_not_part_of_the_reach() -> None:
+    # Frames missed after the repetition's end (a busy machine): the next sample shows the
+    # hand well on its way back, and the segment to it is not part of the reach.
+    start, end = np.zeros(3), np.array([0.0, 0.0, -0.3])
+    times, out = reach(1.0, start, end, rest_after_s=0.3)
+    back_times, back = reach(1.0, end, start, rest_before_s=0.0, t0=times[-1] + 1 / RATE)
+    later = back_times >= back_times[0] + 0.3
+    measures = movement_measures(np.concatenate([times, back_times[later]]),
+                                 np.vstack([out, back[later]]), end_before_s=times[-1])  # fmt: skip
+    assert measures is not None
+    assert abs(measures.duration_s - 1.0) <= 1 / RATE + 1e-9
+    assert abs(measures.path_length_m - 0.3) < 0.006
+    assert np.linalg.norm(np.array(measures.end_position) - end) < 1e-3
+
+
 def test_uneven_frames_from_a_dropped_frame_still_measure_the_reach() -> None:
     times, positions = reach(1.0, np.zeros(3), np.array([0.2, 0.0, -0.2]))
     keep = np.ones(len(times), bool)

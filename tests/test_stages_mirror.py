@@ -131,6 +131,28 @@ def test_mirror_reach_repetitions_complete_with_the_mirrored_hand_and_measure_th
     assert events_of(log, "task.end")
 
 
+def test_a_reach_begun_by_the_frame_after_the_target_appeared_is_measured_from_its_rest() -> None:
+    # No frame at rest between the one showing the target and the moving hand (a patient who
+    # moves at once, or frames the app missed on a busy machine): the frame that showed the
+    # target holds the hand's rest, so the reach is measured whole.
+    program = mirror_program(Side.LEFT, **{"mirror.grading.repetitions": 1})
+    motion = Motion(Side.LEFT, LimbMode.MIRROR)
+    task, motor, log = start(program, motion)
+    plan = motor.plans[0]
+    motion.place(motion.healthy, reflect_across_midline(ANCHOR, plan.home))
+    while not events_of(log, "repetition.show"):
+        log.append(task.update(*motion.frame()))
+    shown_at = events_of(log, "repetition.show")[0].time_s
+    move(motion, motion.healthy, reflect_across_midline(ANCHOR, plan.target), 1.0, task.update, log)
+    run_for(motion, task.update, 1.0, log)
+    (record,) = records_of(log, RepetitionRecord)
+    assert record.completed and record.shown_at_s == shown_at
+    assert record.onset_s == shown_at
+    assert abs(record.duration_s - 1.0) <= 1e-9
+    length = float(np.linalg.norm(plan.target - plan.home))
+    assert abs(record.path_length_m - length) <= 1e-9 * length
+
+
 def test_mirror_hand_outside_the_target_never_completes_and_times_out() -> None:
     program = mirror_program(Side.RIGHT, **{"mirror.grading.repetitions": 1,
                                             "mirror.grading.time_limit_s": 2.0})

@@ -1,5 +1,5 @@
 """OpenXR API layers written in Python (pyopenxr's ``xr.api_layer``) that inject faults
-into the real runtime, for the XR tests.
+into the real runtime or watch the app's calls to it, for the XR tests.
 
 A layer sits between the application and Monado. ``InterceptingLayer`` does the loader
 negotiation and routes the functions a subclass names in ``intercepted()`` to its own
@@ -14,20 +14,27 @@ object before the instance (and after the GL context: see xr_app.py) and enable 
 - ``RejectBindingsLayer``: answers every ``xrSuggestInteractionProfileBindings`` with
   ``XR_ERROR_PATH_UNSUPPORTED``, like a runtime that knows none of the app's controllers;
 - ``HapticRecordingLayer`` injects nothing: it records each ``xrApplyHapticFeedback`` on
-  its way to the runtime.
+  its way to the runtime;
+- ``DisplayTimeLayer`` injects nothing: it hands each frame's predicted display time, as
+  ``xrWaitFrame`` returns it, to a function before the app reads that frame's tracking.
 """
 
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from typing import Any
 
 import xr
 
 
 class InterceptingLayer(xr.DynamicApiLayerBase):
-    def __init__(self, name: str, description: str) -> None:
-        super().__init__(name=name, description=description)
+    #: The name the instance enables the layer by, and what the loader lists it as.
+    layer_name = ""
+    layer_description = ""
+
+    def __init__(self) -> None:
+        super().__init__(name=self.layer_name, description=self.layer_description)
         self._next_get_proc: Any = None
         self.next: dict[bytes, Any] = {}  # the runtime's functions this layer wraps
         # Keep every C callback alive as long as the layer.
@@ -77,15 +84,16 @@ class InterceptingLayer(xr.DynamicApiLayerBase):
 
 
 class SessionLossLayer(InterceptingLayer):
+    layer_name = "XR_APILAYER_GMIVR_session_loss"
+    layer_description = "gmi-vr test layer: injects a session loss"
+
     def __init__(self, lose_after_frames: int) -> None:
         self.lose_after_frames = lose_after_frames
         self.frames_waited = 0
         self.armed = False
         self.loss_event_sent = False
         self.session: Any = None
-        super().__init__(
-            "XR_APILAYER_GMIVR_session_loss", "gmi-vr test layer: injects a session loss"
-        )
+        super().__init__()
 
     def intercepted(self) -> dict[bytes, tuple[Any, Any]]:
         return {
@@ -119,11 +127,12 @@ class SessionLossLayer(InterceptingLayer):
 
 
 class RejectBindingsLayer(InterceptingLayer):
+    layer_name = "XR_APILAYER_GMIVR_reject_bindings"
+    layer_description = "gmi-vr test layer: no controller profile binds"
+
     def __init__(self) -> None:
         self.rejected = 0
-        super().__init__(
-            "XR_APILAYER_GMIVR_reject_bindings", "gmi-vr test layer: no controller profile binds"
-        )
+        super().__init__()
 
     def intercepted(self) -> dict[bytes, tuple[Any, Any]]:
         return {
@@ -142,11 +151,12 @@ class HapticRecordingLayer(InterceptingLayer):
     """Records every ``xrApplyHapticFeedback`` call (hand path, vibration duration,
     frequency, amplitude and the runtime's result) and passes it on to the runtime."""
 
+    layer_name = "XR_APILAYER_GMIVR_haptic_recorder"
+    layer_description = "gmi-vr test layer: records haptic feedback"
+
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
-        super().__init__(
-            "XR_APILAYER_GMIVR_haptic_recorder", "gmi-vr test layer: records haptic feedback"
-        )
+        super().__init__()
 
     def intercepted(self) -> dict[bytes, tuple[Any, Any]]:
         return {b"xrApplyHapticFeedback": (xr.PFN_xrApplyHapticFeedback, self._apply)}
@@ -164,4 +174,35 @@ class HapticRecordingLayer(InterceptingLayer):
             call.update(duration_ns=int(vibration.duration), frequency=float(vibration.frequency),
                         amplitude=float(vibration.amplitude))  # fmt: skip
         self.calls.append(call)
+        return result
+
+
+class DisplayTimeLayer(InterceptingLayer):
+    """Calls ``on_frame(predicted_display_time_ns)`` each time ``xrWaitFrame`` returns a
+    frame, before the app can read that frame's tracking.
+
+    Monado's remote driver reports whatever state it last received, for any display time. A
+    test driving it from here sends the pose meant for the frame the runtime will display
+    next, as a real runtime predicts the pose for the display time it gives: the frames the
+    app misses on a busy machine then cannot pair a pose with another frame's time."""
+
+    layer_name = "XR_APILAYER_GMIVR_display_time"
+    layer_description = "gmi-vr test layer: sees each frame's display time"
+
+    def __init__(self, on_frame: Callable[[int], None]) -> None:
+        self.on_frame = on_frame
+        #: What ``on_frame`` raised, if it did (it is not called again after that).
+        self.error: Exception | None = None
+        super().__init__()
+
+    def intercepted(self) -> dict[bytes, tuple[Any, Any]]:
+        return {b"xrWaitFrame": (xr.PFN_xrWaitFrame, self._wait_frame)}
+
+    def _wait_frame(self, session, wait_info, frame_state):  # type: ignore[no-untyped-def]
+        result = self.next[b"xrWaitFrame"](session, wait_info, frame_state)
+        if not xr.failed(result) and self.error is None:
+            try:
+                self.on_frame(int(frame_state.contents.predicted_display_time))
+            except Exception as error:  # noqa: BLE001 - a C callback cannot raise: kept for the app
+                self.error = error
         return result

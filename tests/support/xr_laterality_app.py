@@ -61,8 +61,14 @@ POINT_SETTLE_S = 0.3
 
 
 class TriggerPresser:
-    """Presses and releases controller triggers through the remote driver from timer threads
-    (one lock: a press and a release never interleave their packets)."""
+    """Presses controller triggers through the remote driver from timer threads (one lock: a
+    press and a release never interleave their packets), and releases each one as a patient
+    does: once the app has taken the answer it gave and it has been held ``hold_s``.
+
+    The runtime reports a trigger's state at each frame, not the presses between frames: a
+    press timed on the wall clock alone can begin and end inside one long frame of a busy
+    machine and never be seen. ``release_answered`` (every frame) lets go only of what the
+    app has seen."""
 
     def __init__(self, hands: bool = False, point: bool = False) -> None:
         from support.monado_remote import MonadoRemote
@@ -76,8 +82,16 @@ class TriggerPresser:
         self.lock = threading.Lock()
         self.timers: list[threading.Timer] = []
         self.sent: list[dict[str, object]] = []
+        #: Side -> (when pulled, monotonic s; how long to hold at least, s), while pulled.
+        self.pulled: dict[str, tuple[float, float]] = {}
+        self.hold_s: dict[str, float] = {}
+        self.answered: set[str] = set()  # pulled sides whose answer the app has taken
 
     def _set(self, side: str, pulled: bool) -> None:
+        if pulled:
+            self.pulled[side] = (time.monotonic(), self.hold_s.get(side, HOLD_S))
+        else:
+            self.pulled.pop(side, None)
         if self.hands:
             with self.lock:
                 self.remote.set_controller(side, hand_curl=PINCH if pulled else OPEN)  # type: ignore[arg-type]
@@ -127,10 +141,26 @@ class TriggerPresser:
             self.press_after("right", delay_s + POINT_SETTLE_S, hold_s)
 
     def press_after(self, side: str, delay_s: float, hold_s: float = HOLD_S) -> None:
-        for after, pulled in ((delay_s, True), (delay_s + hold_s, False)):
-            timer = threading.Timer(after, self._set, (side, pulled))
-            timer.start()
-            self.timers.append(timer)
+        """Pull ``side``'s trigger ``delay_s`` from now; ``release_answered`` lets it go."""
+        self.hold_s[side] = hold_s
+        timer = threading.Timer(delay_s, self._set, (side, True))
+        timer.start()
+        self.timers.append(timer)
+
+    def release_answered(self, answered_by: list[str]) -> None:
+        """After a frame whose answers were ``answered_by`` ("right.trigger_click", ...):
+        release each pulled trigger whose hand answered (now or in an earlier frame) once
+        it has been held its time."""
+        for name in answered_by:
+            side = name.split(".")[0]
+            if side in self.pulled:
+                self.answered.add(side)
+        with self.lock:
+            due = [side for side in self.answered & set(self.pulled)
+                   if time.monotonic() >= self.pulled[side][0] + self.pulled[side][1]]  # fmt: skip
+        for side in due:
+            self.answered.discard(side)
+            self._set(side, False)
 
     def close(self) -> None:
         for timer in self.timers:
@@ -216,6 +246,7 @@ def main() -> int:
                 before = len(haptic_layer.calls) if haptic_layer is not None else 0
                 source.vibrate(output.haptics)
                 answers = [e.data["answered_by"] for e in output.events if e.kind == "trial.answer"]
+                presser.release_answered(answers)
                 result.setdefault("answers_seen", []).extend(
                     {"answered_by": a, "seen_monotonic_s": seen} for a in answers)
                 if args.palm_stop and answers and "palm_shown" not in result:

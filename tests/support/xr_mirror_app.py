@@ -7,13 +7,18 @@ lies parked out of the way (mirror mode must ignore it); the healthy (right) con
 to the mirror image of the home marker the task shows, and for every target the task
 announces ("repetition.show", in the affected side's world coordinates) it waits a reaction
 time, then makes a minimum-jerk reach of a known duration to the target's reflection across
-the calibrated midline (so the mirrored left hand lands on the target), holds, and returns.
+the calibrated midline (so the mirrored left hand lands on the target), holds it there until
+the task says the repetition is complete ("repetition.complete") and two frames have shown
+it still on the target, and after another reaction time returns.
 
-Every movement is planned in the runtime's frame time (the predicted display times) on the
-frame grid, and after each frame the controller pose for the next frame's time is sent. The
-JSON written at the end holds what was driven (each movement, and the pose meant for every
-frame) and what every frame showed (the healthy grip the runtime reported, both displayed
-hands, the midline plane).
+Every movement is planned in the runtime's frame time (the predicted display times). The
+remote driver has no notion of time (it reports the state it last received), so the pose is
+sent from an API layer as each ``xrWaitFrame`` returns, for that frame's predicted display
+time, before the app reads the frame's tracking: the frame then carries the pose meant for
+its own display time, as with a runtime that predicts, however many frames a busy machine
+makes the app miss. The JSON written at the end holds what was driven (each movement, and
+the pose sent for every frame) and what every frame showed (the healthy grip the runtime
+reported, both displayed hands, the midline plane).
 
     python tests/support/xr_mirror_app.py --out RESULT.json [--repetitions N]
 
@@ -59,10 +64,9 @@ FRAME_S = 0.05
 #: Reach durations, cycled over the repetitions: different durations, so a recorded duration
 #: that followed the driven one cannot be a coincidence. Each is a whole number of frames.
 REACH_S = (1.0, 1.5, 0.8, 2.0)
-#: From a target's first frame to the movement's start (a patient's reaction), the hold on
-#: the target (longer than the task's 0.25 s dwell), and the return home. Seconds.
+#: From a target's first frame, or from the frame that completes the repetition, to the
+#: movement's start (a patient's reaction), and the return home's duration. Seconds.
 REACTION_S = 0.25
-HOLD_S = 0.5
 RETURN_S = 1.0
 #: The healthy hand turns this much about its forearm over each reach (and back on return),
 #: so the mirrored orientation is checked along a moving path, not a fixed one.
@@ -116,6 +120,10 @@ class HealthyHandDriver:
     def __init__(self) -> None:
         self.movements: list[Movement] = []
         self.reaches = 0
+        #: For the reach under way: whether the task completed it, and how many frames have
+        #: shown the hand resting at its end (two make a still moment any sampling can see).
+        self.completed = False
+        self.frames_at_rest = 0
 
     def _last(self) -> tuple[FloatArray, float, float]:
         """Where the planned movements end, the twist there, and when (frame time)."""
@@ -125,24 +133,30 @@ class HealthyHandDriver:
         return last.end, last.twist_to, last.start_s + last.duration_s
 
     def plan(self, now_s: float, output: FrameOutput, plane: Plane) -> None:
-        """React to frame ``now_s``'s output: a shown target gets a reach, a hold and a
-        return; a home marker shown while nothing is planned gets a move to it."""
+        """React to frame ``now_s``'s output: a shown target gets a reach, a completed reach
+        seen at rest a return; a home marker shown while nothing is planned gets a move to it."""
         for event in output.events:
-            if event.kind != "repetition.show":
-                continue
-            end, twist, _ = self._last()
-            source = reflect_points(np.array(event.data["target"]), plane)
-            duration = REACH_S[self.reaches % len(REACH_S)]
-            start = now_s + REACTION_S
-            reach = Movement("reach", int(event.data["repetition"]), start, duration, end, source, twist,
-                             twist + TWIST_RAD)  # fmt: skip
-            back = Movement("return", reach.repetition, start + duration + HOLD_S, RETURN_S, source, end,
-                            twist + TWIST_RAD, twist)  # fmt: skip
-            self.movements += [reach, back]
-            self.reaches += 1
+            if event.kind == "repetition.show":
+                end, twist, _ = self._last()
+                source = reflect_points(np.array(event.data["target"]), plane)
+                duration = REACH_S[self.reaches % len(REACH_S)]
+                self.movements.append(Movement("reach", int(event.data["repetition"]), now_s + REACTION_S,
+                                               duration, end, source, twist, twist + TWIST_RAD))  # fmt: skip
+                self.reaches += 1
+                self.completed, self.frames_at_rest = False, 0
+            elif event.kind == "repetition.complete":
+                self.completed = True
+        if self.movements and self.movements[-1].kind == "reach":
+            reach = self.movements[-1]
+            if now_s >= reach.start_s + reach.duration_s - 1e-9:
+                self.frames_at_rest += 1
+            if self.completed and self.frames_at_rest >= 2:
+                self.movements.append(Movement("return", reach.repetition, now_s + REACTION_S, RETURN_S,
+                                               reach.end, reach.start, reach.twist_to, reach.twist_from))  # fmt: skip
         end, _, ends_at = self._last()
         home = home_marker(output)
-        if home is not None and ends_at <= now_s:
+        holding = bool(self.movements) and self.movements[-1].kind == "reach"  # until complete
+        if home is not None and ends_at <= now_s and not holding:
             source = reflect_points(home, plane)
             if np.linalg.norm(source - end) > 1e-6:
                 self.movements.append(Movement("home", -1, now_s + FRAME_S, RETURN_S, end, source, 0.0, 0.0))
@@ -210,6 +224,30 @@ def frame_record(frame: TrackingFrame, output: FrameOutput, pipeline: SessionPip
     }  # fmt: skip
 
 
+#: How long a sent pose may take to reach the runtime before the frame goes ahead anyway
+#: (the test then reports the frame that showed another pose). Seconds.
+REPORT_WAIT_S = 2.0
+
+
+def wait_until_reported(source: object, pose: Pose, display_time_ns: int) -> None:
+    """Return once the runtime locates the right grip at ``pose``'s position for
+    ``display_time_ns`` (or it is not tracked yet, or ``REPORT_WAIT_S`` passed)."""
+    import xr
+
+    grip = source._actions.pose_spaces()[2]  # type: ignore[attr-defined]  # left grip, left aim, right grip
+    base = source._space  # type: ignore[attr-defined]
+    deadline = time.monotonic() + REPORT_WAIT_S
+    while time.monotonic() < deadline:
+        location = xr.locate_space(grip, base, display_time_ns)
+        valid = xr.SpaceLocationFlags.POSITION_VALID_BIT | xr.SpaceLocationFlags.ORIENTATION_VALID_BIT
+        if int(location.location_flags) & int(valid) != int(valid):
+            return
+        p = location.pose.position
+        if np.linalg.norm(np.array([p.x, p.y, p.z]) - pose.position) <= 1e-5:  # float32 on the wire
+            return
+        time.sleep(0.001)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, required=True)
@@ -226,7 +264,7 @@ def main() -> int:
     frames: list[dict[str, object]] = []
     shown: list[dict[str, object]] = []
     result: dict[str, object] = {"patient": PATIENT, "frames": frames, "shown": shown,
-                                 "reach_s": list(REACH_S), "reaction_s": REACTION_S, "hold_s": HOLD_S,
+                                 "reach_s": list(REACH_S), "reaction_s": REACTION_S,
                                  "frame_s": FRAME_S, "parked": PARKED.position.tolist()}
     status = 0
     started = time.monotonic()
@@ -241,37 +279,49 @@ def main() -> int:
 
     send(driver.pose_at(-math.inf))  # before the session exists: its first head is this one
     step_ms: list[float] = []
-    driven_for: dict[int, Pose] = {}  # frame time (microseconds) -> the pose sent for it
+    driven_for: dict[int, Pose] = {}  # predicted display time (ns) -> the pose sent for it
+
+    opened: list[OpenXrSource] = []  # the source, once its session exists
+
+    def drive(display_time_ns: int) -> None:
+        """Send the healthy pose planned for the frame the runtime will display at this
+        time, and wait until the runtime reports it: the driver applies a packet on its own
+        thread, which a busy machine can keep waiting past the app's read of the frame."""
+        pose = driver.pose_at(display_time_ns / 1e9)
+        driven_for[display_time_ns] = pose
+        send(pose)
+        if opened:
+            wait_until_reported(opened[0], pose, display_time_ns)
+
     try:
         with open_window_context(64, 64, title="gmi-vr mirror test", visible=False) as context:
+            from support.fault_layers import DisplayTimeLayer
+
+            layer = DisplayTimeLayer(drive)  # after the GL context, before the instance
             renderer = Renderer()
             eyes = functools.partial(renderer.draw, unorm_holds_linear=True)
             try:
-                with OpenXrSource(eyes, gl_context=context) as source, \
+                with OpenXrSource(eyes, gl_context=context, api_layers=[layer.name]) as source, \
                         session_pipeline(PATIENT, source="openxr") as pipeline:  # fmt: skip
+                    opened.append(source)
                     stop_requested = False
                     for frame in source.frames():
                         begin = time.perf_counter()
                         output = pipeline.step(frame)
                         source.present(output.draw)
                         step_ms.append(1000 * (time.perf_counter() - begin))
-                        key = round(frame.time_s * 1e6)
-                        frames.append(frame_record(frame, output, pipeline, driven_for.get(key)))
+                        frames.append(frame_record(frame, output, pipeline, driven_for.get(frame.time_ns)))
                         for event in output.events:
                             if event.kind == "repetition.show":
                                 shown.append({"time_s": event.time_s, **event.data})
                         if pipeline.calibration is not None:
                             driver.plan(frame.time_s, output, pipeline.calibration.midline_plane())
-                        # The pose for the next frame: the runtime reports the latest state it
-                        # received, and its frames come every FRAME_S.
-                        next_time = frame.time_s + FRAME_S
-                        pose = driver.pose_at(next_time)
-                        driven_for[round(next_time * 1e6)] = pose
-                        send(pose)
                         too_long = time.monotonic() - started > args.max_seconds
                         if not stop_requested and (output.done or too_long):
                             source.request_stop()
                             stop_requested = True
+                    if layer.error is not None:
+                        raise layer.error
                     if pipeline.calibration is not None:
                         plane = pipeline.calibration.midline_plane()
                         result["movements"] = [m.to_dict(plane) for m in driver.movements]

@@ -5,10 +5,15 @@ healthy right controller, along minimum-jerk reaches of known durations to the r
 of the targets the task announces. Every repetition is completed by the mirrored left hand,
 and the measures read back from the SQLite store match the driven movements.
 
-The runtime paces frames at 20 Hz (Monado's null compositor), so one frame is 50 ms: times
-are checked to one frame. The runtime reports the controller pose written to it to float
-precision (checked below on every frame), and the mirrored hand is its exact reflection,
-so lengths and positions are checked far more tightly than the task's 5 cm target radius.
+The runtime paces frames at 20 Hz (Monado's null compositor), but a busy machine makes the
+app miss some of them: nothing here assumes a frame count or spacing. The driver sends each
+frame the pose planned for that frame's predicted display time (as a real runtime predicts
+it), so the movement the session measured is the driven one sampled at the display times the
+frames carry; times, lengths and speeds are checked against that sampling, from the driver's
+own record of what it sent for each frame. The runtime reports the controller pose written
+to it to float precision (checked below on every frame), and the mirrored hand is its exact
+reflection, so lengths and positions are checked far more tightly than the task's 5 cm
+target radius.
 """
 
 from __future__ import annotations
@@ -32,8 +37,11 @@ pytestmark = pytest.mark.xr
 
 APP = Path(__file__).parent.parent / "support" / "xr_mirror_app.py"
 REPETITIONS = 4
-#: One frame of the runtime (20 Hz).
-FRAME_S = 0.05
+#: How long the mirrored hand must stay on a target to complete a reach (the grading's
+#: default ``dwell_s``).
+DWELL_S = 0.25
+#: Float slack on times (s): frame times come in as integer nanoseconds.
+TIME_EPS_S = 1e-6
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +68,17 @@ def _reaches(run: dict) -> dict[int, dict]:
     return {m["repetition"]: m for m in run["movements"] if m["kind"] == "reach"}
 
 
+def _display_times(run: dict) -> np.ndarray:
+    """(n,) the predicted display time of every frame the app ran, seconds."""
+    return np.array([f["time_s"] for f in run["frames"]])
+
+
+def _moving_frames(run: dict, reach: dict) -> list[dict]:
+    """The frames displayed while ``reach`` moved the hand (strictly between its start and end)."""
+    end = reach["start_s"] + reach["duration_s"]
+    return [f for f in run["frames"] if reach["start_s"] + TIME_EPS_S < f["time_s"] < end - TIME_EPS_S]
+
+
 def test_every_repetition_is_completed_by_the_mirrored_hand(run: dict) -> None:
     session = run["session"]
     assert session.id == run["session_id"] and session.source == "openxr"
@@ -84,6 +103,7 @@ def test_every_repetition_is_completed_by_the_mirrored_hand(run: dict) -> None:
 def test_recorded_measures_match_the_driven_reaches(run: dict) -> None:
     reaches = _reaches(run)
     shown = {s["repetition"]: s for s in run["shown"]}
+    times = _display_times(run)
     durations = set()
     for row in run["repetitions"]:
         m = row.measures
@@ -93,34 +113,48 @@ def test_recorded_measures_match_the_driven_reaches(run: dict) -> None:
         # its reflection: the mirrored end of the driven reach is the target.
         np.testing.assert_allclose(m["target"], shown[m["repetition_index"]]["target"], atol=1e-9)
         np.testing.assert_allclose(reach["mirrored_end"], m["target"], atol=1e-6)
-        # Start and duration to one frame: the movement is planned on the frame grid, and a
-        # frame the runtime skips can move either edge of the sampled movement by one frame.
-        assert abs(m["onset_s"] - reach["start_s"]) <= FRAME_S + 1e-6, (m["onset_s"], reach)
-        assert abs(row.duration_s - reach["duration_s"]) <= FRAME_S + 1e-6, (row.duration_s, reach)
-        # A straight reach sampled anywhere along its line has the line's length; 1 % leaves
-        # room for an edge sample caught one frame late.
+        # The session saw the reach at the frames displayed: it begins at the last displayed
+        # frame still at rest (at or before the driven start) and ends at the first displayed
+        # frame on the target (at or after the driven end), however many frames were missed.
+        arrival = reach["start_s"] + reach["duration_s"]
+        rest = float(times[times <= reach["start_s"] + TIME_EPS_S].max())
+        landed = float(times[times >= arrival - TIME_EPS_S].min())
+        assert abs(m["onset_s"] - rest) <= TIME_EPS_S, (m["onset_s"], rest, reach)
+        assert abs(row.duration_s - (landed - rest)) <= TIME_EPS_S, (row.duration_s, landed - rest, reach)
+        # A straight reach sampled anywhere along its line, from rest to rest, has the line's
+        # length (float32 on the wire: 0.1 % is far above its rounding).
         length = reach["length_m"]
-        assert abs(m["path_length_m"] - length) <= 0.01 * length, (m["path_length_m"], length)
+        assert abs(m["path_length_m"] - length) <= 0.001 * length, (m["path_length_m"], length)
         # The mirrored hand comes to rest on the target itself: the wire carries float32
         # positions (~0.1 um here) and the reflection is exact, so 1 mm is a generous bound
         # (the task's target radius is 50 mm).
         assert m["target_error_m"] <= 0.001, m["target_error_m"]
-        # Peak speed of a minimum-jerk reach: 1.875 L / T (Flash & Hogan 1985); 50 ms
-        # segment means at 20 Hz read it up to 1.1 % low.
-        expected = 1.875 * length / reach["duration_s"]
-        assert abs(m["peak_speed_m_s"] - expected) <= 0.02 * expected, (m["peak_speed_m_s"], expected)
+        # Peak speed: the fastest mean speed between consecutive displayed frames of the
+        # movement, from the poses the driver sent for those frames' display times (the
+        # mirror image has the same speeds). Sampled means never exceed the continuous peak
+        # of a minimum-jerk reach, 1.875 L / T (Flash & Hogan 1985).
+        sampled = [f for f in run["frames"] if rest - TIME_EPS_S <= f["time_s"] <= landed + TIME_EPS_S]
+        sent = np.array([f["driven"][:3] for f in sampled])
+        segment_s = np.diff([f["time_s"] for f in sampled])
+        expected = float((np.linalg.norm(np.diff(sent, axis=0), axis=1) / segment_s).max())
+        assert abs(m["peak_speed_m_s"] - expected) <= 0.001 * expected, (m["peak_speed_m_s"], expected)
+        assert expected <= 1.875 * length / reach["duration_s"] * (1 + 1e-6), (expected, reach)
         assert m["sparc"] < 0 and m["ldlj"] < 0
-        # Completed while the driven hand held still on the target (after the task's dwell).
-        arrival = reach["start_s"] + reach["duration_s"]
-        assert m["shown_at_s"] + 0.25 <= m["completed_at_s"] <= arrival + run["hold_s"] + 1e-6
+        # Completed while the driven hand held still on the target (the driver holds it there
+        # until the task says so): the hand is inside from the first frame on the target at
+        # the latest, so by the first displayed frame a dwell after that one.
+        dwelt = float(times[times >= landed + DWELL_S - TIME_EPS_S].min())
+        assert m["shown_at_s"] + DWELL_S <= m["completed_at_s"] <= dwelt + TIME_EPS_S, (m, dwelt)
     assert len(durations) == REPETITIONS  # a different driven duration every repetition
 
 
 def test_the_runtime_reports_the_driven_healthy_pose_on_every_frame(run: dict) -> None:
     frames = [f for f in run["frames"] if f["healthy_valid"]]
-    driven = [f for f in frames if f["driven"] is not None]
-    assert len(driven) >= 0.95 * len(frames) and len(frames) >= 200, (len(driven), len(frames))
-    for f in driven:
+    # The driver sent a pose for every frame's display time, as the runtime handed it out.
+    assert [f["index"] for f in frames if f["driven"] is None] == []
+    # ...and the frames saw the hand move in every reach, not only at rest.
+    assert all(_moving_frames(run, reach) for reach in _reaches(run).values())
+    for f in frames:
         grip, sent = Pose.from_array(f["healthy_grip"]), Pose.from_array(f["driven"])
         assert np.linalg.norm(grip.position - sent.position) <= 1e-4, f["index"]
         assert rotation_angle_between(grip.orientation, sent.orientation) <= np.radians(0.1), f["index"]
@@ -129,10 +163,9 @@ def test_the_runtime_reports_the_driven_healthy_pose_on_every_frame(run: dict) -
 def test_the_affected_hand_is_displayed_as_the_reflection_of_the_healthy_one_every_frame(run: dict) -> None:
     started = next(i for i, f in enumerate(run["frames"]) if "task.start" in f["events"])
     parked = np.array(run["parked"])
-    checked = 0
+    # From the task's start the healthy controller is tracked on every frame the app ran.
+    assert all(f["healthy_valid"] for f in run["frames"][started:])
     for f in run["frames"][started:]:
-        if not f["healthy_valid"]:
-            continue
         plane = Plane(*(np.array(v) for v in f["plane"]))
         healthy = Pose.from_array(f["displayed_healthy"])
         grip = Pose.from_array(f["healthy_grip"])
@@ -148,5 +181,5 @@ def test_the_affected_hand_is_displayed_as_the_reflection_of_the_healthy_one_eve
         assert rotation_angle_between(shown.orientation, expected.orientation) <= np.radians(2), f["index"]
         # ...and nowhere near its own controller, which mirror mode ignores.
         assert np.linalg.norm(shown.position - parked) > 0.2, f["index"]
-        checked += 1
-    assert checked >= 200, checked
+    # The check covered the mirrored hand in motion during every reach.
+    assert all(_moving_frames(run, reach) for reach in _reaches(run).values())

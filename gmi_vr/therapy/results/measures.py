@@ -61,14 +61,16 @@ def movement_bounds(times: FloatArray, positions: FloatArray, end_before_s: floa
                     threshold: float = ONSET_THRESHOLD) -> tuple[int, int] | None:
     """(first, last) sample indices of the movement, or None if the hand never moved.
 
-    ``end_before_s``: only movement that had begun by then counts (a repetition's end, so
-    the hand's return after it is not taken as part of it); samples after it may still
-    widen the end to the speed minimum.
+    ``end_before_s``: only movement seen by then counts (a repetition's end, so the hand's
+    return after it is not taken as part of it): the segments that end by then. The segment
+    from the last sample by then to the next one is not known to belong to the reach (after
+    missed frames it can span the start of the return); samples after it may still widen the
+    end to the speed minimum.
     """
     if len(times) < 3:
         return None
     speed = segment_speeds(times, positions)
-    limit = len(speed) if end_before_s is None else int(np.searchsorted(times, end_before_s, "right"))
+    limit = len(speed) if end_before_s is None else int(np.searchsorted(times, end_before_s, "right")) - 1
     limit = max(1, min(limit, len(speed)))
     peak = float(speed[:limit].max())
     if peak <= 1e-6:

@@ -283,7 +283,10 @@ class MotorTask:
         hand = self._displayed(body)
         if self._phase is _Phase.HOME:
             self._update_home(now, hand, events)
-        elif self._phase is _Phase.ACTIVE:
+        # Not ``elif``: the frame that shows the target is the repetition's first sample, the
+        # hand at rest before it moves. Without it a reach begun by the next frame (a quick
+        # patient, or frames missed on a busy machine) would be measured from mid-movement.
+        if self._phase is _Phase.ACTIVE:
             self._sample(now, hand, frame)
             self._update_active(now, hand, frame, events)
         if self._phase is _Phase.SETTLE:
