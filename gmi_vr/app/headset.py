@@ -23,17 +23,18 @@ import functools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gmi_vr.app.accounts import Account
 from gmi_vr.app.calibrate import calibrate_from_console
-from gmi_vr.app.console import before_session, session_console
+from gmi_vr.app.console_run import NOT_RECORDED, run_console
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.devices import LiveDevices
-from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
+from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop, StatusFn
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.app.session_setup import console_session, installed_stimulus_meshes
+from gmi_vr.app.session_setup import installed_stimulus_meshes
 from gmi_vr.app.signin import ConsoleGate
 from gmi_vr.app.window_setup import open_therapist_window
 from gmi_vr.body import BodyPose, LimbMode
@@ -43,7 +44,10 @@ from gmi_vr.therapy.plan.program import Program
 from gmi_vr.xr.hands_only import HAND_TRACKING_PROFILE
 
 if TYPE_CHECKING:
-    from gmi_vr.console.panels import BeforeSession
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from gmi_vr.app.console import SessionConsole
     from gmi_vr.console.therapist_window import TherapistWindow
     from gmi_vr.scene.draw import DrawList
     from gmi_vr.xr.doctor import DoctorResult
@@ -119,7 +123,6 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
     ``lock_after_s`` idle (None: the settings' ``console_lock_minutes``) while the session,
     the patient's safety controls and the recording go on."""
     gate = ConsoleGate.for_store(account, lock_after_s, fallback=therapist)
-    waiting = None if gate.open else patient_id  # its session starts once someone signs in
     with ExitStack() as stack:
         streams = None
         if lsl:
@@ -128,103 +131,70 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
 
             streams = open_lsl_streams(stack, load_settings().station, lsl_wait_s, notice or (lambda _: None))
         source, window = stack.enter_context(headset_with_console("gmi-vr: therapist", visible, hands_only=hands_only))
-        info = source.info
         frames = source.frames()
-        patient, frames_shown = (None if waiting else patient_id), 0
-        calibrated = ""  # what became of a calibration started from the console
-        loop: SessionLoop | None = None  # the run's last loop: its frames go on while the next opens
-        while True:  # free play, until the therapist starts a patient's session from the console
-            if loop is not None:
-                loop.frames_shown = frames_shown  # it counts on while the next session opens
-            with ExitStack() as opened:
-                pipeline, refused, before = open_beside(
-                    opened, loop, frames, patient, refusable=patient != patient_id, source="openxr",
-                    runtime_name=info.runtime_name if info else None,
-                    system_name=info.system_name if info else None,
-                    report=report, record=record, therapist=gate.actor(),
-                )  # fmt: skip
-                frames_shown = loop.frames_shown if loop is not None else frames_shown
-                patient = None if refused else patient  # refused: free play again, the sentence in the panel
-                pipeline.streams = streams
-                mode = f"headset: {info.system_name if info else 'OpenXR'}"
-                if patient is None:
-                    mode += " (free play, not recorded: choose a patient in the console or with --patient)"
-                elif not record:
-                    mode += f"  |  {NOT_RECORDED}"
-                controls = session_controls(pipeline)
-                window.escape_closes = controls is None  # in a session Escape asks first (app.controls)
-                if controls is not None:
-                    window.view.help_rows = THERAPIST_KEYS + (("F1", "show or hide this help"),)
-                else:
-                    window.view.help_rows = (("F1", "show or hide this help"), ("escape", "quit"))
-
-                def status(frame: TrackingFrame, output: FrameOutput, mode: str = mode,
-                           pipeline: SessionPipeline = pipeline) -> str:
-                    return status_line(mode, pipeline.recorder_stats(), output.body, (frame.left, frame.right),
-                                       hand_answer_words(pipeline.runner.program if pipeline.runner else None))
-
-                console = session_console(pipeline, controls, patient, mode, started_here=patient != patient_id,
-                                          gate=gate, waiting=None if patient is not None else waiting,
-                                          devices=LiveDevices(info.runtime_name if info else "",
-                                                              info.system_name if info else ""),
-                                          start_where="headset", before=before)  # fmt: skip
-                console.notice, calibrated = refused or calibrated, ""
-                loop = SessionLoop(pipeline, window, status, present=source.present, vibrate=source.vibrate,
-                                   clock=source.clock_link, want_eye=window.view.want_patient_eye,
-                                   pacer=ConsolePacer(), controls=controls, console=console,
-                                   frames_shown=frames_shown)  # fmt: skip
-                stopped = loop.run(frames, source.request_stop, max_frames=max_frames, drain=True)
-                frames_shown = loop.frames_shown
-                console.wait()  # a patient being added when the window closed is added
-                if stopped == "start":
-                    patient = console.start_requested
-                    continue  # free play ends (nothing of it is recorded); the session begins
-                if stopped == "calibrate" and console.calibrate_requested is not None:
-                    stage = source.reference_space_type is not None and source.reference_space_type.name == "STAGE"
-                    calibrated, calibration = calibrate_from_console(
-                        console.calibrate_requested, window, frames, therapist=gate.actor(),
-                        floor_y=0.0 if stage else None, present=source.present, clock=source.clock_link,
-                        status=f"calibration of {console.calibrate_requested} (seated), in the headset",
-                        max_frames=max_frames, frames_shown=frames_shown)  # fmt: skip
-                    frames_shown = calibration.frames_shown if calibration is not None else frames_shown
-                    # Free play opens on this thread, with the list read again: the window goes
-                    # from the calibration straight to the list that says what was stored.
-                    loop = None
-                    continue  # free play again, the console saying what was stored
-                # The runtime ended the session unless the app asked it to.
-                pipeline.ended_by = pipeline.ended_by or stopped or "runtime_ended"
-            break
-    return frames_shown
+        station = HeadsetStation(source, window, frames)
+        return run_console(station, window, frames, patient_id, gate=gate, record=record, report=report,
+                           streams=streams, max_frames=max_frames).frames_shown
 
 
-def open_beside(stack: ExitStack, loop: SessionLoop | None, frames: Iterator[TrackingFrame],
-               patient_id: str | None, **options: Any) -> tuple[SessionPipeline, str, BeforeSession | None]:
-    """``console_session(patient_id, **options)`` entered into ``stack`` (its end comes with
-    the stack's), and free play's patient list (``app.console.before_session``; None in a
-    patient's session): store work, done off the render thread while ``loop`` (the run's
-    previous one, None before the first frame) goes on showing ``frames``
-    (``SessionLoop.beside``). Returns (pipeline, the sentence of a refused start or "", the list)."""
+@dataclass
+class HeadsetStation:
+    """The headset's part of a console run (``app.console_run.Station``): the eyes get every
+    frame's picture and the controllers its pulses; the window is drawn at its own pace; the
+    runtime's frames are drained at the end so the patient's picture never freezes."""
 
-    def open_session() -> tuple[SessionPipeline, str, BeforeSession | None]:
-        pipeline, refused = stack.enter_context(console_session(patient_id, **options))
-        pipeline.prepare()
-        return pipeline, refused, before_session() if pipeline.runner is None else None
+    source: OpenXrSource[DrawList]
+    window: TherapistWindow
+    frames: Iterator[TrackingFrame]
+    where: str = "headset"
+    source_ended: str = "runtime_ended"  # the runtime ended the session unless the app asked it to
 
-    if loop is None:
-        return open_session()
-    return loop.beside(open_session, frames, "gmi-vr session start")
+    def __post_init__(self) -> None:
+        info = self.source.info
+        self.runtime_name = info.runtime_name if info else None
+        self.system_name = info.system_name if info else None
+        self.devices = LiveDevices(self.runtime_name or "", self.system_name or "")
 
+    def session_options(self) -> dict[str, Any]:
+        return {"source": "openxr", "runtime_name": self.runtime_name, "system_name": self.system_name}
 
-def session_controls(pipeline: SessionPipeline) -> TherapistControls | None:
-    """The therapist's controls of a patient's session (None in free play), acting on its
-    runner and pipeline and audited through the pipeline (``SessionPipeline.audit``)."""
-    if pipeline.runner is None:
-        return None
-    return TherapistControls(pipeline.runner, pipeline, pipeline.audit)
+    def mode(self, patient_id: str | None, record: bool) -> str:
+        mode = f"headset: {self.system_name or 'OpenXR'}"
+        if patient_id is None:
+            return mode + " (free play, not recorded: choose a patient in the console or with --patient)"
+        return mode if record else f"{mode}  |  {NOT_RECORDED}"
 
+    def help_rows(self, in_session: bool) -> tuple[tuple[str, str], ...]:
+        if in_session:
+            return THERAPIST_KEYS + (("F1", "show or hide this help"),)
+        return (("F1", "show or hide this help"), ("escape", "quit"))
 
-#: The status line's note for a patient session run unsaved on purpose (``--no-record``).
-NOT_RECORDED = "NOT RECORDED (--no-record): nothing of this session is saved"
+    def status(self, mode: str, pipeline: SessionPipeline) -> StatusFn:
+        def status(frame: TrackingFrame, output: FrameOutput) -> str:
+            return status_line(mode, pipeline.recorder_stats(), output.body, (frame.left, frame.right),
+                               hand_answer_words(pipeline.runner.program if pipeline.runner else None))
+        return status
+
+    def session_loop(self, pipeline: SessionPipeline, status: StatusFn, controls: TherapistControls | None,
+                     console: SessionConsole, frames_shown: int,
+                     last_pixels: NDArray[np.uint8] | None) -> SessionLoop:  # fmt: skip
+        return SessionLoop(pipeline, self.window, status, present=self.source.present, vibrate=self.source.vibrate,
+                           clock=self.source.clock_link, want_eye=self.window.view.want_patient_eye,
+                           pacer=ConsolePacer(), controls=controls, console=console,
+                           frames_shown=frames_shown)  # fmt: skip
+
+    def run_loop(self, loop: SessionLoop, max_frames: int | None) -> str | None:
+        return loop.run(self.frames, self.source.request_stop, max_frames=max_frames, drain=True)
+
+    def calibrate(self, patient_id: str, therapist: str, max_frames: int | None,
+                  frames_shown: int) -> tuple[str, SessionLoop | None]:  # fmt: skip
+        space = self.source.reference_space_type
+        stage = space is not None and space.name == "STAGE"
+        return calibrate_from_console(
+            patient_id, self.window, self.frames, therapist=therapist, floor_y=0.0 if stage else None,
+            present=self.source.present, clock=self.source.clock_link,
+            status=f"calibration of {patient_id} (seated), in the headset",
+            max_frames=max_frames, frames_shown=frames_shown)  # fmt: skip
 
 
 def hand_answer_words(program: Program | None) -> str:

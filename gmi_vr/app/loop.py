@@ -75,6 +75,10 @@ class ConsolePacer:
         return True
 
 
+#: A loop's status line from a frame and what the step made of it (``SessionLoop.status``).
+StatusFn = Callable[[TrackingFrame, FrameOutput], str]
+
+
 class FrameStep(Protocol):
     """What the loop steps once per frame (``SessionPipeline`` is the full one): the frame
     in, what to draw out; told when the frame was submitted (``presented``, for the
@@ -104,7 +108,7 @@ class SessionLoop:
 
     pipeline: FrameStep  # a SessionPipeline, or calibration's or replay's own step
     window: TherapistWindow | PracticeWindow  # the therapist's, or the patient's at home
-    status: Callable[[TrackingFrame, FrameOutput], str]
+    status: StatusFn
     present: Callable[[DrawList], None] = lambda draw: None
     #: Told before ``present`` whether the window is drawn this frame, so the headset keeps
     #: the left eye it draws for the window's patient pane (``TherapistView.want_patient_eye``).

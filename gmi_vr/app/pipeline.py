@@ -377,7 +377,7 @@ class SessionPipeline:
     def prepare(self) -> None:
         """Read what the first frame needs from disk (the avatar's skinned mesh, some 25 ms),
         so that frame does not wait for it: called where the session is opened, off the
-        render thread (``app.headset.open_beside``). The rig is fitted at the first frame,
+        render thread (``app.console_run.open_beside``). The rig is fitted at the first frame,
         once its calibration is known."""
         if self._skin is None:
             self._skin = load_skinned_gltf(model_path(self.appearance.avatar_model))

@@ -14,19 +14,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gmi_vr.app.accounts import Account
 from gmi_vr.app.calibrate import calibrate_from_console
-from gmi_vr.app.console import session_console
-from gmi_vr.app.controls import THERAPIST_KEYS
+from gmi_vr.app.console_run import NOT_RECORDED, run_console
+from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.devices import DoctorCheck
-from gmi_vr.app.headset import NOT_RECORDED, open_beside, session_controls, status_line
-from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop
+from gmi_vr.app.headset import status_line
+from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop, StatusFn
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
 from gmi_vr.app.session_setup import installed_stimulus_meshes
 from gmi_vr.app.signin import ConsoleGate
@@ -51,7 +51,10 @@ from gmi_vr.xr.sim_source import (
 )
 
 if TYPE_CHECKING:
-    from gmi_vr.console.therapist_window import TherapistView
+    from numpy.typing import NDArray
+
+    from gmi_vr.app.console import SessionConsole
+    from gmi_vr.console.therapist_window import TherapistView, TherapistWindow
     from gmi_vr.render.renderer import Renderer
 
 DEMO_MOTION = "demo-reach.jsonl"
@@ -246,71 +249,76 @@ def run_sim(
         stack.enter_context(source)
         frames = _paced(source.frames(), rate, clock, catch_up=not every_frame)
         gate = ConsoleGate.for_store(account, lock_after_s, fallback=therapist)
-        waiting = None if gate.open else patient_id  # its session starts once someone signs in
-        patient, frames_shown, last_pixels = (None if waiting else patient_id), 0, None
-        doctor = DoctorCheck()  # the headset's checks, once, when the patients' list first shows
-        calibrated = ""  # what became of a calibration started from the console
-        loop: SessionLoop | None = None  # the run's last loop: its frames go on while the next opens
-        while True:  # free play, until the therapist starts a patient's session from the console
-            if loop is not None:
-                loop.frames_shown = frames_shown  # it counts on while the next session opens
-            with ExitStack() as opened:
-                pipeline, refused, before = open_beside(opened, loop, frames, patient, refusable=patient != patient_id,
-                                                        source="sim", report=report, record=record,
-                                                        therapist=gate.actor())  # fmt: skip
-                if loop is not None:
-                    frames_shown = loop.frames_shown
-                    last_pixels = loop.last_pixels if loop.last_pixels is not None else last_pixels
-                patient = None if refused else patient  # refused: free play again, the sentence in the panel
-                pipeline.streams = streams
-                line = mode + (f"  |  {NOT_RECORDED}" if patient is not None and not record else "")
-                controls = session_controls(pipeline)
-                window.escape_closes = controls is None  # in a session Escape asks first (app.controls)
-                sim_keys = tuple(row for row in KEY_HELP if row[0] != "escape")
-                window.view.help_rows = sim_keys + THERAPIST_KEYS if controls is not None else KEY_HELP
-                console = session_console(pipeline, controls, patient, line, started_here=patient != patient_id,
-                                          gate=gate, waiting=None if patient is not None else waiting,
-                                          devices=doctor, start_where="simulator", before=before)  # fmt: skip
-                console.notice, calibrated = refused or calibrated, ""
-
-                def status(frame: TrackingFrame, output: FrameOutput, line: str = line,
-                           pipeline: SessionPipeline = pipeline) -> str:
-                    shown = f"{line}: {source.status()}" if isinstance(source, KeyboardMouseFrameSource) else line
-                    return status_line(shown, pipeline.recorder_stats(), output.body)
-
-                loop = SessionLoop(pipeline, window, status, clock=lambda: clock.link,
-                                   pacer=ConsolePacer(None if screenshot is not None else SIM_WINDOW_MAX_HZ),
-                                   controls=controls,
-                                   console=console, capture=screenshot is not None, frames_shown=frames_shown,
-                                   last_pixels=last_pixels)  # fmt: skip
-                stopped = loop.run(frames, source.request_stop, max_frames=max_frames,
-                                   plan_end_reason="motion_ended" if motion is not None else None)  # fmt: skip
-                frames_shown, last_pixels = loop.frames_shown, loop.last_pixels
-                console.wait()  # a patient being added when the window closed is added
-                if stopped == "start":
-                    patient = console.start_requested
-                    continue  # free play ends (nothing of it is recorded); the session begins
-                if stopped == "calibrate" and console.calibrate_requested is not None:
-                    # The simulator's floor is at y = 0 (docs/motion-file.md).
-                    calibrated, calibration = calibrate_from_console(
-                        console.calibrate_requested, window, frames, therapist=gate.actor(), floor_y=0.0,
-                        status=f"calibration of {console.calibrate_requested} (seated)  |  {mode}",
-                        every_frame=True, max_frames=max_frames, frames_shown=frames_shown,
-                        capture=screenshot is not None)  # fmt: skip
-                    if calibration is not None:
-                        frames_shown = calibration.frames_shown
-                        last_pixels = calibration.last_pixels if calibration.last_pixels is not None else last_pixels
-                    # Free play opens on this thread, with the list read again: the window goes
-                    # from the calibration straight to the list that says what was stored.
-                    loop = None
-                    continue  # free play again, the console saying what was stored
-                ended_by = "motion_ended" if motion is not None else "window_closed"  # the source ran out
-                pipeline.ended_by = pipeline.ended_by or stopped or ended_by
-            break
+        station = SimStation(window, frames, source, clock, mode, motion_run=motion is not None,
+                             capture=screenshot is not None)  # fmt: skip
+        last_pixels = run_console(station, window, frames, patient_id, gate=gate, record=record, report=report,
+                                  streams=streams, max_frames=max_frames).last_pixels  # fmt: skip
         if screenshot is not None and last_pixels is not None:
             from PIL import Image
 
             Image.fromarray(last_pixels[:, :, :3]).save(screenshot)
+
+
+@dataclass
+class SimStation:
+    """The simulator's part of a console run (``app.console_run.Station``): nothing is
+    presented to eyes; the window is drawn every frame up to ``SIM_WINDOW_MAX_HZ`` (every
+    frame when a screenshot is wanted: ``capture``), and a motion file's run ends with the
+    motion or the session plan (``source_ended``)."""
+
+    window: TherapistWindow
+    frames: Iterator[TrackingFrame]
+    source: FrameSource
+    clock: SimClock
+    source_mode: str  # the status line's name of the source (``sim_source``)
+    motion_run: bool  # a motion file's run (else the keyboard and mouse drive it)
+    capture: bool = False
+    where: str = "simulator"
+    devices: DoctorCheck = field(default_factory=DoctorCheck)  # the headset's checks, once, when listed
+
+    @property
+    def source_ended(self) -> str:
+        """The frames ran out: the motion file ended, or the window was closed."""
+        return "motion_ended" if self.motion_run else "window_closed"
+
+    def session_options(self) -> dict[str, Any]:
+        return {"source": "sim"}
+
+    def mode(self, patient_id: str | None, record: bool) -> str:
+        return self.source_mode + (f"  |  {NOT_RECORDED}" if patient_id is not None and not record else "")
+
+    def help_rows(self, in_session: bool) -> tuple[tuple[str, str], ...]:
+        if in_session:  # escape asks first in a session (app.controls): the therapist's keys say so
+            return tuple(row for row in KEY_HELP if row[0] != "escape") + THERAPIST_KEYS
+        return KEY_HELP
+
+    def status(self, mode: str, pipeline: SessionPipeline) -> StatusFn:
+        source = self.source
+
+        def status(frame: TrackingFrame, output: FrameOutput) -> str:
+            shown = f"{mode}: {source.status()}" if isinstance(source, KeyboardMouseFrameSource) else mode
+            return status_line(shown, pipeline.recorder_stats(), output.body)
+        return status
+
+    def session_loop(self, pipeline: SessionPipeline, status: StatusFn, controls: TherapistControls | None,
+                     console: SessionConsole, frames_shown: int,
+                     last_pixels: NDArray[np.uint8] | None) -> SessionLoop:  # fmt: skip
+        return SessionLoop(pipeline, self.window, status, clock=lambda: self.clock.link,
+                           pacer=ConsolePacer(None if self.capture else SIM_WINDOW_MAX_HZ), controls=controls,
+                           console=console, capture=self.capture, frames_shown=frames_shown,
+                           last_pixels=last_pixels)  # fmt: skip
+
+    def run_loop(self, loop: SessionLoop, max_frames: int | None) -> str | None:
+        return loop.run(self.frames, self.source.request_stop, max_frames=max_frames,
+                        plan_end_reason="motion_ended" if self.motion_run else None)  # fmt: skip
+
+    def calibrate(self, patient_id: str, therapist: str, max_frames: int | None,
+                  frames_shown: int) -> tuple[str, SessionLoop | None]:  # fmt: skip
+        # The simulator's floor is at y = 0 (docs/motion-file.md).
+        return calibrate_from_console(
+            patient_id, self.window, self.frames, therapist=therapist, floor_y=0.0,
+            status=f"calibration of {patient_id} (seated)  |  {self.source_mode}",
+            every_frame=True, max_frames=max_frames, frames_shown=frames_shown, capture=self.capture)  # fmt: skip
 
 
 
