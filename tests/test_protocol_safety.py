@@ -37,8 +37,7 @@ from gmi_vr.therapy.runner import (
     SessionStatus,
 )
 from gmi_vr.therapy.safety import STOP_HINT
-from gmi_vr.therapy.tasks.base import TaskContext, TaskStep
-from gmi_vr.therapy.tasks.rating import CONFIRM_HOLD_S
+from gmi_vr.therapy.tasks.base import CONFIRM_HOLD_S, TaskContext, TaskStep
 from gmi_vr.therapy.tasks.registry import TASK_BUILDERS
 from gmi_vr.xr.sim_source import ScriptedFrameSource, parse_motion
 

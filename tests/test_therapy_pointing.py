@@ -24,7 +24,7 @@ from gmi_vr.therapy.plan.program import (
     ProgramError,
 )
 from gmi_vr.therapy.results.task_records import RatingRecord
-from gmi_vr.therapy.tasks.base import TaskContext
+from gmi_vr.therapy.tasks.base import CONFIRM_HOLD_S, TaskContext
 from gmi_vr.therapy.tasks.laterality import TARGET_OFFSET_M, LateralityTask, answer_targets
 from gmi_vr.therapy.tasks.pointing import (
     EXIT_FACTOR,
@@ -36,7 +36,7 @@ from gmi_vr.therapy.tasks.pointing import (
     pointed_choice,
     pointer_on_panel,
 )
-from gmi_vr.therapy.tasks.rating import CONFIRM_HOLD_S, PainRatingTask, scale_choices
+from gmi_vr.therapy.tasks.rating import PainRatingTask, scale_choices
 
 FRAME_S = 1 / RATE_HZ
 ANCHOR = level_anchor(Pose(np.array([0.0, 1.2, 0.0])))

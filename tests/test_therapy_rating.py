@@ -10,8 +10,8 @@ from gmi_vr.core.types import Side
 from gmi_vr.therapy.content.stimuli import level_anchor
 from gmi_vr.therapy.plan.program import ProgramError
 from gmi_vr.therapy.results.task_records import RatingRecord
-from gmi_vr.therapy.tasks.base import TaskStep
-from gmi_vr.therapy.tasks.rating import CONFIRM_HOLD_S, PainRatingTask
+from gmi_vr.therapy.tasks.base import CONFIRM_HOLD_S, TaskStep
+from gmi_vr.therapy.tasks.rating import PainRatingTask
 
 
 class Rater:

@@ -30,8 +30,7 @@ from gmi_vr.therapy.results.task_records import (
     TrialRecord,
 )
 from gmi_vr.therapy.runner import RunnerState, SessionOutcome, SessionRunner, SessionStatus
-from gmi_vr.therapy.tasks.base import Task, TaskContext, TaskStep
-from gmi_vr.therapy.tasks.rating import CONFIRM_HOLD_S
+from gmi_vr.therapy.tasks.base import CONFIRM_HOLD_S, Task, TaskContext, TaskStep
 from gmi_vr.therapy.tasks.registry import TASK_BUILDERS
 
 FRAME_S = 1 / RATE_HZ

@@ -187,3 +187,53 @@ class StickFlicks:
             elif abs(x) <= STICK_REST:
                 self._armed[side] = True
         return found
+
+
+#: Hold time that confirms an answer (a rating, a question, a vividness score). Product
+#: choice: long enough not to happen by accident.
+CONFIRM_HOLD_S = 1.0
+#: The inputs that answer by press and hold: either trigger, or A/X.
+CONFIRM_INPUTS: tuple[tuple[Side, str], ...] = (
+    (Side.LEFT, "trigger_click"), (Side.RIGHT, "trigger_click"), (Side.LEFT, "primary"), (Side.RIGHT, "primary"),
+)
+
+
+class HoldToConfirm:
+    """The answering of a scale by buttons: an input of ``CONFIRM_INPUTS`` held for
+    ``CONFIRM_HOLD_S`` confirms the choice, a trigger let go sooner is a tap (one step on).
+
+    ``progress`` (0-1) is how far the longest hold has come this frame, for the bar that
+    fills while it is held (0 while nothing is chosen yet: a hold confirms only a choice)."""
+
+    def __init__(self) -> None:
+        self._since: dict[tuple[Side, str], float] = {}  # (hand, input) -> press time, s
+        self.progress = 0.0
+
+    def press(self, hand: Side, name: str, at_s: float) -> None:
+        """``name`` of ``hand`` went down at ``at_s`` (``ButtonEdges.presses``)."""
+        self._since[(hand, name)] = at_s
+
+    def clear(self) -> None:
+        """Drop the holds in progress (a pause: a hold does not survive it)."""
+        self._since.clear()
+        self.progress = 0.0
+
+    def update(self, frame: TrackingFrame, chosen: bool) -> tuple[tuple[Side, str] | None, list[tuple[Side, str, bool]]]:
+        """The holds at ``frame`` (``chosen``: a value is chosen, so a hold may confirm it).
+        Returns (the (hand, input) whose hold confirmed, or None; the inputs let go before it,
+        oldest press first, each as (hand, input, tapped): tapped is a trigger let go within
+        the hold time). Apply the taps before the confirmation: they came first."""
+        now = frame.time_s
+        released: list[tuple[Side, str, bool]] = []
+        self.progress = 0.0
+        for (hand, name), since in list(self._since.items()):
+            held_for = now - since
+            if getattr(frame.hand(hand), name):
+                if chosen:
+                    self.progress = max(self.progress, min(1.0, held_for / CONFIRM_HOLD_S))
+                    if held_for >= CONFIRM_HOLD_S:
+                        return (hand, name), released
+            else:
+                del self._since[(hand, name)]
+                released.append((hand, name, name == "trigger_click" and held_for < CONFIRM_HOLD_S))
+        return None, released

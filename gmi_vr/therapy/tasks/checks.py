@@ -4,7 +4,7 @@ Scale (FMS, 0-20; CLINICAL.md: Keshavarz & Hecht 2011, asked every minute).
 
 Controls are the pain rating's (``rating``), the same on both controllers so the healthy
 hand alone suffices: thumbstick flick right / left one step; trigger tap one step on,
-wrapping; hold the trigger or A/X ``CONFIRM_HOLD_S`` to confirm. Unlike the pain rating a
+wrapping; hold the trigger or A/X ``tasks.base.CONFIRM_HOLD_S`` to confirm. Unlike the pain rating a
 value may be preselected: the FMS starts at the patient's last answer (0 at first), so an
 unchanged answer is one hold, "a second or two" (product choice: the FMS is a quick
 repeated rating; the pain rating stays unanchored). The therapist can answer by console.
@@ -21,14 +21,19 @@ import numpy as np
 
 from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
-from gmi_vr.core.types import Pose, Side, TrackingFrame
+from gmi_vr.core.types import Pose, TrackingFrame
 from gmi_vr.scene.draw import DrawList, MeshItem, TextItem
 from gmi_vr.therapy.content.scenes import BODY_HEIGHT_M, TITLE_HEIGHT_M, text
 from gmi_vr.therapy.content.stimuli import place_in_front
 from gmi_vr.therapy.plan.program import ProgramError
 from gmi_vr.therapy.results.scoring import SINCE_LAST_ANSWERS
-from gmi_vr.therapy.tasks.base import ButtonEdges, StickFlicks, TaskStep
-from gmi_vr.therapy.tasks.rating import CONFIRM_HOLD_S
+from gmi_vr.therapy.tasks.base import (
+    CONFIRM_INPUTS,
+    ButtonEdges,
+    HoldToConfirm,
+    StickFlicks,
+    TaskStep,
+)
 
 _BOX_COLOR = (0.82, 0.84, 0.88, 1.0)
 _SELECTED_COLOR = (0.98, 0.82, 0.35, 1.0)
@@ -79,10 +84,9 @@ class QuestionTask:
         self.preselect = preselect
         self._edges = ButtonEdges()
         self._flicks = StickFlicks()
-        self._held_since: dict[tuple[Side, str], float] = {}
+        self._holds = HoldToConfirm()
         self._console: tuple[int, float] | None = None
         self._asked = False
-        self._hold_progress = 0.0
 
     def enter_from_console(self, answer: str, time_s: float) -> None:
         """The therapist gives the patient's answer (one of ``question.answers``)."""
@@ -92,7 +96,7 @@ class QuestionTask:
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
         """Pause or stop at ``time_s`` on the frame clock (``Task.interrupt``): holds in progress are dropped; the question stays open."""
-        self._held_since.clear()
+        self._holds.clear()
         self._edges = ButtonEdges()
         return TaskStep()
 
@@ -109,22 +113,14 @@ class QuestionTask:
             return self._finish(at, index, "therapist", events)
         for step in self._flicks.steps(frame):
             self._step(step, wrap=False)
-        inputs = ((Side.LEFT, "trigger_click"), (Side.RIGHT, "trigger_click"),
-                  (Side.LEFT, "primary"), (Side.RIGHT, "primary"))
-        for hand, name, pressed_at, _ in self._edges.presses(frame, inputs):
-            self._held_since[(hand, name)] = pressed_at
-        self._hold_progress = 0.0
-        for (hand, name), since in list(self._held_since.items()):
-            held_for = now - since
-            if getattr(frame.hand(hand), name):
-                if self.index is not None:
-                    self._hold_progress = max(self._hold_progress, min(1.0, held_for / CONFIRM_HOLD_S))
-                    if held_for >= CONFIRM_HOLD_S:
-                        return self._finish(now, self.index, "patient", events)
-            else:
-                del self._held_since[(hand, name)]
-                if name == "trigger_click" and held_for < CONFIRM_HOLD_S:
-                    self._step(1, wrap=True)
+        for hand, name, pressed_at, _ in self._edges.presses(frame, CONFIRM_INPUTS):
+            self._holds.press(hand, name, pressed_at)
+        confirmed, released = self._holds.update(frame, chosen=self.index is not None)
+        for _, _, tapped in released:
+            if tapped:
+                self._step(1, wrap=True)
+        if confirmed is not None and self.index is not None:
+            return self._finish(now, self.index, "patient", events)
         return TaskStep(self._draw(), tuple(events))
 
     def picture(self) -> DrawList:
@@ -167,8 +163,8 @@ class QuestionTask:
         hint = ("Thumbstick or trigger tap to choose" if self.index is None
                 else "Hold the trigger or A/X to confirm")
         texts.append(text(anchor, hint, up_m=-0.13, height_m=0.04))
-        if self._hold_progress > 0.0:
-            width = 0.8 * self._hold_progress
+        if self._holds.progress > 0.0:
+            width = 0.8 * self._holds.progress
             bar = place_in_front(anchor, _AHEAD_M, -0.2, -0.4 + width / 2)
             meshes.append(MeshItem("box", bar @ np.diag([width, 0.02, 0.01, 1.0]), _BAR_COLOR, lit=False))
         return DrawList(meshes=tuple(meshes), texts=tuple(texts))

@@ -39,13 +39,19 @@ from gmi_vr.therapy.content.stimuli import PARTS, place_in_front
 from gmi_vr.therapy.content.workspace import rest_position
 from gmi_vr.therapy.plan.program import Program
 from gmi_vr.therapy.results.stage_records import ImageryRecord, VividnessRecord
-from gmi_vr.therapy.tasks.base import ButtonEdges, StickFlicks, TaskContext, TaskStep
-from gmi_vr.therapy.tasks.rating import CONFIRM_HOLD_S, PainRatingTask
+from gmi_vr.therapy.tasks.base import (
+    CONFIRM_INPUTS,
+    ButtonEdges,
+    HoldToConfirm,
+    StickFlicks,
+    TaskContext,
+    TaskStep,
+)
+from gmi_vr.therapy.tasks.rating import PainRatingTask
 
 #: Buttons that mark an imagined movement's start and end: either controller, so one hand
-#: suffices (CLINICAL.md: "One-handed calibration and control matter").
-MARK_BUTTONS = ((Side.LEFT, "trigger_click"), (Side.RIGHT, "trigger_click"),
-                (Side.LEFT, "primary"), (Side.RIGHT, "primary"))
+#: suffices (CLINICAL.md: "One-handed calibration and control matter"); the answering ones.
+MARK_BUTTONS = CONFIRM_INPUTS
 #: Pause after a demonstration before the imagine prompt. Product choice.
 AFTER_DEMO_S = 0.8
 GHOST_COLOR: RGBA = (0.80, 0.88, 1.0, 0.45)  # translucent: a demonstration, not the patient's limb
@@ -53,7 +59,7 @@ GHOST_COLOR: RGBA = (0.80, 0.88, 1.0, 0.45)  # translucent: a demonstration, not
 
 class VividnessRatingTask:
     """A 1-5 vividness rating, operated like the pain rating (``rating``): thumbstick flick
-    or trigger tap to choose, hold the trigger or A/X for ``CONFIRM_HOLD_S`` to confirm;
+    or trigger tap to choose, hold the trigger or A/X for ``tasks.base.CONFIRM_HOLD_S`` to confirm;
     nothing is preselected."""
 
     kind = "vividness_rating"
@@ -67,7 +73,7 @@ class VividnessRatingTask:
         self.value: int | None = None
         self._edges = ButtonEdges()
         self._flicks = StickFlicks()
-        self._held: dict[tuple[Side, str], float] = {}
+        self._holds = HoldToConfirm()
         self._asked = False
 
     def update(self, frame: TrackingFrame, body: BodyPose | None) -> TaskStep:
@@ -79,23 +85,21 @@ class VividnessRatingTask:
             events.append(Event(now, "vividness.ask", {"block": self.block_index}))
         for step in self._flicks.steps(frame):
             self._step(step, wrap=False)
-        for hand, name, at, _ in self._edges.presses(frame, MARK_BUTTONS):
-            self._held[(hand, name)] = at
-        for (hand, name), since in list(self._held.items()):
-            if getattr(frame.hand(hand), name):
-                if self.value is not None and now - since >= CONFIRM_HOLD_S:
-                    record = VividnessRecord(self.block_index, now, self.value, source="patient")
-                    events.append(Event(now, "vividness.rating", record.to_dict()))
-                    return TaskStep(events=tuple(events), records=(record,), done=True)
-            else:
-                del self._held[(hand, name)]
-                if name == "trigger_click" and now - since < CONFIRM_HOLD_S:
-                    self._step(1, wrap=True)
+        for hand, name, at, _ in self._edges.presses(frame, CONFIRM_INPUTS):
+            self._holds.press(hand, name, at)
+        confirmed, released = self._holds.update(frame, chosen=self.value is not None)
+        for _, _, tapped in released:
+            if tapped:
+                self._step(1, wrap=True)
+        if confirmed is not None and self.value is not None:
+            record = VividnessRecord(self.block_index, now, self.value, source="patient")
+            events.append(Event(now, "vividness.rating", record.to_dict()))
+            return TaskStep(events=tuple(events), records=(record,), done=True)
         return TaskStep(self._draw(), tuple(events))
 
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
         """Pause or stop at ``time_s`` on the frame clock (``Task.interrupt``): holds in progress are dropped; the chosen value stays."""
-        self._held.clear()
+        self._holds.clear()
         self._edges = ButtonEdges()
         return TaskStep()
 

@@ -4,14 +4,14 @@ LOINC 72514-3, before and after each session), operated one-handed with either c
 Controls (the same on both controllers, so either hand alone suffices):
 
 - thumbstick flick right / left: one step up / down (clamped at 0 and 10);
-- trigger tap (press and release within ``CONFIRM_HOLD_S``): one step up, wrapping 10 -> 0,
+- trigger tap (press and release within ``tasks.base.CONFIRM_HOLD_S``): one step up, wrapping 10 -> 0,
   for controllers or hands that cannot use the thumbstick;
-- hold the trigger or the A/X button ``CONFIRM_HOLD_S``: confirm; a bar fills while held.
+- hold the trigger or the A/X button ``tasks.base.CONFIRM_HOLD_S``: confirm; a bar fills while held.
 
 With a hand tracked without a controller (``gmi-vr run --hands``), one hand alone: the hand
 points at a number (``therapy.tasks.pointing``: the line from the eye through the hand). With
 ``Program.hands.confirm`` "pinch", a pinch on a number chooses it and holding the pinch
-``CONFIRM_HOLD_S`` confirms it (a pinch pointing at no number is a trigger tap). With
+``tasks.base.CONFIRM_HOLD_S`` confirms it (a pinch pointing at no number is a trigger tap). With
 "dwell", resting on a number ``dwell_s`` chooses it and resting on the "Confirm" target
 below the scale confirms it; a ring around the choice fills meanwhile.
 
@@ -33,7 +33,13 @@ from gmi_vr.therapy.content.scenes import BODY_HEIGHT_M, TITLE_HEIGHT_M, text
 from gmi_vr.therapy.content.stimuli import place_in_front
 from gmi_vr.therapy.plan.program import HandAnswerSettings, ProgramError
 from gmi_vr.therapy.results.task_records import RatingRecord
-from gmi_vr.therapy.tasks.base import ButtonEdges, StickFlicks, TaskStep
+from gmi_vr.therapy.tasks.base import (
+    CONFIRM_INPUTS,
+    ButtonEdges,
+    HoldToConfirm,
+    StickFlicks,
+    TaskStep,
+)
 from gmi_vr.therapy.tasks.pointing import (
     Choice,
     DwellState,
@@ -43,9 +49,6 @@ from gmi_vr.therapy.tasks.pointing import (
     input_used,
     pointer_mark,
 )
-
-#: Hold time that confirms a rating. Product choice: long enough not to happen by accident.
-CONFIRM_HOLD_S = 1.0
 
 _BOX_COLOR = (0.82, 0.84, 0.88, 1.0)
 _SELECTED_COLOR = (0.98, 0.82, 0.35, 1.0)
@@ -78,10 +81,9 @@ class PainRatingTask:
         self.value: int | None = None
         self._edges = ButtonEdges()
         self._flicks = StickFlicks()
-        self._held_since: dict[tuple[Side, str], float] = {}  # (hand, input) -> press time
+        self._holds = HoldToConfirm()
         self._console: tuple[int, float] | None = None
         self._asked = False
-        self._hold_progress = 0.0
 
     def enter_from_console(self, value: int, time_s: float) -> None:
         """The therapist types the patient's rating; the task finishes on its next update."""
@@ -90,7 +92,7 @@ class PainRatingTask:
     def interrupt(self, time_s: float, reason: str) -> TaskStep:
         """Pause or stop at ``time_s`` on the frame clock (``Task.interrupt``): holds in progress are dropped; the chosen value stays on the scale."""
         # Holds in progress do not survive a pause; the chosen value stays on the scale.
-        self._held_since.clear()
+        self._holds.clear()
         self._picked.clear()
         self._edges = ButtonEdges()
         for timer in self._dwell.values():
@@ -107,17 +109,14 @@ class PainRatingTask:
         if self._console is not None:
             value, at = self._console
             return self._finish(RatingRecord(at, value, self.moment, "therapist", confirmed_with="key"), events)
-        confirmed = self._point(frame)
-        if confirmed is not None:
-            return self._finish(RatingRecord(now, confirmed[0], self.moment, "patient",
-                                             confirmed_with=confirmed[1]), events)
+        dwelt = self._point(frame)
+        if dwelt is not None:
+            return self._finish(RatingRecord(now, dwelt[0], self.moment, "patient", confirmed_with=dwelt[1]), events)
 
         for step in self._flicks.steps(frame):
             self._step(step, wrap=False)
 
-        inputs = ((Side.LEFT, "trigger_click"), (Side.RIGHT, "trigger_click"),
-                  (Side.LEFT, "primary"), (Side.RIGHT, "primary"))
-        for hand, name, pressed_at, _ in self._edges.presses(frame, inputs):
+        for hand, name, pressed_at, _ in self._edges.presses(frame, CONFIRM_INPUTS):
             used = input_used(frame.hand(hand), name)
             if used == "pinch" and self._hand_dwell is not None:
                 continue  # a hand that answers by dwell: fingers closing by chance do nothing
@@ -125,23 +124,18 @@ class PainRatingTask:
             if used == "pinch" and pointer is not None and pointer[1].pointed not in (None, "confirm"):
                 self.value = int(str(pointer[1].pointed))  # a pinch on a number chooses it
                 self._picked.add((hand, name))
-            self._held_since[(hand, name)] = pressed_at
-        self._hold_progress = 0.0
-        for (hand, name), since in list(self._held_since.items()):
-            held_for = now - since
-            if getattr(frame.hand(hand), name):
-                if self.value is not None:
-                    self._hold_progress = max(self._hold_progress, min(1.0, held_for / CONFIRM_HOLD_S))
-                    if held_for >= CONFIRM_HOLD_S:
-                        record = RatingRecord(now, self.value, self.moment, "patient",
-                                              confirmed_with=input_used(frame.hand(hand), name))
-                        return self._finish(record, events)
-            else:
-                del self._held_since[(hand, name)]
-                picked = (hand, name) in self._picked
-                self._picked.discard((hand, name))
-                if name == "trigger_click" and held_for < CONFIRM_HOLD_S and not picked:
-                    self._step(1, wrap=True)
+            self._holds.press(hand, name, pressed_at)
+        confirmed, released = self._holds.update(frame, chosen=self.value is not None)
+        for hand, name, tapped in released:
+            picked = (hand, name) in self._picked  # a pinch that chose a number is no tap
+            self._picked.discard((hand, name))
+            if tapped and not picked:
+                self._step(1, wrap=True)
+        if confirmed is not None and self.value is not None:
+            hand, name = confirmed
+            record = RatingRecord(now, self.value, self.moment, "patient",
+                                  confirmed_with=input_used(frame.hand(hand), name))
+            return self._finish(record, events)
         return TaskStep(self._draw(), tuple(events))
 
     def _point(self, frame: TrackingFrame) -> tuple[int, str] | None:
@@ -177,7 +171,7 @@ class PainRatingTask:
 
     def _draw(self) -> DrawList:
         pointing = None if not self._pointers else "dwell" if self._hand_dwell is not None else "pinch"
-        picture = rating_picture(self.anchor, self.value, self._hold_progress, pointing)
+        picture = rating_picture(self.anchor, self.value, self._holds.progress, pointing)
         if not self._pointers:
             return picture
         panel, choices = scale_choices(self.anchor, self.value is not None and self._hand_dwell is not None)
