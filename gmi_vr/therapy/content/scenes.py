@@ -20,6 +20,12 @@ FLOOR_COLOR: RGBA = (0.55, 0.6, 0.55, 1.0)
 CORRECT_COLOR: RGBA = (0.45, 0.72, 0.5, 1.0)
 WRONG_COLOR: RGBA = (0.8, 0.5, 0.45, 1.0)
 
+#: The answer scales (the pain rating, the in-headset questions): a value's box, the chosen
+#: one, and the bar that fills while a hold confirms (``hold_bar``).
+SCALE_BOX_COLOR: RGBA = (0.82, 0.84, 0.88, 1.0)
+SCALE_CHOSEN_COLOR: RGBA = (0.98, 0.82, 0.35, 1.0)
+HOLD_BAR_COLOR: RGBA = (0.45, 0.72, 0.5, 1.0)
+
 #: Text line heights (metres) at ``TEXT_DISTANCE_M``.
 TEXT_DISTANCE_M = 1.0
 TITLE_HEIGHT_M = 0.07
@@ -30,6 +36,16 @@ def text(anchor: Pose, message: str, up_m: float = 0.0, height_m: float = BODY_H
          ahead_m: float = TEXT_DISTANCE_M) -> TextItem:
     """Text facing the patient ``ahead_m`` in front of the anchor, ``up_m`` above eye level."""
     return TextItem(message, place_in_front(anchor, ahead_m, up_m), height_m)
+
+
+def hold_bar(anchor: Pose, progress: float, ahead_m: float = TEXT_DISTANCE_M) -> MeshItem | None:
+    """The bar under an answer scale that fills from the left while a hold confirms it:
+    ``progress`` 0..1 of 0.8 m, ``ahead_m`` in front of ``anchor``; None before a hold."""
+    if progress <= 0.0:
+        return None
+    width = 0.8 * progress
+    bar = place_in_front(anchor, ahead_m, -0.2, -0.4 + width / 2)
+    return MeshItem("box", bar @ np.diag([width, 0.02, 0.01, 1.0]), HOLD_BAR_COLOR, lit=False)
 
 
 def calm_scene(anchor: Pose, message: str) -> DrawList:

@@ -218,6 +218,15 @@ class HoldToConfirm:
         self._since.clear()
         self.progress = 0.0
 
+    def follow(self, frame: TrackingFrame, edges: ButtonEdges, chosen: bool) -> tuple[bool, int]:
+        """Every new press of ``CONFIRM_INPUTS`` in ``frame`` (found by ``edges``) held on:
+        (whether a hold confirmed, how many taps came before it). ``update`` says more, for
+        a task that sorts the presses itself."""
+        for hand, name, pressed_at, _ in edges.presses(frame, CONFIRM_INPUTS):
+            self.press(hand, name, pressed_at)
+        confirmed, released = self.update(frame, chosen)
+        return confirmed is not None, sum(tapped for _, _, tapped in released)
+
     def update(self, frame: TrackingFrame, chosen: bool) -> tuple[tuple[Side, str] | None, list[tuple[Side, str, bool]]]:
         """The holds at ``frame`` (``chosen``: a value is chosen, so a hold may confirm it).
         Returns (the (hand, input) whose hold confirmed, or None; the inputs let go before it,

@@ -23,21 +23,24 @@ from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import Pose, TrackingFrame
 from gmi_vr.scene.draw import DrawList, MeshItem, TextItem
-from gmi_vr.therapy.content.scenes import BODY_HEIGHT_M, TITLE_HEIGHT_M, text
+from gmi_vr.therapy.content.scenes import (
+    BODY_HEIGHT_M,
+    SCALE_BOX_COLOR,
+    SCALE_CHOSEN_COLOR,
+    TITLE_HEIGHT_M,
+    hold_bar,
+    text,
+)
 from gmi_vr.therapy.content.stimuli import place_in_front
 from gmi_vr.therapy.plan.program import ProgramError
 from gmi_vr.therapy.results.scoring import SINCE_LAST_ANSWERS
 from gmi_vr.therapy.tasks.base import (
-    CONFIRM_INPUTS,
     ButtonEdges,
     HoldToConfirm,
     StickFlicks,
     TaskStep,
 )
 
-_BOX_COLOR = (0.82, 0.84, 0.88, 1.0)
-_SELECTED_COLOR = (0.98, 0.82, 0.35, 1.0)
-_BAR_COLOR = (0.45, 0.72, 0.5, 1.0)
 _AHEAD_M = 1.0
 
 
@@ -113,13 +116,10 @@ class QuestionTask:
             return self._finish(at, index, "therapist", events)
         for step in self._flicks.steps(frame):
             self._step(step, wrap=False)
-        for hand, name, pressed_at, _ in self._edges.presses(frame, CONFIRM_INPUTS):
-            self._holds.press(hand, name, pressed_at)
-        confirmed, released = self._holds.update(frame, chosen=self.index is not None)
-        for _, _, tapped in released:
-            if tapped:
-                self._step(1, wrap=True)
-        if confirmed is not None and self.index is not None:
+        confirmed, taps = self._holds.follow(frame, self._edges, chosen=self.index is not None)
+        for _ in range(taps):
+            self._step(1, wrap=True)
+        if confirmed and self.index is not None:
             return self._finish(now, self.index, "patient", events)
         return TaskStep(self._draw(), tuple(events))
 
@@ -156,15 +156,14 @@ class QuestionTask:
             selected = i == self.index
             width = q.box_pitch_m * (0.93 if selected else 0.85)
             meshes.append(MeshItem("box", where @ np.diag([width, 0.07, 0.01, 1.0]),
-                                   _SELECTED_COLOR if selected else _BOX_COLOR, lit=False))
+                                   SCALE_CHOSEN_COLOR if selected else SCALE_BOX_COLOR, lit=False))
             texts.append(TextItem(label, place_in_front(anchor, _AHEAD_M, -0.02, right),
                                   height_m=0.035 if n < 5 else 0.03, color=(0.1, 0.1, 0.1, 1.0),
                                   background=None))
         hint = ("Thumbstick or trigger tap to choose" if self.index is None
                 else "Hold the trigger or A/X to confirm")
         texts.append(text(anchor, hint, up_m=-0.13, height_m=0.04))
-        if self._holds.progress > 0.0:
-            width = 0.8 * self._holds.progress
-            bar = place_in_front(anchor, _AHEAD_M, -0.2, -0.4 + width / 2)
-            meshes.append(MeshItem("box", bar @ np.diag([width, 0.02, 0.01, 1.0]), _BAR_COLOR, lit=False))
+        bar = hold_bar(anchor, self._holds.progress, _AHEAD_M)
+        if bar is not None:
+            meshes.append(bar)
         return DrawList(meshes=tuple(meshes), texts=tuple(texts))

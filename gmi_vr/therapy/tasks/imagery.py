@@ -85,13 +85,10 @@ class VividnessRatingTask:
             events.append(Event(now, "vividness.ask", {"block": self.block_index}))
         for step in self._flicks.steps(frame):
             self._step(step, wrap=False)
-        for hand, name, at, _ in self._edges.presses(frame, CONFIRM_INPUTS):
-            self._holds.press(hand, name, at)
-        confirmed, released = self._holds.update(frame, chosen=self.value is not None)
-        for _, _, tapped in released:
-            if tapped:
-                self._step(1, wrap=True)
-        if confirmed is not None and self.value is not None:
+        confirmed, taps = self._holds.follow(frame, self._edges, chosen=self.value is not None)
+        for _ in range(taps):
+            self._step(1, wrap=True)
+        if confirmed and self.value is not None:
             record = VividnessRecord(self.block_index, now, self.value, source="patient")
             events.append(Event(now, "vividness.rating", record.to_dict()))
             return TaskStep(events=tuple(events), records=(record,), done=True)

@@ -29,7 +29,15 @@ from gmi_vr.body.pose import BodyPose
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import FloatArray, Pose, Side, TrackingFrame
 from gmi_vr.scene.draw import DrawList, MeshItem, TextItem
-from gmi_vr.therapy.content.scenes import BODY_HEIGHT_M, TITLE_HEIGHT_M, text
+from gmi_vr.therapy.content.scenes import (
+    BODY_HEIGHT_M,
+    HOLD_BAR_COLOR,
+    SCALE_BOX_COLOR,
+    SCALE_CHOSEN_COLOR,
+    TITLE_HEIGHT_M,
+    hold_bar,
+    text,
+)
 from gmi_vr.therapy.content.stimuli import place_in_front
 from gmi_vr.therapy.plan.program import HandAnswerSettings, ProgramError
 from gmi_vr.therapy.results.task_records import RatingRecord
@@ -50,9 +58,6 @@ from gmi_vr.therapy.tasks.pointing import (
     pointer_mark,
 )
 
-_BOX_COLOR = (0.82, 0.84, 0.88, 1.0)
-_SELECTED_COLOR = (0.98, 0.82, 0.35, 1.0)
-_BAR_COLOR = (0.45, 0.72, 0.5, 1.0)
 _SCALE_AHEAD_M = 1.0  # text and scale distance
 _BOX_PITCH_M = 0.075  # centre spacing of the 11 value boxes
 _CONFIRM_UP_M = -0.24  # the dwell "Confirm" target, below the hint and the hold bar
@@ -182,7 +187,7 @@ class PainRatingTask:
             confirm = by_name["confirm"]
             size = 2 * confirm.radius_m
             meshes.append(MeshItem("box", confirm.world_from_choice @ np.diag([size * 2, size, 0.01, 1.0]),
-                                   _BAR_COLOR, lit=False))
+                                   HOLD_BAR_COLOR, lit=False))
             texts.append(TextItem("Confirm", confirm.world_from_choice, height_m=BODY_HEIGHT_M,
                                   color=(0.1, 0.1, 0.1, 1.0), background=None))
         for point, state in self._pointers.values():
@@ -219,7 +224,7 @@ def rating_picture(anchor: Pose, value: int | None, hold_progress: float,
         selected = box == value
         size = 0.07 if selected else 0.06
         meshes.append(MeshItem("box", where @ np.diag([size, size, 0.01, 1.0]),
-                               _SELECTED_COLOR if selected else _BOX_COLOR, lit=False))
+                               SCALE_CHOSEN_COLOR if selected else SCALE_BOX_COLOR, lit=False))
         texts.append(TextItem(str(box), place_in_front(anchor, _SCALE_AHEAD_M, -0.02, right),
                               height_m=BODY_HEIGHT_M, color=(0.1, 0.1, 0.1, 1.0), background=None))
     if pointing == "dwell":
@@ -233,8 +238,7 @@ def rating_picture(anchor: Pose, value: int | None, hold_progress: float,
     else:
         hint = f"Your answer: {value}. Hold the trigger or A/X to confirm"
     texts.append(text(anchor, hint, up_m=-0.13, height_m=0.04))
-    if hold_progress > 0.0:
-        width = 0.8 * hold_progress
-        bar = place_in_front(anchor, _SCALE_AHEAD_M, -0.2, -0.4 + width / 2)
-        meshes.append(MeshItem("box", bar @ np.diag([width, 0.02, 0.01, 1.0]), _BAR_COLOR, lit=False))
+    bar = hold_bar(anchor, hold_progress, _SCALE_AHEAD_M)
+    if bar is not None:
+        meshes.append(bar)
     return DrawList(meshes=tuple(meshes), texts=tuple(texts))
