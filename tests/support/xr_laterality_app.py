@@ -11,7 +11,11 @@ stimulus ("trial.show"), a timer presses that side's controller trigger through 
 driver ``--delay`` seconds later (wall clock) and releases it HOLD_S after that.
 
 RESULT.json: the session id, and per stimulus its side, the frame's predicted display time
-(s), and the wall-clock (monotonic) times it was seen by the loop and the press was sent.
+(s), and the wall-clock (monotonic) times it was seen by the loop and the press was sent
+(just before and after sending); per frame its display time and when the loop had stepped
+it ("frame_times"); and the runtime's measured link of XrTime to the monotonic clock
+("clock_offset_ns": monotonic = XrTime + offset), so that a test can place the presses on
+the frames' clock instead of trusting a timer thread's delay.
 With ``--hands`` both controllers are switched off and their hands tracked instead (the
 remote driver synthesises the joints from finger curls): a "press" curls thumb and index
 (a pinch), a release opens the hand.
@@ -92,16 +96,16 @@ class TriggerPresser:
             self.pulled[side] = (time.monotonic(), self.hold_s.get(side, HOLD_S))
         else:
             self.pulled.pop(side, None)
-        if self.hands:
-            with self.lock:
-                self.remote.set_controller(side, hand_curl=PINCH if pulled else OPEN)  # type: ignore[arg-type]
-                self.sent.append({"side": side, "pulled": pulled, "monotonic_s": time.monotonic()})
-            return
         with self.lock:
-            controller = getattr(self.remote.state, side)
-            self.remote.send(replace(self.remote.state, **{side: replace(
-                controller, trigger=1.0 if pulled else 0.0, trigger_click=pulled, trigger_touch=pulled)}))
-            self.sent.append({"side": side, "pulled": pulled, "monotonic_s": time.monotonic()})
+            before = time.monotonic()  # the runtime cannot have seen it sooner
+            if self.hands:
+                self.remote.set_controller(side, hand_curl=PINCH if pulled else OPEN)  # type: ignore[arg-type]
+            else:
+                controller = getattr(self.remote.state, side)
+                self.remote.send(replace(self.remote.state, **{side: replace(
+                    controller, trigger=1.0 if pulled else 0.0, trigger_click=pulled, trigger_touch=pulled)}))
+            self.sent.append({"side": side, "pulled": pulled, "before_monotonic_s": before,
+                              "monotonic_s": time.monotonic()})  # fmt: skip
 
     def show_palm(self, side: str) -> None:
         """Turn ``side``'s open hand 35 cm ahead of the face, a little low and outward, palm
@@ -127,9 +131,10 @@ class TriggerPresser:
         from gmi_vr.core.types import Pose
 
         with self.lock:
+            before = time.monotonic()
             self.remote.set_controller("right", pose=Pose(np.asarray(position, dtype=float)))  # type: ignore[arg-type]
             self.sent.append({"side": "right", "moved_to": [float(v) for v in np.asarray(position)],
-                              "monotonic_s": time.monotonic()})  # fmt: skip
+                              "before_monotonic_s": before, "monotonic_s": time.monotonic()})  # fmt: skip
 
     def point_after(self, position: object, delay_s: float, pinch: bool, hold_s: float) -> None:
         """``delay_s`` from now move the right hand to ``position``; with ``pinch``, pinch
@@ -256,6 +261,7 @@ def main() -> int:
                     if event.kind == "safety.stop":
                         result["stop"] = {"time_s": event.time_s, "data": event.data,
                                           "seen_monotonic_s": time.monotonic()}  # fmt: skip
+                result.setdefault("frame_times", []).append([frame.time_s, seen])
                 result.setdefault("profiles", []).append(
                     [frame.left.profile, frame.right.profile, frame.left.grip_valid, frame.right.grip_valid])
                 if haptic_layer is not None and (answers or output.haptics):
@@ -264,6 +270,8 @@ def main() -> int:
                         "pulses": [[p.side.value, p.duration_s, p.amplitude] for p in output.haptics],
                         "calls_before": before, "calls_after": len(haptic_layer.calls)})  # fmt: skip
                 run.end_when_done(source, frame, output.done, stopped="stop" in result)
+            link = source.clock_link()  # monotonic_ns = XrTime + offset_ns, measured by the runtime
+            result["clock_offset_ns"] = link.offset_ns if link is not None and link.exact else None
     finally:
         presser.close()
         run.release()

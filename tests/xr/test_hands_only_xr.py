@@ -6,12 +6,13 @@ index (a pinch) answers for that side.
 Each answer is the stimulus's side and correct. Its time differs from a trigger's: a
 trigger's boolean action carries the runtime's own change time (``lastChangeTime``), while
 joints come once per frame, so a pinch is timed by the display time of the first frame
-whose joints show it. The stimulus's onset is a display time too, and the app pinches
-DELAY_S of wall-clock time after its loop saw the stimulus's frame, so the reaction time is
-DELAY_S plus however many frames the loop took to see the pinch: at least DELAY_S less one
-frame (the loop sees a frame a little after its wait returns), and less than DELAY_S plus
-HOLD_S (the pinch is held that long; an answer seen later would be someone else's).
-Observed here: 0.50-0.65 s for a 0.5 s delay. Every frame reads both hands as tracked
+whose joints show it. The stimulus's onset is a display time too. The app pinches DELAY_S
+of wall-clock time after its loop saw the stimulus's frame, and keeps when it sent each pinch
+and when its loop had stepped each frame: the pinch is timed by the first frame the loop
+stepped after sending it, or one or two later when the runtime's driver had not yet taken
+the pinch in when that frame's joints were located. A timer thread that fires late on a busy
+machine moves the frames, not the verdict (observed here: 0.50-0.65 s for a 0.5 s delay).
+Every frame reads both hands as tracked
 hands (no controller pose), the grip taken from the palm joint.
 """
 
@@ -66,8 +67,15 @@ def test_pinches_of_tracked_hands_answer_a_laterality_block(tmp_path: Path) -> N
         assert (trial.measures["answered_by"], trial.measures["answered_with"]) == (f"{trial.side}.pinch", "pinch")
         assert trial.measures["rt_source"] == "input"
         assert trial.reaction_time_s is not None
-        rt = trial.reaction_time_s
-        assert DELAY_S - RUNTIME_FRAME_S <= rt < DELAY_S + HOLD_S, rt
+    pinches = [s for s in result["sent"] if s.get("pulled") is True]
+    assert len(pinches) == len(trials)
+    displays = [display for display, _ in result["frame_times"]]
+    for trial, pinch in zip(trials, pinches, strict=True):
+        assert pinch["side"] == trial.side
+        after = next(i for i, (_, stepped) in enumerate(result["frame_times"]) if stepped > pinch["before_monotonic_s"])
+        answered_at = trial.onset_s + trial.reaction_time_s
+        assert min(abs(answered_at - d) for d in displays[after:after + 3]) < 1e-6, (  # nanosecond clocks
+            trial.reaction_time_s, [d - trial.onset_s for d in displays[after - 1:after + 4]])
 
 
 def test_an_open_palm_shown_to_the_face_and_held_stops_the_session(tmp_path: Path) -> None:
