@@ -122,37 +122,61 @@ def test_driven_poses_and_values_come_out_of_every_frame(tmp_path: Path, batched
     assert status == 0, output[-3000:]
     assert ("XR_KHR_locate_spaces" in result["enabled_extensions"]) is batched
     sent, observed = result["sent"], result["observed"]
-    checked_poses = checked_off = 0
+    checked_poses = checked_off = newest = 0
+    shown_before = 0  # the state the last frame showed, by its index in ``sent``
     for frame in observed:
         index = frame["index"]
         if not frame["focused"] or index == 0:
             continue
-        # The state written right after frame index-1 reached the runtime before frame
-        # index was predicted (xrWaitFrame paces at 20 Hz): frame index must show it.
-        expected = sent[index - 1]
-        assert frame["head_valid"], index
-        want_head, got_head = np.array(expected["head"]), np.array(frame["head"])
-        assert float(np.linalg.norm(got_head[:3] - want_head[:3])) <= POSITION_TOLERANCE_M, index
-        assert angle_deg(got_head[3:], want_head[3:]) <= ANGLE_TOLERANCE_DEG, index
-        for side in ("left", "right"):
-            want, got = expected[side], frame[side]
-            if not want["active"]:
-                assert not got["grip_valid"] and not got["aim_valid"], (index, side, got)
-                checked_off += 1
-                continue
-            assert got["grip_valid"] and got["aim_valid"], (index, side)
-            want_pose, got_pose = np.array(want["pose"]), np.array(got["grip"])
-            error_m = float(np.linalg.norm(got_pose[:3] - want_pose[:3]))
-            error_deg = angle_deg(got_pose[3:], want_pose[3:])
-            assert error_m <= POSITION_TOLERANCE_M, (index, side, error_m)
-            assert error_deg <= ANGLE_TOLERANCE_DEG, (index, side, error_deg)
-            assert got["trigger"] == pytest.approx(want["trigger"], abs=1e-3), (index, side)
-            assert got["squeeze"] == pytest.approx(want["squeeze"], abs=1e-3), (index, side)
-            # XR_EXT_hand_tracking: the remote driver synthesises all 26 joints.
-            assert got["joints_valid"] == 26, (index, side)
-            checked_poses += 1
+        # The state written right after frame index-1 normally reaches the runtime before
+        # frame index is predicted (xrWaitFrame paces at 20 Hz): frame index shows it. On a
+        # busy machine the runtime's driver thread may take it in a frame or two later, and
+        # the frame shows the one before; never a state not yet sent, nor an older one than
+        # the last frame showed.
+        candidates = range(index - 1, max(shown_before, index - 3) - 1, -1)
+        mismatches = {j: state_mismatch(frame, sent[j]) for j in candidates}
+        shown = next((j for j in candidates if mismatches[j] is None), None)
+        assert shown is not None, (index, mismatches)
+        shown_before, newest = shown, newest + (shown == index - 1)
+        checked_off += not sent[shown]["left"]["active"]
+        checked_poses += 1 + sent[shown]["left"]["active"]
     assert checked_poses >= 150  # both hands over most of the 100 focused frames
     assert checked_off >= 15  # the left controller was switched off for 20 frames
+    # Frames show the state just sent, not only older ones (most do on an idle machine; a
+    # busy one lets fewer through, hence a floor well below that).
+    assert newest >= 10, newest
+
+
+def state_mismatch(frame: dict[str, Any], expected: dict[str, Any]) -> str | None:
+    """How ``frame`` (the app's record of a frame) differs from the remote driver's state
+    ``expected`` (head, and per controller whether it is on, its pose, trigger and
+    squeeze), or None when it shows it."""
+    if not frame["head_valid"]:
+        return "head not valid"
+    want_head, got_head = np.array(expected["head"]), np.array(frame["head"])
+    if float(np.linalg.norm(got_head[:3] - want_head[:3])) > POSITION_TOLERANCE_M:
+        return "head position"
+    if angle_deg(got_head[3:], want_head[3:]) > ANGLE_TOLERANCE_DEG:
+        return "head orientation"
+    for side in ("left", "right"):
+        want, got = expected[side], frame[side]
+        if not want["active"]:
+            if got["grip_valid"] or got["aim_valid"]:
+                return f"{side} is off but was located"
+            continue
+        if not (got["grip_valid"] and got["aim_valid"]):
+            return f"{side} not located"
+        want_pose, got_pose = np.array(want["pose"]), np.array(got["grip"])
+        if float(np.linalg.norm(got_pose[:3] - want_pose[:3])) > POSITION_TOLERANCE_M:
+            return f"{side} position"
+        if angle_deg(got_pose[3:], want_pose[3:]) > ANGLE_TOLERANCE_DEG:
+            return f"{side} orientation"
+        if abs(got["trigger"] - want["trigger"]) > 1e-3 or abs(got["squeeze"] - want["squeeze"]) > 1e-3:
+            return f"{side} trigger or squeeze"
+        # XR_EXT_hand_tracking: the remote driver synthesises all 26 joints.
+        if got["joints_valid"] != 26:
+            return f"{side} joints"
+    return None
 
 
 def validation_findings(output: str) -> list[str]:
