@@ -1,7 +1,8 @@
 """No freeze in the patient's picture when a session starts or ends: the store work of a
 start (the store opened, the patient's program and history read, the session row written)
 and of an end (the recorder's last writes, the session read back) is done off the render
-thread while the loop keeps handing out frames.
+thread while the loop keeps handing out frames. The same holds for a calibration started
+from the console: its store opened, its result stored, and free play opened again after it.
 
 The store is slowed on purpose (a sleep of SLOW_S injected into the store's ``open`` as a
 session's setup calls it at the start, into ``SessionRecorder.finish`` at the end and into
@@ -99,6 +100,96 @@ SCRIPT = """
     run_where({where!r}, headset, None, max_frames=20000, therapist="dr.e",
               report=lambda line: print("REPORT", line))
     """
+
+
+CALIBRATION_SCRIPT = """
+    import time
+    import glfw
+    import gmi_vr.app.calibrate as calibrate
+    import gmi_vr.app.console as app_console
+    from gmi_vr.body import Calibration, Posture
+    from gmi_vr.body.calibration import CalibrationGuide
+    from gmi_vr.console.panels import ConsoleAction
+    from gmi_vr.core.types import Side
+    from gmi_vr.recording.store import SessionStore
+    from support.stand_in_headset import DrivenWindow, StandInHeadset, run_where, until
+
+    headset = StandInHeadset()
+    log = {{"slow": []}}
+    slowing = {{"free play": False}}
+
+    def handed_out():
+        return len(headset.presented_at) if {where!r} == "headset" else driven.draws
+
+    def slowed(what, call):
+        before = handed_out()
+        time.sleep({slow_s!r})
+        log["slow"].append([what, handed_out() - before])
+        return call()
+
+    class QuickGuide(CalibrationGuide):
+        # The pose taken as held after a few frames (the keyboard's frames perform none;
+        # test_console_calibrate.py has the real guide): the store's edges are under test.
+        def add(self, frame):
+            self.frames_seen = getattr(self, "frames_seen", 0) + 1
+            if self.frames_seen == 10:
+                self.result = Calibration.uncalibrated(Posture.SEATED, 1.62, Side.LEFT)
+
+    class SlowCalibrationStore(SessionStore):
+        @classmethod
+        def open(cls, *args, **kwargs):
+            return slowed("calibration open", lambda: SessionStore.open(*args, **kwargs))
+
+    class SlowFreePlayStore(SessionStore):
+        @classmethod
+        def open(cls, *args, **kwargs):
+            if not slowing["free play"]:
+                return SessionStore.open(*args, **kwargs)
+            slowing["free play"] = False
+            return slowed("free play open", lambda: SessionStore.open(*args, **kwargs))
+
+    def slow_save(*args):
+        slowing["free play"] = True  # the next open is free play's patient list, after it
+        return slowed("calibration save", lambda: original_store(*args))
+
+    original_store = calibrate._store
+    calibrate.CalibrationGuide = QuickGuide
+    calibrate.SessionStore = SlowCalibrationStore
+    calibrate._store = slow_save
+    app_console.SessionStore = SlowFreePlayStore
+
+    def drive(driven):
+        for _ in range(5):
+            window, status = yield
+        driven.actions.append(ConsoleAction("calibrate", "E-2"))
+        yield from until(lambda w, s: s.startswith("calibration of E-2"), "the calibration")
+        window, status = yield from until(lambda w, s: w.panel.before is not None, "free play again")
+        log["message"] = window.panel.message
+        glfw.set_window_should_close(window.context.window, True)  # the therapist closes the window
+        while True:
+            yield
+
+    driven = DrivenWindow(drive)
+    run_where({where!r}, headset, None, max_frames=20000, therapist="dr.e")
+    """
+
+
+@in_both_places
+def test_frames_keep_coming_while_a_slow_store_starts_and_stores_a_console_calibration(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    require_display()
+    store_with_patient(tmp_path, monkeypatch, "E-2", therapist="dr.e").close()
+    log = logged(driven_run(CALIBRATION_SCRIPT, where=where, slow_s=SLOW_S))
+    # The calibration's store opened, its result stored, and free play's store opened after
+    # it each slept SLOW_S: frames were handed out all the while.
+    assert [what for what, _ in log["slow"]] == ["calibration open", "calibration save", "free play open"]
+    assert all(frames >= 1 for _, frames in log["slow"]), log["slow"]
+    assert log["message"] == "The calibration of E-2 is stored (height 1.62 m); their next session uses it."
+    with SessionStore.open() as store:
+        stored = store.latest_calibration("E-2")
+        trail = [(a.actor, a.action) for a in store.audit_trail("E-2")]
+    assert stored is not None and stored.data["height_m"] == pytest.approx(1.62)
+    assert ("dr.e", "console.calibrate") in trail and ("dr.e", "calibration.add") in trail
 
 
 def _runner() -> SessionRunner:

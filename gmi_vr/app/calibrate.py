@@ -22,16 +22,18 @@ drive it with the sim's scripted frames).
 
 from __future__ import annotations
 
+import functools
 import getpass
 import textwrap
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gmi_vr.app.off_frame import OffFrame
 from gmi_vr.app.pipeline import FrameOutput
 from gmi_vr.body import Calibration, Posture
 from gmi_vr.body.calibration import CalibrationError, CalibrationGuide
@@ -166,13 +168,16 @@ class CalibrationStep:
     logged-in user) with the patient's own affected side and kept in ``result``; "Calibration
     finished." is shown for FINISHED_SHOW_S, then the output is ``done``. ``floor_y``: the
     floor's height in the frames' space (0 on a STAGE space and in the simulator; None when
-    unknown). Raises NotFoundError for an unknown patient (on construction, before any frame).
+    unknown). ``store_off_frame``: the result is stored on a worker thread while the frames go
+    on ("finished" stays up until it is stored); False: on the calling thread, at once.
+    Raises NotFoundError for an unknown patient (on construction, before any frame).
     """
 
     def __init__(self, store: SessionStore, patient_id: str, *, posture: Posture | str,
                  therapist: str | None = None, floor_y: float | None = None,
-                 known_height_m: float | None = None) -> None:  # fmt: skip
+                 known_height_m: float | None = None, store_off_frame: bool = True) -> None:  # fmt: skip
         self.store = store
+        self.store_off_frame = store_off_frame
         self.patient_id = patient_id
         self.affected = Side(store.patient(patient_id).affected_side)
         self.therapist = therapist or getpass.getuser()
@@ -184,6 +189,7 @@ class CalibrationStep:
         self._retry_until = 0.0
         self._finished_at = 0.0
         self._finished = False
+        self._saving: OffFrame[None] | None = None  # the result's store write, off the render thread
 
     def use_clock(self, link: ClockLink) -> None:
         """Nothing is recorded with the frame source's clock here."""
@@ -196,9 +202,21 @@ class CalibrationStep:
         return self._finished
 
     def finish(self) -> Calibration | None:
-        """The loop is done with calibration: its result (None when the pose was never finished)."""
+        """The loop is done with calibration: its result (None when the pose was never
+        finished), once stored (the store's GmiError when it could not be)."""
         self._finished = True
+        self._saved(wait=True)
         return self.result
+
+    def _saved(self, wait: bool = False) -> bool:
+        """Whether the result's store write is over (``wait``: once it is); its error is
+        raised here, on the render thread."""
+        if self._saving is None:
+            return True
+        if not wait and not self._saving.done:
+            return False
+        self._saving.result()
+        return True
 
     def step(self, frame: TrackingFrame, presented_later: bool = False) -> FrameOutput:
         """One frame of the guide: what to show, ``done`` once "finished" has been shown."""
@@ -219,14 +237,18 @@ class CalibrationStep:
                                      details={"reason": str(error)})  # fmt: skip
             if guide.result is not None:
                 self.result = replace(guide.result, affected_side=self.affected)
-                _store(self.store, self.patient_id, self.result, self.therapist)
+                save = functools.partial(_store, self.store, self.patient_id, self.result, self.therapist)
+                if self.store_off_frame:  # while "Calibration finished." is on show: the frames go on
+                    self._saving = OffFrame(save, "gmi-vr calibration save")
+                else:
+                    save()
                 self._finished_at = frame.time_s
         retry = self._retry
         message = retry if retry is not None else guide.instruction
         # The cue belongs to a pose being held: not to a repeat request nor to "finished".
         held = hold_fraction(guide) if retry is None and self.result is None else None
         draw = calibration_draw_list(frame, self._anchor, self._room, message, held, retry is not None)
-        done = self.result is not None and frame.time_s - self._finished_at >= FINISHED_SHOW_S
+        done = self.result is not None and frame.time_s - self._finished_at >= FINISHED_SHOW_S and self._saved()
         return FrameOutput(draw, None, done=done)
 
 
@@ -248,8 +270,9 @@ def calibrate_patient(
     Raises NotFoundError for an unknown patient (before any frame), CalibrationError when the
     frames end before the pose was finished (nothing is stored then).
     """
+    # Stored at once: no frames wait here, and scripted frames come faster than a store write.
     calibration = CalibrationStep(store, patient_id, posture=posture, therapist=therapist, floor_y=floor_y,
-                                  known_height_m=known_height_m)  # fmt: skip
+                                  known_height_m=known_height_m, store_off_frame=False)  # fmt: skip
     for frame in frames:
         output = calibration.step(frame)
         present(output.draw, frame)
@@ -260,10 +283,12 @@ def calibrate_patient(
 
 def stored_result(calibration: CalibrationStep) -> Calibration:
     """The calibration ``calibration`` stored (also when the frames ended while "finished"
-    was on show); CalibrationError when the pose was never finished (nothing was stored)."""
-    if calibration.result is None:
+    was on show); CalibrationError when the pose was never finished (nothing was stored), the
+    store's GmiError when it could not be stored."""
+    result = calibration.finish()
+    if result is None:
         raise CalibrationError(ENDED_EARLY)
-    return calibration.result
+    return result
 
 
 def _store(store: SessionStore, patient_id: str, calibration: Calibration, therapist: str) -> None:
@@ -393,12 +418,21 @@ def run_calibration_sim(
         store.close()
 
 
+@dataclass(frozen=True)
+class ConsoleCalibration:
+    """What became of a calibration started from the console (``calibrate_from_console``)."""
+
+    sentence: str  # what the console says of it afterwards
+    loop: SessionLoop | None  # its loop; None when it did not start
+    stored: bool = False  # stored: its "finished" picture may go on while free play opens
+
+
 def calibrate_from_console(patient_id: str, window: TherapistWindow, frames: Iterable[TrackingFrame], *,
                            therapist: str, status: str, floor_y: float | None,
                            present: Callable[[DrawList], None] = lambda draw: None,
                            clock: Callable[[], ClockLink | None] = lambda: None, every_frame: bool = False,
                            max_frames: int | None = None, frames_shown: int = 0,
-                           capture: bool = False) -> tuple[str, SessionLoop | None]:
+                           capture: bool = False, beside: SessionLoop | None = None) -> ConsoleCalibration:
     """The console's "calibrate" button: ``patient_id``'s seated calibration (the posture of
     a session in the chair; ``gmi-vr calibrate --standing`` for a standing one) on the run's
     own session loop, frames (``present``: the headset's eyes) and window, between two
@@ -407,34 +441,47 @@ def calibrate_from_console(patient_id: str, window: TherapistWindow, frames: Ite
     frame source to stop: closing the window ends it (nothing stored) and the run's own loop
     then ends the run.
 
+    The store is opened and the start audited on a worker thread while ``beside`` (free
+    play's loop, None: on this thread) goes on showing ``frames``; the result is stored while
+    "Calibration finished." is on show (``CalibrationStep``).
+
     Returns the one sentence the console shows afterwards (stored, ended early, or why it
-    could not start: a store that cannot be opened or written, a patient removed meanwhile)
-    and the calibration's loop (None when it did not start; its ``frames_shown`` goes on from
-    ``frames_shown``)."""
+    could not start or be stored: a store that cannot be opened or written, a patient removed
+    meanwhile), the calibration's loop (None when it did not start; its ``frames_shown`` goes
+    on from ``frames_shown``) and whether it was stored (``ConsoleCalibration``)."""
     from gmi_vr.console.panels import SessionPanel
     from gmi_vr.core.errors import GmiError
     from gmi_vr.core.settings import load_settings
 
-    try:
+    def start() -> tuple[SessionStore, CalibrationStep]:
         store = SessionStore.open(load_settings().database_url or None, create=False)
+        try:
+            store.require_writable()
+            step = CalibrationStep(store, patient_id, posture=Posture.SEATED, therapist=therapist, floor_y=floor_y)
+            store.audit(therapist, "console.calibrate", patient_id=patient_id, details={"posture": "seated"})
+        except BaseException:
+            store.close()
+            raise
+        return store, step
+
+    try:  # the store's work beside free play's frames: the headset's picture goes on
+        store, step = beside.beside(start, iter(frames), "gmi-vr calibration start") if beside else start()
     except GmiError as error:
-        return f"The calibration of {patient_id} did not start: {error}", None
+        return ConsoleCalibration(f"The calibration of {patient_id} did not start: {error}", None)
     try:
-        store.require_writable()
-        step = CalibrationStep(store, patient_id, posture=Posture.SEATED, therapist=therapist, floor_y=floor_y)
-        store.audit(therapist, "console.calibrate", patient_id=patient_id, details={"posture": "seated"})
         shown = SessionPanel(f"calibration of {patient_id} (seated)", read_only=True,
                              message="The patient follows the instructions in their view; close the window to stop.")
         loop = calibrate_on_loop(step, window, frames, lambda: None, status, max_frames=max_frames,
                                  present=present, clock=clock, every_frame=every_frame,
                                  frames_shown=frames_shown, capture=capture, panel=shown)  # fmt: skip
     except GmiError as error:
-        return f"The calibration of {patient_id} did not start: {error}", None
+        return ConsoleCalibration(f"The calibration of {patient_id} was not stored: {error}", None)
     finally:
         store.close()
     window.take_console_actions()  # clicks on the panels while it ran were not meant for free play
     if step.result is None:
-        return f"The calibration of {patient_id} ended before the pose was finished; nothing was stored.", loop
+        return ConsoleCalibration(f"The calibration of {patient_id} ended before the pose was finished; "
+                                  "nothing was stored.", loop)  # fmt: skip
     height = step.result.measures.height_m
-    return (f"The calibration of {patient_id} is stored (height {height:.2f} m); "
-            "their next session uses it."), loop  # fmt: skip
+    return ConsoleCalibration(f"The calibration of {patient_id} is stored (height {height:.2f} m); "
+                              "their next session uses it.", loop, stored=True)  # fmt: skip

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from gmi_vr.app.calibrate import ConsoleCalibration
     from gmi_vr.app.console import SessionConsole
     from gmi_vr.console.panels import BeforeSession
     from gmi_vr.console.therapist_window import TherapistWindow
@@ -88,9 +89,10 @@ class Station(Protocol):
         """``loop.run`` on the station's frames (``SessionLoop.run``'s result)."""
         ...
 
-    def calibrate(self, patient_id: str, therapist: str, max_frames: int | None,
-                  frames_shown: int) -> tuple[str, SessionLoop | None]:  # fmt: skip
-        """The console's calibration of ``patient_id`` (``app.calibrate.calibrate_from_console``)."""
+    def calibrate(self, patient_id: str, therapist: str, max_frames: int | None, frames_shown: int,
+                  beside: SessionLoop) -> ConsoleCalibration:  # fmt: skip
+        """The console's calibration of ``patient_id`` (``app.calibrate.calibrate_from_console``),
+        opened while ``beside`` (free play's loop) goes on showing the frames."""
         ...
 
 
@@ -145,14 +147,17 @@ def run_console(station: Station, window: TherapistWindow, frames: Iterator[Trac
                 patient = console.start_requested
                 continue  # free play ends (nothing of it is recorded); the session begins
             if stopped == "calibrate" and console.calibrate_requested is not None:
-                calibrated, calibration = station.calibrate(console.calibrate_requested, gate.actor(),
-                                                            max_frames, frames_shown)  # fmt: skip
-                if calibration is not None:
-                    frames_shown = calibration.frames_shown
-                    last_pixels = calibration.last_pixels if calibration.last_pixels is not None else last_pixels
-                # Free play opens on this thread, with the list read again: the window goes
-                # from the calibration straight to the list that says what was stored.
-                loop = None
+                calibration = station.calibrate(console.calibrate_requested, gate.actor(), max_frames,
+                                                frames_shown, beside=loop)  # fmt: skip
+                calibrated = calibration.sentence
+                if calibration.loop is not None:
+                    frames_shown = calibration.loop.frames_shown
+                    last_pixels = calibration.loop.last_pixels if calibration.loop.last_pixels is not None else last_pixels
+                # Free play opens, with the list read again (the window goes from the
+                # calibration to the list that says what was stored), beside a stored
+                # calibration's "finished" picture; after one that ended early (the window
+                # closed, the store refused), on this thread: its guide must not go on.
+                loop = calibration.loop if calibration.stored else None
                 continue  # free play again, the console saying what was stored
             pipeline.ended_by = pipeline.ended_by or stopped or station.source_ended
         return ConsoleRunResult(frames_shown, last_pixels)

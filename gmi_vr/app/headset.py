@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gmi_vr.app.accounts import Account
-from gmi_vr.app.calibrate import calibrate_from_console
+from gmi_vr.app.calibrate import ConsoleCalibration, calibrate_from_console
 from gmi_vr.app.console_run import NOT_RECORDED, run_console
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.devices import LiveDevices
@@ -186,15 +186,15 @@ class HeadsetStation:
     def run_loop(self, loop: SessionLoop, max_frames: int | None) -> str | None:
         return loop.run(self.frames, self.source.request_stop, max_frames=max_frames, drain=True)
 
-    def calibrate(self, patient_id: str, therapist: str, max_frames: int | None,
-                  frames_shown: int) -> tuple[str, SessionLoop | None]:  # fmt: skip
+    def calibrate(self, patient_id: str, therapist: str, max_frames: int | None, frames_shown: int,
+                  beside: SessionLoop) -> ConsoleCalibration:  # fmt: skip
         space = self.source.reference_space_type
         stage = space is not None and space.name == "STAGE"
         return calibrate_from_console(
             patient_id, self.window, self.frames, therapist=therapist, floor_y=0.0 if stage else None,
             present=self.source.present, clock=self.source.clock_link,
             status=f"calibration of {patient_id} (seated), in the headset",
-            max_frames=max_frames, frames_shown=frames_shown)  # fmt: skip
+            max_frames=max_frames, frames_shown=frames_shown, beside=beside)  # fmt: skip
 
 
 def hand_answer_words(program: Program | None) -> str:

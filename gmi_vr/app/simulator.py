@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gmi_vr.app.accounts import Account
-from gmi_vr.app.calibrate import calibrate_from_console
+from gmi_vr.app.calibrate import ConsoleCalibration, calibrate_from_console
 from gmi_vr.app.console_run import NOT_RECORDED, run_console
 from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.devices import DoctorCheck
@@ -312,13 +312,14 @@ class SimStation:
         return loop.run(self.frames, self.source.request_stop, max_frames=max_frames,
                         plan_end_reason="motion_ended" if self.motion_run else None)  # fmt: skip
 
-    def calibrate(self, patient_id: str, therapist: str, max_frames: int | None,
-                  frames_shown: int) -> tuple[str, SessionLoop | None]:  # fmt: skip
+    def calibrate(self, patient_id: str, therapist: str, max_frames: int | None, frames_shown: int,
+                  beside: SessionLoop) -> ConsoleCalibration:  # fmt: skip
         # The simulator's floor is at y = 0 (docs/motion-file.md).
         return calibrate_from_console(
             patient_id, self.window, self.frames, therapist=therapist, floor_y=0.0,
             status=f"calibration of {patient_id} (seated)  |  {self.source_mode}",
-            every_frame=True, max_frames=max_frames, frames_shown=frames_shown, capture=self.capture)  # fmt: skip
+            every_frame=True, max_frames=max_frames, frames_shown=frames_shown, capture=self.capture,
+            beside=beside)  # fmt: skip
 
 
 
