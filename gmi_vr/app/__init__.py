@@ -2,6 +2,9 @@
 
 - ``loop``: the one session loop every run steps its frames through (headset, simulator,
   calibration, replay);
+- ``console_run``: a run at the therapist's console, written once for the headset and the
+  simulator: free play, the patient's session, a calibration from the console, each opened
+  beside the last one's frames (``off_frame``: store work off the render thread);
 - ``window_setup``: ``open_therapist_window``, the one place the therapist window opens;
 - ``pipeline``: one frame, TrackingFrame -> body -> therapy -> DrawList (+ recording);
 - ``session_setup``: a session's parts from the patient's stored program, calibration and avatar;
