@@ -424,13 +424,8 @@ class Renderer:
         world = np.array([m.world_from_mesh for m in meshes], dtype=np.float64).reshape(-1, 4, 4)
         colors = np.array([srgb_to_linear(m.color) for m in meshes], dtype=np.float64)
         block, self._determinants = object_block(world, colors)
-        GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._objects_ubo)
-        windows = -(-len(meshes) // MAX_OBJECTS)
-        if windows * OBJECT_WINDOW_BYTES > self._objects_capacity:
-            self._objects_capacity = windows * OBJECT_WINDOW_BYTES
-            GL.glBufferData(GL.GL_UNIFORM_BUFFER, self._objects_capacity, None, GL.GL_DYNAMIC_DRAW)
-        GL.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, block.nbytes, block)
-        GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, 0)
+        self._objects_capacity = _upload_windows(self._objects_ubo, block, MAX_OBJECTS, OBJECT_WINDOW_BYTES,
+                                                 self._objects_capacity)  # fmt: skip
         self._objects_for = meshes
 
     def _upload_texts(self, texts: tuple[TextItem, ...]) -> None:
@@ -448,13 +443,8 @@ class Renderer:
         self._texts_for = texts
 
     def _write_texts(self, block: NDArray[np.float32]) -> None:
-        GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, self._texts_ubo)
-        windows = -(-len(block) // MAX_TEXTS)
-        if windows * TEXT_WINDOW_BYTES > self._texts_capacity:
-            self._texts_capacity = windows * TEXT_WINDOW_BYTES
-            GL.glBufferData(GL.GL_UNIFORM_BUFFER, self._texts_capacity, None, GL.GL_DYNAMIC_DRAW)
-        GL.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, block.nbytes, block)
-        GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, 0)
+        self._texts_capacity = _upload_windows(self._texts_ubo, block, MAX_TEXTS, TEXT_WINDOW_BYTES,
+                                               self._texts_capacity)  # fmt: skip
 
     def _draw_meshes(self, programs: _Programs, meshes: tuple[MeshItem, ...], indices: list[int],
                      instances: int) -> None:
@@ -615,6 +605,21 @@ class Renderer:
         if self._empty_vao:
             GL.glDeleteVertexArrays(1, [self._empty_vao])
             self._empty_vao = 0
+
+
+def _upload_windows(ubo: int, block: NDArray[np.float32], per_window: int, window_bytes: int,
+                    capacity: int) -> int:  # fmt: skip
+    """``block`` (one row per item) into the uniform buffer ``ubo``, grown to whole windows of
+    ``per_window`` items (``window_bytes`` each: a draw binds one window) when its
+    ``capacity`` (bytes) is short; returns the capacity now."""
+    GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, ubo)
+    windows = -(-len(block) // per_window)
+    if windows * window_bytes > capacity:
+        capacity = windows * window_bytes
+        GL.glBufferData(GL.GL_UNIFORM_BUFFER, capacity, None, GL.GL_DYNAMIC_DRAW)
+    GL.glBufferSubData(GL.GL_UNIFORM_BUFFER, 0, block.nbytes, block)
+    GL.glBindBuffer(GL.GL_UNIFORM_BUFFER, 0)
+    return capacity
 
 
 def _stores_srgb(framebuffer: int) -> bool:
