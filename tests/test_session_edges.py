@@ -39,18 +39,13 @@ from gmi_vr.therapy.runner import SessionRunner
 #: several window draws on a machine so loaded that each takes half a second.
 SLOW_S = 2.0
 
-SCRIPT = """
+#: What both scripts begin with: the stand-in headset, and a store call slowed on purpose
+#: with the pictures handed out meanwhile logged (``log["slow"]``: [what, pictures]).
+SLOWING = """
     import time
-    import gmi_vr.app.session_setup as session_setup
-    from gmi_vr.console.panels import ConsoleAction
-    from gmi_vr.recording.recorder import SessionRecorder
-    from gmi_vr.recording.store import SessionStore
-    from gmi_vr.review.progress import StageDecider
-    from support.stand_in_headset import DrivenWindow, StandInHeadset, run_where, session_course, until
+    from support.stand_in_headset import StandInHeadset
 
     headset = StandInHeadset()
-    log = {{"slow": [], "notices": [], "marks": {{}}}}
-    slowing = {{"open": False}}
 
     def handed_out():
         # The pictures handed out so far: to the eyes (headset), to the window (simulator).
@@ -62,6 +57,18 @@ SCRIPT = """
         time.sleep({slow_s!r})
         log["slow"].append([what, handed_out() - before])
         return call()
+"""
+
+SCRIPT = SLOWING + """
+    import gmi_vr.app.session_setup as session_setup
+    from gmi_vr.console.panels import ConsoleAction
+    from gmi_vr.recording.recorder import SessionRecorder
+    from gmi_vr.recording.store import SessionStore
+    from gmi_vr.review.progress import StageDecider
+    from support.stand_in_headset import DrivenWindow, run_where, session_course, until
+
+    log = {{"slow": [], "notices": [], "marks": {{}}}}
+    slowing = {{"open": False}}
 
     class SlowStore(SessionStore):
         # The store as a session's setup opens it (app.session_setup), slowed when asked.
@@ -102,8 +109,7 @@ SCRIPT = """
     """
 
 
-CALIBRATION_SCRIPT = """
-    import time
+CALIBRATION_SCRIPT = SLOWING + """
     import glfw
     import gmi_vr.app.calibrate as calibrate
     import gmi_vr.app.console as app_console
@@ -112,20 +118,10 @@ CALIBRATION_SCRIPT = """
     from gmi_vr.console.panels import ConsoleAction
     from gmi_vr.core.types import Side
     from gmi_vr.recording.store import SessionStore
-    from support.stand_in_headset import DrivenWindow, StandInHeadset, run_where, until
+    from support.stand_in_headset import DrivenWindow, run_where, until
 
-    headset = StandInHeadset()
     log = {{"slow": []}}
     slowing = {{"free play": False}}
-
-    def handed_out():
-        return len(headset.presented_at) if {where!r} == "headset" else driven.draws
-
-    def slowed(what, call):
-        before = handed_out()
-        time.sleep({slow_s!r})
-        log["slow"].append([what, handed_out() - before])
-        return call()
 
     class QuickGuide(CalibrationGuide):
         # The pose taken as held after a few frames (the keyboard's frames perform none;
