@@ -47,6 +47,16 @@ class Station(Protocol):
     simulator's (module docstring)."""
 
     @property
+    def window(self) -> TherapistWindow:
+        """The therapist window every part of the run draws in."""
+        ...
+
+    @property
+    def frames(self) -> Iterator[TrackingFrame]:
+        """The frame source's frames, one iterator for the whole run."""
+        ...
+
+    @property
     def where(self) -> str:
         """The console's words for where a session runs ("headset" or "simulator")."""
         ...
@@ -96,7 +106,7 @@ class Station(Protocol):
         ...
 
 
-@dataclass
+@dataclass(frozen=True)
 class ConsoleRunResult:
     """What a console run showed: frames in all, and the last picture kept (``capture``)."""
 
@@ -104,14 +114,14 @@ class ConsoleRunResult:
     last_pixels: NDArray[np.uint8] | None
 
 
-def run_console(station: Station, window: TherapistWindow, frames: Iterator[TrackingFrame],
-                patient_id: str | None, *, gate: ConsoleGate, record: bool,
+def run_console(station: Station, patient_id: str | None, *, gate: ConsoleGate, record: bool,
                 report: Callable[[str], None] | None = None, streams: LslStreams | None = None,
                 max_frames: int | None = None) -> ConsoleRunResult:  # fmt: skip
-    """The run at ``window``'s console on ``frames`` (module docstring): ``patient_id``'s
+    """The run at the station's console on its frames (module docstring): ``patient_id``'s
     session at once when ``gate`` is open (None, or a signed-out console: free play first),
     recorded unless ``record`` is False (``report`` is given the saved line), ``streams``
     sent each frame, ``max_frames`` frames at most in all."""
+    window, frames = station.window, station.frames
     waiting = None if gate.open else patient_id  # its session starts once someone signs in
     patient = None if waiting else patient_id
     frames_shown, last_pixels = 0, None

@@ -133,7 +133,7 @@ def run_openxr(patient_id: str | None = None, *, max_frames: int | None = None,
         source, window = stack.enter_context(headset_with_console("gmi-vr: therapist", visible, hands_only=hands_only))
         frames = source.frames()
         station = HeadsetStation(source, window, frames)
-        return run_console(station, window, frames, patient_id, gate=gate, record=record, report=report,
+        return run_console(station, patient_id, gate=gate, record=record, report=report,
                            streams=streams, max_frames=max_frames).frames_shown
 
 

@@ -251,7 +251,7 @@ def run_sim(
         gate = ConsoleGate.for_store(account, lock_after_s, fallback=therapist)
         station = SimStation(window, frames, source, clock, mode, motion_run=motion is not None,
                              capture=screenshot is not None)  # fmt: skip
-        last_pixels = run_console(station, window, frames, patient_id, gate=gate, record=record, report=report,
+        last_pixels = run_console(station, patient_id, gate=gate, record=record, report=report,
                                   streams=streams, max_frames=max_frames).last_pixels  # fmt: skip
         if screenshot is not None and last_pixels is not None:
             from PIL import Image
