@@ -34,12 +34,7 @@ from gmi_vr.therapy.content.scenes import (
 from gmi_vr.therapy.content.stimuli import place_in_front
 from gmi_vr.therapy.plan.program import ProgramError
 from gmi_vr.therapy.results.scoring import SINCE_LAST_ANSWERS
-from gmi_vr.therapy.tasks.base import (
-    ButtonEdges,
-    HoldToConfirm,
-    StickFlicks,
-    TaskStep,
-)
+from gmi_vr.therapy.tasks.base import ButtonEdges, HoldToConfirm, StickFlicks, TaskStep
 
 _AHEAD_M = 1.0
 
