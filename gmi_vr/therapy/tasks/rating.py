@@ -41,7 +41,13 @@ from gmi_vr.therapy.content.scenes import (
 from gmi_vr.therapy.content.stimuli import place_in_front
 from gmi_vr.therapy.plan.program import HandAnswerSettings, ProgramError
 from gmi_vr.therapy.results.task_records import RatingRecord
-from gmi_vr.therapy.tasks.base import CONFIRM_INPUTS, ButtonEdges, HoldToConfirm, StickFlicks, TaskStep
+from gmi_vr.therapy.tasks.base import (
+    CONFIRM_INPUTS,
+    ButtonEdges,
+    HoldToConfirm,
+    StickFlicks,
+    TaskStep,
+)
 from gmi_vr.therapy.tasks.pointing import (
     Choice,
     DwellState,
