@@ -16,6 +16,7 @@ from fhir.resources.bundle import Bundle
 from recording_synth import PROFILE, body, frame
 
 from gmi_vr.app.patients import rename_patient
+from gmi_vr.body import LimbMode
 from gmi_vr.core.errors import GmiError
 from gmi_vr.core.events import Event
 from gmi_vr.core.types import FrameTiming
@@ -64,6 +65,15 @@ def _record(store: SessionStore, patient: str, frames: int, hands: bool, invalid
     recorder.record_event(Event(frame(frames // 2).time_s, "safety.flare", {"rating": 7}))
     recorder.record_event(Event(frame(frames // 3).time_s, "haptic.pulse", {
         "side": "right", "duration_s": 0.05, "amplitude": 0.5, "cause": "trial.answer", "controller": True}))
+    # How the affected limb was shown: the task's mode, the therapist's blend and hand size,
+    # a research condition and the live mirror again (app.pipeline records these events).
+    recorder.record_event(Event(frame(1).time_s, "body.mode", {"mode": "mirror", "blend": 0.0}))
+    recorder.record_event(Event(frame(frames // 4).time_s, "body.mode", {"mode": "blend", "blend": 0.25, "by": "therapist"}))
+    recorder.record_event(Event(frame(frames // 4 + 1).time_s, "body.hand_scale", {"scale": 0.9, "by": "therapist"}))
+    recorder.record_event(Event(frame(frames // 5).time_s, "body.feedback", {
+        "feedback": "delayed", "feedback_delay_ms": 250.0, "block_index": 0}))
+    recorder.record_event(Event(frame(frames // 5 + 2).time_s, "body.feedback", {
+        "feedback": "mirror", "feedback_delay_ms": 0.0, "block_index": None}))
     recorder.record_rating(5, "during", time_s=frame(frames // 2).time_s)
     recorder.end_block(block, frame(frames - 1).time_s)
     recorder.record_rating(4, "after")
@@ -154,6 +164,20 @@ def test_bids_export_passes_the_official_validator(store: SessionStore, tmp_path
     (pulse,) = [e for e in events if e["trial_type"] == "haptic_pulse"]  # which hand, how long, how strong
     assert (pulse["kind"], pulse["side"], pulse["duration"], pulse["value"]) == ("haptic_pulse", "right", "0.05", "0.5")
     assert float(pulse["onset"]) == pytest.approx(frame(90).time_s - frame(0).time_s, abs=1e-6)
+    # How the affected limb was shown, each change a row a researcher can split the motion by.
+    shown = [(e["trial_type"], e["onset"], e["limb_mode"], e["feedback"], e["feedback_delay_ms"], e["value"])
+             for e in events if e["trial_type"] in ("limb_mode", "hand_size", "feedback_condition")]  # fmt: skip
+
+    def at(index: int) -> str:
+        return f"{round(frame(index).time_s - frame(0).time_s, 6):g}"
+
+    assert shown == [
+        ("limb_mode", at(1), "mirror", "n/a", "n/a", "0.0"),
+        ("feedback_condition", at(54), "n/a", "delayed", "250.0", "n/a"),
+        ("feedback_condition", at(56), "n/a", "mirror", "0.0", "n/a"),
+        ("limb_mode", at(67), "blend", "n/a", "n/a", "0.25"),
+        ("hand_size", at(68), "n/a", "n/a", "n/a", "0.9"),
+    ]
     with (root / "participants.tsv").open() as f:
         participants = list(csv.DictReader(f, delimiter="\t"))
     assert [r["participant_id"] for r in participants] == ["sub-P0007", "sub-P0008"]
@@ -410,6 +434,7 @@ def _study_session(store: SessionStore, patient: str, frames: int, stage: int, f
             ))  # fmt: skip
     recorder.record_repetition(StoredRepetition(onset_s=frame(15).time_s, duration_s=0.75, task_seq=task))
     recorder.record_event(Event(frame(frames // 2).time_s, "safety.time_cap", {}))
+    recorder.record_event(Event(frame(frames // 2).time_s, "body.mode", {"mode": "still", "blend": 0.0}))
     recorder.record_rating(3, "during", time_s=frame(frames // 2).time_s)
     recorder.end_task(task, frame(frames - 1).time_s)
     recorder.end_block(block, frame(frames - 1).time_s)
@@ -544,6 +569,9 @@ def test_events_rows_match_the_stored_trials(study: SessionStore, tmp_path: Path
     assert set(_rows(root / "sub-P0007" / "ses-002" / "motion" / "sub-P0007_ses-002_task-gmi_events.tsv")[0]) - {
         "onset"} <= set(sidecar)  # fmt: skip
     assert {e["trial_type"] for e in events} <= set(sidecar["trial_type"]["Levels"]) == set(sidecar["trial_type"]["HED"])
+    assert set(sidecar["limb_mode"]["Levels"]) == {mode.value for mode in LimbMode}
+    (still,) = [e for e in events if e["trial_type"] == "limb_mode"]
+    assert (still["limb_mode"], still["kind"]) == ("still", "body_mode")
 
 
 def test_a_study_export_refuses_unknown_ids_and_other_folders_in_one_sentence(

@@ -601,8 +601,9 @@ def _readme(files: _Files, out_dir: Path) -> None:
         "therapy application. Each session holds the head-mounted display, both controllers and, when\n"
         "the headset tracked them, both hands (26 joints each), one tracking system per device, plus\n"
         "the session's events: blocks with their visual-feedback conditions, laterality trials with\n"
-        "their answers and response times, pain ratings (0-10) and safety events (task-gmi_events.json\n"
-        "describes every column). Participants are known by pseudonymous ids only.\n"
+        "their answers and response times, pain ratings (0-10), how the affected limb was shown\n"
+        "(mirrored, its own, still; its size; the feedback condition) and safety events\n"
+        "(task-gmi_events.json describes every column). Participants are known by pseudonymous ids only.\n"
         "\n"
         "gmi-vr cannot know who made this dataset: fill in dataset_description.json's "
         + ", ".join(LAB_FIELDS[:-1]) + f" and {LAB_FIELDS[-1]},\n"
@@ -715,8 +716,8 @@ def _sessions(files: _Files, sub_dir: Path, sub: str, rows: Sequence[dict[str, A
 
 
 _EVENT_COLUMNS = ["onset", "duration", "trial_type", "kind", "task", "program_stage", "feedback", "feedback_delay_ms",
-                  "stimulus", "body_part", "side", "rotation", "view", "answer", "correct", "response_time",
-                  "value"]  # fmt: skip
+                  "limb_mode", "stimulus", "body_part", "side", "rotation", "view", "answer", "correct",
+                  "response_time", "value"]  # fmt: skip
 
 #: Trial kinds of the store that are a ``trial_type`` of their own; other kinds are "other_trial".
 _TRIAL_TYPES = ("laterality", "imagery", "vividness", "range_of_motion", "observation")
@@ -726,7 +727,15 @@ _EVENT_TYPES = {
     "safety.flare": "safety_flare", "safety.stop": "safety_stop", "stage.change": "stage_change",
     "session.start": "session_start", "session.pause": "session_pause", "session.resume": "session_resume",
     "session.end": "session_end", "haptic.pulse": "haptic_pulse",
+    "body.mode": "limb_mode", "body.hand_scale": "hand_size", "body.feedback": "feedback_condition",
 }  # fmt: skip
+#: The affected limb's display modes (``body.LimbMode``'s values, ``limb_mode`` column).
+_LIMB_MODES = {
+    "mirror": "the healthy limb reflected across the body's midline",
+    "real": "the affected limb's own tracking",
+    "blend": "between the reflection and its own tracking (value column: the share of its own)",
+    "still": "resting where it lies, for imagined movement",
+}
 _EVENT_GROUPS = {"safety.": "safety_other", "stage.": "stage_change", "session.": "session_other", "error": "error"}
 
 
@@ -785,11 +794,17 @@ def _events(store: SessionStore, session: SessionInfo, t0_ns: int) -> tuple[list
         if rating.time_s is not None:
             row(rating.time_s, 0, "pain_rating", kind=f"pain_rating_{rating.phase}", value=rating.value)
     for event in store.events(session.id):
-        trial_type = _event_type(event.kind)
+        trial_type, data = _event_type(event.kind), event.data or {}
         if trial_type == "haptic_pulse":  # how long, on which hand, how strong (value)
-            data = event.data or {}
             row(event.time_s, data.get("duration_s"), trial_type, kind=event.kind, side=data.get("side"),
                 value=data.get("amplitude"))
+        elif trial_type == "limb_mode":  # what the affected limb shows from now on
+            row(event.time_s, 0, trial_type, kind=event.kind, limb_mode=data.get("mode"), value=data.get("blend"))
+        elif trial_type == "hand_size":
+            row(event.time_s, 0, trial_type, kind=event.kind, value=data.get("scale"))
+        elif trial_type == "feedback_condition":
+            row(event.time_s, 0, trial_type, kind=event.kind, feedback=data.get("feedback"),
+                feedback_delay_ms=data.get("feedback_delay_ms"))
         elif trial_type is not None:
             row(event.time_s, 0, trial_type, kind=event.kind)
     rows.sort(key=lambda r: float(r[0]))
@@ -828,6 +843,12 @@ _TRIAL_TYPE_LEVELS: dict[str, tuple[str, str]] = {
     "error": ("an error occurred", "Experiment-control"),
     "haptic_pulse": ("a vibration in the patient's hand (side column; its strength, 0-1 of the controller's "
                      "strongest, in the value column)", "Sensory-event, Tactile-presentation"),
+    "limb_mode": ("what the affected limb shows from now on (limb_mode column), set by the task or the therapist",
+                  "Experiment-control"),
+    "hand_size": ("the therapist changed the affected hand's displayed size (value column: its scale, 1 = as "
+                  "measured)", "Experiment-control"),
+    "feedback_condition": ("the visual-feedback condition from now on (feedback and feedback_delay_ms columns): "
+                           "a research block's, or the live mirror again after it", "Experiment-control"),
 }  # fmt: skip
 
 
@@ -853,6 +874,8 @@ def _events_sidecar(files: _Files, out_dir: Path) -> None:
                          "live mirror of a clinical program. The patient's view never announces it."},
             "feedback_delay_ms": {"Description": "Delay added to the displayed affected limb in the block; n/a where "
                                   "none was set.", "Units": "ms", "HED": "(Delay/# ms, (Visual-presentation))"},
+            "limb_mode": {"Description": "How the affected limb is shown from a limb_mode row on; n/a on other "
+                          "rows.", "Levels": _LIMB_MODES},
             "stimulus": {"Description": "What was shown: the laterality picture's model, or the movement "
                          "demonstrated for imagery."},
             "body_part": {"Description": "Body part shown in the trial's picture or moved."},
@@ -868,7 +891,9 @@ def _events_sidecar(files: _Files, out_dir: Path) -> None:
                               "Units": "s", "HED": "(Delay/# s, (Participant-response))"},
             "value": {"Description": "The rating given: pain on the 0-10 numeric rating scale (LOINC 72514-3) for "
                       "pain_rating rows, vividness 1-5 for vividness rows; for haptic_pulse rows, the vibration's "
-                      "amplitude, 0-1 of the controller's strongest."},
+                      "amplitude, 0-1 of the controller's strongest; for limb_mode rows, the share of the affected "
+                      "limb's own tracking shown (0 the reflection, 1 its own); for hand_size rows, the affected "
+                      "hand's displayed scale (1 = as measured)."},
             "StimulusPresentation": {
                 "SoftwareName": "gmi-vr",
                 "SoftwareVersion": _software_version().removeprefix("gmi-vr ") or "n/a",
