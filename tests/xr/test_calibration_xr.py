@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from calibration_motion import BODY, hips_position
-from support.xr_run import headset_runtime
+from support.xr_run import headset_runtime, patient_store, run_xr_app
 
 from gmi_vr.recording.store import SessionStore
 
@@ -23,47 +23,20 @@ pytestmark = pytest.mark.xr
 
 TESTS = Path(__file__).resolve().parent.parent
 
-# The driver repeats the pose in a loop on the wall clock (3 s at rest, 3 s out to the side,
-# 3 s forward), so however long the session takes to start, a whole pose soon follows.
 APP = textwrap.dedent("""
-    import json, sys, threading, time
-    from dataclasses import replace
-    import numpy as np
+    import json, sys
     sys.path.insert(0, {tests!r})
-    from calibration_motion import EYE, right_arm_grips
-    from support.monado_remote import MonadoRemote
+    from support.calibration_driver import calibration_pose_loop
     from gmi_vr.app.calibrate import run_calibration_openxr
     from gmi_vr.app.patients import add_patient
-    from gmi_vr.core.types import Pose
     from gmi_vr.recording.store import SessionStore
 
     with SessionStore.open() as store:
         add_patient(store, "P-XR-1", "left", "hand", therapist="t.one")
-    side, forward = (Pose.from_array(g) for g in right_arm_grips())
-    rest = Pose(np.array([0.18, 0.86, -0.38]))
-    remote = MonadoRemote()
-    stop = threading.Event()
-
-    def drive():
-        start = time.monotonic()
-        while not stop.is_set():
-            phase = (time.monotonic() - start) % 9.0
-            grip = rest if phase < 3.0 else side if phase < 6.0 else forward
-            now = remote.state
-            remote.set_all(Pose(EYE), replace(now.left, active=False),
-                           replace(now.right, pose=grip, active=True))
-            time.sleep(0.02)
-
-    driver = threading.Thread(target=drive)
-    driver.start()
-    try:
+    with calibration_pose_loop():  # the driver plays the pose over and over (support.calibration_driver)
         result = run_calibration_openxr("P-XR-1", "seated", therapist="t.one", visible=False,
                                         max_frames=3000)
         print("RESULT " + json.dumps(result.to_dict()))
-    finally:
-        stop.set()
-        driver.join()
-        remote.close()
 """)
 
 
@@ -90,3 +63,28 @@ def test_one_handed_calibration_in_the_headset_is_stored(tmp_path: Path) -> None
     # A STAGE space: the floor is at y = 0, so the pelvis height is measured, not assumed.
     assert abs(result["hips_height_m"] - hips_position()[1]) < 0.01
     np.testing.assert_allclose(result["origin"], [hips_position()[0], 0.0, hips_position()[2]], atol=0.01)
+
+
+CONSOLE_APP = TESTS / "support" / "xr_console_calibration_app.py"
+
+
+def test_a_calibration_from_the_console_in_the_headset_is_stored_and_the_picture_goes_on(tmp_path: Path) -> None:
+    """The console's "calibrate" in the headset's free play (support/xr_console_calibration_app.py):
+    the pose measured on the run's own frames is stored and audited, and while the store
+    opened for it, stored its result and read free play's list again (each slowed on
+    purpose), frames kept being presented to the runtime."""
+    headset_runtime()
+    data = patient_store(tmp_path, "P-XR-2", {"session.rating_at_start": True}, reason="calibrated from the console")
+    result = run_xr_app(CONSOLE_APP, ["P-XR-2"], tmp_path, data)
+    assert [what for what, _ in result["slow"]] == ["calibration open", "calibration save", "free play open"]
+    assert all(frames >= 1 for _, frames in result["slow"]), result["slow"]
+    assert result["calibrating"] == "calibration of P-XR-2 (seated), in the headset"
+    assert result["message"].startswith("The calibration of P-XR-2 is stored (height "), result["message"]
+    with SessionStore.open(data) as store:
+        stored = store.latest_calibration("P-XR-2")
+        trail = [(a.actor, a.action) for a in store.audit_trail("P-XR-2")]
+        assert store.list_sessions("P-XR-2") == [], "calibrating records no session"
+    assert stored is not None
+    assert abs(stored.data["arm_length_m"] - BODY.arm_length_m) < 0.01
+    assert (stored.data["measured_side"], stored.data["affected_side"]) == ("right", "left")
+    assert trail.index(("t.one", "console.calibrate")) < trail.index(("t.one", "calibration.add"))
