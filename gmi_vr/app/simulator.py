@@ -322,7 +322,6 @@ class SimStation:
             beside=beside)  # fmt: skip
 
 
-
 def open_demo_renderer(stack: ExitStack) -> tuple[Renderer, TherapistView]:
     """The demo's OpenGL: a hidden window's context with a display (GLX or WGL), offscreen
     through EGL without one; a renderer and a therapist view on it, released by ``stack``.
@@ -344,6 +343,7 @@ def open_demo_renderer(stack: ExitStack) -> tuple[Renderer, TherapistView]:
     view = TherapistView(renderer)
     stack.callback(view.release)
     return renderer, view
+
 
 def run_demo(out_dir: Path, motion_file: Path | None = None) -> list[Path]:
     """Play a short scripted run on the sim source (by default the built-in reach-and-pull
