@@ -412,6 +412,49 @@ def _patch(image: np.ndarray, xy: tuple[int, int], radius: int) -> np.ndarray:
 
 
 @pytest.mark.display
+def test_the_replay_window_loads_the_sessions_stimuli_before_its_first_frame(recorded: Recorded) -> None:
+    """As a live session's window does: a model loading mid-replay would hold the picture."""
+    use_the_window_gl_platform()
+    live = recorded.whole
+    script = textwrap.dedent(
+        f"""
+        import json
+        from pathlib import Path
+        from gmi_vr.app.replay_run import run_replay
+        from gmi_vr.recording.store import SessionStore
+        from gmi_vr.render.renderer import Renderer
+
+        loaded, product_mesh = [], Renderer.mesh
+        frames = []
+
+        def mesh(self, name):
+            if name not in self._meshes:
+                loaded.append([name, len(frames)])  # a model loaded, after this many frames drawn
+            return product_mesh(self, name)
+
+        product_draw = Renderer.draw
+
+        def draw(self, *args, **kwargs):
+            frames.append(1)
+            return product_draw(self, *args, **kwargs)
+
+        Renderer.mesh, Renderer.draw = mesh, draw
+        with SessionStore.open(Path({str(recorded.data_dir)!r})) as store:
+            run_replay(store, {live.session_id}, visible=False, max_frames=2)
+        print("LOADED", json.dumps(loaded))
+        """
+    )
+    lines = run_window_script(script, timeout_s=300)
+    (line,) = [x for x in lines if x.startswith("LOADED ")]
+    loaded = json.loads(line.removeprefix("LOADED "))
+    with SessionStore.open(recorded.data_dir) as store:
+        shown = {e.data["mesh"] for e in store.events(live.session_id) if e.kind == "trial.show"}
+    stimuli = {name: drawn for name, drawn in loaded if name.startswith("stimuli/")}
+    assert shown and set(stimuli) == shown, (stimuli, shown)
+    assert set(stimuli.values()) == {0}, "every stimulus was loaded before the first frame was drawn"
+
+
+@pytest.mark.display
 def test_the_replay_window_shows_the_stimulus_the_scale_and_the_timeline(recorded: Recorded,
                                                                          tmp_path: Path) -> None:
     use_the_window_gl_platform()

@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 from gmi_vr.app.console import replay_panels
 from gmi_vr.app.loop import ConsolePacer, SessionLoop
 from gmi_vr.app.pipeline import HAND_SCALE_EVENT, FrameOutput
-from gmi_vr.app.session_setup import _installed
+from gmi_vr.app.session_setup import _installed, installed_stimulus_meshes
 from gmi_vr.assets.gltf_skin import load_skinned_gltf
 from gmi_vr.assets.locations import model_path
 from gmi_vr.body import (
@@ -600,9 +600,12 @@ def run_replay(store: SessionStore, session_id: int, *, max_frames: int | None =
             shown = pictures.at(time_s)
             return shown.draw, shown.room
 
+        # The pictures' models loaded before the first frame, as a live session's are: a
+        # stimulus loading mid-replay would hold the picture on the frame before it.
+        shown = {str(e.data["mesh"]) for e in pictures.events if e.kind == "trial.show" and (e.data or {}).get("mesh")}
         window = stack.enter_context(open_therapist_window(
             f"gmi-vr: replay of session {session_id}", visible=visible, console=True, help_rows=REPLAY_KEY_HELP,
-            timeline=True))  # fmt: skip
+            timeline=True, preload=shown & installed_stimulus_meshes()))  # fmt: skip
         at_s = None if start_at_s is None else source.start_s + start_at_s
         clock = PlaybackClock(source.start_s, source.end_s, time.monotonic(), playing=not start_paused, at_s=at_s)
         player = ReplayPlayer(source, clock, body, rig, pictures=picture_at, marks=timeline_marks(pictures.events),
