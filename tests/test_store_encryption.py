@@ -140,6 +140,8 @@ def test_an_encrypted_store_holds_no_plaintext_and_opens_only_with_its_passphras
         assert motion.index.tolist() == list(range(200))
         assert motion.time_ns.tolist() == [frame(i).time_ns for i in range(200)]
         store.add_patient(PatientInfo("P-NEW", "left", "hand"))  # and it writes, still encrypted
+    with SessionStore.open(f"sqlite:///{db}", create=False) as store:  # named by URL, the same file
+        assert store.encrypted and [p.id for p in store.list_patients()][:2] == ["P-CIPHER-0042", "P-NEW"]
     assert b"P-NEW" not in db.read_bytes()
     wal = db.with_name(db.name + "-wal")
     assert not wal.exists() or b"P-NEW" not in wal.read_bytes()

@@ -398,7 +398,8 @@ class SessionStore:
         """A store named by an ``sqlite:///`` URL (checked first when the file exists)."""
         key = _check_sqlite_file(database) if database.is_file() else None
         engine = _sqlite_engine(url, key, connect_args={"check_same_thread": False})
-        return cls._finish_open(engine, engine.url.render_as_string(hide_password=True), None, on_wait)
+        # The key too: the store says it is encrypted, so what is written from it says it is not.
+        return cls._finish_open(engine, engine.url.render_as_string(hide_password=True), None, on_wait, key)
 
     @classmethod
     def _open_file(cls, path: Path, create: bool, on_wait: Callable[[str], None]) -> SessionStore:
