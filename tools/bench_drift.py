@@ -15,8 +15,9 @@ and without a window draw (load on the machine stretches wall times but hardly C
 so the CPU columns say whether the frame itself grew), and the RSS growth between them: the median of each window's
 samples (one every 10 s), and the last sample of the first window against the last of the
 run; and the slope of the RSS samples after a WARMUP_MIN warm-up (least squares, MB per
-hour), which says more than a percentage over a short run. Goal: growth at most 5 %, frame
-times flat.
+hour), which says more than a percentage over a short run; and the CPU per frame of each
+task in both windows (the plan's blocks repeat, so the windows hold different mixes of
+them). Goal: growth at most 5 %, frame times flat.
 """
 
 from __future__ import annotations
@@ -97,6 +98,20 @@ def main() -> int:
           f"to end {result['rss_end_mb']:.1f} MB)")  # fmt: skip
     print(f"RSS slope after the first {WARMUP_MIN:.0f} min: {result['rss_slope_mb_per_h']:+.1f} MB per hour "
           f"({len(settled)} samples)")  # fmt: skip
+    # The plan's blocks repeat, and the two windows hold different stretches of them: the
+    # frame's CPU compared task by task says whether the frame itself grew.
+    by_task = {}
+    for task in (t for t in log.tasks if t is not None):
+        pair = figures(log, start, start + window, task=task), figures(log, end - window, end + 1, task=task)
+        if all(entry["frames"] >= 3 for entry in pair):
+            by_task[task] = {"first": pair[0], "last": pair[1]}
+    print("CPU per frame by task, first -> last window (median ms; frames in each):")
+    for task, pair in by_task.items():
+        a, b = pair["first"], pair["last"]
+        print(f"  {task:22s} step {a['step_cpu_median_ms']:6.2f} -> {b['step_cpu_median_ms']:6.2f}"
+              f"   draw {a['drawn_cpu_median_ms']:6.1f} -> {b['drawn_cpu_median_ms']:6.1f}"
+              f"   ({a['frames']} / {b['frames']})")  # fmt: skip
+    result["by_task"] = by_task
     write_figures(args.json, result)
     return 0
 

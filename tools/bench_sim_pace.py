@@ -122,12 +122,22 @@ class FrameLog:
     work_ns: array = field(default_factory=lambda: array("q"))
     work_cpu_ns: array = field(default_factory=lambda: array("q"))
     drew: array = field(default_factory=lambda: array("b"))
+    #: The session's task in each frame's work (an index into ``tasks``; 0: none), so that
+    #: windows of a long run can be compared task by task.
+    task: array = field(default_factory=lambda: array("b"))
+    tasks: list[str | None] = field(default_factory=lambda: [None])
+    current_task: str | None = None
     rss: list[tuple[int, int, int]] = field(default_factory=list)  # (monotonic ns, RSS bytes, log bytes)
     draws: int = 0
 
+    def task_code(self, task: str | None) -> int:
+        if task not in self.tasks:
+            self.tasks.append(task)
+        return self.tasks.index(task)
+
     def size_bytes(self) -> int:
         """What this log holds in memory now, bytes (allocated, not only used)."""
-        arrays = (self.handed_ns, self.cpu_ns, self.frame_s, self.work_ns, self.work_cpu_ns, self.drew)
+        arrays = (self.handed_ns, self.cpu_ns, self.frame_s, self.work_ns, self.work_cpu_ns, self.drew, self.task)
         return sum(sys.getsizeof(a) for a in arrays) + sys.getsizeof(self.rss) + 72 * len(self.rss)
 
 
@@ -142,10 +152,11 @@ def logged_run(wall_s: float, rss_every_s: float = 10.0, progress: Callable[[str
     """Wrap ``app.simulator``'s pacing so that the run ends after ``wall_s`` (the motion "ends"),
     and log every frame handed to the loop."""
     import gmi_vr.app.simulator as sim
+    from gmi_vr.app.pipeline import SessionPipeline
     from gmi_vr.console.therapist_window import TherapistWindow
 
     log = FrameLog()
-    paced, show = sim._paced, TherapistWindow.show
+    paced, show, step = sim._paced, TherapistWindow.show, SessionPipeline.step
 
     def timed(*args: Any, **kwargs: Any) -> Iterator[Any]:
         frames = iter(paced(*args, **kwargs))
@@ -161,6 +172,7 @@ def logged_run(wall_s: float, rss_every_s: float = 10.0, progress: Callable[[str
                 log.work_ns.append(asked - last)
                 log.work_cpu_ns.append(asked_cpu - log.cpu_ns[-1])
                 log.drew.append(log.draws > draws)
+                log.task.append(log.task_code(log.current_task))
                 draws = log.draws
             if asked >= next_rss:
                 log.rss.append((asked, rss_bytes(), log.size_bytes()))
@@ -182,13 +194,20 @@ def logged_run(wall_s: float, rss_every_s: float = 10.0, progress: Callable[[str
         log.draws += 1
         return show(self, *args, **kwargs)
 
+    def noted_step(self: Any, *args: Any, **kwargs: Any) -> Any:
+        output = step(self, *args, **kwargs)
+        log.current_task = self.runner.task_kind if self.runner is not None else None
+        return output
+
     sim._paced = timed  # type: ignore[assignment]
     TherapistWindow.show = counted_show  # type: ignore[method-assign]
+    SessionPipeline.step = noted_step  # type: ignore[method-assign]
     try:
         yield log
     finally:
         sim._paced = paced  # type: ignore[assignment]
         TherapistWindow.show = show  # type: ignore[method-assign]
+        SessionPipeline.step = step  # type: ignore[method-assign]
 
 
 def run_session(motion: Path, patient: str, wall_s: float, **options: Any) -> FrameLog:
@@ -205,10 +224,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def figures(log: FrameLog, since_ns: int | None = None, until_ns: int | None = None) -> dict[str, float]:
-    """The pace over the frames handed out in [since_ns, until_ns) (monotonic ns)."""
+def figures(log: FrameLog, since_ns: int | None = None, until_ns: int | None = None,
+            task: str | None = None) -> dict[str, float]:  # fmt: skip
+    """The pace over the frames handed out in [since_ns, until_ns) (monotonic ns); with
+    ``task``, over the frames whose work was that task's only (compare their work and CPU
+    figures: the rate and the clock of a task's scattered frames say nothing)."""
     picked = [i for i, t in enumerate(log.handed_ns)
               if (since_ns is None or t >= since_ns) and (until_ns is None or t < until_ns)]  # fmt: skip
+    if task is not None and task in log.tasks:
+        code = log.tasks.index(task)
+        picked = [i for i in picked if i < len(log.task) and log.task[i] == code]
+    elif task is not None:
+        picked = []
     if len(picked) < 3:
         return {"frames": len(picked)}
     first, last = picked[0], picked[-1]
