@@ -2,7 +2,8 @@
 start (the store opened, the patient's program and history read, the session row written)
 and of an end (the recorder's last writes, the session read back) is done off the render
 thread while the loop keeps handing out frames. The same holds for a calibration started
-from the console: its store opened, its result stored, and free play opened again after it.
+from the console: its store opened, a retry's audit entry written, its result stored, and free
+play opened again after it.
 
 The store is slowed on purpose (a sleep of SLOW_S injected into the store's ``open`` as a
 session's setup calls it at the start, into ``SessionRecorder.finish`` at the end and into
@@ -114,7 +115,7 @@ CALIBRATION_SCRIPT = SLOWING + """
     import gmi_vr.app.calibrate as calibrate
     import gmi_vr.app.console as app_console
     from gmi_vr.body import Calibration, Posture
-    from gmi_vr.body.calibration import CalibrationGuide
+    from gmi_vr.body.calibration import CalibrationError, CalibrationGuide
     from gmi_vr.console.panels import ConsoleAction
     from gmi_vr.core.types import Side
     from gmi_vr.recording.store import SessionStore
@@ -124,17 +125,26 @@ CALIBRATION_SCRIPT = SLOWING + """
     slowing = {{"free play": False}}
 
     class QuickGuide(CalibrationGuide):
-        # The pose taken as held after a few frames (the keyboard's frames perform none;
-        # test_console_calibrate.py has the real guide): the store's edges are under test.
+        # One implausible pose, then the pose taken as held after a few frames (the keyboard's
+        # frames perform none; test_console_calibrate.py has the real guide): the store's
+        # edges are under test.
         def add(self, frame):
             self.frames_seen = getattr(self, "frames_seen", 0) + 1
+            if self.frames_seen == 5:
+                raise CalibrationError("Your arm seems shorter than a person's arm.")
             if self.frames_seen == 10:
                 self.result = Calibration.uncalibrated(Posture.SEATED, 1.62, Side.LEFT)
 
     class SlowCalibrationStore(SessionStore):
+        # Its open and the retry's audit entry slowed.
         @classmethod
         def open(cls, *args, **kwargs):
-            return slowed("calibration open", lambda: SessionStore.open(*args, **kwargs))
+            return slowed("calibration open", lambda: super(SlowCalibrationStore, cls).open(*args, **kwargs))
+
+        def audit(self, actor, action, **kwargs):
+            if action != "calibration.retry":
+                return super().audit(actor, action, **kwargs)
+            return slowed("retry audit", lambda: super(SlowCalibrationStore, self).audit(actor, action, **kwargs))
 
     class SlowFreePlayStore(SessionStore):
         @classmethod
@@ -176,9 +186,10 @@ def test_frames_keep_coming_while_a_slow_store_starts_and_stores_a_console_calib
     require_display()
     store_with_patient(tmp_path, monkeypatch, "E-2", therapist="dr.e").close()
     log = logged(driven_run(CALIBRATION_SCRIPT, where=where, slow_s=SLOW_S))
-    # The calibration's store opened, its result stored, and free play's store opened after
-    # it each slept SLOW_S: frames were handed out all the while.
-    assert [what for what, _ in log["slow"]] == ["calibration open", "calibration save", "free play open"]
+    # The calibration's store opened, a retry's audit entry written, its result stored, and
+    # free play's store opened after it each slept SLOW_S: frames were handed out all the while.
+    assert [what for what, _ in log["slow"]] == [
+        "calibration open", "retry audit", "calibration save", "free play open"]
     assert all(frames >= 1 for _, frames in log["slow"]), log["slow"]
     assert log["message"] == "The calibration of E-2 is stored (height 1.62 m); their next session uses it."
     with SessionStore.open() as store:
@@ -186,6 +197,7 @@ def test_frames_keep_coming_while_a_slow_store_starts_and_stores_a_console_calib
         trail = [(a.actor, a.action) for a in store.audit_trail("E-2")]
     assert stored is not None and stored.data["height_m"] == pytest.approx(1.62)
     assert ("dr.e", "console.calibrate") in trail and ("dr.e", "calibration.add") in trail
+    assert trail.index(("dr.e", "calibration.retry")) < trail.index(("dr.e", "calibration.add"))
 
 
 def _runner() -> SessionRunner:

@@ -168,8 +168,10 @@ class CalibrationStep:
     logged-in user) with the patient's own affected side and kept in ``result``; "Calibration
     finished." is shown for FINISHED_SHOW_S, then the output is ``done``. ``floor_y``: the
     floor's height in the frames' space (0 on a STAGE space and in the simulator; None when
-    unknown). ``store_off_frame``: the result is stored on a worker thread while the frames go
-    on ("finished" stays up until it is stored); False: on the calling thread, at once.
+    unknown). ``store_off_frame``: the store writes (a retry's audit entry, the result) are
+    made on a worker thread, one after the other, while the frames go on ("finished" stays up
+    until the result is stored; a write's error is raised on the calling thread at the next
+    frame); False: on the calling thread, at once.
     Raises NotFoundError for an unknown patient (on construction, before any frame).
     """
 
@@ -189,7 +191,7 @@ class CalibrationStep:
         self._retry_until = 0.0
         self._finished_at = 0.0
         self._finished = False
-        self._saving: OffFrame[None] | None = None  # the result's store write, off the render thread
+        self._writes: OffFrame[None] | None = None  # the latest store write off the render thread
 
     def use_clock(self, link: ClockLink) -> None:
         """Nothing is recorded with the frame source's clock here."""
@@ -209,14 +211,29 @@ class CalibrationStep:
         return self.result
 
     def _saved(self, wait: bool = False) -> bool:
-        """Whether the result's store write is over (``wait``: once it is); its error is
-        raised here, on the render thread."""
-        if self._saving is None:
+        """Whether the store writes made so far are over (``wait``: once they are); an
+        error of one is raised here, on the render thread."""
+        if self._writes is None:
             return True
-        if not wait and not self._saving.done:
+        if not wait and not self._writes.done:
             return False
-        self._saving.result()
+        self._writes.result()
         return True
+
+    def _write(self, work: Callable[[], None]) -> None:
+        """``work`` (a store write) on a worker after the writes before it, or here and now
+        without ``store_off_frame``. A store write takes as long as a few headset frames."""
+        if not self.store_off_frame:
+            work()
+            return
+        before = self._writes
+
+        def in_order() -> None:
+            if before is not None:
+                before.result()  # its error, if any, stops the writes after it
+            work()
+
+        self._writes = OffFrame(in_order, "gmi-vr calibration store write")
 
     def step(self, frame: TrackingFrame, presented_later: bool = False) -> FrameOutput:
         """One frame of the guide: what to show, ``done`` once "finished" has been shown."""
@@ -224,6 +241,8 @@ class CalibrationStep:
         if self._anchor is None and frame.head_valid:
             self._anchor = level_anchor(frame.head)
             self._room = room_around(self._anchor)
+        if self._writes is not None and self._writes.done:
+            self._saved()  # a write that failed: its error now, not after the pose is finished
         if self.result is None:
             if self._retry is not None and frame.time_s >= self._retry_until:
                 self._retry = None
@@ -233,15 +252,13 @@ class CalibrationStep:
                     guide.add(frame)
                 except CalibrationError as error:
                     self._retry, self._retry_until = f"{error}\n{RETRY_SUFFIX}", frame.time_s + RETRY_SHOW_S
-                    self.store.audit(self.therapist, "calibration.retry", patient_id=self.patient_id,
-                                     details={"reason": str(error)})  # fmt: skip
+                    self._write(functools.partial(
+                        self.store.audit, self.therapist, "calibration.retry", patient_id=self.patient_id,
+                        details={"reason": str(error)}))  # fmt: skip
             if guide.result is not None:
                 self.result = replace(guide.result, affected_side=self.affected)
-                save = functools.partial(_store, self.store, self.patient_id, self.result, self.therapist)
-                if self.store_off_frame:  # while "Calibration finished." is on show: the frames go on
-                    self._saving = OffFrame(save, "gmi-vr calibration save")
-                else:
-                    save()
+                # While "Calibration finished." is on show: the frames go on.
+                self._write(functools.partial(_store, self.store, self.patient_id, self.result, self.therapist))
                 self._finished_at = frame.time_s
         retry = self._retry
         message = retry if retry is not None else guide.instruction
