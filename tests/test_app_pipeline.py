@@ -76,6 +76,8 @@ def test_patient_session_on_the_sim_is_recorded_in_the_store(tmp_path, monkeypat
     store = SessionStore.open()
     try:
         (session,) = store.list_sessions("P-100")
+        # Stored as what it was: a clinic session on a desktop screen, no headset visit.
+        assert (session.source, session.mode, session.station) == ("sim", "desktop", "clinic")
         # The plan had not ended when the motion did, and no trial was answered in it.
         assert (session.status, session.end_reason) == ("not_started", "motion_ended")
         # The opening rating ran to its end; the first block had begun and ended with the session.

@@ -180,7 +180,7 @@ def test_a_patients_run_says_what_was_saved_and_sessions_lists_its_true_status(t
     assert header.split() == ["id", "patient", "date", "(UTC)", "where", "duration", "stages", "trials", "pain",
                               "before", "pain", "after", "status", "reason"]  # fmt: skip
     cells = row.split()
-    assert (cells[4], cells[5]) == ("clinic,", "headset")  # the simulator stands in for the headset
+    assert (cells[4], cells[5]) == ("clinic,", "desktop")  # the simulator runs on a screen, not in a headset
     assert (cells[7], cells[8], cells[-2], cells[-1]) == ("laterality", "1", "ended_early", "motion_ended")
     out = tmp_path / "csv"
     assert gmi_vr(["export", "1", "--format", "csv", "--out", str(out)], tmp_path).returncode == 0

@@ -80,7 +80,7 @@ def test_the_store_is_portable_to_postgresql(postgres_url: str, tmp_path: Path) 
         assert "postgresql" in store.label
         with store.engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_heads() == ("0007",)
+            assert context.get_current_heads() == ("0008",)
             assert compare_metadata(context, schema.Base.metadata) == []
         store.add_patient(PatientInfo("PG1", "left", "hand", birth_year=1960, program={"stages": ["mirror"]}))
         recorder = store.start_session("PG1", source="test", runtime_name="Monado", display_hz=90.0)

@@ -54,7 +54,7 @@ def test_data_folder_follows_the_environment(tmp_path: Path, monkeypatch: pytest
 def test_new_store_is_migrated_to_head_and_matches_the_models(store: SessionStore) -> None:
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn)
-        assert context.get_current_heads() == ("0007",)
+        assert context.get_current_heads() == ("0008",)
         # The shipped revision creates exactly what the ORM classes describe.
         assert compare_metadata(context, schema.Base.metadata) == []
     db = sqlite3.connect(store.label)
@@ -260,9 +260,10 @@ def test_a_finished_session_cannot_claim_a_status_outside_the_list(store: Sessio
     assert saved_line(row) == f"session {rec.session_id} saved: 0 trials, pain - -> -"
 
 
-def old_store(path: Path, revision: str, sessions: int, status: str) -> Path:
+def old_store(path: Path, revision: str, sessions: int, status: str, source: str = "sim") -> Path:
     """A store file at ``path`` as an older gmi-vr left it: its schema at ``revision``,
-    patient P1 and ``sessions`` simulator sessions of P1 ended with ``status``."""
+    patient P1 and ``sessions`` sessions of P1 from frame source ``source`` (the simulator's
+    by default) ended with ``status``."""
     from alembic import command
 
     from gmi_vr.recording.store import _alembic_config
@@ -276,7 +277,7 @@ def old_store(path: Path, revision: str, sessions: int, status: str) -> Path:
                              "VALUES ('P1', '2026-01-01 10:00:00', 'left', 'hand')")
         for _ in range(sessions):
             conn.exec_driver_sql("INSERT INTO sessions (patient_id, started_at, status, source, dropped_frames) "
-                                 "VALUES ('P1', '2026-01-01 10:00:00', ?, 'sim', 0)", (status,))
+                                 "VALUES ('P1', '2026-01-01 10:00:00', ?, ?, 0)", (status, source))
     engine.dispose()
     return path
 
@@ -289,15 +290,48 @@ def test_a_store_written_before_end_reasons_opens_with_its_statuses_kept(tmp_pat
         assert format_sessions([row]).splitlines()[1].split()[-2:] == ["stopped", "-"]
 
 
-def test_sessions_written_before_uids_each_get_their_own_and_are_headset_sessions_at_the_clinic(tmp_path: Path) -> None:
-    path = old_store(tmp_path / "old.sqlite", "0004", sessions=3, status="completed")
+@pytest.mark.parametrize(("source", "mode"), [("openxr", "headset"), ("sim", "desktop")])
+def test_sessions_written_before_uids_each_get_their_own_and_are_clinic_sessions_in_the_mode_they_ran(
+        tmp_path: Path, source: str, mode: str) -> None:
+    path = old_store(tmp_path / "old.sqlite", "0004", sessions=3, status="completed", source=source)
     with SessionStore.open(path) as s:
         old = [s.session(i) for i in (1, 2, 3)]
         new = s.session(s.start_session("P1", source="test", mode="desktop", station="home").session_id)
-    assert {(info.mode, info.station) for info in old} == {("headset", "clinic")}
+    assert {(info.mode, info.station) for info in old} == {(mode, "clinic")}
     assert (new.mode, new.station) == ("desktop", "home")
     uids = [info.uid for info in [*old, new]]
     assert len(set(uids)) == 4 and all(len(uid) == 36 for uid in uids)
+
+
+def test_simulator_sessions_stored_as_headset_sessions_are_desktop_sessions_once_opened(tmp_path: Path) -> None:
+    """Before revision 0008 a session on the desktop simulator was stored as mode "headset";
+    its frame source ("sim") says it ran on a screen. The headset's sessions and home
+    practice keep their modes, and undoing the revision gives back what was stored."""
+    from alembic import command
+
+    from gmi_vr.recording.store import _alembic_config
+
+    path = old_store(tmp_path / "old.sqlite", "0007", sessions=0, status="completed")
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        for day, source, mode, station in [(1, "openxr", "headset", "clinic"), (2, "sim", "headset", "clinic"),
+                                           (3, "desktop", "desktop", "home")]:  # fmt: skip
+            conn.exec_driver_sql("INSERT INTO sessions (patient_id, started_at, status, source, dropped_frames, uid, "
+                                 "mode, station) VALUES ('P1', ?, 'completed', ?, 0, ?, ?, ?)",
+                                 (f"2026-01-0{day} 10:00:00", source, f"00000000-0000-4000-8000-00000000000{day}",
+                                  mode, station))  # fmt: skip
+    with SessionStore.open(path) as s:
+        upgraded = [(info.source, info.mode, info.station) for info in s.list_sessions("P1")]
+        listed = format_sessions(session_rows(s)).splitlines()[1:]
+    assert upgraded == [("openxr", "headset", "clinic"), ("sim", "desktop", "clinic"), ("desktop", "desktop", "home")]
+    assert [" ".join(line.split()[4:6]) for line in listed] == ["clinic, headset", "clinic, desktop", "home, desktop"]
+    config = _alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0007")
+        stored = conn.exec_driver_sql("SELECT source, mode FROM sessions ORDER BY id").all()
+    engine.dispose()
+    assert stored == [("openxr", "headset"), ("sim", "headset"), ("desktop", "desktop")]
 
 
 def test_unknown_session_is_a_clear_error(store: SessionStore) -> None:

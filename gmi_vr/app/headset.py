@@ -34,7 +34,7 @@ from gmi_vr.app.controls import THERAPIST_KEYS, TherapistControls
 from gmi_vr.app.devices import LiveDevices
 from gmi_vr.app.loop import CONSOLE_MAX_HZ, ConsolePacer, SessionLoop, StatusFn
 from gmi_vr.app.pipeline import FrameOutput, SessionPipeline
-from gmi_vr.app.session_setup import installed_stimulus_meshes
+from gmi_vr.app.session_setup import HEADSET_SOURCE, installed_stimulus_meshes
 from gmi_vr.app.signin import ConsoleGate
 from gmi_vr.app.window_setup import open_therapist_window
 from gmi_vr.body import BodyPose, LimbMode
@@ -156,7 +156,7 @@ class HeadsetStation:
         self.devices = LiveDevices(self.runtime_name or "", self.system_name or "")
 
     def session_options(self) -> dict[str, Any]:
-        return {"source": "openxr", "runtime_name": self.runtime_name, "system_name": self.system_name}
+        return {"source": HEADSET_SOURCE, "runtime_name": self.runtime_name, "system_name": self.system_name}
 
     def mode(self, patient_id: str | None, record: bool) -> str:
         mode = f"headset: {self.system_name or 'OpenXR'}"

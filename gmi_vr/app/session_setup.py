@@ -32,6 +32,10 @@ from gmi_vr.therapy.runner import CALM_MESSAGE, DONE_MESSAGE, SessionRunner
 
 log = logging.getLogger("gmi_vr.app")
 
+#: The frame source of a session in the headset (``xr.openxr_source``); any other source
+#: runs on a desktop screen.
+HEADSET_SOURCE = "openxr"
+
 
 def installed_stimulus_meshes() -> frozenset[str]:
     """The stimulus models that are shipped (missing ones are drawn as primitive stand-ins):
@@ -88,8 +92,12 @@ def session_pipeline(
     (by ``therapist``) when the store can hold it. A session whose recorder failed at any
     point (write errors, lost records) raises StorageError when it ends, saying what was kept.
 
-    ``home`` True: a practice sitting on a desktop at home (``therapy.results.practice_dose``): the program's
-    home plan, the home's calm and closing words, stored as mode "desktop" at station "home".
+    The session is stored as mode "headset" when its frames come from the headset (``source``
+    "openxr"), else as mode "desktop": the desktop simulator and its motion files run on a
+    screen, without a headset, and their sessions are no headset visits in a review or a
+    research export (``review.figures_data.is_practice``). ``home`` True: a practice sitting on
+    a desktop at home (``therapy.results.practice_dose``): the program's home plan, the home's
+    calm and closing words, stored as mode "desktop" at station "home".
     """
     if patient_id is None:
         yield SessionPipeline(BodySettings(affected_side=Side.LEFT))
@@ -149,7 +157,8 @@ def session_pipeline(
         recorder = store.start_session(
             patient_id, source=source, runtime_name=runtime_name, system_name=system_name,
             display_hz=display_hz, app_version=__version__, settings=session_settings,
-            mode="desktop" if home else "headset", station="home" if home else "clinic",
+            mode="headset" if source == HEADSET_SOURCE and not home else "desktop",
+            station="home" if home else "clinic",
         )  # fmt: skip
         pipeline = SessionPipeline(body_settings, appearance, calibration, runner, recorder)
 

@@ -38,6 +38,7 @@ def test_a_patients_headset_session_is_recorded_and_exports(tmp_path: Path) -> N
     store = SessionStore.open(tmp_path / "sessions.sqlite")
     try:
         (session,) = store.list_sessions("XR-1")
+        assert (session.source, session.mode, session.station) == ("openxr", "headset", "clinic")
         # 120 frames end it during the opening rating: saved, but no work was done in it.
         assert (session.status, session.end_reason) == ("not_started", "frame_limit")
         frames = store.motion(session.id)
