@@ -573,6 +573,9 @@ def _parse_item(text: str) -> tuple[str, str]:
 def _cmd_sessions(args: argparse.Namespace) -> int:
     from gmi_vr.recording.listing import format_sessions, session_rows, sessions_json
 
+    if args.action not in (None, "list"):
+        raise GmiError(f"gmi-vr sessions lists sessions: all of them, or one patient's with "
+                       f"--patient {args.action}.")  # fmt: skip
     store = _open_store()
     try:
         rows = session_rows(store, args.patient)
@@ -1032,6 +1035,8 @@ def build_parser() -> argparse.ArgumentParser:
     outcomes.set_defaults(func=_cmd_outcomes)
 
     sessions = sub.add_parser("sessions", help="list recorded sessions")
+    # 'gmi-vr sessions list' works as 'patients list' and 'outcomes list' do.
+    sessions.add_argument("action", nargs="?", metavar="list", help="the listing (the default)")
     sessions.add_argument("--patient", help="only this patient's sessions")
     sessions.add_argument("--json", action="store_true", help="print JSON for scripts")
     sessions.set_defaults(func=_cmd_sessions)

@@ -74,6 +74,11 @@ def test_patients_and_sessions_need_no_display_and_no_runtime(tmp_path: Path) ->
     assert as_json["sources"]["progression.rt_gap_max_s"].startswith("CLINICAL.md: gap within 0.19 s")
     listed = gmi_vr(["sessions", "--json"], tmp_path, **env)
     assert listed.returncode == 0 and listed.stdout.strip() == "[]"
+    # 'sessions list', as 'patients list' is typed; a patient id where it does not go is pointed to --patient.
+    assert gmi_vr(["sessions", "list", "--json"], tmp_path, **env).stdout == listed.stdout
+    misplaced = gmi_vr(["sessions", "P-1"], tmp_path, **env)
+    assert (misplaced.returncode, one_sentence(misplaced)) == (
+        1, "gmi-vr: gmi-vr sessions lists sessions: all of them, or one patient's with --patient P-1.")
     missing = gmi_vr(["export", "9", "--format", "csv", "--out", str(tmp_path / "x")], tmp_path, **env)
     assert missing.returncode == 8 and "No session 9" in one_sentence(missing)
 
