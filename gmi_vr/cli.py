@@ -441,8 +441,8 @@ def _patients_erase(store: SessionStore, args: argparse.Namespace) -> None:
         raise GmiError("Say why with --reason TEXT (e.g. 'consent withdrawn'); it is kept in the audit trail.")
     erased = store.erase_patient(args.id, actor=_therapist(args, store), reason=args.reason.strip())
     rows = sum(erased.rows_removed.values())
-    print(f"erased patient {args.id}: {erased.sessions} sessions and {rows} records removed from {store.label}; "
-          f"the audit trail keeps that an erasure happened, not whom it was of")  # fmt: skip
+    print(f"erased patient {args.id}: {_counted(erased.sessions, 'session')} and {_counted(rows, 'record')} removed "
+          f"from {store.label}; the audit trail keeps that an erasure happened, not whom it was of")  # fmt: skip
     if not erased.checkpointed:
         print("gmi-vr: another program had the store open, so the freed space is zeroed only once it closes; "
               "run the erase again after closing other gmi-vr windows to be sure.", file=sys.stderr)  # fmt: skip
@@ -469,9 +469,15 @@ def _cmd_backup(args: argparse.Namespace) -> int:
     from gmi_vr.recording import cipher
 
     sealed = "encrypted with the store's passphrase, " if cipher.is_encrypted_store(source) else ""
-    print(f"backed up {source} into {out}: {info.patients} patients, {info.sessions} sessions, schema {info.revision} "
+    print(f"backed up {source} into {out}: {_counted(info.patients, 'patient')}, {_counted(info.sessions, 'session')}, "
+          f"schema {info.revision} "
           f"({sealed}only this account can read it; keep it as safe as the store)")  # fmt: skip
     return 0
+
+
+def _counted(n: int, word: str) -> str:
+    """"1 session", "2 sessions": a count as a person writes it."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _cmd_restore(args: argparse.Namespace) -> int:
@@ -487,7 +493,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     with SessionStore.open(target, create=False) as store:  # upgrades an older schema, recovers
         patients, sessions = len(store.list_patients()), len(store.list_sessions())
         interrupted = store.recovered_sessions
-    print(f"restored {args.file} into {target}: {patients} patients, {sessions} sessions"
+    print(f"restored {args.file} into {target}: {_counted(patients, 'patient')}, {_counted(sessions, 'session')}"
           + (f" (sessions {', '.join(map(str, interrupted))} were recording at the backup: marked interrupted)"
              if interrupted else ""))  # fmt: skip
     return 0

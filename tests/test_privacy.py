@@ -347,7 +347,7 @@ def test_restore_goes_only_into_an_empty_data_folder(tmp_path: Path, station_env
 
     os.environ["GMI_VR_DATA"] = str(tmp_path / "fresh")  # station_env's monkeypatch restores it
     assert cli.main(["restore", str(backup)]) == 0
-    assert "1 patients, 0 sessions" in capsys.readouterr().out
+    assert "1 patient, 0 sessions" in capsys.readouterr().out
     assert cli.main(["patients", "list"]) == 0
     assert "P001" in capsys.readouterr().out
 

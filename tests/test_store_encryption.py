@@ -268,7 +268,7 @@ def test_backup_of_an_encrypted_store_is_encrypted_and_restores_only_with_the_pa
         assert refused.returncode == 7 and sentence in refused.stderr, refused.stderr
         assert not target.exists() or not any(target.iterdir())
     restored = _gmi(["restore", str(out)], target, tmp_path, passphrase=SECRET)
-    assert restored.returncode == 0 and "2 patients, 1 sessions" in restored.stdout, restored.stderr
+    assert restored.returncode == 0 and "2 patients, 1 session" in restored.stdout, restored.stderr
     store_file = target / "sessions.sqlite"
     assert cipher.is_encrypted_store(store_file) and PATIENT.encode() not in store_file.read_bytes()
     assert _cipher_dump(store_file) == before
