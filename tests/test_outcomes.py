@@ -119,6 +119,7 @@ def test_outcomes_are_kept_with_time_and_who_and_audited(store: SessionStore) ->
     store.add_patient(PatientInfo("P-0008", "right", "foot"))
     for bad in (lambda: add_outcome(store, "P-0007", "pgic", {"value": "9"}, therapist="t"),
                 lambda: add_outcome(store, "P-0007", "ssq", ssq, therapist="t", session_id=sid),
+                lambda: add_outcome(store, "P-0007", "SSQ", ssq, therapist="t", session_id=sid),
                 lambda: add_outcome(store, "P-0008", "pgic", {"value": "3"}, therapist="t", session_id=sid),
                 lambda: add_outcome(store, "P-0007", "pgic", {"value": "3"}, therapist="t", phase="later")):
         with pytest.raises(GmiError):
@@ -176,8 +177,14 @@ def test_the_command_enters_lists_and_refuses_in_one_sentence(tmp_path: Path) ->
     assert unknown.returncode == 8 and unknown.stderr.startswith("gmi-vr: No patient P404")
     malformed = gmi_vr(["outcomes", "add", "P001", "pgic", "3"], data)
     assert malformed.returncode != 0 and "name=value" in malformed.stderr
+    # Named as the help and the literature write them: "PSFS", "two-point"; stored by one name.
+    upper = gmi_vr(["outcomes", "add", "P001", "PSFS", "typing=7", "--by", "dr.a"], data)
+    assert upper.returncode == 0 and upper.stdout.startswith("patient P001: psfs score 7"), upper.stderr
+    dashed = gmi_vr(["outcomes", "add", "P001", "Two-Point", "site=index_fingertip", "mm=4", "--by", "dr.a"], data)
+    assert dashed.returncode == 0, dashed.stderr
     listed = json.loads(gmi_vr(["outcomes", "list", "P001", "--json"], data).stdout)
-    assert [(o["instrument"], o["score"], o["entered_by"]) for o in listed] == [("psfs", 4.5, "dr.a")]
+    assert [(o["instrument"], o["score"], o["entered_by"]) for o in listed] == [
+        ("psfs", 4.5, "dr.a"), ("psfs", 7.0, "dr.a"), ("two_point", 4.0, "dr.a")]
     assert listed[0]["items"] == {"open a jar": 3, "typing": 6}
     items = gmi_vr(["outcomes", "items", "ssq"], data)
     assert items.returncode == 0 and "nausea=0..3" in items.stdout

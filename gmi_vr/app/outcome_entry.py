@@ -6,6 +6,7 @@ from __future__ import annotations
 from gmi_vr.recording.rows import OutcomeInfo
 from gmi_vr.recording.store import SessionStore
 from gmi_vr.therapy.results.questionnaires import OutcomeError, score
+from gmi_vr.therapy.results.questionnaires import instrument as find_instrument
 
 #: When an outcome was asked (CLINICAL.md: the Budapest criteria at intake, the PGIC each
 #: visit, the SSQ before and after a session).
@@ -18,7 +19,7 @@ def add_outcome(store: SessionStore, patient_id: str, instrument: str, items: di
     stored when an item is missing, unknown or out of range (one sentence says which)."""
     if phase is not None and phase not in PHASES:
         raise OutcomeError(f"Phase '{phase}' is unknown; use one of {', '.join(PHASES)}.")
-    if instrument == "ssq" and session_id is not None and phase not in ("before", "after"):
+    if find_instrument(instrument).name == "ssq" and session_id is not None and phase not in ("before", "after"):
         raise OutcomeError("Say whether the SSQ was asked before or after the session: --phase before|after.")
     scored = score(instrument, dict(items))
     store.patient(patient_id)  # NotFoundError for an unknown patient, in one sentence

@@ -248,9 +248,10 @@ INSTRUMENTS: dict[str, Instrument] = {i.name: i for i in (
 
 
 def instrument(name: str) -> Instrument:
-    """The instrument called ``name``; OutcomeError naming the known ones otherwise."""
+    """The instrument called ``name``, in any case and with '-' for '_' ("PSFS", "two-point"
+    as the help and the literature write them); OutcomeError naming the known ones otherwise."""
     try:
-        return INSTRUMENTS[name]
+        return INSTRUMENTS[name.strip().casefold().replace("-", "_")]
     except KeyError:
         raise OutcomeError(f"Outcome '{name}' is unknown; use one of {', '.join(INSTRUMENTS)}.") from None
 
