@@ -193,7 +193,7 @@ def test_a_patients_run_says_what_was_saved_and_sessions_lists_its_true_status(t
     assert len(blocks) == 2 and blocks[1].startswith("P-7,1,1,laterality,0.0,")
 
 
-@pytest.mark.parametrize("assignment", ["stage", "=2", "session.blocks=[", "stage=nine"])
+@pytest.mark.parametrize("assignment", ["stage", "=2", "session.blocks=[", "stage=nine", "session.blocks=mirror"])
 def test_every_malformed_program_edit_is_a_program_error_and_changes_nothing(tmp_path: Path, assignment: str) -> None:
     """A setting written without '=' is as much a program error (exit 9, one sentence) as one
     whose value is wrong; the program is left as it was."""
@@ -204,6 +204,8 @@ def test_every_malformed_program_edit_is_a_program_error_and_changes_nothing(tmp
     (line,) = edited.stderr.strip().splitlines()
     assert line.startswith("gmi-vr: ") and line.endswith(".")
     assert gmi_vr(["patients", "show", "P-7"], tmp_path).stdout == before
+    if assignment == "session.blocks=mirror":  # a list's one item typed alone: the list is shown
+        assert line.endswith('must be a list in square brackets, such as ["mirror"].'), line
 
 
 # ---------------------------------------------------------------------------- the data folder

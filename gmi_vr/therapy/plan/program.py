@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import re
 import types
 import typing
@@ -827,7 +828,8 @@ def _from_jsonable(kind: Any, value: Any, where: str) -> Any:
             return _from_jsonable(option, value, where)
     if origin is tuple:
         if not isinstance(value, list | tuple):
-            raise ProgramError(f"Setting '{where}' must be a list.")
+            example = f", such as [{json.dumps(value)}]" if isinstance(value, str | int | float) else ""
+            raise ProgramError(f"Setting '{where}' must be a list in square brackets{example}.")
         item_kind = typing.get_args(kind)[0]
         return tuple(_from_jsonable(item_kind, v, where) for v in value)
     if kind is Any or origin is dict:
