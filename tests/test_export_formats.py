@@ -40,9 +40,10 @@ UNKNOWABLE = {
 }
 
 
-def _record(store: SessionStore, patient: str, frames: int, hands: bool, invalid_left_from: int | None = None) -> int:
+def _record(store: SessionStore, patient: str, frames: int, hands: bool, invalid_left_from: int | None = None,
+            mode: str = "headset") -> int:
     recorder = store.start_session(
-        patient, source="test", runtime_name="Monado", system_name="Monado: Simulated HMD", display_hz=90.0
+        patient, source="test", runtime_name="Monado", system_name="Monado: Simulated HMD", display_hz=90.0, mode=mode
     )
     recorder.record_rating(6, "before")
     block = recorder.begin_block("laterality", frame(0).time_s)
@@ -107,7 +108,7 @@ def _validate(root: Path) -> list[dict[str, object]]:
 
 def test_bids_export_passes_the_official_validator(store: SessionStore, tmp_path: Path) -> None:
     first = _record(store, "P-0007", 270, hands=True, invalid_left_from=200)
-    second = _record(store, "P-0008", 120, hands=False)
+    second = _record(store, "P-0008", 120, hands=False, mode="desktop")  # on the desktop simulator
     root = tmp_path / "bids"
     files = export_session(store, first, "bids", root)
     files += export_session(store, second, "bids", root)
@@ -125,6 +126,17 @@ def test_bids_export_passes_the_official_validator(store: SessionStore, tmp_path
     no_hands = root / "sub-P0008" / "ses-002" / "motion"
     assert sorted(p.name.split("tracksys-")[1].split("_")[0] for p in no_hands.glob("*_motion.tsv")) == [
         "hmd", "leftcontroller", "rightcontroller"]  # fmt: skip
+
+    # A desktop session's poses are no one's tracked movement, and its sidecars say so.
+    headset_hmd = json.loads((motion / "sub-P0007_ses-001_task-gmi_tracksys-hmd_motion.json").read_text())
+    desktop_hmd = json.loads((no_hands / "sub-P0008_ses-002_task-gmi_tracksys-hmd_motion.json").read_text())
+    assert "in virtual reality" in headset_hmd["TaskDescription"] and "desktop" not in headset_hmd["TaskDescription"]
+    assert headset_hmd["TrackingSystemName"] == "Head-mounted display"
+    assert "on a desktop screen, without a headset" in desktop_hmd["TaskDescription"]
+    assert "not tracked movement" in desktop_hmd["TaskDescription"]
+    assert desktop_hmd["TrackingSystemName"] == "Head-mounted display (stood in for on a desktop: not tracked)"
+    with (root / "sub-P0008" / "sub-P0008_sessions.tsv").open() as f:
+        assert [r["mode"] for r in csv.DictReader(f, delimiter="\t")] == ["desktop"]
 
     stem = "sub-P0007_ses-001_task-gmi_tracksys-"
     hmd = np.genfromtxt(motion / f"{stem}hmd_motion.tsv", delimiter="\t", missing_values="n/a")

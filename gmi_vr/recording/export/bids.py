@@ -405,10 +405,10 @@ def _session_files(
             motion_dir / f"{prefix}_motion.json",
             {
                 "TaskName": TASK,
-                "TaskDescription": "A Graded Motor Imagery or mirror therapy session in virtual reality "
-                "(left/right judgement, explicit motor imagery, mirror therapy, graded movement).",
+                "TaskDescription": _TASK_DESCRIPTIONS.get(session.mode, _TASK_DESCRIPTIONS["headset"]),
                 "Instructions": "Stages and instructions follow the patient's therapy program; see the events file.",
-                "TrackingSystemName": system.name,
+                "TrackingSystemName": system.name if session.mode != "desktop" else f"{system.name} (stood in for "
+                "on a desktop: not tracked)",
                 "Manufacturer": session.runtime_name or "n/a",
                 **_model_name(system, session, profiles),
                 "SoftwareVersions": _software_version(),
@@ -456,6 +456,17 @@ def _profiles(store: SessionStore, session_id: int) -> dict[str, str]:
         if event.kind == PROFILE_EVENT and event.data.get("profile"):
             found[str(event.data["side"])] = str(event.data["profile"])
     return found
+
+
+#: The motion sidecars' TaskDescription by the session's mode (``SessionInfo.mode``): a desktop
+#: session's head and hand channels are no one's tracked movement, and a reader must know.
+_TASKS = "(left/right judgement, explicit motor imagery, mirror therapy, graded movement)"
+_TASK_DESCRIPTIONS = {
+    "headset": f"A Graded Motor Imagery or mirror therapy session in virtual reality {_TASKS}.",
+    "desktop": f"A Graded Motor Imagery or mirror therapy session on a desktop screen, without a headset {_TASKS}: "
+               "the head and hand channels are the poses the desktop made from the keyboard, the mouse or a motion "
+               "file, not tracked movement.",
+}
 
 
 def _model_name(system: _TrackingSystem, session: SessionInfo, profiles: dict[str, str]) -> dict[str, str]:
