@@ -183,6 +183,29 @@ def test_an_impossible_arm_is_explained_and_the_arm_steps_are_asked_again(store)
     assert actions.index("calibration.retry") < actions.index("calibration.add")
 
 
+def test_a_retry_audit_written_off_the_render_thread_that_fails_ends_the_calibration_there(
+        store, monkeypatch) -> None:
+    """In the headset the store writes are made beside the frames (``store_off_frame``): a
+    write that failed is raised by the frame step that finds it done, before the pose goes
+    on, and nothing is stored."""
+    from gmi_vr.app.calibrate import CalibrationStep as AppCalibrationStep
+    from gmi_vr.core.errors import StorageError
+
+    def refuse(actor, action, **row):
+        raise StorageError("The disk is full; free some space and calibrate again.")
+
+    step = AppCalibrationStep(store, PATIENT, posture="seated", therapist="t.one")  # store_off_frame by default
+    monkeypatch.setattr(store, "audit", refuse)
+    shown = []
+    with pytest.raises(StorageError, match="The disk is full"):
+        for frame in _frames(calibration_motion(side_reach_m=1.6, repeats=2)):
+            shown.append(step.step(frame).draw.texts[0].text)
+            if RETRY_SUFFIX in " ".join(shown[-1].split()):
+                step._writes.wait()  # the failed write is done; the next frame finds it
+    assert any(RETRY_SUFFIX in " ".join(text.split()) for text in shown), "raised after the retry was shown"
+    assert step.result is None and store.latest_calibration(PATIENT) is None
+
+
 def test_frames_ending_before_the_pose_is_finished_store_nothing(store) -> None:
     frames = (f for f in _frames() if f.time_s < 5.0)  # stops during the forward step
     with pytest.raises(CalibrationError, match="nothing was stored"):
