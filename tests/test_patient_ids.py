@@ -178,8 +178,15 @@ def test_a_rename_moves_every_record_in_one_audited_change(tmp_path: Path) -> No
         assert rename.details is not None
         assert (rename.details["old_id"], rename.details["new_id"]) == ("P0O1", "P001")
         assert rename.details["reason"] == "letter O typed for zero"
-        with pytest.raises(NotFoundError):
+        # The old id, typed from paper notes, is pointed to the new one (a chain to its end).
+        with pytest.raises(NotFoundError, match=r"^No patient P0O1 in .*: it was renamed P001 on \d{4}-\d\d-\d\d; use P001\.$"):
             store.patient("P0O1")
+        rename_patient(store, "P001", "P-0001", therapist="t.two", reason="the clinic's id form")
+        with pytest.raises(NotFoundError, match="it was renamed P-0001 on .*; use P-0001"):
+            store.patient("P0O1")
+        with pytest.raises(NotFoundError, match=r"^No patient P999 in .*; list patients or check the id\.$"):
+            store.patient("P999")
+        rename_patient(store, "P-0001", "P001", therapist="t.two", reason="back to the short form")
     # A mistyped pseudonym stays traceable in the rename's own entry, and only there.
     text = _store_text(db_file)
     assert text.count("P0O1") == 1 and "patient.rename" in text
@@ -255,7 +262,8 @@ def test_the_rename_command_is_audited_and_refuses_in_one_sentence(tmp_path: Pat
     assert "P0O1 is now P001 (records moved: audit entries 1, programs 1;" in done.stdout
     shown = gmi_vr(["patients", "show", "P001"], tmp_path)
     assert shown.returncode == 0 and "age_band: 60-69" in shown.stdout
-    assert gmi_vr(["patients", "show", "P0O1"], tmp_path).returncode == 8
+    old_id = gmi_vr(["patients", "show", "P0O1"], tmp_path)
+    assert old_id.returncode == 8 and one_sentence(old_id).endswith("; use P001.")
     with sqlite3.connect(tmp_path / "data" / "sessions.sqlite") as db:
         rows = db.execute("SELECT actor, patient_id, details FROM audit WHERE action = 'patient.rename'").fetchall()
     assert len(rows) == 1

@@ -814,8 +814,10 @@ class SessionStore:
     def patient(self, patient_id: str) -> PatientInfo:
         """The patient ``patient_id``; NotFoundError when there is none."""
         with self._session() as s:
-            missing = f"No patient {patient_id} in {self.label}; list patients or check the id."
-            return _patient_info(_existing_row(s, schema.Patient, patient_id, missing))
+            row = s.get(schema.Patient, patient_id)
+            if row is None:
+                raise NotFoundError(self._missing_patient(s, patient_id, "list patients or check the id."))
+            return _patient_info(row)
 
     def list_patients(self) -> list[PatientInfo]:
         """Every patient, by id."""
@@ -944,8 +946,25 @@ class SessionStore:
             return None if account is None else (account.name, account.role)
 
     def _patient_row(self, s: OrmSession, patient_id: str) -> schema.Patient:
-        missing = f"No patient {patient_id} in {self.label}; add the patient first."
-        return _existing_row(s, schema.Patient, patient_id, missing)
+        row = s.get(schema.Patient, patient_id)
+        if row is None:
+            raise NotFoundError(self._missing_patient(s, patient_id, "add the patient first."))
+        return row
+
+    def _missing_patient(self, s: OrmSession, patient_id: str, advice: str) -> str:
+        """The sentence for an id no patient has: where a rename took it (the old id typed
+        from paper notes), else ``advice``."""
+        renamed_to, renamed_at = patient_id, None
+        renames = s.scalars(select(schema.AuditEntry).where(schema.AuditEntry.action == "patient.rename")
+                            .order_by(schema.AuditEntry.at, schema.AuditEntry.id))  # fmt: skip
+        for entry in renames:  # oldest first: a chain of renames is followed to its end
+            details = entry.details or {}
+            if details.get("old_id") == renamed_to and isinstance(details.get("new_id"), str):
+                renamed_to, renamed_at = details["new_id"], entry.at
+        if renamed_at is not None and s.get(schema.Patient, renamed_to) is not None:
+            return (f"No patient {patient_id} in {self.label}: it was renamed {renamed_to} on "
+                    f"{as_utc(renamed_at):%Y-%m-%d}; use {renamed_to}.")  # fmt: skip
+        return f"No patient {patient_id} in {self.label}; {advice}"
 
     # ------------------------------------------------------------------ sessions
 
