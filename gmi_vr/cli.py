@@ -293,6 +293,11 @@ def _cmd_patients(args: argparse.Namespace) -> int:
         elif args.action == "show" and args.handout is not None:
             from gmi_vr.review.handout import write_handout
 
+            actor = _therapist(args, store, "export")  # the program on paper: as a report is
+            store.patient(args.id)  # an unknown patient in one sentence, before the audit entry
+            if store.writable:
+                store.audit(actor, "handout.write", patient_id=args.id,
+                            details={"format": Path(args.handout).suffix.lstrip(".").lower()})
             handout = write_handout(store, args.id, Path(args.handout).expanduser())
             print(handout)
             _say_not_encrypted(store, handout)
@@ -760,7 +765,7 @@ class StderrProgress:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from gmi_vr.review.figures_data import parse_day
-    from gmi_vr.review.report import write_patient_report, write_session_report
+    from gmi_vr.review.report import check_output, write_patient_report, write_session_report
     from gmi_vr.review.report_errors import ReportError
 
     if (args.patient is None) == (args.session is None):
@@ -770,9 +775,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise ReportError("--from and --to choose a patient's sessions; leave them out with --session.")
     default = f"gmi-vr-report-{args.patient}.html" if args.session is None else f"gmi-vr-session-{args.session}.html"
     out = Path(args.out or default).expanduser()
+    check_output(out)  # before the store opens and the sign-in: a wrong name fails first
     store = _open_store()
     progress = StderrProgress()
     try:
+        # A report carries the patient's records out of the store, as an export does: the same
+        # permission, and an audit entry naming who made it (before it is written, as for an export).
+        actor = _therapist(args, store, "export")
+        patient_id = store.session(args.session).patient_id if args.session is not None else store.patient(args.patient).id
+        if store.writable:
+            store.audit(actor, "report.write", patient_id=patient_id, session_id=args.session,
+                        details={"format": out.suffix.lstrip(".").lower(), "from": args.date_from, "to": args.date_to})
         if args.session is not None:
             written = write_session_report(store, args.session, out, progress)
         else:

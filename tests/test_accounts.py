@@ -91,6 +91,15 @@ def test_every_change_names_the_signed_in_account_and_roles_are_refused_in_one_s
     )
     assert gmi(monkeypatch, "patients", "erase", "P001", "--reason", "x") == 11
     assert gmi(monkeypatch, "export", str(session), "--format", "csv", "--out", str(station.parent / "csv")) == 0
+    # A report or a handout carries the records out as an export does: the same sign-in and audit.
+    assert gmi(monkeypatch, "report", "P001", "--out", str(station.parent / "report.html")) == 0
+    assert gmi(monkeypatch, "patients", "show", "P001", "--handout", str(station.parent / "handout.html")) == 0
+    monkeypatch.delenv("GMI_VR_TOKEN")
+    capsys.readouterr()
+    assert gmi(monkeypatch, "report", "--session", str(session), "--out", str(station.parent / "s.html")) == 11
+    assert gmi(monkeypatch, "patients", "show", "P001", "--handout", str(station.parent / "h2.html")) == 11
+    assert capsys.readouterr().err.count("This store has accounts: sign in") == 2
+    assert not (station.parent / "s.html").exists() and not (station.parent / "h2.html").exists()
 
     with SessionStore.open(create=False) as store:
         trail = [(a.actor, a.action) for a in store.audit_trail()]
@@ -99,6 +108,7 @@ def test_every_change_names_the_signed_in_account_and_roles_are_refused_in_one_s
     assert [(actor, action) for actor, action in trail if action in ("patient.add", "program.override")] == [
         ("ana", "patient.add"), ("ana", "program.override")]
     assert ("rita", "session.export") in trail
+    assert ("rita", "report.write") in trail and ("rita", "handout.write") in trail
 
 
 def test_an_expired_or_unknown_token_signs_nobody_in(
