@@ -186,6 +186,8 @@ class _Limiter:
         self.catching_up = False
 
     def step(self, target: FloatArray, max_step_m: float, max_turn_rad: float) -> FloatArray:
+        """The pose (7,) to show this frame: ``target`` itself, or while catching up a step of
+        at most ``max_step_m`` metres and ``max_turn_rad`` radians from the last one towards it."""
         if self.last is None or not self.catching_up:
             self.last = target
             return target

@@ -334,7 +334,7 @@ def _token(value: object) -> bytes:
         return b"I" + str(value).encode() + b";"
     if isinstance(value, float):
         return b"R" + value.hex().encode() + b";"
-    raw = value.encode() if isinstance(value, str) else bytes(value)  # type: ignore[call-overload]
+    raw = value.encode() if isinstance(value, str) else bytes(value)  # type: ignore[call-overload]  # a BLOB column's bytes or memoryview, typed as object by the row
     return (b"T" if isinstance(value, str) else b"B") + str(len(raw)).encode() + b":" + raw
 
 
@@ -512,7 +512,7 @@ def _renumbered(table: Table, row: Any, new_ids: dict[str, dict[Any, Any]]) -> d
 
 def _insert_new(dst: OrmSession, table: Table, row: Any, new_ids: dict[str, dict[Any, Any]]) -> int:
     result = dst.execute(insert(table).values(**_renumbered(table, row, new_ids)))
-    return int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+    return int(result.inserted_primary_key[0])  # type: ignore[attr-defined]  # Session.execute is typed Result; an INSERT gives a CursorResult, which has the key
 
 
 def import_program(store: SessionStore, manifest: Manifest, bundle_store: SessionStore, shown: Path, *,

@@ -42,7 +42,7 @@ from gmi_vr.recording.privacy import FILE_MODE
 try:
     import fcntl
 except ImportError:  # Windows: see the module docstring
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module is None where the OS has none; every use checks
 
 #: Suffix of the lock file beside a store (``sessions.sqlite-lock``).
 LOCK_SUFFIX = "-lock"

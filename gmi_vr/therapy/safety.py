@@ -42,6 +42,8 @@ class _Hold:
         self.fired = False
 
     def update(self, active: bool, time_s: float, hold_s: float) -> bool:
+        """True on the one frame (``time_s``, seconds) the condition has been ``active`` for
+        ``hold_s`` seconds without a break; False before, after and while it is not."""
         if not active:
             self.since, self.fired = None, False
             return False

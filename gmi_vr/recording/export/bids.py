@@ -190,6 +190,7 @@ class _Files:
         self.changed: list[Path] = []  # the files this export created or whose content it changed
 
     def text(self, path: Path, content: str) -> Path:
+        """``content`` as the UTF-8 file ``path`` (written only when it differs); returns ``path``."""
         data = content.encode("utf-8")
         path.parent.mkdir(parents=True, exist_ok=True)
         if not (path.is_file() and path.read_bytes() == data):
@@ -218,6 +219,7 @@ class _Files:
         self.written.append(path)
 
     def tsv(self, path: Path, header: Sequence[str] | None, rows: Sequence[Sequence[Any]]) -> Path:
+        """``rows`` as a tab-separated file (``header`` first when given; None as BIDS' n/a)."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
         if header is not None:
@@ -227,6 +229,7 @@ class _Files:
         return self.text(path, buffer.getvalue())
 
     def json(self, path: Path, data: dict[str, Any]) -> Path:
+        """``data`` as an indented JSON file."""
         return self.text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
     def merge_rows(self, path: Path, key: str, header: Sequence[str], new: Sequence[dict[str, Any]]) -> Path:
