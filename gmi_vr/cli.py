@@ -12,13 +12,15 @@ import argparse
 import getpass
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gmi_vr import __version__  # also the package's version (pyproject.toml reads it)
-from gmi_vr.core.errors import GmiError, ProgramError
+from gmi_vr.core.errors import GmiError, ProgramError, Terminated
 
 if TYPE_CHECKING:
     from gmi_vr.app.accounts import Account, Permission
@@ -1148,16 +1150,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gmi_vr.recording import cipher
 
     cipher.set_asker(cipher.terminal_asker)  # an encrypted store's passphrase, asked once per start
+    handlers = _end_on_system_signals()
     try:
         return command(args)
     except GmiError as error:
         print(f"gmi-vr: {error}", file=sys.stderr)
         return error.exit_code
+    except Terminated:
+        print("gmi-vr: ended at the system's request (a shutdown, a logout or a stop signal).", file=sys.stderr)
+        return 143  # 128 + SIGTERM, as a shell reports a process it ended
     except KeyboardInterrupt:
         print("gmi-vr: stopped.", file=sys.stderr)
         return 130
     finally:
         os.umask(previous_umask)
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+
+
+def _end_on_system_signals() -> dict[int, Any]:
+    """SIGTERM and SIGHUP raise ``Terminated`` in the main thread, as Ctrl-C raises
+    KeyboardInterrupt: without this they end the process at once, and a session running then
+    would be found "running" and marked interrupted at the next start, its last half-second of
+    motion and its outcome lost. Returns the handlers replaced (none off the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def end(number: int, frame: Any) -> None:
+        for other in replaced:  # once: a second request must not cut the saving short
+            signal.signal(other, signal.SIG_IGN)
+        raise Terminated
+
+    replaced: dict[int, Any] = {}
+    for name in ("SIGTERM", "SIGHUP"):  # Windows has no SIGHUP
+        number = getattr(signal, name, None)
+        # A signal ignored on purpose stays ignored: 'nohup gmi-vr run' outlives its terminal.
+        if number is not None and signal.getsignal(number) is signal.SIG_DFL:
+            replaced[number] = signal.signal(number, end)
+    return replaced
 
 
 if __name__ == "__main__":

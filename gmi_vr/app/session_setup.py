@@ -186,8 +186,8 @@ def session_pipeline(
         pipeline.stage_decision = StageDecider(store, patient_id, who)
         try:
             yield pipeline
-        except KeyboardInterrupt:
-            pipeline.ended_by = pipeline.ended_by or "keyboard_interrupt"
+        except KeyboardInterrupt as stop:  # Ctrl-C: the therapist's end; or the system's (Terminated)
+            pipeline.ended_by = pipeline.ended_by or getattr(stop, "reason", "keyboard_interrupt")
             pipeline.finish()
             raise
         except BaseException as error:

@@ -66,3 +66,13 @@ class StreamingUnavailable(GmiError):
     """The Lab Streaming Layer library cannot be loaded or cannot open its outlets (``--lsl``)."""
 
     exit_code = 12
+
+
+class Terminated(KeyboardInterrupt):
+    """The system asked the process to end (SIGTERM: a shutdown, a service manager, ``kill``;
+    SIGHUP: the terminal closed). Raised in the main thread by the CLI's signal handler and
+    a KeyboardInterrupt, so that everything a Ctrl-C ends cleanly (a session finished and
+    saved with its outcome, the store closed) ends as cleanly; ``reason`` is the session's
+    end reason."""
+
+    reason = "terminated"

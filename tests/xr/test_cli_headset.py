@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.cli import gmi_vr
+from support.cli import ended_by_the_system, gmi_vr
 
 pytestmark = [pytest.mark.xr, pytest.mark.usefixtures("headset")]
 
@@ -51,3 +51,21 @@ def test_a_patients_headset_session_is_recorded_and_exports(tmp_path: Path) -> N
     csv = gmi_vr(["export", str(session.id), "--format", "csv", "--out", str(tmp_path / "csv")], tmp_path)
     assert csv.returncode == 0, csv.stderr
     assert (tmp_path / "csv" / f"session-{session.id:03d}_motion.csv").is_file()
+
+
+def test_a_headset_session_the_system_ends_is_saved_with_its_outcome(tmp_path: Path) -> None:
+    """SIGTERM (a shutdown, a service manager) in the middle of a headset session: the
+    OpenXR session ends as for Ctrl-C, and the session is saved with the system's reason."""
+    assert gmi_vr(["patients", "add", "XR-2", "--side", "left", "--by", "t"], tmp_path).returncode == 0
+    ended = ended_by_the_system(["run", "--patient", "XR-2"], tmp_path, "XR-2", "SIGTERM")
+    assert ended.returncode == 143, (ended.returncode, ended.stderr[-2000:])
+    assert "gmi-vr: ended at the system's request" in ended.stderr and "Traceback" not in ended.stderr
+
+    from gmi_vr.recording.store import SessionStore
+
+    with SessionStore.open(tmp_path / "sessions.sqlite") as store:
+        (session,) = store.list_sessions("XR-2")
+        frames = store.motion(session.id)
+    assert (session.status, session.end_reason, session.mode) == ("not_started", "terminated", "headset")
+    assert len(frames.time_ns) > 0
+    assert f"session {session.id} saved (not_started: terminated)" in ended.stdout
