@@ -176,6 +176,10 @@ def _open_store(create: bool = False) -> SessionStore:
     store = SessionStore.open(create=create, on_wait=lambda message: print(f"gmi-vr: {message}", file=sys.stderr))
     if store.created_folder is not None:
         print(f"created the data folder {store.created_folder}")
+        if not store.encrypted:
+            # The one moment encryption costs nothing and protects every record to come.
+            print("gmi-vr: the new store is not encrypted; run 'gmi-vr store encrypt' before the first patient's "
+                  "session if this disk is not encrypted itself.", file=sys.stderr)  # fmt: skip
     return store
 
 

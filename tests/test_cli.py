@@ -244,6 +244,9 @@ def test_adding_the_first_patient_creates_the_data_folder_and_says_so(tmp_path: 
     result = gmi_vr(["patients", "add", "P1", "--side", "left"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == f"created the data folder {tmp_path / 'data'}"
+    # The one moment encrypting costs nothing: the clinic is told, once.
+    assert result.stderr.splitlines() == ["gmi-vr: the new store is not encrypted; run 'gmi-vr store encrypt' before "
+                                          "the first patient's session if this disk is not encrypted itself."]
     again = gmi_vr(["patients", "add", "P2", "--side", "left"], tmp_path)
-    assert again.returncode == 0 and "created" not in again.stdout
+    assert again.returncode == 0 and "created" not in again.stdout and again.stderr == ""
     assert (tmp_path / "data" / "sessions.sqlite").is_file()
