@@ -70,9 +70,8 @@ class StreamingUnavailable(GmiError):
 
 class Terminated(KeyboardInterrupt):
     """The system asked the process to end (SIGTERM: a shutdown, a service manager, ``kill``;
-    SIGHUP: the terminal closed). Raised in the main thread by the CLI's signal handler and
-    a KeyboardInterrupt, so that everything a Ctrl-C ends cleanly (a session finished and
-    saved with its outcome, the store closed) ends as cleanly; ``reason`` is the session's
-    end reason."""
+    SIGHUP: the terminal closed). The CLI's signal handler raises it in the main thread. It is
+    a KeyboardInterrupt, so everything a Ctrl-C ends cleanly (a session finished and saved with
+    its outcome, the store closed) ends as cleanly; ``reason`` is the session's end reason."""
 
     reason = "terminated"
