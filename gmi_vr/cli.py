@@ -596,7 +596,12 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
     store = _open_store()
     try:
         rows = session_rows(store, args.patient)
-        print(sessions_json(rows) if args.json else format_sessions(rows))
+        if not rows and not args.json:  # as 'patients list' says it: what there is, and the next step
+            whose = f" of {args.patient}" if args.patient else ""
+            patient = args.patient or "ID"
+            print(f"no sessions{whose} yet: run one with  gmi-vr run --patient {patient}  (--sim without a headset)")
+        else:
+            print(sessions_json(rows) if args.json else format_sessions(rows))
     finally:
         store.close()
     return 0

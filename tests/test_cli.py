@@ -76,6 +76,10 @@ def test_patients_and_sessions_need_no_display_and_no_runtime(tmp_path: Path) ->
     assert listed.returncode == 0 and listed.stdout.strip() == "[]"
     # 'sessions list', as 'patients list' is typed; a patient id where it does not go is pointed to --patient.
     assert gmi_vr(["sessions", "list", "--json"], tmp_path, **env).stdout == listed.stdout
+    assert gmi_vr(["sessions", "list"], tmp_path, **env).stdout == (
+        "no sessions yet: run one with  gmi-vr run --patient ID  (--sim without a headset)\n")
+    assert gmi_vr(["sessions", "--patient", "P-1"], tmp_path, **env).stdout == (
+        "no sessions of P-1 yet: run one with  gmi-vr run --patient P-1  (--sim without a headset)\n")
     misplaced = gmi_vr(["sessions", "P-1"], tmp_path, **env)
     assert (misplaced.returncode, one_sentence(misplaced)) == (
         1, "gmi-vr: gmi-vr sessions lists sessions: all of them, or one patient's with --patient P-1.")
