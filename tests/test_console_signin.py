@@ -87,7 +87,8 @@ def until(test, what, limit=1500):
         if test(window):
             log["marks"][what] = state["steps"]
             return window
-    raise AssertionError(f"never saw {{what}}")
+    said = window.panel.message if window.panel is not None else None
+    raise AssertionError(f"never saw {{what}}: the panel said {{said!r}}, after {{log['marks']}}")
 
 def gate(window):
     panel = window.panel
@@ -247,7 +248,7 @@ def drive():
         yield
 
 state["shot"] = {shot!r}
-run(drive, max_frames=3000)
+run(drive, max_frames=6000)  # more than the waits' own limits: a wait that fails says what it saw
 """
 
 
@@ -346,6 +347,7 @@ def test_a_start_the_store_refuses_is_one_sentence_in_the_console_and_the_run_go
     with SessionStore.open() as store:
         add_patient(store, "K-5", "left", "hand", therapist="t.five")
     log = _child(REFUSED_SCRIPT, station)
+    assert len(log["problems"]) == 1, log
     (problem,) = log["problems"]
     assert problem.startswith("The session of K-5 did not start: ") and problem.count(". ") == 0, problem
     assert log["went_on"] >= 10
